@@ -1,0 +1,40 @@
+# ASXH — two commands on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+FLASK  := $(PY) -m flask --app run
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test install i18n-extract i18n-compile init clean bench
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP) i18n-compile
+
+i18n-compile: $(STAMP)
+	$(PY) translations/i18n.py compile
+
+i18n-extract: $(STAMP)
+	$(PY) translations/i18n.py extract
+
+init: install
+	$(FLASK) asxh init
+
+# Starts the web server on 127.0.0.1:$${PORT:-8080}, one RQ worker and an embedded Redis (SQLite by default).
+demo: init
+	$(FLASK) asxh seed-demo
+	$(FLASK) asxh demo
+
+# The whole suite. TEST_DATABASE_URL / REDIS_URL select PostgreSQL / a Redis server.
+test: install
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+bench: install
+	$(PY) bench/import_bench.py
+
+clean:
+	rm -rf $(VENV) instance

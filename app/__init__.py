@@ -1,0 +1,35 @@
+"""Application factory. No database writes happen here: see ``flask asxh init``."""
+from __future__ import annotations
+
+from flask import Flask
+
+from config import load_config
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    from flask_appbuilder import AppBuilder
+
+    from app import cli, web
+    from app import models  # noqa: F401  (one metadata for FAB and us)
+    from app.api import register_apis
+    from app.extensions import csrf, db, migrate
+    from app.security.manager import password_policy
+    from app.views import register_views
+
+    flask_app = Flask(__name__)
+    flask_app.config.update(load_config(overrides))
+    flask_app.config["FAB_PASSWORD_COMPLEXITY_VALIDATOR"] = password_policy
+
+    db.init_app(flask_app)
+    csrf.init_app(flask_app)
+    migrate.init_app(flask_app, db, directory=str(flask_app.root_path + "/migrations"))
+
+    with flask_app.app_context():
+        appbuilder = AppBuilder(update_perms=False)
+        appbuilder.init_app(flask_app, db.session)
+        register_views(appbuilder)
+        register_apis(appbuilder)
+
+    cli.register(flask_app)
+    web.register(flask_app)
+    return flask_app

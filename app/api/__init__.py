@@ -1,0 +1,10 @@
+"""REST API under /api/v1 (FAB JWT login at /api/v1/security/login)."""
+from __future__ import annotations
+
+
+def register_apis(appbuilder) -> None:
+    from app.api.beneficiary import BeneficiaryApi
+    from app.api.imports import ImportApi
+
+    appbuilder.add_api(BeneficiaryApi)
+    appbuilder.add_api(ImportApi)

@@ -1,0 +1,130 @@
+"""/api/v1/import/: upload a list (multipart), follow its job, apply it, fetch the error report."""
+from __future__ import annotations
+
+import io
+
+from flask import current_app, g, request, send_file
+from flask_appbuilder.api import BaseApi, expose, protect
+from flask_babel import force_locale, gettext
+
+from app.extensions import db
+from app.models import ImportBatch
+from app.models.admin_unit import CITY_CODE
+from app.security.roles import capability
+from app.security.scope import scoped_query, unit_in_scope, user_unit
+from app.services import importing
+from app.services.messages import FieldError
+from app.services.reference import find_unit
+from app.services.reports import write_error_report
+from jobs.imports import import_job_id, run_apply, run_import
+from jobs.queues import enqueue_once, job_progress
+
+
+class ImportApi(BaseApi):
+    resource_name = "import"
+    class_permission_name = "ImportBatch"
+    method_permission_name = {"upload": "write", "status": "read", "apply": "write", "report": "read"}
+    allow_browser_login = True
+    openapi_spec_tag = "Import"
+
+    def _batch(self, pk: int) -> ImportBatch | None:
+        return scoped_query(db.session, g.user, ImportBatch, "unit_id").filter(ImportBatch.id == pk).one_or_none()
+
+    def _can_import(self) -> bool:
+        return current_app.appbuilder.sm.has_access(*capability("import"))
+
+    @expose("/", methods=["POST"])
+    @protect()
+    def upload(self):
+        """Upload a list.
+        ---
+        post:
+          requestBody:
+            content:
+              multipart/form-data:
+                schema:
+                  type: object
+                  properties:
+                    file: {type: string, format: binary}
+                    unit: {type: string, description: unit code in the active scheme (default the user's unit)}
+                    category: {type: string}
+                    apply: {type: boolean, description: apply without a preview}
+          responses:
+            201: {description: the batch id and its status}
+        """
+        if not self._can_import():
+            return self.response_403()
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            return self.response_400(message=gettext("A file is required."))
+        unit_code = request.form.get("unit")
+        unit = find_unit(db.session, unit_code, current_app.config["UNIT_SCHEME"]) if unit_code else user_unit(db.session, g.user)
+        if unit is None:
+            return self.response_400(message=gettext("Unknown unit code: %(value)s", value=unit_code))
+        if not unit_in_scope(db.session, g.user, unit.id):
+            return self.response_403()
+        try:
+            batch = importing.create_batch(
+                db.session, filename=upload.filename, content=upload.read(), unit=unit,
+                category=request.form.get("category") or None, user_id=g.user.id,
+                auto_apply=request.form.get("apply", "").lower() in ("1", "true", "yes"))
+        except FieldError as exc:
+            db.session.rollback()
+            return self.response_400(message=exc.problem.render(gettext))
+        db.session.commit()
+        if batch.status == "uploaded":
+            enqueue_once(run_import, batch.id, job_id=import_job_id(batch.id))
+        return self.response(201, **importing.summary(batch))
+
+    @expose("/<int:pk>", methods=["GET"])
+    @protect()
+    def status(self, pk):
+        """Status and progress of a batch.
+        ---
+        get:
+          responses:
+            200: {description: the batch summary with live progress}
+        """
+        batch = self._batch(pk)
+        if batch is None:
+            return self.response_404()
+        live = job_progress(import_job_id(pk)) if batch.status in ("uploaded", "parsing", "applying") else {}
+        return self.response(200, **importing.summary(batch), live=live)
+
+    @expose("/<int:pk>/apply", methods=["POST"])
+    @protect()
+    def apply(self, pk):
+        """Apply a parsed batch.
+        ---
+        post:
+          responses:
+            202: {description: queued}
+        """
+        batch = self._batch(pk)
+        if batch is None:
+            return self.response_404()
+        if not self._can_import():
+            return self.response_403()
+        if batch.status != "parsed":
+            return self.response_400(message=gettext("This import cannot be applied in its current state."))
+        enqueue_once(run_apply, batch.id, job_id=import_job_id(batch.id))
+        return self.response(202, batch_id=batch.id, status="applying")
+
+    @expose("/<int:pk>/report", methods=["GET"])
+    @protect()
+    def report(self, pk):
+        """The error report as .xlsx.
+        ---
+        get:
+          responses:
+            200: {description: xlsx file}
+        """
+        batch = self._batch(pk)
+        if batch is None:
+            return self.response_404()
+        out = io.BytesIO()
+        with force_locale("vi"):
+            write_error_report(db.session, batch.id, out, gettext)
+        out.seek(0)
+        return send_file(out, as_attachment=True, download_name=f"bao-cao-loi-nhap-{batch.id}.xlsx",
+                         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

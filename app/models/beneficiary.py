@@ -1,0 +1,115 @@
+"""The registry: a person (Beneficiary) and their enrolments, one per category.
+
+One person in two categories is one Beneficiary with two Enrolments.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Optional
+
+from flask_appbuilder.models.sqla import Model
+from sqlalchemy import (
+    BigInteger, Date, DateTime, ForeignKey, Index, Integer, SmallInteger, String, Text,
+    UniqueConstraint, func,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.admin_unit import AdminUnit
+
+CATEGORY_CODES = ("BTXH", "NCC", "HN", "HCN", "KHAC")
+# Codes of the REST resource and the CLI; the UI shows Vietnamese labels.
+MATCH_STATUSES = (
+    "pending", "matched", "mismatch", "not_found", "deceased", "moved",
+    "possible_duplicate", "needs_review",
+)
+
+
+class Beneficiary(Model):
+    """A person on a social-security list (đối tượng ASXH).
+
+    ``natural_key`` is "C:<cccd>" when the CCCD is known, else
+    "N:<name key>|<date or year>|<commune code>": re-imports update by it.
+    """
+
+    __tablename__ = "beneficiary"
+    __table_args__ = (
+        Index("ix_beneficiary_commune_status", "commune_id", "match_status"),
+        Index("ix_beneficiary_name_year", "name_key", "birth_year"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    natural_key: Mapped[str] = mapped_column(String(220), nullable=False, unique=True)
+    full_name: Mapped[str] = mapped_column(String(150), nullable=False)
+    name_key: Mapped[str] = mapped_column(String(150), nullable=False)
+    cccd: Mapped[Optional[str]] = mapped_column(String(12), unique=True)
+    cmnd: Mapped[Optional[str]] = mapped_column(String(12))
+    date_of_birth: Mapped[Optional[dt.date]] = mapped_column(Date)
+    birth_year: Mapped[Optional[int]] = mapped_column(SmallInteger)
+    sex: Mapped[Optional[str]] = mapped_column(String(1))
+    address: Mapped[Optional[str]] = mapped_column(String(400))
+    commune_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), nullable=False)
+    match_status: Mapped[str] = mapped_column(String(20), nullable=False, default="pending", server_default="pending")
+    payment_method: Mapped[Optional[str]] = mapped_column(String(20))
+    hold_reason: Mapped[Optional[str]] = mapped_column(String(40))
+    source_batch_id: Mapped[Optional[int]] = mapped_column(ForeignKey("import_batch.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
+
+    commune: Mapped[AdminUnit] = relationship(AdminUnit)
+    enrolments: Mapped[list["Enrolment"]] = relationship(back_populates="beneficiary", cascade="all, delete-orphan")
+
+    def __repr__(self) -> str:
+        return self.full_name
+
+    # Read-only views used by screens and the REST resource.
+    @property
+    def birth(self) -> str:
+        return self.date_of_birth.strftime("%d/%m/%Y") if self.date_of_birth else (str(self.birth_year) if self.birth_year else "")
+
+    @property
+    def categories(self) -> str:
+        return ", ".join(sorted(e.category for e in self.enrolments))
+
+    @property
+    def primary_enrolment(self) -> Optional["Enrolment"]:
+        return max(self.enrolments, key=lambda e: (e.monthly_amount or 0, e.category), default=None)
+
+    @property
+    def category(self) -> Optional[str]:
+        e = self.primary_enrolment
+        return e.category if e else None
+
+    @property
+    def monthly_amount(self) -> Optional[int]:
+        e = self.primary_enrolment
+        return e.monthly_amount if e else None
+
+    @property
+    def total_amount(self) -> str:
+        total = sum(e.monthly_amount or 0 for e in self.enrolments)
+        return f"{total:,} ₫".replace(",", ".")
+
+    @property
+    def commune_code(self) -> Optional[str]:
+        return self.commune.code if self.commune else None
+
+
+class Enrolment(Model):
+    """One category a beneficiary is paid under, with its policy code and monthly amount."""
+
+    __tablename__ = "enrolment"
+    __table_args__ = (UniqueConstraint("beneficiary_id", "category", name="uq_enrolment_person_category"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    beneficiary_id: Mapped[int] = mapped_column(ForeignKey("beneficiary.id", ondelete="CASCADE"), nullable=False)
+    commune_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), nullable=False, index=True)
+    category: Mapped[str] = mapped_column(String(5), nullable=False)
+    policy_code: Mapped[Optional[str]] = mapped_column(String(40))
+    monthly_amount: Mapped[Optional[int]] = mapped_column(BigInteger)
+    extra: Mapped[Optional[str]] = mapped_column(Text)
+    source_batch_id: Mapped[Optional[int]] = mapped_column(ForeignKey("import_batch.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
+
+    beneficiary: Mapped[Beneficiary] = relationship(back_populates="enrolments")
+    commune: Mapped[AdminUnit] = relationship(AdminUnit)

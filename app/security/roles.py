@@ -1,0 +1,133 @@
+"""The one table of roles: who may read or write what, and which capabilities they hold.
+
+Views and APIs name a permission class (``class_permission_name``) and map their
+methods onto ``can_read`` / ``can_write``. Capabilities are permissions on the
+pseudo view ``ASXH`` and guard actions that are not plain CRUD (import, match, …).
+``sync_roles`` makes the database match this table; it runs in ``asxh init``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask_babel import lazy_gettext as _l
+
+READ, WRITE = "read", "write"
+CAPABILITY_VIEW = "ASXH"
+
+# Permission classes of our views, and the menu category each one sits in.
+VIEW_CATEGORIES: dict[str, str] = {
+    "Beneficiary": "Registry",
+    "ImportBatch": "Registry",
+    "AdminUnit": "Reference",
+    "Bank": "Reference",
+}
+
+# Capabilities (permission "can_<name>" on view ASXH).
+CAPABILITIES = {
+    "import": _l("Import beneficiary lists"),
+    "import_city": _l("Import lists for the whole city"),
+    "match": _l("Match and clean against the population registry"),
+    "unmask": _l("See full CCCD and account numbers"),
+}
+
+
+@dataclass(frozen=True)
+class RoleDef:
+    key: str
+    name: str  # shown in the UI and used on the command line
+    label: object
+    views: dict[str, str] = field(default_factory=dict)
+    capabilities: frozenset[str] = frozenset()
+    is_admin: bool = False
+
+
+ROLES: tuple[RoleDef, ...] = (
+    RoleDef("admin", "Quản trị hệ thống", _l("System administrator"), is_admin=True,
+            views={"Beneficiary": WRITE, "ImportBatch": WRITE, "AdminUnit": WRITE, "Bank": WRITE},
+            capabilities=frozenset(CAPABILITIES)),
+    RoleDef("so", "Sở LĐTBXH", _l("City labour department"),
+            views={"Beneficiary": WRITE, "ImportBatch": WRITE, "AdminUnit": READ, "Bank": READ},
+            capabilities=frozenset({"import", "import_city", "unmask"})),
+    RoleDef("phong", "Phòng LĐTBXH", _l("District labour office"),
+            views={"Beneficiary": READ, "ImportBatch": WRITE, "AdminUnit": READ, "Bank": READ},
+            capabilities=frozenset({"import", "unmask"})),
+    RoleDef("congan", "Công an xã", _l("Commune police"),
+            views={"Beneficiary": WRITE, "ImportBatch": READ, "AdminUnit": READ, "Bank": READ},
+            capabilities=frozenset({"match", "unmask"})),
+    RoleDef("canbo", "Cán bộ LĐTBXH xã", _l("Commune labour officer"),
+            views={"Beneficiary": READ, "AdminUnit": READ, "Bank": READ},
+            capabilities=frozenset()),
+    RoleDef("lanhdao", "Lãnh đạo", _l("Leadership (read-only)"),
+            views={"Beneficiary": READ, "ImportBatch": READ, "AdminUnit": READ, "Bank": READ},
+            capabilities=frozenset()),
+)
+
+ROLE_BY_NAME = {r.name: r for r in ROLES}
+ROLE_BY_KEY = {r.key: r for r in ROLES}
+
+# What every signed-in user may do with their own account.
+SELF_SERVICE = (
+    ("can_userinfo", "AsxhUserView"),
+    ("resetmypassword", "AsxhUserView"),
+    ("can_this_form_get", "UserInfoEditView"),
+    ("can_this_form_post", "UserInfoEditView"),
+    ("can_this_form_get", "ResetMyPasswordView"),
+    ("can_this_form_post", "ResetMyPasswordView"),
+    ("menu_access", "Home"),
+)
+
+
+def permissions_for(role: RoleDef) -> set[tuple[str, str]]:
+    """The (permission, view menu) pairs a role holds, menus included."""
+    pairs: set[tuple[str, str]] = set(SELF_SERVICE)
+    for view, level in role.views.items():
+        pairs.add(("can_read", view))
+        if level == WRITE:
+            pairs.add(("can_write", view))
+        pairs.add(("menu_access", view))
+        pairs.add(("menu_access", VIEW_CATEGORIES[view]))
+    for cap in role.capabilities:
+        pairs.add((f"can_{cap}", CAPABILITY_VIEW))
+    if "import" in role.capabilities:
+        pairs.add(("menu_access", "ImportUpload"))
+    return pairs
+
+
+def sync_roles(sm) -> None:
+    """Create or update every role so its permissions are exactly those of the table.
+
+    The admin role additionally receives every permission FAB knows (users, roles, …).
+    Idempotent.
+    """
+    session = sm.session
+    all_pvs = session.query(sm.permissionview_model).all()
+    by_pair = {(pv.permission.name, pv.view_menu.name): pv for pv in all_pvs}
+    for role_def in ROLES:
+        role = sm.find_role(role_def.name) or sm.add_role(role_def.name)
+        wanted = permissions_for(role_def)
+        pvs = []
+        for pair in sorted(wanted):
+            pv = by_pair.get(pair) or sm.add_permission_view_menu(*pair)
+            by_pair[pair] = pv
+            pvs.append(pv)
+        if role_def.is_admin:
+            pvs = list({pv.id: pv for pv in pvs + session.query(sm.permissionview_model).all()}.values())
+        role.permissions = pvs
+    session.commit()
+
+
+def capability(name: str) -> tuple[str, str]:
+    return f"can_{name}", CAPABILITY_VIEW
+
+
+# FAB method → permission maps, so each view needs only can_read / can_write.
+VIEW_METHODS = {
+    "list": "read", "show": "read", "download": "read", "api": "read", "api_read": "read",
+    "api_get": "read", "api_column_add": "write", "api_column_edit": "write", "api_readvalues": "read",
+    "add": "write", "edit": "write", "delete": "write", "api_create": "write",
+    "api_update": "write", "api_delete": "write", "action": "write", "action_post": "write",
+}
+API_METHODS = {
+    "get": "read", "get_list": "read", "info": "read",
+    "post": "write", "put": "write", "delete": "write",
+}

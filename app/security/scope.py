@@ -1,0 +1,132 @@
+"""Scope rules: which administrative units a user may see and touch.
+
+A user is scoped to one unit; their scope is that unit and every unit below it in
+the same scheme (see ``AdminUnit.path``). Every path — list, show, edit, delete,
+actions, REST, exports, charts and jobs — asks this module. The pure functions
+take a session and a user; the Flask glue at the bottom reads the current user.
+"""
+from __future__ import annotations
+
+from sqlalchemy import false, select
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import BadRequest, Forbidden
+
+from app.models import AdminUnit
+
+
+class OutOfScope(Exception):
+    """A unit or record outside the user's scope."""
+
+
+def scope_unit_ids(unit: AdminUnit | None):
+    """A SELECT of the ids of ``unit`` and every unit below it (empty if no unit)."""
+    if unit is None:
+        return select(AdminUnit.id).where(false())
+    return select(AdminUnit.id).where(AdminUnit.scheme == unit.scheme, AdminUnit.path.startswith(unit.path))
+
+
+def user_unit(session: Session, user) -> AdminUnit | None:
+    unit_id = getattr(user, "unit_id", None)
+    return session.get(AdminUnit, unit_id) if unit_id else None
+
+
+def unit_in_scope(session: Session, user, unit_id: int | None) -> bool:
+    """True when the unit ``unit_id`` is inside the user's scope."""
+    if unit_id is None:
+        return False
+    scope = user_unit(session, user)
+    if scope is None:
+        return False
+    unit = session.get(AdminUnit, unit_id)
+    return unit is not None and unit.scheme == scope.scheme and unit.path.startswith(scope.path)
+
+
+def require_unit_in_scope(session: Session, user, unit_id: int | None) -> None:
+    if not unit_in_scope(session, user, unit_id):
+        raise OutOfScope(unit_id)
+
+
+def scoped_query(session: Session, user, model, column: str = "commune_id"):
+    """A query over ``model`` restricted to the user's scope (exports, charts, jobs)."""
+    col = getattr(model, column)
+    return session.query(model).filter(col.in_(scope_unit_ids(user_unit(session, user))))
+
+
+# --- Flask glue --------------------------------------------------------------
+
+def _current_user():
+    from flask import g
+
+    return getattr(g, "user", None)
+
+
+def _session():
+    from app.extensions import db
+
+    return db.session
+
+
+def current_scope_ids():
+    """For FAB ``base_filters``: ``[["commune_id", FilterInFunction, current_scope_ids]]``."""
+    user = _current_user()
+    if user is None or not getattr(user, "is_authenticated", False):
+        return scope_unit_ids(None)
+    return scope_unit_ids(user_unit(_session(), user))
+
+
+def current_unit() -> AdminUnit | None:
+    user = _current_user()
+    return user_unit(_session(), user) if user is not None and getattr(user, "is_authenticated", False) else None
+
+
+def check_current(unit_id: int | None, *, exc=BadRequest) -> None:
+    """Raise ``exc`` (400 by default) when ``unit_id`` is outside the current user's scope."""
+    from flask_babel import gettext
+
+    user = _current_user()
+    if user is None or not unit_in_scope(_session(), user, unit_id):
+        raise exc(gettext("This unit is outside your scope."))
+
+
+def check_items(items, column: str = "commune_id") -> None:
+    """For row actions: refuse (403) when any item lies outside the current user's scope."""
+    for item in items:
+        check_current(getattr(item, column), exc=Forbidden)
+
+
+class ScopedMixin:
+    """Mixin for FAB ModelView / ModelRestApi over a model with a unit column.
+
+    Reads are filtered by ``base_filters``; writes are re-checked in the pre-hooks,
+    because FAB applies base filters neither to new rows nor to the new values of an
+    edited row.
+    """
+
+    scope_column = "commune_id"
+    scope_relation: str | None = None  # e.g. "commune": forms set the relation, not the column
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        from flask_appbuilder.models.sqla.filters import FilterInFunction
+
+        cls.base_filters = [[cls.scope_column, FilterInFunction, current_scope_ids]] + list(
+            getattr(cls, "extra_base_filters", [])
+        )
+
+    def _item_unit_ids(self, item):
+        ids = {getattr(item, self.scope_column)}
+        related = getattr(item, self.scope_relation, None) if self.scope_relation else None
+        if related is not None:
+            ids.add(related.id)
+        return ids
+
+    def pre_add(self, item):
+        for unit_id in self._item_unit_ids(item):
+            check_current(unit_id)
+
+    def pre_update(self, item):
+        for unit_id in self._item_unit_ids(item):
+            check_current(unit_id)
+
+    def pre_delete(self, item):
+        check_current(getattr(item, self.scope_column), exc=Forbidden)

@@ -1,0 +1,417 @@
+"""Beneficiary import: upload → parse and validate into staging → preview → apply.
+
+Promises:
+- every data row of the file ends up as exactly one staging row whose outcome is
+  error, dup_file, imported, updated or duplicate (rows_total is their sum);
+- parsing commits per chunk and resumes after the last committed row;
+- applying is one transaction: a killed job leaves the registry as it was, and a
+  re-run applies from scratch (the classification is recomputed), never twice;
+- the same file (by SHA-256) is never applied twice.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.orm import Session
+
+from app.models import AdminUnit, ImportBatch, ImportRow
+from app.services import normalize as nz
+from app.services.messages import N_, FieldError, Problem
+from app.services.registry import natural_key
+from app.services.sheets import FIELD_ALIASES, HeaderNotFound, SheetError, open_table
+from app.services.units import UnitResolver
+
+CHUNK = 5000
+Progress = Callable[..., None]
+
+
+class ImportRefused(Exception):
+    """The whole file is refused (no header, unreadable); carries a Problem."""
+
+    def __init__(self, problem: Problem):
+        super().__init__(problem.msgid % problem.params)
+        self.problem = problem
+
+
+def file_hash(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def create_batch(session: Session, *, filename: str, content: bytes, unit: AdminUnit, category: str | None,
+                 user_id: int | None, auto_apply: bool = False) -> ImportBatch:
+    """Record an upload. A file already applied (same hash) gets status duplicate_file and is not re-read."""
+    if category is not None:
+        category = nz.parse_category(category)
+    digest = file_hash(content)
+    batch = ImportBatch(kind="beneficiary", filename=os.path.basename(filename) or "upload", file_hash=digest,
+                        file_content=content, unit_id=unit.id, category=category, uploaded_by_id=user_id,
+                        auto_apply=auto_apply, status="uploaded")
+    previous = session.scalar(
+        select(ImportBatch).where(ImportBatch.file_hash == digest, ImportBatch.kind == "beneficiary",
+                                  ImportBatch.status.in_(("applied", "parsed", "applying", "parsing", "uploaded")))
+        .order_by(ImportBatch.id))
+    if previous is not None and previous.status == "applied":
+        batch.status = "duplicate_file"
+        batch.duplicate_of_id = previous.id
+        batch.message = N_("This file was already imported (batch #%(id)s); nothing was changed.")
+        batch.finished_at = dt.datetime.now()
+    session.add(batch)
+    session.flush()
+    return batch
+
+
+# --- row validation ------------------------------------------------------------------
+
+@dataclass
+class RowContext:
+    scheme: str
+    batch_unit: AdminUnit
+    resolver: UnitResolver
+    default_category: str | None
+    unit_codes: dict[int, str]
+
+
+def _problem_dict(p: Problem) -> dict:
+    return {"field": p.field, "code": p.code, "msgid": p.msgid, "params": p.params, "severity": p.severity}
+
+
+def _is_mark(value) -> bool:
+    return value not in (None, "") and str(value).strip() != ""
+
+
+def validate_row(values: dict, ctx: RowContext) -> tuple[dict, list[Problem]]:
+    """Turn one sheet row into staging values; collect every problem instead of stopping at the first."""
+    problems: list[Problem] = []
+    rec: dict = {}
+
+    def attempt(fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except FieldError as exc:
+            problems.append(exc.problem)
+            return None
+
+    name = nz.clean_text(values.get("full_name"))
+    if not name:
+        problems.append(Problem("full_name", "name_missing", N_("The full name is missing")))
+    rec["full_name"] = name[:150] or None
+    rec["name_key"] = nz.name_key(name)[:150] if name else None
+
+    # Sex and birth date, including the two-column "Nam" / "Nữ" layout.
+    sex = attempt(nz.parse_sex, values["sex"]) if _is_mark(values.get("sex")) else None
+    dob_value = values.get("date_of_birth")
+    if dob_value in (None, ""):
+        dob_value = values.get("birth_year")
+    male, female = values.get("male"), values.get("female")
+    if sex is None and (_is_mark(male) or _is_mark(female)):
+        if _is_mark(male) and _is_mark(female):
+            problems.append(Problem("sex", "sex_both", N_("Both the Nam and the Nữ columns are filled")))
+        else:
+            sex = "M" if _is_mark(male) else "F"
+            mark = male if sex == "M" else female
+            if dob_value in (None, "") and str(mark).strip().lower() not in ("x", "v", "✓", "1"):
+                dob_value = mark
+    rec["sex"] = sex
+    dob, year = (None, None)
+    if dob_value not in (None, ""):
+        parsed = attempt(nz.parse_date, dob_value)
+        if parsed:
+            dob, year = parsed
+    rec["date_of_birth"], rec["birth_year"] = dob, year
+
+    cccd = None
+    raw_cccd = values.get("cccd")
+    if raw_cccd not in (None, ""):
+        cccd, found = nz.parse_cccd(raw_cccd, birth_year=year, sex=sex)
+        for p in found:
+            if p.code == "cccd_is_cmnd" and values.get("cmnd") in (None, ""):
+                rec["cmnd"] = nz.parse_cmnd(raw_cccd)
+            problems.append(p)
+    rec["cccd"] = cccd
+    if values.get("cmnd") not in (None, ""):
+        rec["cmnd"] = nz.parse_cmnd(values.get("cmnd"))
+    rec.setdefault("cmnd", None)
+
+    rec["address"] = nz.clean_text(values.get("address"))[:400] or None
+
+    commune_value = values.get("commune")
+    if commune_value in (None, "") and ctx.batch_unit.level == 3 or (
+            commune_value in (None, "") and ctx.scheme == "2025" and ctx.batch_unit.level == 2):
+        commune_id = ctx.batch_unit.id
+    elif commune_value in (None, ""):
+        commune_id = None
+        problems.append(Problem("commune", "unit_missing",
+                                N_("The commune is missing (add a commune column or import for one commune)")))
+    else:
+        if values.get("district") not in (None, "") and not str(commune_value).strip().isdigit():
+            commune_value = f"{commune_value}, {values.get('district')}"
+        commune_id = attempt(ctx.resolver.resolve, commune_value)
+    rec["commune_id"] = commune_id
+
+    category = None
+    if values.get("category") not in (None, ""):
+        category = attempt(nz.parse_category, values.get("category"))
+    elif ctx.default_category:
+        category = ctx.default_category
+    else:
+        problems.append(Problem("category", "category_missing",
+                                N_("The category is missing (add a category column or choose one for the file)")))
+    rec["category"] = category
+    rec["policy_code"] = nz.clean_text(values.get("policy_code"))[:40] or None
+    amount = values.get("monthly_amount")
+    rec["monthly_amount"] = attempt(nz.parse_amount, amount) if amount not in (None, "") else None
+
+    if rec["full_name"] and commune_id is not None and not any(p.severity == "error" for p in problems):
+        rec["natural_key"] = natural_key(cccd, rec["name_key"], dob, year, ctx.unit_codes[commune_id])
+    else:
+        rec["natural_key"] = None
+    return rec, problems
+
+
+# --- parse ---------------------------------------------------------------------------
+
+def _json_raw(raw) -> str:
+    def cell(v):
+        if v is None:
+            return ""
+        if isinstance(v, (dt.date, dt.datetime)):
+            return v.strftime("%d/%m/%Y")
+        if isinstance(v, float) and v.is_integer():
+            return str(int(v))
+        return str(v)
+    return json.dumps([cell(v) for v in raw], ensure_ascii=False)
+
+
+def _write_chunk(session: Session, rows: list[dict]) -> None:
+    if not rows:
+        return
+    if session.bind.dialect.name == "postgresql":
+        cols = list(rows[0].keys())
+        raw = session.connection().connection.driver_connection
+        with raw.cursor() as cur, cur.copy(f"COPY import_row ({', '.join(cols)}) FROM STDIN") as copy:
+            for r in rows:
+                copy.write_row([r[c] for c in cols])
+    else:
+        session.execute(insert(ImportRow), rows)
+
+
+def parse_batch(session: Session, batch_id: int, progress: Progress | None = None) -> ImportBatch:
+    """Read the file into staging, committing per chunk. Idempotent and resumable."""
+    batch = session.get(ImportBatch, batch_id)
+    if batch is None or batch.status not in ("uploaded", "parsing"):
+        return batch
+    batch.status = "parsing"
+    session.commit()
+    unit = session.get(AdminUnit, batch.unit_id)
+    resolver = UnitResolver(session, unit)
+    ctx = RowContext(unit.scheme, unit, resolver, batch.category,
+                     {u.id: u.code for u in resolver.units.values()})
+    done = session.scalar(select(func.max(ImportRow.row_number)).where(ImportRow.batch_id == batch.id)) or 0
+
+    suffix = os.path.splitext(batch.filename)[1].lower() or ".csv"
+    with tempfile.NamedTemporaryFile(suffix=suffix, delete=False) as fh:
+        fh.write(batch.file_content)
+        path = fh.name
+    session.expire(batch, ["file_content"])  # do not keep the bytes around while streaming
+    try:
+        try:
+            table = open_table(path, aliases=FIELD_ALIASES, required=("full_name",))
+        except HeaderNotFound as exc:
+            raise ImportRefused(Problem("full_name", "header_not_found", exc.msgid, exc.params)) from None
+        except SheetError as exc:
+            raise ImportRefused(Problem("file", "file_unsupported", exc.msgid, exc.params)) from None
+        except Exception as exc:  # unreadable file: refuse with a clear reason
+            raise ImportRefused(Problem("file", "file_unreadable", N_("The file cannot be read: %(reason)s"),
+                                        {"reason": str(exc)[:200]})) from None
+        batch.sheet_name = table.sheet_name
+        batch.header_row = table.header_row
+        batch.columns_json = json.dumps([[c.header_text, c.field] for c in table.columns], ensure_ascii=False)
+        chunk: list[dict] = []
+        for row in table:
+            if row.row_number <= done:
+                continue
+            rec, problems = validate_row(row.values, ctx)
+            has_error = any(p.severity == "error" for p in problems)
+            rec.update(
+                batch_id=batch.id, row_number=row.row_number,
+                extra=json.dumps({k: str(v) for k, v in row.extra.items() if v not in (None, "")}, ensure_ascii=False)
+                if row.extra else None,
+                raw=_json_raw(row.raw),
+                problems=json.dumps([_problem_dict(p) for p in problems], ensure_ascii=False) if problems else None,
+                has_error=has_error, outcome="error" if has_error else None, duplicate_of_row=None,
+            )
+            chunk.append(rec)
+            if len(chunk) >= CHUNK:
+                _flush(session, batch, chunk, progress)
+                chunk = []
+        _flush(session, batch, chunk, progress)
+        batch.rows_blank = table.blank_rows
+        batch.rows_footer = table.footer_rows
+    finally:
+        os.unlink(path)
+
+    _mark_file_duplicates(session, batch.id)
+    classify_rows(session, batch.id)
+    _count(session, batch)
+    batch.status = "parsed"
+    session.commit()
+    return batch
+
+
+def _flush(session: Session, batch: ImportBatch, chunk: list[dict], progress: Progress | None) -> None:
+    _write_chunk(session, chunk)
+    batch.rows_parsed = (batch.rows_parsed or 0) + len(chunk)
+    session.commit()
+    if progress:
+        progress(stage="parse", rows=batch.rows_parsed)
+
+
+def _mark_file_duplicates(session: Session, batch_id: int) -> None:
+    """A later row with the natural key and category of an earlier row is a duplicate, reported, not merged."""
+    session.execute(text(
+        """
+        UPDATE import_row SET outcome = 'dup_file', duplicate_of_row = (
+            SELECT min(r2.row_number) FROM import_row r2
+            WHERE r2.batch_id = import_row.batch_id AND r2.has_error = :f
+              AND r2.natural_key = import_row.natural_key AND r2.category = import_row.category)
+        WHERE batch_id = :b AND has_error = :f AND EXISTS (
+            SELECT 1 FROM import_row r2
+            WHERE r2.batch_id = import_row.batch_id AND r2.has_error = :f
+              AND r2.natural_key = import_row.natural_key AND r2.category = import_row.category
+              AND r2.row_number < import_row.row_number)
+        """), {"b": batch_id, "f": False})
+
+
+def _same(dialect: str, a: str, b: str) -> str:
+    return f"{a} IS {b}" if dialect == "sqlite" else f"{a} IS NOT DISTINCT FROM {b}"
+
+
+def classify_rows(session: Session, batch_id: int) -> None:
+    """Set imported / updated / duplicate on every valid row by comparing with the registry now."""
+    d = session.bind.dialect.name
+    person_same = " AND ".join(_same(d, f"b.{c}", f"import_row.{c}") for c in (
+        "full_name", "cccd", "cmnd", "date_of_birth", "birth_year", "sex", "address", "commune_id"))
+    enrol_same = " AND ".join(_same(d, f"e.{c}", f"import_row.{c}") for c in ("policy_code", "monthly_amount"))
+    session.execute(text(
+        f"""
+        UPDATE import_row SET outcome = CASE
+            WHEN NOT EXISTS (SELECT 1 FROM beneficiary b JOIN enrolment e ON e.beneficiary_id = b.id
+                             WHERE b.natural_key = import_row.natural_key AND e.category = import_row.category)
+                THEN 'imported'
+            WHEN EXISTS (SELECT 1 FROM beneficiary b JOIN enrolment e ON e.beneficiary_id = b.id
+                         WHERE b.natural_key = import_row.natural_key AND e.category = import_row.category
+                           AND {person_same} AND {enrol_same})
+                THEN 'duplicate'
+            ELSE 'updated' END
+        WHERE batch_id = :b AND has_error = :f AND (outcome IS NULL OR outcome <> 'dup_file')
+        """), {"b": batch_id, "f": False})
+
+
+def _count(session: Session, batch: ImportBatch) -> None:
+    counts = dict(session.execute(
+        select(ImportRow.outcome, func.count()).where(ImportRow.batch_id == batch.id).group_by(ImportRow.outcome)).all())
+    batch.rows_error = counts.get("error", 0)
+    batch.rows_imported = counts.get("imported", 0)
+    batch.rows_updated = counts.get("updated", 0)
+    batch.rows_duplicate = counts.get("dup_file", 0) + counts.get("duplicate", 0)
+    batch.rows_total = sum(counts.values())
+    batch.rows_corrected = session.scalar(select(func.count()).select_from(ImportRow).where(
+        ImportRow.batch_id == batch.id, ImportRow.problems.like('%"severity": "correction"%'))) or 0
+    batch.rows_warning = session.scalar(select(func.count()).select_from(ImportRow).where(
+        ImportRow.batch_id == batch.id, ImportRow.problems.like('%"severity": "warning"%'))) or 0
+
+
+# --- apply ---------------------------------------------------------------------------
+
+_PERSON_COLS = ("full_name", "name_key", "cccd", "cmnd", "date_of_birth", "birth_year", "sex", "address", "commune_id")
+
+
+def apply_batch(session: Session, batch_id: int, progress: Progress | None = None) -> ImportBatch:
+    """Write the valid rows into the registry in one transaction. Idempotent."""
+    batch = session.get(ImportBatch, batch_id)
+    if batch is None or batch.status not in ("parsed", "applying"):
+        return batch
+    batch.status = "applying"
+    session.commit()
+    try:
+        classify_rows(session, batch.id)
+        if progress:
+            progress(stage="apply", step=1)
+        now = dt.datetime.now()
+        params = {"b": batch.id, "f": False, "now": now}
+        cols = ", ".join(_PERSON_COLS)
+        sets = ", ".join(f"{c} = excluded.{c}" for c in _PERSON_COLS)
+        # One person row per natural key, from the first row of that key in the file.
+        session.execute(text(
+            f"""
+            INSERT INTO beneficiary (natural_key, {cols}, match_status, source_batch_id, created_at, updated_at)
+            SELECT natural_key, {cols}, 'pending', batch_id, :now, :now FROM import_row
+            WHERE batch_id = :b AND outcome IN ('imported', 'updated') AND row_number IN (
+                SELECT min(row_number) FROM import_row
+                WHERE batch_id = :b AND outcome IN ('imported', 'updated') GROUP BY natural_key)
+            ON CONFLICT (natural_key) DO UPDATE SET {sets},
+                match_status = CASE WHEN beneficiary.full_name = excluded.full_name
+                                     AND beneficiary.commune_id = excluded.commune_id
+                                    THEN beneficiary.match_status ELSE 'pending' END,
+                updated_at = excluded.updated_at
+            """), params)
+        if progress:
+            progress(stage="apply", step=2)
+        session.execute(text(
+            """
+            INSERT INTO enrolment (beneficiary_id, commune_id, category, policy_code, monthly_amount, extra,
+                                   source_batch_id, created_at, updated_at)
+            SELECT b.id, r.commune_id, r.category, r.policy_code, r.monthly_amount, r.extra, r.batch_id, :now, :now
+            FROM import_row r JOIN beneficiary b ON b.natural_key = r.natural_key
+            WHERE r.batch_id = :b AND r.outcome IN ('imported', 'updated')
+            ON CONFLICT (beneficiary_id, category) DO UPDATE SET
+                commune_id = excluded.commune_id, policy_code = excluded.policy_code,
+                monthly_amount = excluded.monthly_amount, extra = excluded.extra,
+                source_batch_id = excluded.source_batch_id, updated_at = excluded.updated_at
+            """), params)
+        # A person who moved commune keeps every enrolment in the new commune.
+        session.execute(text(
+            """
+            UPDATE enrolment SET commune_id = (SELECT b.commune_id FROM beneficiary b WHERE b.id = enrolment.beneficiary_id)
+            WHERE beneficiary_id IN (SELECT b.id FROM beneficiary b JOIN import_row r ON r.natural_key = b.natural_key
+                                     WHERE r.batch_id = :b AND r.outcome = 'updated')
+            """), params)
+        _count(session, batch)
+        batch.status = "applied"
+        batch.finished_at = now
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    if progress:
+        progress(stage="done")
+    return batch
+
+
+def fail_batch(session: Session, batch_id: int, problem: Problem | None, detail: str | None = None) -> None:
+    """Record a failure on the batch (the registry is untouched)."""
+    session.rollback()
+    batch = session.get(ImportBatch, batch_id)
+    if batch is None:
+        return
+    batch.status = "failed"
+    batch.message = json.dumps(_problem_dict(problem), ensure_ascii=False) if problem else (detail or "")[:2000]
+    batch.finished_at = dt.datetime.now()
+    session.commit()
+
+
+def summary(batch: ImportBatch) -> dict:
+    return {
+        "batch_id": batch.id, "status": batch.status, "filename": batch.filename,
+        "rows_total": batch.rows_total, "rows_imported": batch.rows_imported, "rows_updated": batch.rows_updated,
+        "rows_duplicate": batch.rows_duplicate, "rows_error": batch.rows_error, "rows_blank": batch.rows_blank,
+        "rows_footer": batch.rows_footer, "rows_corrected": batch.rows_corrected, "rows_warning": batch.rows_warning,
+        "rows_parsed": batch.rows_parsed, "header_row": batch.header_row, "duplicate_of": batch.duplicate_of_id,
+    }

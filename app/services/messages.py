@@ -1,0 +1,60 @@
+"""Framework-free user messages for the domain services.
+
+Services report problems as :class:`Problem` objects whose ``msgid`` is an English
+message marked with :func:`N_`.  Nothing is translated here: the web layer (or a report
+writer) calls ``problem.render(gettext)`` at display time, so the services never import
+Flask or Babel.  Extract the msgids with ``pybabel extract -k N_ ...``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+SEVERITIES = ("error", "warning", "correction")
+
+
+def N_(msgid: str) -> str:
+    """Mark ``msgid`` for extraction; translation happens at display time."""
+    return msgid
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding about one field of one input value."""
+
+    field: str  # e.g. "cccd", "date_of_birth", "full_name"
+    code: str  # stable machine code, e.g. "cccd_length"
+    msgid: str  # English message with %(name)s placeholders, wrapped in N_()
+    params: dict = field(default_factory=dict)
+    severity: str = "error"  # "error" | "warning" | "correction"
+
+    def render(self, gettext: Callable[[str], str] = lambda s: s) -> str:
+        text = gettext(self.msgid)
+        return text % self.params if self.params else text
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form for import reports and job results."""
+        return {"field": self.field, "code": self.code, "msgid": self.msgid,
+                "params": dict(self.params), "severity": self.severity}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Problem":
+        return cls(field=data["field"], code=data["code"], msgid=data["msgid"],
+                   params=dict(data.get("params") or {}), severity=data.get("severity", "error"))
+
+
+class FieldError(ValueError):
+    """A value that cannot be used; carries exactly one :class:`Problem` as ``.problem``."""
+
+    def __init__(self, problem: Problem):
+        super().__init__(problem.render())
+        self.problem = problem
+
+
+def has_errors(problems: Iterable[Problem]) -> bool:
+    """True when any problem has severity "error"."""
+    return any(p.severity == "error" for p in problems)

@@ -1,0 +1,72 @@
+"""Reference data: administrative units of both schemes and the bank list, from fixtures/."""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import AdminUnit, Bank
+from app.models.admin_unit import CITY_CODE
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+CITY_NAME = "Thành phố Hà Nội"
+COMMUNE_TYPES = ("phường", "xã", "thị trấn")
+
+
+def _upsert_unit(session: Session, existing: dict, scheme: str, code: str, name: str, unit_type: str,
+                 level: int, parent: AdminUnit | None) -> AdminUnit:
+    path = (parent.path if parent else "") + code + "/"
+    unit = existing.get((scheme, code))
+    if unit is None:
+        unit = AdminUnit(scheme=scheme, code=code)
+        session.add(unit)
+        existing[(scheme, code)] = unit
+    unit.name, unit.unit_type, unit.level, unit.parent, unit.path = name, unit_type, level, parent, path
+    return unit
+
+
+def load_units(session: Session, fixtures: Path = FIXTURES) -> int:
+    """Create or update the units of both schemes. Idempotent; returns the number of units."""
+    existing = {(u.scheme, u.code): u for u in session.scalars(select(AdminUnit))}
+    count = 0
+    city = _upsert_unit(session, existing, "2024", CITY_CODE, CITY_NAME, "thành phố", 1, None)
+    districts: dict[str, AdminUnit] = {}
+    with open(fixtures / "hanoi_legacy_units.csv", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            d = districts.get(row["district_code"])
+            if d is None:
+                d = _upsert_unit(session, existing, "2024", row["district_code"], row["district_name"],
+                                 row["district_type"], 2, city)
+                districts[row["district_code"]] = d
+            _upsert_unit(session, existing, "2024", row["ward_code"], row["ward_name"], row["ward_type"], 3, d)
+            count += 1
+    count += 1 + len(districts)
+    city25 = _upsert_unit(session, existing, "2025", CITY_CODE, CITY_NAME, "thành phố", 1, None)
+    with open(fixtures / "hanoi_2025_units.csv", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            _upsert_unit(session, existing, "2025", row["ward_code"], row["ward_name"], row["ward_type"], 2, city25)
+            count += 1
+    session.flush()
+    return count + 1
+
+
+def load_banks(session: Session, fixtures: Path = FIXTURES) -> int:
+    """Create or update banks from banks.csv (keyed by BIN). Idempotent."""
+    existing = {b.bin: b for b in session.scalars(select(Bank))}
+    count = 0
+    with open(fixtures / "banks.csv", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            bank = existing.get(row["bin"]) or Bank(bin=row["bin"])
+            bank.code, bank.short_name, bank.name_vi = row["code"], row["short_name"], row["name_vi"]
+            bank.swift, bank.kind, bank.former_names = row["swift"] or None, row["kind"], row["former_names"] or None
+            session.add(bank)
+            count += 1
+    session.flush()
+    return count
+
+
+def find_unit(session: Session, code: str, scheme: str) -> AdminUnit | None:
+    """A unit by its code, read in ``scheme`` (codes are unique only within a scheme)."""
+    return session.scalar(select(AdminUnit).where(AdminUnit.scheme == scheme, AdminUnit.code == code.strip()))

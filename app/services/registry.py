@@ -1,0 +1,26 @@
+"""Keys of the registry: the comparison name key and the natural key of a person."""
+from __future__ import annotations
+
+import datetime as dt
+
+from app.services.normalize import name_key
+
+
+def natural_key(cccd: str | None, key: str, date_of_birth: dt.date | None, birth_year: int | None,
+                commune_code: str) -> str:
+    """"C:<cccd>" when the CCCD is known, else "N:<name key>|<date or year>|<commune code>"."""
+    if cccd:
+        return f"C:{cccd}"
+    born = date_of_birth.isoformat() if date_of_birth else (str(birth_year) if birth_year else "")
+    return f"N:{key}|{born}|{commune_code}"
+
+
+def refresh_keys(person) -> None:
+    """Recompute name_key, birth_year and natural_key of a Beneficiary after an edit."""
+    person.cccd = person.cccd or None
+    person.name_key = name_key(person.full_name or "")
+    if person.date_of_birth:
+        person.birth_year = person.date_of_birth.year
+    commune = person.commune
+    code = commune.code if commune is not None else str(person.commune_id)
+    person.natural_key = natural_key(person.cccd, person.name_key, person.date_of_birth, person.birth_year, code)

@@ -1,0 +1,74 @@
+"""The import error report as .xlsx: every row that was refused, flagged or corrected, with its reason."""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import BinaryIO
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font, PatternFill
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from app.models import ImportBatch, ImportRow
+from app.services.messages import N_
+
+FIELD_LABELS = {
+    "full_name": N_("Full name"), "cccd": N_("CCCD"), "cmnd": N_("Old ID (CMND)"),
+    "date_of_birth": N_("Date of birth"), "birth_year": N_("Birth year"), "sex": N_("Sex"),
+    "address": N_("Address"), "commune": N_("Commune"), "category": N_("Category"),
+    "monthly_amount": N_("Monthly amount"), "policy_code": N_("Policy code"), "file": N_("File"),
+    "row": N_("Row"),
+}
+SEVERITY_LABELS = {"error": N_("Error"), "warning": N_("Warning"), "correction": N_("Corrected automatically")}
+DUPLICATE_IN_FILE = N_("Repeats row %(row)s of the same file (same person and category); not imported twice")
+DUPLICATE_IN_REGISTRY = N_("Already in the registry with the same data; nothing to change")
+
+
+def report_lines(session: Session, batch_id: int, translate: Callable[[str], str]):
+    """Yield (row_number, field label, severity label, reason, raw cells) for every reported row."""
+    rows = session.execute(
+        select(ImportRow.row_number, ImportRow.problems, ImportRow.outcome, ImportRow.duplicate_of_row, ImportRow.raw)
+        .where(ImportRow.batch_id == batch_id,
+               or_(ImportRow.problems.is_not(None), ImportRow.outcome.in_(("dup_file", "duplicate"))))
+        .order_by(ImportRow.row_number)).yield_per(2000)
+    for number, problems, outcome, dup_of, raw in rows:
+        cells = json.loads(raw) if raw else []
+        for p in json.loads(problems) if problems else []:
+            reason = translate(p["msgid"]) % p.get("params", {})
+            yield (number, translate(FIELD_LABELS.get(p["field"], p["field"])),
+                   translate(SEVERITY_LABELS.get(p["severity"], p["severity"])), reason, cells)
+        if outcome == "dup_file":
+            yield number, translate(FIELD_LABELS["row"]), translate(N_("Duplicate")), \
+                translate(DUPLICATE_IN_FILE) % {"row": dup_of}, cells
+        elif outcome == "duplicate":
+            yield number, translate(FIELD_LABELS["row"]), translate(N_("Duplicate")), translate(DUPLICATE_IN_REGISTRY), cells
+
+
+def write_error_report(session: Session, batch_id: int, out: BinaryIO, translate: Callable[[str], str]) -> int:
+    """Write the report to ``out`` (streaming, write-only workbook). Returns the number of lines."""
+    batch = session.get(ImportBatch, batch_id)
+    headers = [h for h, _ in json.loads(batch.columns_json)] if batch.columns_json else []
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(translate(N_("Errors")))
+    bold = Font(bold=True)
+
+    def head(values):
+        cells = []
+        for v in values:
+            c = WriteOnlyCell(ws, value=v)
+            c.font = bold
+            c.fill = PatternFill("solid", fgColor="FFF2CC")
+            cells.append(c)
+        return cells
+
+    ws.append([translate(N_("Error report of import #%(id)s: %(file)s")) % {"id": batch.id, "file": batch.filename}])
+    ws.append(head([translate(N_("Row in the sheet")), translate(N_("Field")), translate(N_("Level")),
+                    translate(N_("Reason"))] + headers))
+    count = 0
+    for number, field, level, reason, cells in report_lines(session, batch_id, translate):
+        ws.append([number, field, level, reason] + cells)
+        count += 1
+    wb.save(out)
+    return count

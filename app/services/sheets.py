@@ -1,0 +1,1124 @@
+"""Find the beneficiary table inside a hand-made spreadsheet and map its columns.
+
+Officials send lists as .xlsx, .xls or .csv files made by hand: title rows above
+the header, a header on any of the first rows (sometimes two rows with merged
+cells), a column-number row, blank rows and signature/footer rows after the
+data.  This module finds the header, maps each column to a field name and
+yields the data rows lazily with the row numbers Excel shows.
+
+It does NOT parse values (names, ID numbers, dates, amounts): raw cell values
+are passed through as the reader gives them (``str``, ``int``, ``float``,
+``datetime.date``/``datetime.datetime``, ``bool``).  Value parsing lives in
+``app.services.normalize``.
+
+Readers
+-------
+* .xlsx/.xlsm/.xlsb/.ods/.xls: python-calamine.  NOTE: python-calamine has no
+  streaming reader.  ``get_sheet_by_index`` loads the whole sheet into a Rust
+  ``Range`` (about 32 bytes per cell plus string payloads); ``iter_rows()`` then
+  converts one row at a time to Python lists (``to_python()`` would build every
+  row as Python objects at once, which is several times larger).  So Python-side
+  memory is streaming, Rust-side memory is proportional to the sheet size.
+  ``iter_rows()`` pads empty rows above the used range (row *i* of the iterator
+  is Excel row *i*) but starts each row at the first used column; this module
+  pads the left side so ``Column.index`` is the absolute 0-based sheet column.
+* .csv/.txt: the csv module, streamed line by line (constant memory).
+
+No Flask / Flask-AppBuilder / RQ imports here: the module is used by workers
+and command-line tools too.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as _dt
+import io
+import itertools
+import os
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator, Mapping, Sequence
+
+__all__ = [
+    "FIELD_ALIASES",
+    "Column",
+    "HeaderNotFound",
+    "SheetError",
+    "SheetRow",
+    "Table",
+    "UnsupportedFile",
+    "header_key",
+    "open_table",
+]
+
+
+def N_(s: str) -> str:
+    """No-op marker: the string is a translatable msgid (extracted by Babel)."""
+    return s
+
+
+# ---------------------------------------------------------------------------
+# Errors
+# ---------------------------------------------------------------------------
+
+
+class SheetError(Exception):
+    """A file could not be read as a table.
+
+    ``msgid`` is an English message id marked with ``N_`` and ``params`` its
+    %-format parameters, so callers can translate: ``_(e.msgid, **e.params)``.
+    """
+
+    def __init__(self, msgid: str, **params: Any) -> None:
+        self.msgid = msgid
+        self.params = params
+        super().__init__(msgid % params if params else msgid)
+
+
+class HeaderNotFound(SheetError):
+    """No header row with the required column(s) was found."""
+
+
+class UnsupportedFile(SheetError):
+    """The file type is not supported or the file is not what its name says."""
+
+
+# ---------------------------------------------------------------------------
+# Field aliases
+# ---------------------------------------------------------------------------
+
+#: field name -> header spellings.  Matching is accent-, case- and
+#: whitespace-insensitive, ignores text in parentheses/brackets ("Mức trợ cấp
+#: (đồng)"), punctuation ("Ngày, tháng, năm sinh") and spaces around "/".
+#: Matching is exact on that key; an alias ending in "*" also matches headers
+#: that start with it (whole words).  No default alias uses "*": prefixes
+#: caught too much ("Họ và tên chủ hộ", "Mức trợ cấp cũ", "Ghi chú khác").
+FIELD_ALIASES: dict[str, list[str]] = {
+    "seq": ["STT", "TT", "Số TT", "Số thứ tự", "Thứ tự"],
+    "full_name": [
+        "Họ và tên",
+        "Họ tên",
+        "Họ và tên đối tượng",
+        "Họ tên đối tượng",
+        "Tên đối tượng",
+        "Họ và tên người hưởng",
+        "Họ tên người hưởng",
+        "Họ và tên người được hưởng",
+        "Họ và tên người hưởng trợ cấp",
+        "Họ và tên đối tượng hưởng trợ cấp",
+        "Họ và tên đối tượng hưởng",
+    ],
+    "cccd": [
+        "Số CCCD",
+        "CCCD",
+        "Căn cước công dân",
+        "Số căn cước công dân",
+        "Số căn cước",
+        "Căn cước",
+        "Số định danh",
+        "Số định danh cá nhân",
+        "Định danh cá nhân",
+        "Mã định danh",
+        "Mã định danh cá nhân",
+        "Số ĐDCN",
+        "ĐDCN",
+        "CCCD/CMND",
+        "CMND/CCCD",
+        "Số CCCD/CMND",
+        "Số CMND/CCCD",
+        "CCCD/ĐDCN",
+        "Số CCCD/ĐDCN",
+        "Số định danh/CCCD",
+    ],
+    "cmnd": [
+        "CMND",
+        "Số CMND",
+        "CMTND",
+        "Số CMTND",
+        "Chứng minh nhân dân",
+        "Số chứng minh nhân dân",
+        "CMND cũ",
+        "Số CMND cũ",
+    ],
+    "date_of_birth": [
+        "Ngày sinh",
+        "Ngày tháng năm sinh",
+        "Ngày/tháng/năm sinh",
+        "Ngày tháng sinh",
+        "Sinh ngày",
+        "NTNS",
+    ],
+    "birth_year": ["Năm sinh"],
+    "sex": ["Giới tính", "Nam/Nữ", "Nữ/Nam", "Nam Nữ", "Giới"],
+    "male": ["Nam"],
+    "female": ["Nữ"],
+    "address": [
+        "Địa chỉ",
+        "Nơi thường trú",
+        "Địa chỉ thường trú",
+        "Nơi ở",
+        "Nơi ở hiện nay",
+        "Chỗ ở hiện nay",
+        "Nơi cư trú",
+        "Địa chỉ cư trú",
+        "Thường trú",
+    ],
+    "commune": [
+        "Xã/Phường",
+        "Phường/Xã",
+        "Xã Phường",
+        "Phường Xã",
+        "Xã/Phường/Thị trấn",
+        "Phường/Xã/Thị trấn",
+        "Phường",
+        "Xã",
+        "Đơn vị",
+        "Tên đơn vị",
+        "Đơn vị hành chính",
+        "Mã xã",
+        "Mã phường",
+        "Mã xã/phường",
+        "Mã đơn vị",
+        "Mã ĐVHC",
+        "Tên xã",
+        "Tên phường",
+    ],
+    "district": [
+        "Quận/Huyện",
+        "Huyện/Quận",
+        "Quận Huyện",
+        "Quận/Huyện/Thị xã",
+        "Quận",
+        "Huyện",
+        "Mã huyện",
+        "Mã quận",
+        "Mã quận/huyện",
+    ],
+    "category": [
+        "Loại đối tượng",
+        "Diện",
+        "Diện đối tượng",
+        "Diện hưởng",
+        "Nhóm đối tượng",
+        "Đối tượng",
+        "Loại",
+        "Phân loại",
+        "Phân loại đối tượng",
+    ],
+    "policy_code": [
+        "Mã chế độ",
+        "Mã đối tượng",
+        "Nhóm",
+        "Mã nhóm",
+        "Mã diện",
+        "Mã loại đối tượng",
+        "Chế độ",
+    ],
+    "monthly_amount": [
+        "Mức trợ cấp",
+        "Số tiền",
+        "Mức hưởng",
+        "Mức trợ cấp hàng tháng",
+        "Mức trợ cấp hằng tháng",
+        "Mức trợ cấp/tháng",
+        "Trợ cấp hàng tháng",
+        "Trợ cấp hằng tháng",
+        "Số tiền trợ cấp",
+        "Số tiền hưởng",
+        "Số tiền được hưởng",
+        "Số tiền hàng tháng",
+        "Số tiền/tháng",
+        "Mức hưởng hàng tháng",
+        "Mức hưởng hằng tháng",
+        "Thành tiền",
+    ],
+    "account_number": [
+        "Số tài khoản",
+        "STK",
+        "Số TK",
+        "Tài khoản",
+        "Số tài khoản ngân hàng",
+        "TK ngân hàng",
+    ],
+    "bank": [
+        "Ngân hàng",
+        "Tên ngân hàng",
+        "Mở tại ngân hàng",
+        "Ngân hàng mở tài khoản",
+        "Nơi mở tài khoản",
+        "Mở tại",
+        "Chi nhánh ngân hàng",
+    ],
+    "account_holder": [
+        "Tên chủ tài khoản",
+        "Chủ tài khoản",
+        "Tên tài khoản",
+        "Họ tên chủ tài khoản",
+        "Họ và tên chủ tài khoản",
+    ],
+    "note": ["Ghi chú"],
+}
+
+# Fields whose values identify a person: a row with >= 6 digits in one of
+# these columns is never taken for a footer row.
+_ID_FIELDS = frozenset({"cccd", "cmnd", "account_number"})
+_SEX_SPLIT_FIELDS = ("male", "female")
+
+
+# ---------------------------------------------------------------------------
+# Header keys
+# ---------------------------------------------------------------------------
+
+_WS_RE = re.compile(r"\s+")
+
+
+def header_key(value: Any) -> str:
+    """Accent-, case- and whitespace-insensitive key of a header cell.
+
+    NFC, Đ/đ (and the look-alike Ð/ð, U+00D0/U+00F0) -> d, combining marks
+    stripped, lower case, runs of whitespace (incl. line breaks, NBSP) collapsed
+    to one space.  Self-contained: does not depend on ``normalize``.
+    """
+    if value is None:
+        return ""
+    s = value if isinstance(value, str) else str(value)
+    s = s.replace("_x000D_", " ").replace("_x000d_", " ")
+    s = unicodedata.normalize("NFC", s)
+    s = s.translate(_D_TABLE)
+    s = unicodedata.normalize("NFD", s)
+    s = "".join(ch for ch in s if not unicodedata.combining(ch))
+    s = s.lower()
+    return _WS_RE.sub(" ", s).strip()
+
+
+_header_key = header_key  # the brief's name; kept as an alias
+_D_TABLE = str.maketrans({"Đ": "D", "đ": "d", "Ð": "D", "ð": "d"})
+_PARENS_RE = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+_SLASH_RE = re.compile(r"\s*/\s*")
+_PUNCT_RE = re.compile(r"[,.:;*\-_–—…'\"“”‘’]+")
+
+
+def _match_key(value: Any) -> str:
+    k = header_key(value)
+    k = _PARENS_RE.sub(" ", k)
+    k = _PUNCT_RE.sub(" ", k)
+    k = _SLASH_RE.sub("/", k)
+    return _WS_RE.sub(" ", k).strip(" /")
+
+
+# TCVN3 (ABC, ".VnTime" fonts): legacy one-byte Vietnamese encoding.  Text typed
+# with those fonts reaches us as the cp1252/latin-1 characters of the bytes,
+# e.g. "Hä vµ tªn" for "Họ và tên".  Used only as a fallback for header cells.
+_TCVN3_TO_UNICODE = {
+    "\xa1": "Ă", "\xa2": "Â", "\xa3": "Ê", "\xa4": "Ô", "\xa5": "Ơ", "\xa6": "Ư", "\xa7": "Đ",
+    "\xa8": "ă", "\xa9": "â", "\xaa": "ê", "\xab": "ô", "\xac": "ơ", "\xad": "ư", "\xae": "đ",
+    "\xb5": "à", "\xb6": "ả", "\xb7": "ã", "\xb8": "á", "\xb9": "ạ",
+    "\xbb": "ằ", "\xbc": "ẳ", "\xbd": "ẵ", "\xbe": "ắ", "\xc6": "ặ",
+    "\xc7": "ầ", "\xc8": "ẩ", "\xc9": "ẫ", "\xca": "ấ", "\xcb": "ậ",
+    "\xcc": "è", "\xce": "ẻ", "\xcf": "ẽ", "\xd0": "é", "\xd1": "ẹ",
+    "\xd2": "ề", "\xd3": "ể", "\xd4": "ễ", "\xd5": "ế", "\xd6": "ệ",
+    "\xd7": "ì", "\xd8": "ỉ", "\xdc": "ĩ", "\xdd": "í", "\xde": "ị",
+    "\xdf": "ò", "\xe1": "ỏ", "\xe2": "õ", "\xe3": "ó", "\xe4": "ọ",
+    "\xe5": "ồ", "\xe6": "ổ", "\xe7": "ỗ", "\xe8": "ố", "\xe9": "ộ",
+    "\xea": "ờ", "\xeb": "ở", "\xec": "ỡ", "\xed": "ớ", "\xee": "ợ",
+    "\xef": "ù", "\xf1": "ủ", "\xf2": "ũ", "\xf3": "ú", "\xf4": "ụ",
+    "\xf5": "ừ", "\xf6": "ử", "\xf7": "ữ", "\xf8": "ứ", "\xf9": "ự",
+    "\xfa": "ỳ", "\xfb": "ỷ", "\xfc": "ỹ", "\xfd": "ý", "\xfe": "ỵ",
+}
+_TCVN3_TABLE = str.maketrans(_TCVN3_TO_UNICODE)
+# Any character in the TCVN3 range: only then is the TCVN3 fallback tried.
+_TCVN3_HINT_RE = re.compile("[\xa1-\xfe]")
+
+
+def _tcvn3_decode(text: str) -> str:
+    return text.translate(_TCVN3_TABLE)
+
+
+class _AliasIndex:
+    """Compiled alias table: header text -> field name."""
+
+    def __init__(self, aliases: Mapping[str, Iterable[str]]) -> None:
+        self.fields = tuple(aliases)
+        self.exact: dict[str, str] = {}
+        self.prefix: list[tuple[str, str]] = []
+        for fld, names in aliases.items():
+            for name in names:
+                is_prefix = name.endswith("*")
+                k = _match_key(name[:-1] if is_prefix else name)
+                if not k:
+                    continue
+                if is_prefix:
+                    self.prefix.append((k, fld))
+                    continue
+                other = self.exact.setdefault(k, fld)
+                if other != fld:
+                    raise ValueError(f"header alias {name!r} maps to both {other!r} and {fld!r}")
+        self.prefix.sort(key=lambda kf: -len(kf[0]))
+        self._cache: dict[str, str | None] = {}
+
+    def _lookup(self, k: str) -> str | None:
+        if not k:
+            return None
+        fld = self.exact.get(k)
+        if fld is not None:
+            return fld
+        for p, fld in self.prefix:
+            if k.startswith(p) and (len(k) == len(p) or k[len(p)] == " "):
+                return fld
+        return None
+
+    def match(self, value: Any) -> str | None:
+        """Field for a header cell, or None.  Only text cells can be headers."""
+        if not isinstance(value, str) or not value.strip() or len(value) > 200:
+            return None
+        try:
+            return self._cache[value]
+        except KeyError:
+            pass
+        fld = self._lookup(_match_key(value))
+        if fld is None and _TCVN3_HINT_RE.search(value):
+            fld = self._lookup(_match_key(_tcvn3_decode(value)))
+        if len(self._cache) < 4096:
+            self._cache[value] = fld
+        return fld
+
+
+# ---------------------------------------------------------------------------
+# Public data classes
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One column of the table.
+
+    ``index``: absolute 0-based column index in the sheet (0 = column A).
+    ``header_text``: header as written, whitespace collapsed; for a two-row
+    header "parent / child" (e.g. "Ngày sinh / Nữ").
+    ``field``: mapped field name, or None for an unknown (kept) column.
+    ``group``: for two-row headers, the field of the merged parent cell, e.g.
+    ``"date_of_birth"`` for "Ngày sinh" merged over "Nam"/"Nữ" (the cells hold
+    the birth date) or ``"sex"`` for "Giới tính" over "Nam"/"Nữ".
+    ``key``: unique key of the column in ``SheetRow.extra``.
+    """
+
+    index: int
+    header_text: str
+    field: str | None
+    group: str | None = None
+    key: str = ""
+
+    @property
+    def letter(self) -> str:
+        return column_letter(self.index)
+
+
+@dataclass(slots=True)
+class SheetRow:
+    """A data row.  ``row_number`` is 1-based, as Excel shows it (for CSV: the
+    1-based record number).  ``values``: field -> raw value for every mapped
+    column (empty cells are ``""``).  ``extra``: column key -> raw value for
+    unknown columns.  ``raw``: all cells of the row, index = ``Column.index``."""
+
+    row_number: int
+    values: dict[str, Any]
+    extra: dict[str, Any]
+    raw: list[Any]
+
+
+def column_letter(index: int) -> str:
+    """0 -> "A", 25 -> "Z", 26 -> "AA"."""
+    s = ""
+    n = index + 1
+    while n:
+        n, r = divmod(n - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+# ---------------------------------------------------------------------------
+# Row classification helpers
+# ---------------------------------------------------------------------------
+
+
+def _is_empty(v: Any) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip())
+
+
+def _is_blank(cells: Sequence[Any]) -> bool:
+    return all(_is_empty(v) for v in cells)
+
+
+def _cell(cells: Sequence[Any], i: int | None) -> Any:
+    if i is None or i >= len(cells):
+        return ""
+    return cells[i]
+
+
+def _clean_text(v: Any) -> str:
+    if _is_empty(v):
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    return _WS_RE.sub(" ", str(v).replace("_x000D_", " ")).strip()
+
+
+_COLNUM_ITEM = r"[\(\[]?\s*(?:\d{1,3}|[A-Za-z])\s*[\)\]]?"
+_COLNUM_RE = re.compile(rf"^{_COLNUM_ITEM}(?:\s*[=x×*+\-/:]\s*{_COLNUM_ITEM})*$")
+
+
+def _is_column_number_row(cells: Sequence[Any], width: int) -> bool:
+    """'(1) (2) (3)…', '1 2 3 4', 'A B 1 2 3=1x2' under the header."""
+    values = [v for v in cells if not _is_empty(v)]
+    if len(values) < min(3, max(width, 2)):
+        return False
+    seen = set()
+    for v in values:
+        if isinstance(v, bool):
+            return False
+        if isinstance(v, (int, float)):
+            if not float(v).is_integer() or not 0 <= v <= 300:
+                return False
+            key = str(int(v))
+        elif isinstance(v, str) and _COLNUM_RE.match(v.strip()):
+            key = v.strip().lower()
+        else:
+            return False
+        if key in seen:
+            return False
+        seen.add(key)
+    return True
+
+
+_FOOTER_RE = re.compile(
+    r"nguoi lap|lap bieu|thu truong|tong cong|xac nhan|ke toan|chu tich|giam doc"
+    r"|truong phong|ghi ro ho ten|ky ten|dong dau|nguoi duyet|^tong so\b"
+    r"|^cong(?:\s*:|\s*$|\s+\d)|\bngay\b.{0,24}\bthang\b.{0,24}\bnam\b"
+)
+
+
+def _is_footer_text(v: Any) -> bool:
+    return isinstance(v, str) and bool(_FOOTER_RE.search(header_key(v)))
+
+
+def _digit_count(v: Any) -> int:
+    if isinstance(v, bool) or v is None:
+        return 0
+    if isinstance(v, (int, float)):
+        return len(str(int(v))) if float(v).is_integer() else len(repr(v))
+    return sum(ch.isdigit() for ch in str(v))
+
+
+def _is_evidence(v: Any) -> bool:
+    """A value that a signature/footer row would not have."""
+    if _is_empty(v) or isinstance(v, bool):
+        return False
+    if isinstance(v, (int, float, _dt.date, _dt.datetime, _dt.time, _dt.timedelta)):
+        return True
+    return any(ch.isdigit() for ch in str(v))
+
+
+# ---------------------------------------------------------------------------
+# Header detection
+# ---------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _HeaderInfo:
+    position: int  # index in the buffered rows
+    row_number: int
+    height: int  # 1 or 2
+    columns: list[Column]
+    score: int
+
+
+def _row_fields(cells: Sequence[Any], index: _AliasIndex) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for ci, v in enumerate(cells):
+        fld = index.match(v)
+        if fld is not None and fld not in found:
+            found[fld] = ci
+    return found
+
+
+def _merge_at(merges: Sequence[tuple[tuple[int, int], tuple[int, int]]], r: int, c: int):
+    for (r1, c1), (r2, c2) in merges:
+        if r1 <= r <= r2 and c1 <= c <= c2:
+            return (r1, c1), (r2, c2)
+    return None
+
+
+def _is_subheader(head: Sequence[Any], sub: Sequence[Any], name_col: int, index: _AliasIndex) -> bool:
+    nonempty = [(c, v) for c, v in enumerate(sub) if not _is_empty(v)]
+    if not nonempty:
+        return False
+    name = _cell(sub, name_col)
+    if not _is_empty(name) and index.match(name) is None:
+        return False  # a person's name: this is a data row
+    for _c, v in nonempty:
+        if not isinstance(v, str) or any(ch.isdigit() for ch in v):
+            return False
+    matches = sum(1 for _c, v in nonempty if index.match(v) is not None)
+    under_empty = any(_is_empty(_cell(head, c)) for c, _v in nonempty)
+    return matches >= 2 or under_empty
+
+
+def _build_columns(
+    rows: list[tuple[int, list[Any]]],
+    pos: int,
+    index: _AliasIndex,
+    required: Sequence[str],
+    merges: Sequence[tuple[tuple[int, int], tuple[int, int]]],
+) -> tuple[list[Column], int]:
+    rn, head = rows[pos]
+    head_fields = _row_fields(head, index)
+    sub: list[Any] | None = None
+    if pos + 1 < len(rows):
+        cand = rows[pos + 1][1]
+        if _is_subheader(head, cand, head_fields[required[0]], index):
+            sub = cand
+    width = max(len(head), len(sub) if sub else 0)
+    # trim trailing columns that have no header text at all
+    while width and _is_empty(_cell(head, width - 1)) and _is_empty(_cell(sub or (), width - 1)):
+        width -= 1
+
+    def parent_of(c: int) -> tuple[str, int, int]:
+        """(parent text, parent column, span) of header cell above sub cell c."""
+        m = _merge_at(merges, rn - 1, c)
+        if m is not None:
+            (_r1, c1), (_r2, c2) = m
+            return _clean_text(_cell(head, c1)), c1, c2 - c1 + 1
+        p = c
+        while p >= 0 and _is_empty(_cell(head, p)):
+            p -= 1
+        if p < 0:
+            return "", c, 1
+        span = 1
+        while p + span < width and _is_empty(_cell(head, p + span)) and not _is_empty(_cell(sub or (), p + span)):
+            span += 1
+        if p + span <= c:  # c is not under that parent's continuation
+            return "", c, 1
+        return _clean_text(_cell(head, p)), p, span
+
+    raw_cols: list[tuple[int, str, str | None, str | None]] = []
+    for c in range(width):
+        h_raw = _cell(head, c)
+        s_raw = _cell(sub, c) if sub is not None else ""
+        if sub is not None and not _is_empty(s_raw):
+            s_text = _clean_text(s_raw)
+            p_text, _p_col, span = parent_of(c)
+            p_field = index.match(p_text) if p_text else None
+            s_field = index.match(s_raw)
+            text = f"{p_text} / {s_text}" if p_text and header_key(p_text) != header_key(s_text) else s_text
+            if s_field is not None:
+                fld, group = s_field, p_field
+            elif p_field is not None and span == 1:
+                fld, group = p_field, None
+            else:
+                fld, group = None, None
+            raw_cols.append((c, text, fld, group))
+        else:
+            raw_cols.append((c, _clean_text(h_raw), index.match(h_raw), None))
+
+    columns: list[Column] = []
+    used_fields: set[str] = set()
+    used_keys: set[str] = set()
+    for c, text, fld, group in raw_cols:
+        if fld is not None:
+            if fld in used_fields:
+                fld = None  # first column wins; the duplicate is kept as extra
+            else:
+                used_fields.add(fld)
+        key = text or f"[{column_letter(c)}]"
+        if key in used_keys:
+            key = f"{text} [{column_letter(c)}]"
+        used_keys.add(key)
+        columns.append(Column(c, text, fld, group if fld is not None else None, key))
+    return columns, (2 if sub is not None else 1)
+
+
+def _detect_header(
+    rows: list[tuple[int, list[Any]]],
+    index: _AliasIndex,
+    required: Sequence[str],
+    max_header_row: int,
+    merges: Sequence[tuple[tuple[int, int], tuple[int, int]]] = (),
+) -> _HeaderInfo | None:
+    best: tuple[int, int] | None = None
+    for pos, (_rn, cells) in enumerate(rows[:max_header_row]):
+        found = _row_fields(cells, index)
+        if len(found) < 2 or any(r not in found for r in required):
+            continue
+        if best is None or len(found) > best[0]:
+            best = (len(found), pos)
+    if best is None:
+        return None
+    score, pos = best
+    columns, height = _build_columns(rows, pos, index, required, merges)
+    return _HeaderInfo(pos, rows[pos][0], height, columns, score)
+
+
+def _header_not_found(required: Sequence[str], rows: int) -> HeaderNotFound:
+    if "full_name" in required:
+        return HeaderNotFound(
+            N_('No recognisable full-name column ("Họ và tên") in the first %(rows)d rows of the file'),
+            rows=rows,
+        )
+    return HeaderNotFound(
+        N_("No header row with the required columns (%(columns)s) in the first %(rows)d rows of the file"),
+        columns=", ".join(required),
+        rows=rows,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Table
+# ---------------------------------------------------------------------------
+
+
+class Table:
+    """A located table.  Iterate it for ``SheetRow`` objects (lazily).
+
+    Attributes set when the table is opened: ``path``, ``kind`` ("xlsx", "xls",
+    "csv", ...), ``sheet_name`` (CSV: file stem), ``sheet_names`` (all sheets),
+    ``header_row`` (1-based row of the header; of its first row when the
+    header has two rows), ``header_height`` (1 or 2), ``columns``,
+    ``title_rows`` (non-blank rows above the header), ``encoding`` and
+    ``delimiter`` (CSV only, else None).
+
+    Counters filled while iterating (reset at the start of every iteration,
+    final once the iteration is exhausted): ``data_rows``, ``blank_rows``
+    (completely blank rows below the header, anywhere - also between footer
+    rows - plus rows holding nothing but a sequence number),
+    ``footer_rows`` (non-blank signature/total rows), ``column_number_rows``
+    (0 or 1: the "(1) (2) (3)…" row under the header).
+    """
+
+    def __init__(
+        self,
+        *,
+        path: str,
+        kind: str,
+        sheet_name: str,
+        sheet_names: list[str],
+        header: _HeaderInfo,
+        title_rows: int,
+        required: Sequence[str],
+        source: "_Source",
+        encoding: str | None = None,
+        delimiter: str | None = None,
+    ) -> None:
+        self.path = path
+        self.kind = kind
+        self.sheet_name = sheet_name
+        self.sheet_names = sheet_names
+        self.header_row = header.row_number
+        self.header_height = header.height
+        self.columns: list[Column] = header.columns
+        self.title_rows = title_rows
+        self.encoding = encoding
+        self.delimiter = delimiter
+        self.required = tuple(required)
+        self._source = source
+        self.data_rows = 0
+        self.blank_rows = 0
+        self.footer_rows = 0
+        self.column_number_rows = 0
+
+        self.fields: dict[str, Column] = {c.field: c for c in self.columns if c.field is not None}
+        self._mapped = [(c.index, c.field) for c in self.columns if c.field is not None]
+        self._unmapped = [c for c in self.columns if c.field is None]
+        self._width = (self.columns[-1].index + 1) if self.columns else 0
+        self._name_col = self.fields[self.required[0]].index
+        seq = self.fields.get("seq")
+        self._seq_col = seq.index if seq is not None else None
+        self._id_cols = [c.index for c in self.columns if c.field in _ID_FIELDS]
+        self._split_cols = {c.index for c in self.columns if c.field in _SEX_SPLIT_FIELDS}
+        self._evidence_cols = [
+            c.index for c in self.columns if c.field is not None and c.index not in (self._name_col, self._seq_col)
+        ]
+
+    # -- conveniences ------------------------------------------------------
+    def column_for(self, field: str) -> Column | None:
+        return self.fields.get(field)
+
+    @property
+    def sex_split(self) -> str | None:
+        """Parent field when sex is given by two "Nam"/"Nữ" columns.
+
+        ``"date_of_birth"`` (or ``"birth_year"``): the birth date/year is written
+        under the matching column; ``"sex"``: a mark ("x") is; ``"none"``:
+        single-row "Nam"/"Nữ" columns without a parent; None: no split layout.
+        """
+        cols = [c for c in self.columns if c.field in _SEX_SPLIT_FIELDS]
+        if not cols:
+            return None
+        return next((c.group for c in cols if c.group), "none")
+
+    def close(self) -> None:
+        self._source.close()
+
+    def __enter__(self) -> "Table":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        mapped = ", ".join(f"{c.letter}={c.field}" for c in self.columns if c.field)
+        return f"<Table {os.path.basename(self.path)!r} sheet={self.sheet_name!r} header_row={self.header_row} {mapped}>"
+
+    # -- iteration ---------------------------------------------------------
+    def __iter__(self) -> Iterator[SheetRow]:
+        self.data_rows = self.blank_rows = self.footer_rows = self.column_number_rows = 0
+        first = self.header_row + self.header_height
+        expect_colnum = True
+        in_footer = False
+        for rn, cells in self._source.rows():
+            if rn < first:
+                continue
+            if _is_blank(cells):
+                self.blank_rows += 1
+                continue
+            if expect_colnum:
+                expect_colnum = False
+                if _is_column_number_row(cells, len(self.columns)):
+                    self.column_number_rows += 1
+                    continue
+            if in_footer:
+                if not self._looks_like_data(cells):
+                    self.footer_rows += 1
+                    continue
+                in_footer = False
+            elif self._is_footer(cells):
+                in_footer = True
+                self.footer_rows += 1
+                continue
+            if self._only_seq(cells):
+                self.blank_rows += 1
+                continue
+            self.data_rows += 1
+            yield self._make_row(rn, cells)
+
+    def _is_footer(self, cells: Sequence[Any]) -> bool:
+        name = _cell(cells, self._name_col)
+        if not _is_empty(name) and not _is_footer_text(name):
+            return False
+        if not any(_is_footer_text(v) for v in cells):
+            return False
+        return not any(_digit_count(_cell(cells, i)) >= 6 for i in self._id_cols)
+
+    def _looks_like_data(self, cells: Sequence[Any]) -> bool:
+        name = _cell(cells, self._name_col)
+        if _is_empty(name) or _is_footer_text(name):
+            return False
+        for i in self._evidence_cols:
+            v = _cell(cells, i)
+            if _is_evidence(v) or (i in self._split_cols and not _is_empty(v)):
+                return True
+        return False
+
+    def _only_seq(self, cells: Sequence[Any]) -> bool:
+        if self._seq_col is None:
+            return False
+        return all(_is_empty(v) for i, v in enumerate(cells) if i != self._seq_col)
+
+    def _make_row(self, rn: int, cells: list[Any]) -> SheetRow:
+        n = len(cells)
+        values = {fld: (cells[i] if i < n else "") for i, fld in self._mapped}
+        extra: dict[str, Any] = {}
+        for col in self._unmapped:
+            v = cells[col.index] if col.index < n else ""
+            if col.header_text or not _is_empty(v):
+                extra[col.key] = v
+        for i in range(self._width, n):
+            if not _is_empty(cells[i]):
+                extra[f"[{column_letter(i)}]"] = cells[i]
+        return SheetRow(rn, values, extra, cells)
+
+
+# ---------------------------------------------------------------------------
+# Sources
+# ---------------------------------------------------------------------------
+
+
+class _Source:
+    def rows(self) -> Iterator[tuple[int, list[Any]]]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+class _CalamineSource(_Source):
+    def __init__(self, sheet: Any) -> None:
+        self._sheet = sheet
+
+    def rows(self) -> Iterator[tuple[int, list[Any]]]:
+        sheet = self._sheet
+        if sheet is None or sheet.start is None or sheet.height == 0:
+            return
+        off = sheet.start[1]
+        pad = [""] * off
+        for i, row in enumerate(sheet.iter_rows(), 1):
+            yield i, (pad + row) if off else row
+
+    def merges(self) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+        try:
+            return list(self._sheet.merged_cell_ranges or ())
+        except Exception:  # pragma: no cover - older python-calamine
+            return []
+
+    def close(self) -> None:
+        self._sheet = None
+
+
+class _CsvSource(_Source):
+    def __init__(self, path: str, encoding: str, delimiter: str) -> None:
+        self.path = path
+        self.encoding = encoding
+        self.delimiter = delimiter
+
+    def rows(self) -> Iterator[tuple[int, list[Any]]]:
+        nfc = self.encoding in ("cp1258",)
+        with open(self.path, encoding=self.encoding, errors="replace", newline="") as fh:
+            reader = csv.reader(fh, delimiter=self.delimiter)
+            for i, row in enumerate(reader, 1):
+                if nfc:
+                    # cp1258 decodes tone marks as combining characters
+                    row = [unicodedata.normalize("NFC", v) if not v.isascii() else v for v in row]
+                yield i, row
+
+
+# ---------------------------------------------------------------------------
+# open_table
+# ---------------------------------------------------------------------------
+
+_EXCEL_EXTS = {".xlsx": "xlsx", ".xlsm": "xlsx", ".xlsb": "xlsb", ".xls": "xls", ".ods": "ods"}
+_CSV_EXTS = {".csv": "csv", ".txt": "csv", ".tsv": "csv"}
+_ZIP_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def open_table(
+    path: str | os.PathLike[str],
+    *,
+    aliases: Mapping[str, Iterable[str]] = FIELD_ALIASES,
+    required: Sequence[str] = ("full_name",),
+    max_header_row: int = 15,
+    sheet: int | str | None = None,
+) -> Table:
+    """Locate the table in ``path`` (.xlsx/.xlsm/.xlsb/.xls/.ods or .csv/.txt).
+
+    ``aliases``: field -> header spellings (default ``FIELD_ALIASES``).
+    ``required``: fields that must all be present in the header row; the first
+    one is the "name" column used to tell data rows from footer rows.
+    ``sheet``: sheet index or name to read; by default the first (visible)
+    worksheet with a recognisable header is used.
+
+    Raises ``HeaderNotFound`` when no header row with the required fields is
+    found within the first ``max_header_row`` rows, ``UnsupportedFile`` for
+    unknown/mislabelled files and ``SheetError`` for unreadable ones.
+    """
+    path = os.fspath(path)
+    required = tuple(required)
+    if not required:
+        raise ValueError("required must name at least one field")
+    index = _AliasIndex(aliases)
+    unknown = [r for r in required if r not in index.fields]
+    if unknown:
+        raise ValueError(f"required fields not in aliases: {unknown}")
+
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in _EXCEL_EXTS and ext not in _CSV_EXTS:
+        raise UnsupportedFile(
+            N_("Unsupported file type %(ext)s: upload an Excel (.xlsx, .xls) or CSV file"), ext=ext or "(none)"
+        )
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError as exc:
+        raise SheetError(N_("The file could not be opened (%(error)s)"), error=exc.strerror or str(exc)) from exc
+    if not head:
+        raise SheetError(N_("The file is empty"))
+
+    if ext in _CSV_EXTS and not (head.startswith(_ZIP_MAGIC) or head.startswith(_OLE_MAGIC)):
+        return _open_csv(path, index, required, max_header_row)
+    return _open_excel(path, ext, head, index, required, max_header_row, sheet)
+
+
+def _open_excel(
+    path: str,
+    ext: str,
+    head: bytes,
+    index: _AliasIndex,
+    required: Sequence[str],
+    max_header_row: int,
+    sheet: int | str | None,
+) -> Table:
+    import python_calamine as pc
+
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if stripped[:1] == b"<":
+        raise UnsupportedFile(
+            N_("This file is a web page saved with an Excel extension; open it in Excel and save it as .xlsx")
+        )
+    ext_kind = _EXCEL_EXTS.get(ext)
+    content_kind = "xlsx" if head.startswith(_ZIP_MAGIC) else "xls" if head.startswith(_OLE_MAGIC) else None
+    if content_kind == "xlsx" and ext_kind in ("xlsb", "ods"):
+        content_kind = ext_kind  # also zip containers
+    kind = content_kind or ext_kind or "xlsx"
+    try:
+        if content_kind is not None and content_kind != ext_kind:
+            # mislabelled file (e.g. an .xlsx renamed .xls): let calamine sniff the content
+            with open(path, "rb") as fh:
+                wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(fh.read()))
+        else:
+            wb = pc.CalamineWorkbook.from_path(path)
+    except pc.PasswordError as exc:
+        raise SheetError(N_("The file is password-protected; remove the password and upload it again")) from exc
+    except Exception as exc:  # CalamineError, ZipError, XmlError, OSError...
+        raise SheetError(N_("The file could not be read as a spreadsheet (%(error)s)"), error=str(exc)[:200]) from exc
+
+    try:
+        names = list(wb.sheet_names)
+        if sheet is not None:
+            if isinstance(sheet, int):
+                if not 0 <= sheet < len(names):
+                    raise SheetError(N_("The workbook has no sheet number %(sheet)s"), sheet=sheet + 1)
+                order = [sheet]
+            else:
+                if sheet not in names:
+                    raise SheetError(N_('The workbook has no sheet named "%(sheet)s"'), sheet=sheet)
+                order = [names.index(sheet)]
+        else:
+            order = _sheet_order(wb)
+        for idx in order:
+            try:
+                sh = wb.get_sheet_by_index(idx)
+            except Exception:  # chart sheets and the like
+                continue
+            source = _CalamineSource(sh)
+            buffered = list(itertools.islice(source.rows(), max_header_row + 1))
+            info = _detect_header(buffered, index, required, max_header_row, source.merges())
+            if info is None:
+                source.close()
+                continue
+            title_rows = sum(1 for _rn, cells in buffered[: info.position] if not _is_blank(cells))
+            return Table(
+                path=path,
+                kind=kind,
+                sheet_name=names[idx],
+                sheet_names=names,
+                header=info,
+                title_rows=title_rows,
+                required=required,
+                source=source,
+            )
+        raise _header_not_found(required, max_header_row)
+    finally:
+        wb.close()  # sheets keep their own copy of the cell range
+
+
+def _sheet_order(wb: Any) -> list[int]:
+    try:
+        metas = list(wb.sheets_metadata)
+    except Exception:  # pragma: no cover
+        return list(range(len(wb.sheet_names)))
+    visible, hidden = [], []
+    for i, m in enumerate(metas):
+        if str(m.typ).rsplit(".", 1)[-1] not in ("WorkSheet",):
+            continue
+        (visible if str(m.visible).rsplit(".", 1)[-1] == "Visible" else hidden).append(i)
+    return visible + hidden
+
+
+# -- CSV ---------------------------------------------------------------------
+
+_CSV_SAMPLE_BYTES = 1 << 20
+_DELIMITERS = (",", ";", "\t")
+
+
+def _detect_encoding(sample: bytes) -> str:
+    """utf-8-sig / utf-16 (BOM) / utf-8 / cp1258 / cp1252 / latin-1."""
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if sample.startswith(codecs.BOM_UTF16_LE) or sample.startswith(codecs.BOM_UTF16_BE):
+        return "utf-16"
+    if len(sample) >= 4 and sample.count(b"\x00") * 4 > len(sample):
+        # BOM-less UTF-16: ASCII characters leave NUL bytes on one side
+        odd = sample[1::2].count(0)
+        even = sample[0::2].count(0)
+        return "utf-16-le" if odd >= even else "utf-16-be"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    for enc in ("cp1258", "cp1252"):
+        try:
+            sample.decode(enc)
+            return enc
+        except UnicodeDecodeError:
+            continue
+    return "latin-1"
+
+
+def _decode_sample(sample: bytes, encoding: str, complete: bool) -> str:
+    text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(sample, final=complete)
+    if not complete:
+        # drop the (possibly cut) last line
+        cut = max(text.rfind("\n"), text.rfind("\r"))
+        if cut > 0:
+            text = text[:cut]
+    if encoding == "cp1258":
+        text = unicodedata.normalize("NFC", text)
+    return text
+
+
+def _open_csv(path: str, index: _AliasIndex, required: Sequence[str], max_header_row: int) -> Table:
+    with open(path, "rb") as fh:
+        sample = fh.read(_CSV_SAMPLE_BYTES + 1)
+    complete = len(sample) <= _CSV_SAMPLE_BYTES
+    sample = sample[:_CSV_SAMPLE_BYTES]
+    encoding = _detect_encoding(sample)
+    text = _decode_sample(sample, encoding, complete)
+    if encoding == "utf-8-sig" and text.startswith("\ufeff"):
+        text = text[1:]
+
+    best: tuple[tuple[int, int, int], str, _HeaderInfo, list] | None = None
+    for pref, delim in enumerate(_DELIMITERS):
+        try:
+            rows = list(
+                itertools.islice(
+                    ((i, r) for i, r in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delim), 1)),
+                    max_header_row + 1,
+                )
+            )
+        except csv.Error:
+            continue
+        info = _detect_header(rows, index, required, max_header_row)
+        if info is None:
+            continue
+        width = len(rows[info.position][1])
+        rank = (info.score, width, -pref)
+        if best is None or rank > best[0]:
+            best = (rank, delim, info, rows)
+    if best is None:
+        raise _header_not_found(required, max_header_row)
+    _rank, delim, info, rows = best
+    title_rows = sum(1 for _rn, cells in rows[: info.position] if not _is_blank(cells))
+    return Table(
+        path=path,
+        kind="csv",
+        sheet_name=os.path.splitext(os.path.basename(path))[0],
+        sheet_names=[],
+        header=info,
+        title_rows=title_rows,
+        required=required,
+        source=_CsvSource(path, encoding, delim),
+        encoding=encoding,
+        delimiter=delim,
+    )

@@ -1,0 +1,164 @@
+"""Import screens: upload a list, watch the job, read the preview, confirm, download the error report."""
+from __future__ import annotations
+
+import io
+import json
+
+from flask import abort, flash, g, jsonify, redirect, request, send_file, url_for
+from flask_appbuilder import ModelView, expose
+from flask_appbuilder.models.sqla.filters import FilterInFunction
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.security.decorators import has_access
+from flask_babel import force_locale, gettext, lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from sqlalchemy import select
+from werkzeug.exceptions import Forbidden
+from wtforms import SelectField
+
+from app.extensions import db
+from app.models import AdminUnit, ImportBatch
+from app.security.roles import VIEW_METHODS, capability
+from app.security.scope import ScopedMixin, check_current, current_scope_ids, current_unit
+from app.services import importing
+from app.services.formatting import format_date
+from app.services.reports import report_lines, write_error_report
+from app.views.labels import BATCH_STATUS_LABELS, CATEGORY_LABELS, label
+from jobs.imports import import_job_id, run_apply, run_import
+from jobs.queues import enqueue_once, job_progress
+
+ALLOWED = ["xlsx", "xls", "csv"]
+
+
+class UploadForm(FlaskForm):
+    file = FileField(_l("File (.xlsx, .xls, .csv)"), validators=[FileRequired(), FileAllowed(ALLOWED, _l("Only .xlsx, .xls or .csv files"))])
+    unit = SelectField(_l("Unit the list belongs to"), coerce=int)
+    category = SelectField(_l("Category of every row (if the file has no category column)"))
+
+
+def _require_import_capability():
+    if not _can_import():
+        raise Forbidden()
+
+
+def _can_import() -> bool:
+    from flask import current_app
+
+    return current_app.appbuilder.sm.has_access(*capability("import"))
+
+
+class ImportBatchView(ScopedMixin, ModelView):
+    datamodel = SQLAInterface(ImportBatch)
+    class_permission_name = "ImportBatch"
+    method_permission_name = dict(VIEW_METHODS, upload="write", apply="write", report="read", progress="read",
+                                  detail="read")
+    scope_column = "unit_id"
+    scope_relation = "unit"
+    list_title = _l("Imports")
+    list_columns = ["id", "filename", "unit", "status", "rows_total", "rows_imported", "rows_updated",
+                    "rows_duplicate", "rows_error", "created_at"]
+    search_columns = ["filename", "status", "unit"]
+    base_order = ("id", "desc")
+    include_route_methods = {"list", "show", "detail", "progress", "upload", "apply", "report"}
+    label_columns = {
+        "id": "#", "filename": _l("File"), "unit": _l("Unit"), "status": _l("Status"), "rows_total": _l("Rows"),
+        "rows_imported": _l("New"), "rows_updated": _l("Updated"), "rows_duplicate": _l("Duplicates"),
+        "rows_error": _l("Errors"), "created_at": _l("Uploaded at"), "category": _l("Category"),
+    }
+    formatters_columns = {"status": lambda v: label(BATCH_STATUS_LABELS, v), "created_at": format_date}
+    search_form_query_rel_fields = {"unit": [["id", FilterInFunction, current_scope_ids]]}
+
+    def _batch_or_404(self, pk: int) -> ImportBatch:
+        batch = self.datamodel.get(pk, self._base_filters)
+        if batch is None:
+            abort(404)
+        return batch
+
+    @expose("/show/<pk>")
+    @has_access
+    def show(self, pk):
+        return redirect(url_for(".detail", pk=pk))
+
+    @expose("/detail/<int:pk>")
+    @has_access
+    def detail(self, pk):
+        batch = self._batch_or_404(pk)
+        lines = []
+        if batch.status in ("parsed", "applied", "applying"):
+            for i, line in enumerate(report_lines(db.session, batch.id, gettext)):
+                if i >= 50:
+                    break
+                lines.append(line)
+        columns = json.loads(batch.columns_json) if batch.columns_json else []
+        failure = None
+        if batch.status == "failed" and batch.message:
+            try:
+                p = json.loads(batch.message)
+                failure = gettext(p["msgid"]) % p.get("params", {})
+            except (ValueError, KeyError, TypeError):
+                failure = gettext("The job failed unexpectedly. The registry was not changed; try again or ask an administrator.")
+        elif batch.status == "duplicate_file":
+            failure = gettext(batch.message) % {"id": batch.duplicate_of_id}
+        return self.render_template(
+            "import_detail.html", batch=batch, lines=lines, columns=columns, failure=failure,
+            status_label=label(BATCH_STATUS_LABELS, batch.status), can_apply=_can_import(),
+            category_label=label(CATEGORY_LABELS, batch.category), title=gettext("Import #%(id)s", id=batch.id))
+
+    @expose("/progress/<int:pk>")
+    @has_access
+    def progress(self, pk):
+        batch = self._batch_or_404(pk)
+        meta = job_progress(import_job_id(batch.id)) if batch.status in ("uploaded", "parsing", "applying") else {}
+        return jsonify(dict(importing.summary(batch), status_label=str(label(BATCH_STATUS_LABELS, batch.status)),
+                            live=meta))
+
+    @expose("/upload/", methods=["GET", "POST"])
+    @has_access
+    def upload(self):
+        _require_import_capability()
+        form = UploadForm()
+        unit = current_unit()
+        units = db.session.execute(
+            select(AdminUnit.id, AdminUnit.name, AdminUnit.level).where(AdminUnit.id.in_(current_scope_ids()))
+            .order_by(AdminUnit.path)).all()
+        form.unit.choices = [(u.id, ("— " * (u.level - (unit.level if unit else 1))) + u.name) for u in units]
+        form.category.choices = [("", gettext("(from the file)"))] + [(k, str(v)) for k, v in CATEGORY_LABELS.items()]
+        if request.method == "GET" and unit is not None:
+            form.unit.data = unit.id
+        if form.validate_on_submit():
+            check_current(form.unit.data)
+            upload = form.file.data
+            content = upload.read()
+            batch = importing.create_batch(
+                db.session, filename=upload.filename, content=content, unit=db.session.get(AdminUnit, form.unit.data),
+                category=form.category.data or None, user_id=g.user.id, auto_apply=False)
+            db.session.commit()
+            if batch.status == "uploaded":
+                enqueue_once(run_import, batch.id, job_id=import_job_id(batch.id))
+                flash(gettext("File received; it is being read."), "info")
+            return redirect(url_for(".detail", pk=batch.id))
+        return self.render_template("import_upload.html", form=form, title=gettext("Import a beneficiary list"))
+
+    @expose("/apply/<int:pk>", methods=["POST"])
+    @has_access
+    def apply(self, pk):
+        _require_import_capability()
+        batch = self._batch_or_404(pk)
+        check_current(batch.unit_id, exc=Forbidden)
+        if batch.status != "parsed":
+            flash(gettext("This import cannot be applied in its current state."), "warning")
+        else:
+            enqueue_once(run_apply, batch.id, job_id=import_job_id(batch.id))
+            flash(gettext("Applying the list to the registry…"), "info")
+        return redirect(url_for(".detail", pk=pk))
+
+    @expose("/report/<int:pk>")
+    @has_access
+    def report(self, pk):
+        batch = self._batch_or_404(pk)
+        out = io.BytesIO()
+        with force_locale("vi"):
+            write_error_report(db.session, batch.id, out, gettext)
+        out.seek(0)
+        return send_file(out, as_attachment=True, download_name=f"bao-cao-loi-nhap-{batch.id}.xlsx",
+                         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

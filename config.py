@@ -1,0 +1,158 @@
+"""ASXH configuration, read from the environment.
+
+Every setting has a typed parser that refuses junk with a clear message, so a
+typo in a deployment fails at start-up instead of at the first request.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask_appbuilder.const import AUTH_DB
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+class ConfigError(RuntimeError):
+    """A setting in the environment has a value we cannot use."""
+
+
+def _env_str(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip()
+
+
+def _env_choice(name: str, choices: tuple[str, ...], default: str) -> str:
+    value = _env_str(name, default)
+    if value not in choices:
+        raise ConfigError(f"{name}={value!r} is not one of {', '.join(choices)}")
+    return value
+
+
+def _env_int(name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    raw = _env_str(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number") from None
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        raise ConfigError(f"{name}={value} is outside {minimum}..{maximum}")
+    return value
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = _env_str(name)
+    if raw is None:
+        return default
+    lowered = raw.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name}={raw!r} is not a boolean (use true/false)")
+
+
+def _env_url(name: str, default: str | None, schemes: tuple[str, ...]) -> str | None:
+    value = _env_str(name, default)
+    if value is None:
+        return None
+    scheme = value.split(":", 1)[0].split("+", 1)[0]
+    if "://" not in value or scheme not in schemes:
+        raise ConfigError(f"{name}={value!r} is not a URL with scheme {', '.join(schemes)}")
+    return value
+
+
+def instance_dir() -> Path:
+    path = Path(_env_str("ASXH_INSTANCE_DIR", str(BASE_DIR / "instance")))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _secret_key(env: str) -> str:
+    key = _env_str("SECRET_KEY")
+    if key:
+        if len(key) < 32:
+            raise ConfigError("SECRET_KEY must be at least 32 characters long")
+        return key
+    if env == "production":
+        raise ConfigError("SECRET_KEY is required when ASXH_ENV=production")
+    # Demo and tests: generate once and keep it so sessions survive a restart.
+    path = instance_dir() / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def load_config(overrides: dict | None = None) -> dict:
+    """Build the Flask config from the environment (plus explicit overrides)."""
+    env = _env_choice("ASXH_ENV", ("development", "test", "production"), "development")
+    secret_key = _secret_key(env)
+    database_url = _env_url(
+        "DATABASE_URL",
+        f"sqlite:///{instance_dir() / 'asxh.db'}",
+        ("sqlite", "postgresql", "postgres"),
+    )
+    if database_url.startswith("postgres://") or database_url.startswith("postgresql://"):
+        # psycopg 3 is the driver we ship.
+        database_url = "postgresql+psycopg://" + database_url.split("://", 1)[1]
+    if env == "production" and database_url.startswith("sqlite"):
+        raise ConfigError("ASXH_ENV=production needs DATABASE_URL pointing at PostgreSQL")
+    redis_url = _env_url("REDIS_URL", None, ("redis", "rediss", "unix"))
+    if env == "production" and not redis_url:
+        raise ConfigError("ASXH_ENV=production needs REDIS_URL (the embedded Redis is for the demo only)")
+
+    cfg = dict(
+        ASXH_ENV=env,
+        SECRET_KEY=secret_key,
+        SQLALCHEMY_DATABASE_URI=database_url,
+        SQLALCHEMY_TRACK_MODIFICATIONS=False,
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        REDIS_URL=redis_url,
+        EMBEDDED_REDIS_PATH=str(instance_dir() / "redis.rdb"),
+        UNIT_SCHEME=_env_choice("UNIT_SCHEME", ("2024", "2025"), "2024"),
+        DEMO_PASSWORD=_env_str("DEMO_PASSWORD", "Demo@12345"),
+        RQ_QUEUE=_env_str("RQ_QUEUE", "asxh"),
+        JOB_TIMEOUT=_env_int("JOB_TIMEOUT", 3600, minimum=10),
+        MAX_CONTENT_LENGTH=_env_int("MAX_UPLOAD_MB", 200, minimum=1, maximum=2048) * 1024 * 1024,
+        # Flask-AppBuilder
+        APP_NAME="ASXH — Chi trả an sinh xã hội",
+        APP_THEME="",
+        AUTH_TYPE=AUTH_DB,
+        AUTH_ROLE_ADMIN="Quản trị hệ thống",
+        AUTH_ROLE_PUBLIC="Public",
+        FAB_SECURITY_MANAGER_CLASS="app.security.manager.AsxhSecurityManager",
+        FAB_CREATE_DB=False,
+        FAB_UPDATE_PERMS=False,
+        FAB_ADD_SECURITY_API=False,
+        FAB_API_SWAGGER_UI=True,
+        FAB_INDEX_VIEW="app.views.home.HomeView",
+        FAB_BASE_TEMPLATE="asxh_base.html",
+        FAB_PASSWORD_COMPLEXITY_ENABLED=True,
+        FAB_PASSWORD_COMPLEXITY_VALIDATOR="app.security.manager.password_policy",
+        # Babel
+        BABEL_DEFAULT_LOCALE="vi",
+        BABEL_DEFAULT_TIMEZONE="Asia/Ho_Chi_Minh",
+        BABEL_TRANSLATION_DIRECTORIES=str(BASE_DIR / "translations"),
+        LANGUAGES={"vi": {"flag": "vn", "name": "Tiếng Việt"}, "en": {"flag": "gb", "name": "English"}},
+        # Security
+        WTF_CSRF_ENABLED=True,
+        WTF_CSRF_TIME_LIMIT=None,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=_env_bool("SESSION_COOKIE_SECURE", env == "production"),
+        PERMANENT_SESSION_LIFETIME=_env_int("SESSION_MINUTES", 30, minimum=1) * 60,
+        JWT_ACCESS_TOKEN_EXPIRES=_env_int("JWT_MINUTES", 60, minimum=1) * 60,
+        RATELIMIT_ENABLED=False,
+    )
+    if env == "test":
+        # Password hashing dominates test time; a cheap method is fine for throwaway users.
+        cfg["FAB_PASSWORD_HASH_METHOD"] = "pbkdf2:sha256:1000"
+    if overrides:
+        cfg.update(overrides)
+    return cfg

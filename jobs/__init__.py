@@ -1,0 +1,1 @@
+"""RQ entry points: run_<noun>(id) — thin, idempotent, fixed job ids."""

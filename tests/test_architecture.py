@@ -1,0 +1,27 @@
+"""Dependencies point one way: app/services knows nothing of Flask, FAB or RQ."""
+import ast
+from pathlib import Path
+
+SERVICES = Path(__file__).resolve().parents[1] / "app" / "services"
+FORBIDDEN = ("flask", "flask_appbuilder", "flask_babel", "flask_wtf", "rq", "werkzeug")
+
+
+def _imports(path: Path):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.module
+
+
+def test_services_import_no_web_or_queue_framework():
+    files = sorted(SERVICES.glob("*.py"))
+    assert len(files) > 3
+    offenders = [
+        f"{path.name}: {name}" for path in files for name in _imports(path)
+        if name.split(".")[0] in FORBIDDEN or name.startswith("app.views") or name.startswith("app.api")
+        or name.startswith("jobs")
+    ]
+    assert offenders == []
