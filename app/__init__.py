@@ -30,6 +30,16 @@ def create_app(overrides: dict | None = None) -> Flask:
         register_views(appbuilder)
         register_apis(appbuilder)
 
+    _translate_wtforms()
     cli.register(flask_app)
     web.register(flask_app)
     return flask_app
+
+
+def _translate_wtforms() -> None:
+    """WTForms fills numbers into its messages before templates see them; give it our catalog."""
+    import flask_wtf.i18n
+    from flask import has_request_context
+    from flask_babel import get_translations
+
+    flask_wtf.i18n._get_translations = lambda: get_translations() if has_request_context() else None

@@ -195,7 +195,7 @@ def run_and_wait(func, arg, job_id: str, is_done) -> None:
     queue = get_queue()
     if Worker.count(queue=queue) == 0:
         set_app(current_app._get_current_object())
-        SimpleWorker([queue], connection=queue.connection).work(burst=True, with_scheduler=False)
+        SimpleWorker([queue], connection=queue.connection).work(burst=True, with_scheduler=False, logging_level="WARNING")
     while not is_done():
         time.sleep(0.5)
 

@@ -1,9 +1,12 @@
 """Strings shown to users that the extractor cannot see (WTForms validators, FAB flash messages built at run time).
 
-This module only holds markers: ``N_`` returns its argument unchanged, so importing it
-has no effect. ``translations/i18n.py extract`` picks the strings up (keyword ``N_``) so
-that they land in the Vietnamese catalog, where FAB's templates translate them
-(``{{ _(error) }}`` in ``appbuilder/general/lib.html`` for form errors).
+This module only holds markers: ``N_`` returns its argument unchanged and ``ngettext``
+here is a local stand-in, so importing it has no effect. ``translations/i18n.py extract``
+picks the strings up (keywords ``N_`` and ``ngettext:1,2``) so that they land in the
+Vietnamese catalog: FAB's model forms translate plain errors with ``{{ _(error) }}``
+(``appbuilder/general/lib.html``); messages with numbers (``%(min)d``) are formatted
+before they reach a template, so they are only translated if WTForms itself is given
+this catalog (see the Meta/``get_translations`` note in the catalog report).
 Messages were copied verbatim from the installed wtforms 3.x, flask_wtf 1.x and
 Flask-AppBuilder 5.x; keep them byte-identical to the library source.
 """
@@ -13,16 +16,18 @@ def N_(s):  # noqa: N802 - gettext marker convention
     return s
 
 
+def ngettext(singular, plural, n=1):
+    """Marker for WTForms' plural messages (``field.ngettext``): extracted as one plural entry."""
+    return singular if n == 1 else plural
+
+
 # wtforms/validators.py
 WTFORMS_VALIDATOR_MESSAGES = [
     N_("Invalid field name '%s'."),
     N_("Field must be equal to %(other_name)s."),
-    N_("Field must be at least %(min)d character long."),
-    N_("Field must be at least %(min)d characters long."),
-    N_("Field cannot be longer than %(max)d character."),
-    N_("Field cannot be longer than %(max)d characters."),
-    N_("Field must be exactly %(max)d character long."),
-    N_("Field must be exactly %(max)d characters long."),
+    ngettext("Field must be at least %(min)d character long.", "Field must be at least %(min)d characters long."),
+    ngettext("Field cannot be longer than %(max)d character.", "Field cannot be longer than %(max)d characters."),
+    ngettext("Field must be exactly %(max)d character long.", "Field must be exactly %(max)d characters long."),
     N_("Field must be between %(min)d and %(max)d characters long."),
     N_("Number must be at least %(min)s."),
     N_("Number must be at most %(max)s."),
@@ -49,8 +54,7 @@ WTFORMS_FIELD_MESSAGES = [
     N_("Choices cannot be None."),
     N_("Not a valid choice."),
     N_("Invalid choice(s): one or more data inputs could not be coerced."),
-    N_("'%(value)s' is not a valid choice for this field."),
-    N_("'%(value)s' are not valid choices for this field."),
+    ngettext("'%(value)s' is not a valid choice for this field.", "'%(value)s' are not valid choices for this field."),
     N_("Not a valid datetime value."),
     N_("Not a valid date value."),
     N_("Not a valid time value."),

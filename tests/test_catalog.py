@@ -132,6 +132,11 @@ def test_compiles_and_translates(catalog, tmp_path):
     assert t.gettext("Search") == "Tìm kiếm"
     assert t.gettext("Beneficiaries") == "Đối tượng ASXH"
     assert t.gettext("This field is required.") != "This field is required."
+    # WTForms' plural messages are one plural entry with msgstr[0] for every n
+    for n in (1, 5):
+        got = t.ngettext("Field must be at least %(min)d character long.",
+                         "Field must be at least %(min)d characters long.", n)
+        assert "%(min)d" in got and "Field must" not in got
 
 
 @pytest.mark.parametrize("msgid", [

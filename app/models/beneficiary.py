@@ -49,8 +49,19 @@ class Beneficiary(Model):
     address: Mapped[Optional[str]] = mapped_column(String(400))
     commune_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), nullable=False)
     match_status: Mapped[str] = mapped_column(String(20), nullable=False, default="pending", server_default="pending")
+    # Matching against the population registry (set by the matching job and the police review).
+    match_cccd: Mapped[Optional[str]] = mapped_column(String(12))
+    match_score: Mapped[Optional[int]] = mapped_column(SmallInteger)
+    match_diff: Mapped[Optional[str]] = mapped_column(Text)  # JSON {field: [record value, registry value]}
+    match_candidates: Mapped[Optional[str]] = mapped_column(Text)  # JSON [{cccd, full_name, score}, ...]
+    matched_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    review_note: Mapped[Optional[str]] = mapped_column(Text)
+    reviewed_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
+    reviewed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    # Later steps: how the person is paid, and whether payments are held (deceased, moved, mismatch).
     payment_method: Mapped[Optional[str]] = mapped_column(String(20))
     hold_reason: Mapped[Optional[str]] = mapped_column(String(40))
+    case_type: Mapped[Optional[int]] = mapped_column(SmallInteger, index=True)
     source_batch_id: Mapped[Optional[int]] = mapped_column(ForeignKey("import_batch.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())

@@ -53,11 +53,13 @@ def create_batch(session: Session, *, filename: str, content: bytes, unit: Admin
     batch = ImportBatch(kind="beneficiary", filename=os.path.basename(filename) or "upload", file_hash=digest,
                         file_content=content, unit_id=unit.id, category=category, uploaded_by_id=user_id,
                         auto_apply=auto_apply, status="uploaded")
+    # The same bytes for the same unit and category were already applied: nothing can change.
     previous = session.scalar(
         select(ImportBatch).where(ImportBatch.file_hash == digest, ImportBatch.kind == "beneficiary",
-                                  ImportBatch.status.in_(("applied", "parsed", "applying", "parsing", "uploaded")))
+                                  ImportBatch.unit_id == unit.id, ImportBatch.category.is_(None) if category is None
+                                  else ImportBatch.category == category, ImportBatch.status == "applied")
         .order_by(ImportBatch.id))
-    if previous is not None and previous.status == "applied":
+    if previous is not None:
         batch.status = "duplicate_file"
         batch.duplicate_of_id = previous.id
         batch.message = N_("This file was already imported (batch #%(id)s); nothing was changed.")
@@ -192,7 +194,7 @@ def _json_raw(raw) -> str:
 def _write_chunk(session: Session, rows: list[dict]) -> None:
     if not rows:
         return
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         cols = list(rows[0].keys())
         raw = session.connection().connection.driver_connection
         with raw.cursor() as cur, cur.copy(f"COPY import_row ({', '.join(cols)}) FROM STDIN") as copy:
@@ -230,30 +232,21 @@ def parse_batch(session: Session, batch_id: int, progress: Progress | None = Non
         except Exception as exc:  # unreadable file: refuse with a clear reason
             raise ImportRefused(Problem("file", "file_unreadable", N_("The file cannot be read: %(reason)s"),
                                         {"reason": str(exc)[:200]})) from None
-        batch.sheet_name = table.sheet_name
-        batch.header_row = table.header_row
-        batch.columns_json = json.dumps([[c.header_text, c.field] for c in table.columns], ensure_ascii=False)
-        chunk: list[dict] = []
-        for row in table:
-            if row.row_number <= done:
-                continue
-            rec, problems = validate_row(row.values, ctx)
-            has_error = any(p.severity == "error" for p in problems)
-            rec.update(
-                batch_id=batch.id, row_number=row.row_number,
-                extra=json.dumps({k: str(v) for k, v in row.extra.items() if v not in (None, "")}, ensure_ascii=False)
-                if row.extra else None,
-                raw=_json_raw(row.raw),
-                problems=json.dumps([_problem_dict(p) for p in problems], ensure_ascii=False) if problems else None,
-                has_error=has_error, outcome="error" if has_error else None, duplicate_of_row=None,
-            )
-            chunk.append(rec)
-            if len(chunk) >= CHUNK:
-                _flush(session, batch, chunk, progress)
-                chunk = []
-        _flush(session, batch, chunk, progress)
-        batch.rows_blank = table.blank_rows
-        batch.rows_footer = table.footer_rows
+        with table:  # calamine keeps the sheet in memory until the table is closed
+            batch.sheet_name = table.sheet_name
+            batch.header_row = table.header_row
+            batch.columns_json = json.dumps([[c.header_text, c.field] for c in table.columns], ensure_ascii=False)
+            chunk: list[dict] = []
+            for row in table:
+                if row.row_number <= done:
+                    continue
+                chunk.append(_staging_row(batch.id, row, ctx))
+                if len(chunk) >= CHUNK:
+                    _flush(session, batch, chunk, progress)
+                    chunk = []
+            _flush(session, batch, chunk, progress)
+            batch.rows_blank = table.blank_rows
+            batch.rows_footer = table.footer_rows
     finally:
         os.unlink(path)
 
@@ -263,6 +256,20 @@ def parse_batch(session: Session, batch_id: int, progress: Progress | None = Non
     batch.status = "parsed"
     session.commit()
     return batch
+
+
+def _staging_row(batch_id: int, row, ctx: RowContext) -> dict:
+    rec, problems = validate_row(row.values, ctx)
+    has_error = any(p.severity == "error" for p in problems)
+    extra = {k: str(v) for k, v in row.extra.items() if v not in (None, "")}
+    rec.update(
+        batch_id=batch_id, row_number=row.row_number,
+        extra=json.dumps(extra, ensure_ascii=False) if extra else None,
+        raw=_json_raw(row.raw),
+        problems=json.dumps([_problem_dict(p) for p in problems], ensure_ascii=False) if problems else None,
+        has_error=has_error, outcome="error" if has_error else None, duplicate_of_row=None,
+    )
+    return rec
 
 
 def _flush(session: Session, batch: ImportBatch, chunk: list[dict], progress: Progress | None) -> None:
@@ -295,7 +302,7 @@ def _same(dialect: str, a: str, b: str) -> str:
 
 def classify_rows(session: Session, batch_id: int) -> None:
     """Set imported / updated / duplicate on every valid row by comparing with the registry now."""
-    d = session.bind.dialect.name
+    d = session.get_bind().dialect.name
     person_same = " AND ".join(_same(d, f"b.{c}", f"import_row.{c}") for c in (
         "full_name", "cccd", "cmnd", "date_of_birth", "birth_year", "sex", "address", "commune_id"))
     enrol_same = " AND ".join(_same(d, f"e.{c}", f"import_row.{c}") for c in ("policy_code", "monthly_amount"))

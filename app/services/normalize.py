@@ -16,7 +16,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
@@ -40,7 +40,6 @@ __all__ = [
 _VOWEL_BASES = "aăâeêioôơuưy"
 # Tone order used by every table below: none, sắc, huyền, hỏi, ngã, nặng.
 _TONE_COMBINING = ("", "\u0301", "\u0300", "\u0309", "\u0303", "\u0323")
-_TONE_MARK_SET = frozenset(_TONE_COMBINING[1:])
 
 
 def _compose(base: str, tone: int) -> str:
@@ -60,7 +59,6 @@ assert len(VIETNAMESE_LETTERS) == 134 and all(len(c) == 1 for c in VIETNAMESE_LE
 #: lower-case toned letter -> lower-case letter without tone (keeps ă â ê ô ơ ư)
 _DETONE = str.maketrans({letter: base for letter, base, tone in _LETTER_INFO if tone})
 _TONED_LOWER = frozenset(letter for letter, _b, tone in _LETTER_INFO if tone)
-_VIET_LETTER_SET = frozenset(VIETNAMESE_LETTERS)
 
 # ---------------------------------------------------------------------------
 # Legacy 8-bit encodings (TCVN3 / VNI) as they look when the file is read as Windows-1252
@@ -446,6 +444,13 @@ def _id_digits(value: Any) -> tuple[str, bool, str | None]:
     return digits, numeric, None
 
 
+def _shown_id(value: Any) -> str:
+    """How a spreadsheet would show the cell, for messages (large floats as 1.23457E+12)."""
+    if isinstance(value, float) and math.isfinite(value) and abs(value) >= 1e11:
+        return format(value, ".6G")
+    return _to_str(value).strip()
+
+
 # ---------------------------------------------------------------------------
 # CCCD / CMND
 # ---------------------------------------------------------------------------
@@ -516,7 +521,7 @@ def parse_cccd(value: Any, *, birth_year: int | None = None, sex: str | None = N
     mismatch) the number is returned *with* error problems, so it can be shown for review.
     """
     digits, _numeric, error = _id_digits(value)
-    shown = _to_str(value).strip()
+    shown = _shown_id(value)
     if error == "scientific":
         return None, [_cccd_problem("cccd_scientific", N_(
             "CCCD %(value)s is in scientific notation and has lost digits; enter it as text"),
@@ -614,8 +619,8 @@ def _checked(d: dt.date | None, year: int, shown: str, today: dt.date) -> tuple[
     return d, year
 
 
-def _make_date(y: int, m: int, d: int, shown: str) -> dt.date:
-    if m > 12 and d <= 12:  # month-first input such as 05/25/1950: unambiguous, swap
+def _make_date(y: int, m: int, d: int, shown: str, swap: bool = True) -> dt.date:
+    if swap and m > 12 and d <= 12:  # month-first input such as 05/25/1950: unambiguous, swap
         m, d = d, m
     try:
         return dt.date(y, m, d)
@@ -643,8 +648,9 @@ def parse_date(value: Any, *, today: dt.date | None = None) -> tuple[dt.date | N
     if isinstance(value, (int, float, Decimal)):
         if isinstance(value, float) and not math.isfinite(value):
             raise _date_error("date_invalid", shown)
-        if value == int(value) and 1900 <= value <= today.year:
-            return _checked(None, int(value), shown, today)  # a year typed as a number
+        if value == int(value) and 1000 <= value <= 2200:
+            # a year typed as a number (serials 1000-2200 would be births in 1902-1906)
+            return _checked(None, int(value), shown, today)
         d = _excel_serial(float(value), shown, today)
         return _checked(d, d.year, d.strftime("%d/%m/%Y"), today)
     s = clean_text(value)
@@ -670,7 +676,7 @@ def parse_date(value: Any, *, today: dt.date | None = None) -> tuple[dt.date | N
         return _checked(d, d.year, shown, today)
     m = _YMD_RE.match(s)
     if m:
-        d = _make_date(int(m.group(1)), int(m.group(3)), int(m.group(4)), shown)
+        d = _make_date(int(m.group(1)), int(m.group(3)), int(m.group(4)), shown, swap=False)
         return _checked(d, d.year, shown, today)
     m = _MY_RE.match(s)
     if m:
@@ -1083,7 +1089,7 @@ def parse_account_number(value: Any) -> tuple[str | None, list[Problem]]:
     dashes removed).  Scientific notation that lost digits is an error; lengths outside 8–16
     are a warning.  Empty -> (None, [])."""
     digits, _numeric, error = _id_digits(value)
-    shown = _to_str(value).strip()
+    shown = _shown_id(value)
     if error == "scientific":
         return None, [Problem("account_number", "account_scientific", N_(
             "Account number %(value)s is in scientific notation and has lost digits; enter it as text"),

@@ -64,7 +64,7 @@ def write_error_report(session: Session, batch_id: int, out: BinaryIO, translate
         return cells
 
     ws.append([translate(N_("Error report of import #%(id)s: %(file)s")) % {"id": batch.id, "file": batch.filename}])
-    ws.append(head([translate(N_("Row in the sheet")), translate(N_("Field")), translate(N_("Level")),
+    ws.append(head([translate(N_("Row in the sheet")), translate(N_("Field")), translate(N_("Severity")),
                     translate(N_("Reason"))] + headers))
     count = 0
     for number, field, level, reason, cells in report_lines(session, batch_id, translate):

@@ -14,7 +14,7 @@ from app.services.normalize import ascii_key
 # Unit-type words and their abbreviations, longest first (ASCII keys).
 _TYPE_PREFIXES = (
     "thanh pho", "thi tran", "thi xa", "phuong", "quan", "huyen", "xa", "tp.", "tp", "tt.", "tt", "tx.", "tx",
-    "p.", "q.", "h.", "x.", "p ", "q ", "h ",
+    "ph.", "p.", "q.", "h.", "x.", "p ", "q ", "h ",
 )
 _SEPARATORS = re.compile(r"\s*[,;\-–/]\s*")
 

@@ -549,3 +549,11 @@ def test_required_field_must_exist_in_aliases(tmp_path):
     p = _csv(tmp_path, "Họ và tên,Số CCCD\nA,1\n")
     with pytest.raises(ValueError):
         open_table(p, required=("no_such_field",))
+
+
+def test_malformed_csv_raises_sheet_error_while_iterating(tmp_path):
+    p = _csv(tmp_path, "Họ và tên,Số CCCD\nNguyễn Văn An,001048000001\n\"Trần" + "x" * 200_000 + "\n")
+    table = open_table(p)
+    with pytest.raises(SheetError) as exc:
+        list(table)
+    assert exc.value.params["row"] == 3

@@ -1,8 +1,8 @@
-"""foundation and registry
+"""initial schema
 
-Revision ID: 866f52e6bd28
+Revision ID: 51401793e73b
 Revises: 
-Create Date: 2026-11-27 13:45:00.218096
+Create Date: 2026-11-27 13:47:28.218295
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '866f52e6bd28'
+revision = '51401793e73b'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -133,6 +133,28 @@ def upgrade():
     sa.UniqueConstraint('email'),
     sa.UniqueConstraint('username')
     )
+    op.create_table('citizen',
+    sa.Column('cccd', sa.String(length=12), nullable=False),
+    sa.Column('cmnd', sa.String(length=12), nullable=True),
+    sa.Column('full_name', sa.String(length=150), nullable=False),
+    sa.Column('name_key', sa.String(length=150), nullable=False),
+    sa.Column('date_of_birth', sa.Date(), nullable=True),
+    sa.Column('birth_year', sa.SmallInteger(), nullable=True),
+    sa.Column('sex', sa.String(length=1), nullable=True),
+    sa.Column('address', sa.String(length=400), nullable=True),
+    sa.Column('commune_id', sa.Integer(), nullable=True),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('status_date', sa.Date(), nullable=True),
+    sa.Column('source_batch_id', sa.Integer(), nullable=True),
+    sa.Column('updated_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.ForeignKeyConstraint(['commune_id'], ['admin_unit.id'], ),
+    sa.PrimaryKeyConstraint('cccd')
+    )
+    with op.batch_alter_table('citizen', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_citizen_cmnd'), ['cmnd'], unique=False)
+        batch_op.create_index('ix_citizen_commune_name_year', ['commune_id', 'name_key', 'birth_year'], unique=False)
+        batch_op.create_index('ix_citizen_name_year', ['name_key', 'birth_year'], unique=False)
+
     op.create_table('ab_api_key',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('uuid', sa.String(length=36), nullable=False),
@@ -242,18 +264,29 @@ def upgrade():
     sa.Column('address', sa.String(length=400), nullable=True),
     sa.Column('commune_id', sa.Integer(), nullable=False),
     sa.Column('match_status', sa.String(length=20), server_default='pending', nullable=False),
+    sa.Column('match_cccd', sa.String(length=12), nullable=True),
+    sa.Column('match_score', sa.SmallInteger(), nullable=True),
+    sa.Column('match_diff', sa.Text(), nullable=True),
+    sa.Column('match_candidates', sa.Text(), nullable=True),
+    sa.Column('matched_at', sa.DateTime(), nullable=True),
+    sa.Column('review_note', sa.Text(), nullable=True),
+    sa.Column('reviewed_by_id', sa.Integer(), nullable=True),
+    sa.Column('reviewed_at', sa.DateTime(), nullable=True),
     sa.Column('payment_method', sa.String(length=20), nullable=True),
     sa.Column('hold_reason', sa.String(length=40), nullable=True),
+    sa.Column('case_type', sa.SmallInteger(), nullable=True),
     sa.Column('source_batch_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
     sa.Column('updated_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
     sa.ForeignKeyConstraint(['commune_id'], ['admin_unit.id'], ),
+    sa.ForeignKeyConstraint(['reviewed_by_id'], ['ab_user.id'], ),
     sa.ForeignKeyConstraint(['source_batch_id'], ['import_batch.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('cccd'),
     sa.UniqueConstraint('natural_key')
     )
     with op.batch_alter_table('beneficiary', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_beneficiary_case_type'), ['case_type'], unique=False)
         batch_op.create_index('ix_beneficiary_commune_status', ['commune_id', 'match_status'], unique=False)
         batch_op.create_index('ix_beneficiary_name_year', ['name_key', 'birth_year'], unique=False)
         batch_op.create_index(batch_op.f('ix_beneficiary_source_batch_id'), ['source_batch_id'], unique=False)
@@ -288,6 +321,33 @@ def upgrade():
     with op.batch_alter_table('import_row', schema=None) as batch_op:
         batch_op.create_index('ix_import_row_batch_key', ['batch_id', 'natural_key'], unique=False)
 
+    op.create_table('population_row',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('batch_id', sa.Integer(), nullable=False),
+    sa.Column('row_number', sa.Integer(), nullable=False),
+    sa.Column('cccd', sa.String(length=12), nullable=True),
+    sa.Column('cmnd', sa.String(length=12), nullable=True),
+    sa.Column('full_name', sa.String(length=150), nullable=True),
+    sa.Column('name_key', sa.String(length=150), nullable=True),
+    sa.Column('date_of_birth', sa.Date(), nullable=True),
+    sa.Column('birth_year', sa.SmallInteger(), nullable=True),
+    sa.Column('sex', sa.String(length=1), nullable=True),
+    sa.Column('address', sa.String(length=400), nullable=True),
+    sa.Column('commune_id', sa.Integer(), nullable=True),
+    sa.Column('status', sa.String(length=10), nullable=True),
+    sa.Column('status_date', sa.Date(), nullable=True),
+    sa.Column('raw', sa.Text(), nullable=True),
+    sa.Column('problems', sa.Text(), nullable=True),
+    sa.Column('has_error', sa.Boolean(), nullable=False),
+    sa.Column('outcome', sa.String(length=10), nullable=True),
+    sa.Column('duplicate_of_row', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['batch_id'], ['import_batch.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('batch_id', 'row_number', name='uq_population_row_batch_row')
+    )
+    with op.batch_alter_table('population_row', schema=None) as batch_op:
+        batch_op.create_index('ix_population_row_batch_cccd', ['batch_id', 'cccd'], unique=False)
+
     op.create_table('enrolment',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('beneficiary_id', sa.Integer(), nullable=False),
@@ -309,16 +369,58 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_enrolment_commune_id'), ['commune_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_enrolment_source_batch_id'), ['source_batch_id'], unique=False)
 
+    op.create_table('payment_account',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('beneficiary_id', sa.Integer(), nullable=False),
+    sa.Column('commune_id', sa.Integer(), nullable=False),
+    sa.Column('channel', sa.String(length=15), nullable=False),
+    sa.Column('bank_bin', sa.String(length=10), nullable=False),
+    sa.Column('account_number', sa.String(length=19), nullable=False),
+    sa.Column('holder_name', sa.String(length=150), nullable=False),
+    sa.Column('holder_ascii', sa.String(length=150), nullable=False),
+    sa.Column('name_mismatch_reason', sa.String(length=300), nullable=True),
+    sa.Column('shared_flag', sa.Boolean(), nullable=False),
+    sa.Column('source', sa.String(length=10), nullable=False),
+    sa.Column('state', sa.String(length=12), nullable=False),
+    sa.Column('entered_by_id', sa.Integer(), nullable=True),
+    sa.Column('entered_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('verified_by_id', sa.Integer(), nullable=True),
+    sa.Column('verified_at', sa.DateTime(), nullable=True),
+    sa.Column('reject_reason', sa.Text(), nullable=True),
+    sa.Column('supersedes_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['bank_bin'], ['bank.bin'], ),
+    sa.ForeignKeyConstraint(['beneficiary_id'], ['beneficiary.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['commune_id'], ['admin_unit.id'], ),
+    sa.ForeignKeyConstraint(['entered_by_id'], ['ab_user.id'], ),
+    sa.ForeignKeyConstraint(['supersedes_id'], ['payment_account.id'], ),
+    sa.ForeignKeyConstraint(['verified_by_id'], ['ab_user.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('payment_account', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_payment_account_commune_id'), ['commune_id'], unique=False)
+        batch_op.create_index('ix_payment_account_number', ['account_number'], unique=False)
+        batch_op.create_index('ix_payment_account_person_state', ['beneficiary_id', 'state'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('payment_account', schema=None) as batch_op:
+        batch_op.drop_index('ix_payment_account_person_state')
+        batch_op.drop_index('ix_payment_account_number')
+        batch_op.drop_index(batch_op.f('ix_payment_account_commune_id'))
+
+    op.drop_table('payment_account')
     with op.batch_alter_table('enrolment', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_enrolment_source_batch_id'))
         batch_op.drop_index(batch_op.f('ix_enrolment_commune_id'))
 
     op.drop_table('enrolment')
+    with op.batch_alter_table('population_row', schema=None) as batch_op:
+        batch_op.drop_index('ix_population_row_batch_cccd')
+
+    op.drop_table('population_row')
     with op.batch_alter_table('import_row', schema=None) as batch_op:
         batch_op.drop_index('ix_import_row_batch_key')
 
@@ -327,6 +429,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_beneficiary_source_batch_id'))
         batch_op.drop_index('ix_beneficiary_name_year')
         batch_op.drop_index('ix_beneficiary_commune_status')
+        batch_op.drop_index(batch_op.f('ix_beneficiary_case_type'))
 
     op.drop_table('beneficiary')
     with op.batch_alter_table('import_batch', schema=None) as batch_op:
@@ -351,6 +454,12 @@ def downgrade():
         batch_op.drop_index('idx_api_key_lookup_hash')
 
     op.drop_table('ab_api_key')
+    with op.batch_alter_table('citizen', schema=None) as batch_op:
+        batch_op.drop_index('ix_citizen_name_year')
+        batch_op.drop_index('ix_citizen_commune_name_year')
+        batch_op.drop_index(batch_op.f('ix_citizen_cmnd'))
+
+    op.drop_table('citizen')
     op.drop_table('ab_user')
     with op.batch_alter_table('ab_permission_view', schema=None) as batch_op:
         batch_op.drop_index('idx_view_menu_id')

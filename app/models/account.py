@@ -1,0 +1,49 @@
+"""Payment accounts of beneficiaries, under four-eyes control."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Optional
+
+from flask_appbuilder.models.sqla import Model
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.admin_unit import Bank
+from app.models.beneficiary import Beneficiary
+
+ACCOUNT_CHANNELS = ("bank", "e_wallet", "mobile_money")
+ACCOUNT_STATES = ("pending", "verified", "rejected", "superseded")
+ACCOUNT_SOURCES = ("survey", "police", "import")
+
+
+class PaymentAccount(Model):
+    """One version of a beneficiary's account. At most one version is in force (verified, not superseded);
+    a change is a new pending version that takes over only when a second person verifies it."""
+
+    __tablename__ = "payment_account"
+    __table_args__ = (
+        Index("ix_payment_account_number", "account_number"),
+        Index("ix_payment_account_person_state", "beneficiary_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    beneficiary_id: Mapped[int] = mapped_column(ForeignKey("beneficiary.id", ondelete="CASCADE"), nullable=False)
+    commune_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), nullable=False, index=True)
+    channel: Mapped[str] = mapped_column(String(15), nullable=False, default="bank")
+    bank_bin: Mapped[str] = mapped_column(ForeignKey("bank.bin"), nullable=False)
+    account_number: Mapped[str] = mapped_column(String(19), nullable=False)
+    holder_name: Mapped[str] = mapped_column(String(150), nullable=False)
+    holder_ascii: Mapped[str] = mapped_column(String(150), nullable=False)
+    name_mismatch_reason: Mapped[Optional[str]] = mapped_column(String(300))
+    shared_flag: Mapped[bool] = mapped_column(nullable=False, default=False)
+    source: Mapped[str] = mapped_column(String(10), nullable=False, default="police")
+    state: Mapped[str] = mapped_column(String(12), nullable=False, default="pending")
+    entered_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
+    entered_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
+    verified_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
+    verified_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    reject_reason: Mapped[Optional[str]] = mapped_column(Text)
+    supersedes_id: Mapped[Optional[int]] = mapped_column(ForeignKey("payment_account.id"))
+
+    beneficiary: Mapped[Beneficiary] = relationship(Beneficiary)
+    bank: Mapped[Bank] = relationship(Bank)

@@ -1,0 +1,61 @@
+"""The population registry mirror (Cơ sở dữ liệu quốc gia về dân cư), filled from extract files."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Optional
+
+from flask_appbuilder.models.sqla import Model
+from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+CITIZEN_STATUSES = ("alive", "deceased", "moved")
+
+
+class Citizen(Model):
+    __tablename__ = "citizen"
+    __table_args__ = (
+        Index("ix_citizen_commune_name_year", "commune_id", "name_key", "birth_year"),
+        Index("ix_citizen_name_year", "name_key", "birth_year"),
+    )
+
+    cccd: Mapped[str] = mapped_column(String(12), primary_key=True)
+    cmnd: Mapped[Optional[str]] = mapped_column(String(12), index=True)
+    full_name: Mapped[str] = mapped_column(String(150), nullable=False)
+    name_key: Mapped[str] = mapped_column(String(150), nullable=False)
+    date_of_birth: Mapped[Optional[dt.date]] = mapped_column(Date)
+    birth_year: Mapped[Optional[int]] = mapped_column(SmallInteger)
+    sex: Mapped[Optional[str]] = mapped_column(String(1))
+    address: Mapped[Optional[str]] = mapped_column(String(400))
+    commune_id: Mapped[Optional[int]] = mapped_column(ForeignKey("admin_unit.id"))
+    status: Mapped[str] = mapped_column(String(10), nullable=False, default="alive")
+    status_date: Mapped[Optional[dt.date]] = mapped_column(Date)
+    source_batch_id: Mapped[Optional[int]] = mapped_column(Integer)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
+
+
+class PopulationRow(Model):
+    """Staging for a population extract import (same row-accounting rules as the beneficiary import)."""
+
+    __tablename__ = "population_row"
+    __table_args__ = (UniqueConstraint("batch_id", "row_number", name="uq_population_row_batch_row"),
+                      Index("ix_population_row_batch_cccd", "batch_id", "cccd"))
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id", ondelete="CASCADE"), nullable=False)
+    row_number: Mapped[int] = mapped_column(Integer, nullable=False)
+    cccd: Mapped[Optional[str]] = mapped_column(String(12))
+    cmnd: Mapped[Optional[str]] = mapped_column(String(12))
+    full_name: Mapped[Optional[str]] = mapped_column(String(150))
+    name_key: Mapped[Optional[str]] = mapped_column(String(150))
+    date_of_birth: Mapped[Optional[dt.date]] = mapped_column(Date)
+    birth_year: Mapped[Optional[int]] = mapped_column(SmallInteger)
+    sex: Mapped[Optional[str]] = mapped_column(String(1))
+    address: Mapped[Optional[str]] = mapped_column(String(400))
+    commune_id: Mapped[Optional[int]] = mapped_column(Integer)
+    status: Mapped[Optional[str]] = mapped_column(String(10))
+    status_date: Mapped[Optional[dt.date]] = mapped_column(Date)
+    raw: Mapped[Optional[str]] = mapped_column(Text)
+    problems: Mapped[Optional[str]] = mapped_column(Text)
+    has_error: Mapped[bool] = mapped_column(nullable=False, default=False)
+    outcome: Mapped[Optional[str]] = mapped_column(String(10))
+    duplicate_of_row: Mapped[Optional[int]] = mapped_column(Integer)
