@@ -52,6 +52,9 @@ def init_command():
     session = _db().session
     units = load_units(session)
     banks = load_banks(session)
+    from app.services.payout import load_payout_rules
+
+    load_payout_rules(session)  # base levels and category rules (seed, never overwritten)
     session.commit()
     click.echo(f"OK: schema up to date, {len(sm.get_all_roles())} roles, {units} units, {banks} banks.")
 
@@ -126,14 +129,43 @@ def demo_accounts() -> list[tuple[str, str, str]]:
 
 
 @asxh.command("seed-demo")
-def seed_demo_command():
-    """Demo users of every role for a few real Hanoi units. Idempotent. All demo data is synthetic."""
+@click.option("--citizens", default=50000, show_default=True, help="Synthetic population size")
+@click.option("--beneficiaries", default=5000, show_default=True, help="Beneficiaries drawn from it")
+def seed_demo_command(citizens, beneficiaries):
+    """Demo users of every role, a synthetic population and beneficiary lists, matched. Idempotent.
+
+    All demo data is synthetic (DỮ LIỆU GIẢ LẬP)."""
+    from app.models import ImportBatch
+    from app.models.admin_unit import CITY_CODE
+    from app.services import demo, importing, matching
+
     if current_app.config["UNIT_SCHEME"] != "2024":
         raise click.ClickException("The demo accounts use unit codes of the 2024 scheme (UNIT_SCHEME=2024)")
     password = current_app.config["DEMO_PASSWORD"]
     for username, role_name, unit_code in demo_accounts():
         ensure_user(username, role_name, unit_code, password)
     click.echo(f"Demo users ready ({len(demo_accounts())}), password from DEMO_PASSWORD.")
+    if citizens <= 0:
+        return
+    session = _db().session
+    added = demo.seed_population(session, citizens)
+    click.echo(f"Synthetic population: {added} citizens added.")
+    if beneficiaries <= 0:
+        return
+    content = demo.beneficiary_list_csv(citizens, beneficiaries)
+    city = _resolve_unit(CITY_CODE)
+    batch = importing.create_batch(session, filename="danh-sach-doi-tuong-gia-lap.csv", content=content, unit=city,
+                                   category=None, user_id=None, auto_apply=True)
+    session.commit()
+    if batch.status == "uploaded":
+        importing.parse_batch(session, batch.id)
+        importing.apply_batch(session, batch.id)
+        batch = session.get(ImportBatch, batch.id)
+        click.echo(f"Beneficiary list: {batch.rows_imported} imported, {batch.rows_error} with errors.")
+        counts = matching.match_beneficiaries(session, city)
+        click.echo("Matching: " + ", ".join(f"{k} {v}" for k, v in counts.items() if v))
+    else:
+        click.echo("Beneficiary list already imported.")
 
 
 @asxh.command("worker")
@@ -280,3 +312,82 @@ def import_apply_command(batch_id, as_json):
         return session.get(ImportBatch, batch_id).status in ("applied", "failed")
     run_and_wait(run_apply, batch_id, f"apply-{batch_id}", done)
     _print_import(importing.summary(session.get(ImportBatch, batch_id)), as_json)
+
+
+@asxh.command("import-population")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--wait", is_flag=True)
+@click.option("--json", "as_json", is_flag=True)
+def import_population_command(path, wait, as_json):
+    """Import a population-registry extract (CSV or xlsx) as an RQ job; re-imports update in place."""
+    from app.models import ImportBatch
+    from app.models.admin_unit import CITY_CODE
+    from app.services import importing
+    from jobs.matching import population_job_id, run_population_import
+
+    session = _db().session
+    with open(path, "rb") as fh:
+        content = fh.read()
+    batch = ImportBatch(kind="population", filename=os.path.basename(path), file_hash=importing.file_hash(content),
+                        file_content=content, unit_id=_resolve_unit(CITY_CODE).id, status="uploaded")
+    session.add(batch)
+    session.commit()
+    batch_id = batch.id
+
+    def done():
+        session.expire_all()
+        return session.get(ImportBatch, batch_id).status in ("applied", "failed")
+    if wait or as_json:
+        run_and_wait(run_population_import, batch_id, population_job_id(batch_id), done)
+    else:
+        from jobs.queues import enqueue_once
+
+        enqueue_once(run_population_import, batch_id, job_id=population_job_id(batch_id))
+        click.echo(f"batch {batch_id} queued")
+        return
+    _print_import(importing.summary(session.get(ImportBatch, batch_id)), as_json)
+    if session.get(ImportBatch, batch_id).status == "failed":
+        sys.exit(1)
+
+
+@asxh.command("match")
+@click.option("--unit", "unit_code", default=None, help="Commune or district code (default: the whole city)")
+@click.option("--wait", is_flag=True)
+@click.option("--json", "as_json", is_flag=True)
+def match_command(unit_code, wait, as_json):
+    """Match beneficiaries against the population registry (an RQ job); prints counts per status."""
+    from app.models import MatchRun
+    from app.models.admin_unit import CITY_CODE
+    from app.services import matching
+    from jobs.matching import match_job_id, run_match
+
+    session = _db().session
+    unit = _resolve_unit(unit_code or CITY_CODE)
+    run = matching.start_run(session, unit, None)
+    session.commit()
+    run_id = run.id
+
+    def done():
+        session.expire_all()
+        return session.get(MatchRun, run_id).status in ("done", "failed")
+    if not (wait or as_json):
+        from jobs.queues import enqueue_once
+
+        enqueue_once(run_match, run_id, job_id=match_job_id(run_id))
+        click.echo(f"match run {run_id} queued")
+        return
+    run_and_wait(run_match, run_id, match_job_id(run_id), done)
+    run = session.get(MatchRun, run_id)
+    counts = json.loads(run.counts_json or "{}")
+    if as_json:
+        echo_json({code: counts.get(code, 0) for code in matching.STATUS_CODES} | {"run_id": run_id, "status": run.status})
+    else:
+        from flask_babel import force_locale
+
+        from app.views.labels import MATCH_LABELS
+
+        with force_locale("vi"):
+            for code in matching.STATUS_CODES:
+                click.echo(f"{str(MATCH_LABELS[code]):<16} {counts.get(code, 0)}")
+    if run.status == "failed":
+        sys.exit(1)

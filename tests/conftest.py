@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 DEMO_PASSWORD = "Demo@12345"
-DATA_TABLES = ("import_row", "enrolment", "beneficiary", "import_batch")
+DATA_TABLES = ("payout_export", "payout_line", "payout_sync_run", "payout_period", "account_import_row",
+               "payment_account", "import_row", "population_row", "enrolment", "beneficiary", "match_run", "import_batch", "citizen")
 
 
 def _reset_postgres(url: str) -> None:
@@ -45,7 +46,7 @@ def app(tmp_path_factory):
 
     flask_app = create_app()
     runner = flask_app.test_cli_runner()
-    for args in (["asxh", "init"], ["asxh", "seed-demo"]):
+    for args in (["asxh", "init"], ["asxh", "seed-demo", "--citizens", "0"]):
         result = runner.invoke(args=args, catch_exceptions=False)
         assert result.exit_code == 0, result.output
     from jobs.runtime import set_app

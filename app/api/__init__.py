@@ -5,6 +5,8 @@ from __future__ import annotations
 def register_apis(appbuilder) -> None:
     from app.api.beneficiary import BeneficiaryApi
     from app.api.imports import ImportApi
+    from app.api.matching import MatchApi
 
     appbuilder.add_api(BeneficiaryApi)
     appbuilder.add_api(ImportApi)
+    appbuilder.add_api(MatchApi)

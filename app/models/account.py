@@ -5,7 +5,7 @@ import datetime as dt
 from typing import Optional
 
 from flask_appbuilder.models.sqla import Model
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, func
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.admin_unit import Bank
@@ -24,6 +24,9 @@ class PaymentAccount(Model):
     __table_args__ = (
         Index("ix_payment_account_number", "account_number"),
         Index("ix_payment_account_person_state", "beneficiary_id", "state"),
+        # At most one version in force per person, enforced by the database.
+        Index("uq_payment_account_in_force", "beneficiary_id", unique=True,
+              sqlite_where=text("state = 'verified'"), postgresql_where=text("state = 'verified'")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -44,6 +47,12 @@ class PaymentAccount(Model):
     verified_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
     reject_reason: Mapped[Optional[str]] = mapped_column(Text)
     supersedes_id: Mapped[Optional[int]] = mapped_column(ForeignKey("payment_account.id"))
+    source_batch_id: Mapped[Optional[int]] = mapped_column(ForeignKey("import_batch.id"), index=True)
 
     beneficiary: Mapped[Beneficiary] = relationship(Beneficiary)
     bank: Mapped[Bank] = relationship(Bank)
+    entered_by = relationship("AsxhUser", foreign_keys=[entered_by_id])
+    verified_by = relationship("AsxhUser", foreign_keys=[verified_by_id])
+
+    def __repr__(self) -> str:
+        return f"{self.bank_bin} {self.account_number}"

@@ -5,11 +5,12 @@ One person in two categories is one Beneficiary with two Enrolments.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Optional
 
 from flask_appbuilder.models.sqla import Model
 from sqlalchemy import (
-    BigInteger, Date, DateTime, ForeignKey, Index, Integer, SmallInteger, String, Text,
+    BigInteger, Date, DateTime, ForeignKey, Index, Integer, Numeric, SmallInteger, String, Text,
     UniqueConstraint, func,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -117,6 +118,8 @@ class Enrolment(Model):
     category: Mapped[str] = mapped_column(String(5), nullable=False)
     policy_code: Mapped[Optional[str]] = mapped_column(String(40))
     monthly_amount: Mapped[Optional[int]] = mapped_column(BigInteger)
+    # Payout amount = base level of the category at the period date × coefficient (else monthly_amount).
+    coefficient: Mapped[Optional[Decimal]] = mapped_column(Numeric(6, 3))
     extra: Mapped[Optional[str]] = mapped_column(Text)
     source_batch_id: Mapped[Optional[int]] = mapped_column(ForeignKey("import_batch.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())

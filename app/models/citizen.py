@@ -14,14 +14,15 @@ CITIZEN_STATUSES = ("alive", "deceased", "moved")
 class Citizen(Model):
     __tablename__ = "citizen"
     __table_args__ = (
-        Index("ix_citizen_commune_name_year", "commune_id", "name_key", "birth_year"),
-        Index("ix_citizen_name_year", "name_key", "birth_year"),
+        Index("ix_citizen_fg_year", "fg_key", "birth_year"),
     )
 
     cccd: Mapped[str] = mapped_column(String(12), primary_key=True)
     cmnd: Mapped[Optional[str]] = mapped_column(String(12), index=True)
     full_name: Mapped[str] = mapped_column(String(150), nullable=False)
     name_key: Mapped[str] = mapped_column(String(150), nullable=False)
+    # Blocking key for candidates without a CCCD: ASCII family name + given name ("nguyen an").
+    fg_key: Mapped[str] = mapped_column(String(80), nullable=False)
     date_of_birth: Mapped[Optional[dt.date]] = mapped_column(Date)
     birth_year: Mapped[Optional[int]] = mapped_column(SmallInteger)
     sex: Mapped[Optional[str]] = mapped_column(String(1))
@@ -59,3 +60,20 @@ class PopulationRow(Model):
     has_error: Mapped[bool] = mapped_column(nullable=False, default=False)
     outcome: Mapped[Optional[str]] = mapped_column(String(10))
     duplicate_of_row: Mapped[Optional[int]] = mapped_column(Integer)
+
+
+class MatchRun(Model):
+    """One matching job over a scope; the counts per status are its result."""
+
+    __tablename__ = "match_run"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), nullable=False, index=True)
+    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
+    status: Mapped[str] = mapped_column(String(12), nullable=False, default="queued")  # queued/running/done/failed
+    processed: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    total: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    counts_json: Mapped[Optional[str]] = mapped_column(Text)
+    message: Mapped[Optional[str]] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
+    finished_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)

@@ -17,9 +17,13 @@ CAPABILITY_VIEW = "ASXH"
 # Permission classes of our views, and the menu category each one sits in.
 VIEW_CATEGORIES: dict[str, str] = {
     "Beneficiary": "Registry",
+    "MatchReview": "Registry",
     "ImportBatch": "Registry",
     "AdminUnit": "Reference",
     "Bank": "Reference",
+    "PaymentAccount": "Payout",
+    "PayoutPeriod": "Payout",
+    "PayoutRule": "Reference",
 }
 
 # Capabilities (permission "can_<name>" on view ASXH).
@@ -28,6 +32,11 @@ CAPABILITIES = {
     "import_city": _l("Import lists for the whole city"),
     "match": _l("Match and clean against the population registry"),
     "unmask": _l("See full CCCD and account numbers"),
+    "enter_account": _l("Enter or change payment accounts"),
+    "verify_account": _l("Verify payment accounts entered by someone else"),
+    "sync_payout": _l("Sync payout lists"),
+    "approve_payout": _l("Lock, approve, hand over and reconcile payout periods"),
+    "export_payout": _l("Export payout lists and bank transfer files"),
 }
 
 
@@ -43,22 +52,29 @@ class RoleDef:
 
 ROLES: tuple[RoleDef, ...] = (
     RoleDef("admin", "Quản trị hệ thống", _l("System administrator"), is_admin=True,
-            views={"Beneficiary": WRITE, "ImportBatch": WRITE, "AdminUnit": WRITE, "Bank": WRITE},
+            views={"MatchReview": WRITE, "Beneficiary": WRITE, "ImportBatch": WRITE, "AdminUnit": WRITE, "Bank": WRITE,
+                   "PaymentAccount": WRITE, "PayoutPeriod": WRITE, "PayoutRule": WRITE},
             capabilities=frozenset(CAPABILITIES)),
     RoleDef("so", "Sở LĐTBXH", _l("City labour department"),
-            views={"Beneficiary": WRITE, "ImportBatch": WRITE, "AdminUnit": READ, "Bank": READ},
-            capabilities=frozenset({"import", "import_city", "unmask"})),
+            views={"MatchReview": WRITE, "Beneficiary": WRITE, "ImportBatch": WRITE, "AdminUnit": READ, "Bank": READ,
+                   "PaymentAccount": READ, "PayoutPeriod": WRITE, "PayoutRule": WRITE},
+            capabilities=frozenset({"import", "import_city", "match", "unmask", "sync_payout", "approve_payout",
+                                    "export_payout"})),
     RoleDef("phong", "Phòng LĐTBXH", _l("District labour office"),
-            views={"Beneficiary": READ, "ImportBatch": WRITE, "AdminUnit": READ, "Bank": READ},
-            capabilities=frozenset({"import", "unmask"})),
+            views={"MatchReview": WRITE, "Beneficiary": READ, "ImportBatch": WRITE, "AdminUnit": READ, "Bank": READ,
+                   "PaymentAccount": READ, "PayoutPeriod": WRITE, "PayoutRule": READ},
+            capabilities=frozenset({"import", "match", "unmask", "verify_account", "sync_payout", "approve_payout",
+                                    "export_payout"})),
     RoleDef("congan", "Công an xã", _l("Commune police"),
-            views={"Beneficiary": WRITE, "ImportBatch": READ, "AdminUnit": READ, "Bank": READ},
-            capabilities=frozenset({"match", "unmask"})),
+            views={"MatchReview": WRITE, "Beneficiary": WRITE, "ImportBatch": READ, "AdminUnit": READ, "Bank": READ,
+                   "PaymentAccount": WRITE, "PayoutPeriod": READ},
+            capabilities=frozenset({"match", "unmask", "enter_account", "verify_account", "sync_payout"})),
     RoleDef("canbo", "Cán bộ LĐTBXH xã", _l("Commune labour officer"),
-            views={"Beneficiary": READ, "AdminUnit": READ, "Bank": READ},
+            views={"MatchReview": READ, "Beneficiary": READ, "AdminUnit": READ, "Bank": READ, "PaymentAccount": READ, "PayoutPeriod": READ},
             capabilities=frozenset()),
     RoleDef("lanhdao", "Lãnh đạo", _l("Leadership (read-only)"),
-            views={"Beneficiary": READ, "ImportBatch": READ, "AdminUnit": READ, "Bank": READ},
+            views={"MatchReview": READ, "Beneficiary": READ, "ImportBatch": READ, "AdminUnit": READ, "Bank": READ,
+                   "PaymentAccount": READ, "PayoutPeriod": READ, "PayoutRule": READ},
             capabilities=frozenset()),
 )
 
@@ -90,6 +106,9 @@ def permissions_for(role: RoleDef) -> set[tuple[str, str]]:
         pairs.add((f"can_{cap}", CAPABILITY_VIEW))
     if "import" in role.capabilities:
         pairs.add(("menu_access", "ImportUpload"))
+    for cap, menu in (("enter_account", "AccountUpload"), ("verify_account", "AccountsToVerify")):
+        if cap in role.capabilities:
+            pairs.add(("menu_access", menu))
     return pairs
 
 

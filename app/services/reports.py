@@ -19,20 +19,27 @@ FIELD_LABELS = {
     "date_of_birth": N_("Date of birth"), "birth_year": N_("Birth year"), "sex": N_("Sex"),
     "address": N_("Address"), "commune": N_("Commune"), "category": N_("Category"),
     "monthly_amount": N_("Monthly amount"), "policy_code": N_("Policy code"), "file": N_("File"),
-    "row": N_("Row"),
+    "row": N_("Row"), "status": N_("Status"), "status_date": N_("Status date"),
 }
 SEVERITY_LABELS = {"error": N_("Error"), "warning": N_("Warning"), "correction": N_("Corrected automatically")}
 DUPLICATE_IN_FILE = N_("Repeats row %(row)s of the same file (same person and category); not imported twice")
 DUPLICATE_IN_REGISTRY = N_("Already in the registry with the same data; nothing to change")
 
 
+def _staging_model(session: Session, batch_id: int):
+    from app.models import PopulationRow
+
+    batch = session.get(ImportBatch, batch_id)
+    return PopulationRow if batch is not None and batch.kind == "population" else ImportRow
+
+
 def report_lines(session: Session, batch_id: int, translate: Callable[[str], str]):
     """Yield (row_number, field label, severity label, reason, raw cells) for every reported row."""
+    Row = _staging_model(session, batch_id)
     rows = session.execute(
-        select(ImportRow.row_number, ImportRow.problems, ImportRow.outcome, ImportRow.duplicate_of_row, ImportRow.raw)
-        .where(ImportRow.batch_id == batch_id,
-               or_(ImportRow.problems.is_not(None), ImportRow.outcome.in_(("dup_file", "duplicate"))))
-        .order_by(ImportRow.row_number)).yield_per(2000)
+        select(Row.row_number, Row.problems, Row.outcome, Row.duplicate_of_row, Row.raw)
+        .where(Row.batch_id == batch_id, or_(Row.problems.is_not(None), Row.outcome.in_(("dup_file", "duplicate"))))
+        .order_by(Row.row_number)).yield_per(2000)
     for number, problems, outcome, dup_of, raw in rows:
         cells = json.loads(raw) if raw else []
         for p in json.loads(problems) if problems else []:

@@ -7,11 +7,14 @@ from flask_babel import lazy_gettext as _l
 def register_views(appbuilder) -> None:
     from app.views.beneficiary import BeneficiaryView
     from app.views.imports import ImportBatchView
+    from app.views.matching import MatchReviewView
     from app.views.reference import AdminUnitView, BankView
 
     appbuilder.add_view(BeneficiaryView, "Beneficiary", label=_l("Beneficiaries"), icon="fa-users",
                         category="Registry", category_label=_l("Registry"), category_icon="fa-address-book")
     appbuilder.add_view(ImportBatchView, "ImportBatch", label=_l("Imports"), icon="fa-upload",
+                        category="Registry")
+    appbuilder.add_view(MatchReviewView, "MatchReview", label=_l("Matching review"), icon="fa-check-square-o",
                         category="Registry")
     appbuilder.add_link("ImportUpload", href="/importbatchview/upload/", label=_l("Upload a list"), icon="fa-file-excel-o",
                         category="Registry")

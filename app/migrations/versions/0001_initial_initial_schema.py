@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 51401793e73b
+Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-27 13:47:28.218295
+Create Date: 2026-11-27 13:51:08.710622
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '51401793e73b'
+revision = '0001_initial'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -138,6 +138,7 @@ def upgrade():
     sa.Column('cmnd', sa.String(length=12), nullable=True),
     sa.Column('full_name', sa.String(length=150), nullable=False),
     sa.Column('name_key', sa.String(length=150), nullable=False),
+    sa.Column('fg_key', sa.String(length=80), nullable=False),
     sa.Column('date_of_birth', sa.Date(), nullable=True),
     sa.Column('birth_year', sa.SmallInteger(), nullable=True),
     sa.Column('sex', sa.String(length=1), nullable=True),
@@ -152,8 +153,7 @@ def upgrade():
     )
     with op.batch_alter_table('citizen', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_citizen_cmnd'), ['cmnd'], unique=False)
-        batch_op.create_index('ix_citizen_commune_name_year', ['commune_id', 'name_key', 'birth_year'], unique=False)
-        batch_op.create_index('ix_citizen_name_year', ['name_key', 'birth_year'], unique=False)
+        batch_op.create_index('ix_citizen_fg_year', ['fg_key', 'birth_year'], unique=False)
 
     op.create_table('ab_api_key',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -250,6 +250,24 @@ def upgrade():
     with op.batch_alter_table('import_batch', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_import_batch_file_hash'), ['file_hash'], unique=False)
         batch_op.create_index(batch_op.f('ix_import_batch_unit_id'), ['unit_id'], unique=False)
+
+    op.create_table('match_run',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('processed', sa.Integer(), nullable=False),
+    sa.Column('total', sa.Integer(), nullable=False),
+    sa.Column('counts_json', sa.Text(), nullable=True),
+    sa.Column('message', sa.Text(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('finished_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['unit_id'], ['admin_unit.id'], ),
+    sa.ForeignKeyConstraint(['user_id'], ['ab_user.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('match_run', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_match_run_unit_id'), ['unit_id'], unique=False)
 
     op.create_table('beneficiary',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -432,6 +450,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_beneficiary_case_type'))
 
     op.drop_table('beneficiary')
+    with op.batch_alter_table('match_run', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_match_run_unit_id'))
+
+    op.drop_table('match_run')
     with op.batch_alter_table('import_batch', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_import_batch_unit_id'))
         batch_op.drop_index(batch_op.f('ix_import_batch_file_hash'))
@@ -455,8 +477,7 @@ def downgrade():
 
     op.drop_table('ab_api_key')
     with op.batch_alter_table('citizen', schema=None) as batch_op:
-        batch_op.drop_index('ix_citizen_name_year')
-        batch_op.drop_index('ix_citizen_commune_name_year')
+        batch_op.drop_index('ix_citizen_fg_year')
         batch_op.drop_index(batch_op.f('ix_citizen_cmnd'))
 
     op.drop_table('citizen')

@@ -1,0 +1,68 @@
+"""/api/v1/match/: start a matching job for a scope and follow it."""
+from __future__ import annotations
+
+import json
+
+from flask import current_app, g, request
+from flask_appbuilder.api import BaseApi, expose, protect
+
+from app.extensions import db
+from app.models import MatchRun
+from app.security.roles import capability
+from app.security.scope import scoped_query, unit_in_scope, user_unit
+from app.services import matching
+from app.services.reference import find_unit
+from jobs.matching import match_job_id, run_match
+from jobs.queues import enqueue_once, job_progress
+
+
+class MatchApi(BaseApi):
+    resource_name = "match"
+    class_permission_name = "MatchReview"
+    method_permission_name = {"start": "write", "status": "read"}
+    allow_browser_login = True
+    openapi_spec_tag = "Match"
+
+    @expose("/", methods=["POST"])
+    @protect()
+    def start(self):
+        """Start matching a unit (default: the user's unit).
+        ---
+        post:
+          requestBody:
+            content:
+              application/json:
+                schema: {type: object, properties: {unit: {type: string}}}
+          responses:
+            202: {description: the run id}
+        """
+        if not current_app.appbuilder.sm.has_access(*capability("match")):
+            return self.response_403()
+        code = (request.get_json(silent=True) or {}).get("unit")
+        unit = find_unit(db.session, code, current_app.config["UNIT_SCHEME"]) if code else user_unit(db.session, g.user)
+        if unit is None:
+            return self.response_400(message="unknown unit")
+        if not unit_in_scope(db.session, g.user, unit.id):
+            return self.response_403()
+        run = matching.start_run(db.session, unit, g.user.id)
+        db.session.commit()
+        enqueue_once(run_match, run.id, job_id=match_job_id(run.id))
+        return self.response(202, run_id=run.id, status=run.status)
+
+    @expose("/<int:pk>", methods=["GET"])
+    @protect()
+    def status(self, pk):
+        """A matching run: status, progress and counts per status code.
+        ---
+        get:
+          responses:
+            200: {description: the run}
+        """
+        run = scoped_query(db.session, g.user, MatchRun, "unit_id").filter(MatchRun.id == pk).one_or_none()
+        if run is None:
+            return self.response_404()
+        live = job_progress(match_job_id(run.id)) if run.status in ("queued", "running") else {}
+        counts = json.loads(run.counts_json or "{}")
+        return self.response(200, run_id=run.id, status=run.status, processed=live.get("rows", run.processed),
+                             total=live.get("total", run.total),
+                             counts={code: counts.get(code, 0) for code in matching.STATUS_CODES})

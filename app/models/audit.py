@@ -1,0 +1,61 @@
+"""The audit trail: one append-only, hash-chained table.
+
+Rows are written only by ``app.services.audit`` (never through the ORM unit of work):
+each row's ``hash`` is SHA-256 over its content and the previous row's hash, and its
+``id`` is the previous id + 1, so an edited, deleted or reordered row breaks the chain
+(``flask --app run asxh audit-verify``).
+
+No foreign keys on purpose: the trail must outlive the users, people and units it names.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Optional
+
+from flask_appbuilder.models.sqla import Model
+from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.admin_unit import AdminUnit
+
+AUDIT_ACTIONS = (
+    "create", "update", "delete", "view", "export", "unmask", "login", "logout", "login_failed",
+    "login_locked", "bulk",
+)
+
+
+class AuditLog(Model):
+    """Who did what to which record, when and from where; ``old_values`` / ``new_values`` are canonical JSON."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_at", "at"),
+        Index("ix_audit_log_user_at", "user_id", "at"),
+        Index("ix_audit_log_beneficiary", "beneficiary_id"),
+        Index("ix_audit_log_unit_at", "unit_id", "at"),
+        Index("ix_audit_log_entity", "entity", "entity_id"),
+    )
+
+    # Assigned by the chain (previous id + 1) under the append lock, never by a sequence.
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)  # UTC, naive
+    user_id: Mapped[Optional[int]] = mapped_column(Integer)
+    username: Mapped[Optional[str]] = mapped_column(String(128))
+    remote_addr: Mapped[Optional[str]] = mapped_column(String(64))
+    source: Mapped[Optional[str]] = mapped_column(String(64))  # web, api, cli:…, job:…, system
+    action: Mapped[str] = mapped_column(String(32), nullable=False)
+    entity: Mapped[Optional[str]] = mapped_column(String(64))  # table name
+    entity_id: Mapped[Optional[str]] = mapped_column(String(64))
+    beneficiary_id: Mapped[Optional[int]] = mapped_column(Integer)
+    unit_id: Mapped[Optional[int]] = mapped_column(Integer)
+    old_values: Mapped[Optional[str]] = mapped_column(Text)
+    new_values: Mapped[Optional[str]] = mapped_column(Text)
+    detail: Mapped[Optional[str]] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+
+    unit: Mapped[Optional[AdminUnit]] = relationship(
+        AdminUnit, primaryjoin="foreign(AuditLog.unit_id) == AdminUnit.id", viewonly=True)
+
+    def __repr__(self) -> str:
+        return f"#{self.id} {self.action} {self.entity or ''} {self.entity_id or ''}".strip()

@@ -1,0 +1,207 @@
+"""Payout: base levels and category rules (data with effective dates), payout periods, their lines
+(one per enrolment per period, a snapshot), sync runs, exports and bank result imports."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Optional
+
+from flask_appbuilder.models.sqla import Model
+from sqlalchemy import (
+    BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, SmallInteger, String, Text,
+    UniqueConstraint, func,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.admin_unit import AdminUnit
+
+PERIOD_STATES = ("draft", "synced", "locked", "handed_over", "paid")
+LINE_CHANNELS = ("account", "cash", "proxy", "held")
+LINE_RESULTS = ("pending", "paid", "failed", "carried")
+HOLD_REASONS = ("deceased", "moved", "mismatch", "no_amount")
+SYNC_STATES = ("queued", "running", "done", "failed")
+
+_BIGID = BigInteger().with_variant(Integer, "sqlite")
+
+
+class BaseLevel(Model):
+    """A base level (mức chuẩn) of a category from a date, e.g. BTXH 500,000 ₫ from 1.7.2024."""
+
+    __tablename__ = "base_level"
+    __table_args__ = (UniqueConstraint("category", "effective_from", "jurisdiction", name="uq_base_level"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    category: Mapped[str] = mapped_column(String(5), nullable=False)
+    amount: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    effective_from: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    jurisdiction: Mapped[str] = mapped_column(String(10), nullable=False, default="VN")  # "VN" national, "01" Hà Nội
+    legal_basis: Mapped[Optional[str]] = mapped_column(String(200))
+
+    def __repr__(self) -> str:
+        return f"{self.category} {self.amount} {self.effective_from}"
+
+
+class CategoryRule(Model):
+    """Whether a category may be paid together with other categories to the same person in one period."""
+
+    __tablename__ = "category_rule"
+
+    category: Mapped[str] = mapped_column(String(5), primary_key=True)
+    stackable: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    note: Mapped[Optional[str]] = mapped_column(String(300))
+
+    def __repr__(self) -> str:
+        return self.category
+
+
+class PayoutPeriod(Model):
+    """A payout period (đợt chi trả) of a unit (the city or a district): draft → synced → locked → handed_over → paid."""
+
+    __tablename__ = "payout_period"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), nullable=False, unique=True)
+    period_date: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), nullable=False, index=True)
+    status: Mapped[str] = mapped_column(String(12), nullable=False, default="draft", server_default="draft")
+    checksum: Mapped[Optional[str]] = mapped_column(String(64))
+    summary_json: Mapped[Optional[str]] = mapped_column(Text)
+    note: Mapped[Optional[str]] = mapped_column(Text)
+    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
+    synced_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
+    synced_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    locked_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
+    locked_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    handed_over_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
+    handed_over_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    paid_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
+    paid_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+
+    unit: Mapped[AdminUnit] = relationship(AdminUnit)
+
+    def __repr__(self) -> str:
+        return self.name
+
+    __str__ = __repr__
+
+
+class PayoutLine(Model):
+    """One payment of one enrolment in one period: a snapshot taken by the sync, frozen by the lock."""
+
+    __tablename__ = "payout_line"
+    __table_args__ = (
+        UniqueConstraint("period_id", "enrolment_id", name="uq_payout_line_period_enrolment"),
+        Index("ix_payout_line_period_commune", "period_id", "commune_id"),
+        Index("ix_payout_line_period_bank", "period_id", "bank_bin"),
+    )
+
+    id: Mapped[int] = mapped_column(_BIGID, primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("payout_period.id", ondelete="CASCADE"), nullable=False)
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolment.id"), nullable=False)
+    beneficiary_id: Mapped[int] = mapped_column(ForeignKey("beneficiary.id"), nullable=False)
+    commune_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), nullable=False)
+    sequence: Mapped[Optional[int]] = mapped_column(Integer)
+    full_name: Mapped[str] = mapped_column(String(150), nullable=False)
+    name_key: Mapped[Optional[str]] = mapped_column(String(150))
+    cccd: Mapped[Optional[str]] = mapped_column(String(12))
+    date_of_birth: Mapped[Optional[dt.date]] = mapped_column(Date)
+    birth_year: Mapped[Optional[int]] = mapped_column(SmallInteger)
+    category: Mapped[str] = mapped_column(String(5), nullable=False)
+    case_type: Mapped[Optional[int]] = mapped_column(SmallInteger)
+    amount: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    carried_amount: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0, server_default="0")
+    channel: Mapped[str] = mapped_column(String(8), nullable=False)
+    hold_reason: Mapped[Optional[str]] = mapped_column(String(40))
+    account_id: Mapped[Optional[int]] = mapped_column(ForeignKey("payment_account.id"))
+    bank_bin: Mapped[Optional[str]] = mapped_column(String(10))
+    bank_name: Mapped[Optional[str]] = mapped_column(String(80))
+    account_number: Mapped[Optional[str]] = mapped_column(String(19))
+    holder_ascii: Mapped[Optional[str]] = mapped_column(String(150))
+    proxy_name: Mapped[Optional[str]] = mapped_column(String(150))
+    proxy_cccd: Mapped[Optional[str]] = mapped_column(String(12))
+    description: Mapped[Optional[str]] = mapped_column(String(140))
+    result_status: Mapped[str] = mapped_column(String(8), nullable=False, default="pending", server_default="pending")
+    result_reason: Mapped[Optional[str]] = mapped_column(String(300))
+    result_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    carried_from_line_id: Mapped[Optional[int]] = mapped_column(ForeignKey("payout_line.id", ondelete="SET NULL"))
+    # Sync bookkeeping: which run created the line, last saw it, last changed it.
+    created_run_id: Mapped[Optional[int]] = mapped_column(Integer)
+    seen_run_id: Mapped[Optional[int]] = mapped_column(Integer)
+    changed_run_id: Mapped[Optional[int]] = mapped_column(Integer)
+
+    period: Mapped[PayoutPeriod] = relationship(PayoutPeriod)
+    commune: Mapped[AdminUnit] = relationship(AdminUnit)
+
+    @property
+    def total(self) -> int:
+        return (self.amount or 0) + (self.carried_amount or 0)
+
+
+class PayoutSyncRun(Model):
+    """One run of the sync job for a period and a unit: the database row is the truth of the job."""
+
+    __tablename__ = "payout_sync_run"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("payout_period.id", ondelete="CASCADE"), nullable=False, index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), nullable=False)
+    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
+    status: Mapped[str] = mapped_column(String(10), nullable=False, default="queued")
+    lines_added: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    lines_removed: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    lines_changed: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    lines_total: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    message: Mapped[Optional[str]] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
+    started_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    finished_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+
+    unit: Mapped[AdminUnit] = relationship(AdminUnit)
+
+
+class PayoutExport(Model):
+    """Log of a hand-over export or a result import: who, when, what, with the file checksum."""
+
+    __tablename__ = "payout_export"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("payout_period.id", ondelete="CASCADE"), nullable=False, index=True)
+    kind: Mapped[str] = mapped_column(String(12), nullable=False)  # list_xlsx | bank_csv | results
+    unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("admin_unit.id"))
+    bank_bin: Mapped[Optional[str]] = mapped_column(String(10))
+    filename: Mapped[str] = mapped_column(String(255), nullable=False)
+    lines: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    amount: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    sha256: Mapped[Optional[str]] = mapped_column(String(64))
+    detail: Mapped[Optional[str]] = mapped_column(Text)
+    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
+
+    unit: Mapped[Optional[AdminUnit]] = relationship(AdminUnit)
+
+
+class AccountImportRow(Model):
+    """Staging of a bulk account import (ImportBatch kind "account"); same row accounting as the
+    beneficiary import. ``outcome``: error | dup_file | imported (new account) | updated (a change) |
+    duplicate (the same account is already recorded)."""
+
+    __tablename__ = "account_import_row"
+    __table_args__ = (UniqueConstraint("batch_id", "row_number", name="uq_account_import_row_batch_row"),)
+
+    id: Mapped[int] = mapped_column(_BIGID, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id", ondelete="CASCADE"), nullable=False)
+    row_number: Mapped[int] = mapped_column(Integer, nullable=False)
+    beneficiary_id: Mapped[Optional[int]] = mapped_column(Integer)
+    commune_id: Mapped[Optional[int]] = mapped_column(Integer)
+    full_name: Mapped[Optional[str]] = mapped_column(String(150))
+    cccd: Mapped[Optional[str]] = mapped_column(String(12))
+    channel: Mapped[Optional[str]] = mapped_column(String(15))
+    bank_bin: Mapped[Optional[str]] = mapped_column(String(10))
+    account_number: Mapped[Optional[str]] = mapped_column(String(19))
+    holder_name: Mapped[Optional[str]] = mapped_column(String(150))
+    holder_ascii: Mapped[Optional[str]] = mapped_column(String(150))
+    raw: Mapped[Optional[str]] = mapped_column(Text)
+    problems: Mapped[Optional[str]] = mapped_column(Text)
+    has_error: Mapped[bool] = mapped_column(nullable=False, default=False)
+    outcome: Mapped[Optional[str]] = mapped_column(String(10))
+    duplicate_of_row: Mapped[Optional[int]] = mapped_column(Integer)

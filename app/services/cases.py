@@ -1,0 +1,382 @@
+"""Step 4: every beneficiary in a scope gets exactly one case type, and the lists per case type.
+
+1 has an account and wants account payment; 2 wants account payment, account being opened;
+3 declines, paid in cash (confirmed with a reason); 4 vulnerable, with a support arrangement
+(proxy, cash at home, assisted); 5 not yet visited or not met; 6 held (``Beneficiary.hold_reason``
+is set: deceased, moved, mismatch not resolved).
+
+Derivation: held wins; then the latest visit (by visit date, then id) decides through the case it
+implies (``Visit.case_type``, see :func:`visit_case`); a person of type 2 whose account has been
+entered since (a pending or verified payment account) is type 1. No visit: type 5.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from typing import BinaryIO
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from sqlalchemy import and_, case, exists, false, func, or_, select, update
+from sqlalchemy.orm import Session, aliased
+
+from app.models import (
+    AccountOpeningTask, AdminUnit, Bank, Beneficiary, Enrolment, PaymentAccount, Questionnaire, Visit,
+    VisitAssignment, WorkGroup,
+)
+from app.services import questionnaire as qn
+from app.services.formatting import format_date
+from app.services.messages import N_
+
+CASE_TYPES: dict[int, str] = {
+    1: N_("Has an account and wants account payment"),
+    2: N_("Wants account payment, account being opened"),
+    3: N_("Declines, paid in cash (confirmed with a reason)"),
+    4: N_("Vulnerable: support arrangement (proxy, cash at home, assisted)"),
+    5: N_("Not yet visited or not met"),
+    6: N_("Held (deceased, moved, mismatch not resolved)"),
+}
+HAS_ACCOUNT, OPENING, DECLINES, VULNERABLE, NOT_VISITED, HELD = 1, 2, 3, 4, 5, 6
+ACCOUNT_OPEN_STATES = ("pending", "verified")
+TASK_STATE_LABELS = {"requested": N_("Requested"), "opened": N_("Account opened"),
+                     "entered": N_("Account entered"), "cancelled": N_("Cancelled")}
+HOLD_LABELS = {"deceased": N_("Deceased"), "moved": N_("Moved away"), "mismatch": N_("Mismatch not resolved")}
+
+
+def visit_case(*, met: bool, vulnerable: bool, has_account: bool | None, wants_account: bool | None) -> int:
+    """The case type a visit implies on its own (before holds and later account entries)."""
+    if not met:
+        return NOT_VISITED
+    if vulnerable:
+        return VULNERABLE
+    if wants_account:
+        return HAS_ACCOUNT if has_account else OPENING
+    return DECLINES
+
+
+def unit_scope_ids(unit: AdminUnit | None):
+    """A SELECT of the ids of ``unit`` and every unit below it; None: every unit."""
+    if unit is None:
+        return select(AdminUnit.id)
+    return select(AdminUnit.id).where(AdminUnit.scheme == unit.scheme, AdminUnit.path.startswith(unit.path))
+
+
+def latest_visit_id():
+    """Correlated scalar subquery: the id of the latest visit of the enclosing Beneficiary row."""
+    v = aliased(Visit)
+    return (select(v.id).where(v.beneficiary_id == Beneficiary.id)
+            .order_by(v.visit_date.desc(), v.id.desc()).limit(1).correlate(Beneficiary).scalar_subquery())
+
+
+def case_expression():
+    """SQL expression of the case type of the enclosing Beneficiary row."""
+    v = aliased(Visit)
+    latest = (select(v.case_type).where(v.beneficiary_id == Beneficiary.id)
+              .order_by(v.visit_date.desc(), v.id.desc()).limit(1).correlate(Beneficiary).scalar_subquery())
+    has_account = exists().where(PaymentAccount.beneficiary_id == Beneficiary.id,
+                                 PaymentAccount.state.in_(ACCOUNT_OPEN_STATES)).correlate(Beneficiary)
+    return case(
+        (and_(Beneficiary.hold_reason.is_not(None), Beneficiary.hold_reason != ""), HELD),
+        (latest.is_(None), NOT_VISITED),
+        (and_(latest == OPENING, has_account), HAS_ACCOUNT),
+        else_=latest)
+
+
+def classify_cases(session: Session, unit: AdminUnit | None = None,
+                   beneficiary_ids: Iterable[int] | None = None) -> int:
+    """Recompute ``Beneficiary.case_type`` for every beneficiary in ``unit`` (None: everywhere),
+    optionally only for some people. One UPDATE; returns the number of rows it touched."""
+    stmt = update(Beneficiary).values(case_type=case_expression())
+    if unit is not None:
+        stmt = stmt.where(Beneficiary.commune_id.in_(unit_scope_ids(unit)))
+    if beneficiary_ids is not None:
+        ids = list(beneficiary_ids)
+        stmt = stmt.where(Beneficiary.id.in_(ids) if ids else false())
+    result = session.execute(stmt.execution_options(synchronize_session=False))
+    session.expire_all()
+    return result.rowcount or 0
+
+
+def unclassified_count(session: Session, unit: AdminUnit | None) -> int:
+    q = select(func.count()).select_from(Beneficiary).where(Beneficiary.case_type.is_(None))
+    if unit is not None:
+        q = q.where(Beneficiary.commune_id.in_(unit_scope_ids(unit)))
+    return session.scalar(q) or 0
+
+
+def child_units(session: Session, unit: AdminUnit) -> list[AdminUnit]:
+    return list(session.scalars(select(AdminUnit).where(AdminUnit.parent_id == unit.id).order_by(AdminUnit.code)))
+
+
+def case_counts(session: Session, unit: AdminUnit | None = None, *, level: int | None = None) -> list[dict]:
+    """Counts per unit per case type within ``unit`` (None: everywhere).
+
+    ``level`` None: one row per commune; else one row per unit of that level (1 city, 2 district
+    in the 2024 scheme) that contains the communes. Each row: {unit_id, code, name, level,
+    counts: {1..6: n}, unclassified, total}. Units without beneficiaries are left out."""
+    commune = aliased(AdminUnit)
+    if level is None:
+        group = commune
+        q = select(commune.id, commune.code, commune.name, commune.level, Beneficiary.case_type, func.count()) \
+            .join(commune, commune.id == Beneficiary.commune_id)
+    else:
+        group = aliased(AdminUnit)
+        q = select(group.id, group.code, group.name, group.level, Beneficiary.case_type, func.count()) \
+            .join(commune, commune.id == Beneficiary.commune_id) \
+            .join(group, and_(group.scheme == commune.scheme, group.level == level,
+                              commune.path.startswith(group.path)))
+    if unit is not None:
+        q = q.where(Beneficiary.commune_id.in_(unit_scope_ids(unit)))
+    q = q.group_by(group.id, group.code, group.name, group.level, Beneficiary.case_type)
+    rows: dict[int, dict] = {}
+    for unit_id, code, name, lvl, case_type, n in session.execute(q):
+        row = rows.setdefault(unit_id, {"unit_id": unit_id, "code": code, "name": name, "level": lvl,
+                                        "counts": {t: 0 for t in CASE_TYPES}, "unclassified": 0, "total": 0})
+        if case_type in CASE_TYPES:
+            row["counts"][case_type] += n
+        else:
+            row["unclassified"] += n
+        row["total"] += n
+    return sorted(rows.values(), key=lambda r: r["code"])
+
+
+def totals(rows: list[dict]) -> dict:
+    out = {"counts": {t: 0 for t in CASE_TYPES}, "unclassified": 0, "total": 0}
+    for r in rows:
+        for t in CASE_TYPES:
+            out["counts"][t] += r["counts"][t]
+        out["unclassified"] += r["unclassified"]
+        out["total"] += r["total"]
+    return out
+
+
+# --- the lists ------------------------------------------------------------------------
+
+def case_people_query(unit: AdminUnit | None, case_type: int | None):
+    """SELECT (Beneficiary, Visit or None, AdminUnit commune) for a case list, ordered by commune and name."""
+    commune = aliased(AdminUnit)
+    q = (select(Beneficiary, Visit, commune)
+         .join(commune, commune.id == Beneficiary.commune_id)
+         .outerjoin(Visit, Visit.id == latest_visit_id()))
+    if unit is not None:
+        q = q.where(Beneficiary.commune_id.in_(unit_scope_ids(unit)))
+    if case_type is not None:
+        q = q.where(Beneficiary.case_type == case_type)
+    return q.order_by(commune.path, Beneficiary.name_key, Beneficiary.id)
+
+
+def mask_cccd(cccd: str | None) -> str:
+    return f"{cccd[:3]}******{cccd[-3:]}" if cccd and len(cccd) >= 9 else (cccd or "")
+
+
+def mask_number(number: str | None) -> str:
+    if not number:
+        return ""
+    if len(number) <= 6:
+        return number[:1] + "*" * (len(number) - 2) + number[-1:]
+    return number[:3] + "*" * (len(number) - 6) + number[-3:]
+
+
+class _Details:
+    """Looks up, per chunk of people, what the lists show besides the person: categories, accounts,
+    opening tasks, groups, and the questionnaire labels of the latest visit."""
+
+    def __init__(self, session: Session, translate: Callable[[str], str], unmask: bool):
+        self.session, self.t, self.unmask = session, translate, unmask
+        self.definitions: dict[int, dict] = {}
+        self.banks = {b: n for b, n in session.execute(select(Bank.bin, Bank.short_name))}
+
+    def load(self, ids: list[int]) -> None:
+        s = self.session
+        self.categories: dict[int, list[str]] = {}
+        for bid, cat in s.execute(select(Enrolment.beneficiary_id, Enrolment.category)
+                                  .where(Enrolment.beneficiary_id.in_(ids)).order_by(Enrolment.category)):
+            self.categories.setdefault(bid, []).append(cat)
+        self.accounts: dict[int, tuple] = {}
+        for bid, bin_, number, state in s.execute(
+                select(PaymentAccount.beneficiary_id, PaymentAccount.bank_bin, PaymentAccount.account_number,
+                       PaymentAccount.state)
+                .where(PaymentAccount.beneficiary_id.in_(ids), PaymentAccount.state.in_(ACCOUNT_OPEN_STATES))
+                .order_by(PaymentAccount.id)):
+            if bid not in self.accounts or state == "verified" or self.accounts[bid][2] != "verified":
+                self.accounts[bid] = (bin_, number, state)
+        self.tasks: dict[int, tuple] = {}
+        for bid, bin_, state in s.execute(
+                select(AccountOpeningTask.beneficiary_id, AccountOpeningTask.bank_bin, AccountOpeningTask.state)
+                .where(AccountOpeningTask.beneficiary_id.in_(ids)).order_by(AccountOpeningTask.id)):
+            self.tasks[bid] = (bin_, state)
+        self.groups = dict(s.execute(select(VisitAssignment.beneficiary_id, WorkGroup.name)
+                                     .join(WorkGroup, WorkGroup.id == VisitAssignment.group_id)
+                                     .where(VisitAssignment.beneficiary_id.in_(ids))).all())
+
+    def definition(self, questionnaire_id: int) -> dict:
+        if questionnaire_id not in self.definitions:
+            q = self.session.get(Questionnaire, questionnaire_id)
+            self.definitions[questionnaire_id] = q.parsed if q else {}
+        return self.definitions[questionnaire_id]
+
+    def detail(self, person: Beneficiary, visit: Visit | None) -> str:
+        t = self.t
+        ct = person.case_type
+        if ct == HELD:
+            code = person.hold_reason or ""
+            return t(HOLD_LABELS[code]) if code in HOLD_LABELS else code
+        if ct == NOT_VISITED or ct is None:
+            if visit is None:
+                return t(N_("Not visited yet"))
+            d = self.definition(visit.questionnaire_id)
+            reason = qn.option_label(d, "not_met_reason", visit.answer_dict.get("not_met_reason"))
+            text = t(N_("Not met on %(date)s")) % {"date": format_date(visit.visit_date)}
+            return f"{text}: {reason}" if reason else text
+        if ct == HAS_ACCOUNT:
+            acct = self.accounts.get(person.id)
+            if acct:
+                number = acct[1] if self.unmask else mask_number(acct[1])
+                return f"{self.banks.get(acct[0], acct[0])} · {number}"
+            return ""
+        if ct == OPENING:
+            task = self.tasks.get(person.id)
+            if task:
+                bank = self.banks.get(task[0], "") if task[0] else t(N_("bank not chosen yet"))
+                return f"{bank} · {t(TASK_STATE_LABELS.get(task[1], task[1]))}"
+            return ""
+        if visit is None:
+            return ""
+        d = self.definition(visit.questionnaire_id)
+        answers = visit.answer_dict
+        if ct == DECLINES:
+            reason = qn.option_label(d, "decline_reason", visit.decline_reason)
+            other = answers.get("decline_reason_other")
+            return f"{reason}: {other}" if other else reason
+        if ct == VULNERABLE:
+            parts = [qn.option_label(d, "support", s) for s in visit.support_list if s != "other"]
+            if "other" in visit.support_list:
+                parts.append(answers.get("support_other") or qn.option_label(d, "support", "other"))
+            if visit.proxy_name:
+                cccd = visit.proxy_cccd if self.unmask else mask_cccd(visit.proxy_cccd)
+                parts.append(t(N_("proxy: %(name)s, CCCD %(cccd)s, %(relationship)s")) % {
+                    "name": visit.proxy_name, "cccd": cccd, "relationship": visit.proxy_relationship or ""})
+            return "; ".join(p for p in parts if p)
+        return ""
+
+
+def case_rows(session: Session, unit: AdminUnit | None, case_type: int | None, translate: Callable[[str], str], *,
+              unmask: bool = False, limit: int | None = None, offset: int = 0, chunk: int = 1000):
+    """Yield one dict per person of a case list (in list order)."""
+    details = _Details(session, translate, unmask)
+    q = case_people_query(unit, case_type)
+    if limit is not None:
+        q = q.limit(limit).offset(offset)
+    batch: list = []
+
+    def flush(batch):
+        details.load([p.id for p, _v, _c in batch])
+        for person, visit, commune in batch:
+            yield {
+                "id": person.id, "full_name": person.full_name, "birth": person.birth,
+                "cccd": person.cccd if unmask else mask_cccd(person.cccd), "address": person.address or "",
+                "commune": commune.name, "categories": ", ".join(details.categories.get(person.id, [])),
+                "case_type": person.case_type, "detail": details.detail(person, visit),
+                "visit_date": visit.visit_date if visit is not None else None,
+                "group": details.groups.get(person.id, ""),
+            }
+
+    for row in session.execute(q).yield_per(chunk):
+        batch.append(tuple(row))
+        if len(batch) >= chunk:
+            yield from flush(batch)
+            batch = []
+    if batch:
+        yield from flush(batch)
+
+
+_THIN = Side(style="thin", color="999999")
+_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+
+
+def write_case_lists(session: Session, unit: AdminUnit | None, out: BinaryIO, translate: Callable[[str], str], *,
+                     case_type: int | None = None, today: dt.date | None = None, unmask: bool = False,
+                     unit_name: str | None = None) -> dict[int, int]:
+    """The lists per case type as .xlsx: a summary sheet (counts per unit below ``unit``) and one sheet per
+    case type (or only ``case_type``), each with the unit, the date and totals. Returns people per type."""
+    t = translate
+    today = today or dt.date.today()
+    name = unit_name or (unit.name if unit is not None else "")
+    wb = Workbook(write_only=True)
+    bold, title_font = Font(bold=True), Font(bold=True, size=13)
+    fill = PatternFill("solid", fgColor="DDEBF7")
+
+    def cell(ws, value, font=None, fmt=None, border=False, wrap=False):
+        c = WriteOnlyCell(ws, value=value)
+        if font:
+            c.font = font
+        if fmt:
+            c.number_format = fmt
+        if border:
+            c.border = _BORDER
+        if wrap:
+            c.alignment = Alignment(wrap_text=True, vertical="top")
+        return c
+
+    def head(ws, values):
+        cells = []
+        for v in values:
+            c = cell(ws, v, bold, border=True, wrap=True)
+            c.fill = fill
+            cells.append(c)
+        ws.append(cells)
+
+    def preamble(ws, heading):
+        ws.append([cell(ws, heading, title_font)])
+        ws.append([t(N_("Unit")) + ":", name])
+        ws.append([t(N_("Date")) + ":", format_date(today)])
+        ws.append([])
+
+    # Summary
+    if unit is None:
+        level = None
+    else:
+        children = child_units(session, unit)
+        level = None if (not children or children[0].unit_type in ("phường", "xã", "thị trấn")) else children[0].level
+    rows = case_counts(session, unit, level=level)
+    types = [case_type] if case_type is not None else list(CASE_TYPES)
+    ws = wb.create_sheet(t(N_("Summary")))
+    ws.column_dimensions["A"].width = 8
+    ws.column_dimensions["B"].width = 32
+    preamble(ws, t(N_("Beneficiaries by case type")))
+    head(ws, [t(N_("No.")), t(N_("Unit"))] + [f"{t(N_('Type'))} {n}: {t(CASE_TYPES[n])}" for n in CASE_TYPES]
+         + [t(N_("Total"))])
+    for i, r in enumerate(rows, 1):
+        ws.append([cell(ws, i, border=True), cell(ws, r["name"], border=True)]
+                  + [cell(ws, r["counts"][n], border=True) for n in CASE_TYPES] + [cell(ws, r["total"], border=True)])
+    tot = totals(rows)
+    ws.append([cell(ws, "", bold, border=True), cell(ws, t(N_("Total")), bold, border=True)]
+              + [cell(ws, tot["counts"][n], bold, border=True) for n in CASE_TYPES]
+              + [cell(ws, tot["total"], bold, border=True)])
+
+    counts: dict[int, int] = {}
+    headers = [t(N_("No.")), t(N_("Full name")), t(N_("Date of birth")), t(N_("CCCD")), t(N_("Address")),
+               t(N_("Commune")), t(N_("Categories")), t(N_("Details")), t(N_("Latest visit")),
+               t(N_("Working group"))]
+    widths = [6, 28, 12, 16, 40, 22, 12, 45, 12, 20]
+    for n in types:
+        ws = wb.create_sheet(f"{t(N_('Type'))} {n}"[:31])
+        for col, w in zip("ABCDEFGHIJ", widths):
+            ws.column_dimensions[col].width = w
+        preamble(ws, f"{t(N_('List of case type %(n)s')) % {'n': n}}: {t(CASE_TYPES[n])}")
+        head(ws, headers)
+        count = 0
+        for r in case_rows(session, unit, n, translate, unmask=unmask):
+            count += 1
+            ws.append([cell(ws, count, border=True), cell(ws, r["full_name"], border=True),
+                       cell(ws, r["birth"], border=True), cell(ws, r["cccd"], border=True),
+                       cell(ws, r["address"], border=True, wrap=True), cell(ws, r["commune"], border=True),
+                       cell(ws, r["categories"], border=True), cell(ws, r["detail"], border=True, wrap=True),
+                       cell(ws, format_date(r["visit_date"]) if r["visit_date"] else "", border=True),
+                       cell(ws, r["group"], border=True)])
+        ws.append([])
+        ws.append([cell(ws, t(N_("Total")), bold), cell(ws, t(N_("%(n)s people")) % {"n": count}, bold)])
+        counts[n] = count
+    wb.save(out)
+    return counts

@@ -1,0 +1,282 @@
+"""Matching (đối sánh) of beneficiaries against the population registry, and the police review.
+
+Rules (issue "match and clean"):
+- CCCD first. Found: deceased / moved by the registry status; otherwise every key field
+  (name, date of birth, sex, commune) is compared; a name that differs only in tone
+  placement, NFC/NFD or a look-alike letter is the same name. Any other difference is a
+  mismatch, and every differing field is kept with both values.
+- No CCCD, or CCCD not found: candidates by family + given name (ASCII, so missing
+  diacritics do not hide anyone) and birth year, in the commune, then in the district.
+  A candidate is never accepted automatically: the person gets needs_review and the
+  candidates with a score; none → not_found.
+- Someone whose registry record is already another beneficiary's → possible_duplicate.
+- deceased / moved / mismatch hold the person's payments until a police officer resolves it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+from sqlalchemy import func, or_, select, text
+from sqlalchemy.orm import Session
+
+from app.models import AdminUnit, Beneficiary, MatchRun
+from app.services.bulk import bulk_update
+from app.services.messages import N_, FieldError, Problem
+from app.services.population import CitizenRecord, LocalPopulationRegistry, PopulationRegistry, fg_key
+
+STATUS_CODES = ("matched", "mismatch", "not_found", "deceased", "moved", "possible_duplicate", "needs_review")
+HOLD_OF_STATUS = {"deceased": "deceased", "moved": "moved", "mismatch": "mismatch"}
+CHUNK = 5000
+MAX_CANDIDATES = 5
+
+
+@dataclass
+class Result:
+    id: int
+    status: str
+    cccd: str | None = None
+    score: int | None = None
+    diff: dict | None = None
+    candidates: list | None = None
+
+
+def _unit_maps(session: Session, scheme: str) -> tuple[dict[int, int | None], dict[int, str]]:
+    rows = session.execute(select(AdminUnit.id, AdminUnit.parent_id, AdminUnit.name).where(AdminUnit.scheme == scheme)).all()
+    return {r.id: r.parent_id for r in rows}, {r.id: r.name for r in rows}
+
+
+def _fmt_date(d: dt.date | None, year: int | None) -> str | None:
+    return d.strftime("%d/%m/%Y") if d else (str(year) if year else None)
+
+
+def compare(b, c: CitizenRecord, unit_names: dict[int, str]) -> dict:
+    """The key fields where the record and the registry differ: {field: [record, registry]}."""
+    diff: dict[str, list] = {}
+    if b.name_key != c.name_key:
+        diff["full_name"] = [b.full_name, c.full_name]
+    if b.date_of_birth and c.date_of_birth:
+        if b.date_of_birth != c.date_of_birth:
+            diff["date_of_birth"] = [_fmt_date(b.date_of_birth, None), _fmt_date(c.date_of_birth, None)]
+    elif b.birth_year and c.birth_year and b.birth_year != c.birth_year:
+        diff["date_of_birth"] = [_fmt_date(b.date_of_birth, b.birth_year), _fmt_date(c.date_of_birth, c.birth_year)]
+    if b.sex and c.sex and b.sex != c.sex:
+        diff["sex"] = [b.sex, c.sex]
+    if c.commune_id is not None and b.commune_id != c.commune_id:
+        diff["commune"] = [unit_names.get(b.commune_id), unit_names.get(c.commune_id)]
+    return diff
+
+
+def _score(b, c: CitizenRecord) -> int:
+    name = fuzz.ratio(b.name_key, c.name_key)
+    if b.date_of_birth and c.date_of_birth:
+        born = 100 if b.date_of_birth == c.date_of_birth else 40
+    else:
+        born = 80 if (b.birth_year == c.birth_year) else 0
+    sex = 100 if (not b.sex or not c.sex or b.sex == c.sex) else 0
+    return round(0.6 * name + 0.3 * born + 0.1 * sex)
+
+
+def match_one(b, found: CitizenRecord | None, pool: list[CitizenRecord], parents: dict, names: dict) -> Result:
+    if found is not None:
+        if found.status == "deceased":
+            return Result(b.id, "deceased", found.cccd, 100, compare(b, found, names) or None)
+        if found.status == "moved":
+            return Result(b.id, "moved", found.cccd, 100, compare(b, found, names) or None)
+        diff = compare(b, found, names)
+        return Result(b.id, "mismatch" if diff else "matched", found.cccd, 100, diff or None)
+    key = fg_key(b.full_name)
+    same = [c for c in pool if c.fg_key == key and (b.birth_year is None or c.birth_year == b.birth_year)]
+    local = [c for c in same if c.commune_id == b.commune_id]
+    if not local:
+        district = parents.get(b.commune_id)
+        local = [c for c in same if district is not None and parents.get(c.commune_id) == district]
+    if not local:
+        return Result(b.id, "not_found")
+    ranked = sorted(local, key=lambda c: -_score(b, c))[:MAX_CANDIDATES]
+    candidates = [{"cccd": c.cccd, "full_name": c.full_name, "birth": _fmt_date(c.date_of_birth, c.birth_year),
+                   "commune": names.get(c.commune_id), "status": c.status, "score": _score(b, c)} for c in ranked]
+    return Result(b.id, "needs_review", None, candidates[0]["score"], None, candidates)
+
+
+def _scope_ids(unit: AdminUnit):
+    return select(AdminUnit.id).where(AdminUnit.scheme == unit.scheme, AdminUnit.path.startswith(unit.path))
+
+
+def match_beneficiaries(session: Session, unit: AdminUnit, *, registry: PopulationRegistry | None = None,
+                        progress: Callable | None = None) -> dict[str, int]:
+    """Match every beneficiary in ``unit``'s scope; commits per chunk. Returns counts per status code.
+
+    People whose record a police officer reviewed after its last change keep that decision.
+    """
+    registry = registry or LocalPopulationRegistry(session)
+    parents, names = _unit_maps(session, unit.scheme)
+    scope = _scope_ids(unit)
+    eligible = (Beneficiary.commune_id.in_(scope),
+                or_(Beneficiary.reviewed_at.is_(None), Beneficiary.updated_at > Beneficiary.reviewed_at))
+    total = session.scalar(select(func.count()).select_from(Beneficiary).where(*eligible)) or 0
+    now = dt.datetime.now()
+    last_id, done = 0, 0
+    cols = (Beneficiary.id, Beneficiary.full_name, Beneficiary.name_key, Beneficiary.cccd, Beneficiary.date_of_birth,
+            Beneficiary.birth_year, Beneficiary.sex, Beneficiary.commune_id)
+    while True:
+        chunk = session.execute(select(*cols).where(*eligible, Beneficiary.id > last_id)
+                                .order_by(Beneficiary.id).limit(CHUNK)).all()
+        if not chunk:
+            break
+        last_id = chunk[-1].id
+        found = registry.by_cccd(b.cccd for b in chunk if b.cccd)
+        rest = [b for b in chunk if not (b.cccd and b.cccd in found)]
+        pool = registry.by_blocking_key((fg_key(b.full_name), b.birth_year) for b in rest) if rest else []
+        results = [match_one(b, found.get(b.cccd) if b.cccd else None, pool, parents, names) for b in chunk]
+        bulk_update(session, Beneficiary.__table__, [{
+            "id": r.id, "match_status": r.status, "match_cccd": r.cccd, "match_score": r.score,
+            "match_diff": json.dumps(r.diff, ensure_ascii=False) if r.diff else None,
+            "match_candidates": json.dumps(r.candidates, ensure_ascii=False) if r.candidates else None,
+            "matched_at": now, "hold_reason": HOLD_OF_STATUS.get(r.status)} for r in results])
+        session.commit()
+        done += len(chunk)
+        if progress:
+            progress(stage="match", rows=done, total=total)
+    _flag_duplicates(session, scope)
+    session.commit()
+    return count_statuses(session, unit)
+
+
+def _flag_duplicates(session: Session, scope) -> None:
+    """A needs_review person whose best candidate is already on the list under that CCCD is a possible duplicate."""
+    rows = session.execute(select(Beneficiary.id, Beneficiary.match_candidates).where(
+        Beneficiary.commune_id.in_(scope), Beneficiary.match_status == "needs_review")).all()
+    best = {r.id: json.loads(r.match_candidates)[0]["cccd"] for r in rows if r.match_candidates}
+    if not best:
+        return
+    listed = set()
+    values = list(set(best.values()))
+    for i in range(0, len(values), 5000):
+        listed |= set(session.scalars(select(Beneficiary.cccd).where(Beneficiary.cccd.in_(values[i:i + 5000]))))
+    dup = [{"id": i, "match_status": "possible_duplicate", "match_cccd": c} for i, c in best.items() if c in listed]
+    bulk_update(session, Beneficiary.__table__, dup)
+
+
+def count_statuses(session: Session, unit: AdminUnit) -> dict[str, int]:
+    counts = dict(session.execute(select(Beneficiary.match_status, func.count()).where(
+        Beneficiary.commune_id.in_(_scope_ids(unit))).group_by(Beneficiary.match_status)).all())
+    return {code: counts.get(code, 0) for code in STATUS_CODES + ("pending",)}
+
+
+# --- police review -------------------------------------------------------------------
+
+REVIEW_ACTIONS = ("accept_registry", "keep_record", "link_candidate", "mark_deceased", "mark_moved")
+
+
+def _reviewed(person: Beneficiary, user_id: int | None, note: str | None, now: dt.datetime) -> None:
+    person.reviewed_by_id = user_id
+    # updated_at == reviewed_at: the matching job leaves the decision alone until the record changes again.
+    person.reviewed_at = person.updated_at = now
+    if note is not None:
+        person.review_note = note
+
+
+def review(session: Session, person: Beneficiary, action: str, user_id: int | None, *, reason: str | None = None,
+           cccd: str | None = None, date: dt.date | None = None, registry: PopulationRegistry | None = None) -> None:
+    """Apply one police decision to one beneficiary (the caller checks role and scope, and commits).
+
+    Old and new values are recorded by the audit trail (ORM changes)."""
+    from app.services import normalize as nz
+    from app.services.registry import refresh_keys
+
+    registry = registry or LocalPopulationRegistry(session)
+    now = dt.datetime.now()
+    reason = (reason or "").strip() or None
+    if action == "accept_registry":
+        record = registry.by_cccd([person.match_cccd or person.cccd or ""]).get(person.match_cccd or person.cccd or "")
+        if record is None:
+            raise FieldError(Problem("cccd", "no_registry_record", N_("There is no registry record to take values from")))
+        person.full_name, person.date_of_birth, person.birth_year = record.full_name, record.date_of_birth, record.birth_year
+        person.sex = record.sex or person.sex
+        if record.commune_id is not None and record.status == "alive":
+            person.commune_id = record.commune_id
+        person.cccd = record.cccd
+        refresh_keys(person)
+        status = {"deceased": "deceased", "moved": "moved"}.get(record.status, "matched")
+        person.match_status, person.match_diff, person.hold_reason = status, None, HOLD_OF_STATUS.get(status)
+        _reviewed(person, user_id, reason, now)
+    elif action == "keep_record":
+        if not reason:
+            raise FieldError(Problem("reason", "reason_required", N_("Give the reason for keeping the record as it is")))
+        person.match_status, person.hold_reason = "matched", None
+        _reviewed(person, user_id, reason, now)
+    elif action == "link_candidate":
+        candidates = json.loads(person.match_candidates or "[]")
+        if cccd not in {c["cccd"] for c in candidates}:
+            raise FieldError(Problem("cccd", "not_a_candidate", N_("This CCCD is not one of the proposed candidates")))
+        other = session.scalar(select(Beneficiary).where(Beneficiary.cccd == cccd, Beneficiary.id != person.id))
+        if other is not None:
+            raise FieldError(Problem("cccd", "cccd_taken", N_("CCCD %(cccd)s already belongs to %(name)s on the list"),
+                                     {"cccd": cccd, "name": other.full_name}))
+        record = registry.by_cccd([cccd])[cccd]
+        person.cccd = cccd
+        refresh_keys(person)
+        parents, names = _unit_maps(session, person.commune.scheme)
+        result = match_one(person, record, [], parents, names)
+        person.match_status, person.match_cccd = result.status, cccd
+        person.match_diff = json.dumps(result.diff, ensure_ascii=False) if result.diff else None
+        person.hold_reason = HOLD_OF_STATUS.get(result.status)
+        _reviewed(person, user_id, reason, now)
+    elif action in ("mark_deceased", "mark_moved"):
+        status = "deceased" if action == "mark_deceased" else "moved"
+        if not reason:
+            raise FieldError(Problem("reason", "reason_required", N_("Give the reason or the source of this information")))
+        person.match_status, person.hold_reason = status, status
+        _reviewed(person, user_id, reason, now)
+    else:
+        raise FieldError(Problem("action", "unknown_action", N_("Unknown action")))
+    hold_unlocked_payouts(session, person.id, person.hold_reason)
+
+
+def hold_unlocked_payouts(session: Session, beneficiary_id: int, hold_reason: str | None) -> None:
+    """A person marked deceased or moved is held in every payout list not yet locked."""
+    if hold_reason is None:
+        return
+    bind = session.get_bind()
+    from sqlalchemy import inspect
+
+    if not inspect(bind).has_table("payout_line"):
+        return
+    session.execute(text(
+        """UPDATE payout_line SET channel = 'held', hold_reason = :r
+           WHERE beneficiary_id = :b AND period_id IN (
+               SELECT id FROM payout_period WHERE status IN ('draft', 'synced'))"""), {"b": beneficiary_id, "r": hold_reason})
+
+
+def start_run(session: Session, unit: AdminUnit, user_id: int | None) -> MatchRun:
+    run = MatchRun(unit_id=unit.id, user_id=user_id, status="queued")
+    session.add(run)
+    session.flush()
+    return run
+
+
+def execute_run(session: Session, run_id: int, progress: Callable | None = None) -> MatchRun:
+    """Run a queued or interrupted matching run (idempotent: a finished run is left as it is)."""
+    run = session.get(MatchRun, run_id)
+    if run is None or run.status == "done":
+        return run
+    run.status = "running"
+    session.commit()
+    unit = session.get(AdminUnit, run.unit_id)
+
+    def report(**kw):
+        run.processed, run.total = kw.get("rows", 0), kw.get("total", 0)
+        if progress:
+            progress(**kw)
+
+    counts = match_beneficiaries(session, unit, progress=report)
+    run = session.get(MatchRun, run_id)
+    run.counts_json = json.dumps(counts)
+    run.status = "done"
+    run.finished_at = dt.datetime.now()
+    session.commit()
+    return run

@@ -1,0 +1,868 @@
+"""Payout periods: sync the list (set-based), lock and approve, hand over, reconcile, carry, measure.
+
+Promises:
+- at most one line per enrolment per period (UNIQUE(period_id, enrolment_id)); a person in several
+  categories gets several lines only where every category involved is stackable, otherwise the
+  line with the higher amount;
+- the sync is one ``INSERT … SELECT … ON CONFLICT`` per scope plus a DELETE of stale lines; it reports
+  what it added, removed and changed; it refuses a period that is locked;
+- after the lock a line never changes except for its payment result; the checksum is SHA-256 over
+  the ordered lines;
+- every function that reads lines takes the unit whose scope it may read.
+
+Services never translate: problems are English msgids (app/services/messages.py).
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import re
+from collections.abc import Callable, Iterable
+from typing import Any, BinaryIO
+
+from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy.orm import Session
+
+from app.models import (
+    AdminUnit, BaseLevel, Bank, Beneficiary, CategoryRule, PaymentAccount, PayoutExport, PayoutLine, PayoutPeriod,
+    PayoutSyncRun,
+)
+from app.models.beneficiary import CATEGORY_CODES
+from app.services import normalize as nz
+from app.services.formatting import format_date, format_number
+from app.services.messages import N_, FieldError, Problem
+
+Progress = Callable[..., None]
+
+# --- reference data: base levels and category rules ----------------------------------------
+
+#: Seed of the base levels (DOMAIN.md). Stored as data; edit the table, not this list.
+BASE_LEVEL_SEED = (
+    ("BTXH", 360_000, dt.date(2021, 7, 1), "VN", "Nghị định 20/2021/NĐ-CP"),
+    ("BTXH", 500_000, dt.date(2024, 7, 1), "VN", "Nghị định 76/2024/NĐ-CP"),
+    ("BTXH", 650_000, dt.date(2026, 1, 1), "01", "Nghị quyết 63/2025/NQ-HĐND (Hà Nội)"),
+    ("NCC", 2_789_000, dt.date(2024, 7, 1), "VN", "Nghị định 77/2024/NĐ-CP"),
+)
+#: Which categories may be paid together with another category to the same person.
+CATEGORY_RULE_SEED = (
+    ("BTXH", True, "Social assistance may be paid together with meritorious-service allowances"),
+    ("NCC", True, "Meritorious-service allowances may be paid together with social assistance"),
+    ("HN", False, "Poor-household support: only the higher benefit when the person is in another category"),
+    ("HCN", False, "Near-poor-household support: only the higher benefit when the person is in another category"),
+    ("KHAC", False, None),
+)
+
+
+def load_payout_rules(session: Session) -> int:
+    """Insert the seed base levels and category rules that are missing. Idempotent; never overwrites."""
+    count = 0
+    have = {(b.category, b.effective_from, b.jurisdiction) for b in session.scalars(select(BaseLevel))}
+    for category, amount, start, juris, basis in BASE_LEVEL_SEED:
+        if (category, start, juris) not in have:
+            session.add(BaseLevel(category=category, amount=amount, effective_from=start, jurisdiction=juris,
+                                  legal_basis=basis))
+            count += 1
+    rules = {r.category for r in session.scalars(select(CategoryRule))}
+    for category, stackable, note in CATEGORY_RULE_SEED:
+        if category not in rules:
+            session.add(CategoryRule(category=category, stackable=stackable, note=note))
+            count += 1
+    session.flush()
+    return count
+
+
+def base_levels_at(session: Session, day: dt.date) -> dict[str, int]:
+    """Category → base level in force on ``day`` (the latest start on or before it; a local level wins a tie)."""
+    levels: dict[str, tuple] = {}
+    for b in session.scalars(select(BaseLevel).where(BaseLevel.effective_from <= day)):
+        key = (b.effective_from, b.jurisdiction != "VN")
+        if b.category not in levels or key > levels[b.category][0]:
+            levels[b.category] = (key, int(b.amount))
+    return {c: v[1] for c, v in levels.items()}
+
+
+def stackable_categories(session: Session) -> set[str]:
+    return set(session.scalars(select(CategoryRule.category).where(CategoryRule.stackable.is_(True))))
+
+
+# --- scope ---------------------------------------------------------------------------------
+
+def scope_ids(unit: AdminUnit):
+    """SELECT of the ids of ``unit`` and every unit below it."""
+    return select(AdminUnit.id).where(AdminUnit.scheme == unit.scheme, AdminUnit.path.startswith(unit.path))
+
+
+def _within(inner: AdminUnit, outer: AdminUnit) -> bool:
+    return inner.scheme == outer.scheme and inner.path.startswith(outer.path)
+
+
+def period_visible(period: PayoutPeriod, unit: AdminUnit | None) -> bool:
+    """A user sees a period that covers their unit (their lines of it) or lies inside their scope."""
+    if unit is None or period is None:
+        return False
+    return _within(period.unit, unit) or _within(unit, period.unit)
+
+
+def period_in_charge(period: PayoutPeriod, unit: AdminUnit | None) -> bool:
+    """The whole period lies inside the scope of ``unit`` (who may lock, hand over, close it)."""
+    return unit is not None and period is not None and _within(period.unit, unit)
+
+
+def effective_unit(period: PayoutPeriod, unit: AdminUnit) -> AdminUnit:
+    """The part of the period a user of ``unit`` works on: the deeper of the two units."""
+    if _within(unit, period.unit):
+        return unit
+    if _within(period.unit, unit):
+        return period.unit
+    raise out_of_scope()
+
+
+def out_of_scope() -> FieldError:
+    return FieldError(Problem("period", "out_of_scope", N_("This payout period is outside your scope")))
+
+
+def _period(session: Session, period_id: int, *, lock: bool = False) -> PayoutPeriod:
+    query = select(PayoutPeriod).where(PayoutPeriod.id == period_id)
+    if lock and session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    period = session.scalars(query).first()
+    if period is None:
+        raise FieldError(Problem("period", "period_unknown", N_("Unknown payout period %(value)s"),
+                                 {"value": period_id}))
+    return period
+
+
+def find_period(session: Session, ref: str | int) -> PayoutPeriod | None:
+    """A period by id or by name."""
+    ref = str(ref).strip()
+    if ref.isdigit():
+        found = session.get(PayoutPeriod, int(ref))
+        if found is not None:
+            return found
+    return session.scalar(select(PayoutPeriod).where(PayoutPeriod.name == ref))
+
+
+# --- periods -------------------------------------------------------------------------------
+
+def create_period(session: Session, *, name: str, period_date: dt.date, unit: AdminUnit,
+                  user_id: int | None) -> PayoutPeriod:
+    name = nz.clean_text(name)
+    if not name:
+        raise FieldError(Problem("name", "name_missing", N_("The name of the payout period is missing")))
+    if session.scalar(select(PayoutPeriod.id).where(PayoutPeriod.name == name)) is not None:
+        raise FieldError(Problem("name", "period_exists", N_("A payout period named %(name)s already exists"),
+                                 {"name": name}))
+    if unit.level > 2 or (unit.scheme == "2025" and unit.level > 1):
+        raise FieldError(Problem("unit", "period_unit_level", N_(
+            "A payout period covers the city or a district, not %(unit)s"), {"unit": unit.name}))
+    period = PayoutPeriod(name=name, period_date=period_date, unit_id=unit.id, status="draft",
+                          created_by_id=user_id, created_at=dt.datetime.now())
+    session.add(period)
+    session.flush()
+    return period
+
+
+def _require_status(period: PayoutPeriod, allowed: Iterable[str], msgid: str, code: str) -> None:
+    if period.status not in allowed:
+        raise FieldError(Problem("period", code, msgid, {"name": period.name}))
+
+
+LOCKED_MSG = N_("The payout period %(name)s is locked: its lines no longer change")
+
+
+# --- sync ----------------------------------------------------------------------------------
+
+SNAPSHOT_COLS = ("beneficiary_id", "commune_id", "full_name", "name_key", "cccd", "date_of_birth", "birth_year",
+                 "category", "case_type", "amount", "channel", "hold_reason", "account_id", "bank_bin", "bank_name",
+                 "account_number", "holder_ascii", "proxy_name", "proxy_cccd")
+
+
+def sync_job_id(period_id: int, unit_id: int) -> str:
+    return f"payout-sync-{period_id}-{unit_id}"
+
+
+def request_sync(session: Session, period_id: int, unit: AdminUnit, user_id: int | None) -> PayoutSyncRun:
+    """Record a sync request (or return the one already waiting or running for the same scope)."""
+    period = _period(session, period_id)
+    target = effective_unit(period, unit)
+    _require_status(period, ("draft", "synced"), LOCKED_MSG, "period_locked")
+    run = session.scalar(select(PayoutSyncRun).where(
+        PayoutSyncRun.period_id == period.id, PayoutSyncRun.unit_id == target.id,
+        PayoutSyncRun.status.in_(("queued", "running"))).order_by(PayoutSyncRun.id.desc()))
+    if run is None:
+        run = PayoutSyncRun(period_id=period.id, unit_id=target.id, user_id=user_id, status="queued",
+                            created_at=dt.datetime.now())
+        session.add(run)
+        session.flush()
+    return run
+
+
+def _visit_join() -> tuple[str, str, str]:
+    """(join, proxy name expr, proxy cccd expr) over the visits feature's latest visit, when installed."""
+    table = PayoutLine.metadata.tables.get("visit")
+    if table is None or "beneficiary_id" not in table.c or "proxy_name" not in table.c:
+        return "", "NULL", "NULL"
+    cccd = "v.proxy_cccd" if "proxy_cccd" in table.c else "NULL"
+    order = "v2.visit_date DESC, v2.id DESC" if "visit_date" in table.c else "v2.id DESC"
+    join = (f"LEFT JOIN visit v ON v.id = (SELECT v2.id FROM visit v2 WHERE v2.beneficiary_id = b.id "
+            f"ORDER BY {order} LIMIT 1)")
+    return join, "v.proxy_name", cccd
+
+
+def _distinct(dialect: str, a: str, b: str) -> str:
+    return f"{a} IS NOT {b}" if dialect == "sqlite" else f"{a} IS DISTINCT FROM {b}"
+
+
+def sync_payout_list(session: Session, period_id: int, unit: AdminUnit, progress: Progress | None = None, *,
+                     run_id: int | None = None, user_id: int | None = None) -> dict:
+    """Build or refresh the lines of ``period_id`` inside the scope of ``unit``; commits.
+
+    Returns {"added", "removed", "changed", "total", "run_id"}."""
+    dialect = session.get_bind().dialect.name
+    period = _period(session, period_id, lock=True)
+    target = effective_unit(period, unit)
+    _require_status(period, ("draft", "synced"), LOCKED_MSG, "period_locked")
+    run = session.get(PayoutSyncRun, run_id) if run_id else None
+    if run is None:
+        run = PayoutSyncRun(period_id=period.id, unit_id=target.id, user_id=user_id, status="running",
+                            created_at=dt.datetime.now())
+        session.add(run)
+    run.status, run.started_at = "running", dt.datetime.now()
+    session.flush()
+    rid = run.id
+
+    levels = base_levels_at(session, period.period_date)
+    stack = sorted(stackable_categories(session))
+    params: dict[str, Any] = {"pid": period.id, "run": rid, "scheme": target.scheme, "prefix": target.path + "%"}
+    base_case = "CASE e.category " + " ".join(
+        f"WHEN :cat_{i} THEN :bl_{i}" for i, _c in enumerate(levels)) + " END" if levels else "NULL"
+    for i, (cat, amount) in enumerate(levels.items()):
+        params[f"cat_{i}"], params[f"bl_{i}"] = cat, amount
+    stack_case = ("CASE WHEN e.category IN (" + ", ".join(f":st_{i}" for i in range(len(stack))) + ") THEN 1 ELSE 0 END"
+                  if stack else "0")
+    for i, cat in enumerate(stack):
+        params[f"st_{i}"] = cat
+    visit_join, proxy_name, proxy_cccd = _visit_join()
+    true = "true" if dialect == "postgresql" else "1"
+    if progress:
+        progress(stage="sync", step=1, run_id=rid)
+
+    hold = ("COALESCE(b.hold_reason, CASE WHEN b.match_status IN ('deceased', 'moved', 'possible_duplicate') "
+            "THEN b.match_status END, CASE WHEN p.amount IS NULL OR p.amount <= 0 THEN 'no_amount' END)")
+    is_proxy = (f"(b.payment_method = 'proxy' OR (b.case_type = 4 AND {proxy_name} IS NOT NULL))")
+    channel = (f"CASE WHEN {hold} IS NOT NULL THEN 'held' "
+               f"WHEN b.case_type = 1 AND pa.id IS NOT NULL THEN 'account' "
+               f"WHEN {is_proxy} THEN 'proxy' ELSE 'cash' END")
+    acct = "CASE WHEN b.case_type = 1 AND pa.id IS NOT NULL AND {hold} IS NULL THEN {col} END".format
+    cols = ", ".join(SNAPSHOT_COLS)
+    changed = " OR ".join(_distinct(dialect, f"payout_line.{c}", f"excluded.{c}") for c in SNAPSHOT_COLS)
+    sets = ", ".join(f"{c} = excluded.{c}" for c in SNAPSHOT_COLS)
+    amount_expr = (f"CASE WHEN e.coefficient IS NOT NULL AND {base_case} IS NOT NULL "
+                   f"THEN CAST(ROUND(e.coefficient * {base_case}) AS BIGINT) ELSE e.monthly_amount END")
+    session.execute(text(f"""
+        WITH amt AS (
+            SELECT e.id AS enrolment_id, e.beneficiary_id, e.commune_id, e.category,
+                   {amount_expr} AS amount, {stack_case} AS st
+            FROM enrolment e
+            WHERE e.commune_id IN (SELECT id FROM admin_unit WHERE scheme = :scheme AND path LIKE :prefix)
+        ), pick AS (
+            SELECT a.* FROM amt a WHERE NOT EXISTS (
+                SELECT 1 FROM amt a2
+                WHERE a2.beneficiary_id = a.beneficiary_id AND a2.enrolment_id <> a.enrolment_id
+                  AND NOT (a.st = 1 AND a2.st = 1)
+                  AND (COALESCE(a2.amount, 0) > COALESCE(a.amount, 0)
+                       OR (COALESCE(a2.amount, 0) = COALESCE(a.amount, 0) AND a2.enrolment_id < a.enrolment_id)))
+        )
+        INSERT INTO payout_line (period_id, enrolment_id, {cols}, carried_amount, result_status,
+                                 created_run_id, seen_run_id, changed_run_id)
+        SELECT :pid, p.enrolment_id, b.id, p.commune_id, b.full_name, b.name_key, b.cccd, b.date_of_birth,
+               b.birth_year, p.category, b.case_type, COALESCE(p.amount, 0), {channel}, {hold},
+               {acct(hold=hold, col='pa.id')}, {acct(hold=hold, col='pa.bank_bin')},
+               {acct(hold=hold, col='bk.short_name')}, {acct(hold=hold, col='pa.account_number')},
+               {acct(hold=hold, col='pa.holder_ascii')},
+               CASE WHEN {channel} = 'proxy' THEN {proxy_name} END, CASE WHEN {channel} = 'proxy' THEN {proxy_cccd} END,
+               0, 'pending', :run, :run, :run
+        FROM pick p
+        JOIN beneficiary b ON b.id = p.beneficiary_id
+        LEFT JOIN payment_account pa ON pa.beneficiary_id = b.id AND pa.state = 'verified'
+        LEFT JOIN bank bk ON bk.bin = pa.bank_bin
+        {visit_join}
+        WHERE {true}
+        ON CONFLICT (period_id, enrolment_id) DO UPDATE SET {sets},
+            seen_run_id = excluded.seen_run_id,
+            changed_run_id = CASE WHEN {changed} THEN excluded.changed_run_id ELSE payout_line.changed_run_id END
+        """), params)
+    if progress:
+        progress(stage="sync", step=2, run_id=rid)
+    scope_sql = "commune_id IN (SELECT id FROM admin_unit WHERE scheme = :scheme AND path LIKE :prefix)"
+    stale = f"period_id = :pid AND {scope_sql} AND (seen_run_id IS NULL OR seen_run_id <> :run)"
+    # A line that carries an unpaid amount from an earlier period stays (with nothing new to pay).
+    kept = session.execute(text(f"""
+        UPDATE payout_line SET amount = 0, seen_run_id = :run, changed_run_id = :run
+        WHERE {stale} AND carried_amount > 0"""), params).rowcount
+    removed = session.execute(text(f"DELETE FROM payout_line WHERE {stale}"), params).rowcount
+    counts = session.execute(text(f"""
+        SELECT count(*),
+               sum(CASE WHEN created_run_id = :run THEN 1 ELSE 0 END),
+               sum(CASE WHEN changed_run_id = :run AND created_run_id <> :run THEN 1 ELSE 0 END)
+        FROM payout_line WHERE period_id = :pid AND {scope_sql}"""), params).one()
+    total, added, changed_n = int(counts[0] or 0), int(counts[1] or 0), int(counts[2] or 0)
+    run.lines_total, run.lines_added, run.lines_removed, run.lines_changed = total, added, removed, changed_n
+    run.status, run.finished_at = "done", dt.datetime.now()
+    period.status = "synced"
+    period.synced_at, period.synced_by_id = run.finished_at, run.user_id if run.user_id is not None else user_id
+    session.commit()
+    if progress:
+        progress(stage="done", step=3, run_id=rid, total=total)
+    return {"run_id": rid, "period_id": period.id, "unit_id": target.id, "added": added, "removed": removed,
+            "changed": changed_n, "total": total, "kept_for_carry": kept}
+
+
+def fail_sync(session: Session, run_id: int, detail: str | None) -> None:
+    session.rollback()
+    run = session.get(PayoutSyncRun, run_id)
+    if run is not None:
+        run.status, run.message, run.finished_at = "failed", (detail or "")[:4000], dt.datetime.now()
+        session.commit()
+
+
+def run_summary(run: PayoutSyncRun) -> dict:
+    return {"run_id": run.id, "period_id": run.period_id, "unit_id": run.unit_id, "status": run.status,
+            "added": run.lines_added, "removed": run.lines_removed, "changed": run.lines_changed,
+            "total": run.lines_total}
+
+
+# --- lock, approve, hand over, close ------------------------------------------------------------
+
+def _line_digest_rows(session: Session, period_id: int):
+    return session.execute(
+        select(PayoutLine.sequence, PayoutLine.id, PayoutLine.enrolment_id, PayoutLine.cccd, PayoutLine.full_name,
+               PayoutLine.date_of_birth, PayoutLine.category, PayoutLine.amount, PayoutLine.carried_amount,
+               PayoutLine.channel, PayoutLine.hold_reason, PayoutLine.bank_bin, PayoutLine.account_number,
+               PayoutLine.holder_ascii, PayoutLine.proxy_name, PayoutLine.commune_id)
+        .where(PayoutLine.period_id == period_id).order_by(PayoutLine.sequence, PayoutLine.id)
+        .execution_options(yield_per=20000))
+
+
+def compute_checksum(session: Session, period_id: int) -> str:
+    """SHA-256 over the lines in sequence order, one "|"-joined record per line."""
+    digest = hashlib.sha256()
+    for row in _line_digest_rows(session, period_id):
+        digest.update(("|".join("" if v is None else (v.isoformat() if isinstance(v, dt.date) else str(v))
+                                for v in row) + "\n").encode("utf-8"))
+    return digest.hexdigest()
+
+
+def period_summary(session: Session, period_id: int, unit: AdminUnit | None = None) -> dict:
+    """People, lines and amounts, by channel and by bank (within ``unit`` when given)."""
+    where = [PayoutLine.period_id == period_id]
+    if unit is not None:
+        where.append(PayoutLine.commune_id.in_(scope_ids(unit)))
+    total = PayoutLine.amount + PayoutLine.carried_amount
+    people, lines, amount = session.execute(
+        select(func.count(func.distinct(PayoutLine.beneficiary_id)), func.count(), func.sum(total)).where(*where)).one()
+    by_channel = {ch: {"lines": n, "people": p, "amount": int(a or 0)} for ch, n, p, a in session.execute(
+        select(PayoutLine.channel, func.count(), func.count(func.distinct(PayoutLine.beneficiary_id)), func.sum(total))
+        .where(*where).group_by(PayoutLine.channel))}
+    by_bank = [{"bin": b, "name": name, "lines": n, "amount": int(a or 0)} for b, name, n, a in session.execute(
+        select(PayoutLine.bank_bin, func.max(PayoutLine.bank_name), func.count(), func.sum(total))
+        .where(*where, PayoutLine.channel == "account").group_by(PayoutLine.bank_bin).order_by(PayoutLine.bank_bin))]
+    held = by_channel.get("held", {}).get("amount", 0)
+    return {"people": int(people or 0), "lines": int(lines or 0), "amount": int(amount or 0) - held,
+            "held_amount": held, "by_channel": by_channel, "by_bank": by_bank}
+
+
+def lock_period(session: Session, period_id: int, user_id: int | None, unit: AdminUnit) -> dict:
+    """Lock and approve: number the lines, fix their transfer descriptions, store summary and checksum; commits."""
+    period = _period(session, period_id, lock=True)
+    if not period_in_charge(period, unit):
+        raise out_of_scope()
+    _require_status(period, ("synced",), N_("The payout period %(name)s must be synced (and not locked) to lock it"),
+                    "period_not_synced")
+    busy = session.scalar(select(func.count()).select_from(PayoutSyncRun).where(
+        PayoutSyncRun.period_id == period.id, PayoutSyncRun.status.in_(("queued", "running"))))
+    if busy:
+        raise FieldError(Problem("period", "sync_running", N_("A sync of this payout period is still running")))
+    # Sequence: by commune (unit path), then name; the transfer description carries the line id.
+    session.execute(text("""
+        UPDATE payout_line SET sequence = s.rn,
+               description = 'ASXH ' || payout_line.category || ' DOT ' || CAST(payout_line.period_id AS VARCHAR(12))
+                             || ' MA ' || CAST(payout_line.id AS VARCHAR(20))
+        FROM (SELECT l.id, row_number() OVER (ORDER BY u.path, l.name_key, l.full_name, l.id) AS rn
+              FROM payout_line l JOIN admin_unit u ON u.id = l.commune_id WHERE l.period_id = :pid) s
+        WHERE payout_line.id = s.id AND payout_line.period_id = :pid
+        """), {"pid": period.id})
+    summary = period_summary(session, period.id)
+    summary["checksum"] = compute_checksum(session, period.id)
+    period.checksum = summary["checksum"]
+    period.summary_json = json.dumps(summary, ensure_ascii=False)
+    period.status, period.locked_by_id, period.locked_at = "locked", user_id, dt.datetime.now()
+    session.commit()
+    return summary
+
+
+def checksum_intact(session: Session, period: PayoutPeriod) -> bool | None:
+    """True when the locked lines still give the stored checksum (None before the lock)."""
+    if not period.checksum:
+        return None
+    return compute_checksum(session, period.id) == period.checksum
+
+
+def hand_over(session: Session, period_id: int, user_id: int | None, unit: AdminUnit) -> PayoutPeriod:
+    period = _period(session, period_id, lock=True)
+    if not period_in_charge(period, unit):
+        raise out_of_scope()
+    _require_status(period, ("locked",), N_("The payout period %(name)s must be locked before it is handed over"),
+                    "period_not_locked")
+    period.status, period.handed_over_by_id, period.handed_over_at = "handed_over", user_id, dt.datetime.now()
+    session.commit()
+    return period
+
+
+def close_period(session: Session, period_id: int, user_id: int | None, unit: AdminUnit) -> PayoutPeriod:
+    """Mark a handed-over period paid and reconciled: every line to pay has a result."""
+    period = _period(session, period_id, lock=True)
+    if not period_in_charge(period, unit):
+        raise out_of_scope()
+    _require_status(period, ("handed_over",), N_(
+        "The payout period %(name)s must be handed over before it is closed"), "period_not_handed_over")
+    open_lines = session.scalar(select(func.count()).select_from(PayoutLine).where(
+        PayoutLine.period_id == period.id, PayoutLine.channel != "held", PayoutLine.result_status == "pending",
+        (PayoutLine.amount + PayoutLine.carried_amount) > 0))
+    if open_lines:
+        raise FieldError(Problem("period", "lines_outstanding", N_(
+            "%(count)s lines have no payment result yet"), {"count": open_lines}))
+    period.status, period.paid_by_id, period.paid_at = "paid", user_id, dt.datetime.now()
+    session.commit()
+    return period
+
+
+# --- exports -----------------------------------------------------------------------------------
+
+CATEGORY_NAMES = {"BTXH": N_("Social assistance"), "NCC": N_("Meritorious service"), "HN": N_("Poor household"),
+                  "HCN": N_("Near-poor household"), "KHAC": N_("Other")}
+CHANNEL_NAMES = {"account": N_("Bank account"), "cash": N_("Cash"), "proxy": N_("Proxy"), "held": N_("Held")}
+HOLD_NAMES = {"deceased": N_("Deceased"), "moved": N_("Moved away"), "mismatch": N_("Registry mismatch"),
+              "possible_duplicate": N_("Possible duplicate"), "no_amount": N_("No amount")}
+EXPORTABLE = ("locked", "handed_over", "paid")
+
+
+def _require_exportable(period: PayoutPeriod) -> None:
+    _require_status(period, EXPORTABLE, N_("The payout period %(name)s must be locked and approved before export"),
+                    "period_not_locked")
+
+
+def export_groups(session: Session, period: PayoutPeriod, unit: AdminUnit) -> list[AdminUnit]:
+    """The units that get one payout list each: the districts (level 2) of the part of the period in
+    ``unit``'s scope, or that unit itself when it is a district or a commune."""
+    target = effective_unit(period, unit)
+    if target.level >= 2:
+        return [target]
+    return list(session.scalars(select(AdminUnit).where(
+        AdminUnit.scheme == target.scheme, AdminUnit.level == 2, AdminUnit.path.startswith(target.path),
+        AdminUnit.id.in_(select(AdminUnit.parent_id).where(AdminUnit.id.in_(
+            select(PayoutLine.commune_id).where(PayoutLine.period_id == period.id).distinct())))
+        if target.scheme == "2024" else AdminUnit.id.in_(
+            select(PayoutLine.commune_id).where(PayoutLine.period_id == period.id).distinct()))
+        .order_by(AdminUnit.path)))
+
+
+def _line_rows(session: Session, period_id: int, unit: AdminUnit, *where):
+    return session.execute(
+        select(PayoutLine, AdminUnit.name).join(AdminUnit, AdminUnit.id == PayoutLine.commune_id)
+        .where(PayoutLine.period_id == period_id, PayoutLine.commune_id.in_(scope_ids(unit)), *where)
+        .order_by(PayoutLine.sequence, PayoutLine.id).execution_options(yield_per=5000))
+
+
+def write_payout_list(session: Session, period_id: int, unit: AdminUnit, out: BinaryIO,
+                      translate: Callable[[str], str]) -> dict:
+    """The hand-over payout list (.xlsx) of ``unit``: a sheet of lines to pay (with a signature column for
+    cash and proxy lines) and a sheet of held lines. Returns {"lines", "amount"}."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment, Font
+
+    period = _period(session, period_id)
+    _require_exportable(period)
+    if not (_within(unit, period.unit) or _within(period.unit, unit)):
+        raise out_of_scope()
+    t = translate
+    wb = Workbook(write_only=True)
+    bold = Font(bold=True)
+
+    def cells(ws, values, font=None, text_cols=()):
+        row = []
+        for i, v in enumerate(values):
+            c = WriteOnlyCell(ws, value=v)
+            if font is not None:
+                c.font = font
+            if i in text_cols:
+                c.number_format = "@"
+            row.append(c)
+        return row
+
+    def birth(line):
+        return format_date(line.date_of_birth) if line.date_of_birth else (str(line.birth_year or ""))
+
+    headers = [t(N_("No.")), t(N_("Line code")), t(N_("Commune")), t(N_("Full name")), t(N_("CCCD")),
+               t(N_("Date of birth")), t(N_("Category")), t(N_("Amount (VND)")), t(N_("Channel")), t(N_("Bank")),
+               t(N_("Account number")), t(N_("Account holder")), t(N_("Recipient (proxy)")), t(N_("Signature"))]
+    ws = wb.create_sheet(t(N_("Payout list")))
+    ws.column_dimensions["D"].width = 28
+    ws.column_dimensions["K"].width = 22
+    ws.column_dimensions["N"].width = 18
+    ws.append(cells(ws, [t(N_("PAYOUT LIST"))], bold))
+    ws.append(cells(ws, [t(N_("Unit")) + ": " + unit.name]))
+    ws.append(cells(ws, [t(N_("Payout period")) + ": " + period.name + " (" + format_date(period.period_date) + ")"]))
+    ws.append([])
+    ws.append(cells(ws, headers, bold))
+    n = total = 0
+    for line, commune in _line_rows(session, period.id, unit, PayoutLine.channel != "held"):
+        n += 1
+        amount = line.amount + line.carried_amount
+        total += amount
+        proxy = " ".join(x for x in (line.proxy_name, line.proxy_cccd) if x)
+        ws.append(cells(ws, [
+            n, line.id, commune, line.full_name, line.cccd or "", birth(line),
+            t(CATEGORY_NAMES.get(line.category, line.category)), format_number(amount),
+            t(CHANNEL_NAMES.get(line.channel, line.channel)), line.bank_name or "", line.account_number or "",
+            line.holder_ascii or "", proxy, "" if line.channel in ("cash", "proxy") else "—",
+        ], text_cols=(4, 10)))
+    ws.append(cells(ws, ["", "", "", t(N_("Total")), "", "", "", format_number(total)], bold))
+    ws.append([])
+    ws.append(cells(ws, ["", "", "", t(N_("Prepared by")), "", "", "", "", "", "", t(N_("Approved by"))], bold))
+
+    held = wb.create_sheet(t(N_("Held")))
+    held.append(cells(held, [t(N_("Held payments (not paid in this period)"))], bold))
+    held.append(cells(held, [t(N_("No.")), t(N_("Line code")), t(N_("Commune")), t(N_("Full name")), t(N_("CCCD")),
+                             t(N_("Date of birth")), t(N_("Category")), t(N_("Amount (VND)")), t(N_("Reason"))], bold))
+    k = 0
+    for line, commune in _line_rows(session, period.id, unit, PayoutLine.channel == "held"):
+        k += 1
+        held.append(cells(held, [k, line.id, commune, line.full_name, line.cccd or "", birth(line),
+                                 t(CATEGORY_NAMES.get(line.category, line.category)),
+                                 format_number(line.amount + line.carried_amount),
+                                 t(HOLD_NAMES.get(line.hold_reason, line.hold_reason or ""))], text_cols=(4,)))
+    wb.save(out)
+    return {"lines": n, "amount": total, "held": k}
+
+
+def bank_files(session: Session, period_id: int, unit: AdminUnit) -> list[dict]:
+    """One entry per bank with account lines in the scope: {"bin", "name", "lines", "amount"}."""
+    period = _period(session, period_id)
+    target = effective_unit(period, unit)
+    return period_summary(session, period.id, target)["by_bank"]
+
+
+BANK_CSV_HEADER = ("bin", "account_number", "account_name", "amount", "description", "reference")
+
+
+def write_bank_file(session: Session, period_id: int, unit: AdminUnit, bank_bin: str, out: BinaryIO) -> dict:
+    """The transfer file of one bank (CSV, UTF-8, one line per transfer). Returns {"lines", "amount", "sha256"}."""
+    period = _period(session, period_id)
+    _require_exportable(period)
+    target = effective_unit(period, unit)
+    digest = hashlib.sha256()
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+
+    def flush():
+        data = buf.getvalue().encode("utf-8")
+        digest.update(data)
+        out.write(data)
+        buf.seek(0)
+        buf.truncate()
+
+    writer.writerow(BANK_CSV_HEADER)
+    n = total = 0
+    rows = session.execute(
+        select(PayoutLine.bank_bin, PayoutLine.account_number, PayoutLine.holder_ascii, PayoutLine.amount,
+               PayoutLine.carried_amount, PayoutLine.description, PayoutLine.id)
+        .where(PayoutLine.period_id == period.id, PayoutLine.channel == "account", PayoutLine.bank_bin == bank_bin,
+               PayoutLine.commune_id.in_(scope_ids(target)))
+        .order_by(PayoutLine.sequence, PayoutLine.id).execution_options(yield_per=20000))
+    for b, number, holder, amount, carried, description, line_id in rows:
+        value = amount + carried
+        writer.writerow((b, number, holder, value, description, line_id))
+        n += 1
+        total += value
+        if n % 5000 == 0:
+            flush()
+    flush()
+    return {"lines": n, "amount": total, "sha256": digest.hexdigest()}
+
+
+def log_export(session: Session, *, period_id: int, kind: str, unit: AdminUnit | None, filename: str,
+               lines: int, amount: int, sha256: str | None, user_id: int | None, bank_bin: str | None = None,
+               detail: dict | None = None) -> PayoutExport:
+    entry = PayoutExport(period_id=period_id, kind=kind, unit_id=unit.id if unit else None, bank_bin=bank_bin,
+                         filename=filename, lines=lines, amount=amount, sha256=sha256, user_id=user_id,
+                         detail=json.dumps(detail, ensure_ascii=False) if detail else None,
+                         created_at=dt.datetime.now())
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def sha256_file(filename: str, sha: str) -> bytes:
+    """The companion checksum file, in the ``sha256sum`` format."""
+    return f"{sha}  {filename}\n".encode("ascii")
+
+
+# --- reconciliation ----------------------------------------------------------------------------
+
+RESULT_ALIASES = {
+    "ref": ["reference", "ref", "Mã giao dịch", "Mã tham chiếu", "Mã dòng", "Mã", "Số tham chiếu", "Line code"],
+    "status": ["status", "result", "Kết quả", "Trạng thái", "Tình trạng"],
+    "reason": ["reason", "message", "Lý do", "Lý do lỗi", "Ghi chú", "Mô tả lỗi"],
+    "description": ["description", "Nội dung", "Nội dung chuyển khoản", "Diễn giải"],
+    "account_number": ["account_number", "Số tài khoản", "STK"],
+    "amount": ["amount", "Số tiền"],
+}
+_PAID_WORDS = {"thanh cong", "success", "successful", "ok", "paid", "da chi", "da chi tra", "1", "s", "00",
+               "thanh toan thanh cong", "da thanh toan"}
+_FAILED_WORDS = {"that bai", "failed", "fail", "failure", "loi", "error", "0", "f", "tu choi", "rejected",
+                 "khong thanh cong", "chua chi"}
+_REF_IN_TEXT = re.compile(r"\bMA\s*(\d+)\b", re.IGNORECASE)
+
+
+def parse_result_status(value: Any) -> str | None:
+    key = nz.ascii_key(value).lower().strip()
+    if key in _PAID_WORDS:
+        return "paid"
+    if key in _FAILED_WORDS:
+        return "failed"
+    return None
+
+
+def _ref_of(values: dict) -> int | None:
+    ref = nz.clean_text(values.get("ref"))
+    if ref:
+        m = _REF_IN_TEXT.search(nz.ascii_key(ref))
+        if m:
+            return int(m.group(1))
+        digits = ref.replace(".0", "") if ref.endswith(".0") else ref
+        if digits.isdigit():
+            return int(digits)
+    m = _REF_IN_TEXT.search(nz.ascii_key(values.get("description") or ""))
+    return int(m.group(1)) if m else None
+
+
+def import_results(session: Session, period_id: int, path: str, unit: AdminUnit, user_id: int | None,
+                   filename: str | None = None) -> dict:
+    """Read a bank's (or a commune's cash) result file: each line paid or failed with its reason. Commits.
+
+    Returns {"rows", "paid", "failed", "unknown", "invalid", "problems": [Problem dicts (first 50)]}."""
+    from app.services.sheets import HeaderNotFound, SheetError, open_table
+
+    period = _period(session, period_id, lock=True)
+    target = effective_unit(period, unit)
+    _require_status(period, ("handed_over", "paid", "locked"), N_(
+        "The payout period %(name)s must be locked and handed over before results are imported"),
+        "period_not_handed_over")
+    try:
+        table = open_table(path, aliases=RESULT_ALIASES, required=("ref",))
+    except HeaderNotFound:
+        raise FieldError(Problem("file", "results_header", N_(
+            "The result file needs a reference column (reference / Mã giao dịch) and a status column")))
+    except SheetError as exc:
+        raise FieldError(Problem("file", "file_unsupported", exc.msgid, exc.params))
+    problems: list[Problem] = []
+    updates: dict[int, tuple[str, str | None, int]] = {}
+    rows = invalid = 0
+    with table:
+        for row in table:
+            rows += 1
+            ref = _ref_of(row.values)
+            status = parse_result_status(row.values.get("status"))
+            if ref is None or status is None:
+                invalid += 1
+                if len(problems) < 50:
+                    problems.append(Problem("row", "result_unreadable", N_(
+                        "Row %(row)s: the reference or the status cannot be read"), {"row": row.row_number}))
+                continue
+            reason = nz.clean_text(row.values.get("reason"))[:300] or None
+            updates[ref] = (status, reason, row.row_number)
+    known: set[int] = set()
+    ids = list(updates)
+    for i in range(0, len(ids), 5000):
+        chunk = ids[i:i + 5000]
+        known.update(session.scalars(select(PayoutLine.id).where(
+            PayoutLine.period_id == period.id, PayoutLine.id.in_(chunk), PayoutLine.channel != "held",
+            PayoutLine.commune_id.in_(scope_ids(target)))))
+    now = dt.datetime.now()
+    params = [{"id": ref, "s": s, "r": r if s == "failed" else None, "now": now, "pid": period.id}
+              for ref, (s, r, _n) in updates.items() if ref in known]
+    if params:
+        session.execute(text("""UPDATE payout_line SET result_status = :s, result_reason = :r, result_at = :now
+                                WHERE id = :id AND period_id = :pid AND result_status <> 'carried'"""), params)
+    unknown = [(ref, n) for ref, (_s, _r, n) in updates.items() if ref not in known]
+    for ref, n in unknown[:max(0, 50 - len(problems))]:
+        problems.append(Problem("ref", "result_unknown_line", N_(
+            "Row %(row)s: line %(ref)s is not a payable line of this period in your scope"), {"row": n, "ref": ref}))
+    result = {"rows": rows, "paid": sum(1 for p in params if p["s"] == "paid"),
+              "failed": sum(1 for p in params if p["s"] == "failed"), "unknown": len(unknown), "invalid": invalid,
+              "problems": [p.to_dict() for p in problems]}
+    log_export(session, period_id=period.id, kind="results", unit=target, filename=filename or path.rsplit("/", 1)[-1],
+               lines=len(params), amount=0, sha256=None, user_id=user_id,
+               detail={k: v for k, v in result.items() if k != "problems"})
+    session.commit()
+    return result
+
+
+def period_totals(session: Session, period_id: int, unit: AdminUnit) -> dict:
+    """Paid / failed / outstanding (lines and amounts) of the part of the period in ``unit``'s scope."""
+    period = _period(session, period_id)
+    target = effective_unit(period, unit)
+    out = {k: {"lines": 0, "amount": 0} for k in ("paid", "failed", "outstanding", "carried", "held")}
+    for status, channel, n, amount in session.execute(
+            select(PayoutLine.result_status, PayoutLine.channel, func.count(),
+                   func.sum(PayoutLine.amount + PayoutLine.carried_amount))
+            .where(PayoutLine.period_id == period.id, PayoutLine.commune_id.in_(scope_ids(target)))
+            .group_by(PayoutLine.result_status, PayoutLine.channel)):
+        key = "held" if channel == "held" else ("outstanding" if status == "pending" else status)
+        out[key]["lines"] += n
+        out[key]["amount"] += int(amount or 0)
+    return out
+
+
+def follow_up_lines(session: Session, unit: AdminUnit, period_id: int | None = None):
+    """Failed lines (not yet carried) in scope: fix the account or pay in cash, then carry."""
+    query = (select(PayoutLine).where(PayoutLine.result_status == "failed",
+                                      PayoutLine.commune_id.in_(scope_ids(unit)))
+             .order_by(PayoutLine.period_id, PayoutLine.sequence))
+    if period_id is not None:
+        query = query.where(PayoutLine.period_id == period_id)
+    return query
+
+
+def carry_failed(session: Session, from_period_id: int, to_period_id: int, unit: AdminUnit,
+                 user_id: int | None, line_ids: list[int] | None = None) -> int:
+    """Carry the failed lines of a period into a later period that is not locked; commits.
+
+    The target line of the same enrolment gets the unpaid amount added (``carried_amount``) and is
+    refreshed by the next sync (a fixed account, or cash)."""
+    source = _period(session, from_period_id)
+    target_period = _period(session, to_period_id, lock=True)
+    scope = effective_unit(source, unit)
+    effective_unit(target_period, unit)
+    _require_status(target_period, ("draft", "synced"), LOCKED_MSG, "period_locked")
+    if target_period.id == source.id or target_period.period_date < source.period_date:
+        raise FieldError(Problem("period", "carry_backwards", N_(
+            "Failed lines can only be carried into a later payout period")))
+    params: dict[str, Any] = {"src": source.id, "dst": target_period.id, "scheme": scope.scheme,
+                              "prefix": scope.path + "%"}
+    only = ""
+    if line_ids:
+        only = " AND l.id IN (" + ", ".join(f":l{i}" for i in range(len(line_ids))) + ")"
+        params.update({f"l{i}": int(v) for i, v in enumerate(line_ids)})
+    where = (f"l.period_id = :src AND l.result_status = 'failed' AND l.commune_id IN "
+             f"(SELECT id FROM admin_unit WHERE scheme = :scheme AND path LIKE :prefix){only}")
+    true = "true" if session.get_bind().dialect.name == "postgresql" else "1"
+    cols = ", ".join(SNAPSHOT_COLS)
+    session.execute(text(f"""
+        INSERT INTO payout_line (period_id, enrolment_id, {cols}, carried_amount, carried_from_line_id, result_status)
+        SELECT :dst, l.enrolment_id, {", ".join("l." + c for c in SNAPSHOT_COLS).replace("l.amount", "0")},
+               l.amount + l.carried_amount, l.id, 'pending'
+        FROM payout_line l WHERE {where} AND {true}
+        ON CONFLICT (period_id, enrolment_id) DO UPDATE SET
+            carried_amount = payout_line.carried_amount + excluded.carried_amount,
+            carried_from_line_id = excluded.carried_from_line_id
+        """), params)
+    moved = session.execute(text(f"""
+        UPDATE payout_line SET result_status = 'carried'
+        WHERE id IN (SELECT l.id FROM payout_line l WHERE {where})"""), params).rowcount
+    session.commit()
+    return moved
+
+
+# --- the headline measure ------------------------------------------------------------------------
+
+def latest_closed_period(session: Session, unit: AdminUnit) -> PayoutPeriod | None:
+    candidates = session.scalars(select(PayoutPeriod).where(PayoutPeriod.status.in_(EXPORTABLE))
+                                 .order_by(PayoutPeriod.period_date.desc(), PayoutPeriod.id.desc()))
+    return next((p for p in candidates if period_visible(p, unit)), None)
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def headline_by_commune(session: Session, unit: AdminUnit, period_id: int | None = None) -> tuple[dict, int | None]:
+    """commune_id → counts, and the period used."""
+    period = session.get(PayoutPeriod, period_id) if period_id else latest_closed_period(session, unit)
+    ids = scope_ids(unit)
+    rows: dict[int, dict] = {}
+
+    def row(cid):
+        return rows.setdefault(cid, {"beneficiaries": 0, "with_verified_account": 0, "want_account": 0,
+                                     "paid_to_account": 0})
+    for cid, n in session.execute(select(Beneficiary.commune_id, func.count()).where(Beneficiary.commune_id.in_(ids))
+                                  .group_by(Beneficiary.commune_id)):
+        row(cid)["beneficiaries"] = n
+    for cid, n in session.execute(
+            select(Beneficiary.commune_id, func.count(func.distinct(Beneficiary.id)))
+            .join(PaymentAccount, and_(PaymentAccount.beneficiary_id == Beneficiary.id,
+                                       PaymentAccount.state == "verified"))
+            .where(Beneficiary.commune_id.in_(ids)).group_by(Beneficiary.commune_id)):
+        row(cid)["with_verified_account"] = n
+    if period is not None:
+        paid = and_(PayoutLine.channel == "account", PayoutLine.result_status == "paid")
+        want_rows = session.execute(
+            select(PayoutLine.commune_id, func.count(func.distinct(PayoutLine.beneficiary_id)))
+            .where(PayoutLine.period_id == period.id, PayoutLine.case_type == 1, PayoutLine.commune_id.in_(ids))
+            .group_by(PayoutLine.commune_id))
+        for cid, n in want_rows:
+            row(cid)["want_account"] = n
+        paid_rows = session.execute(
+            select(PayoutLine.commune_id, func.count(func.distinct(PayoutLine.beneficiary_id)))
+            .where(PayoutLine.period_id == period.id, PayoutLine.case_type == 1, paid, PayoutLine.commune_id.in_(ids))
+            .group_by(PayoutLine.commune_id))
+        for cid, n in paid_rows:
+            row(cid)["paid_to_account"] = n
+    else:
+        for cid, n in session.execute(select(Beneficiary.commune_id, func.count())
+                                      .where(Beneficiary.commune_id.in_(ids), Beneficiary.case_type == 1)
+                                      .group_by(Beneficiary.commune_id)):
+            row(cid)["want_account"] = n
+    return rows, (period.id if period is not None else None)
+
+
+def _finish(counts: dict) -> dict:
+    counts["share_paid_to_account"] = _share(counts["paid_to_account"], counts["want_account"])
+    counts["share_with_verified_account"] = _share(counts["with_verified_account"], counts["beneficiaries"])
+    return counts
+
+
+def headline(session: Session, unit: AdminUnit, period_id: int | None = None) -> dict:
+    """The article's measure for ``unit`` (commune, district or city): of the people who have an account and
+    want payment to it (case type 1), the share paid to the account in the period (default: the latest
+    locked period that covers the unit); beside it, the share of all beneficiaries with a verified account.
+
+    {"unit_id", "period_id", "want_account", "paid_to_account", "share_paid_to_account",
+     "beneficiaries", "with_verified_account", "share_with_verified_account"} — shares are 0..1 or None."""
+    rows, used = headline_by_commune(session, unit, period_id)
+    total = {"beneficiaries": 0, "with_verified_account": 0, "want_account": 0, "paid_to_account": 0}
+    for counts in rows.values():
+        for k in total:
+            total[k] += counts[k]
+    return _finish(dict(total, unit_id=unit.id, unit_code=unit.code, unit_name=unit.name, period_id=used))
+
+
+def headline_breakdown(session: Session, unit: AdminUnit, period_id: int | None = None) -> list[dict]:
+    """The measure for each unit directly below ``unit`` (districts of the city, communes of a district)."""
+    rows, used = headline_by_commune(session, unit, period_id)
+    children = list(session.scalars(select(AdminUnit).where(AdminUnit.parent_id == unit.id).order_by(AdminUnit.path)))
+    paths = {u.id: u.path for u in session.scalars(select(AdminUnit).where(AdminUnit.id.in_(list(rows))))} if rows else {}
+    out = []
+    for child in children:
+        total = {"beneficiaries": 0, "with_verified_account": 0, "want_account": 0, "paid_to_account": 0}
+        for cid, counts in rows.items():
+            if paths.get(cid, "").startswith(child.path):
+                for k in total:
+                    total[k] += counts[k]
+        out.append(_finish(dict(total, unit_id=child.id, unit_code=child.code, unit_name=child.name, period_id=used)))
+    return out

@@ -1,0 +1,346 @@
+"""Step 2: working groups per commune, the visit list (ordered by address) and the printable visit sheet.
+
+Scope: every function that changes something takes the acting ``user_id`` (None: the system, e.g.
+the CLI) and refuses units outside that user's scope with a FieldError.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from typing import BinaryIO
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.worksheet.page import PageMargins
+from sqlalchemy import and_, delete, exists, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from app.models import (
+    AdminUnit, AsxhUser, Beneficiary, Enrolment, Visit, VisitAssignment, WorkGroup, WorkGroupMember,
+)
+from app.services import questionnaire as qn
+from app.services.addresses import parse_address
+from app.services.cases import mask_cccd, unit_scope_ids
+from app.services.formatting import format_date
+from app.services.messages import N_, FieldError, Problem
+from app.services.normalize import clean_text
+
+OUT_OF_SCOPE = N_("This unit is outside your scope")
+
+
+# --- scope ----------------------------------------------------------------------------
+
+def user_covers(session: Session, user_id: int | None, unit_id: int | None) -> bool:
+    """Does the user's unit contain ``unit_id``? (None user: the system, always.)"""
+    if user_id is None:
+        return True
+    user = session.get(AsxhUser, user_id)
+    scope = session.get(AdminUnit, user.unit_id) if user is not None and user.unit_id else None
+    unit = session.get(AdminUnit, unit_id) if unit_id else None
+    return scope is not None and unit is not None and unit.scheme == scope.scheme and unit.path.startswith(scope.path)
+
+
+def require_scope(session: Session, user_id: int | None, unit_id: int | None, field: str = "commune") -> None:
+    if not user_covers(session, user_id, unit_id):
+        raise FieldError(Problem(field, "out_of_scope", OUT_OF_SCOPE))
+
+
+def is_commune(unit: AdminUnit | None) -> bool:
+    return unit is not None and unit.unit_type in ("phường", "xã", "thị trấn")
+
+
+# --- groups and members ---------------------------------------------------------------
+
+def create_group(session: Session, *, commune_id: int, name: str, user_id: int | None,
+                 note: str | None = None) -> WorkGroup:
+    require_scope(session, user_id, commune_id)
+    commune = session.get(AdminUnit, commune_id)
+    if not is_commune(commune):
+        raise FieldError(Problem("commune", "not_a_commune", N_("A working group belongs to a commune")))
+    name = clean_text(name)
+    if not name:
+        raise FieldError(Problem("name", "name_missing", N_("The group needs a name")))
+    if session.scalar(select(WorkGroup.id).where(WorkGroup.commune_id == commune_id, WorkGroup.name == name)):
+        raise FieldError(Problem("name", "name_taken", N_("The commune already has a group named %(name)s"),
+                                 {"name": name}))
+    group = WorkGroup(commune_id=commune_id, name=name[:120], note=clean_text(note) or None, created_by_id=user_id)
+    session.add(group)
+    session.flush()
+    return group
+
+
+def add_member(session: Session, group: WorkGroup, *, user_id: int | None, member_user_id: int | None = None,
+               name: str | None = None, role_text: str | None = None, phone: str | None = None,
+               is_leader: bool = False) -> WorkGroupMember:
+    """A user of the group's commune, or a person named in free text. Making a leader replaces the old one."""
+    require_scope(session, user_id, group.commune_id)
+    name = clean_text(name) or None
+    if member_user_id:
+        member_user = session.get(AsxhUser, member_user_id)
+        if member_user is None or member_user.unit_id != group.commune_id:
+            raise FieldError(Problem("user", "user_not_in_commune", N_(
+                "Only users of the group's commune can be members; add other people by name")))
+        if any(m.user_id == member_user_id for m in group.members):
+            raise FieldError(Problem("user", "user_already_member", N_("This user is already a member")))
+        name = None
+    elif not name:
+        raise FieldError(Problem("name", "member_missing", N_("Choose a user or type the member's name")))
+    if is_leader:
+        for m in group.members:
+            m.is_leader = False
+    member = WorkGroupMember(group=group, commune_id=group.commune_id, user_id=member_user_id or None,
+                             name=name[:150] if name else None, role_text=(clean_text(role_text) or None),
+                             phone=(clean_text(phone)[:20] or None), is_leader=bool(is_leader))
+    session.add(member)
+    session.flush()
+    return member
+
+
+def set_leader(session: Session, member: WorkGroupMember, *, user_id: int | None) -> None:
+    require_scope(session, user_id, member.commune_id)
+    for m in member.group.members:
+        m.is_leader = m.id == member.id
+    session.flush()
+
+
+def remove_member(session: Session, member: WorkGroupMember, *, user_id: int | None) -> None:
+    require_scope(session, user_id, member.commune_id)
+    session.execute(update(VisitAssignment).where(VisitAssignment.member_id == member.id).values(member_id=None))
+    session.delete(member)
+    session.flush()
+
+
+def release_group(session: Session, group_id: int) -> None:
+    """Before a group is deleted: its visits and assignments forget it (SQLite does not enforce SET NULL)."""
+    session.execute(update(VisitAssignment).where(VisitAssignment.group_id == group_id)
+                    .values(group_id=None, member_id=None))
+    session.execute(update(Visit).where(Visit.group_id == group_id).values(group_id=None))
+    from app.models import AccountOpeningTask
+
+    session.execute(update(AccountOpeningTask).where(AccountOpeningTask.group_id == group_id).values(group_id=None))
+
+
+def candidate_users(session: Session, commune_id: int) -> list[AsxhUser]:
+    """Users who may be members: those of the commune (police, labour officers)."""
+    return list(session.scalars(select(AsxhUser).where(AsxhUser.unit_id == commune_id, AsxhUser.active.is_(True))
+                                .order_by(AsxhUser.username)))
+
+
+# --- the visit list -------------------------------------------------------------------
+
+def sync_visit_list(session: Session, unit: AdminUnit | None) -> int:
+    """Bring the visit list of ``unit`` up to date with the registry: a row for every beneficiary,
+    the commune of people who moved (their assignment is cleared), and the address parts of changed
+    addresses. Set-based except the address parsing (executemany). Returns the rows re-parsed."""
+    scope = unit_scope_ids(unit)
+    session.execute(insert(VisitAssignment).from_select(
+        ["beneficiary_id", "commune_id", "street", "street_key", "lane_no", "alley_no", "house_no", "house_suffix"],
+        select(Beneficiary.id, Beneficiary.commune_id, "", "", 0, 0, 0, "")
+        .where(Beneficiary.commune_id.in_(scope),
+               ~exists().where(VisitAssignment.beneficiary_id == Beneficiary.id))))
+    moved = (select(Beneficiary.commune_id).where(Beneficiary.id == VisitAssignment.beneficiary_id)
+             .scalar_subquery())
+    session.execute(update(VisitAssignment).where(VisitAssignment.commune_id != moved,
+                                                  VisitAssignment.beneficiary_id.in_(
+                                                      select(Beneficiary.id).where(Beneficiary.commune_id.in_(scope))))
+                    .values(commune_id=moved, group_id=None, member_id=None)
+                    .execution_options(synchronize_session=False))
+    changed = session.execute(
+        select(VisitAssignment.beneficiary_id, Beneficiary.address)
+        .join(Beneficiary, Beneficiary.id == VisitAssignment.beneficiary_id)
+        .where(Beneficiary.commune_id.in_(scope),
+               or_(VisitAssignment.address_seen.is_distinct_from(Beneficiary.address),
+                   and_(VisitAssignment.address_seen.is_(None), VisitAssignment.street_key == "",
+                        Beneficiary.address.is_(None))))).all()
+    params = []
+    for bid, address in changed:
+        parts = parse_address(address)
+        params.append({"b_id": bid, "street": parts.street, "street_key": parts.street_key, "lane_no": parts.lane,
+                       "alley_no": parts.alley, "house_no": parts.house, "house_suffix": parts.house_suffix,
+                       "address_seen": address if address is not None else ""})
+    if params:
+        from sqlalchemy import bindparam
+
+        stmt = (update(VisitAssignment.__table__)
+                .where(VisitAssignment.__table__.c.beneficiary_id == bindparam("b_id"))
+                .values(street=bindparam("street"), street_key=bindparam("street_key"),
+                        lane_no=bindparam("lane_no"), alley_no=bindparam("alley_no"),
+                        house_no=bindparam("house_no"), house_suffix=bindparam("house_suffix"),
+                        address_seen=bindparam("address_seen")))
+        session.connection().execute(stmt, params)
+    session.flush()
+    return len(params)
+
+
+ADDRESS_ORDER = (VisitAssignment.street_key, VisitAssignment.lane_no, VisitAssignment.alley_no,
+                 VisitAssignment.house_no, VisitAssignment.house_suffix, Beneficiary.name_key, Beneficiary.id)
+
+
+def visit_list_query(commune_id: int, *, group_id: int | None = None, member_id: int | None = None,
+                     unassigned: bool = False, match_status: str | None = None, category: str | None = None,
+                     case_type: int | None = None, search: str | None = None):
+    """SELECT (Beneficiary, VisitAssignment) of a commune's visit list, in address order, filtered."""
+    q = (select(Beneficiary, VisitAssignment)
+         .join(VisitAssignment, VisitAssignment.beneficiary_id == Beneficiary.id)
+         .where(Beneficiary.commune_id == commune_id))
+    if group_id:
+        q = q.where(VisitAssignment.group_id == group_id)
+    if member_id:
+        q = q.where(VisitAssignment.member_id == member_id)
+    if unassigned:
+        q = q.where(VisitAssignment.group_id.is_(None))
+    if match_status:
+        q = q.where(Beneficiary.match_status == match_status)
+    if category:
+        q = q.where(exists().where(Enrolment.beneficiary_id == Beneficiary.id, Enrolment.category == category))
+    if case_type:
+        q = q.where(Beneficiary.case_type == case_type)
+    if search:
+        from app.services.normalize import name_key
+
+        key = name_key(search)
+        q = q.where(or_(Beneficiary.name_key.contains(key), Beneficiary.cccd == search.strip()))
+    return q.order_by(*ADDRESS_ORDER)
+
+
+def assign(session: Session, commune_id: int, beneficiary_ids: Iterable[int] | None, *, group_id: int | None,
+           member_id: int | None, user_id: int | None, filters: dict | None = None) -> int:
+    """Assign people of a commune (the given ids, or everyone matching ``filters``) to a group and
+    optionally one member; group None clears the assignment. Returns the number of people."""
+    require_scope(session, user_id, commune_id)
+    if group_id is not None:
+        group = session.get(WorkGroup, group_id)
+        if group is None or group.commune_id != commune_id:
+            raise FieldError(Problem("group", "group_other_commune", N_("The group does not belong to this commune")))
+    if member_id is not None:
+        member = session.get(WorkGroupMember, member_id)
+        if member is None or member.group_id != group_id:
+            raise FieldError(Problem("member", "member_other_group", N_("The member does not belong to the group")))
+    if beneficiary_ids is None:
+        ids_q = visit_list_query(commune_id, **(filters or {})).with_only_columns(Beneficiary.id).order_by(None)
+    else:
+        ids = [int(i) for i in beneficiary_ids]
+        ids_q = select(Beneficiary.id).where(Beneficiary.id.in_(ids), Beneficiary.commune_id == commune_id)
+    result = session.execute(
+        update(VisitAssignment).where(VisitAssignment.beneficiary_id.in_(ids_q),
+                                      VisitAssignment.commune_id == commune_id)
+        .values(group_id=group_id, member_id=member_id, assigned_by_id=user_id, assigned_at=dt.datetime.now())
+        .execution_options(synchronize_session=False))
+    session.expire_all()
+    return result.rowcount or 0
+
+
+def latest_visits(session: Session, beneficiary_ids: list[int]) -> dict[int, Visit]:
+    """The latest visit of each person (by visit date, then id)."""
+    out: dict[int, Visit] = {}
+    if not beneficiary_ids:
+        return out
+    for v in session.scalars(select(Visit).where(Visit.beneficiary_id.in_(beneficiary_ids))
+                             .order_by(Visit.visit_date, Visit.id)):
+        out[v.beneficiary_id] = v
+    return out
+
+
+def next_to_visit(session: Session, commune_id: int, after_id: int, *, group_id: int | None = None) -> int | None:
+    """The next person after ``after_id`` in the visit list (same group filter) still of case type 5 / unclassified."""
+    rows = [(b.id, b.case_type) for b, _a in session.execute(visit_list_query(commune_id, group_id=group_id))]
+    order = [bid for bid, _ct in rows]
+    pos = order.index(after_id) if after_id in order else -1
+    for bid, ct in rows[pos + 1:] + rows[:max(pos, 0)]:
+        if ct in (None, 5) and bid != after_id:
+            return bid
+    return None
+
+
+# --- the visit sheet ------------------------------------------------------------------
+
+def sheet_people(session: Session, group: WorkGroup, *, unmask: bool = False) -> list[dict]:
+    """People of a group's round in address order, with what the sheet prints about them."""
+    rows = session.execute(visit_list_query(group.commune_id, group_id=group.id)).all()
+    ids = [b.id for b, _a in rows]
+    cats: dict[int, list[str]] = {}
+    for bid, cat in session.execute(select(Enrolment.beneficiary_id, Enrolment.category)
+                                    .where(Enrolment.beneficiary_id.in_(ids)).order_by(Enrolment.category)):
+        cats.setdefault(bid, []).append(cat)
+    latest = latest_visits(session, ids)
+    out = []
+    for i, (b, a) in enumerate(rows, 1):
+        v = latest.get(b.id)
+        out.append({"no": i, "id": b.id, "full_name": b.full_name, "birth": b.birth,
+                    "sex": b.sex or "", "cccd": b.cccd if unmask else mask_cccd(b.cccd),
+                    "address": b.address or "", "street": a.street, "categories": ", ".join(cats.get(b.id, [])),
+                    "member": a.member.display_name if a.member is not None else "",
+                    "last_visit": v.visit_date if v is not None else None, "case_type": b.case_type})
+    return out
+
+
+SHEET_COLUMNS = ("has_account", "account_bank", "account_number", "wants_account_payment", "opening_bank",
+                 "decline_reason", "can_transact_alone", "vulnerabilities", "support")
+
+
+def write_visit_sheet(session: Session, group: WorkGroup, out: BinaryIO, translate: Callable[[str], str], *,
+                      definition: dict, today: dt.date | None = None, unmask: bool = False) -> int:
+    """The visit sheet of a group as .xlsx (A4 landscape): who to visit in address order, blank answer boxes
+    (headed by the questionnaire's own labels) and a signature box for the citizen. Returns the rows."""
+    t = translate
+    today = today or dt.date.today()
+    people = sheet_people(session, group, unmask=unmask)
+    questions = qn.question_map(definition)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = t(N_("Visit sheet"))[:31]
+    thin = Side(style="thin", color="000000")
+    border = Border(left=thin, right=thin, top=thin, bottom=thin)
+    wrap = Alignment(wrap_text=True, vertical="top")
+    bold = Font(bold=True)
+    ws.append([t(N_("VISIT SHEET OF THE WORKING GROUP (ĐỀ ÁN 06)"))])
+    ws["A1"].font = Font(bold=True, size=14)
+    ws.append([t(N_("Commune")) + ":", group.commune.name])
+    ws.append([t(N_("Working group")) + ":", group.name])
+    ws.append([t(N_("Leader")) + ":", group.leader_name])
+    ws.append([t(N_("Members")) + ":", "; ".join(m.display_name for m in group.members)])
+    ws.append([t(N_("Printed on")) + ":", format_date(today)])
+    ws.append([t(N_("Questionnaire")) + ":", definition.get("title", "")])
+    ws.append([])
+    headers = [t(N_("No.")), t(N_("Full name")), t(N_("Date of birth")), t(N_("CCCD")), t(N_("Address")),
+               t(N_("Categories")), t(N_("Member"))] + [
+        questions[k]["label"] if k in questions else k for k in SHEET_COLUMNS] + [
+        t(N_("Visit date")), t(N_("Citizen's signature"))]
+    ws.append(headers)
+    header_row = ws.max_row
+    for c in ws[header_row]:
+        c.font, c.border, c.alignment = bold, border, wrap
+        c.fill = PatternFill("solid", fgColor="DDEBF7")
+    for p in people:
+        ws.append([p["no"], p["full_name"], p["birth"], p["cccd"], p["address"], p["categories"], p["member"]]
+                  + [""] * len(SHEET_COLUMNS) + ["", ""])
+        ws.row_dimensions[ws.max_row].height = 42
+        for c in ws[ws.max_row]:
+            c.border, c.alignment = border, wrap
+    ws.append([])
+    ws.append([t(N_("Total")), t(N_("%(n)s people")) % {"n": len(people)}])
+    ws.cell(ws.max_row, 1).font = bold
+    ws.append([])
+    ws.append(["", t(N_("Leader of the working group (signature, full name)"))])
+    widths = [5, 24, 11, 15, 32, 9, 16] + [14] * len(SHEET_COLUMNS) + [11, 18]
+    from openpyxl.utils import get_column_letter
+
+    for i, w in enumerate(widths, 1):
+        ws.column_dimensions[get_column_letter(i)].width = w
+    ws.print_title_rows = f"{header_row}:{header_row}"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_margins = PageMargins(left=0.4, right=0.4, top=0.5, bottom=0.5)
+    wb.save(out)
+    return len(people)
+
+
+def delete_group(session: Session, group: WorkGroup, *, user_id: int | None) -> None:
+    require_scope(session, user_id, group.commune_id)
+    release_group(session, group.id)
+    session.execute(delete(WorkGroupMember).where(WorkGroupMember.group_id == group.id))
+    session.delete(group)
+    session.flush()

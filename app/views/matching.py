@@ -1,0 +1,154 @@
+"""Police review of matching results: side by side with the registry, decisions, and the matching job."""
+from __future__ import annotations
+
+import json
+
+from flask import abort, current_app, flash, g, jsonify, redirect, request, url_for
+from flask_appbuilder import ModelView, expose
+from flask_appbuilder.actions import action
+from flask_appbuilder.models.sqla.filters import FilterInFunction
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.security.decorators import has_access
+from flask_babel import gettext, lazy_gettext as _l
+from werkzeug.exceptions import Forbidden
+
+from app.extensions import db
+from app.models import Beneficiary, MatchRun
+from app.security.roles import VIEW_METHODS, capability
+from app.security.scope import ScopedMixin, check_current, check_items, current_unit, scoped_query
+from app.services import matching
+from app.services.messages import FieldError
+from app.services.population import LocalPopulationRegistry
+from app.views.beneficiary import BENEFICIARY_LABELS
+from app.views.labels import MATCH_LABELS, SEX_LABELS, label
+from jobs.matching import match_job_id, run_match
+from jobs.queues import enqueue_once, job_progress
+
+TO_REVIEW = ("mismatch", "needs_review", "not_found", "possible_duplicate", "deceased", "moved")
+FIELD_LABELS = {"full_name": _l("Full name"), "date_of_birth": _l("Date of birth"), "sex": _l("Sex"),
+                "commune": _l("Commune"), "cccd": _l("CCCD")}
+
+
+def _can_match() -> bool:
+    return current_app.appbuilder.sm.has_access(*capability("match"))
+
+
+def _to_review():
+    return list(TO_REVIEW)
+
+
+class MatchReviewView(ScopedMixin, ModelView):
+    datamodel = SQLAInterface(Beneficiary)
+    class_permission_name = "MatchReview"
+    method_permission_name = dict(VIEW_METHODS, review="read", decide="write", run="write", run_status="read",
+                                  run_page="read", accept_registry="write")
+    extra_base_filters = [["match_status", FilterInFunction, _to_review]]
+    include_route_methods = {"list", "review", "decide", "run", "run_status", "run_page", "action", "action_post"}
+    list_title = _l("Matching results to review")
+    list_columns = ["full_name", "cccd", "birth", "commune", "match_status", "match_score"]
+    search_columns = ["full_name", "cccd", "match_status", "commune"]
+    label_columns = dict(BENEFICIARY_LABELS, match_score=_l("Score"))
+    formatters_columns = {"match_status": lambda v: label(MATCH_LABELS, v)}
+    base_order = ("match_status", "asc")
+    list_template = "match_list.html"
+
+    def _person(self, pk: int) -> Beneficiary:
+        person = self.datamodel.get(pk, self._base_filters)
+        if person is None:
+            abort(404)
+        return person
+
+    @expose("/review/<int:pk>")
+    @has_access
+    def review(self, pk):
+        person = self._person(pk)
+        registry = LocalPopulationRegistry(db.session)
+        record = registry.by_cccd([person.match_cccd or person.cccd or ""]).get(person.match_cccd or person.cccd or "")
+        diff = json.loads(person.match_diff) if person.match_diff else {}
+        candidates = json.loads(person.match_candidates) if person.match_candidates else []
+        rows = []
+        if record is not None:
+            from app.models import AdminUnit
+            from app.services.formatting import format_date
+
+            commune = db.session.get(AdminUnit, record.commune_id) if record.commune_id else None
+            rows = [
+                ("full_name", person.full_name, record.full_name),
+                ("date_of_birth", person.birth, format_date(record.date_of_birth, record.birth_year)),
+                ("sex", str(label(SEX_LABELS, person.sex)), str(label(SEX_LABELS, record.sex))),
+                ("commune", person.commune.name, commune.name if commune else ""),
+            ]
+        return self.render_template(
+            "match_review.html", person=person, record=record, rows=rows, diff=diff, candidates=candidates,
+            field_labels=FIELD_LABELS, status_label=label(MATCH_LABELS, person.match_status), can_decide=_can_match(),
+            registry_status=record.status if record else None, title=gettext("Review: %(name)s", name=person.full_name))
+
+    @expose("/decide/<int:pk>", methods=["POST"])
+    @has_access
+    def decide(self, pk):
+        if not _can_match():
+            raise Forbidden()
+        person = self._person(pk)
+        check_current(person.commune_id, exc=Forbidden)
+        try:
+            matching.review(db.session, person, request.form.get("action", ""), g.user.id,
+                            reason=request.form.get("reason"), cccd=request.form.get("cccd"))
+            check_current(person.commune_id)  # accepting registry values must not move a person out of scope
+            db.session.commit()
+            flash(gettext("Decision saved."), "success")
+        except FieldError as exc:
+            db.session.rollback()
+            flash(exc.problem.render(gettext), "danger")
+            return redirect(url_for(".review", pk=pk))
+        return redirect(url_for(".list"))
+
+    @action("accept_registry", _l("Accept the registry values"), _l("Accept the registry values for the selected people?"),
+            "fa-check", multiple=True, single=False)
+    def accept_registry(self, items):
+        if not _can_match():
+            raise Forbidden()
+        items = items if isinstance(items, list) else [items]
+        check_items(items)
+        done, skipped = 0, 0
+        for person in items:
+            try:
+                matching.review(db.session, person, "accept_registry", g.user.id)
+                done += 1
+            except FieldError:
+                skipped += 1
+        db.session.commit()
+        flash(gettext("%(done)s accepted, %(skipped)s without a registry record skipped.", done=done, skipped=skipped), "info")
+        return redirect(url_for(".list"))
+
+    @expose("/run", methods=["POST"])
+    @has_access
+    def run(self):
+        if not _can_match():
+            raise Forbidden()
+        unit = current_unit()
+        if unit is None:
+            raise Forbidden()
+        run = matching.start_run(db.session, unit, g.user.id)
+        db.session.commit()
+        enqueue_once(run_match, run.id, job_id=match_job_id(run.id))
+        return redirect(url_for(".run_page", pk=run.id))
+
+    @expose("/runs/<int:pk>")
+    @has_access
+    def run_page(self, pk):
+        run = scoped_query(db.session, g.user, MatchRun, "unit_id").filter(MatchRun.id == pk).one_or_none()
+        if run is None:
+            abort(404)
+        counts = json.loads(run.counts_json or "{}")
+        return self.render_template("match_run.html", run=run, counts=counts, labels=MATCH_LABELS,
+                                    codes=matching.STATUS_CODES, title=gettext("Matching run #%(id)s", id=run.id))
+
+    @expose("/runs/<int:pk>/status")
+    @has_access
+    def run_status(self, pk):
+        run = scoped_query(db.session, g.user, MatchRun, "unit_id").filter(MatchRun.id == pk).one_or_none()
+        if run is None:
+            abort(404)
+        live = job_progress(match_job_id(run.id)) if run.status in ("queued", "running") else {}
+        return jsonify(run_id=run.id, status=run.status, processed=live.get("rows", run.processed),
+                       total=live.get("total", run.total), counts=json.loads(run.counts_json or "{}"))

@@ -1,0 +1,250 @@
+"""Matching against the population registry: every status, name variants, review actions, holds, scope."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import unicodedata
+
+import pytest
+from sqlalchemy import select, text
+
+from tests.conftest import page_token
+
+D = dt.date
+
+
+@pytest.fixture()
+def world(app):
+    """A tiny registry and list in Trúc Bạch (00004) and Phúc Xá (00001), Ba Đình."""
+    from app.extensions import db
+    from app.models import Beneficiary, Enrolment
+    from app.services.population import bulk_load_citizens, citizen_row
+    from app.services.reference import find_unit
+    from app.services.registry import refresh_keys
+
+    with app.app_context():
+        s = db.session
+        tb = find_unit(s, "00004", "2024")
+        px = find_unit(s, "00001", "2024")
+        hk = find_unit(s, "00037", "2024")
+        citizens = [
+            # cccd, name, dob, year, sex, commune, status, status_date
+            ("001045000101", "Nguyễn Văn An", D(1945, 3, 2), 1945, "M", tb, "alive", None),
+            ("001145000102", "Trần Thị Hòa", D(1945, 5, 6), 1945, "F", tb, "alive", None),
+            ("001150000103", "Lê Thị Thủy", D(1950, 1, 1), 1950, "F", tb, "alive", None),
+            ("001040000104", "Đặng Văn Bình", D(1940, 7, 7), 1940, "M", tb, "alive", None),
+            ("001038000105", "Phạm Văn Cường", D(1938, 2, 2), 1938, "M", tb, "deceased", D(2023, 12, 1)),
+            ("001142000106", "Hoàng Thị Dung", D(1942, 4, 4), 1942, "F", px, "moved", D(2023, 6, 1)),
+            ("001047000107", "Vũ Văn Em", D(1947, 8, 8), 1947, "M", tb, "alive", None),
+            ("001148000108", "Bùi Thị Gấm", D(1948, 9, 9), 1948, "F", tb, "alive", None),
+            ("001049000109", "Đỗ Văn Hùng", D(1949, 10, 10), 1949, "M", tb, "alive", None),
+            ("001051000110", "Ngô Văn Khải", D(1951, 11, 11), 1951, "M", tb, "alive", None),
+            ("001052000111", "Dương Văn Long", D(1952, 1, 12), 1952, "M", tb, "alive", None),
+            ("001053000112", "Lý Văn Minh", D(1953, 2, 13), 1953, "M", hk, "alive", None),
+        ]
+        bulk_load_citizens(s, [citizen_row(c, None, n, d, y, sx, "Số 1 phố Quán Thánh", u.id, st, sd)
+                               for c, n, d, y, sx, u, st, sd in citizens])
+        people = {
+            # key: (name, cccd, dob, year, sex, commune)
+            "exact": ("Nguyễn Văn An", "001045000101", D(1945, 3, 2), 1945, "M", tb),
+            "tone": ("Trần Thị Hoà", "001145000102", D(1945, 5, 6), 1945, "F", tb),
+            "nfd_upper": (unicodedata.normalize("NFD", "LÊ THỊ THUỶ"), "001150000103", None, 1950, "F", tb),
+            "eth": ("\u00d0ặng Văn Bình", "001040000104", D(1940, 7, 7), 1940, "M", tb),
+            "deceased": ("Phạm Văn Cường", "001038000105", D(1938, 2, 2), 1938, "M", tb),
+            "moved": ("Hoàng Thị Dung", "001142000106", D(1942, 4, 4), 1942, "F", px),
+            "wrong_day": ("Vũ Văn Em", "001047000107", D(1947, 8, 18), 1947, "M", tb),
+            "no_diacritics_cccd": ("Bui Thi Gam", "001148000108", D(1948, 9, 9), 1948, "F", tb),
+            "no_cccd": ("Do Van Hung", None, D(1949, 10, 10), 1949, "M", tb),
+            "other_given": ("Ngô Văn Khánh", None, None, 1951, "M", tb),
+            "wrong_digit": ("Dương Văn Long", "001052000119", D(1952, 1, 12), 1952, "M", tb),
+            "duplicate": ("Nguyễn Văn An", None, None, 1945, "M", tb),
+            "other_commune": ("Lý Văn Minh", "001053000112", D(1953, 2, 13), 1953, "M", tb),
+        }
+        ids = {}
+        for key, (name, cccd, dob, year, sex, unit) in people.items():
+            b = Beneficiary(full_name=name, cccd=cccd, date_of_birth=dob, birth_year=year, sex=sex, commune=unit,
+                            commune_id=unit.id, match_status="pending")
+            refresh_keys(b)
+            b.enrolments.append(Enrolment(category="BTXH", commune_id=unit.id, monthly_amount=540000))
+            s.add(b)
+            s.flush()
+            ids[key] = b.id
+        s.commit()
+        return ids
+
+
+def run_match(app, unit_code="001"):
+    from app.extensions import db
+    from app.services import matching
+    from app.services.reference import find_unit
+
+    with app.app_context():
+        return matching.match_beneficiaries(db.session, find_unit(db.session, unit_code, "2024"))
+
+
+def person(app, pk):
+    from app.extensions import db
+    from app.models import Beneficiary
+
+    with app.app_context():
+        db.session.expire_all()
+        b = db.session.get(Beneficiary, pk)
+        return {"status": b.match_status, "hold": b.hold_reason, "diff": json.loads(b.match_diff) if b.match_diff else {},
+                "candidates": json.loads(b.match_candidates) if b.match_candidates else [], "cccd": b.cccd,
+                "name": b.full_name, "dob": b.date_of_birth, "commune": b.commune.code, "note": b.review_note,
+                "reviewed_by": b.reviewed_by_id}
+
+
+def test_every_status(app, world):
+    counts = run_match(app)
+    expected = {
+        "exact": "matched", "tone": "matched", "nfd_upper": "matched", "eth": "matched",
+        "deceased": "deceased", "moved": "moved", "wrong_day": "mismatch", "no_diacritics_cccd": "mismatch",
+        "no_cccd": "needs_review", "other_given": "not_found", "wrong_digit": "needs_review",
+        "duplicate": "possible_duplicate", "other_commune": "mismatch",
+    }
+    got = {k: person(app, pk)["status"] for k, pk in world.items()}
+    assert got == expected
+    for code in ("matched", "mismatch", "not_found", "deceased", "moved", "possible_duplicate", "needs_review"):
+        assert counts[code] == sum(1 for v in expected.values() if v == code)
+
+
+def test_mismatch_keeps_both_values_of_every_differing_field(app, world):
+    run_match(app)
+    assert person(app, world["wrong_day"])["diff"] == {"date_of_birth": ["18/08/1947", "08/08/1947"]}
+    assert person(app, world["no_diacritics_cccd"])["diff"] == {"full_name": ["Bui Thi Gam", "Bùi Thị Gấm"]}
+    assert person(app, world["other_commune"])["diff"] == {"commune": ["Phường Trúc Bạch", "Phường Phúc Tân"]}
+
+
+def test_candidates_are_proposed_never_accepted(app, world):
+    run_match(app)
+    p = person(app, world["no_cccd"])
+    assert p["cccd"] is None and p["status"] == "needs_review"
+    assert p["candidates"][0]["cccd"] == "001049000109" and 0 < p["candidates"][0]["score"] <= 100
+    # "Ngô Văn Khánh" is not "Ngô Văn Khải": the given name must agree.
+    assert person(app, world["other_given"])["candidates"] == []
+
+
+def test_holds_follow_the_status(app, world):
+    run_match(app)
+    assert person(app, world["deceased"])["hold"] == "deceased"
+    assert person(app, world["moved"])["hold"] == "moved"
+    assert person(app, world["wrong_day"])["hold"] == "mismatch"
+    assert person(app, world["exact"])["hold"] is None
+
+
+def test_scope_of_a_commune_run(app, world):
+    counts = run_match(app, "00001")
+    assert sum(counts.values()) == 1 and counts["moved"] == 1
+    assert person(app, world["exact"])["status"] == "pending"
+
+
+def test_review_actions(app, world, client_for):
+    run_match(app)
+    client = client_for("congan.00004")
+    token = page_token(client)
+    # Accept the registry values: the record takes the registry's date.
+    r = client.post(f"/matchreviewview/decide/{world['wrong_day']}", data={"csrf_token": token, "action": "accept_registry"})
+    assert r.status_code == 302
+    p = person(app, world["wrong_day"])
+    assert (p["status"], p["dob"], p["hold"]) == ("matched", D(1947, 8, 8), None) and p["reviewed_by"] is not None
+    # Keep the record requires a reason.
+    r = client.post(f"/matchreviewview/decide/{world['no_diacritics_cccd']}",
+                    data={"csrf_token": token, "action": "keep_record"}, follow_redirects=True)
+    assert "lý do" in r.get_data(as_text=True).lower()
+    assert person(app, world["no_diacritics_cccd"])["status"] == "mismatch"
+    client.post(f"/matchreviewview/decide/{world['no_diacritics_cccd']}",
+                data={"csrf_token": token, "action": "keep_record", "reason": "Sổ hộ khẩu ghi không dấu"})
+    p = person(app, world["no_diacritics_cccd"])
+    assert p["status"] == "matched" and p["note"] == "Sổ hộ khẩu ghi không dấu"
+    # Link a proposed candidate.
+    client.post(f"/matchreviewview/decide/{world['no_cccd']}",
+                data={"csrf_token": token, "action": "link_candidate", "cccd": "001049000109"})
+    p = person(app, world["no_cccd"])
+    assert p["cccd"] == "001049000109" and p["status"] == "mismatch"  # the name was typed without diacritics
+    # Mark as deceased holds payments.
+    client.post(f"/matchreviewview/decide/{world['exact']}",
+                data={"csrf_token": token, "action": "mark_deceased", "reason": "Giấy báo tử 01/2024"})
+    assert person(app, world["exact"])["hold"] == "deceased"
+    # A new matching run keeps the police decisions.
+    run_match(app)
+    assert person(app, world["no_diacritics_cccd"])["status"] == "matched"
+    assert person(app, world["exact"])["status"] == "deceased"
+
+
+def test_review_screen_side_by_side(app, world, client_for):
+    run_match(app)
+    html = client_for("canbo.00004").get(f"/matchreviewview/review/{world['wrong_day']}").get_data(as_text=True)
+    assert 'data-field="date_of_birth" data-differs="1"' in html and 'data-field="full_name" data-differs="0"' in html
+    # The labour officer sees results read-only.
+    assert "decision-form" not in html
+    client = client_for("canbo.00004")
+    r = client.post(f"/matchreviewview/decide/{world['wrong_day']}", data={"csrf_token": page_token(client), "action": "accept_registry"})
+    assert r.status_code in (302, 403)
+    assert person(app, world["wrong_day"])["status"] == "mismatch"
+
+
+def test_review_is_scoped(app, world, client_for):
+    run_match(app)
+    client = client_for("congan.00001")
+    assert client.get(f"/matchreviewview/review/{world['wrong_day']}").status_code == 404
+    r = client.post(f"/matchreviewview/decide/{world['wrong_day']}", data={"csrf_token": page_token(client), "action": "accept_registry"})
+    assert r.status_code == 404
+    # The bulk action refuses rows of another commune.
+    r = client.post("/matchreviewview/action_post", data={"csrf_token": page_token(client), "action": "accept_registry",
+                                                           "rowid": [str(world["wrong_day"])]})
+    assert r.status_code in (403, 404)
+    assert person(app, world["wrong_day"])["status"] == "mismatch"
+
+
+def test_bulk_accept(app, world, client_for):
+    run_match(app)
+    client = client_for("congan.00004")
+    r = client.post("/matchreviewview/action_post", data={
+        "csrf_token": page_token(client), "action": "accept_registry",
+        "rowid": [str(world["wrong_day"]), str(world["no_diacritics_cccd"])]})
+    assert r.status_code == 302
+    assert person(app, world["wrong_day"])["status"] == "matched"
+    assert person(app, world["no_diacritics_cccd"])["name"] == "Bùi Thị Gấm"
+
+
+def test_cli_and_api(app, world, api_token, run_jobs):
+    result = app.test_cli_runner().invoke(args=["asxh", "match", "--unit", "001", "--wait", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output.strip().splitlines()[-1])
+    assert data["matched"] == 4 and data["needs_review"] == 2 and data["possible_duplicate"] == 1
+    client = app.test_client()
+    headers = api_token("congan.00004")
+    r = client.post("/api/v1/match/", headers=headers, json={})
+    assert r.status_code == 202
+    run_jobs()
+    status = client.get(f"/api/v1/match/{r.json['run_id']}", headers=headers).json
+    assert status["status"] == "done" and status["counts"]["deceased"] == 1 and status["counts"]["moved"] == 0
+    assert client.post("/api/v1/match/", headers=api_token("canbo.00004"), json={}).status_code == 403
+    assert client.post("/api/v1/match/", headers=headers, json={"unit": "00037"}).status_code == 403
+    # The REST resource exposes the codes.
+    rows = client.get("/api/v1/beneficiary/?q=(page_size:100)", headers=headers).json["result"]
+    assert {r["match_status"] for r in rows} <= {"matched", "mismatch", "not_found", "deceased", "moved",
+                                                 "possible_duplicate", "needs_review"}
+
+
+def test_population_extract_import_updates_in_place(app, tmp_path):
+    path = tmp_path / "extract.csv"
+    path.write_text("cccd,cmnd,full_name,date_of_birth,sex,address,commune_code,status,status_date\n"
+                    "001045000201,,Nguyễn Văn Tư,05/06/1945,Nam,Số 2 phố Hàng Bún,00004,alive,\n"
+                    "001145000202,,Trần Thị Năm,1945,Nữ,Số 3 phố Hàng Bún,00004,deceased,01/12/2023\n"
+                    "00114500020,,Sai Số,1945,Nữ,,00004,alive,\n", encoding="utf-8")
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["asxh", "import-population", str(path), "--json"])
+    data = json.loads(result.output.strip().splitlines()[-1])
+    assert (data["rows_total"], data["rows_imported"], data["rows_error"]) == (3, 2, 1)
+    path.write_text(path.read_text(encoding="utf-8").replace("Số 2 phố Hàng Bún", "Số 9 phố Hàng Bún"), encoding="utf-8")
+    data = json.loads(runner.invoke(args=["asxh", "import-population", str(path), "--json"]).output.strip().splitlines()[-1])
+    assert (data["rows_imported"], data["rows_updated"], data["rows_duplicate"], data["rows_error"]) == (0, 1, 1, 1)
+    from app.extensions import db
+    from app.models import Citizen
+
+    with app.app_context():
+        c = db.session.get(Citizen, "001045000201")
+        assert c.address == "Số 9 phố Hàng Bún" and c.date_of_birth == D(1945, 6, 5) and c.fg_key == "nguyen tu"
+        assert db.session.get(Citizen, "001145000202").status == "deceased"
