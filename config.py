@@ -146,6 +146,15 @@ def load_config(overrides: dict | None = None) -> dict:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=_env_bool("SESSION_COOKIE_SECURE", env == "production"),
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=_env_bool("SESSION_COOKIE_SECURE", env == "production"),
+        # Login protection (app/security/login.py): failures per username / per address in a window.
+        LOGIN_MAX_FAILURES_USER=_env_int("LOGIN_MAX_FAILURES_USER", 5, minimum=1),
+        LOGIN_MAX_FAILURES_ADDR=_env_int("LOGIN_MAX_FAILURES_ADDR", 20, minimum=1),
+        LOGIN_WINDOW_MINUTES=_env_int("LOGIN_WINDOW_MINUTES", 15, minimum=1),
+        # Reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust (0: none).
+        TRUSTED_PROXIES=_env_int("TRUSTED_PROXIES", 0, minimum=0, maximum=5),
         PERMANENT_SESSION_LIFETIME=_env_int("SESSION_MINUTES", 30, minimum=1) * 60,
         JWT_ACCESS_TOKEN_EXPIRES=_env_int("JWT_MINUTES", 60, minimum=1) * 60,
         RATELIMIT_ENABLED=False,

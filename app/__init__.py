@@ -21,6 +21,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     flask_app.config["FAB_PASSWORD_COMPLEXITY_VALIDATOR"] = password_policy
 
     db.init_app(flask_app)
+    from app.security.audit import init_audit
+
+    init_audit(flask_app)  # audit trail: ORM listeners on db.session, actor of requests and commands
     csrf.init_app(flask_app)
     migrate.init_app(flask_app, db, directory=str(flask_app.root_path + "/migrations"))
 

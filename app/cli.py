@@ -55,6 +55,9 @@ def init_command():
     from app.services.payout import load_payout_rules
 
     load_payout_rules(session)  # base levels and category rules (seed, never overwritten)
+    from app.services.questionnaire import load_default_questionnaire
+
+    load_default_questionnaire(session)  # fixtures/questionnaire_v1.json, created once
     session.commit()
     click.echo(f"OK: schema up to date, {len(sm.get_all_roles())} roles, {units} units, {banks} banks.")
 
@@ -71,7 +74,15 @@ def _resolve_unit(code: str):
 def ensure_user(username: str, role_name: str, unit_code: str, password: str, *, first_name: str = "",
                 last_name: str = "") -> tuple[object, bool]:
     """Create the user, or update its role, unit and password. Returns (user, created)."""
+    from flask_appbuilder.exceptions import PasswordComplexityValidationError
+
+    from app.security.manager import password_policy
     from app.security.roles import ROLE_BY_NAME
+
+    try:
+        password_policy(password)  # the same policy as the screens, also when updating a user
+    except PasswordComplexityValidationError as exc:
+        raise click.ClickException(str(exc))
 
     if role_name not in ROLE_BY_NAME:
         raise click.ClickException(f"Unknown role {role_name!r}; roles: {', '.join(ROLE_BY_NAME)}")
@@ -391,3 +402,53 @@ def match_command(unit_code, wait, as_json):
                 click.echo(f"{str(MATCH_LABELS[code]):<16} {counts.get(code, 0)}")
     if run.status == "failed":
         sys.exit(1)
+
+
+@asxh.command("audit-verify")
+@click.option("--anchor", default=None, metavar="ID:HASH", help="A head printed earlier: it must still be there, unchanged")
+def audit_verify_command(anchor):
+    """Recompute the audit trail's hash chain; name the first broken record (exit 1)."""
+    from app.services.audit import verify_chain
+
+    expected = None
+    if anchor:
+        try:
+            anchor_id, anchor_hash = anchor.split(":", 1)
+            expected = (int(anchor_id), anchor_hash.strip().lower())
+        except ValueError:
+            raise click.BadParameter("use ID:HASH", param_hint="--anchor")
+    report = verify_chain(_db().session, anchor=expected)
+    if report.ok:
+        head = f", head #{report.head_id} {report.head_hash}" if report.count else ""
+        click.echo(f"OK: {report.count} audit records, chain intact{head}")
+        return
+    click.echo(f"BROKEN: audit record #{report.broken_id} {report.reason} "
+               f"({report.count - 1} records before it verified)", err=True)
+    sys.exit(1)
+
+
+from app.cli_payout import register_payout_commands  # noqa: E402  (payout commands on the same group)
+
+register_payout_commands(asxh)
+
+
+@asxh.command("classify")
+@click.option("--unit", "unit_code", default=None, help="Unit code in the active scheme (default: everywhere)")
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as one JSON object")
+def classify_command(unit_code, as_json):
+    """Recompute the case type (1-6) of every beneficiary in a unit and print the counts per type."""
+    from jobs.cases import run_classify
+
+    unit = _resolve_unit(unit_code) if unit_code else None
+    result = run_classify(unit.id if unit is not None else None)
+    if as_json:
+        echo_json(result)
+        return
+    from flask_babel import force_locale, gettext
+
+    from app.services.cases import CASE_TYPES
+
+    with force_locale("vi"):
+        click.echo(f"{unit.name if unit is not None else '*'}: {result['total']}")
+        for n, msgid in CASE_TYPES.items():
+            click.echo(f"  {n}. {gettext(msgid)}: {result['counts'][n]}")

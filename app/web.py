@@ -1,7 +1,7 @@
 """Request-level glue: security headers, session timeout, template filters."""
 from __future__ import annotations
 
-from flask import Flask, session
+from flask import Flask, request, session
 
 from app.services.formatting import format_date, format_money, format_number
 
@@ -11,8 +11,14 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     # Everything is served from the app itself: the users' networks are closed.
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-    "script-src 'self' 'unsafe-inline' 'unsafe-eval'; font-src 'self' data:",
+    "script-src 'self' 'unsafe-inline' 'unsafe-eval'; font-src 'self' data:; frame-ancestors 'self'; "
+    "base-uri 'self'; form-action 'self'; object-src 'none'",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
 }
+# Pages and exports carry personal data: no copy in browser or proxy caches (static files excepted).
+STATIC_ENDPOINTS = ("static", "appbuilder.static")
+HSTS = "max-age=31536000; includeSubDomains"
 
 
 def register(app: Flask) -> None:
@@ -29,4 +35,14 @@ def register(app: Flask) -> None:
     def _security_headers(response):
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        if request.endpoint not in STATIC_ENDPOINTS and "no-store" not in (response.headers.get("Cache-Control") or ""):
+            response.headers["Cache-Control"] = "no-store"
+        if app.config.get("SESSION_COOKIE_SECURE"):  # served over HTTPS
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
         return response
+
+    if app.config.get("TRUSTED_PROXIES"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)

@@ -44,7 +44,17 @@ def enqueue_once(func, *args, job_id: str, config=None) -> Job:
         job.delete()
     except Exception:  # no such job (NoSuchJobError) or an unreadable leftover
         pass
-    return queue.enqueue(func, *args, job_id=job_id, result_ttl=86400, failure_ttl=7 * 86400)
+    return queue.enqueue(func, *args, job_id=job_id, result_ttl=86400, failure_ttl=7 * 86400,
+                         meta={AUDIT_ACTOR_META: _actor()})
+
+
+AUDIT_ACTOR_META = "audit_actor"  # who enqueued the job: jobs/runtime.py restores it for the audit trail
+
+
+def _actor() -> dict:
+    from app.services.audit import current_actor
+
+    return current_actor().as_dict()
 
 
 def job_progress(job_id: str, config=None) -> dict:
@@ -53,4 +63,5 @@ def job_progress(job_id: str, config=None) -> dict:
         job = Job.fetch(job_id, connection=redis_connection(config))
     except Exception:
         return {}
-    return dict(job.get_meta(refresh=True) or {}, status=str(job.get_status(refresh=True)))
+    meta = {k: v for k, v in (job.get_meta(refresh=True) or {}).items() if k != AUDIT_ACTOR_META}
+    return dict(meta, status=str(job.get_status(refresh=True)))

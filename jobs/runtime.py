@@ -25,9 +25,27 @@ def app_context():
     from flask import has_app_context
 
     if has_app_context():
+        with _job_actor():
+            yield
+        return
+    with get_app().app_context(), _job_actor():
+        yield
+
+
+@contextmanager
+def _job_actor():
+    """Inside an RQ job: audit records name the user who enqueued it (see jobs/queues.enqueue_once)."""
+    from rq import get_current_job
+
+    from app.services.audit import audit_actor
+
+    job = get_current_job()
+    actor = (job.meta or {}).get("audit_actor") if job is not None else None
+    if job is None:
         yield
         return
-    with get_app().app_context():
+    actor = actor if isinstance(actor, dict) else {}
+    with audit_actor(actor.get("user_id"), actor.get("username"), f"job:{job.id}", actor.get("remote_addr")):
         yield
 
 

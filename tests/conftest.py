@@ -13,7 +13,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 DEMO_PASSWORD = "Demo@12345"
-DATA_TABLES = ("payout_export", "payout_line", "payout_sync_run", "payout_period", "account_import_row",
+# audit_log: append-only in production; tests may clear it.
+DATA_TABLES = ("audit_log", "payout_export", "payout_line", "payout_sync_run", "payout_period", "account_import_row",
+               "account_opening_task", "visit", "visit_assignment", "work_group_member", "work_group",
+               "campaign_step_done", "campaign_step", "campaign",
                "payment_account", "import_row", "population_row", "enrolment", "beneficiary", "match_run", "import_batch", "citizen")
 
 

@@ -10,3 +10,12 @@ def register_apis(appbuilder) -> None:
     appbuilder.add_api(BeneficiaryApi)
     appbuilder.add_api(ImportApi)
     appbuilder.add_api(MatchApi)
+
+    from app.api.payout import AccountApi, PayoutApi
+
+    appbuilder.add_api(AccountApi)
+    appbuilder.add_api(PayoutApi)
+
+    from app.api.visits import VisitApi
+
+    appbuilder.add_api(VisitApi)

@@ -2,6 +2,7 @@
 from flask_appbuilder.api import ModelRestApi
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 
+from app.api.personal_data import PersonalDataApiMixin
 from app.models import Beneficiary
 from app.security.roles import API_METHODS
 from app.security.scope import ScopedMixin
@@ -12,7 +13,7 @@ READ_COLUMNS = [
 ]
 
 
-class BeneficiaryApi(ScopedMixin, ModelRestApi):
+class BeneficiaryApi(ScopedMixin, PersonalDataApiMixin, ModelRestApi):
     resource_name = "beneficiary"
     datamodel = SQLAInterface(Beneficiary)
     class_permission_name = "Beneficiary"

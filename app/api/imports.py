@@ -12,6 +12,8 @@ from app.models import ImportBatch
 from app.models.admin_unit import CITY_CODE
 from app.security.roles import capability
 from app.security.scope import scoped_query, unit_in_scope, user_unit
+from app.security.audit import log_export
+from app.security.masking import should_mask
 from app.services import importing
 from app.services.messages import FieldError
 from app.services.reference import find_unit
@@ -124,7 +126,9 @@ class ImportApi(BaseApi):
             return self.response_404()
         out = io.BytesIO()
         with force_locale("vi"):
-            write_error_report(db.session, batch.id, out, gettext)
+            count = write_error_report(db.session, batch.id, out, gettext, mask=should_mask())
+        log_export("import_error_report", entity_id=batch.id, unit_id=batch.unit_id, count=count,
+                   detail=f"Error report of import #{batch.id}: {batch.filename}")
         out.seek(0)
         return send_file(out, as_attachment=True, download_name=f"bao-cao-loi-nhap-{batch.id}.xlsx",
                          mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

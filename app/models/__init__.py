@@ -14,3 +14,4 @@ from app.models.visit import (  # noqa: F401
     AccountOpeningTask, Questionnaire, Visit, OPEN_TASK_STATES, RESPONDENTS, TASK_STATES, VISIT_SOURCES,
 )
 from app.models.campaign import Campaign, CampaignStep, CampaignStepDone  # noqa: F401
+from app.models.audit import AuditLog, AUDIT_ACTIONS  # noqa: F401

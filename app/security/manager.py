@@ -9,6 +9,7 @@ from flask_appbuilder.security.views import UserDBModelView
 from flask_babel import gettext, lazy_gettext as _l
 
 from app.models import AsxhUser
+from app.security.login import AsxhAuthDBView, AsxhSecurityApi
 
 _PASSWORD_RULES = (re.compile(r"[A-Z]"), re.compile(r"[a-z]"), re.compile(r"\d"), re.compile(r"[^A-Za-z0-9]"))
 
@@ -38,3 +39,61 @@ class AsxhUserView(UserDBModelView):
 class AsxhSecurityManager(SecurityManager):
     user_model = AsxhUser
     userdbmodelview = AsxhUserView
+    # Login protection (app/security/login.py): failed sign-ins limited per username and address.
+    authdbview = AsxhAuthDBView
+    security_api = AsxhSecurityApi
+
+    def auth_user_db(self, username, password):
+        """FAB's password check, refused while the username/address is locked; failures counted and audited."""
+        from flask import request
+
+        from app.security.login import login_guard
+
+        guard = login_guard()
+        addr = request.remote_addr if _in_request() else None
+        if guard.blocked_for(username, addr):
+            return None
+        user = super().auth_user_db(username, password)
+        if user:
+            guard.succeeded(username)
+        else:
+            guard.failed(username, addr)
+            self._audit_login("login_failed", None, username, target=self.find_user(username=username))
+        return user
+
+    def on_user_login(self, user) -> None:
+        self._audit_login("login", user, user.username)
+
+    def on_user_logout(self, user) -> None:
+        self._audit_login("logout", user, getattr(user, "username", None))
+
+    def _audit_login(self, action: str, user, username, target=None) -> None:
+        """One audit record per sign-in, sign-out and failed attempt (``target``: the account tried, if any)."""
+        from app.services import audit
+
+        actor = audit.current_actor()
+        if user is not None:
+            actor = audit.Actor(user.id, user.username, actor.source, actor.remote_addr)
+        account = user or target
+        audit.record(self.session, action=action, entity="ab_user", entity_id=getattr(account, "id", None),
+                     unit_id=getattr(account, "unit_id", None), actor=actor,
+                     new=None if user is not None else {"username": str(username or "")[:128]})
+        self.session.commit()
+
+    # Password policy on every path that sets a password: forms (FAB's validator), CLI, reset.
+    def add_user(self, username, first_name, last_name, email, role=None, password="", hashed_password="",
+                 groups=None, commit=True):
+        if password and not hashed_password:
+            password_policy(password)
+        return super().add_user(username, first_name, last_name, email, role=role, password=password,
+                                hashed_password=hashed_password, groups=groups, commit=commit)
+
+    def reset_password(self, userid, password):
+        password_policy(password)
+        return super().reset_password(userid, password)
+
+
+def _in_request() -> bool:
+    from flask import has_request_context
+
+    return has_request_context()

@@ -24,6 +24,10 @@ VIEW_CATEGORIES: dict[str, str] = {
     "PaymentAccount": "Payout",
     "PayoutPeriod": "Payout",
     "PayoutRule": "Reference",
+    "AuditLog": "Security",
+    # Home visits, questionnaire, case lists and campaigns (issue 5).
+    "WorkGroup": "Visits", "Visit": "Visits", "OpeningTask": "Visits", "CaseList": "Visits",
+    "Campaign": "Visits", "CampaignProgress": "Visits", "Questionnaire": "Visits",
 }
 
 # Capabilities (permission "can_<name>" on view ASXH).
@@ -32,6 +36,7 @@ CAPABILITIES = {
     "import_city": _l("Import lists for the whole city"),
     "match": _l("Match and clean against the population registry"),
     "unmask": _l("See full CCCD and account numbers"),
+    "unmask_record": _l("Reveal the full numbers of one record on request (logged)"),
     "enter_account": _l("Enter or change payment accounts"),
     "verify_account": _l("Verify payment accounts entered by someone else"),
     "sync_payout": _l("Sync payout lists"),
@@ -53,28 +58,40 @@ class RoleDef:
 ROLES: tuple[RoleDef, ...] = (
     RoleDef("admin", "Quản trị hệ thống", _l("System administrator"), is_admin=True,
             views={"MatchReview": WRITE, "Beneficiary": WRITE, "ImportBatch": WRITE, "AdminUnit": WRITE, "Bank": WRITE,
-                   "PaymentAccount": WRITE, "PayoutPeriod": WRITE, "PayoutRule": WRITE},
+                   "PaymentAccount": WRITE, "PayoutPeriod": WRITE, "PayoutRule": WRITE, "AuditLog": READ,
+                   "WorkGroup": WRITE, "Visit": WRITE, "OpeningTask": WRITE, "CaseList": WRITE,
+                   "Campaign": WRITE, "CampaignProgress": WRITE, "Questionnaire": WRITE},
             capabilities=frozenset(CAPABILITIES)),
     RoleDef("so", "Sở LĐTBXH", _l("City labour department"),
             views={"MatchReview": WRITE, "Beneficiary": WRITE, "ImportBatch": WRITE, "AdminUnit": READ, "Bank": READ,
-                   "PaymentAccount": READ, "PayoutPeriod": WRITE, "PayoutRule": WRITE},
+                   "PaymentAccount": READ, "PayoutPeriod": WRITE, "PayoutRule": WRITE, "AuditLog": READ,
+                   "WorkGroup": READ, "Visit": READ, "OpeningTask": READ, "CaseList": READ,
+                   "Campaign": WRITE, "CampaignProgress": WRITE, "Questionnaire": WRITE},
             capabilities=frozenset({"import", "import_city", "match", "unmask", "sync_payout", "approve_payout",
                                     "export_payout"})),
     RoleDef("phong", "Phòng LĐTBXH", _l("District labour office"),
             views={"MatchReview": WRITE, "Beneficiary": READ, "ImportBatch": WRITE, "AdminUnit": READ, "Bank": READ,
-                   "PaymentAccount": READ, "PayoutPeriod": WRITE, "PayoutRule": READ},
+                   "PaymentAccount": READ, "PayoutPeriod": WRITE, "PayoutRule": READ,
+                   "WorkGroup": READ, "Visit": READ, "OpeningTask": READ, "CaseList": READ,
+                   "Campaign": READ, "CampaignProgress": READ, "Questionnaire": READ},
             capabilities=frozenset({"import", "match", "unmask", "verify_account", "sync_payout", "approve_payout",
                                     "export_payout"})),
     RoleDef("congan", "Công an xã", _l("Commune police"),
             views={"MatchReview": WRITE, "Beneficiary": WRITE, "ImportBatch": READ, "AdminUnit": READ, "Bank": READ,
-                   "PaymentAccount": WRITE, "PayoutPeriod": READ},
+                   "PaymentAccount": WRITE, "PayoutPeriod": READ,
+                   "WorkGroup": WRITE, "Visit": WRITE, "OpeningTask": WRITE, "CaseList": WRITE,
+                   "Campaign": READ, "CampaignProgress": WRITE, "Questionnaire": READ},
             capabilities=frozenset({"match", "unmask", "enter_account", "verify_account", "sync_payout"})),
     RoleDef("canbo", "Cán bộ LĐTBXH xã", _l("Commune labour officer"),
-            views={"MatchReview": READ, "Beneficiary": READ, "AdminUnit": READ, "Bank": READ, "PaymentAccount": READ, "PayoutPeriod": READ},
-            capabilities=frozenset()),
+            views={"MatchReview": READ, "Beneficiary": READ, "AdminUnit": READ, "Bank": READ, "PaymentAccount": READ, "PayoutPeriod": READ,
+                   "WorkGroup": WRITE, "Visit": WRITE, "OpeningTask": WRITE, "CaseList": WRITE,
+                   "Campaign": READ, "CampaignProgress": WRITE, "Questionnaire": READ},
+            capabilities=frozenset({"unmask_record"})),
     RoleDef("lanhdao", "Lãnh đạo", _l("Leadership (read-only)"),
             views={"MatchReview": READ, "Beneficiary": READ, "ImportBatch": READ, "AdminUnit": READ, "Bank": READ,
-                   "PaymentAccount": READ, "PayoutPeriod": READ, "PayoutRule": READ},
+                   "PaymentAccount": READ, "PayoutPeriod": READ, "PayoutRule": READ,
+                   "WorkGroup": READ, "Visit": READ, "OpeningTask": READ, "CaseList": READ,
+                   "Campaign": READ, "CampaignProgress": READ, "Questionnaire": READ},
             capabilities=frozenset()),
 )
 
@@ -106,9 +123,12 @@ def permissions_for(role: RoleDef) -> set[tuple[str, str]]:
         pairs.add((f"can_{cap}", CAPABILITY_VIEW))
     if "import" in role.capabilities:
         pairs.add(("menu_access", "ImportUpload"))
-    for cap, menu in (("enter_account", "AccountUpload"), ("verify_account", "AccountsToVerify")):
+    for cap, menu in (("enter_account", "AccountUpload"), ("verify_account", "AccountsToVerify"),
+                      ("verify_account", "SharedAccounts")):
         if cap in role.capabilities:
             pairs.add(("menu_access", menu))
+    if "PayoutRule" in role.views:
+        pairs.add(("menu_access", "CategoryRules"))
     return pairs
 
 

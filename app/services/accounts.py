@@ -95,15 +95,29 @@ def _out_of_scope() -> FieldError:
 
 # --- name check ---------------------------------------------------------------------
 
+_visit_ready = False
+
+
+def visit_table(session: Session):
+    """The ``visit`` table of the visits feature when it is installed and migrated, else None."""
+    global _visit_ready
+    table = PaymentAccount.metadata.tables.get("visit")
+    if table is None or "beneficiary_id" not in table.c or "proxy_name" not in table.c:
+        return None
+    if not _visit_ready:
+        from sqlalchemy import inspect
+
+        _visit_ready = inspect(session.connection()).has_table("visit")
+    return table if _visit_ready else None
+
+
 def registered_proxy(session: Session, beneficiary_id: int) -> tuple[str | None, str | None]:
     """(name, CCCD) of the proxy registered on the latest visit, when the visits feature is installed."""
-    try:
-        from app import models
-        Visit = getattr(models, "Visit")
-    except (ImportError, AttributeError):
+    if visit_table(session) is None:
         return None, None
-    if not hasattr(Visit, "proxy_name") or not hasattr(Visit, "beneficiary_id"):
-        return None, None
+    from app import models
+
+    Visit = getattr(models, "Visit")
     order = [getattr(Visit, c).desc() for c in ("visited_at", "visit_date", "created_at") if hasattr(Visit, c)]
     order.append(Visit.id.desc())
     visit = session.scalars(select(Visit).where(Visit.beneficiary_id == beneficiary_id).order_by(*order).limit(1)).first()

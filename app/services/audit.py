@@ -48,6 +48,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 
 from sqlalchemy import and_, event, insert, inspect, select, text
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from app.models.audit import AUDIT_ACTIONS, AuditLog
@@ -213,11 +214,14 @@ def _last(conn) -> tuple[int, str]:
 
 
 def append(session_or_conn, entries: Iterable[dict]) -> list[int]:
-    """Chain and insert ``entries`` (from ``make_entry``) in the caller's transaction. Returns their ids."""
+    """Chain and insert ``entries`` (from ``make_entry``) in the caller's transaction. Returns their ids.
+
+    ``session_or_conn``: a Session (or scoped_session) or a Connection.
+    """
     entries = list(entries)
     if not entries:
         return []
-    conn = session_or_conn.connection() if isinstance(session_or_conn, Session) else session_or_conn
+    conn = session_or_conn if isinstance(session_or_conn, Connection) else session_or_conn.connection()
     last_id, prev = _last(conn)
     rows = []
     for entry in entries:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from functools import lru_cache
 import json
 import os
 import tempfile
@@ -22,6 +23,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from app.models import AdminUnit, ImportBatch, ImportRow
+from app.services import audit
 from app.services import normalize as nz
 from app.services.messages import N_, FieldError, Problem
 from app.services.registry import natural_key
@@ -71,6 +73,14 @@ def create_batch(session: Session, *, filename: str, content: bytes, unit: Admin
 
 # --- row validation ------------------------------------------------------------------
 
+# Lists repeat the same dates, amounts, categories and sexes thousands of times: parse each value once.
+# (lru_cache does not cache exceptions, so invalid values are re-checked and re-reported per row.)
+_parse_date = lru_cache(maxsize=65536)(nz.parse_date)
+_parse_amount = lru_cache(maxsize=8192)(nz.parse_amount)
+_parse_category = lru_cache(maxsize=1024)(nz.parse_category)
+_parse_sex = lru_cache(maxsize=256)(nz.parse_sex)
+_clean_short = lru_cache(maxsize=8192)(nz.clean_text)
+
 @dataclass
 class RowContext:
     scheme: str
@@ -82,6 +92,10 @@ class RowContext:
 
 def _problem_dict(p: Problem) -> dict:
     return {"field": p.field, "code": p.code, "msgid": p.msgid, "params": p.params, "severity": p.severity}
+
+
+def _hashable(value) -> bool:
+    return isinstance(value, (str, int, float, dt.date))
 
 
 def _is_mark(value) -> bool:
@@ -107,7 +121,7 @@ def validate_row(values: dict, ctx: RowContext) -> tuple[dict, list[Problem]]:
     rec["name_key"] = nz.name_key(name)[:150] if name else None
 
     # Sex and birth date, including the two-column "Nam" / "Nữ" layout.
-    sex = attempt(nz.parse_sex, values["sex"]) if _is_mark(values.get("sex")) else None
+    sex = attempt(_parse_sex, values["sex"]) if _is_mark(values.get("sex")) else None
     dob_value = values.get("date_of_birth")
     if dob_value in (None, ""):
         dob_value = values.get("birth_year")
@@ -123,7 +137,7 @@ def validate_row(values: dict, ctx: RowContext) -> tuple[dict, list[Problem]]:
     rec["sex"] = sex
     dob, year = (None, None)
     if dob_value not in (None, ""):
-        parsed = attempt(nz.parse_date, dob_value)
+        parsed = attempt(_parse_date, dob_value) if _hashable(dob_value) else attempt(nz.parse_date, dob_value)
         if parsed:
             dob, year = parsed
     rec["date_of_birth"], rec["birth_year"] = dob, year
@@ -159,16 +173,16 @@ def validate_row(values: dict, ctx: RowContext) -> tuple[dict, list[Problem]]:
 
     category = None
     if values.get("category") not in (None, ""):
-        category = attempt(nz.parse_category, values.get("category"))
+        category = attempt(_parse_category, values.get("category"))
     elif ctx.default_category:
         category = ctx.default_category
     else:
         problems.append(Problem("category", "category_missing",
                                 N_("The category is missing (add a category column or choose one for the file)")))
     rec["category"] = category
-    rec["policy_code"] = nz.clean_text(values.get("policy_code"))[:40] or None
+    rec["policy_code"] = _clean_short(values.get("policy_code"))[:40] or None
     amount = values.get("monthly_amount")
-    rec["monthly_amount"] = attempt(nz.parse_amount, amount) if amount not in (None, "") else None
+    rec["monthly_amount"] = attempt(_parse_amount, amount) if amount not in (None, "") else None
 
     if rec["full_name"] and commune_id is not None and not any(p.severity == "error" for p in problems):
         rec["natural_key"] = natural_key(cccd, rec["name_key"], dob, year, ctx.unit_codes[commune_id])
@@ -179,16 +193,18 @@ def validate_row(values: dict, ctx: RowContext) -> tuple[dict, list[Problem]]:
 
 # --- parse ---------------------------------------------------------------------------
 
+def _cell_text(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, (dt.date, dt.datetime)):
+        return v.strftime("%d/%m/%Y")
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
 def _json_raw(raw) -> str:
-    def cell(v):
-        if v is None:
-            return ""
-        if isinstance(v, (dt.date, dt.datetime)):
-            return v.strftime("%d/%m/%Y")
-        if isinstance(v, float) and v.is_integer():
-            return str(int(v))
-        return str(v)
-    return json.dumps([cell(v) for v in raw], ensure_ascii=False)
+    return json.dumps([v if type(v) is str else _cell_text(v) for v in raw], ensure_ascii=False)
 
 
 def _write_chunk(session: Session, rows: list[dict]) -> None:
@@ -393,6 +409,11 @@ def apply_batch(session: Session, batch_id: int, progress: Progress | None = Non
         _count(session, batch)
         batch.status = "applied"
         batch.finished_at = now
+        # Audit trail: one summary record, last before the commit (it holds the append lock until then).
+        audit.record(session, action="bulk", entity="import_batch", entity_id=batch.id, unit_id=batch.unit_id,
+                     new=dict({k: v for k, v in summary(batch).items() if k.startswith("rows_")},
+                              uploaded_by_id=batch.uploaded_by_id),
+                     detail=f"Import #{batch.id} applied to the registry (beneficiary, enrolment): {batch.filename}")
         session.commit()
     except Exception:
         session.rollback()

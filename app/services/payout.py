@@ -200,10 +200,12 @@ def request_sync(session: Session, period_id: int, unit: AdminUnit, user_id: int
     return run
 
 
-def _visit_join() -> tuple[str, str, str]:
+def _visit_join(session: Session) -> tuple[str, str, str]:
     """(join, proxy name expr, proxy cccd expr) over the visits feature's latest visit, when installed."""
-    table = PayoutLine.metadata.tables.get("visit")
-    if table is None or "beneficiary_id" not in table.c or "proxy_name" not in table.c:
+    from app.services.accounts import visit_table
+
+    table = visit_table(session)
+    if table is None:
         return "", "NULL", "NULL"
     cccd = "v.proxy_cccd" if "proxy_cccd" in table.c else "NULL"
     order = "v2.visit_date DESC, v2.id DESC" if "visit_date" in table.c else "v2.id DESC"
@@ -245,23 +247,17 @@ def sync_payout_list(session: Session, period_id: int, unit: AdminUnit, progress
                   if stack else "0")
     for i, cat in enumerate(stack):
         params[f"st_{i}"] = cat
-    visit_join, proxy_name, proxy_cccd = _visit_join()
+    visit_join, proxy_name, proxy_cccd = _visit_join(session)
     true = "true" if dialect == "postgresql" else "1"
     if progress:
         progress(stage="sync", step=1, run_id=rid)
 
-    hold = ("COALESCE(b.hold_reason, CASE WHEN b.match_status IN ('deceased', 'moved', 'possible_duplicate') "
-            "THEN b.match_status END, CASE WHEN p.amount IS NULL OR p.amount <= 0 THEN 'no_amount' END)")
-    is_proxy = (f"(b.payment_method = 'proxy' OR (b.case_type = 4 AND {proxy_name} IS NOT NULL))")
-    channel = (f"CASE WHEN {hold} IS NOT NULL THEN 'held' "
-               f"WHEN b.case_type = 1 AND pa.id IS NOT NULL THEN 'account' "
-               f"WHEN {is_proxy} THEN 'proxy' ELSE 'cash' END")
-    acct = "CASE WHEN b.case_type = 1 AND pa.id IS NOT NULL AND {hold} IS NULL THEN {col} END".format
     cols = ", ".join(SNAPSHOT_COLS)
     changed = " OR ".join(_distinct(dialect, f"payout_line.{c}", f"excluded.{c}") for c in SNAPSHOT_COLS)
     sets = ", ".join(f"{c} = excluded.{c}" for c in SNAPSHOT_COLS)
     amount_expr = (f"CASE WHEN e.coefficient IS NOT NULL AND {base_case} IS NOT NULL "
                    f"THEN CAST(ROUND(e.coefficient * {base_case}) AS BIGINT) ELSE e.monthly_amount END")
+    acct = "CASE WHEN s.channel = 'account' THEN s.{0} END".format
     session.execute(text(f"""
         WITH amt AS (
             SELECT e.id AS enrolment_id, e.beneficiary_id, e.commune_id, e.category,
@@ -275,22 +271,36 @@ def sync_payout_list(session: Session, period_id: int, unit: AdminUnit, progress
                   AND NOT (a.st = 1 AND a2.st = 1)
                   AND (COALESCE(a2.amount, 0) > COALESCE(a.amount, 0)
                        OR (COALESCE(a2.amount, 0) = COALESCE(a.amount, 0) AND a2.enrolment_id < a.enrolment_id)))
+        ), src AS (
+            SELECT p.enrolment_id, p.commune_id, p.category, COALESCE(p.amount, 0) AS amount,
+                   b.id AS beneficiary_id, b.full_name, b.name_key, b.cccd, b.date_of_birth, b.birth_year, b.case_type,
+                   COALESCE(b.hold_reason,
+                            CASE WHEN b.match_status IN ('deceased', 'moved', 'possible_duplicate') THEN b.match_status END,
+                            CASE WHEN p.amount IS NULL OR p.amount <= 0 THEN 'no_amount' END) AS hold_reason,
+                   pa.id AS account_id, pa.bank_bin, bk.short_name AS bank_name, pa.account_number, pa.holder_ascii,
+                   {proxy_name} AS proxy_name, {proxy_cccd} AS proxy_cccd,
+                   CASE WHEN b.payment_method = 'proxy' OR (b.case_type = 4 AND {proxy_name} IS NOT NULL)
+                        THEN 1 ELSE 0 END AS is_proxy
+            FROM pick p
+            JOIN beneficiary b ON b.id = p.beneficiary_id
+            LEFT JOIN payment_account pa ON pa.beneficiary_id = b.id AND pa.state = 'verified'
+            LEFT JOIN bank bk ON bk.bin = pa.bank_bin
+            {visit_join}
+        ), s AS (
+            SELECT src.*, CASE WHEN hold_reason IS NOT NULL THEN 'held'
+                               WHEN case_type = 1 AND account_id IS NOT NULL THEN 'account'
+                               WHEN is_proxy = 1 THEN 'proxy' ELSE 'cash' END AS channel
+            FROM src
         )
         INSERT INTO payout_line (period_id, enrolment_id, {cols}, carried_amount, result_status,
                                  created_run_id, seen_run_id, changed_run_id)
-        SELECT :pid, p.enrolment_id, b.id, p.commune_id, b.full_name, b.name_key, b.cccd, b.date_of_birth,
-               b.birth_year, p.category, b.case_type, COALESCE(p.amount, 0), {channel}, {hold},
-               {acct(hold=hold, col='pa.id')}, {acct(hold=hold, col='pa.bank_bin')},
-               {acct(hold=hold, col='bk.short_name')}, {acct(hold=hold, col='pa.account_number')},
-               {acct(hold=hold, col='pa.holder_ascii')},
-               CASE WHEN {channel} = 'proxy' THEN {proxy_name} END, CASE WHEN {channel} = 'proxy' THEN {proxy_cccd} END,
+        SELECT :pid, s.enrolment_id, s.beneficiary_id, s.commune_id, s.full_name, s.name_key, s.cccd,
+               s.date_of_birth, s.birth_year, s.category, s.case_type, s.amount, s.channel, s.hold_reason,
+               {acct("account_id")}, {acct("bank_bin")}, {acct("bank_name")}, {acct("account_number")},
+               {acct("holder_ascii")},
+               CASE WHEN s.channel = 'proxy' THEN s.proxy_name END, CASE WHEN s.channel = 'proxy' THEN s.proxy_cccd END,
                0, 'pending', :run, :run, :run
-        FROM pick p
-        JOIN beneficiary b ON b.id = p.beneficiary_id
-        LEFT JOIN payment_account pa ON pa.beneficiary_id = b.id AND pa.state = 'verified'
-        LEFT JOIN bank bk ON bk.bin = pa.bank_bin
-        {visit_join}
-        WHERE {true}
+        FROM s WHERE {true}
         ON CONFLICT (period_id, enrolment_id) DO UPDATE SET {sets},
             seen_run_id = excluded.seen_run_id,
             changed_run_id = CASE WHEN {changed} THEN excluded.changed_run_id ELSE payout_line.changed_run_id END

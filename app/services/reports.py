@@ -12,6 +12,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.models import ImportBatch, ImportRow
+from app.services.masking import mask_cells, mask_ids_in_text
 from app.services.messages import N_
 
 FIELD_LABELS = {
@@ -53,10 +54,15 @@ def report_lines(session: Session, batch_id: int, translate: Callable[[str], str
             yield number, translate(FIELD_LABELS["row"]), translate(N_("Duplicate")), translate(DUPLICATE_IN_REGISTRY), cells
 
 
-def write_error_report(session: Session, batch_id: int, out: BinaryIO, translate: Callable[[str], str]) -> int:
-    """Write the report to ``out`` (streaming, write-only workbook). Returns the number of lines."""
+def write_error_report(session: Session, batch_id: int, out: BinaryIO, translate: Callable[[str], str],
+                       mask: bool = False) -> int:
+    """Write the report to ``out`` (streaming, write-only workbook). Returns the number of lines.
+
+    ``mask``: mask CCCD / CMND / account numbers (for roles without the ``unmask`` capability).
+    """
     batch = session.get(ImportBatch, batch_id)
     headers = [h for h, _ in json.loads(batch.columns_json)] if batch.columns_json else []
+    fields = [f for _, f in json.loads(batch.columns_json)] if batch.columns_json else []
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(translate(N_("Errors")))
     bold = Font(bold=True)
@@ -75,6 +81,8 @@ def write_error_report(session: Session, batch_id: int, out: BinaryIO, translate
                     translate(N_("Reason"))] + headers))
     count = 0
     for number, field, level, reason, cells in report_lines(session, batch_id, translate):
+        if mask:
+            reason, cells = mask_ids_in_text(reason), mask_cells(cells, fields)
         ws.append([number, field, level, reason] + cells)
         count += 1
     wb.save(out)

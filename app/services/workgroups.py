@@ -12,7 +12,7 @@ from typing import BinaryIO
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.worksheet.page import PageMargins
-from sqlalchemy import and_, delete, exists, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, exists, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.models import (
@@ -135,7 +135,8 @@ def sync_visit_list(session: Session, unit: AdminUnit | None) -> int:
     scope = unit_scope_ids(unit)
     session.execute(insert(VisitAssignment).from_select(
         ["beneficiary_id", "commune_id", "street", "street_key", "lane_no", "alley_no", "house_no", "house_suffix"],
-        select(Beneficiary.id, Beneficiary.commune_id, "", "", 0, 0, 0, "")
+        select(Beneficiary.id, Beneficiary.commune_id, literal(""), literal(""), literal(0), literal(0), literal(0),
+               literal(""))
         .where(Beneficiary.commune_id.in_(scope),
                ~exists().where(VisitAssignment.beneficiary_id == Beneficiary.id))))
     moved = (select(Beneficiary.commune_id).where(Beneficiary.id == VisitAssignment.beneficiary_id)
@@ -159,8 +160,6 @@ def sync_visit_list(session: Session, unit: AdminUnit | None) -> int:
                        "alley_no": parts.alley, "house_no": parts.house, "house_suffix": parts.house_suffix,
                        "address_seen": address if address is not None else ""})
     if params:
-        from sqlalchemy import bindparam
-
         stmt = (update(VisitAssignment.__table__)
                 .where(VisitAssignment.__table__.c.beneficiary_id == bindparam("b_id"))
                 .values(street=bindparam("street"), street_key=bindparam("street_key"),

@@ -21,3 +21,15 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view(AdminUnitView, "AdminUnit", label=_l("Administrative units"), icon="fa-map",
                         category="Reference", category_label=_l("Reference data"), category_icon="fa-book")
     appbuilder.add_view(BankView, "Bank", label=_l("Banks"), icon="fa-university", category="Reference")
+
+    from app.views.payout import register_payout_views
+
+    register_payout_views(appbuilder)
+
+    from app.views.audit import register_audit_views
+
+    register_audit_views(appbuilder)
+
+    from app.views.visits import register_visit_views
+
+    register_visit_views(appbuilder)

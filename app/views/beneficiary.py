@@ -8,6 +8,7 @@ from app.models import Beneficiary
 from app.security.roles import VIEW_METHODS
 from app.security.scope import ScopedMixin, current_scope_ids
 from app.services.formatting import format_date
+from app.views.audit import PersonalDataViewMixin
 from app.views.labels import MATCH_LABELS, SEX_LABELS, label
 
 BENEFICIARY_LABELS = {
@@ -19,7 +20,7 @@ BENEFICIARY_LABELS = {
 }
 
 
-class BeneficiaryView(ScopedMixin, ModelView):
+class BeneficiaryView(ScopedMixin, PersonalDataViewMixin, ModelView):
     datamodel = SQLAInterface(Beneficiary)
     class_permission_name = "Beneficiary"
     method_permission_name = VIEW_METHODS

@@ -20,8 +20,11 @@ from app.extensions import db
 from app.models import AdminUnit, ImportBatch
 from app.security.roles import VIEW_METHODS, capability
 from app.security.scope import ScopedMixin, check_current, current_scope_ids, current_unit
+from app.security.audit import log_export
+from app.security.masking import should_mask
 from app.services import importing
 from app.services.formatting import format_date
+from app.services.masking import mask_cells, mask_ids_in_text
 from app.services.reports import report_lines, write_error_report
 from app.views.labels import BATCH_STATUS_LABELS, CATEGORY_LABELS, label
 from jobs.imports import import_job_id, run_apply, run_import
@@ -90,6 +93,9 @@ class ImportBatchView(ScopedMixin, ModelView):
                     break
                 lines.append(line)
         columns = json.loads(batch.columns_json) if batch.columns_json else []
+        if should_mask():  # CCCD / CMND of the preview, for roles without the unmask capability
+            fields = [f for _, f in columns]
+            lines = [(n, f, lvl, mask_ids_in_text(r), mask_cells(c, fields)) for n, f, lvl, r, c in lines]
         failure = None
         if batch.status == "failed" and batch.message:
             try:
@@ -158,7 +164,9 @@ class ImportBatchView(ScopedMixin, ModelView):
         batch = self._batch_or_404(pk)
         out = io.BytesIO()
         with force_locale("vi"):
-            write_error_report(db.session, batch.id, out, gettext)
+            count = write_error_report(db.session, batch.id, out, gettext, mask=should_mask())
+        log_export("import_error_report", entity_id=batch.id, unit_id=batch.unit_id, count=count,
+                   detail=f"Error report of import #{batch.id}: {batch.filename}")
         out.seek(0)
         return send_file(out, as_attachment=True, download_name=f"bao-cao-loi-nhap-{batch.id}.xlsx",
                          mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

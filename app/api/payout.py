@@ -1,0 +1,296 @@
+"""/api/v1/account/ (payment accounts, four eyes) and /api/v1/payout/ (periods, sync, lock, measure)."""
+from __future__ import annotations
+
+from flask import current_app, g, request
+from flask_appbuilder.api import BaseApi, expose, protect
+from flask_babel import gettext
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import PaymentAccount, PayoutPeriod, PayoutSyncRun
+from app.security.masking import mask_for_user
+from app.security.roles import capability
+from app.security.scope import scoped_query, unit_in_scope, user_unit
+from app.services import accounts, payout
+from app.services.messages import FieldError
+from app.services.reference import find_unit
+
+MAX_PAGE = 500
+
+
+def _can(name: str) -> bool:
+    return bool(current_app.appbuilder.sm.has_access(*capability(name)))
+
+
+def _problem(exc: FieldError) -> dict:
+    p = exc.problem
+    return {"field": p.field, "code": p.code,
+            "message": gettext(p.msgid) % p.params if p.params else gettext(p.msgid)}
+
+
+def _account_json(account: PaymentAccount) -> dict:
+    return mask_for_user(accounts.to_dict(account), {"account_number": "account"})
+
+
+class AccountApi(BaseApi):
+    resource_name = "account"
+    class_permission_name = "PaymentAccount"
+    method_permission_name = {"get_list": "read", "get": "read", "enter": "write", "verify": "read"}
+    allow_browser_login = True
+    openapi_spec_tag = "Account"
+
+    def _account(self, pk: int) -> PaymentAccount | None:
+        return scoped_query(db.session, g.user, PaymentAccount).filter(PaymentAccount.id == pk).one_or_none()
+
+    @expose("/", methods=["GET"])
+    @protect()
+    def get_list(self):
+        """Accounts in scope; filters: state, beneficiary_id, shared (1); paging: page, page_size.
+        ---
+        get:
+          responses:
+            200: {description: "{count, result: [account]}"}
+        """
+        query = scoped_query(db.session, g.user, PaymentAccount)
+        if request.args.get("state"):
+            query = query.filter(PaymentAccount.state == request.args["state"])
+        if request.args.get("beneficiary_id", type=int):
+            query = query.filter(PaymentAccount.beneficiary_id == request.args.get("beneficiary_id", type=int))
+        if request.args.get("shared") in ("1", "true"):
+            query = query.filter(PaymentAccount.shared_flag.is_(True))
+        size = min(request.args.get("page_size", 100, type=int), MAX_PAGE)
+        page = max(request.args.get("page", 0, type=int), 0)
+        count = query.count()
+        rows = query.order_by(PaymentAccount.id).offset(page * size).limit(size).all()
+        return self.response(200, count=count, result=[_account_json(a) for a in rows])
+
+    @expose("/<int:pk>", methods=["GET"])
+    @protect()
+    def get(self, pk):
+        """One account.
+        ---
+        get:
+          responses:
+            200: {description: the account}
+            404: {description: unknown or outside the scope}
+        """
+        account = self._account(pk)
+        if account is None:
+            return self.response_404()
+        return self.response(200, result=_account_json(account))
+
+    @expose("/", methods=["POST"])
+    @protect()
+    def enter(self):
+        """Enter or change an account (a pending version).
+        ---
+        post:
+          requestBody:
+            content:
+              application/json:
+                schema:
+                  type: object
+                  properties:
+                    beneficiary_id: {type: integer}
+                    channel: {type: string}
+                    bank: {type: string, description: BIN or name}
+                    account_number: {type: string}
+                    holder_name: {type: string}
+                    mismatch_reason: {type: string}
+          responses:
+            201: {description: "{result: account, warnings: [..]}"}
+            400: {description: refused, with the field and the reason}
+        """
+        if not _can("enter_account"):
+            return self.response_403()
+        data = request.get_json(silent=True) or {}
+        person_id = data.get("beneficiary_id")
+        from app.models import Beneficiary
+
+        person = scoped_query(db.session, g.user, Beneficiary).filter(Beneficiary.id == person_id).one_or_none() \
+            if isinstance(person_id, int) else None
+        if person is None:
+            return self.response_404()
+        try:
+            account, problems = accounts.enter_account(
+                db.session, beneficiary_id=person.id, channel=data.get("channel"), bank=data.get("bank"),
+                account_number=data.get("account_number"), holder_name=data.get("holder_name") or "",
+                source="police", user_id=g.user.id, mismatch_reason=data.get("mismatch_reason"))
+        except FieldError as exc:
+            db.session.rollback()
+            return self.response(400, message=_problem(exc)["message"], problem=_problem(exc))
+        db.session.commit()
+        warnings = [{"field": p.field, "code": p.code, "message": gettext(p.msgid) % p.params if p.params
+                     else gettext(p.msgid)} for p in problems]
+        return self.response(201, result=_account_json(account), warnings=warnings)
+
+    @expose("/<int:pk>/verify", methods=["POST"])
+    @protect()
+    def verify(self, pk):
+        """Approve or reject a pending account (never your own entry).
+        ---
+        post:
+          requestBody:
+            content:
+              application/json:
+                schema:
+                  type: object
+                  properties:
+                    approve: {type: boolean}
+                    reason: {type: string}
+          responses:
+            200: {description: the account}
+            400: {description: refused (self-verification, not pending, no reason)}
+            404: {description: unknown or outside the scope}
+        """
+        if not _can("verify_account"):
+            return self.response_403()
+        account = self._account(pk)
+        if account is None:
+            return self.response_404()
+        data = request.get_json(silent=True) or {}
+        try:
+            accounts.verify_account(db.session, account.id, g.user.id, approve=bool(data.get("approve")),
+                                    reason=data.get("reason"))
+        except FieldError as exc:
+            db.session.rollback()
+            return self.response(400, message=_problem(exc)["message"], problem=_problem(exc))
+        db.session.commit()
+        return self.response(200, result=_account_json(account))
+
+
+class PayoutApi(BaseApi):
+    resource_name = "payout"
+    class_permission_name = "PayoutPeriod"
+    method_permission_name = {"periods": "read", "period": "read", "sync": "read", "sync_status": "read",
+                              "lock": "read", "measure": "read"}
+    allow_browser_login = True
+    openapi_spec_tag = "Payout"
+
+    def _period(self, ref) -> PayoutPeriod | None:
+        period = payout.find_period(db.session, ref)
+        unit = user_unit(db.session, g.user)
+        return period if period is not None and payout.period_visible(period, unit) else None
+
+    @expose("/", methods=["GET"])
+    @protect()
+    def periods(self):
+        """Payout periods the user sees.
+        ---
+        get:
+          responses:
+            200: {description: "{result: [period]}"}
+        """
+        unit = user_unit(db.session, g.user)
+        rows = [p for p in db.session.scalars(select(PayoutPeriod).order_by(PayoutPeriod.period_date.desc()))
+                if payout.period_visible(p, unit)]
+        return self.response(200, result=[{"id": p.id, "name": p.name, "period_date": p.period_date.isoformat(),
+                                           "unit_code": p.unit.code, "status": p.status} for p in rows])
+
+    @expose("/<ref>", methods=["GET"])
+    @protect()
+    def period(self, ref):
+        """One period (id or name): status, summary and results of the user's part, checksum.
+        ---
+        get:
+          responses:
+            200: {description: the period}
+            404: {description: unknown or outside the scope}
+        """
+        period = self._period(ref)
+        if period is None:
+            return self.response_404()
+        target = payout.effective_unit(period, user_unit(db.session, g.user))
+        return self.response(200, id=period.id, name=period.name, status=period.status,
+                             period_date=period.period_date.isoformat(), unit_code=period.unit.code,
+                             checksum=period.checksum, summary=payout.period_summary(db.session, period.id, target),
+                             totals=payout.period_totals(db.session, period.id, target))
+
+    @expose("/<ref>/sync", methods=["POST"])
+    @protect()
+    def sync(self, ref):
+        """Queue the sync of the period for the user's unit (or ``unit`` in the JSON body).
+        ---
+        post:
+          responses:
+            202: {description: "{run_id, status}"}
+        """
+        if not _can("sync_payout"):
+            return self.response_403()
+        period = self._period(ref)
+        if period is None:
+            return self.response_404()
+        data = request.get_json(silent=True) or {}
+        unit = user_unit(db.session, g.user)
+        if data.get("unit"):
+            unit = find_unit(db.session, str(data["unit"]), current_app.config["UNIT_SCHEME"])
+            if unit is None or not unit_in_scope(db.session, g.user, unit.id):
+                return self.response_403()
+        try:
+            run = payout.request_sync(db.session, period.id, unit, g.user.id)
+        except FieldError as exc:
+            db.session.rollback()
+            return self.response(400, message=_problem(exc)["message"], problem=_problem(exc))
+        db.session.commit()
+        from jobs.payout import enqueue_sync
+
+        enqueue_sync(run)
+        return self.response(202, run_id=run.id, status=run.status)
+
+    @expose("/<ref>/sync/<int:run_id>", methods=["GET"])
+    @protect()
+    def sync_status(self, ref, run_id):
+        """Status and counts of a sync run.
+        ---
+        get:
+          responses:
+            200: {description: "{run_id, status, added, removed, changed, total}"}
+        """
+        period = self._period(ref)
+        run = db.session.get(PayoutSyncRun, run_id) if period is not None else None
+        if run is None or run.period_id != period.id or not unit_in_scope(db.session, g.user, run.unit_id):
+            return self.response_404()
+        return self.response(200, **payout.run_summary(run))
+
+    @expose("/<ref>/lock", methods=["POST"])
+    @protect()
+    def lock(self, ref):
+        """Lock and approve the period (district office for its district, city department for the city).
+        ---
+        post:
+          responses:
+            200: {description: the summary with the checksum}
+        """
+        if not _can("approve_payout"):
+            return self.response_403()
+        period = self._period(ref)
+        if period is None:
+            return self.response_404()
+        try:
+            summary = payout.lock_period(db.session, period.id, g.user.id, user_unit(db.session, g.user))
+        except FieldError as exc:
+            db.session.rollback()
+            status = 403 if exc.problem.code == "out_of_scope" else 400
+            return self.response(status, message=_problem(exc)["message"], problem=_problem(exc))
+        return self.response(200, **summary)
+
+    @expose("/measure", methods=["GET"])
+    @protect()
+    def measure(self):
+        """The headline measure for a unit (default the user's unit) and its sub-units; ?unit=CODE&period=ID.
+        ---
+        get:
+          responses:
+            200: {description: "{total, units: [...]}"}
+        """
+        unit = user_unit(db.session, g.user)
+        code = request.args.get("unit")
+        if code:
+            unit = find_unit(db.session, code, current_app.config["UNIT_SCHEME"])
+            if unit is None or not unit_in_scope(db.session, g.user, unit.id):
+                return self.response_404()
+        period_id = request.args.get("period", type=int)
+        if period_id is not None and self._period(period_id) is None:
+            return self.response_404()
+        return self.response(200, total=payout.headline(db.session, unit, period_id),
+                             units=payout.headline_breakdown(db.session, unit, period_id))

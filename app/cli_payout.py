@@ -1,0 +1,114 @@
+"""``flask --app run asxh import-accounts`` and ``asxh sync-payout``: registered on the asxh group by app/cli.py."""
+from __future__ import annotations
+
+import sys
+
+import click
+from flask.cli import with_appcontext
+
+
+def register_payout_commands(group) -> None:
+    group.add_command(import_accounts_command)
+    group.add_command(sync_payout_command)
+
+
+def _session():
+    from app.extensions import db
+
+    return db.session
+
+
+@click.command("import-accounts")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--unit", "unit_code", default=None, help="Unit the list belongs to (default: the whole city)")
+@click.option("--wait", is_flag=True, help="Wait for the job and print a summary")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object")
+@with_appcontext
+def import_accounts_command(path, unit_code, wait, as_json):
+    """Import a list of payment accounts (.xlsx, .xls, .csv) as an RQ job; every account stays pending."""
+    from app.cli import _print_import, _resolve_unit, echo_json, run_and_wait
+    from app.models import ImportBatch
+    from app.models.admin_unit import CITY_CODE
+    from app.services import account_import
+    from jobs.payout import account_import_job_id, run_account_import
+
+    session = _session()
+    unit = _resolve_unit(unit_code or CITY_CODE)
+    with open(path, "rb") as fh:
+        content = fh.read()
+    batch = account_import.create_batch(session, filename=path, content=content, unit=unit, user_id=None)
+    session.commit()
+    batch_id = batch.id
+    if batch.status == "uploaded":
+        def done():
+            session.expire_all()
+            return session.get(ImportBatch, batch_id).status in ("applied", "failed", "duplicate_file")
+        if wait or as_json:
+            run_and_wait(run_account_import, batch_id, account_import_job_id(batch_id), done)
+        else:
+            from jobs.queues import enqueue_once
+
+            enqueue_once(run_account_import, batch_id, job_id=account_import_job_id(batch_id))
+            click.echo(f"batch {batch_id} queued")
+            return
+    session.expire_all()
+    summary = account_import.summary(session.get(ImportBatch, batch_id))
+    if as_json:
+        echo_json(summary)
+    else:
+        _print_import(summary, False)
+    if summary["status"] == "failed":
+        sys.exit(1)
+
+
+@click.command("sync-payout")
+@click.argument("period_ref")
+@click.option("--unit", "unit_code", default=None, help="Only this unit of the period (default: the whole period)")
+@click.option("--wait", is_flag=True, help="Wait for the job and print what changed")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object")
+@with_appcontext
+def sync_payout_command(period_ref, unit_code, wait, as_json):
+    """Sync the payout list of PERIOD (id or name) as an RQ job."""
+    from app.cli import _resolve_unit, echo_json, run_and_wait
+    from app.models import PayoutSyncRun
+    from app.services import payout
+    from app.services.messages import FieldError
+    from jobs.payout import run_payout_sync, sync_job_id
+
+    session = _session()
+    period = payout.find_period(session, period_ref)
+    if period is None:
+        raise click.ClickException(f"No payout period {period_ref!r}")
+    unit = _resolve_unit(unit_code) if unit_code else period.unit
+    try:
+        run = payout.request_sync(session, period.id, unit, None)
+    except FieldError as exc:
+        raise click.ClickException(exc.problem.render())
+    session.commit()
+    run_id, job_id = run.id, sync_job_id(run.period_id, run.unit_id)
+    if not (wait or as_json):
+        from jobs.payout import enqueue_sync
+
+        enqueue_sync(run)
+        click.echo(f"sync run {run_id} queued ({job_id})")
+        return
+
+    def done():
+        session.expire_all()
+        return session.get(PayoutSyncRun, run_id).status in ("done", "failed")
+    run_and_wait(run_payout_sync, run_id, job_id, done)
+    session.expire_all()
+    run = session.get(PayoutSyncRun, run_id)
+    result = payout.run_summary(run)
+    if as_json:
+        echo_json(result)
+    else:
+        from flask_babel import force_locale, gettext
+
+        with force_locale("vi"):
+            click.echo(gettext("Payout list %(name)s, %(unit)s: %(total)s lines (%(added)s added, %(removed)s removed, "
+                               "%(changed)s changed)") % {"name": period.name, "unit": run.unit.name, **result})
+    if run.status == "failed":
+        click.echo(run.message or "", err=True)
+        sys.exit(1)
+

@@ -1,0 +1,392 @@
+"""Bulk entry of payment accounts from a spreadsheet (lists police receive from the banks).
+
+Same promises as the beneficiary import (app/services/importing.py): every data row ends up as
+exactly one staging row (``account_import_row``) whose outcome is error, dup_file, imported (a new
+account), updated (a change of the account in force) or duplicate (already recorded); parsing commits
+per chunk and resumes; applying is one transaction and set-based; the same file is never applied twice.
+Every account created is *pending*: it still needs a second person's verification.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from typing import BinaryIO
+
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.orm import Session
+
+from app.models import AccountImportRow, AdminUnit, Bank, Beneficiary, ImportBatch
+from app.services import normalize as nz
+from app.services.accounts import bank_directory
+from app.services.importing import ImportRefused, file_hash
+from app.services.messages import N_, FieldError, Problem
+from app.services.reports import FIELD_LABELS, SEVERITY_LABELS
+from app.services.sheets import FIELD_ALIASES, HeaderNotFound, SheetError, open_table
+
+KIND = "account"
+CHUNK = 5000
+Progress = Callable[..., None]
+
+ACCOUNT_FIELD_LABELS = dict(FIELD_LABELS, account_number=N_("Account number"), bank=N_("Bank"),
+                            account_holder=N_("Account holder"), holder_name=N_("Account holder"),
+                            beneficiary=N_("Beneficiary"))
+
+
+def create_batch(session: Session, *, filename: str, content: bytes, unit: AdminUnit,
+                 user_id: int | None) -> ImportBatch:
+    """Record an upload (kind "account"). A file already applied gets status duplicate_file."""
+    digest = file_hash(content)
+    batch = ImportBatch(kind=KIND, filename=os.path.basename(filename) or "upload", file_hash=digest,
+                        file_content=content, unit_id=unit.id, uploaded_by_id=user_id, auto_apply=True,
+                        status="uploaded")
+    previous = session.scalar(select(ImportBatch).where(
+        ImportBatch.file_hash == digest, ImportBatch.kind == KIND, ImportBatch.status == "applied")
+        .order_by(ImportBatch.id))
+    if previous is not None:
+        batch.status = "duplicate_file"
+        batch.duplicate_of_id = previous.id
+        batch.message = N_("This file was already imported (batch #%(id)s); nothing was changed.")
+        batch.finished_at = dt.datetime.now()
+    session.add(batch)
+    session.flush()
+    return batch
+
+
+class _People:
+    """The beneficiaries of the batch's scope, looked up by CCCD, else by name key (+ birth date)."""
+
+    def __init__(self, session: Session, unit: AdminUnit):
+        ids = select(AdminUnit.id).where(AdminUnit.scheme == unit.scheme, AdminUnit.path.startswith(unit.path))
+        self.by_cccd: dict[str, tuple] = {}
+        self.by_name: dict[str, list[tuple]] = {}
+        for row in session.execute(select(Beneficiary.id, Beneficiary.cccd, Beneficiary.name_key,
+                                          Beneficiary.date_of_birth, Beneficiary.full_name, Beneficiary.commune_id)
+                                   .where(Beneficiary.commune_id.in_(ids))):
+            if row.cccd:
+                self.by_cccd[row.cccd] = row
+            self.by_name.setdefault(row.name_key, []).append(row)
+
+    def find(self, cccd: str | None, key: str, dob: dt.date | None):
+        if cccd:
+            return self.by_cccd.get(cccd), "cccd"
+        found = self.by_name.get(key, [])
+        if dob is not None:
+            found = [r for r in found if r.date_of_birth == dob]
+        if len(found) == 1:
+            return found[0], "name"
+        return None, ("ambiguous" if found else "none")
+
+
+def validate_row(session: Session, values: dict, people: _People) -> tuple[dict, list[Problem]]:
+    problems: list[Problem] = []
+    rec: dict = {}
+
+    def attempt(fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except FieldError as exc:
+            problems.append(exc.problem)
+            return None
+
+    name = nz.clean_text(values.get("full_name"))
+    rec["full_name"] = name[:150] or None
+    cccd = None
+    if values.get("cccd") not in (None, ""):
+        cccd, found = nz.parse_cccd(values.get("cccd"))
+        problems.extend(p for p in found if p.severity != "error" or cccd is None)
+    rec["cccd"] = cccd
+    dob = None
+    if values.get("date_of_birth") not in (None, ""):
+        parsed = attempt(nz.parse_date, values.get("date_of_birth"))
+        dob = parsed[0] if parsed else None
+    person, how = people.find(cccd, nz.name_key(name), dob) if (cccd or name) else (None, "none")
+    if person is None:
+        if how == "ambiguous":
+            problems.append(Problem("beneficiary", "beneficiary_ambiguous", N_(
+                "Several beneficiaries are called %(name)s; add the CCCD"), {"name": name}))
+        else:
+            problems.append(Problem("beneficiary", "beneficiary_not_found", N_(
+                "No beneficiary with this CCCD or name in the unit of the import"), {}))
+    elif how == "cccd" and name and nz.ascii_key(name) != nz.ascii_key(person.full_name):
+        problems.append(Problem("full_name", "name_differs", N_(
+            "The name %(name)s differs from the registry (%(registry)s) for this CCCD"),
+            {"name": name, "registry": person.full_name}))
+    rec["beneficiary_id"] = person.id if person is not None else None
+    rec["commune_id"] = person.commune_id if person is not None else None
+
+    bank_value = values.get("bank")
+    bin_ = None
+    shown = nz.clean_text(bank_value)
+    if not shown:
+        problems.append(Problem("bank", "bank_missing", N_("The bank is missing")))
+    else:
+        bin_, score, candidates = bank_directory(session).resolve(shown)
+        if bin_ is None or not nz.is_confident(score):
+            directory = bank_directory(session)
+            names = ", ".join(directory.get(b).short_name for b in candidates[:3] if directory.get(b))
+            problems.append(Problem("bank", "bank_uncertain", N_(
+                "The bank %(value)s cannot be identified with confidence (perhaps: %(candidates)s); "
+                "choose it from the list"), {"value": shown, "candidates": names or "-"}))
+            bin_ = None
+    rec["bank_bin"] = bin_
+
+    number, found = nz.parse_account_number(values.get("account_number"))
+    problems.extend(found)
+    if number is None and not any(p.field == "account_number" for p in found):
+        problems.append(Problem("account_number", "account_missing", N_("The account number is missing")))
+    rec["account_number"] = number
+
+    holder = nz.clean_text(values.get("account_holder")) or name
+    rec["holder_name"] = holder[:150] or None
+    rec["holder_ascii"] = nz.ascii_key(holder)[:150] or None
+    if person is not None and holder and nz.ascii_key(holder) != nz.ascii_key(person.full_name):
+        from app.services.accounts import registered_proxy
+
+        proxy, _c = registered_proxy(session, person.id)
+        if not proxy or nz.ascii_key(proxy) != nz.ascii_key(holder):
+            problems.append(Problem("holder_name", "holder_mismatch", N_(
+                "The account holder %(holder)s does not match the beneficiary %(name)s or the registered proxy; "
+                "give a reason to accept it"), {"holder": holder, "name": person.full_name}))
+    rec["channel"] = None
+    if bin_ is not None:
+        bank = session.get(Bank, bin_)
+        rec["channel"] = bank.kind if bank is not None and bank.kind in ("bank", "e_wallet", "mobile_money") else "bank"
+    return rec, problems
+
+
+def _problem_dict(p: Problem) -> dict:
+    return p.to_dict()
+
+
+def _raw(raw) -> str:
+    def cell(v):
+        if v is None:
+            return ""
+        if isinstance(v, (dt.date, dt.datetime)):
+            return v.strftime("%d/%m/%Y")
+        if isinstance(v, float) and v.is_integer():
+            return str(int(v))
+        return str(v)
+    return json.dumps([cell(v) for v in raw], ensure_ascii=False)
+
+
+def parse_batch(session: Session, batch_id: int, progress: Progress | None = None) -> ImportBatch:
+    """Read the file into staging, committing per chunk. Idempotent and resumable."""
+    batch = session.get(ImportBatch, batch_id)
+    if batch is None or batch.kind != KIND or batch.status not in ("uploaded", "parsing"):
+        return batch
+    batch.status = "parsing"
+    session.commit()
+    unit = session.get(AdminUnit, batch.unit_id)
+    people = _People(session, unit)
+    done = session.scalar(select(func.max(AccountImportRow.row_number))
+                          .where(AccountImportRow.batch_id == batch.id)) or 0
+    suffix = os.path.splitext(batch.filename)[1].lower() or ".csv"
+    with tempfile.NamedTemporaryFile(suffix=suffix, delete=False) as fh:
+        fh.write(batch.file_content)
+        path = fh.name
+    session.expire(batch, ["file_content"])
+    try:
+        try:
+            table = open_table(path, aliases=FIELD_ALIASES, required=("full_name", "account_number"))
+        except HeaderNotFound as exc:
+            raise ImportRefused(Problem("account_number", "header_not_found", exc.msgid, exc.params)) from None
+        except SheetError as exc:
+            raise ImportRefused(Problem("file", "file_unsupported", exc.msgid, exc.params)) from None
+        except Exception as exc:
+            raise ImportRefused(Problem("file", "file_unreadable", N_("The file cannot be read: %(reason)s"),
+                                        {"reason": str(exc)[:200]})) from None
+        batch.sheet_name = table.sheet_name
+        batch.header_row = table.header_row
+        batch.columns_json = json.dumps([[c.header_text, c.field] for c in table.columns], ensure_ascii=False)
+        chunk: list[dict] = []
+        for row in table:
+            if row.row_number <= done:
+                continue
+            rec, problems = validate_row(session, row.values, people)
+            has_error = any(p.is_error for p in problems)
+            rec.update(batch_id=batch.id, row_number=row.row_number, raw=_raw(row.raw),
+                       problems=json.dumps([_problem_dict(p) for p in problems], ensure_ascii=False) if problems else None,
+                       has_error=has_error, outcome="error" if has_error else None, duplicate_of_row=None)
+            chunk.append(rec)
+            if len(chunk) >= CHUNK:
+                _flush(session, batch, chunk, progress)
+                chunk = []
+        _flush(session, batch, chunk, progress)
+        batch.rows_blank = table.blank_rows
+        batch.rows_footer = table.footer_rows
+        table.close()
+    finally:
+        os.unlink(path)
+    _classify(session, batch.id)
+    _count(session, batch)
+    batch.status = "parsed"
+    session.commit()
+    return batch
+
+
+def _flush(session: Session, batch: ImportBatch, chunk: list[dict], progress: Progress | None) -> None:
+    if chunk:
+        session.execute(insert(AccountImportRow), chunk)
+    batch.rows_parsed = (batch.rows_parsed or 0) + len(chunk)
+    session.commit()
+    if progress:
+        progress(stage="parse", rows=batch.rows_parsed)
+
+
+def _classify(session: Session, batch_id: int) -> None:
+    """dup_file: a later row for the same beneficiary; duplicate: the same account already recorded;
+    updated: the person has an account in force (a change); imported: a new account."""
+    params = {"b": batch_id, "f": False}
+    session.execute(text("""
+        UPDATE account_import_row SET outcome = 'dup_file', duplicate_of_row = (
+            SELECT min(r2.row_number) FROM account_import_row r2
+            WHERE r2.batch_id = account_import_row.batch_id AND r2.has_error = :f
+              AND r2.beneficiary_id = account_import_row.beneficiary_id)
+        WHERE batch_id = :b AND has_error = :f AND EXISTS (
+            SELECT 1 FROM account_import_row r2
+            WHERE r2.batch_id = account_import_row.batch_id AND r2.has_error = :f
+              AND r2.beneficiary_id = account_import_row.beneficiary_id
+              AND r2.row_number < account_import_row.row_number)"""), params)
+    session.execute(text("""
+        UPDATE account_import_row SET outcome = CASE
+            WHEN EXISTS (SELECT 1 FROM payment_account pa WHERE pa.beneficiary_id = account_import_row.beneficiary_id
+                           AND pa.state IN ('pending', 'verified') AND pa.bank_bin = account_import_row.bank_bin
+                           AND pa.account_number = account_import_row.account_number
+                           AND pa.holder_ascii = account_import_row.holder_ascii) THEN 'duplicate'
+            WHEN EXISTS (SELECT 1 FROM payment_account pa WHERE pa.beneficiary_id = account_import_row.beneficiary_id
+                           AND pa.state = 'verified') THEN 'updated'
+            ELSE 'imported' END
+        WHERE batch_id = :b AND has_error = :f AND (outcome IS NULL OR outcome <> 'dup_file')"""), params)
+
+
+def _count(session: Session, batch: ImportBatch) -> None:
+    counts = dict(session.execute(select(AccountImportRow.outcome, func.count())
+                                  .where(AccountImportRow.batch_id == batch.id).group_by(AccountImportRow.outcome)).all())
+    batch.rows_error = counts.get("error", 0)
+    batch.rows_imported = counts.get("imported", 0)
+    batch.rows_updated = counts.get("updated", 0)
+    batch.rows_duplicate = counts.get("dup_file", 0) + counts.get("duplicate", 0)
+    batch.rows_total = sum(counts.values())
+    batch.rows_warning = session.scalar(select(func.count()).select_from(AccountImportRow).where(
+        AccountImportRow.batch_id == batch.id, AccountImportRow.problems.like('%"severity": "warning"%'))) or 0
+    batch.rows_corrected = session.scalar(select(func.count()).select_from(AccountImportRow).where(
+        AccountImportRow.batch_id == batch.id, AccountImportRow.problems.like('%"severity": "correction"%'))) or 0
+
+
+def apply_batch(session: Session, batch_id: int, progress: Progress | None = None) -> ImportBatch:
+    """Create the pending accounts of the valid rows in one transaction, set-based. Idempotent."""
+    batch = session.get(ImportBatch, batch_id)
+    if batch is None or batch.kind != KIND or batch.status not in ("parsed", "applying"):
+        return batch
+    batch.status = "applying"
+    session.commit()
+    try:
+        _classify(session, batch.id)
+        now = dt.datetime.now()
+        params = {"b": batch.id, "f": False, "now": now, "u": batch.uploaded_by_id}
+        new = "r.batch_id = :b AND r.outcome IN ('imported', 'updated')"
+        # An older entry nobody verified yet is replaced by the newer one.
+        session.execute(text(f"""
+            UPDATE payment_account SET state = 'superseded'
+            WHERE state = 'pending' AND beneficiary_id IN (SELECT r.beneficiary_id FROM account_import_row r WHERE {new})
+            """), params)
+        session.execute(text(f"""
+            INSERT INTO payment_account (beneficiary_id, commune_id, channel, bank_bin, account_number, holder_name,
+                                         holder_ascii, shared_flag, source, state, entered_by_id, entered_at,
+                                         supersedes_id, source_batch_id)
+            SELECT r.beneficiary_id, r.commune_id, r.channel, r.bank_bin, r.account_number, r.holder_name,
+                   r.holder_ascii, :f, 'import', 'pending', :u, :now,
+                   (SELECT pa.id FROM payment_account pa WHERE pa.beneficiary_id = r.beneficiary_id
+                      AND pa.state = 'verified'), r.batch_id
+            FROM account_import_row r WHERE {new}"""), params)
+        if progress:
+            progress(stage="apply", step=1)
+        # One account number (same BIN) on different people: flag every open version involved.
+        different = ("NOT (b1.name_key = b2.name_key AND b1.date_of_birth = b2.date_of_birth "
+                     "AND (b1.cccd IS NULL OR b2.cccd IS NULL))")
+        session.execute(text(f"""
+            UPDATE payment_account SET shared_flag = :t
+            WHERE state IN ('pending', 'verified') AND EXISTS (
+                SELECT 1 FROM payment_account p2
+                JOIN beneficiary b1 ON b1.id = payment_account.beneficiary_id
+                JOIN beneficiary b2 ON b2.id = p2.beneficiary_id
+                WHERE p2.bank_bin = payment_account.bank_bin AND p2.account_number = payment_account.account_number
+                  AND p2.beneficiary_id <> payment_account.beneficiary_id AND p2.state IN ('pending', 'verified')
+                  AND {different})
+              AND account_number IN (SELECT r.account_number FROM account_import_row r WHERE {new})
+            """), dict(params, t=True))
+        _count(session, batch)
+        batch.status = "applied"
+        batch.finished_at = now
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    if progress:
+        progress(stage="done")
+    return batch
+
+
+def fail_batch(session: Session, batch_id: int, problem: Problem | None, detail: str | None = None) -> None:
+    from app.services.importing import fail_batch as _fail
+
+    _fail(session, batch_id, problem, detail)
+
+
+def summary(batch: ImportBatch) -> dict:
+    from app.services.importing import summary as _summary
+
+    return _summary(batch)
+
+
+SHARED_IN_BATCH = N_("The same account is registered for another beneficiary; flagged for review")
+
+
+def report_lines(session: Session, batch_id: int, translate: Callable[[str], str]):
+    """(row number, field, level, reason, raw cells) of every refused, flagged or duplicate row."""
+    shared = set(session.scalars(text(
+        "SELECT r.row_number FROM account_import_row r JOIN payment_account pa ON pa.source_batch_id = r.batch_id "
+        "AND pa.beneficiary_id = r.beneficiary_id WHERE r.batch_id = :b AND pa.shared_flag = :t"),
+        {"b": batch_id, "t": True}))
+    rows = session.execute(
+        select(AccountImportRow.row_number, AccountImportRow.problems, AccountImportRow.outcome,
+               AccountImportRow.duplicate_of_row, AccountImportRow.raw)
+        .where(AccountImportRow.batch_id == batch_id).order_by(AccountImportRow.row_number)).yield_per(2000)
+    for number, problems, outcome, dup_of, raw in rows:
+        cells = json.loads(raw) if raw else []
+        for p in json.loads(problems) if problems else []:
+            yield (number, translate(ACCOUNT_FIELD_LABELS.get(p["field"], p["field"])),
+                   translate(SEVERITY_LABELS.get(p["severity"], p["severity"])),
+                   translate(p["msgid"]) % p.get("params", {}) if p.get("params") else translate(p["msgid"]), cells)
+        if outcome == "dup_file":
+            yield (number, translate(FIELD_LABELS["row"]), translate(N_("Duplicate")),
+                   translate(N_("Repeats row %(row)s of the same file (same beneficiary); not entered twice"))
+                   % {"row": dup_of}, cells)
+        elif outcome == "duplicate":
+            yield (number, translate(FIELD_LABELS["row"]), translate(N_("Duplicate")),
+                   translate(N_("This account is already recorded for the beneficiary; nothing to change")), cells)
+        if number in shared:
+            yield (number, translate(ACCOUNT_FIELD_LABELS["account_number"]), translate(SEVERITY_LABELS["warning"]),
+                   translate(SHARED_IN_BATCH), cells)
+
+
+def write_report(session: Session, batch_id: int, out: BinaryIO, translate: Callable[[str], str]) -> int:
+    from openpyxl import Workbook
+
+    batch = session.get(ImportBatch, batch_id)
+    headers = [h for h, _ in json.loads(batch.columns_json)] if batch.columns_json else []
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(translate(N_("Errors")))
+    ws.append([translate(N_("Error report of import #%(id)s: %(file)s")) % {"id": batch.id, "file": batch.filename}])
+    ws.append([translate(N_("Row in the sheet")), translate(N_("Field")), translate(N_("Level")),
+               translate(N_("Reason"))] + headers)
+    count = 0
+    for number, field, level, reason, cells in report_lines(session, batch_id, translate):
+        ws.append([number, field, level, reason] + cells)
+        count += 1
+    wb.save(out)
+    return count

@@ -1,0 +1,79 @@
+"""Masking of personal identifiers for roles that do not need them (pure functions).
+
+Whether to mask is decided in ``app/security/masking.py`` from the role table (capability
+``unmask``); these functions only know how.
+"""
+from __future__ import annotations
+
+import re
+
+ACCOUNT_DOT = "\u2022"  # •
+
+
+def mask_cccd(value) -> str | None:
+    """``001085012345`` → ``001******345``; an old 9-digit CMND ``012345678`` → ``012***678``.
+
+    Keeps the first three characters (the birth province, not identifying) and the last three.
+    Short or odd values are masked whole except the last character or two.
+    """
+    if value is None:
+        return None
+    s = str(value).strip()
+    if not s:
+        return s
+    if len(s) >= 8:
+        return s[:3] + "*" * (len(s) - 6) + s[-3:]
+    if len(s) >= 4:
+        return "*" * (len(s) - 2) + s[-2:]
+    return "*" * len(s)
+
+
+def mask_account(value) -> str | None:
+    """``0123456789`` → ``•••• 6789``: only the last four digits, never the length."""
+    if value is None:
+        return None
+    s = re.sub(r"[\s.\-]", "", str(value))
+    if not s:
+        return s
+    if len(s) <= 4:
+        return ACCOUNT_DOT * 4
+    return f"{ACCOUNT_DOT * 4} {s[-4:]}"
+
+
+MASKERS = {"cccd": mask_cccd, "account": mask_account}
+
+# Runs of digits in free text (reasons, details) that look like a CCCD / CMND.
+_ID_IN_TEXT = re.compile(r"(?<!\d)(\d{12}|\d{9})(?!\d)")
+
+
+def mask_ids_in_text(text):
+    """Mask every 12- or 9-digit run (a CCCD or CMND) inside a message."""
+    if not isinstance(text, str):
+        return text
+    return _ID_IN_TEXT.sub(lambda m: mask_cccd(m.group(1)), text)
+
+
+def mask_mapping(data: dict, kinds: dict[str, str]) -> dict:
+    """Mask, in place, the keys of ``data`` named in ``kinds`` ({"cccd": "cccd", "account_number": "account"})."""
+    for key, kind in kinds.items():
+        if key in data and data[key] is not None:
+            data[key] = MASKERS[kind](data[key])
+    return data
+
+
+# Field names of the import staging / report that carry identifiers.
+IDENTIFIER_FIELDS = {"cccd": "cccd", "cmnd": "cccd", "match_cccd": "cccd", "proxy_cccd": "cccd",
+                     "recipient_cccd": "cccd", "account_number": "account"}
+
+
+def mask_cells(cells: list, fields: list) -> list:
+    """Mask the cells of a raw sheet row whose column maps to an identifier field; mask ids in other text cells."""
+    out = []
+    for i, value in enumerate(cells):
+        field = fields[i] if i < len(fields) else None
+        kind = IDENTIFIER_FIELDS.get(field) if field else None
+        if kind and value not in (None, ""):
+            out.append(MASKERS[kind](value))
+        else:
+            out.append(mask_ids_in_text(value))
+    return out

@@ -1,0 +1,310 @@
+"""Payment-account screens: the scoped list, enter / change, the "to verify" list (four eyes),
+shared-account flags, and the bulk import of account lists."""
+from __future__ import annotations
+
+import io
+import json
+
+from flask import abort, current_app, flash, g, jsonify, redirect, request, send_file, url_for
+from flask_appbuilder import ModelView, expose
+from flask_appbuilder.models.sqla.filters import FilterEqual, FilterInFunction
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.security.decorators import has_access
+from flask_babel import force_locale, gettext, lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from sqlalchemy import or_, select
+from werkzeug.exceptions import Forbidden
+from wtforms import SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Optional as OptionalValue
+
+from app.extensions import db
+from app.models import AdminUnit, Bank, Beneficiary, ImportBatch, PaymentAccount
+from app.security.masking import account_formatter, cccd_formatter
+from app.security.roles import VIEW_METHODS, capability
+from app.security.scope import ScopedMixin, check_current, current_scope_ids, current_unit, scoped_query
+from app.services import account_import, accounts
+from app.services.formatting import format_date
+from app.services.messages import FieldError
+from app.views.labels import BATCH_STATUS_LABELS, label
+
+ACCOUNT_STATE_LABELS = {"pending": _l("Waiting for verification"), "verified": _l("Verified"),
+                        "rejected": _l("Rejected"), "superseded": _l("Replaced")}
+ACCOUNT_CHANNEL_LABELS = {"bank": _l("Bank account"), "e_wallet": _l("E-wallet"), "mobile_money": _l("Mobile Money")}
+ACCOUNT_SOURCE_LABELS = {"survey": _l("Home visit survey"), "police": _l("Police entry"), "import": _l("Imported list")}
+
+
+def can(name: str) -> bool:
+    return bool(current_app.appbuilder.sm.has_access(*capability(name)))
+
+
+def require(name: str) -> None:
+    if not can(name):
+        raise Forbidden()
+
+
+def render_problem(problem) -> str:
+    return gettext(problem.msgid) % problem.params if problem.params else gettext(problem.msgid)
+
+
+class EnterAccountForm(FlaskForm):
+    beneficiary = StringField(_l("Beneficiary (CCCD or record number)"), validators=[DataRequired()])
+    channel = SelectField(_l("Channel"), choices=[], validators=[OptionalValue()])
+    bank = StringField(_l("Bank (name, short name or BIN)"), validators=[DataRequired()])
+    account_number = StringField(_l("Account number"), validators=[DataRequired()])
+    holder_name = StringField(_l("Account holder name"), validators=[DataRequired()])
+    mismatch_reason = TextAreaField(_l("Reason, when the holder is not the beneficiary or the registered proxy"),
+                                    validators=[OptionalValue()])
+
+
+class AccountUploadForm(FlaskForm):
+    file = FileField(_l("File (.xlsx, .xls, .csv)"), validators=[
+        FileRequired(), FileAllowed(["xlsx", "xls", "csv"], _l("Only .xlsx, .xls or .csv files"))])
+    unit = SelectField(_l("Unit the list belongs to"), coerce=int)
+
+
+def _scoped_account(pk: int) -> PaymentAccount:
+    account = scoped_query(db.session, g.user, PaymentAccount).filter(PaymentAccount.id == pk).one_or_none()
+    if account is None:
+        abort(404)
+    return account
+
+
+def _find_beneficiary(value: str) -> Beneficiary | None:
+    value = (value or "").strip()
+    query = scoped_query(db.session, g.user, Beneficiary)
+    if value.isdigit() and len(value) in (9, 12):
+        return query.filter(or_(Beneficiary.cccd == value, Beneficiary.cmnd == value)).first()
+    if value.isdigit():
+        return query.filter(Beneficiary.id == int(value)).first()
+    return None
+
+
+class PaymentAccountView(ScopedMixin, ModelView):
+    datamodel = SQLAInterface(PaymentAccount)
+    class_permission_name = "PaymentAccount"
+    method_permission_name = dict(VIEW_METHODS, enter="write", to_verify="read", approve="read", reject="read",
+                                  shared="read")
+    scope_relation = None
+    include_route_methods = {"list", "show", "add", "enter", "to_verify", "approve", "reject", "shared"}
+    list_title = _l("Payment accounts")
+    show_title = _l("Payment account")
+    list_columns = ["beneficiary", "channel", "bank", "account_number", "holder_name", "state", "shared_flag",
+                    "source", "entered_at", "verified_at"]
+    show_columns = ["beneficiary", "channel", "bank", "account_number", "holder_name", "holder_ascii",
+                    "name_mismatch_reason", "shared_flag", "source", "state", "entered_by", "entered_at",
+                    "verified_by", "verified_at", "reject_reason"]
+    search_columns = ["state", "shared_flag", "account_number", "bank", "source", "holder_ascii"]
+    order_columns = ["entered_at", "verified_at", "state", "account_number"]
+    base_order = ("entered_at", "desc")
+    label_columns = {
+        "beneficiary": _l("Beneficiary"), "channel": _l("Channel"), "bank": _l("Bank"),
+        "account_number": _l("Account number"), "holder_name": _l("Account holder"),
+        "holder_ascii": _l("Account holder (bank form)"), "name_mismatch_reason": _l("Reason for a different holder"),
+        "shared_flag": _l("Shared with another person"), "source": _l("Source"), "state": _l("State"),
+        "entered_by": _l("Entered by"), "entered_at": _l("Entered at"), "verified_by": _l("Verified by"),
+        "verified_at": _l("Verified at"), "reject_reason": _l("Reason for rejection"),
+    }
+    formatters_columns = {
+        "account_number": account_formatter, "state": lambda v: label(ACCOUNT_STATE_LABELS, v),
+        "channel": lambda v: label(ACCOUNT_CHANNEL_LABELS, v), "source": lambda v: label(ACCOUNT_SOURCE_LABELS, v),
+        "entered_at": format_date, "verified_at": format_date,
+        "shared_flag": lambda v: gettext("Yes") if v else "",
+    }
+    search_form_query_rel_fields = {"beneficiary": [["commune_id", FilterInFunction, current_scope_ids]]}
+
+    @expose("/add", methods=["GET", "POST"])
+    @has_access
+    def add(self):
+        return redirect(url_for(".enter"))
+
+    @expose("/enter/", methods=["GET", "POST"])
+    @has_access
+    def enter(self):
+        require("enter_account")
+        form = EnterAccountForm()
+        form.channel.choices = [("", gettext("(from the bank)"))] + [(k, str(v)) for k, v in ACCOUNT_CHANNEL_LABELS.items()]
+        person = None
+        if request.method == "GET" and request.args.get("beneficiary"):
+            person = _find_beneficiary(request.args["beneficiary"])
+            if person is None:
+                abort(404)
+            form.beneficiary.data = str(person.id)
+            form.holder_name.data = form.holder_name.data or person.full_name
+        if form.validate_on_submit():
+            person = _find_beneficiary(form.beneficiary.data)
+            if person is None:
+                form.beneficiary.errors.append(gettext("No beneficiary with this CCCD or record number in your scope"))
+            else:
+                try:
+                    account, problems = accounts.enter_account(
+                        db.session, beneficiary_id=person.id, channel=form.channel.data or None, bank=form.bank.data,
+                        account_number=form.account_number.data, holder_name=form.holder_name.data, source="police",
+                        user_id=g.user.id, mismatch_reason=form.mismatch_reason.data or None)
+                except FieldError as exc:
+                    db.session.rollback()
+                    target = getattr(form, exc.problem.field, None) if exc.problem.field in form._fields else None
+                    (target.errors if target is not None else form.beneficiary.errors).append(
+                        render_problem(exc.problem))
+                else:
+                    db.session.commit()
+                    for p in problems:
+                        flash(render_problem(p), "warning")
+                    flash(gettext("The account was recorded and waits for verification by another person."), "info")
+                    return redirect(url_for(".show", pk=account.id))
+        banks = db.session.scalars(select(Bank).order_by(Bank.short_name)).all()
+        current = accounts.account_in_force(db.session, person.id) if person is not None else None
+        return self.render_template("account_enter.html", form=form, person=person, banks=banks, current=current,
+                                    title=gettext("Enter or change a payment account"))
+
+    @expose("/to_verify/")
+    @has_access
+    def to_verify(self):
+        pending = (scoped_query(db.session, g.user, PaymentAccount).filter(PaymentAccount.state == "pending")
+                   .order_by(PaymentAccount.entered_at).limit(500).all())
+        rows = [(a, accounts.account_in_force(db.session, a.beneficiary_id)) for a in pending]
+        return self.render_template("account_verify.html", rows=rows, can_verify=can("verify_account"),
+                                    fmt_account=account_formatter, fmt_cccd=cccd_formatter,
+                                    channel_labels=ACCOUNT_CHANNEL_LABELS, source_labels=ACCOUNT_SOURCE_LABELS,
+                                    title=gettext("Accounts to verify"))
+
+    def _decide(self, pk: int, approve: bool):
+        require("verify_account")
+        account = _scoped_account(pk)
+        try:
+            accounts.verify_account(db.session, account.id, g.user.id, approve=approve,
+                                    reason=request.form.get("reason"))
+        except FieldError as exc:
+            db.session.rollback()
+            flash(render_problem(exc.problem), "danger")
+            if exc.problem.code == "out_of_scope":
+                abort(404)
+            return redirect(url_for(".to_verify"))
+        db.session.commit()
+        flash(gettext("The account was verified.") if approve else gettext("The account was rejected."), "info")
+        return redirect(url_for(".to_verify"))
+
+    @expose("/approve/<int:pk>", methods=["POST"])
+    @has_access
+    def approve(self, pk):
+        return self._decide(pk, True)
+
+    @expose("/reject/<int:pk>", methods=["POST"])
+    @has_access
+    def reject(self, pk):
+        return self._decide(pk, False)
+
+    @expose("/shared/")
+    @has_access
+    def shared(self):
+        rows = (scoped_query(db.session, g.user, PaymentAccount)
+                .filter(PaymentAccount.shared_flag.is_(True), PaymentAccount.state.in_(("pending", "verified")))
+                .order_by(PaymentAccount.bank_bin, PaymentAccount.account_number).limit(1000).all())
+        return self.render_template("account_shared.html", rows=rows, fmt_account=account_formatter,
+                                    state_labels=ACCOUNT_STATE_LABELS, title=gettext("Accounts shared by several people"))
+
+
+class AccountImportView(ScopedMixin, ModelView):
+    """Bulk account lists (ImportBatch kind "account"): upload, progress, counts, error report."""
+
+    datamodel = SQLAInterface(ImportBatch)
+    class_permission_name = "PaymentAccount"
+    method_permission_name = dict(VIEW_METHODS, upload="write", detail="read", progress="read", report="read")
+    scope_column = "unit_id"
+    scope_relation = "unit"
+    extra_base_filters = [["kind", FilterEqual, account_import.KIND]]
+    include_route_methods = {"list", "show", "upload", "detail", "progress", "report"}
+    list_title = _l("Account lists")
+    list_columns = ["id", "filename", "unit", "status", "rows_total", "rows_imported", "rows_updated",
+                    "rows_duplicate", "rows_error", "created_at"]
+    base_order = ("id", "desc")
+    label_columns = {
+        "id": "#", "filename": _l("File"), "unit": _l("Unit"), "status": _l("Status"), "rows_total": _l("Rows"),
+        "rows_imported": _l("New accounts"), "rows_updated": _l("Changed accounts"),
+        "rows_duplicate": _l("Duplicates"), "rows_error": _l("Errors"), "created_at": _l("Uploaded at"),
+    }
+    formatters_columns = {"status": lambda v: label(BATCH_STATUS_LABELS, v), "created_at": format_date}
+
+    def _batch_or_404(self, pk: int) -> ImportBatch:
+        batch = self.datamodel.get(pk, self._base_filters)
+        if batch is None:
+            abort(404)
+        return batch
+
+    @expose("/show/<pk>")
+    @has_access
+    def show(self, pk):
+        return redirect(url_for(".detail", pk=pk))
+
+    @expose("/upload/", methods=["GET", "POST"])
+    @has_access
+    def upload(self):
+        require("enter_account")
+        form = AccountUploadForm()
+        unit = current_unit()
+        units = db.session.execute(
+            select(AdminUnit.id, AdminUnit.name, AdminUnit.level).where(AdminUnit.id.in_(current_scope_ids()))
+            .order_by(AdminUnit.path)).all()
+        form.unit.choices = [(u.id, ("— " * (u.level - (unit.level if unit else 1))) + u.name) for u in units]
+        if request.method == "GET" and unit is not None:
+            form.unit.data = unit.id
+        if form.validate_on_submit():
+            check_current(form.unit.data)
+            from jobs.payout import account_import_job_id, run_account_import
+            from jobs.queues import enqueue_once
+
+            upload = form.file.data
+            batch = account_import.create_batch(db.session, filename=upload.filename, content=upload.read(),
+                                                unit=db.session.get(AdminUnit, form.unit.data), user_id=g.user.id)
+            db.session.commit()
+            if batch.status == "uploaded":
+                enqueue_once(run_account_import, batch.id, job_id=account_import_job_id(batch.id))
+                flash(gettext("File received; it is being read."), "info")
+            return redirect(url_for(".detail", pk=batch.id))
+        return self.render_template("account_upload.html", form=form, title=gettext("Import an account list"))
+
+    @expose("/detail/<int:pk>")
+    @has_access
+    def detail(self, pk):
+        batch = self._batch_or_404(pk)
+        lines = []
+        if batch.status in ("parsed", "applied", "applying"):
+            for i, line in enumerate(account_import.report_lines(db.session, batch.id, gettext)):
+                if i >= 50:
+                    break
+                lines.append(line)
+        failure = None
+        if batch.status == "failed" and batch.message:
+            try:
+                p = json.loads(batch.message)
+                failure = gettext(p["msgid"]) % p.get("params", {})
+            except (ValueError, KeyError, TypeError):
+                failure = gettext("The job failed unexpectedly. Nothing was changed; try again or ask an administrator.")
+        elif batch.status == "duplicate_file":
+            failure = gettext(batch.message) % {"id": batch.duplicate_of_id}
+        return self.render_template(
+            "import_detail.html", batch=batch, lines=lines, columns=[], failure=failure,
+            status_label=label(BATCH_STATUS_LABELS, batch.status), can_apply=False, category_label="",
+            title=gettext("Account list #%(id)s", id=batch.id))
+
+    @expose("/progress/<int:pk>")
+    @has_access
+    def progress(self, pk):
+        from jobs.payout import account_import_job_id
+        from jobs.queues import job_progress
+
+        batch = self._batch_or_404(pk)
+        meta = job_progress(account_import_job_id(batch.id)) if batch.status in ("uploaded", "parsing", "applying") else {}
+        return jsonify(dict(account_import.summary(batch), status_label=str(label(BATCH_STATUS_LABELS, batch.status)),
+                            live=meta))
+
+    @expose("/report/<int:pk>")
+    @has_access
+    def report(self, pk):
+        batch = self._batch_or_404(pk)
+        out = io.BytesIO()
+        with force_locale("vi"):
+            account_import.write_report(db.session, batch.id, out, gettext)
+        out.seek(0)
+        return send_file(out, as_attachment=True, download_name=f"bao-cao-loi-tai-khoan-{batch.id}.xlsx",
+                         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

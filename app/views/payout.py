@@ -1,0 +1,414 @@
+"""Payout screens: periods (create, sync with a progress bar, lock and approve, hand over, close),
+hand-over exports, bank results, the follow-up list, the lines, and the rules (base levels, category rules)."""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import os
+import tempfile
+
+from flask import abort, flash, g, jsonify, redirect, request, send_file, url_for
+from flask_appbuilder import ModelView, expose
+from flask_appbuilder.models.sqla.filters import FilterInFunction
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.security.decorators import has_access
+from flask_babel import force_locale, gettext, lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from sqlalchemy import literal, or_, select
+from wtforms import DateField, SelectField, StringField
+from wtforms.validators import DataRequired
+
+from app.extensions import db
+from app.models import AdminUnit, BaseLevel, CategoryRule, PayoutExport, PayoutLine, PayoutPeriod, PayoutSyncRun
+from app.security.masking import account_formatter, cccd_formatter
+from app.security.roles import VIEW_METHODS
+from app.security.scope import ScopedMixin, current_scope_ids, current_unit, scope_unit_ids
+from app.services import payout
+from app.services.formatting import format_date, format_money
+from app.services.messages import FieldError
+from app.views.accounts import can, render_problem, require
+from app.views.labels import CATEGORY_LABELS, label
+
+PERIOD_STATUS_LABELS = {"draft": _l("Draft"), "synced": _l("Synced"), "locked": _l("Locked and approved"),
+                        "handed_over": _l("Handed over"), "paid": _l("Paid and reconciled")}
+LINE_CHANNEL_LABELS = {"account": _l("Bank account"), "cash": _l("Cash"), "proxy": _l("Proxy"), "held": _l("Held")}
+LINE_RESULT_LABELS = {"pending": _l("Not paid yet"), "paid": _l("Paid"), "failed": _l("Failed"),
+                      "carried": _l("Carried to a later period")}
+HOLD_LABELS = {"deceased": _l("Deceased"), "moved": _l("Moved away"), "mismatch": _l("Registry mismatch"),
+               "possible_duplicate": _l("Possible duplicate"), "no_amount": _l("No amount")}
+SYNC_STATUS_LABELS = {"queued": _l("Waiting"), "running": _l("Running"), "done": _l("Done"), "failed": _l("Failed")}
+
+
+def current_period_unit_ids():
+    """Units whose periods the current user sees: their scope and the units above them."""
+    unit = current_unit()
+    if unit is None:
+        return scope_unit_ids(None)
+    return select(AdminUnit.id).where(AdminUnit.scheme == unit.scheme, or_(
+        AdminUnit.path.startswith(unit.path), literal(unit.path).startswith(AdminUnit.path)))
+
+
+def period_units_for_new():
+    unit = current_unit()
+    if unit is None:
+        return scope_unit_ids(None)
+    max_level = 1 if unit.scheme == "2025" else 2
+    return select(AdminUnit.id).where(AdminUnit.id.in_(scope_unit_ids(unit)), AdminUnit.level <= max_level)
+
+
+class NewPeriodForm(FlaskForm):
+    name = StringField(_l("Name (e.g. Tháng 02/2024)"), validators=[DataRequired()])
+    period_date = DateField(_l("Date of the period (base levels in force on that day apply)"),
+                            validators=[DataRequired()], format="%Y-%m-%d")
+    unit = SelectField(_l("Unit covered"), coerce=int)
+
+
+class ResultForm(FlaskForm):
+    file = FileField(_l("Result file from the bank (.xlsx, .xls, .csv)"), validators=[
+        FileRequired(), FileAllowed(["xlsx", "xls", "csv"], _l("Only .xlsx, .xls or .csv files"))])
+
+
+def _sync_job(run):
+    from jobs.payout import enqueue_sync
+
+    return enqueue_sync(run)
+
+
+class PayoutPeriodView(ModelView):
+    datamodel = SQLAInterface(PayoutPeriod)
+    class_permission_name = "PayoutPeriod"
+    method_permission_name = dict(VIEW_METHODS, new="write", detail="read", sync="read", sync_progress="read",
+                                  lock="read", hand_over="read", close="read", export_list="read",
+                                  export_bank="read", export_bank_sha="read", results="read", carry="read")
+    base_filters = [["unit_id", FilterInFunction, current_period_unit_ids]]
+    include_route_methods = {"list", "show", "add", "new", "detail", "sync", "sync_progress", "lock", "hand_over", "close",
+                             "export_list", "export_bank", "export_bank_sha", "results", "carry"}
+    list_title = _l("Payout periods")
+    list_columns = ["name", "period_date", "unit", "status", "synced_at", "locked_at"]
+    search_columns = ["name", "status", "period_date"]
+    base_order = ("period_date", "desc")
+    label_columns = {"name": _l("Payout period"), "period_date": _l("Date"), "unit": _l("Unit"),
+                     "status": _l("Status"), "synced_at": _l("Synced at"), "locked_at": _l("Locked at")}
+    formatters_columns = {"status": lambda v: label(PERIOD_STATUS_LABELS, v), "period_date": format_date,
+                          "synced_at": format_date, "locked_at": format_date}
+
+    def _period_or_404(self, pk: int) -> PayoutPeriod:
+        period = self.datamodel.get(pk, self._base_filters)
+        if period is None:
+            abort(404)
+        return period
+
+    def _fail(self, pk, exc: FieldError):
+        db.session.rollback()
+        flash(render_problem(exc.problem), "danger")
+        if exc.problem.code == "out_of_scope":
+            abort(403)
+        return redirect(url_for(".detail", pk=pk))
+
+    @expose("/show/<pk>")
+    @has_access
+    def show(self, pk):
+        return redirect(url_for(".detail", pk=pk))
+
+    @expose("/add", methods=["GET", "POST"])
+    @has_access
+    def add(self):
+        return redirect(url_for(".new"))
+
+    @expose("/new/", methods=["GET", "POST"])
+    @has_access
+    def new(self):
+        form = NewPeriodForm()
+        units = db.session.execute(select(AdminUnit.id, AdminUnit.name).where(AdminUnit.id.in_(period_units_for_new()))
+                                   .order_by(AdminUnit.path)).all()
+        form.unit.choices = [(u.id, u.name) for u in units]
+        if form.validate_on_submit():
+            try:
+                period = payout.create_period(db.session, name=form.name.data, period_date=form.period_date.data,
+                                              unit=db.session.get(AdminUnit, form.unit.data), user_id=g.user.id)
+            except FieldError as exc:
+                db.session.rollback()
+                form.name.errors.append(render_problem(exc.problem))
+            else:
+                db.session.commit()
+                return redirect(url_for(".detail", pk=period.id))
+        return self.render_template("payout_new.html", form=form, title=gettext("New payout period"))
+
+    @expose("/detail/<int:pk>")
+    @has_access
+    def detail(self, pk):
+        period = self._period_or_404(pk)
+        unit = current_unit()
+        target = payout.effective_unit(period, unit)
+        summary = payout.period_summary(db.session, period.id, target)
+        totals = payout.period_totals(db.session, period.id, target)
+        runs = db.session.scalars(select(PayoutSyncRun).where(
+            PayoutSyncRun.period_id == period.id, PayoutSyncRun.unit_id.in_(scope_unit_ids(target)))
+            .order_by(PayoutSyncRun.id.desc()).limit(5)).all()
+        exports = db.session.scalars(select(PayoutExport).where(
+            PayoutExport.period_id == period.id, PayoutExport.unit_id.in_(scope_unit_ids(target)))
+            .order_by(PayoutExport.id.desc()).limit(10)).all()
+        groups = payout.export_groups(db.session, period, unit) if period.status in payout.EXPORTABLE else []
+        banks = summary["by_bank"] if period.status in payout.EXPORTABLE else []
+        later = [p for p in db.session.scalars(select(PayoutPeriod).where(
+            PayoutPeriod.status.in_(("draft", "synced")), PayoutPeriod.period_date >= period.period_date,
+            PayoutPeriod.id != period.id).order_by(PayoutPeriod.period_date)) if payout.period_visible(p, unit)]
+        measure = payout.headline(db.session, target, period.id)
+        in_charge = payout.period_in_charge(period, unit)
+        return self.render_template(
+            "payout_detail.html", period=period, target=target, summary=summary, totals=totals, runs=runs,
+            exports=exports, groups=groups, banks=banks, later=later, measure=measure, result_form=ResultForm(),
+            status_label=label(PERIOD_STATUS_LABELS, period.status), channel_labels=LINE_CHANNEL_LABELS,
+            sync_labels=SYNC_STATUS_LABELS, money=format_money,
+            can_sync=can("sync_payout") and period.status in ("draft", "synced"),
+            can_approve=can("approve_payout") and in_charge, can_export=can("export_payout"),
+            can_results=can("approve_payout") and period.status in ("locked", "handed_over", "paid"),
+            running=[r for r in runs if r.status in ("queued", "running")],
+            checksum_ok=payout.checksum_intact(db.session, period) if period.checksum and in_charge else None,
+            title=period.name)
+
+    @expose("/sync/<int:pk>", methods=["POST"])
+    @has_access
+    def sync(self, pk):
+        require("sync_payout")
+        period = self._period_or_404(pk)
+        try:
+            run = payout.request_sync(db.session, period.id, current_unit(), g.user.id)
+        except FieldError as exc:
+            return self._fail(pk, exc)
+        db.session.commit()
+        _sync_job(run)
+        flash(gettext("The payout list is being synced."), "info")
+        return redirect(url_for(".detail", pk=pk))
+
+    @expose("/sync_progress/<int:pk>")
+    @has_access
+    def sync_progress(self, pk):
+        from jobs.payout import sync_job_id
+        from jobs.queues import job_progress
+
+        period = self._period_or_404(pk)
+        target = payout.effective_unit(period, current_unit())
+        run = db.session.scalar(select(PayoutSyncRun).where(
+            PayoutSyncRun.period_id == period.id, PayoutSyncRun.unit_id.in_(scope_unit_ids(target)))
+            .order_by(PayoutSyncRun.id.desc()).limit(1))
+        if run is None:
+            return jsonify({"status": None})
+        live = job_progress(sync_job_id(run.period_id, run.unit_id)) if run.status in ("queued", "running") else {}
+        return jsonify(dict(payout.run_summary(run), status_label=str(label(SYNC_STATUS_LABELS, run.status)),
+                            live=live))
+
+    def _transition(self, pk, func, done_msg):
+        require("approve_payout")
+        period = self._period_or_404(pk)
+        try:
+            func(db.session, period.id, g.user.id, current_unit())
+        except FieldError as exc:
+            return self._fail(pk, exc)
+        flash(done_msg, "info")
+        return redirect(url_for(".detail", pk=pk))
+
+    @expose("/lock/<int:pk>", methods=["POST"])
+    @has_access
+    def lock(self, pk):
+        return self._transition(pk, payout.lock_period, gettext("The payout list is locked and approved."))
+
+    @expose("/hand_over/<int:pk>", methods=["POST"])
+    @has_access
+    def hand_over(self, pk):
+        return self._transition(pk, payout.hand_over, gettext("The payout list is marked as handed over."))
+
+    @expose("/close/<int:pk>", methods=["POST"])
+    @has_access
+    def close(self, pk):
+        return self._transition(pk, payout.close_period, gettext("The payout period is closed as paid."))
+
+    @expose("/export_list/<int:pk>/<int:unit_id>")
+    @has_access
+    def export_list(self, pk, unit_id):
+        require("export_payout")
+        period = self._period_or_404(pk)
+        groups = {u.id: u for u in payout.export_groups(db.session, period, current_unit())}
+        if unit_id not in groups or period.status not in payout.EXPORTABLE:
+            abort(404)
+        unit = groups[unit_id]
+        out = io.BytesIO()
+        with force_locale("vi"):
+            result = payout.write_payout_list(db.session, period.id, unit, out, gettext)
+        filename = f"danh-sach-chi-tra-{period.id}-{unit.code}.xlsx"
+        payout.log_export(db.session, period_id=period.id, kind="list_xlsx", unit=unit, filename=filename,
+                          lines=result["lines"], amount=result["amount"], sha256=None, user_id=g.user.id)
+        db.session.commit()
+        _audit_export("payout_list", filename, result["lines"], unit.id, period.id)
+        out.seek(0)
+        return send_file(out, as_attachment=True, download_name=filename,
+                         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+    def _bank_file(self, pk, bank_bin):
+        require("export_payout")
+        period = self._period_or_404(pk)
+        if period.status not in payout.EXPORTABLE:
+            abort(404)
+        unit = payout.effective_unit(period, current_unit())
+        if bank_bin not in {b["bin"] for b in payout.bank_files(db.session, period.id, unit)}:
+            abort(404)
+        out = io.BytesIO()
+        result = payout.write_bank_file(db.session, period.id, unit, bank_bin, out)
+        return period, unit, out, result, f"chuyen-khoan-{period.id}-{unit.code}-{bank_bin}.csv"
+
+    @expose("/export_bank/<int:pk>/<bank_bin>")
+    @has_access
+    def export_bank(self, pk, bank_bin):
+        period, unit, out, result, filename = self._bank_file(pk, bank_bin)
+        payout.log_export(db.session, period_id=period.id, kind="bank_csv", unit=unit, filename=filename,
+                          lines=result["lines"], amount=result["amount"], sha256=result["sha256"], user_id=g.user.id,
+                          bank_bin=bank_bin)
+        db.session.commit()
+        _audit_export("payout_bank_file", filename, result["lines"], unit.id, period.id)
+        out.seek(0)
+        return send_file(out, as_attachment=True, download_name=filename, mimetype="text/csv; charset=utf-8")
+
+    @expose("/export_bank_sha/<int:pk>/<bank_bin>")
+    @has_access
+    def export_bank_sha(self, pk, bank_bin):
+        _period, _unit, _out, result, filename = self._bank_file(pk, bank_bin)
+        return send_file(io.BytesIO(payout.sha256_file(filename, result["sha256"])), as_attachment=True,
+                         download_name=filename + ".sha256", mimetype="text/plain")
+
+    @expose("/results/<int:pk>", methods=["POST"])
+    @has_access
+    def results(self, pk):
+        require("approve_payout")
+        period = self._period_or_404(pk)
+        form = ResultForm()
+        if not form.validate_on_submit():
+            flash(gettext("Choose a result file (.xlsx, .xls or .csv)."), "danger")
+            return redirect(url_for(".detail", pk=pk))
+        upload = form.file.data
+        suffix = os.path.splitext(upload.filename or "")[1].lower() or ".csv"
+        with tempfile.NamedTemporaryFile(suffix=suffix, delete=False) as fh:
+            fh.write(upload.read())
+            path = fh.name
+        try:
+            result = payout.import_results(db.session, period.id, path, current_unit(), g.user.id,
+                                           filename=upload.filename)
+        except FieldError as exc:
+            return self._fail(pk, exc)
+        finally:
+            os.unlink(path)
+        flash(gettext("Results read: %(paid)s paid, %(failed)s failed, %(unknown)s unknown lines, %(invalid)s unreadable rows.",
+                      paid=result["paid"], failed=result["failed"], unknown=result["unknown"], invalid=result["invalid"]),
+              "info")
+        from app.services.messages import Problem
+
+        for p in result["problems"][:10]:
+            flash(render_problem(Problem.from_dict(p)), "warning")
+        return redirect(url_for(".detail", pk=pk))
+
+    @expose("/carry/<int:pk>", methods=["POST"])
+    @has_access
+    def carry(self, pk):
+        require("approve_payout")
+        period = self._period_or_404(pk)
+        target = request.form.get("target", type=int)
+        target_period = self._period_or_404(target) if target else abort(400)
+        try:
+            moved = payout.carry_failed(db.session, period.id, target_period.id, current_unit(), g.user.id)
+        except FieldError as exc:
+            return self._fail(pk, exc)
+        flash(gettext("%(n)s failed lines carried into %(name)s.", n=moved, name=target_period.name), "info")
+        return redirect(url_for(".detail", pk=pk))
+
+
+def _audit_export(what: str, filename: str, count: int, unit_id: int, period_id: int) -> None:
+    """Also record the export in the audit trail when that feature is installed."""
+    try:
+        from app.security.audit import log_export
+    except ImportError:  # pragma: no cover
+        return
+    log_export(what, detail=filename, count=count, unit_id=unit_id, entity_id=period_id)
+
+
+class PayoutLineView(ScopedMixin, ModelView):
+    """The lines of the periods in scope (read-only); filter by period, channel, result. Failed lines are
+    the follow-up list."""
+
+    datamodel = SQLAInterface(PayoutLine)
+    class_permission_name = "PayoutPeriod"
+    method_permission_name = VIEW_METHODS
+    include_route_methods = {"list", "show"}
+    list_title = _l("Payout lines")
+    list_columns = ["period", "sequence", "full_name", "cccd", "commune", "category", "total", "channel", "bank_name",
+                    "account_number", "hold_reason", "result_status", "result_reason"]
+    show_columns = list_columns + ["date_of_birth", "holder_ascii", "proxy_name", "proxy_cccd", "description",
+                                   "carried_amount", "result_at"]
+    search_columns = ["period", "full_name", "cccd", "channel", "result_status", "category", "bank_bin", "commune"]
+    order_columns = ["sequence", "full_name", "amount"]
+    base_order = ("id", "asc")
+    search_form_query_rel_fields = {"period": [["unit_id", FilterInFunction, current_period_unit_ids]],
+                                    "commune": [["id", FilterInFunction, current_scope_ids]]}
+    label_columns = {
+        "period": _l("Payout period"), "sequence": _l("No."), "full_name": _l("Full name"), "cccd": _l("CCCD"),
+        "commune": _l("Commune"), "category": _l("Category"), "total": _l("Amount"), "amount": _l("Amount"),
+        "channel": _l("Channel"), "bank_name": _l("Bank"), "bank_bin": _l("Bank"),
+        "account_number": _l("Account number"), "hold_reason": _l("Hold"), "result_status": _l("Result"),
+        "result_reason": _l("Reason"), "date_of_birth": _l("Date of birth"), "holder_ascii": _l("Account holder"),
+        "proxy_name": _l("Recipient (proxy)"), "proxy_cccd": _l("CCCD of the proxy"),
+        "description": _l("Transfer description"), "carried_amount": _l("Carried from an earlier period"),
+        "result_at": _l("Result at"),
+    }
+    formatters_columns = {
+        "cccd": cccd_formatter, "proxy_cccd": cccd_formatter, "account_number": account_formatter,
+        "total": format_money, "carried_amount": format_money, "date_of_birth": format_date,
+        "category": lambda v: label(CATEGORY_LABELS, v), "channel": lambda v: label(LINE_CHANNEL_LABELS, v),
+        "hold_reason": lambda v: label(HOLD_LABELS, v), "result_status": lambda v: label(LINE_RESULT_LABELS, v),
+        "result_at": format_date,
+    }
+
+
+class BaseLevelView(ModelView):
+    datamodel = SQLAInterface(BaseLevel)
+    class_permission_name = "PayoutRule"
+    method_permission_name = VIEW_METHODS
+    list_title = _l("Base levels")
+    list_columns = add_columns = edit_columns = ["category", "amount", "effective_from", "jurisdiction", "legal_basis"]
+    base_order = ("effective_from", "desc")
+    label_columns = {"category": _l("Category"), "amount": _l("Base level (VND)"),
+                     "effective_from": _l("In force from"), "jurisdiction": _l("Jurisdiction (VN or city code)"),
+                     "legal_basis": _l("Legal basis")}
+    formatters_columns = {"amount": format_money, "effective_from": format_date,
+                          "category": lambda v: label(CATEGORY_LABELS, v)}
+
+
+class CategoryRuleView(ModelView):
+    datamodel = SQLAInterface(CategoryRule)
+    class_permission_name = "PayoutRule"
+    method_permission_name = VIEW_METHODS
+    list_title = _l("Category rules")
+    list_columns = add_columns = edit_columns = ["category", "stackable", "note"]
+    label_columns = {"category": _l("Category"), "stackable": _l("May be paid together with other categories"),
+                     "note": _l("Note")}
+    formatters_columns = {"category": lambda v: label(CATEGORY_LABELS, v)}
+
+
+def register_payout_views(appbuilder) -> None:
+    """The Payout menu (accounts, periods) and the rules under Reference data."""
+    from app.views.accounts import AccountImportView, PaymentAccountView
+
+    appbuilder.add_view(PaymentAccountView, "PaymentAccount", label=_l("Payment accounts"), icon="fa-credit-card",
+                        category="Payout", category_label=_l("Accounts and payout"), category_icon="fa-money")
+    appbuilder.add_link("AccountsToVerify", href="/paymentaccountview/to_verify/", label=_l("Accounts to verify"),
+                        icon="fa-check", category="Payout")
+    appbuilder.add_link("SharedAccounts", href="/paymentaccountview/shared/", label=_l("Shared accounts"),
+                        icon="fa-exclamation-triangle", category="Payout")
+    appbuilder.add_link("AccountUpload", href="/accountimportview/upload/", label=_l("Import an account list"),
+                        icon="fa-file-excel-o", category="Payout")
+    appbuilder.add_view_no_menu(AccountImportView)
+    appbuilder.add_view(PayoutPeriodView, "PayoutPeriod", label=_l("Payout periods"), icon="fa-calendar",
+                        category="Payout")
+    appbuilder.add_view_no_menu(PayoutLineView)
+    appbuilder.add_view(BaseLevelView, "PayoutRule", label=_l("Base levels"), icon="fa-money", category="Reference")
+    appbuilder.add_view(CategoryRuleView, "CategoryRules", label=_l("Category rules"), icon="fa-random",
+                        category="Reference")

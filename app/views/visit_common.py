@@ -1,0 +1,99 @@
+"""Helpers shared by the screens of the home-visit feature (groups, visits, tasks, cases, campaigns)."""
+from __future__ import annotations
+
+from flask import abort, current_app, g, request
+from flask_babel import gettext, lazy_gettext as _l
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import AdminUnit, Bank, WorkGroup
+from app.security.roles import capability
+from app.security.scope import current_scope_ids, current_unit, unit_in_scope
+from app.services.cases import CASE_TYPES
+from app.services.workgroups import is_commune
+
+COMMUNE_TYPES = ("phường", "xã", "thị trấn")
+TASK_STATE_LABELS = {"requested": _l("Requested"), "opened": _l("Account opened"),
+                     "entered": _l("Account entered"), "cancelled": _l("Cancelled")}
+CHANNEL_LABELS = {"bank": _l("Bank account"), "e_wallet": _l("E-wallet"), "mobile_money": _l("Mobile Money")}
+RESPONDENT_LABELS = {"beneficiary": _l("Met the beneficiary"), "family": _l("A relative answered"),
+                     "not_met": _l("Not met")}
+
+
+def has(permission: str, view: str) -> bool:
+    return current_app.appbuilder.sm.has_access(permission, view)
+
+
+def can_unmask() -> bool:
+    return current_app.appbuilder.sm.has_access(*capability("unmask"))
+
+
+def case_label(case_type) -> str:
+    return gettext(CASE_TYPES[case_type]) if case_type in CASE_TYPES else ""
+
+
+def case_labels() -> dict[int, str]:
+    return {n: gettext(m) for n, m in CASE_TYPES.items()}
+
+
+def render_problems(problems) -> tuple[list[str], dict[str, list[str]]]:
+    """(all messages, messages by field), translated."""
+    messages, by_field = [], {}
+    for p in problems:
+        text = p.render(gettext)
+        messages.append(text)
+        by_field.setdefault(p.field, []).append(text)
+    return messages, by_field
+
+
+def scoped_communes() -> list[AdminUnit]:
+    return list(db.session.scalars(select(AdminUnit).where(AdminUnit.id.in_(current_scope_ids()),
+                                                           AdminUnit.unit_type.in_(COMMUNE_TYPES))
+                                   .order_by(AdminUnit.path)))
+
+
+def scoped_units() -> list[AdminUnit]:
+    return list(db.session.scalars(select(AdminUnit).where(AdminUnit.id.in_(current_scope_ids()))
+                                   .order_by(AdminUnit.path)))
+
+
+def unit_param(name: str = "unit", *, default_own: bool = True) -> AdminUnit | None:
+    """The unit named by ``?name=<id>`` (404 outside the scope), else the user's own unit."""
+    raw = request.values.get(name, "").strip()
+    if raw:
+        if not raw.isdigit() or not unit_in_scope(db.session, g.user, int(raw)):
+            abort(404)
+        return db.session.get(AdminUnit, int(raw))
+    return current_unit() if default_own else None
+
+
+def commune_param(name: str = "commune") -> AdminUnit | None:
+    """The commune to work on: the user's own commune, or ``?commune=<id>`` inside the scope (404 otherwise)."""
+    own = current_unit()
+    if is_commune(own):
+        raw = request.values.get(name, "").strip()
+        if raw and raw != str(own.id):
+            abort(404)
+        return own
+    unit = unit_param(name, default_own=False)
+    if unit is not None and not is_commune(unit):
+        abort(404)
+    return unit
+
+
+def groups_of(commune_id: int) -> list[WorkGroup]:
+    return list(db.session.scalars(select(WorkGroup).where(WorkGroup.commune_id == commune_id)
+                                   .order_by(WorkGroup.name)))
+
+
+def bank_options() -> list[tuple[str, str]]:
+    """(value to type, label) for the bank datalists."""
+    return [(f"{b.bin} - {b.short_name}", b.name_vi) for b in db.session.scalars(select(Bank).order_by(Bank.short_name))]
+
+
+def int_arg(name: str, default=None):
+    raw = request.values.get(name, "")
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        return default

@@ -1,0 +1,33 @@
+"""Case-type classification as a job: recompute Beneficiary.case_type for a unit's scope. Idempotent."""
+from __future__ import annotations
+
+import logging
+
+from jobs.runtime import app_context, report_progress
+
+log = logging.getLogger(__name__)
+
+
+def classify_job_id(unit_id: int | None) -> str:
+    return f"classify-{unit_id or 'all'}"
+
+
+def run_classify(unit_id: int | None) -> dict:
+    """Classify every beneficiary under unit ``unit_id`` (None: everywhere); returns the counts per type."""
+    with app_context():
+        from app.extensions import db
+        from app.models import AdminUnit
+        from app.services import cases
+
+        session = db.session
+        try:
+            unit = session.get(AdminUnit, unit_id) if unit_id else None
+            touched = cases.classify_cases(session, unit)
+            session.commit()
+            report_progress(rows=touched)
+            total = cases.totals(cases.case_counts(session, unit, level=unit.level if unit is not None else None))
+            return {"unit_id": unit_id, "rows": touched, "counts": total["counts"], "total": total["total"]}
+        except Exception:
+            session.rollback()
+            log.exception("classify %s failed", unit_id)
+            raise

@@ -1,0 +1,75 @@
+"""Fixtures of the audit / personal-data tests."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+
+def audit_rows(app, **where) -> list[dict]:
+    """Audit records (oldest first) whose columns equal ``where``; old/new values decoded."""
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import AuditLog
+
+    with app.app_context():
+        stmt = select(AuditLog).order_by(AuditLog.id)
+        for key, value in where.items():
+            stmt = stmt.where(getattr(AuditLog, key) == value)
+        rows = []
+        for r in db.session.scalars(stmt):
+            rows.append({
+                "id": r.id, "action": r.action, "entity": r.entity, "entity_id": r.entity_id,
+                "user_id": r.user_id, "username": r.username, "remote_addr": r.remote_addr, "source": r.source,
+                "beneficiary_id": r.beneficiary_id, "unit_id": r.unit_id, "detail": r.detail,
+                "old": json.loads(r.old_values) if r.old_values else None,
+                "new": json.loads(r.new_values) if r.new_values else None,
+            })
+        db.session.rollback()
+        return rows
+
+
+@pytest.fixture()
+def make_person(app):
+    """make_person(commune_code, name, cccd) → id of a new beneficiary with one BTXH enrolment (synthetic)."""
+    from app.extensions import db
+    from app.models import Beneficiary, Enrolment
+    from app.services.audit import audit_actor
+    from app.services.reference import find_unit
+    from app.services.registry import refresh_keys
+
+    def make(code="00004", name="Nguyễn Văn An", cccd="001045000001", birth_year=1945, sex="M"):
+        with app.app_context(), audit_actor(None, "fixture", "test"):
+            unit = find_unit(db.session, code, "2024")
+            person = Beneficiary(full_name=name, cccd=cccd, birth_year=birth_year, sex=sex, commune=unit,
+                                 commune_id=unit.id, match_status="pending")
+            refresh_keys(person)
+            person.enrolments.append(Enrolment(category="BTXH", commune_id=unit.id, monthly_amount=540000))
+            db.session.add(person)
+            db.session.commit()
+            return person.id
+    return make
+
+
+@pytest.fixture()
+def unit_id(app):
+    from app.extensions import db
+    from app.services.reference import find_unit
+
+    def get(code: str) -> int:
+        with app.app_context():
+            return find_unit(db.session, code, "2024").id
+    return get
+
+
+@pytest.fixture()
+def login_guard_reset(app):
+    """Clear the failed-login counters of this test run before and after the test."""
+    from app.security.login import login_guard
+
+    with app.app_context():
+        login_guard().clear()
+    yield
+    with app.app_context():
+        login_guard().clear()

@@ -1,0 +1,77 @@
+"""Fixtures of the home-visit tests: synthetic people (DỮ LIỆU GIẢ LẬP) in two communes, users, answers."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+TODAY = dt.date(2024, 1, 14)
+
+# A complete "has no account, wants account payment" visit; tests change what they need.
+BASE_ANSWERS = {"visit_date": "12/01/2024", "met": "beneficiary", "has_account": "no",
+                "wants_account_payment": "yes", "wants_help_opening": "yes", "opening_bank": "Agribank",
+                "can_transact_alone": "yes", "citizen_confirmed": "yes"}
+
+
+def answers(**changes) -> dict:
+    out = dict(BASE_ANSWERS)
+    for key, value in changes.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = value
+    return out
+
+
+@pytest.fixture()
+def units(app):
+    from app.extensions import db
+    from app.services.reference import find_unit
+
+    with app.app_context():
+        return {code: find_unit(db.session, code, "2024").id for code in ("00001", "00004", "00037", "001", "01")}
+
+
+@pytest.fixture()
+def user_ids(app):
+    from app.extensions import db
+    from app.models import AsxhUser
+
+    with app.app_context():
+        return {u.username: u.id for u in db.session.query(AsxhUser).all()}
+
+
+@pytest.fixture()
+def make_person(app):
+    """make_person(code, name, address=..., cccd=..., categories=("BTXH",), hold=None) -> id (synthetic)."""
+    from app.extensions import db
+    from app.models import Beneficiary, Enrolment
+    from app.services.reference import find_unit
+    from app.services.registry import refresh_keys
+
+    counter = {"n": 0}
+
+    def make(code: str, name: str, *, address: str | None = None, cccd: str | None = None,
+             categories=("BTXH",), hold: str | None = None, match_status: str = "matched", birth_year: int = 1945):
+        counter["n"] += 1
+        with app.app_context():
+            unit = find_unit(db.session, code, "2024")
+            person = Beneficiary(full_name=name, cccd=cccd, birth_year=birth_year, sex="M", address=address,
+                                 commune=unit, commune_id=unit.id, match_status=match_status, hold_reason=hold)
+            refresh_keys(person)
+            for cat in categories:
+                person.enrolments.append(Enrolment(category=cat, commune_id=unit.id, monthly_amount=540000))
+            db.session.add(person)
+            db.session.commit()
+            return person.id
+    return make
+
+
+@pytest.fixture()
+def people(make_person):
+    """Two people in Trúc Bạch (00004) and one in Phúc Tân (00037, Hoàn Kiếm)."""
+    return {
+        "an": make_person("00004", "Nguyễn Văn An", address="Số 12, ngõ 34 phố Quán Thánh", cccd="001045000101"),
+        "binh": make_person("00004", "Trần Thị Bình", address="Số 5 phố Quán Thánh", cccd="001145000102"),
+        "cuong": make_person("00037", "Lê Văn Cường", address="Số 3 phố Hàng Bạc", cccd="001045000103"),
+    }

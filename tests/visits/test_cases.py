@@ -1,0 +1,169 @@
+"""Case types 1–6: derivation from the latest visit and the records, set-based classification, counts."""
+from __future__ import annotations
+
+import datetime as dt
+
+from click.testing import CliRunner
+
+from tests.visits.conftest import TODAY, answers
+
+
+def _visit(app, person_id, data, user_id=None):
+    from app.extensions import db
+    from app.services.survey import record_visit
+
+    with app.app_context():
+        visit = record_visit(db.session, person_id, data, user_id, today=TODAY)
+        db.session.commit()
+        return visit.id, (visit.task.id if visit.task is not None else None)
+
+
+def _case(app, person_id):
+    from app.extensions import db
+    from app.models import Beneficiary
+
+    with app.app_context():
+        db.session.expire_all()
+        return db.session.get(Beneficiary, person_id).case_type
+
+
+def test_each_case_type(app, make_person, user_ids):
+    p1 = make_person("00004", "Nguyễn Văn Một", address="Số 1 phố Quán Thánh")
+    p2 = make_person("00004", "Nguyễn Văn Hai", address="Số 2 phố Quán Thánh")
+    p3 = make_person("00004", "Nguyễn Văn Ba", address="Số 3 phố Quán Thánh")
+    p4 = make_person("00004", "Nguyễn Văn Bốn", address="Số 4 phố Quán Thánh")
+    p5 = make_person("00004", "Nguyễn Văn Năm", address="Số 5 phố Quán Thánh")
+    p5b = make_person("00004", "Nguyễn Văn Năm Bê", address="Số 5B phố Quán Thánh")
+    p6 = make_person("00004", "Nguyễn Văn Sáu", address="Số 6 phố Quán Thánh", hold="deceased",
+                     match_status="deceased")
+    _visit(app, p1, answers(has_account="yes", account_channel="bank", account_bank="Vietcombank",
+                            account_number="0011002345678", account_holder="Nguyễn Văn Một",
+                            wants_help_opening=None, opening_bank=None))
+    _visit(app, p2, answers())
+    _visit(app, p3, answers(wants_account_payment="no", decline_reason="old_age"))
+    _visit(app, p4, answers(vulnerabilities=["elderly_alone"], support=["cash_at_home"]))
+    _visit(app, p5b, {"visit_date": "2024-01-12", "met": "not_met", "not_met_reason": "not_home"})
+    _visit(app, p6, answers())  # held wins over any visit
+    assert _case(app, p5) is None  # never visited: classified by the next run for the commune
+    from app.extensions import db
+    from app.models import AdminUnit
+    from app.services.cases import classify_cases
+    from app.services.reference import find_unit
+
+    with app.app_context():
+        classify_cases(db.session, find_unit(db.session, "00004", "2024"))
+        db.session.commit()
+    assert [_case(app, p) for p in (p1, p2, p3, p4, p5, p5b, p6)] == [1, 2, 3, 4, 5, 5, 6]
+
+
+def test_latest_visit_decides(app, people):
+    _visit(app, people["an"], answers(visit_date="2024-01-12", wants_account_payment="no",
+                                      decline_reason="prefers_cash"))
+    assert _case(app, people["an"]) == 3
+    # A later visit changes the case; an older visit recorded afterwards does not.
+    _visit(app, people["an"], answers(visit_date="2024-01-13"))
+    assert _case(app, people["an"]) == 2
+    _visit(app, people["an"], {"visit_date": "2024-01-11", "met": "not_met"})
+    assert _case(app, people["an"]) == 2
+    _visit(app, people["an"], {"visit_date": "2024-01-14", "met": "not_met"})
+    assert _case(app, people["an"]) == 5
+
+
+def test_account_opening_moves_case_2_to_1(app, people, user_ids):
+    from app.extensions import db
+    from app.models import AccountOpeningTask
+    from app.services import survey
+    from app.services.messages import FieldError
+
+    _vid, task_id = _visit(app, people["an"], answers(opening_bank="Agribank"))
+    assert task_id and _case(app, people["an"]) == 2
+    uid = user_ids["congan.00004"]
+    with app.app_context():
+        task = db.session.get(AccountOpeningTask, task_id)
+        assert (task.state, task.bank_bin) == ("requested", "970405")
+        survey.mark_task_opened(db.session, task_id, user_id=uid)
+        db.session.commit()
+        # A user of another commune cannot touch the task.
+        try:
+            survey.mark_task_opened(db.session, task_id, user_id=user_ids["congan.00037"])
+            raise AssertionError("out of scope task accepted")
+        except FieldError as exc:
+            assert exc.problem.code == "task_unknown"
+        task, _warnings = survey.enter_task_account(db.session, task_id, user_id=uid, channel=None, bank=None,
+                                                    account_number="1234 5678 9012", holder_name="NGUYEN VAN AN")
+        db.session.commit()
+        assert task.state == "entered" and task.account_id
+    assert _case(app, people["an"]) == 1
+    # A second visit while the task is open re-uses it; declining cancels it.
+    _vid, t2 = _visit(app, people["binh"], answers())
+    _vid, t3 = _visit(app, people["binh"], answers(visit_date="2024-01-13", opening_bank="BIDV"))
+    assert t2 == t3
+    _visit(app, people["binh"], answers(visit_date="2024-01-14", wants_account_payment="no",
+                                        decline_reason="far_from_bank"))
+    with app.app_context():
+        assert db.session.get(AccountOpeningTask, t2).state == "cancelled"
+
+
+def test_classify_is_set_based_and_gives_everyone_exactly_one_type(app, make_person, units):
+    from app.extensions import db
+    from app.models import AdminUnit, Beneficiary
+    from app.services.cases import CASE_TYPES, case_counts, classify_cases, totals
+
+    ids = [make_person("00004", f"Người Thử {i}") for i in range(5)]
+    other = make_person("00037", "Người Khác")
+    held = make_person("00001", "Người Giữ", hold="mismatch", match_status="mismatch")
+    with app.app_context():
+        db.session.query(Beneficiary).update({"case_type": None})
+        db.session.commit()
+        statements = []
+        from sqlalchemy import event
+
+        engine = db.session.get_bind()
+
+        def count(conn, cursor, statement, *args):
+            statements.append(statement)
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            classify_cases(db.session, db.session.get(AdminUnit, units["001"]))  # district Ba Đình
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        db.session.commit()
+        assert len([s for s in statements if s.lstrip().upper().startswith("UPDATE")]) == 1
+        cases = {b.id: b.case_type for b in db.session.query(Beneficiary)}
+        assert all(cases[i] == 5 for i in ids) and cases[held] == 6
+        assert cases[other] is None  # Hoàn Kiếm is outside the unit
+        classify_cases(db.session)  # everywhere
+        db.session.commit()
+        assert all(b.case_type in CASE_TYPES for b in db.session.query(Beneficiary))
+        rows = case_counts(db.session, db.session.get(AdminUnit, units["01"]), level=2)
+        by_code = {r["code"]: r for r in rows}
+        assert by_code["001"]["counts"][5] == 5 and by_code["001"]["counts"][6] == 1 and by_code["001"]["total"] == 6
+        assert by_code["002"]["counts"][5] == 1
+        per_commune = {r["code"]: r["total"] for r in case_counts(db.session, db.session.get(AdminUnit, units["001"]))}
+        assert per_commune == {"00001": 1, "00004": 5}
+        assert totals(rows)["total"] == 7
+
+
+def test_classify_command_and_job(app, make_person, run_jobs):
+    from app.extensions import db
+    from app.models import Beneficiary
+
+    pid = make_person("00004", "Người Dòng Lệnh")
+    with app.app_context():
+        db.session.query(Beneficiary).update({"case_type": None})
+        db.session.commit()
+    result = app.test_cli_runner().invoke(args=["asxh", "classify", "--unit", "00004", "--json"])
+    assert result.exit_code == 0, result.output
+    assert '"total": 1' in result.output and _case(app, pid) == 5
+    result = app.test_cli_runner().invoke(args=["asxh", "classify"])
+    assert result.exit_code == 0 and "5." in result.output
+    # The job, as enqueued by the screen.
+    from jobs.cases import classify_job_id, run_classify
+    from jobs.queues import enqueue_once
+
+    with app.app_context():
+        db.session.query(Beneficiary).update({"case_type": None})
+        db.session.commit()
+        enqueue_once(run_classify, None, job_id=classify_job_id(None))
+    run_jobs()
+    assert _case(app, pid) == 5
