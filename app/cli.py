@@ -175,6 +175,10 @@ def seed_demo_command(citizens, beneficiaries):
         click.echo(f"Beneficiary list: {batch.rows_imported} imported, {batch.rows_error} with errors.")
         counts = matching.match_beneficiaries(session, city)
         click.echo("Matching: " + ", ".join(f"{k} {v}" for k, v in counts.items() if v))
+        from app.services.cases import classify_cases
+
+        classify_cases(session, city)
+        session.commit()
     else:
         click.echo("Beneficiary list already imported.")
 

@@ -1,23 +1,165 @@
-"""Progress figures for a unit's scope."""
+"""Progress toward the article's targets for a unit's scope, with a breakdown by the units below it.
+
+Every figure is a GROUP BY over one table (beneficiary, enrolment, visit, payment_account), aggregated
+per commune and then rolled up in Python by unit path — no query per unit.
+"""
 from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.models import AdminUnit, Beneficiary, Enrolment
+from app.models import AdminUnit, Beneficiary, Enrolment, PaymentAccount, Visit
+from app.services import campaigns, payout
+from app.services import questionnaire as qn
+
+TO_CLEAN = ("mismatch", "needs_review", "not_found", "possible_duplicate")
+HELD_STATUSES = ("deceased", "moved")
+CASE_TYPE_IDS = (1, 2, 3, 4, 5, 6)
 
 
 def _scope_ids(unit: AdminUnit):
     return select(AdminUnit.id).where(AdminUnit.scheme == unit.scheme, AdminUnit.path.startswith(unit.path))
 
 
-def scope_summary(session: Session, unit: AdminUnit) -> dict:
-    """Counts of beneficiaries by match status and of enrolments by category within ``unit``."""
-    ids = _scope_ids(unit)
-    by_status = dict(session.execute(
-        select(Beneficiary.match_status, func.count()).where(Beneficiary.commune_id.in_(ids))
-        .group_by(Beneficiary.match_status)).all())
-    by_category = dict(session.execute(
-        select(Enrolment.category, func.count()).where(Enrolment.commune_id.in_(ids))
-        .group_by(Enrolment.category)).all())
-    return {"people": sum(by_status.values()), "by_status": by_status, "by_category": by_category}
+def _empty() -> dict:
+    return {"beneficiaries": 0, "matched": 0, "to_clean": 0, "pending": 0, "held": 0, "visited": 0,
+            "verified_account": 0, "cases": {t: 0 for t in CASE_TYPE_IDS}, "unclassified": 0,
+            "want_account": 0, "paid_to_account": 0, "categories": defaultdict(int)}
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _latest_visits(scope):
+    latest = select(func.max(Visit.id)).where(Visit.commune_id.in_(scope)).group_by(Visit.beneficiary_id)
+    return Visit.id.in_(latest)
+
+
+def per_commune(session: Session, unit: AdminUnit) -> dict[int, dict]:
+    """commune id → figures, for every commune in ``unit``'s scope that has beneficiaries."""
+    scope = _scope_ids(unit)
+    rows: dict[int, dict] = defaultdict(_empty)
+    for cid, status, case_type, n in session.execute(
+            select(Beneficiary.commune_id, Beneficiary.match_status, Beneficiary.case_type, func.count())
+            .where(Beneficiary.commune_id.in_(scope))
+            .group_by(Beneficiary.commune_id, Beneficiary.match_status, Beneficiary.case_type)):
+        r = rows[cid]
+        r["beneficiaries"] += n
+        if status == "matched":
+            r["matched"] += n
+        elif status in TO_CLEAN:
+            r["to_clean"] += n
+        elif status in HELD_STATUSES:
+            r["held"] += n
+        else:
+            r["pending"] += n
+        if case_type in CASE_TYPE_IDS:
+            r["cases"][case_type] += n
+        else:
+            r["unclassified"] += n
+    for cid, category, n in session.execute(
+            select(Enrolment.commune_id, Enrolment.category, func.count()).where(Enrolment.commune_id.in_(scope))
+            .group_by(Enrolment.commune_id, Enrolment.category)):
+        rows[cid]["categories"][category] += n
+    for cid, n in session.execute(
+            select(Visit.commune_id, func.count(func.distinct(Visit.beneficiary_id))).where(Visit.commune_id.in_(scope))
+            .group_by(Visit.commune_id)):
+        rows[cid]["visited"] = n
+    for cid, n in session.execute(
+            select(PaymentAccount.commune_id, func.count(func.distinct(PaymentAccount.beneficiary_id)))
+            .where(PaymentAccount.commune_id.in_(scope), PaymentAccount.state == "verified")
+            .group_by(PaymentAccount.commune_id)):
+        rows[cid]["verified_account"] = n
+    headline, _period = payout.headline_by_commune(session, unit)
+    for cid, h in headline.items():
+        rows[cid]["want_account"] = h["want_account"]
+        rows[cid]["paid_to_account"] = h["paid_to_account"]
+    return rows
+
+
+def _add(total: dict, r: dict) -> None:
+    for k in ("beneficiaries", "matched", "to_clean", "pending", "held", "visited", "verified_account",
+              "unclassified", "want_account", "paid_to_account"):
+        total[k] += r[k]
+    for t in CASE_TYPE_IDS:
+        total["cases"][t] += r["cases"][t]
+    for c, n in r["categories"].items():
+        total["categories"][c] += n
+
+
+def _finish(r: dict) -> dict:
+    r["share_paid_to_account"] = _share(r["paid_to_account"], r["want_account"])
+    r["share_verified_account"] = _share(r["verified_account"], r["beneficiaries"])
+    r["share_matched"] = _share(r["matched"], r["beneficiaries"])
+    r["share_visited"] = _share(r["visited"], r["beneficiaries"])
+    r["categories"] = dict(r["categories"])
+    return r
+
+
+def _reasons(session: Session, unit: AdminUnit) -> tuple[list, list]:
+    scope = _scope_ids(unit)
+    latest = _latest_visits(scope)
+    definition = qn.parse_definition(qn.active_questionnaire(session).definition) if qn.active_questionnaire(session) else None
+    declines = session.execute(
+        select(Visit.decline_reason, func.count()).where(latest, Visit.declined.is_(True), Visit.met.is_(True))
+        .group_by(Visit.decline_reason).order_by(func.count().desc())).all()
+    supports: dict[str, int] = defaultdict(int)
+    for support, n in session.execute(select(Visit.support, func.count()).where(latest, Visit.vulnerable.is_(True))
+                                      .group_by(Visit.support)):
+        for value in (support or "").split(","):
+            if value:
+                supports[value] += n
+
+    def label(key, value):
+        return qn.option_label(definition, key, value) if definition and value else (value or "")
+    return ([(label("decline_reason", r), n) for r, n in declines],
+            [(label("support", s), n) for s, n in sorted(supports.items(), key=lambda kv: -kv[1])])
+
+
+def dashboard(session: Session, unit: AdminUnit, *, today: dt.date | None = None) -> dict:
+    """Everything the home page shows for ``unit``: totals, one row per unit below it, reasons, deadlines."""
+    communes = per_commune(session, unit)
+    paths = dict(session.execute(select(AdminUnit.id, AdminUnit.path).where(AdminUnit.id.in_(list(communes)))).all()) \
+        if communes else {}
+    children = list(session.scalars(select(AdminUnit).where(AdminUnit.parent_id == unit.id).order_by(AdminUnit.code)))
+    total = _empty()
+    breakdown = []
+    for child in children:
+        row = _empty()
+        for cid, r in communes.items():
+            if paths.get(cid, "").startswith(child.path):
+                _add(row, r)
+        if row["beneficiaries"]:
+            breakdown.append(dict(_finish(row), unit_id=child.id, code=child.code, name=child.name))
+    for r in communes.values():
+        _add(total, r)
+    declines, supports = _reasons(session, unit)
+    board = None
+    visible = campaigns.visible_campaigns(session, unit)
+    if visible:
+        campaign = visible[0]
+        board = dict(campaigns.board(session, campaign, unit, today=today), campaign=campaign)
+    return {"unit": unit, "total": _finish(total), "breakdown": breakdown, "declines": declines,
+            "supports": supports, "board": board}
+
+
+def bar_chart_svg(items: list[tuple[str, int]], *, width: int = 460, bar: int = 22, color: str = "#337ab7") -> str:
+    """A horizontal bar chart as inline SVG (rendered on the server: the users' networks are closed)."""
+    from html import escape
+
+    peak = max([n for _, n in items] + [1])
+    height = bar * len(items) + 4
+    label_w = 230
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" class="asxh-chart">']
+    for i, (text, n) in enumerate(items):
+        y = i * bar + 2
+        w = int((width - label_w - 60) * n / peak)
+        out.append(f'<text x="0" y="{y + bar * 0.7:.0f}" font-size="12">{escape(str(text))[:40]}</text>')
+        out.append(f'<rect x="{label_w}" y="{y + 3}" width="{w}" height="{bar - 6}" fill="{color}"></rect>')
+        out.append(f'<text x="{label_w + w + 4}" y="{y + bar * 0.7:.0f}" font-size="12">{n:,}</text>'.replace(",", "."))
+    out.append("</svg>")
+    return "".join(out)

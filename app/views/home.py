@@ -1,6 +1,22 @@
-"""The home page: progress for the user's scope."""
-from flask import g, redirect, url_for
+"""The home page: progress toward the article's targets for the user's scope, and its .xlsx export."""
+from __future__ import annotations
+
+import io
+
+from flask import g, redirect, send_file, url_for
 from flask_appbuilder import IndexView, expose
+from flask_babel import force_locale, gettext
+
+from app.extensions import db
+from app.security.scope import current_unit
+from app.services import dashboard as dash
+from app.services.cases import CASE_TYPES
+from app.views.labels import CATEGORY_LABELS
+
+
+def _logged_in() -> bool:
+    user = getattr(g, "user", None)
+    return user is not None and user.is_authenticated
 
 
 class HomeView(IndexView):
@@ -8,16 +24,68 @@ class HomeView(IndexView):
 
     @expose("/")
     def index(self):
-        user = getattr(g, "user", None)
-        if user is None or not user.is_authenticated:
+        if not _logged_in():
             return redirect(url_for(f"{self.appbuilder.sm.auth_view.endpoint}.login"))
-        from app.services.dashboard import scope_summary
-        from app.security.scope import current_unit
-        from app.extensions import db
-
         unit = current_unit()
-        summary = scope_summary(db.session, unit) if unit is not None else None
-        from app.views.labels import CATEGORY_LABELS, MATCH_LABELS
+        data = dash.dashboard(db.session, unit) if unit is not None else None
+        charts = {}
+        if data:
+            charts["cases"] = dash.bar_chart_svg([(gettext(CASE_TYPES[t]), data["total"]["cases"][t]) for t in CASE_TYPES])
+            charts["categories"] = dash.bar_chart_svg(
+                [(str(CATEGORY_LABELS.get(c, c)), n) for c, n in sorted(data["total"]["categories"].items())], color="#5cb85c")
+        return self.render_template(self.index_template, unit=unit, data=data, charts=charts, case_types=CASE_TYPES,
+                                    category_labels=CATEGORY_LABELS)
 
-        return self.render_template(self.index_template, unit=unit, summary=summary,
-                                    category_labels=CATEGORY_LABELS, match_labels=MATCH_LABELS)
+    @expose("/dashboard.xlsx")
+    def export(self):
+        if not _logged_in():
+            return redirect(url_for(f"{self.appbuilder.sm.auth_view.endpoint}.login"))
+        unit = current_unit()
+        if unit is None:
+            return redirect(url_for(".index"))
+        data = dash.dashboard(db.session, unit)
+        out = io.BytesIO()
+        with force_locale("vi"):
+            _write_xlsx(data, out)
+        try:
+            from app.security.audit import log_export
+
+            log_export("dashboard", detail=unit.name, unit_id=unit.id)
+            db.session.commit()
+        except ImportError:  # the audit trail is optional at this layer
+            pass
+        out.seek(0)
+        return send_file(out, as_attachment=True, download_name=f"tien-do-{unit.code}.xlsx",
+                         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+def _write_xlsx(data: dict, out) -> None:
+    import datetime as dt
+
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = gettext("Progress")
+    ws.append([gettext("Progress of %(unit)s on %(date)s", unit=data["unit"].name, date=dt.date.today().strftime("%d/%m/%Y"))])
+    ws["A1"].font = Font(bold=True, size=13)
+    head = [gettext("Unit"), gettext("Beneficiaries"), gettext("Matched"), gettext("To clean"), gettext("Held"),
+            gettext("Visited"), gettext("With a verified account")] + [gettext("Case %(n)s", n=t) for t in CASE_TYPES] + [
+            gettext("Have an account and want it"), gettext("Paid to the account"), gettext("Share paid to the account (%)")]
+    ws.append(head)
+    for c in ws[2]:
+        c.font = Font(bold=True)
+
+    def line(name, r):
+        share = r["share_paid_to_account"]
+        return [name, r["beneficiaries"], r["matched"], r["to_clean"], r["held"], r["visited"], r["verified_account"]] + [
+            r["cases"][t] for t in CASE_TYPES] + [r["want_account"], r["paid_to_account"],
+                                                   None if share is None else round(100 * share, 1)]
+    for r in data["breakdown"]:
+        ws.append(line(r["name"], r))
+    ws.append(line(gettext("Total"), data["total"]))
+    for c in ws[ws.max_row]:
+        c.font = Font(bold=True)
+    ws.column_dimensions["A"].width = 28
+    wb.save(out)

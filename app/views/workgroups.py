@@ -44,10 +44,22 @@ class WorkGroupView(ScopedMixin, ModelView):
     search_form_query_rel_fields = add_form_query_rel_fields
 
     def pre_add(self, item):
-        super().pre_add(item)
         if item.commune is None or item.commune.unit_type not in COMMUNE_TYPES:
             raise BadRequest(gettext("A working group belongs to a commune"))
+        item.commune_id = item.commune.id  # the form sets the relation only
+        super().pre_add(item)
         item.created_by_id = g.user.id
+
+    def pre_update(self, item):
+        if item.commune is None or item.commune.unit_type not in COMMUNE_TYPES:
+            raise BadRequest(gettext("A working group belongs to a commune"))
+        moved = item.commune_id is not None and item.commune_id != item.commune.id
+        super().pre_update(item)
+        if moved:  # the old commune's people are no longer this group's
+            workgroups.release_group(db.session, item.id)
+            for m in item.members:
+                m.commune_id = item.commune.id
+        item.commune_id = item.commune.id
 
     def post_add(self, item):
         flash(gettext("Now add the members of the group."), "info")

@@ -118,7 +118,11 @@ def test_resync_reports_changes_and_lock_freezes_the_snapshot(db_session, make_p
     assert sync(db_session, pid)["added"] == 2
     verified_account(a, "0123456789")
     make_person("00001", "Phạm Văn Cường")
-    db_session.delete(db_session.get(Beneficiary, b))
+    # Bình moves to another district (a beneficiary on a payout list is never deleted: the history stays).
+    moved = db_session.get(Beneficiary, b)
+    moved.commune_id = unit(db_session, "00037").id
+    for e in moved.enrolments:
+        e.commune_id = moved.commune_id
     db_session.commit()
     result = sync(db_session, pid)
     assert (result["added"], result["removed"], result["changed"], result["total"]) == (1, 1, 1, 2)

@@ -1,0 +1,171 @@
+"""Payout benchmark (a benchmark, not a test): sync a period for N enrolments with verified accounts on
+PostgreSQL, lock it, then export the per-bank transfer files. Prints wall time per step and peak memory.
+
+    createdb -h 127.0.0.1 -U postgres bench_payout
+    PYTHONPATH=. .venv/bin/python bench/payout_bench.py \
+        --url postgresql://postgres@127.0.0.1:5432/bench_payout [--rows 1000000]
+
+The database is emptied and filled with synthetic people (labelled so); never point it at real data.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+BANKS = ("970436", "970415", "970418", "970405", "999888", "970422", "970407", "971005")
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class Timer:
+    def __init__(self):
+        self.rows = []
+
+    def step(self, name):
+        timer = self
+
+        class _Step:
+            def __enter__(self):
+                self.t0 = time.perf_counter()
+                return self
+
+            def __exit__(self, *exc):
+                elapsed = time.perf_counter() - self.t0
+                timer.rows.append((name, elapsed))
+                print(f"{name:<34} {elapsed:8.2f} s   peak RSS {peak_mb():7.1f} MB", flush=True)
+        return _Step()
+
+
+def reset_schema(url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def fill(session, rows: int) -> None:
+    """N synthetic beneficiaries, one BTXH enrolment each (every 10th also NCC, stackable), case type 1
+    with a verified account for 90 %, spread over every commune of the 2024 scheme."""
+    from sqlalchemy import text
+
+    communes = session.execute(text(
+        "SELECT array_agg(id ORDER BY id) FROM admin_unit WHERE scheme = '2024' AND level = 3")).scalar()
+    params = {"n": rows, "communes": communes, "k": len(communes), "banks": list(BANKS)}
+    session.execute(text("""
+        INSERT INTO beneficiary (id, natural_key, full_name, name_key, cccd, date_of_birth, birth_year, sex, commune_id,
+                                 match_status, case_type, created_at, updated_at)
+        SELECT i, 'C:' || lpad(i::text, 12, '0'), 'Người Tổng Hợp ' || i, 'người tổng hợp ' || i, lpad(i::text, 12, '0'),
+               DATE '1940-01-01' + (i % 20000), 1940 + (i % 20000) / 365, CASE WHEN i % 2 = 0 THEN 'M' ELSE 'F' END,
+               (CAST(:communes AS integer[]))[1 + i % :k], 'matched', CASE WHEN i % 10 = 0 THEN 3 ELSE 1 END, now(), now()
+        FROM generate_series(1, :n) AS i"""), params)
+    session.execute(text("""
+        INSERT INTO enrolment (beneficiary_id, commune_id, category, monthly_amount, coefficient, created_at, updated_at)
+        SELECT b.id, b.commune_id, 'BTXH', 500000, CASE WHEN b.id % 3 = 0 THEN 1.5 ELSE 1.0 END, now(), now()
+        FROM beneficiary b"""))
+    session.execute(text("""
+        INSERT INTO enrolment (beneficiary_id, commune_id, category, monthly_amount, created_at, updated_at)
+        SELECT b.id, b.commune_id, 'NCC', 2789000, now(), now() FROM beneficiary b WHERE b.id % 10 = 5"""))
+    session.execute(text("""
+        INSERT INTO payment_account (beneficiary_id, commune_id, channel, bank_bin, account_number, holder_name,
+                                     holder_ascii, shared_flag, source, state, entered_at, verified_at)
+        SELECT b.id, b.commune_id, 'bank', (CAST(:banks AS varchar[]))[1 + b.id % 8], lpad((b.id * 7919)::text, 12, '0'),
+               b.full_name, 'NGUOI TONG HOP ' || b.id, false, 'import', 'verified', now(), now()
+        FROM beneficiary b WHERE b.case_type = 1"""), params)
+    session.execute(text("SELECT setval(pg_get_serial_sequence('beneficiary', 'id'), (SELECT max(id) FROM beneficiary))"))
+    session.commit()
+    session.execute(text("ANALYZE"))
+    session.commit()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--url", default=os.environ.get("BENCH_DATABASE_URL",
+                                                    "postgresql://postgres@127.0.0.1:5432/bench_payout"))
+    ap.add_argument("--rows", type=int, default=1_000_000, help="beneficiaries (enrolments are ~10 %% more)")
+    ap.add_argument("--keep", action="store_true", help="keep the data (default: empty the schema first)")
+    args = ap.parse_args()
+    if not args.url.startswith("postgresql"):
+        sys.exit("The benchmark runs on PostgreSQL (--url postgresql://…)")
+
+    instance = tempfile.mkdtemp(prefix="asxh-bench-")
+    os.environ.update(ASXH_ENV="test", ASXH_INSTANCE_DIR=instance, DATABASE_URL=args.url)
+    if not args.keep:
+        reset_schema(args.url)
+
+    from flask_migrate import upgrade
+    from sqlalchemy import func, select
+
+    from app import create_app
+    from app.extensions import db
+    from app.models import Enrolment, PayoutPeriod
+    from app.services import payout
+    from app.services.reference import find_unit, load_banks, load_units
+
+    app = create_app()
+    timer = Timer()
+    print(f"payout benchmark: {args.rows:,} synthetic beneficiaries (SYNTHETIC DATA, not real people)")
+    with app.app_context():
+        session = db.session
+        if not args.keep:
+            with timer.step("schema + reference data"):
+                upgrade()
+                load_units(session)
+                load_banks(session)
+                payout.load_payout_rules(session)
+                session.commit()
+            with timer.step("generate data (SQL)"):
+                fill(session, args.rows)
+        enrolments = session.scalar(select(func.count()).select_from(Enrolment))
+        print(f"enrolments: {enrolments:,}")
+        city = find_unit(session, "01", "2024")
+        name = f"Bench {dt.datetime.now():%Y%m%d-%H%M%S}"
+        period = payout.create_period(session, name=name, period_date=dt.date(2025, 2, 1), unit=city, user_id=None)
+        session.commit()
+        pid = period.id
+
+        with timer.step("sync (first run)"):
+            result = payout.sync_payout_list(session, pid, city)
+        print(f"   lines {result['total']:,}: +{result['added']:,} -{result['removed']:,} ~{result['changed']:,}")
+        with timer.step("re-sync (nothing changed)"):
+            result = payout.sync_payout_list(session, pid, city)
+        print(f"   lines {result['total']:,}: +{result['added']:,} -{result['removed']:,} ~{result['changed']:,}")
+        with timer.step("lock (sequence, summary, SHA-256)"):
+            summary = payout.lock_period(session, pid, None, city)
+        print(f"   people {summary['people']:,}, amount {summary['amount']:,} ₫, checksum {summary['checksum'][:16]}…")
+
+        out_dir = Path(tempfile.mkdtemp(prefix="asxh-bench-export-"))
+        total_lines = 0
+        with timer.step("export per-bank files (all banks)"):
+            for bank in payout.bank_files(session, pid, city):
+                path = out_dir / f"{bank['bin']}.csv"
+                with open(path, "wb") as fh:
+                    r = payout.write_bank_file(session, pid, city, bank["bin"], fh)
+                (out_dir / f"{bank['bin']}.csv.sha256").write_bytes(payout.sha256_file(path.name, r["sha256"]))
+                total_lines += r["lines"]
+        size = sum(p.stat().st_size for p in out_dir.glob("*.csv"))
+        print(f"   {total_lines:,} transfers in {len(list(out_dir.glob('*.csv')))} files, {size / 1e6:.1f} MB, in {out_dir}")
+        status = session.get(PayoutPeriod, pid).status
+    print()
+    print(f"{'step':<34} {'seconds':>8}")
+    for step, seconds in timer.rows:
+        print(f"{step:<34} {seconds:8.2f}")
+    print(f"peak memory (max RSS of this process): {peak_mb():.1f} MB; period status: {status}")
+
+
+if __name__ == "__main__":
+    main()
