@@ -149,6 +149,9 @@ def match_beneficiaries(session: Session, unit: AdminUnit, *, registry: Populati
         if progress:
             progress(stage="match", rows=done, total=total)
     _flag_duplicates(session, scope)
+    from app.services.cases import classify_cases  # holds decide case type 6
+
+    classify_cases(session, unit)
     session.commit()
     return count_statuses(session, unit)
 
@@ -277,6 +280,10 @@ def review(session: Session, person: Beneficiary, action: str, user_id: int | No
     else:
         raise FieldError(Problem("action", "unknown_action", N_("Unknown action")))
     hold_unlocked_payouts(session, person.id, person.hold_reason)
+    from app.services.cases import classify_cases
+
+    session.flush()
+    classify_cases(session, beneficiary_ids=[person.id])
 
 
 def hold_unlocked_payouts(session: Session, beneficiary_id: int, hold_reason: str | None) -> None:

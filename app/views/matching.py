@@ -53,7 +53,8 @@ class MatchReviewView(ScopedMixin, ModelView):
     list_template = "match_list.html"
 
     def _person(self, pk: int) -> Beneficiary:
-        person = self.datamodel.get(pk, self._base_filters)
+        # Any person in scope can be reviewed (e.g. a matched person reported dead), not only the listed ones.
+        person = scoped_query(db.session, g.user, Beneficiary).filter(Beneficiary.id == pk).one_or_none()
         if person is None:
             abort(404)
         return person
