@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.admin_unit import AdminUnit
 
+# The usual action codes; modules may record others (short lower-case codes, e.g. "approve").
 AUDIT_ACTIONS = (
     "create", "update", "delete", "view", "export", "unmask", "login", "logout", "login_failed",
     "login_locked", "bulk",

@@ -86,20 +86,24 @@ class PayoutPeriod(Model):
 
 
 class PayoutLine(Model):
-    """One payment of one enrolment in one period: a snapshot taken by the sync, frozen by the lock."""
+    """One payment of one enrolment in one period: a snapshot taken by the sync, frozen by the lock.
+
+    The ids are snapshots too, without foreign keys: a line is history and outlives changes to the
+    registry (and a million rows are written without a million foreign-key checks). The period owns
+    its lines; only the service deletes them. ``sequence`` is the STT within the commune."""
 
     __tablename__ = "payout_line"
     __table_args__ = (
         UniqueConstraint("period_id", "enrolment_id", name="uq_payout_line_period_enrolment"),
         Index("ix_payout_line_period_commune", "period_id", "commune_id"),
         Index("ix_payout_line_period_bank", "period_id", "bank_bin"),
-    )
+    )  # PostgreSQL: fillfactor 85 (set in the migration) so re-syncs and results are HOT updates
 
     id: Mapped[int] = mapped_column(_BIGID, primary_key=True)
-    period_id: Mapped[int] = mapped_column(ForeignKey("payout_period.id", ondelete="CASCADE"), nullable=False)
-    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolment.id"), nullable=False)
-    beneficiary_id: Mapped[int] = mapped_column(ForeignKey("beneficiary.id"), nullable=False)
-    commune_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), nullable=False)
+    period_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    enrolment_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    beneficiary_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    commune_id: Mapped[int] = mapped_column(Integer, nullable=False)
     sequence: Mapped[Optional[int]] = mapped_column(Integer)
     full_name: Mapped[str] = mapped_column(String(150), nullable=False)
     name_key: Mapped[Optional[str]] = mapped_column(String(150))
@@ -112,29 +116,39 @@ class PayoutLine(Model):
     carried_amount: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0, server_default="0")
     channel: Mapped[str] = mapped_column(String(8), nullable=False)
     hold_reason: Mapped[Optional[str]] = mapped_column(String(40))
-    account_id: Mapped[Optional[int]] = mapped_column(ForeignKey("payment_account.id"))
+    account_id: Mapped[Optional[int]] = mapped_column(Integer)
     bank_bin: Mapped[Optional[str]] = mapped_column(String(10))
     bank_name: Mapped[Optional[str]] = mapped_column(String(80))
     account_number: Mapped[Optional[str]] = mapped_column(String(19))
     holder_ascii: Mapped[Optional[str]] = mapped_column(String(150))
     proxy_name: Mapped[Optional[str]] = mapped_column(String(150))
     proxy_cccd: Mapped[Optional[str]] = mapped_column(String(12))
-    description: Mapped[Optional[str]] = mapped_column(String(140))
     result_status: Mapped[str] = mapped_column(String(8), nullable=False, default="pending", server_default="pending")
     result_reason: Mapped[Optional[str]] = mapped_column(String(300))
     result_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
-    carried_from_line_id: Mapped[Optional[int]] = mapped_column(ForeignKey("payout_line.id", ondelete="SET NULL"))
+    carried_from_line_id: Mapped[Optional[int]] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     # Sync bookkeeping: which run created the line, last saw it, last changed it.
     created_run_id: Mapped[Optional[int]] = mapped_column(Integer)
     seen_run_id: Mapped[Optional[int]] = mapped_column(Integer)
     changed_run_id: Mapped[Optional[int]] = mapped_column(Integer)
 
-    period: Mapped[PayoutPeriod] = relationship(PayoutPeriod)
-    commune: Mapped[AdminUnit] = relationship(AdminUnit)
+    period: Mapped[PayoutPeriod] = relationship(
+        PayoutPeriod, primaryjoin="foreign(PayoutLine.period_id) == PayoutPeriod.id", viewonly=True)
+    commune: Mapped[AdminUnit] = relationship(
+        AdminUnit, primaryjoin="foreign(PayoutLine.commune_id) == AdminUnit.id", viewonly=True)
 
     @property
     def total(self) -> int:
         return (self.amount or 0) + (self.carried_amount or 0)
+
+    @property
+    def description(self) -> str:
+        return transfer_description(self.category, self.period_id, self.id)
+
+
+def transfer_description(category: str, period_id: int, line_id: int) -> str:
+    """The transfer text the bank shows (ASCII); it carries the line id for reconciliation."""
+    return f"ASXH {category} DOT {period_id} MA {line_id}"
 
 
 class PayoutSyncRun(Model):

@@ -13,7 +13,8 @@ Other modules log reads of personal data with::
     log_view("beneficiary", person.id, beneficiary_id=person.id, unit_id=person.commune_id)
     log_export("payout_list", detail="Payout list Tháng 02/2024, district 001", count=1234, unit_id=unit.id)
 
-Both append one record and **commit the request's session** (pass ``commit=False`` to commit yourself).
+Both append one record and **commit the request's session** (pass ``commit=False`` to commit yourself);
+``log_event(action, entity, entity_id, …)`` does the same for any other action code.
 """
 from __future__ import annotations
 
@@ -64,8 +65,9 @@ def init_audit(app: Flask) -> None:
     audit.install_listeners(db.session)
 
 
-def _record(action: str, entity: str | None, entity_id=None, *, beneficiary_id=None, unit_id=None, old=None,
-            new=None, detail=None, commit: bool = True) -> int:
+def log_event(action: str, entity: str | None, entity_id=None, *, beneficiary_id=None, unit_id=None, old=None,
+              new=None, detail=None, commit: bool = True) -> int:
+    """Append one record for the current user (any action code) and commit the request's session."""
     from app.extensions import db
 
     record_id = audit.record(db.session, action=action, entity=entity, entity_id=entity_id,
@@ -83,7 +85,7 @@ def log_view(entity: str, entity_id, *, beneficiary_id: int | None = None, unit_
     """
     new = {k: v for k, v in {"fields": sorted(fields) if fields else None, "masked": masked}.items()
            if v is not None} or None
-    return _record("view", entity, entity_id, beneficiary_id=beneficiary_id, unit_id=unit_id, new=new,
+    return log_event("view", entity, entity_id, beneficiary_id=beneficiary_id, unit_id=unit_id, new=new,
                    detail=detail, commit=commit)
 
 
@@ -91,12 +93,12 @@ def log_export(what: str, *, detail: str | None = None, count: int | None = None
                entity_id=None, params: dict | None = None, commit: bool = True) -> int:
     """Someone downloaded a list or report (``what``: e.g. "import_error_report", "payout_list")."""
     new = {k: v for k, v in {"count": count, "params": params}.items() if v is not None} or None
-    return _record("export", what, entity_id, unit_id=unit_id, new=new, detail=detail, commit=commit)
+    return log_event("export", what, entity_id, unit_id=unit_id, new=new, detail=detail, commit=commit)
 
 
 def log_unmask(entity: str, entity_id, *, beneficiary_id: int | None = None, unit_id: int | None = None,
                fields=None, commit: bool = True) -> int:
     """Someone asked to see the full CCCD / account number of one record."""
     new = {"fields": sorted(fields)} if fields else None
-    return _record("unmask", entity, entity_id, beneficiary_id=beneficiary_id, unit_id=unit_id, new=new,
+    return log_event("unmask", entity, entity_id, beneficiary_id=beneficiary_id, unit_id=unit_id, new=new,
                    commit=commit)

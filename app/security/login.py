@@ -121,9 +121,9 @@ def refuse_if_locked(username: str | None) -> int:
     addr = request.remote_addr
     wait = guard.blocked_for(username, addr)
     if wait and guard.first_refusal(username, addr):
-        from app.security.audit import _record
+        from app.security.audit import log_event
 
-        _record("login_locked", "ab_user", None, new={"username": (username or "")[:128]},
+        log_event("login_locked", "ab_user", None, new={"username": (username or "")[:128]},
                 detail=f"locked for {wait} s")
     return wait
 

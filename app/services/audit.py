@@ -44,6 +44,7 @@ import decimal
 import hashlib
 import json
 import logging
+import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 
@@ -78,6 +79,7 @@ HIDDEN = "[hidden]"
 # Content fields covered by the hash, in addition to prev_hash.
 HASHED_FIELDS = ("id", "at", "user_id", "username", "remote_addr", "source", "action", "entity", "entity_id",
                  "beneficiary_id", "unit_id", "old_values", "new_values", "detail")
+_ACTION = re.compile(r"^[a-z][a-z_]{0,31}$")  # the usual ones are AUDIT_ACTIONS; modules may add their own
 _LIMITS = {"username": 128, "remote_addr": 64, "source": 64, "action": 32, "entity": 64, "entity_id": 64}
 
 _audited_tables: set[str] = set(DEFAULT_AUDITED_TABLES)
@@ -181,8 +183,8 @@ def make_entry(*, action: str, entity: str | None = None, entity_id=None, benefi
                unit_id: int | None = None, old=None, new=None, detail: str | None = None,
                actor: Actor | None = None, at: dt.datetime | None = None) -> dict:
     """One record's content (without id and hashes)."""
-    if action not in AUDIT_ACTIONS:
-        raise ValueError(f"unknown audit action {action!r}")
+    if not _ACTION.match(action or ""):
+        raise ValueError(f"audit action {action!r}: use a short lower-case code such as {', '.join(AUDIT_ACTIONS)}")
     actor = actor or current_actor()
     entry = {
         "at": at or utcnow(), "user_id": actor.user_id, "username": actor.username,
@@ -485,10 +487,11 @@ def _before_commit(session: Session) -> None:
     session.info[_COMMITTING] = True
 
 
-def _after_commit(session: Session) -> None:
-    if not session.in_nested_transaction():
+def _after_transaction_end(session: Session, transaction) -> None:
+    if transaction.parent is None:  # the root transaction ended (commit, rollback or close): start afresh
         session.info.pop(_COMMITTING, None)
         session.info.pop(_PENDING, None)
+        session.info.pop(_PREFETCH, None)
 
 
 def _after_soft_rollback(session: Session, previous_transaction) -> None:
@@ -512,7 +515,7 @@ def _after_soft_rollback(session: Session, previous_transaction) -> None:
 
 _LISTENERS = (
     ("before_flush", _before_flush), ("after_flush", _after_flush), ("before_commit", _before_commit),
-    ("after_commit", _after_commit), ("after_soft_rollback", _after_soft_rollback),
+    ("after_soft_rollback", _after_soft_rollback), ("after_transaction_end", _after_transaction_end),
 )
 
 

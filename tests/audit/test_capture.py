@@ -117,6 +117,36 @@ def test_rolled_back_changes_leave_no_record(app, make_person):
     _verify_ok(app)
 
 
+def test_a_session_closed_without_commit_leaves_no_pending_record(app, make_person):
+    from app.extensions import db
+    from app.models import Beneficiary
+
+    pid = make_person()
+    before = len(audit_rows(app))
+    with app.app_context():
+        db.session.get(Beneficiary, pid).address = "Số 3 phố Tràng Tiền"
+        db.session.flush()
+        db.session.close()
+        db.session.get(Beneficiary, pid).sex = "F"
+        db.session.commit()
+    rows = audit_rows(app)[before:]
+    assert [r["new"] for r in rows] == [{"sex": "F"}]
+
+
+def test_modules_may_record_their_own_action_codes(app):
+    import pytest
+
+    from app.extensions import db
+    from app.services.audit import record
+
+    with app.app_context():
+        record(db.session, action="approve", entity="payout_period", entity_id=1, detail="locked and approved")
+        with pytest.raises(ValueError):
+            record(db.session, action="Drop Table", entity="x")
+        db.session.commit()
+    assert audit_rows(app, action="approve")[0]["entity"] == "payout_period"
+
+
 def test_unaudited_tables_are_not_recorded_and_tables_are_configurable_by_name(app, unit_id):
     from app.extensions import db
     from app.models import AdminUnit

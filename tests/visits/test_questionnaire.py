@@ -18,8 +18,14 @@ def restore_questionnaires(app):
 
     with app.app_context():
         db.session.rollback()
+        from app.models import AccountOpeningTask, Visit
+
         v1 = db.session.query(Questionnaire).filter_by(version=1).one()
-        db.session.query(Questionnaire).filter(Questionnaire.version > 1).delete()
+        later = [q.id for q in db.session.query(Questionnaire).filter(Questionnaire.version > 1)]
+        visits = [v.id for v in db.session.query(Visit).filter(Visit.questionnaire_id.in_(later))]
+        db.session.query(AccountOpeningTask).filter(AccountOpeningTask.visit_id.in_(visits)).delete()
+        db.session.query(Visit).filter(Visit.id.in_(visits)).delete()
+        db.session.query(Questionnaire).filter(Questionnaire.id.in_(later)).delete()
         activate_version(db.session, v1.id)
         db.session.commit()
 

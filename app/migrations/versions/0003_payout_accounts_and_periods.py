@@ -155,7 +155,6 @@ def upgrade():
     sa.Column('holder_ascii', sa.String(length=150), nullable=True),
     sa.Column('proxy_name', sa.String(length=150), nullable=True),
     sa.Column('proxy_cccd', sa.String(length=12), nullable=True),
-    sa.Column('description', sa.String(length=140), nullable=True),
     sa.Column('result_status', sa.String(length=8), server_default='pending', nullable=False),
     sa.Column('result_reason', sa.String(length=300), nullable=True),
     sa.Column('result_at', sa.DateTime(), nullable=True),
@@ -163,15 +162,12 @@ def upgrade():
     sa.Column('created_run_id', sa.Integer(), nullable=True),
     sa.Column('seen_run_id', sa.Integer(), nullable=True),
     sa.Column('changed_run_id', sa.Integer(), nullable=True),
-    sa.ForeignKeyConstraint(['account_id'], ['payment_account.id'], ),
-    sa.ForeignKeyConstraint(['beneficiary_id'], ['beneficiary.id'], ),
-    sa.ForeignKeyConstraint(['carried_from_line_id'], ['payout_line.id'], ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['commune_id'], ['admin_unit.id'], ),
-    sa.ForeignKeyConstraint(['enrolment_id'], ['enrolment.id'], ),
-    sa.ForeignKeyConstraint(['period_id'], ['payout_period.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('period_id', 'enrolment_id', name='uq_payout_line_period_enrolment')
     )
+    if op.get_bind().dialect.name == 'postgresql':
+        # Room on each page so that re-syncs and payment results are HOT updates (no index writes).
+        op.execute('ALTER TABLE payout_line SET (fillfactor = 85)')
     with op.batch_alter_table('payout_line', schema=None) as batch_op:
         batch_op.create_index('ix_payout_line_period_bank', ['period_id', 'bank_bin'], unique=False)
         batch_op.create_index('ix_payout_line_period_commune', ['period_id', 'commune_id'], unique=False)

@@ -1,0 +1,114 @@
+"""Browser tests: the app served on 127.0.0.1 by gunicorn, an RQ worker, Debian's chromium driven by Playwright."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts" / "e2e"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    """Base URL of the app served in a separate process, plus a worker, on the test database."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is required for the browser tests (apt-get install chromium)")
+    from jobs.queues import redis_connection
+
+    env = dict(os.environ)
+    with app.app_context():
+        if not app.config.get("REDIS_URL"):
+            env["REDIS_URL"] = f"unix://{redis_connection(app.config).socket_file}"
+    port = _free_port()
+    logs = ARTIFACTS / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    web = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "--threads", "4", "-b", f"127.0.0.1:{port}",
+                            "run:app"], cwd=ROOT, env=env, stdout=open(logs / "web.log", "w"), stderr=subprocess.STDOUT)
+    worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "run", "asxh", "worker"], cwd=ROOT, env=env,
+                              stdout=open(logs / "worker.log", "w"), stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        web.kill()
+        worker.kill()
+        pytest.fail("the web server did not start")
+    yield base
+    for proc in (web, worker):
+        proc.terminate()
+    for proc in (web, worker):
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class Session:
+    """One user's browser context, with a screenshot helper."""
+
+    def __init__(self, browser, base: str, username: str, password: str = "Demo@12345"):
+        self.base = base
+        self.username = username
+        self.context = browser.new_context(locale="vi-VN", viewport={"width": 1366, "height": 900})
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(20000)
+        self.page.goto(base + "/login/")
+        self.page.fill("#username", username)
+        self.page.fill("#password", password)
+        self.page.click("input[type=submit], button[type=submit]")
+        self.page.wait_for_load_state("networkidle")
+
+    def go(self, path: str):
+        return self.page.goto(self.base + path)
+
+    def shot(self, name: str) -> Path:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+    def close(self):
+        self.context.close()
+
+
+@pytest.fixture()
+def as_user(browser, live_server):
+    sessions = []
+
+    def make(username: str) -> Session:
+        s = Session(browser, live_server, username)
+        sessions.append(s)
+        return s
+    yield make
+    for s in sessions:
+        s.close()
