@@ -67,8 +67,10 @@ class Beneficiary(Model):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
 
-    commune: Mapped[AdminUnit] = relationship(AdminUnit)
-    enrolments: Mapped[list["Enrolment"]] = relationship(back_populates="beneficiary", cascade="all, delete-orphan")
+    # Lists show the commune and the categories of every row: load them with the rows, not one query each.
+    commune: Mapped[AdminUnit] = relationship(AdminUnit, lazy="joined")
+    enrolments: Mapped[list["Enrolment"]] = relationship(back_populates="beneficiary", cascade="all, delete-orphan",
+                                                         lazy="selectin")
 
     def __repr__(self) -> str:
         return self.full_name

@@ -43,6 +43,19 @@ class AsxhSecurityManager(SecurityManager):
     authdbview = AsxhAuthDBView
     security_api = AsxhSecurityApi
 
+    def _has_view_access(self, user, permission_name: str, view_name: str) -> bool:
+        """One query per request for the user's permissions, instead of one per menu item and button."""
+        from flask import g, has_request_context
+
+        if not has_request_context() or not getattr(user, "is_authenticated", False):
+            return super()._has_view_access(user, permission_name, view_name)
+        cached = getattr(g, "_asxh_permissions", None)
+        if cached is None or cached[0] != user.id:
+            pairs = {pair for perms in self.get_user_roles_permissions(user).values() for pair in perms}
+            cached = (user.id, pairs)
+            g._asxh_permissions = cached
+        return (permission_name, view_name) in cached[1]
+
     def auth_user_db(self, username, password):
         """FAB's password check, refused while the username/address is locked; failures counted and audited."""
         from flask import request

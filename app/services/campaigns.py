@@ -16,7 +16,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from sqlalchemy import and_, delete, exists, func, or_, select
+from sqlalchemy import delete, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.models import (

@@ -18,7 +18,7 @@ from typing import BinaryIO
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from sqlalchemy import and_, case, exists, false, func, or_, select, update
+from sqlalchemy import and_, case, exists, false, func, select, update
 from sqlalchemy.orm import Session, aliased
 
 from app.models import (

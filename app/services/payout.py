@@ -23,14 +23,14 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any, BinaryIO
 
-from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy import String, and_, cast, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from app.models import (
     AdminUnit, BaseLevel, Bank, Beneficiary, CategoryRule, PaymentAccount, PayoutExport, PayoutLine, PayoutPeriod,
     PayoutSyncRun,
 )
-from app.models.beneficiary import CATEGORY_CODES
+from app.models.payout import transfer_description
 from app.services import normalize as nz
 from app.services.formatting import format_date, format_number
 from app.services.messages import N_, FieldError, Problem
@@ -207,11 +207,12 @@ def _visit_join(session: Session) -> tuple[str, str, str]:
     table = visit_table(session)
     if table is None:
         return "", "NULL", "NULL"
-    cccd = "v.proxy_cccd" if "proxy_cccd" in table.c else "NULL"
+    cccd = "v2.proxy_cccd" if "proxy_cccd" in table.c else "NULL"
     order = "v2.visit_date DESC, v2.id DESC" if "visit_date" in table.c else "v2.id DESC"
-    join = (f"LEFT JOIN visit v ON v.id = (SELECT v2.id FROM visit v2 WHERE v2.beneficiary_id = b.id "
-            f"ORDER BY {order} LIMIT 1)")
-    return join, "v.proxy_name", cccd
+    join = (f"LEFT JOIN (SELECT v2.beneficiary_id, v2.proxy_name, {cccd} AS proxy_cccd, "
+            f"row_number() OVER (PARTITION BY v2.beneficiary_id ORDER BY {order}) AS rn FROM visit v2) v "
+            f"ON v.beneficiary_id = b.id AND v.rn = 1")
+    return join, "v.proxy_name", "v.proxy_cccd"
 
 
 def _distinct(dialect: str, a: str, b: str) -> str:
@@ -235,6 +236,8 @@ def sync_payout_list(session: Session, period_id: int, unit: AdminUnit, progress
     run.status, run.started_at = "running", dt.datetime.now()
     session.flush()
     rid = run.id
+    if dialect == "postgresql":
+        session.execute(text("SET LOCAL work_mem = '128MB'"))
 
     levels = base_levels_at(session, period.period_date)
     stack = sorted(stackable_categories(session))
@@ -258,7 +261,10 @@ def sync_payout_list(session: Session, period_id: int, unit: AdminUnit, progress
     amount_expr = (f"CASE WHEN e.coefficient IS NOT NULL AND {base_case} IS NOT NULL "
                    f"THEN CAST(ROUND(e.coefficient * {base_case}) AS BIGINT) ELSE e.monthly_amount END")
     acct = "CASE WHEN s.channel = 'account' THEN s.{0} END".format
-    session.execute(text(f"""
+    scope_sql = "commune_id IN (SELECT id FROM admin_unit WHERE scheme = :scheme AND path LIKE :prefix)"
+    first = session.execute(text(f"SELECT 1 FROM payout_line WHERE period_id = :pid AND {scope_sql} LIMIT 1"),
+                            params).first() is None
+    inserted = session.execute(text(f"""
         WITH amt AS (
             SELECT e.id AS enrolment_id, e.beneficiary_id, e.commune_id, e.category,
                    {amount_expr} AS amount, {stack_case} AS st
@@ -289,38 +295,47 @@ def sync_payout_list(session: Session, period_id: int, unit: AdminUnit, progress
         ), s AS (
             SELECT src.*, CASE WHEN hold_reason IS NOT NULL THEN 'held'
                                WHEN case_type = 1 AND account_id IS NOT NULL THEN 'account'
-                               WHEN is_proxy = 1 THEN 'proxy' ELSE 'cash' END AS channel
+                               WHEN is_proxy = 1 THEN 'proxy' ELSE 'cash' END AS channel,
+                   row_number() OVER (PARTITION BY commune_id ORDER BY name_key, full_name, enrolment_id) AS seq
             FROM src
         )
         INSERT INTO payout_line (period_id, enrolment_id, {cols}, carried_amount, result_status,
-                                 created_run_id, seen_run_id, changed_run_id)
+                                 created_run_id, seen_run_id, changed_run_id, sequence)
         SELECT :pid, s.enrolment_id, s.beneficiary_id, s.commune_id, s.full_name, s.name_key, s.cccd,
                s.date_of_birth, s.birth_year, s.category, s.case_type, s.amount, s.channel, s.hold_reason,
                {acct("account_id")}, {acct("bank_bin")}, {acct("bank_name")}, {acct("account_number")},
                {acct("holder_ascii")},
                CASE WHEN s.channel = 'proxy' THEN s.proxy_name END, CASE WHEN s.channel = 'proxy' THEN s.proxy_cccd END,
-               0, 'pending', :run, :run, :run
+               0, 'pending', :run, :run, :run, s.seq
         FROM s WHERE {true}
         ON CONFLICT (period_id, enrolment_id) DO UPDATE SET {sets},
-            seen_run_id = excluded.seen_run_id,
+            sequence = excluded.sequence, seen_run_id = excluded.seen_run_id,
             changed_run_id = CASE WHEN {changed} THEN excluded.changed_run_id ELSE payout_line.changed_run_id END
         """), params)
     if progress:
         progress(stage="sync", step=2, run_id=rid)
-    scope_sql = "commune_id IN (SELECT id FROM admin_unit WHERE scheme = :scheme AND path LIKE :prefix)"
-    stale = f"period_id = :pid AND {scope_sql} AND (seen_run_id IS NULL OR seen_run_id <> :run)"
-    # A line that carries an unpaid amount from an earlier period stays (with nothing new to pay).
-    kept = session.execute(text(f"""
-        UPDATE payout_line SET amount = 0, seen_run_id = :run, changed_run_id = :run
-        WHERE {stale} AND carried_amount > 0"""), params).rowcount
-    removed = session.execute(text(f"DELETE FROM payout_line WHERE {stale}"), params).rowcount
-    counts = session.execute(text(f"""
-        SELECT count(*),
-               sum(CASE WHEN created_run_id = :run THEN 1 ELSE 0 END),
-               sum(CASE WHEN changed_run_id = :run AND created_run_id <> :run THEN 1 ELSE 0 END)
-        FROM payout_line WHERE period_id = :pid AND {scope_sql}"""), params).one()
-    total, added, changed_n = int(counts[0] or 0), int(counts[1] or 0), int(counts[2] or 0)
+    if first:  # nothing was there: every row was inserted, nothing is stale
+        total = added = inserted.rowcount
+        if added < 0:  # sqlite3 gives no row count for a statement that starts with WITH
+            total = added = session.execute(text(f"SELECT count(*) FROM payout_line WHERE period_id = :pid AND "
+                                                 f"{scope_sql}"), params).scalar()
+        removed = changed_n = kept = 0
+    else:
+        stale = f"period_id = :pid AND {scope_sql} AND (seen_run_id IS NULL OR seen_run_id <> :run)"
+        # A line that carries an unpaid amount from an earlier period stays (with nothing new to pay).
+        kept = session.execute(text(f"""
+            UPDATE payout_line SET amount = 0, seen_run_id = :run, changed_run_id = :run
+            WHERE {stale} AND carried_amount > 0"""), params).rowcount
+        removed = session.execute(text(f"DELETE FROM payout_line WHERE {stale}"), params).rowcount
+        counts = session.execute(text(f"""
+            SELECT count(*),
+                   sum(CASE WHEN created_run_id = :run THEN 1 ELSE 0 END),
+                   sum(CASE WHEN changed_run_id = :run AND created_run_id <> :run THEN 1 ELSE 0 END)
+            FROM payout_line WHERE period_id = :pid AND {scope_sql}"""), params).one()
+        total, added, changed_n = int(counts[0] or 0), int(counts[1] or 0), int(counts[2] or 0)
     run.lines_total, run.lines_added, run.lines_removed, run.lines_changed = total, added, removed, changed_n
+    if dialect == "postgresql" and added + removed > 10000:
+        session.execute(text("ANALYZE payout_line"))  # fresh statistics for the exports and screens
     run.status, run.finished_at = "done", dt.datetime.now()
     period.status = "synced"
     period.synced_at, period.synced_by_id = run.finished_at, run.user_id if run.user_id is not None else user_id
@@ -347,22 +362,25 @@ def run_summary(run: PayoutSyncRun) -> dict:
 
 # --- lock, approve, hand over, close ------------------------------------------------------------
 
-def _line_digest_rows(session: Session, period_id: int):
-    return session.execute(
-        select(PayoutLine.sequence, PayoutLine.id, PayoutLine.enrolment_id, PayoutLine.cccd, PayoutLine.full_name,
-               PayoutLine.date_of_birth, PayoutLine.category, PayoutLine.amount, PayoutLine.carried_amount,
-               PayoutLine.channel, PayoutLine.hold_reason, PayoutLine.bank_bin, PayoutLine.account_number,
-               PayoutLine.holder_ascii, PayoutLine.proxy_name, PayoutLine.commune_id)
-        .where(PayoutLine.period_id == period_id).order_by(PayoutLine.sequence, PayoutLine.id)
-        .execution_options(yield_per=20000))
+CHECKSUM_COLS = ("commune_id", "sequence", "id", "enrolment_id", "cccd", "full_name", "date_of_birth", "category",
+                 "amount", "carried_amount", "channel", "hold_reason", "bank_bin", "account_number", "holder_ascii",
+                 "proxy_name", "proxy_cccd")
 
 
 def compute_checksum(session: Session, period_id: int) -> str:
-    """SHA-256 over the lines in sequence order, one "|"-joined record per line."""
+    """SHA-256 over the lines ordered by commune and sequence, one "|"-joined record per line
+    (the record is built by the database; Python only hashes)."""
+    record = None
+    for name in CHECKSUM_COLS:
+        part = func.coalesce(cast(getattr(PayoutLine, name), String), "")
+        record = part if record is None else record + "|" + part
     digest = hashlib.sha256()
-    for row in _line_digest_rows(session, period_id):
-        digest.update(("|".join("" if v is None else (v.isoformat() if isinstance(v, dt.date) else str(v))
-                                for v in row) + "\n").encode("utf-8"))
+    rows = session.execute(select(record).where(PayoutLine.period_id == period_id)
+                           .order_by(PayoutLine.commune_id, PayoutLine.sequence, PayoutLine.id)
+                           .execution_options(yield_per=50000))
+    for (line,) in rows:
+        digest.update(line.encode("utf-8"))
+        digest.update(b"\n")
     return digest.hexdigest()
 
 
@@ -386,7 +404,7 @@ def period_summary(session: Session, period_id: int, unit: AdminUnit | None = No
 
 
 def lock_period(session: Session, period_id: int, user_id: int | None, unit: AdminUnit) -> dict:
-    """Lock and approve: number the lines, fix their transfer descriptions, store summary and checksum; commits."""
+    """Lock and approve: number any line without an STT, store the summary and the checksum; commits."""
     period = _period(session, period_id, lock=True)
     if not period_in_charge(period, unit):
         raise out_of_scope()
@@ -396,15 +414,7 @@ def lock_period(session: Session, period_id: int, user_id: int | None, unit: Adm
         PayoutSyncRun.period_id == period.id, PayoutSyncRun.status.in_(("queued", "running"))))
     if busy:
         raise FieldError(Problem("period", "sync_running", N_("A sync of this payout period is still running")))
-    # Sequence: by commune (unit path), then name; the transfer description carries the line id.
-    session.execute(text("""
-        UPDATE payout_line SET sequence = s.rn,
-               description = 'ASXH ' || payout_line.category || ' DOT ' || CAST(payout_line.period_id AS VARCHAR(12))
-                             || ' MA ' || CAST(payout_line.id AS VARCHAR(20))
-        FROM (SELECT l.id, row_number() OVER (ORDER BY u.path, l.name_key, l.full_name, l.id) AS rn
-              FROM payout_line l JOIN admin_unit u ON u.id = l.commune_id WHERE l.period_id = :pid) s
-        WHERE payout_line.id = s.id AND payout_line.period_id = :pid
-        """), {"pid": period.id})
+    _number_unsequenced(session, period.id)
     summary = period_summary(session, period.id)
     summary["checksum"] = compute_checksum(session, period.id)
     period.checksum = summary["checksum"]
@@ -412,6 +422,21 @@ def lock_period(session: Session, period_id: int, user_id: int | None, unit: Adm
     period.status, period.locked_by_id, period.locked_at = "locked", user_id, dt.datetime.now()
     session.commit()
     return summary
+
+
+def _number_unsequenced(session: Session, period_id: int) -> None:
+    """Lines carried in after the last sync have no STT yet: number them after the last one of their commune."""
+    rows = session.execute(select(PayoutLine.id, PayoutLine.commune_id).where(
+        PayoutLine.period_id == period_id, PayoutLine.sequence.is_(None)).order_by(PayoutLine.id)).all()
+    if not rows:
+        return
+    last = dict(session.execute(select(PayoutLine.commune_id, func.max(PayoutLine.sequence))
+                                .where(PayoutLine.period_id == period_id).group_by(PayoutLine.commune_id)).all())
+    params = []
+    for line_id, commune_id in rows:
+        last[commune_id] = (last.get(commune_id) or 0) + 1
+        params.append({"id": line_id, "seq": last[commune_id]})
+    session.execute(text("UPDATE payout_line SET sequence = :seq WHERE id = :id"), params)
 
 
 def checksum_intact(session: Session, period: PayoutPeriod) -> bool | None:
@@ -484,7 +509,7 @@ def _line_rows(session: Session, period_id: int, unit: AdminUnit, *where):
     return session.execute(
         select(PayoutLine, AdminUnit.name).join(AdminUnit, AdminUnit.id == PayoutLine.commune_id)
         .where(PayoutLine.period_id == period_id, PayoutLine.commune_id.in_(scope_ids(unit)), *where)
-        .order_by(PayoutLine.sequence, PayoutLine.id).execution_options(yield_per=5000))
+        .order_by(AdminUnit.path, PayoutLine.sequence, PayoutLine.id).execution_options(yield_per=5000))
 
 
 def write_payout_list(session: Session, period_id: int, unit: AdminUnit, out: BinaryIO,
@@ -590,13 +615,13 @@ def write_bank_file(session: Session, period_id: int, unit: AdminUnit, bank_bin:
     n = total = 0
     rows = session.execute(
         select(PayoutLine.bank_bin, PayoutLine.account_number, PayoutLine.holder_ascii, PayoutLine.amount,
-               PayoutLine.carried_amount, PayoutLine.description, PayoutLine.id)
+               PayoutLine.carried_amount, PayoutLine.category, PayoutLine.id)
         .where(PayoutLine.period_id == period.id, PayoutLine.channel == "account", PayoutLine.bank_bin == bank_bin,
                PayoutLine.commune_id.in_(scope_ids(target)))
-        .order_by(PayoutLine.sequence, PayoutLine.id).execution_options(yield_per=20000))
-    for b, number, holder, amount, carried, description, line_id in rows:
+        .order_by(PayoutLine.commune_id, PayoutLine.sequence, PayoutLine.id).execution_options(yield_per=20000))
+    for b, number, holder, amount, carried, category, line_id in rows:
         value = amount + carried
-        writer.writerow((b, number, holder, value, description, line_id))
+        writer.writerow((b, number, holder, value, transfer_description(category, period.id, line_id), line_id))
         n += 1
         total += value
         if n % 5000 == 0:

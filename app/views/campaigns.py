@@ -1,19 +1,16 @@
 """Campaigns (đợt): deadlines per step and each commune's completion; overdue steps in red."""
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import ModelView, expose
 from flask_appbuilder.models.sqla.filters import FilterInFunction
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext, lazy_gettext as _l
-from sqlalchemy import select
 from werkzeug.exceptions import BadRequest, Forbidden
 
 from app.extensions import db
-from app.models import AdminUnit, Campaign
+from app.models import Campaign
 from app.security.roles import VIEW_METHODS
 from app.security.scope import check_current, current_scope_ids, current_unit, unit_in_scope
 from app.services import campaigns

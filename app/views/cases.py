@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 
-from flask import abort, flash, g, redirect, request, send_file, url_for
+from flask import abort, flash, redirect, send_file, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import force_locale, gettext

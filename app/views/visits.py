@@ -20,7 +20,7 @@ from app.services import questionnaire as qn
 from app.services import survey, workgroups
 from app.services.cases import mask_cccd
 from app.services.messages import FieldError
-from app.views.labels import CATEGORY_LABELS, MATCH_LABELS, SEX_LABELS, label
+from app.views.labels import CATEGORY_LABELS, MATCH_LABELS, SEX_LABELS
 from app.views.visit_common import (
     CHANNEL_LABELS, RESPONDENT_LABELS, TASK_STATE_LABELS, bank_options, can_unmask, case_label, case_labels,
     commune_param, groups_of, has, int_arg, render_problems, scoped_communes,

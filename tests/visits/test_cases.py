@@ -1,10 +1,6 @@
 """Case types 1–6: derivation from the latest visit and the records, set-based classification, counts."""
 from __future__ import annotations
 
-import datetime as dt
-
-from click.testing import CliRunner
-
 from tests.visits.conftest import TODAY, answers
 
 
