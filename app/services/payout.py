@@ -612,6 +612,9 @@ def write_bank_file(session: Session, period_id: int, unit: AdminUnit, bank_bin:
         buf.truncate()
 
     writer.writerow(BANK_CSV_HEADER)
+    if session.get_bind().dialect.name == "postgresql":
+        flush()
+        return _copy_bank_file(session, period.id, target, bank_bin, out, digest)
     n = total = 0
     rows = session.execute(
         select(PayoutLine.bank_bin, PayoutLine.account_number, PayoutLine.holder_ascii, PayoutLine.amount,
@@ -628,6 +631,30 @@ def write_bank_file(session: Session, period_id: int, unit: AdminUnit, bank_bin:
             flush()
     flush()
     return {"lines": n, "amount": total, "sha256": digest.hexdigest()}
+
+
+def _copy_bank_file(session: Session, period_id: int, target: AdminUnit, bank_bin: str, out: BinaryIO,
+                    digest) -> dict:
+    """PostgreSQL: the database writes the CSV rows (COPY … TO STDOUT); Python only hashes and writes."""
+    raw = session.connection().connection.driver_connection
+    query = """
+        COPY (SELECT l.bank_bin, l.account_number, l.holder_ascii, l.amount + l.carried_amount,
+                     'ASXH ' || l.category || ' DOT ' || l.period_id || ' MA ' || l.id, l.id
+              FROM payout_line l
+              WHERE l.period_id = %s AND l.channel = 'account' AND l.bank_bin = %s
+                AND l.commune_id IN (SELECT id FROM admin_unit WHERE scheme = %s AND path LIKE %s)
+              ORDER BY l.commune_id, l.sequence, l.id) TO STDOUT WITH (FORMAT csv)"""
+    with raw.cursor() as cur:
+        with cur.copy(query, (period_id, bank_bin, target.scheme, target.path + "%")) as copy:
+            for block in copy:
+                data = bytes(block)
+                digest.update(data)
+                out.write(data)
+    lines, amount = session.execute(
+        select(func.count(), func.coalesce(func.sum(PayoutLine.amount + PayoutLine.carried_amount), 0))
+        .where(PayoutLine.period_id == period_id, PayoutLine.channel == "account", PayoutLine.bank_bin == bank_bin,
+               PayoutLine.commune_id.in_(scope_ids(target)))).one()
+    return {"lines": int(lines), "amount": int(amount), "sha256": digest.hexdigest()}
 
 
 def log_export(session: Session, *, period_id: int, kind: str, unit: AdminUnit | None, filename: str,

@@ -37,11 +37,12 @@ def case_labels() -> dict[int, str]:
 
 
 def render_problems(problems) -> tuple[list[str], dict[str, list[str]]]:
-    """(all messages, messages by field), translated."""
+    """(every distinct message, messages by field), translated."""
     messages, by_field = [], {}
     for p in problems:
         text = p.render(gettext)
-        messages.append(text)
+        if text not in messages:
+            messages.append(text)
         by_field.setdefault(p.field, []).append(text)
     return messages, by_field
 

@@ -17,7 +17,7 @@ from app.models import AccountOpeningTask, Beneficiary, WorkGroup
 from app.models.beneficiary import CATEGORY_CODES, MATCH_STATUSES
 from app.security.scope import check_current, scoped_query
 from app.services import questionnaire as qn
-from app.services import survey, workgroups
+from app.services import cases, survey, workgroups
 from app.services.cases import mask_cccd
 from app.services.messages import FieldError
 from app.views.labels import CATEGORY_LABELS, MATCH_LABELS, SEX_LABELS
@@ -89,6 +89,8 @@ class VisitView(BaseView):
                                         title=gettext("Visit list"), filters={}, groups=[], total=0, page=0, pages=0,
                                         **self._labels())
         workgroups.sync_visit_list(db.session, commune)
+        if cases.unclassified_count(db.session, commune):
+            cases.classify_cases(db.session, commune)
         db.session.commit()
         filters = self._filters()
         query = workgroups.visit_list_query(commune.id, **filters)
