@@ -19,6 +19,10 @@ class AppWorker(Worker):
 def run_worker(app, *, burst: bool = False, simple: bool = False) -> bool:
     set_app(app)
     with app.app_context():
+        from jobs.recovery import requeue_interrupted
+
+        # Jobs are idempotent and resume from the database: whatever a dead worker left is picked up again.
+        requeue_interrupted()
         queue = get_queue(app.config)
         cls = SimpleWorker if simple else AppWorker
         worker = cls([queue], connection=queue.connection)

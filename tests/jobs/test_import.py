@@ -429,3 +429,38 @@ def test_commune_police_see_imported_people_to_be_matched(app, do_import, client
     assert "Chờ đối sánh" in html
     html = client_for("congan.00001").get("/beneficiaryview/list/").get_data(as_text=True)
     assert "Chờ đối sánh" not in html
+
+
+def test_a_dead_worker_is_recovered(app, run_jobs):
+    """A batch left half-parsed by a killed worker (no job in Redis any more) is resumed by the next worker."""
+    from app.extensions import db
+    from app.models import ImportBatch, ImportRow
+    from app.services import importing
+    from app.services.reference import find_unit
+    from jobs.recovery import requeue_interrupted
+
+    with app.app_context():
+        batch = importing.create_batch(db.session, filename="t.xlsx", content=(SAMPLES / "title_rows_footer.xlsx").read_bytes(),
+                                       unit=find_unit(db.session, "00004", "2024"), category="BTXH", user_id=None,
+                                       auto_apply=True)
+        db.session.commit()
+        original = importing.CHUNK
+        importing.CHUNK = 5
+
+        def killer(**kw):
+            raise SystemExit("worker killed")
+        try:
+            with pytest.raises(SystemExit):
+                importing.parse_batch(db.session, batch.id, progress=killer)
+        finally:
+            importing.CHUNK = original
+        db.session.rollback()
+        assert db.session.get(ImportBatch, batch.id).status == "parsing"
+        assert db.session.scalar(select(func.count()).select_from(ImportRow).where(ImportRow.batch_id == batch.id)) == 5
+        assert requeue_interrupted() == [f"import-{batch.id}"]
+        assert requeue_interrupted() == []  # already waiting in the queue: not enqueued twice
+    run_jobs()
+    with app.app_context():
+        s = importing.summary(db.session.get(ImportBatch, batch.id))
+    assert s["status"] == "applied" and s["rows_total"] == 20 and s["rows_imported"] == 20
+    assert len(people(app)) == 20
