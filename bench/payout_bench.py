@@ -83,7 +83,7 @@ def fill(session, rows: int) -> None:
     session.execute(text("""
         INSERT INTO payment_account (beneficiary_id, commune_id, channel, bank_bin, account_number, holder_name,
                                      holder_ascii, shared_flag, source, state, entered_at, verified_at)
-        SELECT b.id, b.commune_id, 'bank', (CAST(:banks AS varchar[]))[1 + b.id % 8], lpad((b.id * 7919)::text, 12, '0'),
+        SELECT b.id, b.commune_id, 'bank', (CAST(:banks AS varchar[]))[1 + b.id % 8], lpad((b.id::bigint * 7919)::text, 12, '0'),
                b.full_name, 'NGUOI TONG HOP ' || b.id, false, 'import', 'verified', now(), now()
         FROM beneficiary b WHERE b.case_type = 1"""), params)
     session.execute(text("SELECT setval(pg_get_serial_sequence('beneficiary', 'id'), (SELECT max(id) FROM beneficiary))"))
@@ -144,7 +144,7 @@ def main() -> None:
         with timer.step("re-sync (nothing changed)"):
             result = payout.sync_payout_list(session, pid, city)
         print(f"   lines {result['total']:,}: +{result['added']:,} -{result['removed']:,} ~{result['changed']:,}")
-        with timer.step("lock (sequence, summary, SHA-256)"):
+        with timer.step("lock (summary, SHA-256)"):
             summary = payout.lock_period(session, pid, None, city)
         print(f"   people {summary['people']:,}, amount {summary['amount']:,} ₫, checksum {summary['checksum'][:16]}…")
 

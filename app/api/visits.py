@@ -70,6 +70,8 @@ class VisitApi(BaseApi):
             return self.response(400, message=gettext("A JSON object is required."), problems=[])
         bid = body.get("beneficiary_id")
         answers = body.get("answers")
+        if isinstance(bid, str) and bid.strip().isdigit():
+            bid = int(bid)
         if not isinstance(bid, int) or isinstance(bid, bool):
             return self.response(400, message=gettext("beneficiary_id must be a number."), problems=[
                 {"field": "beneficiary_id", "code": "required", "message": gettext("beneficiary_id must be a number."),

@@ -29,9 +29,11 @@ from flask_appbuilder.security.views import AuthDBView
 from flask_appbuilder.utils.base import get_safe_redirect
 from flask_babel import gettext
 
+from app.services.messages import N_
+
 log = logging.getLogger(__name__)
 
-LOCKED_MSGID = "Too many failed sign-in attempts. Try again in %(minutes)s minutes."
+LOCKED_MSGID = N_("Too many failed sign-in attempts. Try again in %(minutes)s minutes.")
 
 
 def _key_part(value: str) -> str:

@@ -65,8 +65,8 @@ LOCK_KEY = 0x41535848
 # are still creating are covered as soon as they exist. Extend with config AUDIT_TABLES.
 DEFAULT_AUDITED_TABLES = frozenset({
     "beneficiary", "enrolment", "payment_account", "ab_user", "ab_role",
-    "visit", "payout_period", "payout_line", "working_group", "questionnaire",
-    "account_opening_task", "campaign",
+    "visit", "payout_period", "payout_line", "work_group", "work_group_member", "visit_assignment", "questionnaire",
+    "account_opening_task", "campaign", "campaign_step", "campaign_step_done", "match_run",
 })
 # Changes to these columns alone are not worth a record (login statistics, timestamps).
 IGNORED_COLUMNS = frozenset({"updated_at", "changed_on", "last_login", "login_count", "fail_login_count"})

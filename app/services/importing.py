@@ -406,6 +406,10 @@ def apply_batch(session: Session, batch_id: int, progress: Progress | None = Non
             WHERE beneficiary_id IN (SELECT b.id FROM beneficiary b JOIN import_row r ON r.natural_key = b.natural_key
                                      WHERE r.batch_id = :b AND r.outcome = 'updated')
             """), params)
+        from app.services.cases import classify_cases  # new people start as "not yet visited"
+
+        classify_cases(session, session.get(AdminUnit, batch.unit_id))
+        batch = session.get(ImportBatch, batch_id)
         _count(session, batch)
         batch.status = "applied"
         batch.finished_at = now

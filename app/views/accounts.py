@@ -20,11 +20,12 @@ from wtforms.validators import DataRequired, Optional as OptionalValue
 
 from app.extensions import db
 from app.models import AdminUnit, Bank, Beneficiary, ImportBatch, PaymentAccount
-from app.security.masking import account_formatter, cccd_formatter
+from app.security.masking import account_formatter, cccd_formatter, should_mask
 from app.security.roles import VIEW_METHODS, capability
 from app.security.scope import ScopedMixin, check_current, current_scope_ids, current_unit, scoped_query
 from app.services import account_import, accounts
 from app.services.formatting import format_date
+from app.services.masking import mask_cells, mask_ids_in_text
 from app.services.messages import FieldError
 from app.views.labels import BATCH_STATUS_LABELS, label
 
@@ -273,13 +274,16 @@ class AccountImportView(ScopedMixin, ModelView):
                 if i >= 50:
                     break
                 lines.append(line)
+        if should_mask():
+            fields = [f for _, f in json.loads(batch.columns_json)] if batch.columns_json else []
+            lines = [(n, f, lvl, mask_ids_in_text(r), mask_cells(c, fields)) for n, f, lvl, r, c in lines]
         failure = None
         if batch.status == "failed" and batch.message:
             try:
                 p = json.loads(batch.message)
                 failure = gettext(p["msgid"]) % p.get("params", {})
             except (ValueError, KeyError, TypeError):
-                failure = gettext("The job failed unexpectedly. Nothing was changed; try again or ask an administrator.")
+                failure = gettext("The job failed unexpectedly. The registry was not changed; try again or ask an administrator.")
         elif batch.status == "duplicate_file":
             failure = gettext(batch.message) % {"id": batch.duplicate_of_id}
         return self.render_template(
@@ -304,7 +308,7 @@ class AccountImportView(ScopedMixin, ModelView):
         batch = self._batch_or_404(pk)
         out = io.BytesIO()
         with force_locale("vi"):
-            account_import.write_report(db.session, batch.id, out, gettext)
+            account_import.write_report(db.session, batch.id, out, gettext, mask=should_mask())
         out.seek(0)
         return send_file(out, as_attachment=True, download_name=f"bao-cao-loi-tai-khoan-{batch.id}.xlsx",
                          mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -189,6 +189,8 @@ class VisitView(BaseView):
             values=values, errors=messages, by_field=by_field, history=history[:3],
             cccd=person.cccd if can_unmask() else mask_cccd(person.cccd), banks=bank_options(),
             group=int_arg("group") or "", title=gettext("Record a visit") + " — " + person.full_name,
+            hold_label=gettext(cases.HOLD_LABELS[person.hold_reason]) if person.hold_reason in cases.HOLD_LABELS
+            else (person.hold_reason or ""),
             **self._labels()), status
 
     @expose("/history/<int:pk>")

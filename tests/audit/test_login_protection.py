@@ -8,7 +8,19 @@ import pytest
 from tests.audit.conftest import audit_rows
 from tests.conftest import DEMO_PASSWORD, csrf_from, login
 
-LOCKED_TEXT = "Too many failed sign-in attempts"
+
+
+@pytest.fixture(scope="module")
+def locked_text(app) -> str:
+    """The longest literal part of the (translated) lock message, as the pages show it."""
+    from flask_babel import gettext
+    from markupsafe import escape
+
+    from app.security.login import LOCKED_MSGID
+
+    with app.test_request_context("/"):
+        template = gettext(LOCKED_MSGID)
+    return str(escape(max(template.split("%(minutes)s"), key=len).strip()))
 
 
 def _client(app, addr: str):
@@ -27,17 +39,17 @@ def _signed_in(client) -> bool:
     return client.get("/beneficiaryview/list/").status_code == 200
 
 
-def test_five_failures_lock_the_username_even_with_the_right_password(app, login_guard_reset):
+def test_five_failures_lock_the_username_even_with_the_right_password(app, login_guard_reset, locked_text):
     client = _client(app, "10.20.0.1")
     for _ in range(5):
         response, page = _form_login(client, "canbo.00001", "Wrong@12345")
-        assert response.status_code == 302 and LOCKED_TEXT not in page
+        assert response.status_code == 302 and locked_text not in page
     response, page = _form_login(client, "canbo.00001", DEMO_PASSWORD)
-    assert LOCKED_TEXT in page and not _signed_in(client)
+    assert locked_text in page and not _signed_in(client)
     # From another address too: the lock is on the username.
     other = _client(app, "10.20.0.2")
     _response, page = _form_login(other, "canbo.00001", DEMO_PASSWORD)
-    assert LOCKED_TEXT in page and not _signed_in(other)
+    assert locked_text in page and not _signed_in(other)
     # Another user from the first address is not affected (5 < 20 per address).
     fresh = _client(app, "10.20.0.1")
     login(fresh, "canbo.00004")
@@ -49,12 +61,12 @@ def test_five_failures_lock_the_username_even_with_the_right_password(app, login
     assert audit_rows(app, action="login", username="canbo.00004")
 
 
-def test_twenty_failures_from_one_address_lock_the_address(app, login_guard_reset):
+def test_twenty_failures_from_one_address_lock_the_address(app, login_guard_reset, locked_text):
     client = _client(app, "10.30.0.1")
     for i in range(20):
         login(client, f"nobody{i}", "Wrong@12345")
     response, page = _form_login(client, "canbo.00004", DEMO_PASSWORD)
-    assert LOCKED_TEXT in page and not _signed_in(client)
+    assert locked_text in page and not _signed_in(client)
     elsewhere = _client(app, "10.30.0.2")
     login(elsewhere, "canbo.00004")
     assert _signed_in(elsewhere)
@@ -73,14 +85,14 @@ def test_success_clears_the_username_counter(app, login_guard_reset):
     assert _signed_in(client)
 
 
-def test_api_login_is_limited_too(app, login_guard_reset):
+def test_api_login_is_limited_too(app, login_guard_reset, locked_text):
     client = _client(app, "10.50.0.1")
     body = {"username": "canbo.00040", "password": "Wrong@12345", "provider": "db"}
     for _ in range(5):
         assert client.post("/api/v1/security/login", json=body).status_code == 401
     response = client.post("/api/v1/security/login", json=dict(body, password=DEMO_PASSWORD))
     assert response.status_code == 429
-    assert LOCKED_TEXT in response.json["message"] and int(response.headers["Retry-After"]) > 0
+    assert locked_text in response.json["message"] and int(response.headers["Retry-After"]) > 0
     rows = [r for r in audit_rows(app, action="login_failed") if r["new"]["username"] == "canbo.00040"]
     assert len(rows) == 5 and rows[0]["source"] == "api"
 

@@ -30,7 +30,8 @@ def live_server(app):
         pytest.fail("Debian's chromium is required for the browser tests (apt-get install chromium)")
     from jobs.queues import redis_connection
 
-    env = dict(os.environ)
+    # Its own queue: the live worker must not take the jobs that other tests run with run_jobs().
+    env = dict(os.environ, RQ_QUEUE=app.config["RQ_QUEUE"] + "-e2e")
     with app.app_context():
         if not app.config.get("REDIS_URL"):
             env["REDIS_URL"] = f"unix://{redis_connection(app.config).socket_file}"
