@@ -316,7 +316,7 @@ def import_apply_command(batch_id, as_json):
     """Apply a previewed batch to the registry (waits for the job)."""
     from app.models import ImportBatch
     from app.services import importing
-    from jobs.imports import run_apply
+    from jobs.imports import import_job_id, run_apply
 
     session = _db().session
     if session.get(ImportBatch, batch_id) is None:
@@ -325,7 +325,9 @@ def import_apply_command(batch_id, as_json):
     def done():
         session.expire_all()
         return session.get(ImportBatch, batch_id).status in ("applied", "failed")
-    run_and_wait(run_apply, batch_id, f"apply-{batch_id}", done)
+    importing.request_apply(session, session.get(ImportBatch, batch_id))
+    session.commit()
+    run_and_wait(run_apply, batch_id, import_job_id(batch_id), done)
     _print_import(importing.summary(session.get(ImportBatch, batch_id)), as_json)
 
 

@@ -107,8 +107,9 @@ class ImportApi(BaseApi):
             return self.response_404()
         if not self._can_import():
             return self.response_403()
-        if batch.status != "parsed":
+        if not importing.request_apply(db.session, batch):
             return self.response_400(message=gettext("This import cannot be applied in its current state."))
+        db.session.commit()
         enqueue_once(run_apply, batch.id, job_id=import_job_id(batch.id))
         return self.response(202, batch_id=batch.id, status="applying")
 

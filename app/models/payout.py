@@ -96,7 +96,6 @@ class PayoutLine(Model):
     __table_args__ = (
         UniqueConstraint("period_id", "enrolment_id", name="uq_payout_line_period_enrolment"),
         Index("ix_payout_line_period_commune", "period_id", "commune_id"),
-        Index("ix_payout_line_period_bank", "period_id", "bank_bin"),
     )  # PostgreSQL: fillfactor 85 (set in the migration) so re-syncs and results are HOT updates
 
     id: Mapped[int] = mapped_column(_BIGID, primary_key=True)
@@ -106,7 +105,6 @@ class PayoutLine(Model):
     commune_id: Mapped[int] = mapped_column(Integer, nullable=False)
     sequence: Mapped[Optional[int]] = mapped_column(Integer)
     full_name: Mapped[str] = mapped_column(String(150), nullable=False)
-    name_key: Mapped[Optional[str]] = mapped_column(String(150))
     cccd: Mapped[Optional[str]] = mapped_column(String(12))
     date_of_birth: Mapped[Optional[dt.date]] = mapped_column(Date)
     birth_year: Mapped[Optional[int]] = mapped_column(SmallInteger)
@@ -127,9 +125,8 @@ class PayoutLine(Model):
     result_reason: Mapped[Optional[str]] = mapped_column(String(300))
     result_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
     carried_from_line_id: Mapped[Optional[int]] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
-    # Sync bookkeeping: which run created the line, last saw it, last changed it.
+    # Sync bookkeeping: which run created the line and which last changed it.
     created_run_id: Mapped[Optional[int]] = mapped_column(Integer)
-    seen_run_id: Mapped[Optional[int]] = mapped_column(Integer)
     changed_run_id: Mapped[Optional[int]] = mapped_column(Integer)
 
     period: Mapped[PayoutPeriod] = relationship(

@@ -356,6 +356,15 @@ def _count(session: Session, batch: ImportBatch) -> None:
 _PERSON_COLS = ("full_name", "name_key", "cccd", "cmnd", "date_of_birth", "birth_year", "sex", "address", "commune_id")
 
 
+def request_apply(session: Session, batch: ImportBatch) -> bool:
+    """Mark a parsed batch as confirmed (status applying) so that screens follow the job; the caller commits
+    and enqueues the apply job. False when the batch is not waiting for confirmation."""
+    if batch.status != "parsed":
+        return False
+    batch.status = "applying"
+    return True
+
+
 def apply_batch(session: Session, batch_id: int, progress: Progress | None = None) -> ImportBatch:
     """Write the valid rows into the registry in one transaction. Idempotent."""
     batch = session.get(ImportBatch, batch_id)

@@ -175,7 +175,7 @@ LOCKED_MSG = N_("The payout period %(name)s is locked: its lines no longer chang
 
 # --- sync ----------------------------------------------------------------------------------
 
-SNAPSHOT_COLS = ("beneficiary_id", "commune_id", "full_name", "name_key", "cccd", "date_of_birth", "birth_year",
+SNAPSHOT_COLS = ("beneficiary_id", "commune_id", "full_name", "cccd", "date_of_birth", "birth_year",
                  "category", "case_type", "amount", "channel", "hold_reason", "account_id", "bank_bin", "bank_name",
                  "account_number", "holder_ascii", "proxy_name", "proxy_cccd")
 
@@ -264,7 +264,7 @@ def sync_payout_list(session: Session, period_id: int, unit: AdminUnit, progress
     scope_sql = "commune_id IN (SELECT id FROM admin_unit WHERE scheme = :scheme AND path LIKE :prefix)"
     first = session.execute(text(f"SELECT 1 FROM payout_line WHERE period_id = :pid AND {scope_sql} LIMIT 1"),
                             params).first() is None
-    inserted = session.execute(text(f"""
+    eligible = f"""
         WITH amt AS (
             SELECT e.id AS enrolment_id, e.beneficiary_id, e.commune_id, e.category,
                    {amount_expr} AS amount, {stack_case} AS st
@@ -277,9 +277,15 @@ def sync_payout_list(session: Session, period_id: int, unit: AdminUnit, progress
                   AND NOT (a.st = 1 AND a2.st = 1)
                   AND (COALESCE(a2.amount, 0) > COALESCE(a.amount, 0)
                        OR (COALESCE(a2.amount, 0) = COALESCE(a.amount, 0) AND a2.enrolment_id < a.enrolment_id)))
+        )"""
+    inserted = session.execute(text(eligible + f""", seqs AS (
+            -- the STT within the commune, by name (a narrow sort)
+            SELECT p.enrolment_id, row_number() OVER (PARTITION BY p.commune_id
+                                                      ORDER BY b.name_key, b.full_name, p.enrolment_id) AS seq
+            FROM pick p JOIN beneficiary b ON b.id = p.beneficiary_id
         ), src AS (
             SELECT p.enrolment_id, p.commune_id, p.category, COALESCE(p.amount, 0) AS amount,
-                   b.id AS beneficiary_id, b.full_name, b.name_key, b.cccd, b.date_of_birth, b.birth_year, b.case_type,
+                   b.id AS beneficiary_id, b.full_name, b.cccd, b.date_of_birth, b.birth_year, b.case_type,
                    COALESCE(b.hold_reason,
                             CASE WHEN b.match_status IN ('deceased', 'moved', 'possible_duplicate') THEN b.match_status END,
                             CASE WHEN p.amount IS NULL OR p.amount <= 0 THEN 'no_amount' END) AS hold_reason,
@@ -296,21 +302,22 @@ def sync_payout_list(session: Session, period_id: int, unit: AdminUnit, progress
             SELECT src.*, CASE WHEN hold_reason IS NOT NULL THEN 'held'
                                WHEN case_type = 1 AND account_id IS NOT NULL THEN 'account'
                                WHEN is_proxy = 1 THEN 'proxy' ELSE 'cash' END AS channel,
-                   row_number() OVER (PARTITION BY commune_id ORDER BY name_key, full_name, enrolment_id) AS seq
-            FROM src
+                   seqs.seq
+            FROM src JOIN seqs ON seqs.enrolment_id = src.enrolment_id
         )
         INSERT INTO payout_line (period_id, enrolment_id, {cols}, carried_amount, result_status,
-                                 created_run_id, seen_run_id, changed_run_id, sequence)
-        SELECT :pid, s.enrolment_id, s.beneficiary_id, s.commune_id, s.full_name, s.name_key, s.cccd,
+                                 created_run_id, changed_run_id, sequence)
+        SELECT :pid, s.enrolment_id, s.beneficiary_id, s.commune_id, s.full_name, s.cccd,
                s.date_of_birth, s.birth_year, s.category, s.case_type, s.amount, s.channel, s.hold_reason,
                {acct("account_id")}, {acct("bank_bin")}, {acct("bank_name")}, {acct("account_number")},
                {acct("holder_ascii")},
                CASE WHEN s.channel = 'proxy' THEN s.proxy_name END, CASE WHEN s.channel = 'proxy' THEN s.proxy_cccd END,
-               0, 'pending', :run, :run, :run, s.seq
+               0, 'pending', :run, :run, s.seq
         FROM s WHERE {true}
         ON CONFLICT (period_id, enrolment_id) DO UPDATE SET {sets},
-            sequence = excluded.sequence, seen_run_id = excluded.seen_run_id,
+            sequence = excluded.sequence,
             changed_run_id = CASE WHEN {changed} THEN excluded.changed_run_id ELSE payout_line.changed_run_id END
+        WHERE {changed} OR {_distinct(dialect, "payout_line.sequence", "excluded.sequence")}
         """), params)
     if progress:
         progress(stage="sync", step=2, run_id=rid)
@@ -321,12 +328,27 @@ def sync_payout_list(session: Session, period_id: int, unit: AdminUnit, progress
                                                  f"{scope_sql}"), params).scalar()
         removed = changed_n = kept = 0
     else:
-        stale = f"period_id = :pid AND {scope_sql} AND (seen_run_id IS NULL OR seen_run_id <> :run)"
-        # A line that carries an unpaid amount from an earlier period stays (with nothing new to pay).
-        kept = session.execute(text(f"""
-            UPDATE payout_line SET amount = 0, seen_run_id = :run, changed_run_id = :run
-            WHERE {stale} AND carried_amount > 0"""), params).rowcount
-        removed = session.execute(text(f"DELETE FROM payout_line WHERE {stale}"), params).rowcount
+        # Stale: a line of the scope whose enrolment is no longer eligible (the same selection again).
+        stale = (f"payout_line.period_id = :pid AND payout_line.{scope_sql} AND NOT EXISTS "
+                 f"(SELECT 1 FROM pick WHERE pick.enrolment_id = payout_line.enrolment_id)")
+        kept = 0
+        if session.execute(text(f"SELECT 1 FROM payout_line WHERE period_id = :pid AND {scope_sql} "
+                                f"AND carried_amount > 0 LIMIT 1"), params).first() is not None:
+            # A line that carries an unpaid amount from an earlier period stays (with nothing new to pay).
+            kept = session.execute(text(eligible + f"""
+                UPDATE payout_line SET amount = 0, changed_run_id = :run
+                WHERE {stale} AND carried_amount > 0 AND amount <> 0"""), params).rowcount
+            stale += " AND payout_line.carried_amount = 0"
+        removed = None
+        if dialect == "sqlite":  # sqlite3 gives no row count for a statement that starts with WITH
+            removed = session.execute(text(eligible + f" SELECT count(*) FROM payout_line WHERE {stale}"),
+                                      params).scalar()
+            if kept:
+                kept = session.execute(text(f"SELECT count(*) FROM payout_line WHERE period_id = :pid AND "
+                                            f"changed_run_id = :run AND carried_amount > 0 AND amount = 0"),
+                                       params).scalar()
+        deleted = session.execute(text(eligible + f" DELETE FROM payout_line WHERE {stale}"), params).rowcount
+        removed = deleted if removed is None else removed
         counts = session.execute(text(f"""
             SELECT count(*),
                    sum(CASE WHEN created_run_id = :run THEN 1 ELSE 0 END),

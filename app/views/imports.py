@@ -151,9 +151,10 @@ class ImportBatchView(ScopedMixin, ModelView):
         _require_import_capability()
         batch = self._batch_or_404(pk)
         check_current(batch.unit_id, exc=Forbidden)
-        if batch.status != "parsed":
+        if not importing.request_apply(db.session, batch):
             flash(gettext("This import cannot be applied in its current state."), "warning")
         else:
+            db.session.commit()
             enqueue_once(run_apply, batch.id, job_id=import_job_id(batch.id))
             flash(gettext("Applying the list to the registry…"), "info")
         return redirect(url_for(".detail", pk=pk))

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from pathlib import Path
 
 import pytest
@@ -13,15 +12,10 @@ SAMPLES = Path(__file__).resolve().parents[2] / "fixtures" / "samples"
 
 
 def wait_status(page, statuses, timeout=60):
-    """Reload until the element #batch-status / #run-status carries one of ``statuses``."""
-    deadline = dt.datetime.now() + dt.timedelta(seconds=timeout)
-    while dt.datetime.now() < deadline:
-        el = page.query_selector("[data-status]")
-        if el is not None and el.get_attribute("data-status") in statuses:
-            return el.get_attribute("data-status")
-        page.wait_for_timeout(700)
-        page.reload()
-    raise AssertionError(f"status not in {statuses}")
+    """Wait until the page (which polls and reloads itself) shows one of ``statuses`` in [data-status]."""
+    selector = ", ".join(f'[data-status="{s}"]' for s in statuses)
+    page.locator(selector).first.wait_for(timeout=timeout * 1000)
+    return page.locator(selector).first.get_attribute("data-status")
 
 
 def population_from_registry(app, *, change_birthday_of: str, deceased: str):

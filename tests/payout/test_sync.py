@@ -100,9 +100,20 @@ def test_no_double_payment(db_session, make_person, period):
     got = lines(db_session, pid)
     assert sorted(got) == [("Lê Thị Bình", "BTXH"), ("Nguyễn Văn An", "BTXH"), ("Nguyễn Văn An", "NCC"),
                            ("Phạm Văn Cường", "HN")]
-    line = got[("Lê Thị Bình", "BTXH")]
+    # Bình's poor-household support rises above her social assistance: the re-sync swaps the line.
+    from app.models import Enrolment
+
+    hn = db_session.scalar(select(Enrolment).where(Enrolment.beneficiary_id == got[("Lê Thị Bình", "BTXH")].beneficiary_id,
+                                                   Enrolment.category == "HN"))
+    hn.monthly_amount = 900000
+    db_session.commit()
+    result = sync(db_session, pid)
+    assert (result["added"], result["removed"], result["changed"]) == (1, 1, 0)
+    got = lines(db_session, pid)
+    assert ("Lê Thị Bình", "HN") in got and ("Lê Thị Bình", "BTXH") not in got
+    line = got[("Lê Thị Bình", "HN")]
     db_session.add(PayoutLine(period_id=pid, enrolment_id=line.enrolment_id, beneficiary_id=line.beneficiary_id,
-                              commune_id=line.commune_id, full_name="X", category="BTXH", amount=1, channel="cash"))
+                              commune_id=line.commune_id, full_name="X", category="HN", amount=1, channel="cash"))
     with pytest.raises(IntegrityError):
         db_session.flush()
     db_session.rollback()

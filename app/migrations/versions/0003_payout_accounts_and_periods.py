@@ -138,7 +138,6 @@ def upgrade():
     sa.Column('commune_id', sa.Integer(), nullable=False),
     sa.Column('sequence', sa.Integer(), nullable=True),
     sa.Column('full_name', sa.String(length=150), nullable=False),
-    sa.Column('name_key', sa.String(length=150), nullable=True),
     sa.Column('cccd', sa.String(length=12), nullable=True),
     sa.Column('date_of_birth', sa.Date(), nullable=True),
     sa.Column('birth_year', sa.SmallInteger(), nullable=True),
@@ -160,7 +159,6 @@ def upgrade():
     sa.Column('result_at', sa.DateTime(), nullable=True),
     sa.Column('carried_from_line_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('created_run_id', sa.Integer(), nullable=True),
-    sa.Column('seen_run_id', sa.Integer(), nullable=True),
     sa.Column('changed_run_id', sa.Integer(), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('period_id', 'enrolment_id', name='uq_payout_line_period_enrolment')
@@ -169,7 +167,6 @@ def upgrade():
         # Room on each page so that re-syncs and payment results are HOT updates (no index writes).
         op.execute('ALTER TABLE payout_line SET (fillfactor = 85)')
     with op.batch_alter_table('payout_line', schema=None) as batch_op:
-        batch_op.create_index('ix_payout_line_period_bank', ['period_id', 'bank_bin'], unique=False)
         batch_op.create_index('ix_payout_line_period_commune', ['period_id', 'commune_id'], unique=False)
 
     with op.batch_alter_table('enrolment', schema=None) as batch_op:
@@ -200,7 +197,6 @@ def downgrade():
 
     with op.batch_alter_table('payout_line', schema=None) as batch_op:
         batch_op.drop_index('ix_payout_line_period_commune')
-        batch_op.drop_index('ix_payout_line_period_bank')
 
     op.drop_table('payout_line')
     with op.batch_alter_table('payout_sync_run', schema=None) as batch_op:
