@@ -14,6 +14,7 @@ from werkzeug.exceptions import Forbidden
 
 from app.extensions import db
 from app.models import Beneficiary, MatchRun
+from app.security.masking import cccd_formatter
 from app.security.roles import VIEW_METHODS, capability
 from app.security.scope import ScopedMixin, check_current, check_items, current_unit, scoped_query
 from app.services import matching
@@ -48,7 +49,7 @@ class MatchReviewView(ScopedMixin, ModelView):
     list_columns = ["full_name", "cccd", "birth", "commune", "match_status", "match_score"]
     search_columns = ["full_name", "cccd", "match_status", "commune"]
     label_columns = dict(BENEFICIARY_LABELS, match_score=_l("Score"))
-    formatters_columns = {"match_status": lambda v: label(MATCH_LABELS, v)}
+    formatters_columns = {"match_status": lambda v: label(MATCH_LABELS, v), "cccd": cccd_formatter}
     base_order = ("match_status", "asc")
     list_template = "match_list.html"
 
@@ -82,7 +83,8 @@ class MatchReviewView(ScopedMixin, ModelView):
         return self.render_template(
             "match_review.html", person=person, record=record, rows=rows, diff=diff, candidates=candidates,
             field_labels=FIELD_LABELS, status_label=label(MATCH_LABELS, person.match_status), can_decide=_can_match(),
-            registry_status=record.status if record else None, title=gettext("Review: %(name)s", name=person.full_name))
+            registry_status=record.status if record else None, title=gettext("Review: %(name)s", name=person.full_name),
+            mask=cccd_formatter)
 
     @expose("/decide/<int:pk>", methods=["POST"])
     @has_access

@@ -248,3 +248,13 @@ def test_population_extract_import_updates_in_place(app, tmp_path):
         c = db.session.get(Citizen, "001045000201")
         assert c.address == "Số 9 phố Hàng Bún" and c.date_of_birth == D(1945, 6, 5) and c.fg_key == "nguyen tu"
         assert db.session.get(Citizen, "001145000202").status == "deceased"
+
+
+def test_review_masks_cccd_for_roles_without_unmask(app, world, client_for):
+    run_match(app)
+    url = f"/matchreviewview/review/{world['wrong_day']}"
+    assert "001047000107" in client_for("congan.00004").get(url).get_data(as_text=True)
+    html = client_for("canbo.00004").get(url).get_data(as_text=True)
+    assert "001047000107" not in html and "001******107" in html
+    listing = client_for("canbo.00004").get("/matchreviewview/list/").get_data(as_text=True)
+    assert "001047000107" not in listing
