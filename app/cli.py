@@ -181,6 +181,11 @@ def seed_demo_command(citizens, beneficiaries):
         session.commit()
     else:
         click.echo("Beneficiary list already imported.")
+    done = demo.seed_visits(session, DEMO_COMMUNES)
+    click.echo(f"Home visits: {done['visits']} recorded, {done['verified']} accounts verified by a second officer.")
+    result = demo.seed_payout(session)
+    if result is not None:
+        click.echo(f"Payout period for Ba Đình: {result['paid']} transfers paid, {result['failed']} failed.")
 
 
 @asxh.command("worker")

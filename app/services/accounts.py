@@ -17,7 +17,7 @@ import datetime as dt
 import threading
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.models import AdminUnit, AsxhUser, Bank, Beneficiary, PaymentAccount

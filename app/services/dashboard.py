@@ -158,7 +158,9 @@ def bar_chart_svg(items: list[tuple[str, int]], *, width: int = 460, bar: int = 
     for i, (text, n) in enumerate(items):
         y = i * bar + 2
         w = int((width - label_w - 60) * n / peak)
-        out.append(f'<text x="0" y="{y + bar * 0.7:.0f}" font-size="12">{escape(str(text))[:40]}</text>')
+        label = str(text) if len(str(text)) <= 34 else str(text)[:33] + "…"
+        out.append(f'<text x="0" y="{y + bar * 0.7:.0f}" font-size="12"><title>{escape(str(text))}</title>'
+                   f'{escape(label)}</text>')
         out.append(f'<rect x="{label_w}" y="{y + 3}" width="{w}" height="{bar - 6}" fill="{color}"></rect>')
         out.append(f'<text x="{label_w + w + 4}" y="{y + bar * 0.7:.0f}" font-size="12">{n:,}</text>'.replace(",", "."))
     out.append("</svg>")

@@ -73,3 +73,121 @@ def beneficiary_list_csv(n_citizens: int, m: int, *, seed: int = DEMO_SEED, dist
     writer.writerow([])
     writer.writerow(["", "Người lập biểu"])
     return out.getvalue().encode("utf-8-sig")
+
+
+DEMO_BANKS = ("Agribank", "Vietcombank", "VietinBank", "BIDV", "NHCSXH", "Viettel Money")
+DECLINE_REASONS = ("prefers_cash", "old_age", "far_from_bank", "no_phone", "fees_or_distrust")
+
+
+def seed_visits(session: Session, commune_codes: Iterable[str], *, seed: int = DEMO_SEED,
+                today: dt.date | None = None) -> dict[str, int]:
+    """Synthetic home visits by each commune's labour officer, through the real survey rules, and a second
+    police officer verifying most of the accounts found (four eyes). Idempotent: people already visited are skipped."""
+    import random
+
+    from app.models import AsxhUser, Beneficiary, PaymentAccount, Visit
+    from app.services import accounts, normalize, survey
+
+    rng = random.Random(seed)
+    today = today or dt.date(2024, 1, 12)
+    done = {"visits": 0, "refused": 0, "verified": 0}
+    users = {u.username: u.id for u in session.scalars(select(AsxhUser))}
+    visited = set(session.scalars(select(Visit.beneficiary_id)))
+    for code in commune_codes:
+        unit = session.scalar(select(AdminUnit).where(AdminUnit.scheme == "2024", AdminUnit.code == code))
+        officer, checker = users.get(f"canbo.{code}"), users.get(f"congan2.{code}")
+        if unit is None or officer is None:
+            continue
+        people = list(session.scalars(select(Beneficiary).where(
+            Beneficiary.commune_id == unit.id, Beneficiary.hold_reason.is_(None)).order_by(Beneficiary.id)))
+        for person in people:
+            roll = rng.random()  # drawn for everyone, so a second run takes the same decisions
+            answers = {"visit_date": (today - dt.timedelta(days=rng.randint(0, 4))).strftime("%d/%m/%Y"),
+                       "met": "beneficiary", "can_transact_alone": "yes", "citizen_confirmed": "yes"}
+            if roll < 0.10:
+                continue  # not visited yet
+            elif roll < 0.18:
+                answers = {"visit_date": answers["visit_date"], "met": "not_met", "not_met_reason": "not_home"}
+            elif roll < 0.60:
+                answers.update(has_account="yes", wants_account_payment="yes", account_channel="bank",
+                               account_bank=rng.choice(DEMO_BANKS[:5]),
+                               account_number=str(rng.randint(10 ** 11, 10 ** 13)),  # drawn even when the person is skipped
+                               account_holder=normalize.ascii_key(person.full_name))
+            elif roll < 0.75:
+                answers.update(has_account="no", wants_account_payment="yes", wants_help_opening="yes",
+                               opening_bank=rng.choice(("Agribank", "NHCSXH")))
+            elif roll < 0.88:
+                answers.update(has_account="no", wants_account_payment="no", decline_reason=rng.choice(DECLINE_REASONS))
+            else:
+                answers.update(has_account="no", wants_account_payment="no", can_transact_alone="no",
+                               vulnerabilities=["elderly_alone"], decline_reason="old_age")
+                if rng.random() < 0.5:
+                    answers.update(support=["proxy"], proxy_name="Nguyễn Thị Con", proxy_relationship="con gái",
+                                   proxy_cccd=normalize.build_cccd("001", 1975, "F", rng.randint(0, 999999)))
+                else:
+                    answers.update(support=["cash_at_home"])
+            if person.id in visited:
+                continue
+            try:
+                survey.record_visit(session, person.id, answers, officer, today=today + dt.timedelta(days=5))
+                session.commit()
+                done["visits"] += 1
+            except Exception:  # a synthetic answer the rules refuse: leave the person unvisited
+                session.rollback()
+                done["refused"] += 1
+        if checker is None:
+            continue
+        pending = list(session.scalars(select(PaymentAccount).where(
+            PaymentAccount.commune_id == unit.id, PaymentAccount.state == "pending")))
+        for account in pending:
+            if account.id % 5:  # four in five verified; the rest wait for the second officer
+                try:
+                    accounts.verify_account(session, account.id, checker, approve=True)
+                    session.commit()
+                    done["verified"] += 1
+                except Exception:
+                    session.rollback()
+    return done
+
+
+DEMO_PERIOD = "Tháng 01/2024 — Quận Ba Đình (giả lập)"
+
+
+def seed_payout(session: Session, *, district_code: str = "001", user_id: int | None = None,
+                seed: int = DEMO_SEED) -> dict | None:
+    """A payout period for one district: synced, locked, handed over, and a synthetic bank result file
+    (most transfers paid, a few failed). Idempotent: nothing is done when the period exists."""
+    import os
+    import random
+    import tempfile
+
+    from app.models import PayoutLine, PayoutPeriod
+    from app.services import payout
+
+    if session.scalar(select(PayoutPeriod.id).where(PayoutPeriod.name == DEMO_PERIOD)) is not None:
+        return None
+    district = session.scalar(select(AdminUnit).where(AdminUnit.scheme == "2024", AdminUnit.code == district_code))
+    period = payout.create_period(session, name=DEMO_PERIOD, period_date=dt.date(2024, 1, 20), unit=district,
+                                  user_id=user_id)
+    session.commit()
+    payout.sync_payout_list(session, period.id, district, user_id=user_id)
+    payout.lock_period(session, period.id, user_id, district)
+    payout.hand_over(session, period.id, user_id, district)
+    rng = random.Random(seed)
+    lines = session.scalars(select(PayoutLine.id).where(PayoutLine.period_id == period.id,
+                                                        PayoutLine.channel == "account")).all()
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["Mã giao dịch", "Kết quả", "Lý do"])
+    for line_id in lines:
+        if rng.random() < 0.93:
+            writer.writerow([line_id, "Thành công", ""])
+        else:
+            writer.writerow([line_id, "Thất bại", rng.choice(["Sai số tài khoản", "Tài khoản đã đóng"])])
+    with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False, encoding="utf-8") as fh:
+        fh.write(out.getvalue())
+        path = fh.name
+    try:
+        return payout.import_results(session, period.id, path, district, user_id, filename="ket-qua-ngan-hang.csv")
+    finally:
+        os.unlink(path)

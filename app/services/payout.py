@@ -23,11 +23,11 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any, BinaryIO
 
-from sqlalchemy import String, and_, cast, func, or_, select, text
+from sqlalchemy import String, and_, cast, func, select, text
 from sqlalchemy.orm import Session
 
 from app.models import (
-    AdminUnit, BaseLevel, Bank, Beneficiary, CategoryRule, PaymentAccount, PayoutExport, PayoutLine, PayoutPeriod,
+    AdminUnit, BaseLevel, Beneficiary, CategoryRule, PaymentAccount, PayoutExport, PayoutLine, PayoutPeriod,
     PayoutSyncRun,
 )
 from app.models.payout import transfer_description
@@ -237,7 +237,7 @@ def sync_payout_list(session: Session, period_id: int, unit: AdminUnit, progress
     session.flush()
     rid = run.id
     if dialect == "postgresql":
-        session.execute(text("SET LOCAL work_mem = '128MB'"))
+        session.execute(text("SET LOCAL work_mem = '256MB'"))  # this transaction only: sorts and hashes in memory
 
     levels = base_levels_at(session, period.period_date)
     stack = sorted(stackable_categories(session))
@@ -278,13 +278,12 @@ def sync_payout_list(session: Session, period_id: int, unit: AdminUnit, progress
                   AND (COALESCE(a2.amount, 0) > COALESCE(a.amount, 0)
                        OR (COALESCE(a2.amount, 0) = COALESCE(a.amount, 0) AND a2.enrolment_id < a.enrolment_id)))
         )"""
-    inserted = session.execute(text(eligible + f""", seqs AS (
-            -- the STT within the commune, by name (a narrow sort)
-            SELECT p.enrolment_id, row_number() OVER (PARTITION BY p.commune_id
-                                                      ORDER BY b.name_key, b.full_name, p.enrolment_id) AS seq
-            FROM pick p JOIN beneficiary b ON b.id = p.beneficiary_id
+    inserted = session.execute(text(eligible + f""", numbered AS (
+            -- the sequence (STT) within the commune: a sort of narrow rows only
+            SELECT pick.*, row_number() OVER (PARTITION BY pick.commune_id ORDER BY pick.enrolment_id) AS seq
+            FROM pick
         ), src AS (
-            SELECT p.enrolment_id, p.commune_id, p.category, COALESCE(p.amount, 0) AS amount,
+            SELECT p.enrolment_id, p.commune_id, p.category, COALESCE(p.amount, 0) AS amount, p.seq,
                    b.id AS beneficiary_id, b.full_name, b.cccd, b.date_of_birth, b.birth_year, b.case_type,
                    COALESCE(b.hold_reason,
                             CASE WHEN b.match_status IN ('deceased', 'moved', 'possible_duplicate') THEN b.match_status END,
@@ -293,7 +292,7 @@ def sync_payout_list(session: Session, period_id: int, unit: AdminUnit, progress
                    {proxy_name} AS proxy_name, {proxy_cccd} AS proxy_cccd,
                    CASE WHEN b.payment_method = 'proxy' OR (b.case_type = 4 AND {proxy_name} IS NOT NULL)
                         THEN 1 ELSE 0 END AS is_proxy
-            FROM pick p
+            FROM numbered p
             JOIN beneficiary b ON b.id = p.beneficiary_id
             LEFT JOIN payment_account pa ON pa.beneficiary_id = b.id AND pa.state = 'verified'
             LEFT JOIN bank bk ON bk.bin = pa.bank_bin
@@ -301,9 +300,8 @@ def sync_payout_list(session: Session, period_id: int, unit: AdminUnit, progress
         ), s AS (
             SELECT src.*, CASE WHEN hold_reason IS NOT NULL THEN 'held'
                                WHEN case_type = 1 AND account_id IS NOT NULL THEN 'account'
-                               WHEN is_proxy = 1 THEN 'proxy' ELSE 'cash' END AS channel,
-                   seqs.seq
-            FROM src JOIN seqs ON seqs.enrolment_id = src.enrolment_id
+                               WHEN is_proxy = 1 THEN 'proxy' ELSE 'cash' END AS channel
+            FROM src
         )
         INSERT INTO payout_line (period_id, enrolment_id, {cols}, carried_amount, result_status,
                                  created_run_id, changed_run_id, sequence)
@@ -531,7 +529,7 @@ def _line_rows(session: Session, period_id: int, unit: AdminUnit, *where):
     return session.execute(
         select(PayoutLine, AdminUnit.name).join(AdminUnit, AdminUnit.id == PayoutLine.commune_id)
         .where(PayoutLine.period_id == period_id, PayoutLine.commune_id.in_(scope_ids(unit)), *where)
-        .order_by(AdminUnit.path, PayoutLine.sequence, PayoutLine.id).execution_options(yield_per=5000))
+        .order_by(AdminUnit.path, PayoutLine.full_name, PayoutLine.id).execution_options(yield_per=5000))
 
 
 def write_payout_list(session: Session, period_id: int, unit: AdminUnit, out: BinaryIO,
@@ -540,7 +538,7 @@ def write_payout_list(session: Session, period_id: int, unit: AdminUnit, out: Bi
     cash and proxy lines) and a sheet of held lines. Returns {"lines", "amount"}."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Alignment, Font
+    from openpyxl.styles import Font
 
     period = _period(session, period_id)
     _require_exportable(period)

@@ -2,9 +2,7 @@
 hand-over exports, bank results, the follow-up list, the lines, and the rules (base levels, category rules)."""
 from __future__ import annotations
 
-import datetime as dt
 import io
-import json
 import os
 import tempfile
 
