@@ -167,6 +167,15 @@ def flag_shared(session: Session, account: PaymentAccount) -> int:
     return len(people)
 
 
+def _reclassify(session: Session, beneficiary_id: int) -> None:
+    """An account entered or verified can move a person from case 2 (being opened) to case 1."""
+    from app.services.cases import OPENING, classify_cases
+
+    session.flush()
+    if session.scalar(select(Beneficiary.case_type).where(Beneficiary.id == beneficiary_id)) == OPENING:
+        classify_cases(session, beneficiary_ids=[beneficiary_id])
+
+
 def enter_account(session: Session, *, beneficiary_id: int, channel: str | None, bank: Any, account_number: Any,
                   holder_name: str, source: str, user_id: int | None,
                   mismatch_reason: str | None = None) -> tuple[PaymentAccount, list[Problem]]:
@@ -254,6 +263,7 @@ def enter_account(session: Session, *, beneficiary_id: int, channel: str | None,
     if in_force is not None:
         problems.append(Problem("account", "account_change_pending", N_(
             "The account in force stays in use until a second person verifies this change"), {}, "warning"))
+    _reclassify(session, account.beneficiary_id)
     return account, problems
 
 
@@ -297,6 +307,7 @@ def verify_account(session: Session, account_id: int, user_id: int, *, approve: 
     account.verified_by_id = user_id
     account.verified_at = now
     session.flush()
+    _reclassify(session, account.beneficiary_id)
     return account
 
 

@@ -106,3 +106,168 @@ def test_import_match_dashboard_and_scope(app, as_user):
     other.go("/beneficiaryview/list/")
     assert mismatch_name not in other.page.content()
     other.shot("07-other-commune")
+
+
+@pytest.fixture()
+def four_people(app):
+    """Four matched people in Trúc Bạch (synthetic), with valid CCCDs."""
+    from app.extensions import db
+    from app.models import Beneficiary, Enrolment
+    from app.services.cases import classify_cases
+    from app.services.reference import find_unit
+    from app.services.registry import refresh_keys
+
+    people = {"an": ("Nguyễn Văn An", "001045012341", "M", 1945), "binh": ("Trần Thị Bình", "001146012342", "F", 1946),
+              "cuong": ("Lê Văn Cường", "001038012343", "M", 1938), "dung": ("Phạm Thị Dung", "001150012344", "F", 1950)}
+    with app.app_context():
+        unit = find_unit(db.session, "00004", "2024")
+        ids = {}
+        for key, (name, cccd, sex, year) in people.items():
+            b = Beneficiary(full_name=name, cccd=cccd, sex=sex, birth_year=year, address=f"Số {len(ids) + 1} phố Quán Thánh",
+                            commune=unit, commune_id=unit.id, match_status="matched")
+            refresh_keys(b)
+            b.enrolments.append(Enrolment(category="BTXH", commune_id=unit.id, monthly_amount=540000))
+            db.session.add(b)
+            db.session.flush()
+            ids[key] = b.id
+        classify_cases(db.session, unit)
+        db.session.commit()
+        return ids
+
+
+def record_visit(page, answers: dict):
+    """Fill the visit form: radios by value, text fields, checkboxes; then save."""
+    for name, value in answers.items():
+        if isinstance(value, list):
+            for v in value:
+                page.check(f'input[name="{name}"][value="{v}"]')
+        elif page.query_selector(f'input[type="radio"][name="{name}"]'):
+            page.check(f'input[name="{name}"][value="{value}"]')
+        elif page.query_selector(f'input[type="checkbox"][name="{name}"]'):
+            page.check(f'input[name="{name}"]')
+        elif page.query_selector(f'select[name="{name}"]'):
+            page.select_option(f'select[name="{name}"]', value)
+        else:
+            page.fill(f'[name="{name}"]', value)
+    page.click("#save-visit")
+    page.wait_for_load_state("networkidle")
+
+
+def test_visits_accounts_payout_and_dashboard(app, as_user, four_people, tmp_path):
+    from app.extensions import db
+    from app.models import Beneficiary, PaymentAccount, PayoutLine, Visit
+    from app.services.reference import find_unit
+
+    ids = four_people
+    # Step 3 — the labour officer visits: one with an account, one who declines, one vulnerable with a proxy.
+    officer = as_user("canbo.00004")
+    officer.go(f"/visits/record/{ids['an']}")
+    record_visit(officer.page, {"met": "beneficiary", "has_account": "yes", "account_channel": "bank",
+                                "account_bank": "Vietcombank", "account_number": "0011004455667",
+                                "account_holder": "NGUYEN VAN AN", "wants_account_payment": "yes",
+                                "can_transact_alone": "yes", "citizen_confirmed": "yes"})
+    officer.shot("08-visit-with-account")
+    officer.go(f"/visits/record/{ids['binh']}")
+    record_visit(officer.page, {"met": "beneficiary", "has_account": "no", "wants_account_payment": "no",
+                                "can_transact_alone": "yes"})
+    errors = officer.page.inner_text("#visit-errors")
+    assert "xác nhận" in errors.lower() and "lý do" in errors.lower()  # refused: no confirmation, no reason
+    officer.shot("09-decline-refused")
+    record_visit(officer.page, {"decline_reason": "prefers_cash", "citizen_confirmed": "yes"})
+    officer.go(f"/visits/record/{ids['cuong']}")
+    record_visit(officer.page, {"met": "beneficiary", "has_account": "no", "wants_account_payment": "no",
+                                "decline_reason": "old_age", "can_transact_alone": "no",
+                                "vulnerabilities": ["elderly_alone"], "support": ["proxy"],
+                                "proxy_name": "Lê Thị Hoa", "proxy_cccd": "001178012349", "proxy_relationship": "con gái",
+                                "citizen_confirmed": "yes"})
+    officer.shot("10-vulnerable-proxy")
+    officer.go(f"/visits/record/{ids['dung']}")
+    record_visit(officer.page, {"met": "beneficiary", "has_account": "no", "wants_account_payment": "yes",
+                                "wants_help_opening": "yes", "opening_bank": "Agribank", "can_transact_alone": "yes",
+                                "citizen_confirmed": "yes"})
+    with app.app_context():
+        visits = {v.beneficiary_id: v for v in db.session.query(Visit).all()}
+        assert set(visits) == set(ids.values())
+        assert visits[ids["binh"]].decline_reason == "prefers_cash" and visits[ids["cuong"]].proxy_cccd == "001178012349"
+        cases = {key: db.session.get(Beneficiary, i).case_type for key, i in ids.items()}
+        assert cases == {"an": 1, "binh": 3, "cuong": 4, "dung": 2}
+
+    # Step 5 — police enter an account (for Dung, who opened one at the bank); the same officer cannot
+    # approve it, a second officer does; the survey account of An is verified too.
+    police = as_user("congan.00004")
+    police.go("/paymentaccountview/enter/")
+    police.page.fill("#beneficiary", "001150012344")
+    police.page.fill("#bank", "Agribank")
+    police.page.fill("#account_number", "1500 2055 66778")
+    police.page.fill("#holder_name", "PHAM THI DUNG")
+    police.page.click("#enter-account-submit")
+    police.page.wait_for_load_state("networkidle")
+    with app.app_context():
+        pending = {a.beneficiary_id: a.id for a in db.session.query(PaymentAccount).filter_by(state="pending")}
+    assert set(pending) == {ids["an"], ids["dung"]}
+    police.go("/paymentaccountview/to_verify/")
+    police.page.on("dialog", lambda d: d.accept())
+    police.page.click(f'form[action$="/approve/{pending[ids["dung"]]}"] button')
+    police.page.wait_for_load_state("networkidle")
+    assert "chính mình" in police.page.content()  # self-approval refused
+    police.shot("11-self-approval-refused")
+    second = as_user("congan2.00004")
+    second.go("/paymentaccountview/to_verify/")
+    second.page.on("dialog", lambda d: d.accept())
+    for account_id in pending.values():
+        second.page.click(f'form[action$="/approve/{account_id}"] button')
+        second.page.wait_for_load_state("networkidle")
+    second.shot("12-verified")
+    with app.app_context():
+        assert {a.state for a in db.session.query(PaymentAccount).all()} == {"verified"}
+
+    # Step 5 — the district office syncs, locks, exports and imports the bank's result.
+    district = as_user("phong.001")
+    with app.app_context():
+        ba_dinh = find_unit(db.session, "001", "2024").id
+    district.go("/payoutperiodview/new/")
+    district.page.fill("#name", "Tháng 01/2024")
+    district.page.fill("#period_date", "2024-01-20")
+    district.page.select_option("#unit", str(ba_dinh))
+    district.page.click("#new-period-submit")
+    district.page.wait_for_load_state("networkidle")
+    district.page.on("dialog", lambda d: d.accept())
+    district.page.click("#sync-button")
+    assert wait_status(district.page, ("synced",)) == "synced"
+    district.shot("13-synced")
+    district.page.click("#lock-button")
+    assert wait_status(district.page, ("locked",)) == "locked"
+    with district.page.expect_download() as download:
+        district.page.click('#exports a[href*="export_list"]')
+    path = tmp_path / "payout.xlsx"
+    download.value.save_as(path)
+    import openpyxl
+
+    cells = [c for row in openpyxl.load_workbook(path).active.iter_rows(values_only=True) for c in row if c]
+    assert "Nguyễn Văn An" in cells and "0011004455667" in cells
+    district.page.click("#hand-over-button")
+    assert wait_status(district.page, ("handed_over",)) == "handed_over"
+    with app.app_context():
+        lines = {l.beneficiary_id: l for l in db.session.query(PayoutLine).all()}
+        assert lines[ids["an"]].channel == "account" and lines[ids["cuong"]].channel == "proxy"
+        assert lines[ids["binh"]].channel == "cash"
+        account_lines = [l.id for l in lines.values() if l.channel == "account"]
+    result = tmp_path / "ket-qua.csv"
+    result.write_text("Mã giao dịch,Kết quả,Lý do\n" + "".join(f"{i},Thành công,\n" for i in account_lines), encoding="utf-8")
+    district.page.set_input_files("#results-form input[type=file]", str(result))
+    district.page.click("#results-form button")
+    district.page.wait_for_load_state("networkidle")
+    district.shot("14-reconciled")
+
+    # The dashboard shows the headline measure: everyone who has an account and wants it was paid to it.
+    with app.app_context():
+        want = {l.beneficiary_id for l in db.session.query(PayoutLine).all() if l.case_type == 1}
+        paid = {l.beneficiary_id for l in db.session.query(PayoutLine).all()
+                if l.case_type == 1 and l.channel == "account" and l.result_status == "paid"}
+    assert want == paid == {ids["an"], ids["dung"]}
+    police.go("/")
+    assert police.page.get_attribute("#headline-share", "data-want") == "2"
+    assert police.page.get_attribute("#headline-share", "data-paid") == "2"
+    assert police.page.inner_text("#headline-share") == "100.0%"
+    assert police.page.get_attribute("#verified-count", "data-value") == "2"
+    police.shot("15-dashboard-headline")
