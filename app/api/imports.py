@@ -1,23 +1,19 @@
 """/api/v1/import/: upload a list (multipart), follow its job, apply it, fetch the error report."""
 from __future__ import annotations
 
-import io
 
-from flask import current_app, g, request, send_file
+from flask import current_app, g, request
 from flask_appbuilder.api import BaseApi, expose, protect
-from flask_babel import force_locale, gettext
+from flask_babel import gettext
 
 from app.extensions import db
 from app.models import ImportBatch
-from app.models.admin_unit import CITY_CODE
 from app.security.roles import capability
 from app.security.scope import scoped_query, unit_in_scope, user_unit
-from app.security.audit import log_export
-from app.security.masking import should_mask
 from app.services import importing
 from app.services.messages import FieldError
 from app.services.reference import find_unit
-from app.services.reports import write_error_report
+from app.views.downloads import error_report_response
 from jobs.imports import import_job_id, run_apply, run_import
 from jobs.queues import enqueue_once, job_progress
 
@@ -125,11 +121,4 @@ class ImportApi(BaseApi):
         batch = self._batch(pk)
         if batch is None:
             return self.response_404()
-        out = io.BytesIO()
-        with force_locale("vi"):
-            count = write_error_report(db.session, batch.id, out, gettext, mask=should_mask())
-        log_export("import_error_report", entity_id=batch.id, unit_id=batch.unit_id, count=count,
-                   detail=f"Error report of import #{batch.id}: {batch.filename}")
-        out.seek(0)
-        return send_file(out, as_attachment=True, download_name=f"bao-cao-loi-nhap-{batch.id}.xlsx",
-                         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        return error_report_response(batch)

@@ -230,7 +230,6 @@ def review(session: Session, person: Beneficiary, action: str, user_id: int | No
     """Apply one police decision to one beneficiary (the caller checks role and scope, and commits).
 
     Old and new values are recorded by the audit trail (ORM changes)."""
-    from app.services import normalize as nz
     from app.services.registry import refresh_keys
 
     registry = registry or LocalPopulationRegistry(session)

@@ -7,7 +7,6 @@ from flask_babel import lazy_gettext as _l
 from app.models import Beneficiary
 from app.security.roles import VIEW_METHODS
 from app.security.scope import ScopedMixin, current_scope_ids
-from app.services.formatting import format_date
 from app.views.audit import PersonalDataViewMixin
 from app.views.labels import MATCH_LABELS, SEX_LABELS, label
 

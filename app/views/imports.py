@@ -1,15 +1,14 @@
 """Import screens: upload a list, watch the job, read the preview, confirm, download the error report."""
 from __future__ import annotations
 
-import io
 import json
 
-from flask import abort, flash, g, jsonify, redirect, request, send_file, url_for
+from flask import abort, flash, g, jsonify, redirect, request, url_for
 from flask_appbuilder import ModelView, expose
 from flask_appbuilder.models.sqla.filters import FilterInFunction
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
-from flask_babel import force_locale, gettext, lazy_gettext as _l
+from flask_babel import gettext, lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from sqlalchemy import select
@@ -20,12 +19,12 @@ from app.extensions import db
 from app.models import AdminUnit, ImportBatch
 from app.security.roles import VIEW_METHODS, capability
 from app.security.scope import ScopedMixin, check_current, current_scope_ids, current_unit
-from app.security.audit import log_export
 from app.security.masking import should_mask
 from app.services import importing
 from app.services.formatting import format_date
 from app.services.masking import mask_cells, mask_ids_in_text
-from app.services.reports import report_lines, write_error_report
+from app.services.reports import report_lines
+from app.views.downloads import error_report_response
 from app.views.labels import BATCH_STATUS_LABELS, CATEGORY_LABELS, label
 from jobs.imports import import_job_id, run_apply, run_import
 from jobs.queues import enqueue_once, job_progress
@@ -163,11 +162,4 @@ class ImportBatchView(ScopedMixin, ModelView):
     @has_access
     def report(self, pk):
         batch = self._batch_or_404(pk)
-        out = io.BytesIO()
-        with force_locale("vi"):
-            count = write_error_report(db.session, batch.id, out, gettext, mask=should_mask())
-        log_export("import_error_report", entity_id=batch.id, unit_id=batch.unit_id, count=count,
-                   detail=f"Error report of import #{batch.id}: {batch.filename}")
-        out.seek(0)
-        return send_file(out, as_attachment=True, download_name=f"bao-cao-loi-nhap-{batch.id}.xlsx",
-                         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        return error_report_response(batch)

@@ -96,6 +96,7 @@ def assert_accounted(s):
     ("unit_names.xlsx", "001", 14, 0, 0, 1),
     ("categories.xlsx", "00004", 13, 0, 0, 1),
     ("bad_rows.xlsx", "001", 14, 0, 0, 1),
+    ("legacy.xls", "001", 10, 1, 2, 4),
 ])
 def test_every_row_is_accounted_for(do_import, name, unit, total, blank, footer, header):
     s = do_import(SAMPLES / name, unit=unit, category="BTXH")

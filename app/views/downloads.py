@@ -1,0 +1,25 @@
+"""Downloads shared by the screens and the REST API (one place for the file, the masking and the export log)."""
+from __future__ import annotations
+
+import io
+
+from flask import send_file
+from flask_babel import force_locale, gettext
+
+from app.extensions import db
+from app.security.audit import log_export
+from app.security.masking import should_mask
+from app.services.reports import write_error_report
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def error_report_response(batch):
+    """The Vietnamese error report of an import batch (already checked to be in scope), logged as an export."""
+    out = io.BytesIO()
+    with force_locale("vi"):
+        count = write_error_report(db.session, batch.id, out, gettext, mask=should_mask())
+    log_export("import_error_report", entity_id=batch.id, unit_id=batch.unit_id, count=count,
+               detail=f"Error report of import #{batch.id}: {batch.filename}")
+    out.seek(0)
+    return send_file(out, as_attachment=True, download_name=f"bao-cao-loi-nhap-{batch.id}.xlsx", mimetype=XLSX)
