@@ -152,8 +152,13 @@ def match_beneficiaries(session: Session, unit: AdminUnit, *, registry: Populati
     from app.services.cases import classify_cases  # holds decide case type 6
 
     classify_cases(session, unit)
+    counts = count_statuses(session, unit)
+    from app.services import audit  # set-based writes bypass the ORM listeners: one summary record
+
+    audit.record(session, action="bulk", entity="beneficiary", unit_id=unit.id, new={"match": counts},
+                 detail=f"matching of {unit.name}")
     session.commit()
-    return count_statuses(session, unit)
+    return counts
 
 
 _SQL_EXACT = """

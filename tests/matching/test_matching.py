@@ -258,3 +258,54 @@ def test_review_masks_cccd_for_roles_without_unmask(app, world, client_for):
     assert "001047000107" not in html and "001******107" in html
     listing = client_for("canbo.00004").get("/matchreviewview/list/").get_data(as_text=True)
     assert "001047000107" not in listing
+
+
+def test_review_decisions_are_in_the_audit_trail(app, world, client_for):
+    from app.extensions import db
+    from app.models.audit import AuditLog
+
+    run_match(app)
+    with app.app_context():
+        bulk = db.session.query(AuditLog).filter_by(action="bulk", entity="beneficiary").all()
+        assert bulk and json.loads(bulk[-1].new_values)["match"]["deceased"] == 1
+    client = client_for("congan.00004")
+    client.post(f"/matchreviewview/decide/{world['wrong_day']}", data={"csrf_token": page_token(client),
+                                                                       "action": "accept_registry"})
+    with app.app_context():
+        rows = db.session.query(AuditLog).filter_by(entity="beneficiary", entity_id=str(world["wrong_day"]),
+                                                    action="update").all()
+        assert rows, "the decision was not audited"
+        old = json.loads(rows[-1].old_values)
+        new = json.loads(rows[-1].new_values)
+        assert old["date_of_birth"] == "1947-08-18" and new["date_of_birth"] == "1947-08-08"
+        assert old["match_status"] == "mismatch" and new["match_status"] == "matched"
+        assert rows[-1].username == "congan.00004"
+    result = app.test_cli_runner().invoke(args=["asxh", "audit-verify"])
+    assert result.exit_code == 0 and "OK" in result.output
+
+
+def test_marking_deceased_holds_unlocked_payout_lines(app, world, client_for):
+    from app.extensions import db
+    from app.models import PayoutLine
+    from app.services import payout
+    from app.services.reference import find_unit
+
+    run_match(app)
+    with app.app_context():
+        s = db.session
+        district = find_unit(s, "001", "2024")
+        locked = payout.create_period(s, name="Tháng 12/2023", period_date=D(2023, 12, 20), unit=district, user_id=None)
+        s.commit()
+        payout.sync_payout_list(s, locked.id, district)
+        payout.lock_period(s, locked.id, None, district)
+        draft = payout.create_period(s, name="Tháng 01/2024", period_date=D(2024, 1, 20), unit=district, user_id=None)
+        s.commit()
+        payout.sync_payout_list(s, draft.id, district)
+        ids = (locked.id, draft.id)
+    client = client_for("congan.00004")
+    client.post(f"/matchreviewview/decide/{world['exact']}",
+                data={"csrf_token": page_token(client), "action": "mark_deceased", "reason": "Giấy báo tử"})
+    with app.app_context():
+        lines = {l.period_id: l for l in db.session.query(PayoutLine).filter_by(beneficiary_id=world["exact"])}
+        assert lines[ids[1]].channel == "held" and lines[ids[1]].hold_reason == "deceased"
+        assert lines[ids[0]].channel != "held"  # a locked list never changes
