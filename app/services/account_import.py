@@ -241,16 +241,15 @@ def _classify(session: Session, batch_id: int) -> None:
     """dup_file: a later row for the same beneficiary; duplicate: the same account already recorded;
     updated: the person has an account in force (a change); imported: a new account."""
     params = {"b": batch_id, "f": False}
+    # One GROUP BY and a join (a correlated "earlier row" subquery is quadratic on SQLite).
     session.execute(text("""
-        UPDATE account_import_row SET outcome = 'dup_file', duplicate_of_row = (
-            SELECT min(r2.row_number) FROM account_import_row r2
-            WHERE r2.batch_id = account_import_row.batch_id AND r2.has_error = :f
-              AND r2.beneficiary_id = account_import_row.beneficiary_id)
-        WHERE batch_id = :b AND has_error = :f AND EXISTS (
-            SELECT 1 FROM account_import_row r2
-            WHERE r2.batch_id = account_import_row.batch_id AND r2.has_error = :f
-              AND r2.beneficiary_id = account_import_row.beneficiary_id
-              AND r2.row_number < account_import_row.row_number)"""), params)
+        UPDATE account_import_row SET outcome = 'dup_file', duplicate_of_row = f.first_row
+        FROM (SELECT beneficiary_id, min(row_number) AS first_row FROM account_import_row
+              WHERE batch_id = :b AND has_error = :f AND beneficiary_id IS NOT NULL
+              GROUP BY beneficiary_id HAVING count(*) > 1) AS f
+        WHERE account_import_row.batch_id = :b AND account_import_row.has_error = :f
+          AND account_import_row.beneficiary_id = f.beneficiary_id
+          AND account_import_row.row_number > f.first_row"""), params)
     session.execute(text("""
         UPDATE account_import_row SET outcome = CASE
             WHEN EXISTS (SELECT 1 FROM payment_account pa WHERE pa.beneficiary_id = account_import_row.beneficiary_id

@@ -298,17 +298,15 @@ def _flush(session: Session, batch: ImportBatch, chunk: list[dict], progress: Pr
 
 def _mark_file_duplicates(session: Session, batch_id: int) -> None:
     """A later row with the natural key and category of an earlier row is a duplicate, reported, not merged."""
+    # One GROUP BY, then a join: a correlated "is there an earlier row" subquery is quadratic on SQLite.
     session.execute(text(
         """
-        UPDATE import_row SET outcome = 'dup_file', duplicate_of_row = (
-            SELECT min(r2.row_number) FROM import_row r2
-            WHERE r2.batch_id = import_row.batch_id AND r2.has_error = :f
-              AND r2.natural_key = import_row.natural_key AND r2.category = import_row.category)
-        WHERE batch_id = :b AND has_error = :f AND EXISTS (
-            SELECT 1 FROM import_row r2
-            WHERE r2.batch_id = import_row.batch_id AND r2.has_error = :f
-              AND r2.natural_key = import_row.natural_key AND r2.category = import_row.category
-              AND r2.row_number < import_row.row_number)
+        UPDATE import_row SET outcome = 'dup_file', duplicate_of_row = f.first_row
+        FROM (SELECT natural_key, category, min(row_number) AS first_row FROM import_row
+              WHERE batch_id = :b AND has_error = :f AND natural_key IS NOT NULL
+              GROUP BY natural_key, category HAVING count(*) > 1) AS f
+        WHERE import_row.batch_id = :b AND import_row.has_error = :f AND import_row.natural_key = f.natural_key
+          AND import_row.category = f.category AND import_row.row_number > f.first_row
         """), {"b": batch_id, "f": False})
 
 

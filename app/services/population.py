@@ -231,12 +231,11 @@ def parse_population(session: Session, batch_id: int, progress: Callable | None 
         os.unlink(path)
     session.execute(text(
         """
-        UPDATE population_row SET outcome = 'dup_file', duplicate_of_row = (
-            SELECT min(r2.row_number) FROM population_row r2
-            WHERE r2.batch_id = population_row.batch_id AND r2.has_error = :f AND r2.cccd = population_row.cccd)
-        WHERE batch_id = :b AND has_error = :f AND EXISTS (
-            SELECT 1 FROM population_row r2 WHERE r2.batch_id = population_row.batch_id AND r2.has_error = :f
-              AND r2.cccd = population_row.cccd AND r2.row_number < population_row.row_number)
+        UPDATE population_row SET outcome = 'dup_file', duplicate_of_row = f.first_row
+        FROM (SELECT cccd, min(row_number) AS first_row FROM population_row
+              WHERE batch_id = :b AND has_error = :f AND cccd IS NOT NULL GROUP BY cccd HAVING count(*) > 1) AS f
+        WHERE population_row.batch_id = :b AND population_row.has_error = :f AND population_row.cccd = f.cccd
+          AND population_row.row_number > f.first_row
         """), {"b": batch.id, "f": False})
     batch.status = "parsed"
     _count_population(session, batch)
