@@ -84,7 +84,7 @@ def case_expression():
 
 
 def classify_cases(session: Session, unit: AdminUnit | None = None,
-                   beneficiary_ids: Iterable[int] | None = None) -> int:
+                   beneficiary_ids: Iterable[int] | None = None, *, only_unclassified: bool = False) -> int:
     """Recompute ``Beneficiary.case_type`` for every beneficiary in ``unit`` (None: everywhere),
     optionally only for some people. One UPDATE; returns the number of rows it touched."""
     stmt = update(Beneficiary).values(case_type=case_expression())
@@ -93,6 +93,8 @@ def classify_cases(session: Session, unit: AdminUnit | None = None,
     if beneficiary_ids is not None:
         ids = list(beneficiary_ids)
         stmt = stmt.where(Beneficiary.id.in_(ids) if ids else false())
+    if only_unclassified:
+        stmt = stmt.where(Beneficiary.case_type.is_(None))
     result = session.execute(stmt.execution_options(synchronize_session=False))
     session.expire_all()
     return result.rowcount or 0

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from app.models import AdminUnit, ImportBatch, ImportRow
 from app.services import audit
 from app.services import normalize as nz
+from app.services.cases import NOT_VISITED
 from app.services.messages import N_, FieldError, Problem
 from app.services.registry import natural_key
 from app.services.sheets import FIELD_ALIASES, HeaderNotFound, SheetError, open_table
@@ -375,14 +376,15 @@ def apply_batch(session: Session, batch_id: int, progress: Progress | None = Non
         if progress:
             progress(stage="apply", step=1)
         now = dt.datetime.now()
-        params = {"b": batch.id, "f": False, "now": now}
+        # A person new to the registry has not been visited yet: case type 5 until the survey says otherwise.
+        params = {"b": batch.id, "f": False, "now": now, "not_visited": NOT_VISITED}
         cols = ", ".join(_PERSON_COLS)
         sets = ", ".join(f"{c} = excluded.{c}" for c in _PERSON_COLS)
         # One person row per natural key, from the first row of that key in the file.
         session.execute(text(
             f"""
-            INSERT INTO beneficiary (natural_key, {cols}, match_status, source_batch_id, created_at, updated_at)
-            SELECT natural_key, {cols}, 'pending', batch_id, :now, :now FROM import_row
+            INSERT INTO beneficiary (natural_key, {cols}, match_status, case_type, source_batch_id, created_at, updated_at)
+            SELECT natural_key, {cols}, 'pending', :not_visited, batch_id, :now, :now FROM import_row
             WHERE batch_id = :b AND outcome IN ('imported', 'updated') AND row_number IN (
                 SELECT min(row_number) FROM import_row
                 WHERE batch_id = :b AND outcome IN ('imported', 'updated') GROUP BY natural_key)
@@ -413,9 +415,6 @@ def apply_batch(session: Session, batch_id: int, progress: Progress | None = Non
             WHERE beneficiary_id IN (SELECT b.id FROM beneficiary b JOIN import_row r ON r.natural_key = b.natural_key
                                      WHERE r.batch_id = :b AND r.outcome = 'updated')
             """), params)
-        from app.services.cases import classify_cases  # new people start as "not yet visited"
-
-        classify_cases(session, session.get(AdminUnit, batch.unit_id))
         batch = session.get(ImportBatch, batch_id)
         _count(session, batch)
         batch.status = "applied"
