@@ -119,6 +119,7 @@ def load_config(overrides: dict | None = None) -> dict:
         DEMO_PASSWORD=_env_str("DEMO_PASSWORD", "Demo@12345"),
         RQ_QUEUE=_env_str("RQ_QUEUE", "asxh"),
         JOB_TIMEOUT=_env_int("JOB_TIMEOUT", 3600, minimum=10),
+        DASHBOARD_CACHE_SECONDS=_env_int("DASHBOARD_CACHE_SECONDS", 0 if env == "test" else 60, minimum=0),
         MAX_CONTENT_LENGTH=_env_int("MAX_UPLOAD_MB", 200, minimum=1, maximum=2048) * 1024 * 1024,
         # Flask-AppBuilder
         APP_NAME="ASXH — Chi trả an sinh xã hội",

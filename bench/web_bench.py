@@ -77,7 +77,7 @@ def main() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    env = dict(os.environ, DATABASE_URL=BENCH_DB, REDIS_URL=BENCH_REDIS, ASXH_ENV="test")
+    env = dict(os.environ, DATABASE_URL=BENCH_DB, REDIS_URL=BENCH_REDIS, ASXH_ENV="test", DASHBOARD_CACHE_SECONDS="60")
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(args.workers), "--threads", "4",
                                "-b", f"127.0.0.1:{port}", "run:app"], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -120,9 +120,32 @@ def _reasons(session: Session, unit: AdminUnit) -> tuple[list, list]:
             [(label("support", s), n) for s, n in sorted(supports.items(), key=lambda kv: -kv[1])])
 
 
-def dashboard(session: Session, unit: AdminUnit, *, today: dt.date | None = None) -> dict:
-    """Everything the home page shows for ``unit``: totals, one row per unit below it, reasons, deadlines."""
-    communes = per_commune(session, unit)
+def _cached_per_commune(session: Session, unit: AdminUnit, cache) -> dict[int, dict]:
+    """per_commune through ``cache`` (anything with get(key) -> str | None and set(key, str)), if given."""
+    import json
+
+    key = f"asxh:dashboard:{unit.scheme}:{unit.id}"
+    if cache is not None:
+        hit = cache.get(key)
+        if hit:
+            rows = {}
+            for cid, r in json.loads(hit).items():
+                r["cases"] = {int(t): n for t, n in r["cases"].items()}
+                r["categories"] = defaultdict(int, r["categories"])
+                rows[int(cid)] = r
+            return rows
+    rows = per_commune(session, unit)
+    if cache is not None:
+        cache.set(key, json.dumps({cid: dict(r, categories=dict(r["categories"])) for cid, r in rows.items()}))
+    return rows
+
+
+def dashboard(session: Session, unit: AdminUnit, *, today: dt.date | None = None, cache=None) -> dict:
+    """Everything the home page shows for ``unit``: totals, one row per unit below it, reasons, deadlines.
+
+    ``cache`` (optional) keeps the per-commune figures for a short while: at city scale they are the
+    expensive part, and a dashboard a minute old is fine."""
+    communes = _cached_per_commune(session, unit, cache)
     paths = dict(session.execute(select(AdminUnit.id, AdminUnit.path).where(AdminUnit.id.in_(list(communes)))).all()) \
         if communes else {}
     children = list(session.scalars(select(AdminUnit).where(AdminUnit.parent_id == unit.id).order_by(AdminUnit.code)))

@@ -14,6 +14,35 @@ from app.services.cases import CASE_TYPES
 from app.views.labels import CATEGORY_LABELS
 
 
+class _RedisCache:
+    """Shared by every web process (no in-process state); entries expire after ``seconds``."""
+
+    def __init__(self, seconds: int):
+        from jobs.queues import redis_connection
+
+        self.redis, self.seconds = redis_connection(), seconds
+
+    def get(self, key):
+        try:
+            value = self.redis.get(key)
+        except Exception:  # Redis unavailable: compute instead
+            return None
+        return value.decode() if value else None
+
+    def set(self, key, value):
+        try:
+            self.redis.setex(key, self.seconds, value)
+        except Exception:
+            pass
+
+
+def _dashboard_cache():
+    from flask import current_app
+
+    seconds = current_app.config.get("DASHBOARD_CACHE_SECONDS", 0)
+    return _RedisCache(seconds) if seconds > 0 else None
+
+
 def _logged_in() -> bool:
     user = getattr(g, "user", None)
     return user is not None and user.is_authenticated
@@ -27,7 +56,7 @@ class HomeView(IndexView):
         if not _logged_in():
             return redirect(url_for(f"{self.appbuilder.sm.auth_view.endpoint}.login"))
         unit = current_unit()
-        data = dash.dashboard(db.session, unit) if unit is not None else None
+        data = dash.dashboard(db.session, unit, cache=_dashboard_cache()) if unit is not None else None
         charts = {}
         if data:
             charts["cases"] = dash.bar_chart_svg([(gettext(CASE_TYPES[t]), data["total"]["cases"][t]) for t in CASE_TYPES])

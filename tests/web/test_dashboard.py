@@ -97,3 +97,26 @@ def test_dashboard_is_scoped(app, demo_data, client_for):
     exp = expected_figures(app, "00037")
     assert page_value(html, "people-count") == exp["people"]
     assert "Phường Trúc Bạch" not in html
+
+
+def test_dashboard_cache_serves_the_same_figures(app, demo_data):
+    from app.extensions import db
+    from app.services import dashboard as dash
+    from app.services.reference import find_unit
+
+    class DictCache(dict):
+        def set(self, key, value):
+            self[key] = value
+
+    cache = DictCache()
+    with app.app_context():
+        unit = find_unit(db.session, "001", "2024")
+        fresh = dash.dashboard(db.session, unit)
+        first = dash.dashboard(db.session, unit, cache=cache)
+        assert len(cache) == 1
+        second = dash.dashboard(db.session, unit, cache=cache)
+    for data in (first, second):
+        assert data["total"]["beneficiaries"] == fresh["total"]["beneficiaries"]
+        assert data["total"]["cases"] == fresh["total"]["cases"]
+        assert data["total"]["categories"] == fresh["total"]["categories"]
+        assert [r["name"] for r in data["breakdown"]] == [r["name"] for r in fresh["breakdown"]]
