@@ -36,6 +36,9 @@ class Beneficiary(Model):
     __table_args__ = (
         Index("ix_beneficiary_commune_status", "commune_id", "match_status"),
         Index("ix_beneficiary_name_year", "name_key", "birth_year"),
+        # List screens sort by name within a scope.
+        Index("ix_beneficiary_full_name", "full_name"),
+        Index("ix_beneficiary_commune_name", "commune_id", "full_name"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
