@@ -83,10 +83,6 @@ def test_holder_may_be_the_registered_proxy(db_session, make_person):
 
     from app.models import Questionnaire, Visit
 
-    from sqlalchemy import inspect
-
-    if not inspect(db_session.connection()).has_table("visit"):
-        pytest.skip("the visits feature is not migrated yet")
     pid = make_person("00004", "Nguyễn Văn An", case_type=4)
     q = Questionnaire(version=9901, title="test", definition="{}", active=False)
     db_session.add(q)

@@ -27,8 +27,7 @@ SAMPLES = Path(__file__).resolve().parents[2] / "fixtures" / "samples"
 
 def sample(name: str) -> Path:
     path = SAMPLES / name
-    if not path.exists():
-        pytest.skip(f"{name} not generated (run fixtures/samples/make_samples.py)")
+    assert path.exists(), f"{name} is missing (run fixtures/samples/make_samples.py)"
     return path
 
 
