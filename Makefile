@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 FLASK  := $(PY) -m flask --app run
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install i18n-extract i18n-compile init clean bench
+.PHONY: demo test install chromium i18n-extract i18n-compile init clean bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +29,15 @@ demo: init
 	$(FLASK) asxh seed-demo
 	$(FLASK) asxh demo
 
+# Debian's chromium for the browser tests (installed when missing and we may install packages).
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "The browser tests need Debian's chromium: sudo apt-get install chromium"; fi; \
+	fi
+
 # The whole suite. TEST_DATABASE_URL / REDIS_URL select PostgreSQL / a Redis server.
-test: install
+test: install chromium
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 bench: install
