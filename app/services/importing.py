@@ -445,6 +445,22 @@ def fail_batch(session: Session, batch_id: int, problem: Problem | None, detail:
     session.commit()
 
 
+def retry_batch(session: Session, batch: ImportBatch) -> bool:
+    """Give a failed batch another run (after a crash or a database outage): parsing resumes after the
+    last staged chunk, then the batch waits for confirmation again. False when the file itself was refused
+    or the batch did not fail. The caller commits and enqueues the import job."""
+    if batch.status != "failed":
+        return False
+    try:
+        refused = json.loads(batch.message or "")["code"] in ("header_not_found", "file_unsupported", "file_unreadable")
+    except (ValueError, KeyError, TypeError):
+        refused = False
+    if refused:
+        return False
+    batch.status, batch.message, batch.finished_at, batch.auto_apply = "parsing", None, None, False
+    return True
+
+
 def summary(batch: ImportBatch) -> dict:
     return {
         "batch_id": batch.id, "status": batch.status, "filename": batch.filename,

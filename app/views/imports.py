@@ -53,7 +53,7 @@ class ImportBatchView(ScopedMixin, ModelView):
     datamodel = SQLAInterface(ImportBatch)
     class_permission_name = "ImportBatch"
     method_permission_name = dict(VIEW_METHODS, upload="write", apply="write", report="read", progress="read",
-                                  detail="read")
+                                  detail="read", retry="write")
     scope_column = "unit_id"
     scope_relation = "unit"
     list_title = _l("Imports")
@@ -61,7 +61,7 @@ class ImportBatchView(ScopedMixin, ModelView):
                     "rows_duplicate", "rows_error", "created_at"]
     search_columns = ["filename", "status", "unit"]
     base_order = ("id", "desc")
-    include_route_methods = {"list", "show", "detail", "progress", "upload", "apply", "report"}
+    include_route_methods = {"list", "show", "detail", "progress", "upload", "apply", "report", "retry"}
     label_columns = {
         "id": "#", "filename": _l("File"), "unit": _l("Unit"), "status": _l("Status"), "rows_total": _l("Rows"),
         "rows_imported": _l("New"), "rows_updated": _l("Updated"), "rows_duplicate": _l("Duplicates"),
@@ -156,6 +156,20 @@ class ImportBatchView(ScopedMixin, ModelView):
             db.session.commit()
             enqueue_once(run_apply, batch.id, job_id=import_job_id(batch.id))
             flash(gettext("Applying the list to the registry…"), "info")
+        return redirect(url_for(".detail", pk=pk))
+
+    @expose("/retry/<int:pk>", methods=["POST"])
+    @has_access
+    def retry(self, pk):
+        _require_import_capability()
+        batch = self._batch_or_404(pk)
+        check_current(batch.unit_id, exc=Forbidden)
+        if importing.retry_batch(db.session, batch):
+            db.session.commit()
+            enqueue_once(run_import, batch.id, job_id=import_job_id(batch.id))
+            flash(gettext("The import is running again; nothing already staged is read twice."), "info")
+        else:
+            flash(gettext("This import cannot be run again: upload a corrected file."), "warning")
         return redirect(url_for(".detail", pk=pk))
 
     @expose("/report/<int:pk>")

@@ -465,3 +465,35 @@ def test_a_dead_worker_is_recovered(app, run_jobs):
         s = importing.summary(db.session.get(ImportBatch, batch.id))
     assert s["status"] == "applied" and s["rows_total"] == 20 and s["rows_imported"] == 20
     assert len(people(app)) == 20
+
+
+def test_a_failed_import_can_be_run_again(app, client_for, run_jobs, monkeypatch):
+    from tests.conftest import csrf_from
+    from app.extensions import db
+    from app.models import ImportBatch
+    from app.services import importing
+    from app.services.reference import find_unit
+
+    with app.app_context():
+        batch = importing.create_batch(db.session, filename="t.xlsx", content=(SAMPLES / "title_rows_footer.xlsx").read_bytes(),
+                                       unit=find_unit(db.session, "00004", "2024"), category="BTXH", user_id=None)
+        db.session.commit()
+        pk = batch.id
+        importing.fail_batch(db.session, pk, None, "database went away")
+    client = client_for("so.ldtbxh")
+    page = client.get(f"/importbatchview/detail/{pk}").get_data(as_text=True)
+    assert "retry-form" in page
+    client.post(f"/importbatchview/retry/{pk}", data={"csrf_token": csrf_from(page)})
+    run_jobs()
+    with app.app_context():
+        s = importing.summary(db.session.get(ImportBatch, pk))
+    assert s["status"] == "parsed" and s["rows_total"] == 20 and s["rows_imported"] == 20
+    # A file refused for its content is not run again.
+    with app.app_context():
+        refused = importing.create_batch(db.session, filename="x.xlsx", content=(SAMPLES / "no_name_column.xlsx").read_bytes(),
+                                         unit=find_unit(db.session, "00004", "2024"), category="BTXH", user_id=None)
+        db.session.commit()
+        from app.services.messages import Problem
+
+        importing.fail_batch(db.session, refused.id, Problem("full_name", "header_not_found", "x"))
+        assert importing.retry_batch(db.session, db.session.get(ImportBatch, refused.id)) is False
