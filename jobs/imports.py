@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import traceback
 
+from app.services.staging import ImportRefused
 from jobs.runtime import app_context, report_progress
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,7 @@ def run_import(batch_id: int) -> dict:
             batch = importing.parse_batch(session, batch_id, progress=report_progress)
             if batch is not None and batch.auto_apply and batch.status in ("parsed", "applying"):
                 importing.apply_batch(session, batch_id, progress=report_progress)
-        except importing.ImportRefused as exc:
+        except ImportRefused as exc:
             importing.fail_batch(session, batch_id, exc.problem)
         except Exception:
             log.exception("import %s failed", batch_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import traceback
 
+from app.services.staging import ImportRefused
 from jobs.runtime import app_context, report_progress
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ def run_population_import(batch_id: int) -> dict:
         try:
             population.parse_population(session, batch_id, progress=report_progress)
             population.apply_population(session, batch_id, progress=report_progress)
-        except importing.ImportRefused as exc:
+        except ImportRefused as exc:
             importing.fail_batch(session, batch_id, exc.problem)
         except Exception:
             log.exception("population import %s failed", batch_id)

@@ -52,7 +52,7 @@ def run_account_import(batch_id: int) -> dict:
         from app.extensions import db
         from app.models import ImportBatch
         from app.services import account_import
-        from app.services.importing import ImportRefused
+        from app.services.staging import ImportRefused
 
         session = db.session
         try:

@@ -11,23 +11,22 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import tempfile
 from collections.abc import Callable
 from typing import BinaryIO
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from app.models import AccountImportRow, AdminUnit, Bank, Beneficiary, ImportBatch
 from app.services import normalize as nz
 from app.services.accounts import bank_directory
-from app.services.importing import ImportRefused, file_hash
+from app.services.importing import file_hash
 from app.services.messages import N_, FieldError, Problem
 from app.services.reports import FIELD_LABELS, SEVERITY_LABELS
-from app.services.sheets import FIELD_ALIASES, HeaderNotFound, SheetError, open_table
+from app.services.sheets import FIELD_ALIASES
+from app.services.staging import stage_file, staging_fields
 
 KIND = "account"
-CHUNK = 5000
 Progress = Callable[..., None]
 
 ACCOUNT_FIELD_LABELS = dict(FIELD_LABELS, account_number=N_("Account number"), bank=N_("Bank"),
@@ -157,22 +156,6 @@ def validate_row(session: Session, values: dict, people: _People) -> tuple[dict,
     return rec, problems
 
 
-def _problem_dict(p: Problem) -> dict:
-    return p.to_dict()
-
-
-def _raw(raw) -> str:
-    def cell(v):
-        if v is None:
-            return ""
-        if isinstance(v, (dt.date, dt.datetime)):
-            return v.strftime("%d/%m/%Y")
-        if isinstance(v, float) and v.is_integer():
-            return str(int(v))
-        return str(v)
-    return json.dumps([cell(v) for v in raw], ensure_ascii=False)
-
-
 def parse_batch(session: Session, batch_id: int, progress: Progress | None = None) -> ImportBatch:
     """Read the file into staging, committing per chunk. Idempotent and resumable."""
     batch = session.get(ImportBatch, batch_id)
@@ -180,61 +163,19 @@ def parse_batch(session: Session, batch_id: int, progress: Progress | None = Non
         return batch
     batch.status = "parsing"
     session.commit()
-    unit = session.get(AdminUnit, batch.unit_id)
-    people = _People(session, unit)
-    done = session.scalar(select(func.max(AccountImportRow.row_number))
-                          .where(AccountImportRow.batch_id == batch.id)) or 0
-    suffix = os.path.splitext(batch.filename)[1].lower() or ".csv"
-    with tempfile.NamedTemporaryFile(suffix=suffix, delete=False) as fh:
-        fh.write(batch.file_content)
-        path = fh.name
-    session.expire(batch, ["file_content"])
-    try:
-        try:
-            table = open_table(path, aliases=FIELD_ALIASES, required=("full_name", "account_number"))
-        except HeaderNotFound as exc:
-            raise ImportRefused(Problem("account_number", "header_not_found", exc.msgid, exc.params)) from None
-        except SheetError as exc:
-            raise ImportRefused(Problem("file", "file_unsupported", exc.msgid, exc.params)) from None
-        except Exception as exc:
-            raise ImportRefused(Problem("file", "file_unreadable", N_("The file cannot be read: %(reason)s"),
-                                        {"reason": str(exc)[:200]})) from None
-        batch.sheet_name = table.sheet_name
-        batch.header_row = table.header_row
-        batch.columns_json = json.dumps([[c.header_text, c.field] for c in table.columns], ensure_ascii=False)
-        chunk: list[dict] = []
-        for row in table:
-            if row.row_number <= done:
-                continue
-            rec, problems = validate_row(session, row.values, people)
-            has_error = any(p.is_error for p in problems)
-            rec.update(batch_id=batch.id, row_number=row.row_number, raw=_raw(row.raw),
-                       problems=json.dumps([_problem_dict(p) for p in problems], ensure_ascii=False) if problems else None,
-                       has_error=has_error, outcome="error" if has_error else None, duplicate_of_row=None)
-            chunk.append(rec)
-            if len(chunk) >= CHUNK:
-                _flush(session, batch, chunk, progress)
-                chunk = []
-        _flush(session, batch, chunk, progress)
-        batch.rows_blank = table.blank_rows
-        batch.rows_footer = table.footer_rows
-        table.close()
-    finally:
-        os.unlink(path)
+    people = _People(session, session.get(AdminUnit, batch.unit_id))
+
+    def build(row):
+        rec, problems = validate_row(session, row.values, people)
+        rec.update(staging_fields(batch.id, row, problems))
+        return rec
+    stage_file(session, batch, model=AccountImportRow, aliases=FIELD_ALIASES, required=("full_name", "account_number"),
+               build_row=build, progress=progress)
     _classify(session, batch.id)
     _count(session, batch)
     batch.status = "parsed"
     session.commit()
     return batch
-
-
-def _flush(session: Session, batch: ImportBatch, chunk: list[dict], progress: Progress | None) -> None:
-    if chunk:
-        session.execute(insert(AccountImportRow), chunk)
-    batch.rows_parsed = (batch.rows_parsed or 0) + len(chunk)
-    session.commit()
-    if progress:
-        progress(stage="parse", rows=batch.rows_parsed)
 
 
 def _classify(session: Session, batch_id: int) -> None:

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from functools import lru_cache
 import json
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from app.models import AdminUnit, ImportBatch, ImportRow
@@ -28,19 +27,11 @@ from app.services import normalize as nz
 from app.services.cases import NOT_VISITED
 from app.services.messages import N_, FieldError, Problem
 from app.services.registry import natural_key
-from app.services.sheets import FIELD_ALIASES, HeaderNotFound, SheetError, open_table
+from app.services.sheets import FIELD_ALIASES
+from app.services.staging import problem_dict, stage_file, staging_fields
 from app.services.units import UnitResolver
 
-CHUNK = 5000
 Progress = Callable[..., None]
-
-
-class ImportRefused(Exception):
-    """The whole file is refused (no header, unreadable); carries a Problem."""
-
-    def __init__(self, problem: Problem):
-        super().__init__(problem.msgid % problem.params)
-        self.problem = problem
 
 
 def file_hash(content: bytes) -> str:
@@ -89,10 +80,6 @@ class RowContext:
     resolver: UnitResolver
     default_category: str | None
     unit_codes: dict[int, str]
-
-
-def _problem_dict(p: Problem) -> dict:
-    return {"field": p.field, "code": p.code, "msgid": p.msgid, "params": p.params, "severity": p.severity}
 
 
 def _hashable(value) -> bool:
@@ -194,33 +181,6 @@ def validate_row(values: dict, ctx: RowContext) -> tuple[dict, list[Problem]]:
 
 # --- parse ---------------------------------------------------------------------------
 
-def _cell_text(v) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, (dt.date, dt.datetime)):
-        return v.strftime("%d/%m/%Y")
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v)
-
-
-def _json_raw(raw) -> str:
-    return json.dumps([v if type(v) is str else _cell_text(v) for v in raw], ensure_ascii=False)
-
-
-def _write_chunk(session: Session, rows: list[dict]) -> None:
-    if not rows:
-        return
-    if session.get_bind().dialect.name == "postgresql":
-        cols = list(rows[0].keys())
-        raw = session.connection().connection.driver_connection
-        with raw.cursor() as cur, cur.copy(f"COPY import_row ({', '.join(cols)}) FROM STDIN") as copy:
-            for r in rows:
-                copy.write_row([r[c] for c in cols])
-    else:
-        session.execute(insert(ImportRow), rows)
-
-
 def parse_batch(session: Session, batch_id: int, progress: Progress | None = None) -> ImportBatch:
     """Read the file into staging, committing per chunk. Idempotent and resumable."""
     batch = session.get(ImportBatch, batch_id)
@@ -232,41 +192,8 @@ def parse_batch(session: Session, batch_id: int, progress: Progress | None = Non
     resolver = UnitResolver(session, unit)
     ctx = RowContext(unit.scheme, unit, resolver, batch.category,
                      {u.id: u.code for u in resolver.units.values()})
-    done = session.scalar(select(func.max(ImportRow.row_number)).where(ImportRow.batch_id == batch.id)) or 0
-
-    suffix = os.path.splitext(batch.filename)[1].lower() or ".csv"
-    with tempfile.NamedTemporaryFile(suffix=suffix, delete=False) as fh:
-        fh.write(batch.file_content)
-        path = fh.name
-    session.expire(batch, ["file_content"])  # do not keep the bytes around while streaming
-    try:
-        try:
-            table = open_table(path, aliases=FIELD_ALIASES, required=("full_name",))
-        except HeaderNotFound as exc:
-            raise ImportRefused(Problem("full_name", "header_not_found", exc.msgid, exc.params)) from None
-        except SheetError as exc:
-            raise ImportRefused(Problem("file", "file_unsupported", exc.msgid, exc.params)) from None
-        except Exception as exc:  # unreadable file: refuse with a clear reason
-            raise ImportRefused(Problem("file", "file_unreadable", N_("The file cannot be read: %(reason)s"),
-                                        {"reason": str(exc)[:200]})) from None
-        with table:  # calamine keeps the sheet in memory until the table is closed
-            batch.sheet_name = table.sheet_name
-            batch.header_row = table.header_row
-            batch.columns_json = json.dumps([[c.header_text, c.field] for c in table.columns], ensure_ascii=False)
-            chunk: list[dict] = []
-            for row in table:
-                if row.row_number <= done:
-                    continue
-                chunk.append(_staging_row(batch.id, row, ctx))
-                if len(chunk) >= CHUNK:
-                    _flush(session, batch, chunk, progress)
-                    chunk = []
-            _flush(session, batch, chunk, progress)
-            batch.rows_blank = table.blank_rows
-            batch.rows_footer = table.footer_rows
-    finally:
-        os.unlink(path)
-
+    stage_file(session, batch, model=ImportRow, aliases=FIELD_ALIASES, required=("full_name",),
+               build_row=lambda row: _staging_row(batch.id, row, ctx), progress=progress)
     _mark_file_duplicates(session, batch.id)
     classify_rows(session, batch.id)
     _count(session, batch)
@@ -277,24 +204,9 @@ def parse_batch(session: Session, batch_id: int, progress: Progress | None = Non
 
 def _staging_row(batch_id: int, row, ctx: RowContext) -> dict:
     rec, problems = validate_row(row.values, ctx)
-    has_error = any(p.severity == "error" for p in problems)
     extra = {k: str(v) for k, v in row.extra.items() if v not in (None, "")}
-    rec.update(
-        batch_id=batch_id, row_number=row.row_number,
-        extra=json.dumps(extra, ensure_ascii=False) if extra else None,
-        raw=_json_raw(row.raw),
-        problems=json.dumps([_problem_dict(p) for p in problems], ensure_ascii=False) if problems else None,
-        has_error=has_error, outcome="error" if has_error else None, duplicate_of_row=None,
-    )
+    rec.update(staging_fields(batch_id, row, problems), extra=json.dumps(extra, ensure_ascii=False) if extra else None)
     return rec
-
-
-def _flush(session: Session, batch: ImportBatch, chunk: list[dict], progress: Progress | None) -> None:
-    _write_chunk(session, chunk)
-    batch.rows_parsed = (batch.rows_parsed or 0) + len(chunk)
-    session.commit()
-    if progress:
-        progress(stage="parse", rows=batch.rows_parsed)
 
 
 def _mark_file_duplicates(session: Session, batch_id: int) -> None:
@@ -440,7 +352,7 @@ def fail_batch(session: Session, batch_id: int, problem: Problem | None, detail:
     if batch is None:
         return
     batch.status = "failed"
-    batch.message = json.dumps(_problem_dict(problem), ensure_ascii=False) if problem else (detail or "")[:2000]
+    batch.message = json.dumps(problem_dict(problem), ensure_ascii=False) if problem else (detail or "")[:2000]
     batch.finished_at = dt.datetime.now()
     session.commit()
 

@@ -8,20 +8,17 @@ it without touching the matcher.
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
-import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, select, text, tuple_
+from sqlalchemy import func, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from app.models import AdminUnit, Citizen, ImportBatch, PopulationRow
 from app.services import normalize as nz
 from app.services.messages import N_, FieldError, Problem
-from app.services.sheets import HeaderNotFound, SheetError, open_table
+from app.services.staging import copy_rows, stage_file, staging_fields
 
 CHUNK = 5000
 STATUS_WORDS = {
@@ -107,19 +104,6 @@ class LocalPopulationRegistry(PopulationRegistry):
 
 # --- extract import ------------------------------------------------------------------
 
-def _copy_or_insert(session: Session, table, rows: list[dict]) -> None:
-    if not rows:
-        return
-    if session.get_bind().dialect.name == "postgresql":
-        cols = list(rows[0].keys())
-        raw = session.connection().connection.driver_connection
-        with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({', '.join(cols)}) FROM STDIN") as copy:
-            for r in rows:
-                copy.write_row([r[c] for c in cols])
-    else:
-        session.execute(insert(table), rows)
-
-
 def bulk_load_citizens(session: Session, rows: Iterable[dict], batch_id: int | None = None) -> int:
     """Insert citizens (new CCCDs only) set-based; used by the demo generator and benchmarks."""
     count = 0
@@ -128,10 +112,10 @@ def bulk_load_citizens(session: Session, rows: Iterable[dict], batch_id: int | N
     for r in rows:
         chunk.append(dict(r, source_batch_id=batch_id, updated_at=now))
         if len(chunk) >= 20000:
-            _copy_or_insert(session, Citizen.__table__, chunk)
+            copy_rows(session, Citizen.__table__, chunk)
             count += len(chunk)
             chunk = []
-    _copy_or_insert(session, Citizen.__table__, chunk)
+    copy_rows(session, Citizen.__table__, chunk)
     return count + len(chunk)
 
 
@@ -187,8 +171,6 @@ def _validate(values: dict, units: dict[str, int]) -> tuple[dict, list[Problem]]
 
 def parse_population(session: Session, batch_id: int, progress: Callable | None = None) -> ImportBatch:
     """Stage and validate an extract; resumable per chunk like the beneficiary import."""
-    from app.services.importing import ImportRefused, _json_raw, _problem_dict
-
     batch = session.get(ImportBatch, batch_id)
     if batch is None or batch.status not in ("uploaded", "parsing"):
         return batch
@@ -196,39 +178,14 @@ def parse_population(session: Session, batch_id: int, progress: Callable | None 
     session.commit()
     scheme = session.get(AdminUnit, batch.unit_id).scheme
     units = dict(session.execute(select(AdminUnit.code, AdminUnit.id).where(AdminUnit.scheme == scheme)).all())
-    done = session.scalar(select(func.max(PopulationRow.row_number)).where(PopulationRow.batch_id == batch.id)) or 0
-    suffix = os.path.splitext(batch.filename)[1].lower() or ".csv"
-    with tempfile.NamedTemporaryFile(suffix=suffix, delete=False) as fh:
-        fh.write(batch.file_content)
-        path = fh.name
-    try:
-        try:
-            table = open_table(path, aliases=POPULATION_ALIASES, required=("full_name", "cccd"))
-        except (HeaderNotFound, SheetError) as exc:
-            raise ImportRefused(Problem("file", "header_not_found", exc.msgid, exc.params)) from None
-        with table:
-            batch.header_row = table.header_row
-            batch.columns_json = json.dumps([[c.header_text, c.field] for c in table.columns], ensure_ascii=False)
-            chunk: list[dict] = []
-            for row in table:
-                if row.row_number <= done:
-                    continue
-                rec, problems = _validate(row.values, units)
-                has_error = any(p.severity == "error" for p in problems)
-                rec.pop("fg_key", None)
-                rec.pop("name_key", None)
-                rec.update(batch_id=batch.id, row_number=row.row_number, raw=_json_raw(row.raw),
-                           problems=json.dumps([_problem_dict(p) for p in problems], ensure_ascii=False) if problems else None,
-                           has_error=has_error, outcome="error" if has_error else None, duplicate_of_row=None)
-                rec["name_key"] = nz.name_key(rec["full_name"]) if rec["full_name"] else None
-                chunk.append(rec)
-                if len(chunk) >= CHUNK:
-                    _stage(session, batch, chunk, progress)
-                    chunk = []
-            _stage(session, batch, chunk, progress)
-            batch.rows_blank, batch.rows_footer = table.blank_rows, table.footer_rows
-    finally:
-        os.unlink(path)
+
+    def build(row):
+        rec, problems = _validate(row.values, units)
+        rec.pop("fg_key", None)  # computed when applied
+        rec.update(staging_fields(batch.id, row, problems))
+        return rec
+    stage_file(session, batch, model=PopulationRow, aliases=POPULATION_ALIASES, required=("full_name", "cccd"),
+               build_row=build, progress=progress)
     session.execute(text(
         """
         UPDATE population_row SET outcome = 'dup_file', duplicate_of_row = f.first_row
@@ -241,14 +198,6 @@ def parse_population(session: Session, batch_id: int, progress: Callable | None 
     _count_population(session, batch)
     session.commit()
     return batch
-
-
-def _stage(session, batch, chunk, progress):
-    _copy_or_insert(session, PopulationRow.__table__, chunk)
-    batch.rows_parsed = (batch.rows_parsed or 0) + len(chunk)
-    session.commit()
-    if progress:
-        progress(stage="parse", rows=batch.rows_parsed)
 
 
 _CITIZEN_COLS = ("cmnd", "full_name", "name_key", "date_of_birth", "birth_year", "sex", "address", "commune_id",

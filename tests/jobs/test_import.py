@@ -291,7 +291,9 @@ def test_killed_parse_resumes_without_duplicates(app, monkeypatch):
     from app.services import importing
     from app.services.reference import find_unit
 
-    monkeypatch.setattr(importing, "CHUNK", 5)
+    from app.services import staging
+
+    monkeypatch.setattr(staging, "CHUNK", 5)
     calls = {"n": 0}
 
     def killer(**kw):
@@ -445,8 +447,10 @@ def test_a_dead_worker_is_recovered(app, run_jobs):
                                        unit=find_unit(db.session, "00004", "2024"), category="BTXH", user_id=None,
                                        auto_apply=True)
         db.session.commit()
-        original = importing.CHUNK
-        importing.CHUNK = 5
+        from app.services import staging
+
+        original = staging.CHUNK
+        staging.CHUNK = 5
 
         def killer(**kw):
             raise SystemExit("worker killed")
@@ -454,7 +458,7 @@ def test_a_dead_worker_is_recovered(app, run_jobs):
             with pytest.raises(SystemExit):
                 importing.parse_batch(db.session, batch.id, progress=killer)
         finally:
-            importing.CHUNK = original
+            staging.CHUNK = original
         db.session.rollback()
         assert db.session.get(ImportBatch, batch.id).status == "parsing"
         assert db.session.scalar(select(func.count()).select_from(ImportRow).where(ImportRow.batch_id == batch.id)) == 5

@@ -1,0 +1,122 @@
+"""The one staging pipeline of every file import (beneficiary lists, population extracts, account lists).
+
+Promises: the file is streamed (never loaded as a table in memory) into a staging table, each row with
+its row number in the sheet, its problems and whether it has an error; rows are written set-based
+(COPY on PostgreSQL, executemany elsewhere) and committed per chunk together with the batch's
+``rows_parsed``, so a killed job resumes after the last committed chunk.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from app.models import ImportBatch
+from app.services.messages import N_, Problem
+from app.services.sheets import HeaderNotFound, SheetError, SheetRow, open_table
+
+CHUNK = 5000
+Progress = Callable[..., None]
+
+
+class ImportRefused(Exception):
+    """The whole file is refused (no header, unreadable); carries a Problem."""
+
+    def __init__(self, problem: Problem):
+        super().__init__(problem.msgid % problem.params)
+        self.problem = problem
+
+
+def problem_dict(p: Problem) -> dict:
+    return {"field": p.field, "code": p.code, "msgid": p.msgid, "params": p.params, "severity": p.severity}
+
+
+def _cell_text(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, (dt.date, dt.datetime)):
+        return v.strftime("%d/%m/%Y")
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def raw_json(raw) -> str:
+    """The original cells of a row, as the error report shows them."""
+    return json.dumps([v if type(v) is str else _cell_text(v) for v in raw], ensure_ascii=False)
+
+
+def staging_fields(batch_id: int, row: SheetRow, problems: Iterable[Problem]) -> dict:
+    """The bookkeeping columns every staging table shares."""
+    problems = list(problems)
+    has_error = any(p.severity == "error" for p in problems)
+    return {"batch_id": batch_id, "row_number": row.row_number, "raw": raw_json(row.raw),
+            "problems": json.dumps([problem_dict(p) for p in problems], ensure_ascii=False) if problems else None,
+            "has_error": has_error, "outcome": "error" if has_error else None, "duplicate_of_row": None}
+
+
+def copy_rows(session: Session, table, rows: list[dict]) -> None:
+    """Insert rows set-based: COPY on PostgreSQL, executemany elsewhere. All rows have the same keys."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        cols = list(rows[0].keys())
+        raw = session.connection().connection.driver_connection
+        with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({', '.join(cols)}) FROM STDIN") as copy:
+            for r in rows:
+                copy.write_row([r[c] for c in cols])
+    else:
+        session.execute(insert(table), rows)
+
+
+def stage_file(session: Session, batch: ImportBatch, *, model, aliases: Mapping, required: tuple[str, ...],
+               build_row: Callable[[SheetRow], dict], progress: Progress | None = None) -> None:
+    """Stream ``batch``'s file into ``model`` (a staging model with batch_id and row_number), resuming after
+    the last staged row. ``build_row`` turns a sheet row into the staging columns (``staging_fields`` included).
+    Raises ImportRefused when the file has no usable header or cannot be read."""
+    done = session.scalar(select(func.max(model.row_number)).where(model.batch_id == batch.id)) or 0
+    suffix = os.path.splitext(batch.filename)[1].lower() or ".csv"
+    with tempfile.NamedTemporaryFile(suffix=suffix, delete=False) as fh:
+        fh.write(batch.file_content)
+        path = fh.name
+    session.expire(batch, ["file_content"])  # do not keep the bytes around while streaming
+    try:
+        try:
+            table = open_table(path, aliases=aliases, required=required)
+        except HeaderNotFound as exc:
+            raise ImportRefused(Problem(required[-1], "header_not_found", exc.msgid, exc.params)) from None
+        except SheetError as exc:
+            raise ImportRefused(Problem("file", "file_unsupported", exc.msgid, exc.params)) from None
+        except Exception as exc:  # an unreadable file: refuse it with a clear reason
+            raise ImportRefused(Problem("file", "file_unreadable", N_("The file cannot be read: %(reason)s"),
+                                        {"reason": str(exc)[:200]})) from None
+        with table:  # calamine keeps the sheet in memory until the table is closed
+            batch.sheet_name = table.sheet_name
+            batch.header_row = table.header_row
+            batch.columns_json = json.dumps([[c.header_text, c.field] for c in table.columns], ensure_ascii=False)
+            chunk: list[dict] = []
+            for row in table:
+                if row.row_number <= done:
+                    continue
+                chunk.append(build_row(row))
+                if len(chunk) >= CHUNK:
+                    _flush(session, batch, model, chunk, progress)
+                    chunk = []
+            _flush(session, batch, model, chunk, progress)
+            batch.rows_blank = table.blank_rows
+            batch.rows_footer = table.footer_rows
+    finally:
+        os.unlink(path)
+
+
+def _flush(session: Session, batch: ImportBatch, model, chunk: list[dict], progress: Progress | None) -> None:
+    copy_rows(session, model.__table__, chunk)
+    batch.rows_parsed = (batch.rows_parsed or 0) + len(chunk)
+    session.commit()
+    if progress:
+        progress(stage="parse", rows=batch.rows_parsed)
