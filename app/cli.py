@@ -350,16 +350,19 @@ def import_population_command(path, wait, as_json):
     session = _db().session
     with open(path, "rb") as fh:
         content = fh.read()
-    batch = ImportBatch(kind="population", filename=os.path.basename(path), file_hash=importing.file_hash(content),
-                        file_content=content, unit_id=_resolve_unit(CITY_CODE).id, status="uploaded")
-    session.add(batch)
+    from app.services.staging import record_upload
+
+    batch = record_upload(session, kind="population", filename=path, content=content,
+                          unit_id=_resolve_unit(CITY_CODE).id)
     session.commit()
     batch_id = batch.id
 
     def done():
         session.expire_all()
         return session.get(ImportBatch, batch_id).status in ("applied", "failed")
-    if wait or as_json:
+    if batch.status == "duplicate_file":
+        pass  # the same extract was already applied: nothing to run
+    elif wait or as_json:
         run_and_wait(run_population_import, batch_id, population_job_id(batch_id), done)
     else:
         from jobs.queues import enqueue_once

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from collections.abc import Callable
 from typing import BinaryIO
 
@@ -20,11 +19,10 @@ from sqlalchemy.orm import Session
 from app.models import AccountImportRow, AdminUnit, Bank, Beneficiary, ImportBatch
 from app.services import normalize as nz
 from app.services.accounts import bank_directory
-from app.services.importing import file_hash
 from app.services.messages import N_, FieldError, Problem
 from app.services.reports import FIELD_LABELS, SEVERITY_LABELS
 from app.services.sheets import FIELD_ALIASES
-from app.services.staging import stage_file, staging_fields
+from app.services.staging import record_upload, stage_file, staging_fields
 
 KIND = "account"
 Progress = Callable[..., None]
@@ -36,22 +34,10 @@ ACCOUNT_FIELD_LABELS = dict(FIELD_LABELS, account_number=N_("Account number"), b
 
 def create_batch(session: Session, *, filename: str, content: bytes, unit: AdminUnit,
                  user_id: int | None) -> ImportBatch:
-    """Record an upload (kind "account"). A file already applied gets status duplicate_file."""
-    digest = file_hash(content)
-    batch = ImportBatch(kind=KIND, filename=os.path.basename(filename) or "upload", file_hash=digest,
-                        file_content=content, unit_id=unit.id, uploaded_by_id=user_id, auto_apply=True,
-                        status="uploaded")
-    previous = session.scalar(select(ImportBatch).where(
-        ImportBatch.file_hash == digest, ImportBatch.kind == KIND, ImportBatch.status == "applied")
-        .order_by(ImportBatch.id))
-    if previous is not None:
-        batch.status = "duplicate_file"
-        batch.duplicate_of_id = previous.id
-        batch.message = N_("This file was already imported (batch #%(id)s); nothing was changed.")
-        batch.finished_at = dt.datetime.now()
-    session.add(batch)
-    session.flush()
-    return batch
+    """Record an upload of an account list (see ``staging.record_upload``); applied without a preview,
+    since every account it creates still waits for a second person's verification."""
+    return record_upload(session, kind=KIND, filename=filename, content=content, unit_id=unit.id, user_id=user_id,
+                         auto_apply=True)
 
 
 class _People:

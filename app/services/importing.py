@@ -11,9 +11,7 @@ Promises:
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -28,39 +26,19 @@ from app.services.cases import NOT_VISITED
 from app.services.messages import N_, FieldError, Problem
 from app.services.registry import natural_key
 from app.services.sheets import FIELD_ALIASES
-from app.services.staging import problem_dict, stage_file, staging_fields
+from app.services.staging import problem_dict, record_upload, stage_file, staging_fields
 from app.services.units import UnitResolver
 
 Progress = Callable[..., None]
 
 
-def file_hash(content: bytes) -> str:
-    return hashlib.sha256(content).hexdigest()
-
-
 def create_batch(session: Session, *, filename: str, content: bytes, unit: AdminUnit, category: str | None,
                  user_id: int | None, auto_apply: bool = False) -> ImportBatch:
-    """Record an upload. A file already applied (same hash) gets status duplicate_file and is not re-read."""
+    """Record an upload of a beneficiary list (see ``staging.record_upload``)."""
     if category is not None:
         category = nz.parse_category(category)
-    digest = file_hash(content)
-    batch = ImportBatch(kind="beneficiary", filename=os.path.basename(filename) or "upload", file_hash=digest,
-                        file_content=content, unit_id=unit.id, category=category, uploaded_by_id=user_id,
-                        auto_apply=auto_apply, status="uploaded")
-    # The same bytes for the same unit and category were already applied: nothing can change.
-    previous = session.scalar(
-        select(ImportBatch).where(ImportBatch.file_hash == digest, ImportBatch.kind == "beneficiary",
-                                  ImportBatch.unit_id == unit.id, ImportBatch.category.is_(None) if category is None
-                                  else ImportBatch.category == category, ImportBatch.status == "applied")
-        .order_by(ImportBatch.id))
-    if previous is not None:
-        batch.status = "duplicate_file"
-        batch.duplicate_of_id = previous.id
-        batch.message = N_("This file was already imported (batch #%(id)s); nothing was changed.")
-        batch.finished_at = dt.datetime.now()
-    session.add(batch)
-    session.flush()
-    return batch
+    return record_upload(session, kind="beneficiary", filename=filename, content=content, unit_id=unit.id,
+                         category=category, user_id=user_id, auto_apply=auto_apply)
 
 
 # --- row validation ------------------------------------------------------------------

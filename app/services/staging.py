@@ -8,6 +8,7 @@ its row number in the sheet, its problems and whether it has an error; rows are 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import tempfile
@@ -30,6 +31,34 @@ class ImportRefused(Exception):
     def __init__(self, problem: Problem):
         super().__init__(problem.msgid % problem.params)
         self.problem = problem
+
+
+def file_hash(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def record_upload(session: Session, *, kind: str, filename: str, content: bytes, unit_id: int,
+                  category: str | None = None, user_id: int | None = None, auto_apply: bool = False) -> ImportBatch:
+    """Record an uploaded file as a batch. The same bytes already applied for the same kind, unit and
+    category cannot change anything: such a batch gets status duplicate_file and is never read."""
+    digest = file_hash(content)
+    batch = ImportBatch(kind=kind, filename=os.path.basename(filename) or "upload", file_hash=digest,
+                        file_content=content, unit_id=unit_id, category=category, uploaded_by_id=user_id,
+                        auto_apply=auto_apply, status="uploaded")
+    previous = session.scalar(
+        select(ImportBatch).where(ImportBatch.file_hash == digest, ImportBatch.kind == kind,
+                                  ImportBatch.unit_id == unit_id,
+                                  ImportBatch.category.is_(None) if category is None else ImportBatch.category == category,
+                                  ImportBatch.status == "applied")
+        .order_by(ImportBatch.id))
+    if previous is not None:
+        batch.status = "duplicate_file"
+        batch.duplicate_of_id = previous.id
+        batch.message = N_("This file was already imported (batch #%(id)s); nothing was changed.")
+        batch.finished_at = dt.datetime.now()
+    session.add(batch)
+    session.flush()
+    return batch
 
 
 def problem_dict(p: Problem) -> dict:

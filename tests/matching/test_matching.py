@@ -309,3 +309,14 @@ def test_marking_deceased_holds_unlocked_payout_lines(app, world, client_for):
         lines = {l.period_id: l for l in db.session.query(PayoutLine).filter_by(beneficiary_id=world["exact"])}
         assert lines[ids[1]].channel == "held" and lines[ids[1]].hold_reason == "deceased"
         assert lines[ids[0]].channel != "held"  # a locked list never changes
+
+
+def test_the_same_extract_twice_changes_nothing(app, tmp_path):
+    path = tmp_path / "extract.csv"
+    path.write_text("cccd,full_name,date_of_birth,sex,commune_code,status\n"
+                    "001045000301,Nguyễn Văn Sáu,1945,Nam,00004,alive\n", encoding="utf-8")
+    runner = app.test_cli_runner()
+    first = json.loads(runner.invoke(args=["asxh", "import-population", str(path), "--json"]).output.strip().splitlines()[-1])
+    second = json.loads(runner.invoke(args=["asxh", "import-population", str(path), "--json"]).output.strip().splitlines()[-1])
+    assert first["status"] == "applied" and first["rows_imported"] == 1
+    assert second["status"] == "duplicate_file" and second["duplicate_of"] == first["batch_id"]
