@@ -3,7 +3,6 @@ shared-account flags, and the bulk import of account lists."""
 from __future__ import annotations
 
 import io
-import json
 
 from flask import abort, current_app, flash, g, jsonify, redirect, request, send_file, url_for
 from flask_appbuilder import ModelView, expose
@@ -25,8 +24,8 @@ from app.security.roles import VIEW_METHODS, capability
 from app.security.scope import ScopedMixin, check_current, current_scope_ids, current_unit, scoped_query
 from app.services import account_import, accounts
 from app.services.formatting import format_date
-from app.services.masking import mask_cells, mask_ids_in_text
 from app.services.messages import FieldError
+from app.views.batch_common import failure_text, preview_lines
 from app.views.labels import BATCH_STATUS_LABELS, label
 
 ACCOUNT_STATE_LABELS = {"pending": _l("Waiting for verification"), "verified": _l("Verified"),
@@ -268,24 +267,8 @@ class AccountImportView(ScopedMixin, ModelView):
     @has_access
     def detail(self, pk):
         batch = self._batch_or_404(pk)
-        lines = []
-        if batch.status in ("parsed", "applied", "applying"):
-            for i, line in enumerate(account_import.report_lines(db.session, batch.id, gettext)):
-                if i >= 50:
-                    break
-                lines.append(line)
-        if should_mask():
-            fields = [f for _, f in json.loads(batch.columns_json)] if batch.columns_json else []
-            lines = [(n, f, lvl, mask_ids_in_text(r), mask_cells(c, fields)) for n, f, lvl, r, c in lines]
-        failure = None
-        if batch.status == "failed" and batch.message:
-            try:
-                p = json.loads(batch.message)
-                failure = gettext(p["msgid"]) % p.get("params", {})
-            except (ValueError, KeyError, TypeError):
-                failure = gettext("The job failed unexpectedly. The registry was not changed; try again or ask an administrator.")
-        elif batch.status == "duplicate_file":
-            failure = gettext(batch.message) % {"id": batch.duplicate_of_id}
+        lines = preview_lines(batch, account_import.report_lines)
+        failure = failure_text(batch)
         return self.render_template(
             "import_detail.html", batch=batch, lines=lines, columns=[], failure=failure,
             status_label=label(BATCH_STATUS_LABELS, batch.status), can_apply=False, category_label="",

@@ -19,11 +19,10 @@ from app.extensions import db
 from app.models import AdminUnit, ImportBatch
 from app.security.roles import VIEW_METHODS, capability
 from app.security.scope import ScopedMixin, check_current, current_scope_ids, current_unit
-from app.security.masking import should_mask
 from app.services import importing
 from app.services.formatting import format_date
-from app.services.masking import mask_cells, mask_ids_in_text
 from app.services.reports import report_lines
+from app.views.batch_common import failure_text, preview_lines
 from app.views.downloads import error_report_response
 from app.views.labels import BATCH_STATUS_LABELS, CATEGORY_LABELS, label
 from jobs.imports import import_job_id, run_apply, run_import
@@ -85,25 +84,9 @@ class ImportBatchView(ScopedMixin, ModelView):
     @has_access
     def detail(self, pk):
         batch = self._batch_or_404(pk)
-        lines = []
-        if batch.status in ("parsed", "applied", "applying"):
-            for i, line in enumerate(report_lines(db.session, batch.id, gettext)):
-                if i >= 50:
-                    break
-                lines.append(line)
+        lines = preview_lines(batch, report_lines)
         columns = json.loads(batch.columns_json) if batch.columns_json else []
-        if should_mask():  # CCCD / CMND of the preview, for roles without the unmask capability
-            fields = [f for _, f in columns]
-            lines = [(n, f, lvl, mask_ids_in_text(r), mask_cells(c, fields)) for n, f, lvl, r, c in lines]
-        failure = None
-        if batch.status == "failed" and batch.message:
-            try:
-                p = json.loads(batch.message)
-                failure = gettext(p["msgid"]) % p.get("params", {})
-            except (ValueError, KeyError, TypeError):
-                failure = gettext("The job failed unexpectedly. The registry was not changed; try again or ask an administrator.")
-        elif batch.status == "duplicate_file":
-            failure = gettext(batch.message) % {"id": batch.duplicate_of_id}
+        failure = failure_text(batch)
         return self.render_template(
             "import_detail.html", batch=batch, lines=lines, columns=columns, failure=failure,
             status_label=label(BATCH_STATUS_LABELS, batch.status), can_apply=_can_import(),
