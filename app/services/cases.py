@@ -18,7 +18,7 @@ from typing import BinaryIO
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from sqlalchemy import and_, case, exists, false, func, select, update
+from sqlalchemy import and_, case, exists, false, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from app.models import (
@@ -84,7 +84,8 @@ def case_expression():
 
 
 def classify_cases(session: Session, unit: AdminUnit | None = None,
-                   beneficiary_ids: Iterable[int] | None = None, *, only_unclassified: bool = False) -> int:
+                   beneficiary_ids: Iterable[int] | None = None, *, only_unclassified: bool = False,
+                   only_hold_changes: bool = False) -> int:
     """Recompute ``Beneficiary.case_type`` for every beneficiary in ``unit`` (None: everywhere),
     optionally only for some people. One UPDATE; returns the number of rows it touched."""
     stmt = update(Beneficiary).values(case_type=case_expression())
@@ -95,6 +96,11 @@ def classify_cases(session: Session, unit: AdminUnit | None = None,
         stmt = stmt.where(Beneficiary.id.in_(ids) if ids else false())
     if only_unclassified:
         stmt = stmt.where(Beneficiary.case_type.is_(None))
+    if only_hold_changes:
+        # After matching only the hold can have changed: recompute where "held" and case 6 disagree.
+        stmt = stmt.where(or_(Beneficiary.case_type.is_(None),
+                              and_(Beneficiary.hold_reason.is_not(None), Beneficiary.case_type != HELD),
+                              and_(Beneficiary.hold_reason.is_(None), Beneficiary.case_type == HELD)))
     result = session.execute(stmt.execution_options(synchronize_session=False))
     session.expire_all()
     return result.rowcount or 0

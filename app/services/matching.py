@@ -151,7 +151,7 @@ def match_beneficiaries(session: Session, unit: AdminUnit, *, registry: Populati
     _flag_duplicates(session, scope)
     from app.services.cases import classify_cases  # holds decide case type 6
 
-    classify_cases(session, unit)
+    classify_cases(session, unit, only_hold_changes=True)
     counts = count_statuses(session, unit)
     from app.services import audit  # set-based writes bypass the ORM listeners: one summary record
 
