@@ -37,9 +37,9 @@ def main() -> None:
         start = time.perf_counter()
         s.execute(text(f"""
             INSERT INTO beneficiary (natural_key, full_name, name_key, cccd, date_of_birth, birth_year, sex, address,
-                                     commune_id, match_status, created_at, updated_at)
+                                     commune_id, match_status, case_type, created_at, updated_at)
             SELECT 'C:' || cccd, full_name, name_key, cccd, date_of_birth, birth_year, sex, address, commune_id,
-                   'pending', now(), now()
+                   'pending', 5, now(), now()
             FROM citizen ORDER BY md5(cccd) LIMIT {args.beneficiaries}"""))
         s.execute(text("UPDATE beneficiary SET cccd = NULL, natural_key = 'N:' || natural_key WHERE id % 50 = 0"))
         s.execute(text("ANALYZE beneficiary; ANALYZE citizen"))
