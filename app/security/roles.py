@@ -33,7 +33,6 @@ VIEW_CATEGORIES: dict[str, str] = {
 # Capabilities (permission "can_<name>" on view ASXH).
 CAPABILITIES = {
     "import": _l("Import beneficiary lists"),
-    "import_city": _l("Import lists for the whole city"),
     "match": _l("Match and clean against the population registry"),
     "unmask": _l("See full CCCD and account numbers"),
     "unmask_record": _l("Reveal the full numbers of one record on request (logged)"),
@@ -67,7 +66,7 @@ ROLES: tuple[RoleDef, ...] = (
                    "PaymentAccount": READ, "PayoutPeriod": WRITE, "PayoutRule": WRITE, "AuditLog": READ,
                    "WorkGroup": READ, "Visit": READ, "OpeningTask": READ, "CaseList": READ,
                    "Campaign": WRITE, "CampaignProgress": WRITE, "Questionnaire": WRITE},
-            capabilities=frozenset({"import", "import_city", "match", "unmask", "sync_payout", "approve_payout",
+            capabilities=frozenset({"import", "match", "unmask", "sync_payout", "approve_payout",
                                     "export_payout"})),
     RoleDef("phong", "Phòng LĐTBXH", _l("District labour office"),
             views={"MatchReview": WRITE, "Beneficiary": READ, "ImportBatch": WRITE, "AdminUnit": READ, "Bank": READ,
