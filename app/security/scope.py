@@ -94,7 +94,19 @@ def check_items(items, column: str = "commune_id") -> None:
         check_current(getattr(item, column), exc=Forbidden)
 
 
-class ScopedMixin:
+class InScopeOr404:
+    """For FAB views whose ``base_filters`` express the scope: fetch one row by id, 404 outside it."""
+
+    def in_scope_or_404(self, pk):
+        from flask import abort
+
+        item = self.datamodel.get(pk, self._base_filters)
+        if item is None:
+            abort(404)
+        return item
+
+
+class ScopedMixin(InScopeOr404):
     """Mixin for FAB ModelView / ModelRestApi over a model with a unit column.
 
     Reads are filtered by ``base_filters``; writes are re-checked in the pre-hooks,

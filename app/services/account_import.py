@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from app.models import AccountImportRow, AdminUnit, Bank, Beneficiary, ImportBatch
 from app.services import normalize as nz
 from app.services.accounts import bank_directory
-from app.services.messages import N_, FieldError, Problem
+from app.services.messages import N_, Problem, Problems
 from app.services.reports import FIELD_LABELS, SEVERITY_LABELS
 from app.services.sheets import FIELD_ALIASES
 from app.services.staging import record_upload, stage_file, staging_fields
@@ -66,15 +66,8 @@ class _People:
 
 
 def validate_row(session: Session, values: dict, people: _People) -> tuple[dict, list[Problem]]:
-    problems: list[Problem] = []
+    problems = Problems()
     rec: dict = {}
-
-    def attempt(fn, *args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except FieldError as exc:
-            problems.append(exc.problem)
-            return None
 
     name = nz.clean_text(values.get("full_name"))
     rec["full_name"] = name[:150] or None
@@ -85,7 +78,7 @@ def validate_row(session: Session, values: dict, people: _People) -> tuple[dict,
     rec["cccd"] = cccd
     dob = None
     if values.get("date_of_birth") not in (None, ""):
-        parsed = attempt(nz.parse_date, values.get("date_of_birth"))
+        parsed = problems.attempt(nz.parse_date, values.get("date_of_birth"))
         dob = parsed[0] if parsed else None
     person, how = people.find(cccd, nz.name_key(name), dob) if (cccd or name) else (None, "none")
     if person is None:

@@ -23,7 +23,7 @@ from app.models import AdminUnit, ImportBatch, ImportRow
 from app.services import audit
 from app.services import normalize as nz
 from app.services.cases import NOT_VISITED
-from app.services.messages import N_, FieldError, Problem
+from app.services.messages import N_, Problem, Problems
 from app.services.registry import natural_key
 from app.services.sheets import FIELD_ALIASES
 from app.services.staging import problem_dict, record_upload, stage_file, staging_fields
@@ -70,15 +70,8 @@ def _is_mark(value) -> bool:
 
 def validate_row(values: dict, ctx: RowContext) -> tuple[dict, list[Problem]]:
     """Turn one sheet row into staging values; collect every problem instead of stopping at the first."""
-    problems: list[Problem] = []
+    problems = Problems()
     rec: dict = {}
-
-    def attempt(fn, *args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except FieldError as exc:
-            problems.append(exc.problem)
-            return None
 
     name = nz.clean_text(values.get("full_name"))
     if not name:
@@ -87,7 +80,7 @@ def validate_row(values: dict, ctx: RowContext) -> tuple[dict, list[Problem]]:
     rec["name_key"] = nz.name_key(name)[:150] if name else None
 
     # Sex and birth date, including the two-column "Nam" / "Nữ" layout.
-    sex = attempt(_parse_sex, values["sex"]) if _is_mark(values.get("sex")) else None
+    sex = problems.attempt(_parse_sex, values["sex"]) if _is_mark(values.get("sex")) else None
     dob_value = values.get("date_of_birth")
     if dob_value in (None, ""):
         dob_value = values.get("birth_year")
@@ -103,7 +96,7 @@ def validate_row(values: dict, ctx: RowContext) -> tuple[dict, list[Problem]]:
     rec["sex"] = sex
     dob, year = (None, None)
     if dob_value not in (None, ""):
-        parsed = attempt(_parse_date, dob_value) if _hashable(dob_value) else attempt(nz.parse_date, dob_value)
+        parsed = problems.attempt(_parse_date, dob_value) if _hashable(dob_value) else problems.attempt(nz.parse_date, dob_value)
         if parsed:
             dob, year = parsed
     rec["date_of_birth"], rec["birth_year"] = dob, year
@@ -134,12 +127,12 @@ def validate_row(values: dict, ctx: RowContext) -> tuple[dict, list[Problem]]:
     else:
         if values.get("district") not in (None, "") and not str(commune_value).strip().isdigit():
             commune_value = f"{commune_value}, {values.get('district')}"
-        commune_id = attempt(ctx.resolver.resolve, commune_value)
+        commune_id = problems.attempt(ctx.resolver.resolve, commune_value)
     rec["commune_id"] = commune_id
 
     category = None
     if values.get("category") not in (None, ""):
-        category = attempt(_parse_category, values.get("category"))
+        category = problems.attempt(_parse_category, values.get("category"))
     elif ctx.default_category:
         category = ctx.default_category
     else:
@@ -148,7 +141,7 @@ def validate_row(values: dict, ctx: RowContext) -> tuple[dict, list[Problem]]:
     rec["category"] = category
     rec["policy_code"] = _clean_short(values.get("policy_code"))[:40] or None
     amount = values.get("monthly_amount")
-    rec["monthly_amount"] = attempt(_parse_amount, amount) if amount not in (None, "") else None
+    rec["monthly_amount"] = problems.attempt(_parse_amount, amount) if amount not in (None, "") else None
 
     if rec["full_name"] and commune_id is not None and not any(p.severity == "error" for p in problems):
         rec["natural_key"] = natural_key(cccd, rec["name_key"], dob, year, ctx.unit_codes[commune_id])

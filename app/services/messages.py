@@ -55,6 +55,18 @@ class FieldError(ValueError):
         self.problem = problem
 
 
+class Problems(list):
+    """The problems of one input row; ``attempt`` runs a parser and records its FieldError instead of
+    raising, so a validator reports every problem of the row at once."""
+
+    def attempt(self, fn: Callable, *args: Any, **kwargs: Any):
+        try:
+            return fn(*args, **kwargs)
+        except FieldError as exc:
+            self.append(exc.problem)
+            return None
+
+
 def has_errors(problems: Iterable[Problem]) -> bool:
     """True when any problem has severity "error"."""
     return any(p.severity == "error" for p in problems)

@@ -225,11 +225,6 @@ class AccountImportView(ScopedMixin, ModelView):
     }
     formatters_columns = {"status": lambda v: label(BATCH_STATUS_LABELS, v), "created_at": format_date}
 
-    def _batch_or_404(self, pk: int) -> ImportBatch:
-        batch = self.datamodel.get(pk, self._base_filters)
-        if batch is None:
-            abort(404)
-        return batch
 
     @expose("/show/<pk>")
     @has_access
@@ -266,7 +261,7 @@ class AccountImportView(ScopedMixin, ModelView):
     @expose("/detail/<int:pk>")
     @has_access
     def detail(self, pk):
-        batch = self._batch_or_404(pk)
+        batch = self.in_scope_or_404(pk)
         lines = preview_lines(batch, account_import.report_lines)
         failure = failure_text(batch)
         return self.render_template(
@@ -280,7 +275,7 @@ class AccountImportView(ScopedMixin, ModelView):
         from jobs.payout import account_import_job_id
         from jobs.queues import job_progress
 
-        batch = self._batch_or_404(pk)
+        batch = self.in_scope_or_404(pk)
         meta = job_progress(account_import_job_id(batch.id)) if batch.status in ("uploaded", "parsing", "applying") else {}
         return jsonify(dict(account_import.summary(batch), status_label=str(label(BATCH_STATUS_LABELS, batch.status)),
                             live=meta))
@@ -288,7 +283,7 @@ class AccountImportView(ScopedMixin, ModelView):
     @expose("/report/<int:pk>")
     @has_access
     def report(self, pk):
-        batch = self._batch_or_404(pk)
+        batch = self.in_scope_or_404(pk)
         out = io.BytesIO()
         with force_locale("vi"):
             account_import.write_report(db.session, batch.id, out, gettext, mask=should_mask())

@@ -12,7 +12,7 @@ from werkzeug.exceptions import BadRequest, Forbidden
 from app.extensions import db
 from app.models import Campaign
 from app.security.roles import VIEW_METHODS
-from app.security.scope import check_current, current_scope_ids, current_unit, unit_in_scope
+from app.security.scope import InScopeOr404, check_current, current_scope_ids, current_unit, unit_in_scope
 from app.services import campaigns
 from app.services.messages import N_, FieldError, Problem
 from app.services.normalize import parse_date
@@ -30,7 +30,7 @@ def _units_in_scope():
     return current_scope_ids()
 
 
-class CampaignView(ModelView):
+class CampaignView(InScopeOr404, ModelView):
     datamodel = SQLAInterface(Campaign)
     class_permission_name = "Campaign"
     method_permission_name = dict(VIEW_METHODS, board="read", deadline="write", mark="read")
@@ -62,11 +62,6 @@ class CampaignView(ModelView):
     def pre_delete(self, item):
         check_current(item.unit_id, exc=Forbidden)
 
-    def _campaign_or_404(self, pk: int) -> Campaign:
-        campaign = self.datamodel.get(pk, self._base_filters)
-        if campaign is None:
-            abort(404)
-        return campaign
 
     @expose("/show/<pk>")
     @has_access
@@ -76,7 +71,7 @@ class CampaignView(ModelView):
     @expose("/board/<int:pk>")
     @has_access
     def board(self, pk):
-        campaign = self._campaign_or_404(pk)
+        campaign = self.in_scope_or_404(pk)
         if len(campaign.steps) < len(campaigns.STEP_NUMBERS):
             campaigns.ensure_steps(db.session, campaign)
             db.session.commit()
@@ -94,7 +89,7 @@ class CampaignView(ModelView):
     @expose("/deadline/<int:pk>", methods=["POST"])
     @has_access
     def deadline(self, pk):
-        campaign = self._campaign_or_404(pk)
+        campaign = self.in_scope_or_404(pk)
         check_current(campaign.unit_id, exc=Forbidden)
         try:
             for step in campaign.steps:
@@ -118,7 +113,7 @@ class CampaignView(ModelView):
     def mark(self, pk):
         if not has("can_write", "CampaignProgress"):
             raise Forbidden()
-        campaign = self._campaign_or_404(pk)
+        campaign = self.in_scope_or_404(pk)
         commune_id = request.form.get("commune", "")
         step_no = request.form.get("step", "")
         if not commune_id.isdigit() or not step_no.isdigit():

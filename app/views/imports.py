@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from flask import abort, flash, g, jsonify, redirect, request, url_for
+from flask import flash, g, jsonify, redirect, request, url_for
 from flask_appbuilder import ModelView, expose
 from flask_appbuilder.models.sqla.filters import FilterInFunction
 from flask_appbuilder.models.sqla.interface import SQLAInterface
@@ -69,11 +69,6 @@ class ImportBatchView(ScopedMixin, ModelView):
     formatters_columns = {"status": lambda v: label(BATCH_STATUS_LABELS, v), "created_at": format_date}
     search_form_query_rel_fields = {"unit": [["id", FilterInFunction, current_scope_ids]]}
 
-    def _batch_or_404(self, pk: int) -> ImportBatch:
-        batch = self.datamodel.get(pk, self._base_filters)
-        if batch is None:
-            abort(404)
-        return batch
 
     @expose("/show/<pk>")
     @has_access
@@ -83,7 +78,7 @@ class ImportBatchView(ScopedMixin, ModelView):
     @expose("/detail/<int:pk>")
     @has_access
     def detail(self, pk):
-        batch = self._batch_or_404(pk)
+        batch = self.in_scope_or_404(pk)
         lines = preview_lines(batch, report_lines)
         columns = json.loads(batch.columns_json) if batch.columns_json else []
         failure = failure_text(batch)
@@ -95,7 +90,7 @@ class ImportBatchView(ScopedMixin, ModelView):
     @expose("/progress/<int:pk>")
     @has_access
     def progress(self, pk):
-        batch = self._batch_or_404(pk)
+        batch = self.in_scope_or_404(pk)
         meta = job_progress(import_job_id(batch.id)) if batch.status in ("uploaded", "parsing", "applying") else {}
         return jsonify(dict(importing.summary(batch), status_label=str(label(BATCH_STATUS_LABELS, batch.status)),
                             live=meta))
@@ -131,7 +126,7 @@ class ImportBatchView(ScopedMixin, ModelView):
     @has_access
     def apply(self, pk):
         _require_import_capability()
-        batch = self._batch_or_404(pk)
+        batch = self.in_scope_or_404(pk)
         check_current(batch.unit_id, exc=Forbidden)
         if not importing.request_apply(db.session, batch):
             flash(gettext("This import cannot be applied in its current state."), "warning")
@@ -145,7 +140,7 @@ class ImportBatchView(ScopedMixin, ModelView):
     @has_access
     def retry(self, pk):
         _require_import_capability()
-        batch = self._batch_or_404(pk)
+        batch = self.in_scope_or_404(pk)
         check_current(batch.unit_id, exc=Forbidden)
         if importing.retry_batch(db.session, batch):
             db.session.commit()
@@ -158,5 +153,5 @@ class ImportBatchView(ScopedMixin, ModelView):
     @expose("/report/<int:pk>")
     @has_access
     def report(self, pk):
-        batch = self._batch_or_404(pk)
+        batch = self.in_scope_or_404(pk)
         return error_report_response(batch)

@@ -22,7 +22,7 @@ from app.extensions import db
 from app.models import AdminUnit, BaseLevel, CategoryRule, PayoutExport, PayoutLine, PayoutPeriod, PayoutSyncRun
 from app.security.masking import account_formatter, cccd_formatter
 from app.security.roles import VIEW_METHODS
-from app.security.scope import ScopedMixin, current_scope_ids, current_unit, scope_unit_ids
+from app.security.scope import InScopeOr404, ScopedMixin, current_scope_ids, current_unit, scope_unit_ids
 from app.services import payout
 from app.services.formatting import format_date, format_money
 from app.services.messages import FieldError
@@ -74,7 +74,7 @@ def _sync_job(run):
     return enqueue_sync(run)
 
 
-class PayoutPeriodView(ModelView):
+class PayoutPeriodView(InScopeOr404, ModelView):
     datamodel = SQLAInterface(PayoutPeriod)
     class_permission_name = "PayoutPeriod"
     method_permission_name = dict(VIEW_METHODS, new="write", detail="read", sync="read", sync_progress="read",
@@ -92,11 +92,6 @@ class PayoutPeriodView(ModelView):
     formatters_columns = {"status": lambda v: label(PERIOD_STATUS_LABELS, v), "period_date": format_date,
                           "synced_at": format_date, "locked_at": format_date}
 
-    def _period_or_404(self, pk: int) -> PayoutPeriod:
-        period = self.datamodel.get(pk, self._base_filters)
-        if period is None:
-            abort(404)
-        return period
 
     def _fail(self, pk, exc: FieldError):
         db.session.rollback()
@@ -137,7 +132,7 @@ class PayoutPeriodView(ModelView):
     @expose("/detail/<int:pk>")
     @has_access
     def detail(self, pk):
-        period = self._period_or_404(pk)
+        period = self.in_scope_or_404(pk)
         unit = current_unit()
         target = payout.effective_unit(period, unit)
         summary = payout.period_summary(db.session, period.id, target)
@@ -171,7 +166,7 @@ class PayoutPeriodView(ModelView):
     @has_access
     def sync(self, pk):
         require("sync_payout")
-        period = self._period_or_404(pk)
+        period = self.in_scope_or_404(pk)
         try:
             run = payout.request_sync(db.session, period.id, current_unit(), g.user.id)
         except FieldError as exc:
@@ -187,7 +182,7 @@ class PayoutPeriodView(ModelView):
         from jobs.payout import sync_job_id
         from jobs.queues import job_progress
 
-        period = self._period_or_404(pk)
+        period = self.in_scope_or_404(pk)
         target = payout.effective_unit(period, current_unit())
         run = db.session.scalar(select(PayoutSyncRun).where(
             PayoutSyncRun.period_id == period.id, PayoutSyncRun.unit_id.in_(scope_unit_ids(target)))
@@ -200,7 +195,7 @@ class PayoutPeriodView(ModelView):
 
     def _transition(self, pk, func, done_msg):
         require("approve_payout")
-        period = self._period_or_404(pk)
+        period = self.in_scope_or_404(pk)
         try:
             func(db.session, period.id, g.user.id, current_unit())
         except FieldError as exc:
@@ -227,7 +222,7 @@ class PayoutPeriodView(ModelView):
     @has_access
     def export_list(self, pk, unit_id):
         require("export_payout")
-        period = self._period_or_404(pk)
+        period = self.in_scope_or_404(pk)
         groups = {u.id: u for u in payout.export_groups(db.session, period, current_unit())}
         if unit_id not in groups or period.status not in payout.EXPORTABLE:
             abort(404)
@@ -246,7 +241,7 @@ class PayoutPeriodView(ModelView):
 
     def _bank_file(self, pk, bank_bin):
         require("export_payout")
-        period = self._period_or_404(pk)
+        period = self.in_scope_or_404(pk)
         if period.status not in payout.EXPORTABLE:
             abort(404)
         unit = payout.effective_unit(period, current_unit())
@@ -279,7 +274,7 @@ class PayoutPeriodView(ModelView):
     @has_access
     def results(self, pk):
         require("approve_payout")
-        period = self._period_or_404(pk)
+        period = self.in_scope_or_404(pk)
         form = ResultForm()
         if not form.validate_on_submit():
             flash(gettext("Choose a result file (.xlsx, .xls or .csv)."), "danger")
@@ -309,9 +304,9 @@ class PayoutPeriodView(ModelView):
     @has_access
     def carry(self, pk):
         require("approve_payout")
-        period = self._period_or_404(pk)
+        period = self.in_scope_or_404(pk)
         target = request.form.get("target", type=int)
-        target_period = self._period_or_404(target) if target else abort(400)
+        target_period = self.in_scope_or_404(target) if target else abort(400)
         try:
             moved = payout.carry_failed(db.session, period.id, target_period.id, current_unit(), g.user.id)
         except FieldError as exc:

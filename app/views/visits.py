@@ -153,7 +153,7 @@ class VisitView(BaseView):
         if questionnaire is None:
             abort(404)
         definition = questionnaire.parsed
-        messages, by_field, warnings = [], {}, []
+        messages, by_field = [], {}
         values: dict = {"visit_date": dt.date.today().isoformat()}
         status = 200
         if request.method == "POST":

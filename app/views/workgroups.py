@@ -68,11 +68,6 @@ class WorkGroupView(ScopedMixin, ModelView):
         super().pre_delete(item)
         workgroups.release_group(db.session, item.id)
 
-    def _group_or_404(self, pk: int) -> WorkGroup:
-        group = self.datamodel.get(pk, self._base_filters)
-        if group is None:
-            abort(404)
-        return group
 
     @expose("/show/<pk>")
     @has_access
@@ -82,7 +77,7 @@ class WorkGroupView(ScopedMixin, ModelView):
     @expose("/members/<int:pk>")
     @has_access
     def members(self, pk):
-        group = self._group_or_404(pk)
+        group = self.in_scope_or_404(pk)
         return self.render_template(
             "workgroup_members.html", group=group, users=workgroups.candidate_users(db.session, group.commune_id),
             can_write=has("can_write", "WorkGroup"), title=gettext("Working group") + " — " + group.name)
@@ -101,7 +96,7 @@ class WorkGroupView(ScopedMixin, ModelView):
     @expose("/members/<int:pk>/add", methods=["POST"])
     @has_access
     def add_member(self, pk):
-        group = self._group_or_404(pk)
+        group = self.in_scope_or_404(pk)
         check_current(group.commune_id, exc=Forbidden)
         user_id = request.form.get("user_id", "")
         return self._done(pk, lambda: workgroups.add_member(
@@ -118,7 +113,7 @@ class WorkGroupView(ScopedMixin, ModelView):
     @expose("/members/<int:pk>/remove/<int:member_id>", methods=["POST"])
     @has_access
     def remove_member(self, pk, member_id):
-        group = self._group_or_404(pk)
+        group = self.in_scope_or_404(pk)
         check_current(group.commune_id, exc=Forbidden)
         member = self._member_or_404(group, member_id)
         return self._done(pk, lambda: workgroups.remove_member(db.session, member, user_id=g.user.id))
@@ -126,7 +121,7 @@ class WorkGroupView(ScopedMixin, ModelView):
     @expose("/members/<int:pk>/leader/<int:member_id>", methods=["POST"])
     @has_access
     def make_leader(self, pk, member_id):
-        group = self._group_or_404(pk)
+        group = self.in_scope_or_404(pk)
         check_current(group.commune_id, exc=Forbidden)
         member = self._member_or_404(group, member_id)
         return self._done(pk, lambda: workgroups.set_leader(db.session, member, user_id=g.user.id))
