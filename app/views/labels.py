@@ -20,3 +20,4 @@ BATCH_STATUS_LABELS = {
 
 def label(mapping, value):
     return mapping.get(value, value) if value is not None else ""
+RUN_STATUS_LABELS = {"queued": _l("Waiting"), "running": _l("Running"), "done": _l("Done"), "failed": _l("Failed")}

@@ -21,7 +21,7 @@ from app.services import matching
 from app.services.messages import FieldError
 from app.services.population import LocalPopulationRegistry
 from app.views.beneficiary import BENEFICIARY_LABELS
-from app.views.labels import MATCH_LABELS, SEX_LABELS, label
+from app.views.labels import MATCH_LABELS, RUN_STATUS_LABELS, SEX_LABELS, label
 from jobs.matching import match_job_id, run_match
 from jobs.queues import enqueue_once, job_progress
 
@@ -143,8 +143,12 @@ class MatchReviewView(ScopedMixin, ModelView):
         if run is None:
             abort(404)
         counts = json.loads(run.counts_json or "{}")
+        from app.models import AdminUnit
+
         return self.render_template("match_run.html", run=run, counts=counts, labels=MATCH_LABELS,
-                                    codes=matching.STATUS_CODES, title=gettext("Matching run #%(id)s", id=run.id))
+                                    codes=matching.STATUS_CODES, title=gettext("Matching run #%(id)s", id=run.id),
+                                    unit_name=db.session.get(AdminUnit, run.unit_id).name,
+                                    status_label=label(RUN_STATUS_LABELS, run.status))
 
     @expose("/runs/<int:pk>/status")
     @has_access
