@@ -8,16 +8,23 @@ from typing import Optional
 from flask_appbuilder.models.sqla import Model
 from sqlalchemy import (
     BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, SmallInteger, String, Text,
-    UniqueConstraint, func,
+    UniqueConstraint, func, text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.models.account import DeleteRefused, refuse_delete  # noqa: F401 (DeleteRefused: re-exported)
 from app.models.admin_unit import AdminUnit
 
 PERIOD_STATES = ("draft", "synced", "locked", "handed_over", "paid")
 LINE_CHANNELS = ("account", "cash", "proxy", "held")
-LINE_RESULTS = ("pending", "paid", "failed", "carried")
-HOLD_REASONS = ("deceased", "moved", "mismatch", "no_amount")
+#: ``carried`` and ``cancelled`` lines no longer pay anything (see INACTIVE_RESULTS).
+LINE_RESULTS = ("pending", "paid", "failed", "carried", "cancelled")
+INACTIVE_RESULTS = ("carried", "cancelled")
+#: Why a line is held: the person's hold (deceased, moved, mismatch), an identity not confirmed by the
+#: matching (not_matched = pending, needs_review, possible_duplicate, not_found), no CCCD, no amount;
+#: duplicate_month: a legacy line cancelled because another period already paid that month.
+HOLD_REASONS = ("deceased", "moved", "mismatch", "not_matched", "needs_review", "possible_duplicate", "not_found",
+                "no_cccd", "no_amount", "duplicate_month")
 SYNC_STATES = ("queued", "running", "done", "failed")
 
 _BIGID = BigInteger().with_variant(Integer, "sqlite")
@@ -87,6 +94,7 @@ class PayoutPeriod(Model):
 
 class PayoutLine(Model):
     """One payment of one enrolment in one period: a snapshot taken by the sync, frozen by the lock.
+    Never deleted through the ORM (``refuse_delete``); only the sync removes lines of a list not yet locked.
 
     The ids are snapshots too, without foreign keys: a line is history and outlives changes to the
     registry (and a million rows are written without a million foreign-key checks). The period owns
@@ -96,11 +104,18 @@ class PayoutLine(Model):
     __table_args__ = (
         UniqueConstraint("period_id", "enrolment_id", name="uq_payout_line_period_enrolment"),
         Index("ix_payout_line_period_commune", "period_id", "commune_id"),
+        # An enrolment is payable at most once per benefit month, across all periods (carried and
+        # cancelled lines pay nothing and do not count).
+        Index("uq_payout_line_enrolment_month", "enrolment_id", "benefit_month", unique=True,
+              sqlite_where=text("result_status NOT IN ('carried', 'cancelled')"),
+              postgresql_where=text("result_status NOT IN ('carried', 'cancelled')")),
     )  # PostgreSQL: fillfactor 85 (set in the migration) so re-syncs and results are HOT updates
 
     id: Mapped[int] = mapped_column(_BIGID, primary_key=True)
     period_id: Mapped[int] = mapped_column(Integer, nullable=False)
     enrolment_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    #: The month this line pays (its first day): the period's month for the regular lines.
+    benefit_month: Mapped[dt.date] = mapped_column(Date, nullable=False)
     beneficiary_id: Mapped[int] = mapped_column(Integer, nullable=False)
     commune_id: Mapped[int] = mapped_column(Integer, nullable=False)
     sequence: Mapped[Optional[int]] = mapped_column(Integer)
@@ -162,6 +177,10 @@ class PayoutSyncRun(Model):
     lines_removed: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     lines_changed: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     lines_total: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    #: Enrolments left out because another period already pays them for the month; the detail (JSON) lists
+    #: them with the reason, and the held lines by reason.
+    lines_left_out: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    detail_json: Mapped[Optional[str]] = mapped_column(Text)
     message: Mapped[Optional[str]] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
     started_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
@@ -216,3 +235,6 @@ class AccountImportRow(Model):
     has_error: Mapped[bool] = mapped_column(nullable=False, default=False)
     outcome: Mapped[Optional[str]] = mapped_column(String(10))
     duplicate_of_row: Mapped[Optional[int]] = mapped_column(Integer)
+
+
+refuse_delete(PayoutLine)

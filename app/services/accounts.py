@@ -17,7 +17,7 @@ import datetime as dt
 import threading
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 from app.models import AdminUnit, AsxhUser, Bank, Beneficiary, PaymentAccount
@@ -27,6 +27,20 @@ from app.services.messages import N_, FieldError, Problem
 from app.services.reference import FIXTURES
 
 OPEN_STATES = ("pending", "verified")
+#: The one state in which an account counts: verified by a second person (the version in force). Every
+#: "has an account" decision (case type 1, the payout channel, dashboard and measure counts, campaign step 5)
+#: goes through :func:`has_verified_account` / :func:`verified_sql`.
+VERIFIED = "verified"
+
+
+def has_verified_account(beneficiary_id):
+    """SQL predicate: the beneficiary ``beneficiary_id`` (a column or a value) has a verified account."""
+    return exists().where(PaymentAccount.beneficiary_id == beneficiary_id, PaymentAccount.state == VERIFIED)
+
+
+def verified_sql(alias: str) -> str:
+    """The same condition for hand-written SQL over ``payment_account`` aliased ``alias``."""
+    return f"{alias}.state = '{VERIFIED}'"
 
 # --- the bank directory (built once per process) -------------------------------------
 
@@ -168,7 +182,8 @@ def flag_shared(session: Session, account: PaymentAccount) -> int:
 
 
 def _reclassify(session: Session, beneficiary_id: int) -> None:
-    """An account entered or verified can move a person from case 2 (being opened) to case 1."""
+    """A verified account moves a person from case 2 (opening, or entered and waiting) to case 1. (A verified
+    account is only ever replaced by another verified one, so case 1 is never lost this way.)"""
     from app.services.cases import OPENING, classify_cases
 
     session.flush()
@@ -315,7 +330,7 @@ def account_in_force(session: Session, beneficiary_id: int) -> PaymentAccount | 
     """The verified version that payments use now, or None."""
     return session.scalars(
         select(PaymentAccount).where(PaymentAccount.beneficiary_id == beneficiary_id,
-                                     PaymentAccount.state == "verified")
+                                     PaymentAccount.state == VERIFIED)
         .order_by(PaymentAccount.verified_at.desc(), PaymentAccount.id.desc()).limit(1)).first()
 
 

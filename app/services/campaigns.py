@@ -20,9 +20,10 @@ from sqlalchemy import delete, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.models import (
-    AdminUnit, Beneficiary, Campaign, CampaignStep, CampaignStepDone, PaymentAccount, Visit, VisitAssignment,
+    AdminUnit, Beneficiary, Campaign, CampaignStep, CampaignStepDone, Visit, VisitAssignment,
     WorkGroup, WorkGroupMember,
 )
+from app.services.accounts import has_verified_account
 from app.services.cases import unit_scope_ids
 from app.services.messages import N_, FieldError, Problem
 from app.services.normalize import clean_text
@@ -126,7 +127,7 @@ def derived_status(session: Session, commune_ids) -> dict[int, dict[int, bool]]:
         b.commune_id.in_(commune_ids), or_(b.case_type.is_(None), b.case_type == 5)).group_by(b.commune_id))
     type1_unverified = _per_commune(session, select(b.commune_id, func.count()).where(
         b.commune_id.in_(commune_ids), b.case_type == 1,
-        ~exists().where(PaymentAccount.beneficiary_id == b.id, PaymentAccount.state == "verified"))
+        ~has_verified_account(b.id))
         .group_by(b.commune_id))
     out: dict[int, dict[int, bool]] = {}
     for cid, n in total.items():

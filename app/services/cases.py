@@ -6,8 +6,10 @@
 is set: deceased, moved, mismatch not resolved).
 
 Derivation: held wins; then the latest visit (by visit date, then id) decides through the case it
-implies (``Visit.case_type``, see :func:`visit_case`); a person of type 2 whose account has been
-entered since (a pending or verified payment account) is type 1. No visit: type 5.
+implies (``Visit.case_type``, see :func:`visit_case`), except that type 1 needs a VERIFIED account
+(``accounts.has_verified_account``): a person who wants account payment is type 1 when a verified account is
+in force, else type 2 (the account is being opened, or entered and waiting for the second person). No
+visit: type 5.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from typing import BinaryIO
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from sqlalchemy import and_, case, exists, false, func, or_, select, update
+from sqlalchemy import and_, case, false, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from app.models import (
@@ -26,6 +28,7 @@ from app.models import (
     VisitAssignment, WorkGroup,
 )
 from app.services import questionnaire as qn
+from app.services.accounts import has_verified_account
 from app.services.formatting import format_date
 from app.services.messages import N_
 
@@ -74,12 +77,12 @@ def case_expression():
     v = aliased(Visit)
     latest = (select(v.case_type).where(v.beneficiary_id == Beneficiary.id)
               .order_by(v.visit_date.desc(), v.id.desc()).limit(1).correlate(Beneficiary).scalar_subquery())
-    has_account = exists().where(PaymentAccount.beneficiary_id == Beneficiary.id,
-                                 PaymentAccount.state.in_(ACCOUNT_OPEN_STATES)).correlate(Beneficiary)
+    has_account = has_verified_account(Beneficiary.id).correlate(Beneficiary)
     return case(
         (and_(Beneficiary.hold_reason.is_not(None), Beneficiary.hold_reason != ""), HELD),
         (latest.is_(None), NOT_VISITED),
-        (and_(latest == OPENING, has_account), HAS_ACCOUNT),
+        (and_(latest.in_((HAS_ACCOUNT, OPENING)), has_account), HAS_ACCOUNT),
+        (latest == HAS_ACCOUNT, OPENING),
         else_=latest)
 
 

@@ -1,7 +1,8 @@
 """Progress toward the article's targets for a unit's scope, with a breakdown by the units below it.
 
-Every figure is a GROUP BY over one table (beneficiary, enrolment, visit, payment_account), aggregated
-per commune and then rolled up in Python by unit path — no query per unit.
+Every figure is a GROUP BY over one table (beneficiary, enrolment, visit), aggregated
+per commune and then rolled up in Python by unit path — no query per unit. "With a verified account" counts
+beneficiaries by their commune through ``accounts.has_verified_account`` (the one "has an account" rule).
 """
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from collections import defaultdict
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.models import AdminUnit, Beneficiary, Enrolment, PaymentAccount, Visit
+from app.models import AdminUnit, Beneficiary, Enrolment, Visit
 from app.services import campaigns, payout
+from app.services.accounts import has_verified_account
 from app.services import questionnaire as qn
 
 TO_CLEAN = ("mismatch", "needs_review", "not_found", "possible_duplicate")
@@ -70,9 +72,9 @@ def per_commune(session: Session, unit: AdminUnit) -> dict[int, dict]:
             .group_by(Visit.commune_id)):
         rows[cid]["visited"] = n
     for cid, n in session.execute(
-            select(PaymentAccount.commune_id, func.count(func.distinct(PaymentAccount.beneficiary_id)))
-            .where(PaymentAccount.commune_id.in_(scope), PaymentAccount.state == "verified")
-            .group_by(PaymentAccount.commune_id)):
+            select(Beneficiary.commune_id, func.count())
+            .where(Beneficiary.commune_id.in_(scope), has_verified_account(Beneficiary.id))
+            .group_by(Beneficiary.commune_id)):
         rows[cid]["verified_account"] = n
     headline, _period = payout.headline_by_commune(session, unit)
     for cid, h in headline.items():

@@ -1,7 +1,13 @@
 """Payout periods: sync the list (set-based), lock and approve, hand over, reconcile, carry, measure.
 
 Promises:
-- at most one line per enrolment per period (UNIQUE(period_id, enrolment_id)); a person in several
+- at most one line per enrolment per period (UNIQUE(period_id, enrolment_id)), and at most one line that
+  pays an enrolment per benefit month across ALL periods (partial UNIQUE(enrolment_id, benefit_month) over
+  the lines not carried or cancelled): the sync leaves out, and lists with the reason, what another period
+  already pays for the month, and the lock refuses a period with a conflicting line;
+- a person whose identity is not confirmed (matching pending, needs review, possible duplicate, not found)
+  or who has no CCCD is held, with the reason;
+- only a verified account is paid to (``accounts.has_verified_account``); a person in several
   categories gets several lines only where every category involved is stackable, otherwise the
   line with the higher amount;
 - the sync is one ``INSERT … SELECT … ON CONFLICT`` per scope plus a DELETE of stale lines; it reports
@@ -27,11 +33,12 @@ from sqlalchemy import String, and_, cast, func, select, text
 from sqlalchemy.orm import Session
 
 from app.models import (
-    AdminUnit, BaseLevel, Beneficiary, CategoryRule, PaymentAccount, PayoutExport, PayoutLine, PayoutPeriod,
+    AdminUnit, BaseLevel, Beneficiary, CategoryRule, PayoutExport, PayoutLine, PayoutPeriod,
     PayoutSyncRun,
 )
-from app.models.payout import transfer_description
+from app.models.payout import INACTIVE_RESULTS, transfer_description
 from app.services import normalize as nz
+from app.services.accounts import has_verified_account, verified_sql
 from app.services.formatting import format_date, format_number
 from app.services.messages import N_, FieldError, Problem
 
@@ -173,6 +180,22 @@ def _require_status(period: PayoutPeriod, allowed: Iterable[str], msgid: str, co
 LOCKED_MSG = N_("The payout period %(name)s is locked: its lines no longer change")
 
 
+def benefit_month(day: dt.date) -> dt.date:
+    """The benefit month of a date: the first day of its month."""
+    return day.replace(day=1)
+
+
+#: SQL condition of a line that still pays (not carried to a later period, not cancelled).
+ACTIVE_LINE_SQL = "result_status NOT IN (" + ", ".join(f"'{r}'" for r in INACTIVE_RESULTS) + ")"
+
+#: Matching status → hold reason: only a confirmed identity ("matched") is paid.
+MATCH_HOLDS = {"deceased": "deceased", "moved": "moved", "mismatch": "mismatch", "pending": "not_matched",
+               "needs_review": "needs_review", "possible_duplicate": "possible_duplicate", "not_found": "not_found"}
+#: Why the sync left an enrolment out of a period.
+LEFT_OUT_REASONS = {"already_in_period": N_("Already in payout period %(period)s for the same month")}
+LEFT_OUT_LISTED = 200
+
+
 # --- sync ----------------------------------------------------------------------------------
 
 SNAPSHOT_COLS = ("beneficiary_id", "commune_id", "full_name", "cccd", "date_of_birth", "birth_year",
@@ -241,7 +264,10 @@ def sync_payout_list(session: Session, period_id: int, unit: AdminUnit, progress
 
     levels = base_levels_at(session, period.period_date)
     stack = sorted(stackable_categories(session))
-    params: dict[str, Any] = {"pid": period.id, "run": rid, "scheme": target.scheme, "prefix": target.path + "%"}
+    params: dict[str, Any] = {"pid": period.id, "run": rid, "scheme": target.scheme, "prefix": target.path + "%",
+                              "month": benefit_month(period.period_date)}
+    match_hold = "CASE b.match_status " + " ".join(
+        f"WHEN '{status}' THEN '{reason}'" for status, reason in MATCH_HOLDS.items()) + " END"
     base_case = "CASE e.category " + " ".join(
         f"WHEN :cat_{i} THEN :bl_{i}" for i, _c in enumerate(levels)) + " END" if levels else "NULL"
     for i, (cat, amount) in enumerate(levels.items()):
@@ -270,13 +296,19 @@ def sync_payout_list(session: Session, period_id: int, unit: AdminUnit, progress
                    {amount_expr} AS amount, {stack_case} AS st
             FROM enrolment e
             WHERE e.commune_id IN (SELECT id FROM admin_unit WHERE scheme = :scheme AND path LIKE :prefix)
-        ), pick AS (
+        ), chosen AS (
             SELECT a.* FROM amt a WHERE NOT EXISTS (
                 SELECT 1 FROM amt a2
                 WHERE a2.beneficiary_id = a.beneficiary_id AND a2.enrolment_id <> a.enrolment_id
                   AND NOT (a.st = 1 AND a2.st = 1)
                   AND (COALESCE(a2.amount, 0) > COALESCE(a.amount, 0)
                        OR (COALESCE(a2.amount, 0) = COALESCE(a.amount, 0) AND a2.enrolment_id < a.enrolment_id)))
+        ), pick AS (
+            -- never an enrolment that another period already pays for this benefit month
+            SELECT c.* FROM chosen c WHERE NOT EXISTS (
+                SELECT 1 FROM payout_line o
+                WHERE o.enrolment_id = c.enrolment_id AND o.benefit_month = :month AND o.period_id <> :pid
+                  AND o.{ACTIVE_LINE_SQL})
         )"""
     inserted = session.execute(text(eligible + f""", numbered AS (
             -- the sequence (STT) within the commune: a sort of narrow rows only
@@ -285,8 +317,8 @@ def sync_payout_list(session: Session, period_id: int, unit: AdminUnit, progress
         ), src AS (
             SELECT p.enrolment_id, p.commune_id, p.category, COALESCE(p.amount, 0) AS amount, p.seq,
                    b.id AS beneficiary_id, b.full_name, b.cccd, b.date_of_birth, b.birth_year, b.case_type,
-                   COALESCE(b.hold_reason,
-                            CASE WHEN b.match_status IN ('deceased', 'moved', 'possible_duplicate') THEN b.match_status END,
+                   COALESCE(NULLIF(b.hold_reason, ''), {match_hold},
+                            CASE WHEN b.cccd IS NULL OR b.cccd = '' THEN 'no_cccd' END,
                             CASE WHEN p.amount IS NULL OR p.amount <= 0 THEN 'no_amount' END) AS hold_reason,
                    pa.id AS account_id, pa.bank_bin, bk.short_name AS bank_name, pa.account_number, pa.holder_ascii,
                    {proxy_name} AS proxy_name, {proxy_cccd} AS proxy_cccd,
@@ -294,7 +326,7 @@ def sync_payout_list(session: Session, period_id: int, unit: AdminUnit, progress
                         THEN 1 ELSE 0 END AS is_proxy
             FROM numbered p
             JOIN beneficiary b ON b.id = p.beneficiary_id
-            LEFT JOIN payment_account pa ON pa.beneficiary_id = b.id AND pa.state = 'verified'
+            LEFT JOIN payment_account pa ON pa.beneficiary_id = b.id AND {verified_sql("pa")}
             LEFT JOIN bank bk ON bk.bin = pa.bank_bin
             {visit_join}
         ), s AS (
@@ -303,9 +335,9 @@ def sync_payout_list(session: Session, period_id: int, unit: AdminUnit, progress
                                WHEN is_proxy = 1 THEN 'proxy' ELSE 'cash' END AS channel
             FROM src
         )
-        INSERT INTO payout_line (period_id, enrolment_id, {cols}, carried_amount, result_status,
+        INSERT INTO payout_line (period_id, enrolment_id, benefit_month, {cols}, carried_amount, result_status,
                                  created_run_id, changed_run_id, sequence)
-        SELECT :pid, s.enrolment_id, s.beneficiary_id, s.commune_id, s.full_name, s.cccd,
+        SELECT :pid, s.enrolment_id, :month, s.beneficiary_id, s.commune_id, s.full_name, s.cccd,
                s.date_of_birth, s.birth_year, s.category, s.case_type, s.amount, s.channel, s.hold_reason,
                {acct("account_id")}, {acct("bank_bin")}, {acct("bank_name")}, {acct("account_number")},
                {acct("holder_ascii")},
@@ -313,9 +345,13 @@ def sync_payout_list(session: Session, period_id: int, unit: AdminUnit, progress
                0, 'pending', :run, :run, s.seq
         FROM s WHERE {true}
         ON CONFLICT (period_id, enrolment_id) DO UPDATE SET {sets},
-            sequence = excluded.sequence,
-            changed_run_id = CASE WHEN {changed} THEN excluded.changed_run_id ELSE payout_line.changed_run_id END
+            sequence = excluded.sequence, benefit_month = excluded.benefit_month,
+            result_status = CASE WHEN payout_line.result_status = 'cancelled' THEN 'pending'
+                                 ELSE payout_line.result_status END,
+            changed_run_id = CASE WHEN {changed} OR payout_line.result_status = 'cancelled'
+                                  THEN excluded.changed_run_id ELSE payout_line.changed_run_id END
         WHERE {changed} OR {_distinct(dialect, "payout_line.sequence", "excluded.sequence")}
+              OR payout_line.result_status = 'cancelled'
         """), params)
     if progress:
         progress(stage="sync", step=2, run_id=rid)
@@ -354,6 +390,21 @@ def sync_payout_list(session: Session, period_id: int, unit: AdminUnit, progress
             FROM payout_line WHERE period_id = :pid AND {scope_sql}"""), params).one()
         total, added, changed_n = int(counts[0] or 0), int(counts[1] or 0), int(counts[2] or 0)
     run.lines_total, run.lines_added, run.lines_removed, run.lines_changed = total, added, removed, changed_n
+    left_out = [dict(r._mapping) for r in session.execute(text(eligible + f"""
+        SELECT c.enrolment_id, c.beneficiary_id, c.commune_id, c.category, b.full_name,
+               o.period_id AS other_period_id, pp.name AS other_period_name
+        FROM chosen c JOIN beneficiary b ON b.id = c.beneficiary_id
+        JOIN payout_line o ON o.enrolment_id = c.enrolment_id AND o.benefit_month = :month
+             AND o.period_id <> :pid AND o.{ACTIVE_LINE_SQL}
+        JOIN payout_period pp ON pp.id = o.period_id
+        ORDER BY c.commune_id, b.full_name, c.enrolment_id"""), params)]
+    for row in left_out:
+        row["reason"] = "already_in_period"
+    held = {reason: int(n) for reason, n in session.execute(text(
+        f"SELECT hold_reason, count(*) FROM payout_line WHERE period_id = :pid AND {scope_sql} AND channel = 'held' "
+        f"GROUP BY hold_reason ORDER BY hold_reason"), params)}
+    run.lines_left_out = len(left_out)
+    run.detail_json = json.dumps({"left_out": left_out[:LEFT_OUT_LISTED], "held": held}, ensure_ascii=False)
     if dialect == "postgresql" and added + removed > 10000:
         session.execute(text("ANALYZE payout_line"))  # fresh statistics for the exports and screens
     run.status, run.finished_at = "done", dt.datetime.now()
@@ -363,7 +414,8 @@ def sync_payout_list(session: Session, period_id: int, unit: AdminUnit, progress
     if progress:
         progress(stage="done", step=3, run_id=rid, total=total)
     return {"run_id": rid, "period_id": period.id, "unit_id": target.id, "added": added, "removed": removed,
-            "changed": changed_n, "total": total, "kept_for_carry": kept}
+            "changed": changed_n, "total": total, "kept_for_carry": kept, "left_out_total": len(left_out),
+            "left_out": left_out[:LEFT_OUT_LISTED], "held": held}
 
 
 def fail_sync(session: Session, run_id: int, detail: str | None) -> None:
@@ -375,9 +427,12 @@ def fail_sync(session: Session, run_id: int, detail: str | None) -> None:
 
 
 def run_summary(run: PayoutSyncRun) -> dict:
+    """What a sync run did: counts, the enrolments it left out (with the reason) and the held lines by reason."""
+    detail = json.loads(run.detail_json) if run.detail_json else {}
     return {"run_id": run.id, "period_id": run.period_id, "unit_id": run.unit_id, "status": run.status,
             "added": run.lines_added, "removed": run.lines_removed, "changed": run.lines_changed,
-            "total": run.lines_total}
+            "total": run.lines_total, "left_out_total": run.lines_left_out or 0,
+            "left_out": detail.get("left_out", []), "held": detail.get("held", {})}
 
 
 # --- lock, approve, hand over, close ------------------------------------------------------------
@@ -434,6 +489,11 @@ def lock_period(session: Session, period_id: int, user_id: int | None, unit: Adm
         PayoutSyncRun.period_id == period.id, PayoutSyncRun.status.in_(("queued", "running"))))
     if busy:
         raise FieldError(Problem("period", "sync_running", N_("A sync of this payout period is still running")))
+    conflicts = conflicting_lines(session, period.id)
+    if conflicts:
+        raise FieldError(Problem("period", "lines_conflict", N_(
+            "%(count)s lines of %(name)s pay an enrolment that another payout period already pays for the same "
+            "month; sync the period again to leave them out"), {"count": conflicts, "name": period.name}))
     _number_unsequenced(session, period.id)
     summary = period_summary(session, period.id)
     summary["checksum"] = compute_checksum(session, period.id)
@@ -442,6 +502,17 @@ def lock_period(session: Session, period_id: int, user_id: int | None, unit: Adm
     period.status, period.locked_by_id, period.locked_at = "locked", user_id, dt.datetime.now()
     session.commit()
     return summary
+
+
+def conflicting_lines(session: Session, period_id: int) -> int:
+    """Lines of the period that pay an enrolment another period also pays for the same benefit month.
+    The unique index makes this impossible for new lines; the lock checks it all the same."""
+    return int(session.execute(text(f"""
+        SELECT count(*) FROM payout_line l
+        WHERE l.period_id = :pid AND l.{ACTIVE_LINE_SQL} AND EXISTS (
+            SELECT 1 FROM payout_line o
+            WHERE o.enrolment_id = l.enrolment_id AND o.benefit_month = l.benefit_month AND o.id <> l.id
+              AND o.{ACTIVE_LINE_SQL})"""), {"pid": period_id}).scalar() or 0)
 
 
 def _number_unsequenced(session: Session, period_id: int) -> None:
@@ -500,8 +571,14 @@ def close_period(session: Session, period_id: int, user_id: int | None, unit: Ad
 CATEGORY_NAMES = {"BTXH": N_("Social assistance"), "NCC": N_("Meritorious service"), "HN": N_("Poor household"),
                   "HCN": N_("Near-poor household"), "KHAC": N_("Other")}
 CHANNEL_NAMES = {"account": N_("Bank account"), "cash": N_("Cash"), "proxy": N_("Proxy"), "held": N_("Held")}
+#: The label of every hold reason (app/models/payout.py HOLD_REASONS); the screens use this map too.
 HOLD_NAMES = {"deceased": N_("Deceased"), "moved": N_("Moved away"), "mismatch": N_("Registry mismatch"),
-              "possible_duplicate": N_("Possible duplicate"), "no_amount": N_("No amount")}
+              "not_matched": N_("Not matched with the population registry yet"),
+              "needs_review": N_("Registry match waiting for review"),
+              "possible_duplicate": N_("Possible duplicate"),
+              "not_found": N_("Not found in the population registry"), "no_cccd": N_("No CCCD"),
+              "no_amount": N_("No amount"),
+              "duplicate_month": N_("Already paid for this month in another payout period")}
 EXPORTABLE = ("locked", "handed_over", "paid")
 
 
@@ -844,10 +921,20 @@ def carry_failed(session: Session, from_period_id: int, to_period_id: int, unit:
     where = (f"l.period_id = :src AND l.result_status = 'failed' AND l.commune_id IN "
              f"(SELECT id FROM admin_unit WHERE scheme = :scheme AND path LIKE :prefix){only}")
     true = "true" if session.get_bind().dialect.name == "postgresql" else "1"
+    params["month"] = benefit_month(target_period.period_date)
+    taken = session.execute(text(f"""
+        SELECT count(*) FROM payout_line l WHERE {where} AND EXISTS (
+            SELECT 1 FROM payout_line o WHERE o.enrolment_id = l.enrolment_id AND o.benefit_month = :month
+              AND o.period_id <> :dst AND o.{ACTIVE_LINE_SQL})"""), params).scalar()
+    if taken:
+        raise FieldError(Problem("period", "carry_conflict", N_(
+            "%(count)s failed lines cannot be carried into %(name)s: another payout period already pays them "
+            "for that month"), {"count": taken, "name": target_period.name}))
     cols = ", ".join(SNAPSHOT_COLS)
     session.execute(text(f"""
-        INSERT INTO payout_line (period_id, enrolment_id, {cols}, carried_amount, carried_from_line_id, result_status)
-        SELECT :dst, l.enrolment_id, {", ".join("l." + c for c in SNAPSHOT_COLS).replace("l.amount", "0")},
+        INSERT INTO payout_line (period_id, enrolment_id, benefit_month, {cols}, carried_amount, carried_from_line_id,
+                                 result_status)
+        SELECT :dst, l.enrolment_id, :month, {", ".join("l." + c for c in SNAPSHOT_COLS).replace("l.amount", "0")},
                l.amount + l.carried_amount, l.id, 'pending'
         FROM payout_line l WHERE {where} AND {true}
         ON CONFLICT (period_id, enrolment_id) DO UPDATE SET
@@ -886,10 +973,9 @@ def headline_by_commune(session: Session, unit: AdminUnit, period_id: int | None
                                   .group_by(Beneficiary.commune_id)):
         row(cid)["beneficiaries"] = n
     for cid, n in session.execute(
-            select(Beneficiary.commune_id, func.count(func.distinct(Beneficiary.id)))
-            .join(PaymentAccount, and_(PaymentAccount.beneficiary_id == Beneficiary.id,
-                                       PaymentAccount.state == "verified"))
-            .where(Beneficiary.commune_id.in_(ids)).group_by(Beneficiary.commune_id)):
+            select(Beneficiary.commune_id, func.count())
+            .where(Beneficiary.commune_id.in_(ids), has_verified_account(Beneficiary.id))
+            .group_by(Beneficiary.commune_id)):
         row(cid)["with_verified_account"] = n
     if period is not None:
         paid = and_(PayoutLine.channel == "account", PayoutLine.result_status == "paid")

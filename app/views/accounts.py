@@ -83,8 +83,9 @@ def _find_beneficiary(value: str) -> Beneficiary | None:
 class PaymentAccountView(ScopedMixin, ModelView):
     datamodel = SQLAInterface(PaymentAccount)
     class_permission_name = "PaymentAccount"
-    method_permission_name = dict(VIEW_METHODS, enter="write", to_verify="read", approve="read", reject="read",
-                                  shared="read")
+    # Never deleted (a version is rejected or superseded, with who and when): no delete route, no mapping.
+    method_permission_name = dict({k: v for k, v in VIEW_METHODS.items() if "delete" not in k}, enter="write",
+                                  to_verify="read", approve="read", reject="read", shared="read")
     scope_relation = None
     include_route_methods = {"list", "show", "add", "enter", "to_verify", "approve", "reject", "shared"}
     list_title = _l("Payment accounts")

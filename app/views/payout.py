@@ -33,9 +33,12 @@ PERIOD_STATUS_LABELS = {"draft": _l("Draft"), "synced": _l("Synced"), "locked": 
                         "handed_over": _l("Handed over"), "paid": _l("Paid and reconciled")}
 LINE_CHANNEL_LABELS = {"account": _l("Bank account"), "cash": _l("Cash"), "proxy": _l("Proxy"), "held": _l("Held")}
 LINE_RESULT_LABELS = {"pending": _l("Not paid yet"), "paid": _l("Paid"), "failed": _l("Failed"),
-                      "carried": _l("Carried to a later period")}
-HOLD_LABELS = {"deceased": _l("Deceased"), "moved": _l("Moved away"), "mismatch": _l("Registry mismatch"),
-               "possible_duplicate": _l("Possible duplicate"), "no_amount": _l("No amount")}
+                      "carried": _l("Carried to a later period"), "cancelled": _l("Cancelled")}
+# The service's map (one list of hold reasons), translated when shown.
+HOLD_LABELS = {code: _l(msgid) for code, msgid in payout.HOLD_NAMES.items()}
+LEFT_OUT_LABELS = payout.LEFT_OUT_REASONS
+# Payout lines and accounts are never deleted: no "delete" route and no permission mapped for it.
+READ_ONLY_METHODS = {k: v for k, v in VIEW_METHODS.items() if "delete" not in k}
 SYNC_STATUS_LABELS = {"queued": _l("Waiting"), "running": _l("Running"), "done": _l("Done"), "failed": _l("Failed")}
 
 
@@ -150,8 +153,15 @@ class PayoutPeriodView(InScopeOr404, ModelView):
             PayoutPeriod.id != period.id).order_by(PayoutPeriod.period_date)) if payout.period_visible(p, unit)]
         measure = payout.headline(db.session, target, period.id)
         in_charge = payout.period_in_charge(period, unit)
+        last_run = next((r for r in runs if r.status == "done"), None)
+        run_detail = payout.run_summary(last_run) if last_run is not None else None
+        left_out = [dict(x, reason_label=gettext(LEFT_OUT_LABELS.get(x["reason"], x["reason"])) % {
+            "period": x.get("other_period_name") or x.get("other_period_id")}) for x in run_detail["left_out"]] \
+            if run_detail else []
+        held_reasons = [(label(HOLD_LABELS, code), n) for code, n in run_detail["held"].items()] if run_detail else []
         return self.render_template(
             "payout_detail.html", period=period, target=target, summary=summary, totals=totals, runs=runs,
+            last_run=last_run, left_out=left_out, held_reasons=held_reasons,
             exports=exports, groups=groups, banks=banks, later=later, measure=measure, result_form=ResultForm(),
             status_label=label(PERIOD_STATUS_LABELS, period.status), channel_labels=LINE_CHANNEL_LABELS,
             sync_labels=SYNC_STATUS_LABELS, money=format_money,
@@ -330,7 +340,7 @@ class PayoutLineView(ScopedMixin, ModelView):
 
     datamodel = SQLAInterface(PayoutLine)
     class_permission_name = "PayoutPeriod"
-    method_permission_name = VIEW_METHODS
+    method_permission_name = READ_ONLY_METHODS
     include_route_methods = {"list", "show"}
     list_title = _l("Payout lines")
     list_columns = ["period", "sequence", "full_name", "cccd", "commune", "category", "total", "channel", "bank_name",
