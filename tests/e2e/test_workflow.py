@@ -190,7 +190,8 @@ def test_visits_accounts_payout_and_dashboard(app, as_user, four_people, tmp_pat
         assert set(visits) == set(ids.values())
         assert visits[ids["binh"]].decline_reason == "prefers_cash" and visits[ids["cuong"]].proxy_cccd == "001178012349"
         cases = {key: db.session.get(Beneficiary, i).case_type for key, i in ids.items()}
-        assert cases == {"an": 1, "binh": 3, "cuong": 4, "dung": 2}
+        # An's account from the visit waits for a second officer: case 1 only once it is verified.
+        assert cases == {"an": 2, "binh": 3, "cuong": 4, "dung": 2}
 
     # Step 5 — police enter an account (for Dung, who opened one at the bank); the same officer cannot
     # approve it, a second officer does; the survey account of An is verified too.
@@ -220,6 +221,7 @@ def test_visits_accounts_payout_and_dashboard(app, as_user, four_people, tmp_pat
     second.shot("12-verified")
     with app.app_context():
         assert {a.state for a in db.session.query(PaymentAccount).all()} == {"verified"}
+        assert {db.session.get(Beneficiary, ids[k]).case_type for k in ("an", "dung")} == {1}
 
     # Step 5 — the district office syncs, locks, exports and imports the bank's result.
     district = as_user("phong.001")

@@ -14,6 +14,21 @@ def _visit(app, person_id, data, user_id=None):
         return visit.id, (visit.task.id if visit.task is not None else None)
 
 
+def _verify_account_of(app, person_id, user_id):
+    """A second officer verifies the pending account of the person (only a verified account makes case 1)."""
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import PaymentAccount
+    from app.services.accounts import verify_account
+
+    with app.app_context():
+        account = db.session.scalar(select(PaymentAccount).where(PaymentAccount.beneficiary_id == person_id,
+                                                                 PaymentAccount.state == "pending"))
+        verify_account(db.session, account.id, user_id, approve=True)
+        db.session.commit()
+
+
 def _case(app, person_id):
     from app.extensions import db
     from app.models import Beneficiary
@@ -40,6 +55,8 @@ def test_each_case_type(app, make_person, user_ids):
     _visit(app, p4, answers(vulnerabilities=["elderly_alone"], support=["cash_at_home"]))
     _visit(app, p5b, {"visit_date": "2024-01-12", "met": "not_met", "not_met_reason": "not_home"})
     _visit(app, p6, answers())  # held wins over any visit
+    assert _case(app, p1) == 2  # the account the visit recorded waits for the second officer
+    _verify_account_of(app, p1, user_ids["congan2.00004"])
     assert _case(app, p5) is None  # never visited: classified by the next run for the commune
     from app.extensions import db
     from app.models import AdminUnit
@@ -89,6 +106,8 @@ def test_account_opening_moves_case_2_to_1(app, people, user_ids):
                                                     account_number="1234 5678 9012", holder_name="NGUYEN VAN AN")
         db.session.commit()
         assert task.state == "entered" and task.account_id
+    assert _case(app, people["an"]) == 2  # entered, not yet verified: still case 2
+    _verify_account_of(app, people["an"], user_ids["congan2.00004"])
     assert _case(app, people["an"]) == 1
     # A second visit while the task is open re-uses it; declining cancels it.
     _vid, t2 = _visit(app, people["binh"], answers())

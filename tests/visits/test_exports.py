@@ -48,6 +48,15 @@ def _setup(app, make_person, user_ids):
                                                    account_number="12345678901", account_holder="NGUOI XE",
                                                    opening_bank=None, wants_help_opening=None), None, today=TODAY)
         db.session.commit()
+        # A second officer verifies Xê's account: only a verified account makes case 1.
+        from sqlalchemy import select
+
+        from app.models import PaymentAccount
+        from app.services.accounts import verify_account
+
+        account = db.session.scalar(select(PaymentAccount).where(PaymentAccount.beneficiary_id == ids["c"]))
+        verify_account(db.session, account.id, user_ids["congan2.00004"], approve=True)
+        db.session.commit()
         return ids, group.id
 
 
