@@ -136,7 +136,7 @@ class PayoutLine(Model):
     holder_ascii: Mapped[Optional[str]] = mapped_column(String(150))
     proxy_name: Mapped[Optional[str]] = mapped_column(String(150))
     proxy_cccd: Mapped[Optional[str]] = mapped_column(String(12))
-    result_status: Mapped[str] = mapped_column(String(8), nullable=False, default="pending", server_default="pending")
+    result_status: Mapped[str] = mapped_column(String(10), nullable=False, default="pending", server_default="pending")
     result_reason: Mapped[Optional[str]] = mapped_column(String(300))
     result_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
     carried_from_line_id: Mapped[Optional[int]] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))

@@ -7,7 +7,9 @@ Create Date: 2026-12-01 00:50:00
 - payout_line.benefit_month (first day of the month the line pays), backfilled from the period date;
 - a partial UNIQUE index (enrolment_id, benefit_month) over the lines that still pay (not carried, not
   cancelled);
-- payout_sync_run.lines_left_out and detail_json.
+- payout_line.result_status widened to 10 characters (the new result "cancelled");
+- payout_sync_run.lines_left_out and detail_json;
+- case type 1 needs a verified account: type 1 without one becomes type 2.
 
 Lines that already pay the same enrolment for the same month in two periods (the hole this closes) are
 resolved before the index is built: the line kept is the one paid, else the one of a locked period, else
@@ -57,11 +59,18 @@ def upgrade():
         batch_op.add_column(sa.Column('detail_json', sa.Text(), nullable=True))
     with op.batch_alter_table('payout_line', schema=None) as batch_op:
         batch_op.add_column(sa.Column('benefit_month', sa.Date(), nullable=True))
+        # room for "cancelled"
+        batch_op.alter_column('result_status', existing_type=sa.String(length=8), type_=sa.String(length=10),
+                              existing_nullable=False, existing_server_default='pending')
     month = ("CAST(date_trunc('month', p.period_date) AS DATE)" if bind.dialect.name == 'postgresql'
              else "date(p.period_date, 'start of month')")
     op.execute(f"""UPDATE payout_line SET benefit_month =
                    (SELECT {month} FROM payout_period p WHERE p.id = payout_line.period_id)""")
     _resolve_duplicates(bind)
+    # Case type 1 now needs a VERIFIED account: people classified 1 on a pending account are type 2.
+    op.execute("""UPDATE beneficiary SET case_type = 2 WHERE case_type = 1 AND NOT EXISTS (
+                      SELECT 1 FROM payment_account pa WHERE pa.beneficiary_id = beneficiary.id
+                        AND pa.state = 'verified')""")
     with op.batch_alter_table('payout_line', schema=None) as batch_op:
         batch_op.alter_column('benefit_month', existing_type=sa.Date(), nullable=False)
         batch_op.create_index('uq_payout_line_enrolment_month', ['enrolment_id', 'benefit_month'], unique=True,
@@ -73,6 +82,8 @@ def downgrade():
         batch_op.drop_index('uq_payout_line_enrolment_month',
                             sqlite_where=sa.text(ACTIVE), postgresql_where=sa.text(ACTIVE))
         batch_op.drop_column('benefit_month')
+        batch_op.alter_column('result_status', existing_type=sa.String(length=10), type_=sa.String(length=8),
+                              existing_nullable=False, existing_server_default='pending')
     with op.batch_alter_table('payout_sync_run', schema=None) as batch_op:
         batch_op.drop_column('detail_json')
         batch_op.drop_column('lines_left_out')
