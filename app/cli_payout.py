@@ -108,6 +108,12 @@ def sync_payout_command(period_ref, unit_code, wait, as_json):
         with force_locale("vi"):
             click.echo(gettext("Payout list %(name)s, %(unit)s: %(total)s lines (%(added)s added, %(removed)s removed, "
                                "%(changed)s changed)") % {"name": period.name, "unit": run.unit.name, **result})
+            if result["left_out_total"]:
+                click.echo(gettext("%(count)s enrolments left out: another payout period already pays them for "
+                                   "this month") % {"count": result["left_out_total"]})
+                for x in result["left_out"][:20]:
+                    click.echo(f"  {x['full_name']} ({x['category']}): " + gettext(
+                        payout.LEFT_OUT_REASONS[x["reason"]]) % {"period": x["other_period_name"]})
     if run.status == "failed":
         click.echo(run.message or "", err=True)
         sys.exit(1)

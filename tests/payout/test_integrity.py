@@ -365,6 +365,9 @@ def test_web_rest_and_cli_never_overlap(app, client_for, api_token, make_person,
     result = app.test_cli_runner().invoke(args=["asxh", "sync-payout", str(city), "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output.strip().splitlines()[-1])["left_out_total"] == 1
+    result = app.test_cli_runner().invoke(args=["asxh", "sync-payout", "Tháng 02/2025 TP", "--wait"])
+    assert result.exit_code == 0 and "1 chế độ không được đưa vào" in result.output
+    assert "Nguyễn Văn An (BTXH): Đã có trong kỳ chi trả Tháng 02/2025 BĐ cho cùng tháng" in result.output
     # Both lock (web and REST) and the lines never overlap.
     assert phong.post(f"/payoutperiodview/lock/{district}", data={"csrf_token": page_token(phong)}).status_code == 302
     assert rest.post(f"/api/v1/payout/{city}/lock", headers=api_token("so.ldtbxh")).status_code == 200
