@@ -35,7 +35,9 @@ def _account_json(account: PaymentAccount) -> dict:
 class AccountApi(BaseApi):
     resource_name = "account"
     class_permission_name = "PaymentAccount"
-    method_permission_name = {"get_list": "read", "get": "read", "enter": "write", "verify": "read"}
+    # No delete: an account is ended with a reason (and can be restored by a higher role), never deleted.
+    method_permission_name = {"get_list": "read", "get": "read", "enter": "write", "verify": "read", "end": "read",
+                              "restore": "read"}
     allow_browser_login = True
     openapi_spec_tag = "Account"
 
@@ -157,6 +159,59 @@ class AccountApi(BaseApi):
             return self.response(400, message=_problem(exc)["message"], problem=_problem(exc))
         db.session.commit()
         return self.response(200, result=_account_json(account))
+
+
+    def _change(self, pk: int, func):
+        account = self._account(pk)
+        if account is None:
+            return self.response_404()
+        try:
+            func(account)
+        except FieldError as exc:
+            db.session.rollback()
+            return self.response(400, message=_problem(exc)["message"], problem=_problem(exc))
+        db.session.commit()
+        return self.response(200, result=_account_json(account))
+
+    @expose("/<int:pk>/end", methods=["POST"])
+    @protect()
+    def end(self, pk):
+        """End an account with a reason (it stays on record; a higher role can restore it).
+        ---
+        post:
+          requestBody:
+            content:
+              application/json:
+                schema:
+                  type: object
+                  properties:
+                    reason: {type: string}
+          responses:
+            200: {description: the account}
+            400: {description: refused (no reason, not pending or verified)}
+            403: {description: no enter_account or verify_account capability}
+            404: {description: unknown or outside the scope}
+        """
+        if not (_can("enter_account") or _can("verify_account")):
+            return self.response_403()
+        reason = (request.get_json(silent=True) or {}).get("reason")
+        return self._change(pk, lambda a: accounts.end_account(db.session, a.id, g.user.id, reason=reason))
+
+    @expose("/<int:pk>/restore", methods=["POST"])
+    @protect()
+    def restore(self, pk):
+        """Restore an ended account (restore_account capability; not the person who ended it).
+        ---
+        post:
+          responses:
+            200: {description: the account}
+            400: {description: refused (not ended, replaced, ended by you)}
+            403: {description: no restore_account capability}
+            404: {description: unknown or outside the scope}
+        """
+        if not _can("restore_account"):
+            return self.response_403()
+        return self._change(pk, lambda a: accounts.restore_account(db.session, a.id, g.user.id))
 
 
 class PayoutApi(BaseApi):

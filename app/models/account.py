@@ -12,7 +12,9 @@ from app.models.admin_unit import Bank
 from app.models.beneficiary import Beneficiary
 
 ACCOUNT_CHANNELS = ("bank", "e_wallet", "mobile_money")
-ACCOUNT_STATES = ("pending", "verified", "rejected", "superseded")
+#: "ended": taken out of use with a reason (closed at the bank, entered for the wrong person...), never deleted;
+#: a higher role can restore it.
+ACCOUNT_STATES = ("pending", "verified", "rejected", "superseded", "ended")
 ACCOUNT_SOURCES = ("survey", "police", "import")
 
 
@@ -68,12 +70,16 @@ class PaymentAccount(Model):
     verified_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
     reject_reason: Mapped[Optional[str]] = mapped_column(Text)
     supersedes_id: Mapped[Optional[int]] = mapped_column(ForeignKey("payment_account.id"))
+    ended_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
+    ended_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    end_reason: Mapped[Optional[str]] = mapped_column(Text)
     source_batch_id: Mapped[Optional[int]] = mapped_column(ForeignKey("import_batch.id"), index=True)
 
     beneficiary: Mapped[Beneficiary] = relationship(Beneficiary)
     bank: Mapped[Bank] = relationship(Bank)
     entered_by = relationship("AsxhUser", foreign_keys=[entered_by_id])
     verified_by = relationship("AsxhUser", foreign_keys=[verified_by_id])
+    ended_by = relationship("AsxhUser", foreign_keys=[ended_by_id])
 
     def __repr__(self) -> str:
         return f"{self.bank_bin} {self.account_number}"

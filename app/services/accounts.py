@@ -181,13 +181,13 @@ def flag_shared(session: Session, account: PaymentAccount) -> int:
     return len(people)
 
 
-def _reclassify(session: Session, beneficiary_id: int) -> None:
+def _reclassify(session: Session, beneficiary_id: int, *, always: bool = False) -> None:
     """A verified account moves a person from case 2 (opening, or entered and waiting) to case 1. (A verified
     account is only ever replaced by another verified one, so case 1 is never lost this way.)"""
     from app.services.cases import OPENING, classify_cases
 
     session.flush()
-    if session.scalar(select(Beneficiary.case_type).where(Beneficiary.id == beneficiary_id)) == OPENING:
+    if always or session.scalar(select(Beneficiary.case_type).where(Beneficiary.id == beneficiary_id)) == OPENING:
         classify_cases(session, beneficiary_ids=[beneficiary_id])
 
 
@@ -326,6 +326,64 @@ def verify_account(session: Session, account_id: int, user_id: int, *, approve: 
     return account
 
 
+# --- ending and restoring (never deleting) ------------------------------------------------
+
+ENDED = "ended"
+
+
+def _account_for_update(session: Session, account_id: int) -> PaymentAccount:
+    query = select(PaymentAccount).where(PaymentAccount.id == account_id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    account = session.scalars(query).first()
+    if account is None:
+        raise FieldError(Problem("account", "account_unknown", N_("Unknown account #%(id)s"), {"id": account_id}))
+    return account
+
+
+def end_account(session: Session, account_id: int, user_id: int | None, *, reason: str | None) -> PaymentAccount:
+    """Take a pending or verified version out of use, with the reason (closed at the bank, entered for the wrong
+    person…). The row stays, with who ended it, when and why (and the audit trail); a higher role can restore
+    it. The caller checks the ``enter_account`` or ``verify_account`` capability. Does not commit."""
+    account = _account_for_update(session, account_id)
+    if not _user_may_touch(session, user_id, account.commune_id):
+        raise _out_of_scope()
+    if account.state not in OPEN_STATES:
+        raise FieldError(Problem("account", "account_not_open", N_(
+            "Only an account waiting for verification or verified can be ended")))
+    text = nz.clean_text(reason)
+    if not text:
+        raise FieldError(Problem("reason", "reason_missing", N_("Give a reason for ending the account")))
+    account.state, account.ended_by_id, account.ended_at, account.end_reason = (
+        ENDED, user_id, dt.datetime.now(), text[:2000])
+    _reclassify(session, account.beneficiary_id, always=True)
+    return account
+
+
+def restore_account(session: Session, account_id: int, user_id: int | None) -> PaymentAccount:
+    """Undo an ending: back to verified when it had been verified, else to waiting for verification. Refused
+    when another version now holds that place, and for the person who ended it (a second person decides).
+    The caller checks the ``restore_account`` capability (a higher role). Does not commit."""
+    account = _account_for_update(session, account_id)
+    if not _user_may_touch(session, user_id, account.commune_id):
+        raise _out_of_scope()
+    if account.state != ENDED:
+        raise FieldError(Problem("account", "account_not_ended", N_("This account has not been ended")))
+    if user_id is not None and account.ended_by_id == user_id:
+        raise FieldError(Problem("account", "self_restore", N_(
+            "You cannot restore an account you ended yourself")))
+    target = VERIFIED if account.verified_by_id is not None else "pending"
+    other = session.scalar(select(PaymentAccount.id).where(
+        PaymentAccount.beneficiary_id == account.beneficiary_id, PaymentAccount.state == target,
+        PaymentAccount.id != account.id))
+    if other is not None:
+        raise FieldError(Problem("account", "account_replaced", N_(
+            "Another account of this beneficiary has taken its place; it cannot be restored")))
+    account.state, account.ended_by_id, account.ended_at, account.end_reason = target, None, None, None
+    _reclassify(session, account.beneficiary_id, always=True)
+    return account
+
+
 def account_in_force(session: Session, beneficiary_id: int) -> PaymentAccount | None:
     """The verified version that payments use now, or None."""
     return session.scalars(
@@ -363,4 +421,6 @@ def to_dict(account: PaymentAccount, *, unmask: bool = True) -> dict:
         "verified_by_id": account.verified_by_id,
         "verified_at": account.verified_at.isoformat() if account.verified_at else None,
         "reject_reason": account.reject_reason, "supersedes_id": account.supersedes_id,
+        "ended_by_id": account.ended_by_id, "ended_at": account.ended_at.isoformat() if account.ended_at else None,
+        "end_reason": account.end_reason,
     }

@@ -29,7 +29,7 @@ from app.views.batch_common import failure_text, preview_lines
 from app.views.labels import BATCH_STATUS_LABELS, label
 
 ACCOUNT_STATE_LABELS = {"pending": _l("Waiting for verification"), "verified": _l("Verified"),
-                        "rejected": _l("Rejected"), "superseded": _l("Replaced")}
+                        "rejected": _l("Rejected"), "superseded": _l("Replaced"), "ended": _l("Ended")}
 ACCOUNT_CHANNEL_LABELS = {"bank": _l("Bank account"), "e_wallet": _l("E-wallet"), "mobile_money": _l("Mobile Money")}
 ACCOUNT_SOURCE_LABELS = {"survey": _l("Home visit survey"), "police": _l("Police entry"), "import": _l("Imported list")}
 
@@ -85,16 +85,19 @@ class PaymentAccountView(ScopedMixin, ModelView):
     class_permission_name = "PaymentAccount"
     # Never deleted (a version is rejected or superseded, with who and when): no delete route, no mapping.
     method_permission_name = dict({k: v for k, v in VIEW_METHODS.items() if "delete" not in k}, enter="write",
-                                  to_verify="read", approve="read", reject="read", shared="read")
+                                  to_verify="read", approve="read", reject="read", shared="read", end="read",
+                                  restore="read")
     scope_relation = None
-    include_route_methods = {"list", "show", "add", "enter", "to_verify", "approve", "reject", "shared"}
+    include_route_methods = {"list", "show", "add", "enter", "to_verify", "approve", "reject", "shared", "end",
+                             "restore"}
+    show_template = "account_show.html"
     list_title = _l("Payment accounts")
     show_title = _l("Payment account")
     list_columns = ["beneficiary", "channel", "bank", "account_number", "holder_name", "state", "shared_flag",
                     "source", "entered_at", "verified_at"]
     show_columns = ["beneficiary", "channel", "bank", "account_number", "holder_name", "holder_ascii",
                     "name_mismatch_reason", "shared_flag", "source", "state", "entered_by", "entered_at",
-                    "verified_by", "verified_at", "reject_reason"]
+                    "verified_by", "verified_at", "reject_reason", "ended_by", "ended_at", "end_reason"]
     search_columns = ["state", "shared_flag", "account_number", "bank", "source", "holder_ascii"]
     order_columns = ["entered_at", "verified_at", "state", "account_number"]
     base_order = ("entered_at", "desc")
@@ -105,11 +108,12 @@ class PaymentAccountView(ScopedMixin, ModelView):
         "shared_flag": _l("Shared with another person"), "source": _l("Source"), "state": _l("State"),
         "entered_by": _l("Entered by"), "entered_at": _l("Entered at"), "verified_by": _l("Verified by"),
         "verified_at": _l("Verified at"), "reject_reason": _l("Reason for rejection"),
+        "ended_by": _l("Ended by"), "ended_at": _l("Ended at"), "end_reason": _l("Reason for ending"),
     }
     formatters_columns = {
         "account_number": account_formatter, "state": lambda v: label(ACCOUNT_STATE_LABELS, v),
         "channel": lambda v: label(ACCOUNT_CHANNEL_LABELS, v), "source": lambda v: label(ACCOUNT_SOURCE_LABELS, v),
-        "entered_at": format_date, "verified_at": format_date,
+        "entered_at": format_date, "verified_at": format_date, "ended_at": format_date,
         "shared_flag": lambda v: gettext("Yes") if v else "",
     }
     search_form_query_rel_fields = {"beneficiary": [["commune_id", FilterInFunction, current_scope_ids]]}
@@ -194,6 +198,45 @@ class PaymentAccountView(ScopedMixin, ModelView):
     @has_access
     def reject(self, pk):
         return self._decide(pk, False)
+
+    @expose("/show/<pk>")
+    @has_access
+    def show(self, pk):
+        account = _scoped_account(int(pk)) if str(pk).isdigit() else abort(404)
+        return self.render_template(
+            self.show_template, pk=account.id, title=self.show_title, widgets=self._show(account.id),
+            related_views=self._related_views, account=account,
+            can_end=account.state in accounts.OPEN_STATES and (can("enter_account") or can("verify_account")),
+            can_restore=account.state == accounts.ENDED and can("restore_account"))
+
+    def _change(self, pk: int, func, done: str):
+        account = _scoped_account(pk)
+        try:
+            func(account)
+        except FieldError as exc:
+            db.session.rollback()
+            flash(render_problem(exc.problem), "danger")
+            return redirect(url_for(".show", pk=pk))
+        db.session.commit()
+        flash(done, "info")
+        return redirect(url_for(".show", pk=pk))
+
+    @expose("/end/<int:pk>", methods=["POST"])
+    @has_access
+    def end(self, pk):
+        """Take an account out of use with a reason (never deleted; a higher role can restore it)."""
+        if not (can("enter_account") or can("verify_account")):
+            raise Forbidden()
+        return self._change(pk, lambda a: accounts.end_account(db.session, a.id, g.user.id,
+                                                               reason=request.form.get("reason")),
+                            gettext("The account was ended; it stays on record and can be restored."))
+
+    @expose("/restore/<int:pk>", methods=["POST"])
+    @has_access
+    def restore(self, pk):
+        require("restore_account")
+        return self._change(pk, lambda a: accounts.restore_account(db.session, a.id, g.user.id),
+                            gettext("The account was restored."))
 
     @expose("/shared/")
     @has_access

@@ -376,3 +376,96 @@ def test_web_rest_and_cli_never_overlap(app, client_for, api_token, make_person,
         assert statuses == {"locked"}
         rows = db.session.execute(select(PayoutLine.enrolment_id, PayoutLine.period_id)).all()
         assert len({e for e, _p in rows}) == len(rows) == 2
+
+
+# --- ending and restoring an account (never deleting it) ------------------------------------------
+
+def test_end_and_restore_an_account(db_session, make_person, verified_account):
+    from app.models import Beneficiary, PaymentAccount
+    from app.services import accounts, cases
+    from app.services.survey import record_visit
+    from tests.visits.conftest import TODAY, answers
+
+    pid = make_person("00004", "Nguyễn Văn An", case_type=None)
+    record_visit(db_session, pid, answers(), user_id(db_session, "canbo.00004"), today=TODAY)
+    db_session.commit()
+    account_id = verified_account(pid, "0123456789")
+    assert db_session.get(Beneficiary, pid).case_type == cases.HAS_ACCOUNT
+    police = user_id(db_session, "congan.00004")
+    with pytest.raises(FieldError) as exc:
+        accounts.end_account(db_session, account_id, police, reason="  ")
+    assert exc.value.problem.code == "reason_missing"
+    with pytest.raises(FieldError) as exc:
+        accounts.end_account(db_session, account_id, user_id(db_session, "congan.00037"), reason="x")
+    assert exc.value.problem.code == "out_of_scope"
+    accounts.end_account(db_session, account_id, police, reason="Tài khoản đã đóng tại ngân hàng")
+    db_session.commit()
+    account = db_session.get(PaymentAccount, account_id)
+    assert (account.state, account.end_reason, account.ended_by_id) == ("ended", "Tài khoản đã đóng tại ngân hàng",
+                                                                        police)
+    assert db_session.get(Beneficiary, pid).case_type == cases.OPENING  # no verified account any more
+    # The same person cannot undo it; a second person can.
+    with pytest.raises(FieldError) as exc:
+        accounts.restore_account(db_session, account_id, police)
+    assert exc.value.problem.code == "self_restore"
+    accounts.restore_account(db_session, account_id, user_id(db_session, "phong.001"))
+    db_session.commit()
+    assert db_session.get(PaymentAccount, account_id).state == "verified"
+    assert db_session.get(Beneficiary, pid).case_type == cases.HAS_ACCOUNT
+    # Restoring is refused when another verified account took its place.
+    accounts.end_account(db_session, account_id, police, reason="Nhập nhầm")
+    db_session.commit()
+    verified_account(pid, "9999888877")
+    with pytest.raises(FieldError) as exc:
+        accounts.restore_account(db_session, account_id, user_id(db_session, "phong.001"))
+    assert exc.value.problem.code == "account_replaced"
+    db_session.rollback()
+    # The audit trail has the ending.
+    from app.models import AuditLog
+
+    assert db_session.scalar(select(AuditLog.id).where(AuditLog.entity == "payment_account",
+                                                       AuditLog.new_values.contains("ended"))) is not None
+
+
+def test_end_and_restore_through_the_web_and_rest(app, client_for, api_token, make_person, verified_account):
+    from app.extensions import db
+    from app.models import PaymentAccount
+
+    pid = make_person("00004", "Nguyễn Văn An")
+    account_id = verified_account(pid, "0123456789")
+
+    def state():
+        with app.app_context():
+            db.session.expire_all()
+            return db.session.get(PaymentAccount, account_id).state
+    police = client_for("congan.00004")
+    html = police.get(f"/paymentaccountview/show/{account_id}").get_data(as_text=True)
+    assert 'id="end-account-form"' in html and 'id="restore-account-form"' not in html
+    response = police.post(f"/paymentaccountview/end/{account_id}",
+                           data={"csrf_token": page_token(police), "reason": ""}, follow_redirects=True)
+    assert "Nêu lý do" in response.get_data(as_text=True) or state() == "verified"
+    assert state() == "verified"
+    police.post(f"/paymentaccountview/end/{account_id}", data={"csrf_token": page_token(police),
+                                                               "reason": "Tài khoản đã đóng"})
+    assert state() == "ended"
+    # The commune police cannot restore (a higher role does); another district gets 404.
+    assert police.post(f"/paymentaccountview/restore/{account_id}",
+                       data={"csrf_token": page_token(police)}).status_code == 403
+    other = client_for("phong.002")
+    assert other.post(f"/paymentaccountview/restore/{account_id}",
+                      data={"csrf_token": page_token(other)}).status_code == 404
+    rest = app.test_client()
+    assert rest.post(f"/api/v1/account/{account_id}/restore", headers=api_token("congan.00004")).status_code == 403
+    response = rest.post(f"/api/v1/account/{account_id}/restore", headers=api_token("phong.001"))
+    assert response.status_code == 200 and response.json["result"]["state"] == "verified"
+    response = rest.post(f"/api/v1/account/{account_id}/end", headers=api_token("congan.00004"), json={})
+    assert response.status_code == 400 and response.json["problem"]["code"] == "reason_missing"
+    response = rest.post(f"/api/v1/account/{account_id}/end", headers=api_token("congan.00004"),
+                         json={"reason": "Nhập nhầm người"})
+    assert response.status_code == 200 and response.json["result"]["end_reason"] == "Nhập nhầm người"
+    phong = client_for("phong.001")
+    html = phong.get(f"/paymentaccountview/show/{account_id}").get_data(as_text=True)
+    assert 'id="restore-account-form"' in html and "Nhập nhầm người" in html
+    assert phong.post(f"/paymentaccountview/restore/{account_id}",
+                      data={"csrf_token": page_token(phong)}).status_code == 302
+    assert state() == "verified"

@@ -9,6 +9,7 @@ Create Date: 2026-12-01 00:50:00
   cancelled);
 - payout_line.result_status widened to 10 characters (the new result "cancelled");
 - payout_sync_run.lines_left_out and detail_json;
+- payment_account.ended_by_id / ended_at / end_reason: an account is ended with a reason, never deleted;
 - case type 1 needs a verified account: type 1 without one becomes type 2.
 
 Lines that already pay the same enrolment for the same month in two periods (the hole this closes) are
@@ -67,6 +68,16 @@ def upgrade():
     op.execute(f"""UPDATE payout_line SET benefit_month =
                    (SELECT {month} FROM payout_period p WHERE p.id = payout_line.period_id)""")
     _resolve_duplicates(bind)
+    in_force = "state = 'verified'"
+    with op.batch_alter_table('payment_account', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('ended_by_id', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('ended_at', sa.DateTime(), nullable=True))
+        batch_op.add_column(sa.Column('end_reason', sa.Text(), nullable=True))
+        batch_op.create_foreign_key('fk_payment_account_ended_by', 'ab_user', ['ended_by_id'], ['id'])
+        # SQLite rebuilds the table: declare the partial index again so it keeps its WHERE
+        batch_op.drop_index('uq_payment_account_in_force')
+        batch_op.create_index('uq_payment_account_in_force', ['beneficiary_id'], unique=True,
+                              sqlite_where=sa.text(in_force), postgresql_where=sa.text(in_force))
     # Case type 1 now needs a VERIFIED account: people classified 1 on a pending account are type 2.
     op.execute("""UPDATE beneficiary SET case_type = 2 WHERE case_type = 1 AND NOT EXISTS (
                       SELECT 1 FROM payment_account pa WHERE pa.beneficiary_id = beneficiary.id
@@ -84,6 +95,11 @@ def downgrade():
         batch_op.drop_column('benefit_month')
         batch_op.alter_column('result_status', existing_type=sa.String(length=10), type_=sa.String(length=8),
                               existing_nullable=False, existing_server_default='pending')
+    with op.batch_alter_table('payment_account', schema=None) as batch_op:
+        batch_op.drop_constraint('fk_payment_account_ended_by', type_='foreignkey')
+        batch_op.drop_column('end_reason')
+        batch_op.drop_column('ended_at')
+        batch_op.drop_column('ended_by_id')
     with op.batch_alter_table('payout_sync_run', schema=None) as batch_op:
         batch_op.drop_column('detail_json')
         batch_op.drop_column('lines_left_out')
