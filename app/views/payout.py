@@ -155,9 +155,10 @@ class PayoutPeriodView(InScopeOr404, ModelView):
         in_charge = payout.period_in_charge(period, unit)
         last_run = next((r for r in runs if r.status == "done"), None)
         run_detail = payout.run_summary(last_run) if last_run is not None else None
-        left_out = [dict(x, reason_label=gettext(LEFT_OUT_LABELS.get(x["reason"], x["reason"])) % {
-            "period": x.get("other_period_name") or x.get("other_period_id")}) for x in run_detail["left_out"]] \
-            if run_detail else []
+        left_out = [dict(x, category_label=label(CATEGORY_LABELS, x["category"]),
+                         reason_label=gettext(LEFT_OUT_LABELS.get(x["reason"], x["reason"])) % {
+                             "period": x.get("other_period_name") or x.get("other_period_id")})
+                    for x in run_detail["left_out"]] if run_detail else []
         held_reasons = [(label(HOLD_LABELS, code), n) for code, n in run_detail["held"].items()] if run_detail else []
         return self.render_template(
             "payout_detail.html", period=period, target=target, summary=summary, totals=totals, runs=runs,

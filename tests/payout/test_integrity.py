@@ -443,8 +443,7 @@ def test_end_and_restore_through_the_web_and_rest(app, client_for, api_token, ma
     assert 'id="end-account-form"' in html and 'id="restore-account-form"' not in html
     response = police.post(f"/paymentaccountview/end/{account_id}",
                            data={"csrf_token": page_token(police), "reason": ""}, follow_redirects=True)
-    assert "Nêu lý do" in response.get_data(as_text=True) or state() == "verified"
-    assert state() == "verified"
+    assert "Nêu lý do ngừng sử dụng tài khoản" in response.get_data(as_text=True) and state() == "verified"
     police.post(f"/paymentaccountview/end/{account_id}", data={"csrf_token": page_token(police),
                                                                "reason": "Tài khoản đã đóng"})
     assert state() == "ended"
