@@ -188,6 +188,18 @@ def benefit_month(day: dt.date) -> dt.date:
 #: SQL condition of a line that still pays (not carried to a later period, not cancelled).
 ACTIVE_LINE_SQL = "result_status NOT IN (" + ", ".join(f"'{r}'" for r in INACTIVE_RESULTS) + ")"
 
+#: pg_advisory_xact_lock(MONTH_LOCK, yyyymm): the writers of the lines of one benefit month (sync, carry) take
+#: turns, so that a second period never races the first one into the unique index (it waits, then leaves out
+#: what the first one took). SQLite serialises writers anyway.
+MONTH_LOCK = 4702
+
+
+def lock_month(session: Session, month: dt.date) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:ns, :key)"),
+                        {"ns": MONTH_LOCK, "key": month.year * 100 + month.month})
+
+
 #: Matching status → hold reason: only a confirmed identity ("matched") is paid.
 MATCH_HOLDS = {"deceased": "deceased", "moved": "moved", "mismatch": "mismatch", "pending": "not_matched",
                "needs_review": "needs_review", "possible_duplicate": "possible_duplicate", "not_found": "not_found"}
@@ -251,6 +263,7 @@ def sync_payout_list(session: Session, period_id: int, unit: AdminUnit, progress
     period = _period(session, period_id, lock=True)
     target = effective_unit(period, unit)
     _require_status(period, ("draft", "synced"), LOCKED_MSG, "period_locked")
+    lock_month(session, benefit_month(period.period_date))
     run = session.get(PayoutSyncRun, run_id) if run_id else None
     if run is None:
         run = PayoutSyncRun(period_id=period.id, unit_id=target.id, user_id=user_id, status="running",
@@ -922,6 +935,7 @@ def carry_failed(session: Session, from_period_id: int, to_period_id: int, unit:
              f"(SELECT id FROM admin_unit WHERE scheme = :scheme AND path LIKE :prefix){only}")
     true = "true" if session.get_bind().dialect.name == "postgresql" else "1"
     params["month"] = benefit_month(target_period.period_date)
+    lock_month(session, params["month"])
     taken = session.execute(text(f"""
         SELECT count(*) FROM payout_line l WHERE {where} AND EXISTS (
             SELECT 1 FROM payout_line o WHERE o.enrolment_id = l.enrolment_id AND o.benefit_month = :month

@@ -468,3 +468,45 @@ def test_end_and_restore_through_the_web_and_rest(app, client_for, api_token, ma
     assert phong.post(f"/paymentaccountview/restore/{account_id}",
                       data={"csrf_token": page_token(phong)}).status_code == 302
     assert state() == "verified"
+
+
+def test_concurrent_syncs_of_one_month_take_turns(app, make_person):
+    """Two periods of the same month synced at the same time (two workers): both finish, never overlapping."""
+    import threading
+
+    from sqlalchemy.orm import Session
+
+    from app.extensions import db
+    from app.models import PayoutLine, PayoutSyncRun
+    from app.services import payout
+
+    for i in range(30):
+        make_person("00004", f"Người Thử {i}")
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite serialises writers")
+        periods = [_period(db.session, "001", "Đợt A", dt.date(2025, 2, 1)),
+                   _period(db.session, "01", "Đợt B", dt.date(2025, 2, 2))]
+        codes = {periods[0]: "001", periods[1]: "01"}
+        engine = db.engine
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def work(pid):
+        with Session(engine) as session:
+            barrier.wait()
+            try:
+                payout.sync_payout_list(session, pid, unit(session, codes[pid]))
+            except Exception as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+    threads = [threading.Thread(target=work, args=(pid,)) for pid in periods]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with app.app_context():
+        rows = db.session.execute(select(PayoutLine.enrolment_id)).scalars().all()
+        assert len(rows) == len(set(rows)) == 30
+        runs = db.session.scalars(select(PayoutSyncRun)).all()
+        assert {r.status for r in runs} == {"done"} and sum(r.lines_left_out for r in runs) == 30
