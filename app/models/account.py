@@ -53,7 +53,9 @@ class PaymentAccount(Model):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    beneficiary_id: Mapped[int] = mapped_column(ForeignKey("beneficiary.id", ondelete="CASCADE"), nullable=False)
+    # No ON DELETE CASCADE: an account is history and outlives nothing by deletion (a beneficiary with accounts
+    # cannot be deleted by the database either).
+    beneficiary_id: Mapped[int] = mapped_column(ForeignKey("beneficiary.id", ondelete="RESTRICT"), nullable=False)
     commune_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), nullable=False, index=True)
     channel: Mapped[str] = mapped_column(String(15), nullable=False, default="bank")
     bank_bin: Mapped[str] = mapped_column(ForeignKey("bank.bin"), nullable=False)

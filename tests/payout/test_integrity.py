@@ -510,3 +510,22 @@ def test_concurrent_syncs_of_one_month_take_turns(app, make_person):
         assert len(rows) == len(set(rows)) == 30
         runs = db.session.scalars(select(PayoutSyncRun)).all()
         assert {r.status for r in runs} == {"done"} and sum(r.lines_left_out for r in runs) == 30
+
+
+def test_deleting_a_beneficiary_does_not_take_its_accounts_along(db_session, make_person, verified_account):
+    from sqlalchemy.exc import IntegrityError
+
+    from app.models import PaymentAccount
+
+    pid = make_person("00004", "Nguyễn Văn An")
+    account_id = verified_account(pid, "0123456789")
+    if db_session.get_bind().dialect.name == "sqlite":
+        # SQLite does not enforce foreign keys here; the declared rule is RESTRICT, not CASCADE.
+        fk = next(iter(PaymentAccount.__table__.c.beneficiary_id.foreign_keys))
+        assert fk.ondelete == "RESTRICT"
+        return
+    db_session.execute(text("DELETE FROM enrolment WHERE beneficiary_id = :b"), {"b": pid})
+    with pytest.raises(IntegrityError):
+        db_session.execute(text("DELETE FROM beneficiary WHERE id = :b"), {"b": pid})
+    db_session.rollback()
+    assert db_session.get(PaymentAccount, account_id) is not None

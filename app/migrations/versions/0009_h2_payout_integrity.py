@@ -10,6 +10,7 @@ Create Date: 2026-12-01 00:50:00
 - payout_line.result_status widened to 10 characters (the new result "cancelled");
 - payout_sync_run.lines_left_out and detail_json;
 - payment_account.ended_by_id / ended_at / end_reason: an account is ended with a reason, never deleted;
+  deleting a beneficiary no longer cascades to its accounts (ON DELETE RESTRICT);
 - case type 1 needs a verified account: type 1 without one becomes type 2.
 
 Lines that already pay the same enrolment for the same month in two periods (the hole this closes) are
@@ -28,6 +29,8 @@ branch_labels = None
 depends_on = None
 
 ACTIVE = "result_status NOT IN ('carried', 'cancelled')"
+# Names for SQLite's unnamed foreign keys, so that batch mode can drop the one it replaces.
+NAMING = {"fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s"}
 
 
 def _resolve_duplicates(bind) -> int:
@@ -69,7 +72,15 @@ def upgrade():
                    (SELECT {month} FROM payout_period p WHERE p.id = payout_line.period_id)""")
     _resolve_duplicates(bind)
     in_force = "state = 'verified'"
-    with op.batch_alter_table('payment_account', schema=None) as batch_op:
+    if bind.dialect.name == 'postgresql':  # the beneficiary's deletion no longer cascades to its accounts
+        op.drop_constraint('payment_account_beneficiary_id_fkey', 'payment_account', type_='foreignkey')
+        op.create_foreign_key('payment_account_beneficiary_id_fkey', 'payment_account', 'beneficiary',
+                              ['beneficiary_id'], ['id'], ondelete='RESTRICT')
+    with op.batch_alter_table('payment_account', schema=None, naming_convention=NAMING) as batch_op:
+        if bind.dialect.name == 'sqlite':
+            batch_op.drop_constraint('fk_payment_account_beneficiary_id_beneficiary', type_='foreignkey')
+            batch_op.create_foreign_key('fk_payment_account_beneficiary_id_beneficiary', 'beneficiary',
+                                        ['beneficiary_id'], ['id'], ondelete='RESTRICT')
         batch_op.add_column(sa.Column('ended_by_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('ended_at', sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column('end_reason', sa.Text(), nullable=True))
@@ -95,11 +106,20 @@ def downgrade():
         batch_op.drop_column('benefit_month')
         batch_op.alter_column('result_status', existing_type=sa.String(length=10), type_=sa.String(length=8),
                               existing_nullable=False, existing_server_default='pending')
-    with op.batch_alter_table('payment_account', schema=None) as batch_op:
+    bind = op.get_bind()
+    with op.batch_alter_table('payment_account', schema=None, naming_convention=NAMING) as batch_op:
+        if bind.dialect.name == 'sqlite':
+            batch_op.drop_constraint('fk_payment_account_beneficiary_id_beneficiary', type_='foreignkey')
+            batch_op.create_foreign_key('fk_payment_account_beneficiary_id_beneficiary', 'beneficiary',
+                                        ['beneficiary_id'], ['id'], ondelete='CASCADE')
         batch_op.drop_constraint('fk_payment_account_ended_by', type_='foreignkey')
         batch_op.drop_column('end_reason')
         batch_op.drop_column('ended_at')
         batch_op.drop_column('ended_by_id')
+    if bind.dialect.name == 'postgresql':
+        op.drop_constraint('payment_account_beneficiary_id_fkey', 'payment_account', type_='foreignkey')
+        op.create_foreign_key('payment_account_beneficiary_id_fkey', 'payment_account', 'beneficiary',
+                              ['beneficiary_id'], ['id'], ondelete='CASCADE')
     with op.batch_alter_table('payout_sync_run', schema=None) as batch_op:
         batch_op.drop_column('detail_json')
         batch_op.drop_column('lines_left_out')
