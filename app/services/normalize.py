@@ -6,7 +6,7 @@ cell on files of up to a million rows, so regexes are precompiled, character map
 ``str.translate`` and the slow paths (legacy encodings, bank names) are cached.
 
 User-facing problems are :class:`~app.services.messages.Problem` objects with English
-msgids (translated at display time).  See ``/work/shared/DOMAIN.md`` for the rules.
+msgids (translated at display time).
 """
 from __future__ import annotations
 

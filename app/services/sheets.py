@@ -295,7 +295,7 @@ def header_key(value: Any) -> str:
     return _WS_RE.sub(" ", s).strip()
 
 
-_header_key = header_key  # the brief's name; kept as an alias
+_header_key = header_key  # older name, kept as an alias
 _D_TABLE = str.maketrans({"Đ": "D", "đ": "d", "Ð": "D", "ð": "d"})
 _PARENS_RE = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _SLASH_RE = re.compile(r"\s*/\s*")
