@@ -15,3 +15,7 @@ from app.models.visit import (  # noqa: F401
 )
 from app.models.campaign import Campaign, CampaignStep, CampaignStepDone  # noqa: F401
 from app.models.audit import AuditLog, AUDIT_ACTIONS  # noqa: F401
+
+from app.models.guards import NEVER_DELETED, HardDeleteRefused, install_guards  # noqa: E402,F401
+
+install_guards()

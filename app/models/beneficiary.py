@@ -67,6 +67,12 @@ class Beneficiary(Model):
     hold_reason: Mapped[Optional[str]] = mapped_column(String(40))
     case_type: Mapped[Optional[int]] = mapped_column(SmallInteger, index=True)
     source_batch_id: Mapped[Optional[int]] = mapped_column(ForeignKey("import_batch.id"), index=True)
+    # An import found someone with the same name key, date of birth (and commune): who, for the reviewer.
+    duplicate_of_id: Mapped[Optional[int]] = mapped_column(ForeignKey("beneficiary.id", name="fk_beneficiary_duplicate_of"))
+    # Nobody is deleted: a person is ended (with who, when and why) and a higher role may reinstate them.
+    ended_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    ended_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id", name="fk_beneficiary_ended_by"))
+    end_reason: Mapped[Optional[str]] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
 
@@ -110,6 +116,10 @@ class Beneficiary(Model):
     def commune_code(self) -> Optional[str]:
         return self.commune.code if self.commune else None
 
+    @property
+    def is_ended(self) -> bool:
+        return self.ended_at is not None
+
 
 class Enrolment(Model):
     """One category a beneficiary is paid under, with its policy code and monthly amount."""
@@ -127,6 +137,10 @@ class Enrolment(Model):
     coefficient: Mapped[Optional[Decimal]] = mapped_column(Numeric(6, 3))
     extra: Mapped[Optional[str]] = mapped_column(Text)
     source_batch_id: Mapped[Optional[int]] = mapped_column(ForeignKey("import_batch.id"), index=True)
+    # Ended, never deleted (see Beneficiary).
+    ended_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    ended_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id", name="fk_enrolment_ended_by"))
+    end_reason: Mapped[Optional[str]] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
 
