@@ -165,6 +165,7 @@ def parse_batch(session: Session, batch_id: int, progress: Progress | None = Non
                      {u.id: u.code for u in resolver.units.values()})
     stage_file(session, batch, model=ImportRow, aliases=FIELD_ALIASES, required=("full_name",),
                build_row=lambda row: _staging_row(batch.id, row, ctx), progress=progress)
+    _mark_out_of_scope(session, batch.id)
     _mark_file_duplicates(session, batch.id)
     classify_rows(session, batch.id)
     _count(session, batch)
@@ -194,6 +195,35 @@ def _mark_file_duplicates(session: Session, batch_id: int) -> None:
         """), {"b": batch_id, "f": False})
 
 
+# The same words whether the person exists outside the unit or cannot be registered for another reason:
+# an import must not tell its uploader that a CCCD is on another unit's list.
+OUT_OF_SCOPE = N_("This person cannot be registered in the unit of this import; "
+                  "the city labour department can check the record")
+
+
+def _scope_params(session: Session, batch_id: int) -> dict:
+    unit = session.get(AdminUnit, session.get(ImportBatch, batch_id).unit_id)
+    return {"scheme": unit.scheme, "prefix": unit.path + "%"}
+
+
+_IN_SCOPE = "(SELECT id FROM admin_unit WHERE scheme = :scheme AND path LIKE :prefix)"
+
+
+def _mark_out_of_scope(session: Session, batch_id: int) -> None:
+    """A row whose key is a person outside the batch's unit is an error row: the import never renames, moves
+    or enrols someone of another unit (moving a person is ``people.move_person``, explicit and audited)."""
+    problem = json.dumps([problem_dict(Problem("cccd", "person_refused", OUT_OF_SCOPE))], ensure_ascii=False)
+    session.execute(text(
+        f"""
+        UPDATE import_row SET has_error = :t, outcome = 'error', duplicate_of_row = NULL,
+            problems = CASE WHEN problems IS NULL OR problems = '' THEN :pj
+                            ELSE substr(problems, 1, length(problems) - 1) || ', ' || substr(:pj, 2) END
+        WHERE batch_id = :b AND has_error = :f AND natural_key IS NOT NULL AND EXISTS (
+            SELECT 1 FROM beneficiary p WHERE p.natural_key = import_row.natural_key
+              AND p.commune_id NOT IN {_IN_SCOPE})
+        """), {"b": batch_id, "t": True, "f": False, "pj": problem, **_scope_params(session, batch_id)})
+
+
 def _same(dialect: str, a: str, b: str) -> str:
     return f"{a} IS {b}" if dialect == "sqlite" else f"{a} IS NOT DISTINCT FROM {b}"
 
@@ -201,7 +231,9 @@ def _same(dialect: str, a: str, b: str) -> str:
 def classify_rows(session: Session, batch_id: int) -> None:
     """Set imported / updated / duplicate on every valid row by comparing with the registry now.
 
-    One join (a hash join on PostgreSQL) rather than per-row subqueries."""
+    One join (a hash join on PostgreSQL) rather than per-row subqueries. Rows of people outside the batch's
+    unit become errors first (again at apply time: someone may have registered them since the preview)."""
+    _mark_out_of_scope(session, batch_id)
     d = session.get_bind().dialect.name
     person_same = " AND ".join(_same(d, f"b.{c}", f"r.{c}") for c in (
         "full_name", "cccd", "cmnd", "date_of_birth", "birth_year", "sex", "address", "commune_id"))
@@ -262,7 +294,7 @@ def apply_batch(session: Session, batch_id: int, progress: Progress | None = Non
             progress(stage="apply", step=1)
         now = dt.datetime.now()
         # A person new to the registry has not been visited yet: case type 5 until the survey says otherwise.
-        params = {"b": batch.id, "f": False, "now": now, "not_visited": NOT_VISITED}
+        params = {"b": batch.id, "f": False, "now": now, "not_visited": NOT_VISITED, **_scope_params(session, batch.id)}
         cols = ", ".join(_PERSON_COLS)
         sets = ", ".join(f"{c} = excluded.{c}" for c in _PERSON_COLS)
         # One person row per natural key, from the first row of that key in the file.
@@ -278,16 +310,17 @@ def apply_batch(session: Session, batch_id: int, progress: Progress | None = Non
                                      AND beneficiary.commune_id = excluded.commune_id
                                     THEN beneficiary.match_status ELSE 'pending' END,
                 updated_at = excluded.updated_at
+            WHERE beneficiary.commune_id IN {_IN_SCOPE}
             """), params)
         if progress:
             progress(stage="apply", step=2)
         session.execute(text(
-            """
+            f"""
             INSERT INTO enrolment (beneficiary_id, commune_id, category, policy_code, monthly_amount, extra,
                                    source_batch_id, created_at, updated_at)
             SELECT b.id, r.commune_id, r.category, r.policy_code, r.monthly_amount, r.extra, r.batch_id, :now, :now
             FROM import_row r JOIN beneficiary b ON b.natural_key = r.natural_key
-            WHERE r.batch_id = :b AND r.outcome IN ('imported', 'updated')
+            WHERE r.batch_id = :b AND r.outcome IN ('imported', 'updated') AND b.commune_id IN {_IN_SCOPE}
             ON CONFLICT (beneficiary_id, category) DO UPDATE SET
                 commune_id = excluded.commune_id, policy_code = excluded.policy_code,
                 monthly_amount = excluded.monthly_amount, extra = excluded.extra,
@@ -295,10 +328,10 @@ def apply_batch(session: Session, batch_id: int, progress: Progress | None = Non
             """), params)
         # A person who moved commune keeps every enrolment in the new commune.
         session.execute(text(
-            """
+            f"""
             UPDATE enrolment SET commune_id = (SELECT b.commune_id FROM beneficiary b WHERE b.id = enrolment.beneficiary_id)
             WHERE beneficiary_id IN (SELECT b.id FROM beneficiary b JOIN import_row r ON r.natural_key = b.natural_key
-                                     WHERE r.batch_id = :b AND r.outcome = 'updated')
+                                     WHERE r.batch_id = :b AND r.outcome = 'updated' AND b.commune_id IN {_IN_SCOPE})
             """), params)
         batch = session.get(ImportBatch, batch_id)
         _count(session, batch)
