@@ -36,6 +36,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     _translate_wtforms()
     cli.register(flask_app)
     web.register(flask_app)
+    from app.api.errors import register_error_handlers
+
+    register_error_handlers(flask_app)  # no SQL in any answer: conflicts are a generic 409
     return flask_app
 
 

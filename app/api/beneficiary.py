@@ -1,37 +1,161 @@
-"""/api/v1/beneficiary/: the registry as a REST resource, scoped like the screens."""
-from flask_appbuilder.api import ModelRestApi
-from flask_appbuilder.models.sqla.interface import SQLAInterface
+"""/api/v1/beneficiary/: the registry as a REST resource, scoped like the screens.
 
+Create and edit go through ``people.save_person`` (the import's validators; 400 naming the field; a conflict
+is a generic 409). Nobody deletes a person: ``POST /<id>/end`` with a reason ends them (or one enrolment with
+``category``), ``POST /<id>/reinstate`` undoes it for a higher unit holding the ``reinstate`` capability.
+"""
+from flask import current_app, g, request
+from flask_appbuilder.api import ModelRestApi, expose, protect, safe
+from flask_babel import gettext
+
+from app.api.errors import SafeSQLAInterface, problem_message
 from app.api.personal_data import PersonalDataApiMixin
-from app.models import Beneficiary
-from app.security.roles import API_METHODS
-from app.security.scope import ScopedMixin
+from app.extensions import db
+from app.models import CATEGORY_CODES, Beneficiary
+from app.security.roles import API_METHODS, capability
+from app.security.scope import ScopedMixin, check_current
+from app.services import people
+from app.services.messages import FieldError
 
 READ_COLUMNS = [
     "id", "full_name", "cccd", "cmnd", "birth_year", "date_of_birth", "sex", "category", "categories",
     "commune_id", "commune_code", "address", "monthly_amount", "match_status", "hold_reason",
+    "ended_at", "end_reason",
 ]
 
 
 class BeneficiaryApi(ScopedMixin, PersonalDataApiMixin, ModelRestApi):
     resource_name = "beneficiary"
-    datamodel = SQLAInterface(Beneficiary)
+    datamodel = SafeSQLAInterface(Beneficiary)
     class_permission_name = "Beneficiary"
-    method_permission_name = API_METHODS
+    method_permission_name = dict({k: v for k, v in API_METHODS.items() if k != "delete"},
+                                  end="write", reinstate="read")
+    exclude_route_methods = {"delete"}
     allow_browser_login = True
     list_columns = show_columns = READ_COLUMNS
     add_columns = edit_columns = ["full_name", "cccd", "cmnd", "birth_year", "date_of_birth", "sex", "address", "commune_id"]
     search_columns = ["full_name", "cccd", "birth_year", "sex", "match_status", "commune_id", "address"]
     order_columns = ["full_name", "birth_year", "match_status", "id"]
 
-    def pre_add(self, item):
-        from app.services.registry import refresh_keys
+    def _body(self):
+        data = request.get_json(silent=True) if request.is_json else None
+        return data if isinstance(data, dict) else None
 
-        refresh_keys(item)
-        super().pre_add(item)
+    def _field_error(self, exc: FieldError):
+        return self.response_400(message=problem_message(exc.problem))
 
-    def pre_update(self, item):
-        from app.services.registry import refresh_keys
+    def _conflict(self):
+        db.session.rollback()
+        return self.response(409, message=gettext(people.CONFLICT))
 
-        refresh_keys(item)
-        super().pre_update(item)
+    def post_headless(self):
+        data = self._body()
+        if data is None:
+            return self.response_400(message=gettext("The request body must be a JSON object."))
+        try:
+            clean = people.parse_person_fields(data)
+            check_current(clean["commune_id"])
+            item = people.save_person(db.session, None, clean, parsed=True)
+        except FieldError as exc:
+            db.session.rollback()
+            return self._field_error(exc)
+        except people.Conflict:
+            return self._conflict()
+        db.session.commit()
+        return self.response(201, result=self.add_model_schema.dump(item, many=False), id=item.id)
+
+    def put_headless(self, pk):
+        item = self.datamodel.get(pk, self._base_filters)
+        if item is None:
+            return self.response_404()
+        data = self._body()
+        if data is None:
+            return self.response_400(message=gettext("The request body must be a JSON object."))
+        try:
+            clean = people.parse_person_fields(data, partial=True)
+            if "commune_id" in clean:
+                check_current(clean["commune_id"])
+            people.save_person(db.session, item, clean, parsed=True)
+        except FieldError as exc:
+            db.session.rollback()
+            return self._field_error(exc)
+        except people.Conflict:
+            return self._conflict()
+        db.session.commit()
+        return self.response(200, result=self.edit_model_schema.dump(item, many=False))
+
+    def _end_args(self):
+        data = self._body()
+        if data is None:
+            return None, None, self.response_400(message=gettext("The request body must be a JSON object."))
+        category = data.get("category")
+        if category is not None and category not in CATEGORY_CODES:
+            return None, None, self.response_400(message=gettext("Unknown category: %(value)s", value=str(category)[:10]))
+        return data.get("reason"), category, None
+
+    @expose("/<int:pk>/end", methods=["POST"])
+    @protect()
+    @safe
+    def end(self, pk):
+        """End a beneficiary (or one enrolment): never a delete.
+        ---
+        post:
+          requestBody:
+            content:
+              application/json:
+                schema:
+                  type: object
+                  properties:
+                    reason: {type: string}
+                    category: {type: string, description: end only this enrolment}
+          responses:
+            200: {description: ended}
+        """
+        item = self.datamodel.get(pk, self._base_filters)
+        if item is None:
+            return self.response_404()
+        reason, category, error = self._end_args()
+        if error is not None:
+            return error
+        try:
+            people.end_person(db.session, item, g.user.id, reason, category=category)
+        except FieldError as exc:
+            db.session.rollback()
+            return self._field_error(exc)
+        db.session.commit()
+        return self.response(200, id=item.id, ended=True, category=category)
+
+    @expose("/<int:pk>/reinstate", methods=["POST"])
+    @protect()
+    @safe
+    def reinstate(self, pk):
+        """Reinstate an ended beneficiary (or one enrolment): a higher unit with the reinstate capability.
+        ---
+        post:
+          requestBody:
+            content:
+              application/json:
+                schema:
+                  type: object
+                  properties:
+                    reason: {type: string}
+                    category: {type: string}
+          responses:
+            200: {description: reinstated}
+        """
+        item = self.datamodel.get(pk, self._base_filters)
+        if item is None:
+            return self.response_404()
+        if not current_app.appbuilder.sm.has_access(*capability("reinstate")):
+            return self.response_403()
+        reason, category, error = self._end_args()
+        if error is not None:
+            return error
+        try:
+            people.reinstate_person(db.session, item, g.user.id, getattr(g.user, "unit_id", None), reason,
+                                    category=category)
+        except FieldError as exc:
+            db.session.rollback()
+            return self._field_error(exc)
+        db.session.commit()
+        return self.response(200, id=item.id, ended=False, category=category)

@@ -42,6 +42,7 @@ CAPABILITIES = {
     "sync_payout": _l("Sync payout lists"),
     "approve_payout": _l("Lock, approve, hand over and reconcile payout periods"),
     "export_payout": _l("Export payout lists and bank transfer files"),
+    "reinstate": _l("Reinstate ended beneficiaries and enrolments (higher units)"),
 }
 
 
@@ -68,14 +69,14 @@ ROLES: tuple[RoleDef, ...] = (
                    "WorkGroup": READ, "Visit": READ, "OpeningTask": READ, "CaseList": READ,
                    "Campaign": WRITE, "CampaignProgress": WRITE, "Questionnaire": WRITE},
             capabilities=frozenset({"import", "match", "unmask", "sync_payout", "approve_payout",
-                                    "export_payout", "restore_account"})),
+                                    "export_payout", "restore_account", "reinstate"})),
     RoleDef("phong", "Phòng LĐTBXH", _l("District labour office"),
             views={"MatchReview": WRITE, "Beneficiary": READ, "ImportBatch": WRITE, "AdminUnit": READ, "Bank": READ,
                    "PaymentAccount": READ, "PayoutPeriod": WRITE, "PayoutRule": READ,
                    "WorkGroup": READ, "Visit": READ, "OpeningTask": READ, "CaseList": READ,
                    "Campaign": READ, "CampaignProgress": READ, "Questionnaire": READ},
             capabilities=frozenset({"import", "match", "unmask", "verify_account", "sync_payout", "approve_payout",
-                                    "export_payout", "restore_account"})),
+                                    "export_payout", "restore_account", "reinstate"})),
     RoleDef("congan", "Công an xã", _l("Commune police"),
             views={"MatchReview": WRITE, "Beneficiary": WRITE, "ImportBatch": READ, "AdminUnit": READ, "Bank": READ,
                    "PaymentAccount": WRITE, "PayoutPeriod": READ,

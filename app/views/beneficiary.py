@@ -1,12 +1,21 @@
-"""Beneficiary screens, scoped to the user's units."""
-from flask_appbuilder import ModelView
-from flask_appbuilder.models.sqla.filters import FilterInFunction
-from flask_appbuilder.models.sqla.interface import SQLAInterface
-from flask_babel import lazy_gettext as _l
+"""Beneficiary screens, scoped to the user's units.
 
-from app.models import Beneficiary
-from app.security.roles import VIEW_METHODS
+The add/edit form is validated by ``people.parse_person_fields`` (the import's validators). Nobody deletes a
+person: "End" asks for a reason (the person, or one enrolment); "Reinstate" is for a higher unit holding the
+``reinstate`` capability.
+"""
+from flask import abort, current_app, flash, g, redirect, request, url_for
+from flask_appbuilder import ModelView, expose, has_access
+from flask_appbuilder.models.sqla.filters import FilterInFunction
+from flask_babel import gettext, lazy_gettext as _l
+
+from app.api.errors import SafeSQLAInterface, problem_message
+from app.extensions import db
+from app.models import CATEGORY_CODES, Beneficiary
+from app.security.roles import VIEW_METHODS, capability
 from app.security.scope import ScopedMixin, current_scope_ids
+from app.services import people
+from app.services.messages import FieldError
 from app.views.audit import PersonalDataViewMixin
 from app.views.labels import MATCH_LABELS, SEX_LABELS, label
 
@@ -15,18 +24,25 @@ BENEFICIARY_LABELS = {
     "date_of_birth": _l("Date of birth"), "birth_year": _l("Birth year"), "sex": _l("Sex"),
     "address": _l("Address"), "commune": _l("Commune"), "match_status": _l("Match status"),
     "categories": _l("Categories"), "total_amount": _l("Monthly amount"), "hold_reason": _l("Hold"),
-    "birth": _l("Date of birth"),
+    "birth": _l("Date of birth"), "ended_at": _l("Ended on"), "end_reason": _l("Reason for ending"),
 }
 
 
+class ValidationFailed(Exception):
+    """A form value the service refused; ``str`` is the translated message FAB flashes."""
+
+
 class BeneficiaryView(ScopedMixin, PersonalDataViewMixin, ModelView):
-    datamodel = SQLAInterface(Beneficiary)
+    datamodel = SafeSQLAInterface(Beneficiary)
     class_permission_name = "Beneficiary"
-    method_permission_name = VIEW_METHODS
+    method_permission_name = dict({k: v for k, v in VIEW_METHODS.items() if k != "delete"},
+                                  end="write", reinstate="read")
+    exclude_route_methods = {"delete"}
+    show_template = "beneficiary_show.html"
     scope_relation = "commune"
     list_columns = ["full_name", "cccd", "birth", "sex", "commune", "categories", "total_amount", "match_status"]
     show_columns = ["full_name", "cccd", "cmnd", "birth", "sex", "address", "commune", "categories",
-                    "total_amount", "match_status", "hold_reason"]
+                    "total_amount", "match_status", "hold_reason", "ended_at", "end_reason"]
     search_columns = ["full_name", "cccd", "birth_year", "sex", "commune", "match_status", "address"]
     add_columns = edit_columns = ["full_name", "cccd", "cmnd", "date_of_birth", "birth_year", "sex", "address", "commune"]
     order_columns = ["full_name", "cccd", "birth_year", "match_status"]
@@ -36,6 +52,7 @@ class BeneficiaryView(ScopedMixin, PersonalDataViewMixin, ModelView):
         "match_status": lambda v: label(MATCH_LABELS, v),
         "sex": lambda v: label(SEX_LABELS, v),
         "birth": lambda v: v,
+        "ended_at": lambda v: v.strftime("%d/%m/%Y %H:%M") if v else "",
     }
     add_form_query_rel_fields = edit_form_query_rel_fields = {
         "commune": [["id", FilterInFunction, current_scope_ids]],
@@ -43,15 +60,78 @@ class BeneficiaryView(ScopedMixin, PersonalDataViewMixin, ModelView):
     search_form_query_rel_fields = add_form_query_rel_fields
 
     def pre_add(self, item):
-        self._fill_keys(item)
+        self._validate(item)
         super().pre_add(item)
 
     def pre_update(self, item):
-        self._fill_keys(item)
+        self._validate(item)
         super().pre_update(item)
 
     @staticmethod
-    def _fill_keys(item):
+    def _validate(item):
+        """Re-read the form's values through the service's validators (the same as the import's)."""
+        values = {f: getattr(item, f) for f in people.PERSON_FIELDS if f != "commune_id"}
+        values["commune_id"] = item.commune.id if item.commune is not None else item.commune_id
+        try:
+            clean = people.parse_person_fields(values)
+        except FieldError as exc:
+            db.session.rollback()  # the populated object must not be flushed by a later commit
+            raise ValidationFailed(problem_message(exc.problem)) from None
+        for key, value in clean.items():
+            if key != "commune_id":
+                setattr(item, key, value)
         from app.services.registry import refresh_keys
 
         refresh_keys(item)
+
+    def render_template(self, template, **kwargs):
+        kwargs.setdefault("can_reinstate", current_app.appbuilder.sm.has_access(*capability("reinstate")))
+        return super().render_template(template, **kwargs)
+
+    def _person_or_404(self, pk):
+        item = self.datamodel.get(pk, self._base_filters)
+        if item is None:
+            abort(404)
+        return item
+
+    def _categories(self, item, ended: bool):
+        return [e.category for e in item.enrolments if (e.ended_at is not None) == ended]
+
+    @expose("/end/<int:pk>", methods=["GET", "POST"])
+    @has_access
+    def end(self, pk):
+        """End a person or one enrolment, with a reason (never a delete)."""
+        item = self._person_or_404(pk)
+        return self._end_form(item, "end")
+
+    @expose("/reinstate/<int:pk>", methods=["GET", "POST"])
+    @has_access
+    def reinstate(self, pk):
+        """Undo an end: a higher unit with the reinstate capability."""
+        if not current_app.appbuilder.sm.has_access(*capability("reinstate")):
+            abort(403)
+        item = self._person_or_404(pk)
+        return self._end_form(item, "reinstate")
+
+    def _end_form(self, item, mode: str):
+        if request.method == "POST":
+            category = request.form.get("category") or None
+            if category is not None and category not in CATEGORY_CODES:
+                abort(400)
+            try:
+                if mode == "end":
+                    people.end_person(db.session, item, g.user.id, request.form.get("reason"), category=category)
+                else:
+                    people.reinstate_person(db.session, item, g.user.id, getattr(g.user, "unit_id", None),
+                                            request.form.get("reason"), category=category)
+            except FieldError as exc:
+                db.session.rollback()
+                flash(problem_message(exc.problem), "danger")
+            else:
+                db.session.commit()
+                flash(gettext("Ended.") if mode == "end" else gettext("Reinstated."), "success")
+                return redirect(url_for(".show", pk=item.id))
+            item = self._person_or_404(item.id)
+        return self.render_template("beneficiary_end.html", person=item, mode=mode,
+                                    categories=self._categories(item, ended=(mode == "reinstate")),
+                                    title=gettext("End a beneficiary") if mode == "end" else gettext("Reinstate"))

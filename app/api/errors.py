@@ -1,0 +1,89 @@
+"""Database errors never reach a user as SQL: one generic 409 for conflicts, registered once on the app.
+
+- ``register_error_handlers(app)``: an ``IntegrityError`` (or ``people.Conflict``) escaping any view or API
+  becomes a 409 with a Vietnamese message (JSON under /api/, text elsewhere); the session is rolled back.
+  A refused hard delete (``HardDeleteRefused``) becomes a 409 too.
+- ``SafeSQLAInterface``: FAB's data interface whose add/edit/delete turn a uniqueness violation into
+  ``ConflictError`` (FAB then shows only our message, never ``str(IntegrityError)``).
+- ``problem_message(problem)``: "<field label>: <message>" for a service ``Problem``.
+"""
+from __future__ import annotations
+
+from flask import jsonify, request
+from flask_appbuilder.exceptions import DatabaseException
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_babel import gettext, lazy_gettext as _l
+from sqlalchemy.exc import IntegrityError
+
+from app.models.guards import HardDeleteRefused
+from app.services.people import CONFLICT, Conflict
+
+FIELD_LABELS = {
+    "full_name": _l("Full name"), "cccd": _l("CCCD"), "cmnd": _l("Old ID (CMND)"),
+    "date_of_birth": _l("Date of birth"), "birth_year": _l("Birth year"), "sex": _l("Sex"),
+    "address": _l("Address"), "commune_id": _l("Commune"), "commune": _l("Commune"), "reason": _l("Reason"),
+    "category": _l("Category"), "beneficiary": _l("Beneficiary"),
+}
+NOT_DELETED = _l("Beneficiaries and enrolments are never deleted: end them with a reason instead.")
+
+
+def problem_message(problem) -> str:
+    label = FIELD_LABELS.get(problem.field)
+    text = problem.render(gettext)
+    return f"{label}: {text}" if label is not None else text
+
+
+class ConflictError(DatabaseException):
+    """A uniqueness violation, without the database's words."""
+
+    def __str__(self) -> str:
+        return gettext(CONFLICT)
+
+
+class SafeSQLAInterface(SQLAInterface):
+    def _guard(self, fn, item, commit):
+        try:
+            return fn(item, commit)
+        except (IntegrityError, DatabaseException) as exc:
+            cause = exc if isinstance(exc, IntegrityError) else exc.__cause__
+            if isinstance(cause, IntegrityError):
+                self.session.rollback()
+                raise ConflictError() from None
+            raise
+        except HardDeleteRefused:
+            self.session.rollback()
+            raise DatabaseException(str(NOT_DELETED)) from None
+
+    def add(self, item, commit: bool = True) -> None:
+        return self._guard(super().add, item, commit)
+
+    def edit(self, item, commit: bool = True) -> None:
+        return self._guard(super().edit, item, commit)
+
+    def delete(self, item, commit: bool = True) -> None:
+        return self._guard(super().delete, item, commit)
+
+
+def _conflict_response(message: str):
+    from app.extensions import db
+
+    db.session.rollback()
+    if request.path.startswith("/api/"):
+        response = jsonify(message=message)
+        response.status_code = 409
+        return response
+    return message, 409, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+def register_error_handlers(app) -> None:
+    @app.errorhandler(IntegrityError)
+    def _integrity(_exc):
+        return _conflict_response(gettext(CONFLICT))
+
+    @app.errorhandler(Conflict)
+    def _conflict(_exc):
+        return _conflict_response(gettext(CONFLICT))
+
+    @app.errorhandler(HardDeleteRefused)
+    def _no_delete(_exc):
+        return _conflict_response(str(NOT_DELETED))
