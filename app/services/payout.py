@@ -309,6 +309,8 @@ def sync_payout_list(session: Session, period_id: int, unit: AdminUnit, progress
                    {amount_expr} AS amount, {stack_case} AS st
             FROM enrolment e
             WHERE e.commune_id IN (SELECT id FROM admin_unit WHERE scheme = :scheme AND path LIKE :prefix)
+              AND e.ended_at IS NULL  -- ended enrolments and people are never paid
+              AND e.beneficiary_id IN (SELECT id FROM beneficiary WHERE ended_at IS NULL)
         ), chosen AS (
             SELECT a.* FROM amt a WHERE NOT EXISTS (
                 SELECT 1 FROM amt a2

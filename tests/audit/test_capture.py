@@ -64,32 +64,37 @@ def test_update_records_old_and_new_values_even_of_expired_objects(app, make_per
     _verify_ok(app)
 
 
-def test_delete_records_old_values_including_cascaded_enrolments(app, make_person):
+def test_delete_of_a_person_is_refused_and_leaves_no_record(app, make_person):
+    """Beneficiaries and enrolments are ended, never deleted (app.models.guards): nothing to record."""
+    import pytest
+
     from app.extensions import db
-    from app.models import Beneficiary
+    from app.models import Beneficiary, HardDeleteRefused
 
     pid = make_person()
     with app.app_context():
         db.session.delete(db.session.get(Beneficiary, pid))
-        db.session.commit()
-    rows = audit_rows(app, action="delete")
-    assert {r["entity"] for r in rows} == {"beneficiary", "enrolment"}
-    person = [r for r in rows if r["entity"] == "beneficiary"][0]
-    assert person["old"]["cccd"] == "001045000001" and person["new"] is None and person["beneficiary_id"] == pid
+        with pytest.raises(HardDeleteRefused):
+            db.session.commit()
+        db.session.rollback()
+    assert audit_rows(app, action="delete") == []
     _verify_ok(app)
 
 
-def test_orphaned_child_is_recorded_as_deleted(app, make_person):
+def test_orphaned_child_is_refused_too(app, make_person):
+    import pytest
+
     from app.extensions import db
-    from app.models import Beneficiary
+    from app.models import Beneficiary, HardDeleteRefused
 
     pid = make_person()
     with app.app_context():
         person = db.session.get(Beneficiary, pid)
         person.enrolments.clear()
-        db.session.commit()
-    rows = audit_rows(app, action="delete", entity="enrolment")
-    assert len(rows) == 1 and rows[0]["beneficiary_id"] == pid and rows[0]["old"]["category"] == "BTXH"
+        with pytest.raises(HardDeleteRefused):
+            db.session.commit()
+        db.session.rollback()
+    assert audit_rows(app, action="delete", entity="enrolment") == []
 
 
 def test_rolled_back_changes_leave_no_record(app, make_person):
