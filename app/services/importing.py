@@ -306,12 +306,15 @@ def apply_batch(session: Session, batch_id: int, progress: Progress | None = Non
                 SELECT min(row_number) FROM import_row
                 WHERE batch_id = :b AND outcome IN ('imported', 'updated') GROUP BY natural_key)
             ON CONFLICT (natural_key) DO UPDATE SET {sets},
-                match_status = CASE WHEN beneficiary.full_name = excluded.full_name
+                match_status = CASE WHEN beneficiary.match_status = 'possible_duplicate'
+                                     AND beneficiary.duplicate_of_id IS NOT NULL THEN beneficiary.match_status
+                                    WHEN beneficiary.full_name = excluded.full_name
                                      AND beneficiary.commune_id = excluded.commune_id
                                     THEN beneficiary.match_status ELSE 'pending' END,
                 updated_at = excluded.updated_at
             WHERE beneficiary.commune_id IN {_IN_SCOPE}
             """), params)
+        _flag_possible_duplicates(session, params)
         if progress:
             progress(stage="apply", step=2)
         session.execute(text(
@@ -349,6 +352,27 @@ def apply_batch(session: Session, batch_id: int, progress: Progress | None = Non
     if progress:
         progress(stage="done")
     return batch
+
+
+def _flag_possible_duplicates(session: Session, params: dict) -> None:
+    """A person this batch has just created who looks like someone already on a list — same name key and
+    birth year, and either the same commune (birth dates not contradicting) or the same full birth date
+    anywhere in the city — is ``possible_duplicate``, with ``duplicate_of_id`` the earliest such person, for a
+    police reviewer (matching keeps the flag until the review). Typically the same person once with and once
+    without a CCCD. Only the new person is flagged: people outside the unit are never changed."""
+    same = """
+        SELECT min(o.id) FROM beneficiary o
+        WHERE o.id < beneficiary.id AND o.name_key = beneficiary.name_key AND o.birth_year = beneficiary.birth_year
+          AND ((o.commune_id = beneficiary.commune_id
+                AND (o.date_of_birth IS NULL OR beneficiary.date_of_birth IS NULL
+                     OR o.date_of_birth = beneficiary.date_of_birth))
+               OR (o.date_of_birth = beneficiary.date_of_birth
+                   AND o.commune_id IN (SELECT id FROM admin_unit WHERE scheme = :scheme)))"""
+    session.execute(text(
+        f"""
+        UPDATE beneficiary SET match_status = 'possible_duplicate', duplicate_of_id = ({same})
+        WHERE source_batch_id = :b AND created_at = :now AND birth_year IS NOT NULL AND ({same}) IS NOT NULL
+        """), params)
 
 
 def fail_batch(session: Session, batch_id: int, problem: Problem | None, detail: str | None = None) -> None:

@@ -116,7 +116,9 @@ def match_beneficiaries(session: Session, unit: AdminUnit, *, registry: Populati
     parents, names = _unit_maps(session, unit.scheme)
     scope = _scope_ids(unit)
     eligible = (Beneficiary.commune_id.in_(scope),
-                or_(Beneficiary.reviewed_at.is_(None), Beneficiary.updated_at > Beneficiary.reviewed_at))
+                or_(Beneficiary.reviewed_at.is_(None), Beneficiary.updated_at > Beneficiary.reviewed_at),
+                # An import's possible duplicate keeps its flag until a police review decides.
+                or_(Beneficiary.duplicate_of_id.is_(None), Beneficiary.match_status != "possible_duplicate"))
     total = session.scalar(select(func.count()).select_from(Beneficiary).where(*eligible)) or 0
     now = dt.datetime.now()
     last_id, done = 0, 0
@@ -180,6 +182,7 @@ UPDATE beneficiary AS b SET
 FROM citizen c
 WHERE c.cccd = b.cccd AND b.commune_id IN (SELECT id FROM admin_unit WHERE scheme = :scheme AND path LIKE :path)
   AND (b.reviewed_at IS NULL OR b.updated_at > b.reviewed_at)
+  AND (b.duplicate_of_id IS NULL OR b.match_status <> 'possible_duplicate')
 """
 _D_NAME = "b.name_key <> c.name_key"
 _D_DOB = ("((b.date_of_birth IS NOT NULL AND c.date_of_birth IS NOT NULL AND b.date_of_birth <> c.date_of_birth) OR "

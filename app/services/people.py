@@ -103,7 +103,10 @@ def parse_person_fields(values: Mapping, *, partial: bool = False) -> dict:
         if year not in (None, ""):
             if not _YEAR_RE.match(str(year).strip()):
                 raise _error("birth_year", "year_invalid", N_("Invalid birth year: %(value)s"), value=str(year)[:20])
-            out["birth_year"] = nz.parse_date(str(year).strip())[1]
+            try:
+                out["birth_year"] = nz.parse_date(str(year).strip())[1]
+            except FieldError as exc:
+                raise FieldError(Problem("birth_year", exc.problem.code, exc.problem.msgid, exc.problem.params)) from None
     if out.get("date_of_birth") and out.get("birth_year") and out["date_of_birth"].year != out["birth_year"]:
         raise _error("birth_year", "year_mismatch", N_("The birth year does not match the date of birth"))
     if has("cccd"):
