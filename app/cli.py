@@ -466,3 +466,33 @@ def classify_command(unit_code, as_json):
         click.echo(f"{unit.name if unit is not None else '*'}: {result['total']}")
         for n, msgid in CASE_TYPES.items():
             click.echo(f"  {n}. {gettext(msgid)}: {result['counts'][n]}")
+
+
+@asxh.command("move-person")
+@click.argument("beneficiary_id", type=int)
+@click.argument("to_commune")
+@click.option("--as", "username", required=True, help="The user who moves the person: their scope must cover both communes")
+@click.option("--reason", required=True, help="Why (kept in the audit trail)")
+def move_person_command(beneficiary_id, to_commune, username, reason):
+    """Move a beneficiary (and their enrolments) to another commune: explicit, audited, never by an import."""
+    from flask_babel import force_locale, gettext
+
+    from app.services import people
+    from app.services.audit import audit_actor
+    from app.services.messages import FieldError
+
+    session = _db().session
+    user = _sm().find_user(username=username)
+    if user is None or not user.is_active:
+        raise click.ClickException(f"Unknown or inactive user {username!r}")
+    target = _resolve_unit(to_commune)
+    with audit_actor(user.id, user.username, "cli:move-person"):
+        try:
+            person = people.move_person(session, user.unit_id, beneficiary_id, target, reason)
+        except (FieldError, people.Conflict) as exc:
+            session.rollback()
+            with force_locale("vi"):
+                message = exc.problem.render(gettext) if isinstance(exc, FieldError) else gettext(people.CONFLICT)
+            raise click.ClickException(message) from None
+        session.commit()
+    click.echo(f"OK: #{person.id} -> {target.code} {target.name}")

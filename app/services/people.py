@@ -275,9 +275,7 @@ def move_person(session: Session, actor_unit_id: int | None, beneficiary_id: int
     person.commune_id = to_commune.id
     for e in person.enrolments:
         e.commune_id = to_commune.id
-    # A move is a change of the record: matching looks at the person again.
-    person.match_status = "pending" if person.match_status != "possible_duplicate" else person.match_status
-    person.updated_at = dt.datetime.now()
+    person.updated_at = dt.datetime.now()  # a change of the record: matching looks at the person again
     refresh_keys(person)
     flush_or_conflict(session)
     audit.record(session, action="update", entity="beneficiary", entity_id=person.id, beneficiary_id=person.id,

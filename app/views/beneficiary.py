@@ -25,6 +25,7 @@ BENEFICIARY_LABELS = {
     "address": _l("Address"), "commune": _l("Commune"), "match_status": _l("Match status"),
     "categories": _l("Categories"), "total_amount": _l("Monthly amount"), "hold_reason": _l("Hold"),
     "birth": _l("Date of birth"), "ended_at": _l("Ended on"), "end_reason": _l("Reason for ending"),
+    "duplicate_of_id": _l("Possible duplicate of record"),
 }
 
 
@@ -42,7 +43,7 @@ class BeneficiaryView(ScopedMixin, PersonalDataViewMixin, ModelView):
     scope_relation = "commune"
     list_columns = ["full_name", "cccd", "birth", "sex", "commune", "categories", "total_amount", "match_status"]
     show_columns = ["full_name", "cccd", "cmnd", "birth", "sex", "address", "commune", "categories",
-                    "total_amount", "match_status", "hold_reason", "ended_at", "end_reason"]
+                    "total_amount", "match_status", "duplicate_of_id", "hold_reason", "ended_at", "end_reason"]
     search_columns = ["full_name", "cccd", "birth_year", "sex", "commune", "match_status", "address"]
     add_columns = edit_columns = ["full_name", "cccd", "cmnd", "date_of_birth", "birth_year", "sex", "address", "commune"]
     order_columns = ["full_name", "cccd", "birth_year", "match_status"]
@@ -53,6 +54,7 @@ class BeneficiaryView(ScopedMixin, PersonalDataViewMixin, ModelView):
         "sex": lambda v: label(SEX_LABELS, v),
         "birth": lambda v: v,
         "ended_at": lambda v: v.strftime("%d/%m/%Y %H:%M") if v else "",
+        "duplicate_of_id": lambda v: f"#{v}" if v else "",
     }
     add_form_query_rel_fields = edit_form_query_rel_fields = {
         "commune": [["id", FilterInFunction, current_scope_ids]],
