@@ -109,5 +109,5 @@ def test_integrity_error_anywhere_is_a_generic_409(app):
             error = IntegrityError("INSERT INTO beneficiary ...", {}, Exception("uq_secret_constraint"))
             response = app.make_response(app.handle_user_exception(error))
         assert response.status_code == 409
-        text = response.get_data(as_text=True)
+        text = response.get_json()["message"] if response.is_json else response.get_data(as_text=True)
         assert "uq_secret" not in text and "INSERT" not in text and "xung đột" in text
