@@ -8,7 +8,7 @@ from flask import current_app, g, request
 from flask_appbuilder.api import ModelRestApi, expose, protect, safe
 from flask_babel import gettext
 
-from app.api.errors import SafeSQLAInterface, problem_message
+from app.api.errors import SafeSQLAInterface, SafeWritesApiMixin, problem_message
 from app.api.personal_data import PersonalDataApiMixin
 from app.extensions import db
 from app.models import CATEGORY_CODES, Beneficiary
@@ -24,7 +24,7 @@ READ_COLUMNS = [
 ]
 
 
-class BeneficiaryApi(ScopedMixin, PersonalDataApiMixin, ModelRestApi):
+class BeneficiaryApi(SafeWritesApiMixin, ScopedMixin, PersonalDataApiMixin, ModelRestApi):
     resource_name = "beneficiary"
     datamodel = SafeSQLAInterface(Beneficiary)
     class_permission_name = "Beneficiary"

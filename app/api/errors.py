@@ -4,7 +4,8 @@
   becomes a 409 with a Vietnamese message (JSON under /api/, text elsewhere); the session is rolled back.
   A refused hard delete (``HardDeleteRefused``) becomes a 409 too.
 - ``SafeSQLAInterface``: FAB's data interface whose add/edit/delete turn a uniqueness violation into
-  ``ConflictError`` (FAB then shows only our message, never ``str(IntegrityError)``).
+  ``ConflictError`` (FAB screens then show only our message, never ``str(IntegrityError)``); with
+  ``SafeWritesApiMixin`` on a ``ModelRestApi`` it answers 409 instead of FAB's 422 carrying the SQL.
 - ``problem_message(problem)``: "<field label>: <message>" for a service ``Problem``.
 """
 from __future__ import annotations
@@ -33,11 +34,35 @@ def problem_message(problem) -> str:
     return f"{label}: {text}" if label is not None else text
 
 
-class ConflictError(DatabaseException):
-    """A uniqueness violation, without the database's words."""
+class ConflictError(Exception):
+    """A uniqueness violation, without the database's words. Not a FAB ``DatabaseException``, so FAB's REST
+    handlers (which answer 422 with the driver's message) let it through to ``SafeWritesApiMixin`` (409);
+    FAB's screens flash ``str()`` of it."""
 
     def __str__(self) -> str:
         return gettext(CONFLICT)
+
+
+class SafeWritesApiMixin:
+    """For a ``ModelRestApi`` whose ``datamodel`` is a ``SafeSQLAInterface``: a conflict answers 409."""
+
+    def _conflict_409(self, call, *args):
+        try:
+            return call(*args)
+        except ConflictError:
+            from app.extensions import db
+
+            db.session.rollback()
+            return self.response(409, message=gettext(CONFLICT))
+
+    def post_headless(self):
+        return self._conflict_409(super().post_headless)
+
+    def put_headless(self, pk):
+        return self._conflict_409(super().put_headless, pk)
+
+    def delete_headless(self, pk):
+        return self._conflict_409(super().delete_headless, pk)
 
 
 class SafeSQLAInterface(SQLAInterface):
