@@ -20,7 +20,7 @@ from app.services.messages import FieldError
 READ_COLUMNS = [
     "id", "full_name", "cccd", "cmnd", "birth_year", "date_of_birth", "sex", "category", "categories",
     "commune_id", "commune_code", "address", "monthly_amount", "match_status", "hold_reason",
-    "ended_at", "end_reason",
+    "duplicate_of_id", "ended_at", "end_reason",
 ]
 
 
