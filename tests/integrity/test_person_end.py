@@ -29,6 +29,23 @@ def test_orm_refuses_to_delete_a_beneficiary_or_an_enrolment(app, make_person):
     assert person_row(app, pk)["enrolments"] == [("BTXH", "00004", 500000, False)]
 
 
+def test_postgresql_refuses_a_raw_delete(app, make_person):
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    from app.extensions import db
+
+    pk = make_person("00004", "Nguyễn Văn An", cccd="001045000001")
+    with app.app_context():
+        if db.session.get_bind().dialect.name != "postgresql":
+            pytest.skip("the trigger exists on PostgreSQL only; SQLite relies on the ORM guard")
+        for table, column in (("enrolment", "beneficiary_id"), ("beneficiary", "id")):
+            with pytest.raises(IntegrityError):
+                db.session.execute(text(f"DELETE FROM {table} WHERE {column} = :p"), {"p": pk})
+            db.session.rollback()
+    assert person_row(app, pk)["enrolments"] == [("BTXH", "00004", 500000, False)]
+
+
 def test_delete_routes_are_gone_for_commune_police(app, client_for, api_token, make_person):
     pk = make_person("00004", "Nguyễn Văn An", cccd="001045000001")
     client = client_for("congan.00004")
