@@ -5,8 +5,8 @@ import datetime as dt
 from typing import Optional
 
 from flask_appbuilder.models.sqla import Model
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, event, func, text
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, func, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.admin_unit import Bank
 from app.models.beneficiary import Beneficiary
@@ -16,27 +16,6 @@ ACCOUNT_CHANNELS = ("bank", "e_wallet", "mobile_money")
 #: a higher role can restore it.
 ACCOUNT_STATES = ("pending", "verified", "rejected", "superseded", "ended")
 ACCOUNT_SOURCES = ("survey", "police", "import")
-
-
-class DeleteRefused(RuntimeError):
-    """A protected row (payment account, payout line) was given to ``session.delete()``: such rows are
-    history; they are ended or cancelled with a reason, never deleted."""
-
-
-#: Model classes whose rows the ORM never deletes (see :func:`refuse_delete`).
-NO_DELETE: set[type] = set()
-
-
-def refuse_delete(*models: type) -> None:
-    """Protect ``models`` from ``session.delete()`` in every session (the guard runs before each flush)."""
-    NO_DELETE.update(models)
-
-
-@event.listens_for(Session, "before_flush")
-def _refuse_deletes(session, flush_context, instances) -> None:
-    for obj in session.deleted:
-        if isinstance(obj, tuple(NO_DELETE)):
-            raise DeleteRefused(f"{type(obj).__name__} rows are never deleted; end or cancel them with a reason")
 
 
 class PaymentAccount(Model):
@@ -87,4 +66,3 @@ class PaymentAccount(Model):
         return f"{self.bank_bin} {self.account_number}"
 
 
-refuse_delete(PaymentAccount)

@@ -11,7 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Mapper, Session
 
 # Class names of the models whose rows are never hard-deleted.
-NEVER_DELETED: set[str] = {"Beneficiary", "Enrolment"}
+NEVER_DELETED: set[str] = {"Beneficiary", "Enrolment", "PaymentAccount", "PayoutLine"}
 
 
 class HardDeleteRefused(Exception):

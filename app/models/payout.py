@@ -12,7 +12,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.account import DeleteRefused, refuse_delete  # noqa: F401 (DeleteRefused: re-exported)
 from app.models.admin_unit import AdminUnit
 
 PERIOD_STATES = ("draft", "synced", "locked", "handed_over", "paid")
@@ -94,7 +93,7 @@ class PayoutPeriod(Model):
 
 class PayoutLine(Model):
     """One payment of one enrolment in one period: a snapshot taken by the sync, frozen by the lock.
-    Never deleted through the ORM (``refuse_delete``); only the sync removes lines of a list not yet locked.
+    Never deleted through the ORM (``app.models.guards``); only the sync removes lines of a list not yet locked.
 
     The ids are snapshots too, without foreign keys: a line is history and outlives changes to the
     registry (and a million rows are written without a million foreign-key checks). The period owns
@@ -237,4 +236,3 @@ class AccountImportRow(Model):
     duplicate_of_row: Mapped[Optional[int]] = mapped_column(Integer)
 
 
-refuse_delete(PayoutLine)

@@ -289,7 +289,7 @@ def test_survey_saying_has_account_is_case_2_until_verified(db_session, make_per
 
 def test_accounts_and_lines_cannot_be_deleted_through_the_orm(db_session, make_person, verified_account):
     from app.models import PaymentAccount, PayoutLine
-    from app.models.payout import DeleteRefused
+    from app.models import HardDeleteRefused
 
     pid = make_person("00004", "Nguyễn Văn An")
     account_id = verified_account(pid, "0123456789")
@@ -297,7 +297,7 @@ def test_accounts_and_lines_cannot_be_deleted_through_the_orm(db_session, make_p
     _sync(db_session, period, "001")
     for obj in (db_session.get(PaymentAccount, account_id), db_session.scalars(select(PayoutLine)).first()):
         db_session.delete(obj)
-        with pytest.raises(DeleteRefused):
+        with pytest.raises(HardDeleteRefused):
             db_session.flush()
         db_session.rollback()
     assert db_session.get(PaymentAccount, account_id) is not None

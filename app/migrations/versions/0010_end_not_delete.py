@@ -1,14 +1,14 @@
 """beneficiaries and enrolments are ended, never deleted; import duplicate flag
 
-Revision ID: 0009_h1_end_not_delete
-Revises: 0008_list_indexes
+Revision ID: 0010_end_not_delete
+Revises: 0009_h2_payout_integrity
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = "0009_h1_end_not_delete"
-down_revision = "0008_list_indexes"
+revision = "0010_end_not_delete"
+down_revision = "0009_h2_payout_integrity"
 branch_labels = None
 depends_on = None
 
