@@ -296,23 +296,22 @@ def report_lines(session: Session, batch_id: int, translate: Callable[[str], str
 def write_report(session: Session, batch_id: int, out: BinaryIO, translate: Callable[[str], str],
                  mask: bool = False) -> int:
     """The error report (.xlsx); ``mask``: mask CCCD and account numbers (roles without ``unmask``)."""
-    from openpyxl import Workbook
-
     from app.services.masking import mask_cells, mask_ids_in_text
+    from app.services.spreadsheets import append_row, new_workbook
 
     batch = session.get(ImportBatch, batch_id)
     headers = [h for h, _ in json.loads(batch.columns_json)] if batch.columns_json else []
     fields = [f for _, f in json.loads(batch.columns_json)] if batch.columns_json else []
-    wb = Workbook(write_only=True)
+    wb = new_workbook()
     ws = wb.create_sheet(translate(N_("Errors")))
-    ws.append([translate(N_("Error report of import #%(id)s: %(file)s")) % {"id": batch.id, "file": batch.filename}])
-    ws.append([translate(N_("Row in the sheet")), translate(N_("Field")), translate(N_("Severity")),
-               translate(N_("Reason"))] + headers)
+    append_row(ws, [translate(N_("Error report of import #%(id)s: %(file)s")) % {"id": batch.id, "file": batch.filename}])
+    append_row(ws, [translate(N_("Row in the sheet")), translate(N_("Field")), translate(N_("Severity")),
+                    translate(N_("Reason"))] + headers)
     count = 0
     for number, field, level, reason, cells in report_lines(session, batch_id, translate):
         if mask:
             reason, cells = mask_ids_in_text(reason), mask_cells(cells, fields)
-        ws.append([number, field, level, reason] + cells)
+        append_row(ws, [number, field, level, reason] + cells)
         count += 1
     wb.save(out)
     return count

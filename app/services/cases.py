@@ -17,8 +17,6 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from typing import BinaryIO
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from sqlalchemy import and_, case, false, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
@@ -31,6 +29,7 @@ from app.services import questionnaire as qn
 from app.services.accounts import has_verified_account
 from app.services.formatting import format_date
 from app.services.messages import N_
+from app.services.spreadsheets import Styled, append_row, new_workbook
 
 CASE_TYPES: dict[int, str] = {
     1: N_("Has an account and wants account payment"),
@@ -314,35 +313,19 @@ def write_case_lists(session: Session, unit: AdminUnit | None, out: BinaryIO, tr
     t = translate
     today = today or dt.date.today()
     name = unit_name or (unit.name if unit is not None else "")
-    wb = Workbook(write_only=True)
+    wb = new_workbook()
     bold, title_font = Font(bold=True), Font(bold=True, size=13)
     fill = PatternFill("solid", fgColor="DDEBF7")
-
-    def cell(ws, value, font=None, fmt=None, border=False, wrap=False):
-        c = WriteOnlyCell(ws, value=value)
-        if font:
-            c.font = font
-        if fmt:
-            c.number_format = fmt
-        if border:
-            c.border = _BORDER
-        if wrap:
-            c.alignment = Alignment(wrap_text=True, vertical="top")
-        return c
+    wrap = Alignment(wrap_text=True, vertical="top")
 
     def head(ws, values):
-        cells = []
-        for v in values:
-            c = cell(ws, v, bold, border=True, wrap=True)
-            c.fill = fill
-            cells.append(c)
-        ws.append(cells)
+        append_row(ws, values, font=bold, fill=fill, border=_BORDER, alignment=wrap)
 
     def preamble(ws, heading):
-        ws.append([cell(ws, heading, title_font)])
-        ws.append([t(N_("Unit")) + ":", name])
-        ws.append([t(N_("Date")) + ":", format_date(today)])
-        ws.append([])
+        append_row(ws, [heading], font=title_font)
+        append_row(ws, [t(N_("Unit")) + ":", name])
+        append_row(ws, [t(N_("Date")) + ":", format_date(today)])
+        append_row(ws, [])
 
     # Summary
     if unit is None:
@@ -359,12 +342,10 @@ def write_case_lists(session: Session, unit: AdminUnit | None, out: BinaryIO, tr
     head(ws, [t(N_("No.")), t(N_("Unit"))] + [f"{t(N_('Type'))} {n}: {t(CASE_TYPES[n])}" for n in CASE_TYPES]
          + [t(N_("Total"))])
     for i, r in enumerate(rows, 1):
-        ws.append([cell(ws, i, border=True), cell(ws, r["name"], border=True)]
-                  + [cell(ws, r["counts"][n], border=True) for n in CASE_TYPES] + [cell(ws, r["total"], border=True)])
+        append_row(ws, [i, r["name"]] + [r["counts"][n] for n in CASE_TYPES] + [r["total"]], border=_BORDER)
     tot = totals(rows)
-    ws.append([cell(ws, "", bold, border=True), cell(ws, t(N_("Total")), bold, border=True)]
-              + [cell(ws, tot["counts"][n], bold, border=True) for n in CASE_TYPES]
-              + [cell(ws, tot["total"], bold, border=True)])
+    append_row(ws, ["", t(N_("Total"))] + [tot["counts"][n] for n in CASE_TYPES] + [tot["total"]],
+               font=bold, border=_BORDER)
 
     counts: dict[int, int] = {}
     headers = [t(N_("No.")), t(N_("Full name")), t(N_("Date of birth")), t(N_("CCCD")), t(N_("Address")),
@@ -380,14 +361,12 @@ def write_case_lists(session: Session, unit: AdminUnit | None, out: BinaryIO, tr
         count = 0
         for r in case_rows(session, unit, n, translate, unmask=unmask):
             count += 1
-            ws.append([cell(ws, count, border=True), cell(ws, r["full_name"], border=True),
-                       cell(ws, r["birth"], border=True), cell(ws, r["cccd"], border=True),
-                       cell(ws, r["address"], border=True, wrap=True), cell(ws, r["commune"], border=True),
-                       cell(ws, r["categories"], border=True), cell(ws, r["detail"], border=True, wrap=True),
-                       cell(ws, format_date(r["visit_date"]) if r["visit_date"] else "", border=True),
-                       cell(ws, r["group"], border=True)])
-        ws.append([])
-        ws.append([cell(ws, t(N_("Total")), bold), cell(ws, t(N_("%(n)s people")) % {"n": count}, bold)])
+            append_row(ws, [count, r["full_name"], r["birth"], r["cccd"], Styled(r["address"], alignment=wrap),
+                            r["commune"], r["categories"], Styled(r["detail"], alignment=wrap),
+                            format_date(r["visit_date"]) if r["visit_date"] else "", r["group"]],
+                       border=_BORDER, text_cols=(3,))
+        append_row(ws)
+        append_row(ws, [t(N_("Total")), t(N_("%(n)s people")) % {"n": count}], font=bold)
         counts[n] = count
     wb.save(out)
     return counts

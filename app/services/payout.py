@@ -628,28 +628,17 @@ def write_payout_list(session: Session, period_id: int, unit: AdminUnit, out: Bi
                       translate: Callable[[str], str]) -> dict:
     """The hand-over payout list (.xlsx) of ``unit``: a sheet of lines to pay (with a signature column for
     cash and proxy lines) and a sheet of held lines. Returns {"lines", "amount"}."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
+
+    from app.services.spreadsheets import Money, append_row, new_workbook
 
     period = _period(session, period_id)
     _require_exportable(period)
     if not (_within(unit, period.unit) or _within(period.unit, unit)):
         raise out_of_scope()
     t = translate
-    wb = Workbook(write_only=True)
+    wb = new_workbook()
     bold = Font(bold=True)
-
-    def cells(ws, values, font=None, text_cols=()):
-        row = []
-        for i, v in enumerate(values):
-            c = WriteOnlyCell(ws, value=v)
-            if font is not None:
-                c.font = font
-            if i in text_cols:
-                c.number_format = "@"
-            row.append(c)
-        return row
 
     def birth(line):
         return format_date(line.date_of_birth) if line.date_of_birth else (str(line.birth_year or ""))
@@ -661,38 +650,38 @@ def write_payout_list(session: Session, period_id: int, unit: AdminUnit, out: Bi
     ws.column_dimensions["D"].width = 28
     ws.column_dimensions["K"].width = 22
     ws.column_dimensions["N"].width = 18
-    ws.append(cells(ws, [t(N_("PAYOUT LIST"))], bold))
-    ws.append(cells(ws, [t(N_("Unit")) + ": " + unit.name]))
-    ws.append(cells(ws, [t(N_("Payout period")) + ": " + period.name + " (" + format_date(period.period_date) + ")"]))
-    ws.append([])
-    ws.append(cells(ws, headers, bold))
+    append_row(ws, [t(N_("PAYOUT LIST"))], font=bold)
+    append_row(ws, [t(N_("Unit")) + ": " + unit.name])
+    append_row(ws, [t(N_("Payout period")) + ": " + period.name + " (" + format_date(period.period_date) + ")"])
+    append_row(ws)
+    append_row(ws, headers, font=bold)
     n = total = 0
     for line, commune in _line_rows(session, period.id, unit, PayoutLine.channel != "held"):
         n += 1
         amount = line.amount + line.carried_amount
         total += amount
         proxy = " ".join(x for x in (line.proxy_name, line.proxy_cccd) if x)
-        ws.append(cells(ws, [
+        append_row(ws, [
             n, line.id, commune, line.full_name, line.cccd or "", birth(line),
-            t(CATEGORY_NAMES.get(line.category, line.category)), format_number(amount),
+            t(CATEGORY_NAMES.get(line.category, line.category)), Money(amount),
             t(CHANNEL_NAMES.get(line.channel, line.channel)), line.bank_name or "", line.account_number or "",
             line.holder_ascii or "", proxy, "" if line.channel in ("cash", "proxy") else "—",
-        ], text_cols=(4, 10)))
-    ws.append(cells(ws, ["", "", "", t(N_("Total")), "", "", "", format_number(total)], bold))
-    ws.append([])
-    ws.append(cells(ws, ["", "", "", t(N_("Prepared by")), "", "", "", "", "", "", t(N_("Approved by"))], bold))
+        ], text_cols=(4, 10))
+    append_row(ws, ["", "", "", t(N_("Total")), "", "", "", Money(total)], font=bold)
+    append_row(ws)
+    append_row(ws, ["", "", "", t(N_("Prepared by")), "", "", "", "", "", "", t(N_("Approved by"))], font=bold)
 
     held = wb.create_sheet(t(N_("Held")))
-    held.append(cells(held, [t(N_("Held payments (not paid in this period)"))], bold))
-    held.append(cells(held, [t(N_("No.")), t(N_("Line code")), t(N_("Commune")), t(N_("Full name")), t(N_("CCCD")),
-                             t(N_("Date of birth")), t(N_("Category")), t(N_("Amount (VND)")), t(N_("Reason"))], bold))
+    append_row(held, [t(N_("Held payments (not paid in this period)"))], font=bold)
+    append_row(held, [t(N_("No.")), t(N_("Line code")), t(N_("Commune")), t(N_("Full name")), t(N_("CCCD")),
+                      t(N_("Date of birth")), t(N_("Category")), t(N_("Amount (VND)")), t(N_("Reason"))], font=bold)
     k = 0
     for line, commune in _line_rows(session, period.id, unit, PayoutLine.channel == "held"):
         k += 1
-        held.append(cells(held, [k, line.id, commune, line.full_name, line.cccd or "", birth(line),
-                                 t(CATEGORY_NAMES.get(line.category, line.category)),
-                                 format_number(line.amount + line.carried_amount),
-                                 t(HOLD_NAMES.get(line.hold_reason, line.hold_reason or ""))], text_cols=(4,)))
+        append_row(held, [k, line.id, commune, line.full_name, line.cccd or "", birth(line),
+                          t(CATEGORY_NAMES.get(line.category, line.category)),
+                          Money(line.amount + line.carried_amount),
+                          t(HOLD_NAMES.get(line.hold_reason, line.hold_reason or ""))], text_cols=(4,))
     wb.save(out)
     return {"lines": n, "amount": total, "held": k}
 
@@ -712,9 +701,11 @@ def write_bank_file(session: Session, period_id: int, unit: AdminUnit, bank_bin:
     period = _period(session, period_id)
     _require_exportable(period)
     target = effective_unit(period, unit)
+    from app.services.spreadsheets import CsvWriter
+
     digest = hashlib.sha256()
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    writer = CsvWriter(buf)  # OWASP: a field starting with = + - @ TAB CR gets a leading quote
 
     def flush():
         data = buf.getvalue().encode("utf-8")
@@ -747,10 +738,14 @@ def write_bank_file(session: Session, period_id: int, unit: AdminUnit, bank_bin:
 
 def _copy_bank_file(session: Session, period_id: int, target: AdminUnit, bank_bin: str, out: BinaryIO,
                     digest) -> dict:
-    """PostgreSQL: the database writes the CSV rows (COPY … TO STDOUT); Python only hashes and writes."""
+    """PostgreSQL: the database writes the CSV rows (COPY … TO STDOUT); Python only hashes and writes.
+    Text columns get the OWASP escaping of ``CsvWriter`` in SQL (``sql_csv_text``): the same bytes as SQLite."""
+    from app.services.spreadsheets import sql_csv_text
+
     raw = session.connection().connection.driver_connection
-    query = """
-        COPY (SELECT l.bank_bin, l.account_number, l.holder_ascii, l.amount + l.carried_amount,
+    query = f"""
+        COPY (SELECT {sql_csv_text("l.bank_bin")}, {sql_csv_text("l.account_number")},
+                     {sql_csv_text("l.holder_ascii")}, l.amount + l.carried_amount,
                      'ASXH ' || l.category || ' DOT ' || l.period_id || ' MA ' || l.id, l.id
               FROM payout_line l
               WHERE l.period_id = %s AND l.channel = 'account' AND l.bank_bin = %s

@@ -5,8 +5,6 @@ import json
 from collections.abc import Callable
 from typing import BinaryIO
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font, PatternFill
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -14,6 +12,7 @@ from sqlalchemy.orm import Session
 from app.models import ImportBatch, ImportRow
 from app.services.masking import mask_cells, mask_ids_in_text
 from app.services.messages import N_
+from app.services.spreadsheets import append_row, new_workbook
 
 FIELD_LABELS = {
     "full_name": N_("Full name"), "cccd": N_("CCCD"), "cmnd": N_("Old ID (CMND)"),
@@ -63,27 +62,16 @@ def write_error_report(session: Session, batch_id: int, out: BinaryIO, translate
     batch = session.get(ImportBatch, batch_id)
     headers = [h for h, _ in json.loads(batch.columns_json)] if batch.columns_json else []
     fields = [f for _, f in json.loads(batch.columns_json)] if batch.columns_json else []
-    wb = Workbook(write_only=True)
+    wb = new_workbook()
     ws = wb.create_sheet(translate(N_("Errors")))
-    bold = Font(bold=True)
-
-    def head(values):
-        cells = []
-        for v in values:
-            c = WriteOnlyCell(ws, value=v)
-            c.font = bold
-            c.fill = PatternFill("solid", fgColor="FFF2CC")
-            cells.append(c)
-        return cells
-
-    ws.append([translate(N_("Error report of import #%(id)s: %(file)s")) % {"id": batch.id, "file": batch.filename}])
-    ws.append(head([translate(N_("Row in the sheet")), translate(N_("Field")), translate(N_("Severity")),
-                    translate(N_("Reason"))] + headers))
+    append_row(ws, [translate(N_("Error report of import #%(id)s: %(file)s")) % {"id": batch.id, "file": batch.filename}])
+    append_row(ws, [translate(N_("Row in the sheet")), translate(N_("Field")), translate(N_("Severity")),
+                    translate(N_("Reason"))] + headers, font=Font(bold=True), fill=PatternFill("solid", fgColor="FFF2CC"))
     count = 0
     for number, field, level, reason, cells in report_lines(session, batch_id, translate):
         if mask:
             reason, cells = mask_ids_in_text(reason), mask_cells(cells, fields)
-        ws.append([number, field, level, reason] + cells)
+        append_row(ws, [number, field, level, reason] + cells)
         count += 1
     wb.save(out)
     return count

@@ -9,7 +9,6 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from typing import BinaryIO
 
-from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.worksheet.page import PageMargins
 from sqlalchemy import and_, bindparam, delete, exists, insert, literal, or_, select, update
@@ -24,6 +23,7 @@ from app.services.cases import mask_cccd, unit_scope_ids
 from app.services.formatting import format_date
 from app.services.messages import N_, FieldError, Problem
 from app.services.normalize import clean_text
+from app.services.spreadsheets import append_row, new_workbook
 
 OUT_OF_SCOPE = N_("This unit is outside your scope")
 
@@ -285,42 +285,42 @@ def write_visit_sheet(session: Session, group: WorkGroup, out: BinaryIO, transla
     today = today or dt.date.today()
     people = sheet_people(session, group, unmask=unmask)
     questions = qn.question_map(definition)
-    wb = Workbook()
+    wb = new_workbook(write_only=False)
     ws = wb.active
     ws.title = t(N_("Visit sheet"))[:31]
     thin = Side(style="thin", color="000000")
     border = Border(left=thin, right=thin, top=thin, bottom=thin)
     wrap = Alignment(wrap_text=True, vertical="top")
     bold = Font(bold=True)
-    ws.append([t(N_("VISIT SHEET OF THE WORKING GROUP (ĐỀ ÁN 06)"))])
+    append_row(ws, [t(N_("VISIT SHEET OF THE WORKING GROUP (ĐỀ ÁN 06)"))])
     ws["A1"].font = Font(bold=True, size=14)
-    ws.append([t(N_("Commune")) + ":", group.commune.name])
-    ws.append([t(N_("Working group")) + ":", group.name])
-    ws.append([t(N_("Leader")) + ":", group.leader_name])
-    ws.append([t(N_("Members")) + ":", "; ".join(m.display_name for m in group.members)])
-    ws.append([t(N_("Printed on")) + ":", format_date(today)])
-    ws.append([t(N_("Questionnaire")) + ":", definition.get("title", "")])
-    ws.append([])
+    append_row(ws, [t(N_("Commune")) + ":", group.commune.name])
+    append_row(ws, [t(N_("Working group")) + ":", group.name])
+    append_row(ws, [t(N_("Leader")) + ":", group.leader_name])
+    append_row(ws, [t(N_("Members")) + ":", "; ".join(m.display_name for m in group.members)])
+    append_row(ws, [t(N_("Printed on")) + ":", format_date(today)])
+    append_row(ws, [t(N_("Questionnaire")) + ":", definition.get("title", "")])
+    append_row(ws)
     headers = [t(N_("No.")), t(N_("Full name")), t(N_("Date of birth")), t(N_("CCCD")), t(N_("Address")),
                t(N_("Categories")), t(N_("Member"))] + [
         questions[k]["label"] if k in questions else k for k in SHEET_COLUMNS] + [
         t(N_("Visit date")), t(N_("Citizen's signature"))]
-    ws.append(headers)
+    append_row(ws, headers)
     header_row = ws.max_row
     for c in ws[header_row]:
         c.font, c.border, c.alignment = bold, border, wrap
         c.fill = PatternFill("solid", fgColor="DDEBF7")
     for p in people:
-        ws.append([p["no"], p["full_name"], p["birth"], p["cccd"], p["address"], p["categories"], p["member"]]
-                  + [""] * len(SHEET_COLUMNS) + ["", ""])
+        append_row(ws, [p["no"], p["full_name"], p["birth"], p["cccd"], p["address"], p["categories"], p["member"]]
+                   + [""] * len(SHEET_COLUMNS) + ["", ""])
         ws.row_dimensions[ws.max_row].height = 42
         for c in ws[ws.max_row]:
             c.border, c.alignment = border, wrap
-    ws.append([])
-    ws.append([t(N_("Total")), t(N_("%(n)s people")) % {"n": len(people)}])
+    append_row(ws)
+    append_row(ws, [t(N_("Total")), t(N_("%(n)s people")) % {"n": len(people)}])
     ws.cell(ws.max_row, 1).font = bold
-    ws.append([])
-    ws.append(["", t(N_("Leader of the working group (signature, full name)"))])
+    append_row(ws)
+    append_row(ws, ["", t(N_("Leader of the working group (signature, full name)"))])
     widths = [5, 24, 11, 15, 32, 9, 16] + [14] * len(SHEET_COLUMNS) + [11, 18]
     from openpyxl.utils import get_column_letter
 

@@ -91,20 +91,19 @@ class HomeView(IndexView):
 def _write_xlsx(data: dict, out) -> None:
     import datetime as dt
 
-    from openpyxl import Workbook
     from openpyxl.styles import Font
 
-    wb = Workbook()
+    from app.services.spreadsheets import append_row, new_workbook
+
+    wb = new_workbook(write_only=False)
     ws = wb.active
     ws.title = gettext("Progress")
-    ws.append([gettext("Progress of %(unit)s on %(date)s", unit=data["unit"].name, date=dt.date.today().strftime("%d/%m/%Y"))])
-    ws["A1"].font = Font(bold=True, size=13)
+    append_row(ws, [gettext("Progress of %(unit)s on %(date)s", unit=data["unit"].name,
+                            date=dt.date.today().strftime("%d/%m/%Y"))], font=Font(bold=True, size=13))
     head = [gettext("Unit"), gettext("Beneficiaries"), gettext("Matched"), gettext("To clean"), gettext("Held"),
             gettext("Visited"), gettext("With a verified account")] + [gettext("Case %(n)s", n=t) for t in CASE_TYPES] + [
             gettext("Have an account and want it"), gettext("Paid to the account"), gettext("Share paid to the account (%)")]
-    ws.append(head)
-    for c in ws[2]:
-        c.font = Font(bold=True)
+    append_row(ws, head, font=Font(bold=True))
 
     def line(name, r):
         share = r["share_paid_to_account"]
@@ -112,9 +111,7 @@ def _write_xlsx(data: dict, out) -> None:
             r["cases"][t] for t in CASE_TYPES] + [r["want_account"], r["paid_to_account"],
                                                    None if share is None else round(100 * share, 1)]
     for r in data["breakdown"]:
-        ws.append(line(r["name"], r))
-    ws.append(line(gettext("Total"), data["total"]))
-    for c in ws[ws.max_row]:
-        c.font = Font(bold=True)
+        append_row(ws, line(r["name"], r))
+    append_row(ws, line(gettext("Total"), data["total"]), font=Font(bold=True))
     ws.column_dimensions["A"].width = 28
     wb.save(out)

@@ -59,14 +59,14 @@ def test_payout_list_xlsx(db_session, locked_period):
     body = {r[3]: r for r in rows[5:9]}
     assert [r[0] for r in rows[5:9]] == [1, 2, 3, 4]
     an = body["Nguyễn Văn An"]
-    assert an[5] == "07/03/1945" and an[6] == "Social assistance" and an[7] == "500.000" and an[8] == "Bank account"
+    assert an[5] == "07/03/1945" and an[6] == "Social assistance" and an[7] == 500000 and an[8] == "Bank account"
     assert an[9] == "Vietcombank" and an[10] == "0011223344" and an[11] == "NGUYEN VAN AN" and an[13] == "—"
-    assert body["Đỗ Văn Em"][7] == "1.500.000"
+    assert body["Đỗ Văn Em"][7] == 1500000
     cash = body["Phạm Văn Cường"]
     assert cash[8] == "Cash" and cash[10] in (None, "") and cash[13] in (None, "")  # room for the signature
     cell = ws.cell(row=5 + 1 + [r[3] for r in rows[5:9]].index("Nguyễn Văn An"), column=11)
     assert cell.data_type == "s" and cell.number_format == "@"  # the account number is text
-    assert rows[9][3] == "Total" and rows[9][7] == "3.000.000"
+    assert rows[9][3] == "Total" and rows[9][7] == 3000000
     held = [[c.value for c in r] for r in wb.worksheets[1].iter_rows()]
     assert held[2][3] == "Hoàng Thị Dung" and held[2][8] == "Deceased"
 
