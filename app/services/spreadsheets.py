@@ -10,7 +10,7 @@ is written as TEXT, never as a formula, whatever it starts with (``=HYPERLINK(..
   "quote prefix" style, so editing the cell in Excel keeps it text. Characters XML cannot carry are
   dropped and text is cut at Excel's 32,767-character cell limit (an export never fails on a value).
 * CSV: the OWASP rule: a field starting with ``= + - @`` TAB or CR gets a leading single quote, and
-  fields are quoted by the csv module when they hold the delimiter, a quote or a line break. The SQL
+  fields are quoted (as COPY does) when they hold the delimiter, a quote or a line break. The SQL
   twin of the rule (for ``COPY ... TO``) is :func:`sql_csv_text`; both use :data:`FORMULA_PREFIXES`.
 
 Money: :class:`Money` values become numeric cells (``int``) with :data:`MONEY_FORMAT`, so Excel can sum
@@ -20,7 +20,6 @@ No Flask imports: used by services, views and jobs alike.
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import decimal
 from collections.abc import Iterable
@@ -135,14 +134,22 @@ def sql_csv_text(expr: str) -> str:
 
 
 class CsvWriter:
-    """``csv.writer`` with every field passed through :func:`csv_text` (quoting: minimal, as COPY's)."""
+    """CSV rows with every field passed through :func:`csv_text`. Quoting as PostgreSQL's ``COPY ... CSV``
+    does it: a field is quoted when it holds the delimiter, a double quote, CR or LF (Python's csv module
+    would leave a lone CR unquoted when the line terminator is LF, splitting the row for the reader)."""
 
-    def __init__(self, out: TextIO, **kw: Any) -> None:
-        kw.setdefault("lineterminator", "\n")
-        self._writer = csv.writer(out, **kw)
+    def __init__(self, out: TextIO, *, delimiter: str = ",", lineterminator: str = "\n") -> None:
+        self._out, self._delimiter, self._end = out, delimiter, lineterminator
+        self._special = (delimiter, '"', "\r", "\n")
+
+    def _field(self, value: Any) -> str:
+        text = "" if value is None else str(csv_text(value))
+        if any(ch in text for ch in self._special):
+            return '"' + text.replace('"', '""') + '"'
+        return text
 
     def writerow(self, row: Iterable[Any]) -> None:
-        self._writer.writerow([csv_text(v) for v in row])
+        self._out.write(self._delimiter.join(self._field(v) for v in row) + self._end)
 
     def writerows(self, rows: Iterable[Iterable[Any]]) -> None:
         for row in rows:
