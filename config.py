@@ -121,6 +121,16 @@ def load_config(overrides: dict | None = None) -> dict:
         JOB_TIMEOUT=_env_int("JOB_TIMEOUT", 3600, minimum=10),
         DASHBOARD_CACHE_SECONDS=_env_int("DASHBOARD_CACHE_SECONDS", 0 if env == "test" else 60, minimum=0),
         MAX_CONTENT_LENGTH=_env_int("MAX_UPLOAD_MB", 200, minimum=1, maximum=2048) * 1024 * 1024,
+        # Imported files (app/services/sheets.py SheetLimits): refused with a message beyond these, before
+        # the reader unpacks anything (zip bombs) or while streaming rows (huge cells, too many columns).
+        IMPORT_MAX_UNCOMPRESSED_MB=_env_int("IMPORT_MAX_UNCOMPRESSED_MB", 200, minimum=1, maximum=4096),
+        IMPORT_MAX_ZIP_RATIO=_env_int("IMPORT_MAX_ZIP_RATIO", 100, minimum=2),
+        IMPORT_MAX_ZIP_MEMBERS=_env_int("IMPORT_MAX_ZIP_MEMBERS", 1000, minimum=10),
+        IMPORT_MAX_CELL_CHARS=_env_int("IMPORT_MAX_CELL_CHARS", 2000, minimum=100, maximum=32767),
+        IMPORT_MAX_COLUMNS=_env_int("IMPORT_MAX_COLUMNS", 200, minimum=10, maximum=16384),
+        IMPORT_MAX_ROWS=_env_int("IMPORT_MAX_ROWS", 500_000, minimum=100, maximum=1_048_576),
+        IMPORT_MAX_CELLS=_env_int("IMPORT_MAX_CELLS", 6_000_000, minimum=10_000),
+        IMPORT_RAW_MAX_CHARS=_env_int("IMPORT_RAW_MAX_CHARS", 8000, minimum=200),
         # Flask-AppBuilder
         APP_NAME="ASXH — Chi trả an sinh xã hội",
         APP_THEME="",

@@ -33,6 +33,7 @@ and command-line tools too.
 from __future__ import annotations
 
 import codecs
+import copy
 import csv
 import datetime as _dt
 import io
@@ -40,6 +41,8 @@ import itertools
 import os
 import re
 import unicodedata
+import zipfile
+import zlib
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
@@ -50,7 +53,11 @@ __all__ = [
     "SheetError",
     "SheetRow",
     "Table",
+    "SheetLimits",
+    "TooLarge",
     "UnsupportedFile",
+    "check_container",
+    "configure",
     "header_key",
     "open_table",
 ]
@@ -85,6 +92,206 @@ class HeaderNotFound(SheetError):
 
 class UnsupportedFile(SheetError):
     """The file type is not supported or the file is not what its name says."""
+
+
+class TooLarge(SheetError):
+    """The file is beyond a limit of :class:`SheetLimits` (zip bomb, huge cell, too many rows/columns)."""
+
+
+# ---------------------------------------------------------------------------
+# Limits: every import (beneficiary lists, population extracts, account lists,
+# bank result files) reads its file through open_table, so they are checked here
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SheetLimits:
+    """What a file may hold before we read it (``config.py``: ``IMPORT_*``; ``configure`` at start-up).
+
+    The zip container of .xlsx/.xlsm/.xlsb/.ods is checked BEFORE the reader sees it: member count,
+    declared and actual uncompressed size (streamed, never held), compression ratio of big members; for
+    .xlsx the cell references of every worksheet give the rows x columns the reader would allocate
+    (python-calamine builds a dense range: two cells at A1 and XFD1048576 abort the process).
+    Then every row read (any format) is checked for its columns and the length of its cells.
+    ``raw_max_chars`` bounds the original cells kept per staged row (``staging.raw_json``).
+    """
+
+    max_uncompressed_bytes: int = 200 * 1024 * 1024
+    max_ratio: int = 100
+    max_members: int = 1000
+    max_cell_chars: int = 2000
+    max_columns: int = 200
+    max_rows: int = 500_000
+    max_cells: int = 6_000_000
+    raw_max_chars: int = 8000
+
+
+LIMITS = SheetLimits()
+#: Members smaller than this are not ratio-checked (styles and the like compress very well).
+_RATIO_MIN_BYTES = 1024 * 1024
+_SCAN_CHUNK = 1024 * 1024
+
+
+def configure(limits: SheetLimits) -> None:
+    """Set the limits every ``open_table`` uses by default (called by the app factory from the config)."""
+    global LIMITS
+    LIMITS = limits
+
+
+def limits_from_config(config: Mapping[str, Any]) -> SheetLimits:
+    d = SheetLimits()
+    return SheetLimits(
+        max_uncompressed_bytes=int(config.get("IMPORT_MAX_UNCOMPRESSED_MB", d.max_uncompressed_bytes >> 20)) << 20,
+        max_ratio=int(config.get("IMPORT_MAX_ZIP_RATIO", d.max_ratio)),
+        max_members=int(config.get("IMPORT_MAX_ZIP_MEMBERS", d.max_members)),
+        max_cell_chars=int(config.get("IMPORT_MAX_CELL_CHARS", d.max_cell_chars)),
+        max_columns=int(config.get("IMPORT_MAX_COLUMNS", d.max_columns)),
+        max_rows=int(config.get("IMPORT_MAX_ROWS", d.max_rows)),
+        max_cells=int(config.get("IMPORT_MAX_CELLS", d.max_cells)),
+        raw_max_chars=int(config.get("IMPORT_RAW_MAX_CHARS", d.raw_max_chars)),
+    )
+
+
+_TOO_BIG = N_("The file unpacks to more than %(limit)s MB; split it into smaller files")
+_TOO_COMPRESSED = N_("The file is compressed suspiciously well (part %(member)s: %(ratio)s to 1); it was not read")
+_TOO_MANY_PARTS = N_("The file has too many parts (%(count)s, at most %(limit)s); it was not read")
+_TOO_MANY_ROWS = N_("The sheet has more than %(limit)s rows; split it into smaller files")
+_TOO_MANY_COLUMNS = N_("The sheet has more than %(limit)s columns (row %(row)s); remove the extra columns")
+_TOO_MANY_CELLS = N_("The sheet %(sheet)s spans %(rows)s rows by %(columns)s columns, more than %(limit)s cells; "
+                     "remove the empty rows and columns or split the file")
+_CELL_TOO_LONG = N_("Cell %(cell)s holds more than %(limit)s characters; shorten it")
+_CSV_CELL_TOO_LONG = N_("Record %(row)s of the CSV file holds a cell longer than %(limit)s characters "
+                        "(or a quote that is never closed); correct it")
+
+
+def _limited_member(zf: "zipfile.ZipFile", info: "zipfile.ZipInfo", budget: int) -> Iterator[bytes]:
+    """The ACTUAL decompressed bytes of a member, in chunks, at most ``budget + 1`` of them: the declared
+    size is not trusted (a forged header may understate it; the CRC check still applies)."""
+    probe = copy.copy(info)
+    probe.file_size = budget + 2  # one more than we read: zipfile checks the CRC only at the end of the data
+    with zf.open(probe) as fh:
+        read = 0
+        while read <= budget:
+            chunk = fh.read(min(_SCAN_CHUNK, budget + 1 - read))
+            if not chunk:
+                return
+            read += len(chunk)
+            yield chunk
+
+
+# <c r="AB12" ...> / <row r="12" ...>, with or without a namespace prefix
+_XLSX_TAG_RE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(c|row)[\s/>][^>]*")
+_XLSX_REF_RE = re.compile(rb'\sr\s*=\s*["\']([A-Z]*)([0-9]*)["\']')
+
+
+class _ExtentScan:
+    """The rows x columns a worksheet's cells span, from its XML streamed in chunks."""
+
+    def __init__(self) -> None:
+        self.row = 0
+        self.col = 0
+        self.max_row = 0
+        self.max_col = 0
+        self._tail = b""
+
+    def feed(self, data: bytes) -> None:
+        data = self._tail + data
+        last_open = data.rfind(b"<")
+        if last_open != -1 and data.find(b">", last_open) == -1:
+            self._tail = data[last_open:]
+            data = data[:last_open]
+            if len(self._tail) > 65536:
+                raise SheetError(N_("The file could not be read as a spreadsheet (%(error)s)"), error="tag too long")
+        else:
+            self._tail = b""
+        for m in _XLSX_TAG_RE.finditer(data):
+            ref = _XLSX_REF_RE.search(m.group(0))
+            letters, digits = (ref.group(1), ref.group(2)) if ref else (b"", b"")
+            if m.group(1) == b"row":
+                self.row = int(digits) if digits else self.row + 1
+                self.col = 0
+                self.max_row = max(self.max_row, self.row)
+            else:
+                if digits:
+                    self.row = int(digits)
+                    self.max_row = max(self.max_row, self.row)
+                self.col = _letters_to_index(letters) + 1 if letters else self.col + 1
+                self.max_col = max(self.max_col, self.col)
+
+
+def _letters_to_index(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + (ch - 64)
+    return n - 1
+
+
+def check_container(path: str, kind: str, limits: SheetLimits | None = None) -> None:
+    """Refuse a zip-based spreadsheet that would unpack beyond ``limits`` (see :class:`SheetLimits`),
+    before any reader decompresses it. Memory stays at one chunk whatever the file holds."""
+    limits = limits or LIMITS
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise SheetError(N_("The file could not be read as a spreadsheet (%(error)s)"), error=str(exc)[:200]) from exc
+    with zf:
+        infos = zf.infolist()
+        if len(infos) > limits.max_members:
+            raise TooLarge(_TOO_MANY_PARTS, count=len(infos), limit=limits.max_members)
+        cap = limits.max_uncompressed_bytes
+        mb = cap >> 20
+        if sum(i.file_size for i in infos) > cap:
+            raise TooLarge(_TOO_BIG, limit=mb)
+        for i in infos:
+            if i.file_size >= _RATIO_MIN_BYTES and i.file_size > limits.max_ratio * max(i.compress_size, 1):
+                raise TooLarge(_TOO_COMPRESSED, member=i.filename[:80], ratio=i.file_size // max(i.compress_size, 1))
+        budget = cap
+        try:
+            for i in infos:
+                sheet = kind == "xlsx" and i.filename.startswith("xl/worksheets/") and i.filename.endswith(".xml")
+                scan = _ExtentScan() if sheet else None
+                actual = 0
+                for chunk in _limited_member(zf, i, budget):
+                    actual += len(chunk)
+                    if scan is not None:
+                        scan.feed(chunk)
+                if actual > budget:
+                    raise TooLarge(_TOO_BIG, limit=mb)
+                if actual >= _RATIO_MIN_BYTES and actual > limits.max_ratio * max(i.compress_size, 1):
+                    raise TooLarge(_TOO_COMPRESSED, member=i.filename[:80], ratio=actual // max(i.compress_size, 1))
+                budget -= actual
+                if scan is not None:
+                    _check_extent(os.path.basename(i.filename)[:-4], scan.max_row, scan.max_col, limits)
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
+            # corrupt, encrypted or forged members: no reader gets them
+            raise SheetError(N_("The file could not be read as a spreadsheet (%(error)s)"), error=str(exc)[:200]) from exc
+
+
+def _check_extent(sheet: str, rows: int, cols: int, limits: SheetLimits) -> None:
+    if rows > limits.max_rows:
+        raise TooLarge(_TOO_MANY_ROWS, limit=limits.max_rows)
+    if cols > limits.max_columns:
+        raise TooLarge(_TOO_MANY_COLUMNS, limit=limits.max_columns, row="?")
+    if rows * cols > limits.max_cells:
+        raise TooLarge(_TOO_MANY_CELLS, sheet=sheet, rows=rows, columns=cols, limit=limits.max_cells)
+
+
+def _check_row(rn: int, cells: list[Any], limits: SheetLimits) -> list[Any]:
+    """One row as read (any format): its rows, columns and cell lengths within ``limits``."""
+    if rn > limits.max_rows:
+        raise TooLarge(_TOO_MANY_ROWS, limit=limits.max_rows)
+    width = len(cells)
+    if width > limits.max_columns:
+        while width and _is_empty(cells[width - 1]):
+            width -= 1
+        if width > limits.max_columns:
+            raise TooLarge(_TOO_MANY_COLUMNS, limit=limits.max_columns, row=rn)
+        cells = cells[:width]
+    cap = limits.max_cell_chars
+    for i, v in enumerate(cells):
+        if isinstance(v, str) and len(v) > cap:
+            raise TooLarge(_CELL_TOO_LONG, cell=f"{column_letter(i)}{rn}", limit=cap)
+    return cells
 
 
 # ---------------------------------------------------------------------------
@@ -855,8 +1062,9 @@ class _Source:
 
 
 class _CalamineSource(_Source):
-    def __init__(self, sheet: Any) -> None:
+    def __init__(self, sheet: Any, limits: SheetLimits) -> None:
         self._sheet = sheet
+        self._limits = limits
 
     def rows(self) -> Iterator[tuple[int, list[Any]]]:
         sheet = self._sheet
@@ -864,8 +1072,14 @@ class _CalamineSource(_Source):
             return
         off = sheet.start[1]
         pad = [""] * off
+        limits = self._limits
+        if sheet.height > limits.max_rows or sheet.width > limits.max_columns:  # .xls/.ods: known once loaded
+            _check_extent(self._sheet_name(), sheet.height, off + sheet.width, limits)
         for i, row in enumerate(sheet.iter_rows(), 1):
-            yield i, (pad + row) if off else row
+            yield i, _check_row(i, (pad + row) if off else row, limits)
+
+    def _sheet_name(self) -> str:
+        return str(getattr(self._sheet, "name", ""))
 
     def merges(self) -> list[tuple[tuple[int, int], tuple[int, int]]]:
         try:
@@ -878,10 +1092,11 @@ class _CalamineSource(_Source):
 
 
 class _CsvSource(_Source):
-    def __init__(self, path: str, encoding: str, delimiter: str) -> None:
+    def __init__(self, path: str, encoding: str, delimiter: str, limits: SheetLimits) -> None:
         self.path = path
         self.encoding = encoding
         self.delimiter = delimiter
+        self.limits = limits
 
     def rows(self) -> Iterator[tuple[int, list[Any]]]:
         nfc = self.encoding in ("cp1258",)
@@ -894,6 +1109,8 @@ class _CsvSource(_Source):
                 except StopIteration:
                     return
                 except csv.Error as exc:  # e.g. an unbalanced quote swallowing the rest of the file
+                    if "field larger than field limit" in str(exc):
+                        raise TooLarge(_CSV_CELL_TOO_LONG, row=i + 1, limit=self.limits.max_cell_chars) from None
                     raise SheetError(
                         N_("The CSV file is malformed near record %(row)d (%(error)s)"), row=i + 1, error=str(exc)
                     ) from exc
@@ -901,7 +1118,7 @@ class _CsvSource(_Source):
                 if nfc:
                     # cp1258 decodes tone marks as combining characters
                     row = [unicodedata.normalize("NFC", v) if not v.isascii() else v for v in row]
-                yield i, row
+                yield i, _check_row(i, row, self.limits)
 
 
 # ---------------------------------------------------------------------------
@@ -921,6 +1138,7 @@ def open_table(
     required: Sequence[str] = ("full_name",),
     max_header_row: int = 15,
     sheet: int | str | None = None,
+    limits: SheetLimits | None = None,
 ) -> Table:
     """Locate the table in ``path`` (.xlsx/.xlsm/.xlsb/.xls/.ods or .csv/.txt).
 
@@ -932,8 +1150,10 @@ def open_table(
 
     Raises ``HeaderNotFound`` when no header row with the required fields is
     found within the first ``max_header_row`` rows, ``UnsupportedFile`` for
-    unknown/mislabelled files and ``SheetError`` for unreadable ones.
+    unknown/mislabelled files and ``SheetError`` for unreadable ones; ``TooLarge`` (also while
+    iterating) for a file beyond ``limits`` (default: the configured :data:`LIMITS`).
     """
+    limits = limits or LIMITS
     path = os.fspath(path)
     required = tuple(required)
     if not required:
@@ -957,8 +1177,8 @@ def open_table(
         raise SheetError(N_("The file is empty"))
 
     if ext in _CSV_EXTS and not (head.startswith(_ZIP_MAGIC) or head.startswith(_OLE_MAGIC)):
-        return _open_csv(path, index, required, max_header_row)
-    return _open_excel(path, ext, head, index, required, max_header_row, sheet)
+        return _open_csv(path, index, required, max_header_row, limits)
+    return _open_excel(path, ext, head, index, required, max_header_row, sheet, limits)
 
 
 def _open_excel(
@@ -969,6 +1189,7 @@ def _open_excel(
     required: Sequence[str],
     max_header_row: int,
     sheet: int | str | None,
+    limits: SheetLimits,
 ) -> Table:
     import python_calamine as pc
 
@@ -982,6 +1203,8 @@ def _open_excel(
     if content_kind == "xlsx" and ext_kind in ("xlsb", "ods"):
         content_kind = ext_kind  # also zip containers
     kind = content_kind or ext_kind or "xlsx"
+    if head.startswith(_ZIP_MAGIC):
+        check_container(path, kind, limits)  # before calamine decompresses anything
     try:
         if content_kind is not None and content_kind != ext_kind:
             # mislabelled file (e.g. an .xlsx renamed .xls): let calamine sniff the content
@@ -1012,7 +1235,7 @@ def _open_excel(
                 sh = wb.get_sheet_by_index(idx)
             except Exception:  # chart sheets and the like
                 continue
-            source = _CalamineSource(sh)
+            source = _CalamineSource(sh, limits)
             buffered = list(itertools.islice(source.rows(), max_header_row + 1))
             info = _detect_header(buffered, index, required, max_header_row, source.merges())
             if info is None:
@@ -1090,7 +1313,8 @@ def _decode_sample(sample: bytes, encoding: str, complete: bool) -> str:
     return text
 
 
-def _open_csv(path: str, index: _AliasIndex, required: Sequence[str], max_header_row: int) -> Table:
+def _open_csv(path: str, index: _AliasIndex, required: Sequence[str], max_header_row: int,
+              limits: SheetLimits) -> Table:
     with open(path, "rb") as fh:
         sample = fh.read(_CSV_SAMPLE_BYTES + 1)
     complete = len(sample) <= _CSV_SAMPLE_BYTES
@@ -1101,14 +1325,18 @@ def _open_csv(path: str, index: _AliasIndex, required: Sequence[str], max_header
         text = text[1:]
 
     best: tuple[tuple[int, int, int], str, _HeaderInfo, list] | None = None
+    too_large: TooLarge | None = None
     for pref, delim in enumerate(_DELIMITERS):
         rows: list[tuple[int, list[Any]]] = []
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
         try:
             for row in reader:
-                rows.append((len(rows) + 1, row))
+                rows.append((len(rows) + 1, _check_row(len(rows) + 1, row, limits)))
                 if len(rows) > max_header_row:
                     break
+        except TooLarge as exc:  # e.g. a whole line as one cell with the wrong delimiter: try the next
+            too_large = too_large or exc
+            continue
         except csv.Error:
             pass  # keep the rows read so far; iteration will report the error with its record number
         info = _detect_header(rows, index, required, max_header_row)
@@ -1119,6 +1347,8 @@ def _open_csv(path: str, index: _AliasIndex, required: Sequence[str], max_header
         if best is None or rank > best[0]:
             best = (rank, delim, info, rows)
     if best is None:
+        if too_large is not None:
+            raise too_large
         raise _header_not_found(required, max_header_row)
     _rank, delim, info, rows = best
     title_rows = sum(1 for _rn, cells in rows[: info.position] if not _is_blank(cells))
@@ -1130,7 +1360,7 @@ def _open_csv(path: str, index: _AliasIndex, required: Sequence[str], max_header
         header=info,
         title_rows=title_rows,
         required=required,
-        source=_CsvSource(path, encoding, delim),
+        source=_CsvSource(path, encoding, delim, limits),
         encoding=encoding,
         delimiter=delim,
     )

@@ -14,10 +14,11 @@ import os
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from app.models import ImportBatch
+from app.services import sheets
 from app.services.messages import N_, Problem
 from app.services.sheets import HeaderNotFound, SheetError, SheetRow, open_table
 
@@ -75,9 +76,20 @@ def _cell_text(v) -> str:
     return str(v)
 
 
-def raw_json(raw) -> str:
-    """The original cells of a row, as the error report shows them."""
-    return json.dumps([v if type(v) is str else _cell_text(v) for v in raw], ensure_ascii=False)
+def raw_json(raw, limit: int | None = None) -> str:
+    """The original cells of a row, as the error report shows them: at most ``limit`` characters of cell
+    text in all (``SheetLimits.raw_max_chars``); a longer cell is cut and marked with "…", later cells
+    dropped, so the stored JSON stays bounded and valid."""
+    budget = sheets.LIMITS.raw_max_chars if limit is None else limit
+    cells = []
+    for v in raw:
+        text = v if type(v) is str else _cell_text(v)
+        if len(text) > budget:
+            cells.append(text[:budget] + "…")
+            break
+        budget -= len(text)
+        cells.append(text)
+    return json.dumps(cells, ensure_ascii=False)
 
 
 def staging_fields(batch_id: int, row: SheetRow, problems: Iterable[Problem]) -> dict:
@@ -129,13 +141,20 @@ def stage_file(session: Session, batch: ImportBatch, *, model, aliases: Mapping,
             batch.header_row = table.header_row
             batch.columns_json = json.dumps([[c.header_text, c.field] for c in table.columns], ensure_ascii=False)
             chunk: list[dict] = []
-            for row in table:
-                if row.row_number <= done:
-                    continue
-                chunk.append(build_row(row))
-                if len(chunk) >= CHUNK:
-                    _flush(session, batch, model, chunk, progress)
-                    chunk = []
+            try:
+                for row in table:
+                    if row.row_number <= done:
+                        continue
+                    chunk.append(build_row(row))
+                    if len(chunk) >= CHUNK:
+                        _flush(session, batch, model, chunk, progress)
+                        chunk = []
+            except SheetError as exc:  # a limit or a malformed record found while streaming: refuse it all
+                session.rollback()
+                session.execute(delete(model).where(model.batch_id == batch.id))
+                batch.rows_parsed = 0
+                session.commit()
+                raise ImportRefused(Problem("file", "file_refused", exc.msgid, exc.params)) from None
             _flush(session, batch, model, chunk, progress)
             batch.rows_blank = table.blank_rows
             batch.rows_footer = table.footer_rows
