@@ -204,6 +204,9 @@ class _ExtentScan:
                 raise SheetError(N_("The file could not be read as a spreadsheet (%(error)s)"), error="tag too long")
         else:
             self._tail = b""
+        self._tags(data)
+
+    def _tags(self, data: bytes) -> None:
         for m in _XLSX_TAG_RE.finditer(data):
             ref = _XLSX_REF_RE.search(m.group(0))
             letters, digits = (ref.group(1), ref.group(2)) if ref else (b"", b"")
@@ -217,6 +220,41 @@ class _ExtentScan:
                     self.max_row = max(self.max_row, self.row)
                 self.col = _letters_to_index(letters) + 1 if letters else self.col + 1
                 self.max_col = max(self.max_col, self.col)
+
+
+_ODS_TAG_RE = re.compile(rb"<(/?)table:(table-row|table-cell|covered-table-cell|table)([\s/>][^>]*)?>")
+_ODS_REPEAT_RE = re.compile(rb'number-(rows|columns)-repeated\s*=\s*["\']([0-9]+)["\']')
+
+
+class _OdsExtentScan(_ExtentScan):
+    """The same for an OpenDocument content.xml, whose rows and cells carry repeat counts (python-calamine
+    expands them). Only cells with a value count, as LibreOffice pads every sheet with empty repeats."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._repeat_rows = 1
+        self._row_has_value = False
+
+    def _tags(self, data: bytes) -> None:
+        for m in _ODS_TAG_RE.finditer(data):
+            closing, name, attrs = m.group(1), m.group(2), m.group(3) or b""
+            rep = _ODS_REPEAT_RE.search(attrs)
+            n = int(rep.group(2)) if rep else 1
+            if name == b"table":
+                if not closing:
+                    self.row = 0
+            elif name == b"table-row":
+                if not closing:
+                    self._repeat_rows, self._row_has_value, self.col = n, False, 0
+                if closing or attrs.rstrip().endswith(b"/"):
+                    if self._row_has_value:
+                        self.max_row = max(self.max_row, self.row + self._repeat_rows)
+                    self.row += self._repeat_rows
+            elif not closing:
+                if b"value-type" in attrs:
+                    self.max_col = max(self.max_col, self.col + n)
+                    self._row_has_value = True
+                self.col += n
 
 
 def _letters_to_index(letters: bytes) -> int:
@@ -248,8 +286,12 @@ def check_container(path: str, kind: str, limits: SheetLimits | None = None) -> 
         budget = cap
         try:
             for i in infos:
-                sheet = kind == "xlsx" and i.filename.startswith("xl/worksheets/") and i.filename.endswith(".xml")
-                scan = _ExtentScan() if sheet else None
+                if i.filename.startswith("xl/worksheets/") and i.filename.endswith(".xml"):
+                    scan = _ExtentScan()
+                elif i.filename == "content.xml":
+                    scan = _OdsExtentScan()
+                else:
+                    scan = None
                 actual = 0
                 for chunk in _limited_member(zf, i, budget):
                     actual += len(chunk)

@@ -297,3 +297,49 @@ def test_refused_wide_file_through_the_job_and_the_pages(app, run_jobs, client_f
     from openpyxl import load_workbook
 
     assert load_workbook(io.BytesIO(report.data)).active.max_column <= 4
+
+
+MANIFEST = ('<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+            'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0">'
+            '<manifest:file-entry manifest:full-path="/" '
+            'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+            '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>')
+
+
+def _ods(path: Path, rows_xml: str) -> Path:
+    content = ('<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+               'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+               'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+               'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
+               '<office:body><office:spreadsheet><table:table table:name="S">'
+               '<table:table-column table:number-columns-repeated="1024"/>'
+               '<table:table-row><table:table-cell office:value-type="string"><text:p>Họ và tên</text:p>'
+               '</table:table-cell><table:table-cell office:value-type="string"><text:p>Số CCCD</text:p>'
+               f'</table:table-cell></table:table-row>{rows_xml}'
+               '</table:table></office:spreadsheet></office:body></office:document-content>')
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        z.writestr("content.xml", content, compress_type=zipfile.ZIP_DEFLATED)
+        z.writestr("META-INF/manifest.xml", MANIFEST)
+    return path
+
+
+def _cell(text, repeat=1):
+    rep = f' table:number-columns-repeated="{repeat}"' if repeat > 1 else ""
+    return f'<table:table-cell office:value-type="string"{rep}><text:p>{text}</text:p></table:table-cell>'
+
+
+def test_ods_repeats_are_counted_before_the_reader_expands_them(tmp_path):
+    padding = ('<table:table-row table:number-rows-repeated="1048574">'
+               '<table:table-cell table:number-columns-repeated="1024"/></table:table-row>')
+    ok = _ods(tmp_path / "ok.ods", f"<table:table-row>{_cell('Nguyễn Văn An')}{_cell('001045000001')}"
+                                   f"<table:table-cell table:number-columns-repeated=\"1022\"/></table:table-row>"
+                                   + padding)
+    with open_table(ok) as table:  # LibreOffice's empty padding is no reason to refuse
+        assert [r.values["full_name"] for r in table] == ["Nguyễn Văn An"]
+    wide = _ods(tmp_path / "wide.ods", f'<table:table-row table:number-rows-repeated="90000">{_cell("x", 1000)}'
+                                       "</table:table-row>")
+    _refused(wide, sheets._TOO_MANY_COLUMNS)
+    tall = _ods(tmp_path / "tall.ods", f'<table:table-row table:number-rows-repeated="900000">{_cell("x", 2)}'
+                                       "</table:table-row>")
+    _refused(tall, sheets._TOO_MANY_ROWS)
