@@ -13,7 +13,7 @@ are passed through as the reader gives them (``str``, ``int``, ``float``,
 
 Readers
 -------
-* .xlsx/.xlsm/.xlsb/.ods/.xls: python-calamine.  NOTE: python-calamine (0.9)
+* .xlsx/.xlsm/.ods/.xls: python-calamine (.xlsb is refused: see ``check_container``).  NOTE: python-calamine (0.9)
   has no streaming reader.  ``get_sheet_by_index`` loads the whole sheet into a
   Rust ``Range``; ``iter_rows()`` then converts one row at a time to Python
   lists, whereas ``to_python()`` builds every row at once.  Measured on a
@@ -159,6 +159,7 @@ _TOO_MANY_ROWS = N_("The sheet has more than %(limit)s rows; split it into small
 _TOO_MANY_COLUMNS = N_("The sheet has more than %(limit)s columns (row %(row)s); remove the extra columns")
 _TOO_MANY_CELLS = N_("The sheet %(sheet)s spans %(rows)s rows by %(columns)s columns, more than %(limit)s cells; "
                      "remove the empty rows and columns or split the file")
+_XLSB_REFUSED = N_("Excel binary workbooks (.xlsb) are not accepted; open the file in Excel and save it as .xlsx")
 _CELL_TOO_LONG = N_("Cell %(cell)s holds more than %(limit)s characters; shorten it")
 _CSV_CELL_TOO_LONG = N_("Record %(row)s of the CSV file holds a cell longer than %(limit)s characters "
                         "(or a quote that is never closed); correct it")
@@ -264,9 +265,10 @@ def _letters_to_index(letters: bytes) -> int:
     return n - 1
 
 
-def check_container(path: str, kind: str, limits: SheetLimits | None = None) -> None:
+def check_container(path: str, limits: SheetLimits | None = None) -> None:
     """Refuse a zip-based spreadsheet that would unpack beyond ``limits`` (see :class:`SheetLimits`),
-    before any reader decompresses it. Memory stays at one chunk whatever the file holds."""
+    before any reader decompresses it. Memory stays at one chunk whatever the file holds.
+    .xlsb (binary sheets) is refused: its extent cannot be checked before the reader allocates it."""
     limits = limits or LIMITS
     try:
         zf = zipfile.ZipFile(path)
@@ -276,6 +278,9 @@ def check_container(path: str, kind: str, limits: SheetLimits | None = None) -> 
         infos = zf.infolist()
         if len(infos) > limits.max_members:
             raise TooLarge(_TOO_MANY_PARTS, count=len(infos), limit=limits.max_members)
+        if any(i.filename.startswith("xl/worksheets/") and i.filename.endswith(".bin") for i in infos):
+            # binary sheets: their extent cannot be checked before python-calamine allocates it
+            raise UnsupportedFile(_XLSB_REFUSED)
         cap = limits.max_uncompressed_bytes
         mb = cap >> 20
         if sum(i.file_size for i in infos) > cap:
@@ -1246,7 +1251,7 @@ def _open_excel(
         content_kind = ext_kind  # also zip containers
     kind = content_kind or ext_kind or "xlsx"
     if head.startswith(_ZIP_MAGIC):
-        check_container(path, kind, limits)  # before calamine decompresses anything
+        check_container(path, limits)  # before calamine decompresses anything
     try:
         if content_kind is not None and content_kind != ext_kind:
             # mislabelled file (e.g. an .xlsx renamed .xls): let calamine sniff the content

@@ -114,9 +114,10 @@ def test_zip_bomb_is_refused_before_it_is_unpacked(tmp_path):
     assert bomb.stat().st_size < 2 * MB
     error = _refused(bomb, sheets._TOO_BIG)
     assert error.params == {"limit": 200}
-    probe = ("import resource, sys\nfrom app.services.sheets import TooLarge, open_table\n"
+    # VmHWM: the peak of this process's own memory (ru_maxrss would carry the parent's across exec)
+    probe = ("import sys\nfrom app.services.sheets import TooLarge, open_table\n"
              "try:\n    open_table(sys.argv[1])\nexcept TooLarge:\n    pass\n"
-             "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n")
+             "print(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')))\n")
     out = subprocess.run([sys.executable, "-c", probe, str(bomb)], cwd=ROOT, capture_output=True, text=True,
                          check=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert int(out.stdout.strip()) < 150 * 1024  # KB: the interpreter and its imports, no 300 MB string
@@ -343,3 +344,16 @@ def test_ods_repeats_are_counted_before_the_reader_expands_them(tmp_path):
     tall = _ods(tmp_path / "tall.ods", f'<table:table-row table:number-rows-repeated="900000">{_cell("x", 2)}'
                                        "</table:table-row>")
     _refused(tall, sheets._TOO_MANY_ROWS)
+
+
+@pytest.mark.parametrize("name", ["book.xlsb", "renamed.xls"])
+def test_binary_workbooks_are_refused(tmp_path, name):
+    """.xlsb sheets are binary: their extent cannot be checked before the reader allocates it."""
+    path = tmp_path / name
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("[Content_Types].xml", CT)
+        z.writestr("xl/workbook.bin", b"\x83\x01\x00")
+        z.writestr("xl/worksheets/sheet1.bin", b"\x81\x01\x00")
+    with pytest.raises(sheets.UnsupportedFile) as exc:
+        open_table(path)
+    assert exc.value.msgid == sheets._XLSB_REFUSED
