@@ -160,6 +160,7 @@ _TOO_MANY_COLUMNS = N_("The sheet has more than %(limit)s columns (row %(row)s);
 _TOO_MANY_CELLS = N_("The sheet %(sheet)s spans %(rows)s rows by %(columns)s columns, more than %(limit)s cells; "
                      "remove the empty rows and columns or split the file")
 _XLSB_REFUSED = N_("Excel binary workbooks (.xlsb) are not accepted; open the file in Excel and save it as .xlsx")
+_TEXT_TOO_LONG = N_("The file holds a text longer than %(limit)s characters; shorten it")
 _CELL_TOO_LONG = N_("Cell %(cell)s holds more than %(limit)s characters; shorten it")
 _CSV_CELL_TOO_LONG = N_("Record %(row)s of the CSV file holds a cell longer than %(limit)s characters "
                         "(or a quote that is never closed); correct it")
@@ -258,6 +259,43 @@ class _OdsExtentScan(_ExtentScan):
                 self.col += n
 
 
+class _SharedStringScan:
+    """The longest shared string of an .xlsx (bytes from <si> to </si>, markup included), streamed: a huge
+    text is refused before the reader holds it (and Python copies it). Positions are absolute offsets in
+    the member; the last bytes of a chunk are looked at again with the next one (a mark cut in two)."""
+
+    _MARK = re.compile(rb"<(/?)(?:\w{1,16}:)?si[\s/>]")
+
+    def __init__(self, max_chars: int) -> None:
+        self.max_chars = max_chars
+        self.limit = 4 * max_chars + 65536  # UTF-8 and rich-text runs
+        self._tail = b""
+        self._offset = 0
+        self._seen = 0
+        self._start: int | None = None
+
+    def feed(self, chunk: bytes) -> None:
+        buf = self._tail + chunk
+        base = self._offset - len(self._tail)
+        for m in self._MARK.finditer(buf):
+            pos = base + m.start()
+            if pos < self._seen:
+                continue
+            self._seen = pos + 1
+            if m.group(1):
+                self._check(pos)
+                self._start = None
+            else:
+                self._start = pos
+        self._offset += len(chunk)
+        self._check(self._offset)
+        self._tail = buf[-32:]
+
+    def _check(self, pos: int) -> None:
+        if self._start is not None and pos - self._start > self.limit:
+            raise TooLarge(_TEXT_TOO_LONG, limit=self.max_chars)
+
+
 def _letters_to_index(letters: bytes) -> int:
     n = 0
     for ch in letters:
@@ -295,6 +333,8 @@ def check_container(path: str, limits: SheetLimits | None = None) -> None:
                     scan = _ExtentScan()
                 elif i.filename == "content.xml":
                     scan = _OdsExtentScan()
+                elif i.filename == "xl/sharedStrings.xml":
+                    scan = _SharedStringScan(limits.max_cell_chars)
                 else:
                     scan = None
                 actual = 0
@@ -307,7 +347,7 @@ def check_container(path: str, limits: SheetLimits | None = None) -> None:
                 if actual >= _RATIO_MIN_BYTES and actual > limits.max_ratio * max(i.compress_size, 1):
                     raise TooLarge(_TOO_COMPRESSED, member=i.filename[:80], ratio=actual // max(i.compress_size, 1))
                 budget -= actual
-                if scan is not None:
+                if isinstance(scan, _ExtentScan):
                     _check_extent(os.path.basename(i.filename)[:-4], scan.max_row, scan.max_col, limits)
         except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
             # corrupt, encrypted or forged members: no reader gets them

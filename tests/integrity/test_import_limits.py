@@ -133,8 +133,28 @@ def test_a_forged_size_in_the_zip_directory_does_not_help(tmp_path):
     """The directory claims 1 KB for a 30 MB member: the real bytes are counted while streaming."""
     path = write_xlsx(tmp_path / "forged.xlsx", shared_mb=30, shared_char=b"AB")
     _forge_size(path, "xl/sharedStrings.xml", 1000)
-    limits = SheetLimits(max_uncompressed_bytes=10 * MB, max_ratio=10 ** 6)
+    limits = SheetLimits(max_uncompressed_bytes=10 * MB, max_ratio=10 ** 6, max_cell_chars=10 ** 9)
     _refused(path, sheets._TOO_BIG, limits)
+
+
+def test_a_huge_shared_string_is_refused_while_streaming(tmp_path):
+    """Within the size and ratio caps, one 3 MB text: refused from the zip stream, before the reader."""
+    path = write_xlsx(tmp_path / "text.xlsx", shared_mb=3, shared_char=b"AB")
+    error = _refused(path, sheets._TEXT_TOO_LONG, SheetLimits(max_ratio=10 ** 6))
+    assert error.params == {"limit": 2000}
+    with open_table(write_xlsx(tmp_path / "short.xlsx", shared_mb=0)) as table:  # an ordinary file passes
+        assert len(list(table)) == 1
+
+
+def test_shared_string_scan_sees_marks_cut_between_chunks():
+    scan = sheets._SharedStringScan(10)  # limit: 40 + 65536 bytes
+    text = b"<sst>" + b"".join(b"<si><t>" + b"x" * 30000 + b"</t></si>" for _ in range(20)) + b"</sst>"
+    for i in range(0, len(text), 7):  # every mark is cut somewhere
+        scan.feed(text[i:i + 7])
+    scan = sheets._SharedStringScan(10)
+    with pytest.raises(TooLarge):
+        for i in range(0, 200000, 7):
+            scan.feed((b"<si><t>" + b"x" * 200000)[i:i + 7])
 
 
 def test_many_members_are_refused(tmp_path):
