@@ -108,10 +108,11 @@ class TooLarge(SheetError):
 class SheetLimits:
     """What a file may hold before we read it (``config.py``: ``IMPORT_*``; ``configure`` at start-up).
 
-    The zip container of .xlsx/.xlsm/.xlsb/.ods is checked BEFORE the reader sees it: member count,
-    declared and actual uncompressed size (streamed, never held), compression ratio of big members; for
-    .xlsx the cell references of every worksheet give the rows x columns the reader would allocate
-    (python-calamine builds a dense range: two cells at A1 and XFD1048576 abort the process).
+    The zip container of .xlsx/.xlsm/.ods is checked BEFORE the reader sees it (``check_container``):
+    member count, declared and actual uncompressed size (streamed, never held), compression ratio of big
+    members, the longest shared string; the cell references of every worksheet (.ods: the repeat counts)
+    give the rows x columns the reader would allocate (python-calamine builds a dense range: two cells at
+    A1 and XFD1048576 abort the process). .xlsb is refused (binary sheets, extent not checkable).
     Then every row read (any format) is checked for its columns and the length of its cells.
     ``raw_max_chars`` bounds the original cells kept per staged row (``staging.raw_json``).
     """
@@ -156,7 +157,7 @@ _TOO_BIG = N_("The file unpacks to more than %(limit)s MB; split it into smaller
 _TOO_COMPRESSED = N_("The file is compressed suspiciously well (part %(member)s: %(ratio)s to 1); it was not read")
 _TOO_MANY_PARTS = N_("The file has too many parts (%(count)s, at most %(limit)s); it was not read")
 _TOO_MANY_ROWS = N_("The sheet has more than %(limit)s rows; split it into smaller files")
-_TOO_MANY_COLUMNS = N_("The sheet has more than %(limit)s columns (row %(row)s); remove the extra columns")
+_TOO_MANY_COLUMNS = N_("The sheet has more than %(limit)s columns; remove the extra columns")
 _TOO_MANY_CELLS = N_("The sheet %(sheet)s spans %(rows)s rows by %(columns)s columns, more than %(limit)s cells; "
                      "remove the empty rows and columns or split the file")
 _XLSB_REFUSED = N_("Excel binary workbooks (.xlsb) are not accepted; open the file in Excel and save it as .xlsx")
@@ -358,7 +359,7 @@ def _check_extent(sheet: str, rows: int, cols: int, limits: SheetLimits) -> None
     if rows > limits.max_rows:
         raise TooLarge(_TOO_MANY_ROWS, limit=limits.max_rows)
     if cols > limits.max_columns:
-        raise TooLarge(_TOO_MANY_COLUMNS, limit=limits.max_columns, row="?")
+        raise TooLarge(_TOO_MANY_COLUMNS, limit=limits.max_columns)
     if rows * cols > limits.max_cells:
         raise TooLarge(_TOO_MANY_CELLS, sheet=sheet, rows=rows, columns=cols, limit=limits.max_cells)
 
@@ -372,7 +373,7 @@ def _check_row(rn: int, cells: list[Any], limits: SheetLimits) -> list[Any]:
         while width and _is_empty(cells[width - 1]):
             width -= 1
         if width > limits.max_columns:
-            raise TooLarge(_TOO_MANY_COLUMNS, limit=limits.max_columns, row=rn)
+            raise TooLarge(_TOO_MANY_COLUMNS, limit=limits.max_columns)
         cells = cells[:width]
     cap = limits.max_cell_chars
     for i, v in enumerate(cells):
