@@ -24,6 +24,7 @@ from app.models import AdminUnit, AsxhUser, Bank, Beneficiary, PaymentAccount
 from app.models.account import ACCOUNT_CHANNELS, ACCOUNT_SOURCES
 from app.services import normalize as nz
 from app.services.messages import N_, FieldError, Problem
+from app.services.masking import mask_account
 from app.services.reference import FIXTURES
 
 OPEN_STATES = ("pending", "verified")
@@ -397,15 +398,6 @@ def pending_for(session: Session, beneficiary_id: int) -> PaymentAccount | None:
         select(PaymentAccount).where(PaymentAccount.beneficiary_id == beneficiary_id,
                                      PaymentAccount.state == "pending")
         .order_by(PaymentAccount.id.desc()).limit(1)).first()
-
-
-def mask_account(number: str | None) -> str:
-    """"0123456789" → "012****789" for roles that do not need the full number."""
-    if not number:
-        return ""
-    if len(number) <= 6:
-        return number[:1] + "*" * (len(number) - 2) + number[-1:]
-    return number[:3] + "*" * (len(number) - 6) + number[-3:]
 
 
 def to_dict(account: PaymentAccount, *, unmask: bool = True) -> dict:

@@ -28,6 +28,7 @@ from app.models import (
 from app.services import questionnaire as qn
 from app.services.accounts import has_verified_account
 from app.services.formatting import format_date
+from app.services.masking import mask_account, mask_cccd  # the one masking (mask_cccd is imported from here too)
 from app.services.messages import N_
 from app.services.spreadsheets import Styled, append_row, new_workbook
 
@@ -176,18 +177,6 @@ def case_people_query(unit: AdminUnit | None, case_type: int | None):
     return q.order_by(commune.path, Beneficiary.name_key, Beneficiary.id)
 
 
-def mask_cccd(cccd: str | None) -> str:
-    return f"{cccd[:3]}******{cccd[-3:]}" if cccd and len(cccd) >= 9 else (cccd or "")
-
-
-def mask_number(number: str | None) -> str:
-    if not number:
-        return ""
-    if len(number) <= 6:
-        return number[:1] + "*" * (len(number) - 2) + number[-1:]
-    return number[:3] + "*" * (len(number) - 6) + number[-3:]
-
-
 class _Details:
     """Looks up, per chunk of people, what the lists show besides the person: categories, accounts,
     opening tasks, groups, and the questionnaire labels of the latest visit."""
@@ -242,7 +231,7 @@ class _Details:
         if ct == HAS_ACCOUNT:
             acct = self.accounts.get(person.id)
             if acct:
-                number = acct[1] if self.unmask else mask_number(acct[1])
+                number = acct[1] if self.unmask else mask_account(acct[1])
                 return f"{self.banks.get(acct[0], acct[0])} · {number}"
             return ""
         if ct == OPENING:
@@ -264,7 +253,7 @@ class _Details:
             if "other" in visit.support_list:
                 parts.append(answers.get("support_other") or qn.option_label(d, "support", "other"))
             if visit.proxy_name:
-                cccd = visit.proxy_cccd if self.unmask else mask_cccd(visit.proxy_cccd)
+                cccd = visit.proxy_cccd if self.unmask else mask_cccd(visit.proxy_cccd) or ""
                 parts.append(t(N_("proxy: %(name)s, CCCD %(cccd)s, %(relationship)s")) % {
                     "name": visit.proxy_name, "cccd": cccd, "relationship": visit.proxy_relationship or ""})
             return "; ".join(p for p in parts if p)
@@ -285,7 +274,7 @@ def case_rows(session: Session, unit: AdminUnit | None, case_type: int | None, t
         for person, visit, commune in batch:
             yield {
                 "id": person.id, "full_name": person.full_name, "birth": person.birth,
-                "cccd": person.cccd if unmask else mask_cccd(person.cccd), "address": person.address or "",
+                "cccd": (person.cccd if unmask else mask_cccd(person.cccd)) or "", "address": person.address or "",
                 "commune": commune.name, "categories": ", ".join(details.categories.get(person.id, [])),
                 "case_type": person.case_type, "detail": details.detail(person, visit),
                 "visit_date": visit.visit_date if visit is not None else None,
