@@ -78,12 +78,15 @@ def log_event(action: str, entity: str | None, entity_id=None, *, beneficiary_id
 
 
 def log_view(entity: str, entity_id, *, beneficiary_id: int | None = None, unit_id: int | None = None,
-             fields=None, masked: bool | None = None, detail: str | None = None, commit: bool = True) -> int:
-    """Someone looked at one record holding personal data.
+             fields=None, masked: bool | None = None, detail: str | None = None, ids=None,
+             commit: bool = True) -> int:
+    """Someone looked at one record (``entity_id``) or one page of records (``ids``) holding personal data.
 
-    ``fields``: identifiers shown in full (e.g. ["cccd"]); ``masked``: whether they were masked.
+    ``fields``: identifiers shown in full (e.g. ["cccd"]); ``masked``: whether they were masked;
+    ``ids``: the records on the page (one call per page or response, not per row).
     """
-    new = {k: v for k, v in {"fields": sorted(fields) if fields else None, "masked": masked}.items()
+    new = {k: v for k, v in {"fields": sorted(fields) if fields else None, "masked": masked,
+                             "ids": list(ids) if ids is not None else None}.items()
            if v is not None} or None
     return log_event("view", entity, entity_id, beneficiary_id=beneficiary_id, unit_id=unit_id, new=new,
                    detail=detail, commit=commit)

@@ -72,3 +72,49 @@ def mask_for_user(data: dict, kinds: dict[str, str]) -> dict:
 def masking_state() -> dict:
     """For templates: ``{"masked": …, "may_unmask": …}``."""
     return {"masked": should_mask(), "may_unmask": should_mask() and may_unmask_record()}
+
+
+# --- search and sort on identifiers ----------------------------------------------------------------
+#
+# A masked list that can still be filtered with "starts with" (or sorted) on the hidden column is an
+# oracle: 10 requests per digit recover the number. For users who see masked numbers an identifier
+# column accepts ONLY an exact-match filter (which reveals nothing the user did not type; each one is
+# logged as action "search"), and is never a sort key. Used by PersonalDataViewMixin (web lists) and
+# PersonalDataApiMixin (REST lists): every FAB view / API over rows with identifiers mixes one in.
+
+EXACT_MATCH = "eq"
+
+
+def identifier_columns(*column_lists, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """``{column: kind}`` for the columns among ``column_lists`` that carry a CCCD / CMND / account number."""
+    found = dict(extra or {})
+    for columns in column_lists:
+        for column in columns or ():
+            if isinstance(column, str) and column in masking.IDENTIFIER_FIELDS:
+                found.setdefault(column, masking.IDENTIFIER_FIELDS[column])
+    return found
+
+
+def refused_searches(searches, identifiers) -> list[tuple[str, str]]:
+    """The (column, operator) pairs of ``searches`` (column, operator, value) a masked user may not use."""
+    if not should_mask():
+        return []
+    return [(col, opr) for col, opr, _value in searches if col in identifiers and opr != EXACT_MATCH]
+
+
+def refuse_sort(column, identifiers) -> bool:
+    """True when sorting by ``column`` would leak the order of hidden numbers."""
+    return bool(column) and column in identifiers and should_mask()
+
+
+def log_exact_searches(entity: str, searches, identifiers, count: int | None = None) -> None:
+    """One audit record (action ``search``) per request that looked a masked identifier up by exact value."""
+    if not should_mask():
+        return
+    looked_up = {col: value[0] if isinstance(value, list) and len(value) == 1 else value
+                 for col, opr, value in searches if col in identifiers and opr == EXACT_MATCH}
+    if looked_up:
+        from app.security.audit import log_event
+
+        new = dict(looked_up, count=count) if count is not None else looked_up
+        log_event("search", entity, None, new=new)

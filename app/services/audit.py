@@ -248,6 +248,27 @@ def record(session: Session, *, action: str, entity: str | None = None, entity_i
     return append(session, [entry])[0]
 
 
+# --- maintenance (the append-only guard) -----------------------------------------------------
+
+# On PostgreSQL a trigger (migration 0009_h4_audit_append_only) refuses UPDATE, DELETE and TRUNCATE
+# of audit_log unless the transaction has set this switch. Only test clean-up and a deliberate,
+# documented archival use it; the application never does.
+MAINTENANCE_SETTING = "asxh.audit_maintenance"
+
+
+@contextlib.contextmanager
+def maintenance(session_or_conn):
+    """Allow UPDATE/DELETE/TRUNCATE of audit_log for the rest of the caller's transaction (PostgreSQL).
+
+    ``SET LOCAL`` lasts until the transaction ends (commit or rollback), so the switch cannot leak
+    into another request's transaction on a pooled connection. SQLite has no trigger: a no-op.
+    """
+    conn = session_or_conn if isinstance(session_or_conn, Connection) else session_or_conn.connection()
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(f"SET LOCAL {MAINTENANCE_SETTING} = 'on'"))
+    yield conn
+
+
 # --- verification -------------------------------------------------------------------------
 
 @dataclasses.dataclass

@@ -25,6 +25,7 @@ from app.security.scope import ScopedMixin, check_current, current_scope_ids, cu
 from app.services import account_import, accounts
 from app.services.formatting import format_date
 from app.services.messages import FieldError
+from app.views.audit import PersonalDataViewMixin
 from app.views.batch_common import failure_text, preview_lines
 from app.views.labels import BATCH_STATUS_LABELS, label
 
@@ -80,7 +81,7 @@ def _find_beneficiary(value: str) -> Beneficiary | None:
     return None
 
 
-class PaymentAccountView(ScopedMixin, ModelView):
+class PaymentAccountView(ScopedMixin, PersonalDataViewMixin, ModelView):
     datamodel = SQLAInterface(PaymentAccount)
     class_permission_name = "PaymentAccount"
     # Never deleted (a version is rejected or superseded, with who and when): no delete route, no mapping.

@@ -13,18 +13,22 @@ import datetime as dt
 import json
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, g, url_for
+from flask import abort, current_app, flash, g, url_for
 from flask_appbuilder import ModelView, expose
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from sqlalchemy import false
 
 from app.models import AuditLog
 from app.security.audit import log_unmask, log_view
-from app.security.masking import account_formatter, cccd_formatter, may_unmask_record, should_mask
+from app.security.masking import (
+    account_formatter, cccd_formatter, identifier_columns, log_exact_searches, may_unmask_record, refuse_sort,
+    refused_searches, should_mask,
+)
 from app.security.scope import current_unit, scope_unit_ids
 from app.services.masking import IDENTIFIER_FIELDS, MASKERS
 
@@ -124,27 +128,66 @@ def audit_history_url(beneficiary_id) -> str | None:
 
 
 class PersonalDataViewMixin:
-    """Mix into a FAB ModelView (before ModelView) whose rows carry personal identifiers."""
+    """Mix into a FAB ModelView (before ModelView) whose rows carry personal identifiers.
 
-    masked_columns: dict[str, str] = {"cccd": "cccd", "cmnd": "cccd"}
+    The identifier columns are found by name (``IDENTIFIER_FIELDS``: cccd, cmnd, match_cccd, proxy_cccd,
+    account_number, …) among the list / show / search / order columns; ``masked_columns`` adds others.
+    For users who see masked numbers: the columns are masked, filters on them other than an exact match
+    are dropped (with a warning), sorting by them is ignored, and exact searches are logged. Every list
+    page and show page is logged (``view``, with the ids shown).
+    """
+
+    masked_columns: dict[str, str] = {}
     audit_entity: str | None = None          # default: the model's table name
-    audit_person_attr: str = "id"             # attribute with the beneficiary id ("beneficiary_id" on child rows)
+    audit_person_attr: str | None = None      # default: "beneficiary_id" if the model has one, else "id"
     audit_unit_attr: str = "commune_id"
     show_template = "personal_data_show.html"
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         cls.method_permission_name = dict(getattr(cls, "method_permission_name", None) or {}, unmask="read")
+        routes = getattr(cls, "include_route_methods", None)
+        if routes is not None and "show" in routes:
+            cls.include_route_methods = set(routes) | {"unmask"}
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
+        self.masked_columns = identifier_columns(self.list_columns, self.show_columns, self.search_columns,
+                                                 self.order_columns, extra=type(self).masked_columns)
+        if self.audit_person_attr is None:
+            self.audit_person_attr = "beneficiary_id" if hasattr(self.datamodel.obj, "beneficiary_id") else "id"
         formatters = dict(self.formatters_columns or {})
         for column, kind in self.masked_columns.items():
             formatters[column] = FORMATTERS[kind]
         self.formatters_columns = formatters
 
+    def _entity(self) -> str:
+        return self.audit_entity or self.datamodel.obj.__tablename__
+
+    def _get_list_widget(self, filters, *args, order_column="", order_direction="", **kwargs):
+        searches = [(f.column_name, f.arg_name, v) for f, v in zip(filters.filters, filters.values)]
+        refused = refused_searches(searches, self.masked_columns)
+        if refused:
+            kept = [(f, v) for f, v in zip(filters.filters, filters.values)
+                    if (f.column_name, f.arg_name) not in refused]
+            filters.filters, filters.values = [f for f, _v in kept], [v for _f, v in kept]
+            searches = [(f.column_name, f.arg_name, v) for f, v in kept]
+            flash(gettext("Identifiers you see masked can only be searched by the exact full number; "
+                          "the other search on them was ignored."), "warning")
+        if refuse_sort(order_column, self.masked_columns):
+            order_column, order_direction = "", ""
+        widgets = super()._get_list_widget(filters, *args, order_column=order_column,
+                                           order_direction=order_direction, **kwargs)
+        shown = widgets["list"].template_args
+        log_exact_searches(self._entity(), searches, self.masked_columns, count=shown.get("count"))
+        masked = should_mask()
+        columns = [c for c in self.masked_columns if c in (self.list_columns or [])]
+        log_view(self._entity(), None, ids=list(shown.get("pks") or []), fields=[] if masked else columns,
+                 masked=masked)
+        return widgets
+
     def _audit_keys(self, pk, item) -> dict:
-        entity = self.audit_entity or self.datamodel.obj.__tablename__
+        entity = self._entity()
         person = getattr(item, self.audit_person_attr, None)
         unit = getattr(item, self.audit_unit_attr, None)
         return {"entity": entity, "entity_id": pk, "beneficiary_id": person if isinstance(person, int) else None,
@@ -155,7 +198,8 @@ class PersonalDataViewMixin:
         g.asxh_show_person = keys["beneficiary_id"]
         if not getattr(g, "asxh_unmask_once", False):
             masked = should_mask()
-            log_view(keys.pop("entity"), keys.pop("entity_id"), fields=[] if masked else list(self.masked_columns),
+            columns = [c for c in self.masked_columns if c in (self.show_columns or [])]
+            log_view(keys.pop("entity"), keys.pop("entity_id"), fields=[] if masked else columns,
                      masked=masked, **keys)
         return super()._get_show_widget(pk, item, *args, **kwargs)
 
@@ -170,7 +214,8 @@ class PersonalDataViewMixin:
         if item is None:
             abort(404)
         keys = self._audit_keys(pk, item)
-        log_unmask(keys.pop("entity"), keys.pop("entity_id"), fields=list(self.masked_columns), **keys)
+        log_unmask(keys.pop("entity"), keys.pop("entity_id"),
+                   fields=[c for c in self.masked_columns if c in (self.show_columns or [])], **keys)
         g.asxh_unmask_once = True
         widgets = self._show(pk)
         return self.render_template(self.show_template, pk=pk, title=self.show_title, widgets=widgets,

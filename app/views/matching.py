@@ -20,6 +20,7 @@ from app.security.scope import ScopedMixin, check_current, check_items, current_
 from app.services import matching
 from app.services.messages import FieldError
 from app.services.population import LocalPopulationRegistry
+from app.views.audit import PersonalDataViewMixin
 from app.views.beneficiary import BENEFICIARY_LABELS
 from app.views.labels import MATCH_LABELS, RUN_STATUS_LABELS, SEX_LABELS, label
 from jobs.matching import match_job_id, run_match
@@ -38,7 +39,7 @@ def _to_review():
     return list(TO_REVIEW)
 
 
-class MatchReviewView(ScopedMixin, ModelView):
+class MatchReviewView(ScopedMixin, PersonalDataViewMixin, ModelView):
     datamodel = SQLAInterface(Beneficiary)
     class_permission_name = "MatchReview"
     method_permission_name = dict(VIEW_METHODS, review="read", decide="write", run="write", run_status="read",

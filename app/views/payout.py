@@ -27,6 +27,7 @@ from app.services import payout
 from app.services.formatting import format_date, format_money
 from app.services.messages import FieldError
 from app.views.accounts import can, render_problem, require
+from app.views.audit import PersonalDataViewMixin
 from app.views.labels import CATEGORY_LABELS, label
 
 PERIOD_STATUS_LABELS = {"draft": _l("Draft"), "synced": _l("Synced"), "locked": _l("Locked and approved"),
@@ -335,7 +336,7 @@ def _audit_export(what: str, filename: str, count: int, unit_id: int, period_id:
     log_export(what, detail=filename, count=count, unit_id=unit_id, entity_id=period_id)
 
 
-class PayoutLineView(ScopedMixin, ModelView):
+class PayoutLineView(ScopedMixin, PersonalDataViewMixin, ModelView):
     """The lines of the periods in scope (read-only); filter by period, channel, result. Failed lines are
     the follow-up list."""
 

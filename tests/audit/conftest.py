@@ -30,6 +30,17 @@ def audit_rows(app, **where) -> list[dict]:
         return rows
 
 
+def wipe_audit_log(app) -> None:
+    """Empty the audit trail between steps of a test (the maintenance switch of the append-only trigger)."""
+    from app.extensions import db
+    from app.services.audit import maintenance
+
+    with app.app_context():
+        with maintenance(db.session):
+            db.session.execute(db.text("DELETE FROM audit_log"))
+        db.session.commit()
+
+
 @pytest.fixture()
 def make_person(app):
     """make_person(commune_code, name, cccd) → id of a new beneficiary with one BTXH enrolment (synthetic)."""

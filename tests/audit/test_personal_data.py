@@ -7,7 +7,7 @@ import pytest
 from openpyxl import load_workbook
 
 from app.security.roles import ROLES
-from tests.audit.conftest import audit_rows
+from tests.audit.conftest import audit_rows, wipe_audit_log
 from tests.conftest import page_token
 
 CCCD, CMND = "001045000001", "012345678"
@@ -25,8 +25,7 @@ def person(app, make_person):
     with app.app_context():
         db.session.get(Beneficiary, pid).cmnd = CMND
         db.session.commit()
-        db.session.execute(db.text("DELETE FROM audit_log"))
-        db.session.commit()
+    wipe_audit_log(app)
     return pid
 
 
@@ -54,11 +53,15 @@ def test_list_show_and_rest_mask_for_roles_without_unmask(app, client_for, api_t
         assert CCCD not in listing and CCCD not in show and CMND not in show
         assert MASKED_CCCD in listing and MASKED_CCCD in show and MASKED_CMND in show
         assert api["cccd"] == MASKED_CCCD and api["cmnd"] == MASKED_CMND and api_list[0]["cccd"] == MASKED_CCCD
+    # one record per page or response: the list pages name the ids they showed
     views = audit_rows(app, action="view")
-    assert [(v["username"], v["source"], v["beneficiary_id"]) for v in views] == [
-        (username, "web", person), (username, "api", person)]
+    assert [(v["username"], v["source"], v["beneficiary_id"], v["entity_id"]) for v in views] == [
+        (username, "web", None, None), (username, "web", person, str(person)), (username, "api", person, str(person)),
+        (username, "api", None, None)]
+    assert views[0]["new"]["ids"] == [person] and views[3]["new"]["ids"] == [person]
     assert all(v["new"]["masked"] is (not full) for v in views)
-    assert views[0]["new"].get("fields", []) == ([] if not full else ["cccd", "cmnd"])
+    assert views[1]["new"].get("fields", []) == ([] if not full else ["cccd", "cmnd"])
+    assert views[0]["new"].get("fields", []) == ([] if not full else ["cccd"])
 
 
 def test_commune_officer_reveals_one_record_once_and_it_is_logged(app, client_for, person, unit_id):
