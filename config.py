@@ -89,6 +89,24 @@ def _secret_key(env: str) -> str:
     return path.read_text().strip()
 
 
+def _audit_key(env: str) -> str:
+    """The secret that keys the audit trail's hash chain (HMAC). Never stored in the database:
+    whoever can write audit_log without it cannot forge a valid chain."""
+    key = _env_str("AUDIT_KEY")
+    if key:
+        if len(key) < 32:
+            raise ConfigError("AUDIT_KEY must be at least 32 characters long")
+        return key
+    if env == "production":
+        raise ConfigError("AUDIT_KEY is required when ASXH_ENV=production (keep it out of the database "
+                          "and out of backups of it)")
+    path = instance_dir() / "audit_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 def load_config(overrides: dict | None = None) -> dict:
     """Build the Flask config from the environment (plus explicit overrides)."""
     env = _env_choice("ASXH_ENV", ("development", "test", "production"), "development")
@@ -169,6 +187,10 @@ def load_config(overrides: dict | None = None) -> dict:
         PERMANENT_SESSION_LIFETIME=_env_int("SESSION_MINUTES", 30, minimum=1) * 60,
         JWT_ACCESS_TOKEN_EXPIRES=_env_int("JWT_MINUTES", 60, minimum=1) * 60,
         RATELIMIT_ENABLED=False,
+        # Audit trail (app/services/audit.py): chain key and anchors kept outside the database.
+        AUDIT_KEY=_audit_key(env),
+        AUDIT_ANCHOR_PATH=_env_str("AUDIT_ANCHOR_PATH", str(instance_dir() / "audit_anchors")),
+        AUDIT_ANCHOR_EVERY=_env_int("AUDIT_ANCHOR_EVERY", 1000, minimum=1),
     )
     if env == "test":
         # Password hashing dominates test time; a cheap method is fine for throwaway users.

@@ -419,10 +419,11 @@ def match_command(unit_code, wait, as_json):
 
 
 @asxh.command("audit-verify")
-@click.option("--anchor", default=None, metavar="ID:HASH", help="A head printed earlier: it must still be there, unchanged")
+@click.option("--anchor", default=None, metavar="ID:HASH", help="A head noted earlier: it must still be there, unchanged")
 def audit_verify_command(anchor):
-    """Recompute the audit trail's hash chain; name the first broken record (exit 1)."""
-    from app.services.audit import verify_chain
+    """Recompute the audit trail's keyed hash chain and check the anchors kept outside the database
+    (AUDIT_ANCHOR_PATH); name the first broken record (exit 1)."""
+    from app.services.audit import read_anchors, verify_chain
 
     expected = None
     if anchor:
@@ -431,14 +432,35 @@ def audit_verify_command(anchor):
             expected = (int(anchor_id), anchor_hash.strip().lower())
         except ValueError:
             raise click.BadParameter("use ID:HASH", param_hint="--anchor")
-    report = verify_chain(_db().session, anchor=expected)
+    anchors = read_anchors()
+    report = verify_chain(_db().session, anchor=expected, anchors=anchors)
     if report.ok:
         head = f", head #{report.head_id} {report.head_hash}" if report.count else ""
-        click.echo(f"OK: {report.count} audit records, chain intact{head}")
+        click.echo(f"OK: {report.count} audit records, chain intact{head}; {len(anchors)} anchors match")
+        if report.count and not anchors:
+            click.echo("WARNING: no anchor outside the database (AUDIT_ANCHOR_PATH): run `asxh audit-anchor`",
+                       err=True)
         return
     click.echo(f"BROKEN: audit record #{report.broken_id} {report.reason} "
-               f"({report.count - 1} records before it verified)", err=True)
+               f"({max(report.count - 1, 0)} records before it verified)", err=True)
     sys.exit(1)
+
+
+@asxh.command("audit-anchor")
+def audit_anchor_command():
+    """Note the audit trail's newest (id, hash) in the anchor file outside the database (AUDIT_ANCHOR_PATH).
+
+    Run it from cron (and copy the file off the machine): truncating or rewriting the trail before an
+    anchor is then caught by `asxh audit-verify`.
+    """
+    from app.services.audit import anchor_head
+
+    head = anchor_head(_db().session)
+    _db().session.rollback()
+    if head is None:
+        click.echo("The audit trail is empty: nothing to anchor.")
+        return
+    click.echo(f"Anchored #{head[0]} {head[1]}")
 
 
 from app.cli_payout import register_payout_commands  # noqa: E402  (payout commands on the same group)

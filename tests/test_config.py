@@ -53,6 +53,9 @@ def test_production_requires_secrets_and_servers(env):
     with pytest.raises(ConfigError, match="REDIS_URL"):
         load_config()
     env.setenv("REDIS_URL", "redis://cache.example:6379/0")
+    with pytest.raises(ConfigError, match="AUDIT_KEY"):
+        load_config()
+    env.setenv("AUDIT_KEY", "k" * 40)
     cfg = load_config()
     assert cfg["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://db.example/asxh"
     assert cfg["SESSION_COOKIE_SECURE"] is True

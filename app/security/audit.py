@@ -61,6 +61,8 @@ def init_audit(app: Flask) -> None:
 
     tables = app.config.get("AUDIT_TABLES")
     audit.configure(tables=audit.DEFAULT_AUDITED_TABLES | set(tables or ()))
+    audit.configure_chain(key=app.config.get("AUDIT_KEY"), anchor_path=app.config.get("AUDIT_ANCHOR_PATH"),
+                          anchor_every=app.config.get("AUDIT_ANCHOR_EVERY", 1000))
     audit.set_actor_provider(request_actor)
     audit.install_listeners(db.session)
 

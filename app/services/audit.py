@@ -18,9 +18,17 @@ The chain. Each row stores ``prev_hash`` (the previous row's ``hash``, or 64 zer
 first row) and ``hash`` = SHA-256 over a canonical JSON of the row's content fields, its id and
 ``prev_hash``. Ids are assigned here as previous id + 1, so the ids are contiguous from 1:
 an edited row fails its own hash, a deleted row leaves a gap (and a wrong ``prev_hash``), a
-reordered row fails both. ``verify_chain`` recomputes everything. Truncating the newest rows,
-or rewriting the whole chain, cannot be seen from inside the database: keep the head that
-``audit-verify`` prints somewhere else (``--anchor ID:HASH``).
+reordered row fails both. ``verify_chain`` recomputes everything.
+
+The hash is an HMAC keyed with ``AUDIT_KEY``, a secret that is NOT in the database (config,
+``configure_chain``): whoever can write the table but not read the key cannot recompute a valid
+chain. Truncating the newest rows, or a rewrite by someone who has the key, cannot be seen from
+inside the database, so anchors are kept OUTSIDE it (``AUDIT_ANCHOR_PATH``, a file):
+- ``<path>.head``: the latest committed (id, hash), rewritten after every commit that appended;
+- ``<path>``: one line ``id hash`` appended every ``AUDIT_ANCHOR_EVERY`` records and by
+  ``asxh audit-anchor``.
+``audit-verify`` checks the chain with the key AND that every anchor is still there, unchanged.
+On PostgreSQL a trigger also refuses UPDATE / DELETE / TRUNCATE of the table (``maintenance``).
 
 Concurrency (several web processes and RQ workers, no in-process state): appending is
 "read the last (id, hash), compute, insert", which must not interleave between transactions.
@@ -41,14 +49,17 @@ import contextvars
 import dataclasses
 import datetime as dt
 import decimal
+import fcntl
 import hashlib
+import hmac
 import json
 import logging
+import os
 import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 
-from sqlalchemy import and_, event, insert, inspect, select, text
+from sqlalchemy import and_, bindparam, event, insert, inspect, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -168,11 +179,29 @@ def _hash_value(value):
     return value
 
 
-def compute_hash(row, prev_hash: str) -> str:
-    """SHA-256 (hex) over the canonical JSON of the row's content fields and ``prev_hash``."""
+# The chain's secret and where its anchors live: set once per process by ``configure_chain``.
+_chain = {"key": None, "anchor_path": None, "anchor_every": 1000}
+
+
+def configure_chain(*, key: str | bytes | None, anchor_path: str | None = None, anchor_every: int = 1000) -> None:
+    """Key the chain (HMAC-SHA-256 with ``key``) and say where the anchors are written."""
+    if isinstance(key, str):
+        key = key.encode("utf-8")
+    _chain.update(key=key or None, anchor_path=str(anchor_path) if anchor_path else None,
+                  anchor_every=max(1, int(anchor_every)))
+
+
+def compute_hash(row, prev_hash: str, key: bytes | None = None, *, unkeyed: bool = False) -> str:
+    """HMAC-SHA-256 (hex, keyed with the chain key) over the canonical JSON of the row's content fields
+    and ``prev_hash``. ``unkeyed`` (or no key configured, a bare script): plain SHA-256, the form of
+    the trails written before the chain was keyed (migration 0009_h4 re-keys them once)."""
     payload = {name: _hash_value(row[name]) for name in HASHED_FIELDS}
     payload["prev_hash"] = prev_hash
-    return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
+    message = canonical_json(payload).encode("utf-8")
+    key = key if key is not None else _chain["key"]
+    if key is None or unkeyed:
+        return hashlib.sha256(message).hexdigest()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
 def utcnow() -> dt.datetime:
@@ -232,6 +261,9 @@ def append(session_or_conn, entries: Iterable[dict]) -> list[int]:
         row["hash"] = prev = compute_hash(row, row["prev_hash"])
         rows.append(row)
     conn.execute(insert(AuditLog.__table__), rows)
+    if not isinstance(session_or_conn, Connection):
+        session = session_or_conn.registry() if hasattr(session_or_conn, "registry") else session_or_conn
+        session.info[_HEAD] = (last_id, prev)  # anchored once the transaction has committed
     return [r["id"] for r in rows]
 
 
@@ -246,6 +278,147 @@ def record(session: Session, *, action: str, entity: str | None = None, entity_i
     entry = make_entry(action=action, entity=entity, entity_id=entity_id, beneficiary_id=beneficiary_id,
                        unit_id=unit_id, old=old, new=new, detail=detail, actor=actor)
     return append(session, [entry])[0]
+
+
+# --- anchors outside the database -------------------------------------------------------------
+
+_HEAD = "asxh_audit_head"  # session.info: the (id, hash) this transaction appended last
+
+
+def _head_path(path: str) -> str:
+    return path + ".head"
+
+
+def _parse_anchor(line: str) -> tuple[int, str] | None:
+    parts = line.split()
+    if len(parts) >= 2 and parts[0].isdigit() and re.fullmatch(r"[0-9a-f]{64}", parts[1]):
+        return int(parts[0]), parts[1]
+    return None
+
+
+def write_anchor(record_id: int, record_hash: str, *, history: bool | None = None,
+                 path: str | None = None) -> None:
+    """Note a committed (id, hash) outside the database.
+
+    The head file keeps only the newest one (never moves back); the history file gets a line when
+    ``history`` is true, or (None) when the id crosses a multiple of ``anchor_every``. A file lock
+    orders concurrent writers (web processes and workers of one host).
+    """
+    path = path or _chain["anchor_path"]
+    if not path:
+        return
+    os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
+    with open(path + ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            head = read_head(path)
+            if head is not None and head[0] > record_id:
+                if history:
+                    _append_line(path, record_id, record_hash)
+                return
+            every = _chain["anchor_every"]
+            if history or (history is None and (record_id // every) > ((head[0] if head else 0) // every)):
+                _append_line(path, record_id, record_hash)
+            tmp = _head_path(path) + ".tmp"
+            with open(tmp, "w") as fh:
+                fh.write(f"{record_id} {record_hash}\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, _head_path(path))
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _append_line(path: str, record_id: int, record_hash: str) -> None:
+    with open(path, "a") as fh:
+        fh.write(f"{record_id} {record_hash}\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def read_head(path: str | None = None) -> tuple[int, str] | None:
+    path = path or _chain["anchor_path"]
+    if not path or not os.path.exists(_head_path(path)):
+        return None
+    with open(_head_path(path)) as fh:
+        return _parse_anchor(fh.read())
+
+
+def read_anchors(path: str | None = None) -> list[tuple[int, str]]:
+    """Every anchor noted outside the database (history lines and the head), oldest first."""
+    path = path or _chain["anchor_path"]
+    anchors = []
+    if path and os.path.exists(path):
+        with open(path) as fh:
+            anchors = [a for a in map(_parse_anchor, fh) if a is not None]
+    head = read_head(path)
+    if head is not None:
+        anchors.append(head)
+    return anchors
+
+
+def reset_anchors(path: str | None = None) -> None:
+    """Forget every anchor (tests, after emptying the table under ``maintenance``)."""
+    path = path or _chain["anchor_path"]
+    for name in (path, _head_path(path) if path else None):
+        if name and os.path.exists(name):
+            os.remove(name)
+
+
+def anchor_head(session: Session) -> tuple[int, str] | None:
+    """Append the table's newest (id, hash) to the anchor history (``asxh audit-anchor``)."""
+    table = AuditLog.__table__
+    row = session.execute(select(table.c.id, table.c.hash).order_by(table.c.id.desc()).limit(1)).first()
+    if row is None:
+        return None
+    write_anchor(row.id, row.hash, history=True)
+    return row.id, row.hash
+
+
+def _anchor_after_commit(session: Session) -> None:
+    head = session.info.pop(_HEAD, None)
+    if head is not None:
+        try:
+            write_anchor(*head)
+        except OSError:  # the record is committed; a missed anchor is caught up by the next one
+            log.exception("could not write the audit anchor")
+
+
+def _forget_head(session: Session, previous_transaction) -> None:
+    session.info.pop(_HEAD, None)  # a rollback (even of a savepoint): do not anchor what may be gone
+
+
+event.listen(Session, "after_commit", _anchor_after_commit)
+event.listen(Session, "after_soft_rollback", _forget_head)
+
+
+def rekey_unkeyed_chain(conn: Connection, key: bytes | str) -> int:
+    """One-time upgrade of a trail written with plain SHA-256 to the keyed chain.
+
+    Refuses (AuditError) unless the whole existing chain verifies unkeyed, so a tampered trail is
+    never laundered into a valid one. Returns the number of records re-keyed.
+    """
+    if isinstance(key, str):
+        key = key.encode("utf-8")
+    table = AuditLog.__table__
+    rows = [dict(r) for r in conn.execute(select(table).order_by(table.c.id)).mappings()]
+    prev, prev_id, new_prev = GENESIS, 0, GENESIS
+    updates = []
+    for row in rows:
+        if row["id"] != prev_id + 1 or row["prev_hash"] != prev or compute_hash(row, prev, unkeyed=True) != row["hash"]:
+            if compute_hash(row, row["prev_hash"], key) == row["hash"] and not updates:
+                return 0  # already keyed
+            raise AuditError(f"audit record #{row['id']} does not verify: the trail is not re-keyed; "
+                             "investigate with `asxh audit-verify` before upgrading")
+        new_hash = compute_hash(row, new_prev, key)
+        updates.append({"b_id": row["id"], "b_prev": new_prev, "b_hash": new_hash})
+        prev, prev_id, new_prev = row["hash"], row["id"], new_hash
+    if updates:
+        # hash is unique: move every row to a temporary value first so no two rows ever collide
+        conn.execute(text("UPDATE audit_log SET hash = 'x' || CAST(id AS VARCHAR(20))"))
+        conn.execute(table.update().where(table.c.id == bindparam("b_id"))
+                     .values(prev_hash=bindparam("b_prev"), hash=bindparam("b_hash")), updates)
+    return len(updates)
 
 
 # --- maintenance (the append-only guard) -----------------------------------------------------
@@ -281,15 +454,21 @@ class ChainReport:
     reason: str | None = None
 
 
-def verify_chain(session: Session, *, anchor: tuple[int, str] | None = None, batch: int = 5000) -> ChainReport:
-    """Recompute the chain in id order; report the first broken record.
+def verify_chain(session: Session, *, anchor: tuple[int, str] | None = None,
+                 anchors: Iterable[tuple[int, str]] | None = None, batch: int = 5000) -> ChainReport:
+    """Recompute the (keyed) chain in id order; report the first broken record.
 
-    ``anchor`` (id, hash) is a head noted earlier outside the database: it must still be there
-    unchanged (this is what detects truncation of the newest records).
+    ``anchor`` / ``anchors``: (id, hash) noted earlier outside the database (``read_anchors()``);
+    each must still be there unchanged (this is what detects truncation of the newest records and a
+    rewrite of the chain).
     """
     table = AuditLog.__table__
     prev_hash, prev_id, count = GENESIS, 0, 0
-    anchor_seen = anchor is None
+    expected: dict[int, str] = {}
+    for a_id, a_hash in list(anchors or ()) + ([anchor] if anchor is not None else []):
+        if expected.get(a_id, a_hash) != a_hash:
+            return ChainReport(False, 0, None, None, a_id, "has two different anchors (the anchor file was edited)")
+        expected[a_id] = a_hash
     rows = session.execute(select(table).order_by(table.c.id).execution_options(yield_per=batch)).mappings()
     for row in rows:
         count += 1
@@ -303,14 +482,14 @@ def verify_chain(session: Session, *, anchor: tuple[int, str] | None = None, bat
         if compute_hash(row, row["prev_hash"]) != row["hash"]:
             return ChainReport(False, count, prev_id or None, prev_hash, row_id,
                                "its content does not match its hash (the record was changed)")
-        if anchor is not None and row_id == anchor[0]:
-            if row["hash"] != anchor[1]:
+        if row_id in expected:
+            if row["hash"] != expected[row_id]:
                 return ChainReport(False, count, row_id, row["hash"], row_id,
                                    "differs from the anchor (the chain was rewritten from here or earlier)")
-            anchor_seen = True
         prev_hash, prev_id = row["hash"], row_id
-    if not anchor_seen:
-        return ChainReport(False, count, prev_id or None, prev_hash, anchor[0],
+    missing = sorted(a_id for a_id in expected if a_id > prev_id)
+    if missing:
+        return ChainReport(False, count, prev_id or None, prev_hash, missing[-1],
                            "the anchored record is missing (the newest records were removed)")
     return ChainReport(True, count, prev_id or None, prev_hash if count else None)
 

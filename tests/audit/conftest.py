@@ -33,12 +33,13 @@ def audit_rows(app, **where) -> list[dict]:
 def wipe_audit_log(app) -> None:
     """Empty the audit trail between steps of a test (the maintenance switch of the append-only trigger)."""
     from app.extensions import db
-    from app.services.audit import maintenance
+    from app.services.audit import maintenance, reset_anchors
 
     with app.app_context():
         with maintenance(db.session):
             db.session.execute(db.text("DELETE FROM audit_log"))
         db.session.commit()
+    reset_anchors()
 
 
 @pytest.fixture()
