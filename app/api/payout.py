@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import PaymentAccount, PayoutPeriod, PayoutSyncRun
+from app.security.audit import log_page
 from app.security.masking import mask_for_user
 from app.security.roles import capability
 from app.security.scope import scoped_query, unit_in_scope, user_unit
@@ -64,6 +65,7 @@ class AccountApi(BaseApi):
         page = max(request.args.get("page", 0, type=int), 0)
         count = query.count()
         rows = query.order_by(PaymentAccount.id).offset(page * size).limit(size).all()
+        log_page("payment_account", [a.id for a in rows])
         return self.response(200, count=count, result=[_account_json(a) for a in rows])
 
     @expose("/<int:pk>", methods=["GET"])
@@ -79,6 +81,8 @@ class AccountApi(BaseApi):
         account = self._account(pk)
         if account is None:
             return self.response_404()
+        log_page("payment_account", [account.id], entity_id=account.id, beneficiary_id=account.beneficiary_id,
+                 unit_id=account.commune_id)
         return self.response(200, result=_account_json(account))
 
     @expose("/", methods=["POST"])

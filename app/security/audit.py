@@ -94,6 +94,16 @@ def log_view(entity: str, entity_id, *, beneficiary_id: int | None = None, unit_
                    detail=detail, commit=commit)
 
 
+def log_page(entity: str, ids, *, entity_id=None, beneficiary_id: int | None = None, unit_id: int | None = None,
+             detail: str | None = None, commit: bool = True) -> int:
+    """A page or response showed personal identifiers of these records (``ids``): one record for all of them,
+    noting whether the reader saw them masked. Use it on every custom screen / endpoint that lists people."""
+    from app.security.masking import should_mask
+
+    return log_view(entity, entity_id, beneficiary_id=beneficiary_id, unit_id=unit_id, ids=list(ids),
+                    masked=should_mask(), detail=detail, commit=commit)
+
+
 def log_export(what: str, *, detail: str | None = None, count: int | None = None, unit_id: int | None = None,
                entity_id=None, params: dict | None = None, commit: bool = True) -> int:
     """Someone downloaded a list or report (``what``: e.g. "import_error_report", "payout_list")."""

@@ -19,6 +19,7 @@ from wtforms.validators import DataRequired, Optional as OptionalValue
 
 from app.extensions import db
 from app.models import AdminUnit, Bank, Beneficiary, ImportBatch, PaymentAccount
+from app.security.audit import log_export, log_page
 from app.security.masking import account_formatter, cccd_formatter, should_mask
 from app.security.roles import VIEW_METHODS, capability
 from app.security.scope import ScopedMixin, check_current, current_scope_ids, current_unit, scoped_query
@@ -169,6 +170,7 @@ class PaymentAccountView(ScopedMixin, PersonalDataViewMixin, ModelView):
         pending = (scoped_query(db.session, g.user, PaymentAccount).filter(PaymentAccount.state == "pending")
                    .order_by(PaymentAccount.entered_at).limit(500).all())
         rows = [(a, accounts.account_in_force(db.session, a.beneficiary_id)) for a in pending]
+        log_page("payment_account", [a.id for a, cur in rows] + [cur.id for _a, cur in rows if cur is not None])
         return self.render_template("account_verify.html", rows=rows, can_verify=can("verify_account"),
                                     fmt_account=account_formatter, fmt_cccd=cccd_formatter,
                                     channel_labels=ACCOUNT_CHANNEL_LABELS, source_labels=ACCOUNT_SOURCE_LABELS,
@@ -245,6 +247,7 @@ class PaymentAccountView(ScopedMixin, PersonalDataViewMixin, ModelView):
         rows = (scoped_query(db.session, g.user, PaymentAccount)
                 .filter(PaymentAccount.shared_flag.is_(True), PaymentAccount.state.in_(("pending", "verified")))
                 .order_by(PaymentAccount.bank_bin, PaymentAccount.account_number).limit(1000).all())
+        log_page("payment_account", [a.id for a in rows])
         return self.render_template("account_shared.html", rows=rows, fmt_account=account_formatter,
                                     state_labels=ACCOUNT_STATE_LABELS, title=gettext("Accounts shared by several people"))
 
@@ -331,7 +334,8 @@ class AccountImportView(ScopedMixin, ModelView):
         batch = self.in_scope_or_404(pk)
         out = io.BytesIO()
         with force_locale("vi"):
-            account_import.write_report(db.session, batch.id, out, gettext, mask=should_mask())
+            count = account_import.write_report(db.session, batch.id, out, gettext, mask=should_mask())
+        log_export("account_import_report", entity_id=batch.id, unit_id=batch.unit_id, count=count)
         out.seek(0)
         return send_file(out, as_attachment=True, download_name=f"bao-cao-loi-tai-khoan-{batch.id}.xlsx",
                          mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

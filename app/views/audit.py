@@ -36,7 +36,7 @@ ACTION_LABELS = {
     "create": _l("Created"), "update": _l("Changed"), "delete": _l("Deleted"), "view": _l("Viewed"),
     "export": _l("Exported"), "unmask": _l("Revealed full numbers"), "login": _l("Signed in"),
     "logout": _l("Signed out"), "login_failed": _l("Failed sign-in"), "login_locked": _l("Sign-in locked"),
-    "bulk": _l("Bulk change"),
+    "bulk": _l("Bulk change"), "search": _l("Searched by full number"),
 }
 FORMATTERS = {"cccd": cccd_formatter, "account": account_formatter}
 

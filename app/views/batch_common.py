@@ -7,6 +7,7 @@ from collections.abc import Callable
 from flask_babel import gettext
 
 from app.extensions import db
+from app.security.audit import log_page
 from app.security.masking import should_mask
 from app.services.masking import mask_cells, mask_ids_in_text
 
@@ -21,6 +22,7 @@ def preview_lines(batch, report_lines: Callable) -> list:
             if i >= PREVIEW_LINES:
                 break
             lines.append(line)
+    log_page("import_batch", [n for n, *_rest in lines], entity_id=batch.id, unit_id=batch.unit_id)  # sheet rows shown
     if should_mask():  # CCCD / CMND / account numbers, for roles without the unmask capability
         fields = [f for _, f in json.loads(batch.columns_json)] if batch.columns_json else []
         lines = [(n, f, lvl, mask_ids_in_text(r), mask_cells(c, fields)) for n, f, lvl, r, c in lines]

@@ -11,6 +11,7 @@ from flask_babel import force_locale, gettext
 from werkzeug.exceptions import Forbidden
 
 from app.extensions import db
+from app.security.audit import log_page
 from app.security.scope import check_current
 from app.services import cases
 from app.views.visit_common import can_unmask, case_labels, has, int_arg, scoped_units, unit_param
@@ -55,6 +56,8 @@ class CaseListView(BaseView):
             page = min(max(int_arg("page", 1), 1), pages)
             people = list(cases.case_rows(db.session, unit, case_type, gettext, unmask=can_unmask(),
                                           limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE))
+        if people:
+            log_page("beneficiary", [p["id"] for p in people], unit_id=unit.id)
         return self.render_template(
             "case_lists.html", unit=unit, units=scoped_units(), rows=rows, totals=cases.totals(rows),
             case_type=case_type, people=people, page=page, pages=pages, offset=(page - 1) * PAGE_SIZE,

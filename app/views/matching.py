@@ -14,7 +14,8 @@ from werkzeug.exceptions import Forbidden
 
 from app.extensions import db
 from app.models import Beneficiary, MatchRun
-from app.security.masking import cccd_formatter
+from app.security.audit import log_view
+from app.security.masking import cccd_formatter, should_mask
 from app.security.roles import VIEW_METHODS, capability
 from app.security.scope import ScopedMixin, check_current, check_items, current_unit, scoped_query
 from app.services import matching
@@ -81,6 +82,7 @@ class MatchReviewView(ScopedMixin, PersonalDataViewMixin, ModelView):
                 ("sex", str(label(SEX_LABELS, person.sex)), str(label(SEX_LABELS, record.sex))),
                 ("commune", person.commune.name, commune.name if commune else ""),
             ]
+        log_view("beneficiary", person.id, beneficiary_id=person.id, unit_id=person.commune_id, masked=should_mask())
         return self.render_template(
             "match_review.html", person=person, record=record, rows=rows, diff=diff, candidates=candidates,
             field_labels=FIELD_LABELS, status_label=label(MATCH_LABELS, person.match_status), can_decide=_can_match(),

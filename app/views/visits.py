@@ -15,6 +15,7 @@ from werkzeug.exceptions import Forbidden
 from app.extensions import db
 from app.models import AccountOpeningTask, Beneficiary, WorkGroup
 from app.models.beneficiary import CATEGORY_CODES, MATCH_STATUSES
+from app.security.audit import log_page
 from app.security.scope import check_current, scoped_query
 from app.services import questionnaire as qn
 from app.services import cases, survey, workgroups
@@ -103,6 +104,7 @@ class VisitView(BaseView):
         items = [{"person": b, "assignment": a, "visit": latest.get(b.id),
                   "cccd": b.cccd if unmask else mask_cccd(b.cccd), "no": (page - 1) * PAGE_SIZE + i}
                  for i, (b, a) in enumerate(rows, 1)]
+        log_page("beneficiary", [b.id for b, _a in rows], unit_id=commune.id)  # identifiers read
         groups = groups_of(commune.id)
         members = [m for grp in groups for m in grp.members]
         args = {k: v for k, v in request.args.items() if k != "page"}

@@ -209,3 +209,29 @@ def test_development_generates_the_key_once_in_the_instance_dir(env, tmp_path):
     assert cfg["AUDIT_ANCHOR_PATH"] == str(tmp_path / "audit_anchors")
     env.setenv("AUDIT_ANCHOR_PATH", "/srv/anchors/asxh")
     assert load_config()["AUDIT_ANCHOR_PATH"] == "/srv/anchors/asxh"
+
+
+def test_the_upgrade_rekeys_an_intact_unkeyed_trail_and_refuses_a_tampered_one(app):
+    from app.extensions import db
+    from app.services.audit import AuditError, _chain, rekey_unkeyed_chain, verify_chain
+
+    _append(app, 3)
+    _rehash(app, None)  # the form written before this change: plain SHA-256
+    with app.app_context():
+        assert not verify_chain(db.session).ok
+        db.session.rollback()
+        with db.engine.begin() as conn:
+            from app.services.audit import maintenance
+
+            with maintenance(conn):
+                assert rekey_unkeyed_chain(conn, _chain["key"]) == 3
+        assert verify_chain(db.session).ok
+        db.session.rollback()
+        with db.engine.begin() as conn:
+            assert rekey_unkeyed_chain(conn, _chain["key"]) == 0  # already keyed: nothing to do
+    _tamper(app, "UPDATE audit_log SET detail = 'forged' WHERE id = 2")
+    _rehash(app, None)
+    _tamper(app, "UPDATE audit_log SET detail = 'forged again' WHERE id = 2")  # broken even unkeyed
+    with app.app_context(), db.engine.begin() as conn:
+        with pytest.raises(AuditError):
+            rekey_unkeyed_chain(conn, _chain["key"])

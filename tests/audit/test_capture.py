@@ -5,7 +5,7 @@ import io
 
 from sqlalchemy import text
 
-from tests.audit.conftest import audit_rows
+from tests.audit.conftest import audit_rows, wipe_audit_log
 from tests.conftest import page_token
 
 
@@ -278,8 +278,4 @@ def test_helpers_log_views_and_exports(app):
     assert [r["action"] for r in rows] == ["view", "export"]
     assert rows[0]["new"] == {"fields": ["cccd"], "masked": False} and rows[0]["remote_addr"] == "10.9.9.9"
     assert rows[1]["entity"] == "payout_list" and rows[1]["new"] == {"count": 12, "params": {"period": 5}}
-    with app.app_context():
-        from app.extensions import db
-
-        db.session.execute(text("DELETE FROM audit_log"))
-        db.session.commit()
+    wipe_audit_log(app)

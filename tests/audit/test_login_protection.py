@@ -241,6 +241,7 @@ def test_production_config_has_secure_cookies(monkeypatch, tmp_path):
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
     monkeypatch.setenv("DATABASE_URL", "postgresql://asxh@db.example/asxh")
     monkeypatch.setenv("REDIS_URL", "redis://redis.example:6379/0")
+    monkeypatch.setenv("AUDIT_KEY", "k" * 40)
     monkeypatch.delenv("SESSION_COOKIE_SECURE", raising=False)
     cfg = load_config()
     assert cfg["SESSION_COOKIE_SECURE"] is True and cfg["REMEMBER_COOKIE_SECURE"] is True
