@@ -89,3 +89,37 @@ def test_the_account_import_report_download_is_logged(app, client_for, world):
     assert response.status_code == 200
     rows = [r for r in audit_rows(app, action="export") if r["entity"] == "account_import_report"]
     assert len(rows) == 1 and rows[0]["entity_id"] == str(world["account_batch"]) and rows[0]["username"] == "congan.00004"
+
+
+def test_payout_line_list_and_show_are_logged_and_masked(app, client_for, world, unit_id):
+    import datetime as dt
+
+    from app.extensions import db
+    from app.models import Enrolment, PayoutLine, PayoutPeriod
+    from app.services.audit import audit_actor
+    from app.services.masking import mask_account, mask_cccd
+
+    with app.app_context(), audit_actor(None, "fixture", "test"):
+        period = PayoutPeriod(name="Tháng 02/2025 Ba Đình", period_date=dt.date(2025, 2, 1), unit_id=unit_id("001"))
+        db.session.add(period)
+        db.session.flush()
+        enrolment = db.session.query(Enrolment).filter_by(beneficiary_id=world["person"]).first()
+        line = PayoutLine(period_id=period.id, enrolment_id=enrolment.id, beneficiary_id=world["person"],
+                          commune_id=unit_id("00004"), sequence=1, full_name="Nguyễn Văn An", cccd=CCCD,
+                          category="BTXH", amount=540000, channel="bank", account_number=ACCOUNT,
+                          proxy_cccd="001180012345")
+        db.session.add(line)
+        db.session.commit()
+        line_id = line.id
+    wipe_audit_log(app)
+    client = client_for("canbo.00004")
+    listing = client.get("/payoutlineview/list/").get_data(as_text=True)
+    show = client.get(f"/payoutlineview/show/{line_id}").get_data(as_text=True)
+    for page in (listing, show):
+        assert CCCD not in page and ACCOUNT not in page
+        assert mask_cccd(CCCD) in page and mask_account(ACCOUNT) in page
+    assert mask_cccd("001180012345") in show
+    views = [r for r in audit_rows(app, action="view")]
+    assert [(v["entity"], v["entity_id"], v["beneficiary_id"]) for v in views] == [
+        ("payout_line", None, None), ("payout_line", str(line_id), world["person"])]
+    assert views[0]["new"]["ids"] == [line_id] and all(v["new"]["masked"] for v in views)
