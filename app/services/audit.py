@@ -252,6 +252,8 @@ def append(session_or_conn, entries: Iterable[dict]) -> list[int]:
     entries = list(entries)
     if not entries:
         return []
+    if _chain["key"] is None:
+        raise AuditError("the audit chain is not keyed: configure_chain(key=AUDIT_KEY) first (create_app does)")
     conn = session_or_conn if isinstance(session_or_conn, Connection) else session_or_conn.connection()
     last_id, prev = _last(conn)
     rows = []
