@@ -6,7 +6,6 @@ sorting on them is refused, and each exact search is recorded in the audit trail
 """
 from __future__ import annotations
 
-import re
 
 import pytest
 import prison as rison
