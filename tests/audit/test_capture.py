@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import io
 
-
 from tests.audit.conftest import audit_rows, wipe_audit_log
 from tests.conftest import page_token
 
