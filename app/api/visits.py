@@ -9,6 +9,7 @@ from flask_babel import gettext
 
 from app.extensions import db
 from app.models import Beneficiary, WorkGroup
+from app.security.audit import log_page
 from app.security.roles import capability
 from app.security.scope import scoped_query, unit_in_scope
 from app.services import questionnaire as qn
@@ -164,6 +165,7 @@ class VisitApi(BaseApi):
         rows = db.session.execute(workgroups.visit_list_query(
             commune.id, group_id=int(group_id) if group_id.isdigit() else None)).all()
         unmask = self._unmask()
+        log_page("beneficiary", [b.id for b, _a in rows], unit_id=commune.id)  # identifiers read
         return self.response(200, commune_id=commune.id, date=dt.date.today().isoformat(), result=[
             {"beneficiary_id": b.id, "full_name": b.full_name, "birth": b.birth, "sex": b.sex,
              "cccd": b.cccd if unmask else mask_cccd(b.cccd), "address": b.address, "street": a.street,

@@ -76,7 +76,7 @@ def test_lists_and_pages_with_identifiers_are_logged_once_each(app, client_for, 
     rest = app.test_client()
     headers = api_token(username)
     for url, entity_id, ids in (("/api/v1/account/", None, [aid]), (f"/api/v1/account/{aid}", str(aid), [aid]),
-                                ("/api/v1/beneficiary/", None, [pid])):
+                                ("/api/v1/beneficiary/", None, [pid]), ("/api/v1/visit/list", None, [pid])):
         wipe_audit_log(app)
         assert rest.get(url, headers=headers).status_code == 200
         rows = [r for r in _views(app, username) if r["action"] == "view"]
