@@ -194,7 +194,7 @@ def configure_chain(*, key: str | bytes | None, anchor_path: str | None = None, 
 def compute_hash(row, prev_hash: str, key: bytes | None = None, *, unkeyed: bool = False) -> str:
     """HMAC-SHA-256 (hex, keyed with the chain key) over the canonical JSON of the row's content fields
     and ``prev_hash``. ``unkeyed`` (or no key configured, a bare script): plain SHA-256, the form of
-    the trails written before the chain was keyed (migration 0009_h4 re-keys them once)."""
+    the trails written before the chain was keyed (migration 0011 re-keys them once)."""
     payload = {name: _hash_value(row[name]) for name in HASHED_FIELDS}
     payload["prev_hash"] = prev_hash
     message = canonical_json(payload).encode("utf-8")
@@ -425,7 +425,7 @@ def rekey_unkeyed_chain(conn: Connection, key: bytes | str) -> int:
 
 # --- maintenance (the append-only guard) -----------------------------------------------------
 
-# On PostgreSQL a trigger (migration 0009_h4_audit_append_only) refuses UPDATE, DELETE and TRUNCATE
+# On PostgreSQL a trigger (migration 0011_audit_append_only) refuses UPDATE, DELETE and TRUNCATE
 # of audit_log unless the transaction has set this switch. Only test clean-up and a deliberate,
 # documented archival use it; the application never does.
 MAINTENANCE_SETTING = "asxh.audit_maintenance"

@@ -1,7 +1,7 @@
 """audit trail: keyed chain and append-only table
 
-Revision ID: 0009_h4_audit_append_only
-Revises: 0008_list_indexes
+Revision ID: 0011_audit_append_only
+Revises: 0010_end_not_delete
 
 - Re-keys an existing trail once (plain SHA-256 → HMAC with AUDIT_KEY), only if it verifies.
 - PostgreSQL: a trigger refuses UPDATE, DELETE and TRUNCATE of audit_log unless the transaction
@@ -11,8 +11,8 @@ Revises: 0008_list_indexes
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0009_h4_audit_append_only"
-down_revision = "0008_list_indexes"
+revision = "0011_audit_append_only"
+down_revision = "0010_end_not_delete"
 branch_labels = None
 depends_on = None
 
