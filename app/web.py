@@ -22,6 +22,9 @@ HSTS = "max-age=31536000; includeSubDomains"
 
 
 def register(app: Flask) -> None:
+    from app.views import params
+
+    params.register(app)  # bad input (ids, numbers, JSON bodies, FAB's own routes) is a 400/404, never a 500
     app.jinja_env.filters["vndate"] = format_date
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["number"] = format_number

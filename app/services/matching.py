@@ -233,11 +233,57 @@ def _reviewed(person: Beneficiary, user_id: int | None, note: str | None, now: d
         person.review_note = note
 
 
-def review(session: Session, person: Beneficiary, action: str, user_id: int | None, *, reason: str | None = None,
-           cccd: str | None = None, date: dt.date | None = None, registry: PopulationRegistry | None = None) -> None:
-    """Apply one police decision to one beneficiary (the caller checks role and scope, and commits).
+@dataclass
+class Outcome:
+    """What ``decide`` did: the ids decided, and the people refused (left unchanged) with the reason."""
+    done: list[int]
+    refused: list[tuple[Beneficiary, Problem]]
 
-    Old and new values are recorded by the audit trail (ORM changes)."""
+
+def _in_scope(session: Session, scope: AdminUnit, unit_id: int | None) -> bool:
+    unit = session.get(AdminUnit, unit_id) if unit_id is not None else None
+    return unit is not None and unit.scheme == scope.scheme and unit.path.startswith(scope.path)
+
+
+def decide(session: Session, actor_unit: AdminUnit | None, beneficiary_ids, action: str, user_id: int | None, *,
+           reason: str | None = None, cccd: str | None = None,
+           registry: PopulationRegistry | None = None) -> Outcome:
+    """Apply one police decision to each of ``beneficiary_ids``: the ONE entry point of every review decision,
+    single or bulk (the caller checks the ``match`` capability and commits).
+
+    Scope (the unit of the acting officer, ``actor_unit``, and every unit below it):
+    - every id must be a beneficiary inside that scope, else nothing at all is done: FieldError ``out_of_scope``;
+    - a decision that would move a person into a unit outside that scope is refused for that person, before
+      anything of the person is changed (``moves_out_of_scope``); so are the other per-person refusals
+      (no registry record, a missing reason, ...). The others of the selection are decided.
+    """
+    if action not in REVIEW_ACTIONS:
+        raise FieldError(Problem("action", "unknown_action", N_("Unknown action")))
+    ids = list(dict.fromkeys(beneficiary_ids))
+    people = []
+    if actor_unit is not None and ids:
+        people = list(session.scalars(select(Beneficiary).where(
+            Beneficiary.id.in_(ids), Beneficiary.commune_id.in_(_scope_ids(actor_unit))).order_by(Beneficiary.id)))
+    if actor_unit is None or len(people) != len(ids):
+        raise FieldError(Problem("id", "out_of_scope", N_("Some of the selected people are outside your scope")))
+    registry = registry or LocalPopulationRegistry(session)
+    outcome = Outcome([], [])
+    for person in people:
+        try:
+            review(session, person, action, user_id, reason=reason, cccd=cccd, registry=registry, scope=actor_unit)
+            outcome.done.append(person.id)
+        except FieldError as exc:
+            outcome.refused.append((person, exc.problem))
+    return outcome
+
+
+def review(session: Session, person: Beneficiary, action: str, user_id: int | None, *, reason: str | None = None,
+           cccd: str | None = None, date: dt.date | None = None, registry: PopulationRegistry | None = None,
+           scope: AdminUnit | None = None) -> None:
+    """Apply one police decision to one beneficiary (use ``decide``: it checks the scope of the ids).
+
+    Every refusal is raised before the person is changed. With ``scope``, a decision never moves the person
+    out of it. Old and new values are recorded by the audit trail (ORM changes)."""
     from app.services.registry import refresh_keys
 
     registry = registry or LocalPopulationRegistry(session)
@@ -247,10 +293,17 @@ def review(session: Session, person: Beneficiary, action: str, user_id: int | No
         record = registry.by_cccd([person.match_cccd or person.cccd or ""]).get(person.match_cccd or person.cccd or "")
         if record is None:
             raise FieldError(Problem("cccd", "no_registry_record", N_("There is no registry record to take values from")))
+        moves_to = record.commune_id if record.commune_id is not None and record.status == "alive" else None
+        if moves_to is not None and moves_to != person.commune_id and scope is not None \
+                and not _in_scope(session, scope, moves_to):
+            target = session.get(AdminUnit, moves_to)
+            raise FieldError(Problem("commune", "moves_out_of_scope", N_(
+                "The registry puts this person in %(unit)s, outside your scope: the record was not changed"),
+                {"unit": target.name if target is not None else moves_to}))
         person.full_name, person.date_of_birth, person.birth_year = record.full_name, record.date_of_birth, record.birth_year
         person.sex = record.sex or person.sex
-        if record.commune_id is not None and record.status == "alive":
-            person.commune_id = record.commune_id
+        if moves_to is not None:
+            person.commune_id = moves_to
         person.cccd = record.cccd
         refresh_keys(person)
         status = {"deceased": "deceased", "moved": "moved"}.get(record.status, "matched")
@@ -269,7 +322,9 @@ def review(session: Session, person: Beneficiary, action: str, user_id: int | No
         if other is not None:
             raise FieldError(Problem("cccd", "cccd_taken", N_("CCCD %(cccd)s already belongs to %(name)s on the list"),
                                      {"cccd": cccd, "name": other.full_name}))
-        record = registry.by_cccd([cccd])[cccd]
+        record = registry.by_cccd([cccd]).get(cccd)
+        if record is None:
+            raise FieldError(Problem("cccd", "no_registry_record", N_("There is no registry record to take values from")))
         person.cccd = cccd
         refresh_keys(person)
         parents, names = _unit_maps(session, person.commune.scheme)

@@ -10,20 +10,21 @@ from flask_appbuilder.models.sqla.filters import FilterInFunction
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext, lazy_gettext as _l
-from werkzeug.exceptions import Forbidden
+from werkzeug.exceptions import BadRequest, Forbidden
 
 from app.extensions import db
 from app.models import Beneficiary, MatchRun
 from app.security.audit import log_view
 from app.security.masking import cccd_formatter, should_mask
 from app.security.roles import VIEW_METHODS, capability
-from app.security.scope import ScopedMixin, check_current, check_items, current_unit, scoped_query
+from app.security.scope import ScopedMixin, current_unit, scoped_query
 from app.services import matching
 from app.services.messages import FieldError
 from app.services.population import LocalPopulationRegistry
 from app.views.audit import PersonalDataViewMixin
 from app.views.beneficiary import BENEFICIARY_LABELS
 from app.views.labels import MATCH_LABELS, RUN_STATUS_LABELS, SEX_LABELS, label
+from app.views.params import ids_arg
 from jobs.matching import match_job_id, run_match
 from jobs.queues import enqueue_once, job_progress
 
@@ -46,7 +47,7 @@ class MatchReviewView(ScopedMixin, PersonalDataViewMixin, ModelView):
     method_permission_name = dict(VIEW_METHODS, review="read", decide="write", run="write", run_status="read",
                                   run_page="read", accept_registry="write")
     extra_base_filters = [["match_status", FilterInFunction, _to_review]]
-    include_route_methods = {"list", "review", "decide", "run", "run_status", "run_page", "action", "action_post"}
+    include_route_methods = {"list", "review", "decide", "run", "run_status", "run_page", "action_post"}
     list_title = _l("Matching results to review")
     list_columns = ["full_name", "cccd", "birth", "commune", "match_status", "match_score"]
     search_columns = ["full_name", "cccd", "match_status", "commune"]
@@ -89,41 +90,51 @@ class MatchReviewView(ScopedMixin, PersonalDataViewMixin, ModelView):
             registry_status=record.status if record else None, title=gettext("Review: %(name)s", name=person.full_name),
             mask=cccd_formatter)
 
+    def _decide(self, ids, action, **kw):
+        """Every review decision, single or bulk: the one service call, with the officer's scope."""
+        if not _can_match():
+            raise Forbidden()
+        try:
+            outcome = matching.decide(db.session, current_unit(), ids, action, g.user.id, **kw)
+        except FieldError as exc:
+            db.session.rollback()
+            if exc.problem.code == "out_of_scope":
+                raise Forbidden(exc.problem.render(gettext))
+            raise BadRequest(exc.problem.render(gettext))
+        db.session.commit()
+        return outcome
+
     @expose("/decide/<int:pk>", methods=["POST"])
     @has_access
     def decide(self, pk):
-        if not _can_match():
-            raise Forbidden()
-        person = self._person(pk)
-        check_current(person.commune_id, exc=Forbidden)
-        try:
-            matching.review(db.session, person, request.form.get("action", ""), g.user.id,
-                            reason=request.form.get("reason"), cccd=request.form.get("cccd"))
-            check_current(person.commune_id)  # accepting registry values must not move a person out of scope
-            db.session.commit()
-            flash(gettext("Decision saved."), "success")
-        except FieldError as exc:
-            db.session.rollback()
-            flash(exc.problem.render(gettext), "danger")
+        self._person(pk)  # 404 outside the scope
+        outcome = self._decide([pk], request.form.get("action", ""), reason=request.form.get("reason"),
+                               cccd=request.form.get("cccd"))
+        if outcome.refused:
+            flash(outcome.refused[0][1].render(gettext), "danger")
             return redirect(url_for(".review", pk=pk))
+        flash(gettext("Decision saved."), "success")
         return redirect(url_for(".list"))
+
+    @expose("/action_post", methods=["POST"])
+    @has_access
+    def action_post(self):
+        """Row actions on the selected ids (FAB's version loads the rows without the scope filter)."""
+        name = request.form.get("action", "")
+        if name not in self.actions:
+            raise BadRequest(gettext("Unknown action"))
+        return self.actions[name].func(ids_arg("rowid"))
 
     @action("accept_registry", _l("Accept the registry values"), _l("Accept the registry values for the selected people?"),
             "fa-check", multiple=True, single=False)
-    def accept_registry(self, items):
-        if not _can_match():
-            raise Forbidden()
-        items = items if isinstance(items, list) else [items]
-        check_items(items)
-        done, skipped = 0, 0
-        for person in items:
-            try:
-                matching.review(db.session, person, "accept_registry", g.user.id)
-                done += 1
-            except FieldError:
-                skipped += 1
-        db.session.commit()
-        flash(gettext("%(done)s accepted, %(skipped)s without a registry record skipped.", done=done, skipped=skipped), "info")
+    def accept_registry(self, ids):
+        outcome = self._decide(ids, "accept_registry")
+        skipped = sum(1 for _, p in outcome.refused if p.code == "no_registry_record")
+        flash(gettext("%(done)s accepted, %(skipped)s without a registry record skipped.", done=len(outcome.done),
+                      skipped=skipped), "info")
+        for person, problem in outcome.refused:
+            if problem.code != "no_registry_record":
+                flash(f"{person.full_name}: {problem.render(gettext)}", "warning")
         return redirect(url_for(".list"))
 
     @expose("/run", methods=["POST"])
