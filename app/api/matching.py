@@ -3,15 +3,18 @@ from __future__ import annotations
 
 import json
 
-from flask import current_app, g, request
+from flask import current_app, g
 from flask_appbuilder.api import BaseApi, expose, protect
+from flask_babel import gettext
 
 from app.extensions import db
 from app.models import MatchRun
 from app.security.roles import capability
 from app.security.scope import scoped_query, unit_in_scope, user_unit
-from app.services import matching
+from app.services import matching, validation
+from app.services.messages import FieldError
 from app.services.reference import find_unit
+from app.views.params import json_object
 from jobs.matching import match_job_id, run_match
 from jobs.queues import enqueue_once, job_progress
 
@@ -38,10 +41,13 @@ class MatchApi(BaseApi):
         """
         if not current_app.appbuilder.sm.has_access(*capability("match")):
             return self.response_403()
-        code = (request.get_json(silent=True) or {}).get("unit")
+        try:
+            code = validation.optional_text(json_object(), "unit", max_length=20)
+        except FieldError as exc:
+            return self.response_400(message=exc.problem.render(gettext))
         unit = find_unit(db.session, code, current_app.config["UNIT_SCHEME"]) if code else user_unit(db.session, g.user)
         if unit is None:
-            return self.response_400(message="unknown unit")
+            return self.response_400(message=gettext("Unknown unit code: %(value)s", value=code))
         if not unit_in_scope(db.session, g.user, unit.id):
             return self.response_403()
         run = matching.start_run(db.session, unit, g.user.id)

@@ -12,9 +12,11 @@ from app.security.audit import log_page
 from app.security.masking import mask_for_user
 from app.security.roles import capability
 from app.security.scope import scoped_query, unit_in_scope, user_unit
-from app.services import accounts, payout
+from app.services import accounts, payout, validation
 from app.services.messages import FieldError
 from app.services.reference import find_unit
+from app.services.validation import MAX_ID
+from app.views.params import id_arg, int_arg, json_object
 
 MAX_PAGE = 500
 
@@ -57,12 +59,13 @@ class AccountApi(BaseApi):
         query = scoped_query(db.session, g.user, PaymentAccount)
         if request.args.get("state"):
             query = query.filter(PaymentAccount.state == request.args["state"])
-        if request.args.get("beneficiary_id", type=int):
-            query = query.filter(PaymentAccount.beneficiary_id == request.args.get("beneficiary_id", type=int))
+        beneficiary_id = id_arg("beneficiary_id", source=request.args)
+        if beneficiary_id is not None:
+            query = query.filter(PaymentAccount.beneficiary_id == beneficiary_id)
         if request.args.get("shared") in ("1", "true"):
             query = query.filter(PaymentAccount.shared_flag.is_(True))
-        size = min(request.args.get("page_size", 100, type=int), MAX_PAGE)
-        page = max(request.args.get("page", 0, type=int), 0)
+        size = int_arg("page_size", 100, minimum=1, maximum=MAX_PAGE, source=request.args)
+        page = int_arg("page", 0, minimum=0, maximum=MAX_ID // MAX_PAGE, source=request.args)
         count = query.count()
         rows = query.order_by(PaymentAccount.id).offset(page * size).limit(size).all()
         log_page("payment_account", [a.id for a in rows])
@@ -109,19 +112,23 @@ class AccountApi(BaseApi):
         """
         if not _can("enter_account"):
             return self.response_403()
-        data = request.get_json(silent=True) or {}
-        person_id = data.get("beneficiary_id")
+        data = json_object(required=True)
+        try:
+            person_id = validation.parse_id(data.get("beneficiary_id"), "beneficiary_id")
+            texts = {k: validation.optional_text(data, k) for k in
+                     ("channel", "bank", "account_number", "holder_name", "mismatch_reason")}
+        except FieldError as exc:
+            return self.response(400, message=_problem(exc)["message"], problem=_problem(exc))
         from app.models import Beneficiary
 
-        person = scoped_query(db.session, g.user, Beneficiary).filter(Beneficiary.id == person_id).one_or_none() \
-            if isinstance(person_id, int) else None
+        person = scoped_query(db.session, g.user, Beneficiary).filter(Beneficiary.id == person_id).one_or_none()
         if person is None:
             return self.response_404()
         try:
             account, problems = accounts.enter_account(
-                db.session, beneficiary_id=person.id, channel=data.get("channel"), bank=data.get("bank"),
-                account_number=data.get("account_number"), holder_name=data.get("holder_name") or "",
-                source="police", user_id=g.user.id, mismatch_reason=data.get("mismatch_reason"))
+                db.session, beneficiary_id=person.id, channel=texts["channel"], bank=texts["bank"],
+                account_number=texts["account_number"], holder_name=texts["holder_name"] or "",
+                source="police", user_id=g.user.id, mismatch_reason=texts["mismatch_reason"])
         except FieldError as exc:
             db.session.rollback()
             return self.response(400, message=_problem(exc)["message"], problem=_problem(exc))
@@ -154,10 +161,10 @@ class AccountApi(BaseApi):
         account = self._account(pk)
         if account is None:
             return self.response_404()
-        data = request.get_json(silent=True) or {}
+        data = json_object()
         try:
-            accounts.verify_account(db.session, account.id, g.user.id, approve=bool(data.get("approve")),
-                                    reason=data.get("reason"))
+            accounts.verify_account(db.session, account.id, g.user.id, approve=data.get("approve") is True,
+                                    reason=validation.optional_text(data, "reason"))
         except FieldError as exc:
             db.session.rollback()
             return self.response(400, message=_problem(exc)["message"], problem=_problem(exc))
@@ -279,10 +286,13 @@ class PayoutApi(BaseApi):
         period = self._period(ref)
         if period is None:
             return self.response_404()
-        data = request.get_json(silent=True) or {}
+        try:
+            code = validation.optional_text(json_object(), "unit", max_length=20)
+        except FieldError as exc:
+            return self.response(400, message=_problem(exc)["message"], problem=_problem(exc))
         unit = user_unit(db.session, g.user)
-        if data.get("unit"):
-            unit = find_unit(db.session, str(data["unit"]), current_app.config["UNIT_SCHEME"])
+        if code:
+            unit = find_unit(db.session, code, current_app.config["UNIT_SCHEME"])
             if unit is None or not unit_in_scope(db.session, g.user, unit.id):
                 return self.response_403()
         try:
@@ -348,7 +358,7 @@ class PayoutApi(BaseApi):
             unit = find_unit(db.session, code, current_app.config["UNIT_SCHEME"])
             if unit is None or not unit_in_scope(db.session, g.user, unit.id):
                 return self.response_404()
-        period_id = request.args.get("period", type=int)
+        period_id = id_arg("period", source=request.args)
         if period_id is not None and self._period(period_id) is None:
             return self.response_404()
         return self.response(200, total=payout.headline(db.session, unit, period_id),

@@ -14,7 +14,10 @@ from app.security.roles import capability
 from app.security.scope import scoped_query, unit_in_scope
 from app.services import questionnaire as qn
 from app.services import survey, workgroups
+from app.services import validation
 from app.services.cases import CASE_TYPES, mask_cccd
+from app.services.messages import FieldError
+from app.views.params import id_arg, json_object
 
 
 def _problem(p) -> dict:
@@ -66,17 +69,12 @@ class VisitApi(BaseApi):
             400: {description: "every problem: [{field, code, message}] (messages in Vietnamese)"}
             404: {description: unknown beneficiary or outside your scope}
         """
-        body = request.get_json(silent=True)
-        if not isinstance(body, dict):
-            return self.response(400, message=gettext("A JSON object is required."), problems=[])
-        bid = body.get("beneficiary_id")
+        body = json_object(required=True)
         answers = body.get("answers")
-        if isinstance(bid, str) and bid.strip().isdigit():
-            bid = int(bid)
-        if not isinstance(bid, int) or isinstance(bid, bool):
-            return self.response(400, message=gettext("beneficiary_id must be a number."), problems=[
-                {"field": "beneficiary_id", "code": "required", "message": gettext("beneficiary_id must be a number."),
-                 "severity": "error"}])
+        try:
+            bid = validation.parse_id(body.get("beneficiary_id"), "beneficiary_id")
+        except FieldError as exc:
+            return self.response(400, message=exc.problem.render(gettext), problems=[_problem(exc.problem)])
         if scoped_query(db.session, g.user, Beneficiary).filter(Beneficiary.id == bid).one_or_none() is None:
             return self.response_404()
         if not isinstance(answers, dict):
@@ -107,10 +105,10 @@ class VisitApi(BaseApi):
           responses:
             200: {description: "{beneficiary_id, case_type, result: [visits]}"}
         """
-        raw = request.args.get("beneficiary_id", "")
-        if not raw.isdigit():
+        bid = id_arg("beneficiary_id", source=request.args)
+        if bid is None:
             return self.response_400(message=gettext("beneficiary_id must be a number."))
-        person = scoped_query(db.session, g.user, Beneficiary).filter(Beneficiary.id == int(raw)).one_or_none()
+        person = scoped_query(db.session, g.user, Beneficiary).filter(Beneficiary.id == bid).one_or_none()
         if person is None:
             return self.response_404()
         visits = survey.visit_history(db.session, person.id)
@@ -144,26 +142,26 @@ class VisitApi(BaseApi):
           responses:
             200: {description: "{commune_id, result: [people]}"}
         """
-        group_id = request.args.get("group_id", "")
-        commune_id = request.args.get("commune_id", "")
-        if group_id.isdigit():
-            group = scoped_query(db.session, g.user, WorkGroup).filter(WorkGroup.id == int(group_id)).one_or_none()
+        group_id = id_arg("group_id", source=request.args)
+        commune_id = id_arg("commune_id", source=request.args)
+        if group_id is not None:
+            group = scoped_query(db.session, g.user, WorkGroup).filter(WorkGroup.id == group_id).one_or_none()
             if group is None:
                 return self.response_404()
-            commune_id = str(group.commune_id)
-        elif not commune_id.isdigit():
-            commune_id = str(g.user.unit_id or "")
-        if not commune_id.isdigit() or not unit_in_scope(db.session, g.user, int(commune_id)):
+            commune_id = group.commune_id
+        elif commune_id is None:
+            commune_id = g.user.unit_id
+        if commune_id is None or not unit_in_scope(db.session, g.user, commune_id):
             return self.response_404()
         from app.models import AdminUnit
 
-        commune = db.session.get(AdminUnit, int(commune_id))
+        commune = db.session.get(AdminUnit, commune_id)
         if not workgroups.is_commune(commune):
             return self.response_400(message=gettext("Choose a commune."))
         workgroups.sync_visit_list(db.session, commune)
         db.session.commit()
         rows = db.session.execute(workgroups.visit_list_query(
-            commune.id, group_id=int(group_id) if group_id.isdigit() else None)).all()
+            commune.id, group_id=group_id)).all()
         unmask = self._unmask()
         log_page("beneficiary", [b.id for b, _a in rows], unit_id=commune.id)  # identifiers read
         return self.response(200, commune_id=commune.id, date=dt.date.today().isoformat(), result=[

@@ -144,8 +144,10 @@ def _period(session: Session, period_id: int, *, lock: bool = False) -> PayoutPe
 
 def find_period(session: Session, ref: str | int) -> PayoutPeriod | None:
     """A period by id or by name."""
+    from app.services.validation import is_id
+
     ref = str(ref).strip()
-    if ref.isdigit():
+    if is_id(ref):
         found = session.get(PayoutPeriod, int(ref))
         if found is not None:
             return found

@@ -26,6 +26,7 @@ from app.security.scope import ScopedMixin, check_current, current_scope_ids, cu
 from app.services import account_import, accounts
 from app.services.formatting import format_date
 from app.services.messages import FieldError
+from app.services.validation import is_id
 from app.views.audit import PersonalDataViewMixin
 from app.views.batch_common import failure_text, preview_lines
 from app.views.labels import BATCH_STATUS_LABELS, label
@@ -77,7 +78,7 @@ def _find_beneficiary(value: str) -> Beneficiary | None:
     query = scoped_query(db.session, g.user, Beneficiary)
     if value.isdigit() and len(value) in (9, 12):
         return query.filter(or_(Beneficiary.cccd == value, Beneficiary.cmnd == value)).first()
-    if value.isdigit():
+    if is_id(value):
         return query.filter(Beneficiary.id == int(value)).first()
     return None
 

@@ -16,6 +16,7 @@ from app.security.scope import InScopeOr404, check_current, current_scope_ids, c
 from app.services import campaigns
 from app.services.messages import N_, FieldError, Problem
 from app.services.normalize import parse_date
+from app.views.params import id_arg, int_arg
 from app.views.visit_common import has, unit_param
 
 
@@ -114,14 +115,14 @@ class CampaignView(InScopeOr404, ModelView):
         if not has("can_write", "CampaignProgress"):
             raise Forbidden()
         campaign = self.in_scope_or_404(pk)
-        commune_id = request.form.get("commune", "")
-        step_no = request.form.get("step", "")
-        if not commune_id.isdigit() or not step_no.isdigit():
+        commune_id = id_arg("commune", source=request.form)
+        step_no = int_arg("step", minimum=1, source=request.form)
+        if commune_id is None or step_no is None:
             abort(400)
-        if not unit_in_scope(db.session, g.user, int(commune_id)):
+        if not unit_in_scope(db.session, g.user, commune_id):
             abort(404)
         try:
-            campaigns.mark_step(db.session, campaign, int(step_no), int(commune_id), user_id=g.user.id,
+            campaigns.mark_step(db.session, campaign, step_no, commune_id, user_id=g.user.id,
                                 done=request.form.get("done", "1") == "1", note=request.form.get("note"))
         except FieldError as exc:
             db.session.rollback()

@@ -4,7 +4,7 @@ Bad input is a 400 with a Vietnamese message (``{"message": ...}`` under /api/),
 - ``id_arg`` / ``int_arg`` / ``ids_arg`` for query and form values, ``json_object`` for JSON bodies;
 - ``register(app)`` guards what FAB parses itself: ``<int:pk>`` / ``<pk>`` path ids beyond the database's range
   (404: no such row), unknown row actions (400), FAB's file download route that no view of ours serves (404),
-  and as the last line the database refusing a value out of its range (400).
+  and as the last line the database refusing a value of a request (out of its range, malformed): 400.
 """
 from __future__ import annotations
 
@@ -127,23 +127,28 @@ def _api_json(exc: HTTPException):
     return exc
 
 
-def _database_refused(exc):
-    """The database refused a value (an integer beyond its range, text where a number belongs): bad input."""
-    from app.extensions import db
+def _refused_by_database(context):
+    """SQLAlchemy ``handle_error``: the database (or its driver) refused a value of a request — an integer beyond
+    its range (SQLite raises OverflowError while binding, PostgreSQL a DataError), text where a number belongs, a
+    value too long. That is bad input wherever it was parsed (FAB's filters and REST schemas included): a 400."""
+    from flask import has_request_context
+    from sqlalchemy.exc import DataError
 
-    db.session.rollback()
-    log.info("input refused by the database on %s: %s", request.path, str(exc).splitlines()[0][:200])
-    message = gettext("A value is malformed or out of range.")
-    if request.path.startswith("/api/"):
-        return jsonify(message=message), 400
-    return BadRequest(message)
+    if not has_request_context():
+        return
+    if isinstance(context.original_exception, OverflowError) or isinstance(context.sqlalchemy_exception, DataError):
+        log.info("input refused by the database on %s: %s", request.path,
+                 str(context.original_exception).splitlines()[0][:200])
+        raise BadRequest(gettext("A value is malformed or out of range."))
 
 
 def register(app) -> None:
-    from sqlalchemy.exc import DataError
+    from sqlalchemy import event
+
+    from app.extensions import db
 
     app.before_request(_guard)
     app.register_error_handler(400, _api_json)
     app.register_error_handler(404, _api_json)
-    app.register_error_handler(OverflowError, _database_refused)
-    app.register_error_handler(DataError, _database_refused)
+    with app.app_context():
+        event.listen(db.engine, "handle_error", _refused_by_database)

@@ -14,6 +14,7 @@ from app.models import Questionnaire
 from app.security.roles import VIEW_METHODS
 from app.services import questionnaire as qn
 from app.services.formatting import format_date
+from app.views.params import id_arg
 from app.views.visit_common import has, render_problems
 
 
@@ -68,8 +69,8 @@ class QuestionnaireView(ModelView):
             db.session.commit()
             flash(gettext("Version %(v)s saved.", v=q.version), "success")
             return redirect(url_for(".preview", pk=q.id))
-        source = self._get(int(request.args["from"])) if request.args.get("from", "").isdigit() \
-            else qn.active_questionnaire(db.session)
+        source_id = id_arg("from", source=request.args)
+        source = self._get(source_id) if source_id is not None else qn.active_questionnaire(db.session)
         base = source.parsed if source is not None else qn.default_definition()
         base.pop("version", None)
         return self._form(None, json.dumps(base, ensure_ascii=False, indent=2))

@@ -11,6 +11,8 @@ from app.security.roles import capability
 from app.security.scope import current_scope_ids, current_unit, unit_in_scope
 from app.services.cases import CASE_TYPES
 from app.services.workgroups import is_commune
+from app.views import params
+from app.views.params import id_arg
 
 COMMUNE_TYPES = ("phường", "xã", "thị trấn")
 TASK_STATE_LABELS = {"requested": _l("Requested"), "opened": _l("Account opened"),
@@ -60,11 +62,11 @@ def scoped_units() -> list[AdminUnit]:
 
 def unit_param(name: str = "unit", *, default_own: bool = True) -> AdminUnit | None:
     """The unit named by ``?name=<id>`` (404 outside the scope), else the user's own unit."""
-    raw = request.values.get(name, "").strip()
-    if raw:
-        if not raw.isdigit() or not unit_in_scope(db.session, g.user, int(raw)):
+    unit_id = id_arg(name)  # 400 when not an id
+    if unit_id is not None:
+        if not unit_in_scope(db.session, g.user, unit_id):
             abort(404)
-        return db.session.get(AdminUnit, int(raw))
+        return db.session.get(AdminUnit, unit_id)
     return current_unit() if default_own else None
 
 
@@ -93,8 +95,5 @@ def bank_options() -> list[tuple[str, str]]:
 
 
 def int_arg(name: str, default=None):
-    raw = request.values.get(name, "")
-    try:
-        return int(raw)
-    except (TypeError, ValueError):
-        return default
+    """A whole number in the query or the form (default when absent, 400 when malformed or out of range)."""
+    return params.int_arg(name, default)

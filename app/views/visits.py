@@ -22,6 +22,7 @@ from app.services import cases, survey, workgroups
 from app.services.cases import mask_cccd
 from app.services.messages import FieldError
 from app.views.labels import CATEGORY_LABELS, MATCH_LABELS, SEX_LABELS
+from app.views.params import ids_arg
 from app.views.visit_common import (
     CHANNEL_LABELS, RESPONDENT_LABELS, TASK_STATE_LABELS, bank_options, can_unmask, case_label, case_labels,
     commune_param, groups_of, has, int_arg, render_problems, scoped_communes,
@@ -131,7 +132,7 @@ class VisitView(BaseView):
         if request.form.get("scope") == "filtered":
             ids, filters = None, self._filters()
         else:
-            ids, filters = [int(i) for i in request.form.getlist("ids") if i.isdigit()], None
+            ids, filters = ids_arg("ids"), None
         try:
             n = workgroups.assign(db.session, commune.id, ids, group_id=group_id, member_id=member_id,
                                   user_id=g.user.id, filters=filters)

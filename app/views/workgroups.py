@@ -16,6 +16,7 @@ from app.security.roles import VIEW_METHODS
 from app.security.scope import ScopedMixin, check_current, current_scope_ids
 from app.services import workgroups
 from app.services.messages import FieldError
+from app.views.params import id_arg
 from app.views.visit_common import COMMUNE_TYPES, has
 
 
@@ -98,9 +99,9 @@ class WorkGroupView(ScopedMixin, ModelView):
     def add_member(self, pk):
         group = self.in_scope_or_404(pk)
         check_current(group.commune_id, exc=Forbidden)
-        user_id = request.form.get("user_id", "")
+        member_user_id = id_arg("user_id", source=request.form)
         return self._done(pk, lambda: workgroups.add_member(
-            db.session, group, user_id=g.user.id, member_user_id=int(user_id) if user_id.isdigit() else None,
+            db.session, group, user_id=g.user.id, member_user_id=member_user_id,
             name=request.form.get("name"), role_text=request.form.get("role_text"), phone=request.form.get("phone"),
             is_leader=request.form.get("is_leader") == "1"))
 
