@@ -7,15 +7,18 @@ is a generic 409). Nobody deletes a person: ``POST /<id>/end`` with a reason end
 from flask import current_app, g, request
 from flask_appbuilder.api import ModelRestApi, expose, protect, safe
 from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 
 from app.api.errors import SafeSQLAInterface, SafeWritesApiMixin, problem_message
 from app.api.personal_data import PersonalDataApiMixin
+from app.api.spec import DocumentedApi
 from app.extensions import db
 from app.models import CATEGORY_CODES, Beneficiary
 from app.security.roles import API_METHODS, capability
 from app.security.scope import ScopedMixin, check_current
 from app.services import people
 from app.services.messages import FieldError
+from app.views.beneficiary import BENEFICIARY_LABELS
 
 READ_COLUMNS = [
     "id", "full_name", "cccd", "cmnd", "birth_year", "date_of_birth", "sex", "category", "categories",
@@ -24,7 +27,22 @@ READ_COLUMNS = [
 ]
 
 
-class BeneficiaryApi(SafeWritesApiMixin, ScopedMixin, PersonalDataApiMixin, ModelRestApi):
+# GET _info and the list show these (FAB translated a missing description as the catalog's header).
+API_LABELS = dict(BENEFICIARY_LABELS, id=_l("ID"), category=_l("Category"), commune_id=_l("Commune"),
+                  commune_code=_l("Commune code"), monthly_amount=_l("Monthly amount"))
+API_DESCRIPTIONS = {
+    "full_name": _l("Family, middle and given name, as on the citizen ID"),
+    "cccd": _l("Citizen ID (CCCD): 12 digits"),
+    "cmnd": _l("Old ID (CMND): 9 or 12 digits"),
+    "birth_year": _l("Year of birth, when the full date is not known"),
+    "date_of_birth": _l("Date of birth (YYYY-MM-DD)"),
+    "sex": _l("M (male) or F (female)"),
+    "address": _l("Address of residence"),
+    "commune_id": _l("Id of the commune (administrative unit) inside your scope"),
+}
+
+
+class BeneficiaryApi(DocumentedApi, SafeWritesApiMixin, ScopedMixin, PersonalDataApiMixin, ModelRestApi):
     resource_name = "beneficiary"
     datamodel = SafeSQLAInterface(Beneficiary)
     class_permission_name = "Beneficiary"
@@ -36,6 +54,8 @@ class BeneficiaryApi(SafeWritesApiMixin, ScopedMixin, PersonalDataApiMixin, Mode
     add_columns = edit_columns = ["full_name", "cccd", "cmnd", "birth_year", "date_of_birth", "sex", "address", "commune_id"]
     search_columns = ["full_name", "cccd", "birth_year", "sex", "match_status", "commune_id", "address"]
     order_columns = ["full_name", "birth_year", "match_status", "id"]
+    label_columns = API_LABELS
+    description_columns = API_DESCRIPTIONS
 
     def _body(self):
         data = request.get_json(silent=True) if request.is_json else None

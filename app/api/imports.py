@@ -6,6 +6,7 @@ from flask import current_app, g, request
 from flask_appbuilder.api import BaseApi, expose, protect
 from flask_babel import gettext
 
+from app.api.spec import DocumentedApi
 from app.extensions import db
 from app.models import ImportBatch
 from app.security.roles import capability
@@ -18,7 +19,7 @@ from jobs.imports import import_job_id, run_apply, run_import
 from jobs.queues import enqueue_once, job_progress
 
 
-class ImportApi(BaseApi):
+class ImportApi(DocumentedApi, BaseApi):
     resource_name = "import"
     class_permission_name = "ImportBatch"
     method_permission_name = {"upload": "write", "status": "read", "apply": "write", "report": "read"}
@@ -48,7 +49,9 @@ class ImportApi(BaseApi):
                     category: {type: string}
                     apply: {type: boolean, description: apply without a preview}
           responses:
-            201: {description: the batch id and its status}
+            201: {description: the batch, content: {application/json: {schema: {$ref: '#/components/schemas/ImportBatch'}}}}
+            400: {description: no file, unknown unit, or a file that cannot be read, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
+            403: {description: no import capability, or the unit is outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
         """
         if not self._can_import():
             return self.response_403()
@@ -81,7 +84,8 @@ class ImportApi(BaseApi):
         ---
         get:
           responses:
-            200: {description: the batch summary with live progress}
+            200: {description: the batch summary with live progress, content: {application/json: {schema: {$ref: '#/components/schemas/ImportBatch'}}}}
+            404: {description: unknown batch or outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
         """
         batch = self._batch(pk)
         if batch is None:
@@ -96,7 +100,10 @@ class ImportApi(BaseApi):
         ---
         post:
           responses:
-            202: {description: queued}
+            202: {description: queued, content: {application/json: {schema: {$ref: '#/components/schemas/ImportQueued'}}}}
+            400: {description: the batch cannot be applied in its state, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
+            403: {description: no import capability, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
+            404: {description: unknown batch or outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
         """
         batch = self._batch(pk)
         if batch is None:
@@ -116,7 +123,12 @@ class ImportApi(BaseApi):
         ---
         get:
           responses:
-            200: {description: xlsx file}
+            200:
+              description: the error report in Vietnamese
+              content:
+                application/vnd.openxmlformats-officedocument.spreadsheetml.sheet:
+                  schema: {type: string, format: binary}
+            404: {description: unknown batch or outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
         """
         batch = self._batch(pk)
         if batch is None:

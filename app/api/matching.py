@@ -7,6 +7,7 @@ from flask import current_app, g
 from flask_appbuilder.api import BaseApi, expose, protect
 from flask_babel import gettext
 
+from app.api.spec import DocumentedApi
 from app.extensions import db
 from app.models import MatchRun
 from app.security.roles import capability
@@ -19,7 +20,7 @@ from jobs.matching import match_job_id, run_match
 from jobs.queues import enqueue_once, job_progress
 
 
-class MatchApi(BaseApi):
+class MatchApi(DocumentedApi, BaseApi):
     resource_name = "match"
     class_permission_name = "MatchReview"
     method_permission_name = {"start": "write", "status": "read"}
@@ -35,9 +36,14 @@ class MatchApi(BaseApi):
           requestBody:
             content:
               application/json:
-                schema: {type: object, properties: {unit: {type: string}}}
+                schema:
+                  type: object
+                  properties:
+                    unit: {type: string, description: a unit code in the active scheme (default the user's unit)}
           responses:
-            202: {description: the run id}
+            202: {description: the queued run, content: {application/json: {schema: {$ref: '#/components/schemas/RunQueued'}}}}
+            400: {description: unknown unit or malformed body, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
+            403: {description: no match capability, or the unit is outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
         """
         if not current_app.appbuilder.sm.has_access(*capability("match")):
             return self.response_403()
@@ -62,7 +68,8 @@ class MatchApi(BaseApi):
         ---
         get:
           responses:
-            200: {description: the run}
+            200: {description: the run, content: {application/json: {schema: {$ref: '#/components/schemas/MatchRun'}}}}
+            404: {description: unknown run or outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
         """
         run = scoped_query(db.session, g.user, MatchRun, "unit_id").filter(MatchRun.id == pk).one_or_none()
         if run is None:

@@ -6,6 +6,7 @@ from flask_appbuilder.api import BaseApi, expose, protect
 from flask_babel import gettext
 from sqlalchemy import select
 
+from app.api.spec import DocumentedApi
 from app.extensions import db
 from app.models import PaymentAccount, PayoutPeriod, PayoutSyncRun
 from app.security.audit import log_page
@@ -35,7 +36,7 @@ def _account_json(account: PaymentAccount) -> dict:
     return mask_for_user(accounts.to_dict(account), {"account_number": "account"})
 
 
-class AccountApi(BaseApi):
+class AccountApi(DocumentedApi, BaseApi):
     resource_name = "account"
     class_permission_name = "PaymentAccount"
     # No delete: an account is ended with a reason (and can be restored by a higher role), never deleted.
@@ -53,8 +54,14 @@ class AccountApi(BaseApi):
         """Accounts in scope; filters: state, beneficiary_id, shared (1); paging: page, page_size.
         ---
         get:
+          parameters:
+          - {in: query, name: state, schema: {type: string, enum: [pending, verified, rejected, superseded]}}
+          - {in: query, name: beneficiary_id, schema: {type: integer, minimum: 1}}
+          - {in: query, name: shared, schema: {type: string, enum: ["1", "true", "0", "false"]}}
+          - {in: query, name: page, schema: {type: integer, minimum: 0}}
+          - {in: query, name: page_size, schema: {type: integer, minimum: 1, maximum: 500}}
           responses:
-            200: {description: "{count, result: [account]}"}
+            200: {description: "the accounts of the page and their total count", content: {application/json: {schema: {$ref: '#/components/schemas/AccountList'}}}}
         """
         query = scoped_query(db.session, g.user, PaymentAccount)
         if request.args.get("state"):
@@ -78,8 +85,8 @@ class AccountApi(BaseApi):
         ---
         get:
           responses:
-            200: {description: the account}
-            404: {description: unknown or outside the scope}
+            200: {description: the account, content: {application/json: {schema: {$ref: '#/components/schemas/AccountResult'}}}}
+            404: {description: unknown or outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
         """
         account = self._account(pk)
         if account is None:
@@ -107,8 +114,9 @@ class AccountApi(BaseApi):
                     holder_name: {type: string}
                     mismatch_reason: {type: string}
           responses:
-            201: {description: "{result: account, warnings: [..]}"}
-            400: {description: refused, with the field and the reason}
+            201: {description: "the pending account and the warnings", content: {application/json: {schema: {$ref: '#/components/schemas/AccountEntered'}}}}
+            400: {description: refused, with the field and the reason, content: {application/json: {schema: {$ref: '#/components/schemas/Refusal'}}}}
+            404: {description: unknown beneficiary or outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
         """
         if not _can("enter_account"):
             return self.response_403()
@@ -152,9 +160,9 @@ class AccountApi(BaseApi):
                     approve: {type: boolean}
                     reason: {type: string}
           responses:
-            200: {description: the account}
-            400: {description: refused (self-verification, not pending, no reason)}
-            404: {description: unknown or outside the scope}
+            200: {description: the account, content: {application/json: {schema: {$ref: '#/components/schemas/AccountResult'}}}}
+            400: {description: "refused (self-verification, not pending, no reason)", content: {application/json: {schema: {$ref: '#/components/schemas/Refusal'}}}}
+            404: {description: unknown or outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
         """
         if not _can("verify_account"):
             return self.response_403()
@@ -198,14 +206,15 @@ class AccountApi(BaseApi):
                   properties:
                     reason: {type: string}
           responses:
-            200: {description: the account}
-            400: {description: refused (no reason, not pending or verified)}
-            403: {description: no enter_account or verify_account capability}
-            404: {description: unknown or outside the scope}
+            200: {description: the account, content: {application/json: {schema: {$ref: '#/components/schemas/AccountResult'}}}}
+            400: {description: "refused (no reason, not pending or verified)", content: {application/json: {schema: {$ref: '#/components/schemas/Refusal'}}}}
+            404: {description: unknown or outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
         """
         if not (_can("enter_account") or _can("verify_account")):
             return self.response_403()
-        reason = (request.get_json(silent=True) or {}).get("reason")
+        if self._account(pk) is None:
+            return self.response_404()
+        reason = validation.optional_text(json_object(), "reason")
         return self._change(pk, lambda a: accounts.end_account(db.session, a.id, g.user.id, reason=reason))
 
     @expose("/<int:pk>/restore", methods=["POST"])
@@ -215,17 +224,16 @@ class AccountApi(BaseApi):
         ---
         post:
           responses:
-            200: {description: the account}
-            400: {description: refused (not ended, replaced, ended by you)}
-            403: {description: no restore_account capability}
-            404: {description: unknown or outside the scope}
+            200: {description: the account, content: {application/json: {schema: {$ref: '#/components/schemas/AccountResult'}}}}
+            400: {description: "refused (not ended, replaced, ended by you)", content: {application/json: {schema: {$ref: '#/components/schemas/Refusal'}}}}
+            404: {description: unknown or outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
         """
         if not _can("restore_account"):
             return self.response_403()
         return self._change(pk, lambda a: accounts.restore_account(db.session, a.id, g.user.id))
 
 
-class PayoutApi(BaseApi):
+class PayoutApi(DocumentedApi, BaseApi):
     resource_name = "payout"
     class_permission_name = "PayoutPeriod"
     method_permission_name = {"periods": "read", "period": "read", "sync": "read", "sync_status": "read",
@@ -245,7 +253,7 @@ class PayoutApi(BaseApi):
         ---
         get:
           responses:
-            200: {description: "{result: [period]}"}
+            200: {description: the periods, newest first, content: {application/json: {schema: {$ref: '#/components/schemas/PeriodList'}}}}
         """
         unit = user_unit(db.session, g.user)
         rows = [p for p in db.session.scalars(select(PayoutPeriod).order_by(PayoutPeriod.period_date.desc()))
@@ -259,9 +267,11 @@ class PayoutApi(BaseApi):
         """One period (id or name): status, summary and results of the user's part, checksum.
         ---
         get:
+          parameters:
+          - {in: path, name: ref, required: true, description: the period's id or name, schema: {type: string}}
           responses:
-            200: {description: the period}
-            404: {description: unknown or outside the scope}
+            200: {description: the period, content: {application/json: {schema: {$ref: '#/components/schemas/Period'}}}}
+            404: {description: unknown or outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
         """
         period = self._period(ref)
         if period is None:
@@ -278,8 +288,20 @@ class PayoutApi(BaseApi):
         """Queue the sync of the period for the user's unit (or ``unit`` in the JSON body).
         ---
         post:
+          parameters:
+          - {in: path, name: ref, required: true, description: the period's id or name, schema: {type: string}}
+          requestBody:
+            content:
+              application/json:
+                schema:
+                  type: object
+                  properties:
+                    unit: {type: string, description: a unit code in the active scheme (default the user's unit)}
           responses:
-            202: {description: "{run_id, status}"}
+            202: {description: the queued run, content: {application/json: {schema: {$ref: '#/components/schemas/RunQueued'}}}}
+            400: {description: refused (period locked, ...), content: {application/json: {schema: {$ref: '#/components/schemas/Refusal'}}}}
+            403: {description: no sync capability, or the unit is outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
+            404: {description: unknown period or outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
         """
         if not _can("sync_payout"):
             return self.response_403()
@@ -312,8 +334,12 @@ class PayoutApi(BaseApi):
         """Status and counts of a sync run.
         ---
         get:
+          parameters:
+          - {in: path, name: ref, required: true, description: the period's id or name, schema: {type: string}}
+          - {in: path, name: run_id, required: true, schema: {type: integer, minimum: 0, maximum: 2147483647}}
           responses:
-            200: {description: "{run_id, status, added, removed, changed, total}"}
+            200: {description: the run, content: {application/json: {schema: {$ref: '#/components/schemas/SyncRun'}}}}
+            404: {description: unknown period or run, or outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
         """
         period = self._period(ref)
         run = db.session.get(PayoutSyncRun, run_id) if period is not None else None
@@ -327,8 +353,13 @@ class PayoutApi(BaseApi):
         """Lock and approve the period (district office for its district, city department for the city).
         ---
         post:
+          parameters:
+          - {in: path, name: ref, required: true, description: the period's id or name, schema: {type: string}}
           responses:
-            200: {description: the summary with the checksum}
+            200: {description: the summary with the checksum, content: {application/json: {schema: {$ref: '#/components/schemas/LockSummary'}}}}
+            400: {description: refused (not synced, already locked, ...), content: {application/json: {schema: {$ref: '#/components/schemas/Refusal'}}}}
+            403: {description: no approve capability, or the period is outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
+            404: {description: unknown period or outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
         """
         if not _can("approve_payout"):
             return self.response_403()
@@ -349,8 +380,12 @@ class PayoutApi(BaseApi):
         """The headline measure for a unit (default the user's unit) and its sub-units; ?unit=CODE&period=ID.
         ---
         get:
+          parameters:
+          - {in: query, name: unit, description: a unit code in the active scheme, schema: {type: string}}
+          - {in: query, name: period, description: a period id, schema: {type: integer, minimum: 1}}
           responses:
-            200: {description: "{total, units: [...]}"}
+            200: {description: the measure of the unit and of each sub-unit, content: {application/json: {schema: {$ref: '#/components/schemas/Measure'}}}}
+            404: {description: unknown unit or period, or outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
         """
         unit = user_unit(db.session, g.user)
         code = request.args.get("unit")

@@ -7,6 +7,7 @@ from flask import current_app, g, request
 from flask_appbuilder.api import BaseApi, expose, protect
 from flask_babel import gettext
 
+from app.api.spec import DocumentedApi
 from app.extensions import db
 from app.models import Beneficiary, WorkGroup
 from app.security.audit import log_page
@@ -40,7 +41,7 @@ def _visit_dict(v, describe: bool = True) -> dict:
     return out
 
 
-class VisitApi(BaseApi):
+class VisitApi(DocumentedApi, BaseApi):
     resource_name = "visit"
     class_permission_name = "Visit"
     method_permission_name = {"record": "write", "history": "read", "questionnaire": "read", "visit_list": "read"}
@@ -65,9 +66,9 @@ class VisitApi(BaseApi):
                     beneficiary_id: {type: integer}
                     answers: {type: object, description: "answers by question key (see GET questionnaire)"}
           responses:
-            201: {description: the visit, its case type and warnings}
-            400: {description: "every problem: [{field, code, message}] (messages in Vietnamese)"}
-            404: {description: unknown beneficiary or outside your scope}
+            201: {description: the visit, its case type and warnings, content: {application/json: {schema: {$ref: '#/components/schemas/VisitRecorded'}}}}
+            400: {description: "every problem: [{field, code, message}] (messages in Vietnamese)", content: {application/json: {schema: {$ref: '#/components/schemas/Problems'}}}}
+            404: {description: unknown beneficiary or outside your scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
         """
         body = json_object(required=True)
         answers = body.get("answers")
@@ -101,9 +102,10 @@ class VisitApi(BaseApi):
         ---
         get:
           parameters:
-          - {in: query, name: beneficiary_id, required: true, schema: {type: integer}}
+          - {in: query, name: beneficiary_id, required: true, schema: {type: integer, minimum: 1}}
           responses:
-            200: {description: "{beneficiary_id, case_type, result: [visits]}"}
+            200: {description: the visits, newest first, content: {application/json: {schema: {$ref: '#/components/schemas/VisitHistory'}}}}
+            404: {description: unknown beneficiary or outside your scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
         """
         bid = id_arg("beneficiary_id", source=request.args)
         if bid is None:
@@ -123,7 +125,8 @@ class VisitApi(BaseApi):
         ---
         get:
           responses:
-            200: {description: "{id, version, definition}"}
+            200: {description: the question set, content: {application/json: {schema: {$ref: '#/components/schemas/Questionnaire'}}}}
+            404: {description: no question set is active, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
         """
         q = qn.active_questionnaire(db.session)
         if q is None:
@@ -137,10 +140,12 @@ class VisitApi(BaseApi):
         ---
         get:
           parameters:
-          - {in: query, name: commune_id, schema: {type: integer}}
-          - {in: query, name: group_id, schema: {type: integer}}
+          - {in: query, name: commune_id, schema: {type: integer, minimum: 1}}
+          - {in: query, name: group_id, schema: {type: integer, minimum: 1}}
           responses:
-            200: {description: "{commune_id, result: [people]}"}
+            200: {description: the people to visit in address order, content: {application/json: {schema: {$ref: '#/components/schemas/VisitList'}}}}
+            400: {description: the unit is not a commune, or a malformed id, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
+            404: {description: unknown commune or group, or outside your scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
         """
         group_id = id_arg("group_id", source=request.args)
         commune_id = id_arg("commune_id", source=request.args)

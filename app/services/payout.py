@@ -41,6 +41,7 @@ from app.services import normalize as nz
 from app.services.accounts import has_verified_account, verified_sql
 from app.services.formatting import format_date, format_number
 from app.services.messages import N_, FieldError, Problem
+from app.services.validation import is_id
 
 Progress = Callable[..., None]
 
@@ -144,8 +145,6 @@ def _period(session: Session, period_id: int, *, lock: bool = False) -> PayoutPe
 
 def find_period(session: Session, ref: str | int) -> PayoutPeriod | None:
     """A period by id or by name."""
-    from app.services.validation import is_id
-
     ref = str(ref).strip()
     if is_id(ref):
         found = session.get(PayoutPeriod, int(ref))
@@ -816,7 +815,7 @@ def _ref_of(values: dict) -> int | None:
         if m:
             return int(m.group(1))
         digits = ref.replace(".0", "") if ref.endswith(".0") else ref
-        if digits.isdigit():
+        if is_id(digits):
             return int(digits)
     m = _REF_IN_TEXT.search(nz.ascii_key(values.get("description") or ""))
     return int(m.group(1)) if m else None
