@@ -139,7 +139,12 @@ def _menu_items(operation) -> None:
 
 def finish_spec(api_spec) -> None:
     """Over every path of the spec, FAB's own resources included (idempotent): one form of status keys, the
-    error responses any protected operation can give, 404 where the path names a resource, integer ids."""
+    error responses any protected operation can give, 404 where the path names a resource, integer ids,
+    and FAB's 422 whose message is the marshmallow errors by field."""
+    response = api_spec.components.responses.get("422")
+    if response is not None:
+        response["content"]["application/json"]["schema"]["properties"]["message"] = {"anyOf": [
+            {"type": "string"}, {"type": "object", "additionalProperties": {}}]}
     for path, operations in api_spec._paths.items():
         for method, operation in operations.items():
             if not isinstance(operation, dict) or method == "parameters":

@@ -120,9 +120,23 @@ def _guard():
             raise BadRequest(gettext("Unknown action"))
 
 
+def _not_an_id(exc: HTTPException):
+    """FAB's REST resources route GET by ``<int:pk>`` but PUT/DELETE by ``<pk>``: a GET of ``/resource/x`` was a 405.
+    A path whose id cannot exist names no resource: 404."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    for method in (exc.valid_methods or ()):
+        try:
+            _, args = adapter.match(method=method)
+        except HTTPException:
+            continue
+        if isinstance(args.get("pk"), str) and not validation.is_id(args["pk"]):
+            return _api_json(NotFound())
+    return _api_json(exc)
+
+
 def _api_json(exc: HTTPException):
     if request.path.startswith("/api/"):
-        message = exc.description if exc.code == 400 else gettext("Not found")
+        message = {400: exc.description, 404: gettext("Not found")}.get(exc.code, exc.name)
         return jsonify(message=message), exc.code
     return exc
 
@@ -150,5 +164,6 @@ def register(app) -> None:
     app.before_request(_guard)
     app.register_error_handler(400, _api_json)
     app.register_error_handler(404, _api_json)
+    app.register_error_handler(405, _not_an_id)
     with app.app_context():
         event.listen(db.engine, "handle_error", _refused_by_database)
