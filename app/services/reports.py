@@ -53,6 +53,9 @@ def report_lines(session: Session, batch_id: int, translate: Callable[[str], str
             yield number, translate(FIELD_LABELS["row"]), translate(N_("Duplicate")), translate(DUPLICATE_IN_REGISTRY), cells
 
 
+EXCEL_MAX_COLUMNS = 16384  # a sheet holds no more: the copy of a wider row is cut there
+
+
 def write_error_report(session: Session, batch_id: int, out: BinaryIO, translate: Callable[[str], str],
                        mask: bool = False) -> int:
     """Write the report to ``out`` (streaming, write-only workbook). Returns the number of lines.
@@ -61,17 +64,18 @@ def write_error_report(session: Session, batch_id: int, out: BinaryIO, translate
     """
     batch = session.get(ImportBatch, batch_id)
     headers = [h for h, _ in json.loads(batch.columns_json)] if batch.columns_json else []
+    room = EXCEL_MAX_COLUMNS - 4  # after row, field, severity, reason
     fields = [f for _, f in json.loads(batch.columns_json)] if batch.columns_json else []
     wb = new_workbook()
     ws = wb.create_sheet(translate(N_("Errors")))
     append_row(ws, [translate(N_("Error report of import #%(id)s: %(file)s")) % {"id": batch.id, "file": batch.filename}])
     append_row(ws, [translate(N_("Row in the sheet")), translate(N_("Field")), translate(N_("Severity")),
-                    translate(N_("Reason"))] + headers, font=Font(bold=True), fill=PatternFill("solid", fgColor="FFF2CC"))
+                    translate(N_("Reason"))] + headers[:room], font=Font(bold=True), fill=PatternFill("solid", fgColor="FFF2CC"))
     count = 0
     for number, field, level, reason, cells in report_lines(session, batch_id, translate):
         if mask:
             reason, cells = mask_ids_in_text(reason), mask_cells(cells, fields)
-        append_row(ws, [number, field, level, reason] + cells)
+        append_row(ws, [number, field, level, reason] + cells[:room])
         count += 1
     wb.save(out)
     return count
