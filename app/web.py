@@ -18,6 +18,8 @@ SECURITY_HEADERS = {
 }
 # Pages and exports carry personal data: no copy in browser or proxy caches (static files excepted).
 STATIC_ENDPOINTS = ("static", "appbuilder.static")
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
+API_PREFIX = "/api/"
 HSTS = "max-age=31536000; includeSubDomains"
 
 
@@ -33,6 +35,23 @@ def register(app: Flask) -> None:
     def _session_timeout():
         # PERMANENT_SESSION_LIFETIME is the idle timeout; each request renews it.
         session.permanent = True
+
+    @app.before_request
+    def _api_csrf():
+        # The REST API accepts the browser session (allow_browser_login) and FAB exempts it from CSRF:
+        # a cookie-authenticated write must carry the page's token (X-CSRFToken, from
+        # <meta name="csrf-token">), else a cross-site form could run matching, sync, lock or imports.
+        # Requests with an Authorization header (JWT) cannot come from a cross-site form: unchanged.
+        if request.method in SAFE_METHODS or not request.path.startswith(API_PREFIX):
+            return None
+        if request.headers.get("Authorization"):
+            return None
+        if "_user_id" not in session:  # no browser identity: nothing to forge (e.g. the JWT login)
+            return None
+        from app.extensions import csrf
+
+        csrf.protect()  # 400 CSRFError when the token is missing or wrong
+        return None
 
     @app.after_request
     def _security_headers(response):
