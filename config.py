@@ -178,9 +178,11 @@ def load_config(overrides: dict | None = None) -> dict:
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_SECURE=_env_bool("SESSION_COOKIE_SECURE", env == "production"),
-        # Login protection (app/security/login.py): failures per username / per address in a window.
-        LOGIN_MAX_FAILURES_USER=_env_int("LOGIN_MAX_FAILURES_USER", 5, minimum=1),
-        LOGIN_MAX_FAILURES_ADDR=_env_int("LOGIN_MAX_FAILURES_ADDR", 20, minimum=1),
+        # Login protection (app/security/login.py): after these many failures per (username, address) pair
+        # and per address, exponential delays (2, 4, 8 … s, capped); counters forgotten after the window.
+        LOGIN_FREE_FAILURES_PAIR=_env_int("LOGIN_FREE_FAILURES_PAIR", 5, minimum=1),
+        LOGIN_FREE_FAILURES_ADDR=_env_int("LOGIN_FREE_FAILURES_ADDR", 20, minimum=1),
+        LOGIN_BACKOFF_CAP_SECONDS=_env_int("LOGIN_BACKOFF_CAP_SECONDS", 300, minimum=1),
         LOGIN_WINDOW_MINUTES=_env_int("LOGIN_WINDOW_MINUTES", 15, minimum=1),
         # Reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust (0: none).
         TRUSTED_PROXIES=_env_int("TRUSTED_PROXIES", 0, minimum=0, maximum=5),

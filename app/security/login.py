@@ -1,16 +1,20 @@
-"""Login protection: failed sign-ins are counted per username and per remote address in Redis.
+"""Login protection: progressive delays after failed sign-ins, counted in Redis.
 
-Counters live in Redis (``jobs.queues.redis_connection``), never in process memory, so every
-web process and every gunicorn worker sees the same counts. Fixed window: the first failure
-starts a window of ``LOGIN_WINDOW_MINUTES``; within it, after ``LOGIN_MAX_FAILURES_USER``
-failures for one username or ``LOGIN_MAX_FAILURES_ADDR`` failures from one address, further
-attempts are refused without checking the password, until the window ends. A successful sign-in
-clears the username's counter (not the address's: one valid account must not reset an attacker's
-address). Refusals are logged once per window (``login_locked``), failures each time
-(``login_failed``).
+Nobody can lock another person out. Failures are counted per (username, address) pair and per
+address, never per username alone: ``congan.<code>`` names are predictable, and a lock on the name
+would let anyone shut a user out. After ``LOGIN_FREE_FAILURES_PAIR`` failures of one pair (or
+``LOGIN_FREE_FAILURES_ADDR`` from one address, e.g. an office behind one NAT), each further failure
+makes that pair (address) wait before the next attempt: 2, 4, 8 … seconds, capped at
+``LOGIN_BACKOFF_CAP_SECONDS``. Attempts before that time are refused without checking the password
+("try again in N seconds", HTTP 429 with Retry-After on the API). The real user from another
+address is never affected by a pair's delay. A successful sign-in clears its pair's counter (not the
+address's: one valid account must not reset an attacker's address). Counters are forgotten
+``LOGIN_WINDOW_MINUTES`` after the last failure. Refusals are logged once per delay
+(``login_locked``), failures each time (``login_failed``).
 
-If Redis is unreachable the guard fails open (sign-in still works) and logs an error: Redis is
-required in production (``config.py``), and locking every user out would be worse.
+Counters live in Redis (``jobs.queues.redis_connection``), never in process memory, so every web
+process and every gunicorn worker sees the same counts. If Redis is unreachable the guard fails open
+(sign-in still works) and logs an error: Redis is required in production (``config.py``).
 
 Behind a reverse proxy set ``TRUSTED_PROXIES`` so that ``request.remote_addr`` is the client.
 """
@@ -19,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import time
 
 from flask import current_app, flash, g, redirect, request
 from flask_appbuilder import expose
@@ -33,63 +38,79 @@ from app.services.messages import N_
 
 log = logging.getLogger(__name__)
 
-LOCKED_MSGID = N_("Too many failed sign-in attempts. Try again in %(minutes)s minutes.")
+LOCKED_MSGID = N_("Too many failed sign-in attempts. Try again in %(seconds)s seconds.")
+BACKOFF_BASE_SECONDS = 2
+
+
+def _now() -> float:
+    return time.time()
 
 
 def _key_part(value: str) -> str:
     return hashlib.sha256(value.strip().lower().encode("utf-8")).hexdigest()[:32]
 
 
-class LoginGuard:
-    """Per-username and per-address failure counters with a fixed window."""
+def backoff_seconds(failures: int, free: int, cap: int) -> int:
+    """The wait after ``failures`` consecutive failures: none for the first ``free``, then doubling, capped."""
+    if failures <= free:
+        return 0
+    return min(cap, BACKOFF_BASE_SECONDS ** min(failures - free, 30))
 
-    def __init__(self, redis, *, prefix: str, max_user: int, max_addr: int, window: int):
+
+class LoginGuard:
+    """Failure counters per (username, address) pair and per address, with exponential back-off."""
+
+    def __init__(self, redis, *, prefix: str, free_pair: int, free_addr: int, cap: int, window: int, clock=None):
         self.redis, self.prefix = redis, prefix
-        self.max_user, self.max_addr, self.window = max_user, max_addr, window
+        self.free_pair, self.free_addr, self.cap, self.window = free_pair, free_addr, cap, window
+        self.clock = clock or _now
 
     def _keys(self, username: str | None, addr: str | None) -> list[tuple[str, int]]:
+        """(counter key, free failures) for the pair and the address. No key for a username alone."""
         keys = []
         if username:
-            keys.append((f"{self.prefix}:u:{_key_part(username)}", self.max_user))
+            keys.append((f"{self.prefix}:p:{_key_part(username)}:{_key_part(addr or '-')}", self.free_pair))
         if addr:
-            keys.append((f"{self.prefix}:a:{_key_part(addr)}", self.max_addr))
+            keys.append((f"{self.prefix}:a:{_key_part(addr)}", self.free_addr))
         return keys
 
     def blocked_for(self, username: str | None, addr: str | None) -> int:
-        """Seconds until a refused username/address may try again (0: not blocked)."""
-        wait = 0
+        """Seconds until this username from this address may try again (0: now)."""
+        wait = 0.0
+        now = self.clock()
         try:
-            for key, limit in self._keys(username, addr):
-                count = self.redis.get(key)
-                if count is not None and int(count) >= limit:
-                    ttl = self.redis.ttl(key)
-                    wait = max(wait, ttl if ttl and ttl > 0 else self.window)
+            for key, _free in self._keys(username, addr):
+                until = self.redis.get(f"{key}:until")
+                if until is not None:
+                    wait = max(wait, float(until) - now)
         except Exception:
             log.exception("login guard: Redis unavailable, not limiting")
             return 0
-        return wait
+        return math.ceil(wait) if wait > 0 else 0
 
     def failed(self, username: str | None, addr: str | None) -> None:
         try:
-            for key, _limit in self._keys(username, addr):
+            for key, free in self._keys(username, addr):
                 count = self.redis.incr(key)
-                if count == 1 or self.redis.ttl(key) < 0:
-                    self.redis.expire(key, self.window)
+                self.redis.expire(key, self.window + self.cap)
+                wait = backoff_seconds(count, free, self.cap)
+                if wait:
+                    self.redis.set(f"{key}:until", self.clock() + wait, ex=self.window + self.cap)
         except Exception:
             log.exception("login guard: Redis unavailable, failure not counted")
 
-    def succeeded(self, username: str | None) -> None:
+    def succeeded(self, username: str | None, addr: str | None) -> None:
         try:
-            for key, _limit in self._keys(username, None):
-                self.redis.delete(key)
+            for key, _free in self._keys(username, addr)[:1]:  # the pair only
+                self.redis.delete(key, f"{key}:until")
         except Exception:
             log.exception("login guard: Redis unavailable")
 
-    def first_refusal(self, username: str | None, addr: str | None) -> bool:
-        """True once per window and username/address: whether to write a ``login_locked`` record."""
+    def first_refusal(self, username: str | None, addr: str | None, wait: int) -> bool:
+        """True once per delay and username/address: whether to write a ``login_locked`` record."""
         try:
             flag = f"{self.prefix}:logged:{_key_part(username or '')}:{_key_part(addr or '')}"
-            return bool(self.redis.set(flag, 1, nx=True, ex=self.window))
+            return bool(self.redis.set(flag, 1, nx=True, ex=max(1, wait)))
         except Exception:
             return True
 
@@ -107,26 +128,27 @@ def login_guard(app=None) -> LoginGuard:
     return LoginGuard(
         redis_connection(cfg),
         prefix=cfg.get("LOGIN_GUARD_PREFIX") or f"{cfg.get('RQ_QUEUE', 'asxh')}:login",
-        max_user=int(cfg.get("LOGIN_MAX_FAILURES_USER", 5)),
-        max_addr=int(cfg.get("LOGIN_MAX_FAILURES_ADDR", 20)),
+        free_pair=int(cfg.get("LOGIN_FREE_FAILURES_PAIR", 5)),
+        free_addr=int(cfg.get("LOGIN_FREE_FAILURES_ADDR", 20)),
+        cap=int(cfg.get("LOGIN_BACKOFF_CAP_SECONDS", 300)),
         window=int(cfg.get("LOGIN_WINDOW_MINUTES", 15)) * 60,
     )
 
 
 def locked_message(seconds: int) -> str:
-    return gettext(LOCKED_MSGID, minutes=max(1, math.ceil(seconds / 60)))
+    return gettext(LOCKED_MSGID, seconds=max(1, int(seconds)))
 
 
 def refuse_if_locked(username: str | None) -> int:
-    """When the username or the request's address is locked: log it (once per window) and return the wait."""
+    """When this username from the request's address must wait: log it (once per delay) and return the wait."""
     guard = login_guard()
     addr = request.remote_addr
     wait = guard.blocked_for(username, addr)
-    if wait and guard.first_refusal(username, addr):
+    if wait and guard.first_refusal(username, addr, wait):
         from app.security.audit import log_event
 
         log_event("login_locked", "ab_user", None, new={"username": (username or "")[:128]},
-                detail=f"locked for {wait} s")
+                  detail=f"wait {wait} s")
     return wait
 
 

@@ -57,7 +57,7 @@ class AsxhSecurityManager(SecurityManager):
         return (permission_name, view_name) in cached[1]
 
     def auth_user_db(self, username, password):
-        """FAB's password check, refused while the username/address is locked; failures counted and audited."""
+        """FAB's password check, refused while this username/address must wait; failures counted and audited."""
         from flask import request
 
         from app.security.login import login_guard
@@ -68,7 +68,7 @@ class AsxhSecurityManager(SecurityManager):
             return None
         user = super().auth_user_db(username, password)
         if user:
-            guard.succeeded(username)
+            guard.succeeded(username, addr)
         else:
             guard.failed(username, addr)
             self._audit_login("login_failed", None, username, target=self.find_user(username=username))

@@ -12,7 +12,7 @@ from tests.conftest import DEMO_PASSWORD, csrf_from, login
 
 @pytest.fixture(scope="module")
 def locked_text(app) -> str:
-    """The longest literal part of the (translated) lock message, as the pages show it."""
+    """The longest literal part of the (translated) wait message, as the pages show it."""
     from flask_babel import gettext
     from markupsafe import escape
 
@@ -20,7 +20,26 @@ def locked_text(app) -> str:
 
     with app.test_request_context("/"):
         template = gettext(LOCKED_MSGID)
-    return str(escape(max(template.split("%(minutes)s"), key=len).strip()))
+    return str(escape(max(template.split("%(seconds)s"), key=len).strip()))
+
+
+class _FakeNow:
+    """The guard's clock, moved by hand (no sleeping, no timed assertions)."""
+
+    def __init__(self):
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture()
+def clock(monkeypatch):
+    import app.security.login as login_module
+
+    fake = _FakeNow()
+    monkeypatch.setattr(login_module, "_now", fake)
+    return fake
 
 
 def _client(app, addr: str):
@@ -39,65 +58,100 @@ def _signed_in(client) -> bool:
     return client.get("/beneficiaryview/list/").status_code == 200
 
 
-def test_five_failures_lock_the_username_even_with_the_right_password(app, login_guard_reset, locked_text):
-    client = _client(app, "10.20.0.1")
+def test_backoff_doubles_and_is_capped():
+    from app.security.login import backoff_seconds
+
+    assert [backoff_seconds(n, 5, 300) for n in range(1, 6)] == [0] * 5
+    assert [backoff_seconds(n, 5, 300) for n in range(6, 15)] == [2, 4, 8, 16, 32, 64, 128, 256, 300]
+    assert backoff_seconds(10_000, 5, 300) == 300
+
+
+def test_failures_delay_the_pair_never_lock_the_user(app, login_guard_reset, locked_text, clock):
+    attacker = _client(app, "10.20.0.1")
     for _ in range(5):
-        response, page = _form_login(client, "canbo.00001", "Wrong@12345")
+        response, page = _form_login(attacker, "canbo.00001", "Wrong@12345")
         assert response.status_code == 302 and locked_text not in page
-    response, page = _form_login(client, "canbo.00001", DEMO_PASSWORD)
-    assert locked_text in page and not _signed_in(client)
-    # From another address too: the lock is on the username.
-    other = _client(app, "10.20.0.2")
-    _response, page = _form_login(other, "canbo.00001", DEMO_PASSWORD)
-    assert locked_text in page and not _signed_in(other)
-    # Another user from the first address is not affected (5 < 20 per address).
+    response, page = _form_login(attacker, "canbo.00001", "Wrong@12345")  # 6th failure: 2 s delay
+    assert locked_text not in page
+    # Before the delay is over, even the right password is refused from that address, with the wait.
+    response, page = _form_login(attacker, "canbo.00001", DEMO_PASSWORD)
+    assert locked_text in page and ("2 giây" in page or "2 seconds" in page) and not _signed_in(attacker)
+    # The real user from another address signs in: nobody can lock a user out.
+    real = _client(app, "10.20.0.2")
+    login(real, "canbo.00001")
+    assert _signed_in(real)
+    # Another user from the attacker's address is not affected (6 < 20 per address).
     fresh = _client(app, "10.20.0.1")
     login(fresh, "canbo.00004")
     assert _signed_in(fresh)
+    # Each further failure of the pair doubles the wait.
+    with app.app_context():
+        from app.security.login import login_guard
+
+        guard = login_guard()
+        assert guard.blocked_for("canbo.00001", "10.20.0.1") == 2
+        clock.now += 3
+        assert guard.blocked_for("canbo.00001", "10.20.0.1") == 0
+        guard.failed("canbo.00001", "10.20.0.1")
+        assert guard.blocked_for("canbo.00001", "10.20.0.1") == 4
+        for _ in range(20):
+            guard.failed("canbo.00001", "10.20.0.1")
+        assert guard.blocked_for("canbo.00001", "10.20.0.1") == 300  # the cap
+        assert guard.blocked_for("canbo.00001", "10.20.0.2") == 0
+    # Once the wait is over the right password works from the attacker's address too.
+    clock.now += 301
+    ok = _client(app, "10.20.0.1")
+    login(ok, "canbo.00001")
+    assert _signed_in(ok)
     failed = [r for r in audit_rows(app, action="login_failed") if r["new"]["username"] == "canbo.00001"]
-    assert len(failed) == 5 and failed[0]["remote_addr"] == "10.20.0.1" and failed[0]["entity_id"] is not None
-    locked = audit_rows(app, action="login_locked")
-    assert len(locked) == 2  # once per window and username/address
+    assert len(failed) == 6 and failed[0]["remote_addr"] == "10.20.0.1" and failed[0]["entity_id"] is not None
+    assert len(audit_rows(app, action="login_locked")) == 1  # once per delay and username/address
     assert audit_rows(app, action="login", username="canbo.00004")
 
 
-def test_twenty_failures_from_one_address_lock_the_address(app, login_guard_reset, locked_text):
+def test_many_failures_from_one_address_slow_it_down_not_lock_it(app, login_guard_reset, locked_text, clock):
     client = _client(app, "10.30.0.1")
-    for i in range(20):
+    for i in range(21):
         login(client, f"nobody{i}", "Wrong@12345")
     response, page = _form_login(client, "canbo.00004", DEMO_PASSWORD)
     assert locked_text in page and not _signed_in(client)
     elsewhere = _client(app, "10.30.0.2")
     login(elsewhere, "canbo.00004")
     assert _signed_in(elsewhere)
+    # A short wait, then the office's users get in again.
+    clock.now += 3
+    login(client, "canbo.00004")
+    assert _signed_in(client)
 
 
-def test_success_clears_the_username_counter(app, login_guard_reset):
+def test_success_clears_the_pair_counter(app, login_guard_reset):
     client = _client(app, "10.40.0.1")
-    for _ in range(4):
+    for _ in range(5):
         login(client, "canbo.00037", "Wrong@12345")
     login(client, "canbo.00037")
     assert _signed_in(client)
     client = _client(app, "10.40.0.1")
-    for _ in range(4):
+    for _ in range(5):
         login(client, "canbo.00037", "Wrong@12345")
     login(client, "canbo.00037")
     assert _signed_in(client)
 
 
-def test_api_login_is_limited_too(app, login_guard_reset, locked_text):
+def test_api_login_is_limited_too(app, login_guard_reset, locked_text, clock):
     client = _client(app, "10.50.0.1")
     body = {"username": "canbo.00040", "password": "Wrong@12345", "provider": "db"}
-    for _ in range(5):
+    for _ in range(6):
         assert client.post("/api/v1/security/login", json=body).status_code == 401
     response = client.post("/api/v1/security/login", json=dict(body, password=DEMO_PASSWORD))
     assert response.status_code == 429
-    assert locked_text in response.json["message"] and int(response.headers["Retry-After"]) > 0
+    assert locked_text in response.json["message"] and int(response.headers["Retry-After"]) == 2
     rows = [r for r in audit_rows(app, action="login_failed") if r["new"]["username"] == "canbo.00040"]
-    assert len(rows) == 5 and rows[0]["source"] == "api"
+    assert len(rows) == 6 and rows[0]["source"] == "api"
+    other = _client(app, "10.50.0.2")
+    assert other.post("/api/v1/security/login", json=dict(body, password=DEMO_PASSWORD)).status_code == 200
 
 
-def test_counters_live_in_redis_not_in_the_process(app, login_guard_reset):
+def test_counters_live_in_redis_not_in_the_process(app, login_guard_reset, clock):
     from app.security.login import login_guard
     from jobs.queues import redis_connection
 
@@ -106,13 +160,14 @@ def test_counters_live_in_redis_not_in_the_process(app, login_guard_reset):
     with app.app_context():
         guard = login_guard()
         keys = list(redis_connection().scan_iter(f"{guard.prefix}:*"))
-        assert len(keys) == 2  # one per username, one per address
-        assert all(0 < redis_connection().ttl(k) <= 15 * 60 for k in keys)
+        assert len(keys) == 2  # one per username+address pair, one per address; none per username
+        assert all(0 < redis_connection().ttl(k) <= 15 * 60 + 300 for k in keys)
         # What another process would see: a fresh guard over the same Redis.
         assert login_guard().blocked_for("canbo.00001", "10.60.0.1") == 0
-        for _ in range(4):
-            guard.failed("canbo.00001", "10.60.0.9")
-        assert login_guard().blocked_for("canbo.00001", None) > 0
+        for _ in range(5):
+            guard.failed("canbo.00001", "10.60.0.1")
+        assert login_guard().blocked_for("canbo.00001", "10.60.0.1") > 0
+        assert login_guard().blocked_for("canbo.00001", "10.60.0.9") == 0
 
 
 def test_login_and_logout_are_recorded(app, login_guard_reset):
@@ -246,8 +301,8 @@ def test_production_config_has_secure_cookies(monkeypatch, tmp_path):
     cfg = load_config()
     assert cfg["SESSION_COOKIE_SECURE"] is True and cfg["REMEMBER_COOKIE_SECURE"] is True
     assert cfg["SESSION_COOKIE_HTTPONLY"] is True and cfg["SESSION_COOKIE_SAMESITE"] == "Lax"
-    assert cfg["LOGIN_MAX_FAILURES_USER"] == 5 and cfg["LOGIN_MAX_FAILURES_ADDR"] == 20
-    assert cfg["LOGIN_WINDOW_MINUTES"] == 15
+    assert cfg["LOGIN_FREE_FAILURES_PAIR"] == 5 and cfg["LOGIN_FREE_FAILURES_ADDR"] == 20
+    assert cfg["LOGIN_BACKOFF_CAP_SECONDS"] == 300 and cfg["LOGIN_WINDOW_MINUTES"] == 15
     monkeypatch.delenv("SECRET_KEY")
     from config import ConfigError
 
