@@ -187,7 +187,8 @@ def load_config(overrides: dict | None = None) -> dict:
         # Reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust (0: none).
         TRUSTED_PROXIES=_env_int("TRUSTED_PROXIES", 0, minimum=0, maximum=5),
         PERMANENT_SESSION_LIFETIME=_env_int("SESSION_MINUTES", 30, minimum=1) * 60,
-        JWT_ACCESS_TOKEN_EXPIRES=_env_int("JWT_MINUTES", 60, minimum=1) * 60,
+        JWT_ACCESS_TOKEN_EXPIRES=_env_int("JWT_MINUTES", 15, minimum=1) * 60,
+        JWT_REFRESH_TOKEN_EXPIRES=_env_int("JWT_REFRESH_HOURS", 12, minimum=1) * 3600,
         RATELIMIT_ENABLED=False,
         # Audit trail (app/services/audit.py): chain key and anchors kept outside the database.
         AUDIT_KEY=_audit_key(env),

@@ -31,6 +31,29 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["number"] = format_number
 
+    from flask_login import user_logged_in
+
+    from app.security.manager import SESSION_STAMP_KEY
+
+    @user_logged_in.connect_via(app)
+    def _stamp_session(_sender, user, **_kw):
+        session[SESSION_STAMP_KEY] = getattr(user, "security_stamp", None)
+
+    def _revoked_session():
+        # A browser session signed in before a password, role or unit change of its account ends here.
+        # Runs before FAB's own before_request (which sets g.user), so the rest of the request is anonymous.
+        if "_user_id" not in session:
+            return None
+        from flask_login import current_user, logout_user
+
+        user = current_user
+        if user.is_authenticated and session.get(SESSION_STAMP_KEY) != getattr(user, "security_stamp", None):
+            logout_user()
+            session.clear()
+        return None
+
+    app.before_request_funcs.setdefault(None, []).insert(0, _revoked_session)
+
     @app.before_request
     def _session_timeout():
         # PERMANENT_SESSION_LIFETIME is the idle timeout; each request renews it.

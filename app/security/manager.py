@@ -11,6 +11,8 @@ from flask_babel import gettext, lazy_gettext as _l
 from app.models import AsxhUser
 from app.security.login import AsxhAuthDBView, AsxhSecurityApi
 
+STAMP_CLAIM = "stamp"
+SESSION_STAMP_KEY = "_asxh_stamp"
 _PASSWORD_RULES = (re.compile(r"[A-Z]"), re.compile(r"[a-z]"), re.compile(r"\d"), re.compile(r"[^A-Za-z0-9]"))
 
 
@@ -42,6 +44,25 @@ class AsxhSecurityManager(SecurityManager):
     # Login protection (app/security/login.py): failed sign-ins limited per username and address.
     authdbview = AsxhAuthDBView
     security_api = AsxhSecurityApi
+
+    def create_jwt_manager(self, app):
+        """FAB's JWT manager; tokens carry the account's security stamp and die when it changes."""
+        jwt_manager = super().create_jwt_manager(app)
+        jwt_manager.additional_claims_loader(self._jwt_claims)
+        jwt_manager.token_in_blocklist_loader(self._jwt_revoked)
+        return jwt_manager
+
+    def _jwt_claims(self, identity) -> dict:
+        user = self.get_user_by_id(int(identity))
+        return {STAMP_CLAIM: user.security_stamp} if user is not None else {}
+
+    def _jwt_revoked(self, _jwt_header, jwt_data) -> bool:
+        """Access and refresh tokens issued before a password, role or unit change are refused (401)."""
+        try:
+            user = self.get_user_by_id(int(jwt_data["sub"]))
+        except (KeyError, TypeError, ValueError):
+            return True
+        return user is None or not user.is_active or jwt_data.get(STAMP_CLAIM) != user.security_stamp
 
     def _has_view_access(self, user, permission_name: str, view_name: str) -> bool:
         """One query per request for the user's permissions, instead of one per menu item and button."""
