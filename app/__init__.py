@@ -27,6 +27,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     from app.security.audit import init_audit
 
     init_audit(flask_app)  # audit trail: ORM listeners on db.session, actor of requests and commands
+    from app.services import derived
+
+    derived.install_listeners(db.session)  # visit list and case types follow beneficiary writes, not reads
     csrf.init_app(flask_app)
     migrate.init_app(flask_app, db, directory=str(flask_app.root_path + "/migrations"))
 

@@ -26,6 +26,7 @@ def run_import(batch_id: int) -> dict:
             batch = importing.parse_batch(session, batch_id, progress=report_progress)
             if batch is not None and batch.auto_apply and batch.status in ("parsed", "applying"):
                 importing.apply_batch(session, batch_id, progress=report_progress)
+                _refresh_derived(session, batch_id)
         except ImportRefused as exc:
             importing.fail_batch(session, batch_id, exc.problem)
         except Exception:
@@ -44,8 +45,20 @@ def run_apply(batch_id: int) -> dict:
 
         try:
             importing.apply_batch(db.session, batch_id, progress=report_progress)
+            _refresh_derived(db.session, batch_id)
         except Exception:
             log.exception("apply %s failed", batch_id)
             importing.fail_batch(db.session, batch_id, None, traceback.format_exc())
             raise
         return importing.summary(db.session.get(ImportBatch, batch_id))
+
+
+def _refresh_derived(session, batch_id: int) -> None:
+    """The bulk apply bypasses the ORM: bring the unit's visit list and case types up to date here."""
+    from app.models import ImportBatch
+    from app.services import derived
+
+    batch = session.get(ImportBatch, batch_id)
+    if batch is not None and batch.status == "applied" and batch.kind == "beneficiary":
+        derived.refresh_units(session, [batch.unit])
+        session.commit()

@@ -163,8 +163,6 @@ class VisitApi(DocumentedApi, BaseApi):
         commune = db.session.get(AdminUnit, commune_id)
         if not workgroups.is_commune(commune):
             return self.response_400(message=gettext("Choose a commune."))
-        workgroups.sync_visit_list(db.session, commune)
-        db.session.commit()
         rows = db.session.execute(workgroups.visit_list_query(
             commune.id, group_id=group_id)).all()
         unmask = self._unmask()

@@ -73,9 +73,6 @@ class CampaignView(InScopeOr404, ModelView):
     @has_access
     def board(self, pk):
         campaign = self.in_scope_or_404(pk)
-        if len(campaign.steps) < len(campaigns.STEP_NUMBERS):
-            campaigns.ensure_steps(db.session, campaign)
-            db.session.commit()
         unit = unit_param()
         if unit is None:
             abort(404)
@@ -93,6 +90,7 @@ class CampaignView(InScopeOr404, ModelView):
         campaign = self.in_scope_or_404(pk)
         check_current(campaign.unit_id, exc=Forbidden)
         try:
+            campaigns.ensure_steps(db.session, campaign)  # a campaign from before its steps existed
             for step in campaign.steps:
                 raw = request.form.get(f"deadline_{step.step_no}")
                 if raw:

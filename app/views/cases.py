@@ -42,9 +42,6 @@ class CaseListView(BaseView):
         unit = unit_param()
         if unit is None:
             abort(404)
-        if cases.unclassified_count(db.session, unit):
-            cases.classify_cases(db.session, unit)
-            db.session.commit()
         case_type = int_arg("type")
         if case_type not in cases.CASE_TYPES:
             case_type = None

@@ -90,10 +90,6 @@ class VisitView(BaseView):
             return self.render_template("visit_list.html", commune=None, communes=scoped_communes(), rows=[],
                                         title=gettext("Visit list"), filters={}, groups=[], total=0, page=0, pages=0,
                                         **self._labels())
-        workgroups.sync_visit_list(db.session, commune)
-        if cases.unclassified_count(db.session, commune):
-            cases.classify_cases(db.session, commune)
-        db.session.commit()
         filters = self._filters()
         query = workgroups.visit_list_query(commune.id, **filters)
         total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))

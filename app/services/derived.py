@@ -1,0 +1,69 @@
+"""Derived data kept up to date by the writes that change it, never by reads.
+
+A beneficiary added or changed through the ORM (screens, REST, services) gets, in the same
+transaction, its row in the visit list (commune, parsed address) and its case type. Bulk paths
+(the import job) call ``refresh_units`` themselves. Pages and GET endpoints only read.
+"""
+from __future__ import annotations
+
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session
+
+_PENDING = "asxh_derived_beneficiaries"
+# Changes of these columns change the visit list row (commune, address) or the case type.
+_WATCHED = ("commune_id", "address", "hold_reason", "match_status")
+
+
+def refresh_units(session: Session, units) -> None:
+    """Visit list and case types of every beneficiary in ``units`` (after a bulk write)."""
+    from app.services.cases import classify_cases
+    from app.services.workgroups import sync_visit_list
+
+    for unit in units:
+        sync_visit_list(session, unit)
+        classify_cases(session, unit, only_unclassified=True)
+
+
+def _after_flush(session: Session, _ctx) -> None:
+    from app.models import Beneficiary
+
+    pending = session.info.setdefault(_PENDING, set())
+    for obj in list(session.new) + list(session.dirty):
+        if not isinstance(obj, Beneficiary) or obj.id is None:
+            continue
+        state = inspect(obj)
+        if obj in session.new or any(state.attrs[name].history.has_changes() for name in _WATCHED):
+            pending.add(obj.id)
+
+
+def _before_commit(session: Session) -> None:
+    if not session.info.get(_PENDING) and not (session.new or session.dirty):
+        return
+    session.flush()
+    ids = session.info.pop(_PENDING, set())
+    if not ids:
+        return
+    from sqlalchemy import select
+
+    from app.models import AdminUnit, Beneficiary
+    from app.services.cases import classify_cases
+    from app.services.workgroups import sync_visit_list
+
+    with session.no_autoflush:
+        communes = session.scalars(select(AdminUnit).where(
+            AdminUnit.id.in_(select(Beneficiary.commune_id).where(Beneficiary.id.in_(ids)).distinct()))).all()
+        for commune in communes:
+            sync_visit_list(session, commune)
+        classify_cases(session, beneficiary_ids=sorted(ids))
+
+
+def _after_soft_rollback(session: Session, _previous_transaction) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def install_listeners(target) -> None:
+    """Install on ``target`` before the audit listeners, so the audit record stays the last statement."""
+    for name, fn in (("after_flush", _after_flush), ("before_commit", _before_commit),
+                     ("after_soft_rollback", _after_soft_rollback)):
+        if not event.contains(target, name, fn):
+            event.listen(target, name, fn, insert=True)
