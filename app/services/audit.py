@@ -80,7 +80,8 @@ DEFAULT_AUDITED_TABLES = frozenset({
     "account_opening_task", "campaign", "campaign_step", "campaign_step_done", "match_run",
 })
 # Changes to these columns alone are not worth a record (login statistics, timestamps).
-IGNORED_COLUMNS = frozenset({"updated_at", "changed_on", "last_login", "login_count", "fail_login_count"})
+IGNORED_COLUMNS = frozenset({"updated_at", "changed_on", "last_login", "login_count", "fail_login_count",
+                             "security_stamp"})  # renewed with the password, roles or unit, which are recorded
 # Never copied into the trail: only the fact that they changed.
 SECRET_COLUMNS = frozenset({"password", "password_hash", "api_key", "key_hash"})
 # Many-to-many collections recorded as lists of names: (table, relationship key).

@@ -11,8 +11,8 @@ JS_URL = re.compile(r"""(href|src|action)\s*=\s*["']\s*javascript:""", re.IGNORE
 
 PAGES = {
     "admin": ["/", "/users/list/", "/users/add", "/swagger/v1", "/auditlogview/list/"],
-    "congan.00004": ["/", "/beneficiaryview/list/", "/visits/", "/cases/", "/opening/", "/workgroupview/list/"],
-    "phong.001": ["/", "/importbatchview/list/", "/importbatchview/upload/", "/matchreview/list/",
+    "congan.00004": ["/", "/beneficiaryview/list/", "/visits/", "/cases/", "/openingtasks/", "/workgroupview/list/"],
+    "phong.001": ["/", "/importbatchview/list/", "/importbatchview/upload/", "/matchreviewview/list/",
                   "/payoutperiodview/list/"],
 }
 
