@@ -10,6 +10,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 _PENDING = "asxh_derived_beneficiaries"
+_HOLDS = "asxh_derived_hold_changes"
 # Changes of these columns change the visit list row (commune, address) or the case type.
 _WATCHED = ("commune_id", "address", "hold_reason", "match_status")
 
@@ -34,6 +35,8 @@ def _after_flush(session: Session, _ctx) -> None:
         state = inspect(obj)
         if obj in session.new or any(state.attrs[name].history.has_changes() for name in _WATCHED):
             pending.add(obj.id)
+        if obj not in session.new and state.attrs["hold_reason"].history.has_changes():
+            session.info.setdefault(_HOLDS, set()).add(obj.id)
 
 
 def _before_commit(session: Session) -> None:
@@ -54,11 +57,17 @@ def _before_commit(session: Session) -> None:
             AdminUnit.id.in_(select(Beneficiary.commune_id).where(Beneficiary.id.in_(ids)).distinct()))).all()
         for commune in communes:
             sync_visit_list(session, commune)
-        classify_cases(session, beneficiary_ids=sorted(ids))
+        # New people without a case get theirs; a hold set or lifted later moves a person in or out of
+        # case 6. A case set explicitly by the writer, or decided by visits, stays.
+        classify_cases(session, beneficiary_ids=sorted(ids), only_unclassified=True)
+        holds = session.info.pop(_HOLDS, set())
+        if holds:
+            classify_cases(session, beneficiary_ids=sorted(holds), only_hold_changes=True)
 
 
 def _after_soft_rollback(session: Session, _previous_transaction) -> None:
     session.info.pop(_PENDING, None)
+    session.info.pop(_HOLDS, None)
 
 
 def install_listeners(target) -> None:
