@@ -1,14 +1,14 @@
 """ab_user.security_stamp: a change of password, roles or unit revokes tokens and sessions
 
-Revision ID: 0009_h5_security_stamp
-Revises: 0008_list_indexes
+Revision ID: 0012_security_stamp
+Revises: 0011_audit_append_only
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = "0009_h5_security_stamp"
-down_revision = "0008_list_indexes"
+revision = "0012_security_stamp"
+down_revision = "0011_audit_append_only"
 branch_labels = None
 depends_on = None
 
