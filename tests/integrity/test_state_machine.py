@@ -1,0 +1,428 @@
+"""The integrity state machine: actors of every role, in several units, drive the services in random order
+(import lists with overlapping people, missing CCCDs and people of other units; match; decide reviews; enter
+and verify accounts; create overlapping payout periods; sync; lock; record bank results; carry failures).
+
+Each rule does what the screen or the job does: the capability of the actor's role (the ONE role table) picks
+who may act, the unit comes from the actor's scope, and then the service runs as the job would run it.
+After every step:
+  (a) no enrolment is payable twice for one benefit month, across all periods;
+  (b) after a sync, every enrolment of the synced scope is on a line of the period or left out for the
+      category rule, and a line is held exactly when it has a reason (checked for every sync whose scope
+      saw no registry change since);
+  (c) no row outside the acting user's scope changed (fingerprint of beneficiary, enrolment,
+      payment_account and payout_line rows of the other units);
+  (d) the audit chain verifies.
+Bounded and reproducible (derandomize): about 300 steps per database.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+
+import pytest
+from collections import Counter
+
+from hypothesis import HealthCheck, settings
+from hypothesis import event as _event
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test,
+)
+
+from tests.integrity import world
+
+SETTINGS = settings(max_examples=int(os.environ.get("INTEGRITY_EXAMPLES", "10")),
+                    stateful_step_count=int(os.environ.get("INTEGRITY_STEPS", "30")),
+                    deadline=None, derandomize=True, database=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                           HealthCheck.filter_too_much])
+
+pick = st.integers(min_value=0, max_value=10_000)
+import_rows = st.lists(st.tuples(st.integers(0, len(world.PEOPLE) - 1), st.sampled_from(world.ROW_VARIANTS),
+                                 st.sampled_from(world.AMOUNTS)), min_size=1, max_size=6)
+
+
+OUTCOMES: Counter = Counter()  # what the steps did (printed with -s): a run that does nothing proves nothing
+
+
+def event(text: str) -> None:
+    OUTCOMES[text] += 1
+    _event(text)
+
+
+def _choose(items, index):
+    items = list(items)
+    return items[index % len(items)] if items else None
+
+
+class IntegrityMachine(RuleBasedStateMachine):
+    app = None  # set by the test
+
+    def __init__(self):
+        super().__init__()
+        from app.extensions import db
+
+        self._ctx = self.app.app_context()
+        self._ctx.push()
+        self.session = db.session
+        world.clear_data(self.session)
+        world.seed_registry(self.session)
+        self.users = world.user_ids(self.session)
+        self.actor_by_name = {a.username: a for a in world.actors()}
+        self.period_counter = 0
+        self.clean_syncs: set[tuple[int, int]] = set()  # (period id, unit id) synced with no registry change since
+        self.tmp = tempfile.mkdtemp(prefix="integrity-")
+        OUTCOMES["examples"] += 1
+
+    def teardown(self):
+        with contextlib.suppress(Exception):
+            self.session.rollback()
+        self._ctx.pop()
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def unit(self, code):
+        from app.services.reference import find_unit
+
+        return find_unit(self.session, code, "2024")
+
+    def units_in_scope(self, actor, *, max_level=3):
+        scope = self.unit(actor.unit_code)
+        return [u for u in (self.unit(c) for c in world.UNIT_CODES)
+                if u.path.startswith(scope.path) and u.level <= max_level]
+
+    @contextlib.contextmanager
+    def acting(self, username):
+        """Run one step as ``username``: the audit names them, and nothing outside their scope may change (c).
+
+        A FieldError is the service refusing the step: the transaction is rolled back, as the screens do."""
+        from app.services.audit import audit_actor
+        from app.services.messages import FieldError
+
+        actor = self.actor_by_name[username]
+        scope_unit = self.unit(actor.unit_code) if actor.capabilities - {"unmask_record"} or actor.period_write \
+            else None  # read-only roles may change nothing at all
+        scope = world.scope_unit_ids(self.session, scope_unit)
+        before = world.outside_fingerprint(self.session, scope)
+        rows_before = {t: world.outside_rows(self.session, scope, t) for t in world.SCOPED_TABLES}
+        try:
+            with audit_actor(user_id=self.users[username], username=username, source="test"):
+                yield actor
+        except FieldError as exc:
+            event(f"refused: {exc.problem.code}")
+            self.session.rollback()
+        self.session.rollback()  # end any read transaction; every service commits its own work
+        self.session.expire_all()
+        after = world.outside_fingerprint(self.session, scope)
+        if after != before:
+            changed = {}
+            for table in world.SCOPED_TABLES:
+                if after[table] == before[table]:
+                    continue
+                now = world.outside_rows(self.session, scope, table)
+                was = rows_before[table]
+                diff = []
+                for rid in sorted(set(was) | set(now)):
+                    if was.get(rid) != now.get(rid):
+                        old, new = was.get(rid) or {}, now.get(rid) or {}
+                        diff.append((rid, {k: (old.get(k), new.get(k)) for k in set(old) | set(new)
+                                           if old.get(k) != new.get(k)}))
+                changed[table] = diff[:5]
+            raise AssertionError(f"(c) {username} (scope {actor.unit_code}) changed rows outside its scope: {changed}")
+
+    def registry_changed(self):
+        self.clean_syncs.clear()
+
+    def count(self, sql):
+        from sqlalchemy import text
+
+        n = self.session.execute(text(sql)).scalar()
+        self.session.rollback()
+        return n or 0
+
+    def has_periods(self, statuses=None):
+        where = " WHERE status IN (" + ", ".join(f"'{s}'" for s in statuses) + ")" if statuses else ""
+        return self.count("SELECT count(*) FROM payout_period" + where) > 0
+
+    # --- rules: registry ---------------------------------------------------------------------
+
+    @initialize(category=st.sampled_from(world.CATEGORIES))
+    def districts_import_their_lists(self, category):
+        """Each district office starts with its own list: every person of the pool in their own commune."""
+        for district, username in (("001", "phong.001"), ("002", "phong.002")):
+            communes = [c for c in world.COMMUNES if self.unit(c).path.startswith(self.unit(district).path)]
+            rows = [(p.index, "plain", world.AMOUNTS[p.index % 3]) for p in world.PEOPLE if p.home in communes]
+            self.import_list(username, 0 if district == "001" else 0, category, rows, unit_code=district)
+
+    @rule(username=st.sampled_from(world.actor_names("import")), unit_pick=pick, category=st.sampled_from(
+        world.CATEGORIES), rows=import_rows)
+    def import_list(self, username, unit_pick, category, rows, unit_code=None):
+        from app.services import importing
+
+        with self.acting(username) as actor:
+            batch_unit = self.unit(unit_code) if unit_code else _choose(self.units_in_scope(actor), unit_pick)
+            communes = [c for c in world.COMMUNES if self.unit(c).path.startswith(batch_unit.path)]
+            content = world.beneficiary_csv(rows, communes)
+            batch = importing.create_batch(self.session, filename="danh_sach.csv", content=content, unit=batch_unit,
+                                           category=category, user_id=self.users[username])
+            self.session.commit()
+            batch_id = batch.id
+            if batch.status == "uploaded":
+                importing.parse_batch(self.session, batch_id)
+                applied = importing.apply_batch(self.session, batch_id)
+                event(f"import: {applied.status}, {applied.rows_imported} new, {applied.rows_updated} updated, "
+                      f"{applied.rows_error} errors")
+        self.registry_changed()
+
+    @rule(username=st.sampled_from(world.actor_names("match")))
+    def run_matching(self, username):
+        from app.services import matching
+
+        with self.acting(username) as actor:
+            run = matching.start_run(self.session, self.unit(actor.unit_code), self.users[username])
+            self.session.commit()
+            done = matching.execute_run(self.session, run.id)
+            event(f"matching {done.status}")
+        self.registry_changed()
+
+    @rule(username=st.sampled_from(world.actor_names("match")), person_pick=pick,
+          action=st.sampled_from(("keep_record", "accept_registry", "link_candidate", "mark_deceased", "mark_moved")))
+    def decide_review(self, username, person_pick, action):
+        """The police decision screen: a person of the actor's scope; refused (rolled back) when accepting the
+        registry values would move the person out of the scope."""
+        import json
+
+        from app.models import Beneficiary
+        from app.services import matching
+
+        with self.acting(username) as actor:
+            scope = world.scope_unit_ids(self.session, self.unit(actor.unit_code))
+            people = self.session.query(Beneficiary).filter(Beneficiary.commune_id.in_(scope)).order_by(
+                Beneficiary.id).all()
+            person = _choose(people, person_pick)
+            if person is None:
+                return
+            candidates = json.loads(person.match_candidates or "[]")
+            cccd = candidates[0]["cccd"] if candidates else None
+            matching.review(self.session, person, action, self.users[username], reason="Xác minh tại nhà",
+                            cccd=cccd)
+            if person.commune_id not in scope:
+                self.session.rollback()
+                event("review refused: out of scope")
+                return
+            self.session.commit()
+            event(f"review {action}")
+        self.registry_changed()
+
+    # --- rules: accounts ---------------------------------------------------------------------
+
+    @rule(username=st.sampled_from(world.actor_names("enter_account")), person_pick=pick,
+          number=st.integers(0, 3), holder_is_person=st.booleans())
+    def enter_account(self, username, person_pick, number, holder_is_person):
+        """Any person may be asked for (the service checks the scope); the number is the person's own."""
+        from app.models import Beneficiary
+        from app.services import accounts
+
+        with self.acting(username):
+            person = _choose(self.session.query(Beneficiary).order_by(Beneficiary.id).all(), person_pick)
+            if person is None:
+                return
+            accounts.enter_account(
+                self.session, beneficiary_id=person.id, channel=None, bank="970436",
+                account_number=f"10{person.id:06d}{number}", holder_name=person.full_name if holder_is_person
+                else "Người Nhận Hộ", source="police", user_id=self.users[username],
+                mismatch_reason=None if holder_is_person else "Con gái nhận thay")
+            self.session.commit()
+            event("account entered")
+
+    @precondition(lambda self: self.count("SELECT count(*) FROM payment_account WHERE state = 'pending'") > 0)
+    @rule(username=st.sampled_from(world.actor_names("verify_account")), account_pick=pick, approve=st.booleans())
+    def verify_account(self, username, account_pick, approve):
+        from app.models import PaymentAccount
+        from app.services import accounts
+
+        with self.acting(username):
+            pending = self.session.query(PaymentAccount).filter_by(state="pending").order_by(PaymentAccount.id).all()
+            account = _choose(pending, account_pick)
+            if account is None:
+                return
+            accounts.verify_account(self.session, account.id, self.users[username], approve=approve,
+                                    reason=None if approve else "Sai số tài khoản")
+            self.session.commit()
+            event(f"account verified: {approve}")
+
+    # --- rules: payout -----------------------------------------------------------------------
+
+    @rule(username=st.sampled_from(world.actor_names(period_write=True)), unit_pick=pick,
+          day=st.sampled_from(world.PERIOD_DATES))
+    def create_period(self, username, unit_pick, day):
+        from app.services import payout
+
+        with self.acting(username) as actor:
+            unit = _choose(self.units_in_scope(actor, max_level=2), unit_pick)
+            if unit is None:
+                return
+            self.period_counter += 1
+            payout.create_period(self.session, name=f"Đợt {self.period_counter} {day:%m/%Y}", period_date=day,
+                                 unit=unit, user_id=self.users[username])
+            self.session.commit()
+            event(f"period created for level {unit.level}")
+
+    def visible_periods(self, actor, statuses=None):
+        from app.models import PayoutPeriod
+        from app.services import payout
+
+        unit = self.unit(actor.unit_code)
+        query = self.session.query(PayoutPeriod).order_by(PayoutPeriod.id)
+        if statuses:
+            query = query.filter(PayoutPeriod.status.in_(statuses))
+        return [p for p in query if payout.period_visible(p, unit)]
+
+    @precondition(lambda self: self.has_periods(("draft", "synced")))
+    @rule(username=st.sampled_from([n for n in world.actor_names("sync_payout") if n in world.actor_names(
+        "approve_payout")]), period_pick=pick)
+    def sync_by_office(self, username, period_pick):
+        """A district office or the city department syncs a period they see."""
+        self.sync(username, period_pick)
+
+    @precondition(lambda self: self.has_periods(("draft", "synced")))
+    @rule(username=st.sampled_from([n for n in world.actor_names("sync_payout") if n not in world.actor_names(
+        "approve_payout")]), period_pick=pick)
+    def sync_by_police(self, username, period_pick):
+        """Commune police sync their commune's part of a period."""
+        self.sync(username, period_pick)
+
+    def sync(self, username, period_pick):
+        """The sync button, then the job: request_sync records the run, sync_payout_list runs it."""
+        from app.models import AdminUnit
+        from app.services import payout
+
+        synced = None
+        with self.acting(username) as actor:
+            period = _choose(self.visible_periods(actor), period_pick)
+            if period is None:
+                return
+            run = payout.request_sync(self.session, period.id, self.unit(actor.unit_code), self.users[username])
+            self.session.commit()
+            run_id, run_unit = run.id, self.session.get(AdminUnit, run.unit_id)
+            result = payout.sync_payout_list(self.session, run.period_id, run_unit, run_id=run_id,
+                                             user_id=self.users[username])
+            synced = (result["period_id"], result["unit_id"])
+            event(f"sync: {result['total'] > 0 and 'lines' or 'empty'}")
+        if synced is not None:
+            problems = world.sync_coverage_problems(self.session, synced[0], self.session.get(AdminUnit, synced[1]))
+            assert not problems, "(b) right after the sync: " + "; ".join(problems[:5])
+            self.clean_syncs.add(synced)
+
+    @precondition(lambda self: self.has_periods(("synced",)))
+    @rule(username=st.sampled_from(world.actor_names("approve_payout")), period_pick=pick, hand_over=st.booleans())
+    def lock(self, username, period_pick, hand_over):
+        from app.services import payout
+
+        with self.acting(username) as actor:
+            unit = self.unit(actor.unit_code)
+            period = _choose([p for p in self.visible_periods(actor, ("synced",)) if payout.period_in_charge(p, unit)],
+                             period_pick)
+            if period is None:
+                return
+            pid = period.id
+            payout.lock_period(self.session, pid, self.users[username], unit)
+            event("locked")
+            if hand_over:
+                payout.hand_over(self.session, pid, self.users[username], unit)
+
+    @precondition(lambda self: self.has_periods(("locked", "handed_over")))
+    @rule(username=st.sampled_from(world.actor_names("approve_payout")), period_pick=pick,
+          outcomes=st.lists(st.booleans(), min_size=1, max_size=12))
+    def record_results(self, username, period_pick, outcomes):
+        """A bank result file for the lines of the period the actor sees (a failure for some)."""
+        from app.models import PayoutLine
+        from app.services import payout
+
+        with self.acting(username) as actor:
+            unit = self.unit(actor.unit_code)
+            period = _choose(self.visible_periods(actor, ("locked", "handed_over")), period_pick)
+            if period is None:
+                return
+            target = payout.effective_unit(period, unit)
+            lines = self.session.query(PayoutLine.id).filter(
+                PayoutLine.period_id == period.id, PayoutLine.channel != "held",
+                PayoutLine.commune_id.in_(payout.scope_ids(target))).order_by(PayoutLine.id).all()
+            if not lines:
+                return
+            path = os.path.join(self.tmp, f"ket_qua_{period.id}.csv")
+            with open(path, "wb") as fh:
+                fh.write(world.results_csv([(line.id, outcomes[i % len(outcomes)]) for i, line in enumerate(lines)]))
+            got = payout.import_results(self.session, period.id, path, unit, self.users[username])
+            event(f"results: failed {got['failed'] > 0}")
+
+    @precondition(lambda self: self.count("SELECT count(*) FROM payout_line WHERE result_status = 'failed'") > 0)
+    @rule(username=st.sampled_from(world.actor_names("approve_payout")), from_pick=pick, to_pick=pick)
+    def carry(self, username, from_pick, to_pick):
+        from app.models import PayoutLine, PayoutPeriod
+        from app.services import payout
+
+        with self.acting(username) as actor:
+            failed = {pid for (pid,) in self.session.query(PayoutLine.period_id).filter(
+                PayoutLine.result_status == "failed").distinct()}
+            source = _choose([p for p in self.visible_periods(actor) if p.id in failed], from_pick)
+            if source is None:
+                return
+            targets = [p for p in self.visible_periods(actor, ("draft", "synced"))
+                       if p.id != source.id and p.period_date >= source.period_date]
+            target = _choose(targets, to_pick)
+            if target is None:
+                return
+            moved = payout.carry_failed(self.session, source.id, target.id, self.unit(actor.unit_code),
+                                        self.users[username])
+            event(f"carried: {moved > 0}")
+            assert self.session.get(PayoutPeriod, target.id).status in ("draft", "synced")
+
+    @rule(username=st.sampled_from(world.actor_names(none=True)), period_pick=pick)
+    def read_only(self, username, period_pick):
+        """Roles without a write capability only read: totals and the headline measure change nothing."""
+        from app.services import payout
+
+        with self.acting(username) as actor:
+            unit = self.unit(actor.unit_code)
+            payout.headline(self.session, unit)
+            period = _choose(self.visible_periods(actor), period_pick)
+            if period is not None:
+                payout.period_totals(self.session, period.id, unit)
+
+    # --- invariants --------------------------------------------------------------------------
+
+    @invariant()
+    def no_enrolment_payable_twice_for_one_month(self):
+        doubles = world.double_payable(self.session)
+        self.session.rollback()
+        assert not doubles, f"(a) enrolments payable twice for one benefit month: {doubles[:3]}"
+
+    @invariant()
+    def synced_periods_complete(self):
+        from app.models import AdminUnit
+
+        problems = world.held_without_reason(self.session)
+        assert not problems, f"(b) lines held without a reason, or with a reason and not held: {problems[:5]}"
+        for period_id, unit_id in sorted(self.clean_syncs):
+            found = world.sync_coverage_problems(self.session, period_id, self.session.get(AdminUnit, unit_id))
+            assert not found, f"(b) period {period_id}, unit {unit_id}: " + "; ".join(found[:5])
+        self.session.rollback()
+
+    @invariant()
+    def audit_chain_verifies(self):
+        OUTCOMES["checks"] += 1
+        report = world.chain_report(self.session)
+        self.session.rollback()
+        assert report.ok, f"(d) audit chain broken at record {report.broken_id}: {report.reason}"
+
+
+def test_integrity_state_machine(app):
+    """Random sequences of actors and services; the invariants hold after every step."""
+    IntegrityMachine.app = app
+    try:
+        run_state_machine_as_test(IntegrityMachine, settings=SETTINGS)
+    finally:
+        IntegrityMachine.app = None
+        print("\nstep outcomes:", dict(sorted(OUTCOMES.items())))
