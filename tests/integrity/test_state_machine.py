@@ -23,7 +23,7 @@ import tempfile
 import pytest
 from collections import Counter
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import event as _event
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -36,7 +36,10 @@ SETTINGS = settings(max_examples=int(os.environ.get("INTEGRITY_EXAMPLES", "10"))
                     stateful_step_count=int(os.environ.get("INTEGRITY_STEPS", "30")),
                     deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                           HealthCheck.filter_too_much])
+                                           HealthCheck.filter_too_much],
+                    # INTEGRITY_SHRINK=0: report the first failing sequence as found (quick look while working)
+                    phases=(tuple(Phase) if os.environ.get("INTEGRITY_SHRINK", "1") != "0"
+                            else (Phase.explicit, Phase.reuse, Phase.generate)))
 
 pick = st.integers(min_value=0, max_value=10_000)
 import_rows = st.lists(st.tuples(st.integers(0, len(world.PEOPLE) - 1), st.sampled_from(world.ROW_VARIANTS),
@@ -104,8 +107,7 @@ class IntegrityMachine(RuleBasedStateMachine):
         scope_unit = self.unit(actor.unit_code) if actor.capabilities - {"unmask_record"} or actor.period_write \
             else None  # read-only roles may change nothing at all
         scope = world.scope_unit_ids(self.session, scope_unit)
-        before = world.outside_fingerprint(self.session, scope)
-        rows_before = {t: world.outside_rows(self.session, scope, t) for t in world.SCOPED_TABLES}
+        before = world.outside_rows(self.session, scope)
         try:
             with audit_actor(user_id=self.users[username], username=username, source="test"):
                 yield actor
@@ -114,21 +116,19 @@ class IntegrityMachine(RuleBasedStateMachine):
             self.session.rollback()
         self.session.rollback()  # end any read transaction; every service commits its own work
         self.session.expire_all()
-        after = world.outside_fingerprint(self.session, scope)
+        after = world.outside_rows(self.session, scope)
         if after != before:
             changed = {}
             for table in world.SCOPED_TABLES:
-                if after[table] == before[table]:
-                    continue
-                now = world.outside_rows(self.session, scope, table)
-                was = rows_before[table]
+                was, now = before[table], after[table]
                 diff = []
                 for rid in sorted(set(was) | set(now)):
                     if was.get(rid) != now.get(rid):
                         old, new = was.get(rid) or {}, now.get(rid) or {}
-                        diff.append((rid, {k: (old.get(k), new.get(k)) for k in set(old) | set(new)
+                        diff.append((rid, {k: (old.get(k), new.get(k)) for k in sorted(set(old) | set(new))
                                            if old.get(k) != new.get(k)}))
-                changed[table] = diff[:5]
+                if diff:
+                    changed[table] = diff[:3]
             raise AssertionError(f"(c) {username} (scope {actor.unit_code}) changed rows outside its scope: {changed}")
 
     def registry_changed(self):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
 import io
 from collections import defaultdict
 from dataclasses import dataclass
@@ -169,24 +168,16 @@ def scope_unit_ids(session, unit) -> set[int]:
                                {"s": unit.scheme, "p": unit.path + "%"}))
 
 
-def outside_fingerprint(session, scope_ids: set[int]) -> dict[str, str]:
-    """table → SHA-256 over every row (all columns) whose commune lies OUTSIDE ``scope_ids``."""
+def outside_rows(session, scope_ids: set[int]) -> dict[str, dict[int, tuple]]:
+    """The scope fingerprint: table → {id: every column} of the rows whose commune lies OUTSIDE ``scope_ids``."""
     out = {}
     for table in SCOPED_TABLES:
-        digest = hashlib.sha256()
-        n = 0
-        for row in session.execute(text(f"SELECT * FROM {table} ORDER BY id")).mappings():
-            if row["commune_id"] in scope_ids:
-                continue
-            n += 1
-            digest.update(repr(sorted((k, str(v)) for k, v in row.items())).encode("utf-8"))
-        out[table] = f"{n}:{digest.hexdigest()}"
+        rows = {}
+        for row in session.execute(text(f"SELECT * FROM {table}")).mappings():
+            if row["commune_id"] not in scope_ids:
+                rows[row["id"]] = dict(row)
+        out[table] = rows
     return out
-
-
-def outside_rows(session, scope_ids: set[int], table: str) -> dict[int, dict]:
-    return {row["id"]: dict(row) for row in session.execute(text(f"SELECT * FROM {table} ORDER BY id")).mappings()
-            if row["commune_id"] not in scope_ids}
 
 
 # --- invariants -------------------------------------------------------------------------
