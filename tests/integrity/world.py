@@ -189,15 +189,15 @@ def has_benefit_month(session) -> bool:
 def double_payable(session) -> list[dict]:
     """(a) Enrolments payable more than once for one benefit month, across all periods.
 
-    Payable: a line that is not held, not carried on (its unpaid amount moved to a later line) and pays an
-    amount of its own. The benefit month is ``payout_line.benefit_month`` when that column exists, else the
+    Payable: a line that is not held, not carried on (its unpaid amount moved to a later line) nor cancelled,
+    and pays an amount of its own (a line kept only for an amount carried in pays an earlier month). The benefit month is ``payout_line.benefit_month`` when that column exists, else the
     month of the period date (what defines it today)."""
     month = "l.benefit_month" if has_benefit_month(session) else "p.period_date"
     rows = session.execute(text(
         f"""SELECT l.id, l.enrolment_id, l.period_id, p.name, p.unit_id, {month} AS month, l.channel, l.amount,
                    l.result_status
             FROM payout_line l JOIN payout_period p ON p.id = l.period_id
-            WHERE l.channel <> 'held' AND l.result_status <> 'carried' AND l.amount > 0""")).mappings()
+            WHERE l.channel <> 'held' AND l.result_status NOT IN ('carried', 'cancelled') AND l.amount > 0""")).mappings()
     groups = defaultdict(list)
     for r in rows:
         m = r["month"]
