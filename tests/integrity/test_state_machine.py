@@ -175,8 +175,10 @@ class IntegrityMachine(RuleBasedStateMachine):
                       f"{applied.rows_error} errors")
         self.registry_changed()
 
+    @precondition(lambda self: self.count("SELECT count(*) FROM beneficiary WHERE match_status = 'pending'") > 0)
     @rule(username=st.sampled_from(world.actor_names("match")))
     def run_matching(self, username):
+        """The matching job of the actor's unit, when someone is waiting to be matched (after an import)."""
         from app.services import matching
 
         with self.acting(username) as actor:
