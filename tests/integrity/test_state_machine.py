@@ -6,8 +6,9 @@ Each rule does what the screen or the job does: the capability of the actor's ro
 who may act, the unit comes from the actor's scope, and then the service runs as the job would run it.
 After every step:
   (a) no enrolment is payable twice for one benefit month, across all periods;
-  (b) after a sync, every enrolment of the synced scope is on a line of the period or left out for the
-      category rule, and a line is held exactly when it has a reason (checked for every sync whose scope
+  (b) after a sync, every enrolment of the synced scope is on a line of the period (held lines with their
+      reason) or left out for a stated reason (the category rule, or another period pays it for the same benefit
+      month), and a line is held exactly when it has a reason (checked for every sync whose scope
       saw no registry change since);
   (c) no row outside the acting user's scope changed (fingerprint of beneficiary, enrolment,
       payment_account and payout_line rows of the other units);
@@ -314,6 +315,7 @@ class IntegrityMachine(RuleBasedStateMachine):
             event(f"sync: {result['total'] > 0 and 'lines' or 'empty'}")
         if synced is not None:
             problems = world.sync_coverage_problems(self.session, synced[0], self.session.get(AdminUnit, synced[1]))
+            self.session.rollback()
             assert not problems, "(b) right after the sync: " + "; ".join(problems[:5])
             self.clean_syncs.add(synced)
 

@@ -200,22 +200,41 @@ def double_payable(session) -> list[dict]:
             WHERE l.channel <> 'held' AND l.result_status NOT IN ('carried', 'cancelled') AND l.amount > 0""")).mappings()
     groups = defaultdict(list)
     for r in rows:
-        m = r["month"]
-        key = m.strftime("%Y-%m") if isinstance(m, (dt.date, dt.datetime)) else str(m)[:7]
-        groups[(r["enrolment_id"], key)].append(dict(r))
+        groups[(r["enrolment_id"], _month_key(r["month"]))].append(dict(r))
     return [{"enrolment_id": e, "month": m, "lines": v} for (e, m), v in groups.items() if len(v) > 1]
+
+
+def _month_key(value) -> str:
+    return value.strftime("%Y-%m") if isinstance(value, (dt.date, dt.datetime)) else str(value)[:7]
+
+
+def _active_lines_by_month(session) -> dict[tuple[int, str], set[int]]:
+    """(enrolment id, benefit month) → ids of the periods with a line of it that is neither carried nor
+    cancelled (a held line counts: it stands for the month until the hold is lifted)."""
+    month = "l.benefit_month" if has_benefit_month(session) else "p.period_date"
+    found = defaultdict(set)
+    for enrolment_id, period_id, m in session.execute(text(
+            f"SELECT l.enrolment_id, l.period_id, {month} FROM payout_line l JOIN payout_period p ON p.id = l.period_id "
+            f"WHERE l.result_status NOT IN ('carried', 'cancelled')")):
+        found[(enrolment_id, _month_key(m))].add(period_id)
+    return found
 
 
 def sync_coverage_problems(session, period_id: int, unit) -> list[str]:
     """(b) After a sync of ``period_id`` for ``unit`` (no registry change since): every enrolment in the unit's
-    scope is on a line of the period, or was left out for the documented reason (the category rule: another
-    enrolment of the same person, not stackable with it, is on a line of the period); a line is held exactly
-    when it has a hold reason; no line of the scope stays for an enrolment that is gone or outside it
-    (except a line kept for an amount carried in from an earlier period)."""
+    scope is on a line of the period (held lines carry their reason), or left out for a stated reason:
+    - the category rule: another enrolment of the same person, not stackable with it, is on a line of the period;
+    - another period already pays it for the same benefit month (it has a line there that is neither carried
+      nor cancelled).
+    A line is held exactly when it has a hold reason; no line of the scope stays for an enrolment that is gone
+    or outside it (except a line kept for an amount carried in from an earlier period)."""
     from app.services.payout import stackable_categories
 
     ids = scope_unit_ids(session, unit)
     stack = stackable_categories(session)
+    period_month = _month_key(session.execute(text("SELECT period_date FROM payout_period WHERE id = :p"),
+                                              {"p": period_id}).scalar())
+    elsewhere = _active_lines_by_month(session)
     enrolments = {r.id: r for r in session.execute(text(
         "SELECT id, beneficiary_id, category, commune_id FROM enrolment"))}
     lines = list(session.execute(text(
@@ -229,11 +248,14 @@ def sync_coverage_problems(session, period_id: int, unit) -> list[str]:
     for e in enrolments.values():
         if e.commune_id not in ids or e.id in on_line:
             continue
+        if elsewhere.get((e.id, period_month), set()) - {period_id}:
+            continue
         reason = [l for l in by_person.get(e.beneficiary_id, ())
                   if l.enrolment_id != e.id and not (e.category in stack and l.category in stack)]
         if not reason:
             problems.append(f"enrolment {e.id} ({e.category}, person {e.beneficiary_id}) of the scope is on no line "
-                            f"of period {period_id} and no other category of the person replaces it")
+                            f"of period {period_id}, no other period pays it for {period_month} and no other "
+                            f"category of the person replaces it")
     for l in lines:
         if l.commune_id not in ids:
             continue
