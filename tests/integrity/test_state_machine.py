@@ -19,9 +19,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
-
-import pytest
 from collections import Counter
 
 from hypothesis import HealthCheck, Phase, settings
@@ -82,6 +81,7 @@ class IntegrityMachine(RuleBasedStateMachine):
     def teardown(self):
         with contextlib.suppress(Exception):
             self.session.rollback()
+        shutil.rmtree(self.tmp, ignore_errors=True)
         self._ctx.pop()
 
     # --- helpers -----------------------------------------------------------------------------
@@ -154,7 +154,7 @@ class IntegrityMachine(RuleBasedStateMachine):
         for district, username in (("001", "phong.001"), ("002", "phong.002")):
             communes = [c for c in world.COMMUNES if self.unit(c).path.startswith(self.unit(district).path)]
             rows = [(p.index, "plain", world.AMOUNTS[p.index % 3]) for p in world.PEOPLE if p.home in communes]
-            self.import_list(username, 0 if district == "001" else 0, category, rows, unit_code=district)
+            self.import_list(username, 0, category, rows, unit_code=district)
 
     @rule(username=st.sampled_from(world.actor_names("import")), unit_pick=pick, category=st.sampled_from(
         world.CATEGORIES), rows=import_rows)
