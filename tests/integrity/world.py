@@ -16,7 +16,7 @@ COMMUNES = ("00001", "00004", "00037", "00040")  # Ba Đình (001): 00001, 00004
 UNIT_CODES = ("01", "001", "002") + COMMUNES
 CATEGORIES = ("BTXH", "NCC", "HN")  # two stackable categories and one that is not
 AMOUNTS = (500_000, 750_000, 1_000_000)
-PERIOD_DATES = (dt.date(2025, 1, 1), dt.date(2025, 1, 20), dt.date(2025, 2, 1))
+PERIOD_DATES = (dt.date(2025, 1, 1), dt.date(2025, 1, 10), dt.date(2025, 1, 20), dt.date(2025, 2, 1))  # mostly one month
 # Tables whose rows belong to a commune: what the scope fingerprint covers.
 SCOPED_TABLES = ("beneficiary", "enrolment", "payment_account", "payout_line")
 
