@@ -277,6 +277,16 @@ def decide(session: Session, actor_unit: AdminUnit | None, beneficiary_ids, acti
     return outcome
 
 
+def _refuse_taken_cccd(session: Session, person: Beneficiary, cccd: str | None) -> None:
+    """A CCCD is one person's: a decision that would give it to a second person of the list (a possible
+    duplicate) is refused, so the duplicate is resolved by ending one of them, not by a constraint error."""
+    other = session.scalar(select(Beneficiary).where(Beneficiary.cccd == cccd, Beneficiary.id != person.id)) \
+        if cccd else None
+    if other is not None:
+        raise FieldError(Problem("cccd", "cccd_taken", N_("CCCD %(cccd)s already belongs to %(name)s on the list"),
+                                 {"cccd": cccd, "name": other.full_name}))
+
+
 def review(session: Session, person: Beneficiary, action: str, user_id: int | None, *, reason: str | None = None,
            cccd: str | None = None, date: dt.date | None = None, registry: PopulationRegistry | None = None,
            scope: AdminUnit | None = None) -> None:
@@ -300,6 +310,7 @@ def review(session: Session, person: Beneficiary, action: str, user_id: int | No
             raise FieldError(Problem("commune", "moves_out_of_scope", N_(
                 "The registry puts this person in %(unit)s, outside your scope: the record was not changed"),
                 {"unit": target.name if target is not None else moves_to}))
+        _refuse_taken_cccd(session, person, record.cccd)
         person.full_name, person.date_of_birth, person.birth_year = record.full_name, record.date_of_birth, record.birth_year
         person.sex = record.sex or person.sex
         if moves_to is not None:
@@ -318,10 +329,7 @@ def review(session: Session, person: Beneficiary, action: str, user_id: int | No
         candidates = json.loads(person.match_candidates or "[]")
         if cccd not in {c["cccd"] for c in candidates}:
             raise FieldError(Problem("cccd", "not_a_candidate", N_("This CCCD is not one of the proposed candidates")))
-        other = session.scalar(select(Beneficiary).where(Beneficiary.cccd == cccd, Beneficiary.id != person.id))
-        if other is not None:
-            raise FieldError(Problem("cccd", "cccd_taken", N_("CCCD %(cccd)s already belongs to %(name)s on the list"),
-                                     {"cccd": cccd, "name": other.full_name}))
+        _refuse_taken_cccd(session, person, cccd)
         record = registry.by_cccd([cccd]).get(cccd)
         if record is None:
             raise FieldError(Problem("cccd", "no_registry_record", N_("There is no registry record to take values from")))

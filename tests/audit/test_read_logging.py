@@ -104,7 +104,7 @@ def test_payout_line_list_and_show_are_logged_and_masked(app, client_for, world,
         db.session.add(period)
         db.session.flush()
         enrolment = db.session.query(Enrolment).filter_by(beneficiary_id=world["person"]).first()
-        line = PayoutLine(period_id=period.id, enrolment_id=enrolment.id, beneficiary_id=world["person"],
+        line = PayoutLine(period_id=period.id, enrolment_id=enrolment.id, benefit_month=dt.date(2025, 2, 1), beneficiary_id=world["person"],
                           commune_id=unit_id("00004"), sequence=1, full_name="Nguyễn Văn An", cccd=CCCD,
                           category="BTXH", amount=540000, channel="bank", account_number=ACCOUNT,
                           proxy_cccd="001180012345")

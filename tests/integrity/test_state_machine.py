@@ -192,15 +192,17 @@ class IntegrityMachine(RuleBasedStateMachine):
     @rule(username=st.sampled_from(world.actor_names("match")), person_pick=pick,
           action=st.sampled_from(("keep_record", "accept_registry", "link_candidate", "mark_deceased", "mark_moved")))
     def decide_review(self, username, person_pick, action):
-        """The police decision screen: a person of the actor's scope; refused (rolled back) when accepting the
-        registry values would move the person out of the scope."""
+        """The police decision screen, through the one entry point of every decision (``matching.decide``): a
+        person of the actor's scope; refused per person when accepting the registry values would move them out
+        of the scope or give them a CCCD another person holds."""
         import json
 
         from app.models import Beneficiary
         from app.services import matching
 
         with self.acting(username) as actor:
-            scope = world.scope_unit_ids(self.session, self.unit(actor.unit_code))
+            actor_unit = self.unit(actor.unit_code)
+            scope = world.scope_unit_ids(self.session, actor_unit)
             people = self.session.query(Beneficiary).filter(Beneficiary.commune_id.in_(scope)).order_by(
                 Beneficiary.id).all()
             person = _choose(people, person_pick)
@@ -208,14 +210,13 @@ class IntegrityMachine(RuleBasedStateMachine):
                 return
             candidates = json.loads(person.match_candidates or "[]")
             cccd = candidates[0]["cccd"] if candidates else None
-            matching.review(self.session, person, action, self.users[username], reason="Xác minh tại nhà",
-                            cccd=cccd)
-            if person.commune_id not in scope:
-                self.session.rollback()
-                event("review refused: out of scope")
-                return
+            outcome = matching.decide(self.session, actor_unit, [person.id], action, self.users[username],
+                                      reason="Xác minh tại nhà", cccd=cccd)
             self.session.commit()
-            event(f"review {action}")
+            for _, problem in outcome.refused:
+                event(f"review refused: {problem.code}")
+            if outcome.done:
+                event(f"review {action}")
         self.registry_changed()
 
     # --- rules: accounts ---------------------------------------------------------------------

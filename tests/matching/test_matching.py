@@ -320,3 +320,30 @@ def test_the_same_extract_twice_changes_nothing(app, tmp_path):
     second = json.loads(runner.invoke(args=["asxh", "import-population", str(path), "--json"]).output.strip().splitlines()[-1])
     assert first["status"] == "applied" and first["rows_imported"] == 1
     assert second["status"] == "duplicate_file" and second["duplicate_of"] == first["batch_id"]
+
+
+@pytest.mark.parametrize("action", ["accept_registry", "link_candidate"])
+def test_a_decision_never_gives_a_cccd_another_person_holds(app, world, action):
+    """The CCCD the registry proposes already belongs to someone on the list (a possible duplicate): the
+    decision is refused with the reason, like linking a taken candidate, and nothing of either person changes."""
+    from app.extensions import db
+    from app.models import Beneficiary
+    from app.services import matching
+    from app.services.reference import find_unit
+
+    run_match(app)
+    with app.app_context():
+        dup = db.session.get(Beneficiary, world["duplicate"])
+        dup.match_cccd = "001045000101"  # the registry record "exact" already holds
+        dup.match_candidates = json.dumps([{"cccd": "001045000101"}])
+        dup.match_status = "possible_duplicate"
+        db.session.commit()
+        outcome = matching.decide(db.session, find_unit(db.session, "00004", "2024"), [dup.id], action, None,
+                                  reason="Xác minh tại nhà", cccd="001045000101")
+        db.session.commit()
+        assert outcome.done == []
+        [(refused, problem)] = outcome.refused
+        assert refused.id == dup.id and problem.code == "cccd_taken"
+    after = person(app, world["duplicate"])
+    assert (after["cccd"], after["status"]) == (None, "possible_duplicate")
+    assert person(app, world["exact"])["cccd"] == "001045000101"
