@@ -3,7 +3,9 @@
 ``NEVER_DELETED`` lists the protected models by class name; add a class name to protect another one.
 ``install_guards()`` hooks every SQLAlchemy ORM session: a flush that would delete a protected row
 (``session.delete(row)``, a delete-orphan cascade, a cascaded delete of a parent) raises ``HardDeleteRefused``
-and nothing is written. Set-based SQL must not delete these tables either (no code path does).
+and nothing is written. Set-based SQL does not delete these tables either, with one exception: the sync
+replaces the stale lines of a payout list that is not locked yet. On PostgreSQL triggers (migration 0010) refuse
+a DELETE on beneficiary, enrolment and payment_account, and on the lines of a locked list.
 """
 from __future__ import annotations
 

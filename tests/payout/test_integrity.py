@@ -531,3 +531,33 @@ def test_deleting_a_beneficiary_does_not_take_its_accounts_along(db_session, mak
         db_session.execute(text("DELETE FROM beneficiary WHERE id = :b"), {"b": pid})
     db_session.rollback()
     assert db_session.get(PaymentAccount, account_id) is not None
+
+
+def test_postgresql_refuses_raw_deletes_of_accounts_and_of_lines_of_a_locked_list(db_session, make_person,
+                                                                                  verified_account):
+    """Past the ORM, the database itself: an account is never deleted, a line of a locked list neither; the
+    lines of a list not yet locked are still replaced by its next sync."""
+    from sqlalchemy.exc import IntegrityError
+
+    from app.services import payout
+
+    if db_session.get_bind().dialect.name != "postgresql":
+        pytest.skip("the triggers exist on PostgreSQL only; SQLite relies on the ORM guard")
+    pid = make_person("00004", "Nguyễn Văn An")
+    account_id = verified_account(pid, "0123456789")
+    period = _period(db_session, "001", "Tháng 02/2025", dt.date(2025, 2, 1))
+    _sync(db_session, period, "001")
+    db_session.commit()
+    with pytest.raises(IntegrityError):
+        db_session.execute(text("DELETE FROM payment_account WHERE id = :a"), {"a": account_id})
+    db_session.rollback()
+    # a draft list: its lines may go (the sync replaces stale lines)
+    db_session.execute(text("SAVEPOINT draft"))
+    assert db_session.execute(text("DELETE FROM payout_line WHERE period_id = :p"), {"p": period}).rowcount == 1
+    db_session.execute(text("ROLLBACK TO SAVEPOINT draft"))
+    payout.lock_period(db_session, period, None, unit(db_session, "001"))
+    db_session.commit()
+    with pytest.raises(IntegrityError):
+        db_session.execute(text("DELETE FROM payout_line WHERE period_id = :p"), {"p": period})
+    db_session.rollback()
+    assert len(_lines(db_session, period)) == 1
