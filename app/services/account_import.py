@@ -17,6 +17,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from app.models import AccountImportRow, AdminUnit, Bank, Beneficiary, ImportBatch
+from app.services import audit
 from app.services import normalize as nz
 from app.services.accounts import bank_directory
 from app.services.messages import N_, Problem, Problems
@@ -241,6 +242,11 @@ def apply_batch(session: Session, batch_id: int, progress: Progress | None = Non
         _count(session, batch)
         batch.status = "applied"
         batch.finished_at = now
+        # Audit trail: one summary record, last before the commit (it holds the append lock until then).
+        audit.record(session, action="bulk", entity="import_batch", entity_id=batch.id, unit_id=batch.unit_id,
+                     new=dict({k: v for k, v in summary(batch).items() if k.startswith("rows_")},
+                              uploaded_by_id=batch.uploaded_by_id),
+                     detail=f"Account list #{batch.id} applied (payment_account, pending): {batch.filename}")
         session.commit()
     except Exception:
         session.rollback()

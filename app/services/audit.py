@@ -9,7 +9,7 @@ Three ways in:
   the audited set (``configure(tables=…)``). Entries are collected at each flush and written
   when the transaction commits, so a rolled-back change (or savepoint) leaves no record and
   the append lock is held only for the commit itself.
-- **Bulk SQL paths** (import apply, payout sync, matching job) bypass the ORM: they call
+- **Bulk SQL paths** (import and account-list apply, payout sync, results, carry, matching job) bypass the ORM: they call
   ``record(session, action="bulk", …)`` with a summary, as the **last statement before their
   commit** (the append lock is held until the transaction ends).
 - **Views and exports** of personal data: ``app/security/audit.py`` (``log_view``, ``log_export``).

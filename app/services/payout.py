@@ -37,6 +37,7 @@ from app.models import (
     PayoutSyncRun,
 )
 from app.models.payout import INACTIVE_RESULTS, transfer_description
+from app.services import audit
 from app.services import normalize as nz
 from app.services.accounts import has_verified_account, verified_sql
 from app.services.formatting import format_date, format_number
@@ -426,6 +427,11 @@ def sync_payout_list(session: Session, period_id: int, unit: AdminUnit, progress
     run.status, run.finished_at = "done", dt.datetime.now()
     period.status = "synced"
     period.synced_at, period.synced_by_id = run.finished_at, run.user_id if run.user_id is not None else user_id
+    # Audit trail: the set-based sync leaves one summary record, last before the commit.
+    audit.record(session, action="bulk", entity="payout_period", entity_id=period.id, unit_id=target.id,
+                 new={"sync": {"run_id": rid, "lines": total, "added": added, "removed": removed, "changed": changed_n,
+                               "left_out": len(left_out), "held": held}},
+                 detail=f"Payout list {period.name} synced")
     session.commit()
     if progress:
         progress(stage="done", step=3, run_id=rid, total=total)
@@ -879,6 +885,9 @@ def import_results(session: Session, period_id: int, path: str, unit: AdminUnit,
     log_export(session, period_id=period.id, kind="results", unit=target, filename=filename or path.rsplit("/", 1)[-1],
                lines=len(params), amount=0, sha256=None, user_id=user_id,
                detail={k: v for k, v in result.items() if k != "problems"})
+    audit.record(session, action="bulk", entity="payout_period", entity_id=period.id, unit_id=target.id,
+                 new={"results": {k: v for k, v in result.items() if k != "problems"}},
+                 detail=f"Payment results recorded for {period.name}: {filename or path.rsplit('/', 1)[-1]}")
     session.commit()
     return result
 
@@ -956,6 +965,9 @@ def carry_failed(session: Session, from_period_id: int, to_period_id: int, unit:
     moved = session.execute(text(f"""
         UPDATE payout_line SET result_status = 'carried'
         WHERE id IN (SELECT l.id FROM payout_line l WHERE {where})"""), params).rowcount
+    audit.record(session, action="bulk", entity="payout_period", entity_id=to_period_id, unit_id=unit.id,
+                 new={"carry": {"from_period_id": from_period_id, "lines": moved}},
+                 detail=f"Failed payments carried into {target_period.name}")
     session.commit()
     return moved
 

@@ -3,6 +3,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import json
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -138,7 +139,7 @@ def _result_file(tmp_path, rows, name="ket-qua.xlsx"):
 
 
 def test_reconciliation_follow_up_and_carry(db_session, locked_period, tmp_path, make_person):
-    from app.models import PayoutLine, PayoutPeriod
+    from app.models import AuditLog, PayoutLine, PayoutPeriod
     from app.services import payout
 
     pid = locked_period["period"]
@@ -194,6 +195,14 @@ def test_reconciliation_follow_up_and_carry(db_session, locked_period, tmp_path,
     payout.close_period(db_session, pid, user_id(db_session, "phong.001"), unit(db_session, "001"))
     assert db_session.get(PayoutPeriod, pid).status == "paid"
     _ = PayoutLine
+    # Every set-based write of the money path left one summary record in the audit trail.
+    bulk = [(r.entity_id, json.loads(r.new_values)) for r in db_session.scalars(
+        select(AuditLog).where(AuditLog.action == "bulk", AuditLog.entity == "payout_period").order_by(AuditLog.id))]
+    assert [(e, sorted(v)) for e, v in bulk if "results" in v] == [(str(pid), ["results"])] * 2
+    assert [v["results"]["failed"] for e, v in bulk if "results" in v] == [1, 0]
+    assert [(e, v["carry"]) for e, v in bulk if "carry" in v] == [
+        (str(march.id), {"from_period_id": pid, "lines": 1}), (str(march.id), {"from_period_id": pid, "lines": 0})]
+    assert [e for e, v in bulk if "sync" in v] == [str(pid), str(march.id), str(march.id)]
 
 
 def test_headline_measure(db_session, locked_period, tmp_path, make_person):

@@ -320,6 +320,12 @@ def test_account_list_import_job(app, client_for, make_person, tmp_path, run_job
             (a, "pending", "import", True), (b, "pending", "import", True)]
         assert accounts[0].entered_by_id == user_id(db.session, "congan.00004")
         pk = batch.id
+        from app.models import AuditLog
+
+        [record] = db.session.scalars(select(AuditLog).where(AuditLog.action == "bulk",
+                                                             AuditLog.entity == "import_batch")).all()
+        assert (record.entity_id, record.username) == (str(pk), "congan.00004")
+        assert json.loads(record.new_values)["rows_imported"] == 2
     html = client.get(f"/accountimportview/detail/{pk}").get_data(as_text=True)
     assert "tai-khoan.xlsx" in html
     report = client.get(f"/accountimportview/report/{pk}")
