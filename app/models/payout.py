@@ -103,6 +103,8 @@ class PayoutLine(Model):
     __table_args__ = (
         UniqueConstraint("period_id", "enrolment_id", name="uq_payout_line_period_enrolment"),
         Index("ix_payout_line_period_commune", "period_id", "commune_id"),
+        # the sync's category rule across periods: what else is the person paid for the month
+        Index("ix_payout_line_person_month", "beneficiary_id", "benefit_month"),
         # An enrolment is payable at most once per benefit month, across all periods (carried and
         # cancelled lines pay nothing and do not count).
         Index("uq_payout_line_enrolment_month", "enrolment_id", "benefit_month", unique=True,

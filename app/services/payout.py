@@ -291,6 +291,13 @@ def sync_payout_list(session: Session, period_id: int, unit: AdminUnit, progress
                   if stack else "0")
     for i, cat in enumerate(stack):
         params[f"st_{i}"] = cat
+    other_stack = ("CASE WHEN o.category IN (" + ", ".join(f":st_{i}" for i in range(len(stack))) + ") THEN 1 ELSE 0 END"
+                   if stack else "0")
+    # A line of another period that already pays chosen enrolment c for the month: its own enrolment, or
+    # another benefit of the person that the category rule does not let it stack with.
+    paid_elsewhere = (f"o.benefit_month = :month AND o.period_id <> :pid AND o.{ACTIVE_LINE_SQL} "
+                      f"AND (o.enrolment_id = c.enrolment_id "
+                      f"OR (o.beneficiary_id = c.beneficiary_id AND NOT (c.st = 1 AND {other_stack} = 1)))")
     visit_join, proxy_name, proxy_cccd = _visit_join(session)
     true = "true" if dialect == "postgresql" else "1"
     if progress:
@@ -321,11 +328,9 @@ def sync_payout_list(session: Session, period_id: int, unit: AdminUnit, progress
                   AND (COALESCE(a2.amount, 0) > COALESCE(a.amount, 0)
                        OR (COALESCE(a2.amount, 0) = COALESCE(a.amount, 0) AND a2.enrolment_id < a.enrolment_id)))
         ), pick AS (
-            -- never an enrolment that another period already pays for this benefit month
-            SELECT c.* FROM chosen c WHERE NOT EXISTS (
-                SELECT 1 FROM payout_line o
-                WHERE o.enrolment_id = c.enrolment_id AND o.benefit_month = :month AND o.period_id <> :pid
-                  AND o.{ACTIVE_LINE_SQL})
+            -- never an enrolment that another period already pays for this benefit month, nor one that the
+            -- category rule excludes because another period pays the person a benefit it does not stack with
+            SELECT c.* FROM chosen c WHERE NOT EXISTS (SELECT 1 FROM payout_line o WHERE {paid_elsewhere})
         )"""
     inserted = session.execute(text(eligible + f""", numbered AS (
             -- the sequence (STT) within the commune: a sort of narrow rows only
@@ -411,8 +416,7 @@ def sync_payout_list(session: Session, period_id: int, unit: AdminUnit, progress
         SELECT c.enrolment_id, c.beneficiary_id, c.commune_id, c.category, b.full_name,
                o.period_id AS other_period_id, pp.name AS other_period_name
         FROM chosen c JOIN beneficiary b ON b.id = c.beneficiary_id
-        JOIN payout_line o ON o.enrolment_id = c.enrolment_id AND o.benefit_month = :month
-             AND o.period_id <> :pid AND o.{ACTIVE_LINE_SQL}
+        JOIN payout_line o ON o.id = (SELECT min(o.id) FROM payout_line o WHERE {paid_elsewhere})
         JOIN payout_period pp ON pp.id = o.period_id
         ORDER BY c.commune_id, b.full_name, c.enrolment_id"""), params)]
     for row in left_out:

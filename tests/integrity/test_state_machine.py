@@ -403,6 +403,9 @@ class IntegrityMachine(RuleBasedStateMachine):
         doubles = world.double_payable(self.session)
         self.session.rollback()
         assert not doubles, f"(a) enrolments payable twice for one benefit month: {doubles[:3]}"
+        twice = world.person_paid_twice(self.session)
+        self.session.rollback()
+        assert not twice, f"(a) people paid benefits that do not stack, twice for one month: {twice[:3]}"
 
     @invariant()
     def synced_periods_complete(self):

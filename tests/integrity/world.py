@@ -204,6 +204,24 @@ def double_payable(session) -> list[dict]:
     return [{"enrolment_id": e, "month": m, "lines": v} for (e, m), v in groups.items() if len(v) > 1]
 
 
+def person_paid_twice(session) -> list[dict]:
+    """(a') People paid two benefits for one month that the category rule does not let stack, across periods
+    (within a period the sync applies the rule; across periods it must too)."""
+    from app.services.payout import stackable_categories
+
+    stack = stackable_categories(session)
+    month = "l.benefit_month" if has_benefit_month(session) else "p.period_date"
+    groups = defaultdict(list)
+    for r in session.execute(text(
+            f"""SELECT l.id, l.beneficiary_id, l.enrolment_id, l.category, l.period_id, {month} AS month
+                FROM payout_line l JOIN payout_period p ON p.id = l.period_id
+                WHERE l.channel <> 'held' AND l.result_status NOT IN ('carried', 'cancelled') AND l.amount > 0""")
+            ).mappings():
+        groups[(r["beneficiary_id"], _month_key(r["month"]))].append(dict(r))
+    return [{"beneficiary_id": b, "month": m, "lines": v} for (b, m), v in groups.items()
+            if len({l["enrolment_id"] for l in v}) > 1 and not all(l["category"] in stack for l in v)]
+
+
 def _month_key(value) -> str:
     return value.strftime("%Y-%m") if isinstance(value, (dt.date, dt.datetime)) else str(value)[:7]
 
@@ -223,7 +241,8 @@ def _active_lines_by_month(session) -> dict[tuple[int, str], set[int]]:
 def sync_coverage_problems(session, period_id: int, unit) -> list[str]:
     """(b) After a sync of ``period_id`` for ``unit`` (no registry change since): every enrolment in the unit's
     scope is on a line of the period (held lines carry their reason), or left out for a stated reason:
-    - the category rule: another enrolment of the same person, not stackable with it, is on a line of the period;
+    - the category rule: another enrolment of the same person, not stackable with it, is on a line of the period
+      or on an active line of another period for the same month;
     - another period already pays it for the same benefit month (it has a line there that is neither carried
       nor cancelled).
     A line is held exactly when it has a hold reason; no line of the scope stays for an enrolment that is gone
@@ -237,6 +256,12 @@ def sync_coverage_problems(session, period_id: int, unit) -> list[str]:
     elsewhere = _active_lines_by_month(session)
     enrolments = {r.id: r for r in session.execute(text(
         "SELECT id, beneficiary_id, category, commune_id FROM enrolment"))}
+    # benefits each person is already paid for the month by other periods (enrolment id, category)
+    paid_other = defaultdict(set)
+    for (enrolment_id, month), periods in elsewhere.items():
+        e = enrolments.get(enrolment_id)
+        if month == period_month and periods - {period_id} and e is not None:
+            paid_other[e.beneficiary_id].add((enrolment_id, e.category))
     lines = list(session.execute(text(
         "SELECT id, enrolment_id, beneficiary_id, category, channel, hold_reason, carried_amount, commune_id "
         "FROM payout_line WHERE period_id = :p"), {"p": period_id}))
@@ -252,6 +277,8 @@ def sync_coverage_problems(session, period_id: int, unit) -> list[str]:
             continue
         reason = [l for l in by_person.get(e.beneficiary_id, ())
                   if l.enrolment_id != e.id and not (e.category in stack and l.category in stack)]
+        reason += [o for o in paid_other.get(e.beneficiary_id, ())
+                   if o[0] != e.id and not (e.category in stack and o[1] in stack)]
         if not reason:
             problems.append(f"enrolment {e.id} ({e.category}, person {e.beneficiary_id}) of the scope is on no line "
                             f"of period {period_id}, no other period pays it for {period_month} and no other "

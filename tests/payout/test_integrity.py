@@ -561,3 +561,28 @@ def test_postgresql_refuses_raw_deletes_of_accounts_and_of_lines_of_a_locked_lis
         db_session.execute(text("DELETE FROM payout_line WHERE period_id = :p"), {"p": period})
     db_session.rollback()
     assert len(_lines(db_session, period)) == 1
+
+
+def test_a_person_is_not_paid_a_second_benefit_for_a_month_another_period_already_pays(db_session, make_person):
+    """The category rule holds across periods: February pays the household benefit (HN) in one period; a
+    BTXH enrolment added later (not stackable with HN) is not paid for February in a second period. A
+    stackable pair (BTXH and NCC) is: each enrolment once."""
+    from app.models import Enrolment
+
+    pid = make_person("00004", "Nguyễn Văn An", cccd="001045000101", enrol={"HN": 500000})
+    other = make_person("00004", "Lê Thị Bình", cccd="001145000102", enrol={"BTXH": 500000})
+    one = _period(db_session, "001", "Đợt 1", dt.date(2025, 2, 1))
+    _sync(db_session, one, "001")
+    person = db_session.get(Enrolment, db_session.scalar(select(Enrolment.id).where(Enrolment.beneficiary_id == pid)))
+    db_session.add(Enrolment(beneficiary_id=pid, category="BTXH", commune_id=person.commune_id, monthly_amount=900000))
+    db_session.add(Enrolment(beneficiary_id=other, category="NCC", commune_id=person.commune_id, monthly_amount=700000))
+    db_session.commit()
+    two = _period(db_session, "001", "Đợt 2", dt.date(2025, 2, 15))
+    result = _sync(db_session, two, "001")
+    assert sorted(_lines(db_session, two)) == [("Lê Thị Bình", "NCC")]
+    from app.models import PayoutSyncRun
+
+    run = db_session.get(PayoutSyncRun, result["run_id"])
+    left = json.loads(run.detail_json)["left_out"]
+    assert sorted((r["full_name"], r["category"], r["other_period_id"]) for r in left) == [
+        ("Lê Thị Bình", "BTXH", one), ("Nguyễn Văn An", "BTXH", one)]
