@@ -74,23 +74,28 @@ def _clean_data(request):
     if "app" not in request.fixturenames:
         return
     flask_app = request.getfixturevalue("app")
-    from sqlalchemy import text
-
     from app.extensions import db
+
+    with flask_app.app_context():
+        purge_data(db.session)
+
+
+def purge_data(session) -> None:
+    """Empty every data table (tests only): past the PostgreSQL guards that refuse deletes of people,
+    enrolments, accounts and locked lines (asxh.allow_purge) and the append-only audit trail
+    (asxh.audit_maintenance); the audit anchors outside the database are reset with it."""
+    from sqlalchemy import text
 
     from app.services.audit import maintenance, reset_anchors
 
-    with flask_app.app_context():
-        db.session.rollback()
-        if db.session.get_bind().dialect.name == "postgresql":  # beneficiary/enrolment refuse DELETE otherwise
-            db.session.execute(text("SET LOCAL asxh.allow_purge = 'on'"))
-        # audit_log is append-only on PostgreSQL (trigger of migration 0011): only a transaction
-        # that sets the maintenance switch (SET LOCAL asxh.audit_maintenance = 'on') may empty it.
-        with maintenance(db.session):
-            for table in DATA_TABLES:
-                db.session.execute(text(f"DELETE FROM {table}"))
-        db.session.commit()
-        reset_anchors()  # the anchors outside the database name records that no longer exist
+    session.rollback()
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL asxh.allow_purge = 'on'"))
+    with maintenance(session):
+        for table in DATA_TABLES:
+            session.execute(text(f"DELETE FROM {table}"))
+    session.commit()
+    reset_anchors()  # the anchors outside the database name records that no longer exist
 
 
 @pytest.fixture()

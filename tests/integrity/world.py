@@ -310,12 +310,9 @@ def chain_report(session):
 
 
 def clear_data(session) -> None:
-    from tests.conftest import DATA_TABLES
+    from tests.conftest import purge_data
 
-    session.rollback()
-    for table in DATA_TABLES:
-        session.execute(text(f"DELETE FROM {table}"))
-    session.commit()
+    purge_data(session)
 
 
 def user_ids(session) -> dict[str, int]:
