@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -43,11 +44,14 @@ def live_server(app):
     worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "run", "asxh", "worker"], cwd=ROOT, env=env,
                               stdout=open(logs / "worker.log", "w"), stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
+    # Ready when a worker answers, not when the master listens: on a loaded machine a worker takes a while to
+    # boot, and the first page would spend the browser's timeout waiting for it.
+    deadline = time.time() + 120
     while time.time() < deadline:
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
+            with urllib.request.urlopen(f"{base}/login/", timeout=5) as answer:
+                if answer.status == 200:
+                    break
         except OSError:
             time.sleep(0.3)
     else:
