@@ -25,3 +25,19 @@ def test_services_import_no_web_or_queue_framework():
         or name.startswith("jobs")
     ]
     assert offenders == []
+
+
+def test_code_names_nothing_outside_the_repository():
+    """Comments and strings point to code and docs of this repository, never to a developer's machine, a
+    planning document or a ticket number that a reader of the code cannot open."""
+    import re
+
+    root = SERVICES.parents[1]
+    pattern = re.compile(r"/work/|/home/\w|\.\./shared|DOMAIN\.md|STACK\.md|\bthe brief\b|\bissue \d+", re.I)
+    files = [p for folder in ("app", "jobs", "bench") for p in (root / folder).rglob("*")
+             if p.suffix in (".py", ".html", ".js") and "__pycache__" not in p.parts]
+    files += [root / "config.py", root / "run.py"]
+    assert len(files) > 50
+    offenders = [f"{p.relative_to(root)}:{n}: {line.strip()[:80]}" for p in files
+                 for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if pattern.search(line)]
+    assert offenders == []

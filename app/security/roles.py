@@ -25,7 +25,7 @@ VIEW_CATEGORIES: dict[str, str] = {
     "PayoutPeriod": "Payout",
     "PayoutRule": "Reference",
     "AuditLog": "Security",
-    # Home visits, questionnaire, case lists and campaigns (issue 5).
+    # Home visits, questionnaire, case lists and campaigns (steps 2-4).
     "WorkGroup": "Visits", "Visit": "Visits", "OpeningTask": "Visits", "CaseList": "Visits",
     "Campaign": "Visits", "CampaignProgress": "Visits", "Questionnaire": "Visits",
 }

@@ -48,7 +48,7 @@ Progress = Callable[..., None]
 
 # --- reference data: base levels and category rules ----------------------------------------
 
-#: Seed of the base levels (DOMAIN.md). Stored as data; edit the table, not this list.
+#: Seed of the base levels (the statutory base amounts). Stored as data; edit the table, not this list.
 BASE_LEVEL_SEED = (
     ("BTXH", 360_000, dt.date(2021, 7, 1), "VN", "Nghị định 20/2021/NĐ-CP"),
     ("BTXH", 500_000, dt.date(2024, 7, 1), "VN", "Nghị định 76/2024/NĐ-CP"),

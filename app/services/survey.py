@@ -6,7 +6,7 @@ stores the visit (every visit is kept, the latest decides), enters an existing a
 payment account (app/services/accounts.py), opens / closes the account-opening task and
 re-classifies the person (app/services/cases.py).
 
-The rules (DOMAIN.md, the Hanoi article of January 2024):
+The rules (from the Hanoi scheme of January 2024):
 - a citizen who declines payment to an account must confirm it and give a specific reason
   (the reason "other" needs a text);
 - a vulnerable person (any vulnerability ticked, or cannot transact alone) needs a support

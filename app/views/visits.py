@@ -339,7 +339,7 @@ class OpeningTaskView(BaseView):
 
 
 def register_visit_views(appbuilder) -> None:
-    """The "Home visits" menu (issue 5): groups, visit list, account opening, case lists, campaigns, questionnaire."""
+    """The "Home visits" menu (steps 2-4): groups, visit list, account opening, case lists, campaigns, questionnaire."""
     from flask_babel import lazy_gettext as _l
 
     from app.views.campaigns import CampaignView

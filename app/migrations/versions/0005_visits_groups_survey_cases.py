@@ -1,4 +1,4 @@
-"""visits: working groups, visit list, questionnaire, visits, account-opening tasks, campaigns (issue 5)
+"""visits: working groups, visit list, questionnaire, visits, account-opening tasks, campaigns
 
 Revision ID: 0005_visits
 Revises: 0007_audit
