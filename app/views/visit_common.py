@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AdminUnit, Bank, WorkGroup
-from app.security.roles import capability
+from app.security.masking import can_unmask  # noqa: F401  (the one decision; re-exported for the screens)
 from app.security.scope import current_scope_ids, current_unit, unit_in_scope
 from app.services.cases import CASE_TYPES
 from app.services.workgroups import is_commune
@@ -24,10 +24,6 @@ RESPONDENT_LABELS = {"beneficiary": _l("Met the beneficiary"), "family": _l("A r
 
 def has(permission: str, view: str) -> bool:
     return current_app.appbuilder.sm.has_access(permission, view)
-
-
-def can_unmask() -> bool:
-    return current_app.appbuilder.sm.has_access(*capability("unmask"))
 
 
 def case_label(case_type) -> str:
