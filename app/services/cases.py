@@ -28,7 +28,8 @@ from app.models import (
 from app.services import questionnaire as qn
 from app.services.accounts import has_verified_account
 from app.services.formatting import format_date
-from app.services.masking import mask_account, mask_cccd  # the one masking (mask_cccd is imported from here too)
+from app.services.masking import mask_account, mask_cccd
+from app.services.visits import latest_visit_column, latest_visit_id
 from app.services.messages import N_
 from app.services.spreadsheets import Styled, append_row, new_workbook
 
@@ -65,18 +66,9 @@ def unit_scope_ids(unit: AdminUnit | None):
     return select(AdminUnit.id).where(AdminUnit.scheme == unit.scheme, AdminUnit.path.startswith(unit.path))
 
 
-def latest_visit_id():
-    """Correlated scalar subquery: the id of the latest visit of the enclosing Beneficiary row."""
-    v = aliased(Visit)
-    return (select(v.id).where(v.beneficiary_id == Beneficiary.id)
-            .order_by(v.visit_date.desc(), v.id.desc()).limit(1).correlate(Beneficiary).scalar_subquery())
-
-
 def case_expression():
     """SQL expression of the case type of the enclosing Beneficiary row."""
-    v = aliased(Visit)
-    latest = (select(v.case_type).where(v.beneficiary_id == Beneficiary.id)
-              .order_by(v.visit_date.desc(), v.id.desc()).limit(1).correlate(Beneficiary).scalar_subquery())
+    latest = latest_visit_column("case_type")
     has_account = has_verified_account(Beneficiary.id).correlate(Beneficiary)
     return case(
         (and_(Beneficiary.hold_reason.is_not(None), Beneficiary.hold_reason != ""), HELD),

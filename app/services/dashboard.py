@@ -16,6 +16,7 @@ from app.models import AdminUnit, Beneficiary, Enrolment, Visit
 from app.services import campaigns, payout
 from app.services.accounts import has_verified_account
 from app.services import questionnaire as qn
+from app.services.visits import latest_visit_ids
 
 TO_CLEAN = ("mismatch", "needs_review", "not_found", "possible_duplicate")
 HELD_STATUSES = ("deceased", "moved")
@@ -37,8 +38,9 @@ def _share(part: int, whole: int) -> float | None:
 
 
 def _latest_visits(scope):
-    latest = select(func.max(Visit.id)).where(Visit.commune_id.in_(scope)).group_by(Visit.beneficiary_id)
-    return Visit.id.in_(latest)
+    """The latest visit of each person of the scope: the one their case type comes from."""
+    people = select(Beneficiary.id).where(Beneficiary.commune_id.in_(scope))
+    return Visit.id.in_(latest_visit_ids(Visit.beneficiary_id.in_(people)))
 
 
 def per_commune(session: Session, unit: AdminUnit) -> dict[int, dict]:

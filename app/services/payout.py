@@ -43,6 +43,7 @@ from app.services.accounts import has_verified_account, verified_sql
 from app.services.formatting import format_date, format_number
 from app.services.messages import N_, FieldError, Problem
 from app.services.validation import is_id
+from app.services.visits import latest_visit_sql
 
 Progress = Callable[..., None]
 
@@ -237,21 +238,6 @@ def request_sync(session: Session, period_id: int, unit: AdminUnit, user_id: int
     return run
 
 
-def _visit_join(session: Session) -> tuple[str, str, str]:
-    """(join, proxy name expr, proxy cccd expr) over the visits feature's latest visit, when installed."""
-    from app.services.accounts import visit_table
-
-    table = visit_table(session)
-    if table is None:
-        return "", "NULL", "NULL"
-    cccd = "v2.proxy_cccd" if "proxy_cccd" in table.c else "NULL"
-    order = "v2.visit_date DESC, v2.id DESC" if "visit_date" in table.c else "v2.id DESC"
-    join = (f"LEFT JOIN (SELECT v2.beneficiary_id, v2.proxy_name, {cccd} AS proxy_cccd, "
-            f"row_number() OVER (PARTITION BY v2.beneficiary_id ORDER BY {order}) AS rn FROM visit v2) v "
-            f"ON v.beneficiary_id = b.id AND v.rn = 1")
-    return join, "v.proxy_name", "v.proxy_cccd"
-
-
 def _distinct(dialect: str, a: str, b: str) -> str:
     return f"{a} IS NOT {b}" if dialect == "sqlite" else f"{a} IS DISTINCT FROM {b}"
 
@@ -298,7 +284,10 @@ def sync_payout_list(session: Session, period_id: int, unit: AdminUnit, progress
     paid_elsewhere = (f"o.benefit_month = :month AND o.period_id <> :pid AND o.{ACTIVE_LINE_SQL} "
                       f"AND (o.enrolment_id = c.enrolment_id "
                       f"OR (o.beneficiary_id = c.beneficiary_id AND NOT (c.st = 1 AND {other_stack} = 1)))")
-    visit_join, proxy_name, proxy_cccd = _visit_join(session)
+    # the proxy registered on the person's latest visit
+    visit_join = (f"LEFT JOIN ({latest_visit_sql('v2.beneficiary_id, v2.proxy_name, v2.proxy_cccd')}) v "
+                  f"ON v.beneficiary_id = b.id")
+    proxy_name, proxy_cccd = "v.proxy_name", "v.proxy_cccd"
     true = "true" if dialect == "postgresql" else "1"
     if progress:
         progress(stage="sync", step=1, run_id=rid)

@@ -16,11 +16,12 @@ from app.extensions import db
 from app.models import AccountOpeningTask, Beneficiary, WorkGroup
 from app.models.beneficiary import CATEGORY_CODES, MATCH_STATUSES
 from app.security.audit import log_page
+from app.security.masking import cccd_formatter
 from app.security.scope import check_current, scoped_query
 from app.services import questionnaire as qn
 from app.services import cases, survey, workgroups
-from app.services.cases import mask_cccd
 from app.services.messages import FieldError
+from app.services.visits import latest_visits
 from app.views.labels import CATEGORY_LABELS, MATCH_LABELS, SEX_LABELS
 from app.views.params import ids_arg
 from app.views.visit_common import (
@@ -96,10 +97,9 @@ class VisitView(BaseView):
         pages = max(1, -(-total // PAGE_SIZE))
         page = min(max(int_arg("page", 1), 1), pages)
         rows = db.session.execute(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
-        latest = workgroups.latest_visits(db.session, [b.id for b, _a in rows])
-        unmask = can_unmask()
+        latest = latest_visits(db.session, [b.id for b, _a in rows])
         items = [{"person": b, "assignment": a, "visit": latest.get(b.id),
-                  "cccd": b.cccd if unmask else mask_cccd(b.cccd), "no": (page - 1) * PAGE_SIZE + i}
+                  "cccd": cccd_formatter(b.cccd), "no": (page - 1) * PAGE_SIZE + i}
                  for i, (b, a) in enumerate(rows, 1)]
         log_page("beneficiary", [b.id for b, _a in rows], unit_id=commune.id)  # identifiers read
         groups = groups_of(commune.id)
@@ -186,7 +186,7 @@ class VisitView(BaseView):
         return self.render_template(
             "visit_record.html", person=person, definition=definition, questionnaire=questionnaire,
             values=values, errors=messages, by_field=by_field, history=history[:3],
-            cccd=person.cccd if can_unmask() else mask_cccd(person.cccd), banks=bank_options(),
+            cccd=cccd_formatter(person.cccd), banks=bank_options(),
             group=int_arg("group") or "", title=gettext("Record a visit") + " — " + person.full_name,
             hold_label=gettext(cases.HOLD_LABELS[person.hold_reason]) if person.hold_reason in cases.HOLD_LABELS
             else (person.hold_reason or ""),
@@ -204,7 +204,7 @@ class VisitView(BaseView):
         _log_view("visit_history", person.id, person.id, person.commune_id)
         return self.render_template(
             "visit_history.html", person=person, entries=entries, tasks=tasks,
-            cccd=person.cccd if can_unmask() else mask_cccd(person.cccd), can_write=has("can_write", "Visit"),
+            cccd=cccd_formatter(person.cccd), can_write=has("can_write", "Visit"),
             task_labels=TASK_STATE_LABELS, title=gettext("Visit history") + " — " + person.full_name,
             **self._labels())
 
