@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models import AdminUnit, Beneficiary, Enrolment, Visit
+from app.models.beneficiary import CASE_TYPE_CODES
 from app.services import campaigns, payout
 from app.services.accounts import has_verified_account
 from app.services import questionnaire as qn
@@ -20,7 +21,7 @@ from app.services.visits import latest_visit_ids
 
 TO_CLEAN = ("mismatch", "needs_review", "not_found", "possible_duplicate")
 HELD_STATUSES = ("deceased", "moved")
-CASE_TYPE_IDS = (1, 2, 3, 4, 5, 6)
+CASE_TYPE_IDS = CASE_TYPE_CODES
 
 
 def _scope_ids(unit: AdminUnit):
