@@ -258,11 +258,11 @@ def _print_import(summary: dict, as_json: bool) -> None:
         return
     from flask_babel import force_locale, gettext
 
-    from app.views.labels import BATCH_STATUS_LABELS
+    from app.views.labels import label
 
     with force_locale("vi"):
         click.echo(gettext("Import #%(id)s (%(file)s): %(status)s") % {
-            "id": summary["batch_id"], "file": summary["filename"], "status": BATCH_STATUS_LABELS.get(summary["status"], summary["status"])})
+            "id": summary["batch_id"], "file": summary["filename"], "status": label("batch_status", summary["status"])})
         click.echo(gettext("Rows: %(total)s = %(imported)s new + %(updated)s updated + %(duplicate)s duplicate + %(error)s with errors; %(blank)s blank and %(footer)s footer rows skipped") % {
             "total": summary["rows_total"], "imported": summary["rows_imported"], "updated": summary["rows_updated"],
             "duplicate": summary["rows_duplicate"], "error": summary["rows_error"], "blank": summary["rows_blank"],
@@ -409,11 +409,11 @@ def match_command(unit_code, wait, as_json):
     else:
         from flask_babel import force_locale
 
-        from app.views.labels import MATCH_LABELS
+        from app.views.labels import label
 
         with force_locale("vi"):
             for code in matching.STATUS_CODES:
-                click.echo(f"{str(MATCH_LABELS[code]):<16} {counts.get(code, 0)}")
+                click.echo(f"{label('match_status', code):<16} {counts.get(code, 0)}")
     if run.status == "failed":
         sys.exit(1)
 
@@ -482,12 +482,12 @@ def classify_command(unit_code, as_json):
         return
     from flask_babel import force_locale, gettext
 
-    from app.services.cases import CASE_TYPES
+    from app.views.labels import labels
 
     with force_locale("vi"):
         click.echo(f"{unit.name if unit is not None else '*'}: {result['total']}")
-        for n, msgid in CASE_TYPES.items():
-            click.echo(f"  {n}. {gettext(msgid)}: {result['counts'][n]}")
+        for n, text in labels("case_type").items():
+            click.echo(f"  {n}. {text}: {result['counts'][n]}")
 
 
 @asxh.command("move-person")

@@ -41,3 +41,33 @@ def test_code_names_nothing_outside_the_repository():
     offenders = [f"{p.relative_to(root)}:{n}: {line.strip()[:80]}" for p in files
                  for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if pattern.search(line)]
     assert offenders == []
+
+
+# --- masking: one module builds masked identifiers --------------------------------------------------
+
+ROOT = SERVICES.parents[1]
+MASKING_MODULES = ("app.services.masking", "app.security.masking")
+
+
+def _mask_imports(path: Path):
+    """Names starting with ``mask`` imported from anywhere but the masking modules (a re-exported copy)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module not in MASKING_MODULES:
+            for alias in node.names:
+                if alias.name.startswith("mask_"):
+                    yield f"{path.relative_to(ROOT)}:{node.lineno}: {alias.name} from {node.module}"
+
+
+def test_masking_code_lives_in_the_masking_module():
+    """No mask characters, repeated mask characters or head-and-tail slicing outside app/services/masking.py,
+    and the mask functions are taken from the masking modules, not through another module."""
+    from tests.audit.test_one_masking import MASK_CHARS, _masking_code, _python_files
+
+    files = list(_python_files())
+    offenders = [hit for path in files for hit in _masking_code(path)]
+    offenders += [hit for path in files for hit in _mask_imports(path)]
+    offenders += [f"{p.relative_to(ROOT)}: mask characters"
+                  for p in sorted((ROOT / "app" / "templates").rglob("*.html")) + sorted((ROOT / "app" / "static").rglob("*.js"))
+                  if "appbuilder" not in p.parts and MASK_CHARS.search(p.read_text(encoding="utf-8", errors="ignore"))]
+    assert offenders == []

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import current_app, g, request
+from flask import g, request
 from flask_appbuilder.api import BaseApi, expose, protect
 from flask_babel import gettext
 
@@ -11,12 +11,12 @@ from app.api.spec import DocumentedApi
 from app.extensions import db
 from app.models import Beneficiary, WorkGroup
 from app.security.audit import log_page
-from app.security.roles import capability
+from app.security.masking import cccd_formatter
 from app.security.scope import scoped_query, unit_in_scope
 from app.services import questionnaire as qn
 from app.services import survey, workgroups
 from app.services import validation
-from app.services.cases import CASE_TYPES, mask_cccd
+from app.services.cases import CASE_TYPES
 from app.services.messages import FieldError
 from app.views.params import id_arg, json_object
 
@@ -47,9 +47,6 @@ class VisitApi(DocumentedApi, BaseApi):
     method_permission_name = {"record": "write", "history": "read", "questionnaire": "read", "visit_list": "read"}
     allow_browser_login = True
     openapi_spec_tag = "Visit"
-
-    def _unmask(self) -> bool:
-        return current_app.appbuilder.sm.has_access(*capability("unmask"))
 
     @expose("/", methods=["POST"])
     @protect()
@@ -165,11 +162,10 @@ class VisitApi(DocumentedApi, BaseApi):
             return self.response_400(message=gettext("Choose a commune."))
         rows = db.session.execute(workgroups.visit_list_query(
             commune.id, group_id=group_id)).all()
-        unmask = self._unmask()
         log_page("beneficiary", [b.id for b, _a in rows], unit_id=commune.id)  # identifiers read
         return self.response(200, commune_id=commune.id, date=dt.date.today().isoformat(), result=[
             {"beneficiary_id": b.id, "full_name": b.full_name, "birth": b.birth, "sex": b.sex,
-             "cccd": b.cccd if unmask else mask_cccd(b.cccd), "address": b.address, "street": a.street,
+             "cccd": cccd_formatter(b.cccd) or None, "address": b.address, "street": a.street,
              "lane": a.lane_no or None, "alley": a.alley_no or None, "house": a.house_no or None,
              "group_id": a.group_id, "member_id": a.member_id, "match_status": b.match_status,
              "case_type": b.case_type} for b, a in rows])

@@ -10,12 +10,17 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.admin_unit import Bank
 from app.models.beneficiary import Beneficiary
+from app.services.messages import N_  # marks the labels below; translated when shown
 
 ACCOUNT_CHANNELS = ("bank", "e_wallet", "mobile_money")
 #: "ended": taken out of use with a reason (closed at the bank, entered for the wrong person...), never deleted;
 #: a higher role can restore it.
 ACCOUNT_STATES = ("pending", "verified", "rejected", "superseded", "ended")
 ACCOUNT_SOURCES = ("survey", "police", "import")
+ACCOUNT_CHANNEL_LABELS = {"bank": N_("Bank account"), "e_wallet": N_("E-wallet"), "mobile_money": N_("Mobile Money")}
+ACCOUNT_STATE_LABELS = {"pending": N_("Waiting for verification"), "verified": N_("Verified"),
+                        "rejected": N_("Rejected"), "superseded": N_("Replaced"), "ended": N_("Ended")}
+ACCOUNT_SOURCE_LABELS = {"survey": N_("Home visit survey"), "police": N_("Police entry"), "import": N_("Imported list")}
 
 
 class PaymentAccount(Model):

@@ -17,12 +17,19 @@ from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.admin_unit import AdminUnit
+from app.services.messages import N_  # marks the labels below; translated when shown
 
 # The usual action codes; modules may record others (short lower-case codes, e.g. "approve").
 AUDIT_ACTIONS = (
     "create", "update", "delete", "view", "export", "unmask", "login", "logout", "login_failed",
-    "login_locked", "bulk",
+    "login_locked", "bulk", "search",
 )
+AUDIT_ACTION_LABELS = {
+    "create": N_("Created"), "update": N_("Changed"), "delete": N_("Deleted"), "view": N_("Viewed"),
+    "export": N_("Exported"), "unmask": N_("Revealed full numbers"), "login": N_("Signed in"),
+    "logout": N_("Signed out"), "login_failed": N_("Failed sign-in"), "login_locked": N_("Sign-in locked"),
+    "bulk": N_("Bulk change"), "search": N_("Searched by full number"),
+}
 
 
 class AuditLog(Model):

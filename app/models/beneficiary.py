@@ -16,13 +16,33 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.admin_unit import AdminUnit
+from app.services.messages import N_  # marks the labels below; translated when shown
 
 CATEGORY_CODES = ("BTXH", "NCC", "HN", "HCN", "KHAC")
+CATEGORY_LABELS = {"BTXH": N_("Social assistance"), "NCC": N_("Meritorious service"), "HN": N_("Poor household"),
+                   "HCN": N_("Near-poor household"), "KHAC": N_("Other")}
 # Codes of the REST resource and the CLI; the UI shows Vietnamese labels.
 MATCH_STATUSES = (
     "pending", "matched", "mismatch", "not_found", "deceased", "moved",
     "possible_duplicate", "needs_review",
 )
+MATCH_STATUS_LABELS = {
+    "pending": N_("To be matched"), "matched": N_("Matched"), "mismatch": N_("Mismatch"),
+    "not_found": N_("Not found"), "deceased": N_("Deceased"), "moved": N_("Moved away"),
+    "possible_duplicate": N_("Possible duplicate"), "needs_review": N_("Needs review"),
+}
+#: Beneficiary.case_type, derived by app/services/cases.py.
+CASE_TYPE_CODES = (1, 2, 3, 4, 5, 6)
+CASE_TYPE_LABELS = {
+    1: N_("Has an account and wants account payment"),
+    2: N_("Wants account payment, account being opened"),
+    3: N_("Declines, paid in cash (confirmed with a reason)"),
+    4: N_("Vulnerable: support arrangement (proxy, cash at home, assisted)"),
+    5: N_("Not yet visited or not met"),
+    6: N_("Held (deceased, moved, mismatch not resolved)"),
+}
+SEXES = ("M", "F")
+SEX_LABELS = {"M": N_("Male"), "F": N_("Female")}
 
 
 class Beneficiary(Model):

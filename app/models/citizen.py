@@ -8,7 +8,12 @@ from flask_appbuilder.models.sqla import Model
 from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.services.messages import N_  # marks the labels below; translated when shown
+
 CITIZEN_STATUSES = ("alive", "deceased", "moved")
+CITIZEN_STATUS_LABELS = {"alive": N_("Alive"), "deceased": N_("Deceased"), "moved": N_("Moved away")}
+MATCH_RUN_STATES = ("queued", "running", "done", "failed")
+MATCH_RUN_STATE_LABELS = {"queued": N_("Waiting"), "running": N_("Running"), "done": N_("Done"), "failed": N_("Failed")}
 
 
 class Citizen(Model):

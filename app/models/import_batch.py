@@ -12,8 +12,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from app.models.admin_unit import AdminUnit
+from app.services.messages import N_  # marks the labels below; translated when shown
 
 BATCH_STATES = ("uploaded", "parsing", "parsed", "applying", "applied", "failed", "duplicate_file")
+BATCH_STATE_LABELS = {
+    "uploaded": N_("Waiting"), "parsing": N_("Reading file"), "parsed": N_("Ready to confirm"),
+    "applying": N_("Applying"), "applied": N_("Applied"), "failed": N_("Failed"),
+    "duplicate_file": N_("Same file already imported"),
+}
 
 
 class ImportBatch(Model):

@@ -13,6 +13,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.admin_unit import AdminUnit
+from app.services.messages import N_  # marks the labels below; translated when shown
 
 PERIOD_STATES = ("draft", "synced", "locked", "handed_over", "paid")
 LINE_CHANNELS = ("account", "cash", "proxy", "held")
@@ -25,6 +26,19 @@ INACTIVE_RESULTS = ("carried", "cancelled")
 HOLD_REASONS = ("deceased", "moved", "mismatch", "not_matched", "needs_review", "possible_duplicate", "not_found",
                 "no_cccd", "no_amount", "duplicate_month")
 SYNC_STATES = ("queued", "running", "done", "failed")
+PERIOD_STATE_LABELS = {"draft": N_("Draft"), "synced": N_("Synced"), "locked": N_("Locked and approved"),
+                       "handed_over": N_("Handed over"), "paid": N_("Paid and reconciled")}
+LINE_CHANNEL_LABELS = {"account": N_("Bank account"), "cash": N_("Cash"), "proxy": N_("Proxy"), "held": N_("Held")}
+LINE_RESULT_LABELS = {"pending": N_("Not paid yet"), "paid": N_("Paid"), "failed": N_("Failed"),
+                      "carried": N_("Carried to a later period"), "cancelled": N_("Cancelled")}
+HOLD_REASON_LABELS = {"deceased": N_("Deceased"), "moved": N_("Moved away"), "mismatch": N_("Registry mismatch"),
+                      "not_matched": N_("Not matched with the population registry yet"),
+                      "needs_review": N_("Registry match waiting for review"),
+                      "possible_duplicate": N_("Possible duplicate"),
+                      "not_found": N_("Not found in the population registry"), "no_cccd": N_("No CCCD"),
+                      "no_amount": N_("No amount"),
+                      "duplicate_month": N_("Already paid for this month in another payout period")}
+SYNC_STATE_LABELS = {"queued": N_("Waiting"), "running": N_("Running"), "done": N_("Done"), "failed": N_("Failed")}
 
 _BIGID = BigInteger().with_variant(Integer, "sqlite")
 

@@ -17,11 +17,16 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.models.admin_unit import AdminUnit, Bank
 from app.models.beneficiary import Beneficiary
 from app.models.user import AsxhUser
+from app.services.messages import N_  # marks the labels below; translated when shown
 
 VISIT_SOURCES = ("web", "api")
 RESPONDENTS = ("beneficiary", "family", "not_met")
 TASK_STATES = ("requested", "opened", "entered", "cancelled")
 OPEN_TASK_STATES = ("requested", "opened")
+RESPONDENT_LABELS = {"beneficiary": N_("Met the beneficiary"), "family": N_("A relative answered"),
+                     "not_met": N_("Not met")}
+TASK_STATE_LABELS = {"requested": N_("Requested"), "opened": N_("Account opened"),
+                     "entered": N_("Account entered"), "cancelled": N_("Cancelled")}
 
 
 class Questionnaire(Model):

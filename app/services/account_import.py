@@ -21,7 +21,8 @@ from app.services import audit
 from app.services import normalize as nz
 from app.services.accounts import bank_directory
 from app.services.messages import N_, Problem, Problems
-from app.services.reports import FIELD_LABELS, SEVERITY_LABELS
+from app.services.labels import label
+from app.services.reports import FIELD_LABELS
 from app.services.sheets import FIELD_ALIASES
 from app.services.staging import record_upload, stage_file, staging_fields
 
@@ -285,7 +286,7 @@ def report_lines(session: Session, batch_id: int, translate: Callable[[str], str
         cells = json.loads(raw) if raw else []
         for p in json.loads(problems) if problems else []:
             yield (number, translate(ACCOUNT_FIELD_LABELS.get(p["field"], p["field"])),
-                   translate(SEVERITY_LABELS.get(p["severity"], p["severity"])),
+                   label("severity", p["severity"], translate),
                    translate(p["msgid"]) % p.get("params", {}) if p.get("params") else translate(p["msgid"]), cells)
         if outcome == "dup_file":
             yield (number, translate(FIELD_LABELS["row"]), translate(N_("Duplicate")),
@@ -295,7 +296,7 @@ def report_lines(session: Session, batch_id: int, translate: Callable[[str], str
             yield (number, translate(FIELD_LABELS["row"]), translate(N_("Duplicate")),
                    translate(N_("This account is already recorded for the beneficiary; nothing to change")), cells)
         if number in shared:
-            yield (number, translate(ACCOUNT_FIELD_LABELS["account_number"]), translate(SEVERITY_LABELS["warning"]),
+            yield (number, translate(ACCOUNT_FIELD_LABELS["account_number"]), label("severity", "warning", translate),
                    translate(SHARED_IN_BATCH), cells)
 
 

@@ -26,6 +26,7 @@ from app.services import normalize as nz
 from app.services.messages import N_, FieldError, Problem
 from app.services.masking import mask_account
 from app.services.reference import FIXTURES
+from app.services.visits import latest_visit
 
 OPEN_STATES = ("pending", "verified")
 #: The one state in which an account counts: verified by a second person (the version in force). Every
@@ -110,37 +111,12 @@ def _out_of_scope() -> FieldError:
 
 # --- name check ---------------------------------------------------------------------
 
-_visit_ready = False
-
-
-def visit_table(session: Session):
-    """The ``visit`` table of the visits feature when it is installed and migrated, else None."""
-    global _visit_ready
-    table = PaymentAccount.metadata.tables.get("visit")
-    if table is None or "beneficiary_id" not in table.c or "proxy_name" not in table.c:
-        return None
-    if not _visit_ready:
-        from sqlalchemy import inspect
-
-        _visit_ready = inspect(session.connection()).has_table("visit")
-    return table if _visit_ready else None
-
-
 def registered_proxy(session: Session, beneficiary_id: int) -> tuple[str | None, str | None]:
-    """(name, CCCD) of the proxy registered on the latest visit, when the visits feature is installed."""
-    if visit_table(session) is None:
-        return None, None
-    from app import models
-
-    Visit = getattr(models, "Visit")
-    order = [getattr(Visit, c).desc() for c in ("visited_at", "visit_date", "created_at") if hasattr(Visit, c)]
-    order.append(Visit.id.desc())
-    visit = session.scalars(select(Visit).where(Visit.beneficiary_id == beneficiary_id).order_by(*order).limit(1)).first()
+    """(name, CCCD) of the proxy registered on the latest visit."""
+    visit = latest_visit(session, beneficiary_id)
     if visit is None:
         return None, None
-    name = nz.clean_text(getattr(visit, "proxy_name", None)) or None
-    cccd = getattr(visit, "proxy_cccd", None)
-    return name, cccd
+    return nz.clean_text(visit.proxy_name) or None, visit.proxy_cccd
 
 
 def holder_matches(session: Session, person: Beneficiary, holder: str) -> bool:

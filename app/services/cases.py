@@ -27,24 +27,17 @@ from app.models import (
 )
 from app.services import questionnaire as qn
 from app.services.accounts import has_verified_account
+from app.models.beneficiary import CASE_TYPE_LABELS
 from app.services.formatting import format_date
-from app.services.masking import mask_account, mask_cccd  # the one masking (mask_cccd is imported from here too)
+from app.services.labels import label
+from app.services.masking import mask_account, mask_cccd
+from app.services.visits import latest_visit_column, latest_visit_id
 from app.services.messages import N_
 from app.services.spreadsheets import Styled, append_row, new_workbook
 
-CASE_TYPES: dict[int, str] = {
-    1: N_("Has an account and wants account payment"),
-    2: N_("Wants account payment, account being opened"),
-    3: N_("Declines, paid in cash (confirmed with a reason)"),
-    4: N_("Vulnerable: support arrangement (proxy, cash at home, assisted)"),
-    5: N_("Not yet visited or not met"),
-    6: N_("Held (deceased, moved, mismatch not resolved)"),
-}
+CASE_TYPES: dict[int, str] = CASE_TYPE_LABELS  # case type → label msgid (the map is in app/models/beneficiary.py)
 HAS_ACCOUNT, OPENING, DECLINES, VULNERABLE, NOT_VISITED, HELD = 1, 2, 3, 4, 5, 6
 ACCOUNT_OPEN_STATES = ("pending", "verified")
-TASK_STATE_LABELS = {"requested": N_("Requested"), "opened": N_("Account opened"),
-                     "entered": N_("Account entered"), "cancelled": N_("Cancelled")}
-HOLD_LABELS = {"deceased": N_("Deceased"), "moved": N_("Moved away"), "mismatch": N_("Mismatch not resolved")}
 
 
 def visit_case(*, met: bool, vulnerable: bool, has_account: bool | None, wants_account: bool | None) -> int:
@@ -65,18 +58,9 @@ def unit_scope_ids(unit: AdminUnit | None):
     return select(AdminUnit.id).where(AdminUnit.scheme == unit.scheme, AdminUnit.path.startswith(unit.path))
 
 
-def latest_visit_id():
-    """Correlated scalar subquery: the id of the latest visit of the enclosing Beneficiary row."""
-    v = aliased(Visit)
-    return (select(v.id).where(v.beneficiary_id == Beneficiary.id)
-            .order_by(v.visit_date.desc(), v.id.desc()).limit(1).correlate(Beneficiary).scalar_subquery())
-
-
 def case_expression():
     """SQL expression of the case type of the enclosing Beneficiary row."""
-    v = aliased(Visit)
-    latest = (select(v.case_type).where(v.beneficiary_id == Beneficiary.id)
-              .order_by(v.visit_date.desc(), v.id.desc()).limit(1).correlate(Beneficiary).scalar_subquery())
+    latest = latest_visit_column("case_type")
     has_account = has_verified_account(Beneficiary.id).correlate(Beneficiary)
     return case(
         (and_(Beneficiary.hold_reason.is_not(None), Beneficiary.hold_reason != ""), HELD),
@@ -220,7 +204,7 @@ class _Details:
         ct = person.case_type
         if ct == HELD:
             code = person.hold_reason or ""
-            return t(HOLD_LABELS[code]) if code in HOLD_LABELS else code
+            return label("hold_reason", code, t)
         if ct == NOT_VISITED or ct is None:
             if visit is None:
                 return t(N_("Not visited yet"))
@@ -238,7 +222,7 @@ class _Details:
             task = self.tasks.get(person.id)
             if task:
                 bank = self.banks.get(task[0], "") if task[0] else t(N_("bank not chosen yet"))
-                return f"{bank} · {t(TASK_STATE_LABELS.get(task[1], task[1]))}"
+                return f"{bank} · {label('task_state', task[1], t)}"
             return ""
         if visit is None:
             return ""

@@ -13,13 +13,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models import AdminUnit, Beneficiary, Enrolment, Visit
+from app.models.beneficiary import CASE_TYPE_CODES
 from app.services import campaigns, payout
 from app.services.accounts import has_verified_account
 from app.services import questionnaire as qn
+from app.services.visits import latest_visit_ids
 
 TO_CLEAN = ("mismatch", "needs_review", "not_found", "possible_duplicate")
 HELD_STATUSES = ("deceased", "moved")
-CASE_TYPE_IDS = (1, 2, 3, 4, 5, 6)
+CASE_TYPE_IDS = CASE_TYPE_CODES
 
 
 def _scope_ids(unit: AdminUnit):
@@ -37,8 +39,9 @@ def _share(part: int, whole: int) -> float | None:
 
 
 def _latest_visits(scope):
-    latest = select(func.max(Visit.id)).where(Visit.commune_id.in_(scope)).group_by(Visit.beneficiary_id)
-    return Visit.id.in_(latest)
+    """The latest visit of each person of the scope: the one their case type comes from."""
+    people = select(Beneficiary.id).where(Beneficiary.commune_id.in_(scope))
+    return Visit.id.in_(latest_visit_ids(Visit.beneficiary_id.in_(people)))
 
 
 def per_commune(session: Session, unit: AdminUnit) -> dict[int, dict]:

@@ -360,11 +360,6 @@ def hold_unlocked_payouts(session: Session, beneficiary_id: int, hold_reason: st
     """A person marked deceased or moved is held in every payout list not yet locked."""
     if hold_reason is None:
         return
-    bind = session.get_bind()
-    from sqlalchemy import inspect
-
-    if not inspect(bind).has_table("payout_line"):
-        return
     session.execute(text(
         """UPDATE payout_line SET channel = 'held', hold_reason = :r
            WHERE beneficiary_id = :b AND period_id IN (

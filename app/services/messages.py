@@ -18,6 +18,9 @@ def N_(msgid: str) -> str:
     return msgid
 
 
+SEVERITY_LABELS = {"error": N_("Error"), "warning": N_("Warning"), "correction": N_("Corrected automatically")}
+
+
 @dataclass(frozen=True)
 class Problem:
     """One finding about one field of one input value."""

@@ -41,8 +41,10 @@ from app.services import audit
 from app.services import normalize as nz
 from app.services.accounts import has_verified_account, verified_sql
 from app.services.formatting import format_date, format_number
+from app.services.labels import label
 from app.services.messages import N_, FieldError, Problem
 from app.services.validation import is_id
+from app.services.visits import latest_visit_sql
 
 Progress = Callable[..., None]
 
@@ -237,21 +239,6 @@ def request_sync(session: Session, period_id: int, unit: AdminUnit, user_id: int
     return run
 
 
-def _visit_join(session: Session) -> tuple[str, str, str]:
-    """(join, proxy name expr, proxy cccd expr) over the visits feature's latest visit, when installed."""
-    from app.services.accounts import visit_table
-
-    table = visit_table(session)
-    if table is None:
-        return "", "NULL", "NULL"
-    cccd = "v2.proxy_cccd" if "proxy_cccd" in table.c else "NULL"
-    order = "v2.visit_date DESC, v2.id DESC" if "visit_date" in table.c else "v2.id DESC"
-    join = (f"LEFT JOIN (SELECT v2.beneficiary_id, v2.proxy_name, {cccd} AS proxy_cccd, "
-            f"row_number() OVER (PARTITION BY v2.beneficiary_id ORDER BY {order}) AS rn FROM visit v2) v "
-            f"ON v.beneficiary_id = b.id AND v.rn = 1")
-    return join, "v.proxy_name", "v.proxy_cccd"
-
-
 def _distinct(dialect: str, a: str, b: str) -> str:
     return f"{a} IS NOT {b}" if dialect == "sqlite" else f"{a} IS DISTINCT FROM {b}"
 
@@ -298,7 +285,10 @@ def sync_payout_list(session: Session, period_id: int, unit: AdminUnit, progress
     paid_elsewhere = (f"o.benefit_month = :month AND o.period_id <> :pid AND o.{ACTIVE_LINE_SQL} "
                       f"AND (o.enrolment_id = c.enrolment_id "
                       f"OR (o.beneficiary_id = c.beneficiary_id AND NOT (c.st = 1 AND {other_stack} = 1)))")
-    visit_join, proxy_name, proxy_cccd = _visit_join(session)
+    # the proxy registered on the person's latest visit
+    visit_join = (f"LEFT JOIN ({latest_visit_sql('v2.beneficiary_id, v2.proxy_name, v2.proxy_cccd')}) v "
+                  f"ON v.beneficiary_id = b.id")
+    proxy_name, proxy_cccd = "v.proxy_name", "v.proxy_cccd"
     true = "true" if dialect == "postgresql" else "1"
     if progress:
         progress(stage="sync", step=1, run_id=rid)
@@ -594,17 +584,6 @@ def close_period(session: Session, period_id: int, user_id: int | None, unit: Ad
 
 # --- exports -----------------------------------------------------------------------------------
 
-CATEGORY_NAMES = {"BTXH": N_("Social assistance"), "NCC": N_("Meritorious service"), "HN": N_("Poor household"),
-                  "HCN": N_("Near-poor household"), "KHAC": N_("Other")}
-CHANNEL_NAMES = {"account": N_("Bank account"), "cash": N_("Cash"), "proxy": N_("Proxy"), "held": N_("Held")}
-#: The label of every hold reason (app/models/payout.py HOLD_REASONS); the screens use this map too.
-HOLD_NAMES = {"deceased": N_("Deceased"), "moved": N_("Moved away"), "mismatch": N_("Registry mismatch"),
-              "not_matched": N_("Not matched with the population registry yet"),
-              "needs_review": N_("Registry match waiting for review"),
-              "possible_duplicate": N_("Possible duplicate"),
-              "not_found": N_("Not found in the population registry"), "no_cccd": N_("No CCCD"),
-              "no_amount": N_("No amount"),
-              "duplicate_month": N_("Already paid for this month in another payout period")}
 EXPORTABLE = ("locked", "handed_over", "paid")
 
 
@@ -674,8 +653,8 @@ def write_payout_list(session: Session, period_id: int, unit: AdminUnit, out: Bi
         proxy = " ".join(x for x in (line.proxy_name, line.proxy_cccd) if x)
         append_row(ws, [
             n, line.id, commune, line.full_name, line.cccd or "", birth(line),
-            t(CATEGORY_NAMES.get(line.category, line.category)), Money(amount),
-            t(CHANNEL_NAMES.get(line.channel, line.channel)), line.bank_name or "", line.account_number or "",
+            label("category", line.category, t), Money(amount),
+            label("line_channel", line.channel, t), line.bank_name or "", line.account_number or "",
             line.holder_ascii or "", proxy, "" if line.channel in ("cash", "proxy") else "—",
         ], text_cols=(4, 10))
     append_row(ws, ["", "", "", t(N_("Total")), "", "", "", Money(total)], font=bold)
@@ -690,9 +669,9 @@ def write_payout_list(session: Session, period_id: int, unit: AdminUnit, out: Bi
     for line, commune in _line_rows(session, period.id, unit, PayoutLine.channel == "held"):
         k += 1
         append_row(held, [k, line.id, commune, line.full_name, line.cccd or "", birth(line),
-                          t(CATEGORY_NAMES.get(line.category, line.category)),
+                          label("category", line.category, t),
                           Money(line.amount + line.carried_amount),
-                          t(HOLD_NAMES.get(line.hold_reason, line.hold_reason or ""))], text_cols=(4,))
+                          label("hold_reason", line.hold_reason, t)], text_cols=(4,))
     wb.save(out)
     return {"lines": n, "amount": total, "held": k}
 

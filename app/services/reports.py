@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.models import ImportBatch, ImportRow
 from app.services.masking import mask_cells, mask_ids_in_text
+from app.services.labels import label
 from app.services.messages import N_
 from app.services.spreadsheets import append_row, new_workbook
 
@@ -21,7 +22,6 @@ FIELD_LABELS = {
     "monthly_amount": N_("Monthly amount"), "policy_code": N_("Policy code"), "file": N_("File"),
     "row": N_("Row"), "status": N_("Status"), "status_date": N_("Status date"),
 }
-SEVERITY_LABELS = {"error": N_("Error"), "warning": N_("Warning"), "correction": N_("Corrected automatically")}
 DUPLICATE_IN_FILE = N_("Repeats row %(row)s of the same file (same person and category); not imported twice")
 DUPLICATE_IN_REGISTRY = N_("Already in the registry with the same data; nothing to change")
 
@@ -45,7 +45,7 @@ def report_lines(session: Session, batch_id: int, translate: Callable[[str], str
         for p in json.loads(problems) if problems else []:
             reason = translate(p["msgid"]) % p.get("params", {})
             yield (number, translate(FIELD_LABELS.get(p["field"], p["field"])),
-                   translate(SEVERITY_LABELS.get(p["severity"], p["severity"])), reason, cells)
+                   label("severity", p["severity"], translate), reason, cells)
         if outcome == "dup_file":
             yield number, translate(FIELD_LABELS["row"]), translate(N_("Duplicate")), \
                 translate(DUPLICATE_IN_FILE) % {"row": dup_of}, cells

@@ -31,6 +31,7 @@ from app.services import normalize as nz
 from app.services import questionnaire as qn
 from app.services.cases import classify_cases, visit_case
 from app.services.messages import N_, FieldError, Problem
+from app.services.visits import latest_first
 from app.services.workgroups import OUT_OF_SCOPE, user_covers
 
 DECLINE_NEEDS_CONFIRMATION = N_("A citizen who declines an account must confirm it and give a specific reason")
@@ -355,7 +356,7 @@ def _sync_task(session: Session, person: Beneficiary, visit: Visit, account, use
 def visit_history(session: Session, beneficiary_id: int) -> list[Visit]:
     """Every visit of a person, newest first (the first one decides)."""
     return list(session.scalars(select(Visit).where(Visit.beneficiary_id == beneficiary_id)
-                                .order_by(Visit.visit_date.desc(), Visit.id.desc())))
+                                .order_by(*latest_first())))
 
 
 def describe_answers(definition: dict, answers: dict, translate=lambda s: s) -> list[dict]:

@@ -19,7 +19,9 @@ from app.models import (
 )
 from app.services import questionnaire as qn
 from app.services.addresses import parse_address
-from app.services.cases import mask_cccd, unit_scope_ids
+from app.services.cases import unit_scope_ids
+from app.services.masking import mask_cccd
+from app.services.visits import latest_visits
 from app.services.formatting import format_date
 from app.services.messages import N_, FieldError, Problem
 from app.services.normalize import clean_text
@@ -227,17 +229,6 @@ def assign(session: Session, commune_id: int, beneficiary_ids: Iterable[int] | N
         .execution_options(synchronize_session=False))
     session.expire_all()
     return result.rowcount or 0
-
-
-def latest_visits(session: Session, beneficiary_ids: list[int]) -> dict[int, Visit]:
-    """The latest visit of each person (by visit date, then id)."""
-    out: dict[int, Visit] = {}
-    if not beneficiary_ids:
-        return out
-    for v in session.scalars(select(Visit).where(Visit.beneficiary_id.in_(beneficiary_ids))
-                             .order_by(Visit.visit_date, Visit.id)):
-        out[v.beneficiary_id] = v
-    return out
 
 
 def next_to_visit(session: Session, commune_id: int, after_id: int, *, group_id: int | None = None) -> int | None:

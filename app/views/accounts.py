@@ -29,12 +29,8 @@ from app.services.messages import FieldError
 from app.services.validation import is_id
 from app.views.audit import PersonalDataViewMixin
 from app.views.batch_common import failure_text, preview_lines
-from app.views.labels import BATCH_STATUS_LABELS, label
+from app.views.labels import label, labels
 
-ACCOUNT_STATE_LABELS = {"pending": _l("Waiting for verification"), "verified": _l("Verified"),
-                        "rejected": _l("Rejected"), "superseded": _l("Replaced"), "ended": _l("Ended")}
-ACCOUNT_CHANNEL_LABELS = {"bank": _l("Bank account"), "e_wallet": _l("E-wallet"), "mobile_money": _l("Mobile Money")}
-ACCOUNT_SOURCE_LABELS = {"survey": _l("Home visit survey"), "police": _l("Police entry"), "import": _l("Imported list")}
 
 
 def can(name: str) -> bool:
@@ -114,8 +110,8 @@ class PaymentAccountView(ScopedMixin, PersonalDataViewMixin, ModelView):
         "ended_by": _l("Ended by"), "ended_at": _l("Ended at"), "end_reason": _l("Reason for ending"),
     }
     formatters_columns = {
-        "account_number": account_formatter, "state": lambda v: label(ACCOUNT_STATE_LABELS, v),
-        "channel": lambda v: label(ACCOUNT_CHANNEL_LABELS, v), "source": lambda v: label(ACCOUNT_SOURCE_LABELS, v),
+        "account_number": account_formatter, "state": lambda v: label("account_state", v),
+        "channel": lambda v: label("account_channel", v), "source": lambda v: label("account_source", v),
         "entered_at": format_date, "verified_at": format_date, "ended_at": format_date,
         "shared_flag": lambda v: gettext("Yes") if v else "",
     }
@@ -131,7 +127,7 @@ class PaymentAccountView(ScopedMixin, PersonalDataViewMixin, ModelView):
     def enter(self):
         require("enter_account")
         form = EnterAccountForm()
-        form.channel.choices = [("", gettext("(from the bank)"))] + [(k, str(v)) for k, v in ACCOUNT_CHANNEL_LABELS.items()]
+        form.channel.choices = [("", gettext("(from the bank)"))] + [(k, str(v)) for k, v in labels("account_channel").items()]
         person = None
         if request.method == "GET" and request.args.get("beneficiary"):
             person = _find_beneficiary(request.args["beneficiary"])
@@ -174,7 +170,7 @@ class PaymentAccountView(ScopedMixin, PersonalDataViewMixin, ModelView):
         log_page("payment_account", [a.id for a, cur in rows] + [cur.id for _a, cur in rows if cur is not None])
         return self.render_template("account_verify.html", rows=rows, can_verify=can("verify_account"),
                                     fmt_account=account_formatter, fmt_cccd=cccd_formatter,
-                                    channel_labels=ACCOUNT_CHANNEL_LABELS, source_labels=ACCOUNT_SOURCE_LABELS,
+                                    channel_labels=labels("account_channel"), source_labels=labels("account_source"),
                                     title=gettext("Accounts to verify"))
 
     def _decide(self, pk: int, approve: bool):
@@ -250,7 +246,7 @@ class PaymentAccountView(ScopedMixin, PersonalDataViewMixin, ModelView):
                 .order_by(PaymentAccount.bank_bin, PaymentAccount.account_number).limit(1000).all())
         log_page("payment_account", [a.id for a in rows])
         return self.render_template("account_shared.html", rows=rows, fmt_account=account_formatter,
-                                    state_labels=ACCOUNT_STATE_LABELS, title=gettext("Accounts shared by several people"))
+                                    state_labels=labels("account_state"), title=gettext("Accounts shared by several people"))
 
 
 class AccountImportView(ScopedMixin, ModelView):
@@ -272,7 +268,7 @@ class AccountImportView(ScopedMixin, ModelView):
         "rows_imported": _l("New accounts"), "rows_updated": _l("Changed accounts"),
         "rows_duplicate": _l("Duplicates"), "rows_error": _l("Errors"), "created_at": _l("Uploaded at"),
     }
-    formatters_columns = {"status": lambda v: label(BATCH_STATUS_LABELS, v), "created_at": format_date}
+    formatters_columns = {"status": lambda v: label("batch_status", v), "created_at": format_date}
 
 
     @expose("/show/<pk>")
@@ -315,7 +311,7 @@ class AccountImportView(ScopedMixin, ModelView):
         failure = failure_text(batch)
         return self.render_template(
             "import_detail.html", batch=batch, lines=lines, columns=[], failure=failure,
-            status_label=label(BATCH_STATUS_LABELS, batch.status), can_apply=False, category_label="",
+            status_label=label("batch_status", batch.status), can_apply=False, category_label="",
             title=gettext("Account list #%(id)s", id=batch.id))
 
     @expose("/progress/<int:pk>")
@@ -326,7 +322,7 @@ class AccountImportView(ScopedMixin, ModelView):
 
         batch = self.in_scope_or_404(pk)
         meta = job_progress(account_import_job_id(batch.id)) if batch.status in ("uploaded", "parsing", "applying") else {}
-        return jsonify(dict(account_import.summary(batch), status_label=str(label(BATCH_STATUS_LABELS, batch.status)),
+        return jsonify(dict(account_import.summary(batch), status_label=str(label("batch_status", batch.status)),
                             live=meta))
 
     @expose("/report/<int:pk>")

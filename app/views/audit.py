@@ -31,13 +31,8 @@ from app.security.masking import (
 )
 from app.security.scope import current_unit, scope_unit_ids
 from app.services.masking import IDENTIFIER_FIELDS, MASKERS
+from app.views.labels import label
 
-ACTION_LABELS = {
-    "create": _l("Created"), "update": _l("Changed"), "delete": _l("Deleted"), "view": _l("Viewed"),
-    "export": _l("Exported"), "unmask": _l("Revealed full numbers"), "login": _l("Signed in"),
-    "logout": _l("Signed out"), "login_failed": _l("Failed sign-in"), "login_locked": _l("Sign-in locked"),
-    "bulk": _l("Bulk change"), "search": _l("Searched by full number"),
-}
 FORMATTERS = {"cccd": cccd_formatter, "account": account_formatter}
 
 
@@ -111,7 +106,7 @@ class AuditLogView(ModelView):
     }
     formatters_columns = {
         "at": _local_time,
-        "action": lambda v: ACTION_LABELS.get(v, v),
+        "action": lambda v: label("audit_action", v),
         "old_values": _pretty_json,
         "new_values": _pretty_json,
     }

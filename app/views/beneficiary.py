@@ -17,7 +17,7 @@ from app.security.scope import ScopedMixin, current_scope_ids
 from app.services import people
 from app.services.messages import FieldError
 from app.views.audit import PersonalDataViewMixin
-from app.views.labels import MATCH_LABELS, SEX_LABELS, label
+from app.views.labels import label
 
 BENEFICIARY_LABELS = {
     "full_name": _l("Full name"), "cccd": _l("CCCD"), "cmnd": _l("Old ID (CMND)"),
@@ -50,8 +50,8 @@ class BeneficiaryView(ScopedMixin, PersonalDataViewMixin, ModelView):
     base_order = ("full_name", "asc")
     label_columns = BENEFICIARY_LABELS
     formatters_columns = {
-        "match_status": lambda v: label(MATCH_LABELS, v),
-        "sex": lambda v: label(SEX_LABELS, v),
+        "match_status": lambda v: label("match_status", v),
+        "sex": lambda v: label("sex", v),
         "birth": lambda v: v,
         "ended_at": lambda v: v.strftime("%d/%m/%Y %H:%M") if v else "",
         "duplicate_of_id": lambda v: f"#{v}" if v else "",

@@ -11,7 +11,7 @@ from app.extensions import db
 from app.security.scope import current_unit
 from app.services import dashboard as dash
 from app.services.cases import CASE_TYPES
-from app.views.labels import CATEGORY_LABELS
+from app.views.labels import label, labels
 
 
 class _RedisCache:
@@ -59,11 +59,12 @@ class HomeView(IndexView):
         data = dash.dashboard(db.session, unit, cache=_dashboard_cache()) if unit is not None else None
         charts = {}
         if data:
-            charts["cases"] = dash.bar_chart_svg([(gettext(CASE_TYPES[t]), data["total"]["cases"][t]) for t in CASE_TYPES])
+            case_labels = labels("case_type")
+            charts["cases"] = dash.bar_chart_svg([(text, data["total"]["cases"][t]) for t, text in case_labels.items()])
             charts["categories"] = dash.bar_chart_svg(
-                [(str(CATEGORY_LABELS.get(c, c)), n) for c, n in sorted(data["total"]["categories"].items())], color="#5cb85c")
-        return self.render_template(self.index_template, unit=unit, data=data, charts=charts, case_types=CASE_TYPES,
-                                    category_labels=CATEGORY_LABELS)
+                [(label("category", c), n) for c, n in sorted(data["total"]["categories"].items())], color="#5cb85c")
+        return self.render_template(self.index_template, unit=unit, data=data, charts=charts, case_types=labels("case_type"),
+                                    category_labels=labels("category"))
 
     @expose("/dashboard.xlsx")
     def export(self):

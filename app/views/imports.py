@@ -24,7 +24,7 @@ from app.services.formatting import format_date
 from app.services.reports import report_lines
 from app.views.batch_common import failure_text, preview_lines
 from app.views.downloads import error_report_response
-from app.views.labels import BATCH_STATUS_LABELS, CATEGORY_LABELS, label
+from app.views.labels import label, labels
 from jobs.imports import import_job_id, run_apply, run_import
 from jobs.queues import enqueue_once, job_progress
 
@@ -66,7 +66,7 @@ class ImportBatchView(ScopedMixin, ModelView):
         "rows_imported": _l("New"), "rows_updated": _l("Updated"), "rows_duplicate": _l("Duplicates"),
         "rows_error": _l("Errors"), "created_at": _l("Uploaded at"), "category": _l("Category"),
     }
-    formatters_columns = {"status": lambda v: label(BATCH_STATUS_LABELS, v), "created_at": format_date}
+    formatters_columns = {"status": lambda v: label("batch_status", v), "created_at": format_date}
     search_form_query_rel_fields = {"unit": [["id", FilterInFunction, current_scope_ids]]}
 
 
@@ -84,15 +84,15 @@ class ImportBatchView(ScopedMixin, ModelView):
         failure = failure_text(batch)
         return self.render_template(
             "import_detail.html", batch=batch, lines=lines, columns=columns, failure=failure,
-            status_label=label(BATCH_STATUS_LABELS, batch.status), can_apply=_can_import(),
-            category_label=label(CATEGORY_LABELS, batch.category), title=gettext("Import #%(id)s", id=batch.id))
+            status_label=label("batch_status", batch.status), can_apply=_can_import(),
+            category_label=label("category", batch.category), title=gettext("Import #%(id)s", id=batch.id))
 
     @expose("/progress/<int:pk>")
     @has_access
     def progress(self, pk):
         batch = self.in_scope_or_404(pk)
         meta = job_progress(import_job_id(batch.id)) if batch.status in ("uploaded", "parsing", "applying") else {}
-        return jsonify(dict(importing.summary(batch), status_label=str(label(BATCH_STATUS_LABELS, batch.status)),
+        return jsonify(dict(importing.summary(batch), status_label=str(label("batch_status", batch.status)),
                             live=meta))
 
     @expose("/upload/", methods=["GET", "POST"])
@@ -105,7 +105,7 @@ class ImportBatchView(ScopedMixin, ModelView):
             select(AdminUnit.id, AdminUnit.name, AdminUnit.level).where(AdminUnit.id.in_(current_scope_ids()))
             .order_by(AdminUnit.path)).all()
         form.unit.choices = [(u.id, ("— " * (u.level - (unit.level if unit else 1))) + u.name) for u in units]
-        form.category.choices = [("", gettext("(from the file)"))] + [(k, str(v)) for k, v in CATEGORY_LABELS.items()]
+        form.category.choices = [("", gettext("(from the file)"))] + [(k, str(v)) for k, v in labels("category").items()]
         if request.method == "GET" and unit is not None:
             form.unit.data = unit.id
         if form.validate_on_submit():

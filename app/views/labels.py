@@ -1,23 +1,14 @@
-"""Vietnamese labels (through Babel) for the codes stored in the database."""
-from flask_babel import lazy_gettext as _l
+"""Labels of stored codes on the web: ``app/services/labels.py`` translated with the request's locale."""
+from flask_babel import gettext
 
-CATEGORY_LABELS = {
-    "BTXH": _l("Social assistance"), "NCC": _l("Meritorious service"), "HN": _l("Poor household"),
-    "HCN": _l("Near-poor household"), "KHAC": _l("Other"),
-}
-MATCH_LABELS = {
-    "pending": _l("To be matched"), "matched": _l("Matched"), "mismatch": _l("Mismatch"),
-    "not_found": _l("Not found"), "deceased": _l("Deceased"), "moved": _l("Moved away"),
-    "possible_duplicate": _l("Possible duplicate"), "needs_review": _l("Needs review"),
-}
-SEX_LABELS = {"M": _l("Male"), "F": _l("Female")}
-BATCH_STATUS_LABELS = {
-    "uploaded": _l("Waiting"), "parsing": _l("Reading file"), "parsed": _l("Ready to confirm"),
-    "applying": _l("Applying"), "applied": _l("Applied"), "failed": _l("Failed"),
-    "duplicate_file": _l("Same file already imported"),
-}
+from app.services import labels as _labels
 
 
-def label(mapping, value):
-    return mapping.get(value, value) if value is not None else ""
-RUN_STATUS_LABELS = {"queued": _l("Waiting"), "running": _l("Running"), "done": _l("Done"), "failed": _l("Failed")}
+def label(code_set: str, code) -> str:
+    """The translated label of ``code`` in ``code_set`` (see ``app/services/labels.CODE_SETS``)."""
+    return _labels.label(code_set, code, gettext)
+
+
+def labels(code_set: str) -> dict:
+    """code → translated label, for templates and form choices."""
+    return _labels.labels(code_set, gettext)

@@ -23,7 +23,7 @@ from app.services.messages import FieldError
 from app.services.population import LocalPopulationRegistry
 from app.views.audit import PersonalDataViewMixin
 from app.views.beneficiary import BENEFICIARY_LABELS
-from app.views.labels import MATCH_LABELS, RUN_STATUS_LABELS, SEX_LABELS, label
+from app.views.labels import label, labels
 from app.views.params import ids_arg
 from jobs.matching import match_job_id, run_match
 from jobs.queues import enqueue_once, job_progress
@@ -52,7 +52,7 @@ class MatchReviewView(ScopedMixin, PersonalDataViewMixin, ModelView):
     list_columns = ["full_name", "cccd", "birth", "commune", "match_status", "match_score"]
     search_columns = ["full_name", "cccd", "match_status", "commune"]
     label_columns = dict(BENEFICIARY_LABELS, match_score=_l("Score"))
-    formatters_columns = {"match_status": lambda v: label(MATCH_LABELS, v), "cccd": cccd_formatter}
+    formatters_columns = {"match_status": lambda v: label("match_status", v), "cccd": cccd_formatter}
     base_order = ("match_status", "asc")
     list_template = "match_list.html"
 
@@ -80,14 +80,15 @@ class MatchReviewView(ScopedMixin, PersonalDataViewMixin, ModelView):
             rows = [
                 ("full_name", person.full_name, record.full_name),
                 ("date_of_birth", person.birth, format_date(record.date_of_birth, record.birth_year)),
-                ("sex", str(label(SEX_LABELS, person.sex)), str(label(SEX_LABELS, record.sex))),
+                ("sex", str(label("sex", person.sex)), str(label("sex", record.sex))),
                 ("commune", person.commune.name, commune.name if commune else ""),
             ]
         log_view("beneficiary", person.id, beneficiary_id=person.id, unit_id=person.commune_id, masked=should_mask())
         return self.render_template(
             "match_review.html", person=person, record=record, rows=rows, diff=diff, candidates=candidates,
-            field_labels=FIELD_LABELS, status_label=label(MATCH_LABELS, person.match_status), can_decide=_can_match(),
-            registry_status=record.status if record else None, title=gettext("Review: %(name)s", name=person.full_name),
+            field_labels=FIELD_LABELS, status_label=label("match_status", person.match_status), can_decide=_can_match(),
+            registry_status=record.status if record else None,
+            registry_status_label=label("citizen_status", record.status if record else None), title=gettext("Review: %(name)s", name=person.full_name),
             mask=cccd_formatter)
 
     def _decide(self, ids, action, **kw):
@@ -159,10 +160,10 @@ class MatchReviewView(ScopedMixin, PersonalDataViewMixin, ModelView):
         counts = json.loads(run.counts_json or "{}")
         from app.models import AdminUnit
 
-        return self.render_template("match_run.html", run=run, counts=counts, labels=MATCH_LABELS,
+        return self.render_template("match_run.html", run=run, counts=counts, labels=labels("match_status"),
                                     codes=matching.STATUS_CODES, title=gettext("Matching run #%(id)s", id=run.id),
                                     unit_name=db.session.get(AdminUnit, run.unit_id).name,
-                                    status_label=label(RUN_STATUS_LABELS, run.status))
+                                    status_label=label("match_run_status", run.status))
 
     @expose("/runs/<int:pk>/status")
     @has_access

@@ -28,19 +28,12 @@ from app.services.formatting import format_date, format_money
 from app.services.messages import FieldError
 from app.views.accounts import can, render_problem, require
 from app.views.audit import PersonalDataViewMixin
-from app.views.labels import CATEGORY_LABELS, label
+from app.views.labels import label, labels
 
-PERIOD_STATUS_LABELS = {"draft": _l("Draft"), "synced": _l("Synced"), "locked": _l("Locked and approved"),
-                        "handed_over": _l("Handed over"), "paid": _l("Paid and reconciled")}
-LINE_CHANNEL_LABELS = {"account": _l("Bank account"), "cash": _l("Cash"), "proxy": _l("Proxy"), "held": _l("Held")}
-LINE_RESULT_LABELS = {"pending": _l("Not paid yet"), "paid": _l("Paid"), "failed": _l("Failed"),
-                      "carried": _l("Carried to a later period"), "cancelled": _l("Cancelled")}
 # The service's map (one list of hold reasons), translated when shown.
-HOLD_LABELS = {code: _l(msgid) for code, msgid in payout.HOLD_NAMES.items()}
 LEFT_OUT_LABELS = payout.LEFT_OUT_REASONS
 # Payout lines and accounts are never deleted: no "delete" route and no permission mapped for it.
 READ_ONLY_METHODS = {k: v for k, v in VIEW_METHODS.items() if "delete" not in k}
-SYNC_STATUS_LABELS = {"queued": _l("Waiting"), "running": _l("Running"), "done": _l("Done"), "failed": _l("Failed")}
 
 
 def current_period_unit_ids():
@@ -93,7 +86,7 @@ class PayoutPeriodView(InScopeOr404, ModelView):
     base_order = ("period_date", "desc")
     label_columns = {"name": _l("Payout period"), "period_date": _l("Date"), "unit": _l("Unit"),
                      "status": _l("Status"), "synced_at": _l("Synced at"), "locked_at": _l("Locked at")}
-    formatters_columns = {"status": lambda v: label(PERIOD_STATUS_LABELS, v), "period_date": format_date,
+    formatters_columns = {"status": lambda v: label("period_status", v), "period_date": format_date,
                           "synced_at": format_date, "locked_at": format_date}
 
 
@@ -156,17 +149,17 @@ class PayoutPeriodView(InScopeOr404, ModelView):
         in_charge = payout.period_in_charge(period, unit)
         last_run = next((r for r in runs if r.status == "done"), None)
         run_detail = payout.run_summary(last_run) if last_run is not None else None
-        left_out = [dict(x, category_label=label(CATEGORY_LABELS, x["category"]),
+        left_out = [dict(x, category_label=label("category", x["category"]),
                          reason_label=gettext(LEFT_OUT_LABELS.get(x["reason"], x["reason"])) % {
                              "period": x.get("other_period_name") or x.get("other_period_id")})
                     for x in run_detail["left_out"]] if run_detail else []
-        held_reasons = [(label(HOLD_LABELS, code), n) for code, n in run_detail["held"].items()] if run_detail else []
+        held_reasons = [(label("hold_reason", code), n) for code, n in run_detail["held"].items()] if run_detail else []
         return self.render_template(
             "payout_detail.html", period=period, target=target, summary=summary, totals=totals, runs=runs,
             last_run=last_run, left_out=left_out, held_reasons=held_reasons,
             exports=exports, groups=groups, banks=banks, later=later, measure=measure, result_form=ResultForm(),
-            status_label=label(PERIOD_STATUS_LABELS, period.status), channel_labels=LINE_CHANNEL_LABELS,
-            sync_labels=SYNC_STATUS_LABELS, money=format_money,
+            status_label=label("period_status", period.status), channel_labels=labels("line_channel"),
+            sync_labels=labels("sync_status"), money=format_money,
             can_sync=can("sync_payout") and period.status in ("draft", "synced"),
             can_approve=can("approve_payout") and in_charge, can_export=can("export_payout"),
             can_results=can("approve_payout") and period.status in ("locked", "handed_over", "paid"),
@@ -202,7 +195,7 @@ class PayoutPeriodView(InScopeOr404, ModelView):
         if run is None:
             return jsonify({"status": None})
         live = job_progress(sync_job_id(run.period_id, run.unit_id)) if run.status in ("queued", "running") else {}
-        return jsonify(dict(payout.run_summary(run), status_label=str(label(SYNC_STATUS_LABELS, run.status)),
+        return jsonify(dict(payout.run_summary(run), status_label=str(label("sync_status", run.status)),
                             live=live))
 
     def _transition(self, pk, func, done_msg):
@@ -367,8 +360,8 @@ class PayoutLineView(ScopedMixin, PersonalDataViewMixin, ModelView):
     formatters_columns = {
         "cccd": cccd_formatter, "proxy_cccd": cccd_formatter, "account_number": account_formatter,
         "total": format_money, "carried_amount": format_money, "date_of_birth": format_date,
-        "category": lambda v: label(CATEGORY_LABELS, v), "channel": lambda v: label(LINE_CHANNEL_LABELS, v),
-        "hold_reason": lambda v: label(HOLD_LABELS, v), "result_status": lambda v: label(LINE_RESULT_LABELS, v),
+        "category": lambda v: label("category", v), "channel": lambda v: label("line_channel", v),
+        "hold_reason": lambda v: label("hold_reason", v), "result_status": lambda v: label("line_result", v),
         "result_at": format_date,
     }
 
@@ -384,7 +377,7 @@ class BaseLevelView(ModelView):
                      "effective_from": _l("In force from"), "jurisdiction": _l("Jurisdiction (VN or city code)"),
                      "legal_basis": _l("Legal basis")}
     formatters_columns = {"amount": format_money, "effective_from": format_date,
-                          "category": lambda v: label(CATEGORY_LABELS, v)}
+                          "category": lambda v: label("category", v)}
 
 
 class CategoryRuleView(ModelView):
@@ -395,7 +388,7 @@ class CategoryRuleView(ModelView):
     list_columns = add_columns = edit_columns = ["category", "stackable", "note"]
     label_columns = {"category": _l("Category"), "stackable": _l("May be paid together with other categories"),
                      "note": _l("Note")}
-    formatters_columns = {"category": lambda v: label(CATEGORY_LABELS, v)}
+    formatters_columns = {"category": lambda v: label("category", v)}
 
 
 def register_payout_views(appbuilder) -> None:

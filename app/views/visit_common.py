@@ -2,40 +2,31 @@
 from __future__ import annotations
 
 from flask import abort, current_app, g, request
-from flask_babel import gettext, lazy_gettext as _l
+from flask_babel import gettext
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AdminUnit, Bank, WorkGroup
-from app.security.roles import capability
+from app.security.masking import can_unmask  # noqa: F401  (the one decision; re-exported for the screens)
 from app.security.scope import current_scope_ids, current_unit, unit_in_scope
-from app.services.cases import CASE_TYPES
 from app.services.workgroups import is_commune
 from app.views import params
+from app.views.labels import label, labels
 from app.views.params import id_arg
 
 COMMUNE_TYPES = ("phường", "xã", "thị trấn")
-TASK_STATE_LABELS = {"requested": _l("Requested"), "opened": _l("Account opened"),
-                     "entered": _l("Account entered"), "cancelled": _l("Cancelled")}
-CHANNEL_LABELS = {"bank": _l("Bank account"), "e_wallet": _l("E-wallet"), "mobile_money": _l("Mobile Money")}
-RESPONDENT_LABELS = {"beneficiary": _l("Met the beneficiary"), "family": _l("A relative answered"),
-                     "not_met": _l("Not met")}
 
 
 def has(permission: str, view: str) -> bool:
     return current_app.appbuilder.sm.has_access(permission, view)
 
 
-def can_unmask() -> bool:
-    return current_app.appbuilder.sm.has_access(*capability("unmask"))
-
-
 def case_label(case_type) -> str:
-    return gettext(CASE_TYPES[case_type]) if case_type in CASE_TYPES else ""
+    return label("case_type", case_type) if case_type is not None else ""
 
 
 def case_labels() -> dict[int, str]:
-    return {n: gettext(m) for n, m in CASE_TYPES.items()}
+    return labels("case_type")
 
 
 def render_problems(problems) -> tuple[list[str], dict[str, list[str]]]:

@@ -16,15 +16,16 @@ from app.extensions import db
 from app.models import AccountOpeningTask, Beneficiary, WorkGroup
 from app.models.beneficiary import CATEGORY_CODES, MATCH_STATUSES
 from app.security.audit import log_page
+from app.security.masking import cccd_formatter
 from app.security.scope import check_current, scoped_query
 from app.services import questionnaire as qn
 from app.services import cases, survey, workgroups
-from app.services.cases import mask_cccd
 from app.services.messages import FieldError
-from app.views.labels import CATEGORY_LABELS, MATCH_LABELS, SEX_LABELS
+from app.services.visits import latest_visits
+from app.views.labels import label, labels
 from app.views.params import ids_arg
 from app.views.visit_common import (
-    CHANNEL_LABELS, RESPONDENT_LABELS, TASK_STATE_LABELS, bank_options, can_unmask, case_label, case_labels,
+    bank_options, can_unmask, case_label, case_labels,
     commune_param, groups_of, has, int_arg, render_problems, scoped_communes,
 )
 
@@ -96,10 +97,9 @@ class VisitView(BaseView):
         pages = max(1, -(-total // PAGE_SIZE))
         page = min(max(int_arg("page", 1), 1), pages)
         rows = db.session.execute(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
-        latest = workgroups.latest_visits(db.session, [b.id for b, _a in rows])
-        unmask = can_unmask()
+        latest = latest_visits(db.session, [b.id for b, _a in rows])
         items = [{"person": b, "assignment": a, "visit": latest.get(b.id),
-                  "cccd": b.cccd if unmask else mask_cccd(b.cccd), "no": (page - 1) * PAGE_SIZE + i}
+                  "cccd": cccd_formatter(b.cccd), "no": (page - 1) * PAGE_SIZE + i}
                  for i, (b, a) in enumerate(rows, 1)]
         log_page("beneficiary", [b.id for b, _a in rows], unit_id=commune.id)  # identifiers read
         groups = groups_of(commune.id)
@@ -113,8 +113,8 @@ class VisitView(BaseView):
 
     @staticmethod
     def _labels() -> dict:
-        return {"case_labels": case_labels(), "match_labels": MATCH_LABELS, "category_labels": CATEGORY_LABELS,
-                "respondent_labels": RESPONDENT_LABELS, "sex_labels": SEX_LABELS}
+        return {"case_labels": case_labels(), "match_labels": labels("match_status"), "category_labels": labels("category"),
+                "respondent_labels": labels("respondent"), "sex_labels": labels("sex")}
 
     @expose("/assign", methods=["POST"])
     @has_access
@@ -186,10 +186,9 @@ class VisitView(BaseView):
         return self.render_template(
             "visit_record.html", person=person, definition=definition, questionnaire=questionnaire,
             values=values, errors=messages, by_field=by_field, history=history[:3],
-            cccd=person.cccd if can_unmask() else mask_cccd(person.cccd), banks=bank_options(),
+            cccd=cccd_formatter(person.cccd), banks=bank_options(),
             group=int_arg("group") or "", title=gettext("Record a visit") + " — " + person.full_name,
-            hold_label=gettext(cases.HOLD_LABELS[person.hold_reason]) if person.hold_reason in cases.HOLD_LABELS
-            else (person.hold_reason or ""),
+            hold_label=label("hold_reason", person.hold_reason),
             **self._labels()), status
 
     @expose("/history/<int:pk>")
@@ -204,8 +203,8 @@ class VisitView(BaseView):
         _log_view("visit_history", person.id, person.id, person.commune_id)
         return self.render_template(
             "visit_history.html", person=person, entries=entries, tasks=tasks,
-            cccd=person.cccd if can_unmask() else mask_cccd(person.cccd), can_write=has("can_write", "Visit"),
-            task_labels=TASK_STATE_LABELS, title=gettext("Visit history") + " — " + person.full_name,
+            cccd=cccd_formatter(person.cccd), can_write=has("can_write", "Visit"),
+            task_labels=labels("task_state"), title=gettext("Visit history") + " — " + person.full_name,
             **self._labels())
 
     # --- visit sheets -----------------------------------------------------------------
@@ -218,7 +217,7 @@ class VisitView(BaseView):
         _log_export("visit_sheet", f"{group.commune.name} / {group.name}", len(people), group.commune_id)
         return self.render_template("visit_sheet_print.html", group=group, people=people,
                                     definition=questionnaire.parsed if questionnaire else {"sections": []},
-                                    today=dt.date.today(), category_labels=CATEGORY_LABELS)
+                                    today=dt.date.today(), category_labels=labels("category"))
 
     @expose("/sheet/<int:pk>/xlsx")
     @has_access
@@ -263,7 +262,7 @@ class OpeningTaskView(BaseView):
             q = q.filter(AccountOpeningTask.group_id == group_id)
         if state == "open":
             q = q.filter(AccountOpeningTask.state.in_(("requested", "opened")))
-        elif state in TASK_STATE_LABELS:
+        elif state in labels("task_state"):
             q = q.filter(AccountOpeningTask.state == state)
         tasks = q.order_by(AccountOpeningTask.requested_at.desc(), AccountOpeningTask.id.desc()).limit(500).all()
         groups = {grp.id: grp for grp in db.session.scalars(select(WorkGroup).where(
@@ -271,7 +270,7 @@ class OpeningTaskView(BaseView):
         return self.render_template(
             "opening_tasks.html", tasks=tasks, groups=groups, state=state, commune=commune,
             communes=scoped_communes(), group_choices=groups_of(commune.id) if commune else [],
-            group_id=group_id, task_labels=TASK_STATE_LABELS, can_write=has("can_write", "OpeningTask"),
+            group_id=group_id, task_labels=labels("task_state"), can_write=has("can_write", "OpeningTask"),
             title=gettext("Account opening"))
 
     def _back(self):
@@ -334,8 +333,8 @@ class OpeningTaskView(BaseView):
                     flash(p.render(gettext), "warning")
                 return redirect(url_for(".index", commune=task.commune_id))
         return self.render_template("opening_task_enter.html", task=task, person=person, values=values,
-                                    error=error, banks=bank_options(), channel_labels=CHANNEL_LABELS,
-                                    task_labels=TASK_STATE_LABELS, title=gettext("Enter the opened account")), status
+                                    error=error, banks=bank_options(), channel_labels=labels("account_channel"),
+                                    task_labels=labels("task_state"), title=gettext("Enter the opened account")), status
 
 
 def register_visit_views(appbuilder) -> None:

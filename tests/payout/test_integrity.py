@@ -214,19 +214,6 @@ def test_a_person_imported_with_and_without_cccd_is_paid_once(db_session, make_p
     assert [l.cccd for l in rows if l.channel == "cash"][0]
 
 
-def test_hold_labels_agree_between_service_and_view(app):
-    from app.models.payout import HOLD_REASONS
-    from app.services import payout
-    from app.views import payout as views
-
-    assert set(payout.HOLD_NAMES) == set(HOLD_REASONS)
-    from flask_babel import force_locale, gettext
-
-    with app.test_request_context(), force_locale("vi"):
-        assert {k: str(v) for k, v in views.HOLD_LABELS.items()} == {k: gettext(v) for k, v in payout.HOLD_NAMES.items()}
-        assert all(str(views.HOLD_LABELS[k]) != payout.HOLD_NAMES[k] for k in HOLD_REASONS)  # translated
-
-
 # --- only a verified account counts --------------------------------------------------------------
 
 def test_a_pending_account_does_not_make_case_1(db_session, make_person):

@@ -187,3 +187,22 @@ def test_classify_command_and_job(app, make_person, run_jobs):
     while _case(app, pid) != 5 and time.time() < deadline:
         time.sleep(0.2)
     assert _case(app, pid) == 5
+
+
+def test_backdated_visit_dashboard_and_case_counts_agree(app, people, units):
+    """A visit entered after a later-dated one does not decide: the case counts, and the dashboard's
+    decline reasons (taken from the same "latest visit"), both follow the visit date."""
+    from app.extensions import db
+    from app.models import AdminUnit
+    from app.services import cases, dashboard
+
+    _visit(app, people["an"], answers(visit_date="2024-01-13", wants_account_payment="no",
+                                      decline_reason="prefers_cash"))
+    _visit(app, people["an"], answers(visit_date="2024-01-10"))  # backdated, entered afterwards
+    assert _case(app, people["an"]) == 3
+    with app.app_context():
+        unit = db.session.get(AdminUnit, units["001"])
+        counts = cases.totals(cases.case_counts(db.session, unit))
+        figures = dashboard.dashboard(db.session, unit, today=TODAY)
+    assert counts["counts"][3] == figures["total"]["cases"][3] == 1
+    assert sum(n for _reason, n in figures["declines"]) == counts["counts"][3]

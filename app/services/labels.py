@@ -1,0 +1,71 @@
+"""Labels of the codes stored in the database: one accessor over the one map of each code set.
+
+Each map lives next to its code tuple (in the model or service that defines the codes) with ``N_()``
+msgids; this module only names them. Views, exports, the REST API, the CLI and templates all go through
+:func:`label` / :func:`labels`, passing their ``translate`` (``gettext`` on the web, a report writer's
+translator in exports): the translation happens when the label is shown.
+``tests/unit/test_labels.py`` checks that every code has a label, every label is a code, and every
+label is translated.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from app.models.account import (
+    ACCOUNT_CHANNEL_LABELS, ACCOUNT_CHANNELS, ACCOUNT_SOURCE_LABELS, ACCOUNT_SOURCES, ACCOUNT_STATE_LABELS,
+    ACCOUNT_STATES,
+)
+from app.models.audit import AUDIT_ACTION_LABELS, AUDIT_ACTIONS
+from app.models.beneficiary import (
+    CASE_TYPE_CODES, CASE_TYPE_LABELS, CATEGORY_CODES, CATEGORY_LABELS, MATCH_STATUS_LABELS, MATCH_STATUSES, SEX_LABELS, SEXES,
+)
+from app.models.citizen import CITIZEN_STATUS_LABELS, CITIZEN_STATUSES, MATCH_RUN_STATE_LABELS, MATCH_RUN_STATES
+from app.models.import_batch import BATCH_STATE_LABELS, BATCH_STATES
+from app.models.payout import (
+    HOLD_REASON_LABELS, HOLD_REASONS, LINE_CHANNEL_LABELS, LINE_CHANNELS, LINE_RESULT_LABELS, LINE_RESULTS,
+    PERIOD_STATE_LABELS, PERIOD_STATES, SYNC_STATE_LABELS, SYNC_STATES,
+)
+from app.models.visit import RESPONDENT_LABELS, RESPONDENTS, TASK_STATE_LABELS, TASK_STATES
+from app.services.messages import SEVERITIES, SEVERITY_LABELS
+
+#: code set → (the codes, their labels)
+CODE_SETS: dict[str, tuple[tuple, dict]] = {
+    "category": (CATEGORY_CODES, CATEGORY_LABELS),
+    "match_status": (MATCH_STATUSES, MATCH_STATUS_LABELS),
+    "sex": (SEXES, SEX_LABELS),
+    "batch_status": (BATCH_STATES, BATCH_STATE_LABELS),
+    "citizen_status": (CITIZEN_STATUSES, CITIZEN_STATUS_LABELS),
+    "match_run_status": (MATCH_RUN_STATES, MATCH_RUN_STATE_LABELS),
+    "account_channel": (ACCOUNT_CHANNELS, ACCOUNT_CHANNEL_LABELS),
+    "account_state": (ACCOUNT_STATES, ACCOUNT_STATE_LABELS),
+    "account_source": (ACCOUNT_SOURCES, ACCOUNT_SOURCE_LABELS),
+    "period_status": (PERIOD_STATES, PERIOD_STATE_LABELS),
+    "line_channel": (LINE_CHANNELS, LINE_CHANNEL_LABELS),
+    "line_result": (LINE_RESULTS, LINE_RESULT_LABELS),
+    "hold_reason": (HOLD_REASONS, HOLD_REASON_LABELS),
+    "sync_status": (SYNC_STATES, SYNC_STATE_LABELS),
+    "task_state": (TASK_STATES, TASK_STATE_LABELS),
+    "respondent": (RESPONDENTS, RESPONDENT_LABELS),
+    "case_type": (CASE_TYPE_CODES, CASE_TYPE_LABELS),
+    "audit_action": (AUDIT_ACTIONS, AUDIT_ACTION_LABELS),
+    "severity": (SEVERITIES, SEVERITY_LABELS),
+}
+
+
+def _same(msgid: str) -> str:
+    return msgid
+
+
+def label(code_set: str, code, translate: Callable[[str], str] = _same) -> str:
+    """The label of ``code`` in ``code_set``, translated with ``translate``; an unknown code is shown as is,
+    None / "" as ""."""
+    if code is None or code == "":
+        return ""
+    msgid = CODE_SETS[code_set][1].get(code)
+    return translate(msgid) if msgid is not None else str(code)
+
+
+def labels(code_set: str, translate: Callable[[str], str] = _same) -> dict:
+    """code → translated label, in the order of the code tuple (for choices and templates)."""
+    codes, names = CODE_SETS[code_set]
+    return {code: translate(names[code]) for code in codes if code in names}
