@@ -444,14 +444,6 @@ def sync_payout_list(session: Session, period_id: int, unit: AdminUnit, progress
             "left_out": left_out[:LEFT_OUT_LISTED], "held": held}
 
 
-def fail_sync(session: Session, run_id: int, detail: str | None) -> None:
-    session.rollback()
-    run = session.get(PayoutSyncRun, run_id)
-    if run is not None:
-        run.status, run.message, run.finished_at = "failed", (detail or "")[:4000], dt.datetime.now()
-        session.commit()
-
-
 def run_summary(run: PayoutSyncRun) -> dict:
     """What a sync run did: counts, the enrolments it left out (with the reason) and the held lines by reason."""
     detail = json.loads(run.detail_json) if run.detail_json else {}
