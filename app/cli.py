@@ -468,10 +468,10 @@ register_payout_commands(asxh)
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as one JSON object")
 def classify_command(unit_code, as_json):
     """Recompute the case type (1-6) of every beneficiary in a unit and print the counts per type."""
-    from jobs.cases import run_classify
+    from jobs import registry
 
     unit = _resolve_unit(unit_code) if unit_code else None
-    result = run_classify(unit.id if unit is not None else None)
+    result = registry.run_here("classify", unit.id if unit is not None else None)
     if as_json:
         echo_json(result)
         return

@@ -104,3 +104,9 @@ def progress(kind: str, row) -> dict:
     if row is None or row.status not in k.pending_statuses:
         return {}
     return job_progress(k.job_id(row))
+
+
+def run_here(kind: str, row_id):
+    """Run the job of ``kind`` in this process, without the queue (a CLI command that prints the result);
+    the same function, hence the same failure path, as in a worker."""
+    return KINDS[kind].func(row_id)

@@ -17,6 +17,7 @@ from app.services import accounts, payout, validation
 from app.services.messages import FieldError
 from app.services.reference import find_unit
 from app.services.validation import MAX_ID
+from app.views.batch_common import failure_text
 from app.views.params import id_arg, int_arg, json_object
 
 MAX_PAGE = 500
