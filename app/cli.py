@@ -236,14 +236,16 @@ def echo_json(obj) -> None:
     click.echo(json.dumps(obj, ensure_ascii=False, default=str))
 
 
-def run_and_wait(func, arg, job_id: str, is_done) -> None:
-    """Enqueue ``func(arg)`` and wait; with no worker listening, run the job here (the same RQ path)."""
+def run_and_wait(kind: str, row_id, is_done) -> None:
+    """Start the job of ``kind`` for ``row_id`` (jobs/registry.py) and wait; with no worker listening, run
+    the job here (the same RQ path)."""
     from rq import SimpleWorker, Worker
 
-    from jobs.queues import enqueue_once, get_queue
+    from jobs import registry
+    from jobs.queues import get_queue
     from jobs.runtime import set_app
 
-    enqueue_once(func, arg, job_id=job_id)
+    registry.start(kind, row_id)
     queue = get_queue()
     if Worker.count(queue=queue) == 0:
         set_app(current_app._get_current_object())
@@ -282,7 +284,7 @@ def import_command(path, category, unit_code, preview, wait, as_json):
     from app.models.admin_unit import CITY_CODE
     from app.services import importing
     from app.services.messages import FieldError
-    from jobs.imports import import_job_id, run_import
+    from jobs import registry
 
     session = _db().session
     unit = _resolve_unit(unit_code or CITY_CODE)
@@ -301,11 +303,9 @@ def import_command(path, category, unit_code, preview, wait, as_json):
             return session.get(ImportBatch, batch_id).status in ("parsed", "applied", "failed", "duplicate_file") and (
                 preview or session.get(ImportBatch, batch_id).status != "parsed")
         if wait or as_json:
-            run_and_wait(run_import, batch_id, import_job_id(batch_id), done)
+            run_and_wait("import", batch_id, done)
         else:
-            from jobs.queues import enqueue_once
-
-            enqueue_once(run_import, batch_id, job_id=import_job_id(batch_id))
+            registry.start("import", batch_id)
             click.echo(f"batch {batch_id} queued")
             return
     session.expire_all()
@@ -321,7 +321,6 @@ def import_apply_command(batch_id, as_json):
     """Apply a previewed batch to the registry (waits for the job)."""
     from app.models import ImportBatch
     from app.services import importing
-    from jobs.imports import import_job_id, run_apply
 
     session = _db().session
     if session.get(ImportBatch, batch_id) is None:
@@ -332,7 +331,7 @@ def import_apply_command(batch_id, as_json):
         return session.get(ImportBatch, batch_id).status in ("applied", "failed")
     importing.request_apply(session, session.get(ImportBatch, batch_id))
     session.commit()
-    run_and_wait(run_apply, batch_id, import_job_id(batch_id), done)
+    run_and_wait("import_apply", batch_id, done)
     _print_import(importing.summary(session.get(ImportBatch, batch_id)), as_json)
 
 
@@ -345,7 +344,7 @@ def import_population_command(path, wait, as_json):
     from app.models import ImportBatch
     from app.models.admin_unit import CITY_CODE
     from app.services import importing
-    from jobs.matching import population_job_id, run_population_import
+    from jobs import registry
 
     session = _db().session
     with open(path, "rb") as fh:
@@ -363,11 +362,9 @@ def import_population_command(path, wait, as_json):
     if batch.status == "duplicate_file":
         pass  # the same extract was already applied: nothing to run
     elif wait or as_json:
-        run_and_wait(run_population_import, batch_id, population_job_id(batch_id), done)
+        run_and_wait("population", batch_id, done)
     else:
-        from jobs.queues import enqueue_once
-
-        enqueue_once(run_population_import, batch_id, job_id=population_job_id(batch_id))
+        registry.start("population", batch_id)
         click.echo(f"batch {batch_id} queued")
         return
     _print_import(importing.summary(session.get(ImportBatch, batch_id)), as_json)
@@ -384,7 +381,7 @@ def match_command(unit_code, wait, as_json):
     from app.models import MatchRun
     from app.models.admin_unit import CITY_CODE
     from app.services import matching
-    from jobs.matching import match_job_id, run_match
+    from jobs import registry
 
     session = _db().session
     unit = _resolve_unit(unit_code or CITY_CODE)
@@ -396,12 +393,10 @@ def match_command(unit_code, wait, as_json):
         session.expire_all()
         return session.get(MatchRun, run_id).status in ("done", "failed")
     if not (wait or as_json):
-        from jobs.queues import enqueue_once
-
-        enqueue_once(run_match, run_id, job_id=match_job_id(run_id))
+        registry.start("match", run_id)
         click.echo(f"match run {run_id} queued")
         return
-    run_and_wait(run_match, run_id, match_job_id(run_id), done)
+    run_and_wait("match", run_id, done)
     run = session.get(MatchRun, run_id)
     counts = json.loads(run.counts_json or "{}")
     if as_json:
@@ -473,14 +468,14 @@ register_payout_commands(asxh)
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as one JSON object")
 def classify_command(unit_code, as_json):
     """Recompute the case type (1-6) of every beneficiary in a unit and print the counts per type."""
-    from jobs.cases import run_classify
+    from jobs import registry
 
     unit = _resolve_unit(unit_code) if unit_code else None
-    result = run_classify(unit.id if unit is not None else None)
+    result = registry.run_here("classify", unit.id if unit is not None else None)
     if as_json:
         echo_json(result)
         return
-    from flask_babel import force_locale, gettext
+    from flask_babel import force_locale
 
     from app.views.labels import labels
 

@@ -30,7 +30,7 @@ def import_accounts_command(path, unit_code, wait, as_json):
     from app.models import ImportBatch
     from app.models.admin_unit import CITY_CODE
     from app.services import account_import
-    from jobs.payout import account_import_job_id, run_account_import
+    from jobs import registry
 
     session = _session()
     unit = _resolve_unit(unit_code or CITY_CODE)
@@ -44,11 +44,9 @@ def import_accounts_command(path, unit_code, wait, as_json):
             session.expire_all()
             return session.get(ImportBatch, batch_id).status in ("applied", "failed", "duplicate_file")
         if wait or as_json:
-            run_and_wait(run_account_import, batch_id, account_import_job_id(batch_id), done)
+            run_and_wait("account_import", batch_id, done)
         else:
-            from jobs.queues import enqueue_once
-
-            enqueue_once(run_account_import, batch_id, job_id=account_import_job_id(batch_id))
+            registry.start("account_import", batch_id)
             click.echo(f"batch {batch_id} queued")
             return
     session.expire_all()
@@ -73,7 +71,7 @@ def sync_payout_command(period_ref, unit_code, wait, as_json):
     from app.models import PayoutSyncRun
     from app.services import payout
     from app.services.messages import FieldError
-    from jobs.payout import run_payout_sync, sync_job_id
+    from jobs import registry
 
     session = _session()
     period = payout.find_period(session, period_ref)
@@ -85,18 +83,16 @@ def sync_payout_command(period_ref, unit_code, wait, as_json):
     except FieldError as exc:
         raise click.ClickException(exc.problem.render())
     session.commit()
-    run_id, job_id = run.id, sync_job_id(run.period_id, run.unit_id)
+    run_id, job_id = run.id, registry.job_id("payout_sync", run.id)
     if not (wait or as_json):
-        from jobs.payout import enqueue_sync
-
-        enqueue_sync(run)
+        registry.start("payout_sync", run_id)
         click.echo(f"sync run {run_id} queued ({job_id})")
         return
 
     def done():
         session.expire_all()
         return session.get(PayoutSyncRun, run_id).status in ("done", "failed")
-    run_and_wait(run_payout_sync, run_id, job_id, done)
+    run_and_wait("payout_sync", run_id, done)
     session.expire_all()
     run = session.get(PayoutSyncRun, run_id)
     result = payout.run_summary(run)

@@ -1,13 +1,7 @@
 """Import jobs: parse a batch into staging (and apply it when asked), or apply a parsed batch."""
 from __future__ import annotations
 
-import logging
-import traceback
-
-from app.services.staging import ImportRefused
-from jobs.runtime import app_context, report_progress
-
-log = logging.getLogger(__name__)
+from jobs.runtime import app_context, failure_recorded, report_progress
 
 
 def import_job_id(batch_id: int) -> str:
@@ -22,17 +16,11 @@ def run_import(batch_id: int) -> dict:
         from app.services import importing
 
         session = db.session
-        try:
+        with failure_recorded(ImportBatch, batch_id, "import"):
             batch = importing.parse_batch(session, batch_id, progress=report_progress)
             if batch is not None and batch.auto_apply and batch.status in ("parsed", "applying"):
                 importing.apply_batch(session, batch_id, progress=report_progress)
                 _refresh_derived(session, batch_id)
-        except ImportRefused as exc:
-            importing.fail_batch(session, batch_id, exc.problem)
-        except Exception:
-            log.exception("import %s failed", batch_id)
-            importing.fail_batch(session, batch_id, None, traceback.format_exc())
-            raise
         return importing.summary(session.get(ImportBatch, batch_id))
 
 
@@ -43,13 +31,9 @@ def run_apply(batch_id: int) -> dict:
         from app.models import ImportBatch
         from app.services import importing
 
-        try:
+        with failure_recorded(ImportBatch, batch_id, "apply"):
             importing.apply_batch(db.session, batch_id, progress=report_progress)
             _refresh_derived(db.session, batch_id)
-        except Exception:
-            log.exception("apply %s failed", batch_id)
-            importing.fail_batch(db.session, batch_id, None, traceback.format_exc())
-            raise
         return importing.summary(db.session.get(ImportBatch, batch_id))
 
 

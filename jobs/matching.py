@@ -1,13 +1,9 @@
 """Matching and population-extract jobs."""
 from __future__ import annotations
 
-import logging
-import traceback
+import json
 
-from app.services.staging import ImportRefused
-from jobs.runtime import app_context, report_progress
-
-log = logging.getLogger(__name__)
+from jobs.runtime import app_context, failure_recorded, report_progress
 
 
 def match_job_id(run_id: int) -> str:
@@ -16,22 +12,16 @@ def match_job_id(run_id: int) -> str:
 
 def run_match(run_id: int) -> dict:
     """Match the scope of MatchRun ``run_id``. Idempotent."""
-    import json
-
     with app_context():
         from app.extensions import db
         from app.models import MatchRun
         from app.services import matching
 
-        try:
-            run = matching.execute_run(db.session, run_id, progress=report_progress)
-        except Exception:
-            log.exception("match run %s failed", run_id)
-            db.session.rollback()
-            run = db.session.get(MatchRun, run_id)
-            run.status, run.message = "failed", traceback.format_exc()[-2000:]
-            db.session.commit()
-            raise
+        with failure_recorded(MatchRun, run_id, "match run"):
+            matching.execute_run(db.session, run_id, progress=report_progress)
+        run = db.session.get(MatchRun, run_id)
+        if run is None:
+            return {}
         return {"run_id": run.id, "status": run.status, **json.loads(run.counts_json or "{}")}
 
 
@@ -47,13 +37,7 @@ def run_population_import(batch_id: int) -> dict:
         from app.services import importing, population
 
         session = db.session
-        try:
+        with failure_recorded(ImportBatch, batch_id, "population import"):
             population.parse_population(session, batch_id, progress=report_progress)
             population.apply_population(session, batch_id, progress=report_progress)
-        except ImportRefused as exc:
-            importing.fail_batch(session, batch_id, exc.problem)
-        except Exception:
-            log.exception("population import %s failed", batch_id)
-            importing.fail_batch(session, batch_id, None, traceback.format_exc())
-            raise
         return importing.summary(session.get(ImportBatch, batch_id))

@@ -57,3 +57,35 @@ def report_progress(**values) -> None:
     if job is not None:
         job.meta.update(values)
         job.save_meta()
+
+
+@contextmanager
+def failure_recorded(model, row_id, what: str):
+    """The one failure path of every job. A refusal the domain foresaw (a FieldError or ImportRefused carrying
+    a Problem) is recorded on the state row and ends the job normally; any other exception is logged with its
+    traceback, recorded on the row as the generic "unexpected error" problem, and re-raised so RQ marks the
+    job failed. The traceback never reaches the row, hence never a screen or the API. ``model`` None: a job
+    without a state row (it only logs and re-raises)."""
+    import logging
+
+    from app.extensions import db
+    from app.services.job_state import record_failure, unexpected_problem
+    from app.services.messages import FieldError
+    from app.services.staging import ImportRefused
+
+    log = logging.getLogger("jobs")
+    try:
+        yield
+    except (FieldError, ImportRefused) as exc:
+        if model is None:
+            db.session.rollback()
+            raise
+        log.info("%s %s refused: %s", what, row_id, exc.problem.code)
+        record_failure(db.session, model, row_id, exc.problem)
+    except Exception:
+        log.exception("%s %s failed", what, row_id)
+        if model is None:
+            db.session.rollback()
+        else:
+            record_failure(db.session, model, row_id, unexpected_problem())
+        raise

@@ -71,3 +71,50 @@ def test_masking_code_lives_in_the_masking_module():
                   for p in sorted((ROOT / "app" / "templates").rglob("*.html")) + sorted((ROOT / "app" / "static").rglob("*.js"))
                   if "appbuilder" not in p.parts and MASK_CHARS.search(p.read_text(encoding="utf-8", errors="ignore"))]
     assert offenders == []
+
+
+# The only code that puts jobs in the queue: enqueue_once (jobs/queues.py) behind start() (jobs/registry.py).
+ENQUEUERS = {"enqueue", "enqueue_once", "enqueue_call", "enqueue_at", "enqueue_in", "Queue"}
+ENQUEUE_ALLOWED = {"jobs/queues.py", "jobs/registry.py"}
+
+
+def _calls(path: Path):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+            if name:
+                yield node.lineno, name
+
+
+def test_jobs_are_started_only_through_the_registry():
+    """Views, API, CLI and recovery call jobs.registry.start(kind, row_id): the job id scheme and the
+    function of each kind are never paired by hand again."""
+    files = sorted(ROOT.glob("app/**/*.py")) + sorted(ROOT.glob("jobs/*.py"))
+    offenders = [f"{path.relative_to(ROOT)}:{line}: {name}(" for path in files
+                 if str(path.relative_to(ROOT)) not in ENQUEUE_ALLOWED
+                 for line, name in _calls(path) if name in ENQUEUERS]
+    assert offenders == []
+    # Nor do they import a job function or a job-id helper: those belong to the registry.
+    outside = [f"{path.relative_to(ROOT)}: {name}" for path in sorted(ROOT.glob("app/**/*.py"))
+               for name in _imports(path) if name.startswith("jobs.") and name not in (
+                   "jobs.registry", "jobs.queues", "jobs.runtime", "jobs.worker")]
+    assert outside == []
+
+
+def test_every_job_function_is_a_kind_of_the_registry():
+    import inspect
+
+    import jobs.cases
+    import jobs.imports
+    import jobs.matching
+    import jobs.payout
+    from jobs.registry import KINDS
+
+    functions = {f for module in (jobs.cases, jobs.imports, jobs.matching, jobs.payout)
+                 for name, f in inspect.getmembers(module, inspect.isfunction)
+                 if name.startswith("run_") and f.__module__ == module.__name__}
+    assert functions == {kind.func for kind in KINDS.values()}
+    for kind in KINDS.values():
+        assert (kind.model is None) == (kind.pending is None), kind.name  # a state row is recoverable

@@ -14,9 +14,9 @@ from app.security.scope import scoped_query, unit_in_scope, user_unit
 from app.services import importing
 from app.services.messages import FieldError
 from app.services.reference import find_unit
+from app.views.batch_common import failure_text
 from app.views.downloads import error_report_response
-from jobs.imports import import_job_id, run_apply, run_import
-from jobs.queues import enqueue_once, job_progress
+from jobs import registry
 
 
 class ImportApi(DocumentedApi, BaseApi):
@@ -74,7 +74,7 @@ class ImportApi(DocumentedApi, BaseApi):
             return self.response_400(message=exc.problem.render(gettext))
         db.session.commit()
         if batch.status == "uploaded":
-            enqueue_once(run_import, batch.id, job_id=import_job_id(batch.id))
+            registry.start("import", batch.id)
         return self.response(201, **importing.summary(batch))
 
     @expose("/<int:pk>", methods=["GET"])
@@ -90,8 +90,8 @@ class ImportApi(DocumentedApi, BaseApi):
         batch = self._batch(pk)
         if batch is None:
             return self.response_404()
-        live = job_progress(import_job_id(pk)) if batch.status in ("uploaded", "parsing", "applying") else {}
-        return self.response(200, **importing.summary(batch), live=live)
+        live = registry.progress("import", batch)
+        return self.response(200, **importing.summary(batch), live=live, failure=failure_text(batch))
 
     @expose("/<int:pk>/apply", methods=["POST"])
     @protect()
@@ -113,7 +113,7 @@ class ImportApi(DocumentedApi, BaseApi):
         if not importing.request_apply(db.session, batch):
             return self.response_400(message=gettext("This import cannot be applied in its current state."))
         db.session.commit()
-        enqueue_once(run_apply, batch.id, job_id=import_job_id(batch.id))
+        registry.start("import_apply", batch.id)
         return self.response(202, batch_id=batch.id, status="applying")
 
     @expose("/<int:pk>/report", methods=["GET"])

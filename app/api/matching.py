@@ -15,9 +15,9 @@ from app.security.scope import scoped_query, unit_in_scope, user_unit
 from app.services import matching, validation
 from app.services.messages import FieldError
 from app.services.reference import find_unit
+from app.views.batch_common import failure_text
 from app.views.params import json_object
-from jobs.matching import match_job_id, run_match
-from jobs.queues import enqueue_once, job_progress
+from jobs import registry
 
 
 class MatchApi(DocumentedApi, BaseApi):
@@ -58,7 +58,7 @@ class MatchApi(DocumentedApi, BaseApi):
             return self.response_403()
         run = matching.start_run(db.session, unit, g.user.id)
         db.session.commit()
-        enqueue_once(run_match, run.id, job_id=match_job_id(run.id))
+        registry.start("match", run.id)
         return self.response(202, run_id=run.id, status=run.status)
 
     @expose("/<int:pk>", methods=["GET"])
@@ -74,8 +74,9 @@ class MatchApi(DocumentedApi, BaseApi):
         run = scoped_query(db.session, g.user, MatchRun, "unit_id").filter(MatchRun.id == pk).one_or_none()
         if run is None:
             return self.response_404()
-        live = job_progress(match_job_id(run.id)) if run.status in ("queued", "running") else {}
+        live = registry.progress("match", run)
         counts = json.loads(run.counts_json or "{}")
         return self.response(200, run_id=run.id, status=run.status, processed=live.get("rows", run.processed),
                              total=live.get("total", run.total),
-                             counts={code: counts.get(code, 0) for code in matching.STATUS_CODES})
+                             counts={code: counts.get(code, 0) for code in matching.STATUS_CODES},
+                             failure=failure_text(run))

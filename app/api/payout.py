@@ -17,6 +17,7 @@ from app.services import accounts, payout, validation
 from app.services.messages import FieldError
 from app.services.reference import find_unit
 from app.services.validation import MAX_ID
+from app.views.batch_common import failure_text
 from app.views.params import id_arg, int_arg, json_object
 
 MAX_PAGE = 500
@@ -323,9 +324,9 @@ class PayoutApi(DocumentedApi, BaseApi):
             db.session.rollback()
             return self.response(400, message=_problem(exc)["message"], problem=_problem(exc))
         db.session.commit()
-        from jobs.payout import enqueue_sync
+        from jobs import registry
 
-        enqueue_sync(run)
+        registry.start("payout_sync", run.id)
         return self.response(202, run_id=run.id, status=run.status)
 
     @expose("/<ref>/sync/<int:run_id>", methods=["GET"])
@@ -345,7 +346,7 @@ class PayoutApi(DocumentedApi, BaseApi):
         run = db.session.get(PayoutSyncRun, run_id) if period is not None else None
         if run is None or run.period_id != period.id or not unit_in_scope(db.session, g.user, run.unit_id):
             return self.response_404()
-        return self.response(200, **payout.run_summary(run))
+        return self.response(200, **payout.run_summary(run), failure=failure_text(run))
 
     @expose("/<ref>/lock", methods=["POST"])
     @protect()

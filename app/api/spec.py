@@ -52,13 +52,13 @@ SCHEMAS = {
     "AccountEntered": _obj({"result": {"$ref": "#/components/schemas/Account"},
                             "warnings": {"type": "array", "items": PROBLEM}}, ("result", "warnings")),
     "RunQueued": _obj({"run_id": INT, "status": STR}, ("run_id", "status")),
-    "MatchRun": _obj({"run_id": INT, "status": STR, "processed": INT_N, "total": INT_N, "counts": COUNTS},
-                     ("run_id", "status", "counts")),
+    "MatchRun": _obj({"run_id": INT, "status": STR, "processed": INT_N, "total": INT_N, "counts": COUNTS,
+                      "failure": STR_N}, ("run_id", "status", "counts")),
     "ImportBatch": _obj({
         "batch_id": INT, "status": STR, "filename": STR, "rows_total": INT_N, "rows_imported": INT_N,
         "rows_updated": INT_N, "rows_duplicate": INT_N, "rows_error": INT_N, "rows_blank": INT_N,
         "rows_footer": INT_N, "rows_corrected": INT_N, "rows_warning": INT_N, "rows_parsed": INT_N,
-        "header_row": INT_N, "duplicate_of": INT_N, "live": {"type": "object"},
+        "header_row": INT_N, "duplicate_of": INT_N, "live": {"type": "object"}, "failure": STR_N,
     }, ("batch_id", "status")),
     "ImportQueued": _obj({"batch_id": INT, "status": STR}, ("batch_id", "status")),
     "PeriodList": _obj({"result": {"type": "array", "items": _obj({
@@ -68,7 +68,8 @@ SCHEMAS = {
                     "unit_code": STR, "checksum": STR_N, "summary": {"type": "object"}, "totals": {"type": "object"}},
                    ("id", "name", "status")),
     "SyncRun": _obj({"run_id": INT, "period_id": INT, "unit_id": INT, "status": STR, "added": INT_N,
-                     "removed": INT_N, "changed": INT_N, "total": INT_N}, ("run_id", "status")),
+                     "removed": INT_N, "changed": INT_N, "total": INT_N, "failure": STR_N},
+                    ("run_id", "status")),
     "LockSummary": {"type": "object", "description": "The period's summary with its checksum"},
     "Measure": _obj({"total": HEADLINE, "units": {"type": "array", "items": HEADLINE}}, ("total", "units")),
     "Visit": _obj({

@@ -376,15 +376,11 @@ def _flag_possible_duplicates(session: Session, params: dict) -> None:
 
 
 def fail_batch(session: Session, batch_id: int, problem: Problem | None, detail: str | None = None) -> None:
-    """Record a failure on the batch (the registry is untouched)."""
-    session.rollback()
-    batch = session.get(ImportBatch, batch_id)
-    if batch is None:
-        return
-    batch.status = "failed"
-    batch.message = json.dumps(problem_dict(problem), ensure_ascii=False) if problem else (detail or "")[:2000]
-    batch.finished_at = dt.datetime.now()
-    session.commit()
+    """Record a failure on the batch (the registry is untouched). ``detail`` (a traceback) is for the log only:
+    the batch keeps a translatable problem (see app/services/job_state.py)."""
+    from app.services.job_state import record_failure, unexpected_problem
+
+    record_failure(session, ImportBatch, batch_id, problem or unexpected_problem())
 
 
 def retry_batch(session: Session, batch: ImportBatch) -> bool:

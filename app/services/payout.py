@@ -20,7 +20,6 @@ Services never translate: problems are English msgids (app/services/messages.py)
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 import io
@@ -40,7 +39,7 @@ from app.models.payout import INACTIVE_RESULTS, transfer_description
 from app.services import audit
 from app.services import normalize as nz
 from app.services.accounts import has_verified_account, verified_sql
-from app.services.formatting import format_date, format_number
+from app.services.formatting import format_date
 from app.services.labels import label
 from app.services.messages import N_, FieldError, Problem
 from app.services.validation import is_id
@@ -432,14 +431,6 @@ def sync_payout_list(session: Session, period_id: int, unit: AdminUnit, progress
     return {"run_id": rid, "period_id": period.id, "unit_id": target.id, "added": added, "removed": removed,
             "changed": changed_n, "total": total, "kept_for_carry": kept, "left_out_total": len(left_out),
             "left_out": left_out[:LEFT_OUT_LISTED], "held": held}
-
-
-def fail_sync(session: Session, run_id: int, detail: str | None) -> None:
-    session.rollback()
-    run = session.get(PayoutSyncRun, run_id)
-    if run is not None:
-        run.status, run.message, run.finished_at = "failed", (detail or "")[:4000], dt.datetime.now()
-        session.commit()
 
 
 def run_summary(run: PayoutSyncRun) -> dict:

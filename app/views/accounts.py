@@ -30,6 +30,7 @@ from app.services.validation import is_id
 from app.views.audit import PersonalDataViewMixin
 from app.views.batch_common import failure_text, preview_lines
 from app.views.labels import label, labels
+from jobs import registry
 
 
 
@@ -290,15 +291,12 @@ class AccountImportView(ScopedMixin, ModelView):
             form.unit.data = unit.id
         if form.validate_on_submit():
             check_current(form.unit.data)
-            from jobs.payout import account_import_job_id, run_account_import
-            from jobs.queues import enqueue_once
-
             upload = form.file.data
             batch = account_import.create_batch(db.session, filename=upload.filename, content=upload.read(),
                                                 unit=db.session.get(AdminUnit, form.unit.data), user_id=g.user.id)
             db.session.commit()
             if batch.status == "uploaded":
-                enqueue_once(run_account_import, batch.id, job_id=account_import_job_id(batch.id))
+                registry.start("account_import", batch.id)
                 flash(gettext("File received; it is being read."), "info")
             return redirect(url_for(".detail", pk=batch.id))
         return self.render_template("account_upload.html", form=form, title=gettext("Import an account list"))
@@ -317,11 +315,8 @@ class AccountImportView(ScopedMixin, ModelView):
     @expose("/progress/<int:pk>")
     @has_access
     def progress(self, pk):
-        from jobs.payout import account_import_job_id
-        from jobs.queues import job_progress
-
         batch = self.in_scope_or_404(pk)
-        meta = job_progress(account_import_job_id(batch.id)) if batch.status in ("uploaded", "parsing", "applying") else {}
+        meta = registry.progress("account_import", batch)
         return jsonify(dict(account_import.summary(batch), status_label=str(label("batch_status", batch.status)),
                             live=meta))
 

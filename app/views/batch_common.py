@@ -9,6 +9,7 @@ from flask_babel import gettext
 from app.extensions import db
 from app.security.audit import log_page
 from app.security.masking import should_mask
+from app.services.job_state import failure_problem
 from app.services.masking import mask_cells, mask_ids_in_text
 
 PREVIEW_LINES = 50
@@ -29,14 +30,12 @@ def preview_lines(batch, report_lines: Callable) -> list:
     return lines
 
 
-def failure_text(batch) -> str | None:
-    """Why a batch failed or was not read, in the user's language."""
-    if batch.status == "failed" and batch.message:
-        try:
-            p = json.loads(batch.message)
-            return gettext(p["msgid"]) % p.get("params", {})
-        except (ValueError, KeyError, TypeError):
-            return gettext("The job failed unexpectedly. The registry was not changed; try again or ask an administrator.")
-    if batch.status == "duplicate_file":
-        return gettext(batch.message) % {"id": batch.duplicate_of_id}
+def failure_text(row) -> str | None:
+    """Why a job's state row (import batch, matching run, sync run) failed, or why a batch was not read, in the
+    user's language. Rows store a translatable problem, never a traceback (app/services/job_state.py)."""
+    problem = failure_problem(row)
+    if problem is not None:
+        return problem.render(gettext)
+    if getattr(row, "status", None) == "duplicate_file":
+        return gettext(row.message) % {"id": row.duplicate_of_id}
     return None

@@ -16,8 +16,7 @@ from app.security.scope import check_current
 from app.services import cases
 from app.views.visit_common import can_unmask, case_labels, has, int_arg, scoped_units, unit_param
 from app.views.visits import XLSX, _log_export
-from jobs.cases import classify_job_id, run_classify
-from jobs.queues import enqueue_once
+from jobs import registry
 
 PAGE_SIZE = 50
 
@@ -87,6 +86,6 @@ class CaseListView(BaseView):
         if unit is None:
             abort(404)
         check_current(unit.id, exc=Forbidden)
-        enqueue_once(run_classify, unit.id, job_id=classify_job_id(unit.id))
+        registry.start("classify", unit.id)
         flash(gettext("The case types are being recomputed."), "info")
         return redirect(url_for(".index", unit=unit.id))

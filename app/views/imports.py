@@ -25,8 +25,7 @@ from app.services.reports import report_lines
 from app.views.batch_common import failure_text, preview_lines
 from app.views.downloads import error_report_response
 from app.views.labels import label, labels
-from jobs.imports import import_job_id, run_apply, run_import
-from jobs.queues import enqueue_once, job_progress
+from jobs import registry
 
 ALLOWED = ["xlsx", "xls", "csv"]
 
@@ -91,7 +90,7 @@ class ImportBatchView(ScopedMixin, ModelView):
     @has_access
     def progress(self, pk):
         batch = self.in_scope_or_404(pk)
-        meta = job_progress(import_job_id(batch.id)) if batch.status in ("uploaded", "parsing", "applying") else {}
+        meta = registry.progress("import", batch)
         return jsonify(dict(importing.summary(batch), status_label=str(label("batch_status", batch.status)),
                             live=meta))
 
@@ -117,7 +116,7 @@ class ImportBatchView(ScopedMixin, ModelView):
                 category=form.category.data or None, user_id=g.user.id, auto_apply=False)
             db.session.commit()
             if batch.status == "uploaded":
-                enqueue_once(run_import, batch.id, job_id=import_job_id(batch.id))
+                registry.start("import", batch.id)
                 flash(gettext("File received; it is being read."), "info")
             return redirect(url_for(".detail", pk=batch.id))
         return self.render_template("import_upload.html", form=form, title=gettext("Import a beneficiary list"))
@@ -132,7 +131,7 @@ class ImportBatchView(ScopedMixin, ModelView):
             flash(gettext("This import cannot be applied in its current state."), "warning")
         else:
             db.session.commit()
-            enqueue_once(run_apply, batch.id, job_id=import_job_id(batch.id))
+            registry.start("import_apply", batch.id)
             flash(gettext("Applying the list to the registry…"), "info")
         return redirect(url_for(".detail", pk=pk))
 
@@ -144,7 +143,7 @@ class ImportBatchView(ScopedMixin, ModelView):
         check_current(batch.unit_id, exc=Forbidden)
         if importing.retry_batch(db.session, batch):
             db.session.commit()
-            enqueue_once(run_import, batch.id, job_id=import_job_id(batch.id))
+            registry.start("import", batch.id)
             flash(gettext("The import is running again; nothing already staged is read twice."), "info")
         else:
             flash(gettext("This import cannot be run again: upload a corrected file."), "warning")

@@ -22,11 +22,11 @@ from app.services import matching
 from app.services.messages import FieldError
 from app.services.population import LocalPopulationRegistry
 from app.views.audit import PersonalDataViewMixin
+from app.views.batch_common import failure_text
 from app.views.beneficiary import BENEFICIARY_LABELS
 from app.views.labels import label, labels
 from app.views.params import ids_arg
-from jobs.matching import match_job_id, run_match
-from jobs.queues import enqueue_once, job_progress
+from jobs import registry
 
 TO_REVIEW = ("mismatch", "needs_review", "not_found", "possible_duplicate", "deceased", "moved")
 FIELD_LABELS = {"full_name": _l("Full name"), "date_of_birth": _l("Date of birth"), "sex": _l("Sex"),
@@ -148,7 +148,7 @@ class MatchReviewView(ScopedMixin, PersonalDataViewMixin, ModelView):
             raise Forbidden()
         run = matching.start_run(db.session, unit, g.user.id)
         db.session.commit()
-        enqueue_once(run_match, run.id, job_id=match_job_id(run.id))
+        registry.start("match", run.id)
         return redirect(url_for(".run_page", pk=run.id))
 
     @expose("/runs/<int:pk>")
@@ -163,7 +163,7 @@ class MatchReviewView(ScopedMixin, PersonalDataViewMixin, ModelView):
         return self.render_template("match_run.html", run=run, counts=counts, labels=labels("match_status"),
                                     codes=matching.STATUS_CODES, title=gettext("Matching run #%(id)s", id=run.id),
                                     unit_name=db.session.get(AdminUnit, run.unit_id).name,
-                                    status_label=label("match_run_status", run.status))
+                                    status_label=label("match_run_status", run.status), failure=failure_text(run))
 
     @expose("/runs/<int:pk>/status")
     @has_access
@@ -171,6 +171,7 @@ class MatchReviewView(ScopedMixin, PersonalDataViewMixin, ModelView):
         run = scoped_query(db.session, g.user, MatchRun, "unit_id").filter(MatchRun.id == pk).one_or_none()
         if run is None:
             abort(404)
-        live = job_progress(match_job_id(run.id)) if run.status in ("queued", "running") else {}
+        live = registry.progress("match", run)
         return jsonify(run_id=run.id, status=run.status, processed=live.get("rows", run.processed),
-                       total=live.get("total", run.total), counts=json.loads(run.counts_json or "{}"))
+                       total=live.get("total", run.total), counts=json.loads(run.counts_json or "{}"),
+                       failure=failure_text(run))

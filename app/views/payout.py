@@ -28,7 +28,9 @@ from app.services.formatting import format_date, format_money
 from app.services.messages import FieldError
 from app.views.accounts import can, render_problem, require
 from app.views.audit import PersonalDataViewMixin
+from app.views.batch_common import failure_text
 from app.views.labels import label, labels
+from jobs import registry
 
 # The service's map (one list of hold reasons), translated when shown.
 LEFT_OUT_LABELS = payout.LEFT_OUT_REASONS
@@ -63,12 +65,6 @@ class NewPeriodForm(FlaskForm):
 class ResultForm(FlaskForm):
     file = FileField(_l("Result file from the bank (.xlsx, .xls, .csv)"), validators=[
         FileRequired(), FileAllowed(["xlsx", "xls", "csv"], _l("Only .xlsx, .xls or .csv files"))])
-
-
-def _sync_job(run):
-    from jobs.payout import enqueue_sync
-
-    return enqueue_sync(run)
 
 
 class PayoutPeriodView(InScopeOr404, ModelView):
@@ -157,6 +153,7 @@ class PayoutPeriodView(InScopeOr404, ModelView):
         return self.render_template(
             "payout_detail.html", period=period, target=target, summary=summary, totals=totals, runs=runs,
             last_run=last_run, left_out=left_out, held_reasons=held_reasons,
+            failures={r.id: failure_text(r) for r in runs if r.status == "failed"},
             exports=exports, groups=groups, banks=banks, later=later, measure=measure, result_form=ResultForm(),
             status_label=label("period_status", period.status), channel_labels=labels("line_channel"),
             sync_labels=labels("sync_status"), money=format_money,
@@ -177,16 +174,13 @@ class PayoutPeriodView(InScopeOr404, ModelView):
         except FieldError as exc:
             return self._fail(pk, exc)
         db.session.commit()
-        _sync_job(run)
+        registry.start("payout_sync", run.id)
         flash(gettext("The payout list is being synced."), "info")
         return redirect(url_for(".detail", pk=pk))
 
     @expose("/sync_progress/<int:pk>")
     @has_access
     def sync_progress(self, pk):
-        from jobs.payout import sync_job_id
-        from jobs.queues import job_progress
-
         period = self.in_scope_or_404(pk)
         target = payout.effective_unit(period, current_unit())
         run = db.session.scalar(select(PayoutSyncRun).where(
@@ -194,9 +188,9 @@ class PayoutPeriodView(InScopeOr404, ModelView):
             .order_by(PayoutSyncRun.id.desc()).limit(1))
         if run is None:
             return jsonify({"status": None})
-        live = job_progress(sync_job_id(run.period_id, run.unit_id)) if run.status in ("queued", "running") else {}
+        live = registry.progress("payout_sync", run)
         return jsonify(dict(payout.run_summary(run), status_label=str(label("sync_status", run.status)),
-                            live=live))
+                            live=live, failure=failure_text(run)))
 
     def _transition(self, pk, func, done_msg):
         require("approve_payout")

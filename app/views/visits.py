@@ -19,7 +19,7 @@ from app.security.audit import log_page
 from app.security.masking import cccd_formatter
 from app.security.scope import check_current, scoped_query
 from app.services import questionnaire as qn
-from app.services import cases, survey, workgroups
+from app.services import survey, workgroups
 from app.services.messages import FieldError
 from app.services.visits import latest_visits
 from app.views.labels import label, labels

@@ -293,8 +293,7 @@ def test_refused_wide_file_through_the_job_and_the_pages(app, run_jobs, client_f
     from app.models import ImportBatch
     from app.services import importing
     from app.services.reference import find_unit
-    from jobs.imports import import_job_id, run_import
-    from jobs.queues import enqueue_once
+    from jobs import registry
 
     content = ("Họ và tên,Số CCCD," + ",".join(f"c{i}" for i in range(100_000)) + "\nAn,1\n").encode()
     with app.app_context():
@@ -303,7 +302,7 @@ def test_refused_wide_file_through_the_job_and_the_pages(app, run_jobs, client_f
                                        auto_apply=True)
         db.session.commit()
         batch_id = batch.id
-        enqueue_once(run_import, batch_id, job_id=import_job_id(batch_id))
+        registry.start("import", batch_id)
     run_jobs()
     with app.app_context():
         batch = db.session.get(ImportBatch, batch_id)

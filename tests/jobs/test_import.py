@@ -25,8 +25,7 @@ def do_import(app, run_jobs):
     from app.models import ImportBatch
     from app.services import importing
     from app.services.reference import find_unit
-    from jobs.imports import import_job_id, run_apply, run_import
-    from jobs.queues import enqueue_once
+    from jobs import registry
 
     def run(path, unit="00004", category="BTXH", apply=True, content=None):
         with app.app_context():
@@ -36,14 +35,14 @@ def do_import(app, run_jobs):
             db.session.commit()
             batch_id = batch.id
             if batch.status == "uploaded":
-                enqueue_once(run_import, batch_id, job_id=import_job_id(batch_id))
+                registry.start("import", batch_id)
         run_jobs()
         with app.app_context():
             return importing.summary(db.session.get(ImportBatch, batch_id))
 
     def apply(batch_id):
         with app.app_context():
-            enqueue_once(run_apply, batch_id, job_id=import_job_id(batch_id))
+            registry.start("import_apply", batch_id)
         run_jobs()
         with app.app_context():
             return importing.summary(db.session.get(ImportBatch, batch_id))

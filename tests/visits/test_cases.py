@@ -173,13 +173,12 @@ def test_classify_command_and_job(app, make_person, run_jobs):
     result = app.test_cli_runner().invoke(args=["asxh", "classify"])
     assert result.exit_code == 0 and "5." in result.output
     # The job, as enqueued by the screen.
-    from jobs.cases import classify_job_id, run_classify
-    from jobs.queues import enqueue_once
+    from jobs import registry
 
     with app.app_context():
         db.session.query(Beneficiary).update({"case_type": None})
         db.session.commit()
-        enqueue_once(run_classify, None, job_id=classify_job_id(None))
+        registry.start("classify", None)
     run_jobs()
     import time
 
