@@ -36,19 +36,20 @@ def init_command():
     """Upgrade the schema, create permissions and roles, load reference data. Idempotent."""
     from flask_migrate import upgrade
 
-    from app.security.roles import CAPABILITIES, ROLES, capability, sync_roles
+    from app.security.roles import CAPABILITIES, capability, sync_roles
     from app.services.reference import load_banks, load_units
 
     upgrade()
     appbuilder = current_app.appbuilder
     sm = appbuilder.sm
     # Roles first: FAB grants each new permission to the admin role as it creates it.
-    for role_def in ROLES:
+    roles = active_roles()
+    for role_def in roles:
         sm.find_role(role_def.name) or sm.add_role(role_def.name)
     appbuilder.add_permissions(update_perms=True)
     for cap in CAPABILITIES:
         sm.add_permission_view_menu(*capability(cap))
-    sync_roles(sm)
+    sync_roles(sm, roles)
     session = _db().session
     units = load_units(session)
     banks = load_banks(session)
@@ -60,6 +61,13 @@ def init_command():
     load_default_questionnaire(session)  # fixtures/questionnaire_v1.json, created once
     session.commit()
     click.echo(f"OK: schema up to date, {len(sm.get_all_roles())} roles, {units} units, {banks} banks.")
+
+
+def active_roles():
+    """The roles of the active scheme (UNIT_SCHEME), as ``roles_for`` names and places them."""
+    from app.security.roles import roles_for
+
+    return roles_for(current_app.config["UNIT_SCHEME"], current_app.config["CITY_DEPARTMENT_NAME"])
 
 
 def _resolve_unit(code: str):
@@ -76,21 +84,28 @@ def ensure_user(username: str, role_name: str, unit_code: str, password: str, *,
     """Create the user, or update its role, unit and password. Returns (user, created)."""
     from flask_appbuilder.exceptions import PasswordComplexityValidationError
 
+    from flask_babel import force_locale, gettext
+
     from app.security.manager import password_policy
-    from app.security.roles import ROLE_BY_NAME
+    from app.security.roles import wrong_level
 
     try:
         password_policy(password)  # the same policy as the screens, also when updating a user
     except PasswordComplexityValidationError as exc:
         raise click.ClickException(str(exc))
 
-    if role_name not in ROLE_BY_NAME:
-        raise click.ClickException(f"Unknown role {role_name!r}; roles: {', '.join(ROLE_BY_NAME)}")
+    role_by_name = {r.name: r for r in active_roles()}
+    if role_name not in role_by_name:
+        raise click.ClickException(f"Unknown role {role_name!r}; roles: {', '.join(role_by_name)}")
     sm = _sm()
     role = sm.find_role(role_name)
     if role is None:
         raise click.ClickException("Roles are missing: run `flask --app run asxh init` first")
     unit = _resolve_unit(unit_code)
+    with force_locale("vi"):
+        refusal = wrong_level(tuple(role_by_name.values()), [role_name], unit, gettext)
+    if refusal:
+        raise click.ClickException(refusal)
     user = sm.find_user(username=username)
     created = user is None
     if created:
