@@ -109,3 +109,24 @@ def load_banks(session: Session, fixtures: Path = FIXTURES) -> int:
 def find_unit(session: Session, code: str, scheme: str) -> AdminUnit | None:
     """A unit by its code, read in ``scheme`` (codes are unique only within a scheme)."""
     return session.scalar(select(AdminUnit).where(AdminUnit.scheme == scheme, AdminUnit.code == code.strip()))
+
+
+# The rows that live in the active scheme's units (moved by the future ``asxh migrate-units``). Historical rows
+# (payout periods and their lines, imports, match runs, the audit trail) stay with the units they were made in.
+UNIT_BOUND_COLUMNS = (("ab_user", "unit_id"), ("citizen", "commune_id"), ("beneficiary", "commune_id"),
+                      ("enrolment", "commune_id"), ("payment_account", "commune_id"), ("work_group", "commune_id"),
+                      ("visit_assignment", "commune_id"), ("campaign", "unit_id"))
+
+
+def rows_of_other_schemes(session: Session, scheme: str) -> dict[str, int]:
+    """{table: rows} of unit-bound rows whose unit belongs to another scheme than ``scheme`` (empty: all fit)."""
+    from sqlalchemy import text
+
+    found = {}
+    for table, column in UNIT_BOUND_COLUMNS:
+        count = session.execute(text(
+            f"SELECT count(*) FROM {table} t JOIN admin_unit u ON u.id = t.{column} WHERE u.scheme <> :scheme"),
+            {"scheme": scheme}).scalar()
+        if count:
+            found[table] = int(count)
+    return found

@@ -101,3 +101,29 @@ def test_the_ward_officer_runs_the_ward_period(app2025):
     assert rows[1][0].endswith(ward_name)
     payable = [line for line in lines if line.channel != "held"]
     assert len([r for r in rows[5:] if isinstance(r[0], int)]) == len(payable)
+
+
+def test_a_2025_database_refuses_to_start_on_the_2024_scheme(app2025):
+    from app import create_app
+    from config import ConfigError
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ASXH_ENV", "test")
+        mp.setenv("DATABASE_URL", app2025.config["SQLALCHEMY_DATABASE_URI"])
+        mp.setenv("UNIT_SCHEME", "2024")
+        with pytest.raises(ConfigError) as exc:
+            create_app()
+    message = str(exc.value)
+    assert "migrate-units --from 2025 --to 2024" in message and "beneficiary" in message and "ab_user" in message
+
+
+def test_the_2024_database_refuses_to_start_on_the_2025_scheme(app):
+    from app import create_app
+    from config import ConfigError
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DATABASE_URL", app.config["SQLALCHEMY_DATABASE_URI"])
+        mp.setenv("UNIT_SCHEME", "2025")
+        with pytest.raises(ConfigError) as exc:
+            create_app()
+    assert "migrate-units --from 2024 --to 2025" in str(exc.value) and "ab_user" in str(exc.value)
