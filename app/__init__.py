@@ -62,9 +62,10 @@ def _check_unit_scheme(flask_app: Flask) -> None:
     scheme = flask_app.config["UNIT_SCHEME"]
     with flask_app.app_context():
         try:
-            if not inspect(db.engine).has_table("admin_unit"):
+            tables = set(inspect(db.engine).get_table_names())
+            if "admin_unit" not in tables:
                 return
-            found = rows_of_other_schemes(db.session, scheme)
+            found = rows_of_other_schemes(db.session, scheme, tables)
         except OperationalError:  # the database is not reachable yet: nothing to compare
             return
         finally:

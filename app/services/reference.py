@@ -118,12 +118,15 @@ UNIT_BOUND_COLUMNS = (("ab_user", "unit_id"), ("citizen", "commune_id"), ("benef
                       ("visit_assignment", "commune_id"), ("campaign", "unit_id"))
 
 
-def rows_of_other_schemes(session: Session, scheme: str) -> dict[str, int]:
-    """{table: rows} of unit-bound rows whose unit belongs to another scheme than ``scheme`` (empty: all fit)."""
+def rows_of_other_schemes(session: Session, scheme: str, tables: set[str] | None = None) -> dict[str, int]:
+    """{table: rows} of unit-bound rows whose unit belongs to another scheme than ``scheme`` (empty: all fit).
+    ``tables``: the tables that exist (a database at an older migration lacks some); None: all of them."""
     from sqlalchemy import text
 
     found = {}
     for table, column in UNIT_BOUND_COLUMNS:
+        if tables is not None and table not in tables:
+            continue
         count = session.execute(text(
             f"SELECT count(*) FROM {table} t JOIN admin_unit u ON u.id = t.{column} WHERE u.scheme <> :scheme"),
             {"scheme": scheme}).scalar()
