@@ -134,6 +134,8 @@ def load_config(overrides: dict | None = None) -> dict:
         REDIS_URL=redis_url,
         EMBEDDED_REDIS_PATH=str(instance_dir() / "redis.rdb"),
         UNIT_SCHEME=_env_choice("UNIT_SCHEME", ("2024", "2025"), "2024"),
+        # What the city department is called in the 2025 scheme (the role name users see and type).
+        CITY_DEPARTMENT_NAME=_env_str("CITY_DEPARTMENT_NAME", "Sở quản lý an sinh"),
         DEMO_PASSWORD=_env_str("DEMO_PASSWORD", "Demo@12345"),
         RQ_QUEUE=_env_str("RQ_QUEUE", "asxh"),
         JOB_TIMEOUT=_env_int("JOB_TIMEOUT", 3600, minimum=10),

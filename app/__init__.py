@@ -45,7 +45,38 @@ def create_app(overrides: dict | None = None) -> Flask:
     from app.api.errors import register_error_handlers
 
     register_error_handlers(flask_app)  # no SQL in any answer: conflicts are a generic 409
+    _check_unit_scheme(flask_app)
     return flask_app
+
+
+def _check_unit_scheme(flask_app: Flask) -> None:
+    """Refuse to start on a database whose people, users, … sit in units of another scheme than UNIT_SCHEME:
+    every scope would come out empty. A fresh database (no tables yet) passes; ``asxh init`` creates them."""
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import OperationalError
+
+    from app.extensions import db
+    from app.services.reference import rows_of_other_schemes
+    from config import ConfigError
+
+    scheme = flask_app.config["UNIT_SCHEME"]
+    with flask_app.app_context():
+        try:
+            tables = set(inspect(db.engine).get_table_names())
+            if "admin_unit" not in tables:
+                return
+            found = rows_of_other_schemes(db.session, scheme, tables)
+        except OperationalError:  # the database is not reachable yet: nothing to compare
+            return
+        finally:
+            db.session.remove()
+    if found:
+        other = "2024" if scheme == "2025" else "2025"
+        raise ConfigError(
+            f"UNIT_SCHEME={scheme} but the database holds rows in units of the {other} scheme "
+            f"({', '.join(f'{t}: {n}' for t, n in found.items())}). Move them first with "
+            f"`flask --app run asxh migrate-units --from {other} --to {scheme}` (not available yet), "
+            f"or keep UNIT_SCHEME={other}.")
 
 
 def _translate_wtforms() -> None:

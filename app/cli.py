@@ -15,6 +15,7 @@ asxh = AppGroup("asxh", help="ASXH commands.")
 
 DEMO_DISTRICTS = ("001", "002")
 DEMO_COMMUNES = ("00001", "00004", "00037", "00040")
+DEMO_COMMUNES_2025 = ("00004", "00070")  # Phường Ba Đình, Phường Hoàn Kiếm: demo users of the 2025 scheme
 
 
 def register(app) -> None:
@@ -36,19 +37,20 @@ def init_command():
     """Upgrade the schema, create permissions and roles, load reference data. Idempotent."""
     from flask_migrate import upgrade
 
-    from app.security.roles import CAPABILITIES, ROLES, capability, sync_roles
+    from app.security.roles import CAPABILITIES, capability, sync_roles
     from app.services.reference import load_banks, load_units
 
     upgrade()
     appbuilder = current_app.appbuilder
     sm = appbuilder.sm
     # Roles first: FAB grants each new permission to the admin role as it creates it.
-    for role_def in ROLES:
+    roles = active_roles()
+    for role_def in roles:
         sm.find_role(role_def.name) or sm.add_role(role_def.name)
     appbuilder.add_permissions(update_perms=True)
     for cap in CAPABILITIES:
         sm.add_permission_view_menu(*capability(cap))
-    sync_roles(sm)
+    sync_roles(sm, roles)
     session = _db().session
     units = load_units(session)
     banks = load_banks(session)
@@ -60,6 +62,13 @@ def init_command():
     load_default_questionnaire(session)  # fixtures/questionnaire_v1.json, created once
     session.commit()
     click.echo(f"OK: schema up to date, {len(sm.get_all_roles())} roles, {units} units, {banks} banks.")
+
+
+def active_roles():
+    """The roles of the active scheme (UNIT_SCHEME), as ``roles_for`` names and places them."""
+    from app.security.roles import roles_for
+
+    return roles_for(current_app.config["UNIT_SCHEME"], current_app.config["CITY_DEPARTMENT_NAME"])
 
 
 def _resolve_unit(code: str):
@@ -76,21 +85,28 @@ def ensure_user(username: str, role_name: str, unit_code: str, password: str, *,
     """Create the user, or update its role, unit and password. Returns (user, created)."""
     from flask_appbuilder.exceptions import PasswordComplexityValidationError
 
+    from flask_babel import force_locale, gettext
+
     from app.security.manager import password_policy
-    from app.security.roles import ROLE_BY_NAME
+    from app.security.roles import wrong_level
 
     try:
         password_policy(password)  # the same policy as the screens, also when updating a user
     except PasswordComplexityValidationError as exc:
         raise click.ClickException(str(exc))
 
-    if role_name not in ROLE_BY_NAME:
-        raise click.ClickException(f"Unknown role {role_name!r}; roles: {', '.join(ROLE_BY_NAME)}")
+    role_by_name = {r.name: r for r in active_roles()}
+    if role_name not in role_by_name:
+        raise click.ClickException(f"Unknown role {role_name!r}; roles: {', '.join(role_by_name)}")
     sm = _sm()
     role = sm.find_role(role_name)
     if role is None:
         raise click.ClickException("Roles are missing: run `flask --app run asxh init` first")
     unit = _resolve_unit(unit_code)
+    with force_locale("vi"):
+        refusal = wrong_level(tuple(role_by_name.values()), [role_name], unit, gettext)
+    if refusal:
+        raise click.ClickException(refusal)
     user = sm.find_user(username=username)
     created = user is None
     if created:
@@ -129,8 +145,20 @@ def create_user_command(username, role_name, unit_code, password, first_name, la
     click.echo(f"{'Created' if created else 'Updated'} {username} ({role_name}, {unit_code}).")
 
 
-def demo_accounts() -> list[tuple[str, str, str]]:
-    """(username, role name, unit code) of every demo login."""
+def demo_accounts(scheme: str | None = None) -> list[tuple[str, str, str]]:
+    """(username, role name, unit code) of every demo login of ``scheme`` (default: the active one, else 2024)."""
+    from flask import has_app_context
+
+    config = current_app.config if has_app_context() else {}
+    if (scheme or config.get("UNIT_SCHEME", "2024")) == "2025":
+        from app.security.roles import roles_for
+
+        name = {r.key: r.name for r in roles_for("2025", config.get("CITY_DEPARTMENT_NAME", "Sở quản lý an sinh"))}
+        accounts = [("admin", name["admin"], "01"), ("so", name["so"], "01"), ("lanhdao", name["lanhdao"], "01")]
+        for c in DEMO_COMMUNES_2025:
+            accounts += [(f"xa.{c}", name["xa"], c), (f"congan.{c}", name["congan"], c),
+                         (f"congan2.{c}", name["congan"], c)]
+        return accounts
     accounts = [("admin", "Quản trị hệ thống", "01"), ("so.ldtbxh", "Sở LĐTBXH", "01"), ("lanhdao", "Lãnh đạo", "01")]
     accounts += [(f"phong.{d}", "Phòng LĐTBXH", d) for d in DEMO_DISTRICTS]
     for c in DEMO_COMMUNES:
@@ -150,8 +178,7 @@ def seed_demo_command(citizens, beneficiaries):
     from app.models.admin_unit import CITY_CODE
     from app.services import demo, importing, matching
 
-    if current_app.config["UNIT_SCHEME"] != "2024":
-        raise click.ClickException("The demo accounts use unit codes of the 2024 scheme (UNIT_SCHEME=2024)")
+    scheme = current_app.config["UNIT_SCHEME"]
     password = current_app.config["DEMO_PASSWORD"]
     for username, role_name, unit_code in demo_accounts():
         ensure_user(username, role_name, unit_code, password)
@@ -159,11 +186,11 @@ def seed_demo_command(citizens, beneficiaries):
     if citizens <= 0:
         return
     session = _db().session
-    added = demo.seed_population(session, citizens)
+    added = demo.seed_population(session, citizens, scheme=scheme)
     click.echo(f"Synthetic population: {added} citizens added.")
     if beneficiaries <= 0:
         return
-    content = demo.beneficiary_list_csv(citizens, beneficiaries)
+    content = demo.beneficiary_list_csv(citizens, beneficiaries, scheme=scheme)
     city = _resolve_unit(CITY_CODE)
     batch = importing.create_batch(session, filename="danh-sach-doi-tuong-gia-lap.csv", content=content, unit=city,
                                    category=None, user_id=None, auto_apply=True)
@@ -181,11 +208,12 @@ def seed_demo_command(citizens, beneficiaries):
         session.commit()
     else:
         click.echo("Beneficiary list already imported.")
-    done = demo.seed_visits(session, DEMO_COMMUNES)
+    done = demo.seed_visits(session, DEMO_COMMUNES_2025 if scheme == "2025" else DEMO_COMMUNES, scheme=scheme)
     click.echo(f"Home visits: {done['visits']} recorded, {done['verified']} accounts verified by a second officer.")
-    result = demo.seed_payout(session)
+    result = demo.seed_payout(session, scheme=scheme)
     if result is not None:
-        click.echo(f"Payout period for Ba Đình: {result['paid']} transfers paid, {result['failed']} failed.")
+        click.echo(f"Payout period {demo.DEMO_PERIODS[scheme][0]}: {result['paid']} transfers paid, "
+                   f"{result['failed']} failed.")
 
 
 @asxh.command("worker")

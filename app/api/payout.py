@@ -351,7 +351,7 @@ class PayoutApi(DocumentedApi, BaseApi):
     @expose("/<ref>/lock", methods=["POST"])
     @protect()
     def lock(self, ref):
-        """Lock and approve the period (district office for its district, city department for the city).
+        """Lock and approve the period (the paying unit for its own period, the city department for the city).
         ---
         post:
           parameters:

@@ -74,7 +74,7 @@ class CategoryRule(Model):
 
 
 class PayoutPeriod(Model):
-    """A payout period (đợt chi trả) of a unit (the city or a district): draft → synced → locked → handed_over → paid."""
+    """A payout period (đợt chi trả) of a unit (the city or one paying unit: a district in 2024, a commune in 2025): draft → synced → locked → handed_over → paid."""
 
     __tablename__ = "payout_period"
 

@@ -37,6 +37,27 @@ class AsxhUserView(UserDBModelView):
     edit_columns = ["first_name", "last_name", "username", "active", "email", "roles", "unit"]
     label_columns = {"unit": _l("Unit")}
 
+    def _check_unit_level(self, item) -> None:
+        """A user's unit must be of a level their roles sit at in the active scheme (as in ``asxh create-user``)."""
+        from flask import current_app
+
+        from app.security.roles import roles_for, wrong_level
+
+        if item.unit is None:
+            return
+        roles = roles_for(current_app.config["UNIT_SCHEME"], current_app.config["CITY_DEPARTMENT_NAME"])
+        refusal = wrong_level(roles, [r.name for r in item.roles], item.unit, gettext)
+        if refusal:
+            raise ValueError(refusal)  # FAB shows the message and saves nothing
+
+    def pre_add(self, item):
+        self._check_unit_level(item)
+        super().pre_add(item)
+
+    def pre_update(self, item):
+        self._check_unit_level(item)
+        super().pre_update(item)
+
 
 class AsxhSecurityManager(SecurityManager):
     user_model = AsxhUser

@@ -7,9 +7,11 @@ pseudo view ``ASXH`` and guard actions that are not plain CRUD (import, match, �
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from flask_babel import lazy_gettext as _l
+
+from app.services.messages import N_
 
 READ, WRITE = "read", "write"
 CAPABILITY_VIEW = "ASXH"
@@ -54,6 +56,8 @@ class RoleDef:
     views: dict[str, str] = field(default_factory=dict)
     capabilities: frozenset[str] = frozenset()
     is_admin: bool = False
+    # The unit kinds ("city", "district", "commune") a user of this role may be scoped to; set per scheme.
+    kinds: tuple[str, ...] = ()
 
 
 ROLES: tuple[RoleDef, ...] = (
@@ -99,6 +103,69 @@ ROLES: tuple[RoleDef, ...] = (
 ROLE_BY_NAME = {r.name: r for r in ROLES}
 ROLE_BY_KEY = {r.key: r for r in ROLES}
 
+
+def _union(key: str, name: str, label, *parts: RoleDef) -> RoleDef:
+    """A permission set holding everything ``parts`` hold (write wins over read)."""
+    views: dict[str, str] = {}
+    for part in parts:
+        for view, level in part.views.items():
+            views[view] = WRITE if WRITE in (level, views.get(view)) else level
+    return RoleDef(key, name, label, views=views, capabilities=frozenset().union(*(p.capabilities for p in parts)))
+
+
+# Since 1 July 2025 the commune's social-affairs officer prepares, verifies and hands over the payments that the
+# district office made before, besides the home visits of the commune labour officer: both permission sets.
+XA = _union("xa", "Cán bộ Văn hóa - Xã hội xã", _l("Commune social-affairs officer"),
+            ROLE_BY_KEY["phong"], ROLE_BY_KEY["canbo"])
+PERMISSION_SETS = {**ROLE_BY_KEY, XA.key: XA}
+
+# Per scheme: which permission sets exist, what they are called (None: the set's own name) and at which unit kinds
+# their users sit. In 2025 the city department's name comes from configuration (CITY_DEPARTMENT_NAME).
+CITY_DEPARTMENT = "city_department"
+SCHEME_ROLES: dict[str, tuple[tuple[str, str | None, tuple[str, ...]], ...]] = {
+    "2024": (("admin", None, ("city",)), ("so", None, ("city",)), ("phong", None, ("district",)),
+             ("congan", None, ("commune",)), ("canbo", None, ("commune",)),
+             ("lanhdao", None, ("city", "district", "commune"))),
+    "2025": (("admin", None, ("city",)), ("so", CITY_DEPARTMENT, ("city",)), ("xa", None, ("commune",)),
+             ("congan", None, ("commune",)), ("lanhdao", None, ("city", "commune"))),
+}
+SCHEME_LABELS = {("2025", "so"): _l("City social-protection department")}
+KIND_MSGIDS = {"city": N_("city"), "district": N_("district"), "commune": N_("commune")}
+
+
+def roles_for(scheme: str, city_department: str = "Sở quản lý an sinh") -> tuple[RoleDef, ...]:
+    """The roles of ``scheme``: the permission sets of this table, named and placed as the scheme says."""
+    out = []
+    for key, name, kinds in SCHEME_ROLES[scheme]:
+        base = PERMISSION_SETS[key]
+        name = city_department if name == CITY_DEPARTMENT else (name or base.name)
+        out.append(replace(base, name=name, label=SCHEME_LABELS.get((scheme, key), base.label), kinds=kinds))
+    return tuple(out)
+
+
+def role_allows_kind(role: RoleDef, kind: str) -> bool:
+    """A user of ``role`` may be scoped to a unit of ``kind`` (a role without kinds sits anywhere)."""
+    return not role.kinds or kind in role.kinds
+
+
+WRONG_LEVEL = N_("The role %(role)s sits at the %(kinds)s level in the %(scheme)s scheme; %(unit)s is a %(kind)s")
+
+
+def wrong_level(roles: tuple[RoleDef, ...], role_names, unit, translate) -> str | None:
+    """The (translated) refusal when one of ``role_names`` may not sit at ``unit`` in the active scheme's
+    ``roles``; None when every role fits. Used by ``asxh create-user`` and the user screens."""
+    from app.services.reference import unit_kind
+
+    by_name = {r.name: r for r in roles}
+    kind = unit_kind(unit)
+    for name in role_names:
+        role = by_name.get(name)
+        if role is not None and not role_allows_kind(role, kind):
+            return translate(WRONG_LEVEL) % {
+                "role": name, "kinds": ", ".join(translate(str(KIND_MSGIDS[k])) for k in role.kinds),
+                "scheme": unit.scheme, "unit": unit.name, "kind": translate(KIND_MSGIDS[kind])}
+    return None
+
 # What every signed-in user may do with their own account.
 SELF_SERVICE = (
     ("can_userinfo", "AsxhUserView"),
@@ -133,8 +200,9 @@ def permissions_for(role: RoleDef) -> set[tuple[str, str]]:
     return pairs
 
 
-def sync_roles(sm) -> None:
-    """Create or update every role so its permissions are exactly those of the table.
+def sync_roles(sm, roles: tuple[RoleDef, ...] = ROLES) -> None:
+    """Create or update every role (of the active scheme: ``roles_for``) so its permissions are exactly those of
+    the table.
 
     The admin role additionally receives every permission FAB knows (users, roles, …).
     Idempotent.
@@ -142,7 +210,7 @@ def sync_roles(sm) -> None:
     session = sm.session
     all_pvs = session.query(sm.permissionview_model).all()
     by_pair = {(pv.permission.name, pv.view_menu.name): pv for pv in all_pvs}
-    for role_def in ROLES:
+    for role_def in roles:
         role = sm.find_role(role_def.name) or sm.add_role(role_def.name)
         wanted = permissions_for(role_def)
         pvs = []

@@ -20,13 +20,21 @@ from app.services.reference import FIXTURES
 
 DEMO_SEED = 20240107
 DEMO_DISTRICTS = ("001", "002")
+# The 2025 demo: wards of the former Ba Đình and Hoàn Kiếm districts (two levels: each ward pays for itself).
+DEMO_COMMUNES_2025 = ("00004", "00008", "00025", "00070")
 CATEGORY_NAMES = {"BTXH": "Bảo trợ xã hội", "NCC": "Người có công", "HN": "Hộ nghèo", "HCN": "Hộ cận nghèo", "KHAC": "Khác"}
 
 
-def demo_communes(districts: Iterable[str] | None = DEMO_DISTRICTS) -> list[tuple[str, str, str]]:
-    """(code, name, district) of the communes of ``districts`` (None: every Hanoi commune)."""
+def demo_communes(districts: Iterable[str] | None = DEMO_DISTRICTS, scheme: str = "2024") -> list[tuple[str, str, str]]:
+    """(code, name, district) of the communes of ``districts`` (None: every Hanoi commune). In the 2025 scheme
+    there are no districts: ``districts`` then names the communes themselves and the district is empty."""
     import csv as _csv
 
+    if scheme == "2025":
+        with open(FIXTURES / "hanoi_2025_units.csv", encoding="utf-8") as fh:
+            rows = list(_csv.DictReader(fh))
+        wanted = set(DEMO_COMMUNES_2025 if districts is DEMO_DISTRICTS else districts or ()) or None
+        return [(r["ward_code"], r["ward_name"], "") for r in rows if wanted is None or r["ward_code"] in wanted]
     with open(FIXTURES / "hanoi_legacy_units.csv", encoding="utf-8") as fh:
         rows = list(_csv.DictReader(fh))
     wanted = set(districts) if districts is not None else None
@@ -41,21 +49,23 @@ def citizen_rows(seed: int, n: int, communes, unit_ids: dict[str, int], start: i
                           unit_ids[code], status, dt.date.fromisoformat(status_date) if status_date else None)
 
 
-def seed_population(session: Session, n: int, *, seed: int = DEMO_SEED, districts=DEMO_DISTRICTS) -> int:
+def seed_population(session: Session, n: int, *, seed: int = DEMO_SEED, districts=DEMO_DISTRICTS,
+                    scheme: str = "2024") -> int:
     """Load ``n`` synthetic citizens unless the registry already has people. Returns how many were added."""
     if session.scalar(select(func.count()).select_from(Citizen)):
         return 0
-    communes = demo_communes(districts)
-    unit_ids = dict(session.execute(select(AdminUnit.code, AdminUnit.id).where(AdminUnit.scheme == "2024")).all())
+    communes = demo_communes(districts, scheme)
+    unit_ids = dict(session.execute(select(AdminUnit.code, AdminUnit.id).where(AdminUnit.scheme == scheme)).all())
     added = bulk_load_citizens(session, citizen_rows(seed, n, communes, unit_ids))
     session.commit()
     return added
 
 
-def beneficiary_list_csv(n_citizens: int, m: int, *, seed: int = DEMO_SEED, districts=DEMO_DISTRICTS) -> bytes:
+def beneficiary_list_csv(n_citizens: int, m: int, *, seed: int = DEMO_SEED, districts=DEMO_DISTRICTS,
+                         scheme: str = "2024") -> bytes:
     """A beneficiary list as a district would send it (CSV, Vietnamese headers), drawn from the same
     synthetic population as ``seed_population`` with faults injected."""
-    communes = demo_communes(districts)
+    communes = demo_communes(districts, scheme)
     citizens = list(synthetic.generate_citizens(seed, n_citizens, communes))
     by_code = {c[0]: c for c in communes}
     out = io.StringIO()
@@ -75,14 +85,16 @@ def beneficiary_list_csv(n_citizens: int, m: int, *, seed: int = DEMO_SEED, dist
     return out.getvalue().encode("utf-8-sig")
 
 
+DEMO_OFFICER = {"2024": "canbo", "2025": "xa"}  # username prefix of the commune officer who visits
 DEMO_BANKS = ("Agribank", "Vietcombank", "VietinBank", "BIDV", "NHCSXH", "Viettel Money")
 DECLINE_REASONS = ("prefers_cash", "old_age", "far_from_bank", "no_phone", "fees_or_distrust")
 
 
 def seed_visits(session: Session, commune_codes: Iterable[str], *, seed: int = DEMO_SEED,
-                today: dt.date | None = None) -> dict[str, int]:
-    """Synthetic home visits by each commune's labour officer, through the real survey rules, and a second
-    police officer verifying most of the accounts found (four eyes). Idempotent: people already visited are skipped."""
+                today: dt.date | None = None, scheme: str = "2024") -> dict[str, int]:
+    """Synthetic home visits by each commune's officer (2024: the labour officer ``canbo.<code>``; 2025: the
+    social-affairs officer ``xa.<code>``), through the real survey rules, and a second police officer verifying
+    most of the accounts found (four eyes). Idempotent: people already visited are skipped."""
     import random
 
     from app.models import AsxhUser, Beneficiary, PaymentAccount, Visit
@@ -94,8 +106,8 @@ def seed_visits(session: Session, commune_codes: Iterable[str], *, seed: int = D
     users = {u.username: u.id for u in session.scalars(select(AsxhUser))}
     visited = set(session.scalars(select(Visit.beneficiary_id)))
     for code in commune_codes:
-        unit = session.scalar(select(AdminUnit).where(AdminUnit.scheme == "2024", AdminUnit.code == code))
-        officer, checker = users.get(f"canbo.{code}"), users.get(f"congan2.{code}")
+        unit = session.scalar(select(AdminUnit).where(AdminUnit.scheme == scheme, AdminUnit.code == code))
+        officer, checker = users.get(f"{DEMO_OFFICER[scheme]}.{code}"), users.get(f"congan2.{code}")
         if unit is None or officer is None:
             continue
         people = list(session.scalars(select(Beneficiary).where(
@@ -151,11 +163,14 @@ def seed_visits(session: Session, commune_codes: Iterable[str], *, seed: int = D
 
 
 DEMO_PERIOD = "Tháng 01/2024 — Quận Ba Đình (giả lập)"
+# Per scheme: the demo period's name, date and paying unit (2024: a district; 2025: a ward pays for itself).
+DEMO_PERIODS = {"2024": (DEMO_PERIOD, dt.date(2024, 1, 20), "001"),
+                "2025": ("Tháng 08/2025 — Phường Ba Đình (giả lập)", dt.date(2025, 8, 20), "00004")}
 
 
-def seed_payout(session: Session, *, district_code: str = "001", user_id: int | None = None,
-                seed: int = DEMO_SEED) -> dict | None:
-    """A payout period for one district: synced, locked, handed over, and a synthetic bank result file
+def seed_payout(session: Session, *, payer_code: str | None = None, user_id: int | None = None,
+                seed: int = DEMO_SEED, scheme: str = "2024") -> dict | None:
+    """A payout period for one paying unit: synced, locked, handed over, and a synthetic bank result file
     (most transfers paid, a few failed). Idempotent: nothing is done when the period exists."""
     import os
     import random
@@ -164,15 +179,16 @@ def seed_payout(session: Session, *, district_code: str = "001", user_id: int | 
     from app.models import PayoutLine, PayoutPeriod
     from app.services import payout
 
-    if session.scalar(select(PayoutPeriod.id).where(PayoutPeriod.name == DEMO_PERIOD)) is not None:
+    name, day, default_payer = DEMO_PERIODS[scheme]
+    if session.scalar(select(PayoutPeriod.id).where(PayoutPeriod.name == name)) is not None:
         return None
-    district = session.scalar(select(AdminUnit).where(AdminUnit.scheme == "2024", AdminUnit.code == district_code))
-    period = payout.create_period(session, name=DEMO_PERIOD, period_date=dt.date(2024, 1, 20), unit=district,
-                                  user_id=user_id)
+    payer = session.scalar(select(AdminUnit).where(AdminUnit.scheme == scheme,
+                                                   AdminUnit.code == (payer_code or default_payer)))
+    period = payout.create_period(session, name=name, period_date=day, unit=payer, user_id=user_id)
     session.commit()
-    payout.sync_payout_list(session, period.id, district, user_id=user_id)
-    payout.lock_period(session, period.id, user_id, district)
-    payout.hand_over(session, period.id, user_id, district)
+    payout.sync_payout_list(session, period.id, payer, user_id=user_id)
+    payout.lock_period(session, period.id, user_id, payer)
+    payout.hand_over(session, period.id, user_id, payer)
     rng = random.Random(seed)
     lines = session.scalars(select(PayoutLine.id).where(PayoutLine.period_id == period.id,
                                                         PayoutLine.channel == "account")).all()
@@ -188,6 +204,6 @@ def seed_payout(session: Session, *, district_code: str = "001", user_id: int | 
         fh.write(out.getvalue())
         path = fh.name
     try:
-        return payout.import_results(session, period.id, path, district, user_id, filename="ket-qua-ngan-hang.csv")
+        return payout.import_results(session, period.id, path, payer, user_id, filename="ket-qua-ngan-hang.csv")
     finally:
         os.unlink(path)

@@ -25,6 +25,7 @@ from app.services import normalize as nz
 from app.services.cases import NOT_VISITED
 from app.services.messages import N_, Problem, Problems
 from app.services.registry import natural_key
+from app.services.reference import commune_level
 from app.services.sheets import FIELD_ALIASES
 from app.services.staging import problem_dict, record_upload, stage_file, staging_fields
 from app.services.units import UnitResolver
@@ -117,8 +118,7 @@ def validate_row(values: dict, ctx: RowContext) -> tuple[dict, list[Problem]]:
     rec["address"] = nz.clean_text(values.get("address"))[:400] or None
 
     commune_value = values.get("commune")
-    if commune_value in (None, "") and ctx.batch_unit.level == 3 or (
-            commune_value in (None, "") and ctx.scheme == "2025" and ctx.batch_unit.level == 2):
+    if commune_value in (None, "") and ctx.batch_unit.level == commune_level(ctx.batch_unit.scheme):
         commune_id = ctx.batch_unit.id
     elif commune_value in (None, ""):
         commune_id = None

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, BinaryIO
 
 from sqlalchemy import String, and_, cast, func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from app.models import (
     AdminUnit, BaseLevel, Beneficiary, CategoryRule, PayoutExport, PayoutLine, PayoutPeriod,
@@ -42,6 +42,7 @@ from app.services.accounts import has_verified_account, verified_sql
 from app.services.formatting import format_date
 from app.services.labels import label
 from app.services.messages import N_, FieldError, Problem
+from app.services.reference import level_of, payer_level
 from app.services.validation import is_id
 from app.services.visits import latest_visit_sql
 
@@ -165,9 +166,10 @@ def create_period(session: Session, *, name: str, period_date: dt.date, unit: Ad
     if session.scalar(select(PayoutPeriod.id).where(PayoutPeriod.name == name)) is not None:
         raise FieldError(Problem("name", "period_exists", N_("A payout period named %(name)s already exists"),
                                  {"name": name}))
-    if unit.level > 2 or (unit.scheme == "2025" and unit.level > 1):
+    if unit.level not in (level_of(unit.scheme, "city"), payer_level(unit.scheme)):
         raise FieldError(Problem("unit", "period_unit_level", N_(
-            "A payout period covers the city or a district, not %(unit)s"), {"unit": unit.name}))
+            "A payout period covers the city or one paying unit (a district in the 2024 scheme, a commune in the "
+            "2025 scheme), not %(unit)s"), {"unit": unit.name}))
     period = PayoutPeriod(name=name, period_date=period_date, unit_id=unit.id, status="draft",
                           created_by_id=user_id, created_at=dt.datetime.now())
     session.add(period)
@@ -584,17 +586,19 @@ def _require_exportable(period: PayoutPeriod) -> None:
 
 
 def export_groups(session: Session, period: PayoutPeriod, unit: AdminUnit) -> list[AdminUnit]:
-    """The units that get one payout list each: the districts (level 2) of the part of the period in
-    ``unit``'s scope, or that unit itself when it is a district or a commune."""
+    """The units that get one payout list each: the paying units (districts in 2024, communes in 2025) with
+    lines in the part of the period in ``unit``'s scope, or the unit itself when it pays or lies below a payer."""
     target = effective_unit(period, unit)
-    if target.level >= 2:
+    level = payer_level(target.scheme)
+    if target.level >= level:
         return [target]
+    commune = aliased(AdminUnit)
+    paid_communes = select(PayoutLine.commune_id).where(PayoutLine.period_id == period.id).distinct()
+    # A paying unit is listed when one of the period's communes lies in it (or is it).
     return list(session.scalars(select(AdminUnit).where(
-        AdminUnit.scheme == target.scheme, AdminUnit.level == 2, AdminUnit.path.startswith(target.path),
-        AdminUnit.id.in_(select(AdminUnit.parent_id).where(AdminUnit.id.in_(
-            select(PayoutLine.commune_id).where(PayoutLine.period_id == period.id).distinct())))
-        if target.scheme == "2024" else AdminUnit.id.in_(
-            select(PayoutLine.commune_id).where(PayoutLine.period_id == period.id).distinct()))
+        AdminUnit.scheme == target.scheme, AdminUnit.level == level, AdminUnit.path.startswith(target.path),
+        select(commune.id).where(commune.id.in_(paid_communes), commune.scheme == target.scheme,
+                                 commune.path.startswith(AdminUnit.path)).exists())
         .order_by(AdminUnit.path)))
 
 

@@ -25,6 +25,7 @@ from app.security.roles import VIEW_METHODS
 from app.security.scope import InScopeOr404, ScopedMixin, current_scope_ids, current_unit, scope_unit_ids
 from app.services import payout
 from app.services.formatting import format_date, format_money
+from app.services.reference import level_of, payer_level
 from app.services.messages import FieldError
 from app.views.accounts import can, render_problem, require
 from app.views.audit import PersonalDataViewMixin
@@ -51,8 +52,8 @@ def period_units_for_new():
     unit = current_unit()
     if unit is None:
         return scope_unit_ids(None)
-    max_level = 1 if unit.scheme == "2025" else 2
-    return select(AdminUnit.id).where(AdminUnit.id.in_(scope_unit_ids(unit)), AdminUnit.level <= max_level)
+    levels = (level_of(unit.scheme, "city"), payer_level(unit.scheme))  # the city or one paying unit
+    return select(AdminUnit.id).where(AdminUnit.id.in_(scope_unit_ids(unit)), AdminUnit.level.in_(levels))
 
 
 class NewPeriodForm(FlaskForm):

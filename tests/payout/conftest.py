@@ -12,10 +12,10 @@ def user_id(session, username: str) -> int:
     return session.query(AsxhUser).filter_by(username=username).one().id
 
 
-def unit(session, code: str):
+def unit(session, code: str, scheme: str = "2024"):
     from app.services.reference import find_unit
 
-    return find_unit(session, code, "2024")
+    return find_unit(session, code, scheme)
 
 
 @pytest.fixture()
@@ -31,14 +31,15 @@ def make_person(app):
 
     def make(code: str, name: str, *, cccd: str | None = None, case_type: int | None = 1,
              enrol: dict | None = None, coefficient: dict | None = None, hold_reason: str | None = None,
-             dob: dt.date = dt.date(1945, 5, 1), payment_method: str | None = None) -> int:
+             dob: dt.date = dt.date(1945, 5, 1), payment_method: str | None = None, scheme: str = "2024") -> int:
         with app.app_context():
             return _make(db.session, code, name, cccd=cccd, case_type=case_type, enrol=enrol, coefficient=coefficient,
-                         hold_reason=hold_reason, dob=dob, payment_method=payment_method)
+                         hold_reason=hold_reason, dob=dob, payment_method=payment_method, scheme=scheme)
 
-    def _make(db_session, code, name, *, cccd, case_type, enrol, coefficient, hold_reason, dob, payment_method):
+    def _make(db_session, code, name, *, cccd, case_type, enrol, coefficient, hold_reason, dob, payment_method,
+              scheme):
         counter["n"] += 1
-        commune = unit(db_session, code)
+        commune = unit(db_session, code, scheme)
         if cccd is None:
             cccd = f"0010450{counter['n']:05d}"
         person = Beneficiary(full_name=name, cccd=cccd, date_of_birth=dob, birth_year=dob.year, sex="M",
