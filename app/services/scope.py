@@ -49,7 +49,7 @@ def contains(outer: Any, inner: Any, session: Session | None = None) -> bool:
     ``outer`` and ``inner`` are units: an ``AdminUnit`` or anything with ``scheme`` and ``path`` (a Row of
     those columns). ``inner`` may also be a unit id, loaded through ``session``. None, or an id of no unit,
     on either side: False."""
-    if isinstance(inner, int) and not isinstance(inner, bool):
+    if inner is not None and not hasattr(inner, "path"):  # an id (as the caller got it: int, or str from a form)
         if session is None:
             raise TypeError("contains() needs a session to load a unit by id")
         inner = session.get(AdminUnit, inner)
@@ -74,8 +74,8 @@ def user_unit(session: Session, user_id: int | None) -> AdminUnit | None:
     """The unit of the user ``user_id`` (None: no such user, or a user without a unit)."""
     if user_id is None:
         return None
-    unit_id = session.scalar(select(AsxhUser.unit_id).where(AsxhUser.id == user_id))
-    return session.get(AdminUnit, unit_id) if unit_id is not None else None
+    user = session.get(AsxhUser, user_id)
+    return session.get(AdminUnit, user.unit_id) if user is not None and user.unit_id is not None else None
 
 
 def user_covers(session: Session, user_id: int | None, unit_id: int | None) -> bool:
