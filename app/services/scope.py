@@ -52,7 +52,7 @@ def contains(outer: Any, inner: Any, session: Session | None = None) -> bool:
     if inner is not None and not hasattr(inner, "path"):  # an id (as the caller got it: int, or str from a form)
         if session is None:
             raise TypeError("contains() needs a session to load a unit by id")
-        inner = session.get(AdminUnit, inner)
+        inner = session.get(AdminUnit, inner) if outer is not None else None
     if outer is None or inner is None:
         return False
     return inner.scheme == outer.scheme and inner.path.startswith(outer.path)
