@@ -70,7 +70,7 @@ def require_covers(actor_unit: AdminUnit | None, unit_id: int | None, session: S
         raise OutOfScope(field, msgid, params)
 
 
-def user_unit(session: Session, user_id: int | None) -> AdminUnit | None:
+def unit_of_user(session: Session, user_id: int | None) -> AdminUnit | None:
     """The unit of the user ``user_id`` (None: no such user, or a user without a unit)."""
     if user_id is None:
         return None
@@ -83,7 +83,7 @@ def user_covers(session: Session, user_id: int | None, unit_id: int | None) -> b
     covers everything; a user without a unit covers nothing."""
     if user_id is None:
         return True
-    return covers(user_unit(session, user_id), unit_id, session)
+    return covers(unit_of_user(session, user_id), unit_id, session)
 
 
 def require_user_covers(session: Session, user_id: int | None, unit_id: int | None, *, field: str = "unit",

@@ -123,7 +123,7 @@ def test_user_covers_the_system_and_a_user_without_unit(session):
     for uid, name, unit_id in ((9001, "phong", district.id), (9002, "nounit", None)):
         session.execute(insert(AsxhUser.__table__).values(
             id=uid, first_name=name, last_name=name, username=name, email=f"{name}@x", active=True, unit_id=unit_id))
-    assert scope.user_unit(session, 9001).id == district.id and scope.user_unit(session, 9002) is None
+    assert scope.unit_of_user(session, 9001).id == district.id and scope.unit_of_user(session, 9002) is None
     assert scope.user_covers(session, 9001, commune.id) and not scope.user_covers(session, 9001, other.id)
     assert not scope.user_covers(session, 9001, None)
     assert not scope.user_covers(session, 9002, commune.id)  # a user without a unit: nothing
