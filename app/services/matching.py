@@ -26,8 +26,8 @@ from sqlalchemy.orm import Session
 from app.models import AdminUnit, Beneficiary, MatchRun
 from app.services.bulk import bulk_update
 from app.services.messages import N_, FieldError, Problem
-from app.services.scope import OutOfScope, covers, subtree_ids, subtree_sql
 from app.services.population import CitizenRecord, LocalPopulationRegistry, PopulationRegistry, fg_key
+from app.services.scope import OutOfScope, covers, subtree_ids, subtree_sql
 
 STATUS_CODES = ("matched", "mismatch", "not_found", "deceased", "moved", "possible_duplicate", "needs_review")
 HOLD_OF_STATUS = {"deceased": "deceased", "moved": "moved", "mismatch": "mismatch"}
