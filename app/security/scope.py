@@ -1,55 +1,35 @@
 """Scope rules: which administrative units a user may see and touch.
 
 A user is scoped to one unit; their scope is that unit and every unit below it in
-the same scheme (see ``AdminUnit.path``). Every path — list, show, edit, delete,
-actions, REST, exports, charts and jobs — asks this module. The pure functions
-take a session and a user; the Flask glue at the bottom reads the current user.
+the same scheme. The rule itself is ``app/services/scope.py``; this module is the glue
+from a user (the request's ``g.user``, or the current user at the bottom) to their unit,
+for FAB filters and checks. Every path — list, show, edit, delete, actions, REST,
+exports, charts and jobs — asks one of the two.
 """
 from __future__ import annotations
 
-from sqlalchemy import false, select
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import BadRequest, Forbidden
 
 from app.models import AdminUnit
-
-
-class OutOfScope(Exception):
-    """A unit or record outside the user's scope."""
-
-
-def scope_unit_ids(unit: AdminUnit | None):
-    """A SELECT of the ids of ``unit`` and every unit below it (empty if no unit)."""
-    if unit is None:
-        return select(AdminUnit.id).where(false())
-    return select(AdminUnit.id).where(AdminUnit.scheme == unit.scheme, AdminUnit.path.startswith(unit.path))
+from app.services.scope import covers, subtree_ids
 
 
 def user_unit(session: Session, user) -> AdminUnit | None:
+    """The unit of a user object (the request's ``g.user``); None for no user or a user without a unit."""
     unit_id = getattr(user, "unit_id", None)
     return session.get(AdminUnit, unit_id) if unit_id else None
 
 
 def unit_in_scope(session: Session, user, unit_id: int | None) -> bool:
-    """True when the unit ``unit_id`` is inside the user's scope."""
-    if unit_id is None:
-        return False
-    scope = user_unit(session, user)
-    if scope is None:
-        return False
-    unit = session.get(AdminUnit, unit_id)
-    return unit is not None and unit.scheme == scope.scheme and unit.path.startswith(scope.path)
-
-
-def require_unit_in_scope(session: Session, user, unit_id: int | None) -> None:
-    if not unit_in_scope(session, user, unit_id):
-        raise OutOfScope(unit_id)
+    """True when the unit ``unit_id`` is inside the user's scope (``app.services.scope.covers``)."""
+    return covers(user_unit(session, user), unit_id, session)
 
 
 def scoped_query(session: Session, user, model, column: str = "commune_id"):
     """A query over ``model`` restricted to the user's scope (exports, charts, jobs)."""
     col = getattr(model, column)
-    return session.query(model).filter(col.in_(scope_unit_ids(user_unit(session, user))))
+    return session.query(model).filter(col.in_(subtree_ids(user_unit(session, user))))
 
 
 # --- Flask glue --------------------------------------------------------------
@@ -70,8 +50,8 @@ def current_scope_ids():
     """For FAB ``base_filters``: ``[["commune_id", FilterInFunction, current_scope_ids]]``."""
     user = _current_user()
     if user is None or not getattr(user, "is_authenticated", False):
-        return scope_unit_ids(None)
-    return scope_unit_ids(user_unit(_session(), user))
+        return subtree_ids(None)
+    return subtree_ids(user_unit(_session(), user))
 
 
 def current_unit() -> AdminUnit | None:

@@ -23,6 +23,7 @@ from app.services.accounts import bank_directory
 from app.services.messages import N_, Problem, Problems
 from app.services.labels import label
 from app.services.reports import FIELD_LABELS
+from app.services.scope import subtree_ids
 from app.services.sheets import FIELD_ALIASES
 from app.services.staging import record_upload, stage_file, staging_fields
 
@@ -46,7 +47,7 @@ class _People:
     """The beneficiaries of the batch's scope, looked up by CCCD, else by name key (+ birth date)."""
 
     def __init__(self, session: Session, unit: AdminUnit):
-        ids = select(AdminUnit.id).where(AdminUnit.scheme == unit.scheme, AdminUnit.path.startswith(unit.path))
+        ids = subtree_ids(unit)
         self.by_cccd: dict[str, tuple] = {}
         self.by_name: dict[str, list[tuple]] = {}
         for row in session.execute(select(Beneficiary.id, Beneficiary.cccd, Beneficiary.name_key,

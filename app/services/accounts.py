@@ -20,10 +20,11 @@ from typing import Any
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
-from app.models import AdminUnit, AsxhUser, Bank, Beneficiary, PaymentAccount
+from app.models import Bank, Beneficiary, PaymentAccount
 from app.models.account import ACCOUNT_CHANNELS, ACCOUNT_SOURCES
 from app.services import normalize as nz
 from app.services.messages import N_, FieldError, Problem
+from app.services.scope import OutOfScope, user_covers
 from app.services.masking import mask_account
 from app.services.reference import FIXTURES
 from app.services.visits import latest_visit
@@ -92,21 +93,10 @@ def resolve_bank(session: Session, value: Any) -> str:
     return bin_
 
 
-# --- scope (pure: a user's unit path) -----------------------------------------------
+# --- scope (the rule: app/services/scope.py; user_id None is the system: an import job, the CLI) ----------
 
-def _user_may_touch(session: Session, user_id: int | None, commune_id: int) -> bool:
-    if user_id is None:  # system: import job started by an authorised user, CLI
-        return True
-    user = session.get(AsxhUser, user_id)
-    unit_id = getattr(user, "unit_id", None) if user is not None else None
-    if unit_id is None:
-        return False
-    scope, unit = session.get(AdminUnit, unit_id), session.get(AdminUnit, commune_id)
-    return scope is not None and unit is not None and unit.scheme == scope.scheme and unit.path.startswith(scope.path)
-
-
-def _out_of_scope() -> FieldError:
-    return FieldError(Problem("account", "out_of_scope", N_("This account is outside your scope")))
+def _out_of_scope() -> OutOfScope:
+    return OutOfScope("account", N_("This account is outside your scope"))
 
 
 # --- name check ---------------------------------------------------------------------
@@ -181,7 +171,7 @@ def enter_account(session: Session, *, beneficiary_id: int, channel: str | None,
     if person is None:
         raise FieldError(Problem("beneficiary", "beneficiary_unknown", N_("Unknown beneficiary #%(id)s"),
                                  {"id": beneficiary_id}))
-    if not _user_may_touch(session, user_id, person.commune_id):
+    if not user_covers(session, user_id, person.commune_id):
         raise _out_of_scope()
     if source not in ACCOUNT_SOURCES:
         raise FieldError(Problem("source", "source_unknown", N_("Unknown account source %(value)s"), {"value": source}))
@@ -272,7 +262,7 @@ def verify_account(session: Session, account_id: int, user_id: int, *, approve: 
     account = session.scalars(query).first()
     if account is None:
         raise FieldError(Problem("account", "account_unknown", N_("Unknown account #%(id)s"), {"id": account_id}))
-    if not _user_may_touch(session, user_id, account.commune_id) or user_id is None:
+    if not user_covers(session, user_id, account.commune_id) or user_id is None:
         raise _out_of_scope()
     if account.state != "pending":
         raise FieldError(Problem("account", "account_not_pending", N_(
@@ -323,7 +313,7 @@ def end_account(session: Session, account_id: int, user_id: int | None, *, reaso
     person…). The row stays, with who ended it, when and why (and the audit trail); a higher role can restore
     it. The caller checks the ``enter_account`` or ``verify_account`` capability. Does not commit."""
     account = _account_for_update(session, account_id)
-    if not _user_may_touch(session, user_id, account.commune_id):
+    if not user_covers(session, user_id, account.commune_id):
         raise _out_of_scope()
     if account.state not in OPEN_STATES:
         raise FieldError(Problem("account", "account_not_open", N_(
@@ -342,7 +332,7 @@ def restore_account(session: Session, account_id: int, user_id: int | None) -> P
     when another version now holds that place, and for the person who ended it (a second person decides).
     The caller checks the ``restore_account`` capability (a higher role). Does not commit."""
     account = _account_for_update(session, account_id)
-    if not _user_may_touch(session, user_id, account.commune_id):
+    if not user_covers(session, user_id, account.commune_id):
         raise _out_of_scope()
     if account.state != ENDED:
         raise FieldError(Problem("account", "account_not_ended", N_("This account has not been ended")))

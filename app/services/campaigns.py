@@ -24,10 +24,10 @@ from app.models import (
     WorkGroup, WorkGroupMember,
 )
 from app.services.accounts import has_verified_account
-from app.services.cases import unit_scope_ids
 from app.services.messages import N_, FieldError, Problem
 from app.services.normalize import clean_text
 from app.services.reference import FIXTURES
+from app.services.scope import contains, contains_clause, lineage_ids, subtree_ids
 from app.services.workgroups import is_commune, require_scope
 
 STEPS_FIXTURE = FIXTURES / "campaign_steps.json"
@@ -80,8 +80,7 @@ def mark_step(session: Session, campaign: Campaign, step_no: int, commune_id: in
     require_scope(session, user_id, commune_id)
     commune = session.get(AdminUnit, commune_id)
     campaign_unit = campaign.unit
-    if not is_commune(commune) or not (commune.scheme == campaign_unit.scheme
-                                       and commune.path.startswith(campaign_unit.path)):
+    if not is_commune(commune) or not contains(campaign_unit, commune):
         raise FieldError(Problem("commune", "commune_not_in_campaign", N_(
             "This commune does not take part in the campaign")))
     if step_no not in STEP_NUMBERS:
@@ -150,10 +149,9 @@ def board(session: Session, campaign: Campaign, unit: AdminUnit, *, today: dt.da
     today = today or dt.date.today()
     steps = sorted(campaign.steps, key=lambda s: s.step_no)
     deadline = {s.step_no: s.deadline for s in steps}
-    communes_q = select(AdminUnit.id).where(AdminUnit.id.in_(unit_scope_ids(unit)),
+    communes_q = select(AdminUnit.id).where(AdminUnit.id.in_(subtree_ids(unit)),
                                              AdminUnit.unit_type.in_(("phường", "xã", "thị trấn")),
-                                             AdminUnit.scheme == campaign.unit.scheme,
-                                             AdminUnit.path.startswith(campaign.unit.path))
+                                             contains_clause(campaign.unit))
     communes = list(session.scalars(select(AdminUnit).where(AdminUnit.id.in_(communes_q)).order_by(AdminUnit.path)))
     derived = derived_status(session, communes_q)
     recorded = {(r.commune_id, r.step_no): r for r in session.scalars(
@@ -178,7 +176,7 @@ def board(session: Session, campaign: Campaign, unit: AdminUnit, *, today: dt.da
         children = list(session.scalars(select(AdminUnit).where(AdminUnit.parent_id == unit.id)
                                         .order_by(AdminUnit.code)))
         for child in children:
-            mine = [r for r in commune_rows if r["unit"].path.startswith(child.path)]
+            mine = [r for r in commune_rows if contains(child, r["unit"])]
             if not mine:
                 continue
             cells = {}
@@ -197,10 +195,7 @@ def visible_campaigns(session: Session, unit: AdminUnit | None) -> list[Campaign
     """Campaigns that concern a unit: run by it, by a unit above it, or by a unit below it."""
     if unit is None:
         return []
-    q = select(Campaign).join(AdminUnit, AdminUnit.id == Campaign.unit_id).where(
-        AdminUnit.scheme == unit.scheme,
-        or_(func.substr(unit.path, 1, func.length(AdminUnit.path)) == AdminUnit.path,
-            AdminUnit.path.startswith(unit.path)))
+    q = select(Campaign).where(Campaign.unit_id.in_(lineage_ids(unit)))
     return list(session.scalars(q.order_by(Campaign.year.desc(), Campaign.id.desc())))
 
 

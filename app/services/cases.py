@@ -33,6 +33,7 @@ from app.services.labels import label
 from app.services.masking import mask_account, mask_cccd
 from app.services.visits import latest_visit_column, latest_visit_id
 from app.services.messages import N_
+from app.services.scope import contains_clause, subtree_ids
 from app.services.spreadsheets import Styled, append_row, new_workbook
 
 CASE_TYPES: dict[int, str] = CASE_TYPE_LABELS  # case type → label msgid (the map is in app/models/beneficiary.py)
@@ -51,11 +52,6 @@ def visit_case(*, met: bool, vulnerable: bool, has_account: bool | None, wants_a
     return DECLINES
 
 
-def unit_scope_ids(unit: AdminUnit | None):
-    """A SELECT of the ids of ``unit`` and every unit below it; None: every unit."""
-    if unit is None:
-        return select(AdminUnit.id)
-    return select(AdminUnit.id).where(AdminUnit.scheme == unit.scheme, AdminUnit.path.startswith(unit.path))
 
 
 def case_expression():
@@ -77,7 +73,7 @@ def classify_cases(session: Session, unit: AdminUnit | None = None,
     optionally only for some people. One UPDATE; returns the number of rows it touched."""
     stmt = update(Beneficiary).values(case_type=case_expression())
     if unit is not None:
-        stmt = stmt.where(Beneficiary.commune_id.in_(unit_scope_ids(unit)))
+        stmt = stmt.where(Beneficiary.commune_id.in_(subtree_ids(unit)))
     if beneficiary_ids is not None:
         ids = list(beneficiary_ids)
         stmt = stmt.where(Beneficiary.id.in_(ids) if ids else false())
@@ -96,7 +92,7 @@ def classify_cases(session: Session, unit: AdminUnit | None = None,
 def unclassified_count(session: Session, unit: AdminUnit | None) -> int:
     q = select(func.count()).select_from(Beneficiary).where(Beneficiary.case_type.is_(None))
     if unit is not None:
-        q = q.where(Beneficiary.commune_id.in_(unit_scope_ids(unit)))
+        q = q.where(Beneficiary.commune_id.in_(subtree_ids(unit)))
     return session.scalar(q) or 0
 
 
@@ -119,10 +115,9 @@ def case_counts(session: Session, unit: AdminUnit | None = None, *, level: int |
         group = aliased(AdminUnit)
         q = select(group.id, group.code, group.name, group.level, Beneficiary.case_type, func.count()) \
             .join(commune, commune.id == Beneficiary.commune_id) \
-            .join(group, and_(group.scheme == commune.scheme, group.level == level,
-                              commune.path.startswith(group.path)))
+            .join(group, and_(group.level == level, contains_clause(group, commune)))
     if unit is not None:
-        q = q.where(Beneficiary.commune_id.in_(unit_scope_ids(unit)))
+        q = q.where(Beneficiary.commune_id.in_(subtree_ids(unit)))
     q = q.group_by(group.id, group.code, group.name, group.level, Beneficiary.case_type)
     rows: dict[int, dict] = {}
     for unit_id, code, name, lvl, case_type, n in session.execute(q):
@@ -155,7 +150,7 @@ def case_people_query(unit: AdminUnit | None, case_type: int | None):
          .join(commune, commune.id == Beneficiary.commune_id)
          .outerjoin(Visit, Visit.id == latest_visit_id()))
     if unit is not None:
-        q = q.where(Beneficiary.commune_id.in_(unit_scope_ids(unit)))
+        q = q.where(Beneficiary.commune_id.in_(subtree_ids(unit)))
     if case_type is not None:
         q = q.where(Beneficiary.case_type == case_type)
     return q.order_by(commune.path, Beneficiary.name_key, Beneficiary.id)

@@ -18,14 +18,11 @@ from app.services import campaigns, payout
 from app.services.accounts import has_verified_account
 from app.services import questionnaire as qn
 from app.services.visits import latest_visit_ids
+from app.services.scope import contains, subtree_ids
 
 TO_CLEAN = ("mismatch", "needs_review", "not_found", "possible_duplicate")
 HELD_STATUSES = ("deceased", "moved")
 CASE_TYPE_IDS = CASE_TYPE_CODES
-
-
-def _scope_ids(unit: AdminUnit):
-    return select(AdminUnit.id).where(AdminUnit.scheme == unit.scheme, AdminUnit.path.startswith(unit.path))
 
 
 def _empty() -> dict:
@@ -46,7 +43,7 @@ def _latest_visits(scope):
 
 def per_commune(session: Session, unit: AdminUnit) -> dict[int, dict]:
     """commune id → figures, for every commune in ``unit``'s scope that has beneficiaries."""
-    scope = _scope_ids(unit)
+    scope = subtree_ids(unit)
     rows: dict[int, dict] = defaultdict(_empty)
     for cid, status, case_type, n in session.execute(
             select(Beneficiary.commune_id, Beneficiary.match_status, Beneficiary.case_type, func.count())
@@ -106,7 +103,7 @@ def _finish(r: dict) -> dict:
 
 
 def _reasons(session: Session, unit: AdminUnit) -> tuple[list, list]:
-    scope = _scope_ids(unit)
+    scope = subtree_ids(unit)
     latest = _latest_visits(scope)
     definition = qn.parse_definition(qn.active_questionnaire(session).definition) if qn.active_questionnaire(session) else None
     declines = session.execute(
@@ -151,15 +148,15 @@ def dashboard(session: Session, unit: AdminUnit, *, today: dt.date | None = None
     ``cache`` (optional) keeps the per-commune figures for a short while: at city scale they are the
     expensive part, and a dashboard a minute old is fine."""
     communes = _cached_per_commune(session, unit, cache)
-    paths = dict(session.execute(select(AdminUnit.id, AdminUnit.path).where(AdminUnit.id.in_(list(communes)))).all()) \
-        if communes else {}
+    units = {r.id: r for r in session.execute(select(AdminUnit.id, AdminUnit.scheme, AdminUnit.path)
+                                              .where(AdminUnit.id.in_(list(communes))))} if communes else {}
     children = list(session.scalars(select(AdminUnit).where(AdminUnit.parent_id == unit.id).order_by(AdminUnit.code)))
     total = _empty()
     breakdown = []
     for child in children:
         row = _empty()
         for cid, r in communes.items():
-            if paths.get(cid, "").startswith(child.path):
+            if contains(child, units.get(cid)):
                 _add(row, r)
         if row["beneficiaries"]:
             breakdown.append(dict(_finish(row), unit_id=child.id, code=child.code, name=child.name))

@@ -26,6 +26,7 @@ from app.services.cases import NOT_VISITED
 from app.services.messages import N_, Problem, Problems
 from app.services.registry import natural_key
 from app.services.reference import commune_level
+from app.services.scope import subtree_sql
 from app.services.sheets import FIELD_ALIASES
 from app.services.staging import problem_dict, record_upload, stage_file, staging_fields
 from app.services.units import UnitResolver
@@ -201,18 +202,18 @@ OUT_OF_SCOPE = N_("This person cannot be registered in the unit of this import; 
                   "the city labour department can check the record")
 
 
-def _scope_params(session: Session, batch_id: int) -> dict:
+def _scope(session: Session, batch_id: int) -> tuple[str, dict]:
+    """The subquery of the batch unit's scope (``scope.subtree_sql``) and its params, plus ``:scheme``."""
     unit = session.get(AdminUnit, session.get(ImportBatch, batch_id).unit_id)
-    return {"scheme": unit.scheme, "prefix": unit.path + "%"}
-
-
-_IN_SCOPE = "(SELECT id FROM admin_unit WHERE scheme = :scheme AND path LIKE :prefix)"
+    in_scope, params = subtree_sql(unit)
+    return in_scope, {**params, "scheme": unit.scheme}
 
 
 def _mark_out_of_scope(session: Session, batch_id: int) -> None:
     """A row whose key is a person outside the batch's unit is an error row: the import never renames, moves
     or enrols someone of another unit (moving a person is ``people.move_person``, explicit and audited)."""
     problem = json.dumps([problem_dict(Problem("cccd", "person_refused", OUT_OF_SCOPE))], ensure_ascii=False)
+    in_scope, scope_params = _scope(session, batch_id)
     session.execute(text(
         f"""
         UPDATE import_row SET has_error = :t, outcome = 'error', duplicate_of_row = NULL,
@@ -220,8 +221,8 @@ def _mark_out_of_scope(session: Session, batch_id: int) -> None:
                             ELSE substr(problems, 1, length(problems) - 1) || ', ' || substr(:pj, 2) END
         WHERE batch_id = :b AND has_error = :f AND natural_key IS NOT NULL AND EXISTS (
             SELECT 1 FROM beneficiary p WHERE p.natural_key = import_row.natural_key
-              AND p.commune_id NOT IN {_IN_SCOPE})
-        """), {"b": batch_id, "t": True, "f": False, "pj": problem, **_scope_params(session, batch_id)})
+              AND p.commune_id NOT IN {in_scope})
+        """), {"b": batch_id, "t": True, "f": False, "pj": problem, **scope_params})
 
 
 def _same(dialect: str, a: str, b: str) -> str:
@@ -294,7 +295,8 @@ def apply_batch(session: Session, batch_id: int, progress: Progress | None = Non
             progress(stage="apply", step=1)
         now = dt.datetime.now()
         # A person new to the registry has not been visited yet: case type 5 until the survey says otherwise.
-        params = {"b": batch.id, "f": False, "now": now, "not_visited": NOT_VISITED, **_scope_params(session, batch.id)}
+        in_scope, scope_params = _scope(session, batch.id)
+        params = {"b": batch.id, "f": False, "now": now, "not_visited": NOT_VISITED, **scope_params}
         cols = ", ".join(_PERSON_COLS)
         sets = ", ".join(f"{c} = excluded.{c}" for c in _PERSON_COLS)
         # One person row per natural key, from the first row of that key in the file.
@@ -312,7 +314,7 @@ def apply_batch(session: Session, batch_id: int, progress: Progress | None = Non
                                      AND beneficiary.commune_id = excluded.commune_id
                                     THEN beneficiary.match_status ELSE 'pending' END,
                 updated_at = excluded.updated_at
-            WHERE beneficiary.commune_id IN {_IN_SCOPE}
+            WHERE beneficiary.commune_id IN {in_scope}
             """), params)
         _flag_possible_duplicates(session, params)
         if progress:
@@ -323,7 +325,7 @@ def apply_batch(session: Session, batch_id: int, progress: Progress | None = Non
                                    source_batch_id, created_at, updated_at)
             SELECT b.id, r.commune_id, r.category, r.policy_code, r.monthly_amount, r.extra, r.batch_id, :now, :now
             FROM import_row r JOIN beneficiary b ON b.natural_key = r.natural_key
-            WHERE r.batch_id = :b AND r.outcome IN ('imported', 'updated') AND b.commune_id IN {_IN_SCOPE}
+            WHERE r.batch_id = :b AND r.outcome IN ('imported', 'updated') AND b.commune_id IN {in_scope}
             ON CONFLICT (beneficiary_id, category) DO UPDATE SET
                 commune_id = excluded.commune_id, policy_code = excluded.policy_code,
                 monthly_amount = excluded.monthly_amount, extra = excluded.extra,
@@ -334,7 +336,7 @@ def apply_batch(session: Session, batch_id: int, progress: Progress | None = Non
             f"""
             UPDATE enrolment SET commune_id = (SELECT b.commune_id FROM beneficiary b WHERE b.id = enrolment.beneficiary_id)
             WHERE beneficiary_id IN (SELECT b.id FROM beneficiary b JOIN import_row r ON r.natural_key = b.natural_key
-                                     WHERE r.batch_id = :b AND r.outcome = 'updated' AND b.commune_id IN {_IN_SCOPE})
+                                     WHERE r.batch_id = :b AND r.outcome = 'updated' AND b.commune_id IN {in_scope})
             """), params)
         batch = session.get(ImportBatch, batch_id)
         _count(session, batch)

@@ -27,6 +27,7 @@ from app.models import AdminUnit, Beneficiary, MatchRun
 from app.services.bulk import bulk_update
 from app.services.messages import N_, FieldError, Problem
 from app.services.population import CitizenRecord, LocalPopulationRegistry, PopulationRegistry, fg_key
+from app.services.scope import OutOfScope, covers, subtree_ids, subtree_sql
 
 STATUS_CODES = ("matched", "mismatch", "not_found", "deceased", "moved", "possible_duplicate", "needs_review")
 HOLD_OF_STATUS = {"deceased": "deceased", "moved": "moved", "mismatch": "mismatch"}
@@ -102,10 +103,6 @@ def match_one(b, found: CitizenRecord | None, pool: list[CitizenRecord], parents
     return Result(b.id, "needs_review", None, candidates[0]["score"], None, candidates)
 
 
-def _scope_ids(unit: AdminUnit):
-    return select(AdminUnit.id).where(AdminUnit.scheme == unit.scheme, AdminUnit.path.startswith(unit.path))
-
-
 def match_beneficiaries(session: Session, unit: AdminUnit, *, registry: PopulationRegistry | None = None,
                         progress: Callable | None = None) -> dict[str, int]:
     """Match every beneficiary in ``unit``'s scope; commits per chunk. Returns counts per status code.
@@ -114,7 +111,7 @@ def match_beneficiaries(session: Session, unit: AdminUnit, *, registry: Populati
     """
     registry = registry or LocalPopulationRegistry(session)
     parents, names = _unit_maps(session, unit.scheme)
-    scope = _scope_ids(unit)
+    scope = subtree_ids(unit)
     eligible = (Beneficiary.commune_id.in_(scope),
                 or_(Beneficiary.reviewed_at.is_(None), Beneficiary.updated_at > Beneficiary.reviewed_at),
                 # An import's possible duplicate keeps its flag until a police review decides.
@@ -180,7 +177,7 @@ UPDATE beneficiary AS b SET
             (SELECT name FROM admin_unit WHERE id = b.commune_id), (SELECT name FROM admin_unit WHERE id = c.commune_id)) END
     ))::text, '{{}}')
 FROM citizen c
-WHERE c.cccd = b.cccd AND b.commune_id IN (SELECT id FROM admin_unit WHERE scheme = :scheme AND path LIKE :path)
+WHERE c.cccd = b.cccd AND b.commune_id IN {in_scope}
   AND (b.reviewed_at IS NULL OR b.updated_at > b.reviewed_at)
   AND (b.duplicate_of_id IS NULL OR b.match_status <> 'possible_duplicate')
 """
@@ -194,8 +191,10 @@ _D_COMMUNE = "(c.commune_id IS NOT NULL AND b.commune_id <> c.commune_id)"
 def _match_by_cccd_in_sql(session: Session, unit: AdminUnit, now: dt.datetime) -> int:
     """PostgreSQL: the rules of ``match_one`` for people found by CCCD, as one UPDATE … FROM citizen."""
     any_diff = f"({_D_NAME} OR {_D_DOB} OR {_D_SEX} OR {_D_COMMUNE})"
-    sql = _SQL_EXACT.format(any_diff=any_diff, d_name=_D_NAME, d_dob=_D_DOB, d_sex=_D_SEX, d_commune=_D_COMMUNE)
-    result = session.execute(text(sql), {"now": now, "scheme": unit.scheme, "path": unit.path + "%"})
+    in_scope, params = subtree_sql(unit)
+    sql = _SQL_EXACT.format(any_diff=any_diff, d_name=_D_NAME, d_dob=_D_DOB, d_sex=_D_SEX, d_commune=_D_COMMUNE,
+                            in_scope=in_scope)
+    result = session.execute(text(sql), {"now": now, **params})
     return result.rowcount or 0
 
 
@@ -216,7 +215,7 @@ def _flag_duplicates(session: Session, scope) -> None:
 
 def count_statuses(session: Session, unit: AdminUnit) -> dict[str, int]:
     counts = dict(session.execute(select(Beneficiary.match_status, func.count()).where(
-        Beneficiary.commune_id.in_(_scope_ids(unit))).group_by(Beneficiary.match_status)).all())
+        Beneficiary.commune_id.in_(subtree_ids(unit))).group_by(Beneficiary.match_status)).all())
     return {code: counts.get(code, 0) for code in STATUS_CODES + ("pending",)}
 
 
@@ -240,11 +239,6 @@ class Outcome:
     refused: list[tuple[Beneficiary, Problem]]
 
 
-def _in_scope(session: Session, scope: AdminUnit, unit_id: int | None) -> bool:
-    unit = session.get(AdminUnit, unit_id) if unit_id is not None else None
-    return unit is not None and unit.scheme == scope.scheme and unit.path.startswith(scope.path)
-
-
 def decide(session: Session, actor_unit: AdminUnit | None, beneficiary_ids, action: str, user_id: int | None, *,
            reason: str | None = None, cccd: str | None = None,
            registry: PopulationRegistry | None = None) -> Outcome:
@@ -263,9 +257,9 @@ def decide(session: Session, actor_unit: AdminUnit | None, beneficiary_ids, acti
     people = []
     if actor_unit is not None and ids:
         people = list(session.scalars(select(Beneficiary).where(
-            Beneficiary.id.in_(ids), Beneficiary.commune_id.in_(_scope_ids(actor_unit))).order_by(Beneficiary.id)))
+            Beneficiary.id.in_(ids), Beneficiary.commune_id.in_(subtree_ids(actor_unit))).order_by(Beneficiary.id)))
     if actor_unit is None or len(people) != len(ids):
-        raise FieldError(Problem("id", "out_of_scope", N_("Some of the selected people are outside your scope")))
+        raise OutOfScope("id", N_("Some of the selected people are outside your scope"))
     registry = registry or LocalPopulationRegistry(session)
     outcome = Outcome([], [])
     for person in people:
@@ -305,7 +299,7 @@ def review(session: Session, person: Beneficiary, action: str, user_id: int | No
             raise FieldError(Problem("cccd", "no_registry_record", N_("There is no registry record to take values from")))
         moves_to = record.commune_id if record.commune_id is not None and record.status == "alive" else None
         if moves_to is not None and moves_to != person.commune_id and scope is not None \
-                and not _in_scope(session, scope, moves_to):
+                and not covers(scope, moves_to, session):
             target = session.get(AdminUnit, moves_to)
             raise FieldError(Problem("commune", "moves_out_of_scope", N_(
                 "The registry puts this person in %(unit)s, outside your scope: the record was not changed"),

@@ -43,6 +43,7 @@ from app.services.formatting import format_date
 from app.services.labels import label
 from app.services.messages import N_, FieldError, Problem
 from app.services.reference import level_of, payer_level
+from app.services.scope import OutOfScope, contains, contains_clause, related, subtree_ids, subtree_sql
 from app.services.validation import is_id
 from app.services.visits import latest_visit_sql
 
@@ -99,40 +100,31 @@ def stackable_categories(session: Session) -> set[str]:
     return set(session.scalars(select(CategoryRule.category).where(CategoryRule.stackable.is_(True))))
 
 
-# --- scope ---------------------------------------------------------------------------------
-
-def scope_ids(unit: AdminUnit):
-    """SELECT of the ids of ``unit`` and every unit below it."""
-    return select(AdminUnit.id).where(AdminUnit.scheme == unit.scheme, AdminUnit.path.startswith(unit.path))
-
-
-def _within(inner: AdminUnit, outer: AdminUnit) -> bool:
-    return inner.scheme == outer.scheme and inner.path.startswith(outer.path)
-
+# --- scope (the rule: app/services/scope.py) -----------------------------------------------
 
 def period_visible(period: PayoutPeriod, unit: AdminUnit | None) -> bool:
     """A user sees a period that covers their unit (their lines of it) or lies inside their scope."""
     if unit is None or period is None:
         return False
-    return _within(period.unit, unit) or _within(unit, period.unit)
+    return related(period.unit, unit)
 
 
 def period_in_charge(period: PayoutPeriod, unit: AdminUnit | None) -> bool:
     """The whole period lies inside the scope of ``unit`` (who may lock, hand over, close it)."""
-    return unit is not None and period is not None and _within(period.unit, unit)
+    return unit is not None and period is not None and contains(unit, period.unit)
 
 
 def effective_unit(period: PayoutPeriod, unit: AdminUnit) -> AdminUnit:
     """The part of the period a user of ``unit`` works on: the deeper of the two units."""
-    if _within(unit, period.unit):
+    if contains(period.unit, unit):
         return unit
-    if _within(period.unit, unit):
+    if contains(unit, period.unit):
         return period.unit
     raise out_of_scope()
 
 
-def out_of_scope() -> FieldError:
-    return FieldError(Problem("period", "out_of_scope", N_("This payout period is outside your scope")))
+def out_of_scope() -> OutOfScope:
+    return OutOfScope("period", N_("This payout period is outside your scope"))
 
 
 def _period(session: Session, period_id: int, *, lock: bool = False) -> PayoutPeriod:
@@ -267,8 +259,8 @@ def sync_payout_list(session: Session, period_id: int, unit: AdminUnit, progress
 
     levels = base_levels_at(session, period.period_date)
     stack = sorted(stackable_categories(session))
-    params: dict[str, Any] = {"pid": period.id, "run": rid, "scheme": target.scheme, "prefix": target.path + "%",
-                              "month": benefit_month(period.period_date)}
+    in_scope, scope_params = subtree_sql(target)
+    params: dict[str, Any] = {"pid": period.id, "run": rid, **scope_params, "month": benefit_month(period.period_date)}
     match_hold = "CASE b.match_status " + " ".join(
         f"WHEN '{status}' THEN '{reason}'" for status, reason in MATCH_HOLDS.items()) + " END"
     base_case = "CASE e.category " + " ".join(
@@ -300,7 +292,7 @@ def sync_payout_list(session: Session, period_id: int, unit: AdminUnit, progress
     amount_expr = (f"CASE WHEN e.coefficient IS NOT NULL AND {base_case} IS NOT NULL "
                    f"THEN CAST(ROUND(e.coefficient * {base_case}) AS BIGINT) ELSE e.monthly_amount END")
     acct = "CASE WHEN s.channel = 'account' THEN s.{0} END".format
-    scope_sql = "commune_id IN (SELECT id FROM admin_unit WHERE scheme = :scheme AND path LIKE :prefix)"
+    scope_sql = f"commune_id IN {in_scope}"
     first = session.execute(text(f"SELECT 1 FROM payout_line WHERE period_id = :pid AND {scope_sql} LIMIT 1"),
                             params).first() is None
     eligible = f"""
@@ -308,7 +300,7 @@ def sync_payout_list(session: Session, period_id: int, unit: AdminUnit, progress
             SELECT e.id AS enrolment_id, e.beneficiary_id, e.commune_id, e.category,
                    {amount_expr} AS amount, {stack_case} AS st
             FROM enrolment e
-            WHERE e.commune_id IN (SELECT id FROM admin_unit WHERE scheme = :scheme AND path LIKE :prefix)
+            WHERE e.commune_id IN {in_scope}
               AND e.ended_at IS NULL  -- ended enrolments and people are never paid
               AND e.beneficiary_id IN (SELECT id FROM beneficiary WHERE ended_at IS NULL)
         ), chosen AS (
@@ -472,7 +464,7 @@ def period_summary(session: Session, period_id: int, unit: AdminUnit | None = No
     """People, lines and amounts, by channel and by bank (within ``unit`` when given)."""
     where = [PayoutLine.period_id == period_id]
     if unit is not None:
-        where.append(PayoutLine.commune_id.in_(scope_ids(unit)))
+        where.append(PayoutLine.commune_id.in_(subtree_ids(unit)))
     total = PayoutLine.amount + PayoutLine.carried_amount
     people, lines, amount = session.execute(
         select(func.count(func.distinct(PayoutLine.beneficiary_id)), func.count(), func.sum(total)).where(*where)).one()
@@ -596,16 +588,15 @@ def export_groups(session: Session, period: PayoutPeriod, unit: AdminUnit) -> li
     paid_communes = select(PayoutLine.commune_id).where(PayoutLine.period_id == period.id).distinct()
     # A paying unit is listed when one of the period's communes lies in it (or is it).
     return list(session.scalars(select(AdminUnit).where(
-        AdminUnit.scheme == target.scheme, AdminUnit.level == level, AdminUnit.path.startswith(target.path),
-        select(commune.id).where(commune.id.in_(paid_communes), commune.scheme == target.scheme,
-                                 commune.path.startswith(AdminUnit.path)).exists())
+        contains_clause(target), AdminUnit.level == level,
+        select(commune.id).where(commune.id.in_(paid_communes), contains_clause(AdminUnit, commune)).exists())
         .order_by(AdminUnit.path)))
 
 
 def _line_rows(session: Session, period_id: int, unit: AdminUnit, *where):
     return session.execute(
         select(PayoutLine, AdminUnit.name).join(AdminUnit, AdminUnit.id == PayoutLine.commune_id)
-        .where(PayoutLine.period_id == period_id, PayoutLine.commune_id.in_(scope_ids(unit)), *where)
+        .where(PayoutLine.period_id == period_id, PayoutLine.commune_id.in_(subtree_ids(unit)), *where)
         .order_by(AdminUnit.path, PayoutLine.full_name, PayoutLine.id).execution_options(yield_per=5000))
 
 
@@ -619,7 +610,7 @@ def write_payout_list(session: Session, period_id: int, unit: AdminUnit, out: Bi
 
     period = _period(session, period_id)
     _require_exportable(period)
-    if not (_within(unit, period.unit) or _within(period.unit, unit)):
+    if not related(unit, period.unit):
         raise out_of_scope()
     t = translate
     wb = new_workbook()
@@ -708,7 +699,7 @@ def write_bank_file(session: Session, period_id: int, unit: AdminUnit, bank_bin:
         select(PayoutLine.bank_bin, PayoutLine.account_number, PayoutLine.holder_ascii, PayoutLine.amount,
                PayoutLine.carried_amount, PayoutLine.category, PayoutLine.id)
         .where(PayoutLine.period_id == period.id, PayoutLine.channel == "account", PayoutLine.bank_bin == bank_bin,
-               PayoutLine.commune_id.in_(scope_ids(target)))
+               PayoutLine.commune_id.in_(subtree_ids(target)))
         .order_by(PayoutLine.commune_id, PayoutLine.sequence, PayoutLine.id).execution_options(yield_per=20000))
     for b, number, holder, amount, carried, category, line_id in rows:
         value = amount + carried
@@ -728,16 +719,17 @@ def _copy_bank_file(session: Session, period_id: int, target: AdminUnit, bank_bi
     from app.services.spreadsheets import sql_csv_text
 
     raw = session.connection().connection.driver_connection
+    in_scope, scope_params = subtree_sql(target, paramstyle="pyformat")
     query = f"""
         COPY (SELECT {sql_csv_text("l.bank_bin")}, {sql_csv_text("l.account_number")},
                      {sql_csv_text("l.holder_ascii")}, l.amount + l.carried_amount,
                      'ASXH ' || l.category || ' DOT ' || l.period_id || ' MA ' || l.id, l.id
               FROM payout_line l
-              WHERE l.period_id = %s AND l.channel = 'account' AND l.bank_bin = %s
-                AND l.commune_id IN (SELECT id FROM admin_unit WHERE scheme = %s AND path LIKE %s)
+              WHERE l.period_id = %(pid)s AND l.channel = 'account' AND l.bank_bin = %(bin)s
+                AND l.commune_id IN {in_scope}
               ORDER BY l.commune_id, l.sequence, l.id) TO STDOUT WITH (FORMAT csv)"""
     with raw.cursor() as cur:
-        with cur.copy(query, (period_id, bank_bin, target.scheme, target.path + "%")) as copy:
+        with cur.copy(query, {"pid": period_id, "bin": bank_bin, **scope_params}) as copy:
             for block in copy:
                 data = bytes(block)
                 digest.update(data)
@@ -745,7 +737,7 @@ def _copy_bank_file(session: Session, period_id: int, target: AdminUnit, bank_bi
     lines, amount = session.execute(
         select(func.count(), func.coalesce(func.sum(PayoutLine.amount + PayoutLine.carried_amount), 0))
         .where(PayoutLine.period_id == period_id, PayoutLine.channel == "account", PayoutLine.bank_bin == bank_bin,
-               PayoutLine.commune_id.in_(scope_ids(target)))).one()
+               PayoutLine.commune_id.in_(subtree_ids(target)))).one()
     return {"lines": int(lines), "amount": int(amount), "sha256": digest.hexdigest()}
 
 
@@ -846,7 +838,7 @@ def import_results(session: Session, period_id: int, path: str, unit: AdminUnit,
         chunk = ids[i:i + 5000]
         known.update(session.scalars(select(PayoutLine.id).where(
             PayoutLine.period_id == period.id, PayoutLine.id.in_(chunk), PayoutLine.channel != "held",
-            PayoutLine.commune_id.in_(scope_ids(target)))))
+            PayoutLine.commune_id.in_(subtree_ids(target)))))
     now = dt.datetime.now()
     params = [{"id": ref, "s": s, "r": r if s == "failed" else None, "now": now, "pid": period.id}
               for ref, (s, r, _n) in updates.items() if ref in known]
@@ -878,7 +870,7 @@ def period_totals(session: Session, period_id: int, unit: AdminUnit) -> dict:
     for status, channel, n, amount in session.execute(
             select(PayoutLine.result_status, PayoutLine.channel, func.count(),
                    func.sum(PayoutLine.amount + PayoutLine.carried_amount))
-            .where(PayoutLine.period_id == period.id, PayoutLine.commune_id.in_(scope_ids(target)))
+            .where(PayoutLine.period_id == period.id, PayoutLine.commune_id.in_(subtree_ids(target)))
             .group_by(PayoutLine.result_status, PayoutLine.channel)):
         key = "held" if channel == "held" else ("outstanding" if status == "pending" else status)
         out[key]["lines"] += n
@@ -889,7 +881,7 @@ def period_totals(session: Session, period_id: int, unit: AdminUnit) -> dict:
 def follow_up_lines(session: Session, unit: AdminUnit, period_id: int | None = None):
     """Failed lines (not yet carried) in scope: fix the account or pay in cash, then carry."""
     query = (select(PayoutLine).where(PayoutLine.result_status == "failed",
-                                      PayoutLine.commune_id.in_(scope_ids(unit)))
+                                      PayoutLine.commune_id.in_(subtree_ids(unit)))
              .order_by(PayoutLine.period_id, PayoutLine.sequence))
     if period_id is not None:
         query = query.where(PayoutLine.period_id == period_id)
@@ -910,14 +902,13 @@ def carry_failed(session: Session, from_period_id: int, to_period_id: int, unit:
     if target_period.id == source.id or target_period.period_date < source.period_date:
         raise FieldError(Problem("period", "carry_backwards", N_(
             "Failed lines can only be carried into a later payout period")))
-    params: dict[str, Any] = {"src": source.id, "dst": target_period.id, "scheme": scope.scheme,
-                              "prefix": scope.path + "%"}
+    in_scope, scope_params = subtree_sql(scope)
+    params: dict[str, Any] = {"src": source.id, "dst": target_period.id, **scope_params}
     only = ""
     if line_ids:
         only = " AND l.id IN (" + ", ".join(f":l{i}" for i in range(len(line_ids))) + ")"
         params.update({f"l{i}": int(v) for i, v in enumerate(line_ids)})
-    where = (f"l.period_id = :src AND l.result_status = 'failed' AND l.commune_id IN "
-             f"(SELECT id FROM admin_unit WHERE scheme = :scheme AND path LIKE :prefix){only}")
+    where = f"l.period_id = :src AND l.result_status = 'failed' AND l.commune_id IN {in_scope}{only}"
     true = "true" if session.get_bind().dialect.name == "postgresql" else "1"
     params["month"] = benefit_month(target_period.period_date)
     lock_month(session, params["month"])
@@ -965,7 +956,7 @@ def _share(part: int, whole: int) -> float | None:
 def headline_by_commune(session: Session, unit: AdminUnit, period_id: int | None = None) -> tuple[dict, int | None]:
     """commune_id → counts, and the period used."""
     period = session.get(PayoutPeriod, period_id) if period_id else latest_closed_period(session, unit)
-    ids = scope_ids(unit)
+    ids = subtree_ids(unit)
     rows: dict[int, dict] = {}
 
     def row(cid):
@@ -1026,12 +1017,12 @@ def headline_breakdown(session: Session, unit: AdminUnit, period_id: int | None 
     """The measure for each unit directly below ``unit`` (districts of the city, communes of a district)."""
     rows, used = headline_by_commune(session, unit, period_id)
     children = list(session.scalars(select(AdminUnit).where(AdminUnit.parent_id == unit.id).order_by(AdminUnit.path)))
-    paths = {u.id: u.path for u in session.scalars(select(AdminUnit).where(AdminUnit.id.in_(list(rows))))} if rows else {}
+    units = {u.id: u for u in session.scalars(select(AdminUnit).where(AdminUnit.id.in_(list(rows))))} if rows else {}
     out = []
     for child in children:
         total = {"beneficiaries": 0, "with_verified_account": 0, "want_account": 0, "paid_to_account": 0}
         for cid, counts in rows.items():
-            if paths.get(cid, "").startswith(child.path):
+            if contains(child, units.get(cid)):
                 for k in total:
                     total[k] += counts[k]
         out.append(_finish(dict(total, unit_id=child.id, unit_code=child.code, unit_name=child.name, period_id=used)))

@@ -25,6 +25,7 @@ from app.services import audit
 from app.services import normalize as nz
 from app.services.messages import N_, FieldError, Problem
 from app.services.registry import refresh_keys
+from app.services.scope import OutOfScope, contains
 
 PERSON_FIELDS = ("full_name", "cccd", "cmnd", "date_of_birth", "birth_year", "sex", "address", "commune_id")
 CONFLICT = N_("This change conflicts with a record that already exists; nothing was saved.")
@@ -216,8 +217,7 @@ def may_reinstate(session: Session, actor_unit_id: int | None, person: Beneficia
     """A higher role: the actor's unit is strictly above the person's commune and covers it."""
     unit = session.get(AdminUnit, actor_unit_id) if actor_unit_id else None
     commune = person.commune
-    return (unit is not None and commune is not None and unit.scheme == commune.scheme
-            and commune.path.startswith(unit.path) and commune.path != unit.path)
+    return contains(unit, commune) and commune.id != unit.id
 
 
 def reinstate_person(session: Session, person: Beneficiary, actor_id: int | None, actor_unit_id: int | None,
@@ -252,11 +252,6 @@ def reinstate_person(session: Session, person: Beneficiary, actor_id: int | None
 
 # --- move between units ------------------------------------------------------------------
 
-def _covers(unit: AdminUnit | None, other: AdminUnit | None) -> bool:
-    return (unit is not None and other is not None and unit.scheme == other.scheme
-            and other.path.startswith(unit.path))
-
-
 def move_person(session: Session, actor_unit_id: int | None, beneficiary_id: int, to_commune: AdminUnit,
                 reason) -> Beneficiary:
     """Move a person (and their enrolments) to another commune: explicit, audited, reason required, and only
@@ -264,10 +259,10 @@ def move_person(session: Session, actor_unit_id: int | None, beneficiary_id: int
     reason = _reason(reason)
     actor_unit = session.get(AdminUnit, actor_unit_id) if actor_unit_id else None
     person = session.get(Beneficiary, beneficiary_id)
-    if person is None or not _covers(actor_unit, person.commune):
+    if person is None or not contains(actor_unit, person.commune):
         raise _error("beneficiary", "not_found", N_("No such beneficiary in your scope"))
-    if to_commune is None or not _covers(actor_unit, to_commune):
-        raise _error("commune", "out_of_scope", N_("The target commune is outside your scope"))
+    if to_commune is None or not contains(actor_unit, to_commune):
+        raise OutOfScope("commune", N_("The target commune is outside your scope"))
     if to_commune.level != person.commune.level or to_commune.id == person.commune_id:
         raise _error("commune", "bad_target", N_("Choose another commune"))
     old = person.commune

@@ -31,8 +31,8 @@ from app.services import normalize as nz
 from app.services import questionnaire as qn
 from app.services.cases import classify_cases, visit_case
 from app.services.messages import N_, FieldError, Problem
+from app.services.scope import OUT_OF_SCOPE, user_covers
 from app.services.visits import latest_first
-from app.services.workgroups import OUT_OF_SCOPE, user_covers
 
 DECLINE_NEEDS_CONFIRMATION = N_("A citizen who declines an account must confirm it and give a specific reason")
 OTHER_REASON_NEEDS_TEXT = N_("Describe the reason when it is “other”")

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from app.models import AdminUnit
 from app.services.messages import N_, FieldError, Problem
 from app.services.normalize import ascii_key
+from app.services.scope import contains
 
 # Unit-type words and their abbreviations, longest first (ASCII keys).
 _TYPE_PREFIXES = (
@@ -45,9 +46,9 @@ class UnitResolver:
     def __init__(self, session: Session, scope: AdminUnit):
         self.scope = scope
         rows = session.execute(
-            select(AdminUnit.id, AdminUnit.code, AdminUnit.name, AdminUnit.level, AdminUnit.path,
+            select(AdminUnit.id, AdminUnit.code, AdminUnit.name, AdminUnit.level, AdminUnit.scheme, AdminUnit.path,
                    AdminUnit.parent_id, AdminUnit.unit_type).where(AdminUnit.scheme == scope.scheme)).all()
-        self.units = {r.id: _Unit(r.id, r.code, r.name, r.level, r.path, r.parent_id, r.path.startswith(scope.path))
+        self.units = {r.id: _Unit(r.id, r.code, r.name, r.level, r.path, r.parent_id, contains(scope, r))
                       for r in rows}
         self.by_code = {u.code: u for u in self.units.values()}
         self.communes_by_name: dict[str, list[_Unit]] = {}

@@ -19,32 +19,19 @@ from app.models import (
 )
 from app.services import questionnaire as qn
 from app.services.addresses import parse_address
-from app.services.cases import unit_scope_ids
 from app.services.masking import mask_cccd
 from app.services.visits import latest_visits
 from app.services.formatting import format_date
 from app.services.messages import N_, FieldError, Problem
 from app.services.normalize import clean_text
+from app.services.scope import require_user_covers, subtree_ids
 from app.services.spreadsheets import append_row, new_workbook
 
-OUT_OF_SCOPE = N_("This unit is outside your scope")
 
-
-# --- scope ----------------------------------------------------------------------------
-
-def user_covers(session: Session, user_id: int | None, unit_id: int | None) -> bool:
-    """Does the user's unit contain ``unit_id``? (None user: the system, always.)"""
-    if user_id is None:
-        return True
-    user = session.get(AsxhUser, user_id)
-    scope = session.get(AdminUnit, user.unit_id) if user is not None and user.unit_id else None
-    unit = session.get(AdminUnit, unit_id) if unit_id else None
-    return scope is not None and unit is not None and unit.scheme == scope.scheme and unit.path.startswith(scope.path)
-
+# --- scope (the rule: app/services/scope.py) --------------------------------------------
 
 def require_scope(session: Session, user_id: int | None, unit_id: int | None, field: str = "commune") -> None:
-    if not user_covers(session, user_id, unit_id):
-        raise FieldError(Problem(field, "out_of_scope", OUT_OF_SCOPE))
+    require_user_covers(session, user_id, unit_id, field=field)
 
 
 def is_commune(unit: AdminUnit | None) -> bool:
@@ -133,8 +120,9 @@ def candidate_users(session: Session, commune_id: int) -> list[AsxhUser]:
 def sync_visit_list(session: Session, unit: AdminUnit | None) -> int:
     """Bring the visit list of ``unit`` up to date with the registry: a row for every beneficiary,
     the commune of people who moved (their assignment is cleared), and the address parts of changed
-    addresses. Set-based except the address parsing (executemany). Returns the rows re-parsed."""
-    scope = unit_scope_ids(unit)
+    addresses. Set-based except the address parsing (executemany). Returns the rows re-parsed.
+    ``unit`` None: every unit (the system)."""
+    scope = subtree_ids(unit) if unit is not None else select(AdminUnit.id)
     session.execute(insert(VisitAssignment).from_select(
         ["beneficiary_id", "commune_id", "street", "street_key", "lane_no", "alley_no", "house_no", "house_suffix"],
         select(Beneficiary.id, Beneficiary.commune_id, literal(""), literal(""), literal(0), literal(0), literal(0),

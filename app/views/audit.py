@@ -29,8 +29,9 @@ from app.security.masking import (
     account_formatter, cccd_formatter, identifier_columns, log_exact_searches, may_unmask_record, refuse_sort,
     refused_searches, should_mask,
 )
-from app.security.scope import current_unit, scope_unit_ids
+from app.security.scope import current_unit
 from app.services.masking import IDENTIFIER_FIELDS, MASKERS
+from app.services.scope import subtree_ids
 from app.views.labels import label
 
 FORMATTERS = {"cccd": cccd_formatter, "account": account_formatter}
@@ -79,7 +80,7 @@ class AuditScopeFilter(BaseFilter):
             return query.filter(false())
         if unit.parent_id is None:
             return query
-        return query.filter(AuditLog.unit_id.in_(scope_unit_ids(unit)))
+        return query.filter(AuditLog.unit_id.in_(subtree_ids(unit)))
 
 
 class AuditLogView(ModelView):

@@ -14,7 +14,7 @@ from flask_appbuilder.security.decorators import has_access
 from flask_babel import force_locale, gettext, lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from sqlalchemy import literal, or_, select
+from sqlalchemy import select
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired
 
@@ -22,11 +22,12 @@ from app.extensions import db
 from app.models import AdminUnit, BaseLevel, CategoryRule, PayoutExport, PayoutLine, PayoutPeriod, PayoutSyncRun
 from app.security.masking import account_formatter, cccd_formatter
 from app.security.roles import VIEW_METHODS
-from app.security.scope import InScopeOr404, ScopedMixin, current_scope_ids, current_unit, scope_unit_ids
+from app.security.scope import InScopeOr404, ScopedMixin, current_scope_ids, current_unit
 from app.services import payout
 from app.services.formatting import format_date, format_money
 from app.services.reference import level_of, payer_level
 from app.services.messages import FieldError
+from app.services.scope import lineage_ids, subtree_ids
 from app.views.accounts import can, render_problem, require
 from app.views.audit import PersonalDataViewMixin
 from app.views.batch_common import failure_text
@@ -41,19 +42,15 @@ READ_ONLY_METHODS = {k: v for k, v in VIEW_METHODS.items() if "delete" not in k}
 
 def current_period_unit_ids():
     """Units whose periods the current user sees: their scope and the units above them."""
-    unit = current_unit()
-    if unit is None:
-        return scope_unit_ids(None)
-    return select(AdminUnit.id).where(AdminUnit.scheme == unit.scheme, or_(
-        AdminUnit.path.startswith(unit.path), literal(unit.path).startswith(AdminUnit.path)))
+    return lineage_ids(current_unit())
 
 
 def period_units_for_new():
     unit = current_unit()
     if unit is None:
-        return scope_unit_ids(None)
+        return subtree_ids(None)
     levels = (level_of(unit.scheme, "city"), payer_level(unit.scheme))  # the city or one paying unit
-    return select(AdminUnit.id).where(AdminUnit.id.in_(scope_unit_ids(unit)), AdminUnit.level.in_(levels))
+    return select(AdminUnit.id).where(AdminUnit.id.in_(subtree_ids(unit)), AdminUnit.level.in_(levels))
 
 
 class NewPeriodForm(FlaskForm):
@@ -132,10 +129,10 @@ class PayoutPeriodView(InScopeOr404, ModelView):
         summary = payout.period_summary(db.session, period.id, target)
         totals = payout.period_totals(db.session, period.id, target)
         runs = db.session.scalars(select(PayoutSyncRun).where(
-            PayoutSyncRun.period_id == period.id, PayoutSyncRun.unit_id.in_(scope_unit_ids(target)))
+            PayoutSyncRun.period_id == period.id, PayoutSyncRun.unit_id.in_(subtree_ids(target)))
             .order_by(PayoutSyncRun.id.desc()).limit(5)).all()
         exports = db.session.scalars(select(PayoutExport).where(
-            PayoutExport.period_id == period.id, PayoutExport.unit_id.in_(scope_unit_ids(target)))
+            PayoutExport.period_id == period.id, PayoutExport.unit_id.in_(subtree_ids(target)))
             .order_by(PayoutExport.id.desc()).limit(10)).all()
         groups = payout.export_groups(db.session, period, unit) if period.status in payout.EXPORTABLE else []
         banks = summary["by_bank"] if period.status in payout.EXPORTABLE else []
@@ -185,7 +182,7 @@ class PayoutPeriodView(InScopeOr404, ModelView):
         period = self.in_scope_or_404(pk)
         target = payout.effective_unit(period, current_unit())
         run = db.session.scalar(select(PayoutSyncRun).where(
-            PayoutSyncRun.period_id == period.id, PayoutSyncRun.unit_id.in_(scope_unit_ids(target)))
+            PayoutSyncRun.period_id == period.id, PayoutSyncRun.unit_id.in_(subtree_ids(target)))
             .order_by(PayoutSyncRun.id.desc()).limit(1))
         if run is None:
             return jsonify({"status": None})

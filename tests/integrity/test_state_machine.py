@@ -353,7 +353,7 @@ class IntegrityMachine(RuleBasedStateMachine):
             target = payout.effective_unit(period, unit)
             lines = self.session.query(PayoutLine.id).filter(
                 PayoutLine.period_id == period.id, PayoutLine.channel != "held",
-                PayoutLine.commune_id.in_(payout.scope_ids(target))).order_by(PayoutLine.id).all()
+                PayoutLine.commune_id.in_(world.scope_unit_ids(self.session, target))).order_by(PayoutLine.id).all()
             if not lines:
                 return
             path = os.path.join(self.tmp, f"ket_qua_{period.id}.csv")
