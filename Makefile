@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 FLASK  := $(PY) -m flask --app run
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install chromium i18n-extract i18n-compile init clean bench
+.PHONY: demo test lint install chromium i18n-extract i18n-compile init clean bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ chromium:
 # The whole suite. TEST_DATABASE_URL / REDIS_URL select PostgreSQL / a Redis server.
 test: install chromium
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+# Lint (ruff: pyflakes, pycodestyle, bugbear, isort, pyupgrade, complexity 15; settings in pyproject.toml).
+lint: $(STAMP)
+	$(PY) -m ruff check app jobs tests bench config.py run.py translations/i18n.py
 
 bench: install
 	$(PY) bench/import_bench.py

@@ -9,8 +9,11 @@ from config import load_config
 def create_app(overrides: dict | None = None) -> Flask:
     from flask_appbuilder import AppBuilder
 
-    from app import cli, web
-    from app import models  # noqa: F401  (one metadata for FAB and us)
+    from app import (
+        cli,
+        models,  # noqa: F401  (one metadata for FAB and us)
+        web,
+    )
     from app.api import register_apis
     from app.extensions import csrf, db, migrate
     from app.security.manager import password_policy

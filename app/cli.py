@@ -84,7 +84,6 @@ def ensure_user(username: str, role_name: str, unit_code: str, password: str, *,
                 last_name: str = "") -> tuple[object, bool]:
     """Create the user, or update its role, unit and password. Returns (user, created)."""
     from flask_appbuilder.exceptions import PasswordComplexityValidationError
-
     from flask_babel import force_locale, gettext
 
     from app.security.manager import password_policy
@@ -134,8 +133,9 @@ def ensure_user(username: str, role_name: str, unit_code: str, password: str, *,
 @click.option("--last-name", default="")
 def create_user_command(username, role_name, unit_code, password, first_name, last_name):
     """Create (or update) a user scoped to a unit."""
-    from app.security.manager import password_policy
     from flask_appbuilder.exceptions import PasswordComplexityValidationError
+
+    from app.security.manager import password_policy
 
     try:
         password_policy(password)

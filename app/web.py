@@ -29,7 +29,7 @@ API_PREFIX = "/api/"
 HSTS = "max-age=31536000; includeSubDomains"
 
 
-def register(app: Flask) -> None:
+def register(app: Flask) -> None:  # noqa: C901
     from app.views import params
 
     params.register(app)  # bad input (ids, numbers, JSON bodies, FAB's own routes) is a 400/404, never a 500

@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
-import io
 import tempfile
 import time
 from pathlib import Path

@@ -6,7 +6,6 @@ matching service, next to the plain SQL join on CCCD (the floor). Prints figures
 from __future__ import annotations
 
 import argparse
-import random
 import time
 
 from _common import fresh_app, peak_mb

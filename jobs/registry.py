@@ -7,8 +7,9 @@ job's meta (``progress``) is only a live hint.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from jobs.cases import classify_job_id, run_classify
 from jobs.imports import import_job_id, run_apply, run_import

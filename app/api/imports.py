@@ -1,7 +1,6 @@
 """/api/v1/import/: upload a list (multipart), follow its job, apply it, fetch the error report."""
 from __future__ import annotations
 
-
 from flask import current_app, g, request
 from flask_appbuilder.api import BaseApi, expose, protect
 from flask_babel import gettext

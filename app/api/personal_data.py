@@ -14,7 +14,12 @@ from flask_babel import gettext
 
 from app.security.audit import log_view
 from app.security.masking import (
-    identifier_columns, log_exact_searches, mask_for_user, refuse_sort, refused_searches, should_mask,
+    identifier_columns,
+    log_exact_searches,
+    mask_for_user,
+    refuse_sort,
+    refused_searches,
+    should_mask,
 )
 
 

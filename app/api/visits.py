@@ -14,8 +14,7 @@ from app.security.audit import log_page
 from app.security.masking import cccd_formatter
 from app.security.scope import scoped_query, unit_in_scope
 from app.services import questionnaire as qn
-from app.services import survey, workgroups
-from app.services import validation
+from app.services import survey, validation, workgroups
 from app.services.cases import CASE_TYPES
 from app.services.messages import FieldError
 from app.views.params import id_arg, json_object

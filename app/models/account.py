@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
 
 from flask_appbuilder.models.sqla import Model
 from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, func, text
@@ -46,20 +45,20 @@ class PaymentAccount(Model):
     account_number: Mapped[str] = mapped_column(String(19), nullable=False)
     holder_name: Mapped[str] = mapped_column(String(150), nullable=False)
     holder_ascii: Mapped[str] = mapped_column(String(150), nullable=False)
-    name_mismatch_reason: Mapped[Optional[str]] = mapped_column(String(300))
+    name_mismatch_reason: Mapped[str | None] = mapped_column(String(300))
     shared_flag: Mapped[bool] = mapped_column(nullable=False, default=False)
     source: Mapped[str] = mapped_column(String(10), nullable=False, default="police")
     state: Mapped[str] = mapped_column(String(12), nullable=False, default="pending")
-    entered_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
+    entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
     entered_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
-    verified_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
-    verified_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
-    reject_reason: Mapped[Optional[str]] = mapped_column(Text)
-    supersedes_id: Mapped[Optional[int]] = mapped_column(ForeignKey("payment_account.id"))
-    ended_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
-    ended_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
-    end_reason: Mapped[Optional[str]] = mapped_column(Text)
-    source_batch_id: Mapped[Optional[int]] = mapped_column(ForeignKey("import_batch.id"), index=True)
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
+    verified_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    reject_reason: Mapped[str | None] = mapped_column(Text)
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("payment_account.id"))
+    ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    end_reason: Mapped[str | None] = mapped_column(Text)
+    source_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"), index=True)
 
     beneficiary: Mapped[Beneficiary] = relationship(Beneficiary)
     bank: Mapped[Bank] = relationship(Bank)

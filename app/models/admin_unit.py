@@ -1,8 +1,6 @@
 """Reference data: administrative units (by scheme) and banks (by NAPAS BIN)."""
 from __future__ import annotations
 
-from typing import Optional
-
 from flask_appbuilder.models.sqla import Model
 from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -30,10 +28,10 @@ class AdminUnit(Model):
     name: Mapped[str] = mapped_column(String(120), nullable=False)
     unit_type: Mapped[str] = mapped_column(String(20), nullable=False)
     level: Mapped[int] = mapped_column(Integer, nullable=False)
-    parent_id: Mapped[Optional[int]] = mapped_column(ForeignKey("admin_unit.id"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("admin_unit.id"), index=True)
     path: Mapped[str] = mapped_column(String(64), nullable=False)
 
-    parent: Mapped[Optional["AdminUnit"]] = relationship(remote_side=[id])
+    parent: Mapped[AdminUnit | None] = relationship(remote_side=[id])
 
     @property
     def is_commune(self) -> bool:
@@ -55,9 +53,9 @@ class Bank(Model):
     code: Mapped[str] = mapped_column(String(20), nullable=False)
     short_name: Mapped[str] = mapped_column(String(80), nullable=False)
     name_vi: Mapped[str] = mapped_column(String(200), nullable=False)
-    swift: Mapped[Optional[str]] = mapped_column(String(20))
+    swift: Mapped[str | None] = mapped_column(String(20))
     kind: Mapped[str] = mapped_column(String(20), nullable=False)
-    former_names: Mapped[Optional[str]] = mapped_column(String(200))
+    former_names: Mapped[str | None] = mapped_column(String(200))
 
     def __repr__(self) -> str:
         return f"{self.short_name} ({self.bin})"

@@ -10,7 +10,6 @@ No foreign keys on purpose: the trail must outlive the users, people and units i
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
 
 from flask_appbuilder.models.sqla import Model
 from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text
@@ -47,22 +46,22 @@ class AuditLog(Model):
     # Assigned by the chain (previous id + 1) under the append lock, never by a sequence.
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)  # UTC, naive
-    user_id: Mapped[Optional[int]] = mapped_column(Integer)
-    username: Mapped[Optional[str]] = mapped_column(String(128))
-    remote_addr: Mapped[Optional[str]] = mapped_column(String(64))
-    source: Mapped[Optional[str]] = mapped_column(String(64))  # web, api, cli:…, job:…, system
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    username: Mapped[str | None] = mapped_column(String(128))
+    remote_addr: Mapped[str | None] = mapped_column(String(64))
+    source: Mapped[str | None] = mapped_column(String(64))  # web, api, cli:…, job:…, system
     action: Mapped[str] = mapped_column(String(32), nullable=False)
-    entity: Mapped[Optional[str]] = mapped_column(String(64))  # table name
-    entity_id: Mapped[Optional[str]] = mapped_column(String(64))
-    beneficiary_id: Mapped[Optional[int]] = mapped_column(Integer)
-    unit_id: Mapped[Optional[int]] = mapped_column(Integer)
-    old_values: Mapped[Optional[str]] = mapped_column(Text)
-    new_values: Mapped[Optional[str]] = mapped_column(Text)
-    detail: Mapped[Optional[str]] = mapped_column(Text)
+    entity: Mapped[str | None] = mapped_column(String(64))  # table name
+    entity_id: Mapped[str | None] = mapped_column(String(64))
+    beneficiary_id: Mapped[int | None] = mapped_column(Integer)
+    unit_id: Mapped[int | None] = mapped_column(Integer)
+    old_values: Mapped[str | None] = mapped_column(Text)
+    new_values: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[str | None] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
 
-    unit: Mapped[Optional[AdminUnit]] = relationship(
+    unit: Mapped[AdminUnit | None] = relationship(
         AdminUnit, primaryjoin="foreign(AuditLog.unit_id) == AdminUnit.id", viewonly=True)
 
     def __repr__(self) -> str:

@@ -6,12 +6,21 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Optional
 
 from flask_appbuilder.models.sqla import Model
 from sqlalchemy import (
-    BigInteger, Date, DateTime, ForeignKey, Index, Integer, Numeric, SmallInteger, String, Text,
-    UniqueConstraint, func,
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -65,40 +74,40 @@ class Beneficiary(Model):
     natural_key: Mapped[str] = mapped_column(String(220), nullable=False, unique=True)
     full_name: Mapped[str] = mapped_column(String(150), nullable=False)
     name_key: Mapped[str] = mapped_column(String(150), nullable=False)
-    cccd: Mapped[Optional[str]] = mapped_column(String(12), unique=True)
-    cmnd: Mapped[Optional[str]] = mapped_column(String(12))
-    date_of_birth: Mapped[Optional[dt.date]] = mapped_column(Date)
-    birth_year: Mapped[Optional[int]] = mapped_column(SmallInteger)
-    sex: Mapped[Optional[str]] = mapped_column(String(1))
-    address: Mapped[Optional[str]] = mapped_column(String(400))
+    cccd: Mapped[str | None] = mapped_column(String(12), unique=True)
+    cmnd: Mapped[str | None] = mapped_column(String(12))
+    date_of_birth: Mapped[dt.date | None] = mapped_column(Date)
+    birth_year: Mapped[int | None] = mapped_column(SmallInteger)
+    sex: Mapped[str | None] = mapped_column(String(1))
+    address: Mapped[str | None] = mapped_column(String(400))
     commune_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), nullable=False)
     match_status: Mapped[str] = mapped_column(String(20), nullable=False, default="pending", server_default="pending")
     # Matching against the population registry (set by the matching job and the police review).
-    match_cccd: Mapped[Optional[str]] = mapped_column(String(12))
-    match_score: Mapped[Optional[int]] = mapped_column(SmallInteger)
-    match_diff: Mapped[Optional[str]] = mapped_column(Text)  # JSON {field: [record value, registry value]}
-    match_candidates: Mapped[Optional[str]] = mapped_column(Text)  # JSON [{cccd, full_name, score}, ...]
-    matched_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
-    review_note: Mapped[Optional[str]] = mapped_column(Text)
-    reviewed_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
-    reviewed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    match_cccd: Mapped[str | None] = mapped_column(String(12))
+    match_score: Mapped[int | None] = mapped_column(SmallInteger)
+    match_diff: Mapped[str | None] = mapped_column(Text)  # JSON {field: [record value, registry value]}
+    match_candidates: Mapped[str | None] = mapped_column(Text)  # JSON [{cccd, full_name, score}, ...]
+    matched_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    review_note: Mapped[str | None] = mapped_column(Text)
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     # Later steps: how the person is paid, and whether payments are held (deceased, moved, mismatch).
-    payment_method: Mapped[Optional[str]] = mapped_column(String(20))
-    hold_reason: Mapped[Optional[str]] = mapped_column(String(40))
-    case_type: Mapped[Optional[int]] = mapped_column(SmallInteger, index=True)
-    source_batch_id: Mapped[Optional[int]] = mapped_column(ForeignKey("import_batch.id"), index=True)
+    payment_method: Mapped[str | None] = mapped_column(String(20))
+    hold_reason: Mapped[str | None] = mapped_column(String(40))
+    case_type: Mapped[int | None] = mapped_column(SmallInteger, index=True)
+    source_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"), index=True)
     # An import found someone with the same name key, date of birth (and commune): who, for the reviewer.
-    duplicate_of_id: Mapped[Optional[int]] = mapped_column(ForeignKey("beneficiary.id", name="fk_beneficiary_duplicate_of"))
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("beneficiary.id", name="fk_beneficiary_duplicate_of"))
     # Nobody is deleted: a person is ended (with who, when and why) and a higher role may reinstate them.
-    ended_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
-    ended_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id", name="fk_beneficiary_ended_by"))
-    end_reason: Mapped[Optional[str]] = mapped_column(Text)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id", name="fk_beneficiary_ended_by"))
+    end_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
 
     # Lists show the commune and the categories of every row: load them with the rows, not one query each.
     commune: Mapped[AdminUnit] = relationship(AdminUnit, lazy="joined")
-    enrolments: Mapped[list["Enrolment"]] = relationship(back_populates="beneficiary", cascade="all, delete-orphan",
+    enrolments: Mapped[list[Enrolment]] = relationship(back_populates="beneficiary", cascade="all, delete-orphan",
                                                          lazy="selectin")
 
     def __repr__(self) -> str:
@@ -114,16 +123,16 @@ class Beneficiary(Model):
         return ", ".join(sorted(e.category for e in self.enrolments))
 
     @property
-    def primary_enrolment(self) -> Optional["Enrolment"]:
+    def primary_enrolment(self) -> Enrolment | None:
         return max(self.enrolments, key=lambda e: (e.monthly_amount or 0, e.category), default=None)
 
     @property
-    def category(self) -> Optional[str]:
+    def category(self) -> str | None:
         e = self.primary_enrolment
         return e.category if e else None
 
     @property
-    def monthly_amount(self) -> Optional[int]:
+    def monthly_amount(self) -> int | None:
         e = self.primary_enrolment
         return e.monthly_amount if e else None
 
@@ -133,7 +142,7 @@ class Beneficiary(Model):
         return f"{total:,} ₫".replace(",", ".")
 
     @property
-    def commune_code(self) -> Optional[str]:
+    def commune_code(self) -> str | None:
         return self.commune.code if self.commune else None
 
     @property
@@ -151,16 +160,16 @@ class Enrolment(Model):
     beneficiary_id: Mapped[int] = mapped_column(ForeignKey("beneficiary.id", ondelete="CASCADE"), nullable=False)
     commune_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), nullable=False, index=True)
     category: Mapped[str] = mapped_column(String(5), nullable=False)
-    policy_code: Mapped[Optional[str]] = mapped_column(String(40))
-    monthly_amount: Mapped[Optional[int]] = mapped_column(BigInteger)
+    policy_code: Mapped[str | None] = mapped_column(String(40))
+    monthly_amount: Mapped[int | None] = mapped_column(BigInteger)
     # Payout amount = base level of the category at the period date × coefficient (else monthly_amount).
-    coefficient: Mapped[Optional[Decimal]] = mapped_column(Numeric(6, 3))
-    extra: Mapped[Optional[str]] = mapped_column(Text)
-    source_batch_id: Mapped[Optional[int]] = mapped_column(ForeignKey("import_batch.id"), index=True)
+    coefficient: Mapped[Decimal | None] = mapped_column(Numeric(6, 3))
+    extra: Mapped[str | None] = mapped_column(Text)
+    source_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"), index=True)
     # Ended, never deleted (see Beneficiary).
-    ended_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
-    ended_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id", name="fk_enrolment_ended_by"))
-    end_reason: Mapped[Optional[str]] = mapped_column(Text)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id", name="fk_enrolment_ended_by"))
+    end_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
 

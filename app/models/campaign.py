@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
 
 from flask_appbuilder.models.sqla import Model
 from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, SmallInteger, String, UniqueConstraint, func
@@ -22,11 +21,11 @@ class Campaign(Model):
     year: Mapped[int] = mapped_column(Integer, nullable=False)
     unit_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), nullable=False, index=True)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
-    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
 
     unit: Mapped[AdminUnit] = relationship(AdminUnit)
-    steps: Mapped[list["CampaignStep"]] = relationship(back_populates="campaign", cascade="all, delete-orphan",
+    steps: Mapped[list[CampaignStep]] = relationship(back_populates="campaign", cascade="all, delete-orphan",
                                                        order_by="CampaignStep.step_no")
 
     def __repr__(self) -> str:
@@ -59,8 +58,8 @@ class CampaignStepDone(Model):
     step_no: Mapped[int] = mapped_column(SmallInteger, nullable=False)
     commune_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), nullable=False, index=True)
     done_on: Mapped[dt.date] = mapped_column(Date, nullable=False)
-    note: Mapped[Optional[str]] = mapped_column(String(300))
-    done_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
+    note: Mapped[str | None] = mapped_column(String(300))
+    done_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
 
-    done_by: Mapped[Optional[AsxhUser]] = relationship(AsxhUser)
+    done_by: Mapped[AsxhUser | None] = relationship(AsxhUser)

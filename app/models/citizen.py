@@ -2,10 +2,21 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
 
 from flask_appbuilder.models.sqla import Model
-from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint, func
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.services.messages import N_  # marks the labels below; translated when shown
@@ -23,19 +34,19 @@ class Citizen(Model):
     )
 
     cccd: Mapped[str] = mapped_column(String(12), primary_key=True)
-    cmnd: Mapped[Optional[str]] = mapped_column(String(12), index=True)
+    cmnd: Mapped[str | None] = mapped_column(String(12), index=True)
     full_name: Mapped[str] = mapped_column(String(150), nullable=False)
     name_key: Mapped[str] = mapped_column(String(150), nullable=False)
     # Blocking key for candidates without a CCCD: ASCII family name + given name ("nguyen an").
     fg_key: Mapped[str] = mapped_column(String(80), nullable=False)
-    date_of_birth: Mapped[Optional[dt.date]] = mapped_column(Date)
-    birth_year: Mapped[Optional[int]] = mapped_column(SmallInteger)
-    sex: Mapped[Optional[str]] = mapped_column(String(1))
-    address: Mapped[Optional[str]] = mapped_column(String(400))
-    commune_id: Mapped[Optional[int]] = mapped_column(ForeignKey("admin_unit.id"))
+    date_of_birth: Mapped[dt.date | None] = mapped_column(Date)
+    birth_year: Mapped[int | None] = mapped_column(SmallInteger)
+    sex: Mapped[str | None] = mapped_column(String(1))
+    address: Mapped[str | None] = mapped_column(String(400))
+    commune_id: Mapped[int | None] = mapped_column(ForeignKey("admin_unit.id"))
     status: Mapped[str] = mapped_column(String(10), nullable=False, default="alive")
-    status_date: Mapped[Optional[dt.date]] = mapped_column(Date)
-    source_batch_id: Mapped[Optional[int]] = mapped_column(Integer)
+    status_date: Mapped[dt.date | None] = mapped_column(Date)
+    source_batch_id: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
 
 
@@ -49,22 +60,22 @@ class PopulationRow(Model):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id", ondelete="CASCADE"), nullable=False)
     row_number: Mapped[int] = mapped_column(Integer, nullable=False)
-    cccd: Mapped[Optional[str]] = mapped_column(String(12))
-    cmnd: Mapped[Optional[str]] = mapped_column(String(12))
-    full_name: Mapped[Optional[str]] = mapped_column(String(150))
-    name_key: Mapped[Optional[str]] = mapped_column(String(150))
-    date_of_birth: Mapped[Optional[dt.date]] = mapped_column(Date)
-    birth_year: Mapped[Optional[int]] = mapped_column(SmallInteger)
-    sex: Mapped[Optional[str]] = mapped_column(String(1))
-    address: Mapped[Optional[str]] = mapped_column(String(400))
-    commune_id: Mapped[Optional[int]] = mapped_column(Integer)
-    status: Mapped[Optional[str]] = mapped_column(String(10))
-    status_date: Mapped[Optional[dt.date]] = mapped_column(Date)
-    raw: Mapped[Optional[str]] = mapped_column(Text)
-    problems: Mapped[Optional[str]] = mapped_column(Text)
+    cccd: Mapped[str | None] = mapped_column(String(12))
+    cmnd: Mapped[str | None] = mapped_column(String(12))
+    full_name: Mapped[str | None] = mapped_column(String(150))
+    name_key: Mapped[str | None] = mapped_column(String(150))
+    date_of_birth: Mapped[dt.date | None] = mapped_column(Date)
+    birth_year: Mapped[int | None] = mapped_column(SmallInteger)
+    sex: Mapped[str | None] = mapped_column(String(1))
+    address: Mapped[str | None] = mapped_column(String(400))
+    commune_id: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str | None] = mapped_column(String(10))
+    status_date: Mapped[dt.date | None] = mapped_column(Date)
+    raw: Mapped[str | None] = mapped_column(Text)
+    problems: Mapped[str | None] = mapped_column(Text)
     has_error: Mapped[bool] = mapped_column(nullable=False, default=False)
-    outcome: Mapped[Optional[str]] = mapped_column(String(10))
-    duplicate_of_row: Mapped[Optional[int]] = mapped_column(Integer)
+    outcome: Mapped[str | None] = mapped_column(String(10))
+    duplicate_of_row: Mapped[int | None] = mapped_column(Integer)
 
 
 class MatchRun(Model):
@@ -74,11 +85,11 @@ class MatchRun(Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), nullable=False, index=True)
-    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
     status: Mapped[str] = mapped_column(String(12), nullable=False, default="queued")  # queued/running/done/failed
     processed: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     total: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    counts_json: Mapped[Optional[str]] = mapped_column(Text)
-    message: Mapped[Optional[str]] = mapped_column(Text)
+    counts_json: Mapped[str | None] = mapped_column(Text)
+    message: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
-    finished_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)

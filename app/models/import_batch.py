@@ -2,12 +2,21 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
 
 from flask_appbuilder.models.sqla import Model
 from sqlalchemy import (
-    BigInteger, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, SmallInteger, String, Text,
-    UniqueConstraint, func,
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
@@ -38,15 +47,15 @@ class ImportBatch(Model):
     # Kept in the database so that a worker on another machine can read it.
     file_content: Mapped[bytes] = deferred(mapped_column(LargeBinary, nullable=False))
     unit_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), nullable=False, index=True)
-    category: Mapped[Optional[str]] = mapped_column(String(5))
-    uploaded_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
+    category: Mapped[str | None] = mapped_column(String(5))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
     auto_apply: Mapped[bool] = mapped_column(default=False)
     status: Mapped[str] = mapped_column(String(20), nullable=False, default="uploaded")
-    message: Mapped[Optional[str]] = mapped_column(Text)
-    duplicate_of_id: Mapped[Optional[int]] = mapped_column(ForeignKey("import_batch.id"))
-    sheet_name: Mapped[Optional[str]] = mapped_column(String(100))
-    header_row: Mapped[Optional[int]] = mapped_column(Integer)
-    columns_json: Mapped[Optional[str]] = mapped_column(Text)
+    message: Mapped[str | None] = mapped_column(Text)
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"))
+    sheet_name: Mapped[str | None] = mapped_column(String(100))
+    header_row: Mapped[int | None] = mapped_column(Integer)
+    columns_json: Mapped[str | None] = mapped_column(Text)
     rows_parsed: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     rows_total: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     rows_imported: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
@@ -58,7 +67,7 @@ class ImportBatch(Model):
     rows_corrected: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     rows_warning: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
-    finished_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     unit: Mapped[AdminUnit] = relationship(AdminUnit)
 
@@ -79,23 +88,23 @@ class ImportRow(Model):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id", ondelete="CASCADE"), nullable=False)
     row_number: Mapped[int] = mapped_column(Integer, nullable=False)
-    natural_key: Mapped[Optional[str]] = mapped_column(String(220))
-    full_name: Mapped[Optional[str]] = mapped_column(String(150))
-    name_key: Mapped[Optional[str]] = mapped_column(String(150))
-    cccd: Mapped[Optional[str]] = mapped_column(String(12))
-    cmnd: Mapped[Optional[str]] = mapped_column(String(12))
-    date_of_birth: Mapped[Optional[dt.date]] = mapped_column(Date)
-    birth_year: Mapped[Optional[int]] = mapped_column(SmallInteger)
-    sex: Mapped[Optional[str]] = mapped_column(String(1))
-    address: Mapped[Optional[str]] = mapped_column(String(400))
-    commune_id: Mapped[Optional[int]] = mapped_column(Integer)
-    category: Mapped[Optional[str]] = mapped_column(String(5))
-    policy_code: Mapped[Optional[str]] = mapped_column(String(40))
-    monthly_amount: Mapped[Optional[int]] = mapped_column(BigInteger)
-    extra: Mapped[Optional[str]] = mapped_column(Text)
-    raw: Mapped[Optional[str]] = mapped_column(Text)
-    problems: Mapped[Optional[str]] = mapped_column(Text)
+    natural_key: Mapped[str | None] = mapped_column(String(220))
+    full_name: Mapped[str | None] = mapped_column(String(150))
+    name_key: Mapped[str | None] = mapped_column(String(150))
+    cccd: Mapped[str | None] = mapped_column(String(12))
+    cmnd: Mapped[str | None] = mapped_column(String(12))
+    date_of_birth: Mapped[dt.date | None] = mapped_column(Date)
+    birth_year: Mapped[int | None] = mapped_column(SmallInteger)
+    sex: Mapped[str | None] = mapped_column(String(1))
+    address: Mapped[str | None] = mapped_column(String(400))
+    commune_id: Mapped[int | None] = mapped_column(Integer)
+    category: Mapped[str | None] = mapped_column(String(5))
+    policy_code: Mapped[str | None] = mapped_column(String(40))
+    monthly_amount: Mapped[int | None] = mapped_column(BigInteger)
+    extra: Mapped[str | None] = mapped_column(Text)
+    raw: Mapped[str | None] = mapped_column(Text)
+    problems: Mapped[str | None] = mapped_column(Text)
     has_error: Mapped[bool] = mapped_column(nullable=False, default=False)
     # error | dup_file (a repeat of duplicate_of_row) | imported | updated | duplicate (unchanged in the registry)
-    outcome: Mapped[Optional[str]] = mapped_column(String(10))
-    duplicate_of_row: Mapped[Optional[int]] = mapped_column(Integer)
+    outcome: Mapped[str | None] = mapped_column(String(10))
+    duplicate_of_row: Mapped[int | None] = mapped_column(Integer)

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
 
 from flask_appbuilder.models.sqla import Model
 from sqlalchemy import (
-    BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, SmallInteger, String, Text,
-    UniqueConstraint, func, text,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -54,7 +64,7 @@ class BaseLevel(Model):
     amount: Mapped[int] = mapped_column(BigInteger, nullable=False)
     effective_from: Mapped[dt.date] = mapped_column(Date, nullable=False)
     jurisdiction: Mapped[str] = mapped_column(String(10), nullable=False, default="VN")  # "VN" national, "01" Hà Nội
-    legal_basis: Mapped[Optional[str]] = mapped_column(String(200))
+    legal_basis: Mapped[str | None] = mapped_column(String(200))
 
     def __repr__(self) -> str:
         return f"{self.category} {self.amount} {self.effective_from}"
@@ -67,7 +77,7 @@ class CategoryRule(Model):
 
     category: Mapped[str] = mapped_column(String(5), primary_key=True)
     stackable: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
-    note: Mapped[Optional[str]] = mapped_column(String(300))
+    note: Mapped[str | None] = mapped_column(String(300))
 
     def __repr__(self) -> str:
         return self.category
@@ -83,19 +93,19 @@ class PayoutPeriod(Model):
     period_date: Mapped[dt.date] = mapped_column(Date, nullable=False)
     unit_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), nullable=False, index=True)
     status: Mapped[str] = mapped_column(String(12), nullable=False, default="draft", server_default="draft")
-    checksum: Mapped[Optional[str]] = mapped_column(String(64))
-    summary_json: Mapped[Optional[str]] = mapped_column(Text)
-    note: Mapped[Optional[str]] = mapped_column(Text)
-    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
+    checksum: Mapped[str | None] = mapped_column(String(64))
+    summary_json: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
-    synced_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
-    synced_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
-    locked_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
-    locked_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
-    handed_over_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
-    handed_over_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
-    paid_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
-    paid_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    synced_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
+    synced_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    locked_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
+    locked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    handed_over_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
+    handed_over_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    paid_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
+    paid_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     unit: Mapped[AdminUnit] = relationship(AdminUnit)
 
@@ -133,31 +143,31 @@ class PayoutLine(Model):
     benefit_month: Mapped[dt.date] = mapped_column(Date, nullable=False)
     beneficiary_id: Mapped[int] = mapped_column(Integer, nullable=False)
     commune_id: Mapped[int] = mapped_column(Integer, nullable=False)
-    sequence: Mapped[Optional[int]] = mapped_column(Integer)
+    sequence: Mapped[int | None] = mapped_column(Integer)
     full_name: Mapped[str] = mapped_column(String(150), nullable=False)
-    cccd: Mapped[Optional[str]] = mapped_column(String(12))
-    date_of_birth: Mapped[Optional[dt.date]] = mapped_column(Date)
-    birth_year: Mapped[Optional[int]] = mapped_column(SmallInteger)
+    cccd: Mapped[str | None] = mapped_column(String(12))
+    date_of_birth: Mapped[dt.date | None] = mapped_column(Date)
+    birth_year: Mapped[int | None] = mapped_column(SmallInteger)
     category: Mapped[str] = mapped_column(String(5), nullable=False)
-    case_type: Mapped[Optional[int]] = mapped_column(SmallInteger)
+    case_type: Mapped[int | None] = mapped_column(SmallInteger)
     amount: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     carried_amount: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0, server_default="0")
     channel: Mapped[str] = mapped_column(String(8), nullable=False)
-    hold_reason: Mapped[Optional[str]] = mapped_column(String(40))
-    account_id: Mapped[Optional[int]] = mapped_column(Integer)
-    bank_bin: Mapped[Optional[str]] = mapped_column(String(10))
-    bank_name: Mapped[Optional[str]] = mapped_column(String(80))
-    account_number: Mapped[Optional[str]] = mapped_column(String(19))
-    holder_ascii: Mapped[Optional[str]] = mapped_column(String(150))
-    proxy_name: Mapped[Optional[str]] = mapped_column(String(150))
-    proxy_cccd: Mapped[Optional[str]] = mapped_column(String(12))
+    hold_reason: Mapped[str | None] = mapped_column(String(40))
+    account_id: Mapped[int | None] = mapped_column(Integer)
+    bank_bin: Mapped[str | None] = mapped_column(String(10))
+    bank_name: Mapped[str | None] = mapped_column(String(80))
+    account_number: Mapped[str | None] = mapped_column(String(19))
+    holder_ascii: Mapped[str | None] = mapped_column(String(150))
+    proxy_name: Mapped[str | None] = mapped_column(String(150))
+    proxy_cccd: Mapped[str | None] = mapped_column(String(12))
     result_status: Mapped[str] = mapped_column(String(10), nullable=False, default="pending", server_default="pending")
-    result_reason: Mapped[Optional[str]] = mapped_column(String(300))
-    result_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
-    carried_from_line_id: Mapped[Optional[int]] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    result_reason: Mapped[str | None] = mapped_column(String(300))
+    result_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    carried_from_line_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     # Sync bookkeeping: which run created the line and which last changed it.
-    created_run_id: Mapped[Optional[int]] = mapped_column(Integer)
-    changed_run_id: Mapped[Optional[int]] = mapped_column(Integer)
+    created_run_id: Mapped[int | None] = mapped_column(Integer)
+    changed_run_id: Mapped[int | None] = mapped_column(Integer)
 
     period: Mapped[PayoutPeriod] = relationship(
         PayoutPeriod, primaryjoin="foreign(PayoutLine.period_id) == PayoutPeriod.id", viewonly=True)
@@ -186,7 +196,7 @@ class PayoutSyncRun(Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     period_id: Mapped[int] = mapped_column(ForeignKey("payout_period.id", ondelete="CASCADE"), nullable=False, index=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), nullable=False)
-    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
     status: Mapped[str] = mapped_column(String(10), nullable=False, default="queued")
     lines_added: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     lines_removed: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
@@ -195,11 +205,11 @@ class PayoutSyncRun(Model):
     #: Enrolments left out because another period already pays them for the month; the detail (JSON) lists
     #: them with the reason, and the held lines by reason.
     lines_left_out: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
-    detail_json: Mapped[Optional[str]] = mapped_column(Text)
-    message: Mapped[Optional[str]] = mapped_column(Text)
+    detail_json: Mapped[str | None] = mapped_column(Text)
+    message: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
-    started_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
-    finished_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     unit: Mapped[AdminUnit] = relationship(AdminUnit)
 
@@ -212,17 +222,17 @@ class PayoutExport(Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     period_id: Mapped[int] = mapped_column(ForeignKey("payout_period.id", ondelete="CASCADE"), nullable=False, index=True)
     kind: Mapped[str] = mapped_column(String(12), nullable=False)  # list_xlsx | bank_csv | results
-    unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("admin_unit.id"))
-    bank_bin: Mapped[Optional[str]] = mapped_column(String(10))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("admin_unit.id"))
+    bank_bin: Mapped[str | None] = mapped_column(String(10))
     filename: Mapped[str] = mapped_column(String(255), nullable=False)
     lines: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     amount: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
-    sha256: Mapped[Optional[str]] = mapped_column(String(64))
-    detail: Mapped[Optional[str]] = mapped_column(Text)
-    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str | None] = mapped_column(Text)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
 
-    unit: Mapped[Optional[AdminUnit]] = relationship(AdminUnit)
+    unit: Mapped[AdminUnit | None] = relationship(AdminUnit)
 
 
 class AccountImportRow(Model):
@@ -236,19 +246,19 @@ class AccountImportRow(Model):
     id: Mapped[int] = mapped_column(_BIGID, primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id", ondelete="CASCADE"), nullable=False)
     row_number: Mapped[int] = mapped_column(Integer, nullable=False)
-    beneficiary_id: Mapped[Optional[int]] = mapped_column(Integer)
-    commune_id: Mapped[Optional[int]] = mapped_column(Integer)
-    full_name: Mapped[Optional[str]] = mapped_column(String(150))
-    cccd: Mapped[Optional[str]] = mapped_column(String(12))
-    channel: Mapped[Optional[str]] = mapped_column(String(15))
-    bank_bin: Mapped[Optional[str]] = mapped_column(String(10))
-    account_number: Mapped[Optional[str]] = mapped_column(String(19))
-    holder_name: Mapped[Optional[str]] = mapped_column(String(150))
-    holder_ascii: Mapped[Optional[str]] = mapped_column(String(150))
-    raw: Mapped[Optional[str]] = mapped_column(Text)
-    problems: Mapped[Optional[str]] = mapped_column(Text)
+    beneficiary_id: Mapped[int | None] = mapped_column(Integer)
+    commune_id: Mapped[int | None] = mapped_column(Integer)
+    full_name: Mapped[str | None] = mapped_column(String(150))
+    cccd: Mapped[str | None] = mapped_column(String(12))
+    channel: Mapped[str | None] = mapped_column(String(15))
+    bank_bin: Mapped[str | None] = mapped_column(String(10))
+    account_number: Mapped[str | None] = mapped_column(String(19))
+    holder_name: Mapped[str | None] = mapped_column(String(150))
+    holder_ascii: Mapped[str | None] = mapped_column(String(150))
+    raw: Mapped[str | None] = mapped_column(Text)
+    problems: Mapped[str | None] = mapped_column(Text)
     has_error: Mapped[bool] = mapped_column(nullable=False, default=False)
-    outcome: Mapped[Optional[str]] = mapped_column(String(10))
-    duplicate_of_row: Mapped[Optional[int]] = mapped_column(Integer)
+    outcome: Mapped[str | None] = mapped_column(String(10))
+    duplicate_of_row: Mapped[int | None] = mapped_column(Integer)
 
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import secrets
-from typing import Optional
 
 from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import ForeignKey, String, event, inspect
@@ -21,8 +20,8 @@ def new_security_stamp() -> str:
 class AsxhUser(User):
     __tablename__ = "ab_user"
 
-    unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("admin_unit.id"), nullable=True)
-    unit: Mapped[Optional[AdminUnit]] = relationship(AdminUnit, foreign_keys=[unit_id])
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("admin_unit.id"), nullable=True)
+    unit: Mapped[AdminUnit | None] = relationship(AdminUnit, foreign_keys=[unit_id])
     # Embedded in JWTs and in the browser session at sign-in, compared on every request
     # (app/security/manager.py, app/web.py): a new stamp revokes them all.
     security_stamp: Mapped[str] = mapped_column(String(32), nullable=False, default=new_security_stamp,

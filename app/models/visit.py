@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Optional
 
 from flask_appbuilder.models.sqla import Model
 from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, SmallInteger, String, Text, func
@@ -40,7 +39,7 @@ class Questionnaire(Model):
     title: Mapped[str] = mapped_column(String(200), nullable=False)
     definition: Mapped[str] = mapped_column(Text, nullable=False)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
-    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
 
     def __repr__(self) -> str:
@@ -63,32 +62,32 @@ class Visit(Model):
     beneficiary_id: Mapped[int] = mapped_column(ForeignKey("beneficiary.id", ondelete="CASCADE"), nullable=False)
     commune_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), nullable=False, index=True)
     questionnaire_id: Mapped[int] = mapped_column(ForeignKey("questionnaire.id"), nullable=False, index=True)
-    group_id: Mapped[Optional[int]] = mapped_column(ForeignKey("work_group.id", ondelete="SET NULL"), index=True)
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("work_group.id", ondelete="SET NULL"), index=True)
     visit_date: Mapped[dt.date] = mapped_column(Date, nullable=False)
     met: Mapped[bool] = mapped_column(Boolean, nullable=False)
     respondent: Mapped[str] = mapped_column(String(20), nullable=False)
-    has_account: Mapped[Optional[bool]] = mapped_column(Boolean)
-    wants_account: Mapped[Optional[bool]] = mapped_column(Boolean)
+    has_account: Mapped[bool | None] = mapped_column(Boolean)
+    wants_account: Mapped[bool | None] = mapped_column(Boolean)
     declined: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
-    decline_reason: Mapped[Optional[str]] = mapped_column(String(40))
-    can_transact_alone: Mapped[Optional[bool]] = mapped_column(Boolean)
+    decline_reason: Mapped[str | None] = mapped_column(String(40))
+    can_transact_alone: Mapped[bool | None] = mapped_column(Boolean)
     vulnerable: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
-    support: Mapped[Optional[str]] = mapped_column(String(120))  # comma-separated option values
-    proxy_name: Mapped[Optional[str]] = mapped_column(String(150))
-    proxy_cccd: Mapped[Optional[str]] = mapped_column(String(12))
-    proxy_relationship: Mapped[Optional[str]] = mapped_column(String(80))
+    support: Mapped[str | None] = mapped_column(String(120))  # comma-separated option values
+    proxy_name: Mapped[str | None] = mapped_column(String(150))
+    proxy_cccd: Mapped[str | None] = mapped_column(String(12))
+    proxy_relationship: Mapped[str | None] = mapped_column(String(80))
     citizen_confirmed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
-    opening_bank_bin: Mapped[Optional[str]] = mapped_column(ForeignKey("bank.bin"))
-    account_id: Mapped[Optional[int]] = mapped_column(ForeignKey("payment_account.id", ondelete="SET NULL"))
+    opening_bank_bin: Mapped[str | None] = mapped_column(ForeignKey("bank.bin"))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("payment_account.id", ondelete="SET NULL"))
     case_type: Mapped[int] = mapped_column(SmallInteger, nullable=False)  # the case this visit alone implies
     answers: Mapped[str] = mapped_column(Text, nullable=False)
     source: Mapped[str] = mapped_column(String(10), nullable=False, default="web")
-    recorded_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
 
     beneficiary: Mapped[Beneficiary] = relationship(Beneficiary)
     questionnaire: Mapped[Questionnaire] = relationship(Questionnaire)
-    recorded_by: Mapped[Optional[AsxhUser]] = relationship(AsxhUser)
+    recorded_by: Mapped[AsxhUser | None] = relationship(AsxhUser)
 
     @property
     def answer_dict(self) -> dict:
@@ -109,18 +108,18 @@ class AccountOpeningTask(Model):
     beneficiary_id: Mapped[int] = mapped_column(ForeignKey("beneficiary.id", ondelete="CASCADE"), nullable=False,
                                                 index=True)
     commune_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), nullable=False, index=True)
-    visit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("visit.id", ondelete="SET NULL"))
-    group_id: Mapped[Optional[int]] = mapped_column(ForeignKey("work_group.id", ondelete="SET NULL"), index=True)
-    bank_bin: Mapped[Optional[str]] = mapped_column(ForeignKey("bank.bin"))
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visit.id", ondelete="SET NULL"))
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("work_group.id", ondelete="SET NULL"), index=True)
+    bank_bin: Mapped[str | None] = mapped_column(ForeignKey("bank.bin"))
     state: Mapped[str] = mapped_column(String(12), nullable=False, default="requested")
-    note: Mapped[Optional[str]] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
     requested_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
-    opened_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
-    entered_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
-    closed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
-    account_id: Mapped[Optional[int]] = mapped_column(ForeignKey("payment_account.id", ondelete="SET NULL"))
-    updated_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
+    opened_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    entered_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("payment_account.id", ondelete="SET NULL"))
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
 
     beneficiary: Mapped[Beneficiary] = relationship(Beneficiary)
     commune: Mapped[AdminUnit] = relationship(AdminUnit)
-    bank: Mapped[Optional[Bank]] = relationship(Bank)
+    bank: Mapped[Bank | None] = relationship(Bank)

@@ -8,7 +8,6 @@ visits them and the parts of the address used to order the round (street, ngõ, 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
 
 from flask_appbuilder.models.sqla import Model
 from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func
@@ -27,13 +26,13 @@ class WorkGroup(Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     commune_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), nullable=False, index=True)
     name: Mapped[str] = mapped_column(String(120), nullable=False)
-    note: Mapped[Optional[str]] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
-    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
 
     commune: Mapped[AdminUnit] = relationship(AdminUnit)
-    members: Mapped[list["WorkGroupMember"]] = relationship(
+    members: Mapped[list[WorkGroupMember]] = relationship(
         back_populates="group", cascade="all, delete-orphan",
         order_by="(WorkGroupMember.is_leader.desc(), WorkGroupMember.id)")
 
@@ -43,7 +42,7 @@ class WorkGroup(Model):
     __str__ = __repr__
 
     @property
-    def leader(self) -> Optional["WorkGroupMember"]:
+    def leader(self) -> WorkGroupMember | None:
         return next((m for m in self.members if m.is_leader), None)
 
     @property
@@ -64,14 +63,14 @@ class WorkGroupMember(Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("work_group.id", ondelete="CASCADE"), nullable=False, index=True)
     commune_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), nullable=False, index=True)
-    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
-    name: Mapped[Optional[str]] = mapped_column(String(150))
-    role_text: Mapped[Optional[str]] = mapped_column(String(100))
-    phone: Mapped[Optional[str]] = mapped_column(String(20))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
+    name: Mapped[str | None] = mapped_column(String(150))
+    role_text: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(20))
     is_leader: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
 
     group: Mapped[WorkGroup] = relationship(back_populates="members")
-    user: Mapped[Optional[AsxhUser]] = relationship(AsxhUser)
+    user: Mapped[AsxhUser | None] = relationship(AsxhUser)
 
     @property
     def display_name(self) -> str:
@@ -97,8 +96,8 @@ class VisitAssignment(Model):
     beneficiary_id: Mapped[int] = mapped_column(ForeignKey("beneficiary.id", ondelete="CASCADE"), primary_key=True,
                                                 autoincrement=False)
     commune_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), nullable=False)
-    group_id: Mapped[Optional[int]] = mapped_column(ForeignKey("work_group.id", ondelete="SET NULL"), index=True)
-    member_id: Mapped[Optional[int]] = mapped_column(ForeignKey("work_group_member.id", ondelete="SET NULL"),
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("work_group.id", ondelete="SET NULL"), index=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("work_group_member.id", ondelete="SET NULL"),
                                                      index=True)
     street: Mapped[str] = mapped_column(String(150), nullable=False, default="")
     street_key: Mapped[str] = mapped_column(String(150), nullable=False, default="")
@@ -106,9 +105,9 @@ class VisitAssignment(Model):
     alley_no: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     house_no: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     house_suffix: Mapped[str] = mapped_column(String(20), nullable=False, default="")
-    address_seen: Mapped[Optional[str]] = mapped_column(String(400))
-    assigned_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
-    assigned_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    address_seen: Mapped[str | None] = mapped_column(String(400))
+    assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
+    assigned_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
-    group: Mapped[Optional[WorkGroup]] = relationship(WorkGroup)
-    member: Mapped[Optional[WorkGroupMember]] = relationship(WorkGroupMember)
+    group: Mapped[WorkGroup | None] = relationship(WorkGroup)
+    member: Mapped[WorkGroupMember | None] = relationship(WorkGroupMember)

@@ -20,8 +20,8 @@ from app.models import AccountImportRow, AdminUnit, Bank, Beneficiary, ImportBat
 from app.services import audit
 from app.services import normalize as nz
 from app.services.accounts import bank_directory
-from app.services.messages import N_, Problem, Problems
 from app.services.labels import label
+from app.services.messages import N_, Problem, Problems
 from app.services.reports import FIELD_LABELS
 from app.services.scope import subtree_ids
 from app.services.sheets import FIELD_ALIASES

@@ -23,10 +23,10 @@ from sqlalchemy.orm import Session
 from app.models import Bank, Beneficiary, PaymentAccount
 from app.models.account import ACCOUNT_CHANNELS, ACCOUNT_SOURCES
 from app.services import normalize as nz
-from app.services.messages import N_, FieldError, Problem
-from app.services.scope import OutOfScope, user_covers
 from app.services.masking import mask_account
+from app.services.messages import N_, FieldError, Problem
 from app.services.reference import FIXTURES
+from app.services.scope import OutOfScope, user_covers
 from app.services.visits import latest_visit
 
 OPEN_STATES = ("pending", "verified")

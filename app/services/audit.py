@@ -206,7 +206,7 @@ def compute_hash(row, prev_hash: str, key: bytes | None = None, *, unkeyed: bool
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def make_entry(*, action: str, entity: str | None = None, entity_id=None, beneficiary_id: int | None = None,
@@ -622,7 +622,7 @@ def _values(state, keys, prefetched) -> dict:
     return out
 
 
-def _after_flush(session: Session, flush_context) -> None:
+def _after_flush(session: Session, flush_context) -> None:  # noqa: C901
     prefetch = session.info.get(_PREFETCH, {})
     entries = []
     for obj in session.new:

@@ -20,8 +20,15 @@ from sqlalchemy import delete, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.models import (
-    AdminUnit, Beneficiary, Campaign, CampaignStep, CampaignStepDone, Visit, VisitAssignment,
-    WorkGroup, WorkGroupMember,
+    AdminUnit,
+    Beneficiary,
+    Campaign,
+    CampaignStep,
+    CampaignStepDone,
+    Visit,
+    VisitAssignment,
+    WorkGroup,
+    WorkGroupMember,
 )
 from app.services.accounts import has_verified_account
 from app.services.messages import N_, FieldError, Problem

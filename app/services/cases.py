@@ -22,19 +22,27 @@ from sqlalchemy import and_, case, false, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from app.models import (
-    AccountOpeningTask, AdminUnit, Bank, Beneficiary, Enrolment, PaymentAccount, Questionnaire, Visit,
-    VisitAssignment, WorkGroup,
+    AccountOpeningTask,
+    AdminUnit,
+    Bank,
+    Beneficiary,
+    Enrolment,
+    PaymentAccount,
+    Questionnaire,
+    Visit,
+    VisitAssignment,
+    WorkGroup,
 )
+from app.models.beneficiary import CASE_TYPE_LABELS
 from app.services import questionnaire as qn
 from app.services.accounts import has_verified_account
-from app.models.beneficiary import CASE_TYPE_LABELS
 from app.services.formatting import format_date
 from app.services.labels import label
 from app.services.masking import mask_account, mask_cccd
-from app.services.visits import latest_visit_column, latest_visit_id
 from app.services.messages import N_
 from app.services.scope import contains_clause, subtree_ids
 from app.services.spreadsheets import Styled, append_row, new_workbook
+from app.services.visits import latest_visit_column, latest_visit_id
 
 CASE_TYPES: dict[int, str] = CASE_TYPE_LABELS  # case type → label msgid (the map is in app/models/beneficiary.py)
 HAS_ACCOUNT, OPENING, DECLINES, VULNERABLE, NOT_VISITED, HELD = 1, 2, 3, 4, 5, 6

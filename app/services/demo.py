@@ -90,7 +90,7 @@ DEMO_BANKS = ("Agribank", "Vietcombank", "VietinBank", "BIDV", "NHCSXH", "Viette
 DECLINE_REASONS = ("prefers_cash", "old_age", "far_from_bank", "no_phone", "fees_or_distrust")
 
 
-def seed_visits(session: Session, commune_codes: Iterable[str], *, seed: int = DEMO_SEED,
+def seed_visits(session: Session, commune_codes: Iterable[str], *, seed: int = DEMO_SEED,  # noqa: C901
                 today: dt.date | None = None, scheme: str = "2024") -> dict[str, int]:
     """Synthetic home visits by each commune's officer (2024: the labour officer ``canbo.<code>``; 2025: the
     social-affairs officer ``xa.<code>``), through the real survey rules, and a second police officer verifying

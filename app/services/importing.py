@@ -24,8 +24,8 @@ from app.services import audit
 from app.services import normalize as nz
 from app.services.cases import NOT_VISITED
 from app.services.messages import N_, Problem, Problems
-from app.services.registry import natural_key
 from app.services.reference import commune_level
+from app.services.registry import natural_key
 from app.services.scope import subtree_sql
 from app.services.sheets import FIELD_ALIASES
 from app.services.staging import problem_dict, record_upload, stage_file, staging_fields
@@ -70,7 +70,7 @@ def _is_mark(value) -> bool:
     return value not in (None, "") and str(value).strip() != ""
 
 
-def validate_row(values: dict, ctx: RowContext) -> tuple[dict, list[Problem]]:
+def validate_row(values: dict, ctx: RowContext) -> tuple[dict, list[Problem]]:  # noqa: C901
     """Turn one sheet row into staging values; collect every problem instead of stopping at the first."""
     problems = Problems()
     rec: dict = {}

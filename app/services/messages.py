@@ -7,8 +7,9 @@ Flask or Babel.  Extract the msgids with ``pybabel extract -k N_ ...``.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 SEVERITIES = ("error", "warning", "correction")
 
@@ -45,7 +46,7 @@ class Problem:
                 "params": dict(self.params), "severity": self.severity}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Problem":
+    def from_dict(cls, data: dict[str, Any]) -> Problem:
         return cls(field=data["field"], code=data["code"], msgid=data["msgid"],
                    params=dict(data.get("params") or {}), severity=data.get("severity", "error"))
 

@@ -15,11 +15,12 @@ import datetime as dt
 import math
 import re
 import unicodedata
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any
 
 from rapidfuzz import fuzz, process
 
@@ -628,7 +629,7 @@ def _make_date(y: int, m: int, d: int, shown: str, swap: bool = True) -> dt.date
         raise _date_error("date_invalid", shown) from None
 
 
-def parse_date(value: Any, *, today: dt.date | None = None) -> tuple[dt.date | None, int | None]:
+def parse_date(value: Any, *, today: dt.date | None = None) -> tuple[dt.date | None, int | None]:  # noqa: C901
     """Date of birth -> (full date or None, year).  Empty -> (None, None).
 
     Accepts date/datetime, Excel serial numbers (1900 system), day-first strings
@@ -988,7 +989,7 @@ class BankDirectory:
             self._put(self._weak, form, bin_, override)
 
     @classmethod
-    def from_csv(cls, path: str | Path, aliases: Mapping[str, str] | None = None) -> "BankDirectory":
+    def from_csv(cls, path: str | Path, aliases: Mapping[str, str] | None = None) -> BankDirectory:
         with open(path, encoding="utf-8-sig", newline="") as fh:
             return cls(list(csv.DictReader(fh)), aliases)
 
@@ -1023,7 +1024,7 @@ class BankDirectory:
             self._cache[s] = hit
         return hit[0], hit[1], list(hit[2])
 
-    def _resolve(self, s: str) -> tuple[str | None, float, list[str]]:
+    def _resolve(self, s: str) -> tuple[str | None, float, list[str]]:  # noqa: C901
         if s.isdigit():
             return (s, 100.0, [s]) if s in self.banks else (None, 0.0, [])
         m = re.match(r"^(\d{6})\s*[-:–]?\s*(.+)$", s)

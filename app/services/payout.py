@@ -32,7 +32,13 @@ from sqlalchemy import String, and_, cast, func, select, text
 from sqlalchemy.orm import Session, aliased
 
 from app.models import (
-    AdminUnit, BaseLevel, Beneficiary, CategoryRule, PayoutExport, PayoutLine, PayoutPeriod,
+    AdminUnit,
+    BaseLevel,
+    Beneficiary,
+    CategoryRule,
+    PayoutExport,
+    PayoutLine,
+    PayoutPeriod,
     PayoutSyncRun,
 )
 from app.models.payout import INACTIVE_RESULTS, transfer_description
@@ -383,8 +389,8 @@ def sync_payout_list(session: Session, period_id: int, unit: AdminUnit, progress
             removed = session.execute(text(eligible + f" SELECT count(*) FROM payout_line WHERE {stale}"),
                                       params).scalar()
             if kept:
-                kept = session.execute(text(f"SELECT count(*) FROM payout_line WHERE period_id = :pid AND "
-                                            f"changed_run_id = :run AND carried_amount > 0 AND amount = 0"),
+                kept = session.execute(text("SELECT count(*) FROM payout_line WHERE period_id = :pid AND "
+                                            "changed_run_id = :run AND carried_amount > 0 AND amount = 0"),
                                        params).scalar()
         deleted = session.execute(text(eligible + f" DELETE FROM payout_line WHERE {stale}"), params).rowcount
         removed = deleted if removed is None else removed

@@ -66,7 +66,7 @@ def _scalar(field: str, value):
     return value
 
 
-def parse_person_fields(values: Mapping, *, partial: bool = False) -> dict:
+def parse_person_fields(values: Mapping, *, partial: bool = False) -> dict:  # noqa: C901
     """Validate the person fields present in ``values`` (all of them unless ``partial``) with the import's
     parsers. Returns clean values; raises FieldError on the first bad field. Unknown keys are refused."""
     unknown = sorted(set(values) - set(PERSON_FIELDS))

@@ -97,7 +97,7 @@ def option_label(definition: dict, key: str, value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def validate_definition(definition: dict) -> list[Problem]:
+def validate_definition(definition: dict) -> list[Problem]:  # noqa: C901
     """Every structural problem of a definition (empty list: usable)."""
     problems: list[Problem] = []
     if not isinstance(definition.get("title"), str) or not definition["title"].strip():

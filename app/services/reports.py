@@ -10,8 +10,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.models import ImportBatch, ImportRow
-from app.services.masking import mask_cells, mask_ids_in_text
 from app.services.labels import label
+from app.services.masking import mask_cells, mask_ids_in_text
 from app.services.messages import N_
 from app.services.spreadsheets import append_row, new_workbook
 

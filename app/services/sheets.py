@@ -43,8 +43,9 @@ import re
 import unicodedata
 import zipfile
 import zlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 __all__ = [
     "FIELD_ALIASES",
@@ -167,7 +168,7 @@ _CSV_CELL_TOO_LONG = N_("Record %(row)s of the CSV file holds a cell longer than
                         "(or a quote that is never closed); correct it")
 
 
-def _limited_member(zf: "zipfile.ZipFile", info: "zipfile.ZipInfo", budget: int) -> Iterator[bytes]:
+def _limited_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int) -> Iterator[bytes]:
     """The ACTUAL decompressed bytes of a member, in chunks, at most ``budget + 1`` of them: the declared
     size is not trusted (a forged header may understate it; the CRC check still applies)."""
     probe = copy.copy(info)
@@ -304,7 +305,7 @@ def _letters_to_index(letters: bytes) -> int:
     return n - 1
 
 
-def check_container(path: str, limits: SheetLimits | None = None) -> None:
+def check_container(path: str, limits: SheetLimits | None = None) -> None:  # noqa: C901
     """Refuse a zip-based spreadsheet that would unpack beyond ``limits`` (see :class:`SheetLimits`),
     before any reader decompresses it. Memory stays at one chunk whatever the file holds.
     .xlsb (binary sheets) is refused: its extent cannot be checked before the reader allocates it."""
@@ -862,7 +863,7 @@ def _is_subheader(head: Sequence[Any], sub: Sequence[Any], name_col: int, index:
     return matches >= 2 or under_empty
 
 
-def _build_columns(
+def _build_columns(  # noqa: C901
     rows: list[tuple[int, list[Any]]],
     pos: int,
     index: _AliasIndex,
@@ -1003,7 +1004,7 @@ class Table:
         header: _HeaderInfo,
         title_rows: int,
         required: Sequence[str],
-        source: "_Source",
+        source: _Source,
         encoding: str | None = None,
         delimiter: str | None = None,
     ) -> None:
@@ -1057,7 +1058,7 @@ class Table:
     def close(self) -> None:
         self._source.close()
 
-    def __enter__(self) -> "Table":
+    def __enter__(self) -> Table:
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -129,7 +129,7 @@ def csv_text(value: Any) -> Any:
 
 def sql_csv_text(expr: str) -> str:
     """The SQL twin of :func:`csv_text` for ``COPY (SELECT ...) TO STDOUT``: ``expr`` is a text column."""
-    chars = ", ".join("chr(%d)" % ord(c) for c in FORMULA_PREFIXES)
+    chars = ", ".join(f"chr({ord(c)})" for c in FORMULA_PREFIXES)
     return f"(CASE WHEN left({expr}, 1) IN ({chars}) THEN chr(39) || {expr} ELSE {expr} END)"
 
 

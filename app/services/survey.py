@@ -91,7 +91,7 @@ def _as_list(value: Any) -> list[str]:
     return [str(i).strip() for i in items if str(i).strip()]
 
 
-def _coerce(q: dict, value: Any, today: dt.date, problems: list[Problem]) -> Any:
+def _coerce(q: dict, value: Any, today: dt.date, problems: list[Problem]) -> Any:  # noqa: C901
     """One answer in its stored form (None: no answer); problems for values that cannot be read."""
     key, kind, label = q["key"], q.get("type"), q.get("label", q["key"])
     if _empty(value):
@@ -174,7 +174,7 @@ def _resolve_bank(session: Session, value: str, field: str, problems: list[Probl
         return None
 
 
-def check_rules(session: Session, answers: dict) -> tuple[dict, list[Problem], list[Problem]]:
+def check_rules(session: Session, answers: dict) -> tuple[dict, list[Problem], list[Problem]]:  # noqa: C901
     """The article's rules on cleaned answers -> (derived values, errors, warnings)."""
     errors: list[Problem] = []
     warnings: list[Problem] = []

@@ -60,9 +60,9 @@ import random
 import sys
 import unicodedata
 import warnings
+from collections.abc import Iterator, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator, Mapping, Sequence
 
 __all__ = [
     "SYNTHETIC_LABEL",
@@ -457,7 +457,7 @@ def _static_tables(names_dir: str) -> dict:
 
     # per-j info tuple
     jinfo = []
-    for j, (sex, y) in enumerate(jinfo_base):
+    for sex, y in jinfo_base:
         si = 0 if sex == "M" else 1
         yi = y - FIRST_YEAR
         jinfo.append((
@@ -785,7 +785,7 @@ def _commune_parts(value) -> tuple[str, str]:
     return value[0], ""
 
 
-def draw_beneficiaries(
+def draw_beneficiaries(  # noqa: C901
     seed: int,
     citizens: Sequence[tuple],
     m: int,

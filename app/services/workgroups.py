@@ -15,18 +15,24 @@ from sqlalchemy import and_, bindparam, delete, exists, insert, literal, or_, se
 from sqlalchemy.orm import Session
 
 from app.models import (
-    AdminUnit, AsxhUser, Beneficiary, Enrolment, Visit, VisitAssignment, WorkGroup, WorkGroupMember,
+    AdminUnit,
+    AsxhUser,
+    Beneficiary,
+    Enrolment,
+    Visit,
+    VisitAssignment,
+    WorkGroup,
+    WorkGroupMember,
 )
 from app.services import questionnaire as qn
 from app.services.addresses import parse_address
-from app.services.masking import mask_cccd
-from app.services.visits import latest_visits
 from app.services.formatting import format_date
+from app.services.masking import mask_cccd
 from app.services.messages import N_, FieldError, Problem
 from app.services.normalize import clean_text
 from app.services.scope import require_user_covers, subtree_ids
 from app.services.spreadsheets import append_row, new_workbook
-
+from app.services.visits import latest_visits
 
 # --- scope (the rule: app/services/scope.py) --------------------------------------------
 

@@ -9,13 +9,15 @@ from flask_appbuilder import ModelView, expose
 from flask_appbuilder.models.sqla.filters import FilterEqual, FilterInFunction
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
-from flask_babel import force_locale, gettext, lazy_gettext as _l
+from flask_babel import force_locale, gettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from sqlalchemy import or_, select
 from werkzeug.exceptions import Forbidden
 from wtforms import SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Optional as OptionalValue
+from wtforms.validators import DataRequired
+from wtforms.validators import Optional as OptionalValue
 
 from app.extensions import db
 from app.models import AdminUnit, Bank, Beneficiary, ImportBatch, PaymentAccount
@@ -31,7 +33,6 @@ from app.views.audit import PersonalDataViewMixin
 from app.views.batch_common import failure_text, preview_lines
 from app.views.labels import label, labels
 from jobs import registry
-
 
 
 def can(name: str) -> bool:

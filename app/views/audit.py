@@ -26,8 +26,14 @@ from sqlalchemy import false
 from app.models import AuditLog
 from app.security.audit import log_unmask, log_view
 from app.security.masking import (
-    account_formatter, cccd_formatter, identifier_columns, log_exact_searches, may_unmask_record, refuse_sort,
-    refused_searches, should_mask,
+    account_formatter,
+    cccd_formatter,
+    identifier_columns,
+    log_exact_searches,
+    may_unmask_record,
+    refuse_sort,
+    refused_searches,
+    should_mask,
 )
 from app.security.scope import current_unit
 from app.services.masking import IDENTIFIER_FIELDS, MASKERS
@@ -44,7 +50,7 @@ def _local_time(value: dt.datetime | None) -> str:
         zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Ho_Chi_Minh"))
     except Exception:  # pragma: no cover - no tz database
         zone = dt.timezone(dt.timedelta(hours=7))
-    return value.replace(tzinfo=dt.timezone.utc).astimezone(zone).strftime("%d/%m/%Y %H:%M:%S")
+    return value.replace(tzinfo=dt.UTC).astimezone(zone).strftime("%d/%m/%Y %H:%M:%S")
 
 
 def _mask_json(value):

@@ -7,7 +7,8 @@ person: "End" asks for a reason (the person, or one enrolment); "Reinstate" is f
 from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.models.sqla.filters import FilterInFunction
-from flask_babel import gettext, lazy_gettext as _l
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 
 from app.api.errors import SafeSQLAInterface, problem_message
 from app.extensions import db

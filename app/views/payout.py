@@ -11,7 +11,8 @@ from flask_appbuilder import ModelView, expose
 from flask_appbuilder.models.sqla.filters import FilterInFunction
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
-from flask_babel import force_locale, gettext, lazy_gettext as _l
+from flask_babel import force_locale, gettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from sqlalchemy import select
@@ -25,8 +26,8 @@ from app.security.roles import VIEW_METHODS
 from app.security.scope import InScopeOr404, ScopedMixin, current_scope_ids, current_unit
 from app.services import payout
 from app.services.formatting import format_date, format_money
-from app.services.reference import level_of, payer_level
 from app.services.messages import FieldError
+from app.services.reference import level_of, payer_level
 from app.services.scope import lineage_ids, subtree_ids
 from app.views.accounts import can, render_problem, require
 from app.views.audit import PersonalDataViewMixin

@@ -25,8 +25,16 @@ from app.services.visits import latest_visits
 from app.views.labels import label, labels
 from app.views.params import ids_arg
 from app.views.visit_common import (
-    bank_options, can_unmask, case_label, case_labels,
-    commune_param, groups_of, has, int_arg, render_problems, scoped_communes,
+    bank_options,
+    can_unmask,
+    case_label,
+    case_labels,
+    commune_param,
+    groups_of,
+    has,
+    int_arg,
+    render_problems,
+    scoped_communes,
 )
 
 PAGE_SIZE = 100

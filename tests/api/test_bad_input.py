@@ -69,7 +69,7 @@ def test_non_object_bodies_on_every_json_post(app, api_token):
 
 
 API_404 = [
-    f"/api/v1/payout/3³", f"/api/v1/payout/{HUGE}", f"/api/v1/beneficiary/{HUGE}", f"/api/v1/match/{HUGE}",
+    "/api/v1/payout/3³", f"/api/v1/payout/{HUGE}", f"/api/v1/beneficiary/{HUGE}", f"/api/v1/match/{HUGE}",
     f"/api/v1/account/{HUGE}", f"/api/v1/import/{HUGE}", f"/api/v1/payout/1/sync/{HUGE}",
 ]
 

@@ -234,7 +234,7 @@ def test_import_apply_is_one_bulk_record_attributed_to_the_requesting_user(app, 
     client = app.test_client()
     csv = ("Họ và tên,Số CCCD,Năm sinh,Giới tính\n"
            "Nguyễn Văn An,001045000001,1945,Nam\n"
-           "Trần Thị Bình,001145000002,1945,Nữ\n").encode("utf-8")
+           "Trần Thị Bình,001145000002,1945,Nữ\n").encode()
     response = client.post("/api/v1/import/", headers=headers, data={
         "file": (io.BytesIO(csv), "danh-sach.csv"), "unit": "00004", "category": "BTXH", "apply": "true"},
         content_type="multipart/form-data")

@@ -9,7 +9,6 @@ from tests.audit.conftest import audit_rows
 from tests.conftest import DEMO_PASSWORD, csrf_from, login
 
 
-
 @pytest.fixture(scope="module")
 def locked_text(app) -> str:
     """The longest literal part of the (translated) wait message, as the pages show it."""

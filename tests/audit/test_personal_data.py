@@ -117,7 +117,7 @@ def _import_with_errors(app, api_token, run_jobs) -> int:
     csv = ("Họ và tên,Số CCCD,Năm sinh,Giới tính\n"
            "Nguyễn Văn An,001045000001,1945,Nam\n"
            ",001145000002,1945,Nữ\n"
-           "Lê Văn Cường,00104500000,1950,Nam\n").encode("utf-8")
+           "Lê Văn Cường,00104500000,1950,Nam\n").encode()
     response = app.test_client().post("/api/v1/import/", headers=api_token("phong.001"), data={
         "file": (io.BytesIO(csv), "loi.csv"), "unit": "00004", "category": "BTXH"}, content_type="multipart/form-data")
     assert response.status_code == 201, response.get_data(as_text=True)

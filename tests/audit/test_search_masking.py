@@ -6,9 +6,8 @@ sorting on them is refused, and each exact search is recorded in the audit trail
 """
 from __future__ import annotations
 
-
-import pytest
 import prison as rison
+import pytest
 
 from tests.audit.conftest import audit_rows, wipe_audit_log
 

@@ -13,8 +13,8 @@ def test_no_console_errors_or_csp_violations(app, as_user):
     problems = []
     for username, urls in PAGES.items():
         s = as_user(username)
-        s.page.on("console", lambda m, u=username: m.type == "error" and problems.append((u, s.page.url, m.text)))
-        s.page.on("pageerror", lambda e, u=username: problems.append((u, s.page.url, str(e))))
+        s.page.on("console", lambda m, u=username, p=s.page: m.type == "error" and problems.append((u, p.url, m.text)))
+        s.page.on("pageerror", lambda e, u=username, p=s.page: problems.append((u, p.url, str(e))))
         for url in urls:
             response = s.go(url)
             assert response is not None and response.status < 400, (username, url)

@@ -135,8 +135,9 @@ def test_ended_people_and_enrolments_are_not_synced_for_payout(app, make_person)
                                       user_id=None)
         db.session.commit()
         payout.sync_payout_list(db.session, period.id, unit)
-        lines = lambda: sorted((l.beneficiary_id, l.category) for l in db.session.scalars(
-            select(PayoutLine).where(PayoutLine.period_id == period.id)))
+        def lines():
+            return sorted((l.beneficiary_id, l.category) for l in db.session.scalars(
+                select(PayoutLine).where(PayoutLine.period_id == period.id)))
         assert {b for b, _c in lines()} == {paid, gone}
         people.end_person(db.session, db.session.get(Beneficiary, gone), None, "Đã chết")
         people.end_person(db.session, db.session.get(Beneficiary, paid), None, "Thôi hưởng", category="NCC")

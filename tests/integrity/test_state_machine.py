@@ -27,7 +27,12 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import event as _event
 from hypothesis import strategies as st
 from hypothesis.stateful import (
-    RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test,
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
 )
 
 from tests.integrity import world

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 from pathlib import Path
 
 import openpyxl
@@ -287,10 +286,8 @@ def test_preview_writes_nothing_until_applied(app, do_import):
 def test_killed_parse_resumes_without_duplicates(app, monkeypatch):
     from app.extensions import db
     from app.models import ImportBatch, ImportRow
-    from app.services import importing
+    from app.services import importing, staging
     from app.services.reference import find_unit
-
-    from app.services import staging
 
     monkeypatch.setattr(staging, "CHUNK", 5)
     calls = {"n": 0}
@@ -471,11 +468,11 @@ def test_a_dead_worker_is_recovered(app, run_jobs):
 
 
 def test_a_failed_import_can_be_run_again(app, client_for, run_jobs, monkeypatch):
-    from tests.conftest import csrf_from
     from app.extensions import db
     from app.models import ImportBatch
     from app.services import importing
     from app.services.reference import find_unit
+    from tests.conftest import csrf_from
 
     with app.app_context():
         batch = importing.create_batch(db.session, filename="t.xlsx", content=(SAMPLES / "title_rows_footer.xlsx").read_bytes(),

@@ -6,7 +6,6 @@ import json
 import unicodedata
 
 import pytest
-from sqlalchemy import select, text
 
 from tests.conftest import page_token
 

@@ -275,8 +275,7 @@ def test_survey_saying_has_account_is_case_2_until_verified(db_session, make_per
 # --- no hard deletes -----------------------------------------------------------------------------
 
 def test_accounts_and_lines_cannot_be_deleted_through_the_orm(db_session, make_person, verified_account):
-    from app.models import PaymentAccount, PayoutLine
-    from app.models import HardDeleteRefused
+    from app.models import HardDeleteRefused, PaymentAccount, PayoutLine
 
     pid = make_person("00004", "Nguyễn Văn An")
     account_id = verified_account(pid, "0123456789")
@@ -292,7 +291,7 @@ def test_accounts_and_lines_cannot_be_deleted_through_the_orm(db_session, make_p
 
 def test_no_delete_route_for_accounts_or_lines(app, client_for, api_token, make_person, verified_account):
     from app.extensions import db
-    from app.models import PaymentAccount, PayoutLine
+    from app.models import PaymentAccount
     from app.views.accounts import PaymentAccountView
     from app.views.payout import PayoutLineView
 

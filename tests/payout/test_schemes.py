@@ -24,7 +24,7 @@ def scheme(request):
 
 
 def test_payer_level_and_paying_unit(db_session, scheme):
-    from app.services.reference import commune_level, paying_unit, payer_level
+    from app.services.reference import commune_level, payer_level, paying_unit
 
     case = SCHEMES[scheme]
     payer = unit(db_session, case["payer"], scheme)

@@ -39,7 +39,7 @@ def test_channels_amounts_and_account_snapshot(db_session, make_person, verified
     make_person("00004", "Lê Thị Bình", case_type=1)  # wants an account payment, has no verified account yet
     make_person("00001", "Phạm Văn Cường", case_type=3)
     make_person("00001", "Hoàng Thị Dung", case_type=None)
-    e = make_person("00004", "Đỗ Văn Em", case_type=4, payment_method="proxy")
+    make_person("00004", "Đỗ Văn Em", case_type=4, payment_method="proxy")
     make_person("00037", "Trần Thị Phúc", case_type=1)  # another district: not in the period
     pid = period()
     result = sync(db_session, pid)

@@ -52,10 +52,9 @@ def test_create_user_refuses_a_unit_the_role_does_not_sit_at(app, role, unit):
 
 
 def test_the_user_screen_refuses_a_unit_the_role_does_not_sit_at(app, client_for):
-    from tests.conftest import csrf_from
-
     from app.extensions import db
     from app.services.reference import find_unit
+    from tests.conftest import csrf_from
 
     admin = client_for("admin")
     with app.app_context():

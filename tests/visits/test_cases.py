@@ -59,7 +59,6 @@ def test_each_case_type(app, make_person, user_ids):
     _verify_account_of(app, p1, user_ids["congan2.00004"])
     assert _case(app, p5) == 5  # never visited: classified when the person was written, not by a read
     from app.extensions import db
-    from app.models import AdminUnit
     from app.services.cases import classify_cases
     from app.services.reference import find_unit
 

@@ -76,7 +76,7 @@ def test_anonymous_is_sent_to_login(app):
 def test_every_demo_login_works_with_its_scope(app, client_for):
     from app.cli import demo_accounts
 
-    for username, role_name, unit_code in demo_accounts():
+    for username, _role_name, unit_code in demo_accounts():
         client = client_for(username)
         html = client.get("/").get_data(as_text=True)
         from app.extensions import db

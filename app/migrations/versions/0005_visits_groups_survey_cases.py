@@ -5,9 +5,8 @@ Revises: 0007_audit
 Create Date: 2026-11-27 14:00:11.183560
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0005_visits'

@@ -6,9 +6,8 @@ Create Date: 2026-11-27 13:58:13.582373
 
 Ids are assigned by the chain (app/services/audit.py), not by a sequence: no autoincrement.
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0007_audit'

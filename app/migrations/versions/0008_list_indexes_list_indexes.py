@@ -6,8 +6,6 @@ Create Date: 2026-11-27 15:04:26.534045
 
 """
 from alembic import op
-import sqlalchemy as sa
-
 
 # revision identifiers, used by Alembic.
 revision = '0008_list_indexes'

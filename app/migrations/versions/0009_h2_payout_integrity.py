@@ -18,9 +18,8 @@ resolved before the index is built: the line kept is the one paid, else the one 
 the oldest; every other is cancelled (result "cancelled", channel "held", hold reason "duplicate_month",
 with the line it duplicates in the result reason). Nothing is deleted.
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0009_h2_payout_integrity'

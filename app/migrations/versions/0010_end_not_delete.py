@@ -3,9 +3,8 @@
 Revision ID: 0010_end_not_delete
 Revises: 0009_h2_payout_integrity
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "0010_end_not_delete"
 down_revision = "0009_h2_payout_integrity"

@@ -3,9 +3,8 @@
 Revision ID: 0012_security_stamp
 Revises: 0011_audit_append_only
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "0012_security_stamp"
 down_revision = "0011_audit_append_only"

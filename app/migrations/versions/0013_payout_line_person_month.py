@@ -5,7 +5,6 @@ Revises: 0012_security_stamp
 """
 from alembic import op
 
-
 revision = "0013_payout_line_person_month"
 down_revision = "0012_security_stamp"
 branch_labels = None
