@@ -155,3 +155,13 @@ def test_the_subtree_rule_patterns_catch_each_way_it_was_written():
                "func.substr(unit.path, 1, func.length(AdminUnit.path)) == AdminUnit.path"]
     assert [w for w in written if not any(p.search(w) for p in SUBTREE_RULE)] == []
     assert not any(p.search('request.path.startswith("/api/")') for p in SUBTREE_RULE)
+
+
+def test_capabilities_are_checked_in_one_place():
+    """Whether the signed-in user holds a capability is asked of app/security/access.py only."""
+    root = SERVICES.parents[1]
+    offenders = [f"{p.relative_to(root)}:{n}" for p in sorted((root / "app").rglob("*.py"))
+                 if p.name != "access.py"
+                 for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+                 if "has_access(*capability(" in line]
+    assert offenders == []

@@ -4,7 +4,7 @@ Create and edit go through ``people.save_person`` (the import's validators; 400 
 is a generic 409). Nobody deletes a person: ``POST /<id>/end`` with a reason ends them (or one enrolment with
 ``category``), ``POST /<id>/reinstate`` undoes it for a higher unit holding the ``reinstate`` capability.
 """
-from flask import current_app, g, request
+from flask import g, request
 from flask_appbuilder.api import ModelRestApi, expose, protect, safe
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
@@ -14,7 +14,8 @@ from app.api.personal_data import PersonalDataApiMixin
 from app.api.spec import DocumentedApi
 from app.extensions import db
 from app.models import CATEGORY_CODES, Beneficiary
-from app.security.roles import API_METHODS, capability
+from app.security.access import has_capability
+from app.security.roles import API_METHODS
 from app.security.scope import ScopedMixin, check_current
 from app.services import people
 from app.services.messages import FieldError
@@ -166,7 +167,7 @@ class BeneficiaryApi(DocumentedApi, SafeWritesApiMixin, ScopedMixin, PersonalDat
         item = self.datamodel.get(pk, self._base_filters)
         if item is None:
             return self.response_404()
-        if not current_app.appbuilder.sm.has_access(*capability("reinstate")):
+        if not has_capability("reinstate"):
             return self.response_403()
         reason, category, error = self._end_args()
         if error is not None:

@@ -8,7 +8,7 @@ from flask_babel import gettext
 from app.api.spec import DocumentedApi
 from app.extensions import db
 from app.models import ImportBatch
-from app.security.roles import capability
+from app.security.access import has_capability
 from app.security.scope import scoped_query, unit_in_scope, user_unit
 from app.services import importing
 from app.services.messages import FieldError
@@ -29,7 +29,7 @@ class ImportApi(DocumentedApi, BaseApi):
         return scoped_query(db.session, g.user, ImportBatch, "unit_id").filter(ImportBatch.id == pk).one_or_none()
 
     def _can_import(self) -> bool:
-        return current_app.appbuilder.sm.has_access(*capability("import"))
+        return has_capability("import")
 
     @expose("/", methods=["POST"])
     @protect()

@@ -10,7 +10,7 @@ from flask_babel import gettext
 from app.api.spec import DocumentedApi
 from app.extensions import db
 from app.models import MatchRun
-from app.security.roles import capability
+from app.security.access import has_capability
 from app.security.scope import scoped_query, unit_in_scope, user_unit
 from app.services import matching, validation
 from app.services.messages import FieldError
@@ -45,7 +45,7 @@ class MatchApi(DocumentedApi, BaseApi):
             400: {description: unknown unit or malformed body, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
             403: {description: no match capability, or the unit is outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
         """
-        if not current_app.appbuilder.sm.has_access(*capability("match")):
+        if not has_capability("match"):
             return self.response_403()
         try:
             code = validation.optional_text(json_object(), "unit", max_length=20)

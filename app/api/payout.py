@@ -9,9 +9,9 @@ from sqlalchemy import select
 from app.api.spec import DocumentedApi
 from app.extensions import db
 from app.models import PaymentAccount, PayoutPeriod, PayoutSyncRun
+from app.security.access import has_capability, requires
 from app.security.audit import log_page
 from app.security.masking import mask_for_user
-from app.security.roles import capability
 from app.security.scope import scoped_query, unit_in_scope, user_unit
 from app.services import accounts, payout, validation
 from app.services.messages import FieldError
@@ -23,8 +23,7 @@ from app.views.params import id_arg, int_arg, json_object
 MAX_PAGE = 500
 
 
-def _can(name: str) -> bool:
-    return bool(current_app.appbuilder.sm.has_access(*capability(name)))
+_can = has_capability
 
 
 def _problem(exc: FieldError) -> dict:
@@ -98,6 +97,7 @@ class AccountApi(DocumentedApi, BaseApi):
 
     @expose("/", methods=["POST"])
     @protect()
+    @requires("enter_account")
     def enter(self):
         """Enter or change an account (a pending version).
         ---
@@ -119,8 +119,6 @@ class AccountApi(DocumentedApi, BaseApi):
             400: {description: refused, with the field and the reason, content: {application/json: {schema: {$ref: '#/components/schemas/Refusal'}}}}
             404: {description: unknown beneficiary or outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
         """
-        if not _can("enter_account"):
-            return self.response_403()
         data = json_object(required=True)
         try:
             person_id = validation.parse_id(data.get("beneficiary_id"), "beneficiary_id")
@@ -148,6 +146,7 @@ class AccountApi(DocumentedApi, BaseApi):
 
     @expose("/<int:pk>/verify", methods=["POST"])
     @protect()
+    @requires("verify_account")
     def verify(self, pk):
         """Approve or reject a pending account (never your own entry).
         ---
@@ -165,8 +164,6 @@ class AccountApi(DocumentedApi, BaseApi):
             400: {description: "refused (self-verification, not pending, no reason)", content: {application/json: {schema: {$ref: '#/components/schemas/Refusal'}}}}
             404: {description: unknown or outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
         """
-        if not _can("verify_account"):
-            return self.response_403()
         account = self._account(pk)
         if account is None:
             return self.response_404()
@@ -220,6 +217,7 @@ class AccountApi(DocumentedApi, BaseApi):
 
     @expose("/<int:pk>/restore", methods=["POST"])
     @protect()
+    @requires("restore_account")
     def restore(self, pk):
         """Restore an ended account (restore_account capability; not the person who ended it).
         ---
@@ -229,8 +227,6 @@ class AccountApi(DocumentedApi, BaseApi):
             400: {description: "refused (not ended, replaced, ended by you)", content: {application/json: {schema: {$ref: '#/components/schemas/Refusal'}}}}
             404: {description: unknown or outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
         """
-        if not _can("restore_account"):
-            return self.response_403()
         return self._change(pk, lambda a: accounts.restore_account(db.session, a.id, g.user.id))
 
 
@@ -285,6 +281,7 @@ class PayoutApi(DocumentedApi, BaseApi):
 
     @expose("/<ref>/sync", methods=["POST"])
     @protect()
+    @requires("sync_payout")
     def sync(self, ref):
         """Queue the sync of the period for the user's unit (or ``unit`` in the JSON body).
         ---
@@ -304,8 +301,6 @@ class PayoutApi(DocumentedApi, BaseApi):
             403: {description: no sync capability, or the unit is outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
             404: {description: unknown period or outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
         """
-        if not _can("sync_payout"):
-            return self.response_403()
         period = self._period(ref)
         if period is None:
             return self.response_404()
@@ -350,6 +345,7 @@ class PayoutApi(DocumentedApi, BaseApi):
 
     @expose("/<ref>/lock", methods=["POST"])
     @protect()
+    @requires("approve_payout")
     def lock(self, ref):
         """Lock and approve the period (the paying unit for its own period, the city department for the city).
         ---
@@ -362,8 +358,6 @@ class PayoutApi(DocumentedApi, BaseApi):
             403: {description: no approve capability, or the period is outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
             404: {description: unknown period or outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
         """
-        if not _can("approve_payout"):
-            return self.response_403()
         period = self._period(ref)
         if period is None:
             return self.response_404()

@@ -16,17 +16,12 @@ For other screens::
 """
 from __future__ import annotations
 
-from flask import current_app, g, has_request_context
+from flask import g, has_request_context
 
-from app.security.roles import capability
+from app.security.access import has_capability
 from app.services import masking
 
-
-def _has_capability(name: str) -> bool:
-    user = getattr(g, "user", None)
-    if user is None or not getattr(user, "is_authenticated", False):
-        return False
-    return bool(current_app.appbuilder.sm.has_access(*capability(name)))
+_has_capability = has_capability
 
 
 def can_unmask() -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from flask import abort, current_app, flash, g, jsonify, redirect, request, send_file, url_for
+from flask import abort, flash, g, jsonify, redirect, request, send_file, url_for
 from flask_appbuilder import ModelView, expose
 from flask_appbuilder.models.sqla.filters import FilterEqual, FilterInFunction
 from flask_appbuilder.models.sqla.interface import SQLAInterface
@@ -21,9 +21,10 @@ from wtforms.validators import Optional as OptionalValue
 
 from app.extensions import db
 from app.models import AdminUnit, Bank, Beneficiary, ImportBatch, PaymentAccount
+from app.security.access import has_capability
 from app.security.audit import log_export, log_page
 from app.security.masking import account_formatter, cccd_formatter, should_mask
-from app.security.roles import VIEW_METHODS, capability
+from app.security.roles import VIEW_METHODS
 from app.security.scope import ScopedMixin, check_current, current_scope_ids, current_unit, scoped_query
 from app.services import account_import, accounts
 from app.services.formatting import format_date
@@ -34,9 +35,7 @@ from app.views.batch_common import failure_text, preview_lines
 from app.views.labels import label, labels
 from jobs import registry
 
-
-def can(name: str) -> bool:
-    return bool(current_app.appbuilder.sm.has_access(*capability(name)))
+can = has_capability
 
 
 def require(name: str) -> None:

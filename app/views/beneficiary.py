@@ -4,7 +4,7 @@ The add/edit form is validated by ``people.parse_person_fields`` (the import's v
 person: "End" asks for a reason (the person, or one enrolment); "Reinstate" is for a higher unit holding the
 ``reinstate`` capability.
 """
-from flask import abort, current_app, flash, g, redirect, request, url_for
+from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.models.sqla.filters import FilterInFunction
 from flask_babel import gettext
@@ -13,7 +13,8 @@ from flask_babel import lazy_gettext as _l
 from app.api.errors import SafeSQLAInterface, problem_message
 from app.extensions import db
 from app.models import CATEGORY_CODES, Beneficiary
-from app.security.roles import VIEW_METHODS, capability
+from app.security.access import has_capability
+from app.security.roles import VIEW_METHODS
 from app.security.scope import ScopedMixin, current_scope_ids
 from app.services import people
 from app.services.messages import FieldError
@@ -88,7 +89,7 @@ class BeneficiaryView(ScopedMixin, PersonalDataViewMixin, ModelView):
         refresh_keys(item)
 
     def render_template(self, template, **kwargs):
-        kwargs.setdefault("can_reinstate", current_app.appbuilder.sm.has_access(*capability("reinstate")))
+        kwargs.setdefault("can_reinstate", has_capability("reinstate"))
         return super().render_template(template, **kwargs)
 
     def _person_or_404(self, pk):
@@ -111,7 +112,7 @@ class BeneficiaryView(ScopedMixin, PersonalDataViewMixin, ModelView):
     @has_access
     def reinstate(self, pk):
         """Undo an end: a higher unit with the reinstate capability."""
-        if not current_app.appbuilder.sm.has_access(*capability("reinstate")):
+        if not has_capability("reinstate"):
             abort(403)
         item = self._person_or_404(pk)
         return self._end_form(item, "reinstate")

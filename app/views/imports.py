@@ -18,7 +18,8 @@ from wtforms import SelectField
 
 from app.extensions import db
 from app.models import AdminUnit, ImportBatch
-from app.security.roles import VIEW_METHODS, capability
+from app.security.access import has_capability
+from app.security.roles import VIEW_METHODS
 from app.security.scope import ScopedMixin, check_current, current_scope_ids, current_unit
 from app.services import importing
 from app.services.formatting import format_date
@@ -43,9 +44,7 @@ def _require_import_capability():
 
 
 def _can_import() -> bool:
-    from flask import current_app
-
-    return current_app.appbuilder.sm.has_access(*capability("import"))
+    return has_capability("import")
 
 
 class ImportBatchView(ScopedMixin, ModelView):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from flask import abort, current_app, flash, g, jsonify, redirect, request, url_for
+from flask import abort, flash, g, jsonify, redirect, request, url_for
 from flask_appbuilder import ModelView, expose
 from flask_appbuilder.actions import action
 from flask_appbuilder.models.sqla.filters import FilterInFunction
@@ -15,9 +15,10 @@ from werkzeug.exceptions import BadRequest, Forbidden
 
 from app.extensions import db
 from app.models import Beneficiary, MatchRun
+from app.security.access import has_capability
 from app.security.audit import log_view
 from app.security.masking import cccd_formatter, should_mask
-from app.security.roles import VIEW_METHODS, capability
+from app.security.roles import VIEW_METHODS
 from app.security.scope import ScopedMixin, current_unit, scoped_query
 from app.services import matching
 from app.services.messages import FieldError
@@ -35,7 +36,7 @@ FIELD_LABELS = {"full_name": _l("Full name"), "date_of_birth": _l("Date of birth
 
 
 def _can_match() -> bool:
-    return current_app.appbuilder.sm.has_access(*capability("match"))
+    return has_capability("match")
 
 
 def _to_review():

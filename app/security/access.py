@@ -1,0 +1,35 @@
+"""Does the signed-in user hold a capability? The one check behind every button, row action and endpoint.
+
+Capabilities (``import``, ``match``, ``verify_account``, ...) are FAB permissions ``can_<name>`` on the view
+``ASXH``, given to roles by the table in ``app/security/roles.py``."""
+from __future__ import annotations
+
+import functools
+
+from flask import current_app, g
+from werkzeug.exceptions import Forbidden
+
+from app.security.roles import capability
+
+
+def has_capability(name: str) -> bool:
+    """True when the current user is signed in and one of their roles holds capability ``name``."""
+    user = getattr(g, "user", None)
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return bool(current_app.appbuilder.sm.has_access(*capability(name)))
+
+
+def requires(name: str):
+    """Decorator for a view or API method: 403 unless the user holds capability ``name`` (an API answers with
+    its own JSON 403, a page with the HTML one)."""
+    def decorate(method):
+        @functools.wraps(method)
+        def wrapper(self, *args, **kwargs):
+            if not has_capability(name):
+                if hasattr(self, "response_403"):
+                    return self.response_403()
+                raise Forbidden()
+            return method(self, *args, **kwargs)
+        return wrapper
+    return decorate
