@@ -165,3 +165,14 @@ def test_capabilities_are_checked_in_one_place():
                  for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
                  if "has_access(*capability(" in line]
     assert offenders == []
+
+
+def test_problems_are_rendered_in_one_place():
+    """A problem's message is translated by Problem.render (app/views/problems.py for pages and the API), never
+    by formatting its msgid by hand."""
+    root = SERVICES.parents[1]
+    offenders = [f"{p.relative_to(root)}:{n}" for p in sorted((root / "app").rglob("*.py"))
+                 if p.relative_to(root).as_posix() != "app/services/messages.py"  # Problem.render itself
+                 for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+                 if "gettext(" in line and ".msgid)" in line]
+    assert offenders == []

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.models.guards import HardDeleteRefused
 from app.services.people import CONFLICT, Conflict
+from app.views.problems import render_problem
 
 FIELD_LABELS = {
     "full_name": _l("Full name"), "cccd": _l("CCCD"), "cmnd": _l("Old ID (CMND)"),
@@ -31,7 +32,7 @@ NOT_DELETED = _l("Beneficiaries and enrolments are never deleted: end them with 
 
 def problem_message(problem) -> str:
     label = FIELD_LABELS.get(problem.field)
-    text = problem.render(gettext)
+    text = render_problem(problem)
     return f"{label}: {text}" if label is not None else text
 
 

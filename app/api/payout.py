@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from flask import current_app, g, request
 from flask_appbuilder.api import BaseApi, expose, protect
-from flask_babel import gettext
 from sqlalchemy import select
 
 from app.api.spec import DocumentedApi
@@ -19,6 +18,7 @@ from app.services.reference import find_unit
 from app.services.validation import MAX_ID
 from app.views.batch_common import failure_text
 from app.views.params import id_arg, int_arg, json_object
+from app.views.problems import problem_json
 
 MAX_PAGE = 500
 
@@ -27,9 +27,7 @@ _can = has_capability
 
 
 def _problem(exc: FieldError) -> dict:
-    p = exc.problem
-    return {"field": p.field, "code": p.code,
-            "message": gettext(p.msgid) % p.params if p.params else gettext(p.msgid)}
+    return problem_json(exc.problem)
 
 
 def _account_json(account: PaymentAccount) -> dict:
@@ -140,8 +138,7 @@ class AccountApi(DocumentedApi, BaseApi):
             db.session.rollback()
             return self.response(400, message=_problem(exc)["message"], problem=_problem(exc))
         db.session.commit()
-        warnings = [{"field": p.field, "code": p.code, "message": gettext(p.msgid) % p.params if p.params
-                     else gettext(p.msgid)} for p in problems]
+        warnings = [problem_json(p) for p in problems]
         return self.response(201, result=_account_json(account), warnings=warnings)
 
     @expose("/<int:pk>/verify", methods=["POST"])

@@ -18,10 +18,9 @@ from app.services import survey, validation, workgroups
 from app.services.cases import CASE_TYPES
 from app.services.messages import FieldError
 from app.views.params import id_arg, json_object
+from app.views.problems import problem_json
 
-
-def _problem(p) -> dict:
-    return {"field": p.field, "code": p.code, "message": p.render(gettext), "severity": p.severity}
+_problem = problem_json
 
 
 def _visit_dict(v, describe: bool = True) -> dict:

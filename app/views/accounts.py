@@ -33,6 +33,7 @@ from app.services.validation import is_id
 from app.views.audit import PersonalDataViewMixin
 from app.views.batch_common import failure_text, preview_lines
 from app.views.labels import label, labels
+from app.views.problems import render_problem
 from jobs import registry
 
 can = has_capability
@@ -41,10 +42,6 @@ can = has_capability
 def require(name: str) -> None:
     if not can(name):
         raise Forbidden()
-
-
-def render_problem(problem) -> str:
-    return gettext(problem.msgid) % problem.params if problem.params else gettext(problem.msgid)
 
 
 class EnterAccountForm(FlaskForm):

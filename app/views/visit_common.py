@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask import abort, current_app, g, request
-from flask_babel import gettext
 from sqlalchemy import select
 
 from app.extensions import db
@@ -13,6 +12,7 @@ from app.services.workgroups import is_commune
 from app.views import params
 from app.views.labels import label, labels
 from app.views.params import id_arg
+from app.views.problems import render_problems  # noqa: F401 (re-exported for the visit views)
 
 COMMUNE_TYPES = ("phường", "xã", "thị trấn")
 
@@ -27,17 +27,6 @@ def case_label(case_type) -> str:
 
 def case_labels() -> dict[int, str]:
     return labels("case_type")
-
-
-def render_problems(problems) -> tuple[list[str], dict[str, list[str]]]:
-    """(every distinct message, messages by field), translated."""
-    messages, by_field = [], {}
-    for p in problems:
-        text = p.render(gettext)
-        if text not in messages:
-            messages.append(text)
-        by_field.setdefault(p.field, []).append(text)
-    return messages, by_field
 
 
 def scoped_communes() -> list[AdminUnit]:
