@@ -5,6 +5,7 @@ import secrets
 
 from flask import Flask, g, request, session
 
+from app.api import is_api_request
 from app.services.formatting import format_date, format_money, format_number
 
 SECURITY_HEADERS = {
@@ -25,7 +26,6 @@ CSP_STATIC = CSP.replace(" 'nonce-{nonce}'", "")
 # Pages and exports carry personal data: no copy in browser or proxy caches (static files excepted).
 STATIC_ENDPOINTS = ("static", "appbuilder.static")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
-API_PREFIX = "/api/"
 HSTS = "max-age=31536000; includeSubDomains"
 
 
@@ -71,7 +71,7 @@ def register(app: Flask) -> None:  # noqa: C901
         # a cookie-authenticated write must carry the page's token (X-CSRFToken, from
         # <meta name="csrf-token">), else a cross-site form could run matching, sync, lock or imports.
         # Requests with an Authorization header (JWT) cannot come from a cross-site form: unchanged.
-        if request.method in SAFE_METHODS or not request.path.startswith(API_PREFIX):
+        if request.method in SAFE_METHODS or not is_api_request():
             return None
         if request.headers.get("Authorization"):
             return None

@@ -1,6 +1,15 @@
 """REST API under /api/v1 (FAB JWT login at /api/v1/security/login)."""
 from __future__ import annotations
 
+API_PREFIX = "/api/"
+
+
+def is_api_request() -> bool:
+    """True inside a request to the REST API (JSON answers, JWT or cookie), False for a page."""
+    from flask import request
+
+    return request.path.split("/", 2)[1:2] == ["api"]
+
 
 def register_apis(appbuilder) -> None:
     from app.api.beneficiary import BeneficiaryApi

@@ -10,13 +10,14 @@
 """
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import jsonify
 from flask_appbuilder.exceptions import DatabaseException
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
+from app.api import is_api_request
 from app.models.guards import HardDeleteRefused
 from app.services.people import CONFLICT, Conflict
 from app.views.problems import render_problem
@@ -95,7 +96,7 @@ def _conflict_response(message: str):
     from app.extensions import db
 
     db.session.rollback()
-    if request.path.startswith("/api/"):
+    if is_api_request():
         response = jsonify(message=message)
         response.status_code = 409
         return response

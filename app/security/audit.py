@@ -22,6 +22,7 @@ import getpass
 
 from flask import Flask, g, has_request_context, request
 
+from app.api import is_api_request
 from app.services import audit
 from app.services.audit import Actor
 
@@ -37,7 +38,7 @@ def request_actor() -> Actor | None:
     """The actor of the current request or CLI command (None outside both)."""
     if has_request_context():
         user = _user_of_request()
-        source = "api" if request.path.startswith("/api/") else "web"
+        source = "api" if is_api_request() else "web"
         return Actor(user.id if user else None, user.username if user else None, source, request.remote_addr)
     try:
         import click

@@ -14,6 +14,7 @@ from flask import current_app, jsonify, request
 from flask_babel import gettext
 from werkzeug.exceptions import BadRequest, HTTPException, NotFound
 
+from app.api import is_api_request
 from app.services import validation
 from app.services.messages import FieldError
 
@@ -135,7 +136,7 @@ def _not_an_id(exc: HTTPException):
 
 
 def _api_json(exc: HTTPException):
-    if request.path.startswith("/api/"):
+    if is_api_request():
         message = {400: exc.description, 404: gettext("Not found")}.get(exc.code, exc.name)
         return jsonify(message=message), exc.code
     return exc
