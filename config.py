@@ -141,7 +141,7 @@ def load_config(overrides: dict | None = None) -> dict:
         JOB_TIMEOUT=_env_int("JOB_TIMEOUT", 3600, minimum=10),
         DASHBOARD_CACHE_SECONDS=_env_int("DASHBOARD_CACHE_SECONDS", 0 if env == "test" else 60, minimum=0),
         MAX_CONTENT_LENGTH=_env_int("MAX_UPLOAD_MB", 200, minimum=1, maximum=2048) * 1024 * 1024,
-        # Imported files (app/services/sheets.py SheetLimits): refused with a message beyond these, before
+        # Imported files (app/services/registry/sheets.py SheetLimits): refused with a message beyond these, before
         # the reader unpacks anything (zip bombs) or while streaming rows (huge cells, too many columns).
         IMPORT_MAX_UNCOMPRESSED_MB=_env_int("IMPORT_MAX_UNCOMPRESSED_MB", 200, minimum=1, maximum=4096),
         IMPORT_MAX_ZIP_RATIO=_env_int("IMPORT_MAX_ZIP_RATIO", 100, minimum=2),

@@ -57,7 +57,7 @@ def init_command():
     from app.services.payout import load_payout_rules
 
     load_payout_rules(session)  # base levels and category rules (seed, never overwritten)
-    from app.services.questionnaire import load_default_questionnaire
+    from app.services.visits.questionnaire import load_default_questionnaire
 
     load_default_questionnaire(session)  # fixtures/questionnaire_v1.json, created once
     session.commit()
@@ -174,9 +174,10 @@ def seed_demo_command(citizens, beneficiaries):
     """Demo users of every role, a synthetic population and beneficiary lists, matched. Idempotent.
 
     All demo data is synthetic (DỮ LIỆU GIẢ LẬP)."""
+    from app.demo import seed as demo
     from app.models import ImportBatch
     from app.models.admin_unit import CITY_CODE
-    from app.services import demo, importing, matching
+    from app.services.registry import importing, matching
 
     scheme = current_app.config["UNIT_SCHEME"]
     password = current_app.config["DEMO_PASSWORD"]
@@ -310,8 +311,8 @@ def import_command(path, category, unit_code, preview, wait, as_json):
     """Import a beneficiary list (.xlsx, .xls, .csv) as an RQ job."""
     from app.models import ImportBatch
     from app.models.admin_unit import CITY_CODE
-    from app.services import importing
     from app.services.messages import FieldError
+    from app.services.registry import importing
     from jobs import registry
 
     session = _db().session
@@ -348,7 +349,7 @@ def import_command(path, category, unit_code, preview, wait, as_json):
 def import_apply_command(batch_id, as_json):
     """Apply a previewed batch to the registry (waits for the job)."""
     from app.models import ImportBatch
-    from app.services import importing
+    from app.services.registry import importing
 
     session = _db().session
     if session.get(ImportBatch, batch_id) is None:
@@ -371,13 +372,13 @@ def import_population_command(path, wait, as_json):
     """Import a population-registry extract (CSV or xlsx) as an RQ job; re-imports update in place."""
     from app.models import ImportBatch
     from app.models.admin_unit import CITY_CODE
-    from app.services import importing
+    from app.services.registry import importing
     from jobs import registry
 
     session = _db().session
     with open(path, "rb") as fh:
         content = fh.read()
-    from app.services.staging import record_upload
+    from app.services.registry.staging import record_upload
 
     batch = record_upload(session, kind="population", filename=path, content=content,
                           unit_id=_resolve_unit(CITY_CODE).id)
@@ -408,7 +409,7 @@ def match_command(unit_code, wait, as_json):
     """Match beneficiaries against the population registry (an RQ job); prints counts per status."""
     from app.models import MatchRun
     from app.models.admin_unit import CITY_CODE
-    from app.services import matching
+    from app.services.registry import matching
     from jobs import registry
 
     session = _db().session
@@ -522,9 +523,9 @@ def move_person_command(beneficiary_id, to_commune, username, reason):
     """Move a beneficiary (and their enrolments) to another commune: explicit, audited, never by an import."""
     from flask_babel import force_locale, gettext
 
-    from app.services import people
     from app.services.audit import audit_actor
     from app.services.messages import FieldError
+    from app.services.registry import people
 
     session = _db().session
     user = _sm().find_user(username=username)

@@ -29,7 +29,7 @@ def import_accounts_command(path, unit_code, wait, as_json):
     from app.cli import _print_import, _resolve_unit, echo_json, run_and_wait
     from app.models import ImportBatch
     from app.models.admin_unit import CITY_CODE
-    from app.services import account_import
+    from app.services.payout import account_import
     from jobs import registry
 
     session = _session()

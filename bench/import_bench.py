@@ -16,8 +16,8 @@ from _common import fresh_app, run_worker_burst
 
 
 def write_files(rows: int, directory: Path, formats: list[str]) -> dict[str, Path]:
-    from app.services import synthetic
-    from app.services.demo import CATEGORY_NAMES, demo_communes
+    from app.demo import synthetic
+    from app.demo.seed import CATEGORY_NAMES, demo_communes
 
     communes = demo_communes(None)
     categories = list(CATEGORY_NAMES.values())
@@ -73,8 +73,8 @@ def copy_floor(app, csv_path: Path) -> float:
 def import_once(app, path: Path) -> dict:
     from app.extensions import db
     from app.models import ImportBatch
-    from app.services import importing
     from app.services.reference import find_unit
+    from app.services.registry import importing
     from jobs.imports import import_job_id, run_import
     from jobs.queues import enqueue_once
 

@@ -19,11 +19,12 @@ def main() -> None:
     app = fresh_app()
     from sqlalchemy import text
 
+    from app.demo import seed as demo
     from app.extensions import db
     from app.models import AdminUnit
-    from app.services import demo, matching
-    from app.services.population import bulk_load_citizens
     from app.services.reference import find_unit
+    from app.services.registry import matching
+    from app.services.registry.population import bulk_load_citizens
 
     with app.app_context():
         s = db.session

@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.services import normalize as nz  # noqa: E402
+from app.services.registry import normalize as nz  # noqa: E402
 
 NAMES = ["Nguyễn Văn An", "Trần Thị Hòa", "LÊ THỊ THUỶ", "Đặng Văn Bình", "Phạm  Văn Cường", "Hoàng Thị Dung",
          "Vũ Văn Em", "Bùi Thị Gấm", "Đỗ Văn Hùng", "Ngô Văn Khải"]

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from app.services import synthetic  # noqa: E402
+from app.demo import synthetic  # noqa: E402
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ def run_import(batch_id: int) -> dict:
     with app_context():
         from app.extensions import db
         from app.models import ImportBatch
-        from app.services import importing
+        from app.services.registry import importing
 
         session = db.session
         with failure_recorded(ImportBatch, batch_id, "import"):
@@ -29,7 +29,7 @@ def run_apply(batch_id: int) -> dict:
     with app_context():
         from app.extensions import db
         from app.models import ImportBatch
-        from app.services import importing
+        from app.services.registry import importing
 
         with failure_recorded(ImportBatch, batch_id, "apply"):
             importing.apply_batch(db.session, batch_id, progress=report_progress)

@@ -15,7 +15,7 @@ def run_match(run_id: int) -> dict:
     with app_context():
         from app.extensions import db
         from app.models import MatchRun
-        from app.services import matching
+        from app.services.registry import matching
 
         with failure_recorded(MatchRun, run_id, "match run"):
             matching.execute_run(db.session, run_id, progress=report_progress)
@@ -34,7 +34,7 @@ def run_population_import(batch_id: int) -> dict:
     with app_context():
         from app.extensions import db
         from app.models import ImportBatch
-        from app.services import importing, population
+        from app.services.registry import importing, population
 
         session = db.session
         with failure_recorded(ImportBatch, batch_id, "population import"):

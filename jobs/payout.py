@@ -38,7 +38,7 @@ def run_account_import(batch_id: int) -> dict:
     with app_context():
         from app.extensions import db
         from app.models import ImportBatch
-        from app.services import account_import
+        from app.services.payout import account_import
 
         session = db.session
         with failure_recorded(ImportBatch, batch_id, "account import"):

@@ -71,7 +71,7 @@ def failure_recorded(model, row_id, what: str):
     from app.extensions import db
     from app.services.job_state import record_failure, unexpected_problem
     from app.services.messages import FieldError
-    from app.services.staging import ImportRefused
+    from app.services.registry.staging import ImportRefused
 
     log = logging.getLogger("jobs")
     try:

@@ -17,8 +17,8 @@ from app.models import CATEGORY_CODES, Beneficiary
 from app.security.access import has_capability
 from app.security.roles import API_METHODS
 from app.security.scope import ScopedMixin, check_current
-from app.services import people
 from app.services.messages import FieldError
+from app.services.registry import people
 from app.views.beneficiary import BENEFICIARY_LABELS
 
 READ_COLUMNS = [

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.api import is_api_request
 from app.models.guards import HardDeleteRefused
-from app.services.people import CONFLICT, Conflict
+from app.services.registry.people import CONFLICT, Conflict
 from app.views.problems import render_problem
 
 FIELD_LABELS = {

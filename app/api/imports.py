@@ -10,9 +10,9 @@ from app.extensions import db
 from app.models import ImportBatch
 from app.security.access import has_capability
 from app.security.scope import scoped_query, unit_in_scope, user_unit
-from app.services import importing
 from app.services.messages import FieldError
 from app.services.reference import find_unit
+from app.services.registry import importing
 from app.views.batch_common import failure_text
 from app.views.downloads import error_report_response
 from jobs import registry

@@ -12,9 +12,10 @@ from app.extensions import db
 from app.models import MatchRun
 from app.security.access import has_capability
 from app.security.scope import scoped_query, unit_in_scope, user_unit
-from app.services import matching, validation
+from app.services import validation
 from app.services.messages import FieldError
 from app.services.reference import find_unit
+from app.services.registry import matching
 from app.views.batch_common import failure_text
 from app.views.params import json_object
 from jobs import registry

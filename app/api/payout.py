@@ -12,8 +12,9 @@ from app.security.access import has_capability, requires
 from app.security.audit import log_page
 from app.security.masking import mask_for_user
 from app.security.scope import scoped_query, unit_in_scope, user_unit
-from app.services import accounts, payout, validation
+from app.services import payout, validation
 from app.services.messages import FieldError
+from app.services.payout import accounts
 from app.services.reference import find_unit
 from app.services.validation import MAX_ID
 from app.views.batch_common import failure_text

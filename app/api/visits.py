@@ -13,10 +13,11 @@ from app.models import Beneficiary, WorkGroup
 from app.security.audit import log_page
 from app.security.masking import cccd_formatter
 from app.security.scope import scoped_query, unit_in_scope
-from app.services import questionnaire as qn
-from app.services import survey, validation, workgroups
+from app.services import validation
 from app.services.cases import CASE_TYPES
 from app.services.messages import FieldError
+from app.services.visits import questionnaire as qn
+from app.services.visits import survey, workgroups
 from app.views.params import id_arg, json_object
 from app.views.problems import problem_json
 

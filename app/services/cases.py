@@ -34,15 +34,15 @@ from app.models import (
     WorkGroup,
 )
 from app.models.beneficiary import CASE_TYPE_LABELS
-from app.services import questionnaire as qn
-from app.services.accounts import has_verified_account
 from app.services.formatting import format_date
 from app.services.labels import label
 from app.services.masking import mask_account, mask_cccd
 from app.services.messages import N_
+from app.services.payout.accounts import has_verified_account
 from app.services.scope import contains_clause, subtree_ids
 from app.services.spreadsheets import Styled, append_row, new_workbook
-from app.services.visits import latest_visit_column, latest_visit_id
+from app.services.visits import questionnaire as qn
+from app.services.visits.latest import latest_visit_column, latest_visit_id
 
 CASE_TYPES: dict[int, str] = CASE_TYPE_LABELS  # case type → label msgid (the map is in app/models/beneficiary.py)
 HAS_ACCOUNT, OPENING, DECLINES, VULNERABLE, NOT_VISITED, HELD = 1, 2, 3, 4, 5, 6

@@ -14,11 +14,12 @@ from sqlalchemy.orm import Session
 
 from app.models import AdminUnit, Beneficiary, Enrolment, Visit
 from app.models.beneficiary import CASE_TYPE_CODES
-from app.services import campaigns, payout
-from app.services import questionnaire as qn
-from app.services.accounts import has_verified_account
+from app.services import payout
+from app.services.payout.accounts import has_verified_account
 from app.services.scope import contains, subtree_ids
-from app.services.visits import latest_visit_ids
+from app.services.visits import campaigns
+from app.services.visits import questionnaire as qn
+from app.services.visits.latest import latest_visit_ids
 
 TO_CLEAN = ("mismatch", "needs_review", "not_found", "possible_duplicate")
 HELD_STATUSES = ("deceased", "moved")

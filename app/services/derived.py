@@ -18,7 +18,7 @@ _WATCHED = ("commune_id", "address", "hold_reason", "match_status")
 def refresh_units(session: Session, units) -> None:
     """Visit list and case types of every beneficiary in ``units`` (after a bulk write)."""
     from app.services.cases import classify_cases
-    from app.services.workgroups import sync_visit_list
+    from app.services.visits.workgroups import sync_visit_list
 
     for unit in units:
         sync_visit_list(session, unit)
@@ -50,7 +50,7 @@ def _before_commit(session: Session) -> None:
 
     from app.models import AdminUnit, Beneficiary
     from app.services.cases import classify_cases
-    from app.services.workgroups import sync_visit_list
+    from app.services.visits.workgroups import sync_visit_list
 
     with session.no_autoflush:
         communes = session.scalars(select(AdminUnit).where(

@@ -26,9 +26,9 @@ from app.security.audit import log_export, log_page
 from app.security.masking import account_formatter, cccd_formatter, should_mask
 from app.security.roles import VIEW_METHODS
 from app.security.scope import ScopedMixin, check_current, current_scope_ids, current_unit, scoped_query
-from app.services import account_import, accounts
 from app.services.formatting import format_date
 from app.services.messages import FieldError
+from app.services.payout import account_import, accounts
 from app.services.validation import is_id
 from app.views.audit import PersonalDataViewMixin
 from app.views.batch_common import failure_text, preview_lines

@@ -16,8 +16,8 @@ from app.models import CATEGORY_CODES, Beneficiary
 from app.security.access import has_capability
 from app.security.roles import VIEW_METHODS
 from app.security.scope import ScopedMixin, current_scope_ids
-from app.services import people
 from app.services.messages import FieldError
+from app.services.registry import people
 from app.views.audit import PersonalDataViewMixin
 from app.views.labels import label
 
@@ -84,7 +84,7 @@ class BeneficiaryView(ScopedMixin, PersonalDataViewMixin, ModelView):
         for key, value in clean.items():
             if key != "commune_id":
                 setattr(item, key, value)
-        from app.services.registry import refresh_keys
+        from app.services.registry.keys import refresh_keys
 
         refresh_keys(item)
 

@@ -14,9 +14,9 @@ from app.extensions import db
 from app.models import Campaign
 from app.security.roles import VIEW_METHODS
 from app.security.scope import InScopeOr404, check_current, current_scope_ids, current_unit, unit_in_scope
-from app.services import campaigns
 from app.services.messages import N_, FieldError, Problem
-from app.services.normalize import parse_date
+from app.services.registry.normalize import parse_date
+from app.services.visits import campaigns
 from app.views.params import id_arg, int_arg
 from app.views.visit_common import has, unit_param
 

@@ -9,7 +9,7 @@ from flask_babel import force_locale, gettext
 from app.extensions import db
 from app.security.audit import log_export
 from app.security.masking import should_mask
-from app.services.reports import write_error_report
+from app.services.registry.reports import write_error_report
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

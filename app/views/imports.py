@@ -21,9 +21,9 @@ from app.models import AdminUnit, ImportBatch
 from app.security.access import has_capability
 from app.security.roles import VIEW_METHODS
 from app.security.scope import ScopedMixin, check_current, current_scope_ids, current_unit
-from app.services import importing
 from app.services.formatting import format_date
-from app.services.reports import report_lines
+from app.services.registry import importing
+from app.services.registry.reports import report_lines
 from app.views.batch_common import failure_text, preview_lines
 from app.views.downloads import error_report_response
 from app.views.labels import label, labels

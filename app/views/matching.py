@@ -20,9 +20,9 @@ from app.security.audit import log_view
 from app.security.masking import cccd_formatter, should_mask
 from app.security.roles import VIEW_METHODS
 from app.security.scope import ScopedMixin, current_unit, scoped_query
-from app.services import matching
 from app.services.messages import FieldError
-from app.services.population import LocalPopulationRegistry
+from app.services.registry import matching
+from app.services.registry.population import LocalPopulationRegistry
 from app.views.audit import PersonalDataViewMixin
 from app.views.batch_common import failure_text
 from app.views.beneficiary import BENEFICIARY_LABELS

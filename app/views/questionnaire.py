@@ -13,8 +13,8 @@ from flask_babel import lazy_gettext as _l
 from app.extensions import db
 from app.models import Questionnaire
 from app.security.roles import VIEW_METHODS
-from app.services import questionnaire as qn
 from app.services.formatting import format_date
+from app.services.visits import questionnaire as qn
 from app.views.params import id_arg
 from app.views.visit_common import has, render_problems
 

@@ -8,7 +8,7 @@ from app.extensions import db
 from app.models import AdminUnit, Bank, WorkGroup
 from app.security.masking import can_unmask  # noqa: F401  (the one decision; re-exported for the screens)
 from app.security.scope import current_scope_ids, current_unit, unit_in_scope
-from app.services.workgroups import is_commune
+from app.services.visits.workgroups import is_commune
 from app.views import params
 from app.views.labels import label, labels
 from app.views.params import id_arg

@@ -18,10 +18,10 @@ from app.models.beneficiary import CATEGORY_CODES, MATCH_STATUSES
 from app.security.audit import log_page
 from app.security.masking import cccd_formatter
 from app.security.scope import check_current, scoped_query
-from app.services import questionnaire as qn
-from app.services import survey, workgroups
 from app.services.messages import FieldError
-from app.services.visits import latest_visits
+from app.services.visits import questionnaire as qn
+from app.services.visits import survey, workgroups
+from app.services.visits.latest import latest_visits
 from app.views.labels import label, labels
 from app.views.params import ids_arg
 from app.views.visit_common import (

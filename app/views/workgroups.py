@@ -15,8 +15,8 @@ from app.extensions import db
 from app.models import AdminUnit, WorkGroup, WorkGroupMember
 from app.security.roles import VIEW_METHODS
 from app.security.scope import ScopedMixin, check_current, current_scope_ids
-from app.services import workgroups
 from app.services.messages import FieldError
+from app.services.visits import workgroups
 from app.views.params import id_arg
 from app.views.visit_common import COMMUNE_TYPES, has
 

@@ -24,7 +24,7 @@ def _upload(client, headers, width):
 
 @pytest.fixture()
 def widest_limit():
-    from app.services import sheets
+    from app.services.registry import sheets
 
     before = sheets.LIMITS
     sheets.configure(dataclasses.replace(before, max_columns=EXCEL_COLUMNS))

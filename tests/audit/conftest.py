@@ -49,7 +49,7 @@ def make_person(app):
     from app.models import Beneficiary, Enrolment
     from app.services.audit import audit_actor
     from app.services.reference import find_unit
-    from app.services.registry import refresh_keys
+    from app.services.registry.keys import refresh_keys
 
     def make(code="00004", name="Nguyễn Văn An", cccd="001045000001", birth_year=1945, sex="M"):
         with app.app_context(), audit_actor(None, "fixture", "test"):

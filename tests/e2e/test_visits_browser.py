@@ -13,9 +13,9 @@ pytestmark = pytest.mark.e2e
 def person(app):
     from app.extensions import db
     from app.models import Beneficiary, Enrolment
-    from app.services import workgroups
     from app.services.reference import find_unit
-    from app.services.registry import refresh_keys
+    from app.services.registry.keys import refresh_keys
+    from app.services.visits import workgroups
 
     with app.app_context():
         unit = find_unit(db.session, "00004", "2024")
@@ -100,8 +100,8 @@ def test_conditional_form_errors_and_save(app, as_user, person):
 def test_lists_and_campaign_pages(app, as_user, person):
     pid, gid = person
     from app.extensions import db
-    from app.services import campaigns
     from app.services.reference import find_unit
+    from app.services.visits import campaigns
 
     with app.app_context():
         c = campaigns.create_campaign(db.session, name="Chi trả Tết Giáp Thìn 2024", year=2024,

@@ -22,7 +22,7 @@ def population_from_registry(app, *, change_birthday_of: str, deceased: str):
     """The population registry mirrors the imported people, with one birthday differing and one death."""
     from app.extensions import db
     from app.models import Beneficiary
-    from app.services.population import bulk_load_citizens, citizen_row
+    from app.services.registry.population import bulk_load_citizens, citizen_row
 
     with app.app_context():
         rows = []
@@ -115,7 +115,7 @@ def four_people(app):
     from app.models import Beneficiary, Enrolment
     from app.services.cases import classify_cases
     from app.services.reference import find_unit
-    from app.services.registry import refresh_keys
+    from app.services.registry.keys import refresh_keys
 
     people = {"an": ("Nguyễn Văn An", "001045012341", "M", 1945), "binh": ("Trần Thị Bình", "001146012342", "F", 1946),
               "cuong": ("Lê Văn Cường", "001038012343", "M", 1938), "dung": ("Phạm Thị Dung", "001150012344", "F", 1950)}

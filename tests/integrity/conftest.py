@@ -13,7 +13,7 @@ def make_person(app):
     from app.extensions import db
     from app.models import Beneficiary, Enrolment
     from app.services.reference import find_unit
-    from app.services.registry import refresh_keys
+    from app.services.registry.keys import refresh_keys
 
     def make(code: str, name: str, *, cccd: str | None = None, dob: dt.date | None = dt.date(1945, 5, 1),
              sex: str = "M", enrol: dict | None = None, match_status: str = "matched") -> int:

@@ -60,8 +60,8 @@ def test_different_people_are_not_flagged(app, make_person, rest_import):
 def test_matching_keeps_the_flag_until_a_police_review(app, make_person, rest_import):
     from app.extensions import db
     from app.models import Beneficiary
-    from app.services import matching
     from app.services.reference import find_unit
+    from app.services.registry import matching
 
     a = make_person("00004", "Nguyễn Văn An", cccd="001045000001")
     _import(rest_import, "Nguyễn Văn An;;01/05/1945;Nam;00004;500000\n")

@@ -16,8 +16,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from app.services import sheets
-from app.services.sheets import SheetLimits, TooLarge, open_table
+from app.services.registry import sheets
+from app.services.registry.importing import COLUMNS
+from app.services.registry.sheets import SheetLimits, TooLarge
+from app.services.registry.sheets import open_table as _open_table
 
 ROOT = Path(__file__).resolve().parents[2]
 MB = 1024 * 1024
@@ -46,6 +48,10 @@ WB_RELS = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
            'worksheet" Target="worksheets/sheet1.xml"/>'
            '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
            'sharedStrings" Target="sharedStrings.xml"/></Relationships>')
+
+
+def open_table(path, **kw):
+    return _open_table(path, aliases=COLUMNS, **kw)
 
 
 def _sheet(cells) -> str:
@@ -115,8 +121,8 @@ def test_zip_bomb_is_refused_before_it_is_unpacked(tmp_path):
     error = _refused(bomb, sheets._TOO_BIG)
     assert error.params == {"limit": 200}
     # VmHWM: the peak of this process's own memory (ru_maxrss would carry the parent's across exec)
-    probe = ("import sys\nfrom app.services.sheets import TooLarge, open_table\n"
-             "try:\n    open_table(sys.argv[1])\nexcept TooLarge:\n    pass\n"
+    probe = ("import sys\nfrom app.services.registry.importing import COLUMNS\nfrom app.services.registry.sheets import TooLarge, open_table\n"
+             "try:\n    open_table(sys.argv[1], aliases=COLUMNS)\nexcept TooLarge:\n    pass\n"
              "print(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')))\n")
     out = subprocess.run([sys.executable, "-c", probe, str(bomb)], cwd=ROOT, capture_output=True, text=True,
                          check=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
@@ -212,9 +218,10 @@ def test_limits_come_from_the_config(app):
 # --- the importers: refused whole, nothing staged, the pages and the report still work -----------------------
 
 def _create(session, kind, filename, content):
-    from app.services import account_import, importing
+    from app.services.payout import account_import
     from app.services.reference import find_unit
-    from app.services.staging import record_upload
+    from app.services.registry import importing
+    from app.services.registry.staging import record_upload
 
     unit = find_unit(session, "00004", "2024")
     if kind == "beneficiary":
@@ -226,7 +233,8 @@ def _create(session, kind, filename, content):
 
 
 def _parse(session, kind, batch_id):
-    from app.services import account_import, importing, population
+    from app.services.payout import account_import
+    from app.services.registry import importing, population
 
     return {"beneficiary": importing.parse_batch, "accounts": account_import.parse_batch,
             "population": population.parse_population}[kind](session, batch_id)
@@ -245,7 +253,7 @@ HEADERS = {"beneficiary": "Họ và tên,Số CCCD", "accounts": "Họ và tên,
 
 @pytest.mark.parametrize("kind", ["beneficiary", "accounts", "population"])
 def test_every_importer_refuses_a_bomb(db_session, tmp_path, kind):
-    from app.services.staging import ImportRefused
+    from app.services.registry.staging import ImportRefused
 
     content = write_xlsx(tmp_path / "bomb.xlsx", shared_mb=300).read_bytes()
     batch = _create(db_session, kind, "bomb.xlsx", content)
@@ -259,7 +267,7 @@ def test_every_importer_refuses_a_bomb(db_session, tmp_path, kind):
 @pytest.mark.parametrize("kind", ["beneficiary", "accounts", "population"])
 def test_a_limit_hit_after_committed_chunks_leaves_nothing_staged(db_session, kind):
     """6,000 good rows (one chunk of 5,000 committed) then a row with a 3,000-character cell: refused whole."""
-    from app.services.staging import ImportRefused
+    from app.services.registry.staging import ImportRefused
 
     lines = [HEADERS[kind]] + [f"Người Thử {i},0010450{i:05d}" for i in range(6000)]
     lines.append("Người Cuối," + "9" * 3000)
@@ -291,8 +299,8 @@ def test_refused_wide_file_through_the_job_and_the_pages(app, run_jobs, client_f
     """A 100k-column list uploaded for real: the job refuses it; the batch page and the report answer."""
     from app.extensions import db
     from app.models import ImportBatch
-    from app.services import importing
     from app.services.reference import find_unit
+    from app.services.registry import importing
     from jobs import registry
 
     content = ("Họ và tên,Số CCCD," + ",".join(f"c{i}" for i in range(100_000)) + "\nAn,1\n").encode()

@@ -15,9 +15,9 @@ def _user(session, username):
 
 def test_move_needs_a_scope_covering_both_units_and_a_reason(app, make_person):
     from app.extensions import db
-    from app.services import people
     from app.services.messages import FieldError
     from app.services.reference import find_unit
+    from app.services.registry import people
 
     pk = make_person("00037", "Trần Thị Bình", cccd="001145000002", sex="F")
     with app.app_context():

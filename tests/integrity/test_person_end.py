@@ -124,8 +124,9 @@ def test_ended_people_and_enrolments_are_not_synced_for_payout(app, make_person)
 
     from app.extensions import db
     from app.models import Beneficiary, PayoutLine
-    from app.services import payout, people
+    from app.services import payout
     from app.services.reference import find_unit
+    from app.services.registry import people
 
     paid = make_person("00004", "Nguyễn Văn An", cccd="001045000001", enrol={"BTXH": 500000, "NCC": 2789000})
     gone = make_person("00004", "Trần Văn Bình", cccd="001045000002")

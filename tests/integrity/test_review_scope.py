@@ -94,9 +94,9 @@ def test_a_district_officer_may_accept_a_move_inside_the_district(app, world, cl
 def test_service_refuses_out_of_scope_ids_and_moves(app, world):  # noqa: F811
     """The one service call: ``matching.decide`` is what the screens and any other caller use."""
     from app.extensions import db
-    from app.services import matching
     from app.services.messages import FieldError
     from app.services.reference import find_unit
+    from app.services.registry import matching
 
     run_match(app)
     before = _snapshot(app)

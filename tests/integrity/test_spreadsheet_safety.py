@@ -145,8 +145,8 @@ def test_bank_csv_is_escaped(db_session, evil_period):
 
 def test_error_report_of_an_import_is_text(app, db_session):
     from app.models import ImportBatch
-    from app.services import importing, reports
     from app.services.reference import find_unit
+    from app.services.registry import importing, reports
 
     lines = ["Họ và tên,Số CCCD,Ngày sinh,Địa chỉ,Ghi chú"]
     for v in EVIL:
@@ -166,7 +166,7 @@ def test_error_report_of_an_import_is_text(app, db_session):
 
 
 def test_error_report_of_an_account_import_is_text(db_session):
-    from app.services import account_import
+    from app.services.payout import account_import
     from app.services.reference import find_unit
 
     lines = ["Họ và tên,Số tài khoản,Ngân hàng,Chủ tài khoản"]
@@ -185,11 +185,11 @@ def test_error_report_of_an_account_import_is_text(db_session):
 def test_case_lists_and_visit_sheet_are_text(app):
     from app.extensions import db
     from app.models import Beneficiary, Enrolment
-    from app.services import questionnaire as qn
-    from app.services import workgroups
     from app.services.cases import classify_cases, write_case_lists
     from app.services.reference import find_unit
-    from app.services.registry import refresh_keys
+    from app.services.registry.keys import refresh_keys
+    from app.services.visits import questionnaire as qn
+    from app.services.visits import workgroups
 
     with app.app_context():
         commune = find_unit(db.session, "00004", "2024")

@@ -164,7 +164,7 @@ class IntegrityMachine(RuleBasedStateMachine):
     @rule(username=st.sampled_from(world.actor_names("import")), unit_pick=pick, category=st.sampled_from(
         world.CATEGORIES), rows=import_rows)
     def import_list(self, username, unit_pick, category, rows, unit_code=None):
-        from app.services import importing
+        from app.services.registry import importing
 
         with self.acting(username) as actor:
             batch_unit = self.unit(unit_code) if unit_code else _choose(self.units_in_scope(actor), unit_pick)
@@ -185,7 +185,7 @@ class IntegrityMachine(RuleBasedStateMachine):
     @rule(username=st.sampled_from(world.actor_names("match")))
     def run_matching(self, username):
         """The matching job of the actor's unit, when someone is waiting to be matched (after an import)."""
-        from app.services import matching
+        from app.services.registry import matching
 
         with self.acting(username) as actor:
             run = matching.start_run(self.session, self.unit(actor.unit_code), self.users[username])
@@ -203,7 +203,7 @@ class IntegrityMachine(RuleBasedStateMachine):
         import json
 
         from app.models import Beneficiary
-        from app.services import matching
+        from app.services.registry import matching
 
         with self.acting(username) as actor:
             actor_unit = self.unit(actor.unit_code)
@@ -231,7 +231,7 @@ class IntegrityMachine(RuleBasedStateMachine):
     def enter_account(self, username, person_pick, number, holder_is_person):
         """Any person may be asked for (the service checks the scope); the number is the person's own."""
         from app.models import Beneficiary
-        from app.services import accounts
+        from app.services.payout import accounts
 
         with self.acting(username):
             person = _choose(self.session.query(Beneficiary).order_by(Beneficiary.id).all(), person_pick)
@@ -249,7 +249,7 @@ class IntegrityMachine(RuleBasedStateMachine):
     @rule(username=st.sampled_from(world.actor_names("verify_account")), account_pick=pick, approve=st.booleans())
     def verify_account(self, username, account_pick, approve):
         from app.models import PaymentAccount
-        from app.services import accounts
+        from app.services.payout import accounts
 
         with self.acting(username):
             pending = self.session.query(PaymentAccount).filter_by(state="pending").order_by(PaymentAccount.id).all()

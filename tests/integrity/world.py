@@ -109,9 +109,9 @@ PEOPLE = _people()
 def seed_registry(session) -> None:
     """The population registry (citizen table) for the pool; a few people are missing or differ."""
     from app.models import Citizen
-    from app.services import normalize as nz
-    from app.services.population import fg_key
     from app.services.reference import find_unit
+    from app.services.registry import normalize as nz
+    from app.services.registry.population import fg_key
 
     for p in PEOPLE:
         if p.registry == "absent":

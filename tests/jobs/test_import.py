@@ -22,8 +22,8 @@ def do_import(app, run_jobs):
     """do_import(path, unit="00004", category="BTXH", apply=True) → the batch summary, via RQ."""
     from app.extensions import db
     from app.models import ImportBatch
-    from app.services import importing
     from app.services.reference import find_unit
+    from app.services.registry import importing
     from jobs import registry
 
     def run(path, unit="00004", category="BTXH", apply=True, content=None):
@@ -286,8 +286,8 @@ def test_preview_writes_nothing_until_applied(app, do_import):
 def test_killed_parse_resumes_without_duplicates(app, monkeypatch):
     from app.extensions import db
     from app.models import ImportBatch, ImportRow
-    from app.services import importing, staging
     from app.services.reference import find_unit
+    from app.services.registry import importing, staging
 
     monkeypatch.setattr(staging, "CHUNK", 5)
     calls = {"n": 0}
@@ -316,7 +316,7 @@ def test_killed_parse_resumes_without_duplicates(app, monkeypatch):
 def test_failed_apply_leaves_the_registry_as_it_was(app, do_import):
     from app.extensions import db
     from app.models import ImportBatch
-    from app.services import importing
+    from app.services.registry import importing
 
     s = do_import(SAMPLES / "title_rows_footer.xlsx", apply=False)
 
@@ -434,8 +434,8 @@ def test_a_dead_worker_is_recovered(app, run_jobs):
     """A batch left half-parsed by a killed worker (no job in Redis any more) is resumed by the next worker."""
     from app.extensions import db
     from app.models import ImportBatch, ImportRow
-    from app.services import importing
     from app.services.reference import find_unit
+    from app.services.registry import importing
     from jobs.recovery import requeue_interrupted
 
     with app.app_context():
@@ -443,7 +443,7 @@ def test_a_dead_worker_is_recovered(app, run_jobs):
                                        unit=find_unit(db.session, "00004", "2024"), category="BTXH", user_id=None,
                                        auto_apply=True)
         db.session.commit()
-        from app.services import staging
+        from app.services.registry import staging
 
         original = staging.CHUNK
         staging.CHUNK = 5
@@ -470,8 +470,8 @@ def test_a_dead_worker_is_recovered(app, run_jobs):
 def test_a_failed_import_can_be_run_again(app, client_for, run_jobs, monkeypatch):
     from app.extensions import db
     from app.models import ImportBatch
-    from app.services import importing
     from app.services.reference import find_unit
+    from app.services.registry import importing
     from tests.conftest import csrf_from
 
     with app.app_context():

@@ -30,7 +30,7 @@ def _unit(s, code="00004"):
 
 
 def _batch(s, kind):
-    from app.services.staging import record_upload
+    from app.services.registry.staging import record_upload
 
     content = f"{kind} {dt.datetime.now().isoformat()}".encode()  # distinct bytes: never a duplicate_file
     return record_upload(s, kind=kind, filename=f"{kind}.csv", content=content, unit_id=_unit(s).id)
@@ -47,7 +47,8 @@ def _period(s):
 def make_row(kind: str) -> int:
     """A committed state row whose job of ``kind`` is due (needs an app context)."""
     from app.extensions import db
-    from app.services import matching, payout
+    from app.services import payout
+    from app.services.registry import matching
 
     s = db.session
     if kind in ("import", "import_apply"):
@@ -72,11 +73,11 @@ def make_row(kind: str) -> int:
 
 # The service call each job makes first: made to crash as an unforeseen bug would.
 CRASH_AT = {
-    "import": ("app.services.importing", "parse_batch"),
-    "import_apply": ("app.services.importing", "apply_batch"),
-    "population": ("app.services.population", "parse_population"),
-    "account_import": ("app.services.account_import", "parse_batch"),
-    "match": ("app.services.matching", "execute_run"),
+    "import": ("app.services.registry.importing", "parse_batch"),
+    "import_apply": ("app.services.registry.importing", "apply_batch"),
+    "population": ("app.services.registry.population", "parse_population"),
+    "account_import": ("app.services.payout.account_import", "parse_batch"),
+    "match": ("app.services.registry.matching", "execute_run"),
     "payout_sync": ("app.services.payout", "sync_payout_list"),
 }
 

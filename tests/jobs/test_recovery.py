@@ -5,9 +5,10 @@ import datetime as dt
 def test_interrupted_sync_and_matching_are_requeued_once(app, run_jobs):
     from app.extensions import db
     from app.models import Beneficiary, Enrolment, MatchRun, PayoutLine, PayoutSyncRun
-    from app.services import matching, payout
+    from app.services import payout
     from app.services.reference import find_unit
-    from app.services.registry import refresh_keys
+    from app.services.registry import matching
+    from app.services.registry.keys import refresh_keys
     from jobs.recovery import requeue_interrupted
 
     with app.app_context():

@@ -17,9 +17,9 @@ def world(app):
     """A tiny registry and list in Trúc Bạch (00004) and Phúc Xá (00001), Ba Đình."""
     from app.extensions import db
     from app.models import Beneficiary, Enrolment
-    from app.services.population import bulk_load_citizens, citizen_row
     from app.services.reference import find_unit
-    from app.services.registry import refresh_keys
+    from app.services.registry.keys import refresh_keys
+    from app.services.registry.population import bulk_load_citizens, citizen_row
 
     with app.app_context():
         s = db.session
@@ -74,8 +74,8 @@ def world(app):
 
 def run_match(app, unit_code="001"):
     from app.extensions import db
-    from app.services import matching
     from app.services.reference import find_unit
+    from app.services.registry import matching
 
     with app.app_context():
         return matching.match_beneficiaries(db.session, find_unit(db.session, unit_code, "2024"))
@@ -327,8 +327,8 @@ def test_a_decision_never_gives_a_cccd_another_person_holds(app, world, action):
     decision is refused with the reason, like linking a taken candidate, and nothing of either person changes."""
     from app.extensions import db
     from app.models import Beneficiary
-    from app.services import matching
     from app.services.reference import find_unit
+    from app.services.registry import matching
 
     run_match(app)
     with app.app_context():

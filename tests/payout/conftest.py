@@ -25,7 +25,7 @@ def make_person(app):
     Works in its own app context (a test that holds one would share ``g`` between test clients)."""
     from app.extensions import db
     from app.models import Beneficiary, Enrolment
-    from app.services.registry import refresh_keys
+    from app.services.registry.keys import refresh_keys
 
     counter = {"n": 0}
 
@@ -60,7 +60,7 @@ def verified_account(app):
     """verified_account(person_id, number, bank="Vietcombank") → account id, entered by congan, verified by congan2."""
     from app.extensions import db
     from app.models import Beneficiary
-    from app.services import accounts
+    from app.services.payout import accounts
 
     def make(person_id: int, number: str, bank: str = "970436", holder: str | None = None) -> int:
         with app.app_context():

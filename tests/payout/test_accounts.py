@@ -7,7 +7,7 @@ from tests.payout.conftest import user_id
 
 def _enter(session, person_id, number="0123456789", bank="Vietcombank", holder="Nguyễn Văn An", user="congan.00004",
            **kw):
-    from app.services import accounts
+    from app.services.payout import accounts
 
     return accounts.enter_account(session, beneficiary_id=person_id, channel=kw.pop("channel", None), bank=bank,
                                   account_number=number, holder_name=holder, source=kw.pop("source", "police"),
@@ -15,7 +15,7 @@ def _enter(session, person_id, number="0123456789", bank="Vietcombank", holder="
 
 
 def test_entry_is_pending_and_self_approval_is_refused(db_session, make_person):
-    from app.services import accounts
+    from app.services.payout import accounts
 
     pid = make_person("00004", "Nguyễn Văn An")
     account, problems = _enter(db_session, pid, holder="NGUYEN VAN AN")
@@ -32,7 +32,7 @@ def test_entry_is_pending_and_self_approval_is_refused(db_session, make_person):
 
 
 def test_change_keeps_the_old_account_in_force_until_verified(db_session, make_person):
-    from app.services import accounts
+    from app.services.payout import accounts
 
     pid = make_person("00004", "Nguyễn Văn An")
     first, _ = _enter(db_session, pid)
@@ -153,7 +153,7 @@ def test_shared_account_flags_both_people(db_session, make_person):
 
 
 def test_out_of_scope_entry_and_verification_are_refused(db_session, make_person):
-    from app.services import accounts
+    from app.services.payout import accounts
 
     pid = make_person("00037", "Trần Thị Bình")
     with pytest.raises(FieldError) as exc:

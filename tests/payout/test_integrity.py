@@ -218,8 +218,9 @@ def test_a_person_imported_with_and_without_cccd_is_paid_once(db_session, make_p
 
 def test_a_pending_account_does_not_make_case_1(db_session, make_person):
     from app.models import Beneficiary, PaymentAccount
-    from app.services import accounts, cases, dashboard, payout
-    from app.services.survey import record_visit
+    from app.services import cases, dashboard, payout
+    from app.services.payout import accounts
+    from app.services.visits.survey import record_visit
     from tests.visits.conftest import TODAY, answers
 
     pid = make_person("00004", "Nguyễn Văn An", case_type=None)
@@ -255,8 +256,9 @@ def test_a_pending_account_does_not_make_case_1(db_session, make_person):
 
 def test_survey_saying_has_account_is_case_2_until_verified(db_session, make_person):
     from app.models import Beneficiary, PaymentAccount
-    from app.services import accounts, cases
-    from app.services.survey import record_visit
+    from app.services import cases
+    from app.services.payout import accounts
+    from app.services.visits.survey import record_visit
     from tests.visits.conftest import TODAY, answers
 
     pid = make_person("00004", "Nguyễn Văn An", case_type=None)
@@ -368,8 +370,9 @@ def test_web_rest_and_cli_never_overlap(app, client_for, api_token, make_person,
 
 def test_end_and_restore_an_account(db_session, make_person, verified_account):
     from app.models import Beneficiary, PaymentAccount
-    from app.services import accounts, cases
-    from app.services.survey import record_visit
+    from app.services import cases
+    from app.services.payout import accounts
+    from app.services.visits.survey import record_visit
     from tests.visits.conftest import TODAY, answers
 
     pid = make_person("00004", "Nguyễn Văn An", case_type=None)

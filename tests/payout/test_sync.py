@@ -121,7 +121,8 @@ def test_no_double_payment(db_session, make_person, period):
 
 def test_resync_reports_changes_and_lock_freezes_the_snapshot(db_session, make_person, verified_account, period):
     from app.models import Beneficiary, Enrolment, PayoutPeriod
-    from app.services import accounts, payout
+    from app.services import payout
+    from app.services.payout import accounts
 
     a = make_person("00004", "Nguyễn Văn An", case_type=1)
     b = make_person("00004", "Lê Thị Bình", case_type=3)

@@ -17,7 +17,7 @@ from tests.payout.conftest import unit, user_id
 def pending(app, make_person):
     """A pending account in 00004 entered by congan.00004, and one in 00037 entered by congan.00037."""
     from app.extensions import db
-    from app.services import accounts
+    from app.services.payout import accounts
 
     out = {}
     for code, name, number in (("00004", "Nguyễn Văn An", "0123456789"), ("00037", "Trần Thị Bình", "5556667778")):
@@ -334,8 +334,8 @@ def test_account_list_import_job(app, client_for, make_person, tmp_path, run_job
     assert {3, 4, 5, 6, 7} <= reported
     assert client_for("congan.00037").get(f"/accountimportview/detail/{pk}").status_code == 404
     # The uploader cannot verify the imported entries; a second officer can.
-    from app.services import accounts as svc
     from app.services.messages import FieldError
+    from app.services.payout import accounts as svc
 
     with app.app_context():
         with pytest.raises(FieldError):

@@ -33,7 +33,7 @@ def recorded_writes(app):
 
 def _campaign(app, units, user_ids):
     from app.extensions import db
-    from app.services import campaigns
+    from app.services.visits import campaigns
 
     with app.app_context():
         c = campaigns.create_campaign(db.session, name="Tết 2025", year=2025, unit_id=units["01"],

@@ -1,4 +1,4 @@
-"""Tests for app.services.sheets: locating the table in hand-made lists."""
+"""Tests for app.services.registry.sheets: locating the table in hand-made lists."""
 
 from __future__ import annotations
 
@@ -12,14 +12,16 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from app.services.sheets import (
-    FIELD_ALIASES,
+from app.services.registry.importing import COLUMNS
+from app.services.registry.sheets import (
     Column,
     HeaderNotFound,
     SheetError,
     UnsupportedFile,
     header_key,
-    open_table,
+)
+from app.services.registry.sheets import (
+    open_table as _open_table,
 )
 
 SAMPLES = Path(__file__).resolve().parents[2] / "fixtures" / "samples"
@@ -29,6 +31,12 @@ def sample(name: str) -> Path:
     path = SAMPLES / name
     assert path.exists(), f"{name} is missing (run fixtures/samples/make_samples.py)"
     return path
+
+
+def open_table(path, **kw):
+    """A beneficiary list, read with the beneficiary import's columns."""
+    kw.setdefault("aliases", COLUMNS)
+    return _open_table(path, **kw)
 
 
 def read_all(path, **kw):
@@ -65,7 +73,7 @@ def test_alias_table_has_every_field_of_the_brief():
     expected = {"seq", "full_name", "cccd", "cmnd", "date_of_birth", "birth_year", "sex", "male", "female",
                 "address", "commune", "district", "category", "policy_code", "monthly_amount",
                 "account_number", "bank", "account_holder", "note"}
-    assert expected <= set(FIELD_ALIASES)
+    assert expected <= set(COLUMNS)
 
 
 def _csv(tmp_path, text: str, name="t.csv", encoding="utf-8") -> Path:

@@ -1,4 +1,4 @@
-"""Synthetic population (app.services.synthetic): reproducibility, CCCD rules,
+"""Synthetic population (app.demo.synthetic): reproducibility, CCCD rules,
 name structure, statuses and beneficiary faults."""
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from app.services import synthetic as syn
+from app.demo import synthetic as syn
 
 ROOT = Path(__file__).resolve().parents[2]
 UNITS = ROOT / "fixtures" / "hanoi_legacy_units.csv"

@@ -47,7 +47,7 @@ def make_person(app):
     from app.extensions import db
     from app.models import Beneficiary, Enrolment
     from app.services.reference import find_unit
-    from app.services.registry import refresh_keys
+    from app.services.registry.keys import refresh_keys
 
     counter = {"n": 0}
 

@@ -1,7 +1,7 @@
 """Address parts for ordering a visit round: street, ngõ, ngách, số nhà (numbers compare as numbers)."""
 import pytest
 
-from app.services.addresses import parse_address
+from app.services.visits.addresses import parse_address
 
 
 @pytest.mark.parametrize("text,street,lane,alley,house,suffix", [

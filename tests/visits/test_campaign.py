@@ -10,7 +10,7 @@ from tests.visits.conftest import TODAY, answers
 
 def _campaign(app, units, user_ids, year=2024):
     from app.extensions import db
-    from app.services import campaigns
+    from app.services.visits import campaigns
 
     with app.app_context():
         c = campaigns.create_campaign(db.session, name="Chi trả Tết Giáp Thìn 2024", year=year, unit_id=units["01"],
@@ -35,10 +35,10 @@ def test_default_deadlines(app, units, user_ids):
 def test_derived_and_recorded_completion_and_overdue(app, units, user_ids, make_person):
     from app.extensions import db
     from app.models import AdminUnit, Campaign
-    from app.services import campaigns, workgroups
     from app.services.messages import FieldError
     from app.services.reference import find_unit
-    from app.services.survey import record_visit
+    from app.services.visits import campaigns, workgroups
+    from app.services.visits.survey import record_visit
 
     cid = _campaign(app, units, user_ids)
     a = make_person("00004", "Người Một", address="Số 1 phố Quán Thánh")

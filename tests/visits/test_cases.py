@@ -6,7 +6,7 @@ from tests.visits.conftest import TODAY, answers
 
 def _visit(app, person_id, data, user_id=None):
     from app.extensions import db
-    from app.services.survey import record_visit
+    from app.services.visits.survey import record_visit
 
     with app.app_context():
         visit = record_visit(db.session, person_id, data, user_id, today=TODAY)
@@ -20,7 +20,7 @@ def _verify_account_of(app, person_id, user_id):
 
     from app.extensions import db
     from app.models import PaymentAccount
-    from app.services.accounts import verify_account
+    from app.services.payout.accounts import verify_account
 
     with app.app_context():
         account = db.session.scalar(select(PaymentAccount).where(PaymentAccount.beneficiary_id == person_id,
@@ -84,8 +84,8 @@ def test_latest_visit_decides(app, people):
 def test_account_opening_moves_case_2_to_1(app, people, user_ids):
     from app.extensions import db
     from app.models import AccountOpeningTask
-    from app.services import survey
     from app.services.messages import FieldError
+    from app.services.visits import survey
 
     _vid, task_id = _visit(app, people["an"], answers(opening_bank="Agribank"))
     assert task_id and _case(app, people["an"]) == 2

@@ -19,9 +19,9 @@ def _vi(app, msgid, **params):
 
 def _setup(app, make_person, user_ids):
     from app.extensions import db
-    from app.services import workgroups
     from app.services.reference import find_unit
-    from app.services.survey import record_visit
+    from app.services.visits import workgroups
+    from app.services.visits.survey import record_visit
 
     ids = {
         "b": make_person("00004", "Người Bê", address="Số 2, ngõ 34 phố Quán Thánh", cccd="001045000201",
@@ -52,7 +52,7 @@ def _setup(app, make_person, user_ids):
         from sqlalchemy import select
 
         from app.models import PaymentAccount
-        from app.services.accounts import verify_account
+        from app.services.payout.accounts import verify_account
 
         account = db.session.scalar(select(PaymentAccount).where(PaymentAccount.beneficiary_id == ids["c"]))
         verify_account(db.session, account.id, user_ids["congan2.00004"], approve=True)
@@ -63,8 +63,8 @@ def _setup(app, make_person, user_ids):
 def test_visit_sheet_xlsx(app, make_person, user_ids):
     from app.extensions import db
     from app.models import WorkGroup
-    from app.services import questionnaire as qn
-    from app.services.workgroups import write_visit_sheet
+    from app.services.visits import questionnaire as qn
+    from app.services.visits.workgroups import write_visit_sheet
 
     ids, gid = _setup(app, make_person, user_ids)
     out = io.BytesIO()

@@ -14,7 +14,7 @@ def restore_questionnaires(app):
     yield
     from app.extensions import db
     from app.models import Questionnaire
-    from app.services.questionnaire import activate_version
+    from app.services.visits.questionnaire import activate_version
 
     with app.app_context():
         db.session.rollback()
@@ -31,7 +31,7 @@ def restore_questionnaires(app):
 
 
 def test_fixture_is_valid_and_covers_the_issue():
-    from app.services.questionnaire import CORE_QUESTIONS, DEFAULT_FIXTURE, question_map, validate_definition
+    from app.services.visits.questionnaire import CORE_QUESTIONS, DEFAULT_FIXTURE, question_map, validate_definition
 
     definition = json.loads(DEFAULT_FIXTURE.read_text(encoding="utf-8"))
     assert validate_definition(definition) == []
@@ -56,7 +56,7 @@ def test_init_loads_it_once(app):
 
 
 def test_definition_validation():
-    from app.services.questionnaire import default_definition, validate_definition
+    from app.services.visits.questionnaire import default_definition, validate_definition
 
     d = default_definition()
     d["sections"][0]["questions"] = [q for q in d["sections"][0]["questions"] if q["key"] != "met"]
@@ -71,7 +71,7 @@ def test_definition_validation():
 def test_only_so_edits_and_new_versions_are_used(app, client_for, people, restore_questionnaires):
     from app.extensions import db
     from app.models import Questionnaire
-    from app.services.questionnaire import default_definition
+    from app.services.visits.questionnaire import default_definition
 
     # Commune users read the question set but cannot change it.
     canbo = client_for("canbo.00004")
@@ -94,7 +94,7 @@ def test_only_so_edits_and_new_versions_are_used(app, client_for, people, restor
     # New visits use version 2 and its new option.
     html = client_for("congan.00004").get(f"/visits/record/{people['an']}").get_data(as_text=True)
     assert "Sợ bị lừa đảo" in html
-    from app.services.survey import record_visit
+    from app.services.visits.survey import record_visit
     from tests.visits.conftest import TODAY, answers
 
     with app.app_context():

@@ -10,7 +10,7 @@ from tests.visits.conftest import TODAY, answers
 
 def _record(app, person_id, data, user_id=None):
     from app.extensions import db
-    from app.services.survey import record_visit
+    from app.services.visits.survey import record_visit
 
     with app.app_context():
         visit = record_visit(db.session, person_id, data, user_id, today=TODAY)
@@ -21,7 +21,7 @@ def _record(app, person_id, data, user_id=None):
 
 def _refused(app, person_id, data, user_id=None):
     from app.extensions import db
-    from app.services.survey import SurveyInvalid, record_visit
+    from app.services.visits.survey import SurveyInvalid, record_visit
 
     with app.app_context():
         with pytest.raises(SurveyInvalid) as info:
@@ -134,7 +134,7 @@ def test_account_number_and_bank_are_validated(app, people):
         assert set(found) == {("account_bank", "bank_uncertain")}, loose
     # Loosely typed names that resolve with confidence are accepted (checked, not stored, here).
     from app.extensions import db
-    from app.services.survey import check_rules
+    from app.services.visits.survey import check_rules
 
     with app.app_context():
         for loose, bin_ in (("NH Công Thương", "970415"), ("Vietin", "970415"), ("NHCSXH", "999888"),
@@ -217,7 +217,7 @@ def test_every_problem_is_collected_in_one_exception(app, people):
 
 
 def test_messages_render_through_the_catalog(app, people):
-    from app.services.survey import DECLINE_NEEDS_CONFIRMATION
+    from app.services.visits.survey import DECLINE_NEEDS_CONFIRMATION
 
     with app.test_request_context():
         with force_locale("vi"):
@@ -229,7 +229,7 @@ def test_out_of_scope_and_unknown_beneficiary(app, people, user_ids):
     found = _refused(app, people["cuong"], answers(), user_id=user_ids["congan.00004"])
     assert set(found) == {("beneficiary_id", "out_of_scope")}
     from app.extensions import db
-    from app.services.survey import SurveyInvalid, record_visit
+    from app.services.visits.survey import SurveyInvalid, record_visit
 
     with app.app_context():
         with pytest.raises(SurveyInvalid) as info:

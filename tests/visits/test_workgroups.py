@@ -22,8 +22,8 @@ def street(make_person):
 
 def _group(app, user_ids, name="Tổ 1", commune="00004", user="congan.00004"):
     from app.extensions import db
-    from app.services import workgroups
     from app.services.reference import find_unit
+    from app.services.visits import workgroups
 
     with app.app_context():
         unit = find_unit(db.session, commune, "2024")
@@ -41,8 +41,8 @@ def _group(app, user_ids, name="Tổ 1", commune="00004", user="congan.00004"):
 def test_members_and_leader(app, user_ids):
     from app.extensions import db
     from app.models import WorkGroup
-    from app.services import workgroups
     from app.services.messages import FieldError
+    from app.services.visits import workgroups
 
     gid = _group(app, user_ids)
     with app.app_context():
@@ -70,8 +70,8 @@ def test_members_and_leader(app, user_ids):
 
 def test_visit_list_is_ordered_by_address_and_filtered(app, street, user_ids):
     from app.extensions import db
-    from app.services import workgroups
     from app.services.reference import find_unit
+    from app.services.visits import workgroups
 
     with app.app_context():
         commune = find_unit(db.session, "00004", "2024")
@@ -97,9 +97,9 @@ def test_visit_list_is_ordered_by_address_and_filtered(app, street, user_ids):
 def test_assign_to_group_and_member(app, street, user_ids):
     from app.extensions import db
     from app.models import VisitAssignment, WorkGroup
-    from app.services import workgroups
     from app.services.messages import FieldError
     from app.services.reference import find_unit
+    from app.services.visits import workgroups
 
     gid = _group(app, user_ids)
     other = _group(app, user_ids, name="Tổ Phúc Tân", commune="00037", user="congan.00037")

@@ -12,9 +12,10 @@ import pytest
 @pytest.fixture()
 def demo_data(app):
     """A small synthetic demo: population, list, matching, visits, verified accounts, a reconciled period."""
+    from app.demo import seed as demo
     from app.extensions import db
-    from app.services import demo, importing, matching
     from app.services.reference import find_unit
+    from app.services.registry import importing, matching
 
     with app.app_context():
         s = db.session

@@ -13,7 +13,7 @@ def people(app):
     from app.extensions import db
     from app.models import Beneficiary, Enrolment
     from app.services.reference import find_unit
-    from app.services.registry import refresh_keys
+    from app.services.registry.keys import refresh_keys
 
     with app.app_context():
         ids = {}
@@ -129,8 +129,8 @@ def _assert_unchanged(app, pk, name):
 
 def test_import_batches_and_reports_are_scoped(app, client_for, api_token):
     from app.extensions import db
-    from app.services import importing
     from app.services.reference import find_unit
+    from app.services.registry import importing
 
     with app.app_context():
         unit = find_unit(db.session, "002", "2024")

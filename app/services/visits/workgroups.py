@@ -24,15 +24,15 @@ from app.models import (
     WorkGroup,
     WorkGroupMember,
 )
-from app.services import questionnaire as qn
-from app.services.addresses import parse_address
 from app.services.formatting import format_date
 from app.services.masking import mask_cccd
 from app.services.messages import N_, FieldError, Problem
-from app.services.normalize import clean_text
+from app.services.registry.normalize import clean_text
 from app.services.scope import require_user_covers, subtree_ids
 from app.services.spreadsheets import append_row, new_workbook
-from app.services.visits import latest_visits
+from app.services.visits import questionnaire as qn
+from app.services.visits.addresses import parse_address
+from app.services.visits.latest import latest_visits
 
 # --- scope (the rule: app/services/scope.py) --------------------------------------------
 
@@ -191,7 +191,7 @@ def visit_list_query(commune_id: int, *, group_id: int | None = None, member_id:
     if case_type:
         q = q.where(Beneficiary.case_type == case_type)
     if search:
-        from app.services.normalize import name_key
+        from app.services.registry.normalize import name_key
 
         key = name_key(search)
         q = q.where(or_(Beneficiary.name_key.contains(key), Beneficiary.cccd == search.strip()))

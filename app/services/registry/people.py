@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session
 
 from app.models import AdminUnit, Beneficiary, Enrolment
 from app.services import audit
-from app.services import normalize as nz
 from app.services.messages import N_, FieldError, Problem
-from app.services.registry import refresh_keys
+from app.services.registry import normalize as nz
+from app.services.registry.keys import refresh_keys
 from app.services.scope import OutOfScope, contains
 
 PERSON_FIELDS = ("full_name", "cccd", "cmnd", "date_of_birth", "birth_year", "sex", "address", "commune_id")

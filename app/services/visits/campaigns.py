@@ -30,12 +30,12 @@ from app.models import (
     WorkGroup,
     WorkGroupMember,
 )
-from app.services.accounts import has_verified_account
 from app.services.messages import N_, FieldError, Problem
-from app.services.normalize import clean_text
+from app.services.payout.accounts import has_verified_account
 from app.services.reference import FIXTURES
+from app.services.registry.normalize import clean_text
 from app.services.scope import contains, contains_clause, lineage_ids, subtree_ids
-from app.services.workgroups import is_commune, require_scope
+from app.services.visits.workgroups import is_commune, require_scope
 
 STEPS_FIXTURE = FIXTURES / "campaign_steps.json"
 STEP_NUMBERS = (1, 2, 3, 4, 5)

@@ -16,9 +16,9 @@ from sqlalchemy import func, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from app.models import AdminUnit, Citizen, ImportBatch, PopulationRow
-from app.services import normalize as nz
 from app.services.messages import N_, FieldError, Problem
-from app.services.staging import copy_rows, stage_file, staging_fields
+from app.services.registry import normalize as nz
+from app.services.registry.staging import copy_rows, stage_file, staging_fields
 
 CHUNK = 5000
 STATUS_WORDS = {

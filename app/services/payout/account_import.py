@@ -1,6 +1,6 @@
 """Bulk entry of payment accounts from a spreadsheet (lists police receive from the banks).
 
-Same promises as the beneficiary import (app/services/importing.py): every data row ends up as
+Same promises as the beneficiary import (app/services/registry/importing.py): every data row ends up as
 exactly one staging row (``account_import_row``) whose outcome is error, dup_file, imported (a new
 account), updated (a change of the account in force) or duplicate (already recorded); parsing commits
 per chunk and resumes; applying is one transaction and set-based; the same file is never applied twice.
@@ -18,14 +18,15 @@ from sqlalchemy.orm import Session
 
 from app.models import AccountImportRow, AdminUnit, Bank, Beneficiary, ImportBatch
 from app.services import audit
-from app.services import normalize as nz
-from app.services.accounts import bank_directory
 from app.services.labels import label
 from app.services.messages import N_, Problem, Problems
-from app.services.reports import FIELD_LABELS
+from app.services.payout import banks
+from app.services.payout.accounts import bank_directory
+from app.services.registry import normalize as nz
+from app.services.registry.importing import COLUMNS  # an account list uses the same column names
+from app.services.registry.reports import FIELD_LABELS
+from app.services.registry.staging import record_upload, stage_file, staging_fields
 from app.services.scope import subtree_ids
-from app.services.sheets import FIELD_ALIASES
-from app.services.staging import record_upload, stage_file, staging_fields
 
 KIND = "account"
 Progress = Callable[..., None]
@@ -105,7 +106,7 @@ def validate_row(session: Session, values: dict, people: _People) -> tuple[dict,
         problems.append(Problem("bank", "bank_missing", N_("The bank is missing")))
     else:
         bin_, score, candidates = bank_directory(session).resolve(shown)
-        if bin_ is None or not nz.is_confident(score):
+        if bin_ is None or not banks.is_confident(score):
             directory = bank_directory(session)
             names = ", ".join(directory.get(b).short_name for b in candidates[:3] if directory.get(b))
             problems.append(Problem("bank", "bank_uncertain", N_(
@@ -124,7 +125,7 @@ def validate_row(session: Session, values: dict, people: _People) -> tuple[dict,
     rec["holder_name"] = holder[:150] or None
     rec["holder_ascii"] = nz.ascii_key(holder)[:150] or None
     if person is not None and holder and nz.ascii_key(holder) != nz.ascii_key(person.full_name):
-        from app.services.accounts import registered_proxy
+        from app.services.payout.accounts import registered_proxy
 
         proxy, _c = registered_proxy(session, person.id)
         if not proxy or nz.ascii_key(proxy) != nz.ascii_key(holder):
@@ -151,7 +152,7 @@ def parse_batch(session: Session, batch_id: int, progress: Progress | None = Non
         rec, problems = validate_row(session, row.values, people)
         rec.update(staging_fields(batch.id, row, problems))
         return rec
-    stage_file(session, batch, model=AccountImportRow, aliases=FIELD_ALIASES, required=("full_name", "account_number"),
+    stage_file(session, batch, model=AccountImportRow, aliases=COLUMNS, required=("full_name", "account_number"),
                build_row=build, progress=progress)
     _classify(session, batch.id)
     _count(session, batch)
@@ -259,13 +260,13 @@ def apply_batch(session: Session, batch_id: int, progress: Progress | None = Non
 
 
 def fail_batch(session: Session, batch_id: int, problem: Problem | None, detail: str | None = None) -> None:
-    from app.services.importing import fail_batch as _fail
+    from app.services.registry.importing import fail_batch as _fail
 
     _fail(session, batch_id, problem, detail)
 
 
 def summary(batch: ImportBatch) -> dict:
-    from app.services.importing import summary as _summary
+    from app.services.registry.importing import summary as _summary
 
     return _summary(batch)
 

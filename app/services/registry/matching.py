@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from app.models import AdminUnit, Beneficiary, MatchRun
 from app.services.bulk import bulk_update
 from app.services.messages import N_, FieldError, Problem
-from app.services.population import CitizenRecord, LocalPopulationRegistry, PopulationRegistry, fg_key
+from app.services.registry.population import CitizenRecord, LocalPopulationRegistry, PopulationRegistry, fg_key
 from app.services.scope import OutOfScope, covers, subtree_ids, subtree_sql
 
 STATUS_CODES = ("matched", "mismatch", "not_found", "deceased", "moved", "possible_duplicate", "needs_review")
@@ -288,7 +288,7 @@ def review(session: Session, person: Beneficiary, action: str, user_id: int | No
 
     Every refusal is raised before the person is changed. With ``scope``, a decision never moves the person
     out of it. Old and new values are recorded by the audit trail (ORM changes)."""
-    from app.services.registry import refresh_keys
+    from app.services.registry.keys import refresh_keys
 
     registry = registry or LocalPopulationRegistry(session)
     now = dt.datetime.now()

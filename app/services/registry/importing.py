@@ -21,17 +21,194 @@ from sqlalchemy.orm import Session
 
 from app.models import AdminUnit, ImportBatch, ImportRow
 from app.services import audit
-from app.services import normalize as nz
 from app.services.cases import NOT_VISITED
 from app.services.messages import N_, Problem, Problems
 from app.services.reference import commune_level
-from app.services.registry import natural_key
+from app.services.registry import normalize as nz
+from app.services.registry.keys import natural_key
+from app.services.registry.staging import problem_dict, record_upload, stage_file, staging_fields
+from app.services.registry.units import UnitResolver
 from app.services.scope import subtree_sql
-from app.services.sheets import FIELD_ALIASES
-from app.services.staging import problem_dict, record_upload, stage_file, staging_fields
-from app.services.units import UnitResolver
 
 Progress = Callable[..., None]
+
+
+
+# ---------------------------------------------------------------------------
+# Columns of a beneficiary list
+# ---------------------------------------------------------------------------
+
+#: field name -> header spellings.  Matching is accent-, case- and
+#: whitespace-insensitive, ignores text in parentheses/brackets ("Mức trợ cấp
+#: (đồng)"), punctuation ("Ngày, tháng, năm sinh") and spaces around "/".
+#: Matching is exact on that key; an alias ending in "*" also matches headers
+#: that start with it (whole words).  No default alias uses "*": prefixes
+#: caught too much ("Họ và tên chủ hộ", "Mức trợ cấp cũ", "Ghi chú khác").
+COLUMNS: dict[str, list[str]] = {
+    "seq": ["STT", "TT", "Số TT", "Số thứ tự", "Thứ tự"],
+    "full_name": [
+        "Họ và tên",
+        "Họ tên",
+        "Họ và tên đối tượng",
+        "Họ tên đối tượng",
+        "Tên đối tượng",
+        "Họ và tên người hưởng",
+        "Họ tên người hưởng",
+        "Họ và tên người được hưởng",
+        "Họ và tên người hưởng trợ cấp",
+        "Họ và tên đối tượng hưởng trợ cấp",
+        "Họ và tên đối tượng hưởng",
+    ],
+    "cccd": [
+        "Số CCCD",
+        "CCCD",
+        "Căn cước công dân",
+        "Số căn cước công dân",
+        "Số căn cước",
+        "Căn cước",
+        "Số định danh",
+        "Số định danh cá nhân",
+        "Định danh cá nhân",
+        "Mã định danh",
+        "Mã định danh cá nhân",
+        "Số ĐDCN",
+        "ĐDCN",
+        "CCCD/CMND",
+        "CMND/CCCD",
+        "Số CCCD/CMND",
+        "Số CMND/CCCD",
+        "CCCD/ĐDCN",
+        "Số CCCD/ĐDCN",
+        "Số định danh/CCCD",
+    ],
+    "cmnd": [
+        "CMND",
+        "Số CMND",
+        "CMTND",
+        "Số CMTND",
+        "Chứng minh nhân dân",
+        "Số chứng minh nhân dân",
+        "CMND cũ",
+        "Số CMND cũ",
+    ],
+    "date_of_birth": [
+        "Ngày sinh",
+        "Ngày tháng năm sinh",
+        "Ngày/tháng/năm sinh",
+        "Ngày tháng sinh",
+        "Sinh ngày",
+        "NTNS",
+    ],
+    "birth_year": ["Năm sinh"],
+    "sex": ["Giới tính", "Nam/Nữ", "Nữ/Nam", "Nam Nữ", "Giới"],
+    "male": ["Nam"],
+    "female": ["Nữ"],
+    "address": [
+        "Địa chỉ",
+        "Nơi thường trú",
+        "Địa chỉ thường trú",
+        "Nơi ở",
+        "Nơi ở hiện nay",
+        "Chỗ ở hiện nay",
+        "Nơi cư trú",
+        "Địa chỉ cư trú",
+        "Thường trú",
+    ],
+    "commune": [
+        "Xã/Phường",
+        "Phường/Xã",
+        "Xã Phường",
+        "Phường Xã",
+        "Xã/Phường/Thị trấn",
+        "Phường/Xã/Thị trấn",
+        "Phường",
+        "Xã",
+        "Đơn vị",
+        "Tên đơn vị",
+        "Đơn vị hành chính",
+        "Mã xã",
+        "Mã phường",
+        "Mã xã/phường",
+        "Mã đơn vị",
+        "Mã ĐVHC",
+        "Tên xã",
+        "Tên phường",
+    ],
+    "district": [
+        "Quận/Huyện",
+        "Huyện/Quận",
+        "Quận Huyện",
+        "Quận/Huyện/Thị xã",
+        "Quận",
+        "Huyện",
+        "Mã huyện",
+        "Mã quận",
+        "Mã quận/huyện",
+    ],
+    "category": [
+        "Loại đối tượng",
+        "Diện",
+        "Diện đối tượng",
+        "Diện hưởng",
+        "Nhóm đối tượng",
+        "Đối tượng",
+        "Loại",
+        "Phân loại",
+        "Phân loại đối tượng",
+    ],
+    "policy_code": [
+        "Mã chế độ",
+        "Mã đối tượng",
+        "Nhóm",
+        "Mã nhóm",
+        "Mã diện",
+        "Mã loại đối tượng",
+        "Chế độ",
+    ],
+    "monthly_amount": [
+        "Mức trợ cấp",
+        "Số tiền",
+        "Mức hưởng",
+        "Mức trợ cấp hàng tháng",
+        "Mức trợ cấp hằng tháng",
+        "Mức trợ cấp/tháng",
+        "Trợ cấp hàng tháng",
+        "Trợ cấp hằng tháng",
+        "Số tiền trợ cấp",
+        "Số tiền hưởng",
+        "Số tiền được hưởng",
+        "Số tiền hàng tháng",
+        "Số tiền/tháng",
+        "Mức hưởng hàng tháng",
+        "Mức hưởng hằng tháng",
+        "Thành tiền",
+    ],
+    "account_number": [
+        "Số tài khoản",
+        "STK",
+        "Số TK",
+        "Tài khoản",
+        "Số tài khoản ngân hàng",
+        "TK ngân hàng",
+    ],
+    "bank": [
+        "Ngân hàng",
+        "Tên ngân hàng",
+        "Mở tại ngân hàng",
+        "Ngân hàng mở tài khoản",
+        "Nơi mở tài khoản",
+        "Mở tại",
+        "Chi nhánh ngân hàng",
+    ],
+    "account_holder": [
+        "Tên chủ tài khoản",
+        "Chủ tài khoản",
+        "Tên tài khoản",
+        "Họ tên chủ tài khoản",
+        "Họ và tên chủ tài khoản",
+    ],
+    "note": ["Ghi chú"],
+}
 
 
 def create_batch(session: Session, *, filename: str, content: bytes, unit: AdminUnit, category: str | None,
@@ -164,7 +341,7 @@ def parse_batch(session: Session, batch_id: int, progress: Progress | None = Non
     resolver = UnitResolver(session, unit)
     ctx = RowContext(unit.scheme, unit, resolver, batch.category,
                      {u.id: u.code for u in resolver.units.values()})
-    stage_file(session, batch, model=ImportRow, aliases=FIELD_ALIASES, required=("full_name",),
+    stage_file(session, batch, model=ImportRow, aliases=COLUMNS, required=("full_name",),
                build_row=lambda row: _staging_row(batch.id, row, ctx), progress=progress)
     _mark_out_of_scope(session, batch.id)
     _mark_file_duplicates(session, batch.id)

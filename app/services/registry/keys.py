@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from app.services.normalize import name_key
+from app.services.registry.normalize import name_key
 
 
 def natural_key(cccd: str | None, key: str, date_of_birth: dt.date | None, birth_year: int | None,

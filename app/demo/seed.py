@@ -13,10 +13,10 @@ from collections.abc import Iterable
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.demo import synthetic
 from app.models import AdminUnit, Citizen
-from app.services import synthetic
-from app.services.population import bulk_load_citizens, citizen_row
 from app.services.reference import FIXTURES
+from app.services.registry.population import bulk_load_citizens, citizen_row
 
 DEMO_SEED = 20240107
 DEMO_DISTRICTS = ("001", "002")
@@ -98,7 +98,9 @@ def seed_visits(session: Session, commune_codes: Iterable[str], *, seed: int = D
     import random
 
     from app.models import AsxhUser, Beneficiary, PaymentAccount, Visit
-    from app.services import accounts, normalize, survey
+    from app.services.payout import accounts
+    from app.services.registry import normalize
+    from app.services.visits import survey
 
     rng = random.Random(seed)
     today = today or dt.date(2024, 1, 12)

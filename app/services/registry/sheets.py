@@ -9,7 +9,7 @@ yields the data rows lazily with the row numbers Excel shows.
 It does NOT parse values (names, ID numbers, dates, amounts): raw cell values
 are passed through as the reader gives them (``str``, ``int``, ``float``,
 ``datetime.date``/``datetime.datetime``, ``bool``).  Value parsing lives in
-``app.services.normalize``.
+``app.services.registry.normalize``.
 
 Readers
 -------
@@ -47,8 +47,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from app.services.registry.legacy_text import decode_tcvn3
+
 __all__ = [
-    "FIELD_ALIASES",
     "Column",
     "HeaderNotFound",
     "SheetError",
@@ -383,182 +384,6 @@ def _check_row(rn: int, cells: list[Any], limits: SheetLimits) -> list[Any]:
     return cells
 
 
-# ---------------------------------------------------------------------------
-# Field aliases
-# ---------------------------------------------------------------------------
-
-#: field name -> header spellings.  Matching is accent-, case- and
-#: whitespace-insensitive, ignores text in parentheses/brackets ("Mức trợ cấp
-#: (đồng)"), punctuation ("Ngày, tháng, năm sinh") and spaces around "/".
-#: Matching is exact on that key; an alias ending in "*" also matches headers
-#: that start with it (whole words).  No default alias uses "*": prefixes
-#: caught too much ("Họ và tên chủ hộ", "Mức trợ cấp cũ", "Ghi chú khác").
-FIELD_ALIASES: dict[str, list[str]] = {
-    "seq": ["STT", "TT", "Số TT", "Số thứ tự", "Thứ tự"],
-    "full_name": [
-        "Họ và tên",
-        "Họ tên",
-        "Họ và tên đối tượng",
-        "Họ tên đối tượng",
-        "Tên đối tượng",
-        "Họ và tên người hưởng",
-        "Họ tên người hưởng",
-        "Họ và tên người được hưởng",
-        "Họ và tên người hưởng trợ cấp",
-        "Họ và tên đối tượng hưởng trợ cấp",
-        "Họ và tên đối tượng hưởng",
-    ],
-    "cccd": [
-        "Số CCCD",
-        "CCCD",
-        "Căn cước công dân",
-        "Số căn cước công dân",
-        "Số căn cước",
-        "Căn cước",
-        "Số định danh",
-        "Số định danh cá nhân",
-        "Định danh cá nhân",
-        "Mã định danh",
-        "Mã định danh cá nhân",
-        "Số ĐDCN",
-        "ĐDCN",
-        "CCCD/CMND",
-        "CMND/CCCD",
-        "Số CCCD/CMND",
-        "Số CMND/CCCD",
-        "CCCD/ĐDCN",
-        "Số CCCD/ĐDCN",
-        "Số định danh/CCCD",
-    ],
-    "cmnd": [
-        "CMND",
-        "Số CMND",
-        "CMTND",
-        "Số CMTND",
-        "Chứng minh nhân dân",
-        "Số chứng minh nhân dân",
-        "CMND cũ",
-        "Số CMND cũ",
-    ],
-    "date_of_birth": [
-        "Ngày sinh",
-        "Ngày tháng năm sinh",
-        "Ngày/tháng/năm sinh",
-        "Ngày tháng sinh",
-        "Sinh ngày",
-        "NTNS",
-    ],
-    "birth_year": ["Năm sinh"],
-    "sex": ["Giới tính", "Nam/Nữ", "Nữ/Nam", "Nam Nữ", "Giới"],
-    "male": ["Nam"],
-    "female": ["Nữ"],
-    "address": [
-        "Địa chỉ",
-        "Nơi thường trú",
-        "Địa chỉ thường trú",
-        "Nơi ở",
-        "Nơi ở hiện nay",
-        "Chỗ ở hiện nay",
-        "Nơi cư trú",
-        "Địa chỉ cư trú",
-        "Thường trú",
-    ],
-    "commune": [
-        "Xã/Phường",
-        "Phường/Xã",
-        "Xã Phường",
-        "Phường Xã",
-        "Xã/Phường/Thị trấn",
-        "Phường/Xã/Thị trấn",
-        "Phường",
-        "Xã",
-        "Đơn vị",
-        "Tên đơn vị",
-        "Đơn vị hành chính",
-        "Mã xã",
-        "Mã phường",
-        "Mã xã/phường",
-        "Mã đơn vị",
-        "Mã ĐVHC",
-        "Tên xã",
-        "Tên phường",
-    ],
-    "district": [
-        "Quận/Huyện",
-        "Huyện/Quận",
-        "Quận Huyện",
-        "Quận/Huyện/Thị xã",
-        "Quận",
-        "Huyện",
-        "Mã huyện",
-        "Mã quận",
-        "Mã quận/huyện",
-    ],
-    "category": [
-        "Loại đối tượng",
-        "Diện",
-        "Diện đối tượng",
-        "Diện hưởng",
-        "Nhóm đối tượng",
-        "Đối tượng",
-        "Loại",
-        "Phân loại",
-        "Phân loại đối tượng",
-    ],
-    "policy_code": [
-        "Mã chế độ",
-        "Mã đối tượng",
-        "Nhóm",
-        "Mã nhóm",
-        "Mã diện",
-        "Mã loại đối tượng",
-        "Chế độ",
-    ],
-    "monthly_amount": [
-        "Mức trợ cấp",
-        "Số tiền",
-        "Mức hưởng",
-        "Mức trợ cấp hàng tháng",
-        "Mức trợ cấp hằng tháng",
-        "Mức trợ cấp/tháng",
-        "Trợ cấp hàng tháng",
-        "Trợ cấp hằng tháng",
-        "Số tiền trợ cấp",
-        "Số tiền hưởng",
-        "Số tiền được hưởng",
-        "Số tiền hàng tháng",
-        "Số tiền/tháng",
-        "Mức hưởng hàng tháng",
-        "Mức hưởng hằng tháng",
-        "Thành tiền",
-    ],
-    "account_number": [
-        "Số tài khoản",
-        "STK",
-        "Số TK",
-        "Tài khoản",
-        "Số tài khoản ngân hàng",
-        "TK ngân hàng",
-    ],
-    "bank": [
-        "Ngân hàng",
-        "Tên ngân hàng",
-        "Mở tại ngân hàng",
-        "Ngân hàng mở tài khoản",
-        "Nơi mở tài khoản",
-        "Mở tại",
-        "Chi nhánh ngân hàng",
-    ],
-    "account_holder": [
-        "Tên chủ tài khoản",
-        "Chủ tài khoản",
-        "Tên tài khoản",
-        "Họ tên chủ tài khoản",
-        "Họ và tên chủ tài khoản",
-    ],
-    "note": ["Ghi chú"],
-}
-
 # Fields whose values identify a person: a row with >= 6 digits in one of
 # these columns is never taken for a footer row.
 _ID_FIELDS = frozenset({"cccd", "cmnd", "account_number"})
@@ -606,32 +431,10 @@ def _match_key(value: Any) -> str:
     return _WS_RE.sub(" ", k).strip(" /")
 
 
-# TCVN3 (ABC, ".VnTime" fonts): legacy one-byte Vietnamese encoding.  Text typed
-# with those fonts reaches us as the cp1252/latin-1 characters of the bytes,
-# e.g. "Hä vµ tªn" for "Họ và tên".  Used only as a fallback for header cells.
-_TCVN3_TO_UNICODE = {
-    "\xa1": "Ă", "\xa2": "Â", "\xa3": "Ê", "\xa4": "Ô", "\xa5": "Ơ", "\xa6": "Ư", "\xa7": "Đ",
-    "\xa8": "ă", "\xa9": "â", "\xaa": "ê", "\xab": "ô", "\xac": "ơ", "\xad": "ư", "\xae": "đ",
-    "\xb5": "à", "\xb6": "ả", "\xb7": "ã", "\xb8": "á", "\xb9": "ạ",
-    "\xbb": "ằ", "\xbc": "ẳ", "\xbd": "ẵ", "\xbe": "ắ", "\xc6": "ặ",
-    "\xc7": "ầ", "\xc8": "ẩ", "\xc9": "ẫ", "\xca": "ấ", "\xcb": "ậ",
-    "\xcc": "è", "\xce": "ẻ", "\xcf": "ẽ", "\xd0": "é", "\xd1": "ẹ",
-    "\xd2": "ề", "\xd3": "ể", "\xd4": "ễ", "\xd5": "ế", "\xd6": "ệ",
-    "\xd7": "ì", "\xd8": "ỉ", "\xdc": "ĩ", "\xdd": "í", "\xde": "ị",
-    "\xdf": "ò", "\xe1": "ỏ", "\xe2": "õ", "\xe3": "ó", "\xe4": "ọ",
-    "\xe5": "ồ", "\xe6": "ổ", "\xe7": "ỗ", "\xe8": "ố", "\xe9": "ộ",
-    "\xea": "ờ", "\xeb": "ở", "\xec": "ỡ", "\xed": "ớ", "\xee": "ợ",
-    "\xef": "ù", "\xf1": "ủ", "\xf2": "ũ", "\xf3": "ú", "\xf4": "ụ",
-    "\xf5": "ừ", "\xf6": "ử", "\xf7": "ữ", "\xf8": "ứ", "\xf9": "ự",
-    "\xfa": "ỳ", "\xfb": "ỷ", "\xfc": "ỹ", "\xfd": "ý", "\xfe": "ỵ",
-}
-_TCVN3_TABLE = str.maketrans(_TCVN3_TO_UNICODE)
-# Any character in the TCVN3 range: only then is the TCVN3 fallback tried.
+# Header cells typed with TCVN3 (".VnTime") fonts reach us as the cp1252 characters of the bytes, e.g.
+# "Hä vµ tªn" for "Họ và tên": decoded (legacy_text, the one table) only as a fallback, and only when a
+# character of the TCVN3 range is present.
 _TCVN3_HINT_RE = re.compile("[\xa1-\xfe]")
-
-
-def _tcvn3_decode(text: str) -> str:
-    return text.translate(_TCVN3_TABLE)
 
 
 class _AliasIndex:
@@ -677,7 +480,7 @@ class _AliasIndex:
             pass
         fld = self._lookup(_match_key(value))
         if fld is None and _TCVN3_HINT_RE.search(value):
-            fld = self._lookup(_match_key(_tcvn3_decode(value)))
+            fld = self._lookup(_match_key(decode_tcvn3(value)))
         if len(self._cache) < 4096:
             self._cache[value] = fld
         return fld
@@ -1223,7 +1026,7 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 def open_table(
     path: str | os.PathLike[str],
     *,
-    aliases: Mapping[str, Iterable[str]] = FIELD_ALIASES,
+    aliases: Mapping[str, Iterable[str]],
     required: Sequence[str] = ("full_name",),
     max_header_row: int = 15,
     sheet: int | str | None = None,
@@ -1231,7 +1034,7 @@ def open_table(
 ) -> Table:
     """Locate the table in ``path`` (.xlsx/.xlsm/.xlsb/.xls/.ods or .csv/.txt).
 
-    ``aliases``: field -> header spellings (default ``FIELD_ALIASES``).
+    ``aliases``: field -> header spellings (each importer holds its own: ``importing.COLUMNS``, ...).
     ``required``: fields that must all be present in the header row; the first
     one is the "name" column used to tell data rows from footer rows.
     ``sheet``: sheet index or name to read; by default the first (visible)

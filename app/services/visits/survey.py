@@ -3,7 +3,7 @@
 ``record_visit`` validates the answers against the questionnaire version in force and the rules
 below, collects every problem and raises one :class:`SurveyInvalid` carrying the list; otherwise it
 stores the visit (every visit is kept, the latest decides), enters an existing account as a pending
-payment account (app/services/accounts.py), opens / closes the account-opening task and
+payment account (app/services/payout/accounts.py), opens / closes the account-opening task and
 re-classifies the person (app/services/cases.py).
 
 The rules (from the Hanoi scheme of January 2024):
@@ -27,12 +27,12 @@ from sqlalchemy.orm import Session
 
 from app.models import AccountOpeningTask, Beneficiary, Questionnaire, Visit, VisitAssignment
 from app.models.visit import OPEN_TASK_STATES
-from app.services import normalize as nz
-from app.services import questionnaire as qn
 from app.services.cases import classify_cases, visit_case
 from app.services.messages import N_, FieldError, Problem
+from app.services.registry import normalize as nz
 from app.services.scope import OUT_OF_SCOPE, user_covers
-from app.services.visits import latest_first
+from app.services.visits import questionnaire as qn
+from app.services.visits.latest import latest_first
 
 DECLINE_NEEDS_CONFIRMATION = N_("A citizen who declines an account must confirm it and give a specific reason")
 OTHER_REASON_NEEDS_TEXT = N_("Describe the reason when it is “other”")
@@ -165,7 +165,7 @@ def clean_answers(definition: dict, raw: dict, today: dt.date) -> tuple[dict, li
 
 
 def _resolve_bank(session: Session, value: str, field: str, problems: list[Problem]) -> str | None:
-    from app.services.accounts import resolve_bank
+    from app.services.payout.accounts import resolve_bank
 
     try:
         return resolve_bank(session, value)
@@ -293,7 +293,7 @@ def record_visit(session: Session, beneficiary_id: int, answers: dict, user_id: 
 
     account = None
     if met and has_account:
-        from app.services.accounts import enter_account
+        from app.services.payout.accounts import enter_account
 
         try:
             account, found = enter_account(
@@ -408,7 +408,7 @@ def mark_task_opened(session: Session, task_id: int, *, user_id: int | None, ban
     if task.state == "opened":
         raise FieldError(Problem("task", "task_already_opened", N_("The account of this task is already opened")))
     if not _empty(bank):
-        from app.services.accounts import resolve_bank
+        from app.services.payout.accounts import resolve_bank
 
         try:
             task.bank_bin = resolve_bank(session, bank)
@@ -425,7 +425,7 @@ def enter_task_account(session: Session, task_id: int, *, user_id: int | None, c
                        account_number: Any, holder_name: str,
                        mismatch_reason: str | None = None) -> tuple[AccountOpeningTask, list[Problem]]:
     """The opened account is entered (→ entered): a pending payment account, verified later by a second person."""
-    from app.services.accounts import enter_account
+    from app.services.payout.accounts import enter_account
 
     task = _task(session, task_id, user_id)
     _require_open(task)

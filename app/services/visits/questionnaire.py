@@ -4,7 +4,7 @@ A definition is ``{"title", "intro"?, "sections": [{"key", "title", "show_if"?, 
 a question is ``{"key", "type", "label", "required"?, "options"? [{"value", "label"}], "show_if"?}``.
 ``show_if`` is ``{other_key: [values]}``: the question (or section) is asked only when every named
 answer has one of the values (for a multiple choice: any selected value). Labels are Vietnamese data.
-The survey rules (app/services/survey.py) rely on the core questions below, so every version must
+The survey rules (app/services/visits/survey.py) rely on the core questions below, so every version must
 keep them; Sở LĐTBXH may reword labels, add options and add questions.
 """
 from __future__ import annotations

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.models import AdminUnit
 from app.services.messages import N_, FieldError, Problem
-from app.services.normalize import ascii_key
+from app.services.registry.normalize import ascii_key
 from app.services.scope import contains
 
 # Unit-type words and their abbreviations, longest first (ASCII keys).

@@ -18,9 +18,9 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from app.models import ImportBatch
-from app.services import sheets
 from app.services.messages import N_, Problem
-from app.services.sheets import HeaderNotFound, SheetError, SheetRow, open_table
+from app.services.registry import sheets
+from app.services.registry.sheets import HeaderNotFound, SheetError, SheetRow, open_table
 
 CHUNK = 5000
 Progress = Callable[..., None]

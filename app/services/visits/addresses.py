@@ -11,7 +11,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from app.services.normalize import clean_text
+from app.services.registry.normalize import clean_text
 
 # The administrative tail of an address: from the first segment that names a unit.
 _UNIT_WORDS = re.compile(

@@ -22,12 +22,13 @@ from sqlalchemy.orm import Session
 
 from app.models import Bank, Beneficiary, PaymentAccount
 from app.models.account import ACCOUNT_CHANNELS, ACCOUNT_SOURCES
-from app.services import normalize as nz
 from app.services.masking import mask_account
 from app.services.messages import N_, FieldError, Problem
+from app.services.payout import banks
 from app.services.reference import FIXTURES
+from app.services.registry import normalize as nz
 from app.services.scope import OutOfScope, user_covers
-from app.services.visits import latest_visit
+from app.services.visits.latest import latest_visit
 
 OPEN_STATES = ("pending", "verified")
 #: The one state in which an account counts: verified by a second person (the version in force). Every
@@ -47,11 +48,11 @@ def verified_sql(alias: str) -> str:
 
 # --- the bank directory (built once per process) -------------------------------------
 
-_directory: nz.BankDirectory | None = None
+_directory: banks.BankDirectory | None = None
 _directory_lock = threading.Lock()
 
 
-def bank_directory(session: Session | None = None) -> nz.BankDirectory:
+def bank_directory(session: Session | None = None) -> banks.BankDirectory:
     """The bank list for name resolution: the ``bank`` table when it is filled, else fixtures/banks.csv."""
     global _directory
     if _directory is None:
@@ -62,7 +63,7 @@ def bank_directory(session: Session | None = None) -> nz.BankDirectory:
                     rows = [{"bin": b.bin, "code": b.code, "short_name": b.short_name, "name_vi": b.name_vi,
                              "swift": b.swift or "", "kind": b.kind, "former_names": b.former_names or ""}
                             for b in session.scalars(select(Bank))]
-                _directory = nz.BankDirectory(rows) if rows else nz.BankDirectory.from_csv(FIXTURES / "banks.csv")
+                _directory = banks.BankDirectory(rows) if rows else banks.BankDirectory.from_csv(FIXTURES / "banks.csv")
     return _directory
 
 
@@ -82,7 +83,7 @@ def resolve_bank(session: Session, value: Any) -> str:
     if bin_ is None:
         raise FieldError(Problem("bank", "bank_unknown", N_(
             "The bank %(value)s is not in the bank list; choose it from the list"), {"value": shown}))
-    if not nz.is_confident(score):
+    if not banks.is_confident(score):
         names = ", ".join(directory.get(b).short_name for b in candidates[:3] if directory.get(b))
         raise FieldError(Problem("bank", "bank_uncertain", N_(
             "The bank %(value)s cannot be identified with confidence (perhaps: %(candidates)s); "

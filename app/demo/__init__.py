@@ -1,0 +1,1 @@
+"""Synthetic demo data and its seeding: never used by production paths."""

@@ -1,0 +1,77 @@
+"""Step 5: accounts and the payout of a period.
+
+accounts.py        payment accounts under four-eyes control (enter, verify, the account in force)
+account_import.py  bulk entry of accounts from the banks' lists
+rules.py           base levels and stackable categories (reference data)
+periods.py         a period's life: create, scope, lock with a checksum, hand over, close
+sync.py            the set-based sync of the payout list, holds and what was left out
+exports.py         the hand-over files: the payout list per paying unit (.xlsx), one CSV per bank
+reconciliation.py  the bank's results, totals, the follow-up list, carrying failed lines
+measure.py         the headline share paid into an account
+
+The package re-exports the period functions, so callers write ``payout.lock_period(...)``.
+"""
+from app.services.payout.exports import (  # noqa: F401
+    BANK_CSV_HEADER,
+    EXPORTABLE,
+    bank_files,
+    export_groups,
+    log_export,
+    sha256_file,
+    write_bank_file,
+    write_payout_list,
+)
+from app.services.payout.measure import (  # noqa: F401
+    headline,
+    headline_breakdown,
+    headline_by_commune,
+    latest_closed_period,
+)
+from app.services.payout.periods import (  # noqa: F401
+    ACTIVE_LINE_SQL,
+    CHECKSUM_COLS,
+    LOCKED_MSG,
+    MONTH_LOCK,
+    benefit_month,
+    checksum_intact,
+    close_period,
+    compute_checksum,
+    conflicting_lines,
+    create_period,
+    effective_unit,
+    find_period,
+    hand_over,
+    load_period,
+    lock_month,
+    lock_period,
+    out_of_scope,
+    period_in_charge,
+    period_summary,
+    period_visible,
+    require_status,
+)
+from app.services.payout.reconciliation import (  # noqa: F401
+    RESULT_ALIASES,
+    carry_failed,
+    follow_up_lines,
+    import_results,
+    parse_result_status,
+    period_totals,
+)
+from app.services.payout.rules import (  # noqa: F401
+    BASE_LEVEL_SEED,
+    CATEGORY_RULE_SEED,
+    base_levels_at,
+    load_payout_rules,
+    stackable_categories,
+)
+from app.services.payout.sync import (  # noqa: F401
+    LEFT_OUT_LISTED,
+    LEFT_OUT_REASONS,
+    MATCH_HOLDS,
+    SNAPSHOT_COLS,
+    request_sync,
+    run_summary,
+    sync_job_id,
+    sync_payout_list,
+)

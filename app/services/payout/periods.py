@@ -1,0 +1,255 @@
+"""A payout period's life: create, scope, lock with a checksum, hand over, close.
+
+Promises: a period belongs to the city or to one paying unit; after the lock a line never changes
+except for its payment result; the checksum is SHA-256 over the ordered lines; every function
+that reads lines takes the unit whose scope it may read.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable
+
+from sqlalchemy import String, cast, func, select, text
+from sqlalchemy.orm import Session
+
+from app.models import (
+    AdminUnit,
+    PayoutLine,
+    PayoutPeriod,
+    PayoutSyncRun,
+)
+from app.models.payout import INACTIVE_RESULTS
+from app.services.messages import N_, FieldError, Problem
+from app.services.reference import level_of, payer_level
+from app.services.registry import normalize as nz
+from app.services.scope import OutOfScope, contains, related, subtree_ids
+from app.services.validation import is_id
+
+# --- scope (the rule: app/services/scope.py) -----------------------------------------------
+
+def period_visible(period: PayoutPeriod, unit: AdminUnit | None) -> bool:
+    """A user sees a period that covers their unit (their lines of it) or lies inside their scope."""
+    if unit is None or period is None:
+        return False
+    return related(period.unit, unit)
+
+
+def period_in_charge(period: PayoutPeriod, unit: AdminUnit | None) -> bool:
+    """The whole period lies inside the scope of ``unit`` (who may lock, hand over, close it)."""
+    return unit is not None and period is not None and contains(unit, period.unit)
+
+
+def effective_unit(period: PayoutPeriod, unit: AdminUnit) -> AdminUnit:
+    """The part of the period a user of ``unit`` works on: the deeper of the two units."""
+    if contains(period.unit, unit):
+        return unit
+    if contains(unit, period.unit):
+        return period.unit
+    raise out_of_scope()
+
+
+def out_of_scope() -> OutOfScope:
+    return OutOfScope("period", N_("This payout period is outside your scope"))
+
+
+def load_period(session: Session, period_id: int, *, lock: bool = False) -> PayoutPeriod:
+    query = select(PayoutPeriod).where(PayoutPeriod.id == period_id)
+    if lock and session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    period = session.scalars(query).first()
+    if period is None:
+        raise FieldError(Problem("period", "period_unknown", N_("Unknown payout period %(value)s"),
+                                 {"value": period_id}))
+    return period
+
+
+def find_period(session: Session, ref: str | int) -> PayoutPeriod | None:
+    """A period by id or by name."""
+    ref = str(ref).strip()
+    if is_id(ref):
+        found = session.get(PayoutPeriod, int(ref))
+        if found is not None:
+            return found
+    return session.scalar(select(PayoutPeriod).where(PayoutPeriod.name == ref))
+
+
+# --- periods -------------------------------------------------------------------------------
+
+def create_period(session: Session, *, name: str, period_date: dt.date, unit: AdminUnit,
+                  user_id: int | None) -> PayoutPeriod:
+    name = nz.clean_text(name)
+    if not name:
+        raise FieldError(Problem("name", "name_missing", N_("The name of the payout period is missing")))
+    if session.scalar(select(PayoutPeriod.id).where(PayoutPeriod.name == name)) is not None:
+        raise FieldError(Problem("name", "period_exists", N_("A payout period named %(name)s already exists"),
+                                 {"name": name}))
+    if unit.level not in (level_of(unit.scheme, "city"), payer_level(unit.scheme)):
+        raise FieldError(Problem("unit", "period_unit_level", N_(
+            "A payout period covers the city or one paying unit (a district in the 2024 scheme, a commune in the "
+            "2025 scheme), not %(unit)s"), {"unit": unit.name}))
+    period = PayoutPeriod(name=name, period_date=period_date, unit_id=unit.id, status="draft",
+                          created_by_id=user_id, created_at=dt.datetime.now())
+    session.add(period)
+    session.flush()
+    return period
+
+
+def require_status(period: PayoutPeriod, allowed: Iterable[str], msgid: str, code: str) -> None:
+    if period.status not in allowed:
+        raise FieldError(Problem("period", code, msgid, {"name": period.name}))
+
+
+LOCKED_MSG = N_("The payout period %(name)s is locked: its lines no longer change")
+
+
+def benefit_month(day: dt.date) -> dt.date:
+    """The benefit month of a date: the first day of its month."""
+    return day.replace(day=1)
+
+
+#: SQL condition of a line that still pays (not carried to a later period, not cancelled).
+ACTIVE_LINE_SQL = "result_status NOT IN (" + ", ".join(f"'{r}'" for r in INACTIVE_RESULTS) + ")"
+
+#: pg_advisory_xact_lock(MONTH_LOCK, yyyymm): the writers of the lines of one benefit month (sync, carry) take
+#: turns, so that a second period never races the first one into the unique index (it waits, then leaves out
+#: what the first one took). SQLite serialises writers anyway.
+MONTH_LOCK = 4702
+
+
+def lock_month(session: Session, month: dt.date) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:ns, :key)"),
+                        {"ns": MONTH_LOCK, "key": month.year * 100 + month.month})
+
+
+# --- lock, approve, hand over, close ------------------------------------------------------------
+
+CHECKSUM_COLS = ("commune_id", "sequence", "id", "enrolment_id", "cccd", "full_name", "date_of_birth", "category",
+                 "amount", "carried_amount", "channel", "hold_reason", "bank_bin", "account_number", "holder_ascii",
+                 "proxy_name", "proxy_cccd")
+
+
+def compute_checksum(session: Session, period_id: int) -> str:
+    """SHA-256 over the lines ordered by commune and sequence, one "|"-joined record per line
+    (the record is built by the database; Python only hashes)."""
+    record = None
+    for name in CHECKSUM_COLS:
+        part = func.coalesce(cast(getattr(PayoutLine, name), String), "")
+        record = part if record is None else record + "|" + part
+    digest = hashlib.sha256()
+    rows = session.execute(select(record).where(PayoutLine.period_id == period_id)
+                           .order_by(PayoutLine.commune_id, PayoutLine.sequence, PayoutLine.id)
+                           .execution_options(yield_per=50000))
+    for (line,) in rows:
+        digest.update(line.encode("utf-8"))
+        digest.update(b"\n")
+    return digest.hexdigest()
+
+
+def period_summary(session: Session, period_id: int, unit: AdminUnit | None = None) -> dict:
+    """People, lines and amounts, by channel and by bank (within ``unit`` when given)."""
+    where = [PayoutLine.period_id == period_id]
+    if unit is not None:
+        where.append(PayoutLine.commune_id.in_(subtree_ids(unit)))
+    total = PayoutLine.amount + PayoutLine.carried_amount
+    people, lines, amount = session.execute(
+        select(func.count(func.distinct(PayoutLine.beneficiary_id)), func.count(), func.sum(total)).where(*where)).one()
+    by_channel = {ch: {"lines": n, "people": p, "amount": int(a or 0)} for ch, n, p, a in session.execute(
+        select(PayoutLine.channel, func.count(), func.count(func.distinct(PayoutLine.beneficiary_id)), func.sum(total))
+        .where(*where).group_by(PayoutLine.channel))}
+    by_bank = [{"bin": b, "name": name, "lines": n, "amount": int(a or 0)} for b, name, n, a in session.execute(
+        select(PayoutLine.bank_bin, func.max(PayoutLine.bank_name), func.count(), func.sum(total))
+        .where(*where, PayoutLine.channel == "account").group_by(PayoutLine.bank_bin).order_by(PayoutLine.bank_bin))]
+    held = by_channel.get("held", {}).get("amount", 0)
+    return {"people": int(people or 0), "lines": int(lines or 0), "amount": int(amount or 0) - held,
+            "held_amount": held, "by_channel": by_channel, "by_bank": by_bank}
+
+
+def lock_period(session: Session, period_id: int, user_id: int | None, unit: AdminUnit) -> dict:
+    """Lock and approve: number any line without an STT, store the summary and the checksum; commits."""
+    period = load_period(session, period_id, lock=True)
+    if not period_in_charge(period, unit):
+        raise out_of_scope()
+    require_status(period, ("synced",), N_("The payout period %(name)s must be synced (and not locked) to lock it"),
+                    "period_not_synced")
+    busy = session.scalar(select(func.count()).select_from(PayoutSyncRun).where(
+        PayoutSyncRun.period_id == period.id, PayoutSyncRun.status.in_(("queued", "running"))))
+    if busy:
+        raise FieldError(Problem("period", "sync_running", N_("A sync of this payout period is still running")))
+    conflicts = conflicting_lines(session, period.id)
+    if conflicts:
+        raise FieldError(Problem("period", "lines_conflict", N_(
+            "%(count)s lines of %(name)s pay an enrolment that another payout period already pays for the same "
+            "month; sync the period again to leave them out"), {"count": conflicts, "name": period.name}))
+    _number_unsequenced(session, period.id)
+    summary = period_summary(session, period.id)
+    summary["checksum"] = compute_checksum(session, period.id)
+    period.checksum = summary["checksum"]
+    period.summary_json = json.dumps(summary, ensure_ascii=False)
+    period.status, period.locked_by_id, period.locked_at = "locked", user_id, dt.datetime.now()
+    session.commit()
+    return summary
+
+
+def conflicting_lines(session: Session, period_id: int) -> int:
+    """Lines of the period that pay an enrolment another period also pays for the same benefit month.
+    The unique index makes this impossible for new lines; the lock checks it all the same."""
+    return int(session.execute(text(f"""
+        SELECT count(*) FROM payout_line l
+        WHERE l.period_id = :pid AND l.{ACTIVE_LINE_SQL} AND EXISTS (
+            SELECT 1 FROM payout_line o
+            WHERE o.enrolment_id = l.enrolment_id AND o.benefit_month = l.benefit_month AND o.id <> l.id
+              AND o.{ACTIVE_LINE_SQL})"""), {"pid": period_id}).scalar() or 0)
+
+
+def _number_unsequenced(session: Session, period_id: int) -> None:
+    """Lines carried in after the last sync have no STT yet: number them after the last one of their commune."""
+    rows = session.execute(select(PayoutLine.id, PayoutLine.commune_id).where(
+        PayoutLine.period_id == period_id, PayoutLine.sequence.is_(None)).order_by(PayoutLine.id)).all()
+    if not rows:
+        return
+    last = dict(session.execute(select(PayoutLine.commune_id, func.max(PayoutLine.sequence))
+                                .where(PayoutLine.period_id == period_id).group_by(PayoutLine.commune_id)).all())
+    params = []
+    for line_id, commune_id in rows:
+        last[commune_id] = (last.get(commune_id) or 0) + 1
+        params.append({"id": line_id, "seq": last[commune_id]})
+    session.execute(text("UPDATE payout_line SET sequence = :seq WHERE id = :id"), params)
+
+
+def checksum_intact(session: Session, period: PayoutPeriod) -> bool | None:
+    """True when the locked lines still give the stored checksum (None before the lock)."""
+    if not period.checksum:
+        return None
+    return compute_checksum(session, period.id) == period.checksum
+
+
+def hand_over(session: Session, period_id: int, user_id: int | None, unit: AdminUnit) -> PayoutPeriod:
+    period = load_period(session, period_id, lock=True)
+    if not period_in_charge(period, unit):
+        raise out_of_scope()
+    require_status(period, ("locked",), N_("The payout period %(name)s must be locked before it is handed over"),
+                    "period_not_locked")
+    period.status, period.handed_over_by_id, period.handed_over_at = "handed_over", user_id, dt.datetime.now()
+    session.commit()
+    return period
+
+
+def close_period(session: Session, period_id: int, user_id: int | None, unit: AdminUnit) -> PayoutPeriod:
+    """Mark a handed-over period paid and reconciled: every line to pay has a result."""
+    period = load_period(session, period_id, lock=True)
+    if not period_in_charge(period, unit):
+        raise out_of_scope()
+    require_status(period, ("handed_over",), N_(
+        "The payout period %(name)s must be handed over before it is closed"), "period_not_handed_over")
+    open_lines = session.scalar(select(func.count()).select_from(PayoutLine).where(
+        PayoutLine.period_id == period.id, PayoutLine.channel != "held", PayoutLine.result_status == "pending",
+        (PayoutLine.amount + PayoutLine.carried_amount) > 0))
+    if open_lines:
+        raise FieldError(Problem("period", "lines_outstanding", N_(
+            "%(count)s lines have no payment result yet"), {"count": open_lines}))
+    period.status, period.paid_by_id, period.paid_at = "paid", user_id, dt.datetime.now()
+    session.commit()
+    return period

@@ -1,0 +1,290 @@
+"""The payout list sync: one set-based INSERT … SELECT per scope, with holds and what was left out.
+
+Promises:
+- at most one line per enrolment per period (UNIQUE(period_id, enrolment_id)), and at most one line that
+  pays an enrolment per benefit month across ALL periods (partial UNIQUE(enrolment_id, benefit_month) over
+  the lines not carried or cancelled): the sync leaves out, and lists with the reason, what another period
+  already pays for the month, and the lock refuses a period with a conflicting line;
+- a person whose identity is not confirmed (matching pending, needs review, possible duplicate, not found)
+  or who has no CCCD is held, with the reason;
+- only a verified account is paid to (``accounts.has_verified_account``); a person in several
+  categories gets several lines only where every category involved is stackable, otherwise the
+  line with the higher amount;
+- the sync is one ``INSERT … SELECT … ON CONFLICT`` per scope plus a DELETE of stale lines; it reports
+  what it added, removed and changed; it refuses a period that is locked;
+- after the lock a line never changes except for its payment result; the checksum is SHA-256 over
+  the ordered lines;
+- every function that reads lines takes the unit whose scope it may read.
+
+Services never translate: problems are English msgids (app/services/messages.py).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from app.models import (
+    AdminUnit,
+    PayoutSyncRun,
+)
+from app.services import audit
+from app.services.messages import N_
+from app.services.payout.accounts import verified_sql
+from app.services.payout.periods import (
+    ACTIVE_LINE_SQL,
+    LOCKED_MSG,
+    benefit_month,
+    effective_unit,
+    load_period,
+    lock_month,
+    require_status,
+)
+from app.services.payout.rules import base_levels_at, stackable_categories
+from app.services.scope import subtree_sql
+from app.services.visits.latest import latest_visit_sql
+
+Progress = Callable[..., None]
+
+
+#: Matching status → hold reason: only a confirmed identity ("matched") is paid.
+MATCH_HOLDS = {"deceased": "deceased", "moved": "moved", "mismatch": "mismatch", "pending": "not_matched",
+               "needs_review": "needs_review", "possible_duplicate": "possible_duplicate", "not_found": "not_found"}
+#: Why the sync left an enrolment out of a period.
+LEFT_OUT_REASONS = {"already_in_period": N_("Already in payout period %(period)s for the same month")}
+LEFT_OUT_LISTED = 200
+
+
+# --- sync ----------------------------------------------------------------------------------
+
+SNAPSHOT_COLS = ("beneficiary_id", "commune_id", "full_name", "cccd", "date_of_birth", "birth_year",
+                 "category", "case_type", "amount", "channel", "hold_reason", "account_id", "bank_bin", "bank_name",
+                 "account_number", "holder_ascii", "proxy_name", "proxy_cccd")
+
+
+def sync_job_id(period_id: int, unit_id: int) -> str:
+    return f"payout-sync-{period_id}-{unit_id}"
+
+
+def request_sync(session: Session, period_id: int, unit: AdminUnit, user_id: int | None) -> PayoutSyncRun:
+    """Record a sync request (or return the one already waiting or running for the same scope)."""
+    period = load_period(session, period_id)
+    target = effective_unit(period, unit)
+    require_status(period, ("draft", "synced"), LOCKED_MSG, "period_locked")
+    run = session.scalar(select(PayoutSyncRun).where(
+        PayoutSyncRun.period_id == period.id, PayoutSyncRun.unit_id == target.id,
+        PayoutSyncRun.status.in_(("queued", "running"))).order_by(PayoutSyncRun.id.desc()))
+    if run is None:
+        run = PayoutSyncRun(period_id=period.id, unit_id=target.id, user_id=user_id, status="queued",
+                            created_at=dt.datetime.now())
+        session.add(run)
+        session.flush()
+    return run
+
+
+def _distinct(dialect: str, a: str, b: str) -> str:
+    return f"{a} IS NOT {b}" if dialect == "sqlite" else f"{a} IS DISTINCT FROM {b}"
+
+
+def sync_payout_list(session: Session, period_id: int, unit: AdminUnit, progress: Progress | None = None, *,
+                     run_id: int | None = None, user_id: int | None = None) -> dict:
+    """Build or refresh the lines of ``period_id`` inside the scope of ``unit``; commits.
+
+    Returns {"added", "removed", "changed", "total", "run_id"}."""
+    dialect = session.get_bind().dialect.name
+    period = load_period(session, period_id, lock=True)
+    target = effective_unit(period, unit)
+    require_status(period, ("draft", "synced"), LOCKED_MSG, "period_locked")
+    lock_month(session, benefit_month(period.period_date))
+    run = session.get(PayoutSyncRun, run_id) if run_id else None
+    if run is None:
+        run = PayoutSyncRun(period_id=period.id, unit_id=target.id, user_id=user_id, status="running",
+                            created_at=dt.datetime.now())
+        session.add(run)
+    run.status, run.started_at = "running", dt.datetime.now()
+    session.flush()
+    rid = run.id
+    if dialect == "postgresql":
+        session.execute(text("SET LOCAL work_mem = '256MB'"))  # this transaction only: sorts and hashes in memory
+
+    levels = base_levels_at(session, period.period_date)
+    stack = sorted(stackable_categories(session))
+    in_scope, scope_params = subtree_sql(target)
+    params: dict[str, Any] = {"pid": period.id, "run": rid, **scope_params, "month": benefit_month(period.period_date)}
+    match_hold = "CASE b.match_status " + " ".join(
+        f"WHEN '{status}' THEN '{reason}'" for status, reason in MATCH_HOLDS.items()) + " END"
+    base_case = "CASE e.category " + " ".join(
+        f"WHEN :cat_{i} THEN :bl_{i}" for i, _c in enumerate(levels)) + " END" if levels else "NULL"
+    for i, (cat, amount) in enumerate(levels.items()):
+        params[f"cat_{i}"], params[f"bl_{i}"] = cat, amount
+    stack_case = ("CASE WHEN e.category IN (" + ", ".join(f":st_{i}" for i in range(len(stack))) + ") THEN 1 ELSE 0 END"
+                  if stack else "0")
+    for i, cat in enumerate(stack):
+        params[f"st_{i}"] = cat
+    other_stack = ("CASE WHEN o.category IN (" + ", ".join(f":st_{i}" for i in range(len(stack))) + ") THEN 1 ELSE 0 END"
+                   if stack else "0")
+    # A line of another period that already pays chosen enrolment c for the month: its own enrolment, or
+    # another benefit of the person that the category rule does not let it stack with.
+    paid_elsewhere = (f"o.benefit_month = :month AND o.period_id <> :pid AND o.{ACTIVE_LINE_SQL} "
+                      f"AND (o.enrolment_id = c.enrolment_id "
+                      f"OR (o.beneficiary_id = c.beneficiary_id AND NOT (c.st = 1 AND {other_stack} = 1)))")
+    # the proxy registered on the person's latest visit
+    visit_join = (f"LEFT JOIN ({latest_visit_sql('v2.beneficiary_id, v2.proxy_name, v2.proxy_cccd')}) v "
+                  f"ON v.beneficiary_id = b.id")
+    proxy_name, proxy_cccd = "v.proxy_name", "v.proxy_cccd"
+    true = "true" if dialect == "postgresql" else "1"
+    if progress:
+        progress(stage="sync", step=1, run_id=rid)
+
+    cols = ", ".join(SNAPSHOT_COLS)
+    changed = " OR ".join(_distinct(dialect, f"payout_line.{c}", f"excluded.{c}") for c in SNAPSHOT_COLS)
+    sets = ", ".join(f"{c} = excluded.{c}" for c in SNAPSHOT_COLS)
+    amount_expr = (f"CASE WHEN e.coefficient IS NOT NULL AND {base_case} IS NOT NULL "
+                   f"THEN CAST(ROUND(e.coefficient * {base_case}) AS BIGINT) ELSE e.monthly_amount END")
+    acct = "CASE WHEN s.channel = 'account' THEN s.{0} END".format
+    scope_sql = f"commune_id IN {in_scope}"
+    first = session.execute(text(f"SELECT 1 FROM payout_line WHERE period_id = :pid AND {scope_sql} LIMIT 1"),
+                            params).first() is None
+    eligible = f"""
+        WITH amt AS (
+            SELECT e.id AS enrolment_id, e.beneficiary_id, e.commune_id, e.category,
+                   {amount_expr} AS amount, {stack_case} AS st
+            FROM enrolment e
+            WHERE e.commune_id IN {in_scope}
+              AND e.ended_at IS NULL  -- ended enrolments and people are never paid
+              AND e.beneficiary_id IN (SELECT id FROM beneficiary WHERE ended_at IS NULL)
+        ), chosen AS (
+            SELECT a.* FROM amt a WHERE NOT EXISTS (
+                SELECT 1 FROM amt a2
+                WHERE a2.beneficiary_id = a.beneficiary_id AND a2.enrolment_id <> a.enrolment_id
+                  AND NOT (a.st = 1 AND a2.st = 1)
+                  AND (COALESCE(a2.amount, 0) > COALESCE(a.amount, 0)
+                       OR (COALESCE(a2.amount, 0) = COALESCE(a.amount, 0) AND a2.enrolment_id < a.enrolment_id)))
+        ), pick AS (
+            -- never an enrolment that another period already pays for this benefit month, nor one that the
+            -- category rule excludes because another period pays the person a benefit it does not stack with
+            SELECT c.* FROM chosen c WHERE NOT EXISTS (SELECT 1 FROM payout_line o WHERE {paid_elsewhere})
+        )"""
+    inserted = session.execute(text(eligible + f""", numbered AS (
+            -- the sequence (STT) within the commune: a sort of narrow rows only
+            SELECT pick.*, row_number() OVER (PARTITION BY pick.commune_id ORDER BY pick.enrolment_id) AS seq
+            FROM pick
+        ), src AS (
+            SELECT p.enrolment_id, p.commune_id, p.category, COALESCE(p.amount, 0) AS amount, p.seq,
+                   b.id AS beneficiary_id, b.full_name, b.cccd, b.date_of_birth, b.birth_year, b.case_type,
+                   COALESCE(NULLIF(b.hold_reason, ''), {match_hold},
+                            CASE WHEN b.cccd IS NULL OR b.cccd = '' THEN 'no_cccd' END,
+                            CASE WHEN p.amount IS NULL OR p.amount <= 0 THEN 'no_amount' END) AS hold_reason,
+                   pa.id AS account_id, pa.bank_bin, bk.short_name AS bank_name, pa.account_number, pa.holder_ascii,
+                   {proxy_name} AS proxy_name, {proxy_cccd} AS proxy_cccd,
+                   CASE WHEN b.payment_method = 'proxy' OR (b.case_type = 4 AND {proxy_name} IS NOT NULL)
+                        THEN 1 ELSE 0 END AS is_proxy
+            FROM numbered p
+            JOIN beneficiary b ON b.id = p.beneficiary_id
+            LEFT JOIN payment_account pa ON pa.beneficiary_id = b.id AND {verified_sql("pa")}
+            LEFT JOIN bank bk ON bk.bin = pa.bank_bin
+            {visit_join}
+        ), s AS (
+            SELECT src.*, CASE WHEN hold_reason IS NOT NULL THEN 'held'
+                               WHEN case_type = 1 AND account_id IS NOT NULL THEN 'account'
+                               WHEN is_proxy = 1 THEN 'proxy' ELSE 'cash' END AS channel
+            FROM src
+        )
+        INSERT INTO payout_line (period_id, enrolment_id, benefit_month, {cols}, carried_amount, result_status,
+                                 created_run_id, changed_run_id, sequence)
+        SELECT :pid, s.enrolment_id, :month, s.beneficiary_id, s.commune_id, s.full_name, s.cccd,
+               s.date_of_birth, s.birth_year, s.category, s.case_type, s.amount, s.channel, s.hold_reason,
+               {acct("account_id")}, {acct("bank_bin")}, {acct("bank_name")}, {acct("account_number")},
+               {acct("holder_ascii")},
+               CASE WHEN s.channel = 'proxy' THEN s.proxy_name END, CASE WHEN s.channel = 'proxy' THEN s.proxy_cccd END,
+               0, 'pending', :run, :run, s.seq
+        FROM s WHERE {true}
+        ON CONFLICT (period_id, enrolment_id) DO UPDATE SET {sets},
+            sequence = excluded.sequence, benefit_month = excluded.benefit_month,
+            result_status = CASE WHEN payout_line.result_status = 'cancelled' THEN 'pending'
+                                 ELSE payout_line.result_status END,
+            changed_run_id = CASE WHEN {changed} OR payout_line.result_status = 'cancelled'
+                                  THEN excluded.changed_run_id ELSE payout_line.changed_run_id END
+        WHERE {changed} OR {_distinct(dialect, "payout_line.sequence", "excluded.sequence")}
+              OR payout_line.result_status = 'cancelled'
+        """), params)
+    if progress:
+        progress(stage="sync", step=2, run_id=rid)
+    if first:  # nothing was there: every row was inserted, nothing is stale
+        total = added = inserted.rowcount
+        if added < 0:  # sqlite3 gives no row count for a statement that starts with WITH
+            total = added = session.execute(text(f"SELECT count(*) FROM payout_line WHERE period_id = :pid AND "
+                                                 f"{scope_sql}"), params).scalar()
+        removed = changed_n = kept = 0
+    else:
+        # Stale: a line of the scope whose enrolment is no longer eligible (the same selection again).
+        stale = (f"payout_line.period_id = :pid AND payout_line.{scope_sql} AND NOT EXISTS "
+                 f"(SELECT 1 FROM pick WHERE pick.enrolment_id = payout_line.enrolment_id)")
+        kept = 0
+        if session.execute(text(f"SELECT 1 FROM payout_line WHERE period_id = :pid AND {scope_sql} "
+                                f"AND carried_amount > 0 LIMIT 1"), params).first() is not None:
+            # A line that carries an unpaid amount from an earlier period stays (with nothing new to pay).
+            kept = session.execute(text(eligible + f"""
+                UPDATE payout_line SET amount = 0, changed_run_id = :run
+                WHERE {stale} AND carried_amount > 0 AND amount <> 0"""), params).rowcount
+            stale += " AND payout_line.carried_amount = 0"
+        removed = None
+        if dialect == "sqlite":  # sqlite3 gives no row count for a statement that starts with WITH
+            removed = session.execute(text(eligible + f" SELECT count(*) FROM payout_line WHERE {stale}"),
+                                      params).scalar()
+            if kept:
+                kept = session.execute(text("SELECT count(*) FROM payout_line WHERE period_id = :pid AND "
+                                            "changed_run_id = :run AND carried_amount > 0 AND amount = 0"),
+                                       params).scalar()
+        deleted = session.execute(text(eligible + f" DELETE FROM payout_line WHERE {stale}"), params).rowcount
+        removed = deleted if removed is None else removed
+        counts = session.execute(text(f"""
+            SELECT count(*),
+                   sum(CASE WHEN created_run_id = :run THEN 1 ELSE 0 END),
+                   sum(CASE WHEN changed_run_id = :run AND created_run_id <> :run THEN 1 ELSE 0 END)
+            FROM payout_line WHERE period_id = :pid AND {scope_sql}"""), params).one()
+        total, added, changed_n = int(counts[0] or 0), int(counts[1] or 0), int(counts[2] or 0)
+    run.lines_total, run.lines_added, run.lines_removed, run.lines_changed = total, added, removed, changed_n
+    left_out = [dict(r._mapping) for r in session.execute(text(eligible + f"""
+        SELECT c.enrolment_id, c.beneficiary_id, c.commune_id, c.category, b.full_name,
+               o.period_id AS other_period_id, pp.name AS other_period_name
+        FROM chosen c JOIN beneficiary b ON b.id = c.beneficiary_id
+        JOIN payout_line o ON o.id = (SELECT min(o.id) FROM payout_line o WHERE {paid_elsewhere})
+        JOIN payout_period pp ON pp.id = o.period_id
+        ORDER BY c.commune_id, b.full_name, c.enrolment_id"""), params)]
+    for row in left_out:
+        row["reason"] = "already_in_period"
+    held = {reason: int(n) for reason, n in session.execute(text(
+        f"SELECT hold_reason, count(*) FROM payout_line WHERE period_id = :pid AND {scope_sql} AND channel = 'held' "
+        f"GROUP BY hold_reason ORDER BY hold_reason"), params)}
+    run.lines_left_out = len(left_out)
+    run.detail_json = json.dumps({"left_out": left_out[:LEFT_OUT_LISTED], "held": held}, ensure_ascii=False)
+    if dialect == "postgresql" and added + removed > 10000:
+        session.execute(text("ANALYZE payout_line"))  # fresh statistics for the exports and screens
+    run.status, run.finished_at = "done", dt.datetime.now()
+    period.status = "synced"
+    period.synced_at, period.synced_by_id = run.finished_at, run.user_id if run.user_id is not None else user_id
+    # Audit trail: the set-based sync leaves one summary record, last before the commit.
+    audit.record(session, action="bulk", entity="payout_period", entity_id=period.id, unit_id=target.id,
+                 new={"sync": {"run_id": rid, "lines": total, "added": added, "removed": removed, "changed": changed_n,
+                               "left_out": len(left_out), "held": held}},
+                 detail=f"Payout list {period.name} synced")
+    session.commit()
+    if progress:
+        progress(stage="done", step=3, run_id=rid, total=total)
+    return {"run_id": rid, "period_id": period.id, "unit_id": target.id, "added": added, "removed": removed,
+            "changed": changed_n, "total": total, "kept_for_carry": kept, "left_out_total": len(left_out),
+            "left_out": left_out[:LEFT_OUT_LISTED], "held": held}
+
+
+def run_summary(run: PayoutSyncRun) -> dict:
+    """What a sync run did: counts, the enrolments it left out (with the reason) and the held lines by reason."""
+    detail = json.loads(run.detail_json) if run.detail_json else {}
+    return {"run_id": run.id, "period_id": run.period_id, "unit_id": run.unit_id, "status": run.status,
+            "added": run.lines_added, "removed": run.lines_removed, "changed": run.lines_changed,
+            "total": run.lines_total, "left_out_total": run.lines_left_out or 0,
+            "left_out": detail.get("left_out", []), "held": detail.get("held", {})}
