@@ -2,14 +2,12 @@
 shared-account flags, and the bulk import of account lists."""
 from __future__ import annotations
 
-import io
-
-from flask import abort, flash, g, jsonify, redirect, request, send_file, url_for
+from flask import abort, flash, g, jsonify, redirect, request, url_for
 from flask_appbuilder import ModelView, expose
 from flask_appbuilder.models.sqla.filters import FilterEqual, FilterInFunction
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
-from flask_babel import force_locale, gettext
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
@@ -22,8 +20,8 @@ from wtforms.validators import Optional as OptionalValue
 from app.extensions import db
 from app.models import AdminUnit, Bank, Beneficiary, ImportBatch, PaymentAccount
 from app.security.access import has_capability
-from app.security.audit import log_export, log_page
-from app.security.masking import account_formatter, cccd_formatter, should_mask
+from app.security.audit import log_page
+from app.security.masking import account_formatter, cccd_formatter
 from app.security.roles import VIEW_METHODS
 from app.security.scope import ScopedMixin, check_current, current_scope_ids, current_unit, scoped_query
 from app.services.formatting import format_date
@@ -32,6 +30,7 @@ from app.services.payout import account_import, accounts
 from app.services.validation import is_id
 from app.views.audit import PersonalDataViewMixin
 from app.views.batch_common import failure_text, preview_lines
+from app.views.downloads import error_report_response
 from app.views.labels import label, labels
 from app.views.problems import render_problem
 from jobs import registry
@@ -320,11 +319,4 @@ class AccountImportView(ScopedMixin, ModelView):
     @expose("/report/<int:pk>")
     @has_access
     def report(self, pk):
-        batch = self.in_scope_or_404(pk)
-        out = io.BytesIO()
-        with force_locale("vi"):
-            count = account_import.write_report(db.session, batch.id, out, gettext, mask=should_mask())
-        log_export("account_import_report", entity_id=batch.id, unit_id=batch.unit_id, count=count)
-        out.seek(0)
-        return send_file(out, as_attachment=True, download_name=f"bao-cao-loi-tai-khoan-{batch.id}.xlsx",
-                         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        return error_report_response(self.in_scope_or_404(pk))

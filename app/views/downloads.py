@@ -9,7 +9,7 @@ from flask_babel import force_locale, gettext
 from app.extensions import db
 from app.security.audit import log_export
 from app.security.masking import should_mask
-from app.services.registry.reports import write_error_report
+from app.services.registry.reports import ACCOUNT_KIND, write_error_report
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -19,7 +19,9 @@ def error_report_response(batch):
     out = io.BytesIO()
     with force_locale("vi"):
         count = write_error_report(db.session, batch.id, out, gettext, mask=should_mask())
-    log_export("import_error_report", entity_id=batch.id, unit_id=batch.unit_id, count=count,
-               detail=f"Error report of import #{batch.id}: {batch.filename}")
+    accounts = batch.kind == ACCOUNT_KIND
+    log_export("account_import_report" if accounts else "import_error_report", entity_id=batch.id,
+               unit_id=batch.unit_id, count=count, detail=f"Error report of import #{batch.id}: {batch.filename}")
     out.seek(0)
-    return send_file(out, as_attachment=True, download_name=f"bao-cao-loi-nhap-{batch.id}.xlsx", mimetype=XLSX)
+    name = f"bao-cao-loi-tai-khoan-{batch.id}.xlsx" if accounts else f"bao-cao-loi-nhap-{batch.id}.xlsx"
+    return send_file(out, as_attachment=True, download_name=name, mimetype=XLSX)

@@ -168,6 +168,7 @@ def test_error_report_of_an_import_is_text(app, db_session):
 def test_error_report_of_an_account_import_is_text(db_session):
     from app.services.payout import account_import
     from app.services.reference import find_unit
+    from app.services.registry import reports
 
     lines = ["Họ và tên,Số tài khoản,Ngân hàng,Chủ tài khoản"]
     for v in EVIL:
@@ -178,7 +179,7 @@ def test_error_report_of_an_account_import_is_text(db_session):
     db_session.commit()
     account_import.parse_batch(db_session, batch.id)
     out = io.BytesIO()
-    assert account_import.write_report(db_session, batch.id, out, lambda s: s) >= 4
+    assert reports.write_error_report(db_session, batch.id, out, lambda s: s) >= 4
     assert_text(out.getvalue())
 
 

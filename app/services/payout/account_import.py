@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
-from typing import BinaryIO
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
@@ -24,11 +23,11 @@ from app.services.payout import banks
 from app.services.payout.accounts import bank_directory
 from app.services.registry import normalize as nz
 from app.services.registry.importing import COLUMNS  # an account list uses the same column names
-from app.services.registry.reports import FIELD_LABELS
+from app.services.registry.reports import ACCOUNT_KIND, FIELD_LABELS
 from app.services.registry.staging import record_upload, stage_file, staging_fields
 from app.services.scope import subtree_ids
 
-KIND = "account"
+KIND = ACCOUNT_KIND
 Progress = Callable[..., None]
 
 ACCOUNT_FIELD_LABELS = dict(FIELD_LABELS, account_number=N_("Account number"), bank=N_("Bank"),
@@ -300,27 +299,3 @@ def report_lines(session: Session, batch_id: int, translate: Callable[[str], str
         if number in shared:
             yield (number, translate(ACCOUNT_FIELD_LABELS["account_number"]), label("severity", "warning", translate),
                    translate(SHARED_IN_BATCH), cells)
-
-
-def write_report(session: Session, batch_id: int, out: BinaryIO, translate: Callable[[str], str],
-                 mask: bool = False) -> int:
-    """The error report (.xlsx); ``mask``: mask CCCD and account numbers (roles without ``unmask``)."""
-    from app.services.masking import mask_cells, mask_ids_in_text
-    from app.services.spreadsheets import append_row, new_workbook
-
-    batch = session.get(ImportBatch, batch_id)
-    headers = [h for h, _ in json.loads(batch.columns_json)] if batch.columns_json else []
-    fields = [f for _, f in json.loads(batch.columns_json)] if batch.columns_json else []
-    wb = new_workbook()
-    ws = wb.create_sheet(translate(N_("Errors")))
-    append_row(ws, [translate(N_("Error report of import #%(id)s: %(file)s")) % {"id": batch.id, "file": batch.filename}])
-    append_row(ws, [translate(N_("Row in the sheet")), translate(N_("Field")), translate(N_("Severity")),
-                    translate(N_("Reason"))] + headers)
-    count = 0
-    for number, field, level, reason, cells in report_lines(session, batch_id, translate):
-        if mask:
-            reason, cells = mask_ids_in_text(reason), mask_cells(cells, fields)
-        append_row(ws, [number, field, level, reason] + cells)
-        count += 1
-    wb.save(out)
-    return count

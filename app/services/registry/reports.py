@@ -15,6 +15,8 @@ from app.services.masking import mask_cells, mask_ids_in_text
 from app.services.messages import N_
 from app.services.spreadsheets import append_row, new_workbook
 
+ACCOUNT_KIND = "account"  #: ImportBatch.kind of an account list (payout/account_import.py)
+
 FIELD_LABELS = {
     "full_name": N_("Full name"), "cccd": N_("CCCD"), "cmnd": N_("Old ID (CMND)"),
     "date_of_birth": N_("Date of birth"), "birth_year": N_("Birth year"), "sex": N_("Sex"),
@@ -35,6 +37,13 @@ def _staging_model(session: Session, batch_id: int):
 
 def report_lines(session: Session, batch_id: int, translate: Callable[[str], str]):
     """Yield (row_number, field label, severity label, reason, raw cells) for every reported row."""
+    batch = session.get(ImportBatch, batch_id)
+    if batch is not None and batch.kind == ACCOUNT_KIND:
+        # account lists add their own line (an account shared by two people); step 5 owns those rules
+        from app.services.payout.account_import import report_lines as account_lines
+
+        yield from account_lines(session, batch_id, translate)
+        return
     Row = _staging_model(session, batch_id)
     rows = session.execute(
         select(Row.row_number, Row.problems, Row.outcome, Row.duplicate_of_row, Row.raw)
@@ -58,7 +67,8 @@ EXCEL_MAX_COLUMNS = 16384  # a sheet holds no more: the copy of a wider row is c
 
 def write_error_report(session: Session, batch_id: int, out: BinaryIO, translate: Callable[[str], str],
                        mask: bool = False) -> int:
-    """Write the report to ``out`` (streaming, write-only workbook). Returns the number of lines.
+    """Write the report of any import kind (beneficiary list, population extract, account list) to ``out``
+    (streaming, write-only workbook). Returns the number of lines.
 
     ``mask``: mask CCCD / CMND / account numbers (for roles without the ``unmask`` capability).
     """
