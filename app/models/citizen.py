@@ -5,7 +5,6 @@ import datetime as dt
 
 from flask_appbuilder.models.sqla import Model
 from sqlalchemy import (
-    BigInteger,
     Date,
     DateTime,
     ForeignKey,
@@ -19,6 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.models.import_batch import StagingRow
 from app.services.messages import N_  # marks the labels below; translated when shown
 
 CITIZEN_STATUSES = ("alive", "deceased", "moved")
@@ -50,16 +50,13 @@ class Citizen(Model):
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
 
 
-class PopulationRow(Model):
+class PopulationRow(StagingRow, Model):
     """Staging for a population extract import (same row-accounting rules as the beneficiary import)."""
 
     __tablename__ = "population_row"
     __table_args__ = (UniqueConstraint("batch_id", "row_number", name="uq_population_row_batch_row"),
                       Index("ix_population_row_batch_cccd", "batch_id", "cccd"))
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id", ondelete="CASCADE"), nullable=False)
-    row_number: Mapped[int] = mapped_column(Integer, nullable=False)
     cccd: Mapped[str | None] = mapped_column(String(12))
     cmnd: Mapped[str | None] = mapped_column(String(12))
     full_name: Mapped[str | None] = mapped_column(String(150))
@@ -71,11 +68,6 @@ class PopulationRow(Model):
     commune_id: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str | None] = mapped_column(String(10))
     status_date: Mapped[dt.date | None] = mapped_column(Date)
-    raw: Mapped[str | None] = mapped_column(Text)
-    problems: Mapped[str | None] = mapped_column(Text)
-    has_error: Mapped[bool] = mapped_column(nullable=False, default=False)
-    outcome: Mapped[str | None] = mapped_column(String(10))
-    duplicate_of_row: Mapped[int | None] = mapped_column(Integer)
 
 
 class MatchRun(Model):

@@ -31,6 +31,21 @@ BATCH_STATE_LABELS = {
 }
 
 
+class StagingRow:
+    """The columns every staging row shares (beneficiary list, population extract, account list): its place in
+    the file, the raw cells, its problems (JSON list of {field, code, msgid, params, severity}) and its outcome
+    (error | dup_file, a repeat of ``duplicate_of_row`` | imported | updated | duplicate, unchanged)."""
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id", ondelete="CASCADE"), nullable=False)
+    row_number: Mapped[int] = mapped_column(Integer, nullable=False)
+    raw: Mapped[str | None] = mapped_column(Text)
+    problems: Mapped[str | None] = mapped_column(Text)
+    has_error: Mapped[bool] = mapped_column(nullable=False, default=False)
+    outcome: Mapped[str | None] = mapped_column(String(10))
+    duplicate_of_row: Mapped[int | None] = mapped_column(Integer)
+
+
 class ImportBatch(Model):
     """One uploaded file and what became of each of its rows.
 
@@ -75,7 +90,7 @@ class ImportBatch(Model):
         return f"#{self.id} {self.filename}"
 
 
-class ImportRow(Model):
+class ImportRow(StagingRow, Model):
     """A parsed, validated row of a batch (staging). ``outcome`` is set when the batch is applied
     (or at parse time for errors). ``problems`` is a JSON list of {field, code, msgid, params, severity}."""
 
@@ -85,9 +100,6 @@ class ImportRow(Model):
         Index("ix_import_row_batch_key", "batch_id", "natural_key"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id", ondelete="CASCADE"), nullable=False)
-    row_number: Mapped[int] = mapped_column(Integer, nullable=False)
     natural_key: Mapped[str | None] = mapped_column(String(220))
     full_name: Mapped[str | None] = mapped_column(String(150))
     name_key: Mapped[str | None] = mapped_column(String(150))
@@ -102,9 +114,3 @@ class ImportRow(Model):
     policy_code: Mapped[str | None] = mapped_column(String(40))
     monthly_amount: Mapped[int | None] = mapped_column(BigInteger)
     extra: Mapped[str | None] = mapped_column(Text)
-    raw: Mapped[str | None] = mapped_column(Text)
-    problems: Mapped[str | None] = mapped_column(Text)
-    has_error: Mapped[bool] = mapped_column(nullable=False, default=False)
-    # error | dup_file (a repeat of duplicate_of_row) | imported | updated | duplicate (unchanged in the registry)
-    outcome: Mapped[str | None] = mapped_column(String(10))
-    duplicate_of_row: Mapped[int | None] = mapped_column(Integer)

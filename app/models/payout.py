@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.admin_unit import AdminUnit
+from app.models.import_batch import StagingRow
 from app.services.messages import N_  # marks the labels below; translated when shown
 
 PERIOD_STATES = ("draft", "synced", "locked", "handed_over", "paid")
@@ -235,7 +236,7 @@ class PayoutExport(Model):
     unit: Mapped[AdminUnit | None] = relationship(AdminUnit)
 
 
-class AccountImportRow(Model):
+class AccountImportRow(StagingRow, Model):
     """Staging of a bulk account import (ImportBatch kind "account"); same row accounting as the
     beneficiary import. ``outcome``: error | dup_file | imported (new account) | updated (a change) |
     duplicate (the same account is already recorded)."""
@@ -243,9 +244,6 @@ class AccountImportRow(Model):
     __tablename__ = "account_import_row"
     __table_args__ = (UniqueConstraint("batch_id", "row_number", name="uq_account_import_row_batch_row"),)
 
-    id: Mapped[int] = mapped_column(_BIGID, primary_key=True)
-    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id", ondelete="CASCADE"), nullable=False)
-    row_number: Mapped[int] = mapped_column(Integer, nullable=False)
     beneficiary_id: Mapped[int | None] = mapped_column(Integer)
     commune_id: Mapped[int | None] = mapped_column(Integer)
     full_name: Mapped[str | None] = mapped_column(String(150))
@@ -255,10 +253,5 @@ class AccountImportRow(Model):
     account_number: Mapped[str | None] = mapped_column(String(19))
     holder_name: Mapped[str | None] = mapped_column(String(150))
     holder_ascii: Mapped[str | None] = mapped_column(String(150))
-    raw: Mapped[str | None] = mapped_column(Text)
-    problems: Mapped[str | None] = mapped_column(Text)
-    has_error: Mapped[bool] = mapped_column(nullable=False, default=False)
-    outcome: Mapped[str | None] = mapped_column(String(10))
-    duplicate_of_row: Mapped[int | None] = mapped_column(Integer)
 
 
