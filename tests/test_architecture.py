@@ -179,3 +179,14 @@ def test_problems_are_rendered_in_one_place():
                  for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
                  if "gettext(" in line and ".msgid)" in line]
     assert offenders == []
+
+
+def test_cli_groups_import_only_common_helpers():
+    """Each module of app/cli/ is one verb group: it may use app/cli/common.py, never another group."""
+    from app.cli import GROUPS
+
+    folder = ROOT / "app" / "cli"
+    assert {p.stem for p in folder.glob("*.py")} - {"__init__", "common"} == set(GROUPS)
+    offenders = [f"{path.name}: {name}" for path in sorted(folder.glob("*.py")) for name in _imports(path)
+                 if name.startswith("app.cli") and name != "app.cli.common"]
+    assert offenders == []
