@@ -179,7 +179,7 @@ def move_person_command(beneficiary_id, to_commune, username, reason):
 
     from app.services import people
     from app.services.audit import audit_actor
-    from app.services.messages import FieldError
+    from app.services.messages import Conflict, FieldError
 
     session = db_session()
     user = security_manager().find_user(username=username)
@@ -189,10 +189,10 @@ def move_person_command(beneficiary_id, to_commune, username, reason):
     with audit_actor(user.id, user.username, "cli:move-person"):
         try:
             person = people.move_person(session, user.unit_id, beneficiary_id, target, reason)
-        except (FieldError, people.Conflict) as exc:
+        except (FieldError, Conflict) as exc:
             session.rollback()
             with force_locale("vi"):
-                message = exc.problem.render(gettext) if isinstance(exc, FieldError) else gettext(people.CONFLICT)
+                message = exc.problem.render(gettext)
             raise click.ClickException(message) from None
         session.commit()
     click.echo(f"OK: #{person.id} -> {target.code} {target.name}")

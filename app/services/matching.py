@@ -232,11 +232,25 @@ def _reviewed(person: Beneficiary, user_id: int | None, note: str | None, now: d
         person.review_note = note
 
 
+#: Refusals of a bulk decision that only mean "nothing to do for this person" (counted, not reported one by one).
+NOTHING_TO_DO = ("no_registry_record",)
+
+
 @dataclass
 class Outcome:
     """What ``decide`` did: the ids decided, and the people refused (left unchanged) with the reason."""
     done: list[int]
     refused: list[tuple[Beneficiary, Problem]]
+
+    @property
+    def skipped(self) -> list[tuple[Beneficiary, Problem]]:
+        """The refused people there was nothing to do for (no registry record to accept)."""
+        return [(person, p) for person, p in self.refused if p.code in NOTHING_TO_DO]
+
+    @property
+    def failed(self) -> list[tuple[Beneficiary, Problem]]:
+        """The other refusals, each worth telling the officer about."""
+        return [(person, p) for person, p in self.refused if p.code not in NOTHING_TO_DO]
 
 
 def decide(session: Session, actor_unit: AdminUnit | None, beneficiary_ids, action: str, user_id: int | None, *,

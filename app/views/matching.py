@@ -28,6 +28,7 @@ from app.views.batch_common import failure_text
 from app.views.beneficiary import BENEFICIARY_LABELS
 from app.views.labels import label, labels
 from app.views.params import ids_arg
+from app.views.problems import raise_refusal, render_problem
 from jobs import registry
 
 TO_REVIEW = ("mismatch", "needs_review", "not_found", "possible_duplicate", "deceased", "moved")
@@ -101,9 +102,8 @@ class MatchReviewView(ScopedMixin, PersonalDataViewMixin, ModelView):
             outcome = matching.decide(db.session, current_unit(), ids, action, g.user.id, **kw)
         except FieldError as exc:
             db.session.rollback()
-            if exc.problem.code == "out_of_scope":
-                raise Forbidden(exc.problem.render(gettext))
-            raise BadRequest(exc.problem.render(gettext))
+            raise_refusal(exc)
+            raise BadRequest(render_problem(exc.problem))
         db.session.commit()
         return outcome
 
@@ -132,12 +132,10 @@ class MatchReviewView(ScopedMixin, PersonalDataViewMixin, ModelView):
             "fa-check", multiple=True, single=False)
     def accept_registry(self, ids):
         outcome = self._decide(ids, "accept_registry")
-        skipped = sum(1 for _, p in outcome.refused if p.code == "no_registry_record")
         flash(gettext("%(done)s accepted, %(skipped)s without a registry record skipped.", done=len(outcome.done),
-                      skipped=skipped), "info")
-        for person, problem in outcome.refused:
-            if problem.code != "no_registry_record":
-                flash(f"{person.full_name}: {problem.render(gettext)}", "warning")
+                      skipped=len(outcome.skipped)), "info")
+        for person, problem in outcome.failed:
+            flash(f"{person.full_name}: {render_problem(problem)}", "warning")
         return redirect(url_for(".list"))
 
     @expose("/run", methods=["POST"])

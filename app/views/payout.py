@@ -29,10 +29,11 @@ from app.services.formatting import format_date, format_money
 from app.services.messages import FieldError
 from app.services.reference import level_of, payer_level
 from app.services.scope import lineage_ids, subtree_ids
-from app.views.accounts import can, render_problem, require
+from app.views.accounts import can, require
 from app.views.audit import PersonalDataViewMixin
 from app.views.batch_common import failure_text
 from app.views.labels import label, labels
+from app.views.problems import raise_refusal, render_problem
 from jobs import registry
 
 # The service's map (one list of hold reasons), translated when shown.
@@ -88,8 +89,7 @@ class PayoutPeriodView(InScopeOr404, ModelView):
     def _fail(self, pk, exc: FieldError):
         db.session.rollback()
         flash(render_problem(exc.problem), "danger")
-        if exc.problem.code == "out_of_scope":
-            abort(403)
+        raise_refusal(exc)
         return redirect(url_for(".detail", pk=pk))
 
     @expose("/show/<pk>")
