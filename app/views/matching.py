@@ -22,7 +22,6 @@ from app.security.roles import VIEW_METHODS
 from app.security.scope import ScopedMixin, current_unit, scoped_query
 from app.services import matching
 from app.services.messages import FieldError
-from app.services.population import LocalPopulationRegistry
 from app.views.audit import PersonalDataViewMixin
 from app.views.batch_common import failure_text
 from app.views.beneficiary import BENEFICIARY_LABELS
@@ -70,29 +69,13 @@ class MatchReviewView(ScopedMixin, PersonalDataViewMixin, ModelView):
     @has_access
     def review(self, pk):
         person = self._person(pk)
-        registry = LocalPopulationRegistry(db.session)
-        record = registry.by_cccd([person.match_cccd or person.cccd or ""]).get(person.match_cccd or person.cccd or "")
-        diff = json.loads(person.match_diff) if person.match_diff else {}
-        candidates = json.loads(person.match_candidates) if person.match_candidates else []
-        rows = []
-        if record is not None:
-            from app.models import AdminUnit
-            from app.services.formatting import format_date
-
-            commune = db.session.get(AdminUnit, record.commune_id) if record.commune_id else None
-            rows = [
-                ("full_name", person.full_name, record.full_name),
-                ("date_of_birth", person.birth, format_date(record.date_of_birth, record.birth_year)),
-                ("sex", str(label("sex", person.sex)), str(label("sex", record.sex))),
-                ("commune", person.commune.name, commune.name if commune else ""),
-            ]
+        page = matching.review_page(db.session, person, gettext)
         log_view("beneficiary", person.id, beneficiary_id=person.id, unit_id=person.commune_id, masked=should_mask())
         return self.render_template(
-            "match_review.html", person=person, record=record, rows=rows, diff=diff, candidates=candidates,
-            field_labels=FIELD_LABELS, status_label=label("match_status", person.match_status), can_decide=_can_match(),
-            registry_status=record.status if record else None,
-            registry_status_label=label("citizen_status", record.status if record else None), title=gettext("Review: %(name)s", name=person.full_name),
-            mask=cccd_formatter)
+            "match_review.html", person=person, **page, field_labels=FIELD_LABELS,
+            status_label=label("match_status", person.match_status), can_decide=_can_match(),
+            registry_status_label=label("citizen_status", page["registry_status"]),
+            title=gettext("Review: %(name)s", name=person.full_name), mask=cccd_formatter)
 
     def _decide(self, ids, action, **kw):
         """Every review decision, single or bulk: the one service call, with the officer's scope."""
