@@ -179,3 +179,47 @@ def test_problems_are_rendered_in_one_place():
                  for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
                  if "gettext(" in line and ".msgid)" in line]
     assert offenders == []
+
+
+def test_cli_groups_import_only_common_helpers():
+    """Each module of app/cli/ is one verb group: it may use app/cli/common.py, never another group."""
+    from app.cli import GROUPS
+
+    folder = ROOT / "app" / "cli"
+    assert {p.stem for p in folder.glob("*.py")} - {"__init__", "common"} == set(GROUPS)
+    offenders = [f"{path.name}: {name}" for path in sorted(folder.glob("*.py")) for name in _imports(path)
+                 if name.startswith("app.cli") and name != "app.cli.common"]
+    assert offenders == []
+
+
+# Typed refusals (NotFound, OutOfScope, Conflict) get their HTTP status in app/views/problems.py only; views and
+# the API neither compare problem codes nor pick a status from one.
+PROBLEM_CODE_MATCH = (
+    re.compile(r"\.code\s*(?:==|!=)"),  # exc.problem.code == "out_of_scope"
+    re.compile(r"\bcode\s+(?:not\s+)?in\s*[(\[{]"),  # p.code in ("no_registry_record", ...)
+    re.compile(r"[\"'](?:out_of_scope|not_found|conflict)[\"']\s*(?:==|!=|in\b)"),  # "out_of_scope" == code
+)
+REFUSAL_MAP = ROOT / "app" / "views" / "problems.py"
+
+
+def _problem_code_matches() -> list[str]:
+    files = sorted([*(ROOT / "app" / "views").rglob("*.py"), *(ROOT / "app" / "api").rglob("*.py")])
+    return [f"{path.relative_to(ROOT)}:{n}: {line.strip()}" for path in files if path != REFUSAL_MAP
+            for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+            if any(p.search(line) for p in PROBLEM_CODE_MATCH)]
+
+
+def test_refusals_are_mapped_to_statuses_in_one_place():
+    assert _problem_code_matches() == []
+    from app.services.messages import Conflict, NotFound
+    from app.services.scope import OutOfScope
+    from app.views.problems import REFUSAL_STATUSES
+
+    assert dict(REFUSAL_STATUSES) == {NotFound: 404, OutOfScope: 403, Conflict: 409}
+
+
+def test_the_problem_code_patterns_catch_each_way_it_was_written():
+    written = ['if exc.problem.code == "out_of_scope":', 'status = 403 if exc.problem.code == "out_of_scope" else 400',
+               'sum(1 for _, p in outcome.refused if p.code == "no_registry_record")',
+               'if problem.code != "no_registry_record":', 'if exc.problem.code in ("out_of_scope", "not_found"):']
+    assert [w for w in written if not any(p.search(w) for p in PROBLEM_CODE_MATCH)] == []

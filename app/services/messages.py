@@ -19,6 +19,8 @@ def N_(msgid: str) -> str:
     return msgid
 
 
+CONFLICT = N_("This change conflicts with a record that already exists; nothing was saved.")
+NOT_FOUND = N_("Not found")
 SEVERITY_LABELS = {"error": N_("Error"), "warning": N_("Warning"), "correction": N_("Corrected automatically")}
 
 
@@ -57,6 +59,27 @@ class FieldError(ValueError):
     def __init__(self, problem: Problem):
         super().__init__(problem.render())
         self.problem = problem
+
+
+class NotFound(FieldError):
+    """No such row, or none the actor may know of: the web and the API answer 404 (app/views/problems.py), the
+    same for a row outside the scope, so the answer never reveals that it exists."""
+
+    code = "not_found"
+
+    def __init__(self, field: str = "id", msgid: str = NOT_FOUND, params: dict | None = None):
+        super().__init__(Problem(field, self.code, msgid, dict(params or {})))
+
+
+class Conflict(Exception):
+    """The write would break a uniqueness rule (the database said so): 409. Not a FieldError (no value of the
+    request is wrong); its ``problem`` is generic on purpose and tells nothing about the other record."""
+
+    msgid = CONFLICT
+    problem = Problem("", "conflict", CONFLICT)
+
+    def __init__(self):
+        super().__init__(CONFLICT)
 
 
 class Problems(list):

@@ -32,7 +32,7 @@ from app.views.audit import PersonalDataViewMixin
 from app.views.batch_common import failure_text, preview_lines
 from app.views.downloads import error_report_response
 from app.views.labels import label, labels
-from app.views.problems import render_problem
+from app.views.problems import raise_refusal, render_problem
 from jobs import registry
 
 can = has_capability
@@ -179,8 +179,7 @@ class PaymentAccountView(ScopedMixin, PersonalDataViewMixin, ModelView):
         except FieldError as exc:
             db.session.rollback()
             flash(render_problem(exc.problem), "danger")
-            if exc.problem.code == "out_of_scope":
-                abort(404)
+            raise_refusal(exc)
             return redirect(url_for(".to_verify"))
         db.session.commit()
         flash(gettext("The account was verified.") if approve else gettext("The account was rejected."), "info")

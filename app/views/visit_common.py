@@ -8,6 +8,7 @@ from app.extensions import db
 from app.models import AdminUnit, Bank, WorkGroup
 from app.security.masking import can_unmask  # noqa: F401  (the one decision; re-exported for the screens)
 from app.security.scope import current_scope_ids, current_unit, unit_in_scope
+from app.services.visits import workgroups
 from app.services.visits.workgroups import is_commune
 from app.views import params
 from app.views.labels import label, labels
@@ -65,8 +66,7 @@ def commune_param(name: str = "commune") -> AdminUnit | None:
 
 
 def groups_of(commune_id: int) -> list[WorkGroup]:
-    return list(db.session.scalars(select(WorkGroup).where(WorkGroup.commune_id == commune_id)
-                                   .order_by(WorkGroup.name)))
+    return workgroups.groups_of(db.session, commune_id)
 
 
 def bank_options() -> list[tuple[str, str]]:

@@ -225,12 +225,11 @@ def test_dashboard_xlsx_is_text(app):
     from app.extensions import db
     from app.services import dashboard as dash
     from app.services.reference import find_unit
-    from app.views.home import _write_xlsx
 
     with app.app_context():
         data = dash.dashboard(db.session, find_unit(db.session, "001", "2024"))
         data["breakdown"] = [dict(data["total"], name=v) for v in EVIL]
         out = io.BytesIO()
         with app.test_request_context(), force_locale("vi"):
-            _write_xlsx(data, out)
+            dash.write_xlsx(data, out, gettext)
     assert_text(out.getvalue())

@@ -74,7 +74,7 @@ def test_anonymous_is_sent_to_login(app):
 
 
 def test_every_demo_login_works_with_its_scope(app, client_for):
-    from app.cli import demo_accounts
+    from app.cli.common import demo_accounts
 
     for username, _role_name, unit_code in demo_accounts():
         client = client_for(username)

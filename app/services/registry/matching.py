@@ -232,11 +232,25 @@ def _reviewed(person: Beneficiary, user_id: int | None, note: str | None, now: d
         person.review_note = note
 
 
+#: Refusals of a bulk decision that only mean "nothing to do for this person" (counted, not reported one by one).
+NOTHING_TO_DO = ("no_registry_record",)
+
+
 @dataclass
 class Outcome:
     """What ``decide`` did: the ids decided, and the people refused (left unchanged) with the reason."""
     done: list[int]
     refused: list[tuple[Beneficiary, Problem]]
+
+    @property
+    def skipped(self) -> list[tuple[Beneficiary, Problem]]:
+        """The refused people there was nothing to do for (no registry record to accept)."""
+        return [(person, p) for person, p in self.refused if p.code in NOTHING_TO_DO]
+
+    @property
+    def failed(self) -> list[tuple[Beneficiary, Problem]]:
+        """The other refusals, each worth telling the officer about."""
+        return [(person, p) for person, p in self.refused if p.code not in NOTHING_TO_DO]
 
 
 def decide(session: Session, actor_unit: AdminUnit | None, beneficiary_ids, action: str, user_id: int | None, *,
@@ -388,3 +402,26 @@ def execute_run(session: Session, run_id: int, progress: Callable | None = None)
     run.finished_at = dt.datetime.now()
     session.commit()
     return run
+
+
+def review_page(session: Session, person: Beneficiary, translate: Callable[[str], str] = lambda s: s) -> dict:
+    """What the review of ``person`` shows: the registry record of their (matched) CCCD, side-by-side rows
+    (field, our value, the registry's value; codes labelled with ``translate``), and the differences and
+    candidates stored by the last match. Reads only."""
+    from app.services.formatting import format_date
+    from app.services.labels import label
+
+    key = person.match_cccd or person.cccd or ""
+    record = LocalPopulationRegistry(session).by_cccd([key]).get(key)
+    rows = []
+    if record is not None:
+        commune = session.get(AdminUnit, record.commune_id) if record.commune_id else None
+        rows = [
+            ("full_name", person.full_name, record.full_name),
+            ("date_of_birth", person.birth, format_date(record.date_of_birth, record.birth_year)),
+            ("sex", label("sex", person.sex, translate), label("sex", record.sex, translate)),
+            ("commune", person.commune.name, commune.name if commune else ""),
+        ]
+    return {"record": record, "rows": rows, "registry_status": record.status if record else None,
+            "diff": json.loads(person.match_diff) if person.match_diff else {},
+            "candidates": json.loads(person.match_candidates) if person.match_candidates else []}
