@@ -489,6 +489,8 @@ def audit_anchor_command():
 from app.cli_payout import register_payout_commands  # noqa: E402  (payout commands on the same group)
 
 register_payout_commands(asxh)
+from app.cli_units import register_unit_commands  # noqa: E402,I001  (migrate-units on the same group)
+register_unit_commands(asxh)
 
 
 @asxh.command("classify")

@@ -1,0 +1,103 @@
+"""``flask --app run asxh migrate-units``: registered on the asxh group by app/cli.py.
+
+The app refuses to start on a database whose rows sit in units of another scheme than ``UNIT_SCHEME``
+(``app._check_unit_scheme``); this command is the one it lets through (``MIGRATE_UNITS_COMMAND``), since it is
+what fixes that database."""
+from __future__ import annotations
+
+import sys
+
+import click
+from flask.cli import with_appcontext
+
+MIGRATE_UNITS_COMMAND = "migrate-units"
+
+
+def register_unit_commands(group) -> None:
+    group.add_command(migrate_units_command)
+
+
+def _session():
+    from app.extensions import db
+
+    return db.session
+
+
+def _print_summary(summary: dict) -> None:
+    click.echo(f"migrate-units {summary['from']} -> {summary['to']}: {summary['status']}")
+    if "persons_before" in summary:
+        click.echo(f"people: {summary['persons_before']} = {summary['persons_moved']} moved "
+                   f"({summary['persons_by_address']} by address) + {summary['persons_review']} left for review")
+        for table, count in summary["rows_moved"].items():
+            click.echo(f"  {table}: {count}")
+        click.echo(f"users moved: {summary['users_moved']}; without a unit: "
+                   f"{', '.join(summary['users_unplaced']) or '-'}")
+        click.echo(f"work groups parked at the city: {', '.join(summary['work_groups_parked']) or '-'}")
+        click.echo(f"campaigns moved: {summary['campaigns_moved']}; steps done in new communes: "
+                   f"{summary['campaign_steps_done']}; citizens without a commune: {summary['citizens_unplaced']}")
+    if summary.get("report"):
+        click.echo(f"report: {summary['report']}")
+
+
+@click.command(MIGRATE_UNITS_COMMAND)
+@click.option("--from", "from_scheme", required=True, type=click.Choice(["2024", "2025"]), help="Scheme of the data now")
+@click.option("--to", "to_scheme", required=True, type=click.Choice(["2024", "2025"]), help="Scheme to move it to")
+@click.option("--dry-run", is_flag=True, help="Write nothing to the database; report what would happen")
+@click.option("--wait", is_flag=True, help="Wait for the job and print a summary")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object")
+@with_appcontext
+def migrate_units_command(from_scheme, to_scheme, dry_run, wait, as_json):
+    """Move people, users, work groups, campaigns … from the units of one scheme to the next, as an RQ job
+    (idempotent: once done, running it again changes nothing). Payout periods stay in their units."""
+    from flask_babel import force_locale, gettext
+
+    from app.cli import echo_json, run_and_wait
+    from app.models import UnitMigration
+    from app.services import unit_migration
+    from app.services.messages import FieldError
+    from jobs import registry
+    from jobs.units import report_path
+
+    session = _session()
+    try:
+        unit_migration.require_supported(from_scheme, to_scheme)
+        if dry_run:
+            row = UnitMigration(from_scheme=from_scheme, to_scheme=to_scheme)
+            path = report_path(row).replace(".xlsx", "-dry-run.xlsx")
+            with force_locale("vi"):
+                summary = unit_migration.migrate_units(session, from_scheme, to_scheme, dry_run=True,
+                                                       translate=gettext, report_path=path)
+        else:
+            row = unit_migration.request_migration(session, from_scheme, to_scheme)
+            session.commit()
+            row_id = row.id
+            if row.status != "done":
+                if not (wait or as_json):
+                    registry.start("migrate_units", row_id)
+                    click.echo(f"migration {row_id} queued (job {registry.job_id('migrate_units', row_id)})")
+                    return
+
+                def done():
+                    session.expire_all()
+                    return session.get(UnitMigration, row_id).status in ("done", "failed")
+                run_and_wait("migrate_units", row_id, done)
+            session.expire_all()
+            row = session.get(UnitMigration, row_id)
+            summary = unit_migration.run_summary(row)
+            if row.status == "failed":
+                from app.services.job_state import failure_problem
+
+                problem = failure_problem(row)
+                with force_locale("vi"):
+                    summary["failure"] = gettext(problem.msgid) % problem.params
+    except FieldError as exc:
+        with force_locale("vi"):
+            raise click.ClickException(gettext(exc.problem.msgid) % exc.problem.params) from None
+    if as_json:
+        echo_json(summary)
+    else:
+        _print_summary(summary)
+        if summary.get("failure"):
+            click.echo(summary["failure"], err=True)
+    if summary["status"] == "failed":
+        sys.exit(1)
