@@ -55,15 +55,14 @@ def migrate_units_command(from_scheme, to_scheme, dry_run, wait, as_json):
     from app.models import UnitMigration
     from app.services import unit_migration
     from app.services.messages import FieldError
+    from config import instance_dir
     from jobs import registry
-    from jobs.units import report_path
 
     session = _session()
     try:
         unit_migration.require_supported(from_scheme, to_scheme)
         if dry_run:
-            row = UnitMigration(from_scheme=from_scheme, to_scheme=to_scheme)
-            path = report_path(row).replace(".xlsx", "-dry-run.xlsx")
+            path = instance_dir() / "reports" / unit_migration.report_name(from_scheme, to_scheme, dry_run=True)
             with force_locale("vi"):
                 summary = unit_migration.migrate_units(session, from_scheme, to_scheme, dry_run=True,
                                                        translate=gettext, report_path=path)
@@ -89,10 +88,10 @@ def migrate_units_command(from_scheme, to_scheme, dry_run, wait, as_json):
 
                 problem = failure_problem(row)
                 with force_locale("vi"):
-                    summary["failure"] = gettext(problem.msgid) % problem.params
+                    summary["failure"] = problem.render(gettext)
     except FieldError as exc:
         with force_locale("vi"):
-            raise click.ClickException(gettext(exc.problem.msgid) % exc.problem.params) from None
+            raise click.ClickException(exc.problem.render(gettext)) from None
     if as_json:
         echo_json(summary)
     else:

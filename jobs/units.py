@@ -11,9 +11,10 @@ def unit_migration_job_id(from_scheme: str, to_scheme: str) -> str:
 
 def report_path(migration) -> str:
     """Where the run's .xlsx report goes: the instance directory (config ``ASXH_INSTANCE_DIR``)."""
+    from app.services.unit_migration import report_name
     from config import instance_dir
 
-    return str(instance_dir() / "reports" / f"migrate-units-{migration.from_scheme}-{migration.to_scheme}.xlsx")
+    return str(instance_dir() / "reports" / report_name(migration.from_scheme, migration.to_scheme))
 
 
 def run_unit_migration(migration_id: int) -> dict:

@@ -9,9 +9,15 @@ from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, UniqueConstr
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.admin_unit import AdminUnit
+from app.services.messages import N_  # marks the labels below; translated when shown
 
 UNIT_MIGRATION_STATUSES = ("queued", "running", "done", "failed")
 UNIT_REVIEW_STATUSES = ("open", "resolved")
+#: Why a person was left for review (UnitReview.reason).
+UNIT_REVIEW_REASONS = ("no_match", "several_match", "no_successor")
+UNIT_REVIEW_REASON_LABELS = {"no_match": N_("The address names no part of a candidate commune"),
+                             "several_match": N_("The address names parts of several candidate communes"),
+                             "no_successor": N_("The old unit has no single successor")}
 
 
 class UnitMigration(Model):
@@ -49,7 +55,7 @@ class UnitReview(Model):
     old_commune_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), nullable=False)
     candidates: Mapped[str] = mapped_column(String(200), nullable=False)  # new commune codes, space-separated
     address: Mapped[str | None] = mapped_column(String(400))
-    reason: Mapped[str] = mapped_column(String(20), nullable=False)  # no_match / several_match
+    reason: Mapped[str] = mapped_column(String(20), nullable=False)  # UNIT_REVIEW_REASONS
     status: Mapped[str] = mapped_column(String(12), nullable=False, default="open")
     resolved_commune_id: Mapped[int | None] = mapped_column(ForeignKey("admin_unit.id"))
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))

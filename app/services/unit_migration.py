@@ -40,6 +40,7 @@ from app.models.admin_unit import CITY_CODE
 from app.models.user import new_security_stamp
 from app.services import audit
 from app.services.addresses import fold, local_part
+from app.services.labels import label
 from app.services.messages import N_, FieldError, Problem
 from app.services.reference import FIXTURES, SCHEME_LEVELS, load_units, rows_of_other_schemes
 
@@ -55,11 +56,8 @@ PARTS_FILE = "hanoi_2025_parts.csv"
 UNSUPPORTED = N_("Moving data from the %(from)s units to the %(to)s units is not supported")
 NOT_EMPTY = N_("After the move %(count)s rows still sit in units of the %(from)s scheme")
 
-# Why a person went to the review list.
+# Why a person went to the review list (UNIT_REVIEW_REASONS).
 NO_MATCH, SEVERAL_MATCH, NO_SUCCESSOR = "no_match", "several_match", "no_successor"
-REVIEW_REASONS = {NO_MATCH: N_("The address names no part of a candidate commune"),
-                  SEVERAL_MATCH: N_("The address names parts of several candidate communes"),
-                  NO_SUCCESSOR: N_("The old unit has no single successor")}
 HOW_LABELS = {"map": N_("Whole commune merged"), "address": N_("Decided by the address"),
               "review": N_("Left for review")}
 
@@ -112,11 +110,17 @@ def load_parts(fixtures: Path = FIXTURES) -> dict[tuple[str, str], list[re.Patte
     return dict(parts)
 
 
+_UNIT_TYPE = re.compile(r"^(?:phuong|xa|thi tran)\s+")
+
+
 def decide_commune(address: str | None, old_code: str, candidates: tuple[str, ...],
-                   parts: dict[tuple[str, str], list[re.Pattern]]) -> tuple[str | None, str]:
-    """(new commune code, "address") when the address (without its administrative tail, which names the old
-    commune) names a part of exactly one candidate; (None, reason) otherwise."""
-    local = fold(local_part(address or ""))
+                   parts: dict[tuple[str, str], list[re.Pattern]], old_name: str = "") -> tuple[str | None, str]:
+    """(new commune code, "address") when the address names a part of exactly one candidate; (None, reason)
+    otherwise. The administrative tail ("phường Đồng Xuân, quận Hoàn Kiếm") and a later segment that is just the
+    old commune's name ("Tổ 9, Đồng Xuân") name the old commune, not a street, and are left out."""
+    own = _UNIT_TYPE.sub("", fold(old_name).strip())
+    segments = [seg.strip() for seg in fold(local_part(address or "")).split(",")]
+    local = ", ".join(seg for i, seg in enumerate(segments) if i == 0 or not own or seg != own)
     found = [code for code in candidates if any(p.search(local) for p in parts.get((old_code, code), ()))]
     if len(found) == 1:
         return found[0], "address"
@@ -124,6 +128,11 @@ def decide_commune(address: str | None, old_code: str, candidates: tuple[str, ..
 
 
 # --- the run ----------------------------------------------------------------------------------------------
+
+def report_name(from_scheme: str, to_scheme: str, dry_run: bool = False) -> str:
+    """The file name of a run's report (the caller chooses the directory)."""
+    return f"migrate-units-{from_scheme}-{to_scheme}{'-dry-run' if dry_run else ''}.xlsx"
+
 
 def request_migration(session: Session, from_scheme: str, to_scheme: str, user_id: int | None = None) -> UnitMigration:
     """The state row of the migration (one per pair of schemes), created queued if missing; a failed run is
@@ -250,6 +259,7 @@ def _move(session: Session, old: str, new: str, translate: Translate, report_pat
                    "SELECT b.id, b.commune_id, m.new_id, 'map' FROM beneficiary b "
                    "JOIN tmp_mu_unit m ON m.old_id = b.commune_id WHERE m.new_id IS NOT NULL")
     code_of_id = {uid: code for code, (uid, _) in old_units.items()}
+    name_of_id = dict(session.execute(text("SELECT id, name FROM admin_unit WHERE scheme = :old"), p).all())
     successors = _successors(session, old, unit_map, old_units, commune_level)
     decided, reviews = [], []
     for b in session.execute(text(
@@ -259,7 +269,7 @@ def _move(session: Session, old: str, new: str, translate: Translate, report_pat
         m = unit_map.get(old_code)
         if m is not None and old_units[old_code][1] == commune_level:
             candidates = tuple(c for c in m.new_codes if c in new_units)
-            code, how = decide_commune(b.address, old_code, candidates, parts)
+            code, how = decide_commune(b.address, old_code, candidates, parts, name_of_id[b.commune_id])
         else:
             candidates, code, how = successors.get(b.commune_id, ()), None, NO_SUCCESSOR
         if code is not None:
@@ -291,7 +301,7 @@ def _move(session: Session, old: str, new: str, translate: Translate, report_pat
             "status, created_at) VALUES (:m, :b, :o, :c, :a, :r, 'open', CURRENT_TIMESTAMP)"),
             [{**r, "m": run_id, "a": (r["a"] or "")[:400] or None} for r in reviews])
 
-    moved["citizen"], citizens_unplaced = _move_citizens(session, unit_map, parts, old_units, new_units, p)
+    moved["citizen"], citizens_unplaced = _move_citizens(session, unit_map, parts, old_units, new_units, name_of_id)
     users_moved, users_unplaced = _move_users(session, old_units, new_units, new_city, p)
     groups_moved, groups_parked, groups_renamed = _move_work_groups(session, new_city, p)
     moved["work_group"] = groups_moved
@@ -330,7 +340,7 @@ def _successors(session, old: str, unit_map, old_units, commune_level) -> dict[i
     return {k: tuple(sorted(v)) for k, v in out.items()}
 
 
-def _move_citizens(session, unit_map, parts, old_units, new_units, p) -> tuple[int, int]:
+def _move_citizens(session, unit_map, parts, old_units, new_units, name_of_id) -> tuple[int, int]:
     """The population registry: by the map, split communes by the address; undecided: no commune (the
     registry's next extract says where they live). Returns (moved, left without a commune)."""
     count = _exec(session, "UPDATE citizen SET commune_id = (SELECT m.new_id FROM tmp_mu_unit m "
@@ -344,7 +354,8 @@ def _move_citizens(session, unit_map, parts, old_units, new_units, p) -> tuple[i
         m = unit_map.get(old_code)
         code = None
         if m is not None:
-            code, _ = decide_commune(c.address, old_code, tuple(x for x in m.new_codes if x in new_units), parts)
+            code, _ = decide_commune(c.address, old_code, tuple(x for x in m.new_codes if x in new_units), parts,
+                                     name_of_id[c.commune_id])
         updates.append({"k": c.cccd, "n": new_units[code][0] if code else None})
     if updates:
         session.execute(text("UPDATE citizen SET commune_id = :n WHERE cccd = :k"), updates)
@@ -461,7 +472,7 @@ def write_report(session: Session, path: str | Path, translate: Translate, new_s
         "ORDER BY o.code, b.full_name, r.beneficiary_id"))
     for i, r in enumerate(rows, 1):
         append_row(ws, [i, r.beneficiary_id, r.full_name, r.address or "", r.old_name,
-                        "; ".join(names.get(c, c) for c in r.candidates.split()), t(REVIEW_REASONS[r.reason])])
+                        "; ".join(names.get(c, c) for c in r.candidates.split()), label("unit_review_reason", r.reason, t)])
     ws = wb.create_sheet(t(N_("To decide")))
     append_row(ws, [t(N_("What")), t(N_("Name")), t(N_("Old unit"))], font=bold)
     for u in users_unplaced:
