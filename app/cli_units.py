@@ -15,6 +15,7 @@ MIGRATE_UNITS_COMMAND = "migrate-units"
 
 def register_unit_commands(group) -> None:
     group.add_command(migrate_units_command)
+    group.add_command(unit_review_command)
 
 
 def _session():
@@ -100,3 +101,40 @@ def migrate_units_command(from_scheme, to_scheme, dry_run, wait, as_json):
             click.echo(summary["failure"], err=True)
     if summary["status"] == "failed":
         sys.exit(1)
+
+
+@click.command("unit-review")
+@click.option("--resolve", "review_id", type=int, default=None, help="Place the person of this review …")
+@click.option("--to", "commune_code", default=None, help="… in this candidate commune (code in the new scheme)")
+@click.option("--json", "as_json", is_flag=True, help="Print the open reviews as JSON")
+@with_appcontext
+def unit_review_command(review_id, commune_code, as_json):
+    """The people migrate-units left for the city department (their addresses did not decide the new commune);
+    with --resolve ID --to CODE, place one of them in one of its candidate communes."""
+    from flask_babel import force_locale, gettext
+
+    from app.cli import echo_json
+    from app.services import unit_migration
+    from app.services.messages import FieldError
+
+    session = _session()
+    if review_id is not None:
+        if not commune_code:
+            raise click.UsageError("--resolve needs --to CODE")
+        try:
+            unit_migration.resolve_review(session, review_id, commune_code)
+        except FieldError as exc:
+            session.rollback()
+            with force_locale("vi"):
+                raise click.ClickException(exc.problem.render(gettext)) from None
+        session.commit()
+        click.echo(f"review {review_id}: placed in {commune_code}")
+        return
+    reviews = unit_migration.open_reviews(session)
+    if as_json:
+        echo_json(reviews)
+        return
+    for r in reviews:
+        click.echo(f"{r['id']}\tperson {r['beneficiary_id']}\t{r['old_commune']}\t{' '.join(r['candidates'])}\t"
+                   f"{r['address'] or ''}")
+    click.echo(f"{len(reviews)} open")

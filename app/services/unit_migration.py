@@ -42,7 +42,8 @@ from app.services import audit
 from app.services.addresses import fold, local_part
 from app.services.labels import label
 from app.services.messages import N_, FieldError, Problem
-from app.services.reference import FIXTURES, SCHEME_LEVELS, load_units, rows_of_other_schemes
+from app.services.reference import FIXTURES, SCHEME_LEVELS, find_unit, load_units, rows_of_other_schemes
+from app.services.scope import require_user_covers, user_covers
 
 Progress = Callable[..., None]
 Translate = Callable[[str], str]
@@ -53,6 +54,9 @@ MAP_FILES = {("2024", "2025"): "hanoi_old_to_new.csv"}
 #: The official map says only which new communes share an old one; this table says where each part lies.
 PARTS_FILE = "hanoi_2025_parts.csv"
 
+NOT_A_CANDIDATE = N_("%(code)s is not one of the candidate communes of this person")
+ALREADY_RESOLVED = N_("This person has already been placed")
+NO_REVIEW = N_("There is no such person on the review list")
 UNSUPPORTED = N_("Moving data from the %(from)s units to the %(to)s units is not supported")
 NOT_EMPTY = N_("After the move %(count)s rows still sit in units of the %(from)s scheme")
 
@@ -435,6 +439,59 @@ def _move_campaigns(session, unit_map, old_units, new_units, code_of_id, new_cit
         session.execute(text("INSERT INTO campaign_step_done (campaign_id, step_no, commune_id, done_on, note, "
                              "recorded_at) VALUES (:c, :s, :u, :d, 'migrate-units', CURRENT_TIMESTAMP)"), inserts)
     return moved, len(inserts)
+
+
+# --- the review list -------------------------------------------------------------------------------------
+
+def open_reviews(session: Session, user_id: int | None = None) -> list[dict]:
+    """The people still waiting for the city department: review id, person, address, old commune, candidates
+    (codes). Only for an actor who covers the new city (where they are parked)."""
+    from app.models import UnitReview
+
+    out = []
+    for review in session.query(UnitReview).filter_by(status="open").order_by(UnitReview.id):
+        migration = session.get(UnitMigration, review.migration_id)
+        city = find_unit(session, CITY_CODE, migration.to_scheme)
+        if not user_covers(session, user_id, city.id):
+            continue
+        out.append({"id": review.id, "beneficiary_id": review.beneficiary_id, "address": review.address,
+                    "old_commune": review.old_commune.name, "candidates": review.candidates.split(),
+                    "reason": review.reason})
+    return out
+
+
+def resolve_review(session: Session, review_id: int, commune_code: str, user_id: int | None = None) -> int:
+    """Place the person of review ``review_id`` in ``commune_code`` (one of its candidates): the person and
+    the rows that follow the person leave the city for that commune; the review is marked resolved. The actor
+    must cover the city. The caller commits. Returns the new commune's id."""
+    from app.models import Beneficiary, UnitReview
+
+    review = session.get(UnitReview, review_id)
+    if review is None:
+        raise FieldError(Problem("review", "not_found", NO_REVIEW))
+    migration = session.get(UnitMigration, review.migration_id)
+    city = find_unit(session, CITY_CODE, migration.to_scheme)
+    require_user_covers(session, user_id, city.id)
+    if review.status != "open":
+        raise FieldError(Problem("review", "already_resolved", ALREADY_RESOLVED))
+    code = (commune_code or "").strip()
+    target = find_unit(session, code, migration.to_scheme) if code in review.candidates.split() else None
+    if target is None:
+        raise FieldError(Problem("commune", "not_a_candidate", NOT_A_CANDIDATE, {"code": code}))
+    person = session.get(Beneficiary, review.beneficiary_id)
+    if person.commune_id == city.id:
+        person.commune_id = target.id  # through the ORM: recorded in the audit trail with old and new values
+        session.flush()
+        p = {"b": person.id, "city": city.id, "t": target.id}
+        for table in PERSON_TABLES:
+            _exec(session, f"UPDATE {table} SET commune_id = :t WHERE beneficiary_id = :b AND commune_id = :city", p)
+        _exec(session, "UPDATE visit_assignment SET group_id = NULL, member_id = NULL WHERE beneficiary_id = :b "
+                       "AND group_id IS NOT NULL AND group_id NOT IN (SELECT id FROM work_group WHERE commune_id = :t)",
+              p)
+    review.status, review.resolved_commune_id = "resolved", target.id
+    review.resolved_by_id, review.resolved_at = user_id, dt.datetime.now()
+    session.flush()
+    return target.id
 
 
 # --- the report -------------------------------------------------------------------------------------------

@@ -363,6 +363,44 @@ def test_only_2024_to_2025_is_supported(units_app, world):
     assert result.exit_code != 0 and "2025" in result.output
 
 
+def test_the_city_department_places_a_person_left_for_review(units_app, world):
+    from app.extensions import db
+    from app.models import AuditLog, UnitReview
+
+    _run_job(units_app)
+    runner = units_app.test_cli_runner()
+    listed = runner.invoke(args=["asxh", "unit-review", "--json"], catch_exceptions=False)
+    reviews = json.loads(listed.output)
+    assert len(reviews) == 3 and all(r["candidates"] == [BA_DINH, HOAN_KIEM] for r in reviews)
+    sau = world["people"]["Vũ Văn Sáu"]
+    review_id = next(r["id"] for r in reviews if r["beneficiary_id"] == sau)
+    refused = runner.invoke(args=["asxh", "unit-review", "--resolve", str(review_id), "--to", "00008"])
+    assert refused.exit_code != 0 and "00008" in refused.output  # Ngọc Hà: not a candidate
+    with units_app.app_context():
+        assert _where(db.session, sau) == ("2025", "01")
+        # Scope: a ward officer does not cover the city, where the person waits.
+        from app.services import unit_migration
+        from app.services.scope import OutOfScope
+
+        with pytest.raises(OutOfScope):
+            unit_migration.resolve_review(db.session, review_id, HOAN_KIEM, user_id=world["users"]["mu.canbo4"])
+        db.session.rollback()
+    placed = runner.invoke(args=["asxh", "unit-review", "--resolve", str(review_id), "--to", HOAN_KIEM],
+                           catch_exceptions=False)
+    assert placed.exit_code == 0, placed.output
+    with units_app.app_context():
+        s = db.session
+        assert _where(s, sau) == ("2025", HOAN_KIEM)
+        assert s.execute(text("SELECT count(*) FROM enrolment WHERE beneficiary_id = :b AND commune_id = :c"),
+                         {"b": sau, "c": _unit(s, HOAN_KIEM, "2025").id}).scalar() == 1
+        review = s.get(UnitReview, review_id)
+        assert (review.status, review.resolved_commune_id) == ("resolved", _unit(s, HOAN_KIEM, "2025").id)
+        assert s.query(AuditLog).filter_by(entity="beneficiary", entity_id=str(sau), action="update").count() == 1
+    again = runner.invoke(args=["asxh", "unit-review", "--resolve", str(review_id), "--to", BA_DINH])
+    assert again.exit_code != 0
+    assert len(json.loads(runner.invoke(args=["asxh", "unit-review", "--json"]).output)) == 2
+
+
 # --- start-up: refused until migrated; the command itself gets through ------------------------------------
 
 def _create(units_app, monkeypatch, argv=None):
