@@ -237,21 +237,18 @@ def _move(session: Session, old: str, new: str, translate: Translate, report_pat
     _drop_temp(session)
 
     # Old unit → its one successor (NULL: a district, or a split commune: no single successor).
-    session.execute(text("CREATE TEMPORARY TABLE tmp_mu_unit (old_id INTEGER PRIMARY KEY, new_id INTEGER, "
-                         "split INTEGER NOT NULL, old_code VARCHAR(10) NOT NULL)"))
+    session.execute(text("CREATE TEMPORARY TABLE tmp_mu_unit (old_id INTEGER PRIMARY KEY, new_id INTEGER)"))
     unit_rows = []
     for code, (uid, level) in old_units.items():
+        new_id = None
         if code == CITY_CODE and level == 1:
-            unit_rows.append({"o": uid, "n": new_city, "s": 0, "c": code})
+            new_id = new_city
         elif level == commune_level and code in unit_map:
             m = unit_map[code]
-            single = not m.split and len(m.new_codes) == 1 and m.new_codes[0] in new_units
-            unit_rows.append({"o": uid, "n": new_units[m.new_codes[0]][0] if single else None,
-                              "s": 0 if single else 1, "c": code})
-        else:
-            unit_rows.append({"o": uid, "n": None, "s": 1, "c": code})
-    session.execute(text("INSERT INTO tmp_mu_unit (old_id, new_id, split, old_code) VALUES (:o, :n, :s, :c)"),
-                    unit_rows)
+            if not m.split and len(m.new_codes) == 1 and m.new_codes[0] in new_units:
+                new_id = new_units[m.new_codes[0]][0]
+        unit_rows.append({"o": uid, "n": new_id})
+    session.execute(text("INSERT INTO tmp_mu_unit (old_id, new_id) VALUES (:o, :n)"), unit_rows)
 
     # People: a whole commune by the map (set-based), a split one by the address.
     persons_before = session.execute(text(
