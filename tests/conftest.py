@@ -17,7 +17,7 @@ DEMO_PASSWORD = "Demo@12345"
 DATA_TABLES = ("audit_log", "payout_export", "payout_line", "payout_sync_run", "payout_period", "account_import_row",
                "account_opening_task", "visit", "visit_assignment", "work_group_member", "work_group",
                "campaign_step_done", "campaign_step", "campaign",
-               "payment_account", "import_row", "population_row", "enrolment", "beneficiary", "match_run", "import_batch", "citizen")
+               "unit_review", "unit_migration", "payment_account", "import_row", "population_row", "enrolment", "beneficiary", "match_run", "import_batch", "citizen")
 
 
 def _reset_postgres(url: str) -> None:

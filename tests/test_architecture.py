@@ -114,9 +114,10 @@ def test_every_job_function_is_a_kind_of_the_registry():
     import jobs.imports
     import jobs.matching
     import jobs.payout
+    import jobs.units
     from jobs.registry import KINDS
 
-    functions = {f for module in (jobs.cases, jobs.imports, jobs.matching, jobs.payout)
+    functions = {f for module in (jobs.cases, jobs.imports, jobs.matching, jobs.payout, jobs.units)
                  for name, f in inspect.getmembers(module, inspect.isfunction)
                  if name.startswith("run_") and f.__module__ == module.__name__}
     assert functions == {kind.func for kind in KINDS.values()}

@@ -77,7 +77,7 @@ LOCK_KEY = 0x41535848
 DEFAULT_AUDITED_TABLES = frozenset({
     "beneficiary", "enrolment", "payment_account", "ab_user", "ab_role",
     "visit", "payout_period", "payout_line", "work_group", "work_group_member", "visit_assignment", "questionnaire",
-    "account_opening_task", "campaign", "campaign_step", "campaign_step_done", "match_run",
+    "account_opening_task", "campaign", "campaign_step", "campaign_step_done", "match_run", "unit_review",
 })
 # Changes to these columns alone are not worth a record (login statistics, timestamps).
 IGNORED_COLUMNS = frozenset({"updated_at", "changed_on", "last_login", "login_count", "fail_login_count",

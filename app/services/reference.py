@@ -111,7 +111,7 @@ def find_unit(session: Session, code: str, scheme: str) -> AdminUnit | None:
     return session.scalar(select(AdminUnit).where(AdminUnit.scheme == scheme, AdminUnit.code == code.strip()))
 
 
-# The rows that live in the active scheme's units (moved by the future ``asxh migrate-units``). Historical rows
+# The rows that live in the active scheme's units (moved by ``asxh migrate-units``: app/services/unit_migration.py). Historical rows
 # (payout periods and their lines, imports, match runs, the audit trail) stay with the units they were made in.
 UNIT_BOUND_COLUMNS = (("ab_user", "unit_id"), ("citizen", "commune_id"), ("beneficiary", "commune_id"),
                       ("enrolment", "commune_id"), ("payment_account", "commune_id"), ("work_group", "commune_id"),
