@@ -225,6 +225,12 @@ def test_recovery_starts_again_every_kind_left_behind(app, run_jobs):
         assert set(requeue_interrupted()) == expected
         assert requeue_interrupted() == []
     assert sorted(_queued_ids(app)) == sorted(expected)
+    # Running the unit migration here would move every other test's data to the 2025 units: its run is
+    # covered on a database of its own (tests/units/test_migrate_units.py). Recovery started it; take it back.
+    from jobs.queues import get_queue
+
+    with app.app_context():
+        get_queue(app.config).remove(registry.job_id("migrate_units", rows.pop("migrate_units")))
     run_jobs()
     with app.app_context():
         for kind, row_id in rows.items():
