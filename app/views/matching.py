@@ -24,7 +24,7 @@ from app.services import matching
 from app.services.messages import FieldError
 from app.services.population import LocalPopulationRegistry
 from app.views.audit import PersonalDataViewMixin
-from app.views.batch_common import failure_text
+from app.views.batch_common import failure_text, shown_progress
 from app.views.beneficiary import BENEFICIARY_LABELS
 from app.views.labels import label, labels
 from app.views.params import ids_arg
@@ -165,7 +165,7 @@ class MatchReviewView(ScopedMixin, PersonalDataViewMixin, ModelView):
         return self.render_template("match_run.html", run=run, counts=counts, labels=labels("match_status"),
                                     codes=matching.STATUS_CODES, title=gettext("Matching run #%(id)s", id=run.id),
                                     unit_name=db.session.get(AdminUnit, run.unit_id).name,
-                                    status_label=label("match_run_status", run.status), failure=failure_text(run))
+                                    shown=shown_progress("match", run, "match_run_status"), failure=failure_text(run))
 
     @expose("/runs/<int:pk>/status")
     @has_access
@@ -173,7 +173,6 @@ class MatchReviewView(ScopedMixin, PersonalDataViewMixin, ModelView):
         run = scoped_query(db.session, g.user, MatchRun, "unit_id").filter(MatchRun.id == pk).one_or_none()
         if run is None:
             abort(404)
-        live = registry.progress("match", run)
-        return jsonify(run_id=run.id, status=run.status, processed=live.get("rows", run.processed),
-                       total=live.get("total", run.total), counts=json.loads(run.counts_json or "{}"),
-                       failure=failure_text(run))
+        shown = shown_progress("match", run, "match_run_status")
+        return jsonify(run_id=run.id, **shown, processed=shown["progress"]["done"], total=shown["progress"]["total"],
+                       counts=json.loads(run.counts_json or "{}"), failure=failure_text(run))

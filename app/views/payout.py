@@ -31,7 +31,7 @@ from app.services.reference import level_of, payer_level
 from app.services.scope import lineage_ids, subtree_ids
 from app.views.accounts import can, render_problem, require
 from app.views.audit import PersonalDataViewMixin
-from app.views.batch_common import failure_text
+from app.views.batch_common import failure_text, shown_progress
 from app.views.labels import label, labels
 from jobs import registry
 
@@ -159,7 +159,7 @@ class PayoutPeriodView(InScopeOr404, ModelView):
             can_sync=can("sync_payout") and period.status in ("draft", "synced"),
             can_approve=can("approve_payout") and in_charge, can_export=can("export_payout"),
             can_results=can("approve_payout") and period.status in ("locked", "handed_over", "paid"),
-            running=[r for r in runs if r.status in ("queued", "running")],
+            shown=shown_progress("payout_sync", runs[0], "sync_status") if runs else None,
             checksum_ok=payout.checksum_intact(db.session, period) if period.checksum and in_charge else None,
             title=period.name)
 
@@ -187,9 +187,8 @@ class PayoutPeriodView(InScopeOr404, ModelView):
             .order_by(PayoutSyncRun.id.desc()).limit(1))
         if run is None:
             return jsonify({"status": None})
-        live = registry.progress("payout_sync", run)
-        return jsonify(dict(payout.run_summary(run), status_label=str(label("sync_status", run.status)),
-                            live=live, failure=failure_text(run)))
+        return jsonify(dict(payout.run_summary(run), **shown_progress("payout_sync", run, "sync_status"),
+                            failure=failure_text(run)))
 
     def _transition(self, pk, func, done_msg):
         require("approve_payout")
