@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import logging
 
-from flask import current_app, jsonify, request
+from flask import current_app, request
 from flask_babel import gettext
 from werkzeug.exceptions import BadRequest, HTTPException, NotFound
 
-from app.api import is_api_request
 from app.services import validation
 from app.services.messages import FieldError
 
@@ -136,10 +135,9 @@ def _not_an_id(exc: HTTPException):
 
 
 def _api_json(exc: HTTPException):
-    if is_api_request():
-        message = {400: exc.description, 404: gettext("Not found")}.get(exc.code, exc.name)
-        return jsonify(message=message), exc.code
-    return exc
+    from app.views.errors import error_response
+
+    return error_response(exc)
 
 
 def _refused_by_database(context):
@@ -163,8 +161,6 @@ def register(app) -> None:
     from app.extensions import db
 
     app.before_request(_guard)
-    app.register_error_handler(400, _api_json)
-    app.register_error_handler(404, _api_json)
-    app.register_error_handler(405, _not_an_id)
+    app.register_error_handler(405, _not_an_id)  # the other codes: app/views/errors.py
     with app.app_context():
         event.listen(db.engine, "handle_error", _refused_by_database)
