@@ -9,6 +9,7 @@ from flask_appbuilder.actions import action
 from flask_appbuilder.models.sqla.filters import FilterInFunction
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
+from flask_appbuilder.widgets import ListWidget
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import BadRequest, Forbidden
@@ -43,6 +44,10 @@ def _to_review():
     return list(TO_REVIEW)
 
 
+class ReviewListWidget(ListWidget):
+    template = "match_list_widget.html"  # each name links to the person's review page
+
+
 class MatchReviewView(ScopedMixin, PersonalDataViewMixin, ModelView):
     datamodel = SQLAInterface(Beneficiary)
     class_permission_name = "MatchReview"
@@ -57,6 +62,7 @@ class MatchReviewView(ScopedMixin, PersonalDataViewMixin, ModelView):
     formatters_columns = {"match_status": lambda v: label("match_status", v), "cccd": cccd_formatter}
     base_order = ("match_status", "asc")
     list_template = "match_list.html"
+    list_widget = ReviewListWidget
 
     def _person(self, pk: int) -> Beneficiary:
         # Any person in scope can be reviewed (e.g. a matched person reported dead), not only the listed ones.
