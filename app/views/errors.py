@@ -17,6 +17,7 @@ from flask import current_app, g, jsonify, render_template, request
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from markupsafe import escape
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.api import is_api_request
@@ -94,8 +95,9 @@ def _page(code: int, title: str, message: str):
                                home=appbuilder.get_url_for_index), code
     except Exception:  # the layout needs the database (menu, user): a plain page when even that fails
         log.exception("error page %s could not be rendered in the layout", code)
+        title, message = escape(title), escape(message)
         return (f"<!doctype html><html lang='vi'><meta charset='utf-8'><title>{title}</title><h1>{title}</h1>"
-                f"<p>{message}</p><p><a id='error-home' href='/'>{gettext('Home')}</a></p></html>", code,
+                f"<p>{message}</p><p><a id='error-home' href='/'>{escape(gettext('Home'))}</a></p></html>", code,
                 {"Content-Type": "text/html; charset=utf-8"})
 
 
@@ -104,7 +106,10 @@ def error_response(exc: HTTPException):
     if code >= 500:
         from app.extensions import db
 
-        db.session.rollback()
+        try:
+            db.session.rollback()  # whatever failed may have left the transaction unusable for the menu
+        except Exception:
+            log.exception("rollback after a server error failed")
     if isinstance(exc, CSRFError):
         title, message = str(CSRF_TITLE), str(CSRF_MESSAGE)
     else:
