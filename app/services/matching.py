@@ -19,6 +19,7 @@ import datetime as dt
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 from rapidfuzz import fuzz
 from sqlalchemy import func, or_, select, text
@@ -153,12 +154,11 @@ def ranked_candidates(b, pool: list[CitizenRecord], parents: dict) -> list[tuple
 
 def match_one(b, found: CitizenRecord | None, pool: list[CitizenRecord], parents: dict, names: dict) -> Result:
     if found is not None:
-        if found.status == "deceased":
-            return Result(b.id, "deceased", found.cccd, 100, compare(b, found, names) or None)
-        if found.status == "moved":
-            return Result(b.id, "moved", found.cccd, 100, compare(b, found, names) or None)
         diff = compare(b, found, names)
-        return Result(b.id, "mismatch" if diff else "matched", found.cccd, 100, diff or None)
+        score = similarity(b, found) if diff else 100  # found by CCCD: how far the record is from the registry
+        if found.status in ("deceased", "moved"):
+            return Result(b.id, found.status, found.cccd, score, diff or None)
+        return Result(b.id, "mismatch" if diff else "matched", found.cccd, score, diff or None)
     ranked = [(score, c) for score, c in ranked_candidates(b, pool, parents)
               if score >= MIN_CANDIDATE_SCORE][:MAX_CANDIDATES]
     if not ranked:
@@ -187,6 +187,7 @@ def match_beneficiaries(session: Session, unit: AdminUnit, *, registry: Populati
     if isinstance(registry, LocalPopulationRegistry) and session.get_bind().dialect.name == "postgresql":
         # The exact path (found by CCCD) in one statement; the loop below then sees only the rest.
         done = _match_by_cccd_in_sql(session, unit, now)
+        _rescore_differing(session, unit, now)
         session.commit()
         if progress:
             progress(stage="match", rows=done, total=total)
@@ -261,6 +262,27 @@ def _match_by_cccd_in_sql(session: Session, unit: AdminUnit, now: dt.datetime) -
                             in_scope=in_scope)
     result = session.execute(text(sql), {"now": now, **params})
     return result.rowcount or 0
+
+
+def _rescore_differing(session: Session, unit: AdminUnit, now: dt.datetime) -> None:
+    """After ``_match_by_cccd_in_sql``: the people whose record differs from the registry get the similarity of
+    ``match_one`` instead of 100 (few rows; the similarity needs Python)."""
+    from app.models import Citizen
+
+    b_cols = (Beneficiary.id, Beneficiary.name_key, Beneficiary.date_of_birth, Beneficiary.birth_year, Beneficiary.sex)
+    c_cols = (Citizen.name_key.label("c_name_key"), Citizen.date_of_birth.label("c_date_of_birth"),
+              Citizen.birth_year.label("c_birth_year"), Citizen.sex.label("c_sex"))
+    last_id = 0
+    while True:
+        rows = session.execute(select(*b_cols, *c_cols).join(Citizen, Citizen.cccd == Beneficiary.cccd).where(
+            Beneficiary.commune_id.in_(subtree_ids(unit)), Beneficiary.matched_at == now,
+            Beneficiary.match_diff.is_not(None), Beneficiary.id > last_id).order_by(Beneficiary.id).limit(CHUNK)).all()
+        if not rows:
+            return
+        last_id = rows[-1].id
+        bulk_update(session, Beneficiary.__table__, [{"id": r.id, "match_score": similarity(r, SimpleNamespace(
+            name_key=r.c_name_key, date_of_birth=r.c_date_of_birth, birth_year=r.c_birth_year, sex=r.c_sex))}
+            for r in rows])
 
 
 def _flag_duplicates(session: Session, scope) -> None:

@@ -59,7 +59,8 @@ class MatchReviewView(ScopedMixin, PersonalDataViewMixin, ModelView):
     list_columns = ["full_name", "cccd", "birth", "commune", "match_status", "match_score"]
     search_columns = ["full_name", "cccd", "match_status", "commune"]
     label_columns = dict(BENEFICIARY_LABELS, match_score=_l("Score"))
-    formatters_columns = {"match_status": lambda v: label("match_status", v), "cccd": cccd_formatter}
+    formatters_columns = {"match_status": lambda v: label("match_status", v), "cccd": cccd_formatter,
+                          "match_score": lambda v: "" if v is None else v}
     base_order = ("match_status", "asc")
     list_template = "match_list.html"
     list_widget = ReviewListWidget

@@ -353,6 +353,7 @@ def test_the_list_links_each_person_to_the_review_page(app, world, client_for):
     html = client_for("congan.00004").get("/matchreviewview/list/").get_data(as_text=True)
     for key in ("wrong_day", "no_cccd", "wrong_digit"):
         assert f'href="/matchreviewview/review/{world[key]}"' in html
+    assert "<td>None</td>" not in html  # no score for a person without a candidate: an empty cell
     assert client_for("congan.00004").get(f"/matchreviewview/review/{world['wrong_digit']}").status_code == 200
 
 
@@ -395,3 +396,16 @@ def test_candidate_scores_reflect_the_differences(app, world):
     assert wrong_day["status"] == "needs_review" and 75 <= wrong_day["candidates"][0]["score"] < 100
     assert person(app, ids["other_middle_and_date"])["status"] == "not_found"  # below the threshold
     assert person(app, world["no_cccd"])["candidates"][0]["score"] < 100  # typed without diacritics
+
+
+def test_the_score_of_a_record_found_by_cccd_shows_how_far_it_is_from_the_registry(app, world):
+    from app.extensions import db
+    from app.models import Beneficiary
+
+    run_match(app)
+    with app.app_context():
+        score = dict(db.session.query(Beneficiary.id, Beneficiary.match_score))
+    assert score[world["exact"]] == 100 and score[world["tone"]] == 100
+    assert 75 <= score[world["wrong_day"]] < 100  # a wrong day
+    assert 90 <= score[world["no_diacritics_cccd"]] < 100  # the name without diacritics
+    assert score[world["other_commune"]] == 100  # the same person, registered in another commune
