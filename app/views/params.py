@@ -14,6 +14,7 @@ from flask import current_app, request
 from flask_babel import gettext
 from werkzeug.exceptions import BadRequest, HTTPException, NotFound
 
+from app.api import is_api_request
 from app.services import validation
 from app.services.messages import FieldError
 
@@ -96,7 +97,22 @@ def _integer_pk(view) -> bool:
         return False
 
 
+def _check_rison(value: str) -> None:
+    """FAB reads the REST ``q`` argument with prison, which crashes (instead of refusing) on some malformed input,
+    e.g. "(((" or "(a:": that is a 400, not a 500. Its own refusals are left to FAB (it then tries JSON)."""
+    import prison
+
+    try:
+        prison.loads(value)
+    except prison.decoder.ParserException:
+        return
+    except Exception:  # noqa: BLE001 - RecursionError, TypeError, ... from the parser
+        raise BadRequest(gettext("The q parameter is not valid")) from None
+
+
 def _guard():
+    if "q" in request.args and is_api_request():
+        _check_rison(request.args["q"])
     endpoint = request.endpoint or ""
     view_name, _, method = endpoint.rpartition(".")
     args = request.view_args or {}

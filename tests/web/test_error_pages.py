@@ -91,6 +91,9 @@ def test_api_fab_messages_are_vietnamese(app, client_for, api_token):
     assert not_json.status_code == 400 and not_json.json["message"] == "Yêu cầu phải ở dạng JSON"
     rison = client.get("/api/v1/beneficiary/", query_string={"q": "(x"}, headers=headers)
     assert rison.status_code == 400 and rison.json["message"] == "Tham số q không hợp lệ"
+    for crashing in ("(((", "(a:"):  # the rison parser used to crash on these: a 500
+        answer = client.get("/api/v1/beneficiary/", query_string={"q": crashing}, headers=headers)
+        assert answer.status_code == 400 and answer.json["message"] == "Tham số q không hợp lệ"
     schema = client.get("/api/v1/beneficiary/", query_string={"q": "(filters:!((col:x,opr:y)))"}, headers=headers)
     assert schema.status_code == 400 and schema.json["message"].startswith("Tham số q không hợp lệ: ")
     wrong_method = client.patch("/api/v1/match/1", headers=headers)
