@@ -17,6 +17,7 @@ from app.security.roles import VIEW_METHODS
 from app.security.scope import ScopedMixin, check_current, current_scope_ids
 from app.services.messages import FieldError
 from app.services.visits import workgroups
+from app.views.landing import LandOnNewRowMixin
 from app.views.params import id_arg
 from app.views.visit_common import COMMUNE_TYPES, has
 
@@ -25,7 +26,7 @@ def _communes_in_scope():
     return select(AdminUnit.id).where(AdminUnit.id.in_(current_scope_ids()), AdminUnit.unit_type.in_(COMMUNE_TYPES))
 
 
-class WorkGroupView(ScopedMixin, ModelView):
+class WorkGroupView(LandOnNewRowMixin, ScopedMixin, ModelView):
     datamodel = SQLAInterface(WorkGroup)
     class_permission_name = "WorkGroup"
     method_permission_name = dict(VIEW_METHODS, members="read", add_member="write", remove_member="write",
@@ -33,6 +34,7 @@ class WorkGroupView(ScopedMixin, ModelView):
     scope_relation = "commune"
     include_route_methods = {"list", "show", "add", "edit", "delete", "members", "add_member", "remove_member",
                              "make_leader"}
+    added_endpoint = "members"  # a new group's next step: its members
     list_title = _l("Working groups")
     add_title = _l("New working group")
     edit_title = _l("Edit the working group")
@@ -64,6 +66,7 @@ class WorkGroupView(ScopedMixin, ModelView):
         item.commune_id = item.commune.id
 
     def post_add(self, item):
+        super().post_add(item)
         flash(gettext("Now add the members of the group."), "info")
 
     def pre_delete(self, item):

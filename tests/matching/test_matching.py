@@ -346,3 +346,66 @@ def test_a_decision_never_gives_a_cccd_another_person_holds(app, world, action):
     after = person(app, world["duplicate"])
     assert (after["cccd"], after["status"]) == (None, "possible_duplicate")
     assert person(app, world["exact"])["cccd"] == "001045000101"
+
+
+def test_the_list_links_each_person_to_the_review_page(app, world, client_for):
+    run_match(app)
+    html = client_for("congan.00004").get("/matchreviewview/list/").get_data(as_text=True)
+    for key in ("wrong_day", "no_cccd", "wrong_digit"):
+        assert f'href="/matchreviewview/review/{world[key]}"' in html
+    assert "<td>None</td>" not in html  # no score for a person without a candidate: an empty cell
+    assert client_for("congan.00004").get(f"/matchreviewview/review/{world['wrong_digit']}").status_code == 200
+
+
+def test_review_of_a_person_not_found_by_cccd_shows_both_cccds(app, world, client_for):
+    import re
+
+    run_match(app)
+    html = client_for("congan.00004").get(f"/matchreviewview/review/{world['wrong_digit']}").get_data(as_text=True)
+    assert 'id="own-cccd">001052000119<' in html
+    row = re.search(r'<td class="own-cccd">([^<]*)</td><td class="candidate-cccd">([^<]*)</td>', html)
+    assert row.groups() == ("001052000119", "001052000111")  # the list's CCCD next to the candidate's
+    masked = client_for("canbo.00004").get(f"/matchreviewview/review/{world['wrong_digit']}").get_data(as_text=True)
+    assert "001052000119" not in masked and "001052000111" not in masked and "001******119" in masked
+
+
+def test_candidate_scores_reflect_the_differences(app, world):
+    from app.extensions import db
+    from app.models import Beneficiary
+    from app.services.reference import find_unit
+    from app.services.registry.keys import refresh_keys
+    from app.services.registry.population import bulk_load_citizens, citizen_row
+
+    with app.app_context():
+        s = db.session
+        tb = find_unit(s, "00004", "2024")
+        bulk_load_citizens(s, [citizen_row("001160000201", None, "Trịnh Thị Nga", D(1960, 3, 5), 1960, "F",
+                                           "Số 2 phố Quán Thánh", tb.id, "alive", None)])
+        ids = {}
+        for key, name, dob in (("wrong_day", "Trịnh Thị Nga", D(1960, 3, 15)),
+                               ("other_middle_and_date", "Trịnh Văn Nga", D(1960, 8, 9))):
+            b = Beneficiary(full_name=name, cccd=None, date_of_birth=dob, birth_year=1960, sex="F", commune=tb,
+                            commune_id=tb.id, match_status="pending")
+            refresh_keys(b)
+            s.add(b)
+            s.flush()
+            ids[key] = b.id
+        s.commit()
+    run_match(app)
+    wrong_day = person(app, ids["wrong_day"])
+    assert wrong_day["status"] == "needs_review" and 75 <= wrong_day["candidates"][0]["score"] < 100
+    assert person(app, ids["other_middle_and_date"])["status"] == "not_found"  # below the threshold
+    assert person(app, world["no_cccd"])["candidates"][0]["score"] < 100  # typed without diacritics
+
+
+def test_the_score_of_a_record_found_by_cccd_shows_how_far_it_is_from_the_registry(app, world):
+    from app.extensions import db
+    from app.models import Beneficiary
+
+    run_match(app)
+    with app.app_context():
+        score = dict(db.session.query(Beneficiary.id, Beneficiary.match_score))
+    assert score[world["exact"]] == 100 and score[world["tone"]] == 100
+    assert 75 <= score[world["wrong_day"]] < 100  # a wrong day
+    assert 90 <= score[world["no_diacritics_cccd"]] < 100  # the name without diacritics
+    assert score[world["other_commune"]] == 100  # the same person, registered in another commune

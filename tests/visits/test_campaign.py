@@ -130,6 +130,7 @@ def test_campaign_created_from_the_screen_gets_default_steps(app, client_for, un
 
     with app.app_context():
         c = db.session.query(Campaign).filter_by(name="Đợt thử 2025").one()
+        assert response.headers["Location"].endswith(f"/campaignview/board/{c.id}")  # the new campaign's page
         assert [s.deadline.isoformat() for s in c.steps] == ["2025-01-09", "2025-01-10", "2025-01-15", "2025-01-15",
                                                              "2025-01-16"]
     assert "Đợt thử 2025" in client_for("canbo.00004").get("/campaignview/list/").get_data(as_text=True)

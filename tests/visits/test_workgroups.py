@@ -139,6 +139,7 @@ def test_group_screens(app, client_for, street, user_ids, units):
 
     with app.app_context():
         gid = db.session.query(WorkGroup).filter_by(name="Tổ số 2").one().id
+    assert response.headers["Location"].endswith(f"/workgroupview/members/{gid}")  # where members are added
     page = client.get(f"/workgroupview/members/{gid}")
     assert page.status_code == 200
     response = client.post(f"/workgroupview/members/{gid}/add", data={
