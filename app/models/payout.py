@@ -28,8 +28,14 @@ from app.services.messages import N_  # marks the labels below; translated when 
 
 PERIOD_STATES = ("draft", "synced", "locked", "handed_over", "paid")
 LINE_CHANNELS = ("account", "cash", "proxy", "held")
-#: ``carried`` and ``cancelled`` lines no longer pay anything (see INACTIVE_RESULTS).
-LINE_RESULTS = ("pending", "paid", "failed", "carried", "cancelled")
+#: ``carried`` and ``cancelled`` lines no longer pay anything (see INACTIVE_RESULTS). ``partial``: part of the
+#: amount reached the person (``paid_amount``), the rest is owed; ``reversed``: a payment the bank reported paid
+#: came back (found in a later result file), the whole line is owed again.
+LINE_RESULTS = ("pending", "paid", "partial", "failed", "reversed", "carried", "cancelled")
+#: Results after which something is still owed: the follow-up list, carried into a later period.
+OWED_RESULTS = ("partial", "failed", "reversed")
+#: Lines paid to the person in hand (the signed receipt is recorded with the result).
+HAND_CHANNELS = ("cash", "proxy")
 INACTIVE_RESULTS = ("carried", "cancelled")
 #: Why a line is held: the person's hold (deceased, moved, mismatch), an identity not confirmed by the
 #: matching (not_matched = pending, needs_review, possible_duplicate, not_found), no CCCD, no amount;
@@ -40,7 +46,8 @@ SYNC_STATES = ("queued", "running", "done", "failed")
 PERIOD_STATE_LABELS = {"draft": N_("Draft"), "synced": N_("Synced"), "locked": N_("Locked and approved"),
                        "handed_over": N_("Handed over"), "paid": N_("Paid and reconciled")}
 LINE_CHANNEL_LABELS = {"account": N_("Bank account"), "cash": N_("Cash"), "proxy": N_("Proxy"), "held": N_("Held")}
-LINE_RESULT_LABELS = {"pending": N_("Not paid yet"), "paid": N_("Paid"), "failed": N_("Failed"),
+LINE_RESULT_LABELS = {"pending": N_("Not paid yet"), "paid": N_("Paid"), "partial": N_("Partially paid"),
+                      "failed": N_("Failed"), "reversed": N_("Reversed (the payment came back)"),
                       "carried": N_("Carried to a later period"), "cancelled": N_("Cancelled")}
 HOLD_REASON_LABELS = {"deceased": N_("Deceased"), "moved": N_("Moved away"), "mismatch": N_("Registry mismatch"),
                       "not_matched": N_("Not matched with the population registry yet"),
@@ -165,6 +172,17 @@ class PayoutLine(Model):
     result_status: Mapped[str] = mapped_column(String(10), nullable=False, default="pending", server_default="pending")
     result_reason: Mapped[str | None] = mapped_column(String(300))
     result_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    #: What reached the person: the whole amount when paid, the amount received when partly paid, 0 otherwise.
+    paid_amount: Mapped[int | None] = mapped_column(BigInteger)
+    #: Who recorded the result (a user id; None: the system) and from which result import (``payout_export``).
+    result_by_id: Mapped[int | None] = mapped_column(Integer)
+    result_export_id: Mapped[int | None] = mapped_column(Integer)
+    #: The receipt of a payment in hand (cash, proxy): who paid, when, the signed receipt ("ký nhận") and the
+    #: proxy who received it for the person.
+    receipt_paid_by: Mapped[str | None] = mapped_column(String(150))
+    receipt_date: Mapped[dt.date | None] = mapped_column(Date)
+    receipt_ref: Mapped[str | None] = mapped_column(String(60))
+    receipt_proxy_name: Mapped[str | None] = mapped_column(String(150))
     carried_from_line_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     # Sync bookkeeping: which run created the line and which last changed it.
     created_run_id: Mapped[int | None] = mapped_column(Integer)

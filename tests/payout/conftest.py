@@ -4,6 +4,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from openpyxl import Workbook
+from sqlalchemy import select
 
 
 def user_id(session, username: str) -> int:
@@ -76,3 +78,51 @@ def verified_account(app):
         db_session.commit()
         return account.id
     return make
+
+
+@pytest.fixture()
+def locked_period(db_session, make_person, verified_account):
+    """District 001, Feb 2025: An (account, Vietcombank), Bình (account, Agribank), Cường (cash), Dung (held),
+    Em in 00001 (account, Vietcombank, 1,500,000). Locked by phong.001."""
+    from app.services import payout
+
+    ids = {}
+    ids["an"] = make_person("00004", "Nguyễn Văn An", case_type=1, dob=dt.date(1945, 3, 7))
+    verified_account(ids["an"], "0011223344")
+    ids["binh"] = make_person("00004", "Lê Thị Bình", case_type=1)
+    verified_account(ids["binh"], "1234567890", bank="Agribank")
+    ids["cuong"] = make_person("00004", "Phạm Văn Cường", case_type=3)
+    ids["dung"] = make_person("00004", "Hoàng Thị Dung", case_type=1, hold_reason="deceased")
+    ids["em"] = make_person("00001", "Đỗ Văn Em", case_type=1, enrol={"NCC": 1500000})
+    verified_account(ids["em"], "0099887766")
+    period = payout.create_period(db_session, name="Tháng 02/2025", period_date=dt.date(2025, 2, 1),
+                                  unit=unit(db_session, "001"), user_id=None)
+    db_session.commit()
+    payout.sync_payout_list(db_session, period.id, unit(db_session, "001"))
+    payout.lock_period(db_session, period.id, user_id(db_session, "phong.001"), unit(db_session, "001"))
+    ids["period"] = period.id
+    return ids
+
+
+def _lines(session, period_id):
+    from app.models import PayoutLine
+
+    session.expire_all()
+    return {l.full_name: l for l in session.scalars(select(PayoutLine).where(PayoutLine.period_id == period_id))}
+
+
+RECEIPT_COLUMNS = ("Số tiền thực nhận", "Người chi", "Ngày chi", "Ký nhận", "Người nhận thay")
+
+
+def _result_file(tmp_path, rows, name="ket-qua.xlsx", extra=()):
+    """A result file as a bank writes it: a title, then STT, reference, account, amount, status, reason and the
+    ``extra`` columns (e.g. RECEIPT_COLUMNS)."""
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["Kết quả chi trả - Vietcombank"])
+    ws.append(["STT", "Mã giao dịch", "Số tài khoản", "Số tiền", "Trạng thái", "Lý do", *extra])
+    for i, r in enumerate(rows, 1):
+        ws.append([i, *r])
+    path = tmp_path / name
+    wb.save(path)
+    return str(path)

@@ -6,42 +6,11 @@ import io
 import json
 
 import pytest
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from app.services.messages import FieldError
-from tests.payout.conftest import unit, user_id
-
-
-@pytest.fixture()
-def locked_period(db_session, make_person, verified_account):
-    """District 001, Feb 2025: An (account, Vietcombank), Bình (account, Agribank), Cường (cash), Dung (held),
-    Em in 00001 (account, Vietcombank, 1,500,000). Locked by phong.001."""
-    from app.services import payout
-
-    ids = {}
-    ids["an"] = make_person("00004", "Nguyễn Văn An", case_type=1, dob=dt.date(1945, 3, 7))
-    verified_account(ids["an"], "0011223344")
-    ids["binh"] = make_person("00004", "Lê Thị Bình", case_type=1)
-    verified_account(ids["binh"], "1234567890", bank="Agribank")
-    ids["cuong"] = make_person("00004", "Phạm Văn Cường", case_type=3)
-    ids["dung"] = make_person("00004", "Hoàng Thị Dung", case_type=1, hold_reason="deceased")
-    ids["em"] = make_person("00001", "Đỗ Văn Em", case_type=1, enrol={"NCC": 1500000})
-    verified_account(ids["em"], "0099887766")
-    period = payout.create_period(db_session, name="Tháng 02/2025", period_date=dt.date(2025, 2, 1),
-                                  unit=unit(db_session, "001"), user_id=None)
-    db_session.commit()
-    payout.sync_payout_list(db_session, period.id, unit(db_session, "001"))
-    payout.lock_period(db_session, period.id, user_id(db_session, "phong.001"), unit(db_session, "001"))
-    ids["period"] = period.id
-    return ids
-
-
-def _lines(session, period_id):
-    from app.models import PayoutLine
-
-    session.expire_all()
-    return {l.full_name: l for l in session.scalars(select(PayoutLine).where(PayoutLine.period_id == period_id))}
+from tests.payout.conftest import RECEIPT_COLUMNS, _lines, _result_file, unit, user_id
 
 
 def test_payout_list_xlsx(db_session, locked_period):
@@ -126,18 +95,6 @@ def test_exports_need_a_locked_period(db_session, make_person):
         payout.write_payout_list(db_session, period.id, unit(db_session, "001"), io.BytesIO(), lambda s: s)
 
 
-def _result_file(tmp_path, rows, name="ket-qua.xlsx"):
-    wb = Workbook()
-    ws = wb.active
-    ws.append(["Kết quả chi trả - Vietcombank"])
-    ws.append(["STT", "Mã giao dịch", "Số tài khoản", "Số tiền", "Trạng thái", "Lý do"])
-    for i, r in enumerate(rows, 1):
-        ws.append([i, *r])
-    path = tmp_path / name
-    wb.save(path)
-    return str(path)
-
-
 def test_reconciliation_follow_up_and_carry(db_session, locked_period, tmp_path, make_person):
     from app.models import AuditLog, PayoutLine, PayoutPeriod
     from app.services import payout
@@ -147,15 +104,24 @@ def test_reconciliation_follow_up_and_carry(db_session, locked_period, tmp_path,
     with pytest.raises(FieldError):  # results need a handed-over period... or at least a locked one
         payout.close_period(db_session, pid, None, unit(db_session, "001"))
     payout.hand_over(db_session, pid, user_id(db_session, "phong.001"), unit(db_session, "001"))
+    # A file with unknown, held and unreadable rows is refused whole: nothing is recorded.
+    path = _result_file(tmp_path, [
+        (lines["Nguyễn Văn An"].id, "0011223344", 500000, "Thành công", ""),
+        (999999, "1", 1, "Thành công", ""),
+        (lines["Hoàng Thị Dung"].id, "", None, "Thành công", ""),  # held: not payable
+        ("", "", "", "???", ""),
+    ])
+    with pytest.raises(payout.ResultsRefused) as refused:
+        payout.import_results(db_session, pid, path, unit(db_session, "001"), user_id(db_session, "phong.001"))
+    assert [(p.params["row"], p.code) for p in refused.value.problems] == [
+        (4, "result_unknown_line"), (5, "result_not_payable"), (6, "result_unreadable")]
+    assert _lines(db_session, pid)["Nguyễn Văn An"].result_status == "pending"
     path = _result_file(tmp_path, [
         (lines["Nguyễn Văn An"].id, "0011223344", 500000, "Thành công", ""),
         (f"ASXH NCC DOT {pid} MA {lines['Đỗ Văn Em'].id}", "0099887766", 1500000, "Thất bại", "Tài khoản đã đóng"),
-        (999999, "1", 1, "Thành công", ""),
-        (lines["Hoàng Thị Dung"].id, "", 0, "Thành công", ""),  # held: not payable
-        ("", "", "", "???", ""),
     ])
     result = payout.import_results(db_session, pid, path, unit(db_session, "001"), user_id(db_session, "phong.001"))
-    assert (result["paid"], result["failed"], result["unknown"], result["invalid"]) == (1, 1, 2, 1)
+    assert (result["paid"], result["failed"], result["skipped"]) == (1, 1, 0)
     lines = _lines(db_session, pid)
     assert lines["Nguyễn Văn An"].result_status == "paid"
     assert (lines["Đỗ Văn Em"].result_status, lines["Đỗ Văn Em"].result_reason) == ("failed", "Tài khoản đã đóng")
@@ -190,8 +156,14 @@ def test_reconciliation_follow_up_and_carry(db_session, locked_period, tmp_path,
     assert summary["by_bank"][-1]["amount"] == 500000 + 3000000
 
     # Cash and the rest are recorded paid: the period closes.
-    rest = [(lines[n].id, "", 0, "Đã chi", "") for n in ("Lê Thị Bình", "Phạm Văn Cường")]
-    payout.import_results(db_session, pid, _result_file(tmp_path, rest, "tien-mat.xlsx"), unit(db_session, "001"), None)
+    rest = [(lines[n].id, "", None, "Đã chi", "", None, "Trần Văn Thủ", "10/02/2025", "KN-02/12", None)
+            for n in ("Lê Thị Bình", "Phạm Văn Cường")]
+    payout.import_results(db_session, pid, _result_file(tmp_path, rest, "tien-mat.xlsx", RECEIPT_COLUMNS),
+                          unit(db_session, "001"), None)
+    cuong = _lines(db_session, pid)["Phạm Văn Cường"]
+    assert (cuong.receipt_paid_by, cuong.receipt_date, cuong.receipt_ref) == ("Trần Văn Thủ", dt.date(2025, 2, 10),
+                                                                               "KN-02/12")
+    assert _lines(db_session, pid)["Lê Thị Bình"].receipt_ref is None  # paid into the account: no receipt
     payout.close_period(db_session, pid, user_id(db_session, "phong.001"), unit(db_session, "001"))
     assert db_session.get(PayoutPeriod, pid).status == "paid"
     _ = PayoutLine
@@ -200,6 +172,7 @@ def test_reconciliation_follow_up_and_carry(db_session, locked_period, tmp_path,
         select(AuditLog).where(AuditLog.action == "bulk", AuditLog.entity == "payout_period").order_by(AuditLog.id))]
     assert [(e, sorted(v)) for e, v in bulk if "results" in v] == [(str(pid), ["results"])] * 2
     assert [v["results"]["failed"] for e, v in bulk if "results" in v] == [1, 0]
+    assert [v["results_refused"]["skipped"] for e, v in bulk if "results_refused" in v] == [3]
     assert [(e, v["carry"]) for e, v in bulk if "carry" in v] == [
         (str(march.id), {"from_period_id": pid, "lines": 1}), (str(march.id), {"from_period_id": pid, "lines": 0})]
     assert [e for e, v in bulk if "sync" in v] == [str(pid), str(march.id), str(march.id)]
@@ -213,8 +186,8 @@ def test_headline_measure(db_session, locked_period, tmp_path, make_person):
     lines = _lines(db_session, pid)
     payout.hand_over(db_session, pid, None, unit(db_session, "001"))
     payout.import_results(db_session, pid, _result_file(tmp_path, [
-        (lines["Nguyễn Văn An"].id, "", 0, "success", ""), (lines["Đỗ Văn Em"].id, "", 0, "success", ""),
-        (lines["Lê Thị Bình"].id, "", 0, "failed", "Sai tên")]), unit(db_session, "001"), None)
+        (lines["Nguyễn Văn An"].id, "", None, "success", ""), (lines["Đỗ Văn Em"].id, "", None, "success", ""),
+        (lines["Lê Thị Bình"].id, "", None, "failed", "Sai tên")]), unit(db_session, "001"), None)
     district = payout.headline(db_session, unit(db_session, "001"), pid)
     # case type 1 in the period: An, Bình, Dung (held), Em → 4; paid to the account: An, Em.
     assert (district["want_account"], district["paid_to_account"], district["share_paid_to_account"]) == (4, 2, 0.5)

@@ -6,7 +6,7 @@ rules.py           base levels and stackable categories (reference data)
 periods.py         a period's life: create, scope, lock with a checksum, hand over, close
 sync.py            the set-based sync of the payout list, holds and what was left out
 exports.py         the hand-over files: the payout list per paying unit (.xlsx), one CSV per bank
-reconciliation.py  the bank's results, totals, the follow-up list, carrying failed lines
+reconciliation.py  the bank's results (validated whole), payments in hand, totals, the follow-up list, carrying
 measure.py         the headline share paid into an account
 page.py            what the page of one period shows (one read-only call)
 
@@ -54,11 +54,17 @@ from app.services.payout.periods import (  # noqa: F401
 )
 from app.services.payout.reconciliation import (  # noqa: F401
     RESULT_ALIASES,
+    RESULTS_OPEN,
+    ResultsRefused,
     carry_failed,
     follow_up_lines,
+    hand_lines,
     import_results,
     parse_result_status,
     period_totals,
+    record_hand_results,
+    result_report,
+    write_result_report,
 )
 from app.services.payout.rules import (  # noqa: F401
     BASE_LEVEL_SEED,

@@ -238,7 +238,8 @@ def hand_over(session: Session, period_id: int, user_id: int | None, unit: Admin
 
 
 def close_period(session: Session, period_id: int, user_id: int | None, unit: AdminUnit) -> PayoutPeriod:
-    """Mark a handed-over period paid and reconciled: every line to pay has a result."""
+    """Mark a handed-over period paid and reconciled; commits. Refused while any line to pay (not held, an
+    amount above 0) has no result yet (paid, partially paid, failed, reversed, carried), naming how many."""
     period = load_period(session, period_id, lock=True)
     if not period_in_charge(period, unit):
         raise out_of_scope()
@@ -249,7 +250,8 @@ def close_period(session: Session, period_id: int, user_id: int | None, unit: Ad
         (PayoutLine.amount + PayoutLine.carried_amount) > 0))
     if open_lines:
         raise FieldError(Problem("period", "lines_outstanding", N_(
-            "%(count)s lines have no payment result yet"), {"count": open_lines}))
+            "The payout period %(name)s cannot be closed: %(count)s lines have no payment result yet. Import the "
+            "bank's result file and record the cash payments first."), {"count": open_lines, "name": period.name}))
     period.status, period.paid_by_id, period.paid_at = "paid", user_id, dt.datetime.now()
     session.commit()
     return period
