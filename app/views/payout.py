@@ -16,8 +16,8 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from sqlalchemy import select
-from wtforms import DateField, SelectField, StringField
-from wtforms.validators import DataRequired
+from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, NumberRange, Optional
 
 from app.extensions import db
 from app.models import AdminUnit, BaseLevel, CategoryRule, PayoutLine, PayoutPeriod, PayoutSyncRun
@@ -65,6 +65,21 @@ class NewPeriodForm(FlaskForm):
 class ResultForm(FlaskForm):
     file = FileField(_l("Result file from the bank (.xlsx, .xls, .csv)"), validators=[
         FileRequired(), FileAllowed(["xlsx", "xls", "csv"], _l("Only .xlsx, .xls or .csv files"))])
+    override_reason = TextAreaField(_l("Apply the valid rows of a refused file: the reason (kept in the audit trail)"),
+                                    validators=[Optional()])
+
+
+class HandResultForm(FlaskForm):
+    """The result of cash / proxy lines chosen on the period page (``line_ids``), with the receipt."""
+
+    status = SelectField(_l("Result"), choices=[("paid", _l("Paid")), ("partial", _l("Partially paid")),
+                                                ("failed", _l("Failed"))])
+    paid_by = StringField(_l("Paid by"), validators=[Optional()])
+    paid_on = DateField(_l("Date paid"), validators=[Optional()], format="%Y-%m-%d")
+    receipt_ref = StringField(_l("Signed receipt (ký nhận) reference"), validators=[Optional()])
+    proxy_name = StringField(_l("Received by a proxy: the proxy's name"), validators=[Optional()])
+    received = IntegerField(_l("Amount received (partial payment)"), validators=[Optional(), NumberRange(min=0)])
+    reason = StringField(_l("Reason (failed or partial)"), validators=[Optional()])
 
 
 class PayoutPeriodView(InScopeOr404, ModelView):
@@ -72,10 +87,12 @@ class PayoutPeriodView(InScopeOr404, ModelView):
     class_permission_name = "PayoutPeriod"
     method_permission_name = dict(VIEW_METHODS, new="write", detail="read", sync="read", sync_progress="read",
                                   lock="read", hand_over="read", close="read", export_list="read",
-                                  export_bank="read", export_bank_sha="read", results="read", carry="read")
+                                  export_bank="read", export_bank_sha="read", results="read", carry="read",
+                                  results_report="read", cash="read")
     base_filters = [["unit_id", FilterInFunction, current_period_unit_ids]]
     include_route_methods = {"list", "show", "add", "new", "detail", "sync", "sync_progress", "lock", "hand_over", "close",
-                             "export_list", "export_bank", "export_bank_sha", "results", "carry"}
+                             "export_list", "export_bank", "export_bank_sha", "results", "carry", "results_report",
+                             "cash"}
     list_title = _l("Payout periods")
     list_columns = ["name", "period_date", "unit", "status", "synced_at", "locked_at"]
     search_columns = ["name", "status", "period_date"]
@@ -134,7 +151,8 @@ class PayoutPeriodView(InScopeOr404, ModelView):
         return self.render_template(
             "payout_detail.html", period=period, **page, left_out=left_out, held_reasons=held_reasons,
             failures={r.id: failure_text(r) for r in page["runs"] if r.status == "failed"},
-            result_form=ResultForm(), status_label=label("period_status", period.status),
+            result_form=ResultForm(), hand_form=HandResultForm(), can_override=can("override_results"),
+            status_label=label("period_status", period.status), result_labels=labels("line_result"),
             channel_labels=labels("line_channel"), sync_labels=labels("sync_status"), money=format_money,
             can_sync=can("sync_payout") and page["syncable"],
             can_approve=can("approve_payout") and page["in_charge"], can_export=can("export_payout"),
@@ -255,6 +273,9 @@ class PayoutPeriodView(InScopeOr404, ModelView):
         if not form.validate_on_submit():
             flash(gettext("Choose a result file (.xlsx, .xls or .csv)."), "danger")
             return redirect(url_for(".detail", pk=pk))
+        override = (form.override_reason.data or "").strip() or None
+        if override is not None:
+            require("override_results")
         upload = form.file.data
         suffix = os.path.splitext(upload.filename or "")[1].lower() or ".csv"
         with tempfile.NamedTemporaryFile(suffix=suffix, delete=False) as fh:
@@ -262,18 +283,61 @@ class PayoutPeriodView(InScopeOr404, ModelView):
             path = fh.name
         try:
             result = payout.import_results(db.session, period.id, path, current_unit(), g.user.id,
-                                           filename=upload.filename)
+                                           filename=upload.filename, override_reason=override)
+        except payout.ResultsRefused as exc:
+            db.session.rollback()
+            flash(render_problem(exc.problem), "danger")
+            for p in exc.problems[:10]:
+                flash(render_problem(p), "warning")
+            return redirect(url_for(".detail", pk=pk))
         except FieldError as exc:
             return self._fail(pk, exc)
         finally:
             os.unlink(path)
-        flash(gettext("Results read: %(paid)s paid, %(failed)s failed, %(unknown)s unknown lines, %(invalid)s unreadable rows.",
-                      paid=result["paid"], failed=result["failed"], unknown=result["unknown"], invalid=result["invalid"]),
-              "info")
-        from app.services.messages import Problem
+        flash(gettext("Results recorded: %(paid)s paid, %(partial)s partially paid, %(failed)s failed, %(reversed)s "
+                      "reversed.", paid=result["paid"], partial=result["partial"], failed=result["failed"],
+                      reversed=result["reversed"]), "info")
+        if result["override"]:
+            flash(gettext("%(count)s rows of the file were not applied; the reason is recorded.",
+                          count=result["skipped"]), "warning")
+        return redirect(url_for(".detail", pk=pk))
 
-        for p in result["problems"][:10]:
-            flash(render_problem(Problem.from_dict(p)), "warning")
+    @expose("/results_report/<int:pk>/<int:import_id>")
+    @has_access
+    def results_report(self, pk, import_id):
+        period = self.in_scope_or_404(pk)
+        entry = payout.result_report(db.session, import_id, current_unit())
+        if entry is None or entry.period_id != period.id:
+            abort(404)
+        out = io.BytesIO()
+        with force_locale("vi"):
+            count = payout.write_result_report(entry, out, gettext)
+        from app.security.audit import log_export
+
+        log_export("payout_result_report", detail=f"Result file report #{entry.id}: {entry.filename}", count=count,
+                   unit_id=entry.unit_id, entity_id=period.id)
+        out.seek(0)
+        return send_file(out, as_attachment=True, download_name=f"bao-cao-ket-qua-{period.id}-{entry.id}.xlsx",
+                         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+    @expose("/cash/<int:pk>", methods=["POST"])
+    @has_access
+    def cash(self, pk):
+        require("approve_payout")
+        period = self.in_scope_or_404(pk)
+        form = HandResultForm()
+        if not form.validate_on_submit():
+            flash(gettext("Check the receipt: the date is dd/mm/yyyy and the amount a whole number of dong."), "danger")
+            return redirect(url_for(".detail", pk=pk))
+        try:
+            count = payout.record_hand_results(
+                db.session, period.id, current_unit(), g.user.id, request.form.getlist("line_ids"),
+                status=form.status.data, paid_by=form.paid_by.data, paid_on=form.paid_on.data,
+                receipt_ref=form.receipt_ref.data, proxy_name=form.proxy_name.data, received=form.received.data,
+                reason=form.reason.data)
+        except FieldError as exc:
+            return self._fail(pk, exc)
+        flash(gettext("%(n)s cash lines recorded.", n=count), "info")
         return redirect(url_for(".detail", pk=pk))
 
     @expose("/carry/<int:pk>", methods=["POST"])

@@ -80,8 +80,7 @@ def verified_account(app):
     return make
 
 
-@pytest.fixture()
-def locked_period(db_session, make_person, verified_account):
+def build_locked_period(session, make_person, verified_account) -> dict:
     """District 001, Feb 2025: An (account, Vietcombank), Bình (account, Agribank), Cường (cash), Dung (held),
     Em in 00001 (account, Vietcombank, 1,500,000). Locked by phong.001."""
     from app.services import payout
@@ -95,13 +94,19 @@ def locked_period(db_session, make_person, verified_account):
     ids["dung"] = make_person("00004", "Hoàng Thị Dung", case_type=1, hold_reason="deceased")
     ids["em"] = make_person("00001", "Đỗ Văn Em", case_type=1, enrol={"NCC": 1500000})
     verified_account(ids["em"], "0099887766")
-    period = payout.create_period(db_session, name="Tháng 02/2025", period_date=dt.date(2025, 2, 1),
-                                  unit=unit(db_session, "001"), user_id=None)
-    db_session.commit()
-    payout.sync_payout_list(db_session, period.id, unit(db_session, "001"))
-    payout.lock_period(db_session, period.id, user_id(db_session, "phong.001"), unit(db_session, "001"))
+    period = payout.create_period(session, name="Tháng 02/2025", period_date=dt.date(2025, 2, 1),
+                                  unit=unit(session, "001"), user_id=None)
+    session.commit()
+    payout.sync_payout_list(session, period.id, unit(session, "001"))
+    payout.lock_period(session, period.id, user_id(session, "phong.001"), unit(session, "001"))
     ids["period"] = period.id
     return ids
+
+
+@pytest.fixture()
+def locked_period(db_session, make_person, verified_account):
+    """The period of :func:`build_locked_period`, locked."""
+    return build_locked_period(db_session, make_person, verified_account)
 
 
 def _lines(session, period_id):

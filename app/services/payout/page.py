@@ -14,7 +14,7 @@ from app.services.payout.periods import (
     period_summary,
     period_visible,
 )
-from app.services.payout.reconciliation import period_totals
+from app.services.payout.reconciliation import RESULTS_OPEN, hand_lines, period_totals
 from app.services.payout.sync import run_summary
 from app.services.scope import subtree_ids
 
@@ -26,7 +26,8 @@ def period_page(session: Session, period: PayoutPeriod, unit: AdminUnit | None) 
     untranslated: the part of the period in that scope (``target``), its summary and totals, the last sync
     runs and exports, the export groups and banks once exportable, the later periods still open, the
     headline measure, whether the unit is in charge, what the last finished sync left out or held, and
-    whether the locked lines still match their checksum. Reads only."""
+    whether the locked lines still match their checksum, the last result imports (applied or refused) and the
+    cash and proxy lines still waiting for a result (the first 200). Reads only."""
     target = effective_unit(period, unit)
     summary = period_summary(session, period.id, target)
     runs = session.scalars(select(PayoutSyncRun).where(
@@ -36,6 +37,10 @@ def period_page(session: Session, period: PayoutPeriod, unit: AdminUnit | None) 
         PayoutExport.period_id == period.id, PayoutExport.unit_id.in_(subtree_ids(target)))
         .order_by(PayoutExport.id.desc()).limit(10)).all()
     exportable = period.status in EXPORTABLE
+    imports = session.scalars(select(PayoutExport).where(
+        PayoutExport.period_id == period.id, PayoutExport.kind.in_(("results", "refused")),
+        PayoutExport.unit_id.in_(subtree_ids(target))).order_by(PayoutExport.id.desc()).limit(10)).all()
+    results_open = period.status in RESULTS_OPEN
     later = [p for p in session.scalars(select(PayoutPeriod).where(
         PayoutPeriod.status.in_(SYNCABLE), PayoutPeriod.period_date >= period.period_date,
         PayoutPeriod.id != period.id).order_by(PayoutPeriod.period_date)) if period_visible(p, unit)]
@@ -50,6 +55,7 @@ def period_page(session: Session, period: PayoutPeriod, unit: AdminUnit | None) 
         "exports": exports, "groups": export_groups(session, period, unit) if exportable else [],
         "banks": summary["by_bank"] if exportable else [], "later": later,
         "measure": headline(session, target, period.id), "in_charge": in_charge,
-        "syncable": period.status in SYNCABLE, "results_open": exportable,
+        "syncable": period.status in SYNCABLE, "results_open": results_open, "result_imports": imports,
+        "hand_lines": hand_lines(session, period.id, unit, limit=200) if results_open else [],
         "checksum_ok": checksum_intact(session, period) if period.checksum and in_charge else None,
     }
