@@ -149,12 +149,13 @@ def beneficiary_csv(rows, batch_communes: list[str]) -> bytes:
 
 
 def results_csv(outcomes) -> bytes:
-    """A bank result file: (line id, paid?) pairs."""
+    """A bank result file: (line id, paid?) pairs; the receipt columns serve the lines paid in hand."""
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow(("reference", "status", "reason"))
+    writer.writerow(("reference", "status", "reason", "paid_by", "paid_on", "receipt", "proxy_name"))
     for line_id, paid in outcomes:
-        writer.writerow((line_id, "success" if paid else "failed", "" if paid else "Tài khoản không tồn tại"))
+        writer.writerow((line_id, "success" if paid else "failed", "" if paid else "Tài khoản không tồn tại",
+                         "Cán bộ chi trả", "02/01/2025", f"KN-{line_id}", "Người nhận thay"))
     return buf.getvalue().encode("utf-8")
 
 
