@@ -1,8 +1,12 @@
-"""/api/v1/account/ (payment accounts, four eyes) and /api/v1/payout/ (periods, sync, lock, measure)."""
+"""/api/v1/account/ (payment accounts, four eyes) and /api/v1/payout/ (periods, sync, lock, results, measure)."""
 from __future__ import annotations
+
+import os
+import tempfile
 
 from flask import current_app, g, request
 from flask_appbuilder.api import BaseApi, expose, protect
+from flask_babel import gettext
 from sqlalchemy import select
 
 from app.api.spec import DocumentedApi
@@ -13,7 +17,7 @@ from app.security.audit import log_page
 from app.security.masking import mask_for_user
 from app.security.scope import scoped_query, unit_in_scope, user_unit
 from app.services import payout, validation
-from app.services.messages import FieldError
+from app.services.messages import FieldError, Problem
 from app.services.payout import accounts
 from app.services.reference import find_unit
 from app.services.validation import MAX_ID
@@ -232,7 +236,7 @@ class PayoutApi(DocumentedApi, BaseApi):
     resource_name = "payout"
     class_permission_name = "PayoutPeriod"
     method_permission_name = {"periods": "read", "period": "read", "sync": "read", "sync_status": "read",
-                              "lock": "read", "measure": "read"}
+                              "lock": "read", "results": "read", "measure": "read"}
     allow_browser_login = True
     openapi_spec_tag = "Payout"
 
@@ -364,6 +368,58 @@ class PayoutApi(DocumentedApi, BaseApi):
         except FieldError as exc:
             return _refused(self, exc)
         return self.response(200, **summary)
+
+    @expose("/<ref>/results", methods=["POST"])
+    @protect()
+    @requires("approve_payout")
+    def results(self, ref):
+        """Record a bank (or cash) result file for the user's part of the period. The whole file is checked first:
+        any row that cannot be applied refuses it (nothing recorded; every row's problem in ``problems``), unless
+        ``override_reason`` is given (capability override_results): then the valid rows are applied.
+        ---
+        post:
+          parameters:
+          - {in: path, name: ref, required: true, description: the period's id or name, schema: {type: string}}
+          requestBody:
+            content:
+              multipart/form-data:
+                schema:
+                  type: object
+                  properties:
+                    file: {type: string, format: binary}
+                    override_reason: {type: string, description: apply the valid rows of a refused file, with this reason}
+          responses:
+            200: {description: the results recorded, content: {application/json: {schema: {$ref: '#/components/schemas/ResultImport'}}}}
+            400: {description: "the file refused whole (every row's problem), or not readable", content: {application/json: {schema: {$ref: '#/components/schemas/ResultRefusal'}}}}
+            403: {description: no approve (or override) capability, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
+            404: {description: unknown period or outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
+        """
+        period = self._period(ref)
+        if period is None:
+            return self.response_404()
+        override = (request.form.get("override_reason") or "").strip() or None
+        if override is not None and not _can("override_results"):
+            return self.response_403()
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            return self.response_400(message=gettext("A file is required."))
+        suffix = os.path.splitext(upload.filename)[1].lower() or ".csv"
+        with tempfile.NamedTemporaryFile(suffix=suffix, delete=False) as fh:
+            fh.write(upload.read())
+            path = fh.name
+        try:
+            result = payout.import_results(db.session, period.id, path, user_unit(db.session, g.user), g.user.id,
+                                           filename=upload.filename, override_reason=override)
+        except payout.ResultsRefused as exc:
+            body, status = refusal_json(exc)
+            return self.response(status, **body, problems=[problem_json(p) for p in exc.problems[:1000]],
+                                 report_id=exc.report_id)
+        except FieldError as exc:
+            return _refused(self, exc)
+        finally:
+            os.unlink(path)
+        return self.response(200, **dict(result, problems=[problem_json(Problem.from_dict(p))
+                                                           for p in result["problems"]]))
 
     @expose("/measure", methods=["GET"])
     @protect()

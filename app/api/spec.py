@@ -74,6 +74,11 @@ SCHEMAS = {
     "SyncRun": _obj({"run_id": INT, "period_id": INT, "unit_id": INT, "status": STR, "added": INT_N,
                      "removed": INT_N, "changed": INT_N, "total": INT_N, "failure": STR_N, **SHOWN},
                     ("run_id", "status", "progress")),
+    "ResultImport": _obj({"rows": INT, "paid": INT, "partial": INT, "failed": INT, "reversed": INT, "skipped": INT,
+                          "override": BOOL, "import_id": INT, "problems": {"type": "array", "items": PROBLEM}},
+                         ("rows", "paid", "partial", "failed", "reversed", "skipped", "import_id")),
+    "ResultRefusal": _obj({"message": STR, "problem": PROBLEM, "problems": {"type": "array", "items": PROBLEM},
+                           "report_id": INT_N}, ("message",)),
     "LockSummary": {"type": "object", "description": "The period's summary with its checksum"},
     "Measure": _obj({"total": HEADLINE, "units": {"type": "array", "items": HEADLINE}}, ("total", "units")),
     "Visit": _obj({

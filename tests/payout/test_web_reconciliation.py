@@ -167,3 +167,33 @@ def test_close_is_refused_on_the_page_until_every_line_has_a_result(app, client_
     phong.post(f"/payoutperiodview/close/{pid}", data={"csrf_token": page_token(phong)})
     with app.app_context():
         assert db.session.get(PayoutPeriod, pid).status == "paid"
+
+
+def test_results_through_the_api(app, api_token, period, tmp_path):
+    pid, lines = period
+    client = app.test_client()
+    headers = api_token("phong.001")
+
+    def post(path, **data):
+        with open(path, "rb") as fh:
+            return client.post(f"/api/v1/payout/{pid}/results", headers=headers,
+                               data={"file": (fh, "ket-qua.xlsx"), **data}, content_type="multipart/form-data")
+
+    bad = _result_file(tmp_path, [(lines[AN], "", 500000, "Thành công", ""), (lines[AN], "", 500000, "Thành công", ""),
+                                  (lines[BINH], "", 500000, "Thành công", "")])
+    response = post(bad)
+    assert response.status_code == 400 and response.json["problem"]["code"] == "results_refused"
+    assert [(p["code"]) for p in response.json["problems"]] == ["result_duplicate_line"] * 2
+    assert response.json["report_id"] and {s for s, _ in _results(app, pid).values()} == {"pending"}
+    # The commune police have no approve capability; another district does not see the period.
+    assert client.post(f"/api/v1/payout/{pid}/results", headers=api_token("congan.00004")).status_code == 403
+    assert client.post(f"/api/v1/payout/{pid}/results", headers=api_token("phong.002")).status_code == 404
+    response = post(bad, override_reason="Ngân hàng gửi trùng dòng, đã xác nhận")
+    assert response.status_code == 200
+    assert (response.json["paid"], response.json["skipped"], response.json["override"]) == (1, 2, True)
+    assert _results(app, pid)[BINH] == ("paid", 500000) and _results(app, pid)[AN] == ("pending", None)
+    good = _result_file(tmp_path, [(lines[AN], "", 500000, "Chi một phần", "Phong tỏa", 200000)], name="c.xlsx",
+                        extra=RECEIPT_COLUMNS[:1])
+    response = post(good)
+    assert response.status_code == 200 and response.json["partial"] == 1
+    assert _results(app, pid)[AN] == ("partial", 200000)
