@@ -1,4 +1,4 @@
-"""Payout: ``asxh import-accounts`` and ``asxh sync-payout``."""
+"""Payout: ``asxh import-accounts``, ``asxh sync-payout`` and ``asxh import-results``."""
 from __future__ import annotations
 
 import sys
@@ -10,7 +10,7 @@ from app.cli.common import db_session, echo_json, enqueue_or_wait, print_import,
 
 
 def register(group) -> None:
-    for command in (import_accounts_command, sync_payout_command):
+    for command in (import_accounts_command, sync_payout_command, import_results_command):
         group.add_command(command)
 
 
@@ -91,3 +91,50 @@ def sync_payout_command(period_ref, unit_code, wait, as_json):
     if run.status == "failed":
         click.echo(run.message or "", err=True)
         sys.exit(1)
+
+
+@click.command("import-results")
+@click.argument("period_ref")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--unit", "unit_code", default=None, help="Only this unit of the period (default: the whole period)")
+@click.option("--override-reason", default=None,
+              help="Apply the valid rows of a file that would be refused, with this reason (audited)")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object")
+@with_appcontext
+def import_results_command(period_ref, path, unit_code, override_reason, as_json):
+    """Record the bank's (or the cash) result file PATH for PERIOD (id or name). The whole file is checked first:
+    any row that cannot be applied refuses it and nothing is recorded (exit code 1, every row's reason)."""
+    import os
+
+    from flask_babel import force_locale, gettext
+
+    from app.services import payout
+    from app.services.messages import FieldError, Problem
+
+    session = db_session()
+    period = payout.find_period(session, period_ref)
+    if period is None:
+        raise click.ClickException(f"No payout period {period_ref!r}")
+    unit = resolve_unit(unit_code) if unit_code else period.unit
+    with force_locale("vi"):
+        try:
+            result = payout.import_results(session, period.id, path, unit, None, filename=os.path.basename(path),
+                                           override_reason=override_reason)
+        except payout.ResultsRefused as exc:
+            if as_json:
+                echo_json({"refused": True, "report_id": exc.report_id,
+                           "problems": [dict(p.to_dict(), message=p.render(gettext)) for p in exc.problems]})
+            else:
+                click.echo(exc.problem.render(gettext), err=True)
+                for p in exc.problems[:50]:
+                    click.echo("  " + p.render(gettext), err=True)
+            sys.exit(1)
+        except FieldError as exc:
+            raise click.ClickException(exc.problem.render(gettext))
+        if as_json:
+            echo_json(result)
+            return
+        click.echo(gettext("Results recorded: %(paid)s paid, %(partial)s partially paid, %(failed)s failed, "
+                           "%(reversed)s reversed.") % result)
+        for p in result["problems"][:50]:
+            click.echo("  " + Problem.from_dict(p).render(gettext))

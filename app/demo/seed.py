@@ -194,6 +194,8 @@ def seed_payout(session: Session, *, payer_code: str | None = None, user_id: int
     rng = random.Random(seed)
     lines = session.scalars(select(PayoutLine.id).where(PayoutLine.period_id == period.id,
                                                         PayoutLine.channel == "account")).all()
+    if not lines:  # an empty result file is refused: nothing to report
+        return {"rows": 0, "paid": 0, "partial": 0, "failed": 0, "reversed": 0, "skipped": 0}
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["Mã giao dịch", "Kết quả", "Lý do"])

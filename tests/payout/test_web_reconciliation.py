@@ -197,3 +197,22 @@ def test_results_through_the_api(app, api_token, period, tmp_path):
     response = post(good)
     assert response.status_code == 200 and response.json["partial"] == 1
     assert _results(app, pid)[AN] == ("partial", 200000)
+
+
+def test_results_from_the_command_line(app, period, tmp_path):
+    import json
+
+    pid, lines = period
+    runner = app.test_cli_runner()
+    bad = _result_file(tmp_path, [(lines[AN], "", 500000, "Thành công", ""), (lines[CUONG], "", 500000, "Đã chi", "")])
+    result = runner.invoke(args=["asxh", "import-results", str(pid), bad])
+    assert result.exit_code == 1
+    assert _vi(app, "Row %(row)s: line %(ref)s is paid in hand: give who paid, the date and the signed receipt "
+                    "(ký nhận)", row=4, ref=lines[CUONG]) in result.output
+    assert {s for s, _ in _results(app, pid).values()} == {"pending"}
+    result = runner.invoke(args=["asxh", "import-results", "Tháng 02/2025", bad, "--json",
+                                 "--override-reason", "Tiền mặt ghi nhận sau trên màn hình"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output.strip().splitlines()[-1])
+    assert (data["paid"], data["skipped"], data["override"]) == (1, 1, True)
+    assert _results(app, pid)[AN] == ("paid", 500000)
