@@ -376,7 +376,8 @@ class PayoutLineView(ScopedMixin, PersonalDataViewMixin, ModelView):
     list_columns = ["period", "sequence", "full_name", "cccd", "commune", "category", "total", "channel", "bank_name",
                     "account_number", "hold_reason", "result_status", "result_reason"]
     show_columns = list_columns + ["date_of_birth", "holder_ascii", "proxy_name", "proxy_cccd", "description",
-                                   "carried_amount", "result_at"]
+                                   "carried_amount", "result_at", "paid_amount", "receipt_paid_by", "receipt_date",
+                                   "receipt_ref", "receipt_proxy_name"]
     search_columns = ["period", "full_name", "cccd", "channel", "result_status", "category", "bank_bin", "commune"]
     order_columns = ["sequence", "full_name", "amount"]
     base_order = ("id", "asc")
@@ -390,14 +391,16 @@ class PayoutLineView(ScopedMixin, PersonalDataViewMixin, ModelView):
         "result_reason": _l("Reason"), "date_of_birth": _l("Date of birth"), "holder_ascii": _l("Account holder"),
         "proxy_name": _l("Recipient (proxy)"), "proxy_cccd": _l("CCCD of the proxy"),
         "description": _l("Transfer description"), "carried_amount": _l("Carried from an earlier period"),
-        "result_at": _l("Result at"),
+        "result_at": _l("Result at"), "paid_amount": _l("Amount received"), "receipt_paid_by": _l("Paid by"),
+        "receipt_date": _l("Date paid"), "receipt_ref": _l("Signed receipt (ký nhận) reference"),
+        "receipt_proxy_name": _l("Received by a proxy: the proxy's name"),
     }
     formatters_columns = {
         "cccd": cccd_formatter, "proxy_cccd": cccd_formatter, "account_number": account_formatter,
         "total": format_money, "carried_amount": format_money, "date_of_birth": format_date,
         "category": lambda v: label("category", v), "channel": lambda v: label("line_channel", v),
         "hold_reason": lambda v: label("hold_reason", v), "result_status": lambda v: label("line_result", v),
-        "result_at": format_date,
+        "result_at": format_date, "paid_amount": format_money, "receipt_date": format_date,
     }
 
 
