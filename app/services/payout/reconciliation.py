@@ -328,6 +328,7 @@ def _apply(session: Session, period_id: int, rows: list[_ResultRow], lines: dict
         hand = line.channel in HAND_CHANNELS and row.status in ("paid", "partial")
         params.append({
             "id": row.ref, "pid": period_id, "s": row.status, "now": now, "uid": user_id, "eid": export_id,
+            "rev": 1 if row.status == "reversed" else 0,
             "was1": "paid" if row.status == "reversed" else "pending",
             "was2": "partial" if row.status == "reversed" else "pending",
             "paid": {"paid": total, "partial": row.received}.get(row.status, 0),
@@ -340,10 +341,10 @@ def _apply(session: Session, period_id: int, rows: list[_ResultRow], lines: dict
         session.execute(text("""
             UPDATE payout_line SET result_status = :s, result_reason = :r, result_at = :now, paid_amount = :paid,
                    result_by_id = :uid, result_export_id = :eid,
-                   receipt_paid_by = CASE WHEN :s = 'reversed' THEN receipt_paid_by ELSE :by END,
-                   receipt_date = CASE WHEN :s = 'reversed' THEN receipt_date ELSE :on END,
-                   receipt_ref = CASE WHEN :s = 'reversed' THEN receipt_ref ELSE :rc END,
-                   receipt_proxy_name = CASE WHEN :s = 'reversed' THEN receipt_proxy_name ELSE :px END
+                   receipt_paid_by = CASE WHEN :rev = 1 THEN receipt_paid_by ELSE :by END,
+                   receipt_date = CASE WHEN :rev = 1 THEN receipt_date ELSE :on END,
+                   receipt_ref = CASE WHEN :rev = 1 THEN receipt_ref ELSE :rc END,
+                   receipt_proxy_name = CASE WHEN :rev = 1 THEN receipt_proxy_name ELSE :px END
             WHERE id = :id AND period_id = :pid AND result_status IN (:was1, :was2)"""), params)
 
 
