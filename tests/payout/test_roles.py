@@ -50,3 +50,10 @@ def test_the_issue_roles():
     assert "approve_payout" in by_key["phong"].capabilities and "approve_payout" in by_key["so"].capabilities
     assert "approve_payout" not in by_key["congan"].capabilities
     assert not by_key["lanhdao"].capabilities & {"enter_account", "verify_account", "sync_payout", "approve_payout"}
+
+
+def test_override_results_only_for_the_roles_that_approve_payouts():
+    from app.security.roles import PERMISSION_SETS
+
+    for role in PERMISSION_SETS.values():
+        assert ("override_results" in role.capabilities) == ("approve_payout" in role.capabilities), role.key
