@@ -19,7 +19,7 @@ from typing import Any, BinaryIO
 
 from openpyxl.styles import Font, PatternFill
 from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from app.models import (
     AdminUnit,
@@ -390,7 +390,7 @@ def hand_lines(session: Session, period_id: int, unit: AdminUnit, limit: int = 5
     target = effective_unit(period, unit)
     return session.scalars(select(PayoutLine).where(
         PayoutLine.period_id == period.id, PayoutLine.channel.in_(HAND_CHANNELS), PayoutLine.result_status == "pending",
-        PayoutLine.commune_id.in_(subtree_ids(target)))
+        PayoutLine.commune_id.in_(subtree_ids(target))).options(joinedload(PayoutLine.commune))
         .order_by(PayoutLine.commune_id, PayoutLine.sequence, PayoutLine.id).limit(limit)).all()
 
 
