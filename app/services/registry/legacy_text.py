@@ -109,7 +109,7 @@ for _letter, _code in _VNI_ENCODE.items():
     if len(_code) == 1:
         _VNI_DECODE[_code] = _letter
     else:  # accept the mark in either case; the base letter decides the case
-        _b, _m = _code
+        _b, _m = _code[0], _code[1:]
         _VNI_DECODE[_b + _m.lower()] = _letter
         _VNI_DECODE[_b + _m.upper()] = _letter
 _VNI_ENCODE_TABLE = str.maketrans(_VNI_ENCODE)
