@@ -92,7 +92,7 @@ def ensure_user(username: str, role_name: str, unit_code: str, password: str, *,
     try:
         password_policy(password)  # the same policy as the screens, also when updating a user
     except PasswordComplexityValidationError as exc:
-        raise click.ClickException(str(exc))
+        raise click.ClickException(str(exc)) from None
 
     role_by_name = {r.name: r for r in active_roles()}
     if role_name not in role_by_name:
@@ -140,7 +140,7 @@ def create_user_command(username, role_name, unit_code, password, first_name, la
     try:
         password_policy(password)
     except PasswordComplexityValidationError as exc:
-        raise click.ClickException(str(exc))
+        raise click.ClickException(str(exc)) from None
     _, created = ensure_user(username, role_name, unit_code, password, first_name=first_name, last_name=last_name)
     click.echo(f"{'Created' if created else 'Updated'} {username} ({role_name}, {unit_code}).")
 
@@ -323,7 +323,7 @@ def import_command(path, category, unit_code, preview, wait, as_json):
         batch = importing.create_batch(session, filename=path, content=content, unit=unit, category=category,
                                        user_id=None, auto_apply=not preview)
     except FieldError as exc:
-        raise click.ClickException(exc.problem.render())
+        raise click.ClickException(exc.problem.render()) from None
     session.commit()
     batch_id = batch.id
     if batch.status == "uploaded":
@@ -455,7 +455,7 @@ def audit_verify_command(anchor):
             anchor_id, anchor_hash = anchor.split(":", 1)
             expected = (int(anchor_id), anchor_hash.strip().lower())
         except ValueError:
-            raise click.BadParameter("use ID:HASH", param_hint="--anchor")
+            raise click.BadParameter("use ID:HASH", param_hint="--anchor") from None
     anchors = read_anchors()
     report = verify_chain(_db().session, anchor=expected, anchors=anchors)
     if report.ok:

@@ -81,7 +81,7 @@ def sync_payout_command(period_ref, unit_code, wait, as_json):
     try:
         run = payout.request_sync(session, period.id, unit, None)
     except FieldError as exc:
-        raise click.ClickException(exc.problem.render())
+        raise click.ClickException(exc.problem.render()) from None
     session.commit()
     run_id, job_id = run.id, registry.job_id("payout_sync", run.id)
     if not (wait or as_json):

@@ -102,8 +102,8 @@ class MatchReviewView(ScopedMixin, PersonalDataViewMixin, ModelView):
         except FieldError as exc:
             db.session.rollback()
             if exc.problem.code == "out_of_scope":
-                raise Forbidden(exc.problem.render(gettext))
-            raise BadRequest(exc.problem.render(gettext))
+                raise Forbidden(exc.problem.render(gettext)) from None
+            raise BadRequest(exc.problem.render(gettext)) from None
         db.session.commit()
         return outcome
 

@@ -229,7 +229,7 @@ def _detect_legacy(text: str) -> tuple[str, str | None]:
         if len(words_o) != len(words_c):
             continue
         total = ok_orig = ok_conv = gain = 0
-        for wo, wc in zip(words_o, words_c):
+        for wo, wc in zip(words_o, words_c, strict=True):
             if wo.isascii():
                 continue
             total += 1
