@@ -99,6 +99,18 @@ def purge_data(session) -> None:
 
 
 @pytest.fixture()
+def unit_id(app):
+    """unit_id("00004") → the id of that demo unit of the 2024 scheme."""
+    from app.extensions import db
+    from tests.factories import unit_id as find_unit_id
+
+    def get(code: str) -> int:
+        with app.app_context():
+            return find_unit_id(db.session, code)
+    return get
+
+
+@pytest.fixture()
 def run_jobs(app):
     """Run every queued job now, in this process, through RQ (SimpleWorker, burst)."""
     from rq import SimpleWorker

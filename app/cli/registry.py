@@ -48,7 +48,7 @@ def import_command(path, category, unit_code, preview, wait, as_json):
         batch = importing.create_batch(session, filename=path, content=content, unit=unit, category=category,
                                        user_id=None, auto_apply=not preview)
     except FieldError as exc:
-        raise click.ClickException(exc.problem.render())
+        raise click.ClickException(exc.problem.render()) from None
     session.commit()
     batch_id = batch.id
     if batch.status == "uploaded":

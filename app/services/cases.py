@@ -330,7 +330,7 @@ def write_case_lists(session: Session, unit: AdminUnit | None, out: BinaryIO, tr
     widths = [6, 28, 12, 16, 40, 22, 12, 45, 12, 20]
     for n in types:
         ws = wb.create_sheet(f"{t(N_('Type'))} {n}"[:31])
-        for col, w in zip("ABCDEFGHIJ", widths):
+        for col, w in zip("ABCDEFGHIJ", widths, strict=True):
             ws.column_dimensions[col].width = w
         preamble(ws, f"{t(N_('List of case type %(n)s')) % {'n': n}}: {t(CASE_TYPES[n])}")
         head(ws, headers)

@@ -93,7 +93,7 @@ class MatchReviewView(ScopedMixin, PersonalDataViewMixin, ModelView):
         except FieldError as exc:
             db.session.rollback()
             raise_refusal(exc)
-            raise BadRequest(render_problem(exc.problem))
+            raise BadRequest(render_problem(exc.problem)) from None
         db.session.commit()
         return outcome
 

@@ -7,6 +7,7 @@ import unicodedata
 
 import pytest
 
+from tests import factories
 from tests.conftest import page_token
 
 D = dt.date
@@ -16,9 +17,7 @@ D = dt.date
 def world(app):
     """A tiny registry and list in Trúc Bạch (00004) and Phúc Xá (00001), Ba Đình."""
     from app.extensions import db
-    from app.models import Beneficiary, Enrolment
     from app.services.reference import find_unit
-    from app.services.registry.keys import refresh_keys
     from app.services.registry.population import bulk_load_citizens, citizen_row
 
     with app.app_context():
@@ -59,17 +58,9 @@ def world(app):
             "duplicate": ("Nguyễn Văn An", None, None, 1945, "M", tb),
             "other_commune": ("Lý Văn Minh", "001053000112", D(1953, 2, 13), 1953, "M", tb),
         }
-        ids = {}
-        for key, (name, cccd, dob, year, sex, unit) in people.items():
-            b = Beneficiary(full_name=name, cccd=cccd, date_of_birth=dob, birth_year=year, sex=sex, commune=unit,
-                            commune_id=unit.id, match_status="pending")
-            refresh_keys(b)
-            b.enrolments.append(Enrolment(category="BTXH", commune_id=unit.id, monthly_amount=540000))
-            s.add(b)
-            s.flush()
-            ids[key] = b.id
-        s.commit()
-        return ids
+        return {key: factories.make_person(s, unit.code, name, enrol={"BTXH": 540000}, cccd=cccd, date_of_birth=dob,
+                                           birth_year=year, sex=sex, match_status="pending")
+                for key, (name, cccd, dob, year, sex, unit) in people.items()}
 
 
 def run_match(app, unit_code="001"):

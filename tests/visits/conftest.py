@@ -5,6 +5,8 @@ import datetime as dt
 
 import pytest
 
+from tests import factories
+
 TODAY = dt.date(2024, 1, 14)
 
 # A complete "has no account, wants account payment" visit; tests change what they need.
@@ -45,25 +47,13 @@ def user_ids(app):
 def make_person(app):
     """make_person(code, name, address=..., cccd=..., categories=("BTXH",), hold=None) -> id (synthetic)."""
     from app.extensions import db
-    from app.models import Beneficiary, Enrolment
-    from app.services.reference import find_unit
-    from app.services.registry.keys import refresh_keys
-
-    counter = {"n": 0}
 
     def make(code: str, name: str, *, address: str | None = None, cccd: str | None = None,
              categories=("BTXH",), hold: str | None = None, match_status: str = "matched", birth_year: int = 1945):
-        counter["n"] += 1
         with app.app_context():
-            unit = find_unit(db.session, code, "2024")
-            person = Beneficiary(full_name=name, cccd=cccd, birth_year=birth_year, sex="M", address=address,
-                                 commune=unit, commune_id=unit.id, match_status=match_status, hold_reason=hold)
-            refresh_keys(person)
-            for cat in categories:
-                person.enrolments.append(Enrolment(category=cat, commune_id=unit.id, monthly_amount=540000))
-            db.session.add(person)
-            db.session.commit()
-            return person.id
+            return factories.make_person(db.session, code, name, enrol=dict.fromkeys(categories, 540000), cccd=cccd,
+                                         birth_year=birth_year, sex="M", address=address, match_status=match_status,
+                                         hold_reason=hold)
     return make
 
 

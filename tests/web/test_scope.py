@@ -4,6 +4,7 @@ import io
 import pytest
 from sqlalchemy import select
 
+from tests import factories
 from tests.conftest import page_token
 
 
@@ -11,23 +12,12 @@ from tests.conftest import page_token
 def people(app):
     """One beneficiary in Trúc Bạch (00004, Ba Đình) and one in Phúc Tân (00037, Hoàn Kiếm)."""
     from app.extensions import db
-    from app.models import Beneficiary, Enrolment
-    from app.services.reference import find_unit
-    from app.services.registry.keys import refresh_keys
 
     with app.app_context():
-        ids = {}
-        for code, name, cccd in (("00004", "Nguyễn Văn An", "001045000001"), ("00037", "Trần Thị Bình", "001145000002")):
-            unit = find_unit(db.session, code, "2024")
-            person = Beneficiary(full_name=name, cccd=cccd, birth_year=1945, sex="M" if "Văn" in name else "F",
-                                 commune=unit, commune_id=unit.id, match_status="pending")
-            refresh_keys(person)
-            person.enrolments.append(Enrolment(category="BTXH", commune_id=unit.id, monthly_amount=540000))
-            db.session.add(person)
-            db.session.flush()
-            ids[code] = person.id
-        db.session.commit()
-        return ids
+        return {code: factories.make_person(db.session, code, name, enrol={"BTXH": 540000}, cccd=cccd, birth_year=1945,
+                                            sex="M" if "Văn" in name else "F", match_status="pending")
+                for code, name, cccd in (("00004", "Nguyễn Văn An", "001045000001"),
+                                         ("00037", "Trần Thị Bình", "001145000002"))}
 
 
 def _names(response):
