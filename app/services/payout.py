@@ -1020,7 +1020,8 @@ def headline(session: Session, unit: AdminUnit, period_id: int | None = None) ->
 
 
 def headline_breakdown(session: Session, unit: AdminUnit, period_id: int | None = None) -> list[dict]:
-    """The measure for each unit directly below ``unit`` (districts of the city, communes of a district)."""
+    """The measure for each unit directly below ``unit``: the city's districts (2024) or communes (2025), a
+    district's communes."""
     rows, used = headline_by_commune(session, unit, period_id)
     children = list(session.scalars(select(AdminUnit).where(AdminUnit.parent_id == unit.id).order_by(AdminUnit.path)))
     units = {u.id: u for u in session.scalars(select(AdminUnit).where(AdminUnit.id.in_(list(rows))))} if rows else {}
