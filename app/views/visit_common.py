@@ -15,7 +15,6 @@ from app.views.params import id_arg
 from app.views.problems import render_problems  # noqa: F401 (re-exported for the visit views)
 
 
-
 def has(permission: str, view: str) -> bool:
     return current_app.appbuilder.sm.has_access(permission, view)
 
