@@ -72,7 +72,8 @@ class World:
     scheme: str
     # Units by what they are in the test: "city"; "payer" (a paying unit: a district in 2024, a commune in 2025);
     # "commune" (a commune "payer" pays for, with demo users); "other_commune" (a commune of another paying
-    # unit, "other_payer", with demo users).
+    # unit, "other_payer", with demo users); "commune_parent" (the unit right above "commune": its district in
+    # 2024, the city in 2025).
     units: dict
     # Demo users by what they do: "admin", "city" (the city department), "leader", "payer" (prepares and hands
     # over the payments of "payer"), "police", "police2" (a second officer of "commune"), "officer" (home visits
@@ -86,12 +87,12 @@ class World:
 
 WORLDS = {
     "2024": World("2024", units={"city": "01", "payer": "001", "commune": "00004", "commune_b": "00001",
-                                 "other_payer": "002", "other_commune": "00037"},
+                                 "other_payer": "002", "other_commune": "00037", "commune_parent": "001"},
                   users={"admin": "admin", "city": "so.ldtbxh", "leader": "lanhdao", "payer": "phong.001",
                          "police": "congan.00004", "police2": "congan2.00004", "officer": "canbo.00004",
                          "other_payer": "phong.002", "other_police": "congan.00037", "other_officer": "canbo.00037"}),
     "2025": World("2025", units={"city": "01", "payer": "00004", "commune": "00004", "commune_b": "00004",
-                                 "other_payer": "00070", "other_commune": "00070"},
+                                 "other_payer": "00070", "other_commune": "00070", "commune_parent": "01"},
                   users={"admin": "admin", "city": "so", "leader": "lanhdao", "payer": "xa.00004",
                          "police": "congan.00004", "police2": "congan2.00004", "officer": "xa.00004",
                          "other_payer": "xa.00070", "other_police": "congan.00070", "other_officer": "xa.00070"}),

@@ -24,26 +24,32 @@ def answers(**changes) -> dict:
 
 
 @pytest.fixture()
-def units(app):
+def units(scheme_app, world):
+    """Unit ids by the world's names ("commune", "other_commune", "city", ...); in 2024 by code as well."""
     from app.extensions import db
     from app.services.reference import find_unit
 
-    with app.app_context():
-        return {code: find_unit(db.session, code, "2024").id for code in ("00001", "00004", "00037", "001", "01")}
+    with scheme_app.app_context():
+        out = {key: find_unit(db.session, code, world.scheme).id for key, code in world.units.items()}
+        if world.scheme == "2024":
+            out.update({code: find_unit(db.session, code, "2024").id
+                        for code in ("00001", "00004", "00037", "001", "01")})
+        return out
 
 
 @pytest.fixture()
-def user_ids(app):
+def user_ids(scheme_app):
     from app.extensions import db
     from app.models import AsxhUser
 
-    with app.app_context():
+    with scheme_app.app_context():
         return {u.username: u.id for u in db.session.query(AsxhUser).all()}
 
 
 @pytest.fixture()
-def make_person(app):
-    """make_person(code, name, address=..., cccd=..., categories=("BTXH",), hold=None) -> id (synthetic)."""
+def make_person(scheme_app, world):
+    """make_person(code, name, address=..., cccd=..., categories=("BTXH",), hold=None) -> id (synthetic), in a
+    commune of the test's scheme."""
     from app.extensions import db
     from app.models import Beneficiary, Enrolment
     from app.services.reference import find_unit
@@ -54,8 +60,8 @@ def make_person(app):
     def make(code: str, name: str, *, address: str | None = None, cccd: str | None = None,
              categories=("BTXH",), hold: str | None = None, match_status: str = "matched", birth_year: int = 1945):
         counter["n"] += 1
-        with app.app_context():
-            unit = find_unit(db.session, code, "2024")
+        with scheme_app.app_context():
+            unit = find_unit(db.session, code, world.scheme)
             person = Beneficiary(full_name=name, cccd=cccd, birth_year=birth_year, sex="M", address=address,
                                  commune=unit, commune_id=unit.id, match_status=match_status, hold_reason=hold)
             refresh_keys(person)
