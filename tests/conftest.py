@@ -140,7 +140,9 @@ def app2025(app, tmp_path_factory):
         for args in (["asxh", "init"], ["asxh", "seed-demo", "--citizens", "0"]):
             result = runner.invoke(args=args, catch_exceptions=False)
             assert result.exit_code == 0, result.output
-    flask_app.config["TEST_ENV"] = {"DATABASE_URL": url, "UNIT_SCHEME": "2025", "ASXH_INSTANCE_DIR": str(instance)}
+    # What a process serving this app needs (the browser tests' server and worker).
+    flask_app.config["TEST_ENV"] = {"DATABASE_URL": url, "UNIT_SCHEME": "2025", "ASXH_INSTANCE_DIR": str(instance),
+                                    "AUDIT_ANCHOR_PATH": str(app.config["AUDIT_ANCHOR_PATH"])}
     yield flask_app
 
 
