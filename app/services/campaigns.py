@@ -33,7 +33,7 @@ from app.models import (
 from app.services.accounts import has_verified_account
 from app.services.messages import N_, FieldError, Problem
 from app.services.normalize import clean_text
-from app.services.reference import FIXTURES, commune_clause, is_commune, kind_below
+from app.services.reference import FIXTURES, commune_clause, is_commune, kind_below, units_below
 from app.services.scope import contains, contains_clause, lineage_ids, subtree_ids
 from app.services.workgroups import require_scope
 
@@ -180,8 +180,7 @@ def board(session: Session, campaign: Campaign, unit: AdminUnit, *, today: dt.da
         mode = "communes"
     else:
         mode = "units"
-        children = list(session.scalars(select(AdminUnit).where(AdminUnit.parent_id == unit.id)
-                                        .order_by(AdminUnit.code)))
+        children = units_below(session, unit)
         for child in children:
             mine = [r for r in commune_rows if contains(child, r["unit"])]
             if not mine:

@@ -48,7 +48,7 @@ from app.services.accounts import has_verified_account, verified_sql
 from app.services.formatting import format_date
 from app.services.labels import label
 from app.services.messages import N_, FieldError, Problem
-from app.services.reference import level_of, payer_level
+from app.services.reference import level_of, payer_level, units_below
 from app.services.scope import OutOfScope, contains, contains_clause, related, subtree_ids, subtree_sql
 from app.services.validation import is_id
 from app.services.visits import latest_visit_sql
@@ -1023,7 +1023,7 @@ def headline_breakdown(session: Session, unit: AdminUnit, period_id: int | None 
     """The measure for each unit directly below ``unit``: the city's districts (2024) or communes (2025), a
     district's communes."""
     rows, used = headline_by_commune(session, unit, period_id)
-    children = list(session.scalars(select(AdminUnit).where(AdminUnit.parent_id == unit.id).order_by(AdminUnit.path)))
+    children = units_below(session, unit)
     units = {u.id: u for u in session.scalars(select(AdminUnit).where(AdminUnit.id.in_(list(rows))))} if rows else {}
     out = []
     for child in children:

@@ -56,6 +56,12 @@ def level_below(unit: AdminUnit) -> int | None:
     return None if is_commune(unit) else unit.level + 1
 
 
+def units_below(session: Session, unit: AdminUnit) -> list[AdminUnit]:
+    """The units directly below ``unit``, by code: what its figures break down into (the districts of the 2024
+    city, the communes of the 2025 city, a district's communes; none for a commune)."""
+    return list(session.scalars(select(AdminUnit).where(AdminUnit.parent_id == unit.id).order_by(AdminUnit.code)))
+
+
 def kind_below(unit: AdminUnit) -> str | None:
     """"district" or "commune": what the units directly below ``unit`` are; None for a commune."""
     level = level_below(unit)
