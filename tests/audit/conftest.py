@@ -43,8 +43,9 @@ def wipe_audit_log(app) -> None:
 
 
 @pytest.fixture()
-def make_person(app):
-    """make_person(commune_code, name, cccd) → id of a new beneficiary with one BTXH enrolment (synthetic)."""
+def make_person(scheme_app, world):
+    """make_person(commune_code, name, cccd) → id of a new beneficiary with one BTXH enrolment (synthetic), in a
+    commune of the test's scheme."""
     from app.extensions import db
     from app.models import Beneficiary, Enrolment
     from app.services.audit import audit_actor
@@ -52,8 +53,8 @@ def make_person(app):
     from app.services.registry import refresh_keys
 
     def make(code="00004", name="Nguyễn Văn An", cccd="001045000001", birth_year=1945, sex="M"):
-        with app.app_context(), audit_actor(None, "fixture", "test"):
-            unit = find_unit(db.session, code, "2024")
+        with scheme_app.app_context(), audit_actor(None, "fixture", "test"):
+            unit = find_unit(db.session, code, world.scheme)
             person = Beneficiary(full_name=name, cccd=cccd, birth_year=birth_year, sex=sex, commune=unit,
                                  commune_id=unit.id, match_status="pending")
             refresh_keys(person)
