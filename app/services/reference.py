@@ -68,7 +68,6 @@ def kind_below(unit: AdminUnit) -> str | None:
     return None if level is None else SCHEME_LEVELS[unit.scheme][level - 1]
 
 
-
 def paying_unit(session: Session, unit: AdminUnit) -> AdminUnit | None:
     """The unit that pays for ``unit``: itself when it is a paying unit, the paying unit above it when it lies
     below one (a commune of 2024: its district), None above the paying level (the city)."""
