@@ -74,10 +74,11 @@ def make_person(scheme_app, world):
 
 
 @pytest.fixture()
-def people(make_person):
-    """Two people in Trúc Bạch (00004) and one in Phúc Tân (00037, Hoàn Kiếm)."""
+def people(make_person, world):
+    """Two people in commune 00004 (Trúc Bạch in 2024, Ba Đình in 2025) and one in a commune of another paying
+    unit (2024: Phúc Tân, 00037, Hoàn Kiếm; 2025: Hoàn Kiếm, 00070)."""
     return {
         "an": make_person("00004", "Nguyễn Văn An", address="Số 12, ngõ 34 phố Quán Thánh", cccd="001045000101"),
         "binh": make_person("00004", "Trần Thị Bình", address="Số 5 phố Quán Thánh", cccd="001145000102"),
-        "cuong": make_person("00037", "Lê Văn Cường", address="Số 3 phố Hàng Bạc", cccd="001045000103"),
+        "cuong": make_person(world.units["other_commune"], "Lê Văn Cường", address="Số 3 phố Hàng Bạc", cccd="001045000103"),
     }
