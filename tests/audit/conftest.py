@@ -45,15 +45,16 @@ def wipe_audit_log(app) -> None:
 
 
 @pytest.fixture()
-def make_person(app):
-    """make_person(commune_code, name, cccd) → id of a new beneficiary with one BTXH enrolment (synthetic)."""
+def make_person(scheme_app, world):
+    """make_person(commune_code, name, cccd) → id of a new beneficiary with one BTXH enrolment (synthetic), in a
+    commune of the test's scheme."""
     from app.extensions import db
     from app.services.audit import audit_actor
 
     def make(code="00004", name="Nguyễn Văn An", cccd="001045000001", birth_year=1945, sex="M"):
-        with app.app_context(), audit_actor(None, "fixture", "test"):
-            return factories.make_person(db.session, code, name, enrol={"BTXH": 540000}, cccd=cccd,
-                                         birth_year=birth_year, sex=sex, match_status="pending")
+        with scheme_app.app_context(), audit_actor(None, "fixture", "test"):
+            return factories.make_person(db.session, code, name, scheme=world.scheme, enrol={"BTXH": 540000},
+                                         cccd=cccd, birth_year=birth_year, sex=sex, match_status="pending")
     return make
 
 
