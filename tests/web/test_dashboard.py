@@ -14,7 +14,7 @@ import pytest
 @pytest.fixture()
 def demo_data(scheme_app, world):
     """A small synthetic demo: population, list, matching, visits, verified accounts, a reconciled period."""
-    from app.cli import DEMO_COMMUNES_2025
+    from app.cli.common import DEMO_COMMUNES_2025
     from app.demo import seed as demo
     from app.extensions import db
     from app.services.reference import find_unit
