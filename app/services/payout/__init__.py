@@ -31,8 +31,8 @@ from app.services.payout.measure import (  # noqa: F401
 from app.services.payout.page import SYNCABLE, period_page  # noqa: F401
 from app.services.payout.periods import (  # noqa: F401
     ACTIVE_LINE_SQL,
-    CHECKSUM_COLS,
     ARCHIVED_MSG,
+    CHECKSUM_COLS,
     LOCKED_MSG,
     MONTH_LOCK,
     benefit_month,
