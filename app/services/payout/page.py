@@ -13,11 +13,10 @@ from app.services.payout.periods import (
     is_archived,
     period_in_charge,
     period_summary,
-    period_visible,
 )
 from app.services.payout.reconciliation import period_totals
 from app.services.payout.sync import run_summary
-from app.services.scope import subtree_ids
+from app.services.scope import related, subtree_ids
 
 SYNCABLE = ("draft", "synced")
 
@@ -41,7 +40,7 @@ def period_page(session: Session, period: PayoutPeriod, unit: AdminUnit | None) 
     exportable = period.status in EXPORTABLE
     later = [p for p in session.scalars(select(PayoutPeriod).where(
         PayoutPeriod.status.in_(SYNCABLE), PayoutPeriod.period_date >= period.period_date,
-        PayoutPeriod.id != period.id).order_by(PayoutPeriod.period_date)) if period_visible(p, unit)]
+        PayoutPeriod.id != period.id).order_by(PayoutPeriod.period_date)) if related(p.unit, unit)]  # never history
     archived = is_archived(session, period, unit)
     in_charge = period_in_charge(period, unit) and not archived
     last_run = next((r for r in runs if r.status == "done"), None)
