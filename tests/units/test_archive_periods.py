@@ -45,6 +45,9 @@ def history(units_app, world):  # noqa: F811
         for pid in (locked.id, synced.id):
             payout.sync_payout_list(s, pid, district)
         payout.lock_period(s, locked.id, None, district)
+        payout.log_export(s, period_id=ids["locked"], kind="list_xlsx", unit=district, filename="ds-2024-04-002.xlsx",
+                          lines=6, amount=3000000, sha256=None, user_id=None)  # handed over in 2024
+        s.commit()
     summary = _run_job(units_app)
     assert summary["status"] == "done", summary
     with units_app.app_context():
@@ -158,6 +161,7 @@ def test_the_city_department_reads_and_exports_the_history_on_the_web_and_change
         body = page.get_data(as_text=True)
         assert 'id="period-archived"' in body and 'id="sync-button"' not in body and 'id="lock-button"' not in body
         assert 'id="results-form"' not in body
+    assert "ds-2024-04-002.xlsx" in client.get(f"/payoutperiodview/detail/{history['locked']}").get_data(as_text=True)
     lines = client.get(f"/payoutlineview/list/?_flt_0_period={history['locked']}").get_data(as_text=True)
     assert "Lê Thị Ba" in lines and "Trần Văn Hai" in lines
     # the hand-over files of the locked period, read only
