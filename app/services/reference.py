@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from app.models import AdminUnit, Bank
+from app.models import AdminUnit, Bank, UnitMigration
 from app.models.admin_unit import CITY_CODE
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
@@ -144,6 +144,12 @@ def find_unit(session: Session, code: str, scheme: str) -> AdminUnit | None:
 UNIT_BOUND_COLUMNS = (("ab_user", "unit_id"), ("citizen", "commune_id"), ("beneficiary", "commune_id"),
                       ("enrolment", "commune_id"), ("payment_account", "commune_id"), ("work_group", "commune_id"),
                       ("visit_assignment", "commune_id"), ("campaign", "unit_id"))
+
+
+def retired_schemes(session: Session) -> set[str]:
+    """The schemes the data was moved away from (``asxh migrate-units``, once running or done): their units keep
+    only history, which is read, never written."""
+    return set(session.scalars(select(UnitMigration.from_scheme).where(UnitMigration.status.in_(("running", "done")))))
 
 
 def rows_of_other_schemes(session: Session, scheme: str, tables: set[str] | None = None) -> dict[str, int]:

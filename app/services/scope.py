@@ -11,6 +11,12 @@ empty, ``contains(None, x)``, ``contains(x, None)`` and ``covers(None, ...)`` ar
 "everywhere" (a job over the whole city started by the system) says so by not filtering at all, never by
 passing None here.
 
+The archive: rows that stay with the units of a retired scheme after ``asxh migrate-units`` (payout periods
+and their lines) are read by the city level of the active scheme — the city department, leaders, the
+administrator — and by nobody else: ``archive_ids(unit)`` and ``reads_archive(unit, other)``. Reading is all
+it gives; whoever writes refuses a row of another scheme than the actor's (app/services/payout/periods.py).
+The start-up check keeps every user in a unit of the active scheme, so "another scheme" is the retired one.
+
 The system actor: services take the acting ``user_id``, and ``user_id is None`` there is not "a user without
 a unit" but no user at all (the CLI, the seed, a job re-running a request that was checked when it was made).
 ``user_covers`` is the one place that says so; a user id whose user has no unit covers nothing.
@@ -28,6 +34,7 @@ from sqlalchemy.orm import Session
 from app.models.admin_unit import AdminUnit
 from app.models.user import AsxhUser
 from app.services.messages import N_, FieldError, Problem
+from app.services.reference import level_of
 
 OUT_OF_SCOPE = N_("This unit is outside your scope")
 
@@ -147,6 +154,29 @@ def lineage_ids(unit: AdminUnit | None) -> Select[tuple[int]]:
 def related(a: UnitLike | None, b: UnitLike | None) -> bool:
     """One of the two units lies in the other's subtree (either way)."""
     return contains(a, b) or contains(b, a)
+
+
+# --- the archive of another scheme (read only) ---------------------------------------------------
+
+def _reads_archives(unit: Any) -> bool:
+    return unit is not None and bool(unit.level == level_of(unit.scheme, "city"))
+
+
+def reads_archive(unit: Any, other: Any) -> bool:
+    """True when a user of ``unit`` reads the historical rows of ``other``: ``unit`` is a city of its scheme
+    and ``other`` a unit of another scheme on the same territory (the city of the same code, or below it).
+    Never a reason to write. None on either side: False."""
+    if not _reads_archives(unit) or other is None:
+        return False
+    return bool(other.scheme != unit.scheme and other.path.startswith(unit.path))
+
+
+def archive_ids(unit: AdminUnit | None) -> Select[tuple[int]]:
+    """A SELECT of the ids of the units whose history a user of ``unit`` reads (``reads_archive``): every unit
+    of another scheme on the city's territory when ``unit`` is a city, else none."""
+    if unit is None or not _reads_archives(unit):
+        return select(AdminUnit.id).where(false())
+    return select(AdminUnit.id).where(AdminUnit.scheme != unit.scheme, AdminUnit.path.startswith(unit.path))
 
 
 def subtree_sql(unit: AdminUnit | None, name: str = "scope", *,

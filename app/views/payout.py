@@ -15,7 +15,7 @@ from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired
 
@@ -28,7 +28,7 @@ from app.services import payout
 from app.services.formatting import format_date, format_money
 from app.services.messages import FieldError
 from app.services.reference import level_of, payer_level
-from app.services.scope import lineage_ids, subtree_ids
+from app.services.scope import archive_ids, subtree_ids
 from app.views.accounts import can, require
 from app.views.audit import PersonalDataViewMixin
 from app.views.batch_common import failure_text, shown_progress
@@ -43,8 +43,15 @@ READ_ONLY_METHODS = {k: v for k, v in VIEW_METHODS.items() if "delete" not in k}
 
 
 def current_period_unit_ids():
-    """Units whose periods the current user sees: their scope and the units above them."""
-    return lineage_ids(current_unit())
+    """Units whose periods the current user sees: their scope and the units above them (and the city the units
+    of a retired scheme, read only): ``payout.period_visible``."""
+    return payout.period_unit_ids(current_unit())
+
+
+def current_line_unit_ids():
+    """Units whose payout lines the current user reads: their scope (and the city the archive)."""
+    unit = current_unit()
+    return select(AdminUnit.id).where(or_(AdminUnit.id.in_(subtree_ids(unit)), AdminUnit.id.in_(archive_ids(unit))))
 
 
 def period_units_for_new():
@@ -307,6 +314,7 @@ class PayoutLineView(ScopedMixin, PersonalDataViewMixin, ModelView):
     datamodel = SQLAInterface(PayoutLine)
     class_permission_name = "PayoutPeriod"
     method_permission_name = READ_ONLY_METHODS
+    scope_ids = staticmethod(current_line_unit_ids)
     include_route_methods = {"list", "show"}
     list_title = _l("Payout lines")
     list_columns = ["period", "sequence", "full_name", "cccd", "commune", "category", "total", "channel", "bank_name",

@@ -12,16 +12,16 @@ from app.models import (
 )
 from app.services.payout.accounts import has_verified_account
 from app.services.payout.exports import EXPORTABLE
-from app.services.payout.periods import period_visible
 from app.services.reference import units_below
-from app.services.scope import contains, subtree_ids
+from app.services.scope import contains, related, subtree_ids
 
 # --- the headline measure ------------------------------------------------------------------------
 
 def latest_closed_period(session: Session, unit: AdminUnit) -> PayoutPeriod | None:
     candidates = session.scalars(select(PayoutPeriod).where(PayoutPeriod.status.in_(EXPORTABLE))
                                  .order_by(PayoutPeriod.period_date.desc(), PayoutPeriod.id.desc()))
-    return next((p for p in candidates if period_visible(p, unit)), None)
+    # the unit's own scheme: a historical period of a retired scheme pays none of today's units
+    return next((p for p in candidates if related(p.unit, unit)), None)
 
 
 def _share(part: int, whole: int) -> float | None:
