@@ -9,8 +9,9 @@ from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.models.sqla.filters import FilterInFunction
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
+from wtforms import StringField
 
-from app.api.errors import SafeSQLAInterface, problem_message
+from app.api.errors import problem_message
 from app.extensions import db
 from app.models import CATEGORY_CODES, Beneficiary
 from app.security.access import has_capability
@@ -20,6 +21,7 @@ from app.services.messages import FieldError
 from app.services.registry import people
 from app.views.audit import PersonalDataViewMixin
 from app.views.labels import label
+from app.views.search import PersonSearchInterface
 
 BENEFICIARY_LABELS = {
     "full_name": _l("Full name"), "cccd": _l("CCCD"), "cmnd": _l("Old ID (CMND)"),
@@ -28,6 +30,7 @@ BENEFICIARY_LABELS = {
     "categories": _l("Categories"), "total_amount": _l("Monthly amount"), "hold_reason": _l("Hold"),
     "birth": _l("Date of birth"), "ended_at": _l("Ended on"), "end_reason": _l("Reason for ending"),
     "duplicate_of_id": _l("Possible duplicate of record"),
+    "account_number": _l("Account number"),
 }
 
 
@@ -36,7 +39,7 @@ class ValidationFailed(Exception):
 
 
 class BeneficiaryView(ScopedMixin, PersonalDataViewMixin, ModelView):
-    datamodel = SafeSQLAInterface(Beneficiary)
+    datamodel = PersonSearchInterface(Beneficiary)
     class_permission_name = "Beneficiary"
     method_permission_name = dict({k: v for k, v in VIEW_METHODS.items() if k != "delete"},
                                   end="write", reinstate="read")
@@ -46,7 +49,8 @@ class BeneficiaryView(ScopedMixin, PersonalDataViewMixin, ModelView):
     list_columns = ["full_name", "cccd", "birth", "sex", "commune", "categories", "total_amount", "match_status"]
     show_columns = ["full_name", "cccd", "cmnd", "birth", "sex", "address", "commune", "categories",
                     "total_amount", "match_status", "duplicate_of_id", "hold_reason", "ended_at", "end_reason"]
-    search_columns = ["full_name", "cccd", "birth_year", "sex", "commune", "match_status", "address"]
+    search_columns = ["full_name", "cccd", "account_number", "birth_year", "sex", "commune", "match_status", "address"]
+    search_form_extra_fields = {"account_number": StringField(_l("Account number"))}
     add_columns = edit_columns = ["full_name", "cccd", "cmnd", "date_of_birth", "birth_year", "sex", "address", "commune"]
     order_columns = ["full_name", "cccd", "birth_year", "match_status"]
     base_order = ("full_name", "asc")
