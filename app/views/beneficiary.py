@@ -21,7 +21,7 @@ from app.services.messages import FieldError
 from app.services.registry import people
 from app.views.audit import PersonalDataViewMixin
 from app.views.labels import label
-from app.views.search import PersonSearchInterface
+from app.views.search import PersonListInterface
 
 BENEFICIARY_LABELS = {
     "full_name": _l("Full name"), "cccd": _l("CCCD"), "cmnd": _l("Old ID (CMND)"),
@@ -39,7 +39,7 @@ class ValidationFailed(Exception):
 
 
 class BeneficiaryView(ScopedMixin, PersonalDataViewMixin, ModelView):
-    datamodel = PersonSearchInterface(Beneficiary)
+    datamodel = PersonListInterface(Beneficiary, person_columns={"full_name": "id"})
     class_permission_name = "Beneficiary"
     method_permission_name = dict({k: v for k, v in VIEW_METHODS.items() if k != "delete"},
                                   end="write", reinstate="read")

@@ -1,4 +1,4 @@
-"""Person search for FAB lists and REST resources: names and addresses ignore tones and case, names sort in
+"""Person lists for FAB views and REST resources: names and addresses ignore tones and case, names sort in
 Vietnamese alphabetical order, and a person can be found by the exact number of one of their accounts.
 
 ``PersonSearchInterface(Model)`` is the datamodel of a view or API over ``Beneficiary`` (or a model with a
@@ -6,12 +6,18 @@ Vietnamese alphabetical order, and a person can be found by the exact number of 
 ``normalize.search_key``, the function that filled the stored keys; ordering by ``full_name`` orders by the
 stored Vietnamese sort key. The pseudo column ``account_number`` accepts only an exact match (any operator
 asked is an exact match), so the list of a masked role can look a person up by the full number.
+
+``PersonLinkInterface(Model, person_columns={"full_name": "id"})`` (for web lists and show pages) renders the
+named columns as a link to the person page of the id held by the given attribute.
 """
 from __future__ import annotations
 
+from flask import url_for
 from flask_appbuilder.models.filters import BaseFilter, Filters
 from flask_appbuilder.models.sqla.filters import SQLAFilterConverter
+from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 from sqlalchemy import select
 
 from app.api.errors import SafeSQLAInterface
@@ -126,3 +132,32 @@ class PersonSearchInterface(SafeSQLAInterface):
             column = Beneficiary.sort_key.desc() if order_direction == "desc" else Beneficiary.sort_key.asc()
             return query.order_by(column, Beneficiary.id)
         return super().apply_order_by(query, order_column, order_direction, *args, **kwargs)
+
+
+def person_link(beneficiary_id: int | None, text) -> Markup | str:
+    """``text`` as a link to the person page of ``beneficiary_id`` (the text alone without an id)."""
+    if not beneficiary_id:
+        return text if text is not None else ""
+    return Markup('<a class="person-link" href="{}">{}</a>').format(
+        url_for("PersonView.show", beneficiary_id=beneficiary_id), "" if text is None else str(text))
+
+
+class _PersonLinks:
+    """Values of ``person_columns`` ({column: attribute holding the beneficiary id}) become person links."""
+
+    def __init__(self, obj, session=None, *, person_columns: dict[str, str] | None = None):
+        super().__init__(obj, session)
+        self.person_columns = dict(person_columns or {})
+
+    def _get_attr_value(self, item, col):
+        value = super()._get_attr_value(item, col)
+        attr = self.person_columns.get(col)
+        return person_link(getattr(item, attr, None), value) if attr else value
+
+
+class PersonLinkInterface(_PersonLinks, SQLAInterface):
+    """A web list over rows that name a person: the name links to the person page."""
+
+
+class PersonListInterface(_PersonLinks, PersonSearchInterface):
+    """The beneficiary list on the web: folded search, Vietnamese order, names linking to the person page."""

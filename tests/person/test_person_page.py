@@ -102,8 +102,19 @@ def test_service_returns_none_out_of_scope(app, full_person):
 
 
 def test_lists_link_the_name_to_the_person_page(app, client_for, full_person):
+    from app.extensions import db
+    from app.models import Beneficiary
+
+    with app.app_context():
+        case_type = db.session.get(Beneficiary, full_person).case_type
     client = client_for("congan.00004")
-    for url in ("/beneficiaryview/list/", "/paymentaccountview/list/", "/visits/", "/cases/"):
+    for url in ("/beneficiaryview/list/", "/paymentaccountview/list/", "/payoutlineview/list/", "/visits/",
+                f"/cases/?type={case_type}"):
         response = client.get(url)
         assert response.status_code == 200, url
         assert f"/person/{full_person}" in response.get_data(as_text=True), url
+    with app.app_context():
+        db.session.get(Beneficiary, full_person).match_status = "needs_review"
+        db.session.commit()
+    html = client.get("/matchreviewview/list/").get_data(as_text=True)
+    assert f"/person/{full_person}" in html
