@@ -130,3 +130,13 @@ def test_migration_backfill_fills_every_row(app, make_person):
                                  {"i": pid}).one()
         db.session.commit()
     assert row.search_key == "nguyen hoang kien" and row.address_key == "hang bong" and row.sort_key.isdigit()
+
+
+def test_visit_list_search_ignores_tones_and_case(app, client_for, people):
+    from urllib.parse import quote
+
+    client = client_for("canbo.00004")
+    html = client.get("/visits/?q=" + quote("NGUYEN HOANG KIEN")).get_data(as_text=True)
+    assert KIEN in html and "Trần Văn An" not in html
+    html = client.get("/visits/?q=" + quote("lý thuong kiet")).get_data(as_text=True)
+    assert "Trần Văn An" in html and KIEN not in html
