@@ -33,7 +33,7 @@ from app.views.accounts import can, render_problem, require
 from app.views.audit import PersonalDataViewMixin
 from app.views.batch_common import failure_text
 from app.views.labels import label, labels
-from app.views.search import PersonLinkInterface
+from app.views.search import PersonListInterface
 from jobs import registry
 
 # The service's map (one list of hold reasons), translated when shown.
@@ -327,7 +327,7 @@ class PayoutLineView(ScopedMixin, PersonalDataViewMixin, ModelView):
     """The lines of the periods in scope (read-only); filter by period, channel, result. Failed lines are
     the follow-up list."""
 
-    datamodel = PersonLinkInterface(PayoutLine, person_columns={"full_name": "beneficiary_id"})
+    datamodel = PersonListInterface(PayoutLine, person_columns={"full_name": "beneficiary_id"})
     class_permission_name = "PayoutPeriod"
     method_permission_name = READ_ONLY_METHODS
     include_route_methods = {"list", "show"}

@@ -1,8 +1,8 @@
 """Person lists for FAB views and REST resources: names and addresses ignore tones and case, names sort in
 Vietnamese alphabetical order, and a person can be found by the exact number of one of their accounts.
 
-``PersonSearchInterface(Model)`` is the datamodel of a view or API over ``Beneficiary`` (or a model with a
-``beneficiary`` relationship, e.g. ``person_path="beneficiary."``). Its filters fold the user's input with
+``PersonSearchInterface(Model)`` is the datamodel of a view or API over ``Beneficiary`` (or over rows with a
+``beneficiary_id``: the folded filters then select the rows of the people whose keys match). Its filters fold the user's input with
 ``normalize.search_key``, the function that filled the stored keys; ordering by ``full_name`` orders by the
 stored Vietnamese sort key. The pseudo column ``account_number`` accepts only an exact match (any operator
 asked is an exact match), so the list of a masked role can look a person up by the full number.
@@ -98,7 +98,7 @@ class PersonFilterConverter(SQLAFilterConverter):
     def convert(self, col_name):
         if col_name in FOLDED_COLUMNS:
             return [flt(col_name, self.datamodel) for flt in FOLDED_FILTERS]
-        if col_name == ACCOUNT_COLUMN:
+        if col_name == ACCOUNT_COLUMN and self.datamodel.obj is Beneficiary:
             return [AccountNumberEqual(col_name, self.datamodel)]
         return super().convert(col_name)
 
@@ -109,11 +109,11 @@ class PersonFilters(Filters):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if ACCOUNT_COLUMN in self.search_columns:
+        if ACCOUNT_COLUMN in self.search_columns and self.datamodel.obj is Beneficiary:
             self._all_filters[ACCOUNT_COLUMN] = self._search_filters.get(ACCOUNT_COLUMN) or []
 
     def add_filter(self, column_name, filter_class, value):
-        if column_name == ACCOUNT_COLUMN:
+        if column_name == ACCOUNT_COLUMN and self.datamodel.obj is Beneficiary:
             filter_class = AccountNumberEqual
         elif column_name in FOLDED_COLUMNS:
             filter_class = next((f for f in FOLDED_FILTERS if f.arg_name == filter_class.arg_name), FoldedContains)
@@ -160,4 +160,5 @@ class PersonLinkInterface(_PersonLinks, SQLAInterface):
 
 
 class PersonListInterface(_PersonLinks, PersonSearchInterface):
-    """The beneficiary list on the web: folded search, Vietnamese order, names linking to the person page."""
+    """A web list of people (or of rows with ``beneficiary_id``): folded search, names linking to the person
+    page; over ``Beneficiary``, Vietnamese order and the account-number search too."""

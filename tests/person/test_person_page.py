@@ -118,3 +118,13 @@ def test_lists_link_the_name_to_the_person_page(app, client_for, full_person):
         db.session.commit()
     html = client.get("/matchreviewview/list/").get_data(as_text=True)
     assert f"/person/{full_person}" in html
+
+
+def test_payout_lines_search_names_without_tones(app, client_for, full_person):
+    view = next(v for v in app.appbuilder.baseviews if type(v).__name__ == "PayoutLineView")
+    index = [f.arg_name for f in view._filters.get_search_filters()["full_name"]].index("ct")
+    client = client_for("congan.00004")
+    html = client.get(f"/payoutlineview/list/?_flt_{index}_full_name=NGUYEN%20HOANG%20KIEN").get_data(as_text=True)
+    assert f"/person/{full_person}" in html
+    html = client.get(f"/payoutlineview/list/?_flt_{index}_full_name=tran%20van").get_data(as_text=True)
+    assert f"/person/{full_person}" not in html
