@@ -44,11 +44,16 @@ class PersonView(BaseView):
         _mask_answers(file.visits)
         candidates = [dict(c, cccd=cccd_formatter(c.get("cccd"))) for c in file.matching.get("candidates") or []
                       if isinstance(c, dict)]
+        diff = []
+        for name, values in file.matching.get("diff") or []:
+            kind = IDENTIFIER_FIELDS.get(name)
+            values = values if isinstance(values, list) else [values]
+            diff.append((name, [FORMATTERS[kind](v) if kind in FORMATTERS else v for v in values]))
         masked = should_mask()
         log_view("beneficiary", person.id, beneficiary_id=person.id, unit_id=person.commune_id,
                  fields=[] if masked else SHOWN_IDENTIFIERS, masked=masked, detail="person page")
         return self.render_template(
-            "person.html", file=file, person=person, candidates=candidates, label=label,
+            "person.html", file=file, person=person, candidates=candidates, diff=diff, label=label,
             mask_cccd=cccd_formatter, mask_account=account_formatter, audit_values=_pretty_json, local_time=_local_time,
             audit_url=audit_history_url(person.id), user=g.user,
             title=gettext("Person") + " — " + person.full_name)

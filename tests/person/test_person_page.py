@@ -34,6 +34,8 @@ def full_person(app, make_person):
         s = db.session
         person = s.get(Beneficiary, pid)
         person.match_status, person.match_cccd, person.match_score = "matched", CCCD, 97
+        person.match_diff = '{"cccd": ["%s", "%s"], "full_name": ["Nguyễn Hoàng Kiên", "Nguyễn Hoàng Kiến"]}' % (
+            CCCD, CCCD[:-1] + "9")
         person.review_note, person.reviewed_at = "Đã đối chiếu với CCCD gốc", dt.datetime(2024, 1, 10, 9, 0)
         person.reviewed_by_id = _user_id(s, "congan.00004")
         s.commit()
@@ -74,6 +76,7 @@ def test_masked_role_sees_masked_numbers_and_the_view_is_logged(app, client_for,
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert CCCD not in html and ACCOUNT not in html and "Nguyễn Hoàng Kiên" in html
+    assert CCCD[:-1] + "9" not in html and "Nguyễn Hoàng Kiến" in html  # the match difference, masked
     views = [r for r in audit_rows(app, action="view") if r["beneficiary_id"] == full_person]
     assert len(views) == 1 and views[0]["entity"] == "beneficiary" and views[0]["new"]["masked"] is True
 
