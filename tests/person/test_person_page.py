@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from sqlalchemy import select
@@ -34,8 +35,8 @@ def full_person(app, make_person):
         s = db.session
         person = s.get(Beneficiary, pid)
         person.match_status, person.match_cccd, person.match_score = "matched", CCCD, 97
-        person.match_diff = '{"cccd": ["%s", "%s"], "full_name": ["Nguyễn Hoàng Kiên", "Nguyễn Hoàng Kiến"]}' % (
-            CCCD, CCCD[:-1] + "9")
+        person.match_diff = json.dumps({"cccd": [CCCD, CCCD[:-1] + "9"],
+                                        "full_name": ["Nguyễn Hoàng Kiên", "Nguyễn Hoàng Kiến"]})
         person.review_note, person.reviewed_at = "Đã đối chiếu với CCCD gốc", dt.datetime(2024, 1, 10, 9, 0)
         person.reviewed_by_id = _user_id(s, "congan.00004")
         s.commit()
