@@ -99,6 +99,17 @@ def _payout_lines(session: Session, person_id: int) -> list[dict]:
             for line, name, date, status in rows]
 
 
+def _decisions(audit: list[AuditLog]) -> list[dict]:
+    """Every review decision in the person's audit trail (oldest first): who, when, the status and the note."""
+    out = []
+    for record in reversed(audit):
+        new = _json(record.new_values, {})
+        if record.entity == "beneficiary" and isinstance(new, dict) and "reviewed_at" in new:
+            out.append({"at": record.at, "by": record.username, "status": new.get("match_status"),
+                        "note": new.get("review_note")})
+    return out
+
+
 def _holds(person: Beneficiary, audit: list[AuditLog], lines: list[dict]) -> list[dict]:
     """The current hold, every change of it in the audit trail, and the payout lines held."""
     holds = []
@@ -138,10 +149,11 @@ def person_file(session: Session, beneficiary_id: int, actor_unit: AdminUnit | N
         if record.entity == "payment_account" and record.action != "view" and str(record.entity_id).isdigit():
             history.setdefault(int(record.entity_id), []).append(record)
     lines = _payout_lines(session, person.id)
+    matching = dict(_matching(person, session), decisions=_decisions(audit))
     return PersonFile(
         person=person,
         enrolments=sorted(person.enrolments, key=lambda e: (e.ended_at is not None, e.category)),
-        matching=_matching(person, session),
+        matching=matching,
         visits=_visits(session, person.id, translate),
         opening_tasks=list(session.scalars(select(AccountOpeningTask)
                                            .where(AccountOpeningTask.beneficiary_id == person.id)

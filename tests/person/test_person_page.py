@@ -102,6 +102,7 @@ def test_service_returns_none_out_of_scope(app, full_person):
         assert counts["enrolments"] == 1 and counts["visits"] == 1 and counts["accounts"] == 1
         assert counts["payout_lines"] == 1 and counts["holds"] >= 2 and counts["audit"] > 0
         assert any(h["kind"] == "change" and h["reason"] == "moved" for h in file.holds)
+        assert [d["note"] for d in file.matching["decisions"]] == ["Đã đối chiếu với CCCD gốc"]
         db.session.rollback()
 
 
