@@ -44,6 +44,7 @@ from app.models.payout import (
     SYNC_STATE_LABELS,
     SYNC_STATES,
 )
+from app.models.unit_migration import UNIT_REVIEW_REASON_LABELS, UNIT_REVIEW_REASONS
 from app.models.visit import RESPONDENT_LABELS, RESPONDENTS, TASK_STATE_LABELS, TASK_STATES
 from app.services.messages import SEVERITIES, SEVERITY_LABELS
 
@@ -68,6 +69,7 @@ CODE_SETS: dict[str, tuple[tuple, dict]] = {
     "case_type": (CASE_TYPE_CODES, CASE_TYPE_LABELS),
     "audit_action": (AUDIT_ACTIONS, AUDIT_ACTION_LABELS),
     "severity": (SEVERITIES, SEVERITY_LABELS),
+    "unit_review_reason": (UNIT_REVIEW_REASONS, UNIT_REVIEW_REASON_LABELS),
 }
 
 

@@ -29,10 +29,10 @@ from app.services.messages import FieldError
 from app.services.payout import account_import, accounts
 from app.services.validation import is_id
 from app.views.audit import PersonalDataViewMixin
-from app.views.batch_common import failure_text, preview_lines
+from app.views.batch_common import failure_text, preview_lines, shown_progress
 from app.views.downloads import error_report_response
 from app.views.labels import label, labels
-from app.views.problems import render_problem
+from app.views.problems import raise_refusal, render_problem
 from app.views.search import PersonLinkInterface
 from jobs import registry
 
@@ -180,8 +180,7 @@ class PaymentAccountView(ScopedMixin, PersonalDataViewMixin, ModelView):
         except FieldError as exc:
             db.session.rollback()
             flash(render_problem(exc.problem), "danger")
-            if exc.problem.code == "out_of_scope":
-                abort(404)
+            raise_refusal(exc)
             return redirect(url_for(".to_verify"))
         db.session.commit()
         flash(gettext("The account was verified.") if approve else gettext("The account was rejected."), "info")
@@ -306,16 +305,14 @@ class AccountImportView(ScopedMixin, ModelView):
         failure = failure_text(batch)
         return self.render_template(
             "import_detail.html", batch=batch, lines=lines, columns=[], failure=failure,
-            status_label=label("batch_status", batch.status), can_apply=False, category_label="",
+            shown=shown_progress("account_import", batch, "batch_status"), can_apply=False, category_label="",
             title=gettext("Account list #%(id)s", id=batch.id))
 
     @expose("/progress/<int:pk>")
     @has_access
     def progress(self, pk):
         batch = self.in_scope_or_404(pk)
-        meta = registry.progress("account_import", batch)
-        return jsonify(dict(account_import.summary(batch), status_label=str(label("batch_status", batch.status)),
-                            live=meta))
+        return jsonify(dict(account_import.summary(batch), **shown_progress("account_import", batch, "batch_status")))
 
     @expose("/report/<int:pk>")
     @has_access

@@ -168,10 +168,10 @@ class PersonalDataViewMixin:
 
     def drop_refused_searches(self, filters) -> list:
         """Drop (with a warning) the filters on identifiers the user may not use; the searches kept."""
-        searches = [(f.column_name, f.arg_name, v) for f, v in zip(filters.filters, filters.values)]
+        searches = [(f.column_name, f.arg_name, v) for f, v in zip(filters.filters, filters.values, strict=True)]
         refused = refused_searches(searches, self.masked_columns)
         if refused:
-            kept = [(f, v) for f, v in zip(filters.filters, filters.values)
+            kept = [(f, v) for f, v in zip(filters.filters, filters.values, strict=True)
                     if (f.column_name, f.arg_name) not in refused]
             filters.filters, filters.values = [f for f, _v in kept], [v for _f, v in kept]
             searches = [(f.column_name, f.arg_name, v) for f, v in kept]

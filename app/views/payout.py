@@ -20,7 +20,7 @@ from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired
 
 from app.extensions import db
-from app.models import AdminUnit, BaseLevel, CategoryRule, PayoutExport, PayoutLine, PayoutPeriod, PayoutSyncRun
+from app.models import AdminUnit, BaseLevel, CategoryRule, PayoutLine, PayoutPeriod, PayoutSyncRun
 from app.security.masking import account_formatter, cccd_formatter
 from app.security.roles import VIEW_METHODS
 from app.security.scope import InScopeOr404, ScopedMixin, current_scope_ids, current_unit
@@ -29,10 +29,11 @@ from app.services.formatting import format_date, format_money
 from app.services.messages import FieldError
 from app.services.reference import level_of, payer_level
 from app.services.scope import lineage_ids, subtree_ids
-from app.views.accounts import can, render_problem, require
+from app.views.accounts import can, require
 from app.views.audit import PersonalDataViewMixin
-from app.views.batch_common import failure_text
+from app.views.batch_common import failure_text, shown_progress
 from app.views.labels import label, labels
+from app.views.problems import raise_refusal, render_problem
 from app.views.search import PersonListInterface
 from jobs import registry
 
@@ -89,8 +90,7 @@ class PayoutPeriodView(InScopeOr404, ModelView):
     def _fail(self, pk, exc: FieldError):
         db.session.rollback()
         flash(render_problem(exc.problem), "danger")
-        if exc.problem.code == "out_of_scope":
-            abort(403)
+        raise_refusal(exc)
         return redirect(url_for(".detail", pk=pk))
 
     @expose("/show/<pk>")
@@ -126,42 +126,21 @@ class PayoutPeriodView(InScopeOr404, ModelView):
     @has_access
     def detail(self, pk):
         period = self.in_scope_or_404(pk)
-        unit = current_unit()
-        target = payout.effective_unit(period, unit)
-        summary = payout.period_summary(db.session, period.id, target)
-        totals = payout.period_totals(db.session, period.id, target)
-        runs = db.session.scalars(select(PayoutSyncRun).where(
-            PayoutSyncRun.period_id == period.id, PayoutSyncRun.unit_id.in_(subtree_ids(target)))
-            .order_by(PayoutSyncRun.id.desc()).limit(5)).all()
-        exports = db.session.scalars(select(PayoutExport).where(
-            PayoutExport.period_id == period.id, PayoutExport.unit_id.in_(subtree_ids(target)))
-            .order_by(PayoutExport.id.desc()).limit(10)).all()
-        groups = payout.export_groups(db.session, period, unit) if period.status in payout.EXPORTABLE else []
-        banks = summary["by_bank"] if period.status in payout.EXPORTABLE else []
-        later = [p for p in db.session.scalars(select(PayoutPeriod).where(
-            PayoutPeriod.status.in_(("draft", "synced")), PayoutPeriod.period_date >= period.period_date,
-            PayoutPeriod.id != period.id).order_by(PayoutPeriod.period_date)) if payout.period_visible(p, unit)]
-        measure = payout.headline(db.session, target, period.id)
-        in_charge = payout.period_in_charge(period, unit)
-        last_run = next((r for r in runs if r.status == "done"), None)
-        run_detail = payout.run_summary(last_run) if last_run is not None else None
+        page = payout.period_page(db.session, period, current_unit())
         left_out = [dict(x, category_label=label("category", x["category"]),
                          reason_label=gettext(LEFT_OUT_LABELS.get(x["reason"], x["reason"])) % {
                              "period": x.get("other_period_name") or x.get("other_period_id")})
-                    for x in run_detail["left_out"]] if run_detail else []
-        held_reasons = [(label("hold_reason", code), n) for code, n in run_detail["held"].items()] if run_detail else []
+                    for x in page.pop("left_out")]
+        held_reasons = [(label("hold_reason", code), n) for code, n in page.pop("held").items()]
         return self.render_template(
-            "payout_detail.html", period=period, target=target, summary=summary, totals=totals, runs=runs,
-            last_run=last_run, left_out=left_out, held_reasons=held_reasons,
-            failures={r.id: failure_text(r) for r in runs if r.status == "failed"},
-            exports=exports, groups=groups, banks=banks, later=later, measure=measure, result_form=ResultForm(),
-            status_label=label("period_status", period.status), channel_labels=labels("line_channel"),
-            sync_labels=labels("sync_status"), money=format_money,
-            can_sync=can("sync_payout") and period.status in ("draft", "synced"),
-            can_approve=can("approve_payout") and in_charge, can_export=can("export_payout"),
-            can_results=can("approve_payout") and period.status in ("locked", "handed_over", "paid"),
-            running=[r for r in runs if r.status in ("queued", "running")],
-            checksum_ok=payout.checksum_intact(db.session, period) if period.checksum and in_charge else None,
+            "payout_detail.html", period=period, **page, left_out=left_out, held_reasons=held_reasons,
+            failures={r.id: failure_text(r) for r in page["runs"] if r.status == "failed"},
+            result_form=ResultForm(), status_label=label("period_status", period.status),
+            channel_labels=labels("line_channel"), sync_labels=labels("sync_status"), money=format_money,
+            can_sync=can("sync_payout") and page["syncable"],
+            can_approve=can("approve_payout") and page["in_charge"], can_export=can("export_payout"),
+            can_results=can("approve_payout") and page["results_open"],
+            shown=shown_progress("payout_sync", page["runs"][0], "sync_status") if page["runs"] else None,
             title=period.name)
 
     @expose("/sync/<int:pk>", methods=["POST"])
@@ -188,9 +167,8 @@ class PayoutPeriodView(InScopeOr404, ModelView):
             .order_by(PayoutSyncRun.id.desc()).limit(1))
         if run is None:
             return jsonify({"status": None})
-        live = registry.progress("payout_sync", run)
-        return jsonify(dict(payout.run_summary(run), status_label=str(label("sync_status", run.status)),
-                            live=live, failure=failure_text(run)))
+        return jsonify(dict(payout.run_summary(run), **shown_progress("payout_sync", run, "sync_status"),
+                            failure=failure_text(run)))
 
     def _transition(self, pk, func, done_msg):
         require("approve_payout")

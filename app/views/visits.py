@@ -9,7 +9,7 @@ from flask import abort, flash, g, redirect, request, send_file, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import force_locale, gettext
-from sqlalchemy import func, select
+from sqlalchemy import select
 from werkzeug.exceptions import Forbidden
 
 from app.extensions import db
@@ -21,7 +21,6 @@ from app.security.scope import check_current, scoped_query
 from app.services.messages import FieldError
 from app.services.visits import questionnaire as qn
 from app.services.visits import survey, workgroups
-from app.services.visits.latest import latest_visits
 from app.views.labels import label, labels
 from app.views.params import ids_arg
 from app.views.visit_common import (
@@ -100,23 +99,14 @@ class VisitView(BaseView):
                                         title=gettext("Visit list"), filters={}, groups=[], total=0, page=0, pages=0,
                                         **self._labels())
         filters = self._filters()
-        query = workgroups.visit_list_query(commune.id, **filters)
-        total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-        pages = max(1, -(-total // PAGE_SIZE))
-        page = min(max(int_arg("page", 1), 1), pages)
-        rows = db.session.execute(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
-        latest = latest_visits(db.session, [b.id for b, _a in rows])
-        items = [{"person": b, "assignment": a, "visit": latest.get(b.id),
-                  "cccd": cccd_formatter(b.cccd), "no": (page - 1) * PAGE_SIZE + i}
-                 for i, (b, a) in enumerate(rows, 1)]
-        log_page("beneficiary", [b.id for b, _a in rows], unit_id=commune.id)  # identifiers read
-        groups = groups_of(commune.id)
-        members = [m for grp in groups for m in grp.members]
+        page = workgroups.visit_list_page(db.session, commune.id, filters, int_arg("page", 1), PAGE_SIZE)
+        items = [{"person": b, "assignment": a, "visit": visit, "cccd": cccd_formatter(b.cccd), "no": no}
+                 for no, b, a, visit in page.pop("rows")]
+        log_page("beneficiary", [item["person"].id for item in items], unit_id=commune.id)  # identifiers read
         args = {k: v for k, v in request.args.items() if k != "page"}
         return self.render_template(
-            "visit_list.html", commune=commune, communes=scoped_communes(), rows=items, groups=groups,
-            members=members, filters=filters, total=total, page=page, pages=pages, args=args,
-            can_write=has("can_write", "Visit"), title=gettext("Visit list") + " — " + commune.name,
+            "visit_list.html", commune=commune, communes=scoped_communes(), rows=items, **page, filters=filters,
+            args=args, can_write=has("can_write", "Visit"), title=gettext("Visit list") + " — " + commune.name,
             **self._labels())
 
     @staticmethod

@@ -122,6 +122,7 @@ def test_the_2024_database_refuses_to_start_on_the_2025_scheme(app):
     from config import ConfigError
 
     with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ASXH_ENV", "test")
         mp.setenv("DATABASE_URL", app.config["SQLALCHEMY_DATABASE_URI"])
         mp.setenv("UNIT_SCHEME", "2025")
         with pytest.raises(ConfigError) as exc:

@@ -122,7 +122,7 @@ def test_migration_backfill_fills_every_row(app, make_person):
     from app.extensions import db
 
     pid = make_person(KIEN, address="Hàng Bông")
-    migration = importlib.import_module("app.migrations.versions.0014_person_search_keys")
+    migration = importlib.import_module("app.migrations.versions.0015_person_search_keys")
     with app.app_context():
         db.session.execute(db.text("UPDATE beneficiary SET search_key = '', sort_key = '', address_key = NULL"))
         migration._backfill(db.session.connection())

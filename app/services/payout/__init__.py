@@ -8,6 +8,7 @@ sync.py            the set-based sync of the payout list, holds and what was lef
 exports.py         the hand-over files: the payout list per paying unit (.xlsx), one CSV per bank
 reconciliation.py  the bank's results, totals, the follow-up list, carrying failed lines
 measure.py         the headline share paid into an account
+page.py            what the page of one period shows (one read-only call)
 
 The package re-exports the period functions, so callers write ``payout.lock_period(...)``.
 """
@@ -27,6 +28,7 @@ from app.services.payout.measure import (  # noqa: F401
     headline_by_commune,
     latest_closed_period,
 )
+from app.services.payout.page import SYNCABLE, period_page  # noqa: F401
 from app.services.payout.periods import (  # noqa: F401
     ACTIVE_LINE_SQL,
     CHECKSUM_COLS,

@@ -1,14 +1,14 @@
 """beneficiary search_key, sort_key, address_key (tone-insensitive search, Vietnamese order), filled for
 existing rows; the same keys on import_row (the import computes them while staging)
 
-Revision ID: 0014_person_search_keys
-Revises: 0013_payout_line_person_month
+Revision ID: 0015_person_search_keys
+Revises: 0014_units_migrate_units
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014_person_search_keys"
-down_revision = "0013_payout_line_person_month"
+revision = "0015_person_search_keys"
+down_revision = "0014_units_migrate_units"
 branch_labels = None
 depends_on = None
 
