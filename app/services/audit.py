@@ -80,9 +80,11 @@ DEFAULT_AUDITED_TABLES = frozenset({
     "visit", "payout_period", "payout_line", "work_group", "work_group_member", "visit_assignment", "questionnaire",
     "account_opening_task", "campaign", "campaign_step", "campaign_step_done", "match_run", "unit_review",
 })
-# Changes to these columns alone are not worth a record (login statistics, timestamps).
+# Changes to these columns alone are not worth a record (login statistics, timestamps), nor are the keys derived
+# from a recorded column (a person's search and sort keys follow the name and address, which are recorded).
 IGNORED_COLUMNS = frozenset({"updated_at", "changed_on", "last_login", "login_count", "fail_login_count",
-                             "security_stamp"})  # renewed with the password, roles or unit, which are recorded
+                             "security_stamp",  # renewed with the password, roles or unit, which are recorded
+                             "search_key", "sort_key", "address_key"})
 # Never copied into the trail: only the fact that they changed.
 SECRET_COLUMNS = frozenset({"password", "password_hash", "api_key", "key_hash"})
 # Many-to-many collections recorded as lists of names: (table, relationship key).

@@ -165,7 +165,7 @@ def case_people_query(unit: AdminUnit | None, case_type: int | None):
         q = q.where(Beneficiary.commune_id.in_(subtree_ids(unit)))
     if case_type is not None:
         q = q.where(Beneficiary.case_type == case_type)
-    return q.order_by(commune.path, Beneficiary.name_key, Beneficiary.id)
+    return q.order_by(commune.path, Beneficiary.sort_key, Beneficiary.id)
 
 
 class _Details:

@@ -22,6 +22,10 @@ def register_views(appbuilder) -> None:
                         category="Reference", category_label=_l("Reference data"), category_icon="fa-book")
     appbuilder.add_view(BankView, "Bank", label=_l("Banks"), icon="fa-university", category="Reference")
 
+    from app.views.person import PersonView
+
+    appbuilder.add_view_no_menu(PersonView)
+
     from app.views.payout import register_payout_views
 
     register_payout_views(appbuilder)

@@ -166,7 +166,8 @@ class PersonalDataViewMixin:
     def _entity(self) -> str:
         return self.audit_entity or self.datamodel.obj.__tablename__
 
-    def _get_list_widget(self, filters, *args, order_column="", order_direction="", **kwargs):
+    def drop_refused_searches(self, filters) -> list:
+        """Drop (with a warning) the filters on identifiers the user may not use; the searches kept."""
         searches = [(f.column_name, f.arg_name, v) for f, v in zip(filters.filters, filters.values, strict=True)]
         refused = refused_searches(searches, self.masked_columns)
         if refused:
@@ -176,6 +177,10 @@ class PersonalDataViewMixin:
             searches = [(f.column_name, f.arg_name, v) for f, v in kept]
             flash(gettext("Identifiers you see masked can only be searched by the exact full number; "
                           "the other search on them was ignored."), "warning")
+        return searches
+
+    def _get_list_widget(self, filters, *args, order_column="", order_direction="", **kwargs):
+        searches = self.drop_refused_searches(filters)
         if refuse_sort(order_column, self.masked_columns):
             order_column, order_direction = "", ""
         widgets = super()._get_list_widget(filters, *args, order_column=order_column,

@@ -34,6 +34,7 @@ from app.views.audit import PersonalDataViewMixin
 from app.views.batch_common import failure_text, shown_progress
 from app.views.labels import label, labels
 from app.views.problems import raise_refusal, render_problem
+from app.views.search import PersonListInterface
 from jobs import registry
 
 # The service's map (one list of hold reasons), translated when shown.
@@ -311,7 +312,7 @@ class PayoutLineView(ScopedMixin, PersonalDataViewMixin, ModelView):
     """The lines of the periods in scope (read-only); filter by period, channel, result. Failed lines are
     the follow-up list."""
 
-    datamodel = SQLAInterface(PayoutLine)
+    datamodel = PersonListInterface(PayoutLine, person_columns={"full_name": "beneficiary_id"})
     class_permission_name = "PayoutPeriod"
     method_permission_name = READ_ONLY_METHODS
     scope_ids = staticmethod(current_line_unit_ids)

@@ -165,7 +165,7 @@ def sync_visit_list(session: Session, unit: AdminUnit | None) -> int:
 
 
 ADDRESS_ORDER = (VisitAssignment.street_key, VisitAssignment.lane_no, VisitAssignment.alley_no,
-                 VisitAssignment.house_no, VisitAssignment.house_suffix, Beneficiary.name_key, Beneficiary.id)
+                 VisitAssignment.house_no, VisitAssignment.house_suffix, Beneficiary.sort_key, Beneficiary.id)
 
 
 def visit_list_query(commune_id: int, *, group_id: int | None = None, member_id: int | None = None,
@@ -188,10 +188,11 @@ def visit_list_query(commune_id: int, *, group_id: int | None = None, member_id:
     if case_type:
         q = q.where(Beneficiary.case_type == case_type)
     if search:
-        from app.services.registry.normalize import name_key
+        from app.services.registry.normalize import search_key
 
-        key = name_key(search)
-        q = q.where(or_(Beneficiary.name_key.contains(key), Beneficiary.cccd == search.strip()))
+        key = search_key(search)  # tones and case ignored, as the stored keys
+        q = q.where(or_(Beneficiary.search_key.contains(key, autoescape=True),
+                        Beneficiary.address_key.contains(key, autoescape=True), Beneficiary.cccd == search.strip()))
     return q.order_by(*ADDRESS_ORDER)
 
 
