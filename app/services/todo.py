@@ -24,7 +24,7 @@ from app.services.visits.workgroups import not_visited
 @dataclass(frozen=True)
 class TodoItem:
     key: str
-    msgid: str  # "%(n)s …": the count goes in
+    title: str  # an N_() msgid, translated by the view
     needs: tuple[str, ...]  # any one of these lets the actor do the work
 
 

@@ -51,7 +51,7 @@ class HomeView(IndexView):
             return redirect(url_for(f"{self.appbuilder.sm.auth_view.endpoint}.login"))
         unit = current_unit()
         data = dash.dashboard(db.session, unit, cache=dashboard_cache()) if unit is not None else None
-        todos = [{"key": item.key, "text": gettext(item.msgid), "count": n, "url": todo_link(item.key, unit)}
+        todos = [{"key": item.key, "text": gettext(item.title), "count": n, "url": todo_link(item.key, unit)}
                  for item, n in todo.todo_counts(db.session, unit, holds(todo.TODO_NEEDS), user_id=g.user.id)]
         return self.render_template(self.index_template, unit=unit, data=data, todos=todos,
                                     charts=dash.charts(data, gettext) if data else {},
