@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.visits.conftest import make_person  # noqa: F401  (fixture)
+from tests.visits.conftest import make_person, units  # noqa: F401  (fixtures)
 
 USERS = ("admin", "so.ldtbxh", "phong.001", "congan.00004", "canbo.00004", "lanhdao")
 TODO = re.compile(r'href="([^"]+)" data-todo="(\w+)" data-count="(\d+)"')
@@ -158,3 +158,12 @@ def test_todo_counts_service_is_one_query_over_the_scope(app, world):
         assert len(statements) == 1
         assert todo.todo_counts(db.session, None, todo.TODO_NEEDS, user_id=None) == []
         assert todo.todo_counts(db.session, city, frozenset(), user_id=None) == []
+
+
+def test_a_city_user_picks_a_commune_and_keeps_the_not_visited_filter(app, client_for, world, units):
+    client = client_for("admin")
+    url = _todos(client.get("/").get_data(as_text=True))["not_visited"][1]
+    chooser = client.get(url).get_data(as_text=True)
+    assert 'name="not_visited" value="1"' in chooser
+    page = client.get(f"/visits/?not_visited=1&commune={units['00004']}").get_data(as_text=True)
+    assert re.search(r'id="visit-total">[^<]*<strong>2</strong>', page)
