@@ -43,6 +43,9 @@ def create_app(overrides: dict | None = None) -> Flask:
         appbuilder.init_app(flask_app, db.session)
         register_views(appbuilder)
         register_apis(appbuilder)
+        from app.views.sorting import restrict_order_columns
+
+        restrict_order_columns(appbuilder)  # lists offer to sort only by what SQL can order
 
     _translate_wtforms()
     cli.register(flask_app)

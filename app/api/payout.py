@@ -17,7 +17,7 @@ from app.services.messages import FieldError
 from app.services.payout import accounts
 from app.services.reference import find_unit
 from app.services.validation import MAX_ID
-from app.views.batch_common import failure_text
+from app.views.batch_common import failure_text, shown_progress
 from app.views.params import id_arg, int_arg, json_object
 from app.views.problems import problem_json, refusal_json
 
@@ -338,7 +338,8 @@ class PayoutApi(DocumentedApi, BaseApi):
         run = db.session.get(PayoutSyncRun, run_id) if period is not None else None
         if run is None or run.period_id != period.id or not unit_in_scope(db.session, g.user, run.unit_id):
             return self.response_404()
-        return self.response(200, **payout.run_summary(run), failure=failure_text(run))
+        return self.response(200, **dict(payout.run_summary(run), **shown_progress("payout_sync", run, "sync_status")),
+                             failure=failure_text(run))
 
     @expose("/<ref>/lock", methods=["POST"])
     @protect()

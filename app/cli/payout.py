@@ -65,7 +65,7 @@ def sync_payout_command(period_ref, unit_code, wait, as_json):
     try:
         run = payout.request_sync(session, period.id, unit, None)
     except FieldError as exc:
-        raise click.ClickException(exc.problem.render())
+        raise click.ClickException(exc.problem.render()) from None
     session.commit()
     run_id = run.id
     if not enqueue_or_wait("payout_sync", run_id, wait=wait or as_json, until=("done", "failed"),

@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.admin_unit import AdminUnit
+from app.models.sorting import sorts_by
 from app.services.messages import N_  # marks the labels below; translated when shown
 
 CATEGORY_CODES = ("BTXH", "NCC", "HN", "HCN", "KHAC")
@@ -114,7 +115,7 @@ class Beneficiary(Model):
         return self.full_name
 
     # Read-only views used by screens and the REST resource.
-    @property
+    @sorts_by("date_of_birth")
     def birth(self) -> str:
         return self.date_of_birth.strftime("%d/%m/%Y") if self.date_of_birth else (str(self.birth_year) if self.birth_year else "")
 

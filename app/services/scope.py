@@ -19,15 +19,32 @@ Pure: SQLAlchemy only (no Flask); the Flask glue (current user → unit) is ``ap
 """
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol, TypeGuard
 
-from sqlalchemy import Select, and_, false, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select
 from sqlalchemy.orm import Session
 
-from app.models import AdminUnit, AsxhUser
+from app.models.admin_unit import AdminUnit
+from app.models.user import AsxhUser
 from app.services.messages import N_, FieldError, Problem
 
 OUT_OF_SCOPE = N_("This unit is outside your scope")
+
+
+class UnitLike(Protocol):
+    """A unit as this module reads it: an ``AdminUnit``, or a Row of its ``scheme`` and ``path`` columns."""
+
+    @property
+    def scheme(self) -> str: ...
+
+    @property
+    def path(self) -> str: ...
+
+
+def _is_unit(value: object) -> TypeGuard[UnitLike]:
+    """A loaded unit (anything with a ``path``) rather than a unit id."""
+    return hasattr(value, "path")
 
 
 class OutOfScope(FieldError):
@@ -37,25 +54,28 @@ class OutOfScope(FieldError):
 
     code = "out_of_scope"
 
-    def __init__(self, field: str = "unit", msgid: str = OUT_OF_SCOPE, params: dict | None = None):
+    def __init__(self, field: str = "unit", msgid: str = OUT_OF_SCOPE, params: Mapping[str, object] | None = None):
         super().__init__(Problem(field, self.code, msgid, dict(params or {})))
 
 
 # --- in Python: loaded units ---------------------------------------------------------------------
 
-def contains(outer: Any, inner: Any, session: Session | None = None) -> bool:
+def contains(outer: UnitLike | None, inner: UnitLike | int | str | None, session: Session | None = None) -> bool:
     """True when ``inner`` is ``outer`` or a unit below it in the same scheme.
 
     ``outer`` and ``inner`` are units: an ``AdminUnit`` or anything with ``scheme`` and ``path`` (a Row of
     those columns). ``inner`` may also be a unit id, loaded through ``session``. None, or an id of no unit,
     on either side: False."""
-    if inner is not None and not hasattr(inner, "path"):  # an id (as the caller got it: int, or str from a form)
+    unit: UnitLike | None
+    if inner is None or _is_unit(inner):
+        unit = inner
+    else:  # an id (as the caller got it: int, or str from a form)
         if session is None:
             raise TypeError("contains() needs a session to load a unit by id")
-        inner = session.get(AdminUnit, inner) if outer is not None else None
-    if outer is None or inner is None:
+        unit = session.get(AdminUnit, inner) if outer is not None else None
+    if outer is None or unit is None:
         return False
-    return inner.scheme == outer.scheme and inner.path.startswith(outer.path)
+    return unit.scheme == outer.scheme and unit.path.startswith(outer.path)
 
 
 def covers(actor_unit: AdminUnit | None, unit_id: int | None, session: Session) -> bool:
@@ -64,7 +84,7 @@ def covers(actor_unit: AdminUnit | None, unit_id: int | None, session: Session) 
 
 
 def require_covers(actor_unit: AdminUnit | None, unit_id: int | None, session: Session, *, field: str = "unit",
-                   msgid: str = OUT_OF_SCOPE, params: dict | None = None) -> None:
+                   msgid: str = OUT_OF_SCOPE, params: Mapping[str, object] | None = None) -> None:
     """Raise :class:`OutOfScope` (``field``, ``msgid``) unless ``covers(actor_unit, unit_id, session)``."""
     if not covers(actor_unit, unit_id, session):
         raise OutOfScope(field, msgid, params)
@@ -87,7 +107,7 @@ def user_covers(session: Session, user_id: int | None, unit_id: int | None) -> b
 
 
 def require_user_covers(session: Session, user_id: int | None, unit_id: int | None, *, field: str = "unit",
-                        msgid: str = OUT_OF_SCOPE, params: dict | None = None) -> None:
+                        msgid: str = OUT_OF_SCOPE, params: Mapping[str, object] | None = None) -> None:
     """Raise :class:`OutOfScope` (``field``, ``msgid``) unless ``user_covers(session, user_id, unit_id)``."""
     if not user_covers(session, user_id, unit_id):
         raise OutOfScope(field, msgid, params)
@@ -95,14 +115,14 @@ def require_user_covers(session: Session, user_id: int | None, unit_id: int | No
 
 # --- in SQL ---------------------------------------------------------------------------------------
 
-def contains_clause(outer: Any, inner: Any = AdminUnit):
+def contains_clause(outer: Any, inner: Any = AdminUnit) -> ColumnElement[bool]:
     """SQL condition: the ``admin_unit`` row ``inner`` (the mapped class or an alias of it) is ``outer`` or
     lies below it. ``outer`` is a loaded unit, or another alias in the same query (a join: "the district of
     each commune")."""
     return and_(inner.scheme == outer.scheme, inner.path.startswith(outer.path))
 
 
-def subtree_ids(unit: AdminUnit | None) -> Select:
+def subtree_ids(unit: AdminUnit | None) -> Select[tuple[int]]:
     """A SELECT of the ids of ``unit`` and every unit below it (empty for None): ``col.in_(subtree_ids(u))``."""
     if unit is None:
         return select(AdminUnit.id).where(false())
@@ -115,7 +135,7 @@ def _ancestor_paths(path: str) -> list[str]:
     return ["/".join(codes[:i]) + "/" for i in range(1, len(codes) + 1)]
 
 
-def lineage_ids(unit: AdminUnit | None) -> Select:
+def lineage_ids(unit: AdminUnit | None) -> Select[tuple[int]]:
     """A SELECT of the ids of ``unit``, the units above it and the units below it (empty for None): what
     concerns a unit — a campaign or a payout period run by any of them."""
     if unit is None:
@@ -124,12 +144,13 @@ def lineage_ids(unit: AdminUnit | None) -> Select:
         AdminUnit.path.startswith(unit.path), AdminUnit.path.in_(_ancestor_paths(unit.path))))
 
 
-def related(a: Any, b: Any) -> bool:
+def related(a: UnitLike | None, b: UnitLike | None) -> bool:
     """One of the two units lies in the other's subtree (either way)."""
     return contains(a, b) or contains(b, a)
 
 
-def subtree_sql(unit: AdminUnit | None, name: str = "scope", *, paramstyle: str = "named") -> tuple[str, dict]:
+def subtree_sql(unit: AdminUnit | None, name: str = "scope", *,
+                paramstyle: str = "named") -> tuple[str, dict[str, str]]:
     """The subtree of ``unit`` for raw set-based SQL: ``(sql, params)`` where ``sql`` is a parenthesised
     ``SELECT id FROM admin_unit …`` to write as ``commune_id IN {sql}`` (or ``NOT IN``), and ``params`` its
     bind values, named ``<name>_scheme`` and ``<name>_prefix``. ``paramstyle`` "named" gives ``:x`` (SQLAlchemy
@@ -139,6 +160,8 @@ def subtree_sql(unit: AdminUnit | None, name: str = "scope", *, paramstyle: str 
     if paramstyle not in ("named", "pyformat"):
         raise ValueError(f"unknown paramstyle {paramstyle!r}")
     scheme, prefix = f"{name}_scheme", f"{name}_prefix"
-    mark = (lambda p: f":{p}") if paramstyle == "named" else (lambda p: f"%({p})s")
+
+    def mark(p: str) -> str:
+        return f":{p}" if paramstyle == "named" else f"%({p})s"
     return (f"(SELECT id FROM admin_unit WHERE scheme = {mark(scheme)} AND path LIKE {mark(prefix)})",
             {scheme: unit.scheme, prefix: unit.path + "%"})

@@ -29,7 +29,7 @@ from app.services.messages import FieldError
 from app.services.payout import account_import, accounts
 from app.services.validation import is_id
 from app.views.audit import PersonalDataViewMixin
-from app.views.batch_common import failure_text, preview_lines
+from app.views.batch_common import failure_text, preview_lines, shown_progress
 from app.views.downloads import error_report_response
 from app.views.labels import label, labels
 from app.views.problems import raise_refusal, render_problem
@@ -306,16 +306,14 @@ class AccountImportView(ScopedMixin, ModelView):
         failure = failure_text(batch)
         return self.render_template(
             "import_detail.html", batch=batch, lines=lines, columns=[], failure=failure,
-            status_label=label("batch_status", batch.status), can_apply=False, category_label="",
+            shown=shown_progress("account_import", batch, "batch_status"), can_apply=False, category_label="",
             title=gettext("Account list #%(id)s", id=batch.id))
 
     @expose("/progress/<int:pk>")
     @has_access
     def progress(self, pk):
         batch = self.in_scope_or_404(pk)
-        meta = registry.progress("account_import", batch)
-        return jsonify(dict(account_import.summary(batch), status_label=str(label("batch_status", batch.status)),
-                            live=meta))
+        return jsonify(dict(account_import.summary(batch), **shown_progress("account_import", batch, "batch_status")))
 
     @expose("/report/<int:pk>")
     @has_access

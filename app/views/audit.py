@@ -168,10 +168,10 @@ class PersonalDataViewMixin:
         return self.audit_entity or self.datamodel.obj.__tablename__
 
     def _get_list_widget(self, filters, *args, order_column="", order_direction="", **kwargs):
-        searches = [(f.column_name, f.arg_name, v) for f, v in zip(filters.filters, filters.values)]
+        searches = [(f.column_name, f.arg_name, v) for f, v in zip(filters.filters, filters.values, strict=True)]
         refused = refused_searches(searches, self.masked_columns)
         if refused:
-            kept = [(f, v) for f, v in zip(filters.filters, filters.values)
+            kept = [(f, v) for f, v in zip(filters.filters, filters.values, strict=True)
                     if (f.column_name, f.arg_name) not in refused]
             filters.filters, filters.values = [f for f, _v in kept], [v for _f, v in kept]
             searches = [(f.column_name, f.arg_name, v) for f, v in kept]

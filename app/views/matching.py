@@ -9,6 +9,7 @@ from flask_appbuilder.actions import action
 from flask_appbuilder.models.sqla.filters import FilterInFunction
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
+from flask_appbuilder.widgets import ListWidget
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import BadRequest, Forbidden
@@ -24,7 +25,7 @@ from app.services.messages import FieldError
 from app.services.registry import matching
 from app.services.registry.matching import TO_REVIEW
 from app.views.audit import PersonalDataViewMixin
-from app.views.batch_common import failure_text
+from app.views.batch_common import failure_text, shown_progress
 from app.views.beneficiary import BENEFICIARY_LABELS
 from app.views.labels import label, labels
 from app.views.params import ids_arg
@@ -43,6 +44,10 @@ def _to_review():
     return list(TO_REVIEW)
 
 
+class ReviewListWidget(ListWidget):
+    template = "match_list_widget.html"  # each name links to the person's review page
+
+
 class MatchReviewView(ScopedMixin, PersonalDataViewMixin, ModelView):
     datamodel = SQLAInterface(Beneficiary)
     class_permission_name = "MatchReview"
@@ -54,9 +59,11 @@ class MatchReviewView(ScopedMixin, PersonalDataViewMixin, ModelView):
     list_columns = ["full_name", "cccd", "birth", "commune", "match_status", "match_score"]
     search_columns = ["full_name", "cccd", "match_status", "commune"]
     label_columns = dict(BENEFICIARY_LABELS, match_score=_l("Score"))
-    formatters_columns = {"match_status": lambda v: label("match_status", v), "cccd": cccd_formatter}
+    formatters_columns = {"match_status": lambda v: label("match_status", v), "cccd": cccd_formatter,
+                          "match_score": lambda v: "" if v is None else v}
     base_order = ("match_status", "asc")
     list_template = "match_list.html"
+    list_widget = ReviewListWidget
 
     def _person(self, pk: int) -> Beneficiary:
         # Any person in scope can be reviewed (e.g. a matched person reported dead), not only the listed ones.
@@ -86,7 +93,7 @@ class MatchReviewView(ScopedMixin, PersonalDataViewMixin, ModelView):
         except FieldError as exc:
             db.session.rollback()
             raise_refusal(exc)
-            raise BadRequest(render_problem(exc.problem))
+            raise BadRequest(render_problem(exc.problem)) from None
         db.session.commit()
         return outcome
 
@@ -146,7 +153,7 @@ class MatchReviewView(ScopedMixin, PersonalDataViewMixin, ModelView):
         return self.render_template("match_run.html", run=run, counts=counts, labels=labels("match_status"),
                                     codes=matching.STATUS_CODES, title=gettext("Matching run #%(id)s", id=run.id),
                                     unit_name=db.session.get(AdminUnit, run.unit_id).name,
-                                    status_label=label("match_run_status", run.status), failure=failure_text(run))
+                                    shown=shown_progress("match", run, "match_run_status"), failure=failure_text(run))
 
     @expose("/runs/<int:pk>/status")
     @has_access
@@ -154,7 +161,6 @@ class MatchReviewView(ScopedMixin, PersonalDataViewMixin, ModelView):
         run = scoped_query(db.session, g.user, MatchRun, "unit_id").filter(MatchRun.id == pk).one_or_none()
         if run is None:
             abort(404)
-        live = registry.progress("match", run)
-        return jsonify(run_id=run.id, status=run.status, processed=live.get("rows", run.processed),
-                       total=live.get("total", run.total), counts=json.loads(run.counts_json or "{}"),
-                       failure=failure_text(run))
+        shown = shown_progress("match", run, "match_run_status")
+        return jsonify(run_id=run.id, **shown, processed=shown["progress"]["done"], total=shown["progress"]["total"],
+                       counts=json.loads(run.counts_json or "{}"), failure=failure_text(run))

@@ -31,7 +31,7 @@ from app.services.reference import level_of, payer_level
 from app.services.scope import lineage_ids, subtree_ids
 from app.views.accounts import can, require
 from app.views.audit import PersonalDataViewMixin
-from app.views.batch_common import failure_text
+from app.views.batch_common import failure_text, shown_progress
 from app.views.labels import label, labels
 from app.views.problems import raise_refusal, render_problem
 from jobs import registry
@@ -139,7 +139,9 @@ class PayoutPeriodView(InScopeOr404, ModelView):
             channel_labels=labels("line_channel"), sync_labels=labels("sync_status"), money=format_money,
             can_sync=can("sync_payout") and page["syncable"],
             can_approve=can("approve_payout") and page["in_charge"], can_export=can("export_payout"),
-            can_results=can("approve_payout") and page["results_open"], title=period.name)
+            can_results=can("approve_payout") and page["results_open"],
+            shown=shown_progress("payout_sync", page["runs"][0], "sync_status") if page["runs"] else None,
+            title=period.name)
 
     @expose("/sync/<int:pk>", methods=["POST"])
     @has_access
@@ -165,9 +167,8 @@ class PayoutPeriodView(InScopeOr404, ModelView):
             .order_by(PayoutSyncRun.id.desc()).limit(1))
         if run is None:
             return jsonify({"status": None})
-        live = registry.progress("payout_sync", run)
-        return jsonify(dict(payout.run_summary(run), status_label=str(label("sync_status", run.status)),
-                            live=live, failure=failure_text(run)))
+        return jsonify(dict(payout.run_summary(run), **shown_progress("payout_sync", run, "sync_status"),
+                            failure=failure_text(run)))
 
     def _transition(self, pk, func, done_msg):
         require("approve_payout")

@@ -74,7 +74,9 @@ def refusal_response(exc: Exception):
         response = jsonify(**body)
         response.status_code = status
         return response
-    return default_exceptions[refusal_status(exc)](description=render_problem(exc.problem))
+    from app.views.errors import error_response
+
+    return error_response(default_exceptions[refusal_status(exc)](description=render_problem(exc.problem)))
 
 
 def register(app) -> None:

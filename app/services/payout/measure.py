@@ -13,6 +13,7 @@ from app.models import (
 from app.services.payout.accounts import has_verified_account
 from app.services.payout.exports import EXPORTABLE
 from app.services.payout.periods import period_visible
+from app.services.reference import units_below
 from app.services.scope import contains, subtree_ids
 
 # --- the headline measure ------------------------------------------------------------------------
@@ -88,9 +89,10 @@ def headline(session: Session, unit: AdminUnit, period_id: int | None = None) ->
 
 
 def headline_breakdown(session: Session, unit: AdminUnit, period_id: int | None = None) -> list[dict]:
-    """The measure for each unit directly below ``unit`` (districts of the city, communes of a district)."""
+    """The measure for each unit directly below ``unit``: the city's districts (2024) or communes (2025), a
+    district's communes."""
     rows, used = headline_by_commune(session, unit, period_id)
-    children = list(session.scalars(select(AdminUnit).where(AdminUnit.parent_id == unit.id).order_by(AdminUnit.path)))
+    children = units_below(session, unit)
     units = {u.id: u for u in session.scalars(select(AdminUnit).where(AdminUnit.id.in_(list(rows))))} if rows else {}
     out = []
     for child in children:

@@ -84,9 +84,9 @@ def import_results(session: Session, period_id: int, path: str, unit: AdminUnit,
         table = open_table(path, aliases=RESULT_ALIASES, required=("ref",))
     except HeaderNotFound:
         raise FieldError(Problem("file", "results_header", N_(
-            "The result file needs a reference column (reference / Mã giao dịch) and a status column")))
+            "The result file needs a reference column (reference / Mã giao dịch) and a status column"))) from None
     except SheetError as exc:
-        raise FieldError(Problem("file", "file_unsupported", exc.msgid, exc.params))
+        raise FieldError(Problem("file", "file_unsupported", exc.msgid, exc.params)) from None
     problems: list[Problem] = []
     updates: dict[int, tuple[str, str | None, int]] = {}
     rows = invalid = 0

@@ -529,7 +529,7 @@ def parse_amount(value: Any) -> int | None:
         if not math.isfinite(value) or value < 0:
             raise _amount_error(shown)
         rounded = round(value)
-        if abs(value - rounded) > 1e-6:
+        if not -1e-6 <= value - rounded <= 1e-6:
             raise _amount_error(shown)
         return int(rounded)
     s = clean_text(value).lower()

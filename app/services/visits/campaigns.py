@@ -32,10 +32,10 @@ from app.models import (
 )
 from app.services.messages import N_, FieldError, Problem
 from app.services.payout.accounts import has_verified_account
-from app.services.reference import FIXTURES
+from app.services.reference import FIXTURES, commune_clause, is_commune, kind_below, units_below
 from app.services.registry.normalize import clean_text
 from app.services.scope import contains, contains_clause, lineage_ids, subtree_ids
-from app.services.visits.workgroups import is_commune, not_visited, require_scope
+from app.services.visits.workgroups import not_visited, require_scope
 
 STEPS_FIXTURE = FIXTURES / "campaign_steps.json"
 STEP_NUMBERS = (1, 2, 3, 4, 5)
@@ -155,7 +155,7 @@ def board(session: Session, campaign: Campaign, unit: AdminUnit, *, today: dt.da
     steps = sorted(campaign.steps, key=lambda s: s.step_no)
     deadline = {s.step_no: s.deadline for s in steps}
     communes_q = select(AdminUnit.id).where(AdminUnit.id.in_(subtree_ids(unit)),
-                                             AdminUnit.unit_type.in_(("phường", "xã", "thị trấn")),
+                                             commune_clause(),
                                              contains_clause(campaign.unit))
     communes = list(session.scalars(select(AdminUnit).where(AdminUnit.id.in_(communes_q)).order_by(AdminUnit.path)))
     derived = derived_status(session, communes_q)
@@ -171,15 +171,14 @@ def board(session: Session, campaign: Campaign, unit: AdminUnit, *, today: dt.da
                 "overdue": not done and deadline[n] < today}
 
     commune_rows = [{"unit": c, "cells": {n: cell(c.id, n) for n in deadline}} for c in communes]
-    by_child = is_commune(unit) or not communes or communes[0].parent_id == unit.id
+    by_child = kind_below(unit) in (None, "commune")  # a commune, or a unit right above communes
     rows = []
     if by_child:
         rows = commune_rows
         mode = "communes"
     else:
         mode = "units"
-        children = list(session.scalars(select(AdminUnit).where(AdminUnit.parent_id == unit.id)
-                                        .order_by(AdminUnit.code)))
+        children = units_below(session, unit)
         for child in children:
             mine = [r for r in commune_rows if contains(child, r["unit"])]
             if not mine:

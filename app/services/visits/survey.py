@@ -308,7 +308,7 @@ def record_visit(session: Session, beneficiary_id: int, answers: dict, user_id: 
             session.delete(visit)
             session.flush()
             p = exc.problem
-            raise SurveyInvalid([_refield(p, _ACCOUNT_FIELDS.get(p.field, p.field))])
+            raise SurveyInvalid([_refield(p, _ACCOUNT_FIELDS.get(p.field, p.field))]) from None
         visit.account_id = account.id
         warnings += [_refield(p, _ACCOUNT_FIELDS.get(p.field, p.field)) for p in found]
 
@@ -416,7 +416,7 @@ def mark_task_opened(session: Session, task_id: int, *, user_id: int | None, ban
         try:
             task.bank_bin = resolve_bank(session, bank)
         except FieldError as exc:
-            raise FieldError(_refield(exc.problem, "bank"))
+            raise FieldError(_refield(exc.problem, "bank")) from None
     task.state, task.opened_at, task.updated_by_id = "opened", dt.datetime.now(), user_id
     if note:
         task.note = nz.clean_text(note)[:2000]

@@ -27,6 +27,7 @@ from app.models import (
 from app.services.formatting import format_date
 from app.services.masking import mask_cccd
 from app.services.messages import N_, FieldError, Problem
+from app.services.reference import is_commune
 from app.services.registry.normalize import clean_text
 from app.services.scope import require_user_covers, subtree_ids
 from app.services.spreadsheets import append_row, new_workbook
@@ -38,10 +39,6 @@ from app.services.visits.latest import latest_visits
 
 def require_scope(session: Session, user_id: int | None, unit_id: int | None, field: str = "commune") -> None:
     require_user_covers(session, user_id, unit_id, field=field)
-
-
-def is_commune(unit: AdminUnit | None) -> bool:
-    return unit is not None and unit.unit_type in ("phường", "xã", "thị trấn")
 
 
 # --- groups and members ---------------------------------------------------------------
