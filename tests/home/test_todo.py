@@ -14,7 +14,7 @@ TODO = re.compile(r'href="([^"]+)" data-todo="(\w+)" data-count="(\d+)"')
 
 
 @pytest.fixture()
-def world(app, make_person):  # noqa: F811
+def seeded(app, make_person):  # noqa: F811
     """People, accounts, opening tasks, periods and lines in Ba Đình (00001, 00004) and Hoàn Kiếm (00037)."""
     from app.extensions import db
     from app.models import AccountOpeningTask, AsxhUser, Enrolment, PaymentAccount, PayoutLine, PayoutPeriod
@@ -72,7 +72,7 @@ def world(app, make_person):  # noqa: F811
     return p
 
 
-# Counted by hand from the world above: who may do what (roles.py) and who sees which unit.
+# Counted by hand from the seeded above: who may do what (roles.py) and who sees which unit.
 EXPECTED = {
     "admin": {"match_review": 3, "accounts_to_verify": 4, "not_visited": 4, "opening_overdue": 2,
               "periods_to_sync": 2, "periods_to_lock": 1, "periods_to_hand_over": 2, "follow_ups": 2},
@@ -94,7 +94,7 @@ def _todos(html: str) -> dict:
 
 
 @pytest.mark.parametrize("username", USERS)
-def test_home_shows_exactly_the_roles_work_with_its_counts(app, client_for, world, username):
+def test_home_shows_exactly_the_roles_work_with_its_counts(app, client_for, seeded, username):
     client = client_for(username)
     html = client.get("/").get_data(as_text=True)
     todos = _todos(html)
@@ -105,7 +105,7 @@ def test_home_shows_exactly_the_roles_work_with_its_counts(app, client_for, worl
         assert client.get(url).status_code == 200, (username, key, url)
 
 
-def test_the_links_open_the_lists_of_exactly_that_work(app, client_for, world):
+def test_the_links_open_the_lists_of_exactly_that_work(app, client_for, seeded):
     client = client_for("congan.00004")
     todos = _todos(client.get("/").get_data(as_text=True))
 
@@ -137,7 +137,7 @@ def test_the_links_open_the_lists_of_exactly_that_work(app, client_for, world):
         assert not any(name in page for name in hidden), key
 
 
-def test_todo_counts_service_is_one_query_over_the_scope(app, world):
+def test_todo_counts_service_is_one_query_over_the_scope(app, seeded):
     """The service on its own: capabilities decide the items; one statement whatever the number of units."""
     from sqlalchemy import event
 
@@ -160,7 +160,7 @@ def test_todo_counts_service_is_one_query_over_the_scope(app, world):
         assert todo.todo_counts(db.session, city, frozenset(), user_id=None) == []
 
 
-def test_a_city_user_picks_a_commune_and_keeps_the_not_visited_filter(app, client_for, world, units):
+def test_a_city_user_picks_a_commune_and_keeps_the_not_visited_filter(app, client_for, seeded, units):
     client = client_for("admin")
     url = _todos(client.get("/").get_data(as_text=True))["not_visited"][1]
     chooser = client.get(url).get_data(as_text=True)

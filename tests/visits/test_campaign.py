@@ -160,7 +160,7 @@ def test_campaign_created_from_the_screen_gets_default_steps(scheme_app, client_
 
 
 
-def test_an_overdue_step_turns_done_when_its_work_is_done_after_the_deadline(app, client_for, units, user_ids,
+def test_an_overdue_step_turns_done_when_its_work_is_done_after_the_deadline(app, client_for, units, user_ids, world,
                                                                              make_person):
     """Step 3 (visits) is overdue; the officer visits the last person after the deadline: done, not overdue.
     A person whose benefit ended needs no visit and does not keep the step open."""
@@ -168,7 +168,7 @@ def test_an_overdue_step_turns_done_when_its_work_is_done_after_the_deadline(app
     from app.models import Beneficiary
     from app.services.visits.survey import record_visit
 
-    cid = _campaign(app, units, user_ids, year=2024)  # every deadline is in the past
+    cid = _campaign(app, units, user_ids, world, year=2024)  # every deadline is in the past
     a = make_person("00004", "Người Một")
     ended = make_person("00004", "Người Đã Mất")
     with app.app_context():
