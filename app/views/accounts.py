@@ -162,7 +162,9 @@ class PaymentAccountView(ScopedMixin, PersonalDataViewMixin, ModelView):
     @expose("/to_verify/")
     @has_access
     def to_verify(self):
-        pending = (scoped_query(db.session, g.user, PaymentAccount).filter(PaymentAccount.state == "pending")
+        others = request.args.get("others") == "1"  # only what the user may verify (entered by someone else)
+        waiting = accounts.to_verify_by(g.user.id) if others else PaymentAccount.state == "pending"
+        pending = (scoped_query(db.session, g.user, PaymentAccount).filter(waiting)
                    .order_by(PaymentAccount.entered_at).limit(500).all())
         rows = [(a, accounts.account_in_force(db.session, a.beneficiary_id)) for a in pending]
         log_page("payment_account", [a.id for a, cur in rows] + [cur.id for _a, cur in rows if cur is not None])

@@ -35,6 +35,7 @@ from app.security.masking import (
     refused_searches,
     should_mask,
 )
+from app.security.roles import menu_category
 from app.security.scope import current_unit
 from app.services.masking import IDENTIFIER_FIELDS, MASKERS
 from app.services.scope import subtree_ids
@@ -233,6 +234,7 @@ def register_audit_views(appbuilder) -> None:
     """The audit screen in the Security menu, and the template helpers of ``personal_data_show.html``."""
     from app.security.masking import masking_state
 
-    appbuilder.add_view(AuditLogView, "AuditLog", label=_l("Audit trail"), icon="fa-history", category="Security")
+    appbuilder.add_view(AuditLogView, "AuditLog", label=_l("Audit trail"), icon="fa-history",
+                        category=menu_category("AuditLog"))
     current_app.jinja_env.globals.update(asxh_masking_state=masking_state,
                                          asxh_audit_history_url=audit_history_url)

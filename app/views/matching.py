@@ -22,6 +22,7 @@ from app.security.roles import VIEW_METHODS
 from app.security.scope import ScopedMixin, current_unit, scoped_query
 from app.services.messages import FieldError
 from app.services.registry import matching
+from app.services.registry.matching import TO_REVIEW
 from app.views.audit import PersonalDataViewMixin
 from app.views.batch_common import failure_text, shown_progress
 from app.views.beneficiary import BENEFICIARY_LABELS
@@ -31,7 +32,6 @@ from app.views.problems import raise_refusal, render_problem
 from app.views.search import PersonListInterface
 from jobs import registry
 
-TO_REVIEW = ("mismatch", "needs_review", "not_found", "possible_duplicate", "deceased", "moved")
 FIELD_LABELS = {"full_name": _l("Full name"), "date_of_birth": _l("Date of birth"), "sex": _l("Sex"),
                 "commune": _l("Commune"), "cccd": _l("CCCD")}
 

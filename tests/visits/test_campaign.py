@@ -157,3 +157,37 @@ def test_campaign_created_from_the_screen_gets_default_steps(scheme_app, client_
         assert [s.deadline.isoformat() for s in c.steps] == ["2025-01-09", "2025-01-10", "2025-01-15", "2025-01-15",
                                                              "2025-01-16"]
     assert "Đợt thử 2025" in client_for(world.users["officer"]).get("/campaignview/list/").get_data(as_text=True)
+
+
+
+def test_an_overdue_step_turns_done_when_its_work_is_done_after_the_deadline(app, client_for, units, user_ids, world,
+                                                                             make_person):
+    """Step 3 (visits) is overdue; the officer visits the last person after the deadline: done, not overdue.
+    A person whose benefit ended needs no visit and does not keep the step open."""
+    from app.extensions import db
+    from app.models import Beneficiary
+    from app.services.visits.survey import record_visit
+
+    cid = _campaign(app, units, user_ids, world, year=2024)  # every deadline is in the past
+    a = make_person("00004", "Người Một")
+    ended = make_person("00004", "Người Đã Mất")
+    with app.app_context():
+        db.session.get(Beneficiary, ended).ended_at = dt.datetime(2024, 1, 3)
+        db.session.commit()
+    client = client_for("congan.00004")
+
+    def step3():
+        html = client.get(f"/campaignview/board/{cid}").get_data(as_text=True)
+        return re.search(r'<td class="(\w*)" data-step="3" data-state="(\w+)"', html).groups()
+
+    assert step3() == ("overdue", "overdue")
+    home = client.get("/").get_data(as_text=True)
+    row = re.search(r'<tr class="danger" data-step="3"><td><a href="([^"]+)"', home)
+    assert row, "the overdue step's row links to the campaign board"
+    assert client.get(row.group(1).replace("&amp;", "&")).status_code == 200
+    with app.app_context():
+        record_visit(db.session, a, {"visit_date": "2024-01-20", "met": "not_met"}, None, today=dt.date(2024, 1, 21))
+        db.session.commit()
+    assert step3() == ("done", "done")
+    home = client.get("/").get_data(as_text=True)
+    assert re.search(r'<tr class="" data-step="3">', home)

@@ -27,6 +27,9 @@ from app.services.registry import normalize as nz
 from app.services.scope import OutOfScope, archive_ids, contains, lineage_ids, reads_archive, related, subtree_ids
 from app.services.validation import is_id
 
+# The state a period waits in for each piece of work on it.
+WAITING_FOR = {"sync": "draft", "lock": "synced", "hand_over": "locked"}
+
 # --- scope (the rule: app/services/scope.py) -----------------------------------------------
 
 def period_visible(period: PayoutPeriod, unit: AdminUnit | None) -> bool:

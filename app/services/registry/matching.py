@@ -34,6 +34,8 @@ from app.services.registry.population import CitizenRecord, LocalPopulationRegis
 from app.services.scope import OutOfScope, covers, subtree_ids, subtree_sql
 
 STATUS_CODES = ("matched", "mismatch", "not_found", "deceased", "moved", "possible_duplicate", "needs_review")
+# Statuses that wait for a police officer's review decision (the review list).
+TO_REVIEW = ("mismatch", "needs_review", "not_found", "possible_duplicate", "deceased", "moved")
 HOLD_OF_STATUS = {"deceased": "deceased", "moved": "moved", "mismatch": "mismatch"}
 CHUNK = 5000
 MAX_CANDIDATES = 5

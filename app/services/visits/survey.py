@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from app.models import AccountOpeningTask, Beneficiary, Questionnaire, Visit, VisitAssignment
 from app.models.visit import OPEN_TASK_STATES
@@ -53,6 +54,8 @@ _ACCOUNT_FIELDS = {"bank": "account_bank", "channel": "account_channel", "accoun
 _YES = {"yes", "y", "true", "1", "co", "on", "x"}
 _NO = {"no", "n", "false", "0", "khong", "off"}
 _MAX_TEXT = 500
+# An account-opening task still open this many days after the visit asked for it is overdue.
+OPENING_TASK_DAYS = 14
 
 
 class SurveyInvalid(Exception):
@@ -454,3 +457,9 @@ def cancel_task(session: Session, task_id: int, *, user_id: int | None, note: st
     task.state, task.closed_at, task.note, task.updated_by_id = "cancelled", dt.datetime.now(), text[:2000], user_id
     session.flush()
     return task
+
+
+def opening_overdue(today: dt.date) -> ColumnElement[bool]:
+    """An account-opening task still open ``OPENING_TASK_DAYS`` days after it was requested."""
+    limit = dt.datetime.combine(today - dt.timedelta(days=OPENING_TASK_DAYS), dt.time.min)
+    return AccountOpeningTask.state.in_(OPEN_TASK_STATES) & (AccountOpeningTask.requested_at < limit)

@@ -168,9 +168,14 @@ ADDRESS_ORDER = (VisitAssignment.street_key, VisitAssignment.lane_no, VisitAssig
                  VisitAssignment.house_no, VisitAssignment.house_suffix, Beneficiary.sort_key, Beneficiary.id)
 
 
+def not_visited(person=Beneficiary):
+    """A person still to visit: not ended (deceased, moved away…) and never visited. Step 3's work."""
+    return and_(person.ended_at.is_(None), ~exists().where(Visit.beneficiary_id == person.id))
+
+
 def visit_list_query(commune_id: int, *, group_id: int | None = None, member_id: int | None = None,
                      unassigned: bool = False, match_status: str | None = None, category: str | None = None,
-                     case_type: int | None = None, search: str | None = None):
+                     case_type: int | None = None, search: str | None = None, not_visited_only: bool = False):
     """SELECT (Beneficiary, VisitAssignment) of a commune's visit list, in address order, filtered."""
     q = (select(Beneficiary, VisitAssignment)
          .join(VisitAssignment, VisitAssignment.beneficiary_id == Beneficiary.id)
@@ -187,6 +192,8 @@ def visit_list_query(commune_id: int, *, group_id: int | None = None, member_id:
         q = q.where(exists().where(Enrolment.beneficiary_id == Beneficiary.id, Enrolment.category == category))
     if case_type:
         q = q.where(Beneficiary.case_type == case_type)
+    if not_visited_only:
+        q = q.where(not_visited())
     if search:
         from app.services.registry.normalize import search_key
 
