@@ -224,3 +224,39 @@ def test_the_problem_code_patterns_catch_each_way_it_was_written():
                'sum(1 for _, p in outcome.refused if p.code == "no_registry_record")',
                'if problem.code != "no_registry_record":', 'if exc.problem.code in ("out_of_scope", "not_found"):']
     assert [w for w in written if not any(p.search(w) for p in PROBLEM_CODE_MATCH)] == []
+
+
+# What a unit is (a commune, a district, the level below it) is data of the scheme in app/services/reference.py:
+# code asks is_commune / commune_clause / level_below / kind_below / units_below / payer_level instead of telling a
+# commune by its type word or comparing a level with a number (2 is a district in 2024 and a commune in 2025).
+REFERENCE_MODULE = SERVICES / "reference.py"
+SCHEME_RULE = (
+    re.compile(r"\bunit_type\b[^\n]*\b(?:in|==|!=)\b|\b(?:in|==|!=)\s*[^\n]*\bunit_type\b"),  # unit_type in (...)
+    re.compile(r"\bunit_type\.(?:not)?in_\("),  # AdminUnit.unit_type.in_(...)
+    re.compile(r"\blevel\s*(?:==|!=|<=?|>=?)\s*\d"),  # unit.level == 2, level < 3
+    re.compile(r"\d\s*(?:==|!=|<=?|>=?)\s*\w*\.?level\b"),  # 3 > unit.level
+    re.compile(r"\.parent_id\s*==\s*\w+\.id\b"),  # the units below a unit: units_below
+)
+
+
+def _scheme_rule_copies() -> list[str]:
+    files = sorted([*(ROOT / "app").rglob("*.py"), *(ROOT / "jobs").rglob("*.py")])
+    found = []
+    for path in files:
+        if path == REFERENCE_MODULE or "migrations" in path.parts:
+            continue
+        for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if any(p.search(line) for p in SCHEME_RULE):
+                found.append(f"{path.relative_to(ROOT)}:{lineno}: {line.strip()}")
+    return found
+
+
+def test_the_scheme_of_units_is_asked_of_the_reference_module():
+    assert _scheme_rule_copies() == []
+
+
+def test_the_scheme_rule_patterns_catch_each_way_it_was_written():
+    written = ['children[0].unit_type in ("phường", "xã", "thị trấn")', 'AdminUnit.unit_type.in_(COMMUNE_TYPES)',
+               "if unit.level == 2:", "level < 3", "parent.level > 1",
+               "select(AdminUnit).where(AdminUnit.parent_id == unit.id)"]
+    assert [w for w in written if not any(p.search(w) for p in SCHEME_RULE)] == []

@@ -9,7 +9,7 @@ from flask_appbuilder.api import ModelRestApi, expose, protect, safe
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
-from app.api.errors import SafeSQLAInterface, SafeWritesApiMixin, problem_message
+from app.api.errors import SafeWritesApiMixin, problem_message
 from app.api.personal_data import PersonalDataApiMixin
 from app.api.spec import DocumentedApi
 from app.extensions import db
@@ -21,6 +21,7 @@ from app.services.messages import Conflict, FieldError
 from app.services.registry import people
 from app.views.beneficiary import BENEFICIARY_LABELS
 from app.views.problems import refusal_json, refusal_status
+from app.views.search import PersonSearchInterface
 
 READ_COLUMNS = [
     "id", "full_name", "cccd", "cmnd", "birth_year", "date_of_birth", "sex", "category", "categories",
@@ -46,7 +47,7 @@ API_DESCRIPTIONS = {
 
 class BeneficiaryApi(DocumentedApi, SafeWritesApiMixin, ScopedMixin, PersonalDataApiMixin, ModelRestApi):
     resource_name = "beneficiary"
-    datamodel = SafeSQLAInterface(Beneficiary)
+    datamodel = PersonSearchInterface(Beneficiary)
     class_permission_name = "Beneficiary"
     method_permission_name = dict({k: v for k, v in API_METHODS.items() if k != "delete"},
                                   end="write", reinstate="read")
@@ -54,7 +55,8 @@ class BeneficiaryApi(DocumentedApi, SafeWritesApiMixin, ScopedMixin, PersonalDat
     allow_browser_login = True
     list_columns = show_columns = READ_COLUMNS
     add_columns = edit_columns = ["full_name", "cccd", "cmnd", "birth_year", "date_of_birth", "sex", "address", "commune_id"]
-    search_columns = ["full_name", "cccd", "birth_year", "sex", "match_status", "commune_id", "address"]
+    search_columns = ["full_name", "cccd", "account_number", "birth_year", "sex", "match_status", "commune_id",
+                      "address"]
     order_columns = ["full_name", "birth_year", "match_status", "id"]
     label_columns = API_LABELS
     description_columns = API_DESCRIPTIONS

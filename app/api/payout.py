@@ -248,7 +248,7 @@ class PayoutApi(DocumentedApi, BaseApi):
     @expose("/", methods=["GET"])
     @protect()
     def periods(self):
-        """Payout periods the user sees.
+        """Payout periods the user sees (the city also those of a retired unit scheme, read only).
         ---
         get:
           responses:
@@ -300,7 +300,7 @@ class PayoutApi(DocumentedApi, BaseApi):
           responses:
             202: {description: the queued run, content: {application/json: {schema: {$ref: '#/components/schemas/RunQueued'}}}}
             400: {description: refused (period locked, ...), content: {application/json: {schema: {$ref: '#/components/schemas/Refusal'}}}}
-            403: {description: no sync capability, or the unit is outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
+            403: {description: "no sync capability, the unit is outside the scope, or the period is history (units of a retired scheme: read only)", content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
             404: {description: unknown period or outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
         """
         period = self._period(ref)
@@ -357,7 +357,7 @@ class PayoutApi(DocumentedApi, BaseApi):
           responses:
             200: {description: the summary with the checksum, content: {application/json: {schema: {$ref: '#/components/schemas/LockSummary'}}}}
             400: {description: refused (not synced, already locked, ...), content: {application/json: {schema: {$ref: '#/components/schemas/Refusal'}}}}
-            403: {description: no approve capability, or the period is outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
+            403: {description: "no approve capability, the period is outside the scope, or it is history (units of a retired scheme: read only)", content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
             404: {description: unknown period or outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
         """
         period = self._period(ref)

@@ -78,7 +78,7 @@ def audit_verify_command(anchor):
             anchor_id, anchor_hash = anchor.split(":", 1)
             expected = (int(anchor_id), anchor_hash.strip().lower())
         except ValueError:
-            raise click.BadParameter("use ID:HASH", param_hint="--anchor")
+            raise click.BadParameter("use ID:HASH", param_hint="--anchor") from None
     anchors = read_anchors()
     report = verify_chain(db_session(), anchor=expected, anchors=anchors)
     if report.ok:

@@ -114,7 +114,7 @@ def ensure_user(username: str, role_name: str, unit_code: str, password: str, *,
     try:
         password_policy(password)  # the same policy as the screens, also when updating a user
     except PasswordComplexityValidationError as exc:
-        raise click.ClickException(str(exc))
+        raise click.ClickException(str(exc)) from None
 
     role_by_name = {r.name: r for r in active_roles()}
     if role_name not in role_by_name:

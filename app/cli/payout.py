@@ -65,7 +65,7 @@ def sync_payout_command(period_ref, unit_code, wait, as_json):
     try:
         run = payout.request_sync(session, period.id, unit, None)
     except FieldError as exc:
-        raise click.ClickException(exc.problem.render())
+        raise click.ClickException(exc.problem.render()) from None
     session.commit()
     run_id = run.id
     if not enqueue_or_wait("payout_sync", run_id, wait=wait or as_json, until=("done", "failed"),
@@ -130,7 +130,7 @@ def import_results_command(period_ref, path, unit_code, override_reason, as_json
                     click.echo("  " + p.render(gettext), err=True)
             sys.exit(1)
         except FieldError as exc:
-            raise click.ClickException(exc.problem.render(gettext))
+            raise click.ClickException(exc.problem.render(gettext)) from None
         if as_json:
             echo_json(result)
             return

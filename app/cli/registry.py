@@ -48,7 +48,7 @@ def import_command(path, category, unit_code, preview, wait, as_json):
         batch = importing.create_batch(session, filename=path, content=content, unit=unit, category=category,
                                        user_id=None, auto_apply=not preview)
     except FieldError as exc:
-        raise click.ClickException(exc.problem.render())
+        raise click.ClickException(exc.problem.render()) from None
     session.commit()
     batch_id = batch.id
     if batch.status == "uploaded":
@@ -110,7 +110,8 @@ def import_population_command(path, wait, as_json):
 
 
 @click.command("match")
-@click.option("--unit", "unit_code", default=None, help="Commune or district code (default: the whole city)")
+@click.option("--unit", "unit_code", default=None,
+              help="Code of a unit of the active scheme: a commune, or a district in 2024 (default: the whole city)")
 @click.option("--wait", is_flag=True)
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext

@@ -21,6 +21,7 @@ from app.services.formatting import format_date
 from app.services.labels import label, labels
 from app.services.messages import N_
 from app.services.payout.accounts import has_verified_account
+from app.services.reference import units_below
 from app.services.scope import contains, subtree_ids
 from app.services.visits import campaigns
 from app.services.visits import questionnaire as qn
@@ -156,7 +157,7 @@ def dashboard(session: Session, unit: AdminUnit, *, today: dt.date | None = None
     communes = _cached_per_commune(session, unit, cache)
     units = {r.id: r for r in session.execute(select(AdminUnit.id, AdminUnit.scheme, AdminUnit.path)
                                               .where(AdminUnit.id.in_(list(communes))))} if communes else {}
-    children = list(session.scalars(select(AdminUnit).where(AdminUnit.parent_id == unit.id).order_by(AdminUnit.code)))
+    children = units_below(session, unit)
     total = _empty()
     breakdown = []
     for child in children:

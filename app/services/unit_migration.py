@@ -41,7 +41,7 @@ from app.models.user import new_security_stamp
 from app.services import audit
 from app.services.labels import label
 from app.services.messages import N_, FieldError, Problem
-from app.services.reference import FIXTURES, SCHEME_LEVELS, find_unit, load_units, rows_of_other_schemes
+from app.services.reference import FIXTURES, find_unit, level_of, load_units, rows_of_other_schemes
 from app.services.scope import require_user_covers, user_covers
 from app.services.visits.addresses import fold, local_part
 
@@ -232,7 +232,7 @@ def _move(session: Session, old: str, new: str, translate: Translate, report_pat
     parts = load_parts(fixtures)
     old_units, new_units = _ids(session, old), _ids(session, new)
     new_city = new_units[CITY_CODE][0]
-    commune_level = SCHEME_LEVELS[old].index("commune") + 1
+    old_commune_level, old_city_level = level_of(old, "commune"), level_of(old, "city")
     p = {"old": old, "new": new}
     _drop_temp(session)
 
@@ -241,9 +241,9 @@ def _move(session: Session, old: str, new: str, translate: Translate, report_pat
     unit_rows = []
     for code, (uid, level) in old_units.items():
         new_id = None
-        if code == CITY_CODE and level == 1:
+        if code == CITY_CODE and level == old_city_level:
             new_id = new_city
-        elif level == commune_level and code in unit_map:
+        elif level == old_commune_level and code in unit_map:
             m = unit_map[code]
             if not m.split and len(m.new_codes) == 1 and m.new_codes[0] in new_units:
                 new_id = new_units[m.new_codes[0]][0]
@@ -261,14 +261,14 @@ def _move(session: Session, old: str, new: str, translate: Translate, report_pat
                    "JOIN tmp_mu_unit m ON m.old_id = b.commune_id WHERE m.new_id IS NOT NULL")
     code_of_id = {uid: code for code, (uid, _) in old_units.items()}
     name_of_id = dict(session.execute(text("SELECT id, name FROM admin_unit WHERE scheme = :old"), p).all())
-    successors = _successors(session, old, unit_map, old_units, commune_level)
+    successors = _successors(session, old, unit_map, old_units, old_commune_level)
     decided, reviews = [], []
     for b in session.execute(text(
             "SELECT b.id, b.commune_id, b.address FROM beneficiary b "
             "JOIN tmp_mu_unit m ON m.old_id = b.commune_id WHERE m.new_id IS NULL ORDER BY b.id")):
         old_code = code_of_id[b.commune_id]
         m = unit_map.get(old_code)
-        if m is not None and old_units[old_code][1] == commune_level:
+        if m is not None and old_units[old_code][1] == old_commune_level:
             candidates = tuple(c for c in m.new_codes if c in new_units)
             code, how = decide_commune(b.address, old_code, candidates, parts, name_of_id[b.commune_id])
         else:

@@ -33,6 +33,7 @@ from app.views.batch_common import failure_text, preview_lines, shown_progress
 from app.views.downloads import error_report_response
 from app.views.labels import label, labels
 from app.views.problems import raise_refusal, render_problem
+from app.views.search import PersonLinkInterface
 from jobs import registry
 
 can = has_capability
@@ -77,7 +78,7 @@ def _find_beneficiary(value: str) -> Beneficiary | None:
 
 
 class PaymentAccountView(ScopedMixin, PersonalDataViewMixin, ModelView):
-    datamodel = SQLAInterface(PaymentAccount)
+    datamodel = PersonLinkInterface(PaymentAccount, person_columns={"beneficiary": "beneficiary_id"})
     class_permission_name = "PaymentAccount"
     # Never deleted (a version is rejected or superseded, with who and when): no delete route, no mapping.
     method_permission_name = dict({k: v for k, v in VIEW_METHODS.items() if "delete" not in k}, enter="write",
@@ -161,7 +162,9 @@ class PaymentAccountView(ScopedMixin, PersonalDataViewMixin, ModelView):
     @expose("/to_verify/")
     @has_access
     def to_verify(self):
-        pending = (scoped_query(db.session, g.user, PaymentAccount).filter(PaymentAccount.state == "pending")
+        others = request.args.get("others") == "1"  # only what the user may verify (entered by someone else)
+        waiting = accounts.to_verify_by(g.user.id) if others else PaymentAccount.state == "pending"
+        pending = (scoped_query(db.session, g.user, PaymentAccount).filter(waiting)
                    .order_by(PaymentAccount.entered_at).limit(500).all())
         rows = [(a, accounts.account_in_force(db.session, a.beneficiary_id)) for a in pending]
         log_page("payment_account", [a.id for a, cur in rows] + [cur.id for _a, cur in rows if cur is not None])

@@ -1,4 +1,4 @@
-"""Lists per case type per commune / district / city: counts, the people of a type, .xlsx exports."""
+"""Lists per case type per unit (a commune or any unit above it): counts, the people of a type, .xlsx exports."""
 from __future__ import annotations
 
 import datetime as dt
@@ -21,14 +21,6 @@ from jobs import registry
 PAGE_SIZE = 50
 
 
-def _level_of(unit):
-    """Rows of the counts table: the districts of a city, else the communes."""
-    children = cases.child_units(db.session, unit)
-    if children and children[0].unit_type not in ("phường", "xã", "thị trấn"):
-        return children[0].level
-    return None
-
-
 class CaseListView(BaseView):
     route_base = "/cases"
     default_view = "index"
@@ -44,7 +36,7 @@ class CaseListView(BaseView):
         case_type = int_arg("type")
         if case_type not in cases.CASE_TYPES:
             case_type = None
-        rows = cases.case_counts(db.session, unit, level=_level_of(unit))
+        rows = cases.case_counts(db.session, unit, level=cases.breakdown_level(unit))
         people, page, pages = [], 1, 1
         if case_type is not None:
             total = sum(r["counts"][case_type] for r in rows)

@@ -8,15 +8,38 @@ from flask_appbuilder import IndexView, expose
 from flask_babel import force_locale, gettext
 
 from app.extensions import db
+from app.security.access import holds
 from app.security.scope import current_unit
 from app.services import dashboard as dash
+from app.services import todo
+from app.services.reference import unit_kind
 from app.views.cache import dashboard_cache
 from app.views.labels import labels
+from app.views.payout import EQUAL_FILTER, FOLLOW_UP_HREF
 
 
 def _logged_in() -> bool:
     user = getattr(g, "user", None)
     return user is not None and user.is_authenticated
+
+
+def todo_link(key: str, unit) -> str:
+    """The filtered list where the work of to-do item ``key`` is done, for a user of ``unit``."""
+    kind = unit_kind(unit)
+    commune = {"commune": unit.id} if kind == "commune" else {}
+    period_list = url_for("PayoutPeriodView.list")
+    # The periods a unit is in charge of: all for the top unit, else its own (periods sit at paying units).
+    own = "" if kind == "city" else f"&_flt_0_unit={unit.id}"
+    return {
+        "match_review": lambda: url_for("MatchReviewView.list"),
+        "accounts_to_verify": lambda: url_for("PaymentAccountView.to_verify", others=1),
+        "not_visited": lambda: url_for("VisitView.index", not_visited=1, **commune),
+        "opening_overdue": lambda: url_for("OpeningTaskView.index", state="overdue"),
+        "periods_to_sync": lambda: f"{period_list}?{EQUAL_FILTER}status=draft",
+        "periods_to_lock": lambda: f"{period_list}?{EQUAL_FILTER}status=synced{own}",
+        "periods_to_hand_over": lambda: f"{period_list}?{EQUAL_FILTER}status=locked{own}",
+        "follow_ups": lambda: FOLLOW_UP_HREF,
+    }[key]()
 
 
 class HomeView(IndexView):
@@ -28,7 +51,9 @@ class HomeView(IndexView):
             return redirect(url_for(f"{self.appbuilder.sm.auth_view.endpoint}.login"))
         unit = current_unit()
         data = dash.dashboard(db.session, unit, cache=dashboard_cache()) if unit is not None else None
-        return self.render_template(self.index_template, unit=unit, data=data,
+        todos = [{"key": item.key, "text": gettext(item.title), "count": n, "url": todo_link(item.key, unit)}
+                 for item, n in todo.todo_counts(db.session, unit, holds(todo.TODO_NEEDS), user_id=g.user.id)]
+        return self.render_template(self.index_template, unit=unit, data=data, todos=todos,
                                     charts=dash.charts(data, gettext) if data else {},
                                     case_types=labels("case_type"), category_labels=labels("category"))
 

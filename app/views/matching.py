@@ -7,7 +7,6 @@ from flask import abort, flash, g, jsonify, redirect, request, url_for
 from flask_appbuilder import ModelView, expose
 from flask_appbuilder.actions import action
 from flask_appbuilder.models.sqla.filters import FilterInFunction
-from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.widgets import ListWidget
 from flask_babel import gettext
@@ -23,15 +22,16 @@ from app.security.roles import VIEW_METHODS
 from app.security.scope import ScopedMixin, current_unit, scoped_query
 from app.services.messages import FieldError
 from app.services.registry import matching
+from app.services.registry.matching import TO_REVIEW
 from app.views.audit import PersonalDataViewMixin
 from app.views.batch_common import failure_text, shown_progress
 from app.views.beneficiary import BENEFICIARY_LABELS
 from app.views.labels import label, labels
 from app.views.params import ids_arg
 from app.views.problems import raise_refusal, render_problem
+from app.views.search import PersonListInterface
 from jobs import registry
 
-TO_REVIEW = ("mismatch", "needs_review", "not_found", "possible_duplicate", "deceased", "moved")
 FIELD_LABELS = {"full_name": _l("Full name"), "date_of_birth": _l("Date of birth"), "sex": _l("Sex"),
                 "commune": _l("Commune"), "cccd": _l("CCCD")}
 
@@ -49,7 +49,7 @@ class ReviewListWidget(ListWidget):
 
 
 class MatchReviewView(ScopedMixin, PersonalDataViewMixin, ModelView):
-    datamodel = SQLAInterface(Beneficiary)
+    datamodel = PersonListInterface(Beneficiary, person_columns={"full_name": "id"})
     class_permission_name = "MatchReview"
     method_permission_name = dict(VIEW_METHODS, review="read", decide="write", run="write", run_status="read",
                                   run_page="read", accept_registry="write")
@@ -93,7 +93,7 @@ class MatchReviewView(ScopedMixin, PersonalDataViewMixin, ModelView):
         except FieldError as exc:
             db.session.rollback()
             raise_refusal(exc)
-            raise BadRequest(render_problem(exc.problem))
+            raise BadRequest(render_problem(exc.problem)) from None
         db.session.commit()
         return outcome
 

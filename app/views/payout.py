@@ -15,25 +15,26 @@ from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, NumberRange, Optional
 
 from app.extensions import db
 from app.models import AdminUnit, BaseLevel, CategoryRule, PayoutLine, PayoutPeriod, PayoutSyncRun
 from app.security.masking import account_formatter, cccd_formatter
-from app.security.roles import VIEW_METHODS
+from app.security.roles import VIEW_METHODS, menu_category
 from app.security.scope import InScopeOr404, ScopedMixin, current_scope_ids, current_unit
 from app.services import payout
 from app.services.formatting import format_date, format_money
 from app.services.messages import FieldError
 from app.services.reference import level_of, payer_level
-from app.services.scope import lineage_ids, subtree_ids
+from app.services.scope import archive_ids, subtree_ids
 from app.views.accounts import can, require
 from app.views.audit import PersonalDataViewMixin
 from app.views.batch_common import failure_text, shown_progress
 from app.views.labels import label, labels
 from app.views.problems import raise_refusal, render_problem
+from app.views.search import PersonListInterface
 from jobs import registry
 
 # The service's map (one list of hold reasons), translated when shown.
@@ -43,8 +44,15 @@ READ_ONLY_METHODS = {k: v for k, v in VIEW_METHODS.items() if "delete" not in k}
 
 
 def current_period_unit_ids():
-    """Units whose periods the current user sees: their scope and the units above them."""
-    return lineage_ids(current_unit())
+    """Units whose periods the current user sees: their scope and the units above them (and the city the units
+    of a retired scheme, read only): ``payout.period_visible``."""
+    return payout.period_unit_ids(current_unit())
+
+
+def current_line_unit_ids():
+    """Units whose payout lines the current user reads: their scope (and the city the archive)."""
+    unit = current_unit()
+    return select(AdminUnit.id).where(or_(AdminUnit.id.in_(subtree_ids(unit)), AdminUnit.id.in_(archive_ids(unit))))
 
 
 def period_units_for_new():
@@ -95,7 +103,8 @@ class PayoutPeriodView(InScopeOr404, ModelView):
                              "cash"}
     list_title = _l("Payout periods")
     list_columns = ["name", "period_date", "unit", "status", "synced_at", "locked_at"]
-    search_columns = ["name", "status", "period_date"]
+    search_columns = ["name", "status", "period_date", "unit"]
+    search_form_query_rel_fields = {"unit": [["id", FilterInFunction, current_period_unit_ids]]}
     base_order = ("period_date", "desc")
     label_columns = {"name": _l("Payout period"), "period_date": _l("Date"), "unit": _l("Unit"),
                      "status": _l("Status"), "synced_at": _l("Synced at"), "locked_at": _l("Locked at")}
@@ -355,6 +364,11 @@ class PayoutPeriodView(InScopeOr404, ModelView):
         return redirect(url_for(".detail", pk=pk))
 
 
+# FAB list filters: ``_flt_3_<column>`` is "equal to" for a text column (FAB's filter order for strings).
+EQUAL_FILTER = "_flt_3_"
+FOLLOW_UP_HREF = f"/payoutlineview/list/?{EQUAL_FILTER}result_status=failed"
+
+
 def _audit_export(what: str, filename: str, count: int, unit_id: int, period_id: int) -> None:
     """Also record the export in the audit trail when that feature is installed."""
     try:
@@ -368,9 +382,10 @@ class PayoutLineView(ScopedMixin, PersonalDataViewMixin, ModelView):
     """The lines of the periods in scope (read-only); filter by period, channel, result. Failed lines are
     the follow-up list."""
 
-    datamodel = SQLAInterface(PayoutLine)
+    datamodel = PersonListInterface(PayoutLine, person_columns={"full_name": "beneficiary_id"})
     class_permission_name = "PayoutPeriod"
     method_permission_name = READ_ONLY_METHODS
+    scope_ids = staticmethod(current_line_unit_ids)
     include_route_methods = {"list", "show"}
     list_title = _l("Payout lines")
     list_columns = ["period", "sequence", "full_name", "cccd", "commune", "category", "total", "channel", "bank_name",
@@ -430,21 +445,24 @@ class CategoryRuleView(ModelView):
 
 
 def register_payout_views(appbuilder) -> None:
-    """The Payout menu (accounts, periods) and the rules under Reference data."""
+    """Step 5 (accounts, periods, the follow-up list) and the payout rules under Administration."""
     from app.views.accounts import AccountImportView, PaymentAccountView
 
     appbuilder.add_view(PaymentAccountView, "PaymentAccount", label=_l("Payment accounts"), icon="fa-credit-card",
-                        category="Payout", category_label=_l("Accounts and payout"), category_icon="fa-money")
+                        category=menu_category("PaymentAccount"))
     appbuilder.add_link("AccountsToVerify", href="/paymentaccountview/to_verify/", label=_l("Accounts to verify"),
-                        icon="fa-check", category="Payout")
+                        icon="fa-check", category=menu_category("AccountsToVerify"))
     appbuilder.add_link("SharedAccounts", href="/paymentaccountview/shared/", label=_l("Shared accounts"),
-                        icon="fa-exclamation-triangle", category="Payout")
+                        icon="fa-exclamation-triangle", category=menu_category("SharedAccounts"))
     appbuilder.add_link("AccountUpload", href="/accountimportview/upload/", label=_l("Import an account list"),
-                        icon="fa-file-excel-o", category="Payout")
+                        icon="fa-file-excel-o", category=menu_category("AccountUpload"))
     appbuilder.add_view_no_menu(AccountImportView)
     appbuilder.add_view(PayoutPeriodView, "PayoutPeriod", label=_l("Payout periods"), icon="fa-calendar",
-                        category="Payout")
+                        category=menu_category("PayoutPeriod"))
     appbuilder.add_view_no_menu(PayoutLineView)
-    appbuilder.add_view(BaseLevelView, "PayoutRule", label=_l("Base levels"), icon="fa-money", category="Reference")
+    appbuilder.add_link("FollowUps", href=FOLLOW_UP_HREF, label=_l("Failed payments to follow up"),
+                        icon="fa-exclamation-circle", category=menu_category("FollowUps"))
+    appbuilder.add_view(BaseLevelView, "PayoutRule", label=_l("Base levels"), icon="fa-money",
+                        category=menu_category("PayoutRule"))
     appbuilder.add_view(CategoryRuleView, "CategoryRules", label=_l("Category rules"), icon="fa-random",
-                        category="Reference")
+                        category=menu_category("CategoryRules"))

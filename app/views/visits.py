@@ -17,6 +17,7 @@ from app.models import AccountOpeningTask, Beneficiary, WorkGroup
 from app.models.beneficiary import CATEGORY_CODES, MATCH_STATUSES
 from app.security.audit import log_page
 from app.security.masking import cccd_formatter
+from app.security.roles import menu_category
 from app.security.scope import check_current, scoped_query
 from app.services.messages import FieldError
 from app.services.visits import questionnaire as qn
@@ -88,6 +89,7 @@ class VisitView(BaseView):
             "category": request.values.get("category") if request.values.get("category") in CATEGORY_CODES else None,
             "case_type": case_type if case_type in range(1, 7) else None,
             "search": (request.values.get("q") or "").strip() or None,
+            "not_visited_only": request.values.get("not_visited") == "1",
         }
 
     @expose("/")
@@ -137,7 +139,7 @@ class VisitView(BaseView):
             db.session.commit()
             flash(gettext("%(n)s people assigned.", n=n) if group_id else gettext("%(n)s people unassigned.", n=n),
                   "success")
-        args = {k: v for k, v in request.form.items() if k in ("commune", "group", "member", "unassigned",
+        args = {k: v for k, v in request.form.items() if k in ("commune", "group", "member", "unassigned", "not_visited",
                                                                 "match_status", "category", "case_type", "q")}
         return redirect(url_for(".index", **args))
 
@@ -258,7 +260,9 @@ class OpeningTaskView(BaseView):
         group_id = int_arg("group")
         if group_id:
             q = q.filter(AccountOpeningTask.group_id == group_id)
-        if state == "open":
+        if state == "overdue":
+            q = q.filter(survey.opening_overdue(dt.date.today()))
+        elif state == "open":
             q = q.filter(AccountOpeningTask.state.in_(("requested", "opened")))
         elif state in labels("task_state"):
             q = q.filter(AccountOpeningTask.state == state)
@@ -344,14 +348,14 @@ def register_visit_views(appbuilder) -> None:
     from app.views.questionnaire import QuestionnaireView
     from app.views.workgroups import WorkGroupView
 
-    appbuilder.add_view(VisitView, "Visit", label=_l("Visit list"), icon="fa-home", category="Visits",
-                        category_label=_l("Home visits"), category_icon="fa-home")
-    appbuilder.add_view(WorkGroupView, "WorkGroup", label=_l("Working groups"), icon="fa-users", category="Visits")
+    appbuilder.add_view(VisitView, "Visit", label=_l("Visit list"), icon="fa-home", category=menu_category("Visit"))
+    appbuilder.add_view(WorkGroupView, "WorkGroup", label=_l("Working groups"), icon="fa-users",
+                        category=menu_category("WorkGroup"))
     appbuilder.add_view(OpeningTaskView, "OpeningTask", label=_l("Account opening"), icon="fa-university",
-                        category="Visits")
+                        category=menu_category("OpeningTask"))
     appbuilder.add_view(CaseListView, "CaseList", label=_l("Lists by case type"), icon="fa-list-ol",
-                        category="Visits")
+                        category=menu_category("CaseList"))
     appbuilder.add_view(CampaignView, "Campaign", label=_l("Campaigns and deadlines"), icon="fa-calendar",
-                        category="Visits")
+                        category=menu_category("Campaign"))
     appbuilder.add_view(QuestionnaireView, "Questionnaire", label=_l("Survey questionnaire"), icon="fa-question",
-                        category="Visits")
+                        category=menu_category("Questionnaire"))

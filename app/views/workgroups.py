@@ -16,14 +16,15 @@ from app.models import AdminUnit, WorkGroup, WorkGroupMember
 from app.security.roles import VIEW_METHODS
 from app.security.scope import ScopedMixin, check_current, current_scope_ids
 from app.services.messages import FieldError
+from app.services.reference import commune_clause, is_commune
 from app.services.visits import workgroups
 from app.views.landing import LandOnNewRowMixin
 from app.views.params import id_arg
-from app.views.visit_common import COMMUNE_TYPES, has
+from app.views.visit_common import has
 
 
 def _communes_in_scope():
-    return select(AdminUnit.id).where(AdminUnit.id.in_(current_scope_ids()), AdminUnit.unit_type.in_(COMMUNE_TYPES))
+    return select(AdminUnit.id).where(AdminUnit.id.in_(current_scope_ids()), commune_clause())
 
 
 class WorkGroupView(LandOnNewRowMixin, ScopedMixin, ModelView):
@@ -48,14 +49,14 @@ class WorkGroupView(LandOnNewRowMixin, ScopedMixin, ModelView):
     search_form_query_rel_fields = add_form_query_rel_fields
 
     def pre_add(self, item):
-        if item.commune is None or item.commune.unit_type not in COMMUNE_TYPES:
+        if item.commune is None or not is_commune(item.commune):
             raise BadRequest(gettext("A working group belongs to a commune"))
         item.commune_id = item.commune.id  # the form sets the relation only
         super().pre_add(item)
         item.created_by_id = g.user.id
 
     def pre_update(self, item):
-        if item.commune is None or item.commune.unit_type not in COMMUNE_TYPES:
+        if item.commune is None or not is_commune(item.commune):
             raise BadRequest(gettext("A working group belongs to a commune"))
         moved = item.commune_id is not None and item.commune_id != item.commune.id
         super().pre_update(item)

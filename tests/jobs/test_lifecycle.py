@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from tests.factories import unit
+
 SECRET = "internal-detail-7f3a"  # in the exception text: must reach the log, never a row, a page or the API
 
 
@@ -23,23 +25,17 @@ def _empty_queue(app):
         get_queue(app.config).empty()
 
 
-def _unit(s, code="00004"):
-    from app.services.reference import find_unit
-
-    return find_unit(s, code, "2024")
-
-
 def _batch(s, kind):
     from app.services.registry.staging import record_upload
 
     content = f"{kind} {dt.datetime.now().isoformat()}".encode()  # distinct bytes: never a duplicate_file
-    return record_upload(s, kind=kind, filename=f"{kind}.csv", content=content, unit_id=_unit(s).id)
+    return record_upload(s, kind=kind, filename=f"{kind}.csv", content=content, unit_id=unit(s, "00004").id)
 
 
 def _period(s):
     from app.services import payout
 
-    district = _unit(s, "001")
+    district = unit(s, "001")
     return payout.create_period(s, name="Tháng 05/2024", period_date=dt.date(2024, 5, 20), unit=district,
                                 user_id=None), district
 
@@ -60,7 +56,7 @@ def make_row(kind: str) -> int:
     elif kind == "account_import":
         row = _batch(s, "account")
     elif kind == "match":
-        row = matching.start_run(s, _unit(s), None)
+        row = matching.start_run(s, unit(s, "00004"), None)
     elif kind == "payout_sync":
         period, district = _period(s)
         s.commit()

@@ -10,7 +10,8 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from app.services.messages import FieldError
-from tests.payout.conftest import RECEIPT_COLUMNS, _lines, _result_file, unit, user_id
+from tests.factories import unit, user_id
+from tests.payout.conftest import RECEIPT_COLUMNS, _lines, _result_file
 
 
 def test_payout_list_xlsx(db_session, locked_period):

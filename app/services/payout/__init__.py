@@ -31,6 +31,7 @@ from app.services.payout.measure import (  # noqa: F401
 from app.services.payout.page import SYNCABLE, period_page  # noqa: F401
 from app.services.payout.periods import (  # noqa: F401
     ACTIVE_LINE_SQL,
+    ARCHIVED_MSG,
     CHECKSUM_COLS,
     LOCKED_MSG,
     MONTH_LOCK,
@@ -43,14 +44,17 @@ from app.services.payout.periods import (  # noqa: F401
     effective_unit,
     find_period,
     hand_over,
+    is_archived,
     load_period,
     lock_month,
     lock_period,
     out_of_scope,
     period_in_charge,
     period_summary,
+    period_unit_ids,
     period_visible,
     require_status,
+    require_writable,
 )
 from app.services.payout.reconciliation import (  # noqa: F401
     RESULT_ALIASES,

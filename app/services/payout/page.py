@@ -10,13 +10,13 @@ from app.services.payout.measure import headline
 from app.services.payout.periods import (
     checksum_intact,
     effective_unit,
+    is_archived,
     period_in_charge,
     period_summary,
-    period_visible,
 )
 from app.services.payout.reconciliation import RESULTS_OPEN, hand_lines, period_totals
 from app.services.payout.sync import run_summary
-from app.services.scope import subtree_ids
+from app.services.scope import related, subtree_ids
 
 SYNCABLE = ("draft", "synced")
 
@@ -27,7 +27,9 @@ def period_page(session: Session, period: PayoutPeriod, unit: AdminUnit | None) 
     runs and exports, the export groups and banks once exportable, the later periods still open, the
     headline measure, whether the unit is in charge, what the last finished sync left out or held, and
     whether the locked lines still match their checksum, the last result imports (applied or refused) and the
-    cash and proxy lines still waiting for a result (the first 200). Reads only."""
+    cash and proxy lines still waiting for a result (the first 200). A historical period of a retired scheme
+    (``archived``, read by the city) shows all of that and its exports, but offers no change: not syncable, no
+    results. Reads only."""
     target = effective_unit(period, unit)
     summary = period_summary(session, period.id, target)
     runs = session.scalars(select(PayoutSyncRun).where(
@@ -43,8 +45,9 @@ def period_page(session: Session, period: PayoutPeriod, unit: AdminUnit | None) 
     results_open = period.status in RESULTS_OPEN
     later = [p for p in session.scalars(select(PayoutPeriod).where(
         PayoutPeriod.status.in_(SYNCABLE), PayoutPeriod.period_date >= period.period_date,
-        PayoutPeriod.id != period.id).order_by(PayoutPeriod.period_date)) if period_visible(p, unit)]
-    in_charge = period_in_charge(period, unit)
+        PayoutPeriod.id != period.id).order_by(PayoutPeriod.period_date)) if related(p.unit, unit)]  # never history
+    archived = is_archived(session, period, unit)
+    in_charge = period_in_charge(period, unit) and not archived
     last_run = next((r for r in runs if r.status == "done"), None)
     run_detail = run_summary(last_run) if last_run is not None else None
     return {
@@ -55,7 +58,8 @@ def period_page(session: Session, period: PayoutPeriod, unit: AdminUnit | None) 
         "exports": exports, "groups": export_groups(session, period, unit) if exportable else [],
         "banks": summary["by_bank"] if exportable else [], "later": later,
         "measure": headline(session, target, period.id), "in_charge": in_charge,
-        "syncable": period.status in SYNCABLE, "results_open": results_open, "result_imports": imports,
-        "hand_lines": hand_lines(session, period.id, unit, limit=200) if results_open else [],
-        "checksum_ok": checksum_intact(session, period) if period.checksum and in_charge else None,
+        "syncable": period.status in SYNCABLE and not archived, "results_open": results_open and not archived,
+        "archived": archived, "result_imports": imports,
+        "hand_lines": hand_lines(session, period.id, unit, limit=200) if results_open and not archived else [],
+        "checksum_ok": checksum_intact(session, period) if period.checksum and (in_charge or archived) else None,
     }

@@ -1,12 +1,13 @@
 """Matching (đối sánh) of beneficiaries against the population registry, and the police review.
 
-Rules (issue "match and clean"):
+Rules:
 - CCCD first. Found: deceased / moved by the registry status; otherwise every key field
   (name, date of birth, sex, commune) is compared; a name that differs only in tone
   placement, NFC/NFD or a look-alike letter is the same name. Any other difference is a
   mismatch, and every differing field is kept with both values.
 - No CCCD, or CCCD not found: candidates by family + given name (ASCII, so missing
-  diacritics do not hide anyone) and birth year, in the commune, then in the district.
+  diacritics do not hide anyone) and birth year, in the commune, then within the unit right above the
+  commune (its district in the 2024 scheme, the city in 2025).
   Each candidate gets a similarity (``similarity``: family, middle and given name, full date of
   birth); one below ``MIN_CANDIDATE_SCORE`` is not proposed. A candidate is never accepted
   automatically: the person gets needs_review and the candidates with their score; none → not_found.
@@ -33,6 +34,8 @@ from app.services.registry.population import CitizenRecord, LocalPopulationRegis
 from app.services.scope import OutOfScope, covers, subtree_ids, subtree_sql
 
 STATUS_CODES = ("matched", "mismatch", "not_found", "deceased", "moved", "possible_duplicate", "needs_review")
+# Statuses that wait for a police officer's review decision (the review list).
+TO_REVIEW = ("mismatch", "needs_review", "not_found", "possible_duplicate", "deceased", "moved")
 HOLD_OF_STATUS = {"deceased": "deceased", "moved": "moved", "mismatch": "mismatch"}
 CHUNK = 5000
 MAX_CANDIDATES = 5
@@ -147,8 +150,8 @@ def ranked_candidates(b, pool: list[CitizenRecord], parents: dict) -> list[tuple
     same = [c for c in pool if c.fg_key == key and (b.birth_year is None or c.birth_year == b.birth_year)]
     local = [c for c in same if c.commune_id == b.commune_id]
     if not local:
-        district = parents.get(b.commune_id)
-        local = [c for c in same if district is not None and parents.get(c.commune_id) == district]
+        parent = parents.get(b.commune_id)  # the district in 2024, the city in 2025
+        local = [c for c in same if parent is not None and parents.get(c.commune_id) == parent]
     return sorted(((similarity(b, c), c) for c in local), key=lambda sc: -sc[0])
 
 

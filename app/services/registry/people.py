@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from app.models import AdminUnit, Beneficiary, Enrolment
 from app.services import audit
 from app.services.messages import N_, Conflict, FieldError, NotFound, Problem
+from app.services.reference import is_commune
 from app.services.registry import normalize as nz
 from app.services.registry.keys import refresh_keys
 from app.services.scope import OutOfScope, contains
@@ -256,7 +257,7 @@ def move_person(session: Session, actor_unit_id: int | None, beneficiary_id: int
         raise NotFound("beneficiary", N_("No such beneficiary in your scope"))
     if to_commune is None or not contains(actor_unit, to_commune):
         raise OutOfScope("commune", N_("The target commune is outside your scope"))
-    if to_commune.level != person.commune.level or to_commune.id == person.commune_id:
+    if not is_commune(to_commune) or to_commune.id == person.commune_id:
         raise _error("commune", "bad_target", N_("Choose another commune"))
     old = person.commune
     person.commune = to_commune

@@ -27,6 +27,7 @@ from app.models import (
 from app.services.formatting import format_date
 from app.services.masking import mask_cccd
 from app.services.messages import N_, FieldError, Problem
+from app.services.reference import is_commune
 from app.services.registry.normalize import clean_text
 from app.services.scope import require_user_covers, subtree_ids
 from app.services.spreadsheets import append_row, new_workbook
@@ -38,10 +39,6 @@ from app.services.visits.latest import latest_visits
 
 def require_scope(session: Session, user_id: int | None, unit_id: int | None, field: str = "commune") -> None:
     require_user_covers(session, user_id, unit_id, field=field)
-
-
-def is_commune(unit: AdminUnit | None) -> bool:
-    return unit is not None and unit.unit_type in ("phường", "xã", "thị trấn")
 
 
 # --- groups and members ---------------------------------------------------------------
@@ -168,12 +165,17 @@ def sync_visit_list(session: Session, unit: AdminUnit | None) -> int:
 
 
 ADDRESS_ORDER = (VisitAssignment.street_key, VisitAssignment.lane_no, VisitAssignment.alley_no,
-                 VisitAssignment.house_no, VisitAssignment.house_suffix, Beneficiary.name_key, Beneficiary.id)
+                 VisitAssignment.house_no, VisitAssignment.house_suffix, Beneficiary.sort_key, Beneficiary.id)
+
+
+def not_visited(person=Beneficiary):
+    """A person still to visit: not ended (deceased, moved away…) and never visited. Step 3's work."""
+    return and_(person.ended_at.is_(None), ~exists().where(Visit.beneficiary_id == person.id))
 
 
 def visit_list_query(commune_id: int, *, group_id: int | None = None, member_id: int | None = None,
                      unassigned: bool = False, match_status: str | None = None, category: str | None = None,
-                     case_type: int | None = None, search: str | None = None):
+                     case_type: int | None = None, search: str | None = None, not_visited_only: bool = False):
     """SELECT (Beneficiary, VisitAssignment) of a commune's visit list, in address order, filtered."""
     q = (select(Beneficiary, VisitAssignment)
          .join(VisitAssignment, VisitAssignment.beneficiary_id == Beneficiary.id)
@@ -190,11 +192,14 @@ def visit_list_query(commune_id: int, *, group_id: int | None = None, member_id:
         q = q.where(exists().where(Enrolment.beneficiary_id == Beneficiary.id, Enrolment.category == category))
     if case_type:
         q = q.where(Beneficiary.case_type == case_type)
+    if not_visited_only:
+        q = q.where(not_visited())
     if search:
-        from app.services.registry.normalize import name_key
+        from app.services.registry.normalize import search_key
 
-        key = name_key(search)
-        q = q.where(or_(Beneficiary.name_key.contains(key), Beneficiary.cccd == search.strip()))
+        key = search_key(search)  # tones and case ignored, as the stored keys
+        q = q.where(or_(Beneficiary.search_key.contains(key, autoescape=True),
+                        Beneficiary.address_key.contains(key, autoescape=True), Beneficiary.cccd == search.strip()))
     return q.order_by(*ADDRESS_ORDER)
 
 

@@ -1,14 +1,14 @@
 """payout_line: strict reconciliation (partly paid and reversed results, the amount received, who recorded the
 result from which import, the receipt of a payment in hand)
 
-Revision ID: 0015_recon_strict_results
-Revises: 0014_units_migrate_units
+Revision ID: 0016_recon_strict_results
+Revises: 0015_person_search_keys
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0015_recon_strict_results"
-down_revision = "0014_units_migrate_units"
+revision = "0016_recon_strict_results"
+down_revision = "0015_person_search_keys"
 branch_labels = None
 depends_on = None
 
