@@ -34,7 +34,7 @@ from app.models import (
     WorkGroup,
 )
 from app.models.beneficiary import CASE_TYPE_LABELS
-from app.services.formatting import format_date
+from app.services.formatting import format_date, local_today
 from app.services.labels import label
 from app.services.masking import mask_account, mask_cccd
 from app.services.messages import N_
@@ -287,7 +287,7 @@ def write_case_lists(session: Session, unit: AdminUnit | None, out: BinaryIO, tr
     """The lists per case type as .xlsx: a summary sheet (counts per unit below ``unit``) and one sheet per
     case type (or only ``case_type``), each with the unit, the date and totals. Returns people per type."""
     t = translate
-    today = today or dt.date.today()
+    today = today or local_today()
     name = unit_name or (unit.name if unit is not None else "")
     wb = new_workbook()
     bold, title_font = Font(bold=True), Font(bold=True, size=13)

@@ -11,6 +11,7 @@ from app.extensions import db
 from app.security.scope import current_unit
 from app.services import dashboard as dash
 from app.services.cases import CASE_TYPES
+from app.services.formatting import local_today
 from app.views.labels import label, labels
 
 
@@ -90,7 +91,6 @@ class HomeView(IndexView):
 
 
 def _write_xlsx(data: dict, out) -> None:
-    import datetime as dt
 
     from openpyxl.styles import Font
 
@@ -100,7 +100,7 @@ def _write_xlsx(data: dict, out) -> None:
     ws = wb.active
     ws.title = gettext("Progress")
     append_row(ws, [gettext("Progress of %(unit)s on %(date)s", unit=data["unit"].name,
-                            date=dt.date.today().strftime("%d/%m/%Y"))], font=Font(bold=True, size=13))
+                            date=local_today().strftime("%d/%m/%Y"))], font=Font(bold=True, size=13))
     head = [gettext("Unit"), gettext("Beneficiaries"), gettext("Matched"), gettext("To clean"), gettext("Held"),
             gettext("Visited"), gettext("With a verified account")] + [gettext("Case %(n)s", n=t) for t in CASE_TYPES] + [
             gettext("Have an account and want it"), gettext("Paid to the account"), gettext("Share paid to the account (%)")]

@@ -2,7 +2,6 @@
 the printable visit sheets; and the account-opening tasks."""
 from __future__ import annotations
 
-import datetime as dt
 import io
 
 from flask import abort, flash, g, redirect, request, send_file, url_for
@@ -18,6 +17,7 @@ from app.models.beneficiary import CATEGORY_CODES, MATCH_STATUSES
 from app.security.audit import log_page
 from app.security.masking import cccd_formatter
 from app.security.scope import check_current, scoped_query
+from app.services.formatting import local_today
 from app.services.messages import FieldError
 from app.services.visits import questionnaire as qn
 from app.services.visits import survey, workgroups
@@ -161,7 +161,7 @@ class VisitView(BaseView):
             abort(404)
         definition = questionnaire.parsed
         messages, by_field = [], {}
-        values: dict = {"visit_date": dt.date.today().isoformat()}
+        values: dict = {"visit_date": local_today().isoformat()}
         status = 200
         if request.method == "POST":
             check_current(person.commune_id, exc=Forbidden)
@@ -225,7 +225,7 @@ class VisitView(BaseView):
         _log_export("visit_sheet", f"{group.commune.name} / {group.name}", len(people), group.commune_id)
         return self.render_template("visit_sheet_print.html", group=group, people=people,
                                     definition=questionnaire.parsed if questionnaire else {"sections": []},
-                                    today=dt.date.today(), category_labels=labels("category"))
+                                    today=local_today(), category_labels=labels("category"))
 
     @expose("/sheet/<int:pk>/xlsx")
     @has_access

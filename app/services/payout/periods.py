@@ -21,6 +21,7 @@ from app.models import (
     PayoutSyncRun,
 )
 from app.models.payout import INACTIVE_RESULTS
+from app.services.formatting import utc_now
 from app.services.messages import N_, FieldError, Problem
 from app.services.reference import level_of, payer_level
 from app.services.registry import normalize as nz
@@ -90,7 +91,7 @@ def create_period(session: Session, *, name: str, period_date: dt.date, unit: Ad
             "A payout period covers the city or one paying unit (a district in the 2024 scheme, a commune in the "
             "2025 scheme), not %(unit)s"), {"unit": unit.name}))
     period = PayoutPeriod(name=name, period_date=period_date, unit_id=unit.id, status="draft",
-                          created_by_id=user_id, created_at=dt.datetime.now())
+                          created_by_id=user_id, created_at=utc_now())
     session.add(period)
     session.flush()
     return period
@@ -188,7 +189,7 @@ def lock_period(session: Session, period_id: int, user_id: int | None, unit: Adm
     summary["checksum"] = compute_checksum(session, period.id)
     period.checksum = summary["checksum"]
     period.summary_json = json.dumps(summary, ensure_ascii=False)
-    period.status, period.locked_by_id, period.locked_at = "locked", user_id, dt.datetime.now()
+    period.status, period.locked_by_id, period.locked_at = "locked", user_id, utc_now()
     session.commit()
     return summary
 
@@ -232,7 +233,7 @@ def hand_over(session: Session, period_id: int, user_id: int | None, unit: Admin
         raise out_of_scope()
     require_status(period, ("locked",), N_("The payout period %(name)s must be locked before it is handed over"),
                     "period_not_locked")
-    period.status, period.handed_over_by_id, period.handed_over_at = "handed_over", user_id, dt.datetime.now()
+    period.status, period.handed_over_by_id, period.handed_over_at = "handed_over", user_id, utc_now()
     session.commit()
     return period
 
@@ -250,6 +251,6 @@ def close_period(session: Session, period_id: int, user_id: int | None, unit: Ad
     if open_lines:
         raise FieldError(Problem("period", "lines_outstanding", N_(
             "%(count)s lines have no payment result yet"), {"count": open_lines}))
-    period.status, period.paid_by_id, period.paid_at = "paid", user_id, dt.datetime.now()
+    period.status, period.paid_by_id, period.paid_at = "paid", user_id, utc_now()
     session.commit()
     return period

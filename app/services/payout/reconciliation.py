@@ -1,7 +1,6 @@
 """After the money moves: the bank's result file, the totals, the follow-up list, carrying failed lines."""
 from __future__ import annotations
 
-import datetime as dt
 import re
 from typing import Any
 
@@ -13,6 +12,7 @@ from app.models import (
     PayoutLine,
 )
 from app.services import audit
+from app.services.formatting import utc_now
 from app.services.messages import N_, FieldError, Problem
 from app.services.payout.exports import log_export
 from app.services.payout.periods import (
@@ -110,7 +110,7 @@ def import_results(session: Session, period_id: int, path: str, unit: AdminUnit,
         known.update(session.scalars(select(PayoutLine.id).where(
             PayoutLine.period_id == period.id, PayoutLine.id.in_(chunk), PayoutLine.channel != "held",
             PayoutLine.commune_id.in_(subtree_ids(target)))))
-    now = dt.datetime.now()
+    now = utc_now()
     params = [{"id": ref, "s": s, "r": r if s == "failed" else None, "now": now, "pid": period.id}
               for ref, (s, r, _n) in updates.items() if ref in known]
     if params:
