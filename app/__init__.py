@@ -41,6 +41,9 @@ def create_app(overrides: dict | None = None) -> Flask:
         appbuilder.init_app(flask_app, db.session)
         register_views(appbuilder)
         register_apis(appbuilder)
+        from app.views.display import localize_views
+
+        localize_views(appbuilder)  # titles, labels and values of every CRUD view (FAB's security views too)
 
     _translate_wtforms()
     cli.register(flask_app)
