@@ -281,6 +281,11 @@ _THIN = Side(style="thin", color="999999")
 _BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 
 
+# Sheet titles (module level: the extractor does not read msgids inside f-strings).
+TYPE_WORD = N_("Type")
+CASE_LIST_TITLE = N_("List of case type %(n)s")
+
+
 def write_case_lists(session: Session, unit: AdminUnit | None, out: BinaryIO, translate: Callable[[str], str], *,
                      case_type: int | None = None, today: dt.date | None = None, unmask: bool = False,
                      unit_name: str | None = None) -> dict[int, int]:
@@ -315,7 +320,7 @@ def write_case_lists(session: Session, unit: AdminUnit | None, out: BinaryIO, tr
     ws.column_dimensions["A"].width = 8
     ws.column_dimensions["B"].width = 32
     preamble(ws, t(N_("Beneficiaries by case type")))
-    head(ws, [t(N_("No.")), t(N_("Unit"))] + [f"{t(N_('Type'))} {n}: {t(CASE_TYPES[n])}" for n in CASE_TYPES]
+    head(ws, [t(N_("No.")), t(N_("Unit"))] + [f"{t(TYPE_WORD)} {n}: {t(CASE_TYPES[n])}" for n in CASE_TYPES]
          + [t(N_("Total"))])
     for i, r in enumerate(rows, 1):
         append_row(ws, [i, r["name"]] + [r["counts"][n] for n in CASE_TYPES] + [r["total"]], border=_BORDER)
@@ -329,10 +334,10 @@ def write_case_lists(session: Session, unit: AdminUnit | None, out: BinaryIO, tr
                t(N_("Working group"))]
     widths = [6, 28, 12, 16, 40, 22, 12, 45, 12, 20]
     for n in types:
-        ws = wb.create_sheet(f"{t(N_('Type'))} {n}"[:31])
+        ws = wb.create_sheet(f"{t(TYPE_WORD)} {n}"[:31])
         for col, w in zip("ABCDEFGHIJ", widths):
             ws.column_dimensions[col].width = w
-        preamble(ws, f"{t(N_('List of case type %(n)s')) % {'n': n}}: {t(CASE_TYPES[n])}")
+        preamble(ws, t(CASE_LIST_TITLE) % {"n": n} + f": {t(CASE_TYPES[n])}")
         head(ws, headers)
         count = 0
         for r in case_rows(session, unit, n, translate, unmask=unmask):

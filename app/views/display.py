@@ -228,8 +228,27 @@ def localize_view(view) -> None:
     view.formatters_columns = formatters
 
 
+def localize_api(api) -> None:
+    """A REST resource's titles (``_info``, list answers) and the labels FAB made up, as for the screens."""
+    entity = api.datamodel.model_name
+    for attr, template in _TITLES.items():
+        title = getattr(api, attr, None)
+        if title is None or (isinstance(title, str) and title.startswith(_FAB_TITLE_PREFIXES[attr])):
+            setattr(api, attr, _title(template, entity))
+    labels = dict(api.label_columns or {})
+    for column, text in COLUMN_LABELS.items():
+        if column in labels and labels[column] == api._prettify_column(column):
+            labels[column] = text
+    api.label_columns = labels
+
+
 def localize_views(appbuilder) -> None:
-    """Apply ``localize_view`` to every registered CRUD view (once, at start-up)."""
+    """Apply ``localize_view`` to every registered CRUD view and ``localize_api`` to every model resource
+    (once, at start-up)."""
+    from flask_appbuilder.api import ModelRestApi
+
     for view in appbuilder.baseviews:
         if isinstance(view, BaseCRUDView):
             localize_view(view)
+        elif isinstance(view, ModelRestApi):
+            localize_api(view)

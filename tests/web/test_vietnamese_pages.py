@@ -120,3 +120,45 @@ def test_list_and_show_pages_read_as_vietnamese(client_for, app, demo_data, user
         found["/users/userinfo/"] = offending(info.get_data(as_text=True))
     assert crawled >= 5
     assert not found, "\n".join(f"{url}: {snippets}" for url, snippets in found.items())
+
+
+def test_rest_metadata_reads_as_vietnamese(app, api_token):
+    client = app.test_client()
+    headers = api_token("admin")
+    info = client.get("/api/v1/beneficiary/_info", headers=headers)
+    listing = client.get("/api/v1/beneficiary/?q=(page_size:1)", headers=headers)
+    assert info.status_code == listing.status_code == 200
+    texts = [info.json["add_title"], info.json["edit_title"], listing.json["list_title"]]
+    texts += [c["label"] for c in info.json["add_columns"]] + list(listing.json["label_columns"].values())
+    assert [t for t in texts if FORBIDDEN.search(t) or re.search(r"\b(Birth Year|Cccd|Beneficiary)\b", t)] == []
+    assert listing.json["list_title"] == "Danh sách đối tượng"
+
+
+def _questionnaire_preview(app, client) -> str:
+    from app.extensions import db
+    from app.models import Questionnaire
+
+    with app.app_context():
+        pk = db.session.query(Questionnaire.id).order_by(Questionnaire.id).first()[0]
+    response = client.get(f"/questionnaireview/preview/{pk}")
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def test_questionnaire_codes_and_conditions_for_the_admin_only(app, client_for):
+    officer = _questionnaire_preview(app, client_for("canbo.00004"))
+    admin = _questionnaire_preview(app, client_for("admin"))
+    assert "<code>" not in officer and "show_if" not in officer and "<summary>JSON" not in officer
+    assert "<code>" in admin and "<summary>JSON" in admin
+
+
+def test_the_visit_form_proposes_today_in_hanoi(app, client_for, demo_data):
+    from app.extensions import db
+    from app.models import AdminUnit, Beneficiary
+    from app.services.formatting import local_today
+
+    with app.app_context():
+        pk = (db.session.query(Beneficiary.id).join(AdminUnit, Beneficiary.commune_id == AdminUnit.id)
+              .filter(AdminUnit.code == "00004", AdminUnit.scheme == "2024").order_by(Beneficiary.id).first()[0])
+    html = client_for("canbo.00004").get(f"/visits/record/{pk}").get_data(as_text=True)
+    assert f'name="visit_date" value="{local_today().isoformat()}"' in html
