@@ -35,9 +35,9 @@ from app.security.masking import (
     should_mask,
 )
 from app.security.scope import current_unit
+from app.services.formatting import format_datetime
 from app.services.masking import IDENTIFIER_FIELDS, MASKERS
 from app.services.scope import subtree_ids
-from app.services.formatting import format_datetime
 from app.views.display import entity_name
 from app.views.labels import label
 

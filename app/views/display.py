@@ -147,10 +147,10 @@ class VnDatePickerWidget:
         kwargs.setdefault("id", field.id)
         kwargs.setdefault("name", field.name)
         value = field._value() if hasattr(field, "_value") else (field.data or "")
+        params = html_params(type="text", value=value, autocomplete="off", **kwargs)  # escapes the values
         return Markup('<div class="input-group date asxh_date">'
                       '<span class="input-group-addon"><i class="fa fa-calendar cursor-hand"></i></span>'
-                      '<input class="form-control" placeholder="dd/mm/yyyy" %s /></div>'
-                      % html_params(type="text", value=value, autocomplete="off", **kwargs))
+                      f'<input class="form-control" placeholder="dd/mm/yyyy" {params} /></div>')
 
 
 def date_field(label, required: bool) -> DateField:

@@ -75,7 +75,6 @@ def model_view_pages(app) -> list[str]:
 
     with app.test_request_context():
         from flask import url_for
-
         from werkzeug.routing import BuildError
 
         urls = []
@@ -162,3 +161,27 @@ def test_the_visit_form_proposes_today_in_hanoi(app, client_for, demo_data):
               .filter(AdminUnit.code == "00004", AdminUnit.scheme == "2024").order_by(Beneficiary.id).first()[0])
     html = client_for("canbo.00004").get(f"/visits/record/{pk}").get_data(as_text=True)
     assert f'name="visit_date" value="{local_today().isoformat()}"' in html
+
+
+def test_the_beneficiary_form_takes_dates_as_dd_mm_yyyy_and_sex_as_a_choice(app, client_for):
+    from app.extensions import db
+    from app.models import AdminUnit, Beneficiary
+    from tests.conftest import page_token
+
+    with app.app_context():
+        commune = db.session.query(AdminUnit.id).filter_by(code="00004", scheme="2024").scalar()
+    client = client_for("congan.00004")
+    form = client.get("/beneficiaryview/add").get_data(as_text=True)
+    assert 'class="input-group date asxh_date"' in form and 'placeholder="dd/mm/yyyy"' in form
+    sex = re.search(r'<select[^>]*name="sex"[^>]*>(.*?)</select>', form, re.S)
+    assert sex and ">Nam<" in sex.group(1) and ">Nữ<" in sex.group(1)
+    response = client.post("/beneficiaryview/add", data={
+        "csrf_token": page_token(client), "full_name": "Trần Thị Mai", "cccd": "001154000123",
+        "date_of_birth": "14/07/1954", "sex": "F", "commune": str(commune), "address": ""})
+    assert response.status_code == 302, visible_text(response.get_data(as_text=True))[-600:]
+    with app.app_context():
+        person = db.session.query(Beneficiary).filter_by(cccd="001154000123").one()
+        assert (person.date_of_birth.isoformat(), person.sex) == ("1954-07-14", "F")
+        pk = person.id
+    edit = client.get(f"/beneficiaryview/edit/{pk}").get_data(as_text=True)
+    assert 'value="14/07/1954"' in edit
