@@ -16,6 +16,7 @@ from app.models import CATEGORY_CODES, Beneficiary
 from app.security.access import has_capability
 from app.security.roles import VIEW_METHODS
 from app.security.scope import ScopedMixin, current_scope_ids
+from app.services.formatting import format_datetime
 from app.services.messages import FieldError
 from app.services.registry import people
 from app.views.audit import PersonalDataViewMixin
@@ -55,7 +56,7 @@ class BeneficiaryView(ScopedMixin, PersonalDataViewMixin, ModelView):
         "match_status": lambda v: label("match_status", v),
         "sex": lambda v: label("sex", v),
         "birth": lambda v: v,
-        "ended_at": lambda v: v.strftime("%d/%m/%Y %H:%M") if v else "",
+        "ended_at": format_datetime,
         "duplicate_of_id": lambda v: f"#{v}" if v else "",
     }
     add_form_query_rel_fields = edit_form_query_rel_fields = {
