@@ -75,7 +75,7 @@ def test_dashboard_figures_match_independent_counts(app, demo_data, client_for, 
     assert page_value(html, "headline-share", "data-paid") == exp["paid"]
     if unit_code != "01":
         assert exp["want"] > 0 and exp["paid"] > 0
-        share = f"{100 * exp['paid'] / exp['want']:.1f}%"
+        share = f"{100 * exp['paid'] / exp['want']:.1f}%".replace(".", ",")  # decimal comma: 66,4%
         assert share in html
     assert "<svg" in html and "googleapis" not in html and "cdn" not in html.lower()
 

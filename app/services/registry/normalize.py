@@ -18,7 +18,6 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from app.services.formatting import local_today
 from app.services.messages import N_, FieldError, Problem
 from app.services.registry.legacy_text import (  # noqa: F401  (part of this module's interface)
     VIETNAMESE_LETTERS,
@@ -218,7 +217,7 @@ assert len(PROVINCE_CODES) == 63
 
 
 def _this_year() -> int:
-    return local_today().year
+    return dt.date.today().year
 
 
 def cccd_birth_info(cccd: str) -> tuple[int, str]:
@@ -377,7 +376,7 @@ def parse_date(value: Any, *, today: dt.date | None = None) -> tuple[dt.date | N
     (dd/mm/yyyy, d/m/yy, dd-mm-yyyy, dd.mm.yyyy), ISO yyyy-mm-dd, yyyy, mm/yyyy (year only),
     yyyymmdd / ddmmyyyy and "ngày 5 tháng 3 năm 1950".  Raises FieldError ``date_invalid`` or
     ``date_out_of_range`` (future, before 1900)."""
-    today = today or local_today()
+    today = today or dt.date.today()
     if value is None:
         return None, None
     if isinstance(value, dt.datetime):
