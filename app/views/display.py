@@ -242,13 +242,29 @@ def localize_api(api) -> None:
     api.label_columns = labels
 
 
+def localize_chart(view) -> None:
+    """FAB's user statistics chart: its column labels, search form and chart choices."""
+    view.label_columns = dict(view.label_columns or {}, **COLUMN_LABELS)
+    view.definitions = [dict(d, label=COLUMN_LABELS.get((d.get("series") or [""])[0], d.get("label")))
+                        for d in view.definitions]
+    from flask_appbuilder.forms import GeneralModelConverter
+
+    if view.search_columns:
+        view.search_form = GeneralModelConverter(view.datamodel).create_form(
+            view.label_columns, view.search_columns, None, None, view.search_form_extra_fields,
+            view.search_form_query_rel_fields)
+
+
 def localize_views(appbuilder) -> None:
-    """Apply ``localize_view`` to every registered CRUD view and ``localize_api`` to every model resource
-    (once, at start-up)."""
+    """Apply ``localize_view`` to every registered CRUD view, ``localize_chart`` to FAB's chart and
+    ``localize_api`` to every model resource (once, at start-up)."""
     from flask_appbuilder.api import ModelRestApi
+    from flask_appbuilder.charts.views import BaseChartView
 
     for view in appbuilder.baseviews:
         if isinstance(view, BaseCRUDView):
             localize_view(view)
+        elif isinstance(view, BaseChartView) and _is_fab_security_view(view):
+            localize_chart(view)
         elif isinstance(view, ModelRestApi):
             localize_api(view)

@@ -185,3 +185,19 @@ def test_the_beneficiary_form_takes_dates_as_dd_mm_yyyy_and_sex_as_a_choice(app,
         pk = person.id
     edit = client.get(f"/beneficiaryview/edit/{pk}").get_data(as_text=True)
     assert 'value="14/07/1954"' in edit
+
+
+MENU_SKIP = ("/logout", "/lang", "/static", "/appbuilder", "/swagger", "/api/")
+
+
+@pytest.mark.parametrize("username", ["admin", "canbo.00004"])
+def test_menu_pages_read_as_vietnamese(client_for, demo_data, username):
+    client = client_for(username)
+    html = client.get("/").get_data(as_text=True)
+    links = sorted({href for href in re.findall(r'<a[^>]+href="(/[^"#]*)"', html) if not href.startswith(MENU_SKIP)})
+    found = {}
+    for href in ["/"] + links:
+        response = client.get(href)
+        if response.status_code == 200 and response.mimetype == "text/html" and offending(response.get_data(as_text=True)):
+            found[href] = offending(response.get_data(as_text=True))
+    assert not found, "\n".join(f"{url}: {snippets}" for url, snippets in found.items())
