@@ -19,6 +19,7 @@ from app.models.account import (
     ACCOUNT_STATE_LABELS,
     ACCOUNT_STATES,
 )
+from app.models.admin_unit import BANK_KIND_LABELS, BANK_KINDS
 from app.models.audit import AUDIT_ACTION_LABELS, AUDIT_ACTIONS, AUDIT_SOURCE_LABELS, AUDIT_SOURCES
 from app.models.beneficiary import (
     CASE_TYPE_CODES,
@@ -69,6 +70,7 @@ CODE_SETS: dict[str, tuple[tuple, dict]] = {
     "audit_action": (AUDIT_ACTIONS, AUDIT_ACTION_LABELS),
     "audit_source": (AUDIT_SOURCES, AUDIT_SOURCE_LABELS),
     "severity": (SEVERITIES, SEVERITY_LABELS),
+    "bank_kind": (BANK_KINDS, BANK_KIND_LABELS),
 }
 
 

@@ -55,6 +55,7 @@ class BeneficiaryView(ScopedMixin, PersonalDataViewMixin, ModelView):
     formatters_columns = {
         "match_status": lambda v: label("match_status", v),
         "sex": lambda v: label("sex", v),
+        "hold_reason": lambda v: label("hold_reason", v),
         "birth": lambda v: v,
         "ended_at": format_datetime,
         "duplicate_of_id": lambda v: f"#{v}" if v else "",

@@ -9,14 +9,27 @@ import pytest
 
 ENGLISH = ("List", "Show", "Edit", "Add", "Delete", "Cancel", "Username", "Active", "Roles", "Created On",
            "Changed On", "Last Login", "Login Count", "Record Count", "Search", "Actions")
-FORBIDDEN = re.compile(r"\b(None|True|False|" + "|".join(ENGLISH) + r")\b|\b\d{4}-\d{2}-\d{2}\b")
+
+
+def _stored_codes() -> list[str]:
+    """The lower-case codes of every code set (``mismatch``, ``needs_review``, ``e_wallet``…): shown raw they are
+    English; on a page they must appear as their labels."""
+    from app.services.labels import CODE_SETS
+
+    return sorted({str(code) for codes, _labels in CODE_SETS.values() for code in codes
+                   if isinstance(code, str) and len(code) > 3 and code.islower()})
+
+
+FORBIDDEN = re.compile(r"\b(None|True|False|" + "|".join(ENGLISH + tuple(_stored_codes())) + r")\b"
+                       r"|\b\d{4}-\d{2}-\d{2}\b")
 SHOWN_ROWS = 2
 
 
 class _Text(HTMLParser):
-    """The text a person sees: no scripts, styles or hidden inputs (attribute values are not text)."""
+    """The text a person sees: no scripts, styles or hidden inputs (attribute values are not text), and no
+    technical blocks (``<code>``, ``<pre>``: field codes and stored JSON shown to the administrator)."""
 
-    SKIP = {"script", "style", "template"}
+    SKIP = {"script", "style", "template", "code", "pre"}
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
