@@ -206,7 +206,9 @@ def compute_hash(row, prev_hash: str, key: bytes | None = None, *, unkeyed: bool
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    from app.services.formatting import utc_now  # the one clock of stored times
+
+    return utc_now()
 
 
 def make_entry(*, action: str, entity: str | None = None, entity_id=None, beneficiary_id: int | None = None,
