@@ -21,7 +21,7 @@ def _stored_codes() -> list[str]:
 
 
 FORBIDDEN = re.compile(r"\b(None|True|False|" + "|".join(ENGLISH + tuple(_stored_codes())) + r")\b"
-                       r"|\b\d{4}-\d{2}-\d{2}\b")
+                       r"|\b\d{4}-\d{2}-\d{2}\b|\b\d+\.\d+ ?%")  # ISO dates; shares need a decimal comma
 SHOWN_ROWS = 2
 
 
