@@ -214,3 +214,21 @@ def test_menu_pages_read_as_vietnamese(client_for, demo_data, username):
         if response.status_code == 200 and response.mimetype == "text/html" and offending(response.get_data(as_text=True)):
             found[href] = offending(response.get_data(as_text=True))
     assert not found, "\n".join(f"{url}: {snippets}" for url, snippets in found.items())
+
+
+def test_list_record_counts_have_a_thousands_dot(client_for, app):
+    from app.extensions import db
+    from app.models import AdminUnit
+    from app.services.formatting import format_number
+
+    html = client_for("admin").get("/adminunitview/list/").get_data(as_text=True)
+    with app.app_context():
+        count = format_number(db.session.query(AdminUnit).count())
+    assert re.search(rf"</strong>\s*{re.escape(count)}\s*</div>", html)  # the list header goes through our lib.html
+    with app.test_request_context():
+        from flask import render_template_string
+
+        header = render_template_string(
+            "{% import 'appbuilder/general/lib.html' as lib %}"
+            "{{ lib.render_list_header(False, 0, 25, 1561, None, {}, 'AdminUnitView') }}")
+    assert re.search(r"</strong>\s*1\.561\s*</div>", header)
