@@ -40,9 +40,11 @@ chromium:
 test: install chromium
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
-# Lint (ruff: pyflakes, pycodestyle, bugbear, isort, pyupgrade, complexity 15; settings in pyproject.toml).
+# Lint (ruff: pyflakes, pycodestyle, bugbear, isort, pyupgrade, complexity 15; then mypy --strict on the
+# pure modules listed in [tool.mypy]; settings in pyproject.toml).
 lint: $(STAMP)
 	$(PY) -m ruff check app jobs tests bench config.py run.py translations/i18n.py
+	$(PY) -m mypy
 
 bench: install
 	$(PY) bench/import_bench.py

@@ -1,6 +1,8 @@
 """Application factory. No database writes happen here: see ``flask asxh init``."""
 from __future__ import annotations
 
+import sys
+
 from flask import Flask
 
 from config import load_config
@@ -41,6 +43,10 @@ def create_app(overrides: dict | None = None) -> Flask:
         appbuilder.init_app(flask_app, db.session)
         register_views(appbuilder)
         register_apis(appbuilder)
+        from app.views.sorting import restrict_order_columns
+
+        restrict_order_columns(appbuilder)  # lists offer to sort only by what SQL can order
+
         from app.views.display import localize_views
 
         localize_views(appbuilder)  # titles, labels and values of every CRUD view (FAB's security views too)
@@ -76,13 +82,23 @@ def _check_unit_scheme(flask_app: Flask) -> None:
             return
         finally:
             db.session.remove()
-    if found:
+    if found and not _migrating_units():
         other = "2024" if scheme == "2025" else "2025"
         raise ConfigError(
             f"UNIT_SCHEME={scheme} but the database holds rows in units of the {other} scheme "
             f"({', '.join(f'{t}: {n}' for t, n in found.items())}). Move them first with "
-            f"`flask --app run asxh migrate-units --from {other} --to {scheme}` (not available yet), "
+            f"`flask --app run asxh migrate-units --from {other} --to {scheme}`, "
             f"or keep UNIT_SCHEME={other}.")
+
+
+def _migrating_units(argv: list[str] | None = None) -> bool:
+    """Is this process the ``asxh migrate-units`` command? It is the one that may start on a database of the
+    other scheme, since it moves it. Read from the command line: the Flask CLI builds the app before Click
+    has chosen the command."""
+    from app.cli.units import MIGRATE_UNITS_COMMAND
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    return any(a == "asxh" and args[i + 1:i + 2] == [MIGRATE_UNITS_COMMAND] for i, a in enumerate(args))
 
 
 def _translate_wtforms() -> None:

@@ -33,6 +33,9 @@ def register(app: Flask) -> None:  # noqa: C901
     from app.views import params
 
     params.register(app)  # bad input (ids, numbers, JSON bodies, FAB's own routes) is a 400/404, never a 500
+    from app.views import errors
+
+    errors.register(app)  # every HTTP error in Vietnamese: a page in the layout, or JSON under /api/
     app.jinja_env.filters["vndate"] = format_date
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["number"] = format_number

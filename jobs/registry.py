@@ -16,6 +16,7 @@ from jobs.imports import import_job_id, run_apply, run_import
 from jobs.matching import match_job_id, population_job_id, run_match, run_population_import
 from jobs.payout import account_import_job_id, run_account_import, run_payout_sync, sync_job_id
 from jobs.queues import enqueue_once, job_progress
+from jobs.units import run_unit_migration, unit_migration_job_id
 
 BATCH_PENDING = ("uploaded", "parsing", "applying")
 RUN_PENDING = ("queued", "running")
@@ -69,6 +70,9 @@ KINDS: dict[str, JobKind] = {k.name: k for k in (
     # One sync per period and unit at a time, whichever run row asked for it.
     JobKind("payout_sync", run_payout_sync, "PayoutSyncRun", lambda r: sync_job_id(r.period_id, r.unit_id),
             _runs("PayoutSyncRun"), RUN_PENDING),
+    # The move from one scheme of units to the next: one row (and one job id) per pair of schemes.
+    JobKind("migrate_units", run_unit_migration, "UnitMigration",
+            lambda r: unit_migration_job_id(r.from_scheme, r.to_scheme), _runs("UnitMigration"), RUN_PENDING),
     # Recomputes derived columns for a unit (None: everywhere); no state row, nothing to recover.
     JobKind("classify", run_classify, None, classify_job_id),
 )}

@@ -114,9 +114,10 @@ def test_every_job_function_is_a_kind_of_the_registry():
     import jobs.imports
     import jobs.matching
     import jobs.payout
+    import jobs.units
     from jobs.registry import KINDS
 
-    functions = {f for module in (jobs.cases, jobs.imports, jobs.matching, jobs.payout)
+    functions = {f for module in (jobs.cases, jobs.imports, jobs.matching, jobs.payout, jobs.units)
                  for name, f in inspect.getmembers(module, inspect.isfunction)
                  if name.startswith("run_") and f.__module__ == module.__name__}
     assert functions == {kind.func for kind in KINDS.values()}
@@ -179,3 +180,83 @@ def test_problems_are_rendered_in_one_place():
                  for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
                  if "gettext(" in line and ".msgid)" in line]
     assert offenders == []
+
+
+def test_cli_groups_import_only_common_helpers():
+    """Each module of app/cli/ is one verb group: it may use app/cli/common.py, never another group."""
+    from app.cli import GROUPS
+
+    folder = ROOT / "app" / "cli"
+    assert {p.stem for p in folder.glob("*.py")} - {"__init__", "common"} == set(GROUPS)
+    offenders = [f"{path.name}: {name}" for path in sorted(folder.glob("*.py")) for name in _imports(path)
+                 if name.startswith("app.cli") and name != "app.cli.common"]
+    assert offenders == []
+
+
+# Typed refusals (NotFound, OutOfScope, Conflict) get their HTTP status in app/views/problems.py only; views and
+# the API neither compare problem codes nor pick a status from one.
+PROBLEM_CODE_MATCH = (
+    re.compile(r"\.code\s*(?:==|!=)"),  # exc.problem.code == "out_of_scope"
+    re.compile(r"\bcode\s+(?:not\s+)?in\s*[(\[{]"),  # p.code in ("no_registry_record", ...)
+    re.compile(r"[\"'](?:out_of_scope|not_found|conflict)[\"']\s*(?:==|!=|in\b)"),  # "out_of_scope" == code
+)
+REFUSAL_MAP = ROOT / "app" / "views" / "problems.py"
+
+
+def _problem_code_matches() -> list[str]:
+    files = sorted([*(ROOT / "app" / "views").rglob("*.py"), *(ROOT / "app" / "api").rglob("*.py")])
+    return [f"{path.relative_to(ROOT)}:{n}: {line.strip()}" for path in files if path != REFUSAL_MAP
+            for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+            if any(p.search(line) for p in PROBLEM_CODE_MATCH)]
+
+
+def test_refusals_are_mapped_to_statuses_in_one_place():
+    assert _problem_code_matches() == []
+    from app.services.messages import Conflict, NotFound
+    from app.services.scope import OutOfScope
+    from app.views.problems import REFUSAL_STATUSES
+
+    assert dict(REFUSAL_STATUSES) == {NotFound: 404, OutOfScope: 403, Conflict: 409}
+
+
+def test_the_problem_code_patterns_catch_each_way_it_was_written():
+    written = ['if exc.problem.code == "out_of_scope":', 'status = 403 if exc.problem.code == "out_of_scope" else 400',
+               'sum(1 for _, p in outcome.refused if p.code == "no_registry_record")',
+               'if problem.code != "no_registry_record":', 'if exc.problem.code in ("out_of_scope", "not_found"):']
+    assert [w for w in written if not any(p.search(w) for p in PROBLEM_CODE_MATCH)] == []
+
+
+# What a unit is (a commune, a district, the level below it) is data of the scheme in app/services/reference.py:
+# code asks is_commune / commune_clause / level_below / kind_below / units_below / payer_level instead of telling a
+# commune by its type word or comparing a level with a number (2 is a district in 2024 and a commune in 2025).
+REFERENCE_MODULE = SERVICES / "reference.py"
+SCHEME_RULE = (
+    re.compile(r"\bunit_type\b[^\n]*\b(?:in|==|!=)\b|\b(?:in|==|!=)\s*[^\n]*\bunit_type\b"),  # unit_type in (...)
+    re.compile(r"\bunit_type\.(?:not)?in_\("),  # AdminUnit.unit_type.in_(...)
+    re.compile(r"\blevel\s*(?:==|!=|<=?|>=?)\s*\d"),  # unit.level == 2, level < 3
+    re.compile(r"\d\s*(?:==|!=|<=?|>=?)\s*\w*\.?level\b"),  # 3 > unit.level
+    re.compile(r"\.parent_id\s*==\s*\w+\.id\b"),  # the units below a unit: units_below
+)
+
+
+def _scheme_rule_copies() -> list[str]:
+    files = sorted([*(ROOT / "app").rglob("*.py"), *(ROOT / "jobs").rglob("*.py")])
+    found = []
+    for path in files:
+        if path == REFERENCE_MODULE or "migrations" in path.parts:
+            continue
+        for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if any(p.search(line) for p in SCHEME_RULE):
+                found.append(f"{path.relative_to(ROOT)}:{lineno}: {line.strip()}")
+    return found
+
+
+def test_the_scheme_of_units_is_asked_of_the_reference_module():
+    assert _scheme_rule_copies() == []
+
+
+def test_the_scheme_rule_patterns_catch_each_way_it_was_written():
+    written = ['children[0].unit_type in ("phường", "xã", "thị trấn")', 'AdminUnit.unit_type.in_(COMMUNE_TYPES)',
+               "if unit.level == 2:", "level < 3", "parent.level > 1",
+               "select(AdminUnit).where(AdminUnit.parent_id == unit.id)"]
+    assert [w for w in written if not any(p.search(w) for p in SCHEME_RULE)] == []

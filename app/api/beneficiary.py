@@ -9,7 +9,7 @@ from flask_appbuilder.api import ModelRestApi, expose, protect, safe
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
-from app.api.errors import SafeSQLAInterface, SafeWritesApiMixin, problem_message
+from app.api.errors import SafeWritesApiMixin, problem_message
 from app.api.personal_data import PersonalDataApiMixin
 from app.api.spec import DocumentedApi
 from app.extensions import db
@@ -17,9 +17,11 @@ from app.models import CATEGORY_CODES, Beneficiary
 from app.security.access import has_capability
 from app.security.roles import API_METHODS
 from app.security.scope import ScopedMixin, check_current
-from app.services.messages import FieldError
+from app.services.messages import Conflict, FieldError
 from app.services.registry import people
 from app.views.beneficiary import BENEFICIARY_LABELS
+from app.views.problems import refusal_json, refusal_status
+from app.views.search import PersonSearchInterface
 
 READ_COLUMNS = [
     "id", "full_name", "cccd", "cmnd", "birth_year", "date_of_birth", "sex", "category", "categories",
@@ -45,7 +47,7 @@ API_DESCRIPTIONS = {
 
 class BeneficiaryApi(DocumentedApi, SafeWritesApiMixin, ScopedMixin, PersonalDataApiMixin, ModelRestApi):
     resource_name = "beneficiary"
-    datamodel = SafeSQLAInterface(Beneficiary)
+    datamodel = PersonSearchInterface(Beneficiary)
     class_permission_name = "Beneficiary"
     method_permission_name = dict({k: v for k, v in API_METHODS.items() if k != "delete"},
                                   end="write", reinstate="read")
@@ -53,7 +55,8 @@ class BeneficiaryApi(DocumentedApi, SafeWritesApiMixin, ScopedMixin, PersonalDat
     allow_browser_login = True
     list_columns = show_columns = READ_COLUMNS
     add_columns = edit_columns = ["full_name", "cccd", "cmnd", "birth_year", "date_of_birth", "sex", "address", "commune_id"]
-    search_columns = ["full_name", "cccd", "birth_year", "sex", "match_status", "commune_id", "address"]
+    search_columns = ["full_name", "cccd", "account_number", "birth_year", "sex", "match_status", "commune_id",
+                      "address"]
     order_columns = ["full_name", "birth_year", "match_status", "id"]
     label_columns = API_LABELS
     description_columns = API_DESCRIPTIONS
@@ -62,12 +65,13 @@ class BeneficiaryApi(DocumentedApi, SafeWritesApiMixin, ScopedMixin, PersonalDat
         data = request.get_json(silent=True) if request.is_json else None
         return data if isinstance(data, dict) else None
 
-    def _field_error(self, exc: FieldError):
-        return self.response_400(message=problem_message(exc.problem))
-
-    def _conflict(self):
+    def _refused(self, exc: FieldError | Conflict):
+        """A refused write: nothing is kept; 400 naming the field, or the status of a typed refusal."""
         db.session.rollback()
-        return self.response(409, message=gettext(people.CONFLICT))
+        status = refusal_status(exc)
+        if status is None:
+            return self.response_400(message=problem_message(exc.problem))
+        return self.response(status, **refusal_json(exc)[0])
 
     def post_headless(self):
         data = self._body()
@@ -77,11 +81,8 @@ class BeneficiaryApi(DocumentedApi, SafeWritesApiMixin, ScopedMixin, PersonalDat
             clean = people.parse_person_fields(data)
             check_current(clean["commune_id"])
             item = people.save_person(db.session, None, clean, parsed=True)
-        except FieldError as exc:
-            db.session.rollback()
-            return self._field_error(exc)
-        except people.Conflict:
-            return self._conflict()
+        except (FieldError, Conflict) as exc:
+            return self._refused(exc)
         db.session.commit()
         return self.response(201, result=self.add_model_schema.dump(item, many=False), id=item.id)
 
@@ -97,22 +98,31 @@ class BeneficiaryApi(DocumentedApi, SafeWritesApiMixin, ScopedMixin, PersonalDat
             if "commune_id" in clean:
                 check_current(clean["commune_id"])
             people.save_person(db.session, item, clean, parsed=True)
-        except FieldError as exc:
-            db.session.rollback()
-            return self._field_error(exc)
-        except people.Conflict:
-            return self._conflict()
+        except (FieldError, Conflict) as exc:
+            return self._refused(exc)
         db.session.commit()
         return self.response(200, result=self.edit_model_schema.dump(item, many=False))
 
-    def _end_args(self):
+    def _change(self, pk, func, *, ended: bool, capability: str | None = None):
+        """End or reinstate: the row in scope (404), the capability (403), the body, then ``func(item, reason,
+        category)``; committed, or refused with nothing kept."""
+        item = self.datamodel.get(pk, self._base_filters)
+        if item is None:
+            return self.response_404()
+        if capability is not None and not has_capability(capability):
+            return self.response_403()
         data = self._body()
         if data is None:
-            return None, None, self.response_400(message=gettext("The request body must be a JSON object."))
+            return self.response_400(message=gettext("The request body must be a JSON object."))
         category = data.get("category")
         if category is not None and category not in CATEGORY_CODES:
-            return None, None, self.response_400(message=gettext("Unknown category: %(value)s", value=str(category)[:10]))
-        return data.get("reason"), category, None
+            return self.response_400(message=gettext("Unknown category: %(value)s", value=str(category)[:10]))
+        try:
+            func(item, data.get("reason"), category)
+        except (FieldError, Conflict) as exc:
+            return self._refused(exc)
+        db.session.commit()
+        return self.response(200, id=item.id, ended=ended, category=category)
 
     @expose("/<int:pk>/end", methods=["POST"])
     @protect()
@@ -132,19 +142,8 @@ class BeneficiaryApi(DocumentedApi, SafeWritesApiMixin, ScopedMixin, PersonalDat
           responses:
             200: {description: ended}
         """
-        item = self.datamodel.get(pk, self._base_filters)
-        if item is None:
-            return self.response_404()
-        reason, category, error = self._end_args()
-        if error is not None:
-            return error
-        try:
-            people.end_person(db.session, item, g.user.id, reason, category=category)
-        except FieldError as exc:
-            db.session.rollback()
-            return self._field_error(exc)
-        db.session.commit()
-        return self.response(200, id=item.id, ended=True, category=category)
+        return self._change(pk, lambda item, reason, category: people.end_person(
+            db.session, item, g.user.id, reason, category=category), ended=True)
 
     @expose("/<int:pk>/reinstate", methods=["POST"])
     @protect()
@@ -164,19 +163,6 @@ class BeneficiaryApi(DocumentedApi, SafeWritesApiMixin, ScopedMixin, PersonalDat
           responses:
             200: {description: reinstated}
         """
-        item = self.datamodel.get(pk, self._base_filters)
-        if item is None:
-            return self.response_404()
-        if not has_capability("reinstate"):
-            return self.response_403()
-        reason, category, error = self._end_args()
-        if error is not None:
-            return error
-        try:
-            people.reinstate_person(db.session, item, g.user.id, getattr(g.user, "unit_id", None), reason,
-                                    category=category)
-        except FieldError as exc:
-            db.session.rollback()
-            return self._field_error(exc)
-        db.session.commit()
-        return self.response(200, id=item.id, ended=False, category=category)
+        return self._change(pk, lambda item, reason, category: people.reinstate_person(
+            db.session, item, g.user.id, getattr(g.user, "unit_id", None), reason, category=category),
+            ended=False, capability="reinstate")

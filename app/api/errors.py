@@ -1,8 +1,9 @@
 """Database errors never reach a user as SQL: one generic 409 for conflicts, registered once on the app.
 
-- ``register_error_handlers(app)``: an ``IntegrityError`` (or ``people.Conflict``) escaping any view or API
-  becomes a 409 with a Vietnamese message (JSON under /api/, text elsewhere); the session is rolled back.
-  A refused hard delete (``HardDeleteRefused``) becomes a 409 too.
+- ``register_error_handlers(app)``: an ``IntegrityError`` escaping any view or API is answered as a
+  ``Conflict`` (409, a Vietnamese message, JSON under /api/); the session is rolled back. A refused hard delete
+  (``HardDeleteRefused``) becomes a 409 too. The typed refusals of the services (``NotFound``, ``OutOfScope``,
+  ``Conflict``) are answered by app/views/problems.py, the one map from refusal to status.
 - ``SafeSQLAInterface``: FAB's data interface whose add/edit/delete turn a uniqueness violation into
   ``ConflictError`` (FAB screens then show only our message, never ``str(IntegrityError)``); with
   ``SafeWritesApiMixin`` on a ``ModelRestApi`` it answers 409 instead of FAB's 422 carrying the SQL.
@@ -19,7 +20,8 @@ from sqlalchemy.exc import IntegrityError
 
 from app.api import is_api_request
 from app.models.guards import HardDeleteRefused
-from app.services.registry.people import CONFLICT, Conflict
+from app.services.messages import CONFLICT, Conflict
+from app.views import problems
 from app.views.problems import render_problem
 
 FIELD_LABELS = {
@@ -106,12 +108,10 @@ def _conflict_response(message: str):
 def register_error_handlers(app) -> None:
     @app.errorhandler(IntegrityError)
     def _integrity(_exc):
-        return _conflict_response(gettext(CONFLICT))
-
-    @app.errorhandler(Conflict)
-    def _conflict(_exc):
-        return _conflict_response(gettext(CONFLICT))
+        return problems.refusal_response(Conflict())  # the same generic answer as a refused write
 
     @app.errorhandler(HardDeleteRefused)
     def _no_delete(_exc):
         return _conflict_response(str(NOT_DELETED))
+
+    problems.register(app)

@@ -13,7 +13,7 @@ from app.security.scope import scoped_query, unit_in_scope, user_unit
 from app.services.messages import FieldError
 from app.services.reference import find_unit
 from app.services.registry import importing
-from app.views.batch_common import failure_text
+from app.views.batch_common import failure_text, shown_progress
 from app.views.downloads import error_report_response
 from jobs import registry
 
@@ -89,8 +89,8 @@ class ImportApi(DocumentedApi, BaseApi):
         batch = self._batch(pk)
         if batch is None:
             return self.response_404()
-        live = registry.progress("import", batch)
-        return self.response(200, **importing.summary(batch), live=live, failure=failure_text(batch))
+        return self.response(200, **dict(importing.summary(batch), **shown_progress("import", batch, "batch_status")),
+                             failure=failure_text(batch))
 
     @expose("/<int:pk>/apply", methods=["POST"])
     @protect()

@@ -16,7 +16,7 @@ from app.services import validation
 from app.services.messages import FieldError
 from app.services.reference import find_unit
 from app.services.registry import matching
-from app.views.batch_common import failure_text
+from app.views.batch_common import failure_text, shown_progress
 from app.views.params import json_object
 from jobs import registry
 
@@ -75,9 +75,9 @@ class MatchApi(DocumentedApi, BaseApi):
         run = scoped_query(db.session, g.user, MatchRun, "unit_id").filter(MatchRun.id == pk).one_or_none()
         if run is None:
             return self.response_404()
-        live = registry.progress("match", run)
+        shown = shown_progress("match", run, "match_run_status")
         counts = json.loads(run.counts_json or "{}")
-        return self.response(200, run_id=run.id, status=run.status, processed=live.get("rows", run.processed),
-                             total=live.get("total", run.total),
+        return self.response(200, run_id=run.id, **shown, processed=shown["progress"]["done"],
+                             total=shown["progress"]["total"],
                              counts={code: counts.get(code, 0) for code in matching.STATUS_CODES},
                              failure=failure_text(run))

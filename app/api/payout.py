@@ -17,9 +17,9 @@ from app.services.messages import FieldError
 from app.services.payout import accounts
 from app.services.reference import find_unit
 from app.services.validation import MAX_ID
-from app.views.batch_common import failure_text
+from app.views.batch_common import failure_text, shown_progress
 from app.views.params import id_arg, int_arg, json_object
-from app.views.problems import problem_json
+from app.views.problems import problem_json, refusal_json
 
 MAX_PAGE = 500
 
@@ -27,8 +27,11 @@ MAX_PAGE = 500
 _can = has_capability
 
 
-def _problem(exc: FieldError) -> dict:
-    return problem_json(exc.problem)
+def _refused(api: BaseApi, exc: FieldError):
+    """A refused request: nothing is kept; 400 with the problem, or the status of a typed refusal."""
+    db.session.rollback()
+    body, status = refusal_json(exc)
+    return api.response(status, **body)
 
 
 def _account_json(account: PaymentAccount) -> dict:
@@ -124,7 +127,7 @@ class AccountApi(DocumentedApi, BaseApi):
             texts = {k: validation.optional_text(data, k) for k in
                      ("channel", "bank", "account_number", "holder_name", "mismatch_reason")}
         except FieldError as exc:
-            return self.response(400, message=_problem(exc)["message"], problem=_problem(exc))
+            return _refused(self, exc)
         from app.models import Beneficiary
 
         person = scoped_query(db.session, g.user, Beneficiary).filter(Beneficiary.id == person_id).one_or_none()
@@ -136,8 +139,7 @@ class AccountApi(DocumentedApi, BaseApi):
                 account_number=texts["account_number"], holder_name=texts["holder_name"] or "",
                 source="police", user_id=g.user.id, mismatch_reason=texts["mismatch_reason"])
         except FieldError as exc:
-            db.session.rollback()
-            return self.response(400, message=_problem(exc)["message"], problem=_problem(exc))
+            return _refused(self, exc)
         db.session.commit()
         warnings = [problem_json(p) for p in problems]
         return self.response(201, result=_account_json(account), warnings=warnings)
@@ -170,8 +172,7 @@ class AccountApi(DocumentedApi, BaseApi):
             accounts.verify_account(db.session, account.id, g.user.id, approve=data.get("approve") is True,
                                     reason=validation.optional_text(data, "reason"))
         except FieldError as exc:
-            db.session.rollback()
-            return self.response(400, message=_problem(exc)["message"], problem=_problem(exc))
+            return _refused(self, exc)
         db.session.commit()
         return self.response(200, result=_account_json(account))
 
@@ -183,8 +184,7 @@ class AccountApi(DocumentedApi, BaseApi):
         try:
             func(account)
         except FieldError as exc:
-            db.session.rollback()
-            return self.response(400, message=_problem(exc)["message"], problem=_problem(exc))
+            return _refused(self, exc)
         db.session.commit()
         return self.response(200, result=_account_json(account))
 
@@ -244,7 +244,7 @@ class PayoutApi(DocumentedApi, BaseApi):
     @expose("/", methods=["GET"])
     @protect()
     def periods(self):
-        """Payout periods the user sees.
+        """Payout periods the user sees (the city also those of a retired unit scheme, read only).
         ---
         get:
           responses:
@@ -296,7 +296,7 @@ class PayoutApi(DocumentedApi, BaseApi):
           responses:
             202: {description: the queued run, content: {application/json: {schema: {$ref: '#/components/schemas/RunQueued'}}}}
             400: {description: refused (period locked, ...), content: {application/json: {schema: {$ref: '#/components/schemas/Refusal'}}}}
-            403: {description: no sync capability, or the unit is outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
+            403: {description: "no sync capability, the unit is outside the scope, or the period is history (units of a retired scheme: read only)", content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
             404: {description: unknown period or outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
         """
         period = self._period(ref)
@@ -305,7 +305,7 @@ class PayoutApi(DocumentedApi, BaseApi):
         try:
             code = validation.optional_text(json_object(), "unit", max_length=20)
         except FieldError as exc:
-            return self.response(400, message=_problem(exc)["message"], problem=_problem(exc))
+            return _refused(self, exc)
         unit = user_unit(db.session, g.user)
         if code:
             unit = find_unit(db.session, code, current_app.config["UNIT_SCHEME"])
@@ -314,8 +314,7 @@ class PayoutApi(DocumentedApi, BaseApi):
         try:
             run = payout.request_sync(db.session, period.id, unit, g.user.id)
         except FieldError as exc:
-            db.session.rollback()
-            return self.response(400, message=_problem(exc)["message"], problem=_problem(exc))
+            return _refused(self, exc)
         db.session.commit()
         from jobs import registry
 
@@ -339,7 +338,8 @@ class PayoutApi(DocumentedApi, BaseApi):
         run = db.session.get(PayoutSyncRun, run_id) if period is not None else None
         if run is None or run.period_id != period.id or not unit_in_scope(db.session, g.user, run.unit_id):
             return self.response_404()
-        return self.response(200, **payout.run_summary(run), failure=failure_text(run))
+        return self.response(200, **dict(payout.run_summary(run), **shown_progress("payout_sync", run, "sync_status")),
+                             failure=failure_text(run))
 
     @expose("/<ref>/lock", methods=["POST"])
     @protect()
@@ -353,7 +353,7 @@ class PayoutApi(DocumentedApi, BaseApi):
           responses:
             200: {description: the summary with the checksum, content: {application/json: {schema: {$ref: '#/components/schemas/LockSummary'}}}}
             400: {description: refused (not synced, already locked, ...), content: {application/json: {schema: {$ref: '#/components/schemas/Refusal'}}}}
-            403: {description: no approve capability, or the period is outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
+            403: {description: "no approve capability, the period is outside the scope, or it is history (units of a retired scheme: read only)", content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
             404: {description: unknown period or outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
         """
         period = self._period(ref)
@@ -362,9 +362,7 @@ class PayoutApi(DocumentedApi, BaseApi):
         try:
             summary = payout.lock_period(db.session, period.id, g.user.id, user_unit(db.session, g.user))
         except FieldError as exc:
-            db.session.rollback()
-            status = 403 if exc.problem.code == "out_of_scope" else 400
-            return self.response(status, message=_problem(exc)["message"], problem=_problem(exc))
+            return _refused(self, exc)
         return self.response(200, **summary)
 
     @expose("/measure", methods=["GET"])

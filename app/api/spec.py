@@ -36,6 +36,10 @@ COUNTS = {"type": "object", "additionalProperties": INT}
 HEADLINE = _obj({"beneficiaries": INT, "with_verified_account": INT, "want_account": INT, "paid_to_account": INT,
                  "unit_id": INT, "unit_code": STR, "unit_name": STR, "period_id": INT_N})
 
+PROGRESS = _obj({"phase": {"type": "string", "enum": ["waiting", "running", "finished", "failed"]}, "active": BOOL,
+                 "done": INT_N, "total": INT_N, "percent": INT_N}, ("phase", "active", "percent"))
+SHOWN = {"status_label": STR, "progress": PROGRESS}  # app/views/batch_common.shown_progress
+
 SCHEMAS = {
     "Message": MESSAGE,
     "Refusal": _obj({"message": STR, "problem": PROBLEM}, ("message",)),
@@ -53,13 +57,13 @@ SCHEMAS = {
                             "warnings": {"type": "array", "items": PROBLEM}}, ("result", "warnings")),
     "RunQueued": _obj({"run_id": INT, "status": STR}, ("run_id", "status")),
     "MatchRun": _obj({"run_id": INT, "status": STR, "processed": INT_N, "total": INT_N, "counts": COUNTS,
-                      "failure": STR_N}, ("run_id", "status", "counts")),
+                      "failure": STR_N, **SHOWN}, ("run_id", "status", "counts", "progress")),
     "ImportBatch": _obj({
         "batch_id": INT, "status": STR, "filename": STR, "rows_total": INT_N, "rows_imported": INT_N,
         "rows_updated": INT_N, "rows_duplicate": INT_N, "rows_error": INT_N, "rows_blank": INT_N,
         "rows_footer": INT_N, "rows_corrected": INT_N, "rows_warning": INT_N, "rows_parsed": INT_N,
-        "header_row": INT_N, "duplicate_of": INT_N, "live": {"type": "object"}, "failure": STR_N,
-    }, ("batch_id", "status")),
+        "header_row": INT_N, "duplicate_of": INT_N, "failure": STR_N, **SHOWN,
+    }, ("batch_id", "status", "progress")),
     "ImportQueued": _obj({"batch_id": INT, "status": STR}, ("batch_id", "status")),
     "PeriodList": _obj({"result": {"type": "array", "items": _obj({
         "id": INT, "name": STR, "period_date": {"type": "string", "format": "date"}, "unit_code": STR,
@@ -68,8 +72,8 @@ SCHEMAS = {
                     "unit_code": STR, "checksum": STR_N, "summary": {"type": "object"}, "totals": {"type": "object"}},
                    ("id", "name", "status")),
     "SyncRun": _obj({"run_id": INT, "period_id": INT, "unit_id": INT, "status": STR, "added": INT_N,
-                     "removed": INT_N, "changed": INT_N, "total": INT_N, "failure": STR_N},
-                    ("run_id", "status")),
+                     "removed": INT_N, "changed": INT_N, "total": INT_N, "failure": STR_N, **SHOWN},
+                    ("run_id", "status", "progress")),
     "LockSummary": {"type": "object", "description": "The period's summary with its checksum"},
     "Measure": _obj({"total": HEADLINE, "units": {"type": "array", "items": HEADLINE}}, ("total", "units")),
     "Visit": _obj({

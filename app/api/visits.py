@@ -15,6 +15,7 @@ from app.services import validation
 from app.services.cases import CASE_TYPES
 from app.services.formatting import local_today
 from app.services.messages import FieldError
+from app.services.reference import is_commune
 from app.services.visits import questionnaire as qn
 from app.services.visits import survey, workgroups
 from app.views.params import id_arg, json_object
@@ -156,7 +157,7 @@ class VisitApi(DocumentedApi, BaseApi):
         from app.models import AdminUnit
 
         commune = db.session.get(AdminUnit, commune_id)
-        if not workgroups.is_commune(commune):
+        if not is_commune(commune):
             return self.response_400(message=gettext("Choose a commune."))
         rows = db.session.execute(workgroups.visit_list_query(
             commune.id, group_id=group_id)).all()

@@ -319,7 +319,7 @@ def _expand(items: Sequence, weights: Sequence[float], size: int = _U16) -> list
     slots proportional to its weight (largest remainder, at least 1 slot)."""
     total = float(sum(weights))
     exact = [w * size / total for w in weights]
-    counts = [max(1, int(e)) if w > 0 else 0 for e, w in zip(exact, weights)]
+    counts = [max(1, int(e)) if w > 0 else 0 for e, w in zip(exact, weights, strict=True)]
     diff = size - sum(counts)
     order = sorted(range(len(items)), key=lambda i: exact[i] - counts[i], reverse=(diff > 0))
     i = 0
@@ -333,7 +333,7 @@ def _expand(items: Sequence, weights: Sequence[float], size: int = _U16) -> list
             diff += 1
         i += 1
     out: list = []
-    for item, c in zip(items, counts):
+    for item, c in zip(items, counts, strict=True):
         out.extend([item] * c)
     return out
 
@@ -644,7 +644,7 @@ def _citizen_rows(seed, n, communes, start_serial, names_dir):
         gc_was_enabled = gc.isenabled()
         gc.disable()  # the rows are acyclic; avoids collector passes while building a batch
         try:
-            for u0, u1, u2, u3, u4, u5, u6, u7, u8, u9 in zip(it, it, it, it, it, it, it, it, it, it):
+            for u0, u1, u2, u3, u4, u5, u6, u7, u8, u9 in zip(it, it, it, it, it, it, it, it, it, it, strict=True):
                 j = JT[u0]
                 sex, year, foff, moff, goff, doff, cthr, toff = JINFO[j]
                 k = PK[u5] + j

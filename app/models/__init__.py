@@ -18,6 +18,7 @@ from app.models.payout import (  # noqa: F401
     PayoutPeriod,
     PayoutSyncRun,
 )
+from app.models.unit_migration import UNIT_MIGRATION_STATUSES, UnitMigration, UnitReview  # noqa: F401
 from app.models.user import AsxhUser  # noqa: F401
 from app.models.visit import (  # noqa: F401
     OPEN_TASK_STATES,

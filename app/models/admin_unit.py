@@ -35,10 +35,6 @@ class AdminUnit(Model):
 
     parent: Mapped[AdminUnit | None] = relationship(remote_side=[id])
 
-    @property
-    def is_commune(self) -> bool:
-        return self.unit_type in ("phường", "xã", "thị trấn")
-
     def __repr__(self) -> str:
         return self.name
 

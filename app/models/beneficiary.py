@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.admin_unit import AdminUnit
+from app.models.sorting import sorts_by
 from app.services.messages import N_  # marks the labels below; translated when shown
 
 CATEGORY_CODES = ("BTXH", "NCC", "HN", "HCN", "KHAC")
@@ -68,12 +69,20 @@ class Beneficiary(Model):
         # List screens sort by name within a scope.
         Index("ix_beneficiary_full_name", "full_name"),
         Index("ix_beneficiary_commune_name", "commune_id", "full_name"),
+        # Name search ignores tones and case; lists sort in Vietnamese alphabetical order.
+        Index("ix_beneficiary_search_key", "search_key"),
+        Index("ix_beneficiary_sort_key", "sort_key"),
+        Index("ix_beneficiary_commune_sort", "commune_id", "sort_key"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     natural_key: Mapped[str] = mapped_column(String(220), nullable=False, unique=True)
     full_name: Mapped[str] = mapped_column(String(150), nullable=False)
     name_key: Mapped[str] = mapped_column(String(150), nullable=False)
+    # Derived from full_name / address by app/services/registry/keys.py (search_keys), on every write.
+    search_key: Mapped[str] = mapped_column(String(150), nullable=False, server_default="")
+    sort_key: Mapped[str] = mapped_column(String(400), nullable=False, server_default="")
+    address_key: Mapped[str | None] = mapped_column(String(400))
     cccd: Mapped[str | None] = mapped_column(String(12), unique=True)
     cmnd: Mapped[str | None] = mapped_column(String(12))
     date_of_birth: Mapped[dt.date | None] = mapped_column(Date)
@@ -114,7 +123,7 @@ class Beneficiary(Model):
         return self.full_name
 
     # Read-only views used by screens and the REST resource.
-    @property
+    @sorts_by("date_of_birth")
     def birth(self) -> str:
         return self.date_of_birth.strftime("%d/%m/%Y") if self.date_of_birth else (str(self.birth_year) if self.birth_year else "")
 

@@ -20,6 +20,21 @@ def has_capability(name: str) -> bool:
     return bool(current_app.appbuilder.sm.has_access(*capability(name)))
 
 
+def holds(names) -> frozenset[str]:
+    """Which of ``names`` the current user holds: capability names, or ``write:<permission class>`` for write
+    access to a permission class (the work a service's to-do list or page offers by these names)."""
+    held = set()
+    for name in names:
+        if name.startswith("write:"):
+            user = getattr(g, "user", None)
+            if user is not None and getattr(user, "is_authenticated", False) and \
+                    current_app.appbuilder.sm.has_access("can_write", name.removeprefix("write:")):
+                held.add(name)
+        elif has_capability(name):
+            held.add(name)
+    return frozenset(held)
+
+
 def is_admin() -> bool:
     """True when the signed-in user holds the administrator role (technical details are shown to them only)."""
     user = getattr(g, "user", None)

@@ -16,21 +16,50 @@ from app.services.messages import N_
 READ, WRITE = "read", "write"
 CAPABILITY_VIEW = "ASXH"
 
+# The menu: the five steps of the scheme, then reports and administration, in this order. A category's name is
+# the FAB view menu its ``menu_access`` permission names ("Security" is FAB's own, holding users and roles).
+STEP1, STEP2, STEP3, STEP4, STEP5 = "Step1", "Step2", "Step3", "Step4", "Step5"
+REPORTS, ADMINISTRATION = "Reports", "Security"
+MENU_CATEGORIES: tuple[tuple[str, object, str], ...] = (
+    (STEP1, _l("Step 1 – Lists and matching"), "fa-address-book"),
+    (STEP2, _l("Step 2 – Working groups"), "fa-users"),
+    (STEP3, _l("Step 3 – Home visits"), "fa-home"),
+    (STEP4, _l("Step 4 – Classification"), "fa-list-ol"),
+    (STEP5, _l("Step 5 – Accounts and payout"), "fa-money"),
+    (REPORTS, _l("Reports"), "fa-bar-chart"),
+    (ADMINISTRATION, _l("Administration"), "fa-cogs"),
+)
+
 # Permission classes of our views, and the menu category each one sits in.
 VIEW_CATEGORIES: dict[str, str] = {
-    "Beneficiary": "Registry",
-    "MatchReview": "Registry",
-    "ImportBatch": "Registry",
-    "AdminUnit": "Reference",
-    "Bank": "Reference",
-    "PaymentAccount": "Payout",
-    "PayoutPeriod": "Payout",
-    "PayoutRule": "Reference",
-    "AuditLog": "Security",
-    # Home visits, questionnaire, case lists and campaigns (steps 2-4).
-    "WorkGroup": "Visits", "Visit": "Visits", "OpeningTask": "Visits", "CaseList": "Visits",
-    "Campaign": "Visits", "CampaignProgress": "Visits", "Questionnaire": "Visits",
+    "Beneficiary": STEP1, "ImportBatch": STEP1, "MatchReview": STEP1,
+    "WorkGroup": STEP2,
+    "Visit": STEP3, "Questionnaire": STEP3,
+    "CaseList": STEP4,
+    "OpeningTask": STEP5, "PaymentAccount": STEP5, "PayoutPeriod": STEP5,
+    "Campaign": REPORTS, "CampaignProgress": REPORTS,
+    "AdminUnit": ADMINISTRATION, "Bank": ADMINISTRATION, "PayoutRule": ADMINISTRATION, "AuditLog": ADMINISTRATION,
 }
+# Reference data is read by everyone (pick lists, labels) but is a menu entry only for those who maintain it.
+MENU_NEEDS_WRITE = frozenset({"AdminUnit", "Bank", "PayoutRule"})
+
+# Menu entries that are not a permission class of their own: (category, what grants the entry). The grant is
+# ("capability", name) or ("view", permission class, level).
+MENU_LINKS: dict[str, tuple[str, tuple]] = {
+    "ImportUpload": (STEP1, ("capability", "import")),
+    "AccountsToVerify": (STEP5, ("capability", "verify_account")),
+    "SharedAccounts": (STEP5, ("capability", "verify_account")),
+    "AccountUpload": (STEP5, ("capability", "enter_account")),
+    "FollowUps": (STEP5, ("view", "PayoutPeriod", "read")),
+    "CategoryRules": (ADMINISTRATION, ("view", "PayoutRule", "write")),
+    "ProgressExport": (REPORTS, ("view", "Beneficiary", "read")),
+}
+
+
+def menu_category(name: str) -> str:
+    """The menu category of a view (by permission class) or link (by menu name): the one place that says."""
+    return VIEW_CATEGORIES[name] if name in VIEW_CATEGORIES else MENU_LINKS[name][0]
+
 
 # Capabilities (permission "can_<name>" on view ASXH).
 CAPABILITIES = {
@@ -178,25 +207,31 @@ SELF_SERVICE = (
 )
 
 
+def _link_granted(role: RoleDef, grant: tuple) -> bool:
+    if grant[0] == "capability":
+        return grant[1] in role.capabilities
+    _kind, view, level = grant
+    return view in role.views and (level == READ or role.views[view] == WRITE)
+
+
 def permissions_for(role: RoleDef) -> set[tuple[str, str]]:
-    """The (permission, view menu) pairs a role holds, menus included."""
+    """The (permission, view menu) pairs a role holds, menus included: a category's menu entry comes with any
+    entry of it the role sees."""
     pairs: set[tuple[str, str]] = set(SELF_SERVICE)
     for view, level in role.views.items():
         pairs.add(("can_read", view))
         if level == WRITE:
             pairs.add(("can_write", view))
+        if view in MENU_NEEDS_WRITE and level != WRITE:
+            continue
         pairs.add(("menu_access", view))
         pairs.add(("menu_access", VIEW_CATEGORIES[view]))
     for cap in role.capabilities:
         pairs.add((f"can_{cap}", CAPABILITY_VIEW))
-    if "import" in role.capabilities:
-        pairs.add(("menu_access", "ImportUpload"))
-    for cap, menu in (("enter_account", "AccountUpload"), ("verify_account", "AccountsToVerify"),
-                      ("verify_account", "SharedAccounts")):
-        if cap in role.capabilities:
+    for menu, (category, grant) in MENU_LINKS.items():
+        if _link_granted(role, grant):
             pairs.add(("menu_access", menu))
-    if "PayoutRule" in role.views:
-        pairs.add(("menu_access", "CategoryRules"))
+            pairs.add(("menu_access", category))
     return pairs
 
 

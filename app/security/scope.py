@@ -96,12 +96,15 @@ class ScopedMixin(InScopeOr404):
 
     scope_column = "commune_id"
     scope_relation: str | None = None  # e.g. "commune": forms set the relation, not the column
+    # The units whose rows the list shows (a function for FilterInFunction); read-only views of history widen
+    # it (payout lines: the scope and the archive of a retired scheme). Writes are checked against the scope.
+    scope_ids = staticmethod(current_scope_ids)
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         from flask_appbuilder.models.sqla.filters import FilterInFunction
 
-        cls.base_filters = [[cls.scope_column, FilterInFunction, current_scope_ids]] + list(
+        cls.base_filters = [[cls.scope_column, FilterInFunction, cls.scope_ids]] + list(
             getattr(cls, "extra_base_filters", [])
         )
 

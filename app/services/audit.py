@@ -57,11 +57,12 @@ import logging
 import os
 import re
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, TypedDict
 
 from sqlalchemy import and_, bindparam, event, insert, inspect, select, text
-from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.orm import InstanceState, Mapper, Session, SessionTransaction, UOWTransaction, scoped_session
 
 from app.models.audit import AUDIT_ACTIONS, AuditLog
 
@@ -77,11 +78,13 @@ LOCK_KEY = 0x41535848
 DEFAULT_AUDITED_TABLES = frozenset({
     "beneficiary", "enrolment", "payment_account", "ab_user", "ab_role",
     "visit", "payout_period", "payout_line", "work_group", "work_group_member", "visit_assignment", "questionnaire",
-    "account_opening_task", "campaign", "campaign_step", "campaign_step_done", "match_run",
+    "account_opening_task", "campaign", "campaign_step", "campaign_step_done", "match_run", "unit_review",
 })
-# Changes to these columns alone are not worth a record (login statistics, timestamps).
+# Changes to these columns alone are not worth a record (login statistics, timestamps), nor are the keys derived
+# from a recorded column (a person's search and sort keys follow the name and address, which are recorded).
 IGNORED_COLUMNS = frozenset({"updated_at", "changed_on", "last_login", "login_count", "fail_login_count",
-                             "security_stamp"})  # renewed with the password, roles or unit, which are recorded
+                             "security_stamp",  # renewed with the password, roles or unit, which are recorded
+                             "search_key", "sort_key", "address_key"})
 # Never copied into the trail: only the fact that they changed.
 SECRET_COLUMNS = frozenset({"password", "password_hash", "api_key", "key_hash"})
 # Many-to-many collections recorded as lists of names: (table, relationship key).
@@ -110,7 +113,7 @@ class Actor:
     source: str | None = None
     remote_addr: str | None = None
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, int | str | None]:
         return dataclasses.asdict(self)
 
 
@@ -155,7 +158,7 @@ def current_actor() -> Actor:
 
 # --- canonical form and hash ------------------------------------------------------------
 
-def _json_default(value):
+def _json_default(value: object) -> str | list[str]:
     if isinstance(value, dt.datetime):
         return value.isoformat(timespec="microseconds")
     if isinstance(value, dt.date):
@@ -169,40 +172,48 @@ def _json_default(value):
     return str(value)
 
 
-def canonical_json(value) -> str:
+def canonical_json(value: object) -> str:
     """Sorted keys, no whitespace, UTF-8 text: the same value always gives the same string."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default)
 
 
-def _hash_value(value):
+def _hash_value(value: object) -> object:
     if isinstance(value, dt.datetime):
         return value.replace(tzinfo=None).isoformat(timespec="microseconds")
     return value
 
 
 # The chain's secret and where its anchors live: set once per process by ``configure_chain``.
-_chain = {"key": None, "anchor_path": None, "anchor_every": 1000}
+class _ChainSettings(TypedDict):
+    key: bytes | None
+    anchor_path: str | None
+    anchor_every: int
+
+
+_chain: _ChainSettings = {"key": None, "anchor_path": None, "anchor_every": 1000}
 
 
 def configure_chain(*, key: str | bytes | None, anchor_path: str | None = None, anchor_every: int = 1000) -> None:
     """Key the chain (HMAC-SHA-256 with ``key``) and say where the anchors are written."""
     if isinstance(key, str):
         key = key.encode("utf-8")
-    _chain.update(key=key or None, anchor_path=str(anchor_path) if anchor_path else None,
-                  anchor_every=max(1, int(anchor_every)))
+    _chain["key"] = key or None
+    _chain["anchor_path"] = str(anchor_path) if anchor_path else None
+    _chain["anchor_every"] = max(1, int(anchor_every))
 
 
-def compute_hash(row, prev_hash: str, key: bytes | None = None, *, unkeyed: bool = False) -> str:
+def compute_hash(row: Mapping[str, object] | RowMapping, prev_hash: str, key: bytes | None = None, *,
+                 unkeyed: bool = False) -> str:
     """HMAC-SHA-256 (hex, keyed with the chain key) over the canonical JSON of the row's content fields
     and ``prev_hash``. ``unkeyed`` (or no key configured, a bare script): plain SHA-256, the form of
     the trails written before the chain was keyed (migration 0011 re-keys them once)."""
     payload = {name: _hash_value(row[name]) for name in HASHED_FIELDS}
     payload["prev_hash"] = prev_hash
     message = canonical_json(payload).encode("utf-8")
-    key = key if key is not None else _chain["key"]
-    if key is None or unkeyed:
+    secret = key if key is not None else _chain["key"]
+    if secret is None or unkeyed:
         return hashlib.sha256(message).hexdigest()
-    return hmac.new(key, message, hashlib.sha256).hexdigest()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()
 
 
 def utcnow() -> dt.datetime:
@@ -211,14 +222,15 @@ def utcnow() -> dt.datetime:
     return utc_now()
 
 
-def make_entry(*, action: str, entity: str | None = None, entity_id=None, beneficiary_id: int | None = None,
-               unit_id: int | None = None, old=None, new=None, detail: str | None = None,
-               actor: Actor | None = None, at: dt.datetime | None = None) -> dict:
+def make_entry(*, action: str, entity: str | None = None, entity_id: object = None,
+               beneficiary_id: int | None = None, unit_id: int | None = None, old: object = None,
+               new: object = None, detail: str | None = None, actor: Actor | None = None,
+               at: dt.datetime | None = None) -> dict[str, object]:
     """One record's content (without id and hashes)."""
     if not _ACTION.match(action or ""):
         raise ValueError(f"audit action {action!r}: use a short lower-case code such as {', '.join(AUDIT_ACTIONS)}")
     actor = actor or current_actor()
-    entry = {
+    entry: dict[str, object] = {
         "at": at or utcnow(), "user_id": actor.user_id, "username": actor.username,
         "remote_addr": actor.remote_addr, "source": actor.source, "action": action, "entity": entity,
         "entity_id": None if entity_id is None else str(entity_id),
@@ -235,7 +247,7 @@ def make_entry(*, action: str, entity: str | None = None, entity_id=None, benefi
 
 # --- appending ------------------------------------------------------------------------------
 
-def _last(conn) -> tuple[int, str]:
+def _last(conn: Connection) -> tuple[int, str]:
     """Take the append lock (see the module docstring), then read the last id and hash."""
     dialect = conn.dialect.name
     if dialect == "postgresql":
@@ -247,7 +259,8 @@ def _last(conn) -> tuple[int, str]:
     return (row.id, row.hash) if row is not None else (0, GENESIS)
 
 
-def append(session_or_conn, entries: Iterable[dict]) -> list[int]:
+def append(session_or_conn: Session | scoped_session[Session] | Connection,
+           entries: Iterable[Mapping[str, object]]) -> list[int]:
     """Chain and insert ``entries`` (from ``make_entry``) in the caller's transaction. Returns their ids.
 
     ``session_or_conn``: a Session (or scoped_session) or a Connection.
@@ -259,22 +272,24 @@ def append(session_or_conn, entries: Iterable[dict]) -> list[int]:
         raise AuditError("the audit chain is not keyed: configure_chain(key=AUDIT_KEY) first (create_app does)")
     conn = session_or_conn if isinstance(session_or_conn, Connection) else session_or_conn.connection()
     last_id, prev = _last(conn)
-    rows = []
+    rows: list[dict[str, object]] = []
+    ids: list[int] = []
     for entry in entries:
         last_id += 1
         row = dict(entry, id=last_id, prev_hash=prev)
-        row["hash"] = prev = compute_hash(row, row["prev_hash"])
+        row["hash"] = prev = compute_hash(row, prev)
         rows.append(row)
+        ids.append(last_id)
     conn.execute(insert(AuditLog.__table__), rows)
     if not isinstance(session_or_conn, Connection):
-        session = session_or_conn.registry() if hasattr(session_or_conn, "registry") else session_or_conn
+        session = session_or_conn.registry() if isinstance(session_or_conn, scoped_session) else session_or_conn
         session.info[_HEAD] = (last_id, prev)  # anchored once the transaction has committed
-    return [r["id"] for r in rows]
+    return ids
 
 
-def record(session: Session, *, action: str, entity: str | None = None, entity_id=None,
-           beneficiary_id: int | None = None, unit_id: int | None = None, old=None, new=None,
-           detail: str | None = None, actor: Actor | None = None) -> int:
+def record(session: Session | scoped_session[Session], *, action: str, entity: str | None = None,
+           entity_id: object = None, beneficiary_id: int | None = None, unit_id: int | None = None,
+           old: object = None, new: object = None, detail: str | None = None, actor: Actor | None = None) -> int:
     """Append one record now, in the session's transaction; the caller commits.
 
     Call it as the last statement before the commit: from here until the transaction ends the
@@ -389,7 +404,7 @@ def _anchor_after_commit(session: Session) -> None:
             log.exception("could not write the audit anchor")
 
 
-def _forget_head(session: Session, previous_transaction) -> None:
+def _forget_head(session: Session, previous_transaction: SessionTransaction) -> None:
     session.info.pop(_HEAD, None)  # a rollback (even of a savepoint): do not anchor what may be gone
 
 
@@ -408,7 +423,7 @@ def rekey_unkeyed_chain(conn: Connection, key: bytes | str) -> int:
     table = AuditLog.__table__
     rows = [dict(r) for r in conn.execute(select(table).order_by(table.c.id)).mappings()]
     prev, prev_id, new_prev = GENESIS, 0, GENESIS
-    updates = []
+    updates: list[dict[str, object]] = []
     for row in rows:
         if row["id"] != prev_id + 1 or row["prev_hash"] != prev or compute_hash(row, prev, unkeyed=True) != row["hash"]:
             if compute_hash(row, row["prev_hash"], key) == row["hash"] and not updates:
@@ -435,7 +450,7 @@ MAINTENANCE_SETTING = "asxh.audit_maintenance"
 
 
 @contextlib.contextmanager
-def maintenance(session_or_conn):
+def maintenance(session_or_conn: Session | scoped_session[Session] | Connection) -> Iterator[Connection]:
     """Allow UPDATE/DELETE/TRUNCATE of audit_log for the rest of the caller's transaction (PostgreSQL).
 
     ``SET LOCAL`` lasts until the transaction ends (commit or rollback), so the switch cannot leak
@@ -516,36 +531,37 @@ def audited_tables() -> frozenset[str]:
     return frozenset(_audited_tables)
 
 
-def _table_name(mapper) -> str | None:
+def _table_name(mapper: Mapper[Any]) -> str | None:
     return getattr(mapper.local_table, "name", None)
 
 
-def _is_audited(mapper) -> bool:
+def _is_audited(mapper: Mapper[Any]) -> bool:
     return _table_name(mapper) in _audited_tables
 
 
-def _plain(value):
+def _plain(value: object) -> object:
     """A JSON-friendly copy of a column value."""
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return json.loads(canonical_json(value))
 
 
-def _column_keys(mapper) -> list[str]:
+def _column_keys(mapper: Mapper[Any]) -> list[str]:
     return [attr.key for attr in mapper.column_attrs]
 
 
-def _prefetch_row(session: Session, state) -> dict:
+def _prefetch_row(session: Session, state: InstanceState[Any]) -> dict[str, object]:
     """The row as the database has it now (before this flush), by attribute key."""
     mapper = state.mapper
     table = mapper.local_table
-    cond = and_(*[col == value for col, value in zip(mapper.primary_key, state.identity)])
+    assert state.identity is not None  # called for persistent objects only (state.key is set)
+    cond = and_(*[col == value for col, value in zip(mapper.primary_key, state.identity, strict=True)])
     cols = [c for c in table.c]
     row = session.connection().execute(select(*cols).where(cond)).first()
     if row is None:
         return {}
-    out = {}
-    for col, value in zip(cols, row):
+    out: dict[str, object] = {}
+    for col, value in zip(cols, row, strict=True):
         try:
             out[mapper.get_property_by_column(col).key] = value
         except Exception:  # column not mapped on this class
@@ -553,7 +569,7 @@ def _prefetch_row(session: Session, state) -> dict:
     return out
 
 
-def _before_flush(session: Session, flush_context, instances) -> None:
+def _before_flush(session: Session, flush_context: UOWTransaction, instances: object) -> None:
     for obj in list(session.new) + list(session.dirty) + list(session.deleted):
         if isinstance(obj, AuditLog):
             raise AuditError("audit_log is append-only: use app.services.audit.record()")
@@ -576,7 +592,7 @@ def _before_flush(session: Session, flush_context, instances) -> None:
             prefetch[state.key] = _prefetch_row(session, state)
 
 
-def _collection_names(state, key) -> tuple[list[str], list[str]] | None:
+def _collection_names(state: InstanceState[Any], key: str) -> tuple[list[str], list[str]] | None:
     hist = state.attrs[key].history
     if not hist.added and not hist.deleted:
         return None
@@ -585,16 +601,17 @@ def _collection_names(state, key) -> tuple[list[str], list[str]] | None:
     return old, new
 
 
-def _value(state, key, prefetched: dict):
+def _value(state: InstanceState[Any], key: str, prefetched: Mapping[str, object]) -> object:
     if key in state.dict:
         return state.dict[key]
     return prefetched.get(key)
 
 
-def _entry_for(state, action: str, old: dict | None, new: dict | None, prefetched: dict) -> dict:
+def _entry_for(state: InstanceState[Any], action: str, old: dict[str, object] | None, new: dict[str, object] | None,
+               prefetched: Mapping[str, object]) -> dict[str, object]:
     mapper = state.mapper
     table = _table_name(mapper)
-    pk = []
+    pk: list[object] = []
     for col in mapper.primary_key:
         pk.append(_value(state, mapper.get_property_by_column(col).key, prefetched))
     if all(v is None for v in pk) and state.identity:
@@ -615,8 +632,8 @@ def _entry_for(state, action: str, old: dict | None, new: dict | None, prefetche
                       unit_id=unit_id if isinstance(unit_id, int) else None, old=old, new=new)
 
 
-def _values(state, keys, prefetched) -> dict:
-    out = {}
+def _values(state: InstanceState[Any], keys: Iterable[str], prefetched: Mapping[str, object]) -> dict[str, object]:
+    out: dict[str, object] = {}
     for key in keys:
         if key in state.dict or key in prefetched:
             value = _value(state, key, prefetched)
@@ -624,9 +641,9 @@ def _values(state, keys, prefetched) -> dict:
     return out
 
 
-def _after_flush(session: Session, flush_context) -> None:  # noqa: C901
+def _after_flush(session: Session, flush_context: UOWTransaction) -> None:  # noqa: C901
     prefetch = session.info.get(_PREFETCH, {})
-    entries = []
+    entries: list[dict[str, object]] = []
     for obj in session.new:
         state = inspect(obj)
         if not _is_audited(state.mapper):
@@ -642,7 +659,8 @@ def _after_flush(session: Session, flush_context) -> None:  # noqa: C901
         if state.key is None or not _is_audited(state.mapper):
             continue
         prefetched = prefetch.get(state.key, {})
-        old, new = {}, {}
+        old: dict[str, object] = {}
+        new = {}
         for key in _column_keys(state.mapper):
             if key in IGNORED_COLUMNS:
                 continue
@@ -692,14 +710,14 @@ def _before_commit(session: Session) -> None:
     session.info[_COMMITTING] = True
 
 
-def _after_transaction_end(session: Session, transaction) -> None:
+def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:  # the root transaction ended (commit, rollback or close): start afresh
         session.info.pop(_COMMITTING, None)
         session.info.pop(_PENDING, None)
         session.info.pop(_PREFETCH, None)
 
 
-def _after_soft_rollback(session: Session, previous_transaction) -> None:
+def _after_soft_rollback(session: Session, previous_transaction: SessionTransaction) -> None:
     session.info.pop(_PREFETCH, None)
     if previous_transaction.parent is None:
         session.info.pop(_PENDING, None)
@@ -709,7 +727,7 @@ def _after_soft_rollback(session: Session, previous_transaction) -> None:
     if not pending:
         return
 
-    def inside(txn) -> bool:
+    def inside(txn: SessionTransaction | None) -> bool:
         while txn is not None:
             if txn is previous_transaction:
                 return True
@@ -724,7 +742,7 @@ _LISTENERS = (
 )
 
 
-def install_listeners(target) -> None:
+def install_listeners(target: object) -> None:
     """Capture ORM changes on ``target`` (a Session, a sessionmaker, a scoped_session or the Session class).
 
     Idempotent: installing twice on the same target does not record twice.
@@ -734,7 +752,7 @@ def install_listeners(target) -> None:
             event.listen(target, name, fn)
 
 
-def remove_listeners(target) -> None:
+def remove_listeners(target: object) -> None:
     for name, fn in _LISTENERS:
         if event.contains(target, name, fn):
             event.remove(target, name, fn)

@@ -39,6 +39,7 @@ from app.services.labels import label
 from app.services.masking import mask_account, mask_cccd
 from app.services.messages import N_
 from app.services.payout.accounts import has_verified_account
+from app.services.reference import commune_level, level_below
 from app.services.scope import contains_clause, subtree_ids
 from app.services.spreadsheets import Styled, append_row, new_workbook
 from app.services.visits import questionnaire as qn
@@ -104,15 +105,18 @@ def unclassified_count(session: Session, unit: AdminUnit | None) -> int:
     return session.scalar(q) or 0
 
 
-def child_units(session: Session, unit: AdminUnit) -> list[AdminUnit]:
-    return list(session.scalars(select(AdminUnit).where(AdminUnit.parent_id == unit.id).order_by(AdminUnit.code)))
+def breakdown_level(unit: AdminUnit | None) -> int | None:
+    """The ``level`` of ``case_counts`` for the table of ``unit``: one row per unit directly below it (the districts
+    of the 2024 city), None (one row per commune) when the units below are communes or ``unit`` is one."""
+    below = None if unit is None else level_below(unit)
+    return None if below is None or below == commune_level(unit.scheme) else below
 
 
 def case_counts(session: Session, unit: AdminUnit | None = None, *, level: int | None = None) -> list[dict]:
     """Counts per unit per case type within ``unit`` (None: everywhere).
 
-    ``level`` None: one row per commune; else one row per unit of that level (1 city, 2 district
-    in the 2024 scheme) that contains the communes. Each row: {unit_id, code, name, level,
+    ``level`` None: one row per commune; else one row per unit of that level (``breakdown_level``)
+    that contains the communes. Each row: {unit_id, code, name, level,
     counts: {1..6: n}, unclassified, total}. Units without beneficiaries are left out."""
     commune = aliased(AdminUnit)
     if level is None:
@@ -161,7 +165,7 @@ def case_people_query(unit: AdminUnit | None, case_type: int | None):
         q = q.where(Beneficiary.commune_id.in_(subtree_ids(unit)))
     if case_type is not None:
         q = q.where(Beneficiary.case_type == case_type)
-    return q.order_by(commune.path, Beneficiary.name_key, Beneficiary.id)
+    return q.order_by(commune.path, Beneficiary.sort_key, Beneficiary.id)
 
 
 class _Details:
@@ -309,12 +313,7 @@ def write_case_lists(session: Session, unit: AdminUnit | None, out: BinaryIO, tr
         append_row(ws, [])
 
     # Summary
-    if unit is None:
-        level = None
-    else:
-        children = child_units(session, unit)
-        level = None if (not children or children[0].unit_type in ("phường", "xã", "thị trấn")) else children[0].level
-    rows = case_counts(session, unit, level=level)
+    rows = case_counts(session, unit, level=breakdown_level(unit))
     types = [case_type] if case_type is not None else list(CASE_TYPES)
     ws = wb.create_sheet(t(N_("Summary")))
     ws.column_dimensions["A"].width = 8
@@ -335,7 +334,7 @@ def write_case_lists(session: Session, unit: AdminUnit | None, out: BinaryIO, tr
     widths = [6, 28, 12, 16, 40, 22, 12, 45, 12, 20]
     for n in types:
         ws = wb.create_sheet(f"{t(TYPE_WORD)} {n}"[:31])
-        for col, w in zip("ABCDEFGHIJ", widths):
+        for col, w in zip("ABCDEFGHIJ", widths, strict=True):
             ws.column_dimensions[col].width = w
         preamble(ws, t(CASE_LIST_TITLE) % {"n": n} + f": {t(CASE_TYPES[n])}")
         head(ws, headers)

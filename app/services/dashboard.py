@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable
+from typing import BinaryIO
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -15,7 +17,11 @@ from sqlalchemy.orm import Session
 from app.models import AdminUnit, Beneficiary, Enrolment, Visit
 from app.models.beneficiary import CASE_TYPE_CODES
 from app.services import payout
+from app.services.formatting import format_date, local_today
+from app.services.labels import label, labels
+from app.services.messages import N_
 from app.services.payout.accounts import has_verified_account
+from app.services.reference import units_below
 from app.services.scope import contains, subtree_ids
 from app.services.visits import campaigns
 from app.services.visits import questionnaire as qn
@@ -151,7 +157,7 @@ def dashboard(session: Session, unit: AdminUnit, *, today: dt.date | None = None
     communes = _cached_per_commune(session, unit, cache)
     units = {r.id: r for r in session.execute(select(AdminUnit.id, AdminUnit.scheme, AdminUnit.path)
                                               .where(AdminUnit.id.in_(list(communes))))} if communes else {}
-    children = list(session.scalars(select(AdminUnit).where(AdminUnit.parent_id == unit.id).order_by(AdminUnit.code)))
+    children = units_below(session, unit)
     total = _empty()
     breakdown = []
     for child in children:
@@ -191,3 +197,43 @@ def bar_chart_svg(items: list[tuple[str, int]], *, width: int = 460, bar: int = 
         out.append(f'<text x="{label_w + w + 4}" y="{y + bar * 0.7:.0f}" font-size="12">{n:,}</text>'.replace(",", "."))
     out.append("</svg>")
     return "".join(out)
+
+
+def charts(data: dict, translate: Callable[[str], str]) -> dict:
+    """The home page's charts of ``dashboard(...)``: beneficiaries per case type and per category (inline SVG)."""
+    total = data["total"]
+    return {
+        "cases": bar_chart_svg([(text, total["cases"][t]) for t, text in labels("case_type", translate).items()]),
+        "categories": bar_chart_svg([(label("category", c, translate), n) for c, n in sorted(total["categories"].items())],
+                                    color="#5cb85c"),
+    }
+
+
+def write_xlsx(data: dict, out: BinaryIO, translate: Callable[[str], str], *, today: dt.date | None = None) -> None:
+    """``dashboard(...)`` as .xlsx (app/services/spreadsheets.py): one row per unit below, then the total."""
+    from openpyxl.styles import Font
+
+    from app.services.spreadsheets import append_row, new_workbook
+
+    t = translate
+    wb = new_workbook(write_only=False)
+    ws = wb.active
+    ws.title = t(N_("Progress"))
+    append_row(ws, [t(N_("Progress of %(unit)s on %(date)s")) % {
+        "unit": data["unit"].name, "date": format_date(today or local_today())}], font=Font(bold=True, size=13))
+    head = [t(N_("Unit")), t(N_("Beneficiaries")), t(N_("Matched")), t(N_("To clean")), t(N_("Held")),
+            t(N_("Visited")), t(N_("With a verified account"))] + [
+        t(N_("Case %(n)s")) % {"n": n} for n in CASE_TYPE_IDS] + [
+        t(N_("Have an account and want it")), t(N_("Paid to the account")), t(N_("Share paid to the account (%)"))]
+    append_row(ws, head, font=Font(bold=True))
+
+    def line(name, r):
+        share = r["share_paid_to_account"]
+        return [name, r["beneficiaries"], r["matched"], r["to_clean"], r["held"], r["visited"], r["verified_account"]] + [
+            r["cases"][n] for n in CASE_TYPE_IDS] + [r["want_account"], r["paid_to_account"],
+                                                      None if share is None else round(100 * share, 1)]
+    for r in data["breakdown"]:
+        append_row(ws, line(r["name"], r))
+    append_row(ws, line(t(N_("Total")), data["total"]), font=Font(bold=True))
+    ws.column_dimensions["A"].width = 28
+    wb.save(out)

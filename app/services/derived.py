@@ -1,7 +1,7 @@
 """Derived data kept up to date by the writes that change it, never by reads.
 
-A beneficiary added or changed through the ORM (screens, REST, services) gets, in the same
-transaction, its row in the visit list (commune, parsed address) and its case type. Bulk paths
+A beneficiary added or changed through the ORM (screens, REST, services) gets its search and sort
+keys when flushed and, in the same transaction, its row in the visit list (commune, parsed address) and its case type. Bulk paths
 (the import job) call ``refresh_units`` themselves. Pages and GET endpoints only read.
 """
 from __future__ import annotations
@@ -70,8 +70,20 @@ def _after_soft_rollback(session: Session, _previous_transaction) -> None:
     session.info.pop(_HOLDS, None)
 
 
+def _fill_keys(_mapper, _connection, person) -> None:
+    from app.services.registry.keys import fill_search_keys
+
+    fill_search_keys(person)
+
+
 def install_listeners(target) -> None:
-    """Install on ``target`` before the audit listeners, so the audit record stays the last statement."""
+    """Install on ``target`` before the audit listeners, so the audit record stays the last statement.
+    Every ORM insert or update of a beneficiary also refreshes its search and sort keys."""
+    from app.models import Beneficiary
+
+    for name in ("before_insert", "before_update"):
+        if not event.contains(Beneficiary, name, _fill_keys):
+            event.listen(Beneficiary, name, _fill_keys)
     for name, fn in (("after_flush", _after_flush), ("before_commit", _before_commit),
                      ("after_soft_rollback", _after_soft_rollback)):
         if not event.contains(target, name, fn):

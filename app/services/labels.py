@@ -45,6 +45,7 @@ from app.models.payout import (
     SYNC_STATE_LABELS,
     SYNC_STATES,
 )
+from app.models.unit_migration import UNIT_REVIEW_REASON_LABELS, UNIT_REVIEW_REASONS
 from app.models.visit import RESPONDENT_LABELS, RESPONDENTS, TASK_STATE_LABELS, TASK_STATES
 from app.services.messages import SEVERITIES, SEVERITY_LABELS
 
@@ -71,6 +72,7 @@ CODE_SETS: dict[str, tuple[tuple, dict]] = {
     "audit_source": (AUDIT_SOURCES, AUDIT_SOURCE_LABELS),
     "severity": (SEVERITIES, SEVERITY_LABELS),
     "bank_kind": (BANK_KINDS, BANK_KIND_LABELS),
+    "unit_review_reason": (UNIT_REVIEW_REASONS, UNIT_REVIEW_REASON_LABELS),
 }
 
 

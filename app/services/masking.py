@@ -6,11 +6,15 @@ Whether to mask is decided in ``app/security/masking.py`` from the role table (c
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar, overload
+
+_T = TypeVar("_T")
 
 ACCOUNT_DOT = "\u2022"  # •
 
 
-def mask_cccd(value) -> str | None:
+def mask_cccd(value: object) -> str | None:
     """``001085012345`` → ``001******345``; an old 9-digit CMND ``012345678`` → ``012***678``.
 
     Keeps the first three characters (the birth province, not identifying) and the last three.
@@ -18,7 +22,10 @@ def mask_cccd(value) -> str | None:
     """
     if value is None:
         return None
-    s = str(value).strip()
+    return _mask_id(str(value).strip())
+
+
+def _mask_id(s: str) -> str:
     if not s:
         return s
     if len(s) >= 8:
@@ -28,7 +35,7 @@ def mask_cccd(value) -> str | None:
     return "*" * len(s)
 
 
-def mask_account(value) -> str | None:
+def mask_account(value: object) -> str | None:
     """``0123456789`` → ``•••• 6789``: only the last four digits, never the length."""
     if value is None:
         return None
@@ -40,20 +47,24 @@ def mask_account(value) -> str | None:
     return f"{ACCOUNT_DOT * 4} {s[-4:]}"
 
 
-MASKERS = {"cccd": mask_cccd, "account": mask_account}
+MASKERS: dict[str, Callable[[object], str | None]] = {"cccd": mask_cccd, "account": mask_account}
 
 # Runs of digits in free text (reasons, details) that look like a CCCD / CMND.
 _ID_IN_TEXT = re.compile(r"(?<!\d)(\d{12}|\d{9})(?!\d)")
 
 
-def mask_ids_in_text(text):
-    """Mask every 12- or 9-digit run (a CCCD or CMND) inside a message."""
+@overload
+def mask_ids_in_text(text: str) -> str: ...
+@overload
+def mask_ids_in_text(text: _T) -> _T: ...
+def mask_ids_in_text(text: object) -> object:
+    """Mask every 12- or 9-digit run (a CCCD or CMND) inside a message; other values are returned as they are."""
     if not isinstance(text, str):
         return text
-    return _ID_IN_TEXT.sub(lambda m: mask_cccd(m.group(1)), text)
+    return _ID_IN_TEXT.sub(lambda m: _mask_id(m.group(1)), text)
 
 
-def mask_mapping(data: dict, kinds: dict[str, str]) -> dict:
+def mask_mapping(data: dict[str, Any], kinds: dict[str, str]) -> dict[str, Any]:
     """Mask, in place, the keys of ``data`` named in ``kinds`` ({"cccd": "cccd", "account_number": "account"})."""
     for key, kind in kinds.items():
         if key in data and data[key] is not None:
@@ -66,9 +77,9 @@ IDENTIFIER_FIELDS = {"cccd": "cccd", "cmnd": "cccd", "match_cccd": "cccd", "prox
                      "recipient_cccd": "cccd", "account_number": "account"}
 
 
-def mask_cells(cells: list, fields: list) -> list:
+def mask_cells(cells: Sequence[object], fields: Sequence[str | None]) -> list[object]:
     """Mask the cells of a raw sheet row whose column maps to an identifier field; mask ids in other text cells."""
-    out = []
+    out: list[object] = []
     for i, value in enumerate(cells):
         field = fields[i] if i < len(fields) else None
         kind = IDENTIFIER_FIELDS.get(field) if field else None

@@ -8,8 +8,12 @@ Flask or Babel.  Extract the msgids with ``pybabel extract -k N_ ...``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from typing import Any, ParamSpec, TypeVar
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 
 SEVERITIES = ("error", "warning", "correction")
 
@@ -19,6 +23,8 @@ def N_(msgid: str) -> str:
     return msgid
 
 
+CONFLICT = N_("This change conflicts with a record that already exists; nothing was saved.")
+NOT_FOUND = N_("Not found")
 SEVERITY_LABELS = {"error": N_("Error"), "warning": N_("Warning"), "correction": N_("Corrected automatically")}
 
 
@@ -29,7 +35,7 @@ class Problem:
     field: str  # e.g. "cccd", "date_of_birth", "full_name"
     code: str  # stable machine code, e.g. "cccd_length"
     msgid: str  # English message with %(name)s placeholders, wrapped in N_()
-    params: dict = field(default_factory=dict)
+    params: dict[str, object] = dataclass_field(default_factory=dict)
     severity: str = "error"  # "error" | "warning" | "correction"
 
     def render(self, gettext: Callable[[str], str] = lambda s: s) -> str:
@@ -59,11 +65,32 @@ class FieldError(ValueError):
         self.problem = problem
 
 
-class Problems(list):
+class NotFound(FieldError):
+    """No such row, or none the actor may know of: the web and the API answer 404 (app/views/problems.py), the
+    same for a row outside the scope, so the answer never reveals that it exists."""
+
+    code = "not_found"
+
+    def __init__(self, field: str = "id", msgid: str = NOT_FOUND, params: dict[str, Any] | None = None) -> None:
+        super().__init__(Problem(field, self.code, msgid, dict(params or {})))
+
+
+class Conflict(Exception):
+    """The write would break a uniqueness rule (the database said so): 409. Not a FieldError (no value of the
+    request is wrong); its ``problem`` is generic on purpose and tells nothing about the other record."""
+
+    msgid = CONFLICT
+    problem = Problem("", "conflict", CONFLICT)
+
+    def __init__(self) -> None:
+        super().__init__(CONFLICT)
+
+
+class Problems(list[Problem]):
     """The problems of one input row; ``attempt`` runs a parser and records its FieldError instead of
     raising, so a validator reports every problem of the row at once."""
 
-    def attempt(self, fn: Callable, *args: Any, **kwargs: Any):
+    def attempt(self, fn: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T | None:
         try:
             return fn(*args, **kwargs)
         except FieldError as exc:

@@ -4,10 +4,10 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from app.models import AdminUnit, Bank
+from app.models import AdminUnit, Bank, UnitMigration
 from app.models.admin_unit import CITY_CODE
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
@@ -38,6 +38,34 @@ def payer_level(scheme: str) -> int:
 
 def commune_level(scheme: str) -> int:
     return level_of(scheme, "commune")
+
+
+def is_commune(unit: AdminUnit | None) -> bool:
+    """``unit`` is a commune (the lowest level of its scheme)."""
+    return unit is not None and unit.level == commune_level(unit.scheme)
+
+
+def commune_clause(alias=AdminUnit):
+    """SQL: the unit ``alias`` (AdminUnit or an alias of it) is a commune of its scheme."""
+    return or_(*(and_(alias.scheme == scheme, alias.level == commune_level(scheme)) for scheme in SCHEME_LEVELS))
+
+
+def level_below(unit: AdminUnit) -> int | None:
+    """The level of the units directly below ``unit`` (2024: the city's districts, a district's communes; 2025: the
+    city's communes); None for a commune."""
+    return None if is_commune(unit) else unit.level + 1
+
+
+def units_below(session: Session, unit: AdminUnit) -> list[AdminUnit]:
+    """The units directly below ``unit``, by code: what its figures break down into (the districts of the 2024
+    city, the communes of the 2025 city, a district's communes; none for a commune)."""
+    return list(session.scalars(select(AdminUnit).where(AdminUnit.parent_id == unit.id).order_by(AdminUnit.code)))
+
+
+def kind_below(unit: AdminUnit) -> str | None:
+    """"district" or "commune": what the units directly below ``unit`` are; None for a commune."""
+    level = level_below(unit)
+    return None if level is None else SCHEME_LEVELS[unit.scheme][level - 1]
 
 
 def paying_unit(session: Session, unit: AdminUnit) -> AdminUnit | None:
@@ -111,11 +139,17 @@ def find_unit(session: Session, code: str, scheme: str) -> AdminUnit | None:
     return session.scalar(select(AdminUnit).where(AdminUnit.scheme == scheme, AdminUnit.code == code.strip()))
 
 
-# The rows that live in the active scheme's units (moved by the future ``asxh migrate-units``). Historical rows
+# The rows that live in the active scheme's units (moved by ``asxh migrate-units``: app/services/unit_migration.py). Historical rows
 # (payout periods and their lines, imports, match runs, the audit trail) stay with the units they were made in.
 UNIT_BOUND_COLUMNS = (("ab_user", "unit_id"), ("citizen", "commune_id"), ("beneficiary", "commune_id"),
                       ("enrolment", "commune_id"), ("payment_account", "commune_id"), ("work_group", "commune_id"),
                       ("visit_assignment", "commune_id"), ("campaign", "unit_id"))
+
+
+def retired_schemes(session: Session) -> set[str]:
+    """The schemes the data was moved away from (``asxh migrate-units``, once running or done): their units keep
+    only history, which is read, never written."""
+    return set(session.scalars(select(UnitMigration.from_scheme).where(UnitMigration.status.in_(("running", "done")))))
 
 
 def rows_of_other_schemes(session: Session, scheme: str, tables: set[str] | None = None) -> dict[str, int]:

@@ -1,7 +1,28 @@
-"""Screens and the menu. Views are declarations plus one service call."""
+"""Screens and the menu. Views are declarations plus one service call.
+
+The menu is the five steps of the scheme, then reports and administration (``MENU_CATEGORIES``); which
+category a view or link sits in is ``menu_category`` of ``app/security/roles.py``."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+
+from app.security.roles import MENU_CATEGORIES, menu_category
+
+
+def _prepare_categories(appbuilder) -> None:
+    """Create the categories with their labels (FAB made "Security" already: relabel it)."""
+    for name, label, icon in MENU_CATEGORIES:
+        item = appbuilder.menu.find(name)
+        if item is None:
+            appbuilder.menu.add_category(name, icon=icon, label=label)
+        else:
+            item.label, item.icon = label, icon
+
+
+def _order_categories(appbuilder) -> None:
+    """Our categories first, in step order; anything else (an add-on's) after them."""
+    order = {name: i for i, (name, _label, _icon) in enumerate(MENU_CATEGORIES)}
+    appbuilder.menu.menu.sort(key=lambda item: order.get(item.name, len(order)))
 
 
 def register_views(appbuilder) -> None:
@@ -10,17 +31,22 @@ def register_views(appbuilder) -> None:
     from app.views.matching import MatchReviewView
     from app.views.reference import AdminUnitView, BankView
 
-    appbuilder.add_view(BeneficiaryView, "Beneficiary", label=_l("Beneficiaries"), icon="fa-users",
-                        category="Registry", category_label=_l("Registry"), category_icon="fa-address-book")
+    _prepare_categories(appbuilder)
     appbuilder.add_view(ImportBatchView, "ImportBatch", label=_l("Imports"), icon="fa-upload",
-                        category="Registry")
+                        category=menu_category("ImportBatch"))
+    appbuilder.add_link("ImportUpload", href="/importbatchview/upload/", label=_l("Upload a list"),
+                        icon="fa-file-excel-o", category=menu_category("ImportUpload"))
     appbuilder.add_view(MatchReviewView, "MatchReview", label=_l("Matching review"), icon="fa-check-square-o",
-                        category="Registry")
-    appbuilder.add_link("ImportUpload", href="/importbatchview/upload/", label=_l("Upload a list"), icon="fa-file-excel-o",
-                        category="Registry")
+                        category=menu_category("MatchReview"))
+    appbuilder.add_view(BeneficiaryView, "Beneficiary", label=_l("Beneficiaries"), icon="fa-users",
+                        category=menu_category("Beneficiary"))
     appbuilder.add_view(AdminUnitView, "AdminUnit", label=_l("Administrative units"), icon="fa-map",
-                        category="Reference", category_label=_l("Reference data"), category_icon="fa-book")
-    appbuilder.add_view(BankView, "Bank", label=_l("Banks"), icon="fa-university", category="Reference")
+                        category=menu_category("AdminUnit"))
+    appbuilder.add_view(BankView, "Bank", label=_l("Banks"), icon="fa-university", category=menu_category("Bank"))
+
+    from app.views.person import PersonView
+
+    appbuilder.add_view_no_menu(PersonView)
 
     from app.views.payout import register_payout_views
 
@@ -33,3 +59,6 @@ def register_views(appbuilder) -> None:
     from app.views.visits import register_visit_views
 
     register_visit_views(appbuilder)
+    appbuilder.add_link("ProgressExport", href="HomeView.export", label=_l("Progress by unit (.xlsx)"),
+                        icon="fa-file-excel-o", category=menu_category("ProgressExport"))
+    _order_categories(appbuilder)

@@ -29,10 +29,11 @@ from app.services.messages import FieldError
 from app.services.payout import account_import, accounts
 from app.services.validation import is_id
 from app.views.audit import PersonalDataViewMixin
-from app.views.batch_common import failure_text, preview_lines
+from app.views.batch_common import failure_text, preview_lines, shown_progress
 from app.views.downloads import error_report_response
 from app.views.labels import label, labels
-from app.views.problems import render_problem
+from app.views.problems import raise_refusal, render_problem
+from app.views.search import PersonLinkInterface
 from jobs import registry
 
 can = has_capability
@@ -77,7 +78,7 @@ def _find_beneficiary(value: str) -> Beneficiary | None:
 
 
 class PaymentAccountView(ScopedMixin, PersonalDataViewMixin, ModelView):
-    datamodel = SQLAInterface(PaymentAccount)
+    datamodel = PersonLinkInterface(PaymentAccount, person_columns={"beneficiary": "beneficiary_id"})
     class_permission_name = "PaymentAccount"
     # Never deleted (a version is rejected or superseded, with who and when): no delete route, no mapping.
     method_permission_name = dict({k: v for k, v in VIEW_METHODS.items() if "delete" not in k}, enter="write",
@@ -161,7 +162,9 @@ class PaymentAccountView(ScopedMixin, PersonalDataViewMixin, ModelView):
     @expose("/to_verify/")
     @has_access
     def to_verify(self):
-        pending = (scoped_query(db.session, g.user, PaymentAccount).filter(PaymentAccount.state == "pending")
+        others = request.args.get("others") == "1"  # only what the user may verify (entered by someone else)
+        waiting = accounts.to_verify_by(g.user.id) if others else PaymentAccount.state == "pending"
+        pending = (scoped_query(db.session, g.user, PaymentAccount).filter(waiting)
                    .order_by(PaymentAccount.entered_at).limit(500).all())
         rows = [(a, accounts.account_in_force(db.session, a.beneficiary_id)) for a in pending]
         log_page("payment_account", [a.id for a, cur in rows] + [cur.id for _a, cur in rows if cur is not None])
@@ -179,8 +182,7 @@ class PaymentAccountView(ScopedMixin, PersonalDataViewMixin, ModelView):
         except FieldError as exc:
             db.session.rollback()
             flash(render_problem(exc.problem), "danger")
-            if exc.problem.code == "out_of_scope":
-                abort(404)
+            raise_refusal(exc)
             return redirect(url_for(".to_verify"))
         db.session.commit()
         flash(gettext("The account was verified.") if approve else gettext("The account was rejected."), "info")
@@ -305,16 +307,14 @@ class AccountImportView(ScopedMixin, ModelView):
         failure = failure_text(batch)
         return self.render_template(
             "import_detail.html", batch=batch, lines=lines, columns=[], failure=failure,
-            status_label=label("batch_status", batch.status), can_apply=False, category_label="",
+            shown=shown_progress("account_import", batch, "batch_status"), can_apply=False, category_label="",
             title=gettext("Account list #%(id)s", id=batch.id))
 
     @expose("/progress/<int:pk>")
     @has_access
     def progress(self, pk):
         batch = self.in_scope_or_404(pk)
-        meta = registry.progress("account_import", batch)
-        return jsonify(dict(account_import.summary(batch), status_label=str(label("batch_status", batch.status)),
-                            live=meta))
+        return jsonify(dict(account_import.summary(batch), **shown_progress("account_import", batch, "batch_status")))
 
     @expose("/report/<int:pk>")
     @has_access

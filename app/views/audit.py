@@ -34,6 +34,7 @@ from app.security.masking import (
     refused_searches,
     should_mask,
 )
+from app.security.roles import menu_category
 from app.security.scope import current_unit
 from app.services.formatting import format_datetime
 from app.services.masking import IDENTIFIER_FIELDS, MASKERS
@@ -164,16 +165,21 @@ class PersonalDataViewMixin:
     def _entity(self) -> str:
         return self.audit_entity or self.datamodel.obj.__tablename__
 
-    def _get_list_widget(self, filters, *args, order_column="", order_direction="", **kwargs):
-        searches = [(f.column_name, f.arg_name, v) for f, v in zip(filters.filters, filters.values)]
+    def drop_refused_searches(self, filters) -> list:
+        """Drop (with a warning) the filters on identifiers the user may not use; the searches kept."""
+        searches = [(f.column_name, f.arg_name, v) for f, v in zip(filters.filters, filters.values, strict=True)]
         refused = refused_searches(searches, self.masked_columns)
         if refused:
-            kept = [(f, v) for f, v in zip(filters.filters, filters.values)
+            kept = [(f, v) for f, v in zip(filters.filters, filters.values, strict=True)
                     if (f.column_name, f.arg_name) not in refused]
             filters.filters, filters.values = [f for f, _v in kept], [v for _f, v in kept]
             searches = [(f.column_name, f.arg_name, v) for f, v in kept]
             flash(gettext("Identifiers you see masked can only be searched by the exact full number; "
                           "the other search on them was ignored."), "warning")
+        return searches
+
+    def _get_list_widget(self, filters, *args, order_column="", order_direction="", **kwargs):
+        searches = self.drop_refused_searches(filters)
         if refuse_sort(order_column, self.masked_columns):
             order_column, order_direction = "", ""
         widgets = super()._get_list_widget(filters, *args, order_column=order_column,
@@ -226,6 +232,7 @@ def register_audit_views(appbuilder) -> None:
     """The audit screen in the Security menu, and the template helpers of ``personal_data_show.html``."""
     from app.security.masking import masking_state
 
-    appbuilder.add_view(AuditLogView, "AuditLog", label=_l("Audit trail"), icon="fa-history", category="Security")
+    appbuilder.add_view(AuditLogView, "AuditLog", label=_l("Audit trail"), icon="fa-history",
+                        category=menu_category("AuditLog"))
     current_app.jinja_env.globals.update(asxh_masking_state=masking_state,
                                          asxh_audit_history_url=audit_history_url)

@@ -9,7 +9,7 @@ from flask_babel import gettext
 from app.extensions import db
 from app.security.audit import log_page
 from app.security.masking import should_mask
-from app.services.job_state import failure_problem
+from app.services.job_state import failure_problem, job_progress
 from app.services.masking import mask_cells, mask_ids_in_text
 
 PREVIEW_LINES = 50
@@ -39,3 +39,13 @@ def failure_text(row) -> str | None:
     if getattr(row, "status", None) == "duplicate_file":
         return gettext(row.message) % {"id": row.duplicate_of_id}
     return None
+
+
+def shown_progress(kind: str, row, code_set: str) -> dict:
+    """What every progress display of a job's state row shows, pages and their polling JSON and the API alike:
+    the row's status, its label and ``job_progress`` (app/services/job_state.py) of the row and its live hint."""
+    from app.views.labels import label
+    from jobs import registry
+
+    progress = job_progress(row, registry.progress(kind, row))
+    return {"status": row.status, "status_label": str(label(code_set, row.status)), "progress": progress.to_dict()}

@@ -4,23 +4,33 @@ The add/edit form is validated by ``people.parse_person_fields`` (the import's v
 person: "End" asks for a reason (the person, or one enrolment); "Reinstate" is for a higher unit holding the
 ``reinstate`` capability.
 """
-from flask import abort, flash, g, redirect, request, url_for
+import io
+
+from flask import abort, flash, g, redirect, request, send_file, url_for
 from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.models.sqla.filters import FilterInFunction
-from flask_babel import gettext
+from flask_appbuilder.urltools import get_filter_args
+from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from wtforms import StringField
 
-from app.api.errors import SafeSQLAInterface, problem_message
+from app.api.errors import problem_message
 from app.extensions import db
 from app.models import CATEGORY_CODES, Beneficiary
 from app.security.access import has_capability
+from app.security.audit import log_export
+from app.security.masking import can_unmask, log_exact_searches
 from app.security.roles import VIEW_METHODS
-from app.security.scope import ScopedMixin, current_scope_ids
-from app.services.formatting import format_datetime
+from app.security.scope import ScopedMixin, current_scope_ids, current_unit
+from app.services import person
+from app.services.formatting import format_datetime, local_today
 from app.services.messages import FieldError
 from app.services.registry import people
 from app.views.audit import PersonalDataViewMixin
 from app.views.labels import label
+from app.views.search import PersonListInterface
+from app.views.visits import XLSX
 
 BENEFICIARY_LABELS = {
     "full_name": _l("Full name"), "cccd": _l("CCCD"), "cmnd": _l("Old ID (CMND)"),
@@ -29,6 +39,7 @@ BENEFICIARY_LABELS = {
     "categories": _l("Categories"), "total_amount": _l("Monthly amount"), "hold_reason": _l("Hold"),
     "birth": _l("Date of birth"), "ended_at": _l("Ended on"), "end_reason": _l("Reason for ending"),
     "duplicate_of_id": _l("Possible duplicate of record"),
+    "account_number": _l("Account number"),
 }
 
 
@@ -37,17 +48,19 @@ class ValidationFailed(Exception):
 
 
 class BeneficiaryView(ScopedMixin, PersonalDataViewMixin, ModelView):
-    datamodel = SafeSQLAInterface(Beneficiary)
+    datamodel = PersonListInterface(Beneficiary, person_columns={"full_name": "id"})
     class_permission_name = "Beneficiary"
     method_permission_name = dict({k: v for k, v in VIEW_METHODS.items() if k != "delete"},
-                                  end="write", reinstate="read")
+                                  end="write", reinstate="read", export="read")
     exclude_route_methods = {"delete"}
     show_template = "beneficiary_show.html"
+    list_template = "beneficiary_list.html"
     scope_relation = "commune"
     list_columns = ["full_name", "cccd", "birth", "sex", "commune", "categories", "total_amount", "match_status"]
     show_columns = ["full_name", "cccd", "cmnd", "birth", "sex", "address", "commune", "categories",
                     "total_amount", "match_status", "duplicate_of_id", "hold_reason", "ended_at", "end_reason"]
-    search_columns = ["full_name", "cccd", "birth_year", "sex", "commune", "match_status", "address"]
+    search_columns = ["full_name", "cccd", "account_number", "birth_year", "sex", "commune", "match_status", "address"]
+    search_form_extra_fields = {"account_number": StringField(_l("Account number"))}
     add_columns = edit_columns = ["full_name", "cccd", "cmnd", "date_of_birth", "birth_year", "sex", "address", "commune"]
     order_columns = ["full_name", "cccd", "birth_year", "match_status"]
     base_order = ("full_name", "asc")
@@ -118,6 +131,28 @@ class BeneficiaryView(ScopedMixin, PersonalDataViewMixin, ModelView):
             abort(403)
         item = self._person_or_404(pk)
         return self._end_form(item, "reinstate")
+
+    @expose("/export/")
+    @has_access
+    def export(self):
+        """The list as on screen (same filters, within scope) as .xlsx; masked for masked roles; logged."""
+        filters = self._filters
+        get_filter_args(filters)
+        searches = self.drop_refused_searches(filters)
+        joined = filters.get_joined_filters(self._base_filters)
+        ids = self.datamodel.apply_filters(db.session.query(Beneficiary.id), joined).subquery()
+        unit = current_unit()
+        out = io.BytesIO()
+        with force_locale("vi"):
+            count = person.write_beneficiary_list(db.session, out, unit, gettext, ids=select(ids.c.id),
+                                                  unmask=can_unmask(), title=gettext("Beneficiaries"))
+        log_exact_searches("beneficiary", searches, self.masked_columns, count=count)
+        log_export("beneficiary_list", detail=f"Beneficiary list, {unit.name if unit else ''}", count=count,
+                   unit_id=unit.id if unit else None,
+                   params={col: value for col, _opr, value in searches} or None)
+        out.seek(0)
+        return send_file(out, as_attachment=True, mimetype=XLSX,
+                         download_name=f"danh-sach-doi-tuong-{local_today():%Y%m%d}.xlsx")
 
     def _end_form(self, item, mode: str):
         if request.method == "POST":

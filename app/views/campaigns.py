@@ -17,6 +17,7 @@ from app.security.scope import InScopeOr404, check_current, current_scope_ids, c
 from app.services.messages import N_, FieldError, Problem
 from app.services.registry.normalize import parse_date
 from app.services.visits import campaigns
+from app.views.landing import LandOnNewRowMixin
 from app.views.params import id_arg, int_arg
 from app.views.visit_common import has, unit_param
 
@@ -32,12 +33,13 @@ def _units_in_scope():
     return current_scope_ids()
 
 
-class CampaignView(InScopeOr404, ModelView):
+class CampaignView(LandOnNewRowMixin, InScopeOr404, ModelView):
     datamodel = SQLAInterface(Campaign)
     class_permission_name = "Campaign"
     method_permission_name = dict(VIEW_METHODS, board="read", deadline="write", mark="read")
     include_route_methods = {"list", "show", "add", "edit", "delete", "board", "deadline", "mark"}
     base_filters = [["id", FilterInFunction, _visible_campaign_ids]]
+    added_endpoint = "board"
     list_title = _l("Campaigns")
     add_title = _l("New campaign")
     edit_title = _l("Edit the campaign")
@@ -55,6 +57,7 @@ class CampaignView(InScopeOr404, ModelView):
         item.created_by_id = g.user.id
 
     def post_add(self, item):
+        super().post_add(item)
         campaigns.ensure_steps(db.session, item)
         db.session.commit()
 

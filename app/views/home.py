@@ -8,45 +8,38 @@ from flask_appbuilder import IndexView, expose
 from flask_babel import force_locale, gettext
 
 from app.extensions import db
+from app.security.access import holds
 from app.security.scope import current_unit
 from app.services import dashboard as dash
-from app.services.cases import CASE_TYPES
-from app.services.formatting import local_today
-from app.views.labels import label, labels
-
-
-class _RedisCache:
-    """Shared by every web process (no in-process state); entries expire after ``seconds``."""
-
-    def __init__(self, seconds: int):
-        from jobs.queues import redis_connection
-
-        self.redis, self.seconds = redis_connection(), seconds
-
-    def get(self, key):
-        try:
-            value = self.redis.get(key)
-        except Exception:  # Redis unavailable: compute instead
-            return None
-        return value.decode() if value else None
-
-    def set(self, key, value):
-        try:
-            self.redis.setex(key, self.seconds, value)
-        except Exception:
-            pass
-
-
-def _dashboard_cache():
-    from flask import current_app
-
-    seconds = current_app.config.get("DASHBOARD_CACHE_SECONDS", 0)
-    return _RedisCache(seconds) if seconds > 0 else None
+from app.services import todo
+from app.services.reference import unit_kind
+from app.views.cache import dashboard_cache
+from app.views.labels import labels
+from app.views.payout import EQUAL_FILTER, FOLLOW_UP_HREF
 
 
 def _logged_in() -> bool:
     user = getattr(g, "user", None)
     return user is not None and user.is_authenticated
+
+
+def todo_link(key: str, unit) -> str:
+    """The filtered list where the work of to-do item ``key`` is done, for a user of ``unit``."""
+    kind = unit_kind(unit)
+    commune = {"commune": unit.id} if kind == "commune" else {}
+    period_list = url_for("PayoutPeriodView.list")
+    # The periods a unit is in charge of: all for the top unit, else its own (periods sit at paying units).
+    own = "" if kind == "city" else f"&_flt_0_unit={unit.id}"
+    return {
+        "match_review": lambda: url_for("MatchReviewView.list"),
+        "accounts_to_verify": lambda: url_for("PaymentAccountView.to_verify", others=1),
+        "not_visited": lambda: url_for("VisitView.index", not_visited=1, **commune),
+        "opening_overdue": lambda: url_for("OpeningTaskView.index", state="overdue"),
+        "periods_to_sync": lambda: f"{period_list}?{EQUAL_FILTER}status=draft",
+        "periods_to_lock": lambda: f"{period_list}?{EQUAL_FILTER}status=synced{own}",
+        "periods_to_hand_over": lambda: f"{period_list}?{EQUAL_FILTER}status=locked{own}",
+        "follow_ups": lambda: FOLLOW_UP_HREF,
+    }[key]()
 
 
 class HomeView(IndexView):
@@ -57,15 +50,12 @@ class HomeView(IndexView):
         if not _logged_in():
             return redirect(url_for(f"{self.appbuilder.sm.auth_view.endpoint}.login"))
         unit = current_unit()
-        data = dash.dashboard(db.session, unit, cache=_dashboard_cache()) if unit is not None else None
-        charts = {}
-        if data:
-            case_labels = labels("case_type")
-            charts["cases"] = dash.bar_chart_svg([(text, data["total"]["cases"][t]) for t, text in case_labels.items()])
-            charts["categories"] = dash.bar_chart_svg(
-                [(label("category", c), n) for c, n in sorted(data["total"]["categories"].items())], color="#5cb85c")
-        return self.render_template(self.index_template, unit=unit, data=data, charts=charts, case_types=labels("case_type"),
-                                    category_labels=labels("category"))
+        data = dash.dashboard(db.session, unit, cache=dashboard_cache()) if unit is not None else None
+        todos = [{"key": item.key, "text": gettext(item.title), "count": n, "url": todo_link(item.key, unit)}
+                 for item, n in todo.todo_counts(db.session, unit, holds(todo.TODO_NEEDS), user_id=g.user.id)]
+        return self.render_template(self.index_template, unit=unit, data=data, todos=todos,
+                                    charts=dash.charts(data, gettext) if data else {},
+                                    case_types=labels("case_type"), category_labels=labels("category"))
 
     @expose("/dashboard.xlsx")
     def export(self):
@@ -77,7 +67,7 @@ class HomeView(IndexView):
         data = dash.dashboard(db.session, unit)
         out = io.BytesIO()
         with force_locale("vi"):
-            _write_xlsx(data, out)
+            dash.write_xlsx(data, out, gettext)
         try:
             from app.security.audit import log_export
 
@@ -88,31 +78,3 @@ class HomeView(IndexView):
         out.seek(0)
         return send_file(out, as_attachment=True, download_name=f"tien-do-{unit.code}.xlsx",
                          mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-
-
-def _write_xlsx(data: dict, out) -> None:
-
-    from openpyxl.styles import Font
-
-    from app.services.spreadsheets import append_row, new_workbook
-
-    wb = new_workbook(write_only=False)
-    ws = wb.active
-    ws.title = gettext("Progress")
-    append_row(ws, [gettext("Progress of %(unit)s on %(date)s", unit=data["unit"].name,
-                            date=local_today().strftime("%d/%m/%Y"))], font=Font(bold=True, size=13))
-    head = [gettext("Unit"), gettext("Beneficiaries"), gettext("Matched"), gettext("To clean"), gettext("Held"),
-            gettext("Visited"), gettext("With a verified account")] + [gettext("Case %(n)s", n=t) for t in CASE_TYPES] + [
-            gettext("Have an account and want it"), gettext("Paid to the account"), gettext("Share paid to the account (%)")]
-    append_row(ws, head, font=Font(bold=True))
-
-    def line(name, r):
-        share = r["share_paid_to_account"]
-        return [name, r["beneficiaries"], r["matched"], r["to_clean"], r["held"], r["visited"], r["verified_account"]] + [
-            r["cases"][t] for t in CASE_TYPES] + [r["want_account"], r["paid_to_account"],
-                                                   None if share is None else round(100 * share, 1)]
-    for r in data["breakdown"]:
-        append_row(ws, line(r["name"], r))
-    append_row(ws, line(gettext("Total"), data["total"]), font=Font(bold=True))
-    ws.column_dimensions["A"].width = 28
-    wb.save(out)

@@ -24,7 +24,7 @@ from app.security.scope import ScopedMixin, check_current, current_scope_ids, cu
 from app.services.formatting import format_date
 from app.services.registry import importing
 from app.services.registry.reports import report_lines
-from app.views.batch_common import failure_text, preview_lines
+from app.views.batch_common import failure_text, preview_lines, shown_progress
 from app.views.downloads import error_report_response
 from app.views.labels import label, labels
 from jobs import registry
@@ -83,16 +83,14 @@ class ImportBatchView(ScopedMixin, ModelView):
         failure = failure_text(batch)
         return self.render_template(
             "import_detail.html", batch=batch, lines=lines, columns=columns, failure=failure,
-            status_label=label("batch_status", batch.status), can_apply=_can_import(),
+            shown=shown_progress("import", batch, "batch_status"), can_apply=_can_import(),
             category_label=label("category", batch.category), title=gettext("Import #%(id)s", id=batch.id))
 
     @expose("/progress/<int:pk>")
     @has_access
     def progress(self, pk):
         batch = self.in_scope_or_404(pk)
-        meta = registry.progress("import", batch)
-        return jsonify(dict(importing.summary(batch), status_label=str(label("batch_status", batch.status)),
-                            live=meta))
+        return jsonify(dict(importing.summary(batch), **shown_progress("import", batch, "batch_status")))
 
     @expose("/upload/", methods=["GET", "POST"])
     @has_access

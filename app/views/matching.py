@@ -7,8 +7,8 @@ from flask import abort, flash, g, jsonify, redirect, request, url_for
 from flask_appbuilder import ModelView, expose
 from flask_appbuilder.actions import action
 from flask_appbuilder.models.sqla.filters import FilterInFunction
-from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
+from flask_appbuilder.widgets import ListWidget
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import BadRequest, Forbidden
@@ -22,15 +22,16 @@ from app.security.roles import VIEW_METHODS
 from app.security.scope import ScopedMixin, current_unit, scoped_query
 from app.services.messages import FieldError
 from app.services.registry import matching
-from app.services.registry.population import LocalPopulationRegistry
+from app.services.registry.matching import TO_REVIEW
 from app.views.audit import PersonalDataViewMixin
-from app.views.batch_common import failure_text
+from app.views.batch_common import failure_text, shown_progress
 from app.views.beneficiary import BENEFICIARY_LABELS
 from app.views.labels import label, labels
 from app.views.params import ids_arg
+from app.views.problems import raise_refusal, render_problem
+from app.views.search import PersonListInterface
 from jobs import registry
 
-TO_REVIEW = ("mismatch", "needs_review", "not_found", "possible_duplicate", "deceased", "moved")
 FIELD_LABELS = {"full_name": _l("Full name"), "date_of_birth": _l("Date of birth"), "sex": _l("Sex"),
                 "commune": _l("Commune"), "cccd": _l("CCCD")}
 
@@ -43,8 +44,12 @@ def _to_review():
     return list(TO_REVIEW)
 
 
+class ReviewListWidget(ListWidget):
+    template = "match_list_widget.html"  # each name links to the person's review page
+
+
 class MatchReviewView(ScopedMixin, PersonalDataViewMixin, ModelView):
-    datamodel = SQLAInterface(Beneficiary)
+    datamodel = PersonListInterface(Beneficiary, person_columns={"full_name": "id"})
     class_permission_name = "MatchReview"
     method_permission_name = dict(VIEW_METHODS, review="read", decide="write", run="write", run_status="read",
                                   run_page="read", accept_registry="write")
@@ -54,9 +59,11 @@ class MatchReviewView(ScopedMixin, PersonalDataViewMixin, ModelView):
     list_columns = ["full_name", "cccd", "birth", "commune", "match_status", "match_score"]
     search_columns = ["full_name", "cccd", "match_status", "commune"]
     label_columns = dict(BENEFICIARY_LABELS, match_score=_l("Score"))
-    formatters_columns = {"match_status": lambda v: label("match_status", v), "cccd": cccd_formatter}
+    formatters_columns = {"match_status": lambda v: label("match_status", v), "cccd": cccd_formatter,
+                          "match_score": lambda v: "" if v is None else v}
     base_order = ("match_status", "asc")
     list_template = "match_list.html"
+    list_widget = ReviewListWidget
 
     def _person(self, pk: int) -> Beneficiary:
         # Any person in scope can be reviewed (e.g. a matched person reported dead), not only the listed ones.
@@ -69,29 +76,13 @@ class MatchReviewView(ScopedMixin, PersonalDataViewMixin, ModelView):
     @has_access
     def review(self, pk):
         person = self._person(pk)
-        registry = LocalPopulationRegistry(db.session)
-        record = registry.by_cccd([person.match_cccd or person.cccd or ""]).get(person.match_cccd or person.cccd or "")
-        diff = json.loads(person.match_diff) if person.match_diff else {}
-        candidates = json.loads(person.match_candidates) if person.match_candidates else []
-        rows = []
-        if record is not None:
-            from app.models import AdminUnit
-            from app.services.formatting import format_date
-
-            commune = db.session.get(AdminUnit, record.commune_id) if record.commune_id else None
-            rows = [
-                ("full_name", person.full_name, record.full_name),
-                ("date_of_birth", person.birth, format_date(record.date_of_birth, record.birth_year)),
-                ("sex", str(label("sex", person.sex)), str(label("sex", record.sex))),
-                ("commune", person.commune.name, commune.name if commune else ""),
-            ]
+        page = matching.review_page(db.session, person, gettext)
         log_view("beneficiary", person.id, beneficiary_id=person.id, unit_id=person.commune_id, masked=should_mask())
         return self.render_template(
-            "match_review.html", person=person, record=record, rows=rows, diff=diff, candidates=candidates,
-            field_labels=FIELD_LABELS, status_label=label("match_status", person.match_status), can_decide=_can_match(),
-            registry_status=record.status if record else None,
-            registry_status_label=label("citizen_status", record.status if record else None), title=gettext("Review: %(name)s", name=person.full_name),
-            mask=cccd_formatter)
+            "match_review.html", person=person, **page, field_labels=FIELD_LABELS,
+            status_label=label("match_status", person.match_status), can_decide=_can_match(),
+            registry_status_label=label("citizen_status", page["registry_status"]),
+            title=gettext("Review: %(name)s", name=person.full_name), mask=cccd_formatter)
 
     def _decide(self, ids, action, **kw):
         """Every review decision, single or bulk: the one service call, with the officer's scope."""
@@ -101,9 +92,8 @@ class MatchReviewView(ScopedMixin, PersonalDataViewMixin, ModelView):
             outcome = matching.decide(db.session, current_unit(), ids, action, g.user.id, **kw)
         except FieldError as exc:
             db.session.rollback()
-            if exc.problem.code == "out_of_scope":
-                raise Forbidden(exc.problem.render(gettext))
-            raise BadRequest(exc.problem.render(gettext))
+            raise_refusal(exc)
+            raise BadRequest(render_problem(exc.problem)) from None
         db.session.commit()
         return outcome
 
@@ -132,12 +122,10 @@ class MatchReviewView(ScopedMixin, PersonalDataViewMixin, ModelView):
             "fa-check", multiple=True, single=False)
     def accept_registry(self, ids):
         outcome = self._decide(ids, "accept_registry")
-        skipped = sum(1 for _, p in outcome.refused if p.code == "no_registry_record")
         flash(gettext("%(done)s accepted, %(skipped)s without a registry record skipped.", done=len(outcome.done),
-                      skipped=skipped), "info")
-        for person, problem in outcome.refused:
-            if problem.code != "no_registry_record":
-                flash(f"{person.full_name}: {problem.render(gettext)}", "warning")
+                      skipped=len(outcome.skipped)), "info")
+        for person, problem in outcome.failed:
+            flash(f"{person.full_name}: {render_problem(problem)}", "warning")
         return redirect(url_for(".list"))
 
     @expose("/run", methods=["POST"])
@@ -165,7 +153,7 @@ class MatchReviewView(ScopedMixin, PersonalDataViewMixin, ModelView):
         return self.render_template("match_run.html", run=run, counts=counts, labels=labels("match_status"),
                                     codes=matching.STATUS_CODES, title=gettext("Matching run #%(id)s", id=run.id),
                                     unit_name=db.session.get(AdminUnit, run.unit_id).name,
-                                    status_label=label("match_run_status", run.status), failure=failure_text(run))
+                                    shown=shown_progress("match", run, "match_run_status"), failure=failure_text(run))
 
     @expose("/runs/<int:pk>/status")
     @has_access
@@ -173,7 +161,6 @@ class MatchReviewView(ScopedMixin, PersonalDataViewMixin, ModelView):
         run = scoped_query(db.session, g.user, MatchRun, "unit_id").filter(MatchRun.id == pk).one_or_none()
         if run is None:
             abort(404)
-        live = registry.progress("match", run)
-        return jsonify(run_id=run.id, status=run.status, processed=live.get("rows", run.processed),
-                       total=live.get("total", run.total), counts=json.loads(run.counts_json or "{}"),
-                       failure=failure_text(run))
+        shown = shown_progress("match", run, "match_run_status")
+        return jsonify(run_id=run.id, **shown, processed=shown["progress"]["done"], total=shown["progress"]["total"],
+                       counts=json.loads(run.counts_json or "{}"), failure=failure_text(run))

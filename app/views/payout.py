@@ -15,24 +15,26 @@ from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired
 
 from app.extensions import db
-from app.models import AdminUnit, BaseLevel, CategoryRule, PayoutExport, PayoutLine, PayoutPeriod, PayoutSyncRun
+from app.models import AdminUnit, BaseLevel, CategoryRule, PayoutLine, PayoutPeriod, PayoutSyncRun
 from app.security.masking import account_formatter, cccd_formatter
-from app.security.roles import VIEW_METHODS
+from app.security.roles import VIEW_METHODS, menu_category
 from app.security.scope import InScopeOr404, ScopedMixin, current_scope_ids, current_unit
 from app.services import payout
 from app.services.formatting import format_date, format_money
 from app.services.messages import FieldError
 from app.services.reference import level_of, payer_level
-from app.services.scope import lineage_ids, subtree_ids
-from app.views.accounts import can, render_problem, require
+from app.services.scope import archive_ids, subtree_ids
+from app.views.accounts import can, require
 from app.views.audit import PersonalDataViewMixin
-from app.views.batch_common import failure_text
+from app.views.batch_common import failure_text, shown_progress
 from app.views.labels import label, labels
+from app.views.problems import raise_refusal, render_problem
+from app.views.search import PersonListInterface
 from jobs import registry
 
 # The service's map (one list of hold reasons), translated when shown.
@@ -42,8 +44,15 @@ READ_ONLY_METHODS = {k: v for k, v in VIEW_METHODS.items() if "delete" not in k}
 
 
 def current_period_unit_ids():
-    """Units whose periods the current user sees: their scope and the units above them."""
-    return lineage_ids(current_unit())
+    """Units whose periods the current user sees: their scope and the units above them (and the city the units
+    of a retired scheme, read only): ``payout.period_visible``."""
+    return payout.period_unit_ids(current_unit())
+
+
+def current_line_unit_ids():
+    """Units whose payout lines the current user reads: their scope (and the city the archive)."""
+    unit = current_unit()
+    return select(AdminUnit.id).where(or_(AdminUnit.id.in_(subtree_ids(unit)), AdminUnit.id.in_(archive_ids(unit))))
 
 
 def period_units_for_new():
@@ -77,7 +86,8 @@ class PayoutPeriodView(InScopeOr404, ModelView):
                              "export_list", "export_bank", "export_bank_sha", "results", "carry"}
     list_title = _l("Payout periods")
     list_columns = ["name", "period_date", "unit", "status", "synced_at", "locked_at"]
-    search_columns = ["name", "status", "period_date"]
+    search_columns = ["name", "status", "period_date", "unit"]
+    search_form_query_rel_fields = {"unit": [["id", FilterInFunction, current_period_unit_ids]]}
     base_order = ("period_date", "desc")
     label_columns = {"name": _l("Payout period"), "period_date": _l("Date"), "unit": _l("Unit"),
                      "status": _l("Status"), "synced_at": _l("Synced at"), "locked_at": _l("Locked at")}
@@ -88,8 +98,7 @@ class PayoutPeriodView(InScopeOr404, ModelView):
     def _fail(self, pk, exc: FieldError):
         db.session.rollback()
         flash(render_problem(exc.problem), "danger")
-        if exc.problem.code == "out_of_scope":
-            abort(403)
+        raise_refusal(exc)
         return redirect(url_for(".detail", pk=pk))
 
     @expose("/show/<pk>")
@@ -125,42 +134,21 @@ class PayoutPeriodView(InScopeOr404, ModelView):
     @has_access
     def detail(self, pk):
         period = self.in_scope_or_404(pk)
-        unit = current_unit()
-        target = payout.effective_unit(period, unit)
-        summary = payout.period_summary(db.session, period.id, target)
-        totals = payout.period_totals(db.session, period.id, target)
-        runs = db.session.scalars(select(PayoutSyncRun).where(
-            PayoutSyncRun.period_id == period.id, PayoutSyncRun.unit_id.in_(subtree_ids(target)))
-            .order_by(PayoutSyncRun.id.desc()).limit(5)).all()
-        exports = db.session.scalars(select(PayoutExport).where(
-            PayoutExport.period_id == period.id, PayoutExport.unit_id.in_(subtree_ids(target)))
-            .order_by(PayoutExport.id.desc()).limit(10)).all()
-        groups = payout.export_groups(db.session, period, unit) if period.status in payout.EXPORTABLE else []
-        banks = summary["by_bank"] if period.status in payout.EXPORTABLE else []
-        later = [p for p in db.session.scalars(select(PayoutPeriod).where(
-            PayoutPeriod.status.in_(("draft", "synced")), PayoutPeriod.period_date >= period.period_date,
-            PayoutPeriod.id != period.id).order_by(PayoutPeriod.period_date)) if payout.period_visible(p, unit)]
-        measure = payout.headline(db.session, target, period.id)
-        in_charge = payout.period_in_charge(period, unit)
-        last_run = next((r for r in runs if r.status == "done"), None)
-        run_detail = payout.run_summary(last_run) if last_run is not None else None
+        page = payout.period_page(db.session, period, current_unit())
         left_out = [dict(x, category_label=label("category", x["category"]),
                          reason_label=gettext(LEFT_OUT_LABELS.get(x["reason"], x["reason"])) % {
                              "period": x.get("other_period_name") or x.get("other_period_id")})
-                    for x in run_detail["left_out"]] if run_detail else []
-        held_reasons = [(label("hold_reason", code), n) for code, n in run_detail["held"].items()] if run_detail else []
+                    for x in page.pop("left_out")]
+        held_reasons = [(label("hold_reason", code), n) for code, n in page.pop("held").items()]
         return self.render_template(
-            "payout_detail.html", period=period, target=target, summary=summary, totals=totals, runs=runs,
-            last_run=last_run, left_out=left_out, held_reasons=held_reasons,
-            failures={r.id: failure_text(r) for r in runs if r.status == "failed"},
-            exports=exports, groups=groups, banks=banks, later=later, measure=measure, result_form=ResultForm(),
-            status_label=label("period_status", period.status), channel_labels=labels("line_channel"),
-            sync_labels=labels("sync_status"), money=format_money,
-            can_sync=can("sync_payout") and period.status in ("draft", "synced"),
-            can_approve=can("approve_payout") and in_charge, can_export=can("export_payout"),
-            can_results=can("approve_payout") and period.status in ("locked", "handed_over", "paid"),
-            running=[r for r in runs if r.status in ("queued", "running")],
-            checksum_ok=payout.checksum_intact(db.session, period) if period.checksum and in_charge else None,
+            "payout_detail.html", period=period, **page, left_out=left_out, held_reasons=held_reasons,
+            failures={r.id: failure_text(r) for r in page["runs"] if r.status == "failed"},
+            result_form=ResultForm(), status_label=label("period_status", period.status),
+            channel_labels=labels("line_channel"), sync_labels=labels("sync_status"), money=format_money,
+            can_sync=can("sync_payout") and page["syncable"],
+            can_approve=can("approve_payout") and page["in_charge"], can_export=can("export_payout"),
+            can_results=can("approve_payout") and page["results_open"],
+            shown=shown_progress("payout_sync", page["runs"][0], "sync_status") if page["runs"] else None,
             title=period.name)
 
     @expose("/sync/<int:pk>", methods=["POST"])
@@ -187,9 +175,8 @@ class PayoutPeriodView(InScopeOr404, ModelView):
             .order_by(PayoutSyncRun.id.desc()).limit(1))
         if run is None:
             return jsonify({"status": None})
-        live = registry.progress("payout_sync", run)
-        return jsonify(dict(payout.run_summary(run), status_label=str(label("sync_status", run.status)),
-                            live=live, failure=failure_text(run)))
+        return jsonify(dict(payout.run_summary(run), **shown_progress("payout_sync", run, "sync_status"),
+                            failure=failure_text(run)))
 
     def _transition(self, pk, func, done_msg):
         require("approve_payout")
@@ -313,6 +300,11 @@ class PayoutPeriodView(InScopeOr404, ModelView):
         return redirect(url_for(".detail", pk=pk))
 
 
+# FAB list filters: ``_flt_3_<column>`` is "equal to" for a text column (FAB's filter order for strings).
+EQUAL_FILTER = "_flt_3_"
+FOLLOW_UP_HREF = f"/payoutlineview/list/?{EQUAL_FILTER}result_status=failed"
+
+
 def _audit_export(what: str, filename: str, count: int, unit_id: int, period_id: int) -> None:
     """Also record the export in the audit trail when that feature is installed."""
     try:
@@ -326,9 +318,10 @@ class PayoutLineView(ScopedMixin, PersonalDataViewMixin, ModelView):
     """The lines of the periods in scope (read-only); filter by period, channel, result. Failed lines are
     the follow-up list."""
 
-    datamodel = SQLAInterface(PayoutLine)
+    datamodel = PersonListInterface(PayoutLine, person_columns={"full_name": "beneficiary_id"})
     class_permission_name = "PayoutPeriod"
     method_permission_name = READ_ONLY_METHODS
+    scope_ids = staticmethod(current_line_unit_ids)
     include_route_methods = {"list", "show"}
     list_title = _l("Payout lines")
     list_columns = ["period", "sequence", "full_name", "cccd", "commune", "category", "total", "channel", "bank_name",
@@ -385,21 +378,24 @@ class CategoryRuleView(ModelView):
 
 
 def register_payout_views(appbuilder) -> None:
-    """The Payout menu (accounts, periods) and the rules under Reference data."""
+    """Step 5 (accounts, periods, the follow-up list) and the payout rules under Administration."""
     from app.views.accounts import AccountImportView, PaymentAccountView
 
     appbuilder.add_view(PaymentAccountView, "PaymentAccount", label=_l("Payment accounts"), icon="fa-credit-card",
-                        category="Payout", category_label=_l("Accounts and payout"), category_icon="fa-money")
+                        category=menu_category("PaymentAccount"))
     appbuilder.add_link("AccountsToVerify", href="/paymentaccountview/to_verify/", label=_l("Accounts to verify"),
-                        icon="fa-check", category="Payout")
+                        icon="fa-check", category=menu_category("AccountsToVerify"))
     appbuilder.add_link("SharedAccounts", href="/paymentaccountview/shared/", label=_l("Shared accounts"),
-                        icon="fa-exclamation-triangle", category="Payout")
+                        icon="fa-exclamation-triangle", category=menu_category("SharedAccounts"))
     appbuilder.add_link("AccountUpload", href="/accountimportview/upload/", label=_l("Import an account list"),
-                        icon="fa-file-excel-o", category="Payout")
+                        icon="fa-file-excel-o", category=menu_category("AccountUpload"))
     appbuilder.add_view_no_menu(AccountImportView)
     appbuilder.add_view(PayoutPeriodView, "PayoutPeriod", label=_l("Payout periods"), icon="fa-calendar",
-                        category="Payout")
+                        category=menu_category("PayoutPeriod"))
     appbuilder.add_view_no_menu(PayoutLineView)
-    appbuilder.add_view(BaseLevelView, "PayoutRule", label=_l("Base levels"), icon="fa-money", category="Reference")
+    appbuilder.add_link("FollowUps", href=FOLLOW_UP_HREF, label=_l("Failed payments to follow up"),
+                        icon="fa-exclamation-circle", category=menu_category("FollowUps"))
+    appbuilder.add_view(BaseLevelView, "PayoutRule", label=_l("Base levels"), icon="fa-money",
+                        category=menu_category("PayoutRule"))
     appbuilder.add_view(CategoryRuleView, "CategoryRules", label=_l("Category rules"), icon="fa-random",
-                        category="Reference")
+                        category=menu_category("CategoryRules"))

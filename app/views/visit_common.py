@@ -8,13 +8,12 @@ from app.extensions import db
 from app.models import AdminUnit, Bank, WorkGroup
 from app.security.masking import can_unmask  # noqa: F401  (the one decision; re-exported for the screens)
 from app.security.scope import current_scope_ids, current_unit, unit_in_scope
-from app.services.visits.workgroups import is_commune
+from app.services.reference import commune_clause, is_commune
+from app.services.visits import workgroups
 from app.views import params
 from app.views.labels import label, labels
 from app.views.params import id_arg
 from app.views.problems import render_problems  # noqa: F401 (re-exported for the visit views)
-
-COMMUNE_TYPES = ("phường", "xã", "thị trấn")
 
 
 def has(permission: str, view: str) -> bool:
@@ -31,7 +30,7 @@ def case_labels() -> dict[int, str]:
 
 def scoped_communes() -> list[AdminUnit]:
     return list(db.session.scalars(select(AdminUnit).where(AdminUnit.id.in_(current_scope_ids()),
-                                                           AdminUnit.unit_type.in_(COMMUNE_TYPES))
+                                                           commune_clause())
                                    .order_by(AdminUnit.path)))
 
 
@@ -65,8 +64,7 @@ def commune_param(name: str = "commune") -> AdminUnit | None:
 
 
 def groups_of(commune_id: int) -> list[WorkGroup]:
-    return list(db.session.scalars(select(WorkGroup).where(WorkGroup.commune_id == commune_id)
-                                   .order_by(WorkGroup.name)))
+    return workgroups.groups_of(db.session, commune_id)
 
 
 def bank_options() -> list[tuple[str, str]]:

@@ -8,7 +8,7 @@ from flask import abort, flash, g, redirect, request, send_file, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import force_locale, gettext
-from sqlalchemy import func, select
+from sqlalchemy import select
 from werkzeug.exceptions import Forbidden
 
 from app.extensions import db
@@ -16,12 +16,12 @@ from app.models import AccountOpeningTask, Beneficiary, WorkGroup
 from app.models.beneficiary import CATEGORY_CODES, MATCH_STATUSES
 from app.security.audit import log_page
 from app.security.masking import cccd_formatter
+from app.security.roles import menu_category
 from app.security.scope import check_current, scoped_query
 from app.services.formatting import local_today
 from app.services.messages import FieldError
 from app.services.visits import questionnaire as qn
 from app.services.visits import survey, workgroups
-from app.services.visits.latest import latest_visits
 from app.views.labels import label, labels
 from app.views.params import ids_arg
 from app.views.visit_common import (
@@ -89,6 +89,7 @@ class VisitView(BaseView):
             "category": request.values.get("category") if request.values.get("category") in CATEGORY_CODES else None,
             "case_type": case_type if case_type in range(1, 7) else None,
             "search": (request.values.get("q") or "").strip() or None,
+            "not_visited_only": request.values.get("not_visited") == "1",
         }
 
     @expose("/")
@@ -100,23 +101,14 @@ class VisitView(BaseView):
                                         title=gettext("Visit list"), filters={}, groups=[], total=0, page=0, pages=0,
                                         **self._labels())
         filters = self._filters()
-        query = workgroups.visit_list_query(commune.id, **filters)
-        total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-        pages = max(1, -(-total // PAGE_SIZE))
-        page = min(max(int_arg("page", 1), 1), pages)
-        rows = db.session.execute(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
-        latest = latest_visits(db.session, [b.id for b, _a in rows])
-        items = [{"person": b, "assignment": a, "visit": latest.get(b.id),
-                  "cccd": cccd_formatter(b.cccd), "no": (page - 1) * PAGE_SIZE + i}
-                 for i, (b, a) in enumerate(rows, 1)]
-        log_page("beneficiary", [b.id for b, _a in rows], unit_id=commune.id)  # identifiers read
-        groups = groups_of(commune.id)
-        members = [m for grp in groups for m in grp.members]
+        page = workgroups.visit_list_page(db.session, commune.id, filters, int_arg("page", 1), PAGE_SIZE)
+        items = [{"person": b, "assignment": a, "visit": visit, "cccd": cccd_formatter(b.cccd), "no": no}
+                 for no, b, a, visit in page.pop("rows")]
+        log_page("beneficiary", [item["person"].id for item in items], unit_id=commune.id)  # identifiers read
         args = {k: v for k, v in request.args.items() if k != "page"}
         return self.render_template(
-            "visit_list.html", commune=commune, communes=scoped_communes(), rows=items, groups=groups,
-            members=members, filters=filters, total=total, page=page, pages=pages, args=args,
-            can_write=has("can_write", "Visit"), title=gettext("Visit list") + " — " + commune.name,
+            "visit_list.html", commune=commune, communes=scoped_communes(), rows=items, **page, filters=filters,
+            args=args, can_write=has("can_write", "Visit"), title=gettext("Visit list") + " — " + commune.name,
             **self._labels())
 
     @staticmethod
@@ -147,7 +139,7 @@ class VisitView(BaseView):
             db.session.commit()
             flash(gettext("%(n)s people assigned.", n=n) if group_id else gettext("%(n)s people unassigned.", n=n),
                   "success")
-        args = {k: v for k, v in request.form.items() if k in ("commune", "group", "member", "unassigned",
+        args = {k: v for k, v in request.form.items() if k in ("commune", "group", "member", "unassigned", "not_visited",
                                                                 "match_status", "category", "case_type", "q")}
         return redirect(url_for(".index", **args))
 
@@ -268,7 +260,9 @@ class OpeningTaskView(BaseView):
         group_id = int_arg("group")
         if group_id:
             q = q.filter(AccountOpeningTask.group_id == group_id)
-        if state == "open":
+        if state == "overdue":
+            q = q.filter(survey.opening_overdue(local_today()))
+        elif state == "open":
             q = q.filter(AccountOpeningTask.state.in_(("requested", "opened")))
         elif state in labels("task_state"):
             q = q.filter(AccountOpeningTask.state == state)
@@ -354,14 +348,14 @@ def register_visit_views(appbuilder) -> None:
     from app.views.questionnaire import QuestionnaireView
     from app.views.workgroups import WorkGroupView
 
-    appbuilder.add_view(VisitView, "Visit", label=_l("Visit list"), icon="fa-home", category="Visits",
-                        category_label=_l("Home visits"), category_icon="fa-home")
-    appbuilder.add_view(WorkGroupView, "WorkGroup", label=_l("Working groups"), icon="fa-users", category="Visits")
+    appbuilder.add_view(VisitView, "Visit", label=_l("Visit list"), icon="fa-home", category=menu_category("Visit"))
+    appbuilder.add_view(WorkGroupView, "WorkGroup", label=_l("Working groups"), icon="fa-users",
+                        category=menu_category("WorkGroup"))
     appbuilder.add_view(OpeningTaskView, "OpeningTask", label=_l("Account opening"), icon="fa-university",
-                        category="Visits")
+                        category=menu_category("OpeningTask"))
     appbuilder.add_view(CaseListView, "CaseList", label=_l("Lists by case type"), icon="fa-list-ol",
-                        category="Visits")
+                        category=menu_category("CaseList"))
     appbuilder.add_view(CampaignView, "Campaign", label=_l("Campaigns and deadlines"), icon="fa-calendar",
-                        category="Visits")
+                        category=menu_category("Campaign"))
     appbuilder.add_view(QuestionnaireView, "Questionnaire", label=_l("Survey questionnaire"), icon="fa-question",
-                        category="Visits")
+                        category=menu_category("Questionnaire"))

@@ -16,16 +16,18 @@ from app.models import AdminUnit, WorkGroup, WorkGroupMember
 from app.security.roles import VIEW_METHODS
 from app.security.scope import ScopedMixin, check_current, current_scope_ids
 from app.services.messages import FieldError
+from app.services.reference import commune_clause, is_commune
 from app.services.visits import workgroups
+from app.views.landing import LandOnNewRowMixin
 from app.views.params import id_arg
-from app.views.visit_common import COMMUNE_TYPES, has
+from app.views.visit_common import has
 
 
 def _communes_in_scope():
-    return select(AdminUnit.id).where(AdminUnit.id.in_(current_scope_ids()), AdminUnit.unit_type.in_(COMMUNE_TYPES))
+    return select(AdminUnit.id).where(AdminUnit.id.in_(current_scope_ids()), commune_clause())
 
 
-class WorkGroupView(ScopedMixin, ModelView):
+class WorkGroupView(LandOnNewRowMixin, ScopedMixin, ModelView):
     datamodel = SQLAInterface(WorkGroup)
     class_permission_name = "WorkGroup"
     method_permission_name = dict(VIEW_METHODS, members="read", add_member="write", remove_member="write",
@@ -33,6 +35,7 @@ class WorkGroupView(ScopedMixin, ModelView):
     scope_relation = "commune"
     include_route_methods = {"list", "show", "add", "edit", "delete", "members", "add_member", "remove_member",
                              "make_leader"}
+    added_endpoint = "members"  # a new group's next step: its members
     list_title = _l("Working groups")
     add_title = _l("New working group")
     edit_title = _l("Edit the working group")
@@ -46,14 +49,14 @@ class WorkGroupView(ScopedMixin, ModelView):
     search_form_query_rel_fields = add_form_query_rel_fields
 
     def pre_add(self, item):
-        if item.commune is None or item.commune.unit_type not in COMMUNE_TYPES:
+        if item.commune is None or not is_commune(item.commune):
             raise BadRequest(gettext("A working group belongs to a commune"))
         item.commune_id = item.commune.id  # the form sets the relation only
         super().pre_add(item)
         item.created_by_id = g.user.id
 
     def pre_update(self, item):
-        if item.commune is None or item.commune.unit_type not in COMMUNE_TYPES:
+        if item.commune is None or not is_commune(item.commune):
             raise BadRequest(gettext("A working group belongs to a commune"))
         moved = item.commune_id is not None and item.commune_id != item.commune.id
         super().pre_update(item)
@@ -64,6 +67,7 @@ class WorkGroupView(ScopedMixin, ModelView):
         item.commune_id = item.commune.id
 
     def post_add(self, item):
+        super().post_add(item)
         flash(gettext("Now add the members of the group."), "info")
 
     def pre_delete(self, item):

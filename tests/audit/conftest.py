@@ -5,6 +5,8 @@ import json
 
 import pytest
 
+from tests import factories
+
 
 def audit_rows(app, **where) -> list[dict]:
     """Audit records (oldest first) whose columns equal ``where``; old/new values decoded."""
@@ -43,36 +45,17 @@ def wipe_audit_log(app) -> None:
 
 
 @pytest.fixture()
-def make_person(app):
-    """make_person(commune_code, name, cccd) → id of a new beneficiary with one BTXH enrolment (synthetic)."""
+def make_person(scheme_app, world):
+    """make_person(commune_code, name, cccd) → id of a new beneficiary with one BTXH enrolment (synthetic), in a
+    commune of the test's scheme."""
     from app.extensions import db
-    from app.models import Beneficiary, Enrolment
     from app.services.audit import audit_actor
-    from app.services.reference import find_unit
-    from app.services.registry.keys import refresh_keys
 
     def make(code="00004", name="Nguyễn Văn An", cccd="001045000001", birth_year=1945, sex="M"):
-        with app.app_context(), audit_actor(None, "fixture", "test"):
-            unit = find_unit(db.session, code, "2024")
-            person = Beneficiary(full_name=name, cccd=cccd, birth_year=birth_year, sex=sex, commune=unit,
-                                 commune_id=unit.id, match_status="pending")
-            refresh_keys(person)
-            person.enrolments.append(Enrolment(category="BTXH", commune_id=unit.id, monthly_amount=540000))
-            db.session.add(person)
-            db.session.commit()
-            return person.id
+        with scheme_app.app_context(), audit_actor(None, "fixture", "test"):
+            return factories.make_person(db.session, code, name, scheme=world.scheme, enrol={"BTXH": 540000},
+                                         cccd=cccd, birth_year=birth_year, sex=sex, match_status="pending")
     return make
-
-
-@pytest.fixture()
-def unit_id(app):
-    from app.extensions import db
-    from app.services.reference import find_unit
-
-    def get(code: str) -> int:
-        with app.app_context():
-            return find_unit(db.session, code, "2024").id
-    return get
 
 
 @pytest.fixture()

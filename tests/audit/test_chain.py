@@ -1,6 +1,7 @@
 """The hash chain: appends, verification, and detection of edits, deletions and reordering."""
 from __future__ import annotations
 
+import itertools
 import threading
 
 import pytest
@@ -63,7 +64,7 @@ def test_records_are_chained_and_verify(app):
     with app.app_context():
         stored = db.session.query(AuditLog).order_by(AuditLog.id).all()
         assert stored[0].prev_hash == GENESIS
-        for before, after in zip(stored, stored[1:]):
+        for before, after in itertools.pairwise(stored):
             assert after.prev_hash == before.hash
         row = {c: getattr(stored[2], c) for c in ("id", "at", "user_id", "username", "remote_addr", "source", "action",
                                                   "entity", "entity_id", "beneficiary_id", "unit_id", "old_values",

@@ -6,9 +6,10 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from app.security.roles import ROLES
+from app.security.roles import ROLES, roles_for
 from tests.audit.conftest import audit_rows, wipe_audit_log
-from tests.conftest import page_token
+from tests.conftest import SCHEMES, page_token
+from tests.web.test_role_matrix import user_of
 
 CCCD, CMND = "001045000001", "012345678"
 MASKED_CCCD, MASKED_CMND = "001******001", "012***678"
@@ -17,16 +18,20 @@ USER_OF_ROLE = {"admin": "admin", "so": "so.ldtbxh", "phong": "phong.001", "cong
 
 
 @pytest.fixture()
-def person(app, make_person):
+def person(scheme_app, make_person):
+    """A person in commune 00004 (Trúc Bạch in 2024, Ba Đình in 2025) with a CCCD and a CMND."""
     from app.extensions import db
     from app.models import Beneficiary
 
     pid = make_person(cccd=CCCD)
-    with app.app_context():
+    with scheme_app.app_context():
         db.session.get(Beneficiary, pid).cmnd = CMND
         db.session.commit()
-    wipe_audit_log(app)
+    wipe_audit_log(scheme_app)
     return pid
+
+
+SCHEME_ROLES = [(s, r) for s in SCHEMES for r in roles_for(s)]
 
 
 def test_the_role_table_says_who_sees_full_numbers():
@@ -37,15 +42,17 @@ def test_the_role_table_says_who_sees_full_numbers():
     assert "canbo" in reveal and "lanhdao" not in reveal
 
 
-@pytest.mark.parametrize("role", ROLES, ids=[r.key for r in ROLES])
-def test_list_show_and_rest_mask_for_roles_without_unmask(app, client_for, api_token, person, role):
-    username = USER_OF_ROLE[role.key]
+@pytest.mark.parametrize("unit_scheme,role", SCHEME_ROLES, indirect=["unit_scheme"],
+                         ids=[f"{s}-{r.key}" for s, r in SCHEME_ROLES])
+def test_list_show_and_rest_mask_for_roles_without_unmask(scheme_app, client_for, api_token, person, unit_scheme,
+                                                          role):
+    username = user_of(unit_scheme, role)
     full = "unmask" in role.capabilities or role.is_admin
     client = client_for(username)
     listing = client.get("/beneficiaryview/list/").get_data(as_text=True)
     show = client.get(f"/beneficiaryview/show/{person}").get_data(as_text=True)
-    api = app.test_client().get(f"/api/v1/beneficiary/{person}", headers=api_token(username)).json["result"]
-    api_list = app.test_client().get("/api/v1/beneficiary/", headers=api_token(username)).json["result"]
+    api = scheme_app.test_client().get(f"/api/v1/beneficiary/{person}", headers=api_token(username)).json["result"]
+    api_list = scheme_app.test_client().get("/api/v1/beneficiary/", headers=api_token(username)).json["result"]
     if full:
         assert CCCD in listing and CCCD in show and CMND in show
         assert api["cccd"] == CCCD and api["cmnd"] == CMND and api_list[0]["cccd"] == CCCD
@@ -54,7 +61,7 @@ def test_list_show_and_rest_mask_for_roles_without_unmask(app, client_for, api_t
         assert MASKED_CCCD in listing and MASKED_CCCD in show and MASKED_CMND in show
         assert api["cccd"] == MASKED_CCCD and api["cmnd"] == MASKED_CMND and api_list[0]["cccd"] == MASKED_CCCD
     # one record per page or response: the list pages name the ids they showed
-    views = audit_rows(app, action="view")
+    views = audit_rows(scheme_app, action="view")
     assert [(v["username"], v["source"], v["beneficiary_id"], v["entity_id"]) for v in views] == [
         (username, "web", None, None), (username, "web", person, str(person)), (username, "api", person, str(person)),
         (username, "api", None, None)]
@@ -154,9 +161,10 @@ def test_error_report_download_is_logged_and_masked_for_roles_without_unmask(app
 
 # --- the audit screen --------------------------------------------------------------------
 
-@pytest.mark.parametrize("role", ROLES, ids=[r.key for r in ROLES])
-def test_audit_screen_only_for_admins_and_the_city_department(client_for, role):
-    client = client_for(USER_OF_ROLE[role.key])
+@pytest.mark.parametrize("unit_scheme,role", SCHEME_ROLES, indirect=["unit_scheme"],
+                         ids=[f"{s}-{r.key}" for s, r in SCHEME_ROLES])
+def test_audit_screen_only_for_admins_and_the_city_department(client_for, unit_scheme, role):
+    client = client_for(user_of(unit_scheme, role))
     response = client.get("/auditlogview/list/")
     menu = client.get("/").get_data(as_text=True)
     if role.key in ("admin", "so"):

@@ -24,25 +24,24 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def live_server(app):
-    """Base URL of the app served in a separate process, plus a worker, on the test database."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is required for the browser tests (apt-get install chromium)")
+def _serve(app, extra_env: dict):
+    """Serve ``app``'s database in a gunicorn process plus a worker; yields the base URL, then stops both."""
     from jobs.queues import redis_connection
 
     # Its own queue: the live worker must not take the jobs that other tests run with run_jobs().
-    env = dict(os.environ, RQ_QUEUE=app.config["RQ_QUEUE"] + "-e2e")
+    env = dict(os.environ, **extra_env, RQ_QUEUE=app.config["RQ_QUEUE"] + "-e2e")
     with app.app_context():
         if not app.config.get("REDIS_URL"):
             env["REDIS_URL"] = f"unix://{redis_connection(app.config).socket_file}"
     port = _free_port()
     logs = ARTIFACTS / "logs"
     logs.mkdir(parents=True, exist_ok=True)
+    scheme = app.config["UNIT_SCHEME"]
     web = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "--threads", "4", "-b", f"127.0.0.1:{port}",
-                            "run:app"], cwd=ROOT, env=env, stdout=open(logs / "web.log", "w"), stderr=subprocess.STDOUT)
+                            "run:app"], cwd=ROOT, env=env, stdout=open(logs / f"web-{scheme}.log", "w"),
+                           stderr=subprocess.STDOUT)
     worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "run", "asxh", "worker"], cwd=ROOT, env=env,
-                              stdout=open(logs / "worker.log", "w"), stderr=subprocess.STDOUT)
+                              stdout=open(logs / f"worker-{scheme}.log", "w"), stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     # Ready when a worker answers, not when the master listens: on a loaded machine a worker takes a while to
     # boot, and the first page would spend the browser's timeout waiting for it.
@@ -66,6 +65,31 @@ def live_server(app):
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(scope="session")
+def _live_servers():
+    """{scheme: base URL}, each server started on first use and stopped at the end of the session."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is required for the browser tests (apt-get install chromium)")
+    servers, running = {}, []
+
+    def start(app, extra_env):
+        scheme = app.config["UNIT_SCHEME"]
+        if scheme not in servers:
+            gen = _serve(app, extra_env)
+            servers[scheme] = next(gen)
+            running.append(gen)
+        return servers[scheme]
+    yield start
+    for gen in running:
+        next(gen, None)
+
+
+@pytest.fixture()
+def live_server(_live_servers, scheme_app):
+    """Base URL of the app of the test's scheme, served in a separate process, plus a worker, on its database."""
+    return _live_servers(scheme_app, scheme_app.config.get("TEST_ENV", {}))
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
-"""The five steps in a real browser, across roles (screenshots in test-artifacts/e2e/)."""
+"""The five steps in a real browser, across roles, on both schemes (screenshots in test-artifacts/e2e/): in 2024
+the district office prepares and hands over the payments, in 2025 the commune's social-affairs officer does."""
 from __future__ import annotations
 
 import datetime as dt
@@ -38,57 +39,77 @@ def population_from_registry(app, *, change_birthday_of: str, deceased: str):
         db.session.commit()
 
 
-def test_import_match_dashboard_and_scope(app, as_user):
+def messy_list(tmp_path, commune_name: str) -> Path:
+    """The messy sample list (title rows, footer) with its people in ``commune_name``."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(SAMPLES / "title_rows_footer.xlsx")
+    for row in wb.active.iter_rows():
+        for cell in row:
+            if cell.value == "Phường Trúc Bạch":
+                cell.value = commune_name
+    path = tmp_path / "danh-sach.xlsx"
+    wb.save(path)
+    return path
+
+
+def shot_name(world, name):
+    return name if world.scheme == "2024" else f"{world.scheme}-{name}"
+
+
+def test_import_match_dashboard_and_scope(scheme_app, as_user, world, unit_scheme, tmp_path):
     from app.extensions import db
-    from app.models import Beneficiary
+    from app.models import AdminUnit, Beneficiary
     from app.services.reference import find_unit
 
-    with app.app_context():
-        truc_bach = find_unit(db.session, "00004", "2024").id
+    with scheme_app.app_context():
+        truc_bach = find_unit(db.session, world.units["commune"], world.scheme).id
+        commune_name = db.session.get(AdminUnit, truc_bach).name
 
     # Step 1 — the city department uploads a messy list, reads the preview and confirms it.
-    so = as_user("so.ldtbxh")
+    so = as_user(world.users["city"])
     so.go("/importbatchview/upload/")
-    so.page.set_input_files("#file", str(SAMPLES / "title_rows_footer.xlsx"))
+    so.page.set_input_files("#file", str(messy_list(tmp_path, commune_name)))
     so.page.select_option("#unit", str(truc_bach))
     so.page.select_option("#category", "BTXH")
-    so.shot("01-upload")
+    so.shot(shot_name(world, "01-upload"))
     so.page.click("#upload-submit")
     assert wait_status(so.page, ("parsed", "failed")) == "parsed"
     assert so.page.inner_text('[data-count="total"]') == "20"
     assert so.page.inner_text('[data-count="imported"]') == "20"
-    so.shot("02-preview")
+    so.shot(shot_name(world, "02-preview"))
     so.page.on("dialog", lambda d: d.accept())
     so.page.click("#apply-button")
     assert wait_status(so.page, ("applied", "failed")) == "applied"
-    so.shot("03-applied")
-    with app.app_context():
+    so.shot(shot_name(world, "03-applied"))
+    with scheme_app.app_context():
         people = {b.full_name: b.id for b in db.session.scalars(select(Beneficiary))}
+        assert {b.commune_id for b in db.session.scalars(select(Beneficiary))} == {truc_bach}
     assert len(people) == 20
     names = sorted(people)
     mismatch_name, deceased_name = names[0], names[1]
-    population_from_registry(app, change_birthday_of=mismatch_name, deceased=deceased_name)
+    population_from_registry(scheme_app, change_birthday_of=mismatch_name, deceased=deceased_name)
 
     # Step 1 (police) — match, then resolve the mismatch side by side.
-    police = as_user("congan.00004")
+    police = as_user(world.users["police"])
     police.go("/matchreviewview/list/")
     police.page.click("#run-match")
     assert wait_status(police.page, ("done", "failed")) == "done"
     assert police.page.inner_text('[data-code="matched"]') == "18"
     assert police.page.inner_text('[data-code="mismatch"]') == "1"
     assert police.page.inner_text('[data-code="deceased"]') == "1"
-    police.shot("04-match-run")
+    police.shot(shot_name(world, "04-match-run"))
     police.go(f"/matchreviewview/review/{people[mismatch_name]}")
     assert police.page.get_attribute('[data-field="date_of_birth"]', "data-differs") == "1"
-    police.shot("05-review-side-by-side")
+    police.shot(shot_name(world, "05-review-side-by-side"))
     police.page.click("#accept-registry")
     police.page.wait_for_load_state("networkidle")
-    with app.app_context():
+    with scheme_app.app_context():
         assert db.session.get(Beneficiary, people[mismatch_name]).match_status == "matched"
         assert db.session.get(Beneficiary, people[deceased_name]).hold_reason == "deceased"
 
     # Dashboard — the figures match counts computed here, independently.
-    with app.app_context():
+    with scheme_app.app_context():
         total = db.session.scalar(select(func.count()).select_from(Beneficiary).where(Beneficiary.commune_id == truc_bach))
         matched = db.session.scalar(select(func.count()).select_from(Beneficiary).where(
             Beneficiary.commune_id == truc_bach, Beneficiary.match_status == "matched"))
@@ -96,20 +117,20 @@ def test_import_match_dashboard_and_scope(app, as_user):
     assert police.page.get_attribute("#people-count", "data-value") == str(total) == "20"
     assert police.page.get_attribute("#matched-count", "data-value") == str(matched) == "19"
     assert police.page.query_selector("#chart-cases svg") is not None
-    police.shot("06-dashboard")
+    police.shot(shot_name(world, "06-dashboard"))
 
     # Scope — another commune's officer cannot reach these records by URL.
-    other = as_user("congan.00001")
+    other = as_user(world.users["other_police"])
     for url in (f"/beneficiaryview/show/{people[mismatch_name]}", f"/matchreviewview/review/{people[mismatch_name]}"):
         response = other.go(url)
         assert response.status == 404
     other.go("/beneficiaryview/list/")
     assert mismatch_name not in other.page.content()
-    other.shot("07-other-commune")
+    other.shot(shot_name(world, "07-other-commune"))
 
 
 @pytest.fixture()
-def four_people(app):
+def four_people(scheme_app, world):
     """Four matched people in Trúc Bạch (synthetic), with valid CCCDs."""
     from app.extensions import db
     from app.models import Beneficiary, Enrolment
@@ -119,8 +140,8 @@ def four_people(app):
 
     people = {"an": ("Nguyễn Văn An", "001045012341", "M", 1945), "binh": ("Trần Thị Bình", "001146012342", "F", 1946),
               "cuong": ("Lê Văn Cường", "001038012343", "M", 1938), "dung": ("Phạm Thị Dung", "001150012344", "F", 1950)}
-    with app.app_context():
-        unit = find_unit(db.session, "00004", "2024")
+    with scheme_app.app_context():
+        unit = find_unit(db.session, world.units["commune"], world.scheme)
         ids = {}
         for key, (name, cccd, sex, year) in people.items():
             b = Beneficiary(full_name=name, cccd=cccd, sex=sex, birth_year=year, address=f"Số {len(ids) + 1} phố Quán Thánh",
@@ -153,26 +174,26 @@ def record_visit(page, answers: dict):
     page.wait_for_load_state("networkidle")
 
 
-def test_visits_accounts_payout_and_dashboard(app, as_user, four_people, tmp_path):
+def test_visits_accounts_payout_and_dashboard(scheme_app, as_user, four_people, tmp_path, world, unit_scheme):
     from app.extensions import db
     from app.models import Beneficiary, PaymentAccount, PayoutLine, Visit
     from app.services.reference import find_unit
 
     ids = four_people
-    # Step 3 — the labour officer visits: one with an account, one who declines, one vulnerable with a proxy.
-    officer = as_user("canbo.00004")
+    # Step 3 — the commune's officer visits: one with an account, one who declines, one vulnerable with a proxy.
+    officer = as_user(world.users["officer"])
     officer.go(f"/visits/record/{ids['an']}")
     record_visit(officer.page, {"met": "beneficiary", "has_account": "yes", "account_channel": "bank",
                                 "account_bank": "Vietcombank", "account_number": "0011004455667",
                                 "account_holder": "NGUYEN VAN AN", "wants_account_payment": "yes",
                                 "can_transact_alone": "yes", "citizen_confirmed": "yes"})
-    officer.shot("08-visit-with-account")
+    officer.shot(shot_name(world, "08-visit-with-account"))
     officer.go(f"/visits/record/{ids['binh']}")
     record_visit(officer.page, {"met": "beneficiary", "has_account": "no", "wants_account_payment": "no",
                                 "can_transact_alone": "yes"})
     errors = officer.page.inner_text("#visit-errors")
     assert "xác nhận" in errors.lower() and "lý do" in errors.lower()  # refused: no confirmation, no reason
-    officer.shot("09-decline-refused")
+    officer.shot(shot_name(world, "09-decline-refused"))
     record_visit(officer.page, {"decline_reason": "prefers_cash", "citizen_confirmed": "yes"})
     officer.go(f"/visits/record/{ids['cuong']}")
     record_visit(officer.page, {"met": "beneficiary", "has_account": "no", "wants_account_payment": "no",
@@ -180,12 +201,12 @@ def test_visits_accounts_payout_and_dashboard(app, as_user, four_people, tmp_pat
                                 "vulnerabilities": ["elderly_alone"], "support": ["proxy"],
                                 "proxy_name": "Lê Thị Hoa", "proxy_cccd": "001178012349", "proxy_relationship": "con gái",
                                 "citizen_confirmed": "yes"})
-    officer.shot("10-vulnerable-proxy")
+    officer.shot(shot_name(world, "10-vulnerable-proxy"))
     officer.go(f"/visits/record/{ids['dung']}")
     record_visit(officer.page, {"met": "beneficiary", "has_account": "no", "wants_account_payment": "yes",
                                 "wants_help_opening": "yes", "opening_bank": "Agribank", "can_transact_alone": "yes",
                                 "citizen_confirmed": "yes"})
-    with app.app_context():
+    with scheme_app.app_context():
         visits = {v.beneficiary_id: v for v in db.session.query(Visit).all()}
         assert set(visits) == set(ids.values())
         assert visits[ids["binh"]].decline_reason == "prefers_cash" and visits[ids["cuong"]].proxy_cccd == "001178012349"
@@ -195,7 +216,7 @@ def test_visits_accounts_payout_and_dashboard(app, as_user, four_people, tmp_pat
 
     # Step 5 — police enter an account (for Dung, who opened one at the bank); the same officer cannot
     # approve it, a second officer does; the survey account of An is verified too.
-    police = as_user("congan.00004")
+    police = as_user(world.users["police"])
     police.go("/paymentaccountview/enter/")
     police.page.fill("#beneficiary", "001150012344")
     police.page.fill("#bank", "Agribank")
@@ -203,7 +224,7 @@ def test_visits_accounts_payout_and_dashboard(app, as_user, four_people, tmp_pat
     police.page.fill("#holder_name", "PHAM THI DUNG")
     police.page.click("#enter-account-submit")
     police.page.wait_for_load_state("networkidle")
-    with app.app_context():
+    with scheme_app.app_context():
         pending = {a.beneficiary_id: a.id for a in db.session.query(PaymentAccount).filter_by(state="pending")}
     assert set(pending) == {ids["an"], ids["dung"]}
     police.go("/paymentaccountview/to_verify/")
@@ -211,22 +232,23 @@ def test_visits_accounts_payout_and_dashboard(app, as_user, four_people, tmp_pat
     police.page.click(f'form[action$="/approve/{pending[ids["dung"]]}"] button')
     police.page.wait_for_load_state("networkidle")
     assert "chính mình" in police.page.content()  # self-approval refused
-    police.shot("11-self-approval-refused")
-    second = as_user("congan2.00004")
+    police.shot(shot_name(world, "11-self-approval-refused"))
+    second = as_user(world.users["police2"])
     second.go("/paymentaccountview/to_verify/")
     second.page.on("dialog", lambda d: d.accept())
     for account_id in pending.values():
         second.page.click(f'form[action$="/approve/{account_id}"] button')
         second.page.wait_for_load_state("networkidle")
-    second.shot("12-verified")
-    with app.app_context():
+    second.shot(shot_name(world, "12-verified"))
+    with scheme_app.app_context():
         assert {a.state for a in db.session.query(PaymentAccount).all()} == {"verified"}
         assert {db.session.get(Beneficiary, ids[k]).case_type for k in ("an", "dung")} == {1}
 
-    # Step 5 — the district office syncs, locks, exports and imports the bank's result.
-    district = as_user("phong.001")
-    with app.app_context():
-        ba_dinh = find_unit(db.session, "001", "2024").id
+    # Step 5 — the paying unit (the district office in 2024, the commune in 2025) syncs, locks, exports and
+    # imports the bank's result.
+    district = as_user(world.users["payer"])
+    with scheme_app.app_context():
+        ba_dinh = find_unit(db.session, world.units["payer"], world.scheme).id
     district.go("/payoutperiodview/new/")
     district.page.fill("#name", "Tháng 01/2024")
     district.page.fill("#period_date", "2024-01-20")
@@ -236,7 +258,7 @@ def test_visits_accounts_payout_and_dashboard(app, as_user, four_people, tmp_pat
     district.page.on("dialog", lambda d: d.accept())
     district.page.click("#sync-button")
     assert wait_status(district.page, ("synced",)) == "synced"
-    district.shot("13-synced")
+    district.shot(shot_name(world, "13-synced"))
     district.page.click("#lock-button")
     assert wait_status(district.page, ("locked",)) == "locked"
     with district.page.expect_download() as download:
@@ -249,7 +271,7 @@ def test_visits_accounts_payout_and_dashboard(app, as_user, four_people, tmp_pat
     assert "Nguyễn Văn An" in cells and "0011004455667" in cells
     district.page.click("#hand-over-button")
     assert wait_status(district.page, ("handed_over",)) == "handed_over"
-    with app.app_context():
+    with scheme_app.app_context():
         lines = {l.beneficiary_id: l for l in db.session.query(PayoutLine).all()}
         assert lines[ids["an"]].channel == "account" and lines[ids["cuong"]].channel == "proxy"
         assert lines[ids["binh"]].channel == "cash"
@@ -259,10 +281,10 @@ def test_visits_accounts_payout_and_dashboard(app, as_user, four_people, tmp_pat
     district.page.set_input_files("#results-form input[type=file]", str(result))
     district.page.click("#results-form button")
     district.page.wait_for_load_state("networkidle")
-    district.shot("14-reconciled")
+    district.shot(shot_name(world, "14-reconciled"))
 
     # The dashboard shows the headline measure: everyone who has an account and wants it was paid to it.
-    with app.app_context():
+    with scheme_app.app_context():
         want = {l.beneficiary_id for l in db.session.query(PayoutLine).all() if l.case_type == 1}
         paid = {l.beneficiary_id for l in db.session.query(PayoutLine).all()
                 if l.case_type == 1 and l.channel == "account" and l.result_status == "paid"}
@@ -272,4 +294,4 @@ def test_visits_accounts_payout_and_dashboard(app, as_user, four_people, tmp_pat
     assert police.page.get_attribute("#headline-share", "data-paid") == "2"
     assert police.page.inner_text("#headline-share") == "100.0%"
     assert police.page.get_attribute("#verified-count", "data-value") == "2"
-    police.shot("15-dashboard-headline")
+    police.shot(shot_name(world, "15-dashboard-headline"))

@@ -6,27 +6,20 @@ import io
 
 import pytest
 
+from tests import factories
+
 
 @pytest.fixture()
 def make_person(app):
     """make_person("00037", "Trần Thị Bình", cccd="001145000002") → Beneficiary id (with a BTXH enrolment)."""
     from app.extensions import db
-    from app.models import Beneficiary, Enrolment
-    from app.services.reference import find_unit
-    from app.services.registry.keys import refresh_keys
 
     def make(code: str, name: str, *, cccd: str | None = None, dob: dt.date | None = dt.date(1945, 5, 1),
              sex: str = "M", enrol: dict | None = None, match_status: str = "matched") -> int:
         with app.app_context():
-            commune = find_unit(db.session, code, "2024")
-            person = Beneficiary(full_name=name, cccd=cccd, date_of_birth=dob, birth_year=dob.year if dob else None,
-                                 sex=sex, commune=commune, commune_id=commune.id, match_status=match_status, case_type=1)
-            refresh_keys(person)
-            for category, amount in (enrol or {"BTXH": 500000}).items():
-                person.enrolments.append(Enrolment(category=category, commune_id=commune.id, monthly_amount=amount))
-            db.session.add(person)
-            db.session.commit()
-            return person.id
+            return factories.make_person(db.session, code, name, enrol=enrol, cccd=cccd, date_of_birth=dob,
+                                         birth_year=dob.year if dob else None, sex=sex, match_status=match_status,
+                                         case_type=1)
     return make
 
 

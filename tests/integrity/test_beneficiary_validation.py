@@ -7,14 +7,6 @@ from tests.conftest import page_token
 from tests.integrity.conftest import person_row
 
 
-def _unit_id(app, code):
-    from app.extensions import db
-    from app.services.reference import find_unit
-
-    with app.app_context():
-        return find_unit(db.session, code, "2024").id
-
-
 def test_put_with_the_cccd_of_another_communes_person_is_a_generic_409(app, api_token, make_person):
     own = make_person("00004", "Nguyễn Văn An", cccd="001045000001")
     make_person("00037", "Trần Thị Bình", cccd="001145000002", sex="F")
@@ -28,10 +20,10 @@ def test_put_with_the_cccd_of_another_communes_person_is_a_generic_409(app, api_
     assert person_row(app, own)["cccd"] == "001045000001"
 
 
-def test_post_with_an_existing_cccd_is_a_generic_409(app, api_token, make_person):
+def test_post_with_an_existing_cccd_is_a_generic_409(app, api_token, make_person, unit_id):
     make_person("00037", "Trần Thị Bình", cccd="001145000002", sex="F")
     response = app.test_client().post("/api/v1/beneficiary/", headers=api_token("congan.00004"), json={
-        "full_name": "Lê Văn Cường", "cccd": "001145000002", "commune_id": _unit_id(app, "00004")})
+        "full_name": "Lê Văn Cường", "cccd": "001145000002", "commune_id": unit_id("00004")})
     assert response.status_code == 409 and "constraint" not in response.get_data(as_text=True).lower()
 
 
@@ -50,12 +42,12 @@ def test_post_with_an_existing_cccd_is_a_generic_409(app, api_token, make_person
     ("commune_id", "abc", "Xã"),
     ("hacker", 1, None),
 ])
-def test_rest_create_and_edit_refuse_bad_values_with_a_vietnamese_message(app, api_token, make_person, field, value,
-                                                                           label):
+def test_rest_create_and_edit_refuse_bad_values_with_a_vietnamese_message(app, api_token, make_person, unit_id, field,
+                                                                           value, label):
     own = make_person("00004", "Nguyễn Văn An", cccd="001045000001")
     before = person_row(app, own)
     client, headers = app.test_client(), api_token("congan.00004")
-    body = {"full_name": "Lê Văn Cường", "birth_year": 1950, "commune_id": _unit_id(app, "00004"), field: value}
+    body = {"full_name": "Lê Văn Cường", "birth_year": 1950, "commune_id": unit_id("00004"), field: value}
     response = client.post("/api/v1/beneficiary/", headers=headers, json=body)
     assert response.status_code == 400, response.get_data(as_text=True)
     if label:
@@ -70,31 +62,31 @@ def test_rest_create_and_edit_refuse_bad_values_with_a_vietnamese_message(app, a
         assert db.session.query(Beneficiary).count() == 1
 
 
-def test_rest_values_are_normalised_like_the_import(app, api_token):
+def test_rest_values_are_normalised_like_the_import(app, api_token, unit_id):
     client, headers = app.test_client(), api_token("congan.00004")
     response = client.post("/api/v1/beneficiary/", headers=headers, json={
         "full_name": "  Nguyễn   Văn  An ", "cccd": 1045000001, "date_of_birth": "01/05/1945", "sex": "Nam",
-        "commune_id": _unit_id(app, "00004")})
+        "commune_id": unit_id("00004")})
     assert response.status_code == 201, response.get_data(as_text=True)
     row = person_row(app, response.json["id"])
     assert (row["full_name"], row["cccd"]) == ("Nguyễn Văn An", "001045000001")
 
 
-def test_web_form_refuses_bad_values_too(app, client_for, make_person):
+def test_web_form_refuses_bad_values_too(app, client_for, make_person, unit_id):
     own = make_person("00004", "Nguyễn Văn An", cccd="001045000001")
     before = person_row(app, own)
     client = client_for("congan.00004")
     token = page_token(client)
     response = client.post(f"/beneficiaryview/edit/{own}", data={
         "csrf_token": token, "full_name": "Nguyễn Văn An", "cccd": "abc<>", "birth_year": "1945",
-        "sex": "M", "commune": str(_unit_id(app, "00004"))}, follow_redirects=True)
+        "sex": "M", "commune": str(unit_id("00004"))}, follow_redirects=True)
     assert "CCCD" in response.get_data(as_text=True)
     assert person_row(app, own) == before
     # A duplicate CCCD: FAB's message is ours, never the database's.
     other = make_person("00004", "Lê Thị Hoa", cccd="001145000003", sex="F")
     response = client.post(f"/beneficiaryview/edit/{other}", data={
         "csrf_token": token, "full_name": "Lê Thị Hoa", "cccd": "001045000001", "birth_year": "1945",
-        "sex": "F", "commune": str(_unit_id(app, "00004"))}, follow_redirects=True)
+        "sex": "F", "commune": str(unit_id("00004"))}, follow_redirects=True)
     html = response.get_data(as_text=True).lower()
     assert "constraint" not in html and "insert into" not in html and "update beneficiary" not in html
     assert person_row(app, other)["cccd"] == "001145000003"

@@ -4,13 +4,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from tests.factories import user
 from tests.integrity.conftest import person_row
-
-
-def _user(session, username):
-    from app.models import AsxhUser
-
-    return session.scalar(select(AsxhUser).where(AsxhUser.username == username))
 
 
 def test_move_needs_a_scope_covering_both_units_and_a_reason(app, make_person):
@@ -24,10 +19,10 @@ def test_move_needs_a_scope_covering_both_units_and_a_reason(app, make_person):
         to = find_unit(db.session, "00004", "2024")
         for username in ("phong.001", "phong.002", "congan.00037"):  # each covers at most one of the two
             with pytest.raises(FieldError):
-                people.move_person(db.session, _user(db.session, username).unit_id, pk, to, "Chuyển nơi ở")
+                people.move_person(db.session, user(db.session, username).unit_id, pk, to, "Chuyển nơi ở")
             db.session.rollback()
         with pytest.raises(FieldError):
-            people.move_person(db.session, _user(db.session, "so.ldtbxh").unit_id, pk, to, " ")
+            people.move_person(db.session, user(db.session, "so.ldtbxh").unit_id, pk, to, " ")
         db.session.rollback()
     assert person_row(app, pk)["commune"] == "00037"
 

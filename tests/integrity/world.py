@@ -34,7 +34,7 @@ class Actor:
 
 def demo_actors() -> list[Actor]:
     """The demo logins (asxh seed-demo) with the capabilities of their role in the ONE role table."""
-    from app.cli import demo_accounts
+    from app.cli.common import demo_accounts
     from app.security.roles import ROLE_BY_NAME, WRITE
 
     out = []

@@ -7,6 +7,7 @@ import unicodedata
 
 import pytest
 
+from tests import factories
 from tests.conftest import page_token
 
 D = dt.date
@@ -16,9 +17,7 @@ D = dt.date
 def world(app):
     """A tiny registry and list in Trúc Bạch (00004) and Phúc Xá (00001), Ba Đình."""
     from app.extensions import db
-    from app.models import Beneficiary, Enrolment
     from app.services.reference import find_unit
-    from app.services.registry.keys import refresh_keys
     from app.services.registry.population import bulk_load_citizens, citizen_row
 
     with app.app_context():
@@ -59,17 +58,9 @@ def world(app):
             "duplicate": ("Nguyễn Văn An", None, None, 1945, "M", tb),
             "other_commune": ("Lý Văn Minh", "001053000112", D(1953, 2, 13), 1953, "M", tb),
         }
-        ids = {}
-        for key, (name, cccd, dob, year, sex, unit) in people.items():
-            b = Beneficiary(full_name=name, cccd=cccd, date_of_birth=dob, birth_year=year, sex=sex, commune=unit,
-                            commune_id=unit.id, match_status="pending")
-            refresh_keys(b)
-            b.enrolments.append(Enrolment(category="BTXH", commune_id=unit.id, monthly_amount=540000))
-            s.add(b)
-            s.flush()
-            ids[key] = b.id
-        s.commit()
-        return ids
+        return {key: factories.make_person(s, unit.code, name, enrol={"BTXH": 540000}, cccd=cccd, date_of_birth=dob,
+                                           birth_year=year, sex=sex, match_status="pending")
+                for key, (name, cccd, dob, year, sex, unit) in people.items()}
 
 
 def run_match(app, unit_code="001"):
@@ -346,3 +337,105 @@ def test_a_decision_never_gives_a_cccd_another_person_holds(app, world, action):
     after = person(app, world["duplicate"])
     assert (after["cccd"], after["status"]) == (None, "possible_duplicate")
     assert person(app, world["exact"])["cccd"] == "001045000101"
+
+
+def test_the_list_links_each_person_to_the_review_page(app, world, client_for):
+    run_match(app)
+    html = client_for("congan.00004").get("/matchreviewview/list/").get_data(as_text=True)
+    for key in ("wrong_day", "no_cccd", "wrong_digit"):
+        assert f'href="/matchreviewview/review/{world[key]}"' in html
+    assert "<td>None</td>" not in html  # no score for a person without a candidate: an empty cell
+    assert client_for("congan.00004").get(f"/matchreviewview/review/{world['wrong_digit']}").status_code == 200
+
+
+def test_review_of_a_person_not_found_by_cccd_shows_both_cccds(app, world, client_for):
+    import re
+
+    run_match(app)
+    html = client_for("congan.00004").get(f"/matchreviewview/review/{world['wrong_digit']}").get_data(as_text=True)
+    assert 'id="own-cccd">001052000119<' in html
+    row = re.search(r'<td class="own-cccd">([^<]*)</td><td class="candidate-cccd">([^<]*)</td>', html)
+    assert row.groups() == ("001052000119", "001052000111")  # the list's CCCD next to the candidate's
+    masked = client_for("canbo.00004").get(f"/matchreviewview/review/{world['wrong_digit']}").get_data(as_text=True)
+    assert "001052000119" not in masked and "001052000111" not in masked and "001******119" in masked
+
+
+def test_candidate_scores_reflect_the_differences(app, world):
+    from app.extensions import db
+    from app.models import Beneficiary
+    from app.services.reference import find_unit
+    from app.services.registry.keys import refresh_keys
+    from app.services.registry.population import bulk_load_citizens, citizen_row
+
+    with app.app_context():
+        s = db.session
+        tb = find_unit(s, "00004", "2024")
+        bulk_load_citizens(s, [citizen_row("001160000201", None, "Trịnh Thị Nga", D(1960, 3, 5), 1960, "F",
+                                           "Số 2 phố Quán Thánh", tb.id, "alive", None)])
+        ids = {}
+        for key, name, dob in (("wrong_day", "Trịnh Thị Nga", D(1960, 3, 15)),
+                               ("other_middle_and_date", "Trịnh Văn Nga", D(1960, 8, 9))):
+            b = Beneficiary(full_name=name, cccd=None, date_of_birth=dob, birth_year=1960, sex="F", commune=tb,
+                            commune_id=tb.id, match_status="pending")
+            refresh_keys(b)
+            s.add(b)
+            s.flush()
+            ids[key] = b.id
+        s.commit()
+    run_match(app)
+    wrong_day = person(app, ids["wrong_day"])
+    assert wrong_day["status"] == "needs_review" and 75 <= wrong_day["candidates"][0]["score"] < 100
+    assert person(app, ids["other_middle_and_date"])["status"] == "not_found"  # below the threshold
+    assert person(app, world["no_cccd"])["candidates"][0]["score"] < 100  # typed without diacritics
+
+
+def test_the_score_of_a_record_found_by_cccd_shows_how_far_it_is_from_the_registry(app, world):
+    from app.extensions import db
+    from app.models import Beneficiary
+
+    run_match(app)
+    with app.app_context():
+        score = dict(db.session.query(Beneficiary.id, Beneficiary.match_score))
+    assert score[world["exact"]] == 100 and score[world["tone"]] == 100
+    assert 75 <= score[world["wrong_day"]] < 100  # a wrong day
+    assert 90 <= score[world["no_diacritics_cccd"]] < 100  # the name without diacritics
+    assert score[world["other_commune"]] == 100  # the same person, registered in another commune
+
+
+def test_candidates_are_sought_in_the_commune_then_in_the_unit_above_it(scheme_app, unit_scheme):
+    """Without a CCCD, candidates come from the commune, then from the unit right above it: the district in 2024
+    (a namesake in another district is not proposed), the city in 2025 (every commune lies directly in it)."""
+    from app.extensions import db
+    from app.models import Beneficiary
+    from app.services.reference import find_unit
+    from app.services.registry import matching
+    from app.services.registry.keys import refresh_keys
+    from app.services.registry.population import bulk_load_citizens, citizen_row
+    from tests.conftest import WORLDS
+
+    places = WORLDS[unit_scheme].units
+    with scheme_app.app_context():
+        s = db.session
+        unit = {key: find_unit(s, places[key], unit_scheme) for key in ("city", "commune", "other_commune")}
+        near = find_unit(s, "00001", unit_scheme) or unit["commune"]  # 2024: Phúc Xá, the same district
+        bulk_load_citizens(s, [
+            citizen_row("001041000201", None, "Lê Thị Gần", D(1941, 1, 1), 1941, "F", None, near.id, "alive", None),
+            citizen_row("001040000202", None, "Nguyễn Văn Xa", D(1940, 2, 2), 1940, "M", None,
+                        unit["other_commune"].id, "alive", None)])
+        ids = {}
+        for name, year, sex in (("Le Thi Gan", 1941, "F"), ("Nguyen Van Xa", 1940, "M")):
+            b = Beneficiary(full_name=name, birth_year=year, sex=sex, commune=unit["commune"],
+                            commune_id=unit["commune"].id, match_status="pending")
+            refresh_keys(b)
+            s.add(b)
+            s.flush()
+            ids[name] = b.id
+        s.commit()
+        matching.match_beneficiaries(s, unit["city"])
+        s.expire_all()
+        status = {name: s.get(Beneficiary, pk).match_status for name, pk in ids.items()}
+        candidates = s.get(Beneficiary, ids["Nguyen Van Xa"]).match_candidates
+    expected_far = "needs_review" if unit_scheme == "2025" else "not_found"
+    assert status == {"Le Thi Gan": "needs_review", "Nguyen Van Xa": expected_far}
+    if unit_scheme == "2025":
+        assert "001040000202" in (candidates or "")

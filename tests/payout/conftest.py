@@ -5,17 +5,8 @@ import datetime as dt
 
 import pytest
 
-
-def user_id(session, username: str) -> int:
-    from app.models import AsxhUser
-
-    return session.query(AsxhUser).filter_by(username=username).one().id
-
-
-def unit(session, code: str, scheme: str = "2024"):
-    from app.services.reference import find_unit
-
-    return find_unit(session, code, scheme)
+from tests import factories
+from tests.factories import user_id
 
 
 @pytest.fixture()
@@ -24,8 +15,6 @@ def make_person(app):
 
     Works in its own app context (a test that holds one would share ``g`` between test clients)."""
     from app.extensions import db
-    from app.models import Beneficiary, Enrolment
-    from app.services.registry.keys import refresh_keys
 
     counter = {"n": 0}
 
@@ -39,19 +28,11 @@ def make_person(app):
     def _make(db_session, code, name, *, cccd, case_type, enrol, coefficient, hold_reason, dob, payment_method,
               scheme):
         counter["n"] += 1
-        commune = unit(db_session, code, scheme)
         if cccd is None:
             cccd = f"0010450{counter['n']:05d}"
-        person = Beneficiary(full_name=name, cccd=cccd, date_of_birth=dob, birth_year=dob.year, sex="M",
-                             commune=commune, commune_id=commune.id, match_status="matched", case_type=case_type,
-                             hold_reason=hold_reason, payment_method=payment_method)
-        refresh_keys(person)
-        for category, amount in (enrol or {"BTXH": 500000}).items():
-            person.enrolments.append(Enrolment(category=category, commune_id=commune.id, monthly_amount=amount,
-                                               coefficient=(coefficient or {}).get(category)))
-        db_session.add(person)
-        db_session.commit()
-        return person.id
+        return factories.make_person(db_session, code, name, scheme=scheme, enrol=enrol, coefficient=coefficient or {},
+                                     cccd=cccd, date_of_birth=dob, birth_year=dob.year, sex="M", match_status="matched",
+                                     case_type=case_type, hold_reason=hold_reason, payment_method=payment_method)
     return make
 
 

@@ -2,7 +2,7 @@
 import pytest
 
 from app.services.messages import FieldError
-from tests.payout.conftest import user_id
+from tests.factories import user_id
 
 
 def _enter(session, person_id, number="0123456789", bank="Vietcombank", holder="Nguyễn Văn An", user="congan.00004",

@@ -122,8 +122,65 @@ def test_the_2024_database_refuses_to_start_on_the_2025_scheme(app):
     from config import ConfigError
 
     with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ASXH_ENV", "test")
         mp.setenv("DATABASE_URL", app.config["SQLALCHEMY_DATABASE_URI"])
         mp.setenv("UNIT_SCHEME", "2025")
         with pytest.raises(ConfigError) as exc:
             create_app()
     assert "migrate-units --from 2024 --to 2025" in str(exc.value) and "ab_user" in str(exc.value)
+
+
+def test_the_ward_officers_home_and_menu(app2025):
+    """The 2025 commune social-affairs officer: the five steps and reports in the menu (every entry opens), and
+    on the home page the work of the district office and of the commune officer, counted for the ward."""
+    import datetime as dt
+    import re
+
+    from app.extensions import db
+    from app.models import (
+        AccountOpeningTask,
+        AdminUnit,
+        AsxhUser,
+        Beneficiary,
+        PaymentAccount,
+        PayoutLine,
+        PayoutPeriod,
+        Visit,
+    )
+
+    client = _client(app2025, "xa.00004")
+    html = client.get("/").get_data(as_text=True)
+    with app2025.app_context():
+        s = db.session
+        me = s.scalar(select(AsxhUser).where(AsxhUser.username == "xa.00004"))
+        ward, city = me.unit_id, s.scalar(select(AdminUnit.id).where(AdminUnit.code == "01",
+                                                                      AdminUnit.scheme == "2025"))
+        people = s.scalars(select(Beneficiary).where(Beneficiary.commune_id == ward)).all()
+        visited = set(s.scalars(select(Visit.beneficiary_id)))
+        limit = dt.datetime.now() - dt.timedelta(days=14)
+        periods = s.scalars(select(PayoutPeriod)).all()
+        expected = {
+            "match_review": sum(p.match_status in ("mismatch", "needs_review", "not_found", "possible_duplicate",
+                                                   "deceased", "moved") for p in people),
+            "accounts_to_verify": sum(a.state == "pending" and a.entered_by_id != me.id for a in s.scalars(
+                select(PaymentAccount).where(PaymentAccount.commune_id == ward))),
+            "not_visited": sum(p.ended_at is None and p.id not in visited for p in people),
+            "opening_overdue": sum(t.state in ("requested", "opened") and t.requested_at < limit for t in s.scalars(
+                select(AccountOpeningTask).where(AccountOpeningTask.commune_id == ward))),
+            "periods_to_sync": sum(p.status == "draft" and p.unit_id in (ward, city) for p in periods),
+            "periods_to_lock": sum(p.status == "synced" and p.unit_id == ward for p in periods),
+            "periods_to_hand_over": sum(p.status == "locked" and p.unit_id == ward for p in periods),
+            "follow_ups": sum(line.result_status == "failed" for line in s.scalars(
+                select(PayoutLine).where(PayoutLine.commune_id == ward))),
+        }
+    shown = {key: (int(n), url.replace("&amp;", "&"))
+             for url, key, n in re.findall(r'href="([^"]+)" data-todo="(\w+)" data-count="(\d+)"', html)}
+    assert {k: n for k, (n, _u) in shown.items()} == expected
+    assert all(client.get(url).status_code == 200 for _n, url in shown.values())
+    categories = [re.sub(r"<[^>]+>|&nbsp;|\s+", " ", c).strip() for c in re.findall(
+        r'<a class="dropdown-toggle"[^>]*>(.*?)<b class="caret">', html, re.S)]
+    assert categories[:6] == ["Bước 1 – Danh sách và đối soát", "Bước 2 – Tổ công tác", "Bước 3 – Khảo sát tại nhà",
+                              "Bước 4 – Phân loại", "Bước 5 – Tài khoản và chi trả", "Báo cáo"]
+    assert "Quản trị" not in categories
+    for href in (h for h in re.findall(r'<a tabindex="-1" href="(/[^"]*)">', html) if not h.startswith("/lang/")):
+        assert client.get(href.replace("&amp;", "&")).status_code == 200, href

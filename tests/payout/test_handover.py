@@ -10,7 +10,7 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import select
 
 from app.services.messages import FieldError
-from tests.payout.conftest import unit, user_id
+from tests.factories import unit, user_id
 
 
 @pytest.fixture()

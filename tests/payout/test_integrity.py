@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 
 from app.services.messages import FieldError
 from tests.conftest import page_token
-from tests.payout.conftest import unit, user_id
+from tests.factories import unit, user_id
 
 
 def _period(session, code, name, day):

@@ -1,10 +1,9 @@
-"""Who may do what in the payout screens, generated from the role table (ROLES)."""
+"""Who may do what in the payout screens, generated from the role table of each scheme (``roles_for``)."""
 import pytest
 
-from app.security.roles import ROLES, WRITE
-
-USER_OF_ROLE = {"admin": "admin", "so": "so.ldtbxh", "phong": "phong.001", "congan": "congan.00004",
-                "canbo": "canbo.00004", "lanhdao": "lanhdao"}
+from app.security.roles import ROLES, WRITE, roles_for
+from tests.conftest import SCHEMES
+from tests.web.test_role_matrix import user_of
 
 # (url, permission class, level, capability)
 ENDPOINTS = [
@@ -31,12 +30,13 @@ def allowed(role, view, level, cap):
     return ok and (cap is None or cap in role.capabilities)
 
 
-CASES = [(r, url, view, level, cap) for r in ROLES for url, view, level, cap in ENDPOINTS]
+CASES = [(s, r, url, view, level, cap) for s in SCHEMES for r in roles_for(s) for url, view, level, cap in ENDPOINTS]
 
 
-@pytest.mark.parametrize("role,url,view,level,cap", CASES, ids=[f"{c[0].key}-{c[1]}" for c in CASES])
-def test_payout_matrix(client_for, role, url, view, level, cap):
-    response = client_for(USER_OF_ROLE[role.key]).get(url)
+@pytest.mark.parametrize("unit_scheme,role,url,view,level,cap", CASES, indirect=["unit_scheme"],
+                         ids=[f"{c[0]}-{c[1].key}-{c[2]}" for c in CASES])
+def test_payout_matrix(client_for, unit_scheme, role, url, view, level, cap):
+    response = client_for(user_of(unit_scheme, role)).get(url)
     if allowed(role, view, level, cap):
         assert response.status_code == 200, url
     else:

@@ -7,7 +7,7 @@ import pytest
 from openpyxl import load_workbook
 
 from app.services.messages import FieldError
-from tests.payout.conftest import unit
+from tests.factories import unit
 
 # payer: a paying unit; communes: two communes it pays for (the same one twice when it pays for itself only);
 # other_payer / other_commune: a second paying unit and a commune it pays for; below: a unit below the payer

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from app.services.messages import FieldError
-from tests.payout.conftest import unit, user_id
+from tests.factories import unit, user_id
 
 
 @pytest.fixture()

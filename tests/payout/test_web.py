@@ -10,7 +10,7 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import select
 
 from tests.conftest import page_token
-from tests.payout.conftest import unit, user_id
+from tests.factories import unit, user_id
 
 
 @pytest.fixture()
@@ -239,7 +239,7 @@ def test_lines_are_scoped(app, client_for, period_001):
     assert "Nguyễn Văn An" in html and "Lê Thị Bình" not in html and "Trần Thị Phúc" not in html
 
 
-def test_payout_api_and_new_period(app, api_token, client_for, period_001, run_jobs):
+def test_payout_api_and_new_period(app, api_token, client_for, period_001, run_jobs, unit_id):
     client = app.test_client()
     headers = api_token("phong.001")
     names = [p["name"] for p in client.get("/api/v1/payout/", headers=headers).json["result"]]
@@ -261,19 +261,12 @@ def test_payout_api_and_new_period(app, api_token, client_for, period_001, run_j
     assert phong.get("/payoutperiodview/add").status_code == 302
     response = phong.post("/payoutperiodview/new/", data={
         "csrf_token": page_token(phong), "name": "Tết 2026", "period_date": "2026-02-01",
-        "unit": str(_unit_id(app, "002"))})
+        "unit": str(unit_id("002"))})
     assert response.status_code == 302
     response = phong.post("/payoutperiodview/new/", data={
         "csrf_token": page_token(phong), "name": "Tết 2026 b", "period_date": "2026-02-01",
-        "unit": str(_unit_id(app, "001"))})
+        "unit": str(unit_id("001"))})
     assert response.status_code == 200  # not a choice for this user
-
-
-def _unit_id(app, code):
-    from app.extensions import db
-
-    with app.app_context():
-        return unit(db.session, code).id
 
 
 def _account_sheet(tmp_path, rows):
@@ -288,7 +281,7 @@ def _account_sheet(tmp_path, rows):
     return path
 
 
-def test_account_list_import_job(app, client_for, make_person, tmp_path, run_jobs):
+def test_account_list_import_job(app, client_for, make_person, tmp_path, run_jobs, unit_id):
     from app.extensions import db
     from app.models import ImportBatch, PaymentAccount
 
@@ -307,7 +300,7 @@ def test_account_list_import_job(app, client_for, make_person, tmp_path, run_job
     client = client_for("congan.00004")
     with open(path, "rb") as fh:
         response = client.post("/accountimportview/upload/", data={
-            "csrf_token": page_token(client), "file": (fh, "tai-khoan.xlsx"), "unit": str(_unit_id(app, "00004"))},
+            "csrf_token": page_token(client), "file": (fh, "tai-khoan.xlsx"), "unit": str(unit_id("00004"))},
             content_type="multipart/form-data")
     assert response.status_code == 302
     run_jobs()

@@ -172,3 +172,20 @@ def test_subtree_sql_for_a_psycopg_cursor(session):
     assert "%(t_scheme)s" in sql and "%(t_prefix)s" in sql and params == {"t_scheme": "2024", "t_prefix": "01/001/%"}
     with pytest.raises(ValueError):
         scope.subtree_sql(unit(session, "2024", "001"), paramstyle="qmark")
+
+
+# --- the archive: the city reads the units of the other scheme, nobody else -------------------
+
+def test_the_city_reads_the_archive_of_the_other_scheme_and_nothing_else_does(session):
+    city25, commune25 = unit(session, "2025", "01"), unit(session, "2025", "00004")
+    city24, district24, commune24 = unit(session, "2024", "01"), unit(session, "2024", "001"), unit(session, "2024", "00004")
+    assert ids(session, scope.archive_ids(city25)) == all_ids(session, scheme="2024")
+    assert ids(session, scope.archive_ids(city24)) == all_ids(session, scheme="2025")
+    for below in (commune25, district24, commune24, None):
+        assert ids(session, scope.archive_ids(below)) == set()
+    assert scope.reads_archive(city25, district24) and scope.reads_archive(city25, commune24)
+    assert not scope.reads_archive(city25, commune25)  # its own scheme: scope, not archive
+    assert not scope.reads_archive(commune25, commune24) and not scope.reads_archive(commune25, district24)
+    assert not scope.reads_archive(None, district24) and not scope.reads_archive(city25, None)
+    # the archive never widens the scope: no write rule asks for it
+    assert not scope.contains(city25, district24) and not scope.related(city25, district24)

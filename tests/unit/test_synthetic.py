@@ -139,7 +139,7 @@ def test_reproducible(communes):
     c = list(syn.generate_citizens(2, 3000, communes))
     assert a == b
     assert len(a) == 3000
-    assert sum(x != y for x, y in zip(a, c)) > 2900
+    assert sum(x != y for x, y in zip(a, c, strict=True)) > 2900
 
 
 def test_chunks_equal_one_run(communes):
@@ -324,7 +324,7 @@ def test_beneficiary_faults_detectable(beneficiaries, by_cccd):
             assert status != "deceased"
         if f == "cccd_wrong_digit":
             assert r["cccd"] != cccd and len(r["cccd"]) == 12
-            assert sum(a != b for a, b in zip(r["cccd"], cccd)) == 1
+            assert sum(a != b for a, b in zip(r["cccd"], cccd, strict=True)) == 1
         else:
             assert r["cccd"] == (None if f == "cccd_missing" else cccd)
         if f == "name_no_diacritics":

@@ -5,7 +5,9 @@ import datetime as dt
 
 from flask_babel import force_locale, gettext
 
+from app.security.roles import roles_for
 from tests.visits.conftest import answers
+from tests.web.test_role_matrix import ROLE_USER
 
 TODAY = dt.date.today().isoformat()
 
@@ -66,12 +68,12 @@ def test_record_400_lists_every_problem_in_vietnamese(app, api_token, people):
     assert response.status_code == 400
 
 
-def test_scope_404_and_no_write_for_read_only_roles(app, api_token, people):
+def test_scope_404_and_no_write_for_read_only_roles(scheme_app, api_token, people, world, unit_scheme):
     from app.extensions import db
     from app.models import Visit
 
-    client = app.test_client()
-    headers = api_token("congan.00004")
+    client = scheme_app.test_client()
+    headers = api_token(world.users["police"])
     # Another commune's beneficiary: 404 for recording and for the history.
     response = client.post("/api/v1/visit/", headers=headers, json={
         "beneficiary_id": people["cuong"], "answers": answers(visit_date=TODAY)})
@@ -79,22 +81,25 @@ def test_scope_404_and_no_write_for_read_only_roles(app, api_token, people):
     assert client.get(f"/api/v1/visit/?beneficiary_id={people['cuong']}", headers=headers).status_code == 404
     assert client.post("/api/v1/visit/", headers=headers, json={
         "beneficiary_id": 99999999, "answers": answers(visit_date=TODAY)}).status_code == 404
-    # District and city read but do not record.
-    for user in ("phong.001", "so.ldtbxh", "lanhdao"):
+    # The roles that read visits without recording them (2024: district office, city, leaders; 2025: city,
+    # leaders — the commune's social-affairs officer records).
+    readers = [world.users[ROLE_USER[r.key]] for r in roles_for(world.scheme) if r.views.get("Visit") == "read"]
+    assert len(readers) == {"2024": 3, "2025": 2}[world.scheme]
+    for user in readers:
         h = api_token(user)
         assert client.get(f"/api/v1/visit/?beneficiary_id={people['an']}", headers=h).status_code == 200
         assert client.post("/api/v1/visit/", headers=h, json={
             "beneficiary_id": people["an"], "answers": answers(visit_date=TODAY)}).status_code == 403
     assert client.get(f"/api/v1/visit/?beneficiary_id={people['cuong']}",
-                      headers=api_token("phong.001")).status_code == 404
-    with app.app_context():
+                      headers=api_token(world.users["payer"])).status_code == 404
+    with scheme_app.app_context():
         assert db.session.query(Visit).count() == 0
     assert client.post("/api/v1/visit/", json={"beneficiary_id": people["an"], "answers": {}}).status_code == 401
 
 
-def test_questionnaire_and_visit_list_for_tablets(app, api_token, people, units):
-    client = app.test_client()
-    headers = api_token("canbo.00004")
+def test_questionnaire_and_visit_list_for_tablets(scheme_app, api_token, people, units, world, unit_scheme):
+    client = scheme_app.test_client()
+    headers = api_token(world.users["officer"])
     response = client.get("/api/v1/visit/questionnaire", headers=headers)
     assert response.status_code == 200 and response.json["version"] >= 1
     keys = [q["key"] for s in response.json["definition"]["sections"] for q in s["questions"]]
@@ -103,5 +108,12 @@ def test_questionnaire_and_visit_list_for_tablets(app, api_token, people, units)
     assert response.status_code == 200
     rows = response.json["result"]
     assert [r["full_name"] for r in rows] == ["Trần Thị Bình", "Nguyễn Văn An"]  # Quán Thánh số 5, then ngõ 34
-    assert rows[1]["lane"] == 34 and rows[1]["house"] == 12 and rows[1]["cccd"] == "001******101"
-    assert client.get(f"/api/v1/visit/list?commune_id={units['00037']}", headers=headers).status_code == 404
+    # Masked unless the officer's role holds "unmask" (2025: the social-affairs officer does, as the district
+    # office did).
+    officer = next(r for r in roles_for(world.scheme) if world.users[ROLE_USER[r.key]] == world.users["officer"])
+    cccd = "001045000101" if "unmask" in officer.capabilities else "001******101"
+    assert rows[1]["lane"] == 34 and rows[1]["house"] == 12 and rows[1]["cccd"] == cccd
+    assert client.get(f"/api/v1/visit/list?commune_id={units['other_commune']}", headers=headers).status_code == 404
+    # The city is not a commune: a tablet asks for a commune's list.
+    assert client.get(f"/api/v1/visit/list?commune_id={units['city']}",
+                      headers=api_token(world.users["city"])).status_code == 400

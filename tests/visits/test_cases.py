@@ -121,7 +121,7 @@ def test_account_opening_moves_case_2_to_1(app, people, user_ids):
 def test_classify_is_set_based_and_gives_everyone_exactly_one_type(app, make_person, units):
     from app.extensions import db
     from app.models import AdminUnit, Beneficiary
-    from app.services.cases import CASE_TYPES, case_counts, classify_cases, totals
+    from app.services.cases import CASE_TYPES, breakdown_level, case_counts, classify_cases, totals
 
     ids = [make_person("00004", f"Người Thử {i}") for i in range(5)]
     other = make_person("00037", "Người Khác")
@@ -149,7 +149,8 @@ def test_classify_is_set_based_and_gives_everyone_exactly_one_type(app, make_per
         classify_cases(db.session)  # everywhere
         db.session.commit()
         assert all(b.case_type in CASE_TYPES for b in db.session.query(Beneficiary))
-        rows = case_counts(db.session, db.session.get(AdminUnit, units["01"]), level=2)
+        city = db.session.get(AdminUnit, units["01"])
+        rows = case_counts(db.session, db.session.get(AdminUnit, units["01"]), level=breakdown_level(city))
         by_code = {r["code"]: r for r in rows}
         assert by_code["001"]["counts"][5] == 5 and by_code["001"]["counts"][6] == 1 and by_code["001"]["total"] == 6
         assert by_code["002"]["counts"][5] == 1
@@ -204,3 +205,42 @@ def test_backdated_visit_dashboard_and_case_counts_agree(app, people, units):
         figures = dashboard.dashboard(db.session, unit, today=TODAY)
     assert counts["counts"][3] == figures["total"]["cases"][3] == 1
     assert sum(n for _reason, n in figures["declines"]) == counts["counts"][3]
+
+
+def test_case_lists_break_down_by_the_level_below_the_unit(scheme_app, client_for, make_person, units, world,
+                                                           unit_scheme):
+    """The city's table and export have one row per unit directly below it: districts (2024), communes (2025);
+    the unit right above the communes (a district, or the 2025 city) and a commune have one row per commune."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from app.extensions import db
+    from app.models import AdminUnit
+    from app.services.cases import breakdown_level, case_counts, classify_cases
+    from app.services.reference import commune_level, find_unit, level_of
+
+    make_person(world.units["commune"], "Người Một")
+    make_person(world.units["commune"], "Người Hai")
+    make_person(world.units["other_commune"], "Người Ba")
+    with scheme_app.app_context():
+        city = db.session.get(AdminUnit, units["city"])
+        classify_cases(db.session, city)
+        db.session.commit()
+        levels = {key: breakdown_level(db.session.get(AdminUnit, units[key])) for key in ("city", "commune_parent",
+                                                                                        "commune")}
+        expected_city_level = level_of("2024", "district") if world.scheme == "2024" else None
+        assert levels == {"city": expected_city_level, "commune_parent": None, "commune": None}
+        rows = {r["code"]: r["total"] for r in case_counts(db.session, city, level=levels["city"])}
+        # The units right below the city are the paying units in both schemes: districts (2024), communes (2025).
+        below = {world.units[k]: find_unit(db.session, world.units[k], world.scheme).name
+                 for k in ("payer", "other_payer")}
+        assert {find_unit(db.session, code, world.scheme).level for code in rows} == {
+            commune_level(world.scheme) if expected_city_level is None else expected_city_level}
+    assert rows == {world.units["payer"]: 2, world.units["other_payer"]: 1}
+    leader = client_for(world.users["leader"])
+    html = leader.get(f"/cases/?unit={units['city']}").get_data(as_text=True)
+    assert all(name in html for name in below.values())
+    response = leader.get(f"/cases/export?unit={units['city']}")
+    summary = [list(r) for r in load_workbook(io.BytesIO(response.data)).worksheets[0].iter_rows(values_only=True)]
+    assert {r[1] for r in summary[5:-1]} == set(below.values())

@@ -34,6 +34,7 @@ def _refused(app, person_id, data, user_id=None):
 
 
 DECLINE = "A citizen who declines an account must confirm it and give a specific reason"
+DECLINE_VI = "Người dân không nhận qua tài khoản phải xác nhận và nêu lý do cụ thể"
 VULNERABLE = "A vulnerable person needs a support arrangement"
 PROXY = "An authorised proxy needs a name, a CCCD and the relationship to the citizen"
 
@@ -217,12 +218,12 @@ def test_every_problem_is_collected_in_one_exception(app, people):
 
 
 def test_messages_render_through_the_catalog(app, people):
-    from app.services.visits.survey import DECLINE_NEEDS_CONFIRMATION
-
-    with app.test_request_context():
-        with force_locale("vi"):
-            text = gettext(DECLINE_NEEDS_CONFIRMATION)
-    assert text != DECLINE_NEEDS_CONFIRMATION and any(ord(c) > 0x7F for c in text), text  # the Vietnamese text
+    """The problems of a refused visit render, through the catalog, as the Vietnamese text users read."""
+    found = _refused(app, people["an"], answers(wants_account_payment="no", citizen_confirmed=None))
+    with app.test_request_context(), force_locale("vi"):
+        rendered = {key: problem.render(gettext) for key, problem in found.items()}
+    assert rendered == {("citizen_confirmed", "decline_unconfirmed"): DECLINE_VI,
+                        ("decline_reason", "decline_reason_missing"): DECLINE_VI}
 
 
 def test_out_of_scope_and_unknown_beneficiary(app, people, user_ids):

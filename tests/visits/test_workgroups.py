@@ -8,7 +8,7 @@ from tests.conftest import page_token
 
 @pytest.fixture()
 def street(make_person):
-    """People of Trúc Bạch on two streets, created in a shuffled order."""
+    """People of commune 00004 (Trúc Bạch in 2024, Ba Đình in 2025) on two streets, created in a shuffled order."""
     ids = {}
     for name, address, cat, status in (
             ("Người Bốn", "Số 12, ngõ 34 phố Quán Thánh", "BTXH", "matched"),
@@ -128,30 +128,33 @@ def test_assign_to_group_and_member(app, street, user_ids):
         assert info.value.problem.code == "out_of_scope"
 
 
-def test_group_screens(app, client_for, street, user_ids, units):
-    client = client_for("canbo.00004")
+def test_group_screens(scheme_app, client_for, street, user_ids, units, world, unit_scheme):
+    """On both schemes: the commune's officer (2024: the labour officer, 2025: the social-affairs officer) runs
+    the groups of the commune."""
+    client = client_for(world.users["officer"])
     token = page_token(client)
     response = client.post("/workgroupview/add", data={"csrf_token": token, "name": "Tổ số 2",
-                                                      "commune": str(units["00004"]), "active": "y"})
+                                                      "commune": str(units["commune"]), "active": "y"})
     assert response.status_code == 302
     from app.extensions import db
     from app.models import WorkGroup
 
-    with app.app_context():
+    with scheme_app.app_context():
         gid = db.session.query(WorkGroup).filter_by(name="Tổ số 2").one().id
+    assert response.headers["Location"].endswith(f"/workgroupview/members/{gid}")  # where members are added
     page = client.get(f"/workgroupview/members/{gid}")
     assert page.status_code == 200
     response = client.post(f"/workgroupview/members/{gid}/add", data={
-        "csrf_token": token, "user_id": str(user_ids["congan.00004"]), "role_text": "Công an xã", "is_leader": "1"})
+        "csrf_token": token, "user_id": str(user_ids[world.users["police"]]), "role_text": "Công an xã", "is_leader": "1"})
     assert response.status_code == 302
     response = client.post(f"/workgroupview/members/{gid}/add", data={
         "csrf_token": token, "name": "Ông Tổ Phó", "role_text": "Tổ phó"})
     html = client.get(f"/workgroupview/members/{gid}").get_data(as_text=True)
-    assert "congan.00004" in html and "Ông Tổ Phó" in html
+    assert world.users["police"] in html and "Ông Tổ Phó" in html
     # Visit list with the group, assign everyone, print.
     html = client.get("/visits/").get_data(as_text=True)
     assert "Người Một" in html and html.index("Người Một") < html.index("Người Bốn")
-    response = client.post("/visits/assign", data={"csrf_token": token, "commune": str(units["00004"]),
+    response = client.post("/visits/assign", data={"csrf_token": token, "commune": str(units["commune"]),
                                                    "scope": "filtered", "assign_group": str(gid)})
     assert response.status_code == 302
     html = client.get(f"/visits/?group={gid}").get_data(as_text=True)
@@ -162,18 +165,18 @@ def test_group_screens(app, client_for, street, user_ids, units):
     assert "@page" in text and "A4" in text and "Người Một" in text and "Ông Tổ Phó" in text
     assert "<script src" not in text and "<link" not in text  # everything inline, served by the app
     # Another commune's group: 404 everywhere.
-    client2 = client_for("congan.00037")
+    client2 = client_for(world.users["other_police"])
     assert client2.get(f"/workgroupview/members/{gid}").status_code == 404
     assert client2.get(f"/visits/sheet/{gid}").status_code == 404
     assert client2.get(f"/visits/sheet/{gid}/xlsx").status_code == 404
     response = client2.post(f"/workgroupview/members/{gid}/add", data={"csrf_token": page_token(client2),
                                                                       "name": "Kẻ Lạ"})
     assert response.status_code == 404
-    assert client2.get(f"/visits/?commune={units['00004']}").status_code == 404
+    assert client2.get(f"/visits/?commune={units['commune']}").status_code == 404
     # Read-only roles see but cannot change.
-    phong = client_for("phong.001")
+    phong = client_for(world.users["leader"])
     assert phong.get(f"/workgroupview/members/{gid}").status_code == 200
     response = phong.post(f"/workgroupview/members/{gid}/add", data={"csrf_token": page_token(phong), "name": "X"})
     assert response.status_code in (302, 403)
-    with app.app_context():
+    with scheme_app.app_context():
         assert db.session.get(WorkGroup, gid).member_count == 2

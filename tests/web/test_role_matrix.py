@@ -1,10 +1,18 @@
-"""Role × endpoint matrix, generated from the role table: 200 where the role may, 302/403 where it may not."""
+"""Role × endpoint matrix, generated from the role table of each scheme: 200 where the role may, 302/403 where it
+may not."""
 import pytest
 
-from app.security.roles import ROLES, WRITE
+from app.security.roles import WRITE, roles_for
+from tests.conftest import SCHEMES, WORLDS
 
-USER_OF_ROLE = {"admin": "admin", "so": "so.ldtbxh", "phong": "phong.001", "congan": "congan.00004",
-                "canbo": "canbo.00004", "lanhdao": "lanhdao"}
+# The demo user (by what they do, ``World.users``) holding each permission set.
+ROLE_USER = {"admin": "admin", "so": "city", "phong": "payer", "xa": "payer", "congan": "police", "canbo": "officer",
+             "lanhdao": "leader"}
+
+
+def user_of(scheme, role):
+    return WORLDS[scheme].users[ROLE_USER[role.key]]
+
 
 # (url, permission class, level needed, capability needed)
 WEB_ENDPOINTS = [
@@ -34,12 +42,13 @@ def allowed(role, view, level, cap=None):
     return ok and (cap is None or cap in role.capabilities)
 
 
-CASES = [(r, url, view, level, cap) for r in ROLES for url, view, level, cap in WEB_ENDPOINTS]
+CASES = [(s, r, url, view, level, cap) for s in SCHEMES for r in roles_for(s) for url, view, level, cap in WEB_ENDPOINTS]
 
 
-@pytest.mark.parametrize("role,url,view,level,cap", CASES, ids=[f"{c[0].key}-{c[1]}" for c in CASES])
-def test_web_matrix(client_for, role, url, view, level, cap):
-    client = client_for(USER_OF_ROLE[role.key])
+@pytest.mark.parametrize("unit_scheme,role,url,view,level,cap", CASES, indirect=["unit_scheme"],
+                         ids=[f"{c[0]}-{c[1].key}-{c[2]}" for c in CASES])
+def test_web_matrix(client_for, unit_scheme, role, url, view, level, cap):
+    client = client_for(user_of(unit_scheme, role))
     response = client.get(url)
     if allowed(role, view, level, cap):
         assert response.status_code == 200
@@ -49,13 +58,14 @@ def test_web_matrix(client_for, role, url, view, level, cap):
             assert "/login" in response.headers["Location"] or response.headers["Location"].endswith("/")
 
 
-API_CASES = [(r, m, url, view, level) for r in ROLES for m, url, view, level in API_ENDPOINTS]
+API_CASES = [(s, r, m, url, view, level) for s in SCHEMES for r in roles_for(s) for m, url, view, level in API_ENDPOINTS]
 
 
-@pytest.mark.parametrize("role,method,url,view,level", API_CASES, ids=[f"{c[0].key}-{c[1]}-{c[2]}" for c in API_CASES])
-def test_api_matrix(app, api_token, role, method, url, view, level):
-    headers = api_token(USER_OF_ROLE[role.key])
-    client = app.test_client()
+@pytest.mark.parametrize("unit_scheme,role,method,url,view,level", API_CASES, indirect=["unit_scheme"],
+                         ids=[f"{c[0]}-{c[1].key}-{c[2]}-{c[3]}" for c in API_CASES])
+def test_api_matrix(scheme_app, api_token, unit_scheme, role, method, url, view, level):
+    headers = api_token(user_of(unit_scheme, role))
+    client = scheme_app.test_client()
     response = client.open(url, method=method, headers=headers, json={} if method == "POST" else None)
     if allowed(role, view, level):
         # An empty body is refused by validation, not by permissions.
@@ -73,15 +83,16 @@ def test_anonymous_is_sent_to_login(app):
     assert client.get("/api/v1/beneficiary/").status_code == 401
 
 
-def test_every_demo_login_works_with_its_scope(app, client_for):
-    from app.cli import demo_accounts
+def test_every_demo_login_works_with_its_scope(scheme_app, client_for, unit_scheme):
+    from app.cli.common import demo_accounts
+    from app.extensions import db
+    from app.services.reference import find_unit
 
-    for username, _role_name, unit_code in demo_accounts():
-        client = client_for(username)
-        html = client.get("/").get_data(as_text=True)
-        from app.extensions import db
-        from app.services.reference import find_unit
-
-        with app.app_context():
-            unit = find_unit(db.session, unit_code, "2024")
+    with scheme_app.app_context():
+        accounts = demo_accounts()
+        assert {username for username, _role, _unit in accounts} >= set(WORLDS[unit_scheme].users.values())
+    for username, _role_name, unit_code in accounts:
+        html = client_for(username).get("/").get_data(as_text=True)
+        with scheme_app.app_context():
+            unit = find_unit(db.session, unit_code, unit_scheme)
             assert unit.name in html, username

@@ -8,6 +8,7 @@ sync.py            the set-based sync of the payout list, holds and what was lef
 exports.py         the hand-over files: the payout list per paying unit (.xlsx), one CSV per bank
 reconciliation.py  the bank's results, totals, the follow-up list, carrying failed lines
 measure.py         the headline share paid into an account
+page.py            what the page of one period shows (one read-only call)
 
 The package re-exports the period functions, so callers write ``payout.lock_period(...)``.
 """
@@ -27,8 +28,10 @@ from app.services.payout.measure import (  # noqa: F401
     headline_by_commune,
     latest_closed_period,
 )
+from app.services.payout.page import SYNCABLE, period_page  # noqa: F401
 from app.services.payout.periods import (  # noqa: F401
     ACTIVE_LINE_SQL,
+    ARCHIVED_MSG,
     CHECKSUM_COLS,
     LOCKED_MSG,
     MONTH_LOCK,
@@ -41,14 +44,17 @@ from app.services.payout.periods import (  # noqa: F401
     effective_unit,
     find_period,
     hand_over,
+    is_archived,
     load_period,
     lock_month,
     lock_period,
     out_of_scope,
     period_in_charge,
     period_summary,
+    period_unit_ids,
     period_visible,
     require_status,
+    require_writable,
 )
 from app.services.payout.reconciliation import (  # noqa: F401
     RESULT_ALIASES,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.models import Bank, Beneficiary, PaymentAccount
@@ -383,3 +383,12 @@ def to_dict(account: PaymentAccount, *, unmask: bool = True) -> dict:
         "ended_by_id": account.ended_by_id, "ended_at": account.ended_at.isoformat() if account.ended_at else None,
         "end_reason": account.end_reason,
     }
+
+
+def to_verify_by(user_id: int | None):
+    """Accounts waiting for a verification that ``user_id`` may give: pending and entered by someone else (four
+    eyes: nobody verifies what they entered; ``verify_account`` refuses it)."""
+    pending = PaymentAccount.state == "pending"
+    if user_id is None:
+        return pending
+    return pending & or_(PaymentAccount.entered_by_id.is_(None), PaymentAccount.entered_by_id != user_id)

@@ -12,15 +12,16 @@ from app.models import (
 )
 from app.services.payout.accounts import has_verified_account
 from app.services.payout.exports import EXPORTABLE
-from app.services.payout.periods import period_visible
-from app.services.scope import contains, subtree_ids
+from app.services.reference import units_below
+from app.services.scope import contains, related, subtree_ids
 
 # --- the headline measure ------------------------------------------------------------------------
 
 def latest_closed_period(session: Session, unit: AdminUnit) -> PayoutPeriod | None:
     candidates = session.scalars(select(PayoutPeriod).where(PayoutPeriod.status.in_(EXPORTABLE))
                                  .order_by(PayoutPeriod.period_date.desc(), PayoutPeriod.id.desc()))
-    return next((p for p in candidates if period_visible(p, unit)), None)
+    # the unit's own scheme: a historical period of a retired scheme pays none of today's units
+    return next((p for p in candidates if related(p.unit, unit)), None)
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -88,9 +89,10 @@ def headline(session: Session, unit: AdminUnit, period_id: int | None = None) ->
 
 
 def headline_breakdown(session: Session, unit: AdminUnit, period_id: int | None = None) -> list[dict]:
-    """The measure for each unit directly below ``unit`` (districts of the city, communes of a district)."""
+    """The measure for each unit directly below ``unit``: the city's districts (2024) or communes (2025), a
+    district's communes."""
     rows, used = headline_by_commune(session, unit, period_id)
-    children = list(session.scalars(select(AdminUnit).where(AdminUnit.parent_id == unit.id).order_by(AdminUnit.path)))
+    children = units_below(session, unit)
     units = {u.id: u for u in session.scalars(select(AdminUnit).where(AdminUnit.id.in_(list(rows))))} if rows else {}
     out = []
     for child in children:

@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 
-from sqlalchemy import String, cast, func, select, text
+from sqlalchemy import Select, String, cast, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from app.models import (
@@ -23,18 +23,45 @@ from app.models import (
 from app.models.payout import INACTIVE_RESULTS
 from app.services.formatting import utc_now
 from app.services.messages import N_, FieldError, Problem
-from app.services.reference import level_of, payer_level
+from app.services.reference import level_of, payer_level, retired_schemes
 from app.services.registry import normalize as nz
-from app.services.scope import OutOfScope, contains, related, subtree_ids
+from app.services.scope import OutOfScope, archive_ids, contains, lineage_ids, reads_archive, related, subtree_ids
 from app.services.validation import is_id
+
+# The state a period waits in for each piece of work on it.
+WAITING_FOR = {"sync": "draft", "lock": "synced", "hand_over": "locked"}
 
 # --- scope (the rule: app/services/scope.py) -----------------------------------------------
 
 def period_visible(period: PayoutPeriod, unit: AdminUnit | None) -> bool:
-    """A user sees a period that covers their unit (their lines of it) or lies inside their scope."""
+    """A user sees a period that covers their unit (their lines of it) or lies inside their scope, and the city
+    also the historical periods of a retired scheme (read only: ``require_writable``)."""
     if unit is None or period is None:
         return False
-    return related(period.unit, unit)
+    return related(period.unit, unit) or reads_archive(unit, period.unit)
+
+
+def period_unit_ids(unit: AdminUnit | None) -> Select:
+    """The SQL side of ``period_visible``: a SELECT of the units whose periods a user of ``unit`` sees."""
+    return select(AdminUnit.id).where(or_(AdminUnit.id.in_(lineage_ids(unit)), AdminUnit.id.in_(archive_ids(unit))))
+
+
+ARCHIVED_MSG = N_("The payout period %(name)s belongs to the %(scheme)s units, which are no longer in use: "
+                  "it can be read and exported, not changed")
+
+
+def is_archived(session: Session, period: PayoutPeriod, unit: AdminUnit | None = None) -> bool:
+    """The period is history: its units belong to a retired scheme, or to another scheme than ``unit``'s."""
+    scheme = period.unit.scheme
+    return (unit is not None and unit.scheme != scheme) or scheme in retired_schemes(session)
+
+
+def require_writable(session: Session, period: PayoutPeriod, unit: AdminUnit | None) -> None:
+    """Refuse (:class:`OutOfScope`, with its own message) any change to a period that is history — by anyone,
+    the system included: its units moved to another scheme, so a sync would find no one in them and delete
+    every line. Every write of a period (sync, lock, hand over, close, results, carry) calls this first."""
+    if is_archived(session, period, unit):
+        raise OutOfScope("period", ARCHIVED_MSG, {"name": period.name, "scheme": period.unit.scheme})
 
 
 def period_in_charge(period: PayoutPeriod, unit: AdminUnit | None) -> bool:
@@ -43,10 +70,11 @@ def period_in_charge(period: PayoutPeriod, unit: AdminUnit | None) -> bool:
 
 
 def effective_unit(period: PayoutPeriod, unit: AdminUnit) -> AdminUnit:
-    """The part of the period a user of ``unit`` works on: the deeper of the two units."""
+    """The part of the period a user of ``unit`` works on: the deeper of the two units (the city reading a
+    historical period of a retired scheme: the whole period)."""
     if contains(period.unit, unit):
         return unit
-    if contains(unit, period.unit):
+    if contains(unit, period.unit) or reads_archive(unit, period.unit):
         return period.unit
     raise out_of_scope()
 
@@ -90,6 +118,9 @@ def create_period(session: Session, *, name: str, period_date: dt.date, unit: Ad
         raise FieldError(Problem("unit", "period_unit_level", N_(
             "A payout period covers the city or one paying unit (a district in the 2024 scheme, a commune in the "
             "2025 scheme), not %(unit)s"), {"unit": unit.name}))
+    if unit.scheme in retired_schemes(session):
+        raise OutOfScope("unit", N_("%(unit)s belongs to the %(scheme)s units, which are no longer in use: no new "
+                                    "payout period can be created there"), {"unit": unit.name, "scheme": unit.scheme})
     period = PayoutPeriod(name=name, period_date=period_date, unit_id=unit.id, status="draft",
                           created_by_id=user_id, created_at=utc_now())
     session.add(period)
@@ -171,6 +202,7 @@ def period_summary(session: Session, period_id: int, unit: AdminUnit | None = No
 def lock_period(session: Session, period_id: int, user_id: int | None, unit: AdminUnit) -> dict:
     """Lock and approve: number any line without an STT, store the summary and the checksum; commits."""
     period = load_period(session, period_id, lock=True)
+    require_writable(session, period, unit)
     if not period_in_charge(period, unit):
         raise out_of_scope()
     require_status(period, ("synced",), N_("The payout period %(name)s must be synced (and not locked) to lock it"),
@@ -229,6 +261,7 @@ def checksum_intact(session: Session, period: PayoutPeriod) -> bool | None:
 
 def hand_over(session: Session, period_id: int, user_id: int | None, unit: AdminUnit) -> PayoutPeriod:
     period = load_period(session, period_id, lock=True)
+    require_writable(session, period, unit)
     if not period_in_charge(period, unit):
         raise out_of_scope()
     require_status(period, ("locked",), N_("The payout period %(name)s must be locked before it is handed over"),
@@ -241,6 +274,7 @@ def hand_over(session: Session, period_id: int, user_id: int | None, unit: Admin
 def close_period(session: Session, period_id: int, user_id: int | None, unit: AdminUnit) -> PayoutPeriod:
     """Mark a handed-over period paid and reconciled: every line to pay has a result."""
     period = load_period(session, period_id, lock=True)
+    require_writable(session, period, unit)
     if not period_in_charge(period, unit):
         raise out_of_scope()
     require_status(period, ("handed_over",), N_(

@@ -23,6 +23,7 @@ from app.services.payout.periods import (
     load_period,
     lock_month,
     require_status,
+    require_writable,
 )
 from app.services.payout.sync import SNAPSHOT_COLS
 from app.services.registry import normalize as nz
@@ -76,6 +77,7 @@ def import_results(session: Session, period_id: int, path: str, unit: AdminUnit,
     from app.services.registry.sheets import HeaderNotFound, SheetError, open_table
 
     period = load_period(session, period_id, lock=True)
+    require_writable(session, period, unit)
     target = effective_unit(period, unit)
     require_status(period, ("handed_over", "paid", "locked"), N_(
         "The payout period %(name)s must be locked and handed over before results are imported"),
@@ -84,9 +86,9 @@ def import_results(session: Session, period_id: int, path: str, unit: AdminUnit,
         table = open_table(path, aliases=RESULT_ALIASES, required=("ref",))
     except HeaderNotFound:
         raise FieldError(Problem("file", "results_header", N_(
-            "The result file needs a reference column (reference / Mã giao dịch) and a status column")))
+            "The result file needs a reference column (reference / Mã giao dịch) and a status column"))) from None
     except SheetError as exc:
-        raise FieldError(Problem("file", "file_unsupported", exc.msgid, exc.params))
+        raise FieldError(Problem("file", "file_unsupported", exc.msgid, exc.params)) from None
     problems: list[Problem] = []
     updates: dict[int, tuple[str, str | None, int]] = {}
     rows = invalid = 0
@@ -167,6 +169,8 @@ def carry_failed(session: Session, from_period_id: int, to_period_id: int, unit:
     refreshed by the next sync (a fixed account, or cash)."""
     source = load_period(session, from_period_id)
     target_period = load_period(session, to_period_id, lock=True)
+    require_writable(session, source, unit)  # its failed lines become "carried"
+    require_writable(session, target_period, unit)
     scope = effective_unit(source, unit)
     effective_unit(target_period, unit)
     require_status(target_period, ("draft", "synced"), LOCKED_MSG, "period_locked")

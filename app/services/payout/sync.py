@@ -11,7 +11,8 @@ Promises:
   categories gets several lines only where every category involved is stackable, otherwise the
   line with the higher amount;
 - the sync is one ``INSERT … SELECT … ON CONFLICT`` per scope plus a DELETE of stale lines; it reports
-  what it added, removed and changed; it refuses a period that is locked;
+  what it added, removed and changed; it refuses a period that is locked, and a period of a retired unit
+  scheme (``require_writable``: its people moved to the new units, so every line would look stale);
 - after the lock a line never changes except for its payment result; the checksum is SHA-256 over
   the ordered lines;
 - every function that reads lines takes the unit whose scope it may read.
@@ -43,6 +44,7 @@ from app.services.payout.periods import (
     load_period,
     lock_month,
     require_status,
+    require_writable,
 )
 from app.services.payout.rules import base_levels_at, stackable_categories
 from app.services.scope import subtree_sql
@@ -73,6 +75,7 @@ def sync_job_id(period_id: int, unit_id: int) -> str:
 def request_sync(session: Session, period_id: int, unit: AdminUnit, user_id: int | None) -> PayoutSyncRun:
     """Record a sync request (or return the one already waiting or running for the same scope)."""
     period = load_period(session, period_id)
+    require_writable(session, period, unit)
     target = effective_unit(period, unit)
     require_status(period, ("draft", "synced"), LOCKED_MSG, "period_locked")
     run = session.scalar(select(PayoutSyncRun).where(
@@ -97,6 +100,7 @@ def sync_payout_list(session: Session, period_id: int, unit: AdminUnit, progress
     Returns {"added", "removed", "changed", "total", "run_id"}."""
     dialect = session.get_bind().dialect.name
     period = load_period(session, period_id, lock=True)
+    require_writable(session, period, unit)  # history: its people moved away, a sync would delete every line
     target = effective_unit(period, unit)
     require_status(period, ("draft", "synced"), LOCKED_MSG, "period_locked")
     lock_month(session, benefit_month(period.period_date))

@@ -26,7 +26,7 @@ from app.services.formatting import utc_now
 from app.services.messages import N_, Problem, Problems
 from app.services.reference import commune_level
 from app.services.registry import normalize as nz
-from app.services.registry.keys import natural_key
+from app.services.registry.keys import natural_key, search_keys
 from app.services.registry.staging import problem_dict, record_upload, stage_file, staging_fields
 from app.services.registry.units import UnitResolver
 from app.services.scope import subtree_sql
@@ -295,6 +295,7 @@ def validate_row(values: dict, ctx: RowContext) -> tuple[dict, list[Problem]]:  
     rec.setdefault("cmnd", None)
 
     rec["address"] = nz.clean_text(values.get("address"))[:400] or None
+    rec.update(search_keys(rec["full_name"], rec["address"]))
 
     commune_value = values.get("commune")
     if commune_value in (None, "") and ctx.batch_unit.level == commune_level(ctx.batch_unit.scheme):
@@ -448,7 +449,7 @@ def _count(session: Session, batch: ImportBatch) -> None:
 
 # --- apply ---------------------------------------------------------------------------
 
-_PERSON_COLS = ("full_name", "name_key", "cccd", "cmnd", "date_of_birth", "birth_year", "sex", "address", "commune_id")
+_PERSON_COLS = ("full_name", "name_key", "search_key", "sort_key", "address_key", "cccd", "cmnd", "date_of_birth", "birth_year", "sex", "address", "commune_id")
 
 
 def request_apply(session: Session, batch: ImportBatch) -> bool:

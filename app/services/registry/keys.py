@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from app.services.registry.normalize import name_key
+from app.services.registry.normalize import COLLATION_KEY_LENGTH, name_key, name_sort_key, search_key
 
 
 def natural_key(cccd: str | None, key: str, date_of_birth: dt.date | None, birth_year: int | None,
@@ -16,7 +16,7 @@ def natural_key(cccd: str | None, key: str, date_of_birth: dt.date | None, birth
 
 
 def refresh_keys(person) -> None:
-    """Recompute name_key, birth_year and natural_key of a Beneficiary after an edit."""
+    """Recompute name_key, birth_year, natural_key and the search keys of a Beneficiary after an edit."""
     person.cccd = person.cccd or None
     person.name_key = name_key(person.full_name or "")
     if person.date_of_birth:
@@ -24,3 +24,18 @@ def refresh_keys(person) -> None:
     commune = person.commune
     code = commune.code if commune is not None else str(person.commune_id)
     person.natural_key = natural_key(person.cccd, person.name_key, person.date_of_birth, person.birth_year, code)
+    fill_search_keys(person)
+
+
+def search_keys(full_name: str | None, address: str | None) -> dict:
+    """The stored search and sort keys of a person: ``search_key`` (name without tones, lower case),
+    ``sort_key`` (Vietnamese alphabetical order of the name), ``address_key`` (address without tones)."""
+    return {"search_key": search_key(full_name)[:150], "sort_key": name_sort_key(full_name)[:COLLATION_KEY_LENGTH],
+            "address_key": search_key(address)[:400] or None}
+
+
+def fill_search_keys(person) -> None:
+    """Set the search and sort keys of a Beneficiary from its name and address (every ORM write)."""
+    for key, value in search_keys(person.full_name, person.address).items():
+        if getattr(person, key) != value:
+            setattr(person, key, value)

@@ -109,7 +109,7 @@ for _letter, _code in _VNI_ENCODE.items():
     if len(_code) == 1:
         _VNI_DECODE[_code] = _letter
     else:  # accept the mark in either case; the base letter decides the case
-        _b, _m = _code
+        _b, _m = _code[0], _code[1:]
         _VNI_DECODE[_b + _m.lower()] = _letter
         _VNI_DECODE[_b + _m.upper()] = _letter
 _VNI_ENCODE_TABLE = str.maketrans(_VNI_ENCODE)
@@ -229,7 +229,7 @@ def _detect_legacy(text: str) -> tuple[str, str | None]:
         if len(words_o) != len(words_c):
             continue
         total = ok_orig = ok_conv = gain = 0
-        for wo, wc in zip(words_o, words_c):
+        for wo, wc in zip(words_o, words_c, strict=True):
             if wo.isascii():
                 continue
             total += 1

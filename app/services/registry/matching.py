@@ -1,14 +1,16 @@
 """Matching (đối sánh) of beneficiaries against the population registry, and the police review.
 
-Rules (issue "match and clean"):
+Rules:
 - CCCD first. Found: deceased / moved by the registry status; otherwise every key field
   (name, date of birth, sex, commune) is compared; a name that differs only in tone
   placement, NFC/NFD or a look-alike letter is the same name. Any other difference is a
   mismatch, and every differing field is kept with both values.
 - No CCCD, or CCCD not found: candidates by family + given name (ASCII, so missing
-  diacritics do not hide anyone) and birth year, in the commune, then in the district.
-  A candidate is never accepted automatically: the person gets needs_review and the
-  candidates with a score; none → not_found.
+  diacritics do not hide anyone) and birth year, in the commune, then within the unit right above the
+  commune (its district in the 2024 scheme, the city in 2025).
+  Each candidate gets a similarity (``similarity``: family, middle and given name, full date of
+  birth); one below ``MIN_CANDIDATE_SCORE`` is not proposed. A candidate is never accepted
+  automatically: the person gets needs_review and the candidates with their score; none → not_found.
 - Someone whose registry record is already another beneficiary's → possible_duplicate.
 - deceased / moved / mismatch hold the person's payments until a police officer resolves it.
 """
@@ -18,6 +20,7 @@ import datetime as dt
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 from rapidfuzz import fuzz
 from sqlalchemy import func, or_, select, text
@@ -27,10 +30,13 @@ from app.models import AdminUnit, Beneficiary, MatchRun
 from app.services.bulk import bulk_update
 from app.services.formatting import utc_now
 from app.services.messages import N_, FieldError, Problem
+from app.services.registry import normalize as nz
 from app.services.registry.population import CitizenRecord, LocalPopulationRegistry, PopulationRegistry, fg_key
 from app.services.scope import OutOfScope, covers, subtree_ids, subtree_sql
 
 STATUS_CODES = ("matched", "mismatch", "not_found", "deceased", "moved", "possible_duplicate", "needs_review")
+# Statuses that wait for a police officer's review decision (the review list).
+TO_REVIEW = ("mismatch", "needs_review", "not_found", "possible_duplicate", "deceased", "moved")
 HOLD_OF_STATUS = {"deceased": "deceased", "moved": "moved", "mismatch": "mismatch"}
 CHUNK = 5000
 MAX_CANDIDATES = 5
@@ -72,35 +78,97 @@ def compare(b, c: CitizenRecord, unit_names: dict[int, str]) -> dict:
     return diff
 
 
-def _score(b, c: CitizenRecord) -> int:
-    name = fuzz.ratio(b.name_key, c.name_key)
+# --- similarity of a candidate (people not found by CCCD) ------------------------------------------------------------
+
+# Weights of the parts of a person: every part of the name and the full date of birth count.
+SIMILARITY_WEIGHTS = {"family": 0.15, "middle": 0.15, "given": 0.30, "birth": 0.40}
+# A candidate scoring below this is not proposed (the person stays not_found). Chosen on the labelled synthetic
+# population with bench/match_threshold_bench.py (200,000 citizens, 20,000 list rows searched without their CCCD):
+# at 75 precision 0.978 and recall 0.997 (without a threshold: 0.878 and 0.997). The namesakes born the same year
+# in the same area who share the middle name but not the month score 70 and drop out; a true record with a wrong
+# day and a name written without diacritics (77) stays; at 80 it would not, for little precision (0.983).
+MIN_CANDIDATE_SCORE = 75
+SEX_MISMATCH_FACTOR = 0.8
+
+
+def _name_parts(name_key: str) -> tuple[tuple[str, str, str], tuple[str, str, str]]:
+    """(family, middle, given) of a name key, and the same parts folded to ASCII."""
+    parts = nz.split_name(name_key)
+    return parts, tuple(nz.ascii_key(p).lower() for p in parts)
+
+
+def _part_similarity(a: str, b: str, a_ascii: str, b_ascii: str, plain: bool) -> float:
+    """0..1 for one part of the name. ``plain``: one of the names is written without diacritics, so the same
+    letters are the same name; between two names with diacritics, "Lan" and "Lân" are different names."""
+    if a == b:
+        return 1.0
+    if not a or not b:  # a middle name written on one side only
+        return 0.5
+    if a_ascii == b_ascii:
+        return 0.95 if plain else 0.6
+    return 0.8 * (fuzz.ratio(a_ascii, b_ascii) / 100) ** 2  # a typo keeps most of it, another name little
+
+
+def _birth_similarity(b, c) -> float:
+    """0..1 for the date of birth: the whole date when both have one, else the year."""
     if b.date_of_birth and c.date_of_birth:
-        born = 100 if b.date_of_birth == c.date_of_birth else 40
-    else:
-        born = 80 if (b.birth_year == c.birth_year) else 0
-    sex = 100 if (not b.sex or not c.sex or b.sex == c.sex) else 0
-    return round(0.6 * name + 0.3 * born + 0.1 * sex)
+        x, y = b.date_of_birth, c.date_of_birth
+        if x == y:
+            return 1.0
+        if x.year == y.year and x.month == y.day and x.day == y.month:
+            return 0.7  # day and month swapped
+        if x.year == y.year and x.month == y.month:
+            return 0.5  # a wrong day
+        if x.year == y.year:
+            return 0.25
+        return 0.1 if abs(x.year - y.year) == 1 and (x.month, x.day) == (y.month, y.day) else 0.0
+    if b.birth_year and c.birth_year:
+        return 0.7 if b.birth_year == c.birth_year else 0.0  # the day is unknown on one side
+    return 0.5
 
 
-def match_one(b, found: CitizenRecord | None, pool: list[CitizenRecord], parents: dict, names: dict) -> Result:
-    if found is not None:
-        if found.status == "deceased":
-            return Result(b.id, "deceased", found.cccd, 100, compare(b, found, names) or None)
-        if found.status == "moved":
-            return Result(b.id, "moved", found.cccd, 100, compare(b, found, names) or None)
-        diff = compare(b, found, names)
-        return Result(b.id, "mismatch" if diff else "matched", found.cccd, 100, diff or None)
+def similarity(b, c) -> int:
+    """0..100: how alike a person of a list (``b``) and a registry record (``c``) are, from the family, middle and
+    given names (``name_key``) and the date of birth (``date_of_birth``, else ``birth_year``); a different sex
+    lowers it. 100 only when every part is the same."""
+    (bf, bm, bg), (bfa, bma, bga) = _name_parts(b.name_key or "")
+    (cf, cm, cg), (cfa, cma, cga) = _name_parts(c.name_key or "")
+    plain = (b.name_key or "").isascii() or (c.name_key or "").isascii()
+    w = SIMILARITY_WEIGHTS
+    score = (w["family"] * _part_similarity(bf, cf, bfa, cfa, plain)
+             + w["middle"] * _part_similarity(bm, cm, bma, cma, plain)
+             + w["given"] * _part_similarity(bg, cg, bga, cga, plain)
+             + w["birth"] * _birth_similarity(b, c))
+    if b.sex and c.sex and b.sex != c.sex:
+        score *= SEX_MISMATCH_FACTOR
+    return round(100 * score)
+
+
+def ranked_candidates(b, pool: list[CitizenRecord], parents: dict) -> list[tuple[int, CitizenRecord]]:
+    """Every registry record that could be ``b`` (same family and given name in ASCII and birth year; in the
+    commune, else in its district), best first with its similarity, before the threshold."""
     key = fg_key(b.full_name)
     same = [c for c in pool if c.fg_key == key and (b.birth_year is None or c.birth_year == b.birth_year)]
     local = [c for c in same if c.commune_id == b.commune_id]
     if not local:
-        district = parents.get(b.commune_id)
-        local = [c for c in same if district is not None and parents.get(c.commune_id) == district]
-    if not local:
+        parent = parents.get(b.commune_id)  # the district in 2024, the city in 2025
+        local = [c for c in same if parent is not None and parents.get(c.commune_id) == parent]
+    return sorted(((similarity(b, c), c) for c in local), key=lambda sc: -sc[0])
+
+
+def match_one(b, found: CitizenRecord | None, pool: list[CitizenRecord], parents: dict, names: dict) -> Result:
+    if found is not None:
+        diff = compare(b, found, names)
+        score = similarity(b, found) if diff else 100  # found by CCCD: how far the record is from the registry
+        if found.status in ("deceased", "moved"):
+            return Result(b.id, found.status, found.cccd, score, diff or None)
+        return Result(b.id, "mismatch" if diff else "matched", found.cccd, score, diff or None)
+    ranked = [(score, c) for score, c in ranked_candidates(b, pool, parents)
+              if score >= MIN_CANDIDATE_SCORE][:MAX_CANDIDATES]
+    if not ranked:
         return Result(b.id, "not_found")
-    ranked = sorted(local, key=lambda c: -_score(b, c))[:MAX_CANDIDATES]
     candidates = [{"cccd": c.cccd, "full_name": c.full_name, "birth": _fmt_date(c.date_of_birth, c.birth_year),
-                   "commune": names.get(c.commune_id), "status": c.status, "score": _score(b, c)} for c in ranked]
+                   "commune": names.get(c.commune_id), "status": c.status, "score": score} for score, c in ranked]
     return Result(b.id, "needs_review", None, candidates[0]["score"], None, candidates)
 
 
@@ -123,6 +191,7 @@ def match_beneficiaries(session: Session, unit: AdminUnit, *, registry: Populati
     if isinstance(registry, LocalPopulationRegistry) and session.get_bind().dialect.name == "postgresql":
         # The exact path (found by CCCD) in one statement; the loop below then sees only the rest.
         done = _match_by_cccd_in_sql(session, unit, now)
+        _rescore_differing(session, unit, now)
         session.commit()
         if progress:
             progress(stage="match", rows=done, total=total)
@@ -199,6 +268,27 @@ def _match_by_cccd_in_sql(session: Session, unit: AdminUnit, now: dt.datetime) -
     return result.rowcount or 0
 
 
+def _rescore_differing(session: Session, unit: AdminUnit, now: dt.datetime) -> None:
+    """After ``_match_by_cccd_in_sql``: the people whose record differs from the registry get the similarity of
+    ``match_one`` instead of 100 (few rows; the similarity needs Python)."""
+    from app.models import Citizen
+
+    b_cols = (Beneficiary.id, Beneficiary.name_key, Beneficiary.date_of_birth, Beneficiary.birth_year, Beneficiary.sex)
+    c_cols = (Citizen.name_key.label("c_name_key"), Citizen.date_of_birth.label("c_date_of_birth"),
+              Citizen.birth_year.label("c_birth_year"), Citizen.sex.label("c_sex"))
+    last_id = 0
+    while True:
+        rows = session.execute(select(*b_cols, *c_cols).join(Citizen, Citizen.cccd == Beneficiary.cccd).where(
+            Beneficiary.commune_id.in_(subtree_ids(unit)), Beneficiary.matched_at == now,
+            Beneficiary.match_diff.is_not(None), Beneficiary.id > last_id).order_by(Beneficiary.id).limit(CHUNK)).all()
+        if not rows:
+            return
+        last_id = rows[-1].id
+        bulk_update(session, Beneficiary.__table__, [{"id": r.id, "match_score": similarity(r, SimpleNamespace(
+            name_key=r.c_name_key, date_of_birth=r.c_date_of_birth, birth_year=r.c_birth_year, sex=r.c_sex))}
+            for r in rows])
+
+
 def _flag_duplicates(session: Session, scope) -> None:
     """A needs_review person whose best candidate is already on the list under that CCCD is a possible duplicate."""
     rows = session.execute(select(Beneficiary.id, Beneficiary.match_candidates).where(
@@ -233,11 +323,25 @@ def _reviewed(person: Beneficiary, user_id: int | None, note: str | None, now: d
         person.review_note = note
 
 
+#: Refusals of a bulk decision that only mean "nothing to do for this person" (counted, not reported one by one).
+NOTHING_TO_DO = ("no_registry_record",)
+
+
 @dataclass
 class Outcome:
     """What ``decide`` did: the ids decided, and the people refused (left unchanged) with the reason."""
     done: list[int]
     refused: list[tuple[Beneficiary, Problem]]
+
+    @property
+    def skipped(self) -> list[tuple[Beneficiary, Problem]]:
+        """The refused people there was nothing to do for (no registry record to accept)."""
+        return [(person, p) for person, p in self.refused if p.code in NOTHING_TO_DO]
+
+    @property
+    def failed(self) -> list[tuple[Beneficiary, Problem]]:
+        """The other refusals, each worth telling the officer about."""
+        return [(person, p) for person, p in self.refused if p.code not in NOTHING_TO_DO]
 
 
 def decide(session: Session, actor_unit: AdminUnit | None, beneficiary_ids, action: str, user_id: int | None, *,
@@ -389,3 +493,26 @@ def execute_run(session: Session, run_id: int, progress: Callable | None = None)
     run.finished_at = utc_now()
     session.commit()
     return run
+
+
+def review_page(session: Session, person: Beneficiary, translate: Callable[[str], str] = lambda s: s) -> dict:
+    """What the review of ``person`` shows: the registry record of their (matched) CCCD, side-by-side rows
+    (field, our value, the registry's value; codes labelled with ``translate``), and the differences and
+    candidates stored by the last match. Reads only."""
+    from app.services.formatting import format_date
+    from app.services.labels import label
+
+    key = person.match_cccd or person.cccd or ""
+    record = LocalPopulationRegistry(session).by_cccd([key]).get(key)
+    rows = []
+    if record is not None:
+        commune = session.get(AdminUnit, record.commune_id) if record.commune_id else None
+        rows = [
+            ("full_name", person.full_name, record.full_name),
+            ("date_of_birth", person.birth, format_date(record.date_of_birth, record.birth_year)),
+            ("sex", label("sex", person.sex, translate), label("sex", record.sex, translate)),
+            ("commune", person.commune.name, commune.name if commune else ""),
+        ]
+    return {"record": record, "rows": rows, "registry_status": record.status if record else None,
+            "diff": json.loads(person.match_diff) if person.match_diff else {},
+            "candidates": json.loads(person.match_candidates) if person.match_candidates else []}

@@ -122,6 +122,68 @@ def ascii_key(name: Any) -> str:
     return " ".join(s.upper().split())
 
 
+def search_key(text: Any) -> str:
+    """Search form of a name or address: ASCII, lower case, single spaces ("Nguyễn  Hoàng Kiên" ->
+    "nguyen hoang kien"). Stored keys and the user's search input are folded by this one function."""
+    return ascii_key(text).lower()
+
+
+# Vietnamese alphabetical order: a < ă < â < b < c < d < đ < e < ê < g < ... (f, j, w, z of foreign names
+# in their Latin places); letters are compared first over the whole text, tones only between texts with
+# the same letters: no tone < huyền < sắc < hỏi < ngã < nặng.
+_VI_ALPHABET = ("a", "ă", "â", "b", "c", "d", "đ", "e", "ê", "f", "g", "h", "i", "j", "k", "l", "m", "n",
+                "o", "ô", "ơ", "p", "q", "r", "s", "t", "u", "ư", "v", "w", "x", "y", "z")
+_LETTER_CODES = {letter: f"{20 + i:02d}" for i, letter in enumerate(_VI_ALPHABET)}
+_TONE_MARKS = {"\u0300": "1", "\u0301": "2", "\u0309": "3", "\u0303": "4", "\u0323": "5"}
+_KEEP_MARKS = ("\u0306", "\u0302", "\u031b")  # breve, circumflex, horn: part of the letter
+_OTHER_CODE = "99"
+COLLATION_KEY_LENGTH = 400
+
+
+def _letter_and_tone(ch: str) -> tuple[str | None, str]:
+    """(letter code or None for a character that does not sort, tone digit) of one lower-case character."""
+    if ch.isdigit() and ch.isascii():
+        return f"{2 + int(ch):02d}", ""
+    decomposed = unicodedata.normalize("NFD", ch)
+    base, marks = decomposed[0], decomposed[1:]
+    tone = next((_TONE_MARKS[m] for m in marks if m in _TONE_MARKS), "0")
+    letter = unicodedata.normalize("NFC", base + "".join(m for m in marks if m in _KEEP_MARKS))
+    if letter in _LETTER_CODES:
+        return _LETTER_CODES[letter], tone
+    folded = letter.translate(_ASCII_FOLD)
+    if folded in _LETTER_CODES:
+        return _LETTER_CODES[folded], tone
+    return (_OTHER_CODE, tone) if ch.isalpha() else (None, "")
+
+
+def collation_key(text: Any) -> str:
+    """Sort key of a text in Vietnamese alphabetical order, made of digits only, so that plain byte order
+    (any database collation) sorts as Vietnamese does. Case is ignored; punctuation does not sort; words
+    are compared one by one (a shorter word first). Layout: two digits per letter or digit ("01" between
+    words), "00", then one tone digit per letter."""
+    letters: list[str] = []
+    tones: list[str] = []
+    for word in clean_text(text).lower().split():
+        codes = []
+        for ch in word:
+            code, tone = _letter_and_tone(ch)
+            if code is not None:
+                codes.append(code)
+                tones.append(tone)
+        if codes:
+            if letters:
+                letters.append("01")
+            letters.extend(codes)
+    return ("".join(letters) + "00" + "".join(tones))[:COLLATION_KEY_LENGTH]
+
+
+def name_sort_key(name: Any) -> str:
+    """Sort key of a person's name as Vietnamese lists sort: by given name (letters, then tones), then family
+    name, then middle name ("Trần Văn An" before "Lê Thị Anh" before "Đỗ Thị Ánh" before "Lê Bình")."""
+    family, middle, given = split_name(name)
+    return "".join(collation_key(part) for part in (given, family, middle))[:COLLATION_KEY_LENGTH]
+
+
 def split_name(name: Any) -> tuple[str, str, str]:
     """(family, middle, given): first word, middle words, last word. One word -> ("", "", word)."""
     words = clean_text(name).split()
@@ -529,7 +591,7 @@ def parse_amount(value: Any) -> int | None:
         if not math.isfinite(value) or value < 0:
             raise _amount_error(shown)
         rounded = round(value)
-        if abs(value - rounded) > 1e-6:
+        if not -1e-6 <= value - rounded <= 1e-6:
             raise _amount_error(shown)
         return int(rounded)
     s = clean_text(value).lower()

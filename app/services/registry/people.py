@@ -23,20 +23,14 @@ from sqlalchemy.orm import Session
 from app.models import AdminUnit, Beneficiary, Enrolment
 from app.services import audit
 from app.services.formatting import utc_now
-from app.services.messages import N_, FieldError, Problem
+from app.services.messages import N_, Conflict, FieldError, NotFound, Problem
+from app.services.reference import is_commune
 from app.services.registry import normalize as nz
 from app.services.registry.keys import refresh_keys
 from app.services.scope import OutOfScope, contains
 
 PERSON_FIELDS = ("full_name", "cccd", "cmnd", "date_of_birth", "birth_year", "sex", "address", "commune_id")
-CONFLICT = N_("This change conflicts with a record that already exists; nothing was saved.")
 _YEAR_RE = re.compile(r"^\d{4}$")
-
-
-class Conflict(Exception):
-    """The write would break a uniqueness rule (the database said so). ``msgid`` is generic on purpose."""
-
-    msgid = CONFLICT
 
 
 def _error(field: str, code: str, msgid: str, **params) -> FieldError:
@@ -261,10 +255,10 @@ def move_person(session: Session, actor_unit_id: int | None, beneficiary_id: int
     actor_unit = session.get(AdminUnit, actor_unit_id) if actor_unit_id else None
     person = session.get(Beneficiary, beneficiary_id)
     if person is None or not contains(actor_unit, person.commune):
-        raise _error("beneficiary", "not_found", N_("No such beneficiary in your scope"))
+        raise NotFound("beneficiary", N_("No such beneficiary in your scope"))
     if to_commune is None or not contains(actor_unit, to_commune):
         raise OutOfScope("commune", N_("The target commune is outside your scope"))
-    if to_commune.level != person.commune.level or to_commune.id == person.commune_id:
+    if not is_commune(to_commune) or to_commune.id == person.commune_id:
         raise _error("commune", "bad_target", N_("Choose another commune"))
     old = person.commune
     person.commune = to_commune

@@ -332,6 +332,7 @@ def check_container(path: str, limits: SheetLimits | None = None) -> None:  # no
         budget = cap
         try:
             for i in infos:
+                scan: _ExtentScan | _SharedStringScan | None
                 if i.filename.startswith("xl/worksheets/") and i.filename.endswith(".xml"):
                     scan = _ExtentScan()
                 elif i.filename == "content.xml":
@@ -644,7 +645,11 @@ def _row_fields(cells: Sequence[Any], index: _AliasIndex) -> dict[str, int]:
     return found
 
 
-def _merge_at(merges: Sequence[tuple[tuple[int, int], tuple[int, int]]], r: int, c: int):
+# A merged cell range: ((first row, first column), (last row, last column)), 0-based and inclusive.
+_Merge = tuple[tuple[int, int], tuple[int, int]]
+
+
+def _merge_at(merges: Sequence[_Merge], r: int, c: int) -> _Merge | None:
     for (r1, c1), (r2, c2) in merges:
         if r1 <= r <= r2 and c1 <= c <= c2:
             return (r1, c1), (r2, c2)
@@ -671,7 +676,7 @@ def _build_columns(  # noqa: C901
     pos: int,
     index: _AliasIndex,
     required: Sequence[str],
-    merges: Sequence[tuple[tuple[int, int], tuple[int, int]]],
+    merges: Sequence[_Merge],
 ) -> tuple[list[Column], int]:
     rn, head = rows[pos]
     head_fields = _row_fields(head, index)
@@ -745,7 +750,7 @@ def _detect_header(
     index: _AliasIndex,
     required: Sequence[str],
     max_header_row: int,
-    merges: Sequence[tuple[tuple[int, int], tuple[int, int]]] = (),
+    merges: Sequence[_Merge] = (),
 ) -> _HeaderInfo | None:
     best: tuple[int, int] | None = None
     for pos, (_rn, cells) in enumerate(rows[:max_header_row]):
@@ -973,7 +978,7 @@ class _CalamineSource(_Source):
     def _sheet_name(self) -> str:
         return str(getattr(self._sheet, "name", ""))
 
-    def merges(self) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    def merges(self) -> list[_Merge]:
         try:
             return list(self._sheet.merged_cell_ranges or ())
         except Exception:  # pragma: no cover - older python-calamine
@@ -1154,7 +1159,8 @@ def _sheet_order(wb: Any) -> list[int]:
         metas = list(wb.sheets_metadata)
     except Exception:  # pragma: no cover
         return list(range(len(wb.sheet_names)))
-    visible, hidden = [], []
+    visible: list[int] = []
+    hidden: list[int] = []
     for i, m in enumerate(metas):
         if str(m.typ).rsplit(".", 1)[-1] not in ("WorkSheet",):
             continue
@@ -1216,7 +1222,7 @@ def _open_csv(path: str, index: _AliasIndex, required: Sequence[str], max_header
     if encoding == "utf-8-sig" and text.startswith("\ufeff"):
         text = text[1:]
 
-    best: tuple[tuple[int, int, int], str, _HeaderInfo, list] | None = None
+    best: tuple[tuple[int, int, int], str, _HeaderInfo, list[tuple[int, list[Any]]]] | None = None
     too_large: TooLarge | None = None
     for pref, delim in enumerate(_DELIMITERS):
         rows: list[tuple[int, list[Any]]] = []

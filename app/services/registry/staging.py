@@ -12,12 +12,13 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Table, delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from app.models import ImportBatch
+from app.models.import_batch import ImportBatch
 from app.services.formatting import utc_now
 from app.services.messages import N_, Problem
 from app.services.registry import sheets
@@ -25,6 +26,9 @@ from app.services.registry.sheets import HeaderNotFound, SheetError, SheetRow, o
 
 CHUNK = 5000
 Progress = Callable[..., None]
+# A mapped staging class (with batch_id and row_number columns). Any: the models' base class (FAB's Model)
+# carries no type information.
+StagingModel = type[Any]
 
 
 class ImportRefused(Exception):
@@ -63,11 +67,11 @@ def record_upload(session: Session, *, kind: str, filename: str, content: bytes,
     return batch
 
 
-def problem_dict(p: Problem) -> dict:
+def problem_dict(p: Problem) -> dict[str, object]:
     return {"field": p.field, "code": p.code, "msgid": p.msgid, "params": p.params, "severity": p.severity}
 
 
-def _cell_text(v) -> str:
+def _cell_text(v: object) -> str:
     if v is None:
         return ""
     if isinstance(v, (dt.date, dt.datetime)):
@@ -77,12 +81,12 @@ def _cell_text(v) -> str:
     return str(v)
 
 
-def raw_json(raw, limit: int | None = None) -> str:
+def raw_json(raw: Iterable[object], limit: int | None = None) -> str:
     """The original cells of a row, as the error report shows them: at most ``limit`` characters of cell
     text in all (``SheetLimits.raw_max_chars``); a longer cell is cut and marked with "…", later cells
     dropped, so the stored JSON stays bounded and valid."""
     budget = sheets.LIMITS.raw_max_chars if limit is None else limit
-    cells = []
+    cells: list[str] = []
     for v in raw:
         text = v if type(v) is str else _cell_text(v)
         if len(text) > budget:
@@ -93,7 +97,7 @@ def raw_json(raw, limit: int | None = None) -> str:
     return json.dumps(cells, ensure_ascii=False)
 
 
-def staging_fields(batch_id: int, row: SheetRow, problems: Iterable[Problem]) -> dict:
+def staging_fields(batch_id: int, row: SheetRow, problems: Iterable[Problem]) -> dict[str, object]:
     """The bookkeeping columns every staging table shares."""
     problems = list(problems)
     has_error = any(p.severity == "error" for p in problems)
@@ -102,13 +106,14 @@ def staging_fields(batch_id: int, row: SheetRow, problems: Iterable[Problem]) ->
             "has_error": has_error, "outcome": "error" if has_error else None, "duplicate_of_row": None}
 
 
-def copy_rows(session: Session, table, rows: list[dict]) -> None:
+def copy_rows(session: Session, table: Table, rows: Sequence[Mapping[str, object]]) -> None:
     """Insert rows set-based: COPY on PostgreSQL, executemany elsewhere. All rows have the same keys."""
     if not rows:
         return
     if session.get_bind().dialect.name == "postgresql":
         cols = list(rows[0].keys())
         raw = session.connection().connection.driver_connection
+        assert raw is not None  # a checked-out connection always has its driver connection
         with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({', '.join(cols)}) FROM STDIN") as copy:
             for r in rows:
                 copy.write_row([r[c] for c in cols])
@@ -116,8 +121,9 @@ def copy_rows(session: Session, table, rows: list[dict]) -> None:
         session.execute(insert(table), rows)
 
 
-def stage_file(session: Session, batch: ImportBatch, *, model, aliases: Mapping, required: tuple[str, ...],
-               build_row: Callable[[SheetRow], dict], progress: Progress | None = None) -> None:
+def stage_file(session: Session, batch: ImportBatch, *, model: StagingModel, aliases: Mapping[str, Iterable[str]],
+               required: tuple[str, ...], build_row: Callable[[SheetRow], dict[str, object]],
+               progress: Progress | None = None) -> None:
     """Stream ``batch``'s file into ``model`` (a staging model with batch_id and row_number), resuming after
     the last staged row. ``build_row`` turns a sheet row into the staging columns (``staging_fields`` included).
     Raises ImportRefused when the file has no usable header or cannot be read."""
@@ -141,7 +147,7 @@ def stage_file(session: Session, batch: ImportBatch, *, model, aliases: Mapping,
             batch.sheet_name = table.sheet_name
             batch.header_row = table.header_row
             batch.columns_json = json.dumps([[c.header_text, c.field] for c in table.columns], ensure_ascii=False)
-            chunk: list[dict] = []
+            chunk: list[dict[str, object]] = []
             try:
                 for row in table:
                     if row.row_number <= done:
@@ -163,7 +169,8 @@ def stage_file(session: Session, batch: ImportBatch, *, model, aliases: Mapping,
         os.unlink(path)
 
 
-def _flush(session: Session, batch: ImportBatch, model, chunk: list[dict], progress: Progress | None) -> None:
+def _flush(session: Session, batch: ImportBatch, model: StagingModel, chunk: list[dict[str, object]],
+           progress: Progress | None) -> None:
     copy_rows(session, model.__table__, chunk)
     batch.rows_parsed = (batch.rows_parsed or 0) + len(chunk)
     session.commit()

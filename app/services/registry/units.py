@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.models import AdminUnit
 from app.services.messages import N_, FieldError, Problem
+from app.services.reference import commune_level, level_of
 from app.services.registry.normalize import ascii_key
 from app.services.scope import contains
 
@@ -53,15 +54,15 @@ class UnitResolver:
         self.by_code = {u.code: u for u in self.units.values()}
         self.communes_by_name: dict[str, list[_Unit]] = {}
         self.parents_by_name: dict[str, list[_Unit]] = {}
-        commune_types = ("phường", "xã", "thị trấn")
         for r in rows:
-            target = self.communes_by_name if r.unit_type in commune_types else self.parents_by_name
+            target = self.communes_by_name if r.level == commune_level(r.scheme) else self.parents_by_name
             target.setdefault(_bare(r.name), []).append(self.units[r.id])
         self._cache: dict[str, int] = {}
 
     def _label(self, unit: _Unit) -> str:
         parent = self.units.get(unit.parent_id) if unit.parent_id else None
-        return f"{unit.name} ({parent.name})" if parent and parent.level > 1 else unit.name
+        city = level_of(self.scope.scheme, "city")  # "Phường X (Quận Y)" in 2024; the city is not worth naming
+        return f"{unit.name} ({parent.name})" if parent and parent.level > city else unit.name
 
     def resolve(self, value, field: str = "commune") -> int:
         """The id of the commune meant by ``value`` (code or name); raises FieldError otherwise."""

@@ -59,18 +59,24 @@ def _number(s: str | None) -> int:
     return min(int(s), 999_999) if s else 0
 
 
-def parse_address(value) -> AddressParts:
-    """Split an address typed freely into the parts used to order a visit round."""
+def local_part(value) -> str:
+    """The address without its administrative tail: "12 Hàng Chiếu, phường Đồng Xuân, quận Hoàn Kiếm" →
+    "12 Hàng Chiếu" (cleaned text, from the first segment that names a unit on)."""
     text = clean_text(value)
-    if not text:
-        return AddressParts()
     segments = [s.strip() for s in text.split(",")]
     kept: list[str] = []
     for i, seg in enumerate(segments):
         if i > 0 and _UNIT_WORDS.match(fold(seg)):
             break
         kept.append(seg)
-    text = ", ".join(s for s in kept if s)
+    return ", ".join(s for s in kept if s)
+
+
+def parse_address(value) -> AddressParts:
+    """Split an address typed freely into the parts used to order a visit round."""
+    text = local_part(value)
+    if not text:
+        return AddressParts()
     low = fold(text)
     lane = alley = house = 0
     suffix = ""

@@ -8,7 +8,8 @@ user recorded it, or when the data shows it plainly (derived):
 3 every beneficiary has been visited at least once;
 4 every beneficiary has a case type other than 5 (visited and met, or held);
 5 step 4 is done and every person of type 1 has a verified account.
-A step not done after its deadline is overdue.
+Only people whose benefit has not ended count. A step not done after its deadline is overdue; once its work
+is done (recorded or derived, before or after the deadline) it is done, never overdue.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from sqlalchemy import delete, exists, func, or_, select
+from sqlalchemy import and_, delete, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.models import (
@@ -25,7 +26,6 @@ from app.models import (
     Campaign,
     CampaignStep,
     CampaignStepDone,
-    Visit,
     VisitAssignment,
     WorkGroup,
     WorkGroupMember,
@@ -33,10 +33,10 @@ from app.models import (
 from app.services.formatting import local_today
 from app.services.messages import N_, FieldError, Problem
 from app.services.payout.accounts import has_verified_account
-from app.services.reference import FIXTURES
+from app.services.reference import FIXTURES, commune_clause, is_commune, kind_below, units_below
 from app.services.registry.normalize import clean_text
 from app.services.scope import contains, contains_clause, lineage_ids, subtree_ids
-from app.services.visits.workgroups import is_commune, require_scope
+from app.services.visits.workgroups import not_visited, require_scope
 
 STEPS_FIXTURE = FIXTURES / "campaign_steps.json"
 STEP_NUMBERS = (1, 2, 3, 4, 5)
@@ -115,27 +115,25 @@ def _per_commune(session: Session, query) -> dict[int, int]:
 
 
 def derived_status(session: Session, commune_ids) -> dict[int, dict[int, bool]]:
-    """{commune_id: {step_no: derived done}} for the communes selected by ``commune_ids`` (a SELECT)."""
+    """{commune_id: {step_no: derived done}} for the communes selected by ``commune_ids`` (a SELECT). People
+    whose benefit ended (deceased, moved away…) are no work left: they count for no step."""
     b = Beneficiary
-    total = _per_commune(session, select(b.commune_id, func.count()).where(b.commune_id.in_(commune_ids))
-                         .group_by(b.commune_id))
+    current = and_(b.commune_id.in_(commune_ids), b.ended_at.is_(None))
+    total = _per_commune(session, select(b.commune_id, func.count()).where(current).group_by(b.commune_id))
     pending = _per_commune(session, select(b.commune_id, func.count()).where(
-        b.commune_id.in_(commune_ids), b.match_status == "pending").group_by(b.commune_id))
+        current, b.match_status == "pending").group_by(b.commune_id))
     groups = _per_commune(session, select(WorkGroup.commune_id, func.count(func.distinct(WorkGroup.id)))
                           .join(WorkGroupMember, WorkGroupMember.group_id == WorkGroup.id)
                           .where(WorkGroup.commune_id.in_(commune_ids)).group_by(WorkGroup.commune_id))
     unassigned = _per_commune(session, select(b.commune_id, func.count()).where(
-        b.commune_id.in_(commune_ids),
-        ~exists().where(VisitAssignment.beneficiary_id == b.id, VisitAssignment.group_id.is_not(None)))
+        current, ~exists().where(VisitAssignment.beneficiary_id == b.id, VisitAssignment.group_id.is_not(None)))
         .group_by(b.commune_id))
     unvisited = _per_commune(session, select(b.commune_id, func.count()).where(
-        b.commune_id.in_(commune_ids), ~exists().where(Visit.beneficiary_id == b.id)).group_by(b.commune_id))
+        current, not_visited(b)).group_by(b.commune_id))
     case5 = _per_commune(session, select(b.commune_id, func.count()).where(
-        b.commune_id.in_(commune_ids), or_(b.case_type.is_(None), b.case_type == 5)).group_by(b.commune_id))
+        current, or_(b.case_type.is_(None), b.case_type == 5)).group_by(b.commune_id))
     type1_unverified = _per_commune(session, select(b.commune_id, func.count()).where(
-        b.commune_id.in_(commune_ids), b.case_type == 1,
-        ~has_verified_account(b.id))
-        .group_by(b.commune_id))
+        current, b.case_type == 1, ~has_verified_account(b.id)).group_by(b.commune_id))
     out: dict[int, dict[int, bool]] = {}
     for cid, n in total.items():
         if not n:
@@ -158,7 +156,7 @@ def board(session: Session, campaign: Campaign, unit: AdminUnit, *, today: dt.da
     steps = sorted(campaign.steps, key=lambda s: s.step_no)
     deadline = {s.step_no: s.deadline for s in steps}
     communes_q = select(AdminUnit.id).where(AdminUnit.id.in_(subtree_ids(unit)),
-                                             AdminUnit.unit_type.in_(("phường", "xã", "thị trấn")),
+                                             commune_clause(),
                                              contains_clause(campaign.unit))
     communes = list(session.scalars(select(AdminUnit).where(AdminUnit.id.in_(communes_q)).order_by(AdminUnit.path)))
     derived = derived_status(session, communes_q)
@@ -174,15 +172,14 @@ def board(session: Session, campaign: Campaign, unit: AdminUnit, *, today: dt.da
                 "overdue": not done and deadline[n] < today}
 
     commune_rows = [{"unit": c, "cells": {n: cell(c.id, n) for n in deadline}} for c in communes]
-    by_child = is_commune(unit) or not communes or communes[0].parent_id == unit.id
+    by_child = kind_below(unit) in (None, "commune")  # a commune, or a unit right above communes
     rows = []
     if by_child:
         rows = commune_rows
         mode = "communes"
     else:
         mode = "units"
-        children = list(session.scalars(select(AdminUnit).where(AdminUnit.parent_id == unit.id)
-                                        .order_by(AdminUnit.code)))
+        children = units_below(session, unit)
         for child in children:
             mine = [r for r in commune_rows if contains(child, r["unit"])]
             if not mine:

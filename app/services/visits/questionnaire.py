@@ -71,7 +71,7 @@ def parse_definition(text: str | dict) -> dict:
     try:
         data = json.loads(text)
     except (TypeError, ValueError) as exc:
-        raise FieldError(_p("json_invalid", N_("The definition is not valid JSON: %(error)s"), error=str(exc)))
+        raise FieldError(_p("json_invalid", N_("The definition is not valid JSON: %(error)s"), error=str(exc))) from None
     if not isinstance(data, dict):
         raise FieldError(_p("json_not_object", N_("The definition must be a JSON object")))
     return data
@@ -143,7 +143,7 @@ def validate_definition(definition: dict) -> list[Problem]:  # noqa: C901
                 values = [o.get("value") for o in options if isinstance(o, dict)] if isinstance(options, list) else []
                 if not values or len(values) != len(options) or not all(
                         isinstance(v, str) and v and isinstance(o.get("label"), str) and o["label"].strip()
-                        for v, o in zip(values, options)):
+                        for v, o in zip(values, options, strict=True)):
                     problems.append(_p("options_invalid", N_(
                         "Question %(key)s needs options, each with a value and a label"), key=key))
                 elif len(set(values)) != len(values):
@@ -204,7 +204,7 @@ def check_definition_text(text: str | dict) -> dict:
     try:
         definition = parse_definition(text)
     except FieldError as exc:
-        raise QuestionnaireInvalid([exc.problem])
+        raise QuestionnaireInvalid([exc.problem]) from None
     problems = validate_definition(definition)
     if problems:
         raise QuestionnaireInvalid(problems)

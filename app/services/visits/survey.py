@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from app.models import AccountOpeningTask, Beneficiary, Questionnaire, Visit, VisitAssignment
 from app.models.visit import OPEN_TASK_STATES
@@ -54,6 +55,8 @@ _ACCOUNT_FIELDS = {"bank": "account_bank", "channel": "account_channel", "accoun
 _YES = {"yes", "y", "true", "1", "co", "on", "x"}
 _NO = {"no", "n", "false", "0", "khong", "off"}
 _MAX_TEXT = 500
+# An account-opening task still open this many days after the visit asked for it is overdue.
+OPENING_TASK_DAYS = 14
 
 
 class SurveyInvalid(Exception):
@@ -306,7 +309,7 @@ def record_visit(session: Session, beneficiary_id: int, answers: dict, user_id: 
             session.delete(visit)
             session.flush()
             p = exc.problem
-            raise SurveyInvalid([_refield(p, _ACCOUNT_FIELDS.get(p.field, p.field))])
+            raise SurveyInvalid([_refield(p, _ACCOUNT_FIELDS.get(p.field, p.field))]) from None
         visit.account_id = account.id
         warnings += [_refield(p, _ACCOUNT_FIELDS.get(p.field, p.field)) for p in found]
 
@@ -414,7 +417,7 @@ def mark_task_opened(session: Session, task_id: int, *, user_id: int | None, ban
         try:
             task.bank_bin = resolve_bank(session, bank)
         except FieldError as exc:
-            raise FieldError(_refield(exc.problem, "bank"))
+            raise FieldError(_refield(exc.problem, "bank")) from None
     task.state, task.opened_at, task.updated_by_id = "opened", utc_now(), user_id
     if note:
         task.note = nz.clean_text(note)[:2000]
@@ -455,3 +458,9 @@ def cancel_task(session: Session, task_id: int, *, user_id: int | None, note: st
     task.state, task.closed_at, task.note, task.updated_by_id = "cancelled", utc_now(), text[:2000], user_id
     session.flush()
     return task
+
+
+def opening_overdue(today: dt.date) -> ColumnElement[bool]:
+    """An account-opening task still open ``OPENING_TASK_DAYS`` days after it was requested."""
+    limit = dt.datetime.combine(today - dt.timedelta(days=OPENING_TASK_DAYS), dt.time.min)
+    return AccountOpeningTask.state.in_(OPEN_TASK_STATES) & (AccountOpeningTask.requested_at < limit)

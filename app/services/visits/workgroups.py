@@ -11,7 +11,7 @@ from typing import BinaryIO
 
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.worksheet.page import PageMargins
-from sqlalchemy import and_, bindparam, delete, exists, insert, literal, or_, select, update
+from sqlalchemy import and_, bindparam, delete, exists, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.models import (
@@ -27,6 +27,7 @@ from app.models import (
 from app.services.formatting import format_date, local_today, utc_now
 from app.services.masking import mask_cccd
 from app.services.messages import N_, FieldError, Problem
+from app.services.reference import is_commune
 from app.services.registry.normalize import clean_text
 from app.services.scope import require_user_covers, subtree_ids
 from app.services.spreadsheets import append_row, new_workbook
@@ -38,10 +39,6 @@ from app.services.visits.latest import latest_visits
 
 def require_scope(session: Session, user_id: int | None, unit_id: int | None, field: str = "commune") -> None:
     require_user_covers(session, user_id, unit_id, field=field)
-
-
-def is_commune(unit: AdminUnit | None) -> bool:
-    return unit is not None and unit.unit_type in ("phường", "xã", "thị trấn")
 
 
 # --- groups and members ---------------------------------------------------------------
@@ -168,12 +165,17 @@ def sync_visit_list(session: Session, unit: AdminUnit | None) -> int:
 
 
 ADDRESS_ORDER = (VisitAssignment.street_key, VisitAssignment.lane_no, VisitAssignment.alley_no,
-                 VisitAssignment.house_no, VisitAssignment.house_suffix, Beneficiary.name_key, Beneficiary.id)
+                 VisitAssignment.house_no, VisitAssignment.house_suffix, Beneficiary.sort_key, Beneficiary.id)
+
+
+def not_visited(person=Beneficiary):
+    """A person still to visit: not ended (deceased, moved away…) and never visited. Step 3's work."""
+    return and_(person.ended_at.is_(None), ~exists().where(Visit.beneficiary_id == person.id))
 
 
 def visit_list_query(commune_id: int, *, group_id: int | None = None, member_id: int | None = None,
                      unassigned: bool = False, match_status: str | None = None, category: str | None = None,
-                     case_type: int | None = None, search: str | None = None):
+                     case_type: int | None = None, search: str | None = None, not_visited_only: bool = False):
     """SELECT (Beneficiary, VisitAssignment) of a commune's visit list, in address order, filtered."""
     q = (select(Beneficiary, VisitAssignment)
          .join(VisitAssignment, VisitAssignment.beneficiary_id == Beneficiary.id)
@@ -190,12 +192,36 @@ def visit_list_query(commune_id: int, *, group_id: int | None = None, member_id:
         q = q.where(exists().where(Enrolment.beneficiary_id == Beneficiary.id, Enrolment.category == category))
     if case_type:
         q = q.where(Beneficiary.case_type == case_type)
+    if not_visited_only:
+        q = q.where(not_visited())
     if search:
-        from app.services.registry.normalize import name_key
+        from app.services.registry.normalize import search_key
 
-        key = name_key(search)
-        q = q.where(or_(Beneficiary.name_key.contains(key), Beneficiary.cccd == search.strip()))
+        key = search_key(search)  # tones and case ignored, as the stored keys
+        q = q.where(or_(Beneficiary.search_key.contains(key, autoescape=True),
+                        Beneficiary.address_key.contains(key, autoescape=True), Beneficiary.cccd == search.strip()))
     return q.order_by(*ADDRESS_ORDER)
+
+
+def groups_of(session: Session, commune_id: int) -> list[WorkGroup]:
+    """The work groups of a commune, by name."""
+    return list(session.scalars(select(WorkGroup).where(WorkGroup.commune_id == commune_id).order_by(WorkGroup.name)))
+
+
+def visit_list_page(session: Session, commune_id: int, filters: dict, page: int, page_size: int) -> dict:
+    """One page of a commune's visit list (``filters`` as ``visit_list_query`` takes them; ``page`` from 1,
+    clamped to the pages there are): ``rows`` as (number on the list, person, assignment, latest visit or None),
+    ``total``, ``page``, ``pages``, and the commune's work ``groups`` with their ``members``. Reads only."""
+    query = visit_list_query(commune_id, **filters)
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    pages = max(1, -(-total // page_size))
+    page = min(max(page, 1), pages)
+    found = session.execute(query.limit(page_size).offset((page - 1) * page_size)).all()
+    latest = latest_visits(session, [b.id for b, _a in found])
+    groups = groups_of(session, commune_id)
+    return {"rows": [((page - 1) * page_size + i, b, a, latest.get(b.id)) for i, (b, a) in enumerate(found, 1)],
+            "total": total, "page": page, "pages": pages, "groups": groups,
+            "members": [m for group in groups for m in group.members]}
 
 
 def assign(session: Session, commune_id: int, beneficiary_ids: Iterable[int] | None, *, group_id: int | None,

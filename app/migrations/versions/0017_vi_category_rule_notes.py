@@ -1,13 +1,13 @@
 """category_rule.note: the seeded notes in Vietnamese (notes an administrator changed are left alone)
 
-Revision ID: 0014_vi_category_rule_notes
-Revises: 0013_payout_line_person_month
+Revision ID: 0017_vi_category_rule_notes
+Revises: 0016_recon_strict_results
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014_vi_category_rule_notes"
-down_revision = "0013_payout_line_person_month"
+revision = "0017_vi_category_rule_notes"
+down_revision = "0016_recon_strict_results"
 branch_labels = None
 depends_on = None
 

@@ -1,4 +1,4 @@
-"""``flask --app run asxh import-accounts`` and ``asxh sync-payout``: registered on the asxh group by app/cli.py."""
+"""Payout: ``asxh import-accounts`` and ``asxh sync-payout``."""
 from __future__ import annotations
 
 import sys
@@ -6,16 +6,12 @@ import sys
 import click
 from flask.cli import with_appcontext
 
-
-def register_payout_commands(group) -> None:
-    group.add_command(import_accounts_command)
-    group.add_command(sync_payout_command)
+from app.cli.common import db_session, echo_json, enqueue_or_wait, print_import, resolve_unit
 
 
-def _session():
-    from app.extensions import db
-
-    return db.session
+def register(group) -> None:
+    for command in (import_accounts_command, sync_payout_command):
+        group.add_command(command)
 
 
 @click.command("import-accounts")
@@ -26,35 +22,24 @@ def _session():
 @with_appcontext
 def import_accounts_command(path, unit_code, wait, as_json):
     """Import a list of payment accounts (.xlsx, .xls, .csv) as an RQ job; every account stays pending."""
-    from app.cli import _print_import, _resolve_unit, echo_json, run_and_wait
     from app.models import ImportBatch
     from app.models.admin_unit import CITY_CODE
     from app.services.payout import account_import
-    from jobs import registry
 
-    session = _session()
-    unit = _resolve_unit(unit_code or CITY_CODE)
+    session = db_session()
+    unit = resolve_unit(unit_code or CITY_CODE)
     with open(path, "rb") as fh:
         content = fh.read()
     batch = account_import.create_batch(session, filename=path, content=content, unit=unit, user_id=None)
     session.commit()
     batch_id = batch.id
-    if batch.status == "uploaded":
-        def done():
-            session.expire_all()
-            return session.get(ImportBatch, batch_id).status in ("applied", "failed", "duplicate_file")
-        if wait or as_json:
-            run_and_wait("account_import", batch_id, done)
-        else:
-            registry.start("account_import", batch_id)
-            click.echo(f"batch {batch_id} queued")
-            return
+    if batch.status == "uploaded" and not enqueue_or_wait(
+            "account_import", batch_id, wait=wait or as_json, until=("applied", "failed", "duplicate_file"),
+            queued=f"batch {batch_id} queued"):
+        return
     session.expire_all()
     summary = account_import.summary(session.get(ImportBatch, batch_id))
-    if as_json:
-        echo_json(summary)
-    else:
-        _print_import(summary, False)
+    print_import(summary, as_json)
     if summary["status"] == "failed":
         sys.exit(1)
 
@@ -67,32 +52,25 @@ def import_accounts_command(path, unit_code, wait, as_json):
 @with_appcontext
 def sync_payout_command(period_ref, unit_code, wait, as_json):
     """Sync the payout list of PERIOD (id or name) as an RQ job."""
-    from app.cli import _resolve_unit, echo_json, run_and_wait
     from app.models import PayoutSyncRun
     from app.services import payout
     from app.services.messages import FieldError
     from jobs import registry
 
-    session = _session()
+    session = db_session()
     period = payout.find_period(session, period_ref)
     if period is None:
         raise click.ClickException(f"No payout period {period_ref!r}")
-    unit = _resolve_unit(unit_code) if unit_code else period.unit
+    unit = resolve_unit(unit_code) if unit_code else period.unit
     try:
         run = payout.request_sync(session, period.id, unit, None)
     except FieldError as exc:
-        raise click.ClickException(exc.problem.render())
+        raise click.ClickException(exc.problem.render()) from None
     session.commit()
-    run_id, job_id = run.id, registry.job_id("payout_sync", run.id)
-    if not (wait or as_json):
-        registry.start("payout_sync", run_id)
-        click.echo(f"sync run {run_id} queued ({job_id})")
+    run_id = run.id
+    if not enqueue_or_wait("payout_sync", run_id, wait=wait or as_json, until=("done", "failed"),
+                           queued=f"sync run {run_id} queued ({registry.job_id('payout_sync', run_id)})"):
         return
-
-    def done():
-        session.expire_all()
-        return session.get(PayoutSyncRun, run_id).status in ("done", "failed")
-    run_and_wait("payout_sync", run_id, done)
     session.expire_all()
     run = session.get(PayoutSyncRun, run_id)
     result = payout.run_summary(run)
@@ -113,4 +91,3 @@ def sync_payout_command(period_ref, unit_code, wait, as_json):
     if run.status == "failed":
         click.echo(run.message or "", err=True)
         sys.exit(1)
-

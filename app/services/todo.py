@@ -1,0 +1,85 @@
+"""The home page's to-do list: how much work waits for the actor within their scope, per kind of work.
+
+Each item names what lets a user act on it (a capability, or ``write:<permission class>``); the caller says
+which of these the actor holds and gets counts only for those. All counts come from one SELECT of scalar
+subqueries over the actor's subtree (set-based: never a query per unit)."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.models import AccountOpeningTask, AdminUnit, Beneficiary, PaymentAccount, PayoutLine, PayoutPeriod
+from app.services.formatting import local_today
+from app.services.messages import N_
+from app.services.payout.accounts import to_verify_by
+from app.services.payout.periods import WAITING_FOR
+from app.services.registry.matching import TO_REVIEW
+from app.services.scope import lineage_ids, subtree_ids
+from app.services.visits.survey import opening_overdue
+from app.services.visits.workgroups import not_visited
+
+
+@dataclass(frozen=True)
+class TodoItem:
+    key: str
+    title: str  # an N_() msgid, translated by the view
+    needs: tuple[str, ...]  # any one of these lets the actor do the work
+
+
+TODO_ITEMS: tuple[TodoItem, ...] = (
+    TodoItem("match_review", N_("Matching results waiting for review"), ("match",)),
+    TodoItem("accounts_to_verify", N_("Accounts entered by someone else, waiting for your verification"),
+             ("verify_account",)),
+    TodoItem("not_visited", N_("People not visited yet"), ("write:Visit",)),
+    TodoItem("opening_overdue", N_("Account-opening tasks overdue"), ("write:OpeningTask",)),
+    TodoItem("periods_to_sync", N_("Payout periods to sync"), ("sync_payout",)),
+    TodoItem("periods_to_lock", N_("Payout periods to lock and approve"), ("approve_payout",)),
+    TodoItem("periods_to_hand_over", N_("Payout periods to hand over"), ("approve_payout",)),
+    TodoItem("follow_ups", N_("Failed payments to follow up"), ("approve_payout", "enter_account")),
+)
+TODO_NEEDS = frozenset(n for item in TODO_ITEMS for n in item.needs)
+
+
+def _count(query) -> object:
+    return select(func.count()).select_from(query.subquery()).scalar_subquery()
+
+
+def _queries(unit: AdminUnit, user_id: int | None, today: dt.date) -> dict:
+    scope = subtree_ids(unit)
+
+    def periods(work: str, ids):
+        return select(PayoutPeriod.id).where(PayoutPeriod.status == WAITING_FOR[work], PayoutPeriod.unit_id.in_(ids))
+
+    return {
+        "match_review": lambda: select(Beneficiary.id).where(Beneficiary.commune_id.in_(scope),
+                                                             Beneficiary.match_status.in_(TO_REVIEW)),
+        "accounts_to_verify": lambda: select(PaymentAccount.id).where(PaymentAccount.commune_id.in_(scope),
+                                                                      to_verify_by(user_id)),
+        "not_visited": lambda: select(Beneficiary.id).where(Beneficiary.commune_id.in_(scope), not_visited()),
+        "opening_overdue": lambda: select(AccountOpeningTask.id).where(AccountOpeningTask.commune_id.in_(scope),
+                                                                       opening_overdue(today)),
+        # A period is synced in parts by every unit it covers; locked and handed over by the unit in charge.
+        "periods_to_sync": lambda: periods("sync", lineage_ids(unit)),
+        "periods_to_lock": lambda: periods("lock", scope),
+        "periods_to_hand_over": lambda: periods("hand_over", scope),
+        "follow_ups": lambda: select(PayoutLine.id).where(PayoutLine.commune_id.in_(scope),
+                                                          PayoutLine.result_status == "failed"),
+    }
+
+
+def todo_counts(session: Session, unit: AdminUnit | None, abilities, *, user_id: int | None,
+                today: dt.date | None = None) -> list[tuple[TodoItem, int]]:
+    """The to-do items the actor can act on (``abilities``: the names of ``TODO_NEEDS`` they hold), in list
+    order, each with its count within ``unit``'s subtree. ``user_id`` is the actor (four eyes on accounts).
+    No unit: nothing. Reads only; one query."""
+    if unit is None:
+        return []
+    items = [item for item in TODO_ITEMS if any(n in abilities for n in item.needs)]
+    if not items:
+        return []
+    queries = _queries(unit, user_id, today or local_today())
+    counts = session.execute(select(*(_count(queries[item.key]()).label(item.key) for item in items))).one()
+    return list(zip(items, counts, strict=True))

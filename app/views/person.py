@@ -1,0 +1,59 @@
+"""/person/<id>: one page per person — list data, enrolments, matching, visits, accounts, payout lines, holds
+and the person's audit trail. The data is ``app.services.person.person_file`` (scope checked there, given
+the reader's unit: unknown or out of scope is 404); this view masks identifiers and logs the view."""
+from __future__ import annotations
+
+from flask import abort, g
+from flask_appbuilder import BaseView, expose, has_access
+from flask_babel import gettext
+
+from app.extensions import db
+from app.security.audit import log_view
+from app.security.masking import account_formatter, cccd_formatter, should_mask
+from app.security.scope import current_unit
+from app.services.masking import IDENTIFIER_FIELDS
+from app.services.person import person_file
+from app.views.audit import _local_time, _pretty_json, audit_history_url
+from app.views.labels import label
+
+FORMATTERS = {"cccd": cccd_formatter, "account": account_formatter}
+#: Identifiers the page shows in full for readers who see them.
+SHOWN_IDENTIFIERS = ["cccd", "cmnd", "match_cccd", "account_number", "proxy_cccd"]
+
+
+def _mask_answers(visits: list[dict]) -> None:
+    for entry in visits:
+        for answer in entry["answers"]:
+            kind = IDENTIFIER_FIELDS.get(answer.get("key"))
+            if kind in FORMATTERS:
+                answer["text"] = FORMATTERS[kind](answer.get("text"))
+
+
+class PersonView(BaseView):
+    route_base = "/person"
+    class_permission_name = "Beneficiary"
+    method_permission_name = {"show": "read"}
+
+    @expose("/<int:beneficiary_id>")
+    @has_access
+    def show(self, beneficiary_id):
+        file = person_file(db.session, beneficiary_id, current_unit(), translate=gettext)
+        if file is None:
+            abort(404)
+        person = file.person
+        _mask_answers(file.visits)
+        candidates = [dict(c, cccd=cccd_formatter(c.get("cccd"))) for c in file.matching.get("candidates") or []
+                      if isinstance(c, dict)]
+        diff = []
+        for name, values in file.matching.get("diff") or []:
+            kind = IDENTIFIER_FIELDS.get(name)
+            values = values if isinstance(values, list) else [values]
+            diff.append((name, [FORMATTERS[kind](v) if kind in FORMATTERS else v for v in values]))
+        masked = should_mask()
+        log_view("beneficiary", person.id, beneficiary_id=person.id, unit_id=person.commune_id,
+                 fields=[] if masked else SHOWN_IDENTIFIERS, masked=masked, detail="person page")
+        return self.render_template(
+            "person.html", file=file, person=person, candidates=candidates, diff=diff, label=label,
+            mask_cccd=cccd_formatter, mask_account=account_formatter, audit_values=_pretty_json, local_time=_local_time,
+            audit_url=audit_history_url(person.id), user=g.user,
+            title=gettext("Person") + " — " + person.full_name)

@@ -1,0 +1,69 @@
+"""Builders of the small records tests need, in one place: synthetic people (never real ones) in the demo
+communes, and the look-ups of demo units and users.
+
+Each takes a SQLAlchemy session; the fixtures of each test package wrap them in an app context and give
+them that package's defaults. The application is imported inside the functions, as in the rest of the
+suite: the ``app`` fixture sets the environment before anything imports it.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from app.models.admin_unit import AdminUnit
+    from app.models.user import AsxhUser
+
+
+def unit(session: Session, code: str, scheme: str = "2024") -> AdminUnit:
+    """The unit ``code`` of ``scheme`` (a demo unit: it must exist)."""
+    from app.services.reference import find_unit
+
+    return find_unit(session, code, scheme)
+
+
+def unit_id(session: Session, code: str, scheme: str = "2024") -> int:
+    return unit(session, code, scheme).id
+
+
+def user(session: Session, username: str) -> AsxhUser | None:
+    from sqlalchemy import select
+
+    from app.models.user import AsxhUser
+
+    return session.scalar(select(AsxhUser).where(AsxhUser.username == username))
+
+
+def user_id(session: Session, username: str) -> int:
+    """The id of the demo user ``username`` (it must exist)."""
+    from app.models.user import AsxhUser
+
+    return session.query(AsxhUser).filter_by(username=username).one().id
+
+
+def make_person(session: Session, code: str, name: str, *, scheme: str = "2024",
+                enrol: Mapping[str, int] | None = None, coefficient: Mapping[str, Decimal | float] | None = None,
+                **fields: object) -> int:
+    """Add a beneficiary of the commune ``code`` and commit; returns its id.
+
+    ``enrol``: category → monthly amount, one enrolment each (default ``{"BTXH": 500000}``). ``coefficient``:
+    category → coefficient; when given (even empty) every enrolment sets it, None for a category it lacks.
+    ``fields``: the other Beneficiary columns (cccd, date_of_birth, birth_year, sex, address, match_status,
+    case_type, hold_reason, payment_method…), set only when given, so the record (and its audit trail) holds
+    exactly what the caller asked for.
+    """
+    from app.models.beneficiary import Beneficiary, Enrolment
+    from app.services.registry.keys import refresh_keys
+
+    commune = unit(session, code, scheme)
+    person = Beneficiary(full_name=name, commune=commune, commune_id=commune.id, **fields)
+    refresh_keys(person)
+    for category, amount in (enrol or {"BTXH": 500000}).items():
+        extra = {} if coefficient is None else {"coefficient": coefficient.get(category)}
+        person.enrolments.append(Enrolment(category=category, commune_id=commune.id, monthly_amount=amount, **extra))
+    session.add(person)
+    session.commit()
+    return person.id
