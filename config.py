@@ -130,7 +130,9 @@ def load_config(overrides: dict | None = None) -> dict:
         SECRET_KEY=secret_key,
         SQLALCHEMY_DATABASE_URI=database_url,
         SQLALCHEMY_TRACK_MODIFICATIONS=False,
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        # Times are stored as naive UTC: PostgreSQL's now() (server defaults) must give UTC as well.
+        SQLALCHEMY_ENGINE_OPTIONS=dict({"pool_pre_ping": True}, **(
+            {"connect_args": {"options": "-c timezone=UTC"}} if database_url.startswith("postgresql") else {})),
         REDIS_URL=redis_url,
         EMBEDDED_REDIS_PATH=str(instance_dir() / "redis.rdb"),
         UNIT_SCHEME=_env_choice("UNIT_SCHEME", ("2024", "2025"), "2024"),

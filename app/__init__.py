@@ -47,6 +47,10 @@ def create_app(overrides: dict | None = None) -> Flask:
 
         restrict_order_columns(appbuilder)  # lists offer to sort only by what SQL can order
 
+        from app.views.display import localize_views
+
+        localize_views(appbuilder)  # titles, labels and values of every CRUD view (FAB's security views too)
+
     _translate_wtforms()
     cli.register(flask_app)
     web.register(flask_app)

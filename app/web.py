@@ -6,7 +6,7 @@ import secrets
 from flask import Flask, g, request, session
 
 from app.api import is_api_request
-from app.services.formatting import format_date, format_money, format_number
+from app.services.formatting import format_date, format_datetime, format_money, format_number, format_percent
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -39,6 +39,8 @@ def register(app: Flask) -> None:  # noqa: C901
     app.jinja_env.filters["vndate"] = format_date
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["number"] = format_number
+    app.jinja_env.filters["percent"] = format_percent
+    app.jinja_env.filters["vndatetime"] = format_datetime
 
     from flask_login import user_logged_in
 

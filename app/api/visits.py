@@ -1,8 +1,6 @@
 """/api/v1/visit/: home visits for tablets in the field (record, history, the question set, the visit list)."""
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import g, request
 from flask_appbuilder.api import BaseApi, expose, protect
 from flask_babel import gettext
@@ -15,6 +13,7 @@ from app.security.masking import cccd_formatter
 from app.security.scope import scoped_query, unit_in_scope
 from app.services import validation
 from app.services.cases import CASE_TYPES
+from app.services.formatting import local_today
 from app.services.messages import FieldError
 from app.services.reference import is_commune
 from app.services.visits import questionnaire as qn
@@ -163,7 +162,7 @@ class VisitApi(DocumentedApi, BaseApi):
         rows = db.session.execute(workgroups.visit_list_query(
             commune.id, group_id=group_id)).all()
         log_page("beneficiary", [b.id for b, _a in rows], unit_id=commune.id)  # identifiers read
-        return self.response(200, commune_id=commune.id, date=dt.date.today().isoformat(), result=[
+        return self.response(200, commune_id=commune.id, date=local_today().isoformat(), result=[
             {"beneficiary_id": b.id, "full_name": b.full_name, "birth": b.birth, "sex": b.sex,
              "cccd": cccd_formatter(b.cccd) or None, "address": b.address, "street": a.street,
              "lane": a.lane_no or None, "alley": a.alley_no or None, "house": a.house_no or None,

@@ -5,6 +5,8 @@ from flask_appbuilder.models.sqla import Model
 from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.services.messages import N_  # marks the labels below; translated when shown
+
 SCHEMES = ("2024", "2025")
 CITY_CODE = "01"
 
@@ -38,6 +40,10 @@ class AdminUnit(Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+BANK_KINDS = ("bank", "e_wallet", "mobile_money")
+BANK_KIND_LABELS = {"bank": N_("Bank"), "e_wallet": N_("E-wallet"), "mobile_money": N_("Mobile Money")}
 
 
 class Bank(Model):

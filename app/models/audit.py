@@ -29,6 +29,12 @@ AUDIT_ACTION_LABELS = {
     "logout": N_("Signed out"), "login_failed": N_("Failed sign-in"), "login_locked": N_("Sign-in locked"),
     "bulk": N_("Bulk change"), "search": N_("Searched by full number"),
 }
+# Where an action came from: the part of ``source`` before ":" (``cli:import`` → "cli").
+AUDIT_SOURCES = ("web", "api", "cli", "job", "system")
+AUDIT_SOURCE_LABELS = {
+    "web": N_("Web screen"), "api": N_("REST API"), "cli": N_("Command line"), "job": N_("Background job"),
+    "system": N_("System"),
+}
 
 
 class AuditLog(Model):

@@ -35,6 +35,15 @@ def holds(names) -> frozenset[str]:
     return frozenset(held)
 
 
+def is_admin() -> bool:
+    """True when the signed-in user holds the administrator role (technical details are shown to them only)."""
+    user = getattr(g, "user", None)
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    admin = current_app.appbuilder.sm.auth_role_admin
+    return any(role.name == admin for role in getattr(user, "roles", []) or [])
+
+
 def requires(name: str):
     """Decorator for a view or API method: 403 unless the user holds capability ``name`` (an API answers with
     its own JSON 403, a page with the HTML one)."""

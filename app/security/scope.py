@@ -113,6 +113,7 @@ class ScopedMixin(InScopeOr404):
         related = getattr(item, self.scope_relation, None) if self.scope_relation else None
         if related is not None:
             ids.add(related.id)
+            ids.discard(None)  # a new row's column is set at flush, from the relation checked here
         return ids
 
     def pre_add(self, item):

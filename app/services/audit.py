@@ -217,7 +217,9 @@ def compute_hash(row: Mapping[str, object] | RowMapping, prev_hash: str, key: by
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    from app.services.formatting import utc_now  # the one clock of stored times
+
+    return utc_now()
 
 
 def make_entry(*, action: str, entity: str | None = None, entity_id: object = None,

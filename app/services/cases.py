@@ -34,7 +34,7 @@ from app.models import (
     WorkGroup,
 )
 from app.models.beneficiary import CASE_TYPE_LABELS
-from app.services.formatting import format_date
+from app.services.formatting import format_date, local_today
 from app.services.labels import label
 from app.services.masking import mask_account, mask_cccd
 from app.services.messages import N_
@@ -285,13 +285,18 @@ _THIN = Side(style="thin", color="999999")
 _BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 
 
+# Sheet titles (module level: the extractor does not read msgids inside f-strings).
+TYPE_WORD = N_("Type")
+CASE_LIST_TITLE = N_("List of case type %(n)s")
+
+
 def write_case_lists(session: Session, unit: AdminUnit | None, out: BinaryIO, translate: Callable[[str], str], *,
                      case_type: int | None = None, today: dt.date | None = None, unmask: bool = False,
                      unit_name: str | None = None) -> dict[int, int]:
     """The lists per case type as .xlsx: a summary sheet (counts per unit below ``unit``) and one sheet per
     case type (or only ``case_type``), each with the unit, the date and totals. Returns people per type."""
     t = translate
-    today = today or dt.date.today()
+    today = today or local_today()
     name = unit_name or (unit.name if unit is not None else "")
     wb = new_workbook()
     bold, title_font = Font(bold=True), Font(bold=True, size=13)
@@ -314,7 +319,7 @@ def write_case_lists(session: Session, unit: AdminUnit | None, out: BinaryIO, tr
     ws.column_dimensions["A"].width = 8
     ws.column_dimensions["B"].width = 32
     preamble(ws, t(N_("Beneficiaries by case type")))
-    head(ws, [t(N_("No.")), t(N_("Unit"))] + [f"{t(N_('Type'))} {n}: {t(CASE_TYPES[n])}" for n in CASE_TYPES]
+    head(ws, [t(N_("No.")), t(N_("Unit"))] + [f"{t(TYPE_WORD)} {n}: {t(CASE_TYPES[n])}" for n in CASE_TYPES]
          + [t(N_("Total"))])
     for i, r in enumerate(rows, 1):
         append_row(ws, [i, r["name"]] + [r["counts"][n] for n in CASE_TYPES] + [r["total"]], border=_BORDER)
@@ -328,10 +333,10 @@ def write_case_lists(session: Session, unit: AdminUnit | None, out: BinaryIO, tr
                t(N_("Working group"))]
     widths = [6, 28, 12, 16, 40, 22, 12, 45, 12, 20]
     for n in types:
-        ws = wb.create_sheet(f"{t(N_('Type'))} {n}"[:31])
+        ws = wb.create_sheet(f"{t(TYPE_WORD)} {n}"[:31])
         for col, w in zip("ABCDEFGHIJ", widths, strict=True):
             ws.column_dimensions[col].width = w
-        preamble(ws, f"{t(N_('List of case type %(n)s')) % {'n': n}}: {t(CASE_TYPES[n])}")
+        preamble(ws, t(CASE_LIST_TITLE) % {"n": n} + f": {t(CASE_TYPES[n])}")
         head(ws, headers)
         count = 0
         for r in case_rows(session, unit, n, translate, unmask=unmask):

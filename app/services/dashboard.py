@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from app.models import AdminUnit, Beneficiary, Enrolment, Visit
 from app.models.beneficiary import CASE_TYPE_CODES
 from app.services import payout
-from app.services.formatting import format_date
+from app.services.formatting import format_date, local_today
 from app.services.labels import label, labels
 from app.services.messages import N_
 from app.services.payout.accounts import has_verified_account
@@ -220,7 +220,7 @@ def write_xlsx(data: dict, out: BinaryIO, translate: Callable[[str], str], *, to
     ws = wb.active
     ws.title = t(N_("Progress"))
     append_row(ws, [t(N_("Progress of %(unit)s on %(date)s")) % {
-        "unit": data["unit"].name, "date": format_date(today or dt.date.today())}], font=Font(bold=True, size=13))
+        "unit": data["unit"].name, "date": format_date(today or local_today())}], font=Font(bold=True, size=13))
     head = [t(N_("Unit")), t(N_("Beneficiaries")), t(N_("Matched")), t(N_("To clean")), t(N_("Held")),
             t(N_("Visited")), t(N_("With a verified account"))] + [
         t(N_("Case %(n)s")) % {"n": n} for n in CASE_TYPE_IDS] + [

@@ -6,12 +6,12 @@ language; a traceback never goes into the row (the job logs it). Framework-free:
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from app.services.formatting import utc_now
 from app.services.messages import N_, Problem
 
 UNEXPECTED = N_("The job stopped on an unexpected error. Try again or ask an administrator.")
@@ -30,7 +30,7 @@ def record_failure(session: Session, model, row_id: int, problem: Problem) -> No
         return
     row.status = "failed"
     row.message = json.dumps(problem.to_dict(), ensure_ascii=False)
-    row.finished_at = dt.datetime.now()
+    row.finished_at = utc_now()
     session.commit()
 
 

@@ -19,7 +19,8 @@ from app.models.account import (
     ACCOUNT_STATE_LABELS,
     ACCOUNT_STATES,
 )
-from app.models.audit import AUDIT_ACTION_LABELS, AUDIT_ACTIONS
+from app.models.admin_unit import BANK_KIND_LABELS, BANK_KINDS
+from app.models.audit import AUDIT_ACTION_LABELS, AUDIT_ACTIONS, AUDIT_SOURCE_LABELS, AUDIT_SOURCES
 from app.models.beneficiary import (
     CASE_TYPE_CODES,
     CASE_TYPE_LABELS,
@@ -68,7 +69,9 @@ CODE_SETS: dict[str, tuple[tuple, dict]] = {
     "respondent": (RESPONDENTS, RESPONDENT_LABELS),
     "case_type": (CASE_TYPE_CODES, CASE_TYPE_LABELS),
     "audit_action": (AUDIT_ACTIONS, AUDIT_ACTION_LABELS),
+    "audit_source": (AUDIT_SOURCES, AUDIT_SOURCE_LABELS),
     "severity": (SEVERITIES, SEVERITY_LABELS),
+    "bank_kind": (BANK_KINDS, BANK_KIND_LABELS),
     "unit_review_reason": (UNIT_REVIEW_REASONS, UNIT_REVIEW_REASON_LABELS),
 }
 

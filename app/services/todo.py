@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models import AccountOpeningTask, AdminUnit, Beneficiary, PaymentAccount, PayoutLine, PayoutPeriod
+from app.services.formatting import local_today
 from app.services.messages import N_
 from app.services.payout.accounts import to_verify_by
 from app.services.payout.periods import WAITING_FOR
@@ -79,6 +80,6 @@ def todo_counts(session: Session, unit: AdminUnit | None, abilities, *, user_id:
     items = [item for item in TODO_ITEMS if any(n in abilities for n in item.needs)]
     if not items:
         return []
-    queries = _queries(unit, user_id, today or dt.date.today())
+    queries = _queries(unit, user_id, today or local_today())
     counts = session.execute(select(*(_count(queries[item.key]()).label(item.key) for item in items))).one()
     return list(zip(items, counts, strict=True))

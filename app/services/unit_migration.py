@@ -24,7 +24,6 @@ only the people of split communes are read into Python, to read their addresses.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import json
 import re
 from collections import defaultdict
@@ -39,6 +38,7 @@ from app.models import UnitMigration
 from app.models.admin_unit import CITY_CODE
 from app.models.user import new_security_stamp
 from app.services import audit
+from app.services.formatting import utc_now
 from app.services.labels import label
 from app.services.messages import N_, FieldError, Problem
 from app.services.reference import FIXTURES, find_unit, level_of, load_units, rows_of_other_schemes
@@ -209,7 +209,7 @@ def migrate_units(session: Session, from_scheme: str, to_scheme: str, *, dry_run
         row.status, row.counts_json = "done", json.dumps(counts)
         row.report_path = str(report_path) if report_path else None
         row.processed = row.total = counts["persons_before"]
-        row.finished_at = dt.datetime.now()
+        row.finished_at = utc_now()
     audit.record(session, action="bulk", entity="unit_migration", entity_id=run_id, new=counts,
                  detail=f"migrate-units {from_scheme} -> {to_scheme}")
     session.commit()
@@ -486,7 +486,7 @@ def resolve_review(session: Session, review_id: int, commune_code: str, user_id:
                        "AND group_id IS NOT NULL AND group_id NOT IN (SELECT id FROM work_group WHERE commune_id = :t)",
               p)
     review.status, review.resolved_commune_id = "resolved", target.id
-    review.resolved_by_id, review.resolved_at = user_id, dt.datetime.now()
+    review.resolved_by_id, review.resolved_at = user_id, utc_now()
     session.flush()
     return target.id
 

@@ -16,4 +16,11 @@
       window.print();
     }
   });
+  // Date inputs of our forms (app/views/display.py): dd/mm/yyyy with FAB's date picker.
+  document.addEventListener("DOMContentLoaded", function () {
+    var $ = window.jQuery;
+    if ($ && $.fn && $.fn.datepicker) {
+      $(".asxh_date").datepicker({format: "dd/mm/yyyy", autoclose: true, todayHighlight: true});
+    }
+  });
 })();

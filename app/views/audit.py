@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, flash, g, url_for
 from flask_appbuilder import ModelView, expose
@@ -37,21 +36,17 @@ from app.security.masking import (
 )
 from app.security.roles import menu_category
 from app.security.scope import current_unit
+from app.services.formatting import format_datetime
 from app.services.masking import IDENTIFIER_FIELDS, MASKERS
 from app.services.scope import subtree_ids
+from app.views.display import entity_name
 from app.views.labels import label
 
 FORMATTERS = {"cccd": cccd_formatter, "account": account_formatter}
 
 
 def _local_time(value: dt.datetime | None) -> str:
-    if value is None:
-        return ""
-    try:
-        zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Ho_Chi_Minh"))
-    except Exception:  # pragma: no cover - no tz database
-        zone = dt.timezone(dt.timedelta(hours=7))
-    return value.replace(tzinfo=dt.UTC).astimezone(zone).strftime("%d/%m/%Y %H:%M:%S")
+    return format_datetime(value, seconds=True)
 
 
 def _mask_json(value):
@@ -115,6 +110,9 @@ class AuditLogView(ModelView):
     formatters_columns = {
         "at": _local_time,
         "action": lambda v: label("audit_action", v),
+        "entity": entity_name,
+        "source": lambda v: " — ".join([label("audit_source", str(v).partition(":")[0])]
+                                       + ([str(v).partition(":")[2]] if ":" in str(v or "") else [])),
         "old_values": _pretty_json,
         "new_values": _pretty_json,
     }

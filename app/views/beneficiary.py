@@ -4,7 +4,6 @@ The add/edit form is validated by ``people.parse_person_fields`` (the import's v
 person: "End" asks for a reason (the person, or one enrolment); "Reinstate" is for a higher unit holding the
 ``reinstate`` capability.
 """
-import datetime as dt
 import io
 
 from flask import abort, flash, g, redirect, request, send_file, url_for
@@ -25,6 +24,7 @@ from app.security.masking import can_unmask, log_exact_searches
 from app.security.roles import VIEW_METHODS
 from app.security.scope import ScopedMixin, current_scope_ids, current_unit
 from app.services import person
+from app.services.formatting import format_datetime, local_today
 from app.services.messages import FieldError
 from app.services.registry import people
 from app.views.audit import PersonalDataViewMixin
@@ -68,8 +68,9 @@ class BeneficiaryView(ScopedMixin, PersonalDataViewMixin, ModelView):
     formatters_columns = {
         "match_status": lambda v: label("match_status", v),
         "sex": lambda v: label("sex", v),
+        "hold_reason": lambda v: label("hold_reason", v),
         "birth": lambda v: v,
-        "ended_at": lambda v: v.strftime("%d/%m/%Y %H:%M") if v else "",
+        "ended_at": format_datetime,
         "duplicate_of_id": lambda v: f"#{v}" if v else "",
     }
     add_form_query_rel_fields = edit_form_query_rel_fields = {
@@ -151,7 +152,7 @@ class BeneficiaryView(ScopedMixin, PersonalDataViewMixin, ModelView):
                    params={col: value for col, _opr, value in searches} or None)
         out.seek(0)
         return send_file(out, as_attachment=True, mimetype=XLSX,
-                         download_name=f"danh-sach-doi-tuong-{dt.date.today():%Y%m%d}.xlsx")
+                         download_name=f"danh-sach-doi-tuong-{local_today():%Y%m%d}.xlsx")
 
     def _end_form(self, item, mode: str):
         if request.method == "POST":

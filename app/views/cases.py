@@ -1,7 +1,6 @@
 """Lists per case type per unit (a commune or any unit above it): counts, the people of a type, .xlsx exports."""
 from __future__ import annotations
 
-import datetime as dt
 import io
 
 from flask import abort, flash, redirect, send_file, url_for
@@ -14,6 +13,7 @@ from app.extensions import db
 from app.security.audit import log_page
 from app.security.scope import check_current
 from app.services import cases
+from app.services.formatting import local_today
 from app.views.visit_common import can_unmask, case_labels, has, int_arg, scoped_units, unit_param
 from app.views.visits import XLSX, _log_export
 from jobs import registry
@@ -49,7 +49,7 @@ class CaseListView(BaseView):
         return self.render_template(
             "case_lists.html", unit=unit, units=scoped_units(), rows=rows, totals=cases.totals(rows),
             case_type=case_type, people=people, page=page, pages=pages, offset=(page - 1) * PAGE_SIZE,
-            case_labels=case_labels(), can_write=has("can_write", "CaseList"), today=dt.date.today(),
+            case_labels=case_labels(), can_write=has("can_write", "CaseList"), today=local_today(),
             title=gettext("Lists by case type") + " — " + unit.name)
 
     @expose("/export")
@@ -69,7 +69,7 @@ class CaseListView(BaseView):
         out.seek(0)
         suffix = f"-loai-{case_type}" if case_type else ""
         return send_file(out, as_attachment=True, mimetype=XLSX,
-                         download_name=f"danh-sach-phan-loai-{unit.code}{suffix}-{dt.date.today():%Y%m%d}.xlsx")
+                         download_name=f"danh-sach-phan-loai-{unit.code}{suffix}-{local_today():%Y%m%d}.xlsx")
 
     @expose("/classify", methods=["POST"])
     @has_access

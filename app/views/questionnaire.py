@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 
 from app.extensions import db
 from app.models import Questionnaire
+from app.security.access import is_admin
 from app.security.roles import VIEW_METHODS
 from app.services.formatting import format_date
 from app.services.visits import questionnaire as qn
@@ -50,6 +51,7 @@ class QuestionnaireView(ModelView):
         return self.render_template("questionnaire_show.html", questionnaire=q, definition=q.parsed,
                                     used=qn.is_used(db.session, q.id), can_write=has("can_write", "Questionnaire"),
                                     text=json.dumps(q.parsed, ensure_ascii=False, indent=2),
+                                    technical=is_admin(),
                                     title=gettext("Questionnaire version %(v)s", v=q.version))
 
     def _form(self, questionnaire: Questionnaire | None, text: str, errors=(), status=200):

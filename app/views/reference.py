@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 
 from app.models import AdminUnit, Bank
 from app.security.roles import VIEW_METHODS
+from app.views.labels import label
 
 
 class AdminUnitView(ModelView):
@@ -34,3 +35,4 @@ class BankView(ModelView):
         "bin": _l("BIN"), "code": _l("Code"), "short_name": _l("Short name"), "name_vi": _l("Name"),
         "swift": _l("SWIFT"), "kind": _l("Kind"), "former_names": _l("Former names"),
     }
+    formatters_columns = {"kind": lambda v: label("bank_kind", v)}

@@ -2,7 +2,6 @@
 the printable visit sheets; and the account-opening tasks."""
 from __future__ import annotations
 
-import datetime as dt
 import io
 
 from flask import abort, flash, g, redirect, request, send_file, url_for
@@ -19,6 +18,7 @@ from app.security.audit import log_page
 from app.security.masking import cccd_formatter
 from app.security.roles import menu_category
 from app.security.scope import check_current, scoped_query
+from app.services.formatting import local_today
 from app.services.messages import FieldError
 from app.services.visits import questionnaire as qn
 from app.services.visits import survey, workgroups
@@ -153,7 +153,7 @@ class VisitView(BaseView):
             abort(404)
         definition = questionnaire.parsed
         messages, by_field = [], {}
-        values: dict = {"visit_date": dt.date.today().isoformat()}
+        values: dict = {"visit_date": local_today().isoformat()}
         status = 200
         if request.method == "POST":
             check_current(person.commune_id, exc=Forbidden)
@@ -217,7 +217,7 @@ class VisitView(BaseView):
         _log_export("visit_sheet", f"{group.commune.name} / {group.name}", len(people), group.commune_id)
         return self.render_template("visit_sheet_print.html", group=group, people=people,
                                     definition=questionnaire.parsed if questionnaire else {"sections": []},
-                                    today=dt.date.today(), category_labels=labels("category"))
+                                    today=local_today(), category_labels=labels("category"))
 
     @expose("/sheet/<int:pk>/xlsx")
     @has_access
@@ -261,7 +261,7 @@ class OpeningTaskView(BaseView):
         if group_id:
             q = q.filter(AccountOpeningTask.group_id == group_id)
         if state == "overdue":
-            q = q.filter(survey.opening_overdue(dt.date.today()))
+            q = q.filter(survey.opening_overdue(local_today()))
         elif state == "open":
             q = q.filter(AccountOpeningTask.state.in_(("requested", "opened")))
         elif state in labels("task_state"):

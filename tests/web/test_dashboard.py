@@ -121,7 +121,7 @@ def test_dashboard_figures_match_independent_counts(scheme_app, demo_data, clien
     assert page_value(html, "headline-share", "data-paid") == exp["paid"]
     if where != "city":
         assert exp["want"] > 0 and exp["paid"] > 0
-        share = f"{100 * exp['paid'] / exp['want']:.1f}%"
+        share = f"{100 * exp['paid'] / exp['want']:.1f}%".replace(".", ",")  # decimal comma: 66,4%
         assert share in html
     assert page_breakdown(html) == expected_breakdown(scheme_app, world, unit_code)
     assert "<svg" in html and "googleapis" not in html and "cdn" not in html.lower()

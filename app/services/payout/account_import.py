@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.models import AccountImportRow, AdminUnit, Bank, Beneficiary, ImportBatch
 from app.services import audit
+from app.services.formatting import utc_now
 from app.services.labels import label
 from app.services.messages import N_, Problem, Problems
 from app.services.payout import banks
@@ -208,7 +209,7 @@ def apply_batch(session: Session, batch_id: int, progress: Progress | None = Non
     session.commit()
     try:
         _classify(session, batch.id)
-        now = dt.datetime.now()
+        now = utc_now()
         params = {"b": batch.id, "f": False, "now": now, "u": batch.uploaded_by_id}
         new = "r.batch_id = :b AND r.outcome IN ('imported', 'updated')"
         # An older entry nobody verified yet is replaced by the newer one.

@@ -13,7 +13,6 @@ Services never translate: problems carry English msgids (see ``app/services/mess
 """
 from __future__ import annotations
 
-import datetime as dt
 import threading
 from typing import Any
 
@@ -22,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Bank, Beneficiary, PaymentAccount
 from app.models.account import ACCOUNT_CHANNELS, ACCOUNT_SOURCES
+from app.services.formatting import utc_now
 from app.services.masking import mask_account
 from app.services.messages import N_, FieldError, Problem
 from app.services.payout import banks
@@ -234,7 +234,7 @@ def enter_account(session: Session, *, beneficiary_id: int, channel: str | None,
         beneficiary_id=person.id, commune_id=person.commune_id, channel=channel, bank_bin=bin_,
         account_number=number, holder_name=holder[:150], holder_ascii=nz.ascii_key(holder)[:150],
         name_mismatch_reason=reason[:300] if reason else None, shared_flag=False, source=source, state="pending",
-        entered_by_id=user_id, entered_at=dt.datetime.now(), supersedes_id=in_force.id if in_force else None)
+        entered_by_id=user_id, entered_at=utc_now(), supersedes_id=in_force.id if in_force else None)
     account.beneficiary = person
     session.add(account)
     session.flush()
@@ -271,7 +271,7 @@ def verify_account(session: Session, account_id: int, user_id: int, *, approve: 
     if account.entered_by_id is not None and account.entered_by_id == user_id:
         raise FieldError(Problem("account", "self_verification", N_(
             "You cannot verify an account you entered yourself")))
-    now = dt.datetime.now()
+    now = utc_now()
     if approve:
         if session.get_bind().dialect.name == "postgresql":  # serialise approvals per person
             session.execute(select(Beneficiary.id).where(Beneficiary.id == account.beneficiary_id).with_for_update())
@@ -323,7 +323,7 @@ def end_account(session: Session, account_id: int, user_id: int | None, *, reaso
     if not text:
         raise FieldError(Problem("reason", "reason_missing", N_("Give a reason for ending the account")))
     account.state, account.ended_by_id, account.ended_at, account.end_reason = (
-        ENDED, user_id, dt.datetime.now(), text[:2000])
+        ENDED, user_id, utc_now(), text[:2000])
     _reclassify(session, account.beneficiary_id, always=True)
     return account
 

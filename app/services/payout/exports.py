@@ -2,7 +2,6 @@
 each with its SHA-256; every export is logged."""
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import io
 import json
@@ -19,7 +18,7 @@ from app.models import (
     PayoutPeriod,
 )
 from app.models.payout import transfer_description
-from app.services.formatting import format_date
+from app.services.formatting import format_date, utc_now
 from app.services.labels import label
 from app.services.messages import N_
 from app.services.payout.periods import effective_unit, load_period, out_of_scope, period_summary, require_status
@@ -206,7 +205,7 @@ def log_export(session: Session, *, period_id: int, kind: str, unit: AdminUnit |
     entry = PayoutExport(period_id=period_id, kind=kind, unit_id=unit.id if unit else None, bank_bin=bank_bin,
                          filename=filename, lines=lines, amount=amount, sha256=sha256, user_id=user_id,
                          detail=json.dumps(detail, ensure_ascii=False) if detail else None,
-                         created_at=dt.datetime.now())
+                         created_at=utc_now())
     session.add(entry)
     session.flush()
     return entry

@@ -21,6 +21,7 @@ from app.models import (
     PayoutSyncRun,
 )
 from app.models.payout import INACTIVE_RESULTS
+from app.services.formatting import utc_now
 from app.services.messages import N_, FieldError, Problem
 from app.services.reference import level_of, payer_level, retired_schemes
 from app.services.registry import normalize as nz
@@ -121,7 +122,7 @@ def create_period(session: Session, *, name: str, period_date: dt.date, unit: Ad
         raise OutOfScope("unit", N_("%(unit)s belongs to the %(scheme)s units, which are no longer in use: no new "
                                     "payout period can be created there"), {"unit": unit.name, "scheme": unit.scheme})
     period = PayoutPeriod(name=name, period_date=period_date, unit_id=unit.id, status="draft",
-                          created_by_id=user_id, created_at=dt.datetime.now())
+                          created_by_id=user_id, created_at=utc_now())
     session.add(period)
     session.flush()
     return period
@@ -220,7 +221,7 @@ def lock_period(session: Session, period_id: int, user_id: int | None, unit: Adm
     summary["checksum"] = compute_checksum(session, period.id)
     period.checksum = summary["checksum"]
     period.summary_json = json.dumps(summary, ensure_ascii=False)
-    period.status, period.locked_by_id, period.locked_at = "locked", user_id, dt.datetime.now()
+    period.status, period.locked_by_id, period.locked_at = "locked", user_id, utc_now()
     session.commit()
     return summary
 
@@ -265,7 +266,7 @@ def hand_over(session: Session, period_id: int, user_id: int | None, unit: Admin
         raise out_of_scope()
     require_status(period, ("locked",), N_("The payout period %(name)s must be locked before it is handed over"),
                     "period_not_locked")
-    period.status, period.handed_over_by_id, period.handed_over_at = "handed_over", user_id, dt.datetime.now()
+    period.status, period.handed_over_by_id, period.handed_over_at = "handed_over", user_id, utc_now()
     session.commit()
     return period
 
@@ -286,6 +287,6 @@ def close_period(session: Session, period_id: int, user_id: int | None, unit: Ad
         raise FieldError(Problem("period", "lines_outstanding", N_(
             "The payout period %(name)s cannot be closed: %(count)s lines have no payment result yet. Import the "
             "bank's result file and record the cash payments first."), {"count": open_lines, "name": period.name}))
-    period.status, period.paid_by_id, period.paid_at = "paid", user_id, dt.datetime.now()
+    period.status, period.paid_by_id, period.paid_at = "paid", user_id, utc_now()
     session.commit()
     return period

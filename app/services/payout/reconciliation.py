@@ -28,7 +28,7 @@ from app.models import (
 )
 from app.models.payout import HAND_CHANNELS, OWED_RESULTS
 from app.services import audit
-from app.services.formatting import format_money
+from app.services.formatting import format_money, local_today, utc_now
 from app.services.messages import N_, FieldError, Problem
 from app.services.payout.exports import log_export
 from app.services.payout.periods import (
@@ -322,7 +322,7 @@ def import_results(session: Session, period_id: int, path: str, unit: AdminUnit,
 
 def _apply(session: Session, period_id: int, rows: list[_ResultRow], lines: dict, user_id: int | None,
            export_id: int) -> None:
-    now = dt.datetime.now()
+    now = utc_now()
     params = []
     for row in rows:
         line = lines[row.ref]
@@ -426,7 +426,7 @@ def record_hand_results(session: Session, period_id: int, unit: AdminUnit, user_
     else:
         if not paid_by:
             raise FieldError(Problem("paid_by", "hand_paid_by_missing", N_("Give who paid the money")))
-        if paid_on is None or paid_on > (today or dt.date.today()):
+        if paid_on is None or paid_on > (today or local_today()):
             raise FieldError(Problem("paid_on", "hand_date", N_("Give the date of the payment (not in the future)")))
         if not receipt_ref:
             raise FieldError(Problem("receipt_ref", "hand_receipt_missing", N_(
@@ -455,7 +455,7 @@ def record_hand_results(session: Session, period_id: int, unit: AdminUnit, user_
             raise FieldError(Problem("proxy_name", "hand_proxy_missing", N_(
                 "%(count)s of the chosen lines are paid to a proxy: give the name of the proxy who received it"),
                 {"count": missing}))
-    params: dict[str, Any] = {"pid": period.id, "s": status, "now": dt.datetime.now(), "uid": user_id,
+    params: dict[str, Any] = {"pid": period.id, "s": status, "now": utc_now(), "uid": user_id,
                               "r": reason, "by": paid_by, "on": paid_on, "rc": receipt_ref, "px": proxy_name,
                               "got": received}
     params.update({f"l{i}": v for i, v in enumerate(ids)})

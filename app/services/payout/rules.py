@@ -20,12 +20,12 @@ BASE_LEVEL_SEED = (
     ("BTXH", 650_000, dt.date(2026, 1, 1), "01", "Nghị quyết 63/2025/NQ-HĐND (Hà Nội)"),
     ("NCC", 2_789_000, dt.date(2024, 7, 1), "VN", "Nghị định 77/2024/NĐ-CP"),
 )
-#: Which categories may be paid together with another category to the same person.
+#: Which categories may be paid together with another category to the same person (notes are data, in Vietnamese).
 CATEGORY_RULE_SEED = (
-    ("BTXH", True, "Social assistance may be paid together with meritorious-service allowances"),
-    ("NCC", True, "Meritorious-service allowances may be paid together with social assistance"),
-    ("HN", False, "Poor-household support: only the higher benefit when the person is in another category"),
-    ("HCN", False, "Near-poor-household support: only the higher benefit when the person is in another category"),
+    ("BTXH", True, "Trợ cấp bảo trợ xã hội được hưởng cùng với trợ cấp người có công"),
+    ("NCC", True, "Trợ cấp người có công được hưởng cùng với trợ cấp bảo trợ xã hội"),
+    ("HN", False, "Hỗ trợ hộ nghèo: chỉ hưởng mức cao hơn khi người đó thuộc nhóm đối tượng khác"),
+    ("HCN", False, "Hỗ trợ hộ cận nghèo: chỉ hưởng mức cao hơn khi người đó thuộc nhóm đối tượng khác"),
     ("KHAC", False, None),
 )
 

@@ -21,7 +21,6 @@ Services never translate: problems are English msgids (app/services/messages.py)
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Callable
 from typing import Any
@@ -34,6 +33,7 @@ from app.models import (
     PayoutSyncRun,
 )
 from app.services import audit
+from app.services.formatting import utc_now
 from app.services.messages import N_
 from app.services.payout.accounts import verified_sql
 from app.services.payout.periods import (
@@ -83,7 +83,7 @@ def request_sync(session: Session, period_id: int, unit: AdminUnit, user_id: int
         PayoutSyncRun.status.in_(("queued", "running"))).order_by(PayoutSyncRun.id.desc()))
     if run is None:
         run = PayoutSyncRun(period_id=period.id, unit_id=target.id, user_id=user_id, status="queued",
-                            created_at=dt.datetime.now())
+                            created_at=utc_now())
         session.add(run)
         session.flush()
     return run
@@ -107,9 +107,9 @@ def sync_payout_list(session: Session, period_id: int, unit: AdminUnit, progress
     run = session.get(PayoutSyncRun, run_id) if run_id else None
     if run is None:
         run = PayoutSyncRun(period_id=period.id, unit_id=target.id, user_id=user_id, status="running",
-                            created_at=dt.datetime.now())
+                            created_at=utc_now())
         session.add(run)
-    run.status, run.started_at = "running", dt.datetime.now()
+    run.status, run.started_at = "running", utc_now()
     session.flush()
     rid = run.id
     if dialect == "postgresql":
@@ -269,7 +269,7 @@ def sync_payout_list(session: Session, period_id: int, unit: AdminUnit, progress
     run.detail_json = json.dumps({"left_out": left_out[:LEFT_OUT_LISTED], "held": held}, ensure_ascii=False)
     if dialect == "postgresql" and added + removed > 10000:
         session.execute(text("ANALYZE payout_line"))  # fresh statistics for the exports and screens
-    run.status, run.finished_at = "done", dt.datetime.now()
+    run.status, run.finished_at = "done", utc_now()
     period.status = "synced"
     period.synced_at, period.synced_by_id = run.finished_at, run.user_id if run.user_id is not None else user_id
     # Audit trail: the set-based sync leaves one summary record, last before the commit.

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from app.models import AdminUnit, ImportBatch, ImportRow
 from app.services import audit
 from app.services.cases import NOT_VISITED
+from app.services.formatting import utc_now
 from app.services.messages import N_, Problem, Problems
 from app.services.reference import commune_level
 from app.services.registry import normalize as nz
@@ -471,7 +472,7 @@ def apply_batch(session: Session, batch_id: int, progress: Progress | None = Non
         classify_rows(session, batch.id)
         if progress:
             progress(stage="apply", step=1)
-        now = dt.datetime.now()
+        now = utc_now()
         # A person new to the registry has not been visited yet: case type 5 until the survey says otherwise.
         in_scope, scope_params = _scope(session, batch.id)
         params = {"b": batch.id, "f": False, "now": now, "not_visited": NOT_VISITED, **scope_params}

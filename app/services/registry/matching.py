@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from app.models import AdminUnit, Beneficiary, MatchRun
 from app.services.bulk import bulk_update
+from app.services.formatting import utc_now
 from app.services.messages import N_, FieldError, Problem
 from app.services.registry import normalize as nz
 from app.services.registry.population import CitizenRecord, LocalPopulationRegistry, PopulationRegistry, fg_key
@@ -185,7 +186,7 @@ def match_beneficiaries(session: Session, unit: AdminUnit, *, registry: Populati
                 # An import's possible duplicate keeps its flag until a police review decides.
                 or_(Beneficiary.duplicate_of_id.is_(None), Beneficiary.match_status != "possible_duplicate"))
     total = session.scalar(select(func.count()).select_from(Beneficiary).where(*eligible)) or 0
-    now = dt.datetime.now()
+    now = utc_now()
     last_id, done = 0, 0
     if isinstance(registry, LocalPopulationRegistry) and session.get_bind().dialect.name == "postgresql":
         # The exact path (found by CCCD) in one statement; the loop below then sees only the rest.
@@ -395,7 +396,7 @@ def review(session: Session, person: Beneficiary, action: str, user_id: int | No
     from app.services.registry.keys import refresh_keys
 
     registry = registry or LocalPopulationRegistry(session)
-    now = dt.datetime.now()
+    now = utc_now()
     reason = (reason or "").strip() or None
     if action == "accept_registry":
         record = registry.by_cccd([person.match_cccd or person.cccd or ""]).get(person.match_cccd or person.cccd or "")
@@ -489,7 +490,7 @@ def execute_run(session: Session, run_id: int, progress: Callable | None = None)
     run = session.get(MatchRun, run_id)
     run.counts_json = json.dumps(counts)
     run.status = "done"
-    run.finished_at = dt.datetime.now()
+    run.finished_at = utc_now()
     session.commit()
     return run
 

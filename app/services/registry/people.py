@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from app.models import AdminUnit, Beneficiary, Enrolment
 from app.services import audit
+from app.services.formatting import utc_now
 from app.services.messages import N_, Conflict, FieldError, NotFound, Problem
 from app.services.reference import is_commune
 from app.services.registry import normalize as nz
@@ -188,7 +189,7 @@ def end_person(session: Session, person: Beneficiary, actor_id: int | None, reas
 
     Reason required. The caller checks role and scope, and commits (the ORM audit records old/new values)."""
     reason = _reason(reason)
-    now = now or dt.datetime.now()
+    now = now or utc_now()
     if category is not None:
         enrolment = next((e for e in person.enrolments if e.category == category), None)
         if enrolment is None:
@@ -236,7 +237,7 @@ def reinstate_person(session: Session, person: Beneficiary, actor_id: int | None
         person.ended_at = person.ended_by_id = person.end_reason = None
     for e in ended:
         e.ended_at = e.ended_by_id = e.end_reason = None
-    person.updated_at = dt.datetime.now()
+    person.updated_at = utc_now()
     session.flush()
     audit.record(session, action="update", entity="beneficiary", entity_id=person.id, beneficiary_id=person.id,
                  unit_id=person.commune_id, new={"reinstated": category or "person", "reason": reason},
@@ -264,7 +265,7 @@ def move_person(session: Session, actor_unit_id: int | None, beneficiary_id: int
     person.commune_id = to_commune.id
     for e in person.enrolments:
         e.commune_id = to_commune.id
-    person.updated_at = dt.datetime.now()  # a change of the record: matching looks at the person again
+    person.updated_at = utc_now()  # a change of the record: matching looks at the person again
     refresh_keys(person)
     flush_or_conflict(session)
     audit.record(session, action="update", entity="beneficiary", entity_id=person.id, beneficiary_id=person.id,

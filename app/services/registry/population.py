@@ -16,6 +16,7 @@ from sqlalchemy import func, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from app.models import AdminUnit, Citizen, ImportBatch, PopulationRow
+from app.services.formatting import utc_now
 from app.services.messages import N_, FieldError, Problem
 from app.services.registry import normalize as nz
 from app.services.registry.staging import copy_rows, stage_file, staging_fields
@@ -108,7 +109,7 @@ def bulk_load_citizens(session: Session, rows: Iterable[dict], batch_id: int | N
     """Insert citizens (new CCCDs only) set-based; used by the demo generator and benchmarks."""
     count = 0
     chunk: list[dict] = []
-    now = dt.datetime.now()
+    now = utc_now()
     for r in rows:
         chunk.append(dict(r, source_batch_id=batch_id, updated_at=now))
         if len(chunk) >= 20000:
@@ -214,7 +215,7 @@ def apply_population(session: Session, batch_id: int, progress: Callable | None 
     d = session.get_bind().dialect.name
     same = " AND ".join((f"c.{c} IS r.{c}" if d == "sqlite" else f"c.{c} IS NOT DISTINCT FROM r.{c}")
                         for c in _CITIZEN_COLS)
-    p = {"b": batch.id, "f": False, "now": dt.datetime.now()}
+    p = {"b": batch.id, "f": False, "now": utc_now()}
     session.execute(text(
         f"""
         UPDATE population_row SET outcome = CASE

@@ -22,7 +22,11 @@ FIELD_LABELS = {
     "date_of_birth": N_("Date of birth"), "birth_year": N_("Birth year"), "sex": N_("Sex"),
     "address": N_("Address"), "commune": N_("Commune"), "category": N_("Category"),
     "monthly_amount": N_("Monthly amount"), "policy_code": N_("Policy code"), "file": N_("File"),
-    "row": N_("Row"), "status": N_("Status"), "status_date": N_("Status date"),
+    "row": N_("Row"), "status": N_("Status"), "status_date": N_("Status date"), "amount": N_("Amount"),
+    "name": N_("Full name"), "account": N_("Account"), "account_number": N_("Account number"), "bank": N_("Bank"),
+    "holder_name": N_("Account holder"), "channel": N_("Channel"), "beneficiary": N_("Beneficiary"),
+    "beneficiary_id": N_("Beneficiary"), "proxy_cccd": N_("CCCD of the proxy"), "proxy_name": N_("Proxy"),
+    "source": N_("Source"), "unit": N_("Unit"), "reason": N_("Reason"),
 }
 DUPLICATE_IN_FILE = N_("Repeats row %(row)s of the same file (same person and category); not imported twice")
 DUPLICATE_IN_REGISTRY = N_("Already in the registry with the same data; nothing to change")

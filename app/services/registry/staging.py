@@ -19,6 +19,7 @@ from sqlalchemy import Table, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from app.models.import_batch import ImportBatch
+from app.services.formatting import utc_now
 from app.services.messages import N_, Problem
 from app.services.registry import sheets
 from app.services.registry.sheets import HeaderNotFound, SheetError, SheetRow, open_table
@@ -60,7 +61,7 @@ def record_upload(session: Session, *, kind: str, filename: str, content: bytes,
         batch.status = "duplicate_file"
         batch.duplicate_of_id = previous.id
         batch.message = N_("This file was already imported (batch #%(id)s); nothing was changed.")
-        batch.finished_at = dt.datetime.now()
+        batch.finished_at = utc_now()
     session.add(batch)
     session.flush()
     return batch

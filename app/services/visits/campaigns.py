@@ -30,6 +30,7 @@ from app.models import (
     WorkGroup,
     WorkGroupMember,
 )
+from app.services.formatting import local_today
 from app.services.messages import N_, FieldError, Problem
 from app.services.payout.accounts import has_verified_account
 from app.services.reference import FIXTURES, commune_clause, is_commune, kind_below, units_below
@@ -103,7 +104,7 @@ def mark_step(session: Session, campaign: Campaign, step_no: int, commune_id: in
     if existing is None:
         existing = CampaignStepDone(campaign_id=campaign.id, step_no=step_no, commune_id=commune_id)
         session.add(existing)
-    existing.done_on = today or dt.date.today()
+    existing.done_on = today or local_today()
     existing.done_by_id = user_id
     existing.note = (clean_text(note) or None) and clean_text(note)[:300]
     session.flush()
@@ -151,7 +152,7 @@ def derived_status(session: Session, commune_ids) -> dict[int, dict[int, bool]]:
 def board(session: Session, campaign: Campaign, unit: AdminUnit, *, today: dt.date | None = None) -> dict:
     """The campaign page for ``unit``: the steps with deadlines, and either one row per commune (when
     ``unit`` is or directly contains communes) or one row per unit below it with done / total communes."""
-    today = today or dt.date.today()
+    today = today or local_today()
     steps = sorted(campaign.steps, key=lambda s: s.step_no)
     deadline = {s.step_no: s.deadline for s in steps}
     communes_q = select(AdminUnit.id).where(AdminUnit.id.in_(subtree_ids(unit)),

@@ -29,6 +29,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from app.models import AccountOpeningTask, Beneficiary, Questionnaire, Visit, VisitAssignment
 from app.models.visit import OPEN_TASK_STATES
 from app.services.cases import classify_cases, visit_case
+from app.services.formatting import local_today, utc_now
 from app.services.messages import N_, FieldError, Problem
 from app.services.registry import normalize as nz
 from app.services.scope import OUT_OF_SCOPE, user_covers
@@ -241,7 +242,7 @@ def record_visit(session: Session, beneficiary_id: int, answers: dict, user_id: 
     """Validate and store a visit; raises SurveyInvalid with every problem. Does not commit.
 
     The returned visit carries ``warnings`` (Problem list) and ``task`` (the opening task or None)."""
-    today = today or dt.date.today()
+    today = today or local_today()
     person = session.get(Beneficiary, beneficiary_id) if beneficiary_id else None
     if person is None:
         raise SurveyInvalid([Problem("beneficiary_id", "beneficiary_unknown", N_("Unknown beneficiary #%(id)s"),
@@ -290,7 +291,7 @@ def record_visit(session: Session, beneficiary_id: int, answers: dict, user_id: 
         opening_bank_bin=derived.get("opening_bin") if met and wants and has_account is False else None,
         case_type=visit_case(met=met, vulnerable=vulnerable, has_account=has_account, wants_account=wants),
         answers=json.dumps(cleaned, ensure_ascii=False), source=source if source in ("web", "api") else "web",
-        recorded_by_id=user_id, recorded_at=dt.datetime.now())
+        recorded_by_id=user_id, recorded_at=utc_now())
     session.add(visit)
     session.flush()
 
@@ -333,7 +334,7 @@ def _sync_task(session: Session, person: Beneficiary, visit: Visit, account, use
     are done. Declined: open tasks are cancelled."""
     if not visit.met:
         return None
-    now = dt.datetime.now()
+    now = utc_now()
     tasks = _open_tasks(session, person.id)
     if visit.wants_account and visit.has_account is False:
         task = tasks[-1] if tasks else None
@@ -417,7 +418,7 @@ def mark_task_opened(session: Session, task_id: int, *, user_id: int | None, ban
             task.bank_bin = resolve_bank(session, bank)
         except FieldError as exc:
             raise FieldError(_refield(exc.problem, "bank")) from None
-    task.state, task.opened_at, task.updated_by_id = "opened", dt.datetime.now(), user_id
+    task.state, task.opened_at, task.updated_by_id = "opened", utc_now(), user_id
     if note:
         task.note = nz.clean_text(note)[:2000]
     session.flush()
@@ -436,7 +437,7 @@ def enter_task_account(session: Session, task_id: int, *, user_id: int | None, c
         session, beneficiary_id=task.beneficiary_id, channel=channel, bank=bank if not _empty(bank) else task.bank_bin,
         account_number=account_number, holder_name=holder_name, source="survey", user_id=user_id,
         mismatch_reason=mismatch_reason)
-    now = dt.datetime.now()
+    now = utc_now()
     task.state, task.account_id, task.entered_at, task.closed_at = "entered", account.id, now, now
     task.opened_at = task.opened_at or now
     task.bank_bin = account.bank_bin
@@ -454,7 +455,7 @@ def cancel_task(session: Session, task_id: int, *, user_id: int | None, note: st
     text = nz.clean_text(note)
     if not text:
         raise FieldError(Problem("note", "note_missing", N_("Say why the task is cancelled")))
-    task.state, task.closed_at, task.note, task.updated_by_id = "cancelled", dt.datetime.now(), text[:2000], user_id
+    task.state, task.closed_at, task.note, task.updated_by_id = "cancelled", utc_now(), text[:2000], user_id
     session.flush()
     return task
 

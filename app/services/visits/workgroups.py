@@ -24,7 +24,7 @@ from app.models import (
     WorkGroup,
     WorkGroupMember,
 )
-from app.services.formatting import format_date
+from app.services.formatting import format_date, local_today, utc_now
 from app.services.masking import mask_cccd
 from app.services.messages import N_, FieldError, Problem
 from app.services.reference import is_commune
@@ -245,7 +245,7 @@ def assign(session: Session, commune_id: int, beneficiary_ids: Iterable[int] | N
     result = session.execute(
         update(VisitAssignment).where(VisitAssignment.beneficiary_id.in_(ids_q),
                                       VisitAssignment.commune_id == commune_id)
-        .values(group_id=group_id, member_id=member_id, assigned_by_id=user_id, assigned_at=dt.datetime.now())
+        .values(group_id=group_id, member_id=member_id, assigned_by_id=user_id, assigned_at=utc_now())
         .execution_options(synchronize_session=False))
     session.expire_all()
     return result.rowcount or 0
@@ -293,7 +293,7 @@ def write_visit_sheet(session: Session, group: WorkGroup, out: BinaryIO, transla
     """The visit sheet of a group as .xlsx (A4 landscape): who to visit in address order, blank answer boxes
     (headed by the questionnaire's own labels) and a signature box for the citizen. Returns the rows."""
     t = translate
-    today = today or dt.date.today()
+    today = today or local_today()
     people = sheet_people(session, group, unmask=unmask)
     questions = qn.question_map(definition)
     wb = new_workbook(write_only=False)
