@@ -56,13 +56,23 @@ def enqueue_once(func, *args, job_id: str, config=None) -> Job:
     queue = get_queue(config)
     try:
         job = Job.fetch(job_id, connection=queue.connection)
-        if job.get_status(refresh=True) in ACTIVE:
+        if _still_due(job, queue):
             return job
         job.delete()
     except Exception:  # no such job (NoSuchJobError) or an unreadable leftover
         pass
     return queue.enqueue(func, *args, job_id=job_id, result_ttl=86400, failure_ttl=7 * 86400,
                          meta={AUDIT_ACTOR_META: _actor()})
+
+
+def _still_due(job: Job, queue: Queue) -> bool:
+    """A job of this id that will still run: waiting or running for *this* queue, and, when waiting, really in
+    it (a job record left "queued" without its place in the queue — Redis lost the list, a test took it out, or
+    another application shares the Redis database — would otherwise block its id for ever)."""
+    status = job.get_status(refresh=True)
+    if status not in ACTIVE or job.origin != queue.name:
+        return False
+    return status != JobStatus.QUEUED or job.id in queue.job_ids
 
 
 AUDIT_ACTOR_META = "audit_actor"  # who enqueued the job: jobs/runtime.py restores it for the audit trail

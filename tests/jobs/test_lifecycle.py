@@ -203,6 +203,27 @@ def test_start_enqueues_a_waiting_job_once_under_its_fixed_id(app, run_jobs):
         assert db.session.get(MatchRun, run_id).status == "done"
 
 
+def test_a_job_record_left_queued_outside_its_queue_is_enqueued_again(app, run_jobs):
+    """A job record still marked "queued" but no longer in the queue (its place lost) must not block its fixed id:
+    the next start enqueues it again and it runs."""
+    from app.extensions import db
+    from app.models import MatchRun
+    from jobs import registry
+    from jobs.queues import get_queue
+
+    _empty_queue(app)
+    with app.app_context():
+        run_id = make_row("match")
+        job = registry.start("match", run_id)
+        get_queue(app.config).remove(job.id)  # the record stays "queued"; its place in the queue is gone
+        assert _queued_ids(app) == []
+        registry.start("match", run_id)
+    assert _queued_ids(app) == [f"match-{run_id}"]
+    run_jobs()
+    with app.app_context():
+        assert db.session.get(MatchRun, run_id).status == "done"
+
+
 def test_recovery_starts_again_every_kind_left_behind(app, run_jobs):
     """As if the web process died after committing each state row, before enqueueing: the next worker's
     recovery starts each one once, through the registry, and the jobs finish from the database."""
@@ -223,10 +244,15 @@ def test_recovery_starts_again_every_kind_left_behind(app, run_jobs):
     assert sorted(_queued_ids(app)) == sorted(expected)
     # Running the unit migration here would move every other test's data to the 2025 units: its run is
     # covered on a database of its own (tests/units/test_migrate_units.py). Recovery started it; take it back.
+    from rq.job import Job
+
     from jobs.queues import get_queue
 
-    with app.app_context():
-        get_queue(app.config).remove(registry.job_id("migrate_units", rows.pop("migrate_units")))
+    with app.app_context():  # the job and its state row: nothing may start it again in this database
+        migration_id = rows.pop("migrate_units")
+        Job.fetch(registry.job_id("migrate_units", migration_id), connection=get_queue(app.config).connection).delete()
+        db.session.delete(db.session.get(registry.KINDS["migrate_units"].row_model(), migration_id))
+        db.session.commit()
     run_jobs()
     with app.app_context():
         for kind, row_id in rows.items():
