@@ -14,6 +14,7 @@ from app.security.scope import current_unit
 from app.services.masking import IDENTIFIER_FIELDS
 from app.services.person import person_file
 from app.views.audit import _local_time, _pretty_json, audit_history_url
+from app.views.display import entity_name
 from app.views.labels import label
 
 FORMATTERS = {"cccd": cccd_formatter, "account": account_formatter}
@@ -55,5 +56,5 @@ class PersonView(BaseView):
         return self.render_template(
             "person.html", file=file, person=person, candidates=candidates, diff=diff, label=label,
             mask_cccd=cccd_formatter, mask_account=account_formatter, audit_values=_pretty_json, local_time=_local_time,
-            audit_url=audit_history_url(person.id), user=g.user,
+            audit_url=audit_history_url(person.id), user=g.user, entity_name=entity_name,
             title=gettext("Person") + " — " + person.full_name)
