@@ -14,8 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 STARTER = ("import sys, time\n"
            "from jobs.queues import _embedded_redis\n"
-           "_embedded_redis(sys.argv[1])\n"
-           "print('ready', flush=True)\n"
+           "print(_embedded_redis(sys.argv[1]).pid, flush=True)\n"
            "time.sleep(600)\n")
 
 
@@ -58,13 +57,30 @@ def test_the_server_stops_when_its_process_is_killed(tmp_path):
     proc = subprocess.Popen([sys.executable, "-c", STARTER, str(rdb)], cwd=ROOT, env=_env(tmp_path),
                             stdout=subprocess.PIPE, text=True)
     try:
-        assert proc.stdout.readline().strip() == "ready"
-        server = _server_pid(rdb)
-        assert _alive(server)
+        server = int(proc.stdout.readline())
+        assert _alive(server) and server == _server_pid(rdb)
     finally:
         proc.kill()  # no atexit, no clean-up code of its own runs
         proc.wait()
     assert _gone(server)
+
+
+def test_stop_embedded_redis_stops_the_server_at_once(tmp_path):
+    """What the test session does at its end (tests/conftest.py) and the demo when it stops."""
+    rdb = tmp_path / "redis.rdb"
+    script = STARTER.replace("time.sleep(600)", "from jobs.queues import stop_embedded_redis\n"
+                                                "stop_embedded_redis()\n"
+                                                "print('stopped', flush=True)\n"
+                                                "time.sleep(600)")
+    proc = subprocess.Popen([sys.executable, "-c", script, str(rdb)], cwd=ROOT, env=_env(tmp_path),
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        server = int(proc.stdout.readline())
+        assert proc.stdout.readline().strip() == "stopped"
+        assert not _alive(server)  # gone while the process that started it still runs
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def test_the_demo_stopped_with_sigterm_leaves_nothing_running(app, tmp_path):
