@@ -75,6 +75,7 @@ CAPABILITIES = {
     "export_payout": _l("Export payout lists and bank transfer files"),
     "override_results": _l("Apply the valid rows of a refused bank result file, with a reason (audited)"),
     "reinstate": _l("Reinstate ended beneficiaries and enrolments (higher units)"),
+    "progress_chart": _l("See the progress over time against the campaign's deadlines"),
 }
 
 
@@ -103,7 +104,8 @@ ROLES: tuple[RoleDef, ...] = (
                    "WorkGroup": READ, "Visit": READ, "OpeningTask": READ, "CaseList": READ,
                    "Campaign": WRITE, "CampaignProgress": WRITE, "Questionnaire": WRITE},
             capabilities=frozenset({"import", "match", "unmask", "sync_payout", "approve_payout",
-                                    "override_results", "export_payout", "restore_account", "reinstate"})),
+                                    "override_results", "export_payout", "restore_account", "reinstate",
+                                    "progress_chart"})),
     RoleDef("phong", "Phòng LĐTBXH", _l("District labour office"),
             views={"MatchReview": WRITE, "Beneficiary": READ, "ImportBatch": WRITE, "AdminUnit": READ, "Bank": READ,
                    "PaymentAccount": READ, "PayoutPeriod": WRITE, "PayoutRule": READ,
@@ -127,7 +129,7 @@ ROLES: tuple[RoleDef, ...] = (
                    "PaymentAccount": READ, "PayoutPeriod": READ, "PayoutRule": READ,
                    "WorkGroup": READ, "Visit": READ, "OpeningTask": READ, "CaseList": READ,
                    "Campaign": READ, "CampaignProgress": READ, "Questionnaire": READ},
-            capabilities=frozenset()),
+            capabilities=frozenset({"progress_chart"})),
 )
 
 ROLE_BY_NAME = {r.name: r for r in ROLES}
