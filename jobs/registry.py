@@ -15,7 +15,7 @@ from jobs.cases import classify_job_id, run_classify
 from jobs.imports import import_job_id, run_apply, run_import
 from jobs.matching import match_job_id, population_job_id, run_match, run_population_import
 from jobs.payout import account_import_job_id, run_account_import, run_payout_sync, sync_job_id
-from jobs.queues import enqueue_once, job_progress
+from jobs.queues import enqueue_once, failed_job, job_progress
 from jobs.units import run_unit_migration, unit_migration_job_id
 
 BATCH_PENDING = ("uploaded", "parsing", "applying")
@@ -115,3 +115,23 @@ def run_here(kind: str, row_id):
     """Run the job of ``kind`` in this process, without the queue (a CLI command that prints the result);
     the same function, hence the same failure path, as in a worker."""
     return KINDS[kind].func(row_id)
+
+
+def kind_of(func_name: str) -> JobKind | None:
+    """The kind whose function an RQ job runs (by its dotted name), None for a job not in the table."""
+    for kind in KINDS.values():
+        if f"{kind.func.__module__}.{kind.func.__name__}" == func_name:
+            return kind
+    return None
+
+
+def retry_failed(job_id: str):
+    """Start again, through ``start``, the failed job ``job_id`` (its kind and state row read from the job).
+    Returns the new job, or None when no failed job of a known kind has that id."""
+    job = failed_job(job_id)
+    if job is None or len(job.args or ()) != 1:
+        return None
+    kind = kind_of(job.func_name)
+    if kind is None:
+        return None
+    return start(kind.name, job.args[0])  # the fixed id: the failed job is replaced (enqueue_once)

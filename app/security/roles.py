@@ -39,6 +39,7 @@ VIEW_CATEGORIES: dict[str, str] = {
     "OpeningTask": STEP5, "PaymentAccount": STEP5, "PayoutPeriod": STEP5,
     "Campaign": REPORTS, "CampaignProgress": REPORTS,
     "AdminUnit": ADMINISTRATION, "Bank": ADMINISTRATION, "PayoutRule": ADMINISTRATION, "AuditLog": ADMINISTRATION,
+    "Jobs": ADMINISTRATION,
 }
 # Reference data is read by everyone (pick lists, labels) but is a menu entry only for those who maintain it.
 MENU_NEEDS_WRITE = frozenset({"AdminUnit", "Bank", "PayoutRule"})
@@ -96,7 +97,7 @@ ROLES: tuple[RoleDef, ...] = (
             views={"MatchReview": WRITE, "Beneficiary": WRITE, "ImportBatch": WRITE, "AdminUnit": WRITE, "Bank": WRITE,
                    "PaymentAccount": WRITE, "PayoutPeriod": WRITE, "PayoutRule": WRITE, "AuditLog": READ,
                    "WorkGroup": WRITE, "Visit": WRITE, "OpeningTask": WRITE, "CaseList": WRITE,
-                   "Campaign": WRITE, "CampaignProgress": WRITE, "Questionnaire": WRITE},
+                   "Campaign": WRITE, "CampaignProgress": WRITE, "Questionnaire": WRITE, "Jobs": WRITE},
             capabilities=frozenset(CAPABILITIES)),
     RoleDef("so", "Sở LĐTBXH", _l("City labour department"),
             views={"MatchReview": WRITE, "Beneficiary": WRITE, "ImportBatch": WRITE, "AdminUnit": READ, "Bank": READ,
