@@ -2,7 +2,7 @@
 account and paid to an account, against the deadlines of the campaign's steps.
 
 Every figure comes from timestamps already stored, set-based (one GROUP BY per measure, per commune and day,
-rolled up in Python by unit path like the dashboard):
+rolled up in Python to the units below like the dashboard):
 - visited on day d: the person's first visit date is on or before d;
 - with a verified account on day d: an account verified on or before d, neither ended nor replaced by a later
   verified account on or before d (the database keeps at most one account in force per person, so accounts
