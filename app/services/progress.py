@@ -90,6 +90,23 @@ def daily_events(session: Session, unit: AdminUnit) -> dict[str, dict[int, dict[
     return out
 
 
+def _cached_events(session: Session, unit: AdminUnit, cache) -> dict[str, dict[int, dict[dt.date, int]]]:
+    """daily_events through ``cache`` (anything with get(key) -> str | None and set(key, str)), if given."""
+    import json
+
+    key = f"asxh:progress:{unit.scheme}:{unit.id}"
+    if cache is not None:
+        hit = cache.get(key)
+        if hit:
+            return {m: {int(cid): {dt.date.fromisoformat(d): n for d, n in days.items()} for cid, days in per.items()}
+                    for m, per in json.loads(hit).items()}
+    events = daily_events(session, unit)
+    if cache is not None:
+        cache.set(key, json.dumps({m: {cid: {d.isoformat(): n for d, n in days.items() if d is not None}
+                                       for cid, days in per.items()} for m, per in events.items()}))
+    return events
+
+
 def _series(events: dict[dt.date, int], days: list[dt.date]) -> list[int]:
     """The running total of ``events`` on each of ``days`` (events before the first day count on it)."""
     ordered = sorted(events.items())
@@ -103,18 +120,19 @@ def _series(events: dict[dt.date, int], days: list[dt.date]) -> list[int]:
 
 
 def progress_over_time(session: Session, unit: AdminUnit, *, start: dt.date | None = None,
-                       end: dt.date | None = None, today: dt.date | None = None) -> dict:
+                       end: dt.date | None = None, today: dt.date | None = None, cache=None) -> dict:
     """The daily counts and shares for ``unit``'s scope and for each unit directly below it.
 
     ``start`` defaults to the first day anything happened (or 30 days before ``end``), ``end`` to the later of
     today and the last deadline of the campaign shown (days after today carry no figure). Returns
     {"days", "today", "deadlines": [(step_no, title, date)], "campaign", "total": {...}, "units": [{...}]},
-    each figure set being {"beneficiaries", "counts": {measure: [n per day]}, "shares": {measure: [share]}}."""
+    each figure set being {"beneficiaries", "counts": {measure: [n per day]}, "shares": {measure: [share]}}.
+    ``cache`` (optional, like the dashboard's) keeps the daily changes per commune for a short while."""
     today = today or local_today()
     scope = subtree_ids(unit)
     people = dict(session.execute(select(Beneficiary.commune_id, func.count())
                                   .where(Beneficiary.commune_id.in_(scope)).group_by(Beneficiary.commune_id)).all())
-    events = daily_events(session, unit)
+    events = _cached_events(session, unit, cache)
     visible = campaigns.visible_campaigns(session, unit)
     campaign = visible[0] if visible else None
     deadlines = [(s.step_no, s.title, s.deadline) for s in sorted(campaign.steps, key=lambda s: s.step_no)] \

@@ -55,7 +55,8 @@ class HomeView(IndexView):
                  for item, n in todo.todo_counts(db.session, unit, holds(todo.TODO_NEEDS), user_id=g.user.id)]
         progress_charts = None
         if unit is not None and has_capability("progress_chart"):
-            progress_charts = progress.charts(progress.progress_over_time(db.session, unit), gettext)
+            progress_charts = progress.charts(
+                progress.progress_over_time(db.session, unit, cache=dashboard_cache()), gettext)
         return self.render_template(self.index_template, unit=unit, data=data, todos=todos,
                                     progress_charts=progress_charts,
                                     charts=dash.charts(data, gettext) if data else {},

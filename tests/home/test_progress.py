@@ -112,6 +112,25 @@ def test_daily_counts_equal_independent_counts(app, seeded):
             expected(d, {"p5", "p6"})["verified_account"] for d in DAYS]
 
 
+def test_the_cached_figures_equal_the_computed_ones(app, seeded):
+    from app.extensions import db
+    from app.services import progress
+    from app.services.reference import find_unit
+
+    class Cache(dict):
+        def set(self, key, value):
+            self[key] = value
+
+    cache = Cache()
+    with app.app_context():
+        city = find_unit(db.session, "01", "2024")
+        fresh = progress.progress_over_time(db.session, city, start=DAYS[0], end=DAYS[-1], today=DAYS[-1], cache=cache)
+        assert len(cache) == 1
+        cached = progress.progress_over_time(db.session, city, start=DAYS[0], end=DAYS[-1], today=DAYS[-1],
+                                             cache=cache)
+        assert cached["total"] == fresh["total"] and cached["units"] == fresh["units"]
+
+
 def test_days_after_today_carry_no_figure(app, seeded):
     from app.extensions import db
     from app.services import progress
