@@ -34,7 +34,7 @@ def failed_match(app, run_jobs, monkeypatch):
     return run_id
 
 
-def test_the_admin_sees_failed_jobs_and_starts_one_again(app, client_for, failed_match):
+def test_the_admin_sees_failed_jobs_and_starts_one_again(app, client_for, run_jobs, failed_match):
     from rq.registry import FailedJobRegistry
 
     from jobs.queues import get_queue
@@ -52,10 +52,18 @@ def test_the_admin_sees_failed_jobs_and_starts_one_again(app, client_for, failed
     assert _queued_ids(app) == [job_id]
     with app.app_context():
         assert job_id not in FailedJobRegistry(queue=get_queue(app.config)).get_job_ids()
+    from app.extensions import db
+    from app.models import MatchRun
+
+    with app.app_context():
+        run = db.session.get(MatchRun, failed_match)
+        assert (run.status, run.message) == ("queued", None)  # due again: the job does its work
     # No failed job of that id any more: nothing is started.
     response = client.post(f"/jobs/retry/{job_id}", data={"csrf_token": page_token(client)})
     assert response.status_code == 302 and _queued_ids(app) == [job_id]
-    _empty_queue(app)
+    run_jobs()
+    with app.app_context():
+        assert db.session.get(MatchRun, failed_match).status == "done"
 
 
 @pytest.mark.parametrize("username", ["so.ldtbxh", "phong.001", "canbo.00004", "lanhdao"])
