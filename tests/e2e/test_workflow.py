@@ -292,6 +292,6 @@ def test_visits_accounts_payout_and_dashboard(scheme_app, as_user, four_people, 
     police.go("/")
     assert police.page.get_attribute("#headline-share", "data-want") == "2"
     assert police.page.get_attribute("#headline-share", "data-paid") == "2"
-    assert police.page.inner_text("#headline-share") == "100.0%"
+    assert police.page.inner_text("#headline-share") == "100,0%"  # Vietnamese decimal comma
     assert police.page.get_attribute("#verified-count", "data-value") == "2"
     police.shot(shot_name(world, "15-dashboard-headline"))
