@@ -137,3 +137,49 @@ def job_progress(job_id: str, config=None) -> dict:
         return {}
     meta = {k: v for k, v in (job.get_meta(refresh=True) or {}).items() if k != AUDIT_ACTOR_META}
     return dict(meta, status=str(job.get_status(refresh=True)))
+
+
+def _job_row(job: Job, status: str) -> dict:
+    result = job.latest_result() if status == "failed" else None
+    exc = (result.exc_string if result is not None else None) or ""
+    return {"id": job.id, "func": job.func_name, "args": list(job.args or ()), "status": status,
+            "enqueued_at": job.enqueued_at, "started_at": job.started_at, "ended_at": job.ended_at,
+            "error": exc.strip().splitlines()[-1] if exc.strip() else ""}
+
+
+def overview(config=None, limit: int = 100) -> dict:
+    """What the administrator's jobs page shows: the queue with its waiting, running and failed jobs (RQ's
+    registries, newest first, at most ``limit`` each) and the workers."""
+    from rq import Worker
+    from rq.registry import FailedJobRegistry, StartedJobRegistry
+
+    queue = get_queue(config)
+    conn = queue.connection
+
+    def rows(ids: list[str], status: str) -> list[dict]:
+        return [_job_row(job, status) for job in Job.fetch_many(ids[:limit], connection=conn) if job is not None]
+    started = StartedJobRegistry(queue=queue)
+    failed = FailedJobRegistry(queue=queue)
+    workers = [{"name": w.name, "state": str(w.get_state()), "job": (w.get_current_job_id() or ""),
+                "queues": ", ".join(q.name for q in w.queues), "birth": w.birth_date,
+                "heartbeat": w.last_heartbeat}
+               for w in Worker.all(connection=conn)]
+    return {"queues": [{"name": queue.name, "queued": queue.count, "started": started.count, "failed": failed.count,
+                        "workers": sum(1 for w in workers if queue.name in w["queues"].split(", "))}],
+            "workers": workers,
+            "queued": rows(queue.get_job_ids(), "queued"),
+            "started": rows(list(reversed(started.get_job_ids())), "started"),
+            "failed": rows(list(reversed(failed.get_job_ids())), "failed")}
+
+
+def failed_job(job_id: str, config=None) -> Job | None:
+    """The job ``job_id`` if it sits in the failed registry of the queue, else None."""
+    from rq.registry import FailedJobRegistry
+
+    queue = get_queue(config)
+    if job_id not in FailedJobRegistry(queue=queue).get_job_ids():
+        return None
+    try:
+        return Job.fetch(job_id, connection=queue.connection)
+    except Exception:
+        return None
