@@ -95,6 +95,9 @@ def register(app: Flask) -> None:  # noqa: C901
         return nonce
 
     app.jinja_env.globals["csp_nonce"] = csp_nonce
+    from app.security.access import is_admin
+
+    app.jinja_env.globals["asxh_is_admin"] = is_admin
 
     @app.after_request
     def _security_headers(response):

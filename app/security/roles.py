@@ -39,6 +39,7 @@ VIEW_CATEGORIES: dict[str, str] = {
     "OpeningTask": STEP5, "PaymentAccount": STEP5, "PayoutPeriod": STEP5,
     "Campaign": REPORTS, "CampaignProgress": REPORTS,
     "AdminUnit": ADMINISTRATION, "Bank": ADMINISTRATION, "PayoutRule": ADMINISTRATION, "AuditLog": ADMINISTRATION,
+    "Jobs": ADMINISTRATION,
 }
 # Reference data is read by everyone (pick lists, labels) but is a menu entry only for those who maintain it.
 MENU_NEEDS_WRITE = frozenset({"AdminUnit", "Bank", "PayoutRule"})
@@ -75,6 +76,7 @@ CAPABILITIES = {
     "export_payout": _l("Export payout lists and bank transfer files"),
     "override_results": _l("Apply the valid rows of a refused bank result file, with a reason (audited)"),
     "reinstate": _l("Reinstate ended beneficiaries and enrolments (higher units)"),
+    "progress_chart": _l("See the progress over time against the campaign's deadlines"),
 }
 
 
@@ -95,7 +97,7 @@ ROLES: tuple[RoleDef, ...] = (
             views={"MatchReview": WRITE, "Beneficiary": WRITE, "ImportBatch": WRITE, "AdminUnit": WRITE, "Bank": WRITE,
                    "PaymentAccount": WRITE, "PayoutPeriod": WRITE, "PayoutRule": WRITE, "AuditLog": READ,
                    "WorkGroup": WRITE, "Visit": WRITE, "OpeningTask": WRITE, "CaseList": WRITE,
-                   "Campaign": WRITE, "CampaignProgress": WRITE, "Questionnaire": WRITE},
+                   "Campaign": WRITE, "CampaignProgress": WRITE, "Questionnaire": WRITE, "Jobs": WRITE},
             capabilities=frozenset(CAPABILITIES)),
     RoleDef("so", "Sở LĐTBXH", _l("City labour department"),
             views={"MatchReview": WRITE, "Beneficiary": WRITE, "ImportBatch": WRITE, "AdminUnit": READ, "Bank": READ,
@@ -103,7 +105,8 @@ ROLES: tuple[RoleDef, ...] = (
                    "WorkGroup": READ, "Visit": READ, "OpeningTask": READ, "CaseList": READ,
                    "Campaign": WRITE, "CampaignProgress": WRITE, "Questionnaire": WRITE},
             capabilities=frozenset({"import", "match", "unmask", "sync_payout", "approve_payout",
-                                    "override_results", "export_payout", "restore_account", "reinstate"})),
+                                    "override_results", "export_payout", "restore_account", "reinstate",
+                                    "progress_chart"})),
     RoleDef("phong", "Phòng LĐTBXH", _l("District labour office"),
             views={"MatchReview": WRITE, "Beneficiary": READ, "ImportBatch": WRITE, "AdminUnit": READ, "Bank": READ,
                    "PaymentAccount": READ, "PayoutPeriod": WRITE, "PayoutRule": READ,
@@ -127,7 +130,7 @@ ROLES: tuple[RoleDef, ...] = (
                    "PaymentAccount": READ, "PayoutPeriod": READ, "PayoutRule": READ,
                    "WorkGroup": READ, "Visit": READ, "OpeningTask": READ, "CaseList": READ,
                    "Campaign": READ, "CampaignProgress": READ, "Questionnaire": READ},
-            capabilities=frozenset()),
+            capabilities=frozenset({"progress_chart"})),
 )
 
 ROLE_BY_NAME = {r.name: r for r in ROLES}

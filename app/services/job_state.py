@@ -34,6 +34,18 @@ def record_failure(session: Session, model, row_id: int, problem: Problem) -> No
     session.commit()
 
 
+def reopen_failed(session: Session, model, row_id: int, status: str) -> bool:
+    """Put a failed row back to ``status`` (the first status of its job), its problem cleared, so that the job
+    started again does its work; False (nothing changed) unless the row is failed. The caller commits."""
+    row = session.get(model, row_id)
+    if row is None or row.status != "failed":
+        return False
+    row.status = status
+    row.message = None
+    row.finished_at = None
+    return True
+
+
 def failure_problem(row) -> Problem | None:
     """The problem a failed row records (rows failed before problems were stored as JSON read as a crash)."""
     if row is None or row.status != "failed":

@@ -59,6 +59,10 @@ def register_views(appbuilder) -> None:
     from app.views.visits import register_visit_views
 
     register_visit_views(appbuilder)
+
+    from app.views.jobs import JobsView
+
+    appbuilder.add_view(JobsView, "Jobs", label=_l("Background jobs"), icon="fa-tasks", category=menu_category("Jobs"))
     appbuilder.add_link("ProgressExport", href="HomeView.export", label=_l("Progress by unit (.xlsx)"),
                         icon="fa-file-excel-o", category=menu_category("ProgressExport"))
     _order_categories(appbuilder)

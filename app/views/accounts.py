@@ -168,7 +168,8 @@ class PaymentAccountView(ScopedMixin, PersonalDataViewMixin, ModelView):
                    .order_by(PaymentAccount.entered_at).limit(500).all())
         rows = [(a, accounts.account_in_force(db.session, a.beneficiary_id)) for a in pending]
         log_page("payment_account", [a.id for a, cur in rows] + [cur.id for _a, cur in rows if cur is not None])
-        return self.render_template("account_verify.html", rows=rows, can_verify=can("verify_account"),
+        mine = {a.id for a, _cur in rows if not accounts.may_verify(a, g.user.id)}
+        return self.render_template("account_verify.html", rows=rows, can_verify=can("verify_account"), mine=mine,
                                     fmt_account=account_formatter, fmt_cccd=cccd_formatter,
                                     channel_labels=labels("account_channel"), source_labels=labels("account_source"),
                                     title=gettext("Accounts to verify"))

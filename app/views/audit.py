@@ -58,6 +58,12 @@ def _mask_json(value):
     return value
 
 
+def audit_detail(value: str | None) -> str:
+    """A record's detail: a fixed English note (an ``N_`` msgid, e.g. "person page") in the user's language, free
+    text as it was written."""
+    return gettext(value) if value else ""
+
+
 def _pretty_json(value: str | None):
     if not value:
         return ""
@@ -111,6 +117,7 @@ class AuditLogView(ModelView):
         "at": _local_time,
         "action": lambda v: label("audit_action", v),
         "entity": entity_name,
+        "detail": audit_detail,
         "source": lambda v: " — ".join([label("audit_source", str(v).partition(":")[0])]
                                        + ([str(v).partition(":")[2]] if ":" in str(v or "") else [])),
         "old_values": _pretty_json,

@@ -200,9 +200,11 @@ def _rebuild_forms(view) -> None:
             continue
         columns = getattr(view, f"{kind}_columns")
         extra = dict(_form_fields(view, columns), **(getattr(view, f"{kind}_form_extra_fields", None) or {}))
-        setattr(view, f"{kind}_form", conv.create_form(
-            view.label_columns, columns, view.description_columns, view.validators_columns, extra,
-            getattr(view, f"{kind}_form_query_rel_fields", None)))
+        form = conv.create_form(view.label_columns, columns, view.description_columns, view.validators_columns,
+                                extra, getattr(view, f"{kind}_form_query_rel_fields", None))
+        if _is_fab_security_view(view) and "permissions" in columns and "permissions" not in extra:
+            form.permissions.kwargs["get_label"] = permission_text  # the role form's choices, as on its page
+        setattr(view, f"{kind}_form", form)
 
 
 def localize_view(view) -> None:

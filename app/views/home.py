@@ -8,10 +8,10 @@ from flask_appbuilder import IndexView, expose
 from flask_babel import force_locale, gettext
 
 from app.extensions import db
-from app.security.access import holds
+from app.security.access import has_capability, holds
 from app.security.scope import current_unit
 from app.services import dashboard as dash
-from app.services import todo
+from app.services import progress, todo
 from app.services.reference import unit_kind
 from app.views.cache import dashboard_cache
 from app.views.labels import labels
@@ -53,7 +53,12 @@ class HomeView(IndexView):
         data = dash.dashboard(db.session, unit, cache=dashboard_cache()) if unit is not None else None
         todos = [{"key": item.key, "text": gettext(item.title), "count": n, "url": todo_link(item.key, unit)}
                  for item, n in todo.todo_counts(db.session, unit, holds(todo.TODO_NEEDS), user_id=g.user.id)]
+        progress_charts = None
+        if unit is not None and has_capability("progress_chart"):
+            progress_charts = progress.charts(
+                progress.progress_over_time(db.session, unit, cache=dashboard_cache()), gettext)
         return self.render_template(self.index_template, unit=unit, data=data, todos=todos,
+                                    progress_charts=progress_charts,
                                     charts=dash.charts(data, gettext) if data else {},
                                     case_types=labels("case_type"), category_labels=labels("category"))
 

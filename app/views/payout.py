@@ -96,11 +96,12 @@ class PayoutPeriodView(InScopeOr404, ModelView):
     method_permission_name = dict(VIEW_METHODS, new="write", detail="read", sync="read", sync_progress="read",
                                   lock="read", hand_over="read", close="read", export_list="read",
                                   export_bank="read", export_bank_sha="read", results="read", carry="read",
-                                  results_report="read", cash="read")
+                                  results_report="read", cash="read",
+                                  results_template="read")
     base_filters = [["unit_id", FilterInFunction, current_period_unit_ids]]
     include_route_methods = {"list", "show", "add", "new", "detail", "sync", "sync_progress", "lock", "hand_over", "close",
                              "export_list", "export_bank", "export_bank_sha", "results", "carry", "results_report",
-                             "cash"}
+                             "cash", "results_template"}
     list_title = _l("Payout periods")
     list_columns = ["name", "period_date", "unit", "status", "synced_at", "locked_at"]
     search_columns = ["name", "status", "period_date", "unit"]
@@ -161,6 +162,7 @@ class PayoutPeriodView(InScopeOr404, ModelView):
             "payout_detail.html", period=period, **page, left_out=left_out, held_reasons=held_reasons,
             failures={r.id: failure_text(r) for r in page["runs"] if r.status == "failed"},
             result_form=ResultForm(), hand_form=HandResultForm(), can_override=can("override_results"),
+            can_carry=can("approve_payout") and page["results_open"] and bool(page["later"]),
             status_label=label("period_status", period.status), result_labels=labels("line_result"),
             channel_labels=labels("line_channel"), sync_labels=labels("sync_status"), money=format_money,
             can_sync=can("sync_payout") and page["syncable"],
@@ -310,6 +312,18 @@ class PayoutPeriodView(InScopeOr404, ModelView):
             flash(gettext("%(count)s rows of the file were not applied; the reason is recorded.",
                           count=result["skipped"]), "warning")
         return redirect(url_for(".detail", pk=pk))
+
+    @expose("/results_template/<int:pk>")
+    @has_access
+    def results_template(self, pk):
+        """An empty result file with the columns the reading expects (no personal data)."""
+        period = self.in_scope_or_404(pk)
+        out = io.BytesIO()
+        with force_locale("vi"):
+            payout.write_result_template(out, gettext)
+        out.seek(0)
+        return send_file(out, as_attachment=True, download_name=f"mau-ket-qua-chi-tra-{period.id}.xlsx",
+                         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
     @expose("/results_report/<int:pk>/<int:import_id>")
     @has_access

@@ -12,8 +12,10 @@ from app.security.audit import log_view
 from app.security.masking import account_formatter, cccd_formatter, should_mask
 from app.security.scope import current_unit
 from app.services.masking import IDENTIFIER_FIELDS
+from app.services.messages import N_
 from app.services.person import person_file
-from app.views.audit import _local_time, _pretty_json, audit_history_url
+from app.views.audit import _local_time, _pretty_json, audit_detail, audit_history_url
+from app.views.display import entity_name
 from app.views.labels import label
 
 FORMATTERS = {"cccd": cccd_formatter, "account": account_formatter}
@@ -51,9 +53,10 @@ class PersonView(BaseView):
             diff.append((name, [FORMATTERS[kind](v) if kind in FORMATTERS else v for v in values]))
         masked = should_mask()
         log_view("beneficiary", person.id, beneficiary_id=person.id, unit_id=person.commune_id,
-                 fields=[] if masked else SHOWN_IDENTIFIERS, masked=masked, detail="person page")
+                 fields=[] if masked else SHOWN_IDENTIFIERS, masked=masked, detail=N_("person page"))
         return self.render_template(
             "person.html", file=file, person=person, candidates=candidates, diff=diff, label=label,
             mask_cccd=cccd_formatter, mask_account=account_formatter, audit_values=_pretty_json, local_time=_local_time,
-            audit_url=audit_history_url(person.id), user=g.user,
-            title=gettext("Person") + " — " + person.full_name)
+            audit_url=audit_history_url(person.id), user=g.user, entity_name=entity_name,
+            audit_detail=audit_detail,
+            title=gettext("Person file") + " — " + person.full_name)

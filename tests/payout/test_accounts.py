@@ -181,3 +181,19 @@ def test_one_account_in_force_is_enforced_by_the_database(db_session, make_perso
     with pytest.raises(IntegrityError):
         db_session.flush()
     db_session.rollback()
+
+
+@pytest.mark.parametrize("bank,code", [("Ngân hàng", "bank_unknown"), ("Kookmin", "bank_uncertain")])
+def test_an_imported_bank_offers_real_suggestions_or_none(db_session, bank, code):
+    from app.services.payout import account_import
+    from app.services.reference import find_unit
+
+    people = account_import._People(db_session, find_unit(db_session, "00004", "2024"))
+    _rec, problems = account_import.validate_row(
+        db_session, {"full_name": "Nguyễn Văn An", "bank": bank, "account_number": "0123456789"}, people)
+    found = [p for p in problems if p.field == "bank"]
+    assert [p.code for p in found] == [code]
+    if code == "bank_uncertain":  # the names of the banks it could be, never a placeholder
+        assert found[0].params["candidates"].startswith("Kookmin")
+    else:
+        assert "candidates" not in found[0].params

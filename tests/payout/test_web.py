@@ -58,6 +58,14 @@ def test_account_screens_are_scoped(app, client_for, pending):
     assert response.status_code == 404 and _state(app, pending["00037"]) == "pending"
 
 
+def test_no_verify_buttons_on_your_own_entries(client_for, pending):
+    approve = f'action="/paymentaccountview/approve/{pending["00004"]}"'
+    html = client_for("congan.00004").get("/paymentaccountview/to_verify/").get_data(as_text=True)
+    assert f'data-account="{pending["00004"]}"' in html and approve not in html and "own-entry" in html
+    html = client_for("congan2.00004").get("/paymentaccountview/to_verify/").get_data(as_text=True)
+    assert approve in html and "own-entry" not in html
+
+
 def test_self_approval_refused_with_a_flash(app, client_for, pending):
     client = client_for("congan.00004")
     token = page_token(client)

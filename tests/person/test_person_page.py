@@ -82,6 +82,16 @@ def test_masked_role_sees_masked_numbers_and_the_view_is_logged(app, client_for,
     assert len(views) == 1 and views[0]["entity"] == "beneficiary" and views[0]["new"]["masked"] is True
 
 
+def test_the_audit_trail_of_the_page_reads_as_vietnamese(app, client_for, full_person):
+    client = client_for("congan.00004")
+    client.get(f"/person/{full_person}")  # leaves a "view" record on the trail the next visit shows
+    html = client.get(f"/person/{full_person}").get_data(as_text=True)
+    assert "Hồ sơ đối tượng — Nguyễn Hoàng Kiên" in html
+    trail = html[html.index('id="section-audit"'):]
+    assert "trang hồ sơ đối tượng" in trail and "person page" not in trail
+    assert ">beneficiary<" not in trail
+
+
 def test_person_page_is_404_out_of_scope(app, client_for, full_person):
     assert client_for("canbo.00037").get(f"/person/{full_person}").status_code == 404  # another commune
     assert client_for("phong.002").get(f"/person/{full_person}").status_code == 404  # another district

@@ -740,3 +740,25 @@ def test_every_problem_renders_its_params():
         text = p.render()
         assert "%(" not in text and text.strip()
         assert p.severity in ("error", "warning", "correction")
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("0912345678", "0912345678"), ("091 234 5678", "0912345678"), ("+84 912 345 678", "0912345678"),
+    ("84912345678", "0912345678"), ("0389.123.456", "0389123456"), ("(070) 123-4567", "0701234567"),
+    ("", None), (None, None)])
+def test_parse_phone_accepts_vietnamese_mobile_numbers(value, expected):
+    assert nz.parse_phone(value) == expected
+
+
+@pytest.mark.parametrize("value", ["091234567", "09123456789", "0212345678", "0112345678", "+1 912 345 678",
+                                   "84-91234567", "abc", "0912 345 67x"])
+def test_parse_phone_refuses_other_numbers(value):
+    with pytest.raises(FieldError) as exc:
+        nz.parse_phone(value)
+    assert (exc.value.problem.field, exc.value.problem.code) == ("phone", "phone_invalid")
+
+
+def test_bank_suggestions_are_names_of_known_banks(banks):
+    _got, _score, candidates = banks.resolve("Kookmin")
+    assert banks.suggestions(candidates) and all("Kookmin" in n for n in banks.suggestions(candidates))
+    assert banks.suggestions([]) == [] and banks.suggestions(["000000"]) == []

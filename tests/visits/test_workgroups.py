@@ -148,9 +148,13 @@ def test_group_screens(scheme_app, client_for, street, user_ids, units, world, u
         "csrf_token": token, "user_id": str(user_ids[world.users["police"]]), "role_text": "Công an xã", "is_leader": "1"})
     assert response.status_code == 302
     response = client.post(f"/workgroupview/members/{gid}/add", data={
-        "csrf_token": token, "name": "Ông Tổ Phó", "role_text": "Tổ phó"})
+        "csrf_token": token, "name": "Ông Sai Số", "phone": "012 345"}, follow_redirects=True)
+    assert "Ông Sai Số" not in response.get_data(as_text=True)
+    assert "không phải số điện thoại" in response.get_data(as_text=True)
+    response = client.post(f"/workgroupview/members/{gid}/add", data={
+        "csrf_token": token, "name": "Ông Tổ Phó", "role_text": "Tổ phó", "phone": "+84 912 345 678"})
     html = client.get(f"/workgroupview/members/{gid}").get_data(as_text=True)
-    assert world.users["police"] in html and "Ông Tổ Phó" in html
+    assert world.users["police"] in html and "Ông Tổ Phó" in html and "0912345678" in html
     # Visit list with the group, assign everyone, print.
     html = client.get("/visits/").get_data(as_text=True)
     assert "Người Một" in html and html.index("Người Một") < html.index("Người Bốn")

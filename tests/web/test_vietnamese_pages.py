@@ -216,6 +216,12 @@ def test_menu_pages_read_as_vietnamese(client_for, demo_data, username):
     assert not found, "\n".join(f"{url}: {snippets}" for url, snippets in found.items())
 
 
+def test_the_role_form_names_permissions_in_vietnamese(client_for):
+    html = client_for("admin").get("/roles/edit/1").get_data(as_text=True)
+    options = re.findall(r"<option[^>]*>([^<]*)</option>", html)
+    assert options and not [o for o in options if " on " in o or o.startswith("can ")]
+
+
 def test_list_record_counts_have_a_thousands_dot(client_for, app):
     from app.extensions import db
     from app.models import AdminUnit

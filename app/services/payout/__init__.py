@@ -67,8 +67,10 @@ from app.services.payout.reconciliation import (  # noqa: F401
     parse_result_status,
     period_totals,
     record_hand_results,
+    result_columns,
     result_report,
     write_result_report,
+    write_result_template,
 )
 from app.services.payout.rules import (  # noqa: F401
     BASE_LEVEL_SEED,

@@ -107,11 +107,14 @@ def validate_row(session: Session, values: dict, people: _People) -> tuple[dict,
     else:
         bin_, score, candidates = bank_directory(session).resolve(shown)
         if bin_ is None or not banks.is_confident(score):
-            directory = bank_directory(session)
-            names = ", ".join(directory.get(b).short_name for b in candidates[:3] if directory.get(b))
-            problems.append(Problem("bank", "bank_uncertain", N_(
-                "The bank %(value)s cannot be identified with confidence (perhaps: %(candidates)s); "
-                "choose it from the list"), {"value": shown, "candidates": names or "-"}))
+            names = bank_directory(session).suggestions(candidates)
+            if names:
+                problems.append(Problem("bank", "bank_uncertain", N_(
+                    "The bank %(value)s cannot be identified with confidence (perhaps: %(candidates)s); "
+                    "choose it from the list"), {"value": shown, "candidates": ", ".join(names)}))
+            else:
+                problems.append(Problem("bank", "bank_unknown", N_(
+                    "The bank %(value)s is not in the bank list; choose it from the list"), {"value": shown}))
             bin_ = None
     rec["bank_bin"] = bin_
 

@@ -84,7 +84,7 @@ def resolve_bank(session: Session, value: Any) -> str:
         raise FieldError(Problem("bank", "bank_unknown", N_(
             "The bank %(value)s is not in the bank list; choose it from the list"), {"value": shown}))
     if not banks.is_confident(score):
-        names = ", ".join(directory.get(b).short_name for b in candidates[:3] if directory.get(b))
+        names = ", ".join(directory.suggestions(candidates))
         raise FieldError(Problem("bank", "bank_uncertain", N_(
             "The bank %(value)s cannot be identified with confidence (perhaps: %(candidates)s); "
             "choose it from the list"), {"value": shown, "candidates": names}))
@@ -268,7 +268,7 @@ def verify_account(session: Session, account_id: int, user_id: int, *, approve: 
     if account.state != "pending":
         raise FieldError(Problem("account", "account_not_pending", N_(
             "This account is not waiting for verification"), {}))
-    if account.entered_by_id is not None and account.entered_by_id == user_id:
+    if not may_verify(account, user_id):
         raise FieldError(Problem("account", "self_verification", N_(
             "You cannot verify an account you entered yourself")))
     now = utc_now()
@@ -383,6 +383,12 @@ def to_dict(account: PaymentAccount, *, unmask: bool = True) -> dict:
         "ended_by_id": account.ended_by_id, "ended_at": account.ended_at.isoformat() if account.ended_at else None,
         "end_reason": account.end_reason,
     }
+
+
+def may_verify(account: PaymentAccount, user_id: int | None) -> bool:
+    """Four eyes: ``user_id`` may verify ``account`` unless they entered it themselves (capability and scope are
+    checked elsewhere)."""
+    return account.entered_by_id is None or account.entered_by_id != user_id
 
 
 def to_verify_by(user_id: int | None):

@@ -163,6 +163,12 @@ class BankDirectory:
     def get(self, bin_: str) -> BankInfo | None:
         return self.banks.get(bin_)
 
+    def suggestions(self, candidates: Iterable[str], limit: int = 3) -> list[str]:
+        """The short names of the first ``limit`` candidate BINs that are in the directory (what to propose
+        when a typed bank is not recognised with confidence); empty when there is nothing to propose."""
+        names = [info.short_name or info.name_vi for b in candidates if (info := self.banks.get(b)) is not None]
+        return list(dict.fromkeys(n for n in names if n))[:limit]
+
     def resolve(self, text: Any) -> tuple[str | None, float, list[str]]:
         """Bank name / code / BIN as typed -> (bin or None, score 0–100, candidate bins).
 

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
-from app.models import AdminUnit, PayoutExport, PayoutPeriod, PayoutSyncRun
+from app.models import AdminUnit, PayoutExport, PayoutLine, PayoutPeriod, PayoutSyncRun
 from app.services.payout.exports import EXPORTABLE, export_groups
 from app.services.payout.measure import headline
 from app.services.payout.periods import (
@@ -14,7 +14,13 @@ from app.services.payout.periods import (
     period_in_charge,
     period_summary,
 )
-from app.services.payout.reconciliation import RESULTS_OPEN, hand_lines, period_totals
+from app.services.payout.reconciliation import (
+    RESULTS_OPEN,
+    follow_up_lines,
+    hand_lines,
+    period_totals,
+    result_columns,
+)
 from app.services.payout.sync import run_summary
 from app.services.scope import related, subtree_ids
 
@@ -26,8 +32,9 @@ def period_page(session: Session, period: PayoutPeriod, unit: AdminUnit | None) 
     untranslated: the part of the period in that scope (``target``), its summary and totals, the last sync
     runs and exports, the export groups and banks once exportable, the later periods still open, the
     headline measure, whether the unit is in charge, what the last finished sync left out or held, and
-    whether the locked lines still match their checksum, the last result imports (applied or refused) and the
-    cash and proxy lines still waiting for a result (the first 200). A historical period of a retired scheme
+    whether the locked lines still match their checksum, the last result imports (applied or refused), the
+    cash and proxy lines still waiting for a result and the lines on which something is still owed (the first
+    200 of each), and the columns a result file needs. A historical period of a retired scheme
     (``archived``, read by the city) shows all of that and its exports, but offers no change: not syncable, no
     results. Reads only."""
     target = effective_unit(period, unit)
@@ -61,5 +68,8 @@ def period_page(session: Session, period: PayoutPeriod, unit: AdminUnit | None) 
         "syncable": period.status in SYNCABLE and not archived, "results_open": results_open and not archived,
         "archived": archived, "result_imports": imports,
         "hand_lines": hand_lines(session, period.id, unit, limit=200) if results_open and not archived else [],
+        "follow_ups": session.scalars(follow_up_lines(session, target, period.id)
+                                      .options(joinedload(PayoutLine.commune)).limit(200)).all(),
+        "result_columns": result_columns(),
         "checksum_ok": checksum_intact(session, period) if period.checksum and (in_charge or archived) else None,
     }

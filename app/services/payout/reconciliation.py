@@ -29,6 +29,7 @@ from app.models import (
 from app.models.payout import HAND_CHANNELS, OWED_RESULTS
 from app.services import audit
 from app.services.formatting import format_money, local_today, utc_now
+from app.services.labels import label
 from app.services.messages import N_, FieldError, Problem
 from app.services.payout.exports import log_export
 from app.services.payout.periods import (
@@ -63,6 +64,61 @@ RESULT_ALIASES = {
     "receipt": ["receipt", "receipt_ref", "Ký nhận", "Số ký nhận", "Số biên nhận", "Biên nhận"],
     "proxy_name": ["proxy_name", "Người nhận thay", "Người nhận hộ", "Người được ủy quyền"],
 }
+#: The columns of a result file, in the template's order: (key of RESULT_ALIASES, the template's header, when the
+#: column is needed, what it holds). The header is one of the key's aliases; any other alias is read as well.
+RESULT_COLUMNS: tuple[tuple[str, str, str, str], ...] = (
+    ("ref", "Mã giao dịch", "always", N_(
+        "The line's reference from the transfer file (the line id; also read from the description \"… MA 12345\")")),
+    ("status", "Trạng thái", "always", N_("The result: Thành công, Chi một phần, Thất bại or Hoàn trả")),
+    ("reason", "Lý do", "not_paid", N_("Why the payment failed, was partial or came back")),
+    ("received", "Số tiền thực nhận", "partial", N_("The amount the person received (a partial payment)")),
+    ("amount", "Số tiền", "optional", N_("The line's amount; when given it must equal the amount of the line")),
+    ("account_number", "Số tài khoản", "optional", N_("The account credited (for reading; not checked)")),
+    ("description", "Nội dung chuyển khoản", "optional", N_("The transfer description (the reference is read from it "
+                                                            "when the reference column is empty)")),
+    ("paid_by", "Người chi", "hand", N_("Who paid the money in hand")),
+    ("paid_on", "Ngày chi", "hand", N_("The payment date, dd/mm/yyyy")),
+    ("receipt", "Ký nhận", "hand", N_("The reference of the signed receipt")),
+    ("proxy_name", "Người nhận thay", "hand", N_("The proxy who received the money (a proxy line; by default the "
+                                                   "proxy on the line)")),
+)
+#: When a result column is needed (code → label).
+RESULT_COLUMN_NEEDS = {"always": N_("Always"), "not_paid": N_("Failed, partial or reversed lines"),
+                       "partial": N_("Partial payments"), "hand": N_("Cash and proxy lines"),
+                       "optional": N_("Optional")}
+#: The result words written in the template's instructions (any spelling of ``parse_result_status`` is read).
+RESULT_WORDS = (("paid", "Thành công"), ("partial", "Chi một phần"), ("failed", "Thất bại"), ("reversed", "Hoàn trả"))
+
+
+def result_columns() -> list[dict]:
+    """The columns of a bank's (or a commune's cash) result file, untranslated: key, header, the other headers
+    read, when it is needed (code and msgid), what it holds (msgid)."""
+    return [{"key": key, "header": header, "aliases": [a for a in RESULT_ALIASES[key] if a != header],
+             "needed": needed, "needed_msgid": RESULT_COLUMN_NEEDS[needed], "what": what}
+            for key, header, needed, what in RESULT_COLUMNS]
+
+
+def write_result_template(out: BinaryIO, translate: Callable[[str], str]) -> None:
+    """An empty result file to fill in (.xlsx): the header row of ``RESULT_COLUMNS`` (reference and account
+    number as text), and a second sheet explaining each column and the result words."""
+    wb = new_workbook()
+    ws = wb.create_sheet(translate(N_("Results")))
+    head = Font(bold=True)
+    text_cols = [i for i, (key, *_rest) in enumerate(RESULT_COLUMNS) if key in ("ref", "account_number")]
+    append_row(ws, [header for _key, header, _n, _w in RESULT_COLUMNS], font=head,
+               fill=PatternFill("solid", fgColor="FFF2CC"), text_cols=text_cols)
+    guide = wb.create_sheet(translate(N_("Instructions")))
+    append_row(guide, [translate(N_("Column")), translate(N_("Needed")), translate(N_("What it holds")),
+                       translate(N_("Also read under"))], font=head)
+    for c in result_columns():
+        append_row(guide, [c["header"], translate(c["needed_msgid"]), translate(c["what"]), ", ".join(c["aliases"])])
+    append_row(guide, [])
+    append_row(guide, [translate(N_("Result")), translate(N_("Word to write"))], font=head)
+    for code, word in RESULT_WORDS:
+        append_row(guide, [label("line_result", code, translate), word])
+    wb.save(out)
+
+
 _PAID_WORDS = {"thanh cong", "success", "successful", "ok", "paid", "da chi", "da chi tra", "1", "s", "00",
                "thanh toan thanh cong", "da thanh toan"}
 _PARTIAL_WORDS = {"partial", "partially paid", "partly paid", "mot phan", "chi mot phan", "da chi mot phan",

@@ -34,7 +34,7 @@ __all__ = [
     "ascii_key", "build_cccd", "canonical_tone", "cccd_birth_info", "clean_text", "decode_tcvn3",
     "decode_vni", "encode_tcvn3", "encode_vni", "fix_legacy_encoding", "name_key",
     "parse_account_number", "parse_amount", "parse_category", "parse_cccd", "parse_cmnd",
-    "parse_date", "parse_sex", "split_name", "VIETNAMESE_LETTERS",
+    "parse_date", "parse_phone", "parse_sex", "split_name", "VIETNAMESE_LETTERS",
 ]
 
 # ---------------------------------------------------------------------------
@@ -685,3 +685,30 @@ def parse_account_number(value: Any) -> tuple[str | None, list[Problem]]:
             "Account number has %(length)d digits, which is unusual; please check"),
             {"length": n}, "warning")]
     return digits, []
+
+
+# ---------------------------------------------------------------------------
+# Phone numbers
+# ---------------------------------------------------------------------------
+
+_PHONE_SEPARATORS = re.compile(r"[\s.\-()]")
+_PHONE = re.compile(r"0[35789]\d{8}")
+
+
+def parse_phone(value: Any, field: str = "phone") -> str | None:
+    """A Vietnamese mobile number as its 10 digits (03/05/07/08/09…); "+84" or "84" in front stands for the
+    leading 0, and spaces, dots, dashes and brackets are ignored. Empty -> None; anything else raises
+    FieldError."""
+    shown = clean_text(value)
+    if not shown:
+        return None
+    digits = _PHONE_SEPARATORS.sub("", shown)
+    if digits.startswith("+84"):
+        digits = "0" + digits[3:]
+    elif digits.startswith("84") and len(digits) == 11:
+        digits = "0" + digits[2:]
+    if not _PHONE.fullmatch(digits):
+        raise FieldError(Problem(field, "phone_invalid", N_(
+            "%(value)s is not a Vietnamese phone number: 10 digits starting with 03, 05, 07, 08 or 09 "
+            "(+84 accepted)"), {"value": shown}))
+    return digits

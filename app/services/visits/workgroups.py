@@ -28,7 +28,7 @@ from app.services.formatting import format_date, local_today, utc_now
 from app.services.masking import mask_cccd
 from app.services.messages import N_, FieldError, Problem
 from app.services.reference import is_commune
-from app.services.registry.normalize import clean_text
+from app.services.registry.normalize import clean_text, parse_phone
 from app.services.scope import require_user_covers, subtree_ids
 from app.services.spreadsheets import append_row, new_workbook
 from app.services.visits import questionnaire as qn
@@ -67,6 +67,7 @@ def add_member(session: Session, group: WorkGroup, *, user_id: int | None, membe
     """A user of the group's commune, or a person named in free text. Making a leader replaces the old one."""
     require_scope(session, user_id, group.commune_id)
     name = clean_text(name) or None
+    phone = parse_phone(phone)
     if member_user_id:
         member_user = session.get(AsxhUser, member_user_id)
         if member_user is None or member_user.unit_id != group.commune_id:
@@ -82,7 +83,7 @@ def add_member(session: Session, group: WorkGroup, *, user_id: int | None, membe
             m.is_leader = False
     member = WorkGroupMember(group=group, commune_id=group.commune_id, user_id=member_user_id or None,
                              name=name[:150] if name else None, role_text=(clean_text(role_text) or None),
-                             phone=(clean_text(phone)[:20] or None), is_leader=bool(is_leader))
+                             phone=phone, is_leader=bool(is_leader))
     session.add(member)
     session.flush()
     return member
