@@ -44,6 +44,7 @@ test: install chromium
 # pure modules listed in [tool.mypy]; settings in pyproject.toml).
 lint: $(STAMP)
 	$(PY) -m ruff check app jobs tests bench config.py run.py translations/i18n.py
+	$(PY) -m ruff format --check app jobs tests bench config.py run.py translations/i18n.py
 	$(PY) -m mypy
 
 bench: install

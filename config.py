@@ -3,6 +3,7 @@
 Every setting has a typed parser that refuses junk with a clear message, so a
 typo in a deployment fails at start-up instead of at the first request.
 """
+
 from __future__ import annotations
 
 import os
@@ -98,8 +99,9 @@ def _audit_key(env: str) -> str:
             raise ConfigError("AUDIT_KEY must be at least 32 characters long")
         return key
     if env == "production":
-        raise ConfigError("AUDIT_KEY is required when ASXH_ENV=production (keep it out of the database "
-                          "and out of backups of it)")
+        raise ConfigError(
+            "AUDIT_KEY is required when ASXH_ENV=production (keep it out of the database and out of backups of it)"
+        )
     path = instance_dir() / "audit_key"
     if not path.exists():
         path.write_text(secrets.token_hex(32))
@@ -131,8 +133,10 @@ def load_config(overrides: dict | None = None) -> dict:
         SQLALCHEMY_DATABASE_URI=database_url,
         SQLALCHEMY_TRACK_MODIFICATIONS=False,
         # Times are stored as naive UTC: PostgreSQL's now() (server defaults) must give UTC as well.
-        SQLALCHEMY_ENGINE_OPTIONS=dict({"pool_pre_ping": True}, **(
-            {"connect_args": {"options": "-c timezone=UTC"}} if database_url.startswith("postgresql") else {})),
+        SQLALCHEMY_ENGINE_OPTIONS=dict(
+            {"pool_pre_ping": True},
+            **({"connect_args": {"options": "-c timezone=UTC"}} if database_url.startswith("postgresql") else {}),
+        ),
         REDIS_URL=redis_url,
         EMBEDDED_REDIS_PATH=str(instance_dir() / "redis.rdb"),
         UNIT_SCHEME=_env_choice("UNIT_SCHEME", ("2024", "2025"), "2024"),

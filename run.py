@@ -1,4 +1,5 @@
 """Entry point for ``flask --app run …`` and ``gunicorn run:app``."""
+
 from app import create_app
 
 app = create_app()

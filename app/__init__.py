@@ -1,4 +1,5 @@
 """Application factory. No database writes happen here: see ``flask asxh init``."""
+
 from __future__ import annotations
 
 import sys
@@ -88,7 +89,8 @@ def _check_unit_scheme(flask_app: Flask) -> None:
             f"UNIT_SCHEME={scheme} but the database holds rows in units of the {other} scheme "
             f"({', '.join(f'{t}: {n}' for t, n in found.items())}). Move them first with "
             f"`flask --app run asxh migrate-units --from {other} --to {scheme}`, "
-            f"or keep UNIT_SCHEME={other}.")
+            f"or keep UNIT_SCHEME={other}."
+        )
 
 
 def _migrating_units(argv: list[str] | None = None) -> bool:
@@ -98,7 +100,7 @@ def _migrating_units(argv: list[str] | None = None) -> bool:
     from app.cli.units import MIGRATE_UNITS_COMMAND
 
     args = list(sys.argv[1:] if argv is None else argv)
-    return any(a == "asxh" and args[i + 1:i + 2] == [MIGRATE_UNITS_COMMAND] for i, a in enumerate(args))
+    return any(a == "asxh" and args[i + 1 : i + 2] == [MIGRATE_UNITS_COMMAND] for i, a in enumerate(args))
 
 
 def _translate_wtforms() -> None:

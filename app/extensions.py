@@ -3,6 +3,7 @@
 AppBuilder is created per app in create_app(): its view registry is per instance,
 and tests build several apps in one process.
 """
+
 from flask_appbuilder.models.sqla import Model
 from flask_appbuilder.models.sqla.base import SQLA
 from flask_migrate import Migrate

@@ -1,4 +1,5 @@
 """Request-level glue: security headers, session timeout, template filters."""
+
 from __future__ import annotations
 
 import secrets
@@ -19,9 +20,11 @@ SECURITY_HEADERS = {
 # inline <script> elements carrying this request's nonce (FAB's templates read it through
 # ``csp_nonce()``); no inline handlers, no eval. Styles: FAB's templates and widgets use style=""
 # attributes, so style-src keeps 'unsafe-inline' (styles cannot run code).
-CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-       "script-src 'self' 'nonce-{nonce}'; font-src 'self' data:; frame-ancestors 'self'; "
-       "base-uri 'self'; form-action 'self'; object-src 'none'")
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self' 'nonce-{nonce}'; font-src 'self' data:; frame-ancestors 'self'; "
+    "base-uri 'self'; form-action 'self'; object-src 'none'"
+)
 CSP_STATIC = CSP.replace(" 'nonce-{nonce}'", "")
 # Pages and exports carry personal data: no copy in browser or proxy caches (static files excepted).
 STATIC_ENDPOINTS = ("static", "appbuilder.static")

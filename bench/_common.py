@@ -1,4 +1,5 @@
 """Shared set-up for the benchmarks: a PostgreSQL database of their own and a Redis server."""
+
 from __future__ import annotations
 
 import os
@@ -20,8 +21,10 @@ def fresh_app(reset: bool = True):
     """An app on the benchmark database (dropped and re-initialised when ``reset``)."""
     from sqlalchemy import create_engine, text
 
-    admin = create_engine(BENCH_DB.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + "/postgres",
-                          isolation_level="AUTOCOMMIT")
+    admin = create_engine(
+        BENCH_DB.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + "/postgres",
+        isolation_level="AUTOCOMMIT",
+    )
     name = BENCH_DB.rsplit("/", 1)[1]
     with admin.connect() as conn:
         if reset:
@@ -50,8 +53,13 @@ def run_worker_burst() -> tuple[float, float]:
     """Run queued jobs in a separate worker process; returns (seconds, peak RSS in MB of that process)."""
     start = time.perf_counter()
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    subprocess.run([sys.executable, "-m", "flask", "--app", "run", "asxh", "worker", "--burst"], cwd=ROOT, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "run", "asxh", "worker", "--burst"],
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return time.perf_counter() - start, max(peak, before) / 1024
 

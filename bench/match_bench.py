@@ -3,6 +3,7 @@ matching service, next to the plain SQL join on CCCD (the floor). Prints figures
 
     .venv/bin/python bench/match_bench.py [--citizens 8500000] [--beneficiaries 1000000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,12 +36,14 @@ def main() -> None:
         print(f"loaded {args.citizens:,} citizens in {time.perf_counter() - start:.1f} s")
         # Beneficiaries: a sample of citizens; 2% lose their CCCD, 1% get a wrong digit.
         start = time.perf_counter()
-        s.execute(text(f"""
+        s.execute(
+            text(f"""
             INSERT INTO beneficiary (natural_key, full_name, name_key, cccd, date_of_birth, birth_year, sex, address,
                                      commune_id, match_status, case_type, created_at, updated_at)
             SELECT 'C:' || cccd, full_name, name_key, cccd, date_of_birth, birth_year, sex, address, commune_id,
                    'pending', 5, now(), now()
-            FROM citizen ORDER BY md5(cccd) LIMIT {args.beneficiaries}"""))
+            FROM citizen ORDER BY md5(cccd) LIMIT {args.beneficiaries}""")
+        )
         s.execute(text("UPDATE beneficiary SET cccd = NULL, natural_key = 'N:' || natural_key WHERE id % 50 = 0"))
         s.execute(text("ANALYZE beneficiary; ANALYZE citizen"))
         s.commit()
@@ -52,8 +55,10 @@ def main() -> None:
         start = time.perf_counter()
         counts = matching.match_beneficiaries(s, find_unit(s, "01", "2024"))
         took = time.perf_counter() - start
-        print(f"{'matching service':<36} {took:8.2f} s  {args.beneficiaries / took:>10,.0f} rows/s  "
-              f"×{took / floor:.1f} floor  peak {peak_mb():.0f} MB")
+        print(
+            f"{'matching service':<36} {took:8.2f} s  {args.beneficiaries / took:>10,.0f} rows/s  "
+            f"×{took / floor:.1f} floor  peak {peak_mb():.0f} MB"
+        )
         print("counts:", {k: v for k, v in counts.items() if v})
 
 

@@ -12,6 +12,7 @@ each row knows its true record (``source_cccd``): a proposal is right when it is
 
     .venv/bin/python bench/match_threshold_bench.py [--citizens 200000] [--beneficiaries 20000] [--districts 2]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,13 +37,35 @@ def population(seed: int, n: int, m: int, districts: int):
     district_ids = {d: 1000 + i for i, d in enumerate(wanted)}
     parents = {ids[code]: district_ids[d] for code, _n, d in communes}
     rows = list(synthetic.generate_citizens(seed, n, communes))
-    records = [CitizenRecord(cccd, name, nz.name_key(name), fg_key(name), dt.date.fromisoformat(dob) if dob else None,
-                             year, sex, ids[code], status, None)
-               for cccd, _cmnd, name, dob, year, sex, _addr, code, status, _sd in rows]
-    people = [SimpleNamespace(id=i, full_name=r["full_name"], name_key=nz.name_key(r["full_name"]),
-                              date_of_birth=r["date_of_birth"], birth_year=r["birth_year"], sex=r["sex"],
-                              commune_id=ids[r["commune_code"]], fault=r["fault"], truth=r["source_cccd"])
-              for i, r in enumerate(synthetic.draw_beneficiaries(seed, rows, m, {c[0]: c for c in communes}))]
+    records = [
+        CitizenRecord(
+            cccd,
+            name,
+            nz.name_key(name),
+            fg_key(name),
+            dt.date.fromisoformat(dob) if dob else None,
+            year,
+            sex,
+            ids[code],
+            status,
+            None,
+        )
+        for cccd, _cmnd, name, dob, year, sex, _addr, code, status, _sd in rows
+    ]
+    people = [
+        SimpleNamespace(
+            id=i,
+            full_name=r["full_name"],
+            name_key=nz.name_key(r["full_name"]),
+            date_of_birth=r["date_of_birth"],
+            birth_year=r["birth_year"],
+            sex=r["sex"],
+            commune_id=ids[r["commune_code"]],
+            fault=r["fault"],
+            truth=r["source_cccd"],
+        )
+        for i, r in enumerate(synthetic.draw_beneficiaries(seed, rows, m, {c[0]: c for c in communes}))
+    ]
     return records, people, parents
 
 
@@ -62,28 +85,30 @@ def main() -> None:
     ranked = {}
     for b in people:
         pool = blocks.get((matching.fg_key(b.full_name), b.birth_year), [])
-        ranked[b.id] = matching.ranked_candidates(b, pool, parents)[:matching.MAX_CANDIDATES * 4]
+        ranked[b.id] = matching.ranked_candidates(b, pool, parents)[: matching.MAX_CANDIDATES * 4]
     print(f"{args.citizens:,} synthetic citizens, {len(people):,} list rows, all searched without their CCCD")
     print(f"current threshold: {matching.MIN_CANDIDATE_SCORE}\n")
     print(f"{'threshold':>9} {'precision':>9} {'recall':>7} {'clean':>7} {'not_found':>9} {'proposals':>9}")
     for t in THRESHOLDS:
         proposals = right = found = clean = none = 0
         for b in people:
-            kept = [c for score, c in ranked[b.id] if score >= t][:matching.MAX_CANDIDATES]
+            kept = [c for score, c in ranked[b.id] if score >= t][: matching.MAX_CANDIDATES]
             hits = sum(c.cccd == b.truth for c in kept)
             proposals += len(kept)
             right += hits
             found += hits > 0
             clean += hits > 0 and len(kept) == 1
             none += not kept
-        print(f"{t:>9} {right / max(proposals, 1):>9.3f} {found / len(people):>7.3f} {clean / len(people):>7.3f} "
-              f"{none:>9,} {proposals:>9,}")
+        print(
+            f"{t:>9} {right / max(proposals, 1):>9.3f} {found / len(people):>7.3f} {clean / len(people):>7.3f} "
+            f"{none:>9,} {proposals:>9,}"
+        )
     t = matching.MIN_CANDIDATE_SCORE
     print(f"\nrecall by fault at {t}:")
     total, hit = Counter(), Counter()
     for b in people:
         total[b.fault] += 1
-        hit[b.fault] += any(c.cccd == b.truth for score, c in ranked[b.id][:matching.MAX_CANDIDATES] if score >= t)
+        hit[b.fault] += any(c.cccd == b.truth for score, c in ranked[b.id][: matching.MAX_CANDIDATES] if score >= t)
     for fault in sorted(total, key=str):
         print(f"  {str(fault):<20} {hit[fault] / total[fault]:.3f}  ({total[fault]:,})")
     wrong = Counter(score // 5 * 5 for b in people for score, c in ranked[b.id] if c.cccd != b.truth)

@@ -3,6 +3,7 @@ rows. Prints rows per second per parser; asserts nothing.
 
     .venv/bin/python bench/normalize_bench.py [--rows 200000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,8 +17,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.services.registry import normalize as nz  # noqa: E402
 
-NAMES = ["Nguyễn Văn An", "Trần Thị Hòa", "LÊ THỊ THUỶ", "Đặng Văn Bình", "Phạm  Văn Cường", "Hoàng Thị Dung",
-         "Vũ Văn Em", "Bùi Thị Gấm", "Đỗ Văn Hùng", "Ngô Văn Khải"]
+NAMES = [
+    "Nguyễn Văn An",
+    "Trần Thị Hòa",
+    "LÊ THỊ THUỶ",
+    "Đặng Văn Bình",
+    "Phạm  Văn Cường",
+    "Hoàng Thị Dung",
+    "Vũ Văn Em",
+    "Bùi Thị Gấm",
+    "Đỗ Văn Hùng",
+    "Ngô Văn Khải",
+]
 
 
 def main() -> None:
@@ -26,8 +37,9 @@ def main() -> None:
     rows = parser.parse_args().rows
     rng = random.Random(1)
     names = [rng.choice(NAMES) for _ in range(rows)]
-    cccds = [nz.build_cccd("001", rng.randint(1930, 2010), rng.choice("MF"), rng.randint(0, 999999))
-             for _ in range(rows)]
+    cccds = [
+        nz.build_cccd("001", rng.randint(1930, 2010), rng.choice("MF"), rng.randint(0, 999999)) for _ in range(rows)
+    ]
     today = dt.date(2025, 1, 15)
     cases = {
         "name_key": lambda: [nz.name_key(n) for n in names],

@@ -7,6 +7,7 @@ PostgreSQL, lock it, then export the per-bank transfer files. Prints wall time p
 
 The database is emptied and filled with synthetic people (labelled so); never point it at real data.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,6 +46,7 @@ class Timer:
                 elapsed = time.perf_counter() - self.t0
                 timer.rows.append((name, elapsed))
                 print(f"{name:<34} {elapsed:8.2f} s   peak RSS {peak_mb():7.1f} MB", flush=True)
+
         return _Step()
 
 
@@ -63,30 +65,43 @@ def fill(session, rows: int) -> None:
     with a verified account for 90 %, spread over every commune of the 2024 scheme."""
     from sqlalchemy import text
 
-    communes = session.execute(text(
-        "SELECT array_agg(id ORDER BY id) FROM admin_unit WHERE scheme = '2024' AND level = 3")).scalar()
+    communes = session.execute(
+        text("SELECT array_agg(id ORDER BY id) FROM admin_unit WHERE scheme = '2024' AND level = 3")
+    ).scalar()
     params = {"n": rows, "communes": communes, "k": len(communes), "banks": list(BANKS)}
-    session.execute(text("""
+    session.execute(
+        text("""
         INSERT INTO beneficiary (id, natural_key, full_name, name_key, cccd, date_of_birth, birth_year, sex, commune_id,
                                  match_status, case_type, created_at, updated_at)
         SELECT i, 'C:' || lpad(i::text, 12, '0'), 'Người Tổng Hợp ' || i, 'người tổng hợp ' || i, lpad(i::text, 12, '0'),
                DATE '1940-01-01' + (i % 20000), 1940 + (i % 20000) / 365, CASE WHEN i % 2 = 0 THEN 'M' ELSE 'F' END,
                (CAST(:communes AS integer[]))[1 + i % :k], 'matched', CASE WHEN i % 10 = 0 THEN 3 ELSE 1 END, now(), now()
-        FROM generate_series(1, :n) AS i"""), params)
-    session.execute(text("""
+        FROM generate_series(1, :n) AS i"""),
+        params,
+    )
+    session.execute(
+        text("""
         INSERT INTO enrolment (beneficiary_id, commune_id, category, monthly_amount, coefficient, created_at, updated_at)
         SELECT b.id, b.commune_id, 'BTXH', 500000, CASE WHEN b.id % 3 = 0 THEN 1.5 ELSE 1.0 END, now(), now()
-        FROM beneficiary b"""))
-    session.execute(text("""
+        FROM beneficiary b""")
+    )
+    session.execute(
+        text("""
         INSERT INTO enrolment (beneficiary_id, commune_id, category, monthly_amount, created_at, updated_at)
-        SELECT b.id, b.commune_id, 'NCC', 2789000, now(), now() FROM beneficiary b WHERE b.id % 10 = 5"""))
-    session.execute(text("""
+        SELECT b.id, b.commune_id, 'NCC', 2789000, now(), now() FROM beneficiary b WHERE b.id % 10 = 5""")
+    )
+    session.execute(
+        text("""
         INSERT INTO payment_account (beneficiary_id, commune_id, channel, bank_bin, account_number, holder_name,
                                      holder_ascii, shared_flag, source, state, entered_at, verified_at)
         SELECT b.id, b.commune_id, 'bank', (CAST(:banks AS varchar[]))[1 + b.id % 8], lpad((b.id::bigint * 7919)::text, 12, '0'),
                b.full_name, 'NGUOI TONG HOP ' || b.id, false, 'import', 'verified', now(), now()
-        FROM beneficiary b WHERE b.case_type = 1"""), params)
-    session.execute(text("SELECT setval(pg_get_serial_sequence('beneficiary', 'id'), (SELECT max(id) FROM beneficiary))"))
+        FROM beneficiary b WHERE b.case_type = 1"""),
+        params,
+    )
+    session.execute(
+        text("SELECT setval(pg_get_serial_sequence('beneficiary', 'id'), (SELECT max(id) FROM beneficiary))")
+    )
     session.commit()
     session.execute(text("ANALYZE"))
     session.commit()
@@ -94,8 +109,9 @@ def fill(session, rows: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--url", default=os.environ.get("BENCH_DATABASE_URL",
-                                                    "postgresql://postgres@127.0.0.1:5432/bench_payout"))
+    ap.add_argument(
+        "--url", default=os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/bench_payout")
+    )
     ap.add_argument("--rows", type=int, default=1_000_000, help="beneficiaries (enrolments are ~10 %% more)")
     ap.add_argument("--keep", action="store_true", help="keep the data (default: empty the schema first)")
     args = ap.parse_args()
@@ -158,7 +174,9 @@ def main() -> None:
                 (out_dir / f"{bank['bin']}.csv.sha256").write_bytes(payout.sha256_file(path.name, r["sha256"]))
                 total_lines += r["lines"]
         size = sum(p.stat().st_size for p in out_dir.glob("*.csv"))
-        print(f"   {total_lines:,} transfers in {len(list(out_dir.glob('*.csv')))} files, {size / 1e6:.1f} MB, in {out_dir}")
+        print(
+            f"   {total_lines:,} transfers in {len(list(out_dir.glob('*.csv')))} files, {size / 1e6:.1f} MB, in {out_dir}"
+        )
         status = session.get(PayoutPeriod, pid).status
     print()
     print(f"{'step':<34} {'seconds':>8}")

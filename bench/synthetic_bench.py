@@ -4,6 +4,7 @@
 
 Prints rows/s for consuming ``generate_citizens`` in a plain for loop.
 """
+
 from __future__ import annotations
 
 import argparse

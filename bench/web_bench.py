@@ -4,6 +4,7 @@ Bounded in requests and time; loopback only. Asserts nothing.
 
     .venv/bin/python bench/web_bench.py [--beneficiaries 1000000] [--users 20] [--requests 400]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,7 +34,8 @@ def seed(app, n: int) -> None:
     with app.app_context():
         s = db.session
         start = time.perf_counter()
-        s.execute(text("""
+        s.execute(
+            text("""
             INSERT INTO beneficiary (natural_key, full_name, name_key, cccd, birth_year, sex, address, commune_id,
                                      match_status, case_type, created_at, updated_at)
             SELECT 'C:' || lpad(g::text, 12, '0'),
@@ -43,10 +45,14 @@ def seed(app, n: int) -> None:
                    1 + g % 6, now(), now()
             FROM generate_series(1, :n) AS g
             JOIN LATERAL (SELECT id FROM admin_unit WHERE scheme = '2024' AND level = 3
-                          ORDER BY id OFFSET (g % 526) LIMIT 1) u ON true"""), {"n": n})
-        s.execute(text("""INSERT INTO enrolment (beneficiary_id, commune_id, category, monthly_amount, created_at, updated_at)
+                          ORDER BY id OFFSET (g % 526) LIMIT 1) u ON true"""),
+            {"n": n},
+        )
+        s.execute(
+            text("""INSERT INTO enrolment (beneficiary_id, commune_id, category, monthly_amount, created_at, updated_at)
                           SELECT id, commune_id, (ARRAY['BTXH','NCC','HN','HCN','KHAC'])[1 + id % 5], 540000, now(), now()
-                          FROM beneficiary"""))
+                          FROM beneficiary""")
+        )
         s.execute(text("ANALYZE"))
         s.commit()
         print(f"seeded {n:,} beneficiaries in {time.perf_counter() - start:.1f} s")
@@ -78,9 +84,24 @@ def main() -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env = dict(os.environ, DATABASE_URL=BENCH_DB, REDIS_URL=BENCH_REDIS, ASXH_ENV="test", DASHBOARD_CACHE_SECONDS="60")
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(args.workers), "--threads", "4",
-                               "-b", f"127.0.0.1:{port}", "run:app"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-w",
+            str(args.workers),
+            "--threads",
+            "4",
+            "-b",
+            f"127.0.0.1:{port}",
+            "run:app",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -103,6 +124,7 @@ def main() -> None:
                 t = time.perf_counter()
                 opener.open(base + page, timeout=60).read()
                 timings[page].append(time.perf_counter() - t)
+
         start = time.perf_counter()
         with ThreadPoolExecutor(args.users) as pool:
             list(pool.map(run, range(args.users)))
@@ -112,8 +134,10 @@ def main() -> None:
         for page, values in list(timings.items()) + [("ALL", every)]:
             if values:
                 q = statistics.quantiles(values, n=100)
-                print(f"{page:<28} n={len(values):<5} p50 {1000 * q[49]:7.0f} ms  p95 {1000 * q[94]:7.0f} ms  "
-                      f"max {1000 * max(values):7.0f} ms")
+                print(
+                    f"{page:<28} n={len(values):<5} p50 {1000 * q[49]:7.0f} ms  p95 {1000 * q[94]:7.0f} ms  "
+                    f"max {1000 * max(values):7.0f} ms"
+                )
     finally:
         server.terminate()
         server.wait(timeout=20)

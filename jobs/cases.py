@@ -1,4 +1,5 @@
 """Case-type classification as a job: recompute Beneficiary.case_type for a unit's scope. Idempotent."""
+
 from __future__ import annotations
 
 from jobs.runtime import app_context, failure_recorded, report_progress

@@ -1,4 +1,5 @@
 """Import jobs: parse a batch into staging (and apply it when asked), or apply a parsed batch."""
+
 from __future__ import annotations
 
 from jobs.runtime import app_context, failure_recorded, report_progress

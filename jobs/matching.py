@@ -1,4 +1,5 @@
 """Matching and population-extract jobs."""
+
 from __future__ import annotations
 
 import json

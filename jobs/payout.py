@@ -1,4 +1,5 @@
 """Payout jobs: the sync of a period's list for a unit, and the bulk account import. Idempotent, fixed ids."""
+
 from __future__ import annotations
 
 from jobs.runtime import app_context, failure_recorded, report_progress
@@ -28,8 +29,9 @@ def run_payout_sync(run_id: int) -> dict:
             return payout.run_summary(run)
         unit = session.get(AdminUnit, run.unit_id)
         with failure_recorded(PayoutSyncRun, run_id, "payout sync run"):
-            return payout.sync_payout_list(session, run.period_id, unit, progress=report_progress, run_id=run.id,
-                                           user_id=run.user_id)
+            return payout.sync_payout_list(
+                session, run.period_id, unit, progress=report_progress, run_id=run.id, user_id=run.user_id
+            )
         return payout.run_summary(session.get(PayoutSyncRun, run_id))  # refused: the run records why
 
 

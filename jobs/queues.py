@@ -1,4 +1,5 @@
 """Redis connection, the queue, and enqueueing with fixed job ids."""
+
 from __future__ import annotations
 
 from flask import current_app
@@ -49,8 +50,13 @@ def _stop_with_this_process(server_pid: int) -> None:
     import sys
 
     read_end, write_end = os.pipe()  # not inherited by the programs this process starts (gunicorn, workers)
-    subprocess.Popen([sys.executable, "-c", _GUARD, str(read_end), str(server_pid)], pass_fds=(read_end,),
-                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True)
+    subprocess.Popen(
+        [sys.executable, "-c", _GUARD, str(read_end), str(server_pid)],
+        pass_fds=(read_end,),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     os.close(read_end)
     _guards[server_pid] = write_end
 
@@ -116,8 +122,9 @@ def enqueue_once(func, *args, job_id: str, config=None) -> Job:
         job.delete()
     except Exception:  # no such job (NoSuchJobError) or an unreadable leftover
         pass
-    return queue.enqueue(func, *args, job_id=job_id, result_ttl=86400, failure_ttl=7 * 86400,
-                         meta={AUDIT_ACTOR_META: _actor()})
+    return queue.enqueue(
+        func, *args, job_id=job_id, result_ttl=86400, failure_ttl=7 * 86400, meta={AUDIT_ACTOR_META: _actor()}
+    )
 
 
 def _still_due(job: Job, queue: Queue) -> bool:
@@ -152,9 +159,16 @@ def job_progress(job_id: str, config=None) -> dict:
 def _job_row(job: Job, status: str) -> dict:
     result = job.latest_result() if status == "failed" else None
     exc = (result.exc_string if result is not None else None) or ""
-    return {"id": job.id, "func": job.func_name, "args": list(job.args or ()), "status": status,
-            "enqueued_at": job.enqueued_at, "started_at": job.started_at, "ended_at": job.ended_at,
-            "error": exc.strip().splitlines()[-1] if exc.strip() else ""}
+    return {
+        "id": job.id,
+        "func": job.func_name,
+        "args": list(job.args or ()),
+        "status": status,
+        "enqueued_at": job.enqueued_at,
+        "started_at": job.started_at,
+        "ended_at": job.ended_at,
+        "error": exc.strip().splitlines()[-1] if exc.strip() else "",
+    }
 
 
 def overview(config=None, limit: int = 100) -> dict:
@@ -168,18 +182,35 @@ def overview(config=None, limit: int = 100) -> dict:
 
     def rows(ids: list[str], status: str) -> list[dict]:
         return [_job_row(job, status) for job in Job.fetch_many(ids[:limit], connection=conn) if job is not None]
+
     started = StartedJobRegistry(queue=queue)
     failed = FailedJobRegistry(queue=queue)
-    workers = [{"name": w.name, "state": str(w.get_state()), "job": (w.get_current_job_id() or ""),
-                "queues": ", ".join(q.name for q in w.queues), "birth": w.birth_date,
-                "heartbeat": w.last_heartbeat}
-               for w in Worker.all(connection=conn)]
-    return {"queues": [{"name": queue.name, "queued": queue.count, "started": started.count, "failed": failed.count,
-                        "workers": sum(1 for w in workers if queue.name in w["queues"].split(", "))}],
-            "workers": workers,
-            "queued": rows(queue.get_job_ids(), "queued"),
-            "started": rows(list(reversed(started.get_job_ids())), "started"),
-            "failed": rows(list(reversed(failed.get_job_ids())), "failed")}
+    workers = [
+        {
+            "name": w.name,
+            "state": str(w.get_state()),
+            "job": (w.get_current_job_id() or ""),
+            "queues": ", ".join(q.name for q in w.queues),
+            "birth": w.birth_date,
+            "heartbeat": w.last_heartbeat,
+        }
+        for w in Worker.all(connection=conn)
+    ]
+    return {
+        "queues": [
+            {
+                "name": queue.name,
+                "queued": queue.count,
+                "started": started.count,
+                "failed": failed.count,
+                "workers": sum(1 for w in workers if queue.name in w["queues"].split(", ")),
+            }
+        ],
+        "workers": workers,
+        "queued": rows(queue.get_job_ids(), "queued"),
+        "started": rows(list(reversed(started.get_job_ids())), "started"),
+        "failed": rows(list(reversed(failed.get_job_ids())), "failed"),
+    }
 
 
 def failed_job(job_id: str, config=None) -> Job | None:

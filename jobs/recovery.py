@@ -1,4 +1,5 @@
 """Re-enqueue work a crashed worker left behind. Every job resumes from what the database recorded."""
+
 from __future__ import annotations
 
 import logging

@@ -5,6 +5,7 @@ Job ids are fixed per state row (per period and unit for a payout sync), so star
 while it waits or runs enqueues it once (``jobs/queues.enqueue_once``). The state row is the truth; the
 job's meta (``progress``) is only a live hint.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -42,8 +43,12 @@ def _batches(kind: str, statuses: tuple):
     def pending(session):
         from app.models import ImportBatch
 
-        return session.query(ImportBatch).filter(ImportBatch.kind == kind, ImportBatch.status.in_(statuses)) \
+        return (
+            session.query(ImportBatch)
+            .filter(ImportBatch.kind == kind, ImportBatch.status.in_(statuses))
             .order_by(ImportBatch.id)
+        )
+
     return pending
 
 
@@ -53,30 +58,76 @@ def _runs(model_name: str):
 
         model = getattr(app.models, model_name)
         return session.query(model).filter(model.status.in_(RUN_PENDING)).order_by(model.id)
+
     return pending
 
 
-KINDS: dict[str, JobKind] = {k.name: k for k in (
-    # A beneficiary list: parse into staging (and apply when asked); "applying" resumes with the apply job.
-    # Both share the batch's job id: a batch never parses and applies at the same time.
-    JobKind("import", run_import, "ImportBatch", lambda b: import_job_id(b.id),
-            _batches("beneficiary", ("uploaded", "parsing")), BATCH_PENDING, "uploaded"),
-    JobKind("import_apply", run_apply, "ImportBatch", lambda b: import_job_id(b.id),
-            _batches("beneficiary", ("applying",)), BATCH_PENDING, "applying"),
-    JobKind("population", run_population_import, "ImportBatch", lambda b: population_job_id(b.id),
-            _batches("population", BATCH_PENDING), BATCH_PENDING, "uploaded"),
-    JobKind("account_import", run_account_import, "ImportBatch", lambda b: account_import_job_id(b.id),
-            _batches("account", BATCH_PENDING), BATCH_PENDING, "uploaded"),
-    JobKind("match", run_match, "MatchRun", lambda r: match_job_id(r.id), _runs("MatchRun"), RUN_PENDING, "queued"),
-    # One sync per period and unit at a time, whichever run row asked for it.
-    JobKind("payout_sync", run_payout_sync, "PayoutSyncRun", lambda r: sync_job_id(r.period_id, r.unit_id),
-            _runs("PayoutSyncRun"), RUN_PENDING, "queued"),
-    # The move from one scheme of units to the next: one row (and one job id) per pair of schemes.
-    JobKind("migrate_units", run_unit_migration, "UnitMigration",
-            lambda r: unit_migration_job_id(r.from_scheme, r.to_scheme), _runs("UnitMigration"), RUN_PENDING, "queued"),
-    # Recomputes derived columns for a unit (None: everywhere); no state row, nothing to recover.
-    JobKind("classify", run_classify, None, classify_job_id),
-)}
+KINDS: dict[str, JobKind] = {
+    k.name: k
+    for k in (
+        # A beneficiary list: parse into staging (and apply when asked); "applying" resumes with the apply job.
+        # Both share the batch's job id: a batch never parses and applies at the same time.
+        JobKind(
+            "import",
+            run_import,
+            "ImportBatch",
+            lambda b: import_job_id(b.id),
+            _batches("beneficiary", ("uploaded", "parsing")),
+            BATCH_PENDING,
+            "uploaded",
+        ),
+        JobKind(
+            "import_apply",
+            run_apply,
+            "ImportBatch",
+            lambda b: import_job_id(b.id),
+            _batches("beneficiary", ("applying",)),
+            BATCH_PENDING,
+            "applying",
+        ),
+        JobKind(
+            "population",
+            run_population_import,
+            "ImportBatch",
+            lambda b: population_job_id(b.id),
+            _batches("population", BATCH_PENDING),
+            BATCH_PENDING,
+            "uploaded",
+        ),
+        JobKind(
+            "account_import",
+            run_account_import,
+            "ImportBatch",
+            lambda b: account_import_job_id(b.id),
+            _batches("account", BATCH_PENDING),
+            BATCH_PENDING,
+            "uploaded",
+        ),
+        JobKind("match", run_match, "MatchRun", lambda r: match_job_id(r.id), _runs("MatchRun"), RUN_PENDING, "queued"),
+        # One sync per period and unit at a time, whichever run row asked for it.
+        JobKind(
+            "payout_sync",
+            run_payout_sync,
+            "PayoutSyncRun",
+            lambda r: sync_job_id(r.period_id, r.unit_id),
+            _runs("PayoutSyncRun"),
+            RUN_PENDING,
+            "queued",
+        ),
+        # The move from one scheme of units to the next: one row (and one job id) per pair of schemes.
+        JobKind(
+            "migrate_units",
+            run_unit_migration,
+            "UnitMigration",
+            lambda r: unit_migration_job_id(r.from_scheme, r.to_scheme),
+            _runs("UnitMigration"),
+            RUN_PENDING,
+            "queued",
+        ),
+        # Recomputes derived columns for a unit (None: everywhere); no state row, nothing to recover.
+        JobKind("classify", run_classify, None, classify_job_id),
+    )
+}
 
 
 def _row(kind: JobKind, row_id):

@@ -1,4 +1,5 @@
 """The app a job runs in: built once per worker process, before forking."""
+
 from __future__ import annotations
 
 from contextlib import contextmanager

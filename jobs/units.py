@@ -1,5 +1,6 @@
 """The move of the data from one scheme of units to the next (``asxh migrate-units``): one job per pair of
 schemes, fixed id, idempotent (a run already done returns its summary and changes nothing)."""
+
 from __future__ import annotations
 
 from jobs.runtime import app_context, failure_recorded, report_progress
@@ -34,6 +35,13 @@ def run_unit_migration(migration_id: int) -> dict:
             return unit_migration.run_summary(row)
         path = report_path(row)
         with failure_recorded(UnitMigration, migration_id, "unit migration"), force_locale("vi"):
-            return unit_migration.migrate_units(session, row.from_scheme, row.to_scheme, run_id=migration_id,
-                                                translate=gettext, report_path=path, progress=report_progress)
+            return unit_migration.migrate_units(
+                session,
+                row.from_scheme,
+                row.to_scheme,
+                run_id=migration_id,
+                translate=gettext,
+                report_path=path,
+                progress=report_progress,
+            )
         return unit_migration.run_summary(session.get(UnitMigration, migration_id))  # refused: the row says why

@@ -1,4 +1,5 @@
 """The RQ worker: builds the app once in the parent, disposes its pool before each fork."""
+
 from __future__ import annotations
 
 from rq import SimpleWorker, Worker

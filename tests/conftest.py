@@ -1,5 +1,6 @@
 """Test fixtures: one app and one migrated database per session (SQLite by default,
 PostgreSQL when TEST_DATABASE_URL is set), the embedded Redis unless REDIS_URL is set."""
+
 from __future__ import annotations
 
 import os
@@ -15,17 +16,40 @@ sys.path.insert(0, str(ROOT))
 
 DEMO_PASSWORD = "Demo@12345"
 # audit_log: append-only in production; tests may clear it.
-DATA_TABLES = ("audit_log", "payout_export", "payout_line", "payout_sync_run", "payout_period", "account_import_row",
-               "account_opening_task", "visit", "visit_assignment", "work_group_member", "work_group",
-               "campaign_step_done", "campaign_step", "campaign",
-               "unit_review", "unit_migration", "payment_account", "import_row", "population_row", "enrolment", "beneficiary", "match_run", "import_batch", "citizen")
+DATA_TABLES = (
+    "audit_log",
+    "payout_export",
+    "payout_line",
+    "payout_sync_run",
+    "payout_period",
+    "account_import_row",
+    "account_opening_task",
+    "visit",
+    "visit_assignment",
+    "work_group_member",
+    "work_group",
+    "campaign_step_done",
+    "campaign_step",
+    "campaign",
+    "unit_review",
+    "unit_migration",
+    "payment_account",
+    "import_row",
+    "population_row",
+    "enrolment",
+    "beneficiary",
+    "match_run",
+    "import_batch",
+    "citizen",
+)
 
 
 def _reset_postgres(url: str) -> None:
     from sqlalchemy import create_engine, text
 
-    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1)
-                           if url.startswith("postgresql://") else url)
+    engine = create_engine(
+        url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith("postgresql://") else url
+    )
     with engine.begin() as conn:
         conn.execute(text("DROP SCHEMA public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
@@ -89,16 +113,54 @@ class World:
 
 
 WORLDS = {
-    "2024": World("2024", units={"city": "01", "payer": "001", "commune": "00004", "commune_b": "00001",
-                                 "other_payer": "002", "other_commune": "00037", "commune_parent": "001"},
-                  users={"admin": "admin", "city": "so.ldtbxh", "leader": "lanhdao", "payer": "phong.001",
-                         "police": "congan.00004", "police2": "congan2.00004", "officer": "canbo.00004",
-                         "other_payer": "phong.002", "other_police": "congan.00037", "other_officer": "canbo.00037"}),
-    "2025": World("2025", units={"city": "01", "payer": "00004", "commune": "00004", "commune_b": "00004",
-                                 "other_payer": "00070", "other_commune": "00070", "commune_parent": "01"},
-                  users={"admin": "admin", "city": "so", "leader": "lanhdao", "payer": "xa.00004",
-                         "police": "congan.00004", "police2": "congan2.00004", "officer": "xa.00004",
-                         "other_payer": "xa.00070", "other_police": "congan.00070", "other_officer": "xa.00070"}),
+    "2024": World(
+        "2024",
+        units={
+            "city": "01",
+            "payer": "001",
+            "commune": "00004",
+            "commune_b": "00001",
+            "other_payer": "002",
+            "other_commune": "00037",
+            "commune_parent": "001",
+        },
+        users={
+            "admin": "admin",
+            "city": "so.ldtbxh",
+            "leader": "lanhdao",
+            "payer": "phong.001",
+            "police": "congan.00004",
+            "police2": "congan2.00004",
+            "officer": "canbo.00004",
+            "other_payer": "phong.002",
+            "other_police": "congan.00037",
+            "other_officer": "canbo.00037",
+        },
+    ),
+    "2025": World(
+        "2025",
+        units={
+            "city": "01",
+            "payer": "00004",
+            "commune": "00004",
+            "commune_b": "00004",
+            "other_payer": "00070",
+            "other_commune": "00070",
+            "commune_parent": "01",
+        },
+        users={
+            "admin": "admin",
+            "city": "so",
+            "leader": "lanhdao",
+            "payer": "xa.00004",
+            "police": "congan.00004",
+            "police2": "congan2.00004",
+            "officer": "xa.00004",
+            "other_payer": "xa.00070",
+            "other_police": "congan.00070",
+            "other_officer": "xa.00070",
+        },
+    ),
 }
 
 
@@ -144,8 +206,12 @@ def app2025(app, tmp_path_factory):
             result = runner.invoke(args=args, catch_exceptions=False)
             assert result.exit_code == 0, result.output
     # What a process serving this app needs (the browser tests' server and worker).
-    flask_app.config["TEST_ENV"] = {"DATABASE_URL": url, "UNIT_SCHEME": "2025", "ASXH_INSTANCE_DIR": str(instance),
-                                    "AUDIT_ANCHOR_PATH": str(app.config["AUDIT_ANCHOR_PATH"])}
+    flask_app.config["TEST_ENV"] = {
+        "DATABASE_URL": url,
+        "UNIT_SCHEME": "2025",
+        "ASXH_INSTANCE_DIR": str(instance),
+        "AUDIT_ANCHOR_PATH": str(app.config["AUDIT_ANCHOR_PATH"]),
+    }
     yield flask_app
 
 
@@ -220,6 +286,7 @@ def unit_id(app):
     def get(code: str) -> int:
         with app.app_context():
             return find_unit_id(db.session, code)
+
     return get
 
 
@@ -239,6 +306,7 @@ def run_jobs(scheme_app, app):
                 SimpleWorker([queue], connection=queue.connection).work(burst=True, with_scheduler=False)
         finally:
             runtime.set_app(app)
+
     return run
 
 
@@ -266,11 +334,13 @@ def page_token(client) -> str:
 @pytest.fixture()
 def client_for(scheme_app):
     """client_for("congan.00004") → a test client logged in as that demo user (of the test's scheme)."""
+
     def make(username: str):
         client = scheme_app.test_client()
         response = login(client, username)
         assert response.status_code == 302, f"login of {username} failed"
         return client
+
     return make
 
 
@@ -278,8 +348,10 @@ def client_for(scheme_app):
 def api_token(scheme_app):
     def make(username: str, password: str = DEMO_PASSWORD) -> dict:
         client = scheme_app.test_client()
-        response = client.post("/api/v1/security/login",
-                               json={"username": username, "password": password, "provider": "db"})
+        response = client.post(
+            "/api/v1/security/login", json={"username": username, "password": password, "provider": "db"}
+        )
         assert response.status_code == 200, response.get_data(as_text=True)
         return {"Authorization": f"Bearer {response.json['access_token']}"}
+
     return make

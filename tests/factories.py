@@ -5,6 +5,7 @@ Each takes a SQLAlchemy session; the fixtures of each test package wrap them in 
 them that package's defaults. The application is imported inside the functions, as in the rest of the
 suite: the ``app`` fixture sets the environment before anything imports it.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -44,9 +45,16 @@ def user_id(session: Session, username: str) -> int:
     return session.query(AsxhUser).filter_by(username=username).one().id
 
 
-def make_person(session: Session, code: str, name: str, *, scheme: str = "2024",
-                enrol: Mapping[str, int] | None = None, coefficient: Mapping[str, Decimal | float] | None = None,
-                **fields: object) -> int:
+def make_person(
+    session: Session,
+    code: str,
+    name: str,
+    *,
+    scheme: str = "2024",
+    enrol: Mapping[str, int] | None = None,
+    coefficient: Mapping[str, Decimal | float] | None = None,
+    **fields: object,
+) -> int:
     """Add a beneficiary of the commune ``code`` and commit; returns its id.
 
     ``enrol``: category → monthly amount, one enrolment each (default ``{"BTXH": 500000}``). ``coefficient``:

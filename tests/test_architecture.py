@@ -1,4 +1,5 @@
 """Dependencies point one way: app/services knows nothing of Flask, FAB or RQ."""
+
 import ast
 import re
 from pathlib import Path
@@ -21,8 +22,12 @@ def test_services_import_no_web_or_queue_framework():
     files = sorted([*SERVICES.rglob("*.py"), *(SERVICES.parent / "demo").rglob("*.py")])
     assert len(files) > 3
     offenders = [
-        f"{path.name}: {name}" for path in files for name in _imports(path)
-        if name.split(".")[0] in FORBIDDEN or name.startswith("app.views") or name.startswith("app.api")
+        f"{path.name}: {name}"
+        for path in files
+        for name in _imports(path)
+        if name.split(".")[0] in FORBIDDEN
+        or name.startswith("app.views")
+        or name.startswith("app.api")
         or name.startswith("jobs")
     ]
     assert offenders == []
@@ -35,15 +40,30 @@ def test_code_names_nothing_outside_the_repository():
 
     root = SERVICES.parents[1]
     # assembled from parts so that this file does not itself hold the references it forbids
-    forbidden = ["/" + "work/", "/" + r"home/\w", r"\.\./" + "shared", "DOMAIN" + r"\.md", "STACK" + r"\.md",
-                 r"\bthe " + r"brief\b", r"\bissue" + r" \d+"]
+    forbidden = [
+        "/" + "work/",
+        "/" + r"home/\w",
+        r"\.\./" + "shared",
+        "DOMAIN" + r"\.md",
+        "STACK" + r"\.md",
+        r"\bthe " + r"brief\b",
+        r"\bissue" + r" \d+",
+    ]
     pattern = re.compile("|".join(forbidden), re.I)
-    files = [p for folder in ("app", "jobs", "bench") for p in (root / folder).rglob("*")
-             if p.suffix in (".py", ".html", ".js") and "__pycache__" not in p.parts]
+    files = [
+        p
+        for folder in ("app", "jobs", "bench")
+        for p in (root / folder).rglob("*")
+        if p.suffix in (".py", ".html", ".js") and "__pycache__" not in p.parts
+    ]
     files += [root / "config.py", root / "run.py"]
     assert len(files) > 50
-    offenders = [f"{p.relative_to(root)}:{n}: {line.strip()[:80]}" for p in files
-                 for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if pattern.search(line)]
+    offenders = [
+        f"{p.relative_to(root)}:{n}: {line.strip()[:80]}"
+        for p in files
+        for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+        if pattern.search(line)
+    ]
     assert offenders == []
 
 
@@ -71,9 +91,11 @@ def test_masking_code_lives_in_the_masking_module():
     files = list(_python_files())
     offenders = [hit for path in files for hit in _masking_code(path)]
     offenders += [hit for path in files for hit in _mask_imports(path)]
-    offenders += [f"{p.relative_to(ROOT)}: mask characters"
-                  for p in sorted((ROOT / "app" / "templates").rglob("*.html")) + sorted((ROOT / "app" / "static").rglob("*.js"))
-                  if "appbuilder" not in p.parts and MASK_CHARS.search(p.read_text(encoding="utf-8", errors="ignore"))]
+    offenders += [
+        f"{p.relative_to(ROOT)}: mask characters"
+        for p in sorted((ROOT / "app" / "templates").rglob("*.html")) + sorted((ROOT / "app" / "static").rglob("*.js"))
+        if "appbuilder" not in p.parts and MASK_CHARS.search(p.read_text(encoding="utf-8", errors="ignore"))
+    ]
     assert offenders == []
 
 
@@ -96,14 +118,21 @@ def test_jobs_are_started_only_through_the_registry():
     """Views, API, CLI and recovery call jobs.registry.start(kind, row_id): the job id scheme and the
     function of each kind are never paired by hand again."""
     files = sorted(ROOT.glob("app/**/*.py")) + sorted(ROOT.glob("jobs/*.py"))
-    offenders = [f"{path.relative_to(ROOT)}:{line}: {name}(" for path in files
-                 if str(path.relative_to(ROOT)) not in ENQUEUE_ALLOWED
-                 for line, name in _calls(path) if name in ENQUEUERS]
+    offenders = [
+        f"{path.relative_to(ROOT)}:{line}: {name}("
+        for path in files
+        if str(path.relative_to(ROOT)) not in ENQUEUE_ALLOWED
+        for line, name in _calls(path)
+        if name in ENQUEUERS
+    ]
     assert offenders == []
     # Nor do they import a job function or a job-id helper: those belong to the registry.
-    outside = [f"{path.relative_to(ROOT)}: {name}" for path in sorted(ROOT.glob("app/**/*.py"))
-               for name in _imports(path) if name.startswith("jobs.") and name not in (
-                   "jobs.registry", "jobs.queues", "jobs.runtime", "jobs.worker")]
+    outside = [
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in sorted(ROOT.glob("app/**/*.py"))
+        for name in _imports(path)
+        if name.startswith("jobs.") and name not in ("jobs.registry", "jobs.queues", "jobs.runtime", "jobs.worker")
+    ]
     assert outside == []
 
 
@@ -117,12 +146,17 @@ def test_every_job_function_is_a_kind_of_the_registry():
     import jobs.units
     from jobs.registry import KINDS
 
-    functions = {f for module in (jobs.cases, jobs.imports, jobs.matching, jobs.payout, jobs.units)
-                 for name, f in inspect.getmembers(module, inspect.isfunction)
-                 if name.startswith("run_") and f.__module__ == module.__name__}
+    functions = {
+        f
+        for module in (jobs.cases, jobs.imports, jobs.matching, jobs.payout, jobs.units)
+        for name, f in inspect.getmembers(module, inspect.isfunction)
+        if name.startswith("run_") and f.__module__ == module.__name__
+    }
     assert functions == {kind.func for kind in KINDS.values()}
     for kind in KINDS.values():
         assert (kind.model is None) == (kind.pending is None), kind.name  # a state row is recoverable
+
+
 # The unit-scope rule ("a unit and every unit of the same scheme below it", by AdminUnit.path prefix) lives in
 # app/services/scope.py only: anything else asks it. Each pattern below is a way the rule was rewritten.
 SCOPE_MODULE = SERVICES / "scope.py"
@@ -153,10 +187,14 @@ def test_the_subtree_rule_lives_only_in_the_scope_module():
 
 
 def test_the_subtree_rule_patterns_catch_each_way_it_was_written():
-    written = ["WHERE scheme = :scheme AND path LIKE :prefix", "AdminUnit.path.like(unit.path + '%')",
-               "unit.path.startswith(scope.path)", "paths.get(cid, '').startswith(child.path)",
-               "literal(unit.path).startswith(AdminUnit.path)",
-               "func.substr(unit.path, 1, func.length(AdminUnit.path)) == AdminUnit.path"]
+    written = [
+        "WHERE scheme = :scheme AND path LIKE :prefix",
+        "AdminUnit.path.like(unit.path + '%')",
+        "unit.path.startswith(scope.path)",
+        "paths.get(cid, '').startswith(child.path)",
+        "literal(unit.path).startswith(AdminUnit.path)",
+        "func.substr(unit.path, 1, func.length(AdminUnit.path)) == AdminUnit.path",
+    ]
     assert [w for w in written if not any(p.search(w) for p in SUBTREE_RULE)] == []
     assert not any(p.search('request.path.startswith("/api/")') for p in SUBTREE_RULE)
 
@@ -164,10 +202,13 @@ def test_the_subtree_rule_patterns_catch_each_way_it_was_written():
 def test_capabilities_are_checked_in_one_place():
     """Whether the signed-in user holds a capability is asked of app/security/access.py only."""
     root = SERVICES.parents[1]
-    offenders = [f"{p.relative_to(root)}:{n}" for p in sorted((root / "app").rglob("*.py"))
-                 if p.name != "access.py"
-                 for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
-                 if "has_access(*capability(" in line]
+    offenders = [
+        f"{p.relative_to(root)}:{n}"
+        for p in sorted((root / "app").rglob("*.py"))
+        if p.name != "access.py"
+        for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+        if "has_access(*capability(" in line
+    ]
     assert offenders == []
 
 
@@ -175,10 +216,13 @@ def test_problems_are_rendered_in_one_place():
     """A problem's message is translated by Problem.render (app/views/problems.py for pages and the API), never
     by formatting its msgid by hand."""
     root = SERVICES.parents[1]
-    offenders = [f"{p.relative_to(root)}:{n}" for p in sorted((root / "app").rglob("*.py"))
-                 if p.relative_to(root).as_posix() != "app/services/messages.py"  # Problem.render itself
-                 for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
-                 if "gettext(" in line and ".msgid)" in line]
+    offenders = [
+        f"{p.relative_to(root)}:{n}"
+        for p in sorted((root / "app").rglob("*.py"))
+        if p.relative_to(root).as_posix() != "app/services/messages.py"  # Problem.render itself
+        for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+        if "gettext(" in line and ".msgid)" in line
+    ]
     assert offenders == []
 
 
@@ -188,8 +232,12 @@ def test_cli_groups_import_only_common_helpers():
 
     folder = ROOT / "app" / "cli"
     assert {p.stem for p in folder.glob("*.py")} - {"__init__", "common"} == set(GROUPS)
-    offenders = [f"{path.name}: {name}" for path in sorted(folder.glob("*.py")) for name in _imports(path)
-                 if name.startswith("app.cli") and name != "app.cli.common"]
+    offenders = [
+        f"{path.name}: {name}"
+        for path in sorted(folder.glob("*.py"))
+        for name in _imports(path)
+        if name.startswith("app.cli") and name != "app.cli.common"
+    ]
     assert offenders == []
 
 
@@ -205,9 +253,13 @@ REFUSAL_MAP = ROOT / "app" / "views" / "problems.py"
 
 def _problem_code_matches() -> list[str]:
     files = sorted([*(ROOT / "app" / "views").rglob("*.py"), *(ROOT / "app" / "api").rglob("*.py")])
-    return [f"{path.relative_to(ROOT)}:{n}: {line.strip()}" for path in files if path != REFUSAL_MAP
-            for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
-            if any(p.search(line) for p in PROBLEM_CODE_MATCH)]
+    return [
+        f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
+        for path in files
+        if path != REFUSAL_MAP
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if any(p.search(line) for p in PROBLEM_CODE_MATCH)
+    ]
 
 
 def test_refusals_are_mapped_to_statuses_in_one_place():
@@ -220,9 +272,13 @@ def test_refusals_are_mapped_to_statuses_in_one_place():
 
 
 def test_the_problem_code_patterns_catch_each_way_it_was_written():
-    written = ['if exc.problem.code == "out_of_scope":', 'status = 403 if exc.problem.code == "out_of_scope" else 400',
-               'sum(1 for _, p in outcome.refused if p.code == "no_registry_record")',
-               'if problem.code != "no_registry_record":', 'if exc.problem.code in ("out_of_scope", "not_found"):']
+    written = [
+        'if exc.problem.code == "out_of_scope":',
+        'status = 403 if exc.problem.code == "out_of_scope" else 400',
+        'sum(1 for _, p in outcome.refused if p.code == "no_registry_record")',
+        'if problem.code != "no_registry_record":',
+        'if exc.problem.code in ("out_of_scope", "not_found"):',
+    ]
     assert [w for w in written if not any(p.search(w) for p in PROBLEM_CODE_MATCH)] == []
 
 
@@ -256,7 +312,12 @@ def test_the_scheme_of_units_is_asked_of_the_reference_module():
 
 
 def test_the_scheme_rule_patterns_catch_each_way_it_was_written():
-    written = ['children[0].unit_type in ("phường", "xã", "thị trấn")', 'AdminUnit.unit_type.in_(COMMUNE_TYPES)',
-               "if unit.level == 2:", "level < 3", "parent.level > 1",
-               "select(AdminUnit).where(AdminUnit.parent_id == unit.id)"]
+    written = [
+        'children[0].unit_type in ("phường", "xã", "thị trấn")',
+        "AdminUnit.unit_type.in_(COMMUNE_TYPES)",
+        "if unit.level == 2:",
+        "level < 3",
+        "parent.level > 1",
+        "select(AdminUnit).where(AdminUnit.parent_id == unit.id)",
+    ]
     assert [w for w in written if not any(p.search(w) for p in SCHEME_RULE)] == []

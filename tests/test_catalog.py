@@ -3,6 +3,7 @@
 Regenerate and translate with ``python translations/i18n.py extract`` then edit
 ``translations/vi/LC_MESSAGES/messages.po``; compile with ``python translations/i18n.py compile``.
 """
+
 from __future__ import annotations
 
 import re
@@ -20,8 +21,7 @@ TRANSLATIONS = ROOT / "translations"
 PO = TRANSLATIONS / "vi" / "LC_MESSAGES" / "messages.po"
 
 # Same keywords as translations/i18n.py (None = first argument is the msgid).
-KEYWORDS = {"lazy_gettext": None, "_l": None, "_": None, "__": None, "N_": None, "gettext": None,
-            "ngettext": (1, 2)}
+KEYWORDS = {"lazy_gettext": None, "_l": None, "_": None, "__": None, "N_": None, "gettext": None, "ngettext": (1, 2)}
 METHOD_MAP = [("**.py", "python"), ("**/templates/**.html", "jinja2")]
 
 # %(name)s / %(name)d / %(name)r ..., bare %s / %d / %r ..., {name} / {0} / {}; "%%" is a literal percent.
@@ -97,8 +97,10 @@ def test_placeholders_preserved(catalog):
             expected = _placeholders(m.id)
         for s in _forms(m):
             if s and _placeholders(s) != expected:
-                problems.append(f"{m.id!r} -> {s!r}: expected {sorted(expected.elements())}, "
-                                f"got {sorted(_placeholders(s).elements())}")
+                problems.append(
+                    f"{m.id!r} -> {s!r}: expected {sorted(expected.elements())}, "
+                    f"got {sorted(_placeholders(s).elements())}"
+                )
     assert not problems, "\n".join(problems)
 
 
@@ -134,31 +136,35 @@ def test_compiles_and_translates(catalog, tmp_path):
     assert t.gettext("This field is required.") != "This field is required."
     # WTForms' plural messages are one plural entry with msgstr[0] for every n
     for n in (1, 5):
-        got = t.ngettext("Field must be at least %(min)d character long.",
-                         "Field must be at least %(min)d characters long.", n)
+        got = t.ngettext(
+            "Field must be at least %(min)d character long.", "Field must be at least %(min)d characters long.", n
+        )
         assert "%(min)d" in got and "Field must" not in got
 
 
-@pytest.mark.parametrize("msgid", [
-    "This field is required.",  # WTForms, shown through FAB's {{ _(error) }}
-    "Login",
-    "List",
-    "Logout",
-    "Add",
-    "Edit",
-    "Delete",
-    "Show",
-    "Save",
-    "Back",
-    "Search",
-    "No records found",
-    "Are you sure you want to delete this item?",
-    "Invalid login. Please try again.",
-    "The CSRF token is missing.",
-    "The CSRF token has expired.",
-    "Not a valid integer value.",
-    "Invalid email address.",
-])
+@pytest.mark.parametrize(
+    "msgid",
+    [
+        "This field is required.",  # WTForms, shown through FAB's {{ _(error) }}
+        "Login",
+        "List",
+        "Logout",
+        "Add",
+        "Edit",
+        "Delete",
+        "Show",
+        "Save",
+        "Back",
+        "Search",
+        "No records found",
+        "Are you sure you want to delete this item?",
+        "Invalid login. Please try again.",
+        "The CSRF token is missing.",
+        "The CSRF token has expired.",
+        "Not a valid integer value.",
+        "Invalid email address.",
+    ],
+)
 def test_fab_and_wtforms_strings_present_and_translated(catalog, msgid):
     m = catalog.get(msgid)
     assert m is not None, f"{msgid!r} is missing from the catalog (run translations/i18n.py extract)"
@@ -170,9 +176,11 @@ def test_catalog_covers_our_sources(catalog):
     missing = set()
     for folder in ("app", "jobs"):
         for _filename, _lineno, msgid, _comments, _context in extract_from_dir(
-                str(ROOT / folder), method_map=METHOD_MAP, keywords=KEYWORDS, strip_comment_tags=True):
+            str(ROOT / folder), method_map=METHOD_MAP, keywords=KEYWORDS, strip_comment_tags=True
+        ):
             key = msgid[0] if isinstance(msgid, (list, tuple)) else msgid
             if key and catalog.get(key) is None:
                 missing.add(key)
-    assert not missing, ("not in the catalog, run `python translations/i18n.py extract` and translate:\n"
-                         + "\n".join(sorted(map(repr, missing))))
+    assert not missing, "not in the catalog, run `python translations/i18n.py extract` and translate:\n" + "\n".join(
+        sorted(map(repr, missing))
+    )

@@ -1,4 +1,5 @@
 """Config is read from the environment through strict parsers."""
+
 import pytest
 
 from config import ConfigError, load_config
@@ -7,7 +8,15 @@ from config import ConfigError, load_config
 @pytest.fixture()
 def env(monkeypatch, tmp_path):
     monkeypatch.setenv("ASXH_INSTANCE_DIR", str(tmp_path))
-    for name in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "ASXH_ENV", "UNIT_SCHEME", "MAX_UPLOAD_MB", "SESSION_COOKIE_SECURE"):
+    for name in (
+        "DATABASE_URL",
+        "REDIS_URL",
+        "SECRET_KEY",
+        "ASXH_ENV",
+        "UNIT_SCHEME",
+        "MAX_UPLOAD_MB",
+        "SESSION_COOKIE_SECURE",
+    ):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
@@ -25,17 +34,20 @@ def test_defaults_are_embedded(env, tmp_path):
     assert load_config()["SECRET_KEY"] == cfg["SECRET_KEY"]
 
 
-@pytest.mark.parametrize("name,value,fragment", [
-    ("UNIT_SCHEME", "2023", "UNIT_SCHEME"),
-    ("DATABASE_URL", "mysql://x/y", "DATABASE_URL"),
-    ("DATABASE_URL", "not a url", "DATABASE_URL"),
-    ("REDIS_URL", "http://localhost", "REDIS_URL"),
-    ("MAX_UPLOAD_MB", "lots", "MAX_UPLOAD_MB"),
-    ("MAX_UPLOAD_MB", "0", "MAX_UPLOAD_MB"),
-    ("SESSION_COOKIE_SECURE", "maybe", "SESSION_COOKIE_SECURE"),
-    ("ASXH_ENV", "staging", "ASXH_ENV"),
-    ("SECRET_KEY", "short", "SECRET_KEY"),
-])
+@pytest.mark.parametrize(
+    "name,value,fragment",
+    [
+        ("UNIT_SCHEME", "2023", "UNIT_SCHEME"),
+        ("DATABASE_URL", "mysql://x/y", "DATABASE_URL"),
+        ("DATABASE_URL", "not a url", "DATABASE_URL"),
+        ("REDIS_URL", "http://localhost", "REDIS_URL"),
+        ("MAX_UPLOAD_MB", "lots", "MAX_UPLOAD_MB"),
+        ("MAX_UPLOAD_MB", "0", "MAX_UPLOAD_MB"),
+        ("SESSION_COOKIE_SECURE", "maybe", "SESSION_COOKIE_SECURE"),
+        ("ASXH_ENV", "staging", "ASXH_ENV"),
+        ("SECRET_KEY", "short", "SECRET_KEY"),
+    ],
+)
 def test_junk_is_refused_with_the_setting_named(env, name, value, fragment):
     env.setenv(name, value)
     with pytest.raises(ConfigError, match=fragment):

@@ -1,4 +1,5 @@
 """The schema changes only through Alembic: one head, models match, upgrade from empty works."""
+
 import subprocess
 import sys
 from pathlib import Path
@@ -34,12 +35,33 @@ def test_models_match_migrations(app):
 
 
 def test_upgrade_on_an_empty_database(tmp_path):
-    env = {"ASXH_ENV": "test", "ASXH_INSTANCE_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path}/empty.db",
-           "PATH": "/usr/bin:/bin"}
-    result = subprocess.run([sys.executable, "-m", "flask", "--app", "run", "db", "upgrade"], cwd=ROOT, env=env,
-                            capture_output=True, text=True)
+    env = {
+        "ASXH_ENV": "test",
+        "ASXH_INSTANCE_DIR": str(tmp_path),
+        "DATABASE_URL": f"sqlite:///{tmp_path}/empty.db",
+        "PATH": "/usr/bin:/bin",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "run", "db", "upgrade"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
     import sqlite3
 
-    tables = {r[0] for r in sqlite3.connect(tmp_path / "empty.db").execute("select name from sqlite_master where type='table'")}
-    assert {"ab_user", "ab_role", "admin_unit", "beneficiary", "enrolment", "import_batch", "import_row", "bank"} <= tables
+    tables = {
+        r[0]
+        for r in sqlite3.connect(tmp_path / "empty.db").execute("select name from sqlite_master where type='table'")
+    }
+    assert {
+        "ab_user",
+        "ab_role",
+        "admin_unit",
+        "beneficiary",
+        "enrolment",
+        "import_batch",
+        "import_row",
+        "bank",
+    } <= tables

@@ -3,6 +3,7 @@
 FAB ships no Vietnamese, so its own strings are extracted together with ours.
 Usage: python translations/i18n.py extract|compile
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -26,8 +27,21 @@ def extract() -> None:
     import flask_appbuilder
 
     fab = Path(flask_appbuilder.__file__).parent
-    _run("extract", "-F", str(TRANSLATIONS / "babel.cfg"), *KEYWORDS, "--no-location", "--sort-output",
-         "--project", "ASXH", "-o", str(POT), "app", "jobs", str(fab))
+    _run(
+        "extract",
+        "-F",
+        str(TRANSLATIONS / "babel.cfg"),
+        *KEYWORDS,
+        "--no-location",
+        "--sort-output",
+        "--project",
+        "ASXH",
+        "-o",
+        str(POT),
+        "app",
+        "jobs",
+        str(fab),
+    )
     if PO.exists():
         _run("update", "-i", str(POT), "-d", str(TRANSLATIONS), "-l", "vi", "--no-fuzzy-matching", "--ignore-obsolete")
     else:

@@ -1,4 +1,5 @@
 """REST API under /api/v1 (FAB JWT login at /api/v1/security/login)."""
+
 from __future__ import annotations
 
 API_PREFIX = "/api/"

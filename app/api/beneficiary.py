@@ -4,6 +4,7 @@ Create and edit go through ``people.save_person`` (the import's validators; 400 
 is a generic 409). Nobody deletes a person: ``POST /<id>/end`` with a reason ends them (or one enrolment with
 ``category``), ``POST /<id>/reinstate`` undoes it for a higher unit holding the ``reinstate`` capability.
 """
+
 from flask import g, request
 from flask_appbuilder.api import ModelRestApi, expose, protect, safe
 from flask_babel import gettext
@@ -24,15 +25,36 @@ from app.views.problems import refusal_json, refusal_status
 from app.views.search import PersonSearchInterface
 
 READ_COLUMNS = [
-    "id", "full_name", "cccd", "cmnd", "birth_year", "date_of_birth", "sex", "category", "categories",
-    "commune_id", "commune_code", "address", "monthly_amount", "match_status", "hold_reason",
-    "duplicate_of_id", "ended_at", "end_reason",
+    "id",
+    "full_name",
+    "cccd",
+    "cmnd",
+    "birth_year",
+    "date_of_birth",
+    "sex",
+    "category",
+    "categories",
+    "commune_id",
+    "commune_code",
+    "address",
+    "monthly_amount",
+    "match_status",
+    "hold_reason",
+    "duplicate_of_id",
+    "ended_at",
+    "end_reason",
 ]
 
 
 # GET _info and the list show these (FAB translated a missing description as the catalog's header).
-API_LABELS = dict(BENEFICIARY_LABELS, id=_l("ID"), category=_l("Category"), commune_id=_l("Commune"),
-                  commune_code=_l("Commune code"), monthly_amount=_l("Monthly amount"))
+API_LABELS = dict(
+    BENEFICIARY_LABELS,
+    id=_l("ID"),
+    category=_l("Category"),
+    commune_id=_l("Commune"),
+    commune_code=_l("Commune code"),
+    monthly_amount=_l("Monthly amount"),
+)
 API_DESCRIPTIONS = {
     "full_name": _l("Family, middle and given name, as on the citizen ID"),
     "cccd": _l("Citizen ID (CCCD): 12 digits"),
@@ -49,14 +71,32 @@ class BeneficiaryApi(DocumentedApi, SafeWritesApiMixin, ScopedMixin, PersonalDat
     resource_name = "beneficiary"
     datamodel = PersonSearchInterface(Beneficiary)
     class_permission_name = "Beneficiary"
-    method_permission_name = dict({k: v for k, v in API_METHODS.items() if k != "delete"},
-                                  end="write", reinstate="read")
+    method_permission_name = dict(
+        {k: v for k, v in API_METHODS.items() if k != "delete"}, end="write", reinstate="read"
+    )
     exclude_route_methods = {"delete"}
     allow_browser_login = True
     list_columns = show_columns = READ_COLUMNS
-    add_columns = edit_columns = ["full_name", "cccd", "cmnd", "birth_year", "date_of_birth", "sex", "address", "commune_id"]
-    search_columns = ["full_name", "cccd", "account_number", "birth_year", "sex", "match_status", "commune_id",
-                      "address"]
+    add_columns = edit_columns = [
+        "full_name",
+        "cccd",
+        "cmnd",
+        "birth_year",
+        "date_of_birth",
+        "sex",
+        "address",
+        "commune_id",
+    ]
+    search_columns = [
+        "full_name",
+        "cccd",
+        "account_number",
+        "birth_year",
+        "sex",
+        "match_status",
+        "commune_id",
+        "address",
+    ]
     order_columns = ["full_name", "birth_year", "match_status", "id"]
     label_columns = API_LABELS
     description_columns = API_DESCRIPTIONS
@@ -142,8 +182,11 @@ class BeneficiaryApi(DocumentedApi, SafeWritesApiMixin, ScopedMixin, PersonalDat
           responses:
             200: {description: ended}
         """
-        return self._change(pk, lambda item, reason, category: people.end_person(
-            db.session, item, g.user.id, reason, category=category), ended=True)
+        return self._change(
+            pk,
+            lambda item, reason, category: people.end_person(db.session, item, g.user.id, reason, category=category),
+            ended=True,
+        )
 
     @expose("/<int:pk>/reinstate", methods=["POST"])
     @protect()
@@ -163,6 +206,11 @@ class BeneficiaryApi(DocumentedApi, SafeWritesApiMixin, ScopedMixin, PersonalDat
           responses:
             200: {description: reinstated}
         """
-        return self._change(pk, lambda item, reason, category: people.reinstate_person(
-            db.session, item, g.user.id, getattr(g.user, "unit_id", None), reason, category=category),
-            ended=False, capability="reinstate")
+        return self._change(
+            pk,
+            lambda item, reason, category: people.reinstate_person(
+                db.session, item, g.user.id, getattr(g.user, "unit_id", None), reason, category=category
+            ),
+            ended=False,
+            capability="reinstate",
+        )

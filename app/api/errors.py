@@ -9,6 +9,7 @@
   ``SafeWritesApiMixin`` on a ``ModelRestApi`` it answers 409 instead of FAB's 422 carrying the SQL.
 - ``problem_message(problem)``: "<field label>: <message>" for a service ``Problem``.
 """
+
 from __future__ import annotations
 
 from flask import jsonify
@@ -25,10 +26,18 @@ from app.views import problems
 from app.views.problems import render_problem
 
 FIELD_LABELS = {
-    "full_name": _l("Full name"), "cccd": _l("CCCD"), "cmnd": _l("Old ID (CMND)"),
-    "date_of_birth": _l("Date of birth"), "birth_year": _l("Birth year"), "sex": _l("Sex"),
-    "address": _l("Address"), "commune_id": _l("Commune"), "commune": _l("Commune"), "reason": _l("Reason"),
-    "category": _l("Category"), "beneficiary": _l("Beneficiary"),
+    "full_name": _l("Full name"),
+    "cccd": _l("CCCD"),
+    "cmnd": _l("Old ID (CMND)"),
+    "date_of_birth": _l("Date of birth"),
+    "birth_year": _l("Birth year"),
+    "sex": _l("Sex"),
+    "address": _l("Address"),
+    "commune_id": _l("Commune"),
+    "commune": _l("Commune"),
+    "reason": _l("Reason"),
+    "category": _l("Category"),
+    "beneficiary": _l("Beneficiary"),
 }
 NOT_DELETED = _l("Beneficiaries and enrolments are never deleted: end them with a reason instead.")
 

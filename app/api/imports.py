@@ -1,4 +1,5 @@
 """/api/v1/import/: upload a list (multipart), follow its job, apply it, fetch the error report."""
+
 from __future__ import annotations
 
 from flask import current_app, g, request
@@ -58,16 +59,25 @@ class ImportApi(DocumentedApi, BaseApi):
         if upload is None or not upload.filename:
             return self.response_400(message=gettext("A file is required."))
         unit_code = request.form.get("unit")
-        unit = find_unit(db.session, unit_code, current_app.config["UNIT_SCHEME"]) if unit_code else user_unit(db.session, g.user)
+        unit = (
+            find_unit(db.session, unit_code, current_app.config["UNIT_SCHEME"])
+            if unit_code
+            else user_unit(db.session, g.user)
+        )
         if unit is None:
             return self.response_400(message=gettext("Unknown unit code: %(value)s", value=unit_code))
         if not unit_in_scope(db.session, g.user, unit.id):
             return self.response_403()
         try:
             batch = importing.create_batch(
-                db.session, filename=upload.filename, content=upload.read(), unit=unit,
-                category=request.form.get("category") or None, user_id=g.user.id,
-                auto_apply=request.form.get("apply", "").lower() in ("1", "true", "yes"))
+                db.session,
+                filename=upload.filename,
+                content=upload.read(),
+                unit=unit,
+                category=request.form.get("category") or None,
+                user_id=g.user.id,
+                auto_apply=request.form.get("apply", "").lower() in ("1", "true", "yes"),
+            )
         except FieldError as exc:
             db.session.rollback()
             return self.response_400(message=exc.problem.render(gettext))
@@ -89,8 +99,11 @@ class ImportApi(DocumentedApi, BaseApi):
         batch = self._batch(pk)
         if batch is None:
             return self.response_404()
-        return self.response(200, **dict(importing.summary(batch), **shown_progress("import", batch, "batch_status")),
-                             failure=failure_text(batch))
+        return self.response(
+            200,
+            **dict(importing.summary(batch), **shown_progress("import", batch, "batch_status")),
+            failure=failure_text(batch),
+        )
 
     @expose("/<int:pk>/apply", methods=["POST"])
     @protect()

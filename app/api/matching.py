@@ -1,4 +1,5 @@
 """/api/v1/match/: start a matching job for a scope and follow it."""
+
 from __future__ import annotations
 
 import json
@@ -77,7 +78,12 @@ class MatchApi(DocumentedApi, BaseApi):
             return self.response_404()
         shown = shown_progress("match", run, "match_run_status")
         counts = json.loads(run.counts_json or "{}")
-        return self.response(200, run_id=run.id, **shown, processed=shown["progress"]["done"],
-                             total=shown["progress"]["total"],
-                             counts={code: counts.get(code, 0) for code in matching.STATUS_CODES},
-                             failure=failure_text(run))
+        return self.response(
+            200,
+            run_id=run.id,
+            **shown,
+            processed=shown["progress"]["done"],
+            total=shown["progress"]["total"],
+            counts={code: counts.get(code, 0) for code in matching.STATUS_CODES},
+            failure=failure_text(run),
+        )

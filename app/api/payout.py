@@ -1,4 +1,5 @@
 """/api/v1/account/ (payment accounts, four eyes) and /api/v1/payout/ (periods, sync, lock, results, measure)."""
+
 from __future__ import annotations
 
 import os
@@ -46,8 +47,14 @@ class AccountApi(DocumentedApi, BaseApi):
     resource_name = "account"
     class_permission_name = "PaymentAccount"
     # No delete: an account is ended with a reason (and can be restored by a higher role), never deleted.
-    method_permission_name = {"get_list": "read", "get": "read", "enter": "write", "verify": "read", "end": "read",
-                              "restore": "read"}
+    method_permission_name = {
+        "get_list": "read",
+        "get": "read",
+        "enter": "write",
+        "verify": "read",
+        "end": "read",
+        "restore": "read",
+    }
     allow_browser_login = True
     openapi_spec_tag = "Account"
 
@@ -97,8 +104,13 @@ class AccountApi(DocumentedApi, BaseApi):
         account = self._account(pk)
         if account is None:
             return self.response_404()
-        log_page("payment_account", [account.id], entity_id=account.id, beneficiary_id=account.beneficiary_id,
-                 unit_id=account.commune_id)
+        log_page(
+            "payment_account",
+            [account.id],
+            entity_id=account.id,
+            beneficiary_id=account.beneficiary_id,
+            unit_id=account.commune_id,
+        )
         return self.response(200, result=_account_json(account))
 
     @expose("/", methods=["POST"])
@@ -128,8 +140,10 @@ class AccountApi(DocumentedApi, BaseApi):
         data = json_object(required=True)
         try:
             person_id = validation.parse_id(data.get("beneficiary_id"), "beneficiary_id")
-            texts = {k: validation.optional_text(data, k) for k in
-                     ("channel", "bank", "account_number", "holder_name", "mismatch_reason")}
+            texts = {
+                k: validation.optional_text(data, k)
+                for k in ("channel", "bank", "account_number", "holder_name", "mismatch_reason")
+            }
         except FieldError as exc:
             return _refused(self, exc)
         from app.models import Beneficiary
@@ -139,9 +153,16 @@ class AccountApi(DocumentedApi, BaseApi):
             return self.response_404()
         try:
             account, problems = accounts.enter_account(
-                db.session, beneficiary_id=person.id, channel=texts["channel"], bank=texts["bank"],
-                account_number=texts["account_number"], holder_name=texts["holder_name"] or "",
-                source="police", user_id=g.user.id, mismatch_reason=texts["mismatch_reason"])
+                db.session,
+                beneficiary_id=person.id,
+                channel=texts["channel"],
+                bank=texts["bank"],
+                account_number=texts["account_number"],
+                holder_name=texts["holder_name"] or "",
+                source="police",
+                user_id=g.user.id,
+                mismatch_reason=texts["mismatch_reason"],
+            )
         except FieldError as exc:
             return _refused(self, exc)
         db.session.commit()
@@ -173,13 +194,17 @@ class AccountApi(DocumentedApi, BaseApi):
             return self.response_404()
         data = json_object()
         try:
-            accounts.verify_account(db.session, account.id, g.user.id, approve=data.get("approve") is True,
-                                    reason=validation.optional_text(data, "reason"))
+            accounts.verify_account(
+                db.session,
+                account.id,
+                g.user.id,
+                approve=data.get("approve") is True,
+                reason=validation.optional_text(data, "reason"),
+            )
         except FieldError as exc:
             return _refused(self, exc)
         db.session.commit()
         return self.response(200, result=_account_json(account))
-
 
     def _change(self, pk: int, func):
         account = self._account(pk)
@@ -235,8 +260,15 @@ class AccountApi(DocumentedApi, BaseApi):
 class PayoutApi(DocumentedApi, BaseApi):
     resource_name = "payout"
     class_permission_name = "PayoutPeriod"
-    method_permission_name = {"periods": "read", "period": "read", "sync": "read", "sync_status": "read",
-                              "lock": "read", "results": "read", "measure": "read"}
+    method_permission_name = {
+        "periods": "read",
+        "period": "read",
+        "sync": "read",
+        "sync_status": "read",
+        "lock": "read",
+        "results": "read",
+        "measure": "read",
+    }
     allow_browser_login = True
     openapi_spec_tag = "Payout"
 
@@ -255,10 +287,24 @@ class PayoutApi(DocumentedApi, BaseApi):
             200: {description: the periods, newest first, content: {application/json: {schema: {$ref: '#/components/schemas/PeriodList'}}}}
         """
         unit = user_unit(db.session, g.user)
-        rows = [p for p in db.session.scalars(select(PayoutPeriod).order_by(PayoutPeriod.period_date.desc()))
-                if payout.period_visible(p, unit)]
-        return self.response(200, result=[{"id": p.id, "name": p.name, "period_date": p.period_date.isoformat(),
-                                           "unit_code": p.unit.code, "status": p.status} for p in rows])
+        rows = [
+            p
+            for p in db.session.scalars(select(PayoutPeriod).order_by(PayoutPeriod.period_date.desc()))
+            if payout.period_visible(p, unit)
+        ]
+        return self.response(
+            200,
+            result=[
+                {
+                    "id": p.id,
+                    "name": p.name,
+                    "period_date": p.period_date.isoformat(),
+                    "unit_code": p.unit.code,
+                    "status": p.status,
+                }
+                for p in rows
+            ],
+        )
 
     @expose("/<ref>", methods=["GET"])
     @protect()
@@ -276,10 +322,17 @@ class PayoutApi(DocumentedApi, BaseApi):
         if period is None:
             return self.response_404()
         target = payout.effective_unit(period, user_unit(db.session, g.user))
-        return self.response(200, id=period.id, name=period.name, status=period.status,
-                             period_date=period.period_date.isoformat(), unit_code=period.unit.code,
-                             checksum=period.checksum, summary=payout.period_summary(db.session, period.id, target),
-                             totals=payout.period_totals(db.session, period.id, target))
+        return self.response(
+            200,
+            id=period.id,
+            name=period.name,
+            status=period.status,
+            period_date=period.period_date.isoformat(),
+            unit_code=period.unit.code,
+            checksum=period.checksum,
+            summary=payout.period_summary(db.session, period.id, target),
+            totals=payout.period_totals(db.session, period.id, target),
+        )
 
     @expose("/<ref>/sync", methods=["POST"])
     @protect()
@@ -342,8 +395,11 @@ class PayoutApi(DocumentedApi, BaseApi):
         run = db.session.get(PayoutSyncRun, run_id) if period is not None else None
         if run is None or run.period_id != period.id or not unit_in_scope(db.session, g.user, run.unit_id):
             return self.response_404()
-        return self.response(200, **dict(payout.run_summary(run), **shown_progress("payout_sync", run, "sync_status")),
-                             failure=failure_text(run))
+        return self.response(
+            200,
+            **dict(payout.run_summary(run), **shown_progress("payout_sync", run, "sync_status")),
+            failure=failure_text(run),
+        )
 
     @expose("/<ref>/lock", methods=["POST"])
     @protect()
@@ -408,18 +464,27 @@ class PayoutApi(DocumentedApi, BaseApi):
             fh.write(upload.read())
             path = fh.name
         try:
-            result = payout.import_results(db.session, period.id, path, user_unit(db.session, g.user), g.user.id,
-                                           filename=upload.filename, override_reason=override)
+            result = payout.import_results(
+                db.session,
+                period.id,
+                path,
+                user_unit(db.session, g.user),
+                g.user.id,
+                filename=upload.filename,
+                override_reason=override,
+            )
         except payout.ResultsRefused as exc:
             body, status = refusal_json(exc)
-            return self.response(status, **body, problems=[problem_json(p) for p in exc.problems[:1000]],
-                                 report_id=exc.report_id)
+            return self.response(
+                status, **body, problems=[problem_json(p) for p in exc.problems[:1000]], report_id=exc.report_id
+            )
         except FieldError as exc:
             return _refused(self, exc)
         finally:
             os.unlink(path)
-        return self.response(200, **dict(result, problems=[problem_json(Problem.from_dict(p))
-                                                           for p in result["problems"]]))
+        return self.response(
+            200, **dict(result, problems=[problem_json(Problem.from_dict(p)) for p in result["problems"]])
+        )
 
     @expose("/measure", methods=["GET"])
     @protect()
@@ -443,5 +508,8 @@ class PayoutApi(DocumentedApi, BaseApi):
         period_id = id_arg("period", source=request.args)
         if period_id is not None and self._period(period_id) is None:
             return self.response_404()
-        return self.response(200, total=payout.headline(db.session, unit, period_id),
-                             units=payout.headline_breakdown(db.session, unit, period_id))
+        return self.response(
+            200,
+            total=payout.headline(db.session, unit, period_id),
+            units=payout.headline_breakdown(db.session, unit, period_id),
+        )

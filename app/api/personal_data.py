@@ -6,6 +6,7 @@ identifier column accepts only an exact-match filter (any other operator: 400) a
 sort key (400); exact searches are logged as ``search``. The identifier fields are found by name
 (``IDENTIFIER_FIELDS``) among the resource's columns; ``masked_fields`` adds others.
 """
+
 from __future__ import annotations
 
 from flask import g
@@ -29,14 +30,19 @@ class IdentifierSearchRefused(FABException):
 
 class PersonalDataApiMixin:
     masked_fields: dict[str, str] = {}
-    audit_entity: str | None = None          # default: the model's table name
-    audit_person_attr: str | None = None      # default: "beneficiary_id" if the model has one, else "id"
+    audit_entity: str | None = None  # default: the model's table name
+    audit_person_attr: str | None = None  # default: "beneficiary_id" if the model has one, else "id"
     audit_unit_attr: str = "commune_id"
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.masked_fields = identifier_columns(self.list_columns, self.show_columns, self.search_columns,
-                                                self.order_columns, extra=type(self).masked_fields)
+        self.masked_fields = identifier_columns(
+            self.list_columns,
+            self.show_columns,
+            self.search_columns,
+            self.order_columns,
+            extra=type(self).masked_fields,
+        )
         if self.audit_person_attr is None:
             self.audit_person_attr = "beneficiary_id" if hasattr(self.datamodel.obj, "beneficiary_id") else "id"
 
@@ -49,8 +55,12 @@ class PersonalDataApiMixin:
         refused = refused_searches(searches, self.masked_fields)
         if refused:
             raise IdentifierSearchRefused(
-                gettext("Identifiers you see masked can only be searched by the exact full number "
-                        "(filter %(column)s with operator \"eq\").", column=refused[0][0]))
+                gettext(
+                    "Identifiers you see masked can only be searched by the exact full number "
+                    '(filter %(column)s with operator "eq").',
+                    column=refused[0][0],
+                )
+            )
         g.asxh_identifier_searches = searches
         return super()._handle_filters_args(rison_args)
 
@@ -58,7 +68,8 @@ class PersonalDataApiMixin:
         order_column, order_direction = super()._handle_order_args(rison_args)
         if refuse_sort(order_column, self.masked_fields):
             raise InvalidOrderByColumnFABException(
-                gettext("Identifiers you see masked cannot be used to sort: %(column)s", column=order_column))
+                gettext("Identifiers you see masked cannot be used to sort: %(column)s", column=order_column)
+            )
         return order_column, order_direction
 
     def pre_get(self, data):
@@ -72,17 +83,26 @@ class PersonalDataApiMixin:
         result = data.get("result") or {}
         masked = should_mask()
         shown = [f for f in self.masked_fields if f in result and not masked]
-        log_view(self._entity(), pk,
-                 beneficiary_id=person if isinstance(person, int) else None,
-                 unit_id=unit if isinstance(unit, int) else None, fields=shown, masked=masked)
+        log_view(
+            self._entity(),
+            pk,
+            beneficiary_id=person if isinstance(person, int) else None,
+            unit_id=unit if isinstance(unit, int) else None,
+            fields=shown,
+            masked=masked,
+        )
         mask_for_user(result, self.masked_fields)
 
     def pre_get_list(self, data):
         super().pre_get_list(data)
         rows = data.get("result") or []
         masked = should_mask()
-        log_exact_searches(self._entity(), getattr(g, "asxh_identifier_searches", None) or [], self.masked_fields,
-                           count=data.get("count"))
+        log_exact_searches(
+            self._entity(),
+            getattr(g, "asxh_identifier_searches", None) or [],
+            self.masked_fields,
+            count=data.get("count"),
+        )
         shown = sorted({f for row in rows for f in self.masked_fields if f in row}) if not masked else []
         log_view(self._entity(), None, ids=list(data.get("ids") or []), fields=shown, masked=masked)
         for row in rows:

@@ -6,6 +6,7 @@
 integers, and registers the response schemas of our custom endpoints (``SCHEMAS``, referenced from the
 docstrings as ``#/components/schemas/<name>``).
 """
+
 from __future__ import annotations
 
 import re
@@ -33,73 +34,231 @@ BOOL_N = {"type": "boolean", "nullable": True}
 MESSAGE = _obj({"message": STR}, ("message",))
 PROBLEM = _obj({"field": STR_N, "code": STR, "message": STR, "severity": STR})
 COUNTS = {"type": "object", "additionalProperties": INT}
-HEADLINE = _obj({"beneficiaries": INT, "with_verified_account": INT, "want_account": INT, "paid_to_account": INT,
-                 "unit_id": INT, "unit_code": STR, "unit_name": STR, "period_id": INT_N})
+HEADLINE = _obj(
+    {
+        "beneficiaries": INT,
+        "with_verified_account": INT,
+        "want_account": INT,
+        "paid_to_account": INT,
+        "unit_id": INT,
+        "unit_code": STR,
+        "unit_name": STR,
+        "period_id": INT_N,
+    }
+)
 
-PROGRESS = _obj({"phase": {"type": "string", "enum": ["waiting", "running", "finished", "failed"]}, "active": BOOL,
-                 "done": INT_N, "total": INT_N, "percent": INT_N}, ("phase", "active", "percent"))
+PROGRESS = _obj(
+    {
+        "phase": {"type": "string", "enum": ["waiting", "running", "finished", "failed"]},
+        "active": BOOL,
+        "done": INT_N,
+        "total": INT_N,
+        "percent": INT_N,
+    },
+    ("phase", "active", "percent"),
+)
 SHOWN = {"status_label": STR, "progress": PROGRESS}  # app/views/batch_common.shown_progress
 
 SCHEMAS = {
     "Message": MESSAGE,
     "Refusal": _obj({"message": STR, "problem": PROBLEM}, ("message",)),
     "Problems": _obj({"message": STR, "problems": {"type": "array", "items": PROBLEM}}, ("message",)),
-    "Account": _obj({
-        "id": INT, "beneficiary_id": INT, "commune_id": INT, "channel": STR, "bank_bin": STR_N, "bank_name": STR_N,
-        "account_number": STR_N, "holder_name": STR_N, "holder_ascii": STR_N, "name_mismatch_reason": STR_N,
-        "shared_flag": BOOL, "source": STR_N, "state": STR, "entered_by_id": INT_N, "entered_at": STR_N,
-        "verified_by_id": INT_N, "verified_at": STR_N, "reject_reason": STR_N, "supersedes_id": INT_N,
-    }, ("id", "beneficiary_id", "state")),
-    "AccountList": _obj({"count": INT, "result": {"type": "array", "items": {"$ref": "#/components/schemas/Account"}}},
-                        ("count", "result")),
+    "Account": _obj(
+        {
+            "id": INT,
+            "beneficiary_id": INT,
+            "commune_id": INT,
+            "channel": STR,
+            "bank_bin": STR_N,
+            "bank_name": STR_N,
+            "account_number": STR_N,
+            "holder_name": STR_N,
+            "holder_ascii": STR_N,
+            "name_mismatch_reason": STR_N,
+            "shared_flag": BOOL,
+            "source": STR_N,
+            "state": STR,
+            "entered_by_id": INT_N,
+            "entered_at": STR_N,
+            "verified_by_id": INT_N,
+            "verified_at": STR_N,
+            "reject_reason": STR_N,
+            "supersedes_id": INT_N,
+        },
+        ("id", "beneficiary_id", "state"),
+    ),
+    "AccountList": _obj(
+        {"count": INT, "result": {"type": "array", "items": {"$ref": "#/components/schemas/Account"}}},
+        ("count", "result"),
+    ),
     "AccountResult": _obj({"result": {"$ref": "#/components/schemas/Account"}}, ("result",)),
-    "AccountEntered": _obj({"result": {"$ref": "#/components/schemas/Account"},
-                            "warnings": {"type": "array", "items": PROBLEM}}, ("result", "warnings")),
+    "AccountEntered": _obj(
+        {"result": {"$ref": "#/components/schemas/Account"}, "warnings": {"type": "array", "items": PROBLEM}},
+        ("result", "warnings"),
+    ),
     "RunQueued": _obj({"run_id": INT, "status": STR}, ("run_id", "status")),
-    "MatchRun": _obj({"run_id": INT, "status": STR, "processed": INT_N, "total": INT_N, "counts": COUNTS,
-                      "failure": STR_N, **SHOWN}, ("run_id", "status", "counts", "progress")),
-    "ImportBatch": _obj({
-        "batch_id": INT, "status": STR, "filename": STR, "rows_total": INT_N, "rows_imported": INT_N,
-        "rows_updated": INT_N, "rows_duplicate": INT_N, "rows_error": INT_N, "rows_blank": INT_N,
-        "rows_footer": INT_N, "rows_corrected": INT_N, "rows_warning": INT_N, "rows_parsed": INT_N,
-        "header_row": INT_N, "duplicate_of": INT_N, "failure": STR_N, **SHOWN,
-    }, ("batch_id", "status", "progress")),
+    "MatchRun": _obj(
+        {"run_id": INT, "status": STR, "processed": INT_N, "total": INT_N, "counts": COUNTS, "failure": STR_N, **SHOWN},
+        ("run_id", "status", "counts", "progress"),
+    ),
+    "ImportBatch": _obj(
+        {
+            "batch_id": INT,
+            "status": STR,
+            "filename": STR,
+            "rows_total": INT_N,
+            "rows_imported": INT_N,
+            "rows_updated": INT_N,
+            "rows_duplicate": INT_N,
+            "rows_error": INT_N,
+            "rows_blank": INT_N,
+            "rows_footer": INT_N,
+            "rows_corrected": INT_N,
+            "rows_warning": INT_N,
+            "rows_parsed": INT_N,
+            "header_row": INT_N,
+            "duplicate_of": INT_N,
+            "failure": STR_N,
+            **SHOWN,
+        },
+        ("batch_id", "status", "progress"),
+    ),
     "ImportQueued": _obj({"batch_id": INT, "status": STR}, ("batch_id", "status")),
-    "PeriodList": _obj({"result": {"type": "array", "items": _obj({
-        "id": INT, "name": STR, "period_date": {"type": "string", "format": "date"}, "unit_code": STR,
-        "status": STR})}}, ("result",)),
-    "Period": _obj({"id": INT, "name": STR, "status": STR, "period_date": {"type": "string", "format": "date"},
-                    "unit_code": STR, "checksum": STR_N, "summary": {"type": "object"}, "totals": {"type": "object"}},
-                   ("id", "name", "status")),
-    "SyncRun": _obj({"run_id": INT, "period_id": INT, "unit_id": INT, "status": STR, "added": INT_N,
-                     "removed": INT_N, "changed": INT_N, "total": INT_N, "failure": STR_N, **SHOWN},
-                    ("run_id", "status", "progress")),
-    "ResultImport": _obj({"rows": INT, "paid": INT, "partial": INT, "failed": INT, "reversed": INT, "skipped": INT,
-                          "override": BOOL, "import_id": INT, "problems": {"type": "array", "items": PROBLEM}},
-                         ("rows", "paid", "partial", "failed", "reversed", "skipped", "import_id")),
-    "ResultRefusal": _obj({"message": STR, "problem": PROBLEM, "problems": {"type": "array", "items": PROBLEM},
-                           "report_id": INT_N}, ("message",)),
+    "PeriodList": _obj(
+        {
+            "result": {
+                "type": "array",
+                "items": _obj(
+                    {
+                        "id": INT,
+                        "name": STR,
+                        "period_date": {"type": "string", "format": "date"},
+                        "unit_code": STR,
+                        "status": STR,
+                    }
+                ),
+            }
+        },
+        ("result",),
+    ),
+    "Period": _obj(
+        {
+            "id": INT,
+            "name": STR,
+            "status": STR,
+            "period_date": {"type": "string", "format": "date"},
+            "unit_code": STR,
+            "checksum": STR_N,
+            "summary": {"type": "object"},
+            "totals": {"type": "object"},
+        },
+        ("id", "name", "status"),
+    ),
+    "SyncRun": _obj(
+        {
+            "run_id": INT,
+            "period_id": INT,
+            "unit_id": INT,
+            "status": STR,
+            "added": INT_N,
+            "removed": INT_N,
+            "changed": INT_N,
+            "total": INT_N,
+            "failure": STR_N,
+            **SHOWN,
+        },
+        ("run_id", "status", "progress"),
+    ),
+    "ResultImport": _obj(
+        {
+            "rows": INT,
+            "paid": INT,
+            "partial": INT,
+            "failed": INT,
+            "reversed": INT,
+            "skipped": INT,
+            "override": BOOL,
+            "import_id": INT,
+            "problems": {"type": "array", "items": PROBLEM},
+        },
+        ("rows", "paid", "partial", "failed", "reversed", "skipped", "import_id"),
+    ),
+    "ResultRefusal": _obj(
+        {"message": STR, "problem": PROBLEM, "problems": {"type": "array", "items": PROBLEM}, "report_id": INT_N},
+        ("message",),
+    ),
     "LockSummary": {"type": "object", "description": "The period's summary with its checksum"},
     "Measure": _obj({"total": HEADLINE, "units": {"type": "array", "items": HEADLINE}}, ("total", "units")),
-    "Visit": _obj({
-        "id": INT, "beneficiary_id": INT, "commune_id": INT, "visit_date": {"type": "string", "format": "date"},
-        "met": BOOL_N, "respondent": STR_N, "case_type": INT_N, "has_account": BOOL_N, "wants_account": BOOL_N,
-        "declined": BOOL_N, "vulnerable": BOOL_N, "support": {"type": "array", "items": STR},
-        "account_id": INT_N, "questionnaire_version": INT, "recorded_by": STR_N, "recorded_at": STR_N,
-        "source": STR_N, "answers": {"type": "object"},
-        "described": {"type": "array", "items": _obj({"key": STR, "label": STR, "text": STR_N})},
-    }, ("id", "beneficiary_id")),
-    "VisitRecorded": {"allOf": [{"$ref": "#/components/schemas/Visit"}, _obj({
-        "warnings": {"type": "array", "items": PROBLEM}, "task_id": INT_N, "beneficiary_case_type": INT_N})]},
-    "VisitHistory": _obj({"beneficiary_id": INT, "case_type": INT_N, "case_label": STR_N,
-                          "result": {"type": "array", "items": {"$ref": "#/components/schemas/Visit"}}},
-                         ("beneficiary_id", "result")),
-    "Questionnaire": _obj({"id": INT, "version": INT, "definition": {"type": "object"}}, ("id", "version", "definition")),
-    "VisitList": _obj({"commune_id": INT, "date": {"type": "string", "format": "date"}, "result": {
-        "type": "array", "items": _obj({
-            "beneficiary_id": INT, "full_name": STR, "birth": STR_N, "sex": STR_N, "cccd": STR_N, "address": STR_N,
-            "street": STR_N, "lane": STR_N, "alley": STR_N, "house": STR_N, "group_id": INT_N, "member_id": INT_N,
-            "match_status": STR_N, "case_type": INT_N})}}, ("commune_id", "result")),
+    "Visit": _obj(
+        {
+            "id": INT,
+            "beneficiary_id": INT,
+            "commune_id": INT,
+            "visit_date": {"type": "string", "format": "date"},
+            "met": BOOL_N,
+            "respondent": STR_N,
+            "case_type": INT_N,
+            "has_account": BOOL_N,
+            "wants_account": BOOL_N,
+            "declined": BOOL_N,
+            "vulnerable": BOOL_N,
+            "support": {"type": "array", "items": STR},
+            "account_id": INT_N,
+            "questionnaire_version": INT,
+            "recorded_by": STR_N,
+            "recorded_at": STR_N,
+            "source": STR_N,
+            "answers": {"type": "object"},
+            "described": {"type": "array", "items": _obj({"key": STR, "label": STR, "text": STR_N})},
+        },
+        ("id", "beneficiary_id"),
+    ),
+    "VisitRecorded": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Visit"},
+            _obj({"warnings": {"type": "array", "items": PROBLEM}, "task_id": INT_N, "beneficiary_case_type": INT_N}),
+        ]
+    },
+    "VisitHistory": _obj(
+        {
+            "beneficiary_id": INT,
+            "case_type": INT_N,
+            "case_label": STR_N,
+            "result": {"type": "array", "items": {"$ref": "#/components/schemas/Visit"}},
+        },
+        ("beneficiary_id", "result"),
+    ),
+    "Questionnaire": _obj(
+        {"id": INT, "version": INT, "definition": {"type": "object"}}, ("id", "version", "definition")
+    ),
+    "VisitList": _obj(
+        {
+            "commune_id": INT,
+            "date": {"type": "string", "format": "date"},
+            "result": {
+                "type": "array",
+                "items": _obj(
+                    {
+                        "beneficiary_id": INT,
+                        "full_name": STR,
+                        "birth": STR_N,
+                        "sex": STR_N,
+                        "cccd": STR_N,
+                        "address": STR_N,
+                        "street": STR_N,
+                        "lane": STR_N,
+                        "alley": STR_N,
+                        "house": STR_N,
+                        "group_id": INT_N,
+                        "member_id": INT_N,
+                        "match_status": STR_N,
+                        "case_type": INT_N,
+                    }
+                ),
+            },
+        },
+        ("commune_id", "result"),
+    ),
 }
 
 _ERRORS = ("400", "401", "403")
@@ -130,8 +289,18 @@ def _info_columns(operation) -> None:
     schema = operation.get("responses", {}).get("200", {}).get("content", {}).get("application/json", {}).get("schema")
     if not isinstance(schema, dict):
         return
-    field = _obj({"name": STR, "label": STR, "description": STR, "type": STR, "required": BOOL, "unique": BOOL,
-                  "validate": {"type": "array", "items": STR}}, ("name",))
+    field = _obj(
+        {
+            "name": STR,
+            "label": STR,
+            "description": STR,
+            "type": STR,
+            "required": BOOL,
+            "unique": BOOL,
+            "validate": {"type": "array", "items": STR},
+        },
+        ("name",),
+    )
     for key in ("add_columns", "edit_columns"):
         if key in schema.get("properties", {}):
             schema["properties"][key] = {"type": "array", "items": field}
@@ -153,8 +322,9 @@ def finish_spec(api_spec) -> None:
     and FAB's 422 whose message is the marshmallow errors by field."""
     response = api_spec.components.responses.get("422")
     if response is not None:
-        response["content"]["application/json"]["schema"]["properties"]["message"] = {"anyOf": [
-            {"type": "string"}, {"type": "object", "additionalProperties": {}}]}
+        response["content"]["application/json"]["schema"]["properties"]["message"] = {
+            "anyOf": [{"type": "string"}, {"type": "object", "additionalProperties": {}}]
+        }
     for path, operations in api_spec._paths.items():
         for method, operation in operations.items():
             if not isinstance(operation, dict) or method == "parameters":
@@ -188,8 +358,11 @@ class DocumentedApi:
             for conv, name in args:
                 if name in declared:
                     continue
-                schema = {"type": "integer", "minimum": 0, "maximum": MAX_ID} if conv == "int" or name == "pk" \
+                schema = (
+                    {"type": "integer", "minimum": 0, "maximum": MAX_ID}
+                    if conv == "int" or name == "pk"
                     else {"type": "string"}
+                )
                 params.append({"in": "path", "name": name, "required": True, "schema": schema})
             if not params:
                 operation.pop("parameters")

@@ -1,4 +1,5 @@
 """/api/v1/visit/: home visits for tablets in the field (record, history, the question set, the visit list)."""
+
 from __future__ import annotations
 
 from flask import g, request
@@ -26,17 +27,30 @@ _problem = problem_json
 
 def _visit_dict(v, describe: bool = True) -> dict:
     out = {
-        "id": v.id, "beneficiary_id": v.beneficiary_id, "commune_id": v.commune_id, "visit_date": v.visit_date.isoformat(),
-        "met": v.met, "respondent": v.respondent, "case_type": v.case_type, "has_account": v.has_account,
-        "wants_account": v.wants_account, "declined": v.declined, "vulnerable": v.vulnerable,
-        "support": v.support_list, "account_id": v.account_id, "questionnaire_version": v.questionnaire.version,
+        "id": v.id,
+        "beneficiary_id": v.beneficiary_id,
+        "commune_id": v.commune_id,
+        "visit_date": v.visit_date.isoformat(),
+        "met": v.met,
+        "respondent": v.respondent,
+        "case_type": v.case_type,
+        "has_account": v.has_account,
+        "wants_account": v.wants_account,
+        "declined": v.declined,
+        "vulnerable": v.vulnerable,
+        "support": v.support_list,
+        "account_id": v.account_id,
+        "questionnaire_version": v.questionnaire.version,
         "recorded_by": v.recorded_by.username if v.recorded_by else None,
-        "recorded_at": v.recorded_at.isoformat() if v.recorded_at else None, "source": v.source,
+        "recorded_at": v.recorded_at.isoformat() if v.recorded_at else None,
+        "source": v.source,
         "answers": v.answer_dict,
     }
     if describe:
-        out["described"] = [{"key": a["key"], "label": a["label"], "text": a["text"]}
-                            for a in survey.describe_answers(v.questionnaire.parsed, v.answer_dict, gettext)]
+        out["described"] = [
+            {"key": a["key"], "label": a["label"], "text": a["text"]}
+            for a in survey.describe_answers(v.questionnaire.parsed, v.answer_dict, gettext)
+        ]
     return out
 
 
@@ -75,21 +89,36 @@ class VisitApi(DocumentedApi, BaseApi):
         if scoped_query(db.session, g.user, Beneficiary).filter(Beneficiary.id == bid).one_or_none() is None:
             return self.response_404()
         if not isinstance(answers, dict):
-            return self.response(400, message=gettext("answers must be a JSON object."), problems=[
-                {"field": "answers", "code": "required", "message": gettext("answers must be a JSON object."),
-                 "severity": "error"}])
+            return self.response(
+                400,
+                message=gettext("answers must be a JSON object."),
+                problems=[
+                    {
+                        "field": "answers",
+                        "code": "required",
+                        "message": gettext("answers must be a JSON object."),
+                        "severity": "error",
+                    }
+                ],
+            )
         try:
             visit = survey.record_visit(db.session, bid, answers, g.user.id, source="api")
         except survey.SurveyInvalid as exc:
             db.session.rollback()
-            return self.response(400, message=gettext("The visit was not saved."),
-                                 problems=[_problem(p) for p in exc.problems])
+            return self.response(
+                400, message=gettext("The visit was not saved."), problems=[_problem(p) for p in exc.problems]
+            )
         warnings = [_problem(p) for p in visit.warnings]
         task_id = visit.task.id if visit.task is not None else None
         db.session.commit()
         person = db.session.get(Beneficiary, bid)
-        return self.response(201, **_visit_dict(visit, describe=False), warnings=warnings, task_id=task_id,
-                             beneficiary_case_type=person.case_type)
+        return self.response(
+            201,
+            **_visit_dict(visit, describe=False),
+            warnings=warnings,
+            task_id=task_id,
+            beneficiary_case_type=person.case_type,
+        )
 
     @expose("/", methods=["GET"])
     @protect()
@@ -110,9 +139,13 @@ class VisitApi(DocumentedApi, BaseApi):
         if person is None:
             return self.response_404()
         visits = survey.visit_history(db.session, person.id)
-        return self.response(200, beneficiary_id=person.id, case_type=person.case_type,
-                             case_label=gettext(CASE_TYPES[person.case_type]) if person.case_type in CASE_TYPES else None,
-                             result=[_visit_dict(v) for v in visits])
+        return self.response(
+            200,
+            beneficiary_id=person.id,
+            case_type=person.case_type,
+            case_label=gettext(CASE_TYPES[person.case_type]) if person.case_type in CASE_TYPES else None,
+            result=[_visit_dict(v) for v in visits],
+        )
 
     @expose("/questionnaire", methods=["GET"])
     @protect()
@@ -159,12 +192,29 @@ class VisitApi(DocumentedApi, BaseApi):
         commune = db.session.get(AdminUnit, commune_id)
         if not is_commune(commune):
             return self.response_400(message=gettext("Choose a commune."))
-        rows = db.session.execute(workgroups.visit_list_query(
-            commune.id, group_id=group_id)).all()
+        rows = db.session.execute(workgroups.visit_list_query(commune.id, group_id=group_id)).all()
         log_page("beneficiary", [b.id for b, _a in rows], unit_id=commune.id)  # identifiers read
-        return self.response(200, commune_id=commune.id, date=local_today().isoformat(), result=[
-            {"beneficiary_id": b.id, "full_name": b.full_name, "birth": b.birth, "sex": b.sex,
-             "cccd": cccd_formatter(b.cccd) or None, "address": b.address, "street": a.street,
-             "lane": a.lane_no or None, "alley": a.alley_no or None, "house": a.house_no or None,
-             "group_id": a.group_id, "member_id": a.member_id, "match_status": b.match_status,
-             "case_type": b.case_type} for b, a in rows])
+        return self.response(
+            200,
+            commune_id=commune.id,
+            date=local_today().isoformat(),
+            result=[
+                {
+                    "beneficiary_id": b.id,
+                    "full_name": b.full_name,
+                    "birth": b.birth,
+                    "sex": b.sex,
+                    "cccd": cccd_formatter(b.cccd) or None,
+                    "address": b.address,
+                    "street": a.street,
+                    "lane": a.lane_no or None,
+                    "alley": a.alley_no or None,
+                    "house": a.house_no or None,
+                    "group_id": a.group_id,
+                    "member_id": a.member_id,
+                    "match_status": b.match_status,
+                    "case_type": b.case_type,
+                }
+                for b, a in rows
+            ],
+        )

@@ -10,6 +10,7 @@ A new group is a module ``app/cli/<group>.py`` with a ``register(group)`` adding
 ``click.command`` + ``with_appcontext``), named in ``GROUPS`` below. Helpers shared by several groups live in
 ``app/cli/common.py``; verb modules never import each other.
 """
+
 from __future__ import annotations
 
 from importlib import import_module

@@ -1,4 +1,5 @@
 """``asxh init``, ``create-user``, ``audit-verify``, ``audit-anchor``, ``worker`` and ``demo`` (the demo server)."""
+
 from __future__ import annotations
 
 import os
@@ -15,8 +16,14 @@ from app.cli.common import active_roles, db_session, demo_accounts, ensure_user
 
 
 def register(group) -> None:
-    for command in (init_command, create_user_command, audit_verify_command, audit_anchor_command, worker_command,
-                    demo_command):
+    for command in (
+        init_command,
+        create_user_command,
+        audit_verify_command,
+        audit_anchor_command,
+        worker_command,
+        demo_command,
+    ):
         group.add_command(command)
 
 
@@ -66,7 +73,9 @@ def create_user_command(username, role_name, unit_code, password, first_name, la
 
 
 @click.command("audit-verify")
-@click.option("--anchor", default=None, metavar="ID:HASH", help="A head noted earlier: it must still be there, unchanged")
+@click.option(
+    "--anchor", default=None, metavar="ID:HASH", help="A head noted earlier: it must still be there, unchanged"
+)
 @with_appcontext
 def audit_verify_command(anchor):
     """Recompute the audit trail's keyed hash chain and check the anchors kept outside the database
@@ -86,11 +95,13 @@ def audit_verify_command(anchor):
         head = f", head #{report.head_id} {report.head_hash}" if report.count else ""
         click.echo(f"OK: {report.count} audit records, chain intact{head}; {len(anchors)} anchors match")
         if report.count and not anchors:
-            click.echo("WARNING: no anchor outside the database (AUDIT_ANCHOR_PATH): run `asxh audit-anchor`",
-                       err=True)
+            click.echo("WARNING: no anchor outside the database (AUDIT_ANCHOR_PATH): run `asxh audit-anchor`", err=True)
         return
-    click.echo(f"BROKEN: audit record #{report.broken_id} {report.reason} "
-               f"({max(report.count - 1, 0)} records before it verified)", err=True)
+    click.echo(
+        f"BROKEN: audit record #{report.broken_id} {report.reason} "
+        f"({max(report.count - 1, 0)} records before it verified)",
+        err=True,
+    )
     sys.exit(1)
 
 
@@ -141,8 +152,23 @@ def demo_command(host, port):
     signal.signal(signal.SIGTERM, _interrupt)
     flask = [sys.executable, "-m", "flask", "--app", "run"]
     worker = subprocess.Popen(flask + ["asxh", "worker"], env=env)
-    web = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "--threads", "4", "-b", f"{host}:{port}",
-                            "--access-logfile", "-", "run:app"], env=env)
+    web = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-w",
+            "2",
+            "--threads",
+            "4",
+            "-b",
+            f"{host}:{port}",
+            "--access-logfile",
+            "-",
+            "run:app",
+        ],
+        env=env,
+    )
     click.echo("")
     click.echo(f"ASXH demo: http://{host}:{port}/   (Ctrl+C to stop)")
     click.echo(f"Demo logins (password {current_app.config['DEMO_PASSWORD']}):")

@@ -1,5 +1,6 @@
 """Helpers shared by the command groups of app/cli/: the session, units and users, demo logins, output, and
 the one way a command starts a job (``enqueue_or_wait``)."""
+
 from __future__ import annotations
 
 import json
@@ -39,6 +40,7 @@ def resolve_unit(code: str):
 
 # --- jobs ----------------------------------------------------------------------------------------------
 
+
 def enqueue_or_wait(kind: str, row_id, *, wait: bool, until: tuple[str, ...], queued: str) -> bool:
     """Start the job of ``kind`` for the committed state row ``row_id`` (jobs/registry.py). Without ``wait``,
     print ``queued`` and return False; with it, wait until the row's status is one of ``until`` (running the
@@ -66,7 +68,9 @@ def run_and_wait(kind: str, row_id, until: tuple[str, ...]) -> None:
     queue = get_queue()
     if Worker.count(queue=queue) == 0:
         set_app(current_app._get_current_object())
-        SimpleWorker([queue], connection=queue.connection).work(burst=True, with_scheduler=False, logging_level="WARNING")
+        SimpleWorker([queue], connection=queue.connection).work(
+            burst=True, with_scheduler=False, logging_level="WARNING"
+        )
     model, session = registry.KINDS[kind].row_model(), db_session()
     while True:
         session.expire_all()
@@ -85,15 +89,32 @@ def print_import(summary: dict, as_json: bool) -> None:
     from app.views.labels import label
 
     with force_locale("vi"):
-        click.echo(gettext("Import #%(id)s (%(file)s): %(status)s") % {
-            "id": summary["batch_id"], "file": summary["filename"], "status": label("batch_status", summary["status"])})
-        click.echo(gettext("Rows: %(total)s = %(imported)s new + %(updated)s updated + %(duplicate)s duplicate + %(error)s with errors; %(blank)s blank and %(footer)s footer rows skipped") % {
-            "total": summary["rows_total"], "imported": summary["rows_imported"], "updated": summary["rows_updated"],
-            "duplicate": summary["rows_duplicate"], "error": summary["rows_error"], "blank": summary["rows_blank"],
-            "footer": summary["rows_footer"]})
+        click.echo(
+            gettext("Import #%(id)s (%(file)s): %(status)s")
+            % {
+                "id": summary["batch_id"],
+                "file": summary["filename"],
+                "status": label("batch_status", summary["status"]),
+            }
+        )
+        click.echo(
+            gettext(
+                "Rows: %(total)s = %(imported)s new + %(updated)s updated + %(duplicate)s duplicate + %(error)s with errors; %(blank)s blank and %(footer)s footer rows skipped"
+            )
+            % {
+                "total": summary["rows_total"],
+                "imported": summary["rows_imported"],
+                "updated": summary["rows_updated"],
+                "duplicate": summary["rows_duplicate"],
+                "error": summary["rows_error"],
+                "blank": summary["rows_blank"],
+                "footer": summary["rows_footer"],
+            }
+        )
 
 
 # --- users ---------------------------------------------------------------------------------------------
+
 
 def active_roles():
     """The roles of the active scheme (UNIT_SCHEME), as ``roles_for`` names and places them."""
@@ -102,8 +123,9 @@ def active_roles():
     return roles_for(current_app.config["UNIT_SCHEME"], current_app.config["CITY_DEPARTMENT_NAME"])
 
 
-def ensure_user(username: str, role_name: str, unit_code: str, password: str, *, first_name: str = "",
-                last_name: str = "") -> tuple[object, bool]:
+def ensure_user(
+    username: str, role_name: str, unit_code: str, password: str, *, first_name: str = "", last_name: str = ""
+) -> tuple[object, bool]:
     """Create the user, or update its role, unit and password. Returns (user, created)."""
     from flask_appbuilder.exceptions import PasswordComplexityValidationError
     from flask_babel import force_locale, gettext
@@ -131,8 +153,9 @@ def ensure_user(username: str, role_name: str, unit_code: str, password: str, *,
     user = sm.find_user(username=username)
     created = user is None
     if created:
-        user = sm.add_user(username, first_name or username, last_name or unit.name, f"{username}@asxh.local",
-                           [role], password)
+        user = sm.add_user(
+            username, first_name or username, last_name or unit.name, f"{username}@asxh.local", [role], password
+        )
         if not user:
             raise click.ClickException(f"Could not create user {username!r}")
     else:
@@ -140,7 +163,8 @@ def ensure_user(username: str, role_name: str, unit_code: str, password: str, *,
 
         user.roles = [role]
         user.password = generate_password_hash(
-            password, method=current_app.config.get("FAB_PASSWORD_HASH_METHOD", "scrypt"))
+            password, method=current_app.config.get("FAB_PASSWORD_HASH_METHOD", "scrypt")
+        )
     user.unit_id = unit.id
     db_session().commit()
     return user, created
@@ -157,12 +181,18 @@ def demo_accounts(scheme: str | None = None) -> list[tuple[str, str, str]]:
         name = {r.key: r.name for r in roles_for("2025", config.get("CITY_DEPARTMENT_NAME", "Sở quản lý an sinh"))}
         accounts = [("admin", name["admin"], "01"), ("so", name["so"], "01"), ("lanhdao", name["lanhdao"], "01")]
         for c in DEMO_COMMUNES_2025:
-            accounts += [(f"xa.{c}", name["xa"], c), (f"congan.{c}", name["congan"], c),
-                         (f"congan2.{c}", name["congan"], c)]
+            accounts += [
+                (f"xa.{c}", name["xa"], c),
+                (f"congan.{c}", name["congan"], c),
+                (f"congan2.{c}", name["congan"], c),
+            ]
         return accounts
     accounts = [("admin", "Quản trị hệ thống", "01"), ("so.ldtbxh", "Sở LĐTBXH", "01"), ("lanhdao", "Lãnh đạo", "01")]
     accounts += [(f"phong.{d}", "Phòng LĐTBXH", d) for d in DEMO_DISTRICTS]
     for c in DEMO_COMMUNES:
-        accounts += [(f"congan.{c}", "Công an xã", c), (f"congan2.{c}", "Công an xã", c),
-                     (f"canbo.{c}", "Cán bộ LĐTBXH xã", c)]
+        accounts += [
+            (f"congan.{c}", "Công an xã", c),
+            (f"congan2.{c}", "Công an xã", c),
+            (f"canbo.{c}", "Cán bộ LĐTBXH xã", c),
+        ]
     return accounts

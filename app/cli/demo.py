@@ -1,4 +1,5 @@
 """``asxh seed-demo``: demo users of every role and synthetic data (DỮ LIỆU GIẢ LẬP)."""
+
 from __future__ import annotations
 
 import click
@@ -40,8 +41,15 @@ def seed_demo_command(citizens, beneficiaries):
         return
     content = demo.beneficiary_list_csv(citizens, beneficiaries, scheme=scheme)
     city = resolve_unit(CITY_CODE)
-    batch = importing.create_batch(session, filename="danh-sach-doi-tuong-gia-lap.csv", content=content, unit=city,
-                                   category=None, user_id=None, auto_apply=True)
+    batch = importing.create_batch(
+        session,
+        filename="danh-sach-doi-tuong-gia-lap.csv",
+        content=content,
+        unit=city,
+        category=None,
+        user_id=None,
+        auto_apply=True,
+    )
     session.commit()
     if batch.status == "uploaded":
         importing.parse_batch(session, batch.id)
@@ -58,5 +66,6 @@ def seed_demo_command(citizens, beneficiaries):
     click.echo(f"Home visits: {done['visits']} recorded, {done['verified']} accounts verified by a second officer.")
     result = demo.seed_payout(session, scheme=scheme)
     if result is not None:
-        click.echo(f"Payout period {demo.DEMO_PERIODS[scheme][0]}: {result['paid']} transfers paid, "
-                   f"{result['failed']} failed.")
+        click.echo(
+            f"Payout period {demo.DEMO_PERIODS[scheme][0]}: {result['paid']} transfers paid, {result['failed']} failed."
+        )

@@ -1,4 +1,5 @@
 """Payout: ``asxh import-accounts``, ``asxh sync-payout`` and ``asxh import-results``."""
+
 from __future__ import annotations
 
 import sys
@@ -34,8 +35,12 @@ def import_accounts_command(path, unit_code, wait, as_json):
     session.commit()
     batch_id = batch.id
     if batch.status == "uploaded" and not enqueue_or_wait(
-            "account_import", batch_id, wait=wait or as_json, until=("applied", "failed", "duplicate_file"),
-            queued=f"batch {batch_id} queued"):
+        "account_import",
+        batch_id,
+        wait=wait or as_json,
+        until=("applied", "failed", "duplicate_file"),
+        queued=f"batch {batch_id} queued",
+    ):
         return
     session.expire_all()
     summary = account_import.summary(session.get(ImportBatch, batch_id))
@@ -68,8 +73,13 @@ def sync_payout_command(period_ref, unit_code, wait, as_json):
         raise click.ClickException(exc.problem.render()) from None
     session.commit()
     run_id = run.id
-    if not enqueue_or_wait("payout_sync", run_id, wait=wait or as_json, until=("done", "failed"),
-                           queued=f"sync run {run_id} queued ({registry.job_id('payout_sync', run_id)})"):
+    if not enqueue_or_wait(
+        "payout_sync",
+        run_id,
+        wait=wait or as_json,
+        until=("done", "failed"),
+        queued=f"sync run {run_id} queued ({registry.job_id('payout_sync', run_id)})",
+    ):
         return
     session.expire_all()
     run = session.get(PayoutSyncRun, run_id)
@@ -80,14 +90,23 @@ def sync_payout_command(period_ref, unit_code, wait, as_json):
         from flask_babel import force_locale, gettext
 
         with force_locale("vi"):
-            click.echo(gettext("Payout list %(name)s, %(unit)s: %(total)s lines (%(added)s added, %(removed)s removed, "
-                               "%(changed)s changed)") % {"name": period.name, "unit": run.unit.name, **result})
+            click.echo(
+                gettext(
+                    "Payout list %(name)s, %(unit)s: %(total)s lines (%(added)s added, %(removed)s removed, "
+                    "%(changed)s changed)"
+                )
+                % {"name": period.name, "unit": run.unit.name, **result}
+            )
             if result["left_out_total"]:
-                click.echo(gettext("%(count)s enrolments left out: another payout period already pays them for "
-                                   "this month") % {"count": result["left_out_total"]})
+                click.echo(
+                    gettext("%(count)s enrolments left out: another payout period already pays them for this month")
+                    % {"count": result["left_out_total"]}
+                )
                 for x in result["left_out"][:20]:
-                    click.echo(f"  {x['full_name']} ({x['category']}): " + gettext(
-                        payout.LEFT_OUT_REASONS[x["reason"]]) % {"period": x["other_period_name"]})
+                    click.echo(
+                        f"  {x['full_name']} ({x['category']}): "
+                        + gettext(payout.LEFT_OUT_REASONS[x["reason"]]) % {"period": x["other_period_name"]}
+                    )
     if run.status == "failed":
         click.echo(run.message or "", err=True)
         sys.exit(1)
@@ -97,8 +116,11 @@ def sync_payout_command(period_ref, unit_code, wait, as_json):
 @click.argument("period_ref")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--unit", "unit_code", default=None, help="Only this unit of the period (default: the whole period)")
-@click.option("--override-reason", default=None,
-              help="Apply the valid rows of a file that would be refused, with this reason (audited)")
+@click.option(
+    "--override-reason",
+    default=None,
+    help="Apply the valid rows of a file that would be refused, with this reason (audited)",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object")
 @with_appcontext
 def import_results_command(period_ref, path, unit_code, override_reason, as_json):
@@ -118,12 +140,18 @@ def import_results_command(period_ref, path, unit_code, override_reason, as_json
     unit = resolve_unit(unit_code) if unit_code else period.unit
     with force_locale("vi"):
         try:
-            result = payout.import_results(session, period.id, path, unit, None, filename=os.path.basename(path),
-                                           override_reason=override_reason)
+            result = payout.import_results(
+                session, period.id, path, unit, None, filename=os.path.basename(path), override_reason=override_reason
+            )
         except payout.ResultsRefused as exc:
             if as_json:
-                echo_json({"refused": True, "report_id": exc.report_id,
-                           "problems": [dict(p.to_dict(), message=p.render(gettext)) for p in exc.problems]})
+                echo_json(
+                    {
+                        "refused": True,
+                        "report_id": exc.report_id,
+                        "problems": [dict(p.to_dict(), message=p.render(gettext)) for p in exc.problems],
+                    }
+                )
             else:
                 click.echo(exc.problem.render(gettext), err=True)
                 for p in exc.problems[:50]:
@@ -134,7 +162,11 @@ def import_results_command(period_ref, path, unit_code, override_reason, as_json
         if as_json:
             echo_json(result)
             return
-        click.echo(gettext("Results recorded: %(paid)s paid, %(partial)s partially paid, %(failed)s failed, "
-                           "%(reversed)s reversed.") % result)
+        click.echo(
+            gettext(
+                "Results recorded: %(paid)s paid, %(partial)s partially paid, %(failed)s failed, %(reversed)s reversed."
+            )
+            % result
+        )
         for p in result["problems"][:50]:
             click.echo("  " + Problem.from_dict(p).render(gettext))

@@ -1,5 +1,6 @@
 """The registry of people: ``asxh import``, ``import-apply``, ``import-population``, ``match``, ``classify`` and
 ``move-person``."""
+
 from __future__ import annotations
 
 import json
@@ -20,14 +21,22 @@ from app.cli.common import (
 
 
 def register(group) -> None:
-    for command in (import_command, import_apply_command, import_population_command, match_command,
-                    classify_command, move_person_command):
+    for command in (
+        import_command,
+        import_apply_command,
+        import_population_command,
+        match_command,
+        classify_command,
+        move_person_command,
+    ):
         group.add_command(command)
 
 
 @click.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--category", default=None, help="Category of every row (BTXH, NCC, HN, HCN, KHAC) when the file has none")
+@click.option(
+    "--category", default=None, help="Category of every row (BTXH, NCC, HN, HCN, KHAC) when the file has none"
+)
 @click.option("--unit", "unit_code", default=None, help="Unit the list belongs to (default: the whole city)")
 @click.option("--preview", is_flag=True, help="Only stage and validate; apply later with import-apply")
 @click.option("--wait", is_flag=True, help="Wait for the job and print a summary")
@@ -45,16 +54,18 @@ def import_command(path, category, unit_code, preview, wait, as_json):
     with open(path, "rb") as fh:
         content = fh.read()
     try:
-        batch = importing.create_batch(session, filename=path, content=content, unit=unit, category=category,
-                                       user_id=None, auto_apply=not preview)
+        batch = importing.create_batch(
+            session, filename=path, content=content, unit=unit, category=category, user_id=None, auto_apply=not preview
+        )
     except FieldError as exc:
         raise click.ClickException(exc.problem.render()) from None
     session.commit()
     batch_id = batch.id
     if batch.status == "uploaded":
         until = ("applied", "failed", "duplicate_file") + (("parsed",) if preview else ())
-        if not enqueue_or_wait("import", batch_id, wait=wait or as_json, until=until,
-                               queued=f"batch {batch_id} queued"):
+        if not enqueue_or_wait(
+            "import", batch_id, wait=wait or as_json, until=until, queued=f"batch {batch_id} queued"
+        ):
             return
     session.expire_all()
     print_import(importing.summary(session.get(ImportBatch, batch_id)), as_json)
@@ -95,14 +106,15 @@ def import_population_command(path, wait, as_json):
     session = db_session()
     with open(path, "rb") as fh:
         content = fh.read()
-    batch = record_upload(session, kind="population", filename=path, content=content,
-                          unit_id=resolve_unit(CITY_CODE).id)
+    batch = record_upload(
+        session, kind="population", filename=path, content=content, unit_id=resolve_unit(CITY_CODE).id
+    )
     session.commit()
     batch_id = batch.id
     # the same extract already applied (duplicate_file): nothing to run
     if batch.status != "duplicate_file" and not enqueue_or_wait(
-            "population", batch_id, wait=wait or as_json, until=("applied", "failed"),
-            queued=f"batch {batch_id} queued"):
+        "population", batch_id, wait=wait or as_json, until=("applied", "failed"), queued=f"batch {batch_id} queued"
+    ):
         return
     print_import(importing.summary(session.get(ImportBatch, batch_id)), as_json)
     if session.get(ImportBatch, batch_id).status == "failed":
@@ -110,8 +122,12 @@ def import_population_command(path, wait, as_json):
 
 
 @click.command("match")
-@click.option("--unit", "unit_code", default=None,
-              help="Code of a unit of the active scheme: a commune, or a district in 2024 (default: the whole city)")
+@click.option(
+    "--unit",
+    "unit_code",
+    default=None,
+    help="Code of a unit of the active scheme: a commune, or a district in 2024 (default: the whole city)",
+)
 @click.option("--wait", is_flag=True)
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
@@ -126,13 +142,16 @@ def match_command(unit_code, wait, as_json):
     run = matching.start_run(session, unit, None)
     session.commit()
     run_id = run.id
-    if not enqueue_or_wait("match", run_id, wait=wait or as_json, until=("done", "failed"),
-                           queued=f"match run {run_id} queued"):
+    if not enqueue_or_wait(
+        "match", run_id, wait=wait or as_json, until=("done", "failed"), queued=f"match run {run_id} queued"
+    ):
         return
     run = session.get(MatchRun, run_id)
     counts = json.loads(run.counts_json or "{}")
     if as_json:
-        echo_json({code: counts.get(code, 0) for code in matching.STATUS_CODES} | {"run_id": run_id, "status": run.status})
+        echo_json(
+            {code: counts.get(code, 0) for code in matching.STATUS_CODES} | {"run_id": run_id, "status": run.status}
+        )
     else:
         from flask_babel import force_locale
 
@@ -171,7 +190,9 @@ def classify_command(unit_code, as_json):
 @click.command("move-person")
 @click.argument("beneficiary_id", type=int)
 @click.argument("to_commune")
-@click.option("--as", "username", required=True, help="The user who moves the person: their scope must cover both communes")
+@click.option(
+    "--as", "username", required=True, help="The user who moves the person: their scope must cover both communes"
+)
 @click.option("--reason", required=True, help="Why (kept in the audit trail)")
 @with_appcontext
 def move_person_command(beneficiary_id, to_commune, username, reason):

@@ -3,6 +3,7 @@
 The app refuses to start on a database whose rows sit in units of another scheme than ``UNIT_SCHEME``
 (``app._check_unit_scheme``); this command is the one it lets through (``MIGRATE_UNITS_COMMAND``), since it is
 what fixes that database."""
+
 from __future__ import annotations
 
 import sys
@@ -27,21 +28,28 @@ def _session():
 def _print_summary(summary: dict) -> None:
     click.echo(f"migrate-units {summary['from']} -> {summary['to']}: {summary['status']}")
     if "persons_before" in summary:
-        click.echo(f"people: {summary['persons_before']} = {summary['persons_moved']} moved "
-                   f"({summary['persons_by_address']} by address) + {summary['persons_review']} left for review")
+        click.echo(
+            f"people: {summary['persons_before']} = {summary['persons_moved']} moved "
+            f"({summary['persons_by_address']} by address) + {summary['persons_review']} left for review"
+        )
         for table, count in summary["rows_moved"].items():
             click.echo(f"  {table}: {count}")
-        click.echo(f"users moved: {summary['users_moved']}; without a unit: "
-                   f"{', '.join(summary['users_unplaced']) or '-'}")
+        click.echo(
+            f"users moved: {summary['users_moved']}; without a unit: {', '.join(summary['users_unplaced']) or '-'}"
+        )
         click.echo(f"work groups parked at the city: {', '.join(summary['work_groups_parked']) or '-'}")
-        click.echo(f"campaigns moved: {summary['campaigns_moved']}; steps done in new communes: "
-                   f"{summary['campaign_steps_done']}; citizens without a commune: {summary['citizens_unplaced']}")
+        click.echo(
+            f"campaigns moved: {summary['campaigns_moved']}; steps done in new communes: "
+            f"{summary['campaign_steps_done']}; citizens without a commune: {summary['citizens_unplaced']}"
+        )
     if summary.get("report"):
         click.echo(f"report: {summary['report']}")
 
 
 @click.command(MIGRATE_UNITS_COMMAND)
-@click.option("--from", "from_scheme", required=True, type=click.Choice(["2024", "2025"]), help="Scheme of the data now")
+@click.option(
+    "--from", "from_scheme", required=True, type=click.Choice(["2024", "2025"]), help="Scheme of the data now"
+)
 @click.option("--to", "to_scheme", required=True, type=click.Choice(["2024", "2025"]), help="Scheme to move it to")
 @click.option("--dry-run", is_flag=True, help="Write nothing to the database; report what would happen")
 @click.option("--wait", is_flag=True, help="Wait for the job and print a summary")
@@ -65,15 +73,20 @@ def migrate_units_command(from_scheme, to_scheme, dry_run, wait, as_json):
         if dry_run:
             path = instance_dir() / "reports" / unit_migration.report_name(from_scheme, to_scheme, dry_run=True)
             with force_locale("vi"):
-                summary = unit_migration.migrate_units(session, from_scheme, to_scheme, dry_run=True,
-                                                       translate=gettext, report_path=path)
+                summary = unit_migration.migrate_units(
+                    session, from_scheme, to_scheme, dry_run=True, translate=gettext, report_path=path
+                )
         else:
             row = unit_migration.request_migration(session, from_scheme, to_scheme)
             session.commit()
             row_id = row.id
             if row.status != "done" and not enqueue_or_wait(
-                    "migrate_units", row_id, wait=wait or as_json, until=("done", "failed"),
-                    queued=f"migration {row_id} queued (job {registry.job_id('migrate_units', row_id)})"):
+                "migrate_units",
+                row_id,
+                wait=wait or as_json,
+                until=("done", "failed"),
+                queued=f"migration {row_id} queued (job {registry.job_id('migrate_units', row_id)})",
+            ):
                 return
             session.expire_all()
             row = session.get(UnitMigration, row_id)
@@ -129,6 +142,8 @@ def unit_review_command(review_id, commune_code, as_json):
         echo_json(reviews)
         return
     for r in reviews:
-        click.echo(f"{r['id']}\tperson {r['beneficiary_id']}\t{r['old_commune']}\t{' '.join(r['candidates'])}\t"
-                   f"{r['address'] or ''}")
+        click.echo(
+            f"{r['id']}\tperson {r['beneficiary_id']}\t{r['old_commune']}\t{' '.join(r['candidates'])}\t"
+            f"{r['address'] or ''}"
+        )
     click.echo(f"{len(reviews)} open")

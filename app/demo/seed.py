@@ -2,6 +2,7 @@
 
 Everything here is synthetic (see ``synthetic.SYNTHETIC_LABEL``); no real person is involved.
 """
+
 from __future__ import annotations
 
 import csv
@@ -22,7 +23,13 @@ DEMO_SEED = 20240107
 DEMO_DISTRICTS = ("001", "002")
 # The 2025 demo: wards of the former Ba Đình and Hoàn Kiếm districts (two levels: each ward pays for itself).
 DEMO_COMMUNES_2025 = ("00004", "00008", "00025", "00070")
-CATEGORY_NAMES = {"BTXH": "Bảo trợ xã hội", "NCC": "Người có công", "HN": "Hộ nghèo", "HCN": "Hộ cận nghèo", "KHAC": "Khác"}
+CATEGORY_NAMES = {
+    "BTXH": "Bảo trợ xã hội",
+    "NCC": "Người có công",
+    "HN": "Hộ nghèo",
+    "HCN": "Hộ cận nghèo",
+    "KHAC": "Khác",
+}
 
 
 def demo_communes(districts: Iterable[str] | None = DEMO_DISTRICTS, scheme: str = "2024") -> list[tuple[str, str, str]]:
@@ -38,19 +45,34 @@ def demo_communes(districts: Iterable[str] | None = DEMO_DISTRICTS, scheme: str 
     with open(FIXTURES / "hanoi_legacy_units.csv", encoding="utf-8") as fh:
         rows = list(_csv.DictReader(fh))
     wanted = set(districts) if districts is not None else None
-    return [(r["ward_code"], r["ward_name"], r["district_name"]) for r in rows
-            if wanted is None or r["district_code"] in wanted]
+    return [
+        (r["ward_code"], r["ward_name"], r["district_name"])
+        for r in rows
+        if wanted is None or r["district_code"] in wanted
+    ]
 
 
 def citizen_rows(seed: int, n: int, communes, unit_ids: dict[str, int], start: int = 0):
-    for (cccd, cmnd, name, dob, year, sex, address, code, status, status_date) in synthetic.generate_citizens(
-            seed, n, communes, start_serial=start):
-        yield citizen_row(cccd, cmnd, name, dt.date.fromisoformat(dob) if dob else None, year, sex, address,
-                          unit_ids[code], status, dt.date.fromisoformat(status_date) if status_date else None)
+    for cccd, cmnd, name, dob, year, sex, address, code, status, status_date in synthetic.generate_citizens(
+        seed, n, communes, start_serial=start
+    ):
+        yield citizen_row(
+            cccd,
+            cmnd,
+            name,
+            dt.date.fromisoformat(dob) if dob else None,
+            year,
+            sex,
+            address,
+            unit_ids[code],
+            status,
+            dt.date.fromisoformat(status_date) if status_date else None,
+        )
 
 
-def seed_population(session: Session, n: int, *, seed: int = DEMO_SEED, districts=DEMO_DISTRICTS,
-                    scheme: str = "2024") -> int:
+def seed_population(
+    session: Session, n: int, *, seed: int = DEMO_SEED, districts=DEMO_DISTRICTS, scheme: str = "2024"
+) -> int:
     """Load ``n`` synthetic citizens unless the registry already has people. Returns how many were added."""
     if session.scalar(select(func.count()).select_from(Citizen)):
         return 0
@@ -61,8 +83,9 @@ def seed_population(session: Session, n: int, *, seed: int = DEMO_SEED, district
     return added
 
 
-def beneficiary_list_csv(n_citizens: int, m: int, *, seed: int = DEMO_SEED, districts=DEMO_DISTRICTS,
-                         scheme: str = "2024") -> bytes:
+def beneficiary_list_csv(
+    n_citizens: int, m: int, *, seed: int = DEMO_SEED, districts=DEMO_DISTRICTS, scheme: str = "2024"
+) -> bytes:
     """A beneficiary list as a district would send it (CSV, Vietnamese headers), drawn from the same
     synthetic population as ``seed_population`` with faults injected."""
     communes = demo_communes(districts, scheme)
@@ -71,15 +94,38 @@ def beneficiary_list_csv(n_citizens: int, m: int, *, seed: int = DEMO_SEED, dist
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([synthetic.SYNTHETIC_LABEL])
-    writer.writerow(["STT", "Họ và tên", "Số CCCD", "Ngày sinh", "Giới tính", "Địa chỉ", "Mã xã", "Loại đối tượng",
-                     "Mã chế độ", "Mức trợ cấp"])
+    writer.writerow(
+        [
+            "STT",
+            "Họ và tên",
+            "Số CCCD",
+            "Ngày sinh",
+            "Giới tính",
+            "Địa chỉ",
+            "Mã xã",
+            "Loại đối tượng",
+            "Mã chế độ",
+            "Mức trợ cấp",
+        ]
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", synthetic.SyntheticDataWarning)
         for i, row in enumerate(synthetic.draw_beneficiaries(seed, citizens, min(m, len(citizens) // 3), by_code), 1):
             born = row["date_of_birth"].strftime("%d/%m/%Y") if row["date_of_birth"] else str(row["birth_year"])
-            writer.writerow([i, row["full_name"], row["cccd"] or "", born, "Nam" if row["sex"] == "M" else "Nữ",
-                             row["address"], row["commune_code"], CATEGORY_NAMES[row["category"]],
-                             row["policy_code"], row["monthly_amount"]])
+            writer.writerow(
+                [
+                    i,
+                    row["full_name"],
+                    row["cccd"] or "",
+                    born,
+                    "Nam" if row["sex"] == "M" else "Nữ",
+                    row["address"],
+                    row["commune_code"],
+                    CATEGORY_NAMES[row["category"]],
+                    row["policy_code"],
+                    row["monthly_amount"],
+                ]
+            )
     writer.writerow([])
     writer.writerow(["", "Người lập biểu"])
     return out.getvalue().encode("utf-8-sig")
@@ -90,8 +136,14 @@ DEMO_BANKS = ("Agribank", "Vietcombank", "VietinBank", "BIDV", "NHCSXH", "Viette
 DECLINE_REASONS = ("prefers_cash", "old_age", "far_from_bank", "no_phone", "fees_or_distrust")
 
 
-def seed_visits(session: Session, commune_codes: Iterable[str], *, seed: int = DEMO_SEED,  # noqa: C901
-                today: dt.date | None = None, scheme: str = "2024") -> dict[str, int]:
+def seed_visits(  # noqa: C901
+    session: Session,
+    commune_codes: Iterable[str],
+    *,
+    seed: int = DEMO_SEED,
+    today: dt.date | None = None,
+    scheme: str = "2024",
+) -> dict[str, int]:
     """Synthetic home visits by each commune's officer (2024: the labour officer ``canbo.<code>``; 2025: the
     social-affairs officer ``xa.<code>``), through the real survey rules, and a second police officer verifying
     most of the accounts found (four eyes). Idempotent: people already visited are skipped."""
@@ -112,32 +164,58 @@ def seed_visits(session: Session, commune_codes: Iterable[str], *, seed: int = D
         officer, checker = users.get(f"{DEMO_OFFICER[scheme]}.{code}"), users.get(f"congan2.{code}")
         if unit is None or officer is None:
             continue
-        people = list(session.scalars(select(Beneficiary).where(
-            Beneficiary.commune_id == unit.id, Beneficiary.hold_reason.is_(None)).order_by(Beneficiary.id)))
+        people = list(
+            session.scalars(
+                select(Beneficiary)
+                .where(Beneficiary.commune_id == unit.id, Beneficiary.hold_reason.is_(None))
+                .order_by(Beneficiary.id)
+            )
+        )
         for person in people:
             roll = rng.random()  # drawn for everyone, so a second run takes the same decisions
-            answers = {"visit_date": (today - dt.timedelta(days=rng.randint(0, 4))).strftime("%d/%m/%Y"),
-                       "met": "beneficiary", "can_transact_alone": "yes", "citizen_confirmed": "yes"}
+            answers = {
+                "visit_date": (today - dt.timedelta(days=rng.randint(0, 4))).strftime("%d/%m/%Y"),
+                "met": "beneficiary",
+                "can_transact_alone": "yes",
+                "citizen_confirmed": "yes",
+            }
             if roll < 0.10:
                 continue  # not visited yet
             elif roll < 0.18:
                 answers = {"visit_date": answers["visit_date"], "met": "not_met", "not_met_reason": "not_home"}
             elif roll < 0.60:
-                answers.update(has_account="yes", wants_account_payment="yes", account_channel="bank",
-                               account_bank=rng.choice(DEMO_BANKS[:5]),
-                               account_number=str(rng.randint(10 ** 11, 10 ** 13)),  # drawn even when the person is skipped
-                               account_holder=normalize.ascii_key(person.full_name))
+                answers.update(
+                    has_account="yes",
+                    wants_account_payment="yes",
+                    account_channel="bank",
+                    account_bank=rng.choice(DEMO_BANKS[:5]),
+                    account_number=str(rng.randint(10**11, 10**13)),  # drawn even when the person is skipped
+                    account_holder=normalize.ascii_key(person.full_name),
+                )
             elif roll < 0.75:
-                answers.update(has_account="no", wants_account_payment="yes", wants_help_opening="yes",
-                               opening_bank=rng.choice(("Agribank", "NHCSXH")))
+                answers.update(
+                    has_account="no",
+                    wants_account_payment="yes",
+                    wants_help_opening="yes",
+                    opening_bank=rng.choice(("Agribank", "NHCSXH")),
+                )
             elif roll < 0.88:
                 answers.update(has_account="no", wants_account_payment="no", decline_reason=rng.choice(DECLINE_REASONS))
             else:
-                answers.update(has_account="no", wants_account_payment="no", can_transact_alone="no",
-                               vulnerabilities=["elderly_alone"], decline_reason="old_age")
+                answers.update(
+                    has_account="no",
+                    wants_account_payment="no",
+                    can_transact_alone="no",
+                    vulnerabilities=["elderly_alone"],
+                    decline_reason="old_age",
+                )
                 if rng.random() < 0.5:
-                    answers.update(support=["proxy"], proxy_name="Nguyễn Thị Con", proxy_relationship="con gái",
-                                   proxy_cccd=normalize.build_cccd("001", 1975, "F", rng.randint(0, 999999)))
+                    answers.update(
+                        support=["proxy"],
+                        proxy_name="Nguyễn Thị Con",
+                        proxy_relationship="con gái",
+                        proxy_cccd=normalize.build_cccd("001", 1975, "F", rng.randint(0, 999999)),
+                    )
                 else:
                     answers.update(support=["cash_at_home"])
             if person.id in visited:
@@ -151,8 +229,11 @@ def seed_visits(session: Session, commune_codes: Iterable[str], *, seed: int = D
                 done["refused"] += 1
         if checker is None:
             continue
-        pending = list(session.scalars(select(PaymentAccount).where(
-            PaymentAccount.commune_id == unit.id, PaymentAccount.state == "pending")))
+        pending = list(
+            session.scalars(
+                select(PaymentAccount).where(PaymentAccount.commune_id == unit.id, PaymentAccount.state == "pending")
+            )
+        )
         for account in pending:
             if account.id % 5:  # four in five verified; the rest wait for the second officer
                 try:
@@ -166,12 +247,20 @@ def seed_visits(session: Session, commune_codes: Iterable[str], *, seed: int = D
 
 DEMO_PERIOD = "Tháng 01/2024 — Quận Ba Đình (giả lập)"
 # Per scheme: the demo period's name, date and paying unit (2024: a district; 2025: a ward pays for itself).
-DEMO_PERIODS = {"2024": (DEMO_PERIOD, dt.date(2024, 1, 20), "001"),
-                "2025": ("Tháng 08/2025 — Phường Ba Đình (giả lập)", dt.date(2025, 8, 20), "00004")}
+DEMO_PERIODS = {
+    "2024": (DEMO_PERIOD, dt.date(2024, 1, 20), "001"),
+    "2025": ("Tháng 08/2025 — Phường Ba Đình (giả lập)", dt.date(2025, 8, 20), "00004"),
+}
 
 
-def seed_payout(session: Session, *, payer_code: str | None = None, user_id: int | None = None,
-                seed: int = DEMO_SEED, scheme: str = "2024") -> dict | None:
+def seed_payout(
+    session: Session,
+    *,
+    payer_code: str | None = None,
+    user_id: int | None = None,
+    seed: int = DEMO_SEED,
+    scheme: str = "2024",
+) -> dict | None:
     """A payout period for one paying unit: synced, locked, handed over, and a synthetic bank result file
     (most transfers paid, a few failed). Idempotent: nothing is done when the period exists."""
     import os
@@ -184,16 +273,18 @@ def seed_payout(session: Session, *, payer_code: str | None = None, user_id: int
     name, day, default_payer = DEMO_PERIODS[scheme]
     if session.scalar(select(PayoutPeriod.id).where(PayoutPeriod.name == name)) is not None:
         return None
-    payer = session.scalar(select(AdminUnit).where(AdminUnit.scheme == scheme,
-                                                   AdminUnit.code == (payer_code or default_payer)))
+    payer = session.scalar(
+        select(AdminUnit).where(AdminUnit.scheme == scheme, AdminUnit.code == (payer_code or default_payer))
+    )
     period = payout.create_period(session, name=name, period_date=day, unit=payer, user_id=user_id)
     session.commit()
     payout.sync_payout_list(session, period.id, payer, user_id=user_id)
     payout.lock_period(session, period.id, user_id, payer)
     payout.hand_over(session, period.id, user_id, payer)
     rng = random.Random(seed)
-    lines = session.scalars(select(PayoutLine.id).where(PayoutLine.period_id == period.id,
-                                                        PayoutLine.channel == "account")).all()
+    lines = session.scalars(
+        select(PayoutLine.id).where(PayoutLine.period_id == period.id, PayoutLine.channel == "account")
+    ).all()
     if not lines:  # an empty result file is refused: nothing to report
         return {"rows": 0, "paid": 0, "partial": 0, "failed": 0, "reversed": 0, "skipped": 0}
     out = io.StringIO()

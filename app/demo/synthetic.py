@@ -49,6 +49,7 @@ Design notes (citizens)
   quantisation (1/65536) is far below any weight used here.  Output depends on
   the seed, the name CSV files and the ``communes`` list (order included).
 """
+
 from __future__ import annotations
 
 import array
@@ -92,9 +93,9 @@ _SERIAL_SPACE = 1_000_000
 MAX_ROWS = (_SERIAL_SPACE // SLOTS_PER_BATCH) * BATCH_ROWS
 
 _U16 = 65536
-_DATE_SLOTS = 1024          # per birth year; slots map to a day or to None
-_ADDR_SLOTS = 16384         # per commune type
-_WORDS_PER_ROW = 10         # 16-bit random words per citizen row
+_DATE_SLOTS = 1024  # per birth year; slots map to a day or to None
+_ADDR_SLOTS = 16384  # per commune type
+_WORDS_PER_ROW = 10  # 16-bit random words per citizen row
 
 FIRST_YEAR = 1920
 LAST_YEAR = 2023
@@ -151,39 +152,139 @@ _MALE_ONLY_FAMILY = frozenset({"Tôn Thất"})
 _TRADITIONAL_MIDDLE = {"M": ("Văn", (0.70, 0.45, 0.12)), "F": ("Thị", (0.85, 0.60, 0.25))}
 
 _STREETS = (
-    "phố Quán Thánh", "phố Hàng Bông", "phố Hàng Bạc", "phố Hàng Gai", "phố Huế",
-    "phố Bà Triệu", "phố Lò Đúc", "phố Kim Mã", "phố Đội Cấn", "phố Văn Cao",
-    "phố Đào Tấn", "đường Nguyễn Chí Thanh", "đường Láng", "đường Giải Phóng",
-    "đường Trường Chinh", "phố Tây Sơn", "phố Chùa Bộc", "phố Thái Hà", "phố Xã Đàn",
-    "đường Nguyễn Trãi", "đường Lê Văn Lương", "phố Hoàng Quốc Việt",
-    "đường Phạm Văn Đồng", "phố Trần Duy Hưng", "phố Nguyễn Khánh Toàn", "phố Cầu Giấy",
-    "phố Xuân Thủy", "phố Hồ Tùng Mậu", "đường Minh Khai", "phố Bạch Mai", "phố Đại La",
-    "phố Trương Định", "đường Tam Trinh", "đường Lĩnh Nam", "đường Nguyễn Văn Cừ",
-    "phố Ngọc Lâm", "đường Ngọc Thụy", "phố Hồng Hà", "đường Âu Cơ", "phố Lạc Long Quân",
-    "phố Thụy Khuê", "phố Hoàng Hoa Thám", "phố Đặng Thai Mai", "đường Quang Trung",
-    "phố Tô Hiệu", "phố Lê Trọng Tấn", "đường Nguyễn Xiển", "đường Khuất Duy Tiến",
-    "phố Vũ Trọng Phụng", "phố Kim Ngưu", "phố Lạc Trung", "phố Hàng Buồm",
-    "phố Lý Thường Kiệt", "phố Hai Bà Trưng", "phố Tràng Thi", "phố Đinh Tiên Hoàng",
-    "phố Phan Đình Phùng", "phố Nguyễn Thái Học", "phố Sơn Tây", "phố Giảng Võ",
-    "phố Láng Hạ", "phố Huỳnh Thúc Kháng", "phố Nguyễn Lương Bằng", "phố Khâm Thiên",
+    "phố Quán Thánh",
+    "phố Hàng Bông",
+    "phố Hàng Bạc",
+    "phố Hàng Gai",
+    "phố Huế",
+    "phố Bà Triệu",
+    "phố Lò Đúc",
+    "phố Kim Mã",
+    "phố Đội Cấn",
+    "phố Văn Cao",
+    "phố Đào Tấn",
+    "đường Nguyễn Chí Thanh",
+    "đường Láng",
+    "đường Giải Phóng",
+    "đường Trường Chinh",
+    "phố Tây Sơn",
+    "phố Chùa Bộc",
+    "phố Thái Hà",
+    "phố Xã Đàn",
+    "đường Nguyễn Trãi",
+    "đường Lê Văn Lương",
+    "phố Hoàng Quốc Việt",
+    "đường Phạm Văn Đồng",
+    "phố Trần Duy Hưng",
+    "phố Nguyễn Khánh Toàn",
+    "phố Cầu Giấy",
+    "phố Xuân Thủy",
+    "phố Hồ Tùng Mậu",
+    "đường Minh Khai",
+    "phố Bạch Mai",
+    "phố Đại La",
+    "phố Trương Định",
+    "đường Tam Trinh",
+    "đường Lĩnh Nam",
+    "đường Nguyễn Văn Cừ",
+    "phố Ngọc Lâm",
+    "đường Ngọc Thụy",
+    "phố Hồng Hà",
+    "đường Âu Cơ",
+    "phố Lạc Long Quân",
+    "phố Thụy Khuê",
+    "phố Hoàng Hoa Thám",
+    "phố Đặng Thai Mai",
+    "đường Quang Trung",
+    "phố Tô Hiệu",
+    "phố Lê Trọng Tấn",
+    "đường Nguyễn Xiển",
+    "đường Khuất Duy Tiến",
+    "phố Vũ Trọng Phụng",
+    "phố Kim Ngưu",
+    "phố Lạc Trung",
+    "phố Hàng Buồm",
+    "phố Lý Thường Kiệt",
+    "phố Hai Bà Trưng",
+    "phố Tràng Thi",
+    "phố Đinh Tiên Hoàng",
+    "phố Phan Đình Phùng",
+    "phố Nguyễn Thái Học",
+    "phố Sơn Tây",
+    "phố Giảng Võ",
+    "phố Láng Hạ",
+    "phố Huỳnh Thúc Kháng",
+    "phố Nguyễn Lương Bằng",
+    "phố Khâm Thiên",
 )
 _ESTATES = (
-    "khu đô thị Linh Đàm", "khu đô thị Định Công", "khu đô thị Trung Hòa - Nhân Chính",
-    "khu đô thị Mỹ Đình", "khu đô thị Văn Quán", "khu đô thị Việt Hưng",
-    "khu đô thị Xa La", "khu đô thị Pháp Vân - Tứ Hiệp", "khu đô thị Cầu Bươu",
+    "khu đô thị Linh Đàm",
+    "khu đô thị Định Công",
+    "khu đô thị Trung Hòa - Nhân Chính",
+    "khu đô thị Mỹ Đình",
+    "khu đô thị Văn Quán",
+    "khu đô thị Việt Hưng",
+    "khu đô thị Xa La",
+    "khu đô thị Pháp Vân - Tứ Hiệp",
+    "khu đô thị Cầu Bươu",
 )
 _COLLECTIVES = (
-    "khu tập thể Thành Công", "khu tập thể Kim Liên", "khu tập thể Nghĩa Tân",
-    "khu tập thể Giảng Võ", "khu tập thể Thanh Xuân Bắc", "khu tập thể Văn Chương",
-    "khu tập thể Trung Tự", "khu tập thể Quỳnh Mai",
+    "khu tập thể Thành Công",
+    "khu tập thể Kim Liên",
+    "khu tập thể Nghĩa Tân",
+    "khu tập thể Giảng Võ",
+    "khu tập thể Thanh Xuân Bắc",
+    "khu tập thể Văn Chương",
+    "khu tập thể Trung Tự",
+    "khu tập thể Quỳnh Mai",
 )
 _VILLAGES = (
-    "Đông", "Đoài", "Nam", "Bắc", "Thượng", "Hạ", "Trung", "Tiền", "Hậu", "Đình",
-    "Chùa", "Yên Lạc", "Phú Mỹ", "An Lạc", "Đại Đồng", "Đông Lai", "Tây Xá", "Phúc Lộc",
-    "Hòa Bình", "Thống Nhất", "Quyết Tiến", "Cầu", "Cổ Điển", "Lương Nỗ", "Đồng Nhân",
-    "Vĩnh Thanh", "Hậu Dưỡng", "Mạch Tràng", "Văn Tinh", "Thái Bình", "Đông Hội",
-    "Xuân Trạch", "Phương Trạch", "Thụy Lôi", "Kim Quy", "Mai Châu", "Yên Hà", "Bến",
-    "Giữa", "Ngoài", "Trong", "Mới", "Phú Thụy", "Thọ Đa", "Đa Hội", "Nhạn Tái",
+    "Đông",
+    "Đoài",
+    "Nam",
+    "Bắc",
+    "Thượng",
+    "Hạ",
+    "Trung",
+    "Tiền",
+    "Hậu",
+    "Đình",
+    "Chùa",
+    "Yên Lạc",
+    "Phú Mỹ",
+    "An Lạc",
+    "Đại Đồng",
+    "Đông Lai",
+    "Tây Xá",
+    "Phúc Lộc",
+    "Hòa Bình",
+    "Thống Nhất",
+    "Quyết Tiến",
+    "Cầu",
+    "Cổ Điển",
+    "Lương Nỗ",
+    "Đồng Nhân",
+    "Vĩnh Thanh",
+    "Hậu Dưỡng",
+    "Mạch Tràng",
+    "Văn Tinh",
+    "Thái Bình",
+    "Đông Hội",
+    "Xuân Trạch",
+    "Phương Trạch",
+    "Thụy Lôi",
+    "Kim Quy",
+    "Mai Châu",
+    "Yên Hà",
+    "Bến",
+    "Giữa",
+    "Ngoài",
+    "Trong",
+    "Mới",
+    "Phú Thụy",
+    "Thọ Đa",
+    "Đa Hội",
+    "Nhạn Tái",
 )
 
 # Beneficiary categories and faults.
@@ -282,16 +383,19 @@ def _new_style(name: str) -> str:
 # Loading
 # --------------------------------------------------------------------------
 
+
 def load_legacy_communes(path: str | Path) -> list[tuple[str, str, str]]:
     """``(commune_code, commune_name, district_name)`` from hanoi_legacy_units.csv."""
     out = []
     with open(path, encoding="utf-8-sig", newline="") as fh:
         for row in csv.DictReader(fh):
-            out.append((
-                row["ward_code"].strip(),
-                unicodedata.normalize("NFC", row["ward_name"].strip()),
-                unicodedata.normalize("NFC", row["district_name"].strip()),
-            ))
+            out.append(
+                (
+                    row["ward_code"].strip(),
+                    unicodedata.normalize("NFC", row["ward_name"].strip()),
+                    unicodedata.normalize("NFC", row["district_name"].strip()),
+                )
+            )
     return out
 
 
@@ -313,6 +417,7 @@ def load_name_table(filename: str, names_dir: str | Path | None = None) -> list[
 # --------------------------------------------------------------------------
 # Lookup tables
 # --------------------------------------------------------------------------
+
 
 def _expand(items: Sequence, weights: Sequence[float], size: int = _U16) -> list:
     """A list of ``size`` entries in which each item occupies a share of
@@ -340,7 +445,7 @@ def _expand(items: Sequence, weights: Sequence[float], size: int = _U16) -> list
 
 def _year_weight(y: int) -> float:
     if y < 1930:
-        return 0.05 + 0.03 * (y - 1920)     # 0.05 .. 0.32 (the very old)
+        return 0.05 + 0.03 * (y - 1920)  # 0.05 .. 0.32 (the very old)
     if y < 1946:
         return 1.375
     if y < 1966:
@@ -410,8 +515,10 @@ def _static_tables(names_dir: str) -> dict:
 
     mid_tables: list = []
     giv_tables: list = []
-    for sex, mfile, gfile in (("M", "middle_male.csv", "given_male.csv"),
-                              ("F", "middle_female.csv", "given_female.csv")):
+    for sex, mfile, gfile in (
+        ("M", "middle_male.csv", "given_male.csv"),
+        ("F", "middle_female.csv", "given_female.csv"),
+    ):
         mid = load_name_table(mfile, names_dir)
         trad, shares = _TRADITIONAL_MIDDLE[sex]
         rest = [(n, w) for n, w in mid if n != trad]
@@ -432,7 +539,7 @@ def _static_tables(names_dir: str) -> dict:
         ndays = (_dt.date(y + 1, 1, 1) - first).days
         days = [(first + _dt.timedelta(d)).isoformat() for d in range(ndays)]
         n_none = round(_year_only_share(y) * _DATE_SLOTS)
-        n_jan1 = 60 if y < 1945 else 10   # "01/01" when the day was unknown
+        n_jan1 = 60 if y < 1945 else 10  # "01/01" when the day was unknown
         rest = _DATE_SLOTS - n_none - n_jan1
         slots = [None] * n_none + [days[0]] * n_jan1
         for d in range(ndays):
@@ -460,15 +567,18 @@ def _static_tables(names_dir: str) -> dict:
     for sex, y in jinfo_base:
         si = 0 if sex == "M" else 1
         yi = y - FIRST_YEAR
-        jinfo.append((
-            sex, y,
-            si * _U16,                                  # family
-            (si * 3 + _name_cohort(y)) * _U16,          # middle
-            si * _U16,                                  # given
-            yi * _DATE_SLOTS,                           # dates
-            int(0.30 * _U16) if y < 1990 else 0,        # cmnd threshold
-            _status_cohort(y) * _U16,                   # status
-        ))
+        jinfo.append(
+            (
+                sex,
+                y,
+                si * _U16,  # family
+                (si * 3 + _name_cohort(y)) * _U16,  # middle
+                si * _U16,  # given
+                yi * _DATE_SLOTS,  # dates
+                int(0.30 * _U16) if y < 1990 else 0,  # cmnd threshold
+                _status_cohort(y) * _U16,  # status
+            )
+        )
     t["JINFO"] = jinfo
 
     # provinces
@@ -510,10 +620,14 @@ def _street_part(rng: random.Random, kind: int) -> str:
         if x < 0.80:
             return f"Số {rng.randint(1, 60)}, ngách {rng.randint(1, 80)}, ngõ {rng.randint(1, 300)} {st}"
         if x < 0.90:
-            return (f"Căn hộ {rng.randint(2, 35)}{rng.randint(1, 20):02d}, "
-                    f"tòa {rng.choice('ABCDE')}{rng.randint(1, 9)}, {rng.choice(_ESTATES)}")
-        return (f"Phòng {rng.randint(1, 5)}{rng.randint(1, 20):02d}, nhà "
-                f"{rng.choice('ABCDEGHK')}{rng.randint(1, 20)}, {rng.choice(_COLLECTIVES)}")
+            return (
+                f"Căn hộ {rng.randint(2, 35)}{rng.randint(1, 20):02d}, "
+                f"tòa {rng.choice('ABCDE')}{rng.randint(1, 9)}, {rng.choice(_ESTATES)}"
+            )
+        return (
+            f"Phòng {rng.randint(1, 5)}{rng.randint(1, 20):02d}, nhà "
+            f"{rng.choice('ABCDEGHK')}{rng.randint(1, 20)}, {rng.choice(_COLLECTIVES)}"
+        )
     if kind == 1:  # xã
         v = rng.choice(_VILLAGES)
         if x < 0.45:
@@ -552,6 +666,7 @@ def _tail(name: str, district: str) -> str:
 # Citizens
 # --------------------------------------------------------------------------
 
+
 def _affine(seed: int, nk: int) -> tuple[list[int], list[int]]:
     rng = random.Random(f"asxh-cccd-serial:{seed}")
     a_list, b_list = [], []
@@ -586,8 +701,7 @@ def generate_citizens(
         raise ValueError(f"at most {MAX_ROWS} rows per seed (CCCD serial space)")
     if not communes:
         raise ValueError("communes must not be empty")
-    return _citizen_rows(int(seed), n, list(communes), start_serial,
-                         str(Path(names_dir or NAMES_DIR).resolve()))
+    return _citizen_rows(int(seed), n, list(communes), start_serial, str(Path(names_dir or NAMES_DIR).resolve()))
 
 
 def _citizen_rows(seed, n, communes, start_serial, names_dir):
@@ -654,18 +768,20 @@ def _citizen_rows(seed, n, communes, start_serial, names_dir):
                 cnt[k] = r + 1
                 ci = CT[u7]
                 st, sd = STAT[toff + u9]
-                append((
-                    KFMT[k] % ((AK[k] * (base + r) + BK[k]) % SER),
-                    CMFMT[k] % ((i * CA + CB) % 10_000_000) if u6 < cthr else None,
-                    FAM[foff + u1] + MID[moff + u2] + GIV[goff + u3],
-                    DATES[doff + (u4 & DMASK)],
-                    year,
-                    sex,
-                    ADDR[SOFF[ci] + (u8 & AMASK)] + TAIL[ci],
-                    CODES[ci],
-                    st,
-                    sd,
-                ))
+                append(
+                    (
+                        KFMT[k] % ((AK[k] * (base + r) + BK[k]) % SER),
+                        CMFMT[k] % ((i * CA + CB) % 10_000_000) if u6 < cthr else None,
+                        FAM[foff + u1] + MID[moff + u2] + GIV[goff + u3],
+                        DATES[doff + (u4 & DMASK)],
+                        year,
+                        sex,
+                        ADDR[SOFF[ci] + (u8 & AMASK)] + TAIL[ci],
+                        CODES[ci],
+                        st,
+                        sd,
+                    )
+                )
                 i += 1
         finally:
             if gc_was_enabled:
@@ -755,7 +871,7 @@ def _policy(rng: random.Random, category: str, age: int, sex: str, btxh_base: in
 
 def _wrong_day(d: _dt.date, rng: random.Random) -> _dt.date:
     if d.day <= 12 and d.day != d.month:
-        return d.replace(month=d.day, day=d.month)   # day/month swapped
+        return d.replace(month=d.day, day=d.month)  # day/month swapped
     while True:
         shift = rng.choice((-9, -3, -2, -1, 1, 2, 3, 9, 10))
         day = d.day + shift
@@ -771,7 +887,7 @@ def _wrong_digit(cccd: str, rng: random.Random) -> str:
     pos = rng.randrange(len(cccd))
     old = cccd[pos]
     new = rng.choice([c for c in "0123456789" if c != old])
-    return cccd[:pos] + new + cccd[pos + 1:]
+    return cccd[:pos] + new + cccd[pos + 1 :]
 
 
 def _commune_parts(value) -> tuple[str, str]:
@@ -845,7 +961,7 @@ def draw_beneficiaries(  # noqa: C901
 
     used: set[int] = set()
     cursor = {"general": 0}
-    special_iters: dict = {}   # predicate -> its own walk through `order`
+    special_iters: dict = {}  # predicate -> its own walk through `order`
 
     def take(pred=None) -> int | None:
         if pred is None:
@@ -883,8 +999,8 @@ def draw_beneficiaries(  # noqa: C901
         "cccd_missing": cccd_ok,
     }
     shortage: dict[str, int] = {}
-    plan: list[tuple] = []          # (citizen_idx, fault, category, old_commune|None)
-    clean_rows: list[int] = []      # plan positions of clean rows (for duplicates)
+    plan: list[tuple] = []  # (citizen_idx, fault, category, old_commune|None)
+    clean_rows: list[int] = []  # plan positions of clean rows (for duplicates)
     dec_iter = iter(deceased)
     mov_iter = iter(moved_pool)
 
@@ -896,7 +1012,7 @@ def draw_beneficiaries(  # noqa: C901
             if clean_rows:
                 pick = rng.randrange(len(clean_rows))
                 clean_rows[pick], clean_rows[-1] = clean_rows[-1], clean_rows[pick]
-                src = plan[clean_rows.pop()]   # each person is duplicated at most once
+                src = plan[clean_rows.pop()]  # each person is duplicated at most once
                 idx = src[0]
                 category = rng.choice([c for c in cats if c != src[2]])
             else:
@@ -938,7 +1054,10 @@ def draw_beneficiaries(  # noqa: C901
     if shortage:
         warnings.warn(
             "synthetic beneficiaries: the citizen sample could not supply these faults, "
-            f"rows emitted clean instead: {shortage}", SyntheticDataWarning, stacklevel=2)
+            f"rows emitted clean instead: {shortage}",
+            SyntheticDataWarning,
+            stacklevel=2,
+        )
 
     return _beneficiary_rows(int(seed), cit, plan, communes_by_code, btxh_base, ref)
 

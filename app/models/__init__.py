@@ -1,4 +1,5 @@
 """All models, imported here so Alembic and FAB see one metadata."""
+
 from app.models.account import ACCOUNT_CHANNELS, ACCOUNT_SOURCES, ACCOUNT_STATES, PaymentAccount  # noqa: F401
 from app.models.admin_unit import AdminUnit, Bank  # noqa: F401
 from app.models.audit import AUDIT_ACTIONS, AuditLog  # noqa: F401

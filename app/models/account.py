@@ -1,4 +1,5 @@
 """Payment accounts of beneficiaries, under four-eyes control."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,8 +18,13 @@ ACCOUNT_CHANNELS = ("bank", "e_wallet", "mobile_money")
 ACCOUNT_STATES = ("pending", "verified", "rejected", "superseded", "ended")
 ACCOUNT_SOURCES = ("survey", "police", "import")
 ACCOUNT_CHANNEL_LABELS = {"bank": N_("Bank account"), "e_wallet": N_("E-wallet"), "mobile_money": N_("Mobile Money")}
-ACCOUNT_STATE_LABELS = {"pending": N_("Waiting for verification"), "verified": N_("Verified"),
-                        "rejected": N_("Rejected"), "superseded": N_("Replaced"), "ended": N_("Ended")}
+ACCOUNT_STATE_LABELS = {
+    "pending": N_("Waiting for verification"),
+    "verified": N_("Verified"),
+    "rejected": N_("Rejected"),
+    "superseded": N_("Replaced"),
+    "ended": N_("Ended"),
+}
 ACCOUNT_SOURCE_LABELS = {"survey": N_("Home visit survey"), "police": N_("Police entry"), "import": N_("Imported list")}
 
 
@@ -31,8 +37,13 @@ class PaymentAccount(Model):
         Index("ix_payment_account_number", "account_number"),
         Index("ix_payment_account_person_state", "beneficiary_id", "state"),
         # At most one version in force per person, enforced by the database.
-        Index("uq_payment_account_in_force", "beneficiary_id", unique=True,
-              sqlite_where=text("state = 'verified'"), postgresql_where=text("state = 'verified'")),
+        Index(
+            "uq_payment_account_in_force",
+            "beneficiary_id",
+            unique=True,
+            sqlite_where=text("state = 'verified'"),
+            postgresql_where=text("state = 'verified'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -68,5 +79,3 @@ class PaymentAccount(Model):
 
     def __repr__(self) -> str:
         return f"{self.bank_bin} {self.account_number}"
-
-

@@ -1,4 +1,5 @@
 """Reference data: administrative units (by scheme) and banks (by NAPAS BIN)."""
+
 from __future__ import annotations
 
 from flask_appbuilder.models.sqla import Model

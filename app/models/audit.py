@@ -7,6 +7,7 @@ each row's ``hash`` is SHA-256 over its content and the previous row's hash, and
 
 No foreign keys on purpose: the trail must outlive the users, people and units it names.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,19 +21,40 @@ from app.services.messages import N_  # marks the labels below; translated when 
 
 # The usual action codes; modules may record others (short lower-case codes, e.g. "approve").
 AUDIT_ACTIONS = (
-    "create", "update", "delete", "view", "export", "unmask", "login", "logout", "login_failed",
-    "login_locked", "bulk", "search",
+    "create",
+    "update",
+    "delete",
+    "view",
+    "export",
+    "unmask",
+    "login",
+    "logout",
+    "login_failed",
+    "login_locked",
+    "bulk",
+    "search",
 )
 AUDIT_ACTION_LABELS = {
-    "create": N_("Created"), "update": N_("Changed"), "delete": N_("Deleted"), "view": N_("Viewed"),
-    "export": N_("Exported"), "unmask": N_("Revealed full numbers"), "login": N_("Signed in"),
-    "logout": N_("Signed out"), "login_failed": N_("Failed sign-in"), "login_locked": N_("Sign-in locked"),
-    "bulk": N_("Bulk change"), "search": N_("Searched by full number"),
+    "create": N_("Created"),
+    "update": N_("Changed"),
+    "delete": N_("Deleted"),
+    "view": N_("Viewed"),
+    "export": N_("Exported"),
+    "unmask": N_("Revealed full numbers"),
+    "login": N_("Signed in"),
+    "logout": N_("Signed out"),
+    "login_failed": N_("Failed sign-in"),
+    "login_locked": N_("Sign-in locked"),
+    "bulk": N_("Bulk change"),
+    "search": N_("Searched by full number"),
 }
 # Where an action came from: the part of ``source`` before ":" (``cli:import`` → "cli").
 AUDIT_SOURCES = ("web", "api", "cli", "job", "system")
 AUDIT_SOURCE_LABELS = {
-    "web": N_("Web screen"), "api": N_("REST API"), "cli": N_("Command line"), "job": N_("Background job"),
+    "web": N_("Web screen"),
+    "api": N_("REST API"),
+    "cli": N_("Command line"),
+    "job": N_("Background job"),
     "system": N_("System"),
 }
 
@@ -68,7 +90,8 @@ class AuditLog(Model):
     hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
 
     unit: Mapped[AdminUnit | None] = relationship(
-        AdminUnit, primaryjoin="foreign(AuditLog.unit_id) == AdminUnit.id", viewonly=True)
+        AdminUnit, primaryjoin="foreign(AuditLog.unit_id) == AdminUnit.id", viewonly=True
+    )
 
     def __repr__(self) -> str:
         return f"#{self.id} {self.action} {self.entity or ''} {self.entity_id or ''}".strip()

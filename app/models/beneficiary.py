@@ -2,6 +2,7 @@
 
 One person in two categories is one Beneficiary with two Enrolments.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -29,17 +30,33 @@ from app.models.sorting import sorts_by
 from app.services.messages import N_  # marks the labels below; translated when shown
 
 CATEGORY_CODES = ("BTXH", "NCC", "HN", "HCN", "KHAC")
-CATEGORY_LABELS = {"BTXH": N_("Social assistance"), "NCC": N_("Meritorious service"), "HN": N_("Poor household"),
-                   "HCN": N_("Near-poor household"), "KHAC": N_("Other")}
+CATEGORY_LABELS = {
+    "BTXH": N_("Social assistance"),
+    "NCC": N_("Meritorious service"),
+    "HN": N_("Poor household"),
+    "HCN": N_("Near-poor household"),
+    "KHAC": N_("Other"),
+}
 # Codes of the REST resource and the CLI; the UI shows Vietnamese labels.
 MATCH_STATUSES = (
-    "pending", "matched", "mismatch", "not_found", "deceased", "moved",
-    "possible_duplicate", "needs_review",
+    "pending",
+    "matched",
+    "mismatch",
+    "not_found",
+    "deceased",
+    "moved",
+    "possible_duplicate",
+    "needs_review",
 )
 MATCH_STATUS_LABELS = {
-    "pending": N_("To be matched"), "matched": N_("Matched"), "mismatch": N_("Mismatch"),
-    "not_found": N_("Not found"), "deceased": N_("Deceased"), "moved": N_("Moved away"),
-    "possible_duplicate": N_("Possible duplicate"), "needs_review": N_("Needs review"),
+    "pending": N_("To be matched"),
+    "matched": N_("Matched"),
+    "mismatch": N_("Mismatch"),
+    "not_found": N_("Not found"),
+    "deceased": N_("Deceased"),
+    "moved": N_("Moved away"),
+    "possible_duplicate": N_("Possible duplicate"),
+    "needs_review": N_("Needs review"),
 }
 #: Beneficiary.case_type, derived by app/services/cases.py.
 CASE_TYPE_CODES = (1, 2, 3, 4, 5, 6)
@@ -106,7 +123,9 @@ class Beneficiary(Model):
     case_type: Mapped[int | None] = mapped_column(SmallInteger, index=True)
     source_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"), index=True)
     # An import found someone with the same name key, date of birth (and commune): who, for the reviewer.
-    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("beneficiary.id", name="fk_beneficiary_duplicate_of"))
+    duplicate_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("beneficiary.id", name="fk_beneficiary_duplicate_of")
+    )
     # Nobody is deleted: a person is ended (with who, when and why) and a higher role may reinstate them.
     ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id", name="fk_beneficiary_ended_by"))
@@ -116,8 +135,9 @@ class Beneficiary(Model):
 
     # Lists show the commune and the categories of every row: load them with the rows, not one query each.
     commune: Mapped[AdminUnit] = relationship(AdminUnit, lazy="joined")
-    enrolments: Mapped[list[Enrolment]] = relationship(back_populates="beneficiary", cascade="all, delete-orphan",
-                                                         lazy="selectin")
+    enrolments: Mapped[list[Enrolment]] = relationship(
+        back_populates="beneficiary", cascade="all, delete-orphan", lazy="selectin"
+    )
 
     def __repr__(self) -> str:
         return self.full_name
@@ -125,7 +145,11 @@ class Beneficiary(Model):
     # Read-only views used by screens and the REST resource.
     @sorts_by("date_of_birth")
     def birth(self) -> str:
-        return self.date_of_birth.strftime("%d/%m/%Y") if self.date_of_birth else (str(self.birth_year) if self.birth_year else "")
+        return (
+            self.date_of_birth.strftime("%d/%m/%Y")
+            if self.date_of_birth
+            else (str(self.birth_year) if self.birth_year else "")
+        )
 
     @property
     def categories(self) -> str:

@@ -1,4 +1,5 @@
 """The campaign (đợt): a deadline per step of the process and each commune's completion of each step."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -25,8 +26,9 @@ class Campaign(Model):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
 
     unit: Mapped[AdminUnit] = relationship(AdminUnit)
-    steps: Mapped[list[CampaignStep]] = relationship(back_populates="campaign", cascade="all, delete-orphan",
-                                                       order_by="CampaignStep.step_no")
+    steps: Mapped[list[CampaignStep]] = relationship(
+        back_populates="campaign", cascade="all, delete-orphan", order_by="CampaignStep.step_no"
+    )
 
     def __repr__(self) -> str:
         return self.name

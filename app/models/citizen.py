@@ -1,4 +1,5 @@
 """The population registry mirror (Cơ sở dữ liệu quốc gia về dân cư), filled from extract files."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -29,9 +30,7 @@ MATCH_RUN_STATE_LABELS = {"queued": N_("Waiting"), "running": N_("Running"), "do
 
 class Citizen(Model):
     __tablename__ = "citizen"
-    __table_args__ = (
-        Index("ix_citizen_fg_year", "fg_key", "birth_year"),
-    )
+    __table_args__ = (Index("ix_citizen_fg_year", "fg_key", "birth_year"),)
 
     cccd: Mapped[str] = mapped_column(String(12), primary_key=True)
     cmnd: Mapped[str | None] = mapped_column(String(12), index=True)
@@ -54,8 +53,10 @@ class PopulationRow(StagingRow, Model):
     """Staging for a population extract import (same row-accounting rules as the beneficiary import)."""
 
     __tablename__ = "population_row"
-    __table_args__ = (UniqueConstraint("batch_id", "row_number", name="uq_population_row_batch_row"),
-                      Index("ix_population_row_batch_cccd", "batch_id", "cccd"))
+    __table_args__ = (
+        UniqueConstraint("batch_id", "row_number", name="uq_population_row_batch_row"),
+        Index("ix_population_row_batch_cccd", "batch_id", "cccd"),
+    )
 
     cccd: Mapped[str | None] = mapped_column(String(12))
     cmnd: Mapped[str | None] = mapped_column(String(12))

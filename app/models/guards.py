@@ -7,6 +7,7 @@ and nothing is written. Set-based SQL does not delete these tables either, with 
 replaces the stale lines of a payout list that is not locked yet. On PostgreSQL triggers (migration 0010) refuse
 a DELETE on beneficiary, enrolment and payment_account, and on the lines of a locked list.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import event
@@ -20,7 +21,9 @@ class HardDeleteRefused(Exception):
     """A flush tried to delete a row of a model listed in ``NEVER_DELETED``."""
 
     def __init__(self, obj):
-        super().__init__(f"{type(obj).__name__} rows are never deleted: end them instead (id {getattr(obj, 'id', None)})")
+        super().__init__(
+            f"{type(obj).__name__} rows are never deleted: end them instead (id {getattr(obj, 'id', None)})"
+        )
         self.obj = obj
 
 

@@ -1,4 +1,5 @@
 """Import batches and their staging rows: the database row is the truth of a job."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -25,8 +26,12 @@ from app.services.messages import N_  # marks the labels below; translated when 
 
 BATCH_STATES = ("uploaded", "parsing", "parsed", "applying", "applied", "failed", "duplicate_file")
 BATCH_STATE_LABELS = {
-    "uploaded": N_("Waiting"), "parsing": N_("Reading file"), "parsed": N_("Ready to confirm"),
-    "applying": N_("Applying"), "applied": N_("Applied"), "failed": N_("Failed"),
+    "uploaded": N_("Waiting"),
+    "parsing": N_("Reading file"),
+    "parsed": N_("Ready to confirm"),
+    "applying": N_("Applying"),
+    "applied": N_("Applied"),
+    "failed": N_("Failed"),
     "duplicate_file": N_("Same file already imported"),
 }
 

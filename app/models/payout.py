@@ -1,5 +1,6 @@
 """Payout: base levels and category rules (data with effective dates), payout periods, their lines
 (one per enrolment per period, a snapshot), sync runs, exports and bank result imports."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -40,22 +41,48 @@ INACTIVE_RESULTS = ("carried", "cancelled")
 #: Why a line is held: the person's hold (deceased, moved, mismatch), an identity not confirmed by the
 #: matching (not_matched = pending, needs_review, possible_duplicate, not_found), no CCCD, no amount;
 #: duplicate_month: a legacy line cancelled because another period already paid that month.
-HOLD_REASONS = ("deceased", "moved", "mismatch", "not_matched", "needs_review", "possible_duplicate", "not_found",
-                "no_cccd", "no_amount", "duplicate_month")
+HOLD_REASONS = (
+    "deceased",
+    "moved",
+    "mismatch",
+    "not_matched",
+    "needs_review",
+    "possible_duplicate",
+    "not_found",
+    "no_cccd",
+    "no_amount",
+    "duplicate_month",
+)
 SYNC_STATES = ("queued", "running", "done", "failed")
-PERIOD_STATE_LABELS = {"draft": N_("Draft"), "synced": N_("Synced"), "locked": N_("Locked and approved"),
-                       "handed_over": N_("Handed over"), "paid": N_("Paid and reconciled")}
+PERIOD_STATE_LABELS = {
+    "draft": N_("Draft"),
+    "synced": N_("Synced"),
+    "locked": N_("Locked and approved"),
+    "handed_over": N_("Handed over"),
+    "paid": N_("Paid and reconciled"),
+}
 LINE_CHANNEL_LABELS = {"account": N_("Bank account"), "cash": N_("Cash"), "proxy": N_("Proxy"), "held": N_("Held")}
-LINE_RESULT_LABELS = {"pending": N_("Not paid yet"), "paid": N_("Paid"), "partial": N_("Partially paid"),
-                      "failed": N_("Failed"), "reversed": N_("Reversed (the payment came back)"),
-                      "carried": N_("Carried to a later period"), "cancelled": N_("Cancelled")}
-HOLD_REASON_LABELS = {"deceased": N_("Deceased"), "moved": N_("Moved away"), "mismatch": N_("Registry mismatch"),
-                      "not_matched": N_("Not matched with the population registry yet"),
-                      "needs_review": N_("Registry match waiting for review"),
-                      "possible_duplicate": N_("Possible duplicate"),
-                      "not_found": N_("Not found in the population registry"), "no_cccd": N_("No CCCD"),
-                      "no_amount": N_("No amount"),
-                      "duplicate_month": N_("Already paid for this month in another payout period")}
+LINE_RESULT_LABELS = {
+    "pending": N_("Not paid yet"),
+    "paid": N_("Paid"),
+    "partial": N_("Partially paid"),
+    "failed": N_("Failed"),
+    "reversed": N_("Reversed (the payment came back)"),
+    "carried": N_("Carried to a later period"),
+    "cancelled": N_("Cancelled"),
+}
+HOLD_REASON_LABELS = {
+    "deceased": N_("Deceased"),
+    "moved": N_("Moved away"),
+    "mismatch": N_("Registry mismatch"),
+    "not_matched": N_("Not matched with the population registry yet"),
+    "needs_review": N_("Registry match waiting for review"),
+    "possible_duplicate": N_("Possible duplicate"),
+    "not_found": N_("Not found in the population registry"),
+    "no_cccd": N_("No CCCD"),
+    "no_amount": N_("No amount"),
+    "duplicate_month": N_("Already paid for this month in another payout period"),
+}
 SYNC_STATE_LABELS = {"queued": N_("Waiting"), "running": N_("Running"), "done": N_("Done"), "failed": N_("Failed")}
 
 _BIGID = BigInteger().with_variant(Integer, "sqlite")
@@ -139,9 +166,14 @@ class PayoutLine(Model):
         Index("ix_payout_line_person_month", "beneficiary_id", "benefit_month"),
         # An enrolment is payable at most once per benefit month, across all periods (carried and
         # cancelled lines pay nothing and do not count).
-        Index("uq_payout_line_enrolment_month", "enrolment_id", "benefit_month", unique=True,
-              sqlite_where=text("result_status NOT IN ('carried', 'cancelled')"),
-              postgresql_where=text("result_status NOT IN ('carried', 'cancelled')")),
+        Index(
+            "uq_payout_line_enrolment_month",
+            "enrolment_id",
+            "benefit_month",
+            unique=True,
+            sqlite_where=text("result_status NOT IN ('carried', 'cancelled')"),
+            postgresql_where=text("result_status NOT IN ('carried', 'cancelled')"),
+        ),
     )  # PostgreSQL: fillfactor 85 (set in the migration) so re-syncs and results are HOT updates
 
     id: Mapped[int] = mapped_column(_BIGID, primary_key=True)
@@ -189,9 +221,11 @@ class PayoutLine(Model):
     changed_run_id: Mapped[int | None] = mapped_column(Integer)
 
     period: Mapped[PayoutPeriod] = relationship(
-        PayoutPeriod, primaryjoin="foreign(PayoutLine.period_id) == PayoutPeriod.id", viewonly=True)
+        PayoutPeriod, primaryjoin="foreign(PayoutLine.period_id) == PayoutPeriod.id", viewonly=True
+    )
     commune: Mapped[AdminUnit] = relationship(
-        AdminUnit, primaryjoin="foreign(PayoutLine.commune_id) == AdminUnit.id", viewonly=True)
+        AdminUnit, primaryjoin="foreign(PayoutLine.commune_id) == AdminUnit.id", viewonly=True
+    )
 
     @property
     def total(self) -> int:
@@ -213,7 +247,9 @@ class PayoutSyncRun(Model):
     __tablename__ = "payout_sync_run"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    period_id: Mapped[int] = mapped_column(ForeignKey("payout_period.id", ondelete="CASCADE"), nullable=False, index=True)
+    period_id: Mapped[int] = mapped_column(
+        ForeignKey("payout_period.id", ondelete="CASCADE"), nullable=False, index=True
+    )
     unit_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), nullable=False)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
     status: Mapped[str] = mapped_column(String(10), nullable=False, default="queued")
@@ -239,7 +275,9 @@ class PayoutExport(Model):
     __tablename__ = "payout_export"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    period_id: Mapped[int] = mapped_column(ForeignKey("payout_period.id", ondelete="CASCADE"), nullable=False, index=True)
+    period_id: Mapped[int] = mapped_column(
+        ForeignKey("payout_period.id", ondelete="CASCADE"), nullable=False, index=True
+    )
     kind: Mapped[str] = mapped_column(String(12), nullable=False)  # list_xlsx | bank_csv | results
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("admin_unit.id"))
     bank_bin: Mapped[str | None] = mapped_column(String(10))
@@ -271,5 +309,3 @@ class AccountImportRow(StagingRow, Model):
     account_number: Mapped[str | None] = mapped_column(String(19))
     holder_name: Mapped[str | None] = mapped_column(String(150))
     holder_ascii: Mapped[str | None] = mapped_column(String(150))
-
-

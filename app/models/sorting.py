@@ -1,4 +1,5 @@
 """Computed attributes that a list can still sort, by one of the model's columns."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -1,5 +1,6 @@
 """Moving the data from one scheme of administrative units to the next (2024 → 2025): the run's state row and
 the review list of people whose new commune the migration could not decide."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,9 +16,11 @@ UNIT_MIGRATION_STATUSES = ("queued", "running", "done", "failed")
 UNIT_REVIEW_STATUSES = ("open", "resolved")
 #: Why a person was left for review (UnitReview.reason).
 UNIT_REVIEW_REASONS = ("no_match", "several_match", "no_successor")
-UNIT_REVIEW_REASON_LABELS = {"no_match": N_("The address names no part of a candidate commune"),
-                             "several_match": N_("The address names parts of several candidate communes"),
-                             "no_successor": N_("The old unit has no single successor")}
+UNIT_REVIEW_REASON_LABELS = {
+    "no_match": N_("The address names no part of a candidate commune"),
+    "several_match": N_("The address names parts of several candidate communes"),
+    "no_successor": N_("The old unit has no single successor"),
+}
 
 
 class UnitMigration(Model):
@@ -50,8 +53,9 @@ class UnitReview(Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     migration_id: Mapped[int] = mapped_column(ForeignKey("unit_migration.id"), nullable=False, index=True)
-    beneficiary_id: Mapped[int] = mapped_column(ForeignKey("beneficiary.id", ondelete="CASCADE"), nullable=False,
-                                                index=True)
+    beneficiary_id: Mapped[int] = mapped_column(
+        ForeignKey("beneficiary.id", ondelete="CASCADE"), nullable=False, index=True
+    )
     old_commune_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), nullable=False)
     candidates: Mapped[str] = mapped_column(String(200), nullable=False)  # new commune codes, space-separated
     address: Mapped[str | None] = mapped_column(String(400))

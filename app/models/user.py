@@ -1,4 +1,5 @@
 """The FAB user, extended with the administrative unit the account is scoped to."""
+
 from __future__ import annotations
 
 import secrets
@@ -24,8 +25,9 @@ class AsxhUser(User):
     unit: Mapped[AdminUnit | None] = relationship(AdminUnit, foreign_keys=[unit_id])
     # Embedded in JWTs and in the browser session at sign-in, compared on every request
     # (app/security/manager.py, app/web.py): a new stamp revokes them all.
-    security_stamp: Mapped[str] = mapped_column(String(32), nullable=False, default=new_security_stamp,
-                                                server_default="0")
+    security_stamp: Mapped[str] = mapped_column(
+        String(32), nullable=False, default=new_security_stamp, server_default="0"
+    )
 
 
 @event.listens_for(AsxhUser, "before_update")

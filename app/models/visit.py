@@ -4,6 +4,7 @@ Every visit is kept; the latest one (by visit date, then id) decides the person'
 The answers are stored as JSON; the fields that decide the case and feed other steps
 (account entry, proxies for the payout) are copied into columns.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,10 +23,17 @@ VISIT_SOURCES = ("web", "api")
 RESPONDENTS = ("beneficiary", "family", "not_met")
 TASK_STATES = ("requested", "opened", "entered", "cancelled")
 OPEN_TASK_STATES = ("requested", "opened")
-RESPONDENT_LABELS = {"beneficiary": N_("Met the beneficiary"), "family": N_("A relative answered"),
-                     "not_met": N_("Not met")}
-TASK_STATE_LABELS = {"requested": N_("Requested"), "opened": N_("Account opened"),
-                     "entered": N_("Account entered"), "cancelled": N_("Cancelled")}
+RESPONDENT_LABELS = {
+    "beneficiary": N_("Met the beneficiary"),
+    "family": N_("A relative answered"),
+    "not_met": N_("Not met"),
+}
+TASK_STATE_LABELS = {
+    "requested": N_("Requested"),
+    "opened": N_("Account opened"),
+    "entered": N_("Account entered"),
+    "cancelled": N_("Cancelled"),
+}
 
 
 class Questionnaire(Model):
@@ -99,14 +107,15 @@ class Visit(Model):
 
 
 class AccountOpeningTask(Model):
-    """"Open an account at bank X" for a person who wants account payment and has no account:
+    """ "Open an account at bank X" for a person who wants account payment and has no account:
     requested → opened → entered (the account was entered), or cancelled."""
 
     __tablename__ = "account_opening_task"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    beneficiary_id: Mapped[int] = mapped_column(ForeignKey("beneficiary.id", ondelete="CASCADE"), nullable=False,
-                                                index=True)
+    beneficiary_id: Mapped[int] = mapped_column(
+        ForeignKey("beneficiary.id", ondelete="CASCADE"), nullable=False, index=True
+    )
     commune_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), nullable=False, index=True)
     visit_id: Mapped[int | None] = mapped_column(ForeignKey("visit.id", ondelete="SET NULL"))
     group_id: Mapped[int | None] = mapped_column(ForeignKey("work_group.id", ondelete="SET NULL"), index=True)

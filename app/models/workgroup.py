@@ -5,6 +5,7 @@ labour officers) or people without an account (free text); one member may lead i
 ``VisitAssignment`` is the visit list: one row per beneficiary, with the group / member who
 visits them and the parts of the address used to order the round (street, ngõ, ngách, số nhà).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -33,8 +34,10 @@ class WorkGroup(Model):
 
     commune: Mapped[AdminUnit] = relationship(AdminUnit)
     members: Mapped[list[WorkGroupMember]] = relationship(
-        back_populates="group", cascade="all, delete-orphan",
-        order_by="(WorkGroupMember.is_leader.desc(), WorkGroupMember.id)")
+        back_populates="group",
+        cascade="all, delete-orphan",
+        order_by="(WorkGroupMember.is_leader.desc(), WorkGroupMember.id)",
+    )
 
     def __repr__(self) -> str:
         return self.name
@@ -93,12 +96,12 @@ class VisitAssignment(Model):
         Index("ix_visit_assignment_order", "commune_id", "street_key", "lane_no", "alley_no", "house_no"),
     )
 
-    beneficiary_id: Mapped[int] = mapped_column(ForeignKey("beneficiary.id", ondelete="CASCADE"), primary_key=True,
-                                                autoincrement=False)
+    beneficiary_id: Mapped[int] = mapped_column(
+        ForeignKey("beneficiary.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
     commune_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), nullable=False)
     group_id: Mapped[int | None] = mapped_column(ForeignKey("work_group.id", ondelete="SET NULL"), index=True)
-    member_id: Mapped[int | None] = mapped_column(ForeignKey("work_group_member.id", ondelete="SET NULL"),
-                                                     index=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("work_group_member.id", ondelete="SET NULL"), index=True)
     street: Mapped[str] = mapped_column(String(150), nullable=False, default="")
     street_key: Mapped[str] = mapped_column(String(150), nullable=False, default="")
     lane_no: Mapped[int] = mapped_column(Integer, nullable=False, default=0)

@@ -2,6 +2,7 @@
 
 Capabilities (``import``, ``match``, ``verify_account``, ...) are FAB permissions ``can_<name>`` on the view
 ``ASXH``, given to roles by the table in ``app/security/roles.py``."""
+
 from __future__ import annotations
 
 import functools
@@ -27,8 +28,11 @@ def holds(names) -> frozenset[str]:
     for name in names:
         if name.startswith("write:"):
             user = getattr(g, "user", None)
-            if user is not None and getattr(user, "is_authenticated", False) and \
-                    current_app.appbuilder.sm.has_access("can_write", name.removeprefix("write:")):
+            if (
+                user is not None
+                and getattr(user, "is_authenticated", False)
+                and current_app.appbuilder.sm.has_access("can_write", name.removeprefix("write:"))
+            ):
                 held.add(name)
         elif has_capability(name):
             held.add(name)
@@ -47,6 +51,7 @@ def is_admin() -> bool:
 def requires(name: str):
     """Decorator for a view or API method: 403 unless the user holds capability ``name`` (an API answers with
     its own JSON 403, a page with the HTML one)."""
+
     def decorate(method):
         @functools.wraps(method)
         def wrapper(self, *args, **kwargs):
@@ -55,5 +60,7 @@ def requires(name: str):
                     return self.response_403()
                 raise Forbidden()
             return method(self, *args, **kwargs)
+
         return wrapper
+
     return decorate

@@ -16,6 +16,7 @@ Other modules log reads of personal data with::
 Both append one record and **commit the request's session** (pass ``commit=False`` to commit yourself);
 ``log_event(action, entity, entity_id, …)`` does the same for any other action code.
 """
+
 from __future__ import annotations
 
 import getpass
@@ -62,59 +63,129 @@ def init_audit(app: Flask) -> None:
 
     tables = app.config.get("AUDIT_TABLES")
     audit.configure(tables=audit.DEFAULT_AUDITED_TABLES | set(tables or ()))
-    audit.configure_chain(key=app.config.get("AUDIT_KEY"), anchor_path=app.config.get("AUDIT_ANCHOR_PATH"),
-                          anchor_every=app.config.get("AUDIT_ANCHOR_EVERY", 1000))
+    audit.configure_chain(
+        key=app.config.get("AUDIT_KEY"),
+        anchor_path=app.config.get("AUDIT_ANCHOR_PATH"),
+        anchor_every=app.config.get("AUDIT_ANCHOR_EVERY", 1000),
+    )
     audit.set_actor_provider(request_actor)
     audit.install_listeners(db.session)
 
 
-def log_event(action: str, entity: str | None, entity_id=None, *, beneficiary_id=None, unit_id=None, old=None,
-              new=None, detail=None, commit: bool = True) -> int:
+def log_event(
+    action: str,
+    entity: str | None,
+    entity_id=None,
+    *,
+    beneficiary_id=None,
+    unit_id=None,
+    old=None,
+    new=None,
+    detail=None,
+    commit: bool = True,
+) -> int:
     """Append one record for the current user (any action code) and commit the request's session."""
     from app.extensions import db
 
-    record_id = audit.record(db.session, action=action, entity=entity, entity_id=entity_id,
-                             beneficiary_id=beneficiary_id, unit_id=unit_id, old=old, new=new, detail=detail)
+    record_id = audit.record(
+        db.session,
+        action=action,
+        entity=entity,
+        entity_id=entity_id,
+        beneficiary_id=beneficiary_id,
+        unit_id=unit_id,
+        old=old,
+        new=new,
+        detail=detail,
+    )
     if commit:
         db.session.commit()
     return record_id
 
 
-def log_view(entity: str, entity_id, *, beneficiary_id: int | None = None, unit_id: int | None = None,
-             fields=None, masked: bool | None = None, detail: str | None = None, ids=None,
-             commit: bool = True) -> int:
+def log_view(
+    entity: str,
+    entity_id,
+    *,
+    beneficiary_id: int | None = None,
+    unit_id: int | None = None,
+    fields=None,
+    masked: bool | None = None,
+    detail: str | None = None,
+    ids=None,
+    commit: bool = True,
+) -> int:
     """Someone looked at one record (``entity_id``) or one page of records (``ids``) holding personal data.
 
     ``fields``: identifiers shown in full (e.g. ["cccd"]); ``masked``: whether they were masked;
     ``ids``: the records on the page (one call per page or response, not per row).
     """
-    new = {k: v for k, v in {"fields": sorted(fields) if fields else None, "masked": masked,
-                             "ids": list(ids) if ids is not None else None}.items()
-           if v is not None} or None
-    return log_event("view", entity, entity_id, beneficiary_id=beneficiary_id, unit_id=unit_id, new=new,
-                   detail=detail, commit=commit)
+    new = {
+        k: v
+        for k, v in {
+            "fields": sorted(fields) if fields else None,
+            "masked": masked,
+            "ids": list(ids) if ids is not None else None,
+        }.items()
+        if v is not None
+    } or None
+    return log_event(
+        "view", entity, entity_id, beneficiary_id=beneficiary_id, unit_id=unit_id, new=new, detail=detail, commit=commit
+    )
 
 
-def log_page(entity: str, ids, *, entity_id=None, beneficiary_id: int | None = None, unit_id: int | None = None,
-             detail: str | None = None, commit: bool = True) -> int:
+def log_page(
+    entity: str,
+    ids,
+    *,
+    entity_id=None,
+    beneficiary_id: int | None = None,
+    unit_id: int | None = None,
+    detail: str | None = None,
+    commit: bool = True,
+) -> int:
     """A page or response showed personal identifiers of these records (``ids``): one record for all of them,
     noting whether the reader saw them masked. Use it on every custom screen / endpoint that lists people."""
     from app.security.masking import should_mask
 
-    return log_view(entity, entity_id, beneficiary_id=beneficiary_id, unit_id=unit_id, ids=list(ids),
-                    masked=should_mask(), detail=detail, commit=commit)
+    return log_view(
+        entity,
+        entity_id,
+        beneficiary_id=beneficiary_id,
+        unit_id=unit_id,
+        ids=list(ids),
+        masked=should_mask(),
+        detail=detail,
+        commit=commit,
+    )
 
 
-def log_export(what: str, *, detail: str | None = None, count: int | None = None, unit_id: int | None = None,
-               entity_id=None, params: dict | None = None, commit: bool = True) -> int:
+def log_export(
+    what: str,
+    *,
+    detail: str | None = None,
+    count: int | None = None,
+    unit_id: int | None = None,
+    entity_id=None,
+    params: dict | None = None,
+    commit: bool = True,
+) -> int:
     """Someone downloaded a list or report (``what``: e.g. "import_error_report", "payout_list")."""
     new = {k: v for k, v in {"count": count, "params": params}.items() if v is not None} or None
     return log_event("export", what, entity_id, unit_id=unit_id, new=new, detail=detail, commit=commit)
 
 
-def log_unmask(entity: str, entity_id, *, beneficiary_id: int | None = None, unit_id: int | None = None,
-               fields=None, commit: bool = True) -> int:
+def log_unmask(
+    entity: str,
+    entity_id,
+    *,
+    beneficiary_id: int | None = None,
+    unit_id: int | None = None,
+    fields=None,
+    commit: bool = True,
+) -> int:
     """Someone asked to see the full CCCD / account number of one record."""
     new = {"fields": sorted(fields)} if fields else None
-    return log_event("unmask", entity, entity_id, beneficiary_id=beneficiary_id, unit_id=unit_id, new=new,
-                   commit=commit)
+    return log_event(
+        "unmask", entity, entity_id, beneficiary_id=beneficiary_id, unit_id=unit_id, new=new, commit=commit
+    )

@@ -18,6 +18,7 @@ process and every gunicorn worker sees the same counts. If Redis is unreachable 
 
 Behind a reverse proxy set ``TRUSTED_PROXIES`` so that ``request.remote_addr`` is the client.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -147,8 +148,7 @@ def refuse_if_locked(username: str | None) -> int:
     if wait and guard.first_refusal(username, addr, wait):
         from app.security.audit import log_event
 
-        log_event("login_locked", "ab_user", None, new={"username": (username or "")[:128]},
-                  detail=f"wait {wait} s")
+        log_event("login_locked", "ab_user", None, new={"username": (username or "")[:128]}, detail=f"wait {wait} s")
     return wait
 
 

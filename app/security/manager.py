@@ -1,4 +1,5 @@
 """The FAB security manager: our user model, user screens with a unit, password policy."""
+
 from __future__ import annotations
 
 import re
@@ -21,7 +22,9 @@ def password_policy(password: str) -> None:
     """At least 10 characters with upper case, lower case, a digit and a symbol."""
     if len(password or "") < 10 or not all(rule.search(password) for rule in _PASSWORD_RULES):
         raise PasswordComplexityValidationError(
-            gettext("The password must have at least 10 characters, with upper and lower case letters, a digit and a symbol.")
+            gettext(
+                "The password must have at least 10 characters, with upper and lower case letters, a digit and a symbol."
+            )
         )
 
 
@@ -32,9 +35,25 @@ class AsxhUserView(UserDBModelView):
     show_fieldsets = [
         (_l("User info"), {"fields": ["username", "active", "roles", "unit", "login_count"]}),
         (_l("Personal Info"), {"fields": ["first_name", "last_name", "email"], "expanded": True}),
-        (_l("Audit Info"), {"fields": ["last_login", "fail_login_count", "created_on", "created_by", "changed_on", "changed_by"], "expanded": False}),
+        (
+            _l("Audit Info"),
+            {
+                "fields": ["last_login", "fail_login_count", "created_on", "created_by", "changed_on", "changed_by"],
+                "expanded": False,
+            },
+        ),
     ]
-    add_columns = ["first_name", "last_name", "username", "active", "email", "roles", "unit", "password", "conf_password"]
+    add_columns = [
+        "first_name",
+        "last_name",
+        "username",
+        "active",
+        "email",
+        "roles",
+        "unit",
+        "password",
+        "conf_password",
+    ]
     edit_columns = ["first_name", "last_name", "username", "active", "email", "roles", "unit"]
     label_columns = {"unit": _l("Unit")}
 
@@ -131,18 +150,43 @@ class AsxhSecurityManager(SecurityManager):
         if user is not None:
             actor = audit.Actor(user.id, user.username, actor.source, actor.remote_addr)
         account = user or target
-        audit.record(self.session, action=action, entity="ab_user", entity_id=getattr(account, "id", None),
-                     unit_id=getattr(account, "unit_id", None), actor=actor,
-                     new=None if user is not None else {"username": str(username or "")[:128]})
+        audit.record(
+            self.session,
+            action=action,
+            entity="ab_user",
+            entity_id=getattr(account, "id", None),
+            unit_id=getattr(account, "unit_id", None),
+            actor=actor,
+            new=None if user is not None else {"username": str(username or "")[:128]},
+        )
         self.session.commit()
 
     # Password policy on every path that sets a password: forms (FAB's validator), CLI, reset.
-    def add_user(self, username, first_name, last_name, email, role=None, password="", hashed_password="",
-                 groups=None, commit=True):
+    def add_user(
+        self,
+        username,
+        first_name,
+        last_name,
+        email,
+        role=None,
+        password="",
+        hashed_password="",
+        groups=None,
+        commit=True,
+    ):
         if password and not hashed_password:
             password_policy(password)
-        return super().add_user(username, first_name, last_name, email, role=role, password=password,
-                                hashed_password=hashed_password, groups=groups, commit=commit)
+        return super().add_user(
+            username,
+            first_name,
+            last_name,
+            email,
+            role=role,
+            password=password,
+            hashed_password=hashed_password,
+            groups=groups,
+            commit=commit,
+        )
 
     def reset_password(self, userid, password):
         password_policy(password)

@@ -14,6 +14,7 @@ For other screens::
     formatters_columns = {"cccd": cccd_formatter, "account_number": account_formatter}
     row = mask_for_user(row_dict, {"cccd": "cccd", "account_number": "account"})   # REST / exports
 """
+
 from __future__ import annotations
 
 from flask import g, has_request_context
@@ -106,8 +107,11 @@ def log_exact_searches(entity: str, searches, identifiers, count: int | None = N
     """One audit record (action ``search``) per request that looked a masked identifier up by exact value."""
     if not should_mask():
         return
-    looked_up = {col: value[0] if isinstance(value, list) and len(value) == 1 else value
-                 for col, opr, value in searches if col in identifiers and opr == EXACT_MATCH}
+    looked_up = {
+        col: value[0] if isinstance(value, list) and len(value) == 1 else value
+        for col, opr, value in searches
+        if col in identifiers and opr == EXACT_MATCH
+    }
     if looked_up:
         from app.security.audit import log_event
 

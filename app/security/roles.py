@@ -5,6 +5,7 @@ methods onto ``can_read`` / ``can_write``. Capabilities are permissions on the
 pseudo view ``ASXH`` and guard actions that are not plain CRUD (import, match, …).
 ``sync_roles`` makes the database match this table; it runs in ``asxh init``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -32,13 +33,22 @@ MENU_CATEGORIES: tuple[tuple[str, object, str], ...] = (
 
 # Permission classes of our views, and the menu category each one sits in.
 VIEW_CATEGORIES: dict[str, str] = {
-    "Beneficiary": STEP1, "ImportBatch": STEP1, "MatchReview": STEP1,
+    "Beneficiary": STEP1,
+    "ImportBatch": STEP1,
+    "MatchReview": STEP1,
     "WorkGroup": STEP2,
-    "Visit": STEP3, "Questionnaire": STEP3,
+    "Visit": STEP3,
+    "Questionnaire": STEP3,
     "CaseList": STEP4,
-    "OpeningTask": STEP5, "PaymentAccount": STEP5, "PayoutPeriod": STEP5,
-    "Campaign": REPORTS, "CampaignProgress": REPORTS,
-    "AdminUnit": ADMINISTRATION, "Bank": ADMINISTRATION, "PayoutRule": ADMINISTRATION, "AuditLog": ADMINISTRATION,
+    "OpeningTask": STEP5,
+    "PaymentAccount": STEP5,
+    "PayoutPeriod": STEP5,
+    "Campaign": REPORTS,
+    "CampaignProgress": REPORTS,
+    "AdminUnit": ADMINISTRATION,
+    "Bank": ADMINISTRATION,
+    "PayoutRule": ADMINISTRATION,
+    "AuditLog": ADMINISTRATION,
     "Jobs": ADMINISTRATION,
 }
 # Reference data is read by everyone (pick lists, labels) but is a menu entry only for those who maintain it.
@@ -93,44 +103,171 @@ class RoleDef:
 
 
 ROLES: tuple[RoleDef, ...] = (
-    RoleDef("admin", "Quản trị hệ thống", _l("System administrator"), is_admin=True,
-            views={"MatchReview": WRITE, "Beneficiary": WRITE, "ImportBatch": WRITE, "AdminUnit": WRITE, "Bank": WRITE,
-                   "PaymentAccount": WRITE, "PayoutPeriod": WRITE, "PayoutRule": WRITE, "AuditLog": READ,
-                   "WorkGroup": WRITE, "Visit": WRITE, "OpeningTask": WRITE, "CaseList": WRITE,
-                   "Campaign": WRITE, "CampaignProgress": WRITE, "Questionnaire": WRITE, "Jobs": WRITE},
-            capabilities=frozenset(CAPABILITIES)),
-    RoleDef("so", "Sở LĐTBXH", _l("City labour department"),
-            views={"MatchReview": WRITE, "Beneficiary": WRITE, "ImportBatch": WRITE, "AdminUnit": READ, "Bank": READ,
-                   "PaymentAccount": READ, "PayoutPeriod": WRITE, "PayoutRule": WRITE, "AuditLog": READ,
-                   "WorkGroup": READ, "Visit": READ, "OpeningTask": READ, "CaseList": READ,
-                   "Campaign": WRITE, "CampaignProgress": WRITE, "Questionnaire": WRITE},
-            capabilities=frozenset({"import", "match", "unmask", "sync_payout", "approve_payout",
-                                    "override_results", "export_payout", "restore_account", "reinstate",
-                                    "progress_chart"})),
-    RoleDef("phong", "Phòng LĐTBXH", _l("District labour office"),
-            views={"MatchReview": WRITE, "Beneficiary": READ, "ImportBatch": WRITE, "AdminUnit": READ, "Bank": READ,
-                   "PaymentAccount": READ, "PayoutPeriod": WRITE, "PayoutRule": READ,
-                   "WorkGroup": READ, "Visit": READ, "OpeningTask": READ, "CaseList": READ,
-                   "Campaign": READ, "CampaignProgress": READ, "Questionnaire": READ},
-            capabilities=frozenset({"import", "match", "unmask", "verify_account", "sync_payout", "approve_payout",
-                                    "override_results", "export_payout", "restore_account", "reinstate"})),
-    RoleDef("congan", "Công an xã", _l("Commune police"),
-            views={"MatchReview": WRITE, "Beneficiary": WRITE, "ImportBatch": READ, "AdminUnit": READ, "Bank": READ,
-                   "PaymentAccount": WRITE, "PayoutPeriod": READ,
-                   "WorkGroup": WRITE, "Visit": WRITE, "OpeningTask": WRITE, "CaseList": WRITE,
-                   "Campaign": READ, "CampaignProgress": WRITE, "Questionnaire": READ},
-            capabilities=frozenset({"match", "unmask", "enter_account", "verify_account", "sync_payout"})),
-    RoleDef("canbo", "Cán bộ LĐTBXH xã", _l("Commune labour officer"),
-            views={"MatchReview": READ, "Beneficiary": READ, "AdminUnit": READ, "Bank": READ, "PaymentAccount": READ, "PayoutPeriod": READ,
-                   "WorkGroup": WRITE, "Visit": WRITE, "OpeningTask": WRITE, "CaseList": WRITE,
-                   "Campaign": READ, "CampaignProgress": WRITE, "Questionnaire": READ},
-            capabilities=frozenset({"unmask_record"})),
-    RoleDef("lanhdao", "Lãnh đạo", _l("Leadership (read-only)"),
-            views={"MatchReview": READ, "Beneficiary": READ, "ImportBatch": READ, "AdminUnit": READ, "Bank": READ,
-                   "PaymentAccount": READ, "PayoutPeriod": READ, "PayoutRule": READ,
-                   "WorkGroup": READ, "Visit": READ, "OpeningTask": READ, "CaseList": READ,
-                   "Campaign": READ, "CampaignProgress": READ, "Questionnaire": READ},
-            capabilities=frozenset({"progress_chart"})),
+    RoleDef(
+        "admin",
+        "Quản trị hệ thống",
+        _l("System administrator"),
+        is_admin=True,
+        views={
+            "MatchReview": WRITE,
+            "Beneficiary": WRITE,
+            "ImportBatch": WRITE,
+            "AdminUnit": WRITE,
+            "Bank": WRITE,
+            "PaymentAccount": WRITE,
+            "PayoutPeriod": WRITE,
+            "PayoutRule": WRITE,
+            "AuditLog": READ,
+            "WorkGroup": WRITE,
+            "Visit": WRITE,
+            "OpeningTask": WRITE,
+            "CaseList": WRITE,
+            "Campaign": WRITE,
+            "CampaignProgress": WRITE,
+            "Questionnaire": WRITE,
+            "Jobs": WRITE,
+        },
+        capabilities=frozenset(CAPABILITIES),
+    ),
+    RoleDef(
+        "so",
+        "Sở LĐTBXH",
+        _l("City labour department"),
+        views={
+            "MatchReview": WRITE,
+            "Beneficiary": WRITE,
+            "ImportBatch": WRITE,
+            "AdminUnit": READ,
+            "Bank": READ,
+            "PaymentAccount": READ,
+            "PayoutPeriod": WRITE,
+            "PayoutRule": WRITE,
+            "AuditLog": READ,
+            "WorkGroup": READ,
+            "Visit": READ,
+            "OpeningTask": READ,
+            "CaseList": READ,
+            "Campaign": WRITE,
+            "CampaignProgress": WRITE,
+            "Questionnaire": WRITE,
+        },
+        capabilities=frozenset(
+            {
+                "import",
+                "match",
+                "unmask",
+                "sync_payout",
+                "approve_payout",
+                "override_results",
+                "export_payout",
+                "restore_account",
+                "reinstate",
+                "progress_chart",
+            }
+        ),
+    ),
+    RoleDef(
+        "phong",
+        "Phòng LĐTBXH",
+        _l("District labour office"),
+        views={
+            "MatchReview": WRITE,
+            "Beneficiary": READ,
+            "ImportBatch": WRITE,
+            "AdminUnit": READ,
+            "Bank": READ,
+            "PaymentAccount": READ,
+            "PayoutPeriod": WRITE,
+            "PayoutRule": READ,
+            "WorkGroup": READ,
+            "Visit": READ,
+            "OpeningTask": READ,
+            "CaseList": READ,
+            "Campaign": READ,
+            "CampaignProgress": READ,
+            "Questionnaire": READ,
+        },
+        capabilities=frozenset(
+            {
+                "import",
+                "match",
+                "unmask",
+                "verify_account",
+                "sync_payout",
+                "approve_payout",
+                "override_results",
+                "export_payout",
+                "restore_account",
+                "reinstate",
+            }
+        ),
+    ),
+    RoleDef(
+        "congan",
+        "Công an xã",
+        _l("Commune police"),
+        views={
+            "MatchReview": WRITE,
+            "Beneficiary": WRITE,
+            "ImportBatch": READ,
+            "AdminUnit": READ,
+            "Bank": READ,
+            "PaymentAccount": WRITE,
+            "PayoutPeriod": READ,
+            "WorkGroup": WRITE,
+            "Visit": WRITE,
+            "OpeningTask": WRITE,
+            "CaseList": WRITE,
+            "Campaign": READ,
+            "CampaignProgress": WRITE,
+            "Questionnaire": READ,
+        },
+        capabilities=frozenset({"match", "unmask", "enter_account", "verify_account", "sync_payout"}),
+    ),
+    RoleDef(
+        "canbo",
+        "Cán bộ LĐTBXH xã",
+        _l("Commune labour officer"),
+        views={
+            "MatchReview": READ,
+            "Beneficiary": READ,
+            "AdminUnit": READ,
+            "Bank": READ,
+            "PaymentAccount": READ,
+            "PayoutPeriod": READ,
+            "WorkGroup": WRITE,
+            "Visit": WRITE,
+            "OpeningTask": WRITE,
+            "CaseList": WRITE,
+            "Campaign": READ,
+            "CampaignProgress": WRITE,
+            "Questionnaire": READ,
+        },
+        capabilities=frozenset({"unmask_record"}),
+    ),
+    RoleDef(
+        "lanhdao",
+        "Lãnh đạo",
+        _l("Leadership (read-only)"),
+        views={
+            "MatchReview": READ,
+            "Beneficiary": READ,
+            "ImportBatch": READ,
+            "AdminUnit": READ,
+            "Bank": READ,
+            "PaymentAccount": READ,
+            "PayoutPeriod": READ,
+            "PayoutRule": READ,
+            "WorkGroup": READ,
+            "Visit": READ,
+            "OpeningTask": READ,
+            "CaseList": READ,
+            "Campaign": READ,
+            "CampaignProgress": READ,
+            "Questionnaire": READ,
+        },
+        capabilities=frozenset({"progress_chart"}),
+    ),
 )
 
 ROLE_BY_NAME = {r.name: r for r in ROLES}
@@ -148,19 +285,30 @@ def _union(key: str, name: str, label, *parts: RoleDef) -> RoleDef:
 
 # Since 1 July 2025 the commune's social-affairs officer prepares, verifies and hands over the payments that the
 # district office made before, besides the home visits of the commune labour officer: both permission sets.
-XA = _union("xa", "Cán bộ Văn hóa - Xã hội xã", _l("Commune social-affairs officer"),
-            ROLE_BY_KEY["phong"], ROLE_BY_KEY["canbo"])
+XA = _union(
+    "xa", "Cán bộ Văn hóa - Xã hội xã", _l("Commune social-affairs officer"), ROLE_BY_KEY["phong"], ROLE_BY_KEY["canbo"]
+)
 PERMISSION_SETS = {**ROLE_BY_KEY, XA.key: XA}
 
 # Per scheme: which permission sets exist, what they are called (None: the set's own name) and at which unit kinds
 # their users sit. In 2025 the city department's name comes from configuration (CITY_DEPARTMENT_NAME).
 CITY_DEPARTMENT = "city_department"
 SCHEME_ROLES: dict[str, tuple[tuple[str, str | None, tuple[str, ...]], ...]] = {
-    "2024": (("admin", None, ("city",)), ("so", None, ("city",)), ("phong", None, ("district",)),
-             ("congan", None, ("commune",)), ("canbo", None, ("commune",)),
-             ("lanhdao", None, ("city", "district", "commune"))),
-    "2025": (("admin", None, ("city",)), ("so", CITY_DEPARTMENT, ("city",)), ("xa", None, ("commune",)),
-             ("congan", None, ("commune",)), ("lanhdao", None, ("city", "commune"))),
+    "2024": (
+        ("admin", None, ("city",)),
+        ("so", None, ("city",)),
+        ("phong", None, ("district",)),
+        ("congan", None, ("commune",)),
+        ("canbo", None, ("commune",)),
+        ("lanhdao", None, ("city", "district", "commune")),
+    ),
+    "2025": (
+        ("admin", None, ("city",)),
+        ("so", CITY_DEPARTMENT, ("city",)),
+        ("xa", None, ("commune",)),
+        ("congan", None, ("commune",)),
+        ("lanhdao", None, ("city", "commune")),
+    ),
 }
 SCHEME_LABELS = {("2025", "so"): _l("City social-protection department")}
 KIND_MSGIDS = {"city": N_("city"), "district": N_("district"), "commune": N_("commune")}
@@ -195,9 +343,14 @@ def wrong_level(roles: tuple[RoleDef, ...], role_names, unit, translate) -> str 
         role = by_name.get(name)
         if role is not None and not role_allows_kind(role, kind):
             return translate(WRONG_LEVEL) % {
-                "role": name, "kinds": ", ".join(translate(str(KIND_MSGIDS[k])) for k in role.kinds),
-                "scheme": unit.scheme, "unit": unit.name, "kind": translate(KIND_MSGIDS[kind])}
+                "role": name,
+                "kinds": ", ".join(translate(str(KIND_MSGIDS[k])) for k in role.kinds),
+                "scheme": unit.scheme,
+                "unit": unit.name,
+                "kind": translate(KIND_MSGIDS[kind]),
+            }
     return None
+
 
 # What every signed-in user may do with their own account.
 SELF_SERVICE = (
@@ -269,12 +422,29 @@ def capability(name: str) -> tuple[str, str]:
 
 # FAB method → permission maps, so each view needs only can_read / can_write.
 VIEW_METHODS = {
-    "list": "read", "show": "read", "download": "read", "api": "read", "api_read": "read",
-    "api_get": "read", "api_column_add": "write", "api_column_edit": "write", "api_readvalues": "read",
-    "add": "write", "edit": "write", "delete": "write", "api_create": "write",
-    "api_update": "write", "api_delete": "write", "action": "write", "action_post": "write",
+    "list": "read",
+    "show": "read",
+    "download": "read",
+    "api": "read",
+    "api_read": "read",
+    "api_get": "read",
+    "api_column_add": "write",
+    "api_column_edit": "write",
+    "api_readvalues": "read",
+    "add": "write",
+    "edit": "write",
+    "delete": "write",
+    "api_create": "write",
+    "api_update": "write",
+    "api_delete": "write",
+    "action": "write",
+    "action_post": "write",
 }
 API_METHODS = {
-    "get": "read", "get_list": "read", "info": "read",
-    "post": "write", "put": "write", "delete": "write",
+    "get": "read",
+    "get_list": "read",
+    "info": "read",
+    "post": "write",
+    "put": "write",
+    "delete": "write",
 }

@@ -6,6 +6,7 @@ from a user (the request's ``g.user``, or the current user at the bottom) to the
 for FAB filters and checks. Every path — list, show, edit, delete, actions, REST,
 exports, charts and jobs — asks one of the two.
 """
+
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
@@ -33,6 +34,7 @@ def scoped_query(session: Session, user, model, column: str = "commune_id"):
 
 
 # --- Flask glue --------------------------------------------------------------
+
 
 def _current_user():
     from flask import g

@@ -42,6 +42,7 @@ Concurrency (several web processes and RQ workers, no in-process state): appendi
 - In both, the primary key is the backstop: two appenders that computed the same next id can
   never both commit, so the chain cannot fork silently; the loser gets an error and rolls back.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -75,16 +76,43 @@ LOCK_KEY = 0x41535848
 
 # Tables whose rows are audited by the ORM listeners. By name, so that tables other modules
 # are still creating are covered as soon as they exist. Extend with config AUDIT_TABLES.
-DEFAULT_AUDITED_TABLES = frozenset({
-    "beneficiary", "enrolment", "payment_account", "ab_user", "ab_role",
-    "visit", "payout_period", "payout_line", "work_group", "work_group_member", "visit_assignment", "questionnaire",
-    "account_opening_task", "campaign", "campaign_step", "campaign_step_done", "match_run", "unit_review",
-})
+DEFAULT_AUDITED_TABLES = frozenset(
+    {
+        "beneficiary",
+        "enrolment",
+        "payment_account",
+        "ab_user",
+        "ab_role",
+        "visit",
+        "payout_period",
+        "payout_line",
+        "work_group",
+        "work_group_member",
+        "visit_assignment",
+        "questionnaire",
+        "account_opening_task",
+        "campaign",
+        "campaign_step",
+        "campaign_step_done",
+        "match_run",
+        "unit_review",
+    }
+)
 # Changes to these columns alone are not worth a record (login statistics, timestamps), nor are the keys derived
 # from a recorded column (a person's search and sort keys follow the name and address, which are recorded).
-IGNORED_COLUMNS = frozenset({"updated_at", "changed_on", "last_login", "login_count", "fail_login_count",
-                             "security_stamp",  # renewed with the password, roles or unit, which are recorded
-                             "search_key", "sort_key", "address_key"})
+IGNORED_COLUMNS = frozenset(
+    {
+        "updated_at",
+        "changed_on",
+        "last_login",
+        "login_count",
+        "fail_login_count",
+        "security_stamp",  # renewed with the password, roles or unit, which are recorded
+        "search_key",
+        "sort_key",
+        "address_key",
+    }
+)
 # Never copied into the trail: only the fact that they changed.
 SECRET_COLUMNS = frozenset({"password", "password_hash", "api_key", "key_hash"})
 # Many-to-many collections recorded as lists of names: (table, relationship key).
@@ -92,8 +120,22 @@ AUDITED_COLLECTIONS = frozenset({("ab_user", "roles"), ("ab_role", "permissions"
 HIDDEN = "[hidden]"
 
 # Content fields covered by the hash, in addition to prev_hash.
-HASHED_FIELDS = ("id", "at", "user_id", "username", "remote_addr", "source", "action", "entity", "entity_id",
-                 "beneficiary_id", "unit_id", "old_values", "new_values", "detail")
+HASHED_FIELDS = (
+    "id",
+    "at",
+    "user_id",
+    "username",
+    "remote_addr",
+    "source",
+    "action",
+    "entity",
+    "entity_id",
+    "beneficiary_id",
+    "unit_id",
+    "old_values",
+    "new_values",
+    "detail",
+)
 _ACTION = re.compile(r"^[a-z][a-z_]{0,31}$")  # the usual ones are AUDIT_ACTIONS; modules may add their own
 _LIMITS = {"username": 128, "remote_addr": 64, "source": 64, "action": 32, "entity": 64, "entity_id": 64}
 
@@ -105,6 +147,7 @@ class AuditError(RuntimeError):
 
 
 # --- who is acting ----------------------------------------------------------------------
+
 
 @dataclasses.dataclass(frozen=True)
 class Actor:
@@ -123,8 +166,9 @@ _actor_provider: Callable[[], Actor | None] | None = None
 
 
 @contextlib.contextmanager
-def audit_actor(user_id: int | None = None, username: str | None = None, source: str | None = "cli",
-                remote_addr: str | None = None) -> Iterator[Actor]:
+def audit_actor(
+    user_id: int | None = None, username: str | None = None, source: str | None = "cli", remote_addr: str | None = None
+) -> Iterator[Actor]:
     """Run a block as this actor (jobs, CLI commands, scripts): every record inside names them."""
     actor = Actor(user_id, username, source, remote_addr)
     token = _actor_var.set(actor)
@@ -157,6 +201,7 @@ def current_actor() -> Actor:
 
 
 # --- canonical form and hash ------------------------------------------------------------
+
 
 def _json_default(value: object) -> str | list[str]:
     if isinstance(value, dt.datetime):
@@ -202,8 +247,9 @@ def configure_chain(*, key: str | bytes | None, anchor_path: str | None = None, 
     _chain["anchor_every"] = max(1, int(anchor_every))
 
 
-def compute_hash(row: Mapping[str, object] | RowMapping, prev_hash: str, key: bytes | None = None, *,
-                 unkeyed: bool = False) -> str:
+def compute_hash(
+    row: Mapping[str, object] | RowMapping, prev_hash: str, key: bytes | None = None, *, unkeyed: bool = False
+) -> str:
     """HMAC-SHA-256 (hex, keyed with the chain key) over the canonical JSON of the row's content fields
     and ``prev_hash``. ``unkeyed`` (or no key configured, a bare script): plain SHA-256, the form of
     the trails written before the chain was keyed (migration 0011 re-keys them once)."""
@@ -222,19 +268,34 @@ def utcnow() -> dt.datetime:
     return utc_now()
 
 
-def make_entry(*, action: str, entity: str | None = None, entity_id: object = None,
-               beneficiary_id: int | None = None, unit_id: int | None = None, old: object = None,
-               new: object = None, detail: str | None = None, actor: Actor | None = None,
-               at: dt.datetime | None = None) -> dict[str, object]:
+def make_entry(
+    *,
+    action: str,
+    entity: str | None = None,
+    entity_id: object = None,
+    beneficiary_id: int | None = None,
+    unit_id: int | None = None,
+    old: object = None,
+    new: object = None,
+    detail: str | None = None,
+    actor: Actor | None = None,
+    at: dt.datetime | None = None,
+) -> dict[str, object]:
     """One record's content (without id and hashes)."""
     if not _ACTION.match(action or ""):
         raise ValueError(f"audit action {action!r}: use a short lower-case code such as {', '.join(AUDIT_ACTIONS)}")
     actor = actor or current_actor()
     entry: dict[str, object] = {
-        "at": at or utcnow(), "user_id": actor.user_id, "username": actor.username,
-        "remote_addr": actor.remote_addr, "source": actor.source, "action": action, "entity": entity,
+        "at": at or utcnow(),
+        "user_id": actor.user_id,
+        "username": actor.username,
+        "remote_addr": actor.remote_addr,
+        "source": actor.source,
+        "action": action,
+        "entity": entity,
         "entity_id": None if entity_id is None else str(entity_id),
-        "beneficiary_id": beneficiary_id, "unit_id": unit_id,
+        "beneficiary_id": beneficiary_id,
+        "unit_id": unit_id,
         "old_values": None if old is None else canonical_json(old),
         "new_values": None if new is None else canonical_json(new),
         "detail": detail,
@@ -246,6 +307,7 @@ def make_entry(*, action: str, entity: str | None = None, entity_id: object = No
 
 
 # --- appending ------------------------------------------------------------------------------
+
 
 def _last(conn: Connection) -> tuple[int, str]:
     """Take the append lock (see the module docstring), then read the last id and hash."""
@@ -259,8 +321,9 @@ def _last(conn: Connection) -> tuple[int, str]:
     return (row.id, row.hash) if row is not None else (0, GENESIS)
 
 
-def append(session_or_conn: Session | scoped_session[Session] | Connection,
-           entries: Iterable[Mapping[str, object]]) -> list[int]:
+def append(
+    session_or_conn: Session | scoped_session[Session] | Connection, entries: Iterable[Mapping[str, object]]
+) -> list[int]:
     """Chain and insert ``entries`` (from ``make_entry``) in the caller's transaction. Returns their ids.
 
     ``session_or_conn``: a Session (or scoped_session) or a Connection.
@@ -287,16 +350,35 @@ def append(session_or_conn: Session | scoped_session[Session] | Connection,
     return ids
 
 
-def record(session: Session | scoped_session[Session], *, action: str, entity: str | None = None,
-           entity_id: object = None, beneficiary_id: int | None = None, unit_id: int | None = None,
-           old: object = None, new: object = None, detail: str | None = None, actor: Actor | None = None) -> int:
+def record(
+    session: Session | scoped_session[Session],
+    *,
+    action: str,
+    entity: str | None = None,
+    entity_id: object = None,
+    beneficiary_id: int | None = None,
+    unit_id: int | None = None,
+    old: object = None,
+    new: object = None,
+    detail: str | None = None,
+    actor: Actor | None = None,
+) -> int:
     """Append one record now, in the session's transaction; the caller commits.
 
     Call it as the last statement before the commit: from here until the transaction ends the
     append lock is held and every other audited write in the system waits.
     """
-    entry = make_entry(action=action, entity=entity, entity_id=entity_id, beneficiary_id=beneficiary_id,
-                       unit_id=unit_id, old=old, new=new, detail=detail, actor=actor)
+    entry = make_entry(
+        action=action,
+        entity=entity,
+        entity_id=entity_id,
+        beneficiary_id=beneficiary_id,
+        unit_id=unit_id,
+        old=old,
+        new=new,
+        detail=detail,
+        actor=actor,
+    )
     return append(session, [entry])[0]
 
 
@@ -316,8 +398,7 @@ def _parse_anchor(line: str) -> tuple[int, str] | None:
     return None
 
 
-def write_anchor(record_id: int, record_hash: str, *, history: bool | None = None,
-                 path: str | None = None) -> None:
+def write_anchor(record_id: int, record_hash: str, *, history: bool | None = None, path: str | None = None) -> None:
     """Note a committed (id, hash) outside the database.
 
     The head file keeps only the newest one (never moves back); the history file gets a line when
@@ -428,16 +509,22 @@ def rekey_unkeyed_chain(conn: Connection, key: bytes | str) -> int:
         if row["id"] != prev_id + 1 or row["prev_hash"] != prev or compute_hash(row, prev, unkeyed=True) != row["hash"]:
             if compute_hash(row, row["prev_hash"], key) == row["hash"] and not updates:
                 return 0  # already keyed
-            raise AuditError(f"audit record #{row['id']} does not verify: the trail is not re-keyed; "
-                             "investigate with `asxh audit-verify` before upgrading")
+            raise AuditError(
+                f"audit record #{row['id']} does not verify: the trail is not re-keyed; "
+                "investigate with `asxh audit-verify` before upgrading"
+            )
         new_hash = compute_hash(row, new_prev, key)
         updates.append({"b_id": row["id"], "b_prev": new_prev, "b_hash": new_hash})
         prev, prev_id, new_prev = row["hash"], row["id"], new_hash
     if updates:
         # hash is unique: move every row to a temporary value first so no two rows ever collide
         conn.execute(text("UPDATE audit_log SET hash = 'x' || CAST(id AS VARCHAR(20))"))
-        conn.execute(table.update().where(table.c.id == bindparam("b_id"))
-                     .values(prev_hash=bindparam("b_prev"), hash=bindparam("b_hash")), updates)
+        conn.execute(
+            table.update()
+            .where(table.c.id == bindparam("b_id"))
+            .values(prev_hash=bindparam("b_prev"), hash=bindparam("b_hash")),
+            updates,
+        )
     return len(updates)
 
 
@@ -464,6 +551,7 @@ def maintenance(session_or_conn: Session | scoped_session[Session] | Connection)
 
 # --- verification -------------------------------------------------------------------------
 
+
 @dataclasses.dataclass
 class ChainReport:
     ok: bool
@@ -474,8 +562,13 @@ class ChainReport:
     reason: str | None = None
 
 
-def verify_chain(session: Session, *, anchor: tuple[int, str] | None = None,
-                 anchors: Iterable[tuple[int, str]] | None = None, batch: int = 5000) -> ChainReport:
+def verify_chain(
+    session: Session,
+    *,
+    anchor: tuple[int, str] | None = None,
+    anchors: Iterable[tuple[int, str]] | None = None,
+    batch: int = 5000,
+) -> ChainReport:
     """Recompute the (keyed) chain in id order; report the first broken record.
 
     ``anchor`` / ``anchors``: (id, hash) noted earlier outside the database (``read_anchors()``);
@@ -494,30 +587,60 @@ def verify_chain(session: Session, *, anchor: tuple[int, str] | None = None,
         count += 1
         row_id = row["id"]
         if row_id != prev_id + 1:
-            return ChainReport(False, count, prev_id or None, prev_hash, row_id,
-                               f"records {prev_id + 1}..{row_id - 1} before this one are missing")
+            return ChainReport(
+                False,
+                count,
+                prev_id or None,
+                prev_hash,
+                row_id,
+                f"records {prev_id + 1}..{row_id - 1} before this one are missing",
+            )
         if row["prev_hash"] != prev_hash:
-            return ChainReport(False, count, prev_id or None, prev_hash, row_id,
-                               "does not follow the previous record (a record was removed, replaced or reordered)")
+            return ChainReport(
+                False,
+                count,
+                prev_id or None,
+                prev_hash,
+                row_id,
+                "does not follow the previous record (a record was removed, replaced or reordered)",
+            )
         if compute_hash(row, row["prev_hash"]) != row["hash"]:
-            return ChainReport(False, count, prev_id or None, prev_hash, row_id,
-                               "its content does not match its hash (the record was changed)")
+            return ChainReport(
+                False,
+                count,
+                prev_id or None,
+                prev_hash,
+                row_id,
+                "its content does not match its hash (the record was changed)",
+            )
         if row_id in expected:
             if row["hash"] != expected[row_id]:
-                return ChainReport(False, count, row_id, row["hash"], row_id,
-                                   "differs from the anchor (the chain was rewritten from here or earlier)")
+                return ChainReport(
+                    False,
+                    count,
+                    row_id,
+                    row["hash"],
+                    row_id,
+                    "differs from the anchor (the chain was rewritten from here or earlier)",
+                )
         prev_hash, prev_id = row["hash"], row_id
     missing = sorted(a_id for a_id in expected if a_id > prev_id)
     if missing:
-        return ChainReport(False, count, prev_id or None, prev_hash, missing[-1],
-                           "the anchored record is missing (the newest records were removed)")
+        return ChainReport(
+            False,
+            count,
+            prev_id or None,
+            prev_hash,
+            missing[-1],
+            "the anchored record is missing (the newest records were removed)",
+        )
     return ChainReport(True, count, prev_id or None, prev_hash if count else None)
 
 
 # --- automatic capture of ORM changes ----------------------------------------------------------
 
-_PENDING = "asxh_audit_pending"      # [(transaction, entry), …] collected at flushes
-_PREFETCH = "asxh_audit_prefetch"    # {identity key: {attr: old value}} read before the flush
+_PENDING = "asxh_audit_pending"  # [(transaction, entry), …] collected at flushes
+_PREFETCH = "asxh_audit_prefetch"  # {identity key: {attr: old value}} read before the flush
 _COMMITTING = "asxh_audit_committing"
 
 
@@ -607,8 +730,13 @@ def _value(state: InstanceState[Any], key: str, prefetched: Mapping[str, object]
     return prefetched.get(key)
 
 
-def _entry_for(state: InstanceState[Any], action: str, old: dict[str, object] | None, new: dict[str, object] | None,
-               prefetched: Mapping[str, object]) -> dict[str, object]:
+def _entry_for(
+    state: InstanceState[Any],
+    action: str,
+    old: dict[str, object] | None,
+    new: dict[str, object] | None,
+    prefetched: Mapping[str, object],
+) -> dict[str, object]:
     mapper = state.mapper
     table = _table_name(mapper)
     pk: list[object] = []
@@ -627,9 +755,15 @@ def _entry_for(state: InstanceState[Any], action: str, old: dict[str, object] | 
             unit_id = _value(state, key, prefetched)
             if unit_id is not None:
                 break
-    return make_entry(action=action, entity=table, entity_id=entity_id,
-                      beneficiary_id=beneficiary_id if isinstance(beneficiary_id, int) else None,
-                      unit_id=unit_id if isinstance(unit_id, int) else None, old=old, new=new)
+    return make_entry(
+        action=action,
+        entity=table,
+        entity_id=entity_id,
+        beneficiary_id=beneficiary_id if isinstance(beneficiary_id, int) else None,
+        unit_id=unit_id if isinstance(unit_id, int) else None,
+        old=old,
+        new=new,
+    )
 
 
 def _values(state: InstanceState[Any], keys: Iterable[str], prefetched: Mapping[str, object]) -> dict[str, object]:
@@ -733,12 +867,16 @@ def _after_soft_rollback(session: Session, previous_transaction: SessionTransact
                 return True
             txn = txn.parent
         return False
+
     session.info[_PENDING] = [(txn, e) for txn, e in pending if not inside(txn)]
 
 
 _LISTENERS = (
-    ("before_flush", _before_flush), ("after_flush", _after_flush), ("before_commit", _before_commit),
-    ("after_soft_rollback", _after_soft_rollback), ("after_transaction_end", _after_transaction_end),
+    ("before_flush", _before_flush),
+    ("after_flush", _after_flush),
+    ("before_commit", _before_commit),
+    ("after_soft_rollback", _after_soft_rollback),
+    ("after_transaction_end", _after_transaction_end),
 )
 
 

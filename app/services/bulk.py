@@ -1,5 +1,6 @@
 """Set-based updates of many rows by key: COPY into a temporary table + one UPDATE on PostgreSQL,
 executemany on SQLite."""
+
 from __future__ import annotations
 
 import itertools
@@ -30,5 +31,8 @@ def bulk_update(session: Session, table, rows: list[dict], key: str = "id") -> N
         from sqlalchemy import bindparam
 
         stmt = update(table).where(table.c[key] == bindparam("_k")).values({c: bindparam(c) for c in cols})
-        session.execute(stmt, [dict({c: r[c] for c in cols}, _k=r[key]) for r in rows],
-                        execution_options={"synchronize_session": False})
+        session.execute(
+            stmt,
+            [dict({c: r[c] for c in cols}, _k=r[key]) for r in rows],
+            execution_options={"synchronize_session": False},
+        )

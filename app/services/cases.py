@@ -11,6 +11,7 @@ implies (``Visit.case_type``, see :func:`visit_case`), except that type 1 needs 
 in force, else type 2 (the account is being opened, or entered and waiting for the second person). No
 visit: type 5.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -61,8 +62,6 @@ def visit_case(*, met: bool, vulnerable: bool, has_account: bool | None, wants_a
     return DECLINES
 
 
-
-
 def case_expression():
     """SQL expression of the case type of the enclosing Beneficiary row."""
     latest = latest_visit_column("case_type")
@@ -72,12 +71,18 @@ def case_expression():
         (latest.is_(None), NOT_VISITED),
         (and_(latest.in_((HAS_ACCOUNT, OPENING)), has_account), HAS_ACCOUNT),
         (latest == HAS_ACCOUNT, OPENING),
-        else_=latest)
+        else_=latest,
+    )
 
 
-def classify_cases(session: Session, unit: AdminUnit | None = None,
-                   beneficiary_ids: Iterable[int] | None = None, *, only_unclassified: bool = False,
-                   only_hold_changes: bool = False) -> int:
+def classify_cases(
+    session: Session,
+    unit: AdminUnit | None = None,
+    beneficiary_ids: Iterable[int] | None = None,
+    *,
+    only_unclassified: bool = False,
+    only_hold_changes: bool = False,
+) -> int:
     """Recompute ``Beneficiary.case_type`` for every beneficiary in ``unit`` (None: everywhere),
     optionally only for some people. One UPDATE; returns the number of rows it touched."""
     stmt = update(Beneficiary).values(case_type=case_expression())
@@ -90,9 +95,13 @@ def classify_cases(session: Session, unit: AdminUnit | None = None,
         stmt = stmt.where(Beneficiary.case_type.is_(None))
     if only_hold_changes:
         # After matching only the hold can have changed: recompute where "held" and case 6 disagree.
-        stmt = stmt.where(or_(Beneficiary.case_type.is_(None),
-                              and_(Beneficiary.hold_reason.is_not(None), Beneficiary.case_type != HELD),
-                              and_(Beneficiary.hold_reason.is_(None), Beneficiary.case_type == HELD)))
+        stmt = stmt.where(
+            or_(
+                Beneficiary.case_type.is_(None),
+                and_(Beneficiary.hold_reason.is_not(None), Beneficiary.case_type != HELD),
+                and_(Beneficiary.hold_reason.is_(None), Beneficiary.case_type == HELD),
+            )
+        )
     result = session.execute(stmt.execution_options(synchronize_session=False))
     session.expire_all()
     return result.rowcount or 0
@@ -121,20 +130,33 @@ def case_counts(session: Session, unit: AdminUnit | None = None, *, level: int |
     commune = aliased(AdminUnit)
     if level is None:
         group = commune
-        q = select(commune.id, commune.code, commune.name, commune.level, Beneficiary.case_type, func.count()) \
-            .join(commune, commune.id == Beneficiary.commune_id)
+        q = select(commune.id, commune.code, commune.name, commune.level, Beneficiary.case_type, func.count()).join(
+            commune, commune.id == Beneficiary.commune_id
+        )
     else:
         group = aliased(AdminUnit)
-        q = select(group.id, group.code, group.name, group.level, Beneficiary.case_type, func.count()) \
-            .join(commune, commune.id == Beneficiary.commune_id) \
+        q = (
+            select(group.id, group.code, group.name, group.level, Beneficiary.case_type, func.count())
+            .join(commune, commune.id == Beneficiary.commune_id)
             .join(group, and_(group.level == level, contains_clause(group, commune)))
+        )
     if unit is not None:
         q = q.where(Beneficiary.commune_id.in_(subtree_ids(unit)))
     q = q.group_by(group.id, group.code, group.name, group.level, Beneficiary.case_type)
     rows: dict[int, dict] = {}
     for unit_id, code, name, lvl, case_type, n in session.execute(q):
-        row = rows.setdefault(unit_id, {"unit_id": unit_id, "code": code, "name": name, "level": lvl,
-                                        "counts": {t: 0 for t in CASE_TYPES}, "unclassified": 0, "total": 0})
+        row = rows.setdefault(
+            unit_id,
+            {
+                "unit_id": unit_id,
+                "code": code,
+                "name": name,
+                "level": lvl,
+                "counts": {t: 0 for t in CASE_TYPES},
+                "unclassified": 0,
+                "total": 0,
+            },
+        )
         if case_type in CASE_TYPES:
             row["counts"][case_type] += n
         else:
@@ -155,12 +177,15 @@ def totals(rows: list[dict]) -> dict:
 
 # --- the lists ------------------------------------------------------------------------
 
+
 def case_people_query(unit: AdminUnit | None, case_type: int | None):
     """SELECT (Beneficiary, Visit or None, AdminUnit commune) for a case list, ordered by commune and name."""
     commune = aliased(AdminUnit)
-    q = (select(Beneficiary, Visit, commune)
-         .join(commune, commune.id == Beneficiary.commune_id)
-         .outerjoin(Visit, Visit.id == latest_visit_id()))
+    q = (
+        select(Beneficiary, Visit, commune)
+        .join(commune, commune.id == Beneficiary.commune_id)
+        .outerjoin(Visit, Visit.id == latest_visit_id())
+    )
     if unit is not None:
         q = q.where(Beneficiary.commune_id.in_(subtree_ids(unit)))
     if case_type is not None:
@@ -180,25 +205,39 @@ class _Details:
     def load(self, ids: list[int]) -> None:
         s = self.session
         self.categories: dict[int, list[str]] = {}
-        for bid, cat in s.execute(select(Enrolment.beneficiary_id, Enrolment.category)
-                                  .where(Enrolment.beneficiary_id.in_(ids)).order_by(Enrolment.category)):
+        for bid, cat in s.execute(
+            select(Enrolment.beneficiary_id, Enrolment.category)
+            .where(Enrolment.beneficiary_id.in_(ids))
+            .order_by(Enrolment.category)
+        ):
             self.categories.setdefault(bid, []).append(cat)
         self.accounts: dict[int, tuple] = {}
         for bid, bin_, number, state in s.execute(
-                select(PaymentAccount.beneficiary_id, PaymentAccount.bank_bin, PaymentAccount.account_number,
-                       PaymentAccount.state)
-                .where(PaymentAccount.beneficiary_id.in_(ids), PaymentAccount.state.in_(ACCOUNT_OPEN_STATES))
-                .order_by(PaymentAccount.id)):
+            select(
+                PaymentAccount.beneficiary_id,
+                PaymentAccount.bank_bin,
+                PaymentAccount.account_number,
+                PaymentAccount.state,
+            )
+            .where(PaymentAccount.beneficiary_id.in_(ids), PaymentAccount.state.in_(ACCOUNT_OPEN_STATES))
+            .order_by(PaymentAccount.id)
+        ):
             if bid not in self.accounts or state == "verified" or self.accounts[bid][2] != "verified":
                 self.accounts[bid] = (bin_, number, state)
         self.tasks: dict[int, tuple] = {}
         for bid, bin_, state in s.execute(
-                select(AccountOpeningTask.beneficiary_id, AccountOpeningTask.bank_bin, AccountOpeningTask.state)
-                .where(AccountOpeningTask.beneficiary_id.in_(ids)).order_by(AccountOpeningTask.id)):
+            select(AccountOpeningTask.beneficiary_id, AccountOpeningTask.bank_bin, AccountOpeningTask.state)
+            .where(AccountOpeningTask.beneficiary_id.in_(ids))
+            .order_by(AccountOpeningTask.id)
+        ):
             self.tasks[bid] = (bin_, state)
-        self.groups = dict(s.execute(select(VisitAssignment.beneficiary_id, WorkGroup.name)
-                                     .join(WorkGroup, WorkGroup.id == VisitAssignment.group_id)
-                                     .where(VisitAssignment.beneficiary_id.in_(ids))).all())
+        self.groups = dict(
+            s.execute(
+                select(VisitAssignment.beneficiary_id, WorkGroup.name)
+                .join(WorkGroup, WorkGroup.id == VisitAssignment.group_id)
+                .where(VisitAssignment.beneficiary_id.in_(ids))
+            ).all()
+        )
 
     def definition(self, questionnaire_id: int) -> dict:
         if questionnaire_id not in self.definitions:
@@ -245,14 +284,25 @@ class _Details:
                 parts.append(answers.get("support_other") or qn.option_label(d, "support", "other"))
             if visit.proxy_name:
                 cccd = visit.proxy_cccd if self.unmask else mask_cccd(visit.proxy_cccd) or ""
-                parts.append(t(N_("proxy: %(name)s, CCCD %(cccd)s, %(relationship)s")) % {
-                    "name": visit.proxy_name, "cccd": cccd, "relationship": visit.proxy_relationship or ""})
+                parts.append(
+                    t(N_("proxy: %(name)s, CCCD %(cccd)s, %(relationship)s"))
+                    % {"name": visit.proxy_name, "cccd": cccd, "relationship": visit.proxy_relationship or ""}
+                )
             return "; ".join(p for p in parts if p)
         return ""
 
 
-def case_rows(session: Session, unit: AdminUnit | None, case_type: int | None, translate: Callable[[str], str], *,
-              unmask: bool = False, limit: int | None = None, offset: int = 0, chunk: int = 1000):
+def case_rows(
+    session: Session,
+    unit: AdminUnit | None,
+    case_type: int | None,
+    translate: Callable[[str], str],
+    *,
+    unmask: bool = False,
+    limit: int | None = None,
+    offset: int = 0,
+    chunk: int = 1000,
+):
     """Yield one dict per person of a case list (in list order)."""
     details = _Details(session, translate, unmask)
     q = case_people_query(unit, case_type)
@@ -264,10 +314,15 @@ def case_rows(session: Session, unit: AdminUnit | None, case_type: int | None, t
         details.load([p.id for p, _v, _c in batch])
         for person, visit, commune in batch:
             yield {
-                "id": person.id, "full_name": person.full_name, "birth": person.birth,
-                "cccd": (person.cccd if unmask else mask_cccd(person.cccd)) or "", "address": person.address or "",
-                "commune": commune.name, "categories": ", ".join(details.categories.get(person.id, [])),
-                "case_type": person.case_type, "detail": details.detail(person, visit),
+                "id": person.id,
+                "full_name": person.full_name,
+                "birth": person.birth,
+                "cccd": (person.cccd if unmask else mask_cccd(person.cccd)) or "",
+                "address": person.address or "",
+                "commune": commune.name,
+                "categories": ", ".join(details.categories.get(person.id, [])),
+                "case_type": person.case_type,
+                "detail": details.detail(person, visit),
                 "visit_date": visit.visit_date if visit is not None else None,
                 "group": details.groups.get(person.id, ""),
             }
@@ -290,9 +345,17 @@ TYPE_WORD = N_("Type")
 CASE_LIST_TITLE = N_("List of case type %(n)s")
 
 
-def write_case_lists(session: Session, unit: AdminUnit | None, out: BinaryIO, translate: Callable[[str], str], *,
-                     case_type: int | None = None, today: dt.date | None = None, unmask: bool = False,
-                     unit_name: str | None = None) -> dict[int, int]:
+def write_case_lists(
+    session: Session,
+    unit: AdminUnit | None,
+    out: BinaryIO,
+    translate: Callable[[str], str],
+    *,
+    case_type: int | None = None,
+    today: dt.date | None = None,
+    unmask: bool = False,
+    unit_name: str | None = None,
+) -> dict[int, int]:
     """The lists per case type as .xlsx: a summary sheet (counts per unit below ``unit``) and one sheet per
     case type (or only ``case_type``), each with the unit, the date and totals. Returns people per type."""
     t = translate
@@ -319,18 +382,32 @@ def write_case_lists(session: Session, unit: AdminUnit | None, out: BinaryIO, tr
     ws.column_dimensions["A"].width = 8
     ws.column_dimensions["B"].width = 32
     preamble(ws, t(N_("Beneficiaries by case type")))
-    head(ws, [t(N_("No.")), t(N_("Unit"))] + [f"{t(TYPE_WORD)} {n}: {t(CASE_TYPES[n])}" for n in CASE_TYPES]
-         + [t(N_("Total"))])
+    head(
+        ws,
+        [t(N_("No.")), t(N_("Unit"))]
+        + [f"{t(TYPE_WORD)} {n}: {t(CASE_TYPES[n])}" for n in CASE_TYPES]
+        + [t(N_("Total"))],
+    )
     for i, r in enumerate(rows, 1):
         append_row(ws, [i, r["name"]] + [r["counts"][n] for n in CASE_TYPES] + [r["total"]], border=_BORDER)
     tot = totals(rows)
-    append_row(ws, ["", t(N_("Total"))] + [tot["counts"][n] for n in CASE_TYPES] + [tot["total"]],
-               font=bold, border=_BORDER)
+    append_row(
+        ws, ["", t(N_("Total"))] + [tot["counts"][n] for n in CASE_TYPES] + [tot["total"]], font=bold, border=_BORDER
+    )
 
     counts: dict[int, int] = {}
-    headers = [t(N_("No.")), t(N_("Full name")), t(N_("Date of birth")), t(N_("CCCD")), t(N_("Address")),
-               t(N_("Commune")), t(N_("Categories")), t(N_("Details")), t(N_("Latest visit")),
-               t(N_("Working group"))]
+    headers = [
+        t(N_("No.")),
+        t(N_("Full name")),
+        t(N_("Date of birth")),
+        t(N_("CCCD")),
+        t(N_("Address")),
+        t(N_("Commune")),
+        t(N_("Categories")),
+        t(N_("Details")),
+        t(N_("Latest visit")),
+        t(N_("Working group")),
+    ]
     widths = [6, 28, 12, 16, 40, 22, 12, 45, 12, 20]
     for n in types:
         ws = wb.create_sheet(f"{t(TYPE_WORD)} {n}"[:31])
@@ -341,10 +418,23 @@ def write_case_lists(session: Session, unit: AdminUnit | None, out: BinaryIO, tr
         count = 0
         for r in case_rows(session, unit, n, translate, unmask=unmask):
             count += 1
-            append_row(ws, [count, r["full_name"], r["birth"], r["cccd"], Styled(r["address"], alignment=wrap),
-                            r["commune"], r["categories"], Styled(r["detail"], alignment=wrap),
-                            format_date(r["visit_date"]) if r["visit_date"] else "", r["group"]],
-                       border=_BORDER, text_cols=(3,))
+            append_row(
+                ws,
+                [
+                    count,
+                    r["full_name"],
+                    r["birth"],
+                    r["cccd"],
+                    Styled(r["address"], alignment=wrap),
+                    r["commune"],
+                    r["categories"],
+                    Styled(r["detail"], alignment=wrap),
+                    format_date(r["visit_date"]) if r["visit_date"] else "",
+                    r["group"],
+                ],
+                border=_BORDER,
+                text_cols=(3,),
+            )
         append_row(ws)
         append_row(ws, [t(N_("Total")), t(N_("%(n)s people")) % {"n": count}], font=bold)
         counts[n] = count

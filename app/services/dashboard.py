@@ -4,6 +4,7 @@ Every figure is a GROUP BY over one table (beneficiary, enrolment, visit), aggre
 per commune and then rolled up in Python by unit path — no query per unit. "With a verified account" counts
 beneficiaries by their commune through ``accounts.has_verified_account`` (the one "has an account" rule).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -33,9 +34,20 @@ CASE_TYPE_IDS = CASE_TYPE_CODES
 
 
 def _empty() -> dict:
-    return {"beneficiaries": 0, "matched": 0, "to_clean": 0, "pending": 0, "held": 0, "visited": 0,
-            "verified_account": 0, "cases": {t: 0 for t in CASE_TYPE_IDS}, "unclassified": 0,
-            "want_account": 0, "paid_to_account": 0, "categories": defaultdict(int)}
+    return {
+        "beneficiaries": 0,
+        "matched": 0,
+        "to_clean": 0,
+        "pending": 0,
+        "held": 0,
+        "visited": 0,
+        "verified_account": 0,
+        "cases": {t: 0 for t in CASE_TYPE_IDS},
+        "unclassified": 0,
+        "want_account": 0,
+        "paid_to_account": 0,
+        "categories": defaultdict(int),
+    }
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -53,9 +65,10 @@ def per_commune(session: Session, unit: AdminUnit) -> dict[int, dict]:
     scope = subtree_ids(unit)
     rows: dict[int, dict] = defaultdict(_empty)
     for cid, status, case_type, n in session.execute(
-            select(Beneficiary.commune_id, Beneficiary.match_status, Beneficiary.case_type, func.count())
-            .where(Beneficiary.commune_id.in_(scope))
-            .group_by(Beneficiary.commune_id, Beneficiary.match_status, Beneficiary.case_type)):
+        select(Beneficiary.commune_id, Beneficiary.match_status, Beneficiary.case_type, func.count())
+        .where(Beneficiary.commune_id.in_(scope))
+        .group_by(Beneficiary.commune_id, Beneficiary.match_status, Beneficiary.case_type)
+    ):
         r = rows[cid]
         r["beneficiaries"] += n
         if status == "matched":
@@ -71,17 +84,22 @@ def per_commune(session: Session, unit: AdminUnit) -> dict[int, dict]:
         else:
             r["unclassified"] += n
     for cid, category, n in session.execute(
-            select(Enrolment.commune_id, Enrolment.category, func.count()).where(Enrolment.commune_id.in_(scope))
-            .group_by(Enrolment.commune_id, Enrolment.category)):
+        select(Enrolment.commune_id, Enrolment.category, func.count())
+        .where(Enrolment.commune_id.in_(scope))
+        .group_by(Enrolment.commune_id, Enrolment.category)
+    ):
         rows[cid]["categories"][category] += n
     for cid, n in session.execute(
-            select(Visit.commune_id, func.count(func.distinct(Visit.beneficiary_id))).where(Visit.commune_id.in_(scope))
-            .group_by(Visit.commune_id)):
+        select(Visit.commune_id, func.count(func.distinct(Visit.beneficiary_id)))
+        .where(Visit.commune_id.in_(scope))
+        .group_by(Visit.commune_id)
+    ):
         rows[cid]["visited"] = n
     for cid, n in session.execute(
-            select(Beneficiary.commune_id, func.count())
-            .where(Beneficiary.commune_id.in_(scope), has_verified_account(Beneficiary.id))
-            .group_by(Beneficiary.commune_id)):
+        select(Beneficiary.commune_id, func.count())
+        .where(Beneficiary.commune_id.in_(scope), has_verified_account(Beneficiary.id))
+        .group_by(Beneficiary.commune_id)
+    ):
         rows[cid]["verified_account"] = n
     headline, _period = payout.headline_by_commune(session, unit)
     for cid, h in headline.items():
@@ -91,8 +109,18 @@ def per_commune(session: Session, unit: AdminUnit) -> dict[int, dict]:
 
 
 def _add(total: dict, r: dict) -> None:
-    for k in ("beneficiaries", "matched", "to_clean", "pending", "held", "visited", "verified_account",
-              "unclassified", "want_account", "paid_to_account"):
+    for k in (
+        "beneficiaries",
+        "matched",
+        "to_clean",
+        "pending",
+        "held",
+        "visited",
+        "verified_account",
+        "unclassified",
+        "want_account",
+        "paid_to_account",
+    ):
         total[k] += r[k]
     for t in CASE_TYPE_IDS:
         total["cases"][t] += r["cases"][t]
@@ -112,21 +140,30 @@ def _finish(r: dict) -> dict:
 def _reasons(session: Session, unit: AdminUnit) -> tuple[list, list]:
     scope = subtree_ids(unit)
     latest = _latest_visits(scope)
-    definition = qn.parse_definition(qn.active_questionnaire(session).definition) if qn.active_questionnaire(session) else None
+    definition = (
+        qn.parse_definition(qn.active_questionnaire(session).definition) if qn.active_questionnaire(session) else None
+    )
     declines = session.execute(
-        select(Visit.decline_reason, func.count()).where(latest, Visit.declined.is_(True), Visit.met.is_(True))
-        .group_by(Visit.decline_reason).order_by(func.count().desc())).all()
+        select(Visit.decline_reason, func.count())
+        .where(latest, Visit.declined.is_(True), Visit.met.is_(True))
+        .group_by(Visit.decline_reason)
+        .order_by(func.count().desc())
+    ).all()
     supports: dict[str, int] = defaultdict(int)
-    for support, n in session.execute(select(Visit.support, func.count()).where(latest, Visit.vulnerable.is_(True))
-                                      .group_by(Visit.support)):
+    for support, n in session.execute(
+        select(Visit.support, func.count()).where(latest, Visit.vulnerable.is_(True)).group_by(Visit.support)
+    ):
         for value in (support or "").split(","):
             if value:
                 supports[value] += n
 
     def label(key, value):
         return qn.option_label(definition, key, value) if definition and value else (value or "")
-    return ([(label("decline_reason", r), n) for r, n in declines],
-            [(label("support", s), n) for s, n in sorted(supports.items(), key=lambda kv: -kv[1])])
+
+    return (
+        [(label("decline_reason", r), n) for r, n in declines],
+        [(label("support", s), n) for s, n in sorted(supports.items(), key=lambda kv: -kv[1])],
+    )
 
 
 def _cached_per_commune(session: Session, unit: AdminUnit, cache) -> dict[int, dict]:
@@ -155,8 +192,16 @@ def dashboard(session: Session, unit: AdminUnit, *, today: dt.date | None = None
     ``cache`` (optional) keeps the per-commune figures for a short while: at city scale they are the
     expensive part, and a dashboard a minute old is fine."""
     communes = _cached_per_commune(session, unit, cache)
-    units = {r.id: r for r in session.execute(select(AdminUnit.id, AdminUnit.scheme, AdminUnit.path)
-                                              .where(AdminUnit.id.in_(list(communes))))} if communes else {}
+    units = (
+        {
+            r.id: r
+            for r in session.execute(
+                select(AdminUnit.id, AdminUnit.scheme, AdminUnit.path).where(AdminUnit.id.in_(list(communes)))
+            )
+        }
+        if communes
+        else {}
+    )
     children = units_below(session, unit)
     total = _empty()
     breakdown = []
@@ -175,8 +220,14 @@ def dashboard(session: Session, unit: AdminUnit, *, today: dt.date | None = None
     if visible:
         campaign = visible[0]
         board = dict(campaigns.board(session, campaign, unit, today=today), campaign=campaign)
-    return {"unit": unit, "total": _finish(total), "breakdown": breakdown, "declines": declines,
-            "supports": supports, "board": board}
+    return {
+        "unit": unit,
+        "total": _finish(total),
+        "breakdown": breakdown,
+        "declines": declines,
+        "supports": supports,
+        "board": board,
+    }
 
 
 def bar_chart_svg(items: list[tuple[str, int]], *, width: int = 460, bar: int = 22, color: str = "#337ab7") -> str:
@@ -191,8 +242,10 @@ def bar_chart_svg(items: list[tuple[str, int]], *, width: int = 460, bar: int = 
         y = i * bar + 2
         w = int((width - label_w - 60) * n / peak)
         label = str(text) if len(str(text)) <= 34 else str(text)[:33] + "…"
-        out.append(f'<text x="0" y="{y + bar * 0.7:.0f}" font-size="12"><title>{escape(str(text))}</title>'
-                   f'{escape(label)}</text>')
+        out.append(
+            f'<text x="0" y="{y + bar * 0.7:.0f}" font-size="12"><title>{escape(str(text))}</title>'
+            f"{escape(label)}</text>"
+        )
         out.append(f'<rect x="{label_w}" y="{y + 3}" width="{w}" height="{bar - 6}" fill="{color}"></rect>')
         out.append(f'<text x="{label_w + w + 4}" y="{y + bar * 0.7:.0f}" font-size="12">{n:,}</text>'.replace(",", "."))
     out.append("</svg>")
@@ -204,8 +257,9 @@ def charts(data: dict, translate: Callable[[str], str]) -> dict:
     total = data["total"]
     return {
         "cases": bar_chart_svg([(text, total["cases"][t]) for t, text in labels("case_type", translate).items()]),
-        "categories": bar_chart_svg([(label("category", c, translate), n) for c, n in sorted(total["categories"].items())],
-                                    color="#5cb85c"),
+        "categories": bar_chart_svg(
+            [(label("category", c, translate), n) for c, n in sorted(total["categories"].items())], color="#5cb85c"
+        ),
     }
 
 
@@ -219,19 +273,37 @@ def write_xlsx(data: dict, out: BinaryIO, translate: Callable[[str], str], *, to
     wb = new_workbook(write_only=False)
     ws = wb.active
     ws.title = t(N_("Progress"))
-    append_row(ws, [t(N_("Progress of %(unit)s on %(date)s")) % {
-        "unit": data["unit"].name, "date": format_date(today or local_today())}], font=Font(bold=True, size=13))
-    head = [t(N_("Unit")), t(N_("Beneficiaries")), t(N_("Matched")), t(N_("To clean")), t(N_("Held")),
-            t(N_("Visited")), t(N_("With a verified account"))] + [
-        t(N_("Case %(n)s")) % {"n": n} for n in CASE_TYPE_IDS] + [
-        t(N_("Have an account and want it")), t(N_("Paid to the account")), t(N_("Share paid to the account (%)"))]
+    append_row(
+        ws,
+        [
+            t(N_("Progress of %(unit)s on %(date)s"))
+            % {"unit": data["unit"].name, "date": format_date(today or local_today())}
+        ],
+        font=Font(bold=True, size=13),
+    )
+    head = (
+        [
+            t(N_("Unit")),
+            t(N_("Beneficiaries")),
+            t(N_("Matched")),
+            t(N_("To clean")),
+            t(N_("Held")),
+            t(N_("Visited")),
+            t(N_("With a verified account")),
+        ]
+        + [t(N_("Case %(n)s")) % {"n": n} for n in CASE_TYPE_IDS]
+        + [t(N_("Have an account and want it")), t(N_("Paid to the account")), t(N_("Share paid to the account (%)"))]
+    )
     append_row(ws, head, font=Font(bold=True))
 
     def line(name, r):
         share = r["share_paid_to_account"]
-        return [name, r["beneficiaries"], r["matched"], r["to_clean"], r["held"], r["visited"], r["verified_account"]] + [
-            r["cases"][n] for n in CASE_TYPE_IDS] + [r["want_account"], r["paid_to_account"],
-                                                      None if share is None else round(100 * share, 1)]
+        return (
+            [name, r["beneficiaries"], r["matched"], r["to_clean"], r["held"], r["visited"], r["verified_account"]]
+            + [r["cases"][n] for n in CASE_TYPE_IDS]
+            + [r["want_account"], r["paid_to_account"], None if share is None else round(100 * share, 1)]
+        )
+
     for r in data["breakdown"]:
         append_row(ws, line(r["name"], r))
     append_row(ws, line(t(N_("Total")), data["total"]), font=Font(bold=True))

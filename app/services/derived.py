@@ -4,6 +4,7 @@ A beneficiary added or changed through the ORM (screens, REST, services) gets it
 keys when flushed and, in the same transaction, its row in the visit list (commune, parsed address) and its case type. Bulk paths
 (the import job) call ``refresh_units`` themselves. Pages and GET endpoints only read.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import event, inspect
@@ -53,8 +54,11 @@ def _before_commit(session: Session) -> None:
     from app.services.visits.workgroups import sync_visit_list
 
     with session.no_autoflush:
-        communes = session.scalars(select(AdminUnit).where(
-            AdminUnit.id.in_(select(Beneficiary.commune_id).where(Beneficiary.id.in_(ids)).distinct()))).all()
+        communes = session.scalars(
+            select(AdminUnit).where(
+                AdminUnit.id.in_(select(Beneficiary.commune_id).where(Beneficiary.id.in_(ids)).distinct())
+            )
+        ).all()
         for commune in communes:
             sync_visit_list(session, commune)
         # New people without a case get theirs; a hold set or lifted later moves a person in or out of
@@ -84,7 +88,10 @@ def install_listeners(target) -> None:
     for name in ("before_insert", "before_update"):
         if not event.contains(Beneficiary, name, _fill_keys):
             event.listen(Beneficiary, name, _fill_keys)
-    for name, fn in (("after_flush", _after_flush), ("before_commit", _before_commit),
-                     ("after_soft_rollback", _after_soft_rollback)):
+    for name, fn in (
+        ("after_flush", _after_flush),
+        ("before_commit", _before_commit),
+        ("after_soft_rollback", _after_soft_rollback),
+    ):
         if not event.contains(target, name, fn):
             event.listen(target, name, fn, insert=True)

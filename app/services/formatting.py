@@ -3,6 +3,7 @@
 Times are stored as naive UTC (``utc_now``) and shown in ``LOCAL_ZONE`` (``to_local`` / ``format_datetime``):
 every screen, template, export and report goes through these functions.
 """
+
 from __future__ import annotations
 
 import datetime as dt

@@ -4,6 +4,7 @@ Every job records its outcome on its row (``status`` ... ``failed``, ``message``
 stored as one translatable :class:`Problem` (msgid + params, JSON) so screens and the API render it in the user's
 language; a traceback never goes into the row (the job logs it). Framework-free: jobs/ decides when to call it.
 """
+
 from __future__ import annotations
 
 import json
@@ -52,8 +53,13 @@ def failure_problem(row) -> Problem | None:
         return None
     try:
         data = json.loads(row.message or "")
-        return Problem(field=data.get("field"), code=data["code"], msgid=data["msgid"],
-                       params=dict(data.get("params") or {}), severity=data.get("severity", "error"))
+        return Problem(
+            field=data.get("field"),
+            code=data["code"],
+            msgid=data["msgid"],
+            params=dict(data.get("params") or {}),
+            severity=data.get("severity", "error"),
+        )
     except (ValueError, KeyError, TypeError, AttributeError):
         return unexpected_problem()
 
@@ -92,8 +98,13 @@ class JobProgress:
         return None
 
     def to_dict(self) -> dict:
-        return {"phase": self.phase, "active": self.active, "done": self.done, "total": self.total,
-                "percent": self.percent}
+        return {
+            "phase": self.phase,
+            "active": self.active,
+            "done": self.done,
+            "total": self.total,
+            "percent": self.percent,
+        }
 
 
 def _counts(row, live: dict) -> tuple[int | None, int | None]:

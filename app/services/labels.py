@@ -7,6 +7,7 @@ translator in exports): the translation happens when the label is shown.
 ``tests/unit/test_labels.py`` checks that every code has a label, every label is a code, and every
 label is translated.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -3,6 +3,7 @@
 Whether to mask is decided in ``app/security/masking.py`` from the role table (capability
 ``unmask``); these functions only know how.
 """
+
 from __future__ import annotations
 
 import re
@@ -73,8 +74,14 @@ def mask_mapping(data: dict[str, Any], kinds: dict[str, str]) -> dict[str, Any]:
 
 
 # Field names of the import staging / report that carry identifiers.
-IDENTIFIER_FIELDS = {"cccd": "cccd", "cmnd": "cccd", "match_cccd": "cccd", "proxy_cccd": "cccd",
-                     "recipient_cccd": "cccd", "account_number": "account"}
+IDENTIFIER_FIELDS = {
+    "cccd": "cccd",
+    "cmnd": "cccd",
+    "match_cccd": "cccd",
+    "proxy_cccd": "cccd",
+    "recipient_cccd": "cccd",
+    "account_number": "account",
+}
 
 
 def mask_cells(cells: Sequence[object], fields: Sequence[str | None]) -> list[object]:

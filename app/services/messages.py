@@ -5,6 +5,7 @@ message marked with :func:`N_`.  Nothing is translated here: the web layer (or a
 writer) calls ``problem.render(gettext)`` at display time, so the services never import
 Flask or Babel.  Extract the msgids with ``pybabel extract -k N_ ...``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -48,13 +49,23 @@ class Problem:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form for import reports and job results."""
-        return {"field": self.field, "code": self.code, "msgid": self.msgid,
-                "params": dict(self.params), "severity": self.severity}
+        return {
+            "field": self.field,
+            "code": self.code,
+            "msgid": self.msgid,
+            "params": dict(self.params),
+            "severity": self.severity,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Problem:
-        return cls(field=data["field"], code=data["code"], msgid=data["msgid"],
-                   params=dict(data.get("params") or {}), severity=data.get("severity", "error"))
+        return cls(
+            field=data["field"],
+            code=data["code"],
+            msgid=data["msgid"],
+            params=dict(data.get("params") or {}),
+            severity=data.get("severity", "error"),
+        )
 
 
 class FieldError(ValueError):

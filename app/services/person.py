@@ -5,6 +5,7 @@ and the beneficiary list as a spreadsheet (``write_beneficiary_list``).
 untranslated) or None when the person does not exist or lies outside the actor's scope — one answer for
 both, so a page cannot tell them apart. Read-only: it never writes.
 """
+
 from __future__ import annotations
 
 import json
@@ -65,27 +66,41 @@ def _matching(person: Beneficiary, session: Session) -> dict:
         reviewer = user.username if user else None
     diff = _json(person.match_diff, {})
     return {
-        "status": person.match_status, "cccd": person.match_cccd, "score": person.match_score,
-        "matched_at": person.matched_at, "diff": sorted(diff.items()) if isinstance(diff, dict) else [],
-        "candidates": _json(person.match_candidates, []), "review_note": person.review_note,
-        "reviewed_by": reviewer, "reviewed_at": person.reviewed_at, "duplicate_of_id": person.duplicate_of_id,
+        "status": person.match_status,
+        "cccd": person.match_cccd,
+        "score": person.match_score,
+        "matched_at": person.matched_at,
+        "diff": sorted(diff.items()) if isinstance(diff, dict) else [],
+        "candidates": _json(person.match_candidates, []),
+        "review_note": person.review_note,
+        "reviewed_by": reviewer,
+        "reviewed_at": person.reviewed_at,
+        "duplicate_of_id": person.duplicate_of_id,
     }
 
 
 def _visits(session: Session, person_id: int, translate: Callable[[str], str]) -> list[dict]:
     from app.services.visits import survey
 
-    visits = session.scalars(select(Visit).where(Visit.beneficiary_id == person_id)
-                             .options(selectinload(Visit.questionnaire), selectinload(Visit.recorded_by))
-                             .order_by(Visit.visit_date.desc(), Visit.id.desc())).all()
-    return [{"visit": v, "answers": survey.describe_answers(v.questionnaire.parsed, v.answer_dict, translate)}
-            for v in visits]
+    visits = session.scalars(
+        select(Visit)
+        .where(Visit.beneficiary_id == person_id)
+        .options(selectinload(Visit.questionnaire), selectinload(Visit.recorded_by))
+        .order_by(Visit.visit_date.desc(), Visit.id.desc())
+    ).all()
+    return [
+        {"visit": v, "answers": survey.describe_answers(v.questionnaire.parsed, v.answer_dict, translate)}
+        for v in visits
+    ]
 
 
 def _accounts(session: Session, person_id: int, history: dict[int, list]) -> list[dict]:
-    accounts = session.scalars(select(PaymentAccount).where(PaymentAccount.beneficiary_id == person_id)
-                               .options(selectinload(PaymentAccount.bank))
-                               .order_by(PaymentAccount.id.desc())).all()
+    accounts = session.scalars(
+        select(PaymentAccount)
+        .where(PaymentAccount.beneficiary_id == person_id)
+        .options(selectinload(PaymentAccount.bank))
+        .order_by(PaymentAccount.id.desc())
+    ).all()
     return [{"account": a, "history": history.get(a.id, [])} for a in accounts]
 
 
@@ -94,9 +109,12 @@ def _payout_lines(session: Session, person_id: int) -> list[dict]:
         select(PayoutLine, PayoutPeriod.name, PayoutPeriod.period_date, PayoutPeriod.status)
         .join(PayoutPeriod, PayoutPeriod.id == PayoutLine.period_id)
         .where(PayoutLine.beneficiary_id == person_id)
-        .order_by(PayoutPeriod.period_date.desc(), PayoutLine.benefit_month.desc(), PayoutLine.id.desc())).all()
-    return [{"line": line, "period_name": name, "period_date": date, "period_status": status}
-            for line, name, date, status in rows]
+        .order_by(PayoutPeriod.period_date.desc(), PayoutLine.benefit_month.desc(), PayoutLine.id.desc())
+    ).all()
+    return [
+        {"line": line, "period_name": name, "period_date": date, "period_status": status}
+        for line, name, date, status in rows
+    ]
 
 
 def _decisions(audit: list[AuditLog]) -> list[dict]:
@@ -105,8 +123,14 @@ def _decisions(audit: list[AuditLog]) -> list[dict]:
     for record in reversed(audit):
         new = _json(record.new_values, {})
         if record.entity == "beneficiary" and isinstance(new, dict) and "reviewed_at" in new:
-            out.append({"at": record.at, "by": record.username, "status": new.get("match_status"),
-                        "note": new.get("review_note")})
+            out.append(
+                {
+                    "at": record.at,
+                    "by": record.username,
+                    "status": new.get("match_status"),
+                    "note": new.get("review_note"),
+                }
+            )
     return out
 
 
@@ -119,21 +143,44 @@ def _holds(person: Beneficiary, audit: list[AuditLog], lines: list[dict]) -> lis
         if record.entity != "beneficiary":
             continue
         old, new = _json(record.old_values, {}), _json(record.new_values, {})
-        if isinstance(new, dict) and "hold_reason" in new and (not isinstance(old, dict)
-                                                               or old.get("hold_reason") != new["hold_reason"]):
-            holds.append({"kind": "change", "reason": new["hold_reason"],
-                          "old": old.get("hold_reason") if isinstance(old, dict) else None,
-                          "at": record.at, "by": record.username})
+        if (
+            isinstance(new, dict)
+            and "hold_reason" in new
+            and (not isinstance(old, dict) or old.get("hold_reason") != new["hold_reason"])
+        ):
+            holds.append(
+                {
+                    "kind": "change",
+                    "reason": new["hold_reason"],
+                    "old": old.get("hold_reason") if isinstance(old, dict) else None,
+                    "at": record.at,
+                    "by": record.username,
+                }
+            )
     for entry in lines:
         line = entry["line"]
         if line.hold_reason:
-            holds.append({"kind": "line", "reason": line.hold_reason, "at": None, "by": None,
-                          "period_name": entry["period_name"], "benefit_month": line.benefit_month})
+            holds.append(
+                {
+                    "kind": "line",
+                    "reason": line.hold_reason,
+                    "at": None,
+                    "by": None,
+                    "period_name": entry["period_name"],
+                    "benefit_month": line.benefit_month,
+                }
+            )
     return holds
 
 
-def person_file(session: Session, beneficiary_id: int, actor_unit: AdminUnit | None, *,
-                translate: Callable[[str], str] = lambda s: s, audit_limit: int = AUDIT_LIMIT) -> PersonFile | None:
+def person_file(
+    session: Session,
+    beneficiary_id: int,
+    actor_unit: AdminUnit | None,
+    *,
+    translate: Callable[[str], str] = lambda s: s,
+    audit_limit: int = AUDIT_LIMIT,
+) -> PersonFile | None:
     """One person's data from every step, or None when unknown or outside ``actor_unit``'s scope.
 
     ``translate`` is handed to the questionnaire's answer labels (the caller's language). Identifier values
@@ -142,8 +189,9 @@ def person_file(session: Session, beneficiary_id: int, actor_unit: AdminUnit | N
     if person is None or not covers(actor_unit, person.commune_id, session):
         return None
     # Records of the person's accounts carry the person too (the ORM trail names beneficiary_id).
-    audit = session.scalars(select(AuditLog).where(AuditLog.beneficiary_id == person.id)
-                            .order_by(AuditLog.id.desc()).limit(audit_limit)).all()
+    audit = session.scalars(
+        select(AuditLog).where(AuditLog.beneficiary_id == person.id).order_by(AuditLog.id.desc()).limit(audit_limit)
+    ).all()
     history: dict[int, list] = {}
     for record in reversed(audit):
         if record.entity == "payment_account" and record.action != "view" and str(record.entity_id).isdigit():
@@ -155,9 +203,13 @@ def person_file(session: Session, beneficiary_id: int, actor_unit: AdminUnit | N
         enrolments=sorted(person.enrolments, key=lambda e: (e.ended_at is not None, e.category)),
         matching=matching,
         visits=_visits(session, person.id, translate),
-        opening_tasks=list(session.scalars(select(AccountOpeningTask)
-                                           .where(AccountOpeningTask.beneficiary_id == person.id)
-                                           .order_by(AccountOpeningTask.id.desc()))),
+        opening_tasks=list(
+            session.scalars(
+                select(AccountOpeningTask)
+                .where(AccountOpeningTask.beneficiary_id == person.id)
+                .order_by(AccountOpeningTask.id.desc())
+            )
+        ),
         accounts=_accounts(session, person.id, history),
         payout_lines=lines,
         holds=_holds(person, audit, lines),
@@ -167,21 +219,47 @@ def person_file(session: Session, beneficiary_id: int, actor_unit: AdminUnit | N
 
 def summary(file: PersonFile) -> dict[str, Any]:
     """Counts of each section (for the page's headings and tests)."""
-    return {"enrolments": len(file.enrolments), "visits": len(file.visits), "accounts": len(file.accounts),
-            "payout_lines": len(file.payout_lines), "holds": len(file.holds), "audit": len(file.audit)}
+    return {
+        "enrolments": len(file.enrolments),
+        "visits": len(file.visits),
+        "accounts": len(file.accounts),
+        "payout_lines": len(file.payout_lines),
+        "holds": len(file.holds),
+        "audit": len(file.audit),
+    }
 
 
 # --- the beneficiary list as a spreadsheet ---------------------------------------------------------------
 
-EXPORT_HEADERS = (N_("No."), N_("Full name"), N_("CCCD"), N_("Date of birth"), N_("Birth year"), N_("Sex"),
-                  N_("Address"), N_("Commune"), N_("Categories"), N_("Monthly amount"), N_("Match status"),
-                  N_("Case type"), N_("Hold"), N_("Ended on"))
+EXPORT_HEADERS = (
+    N_("No."),
+    N_("Full name"),
+    N_("CCCD"),
+    N_("Date of birth"),
+    N_("Birth year"),
+    N_("Sex"),
+    N_("Address"),
+    N_("Commune"),
+    N_("Categories"),
+    N_("Monthly amount"),
+    N_("Match status"),
+    N_("Case type"),
+    N_("Hold"),
+    N_("Ended on"),
+)
 _EXPORT_WIDTHS = (6, 28, 16, 12, 8, 8, 40, 22, 12, 14, 18, 8, 18, 12)
 
 
-def write_beneficiary_list(session: Session, out: BinaryIO, actor_unit: AdminUnit | None,
-                           translate: Callable[[str], str], *, ids: Select | None = None, unmask: bool = False,
-                           title: str | None = None) -> int:
+def write_beneficiary_list(
+    session: Session,
+    out: BinaryIO,
+    actor_unit: AdminUnit | None,
+    translate: Callable[[str], str],
+    *,
+    ids: Select | None = None,
+    unmask: bool = False,
+    title: str | None = None,
+) -> int:
     """The beneficiary list as .xlsx into ``out``: the people of ``ids`` (a SELECT of beneficiary ids, e.g.
     the screen's filters; None: everyone) within ``actor_unit``'s scope, in Vietnamese name order. CCCDs are
     masked unless ``unmask``. Numbers (row number, birth year, amount, case type) are numeric cells and dates
@@ -199,9 +277,13 @@ def write_beneficiary_list(session: Session, out: BinaryIO, actor_unit: AdminUni
     if title:
         append_row(ws, [title], font=Font(bold=True, size=13))
     append_row(ws, [t(h) for h in EXPORT_HEADERS], font=Font(bold=True))
-    stmt = (select(Beneficiary).where(Beneficiary.commune_id.in_(subtree_ids(actor_unit)))
-            .options(selectinload(Beneficiary.enrolments), joinedload(Beneficiary.commune))
-            .order_by(Beneficiary.sort_key, Beneficiary.id).execution_options(yield_per=1000))
+    stmt = (
+        select(Beneficiary)
+        .where(Beneficiary.commune_id.in_(subtree_ids(actor_unit)))
+        .options(selectinload(Beneficiary.enrolments), joinedload(Beneficiary.commune))
+        .order_by(Beneficiary.sort_key, Beneficiary.id)
+        .execution_options(yield_per=1000)
+    )
     if ids is not None:
         stmt = stmt.where(Beneficiary.id.in_(ids))
     count = 0
@@ -210,12 +292,25 @@ def write_beneficiary_list(session: Session, out: BinaryIO, actor_unit: AdminUni
         cccd = person.cccd if unmask or not person.cccd else mask_cccd(person.cccd)
         amount = sum(e.monthly_amount or 0 for e in person.enrolments if e.ended_at is None)
         born = Styled(person.date_of_birth, number_format="DD/MM/YYYY") if person.date_of_birth else None
-        append_row(ws, [count, person.full_name, cccd, born, person.birth_year, label("sex", person.sex, t),
-                        person.address, person.commune.name if person.commune else None,
-                        ", ".join(sorted(e.category for e in person.enrolments if e.ended_at is None)),
-                        Money(amount), label("match_status", person.match_status, t), person.case_type,
-                        label("hold_reason", person.hold_reason, t),
-                        Styled(person.ended_at.date(), number_format="DD/MM/YYYY") if person.ended_at else None],
-                   text_cols=(2,))
+        append_row(
+            ws,
+            [
+                count,
+                person.full_name,
+                cccd,
+                born,
+                person.birth_year,
+                label("sex", person.sex, t),
+                person.address,
+                person.commune.name if person.commune else None,
+                ", ".join(sorted(e.category for e in person.enrolments if e.ended_at is None)),
+                Money(amount),
+                label("match_status", person.match_status, t),
+                person.case_type,
+                label("hold_reason", person.hold_reason, t),
+                Styled(person.ended_at.date(), number_format="DD/MM/YYYY") if person.ended_at else None,
+            ],
+            text_cols=(2,),
+        )
     wb.save(out)
     return count

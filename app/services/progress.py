@@ -11,6 +11,7 @@ rolled up in Python to the units below like the dashboard):
   before d, first such period per person.
 Shares are of the scope's beneficiaries today (the dashboard's denominator).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -28,8 +29,11 @@ from app.services.scope import contains, subtree_ids
 from app.services.visits import campaigns
 
 MEASURES = ("visited", "verified_account", "paid_to_account")
-MEASURE_LABELS = {"visited": N_("Visited"), "verified_account": N_("With a verified account"),
-                  "paid_to_account": N_("Paid to the account")}
+MEASURE_LABELS = {
+    "visited": N_("Visited"),
+    "verified_account": N_("With a verified account"),
+    "paid_to_account": N_("Paid to the account"),
+}
 #: The campaign step each measure is the work of (its deadline is drawn with the measure's color).
 MEASURE_STEPS = {"visited": 3, "verified_account": 5, "paid_to_account": 5}
 COLORS = {"visited": "#337ab7", "verified_account": "#5cb85c", "paid_to_account": "#f0ad4e"}
@@ -47,45 +51,66 @@ def daily_events(session: Session, unit: AdminUnit) -> dict[str, dict[int, dict[
     """measure → commune id → day → change of the count on that day (+ people reaching it, − leaving it)."""
     scope = subtree_ids(unit)
     out: dict[str, dict[int, dict[dt.date, int]]] = {m: defaultdict(lambda: defaultdict(int)) for m in MEASURES}
-    first_visit = (select(Visit.beneficiary_id, func.min(Visit.visit_date).label("day"))
-                   .join(Beneficiary, Beneficiary.id == Visit.beneficiary_id)
-                   .where(Beneficiary.commune_id.in_(scope)).group_by(Visit.beneficiary_id).subquery())
+    first_visit = (
+        select(Visit.beneficiary_id, func.min(Visit.visit_date).label("day"))
+        .join(Beneficiary, Beneficiary.id == Visit.beneficiary_id)
+        .where(Beneficiary.commune_id.in_(scope))
+        .group_by(Visit.beneficiary_id)
+        .subquery()
+    )
     for cid, day, n in session.execute(
-            select(Beneficiary.commune_id, first_visit.c.day, func.count())
-            .join(first_visit, first_visit.c.beneficiary_id == Beneficiary.id)
-            .group_by(Beneficiary.commune_id, first_visit.c.day)):
+        select(Beneficiary.commune_id, first_visit.c.day, func.count())
+        .join(first_visit, first_visit.c.beneficiary_id == Beneficiary.id)
+        .group_by(Beneficiary.commune_id, first_visit.c.day)
+    ):
         out["visited"][cid][_day(day)] += n
     verified_day = func.date(PaymentAccount.verified_at)
     for cid, day, n in session.execute(
-            select(Beneficiary.commune_id, verified_day, func.count())
-            .join(Beneficiary, Beneficiary.id == PaymentAccount.beneficiary_id)
-            .where(Beneficiary.commune_id.in_(scope), PaymentAccount.verified_at.is_not(None))
-            .group_by(Beneficiary.commune_id, verified_day)):
+        select(Beneficiary.commune_id, verified_day, func.count())
+        .join(Beneficiary, Beneficiary.id == PaymentAccount.beneficiary_id)
+        .where(Beneficiary.commune_id.in_(scope), PaymentAccount.verified_at.is_not(None))
+        .group_by(Beneficiary.commune_id, verified_day)
+    ):
         out["verified_account"][cid][_day(day)] += n
     # An account stops counting when it is ended, or when a later account of the person is verified (it is
     # then superseded without an end time: the successor's verification is its end).
     later = aliased(PaymentAccount)
-    successor = (select(func.min(later.verified_at)).where(later.beneficiary_id == PaymentAccount.beneficiary_id,
-                                                           later.verified_at > PaymentAccount.verified_at)
-                 .correlate(PaymentAccount).scalar_subquery())
-    ends = (select(Beneficiary.commune_id.label("cid"),
-                   func.date(func.coalesce(PaymentAccount.ended_at, successor)).label("day"))
-            .join(Beneficiary, Beneficiary.id == PaymentAccount.beneficiary_id)
-            .where(Beneficiary.commune_id.in_(scope), PaymentAccount.verified_at.is_not(None),
-                   PaymentAccount.state.in_(("ended", "superseded"))).subquery())
-    for cid, day, n in session.execute(select(ends.c.cid, ends.c.day, func.count())
-                                       .where(ends.c.day.is_not(None)).group_by(ends.c.cid, ends.c.day)):
-        out["verified_account"][cid][_day(day)] -= n
-    first_paid = (select(PayoutLine.beneficiary_id, func.min(PayoutPeriod.period_date).label("day"))
-                  .join(PayoutPeriod, PayoutPeriod.id == PayoutLine.period_id)
-                  .where(PayoutLine.channel == "account", PayoutLine.result_status == "paid",
-                         PayoutLine.commune_id.in_(scope))
-                  .group_by(PayoutLine.beneficiary_id).subquery())
+    successor = (
+        select(func.min(later.verified_at))
+        .where(later.beneficiary_id == PaymentAccount.beneficiary_id, later.verified_at > PaymentAccount.verified_at)
+        .correlate(PaymentAccount)
+        .scalar_subquery()
+    )
+    ends = (
+        select(
+            Beneficiary.commune_id.label("cid"),
+            func.date(func.coalesce(PaymentAccount.ended_at, successor)).label("day"),
+        )
+        .join(Beneficiary, Beneficiary.id == PaymentAccount.beneficiary_id)
+        .where(
+            Beneficiary.commune_id.in_(scope),
+            PaymentAccount.verified_at.is_not(None),
+            PaymentAccount.state.in_(("ended", "superseded")),
+        )
+        .subquery()
+    )
     for cid, day, n in session.execute(
-            select(Beneficiary.commune_id, first_paid.c.day, func.count())
-            .join(first_paid, first_paid.c.beneficiary_id == Beneficiary.id)
-            .where(Beneficiary.commune_id.in_(scope))
-            .group_by(Beneficiary.commune_id, first_paid.c.day)):
+        select(ends.c.cid, ends.c.day, func.count()).where(ends.c.day.is_not(None)).group_by(ends.c.cid, ends.c.day)
+    ):
+        out["verified_account"][cid][_day(day)] -= n
+    first_paid = (
+        select(PayoutLine.beneficiary_id, func.min(PayoutPeriod.period_date).label("day"))
+        .join(PayoutPeriod, PayoutPeriod.id == PayoutLine.period_id)
+        .where(PayoutLine.channel == "account", PayoutLine.result_status == "paid", PayoutLine.commune_id.in_(scope))
+        .group_by(PayoutLine.beneficiary_id)
+        .subquery()
+    )
+    for cid, day, n in session.execute(
+        select(Beneficiary.commune_id, first_paid.c.day, func.count())
+        .join(first_paid, first_paid.c.beneficiary_id == Beneficiary.id)
+        .where(Beneficiary.commune_id.in_(scope))
+        .group_by(Beneficiary.commune_id, first_paid.c.day)
+    ):
         out["paid_to_account"][cid][_day(day)] += n
     return out
 
@@ -98,12 +123,21 @@ def _cached_events(session: Session, unit: AdminUnit, cache) -> dict[str, dict[i
     if cache is not None:
         hit = cache.get(key)
         if hit:
-            return {m: {int(cid): {dt.date.fromisoformat(d): n for d, n in days.items()} for cid, days in per.items()}
-                    for m, per in json.loads(hit).items()}
+            return {
+                m: {int(cid): {dt.date.fromisoformat(d): n for d, n in days.items()} for cid, days in per.items()}
+                for m, per in json.loads(hit).items()
+            }
     events = daily_events(session, unit)
     if cache is not None:
-        cache.set(key, json.dumps({m: {cid: {d.isoformat(): n for d, n in days.items() if d is not None}
-                                       for cid, days in per.items()} for m, per in events.items()}))
+        cache.set(
+            key,
+            json.dumps(
+                {
+                    m: {cid: {d.isoformat(): n for d, n in days.items() if d is not None} for cid, days in per.items()}
+                    for m, per in events.items()
+                }
+            ),
+        )
     return events
 
 
@@ -119,8 +153,15 @@ def _series(events: dict[dt.date, int], days: list[dt.date]) -> list[int]:
     return out
 
 
-def progress_over_time(session: Session, unit: AdminUnit, *, start: dt.date | None = None,
-                       end: dt.date | None = None, today: dt.date | None = None, cache=None) -> dict:
+def progress_over_time(
+    session: Session,
+    unit: AdminUnit,
+    *,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    today: dt.date | None = None,
+    cache=None,
+) -> dict:
     """The daily counts and shares for ``unit``'s scope and for each unit directly below it.
 
     ``start`` defaults to the first day anything happened (or 30 days before ``end``), ``end`` to the later of
@@ -130,13 +171,21 @@ def progress_over_time(session: Session, unit: AdminUnit, *, start: dt.date | No
     ``cache`` (optional, like the dashboard's) keeps the daily changes per commune for a short while."""
     today = today or local_today()
     scope = subtree_ids(unit)
-    people = dict(session.execute(select(Beneficiary.commune_id, func.count())
-                                  .where(Beneficiary.commune_id.in_(scope)).group_by(Beneficiary.commune_id)).all())
+    people = dict(
+        session.execute(
+            select(Beneficiary.commune_id, func.count())
+            .where(Beneficiary.commune_id.in_(scope))
+            .group_by(Beneficiary.commune_id)
+        ).all()
+    )
     events = _cached_events(session, unit, cache)
     visible = campaigns.visible_campaigns(session, unit)
     campaign = visible[0] if visible else None
-    deadlines = [(s.step_no, s.title, s.deadline) for s in sorted(campaign.steps, key=lambda s: s.step_no)] \
-        if campaign is not None else []
+    deadlines = (
+        [(s.step_no, s.title, s.deadline) for s in sorted(campaign.steps, key=lambda s: s.step_no)]
+        if campaign is not None
+        else []
+    )
     if end is None:
         end = max([today] + [d for _, _, d in deadlines])
     if start is None:
@@ -166,13 +215,27 @@ def progress_over_time(session: Session, unit: AdminUnit, *, start: dt.date | No
         mine = [c for c in communes if contains(child, paths.get(c))]
         if mine and sum(people.get(c, 0) for c in mine):
             below.append(dict(figures(mine), unit_id=child.id, code=child.code, name=child.name))
-    return {"days": days, "today": today, "campaign": campaign, "deadlines": deadlines,
-            "total": figures(communes), "units": below}
+    return {
+        "days": days,
+        "today": today,
+        "campaign": campaign,
+        "deadlines": deadlines,
+        "total": figures(communes),
+        "units": below,
+    }
 
 
-def line_chart_svg(days: list[dt.date], series: dict[str, list[float | None]], labels: dict[str, str],
-                   deadlines: list[tuple[int, str, dt.date]], *, title: str = "", width: int = 640,
-                   height: int = 240, step_label: Callable[[int], str] = str) -> str:
+def line_chart_svg(
+    days: list[dt.date],
+    series: dict[str, list[float | None]],
+    labels: dict[str, str],
+    deadlines: list[tuple[int, str, dt.date]],
+    *,
+    title: str = "",
+    width: int = 640,
+    height: int = 240,
+    step_label: Callable[[int], str] = str,
+) -> str:
     """Shares (0..1) per day as an inline SVG line chart, with a dashed vertical line per step deadline
     (rendered on the server, like ``dashboard.bar_chart_svg``: the users' networks are closed)."""
     from html import escape
@@ -186,8 +249,11 @@ def line_chart_svg(days: list[dt.date], series: dict[str, list[float | None]], l
 
     def y(share: float) -> float:
         return top + h * (1 - share)
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 18 * len(series)}" '
-           f'role="img" class="asxh-chart asxh-progress">']
+
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 18 * len(series)}" '
+        f'role="img" class="asxh-chart asxh-progress">'
+    ]
     if title:
         out.append(f'<text x="{left}" y="14" font-size="13" font-weight="bold">{escape(title)}</text>')
     for pct in (0, 25, 50, 75, 100):
@@ -197,28 +263,38 @@ def line_chart_svg(days: list[dt.date], series: dict[str, list[float | None]], l
     if days:
         for i in sorted({0, len(days) - 1, *range(0, len(days), max(len(days) // 6, 1))}):
             if i < len(days):
-                out.append(f'<text x="{x(i):.1f}" y="{top + h + 14}" font-size="10" text-anchor="middle">'
-                           f'{format_date(days[i])[:5]}</text>')
+                out.append(
+                    f'<text x="{x(i):.1f}" y="{top + h + 14}" font-size="10" text-anchor="middle">'
+                    f"{format_date(days[i])[:5]}</text>"
+                )
         index = {d: i for i, d in enumerate(days)}
         for step_no, step_title, day in deadlines:
             if day in index:
                 xx = x(index[day])
-                out.append(f'<line x1="{xx:.1f}" y1="{top}" x2="{xx:.1f}" y2="{top + h}" stroke="#c9302c" '
-                           f'stroke-dasharray="4,3" data-step="{step_no}"><title>{escape(step_title)} '
-                           f'{format_date(day)}</title></line>')
-                out.append(f'<text x="{xx + 2:.1f}" y="{top + 10}" font-size="10" fill="#c9302c">'
-                           f'{escape(step_label(step_no))}</text>')
+                out.append(
+                    f'<line x1="{xx:.1f}" y1="{top}" x2="{xx:.1f}" y2="{top + h}" stroke="#c9302c" '
+                    f'stroke-dasharray="4,3" data-step="{step_no}"><title>{escape(step_title)} '
+                    f"{format_date(day)}</title></line>"
+                )
+                out.append(
+                    f'<text x="{xx + 2:.1f}" y="{top + 10}" font-size="10" fill="#c9302c">'
+                    f"{escape(step_label(step_no))}</text>"
+                )
     for k, (key, values) in enumerate(series.items()):
         points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values) if v is not None)
         color = COLORS.get(key, "#333")
         if points:
-            out.append(f'<polyline fill="none" stroke="{color}" stroke-width="2" points="{points}" '
-                       f'data-measure="{key}"></polyline>')
+            out.append(
+                f'<polyline fill="none" stroke="{color}" stroke-width="2" points="{points}" '
+                f'data-measure="{key}"></polyline>'
+            )
         last = next((v for v in reversed(values) if v is not None), None)
         ly = height + 18 * k + 4
         shown = "" if last is None else f" {last * 100:.1f}%".replace(".", ",")
-        out.append(f'<rect x="{left}" y="{ly}" width="12" height="10" fill="{color}"></rect>'
-                   f'<text x="{left + 16}" y="{ly + 9}" font-size="11">{escape(labels[key])}{shown}</text>')
+        out.append(
+            f'<rect x="{left}" y="{ly}" width="12" height="10" fill="{color}"></rect>'
+            f'<text x="{left + 16}" y="{ly + 9}" font-size="11">{escape(labels[key])}{shown}</text>'
+        )
     out.append("</svg>")
     return "".join(out)
 
@@ -231,7 +307,6 @@ def charts(data: dict, translate: Callable[[str], str]) -> dict:
         return translate(N_("Step %(n)s")) % {"n": n}
 
     def chart(figures: dict, title: str) -> str:
-        return line_chart_svg(data["days"], figures["shares"], names, data["deadlines"], title=title,
-                              step_label=step)
-    return {"total": chart(data["total"], ""),
-            "units": [(u["name"], chart(u, u["name"])) for u in data["units"]]}
+        return line_chart_svg(data["days"], figures["shares"], names, data["deadlines"], title=title, step_label=step)
+
+    return {"total": chart(data["total"], ""), "units": [(u["name"], chart(u, u["name"])) for u in data["units"]]}

@@ -1,4 +1,5 @@
 """Reference data: administrative units of both schemes and the bank list, from fixtures/."""
+
 from __future__ import annotations
 
 import csv
@@ -27,7 +28,7 @@ def level_of(scheme: str, kind: str) -> int:
 
 
 def unit_kind(unit: AdminUnit) -> str:
-    """"city", "district" or "commune": what ``unit`` is in its scheme."""
+    """ "city", "district" or "commune": what ``unit`` is in its scheme."""
     return SCHEME_LEVELS[unit.scheme][unit.level - 1]
 
 
@@ -63,7 +64,7 @@ def units_below(session: Session, unit: AdminUnit) -> list[AdminUnit]:
 
 
 def kind_below(unit: AdminUnit) -> str | None:
-    """"district" or "commune": what the units directly below ``unit`` are; None for a commune."""
+    """ "district" or "commune": what the units directly below ``unit`` are; None for a commune."""
     level = level_below(unit)
     return None if level is None else SCHEME_LEVELS[unit.scheme][level - 1]
 
@@ -80,8 +81,16 @@ def paying_unit(session: Session, unit: AdminUnit) -> AdminUnit | None:
     return find_unit(session, code, unit.scheme)
 
 
-def _upsert_unit(session: Session, existing: dict, scheme: str, code: str, name: str, unit_type: str,
-                 level: int, parent: AdminUnit | None) -> AdminUnit:
+def _upsert_unit(
+    session: Session,
+    existing: dict,
+    scheme: str,
+    code: str,
+    name: str,
+    unit_type: str,
+    level: int,
+    parent: AdminUnit | None,
+) -> AdminUnit:
     path = (parent.path if parent else "") + code + "/"
     unit = existing.get((scheme, code))
     if unit is None:
@@ -102,18 +111,42 @@ def load_units(session: Session, fixtures: Path = FIXTURES) -> int:
         for row in csv.DictReader(fh):
             d = districts.get(row["district_code"])
             if d is None:
-                d = _upsert_unit(session, existing, "2024", row["district_code"], row["district_name"],
-                                 row["district_type"], level_of("2024", "district"), city)
+                d = _upsert_unit(
+                    session,
+                    existing,
+                    "2024",
+                    row["district_code"],
+                    row["district_name"],
+                    row["district_type"],
+                    level_of("2024", "district"),
+                    city,
+                )
                 districts[row["district_code"]] = d
-            _upsert_unit(session, existing, "2024", row["ward_code"], row["ward_name"], row["ward_type"],
-                         commune_level("2024"), d)
+            _upsert_unit(
+                session,
+                existing,
+                "2024",
+                row["ward_code"],
+                row["ward_name"],
+                row["ward_type"],
+                commune_level("2024"),
+                d,
+            )
             count += 1
     count += 1 + len(districts)
     city25 = _upsert_unit(session, existing, "2025", CITY_CODE, CITY_NAME, "thành phố", level_of("2025", "city"), None)
     with open(fixtures / "hanoi_2025_units.csv", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
-            _upsert_unit(session, existing, "2025", row["ward_code"], row["ward_name"], row["ward_type"],
-                         commune_level("2025"), city25)
+            _upsert_unit(
+                session,
+                existing,
+                "2025",
+                row["ward_code"],
+                row["ward_name"],
+                row["ward_type"],
+                commune_level("2025"),
+                city25,
+            )
             count += 1
     session.flush()
     return count + 1
@@ -141,9 +174,16 @@ def find_unit(session: Session, code: str, scheme: str) -> AdminUnit | None:
 
 # The rows that live in the active scheme's units (moved by ``asxh migrate-units``: app/services/unit_migration.py). Historical rows
 # (payout periods and their lines, imports, match runs, the audit trail) stay with the units they were made in.
-UNIT_BOUND_COLUMNS = (("ab_user", "unit_id"), ("citizen", "commune_id"), ("beneficiary", "commune_id"),
-                      ("enrolment", "commune_id"), ("payment_account", "commune_id"), ("work_group", "commune_id"),
-                      ("visit_assignment", "commune_id"), ("campaign", "unit_id"))
+UNIT_BOUND_COLUMNS = (
+    ("ab_user", "unit_id"),
+    ("citizen", "commune_id"),
+    ("beneficiary", "commune_id"),
+    ("enrolment", "commune_id"),
+    ("payment_account", "commune_id"),
+    ("work_group", "commune_id"),
+    ("visit_assignment", "commune_id"),
+    ("campaign", "unit_id"),
+)
 
 
 def retired_schemes(session: Session) -> set[str]:
@@ -161,9 +201,10 @@ def rows_of_other_schemes(session: Session, scheme: str, tables: set[str] | None
     for table, column in UNIT_BOUND_COLUMNS:
         if tables is not None and table not in tables:
             continue
-        count = session.execute(text(
-            f"SELECT count(*) FROM {table} t JOIN admin_unit u ON u.id = t.{column} WHERE u.scheme <> :scheme"),
-            {"scheme": scheme}).scalar()
+        count = session.execute(
+            text(f"SELECT count(*) FROM {table} t JOIN admin_unit u ON u.id = t.{column} WHERE u.scheme <> :scheme"),
+            {"scheme": scheme},
+        ).scalar()
         if count:
             found[table] = int(count)
     return found

@@ -23,6 +23,7 @@ a unit" but no user at all (the CLI, the seed, a job re-running a request that w
 
 Pure: SQLAlchemy only (no Flask); the Flask glue (current user → unit) is ``app/security/scope.py``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -67,6 +68,7 @@ class OutOfScope(FieldError):
 
 # --- in Python: loaded units ---------------------------------------------------------------------
 
+
 def contains(outer: UnitLike | None, inner: UnitLike | int | str | None, session: Session | None = None) -> bool:
     """True when ``inner`` is ``outer`` or a unit below it in the same scheme.
 
@@ -90,8 +92,15 @@ def covers(actor_unit: AdminUnit | None, unit_id: int | None, session: Session) 
     return contains(actor_unit, unit_id, session) if unit_id is not None else False
 
 
-def require_covers(actor_unit: AdminUnit | None, unit_id: int | None, session: Session, *, field: str = "unit",
-                   msgid: str = OUT_OF_SCOPE, params: Mapping[str, object] | None = None) -> None:
+def require_covers(
+    actor_unit: AdminUnit | None,
+    unit_id: int | None,
+    session: Session,
+    *,
+    field: str = "unit",
+    msgid: str = OUT_OF_SCOPE,
+    params: Mapping[str, object] | None = None,
+) -> None:
     """Raise :class:`OutOfScope` (``field``, ``msgid``) unless ``covers(actor_unit, unit_id, session)``."""
     if not covers(actor_unit, unit_id, session):
         raise OutOfScope(field, msgid, params)
@@ -113,14 +122,22 @@ def user_covers(session: Session, user_id: int | None, unit_id: int | None) -> b
     return covers(unit_of_user(session, user_id), unit_id, session)
 
 
-def require_user_covers(session: Session, user_id: int | None, unit_id: int | None, *, field: str = "unit",
-                        msgid: str = OUT_OF_SCOPE, params: Mapping[str, object] | None = None) -> None:
+def require_user_covers(
+    session: Session,
+    user_id: int | None,
+    unit_id: int | None,
+    *,
+    field: str = "unit",
+    msgid: str = OUT_OF_SCOPE,
+    params: Mapping[str, object] | None = None,
+) -> None:
     """Raise :class:`OutOfScope` (``field``, ``msgid``) unless ``user_covers(session, user_id, unit_id)``."""
     if not user_covers(session, user_id, unit_id):
         raise OutOfScope(field, msgid, params)
 
 
 # --- in SQL ---------------------------------------------------------------------------------------
+
 
 def contains_clause(outer: Any, inner: Any = AdminUnit) -> ColumnElement[bool]:
     """SQL condition: the ``admin_unit`` row ``inner`` (the mapped class or an alias of it) is ``outer`` or
@@ -137,7 +154,7 @@ def subtree_ids(unit: AdminUnit | None) -> Select[tuple[int]]:
 
 
 def _ancestor_paths(path: str) -> list[str]:
-    """"01/001/00004/" → ["01/", "01/001/", "01/001/00004/"]: the paths of the unit and the units above it."""
+    """ "01/001/00004/" → ["01/", "01/001/", "01/001/00004/"]: the paths of the unit and the units above it."""
     codes = path.split("/")[:-1]
     return ["/".join(codes[:i]) + "/" for i in range(1, len(codes) + 1)]
 
@@ -147,8 +164,10 @@ def lineage_ids(unit: AdminUnit | None) -> Select[tuple[int]]:
     concerns a unit — a campaign or a payout period run by any of them."""
     if unit is None:
         return select(AdminUnit.id).where(false())
-    return select(AdminUnit.id).where(AdminUnit.scheme == unit.scheme, or_(
-        AdminUnit.path.startswith(unit.path), AdminUnit.path.in_(_ancestor_paths(unit.path))))
+    return select(AdminUnit.id).where(
+        AdminUnit.scheme == unit.scheme,
+        or_(AdminUnit.path.startswith(unit.path), AdminUnit.path.in_(_ancestor_paths(unit.path))),
+    )
 
 
 def related(a: UnitLike | None, b: UnitLike | None) -> bool:
@@ -157,6 +176,7 @@ def related(a: UnitLike | None, b: UnitLike | None) -> bool:
 
 
 # --- the archive of another scheme (read only) ---------------------------------------------------
+
 
 def _reads_archives(unit: Any) -> bool:
     return unit is not None and bool(unit.level == level_of(unit.scheme, "city"))
@@ -179,8 +199,9 @@ def archive_ids(unit: AdminUnit | None) -> Select[tuple[int]]:
     return select(AdminUnit.id).where(AdminUnit.scheme != unit.scheme, AdminUnit.path.startswith(unit.path))
 
 
-def subtree_sql(unit: AdminUnit | None, name: str = "scope", *,
-                paramstyle: str = "named") -> tuple[str, dict[str, str]]:
+def subtree_sql(
+    unit: AdminUnit | None, name: str = "scope", *, paramstyle: str = "named"
+) -> tuple[str, dict[str, str]]:
     """The subtree of ``unit`` for raw set-based SQL: ``(sql, params)`` where ``sql`` is a parenthesised
     ``SELECT id FROM admin_unit …`` to write as ``commune_id IN {sql}`` (or ``NOT IN``), and ``params`` its
     bind values, named ``<name>_scheme`` and ``<name>_prefix``. ``paramstyle`` "named" gives ``:x`` (SQLAlchemy
@@ -193,5 +214,8 @@ def subtree_sql(unit: AdminUnit | None, name: str = "scope", *,
 
     def mark(p: str) -> str:
         return f":{p}" if paramstyle == "named" else f"%({p})s"
-    return (f"(SELECT id FROM admin_unit WHERE scheme = {mark(scheme)} AND path LIKE {mark(prefix)})",
-            {scheme: unit.scheme, prefix: unit.path + "%"})
+
+    return (
+        f"(SELECT id FROM admin_unit WHERE scheme = {mark(scheme)} AND path LIKE {mark(prefix)})",
+        {scheme: unit.scheme, prefix: unit.path + "%"},
+    )

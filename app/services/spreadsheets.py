@@ -18,6 +18,7 @@ them and shows them with the reader's Vietnamese grouping (4.308.000).
 
 No Flask imports: used by services, views and jobs alike.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -31,8 +32,17 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, PatternFill
 
 __all__ = [
-    "FORMULA_PREFIXES", "MONEY_FORMAT", "TEXT_FORMAT", "Money", "Styled", "append_row", "csv_text",
-    "new_workbook", "set_value", "sql_csv_text", "CsvWriter",
+    "FORMULA_PREFIXES",
+    "MONEY_FORMAT",
+    "TEXT_FORMAT",
+    "Money",
+    "Styled",
+    "append_row",
+    "csv_text",
+    "new_workbook",
+    "set_value",
+    "sql_csv_text",
+    "CsvWriter",
 ]
 
 #: A value starting with one of these is read as a formula by Excel / LibreOffice / Google Sheets.
@@ -53,9 +63,16 @@ class Styled:
 
     __slots__ = ("value", "font", "fill", "border", "alignment", "number_format")
 
-    def __init__(self, value: Any, *, font: Font | None = None, fill: PatternFill | None = None,
-                 border: Border | None = None, alignment: Alignment | None = None,
-                 number_format: str | None = None) -> None:
+    def __init__(
+        self,
+        value: Any,
+        *,
+        font: Font | None = None,
+        fill: PatternFill | None = None,
+        border: Border | None = None,
+        alignment: Alignment | None = None,
+        number_format: str | None = None,
+    ) -> None:
         self.value, self.font, self.fill, self.border = value, font, fill, border
         self.alignment, self.number_format = alignment, number_format
 
@@ -93,9 +110,16 @@ def new_workbook(*, write_only: bool = True) -> Workbook:
     return Workbook(write_only=write_only)
 
 
-def append_row(ws, values: Iterable[Any] = (), *, font: Font | None = None, fill: PatternFill | None = None,
-               border: Border | None = None, alignment: Alignment | None = None,
-               text_cols: Iterable[int] = ()) -> list[Cell]:
+def append_row(
+    ws,
+    values: Iterable[Any] = (),
+    *,
+    font: Font | None = None,
+    fill: PatternFill | None = None,
+    border: Border | None = None,
+    alignment: Alignment | None = None,
+    text_cols: Iterable[int] = (),
+) -> list[Cell]:
     """Append one row to ``ws`` (write-only or normal worksheet). Every value goes through
     :func:`set_value`; ``font``/``fill``/``border``/``alignment`` apply to each cell, a :class:`Styled`
     value overrides them for its cell; columns in ``text_cols`` (0-based) get the text format."""
@@ -119,6 +143,7 @@ def append_row(ws, values: Iterable[Any] = (), *, font: Font | None = None, fill
 
 
 # --- CSV ------------------------------------------------------------------------------------------
+
 
 def csv_text(value: Any) -> Any:
     """One CSV field: text starting with a formula character gets a leading single quote (OWASP)."""

@@ -3,6 +3,7 @@
 Each item names what lets a user act on it (a capability, or ``write:<permission class>``); the caller says
 which of these the actor holds and gets counts only for those. All counts come from one SELECT of scalar
 subqueries over the actor's subtree (set-based: never a query per unit)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -31,8 +32,9 @@ class TodoItem:
 
 TODO_ITEMS: tuple[TodoItem, ...] = (
     TodoItem("match_review", N_("Matching results waiting for review"), ("match",)),
-    TodoItem("accounts_to_verify", N_("Accounts entered by someone else, waiting for your verification"),
-             ("verify_account",)),
+    TodoItem(
+        "accounts_to_verify", N_("Accounts entered by someone else, waiting for your verification"), ("verify_account",)
+    ),
     TodoItem("not_visited", N_("People not visited yet"), ("write:Visit",)),
     TodoItem("opening_overdue", N_("Account-opening tasks overdue"), ("write:OpeningTask",)),
     TodoItem("periods_to_sync", N_("Payout periods to sync"), ("sync_payout",)),
@@ -54,24 +56,29 @@ def _queries(unit: AdminUnit, user_id: int | None, today: dt.date) -> dict:
         return select(PayoutPeriod.id).where(PayoutPeriod.status == WAITING_FOR[work], PayoutPeriod.unit_id.in_(ids))
 
     return {
-        "match_review": lambda: select(Beneficiary.id).where(Beneficiary.commune_id.in_(scope),
-                                                             Beneficiary.match_status.in_(TO_REVIEW)),
-        "accounts_to_verify": lambda: select(PaymentAccount.id).where(PaymentAccount.commune_id.in_(scope),
-                                                                      to_verify_by(user_id)),
+        "match_review": lambda: select(Beneficiary.id).where(
+            Beneficiary.commune_id.in_(scope), Beneficiary.match_status.in_(TO_REVIEW)
+        ),
+        "accounts_to_verify": lambda: select(PaymentAccount.id).where(
+            PaymentAccount.commune_id.in_(scope), to_verify_by(user_id)
+        ),
         "not_visited": lambda: select(Beneficiary.id).where(Beneficiary.commune_id.in_(scope), not_visited()),
-        "opening_overdue": lambda: select(AccountOpeningTask.id).where(AccountOpeningTask.commune_id.in_(scope),
-                                                                       opening_overdue(today)),
+        "opening_overdue": lambda: select(AccountOpeningTask.id).where(
+            AccountOpeningTask.commune_id.in_(scope), opening_overdue(today)
+        ),
         # A period is synced in parts by every unit it covers; locked and handed over by the unit in charge.
         "periods_to_sync": lambda: periods("sync", lineage_ids(unit)),
         "periods_to_lock": lambda: periods("lock", scope),
         "periods_to_hand_over": lambda: periods("hand_over", scope),
-        "follow_ups": lambda: select(PayoutLine.id).where(PayoutLine.commune_id.in_(scope),
-                                                          PayoutLine.result_status == "failed"),
+        "follow_ups": lambda: select(PayoutLine.id).where(
+            PayoutLine.commune_id.in_(scope), PayoutLine.result_status == "failed"
+        ),
     }
 
 
-def todo_counts(session: Session, unit: AdminUnit | None, abilities, *, user_id: int | None,
-                today: dt.date | None = None) -> list[tuple[TodoItem, int]]:
+def todo_counts(
+    session: Session, unit: AdminUnit | None, abilities, *, user_id: int | None, today: dt.date | None = None
+) -> list[tuple[TodoItem, int]]:
     """The to-do items the actor can act on (``abilities``: the names of ``TODO_NEEDS`` they hold), in list
     order, each with its count within ``unit``'s subtree. ``user_id`` is the actor (four eyes on accounts).
     No unit: nothing. Reads only; one query."""

@@ -6,6 +6,7 @@ accepts "1_000", " 7 " and Arabic-Indic digits; the database refuses integers be
 column, and anything else is a :class:`FieldError` the caller turns into a 400 (or a 404 for a path).
 Framework-free: the Flask glue is ``app/views/params.py``.
 """
+
 from __future__ import annotations
 
 import re
@@ -13,8 +14,8 @@ from typing import Any
 
 from app.services.messages import N_, FieldError, Problem
 
-MAX_ID = 2**31 - 1          # PostgreSQL INTEGER, the type of every id column
-MAX_INT = 2**31 - 1         # any other whole number stored or compared in an INTEGER column
+MAX_ID = 2**31 - 1  # PostgreSQL INTEGER, the type of every id column
+MAX_INT = 2**31 - 1  # any other whole number stored or compared in an INTEGER column
 _DIGITS = re.compile(r"[0-9]+")  # ASCII only (str.isdigit() and \d accept other scripts)
 
 
@@ -42,8 +43,14 @@ def is_id(value: Any) -> bool:
 def parse_id(value: Any, field: str = "id") -> int:
     """A row id from an int or a string of ASCII digits, 1 … MAX_ID; else FieldError ``invalid_id``."""
     if not is_id(value):
-        raise FieldError(Problem(field, "invalid_id", N_("%(field)s must be a whole number from 1 to %(max)s"),
-                                 {"field": field, "max": MAX_ID}))
+        raise FieldError(
+            Problem(
+                field,
+                "invalid_id",
+                N_("%(field)s must be a whole number from 1 to %(max)s"),
+                {"field": field, "max": MAX_ID},
+            )
+        )
     return _whole(value)
 
 
@@ -56,8 +63,14 @@ def parse_int(value: Any, field: str, *, minimum: int = -MAX_INT, maximum: int =
     """A whole number (int or ASCII digits with an optional minus) within [minimum, maximum]."""
     number = _whole(value)
     if number is None or not minimum <= number <= maximum:
-        raise FieldError(Problem(field, "invalid_number", N_("%(field)s must be a whole number from %(min)s to %(max)s"),
-                                 {"field": field, "min": minimum, "max": maximum}))
+        raise FieldError(
+            Problem(
+                field,
+                "invalid_number",
+                N_("%(field)s must be a whole number from %(min)s to %(max)s"),
+                {"field": field, "min": minimum, "max": maximum},
+            )
+        )
     return number
 
 
@@ -77,6 +90,12 @@ def optional_text(data: dict, key: str, *, max_length: int = 1000) -> str | None
         raise FieldError(Problem(key, "text_required", N_("%(field)s must be text"), {"field": key}))
     text = str(value).strip()
     if len(text) > max_length:
-        raise FieldError(Problem(key, "too_long", N_("%(field)s is too long (at most %(max)s characters)"),
-                                 {"field": key, "max": max_length}))
+        raise FieldError(
+            Problem(
+                key,
+                "too_long",
+                N_("%(field)s is too long (at most %(max)s characters)"),
+                {"field": key, "max": max_length},
+            )
+        )
     return text or None

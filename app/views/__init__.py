@@ -2,6 +2,7 @@
 
 The menu is the five steps of the scheme, then reports and administration (``MENU_CATEGORIES``); which
 category a view or link sits in is ``menu_category`` of ``app/security/roles.py``."""
+
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -32,16 +33,33 @@ def register_views(appbuilder) -> None:
     from app.views.reference import AdminUnitView, BankView
 
     _prepare_categories(appbuilder)
-    appbuilder.add_view(ImportBatchView, "ImportBatch", label=_l("Imports"), icon="fa-upload",
-                        category=menu_category("ImportBatch"))
-    appbuilder.add_link("ImportUpload", href="/importbatchview/upload/", label=_l("Upload a list"),
-                        icon="fa-file-excel-o", category=menu_category("ImportUpload"))
-    appbuilder.add_view(MatchReviewView, "MatchReview", label=_l("Matching review"), icon="fa-check-square-o",
-                        category=menu_category("MatchReview"))
-    appbuilder.add_view(BeneficiaryView, "Beneficiary", label=_l("Beneficiaries"), icon="fa-users",
-                        category=menu_category("Beneficiary"))
-    appbuilder.add_view(AdminUnitView, "AdminUnit", label=_l("Administrative units"), icon="fa-map",
-                        category=menu_category("AdminUnit"))
+    appbuilder.add_view(
+        ImportBatchView, "ImportBatch", label=_l("Imports"), icon="fa-upload", category=menu_category("ImportBatch")
+    )
+    appbuilder.add_link(
+        "ImportUpload",
+        href="/importbatchview/upload/",
+        label=_l("Upload a list"),
+        icon="fa-file-excel-o",
+        category=menu_category("ImportUpload"),
+    )
+    appbuilder.add_view(
+        MatchReviewView,
+        "MatchReview",
+        label=_l("Matching review"),
+        icon="fa-check-square-o",
+        category=menu_category("MatchReview"),
+    )
+    appbuilder.add_view(
+        BeneficiaryView,
+        "Beneficiary",
+        label=_l("Beneficiaries"),
+        icon="fa-users",
+        category=menu_category("Beneficiary"),
+    )
+    appbuilder.add_view(
+        AdminUnitView, "AdminUnit", label=_l("Administrative units"), icon="fa-map", category=menu_category("AdminUnit")
+    )
     appbuilder.add_view(BankView, "Bank", label=_l("Banks"), icon="fa-university", category=menu_category("Bank"))
 
     from app.views.person import PersonView
@@ -63,6 +81,11 @@ def register_views(appbuilder) -> None:
     from app.views.jobs import JobsView
 
     appbuilder.add_view(JobsView, "Jobs", label=_l("Background jobs"), icon="fa-tasks", category=menu_category("Jobs"))
-    appbuilder.add_link("ProgressExport", href="HomeView.export", label=_l("Progress by unit (.xlsx)"),
-                        icon="fa-file-excel-o", category=menu_category("ProgressExport"))
+    appbuilder.add_link(
+        "ProgressExport",
+        href="HomeView.export",
+        label=_l("Progress by unit (.xlsx)"),
+        icon="fa-file-excel-o",
+        category=menu_category("ProgressExport"),
+    )
     _order_categories(appbuilder)

@@ -1,5 +1,6 @@
 """Payment-account screens: the scoped list, enter / change, the "to verify" list (four eyes),
 shared-account flags, and the bulk import of account lists."""
+
 from __future__ import annotations
 
 from flask import abort, flash, g, jsonify, redirect, request, url_for
@@ -50,13 +51,16 @@ class EnterAccountForm(FlaskForm):
     bank = StringField(_l("Bank (name, short name or BIN)"), validators=[DataRequired()])
     account_number = StringField(_l("Account number"), validators=[DataRequired()])
     holder_name = StringField(_l("Account holder name"), validators=[DataRequired()])
-    mismatch_reason = TextAreaField(_l("Reason, when the holder is not the beneficiary or the registered proxy"),
-                                    validators=[OptionalValue()])
+    mismatch_reason = TextAreaField(
+        _l("Reason, when the holder is not the beneficiary or the registered proxy"), validators=[OptionalValue()]
+    )
 
 
 class AccountUploadForm(FlaskForm):
-    file = FileField(_l("File (.xlsx, .xls, .csv)"), validators=[
-        FileRequired(), FileAllowed(["xlsx", "xls", "csv"], _l("Only .xlsx, .xls or .csv files"))])
+    file = FileField(
+        _l("File (.xlsx, .xls, .csv)"),
+        validators=[FileRequired(), FileAllowed(["xlsx", "xls", "csv"], _l("Only .xlsx, .xls or .csv files"))],
+    )
     unit = SelectField(_l("Unit the list belongs to"), coerce=int)
 
 
@@ -81,36 +85,95 @@ class PaymentAccountView(ScopedMixin, PersonalDataViewMixin, ModelView):
     datamodel = PersonLinkInterface(PaymentAccount, person_columns={"beneficiary": "beneficiary_id"})
     class_permission_name = "PaymentAccount"
     # Never deleted (a version is rejected or superseded, with who and when): no delete route, no mapping.
-    method_permission_name = dict({k: v for k, v in VIEW_METHODS.items() if "delete" not in k}, enter="write",
-                                  to_verify="read", approve="read", reject="read", shared="read", end="read",
-                                  restore="read")
+    method_permission_name = dict(
+        {k: v for k, v in VIEW_METHODS.items() if "delete" not in k},
+        enter="write",
+        to_verify="read",
+        approve="read",
+        reject="read",
+        shared="read",
+        end="read",
+        restore="read",
+    )
     scope_relation = None
-    include_route_methods = {"list", "show", "add", "enter", "to_verify", "approve", "reject", "shared", "end",
-                             "restore"}
+    include_route_methods = {
+        "list",
+        "show",
+        "add",
+        "enter",
+        "to_verify",
+        "approve",
+        "reject",
+        "shared",
+        "end",
+        "restore",
+    }
     show_template = "account_show.html"
     list_title = _l("Payment accounts")
     show_title = _l("Payment account")
-    list_columns = ["beneficiary", "channel", "bank", "account_number", "holder_name", "state", "shared_flag",
-                    "source", "entered_at", "verified_at"]
-    show_columns = ["beneficiary", "channel", "bank", "account_number", "holder_name", "holder_ascii",
-                    "name_mismatch_reason", "shared_flag", "source", "state", "entered_by", "entered_at",
-                    "verified_by", "verified_at", "reject_reason", "ended_by", "ended_at", "end_reason"]
+    list_columns = [
+        "beneficiary",
+        "channel",
+        "bank",
+        "account_number",
+        "holder_name",
+        "state",
+        "shared_flag",
+        "source",
+        "entered_at",
+        "verified_at",
+    ]
+    show_columns = [
+        "beneficiary",
+        "channel",
+        "bank",
+        "account_number",
+        "holder_name",
+        "holder_ascii",
+        "name_mismatch_reason",
+        "shared_flag",
+        "source",
+        "state",
+        "entered_by",
+        "entered_at",
+        "verified_by",
+        "verified_at",
+        "reject_reason",
+        "ended_by",
+        "ended_at",
+        "end_reason",
+    ]
     search_columns = ["state", "shared_flag", "account_number", "bank", "source", "holder_ascii"]
     order_columns = ["entered_at", "verified_at", "state", "account_number"]
     base_order = ("entered_at", "desc")
     label_columns = {
-        "beneficiary": _l("Beneficiary"), "channel": _l("Channel"), "bank": _l("Bank"),
-        "account_number": _l("Account number"), "holder_name": _l("Account holder"),
-        "holder_ascii": _l("Account holder (bank form)"), "name_mismatch_reason": _l("Reason for a different holder"),
-        "shared_flag": _l("Shared with another person"), "source": _l("Source"), "state": _l("State"),
-        "entered_by": _l("Entered by"), "entered_at": _l("Entered at"), "verified_by": _l("Verified by"),
-        "verified_at": _l("Verified at"), "reject_reason": _l("Reason for rejection"),
-        "ended_by": _l("Ended by"), "ended_at": _l("Ended at"), "end_reason": _l("Reason for ending"),
+        "beneficiary": _l("Beneficiary"),
+        "channel": _l("Channel"),
+        "bank": _l("Bank"),
+        "account_number": _l("Account number"),
+        "holder_name": _l("Account holder"),
+        "holder_ascii": _l("Account holder (bank form)"),
+        "name_mismatch_reason": _l("Reason for a different holder"),
+        "shared_flag": _l("Shared with another person"),
+        "source": _l("Source"),
+        "state": _l("State"),
+        "entered_by": _l("Entered by"),
+        "entered_at": _l("Entered at"),
+        "verified_by": _l("Verified by"),
+        "verified_at": _l("Verified at"),
+        "reject_reason": _l("Reason for rejection"),
+        "ended_by": _l("Ended by"),
+        "ended_at": _l("Ended at"),
+        "end_reason": _l("Reason for ending"),
     }
     formatters_columns = {
-        "account_number": account_formatter, "state": lambda v: label("account_state", v),
-        "channel": lambda v: label("account_channel", v), "source": lambda v: label("account_source", v),
-        "entered_at": format_date, "verified_at": format_date, "ended_at": format_date,
+        "account_number": account_formatter,
+        "state": lambda v: label("account_state", v),
+        "channel": lambda v: label("account_channel", v),
+        "source": lambda v: label("account_source", v),
+        "entered_at": format_date,
+        "verified_at": format_date,
+        "ended_at": format_date,
         "shared_flag": lambda v: gettext("Yes") if v else "",
     }
     search_form_query_rel_fields = {"beneficiary": [["commune_id", FilterInFunction, current_scope_ids]]}
@@ -125,7 +188,9 @@ class PaymentAccountView(ScopedMixin, PersonalDataViewMixin, ModelView):
     def enter(self):
         require("enter_account")
         form = EnterAccountForm()
-        form.channel.choices = [("", gettext("(from the bank)"))] + [(k, str(v)) for k, v in labels("account_channel").items()]
+        form.channel.choices = [("", gettext("(from the bank)"))] + [
+            (k, str(v)) for k, v in labels("account_channel").items()
+        ]
         person = None
         if request.method == "GET" and request.args.get("beneficiary"):
             person = _find_beneficiary(request.args["beneficiary"])
@@ -140,14 +205,22 @@ class PaymentAccountView(ScopedMixin, PersonalDataViewMixin, ModelView):
             else:
                 try:
                     account, problems = accounts.enter_account(
-                        db.session, beneficiary_id=person.id, channel=form.channel.data or None, bank=form.bank.data,
-                        account_number=form.account_number.data, holder_name=form.holder_name.data, source="police",
-                        user_id=g.user.id, mismatch_reason=form.mismatch_reason.data or None)
+                        db.session,
+                        beneficiary_id=person.id,
+                        channel=form.channel.data or None,
+                        bank=form.bank.data,
+                        account_number=form.account_number.data,
+                        holder_name=form.holder_name.data,
+                        source="police",
+                        user_id=g.user.id,
+                        mismatch_reason=form.mismatch_reason.data or None,
+                    )
                 except FieldError as exc:
                     db.session.rollback()
                     target = getattr(form, exc.problem.field, None) if exc.problem.field in form._fields else None
                     (target.errors if target is not None else form.beneficiary.errors).append(
-                        render_problem(exc.problem))
+                        render_problem(exc.problem)
+                    )
                 else:
                     db.session.commit()
                     for p in problems:
@@ -156,30 +229,49 @@ class PaymentAccountView(ScopedMixin, PersonalDataViewMixin, ModelView):
                     return redirect(url_for(".show", pk=account.id))
         banks = db.session.scalars(select(Bank).order_by(Bank.short_name)).all()
         current = accounts.account_in_force(db.session, person.id) if person is not None else None
-        return self.render_template("account_enter.html", form=form, person=person, banks=banks, current=current,
-                                    title=gettext("Enter or change a payment account"))
+        return self.render_template(
+            "account_enter.html",
+            form=form,
+            person=person,
+            banks=banks,
+            current=current,
+            title=gettext("Enter or change a payment account"),
+        )
 
     @expose("/to_verify/")
     @has_access
     def to_verify(self):
         others = request.args.get("others") == "1"  # only what the user may verify (entered by someone else)
         waiting = accounts.to_verify_by(g.user.id) if others else PaymentAccount.state == "pending"
-        pending = (scoped_query(db.session, g.user, PaymentAccount).filter(waiting)
-                   .order_by(PaymentAccount.entered_at).limit(500).all())
+        pending = (
+            scoped_query(db.session, g.user, PaymentAccount)
+            .filter(waiting)
+            .order_by(PaymentAccount.entered_at)
+            .limit(500)
+            .all()
+        )
         rows = [(a, accounts.account_in_force(db.session, a.beneficiary_id)) for a in pending]
         log_page("payment_account", [a.id for a, cur in rows] + [cur.id for _a, cur in rows if cur is not None])
         mine = {a.id for a, _cur in rows if not accounts.may_verify(a, g.user.id)}
-        return self.render_template("account_verify.html", rows=rows, can_verify=can("verify_account"), mine=mine,
-                                    fmt_account=account_formatter, fmt_cccd=cccd_formatter,
-                                    channel_labels=labels("account_channel"), source_labels=labels("account_source"),
-                                    title=gettext("Accounts to verify"))
+        return self.render_template(
+            "account_verify.html",
+            rows=rows,
+            can_verify=can("verify_account"),
+            mine=mine,
+            fmt_account=account_formatter,
+            fmt_cccd=cccd_formatter,
+            channel_labels=labels("account_channel"),
+            source_labels=labels("account_source"),
+            title=gettext("Accounts to verify"),
+        )
 
     def _decide(self, pk: int, approve: bool):
         require("verify_account")
         account = _scoped_account(pk)
         try:
-            accounts.verify_account(db.session, account.id, g.user.id, approve=approve,
-                                    reason=request.form.get("reason"))
+            accounts.verify_account(
+                db.session, account.id, g.user.id, approve=approve, reason=request.form.get("reason")
+            )
         except FieldError as exc:
             db.session.rollback()
             flash(render_problem(exc.problem), "danger")
@@ -204,10 +296,15 @@ class PaymentAccountView(ScopedMixin, PersonalDataViewMixin, ModelView):
     def show(self, pk):
         account = _scoped_account(int(pk)) if str(pk).isdigit() else abort(404)
         return self.render_template(
-            self.show_template, pk=account.id, title=self.show_title, widgets=self._show(account.id),
-            related_views=self._related_views, account=account,
+            self.show_template,
+            pk=account.id,
+            title=self.show_title,
+            widgets=self._show(account.id),
+            related_views=self._related_views,
+            account=account,
             can_end=account.state in accounts.OPEN_STATES and (can("enter_account") or can("verify_account")),
-            can_restore=account.state == accounts.ENDED and can("restore_account"))
+            can_restore=account.state == accounts.ENDED and can("restore_account"),
+        )
 
     def _change(self, pk: int, func, done: str):
         account = _scoped_account(pk)
@@ -227,26 +324,38 @@ class PaymentAccountView(ScopedMixin, PersonalDataViewMixin, ModelView):
         """Take an account out of use with a reason (never deleted; a higher role can restore it)."""
         if not (can("enter_account") or can("verify_account")):
             raise Forbidden()
-        return self._change(pk, lambda a: accounts.end_account(db.session, a.id, g.user.id,
-                                                               reason=request.form.get("reason")),
-                            gettext("The account was ended; it stays on record and can be restored."))
+        return self._change(
+            pk,
+            lambda a: accounts.end_account(db.session, a.id, g.user.id, reason=request.form.get("reason")),
+            gettext("The account was ended; it stays on record and can be restored."),
+        )
 
     @expose("/restore/<int:pk>", methods=["POST"])
     @has_access
     def restore(self, pk):
         require("restore_account")
-        return self._change(pk, lambda a: accounts.restore_account(db.session, a.id, g.user.id),
-                            gettext("The account was restored."))
+        return self._change(
+            pk, lambda a: accounts.restore_account(db.session, a.id, g.user.id), gettext("The account was restored.")
+        )
 
     @expose("/shared/")
     @has_access
     def shared(self):
-        rows = (scoped_query(db.session, g.user, PaymentAccount)
-                .filter(PaymentAccount.shared_flag.is_(True), PaymentAccount.state.in_(("pending", "verified")))
-                .order_by(PaymentAccount.bank_bin, PaymentAccount.account_number).limit(1000).all())
+        rows = (
+            scoped_query(db.session, g.user, PaymentAccount)
+            .filter(PaymentAccount.shared_flag.is_(True), PaymentAccount.state.in_(("pending", "verified")))
+            .order_by(PaymentAccount.bank_bin, PaymentAccount.account_number)
+            .limit(1000)
+            .all()
+        )
         log_page("payment_account", [a.id for a in rows])
-        return self.render_template("account_shared.html", rows=rows, fmt_account=account_formatter,
-                                    state_labels=labels("account_state"), title=gettext("Accounts shared by several people"))
+        return self.render_template(
+            "account_shared.html",
+            rows=rows,
+            fmt_account=account_formatter,
+            state_labels=labels("account_state"),
+            title=gettext("Accounts shared by several people"),
+        )
 
 
 class AccountImportView(ScopedMixin, ModelView):
@@ -260,16 +369,32 @@ class AccountImportView(ScopedMixin, ModelView):
     extra_base_filters = [["kind", FilterEqual, account_import.KIND]]
     include_route_methods = {"list", "show", "upload", "detail", "progress", "report"}
     list_title = _l("Account lists")
-    list_columns = ["id", "filename", "unit", "status", "rows_total", "rows_imported", "rows_updated",
-                    "rows_duplicate", "rows_error", "created_at"]
+    list_columns = [
+        "id",
+        "filename",
+        "unit",
+        "status",
+        "rows_total",
+        "rows_imported",
+        "rows_updated",
+        "rows_duplicate",
+        "rows_error",
+        "created_at",
+    ]
     base_order = ("id", "desc")
     label_columns = {
-        "id": "#", "filename": _l("File"), "unit": _l("Unit"), "status": _l("Status"), "rows_total": _l("Rows"),
-        "rows_imported": _l("New accounts"), "rows_updated": _l("Changed accounts"),
-        "rows_duplicate": _l("Duplicates"), "rows_error": _l("Errors"), "created_at": _l("Uploaded at"),
+        "id": "#",
+        "filename": _l("File"),
+        "unit": _l("Unit"),
+        "status": _l("Status"),
+        "rows_total": _l("Rows"),
+        "rows_imported": _l("New accounts"),
+        "rows_updated": _l("Changed accounts"),
+        "rows_duplicate": _l("Duplicates"),
+        "rows_error": _l("Errors"),
+        "created_at": _l("Uploaded at"),
     }
     formatters_columns = {"status": lambda v: label("batch_status", v), "created_at": format_date}
-
 
     @expose("/show/<pk>")
     @has_access
@@ -283,16 +408,23 @@ class AccountImportView(ScopedMixin, ModelView):
         form = AccountUploadForm()
         unit = current_unit()
         units = db.session.execute(
-            select(AdminUnit.id, AdminUnit.name, AdminUnit.level).where(AdminUnit.id.in_(current_scope_ids()))
-            .order_by(AdminUnit.path)).all()
+            select(AdminUnit.id, AdminUnit.name, AdminUnit.level)
+            .where(AdminUnit.id.in_(current_scope_ids()))
+            .order_by(AdminUnit.path)
+        ).all()
         form.unit.choices = [(u.id, ("— " * (u.level - (unit.level if unit else 1))) + u.name) for u in units]
         if request.method == "GET" and unit is not None:
             form.unit.data = unit.id
         if form.validate_on_submit():
             check_current(form.unit.data)
             upload = form.file.data
-            batch = account_import.create_batch(db.session, filename=upload.filename, content=upload.read(),
-                                                unit=db.session.get(AdminUnit, form.unit.data), user_id=g.user.id)
+            batch = account_import.create_batch(
+                db.session,
+                filename=upload.filename,
+                content=upload.read(),
+                unit=db.session.get(AdminUnit, form.unit.data),
+                user_id=g.user.id,
+            )
             db.session.commit()
             if batch.status == "uploaded":
                 registry.start("account_import", batch.id)
@@ -307,9 +439,16 @@ class AccountImportView(ScopedMixin, ModelView):
         lines = preview_lines(batch, account_import.report_lines)
         failure = failure_text(batch)
         return self.render_template(
-            "import_detail.html", batch=batch, lines=lines, columns=[], failure=failure,
-            shown=shown_progress("account_import", batch, "batch_status"), can_apply=False, category_label="",
-            title=gettext("Account list #%(id)s", id=batch.id))
+            "import_detail.html",
+            batch=batch,
+            lines=lines,
+            columns=[],
+            failure=failure,
+            shown=shown_progress("account_import", batch, "batch_status"),
+            can_apply=False,
+            category_label="",
+            title=gettext("Account list #%(id)s", id=batch.id),
+        )
 
     @expose("/progress/<int:pk>")
     @has_access

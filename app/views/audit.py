@@ -7,6 +7,7 @@ user, person, date and action; rows are limited to the user's scope (a city-leve
 masks the columns for users without ``unmask``, logs every show page in the audit trail, and
 adds ``POST …/unmask/<pk>`` (button on the show page) for users with ``unmask_record``.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -51,8 +52,10 @@ def _local_time(value: dt.datetime | None) -> str:
 
 def _mask_json(value):
     if isinstance(value, dict):
-        return {k: (MASKERS[IDENTIFIER_FIELDS[k]](v) if k in IDENTIFIER_FIELDS and isinstance(v, str) else _mask_json(v))
-                for k, v in value.items()}
+        return {
+            k: (MASKERS[IDENTIFIER_FIELDS[k]](v) if k in IDENTIFIER_FIELDS and isinstance(v, str) else _mask_json(v))
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [_mask_json(v) for v in value]
     return value
@@ -73,8 +76,9 @@ def _pretty_json(value: str | None):
         return value
     if should_mask():
         data = _mask_json(data)
-    return Markup("<pre class=\"asxh-audit-json\">%s</pre>") % escape(
-        json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True))
+    return Markup('<pre class="asxh-audit-json">%s</pre>') % escape(
+        json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True)
+    )
 
 
 class AuditScopeFilter(BaseFilter):
@@ -101,25 +105,63 @@ class AuditLogView(ModelView):
     list_title = _l("Audit trail")
     show_title = _l("Audit record")
     list_columns = ["id", "at", "username", "remote_addr", "action", "entity", "entity_id", "beneficiary_id", "unit"]
-    show_columns = ["id", "at", "username", "user_id", "remote_addr", "source", "action", "entity", "entity_id",
-                    "beneficiary_id", "unit", "detail", "old_values", "new_values", "prev_hash", "hash"]
-    search_columns = ["at", "username", "user_id", "action", "beneficiary_id", "entity", "entity_id", "remote_addr",
-                      "source"]
+    show_columns = [
+        "id",
+        "at",
+        "username",
+        "user_id",
+        "remote_addr",
+        "source",
+        "action",
+        "entity",
+        "entity_id",
+        "beneficiary_id",
+        "unit",
+        "detail",
+        "old_values",
+        "new_values",
+        "prev_hash",
+        "hash",
+    ]
+    search_columns = [
+        "at",
+        "username",
+        "user_id",
+        "action",
+        "beneficiary_id",
+        "entity",
+        "entity_id",
+        "remote_addr",
+        "source",
+    ]
     order_columns = ["id", "at", "username", "action", "entity"]
     label_columns = {
-        "id": "#", "at": _l("Time"), "username": _l("User"), "user_id": _l("User id"),
-        "remote_addr": _l("Address"), "source": _l("Source"), "action": _l("Action"), "entity": _l("Table"),
-        "entity_id": _l("Record"), "beneficiary_id": _l("Person (beneficiary id)"), "unit": _l("Unit"),
-        "detail": _l("Detail"), "old_values": _l("Old values"), "new_values": _l("New values"),
-        "prev_hash": _l("Previous hash"), "hash": _l("Hash"),
+        "id": "#",
+        "at": _l("Time"),
+        "username": _l("User"),
+        "user_id": _l("User id"),
+        "remote_addr": _l("Address"),
+        "source": _l("Source"),
+        "action": _l("Action"),
+        "entity": _l("Table"),
+        "entity_id": _l("Record"),
+        "beneficiary_id": _l("Person (beneficiary id)"),
+        "unit": _l("Unit"),
+        "detail": _l("Detail"),
+        "old_values": _l("Old values"),
+        "new_values": _l("New values"),
+        "prev_hash": _l("Previous hash"),
+        "hash": _l("Hash"),
     }
     formatters_columns = {
         "at": _local_time,
         "action": lambda v: label("audit_action", v),
         "entity": entity_name,
         "detail": audit_detail,
-        "source": lambda v: " — ".join([label("audit_source", str(v).partition(":")[0])]
-                                       + ([str(v).partition(":")[2]] if ":" in str(v or "") else [])),
+        "source": lambda v: " — ".join(
+            [label("audit_source", str(v).partition(":")[0])]
+            + ([str(v).partition(":")[2]] if ":" in str(v or "") else [])
+        ),
         "old_values": _pretty_json,
         "new_values": _pretty_json,
     }
@@ -146,8 +188,8 @@ class PersonalDataViewMixin:
     """
 
     masked_columns: dict[str, str] = {}
-    audit_entity: str | None = None          # default: the model's table name
-    audit_person_attr: str | None = None      # default: "beneficiary_id" if the model has one, else "id"
+    audit_entity: str | None = None  # default: the model's table name
+    audit_person_attr: str | None = None  # default: "beneficiary_id" if the model has one, else "id"
     audit_unit_attr: str = "commune_id"
     show_template = "personal_data_show.html"
 
@@ -160,8 +202,13 @@ class PersonalDataViewMixin:
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.masked_columns = identifier_columns(self.list_columns, self.show_columns, self.search_columns,
-                                                 self.order_columns, extra=type(self).masked_columns)
+        self.masked_columns = identifier_columns(
+            self.list_columns,
+            self.show_columns,
+            self.search_columns,
+            self.order_columns,
+            extra=type(self).masked_columns,
+        )
         if self.audit_person_attr is None:
             self.audit_person_attr = "beneficiary_id" if hasattr(self.datamodel.obj, "beneficiary_id") else "id"
         formatters = dict(self.formatters_columns or {})
@@ -177,34 +224,48 @@ class PersonalDataViewMixin:
         searches = [(f.column_name, f.arg_name, v) for f, v in zip(filters.filters, filters.values, strict=True)]
         refused = refused_searches(searches, self.masked_columns)
         if refused:
-            kept = [(f, v) for f, v in zip(filters.filters, filters.values, strict=True)
-                    if (f.column_name, f.arg_name) not in refused]
+            kept = [
+                (f, v)
+                for f, v in zip(filters.filters, filters.values, strict=True)
+                if (f.column_name, f.arg_name) not in refused
+            ]
             filters.filters, filters.values = [f for f, _v in kept], [v for _f, v in kept]
             searches = [(f.column_name, f.arg_name, v) for f, v in kept]
-            flash(gettext("Identifiers you see masked can only be searched by the exact full number; "
-                          "the other search on them was ignored."), "warning")
+            flash(
+                gettext(
+                    "Identifiers you see masked can only be searched by the exact full number; "
+                    "the other search on them was ignored."
+                ),
+                "warning",
+            )
         return searches
 
     def _get_list_widget(self, filters, *args, order_column="", order_direction="", **kwargs):
         searches = self.drop_refused_searches(filters)
         if refuse_sort(order_column, self.masked_columns):
             order_column, order_direction = "", ""
-        widgets = super()._get_list_widget(filters, *args, order_column=order_column,
-                                           order_direction=order_direction, **kwargs)
+        widgets = super()._get_list_widget(
+            filters, *args, order_column=order_column, order_direction=order_direction, **kwargs
+        )
         shown = widgets["list"].template_args
         log_exact_searches(self._entity(), searches, self.masked_columns, count=shown.get("count"))
         masked = should_mask()
         columns = [c for c in self.masked_columns if c in (self.list_columns or [])]
-        log_view(self._entity(), None, ids=list(shown.get("pks") or []), fields=[] if masked else columns,
-                 masked=masked)
+        log_view(
+            self._entity(), None, ids=list(shown.get("pks") or []), fields=[] if masked else columns, masked=masked
+        )
         return widgets
 
     def _audit_keys(self, pk, item) -> dict:
         entity = self._entity()
         person = getattr(item, self.audit_person_attr, None)
         unit = getattr(item, self.audit_unit_attr, None)
-        return {"entity": entity, "entity_id": pk, "beneficiary_id": person if isinstance(person, int) else None,
-                "unit_id": unit if isinstance(unit, int) else None}
+        return {
+            "entity": entity,
+            "entity_id": pk,
+            "beneficiary_id": person if isinstance(person, int) else None,
+            "unit_id": unit if isinstance(unit, int) else None,
+        }
 
     def _get_show_widget(self, pk, item, *args, **kwargs):
         keys = self._audit_keys(pk, item)
@@ -212,8 +273,7 @@ class PersonalDataViewMixin:
         if not getattr(g, "asxh_unmask_once", False):
             masked = should_mask()
             columns = [c for c in self.masked_columns if c in (self.show_columns or [])]
-            log_view(keys.pop("entity"), keys.pop("entity_id"), fields=[] if masked else columns,
-                     masked=masked, **keys)
+            log_view(keys.pop("entity"), keys.pop("entity_id"), fields=[] if masked else columns, masked=masked, **keys)
         return super()._get_show_widget(pk, item, *args, **kwargs)
 
     @expose("/unmask/<pk>", methods=["POST"])
@@ -227,19 +287,29 @@ class PersonalDataViewMixin:
         if item is None:
             abort(404)
         keys = self._audit_keys(pk, item)
-        log_unmask(keys.pop("entity"), keys.pop("entity_id"),
-                   fields=[c for c in self.masked_columns if c in (self.show_columns or [])], **keys)
+        log_unmask(
+            keys.pop("entity"),
+            keys.pop("entity_id"),
+            fields=[c for c in self.masked_columns if c in (self.show_columns or [])],
+            **keys,
+        )
         g.asxh_unmask_once = True
         widgets = self._show(pk)
-        return self.render_template(self.show_template, pk=pk, title=self.show_title, widgets=widgets,
-                                    related_views=self._related_views, asxh_unmasked=True)
+        return self.render_template(
+            self.show_template,
+            pk=pk,
+            title=self.show_title,
+            widgets=widgets,
+            related_views=self._related_views,
+            asxh_unmasked=True,
+        )
 
 
 def register_audit_views(appbuilder) -> None:
     """The audit screen in the Security menu, and the template helpers of ``personal_data_show.html``."""
     from app.security.masking import masking_state
 
-    appbuilder.add_view(AuditLogView, "AuditLog", label=_l("Audit trail"), icon="fa-history",
-                        category=menu_category("AuditLog"))
-    current_app.jinja_env.globals.update(asxh_masking_state=masking_state,
-                                         asxh_audit_history_url=audit_history_url)
+    appbuilder.add_view(
+        AuditLogView, "AuditLog", label=_l("Audit trail"), icon="fa-history", category=menu_category("AuditLog")
+    )
+    current_app.jinja_env.globals.update(asxh_masking_state=masking_state, asxh_audit_history_url=audit_history_url)

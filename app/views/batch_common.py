@@ -1,4 +1,5 @@
 """What the pages of every import batch (beneficiary lists, account lists) show the same way."""
+
 from __future__ import annotations
 
 import json

@@ -4,6 +4,7 @@ The add/edit form is validated by ``people.parse_person_fields`` (the import's v
 person: "End" asks for a reason (the person, or one enrolment); "Reinstate" is for a higher unit holding the
 ``reinstate`` capability.
 """
+
 import io
 
 from flask import abort, flash, g, redirect, request, send_file, url_for
@@ -33,11 +34,21 @@ from app.views.search import PersonListInterface
 from app.views.visits import XLSX
 
 BENEFICIARY_LABELS = {
-    "full_name": _l("Full name"), "cccd": _l("CCCD"), "cmnd": _l("Old ID (CMND)"),
-    "date_of_birth": _l("Date of birth"), "birth_year": _l("Birth year"), "sex": _l("Sex"),
-    "address": _l("Address"), "commune": _l("Commune"), "match_status": _l("Match status"),
-    "categories": _l("Categories"), "total_amount": _l("Monthly amount"), "hold_reason": _l("Hold"),
-    "birth": _l("Date of birth"), "ended_at": _l("Ended on"), "end_reason": _l("Reason for ending"),
+    "full_name": _l("Full name"),
+    "cccd": _l("CCCD"),
+    "cmnd": _l("Old ID (CMND)"),
+    "date_of_birth": _l("Date of birth"),
+    "birth_year": _l("Birth year"),
+    "sex": _l("Sex"),
+    "address": _l("Address"),
+    "commune": _l("Commune"),
+    "match_status": _l("Match status"),
+    "categories": _l("Categories"),
+    "total_amount": _l("Monthly amount"),
+    "hold_reason": _l("Hold"),
+    "birth": _l("Date of birth"),
+    "ended_at": _l("Ended on"),
+    "end_reason": _l("Reason for ending"),
     "duplicate_of_id": _l("Possible duplicate of record"),
     "account_number": _l("Account number"),
 }
@@ -50,18 +61,42 @@ class ValidationFailed(Exception):
 class BeneficiaryView(ScopedMixin, PersonalDataViewMixin, ModelView):
     datamodel = PersonListInterface(Beneficiary, person_columns={"full_name": "id"})
     class_permission_name = "Beneficiary"
-    method_permission_name = dict({k: v for k, v in VIEW_METHODS.items() if k != "delete"},
-                                  end="write", reinstate="read", export="read")
+    method_permission_name = dict(
+        {k: v for k, v in VIEW_METHODS.items() if k != "delete"}, end="write", reinstate="read", export="read"
+    )
     exclude_route_methods = {"delete"}
     show_template = "beneficiary_show.html"
     list_template = "beneficiary_list.html"
     scope_relation = "commune"
     list_columns = ["full_name", "cccd", "birth", "sex", "commune", "categories", "total_amount", "match_status"]
-    show_columns = ["full_name", "cccd", "cmnd", "birth", "sex", "address", "commune", "categories",
-                    "total_amount", "match_status", "duplicate_of_id", "hold_reason", "ended_at", "end_reason"]
+    show_columns = [
+        "full_name",
+        "cccd",
+        "cmnd",
+        "birth",
+        "sex",
+        "address",
+        "commune",
+        "categories",
+        "total_amount",
+        "match_status",
+        "duplicate_of_id",
+        "hold_reason",
+        "ended_at",
+        "end_reason",
+    ]
     search_columns = ["full_name", "cccd", "account_number", "birth_year", "sex", "commune", "match_status", "address"]
     search_form_extra_fields = {"account_number": StringField(_l("Account number"))}
-    add_columns = edit_columns = ["full_name", "cccd", "cmnd", "date_of_birth", "birth_year", "sex", "address", "commune"]
+    add_columns = edit_columns = [
+        "full_name",
+        "cccd",
+        "cmnd",
+        "date_of_birth",
+        "birth_year",
+        "sex",
+        "address",
+        "commune",
+    ]
     order_columns = ["full_name", "cccd", "birth_year", "match_status"]
     base_order = ("full_name", "asc")
     label_columns = BENEFICIARY_LABELS
@@ -144,15 +179,27 @@ class BeneficiaryView(ScopedMixin, PersonalDataViewMixin, ModelView):
         unit = current_unit()
         out = io.BytesIO()
         with force_locale("vi"):
-            count = person.write_beneficiary_list(db.session, out, unit, gettext, ids=select(ids.c.id),
-                                                  unmask=can_unmask(), title=gettext("Beneficiaries"))
+            count = person.write_beneficiary_list(
+                db.session,
+                out,
+                unit,
+                gettext,
+                ids=select(ids.c.id),
+                unmask=can_unmask(),
+                title=gettext("Beneficiaries"),
+            )
         log_exact_searches("beneficiary", searches, self.masked_columns, count=count)
-        log_export("beneficiary_list", detail=f"Beneficiary list, {unit.name if unit else ''}", count=count,
-                   unit_id=unit.id if unit else None,
-                   params={col: value for col, _opr, value in searches} or None)
+        log_export(
+            "beneficiary_list",
+            detail=f"Beneficiary list, {unit.name if unit else ''}",
+            count=count,
+            unit_id=unit.id if unit else None,
+            params={col: value for col, _opr, value in searches} or None,
+        )
         out.seek(0)
-        return send_file(out, as_attachment=True, mimetype=XLSX,
-                         download_name=f"danh-sach-doi-tuong-{local_today():%Y%m%d}.xlsx")
+        return send_file(
+            out, as_attachment=True, mimetype=XLSX, download_name=f"danh-sach-doi-tuong-{local_today():%Y%m%d}.xlsx"
+        )
 
     def _end_form(self, item, mode: str):
         if request.method == "POST":
@@ -163,8 +210,14 @@ class BeneficiaryView(ScopedMixin, PersonalDataViewMixin, ModelView):
                 if mode == "end":
                     people.end_person(db.session, item, g.user.id, request.form.get("reason"), category=category)
                 else:
-                    people.reinstate_person(db.session, item, g.user.id, getattr(g.user, "unit_id", None),
-                                            request.form.get("reason"), category=category)
+                    people.reinstate_person(
+                        db.session,
+                        item,
+                        g.user.id,
+                        getattr(g.user, "unit_id", None),
+                        request.form.get("reason"),
+                        category=category,
+                    )
             except FieldError as exc:
                 db.session.rollback()
                 flash(problem_message(exc.problem), "danger")
@@ -173,6 +226,10 @@ class BeneficiaryView(ScopedMixin, PersonalDataViewMixin, ModelView):
                 flash(gettext("Ended.") if mode == "end" else gettext("Reinstated."), "success")
                 return redirect(url_for(".show", pk=item.id))
             item = self._person_or_404(item.id)
-        return self.render_template("beneficiary_end.html", person=item, mode=mode,
-                                    categories=self._categories(item, ended=(mode == "reinstate")),
-                                    title=gettext("End a beneficiary") if mode == "end" else gettext("Reinstate"))
+        return self.render_template(
+            "beneficiary_end.html",
+            person=item,
+            mode=mode,
+            categories=self._categories(item, ended=(mode == "reinstate")),
+            title=gettext("End a beneficiary") if mode == "end" else gettext("Reinstate"),
+        )

@@ -1,5 +1,6 @@
 """Short-lived figures shared by every web process, kept in Redis (no in-process state): the home page's
 per-commune figures (``dashboard_cache``). The services take the cache as an argument and never know Redis."""
+
 from __future__ import annotations
 
 from flask import current_app

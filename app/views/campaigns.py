@@ -1,4 +1,5 @@
 """Campaigns (đợt): deadlines per step and each commune's completion; overdue steps in red."""
+
 from __future__ import annotations
 
 from flask import abort, flash, g, redirect, request, url_for
@@ -67,7 +68,6 @@ class CampaignView(LandOnNewRowMixin, InScopeOr404, ModelView):
     def pre_delete(self, item):
         check_current(item.unit_id, exc=Forbidden)
 
-
     @expose("/show/<pk>")
     @has_access
     def show(self, pk):
@@ -82,11 +82,15 @@ class CampaignView(LandOnNewRowMixin, InScopeOr404, ModelView):
             abort(404)
         data = campaigns.board(db.session, campaign, unit)
         return self.render_template(
-            "campaign_board.html", campaign=campaign, unit=unit, data=data,
+            "campaign_board.html",
+            campaign=campaign,
+            unit=unit,
+            data=data,
             can_deadline=has("can_write", "Campaign") and unit_in_scope(db.session, g.user, campaign.unit_id),
-            can_mark=has("can_write", "CampaignProgress"), parent=unit.parent if unit.parent_id and
-            unit_in_scope(db.session, g.user, unit.parent_id) else None,
-            title=campaign.name)
+            can_mark=has("can_write", "CampaignProgress"),
+            parent=unit.parent if unit.parent_id and unit_in_scope(db.session, g.user, unit.parent_id) else None,
+            title=campaign.name,
+        )
 
     @expose("/deadline/<int:pk>", methods=["POST"])
     @has_access
@@ -100,8 +104,14 @@ class CampaignView(LandOnNewRowMixin, InScopeOr404, ModelView):
                 if raw:
                     day, _year = parse_date(raw)
                     if day is None:
-                        raise FieldError(Problem("deadline", "deadline_invalid", N_(
-                            "The deadline is not a valid date: %(value)s"), {"value": raw}))
+                        raise FieldError(
+                            Problem(
+                                "deadline",
+                                "deadline_invalid",
+                                N_("The deadline is not a valid date: %(value)s"),
+                                {"value": raw},
+                            )
+                        )
                     campaigns.set_deadline(db.session, campaign, step.step_no, day, user_id=g.user.id)
         except FieldError as exc:
             db.session.rollback()
@@ -124,8 +134,15 @@ class CampaignView(LandOnNewRowMixin, InScopeOr404, ModelView):
         if not unit_in_scope(db.session, g.user, commune_id):
             abort(404)
         try:
-            campaigns.mark_step(db.session, campaign, step_no, commune_id, user_id=g.user.id,
-                                done=request.form.get("done", "1") == "1", note=request.form.get("note"))
+            campaigns.mark_step(
+                db.session,
+                campaign,
+                step_no,
+                commune_id,
+                user_id=g.user.id,
+                done=request.form.get("done", "1") == "1",
+                note=request.form.get("note"),
+            )
         except FieldError as exc:
             db.session.rollback()
             flash(exc.problem.render(gettext), "danger")

@@ -1,4 +1,5 @@
 """Lists per case type per unit (a commune or any unit above it): counts, the people of a type, .xlsx exports."""
+
 from __future__ import annotations
 
 import io
@@ -42,15 +43,35 @@ class CaseListView(BaseView):
             total = sum(r["counts"][case_type] for r in rows)
             pages = max(1, -(-total // PAGE_SIZE))
             page = min(max(int_arg("page", 1), 1), pages)
-            people = list(cases.case_rows(db.session, unit, case_type, gettext, unmask=can_unmask(),
-                                          limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE))
+            people = list(
+                cases.case_rows(
+                    db.session,
+                    unit,
+                    case_type,
+                    gettext,
+                    unmask=can_unmask(),
+                    limit=PAGE_SIZE,
+                    offset=(page - 1) * PAGE_SIZE,
+                )
+            )
         if people:
             log_page("beneficiary", [p["id"] for p in people], unit_id=unit.id)
         return self.render_template(
-            "case_lists.html", unit=unit, units=scoped_units(), rows=rows, totals=cases.totals(rows),
-            case_type=case_type, people=people, page=page, pages=pages, offset=(page - 1) * PAGE_SIZE,
-            case_labels=case_labels(), can_write=has("can_write", "CaseList"), today=local_today(),
-            title=gettext("Lists by case type") + " — " + unit.name)
+            "case_lists.html",
+            unit=unit,
+            units=scoped_units(),
+            rows=rows,
+            totals=cases.totals(rows),
+            case_type=case_type,
+            people=people,
+            page=page,
+            pages=pages,
+            offset=(page - 1) * PAGE_SIZE,
+            case_labels=case_labels(),
+            can_write=has("can_write", "CaseList"),
+            today=local_today(),
+            title=gettext("Lists by case type") + " — " + unit.name,
+        )
 
     @expose("/export")
     @has_access
@@ -63,13 +84,16 @@ class CaseListView(BaseView):
             case_type = None
         out = io.BytesIO()
         with force_locale("vi"):
-            counts = cases.write_case_lists(db.session, unit, out, gettext, case_type=case_type,
-                                            unmask=can_unmask())
+            counts = cases.write_case_lists(db.session, unit, out, gettext, case_type=case_type, unmask=can_unmask())
         _log_export("case_lists", f"{unit.name}, type {case_type or 'all'}", sum(counts.values()), unit.id)
         out.seek(0)
         suffix = f"-loai-{case_type}" if case_type else ""
-        return send_file(out, as_attachment=True, mimetype=XLSX,
-                         download_name=f"danh-sach-phan-loai-{unit.code}{suffix}-{local_today():%Y%m%d}.xlsx")
+        return send_file(
+            out,
+            as_attachment=True,
+            mimetype=XLSX,
+            download_name=f"danh-sach-phan-loai-{unit.code}{suffix}-{local_today():%Y%m%d}.xlsx",
+        )
 
     @expose("/classify", methods=["POST"])
     @has_access

@@ -9,6 +9,7 @@
   dates dd/mm/yyyy, times in Hanoi time, counts with a thousands dot, lists joined — after the view's own
   formatter (code labels, masking) when it has one.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -26,50 +27,105 @@ from app.services.formatting import format_date, format_datetime, format_number
 #: model class name or table name → the entity's name (lower case, as in "Danh sách …"); the audit trail's
 #: "Table" column uses it too.
 ENTITY_NAMES = {
-    "Beneficiary": _l("beneficiary"), "beneficiary": _l("beneficiary"),
-    "Enrolment": _l("enrolment"), "enrolment": _l("enrolment"),
-    "AdminUnit": _l("administrative unit"), "admin_unit": _l("administrative unit"),
-    "Bank": _l("bank"), "bank": _l("bank"),
-    "ImportBatch": _l("import"), "import_batch": _l("import"), "import_row": _l("import row"),
-    "Citizen": _l("population record"), "citizen": _l("population record"),
-    "population_row": _l("population extract row"), "MatchRun": _l("matching run"), "match_run": _l("matching run"),
-    "PaymentAccount": _l("payment account"), "payment_account": _l("payment account"),
+    "Beneficiary": _l("beneficiary"),
+    "beneficiary": _l("beneficiary"),
+    "Enrolment": _l("enrolment"),
+    "enrolment": _l("enrolment"),
+    "AdminUnit": _l("administrative unit"),
+    "admin_unit": _l("administrative unit"),
+    "Bank": _l("bank"),
+    "bank": _l("bank"),
+    "ImportBatch": _l("import"),
+    "import_batch": _l("import"),
+    "import_row": _l("import row"),
+    "Citizen": _l("population record"),
+    "citizen": _l("population record"),
+    "population_row": _l("population extract row"),
+    "MatchRun": _l("matching run"),
+    "match_run": _l("matching run"),
+    "PaymentAccount": _l("payment account"),
+    "payment_account": _l("payment account"),
     "account_import_row": _l("account list row"),
-    "PayoutPeriod": _l("payout period"), "payout_period": _l("payout period"),
-    "PayoutLine": _l("payout line"), "payout_line": _l("payout line"), "payout_list": _l("payout list"),
-    "PayoutSyncRun": _l("payout list update"), "payout_sync_run": _l("payout list update"),
-    "PayoutExport": _l("payout export"), "payout_export": _l("payout export"),
-    "BaseLevel": _l("base level"), "base_level": _l("base level"),
-    "CategoryRule": _l("category rule"), "category_rule": _l("category rule"),
-    "Campaign": _l("campaign"), "campaign": _l("campaign"), "CampaignStep": _l("campaign step"),
-    "campaign_step": _l("campaign step"), "campaign_step_done": _l("campaign step done"),
-    "WorkGroup": _l("working group"), "work_group": _l("working group"),
-    "work_group_member": _l("working group member"), "VisitAssignment": _l("visit assignment"),
-    "visit_assignment": _l("visit assignment"), "Visit": _l("visit"), "visit": _l("visit"),
-    "AccountOpeningTask": _l("account opening task"), "account_opening_task": _l("account opening task"),
-    "Questionnaire": _l("questionnaire"), "questionnaire": _l("questionnaire"),
-    "AuditLog": _l("audit record"), "audit_log": _l("audit record"),
-    "AsxhUser": _l("user"), "User": _l("user"), "ab_user": _l("user"),
-    "Role": _l("role"), "ab_role": _l("role"), "Group": _l("user group"), "ab_group": _l("user group"),
-    "Permission": _l("permission"), "ab_permission": _l("permission"),
-    "ViewMenu": _l("view or menu"), "ab_view_menu": _l("view or menu"),
-    "PermissionView": _l("permission on a view"), "ab_permission_view": _l("permission on a view"),
+    "PayoutPeriod": _l("payout period"),
+    "payout_period": _l("payout period"),
+    "PayoutLine": _l("payout line"),
+    "payout_line": _l("payout line"),
+    "payout_list": _l("payout list"),
+    "PayoutSyncRun": _l("payout list update"),
+    "payout_sync_run": _l("payout list update"),
+    "PayoutExport": _l("payout export"),
+    "payout_export": _l("payout export"),
+    "BaseLevel": _l("base level"),
+    "base_level": _l("base level"),
+    "CategoryRule": _l("category rule"),
+    "category_rule": _l("category rule"),
+    "Campaign": _l("campaign"),
+    "campaign": _l("campaign"),
+    "CampaignStep": _l("campaign step"),
+    "campaign_step": _l("campaign step"),
+    "campaign_step_done": _l("campaign step done"),
+    "WorkGroup": _l("working group"),
+    "work_group": _l("working group"),
+    "work_group_member": _l("working group member"),
+    "VisitAssignment": _l("visit assignment"),
+    "visit_assignment": _l("visit assignment"),
+    "Visit": _l("visit"),
+    "visit": _l("visit"),
+    "AccountOpeningTask": _l("account opening task"),
+    "account_opening_task": _l("account opening task"),
+    "Questionnaire": _l("questionnaire"),
+    "questionnaire": _l("questionnaire"),
+    "AuditLog": _l("audit record"),
+    "audit_log": _l("audit record"),
+    "AsxhUser": _l("user"),
+    "User": _l("user"),
+    "ab_user": _l("user"),
+    "Role": _l("role"),
+    "ab_role": _l("role"),
+    "Group": _l("user group"),
+    "ab_group": _l("user group"),
+    "Permission": _l("permission"),
+    "ab_permission": _l("permission"),
+    "ViewMenu": _l("view or menu"),
+    "ab_view_menu": _l("view or menu"),
+    "PermissionView": _l("permission on a view"),
+    "ab_permission_view": _l("permission on a view"),
 }
 
 COLUMN_LABELS = {
-    "username": _l("Login name"), "first_name": _l("Given name"), "last_name": _l("Family name"),
-    "get_full_name": _l("Full name"), "email": _l("Email"), "active": _l("In use"), "roles": _l("Roles (permission sets)"),
-    "groups": _l("User groups"), "unit": _l("Unit"), "password": _l("Password"), "conf_password": _l("Confirm the password"),
-    "last_login": _l("Last signed in"), "login_count": _l("Number of sign-ins"),
-    "fail_login_count": _l("Failed sign-ins"), "created_on": _l("Created at"), "created_by": _l("Created by"),
-    "changed_on": _l("Changed at"), "changed_by": _l("Changed by"), "name": _l("Name"), "label": _l("Label"),
-    "description": _l("Description"), "users": _l("Users"), "permissions": _l("Permissions"),
-    "permission": _l("Permission"), "view_menu": _l("View or menu"), "role": _l("Role"),
+    "username": _l("Login name"),
+    "first_name": _l("Given name"),
+    "last_name": _l("Family name"),
+    "get_full_name": _l("Full name"),
+    "email": _l("Email"),
+    "active": _l("In use"),
+    "roles": _l("Roles (permission sets)"),
+    "groups": _l("User groups"),
+    "unit": _l("Unit"),
+    "password": _l("Password"),
+    "conf_password": _l("Confirm the password"),
+    "last_login": _l("Last signed in"),
+    "login_count": _l("Number of sign-ins"),
+    "fail_login_count": _l("Failed sign-ins"),
+    "created_on": _l("Created at"),
+    "created_by": _l("Created by"),
+    "changed_on": _l("Changed at"),
+    "changed_by": _l("Changed by"),
+    "name": _l("Name"),
+    "label": _l("Label"),
+    "description": _l("Description"),
+    "users": _l("Users"),
+    "permissions": _l("Permissions"),
+    "permission": _l("Permission"),
+    "view_menu": _l("View or menu"),
+    "role": _l("Role"),
 }
 
 _TITLES = {
-    "list_title": _l("List of %(entity)s"), "show_title": _l("Details of %(entity)s"),
-    "add_title": _l("Add %(entity)s"), "edit_title": _l("Edit %(entity)s"),
+    "list_title": _l("List of %(entity)s"),
+    "show_title": _l("Details of %(entity)s"),
+    "add_title": _l("Add %(entity)s"),
+    "edit_title": _l("Edit %(entity)s"),
 }
 _FAB_TITLE_PREFIXES = {"list_title": "List ", "show_title": "Show ", "add_title": "Add ", "edit_title": "Edit "}
 #: integer columns that are identifiers or codes, shown as they are (no thousands dot)
@@ -110,6 +166,7 @@ def readable(value, column: str = ""):
 def _formatter(column: str, inner):
     def show(value):
         return readable(inner(value) if inner is not None else value, column)
+
     return show
 
 
@@ -148,14 +205,17 @@ class VnDatePickerWidget:
         kwargs.setdefault("name", field.name)
         value = field._value() if hasattr(field, "_value") else (field.data or "")
         params = html_params(type="text", value=value, autocomplete="off", **kwargs)  # escapes the values
-        return Markup('<div class="input-group date asxh_date">'
-                      '<span class="input-group-addon"><i class="fa fa-calendar cursor-hand"></i></span>'
-                      f'<input class="form-control" placeholder="dd/mm/yyyy" {params} /></div>')
+        return Markup(
+            '<div class="input-group date asxh_date">'
+            '<span class="input-group-addon"><i class="fa fa-calendar cursor-hand"></i></span>'
+            f'<input class="form-control" placeholder="dd/mm/yyyy" {params} /></div>'
+        )
 
 
 def date_field(label, required: bool) -> DateField:
-    return DateField(label, format="%d/%m/%Y", widget=VnDatePickerWidget(),
-                     validators=[DataRequired() if required else Optional()])
+    return DateField(
+        label, format="%d/%m/%Y", widget=VnDatePickerWidget(), validators=[DataRequired() if required else Optional()]
+    )
 
 
 def code_choice_field(label, code_set: str, required: bool = False) -> SelectField:
@@ -164,8 +224,10 @@ def code_choice_field(label, code_set: str, required: bool = False) -> SelectFie
 
     def choices():
         return ([] if required else [("", "—")]) + [(code, text) for code, text in labels(code_set).items()]
-    return SelectField(label, choices=choices, validators=[DataRequired() if required else Optional()],
-                       filters=[lambda v: v or None])
+
+    return SelectField(
+        label, choices=choices, validators=[DataRequired() if required else Optional()], filters=[lambda v: v or None]
+    )
 
 
 #: form columns that hold a code of a code set: shown as a choice of its labels
@@ -193,15 +255,27 @@ def _rebuild_forms(view) -> None:
     conv = GeneralModelConverter(view.datamodel)
     cls = type(view)
     if getattr(cls, "search_form", None) is None and view.search_columns:
-        view.search_form = conv.create_form(view.label_columns, view.search_columns, None, None,
-                                            view.search_form_extra_fields, view.search_form_query_rel_fields)
+        view.search_form = conv.create_form(
+            view.label_columns,
+            view.search_columns,
+            None,
+            None,
+            view.search_form_extra_fields,
+            view.search_form_query_rel_fields,
+        )
     for kind in ("add", "edit"):
         if getattr(cls, f"{kind}_form", None) is not None or not getattr(view, f"{kind}_columns", None):
             continue
         columns = getattr(view, f"{kind}_columns")
         extra = dict(_form_fields(view, columns), **(getattr(view, f"{kind}_form_extra_fields", None) or {}))
-        form = conv.create_form(view.label_columns, columns, view.description_columns, view.validators_columns,
-                                extra, getattr(view, f"{kind}_form_query_rel_fields", None))
+        form = conv.create_form(
+            view.label_columns,
+            columns,
+            view.description_columns,
+            view.validators_columns,
+            extra,
+            getattr(view, f"{kind}_form_query_rel_fields", None),
+        )
         if _is_fab_security_view(view) and "permissions" in columns and "permissions" not in extra:
             form.permissions.kwargs["get_label"] = permission_text  # the role form's choices, as on its page
         setattr(view, f"{kind}_form", form)
@@ -247,14 +321,20 @@ def localize_api(api) -> None:
 def localize_chart(view) -> None:
     """FAB's user statistics chart: its column labels, search form and chart choices."""
     view.label_columns = dict(view.label_columns or {}, **COLUMN_LABELS)
-    view.definitions = [dict(d, label=COLUMN_LABELS.get((d.get("series") or [""])[0], d.get("label")))
-                        for d in view.definitions]
+    view.definitions = [
+        dict(d, label=COLUMN_LABELS.get((d.get("series") or [""])[0], d.get("label"))) for d in view.definitions
+    ]
     from flask_appbuilder.forms import GeneralModelConverter
 
     if view.search_columns:
         view.search_form = GeneralModelConverter(view.datamodel).create_form(
-            view.label_columns, view.search_columns, None, None, view.search_form_extra_fields,
-            view.search_form_query_rel_fields)
+            view.label_columns,
+            view.search_columns,
+            None,
+            None,
+            view.search_form_extra_fields,
+            view.search_form_query_rel_fields,
+        )
 
 
 def localize_views(appbuilder) -> None:

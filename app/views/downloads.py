@@ -1,4 +1,5 @@
 """Downloads shared by the screens and the REST API (one place for the file, the masking and the export log)."""
+
 from __future__ import annotations
 
 import io
@@ -20,8 +21,13 @@ def error_report_response(batch):
     with force_locale("vi"):
         count = write_error_report(db.session, batch.id, out, gettext, mask=should_mask())
     accounts = batch.kind == ACCOUNT_KIND
-    log_export("account_import_report" if accounts else "import_error_report", entity_id=batch.id,
-               unit_id=batch.unit_id, count=count, detail=f"Error report of import #{batch.id}: {batch.filename}")
+    log_export(
+        "account_import_report" if accounts else "import_error_report",
+        entity_id=batch.id,
+        unit_id=batch.unit_id,
+        count=count,
+        detail=f"Error report of import #{batch.id}: {batch.filename}",
+    )
     out.seek(0)
     name = f"bao-cao-loi-tai-khoan-{batch.id}.xlsx" if accounts else f"bao-cao-loi-nhap-{batch.id}.xlsx"
     return send_file(out, as_attachment=True, download_name=name, mimetype=XLSX)

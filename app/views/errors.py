@@ -8,6 +8,7 @@ and back to the previous page) or, under /api/, ``{"message": ...}``.
   ``"Not authorized"``, ``"Request is not JSON"``, ...); ``translate_api_message`` replaces them in every
   JSON error answer, so no resource has to override FAB's ``response_4xx`` helpers.
 """
+
 from __future__ import annotations
 
 import logging
@@ -25,8 +26,14 @@ from app.api import is_api_request
 log = logging.getLogger(__name__)
 
 TITLES = {
-    400: _l("Invalid request"), 401: _l("Sign-in required"), 403: _l("No permission"), 404: _l("Not found"),
-    405: _l("Not allowed"), 409: _l("Conflict"), 413: _l("File too large"), 500: _l("System error"),
+    400: _l("Invalid request"),
+    401: _l("Sign-in required"),
+    403: _l("No permission"),
+    404: _l("Not found"),
+    405: _l("Not allowed"),
+    409: _l("Conflict"),
+    413: _l("File too large"),
+    500: _l("System error"),
 }
 MESSAGES = {
     400: _l("The request is not valid. Check what you entered and try again."),
@@ -90,15 +97,25 @@ def _page(code: int, title: str, message: str):
 
         g.user = current_user
     try:
-        return render_template("error.html", appbuilder=appbuilder, base_template=appbuilder.base_template,
-                               code=code, title=title, message=message, back=_back_link(),
-                               home=appbuilder.get_url_for_index), code
+        return render_template(
+            "error.html",
+            appbuilder=appbuilder,
+            base_template=appbuilder.base_template,
+            code=code,
+            title=title,
+            message=message,
+            back=_back_link(),
+            home=appbuilder.get_url_for_index,
+        ), code
     except Exception:  # the layout needs the database (menu, user): a plain page when even that fails
         log.exception("error page %s could not be rendered in the layout", code)
         title, message = escape(title), escape(message)
-        return (f"<!doctype html><html lang='vi'><meta charset='utf-8'><title>{title}</title><h1>{title}</h1>"
-                f"<p>{message}</p><p><a id='error-home' href='/'>{escape(gettext('Home'))}</a></p></html>", code,
-                {"Content-Type": "text/html; charset=utf-8"})
+        return (
+            f"<!doctype html><html lang='vi'><meta charset='utf-8'><title>{title}</title><h1>{title}</h1>"
+            f"<p>{message}</p><p><a id='error-home' href='/'>{escape(gettext('Home'))}</a></p></html>",
+            code,
+            {"Content-Type": "text/html; charset=utf-8"},
+        )
 
 
 def error_response(exc: HTTPException):
@@ -143,7 +160,7 @@ def translate_api_message(response):
         return response
     translated = API_MESSAGES.get(message)
     if translated is None and message.startswith(RISON_SCHEMA):  # FAB adds jsonschema's (English) detail
-        translated = f"{API_MESSAGES['Not a valid rison argument']}: {message[len(RISON_SCHEMA):]}"
+        translated = f"{API_MESSAGES['Not a valid rison argument']}: {message[len(RISON_SCHEMA) :]}"
     if translated is None and response.status_code in (401, 422) and "msg" in data:
         translated = MESSAGES[401]  # flask-jwt-extended: a malformed or unverifiable token, in PyJWT's words
     if translated is None:

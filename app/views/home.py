@@ -1,4 +1,5 @@
 """The home page: progress toward the article's targets for the user's scope, and its .xlsx export."""
+
 from __future__ import annotations
 
 import io
@@ -51,16 +52,25 @@ class HomeView(IndexView):
             return redirect(url_for(f"{self.appbuilder.sm.auth_view.endpoint}.login"))
         unit = current_unit()
         data = dash.dashboard(db.session, unit, cache=dashboard_cache()) if unit is not None else None
-        todos = [{"key": item.key, "text": gettext(item.title), "count": n, "url": todo_link(item.key, unit)}
-                 for item, n in todo.todo_counts(db.session, unit, holds(todo.TODO_NEEDS), user_id=g.user.id)]
+        todos = [
+            {"key": item.key, "text": gettext(item.title), "count": n, "url": todo_link(item.key, unit)}
+            for item, n in todo.todo_counts(db.session, unit, holds(todo.TODO_NEEDS), user_id=g.user.id)
+        ]
         progress_charts = None
         if unit is not None and has_capability("progress_chart"):
             progress_charts = progress.charts(
-                progress.progress_over_time(db.session, unit, cache=dashboard_cache()), gettext)
-        return self.render_template(self.index_template, unit=unit, data=data, todos=todos,
-                                    progress_charts=progress_charts,
-                                    charts=dash.charts(data, gettext) if data else {},
-                                    case_types=labels("case_type"), category_labels=labels("category"))
+                progress.progress_over_time(db.session, unit, cache=dashboard_cache()), gettext
+            )
+        return self.render_template(
+            self.index_template,
+            unit=unit,
+            data=data,
+            todos=todos,
+            progress_charts=progress_charts,
+            charts=dash.charts(data, gettext) if data else {},
+            case_types=labels("case_type"),
+            category_labels=labels("category"),
+        )
 
     @expose("/dashboard.xlsx")
     def export(self):
@@ -81,5 +91,9 @@ class HomeView(IndexView):
         except ImportError:  # the audit trail is optional at this layer
             pass
         out.seek(0)
-        return send_file(out, as_attachment=True, download_name=f"tien-do-{unit.code}.xlsx",
-                         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        return send_file(
+            out,
+            as_attachment=True,
+            download_name=f"tien-do-{unit.code}.xlsx",
+            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )

@@ -1,4 +1,5 @@
 """Import screens: upload a list, watch the job, read the preview, confirm, download the error report."""
+
 from __future__ import annotations
 
 import json
@@ -33,7 +34,10 @@ ALLOWED = ["xlsx", "xls", "csv"]
 
 
 class UploadForm(FlaskForm):
-    file = FileField(_l("File (.xlsx, .xls, .csv)"), validators=[FileRequired(), FileAllowed(ALLOWED, _l("Only .xlsx, .xls or .csv files"))])
+    file = FileField(
+        _l("File (.xlsx, .xls, .csv)"),
+        validators=[FileRequired(), FileAllowed(ALLOWED, _l("Only .xlsx, .xls or .csv files"))],
+    )
     unit = SelectField(_l("Unit the list belongs to"), coerce=int)
     category = SelectField(_l("Category of every row (if the file has no category column)"))
 
@@ -50,24 +54,42 @@ def _can_import() -> bool:
 class ImportBatchView(ScopedMixin, ModelView):
     datamodel = SQLAInterface(ImportBatch)
     class_permission_name = "ImportBatch"
-    method_permission_name = dict(VIEW_METHODS, upload="write", apply="write", report="read", progress="read",
-                                  detail="read", retry="write")
+    method_permission_name = dict(
+        VIEW_METHODS, upload="write", apply="write", report="read", progress="read", detail="read", retry="write"
+    )
     scope_column = "unit_id"
     scope_relation = "unit"
     list_title = _l("Imports")
-    list_columns = ["id", "filename", "unit", "status", "rows_total", "rows_imported", "rows_updated",
-                    "rows_duplicate", "rows_error", "created_at"]
+    list_columns = [
+        "id",
+        "filename",
+        "unit",
+        "status",
+        "rows_total",
+        "rows_imported",
+        "rows_updated",
+        "rows_duplicate",
+        "rows_error",
+        "created_at",
+    ]
     search_columns = ["filename", "status", "unit"]
     base_order = ("id", "desc")
     include_route_methods = {"list", "show", "detail", "progress", "upload", "apply", "report", "retry"}
     label_columns = {
-        "id": "#", "filename": _l("File"), "unit": _l("Unit"), "status": _l("Status"), "rows_total": _l("Rows"),
-        "rows_imported": _l("New"), "rows_updated": _l("Updated"), "rows_duplicate": _l("Duplicates"),
-        "rows_error": _l("Errors"), "created_at": _l("Uploaded at"), "category": _l("Category"),
+        "id": "#",
+        "filename": _l("File"),
+        "unit": _l("Unit"),
+        "status": _l("Status"),
+        "rows_total": _l("Rows"),
+        "rows_imported": _l("New"),
+        "rows_updated": _l("Updated"),
+        "rows_duplicate": _l("Duplicates"),
+        "rows_error": _l("Errors"),
+        "created_at": _l("Uploaded at"),
+        "category": _l("Category"),
     }
     formatters_columns = {"status": lambda v: label("batch_status", v), "created_at": format_date}
     search_form_query_rel_fields = {"unit": [["id", FilterInFunction, current_scope_ids]]}
-
 
     @expose("/show/<pk>")
     @has_access
@@ -82,9 +104,16 @@ class ImportBatchView(ScopedMixin, ModelView):
         columns = json.loads(batch.columns_json) if batch.columns_json else []
         failure = failure_text(batch)
         return self.render_template(
-            "import_detail.html", batch=batch, lines=lines, columns=columns, failure=failure,
-            shown=shown_progress("import", batch, "batch_status"), can_apply=_can_import(),
-            category_label=label("category", batch.category), title=gettext("Import #%(id)s", id=batch.id))
+            "import_detail.html",
+            batch=batch,
+            lines=lines,
+            columns=columns,
+            failure=failure,
+            shown=shown_progress("import", batch, "batch_status"),
+            can_apply=_can_import(),
+            category_label=label("category", batch.category),
+            title=gettext("Import #%(id)s", id=batch.id),
+        )
 
     @expose("/progress/<int:pk>")
     @has_access
@@ -99,10 +128,14 @@ class ImportBatchView(ScopedMixin, ModelView):
         form = UploadForm()
         unit = current_unit()
         units = db.session.execute(
-            select(AdminUnit.id, AdminUnit.name, AdminUnit.level).where(AdminUnit.id.in_(current_scope_ids()))
-            .order_by(AdminUnit.path)).all()
+            select(AdminUnit.id, AdminUnit.name, AdminUnit.level)
+            .where(AdminUnit.id.in_(current_scope_ids()))
+            .order_by(AdminUnit.path)
+        ).all()
         form.unit.choices = [(u.id, ("— " * (u.level - (unit.level if unit else 1))) + u.name) for u in units]
-        form.category.choices = [("", gettext("(from the file)"))] + [(k, str(v)) for k, v in labels("category").items()]
+        form.category.choices = [("", gettext("(from the file)"))] + [
+            (k, str(v)) for k, v in labels("category").items()
+        ]
         if request.method == "GET" and unit is not None:
             form.unit.data = unit.id
         if form.validate_on_submit():
@@ -110,8 +143,14 @@ class ImportBatchView(ScopedMixin, ModelView):
             upload = form.file.data
             content = upload.read()
             batch = importing.create_batch(
-                db.session, filename=upload.filename, content=content, unit=db.session.get(AdminUnit, form.unit.data),
-                category=form.category.data or None, user_id=g.user.id, auto_apply=False)
+                db.session,
+                filename=upload.filename,
+                content=content,
+                unit=db.session.get(AdminUnit, form.unit.data),
+                category=form.category.data or None,
+                user_id=g.user.id,
+                auto_apply=False,
+            )
             db.session.commit()
             if batch.status == "uploaded":
                 registry.start("import", batch.id)

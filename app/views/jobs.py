@@ -2,6 +2,7 @@
 failed (RQ's registries, read through jobs/queues.py) and a retry button for a failed job, which starts it
 again through jobs/registry.py like every other start. Only the administrator holds the "Jobs" permission
 class; the page checks the administrator role as well."""
+
 from __future__ import annotations
 
 from flask import abort, flash, redirect, url_for

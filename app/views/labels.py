@@ -1,4 +1,5 @@
 """Labels of stored codes on the web: ``app/services/labels.py`` translated with the request's locale."""
+
 from flask_babel import gettext
 
 from app.services import labels as _labels

@@ -1,5 +1,6 @@
 """Where a screen lands after saving a new row: the row's own page (FAB goes back to the previous page, which
 after a direct link to the add form is the home page)."""
+
 from __future__ import annotations
 
 from flask import g, redirect, url_for

@@ -1,4 +1,5 @@
 """Police review of matching results: side by side with the registry, decisions, and the matching job."""
+
 from __future__ import annotations
 
 import json
@@ -32,8 +33,13 @@ from app.views.problems import raise_refusal, render_problem
 from app.views.search import PersonListInterface
 from jobs import registry
 
-FIELD_LABELS = {"full_name": _l("Full name"), "date_of_birth": _l("Date of birth"), "sex": _l("Sex"),
-                "commune": _l("Commune"), "cccd": _l("CCCD")}
+FIELD_LABELS = {
+    "full_name": _l("Full name"),
+    "date_of_birth": _l("Date of birth"),
+    "sex": _l("Sex"),
+    "commune": _l("Commune"),
+    "cccd": _l("CCCD"),
+}
 
 
 def _can_match() -> bool:
@@ -51,16 +57,26 @@ class ReviewListWidget(ListWidget):
 class MatchReviewView(ScopedMixin, PersonalDataViewMixin, ModelView):
     datamodel = PersonListInterface(Beneficiary, person_columns={"full_name": "id"})
     class_permission_name = "MatchReview"
-    method_permission_name = dict(VIEW_METHODS, review="read", decide="write", run="write", run_status="read",
-                                  run_page="read", accept_registry="write")
+    method_permission_name = dict(
+        VIEW_METHODS,
+        review="read",
+        decide="write",
+        run="write",
+        run_status="read",
+        run_page="read",
+        accept_registry="write",
+    )
     extra_base_filters = [["match_status", FilterInFunction, _to_review]]
     include_route_methods = {"list", "review", "decide", "run", "run_status", "run_page", "action_post"}
     list_title = _l("Matching results to review")
     list_columns = ["full_name", "cccd", "birth", "commune", "match_status", "match_score"]
     search_columns = ["full_name", "cccd", "match_status", "commune"]
     label_columns = dict(BENEFICIARY_LABELS, match_score=_l("Score"))
-    formatters_columns = {"match_status": lambda v: label("match_status", v), "cccd": cccd_formatter,
-                          "match_score": lambda v: "" if v is None else v}
+    formatters_columns = {
+        "match_status": lambda v: label("match_status", v),
+        "cccd": cccd_formatter,
+        "match_score": lambda v: "" if v is None else v,
+    }
     base_order = ("match_status", "asc")
     list_template = "match_list.html"
     list_widget = ReviewListWidget
@@ -79,10 +95,16 @@ class MatchReviewView(ScopedMixin, PersonalDataViewMixin, ModelView):
         page = matching.review_page(db.session, person, gettext)
         log_view("beneficiary", person.id, beneficiary_id=person.id, unit_id=person.commune_id, masked=should_mask())
         return self.render_template(
-            "match_review.html", person=person, **page, field_labels=FIELD_LABELS,
-            status_label=label("match_status", person.match_status), can_decide=_can_match(),
+            "match_review.html",
+            person=person,
+            **page,
+            field_labels=FIELD_LABELS,
+            status_label=label("match_status", person.match_status),
+            can_decide=_can_match(),
             registry_status_label=label("citizen_status", page["registry_status"]),
-            title=gettext("Review: %(name)s", name=person.full_name), mask=cccd_formatter)
+            title=gettext("Review: %(name)s", name=person.full_name),
+            mask=cccd_formatter,
+        )
 
     def _decide(self, ids, action, **kw):
         """Every review decision, single or bulk: the one service call, with the officer's scope."""
@@ -101,8 +123,9 @@ class MatchReviewView(ScopedMixin, PersonalDataViewMixin, ModelView):
     @has_access
     def decide(self, pk):
         self._person(pk)  # 404 outside the scope
-        outcome = self._decide([pk], request.form.get("action", ""), reason=request.form.get("reason"),
-                               cccd=request.form.get("cccd"))
+        outcome = self._decide(
+            [pk], request.form.get("action", ""), reason=request.form.get("reason"), cccd=request.form.get("cccd")
+        )
         if outcome.refused:
             flash(outcome.refused[0][1].render(gettext), "danger")
             return redirect(url_for(".review", pk=pk))
@@ -118,12 +141,24 @@ class MatchReviewView(ScopedMixin, PersonalDataViewMixin, ModelView):
             raise BadRequest(gettext("Unknown action"))
         return self.actions[name].func(ids_arg("rowid"))
 
-    @action("accept_registry", _l("Accept the registry values"), _l("Accept the registry values for the selected people?"),
-            "fa-check", multiple=True, single=False)
+    @action(
+        "accept_registry",
+        _l("Accept the registry values"),
+        _l("Accept the registry values for the selected people?"),
+        "fa-check",
+        multiple=True,
+        single=False,
+    )
     def accept_registry(self, ids):
         outcome = self._decide(ids, "accept_registry")
-        flash(gettext("%(done)s accepted, %(skipped)s without a registry record skipped.", done=len(outcome.done),
-                      skipped=len(outcome.skipped)), "info")
+        flash(
+            gettext(
+                "%(done)s accepted, %(skipped)s without a registry record skipped.",
+                done=len(outcome.done),
+                skipped=len(outcome.skipped),
+            ),
+            "info",
+        )
         for person, problem in outcome.failed:
             flash(f"{person.full_name}: {render_problem(problem)}", "warning")
         return redirect(url_for(".list"))
@@ -150,10 +185,17 @@ class MatchReviewView(ScopedMixin, PersonalDataViewMixin, ModelView):
         counts = json.loads(run.counts_json or "{}")
         from app.models import AdminUnit
 
-        return self.render_template("match_run.html", run=run, counts=counts, labels=labels("match_status"),
-                                    codes=matching.STATUS_CODES, title=gettext("Matching run #%(id)s", id=run.id),
-                                    unit_name=db.session.get(AdminUnit, run.unit_id).name,
-                                    shown=shown_progress("match", run, "match_run_status"), failure=failure_text(run))
+        return self.render_template(
+            "match_run.html",
+            run=run,
+            counts=counts,
+            labels=labels("match_status"),
+            codes=matching.STATUS_CODES,
+            title=gettext("Matching run #%(id)s", id=run.id),
+            unit_name=db.session.get(AdminUnit, run.unit_id).name,
+            shown=shown_progress("match", run, "match_run_status"),
+            failure=failure_text(run),
+        )
 
     @expose("/runs/<int:pk>/status")
     @has_access
@@ -162,5 +204,11 @@ class MatchReviewView(ScopedMixin, PersonalDataViewMixin, ModelView):
         if run is None:
             abort(404)
         shown = shown_progress("match", run, "match_run_status")
-        return jsonify(run_id=run.id, **shown, processed=shown["progress"]["done"], total=shown["progress"]["total"],
-                       counts=json.loads(run.counts_json or "{}"), failure=failure_text(run))
+        return jsonify(
+            run_id=run.id,
+            **shown,
+            processed=shown["progress"]["done"],
+            total=shown["progress"]["total"],
+            counts=json.loads(run.counts_json or "{}"),
+            failure=failure_text(run),
+        )

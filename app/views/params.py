@@ -6,6 +6,7 @@ Bad input is a 400 with a Vietnamese message (``{"message": ...}`` under /api/),
   (404: no such row), unknown row actions (400), FAB's file download route that no view of ours serves (404),
   and as the last line the database refusing a value of a request (out of its range, malformed): 400.
 """
+
 from __future__ import annotations
 
 import logging
@@ -42,8 +43,14 @@ def id_arg(name: str, default: int | None = None, *, source=None) -> int | None:
         refuse(exc)
 
 
-def int_arg(name: str, default: int | None = None, *, minimum: int = -validation.MAX_INT,
-            maximum: int = validation.MAX_INT, source=None) -> int | None:
+def int_arg(
+    name: str,
+    default: int | None = None,
+    *,
+    minimum: int = -validation.MAX_INT,
+    maximum: int = validation.MAX_INT,
+    source=None,
+) -> int | None:
     """A whole number in ``?name=`` (or the form) within [minimum, maximum]: default when absent, else 400."""
     raw = _raw(name, source)
     if raw is None:
@@ -76,6 +83,7 @@ def json_object(*, required: bool = False) -> dict:
 
 
 # --- guards for what FAB parses itself ---------------------------------------------------------------
+
 
 def _views() -> dict:
     views = current_app.extensions.get("asxh_views")
@@ -140,7 +148,7 @@ def _not_an_id(exc: HTTPException):
     """FAB's REST resources route GET by ``<int:pk>`` but PUT/DELETE by ``<pk>``: a GET of ``/resource/x`` was a 405.
     A path whose id cannot exist names no resource: 404."""
     adapter = current_app.url_map.bind_to_environ(request.environ)
-    for method in (exc.valid_methods or ()):
+    for method in exc.valid_methods or ():
         try:
             _, args = adapter.match(method=method)
         except HTTPException:
@@ -166,8 +174,11 @@ def _refused_by_database(context):
     if not has_request_context():
         return
     if isinstance(context.original_exception, OverflowError) or isinstance(context.sqlalchemy_exception, DataError):
-        log.info("input refused by the database on %s: %s", request.path,
-                 str(context.original_exception).splitlines()[0][:200])
+        log.info(
+            "input refused by the database on %s: %s",
+            request.path,
+            str(context.original_exception).splitlines()[0][:200],
+        )
         raise BadRequest(gettext("A value is malformed or out of range."))
 
 

@@ -1,5 +1,6 @@
 """Payout screens: periods (create, sync with a progress bar, lock and approve, hand over, close),
 hand-over exports, bank results, the follow-up list, the lines, and the rules (base levels, category rules)."""
+
 from __future__ import annotations
 
 import io
@@ -65,23 +66,30 @@ def period_units_for_new():
 
 class NewPeriodForm(FlaskForm):
     name = StringField(_l("Name (e.g. Tháng 02/2024)"), validators=[DataRequired()])
-    period_date = DateField(_l("Date of the period (base levels in force on that day apply)"),
-                            validators=[DataRequired()], format="%Y-%m-%d")
+    period_date = DateField(
+        _l("Date of the period (base levels in force on that day apply)"),
+        validators=[DataRequired()],
+        format="%Y-%m-%d",
+    )
     unit = SelectField(_l("Unit covered"), coerce=int)
 
 
 class ResultForm(FlaskForm):
-    file = FileField(_l("Result file from the bank (.xlsx, .xls, .csv)"), validators=[
-        FileRequired(), FileAllowed(["xlsx", "xls", "csv"], _l("Only .xlsx, .xls or .csv files"))])
-    override_reason = TextAreaField(_l("Apply the valid rows of a refused file: the reason (kept in the audit trail)"),
-                                    validators=[Optional()])
+    file = FileField(
+        _l("Result file from the bank (.xlsx, .xls, .csv)"),
+        validators=[FileRequired(), FileAllowed(["xlsx", "xls", "csv"], _l("Only .xlsx, .xls or .csv files"))],
+    )
+    override_reason = TextAreaField(
+        _l("Apply the valid rows of a refused file: the reason (kept in the audit trail)"), validators=[Optional()]
+    )
 
 
 class HandResultForm(FlaskForm):
     """The result of cash / proxy lines chosen on the period page (``line_ids``), with the receipt."""
 
-    status = SelectField(_l("Result"), choices=[("paid", _l("Paid")), ("partial", _l("Partially paid")),
-                                                ("failed", _l("Failed"))])
+    status = SelectField(
+        _l("Result"), choices=[("paid", _l("Paid")), ("partial", _l("Partially paid")), ("failed", _l("Failed"))]
+    )
     paid_by = StringField(_l("Paid by"), validators=[Optional()])
     paid_on = DateField(_l("Date paid"), validators=[Optional()], format="%Y-%m-%d")
     receipt_ref = StringField(_l("Signed receipt (ký nhận) reference"), validators=[Optional()])
@@ -93,25 +101,64 @@ class HandResultForm(FlaskForm):
 class PayoutPeriodView(InScopeOr404, ModelView):
     datamodel = SQLAInterface(PayoutPeriod)
     class_permission_name = "PayoutPeriod"
-    method_permission_name = dict(VIEW_METHODS, new="write", detail="read", sync="read", sync_progress="read",
-                                  lock="read", hand_over="read", close="read", export_list="read",
-                                  export_bank="read", export_bank_sha="read", results="read", carry="read",
-                                  results_report="read", cash="read",
-                                  results_template="read")
+    method_permission_name = dict(
+        VIEW_METHODS,
+        new="write",
+        detail="read",
+        sync="read",
+        sync_progress="read",
+        lock="read",
+        hand_over="read",
+        close="read",
+        export_list="read",
+        export_bank="read",
+        export_bank_sha="read",
+        results="read",
+        carry="read",
+        results_report="read",
+        cash="read",
+        results_template="read",
+    )
     base_filters = [["unit_id", FilterInFunction, current_period_unit_ids]]
-    include_route_methods = {"list", "show", "add", "new", "detail", "sync", "sync_progress", "lock", "hand_over", "close",
-                             "export_list", "export_bank", "export_bank_sha", "results", "carry", "results_report",
-                             "cash", "results_template"}
+    include_route_methods = {
+        "list",
+        "show",
+        "add",
+        "new",
+        "detail",
+        "sync",
+        "sync_progress",
+        "lock",
+        "hand_over",
+        "close",
+        "export_list",
+        "export_bank",
+        "export_bank_sha",
+        "results",
+        "carry",
+        "results_report",
+        "cash",
+        "results_template",
+    }
     list_title = _l("Payout periods")
     list_columns = ["name", "period_date", "unit", "status", "synced_at", "locked_at"]
     search_columns = ["name", "status", "period_date", "unit"]
     search_form_query_rel_fields = {"unit": [["id", FilterInFunction, current_period_unit_ids]]}
     base_order = ("period_date", "desc")
-    label_columns = {"name": _l("Payout period"), "period_date": _l("Date"), "unit": _l("Unit"),
-                     "status": _l("Status"), "synced_at": _l("Synced at"), "locked_at": _l("Locked at")}
-    formatters_columns = {"status": lambda v: label("period_status", v), "period_date": format_date,
-                          "synced_at": format_date, "locked_at": format_date}
-
+    label_columns = {
+        "name": _l("Payout period"),
+        "period_date": _l("Date"),
+        "unit": _l("Unit"),
+        "status": _l("Status"),
+        "synced_at": _l("Synced at"),
+        "locked_at": _l("Locked at"),
+    }
+    formatters_columns = {
+        "status": lambda v: label("period_status", v),
+        "period_date": format_date,
+        "synced_at": format_date,
+        "locked_at": format_date,
+    }
 
     def _fail(self, pk, exc: FieldError):
         db.session.rollback()
@@ -133,13 +180,21 @@ class PayoutPeriodView(InScopeOr404, ModelView):
     @has_access
     def new(self):
         form = NewPeriodForm()
-        units = db.session.execute(select(AdminUnit.id, AdminUnit.name).where(AdminUnit.id.in_(period_units_for_new()))
-                                   .order_by(AdminUnit.path)).all()
+        units = db.session.execute(
+            select(AdminUnit.id, AdminUnit.name)
+            .where(AdminUnit.id.in_(period_units_for_new()))
+            .order_by(AdminUnit.path)
+        ).all()
         form.unit.choices = [(u.id, u.name) for u in units]
         if form.validate_on_submit():
             try:
-                period = payout.create_period(db.session, name=form.name.data, period_date=form.period_date.data,
-                                              unit=db.session.get(AdminUnit, form.unit.data), user_id=g.user.id)
+                period = payout.create_period(
+                    db.session,
+                    name=form.name.data,
+                    period_date=form.period_date.data,
+                    unit=db.session.get(AdminUnit, form.unit.data),
+                    user_id=g.user.id,
+                )
             except FieldError as exc:
                 db.session.rollback()
                 form.name.errors.append(render_problem(exc.problem))
@@ -153,23 +208,39 @@ class PayoutPeriodView(InScopeOr404, ModelView):
     def detail(self, pk):
         period = self.in_scope_or_404(pk)
         page = payout.period_page(db.session, period, current_unit())
-        left_out = [dict(x, category_label=label("category", x["category"]),
-                         reason_label=gettext(LEFT_OUT_LABELS.get(x["reason"], x["reason"])) % {
-                             "period": x.get("other_period_name") or x.get("other_period_id")})
-                    for x in page.pop("left_out")]
+        left_out = [
+            dict(
+                x,
+                category_label=label("category", x["category"]),
+                reason_label=gettext(LEFT_OUT_LABELS.get(x["reason"], x["reason"]))
+                % {"period": x.get("other_period_name") or x.get("other_period_id")},
+            )
+            for x in page.pop("left_out")
+        ]
         held_reasons = [(label("hold_reason", code), n) for code, n in page.pop("held").items()]
         return self.render_template(
-            "payout_detail.html", period=period, **page, left_out=left_out, held_reasons=held_reasons,
+            "payout_detail.html",
+            period=period,
+            **page,
+            left_out=left_out,
+            held_reasons=held_reasons,
             failures={r.id: failure_text(r) for r in page["runs"] if r.status == "failed"},
-            result_form=ResultForm(), hand_form=HandResultForm(), can_override=can("override_results"),
+            result_form=ResultForm(),
+            hand_form=HandResultForm(),
+            can_override=can("override_results"),
             can_carry=can("approve_payout") and page["results_open"] and bool(page["later"]),
-            status_label=label("period_status", period.status), result_labels=labels("line_result"),
-            channel_labels=labels("line_channel"), sync_labels=labels("sync_status"), money=format_money,
+            status_label=label("period_status", period.status),
+            result_labels=labels("line_result"),
+            channel_labels=labels("line_channel"),
+            sync_labels=labels("sync_status"),
+            money=format_money,
             can_sync=can("sync_payout") and page["syncable"],
-            can_approve=can("approve_payout") and page["in_charge"], can_export=can("export_payout"),
+            can_approve=can("approve_payout") and page["in_charge"],
+            can_export=can("export_payout"),
             can_results=can("approve_payout") and page["results_open"],
             shown=shown_progress("payout_sync", page["runs"][0], "sync_status") if page["runs"] else None,
-            title=period.name)
+            title=period.name,
+        )
 
     @expose("/sync/<int:pk>", methods=["POST"])
     @has_access
@@ -190,13 +261,19 @@ class PayoutPeriodView(InScopeOr404, ModelView):
     def sync_progress(self, pk):
         period = self.in_scope_or_404(pk)
         target = payout.effective_unit(period, current_unit())
-        run = db.session.scalar(select(PayoutSyncRun).where(
-            PayoutSyncRun.period_id == period.id, PayoutSyncRun.unit_id.in_(subtree_ids(target)))
-            .order_by(PayoutSyncRun.id.desc()).limit(1))
+        run = db.session.scalar(
+            select(PayoutSyncRun)
+            .where(PayoutSyncRun.period_id == period.id, PayoutSyncRun.unit_id.in_(subtree_ids(target)))
+            .order_by(PayoutSyncRun.id.desc())
+            .limit(1)
+        )
         if run is None:
             return jsonify({"status": None})
-        return jsonify(dict(payout.run_summary(run), **shown_progress("payout_sync", run, "sync_status"),
-                            failure=failure_text(run)))
+        return jsonify(
+            dict(
+                payout.run_summary(run), **shown_progress("payout_sync", run, "sync_status"), failure=failure_text(run)
+            )
+        )
 
     def _transition(self, pk, func, done_msg):
         require("approve_payout")
@@ -236,13 +313,26 @@ class PayoutPeriodView(InScopeOr404, ModelView):
         with force_locale("vi"):
             result = payout.write_payout_list(db.session, period.id, unit, out, gettext)
         filename = f"danh-sach-chi-tra-{period.id}-{unit.code}.xlsx"
-        payout.log_export(db.session, period_id=period.id, kind="list_xlsx", unit=unit, filename=filename,
-                          lines=result["lines"], amount=result["amount"], sha256=None, user_id=g.user.id)
+        payout.log_export(
+            db.session,
+            period_id=period.id,
+            kind="list_xlsx",
+            unit=unit,
+            filename=filename,
+            lines=result["lines"],
+            amount=result["amount"],
+            sha256=None,
+            user_id=g.user.id,
+        )
         db.session.commit()
         _audit_export("payout_list", filename, result["lines"], unit.id, period.id)
         out.seek(0)
-        return send_file(out, as_attachment=True, download_name=filename,
-                         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        return send_file(
+            out,
+            as_attachment=True,
+            download_name=filename,
+            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
 
     def _bank_file(self, pk, bank_bin):
         require("export_payout")
@@ -260,9 +350,18 @@ class PayoutPeriodView(InScopeOr404, ModelView):
     @has_access
     def export_bank(self, pk, bank_bin):
         period, unit, out, result, filename = self._bank_file(pk, bank_bin)
-        payout.log_export(db.session, period_id=period.id, kind="bank_csv", unit=unit, filename=filename,
-                          lines=result["lines"], amount=result["amount"], sha256=result["sha256"], user_id=g.user.id,
-                          bank_bin=bank_bin)
+        payout.log_export(
+            db.session,
+            period_id=period.id,
+            kind="bank_csv",
+            unit=unit,
+            filename=filename,
+            lines=result["lines"],
+            amount=result["amount"],
+            sha256=result["sha256"],
+            user_id=g.user.id,
+            bank_bin=bank_bin,
+        )
         db.session.commit()
         _audit_export("payout_bank_file", filename, result["lines"], unit.id, period.id)
         out.seek(0)
@@ -272,8 +371,12 @@ class PayoutPeriodView(InScopeOr404, ModelView):
     @has_access
     def export_bank_sha(self, pk, bank_bin):
         _period, _unit, _out, result, filename = self._bank_file(pk, bank_bin)
-        return send_file(io.BytesIO(payout.sha256_file(filename, result["sha256"])), as_attachment=True,
-                         download_name=filename + ".sha256", mimetype="text/plain")
+        return send_file(
+            io.BytesIO(payout.sha256_file(filename, result["sha256"])),
+            as_attachment=True,
+            download_name=filename + ".sha256",
+            mimetype="text/plain",
+        )
 
     @expose("/results/<int:pk>", methods=["POST"])
     @has_access
@@ -293,8 +396,15 @@ class PayoutPeriodView(InScopeOr404, ModelView):
             fh.write(upload.read())
             path = fh.name
         try:
-            result = payout.import_results(db.session, period.id, path, current_unit(), g.user.id,
-                                           filename=upload.filename, override_reason=override)
+            result = payout.import_results(
+                db.session,
+                period.id,
+                path,
+                current_unit(),
+                g.user.id,
+                filename=upload.filename,
+                override_reason=override,
+            )
         except payout.ResultsRefused as exc:
             db.session.rollback()
             flash(render_problem(exc.problem), "danger")
@@ -305,12 +415,24 @@ class PayoutPeriodView(InScopeOr404, ModelView):
             return self._fail(pk, exc)
         finally:
             os.unlink(path)
-        flash(gettext("Results recorded: %(paid)s paid, %(partial)s partially paid, %(failed)s failed, %(reversed)s "
-                      "reversed.", paid=result["paid"], partial=result["partial"], failed=result["failed"],
-                      reversed=result["reversed"]), "info")
+        flash(
+            gettext(
+                "Results recorded: %(paid)s paid, %(partial)s partially paid, %(failed)s failed, %(reversed)s "
+                "reversed.",
+                paid=result["paid"],
+                partial=result["partial"],
+                failed=result["failed"],
+                reversed=result["reversed"],
+            ),
+            "info",
+        )
         if result["override"]:
-            flash(gettext("%(count)s rows of the file were not applied; the reason is recorded.",
-                          count=result["skipped"]), "warning")
+            flash(
+                gettext(
+                    "%(count)s rows of the file were not applied; the reason is recorded.", count=result["skipped"]
+                ),
+                "warning",
+            )
         return redirect(url_for(".detail", pk=pk))
 
     @expose("/results_template/<int:pk>")
@@ -322,8 +444,12 @@ class PayoutPeriodView(InScopeOr404, ModelView):
         with force_locale("vi"):
             payout.write_result_template(out, gettext)
         out.seek(0)
-        return send_file(out, as_attachment=True, download_name=f"mau-ket-qua-chi-tra-{period.id}.xlsx",
-                         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        return send_file(
+            out,
+            as_attachment=True,
+            download_name=f"mau-ket-qua-chi-tra-{period.id}.xlsx",
+            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
 
     @expose("/results_report/<int:pk>/<int:import_id>")
     @has_access
@@ -337,11 +463,20 @@ class PayoutPeriodView(InScopeOr404, ModelView):
             count = payout.write_result_report(entry, out, gettext)
         from app.security.audit import log_export
 
-        log_export("payout_result_report", detail=f"Result file report #{entry.id}: {entry.filename}", count=count,
-                   unit_id=entry.unit_id, entity_id=period.id)
+        log_export(
+            "payout_result_report",
+            detail=f"Result file report #{entry.id}: {entry.filename}",
+            count=count,
+            unit_id=entry.unit_id,
+            entity_id=period.id,
+        )
         out.seek(0)
-        return send_file(out, as_attachment=True, download_name=f"bao-cao-ket-qua-{period.id}-{entry.id}.xlsx",
-                         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        return send_file(
+            out,
+            as_attachment=True,
+            download_name=f"bao-cao-ket-qua-{period.id}-{entry.id}.xlsx",
+            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
 
     @expose("/cash/<int:pk>", methods=["POST"])
     @has_access
@@ -354,10 +489,19 @@ class PayoutPeriodView(InScopeOr404, ModelView):
             return redirect(url_for(".detail", pk=pk))
         try:
             count = payout.record_hand_results(
-                db.session, period.id, current_unit(), g.user.id, request.form.getlist("line_ids"),
-                status=form.status.data, paid_by=form.paid_by.data, paid_on=form.paid_on.data,
-                receipt_ref=form.receipt_ref.data, proxy_name=form.proxy_name.data, received=form.received.data,
-                reason=form.reason.data)
+                db.session,
+                period.id,
+                current_unit(),
+                g.user.id,
+                request.form.getlist("line_ids"),
+                status=form.status.data,
+                paid_by=form.paid_by.data,
+                paid_on=form.paid_on.data,
+                receipt_ref=form.receipt_ref.data,
+                proxy_name=form.proxy_name.data,
+                received=form.received.data,
+                reason=form.reason.data,
+            )
         except FieldError as exc:
             return self._fail(pk, exc)
         flash(gettext("%(n)s cash lines recorded.", n=count), "info")
@@ -402,34 +546,85 @@ class PayoutLineView(ScopedMixin, PersonalDataViewMixin, ModelView):
     scope_ids = staticmethod(current_line_unit_ids)
     include_route_methods = {"list", "show"}
     list_title = _l("Payout lines")
-    list_columns = ["period", "sequence", "full_name", "cccd", "commune", "category", "total", "channel", "bank_name",
-                    "account_number", "hold_reason", "result_status", "result_reason"]
-    show_columns = list_columns + ["date_of_birth", "holder_ascii", "proxy_name", "proxy_cccd", "description",
-                                   "carried_amount", "result_at", "paid_amount", "receipt_paid_by", "receipt_date",
-                                   "receipt_ref", "receipt_proxy_name"]
+    list_columns = [
+        "period",
+        "sequence",
+        "full_name",
+        "cccd",
+        "commune",
+        "category",
+        "total",
+        "channel",
+        "bank_name",
+        "account_number",
+        "hold_reason",
+        "result_status",
+        "result_reason",
+    ]
+    show_columns = list_columns + [
+        "date_of_birth",
+        "holder_ascii",
+        "proxy_name",
+        "proxy_cccd",
+        "description",
+        "carried_amount",
+        "result_at",
+        "paid_amount",
+        "receipt_paid_by",
+        "receipt_date",
+        "receipt_ref",
+        "receipt_proxy_name",
+    ]
     search_columns = ["period", "full_name", "cccd", "channel", "result_status", "category", "bank_bin", "commune"]
     order_columns = ["sequence", "full_name", "amount"]
     base_order = ("id", "asc")
-    search_form_query_rel_fields = {"period": [["unit_id", FilterInFunction, current_period_unit_ids]],
-                                    "commune": [["id", FilterInFunction, current_scope_ids]]}
+    search_form_query_rel_fields = {
+        "period": [["unit_id", FilterInFunction, current_period_unit_ids]],
+        "commune": [["id", FilterInFunction, current_scope_ids]],
+    }
     label_columns = {
-        "period": _l("Payout period"), "sequence": _l("No."), "full_name": _l("Full name"), "cccd": _l("CCCD"),
-        "commune": _l("Commune"), "category": _l("Category"), "total": _l("Amount"), "amount": _l("Amount"),
-        "channel": _l("Channel"), "bank_name": _l("Bank"), "bank_bin": _l("Bank"),
-        "account_number": _l("Account number"), "hold_reason": _l("Hold"), "result_status": _l("Result"),
-        "result_reason": _l("Reason"), "date_of_birth": _l("Date of birth"), "holder_ascii": _l("Account holder"),
-        "proxy_name": _l("Recipient (proxy)"), "proxy_cccd": _l("CCCD of the proxy"),
-        "description": _l("Transfer description"), "carried_amount": _l("Carried from an earlier period"),
-        "result_at": _l("Result at"), "paid_amount": _l("Amount received"), "receipt_paid_by": _l("Paid by"),
-        "receipt_date": _l("Date paid"), "receipt_ref": _l("Signed receipt (ký nhận) reference"),
+        "period": _l("Payout period"),
+        "sequence": _l("No."),
+        "full_name": _l("Full name"),
+        "cccd": _l("CCCD"),
+        "commune": _l("Commune"),
+        "category": _l("Category"),
+        "total": _l("Amount"),
+        "amount": _l("Amount"),
+        "channel": _l("Channel"),
+        "bank_name": _l("Bank"),
+        "bank_bin": _l("Bank"),
+        "account_number": _l("Account number"),
+        "hold_reason": _l("Hold"),
+        "result_status": _l("Result"),
+        "result_reason": _l("Reason"),
+        "date_of_birth": _l("Date of birth"),
+        "holder_ascii": _l("Account holder"),
+        "proxy_name": _l("Recipient (proxy)"),
+        "proxy_cccd": _l("CCCD of the proxy"),
+        "description": _l("Transfer description"),
+        "carried_amount": _l("Carried from an earlier period"),
+        "result_at": _l("Result at"),
+        "paid_amount": _l("Amount received"),
+        "receipt_paid_by": _l("Paid by"),
+        "receipt_date": _l("Date paid"),
+        "receipt_ref": _l("Signed receipt (ký nhận) reference"),
         "receipt_proxy_name": _l("Received by a proxy: the proxy's name"),
     }
     formatters_columns = {
-        "cccd": cccd_formatter, "proxy_cccd": cccd_formatter, "account_number": account_formatter,
-        "total": format_money, "carried_amount": format_money, "date_of_birth": format_date,
-        "category": lambda v: label("category", v), "channel": lambda v: label("line_channel", v),
-        "hold_reason": lambda v: label("hold_reason", v), "result_status": lambda v: label("line_result", v),
-        "result_at": format_date, "paid_amount": format_money, "receipt_date": format_date,
+        "cccd": cccd_formatter,
+        "proxy_cccd": cccd_formatter,
+        "account_number": account_formatter,
+        "total": format_money,
+        "carried_amount": format_money,
+        "date_of_birth": format_date,
+        "category": lambda v: label("category", v),
+        "channel": lambda v: label("line_channel", v),
+        "hold_reason": lambda v: label("hold_reason", v),
+        "result_status": lambda v: label("line_result", v),
+        "result_at": format_date,
+        "paid_amount": format_money,
+        "receipt_date": format_date,
     }
 
 
@@ -440,11 +635,18 @@ class BaseLevelView(ModelView):
     list_title = _l("Base levels")
     list_columns = add_columns = edit_columns = ["category", "amount", "effective_from", "jurisdiction", "legal_basis"]
     base_order = ("effective_from", "desc")
-    label_columns = {"category": _l("Category"), "amount": _l("Base level (VND)"),
-                     "effective_from": _l("In force from"), "jurisdiction": _l("Jurisdiction (VN or city code)"),
-                     "legal_basis": _l("Legal basis")}
-    formatters_columns = {"amount": format_money, "effective_from": format_date,
-                          "category": lambda v: label("category", v)}
+    label_columns = {
+        "category": _l("Category"),
+        "amount": _l("Base level (VND)"),
+        "effective_from": _l("In force from"),
+        "jurisdiction": _l("Jurisdiction (VN or city code)"),
+        "legal_basis": _l("Legal basis"),
+    }
+    formatters_columns = {
+        "amount": format_money,
+        "effective_from": format_date,
+        "category": lambda v: label("category", v),
+    }
 
 
 class CategoryRuleView(ModelView):
@@ -453,8 +655,11 @@ class CategoryRuleView(ModelView):
     method_permission_name = VIEW_METHODS
     list_title = _l("Category rules")
     list_columns = add_columns = edit_columns = ["category", "stackable", "note"]
-    label_columns = {"category": _l("Category"), "stackable": _l("May be paid together with other categories"),
-                     "note": _l("Note")}
+    label_columns = {
+        "category": _l("Category"),
+        "stackable": _l("May be paid together with other categories"),
+        "note": _l("Note"),
+    }
     formatters_columns = {"category": lambda v: label("category", v)}
 
 
@@ -462,21 +667,57 @@ def register_payout_views(appbuilder) -> None:
     """Step 5 (accounts, periods, the follow-up list) and the payout rules under Administration."""
     from app.views.accounts import AccountImportView, PaymentAccountView
 
-    appbuilder.add_view(PaymentAccountView, "PaymentAccount", label=_l("Payment accounts"), icon="fa-credit-card",
-                        category=menu_category("PaymentAccount"))
-    appbuilder.add_link("AccountsToVerify", href="/paymentaccountview/to_verify/", label=_l("Accounts to verify"),
-                        icon="fa-check", category=menu_category("AccountsToVerify"))
-    appbuilder.add_link("SharedAccounts", href="/paymentaccountview/shared/", label=_l("Shared accounts"),
-                        icon="fa-exclamation-triangle", category=menu_category("SharedAccounts"))
-    appbuilder.add_link("AccountUpload", href="/accountimportview/upload/", label=_l("Import an account list"),
-                        icon="fa-file-excel-o", category=menu_category("AccountUpload"))
+    appbuilder.add_view(
+        PaymentAccountView,
+        "PaymentAccount",
+        label=_l("Payment accounts"),
+        icon="fa-credit-card",
+        category=menu_category("PaymentAccount"),
+    )
+    appbuilder.add_link(
+        "AccountsToVerify",
+        href="/paymentaccountview/to_verify/",
+        label=_l("Accounts to verify"),
+        icon="fa-check",
+        category=menu_category("AccountsToVerify"),
+    )
+    appbuilder.add_link(
+        "SharedAccounts",
+        href="/paymentaccountview/shared/",
+        label=_l("Shared accounts"),
+        icon="fa-exclamation-triangle",
+        category=menu_category("SharedAccounts"),
+    )
+    appbuilder.add_link(
+        "AccountUpload",
+        href="/accountimportview/upload/",
+        label=_l("Import an account list"),
+        icon="fa-file-excel-o",
+        category=menu_category("AccountUpload"),
+    )
     appbuilder.add_view_no_menu(AccountImportView)
-    appbuilder.add_view(PayoutPeriodView, "PayoutPeriod", label=_l("Payout periods"), icon="fa-calendar",
-                        category=menu_category("PayoutPeriod"))
+    appbuilder.add_view(
+        PayoutPeriodView,
+        "PayoutPeriod",
+        label=_l("Payout periods"),
+        icon="fa-calendar",
+        category=menu_category("PayoutPeriod"),
+    )
     appbuilder.add_view_no_menu(PayoutLineView)
-    appbuilder.add_link("FollowUps", href=FOLLOW_UP_HREF, label=_l("Failed payments to follow up"),
-                        icon="fa-exclamation-circle", category=menu_category("FollowUps"))
-    appbuilder.add_view(BaseLevelView, "PayoutRule", label=_l("Base levels"), icon="fa-money",
-                        category=menu_category("PayoutRule"))
-    appbuilder.add_view(CategoryRuleView, "CategoryRules", label=_l("Category rules"), icon="fa-random",
-                        category=menu_category("CategoryRules"))
+    appbuilder.add_link(
+        "FollowUps",
+        href=FOLLOW_UP_HREF,
+        label=_l("Failed payments to follow up"),
+        icon="fa-exclamation-circle",
+        category=menu_category("FollowUps"),
+    )
+    appbuilder.add_view(
+        BaseLevelView, "PayoutRule", label=_l("Base levels"), icon="fa-money", category=menu_category("PayoutRule")
+    )
+    appbuilder.add_view(
+        CategoryRuleView,
+        "CategoryRules",
+        label=_l("Category rules"),
+        icon="fa-random",
+        category=menu_category("CategoryRules"),
+    )

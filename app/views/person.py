@@ -1,6 +1,7 @@
 """/person/<id>: one page per person — list data, enrolments, matching, visits, accounts, payout lines, holds
 and the person's audit trail. The data is ``app.services.person.person_file`` (scope checked there, given
 the reader's unit: unknown or out of scope is 404); this view masks identifiers and logs the view."""
+
 from __future__ import annotations
 
 from flask import abort, g
@@ -44,19 +45,40 @@ class PersonView(BaseView):
             abort(404)
         person = file.person
         _mask_answers(file.visits)
-        candidates = [dict(c, cccd=cccd_formatter(c.get("cccd"))) for c in file.matching.get("candidates") or []
-                      if isinstance(c, dict)]
+        candidates = [
+            dict(c, cccd=cccd_formatter(c.get("cccd")))
+            for c in file.matching.get("candidates") or []
+            if isinstance(c, dict)
+        ]
         diff = []
         for name, values in file.matching.get("diff") or []:
             kind = IDENTIFIER_FIELDS.get(name)
             values = values if isinstance(values, list) else [values]
             diff.append((name, [FORMATTERS[kind](v) if kind in FORMATTERS else v for v in values]))
         masked = should_mask()
-        log_view("beneficiary", person.id, beneficiary_id=person.id, unit_id=person.commune_id,
-                 fields=[] if masked else SHOWN_IDENTIFIERS, masked=masked, detail=N_("person page"))
+        log_view(
+            "beneficiary",
+            person.id,
+            beneficiary_id=person.id,
+            unit_id=person.commune_id,
+            fields=[] if masked else SHOWN_IDENTIFIERS,
+            masked=masked,
+            detail=N_("person page"),
+        )
         return self.render_template(
-            "person.html", file=file, person=person, candidates=candidates, diff=diff, label=label,
-            mask_cccd=cccd_formatter, mask_account=account_formatter, audit_values=_pretty_json, local_time=_local_time,
-            audit_url=audit_history_url(person.id), user=g.user, entity_name=entity_name,
+            "person.html",
+            file=file,
+            person=person,
+            candidates=candidates,
+            diff=diff,
+            label=label,
+            mask_cccd=cccd_formatter,
+            mask_account=account_formatter,
+            audit_values=_pretty_json,
+            local_time=_local_time,
+            audit_url=audit_history_url(person.id),
+            user=g.user,
+            entity_name=entity_name,
             audit_detail=audit_detail,
-            title=gettext("Person file") + " — " + person.full_name)
+            title=gettext("Person file") + " — " + person.full_name,
+        )

@@ -6,6 +6,7 @@ language of the request.
 The typed refusals of the services map to HTTP statuses here and nowhere else (``REFUSAL_STATUSES``): ``NotFound``
 404, ``OutOfScope`` 403, ``Conflict`` 409; any other problem is the caller's to show (a form error, a flash, a
 400). Views and the API never compare problem codes (``tests/test_architecture.py``)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -27,8 +28,12 @@ def render_problem(problem: Problem) -> str:
 
 def problem_json(problem: Problem) -> dict:
     """The API's form of a problem: the field, a stable code, the translated message and the severity."""
-    return {"field": problem.field, "code": problem.code, "message": render_problem(problem),
-            "severity": problem.severity}
+    return {
+        "field": problem.field,
+        "code": problem.code,
+        "message": render_problem(problem),
+        "severity": problem.severity,
+    }
 
 
 def render_problems(problems: Iterable[Problem]) -> tuple[list[str], dict[str, list[str]]]:

@@ -1,4 +1,5 @@
 """The survey question set: versions, preview, new version / edit (Sở LĐTBXH), activate."""
+
 from __future__ import annotations
 
 import json
@@ -28,8 +29,12 @@ class QuestionnaireView(ModelView):
     list_title = _l("Survey questionnaire")
     list_columns = ["version", "title", "active", "created_at"]
     base_order = ("version", "desc")
-    label_columns = {"version": _l("Version"), "title": _l("Title"), "active": _l("In use"),
-                     "created_at": _l("Created")}
+    label_columns = {
+        "version": _l("Version"),
+        "title": _l("Title"),
+        "active": _l("In use"),
+        "created_at": _l("Created"),
+    }
     formatters_columns = {"created_at": format_date}
     list_template = "questionnaire_list.html"
 
@@ -48,15 +53,25 @@ class QuestionnaireView(ModelView):
     @has_access
     def preview(self, pk):
         q = self._get(pk)
-        return self.render_template("questionnaire_show.html", questionnaire=q, definition=q.parsed,
-                                    used=qn.is_used(db.session, q.id), can_write=has("can_write", "Questionnaire"),
-                                    text=json.dumps(q.parsed, ensure_ascii=False, indent=2),
-                                    technical=is_admin(),
-                                    title=gettext("Questionnaire version %(v)s", v=q.version))
+        return self.render_template(
+            "questionnaire_show.html",
+            questionnaire=q,
+            definition=q.parsed,
+            used=qn.is_used(db.session, q.id),
+            can_write=has("can_write", "Questionnaire"),
+            text=json.dumps(q.parsed, ensure_ascii=False, indent=2),
+            technical=is_admin(),
+            title=gettext("Questionnaire version %(v)s", v=q.version),
+        )
 
     def _form(self, questionnaire: Questionnaire | None, text: str, errors=(), status=200):
-        return self.render_template("questionnaire_edit.html", questionnaire=questionnaire, text=text,
-                                    errors=list(errors), title=gettext("Edit the questionnaire")), status
+        return self.render_template(
+            "questionnaire_edit.html",
+            questionnaire=questionnaire,
+            text=text,
+            errors=list(errors),
+            title=gettext("Edit the questionnaire"),
+        ), status
 
     @expose("/new", methods=["GET", "POST"])
     @has_access

@@ -1,4 +1,5 @@
 """Reference data screens: administrative units and banks (visible to all, written by admins)."""
+
 from flask_appbuilder import ModelView
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
@@ -19,8 +20,13 @@ class AdminUnitView(ModelView):
     order_columns = ["scheme", "code", "name", "level"]
     base_order = ("path", "asc")
     label_columns = {
-        "scheme": _l("Scheme"), "code": _l("Code"), "name": _l("Name"), "unit_type": _l("Type"),
-        "level": _l("Level"), "parent": _l("Parent unit"), "path": _l("Path"),
+        "scheme": _l("Scheme"),
+        "code": _l("Code"),
+        "name": _l("Name"),
+        "unit_type": _l("Type"),
+        "level": _l("Level"),
+        "parent": _l("Parent unit"),
+        "path": _l("Path"),
     }
 
 
@@ -30,9 +36,22 @@ class BankView(ModelView):
     method_permission_name = VIEW_METHODS
     list_columns = ["bin", "code", "short_name", "name_vi", "kind", "former_names"]
     search_columns = ["bin", "code", "short_name", "name_vi", "kind", "former_names"]
-    add_columns = edit_columns = show_columns = ["bin", "code", "short_name", "name_vi", "swift", "kind", "former_names"]
+    add_columns = edit_columns = show_columns = [
+        "bin",
+        "code",
+        "short_name",
+        "name_vi",
+        "swift",
+        "kind",
+        "former_names",
+    ]
     label_columns = {
-        "bin": _l("BIN"), "code": _l("Code"), "short_name": _l("Short name"), "name_vi": _l("Name"),
-        "swift": _l("SWIFT"), "kind": _l("Kind"), "former_names": _l("Former names"),
+        "bin": _l("BIN"),
+        "code": _l("Code"),
+        "short_name": _l("Short name"),
+        "name_vi": _l("Name"),
+        "swift": _l("SWIFT"),
+        "kind": _l("Kind"),
+        "former_names": _l("Former names"),
     }
     formatters_columns = {"kind": lambda v: label("bank_kind", v)}

@@ -10,6 +10,7 @@ asked is an exact match), so the list of a masked role can look a person up by t
 ``PersonLinkInterface(Model, person_columns={"full_name": "id"})`` (for web lists and show pages) renders the
 named columns as a link to the person page of the id held by the given attribute.
 """
+
 from __future__ import annotations
 
 from flask import url_for
@@ -124,8 +125,9 @@ class PersonSearchInterface(SafeSQLAInterface):
     filter_converter_class = PersonFilterConverter
 
     def get_filters(self, search_columns=None, search_filters=None):
-        return PersonFilters(self.filter_converter_class, self, search_columns=search_columns or [],
-                             search_filters=search_filters)
+        return PersonFilters(
+            self.filter_converter_class, self, search_columns=search_columns or [], search_filters=search_filters
+        )
 
     def apply_order_by(self, query, order_column, order_direction, *args, **kwargs):
         if order_column == "full_name" and self.obj is Beneficiary:
@@ -139,7 +141,8 @@ def person_link(beneficiary_id: int | None, text) -> Markup | str:
     if not beneficiary_id:
         return text if text is not None else ""
     return Markup('<a class="person-link" href="{}">{}</a>').format(
-        url_for("PersonView.show", beneficiary_id=beneficiary_id), "" if text is None else str(text))
+        url_for("PersonView.show", beneficiary_id=beneficiary_id), "" if text is None else str(text)
+    )
 
 
 class _PersonLinks:

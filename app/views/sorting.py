@@ -4,6 +4,7 @@ FAB offers every listed attribute that is not a relation, computed Python proper
 of those is no SQL and fails. A column sorts when it is a mapped SQL expression (a column, a hybrid, a column
 property), a computed attribute that names its sort column (``app.models.sorting.sorts_by``), or a dotted
 column of a related model (FAB joins it)."""
+
 from __future__ import annotations
 
 from sqlalchemy.orm import QueryableAttribute

@@ -1,4 +1,5 @@
 """Helpers shared by the screens of the home-visit feature (groups, visits, tasks, cases, campaigns)."""
+
 from __future__ import annotations
 
 from flask import abort, current_app, g, request
@@ -29,14 +30,17 @@ def case_labels() -> dict[int, str]:
 
 
 def scoped_communes() -> list[AdminUnit]:
-    return list(db.session.scalars(select(AdminUnit).where(AdminUnit.id.in_(current_scope_ids()),
-                                                           commune_clause())
-                                   .order_by(AdminUnit.path)))
+    return list(
+        db.session.scalars(
+            select(AdminUnit).where(AdminUnit.id.in_(current_scope_ids()), commune_clause()).order_by(AdminUnit.path)
+        )
+    )
 
 
 def scoped_units() -> list[AdminUnit]:
-    return list(db.session.scalars(select(AdminUnit).where(AdminUnit.id.in_(current_scope_ids()))
-                                   .order_by(AdminUnit.path)))
+    return list(
+        db.session.scalars(select(AdminUnit).where(AdminUnit.id.in_(current_scope_ids())).order_by(AdminUnit.path))
+    )
 
 
 def unit_param(name: str = "unit", *, default_own: bool = True) -> AdminUnit | None:
@@ -69,7 +73,9 @@ def groups_of(commune_id: int) -> list[WorkGroup]:
 
 def bank_options() -> list[tuple[str, str]]:
     """(value to type, label) for the bank datalists."""
-    return [(f"{b.bin} - {b.short_name}", b.name_vi) for b in db.session.scalars(select(Bank).order_by(Bank.short_name))]
+    return [
+        (f"{b.bin} - {b.short_name}", b.name_vi) for b in db.session.scalars(select(Bank).order_by(Bank.short_name))
+    ]
 
 
 def int_arg(name: str, default=None):

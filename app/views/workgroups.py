@@ -1,4 +1,5 @@
 """Working groups (Tổ công tác Đề án 06) of a commune, and their members."""
+
 from __future__ import annotations
 
 from flask import abort, flash, g, redirect, request, url_for
@@ -30,11 +31,21 @@ def _communes_in_scope():
 class WorkGroupView(LandOnNewRowMixin, ScopedMixin, ModelView):
     datamodel = SQLAInterface(WorkGroup)
     class_permission_name = "WorkGroup"
-    method_permission_name = dict(VIEW_METHODS, members="read", add_member="write", remove_member="write",
-                                  make_leader="write")
+    method_permission_name = dict(
+        VIEW_METHODS, members="read", add_member="write", remove_member="write", make_leader="write"
+    )
     scope_relation = "commune"
-    include_route_methods = {"list", "show", "add", "edit", "delete", "members", "add_member", "remove_member",
-                             "make_leader"}
+    include_route_methods = {
+        "list",
+        "show",
+        "add",
+        "edit",
+        "delete",
+        "members",
+        "add_member",
+        "remove_member",
+        "make_leader",
+    }
     added_endpoint = "members"  # a new group's next step: its members
     list_title = _l("Working groups")
     add_title = _l("New working group")
@@ -43,8 +54,14 @@ class WorkGroupView(LandOnNewRowMixin, ScopedMixin, ModelView):
     add_columns = edit_columns = ["name", "commune", "note", "active"]
     search_columns = ["name", "commune", "active"]
     base_order = ("name", "asc")
-    label_columns = {"name": _l("Name"), "commune": _l("Commune"), "leader_name": _l("Leader"),
-                     "member_count": _l("Members"), "active": _l("Active"), "note": _l("Note")}
+    label_columns = {
+        "name": _l("Name"),
+        "commune": _l("Commune"),
+        "leader_name": _l("Leader"),
+        "member_count": _l("Members"),
+        "active": _l("Active"),
+        "note": _l("Note"),
+    }
     add_form_query_rel_fields = edit_form_query_rel_fields = {"commune": [["id", FilterInFunction, _communes_in_scope]]}
     search_form_query_rel_fields = add_form_query_rel_fields
 
@@ -74,7 +91,6 @@ class WorkGroupView(LandOnNewRowMixin, ScopedMixin, ModelView):
         super().pre_delete(item)
         workgroups.release_group(db.session, item.id)
 
-
     @expose("/show/<pk>")
     @has_access
     def show(self, pk):
@@ -85,8 +101,12 @@ class WorkGroupView(LandOnNewRowMixin, ScopedMixin, ModelView):
     def members(self, pk):
         group = self.in_scope_or_404(pk)
         return self.render_template(
-            "workgroup_members.html", group=group, users=workgroups.candidate_users(db.session, group.commune_id),
-            can_write=has("can_write", "WorkGroup"), title=gettext("Working group") + " — " + group.name)
+            "workgroup_members.html",
+            group=group,
+            users=workgroups.candidate_users(db.session, group.commune_id),
+            can_write=has("can_write", "WorkGroup"),
+            title=gettext("Working group") + " — " + group.name,
+        )
 
     def _done(self, pk, action):
         try:
@@ -105,10 +125,19 @@ class WorkGroupView(LandOnNewRowMixin, ScopedMixin, ModelView):
         group = self.in_scope_or_404(pk)
         check_current(group.commune_id, exc=Forbidden)
         member_user_id = id_arg("user_id", source=request.form)
-        return self._done(pk, lambda: workgroups.add_member(
-            db.session, group, user_id=g.user.id, member_user_id=member_user_id,
-            name=request.form.get("name"), role_text=request.form.get("role_text"), phone=request.form.get("phone"),
-            is_leader=request.form.get("is_leader") == "1"))
+        return self._done(
+            pk,
+            lambda: workgroups.add_member(
+                db.session,
+                group,
+                user_id=g.user.id,
+                member_user_id=member_user_id,
+                name=request.form.get("name"),
+                role_text=request.form.get("role_text"),
+                phone=request.form.get("phone"),
+                is_leader=request.form.get("is_leader") == "1",
+            ),
+        )
 
     def _member_or_404(self, group: WorkGroup, member_id: int) -> WorkGroupMember:
         member = db.session.get(WorkGroupMember, member_id)

@@ -4,19 +4,20 @@ Superscript digits pass ``str.isdigit()`` and then fail ``int()``; ids beyond th
 overflow SQLite / PostgreSQL; JSON bodies that are not objects broke ``.get``; FAB's own routes (download,
 unknown row actions, ``<pk>`` of show/edit) crashed. Every input goes through app/services/validation.py.
 """
+
 from __future__ import annotations
 
 import pytest
 
 from tests.conftest import page_token
 
-HUGE = 2 ** 70
+HUGE = 2**70
 
 
 def _vietnamese_400(r, api=True):
     assert r.status_code == 400, (r.status_code, r.get_data(as_text=True)[:300])
     text = r.json["message"] if api else r.get_data(as_text=True)
-    assert isinstance(text, str) and any(ord(c) > 0x7f for c in text), text  # Vietnamese, not werkzeug's text
+    assert isinstance(text, str) and any(ord(c) > 0x7F for c in text), text  # Vietnamese, not werkzeug's text
 
 
 API_400 = [
@@ -59,18 +60,33 @@ def test_non_object_bodies_on_every_json_post(app, api_token):
         ref = period.id if period is not None else 1
     client = app.test_client()
     headers = api_token("admin")
-    for url in ("/api/v1/match/", "/api/v1/account/", f"/api/v1/payout/{ref}/sync", "/api/v1/account/1/verify",
-                "/api/v1/visit/"):
+    for url in (
+        "/api/v1/match/",
+        "/api/v1/account/",
+        f"/api/v1/payout/{ref}/sync",
+        "/api/v1/account/1/verify",
+        "/api/v1/visit/",
+    ):
         for body in ([1], "x", 3, None):
-            r = client.post(url, headers=headers, data="[1" if body is None else None,
-                            json=body if body is not None else None, content_type="application/json")
+            r = client.post(
+                url,
+                headers=headers,
+                data="[1" if body is None else None,
+                json=body if body is not None else None,
+                content_type="application/json",
+            )
             assert r.status_code in (400, 404), (url, body, r.status_code)
             assert "message" in r.json
 
 
 API_404 = [
-    "/api/v1/payout/3³", f"/api/v1/payout/{HUGE}", f"/api/v1/beneficiary/{HUGE}", f"/api/v1/match/{HUGE}",
-    f"/api/v1/account/{HUGE}", f"/api/v1/import/{HUGE}", f"/api/v1/payout/1/sync/{HUGE}",
+    "/api/v1/payout/3³",
+    f"/api/v1/payout/{HUGE}",
+    f"/api/v1/beneficiary/{HUGE}",
+    f"/api/v1/match/{HUGE}",
+    f"/api/v1/account/{HUGE}",
+    f"/api/v1/import/{HUGE}",
+    f"/api/v1/payout/1/sync/{HUGE}",
 ]
 
 
@@ -88,8 +104,14 @@ def test_rest_resource_writes_with_huge_ids(app, api_token):
 
 
 PAGES_400 = ["/cases/?unit=²", "/cases/?type=²", f"/cases/?unit={HUGE}", "/cases/export?unit=³"]
-PAGES_404 = [f"/beneficiaryview/show/{HUGE}", "/beneficiaryview/show/3³", f"/matchreviewview/review/{HUGE}",
-             f"/users/show/{HUGE}", "/beneficiaryview/download/x", "/bankview/download/x"]
+PAGES_404 = [
+    f"/beneficiaryview/show/{HUGE}",
+    "/beneficiaryview/show/3³",
+    f"/matchreviewview/review/{HUGE}",
+    f"/users/show/{HUGE}",
+    "/beneficiaryview/download/x",
+    "/bankview/download/x",
+]
 
 
 @pytest.mark.parametrize("url", PAGES_400)
@@ -107,11 +129,14 @@ def test_list_filter_beyond_the_integer_range(app, client_for):
     assert r.status_code in (200, 400)
 
 
-@pytest.mark.parametrize("data", [
-    {"action": "zzz", "rowid": ["1"]},
-    {"action": "accept_registry", "rowid": [str(HUGE)]},
-    {"action": "accept_registry", "rowid": ["1²"]},
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"action": "zzz", "rowid": ["1"]},
+        {"action": "accept_registry", "rowid": [str(HUGE)]},
+        {"action": "accept_registry", "rowid": ["1²"]},
+    ],
+)
 def test_row_actions_with_bad_input_are_a_400(app, client_for, data):
     client = client_for("congan.00004")
     r = client.post("/matchreviewview/action_post", data={"csrf_token": page_token(client), **data})
@@ -120,8 +145,9 @@ def test_row_actions_with_bad_input_are_a_400(app, client_for, data):
 
 def test_unknown_action_on_a_view_without_actions(app, client_for):
     client = client_for("admin")
-    r = client.post("/beneficiaryview/action_post", data={"csrf_token": page_token(client), "action": "zzz",
-                                                          "rowid": ["1"]})
+    r = client.post(
+        "/beneficiaryview/action_post", data={"csrf_token": page_token(client), "action": "zzz", "rowid": ["1"]}
+    )
     assert r.status_code in (400, 404)
 
 

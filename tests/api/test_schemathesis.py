@@ -10,6 +10,7 @@ Excluded, because they cannot be run safely here (each has its own tests):
 - ``POST /api/v1/import/``: a multipart file upload whose random bytes are not a spreadsheet; the import
   paths are tested with real files in tests/jobs and tests/web.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -30,8 +31,9 @@ def tokens(app):
     client = app.test_client()
     out = {}
     for username in USERS:
-        r = client.post("/api/v1/security/login", json={"username": username, "password": DEMO_PASSWORD,
-                                                         "provider": "db"})
+        r = client.post(
+            "/api/v1/security/login", json={"username": username, "password": DEMO_PASSWORD, "provider": "db"}
+        )
         assert r.status_code == 200, r.get_data(as_text=True)
         out[username] = {"Authorization": f"Bearer {r.json['access_token']}"}
     return out
@@ -40,12 +42,17 @@ def tokens(app):
 @pytest.fixture(scope="module")
 def api_schema(app, tokens):
     schema = schemathesis.openapi.from_wsgi("/api/v1/_openapi", app, headers=tokens["admin"])
-    return (schema.exclude(path_regex=r"^/api/v1/security/")
-            .exclude(path="/api/v1/import/", method="POST"))
+    return schema.exclude(path_regex=r"^/api/v1/security/").exclude(path="/api/v1/import/", method="POST")
 
 
-SETTINGS = settings(max_examples=5, deadline=None, derandomize=True, database=None, print_blob=False,
-                    suppress_health_check=list(HealthCheck))
+SETTINGS = settings(
+    max_examples=5,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    print_blob=False,
+    suppress_health_check=list(HealthCheck),
+)
 
 
 @pytest.mark.parametrize("username", USERS)

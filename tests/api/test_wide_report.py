@@ -2,6 +2,7 @@
 
 Files wider than ``IMPORT_MAX_COLUMNS`` are refused whole with a message; at the widest setting (16,384, a
 sheet's own width) the report, which adds four columns of its own, still cuts the copy of the row."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -16,8 +17,12 @@ EXCEL_COLUMNS = 16384
 def _upload(client, headers, width):
     head = ",".join(["Họ và tên", "Số CCCD", "Năm sinh"] + [f"c{i}" for i in range(width)])
     row = ",".join(["Nguyễn Văn An", "001045000101", "1945"] + ["x"] * width)
-    r = client.post("/api/v1/import/", headers=headers, content_type="multipart/form-data",
-                    data={"file": (io.BytesIO(f"{head}\n{row}\n".encode()), "wide.csv"), "unit": "00004"})
+    r = client.post(
+        "/api/v1/import/",
+        headers=headers,
+        content_type="multipart/form-data",
+        data={"file": (io.BytesIO(f"{head}\n{row}\n".encode()), "wide.csv"), "unit": "00004"},
+    )
     assert r.status_code == 201, r.get_data(as_text=True)
     return r.json["batch_id"]
 

@@ -1,4 +1,5 @@
 """Fixtures of the audit / personal-data tests."""
+
 from __future__ import annotations
 
 import json
@@ -21,13 +22,23 @@ def audit_rows(app, **where) -> list[dict]:
             stmt = stmt.where(getattr(AuditLog, key) == value)
         rows = []
         for r in db.session.scalars(stmt):
-            rows.append({
-                "id": r.id, "action": r.action, "entity": r.entity, "entity_id": r.entity_id,
-                "user_id": r.user_id, "username": r.username, "remote_addr": r.remote_addr, "source": r.source,
-                "beneficiary_id": r.beneficiary_id, "unit_id": r.unit_id, "detail": r.detail,
-                "old": json.loads(r.old_values) if r.old_values else None,
-                "new": json.loads(r.new_values) if r.new_values else None,
-            })
+            rows.append(
+                {
+                    "id": r.id,
+                    "action": r.action,
+                    "entity": r.entity,
+                    "entity_id": r.entity_id,
+                    "user_id": r.user_id,
+                    "username": r.username,
+                    "remote_addr": r.remote_addr,
+                    "source": r.source,
+                    "beneficiary_id": r.beneficiary_id,
+                    "unit_id": r.unit_id,
+                    "detail": r.detail,
+                    "old": json.loads(r.old_values) if r.old_values else None,
+                    "new": json.loads(r.new_values) if r.new_values else None,
+                }
+            )
         db.session.rollback()
         return rows
 
@@ -53,8 +64,18 @@ def make_person(scheme_app, world):
 
     def make(code="00004", name="Nguyễn Văn An", cccd="001045000001", birth_year=1945, sex="M"):
         with scheme_app.app_context(), audit_actor(None, "fixture", "test"):
-            return factories.make_person(db.session, code, name, scheme=world.scheme, enrol={"BTXH": 540000},
-                                         cccd=cccd, birth_year=birth_year, sex=sex, match_status="pending")
+            return factories.make_person(
+                db.session,
+                code,
+                name,
+                scheme=world.scheme,
+                enrol={"BTXH": 540000},
+                cccd=cccd,
+                birth_year=birth_year,
+                sex=sex,
+                match_status="pending",
+            )
+
     return make
 
 

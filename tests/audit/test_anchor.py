@@ -4,6 +4,7 @@ Truncating the newest records or rewriting the chain passes the in-database chec
 ``asxh audit-verify`` (no ``--anchor`` needed). On PostgreSQL the table also refuses UPDATE / DELETE /
 TRUNCATE unless the maintenance switch is set.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -55,8 +56,10 @@ def _rehash(app, key: bytes | None) -> None:
                 if isinstance(row["at"], str):  # SQLite gives the text back
                     row["at"] = dt.datetime.fromisoformat(row["at"])
                 new = compute_hash(row, prev, key, unkeyed=key is None)
-                db.session.execute(text("UPDATE audit_log SET prev_hash = :p, hash = :h WHERE id = :i"),
-                                   {"p": prev, "h": new, "i": row["id"]})
+                db.session.execute(
+                    text("UPDATE audit_log SET prev_hash = :p, hash = :h WHERE id = :i"),
+                    {"p": prev, "h": new, "i": row["id"]},
+                )
                 prev = new
         db.session.commit()
 
@@ -154,8 +157,10 @@ def test_the_key_is_not_in_the_database(app):
 
 
 @pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL", "").startswith("postgres"), reason="PostgreSQL trigger")
-@pytest.mark.parametrize("statement", ["UPDATE audit_log SET detail = 'x' WHERE id = 1",
-                                       "DELETE FROM audit_log WHERE id = 2", "TRUNCATE audit_log"])
+@pytest.mark.parametrize(
+    "statement",
+    ["UPDATE audit_log SET detail = 'x' WHERE id = 1", "DELETE FROM audit_log WHERE id = 2", "TRUNCATE audit_log"],
+)
 def test_postgresql_refuses_update_delete_truncate(app, statement):
     from sqlalchemy.exc import DBAPIError
 
@@ -180,8 +185,15 @@ def test_postgresql_refuses_update_delete_truncate(app, statement):
 @pytest.fixture()
 def env(monkeypatch, tmp_path):
     monkeypatch.setenv("ASXH_INSTANCE_DIR", str(tmp_path))
-    for name in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "ASXH_ENV", "AUDIT_KEY", "AUDIT_ANCHOR_PATH",
-                 "AUDIT_ANCHOR_EVERY"):
+    for name in (
+        "DATABASE_URL",
+        "REDIS_URL",
+        "SECRET_KEY",
+        "ASXH_ENV",
+        "AUDIT_KEY",
+        "AUDIT_ANCHOR_PATH",
+        "AUDIT_ANCHOR_EVERY",
+    ):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 

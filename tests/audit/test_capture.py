@@ -1,4 +1,5 @@
 """Automatic capture of ORM changes, bulk summaries and the actor of requests, commands and jobs."""
+
 from __future__ import annotations
 
 import io
@@ -218,9 +219,20 @@ def test_web_edit_is_recorded_with_user_address_and_source(app, client_for, make
     client = client_for("congan.00004")
     client.environ_base["REMOTE_ADDR"] = "10.1.2.3"
     token = page_token(client)
-    response = client.post(f"/beneficiaryview/edit/{pid}", data={
-        "csrf_token": token, "full_name": "Nguyễn Văn An", "cccd": "001045000077", "birth_year": "1945", "sex": "M",
-        "commune": str(unit_id("00004")), "cmnd": "", "date_of_birth": "", "address": ""})
+    response = client.post(
+        f"/beneficiaryview/edit/{pid}",
+        data={
+            "csrf_token": token,
+            "full_name": "Nguyễn Văn An",
+            "cccd": "001045000077",
+            "birth_year": "1945",
+            "sex": "M",
+            "commune": str(unit_id("00004")),
+            "cmnd": "",
+            "date_of_birth": "",
+            "address": "",
+        },
+    )
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     rows = audit_rows(app, action="update", entity="beneficiary")
     assert len(rows) == 1
@@ -232,12 +244,17 @@ def test_web_edit_is_recorded_with_user_address_and_source(app, client_for, make
 def test_import_apply_is_one_bulk_record_attributed_to_the_requesting_user(app, api_token, run_jobs):
     headers = api_token("phong.001")
     client = app.test_client()
-    csv = ("Họ và tên,Số CCCD,Năm sinh,Giới tính\n"
-           "Nguyễn Văn An,001045000001,1945,Nam\n"
-           "Trần Thị Bình,001145000002,1945,Nữ\n").encode()
-    response = client.post("/api/v1/import/", headers=headers, data={
-        "file": (io.BytesIO(csv), "danh-sach.csv"), "unit": "00004", "category": "BTXH", "apply": "true"},
-        content_type="multipart/form-data")
+    csv = (
+        "Họ và tên,Số CCCD,Năm sinh,Giới tính\n"
+        "Nguyễn Văn An,001045000001,1945,Nam\n"
+        "Trần Thị Bình,001145000002,1945,Nữ\n"
+    ).encode()
+    response = client.post(
+        "/api/v1/import/",
+        headers=headers,
+        data={"file": (io.BytesIO(csv), "danh-sach.csv"), "unit": "00004", "category": "BTXH", "apply": "true"},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 201, response.get_data(as_text=True)
     batch_id = response.json["batch_id"]
     run_jobs()
@@ -252,8 +269,9 @@ def test_import_apply_is_one_bulk_record_attributed_to_the_requesting_user(app, 
 
 
 def test_cli_commands_are_attributed_to_the_operating_system_user(app):
-    result = app.test_cli_runner().invoke(args=["asxh", "create-user", "audit.cli", "--role", "Lãnh đạo", "--unit",
-                                                "01", "--password", "Strong@12345"])
+    result = app.test_cli_runner().invoke(
+        args=["asxh", "create-user", "audit.cli", "--role", "Lãnh đạo", "--unit", "01", "--password", "Strong@12345"]
+    )
     assert result.exit_code == 0, result.output
     rows = [r for r in audit_rows(app, entity="ab_user", action="create") if r["new"]["username"] == "audit.cli"]
     assert len(rows) == 1 and rows[0]["username"].startswith("os:")

@@ -1,4 +1,5 @@
 """The hash chain: appends, verification, and detection of edits, deletions and reordering."""
+
 from __future__ import annotations
 
 import itertools
@@ -18,8 +19,17 @@ def _append(app, n: int, prefix: str = "r") -> list[int]:
     ids = []
     with app.app_context(), audit_actor(7, "tester", "test"):
         for i in range(n):
-            ids.append(record(db.session, action="bulk", entity="beneficiary", entity_id=i, unit_id=None,
-                              new={"n": i, "name": "Nguyễn Văn An"}, detail=f"{prefix}{i}"))
+            ids.append(
+                record(
+                    db.session,
+                    action="bulk",
+                    entity="beneficiary",
+                    entity_id=i,
+                    unit_id=None,
+                    new={"n": i, "name": "Nguyễn Văn An"},
+                    detail=f"{prefix}{i}",
+                )
+            )
             db.session.commit()
     return ids
 
@@ -66,9 +76,25 @@ def test_records_are_chained_and_verify(app):
         assert stored[0].prev_hash == GENESIS
         for before, after in itertools.pairwise(stored):
             assert after.prev_hash == before.hash
-        row = {c: getattr(stored[2], c) for c in ("id", "at", "user_id", "username", "remote_addr", "source", "action",
-                                                  "entity", "entity_id", "beneficiary_id", "unit_id", "old_values",
-                                                  "new_values", "detail")}
+        row = {
+            c: getattr(stored[2], c)
+            for c in (
+                "id",
+                "at",
+                "user_id",
+                "username",
+                "remote_addr",
+                "source",
+                "action",
+                "entity",
+                "entity_id",
+                "beneficiary_id",
+                "unit_id",
+                "old_values",
+                "new_values",
+                "detail",
+            )
+        }
         assert compute_hash(row, stored[2].prev_hash) == stored[2].hash
     report = _verify(app)
     assert report.ok and report.count == 5 and report.head_id == 5
@@ -84,13 +110,16 @@ def test_empty_trail_verifies(app):
     assert _cli(app).exit_code == 0
 
 
-@pytest.mark.parametrize("column,value", [
-    ("detail", "nothing happened"),
-    ("username", "someone.else"),
-    ("new_values", '{"n":2,"name":"Trần Thị Bình"}'),
-    ("at", "2020-01-01 00:00:00.000000"),
-    ("action", "view"),
-])
+@pytest.mark.parametrize(
+    "column,value",
+    [
+        ("detail", "nothing happened"),
+        ("username", "someone.else"),
+        ("new_values", '{"n":2,"name":"Trần Thị Bình"}'),
+        ("at", "2020-01-01 00:00:00.000000"),
+        ("action", "view"),
+    ],
+)
 def test_editing_a_record_is_detected(app, column, value):
     _append(app, 5)
     _sql(app, f"UPDATE audit_log SET {column} = :v WHERE id = 3", v=value)
@@ -112,7 +141,9 @@ def test_editing_and_rehashing_a_record_is_detected_at_the_next(app):
         row = db.session.execute(text("SELECT * FROM audit_log WHERE id = 3")).mappings().one()
         row = dict(row)
         row["at"] = db.session.get(AuditLog, 3).at
-        db.session.execute(text("UPDATE audit_log SET hash = :h WHERE id = 3"), {"h": compute_hash(row, row["prev_hash"])})
+        db.session.execute(
+            text("UPDATE audit_log SET hash = :h WHERE id = 3"), {"h": compute_hash(row, row["prev_hash"])}
+        )
         db.session.commit()
     report = _verify(app)
     assert not report.ok and report.broken_id == 4

@@ -1,4 +1,5 @@
 """Login protection: rate limits in Redis, password policy, session timeout, cookies and headers."""
+
 from __future__ import annotations
 
 import time
@@ -197,17 +198,34 @@ def test_password_policy_on_the_cli_and_the_security_manager(app):
     from flask_appbuilder.exceptions import PasswordComplexityValidationError
 
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["asxh", "create-user", "weak.user", "--role", "Lãnh đạo", "--unit", "01",
-                                 "--password", "weakpass"])
+    result = runner.invoke(
+        args=["asxh", "create-user", "weak.user", "--role", "Lãnh đạo", "--unit", "01", "--password", "weakpass"]
+    )
     assert result.exit_code != 0 and "10" in result.output  # "at least 10 characters", in Vietnamese
     # Updating an existing user through the CLI is held to the same policy.
-    result = runner.invoke(args=["asxh", "create-user", "lanhdao", "--role", "Lãnh đạo", "--unit", "01",
-                                 "--password", "weakpass"])
+    result = runner.invoke(
+        args=["asxh", "create-user", "lanhdao", "--role", "Lãnh đạo", "--unit", "01", "--password", "weakpass"]
+    )
     assert result.exit_code != 0
     # FAB's own commands go through the security manager.
-    result = runner.invoke(args=["fab", "create-user", "--role", "Lãnh đạo", "--username", "weak.fab",
-                                 "--firstname", "W", "--lastname", "F", "--email", "weak.fab@asxh.local",
-                                 "--password", "weakpass"])
+    result = runner.invoke(
+        args=[
+            "fab",
+            "create-user",
+            "--role",
+            "Lãnh đạo",
+            "--username",
+            "weak.fab",
+            "--firstname",
+            "W",
+            "--lastname",
+            "F",
+            "--email",
+            "weak.fab@asxh.local",
+            "--password",
+            "weakpass",
+        ]
+    )
     result = runner.invoke(args=["fab", "reset-password", "--username", "lanhdao", "--password", "weakpass"])
     assert result.exit_code != 0
     with app.app_context():
@@ -228,10 +246,20 @@ def test_password_policy_on_the_user_screens(app, client_for):
     page = admin.get("/users/add").get_data(as_text=True)
     with app.app_context():
         role_id = app.appbuilder.sm.find_role("Lãnh đạo").id
-    response = admin.post("/users/add", data={
-        "csrf_token": csrf_from(page), "first_name": "Weak", "last_name": "User", "username": "weak.form",
-        "active": "y", "email": "weak.form@asxh.local", "roles": str(role_id), "password": "weakpass",
-        "conf_password": "weakpass"})
+    response = admin.post(
+        "/users/add",
+        data={
+            "csrf_token": csrf_from(page),
+            "first_name": "Weak",
+            "last_name": "User",
+            "username": "weak.form",
+            "active": "y",
+            "email": "weak.form@asxh.local",
+            "roles": str(role_id),
+            "password": "weakpass",
+            "conf_password": "weakpass",
+        },
+    )
     assert response.status_code == 200  # the form again, with the error
     assert "10 characters" in response.get_data(as_text=True) or "10 ký tự" in response.get_data(as_text=True)
     with app.app_context():
@@ -239,8 +267,10 @@ def test_password_policy_on_the_user_screens(app, client_for):
     # Reset my password.
     user = client_for("canbo.00004")
     page = user.get("/resetmypassword/form").get_data(as_text=True)
-    response = user.post("/resetmypassword/form", data={"csrf_token": csrf_from(page), "password": "weakpass",
-                                                          "conf_password": "weakpass"})
+    response = user.post(
+        "/resetmypassword/form",
+        data={"csrf_token": csrf_from(page), "password": "weakpass", "conf_password": "weakpass"},
+    )
     assert response.status_code == 200
     client = app.test_client()
     login(client, "canbo.00004")
@@ -248,6 +278,7 @@ def test_password_policy_on_the_user_screens(app, client_for):
 
 
 # --- sessions, cookies, headers ---------------------------------------------------------------
+
 
 class _Clock:
     def __init__(self, offset: float):
@@ -278,8 +309,14 @@ def test_session_expires_after_the_idle_timeout_and_is_renewed_by_activity(app, 
 def test_session_cookie_flags(app, login_guard_reset):
     client = app.test_client()
     page = client.get("/login/")
-    response = client.post("/login/", data={"username": "canbo.00004", "password": DEMO_PASSWORD,
-                                            "csrf_token": csrf_from(page.get_data(as_text=True))})
+    response = client.post(
+        "/login/",
+        data={
+            "username": "canbo.00004",
+            "password": DEMO_PASSWORD,
+            "csrf_token": csrf_from(page.get_data(as_text=True)),
+        },
+    )
     cookies = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("session=")]
     assert cookies
     cookie = cookies[-1]

@@ -4,6 +4,7 @@ A commune officer (``canbo``: no ``unmask``) sees ``001******001`` for a CCCD an
 account number on the case list, its .xlsx, the account list and the REST payloads; and no module other
 than ``app/services/masking.py`` builds a masked string.
 """
+
 from __future__ import annotations
 
 import ast
@@ -32,9 +33,18 @@ def person_with_account(app, make_person, unit_id):
     pid = make_person(cccd=CCCD)
     with app.app_context(), audit_actor(None, "fixture", "test"):
         bank = db.session.scalars(select(Bank).order_by(Bank.bin)).first()
-        db.session.add(PaymentAccount(beneficiary_id=pid, commune_id=unit_id("00004"), bank_bin=bank.bin,
-                                      account_number=ACCOUNT, holder_name="Nguyễn Văn An",
-                                      holder_ascii="NGUYEN VAN AN", state="verified", source="police"))
+        db.session.add(
+            PaymentAccount(
+                beneficiary_id=pid,
+                commune_id=unit_id("00004"),
+                bank_bin=bank.bin,
+                account_number=ACCOUNT,
+                holder_name="Nguyễn Văn An",
+                holder_ascii="NGUYEN VAN AN",
+                state="verified",
+                source="police",
+            )
+        )
         db.session.get(Beneficiary, pid).case_type = 1  # has an account
         db.session.commit()
     return pid
@@ -44,8 +54,9 @@ def test_the_two_forms():
     assert MASKED_CCCD == "001******001" and MASKED_ACCOUNT == "•••• 6789"
 
 
-def test_case_list_xlsx_accounts_and_rest_show_the_same_masked_form(app, client_for, api_token, unit_id,
-                                                                     person_with_account):
+def test_case_list_xlsx_accounts_and_rest_show_the_same_masked_form(
+    app, client_for, api_token, unit_id, person_with_account
+):
     client = client_for("canbo.00004")
     unit = unit_id("00004")
     screens = {
@@ -55,8 +66,9 @@ def test_case_list_xlsx_accounts_and_rest_show_the_same_masked_form(app, client_
     response = client.get(f"/cases/export?unit={unit}&type=1")
     assert response.status_code == 200
     wb = load_workbook(io.BytesIO(response.data))
-    screens["case xlsx"] = "\n".join(str(c) for ws in wb.worksheets for r in ws.iter_rows(values_only=True)
-                                     for c in r if c is not None)
+    screens["case xlsx"] = "\n".join(
+        str(c) for ws in wb.worksheets for r in ws.iter_rows(values_only=True) for c in r if c is not None
+    )
     headers = api_token("canbo.00004")
     rest = app.test_client()
     screens["REST beneficiary"] = str(rest.get("/api/v1/beneficiary/", headers=headers).json)
@@ -117,17 +129,23 @@ def _masking_code(path: Path) -> list[str]:
 
 def test_no_masking_logic_outside_the_masking_module():
     offenders = [hit for path in _python_files() for hit in _masking_code(path)]
-    templates = [f"{p.relative_to(ROOT)}: mask characters" for p in sorted((ROOT / "app" / "templates").rglob("*.html"))
-                 if MASK_CHARS.search(p.read_text(encoding="utf-8"))]
+    templates = [
+        f"{p.relative_to(ROOT)}: mask characters"
+        for p in sorted((ROOT / "app" / "templates").rglob("*.html"))
+        if MASK_CHARS.search(p.read_text(encoding="utf-8"))
+    ]
     assert offenders + templates == []
 
 
 def test_the_detector_finds_the_old_copies(tmp_path):
     """The check above is not vacuous: it flags the shapes the removed copies had."""
     sample = tmp_path / "sample.py"
-    sample.write_text('def a(c):\n    return f"{c[:3]}******{c[-3:]}"\n'
-                      'def b(n):\n    return n[:1] + "*" * (len(n) - 2) + n[-1:]\n'
-                      'DOT = "\\u2022"\n', encoding="utf-8")
+    sample.write_text(
+        'def a(c):\n    return f"{c[:3]}******{c[-3:]}"\n'
+        'def b(n):\n    return n[:1] + "*" * (len(n) - 2) + n[-1:]\n'
+        'DOT = "\\u2022"\n',
+        encoding="utf-8",
+    )
     global ROOT
     saved, ROOT = ROOT, tmp_path
     try:

@@ -1,4 +1,5 @@
 """Masking follows the role table; views, exports and unmasking are logged; the audit screen."""
+
 from __future__ import annotations
 
 import io
@@ -13,8 +14,14 @@ from tests.web.test_role_matrix import user_of
 
 CCCD, CMND = "001045000001", "012345678"
 MASKED_CCCD, MASKED_CMND = "001******001", "012***678"
-USER_OF_ROLE = {"admin": "admin", "so": "so.ldtbxh", "phong": "phong.001", "congan": "congan.00004",
-                "canbo": "canbo.00004", "lanhdao": "lanhdao"}
+USER_OF_ROLE = {
+    "admin": "admin",
+    "so": "so.ldtbxh",
+    "phong": "phong.001",
+    "congan": "congan.00004",
+    "canbo": "canbo.00004",
+    "lanhdao": "lanhdao",
+}
 
 
 @pytest.fixture()
@@ -42,10 +49,10 @@ def test_the_role_table_says_who_sees_full_numbers():
     assert "canbo" in reveal and "lanhdao" not in reveal
 
 
-@pytest.mark.parametrize("unit_scheme,role", SCHEME_ROLES, indirect=["unit_scheme"],
-                         ids=[f"{s}-{r.key}" for s, r in SCHEME_ROLES])
-def test_list_show_and_rest_mask_for_roles_without_unmask(scheme_app, client_for, api_token, person, unit_scheme,
-                                                          role):
+@pytest.mark.parametrize(
+    "unit_scheme,role", SCHEME_ROLES, indirect=["unit_scheme"], ids=[f"{s}-{r.key}" for s, r in SCHEME_ROLES]
+)
+def test_list_show_and_rest_mask_for_roles_without_unmask(scheme_app, client_for, api_token, person, unit_scheme, role):
     username = user_of(unit_scheme, role)
     full = "unmask" in role.capabilities or role.is_admin
     client = client_for(username)
@@ -63,8 +70,11 @@ def test_list_show_and_rest_mask_for_roles_without_unmask(scheme_app, client_for
     # one record per page or response: the list pages name the ids they showed
     views = audit_rows(scheme_app, action="view")
     assert [(v["username"], v["source"], v["beneficiary_id"], v["entity_id"]) for v in views] == [
-        (username, "web", None, None), (username, "web", person, str(person)), (username, "api", person, str(person)),
-        (username, "api", None, None)]
+        (username, "web", None, None),
+        (username, "web", person, str(person)),
+        (username, "api", person, str(person)),
+        (username, "api", None, None),
+    ]
     assert views[0]["new"]["ids"] == [person] and views[3]["new"]["ids"] == [person]
     assert all(v["new"]["masked"] is (not full) for v in views)
     assert views[1]["new"].get("fields", []) == ([] if not full else ["cccd", "cmnd"])
@@ -121,12 +131,18 @@ def test_audit_history_link_for_auditors_only(client_for, person):
 
 
 def _import_with_errors(app, api_token, run_jobs) -> int:
-    csv = ("Họ và tên,Số CCCD,Năm sinh,Giới tính\n"
-           "Nguyễn Văn An,001045000001,1945,Nam\n"
-           ",001145000002,1945,Nữ\n"
-           "Lê Văn Cường,00104500000,1950,Nam\n").encode()
-    response = app.test_client().post("/api/v1/import/", headers=api_token("phong.001"), data={
-        "file": (io.BytesIO(csv), "loi.csv"), "unit": "00004", "category": "BTXH"}, content_type="multipart/form-data")
+    csv = (
+        "Họ và tên,Số CCCD,Năm sinh,Giới tính\n"
+        "Nguyễn Văn An,001045000001,1945,Nam\n"
+        ",001145000002,1945,Nữ\n"
+        "Lê Văn Cường,00104500000,1950,Nam\n"
+    ).encode()
+    response = app.test_client().post(
+        "/api/v1/import/",
+        headers=api_token("phong.001"),
+        data={"file": (io.BytesIO(csv), "loi.csv"), "unit": "00004", "category": "BTXH"},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 201, response.get_data(as_text=True)
     run_jobs()
     return response.json["batch_id"]
@@ -155,14 +171,17 @@ def test_error_report_download_is_logged_and_masked_for_roles_without_unmask(app
     assert [(e["username"], e["entity"], e["entity_id"], e["source"]) for e in exports] == [
         ("phong.001", "import_error_report", str(batch), "web"),
         ("lanhdao", "import_error_report", str(batch), "web"),
-        ("lanhdao", "import_error_report", str(batch), "api")]
+        ("lanhdao", "import_error_report", str(batch), "api"),
+    ]
     assert exports[0]["new"]["count"] >= 2
 
 
 # --- the audit screen --------------------------------------------------------------------
 
-@pytest.mark.parametrize("unit_scheme,role", SCHEME_ROLES, indirect=["unit_scheme"],
-                         ids=[f"{s}-{r.key}" for s, r in SCHEME_ROLES])
+
+@pytest.mark.parametrize(
+    "unit_scheme,role", SCHEME_ROLES, indirect=["unit_scheme"], ids=[f"{s}-{r.key}" for s, r in SCHEME_ROLES]
+)
 def test_audit_screen_only_for_admins_and_the_city_department(client_for, unit_scheme, role):
     client = client_for(user_of(unit_scheme, role))
     response = client.get("/auditlogview/list/")
@@ -179,8 +198,12 @@ def test_audit_screen_is_read_only(app, client_for, person):
     record = audit_rows(app, action="view")[0]["id"]
     assert client.get(f"/auditlogview/show/{record}").status_code == 200
     token = page_token(client)
-    for url in ("/auditlogview/add", f"/auditlogview/edit/{record}", f"/auditlogview/delete/{record}",
-                "/auditlogview/action_post"):
+    for url in (
+        "/auditlogview/add",
+        f"/auditlogview/edit/{record}",
+        f"/auditlogview/delete/{record}",
+        "/auditlogview/action_post",
+    ):
         assert client.get(url).status_code in (404, 405)
         assert client.post(url, data={"csrf_token": token}).status_code in (404, 405)
     assert audit_rows(app, action="view")[0]["id"] == record
@@ -215,7 +238,10 @@ def test_audit_screen_is_limited_to_the_users_scope(app, client_for, make_person
     with app.app_context():
         sm = app.appbuilder.sm
         role = sm.find_role("Phòng LĐTBXH")
-        pvs = [sm.find_permission_view_menu("can_read", "AuditLog"), sm.find_permission_view_menu("menu_access", "AuditLog")]
+        pvs = [
+            sm.find_permission_view_menu("can_read", "AuditLog"),
+            sm.find_permission_view_menu("menu_access", "AuditLog"),
+        ]
         for pv in pvs:
             sm.add_permission_role(role, pv)
         db.session.commit()
@@ -228,8 +254,10 @@ def test_audit_screen_is_limited_to_the_users_scope(app, client_for, make_person
         with app.app_context():
             sm = app.appbuilder.sm
             role = sm.find_role("Phòng LĐTBXH")
-            for pv in [sm.find_permission_view_menu("can_read", "AuditLog"),
-                       sm.find_permission_view_menu("menu_access", "AuditLog")]:
+            for pv in [
+                sm.find_permission_view_menu("can_read", "AuditLog"),
+                sm.find_permission_view_menu("menu_access", "AuditLog"),
+            ]:
                 sm.del_permission_role(role, pv)
             db.session.commit()
 

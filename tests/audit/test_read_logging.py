@@ -1,4 +1,5 @@
 """Every page or response that shows identifiers is logged once, naming the records shown (hole 12)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -21,14 +22,29 @@ def world(app, make_person, unit_id):
     pid = make_person(cccd=CCCD)
     with app.app_context(), audit_actor(None, "fixture", "test"):
         bank = db.session.scalars(select(Bank).order_by(Bank.bin)).first()
-        account = PaymentAccount(beneficiary_id=pid, commune_id=unit_id("00004"), bank_bin=bank.bin,
-                                 account_number=ACCOUNT, holder_name="Nguyễn Văn An", holder_ascii="NGUYEN VAN AN",
-                                 state="pending", source="police")
+        account = PaymentAccount(
+            beneficiary_id=pid,
+            commune_id=unit_id("00004"),
+            bank_bin=bank.bin,
+            account_number=ACCOUNT,
+            holder_name="Nguyễn Văn An",
+            holder_ascii="NGUYEN VAN AN",
+            state="pending",
+            source="police",
+        )
         person = db.session.get(Beneficiary, pid)
         person.case_type, person.match_status = 1, "mismatch"
-        batches = [ImportBatch(kind=kind, filename=f"{kind}.xlsx", file_hash=hashlib.sha256(kind.encode()).hexdigest(),
-                               file_content=b"x", unit_id=unit_id("00004"), status="parsed") for kind in
-                   ("beneficiary", "account")]
+        batches = [
+            ImportBatch(
+                kind=kind,
+                filename=f"{kind}.xlsx",
+                file_hash=hashlib.sha256(kind.encode()).hexdigest(),
+                file_content=b"x",
+                unit_id=unit_id("00004"),
+                status="parsed",
+            )
+            for kind in ("beneficiary", "account")
+        ]
         db.session.add_all([account, *batches])
         db.session.commit()
         ids = {"person": pid, "account": account.id, "batch": batches[0].id, "account_batch": batches[1].id}
@@ -55,8 +71,12 @@ def test_lists_and_pages_with_identifiers_are_logged_once_each(app, client_for, 
         "match list": ("/matchreviewview/list/", "beneficiary", None, [pid]),
         "match review": (f"/matchreviewview/review/{pid}", "beneficiary", str(pid), None),
         "import preview": (f"/importbatchview/detail/{world['batch']}", "import_batch", str(world["batch"]), []),
-        "account import preview": (f"/accountimportview/detail/{world['account_batch']}", "import_batch",
-                                   str(world["account_batch"]), []),
+        "account import preview": (
+            f"/accountimportview/detail/{world['account_batch']}",
+            "import_batch",
+            str(world["account_batch"]),
+            [],
+        ),
     }
     for name, (url, entity, entity_id, ids) in pages.items():
         wipe_audit_log(app)
@@ -75,8 +95,12 @@ def test_lists_and_pages_with_identifiers_are_logged_once_each(app, client_for, 
     # REST: one record per response
     rest = app.test_client()
     headers = api_token(username)
-    for url, entity_id, ids in (("/api/v1/account/", None, [aid]), (f"/api/v1/account/{aid}", str(aid), [aid]),
-                                ("/api/v1/beneficiary/", None, [pid]), ("/api/v1/visit/list", None, [pid])):
+    for url, entity_id, ids in (
+        ("/api/v1/account/", None, [aid]),
+        (f"/api/v1/account/{aid}", str(aid), [aid]),
+        ("/api/v1/beneficiary/", None, [pid]),
+        ("/api/v1/visit/list", None, [pid]),
+    ):
         wipe_audit_log(app)
         assert rest.get(url, headers=headers).status_code == 200
         rows = [r for r in _views(app, username) if r["action"] == "view"]
@@ -88,7 +112,9 @@ def test_the_account_import_report_download_is_logged(app, client_for, world):
     response = client.get(f"/accountimportview/report/{world['account_batch']}")
     assert response.status_code == 200
     rows = [r for r in audit_rows(app, action="export") if r["entity"] == "account_import_report"]
-    assert len(rows) == 1 and rows[0]["entity_id"] == str(world["account_batch"]) and rows[0]["username"] == "congan.00004"
+    assert (
+        len(rows) == 1 and rows[0]["entity_id"] == str(world["account_batch"]) and rows[0]["username"] == "congan.00004"
+    )
 
 
 def test_payout_line_list_and_show_are_logged_and_masked(app, client_for, world, unit_id):
@@ -104,10 +130,21 @@ def test_payout_line_list_and_show_are_logged_and_masked(app, client_for, world,
         db.session.add(period)
         db.session.flush()
         enrolment = db.session.query(Enrolment).filter_by(beneficiary_id=world["person"]).first()
-        line = PayoutLine(period_id=period.id, enrolment_id=enrolment.id, benefit_month=dt.date(2025, 2, 1), beneficiary_id=world["person"],
-                          commune_id=unit_id("00004"), sequence=1, full_name="Nguyễn Văn An", cccd=CCCD,
-                          category="BTXH", amount=540000, channel="bank", account_number=ACCOUNT,
-                          proxy_cccd="001180012345")
+        line = PayoutLine(
+            period_id=period.id,
+            enrolment_id=enrolment.id,
+            benefit_month=dt.date(2025, 2, 1),
+            beneficiary_id=world["person"],
+            commune_id=unit_id("00004"),
+            sequence=1,
+            full_name="Nguyễn Văn An",
+            cccd=CCCD,
+            category="BTXH",
+            amount=540000,
+            channel="bank",
+            account_number=ACCOUNT,
+            proxy_cccd="001180012345",
+        )
         db.session.add(line)
         db.session.commit()
         line_id = line.id
@@ -121,5 +158,7 @@ def test_payout_line_list_and_show_are_logged_and_masked(app, client_for, world,
     assert mask_cccd("001180012345") in show
     views = [r for r in audit_rows(app, action="view")]
     assert [(v["entity"], v["entity_id"], v["beneficiary_id"]) for v in views] == [
-        ("payout_line", None, None), ("payout_line", str(line_id), world["person"])]
+        ("payout_line", None, None),
+        ("payout_line", str(line_id), world["person"]),
+    ]
     assert views[0]["new"]["ids"] == [line_id] and all(v["new"]["masked"] for v in views)

@@ -4,6 +4,7 @@ For a role without ``unmask`` (``canbo``, ``lanhdao``) identifier columns accept
 filter: any other operator is refused (400 in the REST API, dropped with a warning on the web lists),
 sorting on them is refused, and each exact search is recorded in the audit trail.
 """
+
 from __future__ import annotations
 
 import prison as rison
@@ -30,9 +31,18 @@ def people(app, make_person, unit_id):
     with app.app_context(), audit_actor(None, "fixture", "test"):
         bank = db.session.scalars(select(Bank).order_by(Bank.bin)).first()
         for name, number in (("Zung", A_ACCOUNT), ("An", B_ACCOUNT)):
-            db.session.add(PaymentAccount(beneficiary_id=ids[name], commune_id=unit_id("00004"), bank_bin=bank.bin,
-                                          account_number=number, holder_name=name, holder_ascii=name.upper(),
-                                          state="verified", source="police"))
+            db.session.add(
+                PaymentAccount(
+                    beneficiary_id=ids[name],
+                    commune_id=unit_id("00004"),
+                    bank_bin=bank.bin,
+                    account_number=number,
+                    holder_name=name,
+                    holder_ascii=name.upper(),
+                    state="verified",
+                    source="police",
+                )
+            )
         db.session.commit()
     wipe_audit_log(app)
     return ids
@@ -95,10 +105,13 @@ def _names(html):
     return [n for n in ("Trần Văn Zung", "Lê Văn An") if n in html]
 
 
-@pytest.mark.parametrize("view,column,values", [
-    ("BeneficiaryView", "cccd", (A_CCCD[:4], B_CCCD[:4])),
-    ("PaymentAccountView", "account_number", (A_ACCOUNT[:3], B_ACCOUNT[:3])),
-])
+@pytest.mark.parametrize(
+    "view,column,values",
+    [
+        ("BeneficiaryView", "cccd", (A_CCCD[:4], B_CCCD[:4])),
+        ("PaymentAccountView", "account_number", (A_ACCOUNT[:3], B_ACCOUNT[:3])),
+    ],
+)
 def test_web_lists_ignore_other_operators_on_identifiers(app, client_for, people, view, column, values):
     client = client_for("canbo.00004")
     url = f"/{view.lower()}/list/"
@@ -119,7 +132,9 @@ def test_web_exact_search_works_and_is_logged(app, client_for, people):
     index = _filter_indexes(app, "BeneficiaryView", "cccd")["eq"]
     page = client.get(f"/beneficiaryview/list/?_flt_{index}_cccd={A_CCCD}").get_data(as_text=True)
     assert "Trần Văn Zung" in page and "Lê Văn An" not in page
-    assert A_CCCD not in page.split("<script")[0].split("<table")[-1]  # the row shows it masked (the filter box keeps what was typed)
+    assert (
+        A_CCCD not in page.split("<script")[0].split("<table")[-1]
+    )  # the row shows it masked (the filter box keeps what was typed)
     searches = audit_rows(app, action="search")
     assert [(s["username"], s["source"], s["new"]["cccd"]) for s in searches] == [("canbo.00004", "web", A_CCCD)]
 

@@ -3,6 +3,7 @@
 Scans every text file the repository would track (``.gitignore``d paths are skipped, as git
 would). The demo password is public by design (``DEMO_PASSWORD``) and is not a secret.
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -24,7 +25,8 @@ PATTERNS = {
     "password in a URL": re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s:/@'\"]+:([^\s@/'\"]{3,})@"),
     "hard-coded key": re.compile(
         r"(?i)\b(?:secret_key|api_key|apikey|access_token|auth_token|client_secret|private_key|jwt_secret_key)"
-        r"\b\s*[:=]\s*['\"]([^'\"\s]{16,})['\"]"),
+        r"\b\s*[:=]\s*['\"]([^'\"\s]{16,})['\"]"
+    ),
 }
 # Placeholders that documentation may show in a URL or assignment.
 PLACEHOLDERS = re.compile(r"(?i)^(?:\$\{?\w+\}?|<[^>]+>|\*+|x+|pass(?:word)?|secret|changeme|example|user|\.\.\.)$")
@@ -86,8 +88,11 @@ def test_generated_secrets_are_ignored_by_git():
 
 
 def test_no_secret_files_are_tracked():
-    found = [str(p.relative_to(ROOT)) for p in tracked_files()
-             if any(fnmatch.fnmatch(p.name, pattern) for pattern in SECRET_FILE_NAMES)]
+    found = [
+        str(p.relative_to(ROOT))
+        for p in tracked_files()
+        if any(fnmatch.fnmatch(p.name, pattern) for pattern in SECRET_FILE_NAMES)
+    ]
     assert found == []
 
 

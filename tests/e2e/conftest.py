@@ -1,4 +1,5 @@
 """Browser tests: the app served on 127.0.0.1 by gunicorn, an RQ worker, Debian's chromium driven by Playwright."""
+
 from __future__ import annotations
 
 import os
@@ -14,8 +15,16 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 
 
 def _free_port() -> int:
@@ -37,11 +46,20 @@ def _serve(app, extra_env: dict):
     logs = ARTIFACTS / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     scheme = app.config["UNIT_SCHEME"]
-    web = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "--threads", "4", "-b", f"127.0.0.1:{port}",
-                            "run:app"], cwd=ROOT, env=env, stdout=open(logs / f"web-{scheme}.log", "w"),
-                           stderr=subprocess.STDOUT)
-    worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "run", "asxh", "worker"], cwd=ROOT, env=env,
-                              stdout=open(logs / f"worker-{scheme}.log", "w"), stderr=subprocess.STDOUT)
+    web = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-w", "2", "--threads", "4", "-b", f"127.0.0.1:{port}", "run:app"],
+        cwd=ROOT,
+        env=env,
+        stdout=open(logs / f"web-{scheme}.log", "w"),
+        stderr=subprocess.STDOUT,
+    )
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "run", "asxh", "worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=open(logs / f"worker-{scheme}.log", "w"),
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     # Ready when a worker answers, not when the master listens: on a loaded machine a worker takes a while to
     # boot, and the first page would spend the browser's timeout waiting for it.
@@ -81,6 +99,7 @@ def _live_servers():
             servers[scheme] = next(gen)
             running.append(gen)
         return servers[scheme]
+
     yield start
     for gen in running:
         next(gen, None)
@@ -138,6 +157,7 @@ def as_user(browser, live_server):
         s = Session(browser, live_server, username)
         sessions.append(s)
         return s
+
     yield make
     for s in sessions:
         s.close()

@@ -2,6 +2,7 @@
 edit, review, detail pages): no server error, no English, no raw None/True/False or code, no ISO date or UTC
 time, and every page loads within 2 s (the slow pages are named in the failure). Also writes the README's
 screenshots (docs/screenshots/); every page's status and load time go to test-artifacts/e2e/crawl.tsv."""
+
 from __future__ import annotations
 
 import re
@@ -24,8 +25,10 @@ LINKS_PER_PAGE = 3
 SLOW_SECONDS = 2.0
 # Links the crawl never follows: they leave, download, change something or belong to the API.
 NOT_FOLLOWED = MENU_SKIP + ("/login", "/register")
-CHANGING = re.compile(r"/(delete|download|export\w*|unmask|reveal|approve|reject|sync|lock|close|end|restore)\b"
-                      r"|\.(xlsx|csv|pdf|zip)$")
+CHANGING = re.compile(
+    r"/(delete|download|export\w*|unmask|reveal|approve|reject|sync|lock|close|end|restore)\b"
+    r"|\.(xlsx|csv|pdf|zip)$"
+)
 # A record page: one numeric path segment (show/<id>, edit/<id>, detail/<id>, /person/<id>, review/<id>…).
 RECORD = re.compile(r"/\d+(/|$)")
 UTC_TIME = re.compile(r"\b(UTC|GMT)\b|\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z\b|\s?[+-]\d{2}:?\d{2}\b)|\d{4}-\d{2}-\d{2}T\d")
@@ -36,7 +39,7 @@ def page_problems(html: str) -> list[str]:
     from tests.web.test_vietnamese_pages import visible_text
 
     text = visible_text(html)
-    return offending(html) + sorted({text[max(0, m.start() - 30):m.end() + 30] for m in UTC_TIME.finditer(text)})
+    return offending(html) + sorted({text[max(0, m.start() - 30) : m.end() + 30] for m in UTC_TIME.finditer(text)})
 
 
 def test_page_problems_sees_utc_times():
@@ -144,8 +147,13 @@ def test_readme_screenshots(app, as_user, demo_data):  # noqa: F811
     from app.models import AdminUnit, Beneficiary, PayoutPeriod
 
     with app.app_context():
-        person = (db.session.query(Beneficiary.id).join(AdminUnit, Beneficiary.commune_id == AdminUnit.id)
-                  .filter(AdminUnit.code == "00004", AdminUnit.scheme == "2024").order_by(Beneficiary.id).first()[0])
+        person = (
+            db.session.query(Beneficiary.id)
+            .join(AdminUnit, Beneficiary.commune_id == AdminUnit.id)
+            .filter(AdminUnit.code == "00004", AdminUnit.scheme == "2024")
+            .order_by(Beneficiary.id)
+            .first()[0]
+        )
         period = db.session.query(PayoutPeriod.id).order_by(PayoutPeriod.id).first()[0]
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     officer = as_user("canbo.00004")

@@ -1,11 +1,18 @@
 """The main pages of several roles run under the Content-Security-Policy without a console error."""
+
 from __future__ import annotations
 
 PAGES = {
     "admin": ["/", "/users/list/", "/users/add", "/swagger/v1"],
     "congan.00004": ["/", "/beneficiaryview/list/", "/visits/", "/cases/", "/openingtasks/", "/workgroupview/list/"],
-    "phong.001": ["/", "/importbatchview/list/", "/importbatchview/upload/", "/matchreviewview/list/",
-                  "/payoutperiodview/list/", "/campaignview/list/"],
+    "phong.001": [
+        "/",
+        "/importbatchview/list/",
+        "/importbatchview/upload/",
+        "/matchreviewview/list/",
+        "/payoutperiodview/list/",
+        "/campaignview/list/",
+    ],
 }
 
 

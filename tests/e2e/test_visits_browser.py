@@ -1,5 +1,6 @@
 """The visit form in a real browser: conditional sections, keyboard entry, Vietnamese errors, the print sheet
 (screenshots in test-artifacts/e2e/visit-*.png). Synthetic people only."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,8 +20,15 @@ def person(app):
 
     with app.app_context():
         unit = find_unit(db.session, "00004", "2024")
-        p = Beneficiary(full_name="Phạm Thị Thử", birth_year=1940, sex="F", address="Số 8, ngõ 12 phố Quán Thánh",
-                        commune=unit, commune_id=unit.id, match_status="matched")
+        p = Beneficiary(
+            full_name="Phạm Thị Thử",
+            birth_year=1940,
+            sex="F",
+            address="Số 8, ngõ 12 phố Quán Thánh",
+            commune=unit,
+            commune_id=unit.id,
+            match_status="matched",
+        )
         refresh_keys(p)
         p.enrolments.append(Enrolment(category="BTXH", commune_id=unit.id, monthly_amount=540000))
         db.session.add(p)
@@ -104,8 +112,13 @@ def test_lists_and_campaign_pages(app, as_user, person):
     from app.services.visits import campaigns
 
     with app.app_context():
-        c = campaigns.create_campaign(db.session, name="Chi trả Tết Giáp Thìn 2024", year=2024,
-                                      unit_id=find_unit(db.session, "01", "2024").id, user_id=None)
+        c = campaigns.create_campaign(
+            db.session,
+            name="Chi trả Tết Giáp Thìn 2024",
+            year=2024,
+            unit_id=find_unit(db.session, "01", "2024").id,
+            user_id=None,
+        )
         db.session.commit()
         cid = c.id
     s = as_user("canbo.00004")

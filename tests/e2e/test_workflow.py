@@ -1,5 +1,6 @@
 """The five steps in a real browser, across roles, on both schemes (screenshots in test-artifacts/e2e/): in 2024
 the district office prepares and hands over the payments, in 2025 the commune's social-affairs officer does."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -34,7 +35,9 @@ def population_from_registry(app, *, change_birthday_of: str, deceased: str):
                 dob = dob.replace(day=1 if dob.day != 1 else 2)
             if b.full_name == deceased:
                 status, when = "deceased", dt.date(2023, 12, 20)
-            rows.append(citizen_row(b.cccd, None, b.full_name, dob, b.birth_year, b.sex, b.address, b.commune_id, status, when))
+            rows.append(
+                citizen_row(b.cccd, None, b.full_name, dob, b.birth_year, b.sex, b.address, b.commune_id, status, when)
+            )
         bulk_load_citizens(db.session, rows)
         db.session.commit()
 
@@ -110,9 +113,14 @@ def test_import_match_dashboard_and_scope(scheme_app, as_user, world, unit_schem
 
     # Dashboard — the figures match counts computed here, independently.
     with scheme_app.app_context():
-        total = db.session.scalar(select(func.count()).select_from(Beneficiary).where(Beneficiary.commune_id == truc_bach))
-        matched = db.session.scalar(select(func.count()).select_from(Beneficiary).where(
-            Beneficiary.commune_id == truc_bach, Beneficiary.match_status == "matched"))
+        total = db.session.scalar(
+            select(func.count()).select_from(Beneficiary).where(Beneficiary.commune_id == truc_bach)
+        )
+        matched = db.session.scalar(
+            select(func.count())
+            .select_from(Beneficiary)
+            .where(Beneficiary.commune_id == truc_bach, Beneficiary.match_status == "matched")
+        )
     police.go("/")
     assert police.page.get_attribute("#people-count", "data-value") == str(total) == "20"
     assert police.page.get_attribute("#matched-count", "data-value") == str(matched) == "19"
@@ -138,14 +146,26 @@ def four_people(scheme_app, world):
     from app.services.reference import find_unit
     from app.services.registry.keys import refresh_keys
 
-    people = {"an": ("Nguyễn Văn An", "001045012341", "M", 1945), "binh": ("Trần Thị Bình", "001146012342", "F", 1946),
-              "cuong": ("Lê Văn Cường", "001038012343", "M", 1938), "dung": ("Phạm Thị Dung", "001150012344", "F", 1950)}
+    people = {
+        "an": ("Nguyễn Văn An", "001045012341", "M", 1945),
+        "binh": ("Trần Thị Bình", "001146012342", "F", 1946),
+        "cuong": ("Lê Văn Cường", "001038012343", "M", 1938),
+        "dung": ("Phạm Thị Dung", "001150012344", "F", 1950),
+    }
     with scheme_app.app_context():
         unit = find_unit(db.session, world.units["commune"], world.scheme)
         ids = {}
         for key, (name, cccd, sex, year) in people.items():
-            b = Beneficiary(full_name=name, cccd=cccd, sex=sex, birth_year=year, address=f"Số {len(ids) + 1} phố Quán Thánh",
-                            commune=unit, commune_id=unit.id, match_status="matched")
+            b = Beneficiary(
+                full_name=name,
+                cccd=cccd,
+                sex=sex,
+                birth_year=year,
+                address=f"Số {len(ids) + 1} phố Quán Thánh",
+                commune=unit,
+                commune_id=unit.id,
+                match_status="matched",
+            )
             refresh_keys(b)
             b.enrolments.append(Enrolment(category="BTXH", commune_id=unit.id, monthly_amount=540000))
             db.session.add(b)
@@ -183,33 +203,67 @@ def test_visits_accounts_payout_and_dashboard(scheme_app, as_user, four_people, 
     # Step 3 — the commune's officer visits: one with an account, one who declines, one vulnerable with a proxy.
     officer = as_user(world.users["officer"])
     officer.go(f"/visits/record/{ids['an']}")
-    record_visit(officer.page, {"met": "beneficiary", "has_account": "yes", "account_channel": "bank",
-                                "account_bank": "Vietcombank", "account_number": "0011004455667",
-                                "account_holder": "NGUYEN VAN AN", "wants_account_payment": "yes",
-                                "can_transact_alone": "yes", "citizen_confirmed": "yes"})
+    record_visit(
+        officer.page,
+        {
+            "met": "beneficiary",
+            "has_account": "yes",
+            "account_channel": "bank",
+            "account_bank": "Vietcombank",
+            "account_number": "0011004455667",
+            "account_holder": "NGUYEN VAN AN",
+            "wants_account_payment": "yes",
+            "can_transact_alone": "yes",
+            "citizen_confirmed": "yes",
+        },
+    )
     officer.shot(shot_name(world, "08-visit-with-account"))
     officer.go(f"/visits/record/{ids['binh']}")
-    record_visit(officer.page, {"met": "beneficiary", "has_account": "no", "wants_account_payment": "no",
-                                "can_transact_alone": "yes"})
+    record_visit(
+        officer.page,
+        {"met": "beneficiary", "has_account": "no", "wants_account_payment": "no", "can_transact_alone": "yes"},
+    )
     errors = officer.page.inner_text("#visit-errors")
     assert "xác nhận" in errors.lower() and "lý do" in errors.lower()  # refused: no confirmation, no reason
     officer.shot(shot_name(world, "09-decline-refused"))
     record_visit(officer.page, {"decline_reason": "prefers_cash", "citizen_confirmed": "yes"})
     officer.go(f"/visits/record/{ids['cuong']}")
-    record_visit(officer.page, {"met": "beneficiary", "has_account": "no", "wants_account_payment": "no",
-                                "decline_reason": "old_age", "can_transact_alone": "no",
-                                "vulnerabilities": ["elderly_alone"], "support": ["proxy"],
-                                "proxy_name": "Lê Thị Hoa", "proxy_cccd": "001178012349", "proxy_relationship": "con gái",
-                                "citizen_confirmed": "yes"})
+    record_visit(
+        officer.page,
+        {
+            "met": "beneficiary",
+            "has_account": "no",
+            "wants_account_payment": "no",
+            "decline_reason": "old_age",
+            "can_transact_alone": "no",
+            "vulnerabilities": ["elderly_alone"],
+            "support": ["proxy"],
+            "proxy_name": "Lê Thị Hoa",
+            "proxy_cccd": "001178012349",
+            "proxy_relationship": "con gái",
+            "citizen_confirmed": "yes",
+        },
+    )
     officer.shot(shot_name(world, "10-vulnerable-proxy"))
     officer.go(f"/visits/record/{ids['dung']}")
-    record_visit(officer.page, {"met": "beneficiary", "has_account": "no", "wants_account_payment": "yes",
-                                "wants_help_opening": "yes", "opening_bank": "Agribank", "can_transact_alone": "yes",
-                                "citizen_confirmed": "yes"})
+    record_visit(
+        officer.page,
+        {
+            "met": "beneficiary",
+            "has_account": "no",
+            "wants_account_payment": "yes",
+            "wants_help_opening": "yes",
+            "opening_bank": "Agribank",
+            "can_transact_alone": "yes",
+            "citizen_confirmed": "yes",
+        },
+    )
     with scheme_app.app_context():
         visits = {v.beneficiary_id: v for v in db.session.query(Visit).all()}
         assert set(visits) == set(ids.values())
-        assert visits[ids["binh"]].decline_reason == "prefers_cash" and visits[ids["cuong"]].proxy_cccd == "001178012349"
+        assert (
+            visits[ids["binh"]].decline_reason == "prefers_cash" and visits[ids["cuong"]].proxy_cccd == "001178012349"
+        )
         cases = {key: db.session.get(Beneficiary, i).case_type for key, i in ids.items()}
         # An's account from the visit waits for a second officer: case 1 only once it is verified.
         assert cases == {"an": 2, "binh": 3, "cuong": 4, "dung": 2}
@@ -277,7 +331,9 @@ def test_visits_accounts_payout_and_dashboard(scheme_app, as_user, four_people, 
         assert lines[ids["binh"]].channel == "cash"
         account_lines = [l.id for l in lines.values() if l.channel == "account"]
     result = tmp_path / "ket-qua.csv"
-    result.write_text("Mã giao dịch,Kết quả,Lý do\n" + "".join(f"{i},Thành công,\n" for i in account_lines), encoding="utf-8")
+    result.write_text(
+        "Mã giao dịch,Kết quả,Lý do\n" + "".join(f"{i},Thành công,\n" for i in account_lines), encoding="utf-8"
+    )
     district.page.set_input_files("#results-form input[type=file]", str(result))
     district.page.click("#results-form button")
     district.page.wait_for_load_state("networkidle")
@@ -286,8 +342,11 @@ def test_visits_accounts_payout_and_dashboard(scheme_app, as_user, four_people, 
     # The dashboard shows the headline measure: everyone who has an account and wants it was paid to it.
     with scheme_app.app_context():
         want = {l.beneficiary_id for l in db.session.query(PayoutLine).all() if l.case_type == 1}
-        paid = {l.beneficiary_id for l in db.session.query(PayoutLine).all()
-                if l.case_type == 1 and l.channel == "account" and l.result_status == "paid"}
+        paid = {
+            l.beneficiary_id
+            for l in db.session.query(PayoutLine).all()
+            if l.case_type == 1 and l.channel == "account" and l.result_status == "paid"
+        }
     assert want == paid == {ids["an"], ids["dung"]}
     police.go("/")
     assert police.page.get_attribute("#headline-share", "data-want") == "2"

@@ -1,13 +1,19 @@
 """The menu: the five steps, reports and administration, each role seeing only its own entries, every entry
 opening."""
+
 from __future__ import annotations
 
 import re
 
 import pytest
 
-STEPS = ["Bước 1 – Danh sách và đối soát", "Bước 2 – Tổ công tác", "Bước 3 – Khảo sát tại nhà",
-         "Bước 4 – Phân loại", "Bước 5 – Tài khoản và chi trả"]
+STEPS = [
+    "Bước 1 – Danh sách và đối soát",
+    "Bước 2 – Tổ công tác",
+    "Bước 3 – Khảo sát tại nhà",
+    "Bước 4 – Phân loại",
+    "Bước 5 – Tài khoản và chi trả",
+]
 REPORTS, ADMINISTRATION = "Báo cáo", "Quản trị"
 EXPECTED = {
     "admin": STEPS + [REPORTS, ADMINISTRATION],
@@ -17,8 +23,11 @@ EXPECTED = {
     "canbo.00004": STEPS + [REPORTS],
     "lanhdao": STEPS + [REPORTS],
 }
-DROPDOWN = re.compile(r'<li class="dropdown">\s*<a class="dropdown-toggle"[^>]*>(.*?)<b class="caret"></b></a>\s*'
-                      r'<ul class="dropdown-menu">(.*?)</ul>', re.S)
+DROPDOWN = re.compile(
+    r'<li class="dropdown">\s*<a class="dropdown-toggle"[^>]*>(.*?)<b class="caret"></b></a>\s*'
+    r'<ul class="dropdown-menu">(.*?)</ul>',
+    re.S,
+)
 ENTRY = re.compile(r'<a tabindex="-1" href="([^"]*)">(.*?)</a>', re.S)
 
 
@@ -28,15 +37,17 @@ def _text(html: str) -> str:
 
 def menu_of(client) -> dict[str, list[tuple[str, str]]]:
     html = client.get("/").get_data(as_text=True)
-    return {_text(label): [(href.replace("&amp;", "&"), _text(text)) for href, text in ENTRY.findall(body)]
-            for label, body in DROPDOWN.findall(html)}
+    return {
+        _text(label): [(href.replace("&amp;", "&"), _text(text)) for href, text in ENTRY.findall(body)]
+        for label, body in DROPDOWN.findall(html)
+    }
 
 
 @pytest.mark.parametrize("username", list(EXPECTED))
 def test_each_role_sees_its_categories_in_step_order_and_every_entry_opens(app, client_for, username):
     client = client_for(username)
     menu = menu_of(client)
-    assert list(menu)[:len(EXPECTED[username])] == EXPECTED[username]
+    assert list(menu)[: len(EXPECTED[username])] == EXPECTED[username]
     assert set(menu) - {"Ngôn ngữ", "Language"} <= set(EXPECTED[username])  # the language switcher aside
     for category in EXPECTED[username]:
         assert menu[category], (username, category)
@@ -73,7 +84,7 @@ def test_every_menu_entry_has_a_category_in_the_one_table(app):
 
     ours = {name for name, _label, _icon in MENU_CATEGORIES}
     top = [item.name for item in app.appbuilder.menu.get_list()]
-    assert top[:len(ours)] == [name for name, _label, _icon in MENU_CATEGORIES]
+    assert top[: len(ours)] == [name for name, _label, _icon in MENU_CATEGORIES]
     for item in app.appbuilder.menu.get_list():
         for child in item.childs:
             if item.name != ADMIN_FAB and child.name != "-":

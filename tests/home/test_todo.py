@@ -1,5 +1,6 @@
 """The home page's to-do list: per demo role exactly the work it can do, counted within its scope, each item a
 link to the filtered list where the work is done (synthetic people: DỮ LIỆU GIẢ LẬP)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -40,50 +41,107 @@ def seeded(app, make_person):  # noqa: F811
         old = dt.datetime.now() - dt.timedelta(days=30)
 
         def account(pid, commune, number, entered_by):
-            s.add(PaymentAccount(beneficiary_id=pid, commune_id=unit[commune], bank_bin="970405",
-                                 account_number=number, holder_name="X", holder_ascii="X", state="pending",
-                                 entered_by_id=user.get(entered_by)))
+            s.add(
+                PaymentAccount(
+                    beneficiary_id=pid,
+                    commune_id=unit[commune],
+                    bank_bin="970405",
+                    account_number=number,
+                    holder_name="X",
+                    holder_ascii="X",
+                    state="pending",
+                    entered_by_id=user.get(entered_by),
+                )
+            )
+
         account(p["p2"], "00004", "1000000001", "congan.00004")
         account(p["p3"], "00004", "1000000002", "canbo.00004")
         account(p["p6"], "00001", "1000000003", "phong.001")
         account(p["p5"], "00037", "1000000004", None)
-        for pid, commune, state, at in ((p["p3"], "00004", "requested", old), (p["p1"], "00004", "requested", None),
-                                        (p["p5"], "00037", "opened", old), (p["p6"], "00001", "entered", old)):
+        for pid, commune, state, at in (
+            (p["p3"], "00004", "requested", old),
+            (p["p1"], "00004", "requested", None),
+            (p["p5"], "00037", "opened", old),
+            (p["p6"], "00001", "entered", old),
+        ):
             task = AccountOpeningTask(beneficiary_id=pid, commune_id=unit[commune], state=state)
             if at:
                 task.requested_at = at
             s.add(task)
         periods = {}
-        for name, code, status in (("Kỳ A thành phố", "01", "draft"), ("Kỳ B Ba Đình", "001", "synced"),
-                                   ("Kỳ C Ba Đình", "001", "locked"), ("Kỳ D Hoàn Kiếm", "002", "locked"),
-                                   ("Kỳ E Hoàn Kiếm", "002", "draft")):
+        for name, code, status in (
+            ("Kỳ A thành phố", "01", "draft"),
+            ("Kỳ B Ba Đình", "001", "synced"),
+            ("Kỳ C Ba Đình", "001", "locked"),
+            ("Kỳ D Hoàn Kiếm", "002", "locked"),
+            ("Kỳ E Hoàn Kiếm", "002", "draft"),
+        ):
             period = PayoutPeriod(name=name, period_date=dt.date(2024, 1, 20), unit_id=unit[code], status=status)
             s.add(period)
             s.flush()
             periods[name[:4]] = period.id
         enrol = {e.beneficiary_id: e for e in s.query(Enrolment)}
-        for key, period, commune, result in (("p2", "Kỳ B", "00004", "failed"), ("p5", "Kỳ D", "00037", "failed"),
-                                             ("p3", "Kỳ B", "00004", "paid")):
+        for key, period, commune, result in (
+            ("p2", "Kỳ B", "00004", "failed"),
+            ("p5", "Kỳ D", "00037", "failed"),
+            ("p3", "Kỳ B", "00004", "paid"),
+        ):
             e = enrol[p[key]]
-            s.add(PayoutLine(period_id=periods[period], enrolment_id=e.id, benefit_month=dt.date(2024, 1, 1),
-                             beneficiary_id=p[key], commune_id=unit[commune], full_name=f"Dòng {key}",
-                             category="BTXH", amount=540000, channel="account", result_status=result))
+            s.add(
+                PayoutLine(
+                    period_id=periods[period],
+                    enrolment_id=e.id,
+                    benefit_month=dt.date(2024, 1, 1),
+                    beneficiary_id=p[key],
+                    commune_id=unit[commune],
+                    full_name=f"Dòng {key}",
+                    category="BTXH",
+                    amount=540000,
+                    channel="account",
+                    result_status=result,
+                )
+            )
         s.commit()
     return p
 
 
 # Counted by hand from the seeded above: who may do what (roles.py) and who sees which unit.
 EXPECTED = {
-    "admin": {"match_review": 3, "accounts_to_verify": 4, "not_visited": 4, "opening_overdue": 2,
-              "periods_to_sync": 2, "periods_to_lock": 1, "periods_to_hand_over": 2, "follow_ups": 2},
-    "so.ldtbxh": {"match_review": 3, "periods_to_sync": 2, "periods_to_lock": 1, "periods_to_hand_over": 2,
-                  "follow_ups": 2},
+    "admin": {
+        "match_review": 3,
+        "accounts_to_verify": 4,
+        "not_visited": 4,
+        "opening_overdue": 2,
+        "periods_to_sync": 2,
+        "periods_to_lock": 1,
+        "periods_to_hand_over": 2,
+        "follow_ups": 2,
+    },
+    "so.ldtbxh": {
+        "match_review": 3,
+        "periods_to_sync": 2,
+        "periods_to_lock": 1,
+        "periods_to_hand_over": 2,
+        "follow_ups": 2,
+    },
     # Ba Đình: p1, p6 to review; accounts of p2, p3 (p6's is their own entry); period A above, B, C its own.
-    "phong.001": {"match_review": 2, "accounts_to_verify": 2, "periods_to_sync": 1, "periods_to_lock": 1,
-                  "periods_to_hand_over": 1, "follow_ups": 1},
+    "phong.001": {
+        "match_review": 2,
+        "accounts_to_verify": 2,
+        "periods_to_sync": 1,
+        "periods_to_lock": 1,
+        "periods_to_hand_over": 1,
+        "follow_ups": 1,
+    },
     # Trúc Bạch: p1 to review; p3's account (p2's is their own); p1 and p3 not visited (p4 ended); p3's old task.
-    "congan.00004": {"match_review": 1, "accounts_to_verify": 1, "not_visited": 2, "opening_overdue": 1,
-                     "periods_to_sync": 1, "follow_ups": 1},
+    "congan.00004": {
+        "match_review": 1,
+        "accounts_to_verify": 1,
+        "not_visited": 2,
+        "opening_overdue": 1,
+        "periods_to_sync": 1,
+        "follow_ups": 1,
+    },
     "canbo.00004": {"not_visited": 2, "opening_overdue": 1},
     "lanhdao": {},
 }
@@ -129,9 +187,11 @@ def test_the_links_open_the_lists_of_exactly_that_work(app, client_for, seeded):
 
     phong = client_for("phong.001")
     todos = _todos(phong.get("/").get_data(as_text=True))
-    for key, shown, hidden in (("periods_to_sync", {"Kỳ A"}, {"Kỳ B", "Kỳ C", "Kỳ D", "Kỳ E"}),
-                               ("periods_to_lock", {"Kỳ B"}, {"Kỳ A", "Kỳ C", "Kỳ D", "Kỳ E"}),
-                               ("periods_to_hand_over", {"Kỳ C"}, {"Kỳ A", "Kỳ B", "Kỳ D", "Kỳ E"})):
+    for key, shown, hidden in (
+        ("periods_to_sync", {"Kỳ A"}, {"Kỳ B", "Kỳ C", "Kỳ D", "Kỳ E"}),
+        ("periods_to_lock", {"Kỳ B"}, {"Kỳ A", "Kỳ C", "Kỳ D", "Kỳ E"}),
+        ("periods_to_hand_over", {"Kỳ C"}, {"Kỳ A", "Kỳ B", "Kỳ D", "Kỳ E"}),
+    ):
         page = phong.get(todos[key][1]).get_data(as_text=True)
         assert all(name in page for name in shown), key
         assert not any(name in page for name in hidden), key

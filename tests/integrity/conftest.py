@@ -1,4 +1,5 @@
 """Helpers for the integrity tests: synthetic people (never real ones) in the demo communes, imports via REST."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -14,12 +15,30 @@ def make_person(app):
     """make_person("00037", "Trần Thị Bình", cccd="001145000002") → Beneficiary id (with a BTXH enrolment)."""
     from app.extensions import db
 
-    def make(code: str, name: str, *, cccd: str | None = None, dob: dt.date | None = dt.date(1945, 5, 1),
-             sex: str = "M", enrol: dict | None = None, match_status: str = "matched") -> int:
+    def make(
+        code: str,
+        name: str,
+        *,
+        cccd: str | None = None,
+        dob: dt.date | None = dt.date(1945, 5, 1),
+        sex: str = "M",
+        enrol: dict | None = None,
+        match_status: str = "matched",
+    ) -> int:
         with app.app_context():
-            return factories.make_person(db.session, code, name, enrol=enrol, cccd=cccd, date_of_birth=dob,
-                                         birth_year=dob.year if dob else None, sex=sex, match_status=match_status,
-                                         case_type=1)
+            return factories.make_person(
+                db.session,
+                code,
+                name,
+                enrol=enrol,
+                cccd=cccd,
+                date_of_birth=dob,
+                birth_year=dob.year if dob else None,
+                sex=sex,
+                match_status=match_status,
+                case_type=1,
+            )
+
     return make
 
 
@@ -60,7 +79,15 @@ def person_row(app, pk: int) -> dict:
         b = db.session.get(Beneficiary, pk)
         if b is None:
             return {}
-        return {"full_name": b.full_name, "cccd": b.cccd, "commune": b.commune.code, "match_status": b.match_status,
-                "enrolments": sorted((e.category, e.commune.code, e.monthly_amount, e.ended_at is not None)
-                                     for e in b.enrolments),
-                "ended": b.ended_at is not None, "end_reason": b.end_reason, "duplicate_of_id": b.duplicate_of_id}
+        return {
+            "full_name": b.full_name,
+            "cccd": b.cccd,
+            "commune": b.commune.code,
+            "match_status": b.match_status,
+            "enrolments": sorted(
+                (e.category, e.commune.code, e.monthly_amount, e.ended_at is not None) for e in b.enrolments
+            ),
+            "ended": b.ended_at is not None,
+            "end_reason": b.end_reason,
+            "duplicate_of_id": b.duplicate_of_id,
+        }

@@ -1,5 +1,6 @@
 """Hole 3 (import side): the same person imported with and without a CCCD is flagged possible_duplicate,
 with what it duplicates, within the unit and across the city; a matching run keeps the flag until a review."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -14,8 +15,10 @@ def _people(app):
     from app.models import Beneficiary
 
     with app.app_context():
-        return {(b.full_name, b.cccd, b.commune.code): (b.id, b.match_status, b.duplicate_of_id)
-                for b in db.session.scalars(select(Beneficiary))}
+        return {
+            (b.full_name, b.cccd, b.commune.code): (b.id, b.match_status, b.duplicate_of_id)
+            for b in db.session.scalars(select(Beneficiary))
+        }
 
 
 def _import(rest_import, csv_body, user="phong.001"):
@@ -42,8 +45,10 @@ def test_same_person_in_another_district_is_flagged_and_left_alone(app, make_per
 
 
 def test_within_one_file_the_later_row_is_flagged(app, rest_import):
-    _import(rest_import, "Nguyễn Văn An;001045000001;01/05/1945;Nam;00004;500000\n"
-                         "Nguyễn Văn An;;01/05/1945;Nam;00004;500000\n")
+    _import(
+        rest_import,
+        "Nguyễn Văn An;001045000001;01/05/1945;Nam;00004;500000\nNguyễn Văn An;;01/05/1945;Nam;00004;500000\n",
+    )
     (one, other) = _people(app).values()
     flagged, kept = (one, other) if one[1] == "possible_duplicate" else (other, one)
     assert flagged[1:] == ("possible_duplicate", kept[0]) and kept[1:] == ("pending", None)
@@ -51,8 +56,11 @@ def test_within_one_file_the_later_row_is_flagged(app, rest_import):
 
 def test_different_people_are_not_flagged(app, make_person, rest_import):
     make_person("00004", "Nguyễn Văn An", cccd="001045000001")
-    _import(rest_import, "Nguyễn Văn An;;02/05/1945;Nam;00004;500000\n"   # another birth date
-                         "Nguyễn Văn Anh;;01/05/1945;Nam;00004;500000\n")  # another name
+    _import(
+        rest_import,
+        "Nguyễn Văn An;;02/05/1945;Nam;00004;500000\n"  # another birth date
+        "Nguyễn Văn Anh;;01/05/1945;Nam;00004;500000\n",
+    )  # another name
     flagged = [v for v in _people(app).values() if v[1] == "possible_duplicate"]
     assert flagged == []
 

@@ -1,4 +1,5 @@
 """Hole 1: an import never changes a person outside the batch's unit, and does not reveal that they exist."""
+
 from __future__ import annotations
 
 import io
@@ -15,15 +16,20 @@ def _report_text(client, headers, batch_id) -> str:
     response = client.get(f"/api/v1/import/{batch_id}/report", headers=headers)
     assert response.status_code == 200
     wb = openpyxl.load_workbook(io.BytesIO(response.data))
-    return "\n".join(" | ".join(str(c) for c in row if c is not None) for ws in wb for row in ws.iter_rows(values_only=True))
+    return "\n".join(
+        " | ".join(str(c) for c in row if c is not None) for ws in wb for row in ws.iter_rows(values_only=True)
+    )
 
 
 def test_import_row_of_a_person_in_another_district_is_an_error_and_changes_nothing(app, make_person, rest_import):
     other = make_person("00037", "Trần Thị Bình", cccd="001145000002", sex="F")
     before = person_row(app, other)
     # Same CCCD, another name, a commune of district 001: the classic takeover.
-    headers, batch = rest_import("phong.001", HEADER + "Nguyễn Văn Lạ;001145000002;01/05/1945;Nữ;00004;500000\n"
-                                                     "Lê Văn Mới;001050000123;01/02/1950;Nam;00004;500000\n")
+    headers, batch = rest_import(
+        "phong.001",
+        HEADER + "Nguyễn Văn Lạ;001145000002;01/05/1945;Nữ;00004;500000\n"
+        "Lê Văn Mới;001050000123;01/02/1950;Nam;00004;500000\n",
+    )
     assert batch["status"] == "parsed"
     assert (batch["rows_updated"], batch["rows_imported"], batch["rows_error"]) == (0, 1, 1)
     done = rest_import.apply("phong.001", batch["batch_id"])

@@ -1,4 +1,5 @@
 """Hole 1: moving a person between units is an explicit, audited operation for a scope covering both."""
+
 from __future__ import annotations
 
 import pytest
@@ -35,8 +36,9 @@ def test_move_by_the_city_through_the_cli_is_audited(app, make_person):
     runner = app.test_cli_runner()
     refused = runner.invoke(args=["asxh", "move-person", str(pk), "00004", "--as", "phong.001", "--reason", "Chuyển"])
     assert refused.exit_code != 0 and person_row(app, pk)["commune"] == "00037"
-    result = runner.invoke(args=["asxh", "move-person", str(pk), "00004", "--as", "so.ldtbxh",
-                                 "--reason", "Chuyển nơi thường trú"])
+    result = runner.invoke(
+        args=["asxh", "move-person", str(pk), "00004", "--as", "so.ldtbxh", "--reason", "Chuyển nơi thường trú"]
+    )
     assert result.exit_code == 0, result.output
     row = person_row(app, pk)
     assert row["commune"] == "00004" and row["enrolments"] == [("BTXH", "00004", 500000, False)]

@@ -3,6 +3,7 @@
 The bulk "accept the registry values" action used to load the selected rows without the scope filter and to
 take the registry's commune without checking it: a person could be moved into another district.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -18,13 +19,17 @@ def _snapshot(app):
 
     with app.app_context():
         db.session.expire_all()
-        return {b.id: (b.full_name, b.commune_id, b.cccd, b.date_of_birth, b.match_status, b.reviewed_at)
-                for b in db.session.scalars(select(Beneficiary))}
+        return {
+            b.id: (b.full_name, b.commune_id, b.cccd, b.date_of_birth, b.match_status, b.reviewed_at)
+            for b in db.session.scalars(select(Beneficiary))
+        }
 
 
 def _bulk(client, action, ids):
-    return client.post("/matchreviewview/action_post", data={
-        "csrf_token": page_token(client), "action": action, "rowid": [str(i) for i in ids]})
+    return client.post(
+        "/matchreviewview/action_post",
+        data={"csrf_token": page_token(client), "action": action, "rowid": [str(i) for i in ids]},
+    )
 
 
 @pytest.mark.parametrize("username", ["congan.00037", "phong.002"])
@@ -68,8 +73,11 @@ def test_single_decision_refuses_the_same_move(app, world, client_for):  # noqa:
     run_match(app)
     before = _snapshot(app)
     client = client_for("phong.001")
-    r = client.post(f"/matchreviewview/decide/{world['other_commune']}",
-                    data={"csrf_token": page_token(client), "action": "accept_registry"}, follow_redirects=True)
+    r = client.post(
+        f"/matchreviewview/decide/{world['other_commune']}",
+        data={"csrf_token": page_token(client), "action": "accept_registry"},
+        follow_redirects=True,
+    )
     assert r.status_code == 200 and "ngoài phạm vi" in r.get_data(as_text=True)
     assert _snapshot(app) == before
 

@@ -5,6 +5,7 @@ The .xlsx is opened with openpyxl: the cell is a string cell (data_type "s") hol
 no worksheet of the file contains a formula element at all. The bank CSV applies the OWASP rule (a leading
 single quote), on SQLite (Python writer) and on PostgreSQL (COPY ... TO). Amounts are numeric cells.
 """
+
 from __future__ import annotations
 
 import csv
@@ -52,6 +53,7 @@ def assert_text(data: bytes, values=EVIL, *, contains: bool = False) -> list:
 
 # --- the writer itself ---------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("write_only", [True, False])
 def test_writer_keeps_text_and_money(write_only):
     from app.services.spreadsheets import Money, append_row, new_workbook
@@ -82,6 +84,7 @@ def test_csv_writer_escapes():
 
 # --- the exports ----------------------------------------------------------------------------------
 
+
 @pytest.fixture()
 def evil_period(app, db_session, payout_person, verified_account):  # noqa: F811
     """District 001: four people paid to an account of Vietcombank, whose names, holders and proxies are
@@ -95,16 +98,22 @@ def evil_period(app, db_session, payout_person, verified_account):  # noqa: F811
         verified_account(pid, f"00112233{i:02d}")
         ids.append(pid)
     payout_person("00004", "Người Giữ", case_type=1, hold_reason="deceased")
-    period = payout.create_period(db_session, name="Tháng 03/2025", period_date=dt.date(2025, 3, 1),
-                                  unit=unit(db_session, "001"), user_id=None)
+    period = payout.create_period(
+        db_session, name="Tháng 03/2025", period_date=dt.date(2025, 3, 1), unit=unit(db_session, "001"), user_id=None
+    )
     db_session.commit()
     payout.sync_payout_list(db_session, period.id, unit(db_session, "001"))
     for i, value in enumerate(EVIL):
-        db_session.execute(update(PayoutLine).where(PayoutLine.period_id == period.id,
-                                                    PayoutLine.full_name == f"Người Thử {i}")
-                           .values(full_name=value, holder_ascii=value, proxy_name=value))
-    db_session.execute(update(PayoutLine).where(PayoutLine.period_id == period.id,
-                                                PayoutLine.full_name == "Người Giữ").values(full_name=EVIL[0]))
+        db_session.execute(
+            update(PayoutLine)
+            .where(PayoutLine.period_id == period.id, PayoutLine.full_name == f"Người Thử {i}")
+            .values(full_name=value, holder_ascii=value, proxy_name=value)
+        )
+    db_session.execute(
+        update(PayoutLine)
+        .where(PayoutLine.period_id == period.id, PayoutLine.full_name == "Người Giữ")
+        .values(full_name=EVIL[0])
+    )
     db_session.commit()
     payout.lock_period(db_session, period.id, user_id(db_session, "phong.001"), unit(db_session, "001"))
     return period.id
@@ -155,9 +164,15 @@ def test_error_report_of_an_import_is_text(app, db_session):
         q = '"' + v.replace('"', '""') + '"'
         lines.append(f"{q},123,01/01/1950,{q},{q}")
     content = ("\n".join(lines) + "\n").encode("utf-8")
-    batch = importing.create_batch(db_session, filename="=cmd|' /C calc'!A0.csv", content=content,
-                                   unit=find_unit(db_session, "00004", "2024"), category="BTXH", user_id=None,
-                                   auto_apply=False)
+    batch = importing.create_batch(
+        db_session,
+        filename="=cmd|' /C calc'!A0.csv",
+        content=content,
+        unit=find_unit(db_session, "00004", "2024"),
+        category="BTXH",
+        user_id=None,
+        auto_apply=False,
+    )
     db_session.commit()
     importing.parse_batch(db_session, batch.id)
     assert db_session.get(ImportBatch, batch.id).status == "parsed"
@@ -176,8 +191,13 @@ def test_error_report_of_an_account_import_is_text(db_session):
     for v in EVIL:
         q = '"' + v.replace('"', '""') + '"'
         lines.append(f"{q},0011223344,Vietcombank,{q}")
-    batch = account_import.create_batch(db_session, filename="tk.csv", content=("\n".join(lines) + "\n").encode(),
-                                        unit=find_unit(db_session, "00004", "2024"), user_id=None)
+    batch = account_import.create_batch(
+        db_session,
+        filename="tk.csv",
+        content=("\n".join(lines) + "\n").encode(),
+        unit=find_unit(db_session, "00004", "2024"),
+        user_id=None,
+    )
     db_session.commit()
     account_import.parse_batch(db_session, batch.id)
     out = io.BytesIO()
@@ -192,9 +212,20 @@ def test_case_lists_and_visit_sheet_are_text(app):
     from app.services.visits import workgroups
 
     with app.app_context():
-        ids = [factories.make_person(db.session, "00004", v, enrol={"BTXH": 540000}, cccd=f"00104500030{i}",
-                                     birth_year=1945, sex="M", address=v, match_status="matched")
-               for i, v in enumerate(EVIL)]
+        ids = [
+            factories.make_person(
+                db.session,
+                "00004",
+                v,
+                enrol={"BTXH": 540000},
+                cccd=f"00104500030{i}",
+                birth_year=1945,
+                sex="M",
+                address=v,
+                match_status="matched",
+            )
+            for i, v in enumerate(EVIL)
+        ]
         commune = unit(db.session, "00004")
         group = workgroups.create_group(db.session, commune_id=commune.id, name=EVIL[1], user_id=None)
         workgroups.add_member(db.session, group, user_id=None, name=EVIL[2])
@@ -207,8 +238,9 @@ def test_case_lists_and_visit_sheet_are_text(app):
             write_case_lists(db.session, commune, out, gettext, unit_name=EVIL[3])
             assert_text(out.getvalue())
             out = io.BytesIO()
-            workgroups.write_visit_sheet(db.session, group, out, gettext,
-                                         definition=qn.active_questionnaire(db.session).parsed)
+            workgroups.write_visit_sheet(
+                db.session, group, out, gettext, definition=qn.active_questionnaire(db.session).parsed
+            )
             assert_text(out.getvalue(), contains=True)
             assert_text(out.getvalue(), [EVIL[0], EVIL[3]])
 

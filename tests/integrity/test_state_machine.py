@@ -15,6 +15,7 @@ After every step:
   (d) the audit chain verifies.
 Bounded and reproducible (derandomize): about 300 steps per database.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -37,18 +38,29 @@ from hypothesis.stateful import (
 
 from tests.integrity import world
 
-SETTINGS = settings(max_examples=int(os.environ.get("INTEGRITY_EXAMPLES", "10")),
-                    stateful_step_count=int(os.environ.get("INTEGRITY_STEPS", "30")),
-                    deadline=None, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                           HealthCheck.filter_too_much],
-                    # INTEGRITY_SHRINK=0: report the first failing sequence as found (quick look while working)
-                    phases=(tuple(Phase) if os.environ.get("INTEGRITY_SHRINK", "1") != "0"
-                            else (Phase.explicit, Phase.reuse, Phase.generate)))
+SETTINGS = settings(
+    max_examples=int(os.environ.get("INTEGRITY_EXAMPLES", "10")),
+    stateful_step_count=int(os.environ.get("INTEGRITY_STEPS", "30")),
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+    # INTEGRITY_SHRINK=0: report the first failing sequence as found (quick look while working)
+    phases=(
+        tuple(Phase)
+        if os.environ.get("INTEGRITY_SHRINK", "1") != "0"
+        else (Phase.explicit, Phase.reuse, Phase.generate)
+    ),
+)
 
 pick = st.integers(min_value=0, max_value=10_000)
-import_rows = st.lists(st.tuples(st.integers(0, len(world.PEOPLE) - 1), st.sampled_from(world.ROW_VARIANTS),
-                                 st.sampled_from(world.AMOUNTS)), min_size=1, max_size=6)
+import_rows = st.lists(
+    st.tuples(
+        st.integers(0, len(world.PEOPLE) - 1), st.sampled_from(world.ROW_VARIANTS), st.sampled_from(world.AMOUNTS)
+    ),
+    min_size=1,
+    max_size=6,
+)
 
 
 OUTCOMES: Counter = Counter()  # what the steps did (printed with -s): a run that does nothing proves nothing
@@ -98,8 +110,11 @@ class IntegrityMachine(RuleBasedStateMachine):
 
     def units_in_scope(self, actor, *, max_level=3):
         scope = self.unit(actor.unit_code)
-        return [u for u in (self.unit(c) for c in world.UNIT_CODES)
-                if u.path.startswith(scope.path) and u.level <= max_level]
+        return [
+            u
+            for u in (self.unit(c) for c in world.UNIT_CODES)
+            if u.path.startswith(scope.path) and u.level <= max_level
+        ]
 
     @contextlib.contextmanager
     def acting(self, username):
@@ -110,8 +125,9 @@ class IntegrityMachine(RuleBasedStateMachine):
         from app.services.messages import FieldError
 
         actor = self.actor_by_name[username]
-        scope_unit = self.unit(actor.unit_code) if actor.capabilities - {"unmask_record"} or actor.period_write \
-            else None  # read-only roles may change nothing at all
+        scope_unit = (
+            self.unit(actor.unit_code) if actor.capabilities - {"unmask_record"} or actor.period_write else None
+        )  # read-only roles may change nothing at all
         scope = world.scope_unit_ids(self.session, scope_unit)
         before = world.outside_rows(self.session, scope)
         try:
@@ -131,8 +147,16 @@ class IntegrityMachine(RuleBasedStateMachine):
                 for rid in sorted(set(was) | set(now)):
                     if was.get(rid) != now.get(rid):
                         old, new = was.get(rid) or {}, now.get(rid) or {}
-                        diff.append((rid, {k: (old.get(k), new.get(k)) for k in sorted(set(old) | set(new))
-                                           if old.get(k) != new.get(k)}))
+                        diff.append(
+                            (
+                                rid,
+                                {
+                                    k: (old.get(k), new.get(k))
+                                    for k in sorted(set(old) | set(new))
+                                    if old.get(k) != new.get(k)
+                                },
+                            )
+                        )
                 if diff:
                     changed[table] = diff[:3]
             raise AssertionError(f"(c) {username} (scope {actor.unit_code}) changed rows outside its scope: {changed}")
@@ -161,8 +185,12 @@ class IntegrityMachine(RuleBasedStateMachine):
             rows = [(p.index, "plain", world.AMOUNTS[p.index % 3]) for p in world.PEOPLE if p.home in communes]
             self.import_list(username, 0, category, rows, unit_code=district)
 
-    @rule(username=st.sampled_from(world.actor_names("import")), unit_pick=pick, category=st.sampled_from(
-        world.CATEGORIES), rows=import_rows)
+    @rule(
+        username=st.sampled_from(world.actor_names("import")),
+        unit_pick=pick,
+        category=st.sampled_from(world.CATEGORIES),
+        rows=import_rows,
+    )
     def import_list(self, username, unit_pick, category, rows, unit_code=None):
         from app.services.registry import importing
 
@@ -170,15 +198,23 @@ class IntegrityMachine(RuleBasedStateMachine):
             batch_unit = self.unit(unit_code) if unit_code else _choose(self.units_in_scope(actor), unit_pick)
             communes = [c for c in world.COMMUNES if self.unit(c).path.startswith(batch_unit.path)]
             content = world.beneficiary_csv(rows, communes)
-            batch = importing.create_batch(self.session, filename="danh_sach.csv", content=content, unit=batch_unit,
-                                           category=category, user_id=self.users[username])
+            batch = importing.create_batch(
+                self.session,
+                filename="danh_sach.csv",
+                content=content,
+                unit=batch_unit,
+                category=category,
+                user_id=self.users[username],
+            )
             self.session.commit()
             batch_id = batch.id
             if batch.status == "uploaded":
                 importing.parse_batch(self.session, batch_id)
                 applied = importing.apply_batch(self.session, batch_id)
-                event(f"import: {applied.status}, {applied.rows_imported} new, {applied.rows_updated} updated, "
-                      f"{applied.rows_error} errors")
+                event(
+                    f"import: {applied.status}, {applied.rows_imported} new, {applied.rows_updated} updated, "
+                    f"{applied.rows_error} errors"
+                )
         self.registry_changed()
 
     @precondition(lambda self: self.count("SELECT count(*) FROM beneficiary WHERE match_status = 'pending'") > 0)
@@ -194,8 +230,11 @@ class IntegrityMachine(RuleBasedStateMachine):
             event(f"matching {done.status}")
         self.registry_changed()
 
-    @rule(username=st.sampled_from(world.actor_names("match")), person_pick=pick,
-          action=st.sampled_from(("keep_record", "accept_registry", "link_candidate", "mark_deceased", "mark_moved")))
+    @rule(
+        username=st.sampled_from(world.actor_names("match")),
+        person_pick=pick,
+        action=st.sampled_from(("keep_record", "accept_registry", "link_candidate", "mark_deceased", "mark_moved")),
+    )
     def decide_review(self, username, person_pick, action):
         """The police decision screen, through the one entry point of every decision (``matching.decide``): a
         person of the actor's scope; refused per person when accepting the registry values would move them out
@@ -208,15 +247,23 @@ class IntegrityMachine(RuleBasedStateMachine):
         with self.acting(username) as actor:
             actor_unit = self.unit(actor.unit_code)
             scope = world.scope_unit_ids(self.session, actor_unit)
-            people = self.session.query(Beneficiary).filter(Beneficiary.commune_id.in_(scope)).order_by(
-                Beneficiary.id).all()
+            people = (
+                self.session.query(Beneficiary).filter(Beneficiary.commune_id.in_(scope)).order_by(Beneficiary.id).all()
+            )
             person = _choose(people, person_pick)
             if person is None:
                 return
             candidates = json.loads(person.match_candidates or "[]")
             cccd = candidates[0]["cccd"] if candidates else None
-            outcome = matching.decide(self.session, actor_unit, [person.id], action, self.users[username],
-                                      reason="Xác minh tại nhà", cccd=cccd)
+            outcome = matching.decide(
+                self.session,
+                actor_unit,
+                [person.id],
+                action,
+                self.users[username],
+                reason="Xác minh tại nhà",
+                cccd=cccd,
+            )
             self.session.commit()
             for _, problem in outcome.refused:
                 event(f"review refused: {problem.code}")
@@ -226,8 +273,12 @@ class IntegrityMachine(RuleBasedStateMachine):
 
     # --- rules: accounts ---------------------------------------------------------------------
 
-    @rule(username=st.sampled_from(world.actor_names("enter_account")), person_pick=pick,
-          number=st.integers(0, 3), holder_is_person=st.booleans())
+    @rule(
+        username=st.sampled_from(world.actor_names("enter_account")),
+        person_pick=pick,
+        number=st.integers(0, 3),
+        holder_is_person=st.booleans(),
+    )
     def enter_account(self, username, person_pick, number, holder_is_person):
         """Any person may be asked for (the service checks the scope); the number is the person's own."""
         from app.models import Beneficiary
@@ -238,10 +289,16 @@ class IntegrityMachine(RuleBasedStateMachine):
             if person is None:
                 return
             accounts.enter_account(
-                self.session, beneficiary_id=person.id, channel=None, bank="970436",
-                account_number=f"10{person.id:06d}{number}", holder_name=person.full_name if holder_is_person
-                else "Người Nhận Hộ", source="police", user_id=self.users[username],
-                mismatch_reason=None if holder_is_person else "Con gái nhận thay")
+                self.session,
+                beneficiary_id=person.id,
+                channel=None,
+                bank="970436",
+                account_number=f"10{person.id:06d}{number}",
+                holder_name=person.full_name if holder_is_person else "Người Nhận Hộ",
+                source="police",
+                user_id=self.users[username],
+                mismatch_reason=None if holder_is_person else "Con gái nhận thay",
+            )
             self.session.commit()
             event("account entered")
 
@@ -256,15 +313,23 @@ class IntegrityMachine(RuleBasedStateMachine):
             account = _choose(pending, account_pick)
             if account is None:
                 return
-            accounts.verify_account(self.session, account.id, self.users[username], approve=approve,
-                                    reason=None if approve else "Sai số tài khoản")
+            accounts.verify_account(
+                self.session,
+                account.id,
+                self.users[username],
+                approve=approve,
+                reason=None if approve else "Sai số tài khoản",
+            )
             self.session.commit()
             event(f"account verified: {approve}")
 
     # --- rules: payout -----------------------------------------------------------------------
 
-    @rule(username=st.sampled_from(world.actor_names(period_write=True)), unit_pick=pick,
-          day=st.sampled_from(world.PERIOD_DATES))
+    @rule(
+        username=st.sampled_from(world.actor_names(period_write=True)),
+        unit_pick=pick,
+        day=st.sampled_from(world.PERIOD_DATES),
+    )
     def create_period(self, username, unit_pick, day):
         from app.services import payout
 
@@ -273,8 +338,13 @@ class IntegrityMachine(RuleBasedStateMachine):
             if unit is None:
                 return
             self.period_counter += 1
-            payout.create_period(self.session, name=f"Đợt {self.period_counter} {day:%m/%Y}", period_date=day,
-                                 unit=unit, user_id=self.users[username])
+            payout.create_period(
+                self.session,
+                name=f"Đợt {self.period_counter} {day:%m/%Y}",
+                period_date=day,
+                unit=unit,
+                user_id=self.users[username],
+            )
             self.session.commit()
             event(f"period created for level {unit.level}")
 
@@ -289,15 +359,23 @@ class IntegrityMachine(RuleBasedStateMachine):
         return [p for p in query if payout.period_visible(p, unit)]
 
     @precondition(lambda self: self.has_periods(("draft", "synced")))
-    @rule(username=st.sampled_from([n for n in world.actor_names("sync_payout") if n in world.actor_names(
-        "approve_payout")]), period_pick=pick)
+    @rule(
+        username=st.sampled_from(
+            [n for n in world.actor_names("sync_payout") if n in world.actor_names("approve_payout")]
+        ),
+        period_pick=pick,
+    )
     def sync_by_office(self, username, period_pick):
         """A district office or the city department syncs a period they see."""
         self.sync(username, period_pick)
 
     @precondition(lambda self: self.has_periods(("draft", "synced")))
-    @rule(username=st.sampled_from([n for n in world.actor_names("sync_payout") if n not in world.actor_names(
-        "approve_payout")]), period_pick=pick)
+    @rule(
+        username=st.sampled_from(
+            [n for n in world.actor_names("sync_payout") if n not in world.actor_names("approve_payout")]
+        ),
+        period_pick=pick,
+    )
     def sync_by_police(self, username, period_pick):
         """Commune police sync their commune's part of a period."""
         self.sync(username, period_pick)
@@ -315,8 +393,9 @@ class IntegrityMachine(RuleBasedStateMachine):
             run = payout.request_sync(self.session, period.id, self.unit(actor.unit_code), self.users[username])
             self.session.commit()
             run_id, run_unit = run.id, self.session.get(AdminUnit, run.unit_id)
-            result = payout.sync_payout_list(self.session, run.period_id, run_unit, run_id=run_id,
-                                             user_id=self.users[username])
+            result = payout.sync_payout_list(
+                self.session, run.period_id, run_unit, run_id=run_id, user_id=self.users[username]
+            )
             synced = (result["period_id"], result["unit_id"])
             event(f"sync: {result['total'] > 0 and 'lines' or 'empty'}")
         if synced is not None:
@@ -332,8 +411,9 @@ class IntegrityMachine(RuleBasedStateMachine):
 
         with self.acting(username) as actor:
             unit = self.unit(actor.unit_code)
-            period = _choose([p for p in self.visible_periods(actor, ("synced",)) if payout.period_in_charge(p, unit)],
-                             period_pick)
+            period = _choose(
+                [p for p in self.visible_periods(actor, ("synced",)) if payout.period_in_charge(p, unit)], period_pick
+            )
             if period is None:
                 return
             pid = period.id
@@ -343,8 +423,11 @@ class IntegrityMachine(RuleBasedStateMachine):
                 payout.hand_over(self.session, pid, self.users[username], unit)
 
     @precondition(lambda self: self.has_periods(("locked", "handed_over")))
-    @rule(username=st.sampled_from(world.actor_names("approve_payout")), period_pick=pick,
-          outcomes=st.lists(st.booleans(), min_size=1, max_size=12))
+    @rule(
+        username=st.sampled_from(world.actor_names("approve_payout")),
+        period_pick=pick,
+        outcomes=st.lists(st.booleans(), min_size=1, max_size=12),
+    )
     def record_results(self, username, period_pick, outcomes):
         """A bank result file for the lines of the period the actor sees (a failure for some)."""
         from app.models import PayoutLine
@@ -356,9 +439,16 @@ class IntegrityMachine(RuleBasedStateMachine):
             if period is None:
                 return
             target = payout.effective_unit(period, unit)
-            lines = self.session.query(PayoutLine.id).filter(
-                PayoutLine.period_id == period.id, PayoutLine.channel != "held",
-                PayoutLine.commune_id.in_(world.scope_unit_ids(self.session, target))).order_by(PayoutLine.id).all()
+            lines = (
+                self.session.query(PayoutLine.id)
+                .filter(
+                    PayoutLine.period_id == period.id,
+                    PayoutLine.channel != "held",
+                    PayoutLine.commune_id.in_(world.scope_unit_ids(self.session, target)),
+                )
+                .order_by(PayoutLine.id)
+                .all()
+            )
             if not lines:
                 return
             path = os.path.join(self.tmp, f"ket_qua_{period.id}.csv")
@@ -374,18 +464,26 @@ class IntegrityMachine(RuleBasedStateMachine):
         from app.services import payout
 
         with self.acting(username) as actor:
-            failed = {pid for (pid,) in self.session.query(PayoutLine.period_id).filter(
-                PayoutLine.result_status == "failed").distinct()}
+            failed = {
+                pid
+                for (pid,) in self.session.query(PayoutLine.period_id)
+                .filter(PayoutLine.result_status == "failed")
+                .distinct()
+            }
             source = _choose([p for p in self.visible_periods(actor) if p.id in failed], from_pick)
             if source is None:
                 return
-            targets = [p for p in self.visible_periods(actor, ("draft", "synced"))
-                       if p.id != source.id and p.period_date >= source.period_date]
+            targets = [
+                p
+                for p in self.visible_periods(actor, ("draft", "synced"))
+                if p.id != source.id and p.period_date >= source.period_date
+            ]
             target = _choose(targets, to_pick)
             if target is None:
                 return
-            moved = payout.carry_failed(self.session, source.id, target.id, self.unit(actor.unit_code),
-                                        self.users[username])
+            moved = payout.carry_failed(
+                self.session, source.id, target.id, self.unit(actor.unit_code), self.users[username]
+            )
             event(f"carried: {moved > 0}")
             assert self.session.get(PayoutPeriod, target.id).status in ("draft", "synced")
 

@@ -2,6 +2,7 @@
 the population registry they are matched against, import files, and the invariants as plain queries.
 
 Everything here reads or writes through SQL or the services; nothing is mocked."""
+
 from __future__ import annotations
 
 import csv
@@ -16,12 +17,18 @@ COMMUNES = ("00001", "00004", "00037", "00040")  # Ba Đình (001): 00001, 00004
 UNIT_CODES = ("01", "001", "002") + COMMUNES
 CATEGORIES = ("BTXH", "NCC", "HN")  # two stackable categories and one that is not
 AMOUNTS = (500_000, 750_000, 1_000_000)
-PERIOD_DATES = (dt.date(2025, 1, 1), dt.date(2025, 1, 10), dt.date(2025, 1, 20), dt.date(2025, 2, 1))  # mostly one month
+PERIOD_DATES = (
+    dt.date(2025, 1, 1),
+    dt.date(2025, 1, 10),
+    dt.date(2025, 1, 20),
+    dt.date(2025, 2, 1),
+)  # mostly one month
 # Tables whose rows belong to a commune: what the scope fingerprint covers.
 SCOPED_TABLES = ("beneficiary", "enrolment", "payment_account", "payout_line")
 
 
 # --- actors ------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -72,8 +79,24 @@ def actor_names(cap: str | None = None, *, period_write: bool = False, none: boo
 
 FAMILY = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đỗ", "Bùi")
 MIDDLE = ("Văn", "Thị", "Đức", "Ngọc")
-GIVEN = ("An", "Bình", "Cường", "Dung", "Hà", "Khánh", "Lan", "Minh", "Nga", "Phúc", "Quang", "Sơn", "Tâm",
-         "Uyên", "Vinh", "Yến")
+GIVEN = (
+    "An",
+    "Bình",
+    "Cường",
+    "Dung",
+    "Hà",
+    "Khánh",
+    "Lan",
+    "Minh",
+    "Nga",
+    "Phúc",
+    "Quang",
+    "Sơn",
+    "Tâm",
+    "Uyên",
+    "Vinh",
+    "Yến",
+)
 
 
 @dataclass(frozen=True)
@@ -83,9 +106,9 @@ class Person:
     dob: dt.date
     sex: str
     cccd: str
-    home: str            # commune code
-    registry: str        # alive | deceased | moved | absent (not in the population registry)
-    registry_name: str   # the name the registry has (differs for a few: a mismatch)
+    home: str  # commune code
+    registry: str  # alive | deceased | moved | absent (not in the population registry)
+    registry_name: str  # the name the registry has (differs for a few: a mismatch)
 
 
 def _people() -> list[Person]:
@@ -117,10 +140,20 @@ def seed_registry(session) -> None:
         if p.registry == "absent":
             continue
         commune = find_unit(session, p.home, "2024")
-        session.add(Citizen(cccd=p.cccd, full_name=p.registry_name, name_key=nz.name_key(p.registry_name),
-                            fg_key=fg_key(p.registry_name), date_of_birth=p.dob, birth_year=p.dob.year, sex=p.sex,
-                            commune_id=commune.id, status=p.registry if p.registry != "absent" else "alive",
-                            updated_at=dt.datetime.now()))
+        session.add(
+            Citizen(
+                cccd=p.cccd,
+                full_name=p.registry_name,
+                name_key=nz.name_key(p.registry_name),
+                fg_key=fg_key(p.registry_name),
+                date_of_birth=p.dob,
+                birth_year=p.dob.year,
+                sex=p.sex,
+                commune_id=commune.id,
+                status=p.registry if p.registry != "absent" else "alive",
+                updated_at=dt.datetime.now(),
+            )
+        )
     session.commit()
 
 
@@ -143,8 +176,9 @@ def beneficiary_csv(rows, batch_communes: list[str]) -> bytes:
         if variant == "listed_here" and p.home not in batch_communes and batch_communes:
             commune = batch_communes[index % len(batch_communes)]
         cccd = "" if variant == "no_cccd" else p.cccd
-        writer.writerow((n, p.full_name, cccd, p.dob.strftime("%d/%m/%Y"), "Nữ" if p.sex == "F" else "Nam",
-                         commune, amount))
+        writer.writerow(
+            (n, p.full_name, cccd, p.dob.strftime("%d/%m/%Y"), "Nữ" if p.sex == "F" else "Nam", commune, amount)
+        )
     return buf.getvalue().encode("utf-8")
 
 
@@ -154,19 +188,33 @@ def results_csv(outcomes) -> bytes:
     writer = csv.writer(buf)
     writer.writerow(("reference", "status", "reason", "paid_by", "paid_on", "receipt", "proxy_name"))
     for line_id, paid in outcomes:
-        writer.writerow((line_id, "success" if paid else "failed", "" if paid else "Tài khoản không tồn tại",
-                         "Cán bộ chi trả", "02/01/2025", f"KN-{line_id}", "Người nhận thay"))
+        writer.writerow(
+            (
+                line_id,
+                "success" if paid else "failed",
+                "" if paid else "Tài khoản không tồn tại",
+                "Cán bộ chi trả",
+                "02/01/2025",
+                f"KN-{line_id}",
+                "Người nhận thay",
+            )
+        )
     return buf.getvalue().encode("utf-8")
 
 
 # --- scope ------------------------------------------------------------------------------
 
+
 def scope_unit_ids(session, unit) -> set[int]:
     """Ids of ``unit`` and every unit below it (empty for None)."""
     if unit is None:
         return set()
-    return set(session.scalars(text("SELECT id FROM admin_unit WHERE scheme = :s AND path LIKE :p"),
-                               {"s": unit.scheme, "p": unit.path + "%"}))
+    return set(
+        session.scalars(
+            text("SELECT id FROM admin_unit WHERE scheme = :s AND path LIKE :p"),
+            {"s": unit.scheme, "p": unit.path + "%"},
+        )
+    )
 
 
 def outside_rows(session, scope_ids: set[int]) -> dict[str, dict[int, tuple]]:
@@ -183,6 +231,7 @@ def outside_rows(session, scope_ids: set[int]) -> dict[str, dict[int, tuple]]:
 
 # --- invariants -------------------------------------------------------------------------
 
+
 def has_benefit_month(session) -> bool:
     return "benefit_month" in {c["name"] for c in inspect(session.get_bind()).get_columns("payout_line")}
 
@@ -194,11 +243,14 @@ def double_payable(session) -> list[dict]:
     and pays an amount of its own (a line kept only for an amount carried in pays an earlier month). The benefit month is ``payout_line.benefit_month`` when that column exists, else the
     month of the period date (what defines it today)."""
     month = "l.benefit_month" if has_benefit_month(session) else "p.period_date"
-    rows = session.execute(text(
-        f"""SELECT l.id, l.enrolment_id, l.period_id, p.name, p.unit_id, {month} AS month, l.channel, l.amount,
+    rows = session.execute(
+        text(
+            f"""SELECT l.id, l.enrolment_id, l.period_id, p.name, p.unit_id, {month} AS month, l.channel, l.amount,
                    l.result_status
             FROM payout_line l JOIN payout_period p ON p.id = l.period_id
-            WHERE l.channel <> 'held' AND l.result_status NOT IN ('carried', 'cancelled') AND l.amount > 0""")).mappings()
+            WHERE l.channel <> 'held' AND l.result_status NOT IN ('carried', 'cancelled') AND l.amount > 0"""
+        )
+    ).mappings()
     groups = defaultdict(list)
     for r in rows:
         groups[(r["enrolment_id"], _month_key(r["month"]))].append(dict(r))
@@ -213,14 +265,19 @@ def person_paid_twice(session) -> list[dict]:
     stack = stackable_categories(session)
     month = "l.benefit_month" if has_benefit_month(session) else "p.period_date"
     groups = defaultdict(list)
-    for r in session.execute(text(
+    for r in session.execute(
+        text(
             f"""SELECT l.id, l.beneficiary_id, l.enrolment_id, l.category, l.period_id, {month} AS month
                 FROM payout_line l JOIN payout_period p ON p.id = l.period_id
-                WHERE l.channel <> 'held' AND l.result_status NOT IN ('carried', 'cancelled') AND l.amount > 0""")
-            ).mappings():
+                WHERE l.channel <> 'held' AND l.result_status NOT IN ('carried', 'cancelled') AND l.amount > 0"""
+        )
+    ).mappings():
         groups[(r["beneficiary_id"], _month_key(r["month"]))].append(dict(r))
-    return [{"beneficiary_id": b, "month": m, "lines": v} for (b, m), v in groups.items()
-            if len({l["enrolment_id"] for l in v}) > 1 and not all(l["category"] in stack for l in v)]
+    return [
+        {"beneficiary_id": b, "month": m, "lines": v}
+        for (b, m), v in groups.items()
+        if len({l["enrolment_id"] for l in v}) > 1 and not all(l["category"] in stack for l in v)
+    ]
 
 
 def _month_key(value) -> str:
@@ -232,9 +289,12 @@ def _active_lines_by_month(session) -> dict[tuple[int, str], set[int]]:
     cancelled (a held line counts: it stands for the month until the hold is lifted)."""
     month = "l.benefit_month" if has_benefit_month(session) else "p.period_date"
     found = defaultdict(set)
-    for enrolment_id, period_id, m in session.execute(text(
+    for enrolment_id, period_id, m in session.execute(
+        text(
             f"SELECT l.enrolment_id, l.period_id, {month} FROM payout_line l JOIN payout_period p ON p.id = l.period_id "
-            f"WHERE l.result_status NOT IN ('carried', 'cancelled')")):
+            f"WHERE l.result_status NOT IN ('carried', 'cancelled')"
+        )
+    ):
         found[(enrolment_id, _month_key(m))].add(period_id)
     return found
 
@@ -252,20 +312,28 @@ def sync_coverage_problems(session, period_id: int, unit) -> list[str]:
 
     ids = scope_unit_ids(session, unit)
     stack = stackable_categories(session)
-    period_month = _month_key(session.execute(text("SELECT period_date FROM payout_period WHERE id = :p"),
-                                              {"p": period_id}).scalar())
+    period_month = _month_key(
+        session.execute(text("SELECT period_date FROM payout_period WHERE id = :p"), {"p": period_id}).scalar()
+    )
     elsewhere = _active_lines_by_month(session)
-    enrolments = {r.id: r for r in session.execute(text(
-        "SELECT id, beneficiary_id, category, commune_id FROM enrolment"))}
+    enrolments = {
+        r.id: r for r in session.execute(text("SELECT id, beneficiary_id, category, commune_id FROM enrolment"))
+    }
     # benefits each person is already paid for the month by other periods (enrolment id, category)
     paid_other = defaultdict(set)
     for (enrolment_id, month), periods in elsewhere.items():
         e = enrolments.get(enrolment_id)
         if month == period_month and periods - {period_id} and e is not None:
             paid_other[e.beneficiary_id].add((enrolment_id, e.category))
-    lines = list(session.execute(text(
-        "SELECT id, enrolment_id, beneficiary_id, category, channel, hold_reason, carried_amount, commune_id "
-        "FROM payout_line WHERE period_id = :p"), {"p": period_id}))
+    lines = list(
+        session.execute(
+            text(
+                "SELECT id, enrolment_id, beneficiary_id, category, channel, hold_reason, carried_amount, commune_id "
+                "FROM payout_line WHERE period_id = :p"
+            ),
+            {"p": period_id},
+        )
+    )
     on_line = {l.enrolment_id for l in lines}
     by_person = defaultdict(list)
     for l in lines:
@@ -276,14 +344,22 @@ def sync_coverage_problems(session, period_id: int, unit) -> list[str]:
             continue
         if elsewhere.get((e.id, period_month), set()) - {period_id}:
             continue
-        reason = [l for l in by_person.get(e.beneficiary_id, ())
-                  if l.enrolment_id != e.id and not (e.category in stack and l.category in stack)]
-        reason += [o for o in paid_other.get(e.beneficiary_id, ())
-                   if o[0] != e.id and not (e.category in stack and o[1] in stack)]
+        reason = [
+            l
+            for l in by_person.get(e.beneficiary_id, ())
+            if l.enrolment_id != e.id and not (e.category in stack and l.category in stack)
+        ]
+        reason += [
+            o
+            for o in paid_other.get(e.beneficiary_id, ())
+            if o[0] != e.id and not (e.category in stack and o[1] in stack)
+        ]
         if not reason:
-            problems.append(f"enrolment {e.id} ({e.category}, person {e.beneficiary_id}) of the scope is on no line "
-                            f"of period {period_id}, no other period pays it for {period_month} and no other "
-                            f"category of the person replaces it")
+            problems.append(
+                f"enrolment {e.id} ({e.category}, person {e.beneficiary_id}) of the scope is on no line "
+                f"of period {period_id}, no other period pays it for {period_month} and no other "
+                f"category of the person replaces it"
+            )
     for l in lines:
         if l.commune_id not in ids:
             continue
@@ -292,16 +368,23 @@ def sync_coverage_problems(session, period_id: int, unit) -> list[str]:
         if not l.carried_amount:
             e = enrolments.get(l.enrolment_id)
             if e is None or e.commune_id not in ids:
-                problems.append(f"line {l.id} of period {period_id} stays for enrolment {l.enrolment_id}, "
-                                f"which is gone or outside the synced scope")
+                problems.append(
+                    f"line {l.id} of period {period_id} stays for enrolment {l.enrolment_id}, "
+                    f"which is gone or outside the synced scope"
+                )
     return problems
 
 
 def held_without_reason(session) -> list[int]:
     """Part of (b) that holds at any time: a line is held exactly when it carries a hold reason."""
-    return list(session.scalars(text(
-        "SELECT id FROM payout_line WHERE (channel = 'held' AND hold_reason IS NULL) "
-        "OR (channel <> 'held' AND hold_reason IS NOT NULL)")))
+    return list(
+        session.scalars(
+            text(
+                "SELECT id FROM payout_line WHERE (channel = 'held' AND hold_reason IS NULL) "
+                "OR (channel <> 'held' AND hold_reason IS NOT NULL)"
+            )
+        )
+    )
 
 
 def chain_report(session):

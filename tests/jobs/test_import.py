@@ -1,4 +1,5 @@
 """Beneficiary import through the real RQ job, on the fixture spreadsheets of fixtures/samples."""
+
 from __future__ import annotations
 
 import io
@@ -10,7 +11,13 @@ import pytest
 from sqlalchemy import func, select
 
 SAMPLES = Path(__file__).resolve().parents[2] / "fixtures" / "samples"
-CATEGORY_CODE = {"Bảo trợ xã hội": "BTXH", "Người có công": "NCC", "Hộ nghèo": "HN", "Hộ cận nghèo": "HCN", "Khác": "KHAC"}
+CATEGORY_CODE = {
+    "Bảo trợ xã hội": "BTXH",
+    "Người có công": "NCC",
+    "Hộ nghèo": "HN",
+    "Hộ cận nghèo": "HCN",
+    "Khác": "KHAC",
+}
 
 
 def expected(name: str) -> dict:
@@ -29,8 +36,14 @@ def do_import(app, run_jobs):
     def run(path, unit="00004", category="BTXH", apply=True, content=None):
         with app.app_context():
             batch = importing.create_batch(
-                db.session, filename=Path(path).name, content=content if content is not None else Path(path).read_bytes(),
-                unit=find_unit(db.session, unit, "2024"), category=category, user_id=None, auto_apply=apply)
+                db.session,
+                filename=Path(path).name,
+                content=content if content is not None else Path(path).read_bytes(),
+                unit=find_unit(db.session, unit, "2024"),
+                category=category,
+                user_id=None,
+                auto_apply=apply,
+            )
             db.session.commit()
             batch_id = batch.id
             if batch.status == "uploaded":
@@ -59,9 +72,16 @@ def people(app, **where):
         for k, v in where.items():
             query = query.where(getattr(Beneficiary, k) == v)
         return [
-            {"full_name": b.full_name, "cccd": b.cccd, "dob": b.date_of_birth, "year": b.birth_year, "sex": b.sex,
-             "commune": b.commune.code, "categories": sorted(e.category for e in b.enrolments),
-             "amounts": sorted(e.monthly_amount for e in b.enrolments if e.monthly_amount is not None)}
+            {
+                "full_name": b.full_name,
+                "cccd": b.cccd,
+                "dob": b.date_of_birth,
+                "year": b.birth_year,
+                "sex": b.sex,
+                "commune": b.commune.code,
+                "categories": sorted(e.category for e in b.enrolments),
+                "amounts": sorted(e.monthly_amount for e in b.enrolments if e.monthly_amount is not None),
+            }
             for b in db.session.scalars(query)
         ]
 
@@ -71,31 +91,46 @@ def staged(app, batch_id):
     from app.models import ImportRow
 
     with app.app_context():
-        rows = db.session.scalars(select(ImportRow).where(ImportRow.batch_id == batch_id).order_by(ImportRow.row_number))
-        return {r.row_number: {"outcome": r.outcome, "cccd": r.cccd, "dob": r.date_of_birth, "year": r.birth_year,
-                               "name": r.full_name, "commune_id": r.commune_id, "amount": r.monthly_amount,
-                               "category": r.category, "sex": r.sex,
-                               "codes": [p["code"] for p in json.loads(r.problems)] if r.problems else []}
-                for r in rows}
+        rows = db.session.scalars(
+            select(ImportRow).where(ImportRow.batch_id == batch_id).order_by(ImportRow.row_number)
+        )
+        return {
+            r.row_number: {
+                "outcome": r.outcome,
+                "cccd": r.cccd,
+                "dob": r.date_of_birth,
+                "year": r.birth_year,
+                "name": r.full_name,
+                "commune_id": r.commune_id,
+                "amount": r.monthly_amount,
+                "category": r.category,
+                "sex": r.sex,
+                "codes": [p["code"] for p in json.loads(r.problems)] if r.problems else [],
+            }
+            for r in rows
+        }
 
 
 def assert_accounted(s):
     assert s["rows_total"] == s["rows_imported"] + s["rows_updated"] + s["rows_duplicate"] + s["rows_error"]
 
 
-@pytest.mark.parametrize("name,unit,total,blank,footer,header", [
-    ("title_rows_footer.xlsx", "00004", 20, 4, 5, 6),
-    ("header_variants.csv", "00004", 12, 1, 1, 2),
-    ("merged_sex_columns.xlsx", "00004", 12, 0, 0, 3),
-    ("numeric_cccd.xlsx", "00004", 12, 0, 0, 1),
-    ("dates_mixed.xlsx", "00004", 14, 0, 0, 2),
-    ("encodings.xlsx", "00004", 15, 0, 0, 1),
-    ("amounts.csv", "00004", 13, 0, 0, 1),
-    ("unit_names.xlsx", "001", 14, 0, 0, 1),
-    ("categories.xlsx", "00004", 13, 0, 0, 1),
-    ("bad_rows.xlsx", "001", 14, 0, 0, 1),
-    ("legacy.xls", "001", 10, 1, 2, 4),
-])
+@pytest.mark.parametrize(
+    "name,unit,total,blank,footer,header",
+    [
+        ("title_rows_footer.xlsx", "00004", 20, 4, 5, 6),
+        ("header_variants.csv", "00004", 12, 1, 1, 2),
+        ("merged_sex_columns.xlsx", "00004", 12, 0, 0, 3),
+        ("numeric_cccd.xlsx", "00004", 12, 0, 0, 1),
+        ("dates_mixed.xlsx", "00004", 14, 0, 0, 2),
+        ("encodings.xlsx", "00004", 15, 0, 0, 1),
+        ("amounts.csv", "00004", 13, 0, 0, 1),
+        ("unit_names.xlsx", "001", 14, 0, 0, 1),
+        ("categories.xlsx", "00004", 13, 0, 0, 1),
+        ("bad_rows.xlsx", "001", 14, 0, 0, 1),
+        ("legacy.xls", "001", 10, 1, 2, 4),
+    ],
+)
 def test_every_row_is_accounted_for(do_import, name, unit, total, blank, footer, header):
     s = do_import(SAMPLES / name, unit=unit, category="BTXH")
     assert s["status"] == "applied"
@@ -298,14 +333,22 @@ def test_killed_parse_resumes_without_duplicates(app, monkeypatch):
             raise KeyboardInterrupt("worker killed")
 
     with app.app_context():
-        batch = importing.create_batch(db.session, filename="t.xlsx", content=(SAMPLES / "title_rows_footer.xlsx").read_bytes(),
-                                       unit=find_unit(db.session, "00004", "2024"), category="BTXH", user_id=None)
+        batch = importing.create_batch(
+            db.session,
+            filename="t.xlsx",
+            content=(SAMPLES / "title_rows_footer.xlsx").read_bytes(),
+            unit=find_unit(db.session, "00004", "2024"),
+            category="BTXH",
+            user_id=None,
+        )
         db.session.commit()
         with pytest.raises(KeyboardInterrupt):
             importing.parse_batch(db.session, batch.id, progress=killer)
         db.session.rollback()
         assert db.session.get(ImportBatch, batch.id).status == "parsing"
-        assert db.session.scalar(select(func.count()).select_from(ImportRow).where(ImportRow.batch_id == batch.id)) == 10
+        assert (
+            db.session.scalar(select(func.count()).select_from(ImportRow).where(ImportRow.batch_id == batch.id)) == 10
+        )
         importing.parse_batch(db.session, batch.id)
         importing.apply_batch(db.session, batch.id)
         s = importing.summary(db.session.get(ImportBatch, batch.id))
@@ -354,23 +397,58 @@ def test_error_report_in_vietnamese(app, do_import, client_for):
 
 def test_cli_import_json(app, tmp_path):
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["asxh", "import", str(SAMPLES / "title_rows_footer.xlsx"), "--unit", "00004",
-                                 "--category", "BTXH", "--wait", "--json"])
+    result = runner.invoke(
+        args=[
+            "asxh",
+            "import",
+            str(SAMPLES / "title_rows_footer.xlsx"),
+            "--unit",
+            "00004",
+            "--category",
+            "BTXH",
+            "--wait",
+            "--json",
+        ]
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output.strip().splitlines()[-1])
-    assert {k: data[k] for k in ("status", "rows_total", "rows_imported", "rows_updated", "rows_duplicate", "rows_error")} == {
-        "status": "applied", "rows_total": 20, "rows_imported": 20, "rows_updated": 0, "rows_duplicate": 0, "rows_error": 0}
-    again = runner.invoke(args=["asxh", "import", str(SAMPLES / "title_rows_footer.xlsx"), "--unit", "00004",
-                                "--category", "BTXH", "--wait"])
-    assert "đã được nhập" in again.output.lower() or "duplicate" in again.output.lower() or "trùng" in again.output.lower()
+    assert {
+        k: data[k] for k in ("status", "rows_total", "rows_imported", "rows_updated", "rows_duplicate", "rows_error")
+    } == {
+        "status": "applied",
+        "rows_total": 20,
+        "rows_imported": 20,
+        "rows_updated": 0,
+        "rows_duplicate": 0,
+        "rows_error": 0,
+    }
+    again = runner.invoke(
+        args=[
+            "asxh",
+            "import",
+            str(SAMPLES / "title_rows_footer.xlsx"),
+            "--unit",
+            "00004",
+            "--category",
+            "BTXH",
+            "--wait",
+        ]
+    )
+    assert (
+        "đã được nhập" in again.output.lower() or "duplicate" in again.output.lower() or "trùng" in again.output.lower()
+    )
 
 
 def test_api_upload_status_apply_report(app, api_token, run_jobs):
     client = app.test_client()
     headers = api_token("so.ldtbxh")
     with open(SAMPLES / "bad_rows.xlsx", "rb") as fh:
-        response = client.post("/api/v1/import/", headers=headers, content_type="multipart/form-data",
-                               data={"file": (fh, "bad_rows.xlsx"), "unit": "00001", "category": "HN"})
+        response = client.post(
+            "/api/v1/import/",
+            headers=headers,
+            content_type="multipart/form-data",
+            data={"file": (fh, "bad_rows.xlsx"), "unit": "00001", "category": "HN"},
+        )
     assert response.status_code == 201, response.get_data(as_text=True)
     batch_id = response.json["batch_id"]
     run_jobs()
@@ -385,8 +463,9 @@ def test_api_upload_status_apply_report(app, api_token, run_jobs):
     # Commune police may read but not import.
     police = api_token("congan.00004")
     with open(SAMPLES / "bad_rows.xlsx", "rb") as fh:
-        denied = client.post("/api/v1/import/", headers=police, content_type="multipart/form-data",
-                             data={"file": (fh, "x.xlsx")})
+        denied = client.post(
+            "/api/v1/import/", headers=police, content_type="multipart/form-data", data={"file": (fh, "x.xlsx")}
+        )
     assert denied.status_code == 403
 
 
@@ -403,8 +482,11 @@ def test_ui_upload_preview_confirm(app, client_for, run_jobs):
     with app.app_context():
         unit_id = find_unit(db.session, "00004", "2024").id
     with open(SAMPLES / "title_rows_footer.xlsx", "rb") as fh:
-        response = client.post("/importbatchview/upload/", content_type="multipart/form-data", data={
-            "csrf_token": token, "file": (fh, "danh sach.xlsx"), "unit": str(unit_id), "category": "BTXH"})
+        response = client.post(
+            "/importbatchview/upload/",
+            content_type="multipart/form-data",
+            data={"csrf_token": token, "file": (fh, "danh sach.xlsx"), "unit": str(unit_id), "category": "BTXH"},
+        )
     assert response.status_code == 302
     detail_url = response.headers["Location"]
     run_jobs()
@@ -439,9 +521,15 @@ def test_a_dead_worker_is_recovered(app, run_jobs):
     from jobs.recovery import requeue_interrupted
 
     with app.app_context():
-        batch = importing.create_batch(db.session, filename="t.xlsx", content=(SAMPLES / "title_rows_footer.xlsx").read_bytes(),
-                                       unit=find_unit(db.session, "00004", "2024"), category="BTXH", user_id=None,
-                                       auto_apply=True)
+        batch = importing.create_batch(
+            db.session,
+            filename="t.xlsx",
+            content=(SAMPLES / "title_rows_footer.xlsx").read_bytes(),
+            unit=find_unit(db.session, "00004", "2024"),
+            category="BTXH",
+            user_id=None,
+            auto_apply=True,
+        )
         db.session.commit()
         from app.services.registry import staging
 
@@ -450,6 +538,7 @@ def test_a_dead_worker_is_recovered(app, run_jobs):
 
         def killer(**kw):
             raise SystemExit("worker killed")
+
         try:
             with pytest.raises(SystemExit):
                 importing.parse_batch(db.session, batch.id, progress=killer)
@@ -475,8 +564,14 @@ def test_a_failed_import_can_be_run_again(app, client_for, run_jobs, monkeypatch
     from tests.conftest import csrf_from
 
     with app.app_context():
-        batch = importing.create_batch(db.session, filename="t.xlsx", content=(SAMPLES / "title_rows_footer.xlsx").read_bytes(),
-                                       unit=find_unit(db.session, "00004", "2024"), category="BTXH", user_id=None)
+        batch = importing.create_batch(
+            db.session,
+            filename="t.xlsx",
+            content=(SAMPLES / "title_rows_footer.xlsx").read_bytes(),
+            unit=find_unit(db.session, "00004", "2024"),
+            category="BTXH",
+            user_id=None,
+        )
         db.session.commit()
         pk = batch.id
         importing.fail_batch(db.session, pk, None, "database went away")
@@ -490,8 +585,14 @@ def test_a_failed_import_can_be_run_again(app, client_for, run_jobs, monkeypatch
     assert s["status"] == "parsed" and s["rows_total"] == 20 and s["rows_imported"] == 20
     # A file refused for its content is not run again.
     with app.app_context():
-        refused = importing.create_batch(db.session, filename="x.xlsx", content=(SAMPLES / "no_name_column.xlsx").read_bytes(),
-                                         unit=find_unit(db.session, "00004", "2024"), category="BTXH", user_id=None)
+        refused = importing.create_batch(
+            db.session,
+            filename="x.xlsx",
+            content=(SAMPLES / "no_name_column.xlsx").read_bytes(),
+            unit=find_unit(db.session, "00004", "2024"),
+            category="BTXH",
+            user_id=None,
+        )
         db.session.commit()
         from app.services.messages import Problem
 
@@ -511,5 +612,6 @@ def test_import_fills_the_search_and_sort_keys(app, do_import):
         rows = db.session.scalars(select(Beneficiary)).all()
         assert rows and all(
             (b.search_key, b.sort_key, b.address_key) == tuple(search_keys(b.full_name, b.address).values())
-            for b in rows)
+            for b in rows
+        )
         assert all(b.search_key and b.search_key.isascii() for b in rows)

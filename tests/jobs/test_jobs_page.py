@@ -1,6 +1,7 @@
 """The administrator's jobs page: the queue, workers, waiting and failed jobs from RQ's registries, and a retry of
 a failed job that goes through jobs/registry.py (same fixed id, in the queue again); only the administrator
 reaches it, and the job pages link to it for the administrator only. Real RQ, real Redis."""
+
 from __future__ import annotations
 
 import importlib
@@ -19,6 +20,7 @@ def failed_match(app, run_jobs, monkeypatch):
 
     def crash(*args, **kwargs):
         raise RuntimeError("unforeseen bug")
+
     monkeypatch.setattr(importlib.import_module("app.services.registry.matching"), "execute_run", crash)
     _empty_queue(app)
     with app.app_context():
@@ -86,8 +88,11 @@ def test_job_pages_link_to_the_jobs_page_for_the_admin_only(app, client_for, fai
         period_id = db.session.get(PayoutSyncRun, make_row("payout_sync")).period_id
     _empty_queue(app)
     admin, phong = client_for("admin"), client_for("phong.001")
-    for url in (f"/matchreviewview/runs/{failed_match}", f"/importbatchview/detail/{batch_id}",
-                f"/payoutperiodview/detail/{period_id}"):
+    for url in (
+        f"/matchreviewview/runs/{failed_match}",
+        f"/importbatchview/detail/{batch_id}",
+        f"/payoutperiodview/detail/{period_id}",
+    ):
         page = admin.get(url)
         assert page.status_code == 200 and 'id="jobs-link"' in page.get_data(as_text=True), url
         page = phong.get(url)

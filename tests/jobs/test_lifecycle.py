@@ -1,6 +1,7 @@
 """One job lifecycle (jobs/registry.py): every kind starts through ``start`` under its fixed id, once; a failing
 job leaves a translatable problem on its state row (shown in Vietnamese) and its traceback only in the log;
 recovery starts again whatever a dead worker left, for every kind of the registry. Real RQ, real Redis."""
+
 import datetime as dt
 import json
 
@@ -36,8 +37,9 @@ def _period(s):
     from app.services import payout
 
     district = unit(s, "001")
-    return payout.create_period(s, name="Tháng 05/2024", period_date=dt.date(2024, 5, 20), unit=district,
-                                user_id=None), district
+    return payout.create_period(
+        s, name="Tháng 05/2024", period_date=dt.date(2024, 5, 20), unit=district, user_id=None
+    ), district
 
 
 def make_row(kind: str) -> int:
@@ -99,23 +101,28 @@ def _screens(client, headers, kind, row_id):
     from app.models import PayoutSyncRun
 
     if kind == "match":
-        return [client.get(f"/matchreviewview/runs/{row_id}"), client.get(f"/matchreviewview/runs/{row_id}/status"),
-                client.get(f"/api/v1/match/{row_id}", headers=headers)]
+        return [
+            client.get(f"/matchreviewview/runs/{row_id}"),
+            client.get(f"/matchreviewview/runs/{row_id}/status"),
+            client.get(f"/api/v1/match/{row_id}", headers=headers),
+        ]
     if kind == "migrate_units":
         return []  # no screen: `asxh migrate-units` prints the row's problem (tests/units/test_migrate_units.py)
     if kind == "payout_sync":
         period_id = db.session.get(PayoutSyncRun, row_id).period_id
-        return [client.get(f"/payoutperiodview/detail/{period_id}"),
-                client.get(f"/payoutperiodview/sync_progress/{period_id}"),
-                client.get(f"/api/v1/payout/{period_id}/sync/{row_id}", headers=headers)]
-    page = (f"/accountimportview/detail/{row_id}" if kind == "account_import"
-            else f"/importbatchview/detail/{row_id}")
+        return [
+            client.get(f"/payoutperiodview/detail/{period_id}"),
+            client.get(f"/payoutperiodview/sync_progress/{period_id}"),
+            client.get(f"/api/v1/payout/{period_id}/sync/{row_id}", headers=headers),
+        ]
+    page = f"/accountimportview/detail/{row_id}" if kind == "account_import" else f"/importbatchview/detail/{row_id}"
     return [client.get(page), client.get(f"/api/v1/import/{row_id}", headers=headers)]
 
 
 @pytest.mark.parametrize("kind", sorted(CRASH_AT))
 def test_a_crashing_job_stores_a_vietnamese_problem_and_logs_the_traceback(
-        app, run_jobs, client_for, api_token, monkeypatch, caplog, kind):
+    app, run_jobs, client_for, api_token, monkeypatch, caplog, kind
+):
     import importlib
 
     from flask_babel import force_locale, gettext
@@ -128,6 +135,7 @@ def test_a_crashing_job_stores_a_vietnamese_problem_and_logs_the_traceback(
 
     def crash(*args, **kwargs):
         raise RuntimeError(f"unforeseen bug: {SECRET}")
+
     monkeypatch.setattr(importlib.import_module(module), name, crash)  # the worker runs in this process
     _empty_queue(app)
     with app.app_context():
@@ -177,8 +185,13 @@ def test_a_refused_sync_shows_why_in_vietnamese(app, run_jobs, client_for, api_t
     with app.app_context():
         run = db.session.get(PayoutSyncRun, run_id)
         assert run.status == "failed"
-        assert json.loads(run.message) == {"field": "period", "code": "period_locked", "msgid": LOCKED_MSG,
-                                           "params": {"name": name}, "severity": "error"}
+        assert json.loads(run.message) == {
+            "field": "period",
+            "code": "period_locked",
+            "msgid": LOCKED_MSG,
+            "params": {"name": name},
+            "severity": "error",
+        }
     with app.test_request_context(), force_locale("vi"):
         vietnamese = gettext(LOCKED_MSG) % {"name": name}
     assert vietnamese != LOCKED_MSG % {"name": name}

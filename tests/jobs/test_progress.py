@@ -1,5 +1,6 @@
 """One rule from a job's state row to the progress it displays (app/services/job_state.job_progress): the bar and
 the status text never contradict each other, on the pages, their polling answers and the API."""
+
 from types import SimpleNamespace
 
 from app.services.job_state import job_progress
@@ -40,7 +41,12 @@ def test_finished_and_failed_rows():
     assert job_progress(MatchRun(status="done", processed=7, total=10), {}).percent == 100
     assert job_progress(PayoutSyncRun(status="done"), {"step": 1}).percent == 100
     assert job_progress(ImportBatch(status="parsed", rows_parsed=20), {}).to_dict() == {
-        "phase": "finished", "active": False, "done": 20, "total": None, "percent": 100}
+        "phase": "finished",
+        "active": False,
+        "done": 20,
+        "total": None,
+        "percent": 100,
+    }
     failed = job_progress(MatchRun(status="failed", processed=5, total=10), {})
     assert (failed.phase, failed.percent, failed.active) == ("failed", None, False)
 
@@ -79,8 +85,12 @@ def test_a_queued_sync_ignores_the_hint_of_the_previous_sync(app, client_for, ap
         run_id = make_row("payout_sync")
         run = db.session.get(Run, run_id)
         period_id = run.period_id
-        old = Job.create(print, id=registry.job_id("payout_sync", run_id), connection=redis_connection(app.config),
-                         meta={"stage": "sync", "step": 3})
+        old = Job.create(
+            print,
+            id=registry.job_id("payout_sync", run_id),
+            connection=redis_connection(app.config),
+            meta={"stage": "sync", "step": 3},
+        )
         old.save()
         old.set_status("finished")
     client = client_for("phong.001")

@@ -1,4 +1,5 @@
 """A worker that dies leaves rows in the database; the next worker picks the work up again."""
+
 import datetime as dt
 
 from tests import factories
@@ -13,12 +14,21 @@ def test_interrupted_sync_and_matching_are_requeued_once(app, run_jobs):
 
     with app.app_context():
         s = db.session
-        person_id = factories.make_person(s, "00004", "Đỗ Văn Thử", enrol={"BTXH": 540000}, birth_year=1944, sex="M",
-                                          match_status="matched", case_type=5)
+        person_id = factories.make_person(
+            s,
+            "00004",
+            "Đỗ Văn Thử",
+            enrol={"BTXH": 540000},
+            birth_year=1944,
+            sex="M",
+            match_status="matched",
+            case_type=5,
+        )
         unit = factories.unit(s, "00004")
         district = factories.unit(s, "001")
-        period = payout.create_period(s, name="Tháng 03/2024", period_date=dt.date(2024, 3, 20), unit=district,
-                                      user_id=None)
+        period = payout.create_period(
+            s, name="Tháng 03/2024", period_date=dt.date(2024, 3, 20), unit=district, user_id=None
+        )
         s.commit()
         sync = payout.request_sync(s, period.id, district, None)
         run = matching.start_run(s, unit, None)

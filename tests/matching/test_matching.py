@@ -1,4 +1,5 @@
 """Matching against the population registry: every status, name variants, review actions, holds, scope."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -40,8 +41,13 @@ def world(app):
             ("001052000111", "Dương Văn Long", D(1952, 1, 12), 1952, "M", tb, "alive", None),
             ("001053000112", "Lý Văn Minh", D(1953, 2, 13), 1953, "M", hk, "alive", None),
         ]
-        bulk_load_citizens(s, [citizen_row(c, None, n, d, y, sx, "Số 1 phố Quán Thánh", u.id, st, sd)
-                               for c, n, d, y, sx, u, st, sd in citizens])
+        bulk_load_citizens(
+            s,
+            [
+                citizen_row(c, None, n, d, y, sx, "Số 1 phố Quán Thánh", u.id, st, sd)
+                for c, n, d, y, sx, u, st, sd in citizens
+            ],
+        )
         people = {
             # key: (name, cccd, dob, year, sex, commune)
             "exact": ("Nguyễn Văn An", "001045000101", D(1945, 3, 2), 1945, "M", tb),
@@ -58,9 +64,20 @@ def world(app):
             "duplicate": ("Nguyễn Văn An", None, None, 1945, "M", tb),
             "other_commune": ("Lý Văn Minh", "001053000112", D(1953, 2, 13), 1953, "M", tb),
         }
-        return {key: factories.make_person(s, unit.code, name, enrol={"BTXH": 540000}, cccd=cccd, date_of_birth=dob,
-                                           birth_year=year, sex=sex, match_status="pending")
-                for key, (name, cccd, dob, year, sex, unit) in people.items()}
+        return {
+            key: factories.make_person(
+                s,
+                unit.code,
+                name,
+                enrol={"BTXH": 540000},
+                cccd=cccd,
+                date_of_birth=dob,
+                birth_year=year,
+                sex=sex,
+                match_status="pending",
+            )
+            for key, (name, cccd, dob, year, sex, unit) in people.items()
+        }
 
 
 def run_match(app, unit_code="001"):
@@ -79,19 +96,36 @@ def person(app, pk):
     with app.app_context():
         db.session.expire_all()
         b = db.session.get(Beneficiary, pk)
-        return {"status": b.match_status, "hold": b.hold_reason, "diff": json.loads(b.match_diff) if b.match_diff else {},
-                "candidates": json.loads(b.match_candidates) if b.match_candidates else [], "cccd": b.cccd,
-                "name": b.full_name, "dob": b.date_of_birth, "commune": b.commune.code, "note": b.review_note,
-                "reviewed_by": b.reviewed_by_id}
+        return {
+            "status": b.match_status,
+            "hold": b.hold_reason,
+            "diff": json.loads(b.match_diff) if b.match_diff else {},
+            "candidates": json.loads(b.match_candidates) if b.match_candidates else [],
+            "cccd": b.cccd,
+            "name": b.full_name,
+            "dob": b.date_of_birth,
+            "commune": b.commune.code,
+            "note": b.review_note,
+            "reviewed_by": b.reviewed_by_id,
+        }
 
 
 def test_every_status(app, world):
     counts = run_match(app)
     expected = {
-        "exact": "matched", "tone": "matched", "nfd_upper": "matched", "eth": "matched",
-        "deceased": "deceased", "moved": "moved", "wrong_day": "mismatch", "no_diacritics_cccd": "mismatch",
-        "no_cccd": "needs_review", "other_given": "not_found", "wrong_digit": "needs_review",
-        "duplicate": "possible_duplicate", "other_commune": "mismatch",
+        "exact": "matched",
+        "tone": "matched",
+        "nfd_upper": "matched",
+        "eth": "matched",
+        "deceased": "deceased",
+        "moved": "moved",
+        "wrong_day": "mismatch",
+        "no_diacritics_cccd": "mismatch",
+        "no_cccd": "needs_review",
+        "other_given": "not_found",
+        "wrong_digit": "needs_review",
+        "duplicate": "possible_duplicate",
+        "other_commune": "mismatch",
     }
     got = {k: person(app, pk)["status"] for k, pk in world.items()}
     assert got == expected
@@ -134,27 +168,38 @@ def test_review_actions(app, world, client_for):
     client = client_for("congan.00004")
     token = page_token(client)
     # Accept the registry values: the record takes the registry's date.
-    r = client.post(f"/matchreviewview/decide/{world['wrong_day']}", data={"csrf_token": token, "action": "accept_registry"})
+    r = client.post(
+        f"/matchreviewview/decide/{world['wrong_day']}", data={"csrf_token": token, "action": "accept_registry"}
+    )
     assert r.status_code == 302
     p = person(app, world["wrong_day"])
     assert (p["status"], p["dob"], p["hold"]) == ("matched", D(1947, 8, 8), None) and p["reviewed_by"] is not None
     # Keep the record requires a reason.
-    r = client.post(f"/matchreviewview/decide/{world['no_diacritics_cccd']}",
-                    data={"csrf_token": token, "action": "keep_record"}, follow_redirects=True)
+    r = client.post(
+        f"/matchreviewview/decide/{world['no_diacritics_cccd']}",
+        data={"csrf_token": token, "action": "keep_record"},
+        follow_redirects=True,
+    )
     assert "lý do" in r.get_data(as_text=True).lower()
     assert person(app, world["no_diacritics_cccd"])["status"] == "mismatch"
-    client.post(f"/matchreviewview/decide/{world['no_diacritics_cccd']}",
-                data={"csrf_token": token, "action": "keep_record", "reason": "Sổ hộ khẩu ghi không dấu"})
+    client.post(
+        f"/matchreviewview/decide/{world['no_diacritics_cccd']}",
+        data={"csrf_token": token, "action": "keep_record", "reason": "Sổ hộ khẩu ghi không dấu"},
+    )
     p = person(app, world["no_diacritics_cccd"])
     assert p["status"] == "matched" and p["note"] == "Sổ hộ khẩu ghi không dấu"
     # Link a proposed candidate.
-    client.post(f"/matchreviewview/decide/{world['no_cccd']}",
-                data={"csrf_token": token, "action": "link_candidate", "cccd": "001049000109"})
+    client.post(
+        f"/matchreviewview/decide/{world['no_cccd']}",
+        data={"csrf_token": token, "action": "link_candidate", "cccd": "001049000109"},
+    )
     p = person(app, world["no_cccd"])
     assert p["cccd"] == "001049000109" and p["status"] == "mismatch"  # the name was typed without diacritics
     # Mark as deceased holds payments.
-    client.post(f"/matchreviewview/decide/{world['exact']}",
-                data={"csrf_token": token, "action": "mark_deceased", "reason": "Giấy báo tử 01/2024"})
+    client.post(
+        f"/matchreviewview/decide/{world['exact']}",
+        data={"csrf_token": token, "action": "mark_deceased", "reason": "Giấy báo tử 01/2024"},
+    )
     assert person(app, world["exact"])["hold"] == "deceased"
     # A new matching run keeps the police decisions.
     run_match(app)
@@ -169,7 +214,10 @@ def test_review_screen_side_by_side(app, world, client_for):
     # The labour officer sees results read-only.
     assert "decision-form" not in html
     client = client_for("canbo.00004")
-    r = client.post(f"/matchreviewview/decide/{world['wrong_day']}", data={"csrf_token": page_token(client), "action": "accept_registry"})
+    r = client.post(
+        f"/matchreviewview/decide/{world['wrong_day']}",
+        data={"csrf_token": page_token(client), "action": "accept_registry"},
+    )
     assert r.status_code in (302, 403)
     assert person(app, world["wrong_day"])["status"] == "mismatch"
 
@@ -178,11 +226,16 @@ def test_review_is_scoped(app, world, client_for):
     run_match(app)
     client = client_for("congan.00001")
     assert client.get(f"/matchreviewview/review/{world['wrong_day']}").status_code == 404
-    r = client.post(f"/matchreviewview/decide/{world['wrong_day']}", data={"csrf_token": page_token(client), "action": "accept_registry"})
+    r = client.post(
+        f"/matchreviewview/decide/{world['wrong_day']}",
+        data={"csrf_token": page_token(client), "action": "accept_registry"},
+    )
     assert r.status_code == 404
     # The bulk action refuses rows of another commune.
-    r = client.post("/matchreviewview/action_post", data={"csrf_token": page_token(client), "action": "accept_registry",
-                                                           "rowid": [str(world["wrong_day"])]})
+    r = client.post(
+        "/matchreviewview/action_post",
+        data={"csrf_token": page_token(client), "action": "accept_registry", "rowid": [str(world["wrong_day"])]},
+    )
     assert r.status_code in (403, 404)
     assert person(app, world["wrong_day"])["status"] == "mismatch"
 
@@ -190,9 +243,14 @@ def test_review_is_scoped(app, world, client_for):
 def test_bulk_accept(app, world, client_for):
     run_match(app)
     client = client_for("congan.00004")
-    r = client.post("/matchreviewview/action_post", data={
-        "csrf_token": page_token(client), "action": "accept_registry",
-        "rowid": [str(world["wrong_day"]), str(world["no_diacritics_cccd"])]})
+    r = client.post(
+        "/matchreviewview/action_post",
+        data={
+            "csrf_token": page_token(client),
+            "action": "accept_registry",
+            "rowid": [str(world["wrong_day"]), str(world["no_diacritics_cccd"])],
+        },
+    )
     assert r.status_code == 302
     assert person(app, world["wrong_day"])["status"] == "matched"
     assert person(app, world["no_diacritics_cccd"])["name"] == "Bùi Thị Gấm"
@@ -214,22 +272,36 @@ def test_cli_and_api(app, world, api_token, run_jobs):
     assert client.post("/api/v1/match/", headers=headers, json={"unit": "00037"}).status_code == 403
     # The REST resource exposes the codes.
     rows = client.get("/api/v1/beneficiary/?q=(page_size:100)", headers=headers).json["result"]
-    assert {r["match_status"] for r in rows} <= {"matched", "mismatch", "not_found", "deceased", "moved",
-                                                 "possible_duplicate", "needs_review"}
+    assert {r["match_status"] for r in rows} <= {
+        "matched",
+        "mismatch",
+        "not_found",
+        "deceased",
+        "moved",
+        "possible_duplicate",
+        "needs_review",
+    }
 
 
 def test_population_extract_import_updates_in_place(app, tmp_path):
     path = tmp_path / "extract.csv"
-    path.write_text("cccd,cmnd,full_name,date_of_birth,sex,address,commune_code,status,status_date\n"
-                    "001045000201,,Nguyễn Văn Tư,05/06/1945,Nam,Số 2 phố Hàng Bún,00004,alive,\n"
-                    "001145000202,,Trần Thị Năm,1945,Nữ,Số 3 phố Hàng Bún,00004,deceased,01/12/2023\n"
-                    "00114500020,,Sai Số,1945,Nữ,,00004,alive,\n", encoding="utf-8")
+    path.write_text(
+        "cccd,cmnd,full_name,date_of_birth,sex,address,commune_code,status,status_date\n"
+        "001045000201,,Nguyễn Văn Tư,05/06/1945,Nam,Số 2 phố Hàng Bún,00004,alive,\n"
+        "001145000202,,Trần Thị Năm,1945,Nữ,Số 3 phố Hàng Bún,00004,deceased,01/12/2023\n"
+        "00114500020,,Sai Số,1945,Nữ,,00004,alive,\n",
+        encoding="utf-8",
+    )
     runner = app.test_cli_runner()
     result = runner.invoke(args=["asxh", "import-population", str(path), "--json"])
     data = json.loads(result.output.strip().splitlines()[-1])
     assert (data["rows_total"], data["rows_imported"], data["rows_error"]) == (3, 2, 1)
-    path.write_text(path.read_text(encoding="utf-8").replace("Số 2 phố Hàng Bún", "Số 9 phố Hàng Bún"), encoding="utf-8")
-    data = json.loads(runner.invoke(args=["asxh", "import-population", str(path), "--json"]).output.strip().splitlines()[-1])
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("Số 2 phố Hàng Bún", "Số 9 phố Hàng Bún"), encoding="utf-8"
+    )
+    data = json.loads(
+        runner.invoke(args=["asxh", "import-population", str(path), "--json"]).output.strip().splitlines()[-1]
+    )
     assert (data["rows_imported"], data["rows_updated"], data["rows_duplicate"], data["rows_error"]) == (0, 1, 1, 1)
     from app.extensions import db
     from app.models import Citizen
@@ -259,11 +331,16 @@ def test_review_decisions_are_in_the_audit_trail(app, world, client_for):
         bulk = db.session.query(AuditLog).filter_by(action="bulk", entity="beneficiary").all()
         assert bulk and json.loads(bulk[-1].new_values)["match"]["deceased"] == 1
     client = client_for("congan.00004")
-    client.post(f"/matchreviewview/decide/{world['wrong_day']}", data={"csrf_token": page_token(client),
-                                                                       "action": "accept_registry"})
+    client.post(
+        f"/matchreviewview/decide/{world['wrong_day']}",
+        data={"csrf_token": page_token(client), "action": "accept_registry"},
+    )
     with app.app_context():
-        rows = db.session.query(AuditLog).filter_by(entity="beneficiary", entity_id=str(world["wrong_day"]),
-                                                    action="update").all()
+        rows = (
+            db.session.query(AuditLog)
+            .filter_by(entity="beneficiary", entity_id=str(world["wrong_day"]), action="update")
+            .all()
+        )
         assert rows, "the decision was not audited"
         old = json.loads(rows[-1].old_values)
         new = json.loads(rows[-1].new_values)
@@ -293,8 +370,10 @@ def test_marking_deceased_holds_unlocked_payout_lines(app, world, client_for):
         payout.sync_payout_list(s, draft.id, district)
         ids = (locked.id, draft.id)
     client = client_for("congan.00004")
-    client.post(f"/matchreviewview/decide/{world['exact']}",
-                data={"csrf_token": page_token(client), "action": "mark_deceased", "reason": "Giấy báo tử"})
+    client.post(
+        f"/matchreviewview/decide/{world['exact']}",
+        data={"csrf_token": page_token(client), "action": "mark_deceased", "reason": "Giấy báo tử"},
+    )
     with app.app_context():
         lines = {l.period_id: l for l in db.session.query(PayoutLine).filter_by(beneficiary_id=world["exact"])}
         assert lines[ids[1]].channel == "held" and lines[ids[1]].hold_reason == "deceased"
@@ -303,11 +382,17 @@ def test_marking_deceased_holds_unlocked_payout_lines(app, world, client_for):
 
 def test_the_same_extract_twice_changes_nothing(app, tmp_path):
     path = tmp_path / "extract.csv"
-    path.write_text("cccd,full_name,date_of_birth,sex,commune_code,status\n"
-                    "001045000301,Nguyễn Văn Sáu,1945,Nam,00004,alive\n", encoding="utf-8")
+    path.write_text(
+        "cccd,full_name,date_of_birth,sex,commune_code,status\n001045000301,Nguyễn Văn Sáu,1945,Nam,00004,alive\n",
+        encoding="utf-8",
+    )
     runner = app.test_cli_runner()
-    first = json.loads(runner.invoke(args=["asxh", "import-population", str(path), "--json"]).output.strip().splitlines()[-1])
-    second = json.loads(runner.invoke(args=["asxh", "import-population", str(path), "--json"]).output.strip().splitlines()[-1])
+    first = json.loads(
+        runner.invoke(args=["asxh", "import-population", str(path), "--json"]).output.strip().splitlines()[-1]
+    )
+    second = json.loads(
+        runner.invoke(args=["asxh", "import-population", str(path), "--json"]).output.strip().splitlines()[-1]
+    )
     assert first["status"] == "applied" and first["rows_imported"] == 1
     assert second["status"] == "duplicate_file" and second["duplicate_of"] == first["batch_id"]
 
@@ -328,8 +413,15 @@ def test_a_decision_never_gives_a_cccd_another_person_holds(app, world, action):
         dup.match_candidates = json.dumps([{"cccd": "001045000101"}])
         dup.match_status = "possible_duplicate"
         db.session.commit()
-        outcome = matching.decide(db.session, find_unit(db.session, "00004", "2024"), [dup.id], action, None,
-                                  reason="Xác minh tại nhà", cccd="001045000101")
+        outcome = matching.decide(
+            db.session,
+            find_unit(db.session, "00004", "2024"),
+            [dup.id],
+            action,
+            None,
+            reason="Xác minh tại nhà",
+            cccd="001045000101",
+        )
         db.session.commit()
         assert outcome.done == []
         [(refused, problem)] = outcome.refused
@@ -370,13 +462,38 @@ def test_candidate_scores_reflect_the_differences(app, world):
     with app.app_context():
         s = db.session
         tb = find_unit(s, "00004", "2024")
-        bulk_load_citizens(s, [citizen_row("001160000201", None, "Trịnh Thị Nga", D(1960, 3, 5), 1960, "F",
-                                           "Số 2 phố Quán Thánh", tb.id, "alive", None)])
+        bulk_load_citizens(
+            s,
+            [
+                citizen_row(
+                    "001160000201",
+                    None,
+                    "Trịnh Thị Nga",
+                    D(1960, 3, 5),
+                    1960,
+                    "F",
+                    "Số 2 phố Quán Thánh",
+                    tb.id,
+                    "alive",
+                    None,
+                )
+            ],
+        )
         ids = {}
-        for key, name, dob in (("wrong_day", "Trịnh Thị Nga", D(1960, 3, 15)),
-                               ("other_middle_and_date", "Trịnh Văn Nga", D(1960, 8, 9))):
-            b = Beneficiary(full_name=name, cccd=None, date_of_birth=dob, birth_year=1960, sex="F", commune=tb,
-                            commune_id=tb.id, match_status="pending")
+        for key, name, dob in (
+            ("wrong_day", "Trịnh Thị Nga", D(1960, 3, 15)),
+            ("other_middle_and_date", "Trịnh Văn Nga", D(1960, 8, 9)),
+        ):
+            b = Beneficiary(
+                full_name=name,
+                cccd=None,
+                date_of_birth=dob,
+                birth_year=1960,
+                sex="F",
+                commune=tb,
+                commune_id=tb.id,
+                match_status="pending",
+            )
             refresh_keys(b)
             s.add(b)
             s.flush()
@@ -418,14 +535,34 @@ def test_candidates_are_sought_in_the_commune_then_in_the_unit_above_it(scheme_a
         s = db.session
         unit = {key: find_unit(s, places[key], unit_scheme) for key in ("city", "commune", "other_commune")}
         near = find_unit(s, "00001", unit_scheme) or unit["commune"]  # 2024: Phúc Xá, the same district
-        bulk_load_citizens(s, [
-            citizen_row("001041000201", None, "Lê Thị Gần", D(1941, 1, 1), 1941, "F", None, near.id, "alive", None),
-            citizen_row("001040000202", None, "Nguyễn Văn Xa", D(1940, 2, 2), 1940, "M", None,
-                        unit["other_commune"].id, "alive", None)])
+        bulk_load_citizens(
+            s,
+            [
+                citizen_row("001041000201", None, "Lê Thị Gần", D(1941, 1, 1), 1941, "F", None, near.id, "alive", None),
+                citizen_row(
+                    "001040000202",
+                    None,
+                    "Nguyễn Văn Xa",
+                    D(1940, 2, 2),
+                    1940,
+                    "M",
+                    None,
+                    unit["other_commune"].id,
+                    "alive",
+                    None,
+                ),
+            ],
+        )
         ids = {}
         for name, year, sex in (("Le Thi Gan", 1941, "F"), ("Nguyen Van Xa", 1940, "M")):
-            b = Beneficiary(full_name=name, birth_year=year, sex=sex, commune=unit["commune"],
-                            commune_id=unit["commune"].id, match_status="pending")
+            b = Beneficiary(
+                full_name=name,
+                birth_year=year,
+                sex=sex,
+                commune=unit["commune"],
+                commune_id=unit["commune"].id,
+                match_status="pending",
+            )
             refresh_keys(b)
             s.add(b)
             s.flush()

@@ -1,4 +1,5 @@
 """The similarity of a candidate weighs every part of the name and the whole date of birth (no app needed)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -11,8 +12,13 @@ D = dt.date
 
 
 def person(name, dob=None, year=None, sex="M"):
-    return SimpleNamespace(full_name=name, name_key=name_key(name), date_of_birth=dob,
-                           birth_year=year or (dob.year if dob else None), sex=sex)
+    return SimpleNamespace(
+        full_name=name,
+        name_key=name_key(name),
+        date_of_birth=dob,
+        birth_year=year or (dob.year if dob else None),
+        sex=sex,
+    )
 
 
 REF = person("Nguyễn Văn An", D(1945, 3, 2))
@@ -69,8 +75,10 @@ def test_a_namesake_below_the_threshold_is_not_proposed():
     def record(cccd, name, dob):
         return CitizenRecord(cccd, name, name_key(name), fg_key(name), dob, dob.year, "F", 1, "alive", None)
 
-    pool = [record("001160000001", "Trịnh Thị Nga", D(1960, 3, 5)),
-            record("001160000002", "Trịnh Thu Nga", D(1960, 11, 20))]
+    pool = [
+        record("001160000001", "Trịnh Thị Nga", D(1960, 3, 5)),
+        record("001160000002", "Trịnh Thu Nga", D(1960, 11, 20)),
+    ]
     b = SimpleNamespace(id=1, commune_id=1, **vars(person("Trịnh Thị Nga", D(1960, 3, 15), sex="F")))
     result = matching.match_one(b, None, pool, {1: 100}, {1: "Phường Trúc Bạch"})
     assert result.status == "needs_review"

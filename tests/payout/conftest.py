@@ -1,4 +1,5 @@
 """Helpers for the payout tests: synthetic beneficiaries (never real people) in the demo communes."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,21 +21,55 @@ def make_person(app):
 
     counter = {"n": 0}
 
-    def make(code: str, name: str, *, cccd: str | None = None, case_type: int | None = 1,
-             enrol: dict | None = None, coefficient: dict | None = None, hold_reason: str | None = None,
-             dob: dt.date = dt.date(1945, 5, 1), payment_method: str | None = None, scheme: str = "2024") -> int:
+    def make(
+        code: str,
+        name: str,
+        *,
+        cccd: str | None = None,
+        case_type: int | None = 1,
+        enrol: dict | None = None,
+        coefficient: dict | None = None,
+        hold_reason: str | None = None,
+        dob: dt.date = dt.date(1945, 5, 1),
+        payment_method: str | None = None,
+        scheme: str = "2024",
+    ) -> int:
         with app.app_context():
-            return _make(db.session, code, name, cccd=cccd, case_type=case_type, enrol=enrol, coefficient=coefficient,
-                         hold_reason=hold_reason, dob=dob, payment_method=payment_method, scheme=scheme)
+            return _make(
+                db.session,
+                code,
+                name,
+                cccd=cccd,
+                case_type=case_type,
+                enrol=enrol,
+                coefficient=coefficient,
+                hold_reason=hold_reason,
+                dob=dob,
+                payment_method=payment_method,
+                scheme=scheme,
+            )
 
-    def _make(db_session, code, name, *, cccd, case_type, enrol, coefficient, hold_reason, dob, payment_method,
-              scheme):
+    def _make(db_session, code, name, *, cccd, case_type, enrol, coefficient, hold_reason, dob, payment_method, scheme):
         counter["n"] += 1
         if cccd is None:
             cccd = f"0010450{counter['n']:05d}"
-        return factories.make_person(db_session, code, name, scheme=scheme, enrol=enrol, coefficient=coefficient or {},
-                                     cccd=cccd, date_of_birth=dob, birth_year=dob.year, sex="M", match_status="matched",
-                                     case_type=case_type, hold_reason=hold_reason, payment_method=payment_method)
+        return factories.make_person(
+            db_session,
+            code,
+            name,
+            scheme=scheme,
+            enrol=enrol,
+            coefficient=coefficient or {},
+            cccd=cccd,
+            date_of_birth=dob,
+            birth_year=dob.year,
+            sex="M",
+            match_status="matched",
+            case_type=case_type,
+            hold_reason=hold_reason,
+            payment_method=payment_method,
+        )
+
     return make
 
 
@@ -53,11 +88,19 @@ def verified_account(app):
         person = db_session.get(Beneficiary, person_id)
         code = person.commune.code
         account, _ = accounts.enter_account(
-            db_session, beneficiary_id=person_id, channel=None, bank=bank, account_number=number,
-            holder_name=holder or person.full_name, source="police", user_id=user_id(db_session, f"congan.{code}"))
+            db_session,
+            beneficiary_id=person_id,
+            channel=None,
+            bank=bank,
+            account_number=number,
+            holder_name=holder or person.full_name,
+            source="police",
+            user_id=user_id(db_session, f"congan.{code}"),
+        )
         accounts.verify_account(db_session, account.id, user_id(db_session, f"congan2.{code}"), approve=True)
         db_session.commit()
         return account.id
+
     return make
 
 
@@ -75,8 +118,9 @@ def build_locked_period(session, make_person, verified_account) -> dict:
     ids["dung"] = make_person("00004", "Hoàng Thị Dung", case_type=1, hold_reason="deceased")
     ids["em"] = make_person("00001", "Đỗ Văn Em", case_type=1, enrol={"NCC": 1500000})
     verified_account(ids["em"], "0099887766")
-    period = payout.create_period(session, name="Tháng 02/2025", period_date=dt.date(2025, 2, 1),
-                                  unit=unit(session, "001"), user_id=None)
+    period = payout.create_period(
+        session, name="Tháng 02/2025", period_date=dt.date(2025, 2, 1), unit=unit(session, "001"), user_id=None
+    )
     session.commit()
     payout.sync_payout_list(session, period.id, unit(session, "001"))
     payout.lock_period(session, period.id, user_id(session, "phong.001"), unit(session, "001"))

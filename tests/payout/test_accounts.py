@@ -1,17 +1,27 @@
 """Accounts under four-eyes control: entry checks, self-approval refused, versions, shared-account flags."""
+
 import pytest
 
 from app.services.messages import FieldError
 from tests.factories import user_id
 
 
-def _enter(session, person_id, number="0123456789", bank="Vietcombank", holder="Nguyễn Văn An", user="congan.00004",
-           **kw):
+def _enter(
+    session, person_id, number="0123456789", bank="Vietcombank", holder="Nguyễn Văn An", user="congan.00004", **kw
+):
     from app.services.payout import accounts
 
-    return accounts.enter_account(session, beneficiary_id=person_id, channel=kw.pop("channel", None), bank=bank,
-                                  account_number=number, holder_name=holder, source=kw.pop("source", "police"),
-                                  user_id=user_id(session, user) if user else None, **kw)
+    return accounts.enter_account(
+        session,
+        beneficiary_id=person_id,
+        channel=kw.pop("channel", None),
+        bank=bank,
+        account_number=number,
+        holder_name=holder,
+        source=kw.pop("source", "police"),
+        user_id=user_id(session, user) if user else None,
+        **kw,
+    )
 
 
 def test_entry_is_pending_and_self_approval_is_refused(db_session, make_person):
@@ -45,8 +55,9 @@ def test_change_keeps_the_old_account_in_force_until_verified(db_session, make_p
     with pytest.raises(FieldError) as exc:
         accounts.verify_account(db_session, second.id, user_id(db_session, "congan2.00004"), approve=False)
     assert exc.value.problem.code == "reason_missing"
-    accounts.verify_account(db_session, second.id, user_id(db_session, "congan2.00004"), approve=False,
-                            reason="Sai số tài khoản")
+    accounts.verify_account(
+        db_session, second.id, user_id(db_session, "congan2.00004"), approve=False, reason="Sai số tài khoản"
+    )
     assert second.state == "rejected" and accounts.account_in_force(db_session, pid).id == first.id
     third, _ = _enter(db_session, pid, number="5555666677", bank="BIDV")
     accounts.verify_account(db_session, third.id, user_id(db_session, "congan2.00004"), approve=True)
@@ -88,10 +99,22 @@ def test_holder_may_be_the_registered_proxy(db_session, make_person):
     db_session.add(q)
     db_session.flush()
     person = db_session.get(__import__("app.models", fromlist=["Beneficiary"]).Beneficiary, pid)
-    db_session.add(Visit(beneficiary_id=pid, commune_id=person.commune_id, questionnaire_id=q.id,
-                         visit_date=dt.date(2024, 1, 12), met=True, respondent="family", vulnerable=True,
-                         support="proxy", proxy_name="Nguyễn Thị Hoa", proxy_cccd="001190000123", case_type=4,
-                         answers=json.dumps({})))
+    db_session.add(
+        Visit(
+            beneficiary_id=pid,
+            commune_id=person.commune_id,
+            questionnaire_id=q.id,
+            visit_date=dt.date(2024, 1, 12),
+            met=True,
+            respondent="family",
+            vulnerable=True,
+            support="proxy",
+            proxy_name="Nguyễn Thị Hoa",
+            proxy_cccd="001190000123",
+            case_type=4,
+            answers=json.dumps({}),
+        )
+    )
     db_session.flush()
     try:
         account, problems = _enter(db_session, pid, holder="NGUYEN THI HOA")
@@ -105,8 +128,17 @@ def test_holder_may_be_the_registered_proxy(db_session, make_person):
         db_session.commit()
 
 
-@pytest.mark.parametrize("bank,bin_", [("NH Nông nghiệp", "970405"), ("Vietin", "970415"), ("NHCSXH", "999888"),
-                                       ("970436", "970436"), ("LienVietPostBank", "970449"), ("MoMo", "971025")])
+@pytest.mark.parametrize(
+    "bank,bin_",
+    [
+        ("NH Nông nghiệp", "970405"),
+        ("Vietin", "970415"),
+        ("NHCSXH", "999888"),
+        ("970436", "970436"),
+        ("LienVietPostBank", "970449"),
+        ("MoMo", "971025"),
+    ],
+)
 def test_loose_bank_names_resolve(db_session, make_person, bank, bin_):
     pid = make_person("00004", "Nguyễn Văn An")
     account, _ = _enter(db_session, pid, bank=bank)
@@ -115,7 +147,9 @@ def test_loose_bank_names_resolve(db_session, make_person, bank, bin_):
         assert account.channel == "e_wallet"
 
 
-@pytest.mark.parametrize("bank,code", [("Ngân hàng Xyz", "bank_unknown"), ("", "bank_missing"), ("123", "bank_unknown")])
+@pytest.mark.parametrize(
+    "bank,code", [("Ngân hàng Xyz", "bank_unknown"), ("", "bank_missing"), ("123", "bank_unknown")]
+)
 def test_unknown_bank_is_refused(db_session, make_person, bank, code):
     pid = make_person("00004", "Nguyễn Văn An")
     with pytest.raises(FieldError) as exc:
@@ -123,8 +157,15 @@ def test_unknown_bank_is_refused(db_session, make_person, bank, code):
     assert exc.value.problem.field == "bank"
 
 
-@pytest.mark.parametrize("number,code", [("12a45678", "account_chars"), ("123", "account_length"), ("", "account_missing"),
-                                         ("1.23457E+11", "account_scientific")])
+@pytest.mark.parametrize(
+    "number,code",
+    [
+        ("12a45678", "account_chars"),
+        ("123", "account_length"),
+        ("", "account_missing"),
+        ("1.23457E+11", "account_scientific"),
+    ],
+)
 def test_bad_account_numbers_are_refused(db_session, make_person, number, code):
     pid = make_person("00004", "Nguyễn Văn An")
     with pytest.raises(FieldError) as exc:
@@ -176,8 +217,18 @@ def test_one_account_in_force_is_enforced_by_the_database(db_session, make_perso
     pid = make_person("00004", "Nguyễn Văn An")
     person_commune = db_session.get(__import__("app.models", fromlist=["Beneficiary"]).Beneficiary, pid).commune_id
     for number in ("11112222", "33334444"):
-        db_session.add(PaymentAccount(beneficiary_id=pid, commune_id=person_commune, channel="bank", bank_bin="970436",
-                                      account_number=number, holder_name="X", holder_ascii="X", state="verified"))
+        db_session.add(
+            PaymentAccount(
+                beneficiary_id=pid,
+                commune_id=person_commune,
+                channel="bank",
+                bank_bin="970436",
+                account_number=number,
+                holder_name="X",
+                holder_ascii="X",
+                state="verified",
+            )
+        )
     with pytest.raises(IntegrityError):
         db_session.flush()
     db_session.rollback()
@@ -190,7 +241,8 @@ def test_an_imported_bank_offers_real_suggestions_or_none(db_session, bank, code
 
     people = account_import._People(db_session, find_unit(db_session, "00004", "2024"))
     _rec, problems = account_import.validate_row(
-        db_session, {"full_name": "Nguyễn Văn An", "bank": bank, "account_number": "0123456789"}, people)
+        db_session, {"full_name": "Nguyễn Văn An", "bank": bank, "account_number": "0123456789"}, people
+    )
     found = [p for p in problems if p.field == "bank"]
     assert [p.code for p in found] == [code]
     if code == "bank_uncertain":  # the names of the banks it could be, never a placeholder

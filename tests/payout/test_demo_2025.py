@@ -1,6 +1,7 @@
 """The 2025 scheme end to end on its own database: ``UNIT_SCHEME=2025 asxh seed-demo`` seeds the two-level demo,
 and a ward's social-affairs officer creates, syncs, locks and exports the ward's own payout period (the commune
 pays since 1 July 2025). Runs on a separate SQLite app: the session database stays on the 2024 default."""
+
 import io
 import os
 
@@ -51,7 +52,9 @@ def test_seed_demo_on_2025_seeds_two_level_users_and_data(app2025):
 
     assert "Payout period Tháng 08/2025 — Phường Ba Đình" in app2025.seed_output
     with app2025.app_context():
-        users = {u.username: (u.roles[0].name, u.unit.code, u.unit.scheme) for u in db.session.scalars(select(AsxhUser))}
+        users = {
+            u.username: (u.roles[0].name, u.unit.code, u.unit.scheme) for u in db.session.scalars(select(AsxhUser))
+        }
         assert users["so"] == ("Sở quản lý an sinh", "01", "2025")
         assert users["xa.00004"] == ("Cán bộ Văn hóa - Xã hội xã", "00004", "2025")
         assert users["congan.00070"] == ("Công an xã", "00070", "2025")
@@ -76,9 +79,15 @@ def test_the_ward_officer_runs_the_ward_period(app2025):
         ward_id, ward_name = ward.id, ward.name
     page = xa.get("/payoutperiodview/new/").get_data(as_text=True)
     assert ward_name in page
-    response = xa.post("/payoutperiodview/new/", data={
-        "csrf_token": csrf_from(page), "name": "Tháng 09/2025 — Phường Hoàn Kiếm", "period_date": "2025-09-01",
-        "unit": str(ward_id)})
+    response = xa.post(
+        "/payoutperiodview/new/",
+        data={
+            "csrf_token": csrf_from(page),
+            "name": "Tháng 09/2025 — Phường Hoàn Kiếm",
+            "period_date": "2025-09-01",
+            "unit": str(ward_id),
+        },
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
     with app2025.app_context():
         pid = db.session.scalar(select(PayoutPeriod.id).where(PayoutPeriod.name == "Tháng 09/2025 — Phường Hoàn Kiếm"))
@@ -153,34 +162,54 @@ def test_the_ward_officers_home_and_menu(app2025):
     with app2025.app_context():
         s = db.session
         me = s.scalar(select(AsxhUser).where(AsxhUser.username == "xa.00004"))
-        ward, city = me.unit_id, s.scalar(select(AdminUnit.id).where(AdminUnit.code == "01",
-                                                                      AdminUnit.scheme == "2025"))
+        ward, city = (
+            me.unit_id,
+            s.scalar(select(AdminUnit.id).where(AdminUnit.code == "01", AdminUnit.scheme == "2025")),
+        )
         people = s.scalars(select(Beneficiary).where(Beneficiary.commune_id == ward)).all()
         visited = set(s.scalars(select(Visit.beneficiary_id)))
         limit = dt.datetime.now() - dt.timedelta(days=14)
         periods = s.scalars(select(PayoutPeriod)).all()
         expected = {
-            "match_review": sum(p.match_status in ("mismatch", "needs_review", "not_found", "possible_duplicate",
-                                                   "deceased", "moved") for p in people),
-            "accounts_to_verify": sum(a.state == "pending" and a.entered_by_id != me.id for a in s.scalars(
-                select(PaymentAccount).where(PaymentAccount.commune_id == ward))),
+            "match_review": sum(
+                p.match_status in ("mismatch", "needs_review", "not_found", "possible_duplicate", "deceased", "moved")
+                for p in people
+            ),
+            "accounts_to_verify": sum(
+                a.state == "pending" and a.entered_by_id != me.id
+                for a in s.scalars(select(PaymentAccount).where(PaymentAccount.commune_id == ward))
+            ),
             "not_visited": sum(p.ended_at is None and p.id not in visited for p in people),
-            "opening_overdue": sum(t.state in ("requested", "opened") and t.requested_at < limit for t in s.scalars(
-                select(AccountOpeningTask).where(AccountOpeningTask.commune_id == ward))),
+            "opening_overdue": sum(
+                t.state in ("requested", "opened") and t.requested_at < limit
+                for t in s.scalars(select(AccountOpeningTask).where(AccountOpeningTask.commune_id == ward))
+            ),
             "periods_to_sync": sum(p.status == "draft" and p.unit_id in (ward, city) for p in periods),
             "periods_to_lock": sum(p.status == "synced" and p.unit_id == ward for p in periods),
             "periods_to_hand_over": sum(p.status == "locked" and p.unit_id == ward for p in periods),
-            "follow_ups": sum(line.result_status == "failed" for line in s.scalars(
-                select(PayoutLine).where(PayoutLine.commune_id == ward))),
+            "follow_ups": sum(
+                line.result_status == "failed"
+                for line in s.scalars(select(PayoutLine).where(PayoutLine.commune_id == ward))
+            ),
         }
-    shown = {key: (int(n), url.replace("&amp;", "&"))
-             for url, key, n in re.findall(r'href="([^"]+)" data-todo="(\w+)" data-count="(\d+)"', html)}
+    shown = {
+        key: (int(n), url.replace("&amp;", "&"))
+        for url, key, n in re.findall(r'href="([^"]+)" data-todo="(\w+)" data-count="(\d+)"', html)
+    }
     assert {k: n for k, (n, _u) in shown.items()} == expected
     assert all(client.get(url).status_code == 200 for _n, url in shown.values())
-    categories = [re.sub(r"<[^>]+>|&nbsp;|\s+", " ", c).strip() for c in re.findall(
-        r'<a class="dropdown-toggle"[^>]*>(.*?)<b class="caret">', html, re.S)]
-    assert categories[:6] == ["Bước 1 – Danh sách và đối soát", "Bước 2 – Tổ công tác", "Bước 3 – Khảo sát tại nhà",
-                              "Bước 4 – Phân loại", "Bước 5 – Tài khoản và chi trả", "Báo cáo"]
+    categories = [
+        re.sub(r"<[^>]+>|&nbsp;|\s+", " ", c).strip()
+        for c in re.findall(r'<a class="dropdown-toggle"[^>]*>(.*?)<b class="caret">', html, re.S)
+    ]
+    assert categories[:6] == [
+        "Bước 1 – Danh sách và đối soát",
+        "Bước 2 – Tổ công tác",
+        "Bước 3 – Khảo sát tại nhà",
+        "Bước 4 – Phân loại",
+        "Bước 5 – Tài khoản và chi trả",
+        "Báo cáo",
+    ]
     assert "Quản trị" not in categories
     for href in (h for h in re.findall(r'<a tabindex="-1" href="(/[^"]*)">', html) if not h.startswith("/lang/")):
         assert client.get(href.replace("&amp;", "&")).status_code == 200, href

@@ -1,4 +1,5 @@
 """Hand-over exports (open the files), reconciliation with a bank result file, carry, the headline measure."""
+
 import csv
 import datetime as dt
 import hashlib
@@ -26,7 +27,16 @@ def test_payout_list_xlsx(db_session, locked_period):
     rows = [[c.value for c in r] for r in ws.iter_rows()]
     assert rows[1][0].endswith("Quận Ba Đình") and "Tháng 02/2025" in rows[2][0] and "01/02/2025" in rows[2][0]
     header = rows[4]
-    assert header[:8] == ["No.", "Line code", "Commune", "Full name", "CCCD", "Date of birth", "Category", "Amount (VND)"]
+    assert header[:8] == [
+        "No.",
+        "Line code",
+        "Commune",
+        "Full name",
+        "CCCD",
+        "Date of birth",
+        "Category",
+        "Amount (VND)",
+    ]
     body = {r[3]: r for r in rows[5:9]}
     assert [r[0] for r in rows[5:9]] == [1, 2, 3, 4]
     an = body["Nguyễn Văn An"]
@@ -77,7 +87,9 @@ def test_bank_files_and_checksum(db_session, locked_period):
     out2 = io.BytesIO()
     again = payout.write_bank_file(db_session, locked_period["period"], unit(db_session, "001"), "970436", out2)
     assert again["sha256"] == result["sha256"]
-    part = payout.write_bank_file(db_session, locked_period["period"], unit(db_session, "00004"), "970436", io.BytesIO())
+    part = payout.write_bank_file(
+        db_session, locked_period["period"], unit(db_session, "00004"), "970436", io.BytesIO()
+    )
     assert part["lines"] == 1
     assert payout.sha256_file("x.csv", result["sha256"]) == f"{result['sha256']}  x.csv\n".encode()
 
@@ -86,8 +98,9 @@ def test_exports_need_a_locked_period(db_session, make_person):
     from app.services import payout
 
     make_person("00004", "Nguyễn Văn An")
-    period = payout.create_period(db_session, name="Nháp", period_date=dt.date(2025, 2, 1),
-                                  unit=unit(db_session, "001"), user_id=None)
+    period = payout.create_period(
+        db_session, name="Nháp", period_date=dt.date(2025, 2, 1), unit=unit(db_session, "001"), user_id=None
+    )
     db_session.commit()
     payout.sync_payout_list(db_session, period.id, unit(db_session, "001"))
     with pytest.raises(FieldError):
@@ -106,21 +119,30 @@ def test_reconciliation_follow_up_and_carry(db_session, locked_period, tmp_path,
         payout.close_period(db_session, pid, None, unit(db_session, "001"))
     payout.hand_over(db_session, pid, user_id(db_session, "phong.001"), unit(db_session, "001"))
     # A file with unknown, held and unreadable rows is refused whole: nothing is recorded.
-    path = _result_file(tmp_path, [
-        (lines["Nguyễn Văn An"].id, "0011223344", 500000, "Thành công", ""),
-        (999999, "1", 1, "Thành công", ""),
-        (lines["Hoàng Thị Dung"].id, "", None, "Thành công", ""),  # held: not payable
-        ("", "", "", "???", ""),
-    ])
+    path = _result_file(
+        tmp_path,
+        [
+            (lines["Nguyễn Văn An"].id, "0011223344", 500000, "Thành công", ""),
+            (999999, "1", 1, "Thành công", ""),
+            (lines["Hoàng Thị Dung"].id, "", None, "Thành công", ""),  # held: not payable
+            ("", "", "", "???", ""),
+        ],
+    )
     with pytest.raises(payout.ResultsRefused) as refused:
         payout.import_results(db_session, pid, path, unit(db_session, "001"), user_id(db_session, "phong.001"))
     assert [(p.params["row"], p.code) for p in refused.value.problems] == [
-        (4, "result_unknown_line"), (5, "result_not_payable"), (6, "result_unreadable")]
+        (4, "result_unknown_line"),
+        (5, "result_not_payable"),
+        (6, "result_unreadable"),
+    ]
     assert _lines(db_session, pid)["Nguyễn Văn An"].result_status == "pending"
-    path = _result_file(tmp_path, [
-        (lines["Nguyễn Văn An"].id, "0011223344", 500000, "Thành công", ""),
-        (f"ASXH NCC DOT {pid} MA {lines['Đỗ Văn Em'].id}", "0099887766", 1500000, "Thất bại", "Tài khoản đã đóng"),
-    ])
+    path = _result_file(
+        tmp_path,
+        [
+            (lines["Nguyễn Văn An"].id, "0011223344", 500000, "Thành công", ""),
+            (f"ASXH NCC DOT {pid} MA {lines['Đỗ Văn Em'].id}", "0099887766", 1500000, "Thất bại", "Tài khoản đã đóng"),
+        ],
+    )
     result = payout.import_results(db_session, pid, path, unit(db_session, "001"), user_id(db_session, "phong.001"))
     assert (result["paid"], result["failed"], result["skipped"]) == (1, 1, 0)
     lines = _lines(db_session, pid)
@@ -133,15 +155,18 @@ def test_reconciliation_follow_up_and_carry(db_session, locked_period, tmp_path,
     assert totals["outstanding"] == {"lines": 2, "amount": 1000000}
     assert totals["held"]["lines"] == 1
     # The follow-up list of the district; the commune 00004 does not see the failed line of 00001.
-    assert [l.full_name for l in db_session.scalars(payout.follow_up_lines(db_session, unit(db_session, "001")))] == ["Đỗ Văn Em"]
+    assert [l.full_name for l in db_session.scalars(payout.follow_up_lines(db_session, unit(db_session, "001")))] == [
+        "Đỗ Văn Em"
+    ]
     assert list(db_session.scalars(payout.follow_up_lines(db_session, unit(db_session, "00004")))) == []
     with pytest.raises(FieldError) as exc:
         payout.close_period(db_session, pid, None, unit(db_session, "001"))
     assert exc.value.problem.code == "lines_outstanding"
 
     # Carry into March: the March line of Em gets the unpaid 1,500,000 on top of March's own amount.
-    march = payout.create_period(db_session, name="Tháng 03/2025", period_date=dt.date(2025, 3, 1),
-                                 unit=unit(db_session, "001"), user_id=None)
+    march = payout.create_period(
+        db_session, name="Tháng 03/2025", period_date=dt.date(2025, 3, 1), unit=unit(db_session, "001"), user_id=None
+    )
     db_session.commit()
     payout.sync_payout_list(db_session, march.id, unit(db_session, "001"))
     moved = payout.carry_failed(db_session, pid, march.id, unit(db_session, "001"), None)
@@ -157,25 +182,37 @@ def test_reconciliation_follow_up_and_carry(db_session, locked_period, tmp_path,
     assert summary["by_bank"][-1]["amount"] == 500000 + 3000000
 
     # Cash and the rest are recorded paid: the period closes.
-    rest = [(lines[n].id, "", None, "Đã chi", "", None, "Trần Văn Thủ", "10/02/2025", "KN-02/12", None)
-            for n in ("Lê Thị Bình", "Phạm Văn Cường")]
-    payout.import_results(db_session, pid, _result_file(tmp_path, rest, "tien-mat.xlsx", RECEIPT_COLUMNS),
-                          unit(db_session, "001"), None)
+    rest = [
+        (lines[n].id, "", None, "Đã chi", "", None, "Trần Văn Thủ", "10/02/2025", "KN-02/12", None)
+        for n in ("Lê Thị Bình", "Phạm Văn Cường")
+    ]
+    payout.import_results(
+        db_session, pid, _result_file(tmp_path, rest, "tien-mat.xlsx", RECEIPT_COLUMNS), unit(db_session, "001"), None
+    )
     cuong = _lines(db_session, pid)["Phạm Văn Cường"]
-    assert (cuong.receipt_paid_by, cuong.receipt_date, cuong.receipt_ref) == ("Trần Văn Thủ", dt.date(2025, 2, 10),
-                                                                               "KN-02/12")
+    assert (cuong.receipt_paid_by, cuong.receipt_date, cuong.receipt_ref) == (
+        "Trần Văn Thủ",
+        dt.date(2025, 2, 10),
+        "KN-02/12",
+    )
     assert _lines(db_session, pid)["Lê Thị Bình"].receipt_ref is None  # paid into the account: no receipt
     payout.close_period(db_session, pid, user_id(db_session, "phong.001"), unit(db_session, "001"))
     assert db_session.get(PayoutPeriod, pid).status == "paid"
     _ = PayoutLine
     # Every set-based write of the money path left one summary record in the audit trail.
-    bulk = [(r.entity_id, json.loads(r.new_values)) for r in db_session.scalars(
-        select(AuditLog).where(AuditLog.action == "bulk", AuditLog.entity == "payout_period").order_by(AuditLog.id))]
+    bulk = [
+        (r.entity_id, json.loads(r.new_values))
+        for r in db_session.scalars(
+            select(AuditLog).where(AuditLog.action == "bulk", AuditLog.entity == "payout_period").order_by(AuditLog.id)
+        )
+    ]
     assert [(e, sorted(v)) for e, v in bulk if "results" in v] == [(str(pid), ["results"])] * 2
     assert [v["results"]["failed"] for e, v in bulk if "results" in v] == [1, 0]
     assert [v["results_refused"]["skipped"] for e, v in bulk if "results_refused" in v] == [3]
     assert [(e, v["carry"]) for e, v in bulk if "carry" in v] == [
-        (str(march.id), {"from_period_id": pid, "lines": 1}), (str(march.id), {"from_period_id": pid, "lines": 0})]
+        (str(march.id), {"from_period_id": pid, "lines": 1}),
+        (str(march.id), {"from_period_id": pid, "lines": 0}),
+    ]
     assert [e for e, v in bulk if "sync" in v] == [str(pid), str(march.id), str(march.id)]
 
 
@@ -186,9 +223,20 @@ def test_headline_measure(db_session, locked_period, tmp_path, make_person):
     make_person("00037", "Trần Thị Phúc", case_type=1)  # another district
     lines = _lines(db_session, pid)
     payout.hand_over(db_session, pid, None, unit(db_session, "001"))
-    payout.import_results(db_session, pid, _result_file(tmp_path, [
-        (lines["Nguyễn Văn An"].id, "", None, "success", ""), (lines["Đỗ Văn Em"].id, "", None, "success", ""),
-        (lines["Lê Thị Bình"].id, "", None, "failed", "Sai tên")]), unit(db_session, "001"), None)
+    payout.import_results(
+        db_session,
+        pid,
+        _result_file(
+            tmp_path,
+            [
+                (lines["Nguyễn Văn An"].id, "", None, "success", ""),
+                (lines["Đỗ Văn Em"].id, "", None, "success", ""),
+                (lines["Lê Thị Bình"].id, "", None, "failed", "Sai tên"),
+            ],
+        ),
+        unit(db_session, "001"),
+        None,
+    )
     district = payout.headline(db_session, unit(db_session, "001"), pid)
     # case type 1 in the period: An, Bình, Dung (held), Em → 4; paid to the account: An, Em.
     assert (district["want_account"], district["paid_to_account"], district["share_paid_to_account"]) == (4, 2, 0.5)

@@ -1,6 +1,7 @@
 """Payout integrity: an enrolment is payable at most once per benefit month across all periods (enforced by
 the database, checked at sync and at lock); unconfirmed identities are held; only a verified account counts;
 payment accounts and payout lines are never hard-deleted."""
+
 import csv
 import datetime as dt
 import io
@@ -26,7 +27,10 @@ def _lines(session, period_id):
     from app.models import PayoutLine
 
     session.expire_all()
-    return {(l.full_name, l.category): l for l in session.scalars(select(PayoutLine).where(PayoutLine.period_id == period_id))}
+    return {
+        (l.full_name, l.category): l
+        for l in session.scalars(select(PayoutLine).where(PayoutLine.period_id == period_id))
+    }
 
 
 def _sync(session, period_id, code):
@@ -47,8 +51,9 @@ def _bank_rows(session, period_id, code):
 
 
 @pytest.mark.parametrize("first", ["district", "city"])
-def test_city_and_district_periods_of_one_month_never_pay_an_enrolment_twice(db_session, make_person,
-                                                                               verified_account, first):
+def test_city_and_district_periods_of_one_month_never_pay_an_enrolment_twice(
+    db_session, make_person, verified_account, first
+):
     from app.services import payout
 
     a = make_person("00004", "Nguyễn Văn An", case_type=1)
@@ -106,8 +111,13 @@ def test_the_database_refuses_a_second_line_for_the_same_enrolment_and_month(db_
     insert = text("""INSERT INTO payout_line (period_id, enrolment_id, beneficiary_id, commune_id, full_name, category,
                                               amount, carried_amount, channel, result_status, benefit_month)
                      VALUES (:p, :e, :b, :c, 'X', 'BTXH', 1, 0, 'cash', 'pending', :m)""")
-    params = {"p": two, "e": line.enrolment_id, "b": line.beneficiary_id, "c": line.commune_id,
-              "m": dt.date(2025, 2, 1)}
+    params = {
+        "p": two,
+        "e": line.enrolment_id,
+        "b": line.beneficiary_id,
+        "c": line.commune_id,
+        "m": dt.date(2025, 2, 1),
+    }
     with pytest.raises(IntegrityError):
         db_session.execute(insert, params)
     db_session.rollback()
@@ -130,12 +140,19 @@ def test_lock_refuses_a_conflicting_line(db_session, make_person):
     line = next(iter(_lines(db_session, one).values()))
     db_session.execute(text("DROP INDEX uq_payout_line_enrolment_month"))
     try:
-        db_session.execute(text("""
+        db_session.execute(
+            text("""
             INSERT INTO payout_line (period_id, enrolment_id, beneficiary_id, commune_id, full_name, category,
                                      amount, carried_amount, channel, result_status, benefit_month)
             VALUES (:p, :e, :b, :c, 'X', 'BTXH', 1, 0, 'cash', 'pending', :m)"""),
-            {"p": two, "e": line.enrolment_id, "b": line.beneficiary_id, "c": line.commune_id,
-             "m": dt.date(2025, 2, 1)})
+            {
+                "p": two,
+                "e": line.enrolment_id,
+                "b": line.beneficiary_id,
+                "c": line.commune_id,
+                "m": dt.date(2025, 2, 1),
+            },
+        )
         db_session.commit()
         assert payout.conflicting_lines(db_session, two) == 1
         with pytest.raises(FieldError) as exc:
@@ -148,8 +165,10 @@ def test_lock_refuses_a_conflicting_line(db_session, make_person):
     finally:
         db_session.rollback()
         db_session.execute(text("DELETE FROM payout_line WHERE period_id = :p"), {"p": two})
-        db_session.execute(text("""CREATE UNIQUE INDEX uq_payout_line_enrolment_month ON payout_line
-                                   (enrolment_id, benefit_month) WHERE result_status NOT IN ('carried', 'cancelled')"""))
+        db_session.execute(
+            text("""CREATE UNIQUE INDEX uq_payout_line_enrolment_month ON payout_line
+                                   (enrolment_id, benefit_month) WHERE result_status NOT IN ('carried', 'cancelled')""")
+        )
         db_session.commit()
 
 
@@ -175,11 +194,16 @@ def test_carry_into_a_month_already_paid_elsewhere_is_refused(db_session, make_p
 
 # --- holds ---------------------------------------------------------------------------------------
 
+
 def test_unconfirmed_identities_are_held_with_a_reason(db_session, make_person, verified_account):
     from app.models import Beneficiary
 
-    statuses = {"Nguyễn Văn An": "pending", "Lê Thị Bình": "needs_review", "Phạm Văn Cường": "possible_duplicate",
-                "Hoàng Thị Dung": "not_found"}
+    statuses = {
+        "Nguyễn Văn An": "pending",
+        "Lê Thị Bình": "needs_review",
+        "Phạm Văn Cường": "possible_duplicate",
+        "Hoàng Thị Dung": "not_found",
+    }
     ids = {name: make_person("00004", name, case_type=1) for name in statuses}
     no_cccd = make_person("00004", "Đỗ Văn Em", case_type=3)
     make_person("00004", "Trần Thị Phúc", case_type=3)
@@ -190,11 +214,21 @@ def test_unconfirmed_identities_are_held_with_a_reason(db_session, make_person, 
     period = _period(db_session, "001", "Tháng 02/2025", dt.date(2025, 2, 1))
     result = _sync(db_session, period, "001")
     got = {k[0]: (v.channel, v.hold_reason) for k, v in _lines(db_session, period).items()}
-    assert got == {"Nguyễn Văn An": ("held", "not_matched"), "Lê Thị Bình": ("held", "needs_review"),
-                   "Phạm Văn Cường": ("held", "possible_duplicate"), "Hoàng Thị Dung": ("held", "not_found"),
-                   "Đỗ Văn Em": ("held", "no_cccd"), "Trần Thị Phúc": ("cash", None)}
-    assert result["held"] == {"not_matched": 1, "needs_review": 1, "possible_duplicate": 1, "not_found": 1,
-                              "no_cccd": 1}
+    assert got == {
+        "Nguyễn Văn An": ("held", "not_matched"),
+        "Lê Thị Bình": ("held", "needs_review"),
+        "Phạm Văn Cường": ("held", "possible_duplicate"),
+        "Hoàng Thị Dung": ("held", "not_found"),
+        "Đỗ Văn Em": ("held", "no_cccd"),
+        "Trần Thị Phúc": ("cash", None),
+    }
+    assert result["held"] == {
+        "not_matched": 1,
+        "needs_review": 1,
+        "possible_duplicate": 1,
+        "not_found": 1,
+        "no_cccd": 1,
+    }
 
 
 def test_a_person_imported_with_and_without_cccd_is_paid_once(db_session, make_person):
@@ -216,6 +250,7 @@ def test_a_person_imported_with_and_without_cccd_is_paid_once(db_session, make_p
 
 # --- only a verified account counts --------------------------------------------------------------
 
+
 def test_a_pending_account_does_not_make_case_1(db_session, make_person):
     from app.models import Beneficiary, PaymentAccount
     from app.services import cases, dashboard, payout
@@ -226,15 +261,23 @@ def test_a_pending_account_does_not_make_case_1(db_session, make_person):
     pid = make_person("00004", "Nguyễn Văn An", case_type=None)
     record_visit(db_session, pid, answers(), user_id(db_session, "canbo.00004"), today=TODAY)  # wants, opening
     db_session.commit()
-    account, _ = accounts.enter_account(db_session, beneficiary_id=pid, channel=None, bank="970436",
-                                        account_number="0123456789", holder_name="Nguyễn Văn An", source="police",
-                                        user_id=user_id(db_session, "congan.00004"))
+    account, _ = accounts.enter_account(
+        db_session,
+        beneficiary_id=pid,
+        channel=None,
+        bank="970436",
+        account_number="0123456789",
+        holder_name="Nguyễn Văn An",
+        source="police",
+        user_id=user_id(db_session, "congan.00004"),
+    )
     db_session.commit()
     cases.classify_cases(db_session, beneficiary_ids=[pid])
     db_session.commit()
     assert db_session.get(Beneficiary, pid).case_type == cases.OPENING
-    assert db_session.scalar(select(cases.has_verified_account(Beneficiary.id)).where(Beneficiary.id == pid)) is False \
-        or not db_session.scalar(select(cases.has_verified_account(Beneficiary.id)).where(Beneficiary.id == pid))
+    assert db_session.scalar(
+        select(cases.has_verified_account(Beneficiary.id)).where(Beneficiary.id == pid)
+    ) is False or not db_session.scalar(select(cases.has_verified_account(Beneficiary.id)).where(Beneficiary.id == pid))
     district = unit(db_session, "001")
     assert dashboard.per_commune(db_session, district)[unit(db_session, "00004").id]["verified_account"] == 0
     assert payout.headline(db_session, district)["with_verified_account"] == 0
@@ -262,9 +305,21 @@ def test_survey_saying_has_account_is_case_2_until_verified(db_session, make_per
     from tests.visits.conftest import TODAY, answers
 
     pid = make_person("00004", "Nguyễn Văn An", case_type=None)
-    visit = record_visit(db_session, pid, answers(
-        has_account="yes", account_channel="bank", account_bank="Vietcombank", account_number="0011002345678",
-        account_holder="NGUYEN VAN AN", wants_help_opening=None, opening_bank=None), user_id(db_session, "canbo.00004"), today=TODAY)
+    visit = record_visit(
+        db_session,
+        pid,
+        answers(
+            has_account="yes",
+            account_channel="bank",
+            account_bank="Vietcombank",
+            account_number="0011002345678",
+            account_holder="NGUYEN VAN AN",
+            wants_help_opening=None,
+            opening_bank=None,
+        ),
+        user_id(db_session, "canbo.00004"),
+        today=TODAY,
+    )
     db_session.commit()
     assert visit.has_account and visit.account_id
     assert db_session.get(Beneficiary, pid).case_type == cases.OPENING
@@ -275,6 +330,7 @@ def test_survey_saying_has_account_is_case_2_until_verified(db_session, make_per
 
 
 # --- no hard deletes -----------------------------------------------------------------------------
+
 
 def test_accounts_and_lines_cannot_be_deleted_through_the_orm(db_session, make_person, verified_account):
     from app.models import HardDeleteRefused, PaymentAccount, PayoutLine
@@ -314,6 +370,7 @@ def test_no_delete_route_for_accounts_or_lines(app, client_for, api_token, make_
 
 # --- the real entry points -----------------------------------------------------------------------
 
+
 def test_web_rest_and_cli_never_overlap(app, client_for, api_token, make_person, verified_account, run_jobs):
     from app.extensions import db
     from app.models import PayoutLine, PayoutPeriod
@@ -326,8 +383,15 @@ def test_web_rest_and_cli_never_overlap(app, client_for, api_token, make_person,
     with app.app_context():
         district_id = unit(db.session, "001").id
         city_id = unit(db.session, "01").id
-    response = phong.post("/payoutperiodview/new/", data={"csrf_token": page_token(phong), "name": "Tháng 02/2025 BĐ",
-                                                         "period_date": "2025-02-01", "unit": district_id})
+    response = phong.post(
+        "/payoutperiodview/new/",
+        data={
+            "csrf_token": page_token(phong),
+            "name": "Tháng 02/2025 BĐ",
+            "period_date": "2025-02-01",
+            "unit": district_id,
+        },
+    )
     assert response.status_code == 302
     with app.app_context():
         district = db.session.scalar(select(PayoutPeriod.id).where(PayoutPeriod.name == "Tháng 02/2025 BĐ"))
@@ -335,8 +399,10 @@ def test_web_rest_and_cli_never_overlap(app, client_for, api_token, make_person,
     run_jobs()
     # The city department creates a city period for the same month and syncs it through REST.
     so = client_for("so.ldtbxh")
-    so.post("/payoutperiodview/new/", data={"csrf_token": page_token(so), "name": "Tháng 02/2025 TP",
-                                            "period_date": "2025-02-15", "unit": city_id})
+    so.post(
+        "/payoutperiodview/new/",
+        data={"csrf_token": page_token(so), "name": "Tháng 02/2025 TP", "period_date": "2025-02-15", "unit": city_id},
+    )
     with app.app_context():
         city = db.session.scalar(select(PayoutPeriod.id).where(PayoutPeriod.name == "Tháng 02/2025 TP"))
     rest = app.test_client()
@@ -368,6 +434,7 @@ def test_web_rest_and_cli_never_overlap(app, client_for, api_token, make_person,
 
 # --- ending and restoring an account (never deleting it) ------------------------------------------
 
+
 def test_end_and_restore_an_account(db_session, make_person, verified_account):
     from app.models import Beneficiary, PaymentAccount
     from app.services import cases
@@ -390,8 +457,11 @@ def test_end_and_restore_an_account(db_session, make_person, verified_account):
     accounts.end_account(db_session, account_id, police, reason="Tài khoản đã đóng tại ngân hàng")
     db_session.commit()
     account = db_session.get(PaymentAccount, account_id)
-    assert (account.state, account.end_reason, account.ended_by_id) == ("ended", "Tài khoản đã đóng tại ngân hàng",
-                                                                        police)
+    assert (account.state, account.end_reason, account.ended_by_id) == (
+        "ended",
+        "Tài khoản đã đóng tại ngân hàng",
+        police,
+    )
     assert db_session.get(Beneficiary, pid).case_type == cases.OPENING  # no verified account any more
     # The same person cannot undo it; a second person can.
     with pytest.raises(FieldError) as exc:
@@ -412,8 +482,12 @@ def test_end_and_restore_an_account(db_session, make_person, verified_account):
     # The audit trail has the ending.
     from app.models import AuditLog
 
-    assert db_session.scalar(select(AuditLog.id).where(AuditLog.entity == "payment_account",
-                                                       AuditLog.new_values.contains("ended"))) is not None
+    assert (
+        db_session.scalar(
+            select(AuditLog.id).where(AuditLog.entity == "payment_account", AuditLog.new_values.contains("ended"))
+        )
+        is not None
+    )
 
 
 def test_end_and_restore_through_the_web_and_rest(app, client_for, api_token, make_person, verified_account):
@@ -427,35 +501,47 @@ def test_end_and_restore_through_the_web_and_rest(app, client_for, api_token, ma
         with app.app_context():
             db.session.expire_all()
             return db.session.get(PaymentAccount, account_id).state
+
     police = client_for("congan.00004")
     html = police.get(f"/paymentaccountview/show/{account_id}").get_data(as_text=True)
     assert 'id="end-account-form"' in html and 'id="restore-account-form"' not in html
-    response = police.post(f"/paymentaccountview/end/{account_id}",
-                           data={"csrf_token": page_token(police), "reason": ""}, follow_redirects=True)
+    response = police.post(
+        f"/paymentaccountview/end/{account_id}",
+        data={"csrf_token": page_token(police), "reason": ""},
+        follow_redirects=True,
+    )
     assert "Nêu lý do ngừng sử dụng tài khoản" in response.get_data(as_text=True) and state() == "verified"
-    police.post(f"/paymentaccountview/end/{account_id}", data={"csrf_token": page_token(police),
-                                                               "reason": "Tài khoản đã đóng"})
+    police.post(
+        f"/paymentaccountview/end/{account_id}", data={"csrf_token": page_token(police), "reason": "Tài khoản đã đóng"}
+    )
     assert state() == "ended"
     # The commune police cannot restore (a higher role does); another district gets 404.
-    assert police.post(f"/paymentaccountview/restore/{account_id}",
-                       data={"csrf_token": page_token(police)}).status_code == 403
+    assert (
+        police.post(f"/paymentaccountview/restore/{account_id}", data={"csrf_token": page_token(police)}).status_code
+        == 403
+    )
     other = client_for("phong.002")
-    assert other.post(f"/paymentaccountview/restore/{account_id}",
-                      data={"csrf_token": page_token(other)}).status_code == 404
+    assert (
+        other.post(f"/paymentaccountview/restore/{account_id}", data={"csrf_token": page_token(other)}).status_code
+        == 404
+    )
     rest = app.test_client()
     assert rest.post(f"/api/v1/account/{account_id}/restore", headers=api_token("congan.00004")).status_code == 403
     response = rest.post(f"/api/v1/account/{account_id}/restore", headers=api_token("phong.001"))
     assert response.status_code == 200 and response.json["result"]["state"] == "verified"
     response = rest.post(f"/api/v1/account/{account_id}/end", headers=api_token("congan.00004"), json={})
     assert response.status_code == 400 and response.json["problem"]["code"] == "reason_missing"
-    response = rest.post(f"/api/v1/account/{account_id}/end", headers=api_token("congan.00004"),
-                         json={"reason": "Nhập nhầm người"})
+    response = rest.post(
+        f"/api/v1/account/{account_id}/end", headers=api_token("congan.00004"), json={"reason": "Nhập nhầm người"}
+    )
     assert response.status_code == 200 and response.json["result"]["end_reason"] == "Nhập nhầm người"
     phong = client_for("phong.001")
     html = phong.get(f"/paymentaccountview/show/{account_id}").get_data(as_text=True)
     assert 'id="restore-account-form"' in html and "Nhập nhầm người" in html
-    assert phong.post(f"/paymentaccountview/restore/{account_id}",
-                      data={"csrf_token": page_token(phong)}).status_code == 302
+    assert (
+        phong.post(f"/paymentaccountview/restore/{account_id}", data={"csrf_token": page_token(phong)}).status_code
+        == 302
+    )
     assert state() == "verified"
 
 
@@ -474,8 +560,10 @@ def test_concurrent_syncs_of_one_month_take_turns(app, make_person):
     with app.app_context():
         if db.engine.dialect.name != "postgresql":
             pytest.skip("SQLite serialises writers")
-        periods = [_period(db.session, "001", "Đợt A", dt.date(2025, 2, 1)),
-                   _period(db.session, "01", "Đợt B", dt.date(2025, 2, 2))]
+        periods = [
+            _period(db.session, "001", "Đợt A", dt.date(2025, 2, 1)),
+            _period(db.session, "01", "Đợt B", dt.date(2025, 2, 2)),
+        ]
         codes = {periods[0]: "001", periods[1]: "01"}
         engine = db.engine
     barrier = threading.Barrier(2)
@@ -488,6 +576,7 @@ def test_concurrent_syncs_of_one_month_take_turns(app, make_person):
                 payout.sync_payout_list(session, pid, unit(session, codes[pid]))
             except Exception as exc:  # noqa: BLE001 - reported below
                 errors.append(exc)
+
     threads = [threading.Thread(target=work, args=(pid,)) for pid in periods]
     for t in threads:
         t.start()
@@ -522,8 +611,9 @@ def test_deleting_a_beneficiary_does_not_take_its_accounts_along(db_session, mak
     assert db_session.get(PaymentAccount, account_id) is not None
 
 
-def test_postgresql_refuses_raw_deletes_of_accounts_and_of_lines_of_a_locked_list(db_session, make_person,
-                                                                                  verified_account):
+def test_postgresql_refuses_raw_deletes_of_accounts_and_of_lines_of_a_locked_list(
+    db_session, make_person, verified_account
+):
     """Past the ORM, the database itself: an account is never deleted, a line of a locked list neither; the
     lines of a list not yet locked are still replaced by its next sync."""
     from sqlalchemy.exc import IntegrityError
@@ -574,4 +664,6 @@ def test_a_person_is_not_paid_a_second_benefit_for_a_month_another_period_alread
     run = db_session.get(PayoutSyncRun, result["run_id"])
     left = json.loads(run.detail_json)["left_out"]
     assert sorted((r["full_name"], r["category"], r["other_period_id"]) for r in left) == [
-        ("Lê Thị Bình", "BTXH", one), ("Nguyễn Văn An", "BTXH", one)]
+        ("Lê Thị Bình", "BTXH", one),
+        ("Nguyễn Văn An", "BTXH", one),
+    ]

@@ -1,6 +1,7 @@
 """The reconciliation side of the period page: the columns a result file needs, with a template (.xlsx) that the
 result reading accepts as it is; the lines still owed listed with their follow-up actions (the person page and
 the carry into a later period)."""
+
 import datetime as dt
 import io
 
@@ -55,8 +56,11 @@ def test_the_template_has_every_result_column_and_is_read_as_it_is(app, client_f
     path = tmp_path / "mau.xlsx"
     wb.save(path)
     with open(path, "rb") as fh:
-        response = phong.post(f"/payoutperiodview/results/{pid}", data={
-            "csrf_token": page_token(phong), "file": (fh, "mau.xlsx")}, content_type="multipart/form-data")
+        response = phong.post(
+            f"/payoutperiodview/results/{pid}",
+            data={"csrf_token": page_token(phong), "file": (fh, "mau.xlsx")},
+            content_type="multipart/form-data",
+        )
     assert response.status_code == 302
     from app.extensions import db
 
@@ -74,9 +78,18 @@ def test_owed_lines_are_listed_with_their_follow_up_actions(app, client_for, per
     with app.app_context():
         line_ids = [lines[AN][0], lines[CUONG][0]]
         district = unit(db.session, "001")
-        payout.record_hand_results(db.session, pid, district, None, [lines[CUONG][0]], status="failed",
-                                   paid_by="Cán bộ xã", paid_on=dt.date(2025, 2, 3), receipt_ref="BN-1",
-                                   reason="Vắng nhà")
+        payout.record_hand_results(
+            db.session,
+            pid,
+            district,
+            None,
+            [lines[CUONG][0]],
+            status="failed",
+            paid_by="Cán bộ xã",
+            paid_on=dt.date(2025, 2, 3),
+            receipt_ref="BN-1",
+            reason="Vắng nhà",
+        )
         from app.models import PayoutLine
 
         db.session.get(PayoutLine, lines[AN][0]).result_status = "failed"
@@ -90,8 +103,13 @@ def test_owed_lines_are_listed_with_their_follow_up_actions(app, client_for, per
         assert "carry-link" not in row  # no later period yet: nothing to carry into
     assert f'data-line="{lines[BINH][0]}"' not in table
     with app.app_context():
-        payout.create_period(db.session, name="Tháng 03/2025", period_date=dt.date(2025, 3, 1),
-                             unit=unit(db.session, "001"), user_id=None)
+        payout.create_period(
+            db.session,
+            name="Tháng 03/2025",
+            period_date=dt.date(2025, 3, 1),
+            unit=unit(db.session, "001"),
+            user_id=None,
+        )
         db.session.commit()
     page = phong.get(f"/payoutperiodview/detail/{pid}").get_data(as_text=True)
     table = page.split('id="follow-up-lines"', 1)[1].split("</table>", 1)[0]

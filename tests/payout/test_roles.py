@@ -1,4 +1,5 @@
 """Who may do what in the payout screens, generated from the role table of each scheme (``roles_for``)."""
+
 import pytest
 
 from app.security.roles import ROLES, WRITE, roles_for
@@ -33,8 +34,12 @@ def allowed(role, view, level, cap):
 CASES = [(s, r, url, view, level, cap) for s in SCHEMES for r in roles_for(s) for url, view, level, cap in ENDPOINTS]
 
 
-@pytest.mark.parametrize("unit_scheme,role,url,view,level,cap", CASES, indirect=["unit_scheme"],
-                         ids=[f"{c[0]}-{c[1].key}-{c[2]}" for c in CASES])
+@pytest.mark.parametrize(
+    "unit_scheme,role,url,view,level,cap",
+    CASES,
+    indirect=["unit_scheme"],
+    ids=[f"{c[0]}-{c[1].key}-{c[2]}" for c in CASES],
+)
 def test_payout_matrix(client_for, unit_scheme, role, url, view, level, cap):
     response = client_for(user_of(unit_scheme, role)).get(url)
     if allowed(role, view, level, cap):

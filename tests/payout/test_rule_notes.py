@@ -1,4 +1,5 @@
 """The category rules' notes are Vietnamese: seeded so, and the English notes of older databases are replaced."""
+
 import sqlite3
 import subprocess
 import sys
@@ -9,10 +10,15 @@ ENGLISH = "Social assistance may be paid together with meritorious-service allow
 
 
 def _flask_db(tmp_path, *args):
-    env = {"ASXH_ENV": "test", "ASXH_INSTANCE_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path}/m.db",
-           "PATH": "/usr/bin:/bin"}
-    result = subprocess.run([sys.executable, "-m", "flask", "--app", "run", "db", *args], cwd=ROOT, env=env,
-                            capture_output=True, text=True)
+    env = {
+        "ASXH_ENV": "test",
+        "ASXH_INSTANCE_DIR": str(tmp_path),
+        "DATABASE_URL": f"sqlite:///{tmp_path}/m.db",
+        "PATH": "/usr/bin:/bin",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "run", "db", *args], cwd=ROOT, env=env, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr
 
 

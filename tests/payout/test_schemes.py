@@ -1,5 +1,6 @@
 """The paying unit is data of the scheme: in 2024 the district pays for its communes, since 1 July 2025 the
 commune pays for itself. The same tests run on both schemes (one parameter each, never a copy)."""
+
 import datetime as dt
 import io
 
@@ -48,12 +49,22 @@ def test_a_period_belongs_to_the_city_or_a_paying_unit(db_session, scheme):
     from app.services.reference import commune_level, payer_level
 
     for n, code in enumerate(("01", SCHEMES[scheme]["payer"])):
-        payout.create_period(db_session, name=f"Đợt {scheme} {n}", period_date=dt.date(2025, 8, 1),
-                             unit=unit(db_session, code, scheme), user_id=None)
+        payout.create_period(
+            db_session,
+            name=f"Đợt {scheme} {n}",
+            period_date=dt.date(2025, 8, 1),
+            unit=unit(db_session, code, scheme),
+            user_id=None,
+        )
     if commune_level(scheme) != payer_level(scheme):  # 2024: a commune does not pay, so it has no period
         with pytest.raises(FieldError) as exc:
-            payout.create_period(db_session, name="Đợt xã", period_date=dt.date(2025, 8, 1),
-                                 unit=unit(db_session, SCHEMES[scheme]["communes"][0], scheme), user_id=None)
+            payout.create_period(
+                db_session,
+                name="Đợt xã",
+                period_date=dt.date(2025, 8, 1),
+                unit=unit(db_session, SCHEMES[scheme]["communes"][0], scheme),
+                user_id=None,
+            )
         assert exc.value.problem.code == "period_unit_level"
 
 
@@ -64,8 +75,9 @@ def test_a_paying_unit_syncs_locks_and_exports_its_own_period(db_session, make_p
     inside = [make_person(code, f"Người {i}", scheme=scheme) for i, code in enumerate(case["communes"])]
     make_person(case["other_commune"], "Người ngoài", scheme=scheme)  # paid by another unit: not in the period
     payer = unit(db_session, case["payer"], scheme)
-    period = payout.create_period(db_session, name=f"Tháng 08/2025 {scheme}", period_date=dt.date(2025, 8, 1),
-                                  unit=payer, user_id=None)
+    period = payout.create_period(
+        db_session, name=f"Tháng 08/2025 {scheme}", period_date=dt.date(2025, 8, 1), unit=payer, user_id=None
+    )
     db_session.commit()
     result = payout.sync_payout_list(db_session, period.id, payer)
     assert result["added"] == len(inside)
@@ -87,8 +99,9 @@ def test_a_city_period_is_exported_per_paying_unit(db_session, make_person, sche
     for i, code in enumerate(case["communes"] + (case["other_commune"],)):
         make_person(code, f"Người {i}", scheme=scheme)
     city = unit(db_session, "01", scheme)
-    period = payout.create_period(db_session, name=f"Tháng 09/2025 {scheme}", period_date=dt.date(2025, 9, 1),
-                                  unit=city, user_id=None)
+    period = payout.create_period(
+        db_session, name=f"Tháng 09/2025 {scheme}", period_date=dt.date(2025, 9, 1), unit=city, user_id=None
+    )
     db_session.commit()
     payout.sync_payout_list(db_session, period.id, city)
     payout.lock_period(db_session, period.id, None, city)

@@ -1,4 +1,5 @@
 """The payout sync: channels, amounts, holds, no double payment, re-sync report, snapshot after lock."""
+
 import datetime as dt
 
 import pytest
@@ -13,10 +14,16 @@ def period(db_session):
     from app.services import payout
 
     def make(code="001", name="Tháng 02/2025", day=dt.date(2025, 2, 1)):
-        p = payout.create_period(db_session, name=name, period_date=day, unit=unit(db_session, code),
-                                 user_id=user_id(db_session, "phong.001"))
+        p = payout.create_period(
+            db_session,
+            name=name,
+            period_date=day,
+            unit=unit(db_session, code),
+            user_id=user_id(db_session, "phong.001"),
+        )
         db_session.commit()
         return p.id
+
     return make
 
 
@@ -24,7 +31,10 @@ def lines(session, period_id):
     from app.models import PayoutLine
 
     session.expire_all()
-    return {(l.full_name, l.category): l for l in session.scalars(select(PayoutLine).where(PayoutLine.period_id == period_id))}
+    return {
+        (l.full_name, l.category): l
+        for l in session.scalars(select(PayoutLine).where(PayoutLine.period_id == period_id))
+    }
 
 
 def sync(session, period_id, code="001"):
@@ -47,7 +57,12 @@ def test_channels_amounts_and_account_snapshot(db_session, make_person, verified
     got = lines(db_session, pid)
     an = got[("Nguyễn Văn An", "BTXH")]
     assert (an.channel, an.bank_bin, an.bank_name, an.account_number, an.holder_ascii) == (
-        "account", "970436", "Vietcombank", "0123456789", "NGUYEN VAN AN")
+        "account",
+        "970436",
+        "Vietcombank",
+        "0123456789",
+        "NGUYEN VAN AN",
+    )
     assert an.amount == 500000 and an.result_status == "pending" and an.case_type == 1
     assert got[("Lê Thị Bình", "BTXH")].channel == "cash" and got[("Lê Thị Bình", "BTXH")].account_number is None
     assert got[("Phạm Văn Cường", "BTXH")].channel == "cash"
@@ -81,8 +96,11 @@ def test_holds_with_reasons(db_session, make_person, verified_account, period):
     sync(db_session, pid)
     got = lines(db_session, pid)
     assert {k[0]: (v.channel, v.hold_reason) for k, v in got.items()} == {
-        "Nguyễn Văn An": ("held", "deceased"), "Lê Thị Bình": ("held", "moved"),
-        "Phạm Văn Cường": ("held", "mismatch"), "Hoàng Thị Dung": ("held", "no_amount")}
+        "Nguyễn Văn An": ("held", "deceased"),
+        "Lê Thị Bình": ("held", "moved"),
+        "Phạm Văn Cường": ("held", "mismatch"),
+        "Hoàng Thị Dung": ("held", "no_amount"),
+    }
     assert got[("Nguyễn Văn An", "BTXH")].account_number is None
 
 
@@ -98,13 +116,20 @@ def test_no_double_payment(db_session, make_person, period):
     sync(db_session, pid)
     sync(db_session, pid)  # a re-run adds nothing
     got = lines(db_session, pid)
-    assert sorted(got) == [("Lê Thị Bình", "BTXH"), ("Nguyễn Văn An", "BTXH"), ("Nguyễn Văn An", "NCC"),
-                           ("Phạm Văn Cường", "HN")]
+    assert sorted(got) == [
+        ("Lê Thị Bình", "BTXH"),
+        ("Nguyễn Văn An", "BTXH"),
+        ("Nguyễn Văn An", "NCC"),
+        ("Phạm Văn Cường", "HN"),
+    ]
     # Bình's poor-household support rises above her social assistance: the re-sync swaps the line.
     from app.models import Enrolment
 
-    hn = db_session.scalar(select(Enrolment).where(Enrolment.beneficiary_id == got[("Lê Thị Bình", "BTXH")].beneficiary_id,
-                                                   Enrolment.category == "HN"))
+    hn = db_session.scalar(
+        select(Enrolment).where(
+            Enrolment.beneficiary_id == got[("Lê Thị Bình", "BTXH")].beneficiary_id, Enrolment.category == "HN"
+        )
+    )
     hn.monthly_amount = 900000
     db_session.commit()
     result = sync(db_session, pid)
@@ -112,8 +137,18 @@ def test_no_double_payment(db_session, make_person, period):
     got = lines(db_session, pid)
     assert ("Lê Thị Bình", "HN") in got and ("Lê Thị Bình", "BTXH") not in got
     line = got[("Lê Thị Bình", "HN")]
-    db_session.add(PayoutLine(period_id=pid, enrolment_id=line.enrolment_id, beneficiary_id=line.beneficiary_id,
-                              commune_id=line.commune_id, full_name="X", category="HN", amount=1, channel="cash"))
+    db_session.add(
+        PayoutLine(
+            period_id=pid,
+            enrolment_id=line.enrolment_id,
+            beneficiary_id=line.beneficiary_id,
+            commune_id=line.commune_id,
+            full_name="X",
+            category="HN",
+            amount=1,
+            channel="cash",
+        )
+    )
     with pytest.raises(IntegrityError):
         db_session.flush()
     db_session.rollback()
@@ -153,9 +188,16 @@ def test_resync_reports_changes_and_lock_freezes_the_snapshot(db_session, make_p
     assert locked.sequence in (1, 2) and locked.description.startswith("ASXH BTXH DOT")
 
     # The account changes after the lock: the locked line does not.
-    new, _ = accounts.enter_account(db_session, beneficiary_id=a, channel=None, bank="Agribank",
-                                    account_number="9999888877", holder_name="Nguyễn Văn An", source="police",
-                                    user_id=user_id(db_session, "congan.00004"))
+    new, _ = accounts.enter_account(
+        db_session,
+        beneficiary_id=a,
+        channel=None,
+        bank="Agribank",
+        account_number="9999888877",
+        holder_name="Nguyễn Văn An",
+        source="police",
+        user_id=user_id(db_session, "congan.00004"),
+    )
     accounts.verify_account(db_session, new.id, user_id(db_session, "congan2.00004"), approve=True)
     enrol = db_session.scalar(select(Enrolment).where(Enrolment.beneficiary_id == a))
     enrol.monthly_amount = 900000

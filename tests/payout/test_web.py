@@ -1,5 +1,6 @@
 """Screens and REST: scope (404 outside), four eyes with a Vietnamese flash, CSRF forms, the sync job from the UI,
 exports logged, the account-list import job and the CLI."""
+
 import csv
 import datetime as dt
 import io
@@ -23,9 +24,16 @@ def pending(app, make_person):
     for code, name, number in (("00004", "Nguyễn Văn An", "0123456789"), ("00037", "Trần Thị Bình", "5556667778")):
         pid = make_person(code, name)
         with app.app_context():
-            account, _ = accounts.enter_account(db.session, beneficiary_id=pid, channel=None, bank="970436",
-                                                account_number=number, holder_name=name, source="police",
-                                                user_id=user_id(db.session, f"congan.{code}"))
+            account, _ = accounts.enter_account(
+                db.session,
+                beneficiary_id=pid,
+                channel=None,
+                bank="970436",
+                account_number=number,
+                holder_name=name,
+                source="police",
+                user_id=user_id(db.session, f"congan.{code}"),
+            )
             db.session.commit()
             out[code] = account.id
         out[f"person.{code}"] = pid
@@ -69,8 +77,9 @@ def test_no_verify_buttons_on_your_own_entries(client_for, pending):
 def test_self_approval_refused_with_a_flash(app, client_for, pending):
     client = client_for("congan.00004")
     token = page_token(client)
-    response = client.post(f"/paymentaccountview/approve/{pending['00004']}", data={"csrf_token": token},
-                           follow_redirects=True)
+    response = client.post(
+        f"/paymentaccountview/approve/{pending['00004']}", data={"csrf_token": token}, follow_redirects=True
+    )
     html = response.get_data(as_text=True)
     from flask_babel import force_locale, gettext
 
@@ -90,12 +99,15 @@ def test_reject_and_who_may_verify(app, client_for, pending):
     # The commune labour officer may read but not verify.
     client = client_for("canbo.00004")
     assert client.get("/paymentaccountview/to_verify/").status_code == 200
-    response = client.post(f"/paymentaccountview/reject/{pending['00004']}",
-                           data={"csrf_token": page_token(client), "reason": "x"})
+    response = client.post(
+        f"/paymentaccountview/reject/{pending['00004']}", data={"csrf_token": page_token(client), "reason": "x"}
+    )
     assert response.status_code == 403 and _state(app, pending["00004"]) == "pending"
     client = client_for("phong.001")
-    response = client.post(f"/paymentaccountview/reject/{pending['00004']}",
-                           data={"csrf_token": page_token(client), "reason": "Số tài khoản sai"})
+    response = client.post(
+        f"/paymentaccountview/reject/{pending['00004']}",
+        data={"csrf_token": page_token(client), "reason": "Số tài khoản sai"},
+    )
     assert response.status_code == 302 and _state(app, pending["00004"]) == "rejected"
 
 
@@ -106,8 +118,15 @@ def test_enter_form(app, client_for, make_person):
     pid = make_person("00004", "Nguyễn Văn An")
     client = client_for("congan.00004")
     assert client.get(f"/paymentaccountview/enter/?beneficiary={pid}").status_code == 200
-    data = {"csrf_token": page_token(client), "beneficiary": str(pid), "channel": "", "bank": "NH Nông nghiệp",
-            "account_number": "1500 2055 12345", "holder_name": "Nguyễn Văn Anh", "mismatch_reason": ""}
+    data = {
+        "csrf_token": page_token(client),
+        "beneficiary": str(pid),
+        "channel": "",
+        "bank": "NH Nông nghiệp",
+        "account_number": "1500 2055 12345",
+        "holder_name": "Nguyễn Văn Anh",
+        "mismatch_reason": "",
+    }
     response = client.post("/paymentaccountview/enter/", data=data)
     assert response.status_code == 200  # refused: the holder does not match, no reason
     data.update(holder_name="NGUYEN VAN AN")
@@ -115,7 +134,11 @@ def test_enter_form(app, client_for, make_person):
     assert response.status_code == 302
     with app.app_context():
         account = db.session.scalar(select(PaymentAccount).where(PaymentAccount.beneficiary_id == pid))
-        assert (account.bank_bin, account.account_number, account.state) == ("970405", "150020551234 5".replace(" ", ""), "pending")
+        assert (account.bank_bin, account.account_number, account.state) == (
+            "970405",
+            "150020551234 5".replace(" ", ""),
+            "pending",
+        )
     # Police of another commune cannot enter an account for this person.
     other = client_for("congan.00037")
     assert other.get(f"/paymentaccountview/enter/?beneficiary={pid}").status_code == 404
@@ -135,27 +158,51 @@ def test_account_api(app, api_token, pending):
     rows = client.get("/api/v1/account/", headers=headers).json
     assert rows["count"] == 1 and rows["result"][0]["id"] == pending["00004"]
     assert client.get(f"/api/v1/account/{pending['00037']}", headers=headers).status_code == 404
-    assert client.post(f"/api/v1/account/{pending['00037']}/verify", headers=headers,
-                       json={"approve": True}).status_code == 404
-    response = client.post(f"/api/v1/account/{pending['00004']}/verify", headers=api_token("congan.00004"),
-                           json={"approve": True})
+    assert (
+        client.post(f"/api/v1/account/{pending['00037']}/verify", headers=headers, json={"approve": True}).status_code
+        == 404
+    )
+    response = client.post(
+        f"/api/v1/account/{pending['00004']}/verify", headers=api_token("congan.00004"), json={"approve": True}
+    )
     assert response.status_code == 400 and response.json["problem"]["code"] == "self_verification"
     response = client.post(f"/api/v1/account/{pending['00004']}/verify", headers=headers, json={"approve": True})
     assert response.status_code == 200 and response.json["result"]["state"] == "verified"
     # Enter through the API: a change of the verified account.
-    response = client.post("/api/v1/account/", headers=api_token("congan.00004"), json={
-        "beneficiary_id": pending["person.00004"], "bank": "BIDV", "account_number": "21110000123456",
-        "holder_name": "Nguyen Van An"})
+    response = client.post(
+        "/api/v1/account/",
+        headers=api_token("congan.00004"),
+        json={
+            "beneficiary_id": pending["person.00004"],
+            "bank": "BIDV",
+            "account_number": "21110000123456",
+            "holder_name": "Nguyen Van An",
+        },
+    )
     assert response.status_code == 201, response.json
     assert response.json["result"]["state"] == "pending" and response.json["result"]["bank_bin"] == "970418"
     assert any(w["code"] == "account_change_pending" for w in response.json["warnings"])
-    response = client.post("/api/v1/account/", headers=api_token("congan.00004"), json={
-        "beneficiary_id": pending["person.00037"], "bank": "BIDV", "account_number": "21110000123456",
-        "holder_name": "Trần Thị Bình"})
+    response = client.post(
+        "/api/v1/account/",
+        headers=api_token("congan.00004"),
+        json={
+            "beneficiary_id": pending["person.00037"],
+            "bank": "BIDV",
+            "account_number": "21110000123456",
+            "holder_name": "Trần Thị Bình",
+        },
+    )
     assert response.status_code == 404
-    response = client.post("/api/v1/account/", headers=api_token("congan.00004"), json={
-        "beneficiary_id": pending["person.00004"], "bank": "Ngân hàng Sao Hỏa", "account_number": "21110000123456",
-        "holder_name": "Nguyen Van An"})
+    response = client.post(
+        "/api/v1/account/",
+        headers=api_token("congan.00004"),
+        json={
+            "beneficiary_id": pending["person.00004"],
+            "bank": "Ngân hàng Sao Hỏa",
+            "account_number": "21110000123456",
+            "holder_name": "Nguyen Van An",
+        },
+    )
     assert response.status_code == 400 and response.json["problem"]["field"] == "bank"
     assert client.post("/api/v1/account/", headers=api_token("phong.001"), json={}).status_code == 403
 
@@ -170,10 +217,20 @@ def period_001(app, make_person, verified_account):
         verified_account(a, "0011223344")
         make_person("00001", "Lê Thị Bình", case_type=3)
         make_person("00037", "Trần Thị Phúc", case_type=1)
-        p1 = payout.create_period(db.session, name="Tháng 02/2025 Ba Đình", period_date=dt.date(2025, 2, 1),
-                                  unit=unit(db.session, "001"), user_id=None)
-        p2 = payout.create_period(db.session, name="Tháng 02/2025 Hoàn Kiếm", period_date=dt.date(2025, 2, 1),
-                                  unit=unit(db.session, "002"), user_id=None)
+        p1 = payout.create_period(
+            db.session,
+            name="Tháng 02/2025 Ba Đình",
+            period_date=dt.date(2025, 2, 1),
+            unit=unit(db.session, "001"),
+            user_id=None,
+        )
+        p2 = payout.create_period(
+            db.session,
+            name="Tháng 02/2025 Hoàn Kiếm",
+            period_date=dt.date(2025, 2, 1),
+            unit=unit(db.session, "002"),
+            user_id=None,
+        )
         db.session.commit()
         return {"001": p1.id, "002": p2.id}
 
@@ -267,13 +324,25 @@ def test_payout_api_and_new_period(app, api_token, client_for, period_001, run_j
     # A new period from the screen.
     phong = client_for("phong.002")
     assert phong.get("/payoutperiodview/add").status_code == 302
-    response = phong.post("/payoutperiodview/new/", data={
-        "csrf_token": page_token(phong), "name": "Tết 2026", "period_date": "2026-02-01",
-        "unit": str(unit_id("002"))})
+    response = phong.post(
+        "/payoutperiodview/new/",
+        data={
+            "csrf_token": page_token(phong),
+            "name": "Tết 2026",
+            "period_date": "2026-02-01",
+            "unit": str(unit_id("002")),
+        },
+    )
     assert response.status_code == 302
-    response = phong.post("/payoutperiodview/new/", data={
-        "csrf_token": page_token(phong), "name": "Tết 2026 b", "period_date": "2026-02-01",
-        "unit": str(unit_id("001"))})
+    response = phong.post(
+        "/payoutperiodview/new/",
+        data={
+            "csrf_token": page_token(phong),
+            "name": "Tết 2026 b",
+            "period_date": "2026-02-01",
+            "unit": str(unit_id("001")),
+        },
+    )
     assert response.status_code == 200  # not a choice for this user
 
 
@@ -298,18 +367,23 @@ def test_account_list_import_job(app, client_for, make_person, tmp_path, run_job
         b = make_person("00004", "Lê Thị Bình", cccd="001145000102")
         make_person("00037", "Trần Thị Phúc", cccd="001145000103")
         make_person("00004", "Phạm Văn Cường", cccd="001045000104")
-    path = _account_sheet(tmp_path, [
-        ("Nguyễn Văn An", "001045000101", "0011223344", "Vietcombank", "NGUYEN VAN AN"),
-        ("Lê Thị Bình", "001145000102", "0011223344", "VCB", "Le Thi Binh"),  # same account as An: flagged
-        ("Trần Thị Phúc", "001145000103", "5556667778", "BIDV", ""),  # another district: not found
-        ("Nguyễn Văn An", "001045000101", "0011223344", "Vietcombank", ""),  # repeats row 1
-        ("Phạm Văn Cường", "001045000104", "12a", "Ngân hàng lạ", "PHAM VAN C"),
-    ])
+    path = _account_sheet(
+        tmp_path,
+        [
+            ("Nguyễn Văn An", "001045000101", "0011223344", "Vietcombank", "NGUYEN VAN AN"),
+            ("Lê Thị Bình", "001145000102", "0011223344", "VCB", "Le Thi Binh"),  # same account as An: flagged
+            ("Trần Thị Phúc", "001145000103", "5556667778", "BIDV", ""),  # another district: not found
+            ("Nguyễn Văn An", "001045000101", "0011223344", "Vietcombank", ""),  # repeats row 1
+            ("Phạm Văn Cường", "001045000104", "12a", "Ngân hàng lạ", "PHAM VAN C"),
+        ],
+    )
     client = client_for("congan.00004")
     with open(path, "rb") as fh:
-        response = client.post("/accountimportview/upload/", data={
-            "csrf_token": page_token(client), "file": (fh, "tai-khoan.xlsx"), "unit": str(unit_id("00004"))},
-            content_type="multipart/form-data")
+        response = client.post(
+            "/accountimportview/upload/",
+            data={"csrf_token": page_token(client), "file": (fh, "tai-khoan.xlsx"), "unit": str(unit_id("00004"))},
+            content_type="multipart/form-data",
+        )
     assert response.status_code == 302
     run_jobs()
     with app.app_context():
@@ -318,13 +392,16 @@ def test_account_list_import_job(app, client_for, make_person, tmp_path, run_job
         assert (batch.rows_total, batch.rows_imported, batch.rows_duplicate, batch.rows_error) == (5, 2, 1, 2)
         accounts = db.session.scalars(select(PaymentAccount).order_by(PaymentAccount.id)).all()
         assert [(x.beneficiary_id, x.state, x.source, x.shared_flag) for x in accounts] == [
-            (a, "pending", "import", True), (b, "pending", "import", True)]
+            (a, "pending", "import", True),
+            (b, "pending", "import", True),
+        ]
         assert accounts[0].entered_by_id == user_id(db.session, "congan.00004")
         pk = batch.id
         from app.models import AuditLog
 
-        [record] = db.session.scalars(select(AuditLog).where(AuditLog.action == "bulk",
-                                                             AuditLog.entity == "import_batch")).all()
+        [record] = db.session.scalars(
+            select(AuditLog).where(AuditLog.action == "bulk", AuditLog.entity == "import_batch")
+        ).all()
         assert (record.entity_id, record.username) == (str(pk), "congan.00004")
         assert json.loads(record.new_values)["rows_imported"] == 2
     html = client.get(f"/accountimportview/detail/{pk}").get_data(as_text=True)
@@ -350,8 +427,9 @@ def test_cli_sync_and_import(app, make_person, tmp_path):
 
     with app.app_context():
         make_person("00004", "Nguyễn Văn An", cccd="001045000101")
-        period = payout.create_period(db.session, name="CLI 02/2025", period_date=dt.date(2025, 2, 1),
-                                      unit=unit(db.session, "001"), user_id=None)
+        period = payout.create_period(
+            db.session, name="CLI 02/2025", period_date=dt.date(2025, 2, 1), unit=unit(db.session, "001"), user_id=None
+        )
         db.session.commit()
         period_id = period.id
     runner = app.test_cli_runner()

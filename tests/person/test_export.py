@@ -1,5 +1,6 @@
 """The beneficiary list as .xlsx: the rows on screen (same filters), within scope, masked, logged; numbers are
 numeric cells."""
+
 from __future__ import annotations
 
 import io
@@ -29,7 +30,7 @@ def _rows(response):
     ws = openpyxl.load_workbook(io.BytesIO(response.data)).worksheets[0]
     rows = [list(r) for r in ws.iter_rows(values_only=True)]
     header = next(i for i, r in enumerate(rows) if r and r[0] == "STT")
-    return rows[header], rows[header + 1:], ws, header
+    return rows[header], rows[header + 1 :], ws, header
 
 
 def _flt(app, column, opr):

@@ -1,4 +1,5 @@
 """/person/<id>: every section of one person's file, masked for masked roles, logged, 404 out of scope."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -35,20 +36,33 @@ def full_person(app, make_person):
         s = db.session
         person = s.get(Beneficiary, pid)
         person.match_status, person.match_cccd, person.match_score = "matched", CCCD, 97
-        person.match_diff = json.dumps({"cccd": [CCCD, CCCD[:-1] + "9"],
-                                        "full_name": ["Nguyễn Hoàng Kiên", "Nguyễn Hoàng Kiến"]})
+        person.match_diff = json.dumps(
+            {"cccd": [CCCD, CCCD[:-1] + "9"], "full_name": ["Nguyễn Hoàng Kiên", "Nguyễn Hoàng Kiến"]}
+        )
         person.review_note, person.reviewed_at = "Đã đối chiếu với CCCD gốc", dt.datetime(2024, 1, 10, 9, 0)
         person.reviewed_by_id = _user_id(s, "congan.00004")
         s.commit()
         record_visit(s, pid, answers(), None, today=TODAY)
         s.commit()
-        account, _ = accounts.enter_account(s, beneficiary_id=pid, channel=None, bank="970436", account_number=ACCOUNT,
-                                            holder_name="Nguyễn Hoàng Kiên", source="police",
-                                            user_id=_user_id(s, "congan.00004"))
+        account, _ = accounts.enter_account(
+            s,
+            beneficiary_id=pid,
+            channel=None,
+            bank="970436",
+            account_number=ACCOUNT,
+            holder_name="Nguyễn Hoàng Kiên",
+            source="police",
+            user_id=_user_id(s, "congan.00004"),
+        )
         accounts.verify_account(s, account.id, _user_id(s, "congan2.00004"), approve=True)
         s.commit()
-        period = payout.create_period(s, name="Tháng 02/2025", period_date=dt.date(2025, 2, 1),
-                                      unit=find_unit(s, "001", "2024"), user_id=_user_id(s, "phong.001"))
+        period = payout.create_period(
+            s,
+            name="Tháng 02/2025",
+            period_date=dt.date(2025, 2, 1),
+            unit=find_unit(s, "001", "2024"),
+            user_id=_user_id(s, "phong.001"),
+        )
         s.commit()
         payout.sync_payout_list(s, period.id, find_unit(s, "001", "2024"))
         s.commit()
@@ -59,8 +73,16 @@ def full_person(app, make_person):
 
 def test_person_page_shows_every_section(app, client_for, full_person):
     html = client_for("congan.00004").get(f"/person/{full_person}").get_data(as_text=True)
-    for section in ("section-person", "section-enrolments", "section-matching", "section-visits",
-                    "section-accounts", "section-payout", "section-holds", "section-audit"):
+    for section in (
+        "section-person",
+        "section-enrolments",
+        "section-matching",
+        "section-visits",
+        "section-accounts",
+        "section-payout",
+        "section-holds",
+        "section-audit",
+    ):
         assert f'id="{section}"' in html
     assert "Nguyễn Hoàng Kiên" in html and "Số 5 phố Hàng Bông" in html
     assert CCCD in html and ACCOUNT in html  # congan sees full numbers
@@ -87,7 +109,7 @@ def test_the_audit_trail_of_the_page_reads_as_vietnamese(app, client_for, full_p
     client.get(f"/person/{full_person}")  # leaves a "view" record on the trail the next visit shows
     html = client.get(f"/person/{full_person}").get_data(as_text=True)
     assert "Hồ sơ đối tượng — Nguyễn Hoàng Kiên" in html
-    trail = html[html.index('id="section-audit"'):]
+    trail = html[html.index('id="section-audit"') :]
     assert "trang hồ sơ đối tượng" in trail and "person page" not in trail
     assert ">beneficiary<" not in trail
 
@@ -123,8 +145,13 @@ def test_lists_link_the_name_to_the_person_page(app, client_for, full_person):
     with app.app_context():
         case_type = db.session.get(Beneficiary, full_person).case_type
     client = client_for("congan.00004")
-    for url in ("/beneficiaryview/list/", "/paymentaccountview/list/", "/payoutlineview/list/", "/visits/",
-                f"/cases/?type={case_type}"):
+    for url in (
+        "/beneficiaryview/list/",
+        "/paymentaccountview/list/",
+        "/payoutlineview/list/",
+        "/visits/",
+        f"/cases/?type={case_type}",
+    ):
         response = client.get(url)
         assert response.status_code == 200, url
         assert f"/person/{full_person}" in response.get_data(as_text=True), url

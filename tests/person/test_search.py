@@ -1,6 +1,7 @@
 """Finding people: names and addresses ignore tones and case (web list and REST), names sort in Vietnamese
 alphabetical order, a masked role finds a person by the exact account number; the keys are filled by the
 ORM, the import and the migration's backfill."""
+
 from __future__ import annotations
 
 import prison as rison
@@ -31,8 +32,9 @@ def _flt(app, column, opr):
 
 
 def _api_ids(app, headers, filters, **extra):
-    response = app.test_client().get("/api/v1/beneficiary/?q=" + rison.dumps(dict(extra, filters=filters)),
-                                     headers=headers)
+    response = app.test_client().get(
+        "/api/v1/beneficiary/?q=" + rison.dumps(dict(extra, filters=filters)), headers=headers
+    )
     assert response.status_code == 200, response.get_data(as_text=True)
     return response.json["ids"]
 
@@ -93,8 +95,11 @@ def test_lists_sort_names_in_vietnamese_order(app, api_token, client_for, make_p
     for name in reversed(ORDERED):
         make_person(name)
     headers = api_token("canbo.00004")
-    response = app.test_client().get("/api/v1/beneficiary/?q=" + rison.dumps(
-        {"order_column": "full_name", "order_direction": "asc", "columns": ["full_name"]}), headers=headers)
+    response = app.test_client().get(
+        "/api/v1/beneficiary/?q="
+        + rison.dumps({"order_column": "full_name", "order_direction": "asc", "columns": ["full_name"]}),
+        headers=headers,
+    )
     assert [r["full_name"] for r in response.json["result"]] == ORDERED
     html = client_for("canbo.00004").get("/beneficiaryview/list/").get_data(as_text=True)
     assert [n for n in sorted(ORDERED, key=html.find)] == ORDERED and all(n in html for n in ORDERED)
@@ -126,8 +131,9 @@ def test_migration_backfill_fills_every_row(app, make_person):
     with app.app_context():
         db.session.execute(db.text("UPDATE beneficiary SET search_key = '', sort_key = '', address_key = NULL"))
         migration._backfill(db.session.connection())
-        row = db.session.execute(db.text("SELECT search_key, address_key, sort_key FROM beneficiary WHERE id = :i"),
-                                 {"i": pid}).one()
+        row = db.session.execute(
+            db.text("SELECT search_key, address_key, sort_key FROM beneficiary WHERE id = :i"), {"i": pid}
+        ).one()
         db.session.commit()
     assert row.search_key == "nguyen hoang kien" and row.address_key == "hang bong" and row.sort_key.isdigit()
 

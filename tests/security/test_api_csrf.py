@@ -1,4 +1,5 @@
 """Cookie-authenticated writes to the REST API need the CSRF token; JWT requests do not."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -17,9 +18,11 @@ def _runs(app) -> int:
 def test_cookie_api_write_without_token_is_refused(app, client_for):
     client = client_for("congan.00004")
     # A cross-site form post carries the cookie but not the token.
-    for response in (client.post("/api/v1/match/", json={}),
-                     client.post("/api/v1/match/", data={"unit": "00004"}),
-                     client.post("/api/v1/match/", json={}, headers={"X-CSRFToken": "forged"})):
+    for response in (
+        client.post("/api/v1/match/", json={}),
+        client.post("/api/v1/match/", data={"unit": "00004"}),
+        client.post("/api/v1/match/", json={}, headers={"X-CSRFToken": "forged"}),
+    ):
         assert response.status_code == 400
     assert _runs(app) == 0
     # Reads with the cookie still work.

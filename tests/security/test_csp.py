@@ -1,4 +1,5 @@
 """Content-Security-Policy: no inline code but the scripts carrying the request's nonce, no eval."""
+
 from __future__ import annotations
 
 import re
@@ -12,8 +13,13 @@ JS_URL = re.compile(r"""(href|src|action)\s*=\s*["']\s*javascript:""", re.IGNORE
 PAGES = {
     "admin": ["/", "/users/list/", "/users/add", "/swagger/v1", "/auditlogview/list/"],
     "congan.00004": ["/", "/beneficiaryview/list/", "/visits/", "/cases/", "/openingtasks/", "/workgroupview/list/"],
-    "phong.001": ["/", "/importbatchview/list/", "/importbatchview/upload/", "/matchreviewview/list/",
-                  "/payoutperiodview/list/"],
+    "phong.001": [
+        "/",
+        "/importbatchview/list/",
+        "/importbatchview/upload/",
+        "/matchreviewview/list/",
+        "/payoutperiodview/list/",
+    ],
 }
 
 

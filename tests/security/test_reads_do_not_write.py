@@ -1,4 +1,5 @@
 """A GET never changes data: derived data (visit list rows, case types, campaign steps) follows the writes."""
+
 from __future__ import annotations
 
 import contextlib
@@ -36,8 +37,9 @@ def _campaign(app, units, user_ids):
     from app.services.visits import campaigns
 
     with app.app_context():
-        c = campaigns.create_campaign(db.session, name="Tết 2025", year=2025, unit_id=units["01"],
-                                      user_id=user_ids["so.ldtbxh"])
+        c = campaigns.create_campaign(
+            db.session, name="Tết 2025", year=2025, unit_id=units["01"], user_id=user_ids["so.ldtbxh"]
+        )
         db.session.commit()
         return c.id
 

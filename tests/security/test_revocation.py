@@ -1,4 +1,5 @@
 """Tokens and sessions end when the password, the roles or the unit of the account change."""
+
 from __future__ import annotations
 
 import itertools
@@ -28,8 +29,9 @@ def account(app):
 
 def _credentials(app, name):
     client = app.test_client()
-    tokens = client.post("/api/v1/security/login", json={"username": name, "password": DEMO_PASSWORD,
-                                                          "provider": "db", "refresh": True}).json
+    tokens = client.post(
+        "/api/v1/security/login", json={"username": name, "password": DEMO_PASSWORD, "provider": "db", "refresh": True}
+    ).json
     browser = app.test_client()
     login(browser, name)
     return tokens, browser
@@ -38,8 +40,7 @@ def _credentials(app, name):
 def _alive(app, tokens, browser) -> tuple[bool, bool, bool]:
     client = app.test_client()
     access = client.get("/api/v1/beneficiary/", headers={"Authorization": f"Bearer {tokens['access_token']}"})
-    refresh = client.post("/api/v1/security/refresh",
-                          headers={"Authorization": f"Bearer {tokens['refresh_token']}"})
+    refresh = client.post("/api/v1/security/refresh", headers={"Authorization": f"Bearer {tokens['refresh_token']}"})
     page = browser.get("/beneficiaryview/list/")
     return access.status_code == 200, refresh.status_code == 200, page.status_code == 200
 
@@ -77,10 +78,13 @@ def test_change_revokes_tokens_and_sessions(app, login_guard_reset, account, how
     # Signing in again gives working credentials.
     password = "Other@12345x" if how is _new_password else DEMO_PASSWORD
     client = app.test_client()
-    fresh = client.post("/api/v1/security/login", json={"username": account, "password": password,
-                                                         "provider": "db"}).json
-    assert client.get("/api/v1/beneficiary/",
-                      headers={"Authorization": f"Bearer {fresh['access_token']}"}).status_code == 200
+    fresh = client.post(
+        "/api/v1/security/login", json={"username": account, "password": password, "provider": "db"}
+    ).json
+    assert (
+        client.get("/api/v1/beneficiary/", headers={"Authorization": f"Bearer {fresh['access_token']}"}).status_code
+        == 200
+    )
 
 
 def test_other_changes_and_other_sign_ins_keep_credentials(app, login_guard_reset, account):
@@ -96,8 +100,9 @@ def test_other_changes_and_other_sign_ins_keep_credentials(app, login_guard_rese
 
 def test_cli_create_user_on_an_existing_account_revokes(app, login_guard_reset, account):
     tokens, browser = _credentials(app, account)
-    result = app.test_cli_runner().invoke(args=["asxh", "create-user", account, "--role", "Công an xã",
-                                                "--unit", "00004", "--password", "Cli@12345xy"])
+    result = app.test_cli_runner().invoke(
+        args=["asxh", "create-user", account, "--role", "Công an xã", "--unit", "00004", "--password", "Cli@12345xy"]
+    )
     assert result.exit_code == 0, result.output
     assert _alive(app, tokens, browser) == (False, False, False)
 

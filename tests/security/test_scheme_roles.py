@@ -1,6 +1,7 @@
 """Roles per scheme: the permission sets stay in one table, the scheme names them and says at which unit kinds
 their users sit (2025: no district office; the commune social-affairs officer holds what it and the commune
 labour officer held)."""
+
 import pytest
 
 from app.security.roles import PERMISSION_SETS, ROLE_BY_KEY, ROLES, roles_for
@@ -12,7 +13,10 @@ def test_every_role_of_a_scheme_is_a_permission_set_placed_at_its_levels(scheme)
     roles = roles_for(scheme, "Sở quản lý an sinh")
     assert len({r.name for r in roles}) == len(roles)
     for role in roles:
-        assert (role.views, role.capabilities) == (PERMISSION_SETS[role.key].views, PERMISSION_SETS[role.key].capabilities)
+        assert (role.views, role.capabilities) == (
+            PERMISSION_SETS[role.key].views,
+            PERMISSION_SETS[role.key].capabilities,
+        )
         assert role.kinds and set(role.kinds) <= set(SCHEME_LEVELS[scheme])
     for kind in SCHEME_LEVELS[scheme]:  # every level has someone
         assert any(kind in r.kinds for r in roles if not r.is_admin)
@@ -37,11 +41,13 @@ def test_2025_roles():
         assert xa.views[view] == ("write" if "write" in levels else "read")
 
 
-@pytest.mark.parametrize("role, unit", [("Phòng LĐTBXH", "00004"), ("Công an xã", "001"), ("Sở LĐTBXH", "00004"),
-                                        ("Cán bộ LĐTBXH xã", "01")])
+@pytest.mark.parametrize(
+    "role, unit", [("Phòng LĐTBXH", "00004"), ("Công an xã", "001"), ("Sở LĐTBXH", "00004"), ("Cán bộ LĐTBXH xã", "01")]
+)
 def test_create_user_refuses_a_unit_the_role_does_not_sit_at(app, role, unit):
-    result = app.test_cli_runner().invoke(args=["asxh", "create-user", "sai.cap", "--role", role, "--unit", unit,
-                                                "--password", "Bí-mật@2024x"])
+    result = app.test_cli_runner().invoke(
+        args=["asxh", "create-user", "sai.cap", "--role", role, "--unit", unit, "--password", "Bí-mật@2024x"]
+    )
     assert result.exit_code != 0
     assert f"Vai trò {role} chỉ gán cho người dùng ở cấp" in result.output and "theo sơ đồ đơn vị hành" in result.output
     from app.extensions import db
@@ -63,10 +69,22 @@ def test_the_user_screen_refuses_a_unit_the_role_does_not_sit_at(app, client_for
 
     def add(username, unit_code):
         page = admin.get("/users/add").get_data(as_text=True)
-        return admin.post("/users/add", data={
-            "csrf_token": csrf_from(page), "first_name": "Thử", "last_name": "Cấp", "username": username,
-            "active": "y", "email": f"{username}@asxh.local", "roles": str(role_id), "unit": str(units[unit_code]),
-            "password": "Bí-mật@2024x", "conf_password": "Bí-mật@2024x"}, follow_redirects=True)
+        return admin.post(
+            "/users/add",
+            data={
+                "csrf_token": csrf_from(page),
+                "first_name": "Thử",
+                "last_name": "Cấp",
+                "username": username,
+                "active": "y",
+                "email": f"{username}@asxh.local",
+                "roles": str(role_id),
+                "unit": str(units[unit_code]),
+                "password": "Bí-mật@2024x",
+                "conf_password": "Bí-mật@2024x",
+            },
+            follow_redirects=True,
+        )
 
     refused = add("phong.sai", "00004").get_data(as_text=True)
     assert "Vai trò Phòng LĐTBXH chỉ gán cho người dùng ở cấp quận/huyện" in refused

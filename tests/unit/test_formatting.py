@@ -1,4 +1,5 @@
 """Display formats: times stored in UTC are shown in Hanoi time; numbers and shares the Vietnamese way."""
+
 import datetime as dt
 
 from app.services.formatting import (

@@ -4,6 +4,7 @@ Before: about twelve maps across views, services and templates had drifted (the 
 three hold reasons of ten, and "mismatch" differently from the payout list; the audit view labelled an
 action the action codes lacked).
 """
+
 from __future__ import annotations
 
 import ast
@@ -84,14 +85,19 @@ def _label_maps(path: Path):
         if not isinstance(node, ast.Dict) or len(node.keys) < 2:
             continue
         keys = {k.value for k in node.keys if isinstance(k, ast.Constant)}
-        marked = all(isinstance(v, ast.Call) and isinstance(v.func, ast.Name) and v.func.id in MARKERS
-                     for v in node.values)
+        marked = all(
+            isinstance(v, ast.Call) and isinstance(v.func, ast.Name) and v.func.id in MARKERS for v in node.values
+        )
         for code_set, codes in all_codes.items():
             if marked and len(keys) >= 2 and keys <= codes:
                 yield f"{path.relative_to(ROOT)}:{node.lineno}: a copy of the {code_set} labels"
 
 
 def test_no_label_map_outside_the_code_modules():
-    files = [p for base in ("app", "jobs") for p in sorted((ROOT / base).rglob("*.py"))
-             if p.relative_to(ROOT).as_posix() not in LABEL_HOMES and "migrations" not in p.parts]
+    files = [
+        p
+        for base in ("app", "jobs")
+        for p in sorted((ROOT / base).rglob("*.py"))
+        if p.relative_to(ROOT).as_posix() not in LABEL_HOMES and "migrations" not in p.parts
+    ]
     assert [hit for path in files for hit in _label_maps(path)] == []

@@ -1,6 +1,7 @@
 """Domain normalisation (app.services.registry.normalize) and problem messages (app.services.messages).
 
 All names and numbers below are synthetic."""
+
 from __future__ import annotations
 
 import ast
@@ -21,11 +22,31 @@ BANKS_CSV = ROOT / "fixtures" / "banks.csv"
 TODAY = dt.date(2025, 6, 1)
 
 NAMES = [
-    "Nguyễn Văn An", "Trần Thị Bích Ngọc", "Lê Hoàng Phúc", "Phạm Thị Hương", "Đặng Văn Ánh",
-    "Vũ Đức Thắng", "Hoàng Thị Thu Hà", "Bùi Quang Vinh", "Đỗ Thị Mỹ Linh", "Ngô Quốc Việt",
-    "Dương Văn Trường", "Lý Thị Yến", "Hồ Ngọc Ẩn", "Trịnh Văn Ước", "Đinh Thị Ổn",
-    "Nguyễn Thị Hoà", "Quách Thị Thuỷ", "Nguyễn Văn Khuyến", "Hứa Văn Ưng", "Ông Văn Ích",
-    "Lương Thế Vinh", "Tạ Thị Ỷ", "Phùng Thị Ửng", "Khổng Minh Đức", "Mai Thị Ngoãn",
+    "Nguyễn Văn An",
+    "Trần Thị Bích Ngọc",
+    "Lê Hoàng Phúc",
+    "Phạm Thị Hương",
+    "Đặng Văn Ánh",
+    "Vũ Đức Thắng",
+    "Hoàng Thị Thu Hà",
+    "Bùi Quang Vinh",
+    "Đỗ Thị Mỹ Linh",
+    "Ngô Quốc Việt",
+    "Dương Văn Trường",
+    "Lý Thị Yến",
+    "Hồ Ngọc Ẩn",
+    "Trịnh Văn Ước",
+    "Đinh Thị Ổn",
+    "Nguyễn Thị Hoà",
+    "Quách Thị Thuỷ",
+    "Nguyễn Văn Khuyến",
+    "Hứa Văn Ưng",
+    "Ông Văn Ích",
+    "Lương Thế Vinh",
+    "Tạ Thị Ỷ",
+    "Phùng Thị Ửng",
+    "Khổng Minh Đức",
+    "Mai Thị Ngoãn",
 ]
 UPPER_NAMES = ["NGUYỄN THỊ HƯỜNG", "TRẦN VĂN QUYẾT", "ĐẶNG THỊ ẤN"]
 
@@ -33,6 +54,7 @@ UPPER_NAMES = ["NGUYỄN THỊ HƯỜNG", "TRẦN VĂN QUYẾT", "ĐẶNG THỊ 
 # ---------------------------------------------------------------------------
 # messages
 # ---------------------------------------------------------------------------
+
 
 def test_n_marks_without_translating():
     assert N_("Invalid amount: %(value)s") == "Invalid amount: %(value)s"
@@ -87,19 +109,23 @@ def test_modules_are_framework_free(module):
 # clean_text and legacy encodings
 # ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("value, expected", [
-    (None, ""),
-    ("", ""),
-    ("  Nguyễn   Văn\tAn \n", "Nguyễn Văn An"),
-    ("Nguyễn\u00a0Văn\u202fAn", "Nguyễn Văn An"),
-    ("Nguy\u200bễn Văn An\ufeff", "Nguyễn Văn An"),
-    (12, "12"),
-    (12.0, "12"),
-    (1.5, "1.5"),
-    ("\u00d0ặng Văn Ánh", "Đặng Văn Ánh"),
-    ("\u00f0ào", "đào"),
-    ("ÐINH THU HÀ", "ĐINH THU HÀ"),
-])
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        (None, ""),
+        ("", ""),
+        ("  Nguyễn   Văn\tAn \n", "Nguyễn Văn An"),
+        ("Nguyễn\u00a0Văn\u202fAn", "Nguyễn Văn An"),
+        ("Nguy\u200bễn Văn An\ufeff", "Nguyễn Văn An"),
+        (12, "12"),
+        (12.0, "12"),
+        (1.5, "1.5"),
+        ("\u00d0ặng Văn Ánh", "Đặng Văn Ánh"),
+        ("\u00f0ào", "đào"),
+        ("ÐINH THU HÀ", "ĐINH THU HÀ"),
+    ],
+)
 def test_clean_text(value, expected):
     assert nz.clean_text(value) == expected
 
@@ -176,13 +202,37 @@ def test_legacy_in_address_with_numbers():
     assert nz.clean_text(text) == "Số 12 ngõ 34 phố Hàng Bạc"
 
 
-@pytest.mark.parametrize("text", [
-    "Nguyễn Thị Hòa", "Đặng Văn Ánh", "Lê Ngọc Ý", "Trần Thủy", "Nguyễn Thị Hoà", "Quách Thị Thuỷ",
-    # Latin-1-only Vietnamese, the dangerous cases (ò/ó/ô/í are VNI codes, à/á look like marks)
-    "Hoàng Tô", "Hà Thu Hà", "Lò Mai Chí", "Tô Hoài", "Mã Hoàng Tú", "HOÀNG THU HÀ", "Toán",
-    "Khoá", "Ngoãn", "Lý Tú", "Chu Hoàng Yên", "Hoà", "Tú Hoà", "Vi Thu Hà", "Lò Thò",
-    "Nguyen Van An", "José Müller", "123 Phố Huế", "Ðinh Văn Tú",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Nguyễn Thị Hòa",
+        "Đặng Văn Ánh",
+        "Lê Ngọc Ý",
+        "Trần Thủy",
+        "Nguyễn Thị Hoà",
+        "Quách Thị Thuỷ",
+        # Latin-1-only Vietnamese, the dangerous cases (ò/ó/ô/í are VNI codes, à/á look like marks)
+        "Hoàng Tô",
+        "Hà Thu Hà",
+        "Lò Mai Chí",
+        "Tô Hoài",
+        "Mã Hoàng Tú",
+        "HOÀNG THU HÀ",
+        "Toán",
+        "Khoá",
+        "Ngoãn",
+        "Lý Tú",
+        "Chu Hoàng Yên",
+        "Hoà",
+        "Tú Hoà",
+        "Vi Thu Hà",
+        "Lò Thò",
+        "Nguyen Van An",
+        "José Müller",
+        "123 Phố Huế",
+        "Ðinh Văn Tú",
+    ],
+)
 def test_proper_unicode_is_never_converted(text):
     nfc = unicodedata.normalize("NFC", text)
     assert nz.fix_legacy_encoding(nfc) == (nfc, None)
@@ -190,16 +240,95 @@ def test_proper_unicode_is_never_converted(text):
 
 def test_no_false_positive_on_latin1_syllables():
     """Every Latin-1-only Vietnamese syllable, alone and in random multi-word names."""
-    inits = ["", "b", "c", "ch", "d", "g", "gi", "h", "k", "kh", "l", "m", "n", "ng", "nh", "ph",
-             "qu", "s", "t", "th", "tr", "v", "x"]
-    nuclei = ["a", "â", "e", "ê", "i", "o", "ô", "u", "y", "ai", "ao", "au", "ay", "âu", "ây", "eo",
-              "êu", "ia", "iê", "iu", "oa", "oe", "oi", "ôi", "ua", "uâ", "uê", "ui", "uô", "uy", "yê",
-              "oai", "oay", "uây", "uôi", "iêu", "yêu"]
+    inits = [
+        "",
+        "b",
+        "c",
+        "ch",
+        "d",
+        "g",
+        "gi",
+        "h",
+        "k",
+        "kh",
+        "l",
+        "m",
+        "n",
+        "ng",
+        "nh",
+        "ph",
+        "qu",
+        "s",
+        "t",
+        "th",
+        "tr",
+        "v",
+        "x",
+    ]
+    nuclei = [
+        "a",
+        "â",
+        "e",
+        "ê",
+        "i",
+        "o",
+        "ô",
+        "u",
+        "y",
+        "ai",
+        "ao",
+        "au",
+        "ay",
+        "âu",
+        "ây",
+        "eo",
+        "êu",
+        "ia",
+        "iê",
+        "iu",
+        "oa",
+        "oe",
+        "oi",
+        "ôi",
+        "ua",
+        "uâ",
+        "uê",
+        "ui",
+        "uô",
+        "uy",
+        "yê",
+        "oai",
+        "oay",
+        "uây",
+        "uôi",
+        "iêu",
+        "yêu",
+    ]
     finals = ["", "c", "ch", "m", "n", "ng", "nh", "p", "t"]
     tones = ["", "\u0301", "\u0300", "\u0303"]  # the tones that exist in Latin-1
     # nuclei ending in a glide take no final and never carry the tone on the glide
-    gliding = {"ai", "ao", "au", "ay", "âu", "ây", "eo", "êu", "ia", "iu", "oi", "ôi", "ua", "ui",
-               "oai", "oay", "uây", "uôi", "iêu", "yêu"}
+    gliding = {
+        "ai",
+        "ao",
+        "au",
+        "ay",
+        "âu",
+        "ây",
+        "eo",
+        "êu",
+        "ia",
+        "iu",
+        "oi",
+        "ôi",
+        "ua",
+        "ui",
+        "oai",
+        "oay",
+        "uây",
+        "uôi",
+        "iêu",
+        "yêu",
+    }
     syllables = set()
     for i in inits:
         for n in nuclei:
@@ -208,7 +337,7 @@ def test_no_false_positive_on_latin1_syllables():
                     continue
                 for pos in range(len(n) - 1 if n in gliding else len(n)):
                     for t in tones:
-                        w = unicodedata.normalize("NFC", i + n[:pos + 1] + t + n[pos + 1:] + f)
+                        w = unicodedata.normalize("NFC", i + n[: pos + 1] + t + n[pos + 1 :] + f)
                         try:
                             w.encode("latin-1")
                         except UnicodeEncodeError:
@@ -234,18 +363,31 @@ def test_legacy_fast_paths():
 # tones, keys, names
 # ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("old, new", [
-    ("Hoà", "Hòa"), ("Thuỷ", "Thủy"), ("Khoẻ", "Khỏe"), ("Toả", "Tỏa"), ("Thuý", "Thúy"),
-    ("Luỹ", "Lũy"), ("HOÀ", "HÒA"), ("THUỶ", "THỦY"), ("Nguyễn Thị Hoà", "Nguyễn Thị Hòa"),
-    ("Hoá Thuỵ", "Hóa Thụy"), ("Xoè", "Xòe"),
-])
+
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        ("Hoà", "Hòa"),
+        ("Thuỷ", "Thủy"),
+        ("Khoẻ", "Khỏe"),
+        ("Toả", "Tỏa"),
+        ("Thuý", "Thúy"),
+        ("Luỹ", "Lũy"),
+        ("HOÀ", "HÒA"),
+        ("THUỶ", "THỦY"),
+        ("Nguyễn Thị Hoà", "Nguyễn Thị Hòa"),
+        ("Hoá Thuỵ", "Hóa Thụy"),
+        ("Xoè", "Xòe"),
+    ],
+)
 def test_canonical_tone_moves_mark_to_first_vowel(old, new):
     assert nz.canonical_tone(old) == new
     assert nz.canonical_tone(new) == new
 
 
-@pytest.mark.parametrize("word", ["Quý", "Quỳnh", "Quá", "Hoàng", "Khoái", "Huỳnh", "Thuyết", "Toàn",
-                                  "Khuỷu", "Nguyễn", "An", "Hòa"])
+@pytest.mark.parametrize(
+    "word", ["Quý", "Quỳnh", "Quá", "Hoàng", "Khoái", "Huỳnh", "Thuyết", "Toàn", "Khuỷu", "Nguyễn", "An", "Hòa"]
+)
 def test_canonical_tone_leaves_other_words(word):
     assert nz.canonical_tone(word) == word
 
@@ -263,15 +405,18 @@ def test_name_key_equalities():
     assert nz.name_key(None) == ""
 
 
-@pytest.mark.parametrize("name, key", [
-    ("Nguyễn Văn An", "NGUYEN VAN AN"),
-    ("Đặng Thị Ánh", "DANG THI ANH"),
-    ("\u00d0ỗ  Văn  Ðức", "DO VAN DUC"),
-    (unicodedata.normalize("NFD", "Trần Thủy"), "TRAN THUY"),
-    ("Lê Ngọc Ý", "LE NGOC Y"),
-    ("Phùng Thị Ửng", "PHUNG THI UNG"),
-    ("", ""),
-])
+@pytest.mark.parametrize(
+    "name, key",
+    [
+        ("Nguyễn Văn An", "NGUYEN VAN AN"),
+        ("Đặng Thị Ánh", "DANG THI ANH"),
+        ("\u00d0ỗ  Văn  Ðức", "DO VAN DUC"),
+        (unicodedata.normalize("NFD", "Trần Thủy"), "TRAN THUY"),
+        ("Lê Ngọc Ý", "LE NGOC Y"),
+        ("Phùng Thị Ửng", "PHUNG THI UNG"),
+        ("", ""),
+    ],
+)
 def test_ascii_key(name, key):
     assert nz.ascii_key(name) == key
 
@@ -280,14 +425,17 @@ def test_ascii_key_all_letters_are_ascii():
     assert nz.ascii_key(" ".join(nz.VIETNAMESE_LETTERS)).isascii()
 
 
-@pytest.mark.parametrize("name, parts", [
-    ("Nguyễn Văn An", ("Nguyễn", "Văn", "An")),
-    ("Trần Thị Bích Ngọc", ("Trần", "Thị Bích", "Ngọc")),
-    ("Lê Hùng", ("Lê", "", "Hùng")),
-    ("Hùng", ("", "", "Hùng")),
-    ("  Tôn   Nữ Thị  Hà ", ("Tôn", "Nữ Thị", "Hà")),
-    ("", ("", "", "")),
-])
+@pytest.mark.parametrize(
+    "name, parts",
+    [
+        ("Nguyễn Văn An", ("Nguyễn", "Văn", "An")),
+        ("Trần Thị Bích Ngọc", ("Trần", "Thị Bích", "Ngọc")),
+        ("Lê Hùng", ("Lê", "", "Hùng")),
+        ("Hùng", ("", "", "Hùng")),
+        ("  Tôn   Nữ Thị  Hà ", ("Tôn", "Nữ Thị", "Hà")),
+        ("", ("", "", "")),
+    ],
+)
 def test_split_name(name, parts):
     assert nz.split_name(name) == parts
 
@@ -295,6 +443,7 @@ def test_split_name(name, parts):
 # ---------------------------------------------------------------------------
 # CCCD / CMND
 # ---------------------------------------------------------------------------
+
 
 def _codes(problems):
     return [p.code for p in problems]
@@ -308,8 +457,19 @@ def test_province_codes_table():
     assert "003" not in nz.PROVINCE_CODES
 
 
-@pytest.mark.parametrize("value", ["001085012345", "001 085 012 345", "001.085.012.345", "001-085-012-345",
-                                   " 001085012345 ", "'001085012345", "1,085012345E+09", "1.085012345e9"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "001085012345",
+        "001 085 012 345",
+        "001.085.012.345",
+        "001-085-012-345",
+        " 001085012345 ",
+        "'001085012345",
+        "1,085012345E+09",
+        "1.085012345e9",
+    ],
+)
 def test_parse_cccd_accepts_formats(value):
     cccd, problems = nz.parse_cccd(value, today_year=2025)
     assert cccd == "001085012345"
@@ -352,8 +512,10 @@ def test_parse_cccd_scientific_lost_digits(value):
     assert problems[0].severity == "error"
 
 
-@pytest.mark.parametrize("value, cmnd", [(123456789, "123456789"), ("012345678", "012345678"),
-                                         ("012 345 678", "012345678"), (12345678, "012345678")])
+@pytest.mark.parametrize(
+    "value, cmnd",
+    [(123456789, "123456789"), ("012345678", "012345678"), ("012 345 678", "012345678"), (12345678, "012345678")],
+)
 def test_parse_cccd_cmnd(value, cmnd):
     cccd, problems = nz.parse_cccd(value, today_year=2025)
     assert cccd is None
@@ -428,10 +590,20 @@ def test_cccd_birth_info_and_build():
         nz.cccd_birth_info("12345")
 
 
-@pytest.mark.parametrize("value, expected", [
-    ("012345678", "012345678"), (123456789, "123456789"), ("001085012345", "001085012345"),
-    ("12345678", "012345678"), ("1234", None), ("12345678901", None), ("abc", None), (None, None), ("", None),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("012345678", "012345678"),
+        (123456789, "123456789"),
+        ("001085012345", "001085012345"),
+        ("12345678", "012345678"),
+        ("1234", None),
+        ("12345678901", None),
+        ("abc", None),
+        (None, None),
+        ("", None),
+    ],
+)
 def test_parse_cmnd(value, expected):
     assert nz.parse_cmnd(value) == expected
 
@@ -440,45 +612,64 @@ def test_parse_cmnd(value, expected):
 # dates
 # ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("value, expected", [
-    (dt.date(1950, 5, 12), (dt.date(1950, 5, 12), 1950)),
-    (dt.datetime(1950, 5, 12, 8, 30), (dt.date(1950, 5, 12), 1950)),
-    (18395, (dt.date(1950, 5, 12), 1950)),  # Excel serial
-    (18395.0, (dt.date(1950, 5, 12), 1950)),
-    (18395.75, (dt.date(1950, 5, 12), 1950)),
-    (61, (dt.date(1900, 3, 1), 1900)),
-    ("12/05/1950", (dt.date(1950, 5, 12), 1950)),
-    ("1/5/1950", (dt.date(1950, 5, 1), 1950)),
-    ("12-05-1950", (dt.date(1950, 5, 12), 1950)),
-    ("12.05.1950", (dt.date(1950, 5, 12), 1950)),
-    ("1950-05-12", (dt.date(1950, 5, 12), 1950)),
-    (" 12 / 05 / 1950 ", (dt.date(1950, 5, 12), 1950)),
-    ("12/05/1950 00:00:00", (dt.date(1950, 5, 12), 1950)),
-    ("1950-05-12T00:00:00", (dt.date(1950, 5, 12), 1950)),
-    ("05/25/1950", (dt.date(1950, 5, 25), 1950)),  # month first, unambiguous
-    ("1/5/50", (dt.date(1950, 5, 1), 1950)),
-    ("1/5/15", (dt.date(2015, 5, 1), 2015)),
-    ("1/5/30", (dt.date(1930, 5, 1), 1930)),  # 2030 would be in the future
-    ("1/7/25", (dt.date(1925, 7, 1), 1925)),  # 1.7.2025 is after "today" (1.6.2025)
-    ("1950", (None, 1950)),
-    (1950, (None, 1950)),
-    (1950.0, (None, 1950)),
-    ("05/1950", (None, 1950)),
-    ("5/1950", (None, 1950)),
-    ("ngày 12 tháng 5 năm 1950", (dt.date(1950, 5, 12), 1950)),
-    ("năm 1950", (None, 1950)),
-    ("19500512", (dt.date(1950, 5, 12), 1950)),
-    ("12051950", (dt.date(1950, 5, 12), 1950)),
-    ("18395", (dt.date(1950, 5, 12), 1950)),
-    ("", (None, None)),
-    (None, (None, None)),
-])
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        (dt.date(1950, 5, 12), (dt.date(1950, 5, 12), 1950)),
+        (dt.datetime(1950, 5, 12, 8, 30), (dt.date(1950, 5, 12), 1950)),
+        (18395, (dt.date(1950, 5, 12), 1950)),  # Excel serial
+        (18395.0, (dt.date(1950, 5, 12), 1950)),
+        (18395.75, (dt.date(1950, 5, 12), 1950)),
+        (61, (dt.date(1900, 3, 1), 1900)),
+        ("12/05/1950", (dt.date(1950, 5, 12), 1950)),
+        ("1/5/1950", (dt.date(1950, 5, 1), 1950)),
+        ("12-05-1950", (dt.date(1950, 5, 12), 1950)),
+        ("12.05.1950", (dt.date(1950, 5, 12), 1950)),
+        ("1950-05-12", (dt.date(1950, 5, 12), 1950)),
+        (" 12 / 05 / 1950 ", (dt.date(1950, 5, 12), 1950)),
+        ("12/05/1950 00:00:00", (dt.date(1950, 5, 12), 1950)),
+        ("1950-05-12T00:00:00", (dt.date(1950, 5, 12), 1950)),
+        ("05/25/1950", (dt.date(1950, 5, 25), 1950)),  # month first, unambiguous
+        ("1/5/50", (dt.date(1950, 5, 1), 1950)),
+        ("1/5/15", (dt.date(2015, 5, 1), 2015)),
+        ("1/5/30", (dt.date(1930, 5, 1), 1930)),  # 2030 would be in the future
+        ("1/7/25", (dt.date(1925, 7, 1), 1925)),  # 1.7.2025 is after "today" (1.6.2025)
+        ("1950", (None, 1950)),
+        (1950, (None, 1950)),
+        (1950.0, (None, 1950)),
+        ("05/1950", (None, 1950)),
+        ("5/1950", (None, 1950)),
+        ("ngày 12 tháng 5 năm 1950", (dt.date(1950, 5, 12), 1950)),
+        ("năm 1950", (None, 1950)),
+        ("19500512", (dt.date(1950, 5, 12), 1950)),
+        ("12051950", (dt.date(1950, 5, 12), 1950)),
+        ("18395", (dt.date(1950, 5, 12), 1950)),
+        ("", (None, None)),
+        (None, (None, None)),
+    ],
+)
 def test_parse_date(value, expected):
     assert nz.parse_date(value, today=TODAY) == expected
 
 
-@pytest.mark.parametrize("value", ["31/02/1950", "abc", "13/13/1950", "00/01/1950", "13/1950", "1/1/19501",
-                                   0, -5, True, 3000000, "12/05", "1950/13/01"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "31/02/1950",
+        "abc",
+        "13/13/1950",
+        "00/01/1950",
+        "13/1950",
+        "1/1/19501",
+        0,
+        -5,
+        True,
+        3000000,
+        "12/05",
+        "1950/13/01",
+    ],
+)
 def test_parse_date_invalid(value):
     with pytest.raises(FieldError) as info:
         nz.parse_date(value, today=TODAY)
@@ -487,8 +678,10 @@ def test_parse_date_invalid(value):
     assert p.render().startswith("Invalid date of birth: ")
 
 
-@pytest.mark.parametrize("value", ["1/1/2030", "2/6/2025", "1/1/1899", "1899", 2030, "12/2030", 99999,
-                                   dt.date(2026, 1, 1), dt.date(1899, 12, 31)])
+@pytest.mark.parametrize(
+    "value",
+    ["1/1/2030", "2/6/2025", "1/1/1899", "1899", 2030, "12/2030", 99999, dt.date(2026, 1, 1), dt.date(1899, 12, 31)],
+)
 def test_parse_date_out_of_range(value):
     with pytest.raises(FieldError) as info:
         nz.parse_date(value, today=TODAY)
@@ -504,12 +697,30 @@ def test_parse_date_today_is_allowed():
 # sex, amounts, categories
 # ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("value, sex", [
-    ("Nam", "M"), ("nam", "M"), ("NAM", "M"), ("M", "M"), ("m", "M"), ("male", "M"), ("Male", "M"),
-    ("Nữ", "F"), ("nữ", "F"), ("NỮ", "F"), ("nu", "F"), ("F", "F"), ("female", "F"),
-    (unicodedata.normalize("NFD", "Nữ"), "F"), (" Nữ ", "F"), ("N÷", "F"),  # TCVN3
-    ("", None), (None, None),
-])
+
+@pytest.mark.parametrize(
+    "value, sex",
+    [
+        ("Nam", "M"),
+        ("nam", "M"),
+        ("NAM", "M"),
+        ("M", "M"),
+        ("m", "M"),
+        ("male", "M"),
+        ("Male", "M"),
+        ("Nữ", "F"),
+        ("nữ", "F"),
+        ("NỮ", "F"),
+        ("nu", "F"),
+        ("F", "F"),
+        ("female", "F"),
+        (unicodedata.normalize("NFD", "Nữ"), "F"),
+        (" Nữ ", "F"),
+        ("N÷", "F"),  # TCVN3
+        ("", None),
+        (None, None),
+    ],
+)
 def test_parse_sex(value, sex):
     assert nz.parse_sex(value) == sex
 
@@ -521,37 +732,80 @@ def test_parse_sex_invalid(value):
     assert info.value.problem.code == "sex_invalid" and info.value.problem.field == "sex"
 
 
-@pytest.mark.parametrize("value, amount", [
-    ("1.500.000", 1500000), ("1,500,000", 1500000), ("1500000", 1500000), ("1.500.000 đ", 1500000),
-    ("1.500.000₫", 1500000), ("1.500.000 VNĐ", 1500000), ("1.500.000 đồng", 1500000),
-    ("1.5 triệu", 1500000), ("1,5 triệu", 1500000), ("2 tr", 2000000), ("2tr", 2000000),
-    ("1tr5", 1500000), ("2,5tr", 2500000), ("500 nghìn", 500000), ("500 ngàn", 500000), ("500k", 500000),
-    ("360.000", 360000), ("2.789.000", 2789000), ("1 500 000", 1500000), ("1,500,000.00", 1500000),
-    ("1.500.000,00", 1500000), ("1500000.0", 1500000), ("0", 0),
-    (1500000, 1500000), (1500000.0, 1500000), (539999.99999999994, 540000),
-    ("", None), (None, None), ("  ", None),
-])
+@pytest.mark.parametrize(
+    "value, amount",
+    [
+        ("1.500.000", 1500000),
+        ("1,500,000", 1500000),
+        ("1500000", 1500000),
+        ("1.500.000 đ", 1500000),
+        ("1.500.000₫", 1500000),
+        ("1.500.000 VNĐ", 1500000),
+        ("1.500.000 đồng", 1500000),
+        ("1.5 triệu", 1500000),
+        ("1,5 triệu", 1500000),
+        ("2 tr", 2000000),
+        ("2tr", 2000000),
+        ("1tr5", 1500000),
+        ("2,5tr", 2500000),
+        ("500 nghìn", 500000),
+        ("500 ngàn", 500000),
+        ("500k", 500000),
+        ("360.000", 360000),
+        ("2.789.000", 2789000),
+        ("1 500 000", 1500000),
+        ("1,500,000.00", 1500000),
+        ("1.500.000,00", 1500000),
+        ("1500000.0", 1500000),
+        ("0", 0),
+        (1500000, 1500000),
+        (1500000.0, 1500000),
+        (539999.99999999994, 540000),
+        ("", None),
+        (None, None),
+        ("  ", None),
+    ],
+)
 def test_parse_amount(value, amount):
     assert nz.parse_amount(value) == amount
 
 
-@pytest.mark.parametrize("value", [-5, "-1.500.000", "1500.5", "1.500.000,5", "abc", 1.5, "0,5", "1.5",
-                                   "1.2.3", float("nan"), True, "1,5"])
+@pytest.mark.parametrize(
+    "value", [-5, "-1.500.000", "1500.5", "1.500.000,5", "abc", 1.5, "0,5", "1.5", "1.2.3", float("nan"), True, "1,5"]
+)
 def test_parse_amount_invalid(value):
     with pytest.raises(FieldError) as info:
         nz.parse_amount(value)
     assert info.value.problem.code == "amount_invalid" and info.value.problem.field == "amount"
 
 
-@pytest.mark.parametrize("value, code", [
-    ("BTXH", "BTXH"), ("btxh", "BTXH"), ("Bảo trợ xã hội", "BTXH"), ("bao tro xa hoi", "BTXH"),
-    ("BẢO TRỢ XÃ HỘI", "BTXH"), ("Đối tượng BTXH", "BTXH"),
-    ("NCC", "NCC"), ("Người có công", "NCC"), ("Người có công với cách mạng", "NCC"), ("nguoi co cong", "NCC"),
-    ("HN", "HN"), ("Hộ nghèo", "HN"), ("ho ngheo", "HN"),
-    ("HCN", "HCN"), ("Hộ cận nghèo", "HCN"), ("ho can ngheo", "HCN"), ("HỘ CẬN NGHÈO", "HCN"),
-    ("Khác", "KHAC"), ("khác", "KHAC"), ("KHAC", "KHAC"),
-    ("", None), (None, None),
-])
+@pytest.mark.parametrize(
+    "value, code",
+    [
+        ("BTXH", "BTXH"),
+        ("btxh", "BTXH"),
+        ("Bảo trợ xã hội", "BTXH"),
+        ("bao tro xa hoi", "BTXH"),
+        ("BẢO TRỢ XÃ HỘI", "BTXH"),
+        ("Đối tượng BTXH", "BTXH"),
+        ("NCC", "NCC"),
+        ("Người có công", "NCC"),
+        ("Người có công với cách mạng", "NCC"),
+        ("nguoi co cong", "NCC"),
+        ("HN", "HN"),
+        ("Hộ nghèo", "HN"),
+        ("ho ngheo", "HN"),
+        ("HCN", "HCN"),
+        ("Hộ cận nghèo", "HCN"),
+        ("ho can ngheo", "HCN"),
+        ("HỘ CẬN NGHÈO", "HCN"),
+        ("Khác", "KHAC"),
+        ("khác", "KHAC"),
+        ("KHAC", "KHAC"),
+        ("", None),
+        (None, None),
+    ],
+)
 def test_parse_category(value, code):
     assert nz.parse_category(value) == code
 
@@ -574,6 +828,7 @@ def test_categories_table():
 # banks
 # ---------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def banks():
     return bankdir.BankDirectory.from_csv(BANKS_CSV)
@@ -589,22 +844,51 @@ def test_bank_directory_loads_csv(banks):
     assert all(len(b.bin) == 6 for b in banks)
 
 
-@pytest.mark.parametrize("text, bin_", [
-    ("NH Nông nghiệp", "970405"), ("Agribank", "970405"), ("NN&PTNT", "970405"),
-    ("Ngân hàng Nông nghiệp và Phát triển Nông thôn Việt Nam", "970405"), ("NHNo&PTNT", "970405"),
-    ("Vietin", "970415"), ("Viettinbank", "970415"), ("VietinBank", "970415"), ("CTG", "970415"),
-    ("NHCSXH", "999888"), ("Ngân hàng Chính sách", "999888"), ("CSXH", "999888"),
-    ("Ngân hàng Chính sách Xã hội", "999888"), ("VBSP", "999888"),
-    ("VCB", "970436"), ("Ngoại thương", "970436"), ("Vietcombank", "970436"), ("Vietcom bank", "970436"),
-    ("Ngân hàng TMCP Ngoại Thương Việt Nam", "970436"), ("ngan hang ngoai thuong", "970436"),
-    ("BIDV", "970418"), ("Đầu tư và Phát triển", "970418"), ("BIDV CN Thăng Long", "970418"),
-    ("LienVietPostBank", "970449"), ("Liên Việt Post Bank", "970449"), ("LPBank", "970449"),
-    ("Viettel Money", "971005"), ("MoMo", "971025"), ("Ví MoMo", "971025"), ("VNPT Money", "971011"),
-    ("DongA Bank", "970406"), ("Ocean Bank", "970414"), ("Viet Capital Bank", "970454"),
-    ("Techcombank", "970407"), ("MB Bank", "970422"), ("VP Bank", "970432"), ("970436", "970436"),
-    ("Agribank chi nhánh Hoàn Kiếm", "970405"), ("Ngân hàng TNHH MTV HSBC (Việt Nam)", "458761"),
-    ("Ngân hàng Công nghiệp Hàn Quốc - Chi nhánh Hà Nội", "970455"),
-])
+@pytest.mark.parametrize(
+    "text, bin_",
+    [
+        ("NH Nông nghiệp", "970405"),
+        ("Agribank", "970405"),
+        ("NN&PTNT", "970405"),
+        ("Ngân hàng Nông nghiệp và Phát triển Nông thôn Việt Nam", "970405"),
+        ("NHNo&PTNT", "970405"),
+        ("Vietin", "970415"),
+        ("Viettinbank", "970415"),
+        ("VietinBank", "970415"),
+        ("CTG", "970415"),
+        ("NHCSXH", "999888"),
+        ("Ngân hàng Chính sách", "999888"),
+        ("CSXH", "999888"),
+        ("Ngân hàng Chính sách Xã hội", "999888"),
+        ("VBSP", "999888"),
+        ("VCB", "970436"),
+        ("Ngoại thương", "970436"),
+        ("Vietcombank", "970436"),
+        ("Vietcom bank", "970436"),
+        ("Ngân hàng TMCP Ngoại Thương Việt Nam", "970436"),
+        ("ngan hang ngoai thuong", "970436"),
+        ("BIDV", "970418"),
+        ("Đầu tư và Phát triển", "970418"),
+        ("BIDV CN Thăng Long", "970418"),
+        ("LienVietPostBank", "970449"),
+        ("Liên Việt Post Bank", "970449"),
+        ("LPBank", "970449"),
+        ("Viettel Money", "971005"),
+        ("MoMo", "971025"),
+        ("Ví MoMo", "971025"),
+        ("VNPT Money", "971011"),
+        ("DongA Bank", "970406"),
+        ("Ocean Bank", "970414"),
+        ("Viet Capital Bank", "970454"),
+        ("Techcombank", "970407"),
+        ("MB Bank", "970422"),
+        ("VP Bank", "970432"),
+        ("970436", "970436"),
+        ("Agribank chi nhánh Hoàn Kiếm", "970405"),
+        ("Ngân hàng TNHH MTV HSBC (Việt Nam)", "458761"),
+        ("Ngân hàng Công nghiệp Hàn Quốc - Chi nhánh Hà Nội", "970455"),
+    ],
+)
 def test_bank_resolve_exact(banks, text, bin_):
     got, score, candidates = banks.resolve(text)
     assert (got, score) == (bin_, 100.0)
@@ -612,9 +896,14 @@ def test_bank_resolve_exact(banks, text, bin_):
     assert bankdir.is_confident(score)
 
 
-@pytest.mark.parametrize("text, bin_", [
-    ("Agribank Hà Nội", "970405"), ("Vietcombank Hà Nội", "970436"), ("NH NN&PTNT Ba Đình", "970405"),
-])
+@pytest.mark.parametrize(
+    "text, bin_",
+    [
+        ("Agribank Hà Nội", "970405"),
+        ("Vietcombank Hà Nội", "970436"),
+        ("NH NN&PTNT Ba Đình", "970405"),
+    ],
+)
 def test_bank_resolve_contained(banks, text, bin_):
     got, score, candidates = banks.resolve(text)
     assert got == bin_ and score == 90.0 and candidates[0] == bin_
@@ -654,12 +943,29 @@ def test_bank_aliases_point_at_known_bins(banks):
 
 
 def test_bank_directory_from_rows_and_former_name_delimiters():
-    d = bankdir.BankDirectory([
-        {"bin": "970406", "code": "VIKKI", "short_name": "Vikki Bank", "name_vi": "Ngân hàng TNHH MTV Số Vikki",
-         "swift": "", "kind": "bank", "former_names": "DongA Bank; Ngân hàng Đông Á"},
-        {"bin": "970414", "code": "MBV", "short_name": "MBV", "name_vi": "Ngân hàng TNHH MTV Việt Nam Hiện Đại",
-         "swift": "", "kind": "bank", "former_names": "Ocean Bank|OceanBank"},
-    ], aliases={})
+    d = bankdir.BankDirectory(
+        [
+            {
+                "bin": "970406",
+                "code": "VIKKI",
+                "short_name": "Vikki Bank",
+                "name_vi": "Ngân hàng TNHH MTV Số Vikki",
+                "swift": "",
+                "kind": "bank",
+                "former_names": "DongA Bank; Ngân hàng Đông Á",
+            },
+            {
+                "bin": "970414",
+                "code": "MBV",
+                "short_name": "MBV",
+                "name_vi": "Ngân hàng TNHH MTV Việt Nam Hiện Đại",
+                "swift": "",
+                "kind": "bank",
+                "former_names": "Ocean Bank|OceanBank",
+            },
+        ],
+        aliases={},
+    )
     assert d.get("970406").former_names == ("DongA Bank", "Ngân hàng Đông Á")
     assert d.resolve("Ngân hàng Đông Á")[:2] == ("970406", 100.0)
     assert d.resolve("OceanBank")[:2] == ("970414", 100.0)
@@ -674,11 +980,21 @@ def test_is_confident():
 # account numbers
 # ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("value, number", [
-    ("0123456789", "0123456789"), ("0123 456 789", "0123456789"), ("0123.456.789", "0123456789"),
-    ("0123-456-789", "0123456789"), (" '0011223344 ", "0011223344"), (123456789, "123456789"),
-    (123456789012.0, "123456789012"), ("1,23456789012E+11", "123456789012"), ("1234567890.0", "1234567890"),
-])
+
+@pytest.mark.parametrize(
+    "value, number",
+    [
+        ("0123456789", "0123456789"),
+        ("0123 456 789", "0123456789"),
+        ("0123.456.789", "0123456789"),
+        ("0123-456-789", "0123456789"),
+        (" '0011223344 ", "0011223344"),
+        (123456789, "123456789"),
+        (123456789012.0, "123456789012"),
+        ("1,23456789012E+11", "123456789012"),
+        ("1234567890.0", "1234567890"),
+    ],
+)
 def test_parse_account_number(value, number):
     assert nz.parse_account_number(value) == (number, [])
 
@@ -720,17 +1036,29 @@ def test_parse_account_empty():
 # messages of every rule
 # ---------------------------------------------------------------------------
 
+
 def test_every_problem_renders_its_params():
     cases = [
-        nz.parse_cccd("12345")[1], nz.parse_cccd("1.08501E+09")[1], nz.parse_cccd(1085012345, today_year=2025)[1],
-        nz.parse_cccd(123456789)[1], nz.parse_cccd("003085012345", today_year=2025)[1],
+        nz.parse_cccd("12345")[1],
+        nz.parse_cccd("1.08501E+09")[1],
+        nz.parse_cccd(1085012345, today_year=2025)[1],
+        nz.parse_cccd(123456789)[1],
+        nz.parse_cccd("003085012345", today_year=2025)[1],
         nz.parse_cccd("001230012345", today_year=2025)[1],
         nz.parse_cccd("001085012345", birth_year=1986, sex="F", today_year=2025)[1],
-        nz.parse_cccd("abc")[1], nz.parse_account_number("1.2E+12")[1], nz.parse_account_number("12")[1],
-        nz.parse_account_number("1234567")[1], nz.parse_account_number("12a4567")[1],
+        nz.parse_cccd("abc")[1],
+        nz.parse_account_number("1.2E+12")[1],
+        nz.parse_account_number("12")[1],
+        nz.parse_account_number("1234567")[1],
+        nz.parse_account_number("12a4567")[1],
     ]
-    for fn, bad in ((nz.parse_date, "abc"), (nz.parse_date, "1/1/2099"), (nz.parse_sex, "x"),
-                    (nz.parse_amount, "abc"), (nz.parse_category, "xyz")):
+    for fn, bad in (
+        (nz.parse_date, "abc"),
+        (nz.parse_date, "1/1/2099"),
+        (nz.parse_sex, "x"),
+        (nz.parse_amount, "abc"),
+        (nz.parse_category, "xyz"),
+    ):
         with pytest.raises(FieldError) as info:
             fn(bad)
         cases.append([info.value.problem])
@@ -742,16 +1070,27 @@ def test_every_problem_renders_its_params():
         assert p.severity in ("error", "warning", "correction")
 
 
-@pytest.mark.parametrize("value,expected", [
-    ("0912345678", "0912345678"), ("091 234 5678", "0912345678"), ("+84 912 345 678", "0912345678"),
-    ("84912345678", "0912345678"), ("0389.123.456", "0389123456"), ("(070) 123-4567", "0701234567"),
-    ("", None), (None, None)])
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        ("0912345678", "0912345678"),
+        ("091 234 5678", "0912345678"),
+        ("+84 912 345 678", "0912345678"),
+        ("84912345678", "0912345678"),
+        ("0389.123.456", "0389123456"),
+        ("(070) 123-4567", "0701234567"),
+        ("", None),
+        (None, None),
+    ],
+)
 def test_parse_phone_accepts_vietnamese_mobile_numbers(value, expected):
     assert nz.parse_phone(value) == expected
 
 
-@pytest.mark.parametrize("value", ["091234567", "09123456789", "0212345678", "0112345678", "+1 912 345 678",
-                                   "84-91234567", "abc", "0912 345 67x"])
+@pytest.mark.parametrize(
+    "value",
+    ["091234567", "09123456789", "0212345678", "0112345678", "+1 912 345 678", "84-91234567", "abc", "0912 345 67x"],
+)
 def test_parse_phone_refuses_other_numbers(value):
     with pytest.raises(FieldError) as exc:
         nz.parse_phone(value)

@@ -1,4 +1,5 @@
 """The search key (tones and case ignored) and the Vietnamese sort key of names."""
+
 from __future__ import annotations
 
 import unicodedata
@@ -9,16 +10,50 @@ from app.services.registry.keys import search_keys
 
 def test_search_key_folds_tones_case_and_spaces():
     expected = "nguyen hoang kien"
-    for text in ("Nguyễn Hoàng Kiên", "NGUYỄN HOÀNG KIÊN", "nguyen hoang kien", " Nguyễn  Hoàng\u00a0Kiên ",
-                 unicodedata.normalize("NFD", "Nguyễn Hoàng Kiên")):
+    for text in (
+        "Nguyễn Hoàng Kiên",
+        "NGUYỄN HOÀNG KIÊN",
+        "nguyen hoang kien",
+        " Nguyễn  Hoàng\u00a0Kiên ",
+        unicodedata.normalize("NFD", "Nguyễn Hoàng Kiên"),
+    ):
         assert nz.search_key(text) == expected
     assert nz.search_key("Đặng Thị Đào") == "dang thi dao"
     assert nz.search_key(None) == ""
 
 
 def test_letters_sort_in_vietnamese_order():
-    alphabet = ["a", "ă", "â", "b", "c", "d", "đ", "e", "ê", "g", "h", "i", "k", "l", "m", "n", "o", "ô", "ơ",
-                "p", "q", "r", "s", "t", "u", "ư", "v", "x", "y"]
+    alphabet = [
+        "a",
+        "ă",
+        "â",
+        "b",
+        "c",
+        "d",
+        "đ",
+        "e",
+        "ê",
+        "g",
+        "h",
+        "i",
+        "k",
+        "l",
+        "m",
+        "n",
+        "o",
+        "ô",
+        "ơ",
+        "p",
+        "q",
+        "r",
+        "s",
+        "t",
+        "u",
+        "ư",
+        "v",
+        "x",
+        "y",
+    ]
     assert sorted(reversed(alphabet), key=nz.collation_key) == alphabet
     # Byte order of the text puts "đ" after "z" and "â" after "b": the key does not.
     assert sorted(["đ", "z", "â", "b"]) != sorted(["đ", "z", "â", "b"], key=nz.collation_key)
@@ -33,10 +68,26 @@ def test_tones_count_only_after_the_letters():
 
 
 def test_names_sort_by_given_name_then_family_name():
-    names = ["Nguyễn Hoàng Kiên", "Trần Văn An", "Đỗ Thị Ánh", "Lê Thị Anh", "Bùi Văn Đức", "Phạm Dũng", "Hồ Ân",
-             "Vũ Ăn"]
+    names = [
+        "Nguyễn Hoàng Kiên",
+        "Trần Văn An",
+        "Đỗ Thị Ánh",
+        "Lê Thị Anh",
+        "Bùi Văn Đức",
+        "Phạm Dũng",
+        "Hồ Ân",
+        "Vũ Ăn",
+    ]
     assert sorted(names, key=nz.name_sort_key) == [
-        "Trần Văn An", "Lê Thị Anh", "Đỗ Thị Ánh", "Vũ Ăn", "Hồ Ân", "Phạm Dũng", "Bùi Văn Đức", "Nguyễn Hoàng Kiên"]
+        "Trần Văn An",
+        "Lê Thị Anh",
+        "Đỗ Thị Ánh",
+        "Vũ Ăn",
+        "Hồ Ân",
+        "Phạm Dũng",
+        "Bùi Văn Đức",
+        "Nguyễn Hoàng Kiên",
+    ]
 
 
 def test_sort_key_is_digits_only_so_any_collation_agrees():

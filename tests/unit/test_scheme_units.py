@@ -1,5 +1,6 @@
 """What a unit is, asked of the scheme data (app/services/reference.py) on the real units of both schemes
 (fixtures/), without the app: communes, the level below a unit, the units a unit's figures break down into."""
+
 from __future__ import annotations
 
 import csv
@@ -45,8 +46,9 @@ def test_communes_are_the_lowest_level_of_the_scheme(session, scheme):
         codes = {row["ward_code"] for row in csv.DictReader(fh)}
     found = set(session.scalars(select(AdminUnit.code).where(AdminUnit.scheme == scheme, commune_clause())))
     assert found == codes
-    assert {u.code for u in session.scalars(select(AdminUnit).where(AdminUnit.scheme == scheme)) if is_commune(u)} \
-        == codes
+    assert {
+        u.code for u in session.scalars(select(AdminUnit).where(AdminUnit.scheme == scheme)) if is_commune(u)
+    } == codes
     assert not is_commune(None)
 
 
@@ -56,8 +58,10 @@ def test_a_commune_is_a_commune_whatever_its_type_word(session):
     ward.unit_type = "đặc khu"
     try:
         assert is_commune(ward)
-        assert session.scalar(select(func.count()).select_from(AdminUnit).where(AdminUnit.id == ward.id,
-                                                                               commune_clause())) == 1
+        assert (
+            session.scalar(select(func.count()).select_from(AdminUnit).where(AdminUnit.id == ward.id, commune_clause()))
+            == 1
+        )
     finally:
         session.rollback()
 

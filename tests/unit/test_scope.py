@@ -1,5 +1,6 @@
 """The unit-scope rule (app/services/scope.py) on the real units of both schemes (fixtures/), without the app:
 an in-memory SQLite database holding only the unit and user tables."""
+
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -40,6 +41,7 @@ def all_ids(session, **where) -> set[int]:
 
 # --- both schemes -----------------------------------------------------------------------------
 
+
 def test_2024_city_district_commune(session):
     city, district = unit(session, "2024", "01"), unit(session, "2024", "001")  # Ba Đình
     commune = unit(session, "2024", "00004")  # Trúc Bạch, in Ba Đình
@@ -75,6 +77,7 @@ def test_the_schemes_never_mix(session):
 
 # --- contains / covers and the None convention ---------------------------------------------
 
+
 def test_contains_takes_units_rows_and_ids(session):
     district, commune = unit(session, "2024", "001"), unit(session, "2024", "00004")
     other = unit(session, "2024", "00037")  # Hoàn Kiếm
@@ -97,7 +100,7 @@ def test_none_covers_nothing_and_is_in_nothing(session):
     assert not scope.contains(None, None)
     assert not scope.covers(None, commune.id, session)
     assert not scope.covers(city, None, session)
-    assert not scope.covers(city, 10 ** 9, session)
+    assert not scope.covers(city, 10**9, session)
     assert scope.covers(city, commune.id, session)
     sql, params = scope.subtree_sql(None)
     assert session.execute(text(f"SELECT count(*) FROM admin_unit WHERE id IN {sql}"), params).scalar() == 0
@@ -110,7 +113,10 @@ def test_require_covers_raises_a_typed_field_error(session):
         scope.require_covers(district, other.id, session)
     assert isinstance(info.value, FieldError)
     assert (info.value.problem.field, info.value.problem.code, info.value.problem.msgid) == (
-        "unit", "out_of_scope", scope.OUT_OF_SCOPE)
+        "unit",
+        "out_of_scope",
+        scope.OUT_OF_SCOPE,
+    )
     with pytest.raises(FieldError) as info:
         scope.require_covers(None, other.id, session, field="period", msgid="This payout period is outside your scope")
     assert (info.value.problem.field, info.value.problem.code) == ("period", "out_of_scope")
@@ -118,11 +124,17 @@ def test_require_covers_raises_a_typed_field_error(session):
 
 
 def test_user_covers_the_system_and_a_user_without_unit(session):
-    district, commune, other = (unit(session, "2024", "001"), unit(session, "2024", "00004"),
-                                unit(session, "2024", "00037"))
+    district, commune, other = (
+        unit(session, "2024", "001"),
+        unit(session, "2024", "00004"),
+        unit(session, "2024", "00037"),
+    )
     for uid, name, unit_id in ((9001, "phong", district.id), (9002, "nounit", None)):
-        session.execute(insert(AsxhUser.__table__).values(
-            id=uid, first_name=name, last_name=name, username=name, email=f"{name}@x", active=True, unit_id=unit_id))
+        session.execute(
+            insert(AsxhUser.__table__).values(
+                id=uid, first_name=name, last_name=name, username=name, email=f"{name}@x", active=True, unit_id=unit_id
+            )
+        )
     assert scope.unit_of_user(session, 9001).id == district.id and scope.unit_of_user(session, 9002) is None
     assert scope.user_covers(session, 9001, commune.id) and not scope.user_covers(session, 9001, other.id)
     assert not scope.user_covers(session, 9001, None)
@@ -137,6 +149,7 @@ def test_user_covers_the_system_and_a_user_without_unit(session):
 
 # --- SQL: lineage, joins, raw SQL -------------------------------------------------------------
 
+
 def test_lineage_is_the_units_above_and_below(session):
     city, district, commune = unit(session, "2024", "01"), unit(session, "2024", "001"), unit(session, "2024", "00004")
     assert ids(session, scope.lineage_ids(commune)) == {city.id, district.id, commune.id}
@@ -149,14 +162,18 @@ def test_lineage_is_the_units_above_and_below(session):
 
 def test_contains_clause_joins_each_commune_to_its_district(session):
     commune, group = aliased(AdminUnit), aliased(AdminUnit)
-    pairs = session.execute(select(commune.id, group.id).join(
-        group, and_(group.level == 2, scope.contains_clause(group, commune))).where(commune.level == 3)).all()
+    pairs = session.execute(
+        select(commune.id, group.id)
+        .join(group, and_(group.level == 2, scope.contains_clause(group, commune)))
+        .where(commune.level == 3)
+    ).all()
     parents = dict(session.execute(select(AdminUnit.id, AdminUnit.parent_id).where(AdminUnit.level == 3)).all())
     assert dict(pairs) == parents and len(pairs) == len(parents)
 
 
-@pytest.mark.parametrize("scheme,code", [("2024", "01"), ("2024", "001"), ("2024", "00004"), ("2025", "01"),
-                                         ("2025", "00004")])
+@pytest.mark.parametrize(
+    "scheme,code", [("2024", "01"), ("2024", "001"), ("2024", "00004"), ("2025", "01"), ("2025", "00004")]
+)
 def test_subtree_sql_is_the_same_set_as_subtree_ids(session, scheme, code):
     u = unit(session, scheme, code)
     sql, params = scope.subtree_sql(u, "s")
@@ -176,9 +193,14 @@ def test_subtree_sql_for_a_psycopg_cursor(session):
 
 # --- the archive: the city reads the units of the other scheme, nobody else -------------------
 
+
 def test_the_city_reads_the_archive_of_the_other_scheme_and_nothing_else_does(session):
     city25, commune25 = unit(session, "2025", "01"), unit(session, "2025", "00004")
-    city24, district24, commune24 = unit(session, "2024", "01"), unit(session, "2024", "001"), unit(session, "2024", "00004")
+    city24, district24, commune24 = (
+        unit(session, "2024", "01"),
+        unit(session, "2024", "001"),
+        unit(session, "2024", "00004"),
+    )
     assert ids(session, scope.archive_ids(city25)) == all_ids(session, scheme="2024")
     assert ids(session, scope.archive_ids(city24)) == all_ids(session, scheme="2025")
     for below in (commune25, district24, commune24, None):

@@ -70,9 +70,27 @@ def test_header_key_is_accent_case_and_space_insensitive():
 
 
 def test_alias_table_has_every_field_of_the_brief():
-    expected = {"seq", "full_name", "cccd", "cmnd", "date_of_birth", "birth_year", "sex", "male", "female",
-                "address", "commune", "district", "category", "policy_code", "monthly_amount",
-                "account_number", "bank", "account_holder", "note"}
+    expected = {
+        "seq",
+        "full_name",
+        "cccd",
+        "cmnd",
+        "date_of_birth",
+        "birth_year",
+        "sex",
+        "male",
+        "female",
+        "address",
+        "commune",
+        "district",
+        "category",
+        "policy_code",
+        "monthly_amount",
+        "account_number",
+        "bank",
+        "account_holder",
+        "note",
+    }
     assert expected <= set(COLUMNS)
 
 
@@ -82,21 +100,53 @@ def _csv(tmp_path, text: str, name="t.csv", encoding="utf-8") -> Path:
     return p
 
 
-@pytest.mark.parametrize("header,field", [
-    ("Họ và tên", "full_name"), ("Họ tên", "full_name"), ("HỌ VÀ TÊN", "full_name"),
-    ("Họ và tên đối tượng", "full_name"), ("Số CCCD", "cccd"), ("Số định danh", "cccd"),
-    ("CCCD/CMND", "cccd"), ("CCCD / CMND", "cccd"), ("Số định danh cá nhân", "cccd"), ("CMND", "cmnd"),
-    ("Ngày sinh", "date_of_birth"), ("Ngày tháng năm sinh", "date_of_birth"),
-    ("Ngày, tháng, năm sinh", "date_of_birth"), ("Năm sinh", "birth_year"), ("Giới tính", "sex"),
-    ("Nam/Nữ", "sex"), ("Nam", "male"), ("Nữ", "female"), ("Địa chỉ", "address"), ("Nơi thường trú", "address"),
-    ("Địa chỉ thường trú", "address"), ("Xã/Phường", "commune"), ("Phường", "commune"), ("Đơn vị", "commune"),
-    ("Mã xã", "commune"), ("Loại đối tượng", "category"), ("Diện", "category"), ("Nhóm đối tượng", "category"),
-    ("Mã chế độ", "policy_code"), ("Mã đối tượng", "policy_code"), ("Nhóm", "policy_code"),
-    ("Mức trợ cấp", "monthly_amount"), ("Số tiền", "monthly_amount"), ("Mức hưởng", "monthly_amount"),
-    ("Mức trợ cấp (đồng)", "monthly_amount"), ("Số tài khoản", "account_number"), ("Ngân hàng", "bank"),
-    ("Tên chủ tài khoản", "account_holder"), ("Ghi chú", "note"), ("STT", "seq"),
-    ("Ghi chú khác", None), ("Họ và tên chủ hộ", None),
-])
+@pytest.mark.parametrize(
+    "header,field",
+    [
+        ("Họ và tên", "full_name"),
+        ("Họ tên", "full_name"),
+        ("HỌ VÀ TÊN", "full_name"),
+        ("Họ và tên đối tượng", "full_name"),
+        ("Số CCCD", "cccd"),
+        ("Số định danh", "cccd"),
+        ("CCCD/CMND", "cccd"),
+        ("CCCD / CMND", "cccd"),
+        ("Số định danh cá nhân", "cccd"),
+        ("CMND", "cmnd"),
+        ("Ngày sinh", "date_of_birth"),
+        ("Ngày tháng năm sinh", "date_of_birth"),
+        ("Ngày, tháng, năm sinh", "date_of_birth"),
+        ("Năm sinh", "birth_year"),
+        ("Giới tính", "sex"),
+        ("Nam/Nữ", "sex"),
+        ("Nam", "male"),
+        ("Nữ", "female"),
+        ("Địa chỉ", "address"),
+        ("Nơi thường trú", "address"),
+        ("Địa chỉ thường trú", "address"),
+        ("Xã/Phường", "commune"),
+        ("Phường", "commune"),
+        ("Đơn vị", "commune"),
+        ("Mã xã", "commune"),
+        ("Loại đối tượng", "category"),
+        ("Diện", "category"),
+        ("Nhóm đối tượng", "category"),
+        ("Mã chế độ", "policy_code"),
+        ("Mã đối tượng", "policy_code"),
+        ("Nhóm", "policy_code"),
+        ("Mức trợ cấp", "monthly_amount"),
+        ("Số tiền", "monthly_amount"),
+        ("Mức hưởng", "monthly_amount"),
+        ("Mức trợ cấp (đồng)", "monthly_amount"),
+        ("Số tài khoản", "account_number"),
+        ("Ngân hàng", "bank"),
+        ("Tên chủ tài khoản", "account_holder"),
+        ("Ghi chú", "note"),
+        ("STT", "seq"),
+        ("Ghi chú khác", None),
+        ("Họ và tên chủ hộ", None),
+    ],
+)
 def test_header_spellings(tmp_path, header, field):
     if field == "full_name":
         table = open_table(_csv(tmp_path, f"{header};Số CCCD\nNguyễn Văn An;x\n"))
@@ -122,8 +172,18 @@ def test_title_rows_footer():
     assert table.header_height == 1
     assert table.title_rows == 4
     assert fields_by_letter(table) == {
-        "A": "seq", "B": "full_name", "C": "date_of_birth", "D": "sex", "E": "cccd", "F": "address",
-        "G": "commune", "H": "category", "I": "monthly_amount", "J": "account_number", "K": "bank", "L": "note",
+        "A": "seq",
+        "B": "full_name",
+        "C": "date_of_birth",
+        "D": "sex",
+        "E": "cccd",
+        "F": "address",
+        "G": "commune",
+        "H": "category",
+        "I": "monthly_amount",
+        "J": "account_number",
+        "K": "bank",
+        "L": "note",
     }
     # line breaks and the unit note in the header text are collapsed, not lost
     assert table.columns[1].header_text == "Họ và tên"
@@ -194,8 +254,15 @@ def test_merged_sex_with_x_marks_and_column_numbers():
     path = sample("merged_sex_columns.xlsx")
     table, rows = read_all(path, sheet="Giới tính x")
     assert (table.header_row, table.header_height) == (2, 2)
-    assert fields_by_letter(table) == {"A": "seq", "B": "full_name", "C": "birth_year", "D": "male",
-                                      "E": "female", "F": "cccd", "G": "commune"}
+    assert fields_by_letter(table) == {
+        "A": "seq",
+        "B": "full_name",
+        "C": "birth_year",
+        "D": "male",
+        "E": "female",
+        "F": "cccd",
+        "G": "commune",
+    }
     assert table.sex_split == "sex"
     assert (table.data_rows, table.column_number_rows, table.footer_rows, table.blank_rows) == (10, 1, 1, 0)
     assert rows[0].row_number == 5
@@ -214,12 +281,20 @@ def test_merged_sex_with_dates_by_sheet_index():
 
 
 def test_two_row_header_in_csv_without_merge_information(tmp_path):
-    p = _csv(tmp_path, "STT,Họ và tên,Ngày sinh,,Số CCCD\n,,Nam,Nữ,\n1,Nguyễn Văn An,05/03/1948,,001048000001\n"
-                       "2,Trần Thị Bình,,06/04/1950,001150000002\n")
+    p = _csv(
+        tmp_path,
+        "STT,Họ và tên,Ngày sinh,,Số CCCD\n,,Nam,Nữ,\n1,Nguyễn Văn An,05/03/1948,,001048000001\n"
+        "2,Trần Thị Bình,,06/04/1950,001150000002\n",
+    )
     table, rows = read_all(p)
     assert table.header_height == 2
     assert [(c.field, c.group) for c in table.columns] == [
-        ("seq", None), ("full_name", None), ("male", "date_of_birth"), ("female", "date_of_birth"), ("cccd", None)]
+        ("seq", None),
+        ("full_name", None),
+        ("male", "date_of_birth"),
+        ("female", "date_of_birth"),
+        ("cccd", None),
+    ]
     assert [r.row_number for r in rows] == [3, 4]
     assert rows[1].values["female"] == "06/04/1950"
 
@@ -241,8 +316,16 @@ def test_header_variants_csv():
     table, rows = read_all(sample("header_variants.csv"))
     assert table.kind == "csv" and table.encoding == "utf-8-sig" and table.delimiter == ","
     assert table.header_row == 2 and table.title_rows == 1
-    assert fields_by_letter(table) == {"A": "seq", "B": "full_name", "C": "cccd", "D": "date_of_birth",
-                                      "E": "sex", "F": "address", "G": "monthly_amount", "H": None}
+    assert fields_by_letter(table) == {
+        "A": "seq",
+        "B": "full_name",
+        "C": "cccd",
+        "D": "date_of_birth",
+        "E": "sex",
+        "F": "address",
+        "G": "monthly_amount",
+        "H": None,
+    }
     unknown = table.columns[7]
     assert unknown.header_text == "Ghi chú khác" and unknown.field is None
     assert table.columns[5].header_text == "Nơi thường trú"  # double space + line break collapsed
@@ -278,22 +361,27 @@ def to_cp1258(text: str) -> bytes:
     return "".join(out).encode("cp1258")
 
 
-CSV_TEXT = ("DANH SÁCH ĐỐI TƯỢNG\r\n"
-            "STT;Họ và tên;Ngày sinh;Số CCCD;Mức trợ cấp\r\n"
-            "1;Nguyễn Văn Đức;05/03/1948;001048123456;1.500.000\r\n"
-            "\r\n"
-            "2;Trần Thị Bình;06/04/1950;001150123456;500.000\r\n"
-            ";Người lập biểu;;;\r\n")
+CSV_TEXT = (
+    "DANH SÁCH ĐỐI TƯỢNG\r\n"
+    "STT;Họ và tên;Ngày sinh;Số CCCD;Mức trợ cấp\r\n"
+    "1;Nguyễn Văn Đức;05/03/1948;001048123456;1.500.000\r\n"
+    "\r\n"
+    "2;Trần Thị Bình;06/04/1950;001150123456;500.000\r\n"
+    ";Người lập biểu;;;\r\n"
+)
 
 
-@pytest.mark.parametrize("encoding,delimiter,expected_encoding", [
-    ("utf-8", ";", "utf-8"),
-    ("utf-8-sig", ",", "utf-8-sig"),
-    ("utf-16", "\t", "utf-16"),  # with BOM
-    ("utf-16-le", ";", "utf-16-le"),  # no BOM
-    ("cp1258", ";", "cp1258"),
-    ("cp1258", "\t", "cp1258"),
-])
+@pytest.mark.parametrize(
+    "encoding,delimiter,expected_encoding",
+    [
+        ("utf-8", ";", "utf-8"),
+        ("utf-8-sig", ",", "utf-8-sig"),
+        ("utf-16", "\t", "utf-16"),  # with BOM
+        ("utf-16-le", ";", "utf-16-le"),  # no BOM
+        ("cp1258", ";", "cp1258"),
+        ("cp1258", "\t", "cp1258"),
+    ],
+)
 def test_csv_encodings_and_delimiters(tmp_path, encoding, delimiter, expected_encoding):
     text = CSV_TEXT.replace(";", delimiter)
     if delimiter == ",":
@@ -345,16 +433,18 @@ def test_numeric_cccd_raw_values():
             assert r.values["cccd"] == float(exp["raw"]) and isinstance(r.values["cccd"], float)
         else:
             assert r.values["cccd"] == exp["raw"]
-    assert any(r.values["cccd"] == expected[str(r.row_number)]["raw"] and "E+" in str(r.values["cccd"])
-               for r in rows)
+    assert any(r.values["cccd"] == expected[str(r.row_number)]["raw"] and "E+" in str(r.values["cccd"]) for r in rows)
 
 
 def test_dates_mixed_raw_values():
     path = sample("dates_mixed.xlsx")
     table, rows = read_all(path)
     assert table.header_row == 2 and len(rows) == 14
-    kinds = {k: v for k, v in json.loads((SAMPLES / "dates_mixed.expected.json").read_text("utf-8")).items()
-             if not k.startswith("_")}
+    kinds = {
+        k: v
+        for k, v in json.loads((SAMPLES / "dates_mixed.expected.json").read_text("utf-8")).items()
+        if not k.startswith("_")
+    }
     got = {str(r.row_number): r.values["date_of_birth"] for r in rows}
     assert got["3"] == dt.date(1948, 3, 5)
     assert got["4"] in (dt.datetime(1950, 7, 21), dt.date(1950, 7, 21))
@@ -397,14 +487,23 @@ def test_unit_names_and_categories_columns():
     table, rows = read_all(sample("categories.xlsx"))
     assert table.fields["category"].header_text == "Loại đối tượng"
     assert table.fields["policy_code"].header_text == "Mã chế độ"
-    assert [r.values["category"] for r in rows][:6] == ["BTXH", "Bảo trợ xã hội", "bảo trợ xã hội",
-                                                      "BẢO TRỢ XÃ HỘI", "btxh", "Người có công"]
+    assert [r.values["category"] for r in rows][:6] == [
+        "BTXH",
+        "Bảo trợ xã hội",
+        "bảo trợ xã hội",
+        "BẢO TRỢ XÃ HỘI",
+        "btxh",
+        "Người có công",
+    ]
 
 
 def test_bad_rows_are_all_yielded():
     table, rows = read_all(sample("bad_rows.xlsx"))
-    expected = {k: v for k, v in json.loads((SAMPLES / "bad_rows.expected.json").read_text("utf-8")).items()
-                if not k.startswith("_")}
+    expected = {
+        k: v
+        for k, v in json.loads((SAMPLES / "bad_rows.expected.json").read_text("utf-8")).items()
+        if not k.startswith("_")
+    }
     assert [str(r.row_number) for r in rows] == list(expected)
     missing = next(r for r in rows if r.row_number == 8)
     assert missing.values["full_name"] == "" and missing.values["cccd"]
@@ -495,27 +594,39 @@ def test_table_not_starting_in_column_a_keeps_excel_columns(tmp_path):
     table, rows = read_all(p)
     assert table.header_row == 4
     assert [(c.letter, c.field) for c in table.columns] == [
-        ("A", None), ("B", None), ("C", "full_name"), ("D", "birth_year"), ("E", "male"), ("F", "female")]
+        ("A", None),
+        ("B", None),
+        ("C", "full_name"),
+        ("D", "birth_year"),
+        ("E", "male"),
+        ("F", "female"),
+    ]
     assert table.sex_split == "none"
     assert [r.row_number for r in rows] == [5, 7] and table.blank_rows == 1
     assert rows[1].values["female"] == "x" and rows[1].extra == {"[H]": "ghi chú ngoài bảng"}
 
 
 def test_footer_rules(tmp_path):
-    p = _csv(tmp_path, "\n".join([
-        "STT,Họ và tên,Số CCCD,Mức trợ cấp,Ghi chú",
-        "1,Nguyễn Văn An,001048000001,500000,",
-        "2,Trần Thị Bình,001150000002,500000,",
-        ",Tổng cộng,,1000000,",  # the total in the name column: footer
-        "3,Lê Văn Cường,001049000003,500000,",  # data again after a subtotal
-        "4,,001049000004,500000,cần bổ sung tên",  # no name but data: kept for the validator
-        "5,,,,",  # only a sequence number: counted as blank
-        ",,,,\"Hà Nội, ngày 05 tháng 01 năm 2024\"",
-        ",Người lập biểu,,,Thủ trưởng đơn vị",
-        ",(Ký, ghi rõ họ tên),,,",
-        ",,,,",
-        ",Lê Thị Hồng,,,Phạm Văn Dũng",  # signer names: footer
-    ]) + "\n")
+    p = _csv(
+        tmp_path,
+        "\n".join(
+            [
+                "STT,Họ và tên,Số CCCD,Mức trợ cấp,Ghi chú",
+                "1,Nguyễn Văn An,001048000001,500000,",
+                "2,Trần Thị Bình,001150000002,500000,",
+                ",Tổng cộng,,1000000,",  # the total in the name column: footer
+                "3,Lê Văn Cường,001049000003,500000,",  # data again after a subtotal
+                "4,,001049000004,500000,cần bổ sung tên",  # no name but data: kept for the validator
+                "5,,,,",  # only a sequence number: counted as blank
+                ',,,,"Hà Nội, ngày 05 tháng 01 năm 2024"',
+                ",Người lập biểu,,,Thủ trưởng đơn vị",
+                ",(Ký, ghi rõ họ tên),,,",
+                ",,,,",
+                ",Lê Thị Hồng,,,Phạm Văn Dũng",  # signer names: footer
+            ]
+        )
+        + "\n",
+    )
     table, rows = read_all(p)
     assert [r.row_number for r in rows] == [2, 3, 5, 6]
     assert rows[3].values["full_name"] == "" and rows[3].extra == {}
@@ -540,12 +651,20 @@ def test_custom_aliases_for_another_importer(tmp_path):
         "status": ["Trạng thái"],
         "status_date": ["Ngày cập nhật"],
     }
-    p = _csv(tmp_path, "TRÍCH XUẤT DỮ LIỆU DÂN CƯ\nSố định danh;Họ và tên;Mã xã;Trạng thái;Ngày cập nhật\n"
-                       "001048000001;Nguyễn Văn An;00004;Đã chết;01/12/2023\n")
+    p = _csv(
+        tmp_path,
+        "TRÍCH XUẤT DỮ LIỆU DÂN CƯ\nSố định danh;Họ và tên;Mã xã;Trạng thái;Ngày cập nhật\n"
+        "001048000001;Nguyễn Văn An;00004;Đã chết;01/12/2023\n",
+    )
     table, rows = read_all(p, aliases=aliases, required=("cccd",))
     assert table.header_row == 2
-    assert rows[0].values == {"cccd": "001048000001", "full_name": "Nguyễn Văn An", "commune_code": "00004",
-                              "status": "Đã chết", "status_date": "01/12/2023"}
+    assert rows[0].values == {
+        "cccd": "001048000001",
+        "full_name": "Nguyễn Văn An",
+        "commune_code": "00004",
+        "status": "Đã chết",
+        "status_date": "01/12/2023",
+    }
     q = _csv(tmp_path, "Số định danh;Họ và tên;Mã xã\n001048000001;Nguyễn Văn An;00004\n", name="q.csv")
     with pytest.raises(HeaderNotFound) as exc:
         open_table(q, aliases=aliases, required=("cccd", "status"))
@@ -559,7 +678,7 @@ def test_required_field_must_exist_in_aliases(tmp_path):
 
 
 def test_malformed_csv_raises_sheet_error_while_iterating(tmp_path):
-    p = _csv(tmp_path, "Họ và tên,Số CCCD\nNguyễn Văn An,001048000001\n\"Trần" + "x" * 200_000 + "\n")
+    p = _csv(tmp_path, 'Họ và tên,Số CCCD\nNguyễn Văn An,001048000001\n"Trần' + "x" * 200_000 + "\n")
     table = open_table(p)
     with pytest.raises(SheetError) as exc:
         list(table)

@@ -1,5 +1,6 @@
 """Synthetic population (app.demo.synthetic): reproducibility, CCCD rules,
 name structure, statuses and beneficiary faults."""
+
 from __future__ import annotations
 
 import ast
@@ -55,6 +56,7 @@ def _table(name):
 
 # ------------------------------------------------------------------ module
 
+
 def test_label_and_pure_module():
     assert syn.SYNTHETIC_LABEL == "DỮ LIỆU GIẢ LẬP — không phải người thật"
     tree = ast.parse(Path(syn.__file__).read_text(encoding="utf-8"))
@@ -75,14 +77,57 @@ def test_load_legacy_communes(communes):
 
 # ------------------------------------------------------------------ name data
 
+
 def test_name_tables_content():
     fam = dict(_table("family_names.csv"))
     assert len(fam) >= 54
-    for n in ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng",
-              "Bùi", "Đỗ", "Hồ", "Ngô", "Dương", "Lý", "Đào", "Đinh", "Lâm", "Mai", "Trịnh",
-              "Đoàn", "Lương", "Tạ", "Cao", "Chu", "Kiều", "Khúc", "Quách", "Tô", "Tăng", "Hà",
-              "Vương", "Phùng", "Nghiêm", "Lưu", "Triệu", "Văn", "Thái", "Kim", "Lại", "Nông",
-              "Âu", "Tôn Nữ", "Âu Dương"):
+    for n in (
+        "Nguyễn",
+        "Trần",
+        "Lê",
+        "Phạm",
+        "Hoàng",
+        "Huỳnh",
+        "Phan",
+        "Vũ",
+        "Võ",
+        "Đặng",
+        "Bùi",
+        "Đỗ",
+        "Hồ",
+        "Ngô",
+        "Dương",
+        "Lý",
+        "Đào",
+        "Đinh",
+        "Lâm",
+        "Mai",
+        "Trịnh",
+        "Đoàn",
+        "Lương",
+        "Tạ",
+        "Cao",
+        "Chu",
+        "Kiều",
+        "Khúc",
+        "Quách",
+        "Tô",
+        "Tăng",
+        "Hà",
+        "Vương",
+        "Phùng",
+        "Nghiêm",
+        "Lưu",
+        "Triệu",
+        "Văn",
+        "Thái",
+        "Kim",
+        "Lại",
+        "Nông",
+        "Âu",
+        "Tôn Nữ",
+        "Âu Dương",
+    ):
         assert n in fam, n
     total = sum(fam.values())
     assert 0.36 < fam["Nguyễn"] / total < 0.40
@@ -94,16 +139,14 @@ def test_name_tables_content():
     for n in ("Thủy", "Thúy", "Thùy", "Xuyến", "Tuyết", "Loan", "Thoa", "Hòa"):
         assert n in gf, n
     mm, mf = dict(_table("middle_male.csv")), dict(_table("middle_female.csv"))
-    for n in ("Văn", "Đức", "Hữu", "Minh", "Quang", "Công", "Xuân", "Ngọc", "Đình", "Thanh",
-              "Quốc", "Mạnh", "Tiến"):
+    for n in ("Văn", "Đức", "Hữu", "Minh", "Quang", "Công", "Xuân", "Ngọc", "Đình", "Thanh", "Quốc", "Mạnh", "Tiến"):
         assert n in mm, n
     for n in ("Thị", "Ngọc", "Thu", "Thanh", "Minh", "Hồng", "Phương", "Kim", "Bích", "Thúy"):
         assert n in mf, n
 
 
 def test_name_files_are_nfc_new_style():
-    for f in ("family_names.csv", "middle_male.csv", "middle_female.csv",
-              "given_male.csv", "given_female.csv"):
+    for f in ("family_names.csv", "middle_male.csv", "middle_female.csv", "given_male.csv", "given_female.csv"):
         raw = (syn.NAMES_DIR / f).read_text(encoding="utf-8")
         assert unicodedata.normalize("NFC", raw) == raw, f
         for name, weight in _table(f):
@@ -113,12 +156,29 @@ def test_name_files_are_nfc_new_style():
 
 # ------------------------------------------------------------------ helpers
 
-@pytest.mark.parametrize("new, old", [
-    ("Hòa", "Hoà"), ("Thủy", "Thuỷ"), ("Thúy", "Thuý"), ("Khỏe", "Khoẻ"), ("Thụy", "Thuỵ"),
-    ("Thùy", "Thuỳ"), ("Hòe", "Hoè"), ("Nguyễn Thị Hòa", "Nguyễn Thị Hoà"), ("HÒA", "HOÀ"),
-    ("Quý", "Quý"), ("Hoàng", "Hoàng"), ("Xuyến", "Xuyến"), ("Tuyết", "Tuyết"),
-    ("Toàn", "Toàn"), ("Thoa", "Thoa"), ("Quỳnh", "Quỳnh"), ("Khuê", "Khuê"),
-])
+
+@pytest.mark.parametrize(
+    "new, old",
+    [
+        ("Hòa", "Hoà"),
+        ("Thủy", "Thuỷ"),
+        ("Thúy", "Thuý"),
+        ("Khỏe", "Khoẻ"),
+        ("Thụy", "Thuỵ"),
+        ("Thùy", "Thuỳ"),
+        ("Hòe", "Hoè"),
+        ("Nguyễn Thị Hòa", "Nguyễn Thị Hoà"),
+        ("HÒA", "HOÀ"),
+        ("Quý", "Quý"),
+        ("Hoàng", "Hoàng"),
+        ("Xuyến", "Xuyến"),
+        ("Tuyết", "Tuyết"),
+        ("Toàn", "Toàn"),
+        ("Thoa", "Thoa"),
+        ("Quỳnh", "Quỳnh"),
+        ("Khuê", "Khuê"),
+    ],
+)
 def test_tone_variant(new, old):
     assert syn.tone_variant(new) == old
     assert syn.tone_variant(old) == old
@@ -133,6 +193,7 @@ def test_strip_diacritics():
 
 # ------------------------------------------------------------------ citizens
 
+
 def test_reproducible(communes):
     a = list(syn.generate_citizens(1, 3000, communes))
     b = list(syn.generate_citizens(1, 3000, communes))
@@ -144,9 +205,11 @@ def test_reproducible(communes):
 
 def test_chunks_equal_one_run(communes):
     whole = list(syn.generate_citizens(5, 6000, communes))
-    parts = (list(syn.generate_citizens(5, 1000, communes))
-             + list(syn.generate_citizens(5, 2500, communes, start_serial=1000))
-             + list(syn.generate_citizens(5, 2500, communes, start_serial=3500)))
+    parts = (
+        list(syn.generate_citizens(5, 1000, communes))
+        + list(syn.generate_citizens(5, 2500, communes, start_serial=1000))
+        + list(syn.generate_citizens(5, 2500, communes, start_serial=3500))
+    )
     assert parts == whole
     assert list(syn.generate_citizens(5, 0, communes)) == []
 
@@ -267,8 +330,21 @@ def test_names(big):
 
 # ------------------------------------------------------------------ beneficiaries
 
-KEYS = {"full_name", "cccd", "cmnd", "date_of_birth", "birth_year", "sex", "address",
-        "commune_code", "category", "policy_code", "monthly_amount", "fault", "source_cccd"}
+KEYS = {
+    "full_name",
+    "cccd",
+    "cmnd",
+    "date_of_birth",
+    "birth_year",
+    "sex",
+    "address",
+    "commune_code",
+    "category",
+    "policy_code",
+    "monthly_amount",
+    "fault",
+    "source_cccd",
+}
 
 
 def test_beneficiaries_reproducible(big, communes_by_code, beneficiaries):

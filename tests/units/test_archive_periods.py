@@ -4,6 +4,7 @@ hand over, close, results, carry, a new period in a 2024 unit: refused by the se
 the web and in REST), and a sync never deletes their lines. A commune of the 2025 scheme does not see them.
 
 The migration needs a database of its own: the fixtures of ``test_migrate_units.py``."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -36,17 +37,28 @@ def history(units_app, world):  # noqa: F811
         s.execute(text("UPDATE beneficiary SET case_type = 1 WHERE id = :b"), {"b": world["people"]["Lê Thị Ba"]})
         s.commit()
         district = _unit(s, HOAN_KIEM_2024)
-        locked = payout.create_period(s, name="Tháng 04/2024", period_date=dt.date(2024, 4, 20), unit=district,
-                                      user_id=None)
-        synced = payout.create_period(s, name="Tháng 06/2024", period_date=dt.date(2024, 6, 20), unit=district,
-                                      user_id=None)
+        locked = payout.create_period(
+            s, name="Tháng 04/2024", period_date=dt.date(2024, 4, 20), unit=district, user_id=None
+        )
+        synced = payout.create_period(
+            s, name="Tháng 06/2024", period_date=dt.date(2024, 6, 20), unit=district, user_id=None
+        )
         s.commit()
         ids = {"draft": world["period"], "locked": locked.id, "synced": synced.id, "district": district.id}
         for pid in (locked.id, synced.id):
             payout.sync_payout_list(s, pid, district)
         payout.lock_period(s, locked.id, None, district)
-        payout.log_export(s, period_id=ids["locked"], kind="list_xlsx", unit=district, filename="ds-2024-04-002.xlsx",
-                          lines=6, amount=3000000, sha256=None, user_id=None)  # handed over in 2024
+        payout.log_export(
+            s,
+            period_id=ids["locked"],
+            kind="list_xlsx",
+            unit=district,
+            filename="ds-2024-04-002.xlsx",
+            lines=6,
+            amount=3000000,
+            sha256=None,
+            user_id=None,
+        )  # handed over in 2024
         s.commit()
     summary = _run_job(units_app)
     assert summary["status"] == "done", summary
@@ -60,9 +72,15 @@ def _lines(s) -> dict:
     """period id → (lines, sorted (line id, commune, result)), status: everything a write could change."""
     out = {}
     for pid, status in s.execute(text("SELECT id, status FROM payout_period")).all():
-        rows = sorted(tuple(r) for r in s.execute(text(
-            "SELECT id, commune_id, result_status, amount, carried_amount FROM payout_line WHERE period_id = :p"),
-            {"p": pid}))
+        rows = sorted(
+            tuple(r)
+            for r in s.execute(
+                text(
+                    "SELECT id, commune_id, result_status, amount, carried_amount FROM payout_line WHERE period_id = :p"
+                ),
+                {"p": pid},
+            )
+        )
         out[pid] = (len(rows), rows, status)
     return out
 
@@ -79,13 +97,15 @@ def _client(app, username):
 
 
 def _token(app, username):
-    response = app.test_client().post("/api/v1/security/login",
-                                      json={"username": username, "password": PASSWORD, "provider": "db"})
+    response = app.test_client().post(
+        "/api/v1/security/login", json={"username": username, "password": PASSWORD, "provider": "db"}
+    )
     assert response.status_code == 200, response.get_data(as_text=True)
     return {"Authorization": f"Bearer {response.json['access_token']}"}
 
 
 # --- the service, given the actor ---------------------------------------------------------------------------
+
 
 def test_every_write_of_a_historical_period_is_refused_by_the_service(units_app, history):
     from app.extensions import db
@@ -148,8 +168,8 @@ def test_the_city_reads_the_history_and_a_commune_does_not(units_app, history):
 
 # --- the web -------------------------------------------------------------------------------------------------
 
-def test_the_city_department_reads_and_exports_the_history_on_the_web_and_changes_nothing(app2025, history,
-                                                                                        units_app):  # noqa: F811
+
+def test_the_city_department_reads_and_exports_the_history_on_the_web_and_changes_nothing(app2025, history, units_app):  # noqa: F811
     from app.extensions import db
 
     client = _client(app2025, "mu.so")
@@ -174,12 +194,18 @@ def test_the_city_department_reads_and_exports_the_history_on_the_web_and_change
     assert client.get(f"/payoutperiodview/export_bank_sha/{history['locked']}/970436").status_code == 200
     # every write: 403 with the message, nothing changes
     token = page_token(client)
-    posts = [(f"/payoutperiodview/sync/{history['synced']}", {}), (f"/payoutperiodview/sync/{history['draft']}", {}),
-             (f"/payoutperiodview/lock/{history['synced']}", {}), (f"/payoutperiodview/hand_over/{history['locked']}", {}),
-             (f"/payoutperiodview/close/{history['locked']}", {}),
-             (f"/payoutperiodview/carry/{history['locked']}", {"target": history["synced"]}),
-             (f"/payoutperiodview/results/{history['locked']}",
-              {"file": (io.BytesIO(b"reference,status\n1,paid\n"), "ket-qua.csv")})]
+    posts = [
+        (f"/payoutperiodview/sync/{history['synced']}", {}),
+        (f"/payoutperiodview/sync/{history['draft']}", {}),
+        (f"/payoutperiodview/lock/{history['synced']}", {}),
+        (f"/payoutperiodview/hand_over/{history['locked']}", {}),
+        (f"/payoutperiodview/close/{history['locked']}", {}),
+        (f"/payoutperiodview/carry/{history['locked']}", {"target": history["synced"]}),
+        (
+            f"/payoutperiodview/results/{history['locked']}",
+            {"file": (io.BytesIO(b"reference,status\n1,paid\n"), "ket-qua.csv")},
+        ),
+    ]
     for url, data in posts:
         refused = client.post(url, data={"csrf_token": token, **data}, content_type="multipart/form-data")
         assert refused.status_code == 403, (url, refused.status_code)
@@ -201,11 +227,13 @@ def test_a_commune_of_the_new_scheme_does_not_see_the_history(app2025, history):
         assert "Tháng 04/2024" not in listed and "Tháng 06/2024" not in listed
         for pid in (history["locked"], history["synced"]):
             assert client.get(f"/payoutperiodview/detail/{pid}").status_code == 404
-        assert "Lê Thị Ba" not in client.get(
-            f"/payoutlineview/list/?_flt_0_period={history['locked']}").get_data(as_text=True)
+        assert "Lê Thị Ba" not in client.get(f"/payoutlineview/list/?_flt_0_period={history['locked']}").get_data(
+            as_text=True
+        )
 
 
 # --- REST and the CLI ----------------------------------------------------------------------------------------
+
 
 def test_rest_reads_the_history_for_the_city_and_refuses_every_write(app2025, history, units_app):  # noqa: F811
     from app.extensions import db
@@ -215,8 +243,11 @@ def test_rest_reads_the_history_for_the_city_and_refuses_every_write(app2025, hi
     assert {"Tháng 04/2024", "Tháng 05/2024", "Tháng 06/2024"} <= names
     one = client.get(f"/api/v1/payout/{history['locked']}", headers=city)
     assert one.status_code == 200 and one.json["summary"]["lines"] == 7
-    for url in (f"/api/v1/payout/{history['synced']}/sync", f"/api/v1/payout/{history['draft']}/sync",
-                f"/api/v1/payout/{history['synced']}/lock"):
+    for url in (
+        f"/api/v1/payout/{history['synced']}/sync",
+        f"/api/v1/payout/{history['draft']}/sync",
+        f"/api/v1/payout/{history['synced']}/lock",
+    ):
         refused = client.post(url, headers=city, json={})
         assert refused.status_code == 403, (url, refused.get_data(as_text=True))
         assert refused.json["problem"]["code"] == "out_of_scope" and "2024" in refused.json["message"]
@@ -241,8 +272,9 @@ def test_a_sync_queued_before_the_move_fails_without_touching_the_lines(units_ap
     with units_app.app_context():
         s = db.session
         district = _unit(s, HOAN_KIEM_2024)
-        period = payout.create_period(s, name="Tháng 08/2024", period_date=dt.date(2024, 8, 20), unit=district,
-                                      user_id=None)
+        period = payout.create_period(
+            s, name="Tháng 08/2024", period_date=dt.date(2024, 8, 20), unit=district, user_id=None
+        )
         s.commit()
         payout.sync_payout_list(s, period.id, district)
         run = payout.request_sync(s, period.id, district, None)

@@ -5,6 +5,7 @@ UNIT_SCHEME=2025 on the 2024 database until the command (which it lets through) 
 
 Its own database (SQLite, or a sibling of TEST_DATABASE_URL on PostgreSQL): the migration moves every 2024 row,
 the shared test database included, so it cannot run there."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -76,8 +77,16 @@ def _person(s, code, name, address, n):
     from app.services.registry.keys import refresh_keys
 
     commune = _unit(s, code)
-    person = Beneficiary(full_name=name, cccd=f"00104500{n:04d}", date_of_birth=dt.date(1950, 1, n), birth_year=1950,
-                         sex="F", address=address, commune_id=commune.id, match_status="matched")
+    person = Beneficiary(
+        full_name=name,
+        cccd=f"00104500{n:04d}",
+        date_of_birth=dt.date(1950, 1, n),
+        birth_year=1950,
+        sex="F",
+        address=address,
+        commune_id=commune.id,
+        match_status="matched",
+    )
     refresh_keys(person)
     person.enrolments.append(Enrolment(category="BTXH", commune_id=commune.id, monthly_amount=500000))
     s.add(person)
@@ -121,9 +130,12 @@ def world(units_app):
         s = db.session
         purge_data(s)
         users = {}
-        for username, role, code in (("mu.so", "Sở LĐTBXH", "01"), ("mu.phong", "Phòng LĐTBXH", "001"),
-                                     ("mu.canbo4", "Cán bộ LĐTBXH xã", WHOLE_BA_DINH),
-                                     ("mu.canbo40", "Cán bộ LĐTBXH xã", SPLIT)):
+        for username, role, code in (
+            ("mu.so", "Sở LĐTBXH", "01"),
+            ("mu.phong", "Phòng LĐTBXH", "001"),
+            ("mu.canbo4", "Cán bộ LĐTBXH xã", WHOLE_BA_DINH),
+            ("mu.canbo40", "Cán bộ LĐTBXH xã", SPLIT),
+        ):
             users[username] = ensure_user(username, role, code, PASSWORD)[0].id
         s.commit()
         ids = {}
@@ -131,8 +143,17 @@ def world(units_app):
             ids[name] = _person(s, code, name, address, n).id
         ba = ids["Lê Thị Ba"]
         split = _unit(s, SPLIT)
-        s.add(PaymentAccount(beneficiary_id=ba, commune_id=split.id, bank_bin="970436", account_number="0011001234567",
-                             holder_name="LE THI BA", holder_ascii="LE THI BA", state="verified"))
+        s.add(
+            PaymentAccount(
+                beneficiary_id=ba,
+                commune_id=split.id,
+                bank_bin="970436",
+                account_number="0011001234567",
+                holder_name="LE THI BA",
+                holder_ascii="LE THI BA",
+                state="verified",
+            )
+        )
         groups = {}
         for code, name in ((WHOLE_BA_DINH, "Tổ 1"), (WHOLE_QUAN_THANH, "Tổ 1"), (SPLIT, "Tổ Đồng Xuân")):
             group = WorkGroup(commune_id=_unit(s, code).id, name=name)
@@ -141,19 +162,34 @@ def world(units_app):
             s.flush()
             groups[(code, name)] = group.id
         s.add(VisitAssignment(beneficiary_id=ba, commune_id=split.id, group_id=groups[(SPLIT, "Tổ Đồng Xuân")]))
-        s.add(VisitAssignment(beneficiary_id=ids["Nguyễn Thị Một"], commune_id=_unit(s, WHOLE_BA_DINH).id,
-                              group_id=groups[(WHOLE_BA_DINH, "Tổ 1")]))
+        s.add(
+            VisitAssignment(
+                beneficiary_id=ids["Nguyễn Thị Một"],
+                commune_id=_unit(s, WHOLE_BA_DINH).id,
+                group_id=groups[(WHOLE_BA_DINH, "Tổ 1")],
+            )
+        )
         campaign = Campaign(name="Đợt 2024", year=2024, unit_id=_unit(s, "01").id)
         campaign.steps.append(CampaignStep(step_no=1, title="Rà soát", deadline=dt.date(2024, 6, 30)))
         s.add(campaign)
         s.flush()
         s.add(CampaignStepDone(campaign_id=campaign.id, step_no=1, commune_id=split.id, done_on=dt.date(2024, 6, 1)))
-        for n, (code, address) in enumerate(((SPLIT, "3 Hàng Khoai, phường Đồng Xuân"), (SPLIT, "Tổ 9, Đồng Xuân"),
-                                             (WHOLE_BA_DINH, "1 Trúc Bạch")), 1):
-            s.add(Citizen(cccd=f"00120000{n:04d}", full_name="Công Dân", name_key="công dân", fg_key="cong dan",
-                          address=address, commune_id=_unit(s, code).id))
-        period = payout.create_period(s, name="Tháng 05/2024", period_date=dt.date(2024, 5, 20),
-                                      unit=_unit(s, "001"), user_id=None)
+        for n, (code, address) in enumerate(
+            ((SPLIT, "3 Hàng Khoai, phường Đồng Xuân"), (SPLIT, "Tổ 9, Đồng Xuân"), (WHOLE_BA_DINH, "1 Trúc Bạch")), 1
+        ):
+            s.add(
+                Citizen(
+                    cccd=f"00120000{n:04d}",
+                    full_name="Công Dân",
+                    name_key="công dân",
+                    fg_key="cong dan",
+                    address=address,
+                    commune_id=_unit(s, code).id,
+                )
+            )
+        period = payout.create_period(
+            s, name="Tháng 05/2024", period_date=dt.date(2024, 5, 20), unit=_unit(s, "001"), user_id=None
+        )
         s.commit()
         yield {"people": ids, "users": users, "groups": groups, "campaign": campaign.id, "period": period.id}
         purge_data(s)
@@ -181,16 +217,23 @@ def _snapshot(s) -> dict:
 
 
 def _where(s, person_id) -> tuple[str, str]:
-    return tuple(s.execute(text("SELECT u.scheme, u.code FROM beneficiary b JOIN admin_unit u ON u.id = b.commune_id "
-                                "WHERE b.id = :i"), {"i": person_id}).one())
+    return tuple(
+        s.execute(
+            text("SELECT u.scheme, u.code FROM beneficiary b JOIN admin_unit u ON u.id = b.commune_id WHERE b.id = :i"),
+            {"i": person_id},
+        ).one()
+    )
 
 
 def _persons_in(s, scheme) -> int:
-    return s.execute(text("SELECT count(*) FROM beneficiary b JOIN admin_unit u ON u.id = b.commune_id "
-                          "WHERE u.scheme = :s"), {"s": scheme}).scalar()
+    return s.execute(
+        text("SELECT count(*) FROM beneficiary b JOIN admin_unit u ON u.id = b.commune_id WHERE u.scheme = :s"),
+        {"s": scheme},
+    ).scalar()
 
 
 # --- deciding by the address (pure) ------------------------------------------------------------------------
+
 
 def test_the_address_decides_only_when_exactly_one_candidate_matches():
     from app.services.unit_migration import decide_commune, load_parts, load_unit_map
@@ -212,13 +255,15 @@ def test_the_address_decides_only_when_exactly_one_candidate_matches():
 
 # --- dry run -----------------------------------------------------------------------------------------------
 
+
 def test_a_dry_run_writes_nothing_and_reports_what_would_happen(units_app, world):
     from app.extensions import db
 
     with units_app.app_context():
         before = _snapshot(db.session)
     result = units_app.test_cli_runner().invoke(
-        args=["asxh", "migrate-units", "--from", "2024", "--to", "2025", "--dry-run", "--json"], catch_exceptions=False)
+        args=["asxh", "migrate-units", "--from", "2024", "--to", "2025", "--dry-run", "--json"], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
     assert summary["status"] == "dry_run"
@@ -231,6 +276,7 @@ def test_a_dry_run_writes_nothing_and_reports_what_would_happen(units_app, world
 
 
 # --- the run, through the job registry ---------------------------------------------------------------------
+
 
 def _run_job(units_app):
     from rq import SimpleWorker
@@ -274,33 +320,56 @@ def test_the_job_moves_everyone_by_the_map_or_the_address_and_lists_the_rest_for
         reviews = s.query(UnitReview).order_by(UnitReview.beneficiary_id).all()
         assert [r.beneficiary_id for r in reviews] == sorted(world["people"][p[0]] for p in PEOPLE if p[3] == "review")
         assert {r.reason for r in reviews} == {"several_match", "no_match"}
-        assert all(set(r.candidates.split()) == {BA_DINH, HOAN_KIEM} and r.old_commune.code == SPLIT
-                   and r.status == "open" for r in reviews)
+        assert all(
+            set(r.candidates.split()) == {BA_DINH, HOAN_KIEM} and r.old_commune.code == SPLIT and r.status == "open"
+            for r in reviews
+        )
         assert rows_of_other_schemes(s, "2025") == {}
         # The rows of a person follow the person.
         ba = world["people"]["Lê Thị Ba"]
         hoan_kiem = _unit(s, HOAN_KIEM, "2025").id
-        assert s.execute(text("SELECT commune_id FROM payment_account WHERE beneficiary_id = :b"), {"b": ba}).scalar() \
+        assert (
+            s.execute(text("SELECT commune_id FROM payment_account WHERE beneficiary_id = :b"), {"b": ba}).scalar()
             == hoan_kiem
-        assert {r.commune_id for r in s.execute(text("SELECT e.commune_id, b.commune_id AS b FROM enrolment e JOIN "
-                                                     "beneficiary b ON b.id = e.beneficiary_id WHERE e.commune_id "
-                                                     "<> b.commune_id"))} == set()
+        )
+        assert {
+            r.commune_id
+            for r in s.execute(
+                text(
+                    "SELECT e.commune_id, b.commune_id AS b FROM enrolment e JOIN "
+                    "beneficiary b ON b.id = e.beneficiary_id WHERE e.commune_id "
+                    "<> b.commune_id"
+                )
+            )
+        } == set()
         # Her visit-list group was the split ward's, parked at the city: she keeps her row, not the group.
-        assignment = s.execute(text("SELECT commune_id, group_id FROM visit_assignment WHERE beneficiary_id = :b"),
-                               {"b": ba}).one()
+        assignment = s.execute(
+            text("SELECT commune_id, group_id FROM visit_assignment WHERE beneficiary_id = :b"), {"b": ba}
+        ).one()
         assert tuple(assignment) == (hoan_kiem, None)
-        groups = dict(s.execute(text("SELECT w.name, u.code FROM work_group w JOIN admin_unit u ON u.id = w.commune_id "
-                                     "WHERE u.scheme = '2025'")).all())
+        groups = dict(
+            s.execute(
+                text(
+                    "SELECT w.name, u.code FROM work_group w JOIN admin_unit u ON u.id = w.commune_id "
+                    "WHERE u.scheme = '2025'"
+                )
+            ).all()
+        )
         assert groups == {"Tổ 1": BA_DINH, "Tổ 1 (Phường Quán Thánh)": BA_DINH, "Tổ Đồng Xuân": "01"}
         assert summary["work_groups_parked"] == ["Tổ Đồng Xuân"] and summary["work_groups_renamed"] == 1
         # Users: one successor → moved; a district or a split ward → no unit (covers nothing), listed.
         units = dict(s.execute(text("SELECT username, unit_id FROM ab_user WHERE username LIKE 'mu.%'")).all())
-        assert units == {"mu.so": city.id, "mu.canbo4": _unit(s, BA_DINH, "2025").id, "mu.phong": None,
-                         "mu.canbo40": None}
+        assert units == {
+            "mu.so": city.id,
+            "mu.canbo4": _unit(s, BA_DINH, "2025").id,
+            "mu.phong": None,
+            "mu.canbo40": None,
+        }
         assert sorted(summary["users_unplaced"]) == ["mu.canbo40", "mu.phong"]
         # Citizens: by the map, by the address, or no commune.
-        citizens = dict(s.execute(text("SELECT c.cccd, u.code FROM citizen c LEFT JOIN admin_unit u ON "
-                                       "u.id = c.commune_id")).all())
+        citizens = dict(
+            s.execute(text("SELECT c.cccd, u.code FROM citizen c LEFT JOIN admin_unit u ON u.id = c.commune_id")).all()
+        )
         assert citizens == {"001200000001": HOAN_KIEM, "001200000002": None, "001200000003": BA_DINH}
         # The campaign follows the city; the ward's record stays as history (one of several contributors).
         assert s.execute(text("SELECT unit_id FROM campaign")).scalar() == city.id
@@ -329,14 +398,24 @@ def test_a_new_ward_has_done_a_step_when_every_old_ward_of_it_had(units_app, wor
         s = db.session
         for code in contributors:
             if code != SPLIT:
-                s.add(CampaignStepDone(campaign_id=world["campaign"], step_no=1, commune_id=_unit(s, code).id,
-                                       done_on=dt.date(2024, 6, 20)))
+                s.add(
+                    CampaignStepDone(
+                        campaign_id=world["campaign"],
+                        step_no=1,
+                        commune_id=_unit(s, code).id,
+                        done_on=dt.date(2024, 6, 20),
+                    )
+                )
         s.commit()
     summary = _run_job(units_app)
     assert summary["campaign_steps_done"] == 1
     with units_app.app_context():
-        rows = db.session.execute(text("SELECT u.code, d.done_on FROM campaign_step_done d JOIN admin_unit u ON "
-                                       "u.id = d.commune_id WHERE u.scheme = '2025'")).all()
+        rows = db.session.execute(
+            text(
+                "SELECT u.code, d.done_on FROM campaign_step_done d JOIN admin_unit u ON "
+                "u.id = d.commune_id WHERE u.scheme = '2025'"
+            )
+        ).all()
     assert [(code, str(day)) for code, day in rows] == [(BA_DINH, "2024-06-20")]  # not Hoàn Kiếm: parts missing
 
 
@@ -348,7 +427,8 @@ def test_a_second_run_changes_nothing(units_app, world):
     with units_app.app_context():
         after = _snapshot(db.session)
     result = units_app.test_cli_runner().invoke(
-        args=["asxh", "migrate-units", "--from", "2024", "--to", "2025", "--wait", "--json"], catch_exceptions=False)
+        args=["asxh", "migrate-units", "--from", "2024", "--to", "2025", "--wait", "--json"], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["status"] == "done"
     with units_app.app_context():
@@ -385,14 +465,20 @@ def test_the_city_department_places_a_person_left_for_review(units_app, world):
         with pytest.raises(OutOfScope):
             unit_migration.resolve_review(db.session, review_id, HOAN_KIEM, user_id=world["users"]["mu.canbo4"])
         db.session.rollback()
-    placed = runner.invoke(args=["asxh", "unit-review", "--resolve", str(review_id), "--to", HOAN_KIEM],
-                           catch_exceptions=False)
+    placed = runner.invoke(
+        args=["asxh", "unit-review", "--resolve", str(review_id), "--to", HOAN_KIEM], catch_exceptions=False
+    )
     assert placed.exit_code == 0, placed.output
     with units_app.app_context():
         s = db.session
         assert _where(s, sau) == ("2025", HOAN_KIEM)
-        assert s.execute(text("SELECT count(*) FROM enrolment WHERE beneficiary_id = :b AND commune_id = :c"),
-                         {"b": sau, "c": _unit(s, HOAN_KIEM, "2025").id}).scalar() == 1
+        assert (
+            s.execute(
+                text("SELECT count(*) FROM enrolment WHERE beneficiary_id = :b AND commune_id = :c"),
+                {"b": sau, "c": _unit(s, HOAN_KIEM, "2025").id},
+            ).scalar()
+            == 1
+        )
         review = s.get(UnitReview, review_id)
         assert (review.status, review.resolved_commune_id) == ("resolved", _unit(s, HOAN_KIEM, "2025").id)
         assert s.query(AuditLog).filter_by(entity="beneficiary", entity_id=str(sau), action="update").count() == 1
@@ -402,6 +488,7 @@ def test_the_city_department_places_a_person_left_for_review(units_app, world):
 
 
 # --- start-up: refused until migrated; the command itself gets through ------------------------------------
+
 
 def _create(units_app, monkeypatch, argv=None):
     from app import create_app
@@ -421,10 +508,14 @@ def test_the_2024_database_refuses_2025_until_migrated_then_starts(units_app, wo
         _create(units_app, monkeypatch)
     assert "migrate-units --from 2024 --to 2025" in str(exc.value) and "not available" not in str(exc.value)
     # `flask --app run asxh migrate-units …` builds the app first: the check lets that command through.
-    app2025 = _create(units_app, monkeypatch, ["flask", "--app", "run", "asxh", "migrate-units", "--from", "2024",
-                                               "--to", "2025", "--wait"])
-    result = app2025.test_cli_runner().invoke(args=["asxh", "migrate-units", "--from", "2024", "--to", "2025",
-                                                    "--wait"], catch_exceptions=False)
+    app2025 = _create(
+        units_app,
+        monkeypatch,
+        ["flask", "--app", "run", "asxh", "migrate-units", "--from", "2024", "--to", "2025", "--wait"],
+    )
+    result = app2025.test_cli_runner().invoke(
+        args=["asxh", "migrate-units", "--from", "2024", "--to", "2025", "--wait"], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.output
     assert "left for review" in result.output and "report: " in result.output
     assert _create(units_app, monkeypatch).config["UNIT_SCHEME"] == "2025"  # starts now
@@ -432,18 +523,32 @@ def test_the_2024_database_refuses_2025_until_migrated_then_starts(units_app, wo
 
 def test_the_real_command_runs_on_the_refused_database(units_app, world):
     """The real process: `flask --app run asxh migrate-units` with UNIT_SCHEME=2025 on the 2024 database."""
-    env = {**os.environ, "ASXH_ENV": "test", "ASXH_INSTANCE_DIR": str(units_app.instance_dir),
-           "DATABASE_URL": units_app.config["SQLALCHEMY_DATABASE_URI"], "UNIT_SCHEME": "2025",
-           "RQ_QUEUE": units_app.config["RQ_QUEUE"]}
+    env = {
+        **os.environ,
+        "ASXH_ENV": "test",
+        "ASXH_INSTANCE_DIR": str(units_app.instance_dir),
+        "DATABASE_URL": units_app.config["SQLALCHEMY_DATABASE_URI"],
+        "UNIT_SCHEME": "2025",
+        "RQ_QUEUE": units_app.config["RQ_QUEUE"],
+    }
     flask = [sys.executable, "-m", "flask", "--app", "run"]
     refused = subprocess.run(flask + ["asxh", "--help"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert refused.returncode != 0 and "migrate-units --from 2024 --to 2025" in refused.stderr
-    done = subprocess.run(flask + ["asxh", "migrate-units", "--from", "2024", "--to", "2025", "--wait", "--json"],
-                          cwd=ROOT, env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        flask + ["asxh", "migrate-units", "--from", "2024", "--to", "2025", "--wait", "--json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout.strip().splitlines()[-1])
-    assert (summary["status"], summary["persons_before"], summary["persons_moved"], summary["persons_review"]) == \
-        ("done", 8, 5, 3)
+    assert (summary["status"], summary["persons_before"], summary["persons_moved"], summary["persons_review"]) == (
+        "done",
+        8,
+        5,
+        3,
+    )
     assert Path(summary["report"]).exists()
     started = subprocess.run(flask + ["asxh", "--help"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert started.returncode == 0, started.stderr

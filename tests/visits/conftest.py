@@ -1,4 +1,5 @@
 """Fixtures of the home-visit tests: synthetic people (DỮ LIỆU GIẢ LẬP) in two communes, users, answers."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,9 +11,16 @@ from tests import factories
 TODAY = dt.date(2024, 1, 14)
 
 # A complete "has no account, wants account payment" visit; tests change what they need.
-BASE_ANSWERS = {"visit_date": "12/01/2024", "met": "beneficiary", "has_account": "no",
-                "wants_account_payment": "yes", "wants_help_opening": "yes", "opening_bank": "Agribank",
-                "can_transact_alone": "yes", "citizen_confirmed": "yes"}
+BASE_ANSWERS = {
+    "visit_date": "12/01/2024",
+    "met": "beneficiary",
+    "has_account": "no",
+    "wants_account_payment": "yes",
+    "wants_help_opening": "yes",
+    "opening_bank": "Agribank",
+    "can_transact_alone": "yes",
+    "citizen_confirmed": "yes",
+}
 
 
 def answers(**changes) -> dict:
@@ -34,8 +42,9 @@ def units(scheme_app, world):
     with scheme_app.app_context():
         out = {key: find_unit(db.session, code, world.scheme).id for key, code in world.units.items()}
         if world.scheme == "2024":
-            out.update({code: find_unit(db.session, code, "2024").id
-                        for code in ("00001", "00004", "00037", "001", "01")})
+            out.update(
+                {code: find_unit(db.session, code, "2024").id for code in ("00001", "00004", "00037", "001", "01")}
+            )
         return out
 
 
@@ -54,12 +63,32 @@ def make_person(scheme_app, world):
     commune of the test's scheme."""
     from app.extensions import db
 
-    def make(code: str, name: str, *, address: str | None = None, cccd: str | None = None,
-             categories=("BTXH",), hold: str | None = None, match_status: str = "matched", birth_year: int = 1945):
+    def make(
+        code: str,
+        name: str,
+        *,
+        address: str | None = None,
+        cccd: str | None = None,
+        categories=("BTXH",),
+        hold: str | None = None,
+        match_status: str = "matched",
+        birth_year: int = 1945,
+    ):
         with scheme_app.app_context():
-            return factories.make_person(db.session, code, name, scheme=world.scheme, enrol=dict.fromkeys(categories, 540000), cccd=cccd,
-                                         birth_year=birth_year, sex="M", address=address, match_status=match_status,
-                                         hold_reason=hold)
+            return factories.make_person(
+                db.session,
+                code,
+                name,
+                scheme=world.scheme,
+                enrol=dict.fromkeys(categories, 540000),
+                cccd=cccd,
+                birth_year=birth_year,
+                sex="M",
+                address=address,
+                match_status=match_status,
+                hold_reason=hold,
+            )
+
     return make
 
 
@@ -70,5 +99,7 @@ def people(make_person, world):
     return {
         "an": make_person("00004", "Nguyễn Văn An", address="Số 12, ngõ 34 phố Quán Thánh", cccd="001045000101"),
         "binh": make_person("00004", "Trần Thị Bình", address="Số 5 phố Quán Thánh", cccd="001145000102"),
-        "cuong": make_person(world.units["other_commune"], "Lê Văn Cường", address="Số 3 phố Hàng Bạc", cccd="001045000103"),
+        "cuong": make_person(
+            world.units["other_commune"], "Lê Văn Cường", address="Số 3 phố Hàng Bạc", cccd="001045000103"
+        ),
     }

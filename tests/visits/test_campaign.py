@@ -1,5 +1,6 @@
 """Campaigns, on both schemes: default deadlines from the article, per-commune completion (recorded or derived),
 overdue in red; the city's board has one row per unit directly below it (districts in 2024, communes in 2025)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -14,8 +15,13 @@ def _campaign(scheme_app, units, user_ids, world, year=2024):
     from app.services.visits import campaigns
 
     with scheme_app.app_context():
-        c = campaigns.create_campaign(db.session, name="Chi trả Tết Giáp Thìn 2024", year=year, unit_id=units["city"],
-                                      user_id=user_ids[world.users["city"]])
+        c = campaigns.create_campaign(
+            db.session,
+            name="Chi trả Tết Giáp Thìn 2024",
+            year=year,
+            unit_id=units["city"],
+            user_id=user_ids[world.users["city"]],
+        )
         db.session.commit()
         return c.id
 
@@ -28,8 +34,12 @@ def test_default_deadlines(scheme_app, units, user_ids, world, unit_scheme):
     with scheme_app.app_context():
         c = db.session.get(Campaign, cid)
         assert [(s.step_no, s.deadline) for s in c.steps] == [
-            (1, dt.date(2024, 1, 9)), (2, dt.date(2024, 1, 10)), (3, dt.date(2024, 1, 15)),
-            (4, dt.date(2024, 1, 15)), (5, dt.date(2024, 1, 16))]
+            (1, dt.date(2024, 1, 9)),
+            (2, dt.date(2024, 1, 10)),
+            (3, dt.date(2024, 1, 15)),
+            (4, dt.date(2024, 1, 15)),
+            (5, dt.date(2024, 1, 16)),
+        ]
         assert c.steps[2].title.startswith("Tổ công tác cấp xã đến nhà")
 
 
@@ -57,8 +67,9 @@ def test_derived_and_recorded_completion_and_overdue(scheme_app, units, user_ids
         db.session.commit()
         c = db.session.get(Campaign, cid)
         # The unit right above the commune (its district in 2024, the city in 2025) has one row per commune.
-        board = campaigns.board(db.session, c, db.session.get(AdminUnit, units["commune_parent"]),
-                                today=dt.date(2024, 1, 15))
+        board = campaigns.board(
+            db.session, c, db.session.get(AdminUnit, units["commune_parent"]), today=dt.date(2024, 1, 15)
+        )
         assert board["mode"] == "communes"
         row = next(r for r in board["rows"] if r["unit"].code == code)
         cells = row["cells"]
@@ -109,23 +120,34 @@ def test_campaign_page_shows_overdue_in_red(scheme_app, client_for, units, user_
     assert cells and all(state == "overdue" and "overdue" in cls for cls, _n, state in cells)
     # Mark step 1 done (CampaignProgress write); it turns green.
     token = page_token(client)
-    response = client.post(f"/campaignview/mark/{cid}", data={"csrf_token": token, "commune": str(units["commune"]),
-                                                            "step": "1", "done": "1"})
+    response = client.post(
+        f"/campaignview/mark/{cid}",
+        data={"csrf_token": token, "commune": str(units["commune"]), "step": "1", "done": "1"},
+    )
     assert response.status_code == 302
     html = client.get(f"/campaignview/board/{cid}").get_data(as_text=True)
     assert re.search(r'<td class="done" data-step="1" data-state="done"', html)
     # Another commune is refused; read-only roles cannot mark; deadlines are the city's.
-    response = client.post(f"/campaignview/mark/{cid}", data={"csrf_token": token,
-                                                            "commune": str(units["other_commune"]), "step": "2"})
+    response = client.post(
+        f"/campaignview/mark/{cid}", data={"csrf_token": token, "commune": str(units["other_commune"]), "step": "2"}
+    )
     assert response.status_code == 404
     leader = client_for(world.users["leader"])
-    assert leader.post(f"/campaignview/mark/{cid}", data={"csrf_token": page_token(leader),
-                                                         "commune": str(units["commune"]), "step": "2"}).status_code == 403
-    assert client.post(f"/campaignview/deadline/{cid}", data={"csrf_token": token,
-                                                             "deadline_1": "2024-01-20"}).status_code in (302, 403)
+    assert (
+        leader.post(
+            f"/campaignview/mark/{cid}",
+            data={"csrf_token": page_token(leader), "commune": str(units["commune"]), "step": "2"},
+        ).status_code
+        == 403
+    )
+    assert client.post(
+        f"/campaignview/deadline/{cid}", data={"csrf_token": token, "deadline_1": "2024-01-20"}
+    ).status_code in (302, 403)
     so = client_for(world.users["city"])
-    response = so.post(f"/campaignview/deadline/{cid}", data={"csrf_token": page_token(so), "deadline_1": "20/01/2024",
-                                                             "unit": str(units["city"])})
+    response = so.post(
+        f"/campaignview/deadline/{cid}",
+        data={"csrf_token": page_token(so), "deadline_1": "20/01/2024", "unit": str(units["city"])},
+    )
     assert response.status_code == 302
     from app.extensions import db
     from app.models import AdminUnit, Campaign
@@ -145,8 +167,16 @@ def test_campaign_page_shows_overdue_in_red(scheme_app, client_for, units, user_
 
 def test_campaign_created_from_the_screen_gets_default_steps(scheme_app, client_for, units, world, unit_scheme):
     so = client_for(world.users["city"])
-    response = so.post("/campaignview/add", data={"csrf_token": page_token(so), "name": "Đợt thử 2025",
-                                                 "year": "2025", "unit": str(units["city"]), "active": "y"})
+    response = so.post(
+        "/campaignview/add",
+        data={
+            "csrf_token": page_token(so),
+            "name": "Đợt thử 2025",
+            "year": "2025",
+            "unit": str(units["city"]),
+            "active": "y",
+        },
+    )
     assert response.status_code == 302
     from app.extensions import db
     from app.models import Campaign
@@ -154,14 +184,19 @@ def test_campaign_created_from_the_screen_gets_default_steps(scheme_app, client_
     with scheme_app.app_context():
         c = db.session.query(Campaign).filter_by(name="Đợt thử 2025").one()
         assert response.headers["Location"].endswith(f"/campaignview/board/{c.id}")  # the new campaign's page
-        assert [s.deadline.isoformat() for s in c.steps] == ["2025-01-09", "2025-01-10", "2025-01-15", "2025-01-15",
-                                                             "2025-01-16"]
+        assert [s.deadline.isoformat() for s in c.steps] == [
+            "2025-01-09",
+            "2025-01-10",
+            "2025-01-15",
+            "2025-01-15",
+            "2025-01-16",
+        ]
     assert "Đợt thử 2025" in client_for(world.users["officer"]).get("/campaignview/list/").get_data(as_text=True)
 
 
-
-def test_an_overdue_step_turns_done_when_its_work_is_done_after_the_deadline(app, client_for, units, user_ids, world,
-                                                                             make_person):
+def test_an_overdue_step_turns_done_when_its_work_is_done_after_the_deadline(
+    app, client_for, units, user_ids, world, make_person
+):
     """Step 3 (visits) is overdue; the officer visits the last person after the deadline: done, not overdue.
     A person whose benefit ended needs no visit and does not keep the step open."""
     from app.extensions import db

@@ -1,4 +1,5 @@
 """The case-list workbook reads as Vietnamese: sheet titles and headings go through the catalog."""
+
 import io
 from pathlib import Path
 

@@ -1,4 +1,5 @@
 """Case types 1–6: derivation from the latest visit and the records, set-based classification, counts."""
+
 from __future__ import annotations
 
 from tests.visits.conftest import TODAY, answers
@@ -23,8 +24,9 @@ def _verify_account_of(app, person_id, user_id):
     from app.services.payout.accounts import verify_account
 
     with app.app_context():
-        account = db.session.scalar(select(PaymentAccount).where(PaymentAccount.beneficiary_id == person_id,
-                                                                 PaymentAccount.state == "pending"))
+        account = db.session.scalar(
+            select(PaymentAccount).where(PaymentAccount.beneficiary_id == person_id, PaymentAccount.state == "pending")
+        )
         verify_account(db.session, account.id, user_id, approve=True)
         db.session.commit()
 
@@ -45,11 +47,20 @@ def test_each_case_type(app, make_person, user_ids):
     p4 = make_person("00004", "Nguyễn Văn Bốn", address="Số 4 phố Quán Thánh")
     p5 = make_person("00004", "Nguyễn Văn Năm", address="Số 5 phố Quán Thánh")
     p5b = make_person("00004", "Nguyễn Văn Năm Bê", address="Số 5B phố Quán Thánh")
-    p6 = make_person("00004", "Nguyễn Văn Sáu", address="Số 6 phố Quán Thánh", hold="deceased",
-                     match_status="deceased")
-    _visit(app, p1, answers(has_account="yes", account_channel="bank", account_bank="Vietcombank",
-                            account_number="0011002345678", account_holder="Nguyễn Văn Một",
-                            wants_help_opening=None, opening_bank=None))
+    p6 = make_person("00004", "Nguyễn Văn Sáu", address="Số 6 phố Quán Thánh", hold="deceased", match_status="deceased")
+    _visit(
+        app,
+        p1,
+        answers(
+            has_account="yes",
+            account_channel="bank",
+            account_bank="Vietcombank",
+            account_number="0011002345678",
+            account_holder="Nguyễn Văn Một",
+            wants_help_opening=None,
+            opening_bank=None,
+        ),
+    )
     _visit(app, p2, answers())
     _visit(app, p3, answers(wants_account_payment="no", decline_reason="old_age"))
     _visit(app, p4, answers(vulnerabilities=["elderly_alone"], support=["cash_at_home"]))
@@ -69,8 +80,9 @@ def test_each_case_type(app, make_person, user_ids):
 
 
 def test_latest_visit_decides(app, people):
-    _visit(app, people["an"], answers(visit_date="2024-01-12", wants_account_payment="no",
-                                      decline_reason="prefers_cash"))
+    _visit(
+        app, people["an"], answers(visit_date="2024-01-12", wants_account_payment="no", decline_reason="prefers_cash")
+    )
     assert _case(app, people["an"]) == 3
     # A later visit changes the case; an older visit recorded afterwards does not.
     _visit(app, people["an"], answers(visit_date="2024-01-13"))
@@ -101,8 +113,15 @@ def test_account_opening_moves_case_2_to_1(app, people, user_ids):
             raise AssertionError("out of scope task accepted")
         except FieldError as exc:
             assert exc.problem.code == "task_unknown"
-        task, _warnings = survey.enter_task_account(db.session, task_id, user_id=uid, channel=None, bank=None,
-                                                    account_number="1234 5678 9012", holder_name="NGUYEN VAN AN")
+        task, _warnings = survey.enter_task_account(
+            db.session,
+            task_id,
+            user_id=uid,
+            channel=None,
+            bank=None,
+            account_number="1234 5678 9012",
+            holder_name="NGUYEN VAN AN",
+        )
         db.session.commit()
         assert task.state == "entered" and task.account_id
     assert _case(app, people["an"]) == 2  # entered, not yet verified: still case 2
@@ -112,8 +131,11 @@ def test_account_opening_moves_case_2_to_1(app, people, user_ids):
     _vid, t2 = _visit(app, people["binh"], answers())
     _vid, t3 = _visit(app, people["binh"], answers(visit_date="2024-01-13", opening_bank="BIDV"))
     assert t2 == t3
-    _visit(app, people["binh"], answers(visit_date="2024-01-14", wants_account_payment="no",
-                                        decline_reason="far_from_bank"))
+    _visit(
+        app,
+        people["binh"],
+        answers(visit_date="2024-01-14", wants_account_payment="no", decline_reason="far_from_bank"),
+    )
     with app.app_context():
         assert db.session.get(AccountOpeningTask, t2).state == "cancelled"
 
@@ -136,6 +158,7 @@ def test_classify_is_set_based_and_gives_everyone_exactly_one_type(app, make_per
 
         def count(conn, cursor, statement, *args):
             statements.append(statement)
+
         event.listen(engine, "before_cursor_execute", count)
         try:
             classify_cases(db.session, db.session.get(AdminUnit, units["001"]))  # district Ba Đình
@@ -195,8 +218,9 @@ def test_backdated_visit_dashboard_and_case_counts_agree(app, people, units):
     from app.models import AdminUnit
     from app.services import cases, dashboard
 
-    _visit(app, people["an"], answers(visit_date="2024-01-13", wants_account_payment="no",
-                                      decline_reason="prefers_cash"))
+    _visit(
+        app, people["an"], answers(visit_date="2024-01-13", wants_account_payment="no", decline_reason="prefers_cash")
+    )
     _visit(app, people["an"], answers(visit_date="2024-01-10"))  # backdated, entered afterwards
     assert _case(app, people["an"]) == 3
     with app.app_context():
@@ -207,8 +231,9 @@ def test_backdated_visit_dashboard_and_case_counts_agree(app, people, units):
     assert sum(n for _reason, n in figures["declines"]) == counts["counts"][3]
 
 
-def test_case_lists_break_down_by_the_level_below_the_unit(scheme_app, client_for, make_person, units, world,
-                                                           unit_scheme):
+def test_case_lists_break_down_by_the_level_below_the_unit(
+    scheme_app, client_for, make_person, units, world, unit_scheme
+):
     """The city's table and export have one row per unit directly below it: districts (2024), communes (2025);
     the unit right above the communes (a district, or the 2025 city) and a commune have one row per commune."""
     import io
@@ -227,16 +252,19 @@ def test_case_lists_break_down_by_the_level_below_the_unit(scheme_app, client_fo
         city = db.session.get(AdminUnit, units["city"])
         classify_cases(db.session, city)
         db.session.commit()
-        levels = {key: breakdown_level(db.session.get(AdminUnit, units[key])) for key in ("city", "commune_parent",
-                                                                                        "commune")}
+        levels = {
+            key: breakdown_level(db.session.get(AdminUnit, units[key])) for key in ("city", "commune_parent", "commune")
+        }
         expected_city_level = level_of("2024", "district") if world.scheme == "2024" else None
         assert levels == {"city": expected_city_level, "commune_parent": None, "commune": None}
         rows = {r["code"]: r["total"] for r in case_counts(db.session, city, level=levels["city"])}
         # The units right below the city are the paying units in both schemes: districts (2024), communes (2025).
-        below = {world.units[k]: find_unit(db.session, world.units[k], world.scheme).name
-                 for k in ("payer", "other_payer")}
+        below = {
+            world.units[k]: find_unit(db.session, world.units[k], world.scheme).name for k in ("payer", "other_payer")
+        }
         assert {find_unit(db.session, code, world.scheme).level for code in rows} == {
-            commune_level(world.scheme) if expected_city_level is None else expected_city_level}
+            commune_level(world.scheme) if expected_city_level is None else expected_city_level
+        }
     assert rows == {world.units["payer"]: 2, world.units["other_payer"]: 1}
     leader = client_for(world.users["leader"])
     html = leader.get(f"/cases/?unit={units['city']}").get_data(as_text=True)

@@ -1,4 +1,5 @@
 """The .xlsx exports: the visit sheet of a group and the lists per case type (opened with openpyxl)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -24,8 +25,9 @@ def _setup(app, make_person, user_ids):
     from app.services.visits.survey import record_visit
 
     ids = {
-        "b": make_person("00004", "Người Bê", address="Số 2, ngõ 34 phố Quán Thánh", cccd="001045000201",
-                         categories=("BTXH", "HN")),
+        "b": make_person(
+            "00004", "Người Bê", address="Số 2, ngõ 34 phố Quán Thánh", cccd="001045000201", categories=("BTXH", "HN")
+        ),
         "a": make_person("00004", "Người A", address="Số 9 phố Hàng Bông", cccd="001045000202"),
         "c": make_person("00004", "Người Xê", address="Số 12, ngõ 34 phố Quán Thánh", cccd="001045000203"),
         "h": make_person("00001", "Người Giữ", address="Số 1 phố Phúc Xá", hold="moved", match_status="moved"),
@@ -33,20 +35,43 @@ def _setup(app, make_person, user_ids):
     with app.app_context():
         commune = find_unit(db.session, "00004", "2024")
         group = workgroups.create_group(db.session, commune_id=commune.id, name="Tổ Quán Thánh", user_id=None)
-        workgroups.add_member(db.session, group, user_id=None, member_user_id=user_ids["congan.00004"],
-                              is_leader=True)
+        workgroups.add_member(db.session, group, user_id=None, member_user_id=user_ids["congan.00004"], is_leader=True)
         workgroups.add_member(db.session, group, user_id=None, name="Bà Tổ Trưởng")
         workgroups.sync_visit_list(db.session, commune)
-        workgroups.assign(db.session, commune.id, [ids["a"], ids["b"], ids["c"]], group_id=group.id, member_id=None,
-                          user_id=None)
-        record_visit(db.session, ids["a"], answers(wants_account_payment="no", decline_reason="prefers_cash"), None,
-                     today=TODAY)
-        record_visit(db.session, ids["b"], answers(vulnerabilities=["illness"], support=["proxy", "cash_at_home"],
-                                                   proxy_name="Lê Thị Cúc", proxy_cccd="001180012345",
-                                                   proxy_relationship="con gái"), None, today=TODAY)
-        record_visit(db.session, ids["c"], answers(has_account="yes", account_channel="bank", account_bank="BIDV",
-                                                   account_number="12345678901", account_holder="NGUOI XE",
-                                                   opening_bank=None, wants_help_opening=None), None, today=TODAY)
+        workgroups.assign(
+            db.session, commune.id, [ids["a"], ids["b"], ids["c"]], group_id=group.id, member_id=None, user_id=None
+        )
+        record_visit(
+            db.session, ids["a"], answers(wants_account_payment="no", decline_reason="prefers_cash"), None, today=TODAY
+        )
+        record_visit(
+            db.session,
+            ids["b"],
+            answers(
+                vulnerabilities=["illness"],
+                support=["proxy", "cash_at_home"],
+                proxy_name="Lê Thị Cúc",
+                proxy_cccd="001180012345",
+                proxy_relationship="con gái",
+            ),
+            None,
+            today=TODAY,
+        )
+        record_visit(
+            db.session,
+            ids["c"],
+            answers(
+                has_account="yes",
+                account_channel="bank",
+                account_bank="BIDV",
+                account_number="12345678901",
+                account_holder="NGUOI XE",
+                opening_bank=None,
+                wants_help_opening=None,
+            ),
+            None,
+            today=TODAY,
+        )
         db.session.commit()
         # A second officer verifies Xê's account: only a verified account makes case 1.
         from sqlalchemy import select
@@ -71,8 +96,14 @@ def test_visit_sheet_xlsx(app, make_person, user_ids):
     with app.test_request_context():
         with force_locale("vi"):
             group = db.session.get(WorkGroup, gid)
-            n = write_visit_sheet(db.session, group, out, gettext, definition=qn.active_questionnaire(db.session).parsed,
-                                  today=dt.date(2024, 1, 9))
+            n = write_visit_sheet(
+                db.session,
+                group,
+                out,
+                gettext,
+                definition=qn.active_questionnaire(db.session).parsed,
+                today=dt.date(2024, 1, 9),
+            )
     assert n == 3
     ws = load_workbook(io.BytesIO(out.getvalue())).active
     rows = [[c for c in r] for r in ws.iter_rows(values_only=True)]
@@ -87,7 +118,7 @@ def test_visit_sheet_xlsx(app, make_person, user_ids):
     # The answer columns are headed by the questionnaire's own (Vietnamese) labels, and left blank.
     assert "Ông/bà đã có tài khoản (ngân hàng, ví điện tử hoặc Mobile Money) chưa?" in header
     start = rows.index(header) + 1
-    people = rows[start:start + 3]
+    people = rows[start : start + 3]
     assert [p[1] for p in people] == ["Người A", "Người Bê", "Người Xê"]  # Hàng Bông, then ngõ 34 số 2, số 12
     assert people[1][3] == "001******201"  # CCCD masked unless the reader may see it
     assert people[1][5] == "BTXH, HN"
@@ -151,8 +182,9 @@ def test_case_lists_xlsx(app, make_person, user_ids):
     out = io.BytesIO()
     with app.test_request_context():
         with force_locale("vi"):
-            counts = write_case_lists(db.session, find_unit(db.session, "00004", "2024"), out, gettext, case_type=1,
-                                      unmask=True)
+            counts = write_case_lists(
+                db.session, find_unit(db.session, "00004", "2024"), out, gettext, case_type=1, unmask=True
+            )
     assert counts == {1: 1}
     wb = load_workbook(io.BytesIO(out.getvalue()))
     assert len(wb.sheetnames) == 2

@@ -1,4 +1,5 @@
 """The questionnaire is data: the default version from fixtures/, loaded idempotently; new versions by Sở only."""
+
 from __future__ import annotations
 
 import json
@@ -38,8 +39,12 @@ def test_fixture_is_valid_and_covers_the_issue():
     keys = question_map(definition)
     assert set(CORE_QUESTIONS) <= set(keys)
     assert {o["value"] for o in keys["support"]["options"]} >= {"proxy", "cash_at_home", "assisted_opening", "other"}
-    assert {o["value"] for o in keys["vulnerabilities"]["options"]} >= {"elderly_alone", "severe_disability",
-                                                                          "illness", "no_phone"}
+    assert {o["value"] for o in keys["vulnerabilities"]["options"]} >= {
+        "elderly_alone",
+        "severe_disability",
+        "illness",
+        "no_phone",
+    }
     assert keys["account_channel"]["label"] == "Loại tài khoản"
 
 
@@ -76,8 +81,9 @@ def test_only_so_edits_and_new_versions_are_used(app, client_for, people, restor
     # Commune users read the question set but cannot change it.
     canbo = client_for("canbo.00004")
     assert canbo.get("/questionnaireview/list/").status_code == 200
-    assert canbo.post("/questionnaireview/new", data={"csrf_token": page_token(canbo),
-                                                      "definition": "{}"}).status_code in (302, 403)
+    assert canbo.post(
+        "/questionnaireview/new", data={"csrf_token": page_token(canbo), "definition": "{}"}
+    ).status_code in (302, 403)
     so = client_for("so.ldtbxh")
     token = page_token(so)
     response = so.post("/questionnaireview/new", data={"csrf_token": token, "definition": "{not json"})
@@ -85,8 +91,10 @@ def test_only_so_edits_and_new_versions_are_used(app, client_for, people, restor
     d = default_definition()
     d["title"] = "Phiếu khảo sát (bản sửa)"
     d["sections"][2]["questions"][3]["options"].insert(0, {"value": "afraid_of_fraud", "label": "Sợ bị lừa đảo"})
-    response = so.post("/questionnaireview/new", data={"csrf_token": token, "activate": "1",
-                                                       "definition": json.dumps(d, ensure_ascii=False)})
+    response = so.post(
+        "/questionnaireview/new",
+        data={"csrf_token": token, "activate": "1", "definition": json.dumps(d, ensure_ascii=False)},
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
     with app.app_context():
         v2 = db.session.query(Questionnaire).filter_by(version=2).one()
@@ -98,12 +106,19 @@ def test_only_so_edits_and_new_versions_are_used(app, client_for, people, restor
     from tests.visits.conftest import TODAY, answers
 
     with app.app_context():
-        visit = record_visit(db.session, people["an"], answers(wants_account_payment="no",
-                                                               decline_reason="afraid_of_fraud"), None, today=TODAY)
+        visit = record_visit(
+            db.session,
+            people["an"],
+            answers(wants_account_payment="no", decline_reason="afraid_of_fraud"),
+            None,
+            today=TODAY,
+        )
         db.session.commit()
         assert visit.questionnaire.version == 2 and visit.case_type == 3
         v2_id = v2.id
     # A version used by visits cannot be changed any more.
-    response = so.post(f"/questionnaireview/change/{v2_id}", data={"csrf_token": token,
-                                                                   "definition": json.dumps(d, ensure_ascii=False)})
+    response = so.post(
+        f"/questionnaireview/change/{v2_id}",
+        data={"csrf_token": token, "definition": json.dumps(d, ensure_ascii=False)},
+    )
     assert response.status_code == 400

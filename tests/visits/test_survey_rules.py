@@ -1,5 +1,6 @@
 """record_visit enforces the article's rules; every refusal comes with its exact message (English msgid,
 shown in Vietnamese by the screens and the API)."""
+
 from __future__ import annotations
 
 import pytest
@@ -15,8 +16,13 @@ def _record(app, person_id, data, user_id=None):
     with app.app_context():
         visit = record_visit(db.session, person_id, data, user_id, today=TODAY)
         db.session.commit()
-        return {"id": visit.id, "case_type": visit.case_type, "warnings": [p.code for p in visit.warnings],
-                "account_id": visit.account_id, "task": visit.task.id if visit.task is not None else None}
+        return {
+            "id": visit.id,
+            "case_type": visit.case_type,
+            "warnings": [p.code for p in visit.warnings],
+            "account_id": visit.account_id,
+            "task": visit.task.id if visit.task is not None else None,
+        }
 
 
 def _refused(app, person_id, data, user_id=None):
@@ -48,8 +54,9 @@ def test_declining_needs_confirmation_and_reason(app, people):
     assert set(found) == {("decline_reason", "decline_reason_missing")}
     assert found[("decline_reason", "decline_reason_missing")].msgid == DECLINE
     # A reason alone is not enough either.
-    found = _refused(app, people["an"], answers(wants_account_payment="no", citizen_confirmed=None,
-                                                decline_reason="prefers_cash"))
+    found = _refused(
+        app, people["an"], answers(wants_account_payment="no", citizen_confirmed=None, decline_reason="prefers_cash")
+    )
     assert set(found) == {("citizen_confirmed", "decline_unconfirmed")}
     assert found[("citizen_confirmed", "decline_unconfirmed")].msgid == DECLINE
 
@@ -57,9 +64,17 @@ def test_declining_needs_confirmation_and_reason(app, people):
 def test_other_reason_needs_text(app, people):
     found = _refused(app, people["an"], answers(wants_account_payment="no", decline_reason="other"))
     assert set(found) == {("decline_reason_other", "decline_reason_other_missing")}
-    assert found[("decline_reason_other", "decline_reason_other_missing")].msgid == "Describe the reason when it is “other”"
-    result = _record(app, people["an"], answers(wants_account_payment="no", decline_reason="other",
-                                                decline_reason_other="Con cháu nhận hộ bằng tiền mặt"))
+    assert (
+        found[("decline_reason_other", "decline_reason_other_missing")].msgid
+        == "Describe the reason when it is “other”"
+    )
+    result = _record(
+        app,
+        people["an"],
+        answers(
+            wants_account_payment="no", decline_reason="other", decline_reason_other="Con cháu nhận hộ bằng tiền mặt"
+        ),
+    )
     assert result["case_type"] == 3
 
 
@@ -77,35 +92,72 @@ def test_vulnerable_person_needs_support(app, people):
     # "other" support needs a description.
     found = _refused(app, people["an"], answers(vulnerabilities=["no_phone"], support=["other"]))
     assert set(found) == {("support_other", "support_other_missing")}
-    assert found[("support_other", "support_other_missing")].msgid == "Describe the support arrangement when it is “other”"
+    assert (
+        found[("support_other", "support_other_missing")].msgid == "Describe the support arrangement when it is “other”"
+    )
     result = _record(app, people["an"], answers(vulnerabilities=["severe_disability"], support=["cash_at_home"]))
     assert result["case_type"] == 4
 
 
 def test_proxy_needs_name_cccd_and_relationship(app, people):
     found = _refused(app, people["an"], answers(vulnerabilities=["illness"], support=["proxy"]))
-    assert set(found) == {("proxy_name", "proxy_name_missing"), ("proxy_cccd", "proxy_cccd_missing"),
-                          ("proxy_relationship", "proxy_relationship_missing")}
+    assert set(found) == {
+        ("proxy_name", "proxy_name_missing"),
+        ("proxy_cccd", "proxy_cccd_missing"),
+        ("proxy_relationship", "proxy_relationship_missing"),
+    }
     assert all(p.msgid == PROXY for p in found.values())
     # The CCCD is validated with normalize.parse_cccd.
-    found = _refused(app, people["an"], answers(vulnerabilities=["illness"], support=["proxy"],
-                                                proxy_name="Nguyễn Văn Bình", proxy_cccd="12345",
-                                                proxy_relationship="con trai"))
+    found = _refused(
+        app,
+        people["an"],
+        answers(
+            vulnerabilities=["illness"],
+            support=["proxy"],
+            proxy_name="Nguyễn Văn Bình",
+            proxy_cccd="12345",
+            proxy_relationship="con trai",
+        ),
+    )
     assert set(found) == {("proxy_cccd", "cccd_length")}
     assert found[("proxy_cccd", "cccd_length")].msgid == "CCCD must have 12 digits, got %(length)d"
     assert found[("proxy_cccd", "cccd_length")].params == {"length": 5}
-    found = _refused(app, people["an"], answers(vulnerabilities=["illness"], support=["proxy"],
-                                                proxy_name="Nguyễn Văn Bình", proxy_cccd="012345678",
-                                                proxy_relationship="con trai"))
+    found = _refused(
+        app,
+        people["an"],
+        answers(
+            vulnerabilities=["illness"],
+            support=["proxy"],
+            proxy_name="Nguyễn Văn Bình",
+            proxy_cccd="012345678",
+            proxy_relationship="con trai",
+        ),
+    )
     assert set(found) == {("proxy_cccd", "proxy_cccd_is_cmnd")}
-    found = _refused(app, people["an"], answers(vulnerabilities=["illness"], support=["proxy"],
-                                                proxy_name="Nguyễn Văn Bình", proxy_cccd="001399000123",
-                                                proxy_relationship="con trai"))
+    found = _refused(
+        app,
+        people["an"],
+        answers(
+            vulnerabilities=["illness"],
+            support=["proxy"],
+            proxy_name="Nguyễn Văn Bình",
+            proxy_cccd="001399000123",
+            proxy_relationship="con trai",
+        ),
+    )
     assert set(found) == {("proxy_cccd", "cccd_future")}
     # A valid proxy (CCCD with spaces is normalised).
-    result = _record(app, people["an"], answers(vulnerabilities=["illness"], support=["proxy"],
-                                                proxy_name="Nguyễn Văn Bình", proxy_cccd="001 080 012 345",
-                                                proxy_relationship="con trai"))
+    result = _record(
+        app,
+        people["an"],
+        answers(
+            vulnerabilities=["illness"],
+            support=["proxy"],
+            proxy_name="Nguyễn Văn Bình",
+            proxy_cccd="001 080 012 345",
+            proxy_relationship="con trai",
+        ),
+    )
     assert result["case_type"] == 4
     from app.extensions import db
     from app.models import Visit
@@ -113,16 +165,28 @@ def test_proxy_needs_name_cccd_and_relationship(app, people):
     with app.app_context():
         visit = db.session.get(Visit, result["id"])
         assert (visit.proxy_name, visit.proxy_cccd, visit.proxy_relationship) == (
-            "Nguyễn Văn Bình", "001080012345", "con trai")
+            "Nguyễn Văn Bình",
+            "001080012345",
+            "con trai",
+        )
 
 
 def test_account_number_and_bank_are_validated(app, people):
-    base = dict(has_account="yes", account_channel="bank", account_holder="Nguyễn Văn An", wants_help_opening=None,
-                opening_bank=None)
+    base = dict(
+        has_account="yes",
+        account_channel="bank",
+        account_holder="Nguyễn Văn An",
+        wants_help_opening=None,
+        opening_bank=None,
+    )
     found = _refused(app, people["an"], answers(**base, account_bank="Vietcombank", account_number="12-34"))
     assert set(found) == {("account_number", "account_length")}
-    assert found[("account_number", "account_length")].msgid == "Account number must have 6 to 19 digits, got %(length)d"
-    found = _refused(app, people["an"], answers(**base, account_bank="Vietcombank", account_number="01234567890123456789"))
+    assert (
+        found[("account_number", "account_length")].msgid == "Account number must have 6 to 19 digits, got %(length)d"
+    )
+    found = _refused(
+        app, people["an"], answers(**base, account_bank="Vietcombank", account_number="01234567890123456789")
+    )
     assert set(found) == {("account_number", "account_length")}
     found = _refused(app, people["an"], answers(**base, account_bank="Vietcombank", account_number="0123abc456"))
     assert set(found) == {("account_number", "account_chars")}
@@ -138,10 +202,16 @@ def test_account_number_and_bank_are_validated(app, people):
     from app.services.visits.survey import check_rules
 
     with app.app_context():
-        for loose, bin_ in (("NH Công Thương", "970415"), ("Vietin", "970415"), ("NHCSXH", "999888"),
-                            ("Agribank Hà Nội", "970405")):
-            derived, errors, _w = check_rules(db.session, {"met": "beneficiary", "has_account": "yes",
-                                                           "account_bank": loose, "account_number": "0123456789"})
+        for loose, bin_ in (
+            ("NH Công Thương", "970415"),
+            ("Vietin", "970415"),
+            ("NHCSXH", "999888"),
+            ("Agribank Hà Nội", "970405"),
+        ):
+            derived, errors, _w = check_rules(
+                db.session,
+                {"met": "beneficiary", "has_account": "yes", "account_bank": loose, "account_number": "0123456789"},
+            )
             assert errors == [] and derived["account_bin"] == bin_, loose
     found = _refused(app, people["an"], answers(**base, account_bank="999999", account_number="0123456789"))
     assert set(found) == {("account_bank", "bank_unknown")}
@@ -156,14 +226,27 @@ def test_existing_account_creates_a_pending_payment_account(app, people, user_id
     from app.extensions import db
     from app.models import PaymentAccount
 
-    result = _record(app, people["an"], answers(
-        has_account="yes", account_channel="bank", account_bank="NH Ngoại thương Vietcombank",
-        account_number="0011 0023 4567", account_holder="NGUYEN VAN AN"), user_id=user_ids["congan.00004"])
+    result = _record(
+        app,
+        people["an"],
+        answers(
+            has_account="yes",
+            account_channel="bank",
+            account_bank="NH Ngoại thương Vietcombank",
+            account_number="0011 0023 4567",
+            account_holder="NGUYEN VAN AN",
+        ),
+        user_id=user_ids["congan.00004"],
+    )
     assert result["case_type"] == 1 and result["account_id"]
     with app.app_context():
         account = db.session.get(PaymentAccount, result["account_id"])
         assert (account.state, account.source, account.bank_bin, account.account_number) == (
-            "pending", "survey", "970436", "001100234567")
+            "pending",
+            "survey",
+            "970436",
+            "001100234567",
+        )
         assert account.entered_by_id == user_ids["congan.00004"]
 
 
@@ -171,18 +254,34 @@ def test_account_holder_mismatch_is_refused_and_nothing_is_stored(app, people):
     from app.extensions import db
     from app.models import PaymentAccount
 
-    found = _refused(app, people["an"], answers(
-        has_account="yes", account_channel="bank", account_bank="970436", account_number="0011002345678",
-        account_holder="TRAN VAN KHAC"))
+    found = _refused(
+        app,
+        people["an"],
+        answers(
+            has_account="yes",
+            account_channel="bank",
+            account_bank="970436",
+            account_number="0011002345678",
+            account_holder="TRAN VAN KHAC",
+        ),
+    )
     assert set(found) == {("account_holder", "holder_mismatch")}
     with app.app_context():
         assert db.session.query(PaymentAccount).count() == 0
 
 
 def test_not_met_visit_needs_only_the_date_and_can_be_repeated(app, people):
-    result = _record(app, people["an"], {"visit_date": "2024-01-10", "met": "not_met",
-                                         # answers of questions that are not asked are dropped
-                                         "wants_account_payment": "no", "support": ["proxy"]})
+    result = _record(
+        app,
+        people["an"],
+        {
+            "visit_date": "2024-01-10",
+            "met": "not_met",
+            # answers of questions that are not asked are dropped
+            "wants_account_payment": "no",
+            "support": ["proxy"],
+        },
+    )
     assert result["case_type"] == 5
     found = _refused(app, people["binh"], {"met": "not_met"})
     assert set(found) == {("visit_date", "required")}
@@ -209,12 +308,24 @@ def test_basic_answers_are_checked(app, people):
 
 
 def test_every_problem_is_collected_in_one_exception(app, people):
-    found = _refused(app, people["an"], answers(
-        wants_account_payment="no", citizen_confirmed=None, vulnerabilities=["elderly_alone"], support=["proxy"],
-        proxy_cccd="1"))
-    assert set(found) == {("citizen_confirmed", "decline_unconfirmed"), ("decline_reason", "decline_reason_missing"),
-                          ("proxy_name", "proxy_name_missing"), ("proxy_cccd", "cccd_length"),
-                          ("proxy_relationship", "proxy_relationship_missing")}
+    found = _refused(
+        app,
+        people["an"],
+        answers(
+            wants_account_payment="no",
+            citizen_confirmed=None,
+            vulnerabilities=["elderly_alone"],
+            support=["proxy"],
+            proxy_cccd="1",
+        ),
+    )
+    assert set(found) == {
+        ("citizen_confirmed", "decline_unconfirmed"),
+        ("decline_reason", "decline_reason_missing"),
+        ("proxy_name", "proxy_name_missing"),
+        ("proxy_cccd", "cccd_length"),
+        ("proxy_relationship", "proxy_relationship_missing"),
+    }
 
 
 def test_messages_render_through_the_catalog(app, people):
@@ -222,8 +333,10 @@ def test_messages_render_through_the_catalog(app, people):
     found = _refused(app, people["an"], answers(wants_account_payment="no", citizen_confirmed=None))
     with app.test_request_context(), force_locale("vi"):
         rendered = {key: problem.render(gettext) for key, problem in found.items()}
-    assert rendered == {("citizen_confirmed", "decline_unconfirmed"): DECLINE_VI,
-                        ("decline_reason", "decline_reason_missing"): DECLINE_VI}
+    assert rendered == {
+        ("citizen_confirmed", "decline_unconfirmed"): DECLINE_VI,
+        ("decline_reason", "decline_reason_missing"): DECLINE_VI,
+    }
 
 
 def test_out_of_scope_and_unknown_beneficiary(app, people, user_ids):

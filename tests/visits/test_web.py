@@ -1,4 +1,5 @@
 """The recording form, the history, the account-opening screens and the role matrix of the visit screens."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -31,7 +32,7 @@ def test_form_renders_the_questionnaire(app, client_for, people):
     html = client.get(f"/visits/record/{people['an']}").get_data(as_text=True)
     assert "Nguyễn Văn An" in html and "Phiếu khảo sát" in html
     assert 'type="radio" name="met" value="not_met"' in html
-    assert "data-show-if='{\"met\": [\"beneficiary\", \"family\"]}'" in html
+    assert 'data-show-if=\'{"met": ["beneficiary", "family"]}\'' in html
     assert 'name="proxy_cccd"' in html and 'list="bank-list"' in html
     assert not re.search(r'<script[^>]+src="https?://', html) and "cdn" not in html.lower()
     assert f'value="{TODAY}"' in html  # the visit date defaults to today
@@ -40,8 +41,13 @@ def test_form_renders_the_questionnaire(app, client_for, people):
 def test_form_redisplays_every_error_in_vietnamese_and_keeps_the_answers(app, client_for, people):
     client = client_for("canbo.00004")
     token = page_token(client)
-    data = answers(visit_date=TODAY, wants_account_payment="no", citizen_confirmed=None,
-                   vulnerabilities="elderly_alone", decline_reason_other="kept")
+    data = answers(
+        visit_date=TODAY,
+        wants_account_payment="no",
+        citizen_confirmed=None,
+        vulnerabilities="elderly_alone",
+        decline_reason_other="kept",
+    )
     response = client.post(f"/visits/record/{people['an']}", data=_form(data, token))
     assert response.status_code == 400
     html = response.get_data(as_text=True)
@@ -64,8 +70,15 @@ def test_form_saves_and_goes_to_the_next_person(app, client_for, people):
     client = client_for("congan.00004")
     token = page_token(client)
     client.get("/visits/")  # builds the visit list
-    data = answers(visit_date=TODAY, has_account="yes", account_channel="bank", account_bank="Vietinbank",
-                   account_number="1020 3040 5060", account_holder="Trần Thị Bình", opening_bank=None)
+    data = answers(
+        visit_date=TODAY,
+        has_account="yes",
+        account_channel="bank",
+        account_bank="Vietinbank",
+        account_number="1020 3040 5060",
+        account_holder="Trần Thị Bình",
+        opening_bank=None,
+    )
     data["next"] = "1"
     response = client.post(f"/visits/record/{people['binh']}", data=_form(data, token))
     assert response.status_code == 302
@@ -80,8 +93,7 @@ def test_form_saves_and_goes_to_the_next_person(app, client_for, people):
         account = db.session.query(PaymentAccount).one()
         assert (account.bank_bin, account.account_number, account.state) == ("970415", "102030405060", "pending")
     # A not-met visit with only the date.
-    response = client.post(f"/visits/record/{people['an']}", data=_form(
-        {"visit_date": TODAY, "met": "not_met"}, token))
+    response = client.post(f"/visits/record/{people['an']}", data=_form({"visit_date": TODAY, "met": "not_met"}, token))
     assert response.status_code == 302
     html = client.get(f"/visits/history/{people['an']}").get_data(as_text=True)
     assert "Không gặp được" in html and 'id="case-type">5.' in html
@@ -126,16 +138,29 @@ def test_opening_task_screens(app, client_for, people, api_token):
     # Another commune: 404; read-only: no change.
     other = client_for("congan.00037")
     assert other.get(f"/openingtasks/enter/{tid}").status_code == 404
-    assert other.post(f"/openingtasks/cancel/{tid}", data={"csrf_token": page_token(other), "note": "x"}).status_code == 404
+    assert (
+        other.post(f"/openingtasks/cancel/{tid}", data={"csrf_token": page_token(other), "note": "x"}).status_code
+        == 404
+    )
     assert f'data-task="{tid}"' not in other.get("/openingtasks/").get_data(as_text=True)
     # A bad number is refused with its message, then the account is entered.
-    response = client.post(f"/openingtasks/enter/{tid}", data={"csrf_token": token, "bank": "970405 - Agribank",
-                                                               "account_number": "12", "holder_name": "Nguyễn Văn An"})
+    response = client.post(
+        f"/openingtasks/enter/{tid}",
+        data={"csrf_token": token, "bank": "970405 - Agribank", "account_number": "12", "holder_name": "Nguyễn Văn An"},
+    )
     assert response.status_code == 400
-    assert _vi(app, "Account number must have 6 to 19 digits, got %(length)d", length=2) in response.get_data(as_text=True)
-    response = client.post(f"/openingtasks/enter/{tid}", data={"csrf_token": token, "bank": "970405 - Agribank",
-                                                               "account_number": "1500 2050 12345",
-                                                               "holder_name": "NGUYEN VAN AN"})
+    assert _vi(app, "Account number must have 6 to 19 digits, got %(length)d", length=2) in response.get_data(
+        as_text=True
+    )
+    response = client.post(
+        f"/openingtasks/enter/{tid}",
+        data={
+            "csrf_token": token,
+            "bank": "970405 - Agribank",
+            "account_number": "1500 2050 12345",
+            "holder_name": "NGUYEN VAN AN",
+        },
+    )
     assert response.status_code == 302
     with app.app_context():
         assert db.session.get(AccountOpeningTask, tid).state == "entered"
@@ -157,13 +182,25 @@ def test_visit_list_filters_and_scope(app, client_for, people, units):
     assert phong.get(f"/visits/?commune={units['001']}").status_code == 404  # a district is not a commune
 
 
-USERS = {"admin": "admin", "so": "so.ldtbxh", "phong": "phong.001", "congan": "congan.00004",
-         "canbo": "canbo.00004", "lanhdao": "lanhdao"}
-PAGES = [("/visits/", "Visit", "read"), ("/workgroupview/list/", "WorkGroup", "read"),
-         ("/workgroupview/add", "WorkGroup", "write"), ("/openingtasks/", "OpeningTask", "read"),
-         ("/cases/", "CaseList", "read"), ("/campaignview/list/", "Campaign", "read"),
-         ("/campaignview/add", "Campaign", "write"), ("/questionnaireview/list/", "Questionnaire", "read"),
-         ("/questionnaireview/new", "Questionnaire", "write")]
+USERS = {
+    "admin": "admin",
+    "so": "so.ldtbxh",
+    "phong": "phong.001",
+    "congan": "congan.00004",
+    "canbo": "canbo.00004",
+    "lanhdao": "lanhdao",
+}
+PAGES = [
+    ("/visits/", "Visit", "read"),
+    ("/workgroupview/list/", "WorkGroup", "read"),
+    ("/workgroupview/add", "WorkGroup", "write"),
+    ("/openingtasks/", "OpeningTask", "read"),
+    ("/cases/", "CaseList", "read"),
+    ("/campaignview/list/", "Campaign", "read"),
+    ("/campaignview/add", "Campaign", "write"),
+    ("/questionnaireview/list/", "Questionnaire", "read"),
+    ("/questionnaireview/new", "Questionnaire", "write"),
+]
 
 
 @pytest.mark.parametrize("role", list(USERS))

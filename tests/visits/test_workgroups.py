@@ -1,4 +1,5 @@
 """Working groups and the visit list: members, leader, address order, filters, assignment, scope."""
+
 from __future__ import annotations
 
 import pytest
@@ -11,11 +12,12 @@ def street(make_person):
     """People of commune 00004 (Trúc Bạch in 2024, Ba Đình in 2025) on two streets, created in a shuffled order."""
     ids = {}
     for name, address, cat, status in (
-            ("Người Bốn", "Số 12, ngõ 34 phố Quán Thánh", "BTXH", "matched"),
-            ("Người Hai", "Số 2, ngõ 34 phố Quán Thánh", "NCC", "mismatch"),
-            ("Người Năm", "Số 100 phố Quán Thánh", "BTXH", "matched"),
-            ("Người Một", "Số 9 phố Hàng Bông", "HN", "matched"),
-            ("Người Ba", "Số 10, ngõ 34 phố Quán Thánh", "BTXH", "pending")):
+        ("Người Bốn", "Số 12, ngõ 34 phố Quán Thánh", "BTXH", "matched"),
+        ("Người Hai", "Số 2, ngõ 34 phố Quán Thánh", "NCC", "mismatch"),
+        ("Người Năm", "Số 100 phố Quán Thánh", "BTXH", "matched"),
+        ("Người Một", "Số 9 phố Hàng Bông", "HN", "matched"),
+        ("Người Ba", "Số 10, ngõ 34 phố Quán Thánh", "BTXH", "pending"),
+    ):
         ids[name] = make_person("00004", name, address=address, categories=(cat,), match_status=status)
     return ids
 
@@ -28,12 +30,24 @@ def _group(app, user_ids, name="Tổ 1", commune="00004", user="congan.00004"):
     with app.app_context():
         unit = find_unit(db.session, commune, "2024")
         group = workgroups.create_group(db.session, commune_id=unit.id, name=name, user_id=user_ids[user])
-        workgroups.add_member(db.session, group, user_id=user_ids[user], member_user_id=user_ids[f"congan.{commune}"],
-                              role_text="Công an xã", is_leader=True)
-        workgroups.add_member(db.session, group, user_id=user_ids[user], member_user_id=user_ids[f"canbo.{commune}"],
-                              role_text="Cán bộ LĐTBXH")
-        workgroups.add_member(db.session, group, user_id=user_ids[user], name="Bà Tổ Trưởng",
-                              role_text="Tổ trưởng tổ dân phố")
+        workgroups.add_member(
+            db.session,
+            group,
+            user_id=user_ids[user],
+            member_user_id=user_ids[f"congan.{commune}"],
+            role_text="Công an xã",
+            is_leader=True,
+        )
+        workgroups.add_member(
+            db.session,
+            group,
+            user_id=user_ids[user],
+            member_user_id=user_ids[f"canbo.{commune}"],
+            role_text="Cán bộ LĐTBXH",
+        )
+        workgroups.add_member(
+            db.session, group, user_id=user_ids[user], name="Bà Tổ Trưởng", role_text="Tổ trưởng tổ dân phố"
+        )
         db.session.commit()
         return group.id
 
@@ -51,8 +65,9 @@ def test_members_and_leader(app, user_ids):
         assert group.leader.user_id == user_ids["congan.00004"] and group.member_count == 3
         # A user of another commune cannot be a member; a free-text member needs a name.
         with pytest.raises(FieldError) as info:
-            workgroups.add_member(db.session, group, user_id=user_ids["congan.00004"],
-                                  member_user_id=user_ids["congan.00037"])
+            workgroups.add_member(
+                db.session, group, user_id=user_ids["congan.00004"], member_user_id=user_ids["congan.00037"]
+            )
         assert info.value.problem.code == "user_not_in_commune"
         with pytest.raises(FieldError) as info:
             workgroups.add_member(db.session, group, user_id=user_ids["congan.00004"], name="  ")
@@ -81,8 +96,10 @@ def test_visit_list_is_ordered_by_address_and_filtered(app, street, user_ids):
         assert names == ["Người Một", "Người Năm", "Người Hai", "Người Ba", "Người Bốn"]
         names = [b.full_name for b, _a in db.session.execute(workgroups.visit_list_query(commune.id, category="BTXH"))]
         assert names == ["Người Năm", "Người Ba", "Người Bốn"]
-        names = [b.full_name for b, _a in db.session.execute(
-            workgroups.visit_list_query(commune.id, match_status="mismatch"))]
+        names = [
+            b.full_name
+            for b, _a in db.session.execute(workgroups.visit_list_query(commune.id, match_status="mismatch"))
+        ]
         assert names == ["Người Hai"]
         # An address change is picked up in the same transaction (nothing left for a later sync).
         from app.models import Beneficiary
@@ -108,23 +125,48 @@ def test_assign_to_group_and_member(app, street, user_ids):
         workgroups.sync_visit_list(db.session, commune)
         group = db.session.get(WorkGroup, gid)
         member = group.members[1]
-        n = workgroups.assign(db.session, commune.id, [street["Người Hai"], street["Người Ba"]], group_id=gid,
-                              member_id=member.id, user_id=user_ids["canbo.00004"])
+        n = workgroups.assign(
+            db.session,
+            commune.id,
+            [street["Người Hai"], street["Người Ba"]],
+            group_id=gid,
+            member_id=member.id,
+            user_id=user_ids["canbo.00004"],
+        )
         assert n == 2
-        n = workgroups.assign(db.session, commune.id, None, group_id=gid, member_id=None,
-                              user_id=user_ids["canbo.00004"], filters={"category": "BTXH"})
+        n = workgroups.assign(
+            db.session,
+            commune.id,
+            None,
+            group_id=gid,
+            member_id=None,
+            user_id=user_ids["canbo.00004"],
+            filters={"category": "BTXH"},
+        )
         assert n == 3
         db.session.commit()
         assigned = {a.beneficiary_id: (a.group_id, a.member_id) for a in db.session.query(VisitAssignment)}
         assert assigned[street["Người Hai"]] == (gid, member.id)
         assert assigned[street["Người Ba"]] == (gid, None) and assigned[street["Người Một"]] == (None, None)
         with pytest.raises(FieldError) as info:
-            workgroups.assign(db.session, commune.id, [street["Người Một"]], group_id=other, member_id=None,
-                              user_id=user_ids["canbo.00004"])
+            workgroups.assign(
+                db.session,
+                commune.id,
+                [street["Người Một"]],
+                group_id=other,
+                member_id=None,
+                user_id=user_ids["canbo.00004"],
+            )
         assert info.value.problem.code == "group_other_commune"
         with pytest.raises(FieldError) as info:
-            workgroups.assign(db.session, commune.id, [street["Người Một"]], group_id=gid, member_id=None,
-                              user_id=user_ids["canbo.00037"])
+            workgroups.assign(
+                db.session,
+                commune.id,
+                [street["Người Một"]],
+                group_id=gid,
+                member_id=None,
+                user_id=user_ids["canbo.00037"],
+            )
         assert info.value.problem.code == "out_of_scope"
 
 
@@ -133,8 +175,10 @@ def test_group_screens(scheme_app, client_for, street, user_ids, units, world, u
     the groups of the commune."""
     client = client_for(world.users["officer"])
     token = page_token(client)
-    response = client.post("/workgroupview/add", data={"csrf_token": token, "name": "Tổ số 2",
-                                                      "commune": str(units["commune"]), "active": "y"})
+    response = client.post(
+        "/workgroupview/add",
+        data={"csrf_token": token, "name": "Tổ số 2", "commune": str(units["commune"]), "active": "y"},
+    )
     assert response.status_code == 302
     from app.extensions import db
     from app.models import WorkGroup
@@ -144,22 +188,36 @@ def test_group_screens(scheme_app, client_for, street, user_ids, units, world, u
     assert response.headers["Location"].endswith(f"/workgroupview/members/{gid}")  # where members are added
     page = client.get(f"/workgroupview/members/{gid}")
     assert page.status_code == 200
-    response = client.post(f"/workgroupview/members/{gid}/add", data={
-        "csrf_token": token, "user_id": str(user_ids[world.users["police"]]), "role_text": "Công an xã", "is_leader": "1"})
+    response = client.post(
+        f"/workgroupview/members/{gid}/add",
+        data={
+            "csrf_token": token,
+            "user_id": str(user_ids[world.users["police"]]),
+            "role_text": "Công an xã",
+            "is_leader": "1",
+        },
+    )
     assert response.status_code == 302
-    response = client.post(f"/workgroupview/members/{gid}/add", data={
-        "csrf_token": token, "name": "Ông Sai Số", "phone": "012 345"}, follow_redirects=True)
+    response = client.post(
+        f"/workgroupview/members/{gid}/add",
+        data={"csrf_token": token, "name": "Ông Sai Số", "phone": "012 345"},
+        follow_redirects=True,
+    )
     assert "Ông Sai Số" not in response.get_data(as_text=True)
     assert "không phải số điện thoại" in response.get_data(as_text=True)
-    response = client.post(f"/workgroupview/members/{gid}/add", data={
-        "csrf_token": token, "name": "Ông Tổ Phó", "role_text": "Tổ phó", "phone": "+84 912 345 678"})
+    response = client.post(
+        f"/workgroupview/members/{gid}/add",
+        data={"csrf_token": token, "name": "Ông Tổ Phó", "role_text": "Tổ phó", "phone": "+84 912 345 678"},
+    )
     html = client.get(f"/workgroupview/members/{gid}").get_data(as_text=True)
     assert world.users["police"] in html and "Ông Tổ Phó" in html and "0912345678" in html
     # Visit list with the group, assign everyone, print.
     html = client.get("/visits/").get_data(as_text=True)
     assert "Người Một" in html and html.index("Người Một") < html.index("Người Bốn")
-    response = client.post("/visits/assign", data={"csrf_token": token, "commune": str(units["commune"]),
-                                                   "scope": "filtered", "assign_group": str(gid)})
+    response = client.post(
+        "/visits/assign",
+        data={"csrf_token": token, "commune": str(units["commune"]), "scope": "filtered", "assign_group": str(gid)},
+    )
     assert response.status_code == 302
     html = client.get(f"/visits/?group={gid}").get_data(as_text=True)
     assert html.count('class="row-check"') == 5
@@ -173,8 +231,9 @@ def test_group_screens(scheme_app, client_for, street, user_ids, units, world, u
     assert client2.get(f"/workgroupview/members/{gid}").status_code == 404
     assert client2.get(f"/visits/sheet/{gid}").status_code == 404
     assert client2.get(f"/visits/sheet/{gid}/xlsx").status_code == 404
-    response = client2.post(f"/workgroupview/members/{gid}/add", data={"csrf_token": page_token(client2),
-                                                                      "name": "Kẻ Lạ"})
+    response = client2.post(
+        f"/workgroupview/members/{gid}/add", data={"csrf_token": page_token(client2), "name": "Kẻ Lạ"}
+    )
     assert response.status_code == 404
     assert client2.get(f"/visits/?commune={units['commune']}").status_code == 404
     # Read-only roles see but cannot change.

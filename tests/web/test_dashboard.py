@@ -1,6 +1,7 @@
 """The home dashboard shows figures equal to counts computed here independently, from the demo data, on both
 schemes: the viewer's totals and one row per unit directly below the viewer (the city's districts in 2024, its
 communes in 2025; a district's communes)."""
+
 from __future__ import annotations
 
 import io
@@ -26,8 +27,9 @@ def demo_data(scheme_app, world):
         demo.seed_population(s, 4000, scheme=scheme)
         content = demo.beneficiary_list_csv(4000, 800, scheme=scheme)
         city = find_unit(s, "01", scheme)
-        batch = importing.create_batch(s, filename="demo.csv", content=content, unit=city, category=None,
-                                       user_id=None, auto_apply=True)
+        batch = importing.create_batch(
+            s, filename="demo.csv", content=content, unit=city, category=None, user_id=None, auto_apply=True
+        )
         s.commit()
         importing.parse_batch(s, batch.id)
         importing.apply_batch(s, batch.id)
@@ -50,6 +52,7 @@ def _people_under(session, unit):
                 return True
             unit_id = parents.get(unit_id)
         return False
+
     return [b for b in session.query(Beneficiary).all() if under(b.commune_id)]
 
 
@@ -68,10 +71,16 @@ def expected_figures(scheme_app, world, unit_code):
         lines = [l for l in db.session.query(PayoutLine).all() if l.beneficiary_id in ids and l.case_type == 1]
         want = {l.beneficiary_id for l in lines}
         paid = {l.beneficiary_id for l in lines if l.channel == "account" and l.result_status == "paid"}
-        return {"people": len(people), "matched": statuses["matched"],
-                "to_clean": sum(statuses[k] for k in ("mismatch", "needs_review", "not_found", "possible_duplicate")),
-                "visited": len(visited), "verified": len(verified), "want": len(want), "paid": len(paid),
-                "cases": Counter(b.case_type for b in people)}
+        return {
+            "people": len(people),
+            "matched": statuses["matched"],
+            "to_clean": sum(statuses[k] for k in ("mismatch", "needs_review", "not_found", "possible_duplicate")),
+            "visited": len(visited),
+            "verified": len(verified),
+            "want": len(want),
+            "paid": len(paid),
+            "cases": Counter(b.case_type for b in people),
+        }
 
 
 def expected_breakdown(scheme_app, world, unit_code) -> dict[str, tuple[str, int]]:
@@ -92,7 +101,8 @@ def expected_breakdown(scheme_app, world, unit_code) -> dict[str, tuple[str, int
 
 def page_value(html, element_id, attr="data-value"):
     match = re.search(rf'id="{element_id}"[^>]*{attr}="(\d+)"', html) or re.search(
-        rf'{attr}="(\d+)"[^>]*id="{element_id}"', html)
+        rf'{attr}="(\d+)"[^>]*id="{element_id}"', html
+    )
     assert match, element_id
     return int(match.group(1))
 
@@ -107,8 +117,7 @@ VIEWERS = [("payer", "payer"), ("police", "commune"), ("city", "city")]
 
 
 @pytest.mark.parametrize("who,where", VIEWERS)
-def test_dashboard_figures_match_independent_counts(scheme_app, demo_data, client_for, world, unit_scheme, who,
-                                                    where):
+def test_dashboard_figures_match_independent_counts(scheme_app, demo_data, client_for, world, unit_scheme, who, where):
     unit_code = world.units[where]
     exp = expected_figures(scheme_app, world, unit_code)
     html = client_for(world.users[who]).get("/").get_data(as_text=True)

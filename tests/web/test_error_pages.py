@@ -1,4 +1,5 @@
 """Errors reach people in Vietnamese: pages inside the app's layout (menu, a way back), the REST API as JSON."""
+
 import pytest
 
 from tests.conftest import page_token
@@ -19,8 +20,9 @@ def _assert_app_page(response, status, title):
 
 def test_404_page(client_for):
     client = client_for("canbo.00004")
-    html = _assert_app_page(client.get("/no/such/page", headers={"Referer": "http://localhost/visits/"}), 404,
-                            "Không tìm thấy")
+    html = _assert_app_page(
+        client.get("/no/such/page", headers={"Referer": "http://localhost/visits/"}), 404, "Không tìm thấy"
+    )
     assert 'id="error-back" href="http://localhost/visits/"' in html
     assert "Danh sách thăm hộ" in html or "Thăm hộ" in html or "menu" in html.lower()
 
@@ -30,8 +32,9 @@ def test_404_of_a_record_outside_the_scope(client_for):
 
 
 def test_a_foreign_referrer_is_not_offered_as_the_way_back(client_for):
-    html = _assert_app_page(client_for("admin").get("/no/such/page", headers={"Referer": "http://evil.example/"}),
-                            404, "Không tìm thấy")
+    html = _assert_app_page(
+        client_for("admin").get("/no/such/page", headers={"Referer": "http://evil.example/"}), 404, "Không tìm thấy"
+    )
     assert "evil.example" not in html
 
 
@@ -58,6 +61,7 @@ def test_500_page(app, client_for, monkeypatch):
 
     def boom(*args, **kwargs):
         raise RuntimeError("internal-detail-1234")
+
     monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
     monkeypatch.setitem(app.view_functions, "MatchReviewView.list", boom)
     html = _assert_app_page(client.get("/matchreviewview/list/"), 500, "Lỗi hệ thống")
@@ -65,6 +69,7 @@ def test_500_page(app, client_for, monkeypatch):
 
 
 # --- the REST API --------------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("url", ["/api/v1/beneficiary/999999999", "/api/v1/match/999999999", "/api/v1/nothing-here"])
 def test_api_404_is_vietnamese(client_for, api_token, url):
@@ -98,12 +103,15 @@ def test_api_fab_messages_are_vietnamese(app, client_for, api_token):
     assert schema.status_code == 400 and schema.json["message"].startswith("Tham số q không hợp lệ: ")
     wrong_method = client.patch("/api/v1/match/1", headers=headers)
     assert wrong_method.status_code in (404, 405) and wrong_method.json["message"] in (
-        "Không tìm thấy", "Không được phép dùng phương thức này")
+        "Không tìm thấy",
+        "Không được phép dùng phương thức này",
+    )
 
 
 def test_api_500_is_vietnamese_json(app, api_token, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("internal-detail-5678")
+
     headers = api_token("admin")
     monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
     monkeypatch.setitem(app.view_functions, "MatchApi.status", boom)

@@ -1,4 +1,5 @@
 """Vietnamese first (English on request), formats, the OpenAPI spec, and the user CLI."""
+
 import datetime as dt
 
 from app.services.formatting import format_date, format_money
@@ -41,15 +42,31 @@ def test_openapi_spec_lists_our_resources(app, api_token):
 
 def test_create_user_cli_scopes_the_account(app, client_for):
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["asxh", "create-user", "congan.test", "--role", "Công an xã", "--unit", "00040",
-                                 "--password", "Bí-mật@2024x"])
+    result = runner.invoke(
+        args=[
+            "asxh",
+            "create-user",
+            "congan.test",
+            "--role",
+            "Công an xã",
+            "--unit",
+            "00040",
+            "--password",
+            "Bí-mật@2024x",
+        ]
+    )
     assert result.exit_code == 0, result.output
-    bad = runner.invoke(args=["asxh", "create-user", "x", "--role", "Không có", "--unit", "00040", "--password", "Bí-mật@2024x"])
+    bad = runner.invoke(
+        args=["asxh", "create-user", "x", "--role", "Không có", "--unit", "00040", "--password", "Bí-mật@2024x"]
+    )
     assert bad.exit_code != 0 and "role" in bad.output.lower()
-    weak = runner.invoke(args=["asxh", "create-user", "y", "--role", "Công an xã", "--unit", "00040", "--password", "123"])
+    weak = runner.invoke(
+        args=["asxh", "create-user", "y", "--role", "Công an xã", "--unit", "00040", "--password", "123"]
+    )
     assert weak.exit_code != 0
-    unknown_unit = runner.invoke(args=["asxh", "create-user", "z", "--role", "Công an xã", "--unit", "99999",
-                                       "--password", "Bí-mật@2024x"])
+    unknown_unit = runner.invoke(
+        args=["asxh", "create-user", "z", "--role", "Công an xã", "--unit", "99999", "--password", "Bí-mật@2024x"]
+    )
     assert unknown_unit.exit_code != 0
     client = app.test_client()
     assert login(client, "congan.test", "Bí-mật@2024x").status_code == 302

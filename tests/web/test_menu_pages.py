@@ -1,4 +1,5 @@
 """Every page a role's menu offers renders (200), for every role of each scheme."""
+
 import re
 
 import pytest

@@ -1,13 +1,21 @@
 """Role × endpoint matrix, generated from the role table of each scheme: 200 where the role may, 302/403 where it
 may not."""
+
 import pytest
 
 from app.security.roles import WRITE, roles_for
 from tests.conftest import SCHEMES, WORLDS
 
 # The demo user (by what they do, ``World.users``) holding each permission set.
-ROLE_USER = {"admin": "admin", "so": "city", "phong": "payer", "xa": "payer", "congan": "police", "canbo": "officer",
-             "lanhdao": "leader"}
+ROLE_USER = {
+    "admin": "admin",
+    "so": "city",
+    "phong": "payer",
+    "xa": "payer",
+    "congan": "police",
+    "canbo": "officer",
+    "lanhdao": "leader",
+}
 
 
 def user_of(scheme, role):
@@ -42,11 +50,17 @@ def allowed(role, view, level, cap=None):
     return ok and (cap is None or cap in role.capabilities)
 
 
-CASES = [(s, r, url, view, level, cap) for s in SCHEMES for r in roles_for(s) for url, view, level, cap in WEB_ENDPOINTS]
+CASES = [
+    (s, r, url, view, level, cap) for s in SCHEMES for r in roles_for(s) for url, view, level, cap in WEB_ENDPOINTS
+]
 
 
-@pytest.mark.parametrize("unit_scheme,role,url,view,level,cap", CASES, indirect=["unit_scheme"],
-                         ids=[f"{c[0]}-{c[1].key}-{c[2]}" for c in CASES])
+@pytest.mark.parametrize(
+    "unit_scheme,role,url,view,level,cap",
+    CASES,
+    indirect=["unit_scheme"],
+    ids=[f"{c[0]}-{c[1].key}-{c[2]}" for c in CASES],
+)
 def test_web_matrix(client_for, unit_scheme, role, url, view, level, cap):
     client = client_for(user_of(unit_scheme, role))
     response = client.get(url)
@@ -58,11 +72,17 @@ def test_web_matrix(client_for, unit_scheme, role, url, view, level, cap):
             assert "/login" in response.headers["Location"] or response.headers["Location"].endswith("/")
 
 
-API_CASES = [(s, r, m, url, view, level) for s in SCHEMES for r in roles_for(s) for m, url, view, level in API_ENDPOINTS]
+API_CASES = [
+    (s, r, m, url, view, level) for s in SCHEMES for r in roles_for(s) for m, url, view, level in API_ENDPOINTS
+]
 
 
-@pytest.mark.parametrize("unit_scheme,role,method,url,view,level", API_CASES, indirect=["unit_scheme"],
-                         ids=[f"{c[0]}-{c[1].key}-{c[2]}-{c[3]}" for c in API_CASES])
+@pytest.mark.parametrize(
+    "unit_scheme,role,method,url,view,level",
+    API_CASES,
+    indirect=["unit_scheme"],
+    ids=[f"{c[0]}-{c[1].key}-{c[2]}-{c[3]}" for c in API_CASES],
+)
 def test_api_matrix(scheme_app, api_token, unit_scheme, role, method, url, view, level):
     headers = api_token(user_of(unit_scheme, role))
     client = scheme_app.test_client()

@@ -2,6 +2,7 @@
 
 The matrix takes each role of the scheme (its demo user) and checks which people it sees on the list, the show
 and edit pages, the REST API and the case-list export."""
+
 import io
 
 import openpyxl
@@ -23,10 +24,21 @@ def people(scheme_app, world):
     from app.extensions import db
 
     with scheme_app.app_context():
-        return {where: factories.make_person(db.session, world.units[where], name, scheme=world.scheme,
-                                             enrol={"BTXH": 540000}, cccd=cccd, birth_year=1945,
-                                             sex="M" if "Văn" in name else "F", match_status="pending", case_type=1)
-                for where, name, cccd in (("commune", AN, "001045000001"), ("other_commune", BINH, "001145000002"))}
+        return {
+            where: factories.make_person(
+                db.session,
+                world.units[where],
+                name,
+                scheme=world.scheme,
+                enrol={"BTXH": 540000},
+                cccd=cccd,
+                birth_year=1945,
+                sex="M" if "Văn" in name else "F",
+                match_status="pending",
+                case_type=1,
+            )
+            for where, name, cccd in (("commune", AN, "001045000001"), ("other_commune", BINH, "001145000002"))
+        }
 
 
 def _unit_id(scheme_app, world, where):
@@ -42,8 +54,7 @@ SEES_ALL = {"admin", "city", "leader"}
 MATRIX = [(s, r) for s in SCHEMES for r in roles_for(s)]
 
 
-@pytest.mark.parametrize("unit_scheme,role", MATRIX, indirect=["unit_scheme"],
-                         ids=[f"{s}-{r.key}" for s, r in MATRIX])
+@pytest.mark.parametrize("unit_scheme,role", MATRIX, indirect=["unit_scheme"], ids=[f"{s}-{r.key}" for s, r in MATRIX])
 def test_scope_matrix(scheme_app, client_for, api_token, people, world, unit_scheme, role):
     who = ROLE_USER[role.key]
     username = world.users[who]
@@ -69,8 +80,13 @@ def test_scope_matrix(scheme_app, client_for, api_token, people, world, unit_sch
         assert api.get(f"/api/v1/beneficiary/{pk}", headers=headers).status_code == (200 if where in seen else 404)
     response = client.get("/cases/export")
     assert response.status_code == 200, username
-    cells = {str(c) for ws in openpyxl.load_workbook(io.BytesIO(response.data)).worksheets
-             for row in ws.iter_rows(values_only=True) for c in row if c is not None}
+    cells = {
+        str(c)
+        for ws in openpyxl.load_workbook(io.BytesIO(response.data)).worksheets
+        for row in ws.iter_rows(values_only=True)
+        for c in row
+        if c is not None
+    }
     assert set(seen.values()) <= cells and not set(hidden.values()) & cells, username
     # Another unit's case list is not this user's to export.
     if hidden:
@@ -100,9 +116,18 @@ def test_edit_cannot_move_a_row_out_of_scope(scheme_app, client_for, people, wor
     own = people["commune"]
     other_unit = _unit_id(scheme_app, world, "other_commune")
     token = page_token(client)
-    response = client.post(f"/beneficiaryview/edit/{own}", data={
-        "csrf_token": token, "full_name": "Nguyễn Văn An", "cccd": "001045000001", "birth_year": "1945",
-        "sex": "M", "commune": str(other_unit)}, follow_redirects=True)
+    response = client.post(
+        f"/beneficiaryview/edit/{own}",
+        data={
+            "csrf_token": token,
+            "full_name": "Nguyễn Văn An",
+            "cccd": "001045000001",
+            "birth_year": "1945",
+            "sex": "M",
+            "commune": str(other_unit),
+        },
+        follow_redirects=True,
+    )
     assert response.status_code in (200, 400)
     with scheme_app.app_context():
         from app.models import Beneficiary
@@ -128,11 +153,17 @@ def test_rest_get_put_delete_post_are_scoped(scheme_app, api_token, people, worl
     response = client.put(f"/api/v1/beneficiary/{own}", headers=headers, json={"commune_id": other_unit})
     assert response.status_code in (400, 403)
     # Creating a row in another commune is refused; in the own commune it works.
-    response = client.post("/api/v1/beneficiary/", headers=headers,
-                           json={"full_name": "Lê Văn Cường", "birth_year": 1950, "commune_id": other_unit})
+    response = client.post(
+        "/api/v1/beneficiary/",
+        headers=headers,
+        json={"full_name": "Lê Văn Cường", "birth_year": 1950, "commune_id": other_unit},
+    )
     assert response.status_code in (400, 403)
-    response = client.post("/api/v1/beneficiary/", headers=headers,
-                           json={"full_name": "Lê Văn Cường", "birth_year": 1950, "commune_id": own_unit})
+    response = client.post(
+        "/api/v1/beneficiary/",
+        headers=headers,
+        json={"full_name": "Lê Văn Cường", "birth_year": 1950, "commune_id": own_unit},
+    )
     assert response.status_code == 201, response.get_data(as_text=True)
     with scheme_app.app_context():
         assert db.session.get(Beneficiary, own).commune_id == own_unit
@@ -170,8 +201,9 @@ def test_import_batches_and_reports_are_scoped(scheme_app, client_for, api_token
 
     with scheme_app.app_context():
         unit = find_unit(db.session, world.units["other_payer"], world.scheme)
-        batch = importing.create_batch(db.session, filename="hk.csv", content=b"Ho va ten\nA\n", unit=unit,
-                                       category="BTXH", user_id=None)
+        batch = importing.create_batch(
+            db.session, filename="hk.csv", content=b"Ho va ten\nA\n", unit=unit, category="BTXH", user_id=None
+        )
         db.session.commit()
         pk = batch.id
     payer = world.users["payer"]
@@ -183,9 +215,11 @@ def test_import_batches_and_reports_are_scoped(scheme_app, client_for, api_token
     assert client_for(world.users["other_payer"]).get(f"/importbatchview/detail/{pk}").status_code == 200
     # An upload for a unit outside the user's scope is refused.
     response = scheme_app.test_client().post(
-        "/api/v1/import/", headers=api_token(payer),
+        "/api/v1/import/",
+        headers=api_token(payer),
         data={"file": (io.BytesIO(b"Ho va ten\nA\n"), "x.csv"), "unit": world.units["other_payer"]},
-        content_type="multipart/form-data")
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 403
 
 

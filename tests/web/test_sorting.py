@@ -1,4 +1,5 @@
 """Every column a list offers as sortable sorts: no list page answers 5xx, whatever column and direction."""
+
 from flask import url_for
 from flask_appbuilder import ModelView
 
@@ -49,8 +50,9 @@ def test_every_order_column_of_every_rest_resource_sorts(app, api_token):
         for column in api.order_columns:
             for direction in ("asc", "desc"):
                 try:
-                    status = client.get(url, headers=headers, query_string={
-                        "q": f"(order_column:{column},order_direction:{direction})"}).status_code
+                    status = client.get(
+                        url, headers=headers, query_string={"q": f"(order_column:{column},order_direction:{direction})"}
+                    ).status_code
                 except Exception as exc:  # noqa: BLE001
                     status = type(exc).__name__
                 if status != 200:

@@ -1,5 +1,6 @@
 """Every list and show page of every registered ModelView reads as Vietnamese: no raw ``None``/``True``/``False``,
 no Flask-AppBuilder English left over, no ISO dates — for the admin and for a commune officer."""
+
 from __future__ import annotations
 
 import re
@@ -7,8 +8,24 @@ from html.parser import HTMLParser
 
 import pytest
 
-ENGLISH = ("List", "Show", "Edit", "Add", "Delete", "Cancel", "Username", "Active", "Roles", "Created On",
-           "Changed On", "Last Login", "Login Count", "Record Count", "Search", "Actions")
+ENGLISH = (
+    "List",
+    "Show",
+    "Edit",
+    "Add",
+    "Delete",
+    "Cancel",
+    "Username",
+    "Active",
+    "Roles",
+    "Created On",
+    "Changed On",
+    "Last Login",
+    "Login Count",
+    "Record Count",
+    "Search",
+    "Actions",
+)
 
 
 def _stored_codes() -> list[str]:
@@ -16,12 +33,20 @@ def _stored_codes() -> list[str]:
     English; on a page they must appear as their labels."""
     from app.services.labels import CODE_SETS
 
-    return sorted({str(code) for codes, _labels in CODE_SETS.values() for code in codes
-                   if isinstance(code, str) and len(code) > 3 and code.islower()})
+    return sorted(
+        {
+            str(code)
+            for codes, _labels in CODE_SETS.values()
+            for code in codes
+            if isinstance(code, str) and len(code) > 3 and code.islower()
+        }
+    )
 
 
-FORBIDDEN = re.compile(r"\b(None|True|False|" + "|".join(ENGLISH + tuple(_stored_codes())) + r")\b"
-                       r"|\b\d{4}-\d{2}-\d{2}\b|\b\d+\.\d+ ?%")  # ISO dates; shares need a decimal comma
+FORBIDDEN = re.compile(
+    r"\b(None|True|False|" + "|".join(ENGLISH + tuple(_stored_codes())) + r")\b"
+    r"|\b\d{4}-\d{2}-\d{2}\b|\b\d+\.\d+ ?%"
+)  # ISO dates; shares need a decimal comma
 SHOWN_ROWS = 2
 
 
@@ -57,7 +82,7 @@ def visible_text(html: str) -> str:
 
 def offending(html: str) -> list[str]:
     text = visible_text(html)
-    return sorted({text[max(0, m.start() - 30):m.end() + 30] for m in FORBIDDEN.finditer(text)})
+    return sorted({text[max(0, m.start() - 30) : m.end() + 30] for m in FORBIDDEN.finditer(text)})
 
 
 @pytest.fixture()
@@ -72,8 +97,15 @@ def demo_data(app):
         s = db.session
         demo.seed_population(s, 1500)
         city = find_unit(s, "01", "2024")
-        batch = importing.create_batch(s, filename="demo.csv", content=demo.beneficiary_list_csv(1500, 300),
-                                       unit=city, category=None, user_id=None, auto_apply=True)
+        batch = importing.create_batch(
+            s,
+            filename="demo.csv",
+            content=demo.beneficiary_list_csv(1500, 300),
+            unit=city,
+            category=None,
+            user_id=None,
+            auto_apply=True,
+        )
         s.commit()
         importing.parse_batch(s, batch.id)
         importing.apply_batch(s, batch.id)
@@ -101,8 +133,10 @@ def model_view_pages(app) -> list[str]:
 
 
 def test_visible_text_ignores_scripts_and_attributes():
-    html = ('<p title="List">Danh sách</p><script>var x = None;</script>'
-            '<input type="hidden" value="True"><td>2026-01-05</td>')
+    html = (
+        '<p title="List">Danh sách</p><script>var x = None;</script>'
+        '<input type="hidden" value="True"><td>2026-01-05</td>'
+    )
     assert offending(html) == ["Danh sách 2026-01-05"]
 
 
@@ -170,8 +204,13 @@ def test_the_visit_form_proposes_today_in_hanoi(app, client_for, demo_data):
     from app.services.formatting import local_today
 
     with app.app_context():
-        pk = (db.session.query(Beneficiary.id).join(AdminUnit, Beneficiary.commune_id == AdminUnit.id)
-              .filter(AdminUnit.code == "00004", AdminUnit.scheme == "2024").order_by(Beneficiary.id).first()[0])
+        pk = (
+            db.session.query(Beneficiary.id)
+            .join(AdminUnit, Beneficiary.commune_id == AdminUnit.id)
+            .filter(AdminUnit.code == "00004", AdminUnit.scheme == "2024")
+            .order_by(Beneficiary.id)
+            .first()[0]
+        )
     html = client_for("canbo.00004").get(f"/visits/record/{pk}").get_data(as_text=True)
     assert f'name="visit_date" value="{local_today().isoformat()}"' in html
 
@@ -188,9 +227,18 @@ def test_the_beneficiary_form_takes_dates_as_dd_mm_yyyy_and_sex_as_a_choice(app,
     assert 'class="input-group date asxh_date"' in form and 'placeholder="dd/mm/yyyy"' in form
     sex = re.search(r'<select[^>]*name="sex"[^>]*>(.*?)</select>', form, re.S)
     assert sex and ">Nam<" in sex.group(1) and ">Nữ<" in sex.group(1)
-    response = client.post("/beneficiaryview/add", data={
-        "csrf_token": page_token(client), "full_name": "Trần Thị Mai", "cccd": "001154000123",
-        "date_of_birth": "14/07/1954", "sex": "F", "commune": str(commune), "address": ""})
+    response = client.post(
+        "/beneficiaryview/add",
+        data={
+            "csrf_token": page_token(client),
+            "full_name": "Trần Thị Mai",
+            "cccd": "001154000123",
+            "date_of_birth": "14/07/1954",
+            "sex": "F",
+            "commune": str(commune),
+            "address": "",
+        },
+    )
     assert response.status_code == 302, visible_text(response.get_data(as_text=True))[-600:]
     with app.app_context():
         person = db.session.query(Beneficiary).filter_by(cccd="001154000123").one()
@@ -211,7 +259,11 @@ def test_menu_pages_read_as_vietnamese(client_for, demo_data, username):
     found = {}
     for href in ["/"] + links:
         response = client.get(href)
-        if response.status_code == 200 and response.mimetype == "text/html" and offending(response.get_data(as_text=True)):
+        if (
+            response.status_code == 200
+            and response.mimetype == "text/html"
+            and offending(response.get_data(as_text=True))
+        ):
             found[href] = offending(response.get_data(as_text=True))
     assert not found, "\n".join(f"{url}: {snippets}" for url, snippets in found.items())
 
@@ -236,5 +288,6 @@ def test_list_record_counts_have_a_thousands_dot(client_for, app):
 
         header = render_template_string(
             "{% import 'appbuilder/general/lib.html' as lib %}"
-            "{{ lib.render_list_header(False, 0, 25, 1561, None, {}, 'AdminUnitView') }}")
+            "{{ lib.render_list_header(False, 0, 25, 1561, None, {}, 'AdminUnitView') }}"
+        )
     assert re.search(r"</strong>\s*1\.561\s*</div>", header)

@@ -12,6 +12,7 @@ page.py            what the page of one period shows (one read-only call)
 
 The package re-exports the period functions, so callers write ``payout.lock_period(...)``.
 """
+
 from app.services.payout.exports import (  # noqa: F401
     BANK_CSV_HEADER,
     EXPORTABLE,

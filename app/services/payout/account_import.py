@@ -6,6 +6,7 @@ account), updated (a change of the account in force) or duplicate (already recor
 per chunk and resumes; applying is one transaction and set-based; the same file is never applied twice.
 Every account created is *pending*: it still needs a second person's verification.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -31,17 +32,24 @@ from app.services.scope import subtree_ids
 KIND = ACCOUNT_KIND
 Progress = Callable[..., None]
 
-ACCOUNT_FIELD_LABELS = dict(FIELD_LABELS, account_number=N_("Account number"), bank=N_("Bank"),
-                            account_holder=N_("Account holder"), holder_name=N_("Account holder"),
-                            beneficiary=N_("Beneficiary"))
+ACCOUNT_FIELD_LABELS = dict(
+    FIELD_LABELS,
+    account_number=N_("Account number"),
+    bank=N_("Bank"),
+    account_holder=N_("Account holder"),
+    holder_name=N_("Account holder"),
+    beneficiary=N_("Beneficiary"),
+)
 
 
-def create_batch(session: Session, *, filename: str, content: bytes, unit: AdminUnit,
-                 user_id: int | None) -> ImportBatch:
+def create_batch(
+    session: Session, *, filename: str, content: bytes, unit: AdminUnit, user_id: int | None
+) -> ImportBatch:
     """Record an upload of an account list (see ``staging.record_upload``); applied without a preview,
     since every account it creates still waits for a second person's verification."""
-    return record_upload(session, kind=KIND, filename=filename, content=content, unit_id=unit.id, user_id=user_id,
-                         auto_apply=True)
+    return record_upload(
+        session, kind=KIND, filename=filename, content=content, unit_id=unit.id, user_id=user_id, auto_apply=True
+    )
 
 
 class _People:
@@ -51,9 +59,16 @@ class _People:
         ids = subtree_ids(unit)
         self.by_cccd: dict[str, tuple] = {}
         self.by_name: dict[str, list[tuple]] = {}
-        for row in session.execute(select(Beneficiary.id, Beneficiary.cccd, Beneficiary.name_key,
-                                          Beneficiary.date_of_birth, Beneficiary.full_name, Beneficiary.commune_id)
-                                   .where(Beneficiary.commune_id.in_(ids))):
+        for row in session.execute(
+            select(
+                Beneficiary.id,
+                Beneficiary.cccd,
+                Beneficiary.name_key,
+                Beneficiary.date_of_birth,
+                Beneficiary.full_name,
+                Beneficiary.commune_id,
+            ).where(Beneficiary.commune_id.in_(ids))
+        ):
             if row.cccd:
                 self.by_cccd[row.cccd] = row
             self.by_name.setdefault(row.name_key, []).append(row)
@@ -87,15 +102,32 @@ def validate_row(session: Session, values: dict, people: _People) -> tuple[dict,
     person, how = people.find(cccd, nz.name_key(name), dob) if (cccd or name) else (None, "none")
     if person is None:
         if how == "ambiguous":
-            problems.append(Problem("beneficiary", "beneficiary_ambiguous", N_(
-                "Several beneficiaries are called %(name)s; add the CCCD"), {"name": name}))
+            problems.append(
+                Problem(
+                    "beneficiary",
+                    "beneficiary_ambiguous",
+                    N_("Several beneficiaries are called %(name)s; add the CCCD"),
+                    {"name": name},
+                )
+            )
         else:
-            problems.append(Problem("beneficiary", "beneficiary_not_found", N_(
-                "No beneficiary with this CCCD or name in the unit of the import"), {}))
+            problems.append(
+                Problem(
+                    "beneficiary",
+                    "beneficiary_not_found",
+                    N_("No beneficiary with this CCCD or name in the unit of the import"),
+                    {},
+                )
+            )
     elif how == "cccd" and name and nz.ascii_key(name) != nz.ascii_key(person.full_name):
-        problems.append(Problem("full_name", "name_differs", N_(
-            "The name %(name)s differs from the registry (%(registry)s) for this CCCD"),
-            {"name": name, "registry": person.full_name}))
+        problems.append(
+            Problem(
+                "full_name",
+                "name_differs",
+                N_("The name %(name)s differs from the registry (%(registry)s) for this CCCD"),
+                {"name": name, "registry": person.full_name},
+            )
+        )
     rec["beneficiary_id"] = person.id if person is not None else None
     rec["commune_id"] = person.commune_id if person is not None else None
 
@@ -109,12 +141,26 @@ def validate_row(session: Session, values: dict, people: _People) -> tuple[dict,
         if bin_ is None or not banks.is_confident(score):
             names = bank_directory(session).suggestions(candidates)
             if names:
-                problems.append(Problem("bank", "bank_uncertain", N_(
-                    "The bank %(value)s cannot be identified with confidence (perhaps: %(candidates)s); "
-                    "choose it from the list"), {"value": shown, "candidates": ", ".join(names)}))
+                problems.append(
+                    Problem(
+                        "bank",
+                        "bank_uncertain",
+                        N_(
+                            "The bank %(value)s cannot be identified with confidence (perhaps: %(candidates)s); "
+                            "choose it from the list"
+                        ),
+                        {"value": shown, "candidates": ", ".join(names)},
+                    )
+                )
             else:
-                problems.append(Problem("bank", "bank_unknown", N_(
-                    "The bank %(value)s is not in the bank list; choose it from the list"), {"value": shown}))
+                problems.append(
+                    Problem(
+                        "bank",
+                        "bank_unknown",
+                        N_("The bank %(value)s is not in the bank list; choose it from the list"),
+                        {"value": shown},
+                    )
+                )
             bin_ = None
     rec["bank_bin"] = bin_
 
@@ -132,9 +178,17 @@ def validate_row(session: Session, values: dict, people: _People) -> tuple[dict,
 
         proxy, _c = registered_proxy(session, person.id)
         if not proxy or nz.ascii_key(proxy) != nz.ascii_key(holder):
-            problems.append(Problem("holder_name", "holder_mismatch", N_(
-                "The account holder %(holder)s does not match the beneficiary %(name)s or the registered proxy; "
-                "give a reason to accept it"), {"holder": holder, "name": person.full_name}))
+            problems.append(
+                Problem(
+                    "holder_name",
+                    "holder_mismatch",
+                    N_(
+                        "The account holder %(holder)s does not match the beneficiary %(name)s or the registered proxy; "
+                        "give a reason to accept it"
+                    ),
+                    {"holder": holder, "name": person.full_name},
+                )
+            )
     rec["channel"] = None
     if bin_ is not None:
         bank = session.get(Bank, bin_)
@@ -155,8 +209,16 @@ def parse_batch(session: Session, batch_id: int, progress: Progress | None = Non
         rec, problems = validate_row(session, row.values, people)
         rec.update(staging_fields(batch.id, row, problems))
         return rec
-    stage_file(session, batch, model=AccountImportRow, aliases=COLUMNS, required=("full_name", "account_number"),
-               build_row=build, progress=progress)
+
+    stage_file(
+        session,
+        batch,
+        model=AccountImportRow,
+        aliases=COLUMNS,
+        required=("full_name", "account_number"),
+        build_row=build,
+        progress=progress,
+    )
     _classify(session, batch.id)
     _count(session, batch)
     batch.status = "parsed"
@@ -169,15 +231,19 @@ def _classify(session: Session, batch_id: int) -> None:
     updated: the person has an account in force (a change); imported: a new account."""
     params = {"b": batch_id, "f": False}
     # One GROUP BY and a join (a correlated "earlier row" subquery is quadratic on SQLite).
-    session.execute(text("""
+    session.execute(
+        text("""
         UPDATE account_import_row SET outcome = 'dup_file', duplicate_of_row = f.first_row
         FROM (SELECT beneficiary_id, min(row_number) AS first_row FROM account_import_row
               WHERE batch_id = :b AND has_error = :f AND beneficiary_id IS NOT NULL
               GROUP BY beneficiary_id HAVING count(*) > 1) AS f
         WHERE account_import_row.batch_id = :b AND account_import_row.has_error = :f
           AND account_import_row.beneficiary_id = f.beneficiary_id
-          AND account_import_row.row_number > f.first_row"""), params)
-    session.execute(text("""
+          AND account_import_row.row_number > f.first_row"""),
+        params,
+    )
+    session.execute(
+        text("""
         UPDATE account_import_row SET outcome = CASE
             WHEN EXISTS (SELECT 1 FROM payment_account pa WHERE pa.beneficiary_id = account_import_row.beneficiary_id
                            AND pa.state IN ('pending', 'verified') AND pa.bank_bin = account_import_row.bank_bin
@@ -186,21 +252,40 @@ def _classify(session: Session, batch_id: int) -> None:
             WHEN EXISTS (SELECT 1 FROM payment_account pa WHERE pa.beneficiary_id = account_import_row.beneficiary_id
                            AND pa.state = 'verified') THEN 'updated'
             ELSE 'imported' END
-        WHERE batch_id = :b AND has_error = :f AND (outcome IS NULL OR outcome <> 'dup_file')"""), params)
+        WHERE batch_id = :b AND has_error = :f AND (outcome IS NULL OR outcome <> 'dup_file')"""),
+        params,
+    )
 
 
 def _count(session: Session, batch: ImportBatch) -> None:
-    counts = dict(session.execute(select(AccountImportRow.outcome, func.count())
-                                  .where(AccountImportRow.batch_id == batch.id).group_by(AccountImportRow.outcome)).all())
+    counts = dict(
+        session.execute(
+            select(AccountImportRow.outcome, func.count())
+            .where(AccountImportRow.batch_id == batch.id)
+            .group_by(AccountImportRow.outcome)
+        ).all()
+    )
     batch.rows_error = counts.get("error", 0)
     batch.rows_imported = counts.get("imported", 0)
     batch.rows_updated = counts.get("updated", 0)
     batch.rows_duplicate = counts.get("dup_file", 0) + counts.get("duplicate", 0)
     batch.rows_total = sum(counts.values())
-    batch.rows_warning = session.scalar(select(func.count()).select_from(AccountImportRow).where(
-        AccountImportRow.batch_id == batch.id, AccountImportRow.problems.like('%"severity": "warning"%'))) or 0
-    batch.rows_corrected = session.scalar(select(func.count()).select_from(AccountImportRow).where(
-        AccountImportRow.batch_id == batch.id, AccountImportRow.problems.like('%"severity": "correction"%'))) or 0
+    batch.rows_warning = (
+        session.scalar(
+            select(func.count())
+            .select_from(AccountImportRow)
+            .where(AccountImportRow.batch_id == batch.id, AccountImportRow.problems.like('%"severity": "warning"%'))
+        )
+        or 0
+    )
+    batch.rows_corrected = (
+        session.scalar(
+            select(func.count())
+            .select_from(AccountImportRow)
+            .where(AccountImportRow.batch_id == batch.id, AccountImportRow.problems.like('%"severity": "correction"%'))
+        )
+        or 0
+    )
 
 
 def apply_batch(session: Session, batch_id: int, progress: Progress | None = None) -> ImportBatch:
@@ -216,11 +301,15 @@ def apply_batch(session: Session, batch_id: int, progress: Progress | None = Non
         params = {"b": batch.id, "f": False, "now": now, "u": batch.uploaded_by_id}
         new = "r.batch_id = :b AND r.outcome IN ('imported', 'updated')"
         # An older entry nobody verified yet is replaced by the newer one.
-        session.execute(text(f"""
+        session.execute(
+            text(f"""
             UPDATE payment_account SET state = 'superseded'
             WHERE state = 'pending' AND beneficiary_id IN (SELECT r.beneficiary_id FROM account_import_row r WHERE {new})
-            """), params)
-        session.execute(text(f"""
+            """),
+            params,
+        )
+        session.execute(
+            text(f"""
             INSERT INTO payment_account (beneficiary_id, commune_id, channel, bank_bin, account_number, holder_name,
                                          holder_ascii, shared_flag, source, state, entered_by_id, entered_at,
                                          supersedes_id, source_batch_id)
@@ -228,13 +317,18 @@ def apply_batch(session: Session, batch_id: int, progress: Progress | None = Non
                    r.holder_ascii, :f, 'import', 'pending', :u, :now,
                    (SELECT pa.id FROM payment_account pa WHERE pa.beneficiary_id = r.beneficiary_id
                       AND pa.state = 'verified'), r.batch_id
-            FROM account_import_row r WHERE {new}"""), params)
+            FROM account_import_row r WHERE {new}"""),
+            params,
+        )
         if progress:
             progress(stage="apply", step=1)
         # One account number (same BIN) on different people: flag every open version involved.
-        different = ("NOT (b1.name_key = b2.name_key AND b1.date_of_birth = b2.date_of_birth "
-                     "AND (b1.cccd IS NULL OR b2.cccd IS NULL))")
-        session.execute(text(f"""
+        different = (
+            "NOT (b1.name_key = b2.name_key AND b1.date_of_birth = b2.date_of_birth "
+            "AND (b1.cccd IS NULL OR b2.cccd IS NULL))"
+        )
+        session.execute(
+            text(f"""
             UPDATE payment_account SET shared_flag = :t
             WHERE state IN ('pending', 'verified') AND EXISTS (
                 SELECT 1 FROM payment_account p2
@@ -244,15 +338,24 @@ def apply_batch(session: Session, batch_id: int, progress: Progress | None = Non
                   AND p2.beneficiary_id <> payment_account.beneficiary_id AND p2.state IN ('pending', 'verified')
                   AND {different})
               AND account_number IN (SELECT r.account_number FROM account_import_row r WHERE {new})
-            """), dict(params, t=True))
+            """),
+            dict(params, t=True),
+        )
         _count(session, batch)
         batch.status = "applied"
         batch.finished_at = now
         # Audit trail: one summary record, last before the commit (it holds the append lock until then).
-        audit.record(session, action="bulk", entity="import_batch", entity_id=batch.id, unit_id=batch.unit_id,
-                     new=dict({k: v for k, v in summary(batch).items() if k.startswith("rows_")},
-                              uploaded_by_id=batch.uploaded_by_id),
-                     detail=f"Account list #{batch.id} applied (payment_account, pending): {batch.filename}")
+        audit.record(
+            session,
+            action="bulk",
+            entity="import_batch",
+            entity_id=batch.id,
+            unit_id=batch.unit_id,
+            new=dict(
+                {k: v for k, v in summary(batch).items() if k.startswith("rows_")}, uploaded_by_id=batch.uploaded_by_id
+            ),
+            detail=f"Account list #{batch.id} applied (payment_account, pending): {batch.filename}",
+        )
         session.commit()
     except Exception:
         session.rollback()
@@ -279,27 +382,58 @@ SHARED_IN_BATCH = N_("The same account is registered for another beneficiary; fl
 
 def report_lines(session: Session, batch_id: int, translate: Callable[[str], str]):
     """(row number, field, level, reason, raw cells) of every refused, flagged or duplicate row."""
-    shared = set(session.scalars(text(
-        "SELECT r.row_number FROM account_import_row r JOIN payment_account pa ON pa.source_batch_id = r.batch_id "
-        "AND pa.beneficiary_id = r.beneficiary_id WHERE r.batch_id = :b AND pa.shared_flag = :t"),
-        {"b": batch_id, "t": True}))
+    shared = set(
+        session.scalars(
+            text(
+                "SELECT r.row_number FROM account_import_row r JOIN payment_account pa ON pa.source_batch_id = r.batch_id "
+                "AND pa.beneficiary_id = r.beneficiary_id WHERE r.batch_id = :b AND pa.shared_flag = :t"
+            ),
+            {"b": batch_id, "t": True},
+        )
+    )
     rows = session.execute(
-        select(AccountImportRow.row_number, AccountImportRow.problems, AccountImportRow.outcome,
-               AccountImportRow.duplicate_of_row, AccountImportRow.raw)
-        .where(AccountImportRow.batch_id == batch_id).order_by(AccountImportRow.row_number)).yield_per(2000)
+        select(
+            AccountImportRow.row_number,
+            AccountImportRow.problems,
+            AccountImportRow.outcome,
+            AccountImportRow.duplicate_of_row,
+            AccountImportRow.raw,
+        )
+        .where(AccountImportRow.batch_id == batch_id)
+        .order_by(AccountImportRow.row_number)
+    ).yield_per(2000)
     for number, problems, outcome, dup_of, raw in rows:
         cells = json.loads(raw) if raw else []
         for p in json.loads(problems) if problems else []:
-            yield (number, translate(ACCOUNT_FIELD_LABELS.get(p["field"], p["field"])),
-                   label("severity", p["severity"], translate),
-                   translate(p["msgid"]) % p.get("params", {}) if p.get("params") else translate(p["msgid"]), cells)
+            yield (
+                number,
+                translate(ACCOUNT_FIELD_LABELS.get(p["field"], p["field"])),
+                label("severity", p["severity"], translate),
+                translate(p["msgid"]) % p.get("params", {}) if p.get("params") else translate(p["msgid"]),
+                cells,
+            )
         if outcome == "dup_file":
-            yield (number, translate(FIELD_LABELS["row"]), translate(N_("Duplicate")),
-                   translate(N_("Repeats row %(row)s of the same file (same beneficiary); not entered twice"))
-                   % {"row": dup_of}, cells)
+            yield (
+                number,
+                translate(FIELD_LABELS["row"]),
+                translate(N_("Duplicate")),
+                translate(N_("Repeats row %(row)s of the same file (same beneficiary); not entered twice"))
+                % {"row": dup_of},
+                cells,
+            )
         elif outcome == "duplicate":
-            yield (number, translate(FIELD_LABELS["row"]), translate(N_("Duplicate")),
-                   translate(N_("This account is already recorded for the beneficiary; nothing to change")), cells)
+            yield (
+                number,
+                translate(FIELD_LABELS["row"]),
+                translate(N_("Duplicate")),
+                translate(N_("This account is already recorded for the beneficiary; nothing to change")),
+                cells,
+            )
         if number in shared:
-            yield (number, translate(ACCOUNT_FIELD_LABELS["account_number"]), label("severity", "warning", translate),
-                   translate(SHARED_IN_BATCH), cells)
+            yield (
+                number,
+                translate(ACCOUNT_FIELD_LABELS["account_number"]),
+                label("severity", "warning", translate),
+                translate(SHARED_IN_BATCH),
+                cells,
+            )

@@ -11,6 +11,7 @@ Promises:
 
 Services never translate: problems carry English msgids (see ``app/services/messages.py``).
 """
+
 from __future__ import annotations
 
 import threading
@@ -46,6 +47,7 @@ def verified_sql(alias: str) -> str:
     """The same condition for hand-written SQL over ``payment_account`` aliased ``alias``."""
     return f"{alias}.state = '{VERIFIED}'"
 
+
 # --- the bank directory (built once per process) -------------------------------------
 
 _directory: banks.BankDirectory | None = None
@@ -60,9 +62,18 @@ def bank_directory(session: Session | None = None) -> banks.BankDirectory:
             if _directory is None:
                 rows = []
                 if session is not None:
-                    rows = [{"bin": b.bin, "code": b.code, "short_name": b.short_name, "name_vi": b.name_vi,
-                             "swift": b.swift or "", "kind": b.kind, "former_names": b.former_names or ""}
-                            for b in session.scalars(select(Bank))]
+                    rows = [
+                        {
+                            "bin": b.bin,
+                            "code": b.code,
+                            "short_name": b.short_name,
+                            "name_vi": b.name_vi,
+                            "swift": b.swift or "",
+                            "kind": b.kind,
+                            "former_names": b.former_names or "",
+                        }
+                        for b in session.scalars(select(Bank))
+                    ]
                 _directory = banks.BankDirectory(rows) if rows else banks.BankDirectory.from_csv(FIXTURES / "banks.csv")
     return _directory
 
@@ -81,26 +92,48 @@ def resolve_bank(session: Session, value: Any) -> str:
     directory = bank_directory(session)
     bin_, score, candidates = directory.resolve(shown)
     if bin_ is None:
-        raise FieldError(Problem("bank", "bank_unknown", N_(
-            "The bank %(value)s is not in the bank list; choose it from the list"), {"value": shown}))
+        raise FieldError(
+            Problem(
+                "bank",
+                "bank_unknown",
+                N_("The bank %(value)s is not in the bank list; choose it from the list"),
+                {"value": shown},
+            )
+        )
     if not banks.is_confident(score):
         names = ", ".join(directory.suggestions(candidates))
-        raise FieldError(Problem("bank", "bank_uncertain", N_(
-            "The bank %(value)s cannot be identified with confidence (perhaps: %(candidates)s); "
-            "choose it from the list"), {"value": shown, "candidates": names}))
+        raise FieldError(
+            Problem(
+                "bank",
+                "bank_uncertain",
+                N_(
+                    "The bank %(value)s cannot be identified with confidence (perhaps: %(candidates)s); "
+                    "choose it from the list"
+                ),
+                {"value": shown, "candidates": names},
+            )
+        )
     if session.get(Bank, bin_) is None:
-        raise FieldError(Problem("bank", "bank_unknown", N_(
-            "The bank %(value)s is not in the bank list; choose it from the list"), {"value": shown}))
+        raise FieldError(
+            Problem(
+                "bank",
+                "bank_unknown",
+                N_("The bank %(value)s is not in the bank list; choose it from the list"),
+                {"value": shown},
+            )
+        )
     return bin_
 
 
 # --- scope (the rule: app/services/scope.py; user_id None is the system: an import job, the CLI) ----------
+
 
 def _out_of_scope() -> OutOfScope:
     return OutOfScope("account", N_("This account is outside your scope"))
 
 
 # --- name check ---------------------------------------------------------------------
+
 
 def registered_proxy(session: Session, beneficiary_id: int) -> tuple[str | None, str | None]:
     """(name, CCCD) of the proxy registered on the latest visit."""
@@ -120,6 +153,7 @@ def holder_matches(session: Session, person: Beneficiary, holder: str) -> bool:
 
 # --- entering -----------------------------------------------------------------------
 
+
 def _same_person(a: Beneficiary, b: Beneficiary) -> bool:
     if a.id == b.id:
         return True
@@ -133,10 +167,13 @@ def flag_shared(session: Session, account: PaymentAccount) -> int:
     Returns how many other people share the account."""
     person = account.beneficiary or session.get(Beneficiary, account.beneficiary_id)
     others = session.scalars(
-        select(PaymentAccount).where(PaymentAccount.account_number == account.account_number,
-                                     PaymentAccount.bank_bin == account.bank_bin,
-                                     PaymentAccount.beneficiary_id != account.beneficiary_id,
-                                     PaymentAccount.state.in_(OPEN_STATES))).all()
+        select(PaymentAccount).where(
+            PaymentAccount.account_number == account.account_number,
+            PaymentAccount.bank_bin == account.bank_bin,
+            PaymentAccount.beneficiary_id != account.beneficiary_id,
+            PaymentAccount.state.in_(OPEN_STATES),
+        )
+    ).all()
     people = set()
     for other in others:
         other_person = other.beneficiary or session.get(Beneficiary, other.beneficiary_id)
@@ -159,9 +196,18 @@ def _reclassify(session: Session, beneficiary_id: int, *, always: bool = False) 
         classify_cases(session, beneficiary_ids=[beneficiary_id])
 
 
-def enter_account(session: Session, *, beneficiary_id: int, channel: str | None, bank: Any, account_number: Any,
-                  holder_name: str, source: str, user_id: int | None,
-                  mismatch_reason: str | None = None) -> tuple[PaymentAccount, list[Problem]]:
+def enter_account(
+    session: Session,
+    *,
+    beneficiary_id: int,
+    channel: str | None,
+    bank: Any,
+    account_number: Any,
+    holder_name: str,
+    source: str,
+    user_id: int | None,
+    mismatch_reason: str | None = None,
+) -> tuple[PaymentAccount, list[Problem]]:
     """Record a new pending account version for a beneficiary. Raises FieldError when the entry is refused;
     returns the version and warnings. Does not commit.
 
@@ -170,8 +216,9 @@ def enter_account(session: Session, *, beneficiary_id: int, channel: str | None,
     problems: list[Problem] = []
     person = session.get(Beneficiary, beneficiary_id)
     if person is None:
-        raise FieldError(Problem("beneficiary", "beneficiary_unknown", N_("Unknown beneficiary #%(id)s"),
-                                 {"id": beneficiary_id}))
+        raise FieldError(
+            Problem("beneficiary", "beneficiary_unknown", N_("Unknown beneficiary #%(id)s"), {"id": beneficiary_id})
+        )
     if not user_covers(session, user_id, person.commune_id):
         raise _out_of_scope()
     if source not in ACCOUNT_SOURCES:
@@ -182,12 +229,19 @@ def enter_account(session: Session, *, beneficiary_id: int, channel: str | None,
     kind = bank_row.kind if bank_row.kind in ACCOUNT_CHANNELS else "bank"
     channel = (channel or "").strip() or kind
     if channel not in ACCOUNT_CHANNELS:
-        raise FieldError(Problem("channel", "channel_unknown", N_("Unknown account channel %(value)s"),
-                                 {"value": channel}))
+        raise FieldError(
+            Problem("channel", "channel_unknown", N_("Unknown account channel %(value)s"), {"value": channel})
+        )
     if channel != kind:
-        problems.append(Problem("channel", "channel_from_bank", N_(
-            "%(bank)s is a %(kind)s provider; the channel was set accordingly"),
-            {"bank": bank_row.short_name, "kind": kind}, "correction"))
+        problems.append(
+            Problem(
+                "channel",
+                "channel_from_bank",
+                N_("%(bank)s is a %(kind)s provider; the channel was set accordingly"),
+                {"bank": bank_row.short_name, "kind": kind},
+                "correction",
+            )
+        )
         channel = kind
 
     number, found = nz.parse_account_number(account_number)
@@ -204,56 +258,112 @@ def enter_account(session: Session, *, beneficiary_id: int, channel: str | None,
     reason = nz.clean_text(mismatch_reason) or None
     if not holder_matches(session, person, holder):
         if not reason:
-            raise FieldError(Problem("holder_name", "holder_mismatch", N_(
-                "The account holder %(holder)s does not match the beneficiary %(name)s or the registered proxy; "
-                "give a reason to accept it"), {"holder": holder, "name": person.full_name}))
-        problems.append(Problem("holder_name", "holder_mismatch_accepted", N_(
-            "The account holder %(holder)s does not match the beneficiary %(name)s; accepted with the reason "
-            "given"), {"holder": holder, "name": person.full_name}, "warning"))
+            raise FieldError(
+                Problem(
+                    "holder_name",
+                    "holder_mismatch",
+                    N_(
+                        "The account holder %(holder)s does not match the beneficiary %(name)s or the registered proxy; "
+                        "give a reason to accept it"
+                    ),
+                    {"holder": holder, "name": person.full_name},
+                )
+            )
+        problems.append(
+            Problem(
+                "holder_name",
+                "holder_mismatch_accepted",
+                N_(
+                    "The account holder %(holder)s does not match the beneficiary %(name)s; accepted with the reason "
+                    "given"
+                ),
+                {"holder": holder, "name": person.full_name},
+                "warning",
+            )
+        )
     else:
         reason = None
 
     existing = session.scalars(
-        select(PaymentAccount).where(PaymentAccount.beneficiary_id == person.id,
-                                     PaymentAccount.state.in_(OPEN_STATES),
-                                     PaymentAccount.bank_bin == bin_, PaymentAccount.account_number == number,
-                                     PaymentAccount.holder_ascii == nz.ascii_key(holder))
-        .order_by(PaymentAccount.id.desc())).first()
+        select(PaymentAccount)
+        .where(
+            PaymentAccount.beneficiary_id == person.id,
+            PaymentAccount.state.in_(OPEN_STATES),
+            PaymentAccount.bank_bin == bin_,
+            PaymentAccount.account_number == number,
+            PaymentAccount.holder_ascii == nz.ascii_key(holder),
+        )
+        .order_by(PaymentAccount.id.desc())
+    ).first()
     if existing is not None:
-        problems.append(Problem("account_number", "account_unchanged", N_(
-            "This account is already recorded for the beneficiary (%(state)s); nothing was changed"),
-            {"state": existing.state}, "warning"))
+        problems.append(
+            Problem(
+                "account_number",
+                "account_unchanged",
+                N_("This account is already recorded for the beneficiary (%(state)s); nothing was changed"),
+                {"state": existing.state},
+                "warning",
+            )
+        )
         return existing, problems
 
     in_force = account_in_force(session, person.id)
     # An older entry that nobody verified yet is replaced by the newer one.
-    session.execute(update(PaymentAccount).where(PaymentAccount.beneficiary_id == person.id,
-                                                 PaymentAccount.state == "pending")
-                    .values(state="superseded"))
+    session.execute(
+        update(PaymentAccount)
+        .where(PaymentAccount.beneficiary_id == person.id, PaymentAccount.state == "pending")
+        .values(state="superseded")
+    )
     account = PaymentAccount(
-        beneficiary_id=person.id, commune_id=person.commune_id, channel=channel, bank_bin=bin_,
-        account_number=number, holder_name=holder[:150], holder_ascii=nz.ascii_key(holder)[:150],
-        name_mismatch_reason=reason[:300] if reason else None, shared_flag=False, source=source, state="pending",
-        entered_by_id=user_id, entered_at=utc_now(), supersedes_id=in_force.id if in_force else None)
+        beneficiary_id=person.id,
+        commune_id=person.commune_id,
+        channel=channel,
+        bank_bin=bin_,
+        account_number=number,
+        holder_name=holder[:150],
+        holder_ascii=nz.ascii_key(holder)[:150],
+        name_mismatch_reason=reason[:300] if reason else None,
+        shared_flag=False,
+        source=source,
+        state="pending",
+        entered_by_id=user_id,
+        entered_at=utc_now(),
+        supersedes_id=in_force.id if in_force else None,
+    )
     account.beneficiary = person
     session.add(account)
     session.flush()
     shared = flag_shared(session, account)
     if shared:
-        problems.append(Problem("account_number", "account_shared", N_(
-            "The same account is registered for %(count)s other beneficiary(ies); flagged for review"),
-            {"count": shared}, "warning"))
+        problems.append(
+            Problem(
+                "account_number",
+                "account_shared",
+                N_("The same account is registered for %(count)s other beneficiary(ies); flagged for review"),
+                {"count": shared},
+                "warning",
+            )
+        )
     if in_force is not None:
-        problems.append(Problem("account", "account_change_pending", N_(
-            "The account in force stays in use until a second person verifies this change"), {}, "warning"))
+        problems.append(
+            Problem(
+                "account",
+                "account_change_pending",
+                N_("The account in force stays in use until a second person verifies this change"),
+                {},
+                "warning",
+            )
+        )
     _reclassify(session, account.beneficiary_id)
     return account, problems
 
 
 # --- verifying ----------------------------------------------------------------------
 
-def verify_account(session: Session, account_id: int, user_id: int, *, approve: bool,
-                   reason: str | None = None) -> PaymentAccount:
+
+def verify_account(
+    session: Session, account_id: int, user_id: int, *, approve: bool, reason: str | None = None
+) -> PaymentAccount:
     """Approve or reject a pending version. A second person only; does not commit.
 
     The caller checks the ``verify_account`` capability; scope is checked here as well."""
@@ -266,19 +376,26 @@ def verify_account(session: Session, account_id: int, user_id: int, *, approve: 
     if not user_covers(session, user_id, account.commune_id) or user_id is None:
         raise _out_of_scope()
     if account.state != "pending":
-        raise FieldError(Problem("account", "account_not_pending", N_(
-            "This account is not waiting for verification"), {}))
+        raise FieldError(
+            Problem("account", "account_not_pending", N_("This account is not waiting for verification"), {})
+        )
     if not may_verify(account, user_id):
-        raise FieldError(Problem("account", "self_verification", N_(
-            "You cannot verify an account you entered yourself")))
+        raise FieldError(
+            Problem("account", "self_verification", N_("You cannot verify an account you entered yourself"))
+        )
     now = utc_now()
     if approve:
         if session.get_bind().dialect.name == "postgresql":  # serialise approvals per person
             session.execute(select(Beneficiary.id).where(Beneficiary.id == account.beneficiary_id).with_for_update())
-        session.execute(update(PaymentAccount).where(PaymentAccount.beneficiary_id == account.beneficiary_id,
-                                                     PaymentAccount.state == "verified",
-                                                     PaymentAccount.id != account.id)
-                        .values(state="superseded"))
+        session.execute(
+            update(PaymentAccount)
+            .where(
+                PaymentAccount.beneficiary_id == account.beneficiary_id,
+                PaymentAccount.state == "verified",
+                PaymentAccount.id != account.id,
+            )
+            .values(state="superseded")
+        )
         account.state = "verified"
         account.reject_reason = None
     else:
@@ -317,13 +434,15 @@ def end_account(session: Session, account_id: int, user_id: int | None, *, reaso
     if not user_covers(session, user_id, account.commune_id):
         raise _out_of_scope()
     if account.state not in OPEN_STATES:
-        raise FieldError(Problem("account", "account_not_open", N_(
-            "Only an account waiting for verification or verified can be ended")))
+        raise FieldError(
+            Problem(
+                "account", "account_not_open", N_("Only an account waiting for verification or verified can be ended")
+            )
+        )
     text = nz.clean_text(reason)
     if not text:
         raise FieldError(Problem("reason", "reason_missing", N_("Give a reason for ending the account")))
-    account.state, account.ended_by_id, account.ended_at, account.end_reason = (
-        ENDED, user_id, utc_now(), text[:2000])
+    account.state, account.ended_by_id, account.ended_at, account.end_reason = (ENDED, user_id, utc_now(), text[:2000])
     _reclassify(session, account.beneficiary_id, always=True)
     return account
 
@@ -338,15 +457,23 @@ def restore_account(session: Session, account_id: int, user_id: int | None) -> P
     if account.state != ENDED:
         raise FieldError(Problem("account", "account_not_ended", N_("This account has not been ended")))
     if user_id is not None and account.ended_by_id == user_id:
-        raise FieldError(Problem("account", "self_restore", N_(
-            "You cannot restore an account you ended yourself")))
+        raise FieldError(Problem("account", "self_restore", N_("You cannot restore an account you ended yourself")))
     target = VERIFIED if account.verified_by_id is not None else "pending"
-    other = session.scalar(select(PaymentAccount.id).where(
-        PaymentAccount.beneficiary_id == account.beneficiary_id, PaymentAccount.state == target,
-        PaymentAccount.id != account.id))
+    other = session.scalar(
+        select(PaymentAccount.id).where(
+            PaymentAccount.beneficiary_id == account.beneficiary_id,
+            PaymentAccount.state == target,
+            PaymentAccount.id != account.id,
+        )
+    )
     if other is not None:
-        raise FieldError(Problem("account", "account_replaced", N_(
-            "Another account of this beneficiary has taken its place; it cannot be restored")))
+        raise FieldError(
+            Problem(
+                "account",
+                "account_replaced",
+                N_("Another account of this beneficiary has taken its place; it cannot be restored"),
+            )
+        )
     account.state, account.ended_by_id, account.ended_at, account.end_reason = target, None, None, None
     _reclassify(session, account.beneficiary_id, always=True)
     return account
@@ -355,32 +482,45 @@ def restore_account(session: Session, account_id: int, user_id: int | None) -> P
 def account_in_force(session: Session, beneficiary_id: int) -> PaymentAccount | None:
     """The verified version that payments use now, or None."""
     return session.scalars(
-        select(PaymentAccount).where(PaymentAccount.beneficiary_id == beneficiary_id,
-                                     PaymentAccount.state == VERIFIED)
-        .order_by(PaymentAccount.verified_at.desc(), PaymentAccount.id.desc()).limit(1)).first()
+        select(PaymentAccount)
+        .where(PaymentAccount.beneficiary_id == beneficiary_id, PaymentAccount.state == VERIFIED)
+        .order_by(PaymentAccount.verified_at.desc(), PaymentAccount.id.desc())
+        .limit(1)
+    ).first()
 
 
 def pending_for(session: Session, beneficiary_id: int) -> PaymentAccount | None:
     return session.scalars(
-        select(PaymentAccount).where(PaymentAccount.beneficiary_id == beneficiary_id,
-                                     PaymentAccount.state == "pending")
-        .order_by(PaymentAccount.id.desc()).limit(1)).first()
+        select(PaymentAccount)
+        .where(PaymentAccount.beneficiary_id == beneficiary_id, PaymentAccount.state == "pending")
+        .order_by(PaymentAccount.id.desc())
+        .limit(1)
+    ).first()
 
 
 def to_dict(account: PaymentAccount, *, unmask: bool = True) -> dict:
     return {
-        "id": account.id, "beneficiary_id": account.beneficiary_id, "commune_id": account.commune_id,
-        "channel": account.channel, "bank_bin": account.bank_bin,
+        "id": account.id,
+        "beneficiary_id": account.beneficiary_id,
+        "commune_id": account.commune_id,
+        "channel": account.channel,
+        "bank_bin": account.bank_bin,
         "bank_name": account.bank.short_name if account.bank is not None else None,
         "account_number": account.account_number if unmask else mask_account(account.account_number),
-        "holder_name": account.holder_name, "holder_ascii": account.holder_ascii,
-        "name_mismatch_reason": account.name_mismatch_reason, "shared_flag": bool(account.shared_flag),
-        "source": account.source, "state": account.state, "entered_by_id": account.entered_by_id,
+        "holder_name": account.holder_name,
+        "holder_ascii": account.holder_ascii,
+        "name_mismatch_reason": account.name_mismatch_reason,
+        "shared_flag": bool(account.shared_flag),
+        "source": account.source,
+        "state": account.state,
+        "entered_by_id": account.entered_by_id,
         "entered_at": account.entered_at.isoformat() if account.entered_at else None,
         "verified_by_id": account.verified_by_id,
         "verified_at": account.verified_at.isoformat() if account.verified_at else None,
-        "reject_reason": account.reject_reason, "supersedes_id": account.supersedes_id,
-        "ended_by_id": account.ended_by_id, "ended_at": account.ended_at.isoformat() if account.ended_at else None,
+        "reject_reason": account.reject_reason,
+        "supersedes_id": account.supersedes_id,
+        "ended_by_id": account.ended_by_id,
+        "ended_at": account.ended_at.isoformat() if account.ended_at else None,
         "end_reason": account.end_reason,
     }
 

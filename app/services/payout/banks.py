@@ -1,5 +1,6 @@
 """The bank directory: bank names as people type them ("VCB", "Ngân hàng Nông nghiệp chi nhánh Ba Đình",
 a former name) resolved to a NAPAS BIN with a score; a name below ``CONFIDENT_SCORE`` is not taken on trust."""
+
 from __future__ import annotations
 
 import csv
@@ -23,42 +24,97 @@ MIN_BANK_SCORE = 60.0
 #: Well-known shorthand for banks and wallets, written as users type it -> BIN.
 ALIASES: dict[str, str] = {
     # Agribank
-    "Agribank": "970405", "Agri": "970405", "NH Nông nghiệp": "970405", "Nông nghiệp": "970405",
-    "NN&PTNT": "970405", "NNPTNT": "970405", "NN và PTNT": "970405", "Nông nghiệp và PTNT": "970405",
-    "Nông nghiệp & PTNT": "970405", "NHNo": "970405", "NHNo&PTNT": "970405", "VBARD": "970405",
+    "Agribank": "970405",
+    "Agri": "970405",
+    "NH Nông nghiệp": "970405",
+    "Nông nghiệp": "970405",
+    "NN&PTNT": "970405",
+    "NNPTNT": "970405",
+    "NN và PTNT": "970405",
+    "Nông nghiệp và PTNT": "970405",
+    "Nông nghiệp & PTNT": "970405",
+    "NHNo": "970405",
+    "NHNo&PTNT": "970405",
+    "VBARD": "970405",
     "Nông nghiệp và Phát triển Nông thôn": "970405",
     # VietinBank
-    "Vietin": "970415", "Viettin": "970415", "Viettinbank": "970415", "Vietinbank": "970415",
-    "Công thương": "970415", "ICB": "970415", "CTG": "970415",
+    "Vietin": "970415",
+    "Viettin": "970415",
+    "Viettinbank": "970415",
+    "Vietinbank": "970415",
+    "Công thương": "970415",
+    "ICB": "970415",
+    "CTG": "970415",
     # VBSP
-    "NHCSXH": "999888", "CSXH": "999888", "NHCS": "999888", "VBSP": "999888", "Chính sách": "999888",
-    "Chính sách xã hội": "999888", "NH Chính sách": "999888",
+    "NHCSXH": "999888",
+    "CSXH": "999888",
+    "NHCS": "999888",
+    "VBSP": "999888",
+    "Chính sách": "999888",
+    "Chính sách xã hội": "999888",
+    "NH Chính sách": "999888",
     # Vietcombank
-    "VCB": "970436", "Vietcom": "970436", "Ngoại thương": "970436", "Vietcombank": "970436",
+    "VCB": "970436",
+    "Vietcom": "970436",
+    "Ngoại thương": "970436",
+    "Vietcombank": "970436",
     # BIDV
-    "BIDV": "970418", "Đầu tư và Phát triển": "970418", "Đầu tư & Phát triển": "970418",
-    "Đầu tư phát triển": "970418", "ĐT&PT": "970418",
+    "BIDV": "970418",
+    "Đầu tư và Phát triển": "970418",
+    "Đầu tư & Phát triển": "970418",
+    "Đầu tư phát triển": "970418",
+    "ĐT&PT": "970418",
     # LPBank
-    "LienVietPostBank": "970449", "LienViet": "970449", "Liên Việt": "970449",
-    "Bưu điện Liên Việt": "970449", "LienVietPost": "970449", "Lộc Phát": "970449", "LPB": "970449",
+    "LienVietPostBank": "970449",
+    "LienViet": "970449",
+    "Liên Việt": "970449",
+    "Bưu điện Liên Việt": "970449",
+    "LienVietPost": "970449",
+    "Lộc Phát": "970449",
+    "LPB": "970449",
     # wallets and mobile money
-    "Viettel Money": "971005", "ViettelPay": "971005", "Viettel Pay": "971005", "Viettel": "971005",
-    "VNPT Money": "971011", "VNPT Pay": "971011", "VNPTPay": "971011", "VNPT": "971011",
-    "MoMo": "971025", "Ví MoMo": "971025",
+    "Viettel Money": "971005",
+    "ViettelPay": "971005",
+    "Viettel Pay": "971005",
+    "Viettel": "971005",
+    "VNPT Money": "971011",
+    "VNPT Pay": "971011",
+    "VNPTPay": "971011",
+    "VNPT": "971011",
+    "MoMo": "971025",
+    "Ví MoMo": "971025",
     # other common names
-    "Techcom": "970407", "Kỹ thương": "970407", "Sacom": "970403", "MB": "970422",
-    "Quân đội": "970422", "MBBank": "970422", "DongA": "970406", "Đông Á": "970406",
-    "EAB": "970406", "OceanBank": "970414", "Ocean": "970414", "Đại Dương": "970414",
-    "Viet Capital": "970454", "Bản Việt": "970454", "Maritime Bank": "970426", "Hàng Hải": "970426",
-    "Á Châu": "970416", "Tiên Phong": "970423", "Quốc tế": "970441", "Đông Nam Á": "970440",
-    "Exim": "970431", "Xuất nhập khẩu": "970431", "Sài Gòn Hà Nội": "970443",
+    "Techcom": "970407",
+    "Kỹ thương": "970407",
+    "Sacom": "970403",
+    "MB": "970422",
+    "Quân đội": "970422",
+    "MBBank": "970422",
+    "DongA": "970406",
+    "Đông Á": "970406",
+    "EAB": "970406",
+    "OceanBank": "970414",
+    "Ocean": "970414",
+    "Đại Dương": "970414",
+    "Viet Capital": "970454",
+    "Bản Việt": "970454",
+    "Maritime Bank": "970426",
+    "Hàng Hải": "970426",
+    "Á Châu": "970416",
+    "Tiên Phong": "970423",
+    "Quốc tế": "970441",
+    "Đông Nam Á": "970440",
+    "Exim": "970431",
+    "Xuất nhập khẩu": "970431",
+    "Sài Gòn Hà Nội": "970443",
 }
 
 _BANK_PUNCT_RE = re.compile(r"[^a-z0-9]+")
 _BANK_CUT_RE = re.compile(r"\b(?:chi nhanh|cn|pgd|phong giao dich)\b.*$")
 _BANK_GENERIC_RE = re.compile(
     r"\b(?:ngan hang so|ngan hang|nhtm|nh|tmcp|co phan|cp|thuong mai|tnhh|mtv|mot thanh vien"
-    r"|bank|viet nam|vietnam|vn|lien doanh|vi dien tu)\b")
+    r"|bank|viet nam|vietnam|vn|lien doanh|vi dien tu)\b"
+)
 
 
 @dataclass(frozen=True)
@@ -107,10 +163,14 @@ class BankDirectory:
         for row in rows:
             former = row.get("former_names") or ()
             info = BankInfo(
-                bin=str(row["bin"]).strip(), code=(row.get("code") or "").strip(),
-                short_name=(row.get("short_name") or "").strip(), name_vi=(row.get("name_vi") or "").strip(),
-                swift=(row.get("swift") or "").strip(), kind=(row.get("kind") or "bank").strip(),
-                former_names=_split_former(former) if isinstance(former, str) else tuple(former))
+                bin=str(row["bin"]).strip(),
+                code=(row.get("code") or "").strip(),
+                short_name=(row.get("short_name") or "").strip(),
+                name_vi=(row.get("name_vi") or "").strip(),
+                swift=(row.get("swift") or "").strip(),
+                kind=(row.get("kind") or "bank").strip(),
+                former_names=_split_former(former) if isinstance(former, str) else tuple(former),
+            )
             self.banks[info.bin] = info
         self._exact: dict[str, list[str]] = {}
         self._weak: dict[str, list[str]] = {}
@@ -122,8 +182,9 @@ class BankDirectory:
         for alias, bin_ in (ALIASES if aliases is None else aliases).items():
             if bin_ in self.banks:
                 self._add(alias, bin_, override=True)
-        fuzzy = sorted({(k, b[0]) for index in (self._exact, self._weak) for k, b in index.items()
-                        if len(k) >= 4 and len(b) == 1})
+        fuzzy = sorted(
+            {(k, b[0]) for index in (self._exact, self._weak) for k, b in index.items() if len(k) >= 4 and len(b) == 1}
+        )
         self._fuzzy_keys = [k for k, _b in fuzzy]
         self._fuzzy_bins = [b for _k, b in fuzzy]
         self._contain_keys = sorted(self._contain, key=len, reverse=True)
@@ -225,8 +286,9 @@ class BankDirectory:
         for query in dict.fromkeys((core, compact)):
             if len(query) < 3:
                 continue
-            for _key, score, idx in process.extract(query, self._fuzzy_keys, scorer=fuzz.ratio,
-                                                    limit=10, score_cutoff=50):
+            for _key, score, idx in process.extract(
+                query, self._fuzzy_keys, scorer=fuzz.ratio, limit=10, score_cutoff=50
+            ):
                 b = self._fuzzy_bins[idx]
                 if score > best_by_bin.get(b, 0.0):
                     best_by_bin[b] = float(score)

@@ -1,5 +1,6 @@
 """The hand-over files of a locked period: the payout list per paying unit (.xlsx) and one CSV per bank,
 each with its SHA-256; every export is logged."""
+
 from __future__ import annotations
 
 import hashlib
@@ -31,8 +32,12 @@ EXPORTABLE = ("locked", "handed_over", "paid")
 
 
 def _require_exportable(period: PayoutPeriod) -> None:
-    require_status(period, EXPORTABLE, N_("The payout period %(name)s must be locked and approved before export"),
-                    "period_not_locked")
+    require_status(
+        period,
+        EXPORTABLE,
+        N_("The payout period %(name)s must be locked and approved before export"),
+        "period_not_locked",
+    )
 
 
 def export_groups(session: Session, period: PayoutPeriod, unit: AdminUnit) -> list[AdminUnit]:
@@ -45,21 +50,32 @@ def export_groups(session: Session, period: PayoutPeriod, unit: AdminUnit) -> li
     commune = aliased(AdminUnit)
     paid_communes = select(PayoutLine.commune_id).where(PayoutLine.period_id == period.id).distinct()
     # A paying unit is listed when one of the period's communes lies in it (or is it).
-    return list(session.scalars(select(AdminUnit).where(
-        contains_clause(target), AdminUnit.level == level,
-        select(commune.id).where(commune.id.in_(paid_communes), contains_clause(AdminUnit, commune)).exists())
-        .order_by(AdminUnit.path)))
+    return list(
+        session.scalars(
+            select(AdminUnit)
+            .where(
+                contains_clause(target),
+                AdminUnit.level == level,
+                select(commune.id).where(commune.id.in_(paid_communes), contains_clause(AdminUnit, commune)).exists(),
+            )
+            .order_by(AdminUnit.path)
+        )
+    )
 
 
 def _line_rows(session: Session, period_id: int, unit: AdminUnit, *where):
     return session.execute(
-        select(PayoutLine, AdminUnit.name).join(AdminUnit, AdminUnit.id == PayoutLine.commune_id)
+        select(PayoutLine, AdminUnit.name)
+        .join(AdminUnit, AdminUnit.id == PayoutLine.commune_id)
         .where(PayoutLine.period_id == period_id, PayoutLine.commune_id.in_(subtree_ids(unit)), *where)
-        .order_by(AdminUnit.path, PayoutLine.full_name, PayoutLine.id).execution_options(yield_per=5000))
+        .order_by(AdminUnit.path, PayoutLine.full_name, PayoutLine.id)
+        .execution_options(yield_per=5000)
+    )
 
 
-def write_payout_list(session: Session, period_id: int, unit: AdminUnit, out: BinaryIO,
-                      translate: Callable[[str], str]) -> dict:
+def write_payout_list(
+    session: Session, period_id: int, unit: AdminUnit, out: BinaryIO, translate: Callable[[str], str]
+) -> dict:
     """The hand-over payout list (.xlsx) of ``unit``: a sheet of lines to pay (with a signature column for
     cash and proxy lines) and a sheet of held lines. Returns {"lines", "amount"}."""
     from openpyxl.styles import Font
@@ -77,9 +93,22 @@ def write_payout_list(session: Session, period_id: int, unit: AdminUnit, out: Bi
     def birth(line):
         return format_date(line.date_of_birth) if line.date_of_birth else (str(line.birth_year or ""))
 
-    headers = [t(N_("No.")), t(N_("Line code")), t(N_("Commune")), t(N_("Full name")), t(N_("CCCD")),
-               t(N_("Date of birth")), t(N_("Category")), t(N_("Amount (VND)")), t(N_("Channel")), t(N_("Bank")),
-               t(N_("Account number")), t(N_("Account holder")), t(N_("Recipient (proxy)")), t(N_("Signature"))]
+    headers = [
+        t(N_("No.")),
+        t(N_("Line code")),
+        t(N_("Commune")),
+        t(N_("Full name")),
+        t(N_("CCCD")),
+        t(N_("Date of birth")),
+        t(N_("Category")),
+        t(N_("Amount (VND)")),
+        t(N_("Channel")),
+        t(N_("Bank")),
+        t(N_("Account number")),
+        t(N_("Account holder")),
+        t(N_("Recipient (proxy)")),
+        t(N_("Signature")),
+    ]
     ws = wb.create_sheet(t(N_("Payout list")))
     ws.column_dimensions["D"].width = 28
     ws.column_dimensions["K"].width = 22
@@ -95,27 +124,65 @@ def write_payout_list(session: Session, period_id: int, unit: AdminUnit, out: Bi
         amount = line.amount + line.carried_amount
         total += amount
         proxy = " ".join(x for x in (line.proxy_name, line.proxy_cccd) if x)
-        append_row(ws, [
-            n, line.id, commune, line.full_name, line.cccd or "", birth(line),
-            label("category", line.category, t), Money(amount),
-            label("line_channel", line.channel, t), line.bank_name or "", line.account_number or "",
-            line.holder_ascii or "", proxy, "" if line.channel in ("cash", "proxy") else "—",
-        ], text_cols=(4, 10))
+        append_row(
+            ws,
+            [
+                n,
+                line.id,
+                commune,
+                line.full_name,
+                line.cccd or "",
+                birth(line),
+                label("category", line.category, t),
+                Money(amount),
+                label("line_channel", line.channel, t),
+                line.bank_name or "",
+                line.account_number or "",
+                line.holder_ascii or "",
+                proxy,
+                "" if line.channel in ("cash", "proxy") else "—",
+            ],
+            text_cols=(4, 10),
+        )
     append_row(ws, ["", "", "", t(N_("Total")), "", "", "", Money(total)], font=bold)
     append_row(ws)
     append_row(ws, ["", "", "", t(N_("Prepared by")), "", "", "", "", "", "", t(N_("Approved by"))], font=bold)
 
     held = wb.create_sheet(t(N_("Held")))
     append_row(held, [t(N_("Held payments (not paid in this period)"))], font=bold)
-    append_row(held, [t(N_("No.")), t(N_("Line code")), t(N_("Commune")), t(N_("Full name")), t(N_("CCCD")),
-                      t(N_("Date of birth")), t(N_("Category")), t(N_("Amount (VND)")), t(N_("Reason"))], font=bold)
+    append_row(
+        held,
+        [
+            t(N_("No.")),
+            t(N_("Line code")),
+            t(N_("Commune")),
+            t(N_("Full name")),
+            t(N_("CCCD")),
+            t(N_("Date of birth")),
+            t(N_("Category")),
+            t(N_("Amount (VND)")),
+            t(N_("Reason")),
+        ],
+        font=bold,
+    )
     k = 0
     for line, commune in _line_rows(session, period.id, unit, PayoutLine.channel == "held"):
         k += 1
-        append_row(held, [k, line.id, commune, line.full_name, line.cccd or "", birth(line),
-                          label("category", line.category, t),
-                          Money(line.amount + line.carried_amount),
-                          label("hold_reason", line.hold_reason, t)], text_cols=(4,))
+        append_row(
+            held,
+            [
+                k,
+                line.id,
+                commune,
+                line.full_name,
+                line.cccd or "",
+                birth(line),
+                label("category", line.category, t),
+                Money(line.amount + line.carried_amount),
+                label("hold_reason", line.hold_reason, t),
+            ],
+            text_cols=(4,),
+        )
     wb.save(out)
     return {"lines": n, "amount": total, "held": k}
 
@@ -154,11 +221,24 @@ def write_bank_file(session: Session, period_id: int, unit: AdminUnit, bank_bin:
         return _copy_bank_file(session, period.id, target, bank_bin, out, digest)
     n = total = 0
     rows = session.execute(
-        select(PayoutLine.bank_bin, PayoutLine.account_number, PayoutLine.holder_ascii, PayoutLine.amount,
-               PayoutLine.carried_amount, PayoutLine.category, PayoutLine.id)
-        .where(PayoutLine.period_id == period.id, PayoutLine.channel == "account", PayoutLine.bank_bin == bank_bin,
-               PayoutLine.commune_id.in_(subtree_ids(target)))
-        .order_by(PayoutLine.commune_id, PayoutLine.sequence, PayoutLine.id).execution_options(yield_per=20000))
+        select(
+            PayoutLine.bank_bin,
+            PayoutLine.account_number,
+            PayoutLine.holder_ascii,
+            PayoutLine.amount,
+            PayoutLine.carried_amount,
+            PayoutLine.category,
+            PayoutLine.id,
+        )
+        .where(
+            PayoutLine.period_id == period.id,
+            PayoutLine.channel == "account",
+            PayoutLine.bank_bin == bank_bin,
+            PayoutLine.commune_id.in_(subtree_ids(target)),
+        )
+        .order_by(PayoutLine.commune_id, PayoutLine.sequence, PayoutLine.id)
+        .execution_options(yield_per=20000)
+    )
     for b, number, holder, amount, carried, category, line_id in rows:
         value = amount + carried
         writer.writerow((b, number, holder, value, transfer_description(category, period.id, line_id), line_id))
@@ -170,8 +250,7 @@ def write_bank_file(session: Session, period_id: int, unit: AdminUnit, bank_bin:
     return {"lines": n, "amount": total, "sha256": digest.hexdigest()}
 
 
-def _copy_bank_file(session: Session, period_id: int, target: AdminUnit, bank_bin: str, out: BinaryIO,
-                    digest) -> dict:
+def _copy_bank_file(session: Session, period_id: int, target: AdminUnit, bank_bin: str, out: BinaryIO, digest) -> dict:
     """PostgreSQL: the database writes the CSV rows (COPY … TO STDOUT); Python only hashes and writes.
     Text columns get the OWASP escaping of ``CsvWriter`` in SQL (``sql_csv_text``): the same bytes as SQLite."""
     from app.services.spreadsheets import sql_csv_text
@@ -193,19 +272,43 @@ def _copy_bank_file(session: Session, period_id: int, target: AdminUnit, bank_bi
                 digest.update(data)
                 out.write(data)
     lines, amount = session.execute(
-        select(func.count(), func.coalesce(func.sum(PayoutLine.amount + PayoutLine.carried_amount), 0))
-        .where(PayoutLine.period_id == period_id, PayoutLine.channel == "account", PayoutLine.bank_bin == bank_bin,
-               PayoutLine.commune_id.in_(subtree_ids(target)))).one()
+        select(func.count(), func.coalesce(func.sum(PayoutLine.amount + PayoutLine.carried_amount), 0)).where(
+            PayoutLine.period_id == period_id,
+            PayoutLine.channel == "account",
+            PayoutLine.bank_bin == bank_bin,
+            PayoutLine.commune_id.in_(subtree_ids(target)),
+        )
+    ).one()
     return {"lines": int(lines), "amount": int(amount), "sha256": digest.hexdigest()}
 
 
-def log_export(session: Session, *, period_id: int, kind: str, unit: AdminUnit | None, filename: str,
-               lines: int, amount: int, sha256: str | None, user_id: int | None, bank_bin: str | None = None,
-               detail: dict | None = None) -> PayoutExport:
-    entry = PayoutExport(period_id=period_id, kind=kind, unit_id=unit.id if unit else None, bank_bin=bank_bin,
-                         filename=filename, lines=lines, amount=amount, sha256=sha256, user_id=user_id,
-                         detail=json.dumps(detail, ensure_ascii=False) if detail else None,
-                         created_at=utc_now())
+def log_export(
+    session: Session,
+    *,
+    period_id: int,
+    kind: str,
+    unit: AdminUnit | None,
+    filename: str,
+    lines: int,
+    amount: int,
+    sha256: str | None,
+    user_id: int | None,
+    bank_bin: str | None = None,
+    detail: dict | None = None,
+) -> PayoutExport:
+    entry = PayoutExport(
+        period_id=period_id,
+        kind=kind,
+        unit_id=unit.id if unit else None,
+        bank_bin=bank_bin,
+        filename=filename,
+        lines=lines,
+        amount=amount,
+        sha256=sha256,
+        user_id=user_id,
+        detail=json.dumps(detail, ensure_ascii=False) if detail else None,
+        created_at=utc_now(),
+    )
     session.add(entry)
     session.flush()
     return entry

@@ -1,4 +1,5 @@
 """The headline measure: the share of people with an account who want it that were paid into it."""
+
 from __future__ import annotations
 
 from sqlalchemy import and_, func, select
@@ -17,9 +18,13 @@ from app.services.scope import contains, related, subtree_ids
 
 # --- the headline measure ------------------------------------------------------------------------
 
+
 def latest_closed_period(session: Session, unit: AdminUnit) -> PayoutPeriod | None:
-    candidates = session.scalars(select(PayoutPeriod).where(PayoutPeriod.status.in_(EXPORTABLE))
-                                 .order_by(PayoutPeriod.period_date.desc(), PayoutPeriod.id.desc()))
+    candidates = session.scalars(
+        select(PayoutPeriod)
+        .where(PayoutPeriod.status.in_(EXPORTABLE))
+        .order_by(PayoutPeriod.period_date.desc(), PayoutPeriod.id.desc())
+    )
     # the unit's own scheme: a historical period of a retired scheme pays none of today's units
     return next((p for p in candidates if related(p.unit, unit)), None)
 
@@ -35,34 +40,44 @@ def headline_by_commune(session: Session, unit: AdminUnit, period_id: int | None
     rows: dict[int, dict] = {}
 
     def row(cid):
-        return rows.setdefault(cid, {"beneficiaries": 0, "with_verified_account": 0, "want_account": 0,
-                                     "paid_to_account": 0})
-    for cid, n in session.execute(select(Beneficiary.commune_id, func.count()).where(Beneficiary.commune_id.in_(ids))
-                                  .group_by(Beneficiary.commune_id)):
+        return rows.setdefault(
+            cid, {"beneficiaries": 0, "with_verified_account": 0, "want_account": 0, "paid_to_account": 0}
+        )
+
+    for cid, n in session.execute(
+        select(Beneficiary.commune_id, func.count())
+        .where(Beneficiary.commune_id.in_(ids))
+        .group_by(Beneficiary.commune_id)
+    ):
         row(cid)["beneficiaries"] = n
     for cid, n in session.execute(
-            select(Beneficiary.commune_id, func.count())
-            .where(Beneficiary.commune_id.in_(ids), has_verified_account(Beneficiary.id))
-            .group_by(Beneficiary.commune_id)):
+        select(Beneficiary.commune_id, func.count())
+        .where(Beneficiary.commune_id.in_(ids), has_verified_account(Beneficiary.id))
+        .group_by(Beneficiary.commune_id)
+    ):
         row(cid)["with_verified_account"] = n
     if period is not None:
         paid = and_(PayoutLine.channel == "account", PayoutLine.result_status == "paid")
         want_rows = session.execute(
             select(PayoutLine.commune_id, func.count(func.distinct(PayoutLine.beneficiary_id)))
             .where(PayoutLine.period_id == period.id, PayoutLine.case_type == 1, PayoutLine.commune_id.in_(ids))
-            .group_by(PayoutLine.commune_id))
+            .group_by(PayoutLine.commune_id)
+        )
         for cid, n in want_rows:
             row(cid)["want_account"] = n
         paid_rows = session.execute(
             select(PayoutLine.commune_id, func.count(func.distinct(PayoutLine.beneficiary_id)))
             .where(PayoutLine.period_id == period.id, PayoutLine.case_type == 1, paid, PayoutLine.commune_id.in_(ids))
-            .group_by(PayoutLine.commune_id))
+            .group_by(PayoutLine.commune_id)
+        )
         for cid, n in paid_rows:
             row(cid)["paid_to_account"] = n
     else:
-        for cid, n in session.execute(select(Beneficiary.commune_id, func.count())
-                                      .where(Beneficiary.commune_id.in_(ids), Beneficiary.case_type == 1)
-                                      .group_by(Beneficiary.commune_id)):
+        for cid, n in session.execute(
+            select(Beneficiary.commune_id, func.count())
+            .where(Beneficiary.commune_id.in_(ids), Beneficiary.case_type == 1)
+            .group_by(Beneficiary.commune_id)
+        ):
             row(cid)["want_account"] = n
     return rows, (period.id if period is not None else None)
 

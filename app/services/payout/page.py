@@ -1,4 +1,5 @@
 """What the page of one payout period shows: one read-only call for the view."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -39,37 +40,70 @@ def period_page(session: Session, period: PayoutPeriod, unit: AdminUnit | None) 
     results. Reads only."""
     target = effective_unit(period, unit)
     summary = period_summary(session, period.id, target)
-    runs = session.scalars(select(PayoutSyncRun).where(
-        PayoutSyncRun.period_id == period.id, PayoutSyncRun.unit_id.in_(subtree_ids(target)))
-        .order_by(PayoutSyncRun.id.desc()).limit(5)).all()
-    exports = session.scalars(select(PayoutExport).where(
-        PayoutExport.period_id == period.id, PayoutExport.unit_id.in_(subtree_ids(target)))
-        .order_by(PayoutExport.id.desc()).limit(10)).all()
+    runs = session.scalars(
+        select(PayoutSyncRun)
+        .where(PayoutSyncRun.period_id == period.id, PayoutSyncRun.unit_id.in_(subtree_ids(target)))
+        .order_by(PayoutSyncRun.id.desc())
+        .limit(5)
+    ).all()
+    exports = session.scalars(
+        select(PayoutExport)
+        .where(PayoutExport.period_id == period.id, PayoutExport.unit_id.in_(subtree_ids(target)))
+        .order_by(PayoutExport.id.desc())
+        .limit(10)
+    ).all()
     exportable = period.status in EXPORTABLE
-    imports = session.scalars(select(PayoutExport).where(
-        PayoutExport.period_id == period.id, PayoutExport.kind.in_(("results", "refused")),
-        PayoutExport.unit_id.in_(subtree_ids(target))).order_by(PayoutExport.id.desc()).limit(10)).all()
+    imports = session.scalars(
+        select(PayoutExport)
+        .where(
+            PayoutExport.period_id == period.id,
+            PayoutExport.kind.in_(("results", "refused")),
+            PayoutExport.unit_id.in_(subtree_ids(target)),
+        )
+        .order_by(PayoutExport.id.desc())
+        .limit(10)
+    ).all()
     results_open = period.status in RESULTS_OPEN
-    later = [p for p in session.scalars(select(PayoutPeriod).where(
-        PayoutPeriod.status.in_(SYNCABLE), PayoutPeriod.period_date >= period.period_date,
-        PayoutPeriod.id != period.id).order_by(PayoutPeriod.period_date)) if related(p.unit, unit)]  # never history
+    later = [
+        p
+        for p in session.scalars(
+            select(PayoutPeriod)
+            .where(
+                PayoutPeriod.status.in_(SYNCABLE),
+                PayoutPeriod.period_date >= period.period_date,
+                PayoutPeriod.id != period.id,
+            )
+            .order_by(PayoutPeriod.period_date)
+        )
+        if related(p.unit, unit)
+    ]  # never history
     archived = is_archived(session, period, unit)
     in_charge = period_in_charge(period, unit) and not archived
     last_run = next((r for r in runs if r.status == "done"), None)
     run_detail = run_summary(last_run) if last_run is not None else None
     return {
-        "target": target, "summary": summary, "totals": period_totals(session, period.id, target),
-        "runs": runs, "running": [r for r in runs if r.status in ("queued", "running")],
-        "last_run": last_run, "left_out": run_detail["left_out"] if run_detail else [],
+        "target": target,
+        "summary": summary,
+        "totals": period_totals(session, period.id, target),
+        "runs": runs,
+        "running": [r for r in runs if r.status in ("queued", "running")],
+        "last_run": last_run,
+        "left_out": run_detail["left_out"] if run_detail else [],
         "held": run_detail["held"] if run_detail else {},
-        "exports": exports, "groups": export_groups(session, period, unit) if exportable else [],
-        "banks": summary["by_bank"] if exportable else [], "later": later,
-        "measure": headline(session, target, period.id), "in_charge": in_charge,
-        "syncable": period.status in SYNCABLE and not archived, "results_open": results_open and not archived,
-        "archived": archived, "result_imports": imports,
+        "exports": exports,
+        "groups": export_groups(session, period, unit) if exportable else [],
+        "banks": summary["by_bank"] if exportable else [],
+        "later": later,
+        "measure": headline(session, target, period.id),
+        "in_charge": in_charge,
+        "syncable": period.status in SYNCABLE and not archived,
+        "results_open": results_open and not archived,
+        "archived": archived,
+        "result_imports": imports,
         "hand_lines": hand_lines(session, period.id, unit, limit=200) if results_open and not archived else [],
-        "follow_ups": session.scalars(follow_up_lines(session, target, period.id)
-                                      .options(joinedload(PayoutLine.commune)).limit(200)).all(),
+        "follow_ups": session.scalars(
+            follow_up_lines(session, target, period.id).options(joinedload(PayoutLine.commune)).limit(200)
+        ).all(),
         "result_columns": result_columns(),
         "checksum_ok": checksum_intact(session, period) if period.checksum and (in_charge or archived) else None,
     }

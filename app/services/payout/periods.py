@@ -4,6 +4,7 @@ Promises: a period belongs to the city or to one paying unit; after the lock a l
 except for its payment result; the checksum is SHA-256 over the ordered lines; every function
 that reads lines takes the unit whose scope it may read.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -33,6 +34,7 @@ WAITING_FOR = {"sync": "draft", "lock": "synced", "hand_over": "locked"}
 
 # --- scope (the rule: app/services/scope.py) -----------------------------------------------
 
+
 def period_visible(period: PayoutPeriod, unit: AdminUnit | None) -> bool:
     """A user sees a period that covers their unit (their lines of it) or lies inside their scope, and the city
     also the historical periods of a retired scheme (read only: ``require_writable``)."""
@@ -46,8 +48,10 @@ def period_unit_ids(unit: AdminUnit | None) -> Select:
     return select(AdminUnit.id).where(or_(AdminUnit.id.in_(lineage_ids(unit)), AdminUnit.id.in_(archive_ids(unit))))
 
 
-ARCHIVED_MSG = N_("The payout period %(name)s belongs to the %(scheme)s units, which are no longer in use: "
-                  "it can be read and exported, not changed")
+ARCHIVED_MSG = N_(
+    "The payout period %(name)s belongs to the %(scheme)s units, which are no longer in use: "
+    "it can be read and exported, not changed"
+)
 
 
 def is_archived(session: Session, period: PayoutPeriod, unit: AdminUnit | None = None) -> bool:
@@ -89,8 +93,9 @@ def load_period(session: Session, period_id: int, *, lock: bool = False) -> Payo
         query = query.with_for_update()
     period = session.scalars(query).first()
     if period is None:
-        raise FieldError(Problem("period", "period_unknown", N_("Unknown payout period %(value)s"),
-                                 {"value": period_id}))
+        raise FieldError(
+            Problem("period", "period_unknown", N_("Unknown payout period %(value)s"), {"value": period_id})
+        )
     return period
 
 
@@ -106,23 +111,41 @@ def find_period(session: Session, ref: str | int) -> PayoutPeriod | None:
 
 # --- periods -------------------------------------------------------------------------------
 
-def create_period(session: Session, *, name: str, period_date: dt.date, unit: AdminUnit,
-                  user_id: int | None) -> PayoutPeriod:
+
+def create_period(
+    session: Session, *, name: str, period_date: dt.date, unit: AdminUnit, user_id: int | None
+) -> PayoutPeriod:
     name = nz.clean_text(name)
     if not name:
         raise FieldError(Problem("name", "name_missing", N_("The name of the payout period is missing")))
     if session.scalar(select(PayoutPeriod.id).where(PayoutPeriod.name == name)) is not None:
-        raise FieldError(Problem("name", "period_exists", N_("A payout period named %(name)s already exists"),
-                                 {"name": name}))
+        raise FieldError(
+            Problem("name", "period_exists", N_("A payout period named %(name)s already exists"), {"name": name})
+        )
     if unit.level not in (level_of(unit.scheme, "city"), payer_level(unit.scheme)):
-        raise FieldError(Problem("unit", "period_unit_level", N_(
-            "A payout period covers the city or one paying unit (a district in the 2024 scheme, a commune in the "
-            "2025 scheme), not %(unit)s"), {"unit": unit.name}))
+        raise FieldError(
+            Problem(
+                "unit",
+                "period_unit_level",
+                N_(
+                    "A payout period covers the city or one paying unit (a district in the 2024 scheme, a commune in the "
+                    "2025 scheme), not %(unit)s"
+                ),
+                {"unit": unit.name},
+            )
+        )
     if unit.scheme in retired_schemes(session):
-        raise OutOfScope("unit", N_("%(unit)s belongs to the %(scheme)s units, which are no longer in use: no new "
-                                    "payout period can be created there"), {"unit": unit.name, "scheme": unit.scheme})
-    period = PayoutPeriod(name=name, period_date=period_date, unit_id=unit.id, status="draft",
-                          created_by_id=user_id, created_at=utc_now())
+        raise OutOfScope(
+            "unit",
+            N_(
+                "%(unit)s belongs to the %(scheme)s units, which are no longer in use: no new "
+                "payout period can be created there"
+            ),
+            {"unit": unit.name, "scheme": unit.scheme},
+        )
+    period = PayoutPeriod(
+        name=name, period_date=period_date, unit_id=unit.id, status="draft", created_by_id=user_id, created_at=utc_now()
+    )
     session.add(period)
     session.flush()
     return period
@@ -152,15 +175,32 @@ MONTH_LOCK = 4702
 
 def lock_month(session: Session, month: dt.date) -> None:
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:ns, :key)"),
-                        {"ns": MONTH_LOCK, "key": month.year * 100 + month.month})
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:ns, :key)"), {"ns": MONTH_LOCK, "key": month.year * 100 + month.month}
+        )
 
 
 # --- lock, approve, hand over, close ------------------------------------------------------------
 
-CHECKSUM_COLS = ("commune_id", "sequence", "id", "enrolment_id", "cccd", "full_name", "date_of_birth", "category",
-                 "amount", "carried_amount", "channel", "hold_reason", "bank_bin", "account_number", "holder_ascii",
-                 "proxy_name", "proxy_cccd")
+CHECKSUM_COLS = (
+    "commune_id",
+    "sequence",
+    "id",
+    "enrolment_id",
+    "cccd",
+    "full_name",
+    "date_of_birth",
+    "category",
+    "amount",
+    "carried_amount",
+    "channel",
+    "hold_reason",
+    "bank_bin",
+    "account_number",
+    "holder_ascii",
+    "proxy_name",
+    "proxy_cccd",
+)
 
 
 def compute_checksum(session: Session, period_id: int) -> str:
@@ -171,9 +211,12 @@ def compute_checksum(session: Session, period_id: int) -> str:
         part = func.coalesce(cast(getattr(PayoutLine, name), String), "")
         record = part if record is None else record + "|" + part
     digest = hashlib.sha256()
-    rows = session.execute(select(record).where(PayoutLine.period_id == period_id)
-                           .order_by(PayoutLine.commune_id, PayoutLine.sequence, PayoutLine.id)
-                           .execution_options(yield_per=50000))
+    rows = session.execute(
+        select(record)
+        .where(PayoutLine.period_id == period_id)
+        .order_by(PayoutLine.commune_id, PayoutLine.sequence, PayoutLine.id)
+        .execution_options(yield_per=50000)
+    )
     for (line,) in rows:
         digest.update(line.encode("utf-8"))
         digest.update(b"\n")
@@ -187,16 +230,36 @@ def period_summary(session: Session, period_id: int, unit: AdminUnit | None = No
         where.append(PayoutLine.commune_id.in_(subtree_ids(unit)))
     total = PayoutLine.amount + PayoutLine.carried_amount
     people, lines, amount = session.execute(
-        select(func.count(func.distinct(PayoutLine.beneficiary_id)), func.count(), func.sum(total)).where(*where)).one()
-    by_channel = {ch: {"lines": n, "people": p, "amount": int(a or 0)} for ch, n, p, a in session.execute(
-        select(PayoutLine.channel, func.count(), func.count(func.distinct(PayoutLine.beneficiary_id)), func.sum(total))
-        .where(*where).group_by(PayoutLine.channel))}
-    by_bank = [{"bin": b, "name": name, "lines": n, "amount": int(a or 0)} for b, name, n, a in session.execute(
-        select(PayoutLine.bank_bin, func.max(PayoutLine.bank_name), func.count(), func.sum(total))
-        .where(*where, PayoutLine.channel == "account").group_by(PayoutLine.bank_bin).order_by(PayoutLine.bank_bin))]
+        select(func.count(func.distinct(PayoutLine.beneficiary_id)), func.count(), func.sum(total)).where(*where)
+    ).one()
+    by_channel = {
+        ch: {"lines": n, "people": p, "amount": int(a or 0)}
+        for ch, n, p, a in session.execute(
+            select(
+                PayoutLine.channel, func.count(), func.count(func.distinct(PayoutLine.beneficiary_id)), func.sum(total)
+            )
+            .where(*where)
+            .group_by(PayoutLine.channel)
+        )
+    }
+    by_bank = [
+        {"bin": b, "name": name, "lines": n, "amount": int(a or 0)}
+        for b, name, n, a in session.execute(
+            select(PayoutLine.bank_bin, func.max(PayoutLine.bank_name), func.count(), func.sum(total))
+            .where(*where, PayoutLine.channel == "account")
+            .group_by(PayoutLine.bank_bin)
+            .order_by(PayoutLine.bank_bin)
+        )
+    ]
     held = by_channel.get("held", {}).get("amount", 0)
-    return {"people": int(people or 0), "lines": int(lines or 0), "amount": int(amount or 0) - held,
-            "held_amount": held, "by_channel": by_channel, "by_bank": by_bank}
+    return {
+        "people": int(people or 0),
+        "lines": int(lines or 0),
+        "amount": int(amount or 0) - held,
+        "held_amount": held,
+        "by_channel": by_channel,
+        "by_bank": by_bank,
+    }
 
 
 def lock_period(session: Session, period_id: int, user_id: int | None, unit: AdminUnit) -> dict:
@@ -205,17 +268,32 @@ def lock_period(session: Session, period_id: int, user_id: int | None, unit: Adm
     require_writable(session, period, unit)
     if not period_in_charge(period, unit):
         raise out_of_scope()
-    require_status(period, ("synced",), N_("The payout period %(name)s must be synced (and not locked) to lock it"),
-                    "period_not_synced")
-    busy = session.scalar(select(func.count()).select_from(PayoutSyncRun).where(
-        PayoutSyncRun.period_id == period.id, PayoutSyncRun.status.in_(("queued", "running"))))
+    require_status(
+        period,
+        ("synced",),
+        N_("The payout period %(name)s must be synced (and not locked) to lock it"),
+        "period_not_synced",
+    )
+    busy = session.scalar(
+        select(func.count())
+        .select_from(PayoutSyncRun)
+        .where(PayoutSyncRun.period_id == period.id, PayoutSyncRun.status.in_(("queued", "running")))
+    )
     if busy:
         raise FieldError(Problem("period", "sync_running", N_("A sync of this payout period is still running")))
     conflicts = conflicting_lines(session, period.id)
     if conflicts:
-        raise FieldError(Problem("period", "lines_conflict", N_(
-            "%(count)s lines of %(name)s pay an enrolment that another payout period already pays for the same "
-            "month; sync the period again to leave them out"), {"count": conflicts, "name": period.name}))
+        raise FieldError(
+            Problem(
+                "period",
+                "lines_conflict",
+                N_(
+                    "%(count)s lines of %(name)s pay an enrolment that another payout period already pays for the same "
+                    "month; sync the period again to leave them out"
+                ),
+                {"count": conflicts, "name": period.name},
+            )
+        )
     _number_unsequenced(session, period.id)
     summary = period_summary(session, period.id)
     summary["checksum"] = compute_checksum(session, period.id)
@@ -229,22 +307,36 @@ def lock_period(session: Session, period_id: int, user_id: int | None, unit: Adm
 def conflicting_lines(session: Session, period_id: int) -> int:
     """Lines of the period that pay an enrolment another period also pays for the same benefit month.
     The unique index makes this impossible for new lines; the lock checks it all the same."""
-    return int(session.execute(text(f"""
+    return int(
+        session.execute(
+            text(f"""
         SELECT count(*) FROM payout_line l
         WHERE l.period_id = :pid AND l.{ACTIVE_LINE_SQL} AND EXISTS (
             SELECT 1 FROM payout_line o
             WHERE o.enrolment_id = l.enrolment_id AND o.benefit_month = l.benefit_month AND o.id <> l.id
-              AND o.{ACTIVE_LINE_SQL})"""), {"pid": period_id}).scalar() or 0)
+              AND o.{ACTIVE_LINE_SQL})"""),
+            {"pid": period_id},
+        ).scalar()
+        or 0
+    )
 
 
 def _number_unsequenced(session: Session, period_id: int) -> None:
     """Lines carried in after the last sync have no STT yet: number them after the last one of their commune."""
-    rows = session.execute(select(PayoutLine.id, PayoutLine.commune_id).where(
-        PayoutLine.period_id == period_id, PayoutLine.sequence.is_(None)).order_by(PayoutLine.id)).all()
+    rows = session.execute(
+        select(PayoutLine.id, PayoutLine.commune_id)
+        .where(PayoutLine.period_id == period_id, PayoutLine.sequence.is_(None))
+        .order_by(PayoutLine.id)
+    ).all()
     if not rows:
         return
-    last = dict(session.execute(select(PayoutLine.commune_id, func.max(PayoutLine.sequence))
-                                .where(PayoutLine.period_id == period_id).group_by(PayoutLine.commune_id)).all())
+    last = dict(
+        session.execute(
+            select(PayoutLine.commune_id, func.max(PayoutLine.sequence))
+            .where(PayoutLine.period_id == period_id)
+            .group_by(PayoutLine.commune_id)
+        ).all()
+    )
     params = []
     for line_id, commune_id in rows:
         last[commune_id] = (last.get(commune_id) or 0) + 1
@@ -264,8 +356,12 @@ def hand_over(session: Session, period_id: int, user_id: int | None, unit: Admin
     require_writable(session, period, unit)
     if not period_in_charge(period, unit):
         raise out_of_scope()
-    require_status(period, ("locked",), N_("The payout period %(name)s must be locked before it is handed over"),
-                    "period_not_locked")
+    require_status(
+        period,
+        ("locked",),
+        N_("The payout period %(name)s must be locked before it is handed over"),
+        "period_not_locked",
+    )
     period.status, period.handed_over_by_id, period.handed_over_at = "handed_over", user_id, utc_now()
     session.commit()
     return period
@@ -278,15 +374,34 @@ def close_period(session: Session, period_id: int, user_id: int | None, unit: Ad
     require_writable(session, period, unit)
     if not period_in_charge(period, unit):
         raise out_of_scope()
-    require_status(period, ("handed_over",), N_(
-        "The payout period %(name)s must be handed over before it is closed"), "period_not_handed_over")
-    open_lines = session.scalar(select(func.count()).select_from(PayoutLine).where(
-        PayoutLine.period_id == period.id, PayoutLine.channel != "held", PayoutLine.result_status == "pending",
-        (PayoutLine.amount + PayoutLine.carried_amount) > 0))
+    require_status(
+        period,
+        ("handed_over",),
+        N_("The payout period %(name)s must be handed over before it is closed"),
+        "period_not_handed_over",
+    )
+    open_lines = session.scalar(
+        select(func.count())
+        .select_from(PayoutLine)
+        .where(
+            PayoutLine.period_id == period.id,
+            PayoutLine.channel != "held",
+            PayoutLine.result_status == "pending",
+            (PayoutLine.amount + PayoutLine.carried_amount) > 0,
+        )
+    )
     if open_lines:
-        raise FieldError(Problem("period", "lines_outstanding", N_(
-            "The payout period %(name)s cannot be closed: %(count)s lines have no payment result yet. Import the "
-            "bank's result file and record the cash payments first."), {"count": open_lines, "name": period.name}))
+        raise FieldError(
+            Problem(
+                "period",
+                "lines_outstanding",
+                N_(
+                    "The payout period %(name)s cannot be closed: %(count)s lines have no payment result yet. Import the "
+                    "bank's result file and record the cash payments first."
+                ),
+                {"count": open_lines, "name": period.name},
+            )
+        )
     period.status, period.paid_by_id, period.paid_at = "paid", user_id, utc_now()
     session.commit()
     return period

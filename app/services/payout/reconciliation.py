@@ -7,6 +7,7 @@ reason (capability ``override_results``, checked by the caller) applies the vali
 line's result is final once recorded, except that a payment found reversed in a later file goes back to the
 follow-up list; every write commits once, after its audit record.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -57,8 +58,15 @@ RESULT_ALIASES = {
     "description": ["description", "Nội dung", "Nội dung chuyển khoản", "Diễn giải"],
     "account_number": ["account_number", "Số tài khoản", "STK"],
     "amount": ["amount", "Số tiền", "Số tiền chi trả"],
-    "received": ["received", "amount_received", "paid_amount", "Số tiền thực nhận", "Số tiền đã nhận",
-                 "Số tiền thực chi", "Số tiền đã chi"],
+    "received": [
+        "received",
+        "amount_received",
+        "paid_amount",
+        "Số tiền thực nhận",
+        "Số tiền đã nhận",
+        "Số tiền thực chi",
+        "Số tiền đã chi",
+    ],
     "paid_by": ["paid_by", "Người chi", "Người chi trả", "Cán bộ chi trả"],
     "paid_on": ["paid_on", "Ngày chi", "Ngày chi trả", "Ngày nhận"],
     "receipt": ["receipt", "receipt_ref", "Ký nhận", "Số ký nhận", "Số biên nhận", "Biên nhận"],
@@ -67,25 +75,41 @@ RESULT_ALIASES = {
 #: The columns of a result file, in the template's order: (key of RESULT_ALIASES, the template's header, when the
 #: column is needed, what it holds). The header is one of the key's aliases; any other alias is read as well.
 RESULT_COLUMNS: tuple[tuple[str, str, str, str], ...] = (
-    ("ref", "Mã giao dịch", "always", N_(
-        "The line's reference from the transfer file (the line id; also read from the description \"… MA 12345\")")),
+    (
+        "ref",
+        "Mã giao dịch",
+        "always",
+        N_('The line\'s reference from the transfer file (the line id; also read from the description "… MA 12345")'),
+    ),
     ("status", "Trạng thái", "always", N_("The result: Thành công, Chi một phần, Thất bại or Hoàn trả")),
     ("reason", "Lý do", "not_paid", N_("Why the payment failed, was partial or came back")),
     ("received", "Số tiền thực nhận", "partial", N_("The amount the person received (a partial payment)")),
     ("amount", "Số tiền", "optional", N_("The line's amount; when given it must equal the amount of the line")),
     ("account_number", "Số tài khoản", "optional", N_("The account credited (for reading; not checked)")),
-    ("description", "Nội dung chuyển khoản", "optional", N_("The transfer description (the reference is read from it "
-                                                            "when the reference column is empty)")),
+    (
+        "description",
+        "Nội dung chuyển khoản",
+        "optional",
+        N_("The transfer description (the reference is read from it when the reference column is empty)"),
+    ),
     ("paid_by", "Người chi", "hand", N_("Who paid the money in hand")),
     ("paid_on", "Ngày chi", "hand", N_("The payment date, dd/mm/yyyy")),
     ("receipt", "Ký nhận", "hand", N_("The reference of the signed receipt")),
-    ("proxy_name", "Người nhận thay", "hand", N_("The proxy who received the money (a proxy line; by default the "
-                                                   "proxy on the line)")),
+    (
+        "proxy_name",
+        "Người nhận thay",
+        "hand",
+        N_("The proxy who received the money (a proxy line; by default the proxy on the line)"),
+    ),
 )
 #: When a result column is needed (code → label).
-RESULT_COLUMN_NEEDS = {"always": N_("Always"), "not_paid": N_("Failed, partial or reversed lines"),
-                       "partial": N_("Partial payments"), "hand": N_("Cash and proxy lines"),
-                       "optional": N_("Optional")}
+RESULT_COLUMN_NEEDS = {
+    "always": N_("Always"),
+    "not_paid": N_("Failed, partial or reversed lines"),
+    "partial": N_("Partial payments"),
+    "hand": N_("Cash and proxy lines"),
+    "optional": N_("Optional"),
+}
 #: The result words written in the template's instructions (any spelling of ``parse_result_status`` is read).
 RESULT_WORDS = (("paid", "Thành công"), ("partial", "Chi một phần"), ("failed", "Thất bại"), ("reversed", "Hoàn trả"))
 
@@ -93,9 +117,17 @@ RESULT_WORDS = (("paid", "Thành công"), ("partial", "Chi một phần"), ("fai
 def result_columns() -> list[dict]:
     """The columns of a bank's (or a commune's cash) result file, untranslated: key, header, the other headers
     read, when it is needed (code and msgid), what it holds (msgid)."""
-    return [{"key": key, "header": header, "aliases": [a for a in RESULT_ALIASES[key] if a != header],
-             "needed": needed, "needed_msgid": RESULT_COLUMN_NEEDS[needed], "what": what}
-            for key, header, needed, what in RESULT_COLUMNS]
+    return [
+        {
+            "key": key,
+            "header": header,
+            "aliases": [a for a in RESULT_ALIASES[key] if a != header],
+            "needed": needed,
+            "needed_msgid": RESULT_COLUMN_NEEDS[needed],
+            "what": what,
+        }
+        for key, header, needed, what in RESULT_COLUMNS
+    ]
 
 
 def write_result_template(out: BinaryIO, translate: Callable[[str], str]) -> None:
@@ -105,11 +137,24 @@ def write_result_template(out: BinaryIO, translate: Callable[[str], str]) -> Non
     ws = wb.create_sheet(translate(N_("Results")))
     head = Font(bold=True)
     text_cols = [i for i, (key, *_rest) in enumerate(RESULT_COLUMNS) if key in ("ref", "account_number")]
-    append_row(ws, [header for _key, header, _n, _w in RESULT_COLUMNS], font=head,
-               fill=PatternFill("solid", fgColor="FFF2CC"), text_cols=text_cols)
+    append_row(
+        ws,
+        [header for _key, header, _n, _w in RESULT_COLUMNS],
+        font=head,
+        fill=PatternFill("solid", fgColor="FFF2CC"),
+        text_cols=text_cols,
+    )
     guide = wb.create_sheet(translate(N_("Instructions")))
-    append_row(guide, [translate(N_("Column")), translate(N_("Needed")), translate(N_("What it holds")),
-                       translate(N_("Also read under"))], font=head)
+    append_row(
+        guide,
+        [
+            translate(N_("Column")),
+            translate(N_("Needed")),
+            translate(N_("What it holds")),
+            translate(N_("Also read under")),
+        ],
+        font=head,
+    )
     for c in result_columns():
         append_row(guide, [c["header"], translate(c["needed_msgid"]), translate(c["what"]), ", ".join(c["aliases"])])
     append_row(guide, [])
@@ -119,14 +164,56 @@ def write_result_template(out: BinaryIO, translate: Callable[[str], str]) -> Non
     wb.save(out)
 
 
-_PAID_WORDS = {"thanh cong", "success", "successful", "ok", "paid", "da chi", "da chi tra", "1", "s", "00",
-               "thanh toan thanh cong", "da thanh toan"}
-_PARTIAL_WORDS = {"partial", "partially paid", "partly paid", "mot phan", "chi mot phan", "da chi mot phan",
-                  "thanh toan mot phan", "p"}
-_FAILED_WORDS = {"that bai", "failed", "fail", "failure", "loi", "error", "0", "f", "tu choi", "rejected",
-                 "khong thanh cong", "chua chi"}
-_REVERSED_WORDS = {"reversed", "reversal", "returned", "refunded", "hoan tra", "bi hoan tra", "hoan tien",
-                   "thoai chi", "tra lai", "r"}
+_PAID_WORDS = {
+    "thanh cong",
+    "success",
+    "successful",
+    "ok",
+    "paid",
+    "da chi",
+    "da chi tra",
+    "1",
+    "s",
+    "00",
+    "thanh toan thanh cong",
+    "da thanh toan",
+}
+_PARTIAL_WORDS = {
+    "partial",
+    "partially paid",
+    "partly paid",
+    "mot phan",
+    "chi mot phan",
+    "da chi mot phan",
+    "thanh toan mot phan",
+    "p",
+}
+_FAILED_WORDS = {
+    "that bai",
+    "failed",
+    "fail",
+    "failure",
+    "loi",
+    "error",
+    "0",
+    "f",
+    "tu choi",
+    "rejected",
+    "khong thanh cong",
+    "chua chi",
+}
+_REVERSED_WORDS = {
+    "reversed",
+    "reversal",
+    "returned",
+    "refunded",
+    "hoan tra",
+    "bi hoan tra",
+    "hoan tien",
+    "thoai chi",
+    "tra lai",
+    "r",
+}
 _REF_IN_TEXT = re.compile(r"\bMA\s*(\d+)\b", re.IGNORECASE)
 #: Where a period takes results: from the lock on (a payment in hand may be recorded before the hand-over).
 RESULTS_OPEN = ("handed_over", "paid", "locked")
@@ -137,8 +224,12 @@ MAX_KEPT_PROBLEMS = 10000
 def parse_result_status(value: Any) -> str | None:
     """A bank's (or a commune's) result word → ``paid`` | ``partial`` | ``failed`` | ``reversed`` (None: unknown)."""
     key = nz.ascii_key(value).lower().strip()
-    for result, words in (("paid", _PAID_WORDS), ("partial", _PARTIAL_WORDS), ("failed", _FAILED_WORDS),
-                          ("reversed", _REVERSED_WORDS)):
+    for result, words in (
+        ("paid", _PAID_WORDS),
+        ("partial", _PARTIAL_WORDS),
+        ("failed", _FAILED_WORDS),
+        ("reversed", _REVERSED_WORDS),
+    ):
         if key in words:
             return result
     return None
@@ -199,21 +290,35 @@ def _read_row(number: int, values: dict) -> _ResultRow:
         try:
             setattr(row, name, nz.parse_amount(values.get(name)))
         except FieldError:
-            _row_problem(row, "result_amount_unreadable", N_("Row %(row)s: the amount %(value)s cannot be read"),
-                         value=nz.clean_text(values.get(name)))
+            _row_problem(
+                row,
+                "result_amount_unreadable",
+                N_("Row %(row)s: the amount %(value)s cannot be read"),
+                value=nz.clean_text(values.get(name)),
+            )
     try:
         row.paid_on, _year = nz.parse_date(values.get("paid_on"))
         if row.paid_on is None and _year is not None:
             raise FieldError(Problem("paid_on", "date_invalid", ""))
     except FieldError:
-        _row_problem(row, "result_date_unreadable", N_(
-            "Row %(row)s: the payment date %(value)s cannot be read (dd/mm/yyyy, not in the future)"),
-            value=nz.clean_text(values.get("paid_on")))
+        _row_problem(
+            row,
+            "result_date_unreadable",
+            N_("Row %(row)s: the payment date %(value)s cannot be read (dd/mm/yyyy, not in the future)"),
+            value=nz.clean_text(values.get("paid_on")),
+        )
     return row
 
 
-_LINE_COLS = (PayoutLine.id, PayoutLine.period_id, PayoutLine.channel, PayoutLine.amount, PayoutLine.carried_amount,
-              PayoutLine.result_status, PayoutLine.proxy_name)
+_LINE_COLS = (
+    PayoutLine.id,
+    PayoutLine.period_id,
+    PayoutLine.channel,
+    PayoutLine.amount,
+    PayoutLine.carried_amount,
+    PayoutLine.result_status,
+    PayoutLine.proxy_name,
+)
 
 
 def _lines_of(session: Session, refs: list[int], target: AdminUnit) -> dict[int, Any]:
@@ -221,7 +326,7 @@ def _lines_of(session: Session, refs: list[int], target: AdminUnit) -> dict[int,
     found: dict[int, Any] = {}
     in_scope = PayoutLine.commune_id.in_(subtree_ids(target)).label("in_scope")
     for i in range(0, len(refs), 5000):
-        for r in session.execute(select(*_LINE_COLS, in_scope).where(PayoutLine.id.in_(refs[i:i + 5000]))):
+        for r in session.execute(select(*_LINE_COLS, in_scope).where(PayoutLine.id.in_(refs[i : i + 5000]))):
             found[r.id] = r
     return found
 
@@ -230,46 +335,87 @@ def _check_row(row: _ResultRow, line, period_id: int) -> None:  # noqa: C901 - o
     """The row against its line: every reason it cannot be applied, as problems of the row."""
     ref = row.ref
     if line is None or (not line.in_scope and line.period_id != period_id):
-        return _row_problem(row, "result_unknown_line", N_(
-            "Row %(row)s: there is no payout line %(ref)s in your scope"), ref=ref)
+        return _row_problem(
+            row, "result_unknown_line", N_("Row %(row)s: there is no payout line %(ref)s in your scope"), ref=ref
+        )
     if line.period_id != period_id:
-        return _row_problem(row, "result_other_period", N_(
-            "Row %(row)s: line %(ref)s belongs to another payout period"), ref=ref)
+        return _row_problem(
+            row, "result_other_period", N_("Row %(row)s: line %(ref)s belongs to another payout period"), ref=ref
+        )
     if not line.in_scope:
-        return _row_problem(row, "result_out_of_scope", N_(
-            "Row %(row)s: line %(ref)s is outside your scope (another unit)"), ref=ref)
+        return _row_problem(
+            row, "result_out_of_scope", N_("Row %(row)s: line %(ref)s is outside your scope (another unit)"), ref=ref
+        )
     if line.channel == "held":
-        return _row_problem(row, "result_not_payable", N_(
-            "Row %(row)s: line %(ref)s is held: it is not paid in this period"), ref=ref)
+        return _row_problem(
+            row, "result_not_payable", N_("Row %(row)s: line %(ref)s is held: it is not paid in this period"), ref=ref
+        )
     total = int(line.amount or 0) + int(line.carried_amount or 0)
     if row.status == "reversed":
         if line.result_status not in ("paid", "partial"):
-            return _row_problem(row, "result_reversal_unpaid", N_(
-                "Row %(row)s: line %(ref)s was not recorded as paid, so it cannot be reversed"), ref=ref)
+            return _row_problem(
+                row,
+                "result_reversal_unpaid",
+                N_("Row %(row)s: line %(ref)s was not recorded as paid, so it cannot be reversed"),
+                ref=ref,
+            )
     elif line.result_status != "pending":
-        return _row_problem(row, "result_already_final", N_(
-            "Row %(row)s: line %(ref)s already has a final result; a later file may only report it reversed"),
-            ref=ref)
+        return _row_problem(
+            row,
+            "result_already_final",
+            N_("Row %(row)s: line %(ref)s already has a final result; a later file may only report it reversed"),
+            ref=ref,
+        )
     if row.amount is not None and row.amount != total:
-        _row_problem(row, "result_amount_mismatch", N_(
-            "Row %(row)s: the amount %(amount)s differs from the amount of line %(ref)s (%(line_amount)s)"),
-            ref=ref, amount=format_money(row.amount), line_amount=format_money(total))
+        _row_problem(
+            row,
+            "result_amount_mismatch",
+            N_("Row %(row)s: the amount %(amount)s differs from the amount of line %(ref)s (%(line_amount)s)"),
+            ref=ref,
+            amount=format_money(row.amount),
+            line_amount=format_money(total),
+        )
     if row.status == "paid" and row.received is not None and row.received != total:
-        _row_problem(row, "result_received_mismatch", N_(
-            "Row %(row)s: the amount received %(amount)s differs from the amount of line %(ref)s (%(line_amount)s); "
-            "report it partially paid"), ref=ref, amount=format_money(row.received), line_amount=format_money(total))
+        _row_problem(
+            row,
+            "result_received_mismatch",
+            N_(
+                "Row %(row)s: the amount received %(amount)s differs from the amount of line %(ref)s (%(line_amount)s); "
+                "report it partially paid"
+            ),
+            ref=ref,
+            amount=format_money(row.received),
+            line_amount=format_money(total),
+        )
     if row.status == "partial" and not (row.received and 0 < row.received < total):
-        _row_problem(row, "result_partial_amount", N_(
-            "Row %(row)s: a partial payment of line %(ref)s needs the amount received, more than 0 and less than "
-            "%(line_amount)s"), ref=ref, line_amount=format_money(total))
+        _row_problem(
+            row,
+            "result_partial_amount",
+            N_(
+                "Row %(row)s: a partial payment of line %(ref)s needs the amount received, more than 0 and less than "
+                "%(line_amount)s"
+            ),
+            ref=ref,
+            line_amount=format_money(total),
+        )
     if row.status in ("paid", "partial") and line.channel in HAND_CHANNELS:
         if not (row.paid_by and row.paid_on and row.receipt):
-            _row_problem(row, "result_receipt_missing", N_(
-                "Row %(row)s: line %(ref)s is paid in hand: give who paid, the date and the signed receipt "
-                "(ký nhận)"), ref=ref)
+            _row_problem(
+                row,
+                "result_receipt_missing",
+                N_(
+                    "Row %(row)s: line %(ref)s is paid in hand: give who paid, the date and the signed receipt "
+                    "(ký nhận)"
+                ),
+                ref=ref,
+            )
         if line.channel == "proxy" and not (row.proxy_name or line.proxy_name):
-            _row_problem(row, "result_proxy_missing", N_(
-                "Row %(row)s: line %(ref)s is paid to a proxy: give the name of the proxy who received it"), ref=ref)
+            _row_problem(
+                row,
+                "result_proxy_missing",
+                N_("Row %(row)s: line %(ref)s is paid to a proxy: give the name of the proxy who received it"),
+                ref=ref,
+            )
 
 
 def _mark_repeats(rows: list[_ResultRow]) -> None:
@@ -281,9 +427,13 @@ def _mark_repeats(rows: list[_ResultRow]) -> None:
         if len(same) > 1:
             numbers = ", ".join(str(r.number) for r in same)
             for row in same:
-                _row_problem(row, "result_duplicate_line", N_(
-                    "Row %(row)s: line %(ref)s is reported more than once in this file (rows %(rows)s)"),
-                    ref=ref, rows=numbers)
+                _row_problem(
+                    row,
+                    "result_duplicate_line",
+                    N_("Row %(row)s: line %(ref)s is reported more than once in this file (rows %(rows)s)"),
+                    ref=ref,
+                    rows=numbers,
+                )
 
 
 def _read_file(path: str) -> list[_ResultRow]:
@@ -292,8 +442,13 @@ def _read_file(path: str) -> list[_ResultRow]:
     try:
         table = open_table(path, aliases=RESULT_ALIASES, required=("ref",))
     except HeaderNotFound:
-        raise FieldError(Problem("file", "results_header", N_(
-            "The result file needs a reference column (reference / Mã giao dịch) and a status column"))) from None
+        raise FieldError(
+            Problem(
+                "file",
+                "results_header",
+                N_("The result file needs a reference column (reference / Mã giao dịch) and a status column"),
+            )
+        ) from None
     except SheetError as exc:
         raise FieldError(Problem("file", "file_unsupported", exc.msgid, exc.params)) from None
     with table:
@@ -308,8 +463,15 @@ def _sha256(path: str) -> str:
     return digest.hexdigest()
 
 
-def import_results(session: Session, period_id: int, path: str, unit: AdminUnit, user_id: int | None,
-                   filename: str | None = None, override_reason: str | None = None) -> dict:
+def import_results(
+    session: Session,
+    period_id: int,
+    path: str,
+    unit: AdminUnit,
+    user_id: int | None,
+    filename: str | None = None,
+    override_reason: str | None = None,
+) -> dict:
     """Record a bank's (or a commune's cash) result file: each line paid, partially paid (with the amount
     received), failed (with the reason) or reversed (a line paid earlier whose money came back). Commits.
 
@@ -325,14 +487,22 @@ def import_results(session: Session, period_id: int, path: str, unit: AdminUnit,
     period = load_period(session, period_id, lock=True)
     require_writable(session, period, unit)
     target = effective_unit(period, unit)
-    require_status(period, RESULTS_OPEN, N_(
-        "The payout period %(name)s must be locked and handed over before results are imported"),
-        "period_not_handed_over")
+    require_status(
+        period,
+        RESULTS_OPEN,
+        N_("The payout period %(name)s must be locked and handed over before results are imported"),
+        "period_not_handed_over",
+    )
     if override_reason is not None:
         override_reason = nz.clean_text(override_reason)[:500]
         if len(override_reason) < 5:
-            raise FieldError(Problem("override_reason", "override_reason_missing", N_(
-                "Applying the valid rows of a refused file needs the reason (at least 5 characters)")))
+            raise FieldError(
+                Problem(
+                    "override_reason",
+                    "override_reason_missing",
+                    N_("Applying the valid rows of a refused file needs the reason (at least 5 characters)"),
+                )
+            )
     name = filename or path.rsplit("/", 1)[-1]
     sha = _sha256(path)
     rows = _read_file(path)
@@ -343,67 +513,121 @@ def import_results(session: Session, period_id: int, path: str, unit: AdminUnit,
             _check_row(row, lines.get(row.ref), period.id)
     problems = [p for row in rows for p in row.problems]
     valid = [row for row in rows if not row.problems]
-    counts = {"rows": len(rows), **{s: sum(1 for r in valid if r.status == s)
-                                    for s in ("paid", "partial", "failed", "reversed")},
-              "skipped": len(rows) - len(valid)}
+    counts = {
+        "rows": len(rows),
+        **{s: sum(1 for r in valid if r.status == s) for s in ("paid", "partial", "failed", "reversed")},
+        "skipped": len(rows) - len(valid),
+    }
     kept = [p.to_dict() for p in problems[:MAX_KEPT_PROBLEMS]]
     if (problems and override_reason is None) or not rows:
         if not rows:
             problems = [Problem("file", "results_empty", N_("The result file has no rows"))]
             kept = [p.to_dict() for p in problems]
-        entry = log_export(session, period_id=period.id, kind="refused", unit=target, filename=name, lines=0,
-                           amount=0, sha256=sha, user_id=user_id,
-                           detail={**counts, "problems": kept, "problem_count": len(problems)})
-        audit.record(session, action="bulk", entity="payout_period", entity_id=period.id, unit_id=target.id,
-                     new={"results_refused": {**counts, "problems": len(problems), "import_id": entry.id}},
-                     detail=f"Payment result file refused for {period.name}: {name}")
+        entry = log_export(
+            session,
+            period_id=period.id,
+            kind="refused",
+            unit=target,
+            filename=name,
+            lines=0,
+            amount=0,
+            sha256=sha,
+            user_id=user_id,
+            detail={**counts, "problems": kept, "problem_count": len(problems)},
+        )
+        audit.record(
+            session,
+            action="bulk",
+            entity="payout_period",
+            entity_id=period.id,
+            unit_id=target.id,
+            new={"results_refused": {**counts, "problems": len(problems), "import_id": entry.id}},
+            detail=f"Payment result file refused for {period.name}: {name}",
+        )
         session.commit()
-        raise ResultsRefused(Problem("file", "results_refused", N_(
-            "The result file %(file)s was refused: %(count)s rows cannot be applied, so nothing was recorded. "
-            "Correct the file and import it again."), {"file": name, "count": counts["skipped"] or len(problems)}),
-            problems, entry.id)
-    entry = log_export(session, period_id=period.id, kind="results", unit=target, filename=name,
-                       lines=len(valid), amount=0, sha256=sha, user_id=user_id,
-                       detail={**counts, "override_reason": override_reason, "problems": kept,
-                               "problem_count": len(problems)})
+        raise ResultsRefused(
+            Problem(
+                "file",
+                "results_refused",
+                N_(
+                    "The result file %(file)s was refused: %(count)s rows cannot be applied, so nothing was recorded. "
+                    "Correct the file and import it again."
+                ),
+                {"file": name, "count": counts["skipped"] or len(problems)},
+            ),
+            problems,
+            entry.id,
+        )
+    entry = log_export(
+        session,
+        period_id=period.id,
+        kind="results",
+        unit=target,
+        filename=name,
+        lines=len(valid),
+        amount=0,
+        sha256=sha,
+        user_id=user_id,
+        detail={**counts, "override_reason": override_reason, "problems": kept, "problem_count": len(problems)},
+    )
     _apply(session, period.id, valid, lines, user_id, entry.id)
     summary = {**counts, "override": override_reason is not None, "import_id": entry.id}
-    audit.record(session, action="bulk", entity="payout_period", entity_id=period.id, unit_id=target.id,
-                 new={"results": summary, **({"override_reason": override_reason} if override_reason else {})},
-                 detail=(f"Payment results recorded for {period.name}: {name}"
-                         + (f" (valid rows of a refused file; reason: {override_reason})" if override_reason else "")))
+    audit.record(
+        session,
+        action="bulk",
+        entity="payout_period",
+        entity_id=period.id,
+        unit_id=target.id,
+        new={"results": summary, **({"override_reason": override_reason} if override_reason else {})},
+        detail=(
+            f"Payment results recorded for {period.name}: {name}"
+            + (f" (valid rows of a refused file; reason: {override_reason})" if override_reason else "")
+        ),
+    )
     session.commit()
     return {**summary, "problems": kept}
 
 
-def _apply(session: Session, period_id: int, rows: list[_ResultRow], lines: dict, user_id: int | None,
-           export_id: int) -> None:
+def _apply(
+    session: Session, period_id: int, rows: list[_ResultRow], lines: dict, user_id: int | None, export_id: int
+) -> None:
     now = utc_now()
     params = []
     for row in rows:
         line = lines[row.ref]
         total = int(line.amount or 0) + int(line.carried_amount or 0)
         hand = line.channel in HAND_CHANNELS and row.status in ("paid", "partial")
-        params.append({
-            "id": row.ref, "pid": period_id, "s": row.status, "now": now, "uid": user_id, "eid": export_id,
-            "rev": 1 if row.status == "reversed" else 0,
-            "was1": "paid" if row.status == "reversed" else "pending",
-            "was2": "partial" if row.status == "reversed" else "pending",
-            "paid": {"paid": total, "partial": row.received}.get(row.status, 0),
-            "r": None if row.status == "paid" else row.reason,
-            "by": row.paid_by if hand else None, "on": row.paid_on if hand else None,
-            "rc": row.receipt if hand else None,
-            "px": (row.proxy_name or (line.proxy_name if line.channel == "proxy" else None)) if hand else None,
-        })
+        params.append(
+            {
+                "id": row.ref,
+                "pid": period_id,
+                "s": row.status,
+                "now": now,
+                "uid": user_id,
+                "eid": export_id,
+                "rev": 1 if row.status == "reversed" else 0,
+                "was1": "paid" if row.status == "reversed" else "pending",
+                "was2": "partial" if row.status == "reversed" else "pending",
+                "paid": {"paid": total, "partial": row.received}.get(row.status, 0),
+                "r": None if row.status == "paid" else row.reason,
+                "by": row.paid_by if hand else None,
+                "on": row.paid_on if hand else None,
+                "rc": row.receipt if hand else None,
+                "px": (row.proxy_name or (line.proxy_name if line.channel == "proxy" else None)) if hand else None,
+            }
+        )
     if params:
-        session.execute(text("""
+        session.execute(
+            text("""
             UPDATE payout_line SET result_status = :s, result_reason = :r, result_at = :now, paid_amount = :paid,
                    result_by_id = :uid, result_export_id = :eid,
                    receipt_paid_by = CASE WHEN :rev = 1 THEN receipt_paid_by ELSE :by END,
                    receipt_date = CASE WHEN :rev = 1 THEN receipt_date ELSE :on END,
                    receipt_ref = CASE WHEN :rev = 1 THEN receipt_ref ELSE :rc END,
                    receipt_proxy_name = CASE WHEN :rev = 1 THEN receipt_proxy_name ELSE :px END
-            WHERE id = :id AND period_id = :pid AND result_status IN (:was1, :was2)"""), params)
+            WHERE id = :id AND period_id = :pid AND result_status IN (:was1, :was2)"""),
+            params,
+        )
 
 
 def result_report(session: Session, import_id: int, unit: AdminUnit | None) -> PayoutExport | None:
@@ -411,8 +635,9 @@ def result_report(session: Session, import_id: int, unit: AdminUnit | None) -> P
     entry = session.get(PayoutExport, import_id)
     if entry is None or entry.kind not in ("results", "refused") or entry.unit_id is None:
         return None
-    if not session.scalar(select(func.count()).where(PayoutExport.id == entry.id,
-                                                     PayoutExport.unit_id.in_(subtree_ids(unit)))):
+    if not session.scalar(
+        select(func.count()).where(PayoutExport.id == entry.id, PayoutExport.unit_id.in_(subtree_ids(unit)))
+    ):
         return None
     return entry
 
@@ -426,10 +651,15 @@ def write_result_report(entry: PayoutExport, out: BinaryIO, translate: Callable[
     title = N_("Refused result file: %(file)s") if entry.kind == "refused" else N_("Result file: %(file)s")
     append_row(ws, [translate(title) % {"file": entry.filename}])
     if detail.get("override_reason"):
-        append_row(ws, [translate(N_("Valid rows applied; reason: %(reason)s")) % {
-            "reason": detail["override_reason"]}])
-    append_row(ws, [translate(N_("Row in the sheet")), translate(N_("Reason"))],
-               font=Font(bold=True), fill=PatternFill("solid", fgColor="FFF2CC"))
+        append_row(
+            ws, [translate(N_("Valid rows applied; reason: %(reason)s")) % {"reason": detail["override_reason"]}]
+        )
+    append_row(
+        ws,
+        [translate(N_("Row in the sheet")), translate(N_("Reason"))],
+        font=Font(bold=True),
+        fill=PatternFill("solid", fgColor="FFF2CC"),
+    )
     count = 0
     for p in detail.get("problems", []):
         append_row(ws, [p.get("params", {}).get("row"), Problem.from_dict(p).render(translate)])
@@ -442,21 +672,41 @@ def write_result_report(entry: PayoutExport, out: BinaryIO, translate: Callable[
 
 # --- payments in hand, on screen ---------------------------------------------------------------------
 
+
 def hand_lines(session: Session, period_id: int, unit: AdminUnit, limit: int = 500):
     """The cash and proxy lines of the period in ``unit``'s scope still waiting for a result (by commune, STT)."""
     period = load_period(session, period_id)
     target = effective_unit(period, unit)
-    return session.scalars(select(PayoutLine).where(
-        PayoutLine.period_id == period.id, PayoutLine.channel.in_(HAND_CHANNELS), PayoutLine.result_status == "pending",
-        PayoutLine.commune_id.in_(subtree_ids(target))).options(joinedload(PayoutLine.commune))
-        .order_by(PayoutLine.commune_id, PayoutLine.sequence, PayoutLine.id).limit(limit)).all()
+    return session.scalars(
+        select(PayoutLine)
+        .where(
+            PayoutLine.period_id == period.id,
+            PayoutLine.channel.in_(HAND_CHANNELS),
+            PayoutLine.result_status == "pending",
+            PayoutLine.commune_id.in_(subtree_ids(target)),
+        )
+        .options(joinedload(PayoutLine.commune))
+        .order_by(PayoutLine.commune_id, PayoutLine.sequence, PayoutLine.id)
+        .limit(limit)
+    ).all()
 
 
-def record_hand_results(session: Session, period_id: int, unit: AdminUnit, user_id: int | None,  # noqa: C901
-                        line_ids: list[int], *, status: str, paid_by: str | None = None,
-                        paid_on: dt.date | None = None, receipt_ref: str | None = None,
-                        proxy_name: str | None = None, received: int | None = None,
-                        reason: str | None = None, today: dt.date | None = None) -> int:
+def record_hand_results(  # noqa: C901
+    session: Session,
+    period_id: int,
+    unit: AdminUnit,
+    user_id: int | None,
+    line_ids: list[int],
+    *,
+    status: str,
+    paid_by: str | None = None,
+    paid_on: dt.date | None = None,
+    receipt_ref: str | None = None,
+    proxy_name: str | None = None,
+    received: int | None = None,
+    reason: str | None = None,
+    today: dt.date | None = None,
+) -> int:
     """Record the result of cash / proxy lines from the screen, one or several at once: ``paid`` or
     ``partial`` with the receipt (who paid, the date, the signed-receipt reference, the proxy's name when a
     proxy received; for a proxy line the proxy on the line by default), or ``failed`` with the reason.
@@ -465,9 +715,12 @@ def record_hand_results(session: Session, period_id: int, unit: AdminUnit, user_
     period = load_period(session, period_id, lock=True)
     require_writable(session, period, unit)
     target = effective_unit(period, unit)
-    require_status(period, RESULTS_OPEN, N_(
-        "The payout period %(name)s must be locked and handed over before results are imported"),
-        "period_not_handed_over")
+    require_status(
+        period,
+        RESULTS_OPEN,
+        N_("The payout period %(name)s must be locked and handed over before results are imported"),
+        "period_not_handed_over",
+    )
     ids = sorted({int(i) for i in line_ids if is_id(str(i))})
     if not ids:
         raise FieldError(Problem("lines", "hand_no_lines", N_("Choose at least one cash line")))
@@ -485,53 +738,99 @@ def record_hand_results(session: Session, period_id: int, unit: AdminUnit, user_
         if paid_on is None or paid_on > (today or local_today()):
             raise FieldError(Problem("paid_on", "hand_date", N_("Give the date of the payment (not in the future)")))
         if not receipt_ref:
-            raise FieldError(Problem("receipt_ref", "hand_receipt_missing", N_(
-                "Give the reference of the signed receipt (ký nhận)")))
+            raise FieldError(
+                Problem("receipt_ref", "hand_receipt_missing", N_("Give the reference of the signed receipt (ký nhận)"))
+            )
     lines = session.scalars(select(PayoutLine).where(PayoutLine.id.in_(ids))).all()
-    usable = [line for line in lines if line.period_id == period.id and line.channel in HAND_CHANNELS
-              and line.result_status == "pending"]
-    in_scope = set(session.scalars(select(PayoutLine.id).where(
-        PayoutLine.id.in_([line.id for line in usable]), PayoutLine.commune_id.in_(subtree_ids(target)))))
+    usable = [
+        line
+        for line in lines
+        if line.period_id == period.id and line.channel in HAND_CHANNELS and line.result_status == "pending"
+    ]
+    in_scope = set(
+        session.scalars(
+            select(PayoutLine.id).where(
+                PayoutLine.id.in_([line.id for line in usable]), PayoutLine.commune_id.in_(subtree_ids(target))
+            )
+        )
+    )
     if len(in_scope) != len(ids):
-        raise FieldError(Problem("lines", "hand_lines_unusable", N_(
-            "%(count)s of the chosen lines are not cash or proxy lines of this period in your scope waiting for a "
-            "result; nothing was recorded"), {"count": len(ids) - len(in_scope)}))
+        raise FieldError(
+            Problem(
+                "lines",
+                "hand_lines_unusable",
+                N_(
+                    "%(count)s of the chosen lines are not cash or proxy lines of this period in your scope waiting for a "
+                    "result; nothing was recorded"
+                ),
+                {"count": len(ids) - len(in_scope)},
+            )
+        )
     if status == "partial":
         if len(ids) != 1:
-            raise FieldError(Problem("received", "hand_partial_one", N_(
-                "Record a partial payment for one line at a time")))
+            raise FieldError(
+                Problem("received", "hand_partial_one", N_("Record a partial payment for one line at a time"))
+            )
         total = usable[0].total
         if not (received and 0 < received < total):
-            raise FieldError(Problem("received", "hand_partial_amount", N_(
-                "The amount received must be more than 0 and less than %(amount)s"),
-                {"amount": format_money(total)}))
+            raise FieldError(
+                Problem(
+                    "received",
+                    "hand_partial_amount",
+                    N_("The amount received must be more than 0 and less than %(amount)s"),
+                    {"amount": format_money(total)},
+                )
+            )
     if status != "failed" and not proxy_name:
         missing = sum(1 for line in usable if line.channel == "proxy" and not line.proxy_name)
         if missing:
-            raise FieldError(Problem("proxy_name", "hand_proxy_missing", N_(
-                "%(count)s of the chosen lines are paid to a proxy: give the name of the proxy who received it"),
-                {"count": missing}))
-    params: dict[str, Any] = {"pid": period.id, "s": status, "now": utc_now(), "uid": user_id,
-                              "r": reason, "by": paid_by, "on": paid_on, "rc": receipt_ref, "px": proxy_name,
-                              "got": received}
+            raise FieldError(
+                Problem(
+                    "proxy_name",
+                    "hand_proxy_missing",
+                    N_("%(count)s of the chosen lines are paid to a proxy: give the name of the proxy who received it"),
+                    {"count": missing},
+                )
+            )
+    params: dict[str, Any] = {
+        "pid": period.id,
+        "s": status,
+        "now": utc_now(),
+        "uid": user_id,
+        "r": reason,
+        "by": paid_by,
+        "on": paid_on,
+        "rc": receipt_ref,
+        "px": proxy_name,
+        "got": received,
+    }
     params.update({f"l{i}": v for i, v in enumerate(ids)})
     hand = status != "failed"
-    done = session.execute(text(f"""
+    done = session.execute(
+        text(f"""
         UPDATE payout_line SET result_status = :s, result_reason = :r, result_at = :now, result_by_id = :uid,
                paid_amount = {"COALESCE(:got, amount + carried_amount)" if hand else "0"},
                receipt_paid_by = :by, receipt_date = :on, receipt_ref = :rc,
                receipt_proxy_name = {"COALESCE(:px, CASE WHEN channel = 'proxy' THEN proxy_name END)" if hand else "NULL"}
         WHERE period_id = :pid AND result_status = 'pending'
-          AND id IN ({", ".join(f":l{i}" for i in range(len(ids)))})"""), params).rowcount
-    audit.record(session, action="bulk", entity="payout_period", entity_id=period.id, unit_id=target.id,
-                 new={"hand_results": {"status": status, "lines": done, "receipt_ref": receipt_ref,
-                                       "line_ids": ids[:200]}},
-                 detail=f"Payments in hand recorded for {period.name}")
+          AND id IN ({", ".join(f":l{i}" for i in range(len(ids)))})"""),
+        params,
+    ).rowcount
+    audit.record(
+        session,
+        action="bulk",
+        entity="payout_period",
+        entity_id=period.id,
+        unit_id=target.id,
+        new={"hand_results": {"status": status, "lines": done, "receipt_ref": receipt_ref, "line_ids": ids[:200]}},
+        detail=f"Payments in hand recorded for {period.name}",
+    )
     session.commit()
     return done
 
 
 # --- totals, follow-up, carry --------------------------------------------------------------------
+
 
 def period_totals(session: Session, period_id: int, unit: AdminUnit) -> dict:
     """Lines and amounts by result (paid, partial, failed, reversed, outstanding, carried, held) of the part of
@@ -539,14 +838,22 @@ def period_totals(session: Session, period_id: int, unit: AdminUnit) -> dict:
     in part)."""
     period = load_period(session, period_id)
     target = effective_unit(period, unit)
-    out: dict[str, Any] = {k: {"lines": 0, "amount": 0} for k in
-                           ("paid", "partial", "failed", "reversed", "outstanding", "carried", "held")}
+    out: dict[str, Any] = {
+        k: {"lines": 0, "amount": 0}
+        for k in ("paid", "partial", "failed", "reversed", "outstanding", "carried", "held")
+    }
     received = 0
     for status, channel, n, amount, paid in session.execute(
-            select(PayoutLine.result_status, PayoutLine.channel, func.count(),
-                   func.sum(PayoutLine.amount + PayoutLine.carried_amount), func.sum(PayoutLine.paid_amount))
-            .where(PayoutLine.period_id == period.id, PayoutLine.commune_id.in_(subtree_ids(target)))
-            .group_by(PayoutLine.result_status, PayoutLine.channel)):
+        select(
+            PayoutLine.result_status,
+            PayoutLine.channel,
+            func.count(),
+            func.sum(PayoutLine.amount + PayoutLine.carried_amount),
+            func.sum(PayoutLine.paid_amount),
+        )
+        .where(PayoutLine.period_id == period.id, PayoutLine.commune_id.in_(subtree_ids(target)))
+        .group_by(PayoutLine.result_status, PayoutLine.channel)
+    ):
         key = "held" if channel == "held" else ("outstanding" if status == "pending" else status)
         out.setdefault(key, {"lines": 0, "amount": 0})
         out[key]["lines"] += n
@@ -559,9 +866,11 @@ def period_totals(session: Session, period_id: int, unit: AdminUnit) -> dict:
 def follow_up_lines(session: Session, unit: AdminUnit, period_id: int | None = None):
     """Lines in scope on which something is still owed (failed, partially paid, reversed; not yet carried): fix
     the account or pay in cash, then carry."""
-    query = (select(PayoutLine).where(PayoutLine.result_status.in_(OWED_RESULTS),
-                                      PayoutLine.commune_id.in_(subtree_ids(unit)))
-             .order_by(PayoutLine.period_id, PayoutLine.sequence))
+    query = (
+        select(PayoutLine)
+        .where(PayoutLine.result_status.in_(OWED_RESULTS), PayoutLine.commune_id.in_(subtree_ids(unit)))
+        .order_by(PayoutLine.period_id, PayoutLine.sequence)
+    )
     if period_id is not None:
         query = query.where(PayoutLine.period_id == period_id)
     return query
@@ -570,8 +879,14 @@ def follow_up_lines(session: Session, unit: AdminUnit, period_id: int | None = N
 OWED_SQL = "(" + ", ".join(f"'{r}'" for r in OWED_RESULTS) + ")"
 
 
-def carry_failed(session: Session, from_period_id: int, to_period_id: int, unit: AdminUnit,
-                 user_id: int | None, line_ids: list[int] | None = None) -> int:
+def carry_failed(
+    session: Session,
+    from_period_id: int,
+    to_period_id: int,
+    unit: AdminUnit,
+    user_id: int | None,
+    line_ids: list[int] | None = None,
+) -> int:
     """Carry what is still owed on the lines of a period (failed, reversed, the unpaid rest of a partial
     payment) into a later period that is not locked; commits.
 
@@ -585,8 +900,9 @@ def carry_failed(session: Session, from_period_id: int, to_period_id: int, unit:
     effective_unit(target_period, unit)
     require_status(target_period, ("draft", "synced"), LOCKED_MSG, "period_locked")
     if target_period.id == source.id or target_period.period_date < source.period_date:
-        raise FieldError(Problem("period", "carry_backwards", N_(
-            "Failed lines can only be carried into a later payout period")))
+        raise FieldError(
+            Problem("period", "carry_backwards", N_("Failed lines can only be carried into a later payout period"))
+        )
     in_scope, scope_params = subtree_sql(scope)
     params: dict[str, Any] = {"src": source.id, "dst": target_period.id, **scope_params}
     only = ""
@@ -597,16 +913,28 @@ def carry_failed(session: Session, from_period_id: int, to_period_id: int, unit:
     true = "true" if session.get_bind().dialect.name == "postgresql" else "1"
     params["month"] = benefit_month(target_period.period_date)
     lock_month(session, params["month"])
-    taken = session.execute(text(f"""
+    taken = session.execute(
+        text(f"""
         SELECT count(*) FROM payout_line l WHERE {where} AND EXISTS (
             SELECT 1 FROM payout_line o WHERE o.enrolment_id = l.enrolment_id AND o.benefit_month = :month
-              AND o.period_id <> :dst AND o.{ACTIVE_LINE_SQL})"""), params).scalar()
+              AND o.period_id <> :dst AND o.{ACTIVE_LINE_SQL})"""),
+        params,
+    ).scalar()
     if taken:
-        raise FieldError(Problem("period", "carry_conflict", N_(
-            "%(count)s failed lines cannot be carried into %(name)s: another payout period already pays them "
-            "for that month"), {"count": taken, "name": target_period.name}))
+        raise FieldError(
+            Problem(
+                "period",
+                "carry_conflict",
+                N_(
+                    "%(count)s failed lines cannot be carried into %(name)s: another payout period already pays them "
+                    "for that month"
+                ),
+                {"count": taken, "name": target_period.name},
+            )
+        )
     cols = ", ".join(SNAPSHOT_COLS)
-    session.execute(text(f"""
+    session.execute(
+        text(f"""
         INSERT INTO payout_line (period_id, enrolment_id, benefit_month, {cols}, carried_amount, carried_from_line_id,
                                  result_status)
         SELECT :dst, l.enrolment_id, :month, {", ".join("l." + c for c in SNAPSHOT_COLS).replace("l.amount", "0")},
@@ -615,12 +943,23 @@ def carry_failed(session: Session, from_period_id: int, to_period_id: int, unit:
         ON CONFLICT (period_id, enrolment_id) DO UPDATE SET
             carried_amount = payout_line.carried_amount + excluded.carried_amount,
             carried_from_line_id = excluded.carried_from_line_id
-        """), params)
-    moved = session.execute(text(f"""
+        """),
+        params,
+    )
+    moved = session.execute(
+        text(f"""
         UPDATE payout_line SET result_status = 'carried'
-        WHERE id IN (SELECT l.id FROM payout_line l WHERE {where})"""), params).rowcount
-    audit.record(session, action="bulk", entity="payout_period", entity_id=to_period_id, unit_id=unit.id,
-                 new={"carry": {"from_period_id": from_period_id, "lines": moved}},
-                 detail=f"Failed payments carried into {target_period.name}")
+        WHERE id IN (SELECT l.id FROM payout_line l WHERE {where})"""),
+        params,
+    ).rowcount
+    audit.record(
+        session,
+        action="bulk",
+        entity="payout_period",
+        entity_id=to_period_id,
+        unit_id=unit.id,
+        new={"carry": {"from_period_id": from_period_id, "lines": moved}},
+        detail=f"Failed payments carried into {target_period.name}",
+    )
     session.commit()
     return moved

@@ -1,4 +1,5 @@
 """Reference data of payout: the statutory base levels and which categories stack."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -36,8 +37,9 @@ def load_payout_rules(session: Session) -> int:
     have = {(b.category, b.effective_from, b.jurisdiction) for b in session.scalars(select(BaseLevel))}
     for category, amount, start, juris, basis in BASE_LEVEL_SEED:
         if (category, start, juris) not in have:
-            session.add(BaseLevel(category=category, amount=amount, effective_from=start, jurisdiction=juris,
-                                  legal_basis=basis))
+            session.add(
+                BaseLevel(category=category, amount=amount, effective_from=start, jurisdiction=juris, legal_basis=basis)
+            )
             count += 1
     rules = {r.category for r in session.scalars(select(CategoryRule))}
     for category, stackable, note in CATEGORY_RULE_SEED:

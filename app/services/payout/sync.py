@@ -19,6 +19,7 @@ Promises:
 
 Services never translate: problems are English msgids (app/services/messages.py).
 """
+
 from __future__ import annotations
 
 import json
@@ -54,8 +55,15 @@ Progress = Callable[..., None]
 
 
 #: Matching status → hold reason: only a confirmed identity ("matched") is paid.
-MATCH_HOLDS = {"deceased": "deceased", "moved": "moved", "mismatch": "mismatch", "pending": "not_matched",
-               "needs_review": "needs_review", "possible_duplicate": "possible_duplicate", "not_found": "not_found"}
+MATCH_HOLDS = {
+    "deceased": "deceased",
+    "moved": "moved",
+    "mismatch": "mismatch",
+    "pending": "not_matched",
+    "needs_review": "needs_review",
+    "possible_duplicate": "possible_duplicate",
+    "not_found": "not_found",
+}
 #: Why the sync left an enrolment out of a period.
 LEFT_OUT_REASONS = {"already_in_period": N_("Already in payout period %(period)s for the same month")}
 LEFT_OUT_LISTED = 200
@@ -63,9 +71,26 @@ LEFT_OUT_LISTED = 200
 
 # --- sync ----------------------------------------------------------------------------------
 
-SNAPSHOT_COLS = ("beneficiary_id", "commune_id", "full_name", "cccd", "date_of_birth", "birth_year",
-                 "category", "case_type", "amount", "channel", "hold_reason", "account_id", "bank_bin", "bank_name",
-                 "account_number", "holder_ascii", "proxy_name", "proxy_cccd")
+SNAPSHOT_COLS = (
+    "beneficiary_id",
+    "commune_id",
+    "full_name",
+    "cccd",
+    "date_of_birth",
+    "birth_year",
+    "category",
+    "case_type",
+    "amount",
+    "channel",
+    "hold_reason",
+    "account_id",
+    "bank_bin",
+    "bank_name",
+    "account_number",
+    "holder_ascii",
+    "proxy_name",
+    "proxy_cccd",
+)
 
 
 def sync_job_id(period_id: int, unit_id: int) -> str:
@@ -78,12 +103,19 @@ def request_sync(session: Session, period_id: int, unit: AdminUnit, user_id: int
     require_writable(session, period, unit)
     target = effective_unit(period, unit)
     require_status(period, ("draft", "synced"), LOCKED_MSG, "period_locked")
-    run = session.scalar(select(PayoutSyncRun).where(
-        PayoutSyncRun.period_id == period.id, PayoutSyncRun.unit_id == target.id,
-        PayoutSyncRun.status.in_(("queued", "running"))).order_by(PayoutSyncRun.id.desc()))
+    run = session.scalar(
+        select(PayoutSyncRun)
+        .where(
+            PayoutSyncRun.period_id == period.id,
+            PayoutSyncRun.unit_id == target.id,
+            PayoutSyncRun.status.in_(("queued", "running")),
+        )
+        .order_by(PayoutSyncRun.id.desc())
+    )
     if run is None:
-        run = PayoutSyncRun(period_id=period.id, unit_id=target.id, user_id=user_id, status="queued",
-                            created_at=utc_now())
+        run = PayoutSyncRun(
+            period_id=period.id, unit_id=target.id, user_id=user_id, status="queued", created_at=utc_now()
+        )
         session.add(run)
         session.flush()
     return run
@@ -93,8 +125,15 @@ def _distinct(dialect: str, a: str, b: str) -> str:
     return f"{a} IS NOT {b}" if dialect == "sqlite" else f"{a} IS DISTINCT FROM {b}"
 
 
-def sync_payout_list(session: Session, period_id: int, unit: AdminUnit, progress: Progress | None = None, *,
-                     run_id: int | None = None, user_id: int | None = None) -> dict:
+def sync_payout_list(
+    session: Session,
+    period_id: int,
+    unit: AdminUnit,
+    progress: Progress | None = None,
+    *,
+    run_id: int | None = None,
+    user_id: int | None = None,
+) -> dict:
     """Build or refresh the lines of ``period_id`` inside the scope of ``unit``; commits.
 
     Returns {"added", "removed", "changed", "total", "run_id"}."""
@@ -106,8 +145,9 @@ def sync_payout_list(session: Session, period_id: int, unit: AdminUnit, progress
     lock_month(session, benefit_month(period.period_date))
     run = session.get(PayoutSyncRun, run_id) if run_id else None
     if run is None:
-        run = PayoutSyncRun(period_id=period.id, unit_id=target.id, user_id=user_id, status="running",
-                            created_at=utc_now())
+        run = PayoutSyncRun(
+            period_id=period.id, unit_id=target.id, user_id=user_id, status="running", created_at=utc_now()
+        )
         session.add(run)
     run.status, run.started_at = "running", utc_now()
     session.flush()
@@ -119,26 +159,42 @@ def sync_payout_list(session: Session, period_id: int, unit: AdminUnit, progress
     stack = sorted(stackable_categories(session))
     in_scope, scope_params = subtree_sql(target)
     params: dict[str, Any] = {"pid": period.id, "run": rid, **scope_params, "month": benefit_month(period.period_date)}
-    match_hold = "CASE b.match_status " + " ".join(
-        f"WHEN '{status}' THEN '{reason}'" for status, reason in MATCH_HOLDS.items()) + " END"
-    base_case = "CASE e.category " + " ".join(
-        f"WHEN :cat_{i} THEN :bl_{i}" for i, _c in enumerate(levels)) + " END" if levels else "NULL"
+    match_hold = (
+        "CASE b.match_status "
+        + " ".join(f"WHEN '{status}' THEN '{reason}'" for status, reason in MATCH_HOLDS.items())
+        + " END"
+    )
+    base_case = (
+        "CASE e.category " + " ".join(f"WHEN :cat_{i} THEN :bl_{i}" for i, _c in enumerate(levels)) + " END"
+        if levels
+        else "NULL"
+    )
     for i, (cat, amount) in enumerate(levels.items()):
         params[f"cat_{i}"], params[f"bl_{i}"] = cat, amount
-    stack_case = ("CASE WHEN e.category IN (" + ", ".join(f":st_{i}" for i in range(len(stack))) + ") THEN 1 ELSE 0 END"
-                  if stack else "0")
+    stack_case = (
+        "CASE WHEN e.category IN (" + ", ".join(f":st_{i}" for i in range(len(stack))) + ") THEN 1 ELSE 0 END"
+        if stack
+        else "0"
+    )
     for i, cat in enumerate(stack):
         params[f"st_{i}"] = cat
-    other_stack = ("CASE WHEN o.category IN (" + ", ".join(f":st_{i}" for i in range(len(stack))) + ") THEN 1 ELSE 0 END"
-                   if stack else "0")
+    other_stack = (
+        "CASE WHEN o.category IN (" + ", ".join(f":st_{i}" for i in range(len(stack))) + ") THEN 1 ELSE 0 END"
+        if stack
+        else "0"
+    )
     # A line of another period that already pays chosen enrolment c for the month: its own enrolment, or
     # another benefit of the person that the category rule does not let it stack with.
-    paid_elsewhere = (f"o.benefit_month = :month AND o.period_id <> :pid AND o.{ACTIVE_LINE_SQL} "
-                      f"AND (o.enrolment_id = c.enrolment_id "
-                      f"OR (o.beneficiary_id = c.beneficiary_id AND NOT (c.st = 1 AND {other_stack} = 1)))")
+    paid_elsewhere = (
+        f"o.benefit_month = :month AND o.period_id <> :pid AND o.{ACTIVE_LINE_SQL} "
+        f"AND (o.enrolment_id = c.enrolment_id "
+        f"OR (o.beneficiary_id = c.beneficiary_id AND NOT (c.st = 1 AND {other_stack} = 1)))"
+    )
     # the proxy registered on the person's latest visit
-    visit_join = (f"LEFT JOIN ({latest_visit_sql('v2.beneficiary_id, v2.proxy_name, v2.proxy_cccd')}) v "
-                  f"ON v.beneficiary_id = b.id")
+    visit_join = (
+        f"LEFT JOIN ({latest_visit_sql('v2.beneficiary_id, v2.proxy_name, v2.proxy_cccd')}) v "
+        f"ON v.beneficiary_id = b.id"
+    )
     proxy_name, proxy_cccd = "v.proxy_name", "v.proxy_cccd"
     true = "true" if dialect == "postgresql" else "1"
     if progress:
@@ -147,12 +203,18 @@ def sync_payout_list(session: Session, period_id: int, unit: AdminUnit, progress
     cols = ", ".join(SNAPSHOT_COLS)
     changed = " OR ".join(_distinct(dialect, f"payout_line.{c}", f"excluded.{c}") for c in SNAPSHOT_COLS)
     sets = ", ".join(f"{c} = excluded.{c}" for c in SNAPSHOT_COLS)
-    amount_expr = (f"CASE WHEN e.coefficient IS NOT NULL AND {base_case} IS NOT NULL "
-                   f"THEN CAST(ROUND(e.coefficient * {base_case}) AS BIGINT) ELSE e.monthly_amount END")
+    amount_expr = (
+        f"CASE WHEN e.coefficient IS NOT NULL AND {base_case} IS NOT NULL "
+        f"THEN CAST(ROUND(e.coefficient * {base_case}) AS BIGINT) ELSE e.monthly_amount END"
+    )
     acct = "CASE WHEN s.channel = 'account' THEN s.{0} END".format
     scope_sql = f"commune_id IN {in_scope}"
-    first = session.execute(text(f"SELECT 1 FROM payout_line WHERE period_id = :pid AND {scope_sql} LIMIT 1"),
-                            params).first() is None
+    first = (
+        session.execute(
+            text(f"SELECT 1 FROM payout_line WHERE period_id = :pid AND {scope_sql} LIMIT 1"), params
+        ).first()
+        is None
+    )
     eligible = f"""
         WITH amt AS (
             SELECT e.id AS enrolment_id, e.beneficiary_id, e.commune_id, e.category,
@@ -173,7 +235,10 @@ def sync_payout_list(session: Session, period_id: int, unit: AdminUnit, progress
             -- category rule excludes because another period pays the person a benefit it does not stack with
             SELECT c.* FROM chosen c WHERE NOT EXISTS (SELECT 1 FROM payout_line o WHERE {paid_elsewhere})
         )"""
-    inserted = session.execute(text(eligible + f""", numbered AS (
+    inserted = session.execute(
+        text(
+            eligible
+            + f""", numbered AS (
             -- the sequence (STT) within the commune: a sort of narrow rows only
             SELECT pick.*, row_number() OVER (PARTITION BY pick.commune_id ORDER BY pick.enrolment_id) AS seq
             FROM pick
@@ -215,56 +280,99 @@ def sync_payout_list(session: Session, period_id: int, unit: AdminUnit, progress
                                   THEN excluded.changed_run_id ELSE payout_line.changed_run_id END
         WHERE {changed} OR {_distinct(dialect, "payout_line.sequence", "excluded.sequence")}
               OR payout_line.result_status = 'cancelled'
-        """), params)
+        """
+        ),
+        params,
+    )
     if progress:
         progress(stage="sync", step=2, run_id=rid)
     if first:  # nothing was there: every row was inserted, nothing is stale
         total = added = inserted.rowcount
         if added < 0:  # sqlite3 gives no row count for a statement that starts with WITH
-            total = added = session.execute(text(f"SELECT count(*) FROM payout_line WHERE period_id = :pid AND "
-                                                 f"{scope_sql}"), params).scalar()
+            total = added = session.execute(
+                text(f"SELECT count(*) FROM payout_line WHERE period_id = :pid AND {scope_sql}"), params
+            ).scalar()
         removed = changed_n = kept = 0
     else:
         # Stale: a line of the scope whose enrolment is no longer eligible (the same selection again).
-        stale = (f"payout_line.period_id = :pid AND payout_line.{scope_sql} AND NOT EXISTS "
-                 f"(SELECT 1 FROM pick WHERE pick.enrolment_id = payout_line.enrolment_id)")
+        stale = (
+            f"payout_line.period_id = :pid AND payout_line.{scope_sql} AND NOT EXISTS "
+            f"(SELECT 1 FROM pick WHERE pick.enrolment_id = payout_line.enrolment_id)"
+        )
         kept = 0
-        if session.execute(text(f"SELECT 1 FROM payout_line WHERE period_id = :pid AND {scope_sql} "
-                                f"AND carried_amount > 0 LIMIT 1"), params).first() is not None:
+        if (
+            session.execute(
+                text(
+                    f"SELECT 1 FROM payout_line WHERE period_id = :pid AND {scope_sql} AND carried_amount > 0 LIMIT 1"
+                ),
+                params,
+            ).first()
+            is not None
+        ):
             # A line that carries an unpaid amount from an earlier period stays (with nothing new to pay).
-            kept = session.execute(text(eligible + f"""
+            kept = session.execute(
+                text(
+                    eligible
+                    + f"""
                 UPDATE payout_line SET amount = 0, changed_run_id = :run
-                WHERE {stale} AND carried_amount > 0 AND amount <> 0"""), params).rowcount
+                WHERE {stale} AND carried_amount > 0 AND amount <> 0"""
+                ),
+                params,
+            ).rowcount
             stale += " AND payout_line.carried_amount = 0"
         removed = None
         if dialect == "sqlite":  # sqlite3 gives no row count for a statement that starts with WITH
-            removed = session.execute(text(eligible + f" SELECT count(*) FROM payout_line WHERE {stale}"),
-                                      params).scalar()
+            removed = session.execute(
+                text(eligible + f" SELECT count(*) FROM payout_line WHERE {stale}"), params
+            ).scalar()
             if kept:
-                kept = session.execute(text("SELECT count(*) FROM payout_line WHERE period_id = :pid AND "
-                                            "changed_run_id = :run AND carried_amount > 0 AND amount = 0"),
-                                       params).scalar()
+                kept = session.execute(
+                    text(
+                        "SELECT count(*) FROM payout_line WHERE period_id = :pid AND "
+                        "changed_run_id = :run AND carried_amount > 0 AND amount = 0"
+                    ),
+                    params,
+                ).scalar()
         deleted = session.execute(text(eligible + f" DELETE FROM payout_line WHERE {stale}"), params).rowcount
         removed = deleted if removed is None else removed
-        counts = session.execute(text(f"""
+        counts = session.execute(
+            text(f"""
             SELECT count(*),
                    sum(CASE WHEN created_run_id = :run THEN 1 ELSE 0 END),
                    sum(CASE WHEN changed_run_id = :run AND created_run_id <> :run THEN 1 ELSE 0 END)
-            FROM payout_line WHERE period_id = :pid AND {scope_sql}"""), params).one()
+            FROM payout_line WHERE period_id = :pid AND {scope_sql}"""),
+            params,
+        ).one()
         total, added, changed_n = int(counts[0] or 0), int(counts[1] or 0), int(counts[2] or 0)
     run.lines_total, run.lines_added, run.lines_removed, run.lines_changed = total, added, removed, changed_n
-    left_out = [dict(r._mapping) for r in session.execute(text(eligible + f"""
+    left_out = [
+        dict(r._mapping)
+        for r in session.execute(
+            text(
+                eligible
+                + f"""
         SELECT c.enrolment_id, c.beneficiary_id, c.commune_id, c.category, b.full_name,
                o.period_id AS other_period_id, pp.name AS other_period_name
         FROM chosen c JOIN beneficiary b ON b.id = c.beneficiary_id
         JOIN payout_line o ON o.id = (SELECT min(o.id) FROM payout_line o WHERE {paid_elsewhere})
         JOIN payout_period pp ON pp.id = o.period_id
-        ORDER BY c.commune_id, b.full_name, c.enrolment_id"""), params)]
+        ORDER BY c.commune_id, b.full_name, c.enrolment_id"""
+            ),
+            params,
+        )
+    ]
     for row in left_out:
         row["reason"] = "already_in_period"
-    held = {reason: int(n) for reason, n in session.execute(text(
-        f"SELECT hold_reason, count(*) FROM payout_line WHERE period_id = :pid AND {scope_sql} AND channel = 'held' "
-        f"GROUP BY hold_reason ORDER BY hold_reason"), params)}
+    held = {
+        reason: int(n)
+        for reason, n in session.execute(
+            text(
+                f"SELECT hold_reason, count(*) FROM payout_line WHERE period_id = :pid AND {scope_sql} AND channel = 'held' "
+                f"GROUP BY hold_reason ORDER BY hold_reason"
+            ),
+            params,
+        )
+    }
     run.lines_left_out = len(left_out)
     run.detail_json = json.dumps({"left_out": left_out[:LEFT_OUT_LISTED], "held": held}, ensure_ascii=False)
     if dialect == "postgresql" and added + removed > 10000:
@@ -273,22 +381,56 @@ def sync_payout_list(session: Session, period_id: int, unit: AdminUnit, progress
     period.status = "synced"
     period.synced_at, period.synced_by_id = run.finished_at, run.user_id if run.user_id is not None else user_id
     # Audit trail: the set-based sync leaves one summary record, last before the commit.
-    audit.record(session, action="bulk", entity="payout_period", entity_id=period.id, unit_id=target.id,
-                 new={"sync": {"run_id": rid, "lines": total, "added": added, "removed": removed, "changed": changed_n,
-                               "left_out": len(left_out), "held": held}},
-                 detail=f"Payout list {period.name} synced")
+    audit.record(
+        session,
+        action="bulk",
+        entity="payout_period",
+        entity_id=period.id,
+        unit_id=target.id,
+        new={
+            "sync": {
+                "run_id": rid,
+                "lines": total,
+                "added": added,
+                "removed": removed,
+                "changed": changed_n,
+                "left_out": len(left_out),
+                "held": held,
+            }
+        },
+        detail=f"Payout list {period.name} synced",
+    )
     session.commit()
     if progress:
         progress(stage="done", step=3, run_id=rid, total=total)
-    return {"run_id": rid, "period_id": period.id, "unit_id": target.id, "added": added, "removed": removed,
-            "changed": changed_n, "total": total, "kept_for_carry": kept, "left_out_total": len(left_out),
-            "left_out": left_out[:LEFT_OUT_LISTED], "held": held}
+    return {
+        "run_id": rid,
+        "period_id": period.id,
+        "unit_id": target.id,
+        "added": added,
+        "removed": removed,
+        "changed": changed_n,
+        "total": total,
+        "kept_for_carry": kept,
+        "left_out_total": len(left_out),
+        "left_out": left_out[:LEFT_OUT_LISTED],
+        "held": held,
+    }
 
 
 def run_summary(run: PayoutSyncRun) -> dict:
     """What a sync run did: counts, the enrolments it left out (with the reason) and the held lines by reason."""
     detail = json.loads(run.detail_json) if run.detail_json else {}
-    return {"run_id": run.id, "period_id": run.period_id, "unit_id": run.unit_id, "status": run.status,
-            "added": run.lines_added, "removed": run.lines_removed, "changed": run.lines_changed,
-            "total": run.lines_total, "left_out_total": run.lines_left_out or 0,
-            "left_out": detail.get("left_out", []), "held": detail.get("held", {})}
+    return {
+        "run_id": run.id,
+        "period_id": run.period_id,
+        "unit_id": run.unit_id,
+        "status": run.status,
+        "added": run.lines_added,
+        "removed": run.lines_removed,
+        "changed": run.lines_changed,
+        "total": run.lines_total,
+        "left_out_total": run.lines_left_out or 0,
+        "left_out": detail.get("left_out", []),
+        "held": detail.get("held", {}),
+    }

@@ -8,6 +8,7 @@ Promises:
   re-run applies from scratch (the classification is recomputed), never twice;
 - the same file (by SHA-256) is never applied twice.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -32,7 +33,6 @@ from app.services.registry.units import UnitResolver
 from app.services.scope import subtree_sql
 
 Progress = Callable[..., None]
-
 
 
 # ---------------------------------------------------------------------------
@@ -212,13 +212,29 @@ COLUMNS: dict[str, list[str]] = {
 }
 
 
-def create_batch(session: Session, *, filename: str, content: bytes, unit: AdminUnit, category: str | None,
-                 user_id: int | None, auto_apply: bool = False) -> ImportBatch:
+def create_batch(
+    session: Session,
+    *,
+    filename: str,
+    content: bytes,
+    unit: AdminUnit,
+    category: str | None,
+    user_id: int | None,
+    auto_apply: bool = False,
+) -> ImportBatch:
     """Record an upload of a beneficiary list (see ``staging.record_upload``)."""
     if category is not None:
         category = nz.parse_category(category)
-    return record_upload(session, kind="beneficiary", filename=filename, content=content, unit_id=unit.id,
-                         category=category, user_id=user_id, auto_apply=auto_apply)
+    return record_upload(
+        session,
+        kind="beneficiary",
+        filename=filename,
+        content=content,
+        unit_id=unit.id,
+        category=category,
+        user_id=user_id,
+        auto_apply=auto_apply,
+    )
 
 
 # --- row validation ------------------------------------------------------------------
@@ -230,6 +246,7 @@ _parse_amount = lru_cache(maxsize=8192)(nz.parse_amount)
 _parse_category = lru_cache(maxsize=1024)(nz.parse_category)
 _parse_sex = lru_cache(maxsize=256)(nz.parse_sex)
 _clean_short = lru_cache(maxsize=8192)(nz.clean_text)
+
 
 @dataclass
 class RowContext:
@@ -276,7 +293,11 @@ def validate_row(values: dict, ctx: RowContext) -> tuple[dict, list[Problem]]:  
     rec["sex"] = sex
     dob, year = (None, None)
     if dob_value not in (None, ""):
-        parsed = problems.attempt(_parse_date, dob_value) if _hashable(dob_value) else problems.attempt(nz.parse_date, dob_value)
+        parsed = (
+            problems.attempt(_parse_date, dob_value)
+            if _hashable(dob_value)
+            else problems.attempt(nz.parse_date, dob_value)
+        )
         if parsed:
             dob, year = parsed
     rec["date_of_birth"], rec["birth_year"] = dob, year
@@ -302,8 +323,11 @@ def validate_row(values: dict, ctx: RowContext) -> tuple[dict, list[Problem]]:  
         commune_id = ctx.batch_unit.id
     elif commune_value in (None, ""):
         commune_id = None
-        problems.append(Problem("commune", "unit_missing",
-                                N_("The commune is missing (add a commune column or import for one commune)")))
+        problems.append(
+            Problem(
+                "commune", "unit_missing", N_("The commune is missing (add a commune column or import for one commune)")
+            )
+        )
     else:
         if values.get("district") not in (None, "") and not str(commune_value).strip().isdigit():
             commune_value = f"{commune_value}, {values.get('district')}"
@@ -316,8 +340,13 @@ def validate_row(values: dict, ctx: RowContext) -> tuple[dict, list[Problem]]:  
     elif ctx.default_category:
         category = ctx.default_category
     else:
-        problems.append(Problem("category", "category_missing",
-                                N_("The category is missing (add a category column or choose one for the file)")))
+        problems.append(
+            Problem(
+                "category",
+                "category_missing",
+                N_("The category is missing (add a category column or choose one for the file)"),
+            )
+        )
     rec["category"] = category
     rec["policy_code"] = _clean_short(values.get("policy_code"))[:40] or None
     amount = values.get("monthly_amount")
@@ -332,6 +361,7 @@ def validate_row(values: dict, ctx: RowContext) -> tuple[dict, list[Problem]]:  
 
 # --- parse ---------------------------------------------------------------------------
 
+
 def parse_batch(session: Session, batch_id: int, progress: Progress | None = None) -> ImportBatch:
     """Read the file into staging, committing per chunk. Idempotent and resumable."""
     batch = session.get(ImportBatch, batch_id)
@@ -341,10 +371,16 @@ def parse_batch(session: Session, batch_id: int, progress: Progress | None = Non
     session.commit()
     unit = session.get(AdminUnit, batch.unit_id)
     resolver = UnitResolver(session, unit)
-    ctx = RowContext(unit.scheme, unit, resolver, batch.category,
-                     {u.id: u.code for u in resolver.units.values()})
-    stage_file(session, batch, model=ImportRow, aliases=COLUMNS, required=("full_name",),
-               build_row=lambda row: _staging_row(batch.id, row, ctx), progress=progress)
+    ctx = RowContext(unit.scheme, unit, resolver, batch.category, {u.id: u.code for u in resolver.units.values()})
+    stage_file(
+        session,
+        batch,
+        model=ImportRow,
+        aliases=COLUMNS,
+        required=("full_name",),
+        build_row=lambda row: _staging_row(batch.id, row, ctx),
+        progress=progress,
+    )
     _mark_out_of_scope(session, batch.id)
     _mark_file_duplicates(session, batch.id)
     classify_rows(session, batch.id)
@@ -364,21 +400,26 @@ def _staging_row(batch_id: int, row, ctx: RowContext) -> dict:
 def _mark_file_duplicates(session: Session, batch_id: int) -> None:
     """A later row with the natural key and category of an earlier row is a duplicate, reported, not merged."""
     # One GROUP BY, then a join: a correlated "is there an earlier row" subquery is quadratic on SQLite.
-    session.execute(text(
-        """
+    session.execute(
+        text(
+            """
         UPDATE import_row SET outcome = 'dup_file', duplicate_of_row = f.first_row
         FROM (SELECT natural_key, category, min(row_number) AS first_row FROM import_row
               WHERE batch_id = :b AND has_error = :f AND natural_key IS NOT NULL
               GROUP BY natural_key, category HAVING count(*) > 1) AS f
         WHERE import_row.batch_id = :b AND import_row.has_error = :f AND import_row.natural_key = f.natural_key
           AND import_row.category = f.category AND import_row.row_number > f.first_row
-        """), {"b": batch_id, "f": False})
+        """
+        ),
+        {"b": batch_id, "f": False},
+    )
 
 
 # The same words whether the person exists outside the unit or cannot be registered for another reason:
 # an import must not tell its uploader that a CCCD is on another unit's list.
-OUT_OF_SCOPE = N_("This person cannot be registered in the unit of this import; "
-                  "the city labour department can check the record")
+OUT_OF_SCOPE = N_(
+    "This person cannot be registered in the unit of this import; the city labour department can check the record"
+)
 
 
 def _scope(session: Session, batch_id: int) -> tuple[str, dict]:
@@ -393,15 +434,19 @@ def _mark_out_of_scope(session: Session, batch_id: int) -> None:
     or enrols someone of another unit (moving a person is ``people.move_person``, explicit and audited)."""
     problem = json.dumps([problem_dict(Problem("cccd", "person_refused", OUT_OF_SCOPE))], ensure_ascii=False)
     in_scope, scope_params = _scope(session, batch_id)
-    session.execute(text(
-        f"""
+    session.execute(
+        text(
+            f"""
         UPDATE import_row SET has_error = :t, outcome = 'error', duplicate_of_row = NULL,
             problems = CASE WHEN problems IS NULL OR problems = '' THEN :pj
                             ELSE substr(problems, 1, length(problems) - 1) || ', ' || substr(:pj, 2) END
         WHERE batch_id = :b AND has_error = :f AND natural_key IS NOT NULL AND EXISTS (
             SELECT 1 FROM beneficiary p WHERE p.natural_key = import_row.natural_key
               AND p.commune_id NOT IN {in_scope})
-        """), {"b": batch_id, "t": True, "f": False, "pj": problem, **scope_params})
+        """
+        ),
+        {"b": batch_id, "t": True, "f": False, "pj": problem, **scope_params},
+    )
 
 
 def _same(dialect: str, a: str, b: str) -> str:
@@ -415,11 +460,14 @@ def classify_rows(session: Session, batch_id: int) -> None:
     unit become errors first (again at apply time: someone may have registered them since the preview)."""
     _mark_out_of_scope(session, batch_id)
     d = session.get_bind().dialect.name
-    person_same = " AND ".join(_same(d, f"b.{c}", f"r.{c}") for c in (
-        "full_name", "cccd", "cmnd", "date_of_birth", "birth_year", "sex", "address", "commune_id"))
+    person_same = " AND ".join(
+        _same(d, f"b.{c}", f"r.{c}")
+        for c in ("full_name", "cccd", "cmnd", "date_of_birth", "birth_year", "sex", "address", "commune_id")
+    )
     enrol_same = " AND ".join(_same(d, f"e.{c}", f"r.{c}") for c in ("policy_code", "monthly_amount"))
-    session.execute(text(
-        f"""
+    session.execute(
+        text(
+            f"""
         UPDATE import_row SET outcome = m.outcome
         FROM (SELECT r.id AS row_id,
                      CASE WHEN e.id IS NULL THEN 'imported'
@@ -430,26 +478,57 @@ def classify_rows(session: Session, batch_id: int) -> None:
               LEFT JOIN enrolment e ON e.beneficiary_id = b.id AND e.category = r.category
               WHERE r.batch_id = :b AND r.has_error = :f AND (r.outcome IS NULL OR r.outcome <> 'dup_file')) AS m
         WHERE import_row.id = m.row_id
-        """), {"b": batch_id, "f": False})
+        """
+        ),
+        {"b": batch_id, "f": False},
+    )
 
 
 def _count(session: Session, batch: ImportBatch) -> None:
-    counts = dict(session.execute(
-        select(ImportRow.outcome, func.count()).where(ImportRow.batch_id == batch.id).group_by(ImportRow.outcome)).all())
+    counts = dict(
+        session.execute(
+            select(ImportRow.outcome, func.count()).where(ImportRow.batch_id == batch.id).group_by(ImportRow.outcome)
+        ).all()
+    )
     batch.rows_error = counts.get("error", 0)
     batch.rows_imported = counts.get("imported", 0)
     batch.rows_updated = counts.get("updated", 0)
     batch.rows_duplicate = counts.get("dup_file", 0) + counts.get("duplicate", 0)
     batch.rows_total = sum(counts.values())
-    batch.rows_corrected = session.scalar(select(func.count()).select_from(ImportRow).where(
-        ImportRow.batch_id == batch.id, ImportRow.problems.like('%"severity": "correction"%'))) or 0
-    batch.rows_warning = session.scalar(select(func.count()).select_from(ImportRow).where(
-        ImportRow.batch_id == batch.id, ImportRow.problems.like('%"severity": "warning"%'))) or 0
+    batch.rows_corrected = (
+        session.scalar(
+            select(func.count())
+            .select_from(ImportRow)
+            .where(ImportRow.batch_id == batch.id, ImportRow.problems.like('%"severity": "correction"%'))
+        )
+        or 0
+    )
+    batch.rows_warning = (
+        session.scalar(
+            select(func.count())
+            .select_from(ImportRow)
+            .where(ImportRow.batch_id == batch.id, ImportRow.problems.like('%"severity": "warning"%'))
+        )
+        or 0
+    )
 
 
 # --- apply ---------------------------------------------------------------------------
 
-_PERSON_COLS = ("full_name", "name_key", "search_key", "sort_key", "address_key", "cccd", "cmnd", "date_of_birth", "birth_year", "sex", "address", "commune_id")
+_PERSON_COLS = (
+    "full_name",
+    "name_key",
+    "search_key",
+    "sort_key",
+    "address_key",
+    "cccd",
+    "cmnd",
+    "date_of_birth",
+    "birth_year",
+    "sex",
+    "address",
+    "commune_id",
+)
 
 
 def request_apply(session: Session, batch: ImportBatch) -> bool:
@@ -479,8 +558,9 @@ def apply_batch(session: Session, batch_id: int, progress: Progress | None = Non
         cols = ", ".join(_PERSON_COLS)
         sets = ", ".join(f"{c} = excluded.{c}" for c in _PERSON_COLS)
         # One person row per natural key, from the first row of that key in the file.
-        session.execute(text(
-            f"""
+        session.execute(
+            text(
+                f"""
             INSERT INTO beneficiary (natural_key, {cols}, match_status, case_type, source_batch_id, created_at, updated_at)
             SELECT natural_key, {cols}, 'pending', :not_visited, batch_id, :now, :now FROM import_row
             WHERE batch_id = :b AND outcome IN ('imported', 'updated') AND row_number IN (
@@ -494,12 +574,16 @@ def apply_batch(session: Session, batch_id: int, progress: Progress | None = Non
                                     THEN beneficiary.match_status ELSE 'pending' END,
                 updated_at = excluded.updated_at
             WHERE beneficiary.commune_id IN {in_scope}
-            """), params)
+            """
+            ),
+            params,
+        )
         _flag_possible_duplicates(session, params)
         if progress:
             progress(stage="apply", step=2)
-        session.execute(text(
-            f"""
+        session.execute(
+            text(
+                f"""
             INSERT INTO enrolment (beneficiary_id, commune_id, category, policy_code, monthly_amount, extra,
                                    source_batch_id, created_at, updated_at)
             SELECT b.id, r.commune_id, r.category, r.policy_code, r.monthly_amount, r.extra, r.batch_id, :now, :now
@@ -509,23 +593,37 @@ def apply_batch(session: Session, batch_id: int, progress: Progress | None = Non
                 commune_id = excluded.commune_id, policy_code = excluded.policy_code,
                 monthly_amount = excluded.monthly_amount, extra = excluded.extra,
                 source_batch_id = excluded.source_batch_id, updated_at = excluded.updated_at
-            """), params)
+            """
+            ),
+            params,
+        )
         # A person who moved commune keeps every enrolment in the new commune.
-        session.execute(text(
-            f"""
+        session.execute(
+            text(
+                f"""
             UPDATE enrolment SET commune_id = (SELECT b.commune_id FROM beneficiary b WHERE b.id = enrolment.beneficiary_id)
             WHERE beneficiary_id IN (SELECT b.id FROM beneficiary b JOIN import_row r ON r.natural_key = b.natural_key
                                      WHERE r.batch_id = :b AND r.outcome = 'updated' AND b.commune_id IN {in_scope})
-            """), params)
+            """
+            ),
+            params,
+        )
         batch = session.get(ImportBatch, batch_id)
         _count(session, batch)
         batch.status = "applied"
         batch.finished_at = now
         # Audit trail: one summary record, last before the commit (it holds the append lock until then).
-        audit.record(session, action="bulk", entity="import_batch", entity_id=batch.id, unit_id=batch.unit_id,
-                     new=dict({k: v for k, v in summary(batch).items() if k.startswith("rows_")},
-                              uploaded_by_id=batch.uploaded_by_id),
-                     detail=f"Import #{batch.id} applied to the registry (beneficiary, enrolment): {batch.filename}")
+        audit.record(
+            session,
+            action="bulk",
+            entity="import_batch",
+            entity_id=batch.id,
+            unit_id=batch.unit_id,
+            new=dict(
+                {k: v for k, v in summary(batch).items() if k.startswith("rows_")}, uploaded_by_id=batch.uploaded_by_id
+            ),
+            detail=f"Import #{batch.id} applied to the registry (beneficiary, enrolment): {batch.filename}",
+        )
         session.commit()
     except Exception:
         session.rollback()
@@ -549,11 +647,15 @@ def _flag_possible_duplicates(session: Session, params: dict) -> None:
                      OR o.date_of_birth = beneficiary.date_of_birth))
                OR (o.date_of_birth = beneficiary.date_of_birth
                    AND o.commune_id IN (SELECT id FROM admin_unit WHERE scheme = :scheme)))"""
-    session.execute(text(
-        f"""
+    session.execute(
+        text(
+            f"""
         UPDATE beneficiary SET match_status = 'possible_duplicate', duplicate_of_id = ({same})
         WHERE source_batch_id = :b AND created_at = :now AND birth_year IS NOT NULL AND ({same}) IS NOT NULL
-        """), params)
+        """
+        ),
+        params,
+    )
 
 
 def fail_batch(session: Session, batch_id: int, problem: Problem | None, detail: str | None = None) -> None:
@@ -582,9 +684,19 @@ def retry_batch(session: Session, batch: ImportBatch) -> bool:
 
 def summary(batch: ImportBatch) -> dict:
     return {
-        "batch_id": batch.id, "status": batch.status, "filename": batch.filename,
-        "rows_total": batch.rows_total, "rows_imported": batch.rows_imported, "rows_updated": batch.rows_updated,
-        "rows_duplicate": batch.rows_duplicate, "rows_error": batch.rows_error, "rows_blank": batch.rows_blank,
-        "rows_footer": batch.rows_footer, "rows_corrected": batch.rows_corrected, "rows_warning": batch.rows_warning,
-        "rows_parsed": batch.rows_parsed, "header_row": batch.header_row, "duplicate_of": batch.duplicate_of_id,
+        "batch_id": batch.id,
+        "status": batch.status,
+        "filename": batch.filename,
+        "rows_total": batch.rows_total,
+        "rows_imported": batch.rows_imported,
+        "rows_updated": batch.rows_updated,
+        "rows_duplicate": batch.rows_duplicate,
+        "rows_error": batch.rows_error,
+        "rows_blank": batch.rows_blank,
+        "rows_footer": batch.rows_footer,
+        "rows_corrected": batch.rows_corrected,
+        "rows_warning": batch.rows_warning,
+        "rows_parsed": batch.rows_parsed,
+        "header_row": batch.header_row,
+        "duplicate_of": batch.duplicate_of_id,
     }

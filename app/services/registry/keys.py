@@ -1,4 +1,5 @@
 """Keys of the registry: the comparison name key and the natural key of a person."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -6,9 +7,10 @@ import datetime as dt
 from app.services.registry.normalize import COLLATION_KEY_LENGTH, name_key, name_sort_key, search_key
 
 
-def natural_key(cccd: str | None, key: str, date_of_birth: dt.date | None, birth_year: int | None,
-                commune_code: str) -> str:
-    """"C:<cccd>" when the CCCD is known, else "N:<name key>|<date or year>|<commune code>"."""
+def natural_key(
+    cccd: str | None, key: str, date_of_birth: dt.date | None, birth_year: int | None, commune_code: str
+) -> str:
+    """ "C:<cccd>" when the CCCD is known, else "N:<name key>|<date or year>|<commune code>"."""
     if cccd:
         return f"C:{cccd}"
     born = date_of_birth.isoformat() if date_of_birth else (str(birth_year) if birth_year else "")
@@ -30,8 +32,11 @@ def refresh_keys(person) -> None:
 def search_keys(full_name: str | None, address: str | None) -> dict:
     """The stored search and sort keys of a person: ``search_key`` (name without tones, lower case),
     ``sort_key`` (Vietnamese alphabetical order of the name), ``address_key`` (address without tones)."""
-    return {"search_key": search_key(full_name)[:150], "sort_key": name_sort_key(full_name)[:COLLATION_KEY_LENGTH],
-            "address_key": search_key(address)[:400] or None}
+    return {
+        "search_key": search_key(full_name)[:150],
+        "sort_key": name_sort_key(full_name)[:COLLATION_KEY_LENGTH],
+        "address_key": search_key(address)[:400] or None,
+    }
 
 
 def fill_search_keys(person) -> None:

@@ -1,6 +1,7 @@
 """Vietnamese letters and the legacy 8-bit encodings (TCVN3, VNI) as they look when a file is read as
 Windows-1252: the one table of each, used by the value rules (``normalize.clean_text``) and by the header
 search of hand-made spreadsheets (``sheets``). Pure stdlib."""
+
 from __future__ import annotations
 
 import re
@@ -21,13 +22,14 @@ def compose(base: str, tone: int) -> str:
 
 
 #: (lower-case letter, base letter, tone index) for the 67 lower-case Vietnamese letters
-_LETTER_INFO: list[tuple[str, str, int]] = [
-    (compose(b, t), b, t) for b in _VOWEL_BASES for t in range(6)
-] + [("đ", "đ", 0)]
+_LETTER_INFO: list[tuple[str, str, int]] = [(compose(b, t), b, t) for b in _VOWEL_BASES for t in range(6)] + [
+    ("đ", "đ", 0)
+]
 _LOWER_LETTERS = [x[0] for x in _LETTER_INFO]
 #: The 134 Vietnamese letters beyond plain ASCII a–z (67 lower + 67 upper case).
 VIETNAMESE_LETTERS: tuple[str, ...] = tuple(
-    [c for c in _LOWER_LETTERS if not c.isascii()] + [c.upper() for c in _LOWER_LETTERS if not c.isascii()])
+    [c for c in _LOWER_LETTERS if not c.isascii()] + [c.upper() for c in _LOWER_LETTERS if not c.isascii()]
+)
 assert len(VIETNAMESE_LETTERS) == 134 and all(len(c) == 1 for c in VIETNAMESE_LETTERS)
 
 #: lower-case toned letter -> lower-case letter without tone (keeps ă â ê ô ơ ư)
@@ -56,8 +58,16 @@ _TCVN3_ROWS = {
 }
 # Upper-case letters with their own code in .VnTime; upper-case *toned* letters only exist
 # in the .VnTimeH fonts, which reuse the lower-case codes.
-_TCVN3_UPPER = {"Ă": "\u00a1", "Â": "\u00a2", "Ê": "\u00a3", "Ô": "\u00a4", "Ơ": "\u00a5",
-                "Ư": "\u00a6", "Đ": "\u00a7", "đ": "\u00ae"}
+_TCVN3_UPPER = {
+    "Ă": "\u00a1",
+    "Â": "\u00a2",
+    "Ê": "\u00a3",
+    "Ô": "\u00a4",
+    "Ơ": "\u00a5",
+    "Ư": "\u00a6",
+    "Đ": "\u00a7",
+    "đ": "\u00ae",
+}
 
 _TCVN3_ENCODE: dict[str, str] = {}
 for _base, _row in _TCVN3_ROWS.items():
@@ -79,8 +89,9 @@ _TCVN3_ENCODE_TABLE = str.maketrans(_TCVN3_ENCODE)
 _TCVN3_DECODE_TABLE = str.maketrans(_TCVN3_DECODE)
 _TCVN3_NOT_DECODABLE = re.compile("[^\x00-\x7f" + re.escape("".join(_TCVN3_DECODE)) + "]")
 # Codes that decode to a lower-case letter which might have been upper case (.VnTimeH)
-_TCVN3_AMBIGUOUS_CASE = frozenset(c for c, letter in _TCVN3_DECODE.items()
-                                  if letter.islower() and letter.upper() != letter)
+_TCVN3_AMBIGUOUS_CASE = frozenset(
+    c for c, letter in _TCVN3_DECODE.items() if letter.islower() and letter.upper() != letter
+)
 
 # VNI (VNI-Windows / VNI-Times): ASCII base letter followed by a mark byte, or one byte.
 _VNI_ROWS = {
@@ -123,8 +134,7 @@ _VNI_STRONG_RE = re.compile("|".join(re.escape(k) for k in sorted(_VNI_STRONG, k
 # Latin-1 characters that are genuine Vietnamese letters (so not evidence of TCVN3);
 # U+00D0 "Ð" is the common look-alike of "Đ" in Unicode text, so not evidence either.
 _VIET_LATIN1 = frozenset(c for c in VIETNAMESE_LETTERS if ord(c) < 0x100) | {"Ð", "ð"}
-_TCVN3_STRONG_RE = re.compile(
-    "[" + re.escape("".join(c for c in _TCVN3_DECODE if c not in _VIET_LATIN1)) + "]")
+_TCVN3_STRONG_RE = re.compile("[" + re.escape("".join(c for c in _TCVN3_DECODE if c not in _VIET_LATIN1)) + "]")
 
 # Permissive Vietnamese syllable shape (on lower case, tone removed); used to judge whether
 # a conversion produced Vietnamese.  Nuclei ending in a glide (ai, ao, ..., -a diphthongs)
@@ -133,7 +143,8 @@ _SYLLABLE_RE = re.compile(
     r"(?:ngh|ng|gh|gi|kh|nh|ph|th|tr|ch|qu|[bcdđghklmnpqrstvx])?"
     r"(?:(?P<open>uya|uyu|uây|uôi|ươi|ươu|oai|oay|oeo|iêu|yêu|ia|ua|ưa|ai|ao|au|ay|âu|ây|eo|êu"
     r"|iu|oi|ôi|ơi|ui|ưi|ưu)"
-    r"|(?:uyê|iê|yê|uô|ươ|uơ|oa|oă|oe|uê|uâ|uy|oo|[aăâeêioôơuưy])(?:ch|nh|ng|[cmnpt])?)")
+    r"|(?:uyê|iê|yê|uô|ươ|uơ|oa|oă|oe|uê|uâ|uy|oo|[aăâeêioôơuưy])(?:ch|nh|ng|[cmnpt])?)"
+)
 _WORD_SPLIT_RE = re.compile(r"[-/]")
 _EDGE_PUNCT = ".,;:()[]\"'!?"
 
@@ -189,8 +200,8 @@ def _tcvn3_fix_case(original: str, converted: str) -> str:
     """Restore upper case lost by .VnTimeH codes: all-caps texts and capitalised names."""
     # all caps: no ASCII lower-case letter and an upper-case one inside a word ("NGUYÔN")
     if not any(c.isascii() and c.islower() for c in original) and any(
-            original[i].isascii() and original[i].isupper() and original[i - 1].isalpha()
-            for i in range(1, len(original))):
+        original[i].isascii() and original[i].isupper() and original[i - 1].isalpha() for i in range(1, len(original))
+    ):
         return converted.upper()
     anchors, pending = 0, []
     for m in re.finditer(r"\S+", converted):

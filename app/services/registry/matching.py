@@ -14,6 +14,7 @@ Rules:
 - Someone whose registry record is already another beneficiary's → possible_duplicate.
 - deceased / moved / mismatch hold the person's payments until a police officer resolves it.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -53,7 +54,9 @@ class Result:
 
 
 def _unit_maps(session: Session, scheme: str) -> tuple[dict[int, int | None], dict[int, str]]:
-    rows = session.execute(select(AdminUnit.id, AdminUnit.parent_id, AdminUnit.name).where(AdminUnit.scheme == scheme)).all()
+    rows = session.execute(
+        select(AdminUnit.id, AdminUnit.parent_id, AdminUnit.name).where(AdminUnit.scheme == scheme)
+    ).all()
     return {r.id: r.parent_id for r in rows}, {r.id: r.name for r in rows}
 
 
@@ -135,10 +138,12 @@ def similarity(b, c) -> int:
     (cf, cm, cg), (cfa, cma, cga) = _name_parts(c.name_key or "")
     plain = (b.name_key or "").isascii() or (c.name_key or "").isascii()
     w = SIMILARITY_WEIGHTS
-    score = (w["family"] * _part_similarity(bf, cf, bfa, cfa, plain)
-             + w["middle"] * _part_similarity(bm, cm, bma, cma, plain)
-             + w["given"] * _part_similarity(bg, cg, bga, cga, plain)
-             + w["birth"] * _birth_similarity(b, c))
+    score = (
+        w["family"] * _part_similarity(bf, cf, bfa, cfa, plain)
+        + w["middle"] * _part_similarity(bm, cm, bma, cma, plain)
+        + w["given"] * _part_similarity(bg, cg, bga, cga, plain)
+        + w["birth"] * _birth_similarity(b, c)
+    )
     if b.sex and c.sex and b.sex != c.sex:
         score *= SEX_MISMATCH_FACTOR
     return round(100 * score)
@@ -163,17 +168,28 @@ def match_one(b, found: CitizenRecord | None, pool: list[CitizenRecord], parents
         if found.status in ("deceased", "moved"):
             return Result(b.id, found.status, found.cccd, score, diff or None)
         return Result(b.id, "mismatch" if diff else "matched", found.cccd, score, diff or None)
-    ranked = [(score, c) for score, c in ranked_candidates(b, pool, parents)
-              if score >= MIN_CANDIDATE_SCORE][:MAX_CANDIDATES]
+    ranked = [(score, c) for score, c in ranked_candidates(b, pool, parents) if score >= MIN_CANDIDATE_SCORE][
+        :MAX_CANDIDATES
+    ]
     if not ranked:
         return Result(b.id, "not_found")
-    candidates = [{"cccd": c.cccd, "full_name": c.full_name, "birth": _fmt_date(c.date_of_birth, c.birth_year),
-                   "commune": names.get(c.commune_id), "status": c.status, "score": score} for score, c in ranked]
+    candidates = [
+        {
+            "cccd": c.cccd,
+            "full_name": c.full_name,
+            "birth": _fmt_date(c.date_of_birth, c.birth_year),
+            "commune": names.get(c.commune_id),
+            "status": c.status,
+            "score": score,
+        }
+        for score, c in ranked
+    ]
     return Result(b.id, "needs_review", None, candidates[0]["score"], None, candidates)
 
 
-def match_beneficiaries(session: Session, unit: AdminUnit, *, registry: PopulationRegistry | None = None,
-                        progress: Callable | None = None) -> dict[str, int]:
+def match_beneficiaries(
+    session: Session, unit: AdminUnit, *, registry: PopulationRegistry | None = None, progress: Callable | None = None
+) -> dict[str, int]:
     """Match every beneficiary in ``unit``'s scope; commits per chunk. Returns counts per status code.
 
     People whose record a police officer reviewed after its last change keep that decision.
@@ -181,10 +197,12 @@ def match_beneficiaries(session: Session, unit: AdminUnit, *, registry: Populati
     registry = registry or LocalPopulationRegistry(session)
     parents, names = _unit_maps(session, unit.scheme)
     scope = subtree_ids(unit)
-    eligible = (Beneficiary.commune_id.in_(scope),
-                or_(Beneficiary.reviewed_at.is_(None), Beneficiary.updated_at > Beneficiary.reviewed_at),
-                # An import's possible duplicate keeps its flag until a police review decides.
-                or_(Beneficiary.duplicate_of_id.is_(None), Beneficiary.match_status != "possible_duplicate"))
+    eligible = (
+        Beneficiary.commune_id.in_(scope),
+        or_(Beneficiary.reviewed_at.is_(None), Beneficiary.updated_at > Beneficiary.reviewed_at),
+        # An import's possible duplicate keeps its flag until a police review decides.
+        or_(Beneficiary.duplicate_of_id.is_(None), Beneficiary.match_status != "possible_duplicate"),
+    )
     total = session.scalar(select(func.count()).select_from(Beneficiary).where(*eligible)) or 0
     now = utc_now()
     last_id, done = 0, 0
@@ -196,11 +214,20 @@ def match_beneficiaries(session: Session, unit: AdminUnit, *, registry: Populati
         if progress:
             progress(stage="match", rows=done, total=total)
         eligible = eligible + (or_(Beneficiary.matched_at.is_(None), Beneficiary.matched_at < now),)
-    cols = (Beneficiary.id, Beneficiary.full_name, Beneficiary.name_key, Beneficiary.cccd, Beneficiary.date_of_birth,
-            Beneficiary.birth_year, Beneficiary.sex, Beneficiary.commune_id)
+    cols = (
+        Beneficiary.id,
+        Beneficiary.full_name,
+        Beneficiary.name_key,
+        Beneficiary.cccd,
+        Beneficiary.date_of_birth,
+        Beneficiary.birth_year,
+        Beneficiary.sex,
+        Beneficiary.commune_id,
+    )
     while True:
-        chunk = session.execute(select(*cols).where(*eligible, Beneficiary.id > last_id)
-                                .order_by(Beneficiary.id).limit(CHUNK)).all()
+        chunk = session.execute(
+            select(*cols).where(*eligible, Beneficiary.id > last_id).order_by(Beneficiary.id).limit(CHUNK)
+        ).all()
         if not chunk:
             break
         last_id = chunk[-1].id
@@ -208,11 +235,23 @@ def match_beneficiaries(session: Session, unit: AdminUnit, *, registry: Populati
         rest = [b for b in chunk if not (b.cccd and b.cccd in found)]
         pool = registry.by_blocking_key((fg_key(b.full_name), b.birth_year) for b in rest) if rest else []
         results = [match_one(b, found.get(b.cccd) if b.cccd else None, pool, parents, names) for b in chunk]
-        bulk_update(session, Beneficiary.__table__, [{
-            "id": r.id, "match_status": r.status, "match_cccd": r.cccd, "match_score": r.score,
-            "match_diff": json.dumps(r.diff, ensure_ascii=False) if r.diff else None,
-            "match_candidates": json.dumps(r.candidates, ensure_ascii=False) if r.candidates else None,
-            "matched_at": now, "hold_reason": HOLD_OF_STATUS.get(r.status)} for r in results])
+        bulk_update(
+            session,
+            Beneficiary.__table__,
+            [
+                {
+                    "id": r.id,
+                    "match_status": r.status,
+                    "match_cccd": r.cccd,
+                    "match_score": r.score,
+                    "match_diff": json.dumps(r.diff, ensure_ascii=False) if r.diff else None,
+                    "match_candidates": json.dumps(r.candidates, ensure_ascii=False) if r.candidates else None,
+                    "matched_at": now,
+                    "hold_reason": HOLD_OF_STATUS.get(r.status),
+                }
+                for r in results
+            ],
+        )
         session.commit()
         done += len(chunk)
         if progress:
@@ -224,8 +263,14 @@ def match_beneficiaries(session: Session, unit: AdminUnit, *, registry: Populati
     counts = count_statuses(session, unit)
     from app.services import audit  # set-based writes bypass the ORM listeners: one summary record
 
-    audit.record(session, action="bulk", entity="beneficiary", unit_id=unit.id, new={"match": counts},
-                 detail=f"matching of {unit.name}")
+    audit.record(
+        session,
+        action="bulk",
+        entity="beneficiary",
+        unit_id=unit.id,
+        new={"match": counts},
+        detail=f"matching of {unit.name}",
+    )
     session.commit()
     return counts
 
@@ -252,8 +297,10 @@ WHERE c.cccd = b.cccd AND b.commune_id IN {in_scope}
   AND (b.duplicate_of_id IS NULL OR b.match_status <> 'possible_duplicate')
 """
 _D_NAME = "b.name_key <> c.name_key"
-_D_DOB = ("((b.date_of_birth IS NOT NULL AND c.date_of_birth IS NOT NULL AND b.date_of_birth <> c.date_of_birth) OR "
-          "((b.date_of_birth IS NULL OR c.date_of_birth IS NULL) AND b.birth_year <> c.birth_year))")
+_D_DOB = (
+    "((b.date_of_birth IS NOT NULL AND c.date_of_birth IS NOT NULL AND b.date_of_birth <> c.date_of_birth) OR "
+    "((b.date_of_birth IS NULL OR c.date_of_birth IS NULL) AND b.birth_year <> c.birth_year))"
+)
 _D_SEX = "(b.sex IS NOT NULL AND c.sex IS NOT NULL AND b.sex <> c.sex)"
 _D_COMMUNE = "(c.commune_id IS NOT NULL AND b.commune_id <> c.commune_id)"
 
@@ -262,8 +309,9 @@ def _match_by_cccd_in_sql(session: Session, unit: AdminUnit, now: dt.datetime) -
     """PostgreSQL: the rules of ``match_one`` for people found by CCCD, as one UPDATE … FROM citizen."""
     any_diff = f"({_D_NAME} OR {_D_DOB} OR {_D_SEX} OR {_D_COMMUNE})"
     in_scope, params = subtree_sql(unit)
-    sql = _SQL_EXACT.format(any_diff=any_diff, d_name=_D_NAME, d_dob=_D_DOB, d_sex=_D_SEX, d_commune=_D_COMMUNE,
-                            in_scope=in_scope)
+    sql = _SQL_EXACT.format(
+        any_diff=any_diff, d_name=_D_NAME, d_dob=_D_DOB, d_sex=_D_SEX, d_commune=_D_COMMUNE, in_scope=in_scope
+    )
     result = session.execute(text(sql), {"now": now, **params})
     return result.rowcount or 0
 
@@ -274,39 +322,76 @@ def _rescore_differing(session: Session, unit: AdminUnit, now: dt.datetime) -> N
     from app.models import Citizen
 
     b_cols = (Beneficiary.id, Beneficiary.name_key, Beneficiary.date_of_birth, Beneficiary.birth_year, Beneficiary.sex)
-    c_cols = (Citizen.name_key.label("c_name_key"), Citizen.date_of_birth.label("c_date_of_birth"),
-              Citizen.birth_year.label("c_birth_year"), Citizen.sex.label("c_sex"))
+    c_cols = (
+        Citizen.name_key.label("c_name_key"),
+        Citizen.date_of_birth.label("c_date_of_birth"),
+        Citizen.birth_year.label("c_birth_year"),
+        Citizen.sex.label("c_sex"),
+    )
     last_id = 0
     while True:
-        rows = session.execute(select(*b_cols, *c_cols).join(Citizen, Citizen.cccd == Beneficiary.cccd).where(
-            Beneficiary.commune_id.in_(subtree_ids(unit)), Beneficiary.matched_at == now,
-            Beneficiary.match_diff.is_not(None), Beneficiary.id > last_id).order_by(Beneficiary.id).limit(CHUNK)).all()
+        rows = session.execute(
+            select(*b_cols, *c_cols)
+            .join(Citizen, Citizen.cccd == Beneficiary.cccd)
+            .where(
+                Beneficiary.commune_id.in_(subtree_ids(unit)),
+                Beneficiary.matched_at == now,
+                Beneficiary.match_diff.is_not(None),
+                Beneficiary.id > last_id,
+            )
+            .order_by(Beneficiary.id)
+            .limit(CHUNK)
+        ).all()
         if not rows:
             return
         last_id = rows[-1].id
-        bulk_update(session, Beneficiary.__table__, [{"id": r.id, "match_score": similarity(r, SimpleNamespace(
-            name_key=r.c_name_key, date_of_birth=r.c_date_of_birth, birth_year=r.c_birth_year, sex=r.c_sex))}
-            for r in rows])
+        bulk_update(
+            session,
+            Beneficiary.__table__,
+            [
+                {
+                    "id": r.id,
+                    "match_score": similarity(
+                        r,
+                        SimpleNamespace(
+                            name_key=r.c_name_key,
+                            date_of_birth=r.c_date_of_birth,
+                            birth_year=r.c_birth_year,
+                            sex=r.c_sex,
+                        ),
+                    ),
+                }
+                for r in rows
+            ],
+        )
 
 
 def _flag_duplicates(session: Session, scope) -> None:
     """A needs_review person whose best candidate is already on the list under that CCCD is a possible duplicate."""
-    rows = session.execute(select(Beneficiary.id, Beneficiary.match_candidates).where(
-        Beneficiary.commune_id.in_(scope), Beneficiary.match_status == "needs_review")).all()
+    rows = session.execute(
+        select(Beneficiary.id, Beneficiary.match_candidates).where(
+            Beneficiary.commune_id.in_(scope), Beneficiary.match_status == "needs_review"
+        )
+    ).all()
     best = {r.id: json.loads(r.match_candidates)[0]["cccd"] for r in rows if r.match_candidates}
     if not best:
         return
     listed = set()
     values = list(set(best.values()))
     for i in range(0, len(values), 5000):
-        listed |= set(session.scalars(select(Beneficiary.cccd).where(Beneficiary.cccd.in_(values[i:i + 5000]))))
+        listed |= set(session.scalars(select(Beneficiary.cccd).where(Beneficiary.cccd.in_(values[i : i + 5000]))))
     dup = [{"id": i, "match_status": "possible_duplicate", "match_cccd": c} for i, c in best.items() if c in listed]
     bulk_update(session, Beneficiary.__table__, dup)
 
 
 def count_statuses(session: Session, unit: AdminUnit) -> dict[str, int]:
-    counts = dict(session.execute(select(Beneficiary.match_status, func.count()).where(
-        Beneficiary.commune_id.in_(subtree_ids(unit))).group_by(Beneficiary.match_status)).all())
+    counts = dict(
+        session.execute(
+            select(Beneficiary.match_status, func.count())
+            .where(Beneficiary.commune_id.in_(subtree_ids(unit)))
+            .group_by(Beneficiary.match_status)
+        ).all()
+    )
     return {code: counts.get(code, 0) for code in STATUS_CODES + ("pending",)}
 
 
@@ -330,6 +415,7 @@ NOTHING_TO_DO = ("no_registry_record",)
 @dataclass
 class Outcome:
     """What ``decide`` did: the ids decided, and the people refused (left unchanged) with the reason."""
+
     done: list[int]
     refused: list[tuple[Beneficiary, Problem]]
 
@@ -344,9 +430,17 @@ class Outcome:
         return [(person, p) for person, p in self.refused if p.code not in NOTHING_TO_DO]
 
 
-def decide(session: Session, actor_unit: AdminUnit | None, beneficiary_ids, action: str, user_id: int | None, *,
-           reason: str | None = None, cccd: str | None = None,
-           registry: PopulationRegistry | None = None) -> Outcome:
+def decide(
+    session: Session,
+    actor_unit: AdminUnit | None,
+    beneficiary_ids,
+    action: str,
+    user_id: int | None,
+    *,
+    reason: str | None = None,
+    cccd: str | None = None,
+    registry: PopulationRegistry | None = None,
+) -> Outcome:
     """Apply one police decision to each of ``beneficiary_ids``: the ONE entry point of every review decision,
     single or bulk (the caller checks the ``match`` capability and commits).
 
@@ -361,8 +455,13 @@ def decide(session: Session, actor_unit: AdminUnit | None, beneficiary_ids, acti
     ids = list(dict.fromkeys(beneficiary_ids))
     people = []
     if actor_unit is not None and ids:
-        people = list(session.scalars(select(Beneficiary).where(
-            Beneficiary.id.in_(ids), Beneficiary.commune_id.in_(subtree_ids(actor_unit))).order_by(Beneficiary.id)))
+        people = list(
+            session.scalars(
+                select(Beneficiary)
+                .where(Beneficiary.id.in_(ids), Beneficiary.commune_id.in_(subtree_ids(actor_unit)))
+                .order_by(Beneficiary.id)
+            )
+        )
     if actor_unit is None or len(people) != len(ids):
         raise OutOfScope("id", N_("Some of the selected people are outside your scope"))
     registry = registry or LocalPopulationRegistry(session)
@@ -379,16 +478,34 @@ def decide(session: Session, actor_unit: AdminUnit | None, beneficiary_ids, acti
 def _refuse_taken_cccd(session: Session, person: Beneficiary, cccd: str | None) -> None:
     """A CCCD is one person's: a decision that would give it to a second person of the list (a possible
     duplicate) is refused, so the duplicate is resolved by ending one of them, not by a constraint error."""
-    other = session.scalar(select(Beneficiary).where(Beneficiary.cccd == cccd, Beneficiary.id != person.id)) \
-        if cccd else None
+    other = (
+        session.scalar(select(Beneficiary).where(Beneficiary.cccd == cccd, Beneficiary.id != person.id))
+        if cccd
+        else None
+    )
     if other is not None:
-        raise FieldError(Problem("cccd", "cccd_taken", N_("CCCD %(cccd)s already belongs to %(name)s on the list"),
-                                 {"cccd": cccd, "name": other.full_name}))
+        raise FieldError(
+            Problem(
+                "cccd",
+                "cccd_taken",
+                N_("CCCD %(cccd)s already belongs to %(name)s on the list"),
+                {"cccd": cccd, "name": other.full_name},
+            )
+        )
 
 
-def review(session: Session, person: Beneficiary, action: str, user_id: int | None, *, reason: str | None = None,
-           cccd: str | None = None, date: dt.date | None = None, registry: PopulationRegistry | None = None,
-           scope: AdminUnit | None = None) -> None:
+def review(
+    session: Session,
+    person: Beneficiary,
+    action: str,
+    user_id: int | None,
+    *,
+    reason: str | None = None,
+    cccd: str | None = None,
+    date: dt.date | None = None,
+    registry: PopulationRegistry | None = None,
+    scope: AdminUnit | None = None,
+) -> None:
     """Apply one police decision to one beneficiary (use ``decide``: it checks the scope of the ids).
 
     Every refusal is raised before the person is changed. With ``scope``, a decision never moves the person
@@ -401,16 +518,31 @@ def review(session: Session, person: Beneficiary, action: str, user_id: int | No
     if action == "accept_registry":
         record = registry.by_cccd([person.match_cccd or person.cccd or ""]).get(person.match_cccd or person.cccd or "")
         if record is None:
-            raise FieldError(Problem("cccd", "no_registry_record", N_("There is no registry record to take values from")))
+            raise FieldError(
+                Problem("cccd", "no_registry_record", N_("There is no registry record to take values from"))
+            )
         moves_to = record.commune_id if record.commune_id is not None and record.status == "alive" else None
-        if moves_to is not None and moves_to != person.commune_id and scope is not None \
-                and not covers(scope, moves_to, session):
+        if (
+            moves_to is not None
+            and moves_to != person.commune_id
+            and scope is not None
+            and not covers(scope, moves_to, session)
+        ):
             target = session.get(AdminUnit, moves_to)
-            raise FieldError(Problem("commune", "moves_out_of_scope", N_(
-                "The registry puts this person in %(unit)s, outside your scope: the record was not changed"),
-                {"unit": target.name if target is not None else moves_to}))
+            raise FieldError(
+                Problem(
+                    "commune",
+                    "moves_out_of_scope",
+                    N_("The registry puts this person in %(unit)s, outside your scope: the record was not changed"),
+                    {"unit": target.name if target is not None else moves_to},
+                )
+            )
         _refuse_taken_cccd(session, person, record.cccd)
-        person.full_name, person.date_of_birth, person.birth_year = record.full_name, record.date_of_birth, record.birth_year
+        person.full_name, person.date_of_birth, person.birth_year = (
+            record.full_name,
+            record.date_of_birth,
+            record.birth_year,
+        )
         person.sex = record.sex or person.sex
         if moves_to is not None:
             person.commune_id = moves_to
@@ -421,7 +553,9 @@ def review(session: Session, person: Beneficiary, action: str, user_id: int | No
         _reviewed(person, user_id, reason, now)
     elif action == "keep_record":
         if not reason:
-            raise FieldError(Problem("reason", "reason_required", N_("Give the reason for keeping the record as it is")))
+            raise FieldError(
+                Problem("reason", "reason_required", N_("Give the reason for keeping the record as it is"))
+            )
         person.match_status, person.hold_reason = "matched", None
         _reviewed(person, user_id, reason, now)
     elif action == "link_candidate":
@@ -431,7 +565,9 @@ def review(session: Session, person: Beneficiary, action: str, user_id: int | No
         _refuse_taken_cccd(session, person, cccd)
         record = registry.by_cccd([cccd]).get(cccd)
         if record is None:
-            raise FieldError(Problem("cccd", "no_registry_record", N_("There is no registry record to take values from")))
+            raise FieldError(
+                Problem("cccd", "no_registry_record", N_("There is no registry record to take values from"))
+            )
         person.cccd = cccd
         refresh_keys(person)
         parents, names = _unit_maps(session, person.commune.scheme)
@@ -443,7 +579,9 @@ def review(session: Session, person: Beneficiary, action: str, user_id: int | No
     elif action in ("mark_deceased", "mark_moved"):
         status = "deceased" if action == "mark_deceased" else "moved"
         if not reason:
-            raise FieldError(Problem("reason", "reason_required", N_("Give the reason or the source of this information")))
+            raise FieldError(
+                Problem("reason", "reason_required", N_("Give the reason or the source of this information"))
+            )
         person.match_status, person.hold_reason = status, status
         _reviewed(person, user_id, reason, now)
     else:
@@ -459,10 +597,14 @@ def hold_unlocked_payouts(session: Session, beneficiary_id: int, hold_reason: st
     """A person marked deceased or moved is held in every payout list not yet locked."""
     if hold_reason is None:
         return
-    session.execute(text(
-        """UPDATE payout_line SET channel = 'held', hold_reason = :r
+    session.execute(
+        text(
+            """UPDATE payout_line SET channel = 'held', hold_reason = :r
            WHERE beneficiary_id = :b AND period_id IN (
-               SELECT id FROM payout_period WHERE status IN ('draft', 'synced'))"""), {"b": beneficiary_id, "r": hold_reason})
+               SELECT id FROM payout_period WHERE status IN ('draft', 'synced'))"""
+        ),
+        {"b": beneficiary_id, "r": hold_reason},
+    )
 
 
 def start_run(session: Session, unit: AdminUnit, user_id: int | None) -> MatchRun:
@@ -513,6 +655,10 @@ def review_page(session: Session, person: Beneficiary, translate: Callable[[str]
             ("sex", label("sex", person.sex, translate), label("sex", record.sex, translate)),
             ("commune", person.commune.name, commune.name if commune else ""),
         ]
-    return {"record": record, "rows": rows, "registry_status": record.status if record else None,
-            "diff": json.loads(person.match_diff) if person.match_diff else {},
-            "candidates": json.loads(person.match_candidates) if person.match_candidates else []}
+    return {
+        "record": record,
+        "rows": rows,
+        "registry_status": record.status if record else None,
+        "diff": json.loads(person.match_diff) if person.match_diff else {},
+        "candidates": json.loads(person.match_candidates) if person.match_candidates else [],
+    }

@@ -8,6 +8,7 @@ cell on files of up to a million rows, so regexes are precompiled, character map
 User-facing problems are :class:`~app.services.messages.Problem` objects with English
 msgids (translated at display time).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -30,11 +31,29 @@ from app.services.registry.legacy_text import (  # noqa: F401  (part of this mod
 )
 
 __all__ = [
-    "CATEGORIES", "PROVINCE_CODES",
-    "ascii_key", "build_cccd", "canonical_tone", "cccd_birth_info", "clean_text", "decode_tcvn3",
-    "decode_vni", "encode_tcvn3", "encode_vni", "fix_legacy_encoding", "name_key",
-    "parse_account_number", "parse_amount", "parse_category", "parse_cccd", "parse_cmnd",
-    "parse_date", "parse_phone", "parse_sex", "split_name", "VIETNAMESE_LETTERS",
+    "CATEGORIES",
+    "PROVINCE_CODES",
+    "ascii_key",
+    "build_cccd",
+    "canonical_tone",
+    "cccd_birth_info",
+    "clean_text",
+    "decode_tcvn3",
+    "decode_vni",
+    "encode_tcvn3",
+    "encode_vni",
+    "fix_legacy_encoding",
+    "name_key",
+    "parse_account_number",
+    "parse_amount",
+    "parse_category",
+    "parse_cccd",
+    "parse_cmnd",
+    "parse_date",
+    "parse_phone",
+    "parse_sex",
+    "split_name",
+    "VIETNAMESE_LETTERS",
 ]
 
 # ---------------------------------------------------------------------------
@@ -81,8 +100,7 @@ def _build_tone_moves() -> dict[str, str]:
 
 
 _TONE_MOVES = _build_tone_moves()
-_TONE_MOVE_RE = re.compile(
-    r"(?<![qQ])(?:" + "|".join(map(re.escape, _TONE_MOVES)) + r")(?!\w)")
+_TONE_MOVE_RE = re.compile(r"(?<![qQ])(?:" + "|".join(map(re.escape, _TONE_MOVES)) + r")(?!\w)")
 
 
 def canonical_tone(text: str) -> str:
@@ -131,8 +149,41 @@ def search_key(text: Any) -> str:
 # Vietnamese alphabetical order: a < ă < â < b < c < d < đ < e < ê < g < ... (f, j, w, z of foreign names
 # in their Latin places); letters are compared first over the whole text, tones only between texts with
 # the same letters: no tone < huyền < sắc < hỏi < ngã < nặng.
-_VI_ALPHABET = ("a", "ă", "â", "b", "c", "d", "đ", "e", "ê", "f", "g", "h", "i", "j", "k", "l", "m", "n",
-                "o", "ô", "ơ", "p", "q", "r", "s", "t", "u", "ư", "v", "w", "x", "y", "z")
+_VI_ALPHABET = (
+    "a",
+    "ă",
+    "â",
+    "b",
+    "c",
+    "d",
+    "đ",
+    "e",
+    "ê",
+    "f",
+    "g",
+    "h",
+    "i",
+    "j",
+    "k",
+    "l",
+    "m",
+    "n",
+    "o",
+    "ô",
+    "ơ",
+    "p",
+    "q",
+    "r",
+    "s",
+    "t",
+    "u",
+    "ư",
+    "v",
+    "w",
+    "x",
+    "y",
+    "z",
+)
 _LETTER_CODES = {letter: f"{20 + i:02d}" for i, letter in enumerate(_VI_ALPHABET)}
 _TONE_MARKS = {"\u0300": "1", "\u0301": "2", "\u0309": "3", "\u0303": "4", "\u0323": "5"}
 _KEEP_MARKS = ("\u0306", "\u0302", "\u031b")  # breve, circumflex, horn: part of the letter
@@ -260,20 +311,69 @@ def _shown_id(value: Any) -> str:
 
 #: Province codes (digits 1–3 of the CCCD: province where the birth was registered).
 PROVINCE_CODES: dict[str, str] = {
-    "001": "Hà Nội", "002": "Hà Giang", "004": "Cao Bằng", "006": "Bắc Kạn", "008": "Tuyên Quang",
-    "010": "Lào Cai", "011": "Điện Biên", "012": "Lai Châu", "014": "Sơn La", "015": "Yên Bái",
-    "017": "Hòa Bình", "019": "Thái Nguyên", "020": "Lạng Sơn", "022": "Quảng Ninh",
-    "024": "Bắc Giang", "025": "Phú Thọ", "026": "Vĩnh Phúc", "027": "Bắc Ninh", "030": "Hải Dương",
-    "031": "Hải Phòng", "033": "Hưng Yên", "034": "Thái Bình", "035": "Hà Nam", "036": "Nam Định",
-    "037": "Ninh Bình", "038": "Thanh Hóa", "040": "Nghệ An", "042": "Hà Tĩnh", "044": "Quảng Bình",
-    "045": "Quảng Trị", "046": "Thừa Thiên Huế", "048": "Đà Nẵng", "049": "Quảng Nam",
-    "051": "Quảng Ngãi", "052": "Bình Định", "054": "Phú Yên", "056": "Khánh Hòa",
-    "058": "Ninh Thuận", "060": "Bình Thuận", "062": "Kon Tum", "064": "Gia Lai", "066": "Đắk Lắk",
-    "067": "Đắk Nông", "068": "Lâm Đồng", "070": "Bình Phước", "072": "Tây Ninh",
-    "074": "Bình Dương", "075": "Đồng Nai", "077": "Bà Rịa-Vũng Tàu", "079": "TP Hồ Chí Minh",
-    "080": "Long An", "082": "Tiền Giang", "083": "Bến Tre", "084": "Trà Vinh", "086": "Vĩnh Long",
-    "087": "Đồng Tháp", "089": "An Giang", "091": "Kiên Giang", "092": "Cần Thơ",
-    "093": "Hậu Giang", "094": "Sóc Trăng", "095": "Bạc Liêu", "096": "Cà Mau",
+    "001": "Hà Nội",
+    "002": "Hà Giang",
+    "004": "Cao Bằng",
+    "006": "Bắc Kạn",
+    "008": "Tuyên Quang",
+    "010": "Lào Cai",
+    "011": "Điện Biên",
+    "012": "Lai Châu",
+    "014": "Sơn La",
+    "015": "Yên Bái",
+    "017": "Hòa Bình",
+    "019": "Thái Nguyên",
+    "020": "Lạng Sơn",
+    "022": "Quảng Ninh",
+    "024": "Bắc Giang",
+    "025": "Phú Thọ",
+    "026": "Vĩnh Phúc",
+    "027": "Bắc Ninh",
+    "030": "Hải Dương",
+    "031": "Hải Phòng",
+    "033": "Hưng Yên",
+    "034": "Thái Bình",
+    "035": "Hà Nam",
+    "036": "Nam Định",
+    "037": "Ninh Bình",
+    "038": "Thanh Hóa",
+    "040": "Nghệ An",
+    "042": "Hà Tĩnh",
+    "044": "Quảng Bình",
+    "045": "Quảng Trị",
+    "046": "Thừa Thiên Huế",
+    "048": "Đà Nẵng",
+    "049": "Quảng Nam",
+    "051": "Quảng Ngãi",
+    "052": "Bình Định",
+    "054": "Phú Yên",
+    "056": "Khánh Hòa",
+    "058": "Ninh Thuận",
+    "060": "Bình Thuận",
+    "062": "Kon Tum",
+    "064": "Gia Lai",
+    "066": "Đắk Lắk",
+    "067": "Đắk Nông",
+    "068": "Lâm Đồng",
+    "070": "Bình Phước",
+    "072": "Tây Ninh",
+    "074": "Bình Dương",
+    "075": "Đồng Nai",
+    "077": "Bà Rịa-Vũng Tàu",
+    "079": "TP Hồ Chí Minh",
+    "080": "Long An",
+    "082": "Tiền Giang",
+    "083": "Bến Tre",
+    "084": "Trà Vinh",
+    "086": "Vĩnh Long",
+    "087": "Đồng Tháp",
+    "089": "An Giang",
+    "091": "Kiên Giang",
+    "092": "Cần Thơ",
+    "093": "Hậu Giang",
+    "094": "Sóc Trăng",
+    "095": "Bạc Liêu",
+    "096": "Cà Mau",
 }
 assert len(PROVINCE_CODES) == 63
 
@@ -314,8 +414,9 @@ def _cccd_problem(code: str, msgid: str, severity: str = "error", **params: Any)
     return Problem("cccd", code, msgid, params, severity)
 
 
-def parse_cccd(value: Any, *, birth_year: int | None = None, sex: str | None = None,
-               today_year: int | None = None) -> tuple[str | None, list[Problem]]:
+def parse_cccd(
+    value: Any, *, birth_year: int | None = None, sex: str | None = None, today_year: int | None = None
+) -> tuple[str | None, list[Problem]]:
     """Read a CCCD cell -> (12-digit string or None, problems).
 
     The number is None when it cannot be read as 12 digits (then there is an error, or a
@@ -326,12 +427,15 @@ def parse_cccd(value: Any, *, birth_year: int | None = None, sex: str | None = N
     digits, _numeric, error = _id_digits(value)
     shown = _shown_id(value)
     if error == "scientific":
-        return None, [_cccd_problem("cccd_scientific", N_(
-            "CCCD %(value)s is in scientific notation and has lost digits; enter it as text"),
-            value=shown)]
+        return None, [
+            _cccd_problem(
+                "cccd_scientific",
+                N_("CCCD %(value)s is in scientific notation and has lost digits; enter it as text"),
+                value=shown,
+            )
+        ]
     if error:
-        return None, [_cccd_problem("cccd_chars", N_("CCCD must contain only digits: %(value)s"),
-                                    value=shown)]
+        return None, [_cccd_problem("cccd_chars", N_("CCCD must contain only digits: %(value)s"), value=shown)]
     if not digits:
         return None, []
     today_year = today_year or _this_year()
@@ -341,34 +445,65 @@ def parse_cccd(value: Any, *, birth_year: int | None = None, sex: str | None = N
         cccd = digits
     elif 9 <= n <= 11 and digits[0] != "0" and _cccd_plausible(digits.zfill(12), today_year):
         cccd = digits.zfill(12)
-        problems.append(_cccd_problem("cccd_zero_restored", N_(
-            "CCCD %(old)s had lost its leading zeros; restored to %(new)s"),
-            "correction", old=digits, new=cccd))
+        problems.append(
+            _cccd_problem(
+                "cccd_zero_restored",
+                N_("CCCD %(old)s had lost its leading zeros; restored to %(new)s"),
+                "correction",
+                old=digits,
+                new=cccd,
+            )
+        )
     elif n == 9 or (n == 8 and digits[0] != "0"):
-        return None, [_cccd_problem("cccd_is_cmnd", N_(
-            "%(value)s is an old 9-digit ID card number (CMND), not a CCCD"),
-            "warning", value=digits.zfill(9))]
+        return None, [
+            _cccd_problem(
+                "cccd_is_cmnd",
+                N_("%(value)s is an old 9-digit ID card number (CMND), not a CCCD"),
+                "warning",
+                value=digits.zfill(9),
+            )
+        ]
     else:
-        return None, [_cccd_problem("cccd_length", N_("CCCD must have 12 digits, got %(length)d"),
-                                    length=n)]
+        return None, [_cccd_problem("cccd_length", N_("CCCD must have 12 digits, got %(length)d"), length=n)]
     prefix = cccd[:3]
     if prefix not in PROVINCE_CODES:
-        problems.append(_cccd_problem("cccd_prefix_unknown", N_(
-            "CCCD %(value)s starts with an unknown province code %(prefix)s"),
-            "warning", value=cccd, prefix=prefix))
+        problems.append(
+            _cccd_problem(
+                "cccd_prefix_unknown",
+                N_("CCCD %(value)s starts with an unknown province code %(prefix)s"),
+                "warning",
+                value=cccd,
+                prefix=prefix,
+            )
+        )
     year, cccd_sex = cccd_birth_info(cccd)
     if year > today_year:
-        problems.append(_cccd_problem("cccd_future", N_(
-            "CCCD %(value)s gives birth year %(year)d, which is in the future"),
-            value=cccd, year=year))
+        problems.append(
+            _cccd_problem(
+                "cccd_future",
+                N_("CCCD %(value)s gives birth year %(year)d, which is in the future"),
+                value=cccd,
+                year=year,
+            )
+        )
     elif birth_year is not None and int(birth_year) != year:
-        problems.append(_cccd_problem("cccd_year_mismatch", N_(
-            "CCCD birth year %(cccd_year)d does not match the birth year %(row_year)d"),
-            cccd_year=year, row_year=int(birth_year)))
+        problems.append(
+            _cccd_problem(
+                "cccd_year_mismatch",
+                N_("CCCD birth year %(cccd_year)d does not match the birth year %(row_year)d"),
+                cccd_year=year,
+                row_year=int(birth_year),
+            )
+        )
     if sex in ("M", "F") and sex != cccd_sex:
-        problems.append(_cccd_problem("cccd_sex_mismatch", N_(
-            "CCCD sex %(cccd_sex)s does not match the sex %(row_sex)s"),
-            cccd_sex=cccd_sex, row_sex=sex))
+        problems.append(
+            _cccd_problem(
+                "cccd_sex_mismatch",
+                N_("CCCD sex %(cccd_sex)s does not match the sex %(row_sex)s"),
+                cccd_sex=cccd_sex,
+                row_sex=sex,
+            )
+        )
     return cccd, problems
 
 
@@ -517,13 +652,21 @@ def parse_date(value: Any, *, today: dt.date | None = None) -> tuple[dt.date | N
 # ---------------------------------------------------------------------------
 
 _SEX_WORDS = {
-    "nam": "M", "m": "M", "male": "M", "nam gioi": "M", "gioi tinh nam": "M",
-    "nu": "F", "f": "F", "female": "F", "nu gioi": "F", "gioi tinh nu": "F",
+    "nam": "M",
+    "m": "M",
+    "male": "M",
+    "nam gioi": "M",
+    "gioi tinh nam": "M",
+    "nu": "F",
+    "f": "F",
+    "female": "F",
+    "nu gioi": "F",
+    "gioi tinh nu": "F",
 }
 
 
 def parse_sex(value: Any) -> str | None:
-    """"Nam"/"M"/"male" -> "M", "Nữ"/"nu"/"F"/"female" -> "F"; empty -> None.
+    """ "Nam"/"M"/"male" -> "M", "Nữ"/"nu"/"F"/"female" -> "F"; empty -> None.
     Anything else raises FieldError ``sex_invalid``."""
     if value is None:
         return None
@@ -532,16 +675,14 @@ def parse_sex(value: Any) -> str | None:
         return None
     sex = _SEX_WORDS.get(ascii_key(s).lower())
     if sex is None:
-        raise FieldError(Problem("sex", "sex_invalid", N_("Invalid sex: %(value)s (use Nam or Nữ)"),
-                                 {"value": s}))
+        raise FieldError(Problem("sex", "sex_invalid", N_("Invalid sex: %(value)s (use Nam or Nữ)"), {"value": s}))
     return sex
 
 
 _AMOUNT_CURRENCY_RE = re.compile(r"\s*(?:vnd|vnđ|dong|đồng|đ|d|₫)\.?$")
 _AMOUNT_UNIT_RE = re.compile(r"^(.*?)\s*(trieu|tr|ty|ti|nghin|ngan|k)\.?$")
 _AMOUNT_TR_RE = re.compile(r"^(\d+)\s*tr(?:ieu)?\s*(\d{1,3})$")  # "1tr5" = 1,500,000
-_AMOUNT_UNITS = {"trieu": 10**6, "tr": 10**6, "ty": 10**9, "ti": 10**9, "nghin": 1000,
-                 "ngan": 1000, "k": 1000}
+_AMOUNT_UNITS = {"trieu": 10**6, "tr": 10**6, "ty": 10**9, "ti": 10**9, "nghin": 1000, "ngan": 1000, "k": 1000}
 _SPACED_THOUSANDS_RE = re.compile(r"^\d{1,3}(?: \d{3})+$")
 _NUMBER_PATTERNS: tuple[tuple[re.Pattern[str], str, str], ...] = (
     (re.compile(r"^\d+$"), "", ""),
@@ -568,8 +709,7 @@ def _parse_number_text(s: str) -> Decimal | None:
 
 
 def _amount_error(shown: str) -> FieldError:
-    return FieldError(Problem("amount", "amount_invalid", N_("Invalid amount: %(value)s"),
-                              {"value": shown}))
+    return FieldError(Problem("amount", "amount_invalid", N_("Invalid amount: %(value)s"), {"value": shown}))
 
 
 def parse_amount(value: Any) -> int | None:
@@ -618,8 +758,11 @@ def parse_amount(value: Any) -> int | None:
 
 
 CATEGORIES: dict[str, str] = {
-    "BTXH": "Bảo trợ xã hội", "NCC": "Người có công", "HN": "Hộ nghèo",
-    "HCN": "Hộ cận nghèo", "KHAC": "Khác",
+    "BTXH": "Bảo trợ xã hội",
+    "NCC": "Người có công",
+    "HN": "Hộ nghèo",
+    "HCN": "Hộ cận nghèo",
+    "KHAC": "Khác",
 }
 # Checked in this order; a matched phrase is removed before the next check, so that
 # "hộ cận nghèo" is not also read as "hộ nghèo".
@@ -652,14 +795,14 @@ def parse_category(value: Any) -> str | None:
     key = " ".join(_CATEGORY_NOISE_RE.sub(" ", ascii_key(s).lower()).split())
     code = _category_of(key)
     if code is None:
-        raise FieldError(Problem("category", "category_invalid", N_("Unknown category: %(value)s"),
-                                 {"value": s}))
+        raise FieldError(Problem("category", "category_invalid", N_("Unknown category: %(value)s"), {"value": s}))
     return code
 
 
 # ---------------------------------------------------------------------------
 # Account numbers
 # ---------------------------------------------------------------------------
+
 
 def parse_account_number(value: Any) -> tuple[str | None, list[Problem]]:
     """Bank account number as a string of 6–19 digits (leading zeros kept; spaces, dots and
@@ -668,22 +811,45 @@ def parse_account_number(value: Any) -> tuple[str | None, list[Problem]]:
     digits, _numeric, error = _id_digits(value)
     shown = _shown_id(value)
     if error == "scientific":
-        return None, [Problem("account_number", "account_scientific", N_(
-            "Account number %(value)s is in scientific notation and has lost digits; enter it as text"),
-            {"value": shown})]
+        return None, [
+            Problem(
+                "account_number",
+                "account_scientific",
+                N_("Account number %(value)s is in scientific notation and has lost digits; enter it as text"),
+                {"value": shown},
+            )
+        ]
     if error:
-        return None, [Problem("account_number", "account_chars", N_(
-            "Account number must contain only digits: %(value)s"), {"value": shown})]
+        return None, [
+            Problem(
+                "account_number",
+                "account_chars",
+                N_("Account number must contain only digits: %(value)s"),
+                {"value": shown},
+            )
+        ]
     if not digits:
         return None, []
     n = len(digits)
     if not 6 <= n <= 19:
-        return None, [Problem("account_number", "account_length", N_(
-            "Account number must have 6 to 19 digits, got %(length)d"), {"length": n})]
+        return None, [
+            Problem(
+                "account_number",
+                "account_length",
+                N_("Account number must have 6 to 19 digits, got %(length)d"),
+                {"length": n},
+            )
+        ]
     if not 8 <= n <= 16:
-        return digits, [Problem("account_number", "account_length_unusual", N_(
-            "Account number has %(length)d digits, which is unusual; please check"),
-            {"length": n}, "warning")]
+        return digits, [
+            Problem(
+                "account_number",
+                "account_length_unusual",
+                N_("Account number has %(length)d digits, which is unusual; please check"),
+                {"length": n},
+                "warning",
+            )
+        ]
     return digits, []
 
 
@@ -708,7 +874,15 @@ def parse_phone(value: Any, field: str = "phone") -> str | None:
     elif digits.startswith("84") and len(digits) == 11:
         digits = "0" + digits[2:]
     if not _PHONE.fullmatch(digits):
-        raise FieldError(Problem(field, "phone_invalid", N_(
-            "%(value)s is not a Vietnamese phone number: 10 digits starting with 03, 05, 07, 08 or 09 "
-            "(+84 accepted)"), {"value": shown}))
+        raise FieldError(
+            Problem(
+                field,
+                "phone_invalid",
+                N_(
+                    "%(value)s is not a Vietnamese phone number: 10 digits starting with 03, 05, 07, 08 or 09 "
+                    "(+84 accepted)"
+                ),
+                {"value": shown},
+            )
+        )
     return digits

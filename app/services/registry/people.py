@@ -9,6 +9,7 @@ message that tells nothing about the other record.
 Nobody hard-deletes a beneficiary or an enrolment (``app.models.guards``): they are ended with who, when and
 why; a user of a higher unit holding the ``reinstate`` capability may reinstate them.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -90,8 +91,11 @@ def parse_person_fields(values: Mapping, *, partial: bool = False) -> dict:  # n
                 raise _error("date_of_birth", "date_invalid", N_("Invalid date of birth: %(value)s"), value=dob)
             parsed, _year = nz.parse_date(dob)
             if parsed is None:
-                raise _error("date_of_birth", "date_incomplete",
-                             N_("The date of birth must be a full date (day, month and year)"))
+                raise _error(
+                    "date_of_birth",
+                    "date_incomplete",
+                    N_("The date of birth must be a full date (day, month and year)"),
+                )
             out["date_of_birth"] = parsed
     if has("birth_year"):
         year = values.get("birth_year")
@@ -102,7 +106,9 @@ def parse_person_fields(values: Mapping, *, partial: bool = False) -> dict:  # n
             try:
                 out["birth_year"] = nz.parse_date(str(year).strip())[1]
             except FieldError as exc:
-                raise FieldError(Problem("birth_year", exc.problem.code, exc.problem.msgid, exc.problem.params)) from None
+                raise FieldError(
+                    Problem("birth_year", exc.problem.code, exc.problem.msgid, exc.problem.params)
+                ) from None
     if out.get("date_of_birth") and out.get("birth_year") and out["date_of_birth"].year != out["birth_year"]:
         raise _error("birth_year", "year_mismatch", N_("The birth year does not match the date of birth"))
     if has("cccd"):
@@ -123,8 +129,7 @@ def parse_person_fields(values: Mapping, *, partial: bool = False) -> dict:  # n
         if raw not in (None, ""):
             cmnd = nz.parse_cmnd(raw)
             if cmnd is None:
-                raise _error("cmnd", "cmnd_invalid", N_("Invalid old ID (CMND) number: %(value)s"),
-                             value=str(raw)[:20])
+                raise _error("cmnd", "cmnd_invalid", N_("Invalid old ID (CMND) number: %(value)s"), value=str(raw)[:20])
             out["cmnd"] = cmnd
     if has("commune_id"):
         commune = values.get("commune_id")
@@ -134,8 +139,9 @@ def parse_person_fields(values: Mapping, *, partial: bool = False) -> dict:  # n
     return out
 
 
-def save_person(session: Session, person: Beneficiary | None, values: Mapping, *, partial: bool = False,
-                parsed: bool = False) -> Beneficiary:
+def save_person(
+    session: Session, person: Beneficiary | None, values: Mapping, *, partial: bool = False, parsed: bool = False
+) -> Beneficiary:
     """Create (``person`` None) or edit a person with validated values; flush in a savepoint.
 
     The caller checks role and scope (the commune of the result) and commits. Raises FieldError or Conflict."""
@@ -173,6 +179,7 @@ def flush_or_conflict(session: Session) -> None:
 
 # --- end and reinstate ------------------------------------------------------------------
 
+
 def _reason(reason, field: str = "reason") -> str:
     try:
         text = _text(field, reason, 1000)
@@ -183,8 +190,15 @@ def _reason(reason, field: str = "reason") -> str:
     return text
 
 
-def end_person(session: Session, person: Beneficiary, actor_id: int | None, reason, *,
-               category: str | None = None, now: dt.datetime | None = None) -> None:
+def end_person(
+    session: Session,
+    person: Beneficiary,
+    actor_id: int | None,
+    reason,
+    *,
+    category: str | None = None,
+    now: dt.datetime | None = None,
+) -> None:
     """End a person (and every open enrolment), or only their enrolment in ``category``. Never a delete.
 
     Reason required. The caller checks role and scope, and commits (the ORM audit records old/new values)."""
@@ -215,8 +229,15 @@ def may_reinstate(session: Session, actor_unit_id: int | None, person: Beneficia
     return contains(unit, commune) and commune.id != unit.id
 
 
-def reinstate_person(session: Session, person: Beneficiary, actor_id: int | None, actor_unit_id: int | None,
-                     reason, *, category: str | None = None) -> None:
+def reinstate_person(
+    session: Session,
+    person: Beneficiary,
+    actor_id: int | None,
+    actor_unit_id: int | None,
+    reason,
+    *,
+    category: str | None = None,
+) -> None:
     """Undo an end (the person with the enrolments ended with them, or one enrolment). The caller checks the
     ``reinstate`` capability and commits; the unit rule is checked here."""
     reason = _reason(reason)
@@ -239,16 +260,25 @@ def reinstate_person(session: Session, person: Beneficiary, actor_id: int | None
         e.ended_at = e.ended_by_id = e.end_reason = None
     person.updated_at = utc_now()
     session.flush()
-    audit.record(session, action="update", entity="beneficiary", entity_id=person.id, beneficiary_id=person.id,
-                 unit_id=person.commune_id, new={"reinstated": category or "person", "reason": reason},
-                 old=old if category is None else {"category": category},
-                 detail="reinstated" + (f" ({category})" if category else ""))
+    audit.record(
+        session,
+        action="update",
+        entity="beneficiary",
+        entity_id=person.id,
+        beneficiary_id=person.id,
+        unit_id=person.commune_id,
+        new={"reinstated": category or "person", "reason": reason},
+        old=old if category is None else {"category": category},
+        detail="reinstated" + (f" ({category})" if category else ""),
+    )
 
 
 # --- move between units ------------------------------------------------------------------
 
-def move_person(session: Session, actor_unit_id: int | None, beneficiary_id: int, to_commune: AdminUnit,
-                reason) -> Beneficiary:
+
+def move_person(
+    session: Session, actor_unit_id: int | None, beneficiary_id: int, to_commune: AdminUnit, reason
+) -> Beneficiary:
     """Move a person (and their enrolments) to another commune: explicit, audited, reason required, and only
     for an actor whose scope covers both communes. The caller commits."""
     reason = _reason(reason)
@@ -268,12 +298,23 @@ def move_person(session: Session, actor_unit_id: int | None, beneficiary_id: int
     person.updated_at = utc_now()  # a change of the record: matching looks at the person again
     refresh_keys(person)
     flush_or_conflict(session)
-    audit.record(session, action="update", entity="beneficiary", entity_id=person.id, beneficiary_id=person.id,
-                 unit_id=to_commune.id, old={"commune": old.code}, new={"commune": to_commune.code, "reason": reason},
-                 detail=f"moved from {old.name} to {to_commune.name}")
+    audit.record(
+        session,
+        action="update",
+        entity="beneficiary",
+        entity_id=person.id,
+        beneficiary_id=person.id,
+        unit_id=to_commune.id,
+        old={"commune": old.code},
+        new={"commune": to_commune.code, "reason": reason},
+        detail=f"moved from {old.name} to {to_commune.name}",
+    )
     return person
 
 
 def active_enrolments(session: Session, beneficiary_id: int) -> list[Enrolment]:
-    return list(session.scalars(select(Enrolment).where(Enrolment.beneficiary_id == beneficiary_id,
-                                                        Enrolment.ended_at.is_(None))))
+    return list(
+        session.scalars(
+            select(Enrolment).where(Enrolment.beneficiary_id == beneficiary_id, Enrolment.ended_at.is_(None))
+        )
+    )

@@ -5,6 +5,7 @@ blocking key. ``LocalPopulationRegistry`` answers from the ``citizen`` table,
 filled from extract files; a connector to the real registry service can replace
 it without touching the matcher.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -23,9 +24,18 @@ from app.services.registry.staging import copy_rows, stage_file, staging_fields
 
 CHUNK = 5000
 STATUS_WORDS = {
-    "alive": "alive", "song": "alive", "con song": "alive", "": "alive",
-    "deceased": "deceased", "dead": "deceased", "da chet": "deceased", "chet": "deceased", "da mat": "deceased",
-    "moved": "moved", "chuyen di": "moved", "da chuyen di": "moved",
+    "alive": "alive",
+    "song": "alive",
+    "con song": "alive",
+    "": "alive",
+    "deceased": "deceased",
+    "dead": "deceased",
+    "da chet": "deceased",
+    "chet": "deceased",
+    "da mat": "deceased",
+    "moved": "moved",
+    "chuyen di": "moved",
+    "da chuyen di": "moved",
 }
 POPULATION_ALIASES = {
     "cccd": ["cccd", "so cccd", "so dinh danh", "so dinh danh ca nhan"],
@@ -77,14 +87,25 @@ class LocalPopulationRegistry(PopulationRegistry):
     def __init__(self, session: Session):
         self.session = session
 
-    _COLUMNS = (Citizen.cccd, Citizen.full_name, Citizen.name_key, Citizen.fg_key, Citizen.date_of_birth,
-                Citizen.birth_year, Citizen.sex, Citizen.commune_id, Citizen.status, Citizen.status_date, Citizen.address)
+    _COLUMNS = (
+        Citizen.cccd,
+        Citizen.full_name,
+        Citizen.name_key,
+        Citizen.fg_key,
+        Citizen.date_of_birth,
+        Citizen.birth_year,
+        Citizen.sex,
+        Citizen.commune_id,
+        Citizen.status,
+        Citizen.status_date,
+        Citizen.address,
+    )
 
     def by_cccd(self, cccds):
         cccds = list({c for c in cccds if c})
         found: dict[str, CitizenRecord] = {}
         for i in range(0, len(cccds), 5000):
-            for row in self.session.execute(select(*self._COLUMNS).where(Citizen.cccd.in_(cccds[i:i + 5000]))):
+            for row in self.session.execute(select(*self._COLUMNS).where(Citizen.cccd.in_(cccds[i : i + 5000]))):
                 found[row.cccd] = CitizenRecord(*row)
         return found
 
@@ -94,16 +115,25 @@ class LocalPopulationRegistry(PopulationRegistry):
         without_year = list({k[0] for k in keys if k[1] is None})
         out: list[CitizenRecord] = []
         for i in range(0, len(with_year), 500):
-            part = with_year[i:i + 500]
-            out += [CitizenRecord(*r) for r in self.session.execute(
-                select(*self._COLUMNS).where(tuple_(Citizen.fg_key, Citizen.birth_year).in_(part)))]
+            part = with_year[i : i + 500]
+            out += [
+                CitizenRecord(*r)
+                for r in self.session.execute(
+                    select(*self._COLUMNS).where(tuple_(Citizen.fg_key, Citizen.birth_year).in_(part))
+                )
+            ]
         for i in range(0, len(without_year), 500):
-            out += [CitizenRecord(*r) for r in self.session.execute(
-                select(*self._COLUMNS).where(Citizen.fg_key.in_(without_year[i:i + 500])))]
+            out += [
+                CitizenRecord(*r)
+                for r in self.session.execute(
+                    select(*self._COLUMNS).where(Citizen.fg_key.in_(without_year[i : i + 500]))
+                )
+            ]
         return out
 
 
 # --- extract import ------------------------------------------------------------------
+
 
 def bulk_load_citizens(session: Session, rows: Iterable[dict], batch_id: int | None = None) -> int:
     """Insert citizens (new CCCDs only) set-based; used by the demo generator and benchmarks."""
@@ -121,9 +151,20 @@ def bulk_load_citizens(session: Session, rows: Iterable[dict], batch_id: int | N
 
 
 def citizen_row(cccd, cmnd, full_name, dob, year, sex, address, commune_id, status, status_date) -> dict:
-    return {"cccd": cccd, "cmnd": cmnd, "full_name": full_name, "name_key": nz.name_key(full_name),
-            "fg_key": fg_key(full_name), "date_of_birth": dob, "birth_year": year, "sex": sex, "address": address,
-            "commune_id": commune_id, "status": status, "status_date": status_date}
+    return {
+        "cccd": cccd,
+        "cmnd": cmnd,
+        "full_name": full_name,
+        "name_key": nz.name_key(full_name),
+        "fg_key": fg_key(full_name),
+        "date_of_birth": dob,
+        "birth_year": year,
+        "sex": sex,
+        "address": address,
+        "commune_id": commune_id,
+        "status": status,
+        "status_date": status_date,
+    }
 
 
 def _validate(values: dict, units: dict[str, int]) -> tuple[dict, list[Problem]]:
@@ -154,17 +195,32 @@ def _validate(values: dict, units: dict[str, int]) -> tuple[dict, list[Problem]]
         problems.append(Problem("commune", "unit_unknown", N_("Unknown unit code: %(value)s"), {"value": code}))
     status = STATUS_WORDS.get(nz.ascii_key(nz.clean_text(values.get("status"))).lower())
     if status is None:
-        problems.append(Problem("status", "status_invalid", N_("Unknown status %(value)s (alive, deceased or moved)"),
-                                {"value": values.get("status")}))
+        problems.append(
+            Problem(
+                "status",
+                "status_invalid",
+                N_("Unknown status %(value)s (alive, deceased or moved)"),
+                {"value": values.get("status")},
+            )
+        )
     status_date = None
     if values.get("status_date") not in (None, ""):
         try:
             status_date = nz.parse_date(values.get("status_date"))[0]
         except FieldError as exc:
             problems.append(Problem("status_date", exc.problem.code, exc.problem.msgid, exc.problem.params))
-    rec = citizen_row(cccd, nz.parse_cmnd(values.get("cmnd")) if values.get("cmnd") not in (None, "") else None,
-                      name[:150] or None, dob, year, sex, nz.clean_text(values.get("address"))[:400] or None,
-                      commune_id, status or "alive", status_date)
+    rec = citizen_row(
+        cccd,
+        nz.parse_cmnd(values.get("cmnd")) if values.get("cmnd") not in (None, "") else None,
+        name[:150] or None,
+        dob,
+        year,
+        sex,
+        nz.clean_text(values.get("address"))[:400] or None,
+        commune_id,
+        status or "alive",
+        status_date,
+    )
     if not name:
         rec["name_key"] = rec["fg_key"] = None
     return rec, problems
@@ -185,24 +241,46 @@ def parse_population(session: Session, batch_id: int, progress: Callable | None 
         rec.pop("fg_key", None)  # computed when applied
         rec.update(staging_fields(batch.id, row, problems))
         return rec
-    stage_file(session, batch, model=PopulationRow, aliases=POPULATION_ALIASES, required=("full_name", "cccd"),
-               build_row=build, progress=progress)
-    session.execute(text(
-        """
+
+    stage_file(
+        session,
+        batch,
+        model=PopulationRow,
+        aliases=POPULATION_ALIASES,
+        required=("full_name", "cccd"),
+        build_row=build,
+        progress=progress,
+    )
+    session.execute(
+        text(
+            """
         UPDATE population_row SET outcome = 'dup_file', duplicate_of_row = f.first_row
         FROM (SELECT cccd, min(row_number) AS first_row FROM population_row
               WHERE batch_id = :b AND has_error = :f AND cccd IS NOT NULL GROUP BY cccd HAVING count(*) > 1) AS f
         WHERE population_row.batch_id = :b AND population_row.has_error = :f AND population_row.cccd = f.cccd
           AND population_row.row_number > f.first_row
-        """), {"b": batch.id, "f": False})
+        """
+        ),
+        {"b": batch.id, "f": False},
+    )
     batch.status = "parsed"
     _count_population(session, batch)
     session.commit()
     return batch
 
 
-_CITIZEN_COLS = ("cmnd", "full_name", "name_key", "date_of_birth", "birth_year", "sex", "address", "commune_id",
-                 "status", "status_date")
+_CITIZEN_COLS = (
+    "cmnd",
+    "full_name",
+    "name_key",
+    "date_of_birth",
+    "birth_year",
+    "sex",
+    "address",
+    "commune_id",
+    "status",
+    "status_date",
+)
 
 
 def apply_population(session: Session, batch_id: int, progress: Callable | None = None) -> ImportBatch:
@@ -213,35 +291,63 @@ def apply_population(session: Session, batch_id: int, progress: Callable | None 
     batch.status = "applying"
     session.commit()
     d = session.get_bind().dialect.name
-    same = " AND ".join((f"c.{c} IS r.{c}" if d == "sqlite" else f"c.{c} IS NOT DISTINCT FROM r.{c}")
-                        for c in _CITIZEN_COLS)
+    same = " AND ".join(
+        (f"c.{c} IS r.{c}" if d == "sqlite" else f"c.{c} IS NOT DISTINCT FROM r.{c}") for c in _CITIZEN_COLS
+    )
     p = {"b": batch.id, "f": False, "now": utc_now()}
-    session.execute(text(
-        f"""
+    session.execute(
+        text(
+            f"""
         UPDATE population_row SET outcome = CASE
             WHEN NOT EXISTS (SELECT 1 FROM citizen c WHERE c.cccd = population_row.cccd) THEN 'imported'
             WHEN EXISTS (SELECT 1 FROM citizen c, population_row r WHERE r.id = population_row.id
                          AND c.cccd = r.cccd AND {same}) THEN 'duplicate'
             ELSE 'updated' END
         WHERE batch_id = :b AND has_error = :f AND (outcome IS NULL OR outcome <> 'dup_file')
-        """), p)
+        """
+        ),
+        p,
+    )
     cols = ", ".join(_CITIZEN_COLS)
     sets = ", ".join(f"{c} = excluded.{c}" for c in _CITIZEN_COLS + ("fg_key", "updated_at", "source_batch_id"))
     # fg_key needs Python (ASCII folding), so upsert per chunk from the staged rows.
     last = 0
     while True:
-        rows = session.execute(select(PopulationRow).where(
-            PopulationRow.batch_id == batch.id, PopulationRow.outcome.in_(("imported", "updated")),
-            PopulationRow.id > last).order_by(PopulationRow.id).limit(CHUNK)).scalars().all()
+        rows = (
+            session.execute(
+                select(PopulationRow)
+                .where(
+                    PopulationRow.batch_id == batch.id,
+                    PopulationRow.outcome.in_(("imported", "updated")),
+                    PopulationRow.id > last,
+                )
+                .order_by(PopulationRow.id)
+                .limit(CHUNK)
+            )
+            .scalars()
+            .all()
+        )
         if not rows:
             break
         last = rows[-1].id
-        values = [dict({c: getattr(r, c) for c in _CITIZEN_COLS}, cccd=r.cccd, fg_key=fg_key(r.full_name),
-                       updated_at=p["now"], source_batch_id=batch.id) for r in rows]
-        session.execute(text(
-            f"""INSERT INTO citizen (cccd, {cols}, fg_key, updated_at, source_batch_id)
-                VALUES (:cccd, {', '.join(':' + c for c in _CITIZEN_COLS)}, :fg_key, :updated_at, :source_batch_id)
-                ON CONFLICT (cccd) DO UPDATE SET {sets}"""), values)
+        values = [
+            dict(
+                {c: getattr(r, c) for c in _CITIZEN_COLS},
+                cccd=r.cccd,
+                fg_key=fg_key(r.full_name),
+                updated_at=p["now"],
+                source_batch_id=batch.id,
+            )
+            for r in rows
+        ]
+        session.execute(
+            text(
+                f"""INSERT INTO citizen (cccd, {cols}, fg_key, updated_at, source_batch_id)
+                VALUES (:cccd, {", ".join(":" + c for c in _CITIZEN_COLS)}, :fg_key, :updated_at, :source_batch_id)
+                ON CONFLICT (cccd) DO UPDATE SET {sets}"""
+            ),
+            values,
+        )
         session.expunge_all()
         if progress:
             progress(stage="apply", rows=last)
@@ -254,11 +360,15 @@ def apply_population(session: Session, batch_id: int, progress: Callable | None 
 
 
 def _count_population(session: Session, batch: ImportBatch) -> None:
-    counts = dict(session.execute(select(PopulationRow.outcome, func.count()).where(
-        PopulationRow.batch_id == batch.id).group_by(PopulationRow.outcome)).all())
+    counts = dict(
+        session.execute(
+            select(PopulationRow.outcome, func.count())
+            .where(PopulationRow.batch_id == batch.id)
+            .group_by(PopulationRow.outcome)
+        ).all()
+    )
     batch.rows_error = counts.get("error", 0)
     batch.rows_imported = counts.get("imported", 0)
     batch.rows_updated = counts.get("updated", 0)
     batch.rows_duplicate = counts.get("dup_file", 0) + counts.get("duplicate", 0)
     batch.rows_total = sum(counts.values())
-

@@ -1,4 +1,5 @@
 """The import error report as .xlsx: every row that was refused, flagged or corrected, with its reason."""
+
 from __future__ import annotations
 
 import json
@@ -18,15 +19,35 @@ from app.services.spreadsheets import append_row, new_workbook
 ACCOUNT_KIND = "account"  #: ImportBatch.kind of an account list (payout/account_import.py)
 
 FIELD_LABELS = {
-    "full_name": N_("Full name"), "cccd": N_("CCCD"), "cmnd": N_("Old ID (CMND)"),
-    "date_of_birth": N_("Date of birth"), "birth_year": N_("Birth year"), "sex": N_("Sex"),
-    "address": N_("Address"), "commune": N_("Commune"), "category": N_("Category"),
-    "monthly_amount": N_("Monthly amount"), "policy_code": N_("Policy code"), "file": N_("File"),
-    "row": N_("Row"), "status": N_("Status"), "status_date": N_("Status date"), "amount": N_("Amount"),
-    "name": N_("Full name"), "account": N_("Account"), "account_number": N_("Account number"), "bank": N_("Bank"),
-    "holder_name": N_("Account holder"), "channel": N_("Channel"), "beneficiary": N_("Beneficiary"),
-    "beneficiary_id": N_("Beneficiary"), "proxy_cccd": N_("CCCD of the proxy"), "proxy_name": N_("Proxy"),
-    "source": N_("Source"), "unit": N_("Unit"), "reason": N_("Reason"),
+    "full_name": N_("Full name"),
+    "cccd": N_("CCCD"),
+    "cmnd": N_("Old ID (CMND)"),
+    "date_of_birth": N_("Date of birth"),
+    "birth_year": N_("Birth year"),
+    "sex": N_("Sex"),
+    "address": N_("Address"),
+    "commune": N_("Commune"),
+    "category": N_("Category"),
+    "monthly_amount": N_("Monthly amount"),
+    "policy_code": N_("Policy code"),
+    "file": N_("File"),
+    "row": N_("Row"),
+    "status": N_("Status"),
+    "status_date": N_("Status date"),
+    "amount": N_("Amount"),
+    "name": N_("Full name"),
+    "account": N_("Account"),
+    "account_number": N_("Account number"),
+    "bank": N_("Bank"),
+    "holder_name": N_("Account holder"),
+    "channel": N_("Channel"),
+    "beneficiary": N_("Beneficiary"),
+    "beneficiary_id": N_("Beneficiary"),
+    "proxy_cccd": N_("CCCD of the proxy"),
+    "proxy_name": N_("Proxy"),
+    "source": N_("Source"),
+    "unit": N_("Unit"),
+    "reason": N_("Reason"),
 }
 DUPLICATE_IN_FILE = N_("Repeats row %(row)s of the same file (same person and category); not imported twice")
 DUPLICATE_IN_REGISTRY = N_("Already in the registry with the same data; nothing to change")
@@ -52,25 +73,43 @@ def report_lines(session: Session, batch_id: int, translate: Callable[[str], str
     rows = session.execute(
         select(Row.row_number, Row.problems, Row.outcome, Row.duplicate_of_row, Row.raw)
         .where(Row.batch_id == batch_id, or_(Row.problems.is_not(None), Row.outcome.in_(("dup_file", "duplicate"))))
-        .order_by(Row.row_number)).yield_per(2000)
+        .order_by(Row.row_number)
+    ).yield_per(2000)
     for number, problems, outcome, dup_of, raw in rows:
         cells = json.loads(raw) if raw else []
         for p in json.loads(problems) if problems else []:
             reason = translate(p["msgid"]) % p.get("params", {})
-            yield (number, translate(FIELD_LABELS.get(p["field"], p["field"])),
-                   label("severity", p["severity"], translate), reason, cells)
+            yield (
+                number,
+                translate(FIELD_LABELS.get(p["field"], p["field"])),
+                label("severity", p["severity"], translate),
+                reason,
+                cells,
+            )
         if outcome == "dup_file":
-            yield number, translate(FIELD_LABELS["row"]), translate(N_("Duplicate")), \
-                translate(DUPLICATE_IN_FILE) % {"row": dup_of}, cells
+            yield (
+                number,
+                translate(FIELD_LABELS["row"]),
+                translate(N_("Duplicate")),
+                translate(DUPLICATE_IN_FILE) % {"row": dup_of},
+                cells,
+            )
         elif outcome == "duplicate":
-            yield number, translate(FIELD_LABELS["row"]), translate(N_("Duplicate")), translate(DUPLICATE_IN_REGISTRY), cells
+            yield (
+                number,
+                translate(FIELD_LABELS["row"]),
+                translate(N_("Duplicate")),
+                translate(DUPLICATE_IN_REGISTRY),
+                cells,
+            )
 
 
 EXCEL_MAX_COLUMNS = 16384  # a sheet holds no more: the copy of a wider row is cut there
 
 
-def write_error_report(session: Session, batch_id: int, out: BinaryIO, translate: Callable[[str], str],
-                       mask: bool = False) -> int:
+def write_error_report(
+    session: Session, batch_id: int, out: BinaryIO, translate: Callable[[str], str], mask: bool = False
+) -> int:
     """Write the report of any import kind (beneficiary list, population extract, account list) to ``out``
     (streaming, write-only workbook). Returns the number of lines.
 
@@ -82,9 +121,16 @@ def write_error_report(session: Session, batch_id: int, out: BinaryIO, translate
     fields = [f for _, f in json.loads(batch.columns_json)] if batch.columns_json else []
     wb = new_workbook()
     ws = wb.create_sheet(translate(N_("Errors")))
-    append_row(ws, [translate(N_("Error report of import #%(id)s: %(file)s")) % {"id": batch.id, "file": batch.filename}])
-    append_row(ws, [translate(N_("Row in the sheet")), translate(N_("Field")), translate(N_("Severity")),
-                    translate(N_("Reason"))] + headers[:room], font=Font(bold=True), fill=PatternFill("solid", fgColor="FFF2CC"))
+    append_row(
+        ws, [translate(N_("Error report of import #%(id)s: %(file)s")) % {"id": batch.id, "file": batch.filename}]
+    )
+    append_row(
+        ws,
+        [translate(N_("Row in the sheet")), translate(N_("Field")), translate(N_("Severity")), translate(N_("Reason"))]
+        + headers[:room],
+        font=Font(bold=True),
+        fill=PatternFill("solid", fgColor="FFF2CC"),
+    )
     count = 0
     for number, field, level, reason, cells in report_lines(session, batch_id, translate):
         if mask:

@@ -160,13 +160,17 @@ _TOO_COMPRESSED = N_("The file is compressed suspiciously well (part %(member)s:
 _TOO_MANY_PARTS = N_("The file has too many parts (%(count)s, at most %(limit)s); it was not read")
 _TOO_MANY_ROWS = N_("The sheet has more than %(limit)s rows; split it into smaller files")
 _TOO_MANY_COLUMNS = N_("The sheet has more than %(limit)s columns; remove the extra columns")
-_TOO_MANY_CELLS = N_("The sheet %(sheet)s spans %(rows)s rows by %(columns)s columns, more than %(limit)s cells; "
-                     "remove the empty rows and columns or split the file")
+_TOO_MANY_CELLS = N_(
+    "The sheet %(sheet)s spans %(rows)s rows by %(columns)s columns, more than %(limit)s cells; "
+    "remove the empty rows and columns or split the file"
+)
 _XLSB_REFUSED = N_("Excel binary workbooks (.xlsb) are not accepted; open the file in Excel and save it as .xlsx")
 _TEXT_TOO_LONG = N_("The file holds a text longer than %(limit)s characters; shorten it")
 _CELL_TOO_LONG = N_("Cell %(cell)s holds more than %(limit)s characters; shorten it")
-_CSV_CELL_TOO_LONG = N_("Record %(row)s of the CSV file holds a cell longer than %(limit)s characters "
-                        "(or a quote that is never closed); correct it")
+_CSV_CELL_TOO_LONG = N_(
+    "Record %(row)s of the CSV file holds a cell longer than %(limit)s characters "
+    "(or a quote that is never closed); correct it"
+)
 
 
 def _limited_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int) -> Iterator[bytes]:
@@ -355,7 +359,9 @@ def check_container(path: str, limits: SheetLimits | None = None) -> None:  # no
                     _check_extent(os.path.basename(i.filename)[:-4], scan.max_row, scan.max_col, limits)
         except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
             # corrupt, encrypted or forged members: no reader gets them
-            raise SheetError(N_("The file could not be read as a spreadsheet (%(error)s)"), error=str(exc)[:200]) from exc
+            raise SheetError(
+                N_("The file could not be read as a spreadsheet (%(error)s)"), error=str(exc)[:200]
+            ) from exc
 
 
 def _check_extent(sheet: str, rows: int, cols: int, limits: SheetLimits) -> None:
@@ -874,7 +880,9 @@ class Table:
 
     def __repr__(self) -> str:
         mapped = ", ".join(f"{c.letter}={c.field}" for c in self.columns if c.field)
-        return f"<Table {os.path.basename(self.path)!r} sheet={self.sheet_name!r} header_row={self.header_row} {mapped}>"
+        return (
+            f"<Table {os.path.basename(self.path)!r} sheet={self.sheet_name!r} header_row={self.header_row} {mapped}>"
+        )
 
     # -- iteration ---------------------------------------------------------
     def __iter__(self) -> Iterator[SheetRow]:
@@ -1211,8 +1219,9 @@ def _decode_sample(sample: bytes, encoding: str, complete: bool) -> str:
     return text
 
 
-def _open_csv(path: str, index: _AliasIndex, required: Sequence[str], max_header_row: int,
-              limits: SheetLimits) -> Table:
+def _open_csv(
+    path: str, index: _AliasIndex, required: Sequence[str], max_header_row: int, limits: SheetLimits
+) -> Table:
     with open(path, "rb") as fh:
         sample = fh.read(_CSV_SAMPLE_BYTES + 1)
     complete = len(sample) <= _CSV_SAMPLE_BYTES

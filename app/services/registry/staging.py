@@ -5,6 +5,7 @@ its row number in the sheet, its problems and whether it has an error; rows are 
 (COPY on PostgreSQL, executemany elsewhere) and committed per chunk together with the batch's
 ``rows_parsed``, so a killed job resumes after the last committed chunk.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -43,20 +44,42 @@ def file_hash(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
-def record_upload(session: Session, *, kind: str, filename: str, content: bytes, unit_id: int,
-                  category: str | None = None, user_id: int | None = None, auto_apply: bool = False) -> ImportBatch:
+def record_upload(
+    session: Session,
+    *,
+    kind: str,
+    filename: str,
+    content: bytes,
+    unit_id: int,
+    category: str | None = None,
+    user_id: int | None = None,
+    auto_apply: bool = False,
+) -> ImportBatch:
     """Record an uploaded file as a batch. The same bytes already applied for the same kind, unit and
     category cannot change anything: such a batch gets status duplicate_file and is never read."""
     digest = file_hash(content)
-    batch = ImportBatch(kind=kind, filename=os.path.basename(filename) or "upload", file_hash=digest,
-                        file_content=content, unit_id=unit_id, category=category, uploaded_by_id=user_id,
-                        auto_apply=auto_apply, status="uploaded")
+    batch = ImportBatch(
+        kind=kind,
+        filename=os.path.basename(filename) or "upload",
+        file_hash=digest,
+        file_content=content,
+        unit_id=unit_id,
+        category=category,
+        uploaded_by_id=user_id,
+        auto_apply=auto_apply,
+        status="uploaded",
+    )
     previous = session.scalar(
-        select(ImportBatch).where(ImportBatch.file_hash == digest, ImportBatch.kind == kind,
-                                  ImportBatch.unit_id == unit_id,
-                                  ImportBatch.category.is_(None) if category is None else ImportBatch.category == category,
-                                  ImportBatch.status == "applied")
-        .order_by(ImportBatch.id))
+        select(ImportBatch)
+        .where(
+            ImportBatch.file_hash == digest,
+            ImportBatch.kind == kind,
+            ImportBatch.unit_id == unit_id,
+            ImportBatch.category.is_(None) if category is None else ImportBatch.category == category,
+            ImportBatch.status == "applied",
+        )
+        .order_by(ImportBatch.id)
+    )
     if previous is not None:
         batch.status = "duplicate_file"
         batch.duplicate_of_id = previous.id
@@ -101,9 +124,15 @@ def staging_fields(batch_id: int, row: SheetRow, problems: Iterable[Problem]) ->
     """The bookkeeping columns every staging table shares."""
     problems = list(problems)
     has_error = any(p.severity == "error" for p in problems)
-    return {"batch_id": batch_id, "row_number": row.row_number, "raw": raw_json(row.raw),
-            "problems": json.dumps([problem_dict(p) for p in problems], ensure_ascii=False) if problems else None,
-            "has_error": has_error, "outcome": "error" if has_error else None, "duplicate_of_row": None}
+    return {
+        "batch_id": batch_id,
+        "row_number": row.row_number,
+        "raw": raw_json(row.raw),
+        "problems": json.dumps([problem_dict(p) for p in problems], ensure_ascii=False) if problems else None,
+        "has_error": has_error,
+        "outcome": "error" if has_error else None,
+        "duplicate_of_row": None,
+    }
 
 
 def copy_rows(session: Session, table: Table, rows: Sequence[Mapping[str, object]]) -> None:
@@ -121,9 +150,16 @@ def copy_rows(session: Session, table: Table, rows: Sequence[Mapping[str, object
         session.execute(insert(table), rows)
 
 
-def stage_file(session: Session, batch: ImportBatch, *, model: StagingModel, aliases: Mapping[str, Iterable[str]],
-               required: tuple[str, ...], build_row: Callable[[SheetRow], dict[str, object]],
-               progress: Progress | None = None) -> None:
+def stage_file(
+    session: Session,
+    batch: ImportBatch,
+    *,
+    model: StagingModel,
+    aliases: Mapping[str, Iterable[str]],
+    required: tuple[str, ...],
+    build_row: Callable[[SheetRow], dict[str, object]],
+    progress: Progress | None = None,
+) -> None:
     """Stream ``batch``'s file into ``model`` (a staging model with batch_id and row_number), resuming after
     the last staged row. ``build_row`` turns a sheet row into the staging columns (``staging_fields`` included).
     Raises ImportRefused when the file has no usable header or cannot be read."""
@@ -141,8 +177,11 @@ def stage_file(session: Session, batch: ImportBatch, *, model: StagingModel, ali
         except SheetError as exc:
             raise ImportRefused(Problem("file", "file_unsupported", exc.msgid, exc.params)) from None
         except Exception as exc:  # an unreadable file: refuse it with a clear reason
-            raise ImportRefused(Problem("file", "file_unreadable", N_("The file cannot be read: %(reason)s"),
-                                        {"reason": str(exc)[:200]})) from None
+            raise ImportRefused(
+                Problem(
+                    "file", "file_unreadable", N_("The file cannot be read: %(reason)s"), {"reason": str(exc)[:200]}
+                )
+            ) from None
         with table:  # calamine keeps the sheet in memory until the table is closed
             batch.sheet_name = table.sheet_name
             batch.header_row = table.header_row
@@ -169,8 +208,9 @@ def stage_file(session: Session, batch: ImportBatch, *, model: StagingModel, ali
         os.unlink(path)
 
 
-def _flush(session: Session, batch: ImportBatch, model: StagingModel, chunk: list[dict[str, object]],
-           progress: Progress | None) -> None:
+def _flush(
+    session: Session, batch: ImportBatch, model: StagingModel, chunk: list[dict[str, object]], progress: Progress | None
+) -> None:
     copy_rows(session, model.__table__, chunk)
     batch.rows_parsed = (batch.rows_parsed or 0) + len(chunk)
     session.commit()

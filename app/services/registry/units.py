@@ -1,4 +1,5 @@
 """Resolve unit names and codes typed in spreadsheets ("P. Trúc Bạch", "Phường Trúc Bạch, Q. Ba Đình", 4)."""
+
 from __future__ import annotations
 
 import re
@@ -15,8 +16,27 @@ from app.services.scope import contains
 
 # Unit-type words and their abbreviations, longest first (ASCII keys).
 _TYPE_PREFIXES = (
-    "thanh pho", "thi tran", "thi xa", "phuong", "quan", "huyen", "xa", "tp.", "tp", "tt.", "tt", "tx.", "tx",
-    "ph.", "p.", "q.", "h.", "x.", "p ", "q ", "h ",
+    "thanh pho",
+    "thi tran",
+    "thi xa",
+    "phuong",
+    "quan",
+    "huyen",
+    "xa",
+    "tp.",
+    "tp",
+    "tt.",
+    "tt",
+    "tx.",
+    "tx",
+    "ph.",
+    "p.",
+    "q.",
+    "h.",
+    "x.",
+    "p ",
+    "q ",
+    "h ",
 )
 _SEPARATORS = re.compile(r"\s*[,;\-–/]\s*")
 
@@ -25,7 +45,7 @@ def _bare(text: str) -> str:
     key = ascii_key(text).lower().strip()
     for prefix in _TYPE_PREFIXES:
         if key.startswith(prefix):
-            key = key[len(prefix):].strip()
+            key = key[len(prefix) :].strip()
             break
     return key.strip(" .")
 
@@ -47,10 +67,18 @@ class UnitResolver:
     def __init__(self, session: Session, scope: AdminUnit):
         self.scope = scope
         rows = session.execute(
-            select(AdminUnit.id, AdminUnit.code, AdminUnit.name, AdminUnit.level, AdminUnit.scheme, AdminUnit.path,
-                   AdminUnit.parent_id, AdminUnit.unit_type).where(AdminUnit.scheme == scope.scheme)).all()
-        self.units = {r.id: _Unit(r.id, r.code, r.name, r.level, r.path, r.parent_id, contains(scope, r))
-                      for r in rows}
+            select(
+                AdminUnit.id,
+                AdminUnit.code,
+                AdminUnit.name,
+                AdminUnit.level,
+                AdminUnit.scheme,
+                AdminUnit.path,
+                AdminUnit.parent_id,
+                AdminUnit.unit_type,
+            ).where(AdminUnit.scheme == scope.scheme)
+        ).all()
+        self.units = {r.id: _Unit(r.id, r.code, r.name, r.level, r.path, r.parent_id, contains(scope, r)) for r in rows}
         self.by_code = {u.code: u for u in self.units.values()}
         self.communes_by_name: dict[str, list[_Unit]] = {}
         self.parents_by_name: dict[str, list[_Unit]] = {}
@@ -74,9 +102,14 @@ class UnitResolver:
             return cached
         unit = self._find(text, field)
         if not unit.in_scope:
-            raise FieldError(Problem(field, "unit_out_of_scope",
-                                     N_("%(unit)s is outside the scope of this import (%(scope)s)"),
-                                     {"unit": self._label(unit), "scope": self.scope.name}))
+            raise FieldError(
+                Problem(
+                    field,
+                    "unit_out_of_scope",
+                    N_("%(unit)s is outside the scope of this import (%(scope)s)"),
+                    {"unit": self._label(unit), "scope": self.scope.name},
+                )
+            )
         self._cache[text] = unit.id
         return unit.id
 
@@ -100,7 +133,12 @@ class UnitResolver:
         if not candidates:
             raise FieldError(Problem(field, "unit_unknown", N_("Unknown commune: %(value)s"), {"value": text}))
         if len(candidates) > 1:
-            raise FieldError(Problem(field, "unit_ambiguous",
-                                     N_("Ambiguous commune %(value)s: could be %(candidates)s"),
-                                     {"value": text, "candidates": "; ".join(self._label(u) for u in candidates)}))
+            raise FieldError(
+                Problem(
+                    field,
+                    "unit_ambiguous",
+                    N_("Ambiguous commune %(value)s: could be %(candidates)s"),
+                    {"value": text, "candidates": "; ".join(self._label(u) for u in candidates)},
+                )
+            )
         return candidates[0]

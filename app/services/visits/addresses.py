@@ -5,6 +5,7 @@ ngõ 34, số 12. Numbers compare as numbers; the street compares by an ASCII ke
 and "Quan Thanh" go together) in which digit runs are zero-padded ("Tổ 5" before "Tổ 12").
 Pure code, no database.
 """
+
 from __future__ import annotations
 
 import re
@@ -14,8 +15,7 @@ from dataclasses import dataclass
 from app.services.registry.normalize import clean_text
 
 # The administrative tail of an address: from the first segment that names a unit.
-_UNIT_WORDS = re.compile(
-    r"^(?:phuong|xa|thi tran|thi xa|quan|huyen|thanh pho|tp|ha noi|hn|p|q|h|x|tx|tt)(?:\b|\.|$)")
+_UNIT_WORDS = re.compile(r"^(?:phuong|xa|thi tran|thi xa|quan|huyen|thanh pho|tp|ha noi|hn|p|q|h|x|tx|tt)(?:\b|\.|$)")
 _HOUSE = re.compile(r"(?:\b(?:so nha|nha so|so|sn)\s*[.:]?\s*|^)(\d+)\s*([a-z]?)(?:\s*/\s*(\d+))?\b")
 _LANE = re.compile(r"\b(?:ngo|ng\.|hem|kiet)\s*[.:]?\s*(\d+)(?:\s*/\s*(\d+))?")
 _ALLEY = re.compile(r"\b(?:ngach|ngh\.)\s*[.:]?\s*(\d+)")
@@ -95,7 +95,7 @@ def parse_address(value) -> AddressParts:
         if any(a <= m.start(1) < b for a, b in spans):
             continue
         # A bare leading number counts only when something follows it ("12 Quán Thánh").
-        if m.start() == 0 and not low[:m.start(1)].strip() and m.end() >= len(low.rstrip()):
+        if m.start() == 0 and not low[: m.start(1)].strip() and m.end() >= len(low.rstrip()):
             continue
         house = _number(m.group(1))
         suffix = (m.group(2) or "").upper() + (f"/{m.group(3)}" if m.group(3) else "")
@@ -113,5 +113,11 @@ def parse_address(value) -> AddressParts:
     street = _STREET_PREFIX.sub("", street).strip(_PUNCT_EDGE)
     if fold(street).startswith(("pho ", "duong ")):
         street = street.split(" ", 1)[1]
-    return AddressParts(street=street[:150], street_key=street_key(street)[:150], lane=lane, alley=alley,
-                        house=house, house_suffix=suffix[:20])
+    return AddressParts(
+        street=street[:150],
+        street_key=street_key(street)[:150],
+        lane=lane,
+        alley=alley,
+        house=house,
+        house_suffix=suffix[:20],
+    )

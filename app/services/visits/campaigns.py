@@ -11,6 +11,7 @@ user recorded it, or when the data shows it plainly (derived):
 Only people whose benefit has not ended count. A step not done after its deadline is overdue; once its work
 is done (recorded or derived, before or after the deadline) it is done, never overdue.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -44,8 +45,10 @@ STEP_NUMBERS = (1, 2, 3, 4, 5)
 
 def default_steps(year: int, path: Path = STEPS_FIXTURE) -> list[dict]:
     data = json.loads(path.read_text(encoding="utf-8"))
-    return [{"step_no": s["step_no"], "title": s["title"], "deadline": dt.date(year, s["month"], s["day"])}
-            for s in data["steps"]]
+    return [
+        {"step_no": s["step_no"], "title": s["title"], "deadline": dt.date(year, s["month"], s["day"])}
+        for s in data["steps"]
+    ]
 
 
 def create_campaign(session: Session, *, name: str, year: int, unit_id: int, user_id: int | None) -> Campaign:
@@ -82,20 +85,34 @@ def set_deadline(session: Session, campaign: Campaign, step_no: int, deadline: d
     session.flush()
 
 
-def mark_step(session: Session, campaign: Campaign, step_no: int, commune_id: int, *, user_id: int | None,
-              done: bool = True, note: str | None = None, today: dt.date | None = None) -> None:
+def mark_step(
+    session: Session,
+    campaign: Campaign,
+    step_no: int,
+    commune_id: int,
+    *,
+    user_id: int | None,
+    done: bool = True,
+    note: str | None = None,
+    today: dt.date | None = None,
+) -> None:
     """Record (or withdraw) that a commune finished a step."""
     require_scope(session, user_id, commune_id)
     commune = session.get(AdminUnit, commune_id)
     campaign_unit = campaign.unit
     if not is_commune(commune) or not contains(campaign_unit, commune):
-        raise FieldError(Problem("commune", "commune_not_in_campaign", N_(
-            "This commune does not take part in the campaign")))
+        raise FieldError(
+            Problem("commune", "commune_not_in_campaign", N_("This commune does not take part in the campaign"))
+        )
     if step_no not in STEP_NUMBERS:
         raise FieldError(Problem("step", "step_unknown", N_("Unknown step %(n)s"), {"n": step_no}))
-    existing = session.scalar(select(CampaignStepDone).where(
-        CampaignStepDone.campaign_id == campaign.id, CampaignStepDone.step_no == step_no,
-        CampaignStepDone.commune_id == commune_id))
+    existing = session.scalar(
+        select(CampaignStepDone).where(
+            CampaignStepDone.campaign_id == campaign.id,
+            CampaignStepDone.step_no == step_no,
+            CampaignStepDone.commune_id == commune_id,
+        )
+    )
     if not done:
         if existing is not None:
             session.delete(existing)
@@ -120,20 +137,37 @@ def derived_status(session: Session, commune_ids) -> dict[int, dict[int, bool]]:
     b = Beneficiary
     current = and_(b.commune_id.in_(commune_ids), b.ended_at.is_(None))
     total = _per_commune(session, select(b.commune_id, func.count()).where(current).group_by(b.commune_id))
-    pending = _per_commune(session, select(b.commune_id, func.count()).where(
-        current, b.match_status == "pending").group_by(b.commune_id))
-    groups = _per_commune(session, select(WorkGroup.commune_id, func.count(func.distinct(WorkGroup.id)))
-                          .join(WorkGroupMember, WorkGroupMember.group_id == WorkGroup.id)
-                          .where(WorkGroup.commune_id.in_(commune_ids)).group_by(WorkGroup.commune_id))
-    unassigned = _per_commune(session, select(b.commune_id, func.count()).where(
-        current, ~exists().where(VisitAssignment.beneficiary_id == b.id, VisitAssignment.group_id.is_not(None)))
-        .group_by(b.commune_id))
-    unvisited = _per_commune(session, select(b.commune_id, func.count()).where(
-        current, not_visited(b)).group_by(b.commune_id))
-    case5 = _per_commune(session, select(b.commune_id, func.count()).where(
-        current, or_(b.case_type.is_(None), b.case_type == 5)).group_by(b.commune_id))
-    type1_unverified = _per_commune(session, select(b.commune_id, func.count()).where(
-        current, b.case_type == 1, ~has_verified_account(b.id)).group_by(b.commune_id))
+    pending = _per_commune(
+        session, select(b.commune_id, func.count()).where(current, b.match_status == "pending").group_by(b.commune_id)
+    )
+    groups = _per_commune(
+        session,
+        select(WorkGroup.commune_id, func.count(func.distinct(WorkGroup.id)))
+        .join(WorkGroupMember, WorkGroupMember.group_id == WorkGroup.id)
+        .where(WorkGroup.commune_id.in_(commune_ids))
+        .group_by(WorkGroup.commune_id),
+    )
+    unassigned = _per_commune(
+        session,
+        select(b.commune_id, func.count())
+        .where(current, ~exists().where(VisitAssignment.beneficiary_id == b.id, VisitAssignment.group_id.is_not(None)))
+        .group_by(b.commune_id),
+    )
+    unvisited = _per_commune(
+        session, select(b.commune_id, func.count()).where(current, not_visited(b)).group_by(b.commune_id)
+    )
+    case5 = _per_commune(
+        session,
+        select(b.commune_id, func.count())
+        .where(current, or_(b.case_type.is_(None), b.case_type == 5))
+        .group_by(b.commune_id),
+    )
+    type1_unverified = _per_commune(
+        session,
+        select(b.commune_id, func.count())
+        .where(current, b.case_type == 1, ~has_verified_account(b.id))
+        .group_by(b.commune_id),
+    )
     out: dict[int, dict[int, bool]] = {}
     for cid, n in total.items():
         if not n:
@@ -155,21 +189,30 @@ def board(session: Session, campaign: Campaign, unit: AdminUnit, *, today: dt.da
     today = today or local_today()
     steps = sorted(campaign.steps, key=lambda s: s.step_no)
     deadline = {s.step_no: s.deadline for s in steps}
-    communes_q = select(AdminUnit.id).where(AdminUnit.id.in_(subtree_ids(unit)),
-                                             commune_clause(),
-                                             contains_clause(campaign.unit))
+    communes_q = select(AdminUnit.id).where(
+        AdminUnit.id.in_(subtree_ids(unit)), commune_clause(), contains_clause(campaign.unit)
+    )
     communes = list(session.scalars(select(AdminUnit).where(AdminUnit.id.in_(communes_q)).order_by(AdminUnit.path)))
     derived = derived_status(session, communes_q)
-    recorded = {(r.commune_id, r.step_no): r for r in session.scalars(
-        select(CampaignStepDone).where(CampaignStepDone.campaign_id == campaign.id,
-                                       CampaignStepDone.commune_id.in_(communes_q)))}
+    recorded = {
+        (r.commune_id, r.step_no): r
+        for r in session.scalars(
+            select(CampaignStepDone).where(
+                CampaignStepDone.campaign_id == campaign.id, CampaignStepDone.commune_id.in_(communes_q)
+            )
+        )
+    }
 
     def cell(cid: int, n: int) -> dict:
         rec = recorded.get((cid, n))
         auto = derived.get(cid, {}).get(n, False)
         done = rec is not None or auto
-        return {"done": done, "recorded": rec, "derived": auto and rec is None,
-                "overdue": not done and deadline[n] < today}
+        return {
+            "done": done,
+            "recorded": rec,
+            "derived": auto and rec is None,
+            "overdue": not done and deadline[n] < today,
+        }
 
     commune_rows = [{"unit": c, "cells": {n: cell(c.id, n) for n in deadline}} for c in communes]
     by_child = kind_below(unit) in (None, "commune")  # a commune, or a unit right above communes
@@ -187,12 +230,21 @@ def board(session: Session, campaign: Campaign, unit: AdminUnit, *, today: dt.da
             cells = {}
             for n in deadline:
                 done = sum(1 for r in mine if r["cells"][n]["done"])
-                cells[n] = {"done_count": done, "total": len(mine), "done": done == len(mine),
-                            "overdue": done < len(mine) and deadline[n] < today}
+                cells[n] = {
+                    "done_count": done,
+                    "total": len(mine),
+                    "done": done == len(mine),
+                    "overdue": done < len(mine) and deadline[n] < today,
+                }
             rows.append({"unit": child, "cells": cells})
-    summary = {n: {"done": sum(1 for r in commune_rows if r["cells"][n]["done"]), "total": len(commune_rows),
-                   "overdue": deadline[n] < today and any(not r["cells"][n]["done"] for r in commune_rows)}
-               for n in deadline}
+    summary = {
+        n: {
+            "done": sum(1 for r in commune_rows if r["cells"][n]["done"]),
+            "total": len(commune_rows),
+            "overdue": deadline[n] < today and any(not r["cells"][n]["done"] for r in commune_rows),
+        }
+        for n in deadline
+    }
     return {"steps": steps, "rows": rows, "mode": mode, "summary": summary, "today": today}
 
 

@@ -7,6 +7,7 @@ answer has one of the values (for a multiple choice: any selected value). Labels
 The survey rules (app/services/visits/survey.py) rely on the core questions below, so every version must
 keep them; Sở LĐTBXH may reword labels, add options and add questions.
 """
+
 from __future__ import annotations
 
 import json
@@ -71,7 +72,9 @@ def parse_definition(text: str | dict) -> dict:
     try:
         data = json.loads(text)
     except (TypeError, ValueError) as exc:
-        raise FieldError(_p("json_invalid", N_("The definition is not valid JSON: %(error)s"), error=str(exc))) from None
+        raise FieldError(
+            _p("json_invalid", N_("The definition is not valid JSON: %(error)s"), error=str(exc))
+        ) from None
     if not isinstance(data, dict):
         raise FieldError(_p("json_not_object", N_("The definition must be a JSON object")))
     return data
@@ -111,14 +114,20 @@ def validate_definition(definition: dict) -> list[Problem]:  # noqa: C901
         if show_if is None:
             return
         if not isinstance(show_if, dict) or not all(isinstance(v, list) for v in show_if.values()):
-            problems.append(_p("show_if_invalid", N_(
-                "The condition of %(key)s must be an object {question: [values]}"), key=owner))
+            problems.append(
+                _p("show_if_invalid", N_("The condition of %(key)s must be an object {question: [values]}"), key=owner)
+            )
             return
         for other in show_if:
             if other not in seen:
-                problems.append(_p("show_if_unknown", N_(
-                    "The condition of %(key)s refers to %(other)s, which is not an earlier question"),
-                    key=owner, other=other))
+                problems.append(
+                    _p(
+                        "show_if_unknown",
+                        N_("The condition of %(key)s refers to %(other)s, which is not an earlier question"),
+                        key=owner,
+                        other=other,
+                    )
+                )
 
     for section in sections:
         if not isinstance(section, dict) or not isinstance(section.get("questions"), list):
@@ -128,27 +137,43 @@ def validate_definition(definition: dict) -> list[Problem]:  # noqa: C901
         for q in section["questions"]:
             key = q.get("key") if isinstance(q, dict) else None
             if not isinstance(key, str) or not _KEY_RE.match(key):
-                problems.append(_p("key_invalid", N_(
-                    "Question key %(key)s must be lower-case letters, digits and _"), key=str(key)))
+                problems.append(
+                    _p("key_invalid", N_("Question key %(key)s must be lower-case letters, digits and _"), key=str(key))
+                )
                 continue
             if key in seen:
                 problems.append(_p("key_duplicate", N_("Question key %(key)s appears twice"), key=key))
             if q.get("type") not in TYPES:
-                problems.append(_p("type_unknown", N_("Question %(key)s has an unknown type %(type)s"),
-                                   key=key, type=str(q.get("type"))))
+                problems.append(
+                    _p(
+                        "type_unknown",
+                        N_("Question %(key)s has an unknown type %(type)s"),
+                        key=key,
+                        type=str(q.get("type")),
+                    )
+                )
             if not isinstance(q.get("label"), str) or not q["label"].strip():
                 problems.append(_p("label_missing", N_("Question %(key)s needs a label"), key=key))
             if q.get("type") in CHOICE_TYPES:
                 options = q.get("options")
                 values = [o.get("value") for o in options if isinstance(o, dict)] if isinstance(options, list) else []
-                if not values or len(values) != len(options) or not all(
+                if (
+                    not values
+                    or len(values) != len(options)
+                    or not all(
                         isinstance(v, str) and v and isinstance(o.get("label"), str) and o["label"].strip()
-                        for v, o in zip(values, options, strict=True)):
-                    problems.append(_p("options_invalid", N_(
-                        "Question %(key)s needs options, each with a value and a label"), key=key))
+                        for v, o in zip(values, options, strict=True)
+                    )
+                ):
+                    problems.append(
+                        _p(
+                            "options_invalid",
+                            N_("Question %(key)s needs options, each with a value and a label"),
+                            key=key,
+                        )
+                    )
                 elif len(set(values)) != len(values):
-                    problems.append(_p("options_duplicate", N_("Question %(key)s has the same option twice"),
-                                       key=key))
+                    problems.append(_p("options_duplicate", N_("Question %(key)s has the same option twice"), key=key))
             check_show_if(key, q.get("show_if"))
             seen[key] = q
     for key, (types, needed) in CORE_QUESTIONS.items():
@@ -157,13 +182,20 @@ def validate_definition(definition: dict) -> list[Problem]:  # noqa: C901
             problems.append(_p("core_missing", N_("The question %(key)s is required by the survey rules"), key=key))
             continue
         if q.get("type") not in types:
-            problems.append(_p("core_type", N_("The question %(key)s must have the type %(type)s"),
-                               key=key, type=" / ".join(types)))
+            problems.append(
+                _p("core_type", N_("The question %(key)s must have the type %(type)s"), key=key, type=" / ".join(types))
+            )
         values = {o.get("value") for o in q.get("options") or [] if isinstance(o, dict)}
         missing = [v for v in needed if v not in values]
         if missing:
-            problems.append(_p("core_options", N_("The question %(key)s must keep the options %(values)s"),
-                               key=key, values=", ".join(missing)))
+            problems.append(
+                _p(
+                    "core_options",
+                    N_("The question %(key)s must keep the options %(values)s"),
+                    key=key,
+                    values=", ".join(missing),
+                )
+            )
     return problems
 
 
@@ -182,8 +214,12 @@ def load_default_questionnaire(session: Session, path: Path = DEFAULT_FIXTURE) -
     if problems:
         raise QuestionnaireInvalid(problems)
     any_active = session.scalar(select(func.count()).select_from(Questionnaire).where(Questionnaire.active.is_(True)))
-    q = Questionnaire(version=version, title=definition["title"][:200], active=not any_active,
-                      definition=json.dumps(definition, ensure_ascii=False, indent=1))
+    q = Questionnaire(
+        version=version,
+        title=definition["title"][:200],
+        active=not any_active,
+        definition=json.dumps(definition, ensure_ascii=False, indent=1),
+    )
     session.add(q)
     session.flush()
     return q
@@ -191,12 +227,15 @@ def load_default_questionnaire(session: Session, path: Path = DEFAULT_FIXTURE) -
 
 def active_questionnaire(session: Session) -> Questionnaire | None:
     """The version new visits use: the active one (else the highest version)."""
-    return session.scalar(select(Questionnaire).order_by(Questionnaire.active.desc(), Questionnaire.version.desc())
-                          .limit(1))
+    return session.scalar(
+        select(Questionnaire).order_by(Questionnaire.active.desc(), Questionnaire.version.desc()).limit(1)
+    )
 
 
 def is_used(session: Session, questionnaire_id: int) -> bool:
-    return bool(session.scalar(select(func.count()).select_from(Visit).where(Visit.questionnaire_id == questionnaire_id)))
+    return bool(
+        session.scalar(select(func.count()).select_from(Visit).where(Visit.questionnaire_id == questionnaire_id))
+    )
 
 
 def check_definition_text(text: str | dict) -> dict:
@@ -216,8 +255,13 @@ def save_version(session: Session, text: str | dict, *, user_id: int | None, act
     definition = check_definition_text(text)
     version = (session.scalar(select(func.max(Questionnaire.version))) or 0) + 1
     definition["version"] = version
-    q = Questionnaire(version=version, title=definition["title"][:200], active=False, created_by_id=user_id,
-                      definition=json.dumps(definition, ensure_ascii=False, indent=1))
+    q = Questionnaire(
+        version=version,
+        title=definition["title"][:200],
+        active=False,
+        created_by_id=user_id,
+        definition=json.dumps(definition, ensure_ascii=False, indent=1),
+    )
     session.add(q)
     session.flush()
     if activate:
@@ -228,8 +272,14 @@ def save_version(session: Session, text: str | dict, *, user_id: int | None, act
 def update_version(session: Session, questionnaire: Questionnaire, text: str | dict) -> Questionnaire:
     """Replace the definition of a version that no visit uses yet."""
     if questionnaire.id is not None and is_used(session, questionnaire.id):
-        raise QuestionnaireInvalid([_p("in_use", N_(
-            "This version was used for visits and cannot be changed; save the changes as a new version"))])
+        raise QuestionnaireInvalid(
+            [
+                _p(
+                    "in_use",
+                    N_("This version was used for visits and cannot be changed; save the changes as a new version"),
+                )
+            ]
+        )
     definition = check_definition_text(text)
     definition["version"] = questionnaire.version
     questionnaire.title = definition["title"][:200]

@@ -16,6 +16,7 @@ The rules (from the Hanoi scheme of January 2024):
   with confidence; loosely typed names that cannot be resolved are refused;
 - a visit where nobody was met needs only the date (and optionally why); it can be repeated.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -49,9 +50,15 @@ DATE_INVALID = N_("The visit date is not a valid date: %(value)s")
 PROXY_CCCD_IS_CMND = N_("The proxy's CCCD must have 12 digits; %(value)s is an old ID card number (CMND)")
 
 # accounts.enter_account reports these fields; the survey shows them on its own questions.
-_ACCOUNT_FIELDS = {"bank": "account_bank", "channel": "account_channel", "account_number": "account_number",
-                   "holder_name": "account_holder", "account": "account_number", "source": "account_number",
-                   "beneficiary": "beneficiary_id"}
+_ACCOUNT_FIELDS = {
+    "bank": "account_bank",
+    "channel": "account_channel",
+    "account_number": "account_number",
+    "holder_name": "account_holder",
+    "account": "account_number",
+    "source": "account_number",
+    "beneficiary": "beneficiary_id",
+}
 _YES = {"yes", "y", "true", "1", "co", "on", "x"}
 _NO = {"no", "n", "false", "0", "khong", "off"}
 _MAX_TEXT = 500
@@ -72,8 +79,11 @@ def _refield(problem: Problem, field: str) -> Problem:
 
 
 def _empty(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip()) or (
-        isinstance(value, (list, tuple)) and not value)
+    return (
+        value is None
+        or (isinstance(value, str) and not value.strip())
+        or (isinstance(value, (list, tuple)) and not value)
+    )
 
 
 def _yes_no(value: Any) -> str | None:
@@ -237,23 +247,44 @@ def check_rules(session: Session, answers: dict) -> tuple[dict, list[Problem], l
     return derived, errors, warnings
 
 
-def record_visit(session: Session, beneficiary_id: int, answers: dict, user_id: int | None, *,
-                 source: str = "web", questionnaire_id: int | None = None, today: dt.date | None = None) -> Visit:
+def record_visit(
+    session: Session,
+    beneficiary_id: int,
+    answers: dict,
+    user_id: int | None,
+    *,
+    source: str = "web",
+    questionnaire_id: int | None = None,
+    today: dt.date | None = None,
+) -> Visit:
     """Validate and store a visit; raises SurveyInvalid with every problem. Does not commit.
 
     The returned visit carries ``warnings`` (Problem list) and ``task`` (the opening task or None)."""
     today = today or local_today()
     person = session.get(Beneficiary, beneficiary_id) if beneficiary_id else None
     if person is None:
-        raise SurveyInvalid([Problem("beneficiary_id", "beneficiary_unknown", N_("Unknown beneficiary #%(id)s"),
-                                     {"id": beneficiary_id})])
+        raise SurveyInvalid(
+            [
+                Problem(
+                    "beneficiary_id", "beneficiary_unknown", N_("Unknown beneficiary #%(id)s"), {"id": beneficiary_id}
+                )
+            ]
+        )
     if not user_covers(session, user_id, person.commune_id):
         raise SurveyInvalid([Problem("beneficiary_id", "out_of_scope", OUT_OF_SCOPE)])
-    questionnaire = (session.get(Questionnaire, questionnaire_id) if questionnaire_id
-                     else qn.active_questionnaire(session))
+    questionnaire = (
+        session.get(Questionnaire, questionnaire_id) if questionnaire_id else qn.active_questionnaire(session)
+    )
     if questionnaire is None:
-        raise SurveyInvalid([Problem("questionnaire", "no_questionnaire", N_(
-            "No questionnaire is loaded; an administrator must run asxh init"))])
+        raise SurveyInvalid(
+            [
+                Problem(
+                    "questionnaire",
+                    "no_questionnaire",
+                    N_("No questionnaire is loaded; an administrator must run asxh init"),
+                )
+            ]
+        )
     definition = questionnaire.parsed
     cleaned, problems = clean_answers(definition, dict(answers or {}), today)
     derived, errors, warnings = check_rules(session, cleaned)
@@ -277,21 +308,31 @@ def record_visit(session: Session, beneficiary_id: int, answers: dict, user_id: 
     assignment = session.get(VisitAssignment, person.id)
     proxy = "proxy" in support
     visit = Visit(
-        beneficiary_id=person.id, commune_id=person.commune_id, questionnaire_id=questionnaire.id,
+        beneficiary_id=person.id,
+        commune_id=person.commune_id,
+        questionnaire_id=questionnaire.id,
         group_id=assignment.group_id if assignment is not None else None,
-        visit_date=dt.date.fromisoformat(cleaned["visit_date"]), met=met, respondent=cleaned["met"],
-        has_account=has_account, wants_account=wants, declined=bool(met and wants is False),
+        visit_date=dt.date.fromisoformat(cleaned["visit_date"]),
+        met=met,
+        respondent=cleaned["met"],
+        has_account=has_account,
+        wants_account=wants,
+        declined=bool(met and wants is False),
         decline_reason=cleaned.get("decline_reason") if met and wants is False else None,
         can_transact_alone={qn.YES: True, qn.NO: False}.get(cleaned.get("can_transact_alone")),
-        vulnerable=vulnerable, support=",".join(support) or None,
+        vulnerable=vulnerable,
+        support=",".join(support) or None,
         proxy_name=cleaned.get("proxy_name") if proxy else None,
         proxy_cccd=cleaned.get("proxy_cccd") if proxy else None,
         proxy_relationship=(cleaned.get("proxy_relationship") or "")[:80] or None if proxy else None,
         citizen_confirmed=bool(cleaned.get("citizen_confirmed")),
         opening_bank_bin=derived.get("opening_bin") if met and wants and has_account is False else None,
         case_type=visit_case(met=met, vulnerable=vulnerable, has_account=has_account, wants_account=wants),
-        answers=json.dumps(cleaned, ensure_ascii=False), source=source if source in ("web", "api") else "web",
-        recorded_by_id=user_id, recorded_at=utc_now())
+        answers=json.dumps(cleaned, ensure_ascii=False),
+        source=source if source in ("web", "api") else "web",
+        recorded_by_id=user_id,
+        recorded_at=utc_now(),
+    )
     session.add(visit)
     session.flush()
 
@@ -301,10 +342,16 @@ def record_visit(session: Session, beneficiary_id: int, answers: dict, user_id: 
 
         try:
             account, found = enter_account(
-                session, beneficiary_id=person.id, channel=cleaned.get("account_channel"),
-                bank=derived.get("account_bin"), account_number=derived.get("account_number"),
-                holder_name=cleaned.get("account_holder") or "", source="survey", user_id=user_id,
-                mismatch_reason=None)
+                session,
+                beneficiary_id=person.id,
+                channel=cleaned.get("account_channel"),
+                bank=derived.get("account_bin"),
+                account_number=derived.get("account_number"),
+                holder_name=cleaned.get("account_holder") or "",
+                source="survey",
+                user_id=user_id,
+                mismatch_reason=None,
+            )
         except FieldError as exc:
             session.delete(visit)
             session.flush()
@@ -324,9 +371,13 @@ def record_visit(session: Session, beneficiary_id: int, answers: dict, user_id: 
 
 
 def _open_tasks(session: Session, beneficiary_id: int) -> list[AccountOpeningTask]:
-    return list(session.scalars(select(AccountOpeningTask).where(
-        AccountOpeningTask.beneficiary_id == beneficiary_id, AccountOpeningTask.state.in_(OPEN_TASK_STATES))
-        .order_by(AccountOpeningTask.id)))
+    return list(
+        session.scalars(
+            select(AccountOpeningTask)
+            .where(AccountOpeningTask.beneficiary_id == beneficiary_id, AccountOpeningTask.state.in_(OPEN_TASK_STATES))
+            .order_by(AccountOpeningTask.id)
+        )
+    )
 
 
 def _sync_task(session: Session, person: Beneficiary, visit: Visit, account, user_id: int | None):
@@ -339,8 +390,13 @@ def _sync_task(session: Session, person: Beneficiary, visit: Visit, account, use
     if visit.wants_account and visit.has_account is False:
         task = tasks[-1] if tasks else None
         if task is None:
-            task = AccountOpeningTask(beneficiary_id=person.id, commune_id=person.commune_id, state="requested",
-                                      requested_at=now, updated_by_id=user_id)
+            task = AccountOpeningTask(
+                beneficiary_id=person.id,
+                commune_id=person.commune_id,
+                state="requested",
+                requested_at=now,
+                updated_by_id=user_id,
+            )
             session.add(task)
         task.visit_id, task.group_id = visit.id, visit.group_id
         if visit.opening_bank_bin:
@@ -359,8 +415,7 @@ def _sync_task(session: Session, person: Beneficiary, visit: Visit, account, use
 
 def visit_history(session: Session, beneficiary_id: int) -> list[Visit]:
     """Every visit of a person, newest first (the first one decides)."""
-    return list(session.scalars(select(Visit).where(Visit.beneficiary_id == beneficiary_id)
-                                .order_by(*latest_first())))
+    return list(session.scalars(select(Visit).where(Visit.beneficiary_id == beneficiary_id).order_by(*latest_first())))
 
 
 def describe_answers(definition: dict, answers: dict, translate=lambda s: s) -> list[dict]:
@@ -392,6 +447,7 @@ def describe_answers(definition: dict, answers: dict, translate=lambda s: s) -> 
 
 # --- account-opening tasks --------------------------------------------------------------
 
+
 def _task(session: Session, task_id: int, user_id: int | None) -> AccountOpeningTask:
     task = session.get(AccountOpeningTask, task_id)
     if task is None or not user_covers(session, user_id, task.commune_id):
@@ -404,8 +460,9 @@ def _require_open(task: AccountOpeningTask) -> None:
         raise FieldError(Problem("task", "task_closed", N_("This task is already closed")))
 
 
-def mark_task_opened(session: Session, task_id: int, *, user_id: int | None, bank: Any = None,
-                     note: str | None = None) -> AccountOpeningTask:
+def mark_task_opened(
+    session: Session, task_id: int, *, user_id: int | None, bank: Any = None, note: str | None = None
+) -> AccountOpeningTask:
     """The bank opened the account (requested → opened)."""
     task = _task(session, task_id, user_id)
     _require_open(task)
@@ -425,18 +482,33 @@ def mark_task_opened(session: Session, task_id: int, *, user_id: int | None, ban
     return task
 
 
-def enter_task_account(session: Session, task_id: int, *, user_id: int | None, channel: str | None, bank: Any,
-                       account_number: Any, holder_name: str,
-                       mismatch_reason: str | None = None) -> tuple[AccountOpeningTask, list[Problem]]:
+def enter_task_account(
+    session: Session,
+    task_id: int,
+    *,
+    user_id: int | None,
+    channel: str | None,
+    bank: Any,
+    account_number: Any,
+    holder_name: str,
+    mismatch_reason: str | None = None,
+) -> tuple[AccountOpeningTask, list[Problem]]:
     """The opened account is entered (→ entered): a pending payment account, verified later by a second person."""
     from app.services.payout.accounts import enter_account
 
     task = _task(session, task_id, user_id)
     _require_open(task)
     account, warnings = enter_account(
-        session, beneficiary_id=task.beneficiary_id, channel=channel, bank=bank if not _empty(bank) else task.bank_bin,
-        account_number=account_number, holder_name=holder_name, source="survey", user_id=user_id,
-        mismatch_reason=mismatch_reason)
+        session,
+        beneficiary_id=task.beneficiary_id,
+        channel=channel,
+        bank=bank if not _empty(bank) else task.bank_bin,
+        account_number=account_number,
+        holder_name=holder_name,
+        source="survey",
+        user_id=user_id,
+        mismatch_reason=mismatch_reason,
+    )
     now = utc_now()
     task.state, task.account_id, task.entered_at, task.closed_at = "entered", account.id, now, now
     task.opened_at = task.opened_at or now

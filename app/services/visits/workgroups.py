@@ -3,6 +3,7 @@
 Scope: every function that changes something takes the acting ``user_id`` (None: the system, e.g.
 the CLI) and refuses units outside that user's scope with a FieldError.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -37,14 +38,17 @@ from app.services.visits.latest import latest_visits
 
 # --- scope (the rule: app/services/scope.py) --------------------------------------------
 
+
 def require_scope(session: Session, user_id: int | None, unit_id: int | None, field: str = "commune") -> None:
     require_user_covers(session, user_id, unit_id, field=field)
 
 
 # --- groups and members ---------------------------------------------------------------
 
-def create_group(session: Session, *, commune_id: int, name: str, user_id: int | None,
-                 note: str | None = None) -> WorkGroup:
+
+def create_group(
+    session: Session, *, commune_id: int, name: str, user_id: int | None, note: str | None = None
+) -> WorkGroup:
     require_scope(session, user_id, commune_id)
     commune = session.get(AdminUnit, commune_id)
     if not is_commune(commune):
@@ -53,17 +57,26 @@ def create_group(session: Session, *, commune_id: int, name: str, user_id: int |
     if not name:
         raise FieldError(Problem("name", "name_missing", N_("The group needs a name")))
     if session.scalar(select(WorkGroup.id).where(WorkGroup.commune_id == commune_id, WorkGroup.name == name)):
-        raise FieldError(Problem("name", "name_taken", N_("The commune already has a group named %(name)s"),
-                                 {"name": name}))
+        raise FieldError(
+            Problem("name", "name_taken", N_("The commune already has a group named %(name)s"), {"name": name})
+        )
     group = WorkGroup(commune_id=commune_id, name=name[:120], note=clean_text(note) or None, created_by_id=user_id)
     session.add(group)
     session.flush()
     return group
 
 
-def add_member(session: Session, group: WorkGroup, *, user_id: int | None, member_user_id: int | None = None,
-               name: str | None = None, role_text: str | None = None, phone: str | None = None,
-               is_leader: bool = False) -> WorkGroupMember:
+def add_member(
+    session: Session,
+    group: WorkGroup,
+    *,
+    user_id: int | None,
+    member_user_id: int | None = None,
+    name: str | None = None,
+    role_text: str | None = None,
+    phone: str | None = None,
+    is_leader: bool = False,
+) -> WorkGroupMember:
     """A user of the group's commune, or a person named in free text. Making a leader replaces the old one."""
     require_scope(session, user_id, group.commune_id)
     name = clean_text(name) or None
@@ -71,8 +84,13 @@ def add_member(session: Session, group: WorkGroup, *, user_id: int | None, membe
     if member_user_id:
         member_user = session.get(AsxhUser, member_user_id)
         if member_user is None or member_user.unit_id != group.commune_id:
-            raise FieldError(Problem("user", "user_not_in_commune", N_(
-                "Only users of the group's commune can be members; add other people by name")))
+            raise FieldError(
+                Problem(
+                    "user",
+                    "user_not_in_commune",
+                    N_("Only users of the group's commune can be members; add other people by name"),
+                )
+            )
         if any(m.user_id == member_user_id for m in group.members):
             raise FieldError(Problem("user", "user_already_member", N_("This user is already a member")))
         name = None
@@ -81,9 +99,15 @@ def add_member(session: Session, group: WorkGroup, *, user_id: int | None, membe
     if is_leader:
         for m in group.members:
             m.is_leader = False
-    member = WorkGroupMember(group=group, commune_id=group.commune_id, user_id=member_user_id or None,
-                             name=name[:150] if name else None, role_text=(clean_text(role_text) or None),
-                             phone=phone, is_leader=bool(is_leader))
+    member = WorkGroupMember(
+        group=group,
+        commune_id=group.commune_id,
+        user_id=member_user_id or None,
+        name=name[:150] if name else None,
+        role_text=(clean_text(role_text) or None),
+        phone=phone,
+        is_leader=bool(is_leader),
+    )
     session.add(member)
     session.flush()
     return member
@@ -105,8 +129,9 @@ def remove_member(session: Session, member: WorkGroupMember, *, user_id: int | N
 
 def release_group(session: Session, group_id: int) -> None:
     """Before a group is deleted: its visits and assignments forget it (SQLite does not enforce SET NULL)."""
-    session.execute(update(VisitAssignment).where(VisitAssignment.group_id == group_id)
-                    .values(group_id=None, member_id=None))
+    session.execute(
+        update(VisitAssignment).where(VisitAssignment.group_id == group_id).values(group_id=None, member_id=None)
+    )
     session.execute(update(Visit).where(Visit.group_id == group_id).values(group_id=None))
     from app.models import AccountOpeningTask
 
@@ -115,11 +140,17 @@ def release_group(session: Session, group_id: int) -> None:
 
 def candidate_users(session: Session, commune_id: int) -> list[AsxhUser]:
     """Users who may be members: those of the commune (police, labour officers)."""
-    return list(session.scalars(select(AsxhUser).where(AsxhUser.unit_id == commune_id, AsxhUser.active.is_(True))
-                                .order_by(AsxhUser.username)))
+    return list(
+        session.scalars(
+            select(AsxhUser)
+            .where(AsxhUser.unit_id == commune_id, AsxhUser.active.is_(True))
+            .order_by(AsxhUser.username)
+        )
+    )
 
 
 # --- the visit list -------------------------------------------------------------------
+
 
 def sync_visit_list(session: Session, unit: AdminUnit | None) -> int:
     """Bring the visit list of ``unit`` up to date with the registry: a row for every beneficiary,
@@ -127,46 +158,91 @@ def sync_visit_list(session: Session, unit: AdminUnit | None) -> int:
     addresses. Set-based except the address parsing (executemany). Returns the rows re-parsed.
     ``unit`` None: every unit (the system)."""
     scope = subtree_ids(unit) if unit is not None else select(AdminUnit.id)
-    session.execute(insert(VisitAssignment).from_select(
-        ["beneficiary_id", "commune_id", "street", "street_key", "lane_no", "alley_no", "house_no", "house_suffix"],
-        select(Beneficiary.id, Beneficiary.commune_id, literal(""), literal(""), literal(0), literal(0), literal(0),
-               literal(""))
-        .where(Beneficiary.commune_id.in_(scope),
-               ~exists().where(VisitAssignment.beneficiary_id == Beneficiary.id))))
-    moved = (select(Beneficiary.commune_id).where(Beneficiary.id == VisitAssignment.beneficiary_id)
-             .scalar_subquery())
-    session.execute(update(VisitAssignment).where(VisitAssignment.commune_id != moved,
-                                                  VisitAssignment.beneficiary_id.in_(
-                                                      select(Beneficiary.id).where(Beneficiary.commune_id.in_(scope))))
-                    .values(commune_id=moved, group_id=None, member_id=None)
-                    .execution_options(synchronize_session=False))
+    session.execute(
+        insert(VisitAssignment).from_select(
+            ["beneficiary_id", "commune_id", "street", "street_key", "lane_no", "alley_no", "house_no", "house_suffix"],
+            select(
+                Beneficiary.id,
+                Beneficiary.commune_id,
+                literal(""),
+                literal(""),
+                literal(0),
+                literal(0),
+                literal(0),
+                literal(""),
+            ).where(
+                Beneficiary.commune_id.in_(scope), ~exists().where(VisitAssignment.beneficiary_id == Beneficiary.id)
+            ),
+        )
+    )
+    moved = select(Beneficiary.commune_id).where(Beneficiary.id == VisitAssignment.beneficiary_id).scalar_subquery()
+    session.execute(
+        update(VisitAssignment)
+        .where(
+            VisitAssignment.commune_id != moved,
+            VisitAssignment.beneficiary_id.in_(select(Beneficiary.id).where(Beneficiary.commune_id.in_(scope))),
+        )
+        .values(commune_id=moved, group_id=None, member_id=None)
+        .execution_options(synchronize_session=False)
+    )
     changed = session.execute(
         select(VisitAssignment.beneficiary_id, Beneficiary.address)
         .join(Beneficiary, Beneficiary.id == VisitAssignment.beneficiary_id)
-        .where(Beneficiary.commune_id.in_(scope),
-               or_(VisitAssignment.address_seen.is_distinct_from(Beneficiary.address),
-                   and_(VisitAssignment.address_seen.is_(None), VisitAssignment.street_key == "",
-                        Beneficiary.address.is_(None))))).all()
+        .where(
+            Beneficiary.commune_id.in_(scope),
+            or_(
+                VisitAssignment.address_seen.is_distinct_from(Beneficiary.address),
+                and_(
+                    VisitAssignment.address_seen.is_(None),
+                    VisitAssignment.street_key == "",
+                    Beneficiary.address.is_(None),
+                ),
+            ),
+        )
+    ).all()
     params = []
     for bid, address in changed:
         parts = parse_address(address)
-        params.append({"b_id": bid, "street": parts.street, "street_key": parts.street_key, "lane_no": parts.lane,
-                       "alley_no": parts.alley, "house_no": parts.house, "house_suffix": parts.house_suffix,
-                       "address_seen": address if address is not None else ""})
+        params.append(
+            {
+                "b_id": bid,
+                "street": parts.street,
+                "street_key": parts.street_key,
+                "lane_no": parts.lane,
+                "alley_no": parts.alley,
+                "house_no": parts.house,
+                "house_suffix": parts.house_suffix,
+                "address_seen": address if address is not None else "",
+            }
+        )
     if params:
-        stmt = (update(VisitAssignment.__table__)
-                .where(VisitAssignment.__table__.c.beneficiary_id == bindparam("b_id"))
-                .values(street=bindparam("street"), street_key=bindparam("street_key"),
-                        lane_no=bindparam("lane_no"), alley_no=bindparam("alley_no"),
-                        house_no=bindparam("house_no"), house_suffix=bindparam("house_suffix"),
-                        address_seen=bindparam("address_seen")))
+        stmt = (
+            update(VisitAssignment.__table__)
+            .where(VisitAssignment.__table__.c.beneficiary_id == bindparam("b_id"))
+            .values(
+                street=bindparam("street"),
+                street_key=bindparam("street_key"),
+                lane_no=bindparam("lane_no"),
+                alley_no=bindparam("alley_no"),
+                house_no=bindparam("house_no"),
+                house_suffix=bindparam("house_suffix"),
+                address_seen=bindparam("address_seen"),
+            )
+        )
         session.connection().execute(stmt, params)
     session.flush()
     return len(params)
 
 
-ADDRESS_ORDER = (VisitAssignment.street_key, VisitAssignment.lane_no, VisitAssignment.alley_no,
-                 VisitAssignment.house_no, VisitAssignment.house_suffix, Beneficiary.sort_key, Beneficiary.id)
+ADDRESS_ORDER = (
+    VisitAssignment.street_key,
+    VisitAssignment.lane_no,
+    VisitAssignment.alley_no,
+    VisitAssignment.house_no,
+    VisitAssignment.house_suffix,
+    Beneficiary.sort_key,
+    Beneficiary.id,
+)
 
 
 def not_visited(person=Beneficiary):
@@ -174,13 +250,24 @@ def not_visited(person=Beneficiary):
     return and_(person.ended_at.is_(None), ~exists().where(Visit.beneficiary_id == person.id))
 
 
-def visit_list_query(commune_id: int, *, group_id: int | None = None, member_id: int | None = None,
-                     unassigned: bool = False, match_status: str | None = None, category: str | None = None,
-                     case_type: int | None = None, search: str | None = None, not_visited_only: bool = False):
+def visit_list_query(
+    commune_id: int,
+    *,
+    group_id: int | None = None,
+    member_id: int | None = None,
+    unassigned: bool = False,
+    match_status: str | None = None,
+    category: str | None = None,
+    case_type: int | None = None,
+    search: str | None = None,
+    not_visited_only: bool = False,
+):
     """SELECT (Beneficiary, VisitAssignment) of a commune's visit list, in address order, filtered."""
-    q = (select(Beneficiary, VisitAssignment)
-         .join(VisitAssignment, VisitAssignment.beneficiary_id == Beneficiary.id)
-         .where(Beneficiary.commune_id == commune_id))
+    q = (
+        select(Beneficiary, VisitAssignment)
+        .join(VisitAssignment, VisitAssignment.beneficiary_id == Beneficiary.id)
+        .where(Beneficiary.commune_id == commune_id)
+    )
     if group_id:
         q = q.where(VisitAssignment.group_id == group_id)
     if member_id:
@@ -199,8 +286,13 @@ def visit_list_query(commune_id: int, *, group_id: int | None = None, member_id:
         from app.services.registry.normalize import search_key
 
         key = search_key(search)  # tones and case ignored, as the stored keys
-        q = q.where(or_(Beneficiary.search_key.contains(key, autoescape=True),
-                        Beneficiary.address_key.contains(key, autoescape=True), Beneficiary.cccd == search.strip()))
+        q = q.where(
+            or_(
+                Beneficiary.search_key.contains(key, autoescape=True),
+                Beneficiary.address_key.contains(key, autoescape=True),
+                Beneficiary.cccd == search.strip(),
+            )
+        )
     return q.order_by(*ADDRESS_ORDER)
 
 
@@ -220,13 +312,26 @@ def visit_list_page(session: Session, commune_id: int, filters: dict, page: int,
     found = session.execute(query.limit(page_size).offset((page - 1) * page_size)).all()
     latest = latest_visits(session, [b.id for b, _a in found])
     groups = groups_of(session, commune_id)
-    return {"rows": [((page - 1) * page_size + i, b, a, latest.get(b.id)) for i, (b, a) in enumerate(found, 1)],
-            "total": total, "page": page, "pages": pages, "groups": groups,
-            "members": [m for group in groups for m in group.members]}
+    return {
+        "rows": [((page - 1) * page_size + i, b, a, latest.get(b.id)) for i, (b, a) in enumerate(found, 1)],
+        "total": total,
+        "page": page,
+        "pages": pages,
+        "groups": groups,
+        "members": [m for group in groups for m in group.members],
+    }
 
 
-def assign(session: Session, commune_id: int, beneficiary_ids: Iterable[int] | None, *, group_id: int | None,
-           member_id: int | None, user_id: int | None, filters: dict | None = None) -> int:
+def assign(
+    session: Session,
+    commune_id: int,
+    beneficiary_ids: Iterable[int] | None,
+    *,
+    group_id: int | None,
+    member_id: int | None,
+    user_id: int | None,
+    filters: dict | None = None,
+) -> int:
     """Assign people of a commune (the given ids, or everyone matching ``filters``) to a group and
     optionally one member; group None clears the assignment. Returns the number of people."""
     require_scope(session, user_id, commune_id)
@@ -244,10 +349,11 @@ def assign(session: Session, commune_id: int, beneficiary_ids: Iterable[int] | N
         ids = [int(i) for i in beneficiary_ids]
         ids_q = select(Beneficiary.id).where(Beneficiary.id.in_(ids), Beneficiary.commune_id == commune_id)
     result = session.execute(
-        update(VisitAssignment).where(VisitAssignment.beneficiary_id.in_(ids_q),
-                                      VisitAssignment.commune_id == commune_id)
+        update(VisitAssignment)
+        .where(VisitAssignment.beneficiary_id.in_(ids_q), VisitAssignment.commune_id == commune_id)
         .values(group_id=group_id, member_id=member_id, assigned_by_id=user_id, assigned_at=utc_now())
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     session.expire_all()
     return result.rowcount or 0
 
@@ -257,7 +363,7 @@ def next_to_visit(session: Session, commune_id: int, after_id: int, *, group_id:
     rows = [(b.id, b.case_type) for b, _a in session.execute(visit_list_query(commune_id, group_id=group_id))]
     order = [bid for bid, _ct in rows]
     pos = order.index(after_id) if after_id in order else -1
-    for bid, ct in rows[pos + 1:] + rows[:max(pos, 0)]:
+    for bid, ct in rows[pos + 1 :] + rows[: max(pos, 0)]:
         if ct in (None, 5) and bid != after_id:
             return bid
     return None
@@ -265,32 +371,64 @@ def next_to_visit(session: Session, commune_id: int, after_id: int, *, group_id:
 
 # --- the visit sheet ------------------------------------------------------------------
 
+
 def sheet_people(session: Session, group: WorkGroup, *, unmask: bool = False) -> list[dict]:
     """People of a group's round in address order, with what the sheet prints about them."""
     rows = session.execute(visit_list_query(group.commune_id, group_id=group.id)).all()
     ids = [b.id for b, _a in rows]
     cats: dict[int, list[str]] = {}
-    for bid, cat in session.execute(select(Enrolment.beneficiary_id, Enrolment.category)
-                                    .where(Enrolment.beneficiary_id.in_(ids)).order_by(Enrolment.category)):
+    for bid, cat in session.execute(
+        select(Enrolment.beneficiary_id, Enrolment.category)
+        .where(Enrolment.beneficiary_id.in_(ids))
+        .order_by(Enrolment.category)
+    ):
         cats.setdefault(bid, []).append(cat)
     latest = latest_visits(session, ids)
     out = []
     for i, (b, a) in enumerate(rows, 1):
         v = latest.get(b.id)
-        out.append({"no": i, "id": b.id, "full_name": b.full_name, "birth": b.birth,
-                    "sex": b.sex or "", "cccd": b.cccd if unmask else mask_cccd(b.cccd),
-                    "address": b.address or "", "street": a.street, "categories": ", ".join(cats.get(b.id, [])),
-                    "member": a.member.display_name if a.member is not None else "",
-                    "last_visit": v.visit_date if v is not None else None, "case_type": b.case_type})
+        out.append(
+            {
+                "no": i,
+                "id": b.id,
+                "full_name": b.full_name,
+                "birth": b.birth,
+                "sex": b.sex or "",
+                "cccd": b.cccd if unmask else mask_cccd(b.cccd),
+                "address": b.address or "",
+                "street": a.street,
+                "categories": ", ".join(cats.get(b.id, [])),
+                "member": a.member.display_name if a.member is not None else "",
+                "last_visit": v.visit_date if v is not None else None,
+                "case_type": b.case_type,
+            }
+        )
     return out
 
 
-SHEET_COLUMNS = ("has_account", "account_bank", "account_number", "wants_account_payment", "opening_bank",
-                 "decline_reason", "can_transact_alone", "vulnerabilities", "support")
+SHEET_COLUMNS = (
+    "has_account",
+    "account_bank",
+    "account_number",
+    "wants_account_payment",
+    "opening_bank",
+    "decline_reason",
+    "can_transact_alone",
+    "vulnerabilities",
+    "support",
+)
 
 
-def write_visit_sheet(session: Session, group: WorkGroup, out: BinaryIO, translate: Callable[[str], str], *,
-                      definition: dict, today: dt.date | None = None, unmask: bool = False) -> int:
+def write_visit_sheet(
+    session: Session,
+    group: WorkGroup,
+    out: BinaryIO,
+    translate: Callable[[str], str],
+    *,
+    definition: dict,
+    today: dt.date | None = None,
+    unmask: bool = False,
+) -> int:
     """The visit sheet of a group as .xlsx (A4 landscape): who to visit in address order, blank answer boxes
     (headed by the questionnaire's own labels) and a signature box for the citizen. Returns the rows."""
     t = translate
@@ -313,18 +451,31 @@ def write_visit_sheet(session: Session, group: WorkGroup, out: BinaryIO, transla
     append_row(ws, [t(N_("Printed on")) + ":", format_date(today)])
     append_row(ws, [t(N_("Questionnaire")) + ":", definition.get("title", "")])
     append_row(ws)
-    headers = [t(N_("No.")), t(N_("Full name")), t(N_("Date of birth")), t(N_("CCCD")), t(N_("Address")),
-               t(N_("Categories")), t(N_("Member"))] + [
-        questions[k]["label"] if k in questions else k for k in SHEET_COLUMNS] + [
-        t(N_("Visit date")), t(N_("Citizen's signature"))]
+    headers = (
+        [
+            t(N_("No.")),
+            t(N_("Full name")),
+            t(N_("Date of birth")),
+            t(N_("CCCD")),
+            t(N_("Address")),
+            t(N_("Categories")),
+            t(N_("Member")),
+        ]
+        + [questions[k]["label"] if k in questions else k for k in SHEET_COLUMNS]
+        + [t(N_("Visit date")), t(N_("Citizen's signature"))]
+    )
     append_row(ws, headers)
     header_row = ws.max_row
     for c in ws[header_row]:
         c.font, c.border, c.alignment = bold, border, wrap
         c.fill = PatternFill("solid", fgColor="DDEBF7")
     for p in people:
-        append_row(ws, [p["no"], p["full_name"], p["birth"], p["cccd"], p["address"], p["categories"], p["member"]]
-                   + [""] * len(SHEET_COLUMNS) + ["", ""])
+        append_row(
+            ws,
+            [p["no"], p["full_name"], p["birth"], p["cccd"], p["address"], p["categories"], p["member"]]
+            + [""] * len(SHEET_COLUMNS)
+            + ["", ""],
+        )
         ws.row_dimensions[ws.max_row].height = 42
         for c in ws[ws.max_row]:
             c.border, c.alignment = border, wrap
