@@ -14,12 +14,13 @@ from werkzeug.exceptions import BadRequest, Forbidden
 from app.extensions import db
 from app.models import Campaign
 from app.security.roles import VIEW_METHODS
-from app.security.scope import InScopeOr404, check_current, current_scope_ids, current_unit, unit_in_scope
+from app.security.scope import InScopeOr404, check_current, current_unit, unit_in_scope
 from app.services.messages import N_, FieldError, Problem
 from app.services.registry.normalize import parse_date
 from app.services.visits import campaigns
 from app.views.landing import LandOnNewRowMixin
 from app.views.params import id_arg, int_arg
+from app.views.unit_field import GroupedUnitField
 from app.views.visit_common import has, unit_param
 
 
@@ -28,10 +29,6 @@ def _visible_campaign_ids():
     unit = current_unit()
     ids = [c.id for c in campaigns.visible_campaigns(db.session, unit)] if unit is not None else []
     return ids or [-1]
-
-
-def _units_in_scope():
-    return current_scope_ids()
 
 
 class CampaignView(LandOnNewRowMixin, InScopeOr404, ModelView):
@@ -49,7 +46,8 @@ class CampaignView(LandOnNewRowMixin, InScopeOr404, ModelView):
     base_order = ("year", "desc")
     label_columns = {"name": _l("Name"), "year": _l("Year"), "unit": _l("Unit"), "active": _l("Active")}
     description_columns = {"year": _l("The default deadlines are 9.1, 10.1, 15.1, 15.1 and 16.1 of this year")}
-    add_form_query_rel_fields = edit_form_query_rel_fields = {"unit": [["id", FilterInFunction, _units_in_scope]]}
+    # The units of the user's scope, grouped by kind, with a text filter above the select.
+    add_form_extra_fields = edit_form_extra_fields = {"unit": GroupedUnitField(_l("Unit"))}
 
     def pre_add(self, item):
         check_current(item.unit.id if item.unit is not None else item.unit_id)

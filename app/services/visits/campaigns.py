@@ -34,7 +34,7 @@ from app.models import (
 from app.services.formatting import local_today
 from app.services.messages import N_, FieldError, Problem
 from app.services.payout.accounts import has_verified_account
-from app.services.reference import FIXTURES, commune_clause, is_commune, kind_below, units_below
+from app.services.reference import FIXTURES, commune_clause, is_commune, kind_below, unit_kind, units_below
 from app.services.registry.normalize import clean_text
 from app.services.scope import contains, contains_clause, lineage_ids, subtree_ids
 from app.services.visits.workgroups import not_visited, require_scope
@@ -261,3 +261,15 @@ def delete_campaign(session: Session, campaign: Campaign, *, user_id: int | None
     session.execute(delete(CampaignStepDone).where(CampaignStepDone.campaign_id == campaign.id))
     session.delete(campaign)
     session.flush()
+
+
+def unit_choices(session: Session, unit: AdminUnit | None) -> list[tuple[str, list[AdminUnit]]]:
+    """The units a user of ``unit`` may run a campaign for (``unit`` and the units below it), grouped by kind
+    ("city", "district", "commune") from the top of the scheme down, by code within a kind; none without a unit."""
+    groups: dict[str, list[AdminUnit]] = {}
+    rows = session.scalars(
+        select(AdminUnit).where(AdminUnit.id.in_(subtree_ids(unit))).order_by(AdminUnit.level, AdminUnit.code)
+    )
+    for row in rows:
+        groups.setdefault(unit_kind(row), []).append(row)
+    return list(groups.items())
