@@ -355,3 +355,15 @@ def api_token(scheme_app):
         return {"Authorization": f"Bearer {response.json['access_token']}"}
 
     return make
+
+
+def assert_vietnamese_file_input(html: str, field_id: str = "file") -> None:
+    """The page's file input is the app's Vietnamese widget (a button "Chọn tệp" and the chosen file's name), not
+    the browser's own control, whose "Choose file / No file chosen" follows the browser's language."""
+    widget = html.split("data-file-input", 1)[1].split("</span>\n</span>", 1)[0]
+    assert re.search(
+        rf'<input[^>]*\bid="{field_id}"[^>]*type="file"|<input[^>]*type="file"[^>]*\bid="{field_id}"', widget
+    )
+    assert re.search(rf'<label for="{field_id}"[^>]*>.*Chọn tệp</label>', widget)
+    assert "Chưa chọn tệp" in widget
+    assert "Choose file" not in html and "No file chosen" not in html

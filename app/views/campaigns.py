@@ -10,6 +10,7 @@ from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import BadRequest, Forbidden
+from wtforms.validators import DataRequired
 
 from app.extensions import db
 from app.models import Campaign
@@ -47,7 +48,7 @@ class CampaignView(LandOnNewRowMixin, InScopeOr404, ModelView):
     label_columns = {"name": _l("Name"), "year": _l("Year"), "unit": _l("Unit"), "active": _l("Active")}
     description_columns = {"year": _l("The default deadlines are 9.1, 10.1, 15.1, 15.1 and 16.1 of this year")}
     # The units of the user's scope, grouped by kind, with a text filter above the select.
-    add_form_extra_fields = edit_form_extra_fields = {"unit": GroupedUnitField(_l("Unit"))}
+    add_form_extra_fields = edit_form_extra_fields = {"unit": GroupedUnitField(_l("Unit"), [DataRequired()])}
 
     def pre_add(self, item):
         check_current(item.unit.id if item.unit is not None else item.unit_id)

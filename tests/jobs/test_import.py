@@ -470,11 +470,12 @@ def test_api_upload_status_apply_report(app, api_token, run_jobs):
 
 
 def test_ui_upload_preview_confirm(app, client_for, run_jobs):
-    from tests.conftest import csrf_from
+    from tests.conftest import assert_vietnamese_file_input, csrf_from
 
     client = client_for("phong.001")
     page = client.get("/importbatchview/upload/").get_data(as_text=True)
     assert "Nhập danh sách" in page or "Tải" in page
+    assert_vietnamese_file_input(page)
     token = csrf_from(page)
     from app.extensions import db
     from app.services.reference import find_unit

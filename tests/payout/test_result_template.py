@@ -8,7 +8,7 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from tests.conftest import page_token
+from tests.conftest import assert_vietnamese_file_input, page_token
 from tests.payout.conftest import _lines, build_locked_period, unit
 
 AN, BINH, CUONG, EM = "Nguyễn Văn An", "Lê Thị Bình", "Phạm Văn Cường", "Đỗ Văn Em"
@@ -41,6 +41,7 @@ def test_the_template_has_every_result_column_and_is_read_as_it_is(app, client_f
     columns = page.split('id="result-columns"', 1)[1].split("</details>", 1)[0]
     assert all(f'data-column="{key}"' in columns for key in RESULT_ALIASES)
     assert "Mã giao dịch" in columns and "Số tiền thực nhận" in columns
+    assert_vietnamese_file_input(page.split('id="results-form"', 1)[1])
     wb = _template(phong, pid)
     results, guide = wb.worksheets
     header = [c.value for c in results[1]]

@@ -10,7 +10,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import select
 
-from tests.conftest import page_token
+from tests.conftest import assert_vietnamese_file_input, page_token
 from tests.factories import unit, user_id
 
 
@@ -378,6 +378,7 @@ def test_account_list_import_job(app, client_for, make_person, tmp_path, run_job
         ],
     )
     client = client_for("congan.00004")
+    assert_vietnamese_file_input(client.get("/accountimportview/upload/").get_data(as_text=True))
     with open(path, "rb") as fh:
         response = client.post(
             "/accountimportview/upload/",
