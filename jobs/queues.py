@@ -157,8 +157,7 @@ def job_progress(job_id: str, config=None) -> dict:
 
 
 def _job_row(job: Job, status: str) -> dict:
-    result = job.latest_result() if status == "failed" else None
-    exc = (result.exc_string if result is not None else None) or ""
+    # A failed job's traceback stays in the worker's log: people see the problem its state row recorded.
     return {
         "id": job.id,
         "func": job.func_name,
@@ -167,7 +166,6 @@ def _job_row(job: Job, status: str) -> dict:
         "enqueued_at": job.enqueued_at,
         "started_at": job.started_at,
         "ended_at": job.ended_at,
-        "error": exc.strip().splitlines()[-1] if exc.strip() else "",
     }
 
 

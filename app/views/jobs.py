@@ -9,7 +9,10 @@ from flask import abort, flash, redirect, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import gettext
 
+from app.extensions import db
 from app.security.access import is_admin
+from app.services.job_state import UNEXPECTED
+from app.views.batch_common import failure_text
 
 
 class JobsView(BaseView):
@@ -28,7 +31,10 @@ class JobsView(BaseView):
 
         data = overview()
         for job in data["failed"]:
-            job["retryable"] = kind_of(job["func"]) is not None and len(job["args"]) == 1
+            kind = kind_of(job["func"])
+            job["retryable"] = kind is not None and len(job["args"]) == 1
+            row = db.session.get(kind.row_model(), job["args"][0]) if job["retryable"] and kind.model else None
+            job["error"] = (failure_text(row) if row is not None else None) or gettext(UNEXPECTED)
         return self.render_template("jobs.html", data=data)
 
     @expose("/retry/<job_id>", methods=["POST"])
