@@ -1,4 +1,4 @@
-"""Every role of the 2024 scheme crawls its menu in a real browser, and a few records one link further (show,
+"""Every role of both schemes crawls its menu in a real browser, and a few records one link further (show,
 edit, review, detail pages): no server error, no English, no raw None/True/False or code, no ISO date or UTC
 time, and every page loads within 2 s (the slow pages are named in the failure). Also writes the README's
 screenshots (docs/screenshots/); every page's status and load time go to test-artifacts/e2e/crawl.tsv."""
@@ -124,9 +124,14 @@ class Crawl:
         return len(self.seen)
 
 
-def test_every_role_crawls_its_menu_and_records(app, as_user, demo_data):  # noqa: F811
+# The roles of the 2025 scheme (the city department, a leader, the commune social-affairs officer, commune police,
+# admin) on the 2025 demo (``asxh seed-demo`` with UNIT_SCHEME=2025: people, visits, accounts, a payout period).
+ROLES_2025 = ("admin", "so", "lanhdao", "xa.00004", "congan.00004")
+
+
+def _crawl_every_role(as_user, roles) -> None:
     errors, texts, slow, visited, timings = [], {}, {}, {}, []
-    for username in ROLES:
+    for username in roles:
         crawl = Crawl(as_user(username))
         visited[username] = crawl.run()
         timings += [f"{username}\t{status}\t{took:.2f}\t{url}" for url, status, took in crawl.timings]
@@ -135,11 +140,30 @@ def test_every_role_crawls_its_menu_and_records(app, as_user, demo_data):  # noq
         slow.update({f"{username} {u}": took for u, took in crawl.slow.items()})
         crawl.s.close()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / "crawl.tsv").write_text("user\tstatus\tseconds\turl\n" + "\n".join(timings) + "\n")
+    name = "crawl.tsv" if roles == ROLES else "crawl-2025.tsv"
+    (ARTIFACTS / name).write_text("user\tstatus\tseconds\turl\n" + "\n".join(timings) + "\n")
     assert all(count >= 5 for count in visited.values()), visited
     report = errors + [f"{u}: {found}" for u, found in texts.items()]
     report += [f"slow (> {SLOW_SECONDS} s): {u} {took} s" for u, took in sorted(slow.items(), key=lambda x: -x[1])]
     assert not report, "\n".join(report)
+
+
+def test_every_role_crawls_its_menu_and_records(app, as_user, demo_data):  # noqa: F811
+    _crawl_every_role(as_user, ROLES)
+
+
+@pytest.fixture()
+def demo_data_2025(scheme_app):
+    """The 2025 demo's people, visits, accounts and payout (``asxh seed-demo``), removed after the test."""
+    result = scheme_app.test_cli_runner().invoke(
+        args=["asxh", "seed-demo", "--citizens", "1500", "--beneficiaries", "150"], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("unit_scheme", ["2025"], indirect=True)
+def test_every_role_of_the_2025_scheme_crawls_its_menu_and_records(scheme_app, as_user, unit_scheme, demo_data_2025):
+    _crawl_every_role(as_user, ROLES_2025)
 
 
 def test_readme_screenshots(app, as_user, demo_data):  # noqa: F811
