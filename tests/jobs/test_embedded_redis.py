@@ -29,7 +29,7 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _gone(pid: int, within: float = 30) -> bool:
+def _gone(pid: int, within: float = 90) -> bool:
     """Whether ``pid`` ends before ``within`` seconds (waiting for an event, not measuring a duration)."""
     deadline = time.monotonic() + within
     while _alive(pid) and time.monotonic() < deadline:
