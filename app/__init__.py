@@ -25,9 +25,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     flask_app = Flask(__name__)
     flask_app.config.update(load_config(overrides))
     flask_app.config["FAB_PASSWORD_COMPLEXITY_VALIDATOR"] = password_policy
+    from app.services.payout import holds
     from app.services.registry import sheets
 
     sheets.configure(sheets.limits_from_config(flask_app.config))  # every import reads through these limits
+    holds.configure(flask_app.config)  # the payout holds' settings (PAYOUT_*)
 
     db.init_app(flask_app)
     from app.security.audit import init_audit

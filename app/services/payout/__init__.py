@@ -4,6 +4,7 @@ accounts.py        payment accounts under four-eyes control (enter, verify, the 
 account_import.py  bulk entry of accounts from the banks' lists
 rules.py           base levels and stackable categories (reference data)
 periods.py         a period's life: create, scope, lock with a checksum, hand over, close
+holds.py           why a line is held: the one ordered list of hold sources the sync applies
 sync.py            the set-based sync of the payout list, holds and what was left out
 exports.py         the hand-over files: the payout list per paying unit (.xlsx), one CSV per bank
 reconciliation.py  the bank's results (validated whole), payments in hand, totals, the follow-up list, carrying
@@ -80,10 +81,10 @@ from app.services.payout.rules import (  # noqa: F401
     load_payout_rules,
     stackable_categories,
 )
+from app.services.payout.holds import HOLD_SOURCES, MATCH_HOLDS  # noqa: F401
 from app.services.payout.sync import (  # noqa: F401
     LEFT_OUT_LISTED,
     LEFT_OUT_REASONS,
-    MATCH_HOLDS,
     SNAPSHOT_COLS,
     request_sync,
     run_summary,

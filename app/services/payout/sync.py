@@ -37,6 +37,7 @@ from app.services import audit
 from app.services.formatting import utc_now
 from app.services.messages import N_
 from app.services.payout.accounts import verified_sql
+from app.services.payout.holds import SETTINGS, HoldContext, hold_reason_sql
 from app.services.payout.periods import (
     ACTIVE_LINE_SQL,
     LOCKED_MSG,
@@ -54,16 +55,6 @@ from app.services.visits.latest import latest_visit_sql
 Progress = Callable[..., None]
 
 
-#: Matching status → hold reason: only a confirmed identity ("matched") is paid.
-MATCH_HOLDS = {
-    "deceased": "deceased",
-    "moved": "moved",
-    "mismatch": "mismatch",
-    "pending": "not_matched",
-    "needs_review": "needs_review",
-    "possible_duplicate": "possible_duplicate",
-    "not_found": "not_found",
-}
 #: Why the sync left an enrolment out of a period.
 LEFT_OUT_REASONS = {"already_in_period": N_("Already in payout period %(period)s for the same month")}
 LEFT_OUT_LISTED = 200
@@ -159,11 +150,9 @@ def sync_payout_list(
     stack = sorted(stackable_categories(session))
     in_scope, scope_params = subtree_sql(target)
     params: dict[str, Any] = {"pid": period.id, "run": rid, **scope_params, "month": benefit_month(period.period_date)}
-    match_hold = (
-        "CASE b.match_status "
-        + " ".join(f"WHEN '{status}' THEN '{reason}'" for status, reason in MATCH_HOLDS.items())
-        + " END"
-    )
+    hold_ctx = HoldContext(period.id, period.period_date, dialect, settings=dict(SETTINGS))
+    hold_reason = hold_reason_sql(hold_ctx)
+    params.update(hold_ctx.params)
     base_case = (
         "CASE e.category " + " ".join(f"WHEN :cat_{i} THEN :bl_{i}" for i, _c in enumerate(levels)) + " END"
         if levels
@@ -245,9 +234,7 @@ def sync_payout_list(
         ), src AS (
             SELECT p.enrolment_id, p.commune_id, p.category, COALESCE(p.amount, 0) AS amount, p.seq,
                    b.id AS beneficiary_id, b.full_name, b.cccd, b.date_of_birth, b.birth_year, b.case_type,
-                   COALESCE(NULLIF(b.hold_reason, ''), {match_hold},
-                            CASE WHEN b.cccd IS NULL OR b.cccd = '' THEN 'no_cccd' END,
-                            CASE WHEN p.amount IS NULL OR p.amount <= 0 THEN 'no_amount' END) AS hold_reason,
+                   {hold_reason} AS hold_reason,
                    pa.id AS account_id, pa.bank_bin, bk.short_name AS bank_name, pa.account_number, pa.holder_ascii,
                    {proxy_name} AS proxy_name, {proxy_cccd} AS proxy_cccd,
                    CASE WHEN b.payment_method = 'proxy' OR (b.case_type = 4 AND {proxy_name} IS NOT NULL)

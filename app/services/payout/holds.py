@@ -1,0 +1,78 @@
+"""Why the sync holds a line: one ordered list of hold sources, the first that applies gives the reason.
+
+Each source is an SQL expression evaluated inside the sync's ``INSERT … SELECT`` over these aliases:
+
+- ``b``  the beneficiary row;
+- ``p``  the chosen enrolment (``enrolment_id``, ``beneficiary_id``, ``commune_id``, ``category``, ``amount``);
+- ``pa`` the person's verified payment account (all columns NULL when there is none).
+
+A source yields a hold reason (a key of ``app.models.payout.HOLD_REASON_LABELS``) or NULL. Its parameters
+are bound by the sync; a source needing settings reads them from ``HoldContext``. Add a hold here (and its
+label in the model), never in the sync's statement: the sync, the summary and the follow-up list read it
+from this one list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Matching status → hold reason: only a confirmed identity ("matched") is paid.
+MATCH_HOLDS = {
+    "deceased": "deceased",
+    "moved": "moved",
+    "mismatch": "mismatch",
+    "pending": "not_matched",
+    "needs_review": "needs_review",
+    "possible_duplicate": "possible_duplicate",
+    "not_found": "not_found",
+}
+
+
+#: The settings hold sources may read (the config's ``PAYOUT_*`` keys; ``configure`` at start-up).
+SETTINGS: dict[str, Any] = {}
+
+
+def configure(config: Mapping[str, Any]) -> None:
+    """Take the ``PAYOUT_*`` settings from the app's config (called by the app factory)."""
+    SETTINGS.update({k: v for k, v in config.items() if k.startswith("PAYOUT_")})
+
+
+@dataclass
+class HoldContext:
+    """What a hold source may know about the sync it runs in: the period, its dialect, the settings."""
+
+    period_id: int
+    period_date: Any
+    dialect: str
+    settings: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)  # bound parameters the sources add (prefix them)
+
+
+HoldSource = Callable[[HoldContext], str]
+
+
+def _person_hold(ctx: HoldContext) -> str:
+    return "NULLIF(b.hold_reason, '')"
+
+
+def _match_hold(ctx: HoldContext) -> str:
+    return "CASE b.match_status " + " ".join(f"WHEN '{s}' THEN '{r}'" for s, r in MATCH_HOLDS.items()) + " END"
+
+
+def _no_cccd(ctx: HoldContext) -> str:
+    return "CASE WHEN b.cccd IS NULL OR b.cccd = '' THEN 'no_cccd' END"
+
+
+def _no_amount(ctx: HoldContext) -> str:
+    return "CASE WHEN p.amount IS NULL OR p.amount <= 0 THEN 'no_amount' END"
+
+
+#: In order of precedence: the person's own hold, identity, CCCD, amount.
+HOLD_SOURCES: list[HoldSource] = [_person_hold, _match_hold, _no_cccd, _no_amount]
+
+
+def hold_reason_sql(ctx: HoldContext) -> str:
+    """The SQL expression of a line's hold reason (NULL: not held), with its parameters in ``ctx.params``."""
+    return "COALESCE(" + ", ".join(source(ctx) for source in HOLD_SOURCES) + ")"
