@@ -24,6 +24,7 @@ from app.services.payout.exports import (  # noqa: F401
     write_bank_file,
     write_payout_list,
 )
+from app.services.payout.holds import HOLD_SOURCES, MATCH_HOLDS  # noqa: F401
 from app.services.payout.measure import (  # noqa: F401
     headline,
     headline_breakdown,
@@ -81,7 +82,6 @@ from app.services.payout.rules import (  # noqa: F401
     load_payout_rules,
     stackable_categories,
 )
-from app.services.payout.holds import HOLD_SOURCES, MATCH_HOLDS  # noqa: F401
 from app.services.payout.sync import (  # noqa: F401
     LEFT_OUT_LISTED,
     LEFT_OUT_REASONS,
