@@ -47,8 +47,17 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check app jobs tests bench config.py run.py translations/i18n.py
 	$(PY) -m mypy
 
+# Every benchmark, one after the other, each on a PostgreSQL database of its own (created and dropped) and
+# writing bench/results/<name>.json. ROWS sizes them (the match benchmark takes 4 citizens per row).
+ROWS ?= 100000
 bench: install
-	$(PY) bench/import_bench.py
+	$(PY) bench/normalize_bench.py --rows $(ROWS)
+	$(PY) bench/synthetic_bench.py --rows $(ROWS)
+	$(PY) bench/match_threshold_bench.py --citizens $$(( $(ROWS) * 2 )) --rows $$(( $(ROWS) / 5 ))
+	$(PY) bench/import_bench.py --rows $(ROWS) --profile
+	$(PY) bench/match_bench.py --rows $(ROWS) --citizens $$(( $(ROWS) * 4 ))
+	$(PY) bench/payout_bench.py --rows $(ROWS)
+	$(PY) bench/web_bench.py --rows $(ROWS)
 
 clean:
 	rm -rf $(VENV) instance

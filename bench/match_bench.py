@@ -1,5 +1,6 @@
 """Matching benchmark: N beneficiaries against M citizens on PostgreSQL (2% without CCCD), through the
-matching service, next to the plain SQL join on CCCD (the floor). Prints figures; asserts nothing.
+matching service, next to the plain SQL join on CCCD (the floor). Prints figures and writes
+bench/results/match.json; asserts nothing. The database is its own (created, then dropped).
 
     .venv/bin/python bench/match_bench.py [--citizens 8500000] [--beneficiaries 1000000]
 """
@@ -9,15 +10,16 @@ from __future__ import annotations
 import argparse
 import time
 
-from _common import fresh_app, peak_mb
+from _common import figure, fresh_app, peak_mb, record
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--citizens", type=int, default=8_500_000)
-    parser.add_argument("--beneficiaries", type=int, default=1_000_000)
+    parser.add_argument("--beneficiaries", "--rows", type=int, default=1_000_000)
+    parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
-    app = fresh_app()
+    app = fresh_app("match", keep=args.keep)
     from sqlalchemy import text
 
     from app.demo import seed as demo
@@ -60,6 +62,21 @@ def main() -> None:
             f"×{took / floor:.1f} floor  peak {peak_mb():.0f} MB"
         )
         print("counts:", {k: v for k, v in counts.items() if v})
+    record(
+        "match",
+        {"citizens": args.citizens, "beneficiaries": args.beneficiaries, "without_cccd": "2%"},
+        [
+            figure(
+                "matching service",
+                took,
+                floor,
+                "plain SQL join on CCCD",
+                target_ratio=5,
+                peak_rss_mb=peak_mb(),
+                counts={k: v for k, v in counts.items() if v},
+            )
+        ],
+    )
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import datetime as dt
 from collections import Counter, defaultdict
 from types import SimpleNamespace
 
-from _common import ROOT
+from _common import ROOT, record
 
 THRESHOLDS = (0, 50, 55, 60, 65, 70, 75, 80, 85, 90, 95, 100)
 
@@ -72,7 +72,7 @@ def population(seed: int, n: int, m: int, districts: int):
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--citizens", type=int, default=200_000)
-    parser.add_argument("--beneficiaries", type=int, default=20_000)
+    parser.add_argument("--beneficiaries", "--rows", type=int, default=20_000)
     parser.add_argument("--districts", type=int, default=2)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
@@ -89,6 +89,7 @@ def main() -> None:
     print(f"{args.citizens:,} synthetic citizens, {len(people):,} list rows, all searched without their CCCD")
     print(f"current threshold: {matching.MIN_CANDIDATE_SCORE}\n")
     print(f"{'threshold':>9} {'precision':>9} {'recall':>7} {'clean':>7} {'not_found':>9} {'proposals':>9}")
+    quality = []
     for t in THRESHOLDS:
         proposals = right = found = clean = none = 0
         for b in people:
@@ -103,6 +104,16 @@ def main() -> None:
             f"{t:>9} {right / max(proposals, 1):>9.3f} {found / len(people):>7.3f} {clean / len(people):>7.3f} "
             f"{none:>9,} {proposals:>9,}"
         )
+        quality.append(
+            {
+                "threshold": t,
+                "precision": round(right / max(proposals, 1), 4),
+                "recall": round(found / len(people), 4),
+                "clean": round(clean / len(people), 4),
+                "not_found": none,
+                "proposals": proposals,
+            }
+        )
     t = matching.MIN_CANDIDATE_SCORE
     print(f"\nrecall by fault at {t}:")
     total, hit = Counter(), Counter()
@@ -116,6 +127,14 @@ def main() -> None:
     print("\nscores of true records / of other records (bins of 5):")
     for lo in sorted(set(wrong) | set(right)):
         print(f"  {lo:>3}-{lo + 4:<3} {right[lo]:>7,} {wrong[lo]:>7,}")
+    # A quality benchmark: no time floor, the figures are precision and recall per threshold.
+    record(
+        "match_threshold",
+        {"citizens": args.citizens, "beneficiaries": args.beneficiaries, "districts": args.districts},
+        [],
+        current_threshold=matching.MIN_CANDIDATE_SCORE,
+        quality=quality,
+    )
 
 
 if __name__ == "__main__":

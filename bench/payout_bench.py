@@ -1,11 +1,13 @@
 """Payout benchmark (a benchmark, not a test): sync a period for N enrolments with verified accounts on
-PostgreSQL, lock it, then export the per-bank transfer files. Prints wall time per step and peak memory.
+PostgreSQL, lock it, then export the per-bank transfer files. Prints wall time per step and peak memory and
+writes bench/results/payout.json.
 
-    createdb -h 127.0.0.1 -U postgres bench_payout
-    PYTHONPATH=. .venv/bin/python bench/payout_bench.py \
-        --url postgresql://postgres@127.0.0.1:5432/bench_payout [--rows 1000000]
+    .venv/bin/python bench/payout_bench.py [--rows 1000000] [--keep]
 
-The database is emptied and filled with synthetic people (labelled so); never point it at real data.
+The benchmark creates its own database (``BENCH_DB_PREFIX`` + "payout", see _common.py), fills it with
+synthetic people (labelled so) and drops it at the end. Floors, measured in the same run: the plain SQL join
+of enrolments and verified accounts written into a table (for the sync), and a ``COPY … TO STDOUT`` of those
+rows (for the export).
 """
 
 from __future__ import annotations
@@ -14,14 +16,13 @@ import argparse
 import datetime as dt
 import os
 import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from _common import create_database, figure, record
+
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 BANKS = ("970436", "970415", "970418", "970405", "999888", "970422", "970407", "971005")
 
@@ -50,14 +51,38 @@ class Timer:
         return _Step()
 
 
-def reset_schema(url: str) -> None:
-    from sqlalchemy import create_engine, text
+def sync_floor(session) -> float:
+    """The join the sync cannot avoid, written into a table: enrolments with a verified account."""
+    from sqlalchemy import text
 
-    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
+    start = time.perf_counter()
+    session.execute(
+        text("""
+        CREATE TABLE bench_floor AS
+        SELECT e.id AS enrolment_id, e.beneficiary_id, e.commune_id, e.category, e.monthly_amount, a.bank_bin,
+               a.account_number, a.holder_name
+        FROM enrolment e JOIN payment_account a ON a.beneficiary_id = e.beneficiary_id AND a.state = 'verified'""")
+    )
+    session.commit()
+    return time.perf_counter() - start
+
+
+def export_floor(session) -> float:
+    """COPY of the floor's rows to nowhere: the least an export of them costs."""
+    from sqlalchemy import text
+
+    raw = session.connection().connection.driver_connection
+    start = time.perf_counter()
+    with (
+        raw.cursor() as cur,
+        cur.copy("COPY (SELECT * FROM bench_floor ORDER BY bank_bin) TO STDOUT (FORMAT csv)") as copy,
+    ):
+        for _chunk in copy:
+            pass
+    elapsed = time.perf_counter() - start
+    session.execute(text("DROP TABLE bench_floor"))
+    session.commit()
+    return elapsed
 
 
 def fill(session, rows: int) -> None:
@@ -109,19 +134,12 @@ def fill(session, rows: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument(
-        "--url", default=os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/bench_payout")
-    )
     ap.add_argument("--rows", type=int, default=1_000_000, help="beneficiaries (enrolments are ~10 %% more)")
-    ap.add_argument("--keep", action="store_true", help="keep the data (default: empty the schema first)")
+    ap.add_argument("--keep", action="store_true", help="keep the database at the end")
     args = ap.parse_args()
-    if not args.url.startswith("postgresql"):
-        sys.exit("The benchmark runs on PostgreSQL (--url postgresql://…)")
-
+    url = create_database("payout", keep=args.keep)
     instance = tempfile.mkdtemp(prefix="asxh-bench-")
-    os.environ.update(ASXH_ENV="test", ASXH_INSTANCE_DIR=instance, DATABASE_URL=args.url)
-    if not args.keep:
-        reset_schema(args.url)
+    os.environ.update(ASXH_ENV="test", ASXH_INSTANCE_DIR=instance, DATABASE_URL=url)
 
     from flask_migrate import upgrade
     from sqlalchemy import func, select
@@ -137,15 +155,17 @@ def main() -> None:
     print(f"payout benchmark: {args.rows:,} synthetic beneficiaries (SYNTHETIC DATA, not real people)")
     with app.app_context():
         session = db.session
-        if not args.keep:
-            with timer.step("schema + reference data"):
-                upgrade()
-                load_units(session)
-                load_banks(session)
-                payout.load_payout_rules(session)
-                session.commit()
-            with timer.step("generate data (SQL)"):
-                fill(session, args.rows)
+        with timer.step("schema + reference data"):
+            upgrade()
+            load_units(session)
+            load_banks(session)
+            payout.load_payout_rules(session)
+            session.commit()
+        with timer.step("generate data (SQL)"):
+            fill(session, args.rows)
+        floors = {"sync": sync_floor(session)}
+        floors["export"] = export_floor(session)
+        print(f"floors: join into a table {floors['sync']:.2f} s, COPY out {floors['export']:.2f} s")
         enrolments = session.scalar(select(func.count()).select_from(Enrolment))
         print(f"enrolments: {enrolments:,}")
         city = find_unit(session, "01", "2024")
@@ -183,6 +203,31 @@ def main() -> None:
     for step, seconds in timer.rows:
         print(f"{step:<34} {seconds:8.2f}")
     print(f"peak memory (max RSS of this process): {peak_mb():.1f} MB; period status: {status}")
+    steps = dict(timer.rows)
+    record(
+        "payout",
+        {"beneficiaries": args.rows, "enrolments": enrolments, "banks": len(BANKS)},
+        [
+            figure(
+                "sync (first run)", steps["sync (first run)"], floors["sync"], "join enrolments × verified accounts"
+            ),
+            figure(
+                "re-sync (nothing changed)",
+                steps["re-sync (nothing changed)"],
+                floors["sync"],
+                "join enrolments × verified accounts",
+            ),
+            figure(
+                "export per-bank files (all banks)",
+                steps["export per-bank files (all banks)"],
+                floors["export"],
+                "COPY of the same rows to STDOUT",
+                transfers=total_lines,
+            ),
+        ],
+        steps_s={k: round(v, 3) for k, v in steps.items()},
+        period_status=status,
+    )
 
 
 if __name__ == "__main__":
