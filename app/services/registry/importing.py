@@ -248,6 +248,24 @@ _parse_sex = lru_cache(maxsize=256)(nz.parse_sex)
 _clean_short = lru_cache(maxsize=8192)(nz.clean_text)
 
 
+# Names and addresses repeat too ("Nguyễn Văn An", a village's address): clean them and compute their keys
+# once per distinct value. Bounded caches; what they return is what the uncached code computes.
+@lru_cache(maxsize=65536)
+def _name_fields(value) -> tuple[str | None, str | None, str, str]:
+    """full_name, name_key, search_key, sort_key of a name cell."""
+    name = nz.clean_text(value)
+    full_name = name[:150] or None
+    keys = search_keys(full_name, None)
+    return full_name, (nz.name_key(name)[:150] if name else None), keys["search_key"], keys["sort_key"]
+
+
+@lru_cache(maxsize=65536)
+def _address_fields(value) -> tuple[str | None, str | None]:
+    """address, address_key of an address cell."""
+    address = nz.clean_text(value)[:400] or None
+    return address, search_keys(None, address)["address_key"]
+
+
 @dataclass
 class RowContext:
     scheme: str
@@ -270,11 +288,11 @@ def validate_row(values: dict, ctx: RowContext) -> tuple[dict, list[Problem]]:  
     problems = Problems()
     rec: dict = {}
 
-    name = nz.clean_text(values.get("full_name"))
-    if not name:
+    raw_name = values.get("full_name")
+    name_fields = (_name_fields if _hashable(raw_name) or raw_name is None else _name_fields.__wrapped__)(raw_name)
+    if not name_fields[0]:
         problems.append(Problem("full_name", "name_missing", N_("The full name is missing")))
-    rec["full_name"] = name[:150] or None
-    rec["name_key"] = nz.name_key(name)[:150] if name else None
+    rec["full_name"], rec["name_key"], rec["search_key"], rec["sort_key"] = name_fields
 
     # Sex and birth date, including the two-column "Nam" / "Nữ" layout.
     sex = problems.attempt(_parse_sex, values["sex"]) if _is_mark(values.get("sex")) else None
@@ -315,8 +333,10 @@ def validate_row(values: dict, ctx: RowContext) -> tuple[dict, list[Problem]]:  
         rec["cmnd"] = nz.parse_cmnd(values.get("cmnd"))
     rec.setdefault("cmnd", None)
 
-    rec["address"] = nz.clean_text(values.get("address"))[:400] or None
-    rec.update(search_keys(rec["full_name"], rec["address"]))
+    raw_address = values.get("address")
+    rec["address"], rec["address_key"] = (
+        _address_fields if _hashable(raw_address) or raw_address is None else _address_fields.__wrapped__
+    )(raw_address)
 
     commune_value = values.get("commune")
     if commune_value in (None, "") and ctx.batch_unit.level == commune_level(ctx.batch_unit.scheme):
@@ -597,13 +617,15 @@ def apply_batch(session: Session, batch_id: int, progress: Progress | None = Non
             ),
             params,
         )
-        # A person who moved commune keeps every enrolment in the new commune.
+        # A person who moved commune keeps every enrolment in the new commune (a join, not a subquery per
+        # enrolment; enrolments already in the person's commune are left alone).
         session.execute(
             text(
                 f"""
-            UPDATE enrolment SET commune_id = (SELECT b.commune_id FROM beneficiary b WHERE b.id = enrolment.beneficiary_id)
-            WHERE beneficiary_id IN (SELECT b.id FROM beneficiary b JOIN import_row r ON r.natural_key = b.natural_key
-                                     WHERE r.batch_id = :b AND r.outcome = 'updated' AND b.commune_id IN {in_scope})
+            UPDATE enrolment SET commune_id = b.commune_id
+            FROM beneficiary b JOIN import_row r ON r.natural_key = b.natural_key
+            WHERE b.id = enrolment.beneficiary_id AND enrolment.commune_id <> b.commune_id
+              AND r.batch_id = :b AND r.outcome = 'updated' AND b.commune_id IN {in_scope}
             """
             ),
             params,
@@ -639,19 +661,22 @@ def _flag_possible_duplicates(session: Session, params: dict) -> None:
     anywhere in the city — is ``possible_duplicate``, with ``duplicate_of_id`` the earliest such person, for a
     police reviewer (matching keeps the flag until the review). Typically the same person once with and once
     without a CCCD. Only the new person is flagged: people outside the unit are never changed."""
-    same = """
-        SELECT min(o.id) FROM beneficiary o
-        WHERE o.id < beneficiary.id AND o.name_key = beneficiary.name_key AND o.birth_year = beneficiary.birth_year
-          AND ((o.commune_id = beneficiary.commune_id
-                AND (o.date_of_birth IS NULL OR beneficiary.date_of_birth IS NULL
-                     OR o.date_of_birth = beneficiary.date_of_birth))
-               OR (o.date_of_birth = beneficiary.date_of_birth
-                   AND o.commune_id IN (SELECT id FROM admin_unit WHERE scheme = :scheme)))"""
+    # One join grouped per new person (hash joins on PostgreSQL) rather than the same correlated subquery
+    # evaluated twice per row; the result is the same: the earliest look-alike, read before this update.
     session.execute(
         text(
-            f"""
-        UPDATE beneficiary SET match_status = 'possible_duplicate', duplicate_of_id = ({same})
-        WHERE source_batch_id = :b AND created_at = :now AND birth_year IS NOT NULL AND ({same}) IS NOT NULL
+            """
+        UPDATE beneficiary SET match_status = 'possible_duplicate', duplicate_of_id = d.first_id
+        FROM (SELECT n.id AS new_id, min(o.id) AS first_id
+              FROM beneficiary n
+              JOIN beneficiary o ON o.name_key = n.name_key AND o.birth_year = n.birth_year AND o.id < n.id
+              WHERE n.source_batch_id = :b AND n.created_at = :now AND n.birth_year IS NOT NULL
+                AND ((o.commune_id = n.commune_id
+                      AND (o.date_of_birth IS NULL OR n.date_of_birth IS NULL OR o.date_of_birth = n.date_of_birth))
+                     OR (o.date_of_birth = n.date_of_birth
+                         AND o.commune_id IN (SELECT id FROM admin_unit WHERE scheme = :scheme)))
+              GROUP BY n.id) AS d
+        WHERE beneficiary.id = d.new_id
         """
         ),
         params,

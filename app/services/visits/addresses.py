@@ -31,9 +31,21 @@ def _fold_char(ch: str) -> str:
     return base.lower() if len(base.lower()) == 1 else ch.lower()[:1] or " "
 
 
+class _FoldTable(dict):
+    """``str.translate`` table filled on first sight of each character: one C-level pass per text instead of
+    a Unicode decomposition per character (a visit list re-parses every address of a unit)."""
+
+    def __missing__(self, code: int) -> str:
+        folded = self[code] = _fold_char(chr(code))
+        return folded
+
+
+_FOLD_TABLE = _FoldTable()
+
+
 def fold(text: str) -> str:
     """Lower-case ASCII letters, one character per input character (positions line up with ``text``)."""
-    return "".join(_fold_char(ch) for ch in text)
+    return text.translate(_FOLD_TABLE)
 
 
 def street_key(street: str) -> str:
