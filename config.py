@@ -146,6 +146,9 @@ def load_config(overrides: dict | None = None) -> dict:
         RQ_QUEUE=_env_str("RQ_QUEUE", "asxh"),
         JOB_TIMEOUT=_env_int("JOB_TIMEOUT", 3600, minimum=10),
         DASHBOARD_CACHE_SECONDS=_env_int("DASHBOARD_CACHE_SECONDS", 0 if env == "test" else 60, minimum=0),
+        # List pages count their rows exactly up to this many, then show the planner's estimate ("about N",
+        # PostgreSQL): an exact count(*) of a city-wide list reads the whole registry on every page. 0: always exact.
+        LIST_EXACT_COUNT_LIMIT=_env_int("LIST_EXACT_COUNT_LIMIT", 10_000, minimum=0),
         MAX_CONTENT_LENGTH=_env_int("MAX_UPLOAD_MB", 200, minimum=1, maximum=2048) * 1024 * 1024,
         # Imported files (app/services/registry/sheets.py SheetLimits): refused with a message beyond these, before
         # the reader unpacks anything (zip bombs) or while streaming rows (huge cells, too many columns).

@@ -49,6 +49,9 @@ def create_app(overrides: dict | None = None) -> Flask:
         from app.views.sorting import restrict_order_columns
 
         restrict_order_columns(appbuilder)  # lists offer to sort only by what SQL can order
+        from app.views.counting import bound_list_counts
+
+        bound_list_counts(appbuilder)  # a list counts its rows exactly up to a limit, estimates above it
 
         from app.views.display import localize_views
 
