@@ -160,6 +160,9 @@ def load_config(overrides: dict | None = None) -> dict:
         IMPORT_MAX_ROWS=_env_int("IMPORT_MAX_ROWS", 500_000, minimum=100, maximum=1_048_576),
         IMPORT_MAX_CELLS=_env_int("IMPORT_MAX_CELLS", 6_000_000, minimum=10_000),
         IMPORT_RAW_MAX_CHARS=_env_int("IMPORT_RAW_MAX_CHARS", 8000, minimum=200),
+        # An .xlsx sheet spanning more cells than this is streamed (openpyxl read-only: flat memory, slower)
+        # instead of read whole by python-calamine (~85 bytes a cell).
+        IMPORT_STREAM_ABOVE_CELLS=_env_int("IMPORT_STREAM_ABOVE_CELLS", 1_000_000, minimum=0),
         # Flask-AppBuilder
         APP_NAME="ASXH — Chi trả an sinh xã hội",
         APP_THEME="",

@@ -78,7 +78,13 @@ def _to_str(value: Any) -> str:
 def clean_text(value: Any) -> str:
     """Text for storage: None -> "", numbers -> str, NFC, legacy TCVN3/VNI converted,
     look-alike Ð/ð -> Đ/đ, odd spaces and invisible characters removed, whitespace collapsed."""
-    s = _to_str(value)
+    return _clean_str(_to_str(value))
+
+
+# The keys of one cell clean the same text several times (name, name key, search key, sort key), and lists
+# repeat names, villages and streets: remember the latest distinct texts (a pure function, bounded cache).
+@lru_cache(maxsize=16384)
+def _clean_str(s: str) -> str:
     if s.isascii():
         return " ".join(s.split())
     if not unicodedata.is_normalized("NFC", s):
@@ -191,6 +197,7 @@ _OTHER_CODE = "99"
 COLLATION_KEY_LENGTH = 400
 
 
+@lru_cache(maxsize=4096)
 def _letter_and_tone(ch: str) -> tuple[str | None, str]:
     """(letter code or None for a character that does not sort, tone digit) of one lower-case character."""
     if ch.isdigit() and ch.isascii():
@@ -212,9 +219,14 @@ def collation_key(text: Any) -> str:
     (any database collation) sorts as Vietnamese does. Case is ignored; punctuation does not sort; words
     are compared one by one (a shorter word first). Layout: two digits per letter or digit ("01" between
     words), "00", then one tone digit per letter."""
+    return _collation_key(clean_text(text))
+
+
+@lru_cache(maxsize=16384)  # family, middle and given names repeat: one key per distinct word group
+def _collation_key(cleaned: str) -> str:
     letters: list[str] = []
     tones: list[str] = []
-    for word in clean_text(text).lower().split():
+    for word in cleaned.lower().split():
         codes = []
         for ch in word:
             code, tone = _letter_and_tone(ch)
