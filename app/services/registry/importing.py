@@ -250,7 +250,7 @@ _clean_short = lru_cache(maxsize=8192)(nz.clean_text)
 
 # Names and addresses repeat too ("Nguyễn Văn An", a village's address): clean them and compute their keys
 # once per distinct value. Bounded caches; what they return is what the uncached code computes.
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def _name_fields(value) -> tuple[str | None, str | None, str, str]:
     """full_name, name_key, search_key, sort_key of a name cell."""
     name = nz.clean_text(value)
@@ -259,7 +259,7 @@ def _name_fields(value) -> tuple[str | None, str | None, str, str]:
     return full_name, (nz.name_key(name)[:150] if name else None), keys["search_key"], keys["sort_key"]
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def _address_fields(value) -> tuple[str | None, str | None]:
     """address, address_key of an address cell."""
     address = nz.clean_text(value)[:400] or None

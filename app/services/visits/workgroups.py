@@ -190,47 +190,45 @@ def sync_visit_list(session: Session, unit: AdminUnit | None) -> int:
         .values(commune_id=moved, group_id=None, member_id=None)
         .execution_options(synchronize_session=False)
     )
-    changed = session.execute(
-        select(VisitAssignment.beneficiary_id, Beneficiary.address)
-        .join(Beneficiary, Beneficiary.id == VisitAssignment.beneficiary_id)
-        .where(
-            Beneficiary.commune_id.in_(scope),
-            or_(
-                VisitAssignment.address_seen.is_distinct_from(Beneficiary.address),
-                and_(
-                    VisitAssignment.address_seen.is_(None),
-                    VisitAssignment.street_key == "",
-                    Beneficiary.address.is_(None),
-                ),
-            ),
-        )
-    ).all()
-    params: list[dict] = []
-    done = 0
-    parsed: dict[str | None, AddressParts] = {}  # addresses repeat (a village, a building): parse each once
-    for bid, address in changed:
-        if len(params) >= _ADDRESS_CHUNK:  # bounded memory for a city-wide list
-            bulk_update(session, VisitAssignment.__table__, params, key="beneficiary_id")
-            done, params = done + len(params), []
-        parts = parsed.get(address)
-        if parts is None:
-            parts = parsed[address] = parse_address(address)
-        params.append(
-            {
-                "beneficiary_id": bid,
-                "street": parts.street,
-                "street_key": parts.street_key,
-                "lane_no": parts.lane,
-                "alley_no": parts.alley,
-                "house_no": parts.house,
-                "house_suffix": parts.house_suffix,
-                "address_seen": address if address is not None else "",
-            }
-        )
-    # One COPY + UPDATE … FROM on PostgreSQL (an UPDATE per person cost most of an import's visit-list step).
-    bulk_update(session, VisitAssignment.__table__, params, key="beneficiary_id")
+    stale = or_(
+        VisitAssignment.address_seen.is_distinct_from(Beneficiary.address),
+        and_(VisitAssignment.address_seen.is_(None), VisitAssignment.street_key == "", Beneficiary.address.is_(None)),
+    )
+    # In chunks by beneficiary id, so memory stays bounded for a city-wide list; each chunk is written back with
+    # one COPY + UPDATE … FROM on PostgreSQL (an UPDATE per person cost most of an import's visit-list step).
+    done = last = 0
+    while True:
+        changed = session.execute(
+            select(VisitAssignment.beneficiary_id, Beneficiary.address)
+            .join(Beneficiary, Beneficiary.id == VisitAssignment.beneficiary_id)
+            .where(Beneficiary.commune_id.in_(scope), stale, VisitAssignment.beneficiary_id > last)
+            .order_by(VisitAssignment.beneficiary_id)
+            .limit(_ADDRESS_CHUNK)
+        ).all()
+        if not changed:
+            break
+        parsed: dict[str | None, AddressParts] = {}  # addresses repeat (a village, a building): parse each once
+        params = []
+        for bid, address in changed:
+            parts = parsed.get(address)
+            if parts is None:
+                parts = parsed[address] = parse_address(address)
+            params.append(
+                {
+                    "beneficiary_id": bid,
+                    "street": parts.street,
+                    "street_key": parts.street_key,
+                    "lane_no": parts.lane,
+                    "alley_no": parts.alley,
+                    "house_no": parts.house,
+                    "house_suffix": parts.house_suffix,
+                    "address_seen": address if address is not None else "",
+                }
+            )
+        bulk_update(session, VisitAssignment.__table__, params, key="beneficiary_id")
+        done, last = done + len(params), changed[-1][0]
     session.flush()
-    return done + len(params)
+    return done
 
 
 ADDRESS_ORDER = (
