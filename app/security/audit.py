@@ -83,10 +83,17 @@ def log_event(
     new=None,
     detail=None,
     commit: bool = True,
+    keep_loaded: bool = False,
 ) -> int:
-    """Append one record for the current user (any action code) and commit the request's session."""
+    """Append one record for the current user (any action code) and commit the request's session.
+
+    ``keep_loaded`` (reads): when the session holds no change of its own, the commit does not expire the rows
+    it has loaded — a list page logs the ids it shows, then renders those rows; expired, each row and its
+    relations would be loaded again with a query of its own (50 queries for a page of 25)."""
     from app.extensions import db
 
+    session = db.session()
+    keep = keep_loaded and commit and not (session.new or session.dirty or session.deleted)
     record_id = audit.record(
         db.session,
         action=action,
@@ -98,7 +105,13 @@ def log_event(
         new=new,
         detail=detail,
     )
-    if commit:
+    if keep:
+        previous, session.expire_on_commit = session.expire_on_commit, False
+        try:
+            session.commit()
+        finally:
+            session.expire_on_commit = previous
+    elif commit:
         db.session.commit()
     return record_id
 
@@ -130,7 +143,15 @@ def log_view(
         if v is not None
     } or None
     return log_event(
-        "view", entity, entity_id, beneficiary_id=beneficiary_id, unit_id=unit_id, new=new, detail=detail, commit=commit
+        "view",
+        entity,
+        entity_id,
+        beneficiary_id=beneficiary_id,
+        unit_id=unit_id,
+        new=new,
+        detail=detail,
+        commit=commit,
+        keep_loaded=True,
     )
 
 

@@ -58,3 +58,31 @@ def test_list_page_shows_about_n_above_the_limit(scheme_app, client_for, world, 
         assert ("khoảng" in payer) is postgres
     finally:
         scheme_app.config["LIST_EXACT_COUNT_LIMIT"] = old
+
+
+@pytest.mark.parametrize("unit_scheme", SCHEMES, indirect=True)
+def test_list_page_queries_do_not_grow_with_its_rows(scheme_app, client_for, world, unit_scheme):
+    """Logging the page's ids commits; the rows already loaded are rendered as loaded, not fetched again one
+    by one with their enrolments."""
+    from sqlalchemy import event
+
+    from app.extensions import db
+
+    with scheme_app.app_context():
+        _people(db.session, world, 30)
+        engine = db.engine
+    client = client_for(world.users["city"])
+    client.get("/beneficiaryview/list/")
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        page = client.get("/beneficiaryview/list/").get_data(as_text=True)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert page.count("Người Thứ") >= 25
+    per_row = [s for s in statements if s.lstrip().upper().startswith(("SELECT ENROLMENT", "SELECT BENEFICIARY"))]
+    assert len(per_row) <= 3, per_row
