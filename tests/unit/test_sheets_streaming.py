@@ -72,3 +72,27 @@ def test_streaming_reader_keeps_merged_two_row_headers_and_limits(tmp_path):
     # The row limit holds while streaming too.
     with pytest.raises(sheets.TooLarge):
         _read(path, dataclasses.replace(STREAM, max_rows=20, max_cells=10**9))
+
+
+def test_streaming_reader_reads_past_a_wrong_dimension(tmp_path):
+    """A sheet whose <dimension> understates its size (some generators write "A1") loses no row."""
+    import zipfile
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["STT", "Họ và tên", "Mã xã"])
+    for i in range(1, 31):
+        ws.append([i, f"Người {i}", "00004"])
+    good = tmp_path / "good.xlsx"
+    wb.save(good)
+    bad = tmp_path / "wrong_dimension.xlsx"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(bad, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b'<dimension ref="A1:C31"', b'<dimension ref="A1:B2"')
+                assert b'<dimension ref="A1:B2"' in data
+            dst.writestr(item, data)
+    _, rows = _read(bad, STREAM)
+    assert [r.values["full_name"] for r in rows] == [f"Người {i}" for i in range(1, 31)]
+    assert rows[-1].row_number == 31

@@ -1187,15 +1187,95 @@ class _StreamingXlsxSource(_Source):
         self._limits = limits
 
     def rows(self) -> Iterator[tuple[int, list[Any]]]:
-        limits = self._limits
-        for i, row in enumerate(self._ws.iter_rows(values_only=True), 1):
-            yield i, _check_row(i, [_streamed_cell(v) for v in row], limits)
+        # openpyxl's own row iterator stops at the sheet's declared dimension (a wrong <dimension> would drop
+        # rows) and parses every inline string through its rich-text objects (~10x the cost of the cell): the
+        # sheet parser is driven here instead, every <row> read, missing rows given as empty ones.
+        ws, wb, limits = self._ws, self._wb, self._limits
+        # Rows padded to the sheet's width as python-calamine pads them (the declared dimension, else the
+        # widest row so far), so the original cells kept for the error report are the same.
+        width = ws.max_column or 0
+        expected = 1
+        with ws._get_source() as src:
+            parser = _FastInlineParser(
+                src,
+                ws._shared_strings,
+                data_only=True,
+                epoch=wb.epoch,
+                date_formats=wb._date_formats,
+                timedelta_formats=wb._timedelta_formats,
+            )
+            for rn, cells in parser.parse():
+                while expected < rn:
+                    yield expected, _check_row(expected, [], limits)
+                    expected += 1
+                values: list[Any] = []
+                for cell in cells:
+                    column = cell["column"]
+                    if column > len(values) + 1:
+                        values.extend([""] * (column - 1 - len(values)))
+                    values.append(_streamed_cell(cell["value"]))
+                width = max(width, len(values))
+                if len(values) < width:
+                    values.extend([""] * (width - len(values)))
+                yield rn, _check_row(rn, values, limits)
+                expected = rn + 1
 
     def merges(self) -> list[_Merge]:
         return self._merges
 
     def close(self) -> None:
         self._wb.close()  # the archive openpyxl keeps open
+
+
+def _fast_inline_parser() -> Any:
+    from openpyxl.worksheet._reader import INLINE_STRING, WorkSheetParser
+    from openpyxl.xml.constants import SHEET_MAIN_NS
+
+    text_tag, run_tag = f"{{{SHEET_MAIN_NS}}}t", f"{{{SHEET_MAIN_NS}}}r"
+
+    class Parser(WorkSheetParser):  # type: ignore[misc]
+        """openpyxl's sheet parser with inline strings read as plain text (what ``Text.content`` gives: the
+        text and the text of each run, not the phonetic guide)."""
+
+        def parse_cell(self, element: Any) -> dict[str, Any]:
+            if element.get("t") != "inlineStr":
+                return dict(super().parse_cell(element))
+            coordinate = element.get("r")
+            if coordinate:
+                row, column = _coordinate(coordinate)
+                self.col_counter = column
+            else:
+                self.col_counter += 1
+                row, column = self.row_counter, self.col_counter
+            child = element.find(INLINE_STRING)
+            value = None
+            if child is not None:
+                value = (child.findtext(text_tag) or "") + "".join(
+                    r.findtext(text_tag) or "" for r in child.findall(run_tag)
+                )
+            return {"row": row, "column": column, "value": value, "data_type": "s", "style_id": 0}
+
+    return Parser
+
+
+def _coordinate(ref: str) -> tuple[int, int]:
+    from openpyxl.utils.cell import coordinate_to_tuple
+
+    return coordinate_to_tuple(ref)  # type: ignore[no-any-return]
+
+
+class _LazyParser:
+    """The parser class, built on first use (openpyxl is imported only for large sheets)."""
+
+    cls: Any = None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.cls is None:
+            self.cls = _fast_inline_parser()
+        return self.cls(*args, **kwargs)
+
+
+_FastInlineParser = _LazyParser()
 
 
 def _streamed_cell(v: Any) -> Any:
