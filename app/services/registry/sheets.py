@@ -428,10 +428,15 @@ def header_key(value: Any) -> str:
     s = s.replace("_x000D_", " ").replace("_x000d_", " ")
     s = unicodedata.normalize("NFC", s)
     s = s.translate(_D_TABLE)
-    s = unicodedata.normalize("NFD", s)
-    s = "".join(ch for ch in s if not unicodedata.combining(ch))
+    if not s.isascii():
+        # one C-level pass drops the combining marks (called on the name cell of every data row)
+        s = unicodedata.normalize("NFD", s).translate(_COMBINING_TABLE)
     s = s.lower()
     return _WS_RE.sub(" ", s).strip()
+
+
+#: Every combining character (what ``unicodedata.combining`` flags; none lies above U+1FFFF) mapped to None.
+_COMBINING_TABLE: dict[int, None] = {cp: None for cp in range(0x300, 0x20000) if unicodedata.combining(chr(cp))}
 
 
 _header_key = header_key  # older name, kept as an alias
