@@ -36,6 +36,10 @@ def _met(f: dict) -> str:
     return "met" if all(checks) else "**not met**"
 
 
+def _num(x: float) -> str:
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
+
+
 def main() -> None:
     print("| benchmark | workload | figure | ours | floor | ratio | peak RSS | target | | load (1 min) |")
     print("|---|---|---|---|---|---|---|---|---|---|")
@@ -46,11 +50,12 @@ def main() -> None:
         workload = ", ".join(f"{k} {v:,}" for k, v in data["workload"].items() if isinstance(v, int))
         for f in data["figures"]:
             unit = f["unit"]
+            ours, floor = _num(f["ours"]), _num(f["floor"])
             rss = f"{f['peak_rss_mb']:.0f} MB" if f.get("peak_rss_mb") is not None else ""
             ratio = f"×{f['ratio']:g}" if f.get("ratio") is not None else ""
             print(
-                f"| {data['benchmark']} | {workload} | {f['what']} | {f['ours']:,.3g} {unit} | "
-                f"{f['floor']:,.3g} {unit} ({f['floor_what']}) | {ratio} | {rss} | {_target(f)} | {_met(f)} | "
+                f"| {data['benchmark']} | {workload} | {f['what']} | {ours} {unit} | "
+                f"{floor} {unit} ({f['floor_what']}) | {ratio} | {rss} | {_target(f)} | {_met(f)} | "
                 f"{load_text} |"
             )
 
