@@ -6,6 +6,7 @@ from app.models.audit import AUDIT_ACTIONS, AuditLog  # noqa: F401
 from app.models.beneficiary import CATEGORY_CODES, MATCH_STATUSES, Beneficiary, Enrolment  # noqa: F401
 from app.models.campaign import Campaign, CampaignStep, CampaignStepDone  # noqa: F401
 from app.models.citizen import CITIZEN_STATUSES, Citizen, MatchRun, PopulationRow  # noqa: F401
+from app.models.duplicate import DuplicatePair, DuplicateRun  # noqa: F401
 from app.models.guards import NEVER_DELETED, HardDeleteRefused, install_guards  # noqa: E402,F401
 from app.models.import_batch import ImportBatch, ImportRow  # noqa: F401
 from app.models.payout import (  # noqa: F401

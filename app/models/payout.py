@@ -40,7 +40,8 @@ HAND_CHANNELS = ("cash", "proxy")
 INACTIVE_RESULTS = ("carried", "cancelled")
 #: Why a line is held: the person's hold (deceased, moved, mismatch), an identity not confirmed by the
 #: matching (not_matched = pending, needs_review, possible_duplicate, not_found), no CCCD, no amount;
-#: duplicate_month: a legacy line cancelled because another period already paid that month.
+#: duplicate_month: a legacy line cancelled because another period already paid that month; duplicate_review /
+#: duplicate_person: the later enrolled person of an open duplicate pair, or of one decided to be the same person.
 HOLD_REASONS = (
     "deceased",
     "moved",
@@ -52,6 +53,8 @@ HOLD_REASONS = (
     "no_cccd",
     "no_amount",
     "duplicate_month",
+    "duplicate_review",
+    "duplicate_person",
 )
 SYNC_STATES = ("queued", "running", "done", "failed")
 PERIOD_STATE_LABELS = {
@@ -82,6 +85,8 @@ HOLD_REASON_LABELS = {
     "no_cccd": N_("No CCCD"),
     "no_amount": N_("No amount"),
     "duplicate_month": N_("Already paid for this month in another payout period"),
+    "duplicate_review": N_("Possible duplicate (same account, phone or person) waiting for a decision"),
+    "duplicate_person": N_("The same person as another record: end the duplicate record"),
 }
 SYNC_STATE_LABELS = {"queued": N_("Waiting"), "running": N_("Running"), "done": N_("Done"), "failed": N_("Failed")}
 

@@ -33,6 +33,14 @@ from app.models.beneficiary import (
     SEXES,
 )
 from app.models.citizen import CITIZEN_STATUS_LABELS, CITIZEN_STATUSES, MATCH_RUN_STATE_LABELS, MATCH_RUN_STATES
+from app.models.duplicate import (
+    DUPLICATE_KIND_LABELS,
+    DUPLICATE_KINDS,
+    DUPLICATE_RUN_STATE_LABELS,
+    DUPLICATE_RUN_STATES,
+    DUPLICATE_STATUS_LABELS,
+    DUPLICATE_STATUSES,
+)
 from app.models.import_batch import BATCH_STATE_LABELS, BATCH_STATES
 from app.models.payout import (
     HOLD_REASON_LABELS,
@@ -74,6 +82,9 @@ CODE_SETS: dict[str, tuple[tuple, dict]] = {
     "severity": (SEVERITIES, SEVERITY_LABELS),
     "bank_kind": (BANK_KINDS, BANK_KIND_LABELS),
     "unit_review_reason": (UNIT_REVIEW_REASONS, UNIT_REVIEW_REASON_LABELS),
+    "duplicate_kind": (DUPLICATE_KINDS, DUPLICATE_KIND_LABELS),
+    "duplicate_status": (DUPLICATE_STATUSES, DUPLICATE_STATUS_LABELS),
+    "duplicate_run_status": (DUPLICATE_RUN_STATES, DUPLICATE_RUN_STATE_LABELS),
 }
 
 

@@ -61,6 +61,16 @@ def _match_hold(ctx: HoldContext) -> str:
     return "CASE b.match_status " + " ".join(f"WHEN '{s}' THEN '{r}'" for s, r in MATCH_HOLDS.items()) + " END"
 
 
+def _duplicate_pair(ctx: HoldContext) -> str:
+    # The later enrolled person of a duplicate pair (app/services/registry/duplicates.py): held while the pair
+    # waits for a decision, and after it was decided to be the same person (until the duplicate record is ended).
+    return (
+        "(SELECT CASE max(CASE dp.status WHEN 'same_person' THEN 2 ELSE 1 END) "
+        "WHEN 2 THEN 'duplicate_person' WHEN 1 THEN 'duplicate_review' END "
+        "FROM duplicate_pair dp WHERE dp.held_id = b.id AND dp.status IN ('open', 'same_person'))"
+    )
+
+
 def _no_cccd(ctx: HoldContext) -> str:
     return "CASE WHEN b.cccd IS NULL OR b.cccd = '' THEN 'no_cccd' END"
 
@@ -69,8 +79,8 @@ def _no_amount(ctx: HoldContext) -> str:
     return "CASE WHEN p.amount IS NULL OR p.amount <= 0 THEN 'no_amount' END"
 
 
-#: In order of precedence: the person's own hold, identity, CCCD, amount.
-HOLD_SOURCES: list[HoldSource] = [_person_hold, _match_hold, _no_cccd, _no_amount]
+#: In order of precedence: the person's own hold, identity, duplicate pairs, CCCD, amount.
+HOLD_SOURCES: list[HoldSource] = [_person_hold, _match_hold, _duplicate_pair, _no_cccd, _no_amount]
 
 
 def hold_reason_sql(ctx: HoldContext) -> str:
