@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jobs.cases import classify_job_id, run_classify
+from jobs.duplicates import find_duplicates_job_id, run_find_duplicates
 from jobs.imports import import_job_id, run_apply, run_import
 from jobs.matching import match_job_id, population_job_id, run_match, run_population_import
 from jobs.payout import account_import_job_id, run_account_import, run_payout_sync, sync_job_id
@@ -104,6 +105,16 @@ KINDS: dict[str, JobKind] = {
             "uploaded",
         ),
         JobKind("match", run_match, "MatchRun", lambda r: match_job_id(r.id), _runs("MatchRun"), RUN_PENDING, "queued"),
+        # Duplicate pairs over the whole registry: one finder at a time (a fixed id whatever the row).
+        JobKind(
+            "find_duplicates",
+            run_find_duplicates,
+            "DuplicateRun",
+            lambda r: find_duplicates_job_id(r.id),
+            _runs("DuplicateRun"),
+            RUN_PENDING,
+            "queued",
+        ),
         # One sync per period and unit at a time, whichever run row asked for it.
         JobKind(
             "payout_sync",

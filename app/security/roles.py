@@ -36,6 +36,7 @@ VIEW_CATEGORIES: dict[str, str] = {
     "Beneficiary": STEP1,
     "ImportBatch": STEP1,
     "MatchReview": STEP1,
+    "DuplicatePair": STEP1,
     "WorkGroup": STEP2,
     "Visit": STEP3,
     "Questionnaire": STEP3,
@@ -87,6 +88,7 @@ CAPABILITIES = {
     "override_results": _l("Apply the valid rows of a refused bank result file, with a reason (audited)"),
     "reinstate": _l("Reinstate ended beneficiaries and enrolments (higher units)"),
     "progress_chart": _l("See the progress over time against the campaign's deadlines"),
+    "decide_duplicates": _l("Decide on possible duplicate people and search for them again"),
 }
 
 
@@ -109,6 +111,7 @@ ROLES: tuple[RoleDef, ...] = (
         _l("System administrator"),
         is_admin=True,
         views={
+            "DuplicatePair": WRITE,
             "MatchReview": WRITE,
             "Beneficiary": WRITE,
             "ImportBatch": WRITE,
@@ -134,6 +137,7 @@ ROLES: tuple[RoleDef, ...] = (
         "Sở LĐTBXH",
         _l("City labour department"),
         views={
+            "DuplicatePair": WRITE,
             "MatchReview": WRITE,
             "Beneficiary": WRITE,
             "ImportBatch": WRITE,
@@ -163,6 +167,7 @@ ROLES: tuple[RoleDef, ...] = (
                 "restore_account",
                 "reinstate",
                 "progress_chart",
+                "decide_duplicates",
             }
         ),
     ),
@@ -171,6 +176,7 @@ ROLES: tuple[RoleDef, ...] = (
         "Phòng LĐTBXH",
         _l("District labour office"),
         views={
+            "DuplicatePair": WRITE,
             "MatchReview": WRITE,
             "Beneficiary": READ,
             "ImportBatch": WRITE,
@@ -199,6 +205,7 @@ ROLES: tuple[RoleDef, ...] = (
                 "export_payout",
                 "restore_account",
                 "reinstate",
+                "decide_duplicates",
             }
         ),
     ),
@@ -207,6 +214,7 @@ ROLES: tuple[RoleDef, ...] = (
         "Công an xã",
         _l("Commune police"),
         views={
+            "DuplicatePair": WRITE,
             "MatchReview": WRITE,
             "Beneficiary": WRITE,
             "ImportBatch": READ,
@@ -222,13 +230,16 @@ ROLES: tuple[RoleDef, ...] = (
             "CampaignProgress": WRITE,
             "Questionnaire": READ,
         },
-        capabilities=frozenset({"match", "unmask", "enter_account", "verify_account", "sync_payout"}),
+        capabilities=frozenset(
+            {"match", "unmask", "enter_account", "verify_account", "sync_payout", "decide_duplicates"}
+        ),
     ),
     RoleDef(
         "canbo",
         "Cán bộ LĐTBXH xã",
         _l("Commune labour officer"),
         views={
+            "DuplicatePair": READ,
             "MatchReview": READ,
             "Beneficiary": READ,
             "AdminUnit": READ,
@@ -250,6 +261,7 @@ ROLES: tuple[RoleDef, ...] = (
         "Lãnh đạo",
         _l("Leadership (read-only)"),
         views={
+            "DuplicatePair": READ,
             "MatchReview": READ,
             "Beneficiary": READ,
             "ImportBatch": READ,

@@ -50,6 +50,15 @@ def register_views(appbuilder) -> None:
         icon="fa-check-square-o",
         category=menu_category("MatchReview"),
     )
+    from app.views.duplicates import DuplicateView
+
+    appbuilder.add_view(
+        DuplicateView,
+        "DuplicatePair",
+        label=_l("Possible duplicates"),
+        icon="fa-clone",
+        category=menu_category("DuplicatePair"),
+    )
     appbuilder.add_view(
         BeneficiaryView,
         "Beneficiary",

@@ -63,6 +63,10 @@ def make_row(kind: str) -> int:
         period, district = _period(s)
         s.commit()
         row = payout.request_sync(s, period.id, district, None)
+    elif kind == "find_duplicates":
+        from app.services.registry import duplicates
+
+        row = duplicates.request_run(s, None)
     elif kind == "migrate_units":
         from app.services import unit_migration
 
@@ -82,6 +86,7 @@ CRASH_AT = {
     "match": ("app.services.registry.matching", "execute_run"),
     "payout_sync": ("app.services.payout", "sync_payout_list"),
     "migrate_units": ("app.services.unit_migration", "migrate_units"),
+    "find_duplicates": ("app.services.registry.duplicates", "execute_run"),
 }
 
 
@@ -106,6 +111,8 @@ def _screens(client, headers, kind, row_id):
             client.get(f"/matchreviewview/runs/{row_id}/status"),
             client.get(f"/api/v1/match/{row_id}", headers=headers),
         ]
+    if kind == "find_duplicates":
+        return [client.get("/duplicates/")]  # the review screen shows the last run and its problem
     if kind == "migrate_units":
         return []  # no screen: `asxh migrate-units` prints the row's problem (tests/units/test_migrate_units.py)
     if kind == "payout_sync":

@@ -34,7 +34,13 @@ from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
 from app.models import AdminUnit, Beneficiary
-from app.models.duplicate import DUPLICATE_DECISIONS, DUPLICATE_KINDS, DuplicatePair, DuplicateRun
+from app.models.duplicate import (
+    DUPLICATE_DECISIONS,
+    DUPLICATE_KINDS,
+    DUPLICATE_STATUSES,
+    DuplicatePair,
+    DuplicateRun,
+)
 from app.services import audit
 from app.services.formatting import utc_now
 from app.services.messages import N_, FieldError, NotFound, Problem
@@ -45,14 +51,6 @@ from app.services.scope import OutOfScope, covers, subtree_ids, user_covers
 OPEN_ACCOUNT_STATES = ("pending", "verified")
 WALLET_CHANNELS = ("e_wallet", "mobile_money")
 UNDECIDED = ("open", "stale")
-FIND_JOB_ID = "find-duplicates"
-
-
-def find_job_id(run_id: int) -> str:
-    """One finder at a time, whichever run row asked for it: the job covers the whole registry."""
-    return FIND_JOB_ID
-
-
 # --- the evidence, one SELECT of (a, b, detail) per kind ------------------------------------------------------
 
 _LIVE = "b1.ended_at IS NULL AND b2.ended_at IS NULL"
@@ -342,6 +340,31 @@ def decide(session: Session, pair_ids: Iterable[int], status: str, reason: str, 
     )
     session.commit()
     return int(changed or 0)
+
+
+def last_run(session: Session) -> DuplicateRun | None:
+    """The latest run of the finder (its status, counts or problem, for the screen)."""
+    return session.scalar(select(DuplicateRun).order_by(DuplicateRun.id.desc()).limit(1))
+
+
+def review_page(
+    session: Session,
+    unit: AdminUnit | None,
+    *,
+    kind: str | None = None,
+    status: str | None = "open",
+    page: int = 0,
+    page_size: int = 50,
+) -> dict:
+    """What the review screen shows: a page of the pairs ``unit`` sees, the filters, and the finder's last run."""
+    kind = kind if kind in DUPLICATE_KINDS else None
+    status = status if status in DUPLICATE_STATUSES else None
+    return dict(
+        list_pairs(session, unit, kind=kind, status=status, page=page, page_size=page_size),
+        kind=kind,
+        status=status,
+        run=last_run(session),
+    )
 
 
 # --- counts for the home page ------------------------------------------------------------------------------------
