@@ -23,6 +23,7 @@ from app.services.labels import label, labels
 from app.services.messages import N_
 from app.services.payout.accounts import has_verified_account
 from app.services.reference import units_below
+from app.services.registry import duplicates
 from app.services.scope import contains, subtree_ids
 from app.services.visits import campaigns
 from app.services.visits import questionnaire as qn
@@ -214,6 +215,10 @@ def dashboard(session: Session, unit: AdminUnit, *, today: dt.date | None = None
             breakdown.append(dict(_finish(row), unit_id=child.id, code=child.code, name=child.name))
     for r in communes.values():
         _add(total, r)
+    # Open duplicate pairs: never cached (a decision must show at once); one query.
+    open_pairs, pairs_by_unit = duplicates.open_by_unit(session, unit, children)
+    for row in breakdown:
+        row["duplicates"] = pairs_by_unit.get(row["unit_id"], 0)
     declines, supports = _reasons(session, unit)
     board = None
     visible = campaigns.visible_campaigns(session, unit)
@@ -227,6 +232,7 @@ def dashboard(session: Session, unit: AdminUnit, *, today: dt.date | None = None
         "declines": declines,
         "supports": supports,
         "board": board,
+        "duplicates": open_pairs,
     }
 
 

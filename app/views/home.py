@@ -40,6 +40,7 @@ def todo_link(key: str, unit) -> str:
         "periods_to_lock": lambda: f"{period_list}?{EQUAL_FILTER}status=synced{own}",
         "periods_to_hand_over": lambda: f"{period_list}?{EQUAL_FILTER}status=locked{own}",
         "follow_ups": lambda: FOLLOW_UP_HREF,
+        "duplicates_to_decide": lambda: url_for("DuplicateView.index", status="open"),
     }[key]()
 
 

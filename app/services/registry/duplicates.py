@@ -46,7 +46,7 @@ from app.services.formatting import utc_now
 from app.services.messages import N_, FieldError, NotFound, Problem
 from app.services.payout.payees import not_proxy_pair, proxies_cte
 from app.services.payout.rules import stackable_categories
-from app.services.scope import OutOfScope, covers, subtree_ids, user_covers
+from app.services.scope import OutOfScope, contains, covers, subtree_ids, user_covers
 
 OPEN_ACCOUNT_STATES = ("pending", "verified")
 WALLET_CHANNELS = ("e_wallet", "mobile_money")
@@ -370,19 +370,35 @@ def review_page(
 # --- counts for the home page ------------------------------------------------------------------------------------
 
 
+def open_pairs(unit: AdminUnit | None):
+    """SELECT of the ids of the open pairs ``unit`` sees (the to-do list counts it in its one query)."""
+    return select(DuplicatePair.id).where(DuplicatePair.status == "open", visible_clause(unit))
+
+
 def open_count(session: Session, unit: AdminUnit | None) -> int:
     """Open pairs ``unit`` sees."""
-    return session.scalar(select(func.count()).select_from(_query(unit, status="open").subquery())) or 0
+    return session.scalar(select(func.count()).select_from(open_pairs(unit).subquery())) or 0
 
 
-def open_per_unit(session: Session, units: list[AdminUnit]) -> dict[int, int]:
-    """Open pairs per unit (a pair counts for each unit that sees it)."""
-    return {u.id: open_count(session, u) for u in units}
-
-
-def open_count_sql_clause(unit: AdminUnit | None):
-    """The open pairs ``unit`` sees, as a scalar subquery (the to-do list's one SELECT)."""
-    return select(func.count()).select_from(_query(unit, status="open").subquery()).scalar_subquery()
+def open_by_unit(session: Session, unit: AdminUnit | None, children) -> tuple[int, dict[int, int]]:
+    """Open pairs ``unit`` sees, and per unit of ``children`` those it sees (a pair across two of them counts for
+    both). One query; the pairs are few, the split by unit is done here."""
+    a, b = aliased(Beneficiary), aliased(Beneficiary)
+    rows = session.execute(
+        select(DuplicatePair.id, a.commune_id, b.commune_id)
+        .join(a, a.id == DuplicatePair.person_a_id)
+        .join(b, b.id == DuplicatePair.person_b_id)
+        .where(DuplicatePair.status == "open", visible_clause(unit))
+    ).all()
+    ids = {c for r in rows for c in r[1:]}
+    communes = {u.id: u for u in session.scalars(select(AdminUnit).where(AdminUnit.id.in_(ids)))} if ids else {}
+    per = {
+        child.id: sum(
+            1 for _i, ca, cb in rows if contains(child, communes.get(ca)) or contains(child, communes.get(cb))
+        )
+        for child in children
+    }
+    return len(rows), per
 
 
 __all__ = [
