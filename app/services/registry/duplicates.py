@@ -9,8 +9,8 @@ Four kinds of evidence (``app.models.duplicate.DUPLICATE_KINDS``), each one set-
   same provider is already ``same_account``, so this kind looks across providers. A household is not modelled:
   two people of the same commune with the same (normalised) address are taken as one household;
 - ``moved``: the same name key, date of birth and sex in two communes (a move the registry did not learn of);
-- ``category_stack``: one identity (same name key + date of birth + sex, or the same CCCD through the matching,
-  or the same CMND) on two records whose enrolments are in categories not paid together (the category rules:
+- ``category_stack``: one identity (same name key + date of birth + sex, or the CCCD the matching found for one
+  record is the other's CCCD or the CCCD it found for the other, or the same CMND) on two records whose enrolments are in categories not paid together (the category rules:
   two categories stack only when both are stackable, and a category never stacks with itself).
 
 For ``moved`` and ``category_stack`` two different CCCDs (their own or the one the matching found) mean two
@@ -119,7 +119,8 @@ def _stack_sql(dialect: str, stack: list[str]) -> str:
     stackable = (
         "({0}.category IN (" + ", ".join(f":st_{i}" for i in range(len(stack))) + "))" if stack else "(1 = 0)"
     ).format
-    same_id = "COALESCE({0}.cccd, {0}.match_cccd)".format
+    # one record's CCCD found by the matching on another (plain column joins: a hash join, never a nested loop)
+    low, high = "CASE WHEN b1.id < b2.id THEN b1.id ELSE b2.id END", "CASE WHEN b1.id < b2.id THEN b2.id ELSE b1.id END"
     return f"""
         WITH ident AS (
             SELECT b1.id AS a, b2.id AS b FROM beneficiary b1
@@ -128,9 +129,13 @@ def _stack_sql(dialect: str, stack: list[str]) -> str:
             WHERE b1.date_of_birth IS NOT NULL AND b1.sex IS NOT NULL AND b1.name_key <> ''
               AND {_LIVE} AND {_NOT_TWO_CCCDS}
             UNION
+            SELECT {low}, {high} FROM beneficiary b1
+            JOIN beneficiary b2 ON b2.match_cccd = b1.cccd AND b2.id <> b1.id
+            WHERE b1.cccd IS NOT NULL AND {_LIVE}
+            UNION
             SELECT b1.id, b2.id FROM beneficiary b1
-            JOIN beneficiary b2 ON {same_id("b2")} = {same_id("b1")} AND b2.id > b1.id
-            WHERE {same_id("b1")} IS NOT NULL AND {_LIVE}
+            JOIN beneficiary b2 ON b2.match_cccd = b1.match_cccd AND b2.id > b1.id
+            WHERE b1.match_cccd IS NOT NULL AND {_LIVE}
             UNION
             SELECT b1.id, b2.id FROM beneficiary b1
             JOIN beneficiary b2 ON b2.cmnd = b1.cmnd AND b2.id > b1.id
