@@ -69,3 +69,6 @@ def seed_demo_command(citizens, beneficiaries):
         click.echo(
             f"Payout period {demo.DEMO_PERIODS[scheme][0]}: {result['paid']} transfers paid, {result['failed']} failed."
         )
+    pairs = demo.seed_duplicates(session, DEMO_COMMUNES_2025 if scheme == "2025" else DEMO_COMMUNES, scheme=scheme)
+    if pairs is not None:
+        click.echo("Possible duplicates: " + ", ".join(f"{k} {pairs.get(k, 0)}" for k in demo.DUPLICATE_KINDS))

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.demo import synthetic
 from app.models import AdminUnit, Citizen
+from app.models.duplicate import DUPLICATE_KINDS  # noqa: F401  (the CLI prints the pairs per kind)
 from app.services.reference import FIXTURES
 from app.services.registry.population import bulk_load_citizens, citizen_row
 
@@ -302,3 +303,78 @@ def seed_payout(
         return payout.import_results(session, period.id, path, payer, user_id, filename="ket-qua-ngan-hang.csv")
     finally:
         os.unlink(path)
+
+
+def seed_duplicates(session: Session, commune_codes: Iterable[str], *, scheme: str = "2024") -> dict | None:
+    """A few possible duplicates to decide on the review screen, one of each kind, between demo people of two
+    communes: a second person entered with someone's bank account, one phone number at two e-wallet providers,
+    a copy of a person in another commune without a CCCD, and a copy in the same commune whose matching found the
+    first one's CCCD, in the near-poor list. Then the finder runs. Idempotent: nothing is done when a pair exists."""
+    from app.models import Beneficiary, DuplicatePair, Enrolment, PaymentAccount
+    from app.services.registry import duplicates
+    from app.services.registry.keys import refresh_keys
+    from app.services.registry.normalize import ascii_key
+
+    if session.scalar(select(DuplicatePair.id).limit(1)) is not None:
+        return None
+    units = {
+        u.code: u
+        for u in session.scalars(select(AdminUnit).where(AdminUnit.scheme == scheme, AdminUnit.code.in_(commune_codes)))
+    }
+    codes = [c for c in commune_codes if c in units]
+    if len(codes) < 2:
+        return None
+    first, second = units[codes[0]], units[codes[-1]]
+
+    def people(unit, n):
+        return session.scalars(
+            select(Beneficiary)
+            .where(Beneficiary.commune_id == unit.id, Beneficiary.ended_at.is_(None), Beneficiary.cccd.is_not(None))
+            .where(Beneficiary.date_of_birth.is_not(None), Beneficiary.sex.is_not(None))
+            .order_by(Beneficiary.id)
+            .limit(n)
+        ).all()
+
+    here, there = people(first, 4), people(second, 4)
+    if len(here) < 4 or len(there) < 4:
+        return None
+
+    def account(person, bank_bin, number, channel):
+        session.add(
+            PaymentAccount(
+                beneficiary_id=person.id,
+                commune_id=person.commune_id,
+                channel=channel,
+                bank_bin=bank_bin,
+                account_number=number,
+                holder_name=person.full_name,
+                holder_ascii=ascii_key(person.full_name),
+                source="police",
+                state="pending",
+            )
+        )
+
+    def copy(person, unit, **changes):
+        twin = Beneficiary(
+            full_name=person.full_name,
+            date_of_birth=person.date_of_birth,
+            birth_year=person.birth_year,
+            sex=person.sex,
+            address=person.address,
+            commune=unit,
+            commune_id=unit.id,
+            match_status="pending",
+            **changes,
+        )
+        refresh_keys(twin)
+        twin.enrolments.append(Enrolment(category="HCN", commune_id=unit.id, monthly_amount=300000))
+        session.add(twin)
+
+    account(there[0], "970436", "0019000123456", "bank")  # the same Vietcombank account as here[0]
+    account(here[0], "970436", "0019000123456", "bank")
+    account(here[1], "971025", "0912000111", "e_wallet")  # one phone number at MoMo and Viettel Money
+    account(there[1], "971005", "0912000111", "mobile_money")
+    copy(here[2], second)  # moved without the registry knowing
+    copy(there[3], second, match_cccd=there[3].cccd)  # enrolled again, in a category that does not stack
+    session.commit()
+    return duplicates.find_duplicates(session)

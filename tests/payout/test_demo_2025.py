@@ -151,6 +151,7 @@ def test_the_ward_officers_home_and_menu(app2025):
         AdminUnit,
         AsxhUser,
         Beneficiary,
+        DuplicatePair,
         PaymentAccount,
         PayoutLine,
         PayoutPeriod,
@@ -191,6 +192,11 @@ def test_the_ward_officers_home_and_menu(app2025):
                 line.result_status == "failed"
                 for line in s.scalars(select(PayoutLine).where(PayoutLine.commune_id == ward))
             ),
+            # open duplicate pairs with a person of the ward
+            "duplicates_to_decide": sum(
+                pair.status == "open" and ward in (pair.person_a.commune_id, pair.person_b.commune_id)
+                for pair in s.scalars(select(DuplicatePair))
+            ),
         }
     shown = {
         key: (int(n), url.replace("&amp;", "&"))
@@ -213,3 +219,18 @@ def test_the_ward_officers_home_and_menu(app2025):
     assert "Quản trị" not in categories
     for href in (h for h in re.findall(r'<a tabindex="-1" href="(/[^"]*)">', html) if not h.startswith("/lang/")):
         assert client.get(href.replace("&amp;", "&")).status_code == 200, href
+
+
+def test_the_demo_has_possible_duplicates_of_each_kind_on_screen(app2025):
+    import re
+
+    from app.extensions import db
+    from app.models import DuplicatePair
+    from app.models.duplicate import DUPLICATE_KINDS
+
+    with app2025.app_context():
+        kinds = set(db.session.scalars(select(DuplicatePair.kind).where(DuplicatePair.status == "open")))
+    assert kinds == set(DUPLICATE_KINDS)
+    page = _client(app2025, "so").get("/duplicates/").get_data(as_text=True)
+    assert len(re.findall(r'data-pair="\d+"', page)) >= len(DUPLICATE_KINDS)
+    assert "Trùng tài khoản ngân hàng" in page and "Trùng số điện thoại ở hai hộ khác nhau" in page
