@@ -5,6 +5,7 @@ account_import.py  bulk entry of accounts from the banks' lists
 rules.py           base levels and stackable categories (reference data)
 periods.py         a period's life: create, scope, lock with a checksum, hand over, close
 holds.py           why a line is held: the one ordered list of hold sources the sync applies
+payees.py          who a period pays: the lock refuses one account for two people, one person paid twice
 sync.py            the set-based sync of the payout list, holds and what was left out
 exports.py         the hand-over files: the payout list per paying unit (.xlsx), one CSV per bank
 reconciliation.py  the bank's results (validated whole), payments in hand, totals, the follow-up list, carrying
