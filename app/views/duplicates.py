@@ -5,6 +5,8 @@ side, decisions one by one or in bulk with a reason, and the finder started on d
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import gettext
@@ -42,8 +44,6 @@ def evidence(pair) -> str:
         _name, _sep, rest = detail.partition("|")
         born, _sep, sex = rest.partition("|")
         try:
-            import datetime as dt
-
             born = format_date(dt.date.fromisoformat(born[:10]))
         except ValueError:
             pass
@@ -82,9 +82,7 @@ class DuplicateView(BaseView):
             db.session, current_unit(), kind=kind, status=None if status == "all" else status, page=page
         )
         rows = [dict(r, a=side(r["a"]), b=side(r["b"]), evidence=evidence(r["pair"])) for r in data["pairs"]]
-        log_page(
-            "beneficiary", sorted({p for r in rows for p in (r["a"]["id"], r["b"]["id"])}), detail="duplicate pairs"
-        )
+        log_page("beneficiary", sorted({p for r in rows for p in (r["a"]["id"], r["b"]["id"])}))
         return self.render_template(
             "duplicates.html",
             data=data,
@@ -112,7 +110,7 @@ class DuplicateView(BaseView):
         except FieldError:
             abort(404)
         pair = data["pair"]
-        log_page("beneficiary", [pair.person_a_id, pair.person_b_id], detail="duplicate pair")
+        log_page("beneficiary", [pair.person_a_id, pair.person_b_id])
         return self.render_template(
             "duplicate_pair.html",
             pair=pair,

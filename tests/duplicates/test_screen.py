@@ -68,6 +68,12 @@ def test_list_scope_and_side_by_side(scheme_app, world, client_for, unit_scheme)
     assert "Trần Văn Một" in detail and "Lý Thị Hai" in detail and f'href="/person/{x2}"' in detail
     officer = client_for(world.users["officer"]).get(f"/duplicates/pair/{x}").get_data(as_text=True)
     assert "Trần Văn Một" in officer
+    # Vietnamese only: no English, no raw code, no None/True/False.
+    from tests.web.test_vietnamese_pages import offending
+
+    city = client_for(world.users["city"])
+    for url in ("/duplicates/", "/duplicates/?status=all", f"/duplicates/pair/{x}"):
+        assert offending(city.get(url).get_data(as_text=True)) == [], url
     # Filters: by kind and status.
     assert f'data-pair="{x}"' not in police.get("/duplicates/?kind=moved").get_data(as_text=True)
     assert f'data-pair="{x}"' not in police.get("/duplicates/?status=allowed").get_data(as_text=True)
