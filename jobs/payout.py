@@ -47,4 +47,8 @@ def run_account_import(batch_id: int) -> dict:
             batch = account_import.parse_batch(session, batch_id, progress=report_progress)
             if batch is not None and batch.status in ("parsed", "applying"):
                 account_import.apply_batch(session, batch_id, progress=report_progress)
+                if session.get(ImportBatch, batch_id).status == "applied":
+                    from jobs.duplicates import start_after
+
+                    start_after(batch.uploaded_by_id)  # new accounts may be shared by two people
         return account_import.summary(session.get(ImportBatch, batch_id))

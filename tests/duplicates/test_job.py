@@ -53,10 +53,35 @@ def test_matching_starts_the_finder(app, db_session, plant, run_jobs):
     run_jobs()
     db_session.expire_all()
     assert db_session.scalar(select(DuplicateRun).where(DuplicateRun.status == "done")) is not None
-    assert db_session.scalar(select(DuplicatePair.kind)) == "moved"
+    assert set(db_session.scalars(select(DuplicatePair.kind))) == {"moved"}
 
 
 def registry_start(kind, row_id):
     from jobs import registry
 
     registry.start(kind, row_id)
+
+
+def test_an_applied_import_starts_the_finder(app, db_session, plant, run_jobs):
+    from app.models import DuplicatePair, DuplicateRun
+    from app.services.registry import importing
+    from tests.factories import unit
+
+    plant.person("other_commune", "Nguyễn Văn Chín", date_of_birth=dt.date(1950, 4, 2), sex="M")
+    content = "Họ và tên,Ngày sinh,Giới tính,Số tiền\nNguyễn Văn Chín,02/04/1950,Nam,500000\n".encode()
+    batch = importing.create_batch(
+        db_session,
+        filename="danh-sach.csv",
+        content=content,
+        unit=unit(db_session, "00004"),
+        category="BTXH",
+        user_id=None,
+        auto_apply=True,
+    )
+    db_session.commit()
+    registry_start("import", batch.id)
+    run_jobs()
+    db_session.expire_all()
+    assert db_session.scalar(select(DuplicateRun.status).order_by(DuplicateRun.id.desc())) == "done"
+    # the person the import added in 00004 is the one registered in the other commune
+    assert "moved" in set(db_session.scalars(select(DuplicatePair.kind)))

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import func, or_, select, text
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from app.models import AdminUnit, Beneficiary
 from app.models.duplicate import (
@@ -279,7 +279,12 @@ def list_pairs(
     """A page of the pairs ``unit`` sees (newest first) with both people, and the total."""
     q = _query(unit, kind=kind, status=status)
     total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
-    pairs = session.scalars(q.order_by(DuplicatePair.id.desc()).offset(max(page, 0) * page_size).limit(page_size)).all()
+    pairs = session.scalars(
+        q.options(selectinload(DuplicatePair.person_a), selectinload(DuplicatePair.person_b))
+        .order_by(DuplicatePair.id.desc())
+        .offset(max(page, 0) * page_size)
+        .limit(page_size)
+    ).all()
     return {
         "pairs": [dict(pair=p, a=p.person_a, b=p.person_b, decidable=can_decide(session, unit, p)) for p in pairs],
         "total": total,
@@ -380,11 +385,6 @@ def open_pairs(unit: AdminUnit | None):
     return select(DuplicatePair.id).where(DuplicatePair.status == "open", visible_clause(unit))
 
 
-def open_count(session: Session, unit: AdminUnit | None) -> int:
-    """Open pairs ``unit`` sees."""
-    return session.scalar(select(func.count()).select_from(open_pairs(unit).subquery())) or 0
-
-
 def open_by_unit(session: Session, unit: AdminUnit | None, children) -> tuple[int, dict[int, int]]:
     """Open pairs ``unit`` sees, and per unit of ``children`` those it sees (a pair across two of them counts for
     both). One query; the pairs are few, the split by unit is done here."""
@@ -404,16 +404,3 @@ def open_by_unit(session: Session, unit: AdminUnit | None, children) -> tuple[in
         for child in children
     }
     return len(rows), per
-
-
-__all__ = [
-    "DUPLICATE_KINDS",
-    "decide",
-    "execute_run",
-    "find_duplicates",
-    "list_pairs",
-    "load_pair",
-    "open_count",
-    "pair_detail",
-    "request_run",
-]
