@@ -157,6 +157,12 @@ def load_config(overrides: dict | None = None) -> dict:
         IMPORT_MAX_ROWS=_env_int("IMPORT_MAX_ROWS", 500_000, minimum=100, maximum=1_048_576),
         IMPORT_MAX_CELLS=_env_int("IMPORT_MAX_CELLS", 6_000_000, minimum=10_000),
         IMPORT_RAW_MAX_CHARS=_env_int("IMPORT_RAW_MAX_CHARS", 8000, minimum=200),
+        # Account pre-validation (app/services/payout/prevalidation.py): a bank's online check service (off when
+        # unset: offices exchange files) and its time-out; with PAYOUT_PREVALIDATION_MAX_AGE_DAYS > 0 the payout
+        # sync holds an account the bank has not found valid within that many days of the period date.
+        ACCOUNT_VERIFY_URL=_env_str("ACCOUNT_VERIFY_URL"),
+        ACCOUNT_VERIFY_TIMEOUT=_env_int("ACCOUNT_VERIFY_TIMEOUT", 5, minimum=1, maximum=120),
+        PAYOUT_PREVALIDATION_MAX_AGE_DAYS=_env_int("PAYOUT_PREVALIDATION_MAX_AGE_DAYS", 0, minimum=0, maximum=3650),
         # Flask-AppBuilder
         APP_NAME="ASXH — Chi trả an sinh xã hội",
         APP_THEME="",

@@ -1,4 +1,5 @@
-"""Payout jobs: the sync of a period's list for a unit, and the bulk account import. Idempotent, fixed ids."""
+"""Payout jobs: the sync of a period's list for a unit, the bulk account import (account lists and VNeID lists)
+and a bank's answer to an account pre-validation request. Idempotent, fixed ids."""
 
 from __future__ import annotations
 
@@ -11,6 +12,10 @@ def sync_job_id(period_id: int, unit_id: int) -> str:
 
 def account_import_job_id(batch_id: int) -> str:
     return f"account-import-{batch_id}"
+
+
+def account_check_job_id(batch_id: int) -> str:
+    return f"account-check-{batch_id}"
 
 
 def run_payout_sync(run_id: int) -> dict:
@@ -48,3 +53,18 @@ def run_account_import(batch_id: int) -> dict:
             if batch is not None and batch.status in ("parsed", "applying"):
                 account_import.apply_batch(session, batch_id, progress=report_progress)
         return account_import.summary(session.get(ImportBatch, batch_id))
+
+
+def run_account_check(batch_id: int) -> dict:
+    """Read a bank's answer file and record one check per account. Idempotent."""
+    with app_context():
+        from app.extensions import db
+        from app.models import ImportBatch
+        from app.services.payout import prevalidation
+
+        session = db.session
+        with failure_recorded(ImportBatch, batch_id, "account check"):
+            batch = prevalidation.parse_answer(session, batch_id, progress=report_progress)
+            if batch is not None and batch.status in ("parsed", "applying"):
+                prevalidation.apply_answer(session, batch_id, progress=report_progress)
+        return prevalidation.answer_summary(session, session.get(ImportBatch, batch_id))

@@ -1,4 +1,5 @@
-"""Payout: ``asxh import-accounts``, ``asxh sync-payout`` and ``asxh import-results``."""
+"""Payout: ``asxh import-accounts``, ``asxh import-vneid``, ``asxh accounts-verify-export``,
+``asxh accounts-verify-import``, ``asxh sync-payout`` and ``asxh import-results``."""
 
 from __future__ import annotations
 
@@ -11,7 +12,14 @@ from app.cli.common import db_session, echo_json, enqueue_or_wait, print_import,
 
 
 def register(group) -> None:
-    for command in (import_accounts_command, sync_payout_command, import_results_command):
+    for command in (
+        import_accounts_command,
+        import_vneid_command,
+        accounts_verify_export_command,
+        accounts_verify_import_command,
+        sync_payout_command,
+        import_results_command,
+    ):
         group.add_command(command)
 
 
@@ -23,6 +31,22 @@ def register(group) -> None:
 @with_appcontext
 def import_accounts_command(path, unit_code, wait, as_json):
     """Import a list of payment accounts (.xlsx, .xls, .csv) as an RQ job; every account stays pending."""
+    _import_account_list(path, unit_code, wait, as_json, "account")
+
+
+@click.command("import-vneid")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--unit", "unit_code", default=None, help="Unit the list belongs to (default: the whole city)")
+@click.option("--wait", is_flag=True, help="Wait for the job and print a summary")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object")
+@with_appcontext
+def import_vneid_command(path, unit_code, wait, as_json):
+    """Import a VNeID list of social-benefit accounts (CCCD, bank BIN, account number, linked date) as an RQ job:
+    an entry (pending, source VNeID) for each person without an account yet."""
+    _import_account_list(path, unit_code, wait, as_json, "vneid")
+
+
+def _import_account_list(path, unit_code, wait, as_json, kind):
     from app.models import ImportBatch
     from app.models.admin_unit import CITY_CODE
     from app.services.payout import account_import
@@ -31,7 +55,7 @@ def import_accounts_command(path, unit_code, wait, as_json):
     unit = resolve_unit(unit_code or CITY_CODE)
     with open(path, "rb") as fh:
         content = fh.read()
-    batch = account_import.create_batch(session, filename=path, content=content, unit=unit, user_id=None)
+    batch = account_import.create_batch(session, filename=path, content=content, unit=unit, user_id=None, kind=kind)
     session.commit()
     batch_id = batch.id
     if batch.status == "uploaded" and not enqueue_or_wait(
@@ -44,6 +68,82 @@ def import_accounts_command(path, unit_code, wait, as_json):
         return
     session.expire_all()
     summary = account_import.summary(session.get(ImportBatch, batch_id))
+    print_import(summary, as_json)
+    if summary["status"] == "failed":
+        sys.exit(1)
+
+
+@click.command("accounts-verify-export")
+@click.option("--unit", "unit_code", default=None, help="Accounts of this unit (default: the whole city)")
+@click.option("--period", "period_ref", default=None, help="Only the accounts the lines of this payout period pay")
+@click.option("--bank", "bank_bin", default=None, help="Only this bank (BIN); default: one file per bank")
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=".", help="Folder for the files")
+@with_appcontext
+def accounts_verify_export_command(unit_code, period_ref, bank_bin, fmt, out_dir):
+    """Write the account pre-validation request file of each bank (the bank fills in the holder name and the
+    account status, then the answer is read by ``accounts-verify-import``)."""
+    import os
+
+    from flask_babel import force_locale, gettext
+
+    from app.models.admin_unit import CITY_CODE
+    from app.services import payout
+    from app.services.formatting import local_today
+    from app.services.payout import prevalidation
+
+    session = db_session()
+    unit = resolve_unit(unit_code or CITY_CODE)
+    period_id = None
+    if period_ref:
+        period = payout.find_period(session, period_ref)
+        if period is None:
+            raise click.ClickException(f"No payout period {period_ref!r}")
+        period_id = period.id
+    banks = [b["bin"] for b in prevalidation.request_banks(session, unit, None, period_id=period_id)]
+    if bank_bin:
+        banks = [b for b in banks if b == bank_bin]
+    os.makedirs(out_dir, exist_ok=True)
+    with force_locale("vi"):
+        for bin_ in banks:
+            path = os.path.join(out_dir, prevalidation.request_filename(bin_, unit, fmt, local_today()))
+            with open(path, "wb") as fh:
+                count = prevalidation.write_request(
+                    session, unit, None, bin_, fh, gettext, fmt=fmt, period_id=period_id
+                )
+            click.echo(f"{path}\t{count}")
+
+
+@click.command("accounts-verify-import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--unit", "unit_code", default=None, help="Unit whose accounts the answer is about (default: the city)")
+@click.option("--wait", is_flag=True, help="Wait for the job and print a summary")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object")
+@with_appcontext
+def accounts_verify_import_command(path, unit_code, wait, as_json):
+    """Read a bank's answer to a pre-validation request as an RQ job: one check per account, every refused row
+    in the error report."""
+    from app.models import ImportBatch
+    from app.models.admin_unit import CITY_CODE
+    from app.services.payout import prevalidation
+
+    session = db_session()
+    unit = resolve_unit(unit_code or CITY_CODE)
+    with open(path, "rb") as fh:
+        content = fh.read()
+    batch = prevalidation.create_answer_batch(session, filename=path, content=content, unit=unit, user_id=None)
+    session.commit()
+    batch_id = batch.id
+    if batch.status == "uploaded" and not enqueue_or_wait(
+        "account_check",
+        batch_id,
+        wait=wait or as_json,
+        until=("applied", "failed", "duplicate_file"),
+        queued=f"batch {batch_id} queued",
+    ):
+        return
+    session.expire_all()
+    summary = prevalidation.answer_summary(session, session.get(ImportBatch, batch_id))
     print_import(summary, as_json)
     if summary["status"] == "failed":
         sys.exit(1)

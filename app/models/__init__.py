@@ -1,6 +1,13 @@
 """All models, imported here so Alembic and FAB see one metadata."""
 
-from app.models.account import ACCOUNT_CHANNELS, ACCOUNT_SOURCES, ACCOUNT_STATES, PaymentAccount  # noqa: F401
+from app.models.account import (  # noqa: F401
+    ACCOUNT_CHANNELS,
+    ACCOUNT_SOURCES,
+    ACCOUNT_STATES,
+    CHECK_OUTCOMES,
+    AccountCheck,
+    PaymentAccount,
+)
 from app.models.admin_unit import AdminUnit, Bank  # noqa: F401
 from app.models.audit import AUDIT_ACTIONS, AuditLog  # noqa: F401
 from app.models.beneficiary import CATEGORY_CODES, MATCH_STATUSES, Beneficiary, Enrolment  # noqa: F401
@@ -11,6 +18,7 @@ from app.models.import_batch import ImportBatch, ImportRow  # noqa: F401
 from app.models.payout import (  # noqa: F401
     LINE_CHANNELS,
     PERIOD_STATES,
+    AccountCheckRow,
     AccountImportRow,
     BaseLevel,
     CategoryRule,

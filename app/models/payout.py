@@ -52,6 +52,9 @@ HOLD_REASONS = (
     "no_cccd",
     "no_amount",
     "duplicate_month",
+    "account_name_mismatch",
+    "account_closed",
+    "account_not_prevalidated",
 )
 SYNC_STATES = ("queued", "running", "done", "failed")
 PERIOD_STATE_LABELS = {
@@ -82,6 +85,9 @@ HOLD_REASON_LABELS = {
     "no_cccd": N_("No CCCD"),
     "no_amount": N_("No amount"),
     "duplicate_month": N_("Already paid for this month in another payout period"),
+    "account_name_mismatch": N_("The bank gives another holder name for the account: check it on a visit"),
+    "account_closed": N_("The bank says the account is closed or unknown: check it on a visit"),
+    "account_not_prevalidated": N_("The account was not pre-validated with the bank recently"),
 }
 SYNC_STATE_LABELS = {"queued": N_("Waiting"), "running": N_("Running"), "done": N_("Done"), "failed": N_("Failed")}
 
@@ -309,3 +315,16 @@ class AccountImportRow(StagingRow, Model):
     account_number: Mapped[str | None] = mapped_column(String(19))
     holder_name: Mapped[str | None] = mapped_column(String(150))
     holder_ascii: Mapped[str | None] = mapped_column(String(150))
+
+
+class AccountCheckRow(StagingRow, Model):
+    """Staging of a bank's answer to a pre-validation request (ImportBatch kind "account_check").
+    ``outcome``: error | dup_file | imported (a check recorded)."""
+
+    __tablename__ = "account_check_row"
+    __table_args__ = (UniqueConstraint("batch_id", "row_number", name="uq_account_check_row_batch_row"),)
+
+    account_id: Mapped[int | None] = mapped_column(Integer)
+    commune_id: Mapped[int | None] = mapped_column(Integer)
+    check_outcome: Mapped[str | None] = mapped_column(String(20))
+    bank_holder_name: Mapped[str | None] = mapped_column(String(150))

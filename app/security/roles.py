@@ -61,6 +61,8 @@ MENU_LINKS: dict[str, tuple[str, tuple]] = {
     "AccountsToVerify": (STEP5, ("capability", "verify_account")),
     "SharedAccounts": (STEP5, ("capability", "verify_account")),
     "AccountUpload": (STEP5, ("capability", "enter_account")),
+    "VneidUpload": (STEP5, ("capability", "enter_account")),
+    "AccountCheck": (STEP5, ("capability", "enter_account")),
     "FollowUps": (STEP5, ("view", "PayoutPeriod", "read")),
     "CategoryRules": (ADMINISTRATION, ("view", "PayoutRule", "write")),
     "ProgressExport": (REPORTS, ("view", "Beneficiary", "read")),

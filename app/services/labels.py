@@ -19,6 +19,10 @@ from app.models.account import (
     ACCOUNT_SOURCES,
     ACCOUNT_STATE_LABELS,
     ACCOUNT_STATES,
+    CHECK_OUTCOME_LABELS,
+    CHECK_OUTCOMES,
+    CHECK_SOURCE_LABELS,
+    CHECK_SOURCES,
 )
 from app.models.admin_unit import BANK_KIND_LABELS, BANK_KINDS
 from app.models.audit import AUDIT_ACTION_LABELS, AUDIT_ACTIONS, AUDIT_SOURCE_LABELS, AUDIT_SOURCES
@@ -61,6 +65,8 @@ CODE_SETS: dict[str, tuple[tuple, dict]] = {
     "account_channel": (ACCOUNT_CHANNELS, ACCOUNT_CHANNEL_LABELS),
     "account_state": (ACCOUNT_STATES, ACCOUNT_STATE_LABELS),
     "account_source": (ACCOUNT_SOURCES, ACCOUNT_SOURCE_LABELS),
+    "check_outcome": (CHECK_OUTCOMES, CHECK_OUTCOME_LABELS),
+    "check_source": (CHECK_SOURCES, CHECK_SOURCE_LABELS),
     "period_status": (PERIOD_STATES, PERIOD_STATE_LABELS),
     "line_channel": (LINE_CHANNELS, LINE_CHANNEL_LABELS),
     "line_result": (LINE_RESULTS, LINE_RESULT_LABELS),

@@ -232,6 +232,8 @@ class PayoutPeriodView(InScopeOr404, ModelView):
             status_label=label("period_status", period.status),
             result_labels=labels("line_result"),
             channel_labels=labels("line_channel"),
+            hold_labels=labels("hold_reason"),
+            can_prevalidate=can("enter_account"),
             sync_labels=labels("sync_status"),
             money=format_money,
             can_sync=can("sync_payout") and page["syncable"],
@@ -665,7 +667,7 @@ class CategoryRuleView(ModelView):
 
 def register_payout_views(appbuilder) -> None:
     """Step 5 (accounts, periods, the follow-up list) and the payout rules under Administration."""
-    from app.views.accounts import AccountImportView, PaymentAccountView
+    from app.views.accounts import AccountCheckView, AccountImportView, PaymentAccountView
 
     appbuilder.add_view(
         PaymentAccountView,
@@ -696,6 +698,21 @@ def register_payout_views(appbuilder) -> None:
         category=menu_category("AccountUpload"),
     )
     appbuilder.add_view_no_menu(AccountImportView)
+    appbuilder.add_link(
+        "VneidUpload",
+        href="/accountimportview/upload/?kind=vneid",
+        label=_l("Import a VNeID account list"),
+        icon="fa-id-card",
+        category=menu_category("VneidUpload"),
+    )
+    appbuilder.add_link(
+        "AccountCheck",
+        href="/accountcheckview/banks/",
+        label=_l("Pre-validate accounts with the banks"),
+        icon="fa-check-square-o",
+        category=menu_category("AccountCheck"),
+    )
+    appbuilder.add_view_no_menu(AccountCheckView)
     appbuilder.add_view(
         PayoutPeriodView,
         "PayoutPeriod",

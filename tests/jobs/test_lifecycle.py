@@ -57,6 +57,8 @@ def make_row(kind: str) -> int:
         row = _batch(s, "population")
     elif kind == "account_import":
         row = _batch(s, "account")
+    elif kind == "account_check":
+        row = _batch(s, "account_check")
     elif kind == "match":
         row = matching.start_run(s, unit(s, "00004"), None)
     elif kind == "payout_sync":
@@ -79,6 +81,7 @@ CRASH_AT = {
     "import_apply": ("app.services.registry.importing", "apply_batch"),
     "population": ("app.services.registry.population", "parse_population"),
     "account_import": ("app.services.payout.account_import", "parse_batch"),
+    "account_check": ("app.services.payout.prevalidation", "parse_answer"),
     "match": ("app.services.registry.matching", "execute_run"),
     "payout_sync": ("app.services.payout", "sync_payout_list"),
     "migrate_units": ("app.services.unit_migration", "migrate_units"),
@@ -115,6 +118,8 @@ def _screens(client, headers, kind, row_id):
             client.get(f"/payoutperiodview/sync_progress/{period_id}"),
             client.get(f"/api/v1/payout/{period_id}/sync/{row_id}", headers=headers),
         ]
+    if kind == "account_check":
+        return [client.get(f"/accountcheckview/detail/{row_id}")]
     page = f"/accountimportview/detail/{row_id}" if kind == "account_import" else f"/importbatchview/detail/{row_id}"
     return [client.get(page), client.get(f"/api/v1/import/{row_id}", headers=headers)]
 

@@ -498,6 +498,32 @@ def pending_for(session: Session, beneficiary_id: int) -> PaymentAccount | None:
     ).first()
 
 
+def prefill_for(session: Session, beneficiary_id: int) -> dict | None:
+    """What the entry form proposes for a person who has no account in force yet: the account the citizen
+    declared on VNeID (a pending entry of source ``vneid``), or None. Still a proposal: saving it is an entry,
+    and a second person verifies it."""
+    if account_in_force(session, beneficiary_id) is not None:
+        return None
+    declared = session.scalars(
+        select(PaymentAccount)
+        .where(
+            PaymentAccount.beneficiary_id == beneficiary_id,
+            PaymentAccount.state == "pending",
+            PaymentAccount.source == "vneid",
+        )
+        .order_by(PaymentAccount.id.desc())
+        .limit(1)
+    ).first()
+    if declared is None:
+        return None
+    return {
+        "bank": declared.bank_bin,
+        "account_number": declared.account_number,
+        "holder_name": declared.holder_name,
+        "source": declared.source,
+    }
+
+
 def to_dict(account: PaymentAccount, *, unmask: bool = True) -> dict:
     return {
         "id": account.id,
