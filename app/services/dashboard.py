@@ -22,6 +22,7 @@ from app.services.formatting import format_date, local_today
 from app.services.labels import label, labels
 from app.services.messages import N_
 from app.services.payout.accounts import has_verified_account
+from app.services.payout.prevalidation import prevalidation_by_commune
 from app.services.reference import units_below
 from app.services.scope import contains, subtree_ids
 from app.services.visits import campaigns
@@ -46,6 +47,9 @@ def _empty() -> dict:
         "unclassified": 0,
         "want_account": 0,
         "paid_to_account": 0,
+        "prevalidated": 0,
+        "prevalidation_failed": 0,
+        "prevalidation_pending": 0,
         "categories": defaultdict(int),
     }
 
@@ -101,6 +105,10 @@ def per_commune(session: Session, unit: AdminUnit) -> dict[int, dict]:
         .group_by(Beneficiary.commune_id)
     ):
         rows[cid]["verified_account"] = n
+    for cid, figures in prevalidation_by_commune(session, unit).items():
+        rows[cid]["prevalidated"] = figures["prevalidated"]
+        rows[cid]["prevalidation_failed"] = figures["failed"]
+        rows[cid]["prevalidation_pending"] = figures["pending"]
     headline, _period = payout.headline_by_commune(session, unit)
     for cid, h in headline.items():
         rows[cid]["want_account"] = h["want_account"]
@@ -120,8 +128,11 @@ def _add(total: dict, r: dict) -> None:
         "unclassified",
         "want_account",
         "paid_to_account",
+        "prevalidated",
+        "prevalidation_failed",
+        "prevalidation_pending",
     ):
-        total[k] += r[k]
+        total[k] += r.get(k, 0)  # a cached row from before a figure existed counts 0
     for t in CASE_TYPE_IDS:
         total["cases"][t] += r["cases"][t]
     for c, n in r["categories"].items():
@@ -293,6 +304,7 @@ def write_xlsx(data: dict, out: BinaryIO, translate: Callable[[str], str], *, to
         ]
         + [t(N_("Case %(n)s")) % {"n": n} for n in CASE_TYPE_IDS]
         + [t(N_("Have an account and want it")), t(N_("Paid to the account")), t(N_("Share paid to the account (%)"))]
+        + [t(N_("Valid at the bank")), t(N_("Failed at the bank")), t(N_("Not checked with the bank"))]
     )
     append_row(ws, head, font=Font(bold=True))
 
@@ -302,6 +314,7 @@ def write_xlsx(data: dict, out: BinaryIO, translate: Callable[[str], str], *, to
             [name, r["beneficiaries"], r["matched"], r["to_clean"], r["held"], r["visited"], r["verified_account"]]
             + [r["cases"][n] for n in CASE_TYPE_IDS]
             + [r["want_account"], r["paid_to_account"], None if share is None else round(100 * share, 1)]
+            + [r.get("prevalidated", 0), r.get("prevalidation_failed", 0), r.get("prevalidation_pending", 0)]
         )
 
     for r in data["breakdown"]:

@@ -17,6 +17,7 @@ from app.services.formatting import local_today
 from app.services.messages import N_
 from app.services.payout.accounts import to_verify_by
 from app.services.payout.periods import WAITING_FOR
+from app.services.payout.prevalidation import failed_accounts, not_checked_accounts
 from app.services.registry.matching import TO_REVIEW
 from app.services.scope import lineage_ids, subtree_ids
 from app.services.visits.survey import opening_overdue
@@ -41,6 +42,12 @@ TODO_ITEMS: tuple[TodoItem, ...] = (
     TodoItem("periods_to_lock", N_("Payout periods to lock and approve"), ("approve_payout",)),
     TodoItem("periods_to_hand_over", N_("Payout periods to hand over"), ("approve_payout",)),
     TodoItem("follow_ups", N_("Failed payments to follow up"), ("approve_payout", "enter_account")),
+    TodoItem(
+        "accounts_failed_check",
+        N_("Accounts the bank found wrong (holder name, closed or unknown): check them on a visit"),
+        ("enter_account", "verify_account"),
+    ),
+    TodoItem("accounts_not_checked", N_("Verified accounts not checked with the bank yet"), ("enter_account",)),
 )
 TODO_NEEDS = frozenset(n for item in TODO_ITEMS for n in item.needs)
 
@@ -73,6 +80,8 @@ def _queries(unit: AdminUnit, user_id: int | None, today: dt.date) -> dict:
         "follow_ups": lambda: select(PayoutLine.id).where(
             PayoutLine.commune_id.in_(scope), PayoutLine.result_status == "failed"
         ),
+        "accounts_failed_check": lambda: failed_accounts(unit),
+        "accounts_not_checked": lambda: not_checked_accounts(unit),
     }
 
 

@@ -476,6 +476,12 @@ class AccountImportView(ScopedMixin, ModelView):
         return error_report_response(self.in_scope_or_404(pk))
 
 
+def _require_check() -> None:
+    """Pre-validation is work for those who enter or verify accounts."""
+    if not (can("enter_account") or can("verify_account")):
+        raise Forbidden()
+
+
 def _unit_choices(form_field) -> None:
     unit = current_unit()
     units = db.session.execute(
@@ -544,7 +550,7 @@ class AccountCheckView(ScopedMixin, ModelView):
     @has_access
     def banks(self):
         """The banks with accounts to check in the chosen scope, each with its request file."""
-        require("enter_account")
+        _require_check()
         unit, period = self._scope()
         try:
             banks = prevalidation.request_banks(
@@ -566,7 +572,7 @@ class AccountCheckView(ScopedMixin, ModelView):
     @expose("/download/<bank_bin>/<fmt>")
     @has_access
     def download(self, bank_bin, fmt):
-        require("enter_account")
+        _require_check()
         if fmt not in ("xlsx", "csv") or not bank_bin.isdigit():
             abort(404)
         unit, period = self._scope()
@@ -594,7 +600,7 @@ class AccountCheckView(ScopedMixin, ModelView):
     @expose("/upload/", methods=["GET", "POST"])
     @has_access
     def upload(self):
-        require("enter_account")
+        _require_check()
         form = AccountUploadForm()
         _unit_choices(form.unit)
         unit = current_unit()

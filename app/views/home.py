@@ -40,6 +40,8 @@ def todo_link(key: str, unit) -> str:
         "periods_to_lock": lambda: f"{period_list}?{EQUAL_FILTER}status=synced{own}",
         "periods_to_hand_over": lambda: f"{period_list}?{EQUAL_FILTER}status=locked{own}",
         "follow_ups": lambda: FOLLOW_UP_HREF,
+        "accounts_failed_check": lambda: url_for("AccountCheckView.banks", unit=unit.id),
+        "accounts_not_checked": lambda: url_for("AccountCheckView.banks", unit=unit.id),
     }[key]()
 
 

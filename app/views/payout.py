@@ -233,7 +233,7 @@ class PayoutPeriodView(InScopeOr404, ModelView):
             result_labels=labels("line_result"),
             channel_labels=labels("line_channel"),
             hold_labels=labels("hold_reason"),
-            can_prevalidate=can("enter_account"),
+            can_prevalidate=can("enter_account") or can("verify_account"),
             sync_labels=labels("sync_status"),
             money=format_money,
             can_sync=can("sync_payout") and page["syncable"],

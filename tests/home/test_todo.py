@@ -18,7 +18,15 @@ TODO = re.compile(r'href="([^"]+)" data-todo="(\w+)" data-count="(\d+)"')
 def seeded(app, make_person):  # noqa: F811
     """People, accounts, opening tasks, periods and lines in Ba Đình (00001, 00004) and Hoàn Kiếm (00037)."""
     from app.extensions import db
-    from app.models import AccountOpeningTask, AsxhUser, Enrolment, PaymentAccount, PayoutLine, PayoutPeriod
+    from app.models import (
+        AccountCheck,
+        AccountOpeningTask,
+        AsxhUser,
+        Enrolment,
+        PaymentAccount,
+        PayoutLine,
+        PayoutPeriod,
+    )
     from app.services.reference import find_unit
     from app.services.visits.survey import record_visit
 
@@ -40,24 +48,37 @@ def seeded(app, make_person):  # noqa: F811
         record_visit(s, p["p2"], {"visit_date": "2024-01-12", "met": "not_met"}, None, today=dt.date(2024, 1, 14))
         old = dt.datetime.now() - dt.timedelta(days=30)
 
-        def account(pid, commune, number, entered_by):
-            s.add(
-                PaymentAccount(
-                    beneficiary_id=pid,
-                    commune_id=unit[commune],
-                    bank_bin="970405",
-                    account_number=number,
-                    holder_name="X",
-                    holder_ascii="X",
-                    state="pending",
-                    entered_by_id=user.get(entered_by),
-                )
+        def account(pid, commune, number, entered_by, state="pending"):
+            row = PaymentAccount(
+                beneficiary_id=pid,
+                commune_id=unit[commune],
+                bank_bin="970405",
+                account_number=number,
+                holder_name="X",
+                holder_ascii="X",
+                state=state,
+                entered_by_id=user.get(entered_by),
             )
+            s.add(row)
+            return row
 
         account(p["p2"], "00004", "1000000001", "congan.00004")
         account(p["p3"], "00004", "1000000002", "canbo.00004")
         account(p["p6"], "00001", "1000000003", "phong.001")
         account(p["p5"], "00037", "1000000004", None)
+        # verified accounts: p1's failed at the bank, p5's not checked with the bank yet
+        failed = account(p["p1"], "00004", "1000000005", None, "verified")
+        account(p["p5"], "00037", "1000000006", None, "verified")
+        s.flush()
+        s.add(
+            AccountCheck(
+                account_id=failed.id,
+                commune_id=unit["00004"],
+                outcome="name_mismatch",
+                checked_at=dt.datetime(2024, 1, 10),
+                source="file",
+            )
+        )
         for pid, commune, state, at in (
             (p["p3"], "00004", "requested", old),
             (p["p1"], "00004", "requested", None),
@@ -116,6 +137,8 @@ EXPECTED = {
         "periods_to_lock": 1,
         "periods_to_hand_over": 2,
         "follow_ups": 2,
+        "accounts_failed_check": 1,
+        "accounts_not_checked": 1,
     },
     "so.ldtbxh": {
         "match_review": 3,
@@ -132,6 +155,7 @@ EXPECTED = {
         "periods_to_lock": 1,
         "periods_to_hand_over": 1,
         "follow_ups": 1,
+        "accounts_failed_check": 1,
     },
     # Trúc Bạch: p1 to review; p3's account (p2's is their own); p1 and p3 not visited (p4 ended); p3's old task.
     "congan.00004": {
@@ -141,6 +165,8 @@ EXPECTED = {
         "opening_overdue": 1,
         "periods_to_sync": 1,
         "follow_ups": 1,
+        "accounts_failed_check": 1,
+        "accounts_not_checked": 0,
     },
     "canbo.00004": {"not_visited": 2, "opening_overdue": 1},
     "lanhdao": {},

@@ -4,9 +4,8 @@ answer file
 Revision ID: 0018_prevalid_account_checks
 Revises: 0017_vi_category_rule_notes
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "0018_prevalid_account_checks"
 down_revision = '0017_vi_category_rule_notes'

@@ -38,7 +38,7 @@ from app.services import audit
 from app.services.formatting import format_date, utc_now
 from app.services.labels import label
 from app.services.masking import fits_masked_word, is_masked_word
-from app.services.messages import N_, FieldError, Problem, Problems, has_errors
+from app.services.messages import N_, Problem, Problems, has_errors
 from app.services.payout.accounts import OPEN_STATES
 from app.services.registry import normalize as nz
 from app.services.registry.importing import COLUMNS
@@ -184,12 +184,6 @@ def latest_check_sql(account: str) -> str:
         f"(SELECT ac.outcome FROM account_check ac WHERE ac.account_id = {account} AND ac.outcome <> 'unavailable' "
         f"ORDER BY ac.checked_at DESC, ac.id DESC LIMIT 1)"
     )
-
-
-def failed_sql(account: str) -> str:
-    """SQL predicate: the latest check with an answer of ``account`` failed."""
-    failed = ", ".join(f"'{o}'" for o in FAILED_CHECKS)
-    return f"{latest_check_sql(account)} IN ({failed})"
 
 
 def valid_since_sql(account: str, since_param: str) -> str:
@@ -671,18 +665,30 @@ def state_sql(account: str) -> str:
     )
 
 
-def prevalidation_counts(session: Session, unit: AdminUnit | None) -> dict[str, int]:
-    """How many verified accounts of ``unit``'s scope the banks found valid, failed, or were not asked yet."""
-    out = dict.fromkeys(PREVALIDATION_STATES, 0)
+def prevalidation_by_commune(session: Session, unit: AdminUnit | None) -> dict[int, dict[str, int]]:
+    """commune id → how many verified accounts the banks found valid (``prevalidated``), failed (``failed``), or
+    were not asked yet or did not answer (``pending``), within ``unit``'s scope. One GROUP BY."""
+    out: dict[int, dict[str, int]] = {}
     if unit is None:
         return out
     in_scope, params = subtree_sql(unit)
-    for state, n in session.execute(
-        text(f"""SELECT s, count(*) FROM (SELECT {state_sql("pa.id")} AS s FROM payment_account pa
-                 WHERE pa.state = 'verified' AND pa.commune_id IN {in_scope}) x GROUP BY s"""),
+    for cid, state, n in session.execute(
+        text(f"""SELECT commune_id, s, count(*) FROM (
+                    SELECT pa.commune_id, {state_sql("pa.id")} AS s FROM payment_account pa
+                    WHERE pa.state = 'verified' AND pa.commune_id IN {in_scope}) x
+                 GROUP BY commune_id, s"""),
         params,
     ):
-        out[state] = int(n)
+        out.setdefault(cid, dict.fromkeys(PREVALIDATION_STATES, 0))[state] = int(n)
+    return out
+
+
+def prevalidation_counts(session: Session, unit: AdminUnit | None) -> dict[str, int]:
+    """The same figures for the whole scope of ``unit``."""
+    out = dict.fromkeys(PREVALIDATION_STATES, 0)
+    for figures in prevalidation_by_commune(session, unit).values():
+        for state, n in figures.items():
+            out[state] += n
     return out
 
 
@@ -703,16 +709,16 @@ def failed_accounts(unit: AdminUnit):
     )
 
 
-def refuse_unknown_bank(session: Session, bank_bin: str) -> None:
-    if session.get(Bank, bank_bin) is None:
-        raise FieldError(
-            Problem(
-                "bank",
-                "bank_unknown",
-                N_("The bank %(value)s is not in the bank list; choose it from the list"),
-                {"value": bank_bin},
-            )
-        )
+def not_checked_accounts(unit: AdminUnit):
+    """Query of the verified accounts of ``unit``'s scope that no bank has answered about yet."""
+    return select(PaymentAccount.id).where(
+        PaymentAccount.commune_id.in_(subtree_ids(unit)),
+        PaymentAccount.state == "verified",
+        ~select(AccountCheck.id)
+        .where(AccountCheck.account_id == PaymentAccount.id, AccountCheck.outcome != "unavailable")
+        .correlate(PaymentAccount)
+        .exists(),
+    )
 
 
 def history_rows(checks: Iterable[AccountCheck], translate: Callable[[str], str]) -> list[dict]:
