@@ -253,6 +253,40 @@ DEMO_PERIODS = {
 }
 
 
+def seed_prevalidation(session: Session, unit: AdminUnit, day: dt.date, *, user_id: int | None = None) -> int:
+    """The banks' answers about the verified accounts of ``unit`` (synthetic, as from an answer file): most are
+    valid, one in twelve has another holder name (masked, as banks return it), one in seventeen is closed; the
+    sync then holds those lines and the period page lists them for a visit. One INSERT … SELECT. Commits."""
+    from sqlalchemy import text
+
+    from app.services import audit
+    from app.services.scope import subtree_sql
+
+    in_scope, params = subtree_sql(unit)
+    inserted = session.execute(
+        text(f"""
+        INSERT INTO account_check (account_id, commune_id, outcome, bank_holder_name, checked_at, source, user_id)
+        SELECT pa.id, pa.commune_id,
+               CASE WHEN pa.id % 12 = 0 THEN 'name_mismatch' WHEN pa.id % 17 = 0 THEN 'closed_or_unknown'
+                    ELSE 'valid' END,
+               CASE WHEN pa.id % 12 = 0 THEN 'T*** V** H***' WHEN pa.id % 17 = 0 THEN NULL ELSE pa.holder_ascii END,
+               :at, 'file', :u
+        FROM payment_account pa
+        WHERE pa.state = 'verified' AND pa.commune_id IN {in_scope}"""),
+        dict(params, at=dt.datetime.combine(day, dt.time(9)), u=user_id),
+    ).rowcount
+    audit.record(
+        session,
+        action="bulk",
+        entity="account_check",
+        unit_id=unit.id,
+        new={"inserted": inserted},
+        detail="Demo: bank answers to an account check",
+    )
+    session.commit()
+    return inserted
+
+
 def seed_payout(
     session: Session,
     *,
@@ -278,6 +312,7 @@ def seed_payout(
     )
     period = payout.create_period(session, name=name, period_date=day, unit=payer, user_id=user_id)
     session.commit()
+    seed_prevalidation(session, payer, day - dt.timedelta(days=5), user_id=user_id)
     payout.sync_payout_list(session, period.id, payer, user_id=user_id)
     payout.lock_period(session, period.id, user_id, payer)
     payout.hand_over(session, period.id, user_id, payer)

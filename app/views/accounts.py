@@ -31,6 +31,7 @@ from app.security.scope import ScopedMixin, check_current, current_scope_ids, cu
 from app.services.formatting import format_date, local_today
 from app.services.messages import FieldError
 from app.services.payout import account_import, accounts, prevalidation
+from app.services.scope import related
 from app.services.validation import is_id
 from app.views.audit import PersonalDataViewMixin
 from app.views.batch_common import failure_text, preview_lines, shown_progress
@@ -534,10 +535,9 @@ class AccountCheckView(ScopedMixin, ModelView):
         period = None
         raw = request.args.get("period", "")
         if is_id(raw):
-            period = (
-                scoped_query(db.session, g.user, PayoutPeriod, "unit_id").filter(PayoutPeriod.id == int(raw)).first()
-            )
-            if period is None:
+            # A period of the unit's lineage (a commune reads its district's period); the accounts stay the unit's.
+            period = db.session.get(PayoutPeriod, int(raw))
+            if period is None or not related(period.unit, current_unit()):
                 abort(404)
         return unit, period
 

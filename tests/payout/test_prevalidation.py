@@ -387,6 +387,12 @@ def test_staleness_setting_holds_accounts_not_prevalidated_recently(
     assert got[ids["an"]].channel == "account"
     for key in ("binh", "cuong", "dung"):
         assert (got[ids[key]].channel, got[ids[key]].hold_reason) == ("held", "account_not_prevalidated")
+    # the period's request file names the held accounts: they are the ones to check
+    n, content = _request(db_session, "001", period_id=pid)
+    refs = {r[0] for r in list(load_workbook(io.BytesIO(content)).active.iter_rows(values_only=True))[1:]}
+    assert n == 3 and refs == {ids["acc_an"], ids["acc_binh"], ids["acc_cuong"]}  # Vietcombank; Dung's is Agribank
+    n, _content = _request(db_session, "001", bank="970405", period_id=pid)
+    assert n == 1
 
 
 def test_hold_labels_are_vietnamese(app):
@@ -470,3 +476,81 @@ def test_vneid_list_prefills_accounts_that_still_need_four_eyes(db_session, make
     accounts.verify_account(db_session, entry.id, user_id(db_session, "congan2.00004"), approve=True)
     db_session.commit()
     assert accounts.account_in_force(db_session, new).id == entry.id
+
+
+# --- both unit schemes ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("unit_scheme", ["2024", "2025"], indirect=True)
+def test_both_schemes_request_answer_and_hold(db_session, world, unit_scheme):
+    """2024: the district pays for its communes; 2025: the commune pays for itself. The police of the commune
+    exchange the files for their commune; the payer's sync holds the failed account."""
+    from app.models import ImportBatch
+    from app.services import payout
+    from app.services.payout import accounts, prevalidation
+    from tests.factories import make_person
+
+    scheme = world.scheme
+    police, police2 = user_id(db_session, world.users["police"]), user_id(db_session, world.users["police2"])
+    ids = {}
+    for key, name, number in (("an", "Nguyễn Văn An", "0011223344"), ("binh", "Trần Thị Bình", "0022334455")):
+        ids[key] = make_person(
+            db_session,
+            world.units["commune"],
+            name,
+            scheme=scheme,
+            cccd=f"00104500{len(ids):04d}",
+            match_status="matched",
+            case_type=1,
+        )
+        account, _ = accounts.enter_account(
+            db_session,
+            beneficiary_id=ids[key],
+            channel=None,
+            bank="970436",
+            account_number=number,
+            holder_name=name,
+            source="police",
+            user_id=police,
+        )
+        accounts.verify_account(db_session, account.id, police2, approve=True)
+        db_session.commit()
+        ids[f"acc_{key}"] = account.id
+    commune = unit(db_session, world.units["commune"], scheme)
+    with pytest.raises(OutOfScope):
+        prevalidation.request_banks(db_session, commune, user_id(db_session, world.users["other_police"]))
+    n, _content = _request_in(db_session, commune, police)
+    assert n == 2
+    batch = prevalidation.create_answer_batch(
+        db_session,
+        filename="answer.xlsx",
+        content=_answer(
+            [
+                (ids["acc_an"], "970436", "", "0011223344", "", "NGUYEN VAN AN", "Hoạt động"),
+                (ids["acc_binh"], "970436", "", "0022334455", "", "", "Đã đóng"),
+            ]
+        ),
+        unit=commune,
+        user_id=police,
+    )
+    db_session.commit()
+    prevalidation.parse_answer(db_session, batch.id)
+    prevalidation.apply_answer(db_session, batch.id)
+    assert db_session.get(ImportBatch, batch.id).rows_imported == 2
+    payer = unit(db_session, world.units["payer"], scheme)
+    period = payout.create_period(
+        db_session, name=f"Tháng 08/2025 {scheme}", period_date=dt.date(2025, 8, 1), unit=payer, user_id=None
+    )
+    db_session.commit()
+    payout.sync_payout_list(db_session, period.id, payer)
+    got = _lines(db_session, period.id)
+    assert got[ids["an"]].channel == "account"
+    assert (got[ids["binh"]].channel, got[ids["binh"]].hold_reason) == ("held", "account_closed")
+
+
+def _request_in(session, unit_, user):
+    from app.services.payout import prevalidation
+
+    out = io.BytesIO()
+    n = prevalidation.write_request(session, unit_, user, "970436", out, lambda s: s)
+    return n, out.getvalue()

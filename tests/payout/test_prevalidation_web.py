@@ -128,10 +128,13 @@ def test_held_line_in_the_period_follow_up_list(app, db_session, make_person, ve
     )
     db_session.commit()
     payout.sync_payout_list(db_session, period.id, unit(db_session, "001"))
-    html = client_for("phong.001").get(f"/payoutperiodview/detail/{period.id}").get_data(as_text=True)
+    client = client_for("phong.001")
+    html = client.get(f"/payoutperiodview/detail/{period.id}").get_data(as_text=True)
     follow = html[html.index('id="follow-up-lines"') :]
     assert "Trần Thị Bình" in follow and "Ngân hàng báo tên chủ tài khoản khác" in follow
     assert "Nguyễn Văn An" not in follow
+    page = client.get(f"/accountcheckview/banks/?period={period.id}&unit={unit(db_session, '001').id}")
+    assert page.status_code == 200 and 'data-bin="970436"' in page.get_data(as_text=True)
 
 
 def test_vneid_upload_and_prefilled_entry_form(app, make_person, client_for, unit_id, run_jobs):

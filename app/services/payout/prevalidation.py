@@ -280,19 +280,16 @@ ANSWER_ALIASES: dict[str, list[str]] = {
 
 
 def _request_scope(session: Session, unit: AdminUnit, user_id: int | None, period_id: int | None):
-    """The accounts a request covers: the open accounts of ``unit``'s scope, or those the lines of a period pay."""
+    """The accounts a request covers: the open accounts of ``unit``'s scope, of the people on the lines of a
+    period when one is given (held lines included: an account held for want of a check is the one to check)."""
     require_user_covers(session, user_id, unit.id)
-    where = [PaymentAccount.commune_id.in_(subtree_ids(unit))]
+    where = [PaymentAccount.commune_id.in_(subtree_ids(unit)), PaymentAccount.state.in_(OPEN_STATES)]
     if period_id is not None:
         where.append(
-            PaymentAccount.id.in_(
-                select(PayoutLine.account_id).where(
-                    PayoutLine.period_id == period_id, PayoutLine.account_id.is_not(None)
-                )
+            PaymentAccount.beneficiary_id.in_(
+                select(PayoutLine.beneficiary_id).where(PayoutLine.period_id == period_id)
             )
         )
-    else:
-        where.append(PaymentAccount.state.in_(OPEN_STATES))
     return where
 
 
