@@ -81,6 +81,7 @@ DEFAULT_AUDITED_TABLES = frozenset(
         "beneficiary",
         "enrolment",
         "payment_account",
+        "account_check",
         "ab_user",
         "ab_role",
         "visit",

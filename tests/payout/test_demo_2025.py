@@ -147,6 +147,7 @@ def test_the_ward_officers_home_and_menu(app2025):
 
     from app.extensions import db
     from app.models import (
+        AccountCheck,
         AccountOpeningTask,
         AdminUnit,
         AsxhUser,
@@ -192,6 +193,17 @@ def test_the_ward_officers_home_and_menu(app2025):
                 for line in s.scalars(select(PayoutLine).where(PayoutLine.commune_id == ward))
             ),
         }
+        answers = {}  # account → the bank's latest answer
+        for check in s.scalars(
+            select(AccountCheck)
+            .where(AccountCheck.outcome != "unavailable")
+            .order_by(AccountCheck.checked_at, AccountCheck.id)
+        ):
+            answers[check.account_id] = check.outcome
+        expected["accounts_failed_check"] = sum(
+            a.state == "verified" and answers.get(a.id) in ("name_mismatch", "closed_or_unknown")
+            for a in s.scalars(select(PaymentAccount).where(PaymentAccount.commune_id == ward))
+        )
     shown = {
         key: (int(n), url.replace("&amp;", "&"))
         for url, key, n in re.findall(r'href="([^"]+)" data-todo="(\w+)" data-count="(\d+)"', html)

@@ -131,6 +131,17 @@ def test_online_checks_are_recorded(db_session, make_person, verified_account, f
     assert counts == {"valid": 1, "closed_or_unknown": 1}
     got = {c.account_id: c.outcome for c in db_session.scalars(select(AccountCheck))}
     assert got == {acc_a: "valid", acc_b: "closed_or_unknown"}
+    from app.models import AuditLog
+
+    audited = db_session.scalars(select(AuditLog).where(AuditLog.entity == "account_check")).all()
+    assert len(audited) == 2  # every online answer is in the audit trail
+    if db_session.get_bind().dialect.name == "postgresql":  # a check is history: the database refuses a delete
+        from sqlalchemy import text
+        from sqlalchemy.exc import DBAPIError
+
+        with pytest.raises(DBAPIError):
+            db_session.execute(text("DELETE FROM account_check"))
+        db_session.rollback()
 
 
 # --- request and answer files --------------------------------------------------------------------

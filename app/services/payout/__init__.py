@@ -1,7 +1,8 @@
 """Step 5: accounts and the payout of a period.
 
 accounts.py        payment accounts under four-eyes control (enter, verify, the account in force)
-account_import.py  bulk entry of accounts from the banks' lists
+account_import.py  bulk entry of accounts from the banks' lists and from VNeID lists
+prevalidation.py   asking the banks about accounts before paying: request / answer files, online check, outcomes
 rules.py           base levels and stackable categories (reference data)
 periods.py         a period's life: create, scope, lock with a checksum, hand over, close
 holds.py           why a line is held: the one ordered list of hold sources the sync applies
