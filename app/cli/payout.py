@@ -1,5 +1,5 @@
 """Payout: ``asxh import-accounts``, ``asxh import-vneid``, ``asxh accounts-verify-export``,
-``asxh accounts-verify-import``, ``asxh sync-payout`` and ``asxh import-results``."""
+``asxh accounts-verify-import``, ``asxh accounts-verify-online``, ``asxh sync-payout`` and ``asxh import-results``."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ def register(group) -> None:
         import_vneid_command,
         accounts_verify_export_command,
         accounts_verify_import_command,
+        accounts_verify_online_command,
         sync_payout_command,
         import_results_command,
     ):
@@ -147,6 +148,26 @@ def accounts_verify_import_command(path, unit_code, wait, as_json):
     print_import(summary, as_json)
     if summary["status"] == "failed":
         sys.exit(1)
+
+
+@click.command("accounts-verify-online")
+@click.option("--unit", "unit_code", default=None, help="Accounts of this unit (default: the whole city)")
+@click.option("--limit", default=500, show_default=True, help="At most this many accounts in one run")
+@with_appcontext
+def accounts_verify_online_command(unit_code, limit):
+    """Ask the bank's verification service (ACCOUNT_VERIFY_URL) about the open accounts that have no answer yet
+    and record each answer."""
+    from flask import current_app
+
+    from app.models.admin_unit import CITY_CODE
+    from app.services.payout import prevalidation
+
+    verifier = prevalidation.verifier_from_settings(current_app.config)
+    if verifier is None:
+        raise click.ClickException("ACCOUNT_VERIFY_URL is not set: exchange files with the banks instead")
+    session = db_session()
+    counts = prevalidation.check_online(session, verifier, resolve_unit(unit_code or CITY_CODE), None, limit=limit)
+    echo_json(counts)
 
 
 @click.command("sync-payout")

@@ -144,6 +144,18 @@ def test_online_checks_are_recorded(db_session, make_person, verified_account, f
         db_session.rollback()
 
 
+def test_cli_online_check(app, make_person, verified_account, fake_bank, monkeypatch):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["asxh", "accounts-verify-online", "--unit", "00004"])
+    assert result.exit_code != 0 and "ACCOUNT_VERIFY_URL" in result.output  # off by default
+    a = make_person("00004", "Nguyễn Văn An")
+    verified_account(a, "0000000002")
+    monkeypatch.setitem(app.config, "ACCOUNT_VERIFY_URL", fake_bank)
+    result = runner.invoke(args=["asxh", "accounts-verify-online", "--unit", "00004"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output.strip().splitlines()[-1]) == {"valid": 1}
+
+
 # --- request and answer files --------------------------------------------------------------------
 
 
