@@ -283,6 +283,35 @@ def test_request_answer_round_trip(app, db_session, make_person, verified_accoun
     assert counts == {"prevalidated": 1, "failed": 2, "pending": 1}
 
 
+def test_the_csv_request_filled_in_by_the_bank_is_an_answer(db_session, make_person, verified_account):
+    from app.models import AccountCheck
+    from app.services.payout import prevalidation
+
+    ids = _people(make_person, verified_account)
+    _n, content = _request(db_session, "00004", fmt="csv")
+    rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
+    for row in rows[1:]:
+        row[5], row[6] = ("N***** V** A*", "Hoạt động") if int(row[0]) == ids["acc_an"] else ("", "Đã đóng")
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
+    batch = prevalidation.create_answer_batch(
+        db_session,
+        filename="tra-loi.csv",
+        content=out.getvalue().encode("utf-8-sig"),
+        unit=unit(db_session, "00004"),
+        user_id=None,
+    )
+    db_session.commit()
+    prevalidation.parse_answer(db_session, batch.id)
+    prevalidation.apply_answer(db_session, batch.id)
+    got = {c.account_id: c.outcome for c in db_session.scalars(select(AccountCheck))}
+    assert got == {
+        ids["acc_an"]: "valid",
+        ids["acc_binh"]: "closed_or_unknown",
+        ids["acc_cuong"]: "closed_or_unknown",
+    }
+
+
 def test_answer_file_runs_as_a_job(app, db_session, make_person, verified_account, run_jobs):
     from app.models import AccountCheck, ImportBatch
     from app.services.payout import prevalidation
