@@ -12,6 +12,7 @@ and back to the previous page) or, under /api/, ``{"message": ...}``.
 from __future__ import annotations
 
 import logging
+import re
 from urllib.parse import urlsplit
 
 from flask import current_app, g, jsonify, render_template, request
@@ -22,6 +23,7 @@ from markupsafe import escape
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.api import is_api_request
+from app.services.messages import CONFLICT, N_
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,23 @@ API_MESSAGES = {
     "Method Not Allowed": MESSAGES[405],
 }
 RISON_SCHEMA = "Not a valid rison schema "
+# FAB's messages that carry a column or an operation, with the Vietnamese sentence that names the same.
+API_PATTERNS = [
+    (re.compile(r"Invalid order by column: (?P<column>.*)", re.S), N_("Cannot sort by the column %(column)s")),
+    (
+        re.compile(r"Filter column: (?P<column>.*) not allowed to filter", re.S),
+        N_("Cannot filter by the column %(column)s"),
+    ),
+    (
+        re.compile(r"Filter operation: (?P<operation>.*) not allowed on column: (?P<column>.*)", re.S),
+        N_("There is no filter %(operation)s for the column %(column)s"),
+    ),
+    (
+        re.compile(r"Cannot use both select and sel columns", re.S),
+        N_("Use only one of the parameters columns or select_columns"),
+    ),
+    (re.compile(r"Database exception occurred: .*", re.S), CONFLICT),  # never the driver's words
+]
 
 
 def _own_description(exc: HTTPException) -> str | None:
@@ -159,8 +178,13 @@ def translate_api_message(response):
     if not isinstance(message, str):
         return response
     translated = API_MESSAGES.get(message)
-    if translated is None and message.startswith(RISON_SCHEMA):  # FAB adds jsonschema's (English) detail
-        translated = f"{API_MESSAGES['Not a valid rison argument']}: {message[len(RISON_SCHEMA) :]}"
+    if translated is None and message.startswith(RISON_SCHEMA):  # without jsonschema's detail, in English
+        translated = API_MESSAGES["Not a valid rison argument"]
+    for pattern, msgid in API_PATTERNS if translated is None else ():
+        found = pattern.fullmatch(message)
+        if found:
+            translated = gettext(msgid, **found.groupdict())
+            break
     if translated is None and response.status_code in (401, 422) and "msg" in data:
         translated = MESSAGES[401]  # flask-jwt-extended: a malformed or unverifiable token, in PyJWT's words
     if translated is None:
