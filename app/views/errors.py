@@ -36,6 +36,7 @@ TITLES = {
     409: _l("Conflict"),
     413: _l("File too large"),
     500: _l("System error"),
+    503: _l("Service unavailable"),
 }
 MESSAGES = {
     400: _l("The request is not valid. Check what you entered and try again."),
@@ -46,6 +47,10 @@ MESSAGES = {
     413: _l("The file is larger than the allowed size."),
     500: _l("An unexpected error occurred. Try again or ask an administrator."),
 }
+QUEUE_DOWN = _l(
+    "Cannot reach the job queue (Redis). Nothing was lost: what you saved is kept and its job starts when the "
+    "queue is back. Try again in a moment or tell the administrator."
+)
 CSRF_TITLE = _l("The form has expired")
 CSRF_MESSAGE = _l("The page was open too long or the form was sent twice. Reload the page and try again.")
 OTHER_TITLE = _l("Error")
@@ -167,6 +172,16 @@ def _server_error(exc: InternalServerError):
     return error_response(exc)
 
 
+def _queue_unreachable(exc: Exception):
+    """Redis down or unreachable, from any page, API call or job start: a 503 that says so in Vietnamese."""
+    log.error("job queue unreachable: %s", exc)
+    if is_api_request():
+        response = jsonify(message=str(QUEUE_DOWN))
+        response.status_code = 503
+        return response
+    return _page(503, str(TITLES[503]), str(QUEUE_DOWN))
+
+
 def translate_api_message(response):
     """after_request: a JSON error of the REST API carrying one of the fixed English messages gets ours."""
     if response.status_code < 400 or not response.is_json or not is_api_request():
@@ -198,4 +213,9 @@ def translate_api_message(response):
 def register(app) -> None:
     app.register_error_handler(HTTPException, error_response)
     app.register_error_handler(CSRFError, error_response)
+    from redis.exceptions import ConnectionError as QueueConnectionError
+    from redis.exceptions import TimeoutError as QueueTimeoutError
+
+    app.register_error_handler(QueueConnectionError, _queue_unreachable)
+    app.register_error_handler(QueueTimeoutError, _queue_unreachable)
     app.after_request(translate_api_message)
