@@ -53,6 +53,7 @@ __all__ = [
     "parse_phone",
     "parse_sex",
     "split_name",
+    "strip_tones",
     "VIETNAMESE_LETTERS",
 ]
 
@@ -138,6 +139,15 @@ def ascii_key(name: Any) -> str:
     if not s.isascii():
         s = "".join(c for c in unicodedata.normalize("NFD", s) if not unicodedata.combining(c))
     return " ".join(s.upper().split())
+
+
+def strip_tones(text: Any) -> str:
+    """Vietnamese text without tones or diacritics, case and spacing kept ("Đã chuyển" -> "Da chuyen"): the form
+    of a text message that every phone shows in the GSM-7 alphabet."""
+    s = clean_text(text).translate(_ASCII_FOLD)
+    if not s.isascii():
+        s = "".join(c for c in unicodedata.normalize("NFD", s) if not unicodedata.combining(c))
+    return s
 
 
 def search_key(text: Any) -> str:
