@@ -16,9 +16,11 @@ text for length, alphabet and identifiers.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from app.services.messages import N_, FieldError, Problem
 from app.services.registry.normalize import strip_tones
@@ -104,7 +106,7 @@ def segments(text: str, encoding: str) -> int:
     return 1 if size <= single else math.ceil(size / part)
 
 
-def _checked(event: str, template: Template, params: dict) -> dict:
+def _checked(event: str, template: Template, params: dict[str, Any]) -> dict[str, str]:
     unknown = set(params) - set(template.params)
     missing = [p for p in template.params if params.get(p) in (None, "")]
     bad = [p for p in template.params if p in params and not _PARAMS[p].fullmatch(str(params[p]))]
@@ -120,7 +122,7 @@ def _checked(event: str, template: Template, params: dict) -> dict:
     return {p: str(params[p]) for p in template.params}
 
 
-def render(event: str, encoding: str = "gsm7", **params) -> Rendered:
+def render(event: str, encoding: str = "gsm7", **params: Any) -> Rendered:
     """The message of ``event`` with its checked parameters, in ``encoding`` (``gsm7``: without tones; a text
     that would still not be GSM-7 is sent as ``ucs2``)."""
     template = TEMPLATES.get(event)
@@ -134,6 +136,6 @@ def render(event: str, encoding: str = "gsm7", **params) -> Rendered:
     return Rendered(text, encoding, segments(text, encoding))
 
 
-def month_of(date) -> str:
+def month_of(date: dt.date) -> str:
     """The ``month`` parameter of a benefit month."""
-    return date.strftime("%m/%Y")
+    return f"{date.month:02d}/{date.year}"
