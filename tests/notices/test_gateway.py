@@ -19,6 +19,7 @@ class FakeGateway:
 
     def __init__(self):
         self.requests: list[dict] = []
+        self.authorizations: list[str | None] = []
         self.release = threading.Event()
         gateway = self
 
@@ -26,6 +27,7 @@ class FakeGateway:
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 gateway.requests.append(body)
+                gateway.authorizations.append(self.headers.get("Authorization"))
                 if body["to"] == SLOW:
                     gateway.release.wait(10)  # longer than the client waits: it gives up first
                     return
@@ -182,3 +184,21 @@ def test_unreachable_gateway_is_retried_later(db_session, make_person):
     assert counts["retry"] == 1
     notice = _by_phone(db_session, ids)[OK]
     assert (notice.status, notice.attempts) == ("queued", 1) and notice.error.startswith("connection")
+
+
+def test_configured_sender_sends_every_due_notice_in_batches_with_its_token(db_session, make_person, gateway):
+    from app.models import Notice
+    from app.services.notices import notify, outbox
+    from app.services.notices.senders import sender_from_config
+
+    assert sender_from_config({"SMS_GATEWAY_URL": None}) is None  # the default: nothing leaves
+    sender = sender_from_config({"SMS_GATEWAY_URL": gateway.url, "SMS_GATEWAY_TOKEN": "s3cret"})
+    people = [make_person("00004", f"Người Thử {i}") for i in range(3)]
+    for pid in people:
+        outbox.set_contact(db_session, pid, None, phone=OK, opt_out=False)
+        notify(db_session, "complaint_resolved", pid, reference="complaint:1", number="1")
+    db_session.commit()
+    assert outbox.send_queued(db_session, sender, batch=2)["sent"] == 3  # two batches, one call
+    assert gateway.authorizations == ["Bearer s3cret"] * 3
+    db_session.expire_all()
+    assert {n.status for n in db_session.scalars(select(Notice))} == {"sent"}

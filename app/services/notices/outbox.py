@@ -19,18 +19,18 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any, BinaryIO
 
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from app.models import AdminUnit, Beneficiary
-from app.models.notice import BeneficiaryContact
+from app.models.notice import NOTICE_EVENTS, NOTICE_STATUSES, BeneficiaryContact, Notice
 from app.services import audit
 from app.services.formatting import utc_now
 from app.services.messages import N_, NotFound
 from app.services.notices import templates
 from app.services.notices.senders import REFUSED, SENT, Sender
 from app.services.registry.normalize import parse_phone
-from app.services.scope import require_user_covers, subtree_sql
+from app.services.scope import require_user_covers, subtree_ids, subtree_sql
 from app.services.spreadsheets import append_row, new_workbook
 
 #: The SMS_* settings (``configure`` at start-up): encoding, gateway, attempts.
@@ -229,13 +229,35 @@ def export_outbox(
 
 
 def send_queued(
-    session: Session, sender: Sender, unit: AdminUnit | None = None, *, now: dt.datetime | None = None, limit=1000
+    session: Session, sender: Sender, unit: AdminUnit | None = None, *, now: dt.datetime | None = None, batch=500
 ) -> dict:
-    """Send the waiting notices (of ``unit``'s scope; None: everywhere) whose time has come, oldest first. Each
-    answer is committed at once, so a crash never sends again a notice the gateway accepted; a refusal fails
-    the notice, a gateway error or time-out puts it back for later (``SMS_RETRY_MINUTES`` × attempts) until
-    ``SMS_MAX_ATTEMPTS``. Idempotent: only ``queued`` notices are touched. Returns the counts."""
+    """Send the waiting notices (of ``unit``'s scope; None: everywhere) whose time has come, oldest first, in
+    batches of ``batch`` until none is due. Each answer is committed at once, so a crash never sends again a
+    notice the gateway accepted; a refusal fails the notice, a gateway error or time-out puts it back for later
+    (``SMS_RETRY_MINUTES`` × attempts) until ``SMS_MAX_ATTEMPTS``. Idempotent: only ``queued`` notices are
+    touched (every notice handled leaves the due set, so the loop ends). Returns the counts."""
     now = now or utc_now()
+    counts = {"sent": 0, "failed": 0, "retry": 0, "skipped": 0}
+    while True:
+        done = _send_batch(session, sender, unit, now, batch)
+        for key, value in done.items():
+            counts[key] += value
+        if sum(done.values()) < batch:
+            break
+    if sum(counts.values()):
+        audit.record(
+            session,
+            action="bulk",
+            entity="notice",
+            unit_id=unit.id if unit is not None else None,
+            new={"sent": counts},
+            detail="Notices sent through the SMS gateway",
+        )
+        session.commit()
+    return counts
+
+
+def _send_batch(session: Session, sender: Sender, unit: AdminUnit | None, now: dt.datetime, limit: int) -> dict:
     max_attempts = int(SETTINGS.get("SMS_MAX_ATTEMPTS") or 5)
     retry = dt.timedelta(minutes=int(SETTINGS.get("SMS_RETRY_MINUTES") or 15))
     if unit is None:
@@ -273,16 +295,6 @@ def send_queued(
             text(f"UPDATE notice SET {assignments} WHERE id = :id AND status = 'queued'"), {**values, "id": notice_id}
         )
         session.commit()
-    if due:
-        audit.record(
-            session,
-            action="bulk",
-            entity="notice",
-            unit_id=unit.id if unit is not None else None,
-            new={"sent": counts},
-            detail="Notices sent through the SMS gateway",
-        )
-        session.commit()
     return counts
 
 
@@ -302,11 +314,6 @@ def outbox_page(
 ) -> dict:
     """The notices of ``unit``'s scope (none without a unit), newest first, filtered by status and event (unknown
     codes are ignored): {"rows": [(Notice, full name)], "total", "page", "pages", "counts": {status: n}}."""
-    from sqlalchemy import func, select
-
-    from app.models.notice import NOTICE_EVENTS, NOTICE_STATUSES, Notice
-    from app.services.scope import subtree_ids
-
     in_scope = Notice.commune_id.in_(subtree_ids(unit))
     query = select(Notice, Beneficiary.full_name).join(Beneficiary, Beneficiary.id == Notice.beneficiary_id)
     query = query.where(in_scope)
@@ -324,10 +331,6 @@ def outbox_page(
 
 def person_notices(session: Session, beneficiary_id: int, limit: int = 20) -> list:
     """The latest notices of one person (the person page; its scope is checked by the caller)."""
-    from sqlalchemy import select
-
-    from app.models.notice import Notice
-
     return list(
         session.scalars(
             select(Notice).where(Notice.beneficiary_id == beneficiary_id).order_by(Notice.id.desc()).limit(limit)

@@ -74,4 +74,6 @@ def sender_from_config(config: Mapping[str, Any]) -> Sender | None:
     url = config.get("SMS_GATEWAY_URL")
     if not url:
         return None
-    return HttpGateway(url, timeout=float(config.get("SMS_GATEWAY_TIMEOUT") or 10))
+    token = config.get("SMS_GATEWAY_TOKEN")
+    headers = {"Authorization": f"Bearer {token}"} if token else None
+    return HttpGateway(url, timeout=float(config.get("SMS_GATEWAY_TIMEOUT") or 10), headers=headers)
