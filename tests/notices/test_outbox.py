@@ -163,10 +163,13 @@ def handed_over(db_session, locked_period):
     return locked_period
 
 
-def test_a_result_file_gives_its_notices_in_one_statement(db_session, handed_over, tmp_path):
+@pytest.mark.parametrize("encoding", ["gsm7", "ucs2"])
+def test_a_result_file_gives_its_notices_in_one_statement(db_session, handed_over, tmp_path, encoding, monkeypatch):
     from app.extensions import db
     from app.services import payout
     from app.services.notices import outbox
+
+    monkeypatch.setitem(outbox.SETTINGS, "SMS_ENCODING", encoding)
 
     pid = handed_over["period"]
     lines = _lines(db_session, pid)
@@ -199,7 +202,12 @@ def test_a_result_file_gives_its_notices_in_one_statement(db_session, handed_ove
     an, binh, em = (by_person[lines[k].beneficiary_id] for k in (AN, BINH, EM))
     assert (an.event, an.status, an.ref) == ("payment_sent", "queued", f"line:{lines[AN].id}")
     assert "02/2025" in an.text and "500" not in an.text
-    assert (binh.event, binh.status) == ("payment_failed", "queued") and "lien he UBND" in binh.text
+    assert (binh.event, binh.status) == ("payment_failed", "queued")
+    assert ("lien he UBND" if encoding == "gsm7" else "liên hệ UBND") in binh.text
+    # each notice carries its own encoding and segment count (the two texts differ in length)
+    assert {(n.encoding, n.segments) for n in (an, binh)} == (
+        {("gsm7", 1)} if encoding == "gsm7" else {("ucs2", 2), ("ucs2", 3)}
+    )
     assert (em.event, em.status, em.skip_reason) == ("payment_sent", "skipped", "opt_out")
     assert lines[CUONG].beneficiary_id not in by_person  # no result yet: no notice
 

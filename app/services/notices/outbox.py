@@ -52,16 +52,14 @@ def _encoding() -> str:
     return str(SETTINGS.get("SMS_ENCODING") or "gsm7")
 
 
-def _insert(
-    session: Session, *, event_sql: str, ref_sql: str, text_sql: str, source: str, where: str, params: dict
-) -> int:
+def _insert(session: Session, *, source: str, where: str, columns: Mapping[str, str], params: dict) -> int:
     """INSERT … SELECT new notices from ``source`` (which names the person as ``b``), once per person, event and
-    reference; returns how many were created."""
+    reference; ``columns``: the SQL of event, ref, text, encoding and segments. Returns how many were created."""
     sql = f"""
         INSERT INTO notice (beneficiary_id, commune_id, event, ref, phone, text, encoding, segments, status,
                             skip_reason, attempts, created_at)
-        SELECT b.id, b.commune_id, {event_sql}, {ref_sql}, {_PHONE_SQL}, {text_sql}, :enc, :seg,
-               {_STATUS_SQL}, {_REASON_SQL}, 0, :now
+        SELECT b.id, b.commune_id, {columns["event"]}, {columns["ref"]}, {_PHONE_SQL}, {columns["text"]},
+               {columns["encoding"]}, {columns["segments"]}, {_STATUS_SQL}, {_REASON_SQL}, 0, :now
         FROM {source}
         LEFT JOIN beneficiary_contact c ON c.beneficiary_id = b.id
         WHERE {where} AND b.ended_at IS NULL
@@ -76,11 +74,9 @@ def notify(session: Session, event: str, beneficiary_id: int, *, reference: str,
     rendered = templates.render(event, _encoding(), **params)
     return _insert(
         session,
-        event_sql=":event",
-        ref_sql=":ref",
-        text_sql=":text",
         source="beneficiary b",
         where="b.id = :bid",
+        columns={"event": ":event", "ref": ":ref", "text": ":text", "encoding": ":enc", "segments": ":seg"},
         params={
             "event": event,
             "ref": str(reference)[:60],
@@ -101,24 +97,29 @@ def notify_results(session: Session, export_id: int, benefit_month: dt.date) -> 
     sent", failed or reversed → "payment failed" (contact the commune). One INSERT … SELECT whatever the size
     of the file; does not commit (the import commits once)."""
     month = templates.month_of(benefit_month)
-    sent = templates.render("payment_sent", _encoding(), month=month)
-    failed = templates.render("payment_failed", _encoding(), month=month)
-    if (sent.encoding, sent.segments) != (failed.encoding, failed.segments):  # one encoding per statement
-        raise AssertionError("payment templates must share encoding and segment count")
+    rendered = {event: templates.render(event, _encoding(), month=month) for event in set(RESULT_EVENTS.values())}
+    params: dict[str, Any] = {"eid": export_id}
+    for event, r in rendered.items():
+        params.update({f"t_{event}": r.text, f"e_{event}": r.encoding, f"s_{event}": r.segments})
+
+    def by_result(prefix: str) -> str:  # CASE over the line's result, each branch the bound value of its event
+        branches = " ".join(f"WHEN '{result}' THEN :{prefix}_{event}" for result, event in RESULT_EVENTS.items())
+        return f"CASE l.result_status {branches} END"
+
+    events = " ".join(f"WHEN '{result}' THEN '{event}'" for result, event in RESULT_EVENTS.items())
+    results = ", ".join(f"'{result}'" for result in RESULT_EVENTS)
     return _insert(
         session,
-        event_sql="CASE WHEN l.result_status = 'paid' THEN 'payment_sent' ELSE 'payment_failed' END",
-        ref_sql="'line:' || CAST(l.id AS VARCHAR(20))",
-        text_sql="CASE WHEN l.result_status = 'paid' THEN :t_sent ELSE :t_failed END",
         source="payout_line l JOIN beneficiary b ON b.id = l.beneficiary_id",
-        where="l.result_export_id = :eid AND l.result_status IN ('paid', 'failed', 'reversed')",
-        params={
-            "eid": export_id,
-            "t_sent": sent.text,
-            "t_failed": failed.text,
-            "enc": sent.encoding,
-            "seg": sent.segments,
+        where=f"l.result_export_id = :eid AND l.result_status IN ({results})",
+        columns={
+            "event": f"CASE l.result_status {events} END",
+            "ref": "'line:' || CAST(l.id AS VARCHAR(20))",
+            "text": by_result("t"),
+            "encoding": by_result("e"),
+            "segments": by_result("s"),
         },
+        params=params,
     )
 
 
