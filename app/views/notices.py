@@ -56,7 +56,10 @@ class NoticeView(BaseView):
     @expose("/export/", methods=["POST"])
     @has_access
     def export(self):
-        """Every waiting notice of the user's scope as .xlsx, marked handed over (the office sends them)."""
+        """Every waiting notice of the user's scope as .xlsx, marked handed over (the office sends them). Not with a
+        gateway: a notice the gateway is sending must not also be handed over."""
+        if current_app.config.get("SMS_GATEWAY_URL"):
+            abort(404)
         unit = current_unit()
         out = io.BytesIO()
         with force_locale("vi"):

@@ -131,3 +131,22 @@ def test_phone_and_opt_out_outside_the_scope_are_refused(unit_scheme, world, out
     )
     assert response.status_code in (403, 404)
     assert _contact(scheme_app, pid)[1] is False
+
+
+def test_with_a_gateway_the_page_sends_instead_of_handing_over(
+    unit_scheme, world, outbox_world, client_for, scheme_app, monkeypatch
+):
+    from jobs.queues import get_queue
+
+    monkeypatch.setitem(scheme_app.config, "SMS_GATEWAY_URL", "http://127.0.0.1:9/sms")
+    client = client_for(world.users["officer"])
+    page = client.get("/notices/").get_data(as_text=True)
+    assert 'id="notice-send"' in page and 'id="notice-export"' not in page
+    assert client.post("/notices/export/", data={"csrf_token": page_token(client)}).status_code == 404
+    assert _statuses(scheme_app, outbox_world["mine"]) == ["queued"]
+    response = client.post("/notices/send/", data={"csrf_token": page_token(client)})
+    assert response.status_code == 302
+    with scheme_app.app_context():
+        queue = get_queue()
+        assert any(job_id.startswith("notices-send-") for job_id in queue.job_ids)
+        queue.empty()  # not run here: no gateway listens

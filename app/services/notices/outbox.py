@@ -280,13 +280,26 @@ def _send_batch(session: Session, sender: Sender, unit: AdminUnit | None, now: d
             values: dict[str, Any] = {"status": "skipped", "skip_reason": "opt_out", "phone": None}
             counts["skipped"] += 1
         else:
+            # Claim it first (committed): another sender, or a worker started again after a crash, finds it not
+            # due until the claim expires, and then sends it with the same reference.
+            claimed = session.execute(
+                text("""UPDATE notice SET next_attempt_at = :lease
+                        WHERE id = :id AND status = 'queued' AND attempts = :attempts
+                          AND (next_attempt_at IS NULL OR next_attempt_at <= :now)"""),
+                {"id": notice_id, "attempts": attempts, "now": now, "lease": now + retry},
+            ).rowcount
+            session.commit()
+            if not claimed:
+                continue
             outcome = sender.send(phone=phone, text=body, encoding=encoding, reference=f"asxh-notice-{notice_id}")
             values = {"attempts": attempts + 1, "error": outcome.error}
             if outcome.kind == SENT:
-                values.update(status="sent", provider_id=outcome.provider_id, sent_at=utc_now(), error=None)
+                values.update(
+                    status="sent", provider_id=outcome.provider_id, sent_at=utc_now(), error=None, next_attempt_at=None
+                )
                 counts["sent"] += 1
             elif outcome.kind == REFUSED or attempts + 1 >= max_attempts:
-                values.update(status="failed")
+                values.update(status="failed", next_attempt_at=None)
                 counts["failed"] += 1
             else:
                 values.update(next_attempt_at=now + retry * (attempts + 1))
