@@ -122,6 +122,22 @@ def test_without_a_phone_or_after_an_opt_out_the_notice_is_skipped(db_session, m
     assert [n.status for n in _notices(db_session, beneficiary_id=optout)] == ["skipped", "skipped"]
 
 
+def test_waiting_notices_follow_a_new_or_removed_number(db_session, make_person):
+    from app.services.notices import notify, outbox
+
+    pid = make_person("00004", AN)
+    outbox.set_contact(db_session, pid, None, phone="0912345678", opt_out=False)
+    notify(db_session, "complaint_received", pid, reference="complaint:1", number="1")
+    outbox.set_contact(db_session, pid, None, phone="0987654321", opt_out=False)
+    db_session.commit()
+    assert [(n.status, n.phone) for n in _notices(db_session, beneficiary_id=pid)] == [("queued", "0987654321")]
+    outbox.set_contact(db_session, pid, None, phone="", opt_out=False)
+    db_session.commit()
+    assert [(n.status, n.skip_reason, n.phone) for n in _notices(db_session, beneficiary_id=pid)] == [
+        ("skipped", "no_phone", None)
+    ]
+
+
 def test_the_opt_out_is_audited(db_session, make_person):
     from app.models import AuditLog
     from app.services.notices import outbox

@@ -162,6 +162,12 @@ def set_contact(
             text("UPDATE notice SET phone = :p WHERE beneficiary_id = :b AND status = 'queued'"),
             {"p": number, "b": beneficiary_id},
         )
+    else:  # the number was removed (wrong, given up): nothing may still go to it
+        session.execute(
+            text("""UPDATE notice SET status = 'skipped', skip_reason = 'no_phone', phone = NULL
+                    WHERE beneficiary_id = :b AND status = 'queued'"""),
+            {"b": beneficiary_id},
+        )
     return contact
 
 
