@@ -202,6 +202,14 @@ def load_config(overrides: dict | None = None) -> dict:
         AUDIT_KEY=_audit_key(env),
         AUDIT_ANCHOR_PATH=_env_str("AUDIT_ANCHOR_PATH", str(instance_dir() / "audit_anchors")),
         AUDIT_ANCHOR_EVERY=_env_int("AUDIT_ANCHOR_EVERY", 1000, minimum=1),
+        # Notices to beneficiaries (app/services/notices/). No gateway by default: the outbox is exported for an
+        # office's own SMS service. "gsm7": texts without tones (one 160-character segment); "ucs2": with tones.
+        SMS_ENCODING=_env_choice("SMS_ENCODING", ("gsm7", "ucs2"), "gsm7"),
+        SMS_GATEWAY_URL=_env_url("SMS_GATEWAY_URL", None, ("http", "https")),
+        SMS_GATEWAY_TOKEN=_env_str("SMS_GATEWAY_TOKEN"),  # sent as "Authorization: Bearer …" when set
+        SMS_GATEWAY_TIMEOUT=_env_int("SMS_GATEWAY_TIMEOUT", 10, minimum=1, maximum=120),
+        SMS_MAX_ATTEMPTS=_env_int("SMS_MAX_ATTEMPTS", 5, minimum=1, maximum=50),
+        SMS_RETRY_MINUTES=_env_int("SMS_RETRY_MINUTES", 15, minimum=1),
     )
     if env == "test":
         # Password hashing dominates test time; a cheap method is fine for throwaway users.

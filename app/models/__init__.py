@@ -8,6 +8,7 @@ from app.models.campaign import Campaign, CampaignStep, CampaignStepDone  # noqa
 from app.models.citizen import CITIZEN_STATUSES, Citizen, MatchRun, PopulationRow  # noqa: F401
 from app.models.guards import NEVER_DELETED, HardDeleteRefused, install_guards  # noqa: E402,F401
 from app.models.import_batch import ImportBatch, ImportRow  # noqa: F401
+from app.models.notice import NOTICE_EVENTS, NOTICE_STATUSES, BeneficiaryContact, Notice  # noqa: F401
 from app.models.payout import (  # noqa: F401
     LINE_CHANNELS,
     PERIOD_STATES,

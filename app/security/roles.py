@@ -43,6 +43,7 @@ VIEW_CATEGORIES: dict[str, str] = {
     "OpeningTask": STEP5,
     "PaymentAccount": STEP5,
     "PayoutPeriod": STEP5,
+    "Notice": STEP5,
     "Campaign": REPORTS,
     "CampaignProgress": REPORTS,
     "AdminUnit": ADMINISTRATION,
@@ -109,6 +110,7 @@ ROLES: tuple[RoleDef, ...] = (
         _l("System administrator"),
         is_admin=True,
         views={
+            "Notice": WRITE,
             "MatchReview": WRITE,
             "Beneficiary": WRITE,
             "ImportBatch": WRITE,
@@ -134,6 +136,7 @@ ROLES: tuple[RoleDef, ...] = (
         "Sở LĐTBXH",
         _l("City labour department"),
         views={
+            "Notice": READ,
             "MatchReview": WRITE,
             "Beneficiary": WRITE,
             "ImportBatch": WRITE,
@@ -171,6 +174,7 @@ ROLES: tuple[RoleDef, ...] = (
         "Phòng LĐTBXH",
         _l("District labour office"),
         views={
+            "Notice": WRITE,
             "MatchReview": WRITE,
             "Beneficiary": READ,
             "ImportBatch": WRITE,
@@ -207,6 +211,7 @@ ROLES: tuple[RoleDef, ...] = (
         "Công an xã",
         _l("Commune police"),
         views={
+            "Notice": READ,
             "MatchReview": WRITE,
             "Beneficiary": WRITE,
             "ImportBatch": READ,
@@ -229,6 +234,7 @@ ROLES: tuple[RoleDef, ...] = (
         "Cán bộ LĐTBXH xã",
         _l("Commune labour officer"),
         views={
+            "Notice": WRITE,
             "MatchReview": READ,
             "Beneficiary": READ,
             "AdminUnit": READ,
@@ -250,6 +256,7 @@ ROLES: tuple[RoleDef, ...] = (
         "Lãnh đạo",
         _l("Leadership (read-only)"),
         views={
+            "Notice": READ,
             "MatchReview": READ,
             "Beneficiary": READ,
             "ImportBatch": READ,

@@ -96,6 +96,7 @@ DEFAULT_AUDITED_TABLES = frozenset(
         "campaign_step_done",
         "match_run",
         "unit_review",
+        "beneficiary_contact",
     }
 )
 # Changes to these columns alone are not worth a record (login statistics, timestamps), nor are the keys derived

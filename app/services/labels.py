@@ -34,6 +34,16 @@ from app.models.beneficiary import (
 )
 from app.models.citizen import CITIZEN_STATUS_LABELS, CITIZEN_STATUSES, MATCH_RUN_STATE_LABELS, MATCH_RUN_STATES
 from app.models.import_batch import BATCH_STATE_LABELS, BATCH_STATES
+from app.models.notice import (
+    NOTICE_ENCODING_LABELS,
+    NOTICE_ENCODINGS,
+    NOTICE_EVENT_LABELS,
+    NOTICE_EVENTS,
+    NOTICE_SKIP_REASON_LABELS,
+    NOTICE_SKIP_REASONS,
+    NOTICE_STATUS_LABELS,
+    NOTICE_STATUSES,
+)
 from app.models.payout import (
     HOLD_REASON_LABELS,
     HOLD_REASONS,
@@ -74,6 +84,10 @@ CODE_SETS: dict[str, tuple[tuple, dict]] = {
     "severity": (SEVERITIES, SEVERITY_LABELS),
     "bank_kind": (BANK_KINDS, BANK_KIND_LABELS),
     "unit_review_reason": (UNIT_REVIEW_REASONS, UNIT_REVIEW_REASON_LABELS),
+    "notice_event": (NOTICE_EVENTS, NOTICE_EVENT_LABELS),
+    "notice_status": (NOTICE_STATUSES, NOTICE_STATUS_LABELS),
+    "notice_skip_reason": (NOTICE_SKIP_REASONS, NOTICE_SKIP_REASON_LABELS),
+    "notice_encoding": (NOTICE_ENCODINGS, NOTICE_ENCODING_LABELS),
 }
 
 

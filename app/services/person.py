@@ -27,6 +27,7 @@ from app.models import (
     Visit,
 )
 from app.services.messages import N_
+from app.services.notices import outbox
 from app.services.scope import covers, subtree_ids
 from app.services.spreadsheets import Money, Styled, append_row, new_workbook
 
@@ -46,6 +47,8 @@ class PersonFile:
     holds: list[dict] = field(default_factory=list)
     audit: list = field(default_factory=list)
     identifiers: dict[str, str] = field(default_factory=dict)
+    contact: Any = None  # the phone number and opt-out for notices (BeneficiaryContact), None: none recorded
+    notices: list = field(default_factory=list)
 
 
 def _json(value: str | None, default):
@@ -213,6 +216,8 @@ def person_file(
         accounts=_accounts(session, person.id, history),
         payout_lines=lines,
         holds=_holds(person, audit, lines),
+        contact=outbox.contact_of(session, person.id),
+        notices=outbox.person_notices(session, person.id),
         audit=audit,
     )
 

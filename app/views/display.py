@@ -27,6 +27,10 @@ from app.services.formatting import format_date, format_datetime, format_number
 #: model class name or table name → the entity's name (lower case, as in "Danh sách …"); the audit trail's
 #: "Table" column uses it too.
 ENTITY_NAMES = {
+    "Notice": _l("notice"),
+    "notice": _l("notice"),
+    "BeneficiaryContact": _l("phone number and opt-out"),
+    "beneficiary_contact": _l("phone number and opt-out"),
     "Beneficiary": _l("beneficiary"),
     "beneficiary": _l("beneficiary"),
     "Enrolment": _l("enrolment"),

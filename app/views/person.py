@@ -9,6 +9,7 @@ from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import gettext
 
 from app.extensions import db
+from app.security.access import holds
 from app.security.audit import log_view
 from app.security.masking import account_formatter, cccd_formatter, should_mask
 from app.security.scope import current_unit
@@ -78,6 +79,7 @@ class PersonView(BaseView):
             local_time=_local_time,
             audit_url=audit_history_url(person.id),
             user=g.user,
+            can_edit_contact="write:Notice" in holds(["write:Notice"]),
             entity_name=entity_name,
             audit_detail=audit_detail,
             title=gettext("Person file") + " — " + person.full_name,
