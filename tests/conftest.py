@@ -18,6 +18,9 @@ DEMO_PASSWORD = "Demo@12345"
 # audit_log: append-only in production; tests may clear it.
 DATA_TABLES = (
     "audit_log",
+    "complaint",
+    "verification_task",
+    "verification_sample",
     "payout_export",
     "payout_line",
     "payout_sync_run",

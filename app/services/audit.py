@@ -96,6 +96,9 @@ DEFAULT_AUDITED_TABLES = frozenset(
         "campaign_step_done",
         "match_run",
         "unit_review",
+        "verification_sample",
+        "verification_task",
+        "complaint",
     }
 )
 # Changes to these columns alone are not worth a record (login statistics, timestamps), nor are the keys derived
