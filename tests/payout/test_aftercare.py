@@ -343,3 +343,45 @@ def test_sensitive_complaints_and_scope_on_the_web_and_api(db_session, world, un
     ).all()
     assert ("create", None) in [(a, None) for a, _u in actions]
     assert ("update", officer) in actions
+
+
+@pytest.mark.parametrize("unit_scheme", SCHEMES, indirect=True)
+def test_cli_and_job_draw_the_same_sample(db_session, world, unit_scheme, scheme_app, run_jobs):
+    import json
+
+    from app.models.aftercare import VerificationSample, VerificationTask
+    from app.services.payout import verification
+    from jobs import registry
+
+    s = db_session
+    people = _people(s, world, 12)
+    period = _closed_period(s, world, people)
+    result = scheme_app.test_cli_runner().invoke(
+        args=[
+            "asxh",
+            "verification-sample",
+            str(period.id),
+            "--unit",
+            world.units["payer"],
+            "--margin",
+            "20",
+            "--confidence",
+            "90",
+            "--seed",
+            "77",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output.strip().splitlines()[-1])
+    assert summary["drawn"] == _expected_size(12, 90, 20) and summary["status"] == "done"
+    by_cli = sorted(s.scalars(select(VerificationTask.line_id)))
+    # The job draws a sample row the same way (the same seed: the same payments).
+    s.execute(VerificationTask.__table__.delete())
+    s.execute(VerificationSample.__table__.delete())
+    s.commit()
+    sample = verification.create_sample(s, period.id, _unit(s, world, "payer"), None, confidence=90, margin=20, seed=77)
+    registry.start("verification_sample", sample.id)
+    run_jobs()
+    s.expire_all()
+    assert s.get(VerificationSample, sample.id).status == "done"
+    assert sorted(s.scalars(select(VerificationTask.line_id))) == by_cli
