@@ -385,3 +385,32 @@ def test_cli_and_job_draw_the_same_sample(db_session, world, unit_scheme, scheme
     s.expire_all()
     assert s.get(VerificationSample, sample.id).status == "done"
     assert sorted(s.scalars(select(VerificationTask.line_id))) == by_cli
+
+
+@pytest.mark.parametrize("unit_scheme", SCHEMES, indirect=True)
+def test_person_page_shows_complaints_and_verification_answers(db_session, world, unit_scheme, client_for):
+    from app.services.payout import verification
+
+    s = db_session
+    _period, tasks = _sampled(s, world, 1)
+    commune = _unit(s, world, "commune")
+    verification.record_answer(s, tasks[0].id, commune, None, answer="none", note="Chưa thấy tiền về")
+    from app.services.payout import complaints
+
+    complaints.open_complaint(
+        s,
+        beneficiary_id=tasks[0].beneficiary_id,
+        category="other",
+        channel="phone",
+        actor_unit=commune,
+        user_id=None,
+        description="Bí mật",
+        sensitive=True,
+    )
+    s.commit()
+    person = tasks[0].beneficiary_id
+    page = _client(client_for, world.users["officer"]).get(f"/person/{person}").get_data(as_text=True)
+    assert "Chưa thấy tiền về" in page and "Chưa nhận được" in page
+    assert page.count('class="complaint"') == 1  # the sensitive one is for the leaders
+    page = _client(client_for, world.users["leader"]).get(f"/person/{person}").get_data(as_text=True)
+    assert page.count('class="complaint"') == 2
