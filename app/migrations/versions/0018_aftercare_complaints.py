@@ -1,6 +1,6 @@
 """Post-payment verification (samples and tasks) and complaints
 
-Revision ID: 0018_aftercare_verification_complaints
+Revision ID: 0018_aftercare_complaints
 Revises: 0017_vi_category_rule_notes
 """
 
@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0018_aftercare_verification_complaints"
+revision = "0018_aftercare_complaints"
 down_revision = "0017_vi_category_rule_notes"
 branch_labels = None
 depends_on = None
