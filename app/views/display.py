@@ -27,6 +27,12 @@ from app.services.formatting import format_date, format_datetime, format_number
 #: model class name or table name → the entity's name (lower case, as in "Danh sách …"); the audit trail's
 #: "Table" column uses it too.
 ENTITY_NAMES = {
+    "Complaint": _l("complaint"),
+    "complaint": _l("complaint"),
+    "VerificationSample": _l("verification sample"),
+    "verification_sample": _l("verification sample"),
+    "VerificationTask": _l("payment to verify"),
+    "verification_task": _l("payment to verify"),
     "Beneficiary": _l("beneficiary"),
     "beneficiary": _l("beneficiary"),
     "Enrolment": _l("enrolment"),

@@ -414,3 +414,33 @@ def test_person_page_shows_complaints_and_verification_answers(db_session, world
     assert page.count('class="complaint"') == 1  # the sensitive one is for the leaders
     page = _client(client_for, world.users["leader"]).get(f"/person/{person}").get_data(as_text=True)
     assert page.count('class="complaint"') == 2
+
+
+@pytest.mark.parametrize("unit_scheme", SCHEMES, indirect=True)
+def test_demo_seeds_a_closed_period_with_a_sample_answers_and_an_overdue_complaint(scheme_app, unit_scheme, client_for):
+    from app.extensions import db
+    from app.models import PayoutPeriod
+    from app.models.aftercare import Complaint, VerificationSample, VerificationTask
+    from app.services.formatting import local_today
+    from app.services.payout import complaints
+
+    result = scheme_app.test_cli_runner().invoke(
+        args=["asxh", "seed-demo", "--citizens", "600", "--beneficiaries", "60"], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    assert "Post-payment verification" in result.output
+    with scheme_app.app_context():
+        s = db.session
+        sample = s.scalar(select(VerificationSample))
+        assert sample.status == "done" and sample.drawn > 0
+        assert s.get(PayoutPeriod, sample.period_id).status == "paid"
+        assert s.scalar(select(func.count()).select_from(VerificationTask).where(VerificationTask.answer.is_not(None)))
+        assert s.scalar(select(func.count()).select_from(Complaint).where(Complaint.channel == "verification")) >= 1
+        assert s.scalar(select(func.count()).select_from(Complaint).where(complaints.overdue(local_today()))) == 1
+    # Seeding again adds nothing.
+    again = scheme_app.test_cli_runner().invoke(args=["asxh", "seed-demo", "--citizens", "0"], catch_exceptions=False)
+    assert again.exit_code == 0
+    client = client_for("admin")
+    assert 'data-todo="complaints_overdue" data-count="1"' in client.get("/").get_data(as_text=True)
+    for url in ("/complaint/list/", "/verification/list/", "/verification-task/list/"):
+        assert client.get(url).status_code == 200, url
