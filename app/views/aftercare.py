@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import ModelView, expose
 from flask_appbuilder.api import ModelRestApi
@@ -25,6 +27,7 @@ from app.services.messages import FieldError
 from app.services.payout import complaints, verification
 from app.services.payout.periods import period_unit_ids
 from app.services.registry.normalize import parse_date
+from app.views.batch_common import failure_text
 from app.views.labels import label, labels
 from app.views.params import id_arg
 from app.views.problems import raise_refusal
@@ -237,13 +240,15 @@ class VerificationSampleView(ScopedMixin, ModelView):
     show_title = _l("Verification sample")
     list_template = "verification_samples.html"
     list_columns = ["period", "unit", "method", "confidence", "margin", "everyone", "population", "drawn", "status"]
-    show_columns = list_columns + ["seed", "created_at", "finished_at"]
+    show_columns = list_columns + ["seed", "created_at", "finished_at", "message"]
     base_order = ("id", "desc")
     formatters_columns = {
         "method": lambda v: label("verification_method", v),
         "status": lambda v: label("sample_status", v),
         "confidence": lambda v: f"{float(v):g}%",
         "margin": lambda v: f"{float(v):g}%",
+        # Why the draw failed, in the reader's language (the row stores a problem, never a traceback).
+        "message": lambda v: failure_text(SimpleNamespace(status="failed", message=v)) if v else "",
     }
     label_columns = {
         "period": _l("Payout period"),
@@ -258,6 +263,7 @@ class VerificationSampleView(ScopedMixin, ModelView):
         "seed": _l("Seed"),
         "created_at": _l("Created at"),
         "finished_at": _l("Finished at"),
+        "message": _l("Problem"),
     }
 
     def _closed_periods(self):
