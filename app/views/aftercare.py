@@ -108,7 +108,7 @@ class ComplaintView(ScopedMixin, ModelView):
         "resolution",
         "resolution_action",
     ]
-    edit_columns = ["description", "channel"]
+    edit_columns = ["description"]  # the state, category and person change only through the service
     search_columns = ["category", "status", "deadline"]
     base_order = ("deadline", "asc")
     formatters_columns = COMPLAINT_FORMATTERS

@@ -444,3 +444,45 @@ def test_demo_seeds_a_closed_period_with_a_sample_answers_and_an_overdue_complai
     assert 'data-todo="complaints_overdue" data-count="1"' in client.get("/").get_data(as_text=True)
     for url in ("/complaint/list/", "/verification/list/", "/verification-task/list/"):
         assert client.get(url).status_code == 200, url
+
+
+@pytest.mark.parametrize("unit_scheme", SCHEMES, indirect=True)
+def test_verification_tasks_on_the_web_are_scoped_and_an_answer_opens_a_complaint(
+    db_session, world, unit_scheme, client_for
+):
+    from app.models import AuditLog
+    from app.models.aftercare import Complaint
+    from tests.conftest import page_token
+
+    s = db_session
+    _period, tasks = _sampled(s, world, 2)
+    assert s.scalar(
+        select(func.count())
+        .select_from(AuditLog)
+        .where(AuditLog.entity == "verification_sample", AuditLog.action == "bulk")
+    )
+    task = tasks[0]
+    other = _client(client_for, world.users["other_officer"])
+    assert "Người Thứ" not in other.get("/verification-task/list/").get_data(as_text=True)
+    assert other.get(f"/verification-task/show/{task.id}").status_code == 404
+    token = page_token(other)
+    assert (
+        other.post(f"/verification-task/answer/{task.id}", data={"answer": "none", "csrf_token": token}).status_code
+        == 404
+    )
+    s.expire_all()
+    assert s.scalar(select(func.count()).select_from(Complaint)) == 0
+    officer = _client(client_for, world.users["officer"])
+    assert "Người Thứ" in officer.get("/verification-task/list/").get_data(as_text=True)
+    token = page_token(officer)
+    response = officer.post(
+        f"/verification-task/answer/{task.id}",
+        data={"answer": "someone_else", "received_by": "Con rể", "received_on": "05/03/2025", "csrf_token": token},
+    )
+    assert response.status_code == 302
+    s.expire_all()
+    complaint = s.scalar(select(Complaint))
+    assert complaint.category == "wrong_account" and complaint.verification_task_id == task.id
+    assert s.get(type(task), task.id).received_on == dt.date(2025, 3, 5)
+    page = officer.get(f"/complaint/show/{complaint.id}").get_data(as_text=True)
+    assert "Chuyển nhầm tài khoản" in page and "Hậu kiểm sau chi trả" in page
