@@ -486,3 +486,29 @@ def test_verification_tasks_on_the_web_are_scoped_and_an_answer_opens_a_complain
     assert s.get(type(task), task.id).received_on == dt.date(2025, 3, 5)
     page = officer.get(f"/complaint/show/{complaint.id}").get_data(as_text=True)
     assert "Chuyển nhầm tài khoản" in page and "Hậu kiểm sau chi trả" in page
+
+
+@pytest.mark.parametrize("unit_scheme", SCHEMES, indirect=True)
+def test_a_resolution_carries_only_what_is_owed_never_editing_the_line(db_session, world, unit_scheme):
+    from app.models import PayoutLine
+    from app.services.messages import FieldError
+    from app.services.payout import complaints
+
+    s = db_session
+    people = _people(s, world, 1)
+    period = _closed_period(s, world, people)
+    line = s.scalar(select(PayoutLine).where(PayoutLine.period_id == period.id))
+    c = _complaint(s, world, category="not_paid")
+    c.beneficiary_id, c.line_id, c.period_id = line.beneficiary_id, line.id, period.id
+    s.commit()
+    unit = _unit(s, world, "commune")
+    for state in ("assigned", "in_progress"):
+        complaints.move(s, c, state, user_id=None, actor_unit=unit)
+    with pytest.raises(FieldError) as refused:
+        complaints.move(
+            s, c, "resolved", user_id=None, actor_unit=unit, resolution="Chi bù", action="carry", carry_to_period_id=1
+        )
+    assert refused.value.problem.code == "nothing_owed"
+    s.rollback()
+    s.refresh(line)
+    assert (line.result_status, line.carried_amount) == ("paid", 0)

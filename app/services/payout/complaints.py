@@ -32,6 +32,7 @@ from app.models.aftercare import (
     RESOLUTION_ACTIONS,
     Complaint,
 )
+from app.models.payout import OWED_RESULTS
 from app.services.formatting import local_today, utc_now
 from app.services.messages import N_, FieldError, NotFound, Problem
 from app.services.registry import normalize as nz
@@ -249,6 +250,14 @@ def _apply_action(
                 N_("Name the payout line and the later payout period to carry the amount into"),
             )
         line = session.get(PayoutLine, complaint.line_id)
+        if line is None or line.result_status not in OWED_RESULTS:
+            # Only what the results say is owed (failed, partial, reversed) is carried; a payment the bank
+            # reported paid is first corrected by a result file (a reversal), never by the complaint.
+            raise _problem(
+                "action",
+                "nothing_owed",
+                N_("Nothing is owed on this payout line by its payment result: it cannot be carried"),
+            )
         scope = actor_unit or session.get(AdminUnit, complaint.commune_id)
         carry_failed(session, line.period_id, carry_to_period_id, scope, user_id, line_ids=[line.id])
 
