@@ -16,7 +16,14 @@ from jobs.cases import classify_job_id, run_classify
 from jobs.imports import import_job_id, run_apply, run_import
 from jobs.matching import match_job_id, population_job_id, run_match, run_population_import
 from jobs.notices import run_send_notices, send_notices_job_id
-from jobs.payout import account_import_job_id, run_account_import, run_payout_sync, sync_job_id
+from jobs.payout import (
+    account_import_job_id,
+    run_account_import,
+    run_payout_sync,
+    run_verification_sample,
+    sync_job_id,
+    verification_job_id,
+)
 from jobs.queues import enqueue_once, failed_job, job_progress
 from jobs.units import run_unit_migration, unit_migration_job_id
 
@@ -122,6 +129,16 @@ KINDS: dict[str, JobKind] = {
             "UnitMigration",
             lambda r: unit_migration_job_id(r.from_scheme, r.to_scheme),
             _runs("UnitMigration"),
+            RUN_PENDING,
+            "queued",
+        ),
+        # The draw of a large post-payment verification sample: one job per sample row.
+        JobKind(
+            "verification_sample",
+            run_verification_sample,
+            "VerificationSample",
+            lambda r: verification_job_id(r.id),
+            _runs("VerificationSample"),
             RUN_PENDING,
             "queued",
         ),

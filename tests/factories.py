@@ -75,3 +75,40 @@ def make_person(
     session.add(person)
     session.commit()
     return person.id
+
+
+def make_paid_period(
+    session: Session, code: str, people: list[int], *, scheme: str = "2024", name: str = "Tháng 03/2025", status="paid"
+):
+    """A payout period of the unit ``code`` in state ``status`` (closed by default) with one paid line per person
+    of ``people`` (their first enrolment, its amount, paid to an account); commits. Returns the period."""
+    import datetime as dt
+
+    from app.models import Beneficiary, PayoutLine, PayoutPeriod
+
+    period = PayoutPeriod(name=name, period_date=dt.date(2025, 3, 1), unit_id=unit_id(session, code, scheme))
+    period.status = status
+    session.add(period)
+    session.flush()
+    for n, person_id in enumerate(people, start=1):
+        person = session.get(Beneficiary, person_id)
+        enrolment = person.enrolments[0]
+        session.add(
+            PayoutLine(
+                period_id=period.id,
+                enrolment_id=enrolment.id,
+                benefit_month=dt.date(2025, 3, 1),
+                beneficiary_id=person.id,
+                commune_id=person.commune_id,
+                sequence=n,
+                full_name=person.full_name,
+                cccd=person.cccd,
+                category=enrolment.category,
+                amount=enrolment.monthly_amount or 0,
+                channel="account",
+                result_status="paid",
+                paid_amount=enrolment.monthly_amount or 0,
+            )
+        )
+    session.commit()
+    return period

@@ -11,7 +11,7 @@ from app.cli.common import db_session, echo_json, enqueue_or_wait, print_import,
 
 
 def register(group) -> None:
-    for command in (import_accounts_command, sync_payout_command, import_results_command):
+    for command in (import_accounts_command, sync_payout_command, import_results_command, verification_sample_command):
         group.add_command(command)
 
 
@@ -170,3 +170,54 @@ def import_results_command(period_ref, path, unit_code, override_reason, as_json
         )
         for p in result["problems"][:50]:
             click.echo("  " + Problem.from_dict(p).render(gettext))
+
+
+@click.command("verification-sample")
+@click.argument("period_ref")
+@click.option("--unit", "unit_code", required=True, help="The unit whose part of the period is sampled")
+@click.option("--confidence", default=95.0, show_default=True, help="Confidence level, in percent")
+@click.option("--margin", default=5.0, show_default=True, help="Margin of error, in percent")
+@click.option("--everyone", is_flag=True, help="Check every payment instead of a sample")
+@click.option("--method", type=click.Choice(["visit", "phone"]), default="visit", show_default=True)
+@click.option("--seed", type=int, default=None, help="Seed of the draw (default: a random one, stored)")
+@click.option("--wait", is_flag=True, help="Wait for the job when the sample is drawn in the background")
+@with_appcontext
+def verification_sample_command(period_ref, unit_code, confidence, margin, everyone, method, seed, wait):
+    """Draw a post-payment verification sample of the closed PERIOD (id or name): tasks for the working groups."""
+    from app.models import VerificationSample
+    from app.services import payout
+    from app.services.messages import FieldError
+    from app.services.payout import verification
+
+    session = db_session()
+    period = payout.find_period(session, period_ref)
+    if period is None:
+        raise click.ClickException(f"unknown payout period {period_ref}")
+    try:
+        sample = verification.create_sample(
+            session,
+            period.id,
+            resolve_unit(unit_code),
+            None,
+            method=method,
+            confidence=confidence,
+            margin=margin,
+            everyone=everyone,
+            seed=seed,
+        )
+        sample_id = sample.id
+        if verification.needs_job(sample):
+            if not enqueue_or_wait(
+                "verification_sample",
+                sample_id,
+                wait=wait,
+                until=("done", "failed"),
+                queued=f"sample {sample_id} queued",
+            ):
+                return
+        else:
+            verification.draw_sample(session, sample_id)
+    except FieldError as exc:
+        raise click.ClickException(exc.problem.render()) from exc
+    session.expire_all()
+    echo_json(verification.sample_summary(session.get(VerificationSample, sample_id)))

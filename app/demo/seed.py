@@ -302,3 +302,72 @@ def seed_payout(
         return payout.import_results(session, period.id, path, payer, user_id, filename="ket-qua-ngan-hang.csv")
     finally:
         os.unlink(path)
+
+
+def seed_aftercare(session: Session, *, scheme: str = "2024", seed: int = DEMO_SEED) -> dict | None:
+    """After the demo payout: the payments in hand recorded, the period closed, a verification sample drawn with
+    some answers (those not confirmed open complaints) and a complaint an officer recorded weeks ago, now past its
+    deadline. Idempotent: nothing is done once the period has a sample."""
+    from app.models import Complaint, PayoutLine, PayoutPeriod, VerificationSample, VerificationTask
+    from app.services import payout
+    from app.services.formatting import local_today
+    from app.services.payout import complaints, verification
+
+    name, _day, _payer = DEMO_PERIODS[scheme]
+    period = session.scalar(select(PayoutPeriod).where(PayoutPeriod.name == name))
+    if period is None or session.scalar(select(VerificationSample.id).where(VerificationSample.period_id == period.id)):
+        return None
+    payer = period.unit
+    if period.status == "handed_over":
+        hand = session.scalars(
+            select(PayoutLine.id).where(
+                PayoutLine.period_id == period.id,
+                PayoutLine.channel.in_(("cash", "proxy")),
+                PayoutLine.result_status == "pending",
+            )
+        ).all()
+        if hand:
+            payout.record_hand_results(
+                session,
+                period.id,
+                payer,
+                None,
+                list(hand),
+                status="paid",
+                paid_by="Cán bộ chi trả (giả lập)",
+                paid_on=period.period_date,
+                receipt_ref="KN-GL",
+            )
+        payout.close_period(session, period.id, None, payer)
+    sample = verification.create_sample(session, period.id, payer, None, confidence=90, margin=10, seed=seed)
+    verification.draw_sample(session, sample.id)
+    tasks = session.scalars(
+        select(VerificationTask).where(VerificationTask.sample_id == sample.id).order_by(VerificationTask.id)
+    ).all()
+    answers = ["full"] * 8 + ["none", "partly", "someone_else"]
+    for task, answer in zip(tasks, answers, strict=False):
+        verification.record_answer(
+            session,
+            task.id,
+            None,
+            None,
+            answer=answer,
+            received_by="Hàng xóm (giả lập)" if answer == "someone_else" else None,
+            received_on=period.period_date if answer != "none" else None,
+            note="Dữ liệu giả lập",
+        )
+    late = tasks[-1] if tasks else None
+    if late is not None and not session.scalar(select(Complaint.id).where(Complaint.channel == "in_person")):
+        complaints.open_complaint(
+            session,
+            beneficiary_id=late.beneficiary_id,
+            category="wrong_amount",
+            channel="in_person",
+            actor_unit=None,
+            user_id=None,
+            description="Người hưởng cho rằng số tiền nhận thấp hơn mức được hưởng (giả lập)",
+            line_id=late.line_id,
+            received_on=local_today() - dt.timedelta(days=40),
+        )
+        session.commit()
+    return {"sample": sample.id, "tasks": len(tasks), "answered": min(len(tasks), len(answers))}

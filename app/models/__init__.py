@@ -2,6 +2,7 @@
 
 from app.models.account import ACCOUNT_CHANNELS, ACCOUNT_SOURCES, ACCOUNT_STATES, PaymentAccount  # noqa: F401
 from app.models.admin_unit import AdminUnit, Bank  # noqa: F401
+from app.models.aftercare import Complaint, VerificationSample, VerificationTask  # noqa: F401
 from app.models.audit import AUDIT_ACTIONS, AuditLog  # noqa: F401
 from app.models.beneficiary import CATEGORY_CODES, MATCH_STATUSES, Beneficiary, Enrolment  # noqa: F401
 from app.models.campaign import Campaign, CampaignStep, CampaignStepDone  # noqa: F401

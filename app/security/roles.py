@@ -44,6 +44,8 @@ VIEW_CATEGORIES: dict[str, str] = {
     "PaymentAccount": STEP5,
     "PayoutPeriod": STEP5,
     "Notice": STEP5,
+    "Verification": STEP5,
+    "Complaint": STEP5,
     "Campaign": REPORTS,
     "CampaignProgress": REPORTS,
     "AdminUnit": ADMINISTRATION,
@@ -63,6 +65,7 @@ MENU_LINKS: dict[str, tuple[str, tuple]] = {
     "SharedAccounts": (STEP5, ("capability", "verify_account")),
     "AccountUpload": (STEP5, ("capability", "enter_account")),
     "FollowUps": (STEP5, ("view", "PayoutPeriod", "read")),
+    "VerificationTasks": (STEP5, ("view", "Verification", "read")),
     "CategoryRules": (ADMINISTRATION, ("view", "PayoutRule", "write")),
     "ProgressExport": (REPORTS, ("view", "Beneficiary", "read")),
 }
@@ -88,6 +91,7 @@ CAPABILITIES = {
     "override_results": _l("Apply the valid rows of a refused bank result file, with a reason (audited)"),
     "reinstate": _l("Reinstate ended beneficiaries and enrolments (higher units)"),
     "progress_chart": _l("See the progress over time against the campaign's deadlines"),
+    "sensitive_complaints": _l("See the sensitive complaints assigned to your unit (leaders)"),
 }
 
 
@@ -126,6 +130,8 @@ ROLES: tuple[RoleDef, ...] = (
             "CaseList": WRITE,
             "Campaign": WRITE,
             "CampaignProgress": WRITE,
+            "Verification": WRITE,
+            "Complaint": WRITE,
             "Questionnaire": WRITE,
             "Jobs": WRITE,
         },
@@ -152,6 +158,8 @@ ROLES: tuple[RoleDef, ...] = (
             "CaseList": READ,
             "Campaign": WRITE,
             "CampaignProgress": WRITE,
+            "Verification": WRITE,
+            "Complaint": WRITE,
             "Questionnaire": WRITE,
         },
         capabilities=frozenset(
@@ -189,6 +197,8 @@ ROLES: tuple[RoleDef, ...] = (
             "CaseList": READ,
             "Campaign": READ,
             "CampaignProgress": READ,
+            "Verification": WRITE,
+            "Complaint": WRITE,
             "Questionnaire": READ,
         },
         capabilities=frozenset(
@@ -225,6 +235,8 @@ ROLES: tuple[RoleDef, ...] = (
             "CaseList": WRITE,
             "Campaign": READ,
             "CampaignProgress": WRITE,
+            "Verification": WRITE,
+            "Complaint": WRITE,
             "Questionnaire": READ,
         },
         capabilities=frozenset({"match", "unmask", "enter_account", "verify_account", "sync_payout"}),
@@ -247,6 +259,8 @@ ROLES: tuple[RoleDef, ...] = (
             "CaseList": WRITE,
             "Campaign": READ,
             "CampaignProgress": WRITE,
+            "Verification": WRITE,
+            "Complaint": WRITE,
             "Questionnaire": READ,
         },
         capabilities=frozenset({"unmask_record"}),
@@ -271,9 +285,11 @@ ROLES: tuple[RoleDef, ...] = (
             "CaseList": READ,
             "Campaign": READ,
             "CampaignProgress": READ,
+            "Verification": READ,
+            "Complaint": READ,
             "Questionnaire": READ,
         },
-        capabilities=frozenset({"progress_chart"}),
+        capabilities=frozenset({"progress_chart", "sensitive_complaints"}),
     ),
 )
 

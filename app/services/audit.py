@@ -97,6 +97,9 @@ DEFAULT_AUDITED_TABLES = frozenset(
         "match_run",
         "unit_review",
         "beneficiary_contact",
+        "verification_sample",
+        "verification_task",
+        "complaint",
     }
 )
 # Changes to these columns alone are not worth a record (login statistics, timestamps), nor are the keys derived

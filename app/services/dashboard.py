@@ -21,6 +21,7 @@ from app.services import payout
 from app.services.formatting import format_date, local_today
 from app.services.labels import label, labels
 from app.services.messages import N_
+from app.services.payout import verification
 from app.services.payout.accounts import has_verified_account
 from app.services.reference import units_below
 from app.services.scope import contains, subtree_ids
@@ -46,6 +47,8 @@ def _empty() -> dict:
         "unclassified": 0,
         "want_account": 0,
         "paid_to_account": 0,
+        "checked": 0,  # post-payment verification: payments checked with the person
+        "confirmed": 0,  # ... and confirmed received in full
         "categories": defaultdict(int),
     }
 
@@ -105,6 +108,8 @@ def per_commune(session: Session, unit: AdminUnit) -> dict[int, dict]:
     for cid, h in headline.items():
         rows[cid]["want_account"] = h["want_account"]
         rows[cid]["paid_to_account"] = h["paid_to_account"]
+    for cid, v in verification.confirmed_by_commune(session, unit).items():
+        rows[cid]["checked"], rows[cid]["confirmed"] = v["checked"], v["confirmed"]
     return rows
 
 
@@ -120,6 +125,8 @@ def _add(total: dict, r: dict) -> None:
         "unclassified",
         "want_account",
         "paid_to_account",
+        "checked",
+        "confirmed",
     ):
         total[k] += r[k]
     for t in CASE_TYPE_IDS:
@@ -133,6 +140,7 @@ def _finish(r: dict) -> dict:
     r["share_verified_account"] = _share(r["verified_account"], r["beneficiaries"])
     r["share_matched"] = _share(r["matched"], r["beneficiaries"])
     r["share_visited"] = _share(r["visited"], r["beneficiaries"])
+    r["share_confirmed"] = _share(r["confirmed"], r["checked"])
     r["categories"] = dict(r["categories"])
     return r
 

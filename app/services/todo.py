@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.models import AccountOpeningTask, AdminUnit, Beneficiary, PaymentAccount, PayoutLine, PayoutPeriod
+from app.models import AccountOpeningTask, AdminUnit, Beneficiary, Complaint, PaymentAccount, PayoutLine, PayoutPeriod
 from app.services.formatting import local_today
 from app.services.messages import N_
+from app.services.payout import complaints
 from app.services.payout.accounts import to_verify_by
 from app.services.payout.periods import WAITING_FOR
 from app.services.registry.matching import TO_REVIEW
@@ -28,6 +29,7 @@ class TodoItem:
     key: str
     title: str  # an N_() msgid, translated by the view
     needs: tuple[str, ...]  # any one of these lets the actor do the work
+    urgent: bool = False  # past a deadline: the home page shows a non-zero count in red
 
 
 TODO_ITEMS: tuple[TodoItem, ...] = (
@@ -41,15 +43,17 @@ TODO_ITEMS: tuple[TodoItem, ...] = (
     TodoItem("periods_to_lock", N_("Payout periods to lock and approve"), ("approve_payout",)),
     TodoItem("periods_to_hand_over", N_("Payout periods to hand over"), ("approve_payout",)),
     TodoItem("follow_ups", N_("Failed payments to follow up"), ("approve_payout", "enter_account")),
+    TodoItem("complaints_overdue", N_("Complaints past their deadline"), ("write:Complaint",), urgent=True),
 )
-TODO_NEEDS = frozenset(n for item in TODO_ITEMS for n in item.needs)
+#: What the counts depend on: the items' needs, and who reads sensitive complaints.
+TODO_NEEDS = frozenset(n for item in TODO_ITEMS for n in item.needs) | {complaints.SENSITIVE_CAPABILITY}
 
 
 def _count(query) -> object:
     return select(func.count()).select_from(query.subquery()).scalar_subquery()
 
 
-def _queries(unit: AdminUnit, user_id: int | None, today: dt.date) -> dict:
+def _queries(unit: AdminUnit, user_id: int | None, today: dt.date, sees_sensitive: bool = False) -> dict:
     scope = subtree_ids(unit)
 
     def periods(work: str, ids):
@@ -73,6 +77,10 @@ def _queries(unit: AdminUnit, user_id: int | None, today: dt.date) -> dict:
         "follow_ups": lambda: select(PayoutLine.id).where(
             PayoutLine.commune_id.in_(scope), PayoutLine.result_status == "failed"
         ),
+        # Sensitive complaints are counted for their readers only (the to-do never reveals one to others).
+        "complaints_overdue": lambda: select(Complaint.id).where(
+            complaints.visible_clause(unit, sees_sensitive), complaints.overdue(today)
+        ),
     }
 
 
@@ -87,6 +95,6 @@ def todo_counts(
     items = [item for item in TODO_ITEMS if any(n in abilities for n in item.needs)]
     if not items:
         return []
-    queries = _queries(unit, user_id, today or local_today())
+    queries = _queries(unit, user_id, today or local_today(), complaints.SENSITIVE_CAPABILITY in abilities)
     counts = session.execute(select(*(_count(queries[item.key]()).label(item.key) for item in items))).one()
     return list(zip(items, counts, strict=True))

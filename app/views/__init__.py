@@ -73,6 +73,9 @@ def register_views(appbuilder) -> None:
     from app.views.notices import register_notice_views
 
     register_notice_views(appbuilder)
+    from app.views.aftercare import register_aftercare_views
+
+    register_aftercare_views(appbuilder)
 
     from app.views.audit import register_audit_views
 

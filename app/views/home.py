@@ -40,6 +40,7 @@ def todo_link(key: str, unit) -> str:
         "periods_to_lock": lambda: f"{period_list}?{EQUAL_FILTER}status=synced{own}",
         "periods_to_hand_over": lambda: f"{period_list}?{EQUAL_FILTER}status=locked{own}",
         "follow_ups": lambda: FOLLOW_UP_HREF,
+        "complaints_overdue": lambda: url_for("ComplaintView.list", overdue=1),
     }[key]()
 
 
@@ -53,7 +54,13 @@ class HomeView(IndexView):
         unit = current_unit()
         data = dash.dashboard(db.session, unit, cache=dashboard_cache()) if unit is not None else None
         todos = [
-            {"key": item.key, "text": gettext(item.title), "count": n, "url": todo_link(item.key, unit)}
+            {
+                "key": item.key,
+                "text": gettext(item.title),
+                "count": n,
+                "url": todo_link(item.key, unit),
+                "urgent": item.urgent,
+            }
             for item, n in todo.todo_counts(db.session, unit, holds(todo.TODO_NEEDS), user_id=g.user.id)
         ]
         progress_charts = None

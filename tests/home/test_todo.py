@@ -116,6 +116,7 @@ EXPECTED = {
         "periods_to_lock": 1,
         "periods_to_hand_over": 2,
         "follow_ups": 2,
+        "complaints_overdue": 0,
     },
     "so.ldtbxh": {
         "match_review": 3,
@@ -123,6 +124,7 @@ EXPECTED = {
         "periods_to_lock": 1,
         "periods_to_hand_over": 2,
         "follow_ups": 2,
+        "complaints_overdue": 0,
     },
     # Ba Đình: p1, p6 to review; accounts of p2, p3 (p6's is their own entry); period A above, B, C its own.
     "phong.001": {
@@ -132,6 +134,7 @@ EXPECTED = {
         "periods_to_lock": 1,
         "periods_to_hand_over": 1,
         "follow_ups": 1,
+        "complaints_overdue": 0,
     },
     # Trúc Bạch: p1 to review; p3's account (p2's is their own); p1 and p3 not visited (p4 ended); p3's old task.
     "congan.00004": {
@@ -141,8 +144,9 @@ EXPECTED = {
         "opening_overdue": 1,
         "periods_to_sync": 1,
         "follow_ups": 1,
+        "complaints_overdue": 0,
     },
-    "canbo.00004": {"not_visited": 2, "opening_overdue": 1},
+    "canbo.00004": {"not_visited": 2, "opening_overdue": 1, "complaints_overdue": 0},
     "lanhdao": {},
 }
 

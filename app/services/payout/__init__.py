@@ -9,6 +9,8 @@ sync.py            the set-based sync of the payout list, holds and what was lef
 exports.py         the hand-over files: the payout list per paying unit (.xlsx), one CSV per bank
 reconciliation.py  the bank's results (validated whole), payments in hand, totals, the follow-up list, carrying
 measure.py         the headline share paid into an account
+verification.py    after a period is closed: a random sample per commune checked with the people (Cochran)
+complaints.py      complaints about a payment: states, deadlines, sensitive ones, resolutions through services
 page.py            what the page of one period shows (one read-only call)
 
 The package re-exports the period functions, so callers write ``payout.lock_period(...)``.
