@@ -1,0 +1,224 @@
+"""Approval tiers of a payout period: synced → approved (the commune police verify, then the head of the paying
+unit approves) → locked. N of M approvers per tier, nobody twice in a round, never the one who synced it, tiers
+in order, rejections and withdrawals with a reason, an insert-only ledger, approvals voided by a change of the
+lines, and no sync while the list carries approvals. Every test runs on both unit schemes."""
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
+
+from app.services.messages import FieldError
+from app.services.scope import OutOfScope
+from tests import factories
+from tests.factories import approve_all, unit, user
+
+
+def _setup(session, world, *, code=None, name="Tháng 08/2025", people=True):
+    """A period of the world's paying unit (or ``code``) with two people of its commune, synced by the system."""
+    from app.services import payout
+
+    scheme = world.scheme
+    for i, person in enumerate(("Nguyễn Văn An", "Lê Thị Bình") if people else ()):
+        factories.make_person(
+            session,
+            world.units["commune"],
+            person,
+            scheme=scheme,
+            cccd=f"00104500{i:04d}",
+            match_status="matched",
+            date_of_birth=dt.date(1945, 5, 1),
+        )
+    period = payout.create_period(
+        session,
+        name=name,
+        period_date=dt.date(2025, 8, 1),
+        unit=unit(session, code or world.units["payer"], scheme),
+        user_id=None,
+    )
+    session.commit()
+    payout.sync_payout_list(session, period.id, period.unit)
+    return period.id
+
+
+def _act(session, action, period_id, username, **kw):
+    from app.security.access import capabilities_of
+    from app.services.payout import approvals
+
+    who = user(session, username)
+    return getattr(approvals, action)(
+        session, period_id, user_id=who.id, unit=who.unit, abilities=capabilities_of(who), **kw
+    )
+
+
+def _refused(session, code, fn, *args, **kw):
+    with pytest.raises(FieldError) as exc:
+        fn(*args, **kw)
+    session.rollback()
+    assert exc.value.problem.code == code, exc.value.problem
+    return exc.value.problem
+
+
+def _status(session, period_id):
+    from app.models import PayoutPeriod
+
+    session.expire_all()
+    return session.get(PayoutPeriod, period_id).status
+
+
+def _payer(session, world):
+    return unit(session, world.units["payer"], world.scheme)
+
+
+def test_tiers_sign_in_order_and_only_an_approved_period_locks(db_session, unit_scheme, world):
+    from app.services import payout
+
+    pid = _setup(db_session, world)
+    payer = _payer(db_session, world)
+    u = world.users
+    _refused(db_session, "period_not_approved", payout.lock_period, db_session, pid, None, payer)
+    _refused(db_session, "approval_order", _act, db_session, "approve", pid, u["head"], tier=2)
+    state = _act(db_session, "approve", pid, u["police"])
+    assert [t.valid for t in state.tiers] == [1, 0] and _status(db_session, pid) == "synced"
+    _refused(db_session, "tier_complete", _act, db_session, "approve", pid, u["police2"], tier=1)
+    _refused(db_session, "period_not_approved", payout.lock_period, db_session, pid, None, payer)
+    state = _act(db_session, "approve", pid, u["head"])
+    assert state.approved and _status(db_session, pid) == "approved"
+    payout.lock_period(db_session, pid, factories.user_id(db_session, u["payer"]), payer)
+    assert _status(db_session, pid) == "locked"
+    _refused(db_session, "period_not_awaiting_approval", _act, db_session, "withdraw", pid, u["head"], reason="x")
+
+
+def test_n_of_m_approvers(db_session, unit_scheme, world, monkeypatch):
+    from app.services.payout.holds import SETTINGS
+
+    monkeypatch.setitem(SETTINGS, "PAYOUT_APPROVERS_VERIFY", 2)
+    pid = _setup(db_session, world)
+    u = world.users
+    _act(db_session, "approve", pid, u["police"])
+    _refused(db_session, "approval_order", _act, db_session, "approve", pid, u["head"])
+    state = _act(db_session, "approve", pid, u["police2"])
+    assert state.tiers[0].valid == 2 and state.tiers[0].complete and not state.approved
+    _act(db_session, "approve", pid, u["head"])
+    assert _status(db_session, pid) == "approved"
+
+
+def test_nobody_approves_twice_in_a_round(db_session, unit_scheme, world, monkeypatch):
+    from app.services.payout.holds import SETTINGS
+
+    monkeypatch.setitem(SETTINGS, "PAYOUT_APPROVERS_VERIFY", 2)
+    pid = _setup(db_session, world)
+    _act(db_session, "approve", pid, world.users["police"])
+    _refused(db_session, "approval_twice", _act, db_session, "approve", pid, world.users["police"])
+    # One person holding both tiers (the administrator, for a city-wide period) signs only one of them.
+    monkeypatch.setitem(SETTINGS, "PAYOUT_APPROVERS_VERIFY", 1)
+    city = _setup(db_session, world, code="01", name="Toàn thành phố", people=False)
+    _act(db_session, "approve", city, "admin", tier=1)
+    _refused(db_session, "approval_twice", _act, db_session, "approve", city, "admin", tier=2)
+
+
+def test_the_user_who_synced_never_approves(db_session, unit_scheme, world):
+    from app.services import payout
+
+    pid = _setup(db_session, world)
+    police = user(db_session, world.users["police"])
+    payout.sync_payout_list(db_session, pid, police.unit, user_id=police.id)
+    _refused(db_session, "approval_by_syncer", _act, db_session, "approve", pid, world.users["police"])
+    _act(db_session, "approve", pid, world.users["police2"])
+
+
+def test_a_change_of_the_lines_voids_the_approvals(db_session, unit_scheme, world):
+    from app.models import PayoutLine
+    from app.services import payout
+    from app.services.registry.matching import hold_unlocked_payouts
+
+    pid = _setup(db_session, world)
+    u = world.users
+    approve_all(db_session, pid)
+    assert _status(db_session, pid) == "approved"
+    # A person found deceased is held in every list not locked yet: the lines the approvers signed changed.
+    person = db_session.scalars(select(PayoutLine.beneficiary_id).where(PayoutLine.period_id == pid)).first()
+    hold_unlocked_payouts(db_session, person, "deceased")
+    db_session.commit()
+    from app.services.payout import approvals
+
+    page = approvals.approval_page(
+        db_session, payout.load_period(db_session, pid), _payer(db_session, world), None, set()
+    )
+    assert len(page["state"].void) == 2 and not page["state"].approved
+    _refused(db_session, "approval_void", payout.lock_period, db_session, pid, None, _payer(db_session, world))
+    # Withdrawn with a reason, approved again on the new lines: the lock passes.
+    _act(db_session, "withdraw", pid, u["head"], reason="Đối tượng đã mất, duyệt lại")
+    assert _status(db_session, pid) == "synced"
+    approve_all(db_session, pid)
+    payout.lock_period(db_session, pid, None, _payer(db_session, world))
+    assert _status(db_session, pid) == "locked"
+
+
+def test_approved_lines_are_frozen_until_withdrawn(db_session, unit_scheme, world):
+    from app.models import PayoutApproval
+    from app.services import payout
+
+    pid = _setup(db_session, world)
+    payer = _payer(db_session, world)
+    u = world.users
+    _act(db_session, "approve", pid, u["police"])
+    _refused(db_session, "period_frozen", payout.request_sync, db_session, pid, payer, None)
+    _refused(db_session, "period_frozen", payout.sync_payout_list, db_session, pid, payer)
+    _refused(db_session, "reason_missing", _act, db_session, "withdraw", pid, u["police2"], reason="  ")
+    state = _act(db_session, "withdraw", pid, u["police2"], reason="Cần cập nhật danh sách")
+    assert state.round == 2 and not state.frozen
+    payout.sync_payout_list(db_session, pid, payer)
+    rows = db_session.scalars(select(PayoutApproval).where(PayoutApproval.period_id == pid).order_by("id")).all()
+    assert [(r.round, r.decision, r.reason) for r in rows] == [
+        (1, "approve", None),
+        (1, "withdraw", "Cần cập nhật danh sách"),
+    ]
+    assert all(len(r.checksum) == 64 for r in rows)
+    # The approved period too: nothing syncs it until the approvals are withdrawn.
+    approve_all(db_session, pid)
+    _refused(db_session, "period_frozen", payout.request_sync, db_session, pid, payer, None)
+
+
+def test_a_rejection_sends_the_period_back_to_synced(db_session, unit_scheme, world):
+    pid = _setup(db_session, world)
+    u = world.users
+    _act(db_session, "approve", pid, u["police"])
+    _refused(db_session, "reason_missing", _act, db_session, "reject", pid, u["head"], reason="")
+    state = _act(db_session, "reject", pid, u["head"], reason="Sai số tiền của một người")
+    assert _status(db_session, pid) == "synced" and state.round == 2 and not state.decided
+    # A new round: the same police officer approves again.
+    _act(db_session, "approve", pid, u["police"])
+    _act(db_session, "approve", pid, u["head"])
+    assert _status(db_session, pid) == "approved"
+
+
+def test_users_of_another_unit_or_without_the_tier_cannot_approve(db_session, unit_scheme, world):
+    pid = _setup(db_session, world)
+    u = world.users
+    for username in (u["other_police"], u["other_head"]):
+        with pytest.raises(OutOfScope):
+            _act(db_session, "approve", pid, username)
+        db_session.rollback()
+    _act(db_session, "approve", pid, u["police"])
+    with pytest.raises(OutOfScope):  # the city's leader is not the head of the paying unit
+        _act(db_session, "approve", pid, u["leader"], tier=2)
+    db_session.rollback()
+    _refused(db_session, "approval_not_allowed", _act, db_session, "approve", pid, u["payer"])
+    _refused(db_session, "approval_not_allowed", _act, db_session, "reject", pid, u["payer"], reason="x")
+    assert _status(db_session, pid) == "synced"
+
+
+def test_the_ledger_is_insert_only_in_the_database(db_session, unit_scheme, world):
+    pid = _setup(db_session, world)
+    _act(db_session, "approve", pid, world.users["police"])
+    for statement in (
+        "UPDATE payout_approval SET decision = 'reject'",
+        "UPDATE payout_approval SET checksum = 'x'",
+        "DELETE FROM payout_approval",
+    ):
+        with pytest.raises(DBAPIError):
+            db_session.execute(text(statement))
+        db_session.rollback()
+    assert db_session.execute(text("SELECT decision FROM payout_approval")).scalars().all() == ["approve"]
