@@ -9,8 +9,8 @@ import unicodedata
 import pytest
 
 from tests import factories
-from tests.factories import approve_all
 from tests.conftest import page_token
+from tests.factories import approve_all
 
 D = dt.date
 
