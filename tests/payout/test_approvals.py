@@ -222,3 +222,76 @@ def test_the_ledger_is_insert_only_in_the_database(db_session, unit_scheme, worl
             db_session.execute(text(statement))
         db_session.rollback()
     assert db_session.execute(text("SELECT decision FROM payout_approval")).scalars().all() == ["approve"]
+
+
+# --- the screens, the REST API and the command line ------------------------------------------------------
+
+
+def _in_app(scheme_app, fn, *args):
+    """Run ``fn(session, *args)`` in its own app context (test clients must not share the test's ``g``)."""
+    from app.extensions import db
+
+    with scheme_app.app_context():
+        return fn(db.session, *args)
+
+
+def test_approve_on_the_web_the_api_and_the_command_line(scheme_app, unit_scheme, world, client_for, api_token):
+    from tests.conftest import page_token
+
+    pid = _in_app(scheme_app, _setup, world)
+    u = world.users
+    police = client_for(u["police"])
+    html = police.get(f"/payoutperiodview/detail/{pid}").get_data(as_text=True)
+    assert 'id="approval-tiers"' in html and "Công an xã xác minh danh sách" in html
+    assert 'id="approve-button"' in html and 'id="lock-button"' not in html
+    # The payer cannot approve; the police officer verifies on the web.
+    payer = client_for(u["payer"])
+    assert 'id="approve-button"' not in payer.get(f"/payoutperiodview/detail/{pid}").get_data(as_text=True)
+    assert police.post(f"/payoutperiodview/approve/{pid}", data={"csrf_token": page_token(police)}).status_code == 302
+    html = police.get(f"/payoutperiodview/detail/{pid}").get_data(as_text=True)
+    assert u["police"] in html and 'id="approve-button"' not in html and 'id="approvals-frozen"' in html
+    # The head of another paying unit is refused by the API; the head of this one approves.
+    client = scheme_app.test_client()
+    assert client.post(f"/api/v1/payout/{pid}/approve", headers=api_token(u["other_head"]), json={}).status_code in (
+        403,
+        404,
+    )
+    response = client.post(f"/api/v1/payout/{pid}/approve", headers=api_token(u["head"]), json={})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.json["approved"] is True and response.json["status"] == "approved"
+    assert [t["valid"] for t in response.json["tiers"]] == [1, 1]
+    # Withdrawn and approved again on the command line.
+    runner = scheme_app.test_cli_runner()
+    result = runner.invoke(args=["asxh", "payout-withdraw", str(pid), "--user", u["head"], "--reason", "Rà soát lại"])
+    assert result.exit_code == 0, result.output
+    assert _in_app(scheme_app, _status, pid) == "synced"
+    result = runner.invoke(args=["asxh", "payout-approve", str(pid), "--user", u["other_police"]])
+    assert result.exit_code != 0 and "không thuộc thẩm quyền duyệt" in result.output
+    for username in (u["police2"], u["head"]):
+        result = runner.invoke(args=["asxh", "payout-approve", str(pid), "--user", username, "--json"])
+        assert result.exit_code == 0, result.output
+    assert '"approved": true' in result.output
+    ledger = client.get(f"/api/v1/payout/{pid}/approvals", headers=api_token(u["payer"])).json["ledger"]
+    assert [d["decision"] for d in ledger] == ["approve", "approve", "withdraw", "approve", "approve"]
+    # The paying unit locks the approved list on the web.
+    html = payer.get(f"/payoutperiodview/detail/{pid}").get_data(as_text=True)
+    assert 'id="lock-button"' in html and "Đã rút lại các lượt duyệt" in html
+    assert payer.post(f"/payoutperiodview/lock/{pid}", data={"csrf_token": page_token(payer)}).status_code == 302
+    assert _in_app(scheme_app, _status, pid) == "locked"
+
+
+def test_a_rejection_needs_a_reason_on_the_web(scheme_app, unit_scheme, world, client_for):
+    from app.models import PayoutApproval
+    from tests.conftest import page_token
+
+    pid = _in_app(scheme_app, _setup, world)
+    head = client_for(world.users["head"])
+    response = head.post(f"/payoutperiodview/reject/{pid}", data={"csrf_token": page_token(head), "reason": " "})
+    assert response.status_code in (302, 400)
+    assert _in_app(scheme_app, _status, pid) == "synced"
+    data = {"csrf_token": page_token(head), "reason": "Thiếu người"}
+    assert head.post(f"/payoutperiodview/reject/{pid}", data=data).status_code == 302
+    reasons = _in_app(
+        scheme_app, lambda s: s.scalars(select(PayoutApproval.reason).where(PayoutApproval.period_id == pid)).all()
+    )
+    assert reasons == ["Thiếu người"]
