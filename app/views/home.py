@@ -37,7 +37,9 @@ def todo_link(key: str, unit) -> str:
         "not_visited": lambda: url_for("VisitView.index", not_visited=1, **commune),
         "opening_overdue": lambda: url_for("OpeningTaskView.index", state="overdue"),
         "periods_to_sync": lambda: f"{period_list}?{EQUAL_FILTER}status=draft",
-        "periods_to_lock": lambda: f"{period_list}?{EQUAL_FILTER}status=synced{own}",
+        "periods_to_verify": lambda: f"{period_list}?{EQUAL_FILTER}status=synced",
+        "periods_to_head_approve": lambda: f"{period_list}?{EQUAL_FILTER}status=synced{own}",
+        "periods_to_lock": lambda: f"{period_list}?{EQUAL_FILTER}status=approved{own}",
         "periods_to_hand_over": lambda: f"{period_list}?{EQUAL_FILTER}status=locked{own}",
         "follow_ups": lambda: FOLLOW_UP_HREF,
     }[key]()

@@ -224,6 +224,41 @@ def test_the_ledger_is_insert_only_in_the_database(db_session, unit_scheme, worl
     assert db_session.execute(text("SELECT decision FROM payout_approval")).scalars().all() == ["approve"]
 
 
+def test_what_waits_for_each_approver_and_tier(db_session, unit_scheme, world):
+    """The home page's to-do items per tier (only for the approver who may sign now) and the dashboard's count
+    of periods waiting per tier."""
+    from app.security.access import capabilities_of
+    from app.services import todo
+    from app.services.payout.tiers import waiting_counts
+
+    pid = _setup(db_session, world)
+    u = world.users
+    payer = _payer(db_session, world)
+
+    def todos(username):
+        who = user(db_session, username)
+        counts = todo.todo_counts(db_session, who.unit, capabilities_of(who), user_id=who.id)
+        return {
+            item.key: n
+            for item, n in counts
+            if item.key in ("periods_to_verify", "periods_to_head_approve", "periods_to_lock")
+        }
+
+    assert todos(u["police"]) == {"periods_to_verify": 1}
+    assert todos(u["other_police"]) == {"periods_to_verify": 0}
+    assert todos(u["head"]) == {"periods_to_head_approve": 0}
+    assert [n for _t, n in waiting_counts(db_session, payer)] == [1, 0]
+    _act(db_session, "approve", pid, u["police"])
+    assert todos(u["police"]) == todos(u["police2"]) == {"periods_to_verify": 0}
+    assert todos(u["head"]) == {"periods_to_head_approve": 1}
+    assert todos(u["other_head"]) == {"periods_to_head_approve": 0}
+    assert [n for _t, n in waiting_counts(db_session, payer)] == [0, 1]
+    _act(db_session, "approve", pid, u["head"])
+    assert todos(u["head"]) == {"periods_to_head_approve": 0}
+    assert todos(u["payer"]) == {"periods_to_lock": 1}
+    assert [n for _t, n in waiting_counts(db_session, payer)] == [0, 0]
+
+
 # --- the screens, the REST API and the command line ------------------------------------------------------
 
 

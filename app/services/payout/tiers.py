@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from app.models import AdminUnit, PayoutApproval, PayoutPeriod, PayoutSyncRun
 from app.services.messages import N_, FieldError, Problem
 from app.services.payout.holds import SETTINGS
-from app.services.scope import ancestor_ids, contains
+from app.services.scope import ancestor_ids, contains, lineage_ids
 
 
 @dataclass(frozen=True)
@@ -234,3 +234,23 @@ def waiting_for_user(tier: Tier, unit: AdminUnit, user_id: int | None, scheme_ti
             PayoutPeriod.synced_by_id.is_distinct_from(user_id),
         )
     return query
+
+
+def waiting_counts(session: Session, unit: AdminUnit | None) -> list[tuple[Tier, int]]:
+    """The dashboard's figure: per tier of ``unit``'s scheme, how many payout periods that concern ``unit`` (run by
+    it, a unit above or below it) wait for that tier's approvals. One query; no unit: nothing."""
+    if unit is None:
+        return []
+    scheme_tiers = APPROVAL_TIERS[unit.scheme]
+    counts = session.execute(
+        select(
+            *(
+                select(func.count())
+                .select_from(PayoutPeriod)
+                .where(PayoutPeriod.unit_id.in_(lineage_ids(unit)), waiting_clause(t, scheme_tiers))
+                .scalar_subquery()
+                for t in scheme_tiers
+            )
+        )
+    ).one()
+    return list(zip(scheme_tiers, (int(n or 0) for n in counts), strict=True))
