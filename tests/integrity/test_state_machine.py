@@ -431,6 +431,50 @@ class IntegrityMachine(RuleBasedStateMachine):
             )
             event("approved: every tier" if state.approved else "approved: one tier")
 
+    @precondition(lambda self: self.has_periods(("synced",)))
+    @rule(period_pick=pick, signer_picks=st.lists(pick, min_size=2, max_size=4))
+    def approve_round(self, period_pick, signer_picks):
+        """A whole round, as an office does it in a day: for each tier in order, one of the approvers who may sign
+        it (their tier and unit) signs; the service still refuses the one who synced, a second signature, ..."""
+        from app.models import PayoutPeriod
+        from app.services.payout import approvals, tiers
+
+        period = _choose(
+            self.session.query(PayoutPeriod).filter_by(status="synced").order_by(PayoutPeriod.id), period_pick
+        )
+        if period is None:
+            return
+        pid = period.id
+        for signer_pick in signer_picks:
+            period = self.session.get(PayoutPeriod, pid)
+            waiting = tiers.approval_state(self.session, period, None).next_tier()
+            if period.status != "synced" or waiting is None:
+                break
+            signers = [
+                a
+                for a in (self.actor_by_name[name] for name in APPROVERS)
+                if waiting.tier in approvals.held_tiers(period, self.unit(a.unit_code), a.capabilities)
+            ]
+            self.session.rollback()
+            signer = _choose(signers, signer_pick)
+            if signer is None:
+                event("approval round: no signer")
+                return
+            self._sign(signer.username, pid)
+
+    def _sign(self, username, period_id):
+        from app.services.payout import approvals
+
+        with self.acting(username) as actor:
+            state = approvals.approve(
+                self.session,
+                period_id,
+                user_id=self.users[username],
+                unit=self.unit(actor.unit_code),
+                abilities=actor.capabilities,
+            )
+            event("approval round: every tier" if state.approved else "approval round: one tier")
+
     @precondition(lambda self: self.count("SELECT count(*) FROM payout_approval") > 0)
     @rule(username=st.sampled_from(APPROVERS), period_pick=pick, reject=st.booleans())
     def withdraw_or_reject(self, username, period_pick, reject):
