@@ -222,6 +222,8 @@ def test_the_ledger_is_insert_only_in_the_database(db_session, unit_scheme, worl
             db_session.execute(text(statement))
         db_session.rollback()
     assert db_session.execute(text("SELECT decision FROM payout_approval")).scalars().all() == ["approve"]
+    # and the decision is in the hash-chained audit trail too
+    assert db_session.execute(text("SELECT action FROM audit_log WHERE entity = 'payout_approval'")).scalars().all()
 
 
 def test_what_waits_for_each_approver_and_tier(db_session, unit_scheme, world):
