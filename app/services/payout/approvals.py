@@ -219,8 +219,9 @@ def approval_page(
     """The approval part of a period's page, untranslated: each tier (title, required, its approvals with who,
     when and whether still valid), whether the round is frozen or voided, the ledger (newest first, with
     names), and what this user may do (approve which tier, reject, withdraw). Reads only."""
-    checksum = compute_checksum(session, period.id) if period.status in DECIDABLE else period.checksum
-    state = approval_state(session, period, checksum)
+    state = approval_state(session, period, period.checksum)
+    if period.status in DECIDABLE and state.decided:  # the lines' checksum only when some approval needs checking
+        state = approval_state(session, period, compute_checksum(session, period.id))
     users = {
         u.id: u for u in session.scalars(select(AsxhUser).where(AsxhUser.id.in_({d.user_id for d in state.history})))
     }
