@@ -157,6 +157,10 @@ def load_config(overrides: dict | None = None) -> dict:
         IMPORT_MAX_ROWS=_env_int("IMPORT_MAX_ROWS", 500_000, minimum=100, maximum=1_048_576),
         IMPORT_MAX_CELLS=_env_int("IMPORT_MAX_CELLS", 6_000_000, minimum=10_000),
         IMPORT_RAW_MAX_CHARS=_env_int("IMPORT_RAW_MAX_CHARS", 8000, minimum=200),
+        # Approval tiers of a payout period (app/services/payout/tiers.py): how many approvers each tier needs
+        # (N of the M users holding the tier's capability in scope).
+        PAYOUT_APPROVERS_VERIFY=_env_int("PAYOUT_APPROVERS_VERIFY", 1, minimum=1, maximum=10),
+        PAYOUT_APPROVERS_HEAD=_env_int("PAYOUT_APPROVERS_HEAD", 1, minimum=1, maximum=10),
         # Flask-AppBuilder
         APP_NAME="ASXH — Chi trả an sinh xã hội",
         APP_THEME="",

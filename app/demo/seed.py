@@ -261,8 +261,9 @@ def seed_payout(
     seed: int = DEMO_SEED,
     scheme: str = "2024",
 ) -> dict | None:
-    """A payout period for one paying unit: synced, locked, handed over, and a synthetic bank result file
-    (most transfers paid, a few failed). Idempotent: nothing is done when the period exists."""
+    """A payout period for one paying unit: synced, approved by every tier (``approve_as_demo``), locked, handed
+    over, and a synthetic bank result file (most transfers paid, a few failed). Idempotent: nothing is done when
+    the period exists."""
     import os
     import random
     import tempfile
@@ -279,6 +280,7 @@ def seed_payout(
     period = payout.create_period(session, name=name, period_date=day, unit=payer, user_id=user_id)
     session.commit()
     payout.sync_payout_list(session, period.id, payer, user_id=user_id)
+    approve_as_demo(session, period.id)
     payout.lock_period(session, period.id, user_id, payer)
     payout.hand_over(session, period.id, user_id, payer)
     rng = random.Random(seed)
@@ -371,3 +373,57 @@ def seed_aftercare(session: Session, *, scheme: str = "2024", seed: int = DEMO_S
         )
         session.commit()
     return {"sample": sample.id, "tasks": len(tasks), "answered": min(len(tasks), len(answers))}
+
+
+#: Who signs each approval tier in the demo (``app/services/payout/tiers.py``): the demo logins whose roles hold
+#: the tier's capability in ``app/security/roles.py`` — the commune police, then the head of the paying unit.
+DEMO_TIER_SIGNERS = {"verify": ("congan.", "congan2."), "head": ("lanhdao.",)}
+
+
+def approve_as_demo(session: Session, period_id: int, *, tiers_to_sign: int | None = None) -> None:
+    """Approve a synced period with the demo logins of each tier (``tiers_to_sign``: only the first tiers, so
+    the period waits for the next one). A tier without enough demo signers stays waiting."""
+    from app.models import AsxhUser, PayoutPeriod
+    from app.services.payout import approvals, tiers
+
+    period = session.get(PayoutPeriod, period_id)
+    users = session.scalars(select(AsxhUser).where(AsxhUser.unit_id.is_not(None)).order_by(AsxhUser.username)).all()
+    for tier in tiers.tiers_of(period)[:tiers_to_sign]:
+        signers = [
+            u
+            for u in users
+            if u.username.startswith(DEMO_TIER_SIGNERS[tier.key]) and tiers.sits_for(tier, period, u.unit)
+        ]
+        for signer in signers[: tiers.required(tier)]:
+            approvals.approve(
+                session,
+                period_id,
+                user_id=signer.id,
+                unit=signer.unit,
+                abilities=frozenset({tier.capability}),
+                tier=tier.number,
+            )
+
+
+#: A second demo period per scheme, synced and verified by the commune police, waiting for the head's approval.
+DEMO_WAITING_PERIODS = {
+    "2024": ("Tháng 02/2024 — Quận Ba Đình (giả lập)", dt.date(2024, 2, 20), "001"),
+    "2025": ("Tháng 09/2025 — Phường Ba Đình (giả lập)", dt.date(2025, 9, 20), "00004"),
+}
+
+
+def seed_waiting_approval(session: Session, *, scheme: str = "2024") -> int | None:
+    """The period of ``DEMO_WAITING_PERIODS``: synced, its first tier signed, waiting for the head of the paying
+    unit. Idempotent: None when it exists; else its id."""
+    from app.models import PayoutPeriod
+    from app.services import payout
+
+    name, day, payer_code = DEMO_WAITING_PERIODS[scheme]
+    if session.scalar(select(PayoutPeriod.id).where(PayoutPeriod.name == name)) is not None:
+        return None
+    payer = session.scalar(select(AdminUnit).where(AdminUnit.scheme == scheme, AdminUnit.code == payer_code))
+    period = payout.create_period(session, name=name, period_date=day, unit=payer, user_id=None)
+    session.commit()
+    payout.sync_payout_list(session, period.id, payer)
+    approve_as_demo(session, period.id, tiers_to_sign=1)
+    return period.id

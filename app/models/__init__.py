@@ -16,6 +16,7 @@ from app.models.payout import (  # noqa: F401
     AccountImportRow,
     BaseLevel,
     CategoryRule,
+    PayoutApproval,
     PayoutExport,
     PayoutLine,
     PayoutPeriod,

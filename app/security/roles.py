@@ -88,6 +88,9 @@ CAPABILITIES = {
     "sync_payout": _l("Sync payout lists"),
     "approve_payout": _l("Lock, approve, hand over and reconcile payout periods"),
     "export_payout": _l("Export payout lists and bank transfer files"),
+    # The approval tiers of a payout period (app/services/payout/tiers.py: which tier each one signs).
+    "verify_payout_list": _l("Verify a payout list before it is approved (first approval tier)"),
+    "head_approve_payout": _l("Approve a payout list as the head of the paying unit (second approval tier)"),
     "override_results": _l("Apply the valid rows of a refused bank result file, with a reason (audited)"),
     "reinstate": _l("Reinstate ended beneficiaries and enrolments (higher units)"),
     "progress_chart": _l("See the progress over time against the campaign's deadlines"),
@@ -239,7 +242,9 @@ ROLES: tuple[RoleDef, ...] = (
             "Complaint": WRITE,
             "Questionnaire": READ,
         },
-        capabilities=frozenset({"match", "unmask", "enter_account", "verify_account", "sync_payout"}),
+        capabilities=frozenset(
+            {"match", "unmask", "enter_account", "verify_account", "sync_payout", "verify_payout_list"}
+        ),
     ),
     RoleDef(
         "canbo",
@@ -289,7 +294,8 @@ ROLES: tuple[RoleDef, ...] = (
             "Complaint": READ,
             "Questionnaire": READ,
         },
-        capabilities=frozenset({"progress_chart", "sensitive_complaints"}),
+        # Leaders change no data; the head of the paying unit signs its payout lists (the second approval tier).
+        capabilities=frozenset({"progress_chart", "sensitive_complaints", "head_approve_payout"}),
     ),
 )
 

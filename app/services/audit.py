@@ -85,6 +85,7 @@ DEFAULT_AUDITED_TABLES = frozenset(
         "ab_role",
         "visit",
         "payout_period",
+        "payout_approval",
         "payout_line",
         "work_group",
         "work_group_member",

@@ -23,6 +23,7 @@ from app.services.labels import label, labels
 from app.services.messages import N_
 from app.services.payout import verification
 from app.services.payout.accounts import has_verified_account
+from app.services.payout.tiers import waiting_counts
 from app.services.reference import units_below
 from app.services.scope import contains, subtree_ids
 from app.services.visits import campaigns
@@ -230,6 +231,8 @@ def dashboard(session: Session, unit: AdminUnit, *, today: dt.date | None = None
         board = dict(campaigns.board(session, campaign, unit, today=today), campaign=campaign)
     return {
         "unit": unit,
+        # payout periods waiting for each approval tier (app/services/payout/tiers.py)
+        "approvals_waiting": waiting_counts(session, unit),
         "total": _finish(total),
         "breakdown": breakdown,
         "declines": declines,

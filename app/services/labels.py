@@ -61,6 +61,8 @@ from app.models.notice import (
     NOTICE_STATUSES,
 )
 from app.models.payout import (
+    APPROVAL_DECISION_LABELS,
+    APPROVAL_DECISIONS,
     HOLD_REASON_LABELS,
     HOLD_REASONS,
     LINE_CHANNEL_LABELS,
@@ -92,6 +94,7 @@ CODE_SETS: dict[str, tuple[tuple, dict]] = {
     "line_result": (LINE_RESULTS, LINE_RESULT_LABELS),
     "hold_reason": (HOLD_REASONS, HOLD_REASON_LABELS),
     "sync_status": (SYNC_STATES, SYNC_STATE_LABELS),
+    "approval_decision": (APPROVAL_DECISIONS, APPROVAL_DECISION_LABELS),
     "task_state": (TASK_STATES, TASK_STATE_LABELS),
     "respondent": (RESPONDENTS, RESPONDENT_LABELS),
     "case_type": (CASE_TYPE_CODES, CASE_TYPE_LABELS),

@@ -18,6 +18,7 @@ from app.services.messages import N_
 from app.services.payout import complaints
 from app.services.payout.accounts import to_verify_by
 from app.services.payout.periods import WAITING_FOR
+from app.services.payout.tiers import APPROVAL_TIERS, HEAD_CAPABILITY, VERIFY_CAPABILITY, waiting_for_user
 from app.services.registry.matching import TO_REVIEW
 from app.services.scope import lineage_ids, subtree_ids
 from app.services.visits.survey import opening_overdue
@@ -40,7 +41,14 @@ TODO_ITEMS: tuple[TodoItem, ...] = (
     TodoItem("not_visited", N_("People not visited yet"), ("write:Visit",)),
     TodoItem("opening_overdue", N_("Account-opening tasks overdue"), ("write:OpeningTask",)),
     TodoItem("periods_to_sync", N_("Payout periods to sync"), ("sync_payout",)),
-    TodoItem("periods_to_lock", N_("Payout periods to lock and approve"), ("approve_payout",)),
+    # One item per approval tier (app/services/payout/tiers.py): the periods whose tier waits for this approver.
+    TodoItem("periods_to_verify", N_("Payout periods waiting for your verification"), (VERIFY_CAPABILITY,)),
+    TodoItem(
+        "periods_to_head_approve",
+        N_("Payout periods waiting for your approval as head of the paying unit"),
+        (HEAD_CAPABILITY,),
+    ),
+    TodoItem("periods_to_lock", N_("Approved payout periods to lock"), ("approve_payout",)),
     TodoItem("periods_to_hand_over", N_("Payout periods to hand over"), ("approve_payout",)),
     TodoItem("follow_ups", N_("Failed payments to follow up"), ("approve_payout", "enter_account")),
     TodoItem("complaints_overdue", N_("Complaints past their deadline"), ("write:Complaint",), urgent=True),
@@ -55,6 +63,11 @@ def _count(query) -> object:
 
 def _queries(unit: AdminUnit, user_id: int | None, today: dt.date, sees_sensitive: bool = False) -> dict:
     scope = subtree_ids(unit)
+
+    def waiting_approval(capability: str):
+        scheme_tiers = APPROVAL_TIERS[unit.scheme]
+        tier = next(t for t in scheme_tiers if t.capability == capability)
+        return waiting_for_user(tier, unit, user_id, scheme_tiers)
 
     def periods(work: str, ids):
         return select(PayoutPeriod.id).where(PayoutPeriod.status == WAITING_FOR[work], PayoutPeriod.unit_id.in_(ids))
@@ -72,6 +85,8 @@ def _queries(unit: AdminUnit, user_id: int | None, today: dt.date, sees_sensitiv
         ),
         # A period is synced in parts by every unit it covers; locked and handed over by the unit in charge.
         "periods_to_sync": lambda: periods("sync", lineage_ids(unit)),
+        "periods_to_verify": lambda: waiting_approval(VERIFY_CAPABILITY),
+        "periods_to_head_approve": lambda: waiting_approval(HEAD_CAPABILITY),
         "periods_to_lock": lambda: periods("lock", scope),
         "periods_to_hand_over": lambda: periods("hand_over", scope),
         "follow_ups": lambda: select(PayoutLine.id).where(

@@ -58,6 +58,8 @@ ENTITY_NAMES = {
     "account_import_row": _l("account list row"),
     "PayoutPeriod": _l("payout period"),
     "payout_period": _l("payout period"),
+    "PayoutApproval": _l("payout list approval"),
+    "payout_approval": _l("payout list approval"),
     "PayoutLine": _l("payout line"),
     "payout_line": _l("payout line"),
     "payout_list": _l("payout list"),
