@@ -68,3 +68,26 @@ def run_account_check(batch_id: int) -> dict:
             if batch is not None and batch.status in ("parsed", "applying"):
                 prevalidation.apply_answer(session, batch_id, progress=report_progress)
         return prevalidation.answer_summary(session, session.get(ImportBatch, batch_id))
+
+
+def verification_job_id(sample_id: int) -> str:
+    return f"verification-sample-{sample_id}"
+
+
+def run_verification_sample(sample_id: int) -> dict:
+    """Draw the post-payment verification sample ``sample_id`` and write its tasks. Idempotent: a drawn sample
+    is not drawn again; an interrupted draw wrote nothing and starts over."""
+    with app_context():
+        from app.extensions import db
+        from app.models import VerificationSample
+        from app.services.payout import verification
+
+        session = db.session
+        sample = session.get(VerificationSample, sample_id)
+        if sample is None:
+            return {}
+        if sample.status in ("done", "failed"):
+            return verification.sample_summary(sample)
+        with failure_recorded(VerificationSample, sample_id, "verification sample"):
+            return verification.draw_sample(session, sample_id, progress=report_progress)
+        return verification.sample_summary(session.get(VerificationSample, sample_id))

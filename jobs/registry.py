@@ -15,13 +15,16 @@ from typing import Any
 from jobs.cases import classify_job_id, run_classify
 from jobs.imports import import_job_id, run_apply, run_import
 from jobs.matching import match_job_id, population_job_id, run_match, run_population_import
+from jobs.notices import run_send_notices, send_notices_job_id
 from jobs.payout import (
     account_check_job_id,
     account_import_job_id,
     run_account_check,
     run_account_import,
     run_payout_sync,
+    run_verification_sample,
     sync_job_id,
+    verification_job_id,
 )
 from jobs.queues import enqueue_once, failed_job, job_progress
 from jobs.units import run_unit_migration, unit_migration_job_id
@@ -143,8 +146,20 @@ KINDS: dict[str, JobKind] = {
             RUN_PENDING,
             "queued",
         ),
+        # The draw of a large post-payment verification sample: one job per sample row.
+        JobKind(
+            "verification_sample",
+            run_verification_sample,
+            "VerificationSample",
+            lambda r: verification_job_id(r.id),
+            _runs("VerificationSample"),
+            RUN_PENDING,
+            "queued",
+        ),
         # Recomputes derived columns for a unit (None: everywhere); no state row, nothing to recover.
         JobKind("classify", run_classify, None, classify_job_id),
+        # Sends the due notices of a unit (None: everywhere) through the gateway; the notices are the state.
+        JobKind("send_notices", run_send_notices, None, send_notices_job_id),
     )
 }
 

@@ -69,3 +69,8 @@ def seed_demo_command(citizens, beneficiaries):
         click.echo(
             f"Payout period {demo.DEMO_PERIODS[scheme][0]}: {result['paid']} transfers paid, {result['failed']} failed."
         )
+    after = demo.seed_aftercare(session, scheme=scheme)
+    if after is not None:
+        click.echo(f"Post-payment verification: {after['tasks']} payments sampled, {after['answered']} answered.")
+    if demo.seed_waiting_approval(session, scheme=scheme) is not None:
+        click.echo(f"Payout period {demo.DEMO_WAITING_PERIODS[scheme][0]}: verified, waiting for the head's approval.")

@@ -27,7 +27,7 @@ from app.models.admin_unit import AdminUnit
 from app.models.import_batch import StagingRow
 from app.services.messages import N_  # marks the labels below; translated when shown
 
-PERIOD_STATES = ("draft", "synced", "locked", "handed_over", "paid")
+PERIOD_STATES = ("draft", "synced", "approved", "locked", "handed_over", "paid")
 LINE_CHANNELS = ("account", "cash", "proxy", "held")
 #: ``carried`` and ``cancelled`` lines no longer pay anything (see INACTIVE_RESULTS). ``partial``: part of the
 #: amount reached the person (``paid_amount``), the rest is owed; ``reversed``: a payment the bank reported paid
@@ -60,6 +60,7 @@ SYNC_STATES = ("queued", "running", "done", "failed")
 PERIOD_STATE_LABELS = {
     "draft": N_("Draft"),
     "synced": N_("Synced"),
+    "approved": N_("Approved, waiting for the lock"),
     "locked": N_("Locked and approved"),
     "handed_over": N_("Handed over"),
     "paid": N_("Paid and reconciled"),
@@ -89,6 +90,10 @@ HOLD_REASON_LABELS = {
     "account_closed": N_("The bank says the account is closed or unknown: check it on a visit"),
     "account_not_prevalidated": N_("The account was not pre-validated with the bank recently"),
 }
+#: What an approver records in the approval ledger (``PayoutApproval``): an approval of one tier, a rejection
+#: (back to synced, a new round) or a withdrawal of the round's approvals (the same, so the list can change).
+APPROVAL_DECISIONS = ("approve", "reject", "withdraw")
+APPROVAL_DECISION_LABELS = {"approve": N_("Approved"), "reject": N_("Rejected"), "withdraw": N_("Approvals withdrawn")}
 SYNC_STATE_LABELS = {"queued": N_("Waiting"), "running": N_("Running"), "done": N_("Done"), "failed": N_("Failed")}
 
 _BIGID = BigInteger().with_variant(Integer, "sqlite")
@@ -125,7 +130,8 @@ class CategoryRule(Model):
 
 
 class PayoutPeriod(Model):
-    """A payout period (đợt chi trả) of a unit (the city or one paying unit: a district in 2024, a commune in 2025): draft → synced → locked → handed_over → paid."""
+    """A payout period (đợt chi trả) of a unit (the city or one paying unit: a district in 2024, a commune in 2025):
+    draft → synced → approved (every approval tier, ``PayoutApproval``) → locked → handed_over → paid."""
 
     __tablename__ = "payout_period"
 
@@ -273,6 +279,27 @@ class PayoutSyncRun(Model):
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     unit: Mapped[AdminUnit] = relationship(AdminUnit)
+
+
+class PayoutApproval(Model):
+    """One decision of the approval ledger of a period: insert-only (database triggers refuse UPDATE and DELETE).
+
+    ``round`` counts from 1; a rejection or a withdrawal closes its round and the next decision opens the next
+    one (``app/services/payout/tiers.py``). ``checksum`` is the checksum of the lines the approver saw: an
+    approval whose checksum no longer matches the lines is void."""
+
+    __tablename__ = "payout_approval"
+    __table_args__ = (Index("ix_payout_approval_period_round", "period_id", "round"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("payout_period.id"), nullable=False)
+    round: Mapped[int] = mapped_column(Integer, nullable=False)
+    tier: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    decision: Mapped[str] = mapped_column(String(8), nullable=False)
+    reason: Mapped[str | None] = mapped_column(Text)
+    checksum: Mapped[str] = mapped_column(String(64), nullable=False)
+    user_id: Mapped[int] = mapped_column(ForeignKey("ab_user.id"), nullable=False)
+    decided_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
 
 
 class PayoutExport(Model):

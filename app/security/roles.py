@@ -43,6 +43,9 @@ VIEW_CATEGORIES: dict[str, str] = {
     "OpeningTask": STEP5,
     "PaymentAccount": STEP5,
     "PayoutPeriod": STEP5,
+    "Notice": STEP5,
+    "Verification": STEP5,
+    "Complaint": STEP5,
     "Campaign": REPORTS,
     "CampaignProgress": REPORTS,
     "AdminUnit": ADMINISTRATION,
@@ -64,6 +67,7 @@ MENU_LINKS: dict[str, tuple[str, tuple]] = {
     "VneidUpload": (STEP5, ("capability", "enter_account")),
     "AccountCheck": (STEP5, ("capability", "enter_account")),
     "FollowUps": (STEP5, ("view", "PayoutPeriod", "read")),
+    "VerificationTasks": (STEP5, ("view", "Verification", "read")),
     "CategoryRules": (ADMINISTRATION, ("view", "PayoutRule", "write")),
     "ProgressExport": (REPORTS, ("view", "Beneficiary", "read")),
 }
@@ -86,9 +90,13 @@ CAPABILITIES = {
     "sync_payout": _l("Sync payout lists"),
     "approve_payout": _l("Lock, approve, hand over and reconcile payout periods"),
     "export_payout": _l("Export payout lists and bank transfer files"),
+    # The approval tiers of a payout period (app/services/payout/tiers.py: which tier each one signs).
+    "verify_payout_list": _l("Verify a payout list before it is approved (first approval tier)"),
+    "head_approve_payout": _l("Approve a payout list as the head of the paying unit (second approval tier)"),
     "override_results": _l("Apply the valid rows of a refused bank result file, with a reason (audited)"),
     "reinstate": _l("Reinstate ended beneficiaries and enrolments (higher units)"),
     "progress_chart": _l("See the progress over time against the campaign's deadlines"),
+    "sensitive_complaints": _l("See the sensitive complaints assigned to your unit (leaders)"),
 }
 
 
@@ -111,6 +119,7 @@ ROLES: tuple[RoleDef, ...] = (
         _l("System administrator"),
         is_admin=True,
         views={
+            "Notice": WRITE,
             "MatchReview": WRITE,
             "Beneficiary": WRITE,
             "ImportBatch": WRITE,
@@ -126,6 +135,8 @@ ROLES: tuple[RoleDef, ...] = (
             "CaseList": WRITE,
             "Campaign": WRITE,
             "CampaignProgress": WRITE,
+            "Verification": WRITE,
+            "Complaint": WRITE,
             "Questionnaire": WRITE,
             "Jobs": WRITE,
         },
@@ -136,6 +147,7 @@ ROLES: tuple[RoleDef, ...] = (
         "Sở LĐTBXH",
         _l("City labour department"),
         views={
+            "Notice": READ,
             "MatchReview": WRITE,
             "Beneficiary": WRITE,
             "ImportBatch": WRITE,
@@ -151,6 +163,8 @@ ROLES: tuple[RoleDef, ...] = (
             "CaseList": READ,
             "Campaign": WRITE,
             "CampaignProgress": WRITE,
+            "Verification": WRITE,
+            "Complaint": WRITE,
             "Questionnaire": WRITE,
         },
         capabilities=frozenset(
@@ -173,6 +187,7 @@ ROLES: tuple[RoleDef, ...] = (
         "Phòng LĐTBXH",
         _l("District labour office"),
         views={
+            "Notice": WRITE,
             "MatchReview": WRITE,
             "Beneficiary": READ,
             "ImportBatch": WRITE,
@@ -187,6 +202,8 @@ ROLES: tuple[RoleDef, ...] = (
             "CaseList": READ,
             "Campaign": READ,
             "CampaignProgress": READ,
+            "Verification": WRITE,
+            "Complaint": WRITE,
             "Questionnaire": READ,
         },
         capabilities=frozenset(
@@ -209,6 +226,7 @@ ROLES: tuple[RoleDef, ...] = (
         "Công an xã",
         _l("Commune police"),
         views={
+            "Notice": READ,
             "MatchReview": WRITE,
             "Beneficiary": WRITE,
             "ImportBatch": READ,
@@ -222,15 +240,20 @@ ROLES: tuple[RoleDef, ...] = (
             "CaseList": WRITE,
             "Campaign": READ,
             "CampaignProgress": WRITE,
+            "Verification": WRITE,
+            "Complaint": WRITE,
             "Questionnaire": READ,
         },
-        capabilities=frozenset({"match", "unmask", "enter_account", "verify_account", "sync_payout"}),
+        capabilities=frozenset(
+            {"match", "unmask", "enter_account", "verify_account", "sync_payout", "verify_payout_list"}
+        ),
     ),
     RoleDef(
         "canbo",
         "Cán bộ LĐTBXH xã",
         _l("Commune labour officer"),
         views={
+            "Notice": WRITE,
             "MatchReview": READ,
             "Beneficiary": READ,
             "AdminUnit": READ,
@@ -243,6 +266,8 @@ ROLES: tuple[RoleDef, ...] = (
             "CaseList": WRITE,
             "Campaign": READ,
             "CampaignProgress": WRITE,
+            "Verification": WRITE,
+            "Complaint": WRITE,
             "Questionnaire": READ,
         },
         capabilities=frozenset({"unmask_record"}),
@@ -252,6 +277,7 @@ ROLES: tuple[RoleDef, ...] = (
         "Lãnh đạo",
         _l("Leadership (read-only)"),
         views={
+            "Notice": READ,
             "MatchReview": READ,
             "Beneficiary": READ,
             "ImportBatch": READ,
@@ -266,9 +292,12 @@ ROLES: tuple[RoleDef, ...] = (
             "CaseList": READ,
             "Campaign": READ,
             "CampaignProgress": READ,
+            "Verification": READ,
+            "Complaint": READ,
             "Questionnaire": READ,
         },
-        capabilities=frozenset({"progress_chart"}),
+        # Leaders change no data; the head of the paying unit signs its payout lists (the second approval tier).
+        capabilities=frozenset({"progress_chart", "sensitive_complaints", "head_approve_payout"}),
     ),
 )
 

@@ -86,6 +86,7 @@ DEFAULT_AUDITED_TABLES = frozenset(
         "ab_role",
         "visit",
         "payout_period",
+        "payout_approval",
         "payout_line",
         "work_group",
         "work_group_member",
@@ -97,6 +98,10 @@ DEFAULT_AUDITED_TABLES = frozenset(
         "campaign_step_done",
         "match_run",
         "unit_review",
+        "beneficiary_contact",
+        "verification_sample",
+        "verification_task",
+        "complaint",
     }
 )
 # Changes to these columns alone are not worth a record (login statistics, timestamps), nor are the keys derived

@@ -21,8 +21,10 @@ from app.services import payout
 from app.services.formatting import format_date, local_today
 from app.services.labels import label, labels
 from app.services.messages import N_
+from app.services.payout import verification
 from app.services.payout.accounts import has_verified_account
 from app.services.payout.prevalidation import prevalidation_by_commune
+from app.services.payout.tiers import waiting_counts
 from app.services.reference import units_below
 from app.services.scope import contains, subtree_ids
 from app.services.visits import campaigns
@@ -50,6 +52,8 @@ def _empty() -> dict:
         "prevalidated": 0,
         "prevalidation_failed": 0,
         "prevalidation_pending": 0,
+        "checked": 0,  # post-payment verification: payments checked with the person
+        "confirmed": 0,  # ... and confirmed received in full
         "categories": defaultdict(int),
     }
 
@@ -113,6 +117,8 @@ def per_commune(session: Session, unit: AdminUnit) -> dict[int, dict]:
     for cid, h in headline.items():
         rows[cid]["want_account"] = h["want_account"]
         rows[cid]["paid_to_account"] = h["paid_to_account"]
+    for cid, v in verification.confirmed_by_commune(session, unit).items():
+        rows[cid]["checked"], rows[cid]["confirmed"] = v["checked"], v["confirmed"]
     return rows
 
 
@@ -131,6 +137,8 @@ def _add(total: dict, r: dict) -> None:
         "prevalidated",
         "prevalidation_failed",
         "prevalidation_pending",
+        "checked",
+        "confirmed",
     ):
         total[k] += r.get(k, 0)  # a cached row from before a figure existed counts 0
     for t in CASE_TYPE_IDS:
@@ -144,6 +152,7 @@ def _finish(r: dict) -> dict:
     r["share_verified_account"] = _share(r["verified_account"], r["beneficiaries"])
     r["share_matched"] = _share(r["matched"], r["beneficiaries"])
     r["share_visited"] = _share(r["visited"], r["beneficiaries"])
+    r["share_confirmed"] = _share(r["confirmed"], r["checked"])
     r["categories"] = dict(r["categories"])
     return r
 
@@ -233,6 +242,8 @@ def dashboard(session: Session, unit: AdminUnit, *, today: dt.date | None = None
         board = dict(campaigns.board(session, campaign, unit, today=today), campaign=campaign)
     return {
         "unit": unit,
+        # payout periods waiting for each approval tier (app/services/payout/tiers.py)
+        "approvals_waiting": waiting_counts(session, unit),
         "total": _finish(total),
         "breakdown": breakdown,
         "declines": declines,

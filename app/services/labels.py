@@ -25,6 +25,22 @@ from app.models.account import (
     CHECK_SOURCES,
 )
 from app.models.admin_unit import BANK_KIND_LABELS, BANK_KINDS
+from app.models.aftercare import (
+    COMPLAINT_CATEGORIES,
+    COMPLAINT_CATEGORY_LABELS,
+    COMPLAINT_CHANNEL_LABELS,
+    COMPLAINT_CHANNELS,
+    COMPLAINT_STATE_LABELS,
+    COMPLAINT_STATES,
+    RESOLUTION_ACTION_LABELS,
+    RESOLUTION_ACTIONS,
+    SAMPLE_STATE_LABELS,
+    SAMPLE_STATES,
+    VERIFICATION_ANSWER_LABELS,
+    VERIFICATION_ANSWERS,
+    VERIFICATION_METHOD_LABELS,
+    VERIFICATION_METHODS,
+)
 from app.models.audit import AUDIT_ACTION_LABELS, AUDIT_ACTIONS, AUDIT_SOURCE_LABELS, AUDIT_SOURCES
 from app.models.beneficiary import (
     CASE_TYPE_CODES,
@@ -38,7 +54,19 @@ from app.models.beneficiary import (
 )
 from app.models.citizen import CITIZEN_STATUS_LABELS, CITIZEN_STATUSES, MATCH_RUN_STATE_LABELS, MATCH_RUN_STATES
 from app.models.import_batch import BATCH_STATE_LABELS, BATCH_STATES
+from app.models.notice import (
+    NOTICE_ENCODING_LABELS,
+    NOTICE_ENCODINGS,
+    NOTICE_EVENT_LABELS,
+    NOTICE_EVENTS,
+    NOTICE_SKIP_REASON_LABELS,
+    NOTICE_SKIP_REASONS,
+    NOTICE_STATUS_LABELS,
+    NOTICE_STATUSES,
+)
 from app.models.payout import (
+    APPROVAL_DECISION_LABELS,
+    APPROVAL_DECISIONS,
     HOLD_REASON_LABELS,
     HOLD_REASONS,
     LINE_CHANNEL_LABELS,
@@ -72,6 +100,7 @@ CODE_SETS: dict[str, tuple[tuple, dict]] = {
     "line_result": (LINE_RESULTS, LINE_RESULT_LABELS),
     "hold_reason": (HOLD_REASONS, HOLD_REASON_LABELS),
     "sync_status": (SYNC_STATES, SYNC_STATE_LABELS),
+    "approval_decision": (APPROVAL_DECISIONS, APPROVAL_DECISION_LABELS),
     "task_state": (TASK_STATES, TASK_STATE_LABELS),
     "respondent": (RESPONDENTS, RESPONDENT_LABELS),
     "case_type": (CASE_TYPE_CODES, CASE_TYPE_LABELS),
@@ -80,6 +109,17 @@ CODE_SETS: dict[str, tuple[tuple, dict]] = {
     "severity": (SEVERITIES, SEVERITY_LABELS),
     "bank_kind": (BANK_KINDS, BANK_KIND_LABELS),
     "unit_review_reason": (UNIT_REVIEW_REASONS, UNIT_REVIEW_REASON_LABELS),
+    "notice_event": (NOTICE_EVENTS, NOTICE_EVENT_LABELS),
+    "notice_status": (NOTICE_STATUSES, NOTICE_STATUS_LABELS),
+    "notice_skip_reason": (NOTICE_SKIP_REASONS, NOTICE_SKIP_REASON_LABELS),
+    "notice_encoding": (NOTICE_ENCODINGS, NOTICE_ENCODING_LABELS),
+    "verification_method": (VERIFICATION_METHODS, VERIFICATION_METHOD_LABELS),
+    "verification_answer": (VERIFICATION_ANSWERS, VERIFICATION_ANSWER_LABELS),
+    "sample_status": (SAMPLE_STATES, SAMPLE_STATE_LABELS),
+    "complaint_category": (COMPLAINT_CATEGORIES, COMPLAINT_CATEGORY_LABELS),
+    "complaint_status": (COMPLAINT_STATES, COMPLAINT_STATE_LABELS),
+    "complaint_channel": (COMPLAINT_CHANNELS, COMPLAINT_CHANNEL_LABELS),
+    "resolution_action": (RESOLUTION_ACTIONS, RESOLUTION_ACTION_LABELS),
 }
 
 

@@ -27,6 +27,16 @@ from app.services.formatting import format_date, format_datetime, format_number
 #: model class name or table name → the entity's name (lower case, as in "Danh sách …"); the audit trail's
 #: "Table" column uses it too.
 ENTITY_NAMES = {
+    "Notice": _l("notice"),
+    "notice": _l("notice"),
+    "BeneficiaryContact": _l("phone number and opt-out"),
+    "beneficiary_contact": _l("phone number and opt-out"),
+    "Complaint": _l("complaint"),
+    "complaint": _l("complaint"),
+    "VerificationSample": _l("verification sample"),
+    "verification_sample": _l("verification sample"),
+    "VerificationTask": _l("payment to verify"),
+    "verification_task": _l("payment to verify"),
     "Beneficiary": _l("beneficiary"),
     "beneficiary": _l("beneficiary"),
     "Enrolment": _l("enrolment"),
@@ -51,6 +61,8 @@ ENTITY_NAMES = {
     "account_check_row": _l("bank answer row"),
     "PayoutPeriod": _l("payout period"),
     "payout_period": _l("payout period"),
+    "PayoutApproval": _l("payout list approval"),
+    "payout_approval": _l("payout list approval"),
     "PayoutLine": _l("payout line"),
     "payout_line": _l("payout line"),
     "payout_list": _l("payout list"),

@@ -16,7 +16,8 @@ TODO = re.compile(r'href="([^"]+)" data-todo="(\w+)" data-count="(\d+)"')
 
 @pytest.fixture()
 def seeded(app, make_person):  # noqa: F811
-    """People, accounts, opening tasks, periods and lines in Ba Đình (00001, 00004) and Hoàn Kiếm (00037)."""
+    """People, accounts, opening tasks, periods and lines in Ba Đình (00001, 00004) and Hoàn Kiếm (00037).
+    Period B waits for its first approval tier, F is approved and waits for the lock."""
     from app.extensions import db
     from app.models import (
         AccountCheck,
@@ -96,6 +97,7 @@ def seeded(app, make_person):  # noqa: F811
             ("Kỳ C Ba Đình", "001", "locked"),
             ("Kỳ D Hoàn Kiếm", "002", "locked"),
             ("Kỳ E Hoàn Kiếm", "002", "draft"),
+            ("Kỳ F Ba Đình", "001", "approved"),
         ):
             period = PayoutPeriod(name=name, period_date=dt.date(2024, 1, 20), unit_id=unit[code], status=status)
             s.add(period)
@@ -134,11 +136,14 @@ EXPECTED = {
         "not_visited": 4,
         "opening_overdue": 2,
         "periods_to_sync": 2,
+        "periods_to_verify": 0,  # tier 1 of a city-wide period: none is synced
+        "periods_to_head_approve": 0,
         "periods_to_lock": 1,
         "periods_to_hand_over": 2,
         "follow_ups": 2,
         "accounts_failed_check": 1,
         "accounts_not_checked": 1,
+        "complaints_overdue": 0,
     },
     "so.ldtbxh": {
         "match_review": 3,
@@ -146,6 +151,7 @@ EXPECTED = {
         "periods_to_lock": 1,
         "periods_to_hand_over": 2,
         "follow_ups": 2,
+        "complaints_overdue": 0,
     },
     # Ba Đình: p1, p6 to review; accounts of p2, p3 (p6's is their own entry); period A above, B, C its own.
     "phong.001": {
@@ -156,6 +162,7 @@ EXPECTED = {
         "periods_to_hand_over": 1,
         "follow_ups": 1,
         "accounts_failed_check": 1,
+        "complaints_overdue": 0,
     },
     # Trúc Bạch: p1 to review; p3's account (p2's is their own); p1 and p3 not visited (p4 ended); p3's old task.
     "congan.00004": {
@@ -164,12 +171,14 @@ EXPECTED = {
         "not_visited": 2,
         "opening_overdue": 1,
         "periods_to_sync": 1,
+        "periods_to_verify": 1,  # B: the district's period, its police verify first
         "follow_ups": 1,
         "accounts_failed_check": 1,
         "accounts_not_checked": 0,
+        "complaints_overdue": 0,
     },
-    "canbo.00004": {"not_visited": 2, "opening_overdue": 1},
-    "lanhdao": {},
+    "canbo.00004": {"not_visited": 2, "opening_overdue": 1, "complaints_overdue": 0},
+    "lanhdao": {"periods_to_head_approve": 0},  # the city's head signs city-wide periods only
 }
 
 
@@ -215,8 +224,8 @@ def test_the_links_open_the_lists_of_exactly_that_work(app, client_for, seeded):
     todos = _todos(phong.get("/").get_data(as_text=True))
     for key, shown, hidden in (
         ("periods_to_sync", {"Kỳ A"}, {"Kỳ B", "Kỳ C", "Kỳ D", "Kỳ E"}),
-        ("periods_to_lock", {"Kỳ B"}, {"Kỳ A", "Kỳ C", "Kỳ D", "Kỳ E"}),
-        ("periods_to_hand_over", {"Kỳ C"}, {"Kỳ A", "Kỳ B", "Kỳ D", "Kỳ E"}),
+        ("periods_to_lock", {"Kỳ F"}, {"Kỳ A", "Kỳ B", "Kỳ C", "Kỳ D", "Kỳ E"}),
+        ("periods_to_hand_over", {"Kỳ C"}, {"Kỳ A", "Kỳ B", "Kỳ D", "Kỳ E", "Kỳ F"}),
     ):
         page = phong.get(todos[key][1]).get_data(as_text=True)
         assert all(name in page for name in shown), key

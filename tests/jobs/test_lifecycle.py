@@ -33,13 +33,11 @@ def _batch(s, kind):
     return record_upload(s, kind=kind, filename=f"{kind}.csv", content=content, unit_id=unit(s, "00004").id)
 
 
-def _period(s):
+def _period(s, name="Tháng 05/2024"):
     from app.services import payout
 
     district = unit(s, "001")
-    return payout.create_period(
-        s, name="Tháng 05/2024", period_date=dt.date(2024, 5, 20), unit=district, user_id=None
-    ), district
+    return payout.create_period(s, name=name, period_date=dt.date(2024, 5, 20), unit=district, user_id=None), district
 
 
 def make_row(kind: str) -> int:
@@ -69,6 +67,13 @@ def make_row(kind: str) -> int:
         from app.services import unit_migration
 
         row = unit_migration.request_migration(s, "2024", "2025")
+    elif kind == "verification_sample":
+        from app.services.payout import verification
+
+        period, district = _period(s, "Tháng 04/2024 (đã quyết toán)")
+        period.status = "paid"
+        s.commit()
+        row = verification.create_sample(s, period.id, district, None)
     else:
         raise AssertionError(f"no test row for job kind {kind}")
     s.commit()
@@ -85,6 +90,7 @@ CRASH_AT = {
     "match": ("app.services.registry.matching", "execute_run"),
     "payout_sync": ("app.services.payout", "sync_payout_list"),
     "migrate_units": ("app.services.unit_migration", "migrate_units"),
+    "verification_sample": ("app.services.payout.verification", "draw_sample"),
 }
 
 
@@ -109,6 +115,8 @@ def _screens(client, headers, kind, row_id):
             client.get(f"/matchreviewview/runs/{row_id}/status"),
             client.get(f"/api/v1/match/{row_id}", headers=headers),
         ]
+    if kind == "verification_sample":
+        return [client.get(f"/verification/show/{row_id}")]
     if kind == "migrate_units":
         return []  # no screen: `asxh migrate-units` prints the row's problem (tests/units/test_migrate_units.py)
     if kind == "payout_sync":

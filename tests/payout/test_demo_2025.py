@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from tests.conftest import DEMO_PASSWORD, csrf_from, login, page_token
+from tests.factories import approve_all
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +102,8 @@ def test_the_ward_officer_runs_the_ward_period(app2025):
     # Another ward's officer has no say; the ward's own officer locks and exports.
     other = _client(app2025, "xa.00004")
     assert other.post(f"/payoutperiodview/lock/{pid}", data={"csrf_token": page_token(other)}).status_code == 404
+    with app2025.app_context():
+        approve_all(db.session, pid)
     assert xa.post(f"/payoutperiodview/lock/{pid}", data={"csrf_token": page_token(xa)}).status_code == 302
     with app2025.app_context():
         assert db.session.get(PayoutPeriod, pid).status == "locked"
@@ -186,7 +189,7 @@ def test_the_ward_officers_home_and_menu(app2025):
                 for t in s.scalars(select(AccountOpeningTask).where(AccountOpeningTask.commune_id == ward))
             ),
             "periods_to_sync": sum(p.status == "draft" and p.unit_id in (ward, city) for p in periods),
-            "periods_to_lock": sum(p.status == "synced" and p.unit_id == ward for p in periods),
+            "periods_to_lock": sum(p.status == "approved" and p.unit_id == ward for p in periods),
             "periods_to_hand_over": sum(p.status == "locked" and p.unit_id == ward for p in periods),
             "follow_ups": sum(
                 line.result_status == "failed"

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Bank, Beneficiary, PaymentAccount
 from app.models.account import ACCOUNT_CHANNELS, ACCOUNT_SOURCES
+from app.services import notices
 from app.services.formatting import utc_now
 from app.services.masking import mask_account
 from app.services.messages import N_, FieldError, Problem
@@ -408,6 +409,8 @@ def verify_account(
     account.verified_at = now
     session.flush()
     _reclassify(session, account.beneficiary_id)
+    if approve:  # the person learns that payments will reach this account (no number in the text)
+        notices.notify(session, "account_verified", account.beneficiary_id, reference=f"account:{account.id}")
     return account
 
 

@@ -28,7 +28,7 @@ from app.models import (
     PayoutLine,
 )
 from app.models.payout import HAND_CHANNELS, OWED_RESULTS
-from app.services import audit
+from app.services import audit, notices
 from app.services.formatting import format_money, local_today, utc_now
 from app.services.labels import label
 from app.services.messages import N_, FieldError, Problem
@@ -572,7 +572,8 @@ def import_results(
         detail={**counts, "override_reason": override_reason, "problems": kept, "problem_count": len(problems)},
     )
     _apply(session, period.id, valid, lines, user_id, entry.id)
-    summary = {**counts, "override": override_reason is not None, "import_id": entry.id}
+    told = notices.notify_results(session, entry.id, period.period_date)  # one INSERT … SELECT for the file
+    summary = {**counts, "override": override_reason is not None, "import_id": entry.id, "notices": told}
     audit.record(
         session,
         action="bulk",

@@ -1,14 +1,14 @@
 """account_check: pre-validation of accounts with the banks (insert-only), account_check_row: staging of a bank's
 answer file
 
-Revision ID: 0018_prevalid_account_checks
-Revises: 0017_vi_category_rule_notes
+Revision ID: 0021_prevalid_account_checks
+Revises: 0020_approve_payout_approval
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0018_prevalid_account_checks"
-down_revision = '0017_vi_category_rule_notes'
+revision = "0021_prevalid_account_checks"
+down_revision = "0020_approve_payout_approval"
 branch_labels = None
 depends_on = None
 
