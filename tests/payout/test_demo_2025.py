@@ -155,6 +155,7 @@ def test_the_ward_officers_home_and_menu(app2025):
         AdminUnit,
         AsxhUser,
         Beneficiary,
+        Complaint,
         PaymentAccount,
         PayoutLine,
         PayoutPeriod,
@@ -206,6 +207,10 @@ def test_the_ward_officers_home_and_menu(app2025):
         expected["accounts_failed_check"] = sum(
             a.state == "verified" and answers.get(a.id) in ("name_mismatch", "closed_or_unknown")
             for a in s.scalars(select(PaymentAccount).where(PaymentAccount.commune_id == ward))
+        )
+        expected["complaints_overdue"] = sum(  # the ward officer does not see sensitive complaints
+            c.status in ("new", "assigned", "in_progress") and c.deadline < dt.date.today() and not c.sensitive
+            for c in s.scalars(select(Complaint).where(Complaint.commune_id == ward))
         )
     shown = {
         key: (int(n), url.replace("&amp;", "&"))
