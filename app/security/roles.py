@@ -44,6 +44,9 @@ VIEW_CATEGORIES: dict[str, str] = {
     "OpeningTask": STEP5,
     "PaymentAccount": STEP5,
     "PayoutPeriod": STEP5,
+    "Notice": STEP5,
+    "Verification": STEP5,
+    "Complaint": STEP5,
     "Campaign": REPORTS,
     "CampaignProgress": REPORTS,
     "AdminUnit": ADMINISTRATION,
@@ -62,7 +65,10 @@ MENU_LINKS: dict[str, tuple[str, tuple]] = {
     "AccountsToVerify": (STEP5, ("capability", "verify_account")),
     "SharedAccounts": (STEP5, ("capability", "verify_account")),
     "AccountUpload": (STEP5, ("capability", "enter_account")),
+    "VneidUpload": (STEP5, ("capability", "enter_account")),
+    "AccountCheck": (STEP5, ("capability", "enter_account")),
     "FollowUps": (STEP5, ("view", "PayoutPeriod", "read")),
+    "VerificationTasks": (STEP5, ("view", "Verification", "read")),
     "CategoryRules": (ADMINISTRATION, ("view", "PayoutRule", "write")),
     "ProgressExport": (REPORTS, ("view", "Beneficiary", "read")),
 }
@@ -85,10 +91,14 @@ CAPABILITIES = {
     "sync_payout": _l("Sync payout lists"),
     "approve_payout": _l("Lock, approve, hand over and reconcile payout periods"),
     "export_payout": _l("Export payout lists and bank transfer files"),
+    # The approval tiers of a payout period (app/services/payout/tiers.py: which tier each one signs).
+    "verify_payout_list": _l("Verify a payout list before it is approved (first approval tier)"),
+    "head_approve_payout": _l("Approve a payout list as the head of the paying unit (second approval tier)"),
     "override_results": _l("Apply the valid rows of a refused bank result file, with a reason (audited)"),
     "reinstate": _l("Reinstate ended beneficiaries and enrolments (higher units)"),
     "progress_chart": _l("See the progress over time against the campaign's deadlines"),
     "decide_duplicates": _l("Decide on possible duplicate people and search for them again"),
+    "sensitive_complaints": _l("See the sensitive complaints assigned to your unit (leaders)"),
 }
 
 
@@ -112,6 +122,7 @@ ROLES: tuple[RoleDef, ...] = (
         is_admin=True,
         views={
             "DuplicatePair": WRITE,
+            "Notice": WRITE,
             "MatchReview": WRITE,
             "Beneficiary": WRITE,
             "ImportBatch": WRITE,
@@ -127,6 +138,8 @@ ROLES: tuple[RoleDef, ...] = (
             "CaseList": WRITE,
             "Campaign": WRITE,
             "CampaignProgress": WRITE,
+            "Verification": WRITE,
+            "Complaint": WRITE,
             "Questionnaire": WRITE,
             "Jobs": WRITE,
         },
@@ -138,6 +151,7 @@ ROLES: tuple[RoleDef, ...] = (
         _l("City labour department"),
         views={
             "DuplicatePair": WRITE,
+            "Notice": READ,
             "MatchReview": WRITE,
             "Beneficiary": WRITE,
             "ImportBatch": WRITE,
@@ -153,6 +167,8 @@ ROLES: tuple[RoleDef, ...] = (
             "CaseList": READ,
             "Campaign": WRITE,
             "CampaignProgress": WRITE,
+            "Verification": WRITE,
+            "Complaint": WRITE,
             "Questionnaire": WRITE,
         },
         capabilities=frozenset(
@@ -177,6 +193,7 @@ ROLES: tuple[RoleDef, ...] = (
         _l("District labour office"),
         views={
             "DuplicatePair": WRITE,
+            "Notice": WRITE,
             "MatchReview": WRITE,
             "Beneficiary": READ,
             "ImportBatch": WRITE,
@@ -191,6 +208,8 @@ ROLES: tuple[RoleDef, ...] = (
             "CaseList": READ,
             "Campaign": READ,
             "CampaignProgress": READ,
+            "Verification": WRITE,
+            "Complaint": WRITE,
             "Questionnaire": READ,
         },
         capabilities=frozenset(
@@ -215,6 +234,7 @@ ROLES: tuple[RoleDef, ...] = (
         _l("Commune police"),
         views={
             "DuplicatePair": WRITE,
+            "Notice": READ,
             "MatchReview": WRITE,
             "Beneficiary": WRITE,
             "ImportBatch": READ,
@@ -228,10 +248,20 @@ ROLES: tuple[RoleDef, ...] = (
             "CaseList": WRITE,
             "Campaign": READ,
             "CampaignProgress": WRITE,
+            "Verification": WRITE,
+            "Complaint": WRITE,
             "Questionnaire": READ,
         },
         capabilities=frozenset(
-            {"match", "unmask", "enter_account", "verify_account", "sync_payout", "decide_duplicates"}
+            {
+                "match",
+                "unmask",
+                "enter_account",
+                "verify_account",
+                "sync_payout",
+                "decide_duplicates",
+                "verify_payout_list",
+            }
         ),
     ),
     RoleDef(
@@ -240,6 +270,7 @@ ROLES: tuple[RoleDef, ...] = (
         _l("Commune labour officer"),
         views={
             "DuplicatePair": READ,
+            "Notice": WRITE,
             "MatchReview": READ,
             "Beneficiary": READ,
             "AdminUnit": READ,
@@ -252,6 +283,8 @@ ROLES: tuple[RoleDef, ...] = (
             "CaseList": WRITE,
             "Campaign": READ,
             "CampaignProgress": WRITE,
+            "Verification": WRITE,
+            "Complaint": WRITE,
             "Questionnaire": READ,
         },
         capabilities=frozenset({"unmask_record"}),
@@ -262,6 +295,7 @@ ROLES: tuple[RoleDef, ...] = (
         _l("Leadership (read-only)"),
         views={
             "DuplicatePair": READ,
+            "Notice": READ,
             "MatchReview": READ,
             "Beneficiary": READ,
             "ImportBatch": READ,
@@ -276,9 +310,12 @@ ROLES: tuple[RoleDef, ...] = (
             "CaseList": READ,
             "Campaign": READ,
             "CampaignProgress": READ,
+            "Verification": READ,
+            "Complaint": READ,
             "Questionnaire": READ,
         },
-        capabilities=frozenset({"progress_chart"}),
+        # Leaders change no data; the head of the paying unit signs its payout lists (the second approval tier).
+        capabilities=frozenset({"progress_chart", "sensitive_complaints", "head_approve_payout"}),
     ),
 )
 

@@ -79,6 +79,13 @@ def register_views(appbuilder) -> None:
 
     register_payout_views(appbuilder)
 
+    from app.views.notices import register_notice_views
+
+    register_notice_views(appbuilder)
+    from app.views.aftercare import register_aftercare_views
+
+    register_aftercare_views(appbuilder)
+
     from app.views.audit import register_audit_views
 
     register_audit_views(appbuilder)

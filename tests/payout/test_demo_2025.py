@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from tests.conftest import DEMO_PASSWORD, csrf_from, login, page_token
+from tests.factories import approve_all
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +102,8 @@ def test_the_ward_officer_runs_the_ward_period(app2025):
     # Another ward's officer has no say; the ward's own officer locks and exports.
     other = _client(app2025, "xa.00004")
     assert other.post(f"/payoutperiodview/lock/{pid}", data={"csrf_token": page_token(other)}).status_code == 404
+    with app2025.app_context():
+        approve_all(db.session, pid)
     assert xa.post(f"/payoutperiodview/lock/{pid}", data={"csrf_token": page_token(xa)}).status_code == 302
     with app2025.app_context():
         assert db.session.get(PayoutPeriod, pid).status == "locked"
@@ -147,10 +150,12 @@ def test_the_ward_officers_home_and_menu(app2025):
 
     from app.extensions import db
     from app.models import (
+        AccountCheck,
         AccountOpeningTask,
         AdminUnit,
         AsxhUser,
         Beneficiary,
+        Complaint,
         DuplicatePair,
         PaymentAccount,
         PayoutLine,
@@ -186,7 +191,7 @@ def test_the_ward_officers_home_and_menu(app2025):
                 for t in s.scalars(select(AccountOpeningTask).where(AccountOpeningTask.commune_id == ward))
             ),
             "periods_to_sync": sum(p.status == "draft" and p.unit_id in (ward, city) for p in periods),
-            "periods_to_lock": sum(p.status == "synced" and p.unit_id == ward for p in periods),
+            "periods_to_lock": sum(p.status == "approved" and p.unit_id == ward for p in periods),
             "periods_to_hand_over": sum(p.status == "locked" and p.unit_id == ward for p in periods),
             "follow_ups": sum(
                 line.result_status == "failed"
@@ -198,6 +203,21 @@ def test_the_ward_officers_home_and_menu(app2025):
                 for pair in s.scalars(select(DuplicatePair))
             ),
         }
+        answers = {}  # account → the bank's latest answer
+        for check in s.scalars(
+            select(AccountCheck)
+            .where(AccountCheck.outcome != "unavailable")
+            .order_by(AccountCheck.checked_at, AccountCheck.id)
+        ):
+            answers[check.account_id] = check.outcome
+        expected["accounts_failed_check"] = sum(
+            a.state == "verified" and answers.get(a.id) in ("name_mismatch", "closed_or_unknown")
+            for a in s.scalars(select(PaymentAccount).where(PaymentAccount.commune_id == ward))
+        )
+        expected["complaints_overdue"] = sum(  # the ward officer does not see sensitive complaints
+            c.status in ("new", "assigned", "in_progress") and c.deadline < dt.date.today() and not c.sensitive
+            for c in s.scalars(select(Complaint).where(Complaint.commune_id == ward))
+        )
     shown = {
         key: (int(n), url.replace("&amp;", "&"))
         for url, key, n in re.findall(r'href="([^"]+)" data-todo="(\w+)" data-count="(\d+)"', html)

@@ -32,7 +32,7 @@ from app.services.scope import OutOfScope, archive_ids, contains, lineage_ids, r
 from app.services.validation import is_id
 
 # The state a period waits in for each piece of work on it.
-WAITING_FOR = {"sync": "draft", "lock": "synced", "hand_over": "locked"}
+WAITING_FOR = {"sync": "draft", "approve": "synced", "lock": "approved", "hand_over": "locked"}
 
 # --- scope (the rule: app/services/scope.py) -----------------------------------------------
 
@@ -265,17 +265,32 @@ def period_summary(session: Session, period_id: int, unit: AdminUnit | None = No
 
 
 def lock_period(session: Session, period_id: int, user_id: int | None, unit: AdminUnit) -> dict:
-    """Lock and approve: number any line without an STT, store the summary and the checksum; commits."""
+    """Lock an approved period: every approval tier holds its approvals and each still matches the lines
+    (``tiers.approval_state``); number any line without an STT, store the summary and the checksum; commits."""
+    from app.services.payout.tiers import approval_state  # tiers reads the ledger; periods is imported by all
+
     period = load_period(session, period_id, lock=True)
     require_writable(session, period, unit)
     if not period_in_charge(period, unit):
         raise out_of_scope()
     require_status(
         period,
-        ("synced",),
-        N_("The payout period %(name)s must be synced (and not locked) to lock it"),
-        "period_not_synced",
+        ("approved",),
+        N_("The payout period %(name)s must be synced and approved by every approval tier before it is locked"),
+        "period_not_approved",
     )
+    if not approval_state(session, period, compute_checksum(session, period.id)).approved:
+        raise FieldError(
+            Problem(
+                "period",
+                "approval_void",
+                N_(
+                    "The lines of %(name)s changed after it was approved: its approvals no longer hold. Withdraw "
+                    "them, with a reason, and approve the list again"
+                ),
+                {"name": period.name},
+            )
+        )
     busy = session.scalar(
         select(func.count())
         .select_from(PayoutSyncRun)

@@ -1,14 +1,14 @@
 """duplicate_pair and duplicate_run: duplicate detection beyond the CCCD, with the reviewer's decision
 
-Revision ID: 0018_dupes_duplicate_pairs
-Revises: 0017_vi_category_rule_notes
+Revision ID: 0022_dupes_duplicate_pairs
+Revises: 0021_prevalid_account_checks
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0018_dupes_duplicate_pairs"
-down_revision = "0017_vi_category_rule_notes"
+revision = "0022_dupes_duplicate_pairs"
+down_revision = "0021_prevalid_account_checks"
 branch_labels = None
 depends_on = None
 
