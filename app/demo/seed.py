@@ -261,6 +261,7 @@ def seed_prevalidation(session: Session, unit: AdminUnit, day: dt.date, *, user_
     from sqlalchemy import text
 
     from app.services import audit
+    from app.services.masking import bank_masked_name
     from app.services.scope import subtree_sql
 
     in_scope, params = subtree_sql(unit)
@@ -270,11 +271,11 @@ def seed_prevalidation(session: Session, unit: AdminUnit, day: dt.date, *, user_
         SELECT pa.id, pa.commune_id,
                CASE WHEN pa.id % 12 = 0 THEN 'name_mismatch' WHEN pa.id % 17 = 0 THEN 'closed_or_unknown'
                     ELSE 'valid' END,
-               CASE WHEN pa.id % 12 = 0 THEN 'T*** V** H***' WHEN pa.id % 17 = 0 THEN NULL ELSE pa.holder_ascii END,
+               CASE WHEN pa.id % 12 = 0 THEN :masked WHEN pa.id % 17 = 0 THEN NULL ELSE pa.holder_ascii END,
                :at, 'file', :u
         FROM payment_account pa
         WHERE pa.state = 'verified' AND pa.commune_id IN {in_scope}"""),
-        dict(params, at=dt.datetime.combine(day, dt.time(9)), u=user_id),
+        dict(params, at=dt.datetime.combine(day, dt.time(9)), u=user_id, masked=bank_masked_name("Tran Van Hung")),
     ).rowcount
     audit.record(
         session,

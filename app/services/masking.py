@@ -29,6 +29,11 @@ def fits_masked_word(masked: str, word: str) -> bool:
     return len(masked) == len(word) and all(m in BANK_NAME_MASKS or m == w for m, w in zip(masked, word, strict=True))
 
 
+def bank_masked_name(name: str) -> str:
+    """A name as a bank's name enquiry returns it: each word's first letter, the rest hidden ("T*** V** H***")."""
+    return " ".join(w[0] + "*" * (len(w) - 1) for w in name.split())
+
+
 def mask_cccd(value: object) -> str | None:
     """``001085012345`` → ``001******345``; an old 9-digit CMND ``012345678`` → ``012***678``.
 
