@@ -163,6 +163,16 @@ def load_config(overrides: dict | None = None) -> dict:
         # An .xlsx sheet spanning more cells than this is streamed (openpyxl read-only: flat memory, slower)
         # instead of read whole by python-calamine (~85 bytes a cell).
         IMPORT_STREAM_ABOVE_CELLS=_env_int("IMPORT_STREAM_ABOVE_CELLS", 1_000_000, minimum=0),
+        # Account pre-validation (app/services/payout/prevalidation.py): a bank's online check service (off when
+        # unset: offices exchange files) and its time-out; with PAYOUT_PREVALIDATION_MAX_AGE_DAYS > 0 the payout
+        # sync holds an account the bank has not found valid within that many days of the period date.
+        ACCOUNT_VERIFY_URL=_env_str("ACCOUNT_VERIFY_URL"),
+        ACCOUNT_VERIFY_TIMEOUT=_env_int("ACCOUNT_VERIFY_TIMEOUT", 5, minimum=1, maximum=120),
+        PAYOUT_PREVALIDATION_MAX_AGE_DAYS=_env_int("PAYOUT_PREVALIDATION_MAX_AGE_DAYS", 0, minimum=0, maximum=3650),
+        # Approval tiers of a payout period (app/services/payout/tiers.py): how many approvers each tier needs
+        # (N of the M users holding the tier's capability in scope).
+        PAYOUT_APPROVERS_VERIFY=_env_int("PAYOUT_APPROVERS_VERIFY", 1, minimum=1, maximum=10),
+        PAYOUT_APPROVERS_HEAD=_env_int("PAYOUT_APPROVERS_HEAD", 1, minimum=1, maximum=10),
         # Flask-AppBuilder
         APP_NAME="ASXH — Chi trả an sinh xã hội",
         APP_THEME="",
@@ -208,6 +218,14 @@ def load_config(overrides: dict | None = None) -> dict:
         AUDIT_KEY=_audit_key(env),
         AUDIT_ANCHOR_PATH=_env_str("AUDIT_ANCHOR_PATH", str(instance_dir() / "audit_anchors")),
         AUDIT_ANCHOR_EVERY=_env_int("AUDIT_ANCHOR_EVERY", 1000, minimum=1),
+        # Notices to beneficiaries (app/services/notices/). No gateway by default: the outbox is exported for an
+        # office's own SMS service. "gsm7": texts without tones (one 160-character segment); "ucs2": with tones.
+        SMS_ENCODING=_env_choice("SMS_ENCODING", ("gsm7", "ucs2"), "gsm7"),
+        SMS_GATEWAY_URL=_env_url("SMS_GATEWAY_URL", None, ("http", "https")),
+        SMS_GATEWAY_TOKEN=_env_str("SMS_GATEWAY_TOKEN"),  # sent as "Authorization: Bearer …" when set
+        SMS_GATEWAY_TIMEOUT=_env_int("SMS_GATEWAY_TIMEOUT", 10, minimum=1, maximum=120),
+        SMS_MAX_ATTEMPTS=_env_int("SMS_MAX_ATTEMPTS", 5, minimum=1, maximum=50),
+        SMS_RETRY_MINUTES=_env_int("SMS_RETRY_MINUTES", 15, minimum=1),
     )
     if env == "test":
         # Password hashing dominates test time; a cheap method is fine for throwaway users.

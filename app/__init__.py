@@ -30,6 +30,9 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     sheets.configure(sheets.limits_from_config(flask_app.config))  # every import reads through these limits
     holds.configure(flask_app.config)  # the payout holds' settings (PAYOUT_*)
+    from app.services.notices import outbox
+
+    outbox.configure(flask_app.config)  # the notices' settings (SMS_*)
 
     db.init_app(flask_app)
     from app.security.audit import init_audit

@@ -47,3 +47,6 @@ def _refresh_derived(session, batch_id: int) -> None:
     if batch is not None and batch.status == "applied" and batch.kind == "beneficiary":
         derived.refresh_units(session, [batch.unit])
         session.commit()
+        from jobs.duplicates import start_after
+
+        start_after(batch.uploaded_by_id)  # new people may duplicate people already registered

@@ -23,6 +23,10 @@ def run_match(run_id: int) -> dict:
         run = db.session.get(MatchRun, run_id)
         if run is None:
             return {}
+        if run.status == "done":
+            from jobs.duplicates import start_after
+
+            start_after(run.user_id)  # the CCCDs the matching found tell records of one person apart or together
         return {"run_id": run.id, "status": run.status, **json.loads(run.counts_json or "{}")}
 
 

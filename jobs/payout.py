@@ -1,4 +1,5 @@
-"""Payout jobs: the sync of a period's list for a unit, and the bulk account import. Idempotent, fixed ids."""
+"""Payout jobs: the sync of a period's list for a unit, the bulk account import (account lists and VNeID lists)
+and a bank's answer to an account pre-validation request. Idempotent, fixed ids."""
 
 from __future__ import annotations
 
@@ -11,6 +12,10 @@ def sync_job_id(period_id: int, unit_id: int) -> str:
 
 def account_import_job_id(batch_id: int) -> str:
     return f"account-import-{batch_id}"
+
+
+def account_check_job_id(batch_id: int) -> str:
+    return f"account-check-{batch_id}"
 
 
 def run_payout_sync(run_id: int) -> dict:
@@ -47,4 +52,46 @@ def run_account_import(batch_id: int) -> dict:
             batch = account_import.parse_batch(session, batch_id, progress=report_progress)
             if batch is not None and batch.status in ("parsed", "applying"):
                 account_import.apply_batch(session, batch_id, progress=report_progress)
+                if session.get(ImportBatch, batch_id).status == "applied":
+                    from jobs.duplicates import start_after
+
+                    start_after(batch.uploaded_by_id)  # new accounts may be shared by two people
         return account_import.summary(session.get(ImportBatch, batch_id))
+
+
+def run_account_check(batch_id: int) -> dict:
+    """Read a bank's answer file and record one check per account. Idempotent."""
+    with app_context():
+        from app.extensions import db
+        from app.models import ImportBatch
+        from app.services.payout import prevalidation
+
+        session = db.session
+        with failure_recorded(ImportBatch, batch_id, "account check"):
+            batch = prevalidation.parse_answer(session, batch_id, progress=report_progress)
+            if batch is not None and batch.status in ("parsed", "applying"):
+                prevalidation.apply_answer(session, batch_id, progress=report_progress)
+        return prevalidation.answer_summary(session, session.get(ImportBatch, batch_id))
+
+
+def verification_job_id(sample_id: int) -> str:
+    return f"verification-sample-{sample_id}"
+
+
+def run_verification_sample(sample_id: int) -> dict:
+    """Draw the post-payment verification sample ``sample_id`` and write its tasks. Idempotent: a drawn sample
+    is not drawn again; an interrupted draw wrote nothing and starts over."""
+    with app_context():
+        from app.extensions import db
+        from app.models import VerificationSample
+        from app.services.payout import verification
+
+        session = db.session
+        sample = session.get(VerificationSample, sample_id)
+        if sample is None:
+            return {}
+        if sample.status in ("done", "failed"):
+            return verification.sample_summary(sample)
+        with failure_recorded(VerificationSample, sample_id, "verification sample"):
+            return verification.draw_sample(session, sample_id, progress=report_progress)
+        return verification.sample_summary(session.get(VerificationSample, sample_id))

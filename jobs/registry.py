@@ -13,9 +13,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from jobs.cases import classify_job_id, run_classify
+from jobs.duplicates import find_duplicates_job_id, run_find_duplicates
 from jobs.imports import import_job_id, run_apply, run_import
 from jobs.matching import match_job_id, population_job_id, run_match, run_population_import
-from jobs.payout import account_import_job_id, run_account_import, run_payout_sync, sync_job_id
+from jobs.notices import run_send_notices, send_notices_job_id
+from jobs.payout import (
+    account_check_job_id,
+    account_import_job_id,
+    run_account_check,
+    run_account_import,
+    run_payout_sync,
+    run_verification_sample,
+    sync_job_id,
+    verification_job_id,
+)
 from jobs.queues import enqueue_once, failed_job, job_progress
 from jobs.units import run_unit_migration, unit_migration_job_id
 
@@ -39,13 +50,15 @@ class JobKind:
         return getattr(app.models, self.model) if self.model else None
 
 
-def _batches(kind: str, statuses: tuple):
+def _batches(kind: str | tuple[str, ...], statuses: tuple):
+    kinds = (kind,) if isinstance(kind, str) else kind
+
     def pending(session):
         from app.models import ImportBatch
 
         return (
             session.query(ImportBatch)
-            .filter(ImportBatch.kind == kind, ImportBatch.status.in_(statuses))
+            .filter(ImportBatch.kind.in_(kinds), ImportBatch.status.in_(statuses))
             .order_by(ImportBatch.id)
         )
 
@@ -99,11 +112,31 @@ KINDS: dict[str, JobKind] = {
             run_account_import,
             "ImportBatch",
             lambda b: account_import_job_id(b.id),
-            _batches("account", BATCH_PENDING),
+            _batches(("account", "vneid"), BATCH_PENDING),  # an account list or a VNeID list: one machinery
+            BATCH_PENDING,
+            "uploaded",
+        ),
+        # A bank's answer to a pre-validation request: read, then record one check per account.
+        JobKind(
+            "account_check",
+            run_account_check,
+            "ImportBatch",
+            lambda b: account_check_job_id(b.id),
+            _batches("account_check", BATCH_PENDING),
             BATCH_PENDING,
             "uploaded",
         ),
         JobKind("match", run_match, "MatchRun", lambda r: match_job_id(r.id), _runs("MatchRun"), RUN_PENDING, "queued"),
+        # Duplicate pairs over the whole registry: one finder at a time (a fixed id whatever the row).
+        JobKind(
+            "find_duplicates",
+            run_find_duplicates,
+            "DuplicateRun",
+            lambda r: find_duplicates_job_id(r.id),
+            _runs("DuplicateRun"),
+            RUN_PENDING,
+            "queued",
+        ),
         # One sync per period and unit at a time, whichever run row asked for it.
         JobKind(
             "payout_sync",
@@ -124,8 +157,20 @@ KINDS: dict[str, JobKind] = {
             RUN_PENDING,
             "queued",
         ),
+        # The draw of a large post-payment verification sample: one job per sample row.
+        JobKind(
+            "verification_sample",
+            run_verification_sample,
+            "VerificationSample",
+            lambda r: verification_job_id(r.id),
+            _runs("VerificationSample"),
+            RUN_PENDING,
+            "queued",
+        ),
         # Recomputes derived columns for a unit (None: everywhere); no state row, nothing to recover.
         JobKind("classify", run_classify, None, classify_job_id),
+        # Sends the due notices of a unit (None: everywhere) through the gateway; the notices are the state.
+        JobKind("send_notices", run_send_notices, None, send_notices_job_id),
     )
 }
 

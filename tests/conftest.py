@@ -18,11 +18,21 @@ DEMO_PASSWORD = "Demo@12345"
 # audit_log: append-only in production; tests may clear it.
 DATA_TABLES = (
     "audit_log",
+    "duplicate_pair",
+    "duplicate_run",
+    "notice",
+    "beneficiary_contact",
+    "complaint",
+    "verification_task",
+    "verification_sample",
+    "payout_approval",
     "payout_export",
     "payout_line",
     "payout_sync_run",
     "payout_period",
+    "account_check_row",
     "account_import_row",
+    "account_check",
     "account_opening_task",
     "visit",
     "visit_assignment",
@@ -104,7 +114,8 @@ class World:
     units: dict
     # Demo users by what they do: "admin", "city" (the city department), "leader", "payer" (prepares and hands
     # over the payments of "payer"), "police", "police2" (a second officer of "commune"), "officer" (home visits
-    # in "commune"), "other_payer", "other_police", "other_officer" (the same for "other_commune").
+    # in "commune"), "head" (the head of "payer": signs its payout lists), "other_payer", "other_police",
+    # "other_officer", "other_head" (the same for "other_commune" and "other_payer").
     users: dict
 
     def below_city(self) -> str:
@@ -132,6 +143,8 @@ WORLDS = {
             "police": "congan.00004",
             "police2": "congan2.00004",
             "officer": "canbo.00004",
+            "head": "lanhdao.001",
+            "other_head": "lanhdao.002",
             "other_payer": "phong.002",
             "other_police": "congan.00037",
             "other_officer": "canbo.00037",
@@ -156,6 +169,8 @@ WORLDS = {
             "police": "congan.00004",
             "police2": "congan2.00004",
             "officer": "xa.00004",
+            "head": "lanhdao.00004",
+            "other_head": "lanhdao.00070",
             "other_payer": "xa.00070",
             "other_police": "congan.00070",
             "other_officer": "xa.00070",
@@ -268,11 +283,20 @@ def purge_data(session) -> None:
     from app.services.audit import maintenance, reset_anchors
 
     session.rollback()
+    sqlite_guards = []
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SET LOCAL asxh.allow_purge = 'on'"))
+    else:  # SQLite's insert-only triggers have no switch: set aside for the purge, then put back as they were
+        sqlite_guards = session.execute(
+            text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'payout_approval'")
+        ).all()
+        for name, _sql in sqlite_guards:
+            session.execute(text(f"DROP TRIGGER {name}"))
     with maintenance(session):
         for table in DATA_TABLES:
             session.execute(text(f"DELETE FROM {table}"))
+    for _name, sql in sqlite_guards:
+        session.execute(text(sql))
     session.commit()
     reset_anchors()  # the anchors outside the database name records that no longer exist
 

@@ -140,15 +140,17 @@ def test_every_job_function_is_a_kind_of_the_registry():
     import inspect
 
     import jobs.cases
+    import jobs.duplicates
     import jobs.imports
     import jobs.matching
+    import jobs.notices
     import jobs.payout
     import jobs.units
     from jobs.registry import KINDS
 
     functions = {
         f
-        for module in (jobs.cases, jobs.imports, jobs.matching, jobs.payout, jobs.units)
+        for module in (jobs.cases, jobs.duplicates, jobs.imports, jobs.matching, jobs.notices, jobs.payout, jobs.units)
         for name, f in inspect.getmembers(module, inspect.isfunction)
         if name.startswith("run_") and f.__module__ == module.__name__
     }

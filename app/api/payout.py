@@ -13,7 +13,7 @@ from sqlalchemy import select
 from app.api.spec import DocumentedApi
 from app.extensions import db
 from app.models import PaymentAccount, PayoutPeriod, PayoutSyncRun
-from app.security.access import has_capability, requires
+from app.security.access import has_capability, holds, requires
 from app.security.audit import log_page
 from app.security.masking import mask_for_user
 from app.security.scope import scoped_query, unit_in_scope, user_unit
@@ -23,6 +23,7 @@ from app.services.payout import accounts
 from app.services.reference import find_unit
 from app.services.validation import MAX_ID
 from app.views.batch_common import failure_text, shown_progress
+from app.views.labels import label
 from app.views.params import id_arg, int_arg, json_object
 from app.views.problems import problem_json, refusal_json
 
@@ -266,6 +267,11 @@ class PayoutApi(DocumentedApi, BaseApi):
         "sync": "read",
         "sync_status": "read",
         "lock": "read",
+        # the approval tiers: the tier's capability and the unit decide (approvals service)
+        "approvals": "read",
+        "approve": "read",
+        "reject": "read",
+        "withdraw": "read",
         "results": "read",
         "measure": "read",
     }
@@ -405,14 +411,14 @@ class PayoutApi(DocumentedApi, BaseApi):
     @protect()
     @requires("approve_payout")
     def lock(self, ref):
-        """Lock and approve the period (the paying unit for its own period, the city department for the city).
+        """Lock the approved period (the paying unit for its own period, the city department for the city).
         ---
         post:
           parameters:
           - {in: path, name: ref, required: true, description: the period's id or name, schema: {type: string}}
           responses:
             200: {description: the summary with the checksum, content: {application/json: {schema: {$ref: '#/components/schemas/LockSummary'}}}}
-            400: {description: refused (not synced, already locked, ...), content: {application/json: {schema: {$ref: '#/components/schemas/Refusal'}}}}
+            400: {description: "refused (not approved by every tier, approvals void, already locked, ...)", content: {application/json: {schema: {$ref: '#/components/schemas/Refusal'}}}}
             403: {description: "no approve capability, the period is outside the scope, or it is history (units of a retired scheme: read only)", content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
             404: {description: unknown period or outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
         """
@@ -424,6 +430,157 @@ class PayoutApi(DocumentedApi, BaseApi):
         except FieldError as exc:
             return _refused(self, exc)
         return self.response(200, **summary)
+
+    def _approvals_json(self, period: PayoutPeriod) -> dict:
+        page = payout.approval_page(db.session, period, user_unit(db.session, g.user), g.user.id, frozenset())
+        state, users = page["state"], page["users"]
+
+        def who(user_id):
+            user = users.get(user_id)
+            return user.username if user is not None else None
+
+        return {
+            "period_id": period.id,
+            "status": period.status,
+            "round": state.round,
+            "approved": state.approved,
+            "frozen": state.frozen,
+            "void": len(state.void),
+            "tiers": [
+                {
+                    "tier": t.tier.number,
+                    "title": gettext(t.tier.title),
+                    "required": t.required,
+                    "valid": t.valid,
+                    "complete": t.complete,
+                    "approvals": [
+                        {
+                            "user_id": a.user_id,
+                            "username": who(a.user_id),
+                            "decided_at": a.decided_at.isoformat(),
+                            "valid": a.valid,
+                        }
+                        for a in t.approvals
+                    ],
+                }
+                for t in state.tiers
+            ],
+            "ledger": [
+                {
+                    "round": d.round,
+                    "tier": d.tier,
+                    "decision": d.decision,
+                    "decision_label": label("approval_decision", d.decision),
+                    "reason": d.reason,
+                    "user_id": d.user_id,
+                    "decided_at": d.decided_at.isoformat(),
+                    "checksum": d.checksum,
+                }
+                for d in state.history
+            ],
+        }
+
+    @expose("/<ref>/approvals", methods=["GET"])
+    @protect()
+    def approvals(self, ref):
+        """The approval tiers of a period: each tier's approvals (void when the lines changed after them), the
+        round, and the ledger of every decision (newest first).
+        ---
+        get:
+          parameters:
+          - {in: path, name: ref, required: true, description: the period's id or name, schema: {type: string}}
+          responses:
+            200: {description: the approvals, content: {application/json: {schema: {$ref: '#/components/schemas/Approvals'}}}}
+            404: {description: unknown period or outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
+        """
+        period = self._period(ref)
+        if period is None:
+            return self.response_404()
+        return self.response(200, **self._approvals_json(period))
+
+    def _decide(self, ref, action, *, reason: bool):
+        period = self._period(ref)
+        if period is None:
+            return self.response_404()
+        data = json_object()
+        try:
+            tier = data.get("tier")
+            tier = None if tier is None else validation.parse_int(tier, "tier", minimum=1, maximum=9)
+            extra = {"reason": validation.optional_text(data, "reason") or ""} if reason else {}
+            action(
+                db.session,
+                period.id,
+                user_id=g.user.id,
+                unit=user_unit(db.session, g.user),
+                abilities=holds(payout.TIER_CAPABILITIES),
+                tier=tier,
+                **extra,
+            )
+        except FieldError as exc:
+            return _refused(self, exc)
+        db.session.expire_all()
+        return self.response(200, **self._approvals_json(db.session.get(PayoutPeriod, period.id)))
+
+    @expose("/<ref>/approve", methods=["POST"])
+    @protect()
+    def approve(self, ref):
+        """Approve the period in the tier waiting for the user (or ``tier``): the commune police verify, then the
+        head of the paying unit approves; nobody twice in a round, never the one who synced it.
+        ---
+        post:
+          parameters:
+          - {in: path, name: ref, required: true, description: the period's id or name, schema: {type: string}}
+          requestBody:
+            content:
+              application/json:
+                schema: {type: object, properties: {tier: {type: integer, minimum: 1, maximum: 9}}}
+          responses:
+            200: {description: the approvals after the decision, content: {application/json: {schema: {$ref: '#/components/schemas/Approvals'}}}}
+            400: {description: "refused (not waiting for approval, tiers out of order, twice, the syncer, lines changed)", content: {application/json: {schema: {$ref: '#/components/schemas/Refusal'}}}}
+            403: {description: "the period is not one the user's unit approves, or history", content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
+            404: {description: unknown period or outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
+        """
+        return self._decide(ref, payout.approve, reason=False)
+
+    @expose("/<ref>/reject", methods=["POST"])
+    @protect()
+    def reject(self, ref):
+        """Reject the period, with a reason: back to synced, the round's approvals end.
+        ---
+        post:
+          parameters:
+          - {in: path, name: ref, required: true, description: the period's id or name, schema: {type: string}}
+          requestBody:
+            content:
+              application/json:
+                schema: {type: object, properties: {reason: {type: string}, tier: {type: integer, minimum: 1, maximum: 9}}, required: [reason]}
+          responses:
+            200: {description: the approvals after the decision, content: {application/json: {schema: {$ref: '#/components/schemas/Approvals'}}}}
+            400: {description: "refused (no reason, not waiting for approval, no tier held)", content: {application/json: {schema: {$ref: '#/components/schemas/Refusal'}}}}
+            403: {description: "the period is not one the user's unit approves, or history", content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
+            404: {description: unknown period or outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
+        """
+        return self._decide(ref, payout.reject, reason=True)
+
+    @expose("/<ref>/withdraw", methods=["POST"])
+    @protect()
+    def withdraw(self, ref):
+        """Withdraw the round's approvals, with a reason, so that the list can be synced again.
+        ---
+        post:
+          parameters:
+          - {in: path, name: ref, required: true, description: the period's id or name, schema: {type: string}}
+          requestBody:
+            content:
+              application/json:
+                schema: {type: object, properties: {reason: {type: string}, tier: {type: integer, minimum: 1, maximum: 9}}, required: [reason]}
+          responses:
+            200: {description: the approvals after the decision, content: {application/json: {schema: {$ref: '#/components/schemas/Approvals'}}}}
+            400: {description: "refused (no reason, nothing to withdraw, no tier held)", content: {application/json: {schema: {$ref: '#/components/schemas/Refusal'}}}}
+            403: {description: "the period is not one the user's unit approves, or history", content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
+            404: {description: unknown period or outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
+        """
+        return self._decide(ref, payout.withdraw, reason=True)
 
     @expose("/<ref>/results", methods=["POST"])
     @protect()

@@ -188,6 +188,48 @@ SCHEMAS = {
         ("message",),
     ),
     "LockSummary": {"type": "object", "description": "The period's summary with its checksum"},
+    "Approvals": _obj(
+        {
+            "period_id": INT,
+            "status": STR,
+            "round": INT,
+            "approved": BOOL,
+            "frozen": BOOL,
+            "void": INT,
+            "tiers": {
+                "type": "array",
+                "items": _obj(
+                    {
+                        "tier": INT,
+                        "title": STR,
+                        "required": INT,
+                        "valid": INT,
+                        "complete": BOOL,
+                        "approvals": {
+                            "type": "array",
+                            "items": _obj({"user_id": INT, "username": STR_N, "decided_at": STR, "valid": BOOL}),
+                        },
+                    }
+                ),
+            },
+            "ledger": {
+                "type": "array",
+                "items": _obj(
+                    {
+                        "round": INT,
+                        "tier": INT,
+                        "decision": STR,
+                        "decision_label": STR,
+                        "reason": STR_N,
+                        "user_id": INT,
+                        "decided_at": STR,
+                        "checksum": STR,
+                    }
+                ),
+            },
+        },
+        ("period_id", "status", "round", "approved", "tiers"),
+    ),
     "Measure": _obj({"total": HEADLINE, "units": {"type": "array", "items": HEADLINE}}, ("total", "units")),
     "Visit": _obj(
         {

@@ -5,6 +5,7 @@
 - ``registry``: import, import-apply, import-population, match, classify, move-person
 - ``payout``: import-accounts, sync-payout
 - ``units``: migrate-units, unit-review (moving data from the 2024 units to the 2025 units)
+- ``notices``: send-notices, export-notices (notices to beneficiaries)
 
 A new group is a module ``app/cli/<group>.py`` with a ``register(group)`` adding its commands (plain
 ``click.command`` + ``with_appcontext``), named in ``GROUPS`` below. Helpers shared by several groups live in
@@ -17,7 +18,7 @@ from importlib import import_module
 
 from flask.cli import AppGroup
 
-GROUPS = ("admin", "demo", "registry", "payout", "units")
+GROUPS = ("admin", "demo", "registry", "payout", "units", "notices")
 
 
 def register(app) -> None:

@@ -183,12 +183,14 @@ def demo_accounts(scheme: str | None = None) -> list[tuple[str, str, str]]:
         for c in DEMO_COMMUNES_2025:
             accounts += [
                 (f"xa.{c}", name["xa"], c),
+                (f"lanhdao.{c}", name["lanhdao"], c),  # the commune's head: signs its payout lists
                 (f"congan.{c}", name["congan"], c),
                 (f"congan2.{c}", name["congan"], c),
             ]
         return accounts
     accounts = [("admin", "Quản trị hệ thống", "01"), ("so.ldtbxh", "Sở LĐTBXH", "01"), ("lanhdao", "Lãnh đạo", "01")]
     accounts += [(f"phong.{d}", "Phòng LĐTBXH", d) for d in DEMO_DISTRICTS]
+    accounts += [(f"lanhdao.{d}", "Lãnh đạo", d) for d in DEMO_DISTRICTS]  # the district's head: signs its payout lists
     for c in DEMO_COMMUNES:
         accounts += [
             (f"congan.{c}", "Công an xã", c),

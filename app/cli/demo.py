@@ -69,3 +69,11 @@ def seed_demo_command(citizens, beneficiaries):
         click.echo(
             f"Payout period {demo.DEMO_PERIODS[scheme][0]}: {result['paid']} transfers paid, {result['failed']} failed."
         )
+    pairs = demo.seed_duplicates(session, DEMO_COMMUNES_2025 if scheme == "2025" else DEMO_COMMUNES, scheme=scheme)
+    if pairs is not None:
+        click.echo("Possible duplicates: " + ", ".join(f"{k} {pairs.get(k, 0)}" for k in demo.DUPLICATE_KINDS))
+    after = demo.seed_aftercare(session, scheme=scheme)
+    if after is not None:
+        click.echo(f"Post-payment verification: {after['tasks']} payments sampled, {after['answered']} answered.")
+    if demo.seed_waiting_approval(session, scheme=scheme) is not None:
+        click.echo(f"Payout period {demo.DEMO_WAITING_PERIODS[scheme][0]}: verified, waiting for the head's approval.")

@@ -1,5 +1,5 @@
-"""The registry of people: ``asxh import``, ``import-apply``, ``import-population``, ``match``, ``classify`` and
-``move-person``."""
+"""The registry of people: ``asxh import``, ``import-apply``, ``import-population``, ``match``,
+``find-duplicates``, ``classify`` and ``move-person``."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ def register(group) -> None:
         import_apply_command,
         import_population_command,
         match_command,
+        find_duplicates_command,
         classify_command,
         move_person_command,
     ):
@@ -160,6 +161,45 @@ def match_command(unit_code, wait, as_json):
         with force_locale("vi"):
             for code in matching.STATUS_CODES:
                 click.echo(f"{label('match_status', code):<16} {counts.get(code, 0)}")
+    if run.status == "failed":
+        sys.exit(1)
+
+
+@click.command("find-duplicates")
+@click.option("--wait", is_flag=True)
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def find_duplicates_command(wait, as_json):
+    """Find duplicate pairs over the whole registry (an RQ job); prints the pairs found per kind."""
+    from app.models import DuplicateRun
+    from app.models.duplicate import DUPLICATE_KINDS
+    from app.services.registry import duplicates
+
+    session = db_session()
+    run = duplicates.request_run(session, None)
+    session.commit()
+    run_id = run.id
+    if not enqueue_or_wait(
+        "find_duplicates",
+        run_id,
+        wait=wait or as_json,
+        until=("done", "failed"),
+        queued=f"duplicate run {run_id} queued",
+    ):
+        return
+    session.expire_all()
+    run = session.get(DuplicateRun, run_id)
+    counts = json.loads(run.counts_json or "{}")
+    if as_json:
+        echo_json(counts | {"run_id": run_id, "status": run.status})
+    else:
+        from flask_babel import force_locale
+
+        from app.views.labels import label
+
+        with force_locale("vi"):
+            for kind in DUPLICATE_KINDS:
+                click.echo(f"{label('duplicate_kind', kind):<60} {counts.get(kind, 0)}")
     if run.status == "failed":
         sys.exit(1)
 

@@ -16,7 +16,7 @@ ACCOUNT_CHANNELS = ("bank", "e_wallet", "mobile_money")
 #: "ended": taken out of use with a reason (closed at the bank, entered for the wrong person...), never deleted;
 #: a higher role can restore it.
 ACCOUNT_STATES = ("pending", "verified", "rejected", "superseded", "ended")
-ACCOUNT_SOURCES = ("survey", "police", "import")
+ACCOUNT_SOURCES = ("survey", "police", "import", "vneid")
 ACCOUNT_CHANNEL_LABELS = {"bank": N_("Bank account"), "e_wallet": N_("E-wallet"), "mobile_money": N_("Mobile Money")}
 ACCOUNT_STATE_LABELS = {
     "pending": N_("Waiting for verification"),
@@ -25,7 +25,26 @@ ACCOUNT_STATE_LABELS = {
     "superseded": N_("Replaced"),
     "ended": N_("Ended"),
 }
-ACCOUNT_SOURCE_LABELS = {"survey": N_("Home visit survey"), "police": N_("Police entry"), "import": N_("Imported list")}
+ACCOUNT_SOURCE_LABELS = {
+    "survey": N_("Home visit survey"),
+    "police": N_("Police entry"),
+    "import": N_("Imported list"),
+    "vneid": N_("Declared by the citizen on VNeID"),
+}
+#: What the bank said about an account before any money moved (pre-validation, ``account_check``):
+#: ``valid`` open and held by the expected person; ``name_mismatch`` open, another holder name;
+#: ``closed_or_unknown`` closed or no such account; ``unavailable`` no answer (time-out, bank error).
+CHECK_OUTCOMES = ("valid", "name_mismatch", "closed_or_unknown", "unavailable")
+#: The outcomes that stop a payment to the account (the payout sync holds its line).
+FAILED_CHECKS = ("name_mismatch", "closed_or_unknown")
+CHECK_OUTCOME_LABELS = {
+    "valid": N_("Valid at the bank"),
+    "name_mismatch": N_("Holder name differs at the bank"),
+    "closed_or_unknown": N_("Closed or unknown at the bank"),
+    "unavailable": N_("The bank did not answer"),
+}
+CHECK_SOURCES = ("file", "http")
+CHECK_SOURCE_LABELS = {"file": N_("Bank answer file"), "http": N_("Online check")}
 
 
 class PaymentAccount(Model):
@@ -79,3 +98,26 @@ class PaymentAccount(Model):
 
     def __repr__(self) -> str:
         return f"{self.bank_bin} {self.account_number}"
+
+
+class AccountCheck(Model):
+    """One pre-validation of an account with its bank (insert-only: a new check is a new row, the history
+    stays). The latest check with an answer (not ``unavailable``) is what counts."""
+
+    __tablename__ = "account_check"
+    __table_args__ = (Index("ix_account_check_account_at", "account_id", "checked_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("payment_account.id", ondelete="RESTRICT"), nullable=False)
+    commune_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), nullable=False, index=True)
+    outcome: Mapped[str] = mapped_column(String(20), nullable=False)
+    bank_holder_name: Mapped[str | None] = mapped_column(String(150))
+    checked_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+    source: Mapped[str] = mapped_column(String(10), nullable=False, default="file")
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
+
+    account: Mapped[PaymentAccount] = relationship(PaymentAccount)
+
+    def __repr__(self) -> str:
+        return f"{self.account_id} {self.outcome}"

@@ -14,7 +14,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Mapper, Session
 
 # Class names of the models whose rows are never hard-deleted.
-NEVER_DELETED: set[str] = {"Beneficiary", "Enrolment", "PaymentAccount", "PayoutLine"}
+NEVER_DELETED: set[str] = {"Beneficiary", "Enrolment", "PaymentAccount", "PayoutLine", "AccountCheck"}
 
 
 class HardDeleteRefused(Exception):

@@ -27,7 +27,7 @@ from app.models.admin_unit import AdminUnit
 from app.models.import_batch import StagingRow
 from app.services.messages import N_  # marks the labels below; translated when shown
 
-PERIOD_STATES = ("draft", "synced", "locked", "handed_over", "paid")
+PERIOD_STATES = ("draft", "synced", "approved", "locked", "handed_over", "paid")
 LINE_CHANNELS = ("account", "cash", "proxy", "held")
 #: ``carried`` and ``cancelled`` lines no longer pay anything (see INACTIVE_RESULTS). ``partial``: part of the
 #: amount reached the person (``paid_amount``), the rest is owed; ``reversed``: a payment the bank reported paid
@@ -40,7 +40,8 @@ HAND_CHANNELS = ("cash", "proxy")
 INACTIVE_RESULTS = ("carried", "cancelled")
 #: Why a line is held: the person's hold (deceased, moved, mismatch), an identity not confirmed by the
 #: matching (not_matched = pending, needs_review, possible_duplicate, not_found), no CCCD, no amount;
-#: duplicate_month: a legacy line cancelled because another period already paid that month.
+#: duplicate_month: a legacy line cancelled because another period already paid that month; duplicate_review /
+#: duplicate_person: the later enrolled person of an open duplicate pair, or of one decided to be the same person.
 HOLD_REASONS = (
     "deceased",
     "moved",
@@ -52,11 +53,17 @@ HOLD_REASONS = (
     "no_cccd",
     "no_amount",
     "duplicate_month",
+    "duplicate_review",
+    "duplicate_person",
+    "account_name_mismatch",
+    "account_closed",
+    "account_not_prevalidated",
 )
 SYNC_STATES = ("queued", "running", "done", "failed")
 PERIOD_STATE_LABELS = {
     "draft": N_("Draft"),
     "synced": N_("Synced"),
+    "approved": N_("Approved, waiting for the lock"),
     "locked": N_("Locked and approved"),
     "handed_over": N_("Handed over"),
     "paid": N_("Paid and reconciled"),
@@ -82,7 +89,16 @@ HOLD_REASON_LABELS = {
     "no_cccd": N_("No CCCD"),
     "no_amount": N_("No amount"),
     "duplicate_month": N_("Already paid for this month in another payout period"),
+    "duplicate_review": N_("Possible duplicate (same account, phone or person) waiting for a decision"),
+    "duplicate_person": N_("The same person as another record: end the duplicate record"),
+    "account_name_mismatch": N_("The bank gives another holder name for the account: check it on a visit"),
+    "account_closed": N_("The bank says the account is closed or unknown: check it on a visit"),
+    "account_not_prevalidated": N_("The account was not pre-validated with the bank recently"),
 }
+#: What an approver records in the approval ledger (``PayoutApproval``): an approval of one tier, a rejection
+#: (back to synced, a new round) or a withdrawal of the round's approvals (the same, so the list can change).
+APPROVAL_DECISIONS = ("approve", "reject", "withdraw")
+APPROVAL_DECISION_LABELS = {"approve": N_("Approved"), "reject": N_("Rejected"), "withdraw": N_("Approvals withdrawn")}
 SYNC_STATE_LABELS = {"queued": N_("Waiting"), "running": N_("Running"), "done": N_("Done"), "failed": N_("Failed")}
 
 _BIGID = BigInteger().with_variant(Integer, "sqlite")
@@ -119,7 +135,8 @@ class CategoryRule(Model):
 
 
 class PayoutPeriod(Model):
-    """A payout period (đợt chi trả) of a unit (the city or one paying unit: a district in 2024, a commune in 2025): draft → synced → locked → handed_over → paid."""
+    """A payout period (đợt chi trả) of a unit (the city or one paying unit: a district in 2024, a commune in 2025):
+    draft → synced → approved (every approval tier, ``PayoutApproval``) → locked → handed_over → paid."""
 
     __tablename__ = "payout_period"
 
@@ -269,6 +286,27 @@ class PayoutSyncRun(Model):
     unit: Mapped[AdminUnit] = relationship(AdminUnit)
 
 
+class PayoutApproval(Model):
+    """One decision of the approval ledger of a period: insert-only (database triggers refuse UPDATE and DELETE).
+
+    ``round`` counts from 1; a rejection or a withdrawal closes its round and the next decision opens the next
+    one (``app/services/payout/tiers.py``). ``checksum`` is the checksum of the lines the approver saw: an
+    approval whose checksum no longer matches the lines is void."""
+
+    __tablename__ = "payout_approval"
+    __table_args__ = (Index("ix_payout_approval_period_round", "period_id", "round"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("payout_period.id"), nullable=False)
+    round: Mapped[int] = mapped_column(Integer, nullable=False)
+    tier: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    decision: Mapped[str] = mapped_column(String(8), nullable=False)
+    reason: Mapped[str | None] = mapped_column(Text)
+    checksum: Mapped[str] = mapped_column(String(64), nullable=False)
+    user_id: Mapped[int] = mapped_column(ForeignKey("ab_user.id"), nullable=False)
+    decided_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+
+
 class PayoutExport(Model):
     """Log of a hand-over export or a result import: who, when, what, with the file checksum."""
 
@@ -309,3 +347,16 @@ class AccountImportRow(StagingRow, Model):
     account_number: Mapped[str | None] = mapped_column(String(19))
     holder_name: Mapped[str | None] = mapped_column(String(150))
     holder_ascii: Mapped[str | None] = mapped_column(String(150))
+
+
+class AccountCheckRow(StagingRow, Model):
+    """Staging of a bank's answer to a pre-validation request (ImportBatch kind "account_check").
+    ``outcome``: error | dup_file | imported (a check recorded)."""
+
+    __tablename__ = "account_check_row"
+    __table_args__ = (UniqueConstraint("batch_id", "row_number", name="uq_account_check_row_batch_row"),)
+
+    account_id: Mapped[int | None] = mapped_column(Integer)
+    commune_id: Mapped[int | None] = mapped_column(Integer)
+    check_outcome: Mapped[str | None] = mapped_column(String(20))
+    bank_holder_name: Mapped[str | None] = mapped_column(String(150))

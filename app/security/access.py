@@ -39,6 +39,18 @@ def holds(names) -> frozenset[str]:
     return frozenset(held)
 
 
+def capabilities_of(user) -> frozenset[str]:
+    """The capability names ``user``'s roles hold, read from the database (the command line, where no request
+    and no ``g.user`` exist): FAB's permissions ``can_<name>`` on the view ``ASXH``."""
+    view = capability("x")[1]
+    return frozenset(
+        pv.permission.name.removeprefix("can_")
+        for role in getattr(user, "roles", None) or []
+        for pv in role.permissions
+        if pv.view_menu.name == view
+    )
+
+
 def is_admin() -> bool:
     """True when the signed-in user holds the administrator role (technical details are shown to them only)."""
     user = getattr(g, "user", None)

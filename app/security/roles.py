@@ -36,6 +36,7 @@ VIEW_CATEGORIES: dict[str, str] = {
     "Beneficiary": STEP1,
     "ImportBatch": STEP1,
     "MatchReview": STEP1,
+    "DuplicatePair": STEP1,
     "WorkGroup": STEP2,
     "Visit": STEP3,
     "Questionnaire": STEP3,
@@ -43,6 +44,9 @@ VIEW_CATEGORIES: dict[str, str] = {
     "OpeningTask": STEP5,
     "PaymentAccount": STEP5,
     "PayoutPeriod": STEP5,
+    "Notice": STEP5,
+    "Verification": STEP5,
+    "Complaint": STEP5,
     "Campaign": REPORTS,
     "CampaignProgress": REPORTS,
     "AdminUnit": ADMINISTRATION,
@@ -61,7 +65,10 @@ MENU_LINKS: dict[str, tuple[str, tuple]] = {
     "AccountsToVerify": (STEP5, ("capability", "verify_account")),
     "SharedAccounts": (STEP5, ("capability", "verify_account")),
     "AccountUpload": (STEP5, ("capability", "enter_account")),
+    "VneidUpload": (STEP5, ("capability", "enter_account")),
+    "AccountCheck": (STEP5, ("capability", "enter_account")),
     "FollowUps": (STEP5, ("view", "PayoutPeriod", "read")),
+    "VerificationTasks": (STEP5, ("view", "Verification", "read")),
     "CategoryRules": (ADMINISTRATION, ("view", "PayoutRule", "write")),
     "ProgressExport": (REPORTS, ("view", "Beneficiary", "read")),
 }
@@ -84,9 +91,14 @@ CAPABILITIES = {
     "sync_payout": _l("Sync payout lists"),
     "approve_payout": _l("Lock, approve, hand over and reconcile payout periods"),
     "export_payout": _l("Export payout lists and bank transfer files"),
+    # The approval tiers of a payout period (app/services/payout/tiers.py: which tier each one signs).
+    "verify_payout_list": _l("Verify a payout list before it is approved (first approval tier)"),
+    "head_approve_payout": _l("Approve a payout list as the head of the paying unit (second approval tier)"),
     "override_results": _l("Apply the valid rows of a refused bank result file, with a reason (audited)"),
     "reinstate": _l("Reinstate ended beneficiaries and enrolments (higher units)"),
     "progress_chart": _l("See the progress over time against the campaign's deadlines"),
+    "decide_duplicates": _l("Decide on possible duplicate people and search for them again"),
+    "sensitive_complaints": _l("See the sensitive complaints assigned to your unit (leaders)"),
 }
 
 
@@ -109,6 +121,8 @@ ROLES: tuple[RoleDef, ...] = (
         _l("System administrator"),
         is_admin=True,
         views={
+            "DuplicatePair": WRITE,
+            "Notice": WRITE,
             "MatchReview": WRITE,
             "Beneficiary": WRITE,
             "ImportBatch": WRITE,
@@ -124,6 +138,8 @@ ROLES: tuple[RoleDef, ...] = (
             "CaseList": WRITE,
             "Campaign": WRITE,
             "CampaignProgress": WRITE,
+            "Verification": WRITE,
+            "Complaint": WRITE,
             "Questionnaire": WRITE,
             "Jobs": WRITE,
         },
@@ -134,6 +150,8 @@ ROLES: tuple[RoleDef, ...] = (
         "Sở LĐTBXH",
         _l("City labour department"),
         views={
+            "DuplicatePair": WRITE,
+            "Notice": READ,
             "MatchReview": WRITE,
             "Beneficiary": WRITE,
             "ImportBatch": WRITE,
@@ -149,6 +167,8 @@ ROLES: tuple[RoleDef, ...] = (
             "CaseList": READ,
             "Campaign": WRITE,
             "CampaignProgress": WRITE,
+            "Verification": WRITE,
+            "Complaint": WRITE,
             "Questionnaire": WRITE,
         },
         capabilities=frozenset(
@@ -163,6 +183,7 @@ ROLES: tuple[RoleDef, ...] = (
                 "restore_account",
                 "reinstate",
                 "progress_chart",
+                "decide_duplicates",
             }
         ),
     ),
@@ -171,6 +192,8 @@ ROLES: tuple[RoleDef, ...] = (
         "Phòng LĐTBXH",
         _l("District labour office"),
         views={
+            "DuplicatePair": WRITE,
+            "Notice": WRITE,
             "MatchReview": WRITE,
             "Beneficiary": READ,
             "ImportBatch": WRITE,
@@ -185,6 +208,8 @@ ROLES: tuple[RoleDef, ...] = (
             "CaseList": READ,
             "Campaign": READ,
             "CampaignProgress": READ,
+            "Verification": WRITE,
+            "Complaint": WRITE,
             "Questionnaire": READ,
         },
         capabilities=frozenset(
@@ -199,6 +224,7 @@ ROLES: tuple[RoleDef, ...] = (
                 "export_payout",
                 "restore_account",
                 "reinstate",
+                "decide_duplicates",
             }
         ),
     ),
@@ -207,6 +233,8 @@ ROLES: tuple[RoleDef, ...] = (
         "Công an xã",
         _l("Commune police"),
         views={
+            "DuplicatePair": WRITE,
+            "Notice": READ,
             "MatchReview": WRITE,
             "Beneficiary": WRITE,
             "ImportBatch": READ,
@@ -220,15 +248,29 @@ ROLES: tuple[RoleDef, ...] = (
             "CaseList": WRITE,
             "Campaign": READ,
             "CampaignProgress": WRITE,
+            "Verification": WRITE,
+            "Complaint": WRITE,
             "Questionnaire": READ,
         },
-        capabilities=frozenset({"match", "unmask", "enter_account", "verify_account", "sync_payout"}),
+        capabilities=frozenset(
+            {
+                "match",
+                "unmask",
+                "enter_account",
+                "verify_account",
+                "sync_payout",
+                "decide_duplicates",
+                "verify_payout_list",
+            }
+        ),
     ),
     RoleDef(
         "canbo",
         "Cán bộ LĐTBXH xã",
         _l("Commune labour officer"),
         views={
+            "DuplicatePair": READ,
+            "Notice": WRITE,
             "MatchReview": READ,
             "Beneficiary": READ,
             "AdminUnit": READ,
@@ -241,6 +283,8 @@ ROLES: tuple[RoleDef, ...] = (
             "CaseList": WRITE,
             "Campaign": READ,
             "CampaignProgress": WRITE,
+            "Verification": WRITE,
+            "Complaint": WRITE,
             "Questionnaire": READ,
         },
         capabilities=frozenset({"unmask_record"}),
@@ -250,6 +294,8 @@ ROLES: tuple[RoleDef, ...] = (
         "Lãnh đạo",
         _l("Leadership (read-only)"),
         views={
+            "DuplicatePair": READ,
+            "Notice": READ,
             "MatchReview": READ,
             "Beneficiary": READ,
             "ImportBatch": READ,
@@ -264,9 +310,12 @@ ROLES: tuple[RoleDef, ...] = (
             "CaseList": READ,
             "Campaign": READ,
             "CampaignProgress": READ,
+            "Verification": READ,
+            "Complaint": READ,
             "Questionnaire": READ,
         },
-        capabilities=frozenset({"progress_chart"}),
+        # Leaders change no data; the head of the paying unit signs its payout lists (the second approval tier).
+        capabilities=frozenset({"progress_chart", "sensitive_complaints", "head_approve_payout"}),
     ),
 )
 

@@ -81,10 +81,12 @@ DEFAULT_AUDITED_TABLES = frozenset(
         "beneficiary",
         "enrolment",
         "payment_account",
+        "account_check",
         "ab_user",
         "ab_role",
         "visit",
         "payout_period",
+        "payout_approval",
         "payout_line",
         "work_group",
         "work_group_member",
@@ -96,6 +98,10 @@ DEFAULT_AUDITED_TABLES = frozenset(
         "campaign_step_done",
         "match_run",
         "unit_review",
+        "beneficiary_contact",
+        "verification_sample",
+        "verification_task",
+        "complaint",
     }
 )
 # Changes to these columns alone are not worth a record (login statistics, timestamps), nor are the keys derived

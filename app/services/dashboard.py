@@ -21,8 +21,12 @@ from app.services import payout
 from app.services.formatting import format_date, local_today
 from app.services.labels import label, labels
 from app.services.messages import N_
+from app.services.payout import verification
 from app.services.payout.accounts import has_verified_account
+from app.services.payout.prevalidation import prevalidation_by_commune
+from app.services.payout.tiers import waiting_counts
 from app.services.reference import units_below
+from app.services.registry import duplicates
 from app.services.scope import contains, subtree_ids
 from app.services.visits import campaigns
 from app.services.visits import questionnaire as qn
@@ -46,6 +50,11 @@ def _empty() -> dict:
         "unclassified": 0,
         "want_account": 0,
         "paid_to_account": 0,
+        "prevalidated": 0,
+        "prevalidation_failed": 0,
+        "prevalidation_pending": 0,
+        "checked": 0,  # post-payment verification: payments checked with the person
+        "confirmed": 0,  # ... and confirmed received in full
         "categories": defaultdict(int),
     }
 
@@ -101,10 +110,16 @@ def per_commune(session: Session, unit: AdminUnit) -> dict[int, dict]:
         .group_by(Beneficiary.commune_id)
     ):
         rows[cid]["verified_account"] = n
+    for cid, figures in prevalidation_by_commune(session, unit).items():
+        rows[cid]["prevalidated"] = figures["prevalidated"]
+        rows[cid]["prevalidation_failed"] = figures["failed"]
+        rows[cid]["prevalidation_pending"] = figures["pending"]
     headline, _period = payout.headline_by_commune(session, unit)
     for cid, h in headline.items():
         rows[cid]["want_account"] = h["want_account"]
         rows[cid]["paid_to_account"] = h["paid_to_account"]
+    for cid, v in verification.confirmed_by_commune(session, unit).items():
+        rows[cid]["checked"], rows[cid]["confirmed"] = v["checked"], v["confirmed"]
     return rows
 
 
@@ -120,8 +135,13 @@ def _add(total: dict, r: dict) -> None:
         "unclassified",
         "want_account",
         "paid_to_account",
+        "prevalidated",
+        "prevalidation_failed",
+        "prevalidation_pending",
+        "checked",
+        "confirmed",
     ):
-        total[k] += r[k]
+        total[k] += r.get(k, 0)  # a cached row from before a figure existed counts 0
     for t in CASE_TYPE_IDS:
         total["cases"][t] += r["cases"][t]
     for c, n in r["categories"].items():
@@ -133,6 +153,7 @@ def _finish(r: dict) -> dict:
     r["share_verified_account"] = _share(r["verified_account"], r["beneficiaries"])
     r["share_matched"] = _share(r["matched"], r["beneficiaries"])
     r["share_visited"] = _share(r["visited"], r["beneficiaries"])
+    r["share_confirmed"] = _share(r["confirmed"], r["checked"])
     r["categories"] = dict(r["categories"])
     return r
 
@@ -214,6 +235,10 @@ def dashboard(session: Session, unit: AdminUnit, *, today: dt.date | None = None
             breakdown.append(dict(_finish(row), unit_id=child.id, code=child.code, name=child.name))
     for r in communes.values():
         _add(total, r)
+    # Open duplicate pairs: never cached (a decision must show at once); one query.
+    open_pairs, pairs_by_unit = duplicates.open_by_unit(session, unit, children)
+    for row in breakdown:
+        row["duplicates"] = pairs_by_unit.get(row["unit_id"], 0)
     declines, supports = _reasons(session, unit)
     board = None
     visible = campaigns.visible_campaigns(session, unit)
@@ -222,11 +247,14 @@ def dashboard(session: Session, unit: AdminUnit, *, today: dt.date | None = None
         board = dict(campaigns.board(session, campaign, unit, today=today), campaign=campaign)
     return {
         "unit": unit,
+        # payout periods waiting for each approval tier (app/services/payout/tiers.py)
+        "approvals_waiting": waiting_counts(session, unit),
         "total": _finish(total),
         "breakdown": breakdown,
         "declines": declines,
         "supports": supports,
         "board": board,
+        "duplicates": open_pairs,
     }
 
 
@@ -293,6 +321,7 @@ def write_xlsx(data: dict, out: BinaryIO, translate: Callable[[str], str], *, to
         ]
         + [t(N_("Case %(n)s")) % {"n": n} for n in CASE_TYPE_IDS]
         + [t(N_("Have an account and want it")), t(N_("Paid to the account")), t(N_("Share paid to the account (%)"))]
+        + [t(N_("Valid at the bank")), t(N_("Failed at the bank")), t(N_("Not checked with the bank"))]
     )
     append_row(ws, head, font=Font(bold=True))
 
@@ -302,6 +331,7 @@ def write_xlsx(data: dict, out: BinaryIO, translate: Callable[[str], str], *, to
             [name, r["beneficiaries"], r["matched"], r["to_clean"], r["held"], r["visited"], r["verified_account"]]
             + [r["cases"][n] for n in CASE_TYPE_IDS]
             + [r["want_account"], r["paid_to_account"], None if share is None else round(100 * share, 1)]
+            + [r.get("prevalidated", 0), r.get("prevalidation_failed", 0), r.get("prevalidation_pending", 0)]
         )
 
     for r in data["breakdown"]:

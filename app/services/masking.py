@@ -15,6 +15,25 @@ _T = TypeVar("_T")
 ACCOUNT_DOT = "\u2022"  # •
 
 
+#: The characters banks hide letters with when they return an account holder's name ("N**** V** A*").
+BANK_NAME_MASKS = "*" + ACCOUNT_DOT + "#"
+
+
+def is_masked_word(word: str) -> bool:
+    """Does a word of a name returned by a bank hide some of its letters?"""
+    return any(c in BANK_NAME_MASKS for c in word)
+
+
+def fits_masked_word(masked: str, word: str) -> bool:
+    """A bank's masked word against ours: the same length, every letter the bank shows in its place."""
+    return len(masked) == len(word) and all(m in BANK_NAME_MASKS or m == w for m, w in zip(masked, word, strict=True))
+
+
+def bank_masked_name(name: str) -> str:
+    """A name as a bank's name enquiry returns it: each word's first letter, the rest hidden ("T*** V** H***")."""
+    return " ".join(w[0] + "*" * (len(w) - 1) for w in name.split())
+
+
 def mask_cccd(value: object) -> str | None:
     """``001085012345`` → ``001******345``; an old 9-digit CMND ``012345678`` → ``012***678``.
 

@@ -27,6 +27,8 @@ from app.models import (
     Visit,
 )
 from app.services.messages import N_
+from app.services.notices import outbox
+from app.services.payout import complaints, verification
 from app.services.scope import covers, subtree_ids
 from app.services.spreadsheets import Money, Styled, append_row, new_workbook
 
@@ -45,7 +47,11 @@ class PersonFile:
     payout_lines: list[dict] = field(default_factory=list)
     holds: list[dict] = field(default_factory=list)
     audit: list = field(default_factory=list)
+    complaints: list = field(default_factory=list)
+    verifications: list = field(default_factory=list)
     identifiers: dict[str, str] = field(default_factory=dict)
+    contact: Any = None  # the phone number and opt-out for notices (BeneficiaryContact), None: none recorded
+    notices: list = field(default_factory=list)
 
 
 def _json(value: str | None, default):
@@ -180,6 +186,7 @@ def person_file(
     *,
     translate: Callable[[str], str] = lambda s: s,
     audit_limit: int = AUDIT_LIMIT,
+    sees_sensitive: bool = False,
 ) -> PersonFile | None:
     """One person's data from every step, or None when unknown or outside ``actor_unit``'s scope.
 
@@ -213,7 +220,13 @@ def person_file(
         accounts=_accounts(session, person.id, history),
         payout_lines=lines,
         holds=_holds(person, audit, lines),
+        contact=outbox.contact_of(session, person.id),
+        notices=outbox.person_notices(session, person.id),
         audit=audit,
+        # After the money moves: the complaints the reader sees (sensitive ones: their leaders only) and the
+        # post-payment verification answers.
+        complaints=complaints.person_complaints(session, person.id, actor_unit, sees_sensitive),
+        verifications=verification.person_answers(session, person.id, actor_unit),
     )
 
 

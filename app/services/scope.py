@@ -170,6 +170,14 @@ def lineage_ids(unit: AdminUnit | None) -> Select[tuple[int]]:
     )
 
 
+def ancestor_ids(unit: AdminUnit | None) -> Select[tuple[int]]:
+    """A SELECT of the ids of ``unit`` and the units above it (empty for None): the units whose subtree holds
+    ``unit`` — e.g. the payout periods a commune's user works inside."""
+    if unit is None:
+        return select(AdminUnit.id).where(false())
+    return select(AdminUnit.id).where(AdminUnit.scheme == unit.scheme, AdminUnit.path.in_(_ancestor_paths(unit.path)))
+
+
 def related(a: UnitLike | None, b: UnitLike | None) -> bool:
     """One of the two units lies in the other's subtree (either way)."""
     return contains(a, b) or contains(b, a)

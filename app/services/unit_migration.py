@@ -69,8 +69,8 @@ HOW_LABELS = {
     "review": N_("Left for review"),
 }
 
-# The rows of a person that follow the person's commune.
-PERSON_TABLES = ("enrolment", "payment_account", "visit_assignment", "visit", "account_opening_task")
+# The rows of a person that follow the person's commune (notices: the outbox is read in the unit's scope).
+PERSON_TABLES = ("enrolment", "payment_account", "visit_assignment", "visit", "account_opening_task", "notice")
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 /* Page behaviour without inline handlers (the Content-Security-Policy allows no inline code):
    forms with data-confirm ask first; buttons with data-print print the page;
-   Vietnamese file inputs; filter boxes above long select boxes. */
+   Vietnamese file inputs; filter boxes above long select boxes; no browser validation bubbles. */
 (function () {
   "use strict";
   document.addEventListener("submit", function (event) {
@@ -75,5 +75,12 @@
     if ($ && $.fn && $.fn.datepicker) {
       $(".asxh_date").datepicker({format: "dd/mm/yyyy", autoclose: true, todayHighlight: true});
     }
+  });
+  // Every form leaves the checking to the server, which answers in Vietnamese next to the field: the browser's
+  // own bubbles ("Please fill out this field") speak the browser's language, not the officer's.
+  document.addEventListener("DOMContentLoaded", function () {
+    Array.prototype.forEach.call(document.forms, function (form) {
+      form.noValidate = true;
+    });
   });
 })();

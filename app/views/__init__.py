@@ -50,6 +50,15 @@ def register_views(appbuilder) -> None:
         icon="fa-check-square-o",
         category=menu_category("MatchReview"),
     )
+    from app.views.duplicates import DuplicateView
+
+    appbuilder.add_view(
+        DuplicateView,
+        "DuplicatePair",
+        label=_l("Possible duplicates"),
+        icon="fa-clone",
+        category=menu_category("DuplicatePair"),
+    )
     appbuilder.add_view(
         BeneficiaryView,
         "Beneficiary",
@@ -69,6 +78,13 @@ def register_views(appbuilder) -> None:
     from app.views.payout import register_payout_views
 
     register_payout_views(appbuilder)
+
+    from app.views.notices import register_notice_views
+
+    register_notice_views(appbuilder)
+    from app.views.aftercare import register_aftercare_views
+
+    register_aftercare_views(appbuilder)
 
     from app.views.audit import register_audit_views
 

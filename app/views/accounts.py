@@ -1,9 +1,12 @@
 """Payment-account screens: the scoped list, enter / change, the "to verify" list (four eyes),
-shared-account flags, and the bulk import of account lists."""
+shared-account flags, the bulk import of account lists (and of VNeID lists), and the pre-validation of
+accounts with the banks (request file per bank, the bank's answer file)."""
 
 from __future__ import annotations
 
-from flask import abort, flash, g, jsonify, redirect, request, url_for
+import io
+
+from flask import abort, flash, g, jsonify, redirect, request, send_file, url_for
 from flask_appbuilder import ModelView, expose
 from flask_appbuilder.models.sqla.filters import FilterEqual, FilterInFunction
 from flask_appbuilder.models.sqla.interface import SQLAInterface
@@ -21,13 +24,14 @@ from wtforms.validators import Optional as OptionalValue
 from app.extensions import db
 from app.models import AdminUnit, Bank, Beneficiary, ImportBatch, PaymentAccount
 from app.security.access import has_capability
-from app.security.audit import log_page
+from app.security.audit import log_export, log_page
 from app.security.masking import account_formatter, cccd_formatter
 from app.security.roles import VIEW_METHODS
 from app.security.scope import ScopedMixin, check_current, current_scope_ids, current_unit, scoped_query
-from app.services.formatting import format_date
+from app.services.formatting import format_date, local_today
 from app.services.messages import FieldError
-from app.services.payout import account_import, accounts
+from app.services.payout import account_import, accounts, prevalidation
+from app.services.scope import related
 from app.services.validation import is_id
 from app.views.audit import PersonalDataViewMixin
 from app.views.batch_common import failure_text, preview_lines, shown_progress
@@ -198,6 +202,12 @@ class PaymentAccountView(ScopedMixin, PersonalDataViewMixin, ModelView):
                 abort(404)
             form.beneficiary.data = str(person.id)
             form.holder_name.data = form.holder_name.data or person.full_name
+            declared = accounts.prefill_for(db.session, person.id)  # the account declared on VNeID
+            if declared is not None:
+                form.bank.data = declared["bank"]
+                form.account_number.data = declared["account_number"]
+                form.holder_name.data = declared["holder_name"]
+                flash(gettext("Pre-filled with the account the citizen declared on VNeID: check it."), "info")
         if form.validate_on_submit():
             person = _find_beneficiary(form.beneficiary.data)
             if person is None:
@@ -295,6 +305,7 @@ class PaymentAccountView(ScopedMixin, PersonalDataViewMixin, ModelView):
     @has_access
     def show(self, pk):
         account = _scoped_account(int(pk)) if str(pk).isdigit() else abort(404)
+        checks = prevalidation.history_rows(prevalidation.check_history(db.session, account.id), gettext)
         return self.render_template(
             self.show_template,
             pk=account.id,
@@ -302,6 +313,7 @@ class PaymentAccountView(ScopedMixin, PersonalDataViewMixin, ModelView):
             widgets=self._show(account.id),
             related_views=self._related_views,
             account=account,
+            checks=checks,
             can_end=account.state in accounts.OPEN_STATES and (can("enter_account") or can("verify_account")),
             can_restore=account.state == accounts.ENDED and can("restore_account"),
         )
@@ -366,7 +378,7 @@ class AccountImportView(ScopedMixin, ModelView):
     method_permission_name = dict(VIEW_METHODS, upload="write", detail="read", progress="read", report="read")
     scope_column = "unit_id"
     scope_relation = "unit"
-    extra_base_filters = [["kind", FilterEqual, account_import.KIND]]
+    extra_base_filters = [["kind", FilterInFunction, lambda: list(account_import.KINDS)]]
     include_route_methods = {"list", "show", "upload", "detail", "progress", "report"}
     list_title = _l("Account lists")
     list_columns = [
@@ -406,6 +418,7 @@ class AccountImportView(ScopedMixin, ModelView):
     def upload(self):
         require("enter_account")
         form = AccountUploadForm()
+        vneid = request.args.get("kind") == "vneid"
         unit = current_unit()
         units = db.session.execute(
             select(AdminUnit.id, AdminUnit.name, AdminUnit.level)
@@ -424,13 +437,15 @@ class AccountImportView(ScopedMixin, ModelView):
                 content=upload.read(),
                 unit=db.session.get(AdminUnit, form.unit.data),
                 user_id=g.user.id,
+                kind="vneid" if vneid else account_import.KIND,
             )
             db.session.commit()
             if batch.status == "uploaded":
                 registry.start("account_import", batch.id)
                 flash(gettext("File received; it is being read."), "info")
             return redirect(url_for(".detail", pk=batch.id))
-        return self.render_template("account_upload.html", form=form, title=gettext("Import an account list"))
+        title = gettext("Import a VNeID account list") if vneid else gettext("Import an account list")
+        return self.render_template("account_upload.html", form=form, vneid=vneid, title=title)
 
     @expose("/detail/<int:pk>")
     @has_access
@@ -455,6 +470,182 @@ class AccountImportView(ScopedMixin, ModelView):
     def progress(self, pk):
         batch = self.in_scope_or_404(pk)
         return jsonify(dict(account_import.summary(batch), **shown_progress("account_import", batch, "batch_status")))
+
+    @expose("/report/<int:pk>")
+    @has_access
+    def report(self, pk):
+        return error_report_response(self.in_scope_or_404(pk))
+
+
+def _require_check() -> None:
+    """Pre-validation is work for those who enter or verify accounts."""
+    if not (can("enter_account") or can("verify_account")):
+        raise Forbidden()
+
+
+def _unit_choices(form_field) -> None:
+    unit = current_unit()
+    units = db.session.execute(
+        select(AdminUnit.id, AdminUnit.name, AdminUnit.level)
+        .where(AdminUnit.id.in_(current_scope_ids()))
+        .order_by(AdminUnit.path)
+    ).all()
+    form_field.choices = [(u.id, ("— " * (u.level - (unit.level if unit else 1))) + u.name) for u in units]
+
+
+class AccountCheckView(ScopedMixin, ModelView):
+    """Pre-validation with the banks: the request file per bank (accounts of a unit or of a payout period) and
+    the bank's answer files (ImportBatch kind "account_check"): upload, progress, counts, error report."""
+
+    datamodel = SQLAInterface(ImportBatch)
+    class_permission_name = "PaymentAccount"
+    method_permission_name = dict(
+        VIEW_METHODS, banks="read", download="read", upload="write", detail="read", progress="read", report="read"
+    )
+    scope_column = "unit_id"
+    scope_relation = "unit"
+    extra_base_filters = [["kind", FilterEqual, prevalidation.KIND]]
+    include_route_methods = {"list", "show", "banks", "download", "upload", "detail", "progress", "report"}
+    list_title = _l("Bank answers to account checks")
+    list_columns = ["id", "filename", "unit", "status", "rows_total", "rows_imported", "rows_error", "created_at"]
+    base_order = ("id", "desc")
+    label_columns = {
+        "id": "#",
+        "filename": _l("File"),
+        "unit": _l("Unit"),
+        "status": _l("Status"),
+        "rows_total": _l("Rows"),
+        "rows_imported": _l("Checks recorded"),
+        "rows_error": _l("Errors"),
+        "created_at": _l("Uploaded at"),
+    }
+    formatters_columns = {"status": lambda v: label("batch_status", v), "created_at": format_date}
+
+    def _scope(self):
+        """The unit (a unit of the user's scope, default their own) and the payout period (optional, in scope)."""
+        from app.models import PayoutPeriod
+
+        unit = current_unit()
+        raw = request.args.get("unit", "")
+        if is_id(raw):
+            check_current(int(raw))
+            unit = db.session.get(AdminUnit, int(raw))
+        if unit is None:
+            raise Forbidden()
+        period = None
+        raw = request.args.get("period", "")
+        if is_id(raw):
+            # A period of the unit's lineage (a commune reads its district's period); the accounts stay the unit's.
+            period = db.session.get(PayoutPeriod, int(raw))
+            if period is None or not related(period.unit, current_unit()):
+                abort(404)
+        return unit, period
+
+    @expose("/show/<pk>")
+    @has_access
+    def show(self, pk):
+        return redirect(url_for(".detail", pk=pk))
+
+    @expose("/banks/")
+    @has_access
+    def banks(self):
+        """The banks with accounts to check in the chosen scope, each with its request file."""
+        _require_check()
+        unit, period = self._scope()
+        try:
+            banks = prevalidation.request_banks(
+                db.session, unit, g.user.id, period_id=period.id if period is not None else None
+            )
+        except FieldError as exc:
+            raise_refusal(exc)
+            raise
+        return self.render_template(
+            "account_check_request.html",
+            unit=unit,
+            period=period,
+            banks=banks,
+            counts=prevalidation.prevalidation_counts(db.session, unit),
+            count_labels=[(k, gettext(v)) for k, v in prevalidation.PREVALIDATION_LABELS.items()],
+            title=gettext("Pre-validate accounts with the banks"),
+        )
+
+    @expose("/download/<bank_bin>/<fmt>")
+    @has_access
+    def download(self, bank_bin, fmt):
+        _require_check()
+        if fmt not in ("xlsx", "csv") or not bank_bin.isdigit():
+            abort(404)
+        unit, period = self._scope()
+        out = io.BytesIO()
+        try:
+            count = prevalidation.write_request(
+                db.session,
+                unit,
+                g.user.id,
+                bank_bin,
+                out,
+                gettext,
+                fmt=fmt,
+                period_id=period.id if period is not None else None,
+            )
+        except FieldError as exc:
+            raise_refusal(exc)
+            raise
+        name = prevalidation.request_filename(bank_bin, unit, fmt, local_today())
+        log_export("account_check_request", unit_id=unit.id, count=count, detail=f"Account check request: {name}")
+        out.seek(0)
+        mimetype = "text/csv" if fmt == "csv" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        return send_file(out, as_attachment=True, download_name=name, mimetype=mimetype)
+
+    @expose("/upload/", methods=["GET", "POST"])
+    @has_access
+    def upload(self):
+        _require_check()
+        form = AccountUploadForm()
+        _unit_choices(form.unit)
+        unit = current_unit()
+        if request.method == "GET" and unit is not None:
+            form.unit.data = unit.id
+        if form.validate_on_submit():
+            check_current(form.unit.data)
+            upload = form.file.data
+            batch = prevalidation.create_answer_batch(
+                db.session,
+                filename=upload.filename,
+                content=upload.read(),
+                unit=db.session.get(AdminUnit, form.unit.data),
+                user_id=g.user.id,
+            )
+            db.session.commit()
+            if batch.status == "uploaded":
+                registry.start("account_check", batch.id)
+                flash(gettext("File received; it is being read."), "info")
+            return redirect(url_for(".detail", pk=batch.id))
+        return self.render_template(
+            "account_upload.html", form=form, check=True, title=gettext("Upload a bank's answer to an account check")
+        )
+
+    @expose("/detail/<int:pk>")
+    @has_access
+    def detail(self, pk):
+        batch = self.in_scope_or_404(pk)
+        return self.render_template(
+            "import_detail.html",
+            batch=batch,
+            lines=preview_lines(batch, prevalidation.report_lines),
+            columns=[],
+            failure=failure_text(batch),
+            shown=shown_progress("account_check", batch, "batch_status"),
+            can_apply=False,
+            category_label="",
+            title=gettext("Bank answer #%(id)s", id=batch.id),
+        )
+
+    @expose("/progress/<int:pk>")
+    @has_access
+    def progress(self, pk):
+        batch = self.in_scope_or_404(pk)
+        return jsonify(dict(account_import.summary(batch), **shown_progress("account_check", batch, "batch_status")))
 
     @expose("/report/<int:pk>")
     @has_access

@@ -10,7 +10,7 @@ from flask_babel import force_locale, gettext
 from app.extensions import db
 from app.security.audit import log_export
 from app.security.masking import should_mask
-from app.services.registry.reports import ACCOUNT_KIND, write_error_report
+from app.services.registry.reports import ACCOUNT_KIND, CHECK_KIND, VNEID_KIND, write_error_report
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -20,7 +20,7 @@ def error_report_response(batch):
     out = io.BytesIO()
     with force_locale("vi"):
         count = write_error_report(db.session, batch.id, out, gettext, mask=should_mask())
-    accounts = batch.kind == ACCOUNT_KIND
+    accounts = batch.kind in (ACCOUNT_KIND, VNEID_KIND, CHECK_KIND)
     log_export(
         "account_import_report" if accounts else "import_error_report",
         entity_id=batch.id,
@@ -30,4 +30,6 @@ def error_report_response(batch):
     )
     out.seek(0)
     name = f"bao-cao-loi-tai-khoan-{batch.id}.xlsx" if accounts else f"bao-cao-loi-nhap-{batch.id}.xlsx"
+    if batch.kind == CHECK_KIND:
+        name = f"bao-cao-tra-soat-tai-khoan-{batch.id}.xlsx"
     return send_file(out, as_attachment=True, download_name=name, mimetype=XLSX)

@@ -12,6 +12,7 @@ and back to the previous page) or, under /api/, ``{"message": ...}``.
 from __future__ import annotations
 
 import logging
+import re
 from urllib.parse import urlsplit
 
 from flask import current_app, g, jsonify, render_template, request
@@ -22,6 +23,7 @@ from markupsafe import escape
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.api import is_api_request
+from app.services.messages import CONFLICT, N_
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,7 @@ TITLES = {
     409: _l("Conflict"),
     413: _l("File too large"),
     500: _l("System error"),
+    503: _l("Service unavailable"),
 }
 MESSAGES = {
     400: _l("The request is not valid. Check what you entered and try again."),
@@ -44,6 +47,10 @@ MESSAGES = {
     413: _l("The file is larger than the allowed size."),
     500: _l("An unexpected error occurred. Try again or ask an administrator."),
 }
+QUEUE_DOWN = _l(
+    "Cannot reach the job queue (Redis). Nothing was lost: what you saved is kept and its job starts when the "
+    "queue is back. Try again in a moment or tell the administrator."
+)
 CSRF_TITLE = _l("The form has expired")
 CSRF_MESSAGE = _l("The page was open too long or the form was sent twice. Reload the page and try again.")
 OTHER_TITLE = _l("Error")
@@ -69,6 +76,23 @@ API_MESSAGES = {
     "Method Not Allowed": MESSAGES[405],
 }
 RISON_SCHEMA = "Not a valid rison schema "
+# FAB's messages that carry a column or an operation, with the Vietnamese sentence that names the same.
+API_PATTERNS = [
+    (re.compile(r"Invalid order by column: (?P<column>.*)", re.S), N_("Cannot sort by the column %(column)s")),
+    (
+        re.compile(r"Filter column: (?P<column>.*) not allowed to filter", re.S),
+        N_("Cannot filter by the column %(column)s"),
+    ),
+    (
+        re.compile(r"Filter operation: (?P<operation>.*) not allowed on column: (?P<column>.*)", re.S),
+        N_("There is no filter %(operation)s for the column %(column)s"),
+    ),
+    (
+        re.compile(r"Cannot use both select and sel columns", re.S),
+        N_("Use only one of the parameters columns or select_columns"),
+    ),
+    (re.compile(r"Database exception occurred: .*", re.S), CONFLICT),  # never the driver's words
+]
 
 
 def _own_description(exc: HTTPException) -> str | None:
@@ -148,6 +172,16 @@ def _server_error(exc: InternalServerError):
     return error_response(exc)
 
 
+def _queue_unreachable(exc: Exception):
+    """Redis down or unreachable, from any page, API call or job start: a 503 that says so in Vietnamese."""
+    log.error("job queue unreachable: %s", exc)
+    if is_api_request():
+        response = jsonify(message=str(QUEUE_DOWN))
+        response.status_code = 503
+        return response
+    return _page(503, str(TITLES[503]), str(QUEUE_DOWN))
+
+
 def translate_api_message(response):
     """after_request: a JSON error of the REST API carrying one of the fixed English messages gets ours."""
     if response.status_code < 400 or not response.is_json or not is_api_request():
@@ -159,8 +193,13 @@ def translate_api_message(response):
     if not isinstance(message, str):
         return response
     translated = API_MESSAGES.get(message)
-    if translated is None and message.startswith(RISON_SCHEMA):  # FAB adds jsonschema's (English) detail
-        translated = f"{API_MESSAGES['Not a valid rison argument']}: {message[len(RISON_SCHEMA) :]}"
+    if translated is None and message.startswith(RISON_SCHEMA):  # without jsonschema's detail, in English
+        translated = API_MESSAGES["Not a valid rison argument"]
+    for pattern, msgid in API_PATTERNS if translated is None else ():
+        found = pattern.fullmatch(message)
+        if found:
+            translated = gettext(msgid, **found.groupdict())
+            break
     if translated is None and response.status_code in (401, 422) and "msg" in data:
         translated = MESSAGES[401]  # flask-jwt-extended: a malformed or unverifiable token, in PyJWT's words
     if translated is None:
@@ -174,4 +213,9 @@ def translate_api_message(response):
 def register(app) -> None:
     app.register_error_handler(HTTPException, error_response)
     app.register_error_handler(CSRFError, error_response)
+    from redis.exceptions import ConnectionError as QueueConnectionError
+    from redis.exceptions import TimeoutError as QueueTimeoutError
+
+    app.register_error_handler(QueueConnectionError, _queue_unreachable)
+    app.register_error_handler(QueueTimeoutError, _queue_unreachable)
     app.after_request(translate_api_message)

@@ -37,9 +37,15 @@ def todo_link(key: str, unit) -> str:
         "not_visited": lambda: url_for("VisitView.index", not_visited=1, **commune),
         "opening_overdue": lambda: url_for("OpeningTaskView.index", state="overdue"),
         "periods_to_sync": lambda: f"{period_list}?{EQUAL_FILTER}status=draft",
-        "periods_to_lock": lambda: f"{period_list}?{EQUAL_FILTER}status=synced{own}",
+        "periods_to_verify": lambda: f"{period_list}?{EQUAL_FILTER}status=synced",
+        "periods_to_head_approve": lambda: f"{period_list}?{EQUAL_FILTER}status=synced{own}",
+        "periods_to_lock": lambda: f"{period_list}?{EQUAL_FILTER}status=approved{own}",
         "periods_to_hand_over": lambda: f"{period_list}?{EQUAL_FILTER}status=locked{own}",
         "follow_ups": lambda: FOLLOW_UP_HREF,
+        "duplicates_to_decide": lambda: url_for("DuplicateView.index", status="open"),
+        "accounts_failed_check": lambda: url_for("AccountCheckView.banks", unit=unit.id),
+        "accounts_not_checked": lambda: url_for("AccountCheckView.banks", unit=unit.id),
+        "complaints_overdue": lambda: url_for("ComplaintView.list", overdue=1),
     }[key]()
 
 
@@ -53,7 +59,13 @@ class HomeView(IndexView):
         unit = current_unit()
         data = dash.dashboard(db.session, unit, cache=dashboard_cache()) if unit is not None else None
         todos = [
-            {"key": item.key, "text": gettext(item.title), "count": n, "url": todo_link(item.key, unit)}
+            {
+                "key": item.key,
+                "text": gettext(item.title),
+                "count": n,
+                "url": todo_link(item.key, unit),
+                "urgent": item.urgent,
+            }
             for item, n in todo.todo_counts(db.session, unit, holds(todo.TODO_NEEDS), user_id=g.user.id)
         ]
         progress_charts = None

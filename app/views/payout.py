@@ -1,4 +1,4 @@
-"""Payout screens: periods (create, sync with a progress bar, lock and approve, hand over, close),
+"""Payout screens: periods (create, sync with a progress bar, approve tier by tier, lock, hand over, close),
 hand-over exports, bank results, the follow-up list, the lines, and the rules (base levels, category rules)."""
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from wtforms.validators import DataRequired, NumberRange, Optional
 
 from app.extensions import db
 from app.models import AdminUnit, BaseLevel, CategoryRule, PayoutLine, PayoutPeriod, PayoutSyncRun
+from app.security.access import holds
 from app.security.masking import account_formatter, cccd_formatter
 from app.security.roles import VIEW_METHODS, menu_category
 from app.security.scope import InScopeOr404, ScopedMixin, current_scope_ids, current_unit
@@ -98,6 +99,11 @@ class HandResultForm(FlaskForm):
     reason = StringField(_l("Reason (failed or partial)"), validators=[Optional()])
 
 
+def tier_abilities() -> frozenset[str]:
+    """The approval tiers' capabilities the signed-in user holds (the approvals service decides the rest)."""
+    return holds(payout.TIER_CAPABILITIES)
+
+
 class PayoutPeriodView(InScopeOr404, ModelView):
     datamodel = SQLAInterface(PayoutPeriod)
     class_permission_name = "PayoutPeriod"
@@ -118,6 +124,10 @@ class PayoutPeriodView(InScopeOr404, ModelView):
         results_report="read",
         cash="read",
         results_template="read",
+        # the approval tiers: the capability of a tier and the unit decide (approvals service), not write access
+        approve="read",
+        reject="read",
+        withdraw="read",
     )
     base_filters = [["unit_id", FilterInFunction, current_period_unit_ids]]
     include_route_methods = {
@@ -139,6 +149,9 @@ class PayoutPeriodView(InScopeOr404, ModelView):
         "results_report",
         "cash",
         "results_template",
+        "approve",
+        "reject",
+        "withdraw",
     }
     list_title = _l("Payout periods")
     list_columns = ["name", "period_date", "unit", "status", "synced_at", "locked_at"]
@@ -207,7 +220,7 @@ class PayoutPeriodView(InScopeOr404, ModelView):
     @has_access
     def detail(self, pk):
         period = self.in_scope_or_404(pk)
-        page = payout.period_page(db.session, period, current_unit())
+        page = payout.period_page(db.session, period, current_unit(), user_id=g.user.id, abilities=tier_abilities())
         left_out = [
             dict(
                 x,
@@ -230,8 +243,11 @@ class PayoutPeriodView(InScopeOr404, ModelView):
             can_override=can("override_results"),
             can_carry=can("approve_payout") and page["results_open"] and bool(page["later"]),
             status_label=label("period_status", period.status),
+            decision_labels=labels("approval_decision"),
             result_labels=labels("line_result"),
             channel_labels=labels("line_channel"),
+            hold_labels=labels("hold_reason"),
+            can_prevalidate=can("enter_account") or can("verify_account"),
             sync_labels=labels("sync_status"),
             money=format_money,
             can_sync=can("sync_payout") and page["syncable"],
@@ -284,6 +300,47 @@ class PayoutPeriodView(InScopeOr404, ModelView):
             return self._fail(pk, exc)
         flash(done_msg, "info")
         return redirect(url_for(".detail", pk=pk))
+
+    def _decide(self, pk, action, done_msg, *, reason: bool):
+        period = self.in_scope_or_404(pk)
+        extra = {"reason": request.form.get("reason", "")} if reason else {}
+        tier = request.form.get("tier", type=int)
+        try:
+            action(
+                db.session,
+                period.id,
+                user_id=g.user.id,
+                unit=current_unit(),
+                abilities=tier_abilities(),
+                tier=tier,
+                **extra,
+            )
+        except FieldError as exc:
+            return self._fail(pk, exc)
+        flash(done_msg, "info")
+        return redirect(url_for(".detail", pk=pk))
+
+    @expose("/approve/<int:pk>", methods=["POST"])
+    @has_access
+    def approve(self, pk):
+        return self._decide(pk, payout.approve, gettext("Your approval is recorded."), reason=False)
+
+    @expose("/reject/<int:pk>", methods=["POST"])
+    @has_access
+    def reject(self, pk):
+        return self._decide(
+            pk, payout.reject, gettext("The payout list is rejected and goes back to synced."), reason=True
+        )
+
+    @expose("/withdraw/<int:pk>", methods=["POST"])
+    @has_access
+    def withdraw(self, pk):
+        return self._decide(
+            pk,
+            payout.withdraw,
+            gettext("The approvals are withdrawn: the payout list can be synced again."),
+            reason=True,
+        )
 
     @expose("/lock/<int:pk>", methods=["POST"])
     @has_access
@@ -665,7 +722,7 @@ class CategoryRuleView(ModelView):
 
 def register_payout_views(appbuilder) -> None:
     """Step 5 (accounts, periods, the follow-up list) and the payout rules under Administration."""
-    from app.views.accounts import AccountImportView, PaymentAccountView
+    from app.views.accounts import AccountCheckView, AccountImportView, PaymentAccountView
 
     appbuilder.add_view(
         PaymentAccountView,
@@ -696,6 +753,21 @@ def register_payout_views(appbuilder) -> None:
         category=menu_category("AccountUpload"),
     )
     appbuilder.add_view_no_menu(AccountImportView)
+    appbuilder.add_link(
+        "VneidUpload",
+        href="/accountimportview/upload/?kind=vneid",
+        label=_l("Import a VNeID account list"),
+        icon="fa-id-card",
+        category=menu_category("VneidUpload"),
+    )
+    appbuilder.add_link(
+        "AccountCheck",
+        href="/accountcheckview/banks/",
+        label=_l("Pre-validate accounts with the banks"),
+        icon="fa-check-square-o",
+        category=menu_category("AccountCheck"),
+    )
+    appbuilder.add_view_no_menu(AccountCheckView)
     appbuilder.add_view(
         PayoutPeriodView,
         "PayoutPeriod",

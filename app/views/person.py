@@ -9,11 +9,13 @@ from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import gettext
 
 from app.extensions import db
+from app.security.access import has_capability, holds
 from app.security.audit import log_view
 from app.security.masking import account_formatter, cccd_formatter, should_mask
 from app.security.scope import current_unit
 from app.services.masking import IDENTIFIER_FIELDS
 from app.services.messages import N_
+from app.services.payout.complaints import SENSITIVE_CAPABILITY
 from app.services.person import person_file
 from app.views.audit import _local_time, _pretty_json, audit_detail, audit_history_url
 from app.views.display import entity_name
@@ -32,6 +34,12 @@ def _mask_answers(visits: list[dict]) -> None:
                 answer["text"] = FORMATTERS[kind](answer.get("text"))
 
 
+def _can_write_complaint() -> bool:
+    from flask import current_app
+
+    return bool(current_app.appbuilder.sm.has_access("can_write", "Complaint"))
+
+
 class PersonView(BaseView):
     route_base = "/person"
     class_permission_name = "Beneficiary"
@@ -40,7 +48,13 @@ class PersonView(BaseView):
     @expose("/<int:beneficiary_id>")
     @has_access
     def show(self, beneficiary_id):
-        file = person_file(db.session, beneficiary_id, current_unit(), translate=gettext)
+        file = person_file(
+            db.session,
+            beneficiary_id,
+            current_unit(),
+            translate=gettext,
+            sees_sensitive=has_capability(SENSITIVE_CAPABILITY),
+        )
         if file is None:
             abort(404)
         person = file.person
@@ -78,7 +92,9 @@ class PersonView(BaseView):
             local_time=_local_time,
             audit_url=audit_history_url(person.id),
             user=g.user,
+            can_edit_contact="write:Notice" in holds(["write:Notice"]),
             entity_name=entity_name,
             audit_detail=audit_detail,
+            can_complain=_can_write_complaint(),
             title=gettext("Person file") + " — " + person.full_name,
         )

@@ -166,3 +166,21 @@ def test_the_validator():
     for bad in ([1], "x", 3, None):
         with pytest.raises(FieldError):
             parse_object(bad)
+
+
+FAB_QUERY_REFUSALS = [
+    ("(order_column:nope,order_direction:asc)", "Không sắp xếp được theo cột nope"),
+    ("(columns:!(a),select_columns:!(b))", "Chỉ dùng một trong hai tham số columns hoặc select_columns"),
+    ("(filters:!((col:nope,opr:eq,value:1)))", "Không lọc được theo cột nope"),
+    ("(filters:!((col:full_name,opr:gt,value:1)))", "Không có phép lọc gt cho cột full_name"),
+    ("(page:x)", "Tham số q không hợp lệ"),  # without jsonschema's English detail
+]
+
+
+@pytest.mark.parametrize("q,expected", FAB_QUERY_REFUSALS)
+def test_fab_query_refusals_are_in_vietnamese(app, api_token, q, expected):
+    """FAB's REST layer words its refusals of a bad ``q`` in English (with the column): ours name the column in
+    a Vietnamese sentence."""
+    r = app.test_client().get(f"/api/v1/beneficiary/?q={q}", headers=api_token("admin"))
+    assert r.status_code == 400
+    assert r.json == {"message": expected}

@@ -32,3 +32,16 @@ def test_file_input_and_unit_filter(app, as_user, tmp_path):
     assert visible == ["Phường Trúc Bạch"]
     groups = page.eval_on_selector_all("#unit optgroup", "gs => gs.filter(g => !g.hidden).map(g => g.label)")
     assert groups == ["Xã/phường/thị trấn"]
+
+
+def test_required_fields_are_checked_by_the_server_in_vietnamese(app, as_user):
+    """The browser's own validation bubbles speak the browser's language: forms leave the check to the server,
+    which answers in Vietnamese next to the field."""
+    so = as_user("so.ldtbxh")
+    so.go("/campaignview/add")
+    page = so.page
+    page.wait_for_load_state("networkidle")
+    assert page.eval_on_selector_all("form", "fs => fs.every(f => f.noValidate)")
+    page.locator("#model_form button[type=submit], #model_form input[type=submit]").first.click()
+    page.wait_for_load_state("networkidle")
+    assert "Trường này là bắt buộc" in page.inner_text("body")

@@ -297,8 +297,8 @@ def test_visits_accounts_payout_and_dashboard(scheme_app, as_user, four_people, 
         assert {a.state for a in db.session.query(PaymentAccount).all()} == {"verified"}
         assert {db.session.get(Beneficiary, ids[k]).case_type for k in ("an", "dung")} == {1}
 
-    # Step 5 — the paying unit (the district office in 2024, the commune in 2025) syncs, locks, exports and
-    # imports the bank's result.
+    # Step 5 — the paying unit (the district office in 2024, the commune in 2025) syncs; the police and the head
+    # of the paying unit approve; the paying unit locks, exports and imports the bank's result.
     district = as_user(world.users["payer"])
     with scheme_app.app_context():
         ba_dinh = find_unit(db.session, world.units["payer"], world.scheme).id
@@ -312,6 +312,17 @@ def test_visits_accounts_payout_and_dashboard(scheme_app, as_user, four_people, 
     district.page.click("#sync-button")
     assert wait_status(district.page, ("synced",)) == "synced"
     district.shot(shot_name(world, "13-synced"))
+    # The approval tiers: the commune police verify the list, then the head of the paying unit approves it.
+    period_path = district.page.url.removeprefix(district.base)
+    for username in (world.users["police"], world.users["head"]):
+        approver = as_user(username)
+        approver.go(period_path)
+        approver.page.on("dialog", lambda d: d.accept())
+        approver.page.click("#approve-button")
+        approver.page.wait_for_load_state("networkidle")
+    assert wait_status(approver.page, ("approved",)) == "approved"
+    approver.shot(shot_name(world, "13b-approved"))
+    district.go(period_path)
     district.page.click("#lock-button")
     assert wait_status(district.page, ("locked",)) == "locked"
     with district.page.expect_download() as download:

@@ -16,9 +16,18 @@ TODO = re.compile(r'href="([^"]+)" data-todo="(\w+)" data-count="(\d+)"')
 
 @pytest.fixture()
 def seeded(app, make_person):  # noqa: F811
-    """People, accounts, opening tasks, periods and lines in Ba Đình (00001, 00004) and Hoàn Kiếm (00037)."""
+    """People, accounts, opening tasks, periods and lines in Ba Đình (00001, 00004) and Hoàn Kiếm (00037).
+    Period B waits for its first approval tier, F is approved and waits for the lock."""
     from app.extensions import db
-    from app.models import AccountOpeningTask, AsxhUser, Enrolment, PaymentAccount, PayoutLine, PayoutPeriod
+    from app.models import (
+        AccountCheck,
+        AccountOpeningTask,
+        AsxhUser,
+        Enrolment,
+        PaymentAccount,
+        PayoutLine,
+        PayoutPeriod,
+    )
     from app.services.reference import find_unit
     from app.services.visits.survey import record_visit
 
@@ -40,24 +49,37 @@ def seeded(app, make_person):  # noqa: F811
         record_visit(s, p["p2"], {"visit_date": "2024-01-12", "met": "not_met"}, None, today=dt.date(2024, 1, 14))
         old = dt.datetime.now() - dt.timedelta(days=30)
 
-        def account(pid, commune, number, entered_by):
-            s.add(
-                PaymentAccount(
-                    beneficiary_id=pid,
-                    commune_id=unit[commune],
-                    bank_bin="970405",
-                    account_number=number,
-                    holder_name="X",
-                    holder_ascii="X",
-                    state="pending",
-                    entered_by_id=user.get(entered_by),
-                )
+        def account(pid, commune, number, entered_by, state="pending"):
+            row = PaymentAccount(
+                beneficiary_id=pid,
+                commune_id=unit[commune],
+                bank_bin="970405",
+                account_number=number,
+                holder_name="X",
+                holder_ascii="X",
+                state=state,
+                entered_by_id=user.get(entered_by),
             )
+            s.add(row)
+            return row
 
         account(p["p2"], "00004", "1000000001", "congan.00004")
         account(p["p3"], "00004", "1000000002", "canbo.00004")
         account(p["p6"], "00001", "1000000003", "phong.001")
         account(p["p5"], "00037", "1000000004", None)
+        # verified accounts: p1's failed at the bank, p5's not checked with the bank yet
+        failed = account(p["p1"], "00004", "1000000005", None, "verified")
+        account(p["p5"], "00037", "1000000006", None, "verified")
+        s.flush()
+        s.add(
+            AccountCheck(
+                account_id=failed.id,
+                commune_id=unit["00004"],
+                outcome="name_mismatch",
+                checked_at=dt.datetime(2024, 1, 10),
+                source="file",
+            )
+        )
         for pid, commune, state, at in (
             (p["p3"], "00004", "requested", old),
             (p["p1"], "00004", "requested", None),
@@ -75,6 +97,7 @@ def seeded(app, make_person):  # noqa: F811
             ("Kỳ C Ba Đình", "001", "locked"),
             ("Kỳ D Hoàn Kiếm", "002", "locked"),
             ("Kỳ E Hoàn Kiếm", "002", "draft"),
+            ("Kỳ F Ba Đình", "001", "approved"),
         ):
             period = PayoutPeriod(name=name, period_date=dt.date(2024, 1, 20), unit_id=unit[code], status=status)
             s.add(period)
@@ -113,9 +136,15 @@ EXPECTED = {
         "not_visited": 4,
         "opening_overdue": 2,
         "periods_to_sync": 2,
+        "periods_to_verify": 0,  # tier 1 of a city-wide period: none is synced
+        "periods_to_head_approve": 0,
         "periods_to_lock": 1,
         "periods_to_hand_over": 2,
         "follow_ups": 2,
+        "duplicates_to_decide": 0,
+        "accounts_failed_check": 1,
+        "accounts_not_checked": 1,
+        "complaints_overdue": 0,
     },
     "so.ldtbxh": {
         "match_review": 3,
@@ -123,6 +152,8 @@ EXPECTED = {
         "periods_to_lock": 1,
         "periods_to_hand_over": 2,
         "follow_ups": 2,
+        "duplicates_to_decide": 0,
+        "complaints_overdue": 0,
     },
     # Ba Đình: p1, p6 to review; accounts of p2, p3 (p6's is their own entry); period A above, B, C its own.
     "phong.001": {
@@ -132,6 +163,9 @@ EXPECTED = {
         "periods_to_lock": 1,
         "periods_to_hand_over": 1,
         "follow_ups": 1,
+        "duplicates_to_decide": 0,
+        "accounts_failed_check": 1,
+        "complaints_overdue": 0,
     },
     # Trúc Bạch: p1 to review; p3's account (p2's is their own); p1 and p3 not visited (p4 ended); p3's old task.
     "congan.00004": {
@@ -140,10 +174,15 @@ EXPECTED = {
         "not_visited": 2,
         "opening_overdue": 1,
         "periods_to_sync": 1,
+        "periods_to_verify": 1,  # B: the district's period, its police verify first
         "follow_ups": 1,
+        "duplicates_to_decide": 0,
+        "accounts_failed_check": 1,
+        "accounts_not_checked": 0,
+        "complaints_overdue": 0,
     },
-    "canbo.00004": {"not_visited": 2, "opening_overdue": 1},
-    "lanhdao": {},
+    "canbo.00004": {"not_visited": 2, "opening_overdue": 1, "complaints_overdue": 0},
+    "lanhdao": {"periods_to_head_approve": 0},  # the city's head signs city-wide periods only
 }
 
 
@@ -189,8 +228,8 @@ def test_the_links_open_the_lists_of_exactly_that_work(app, client_for, seeded):
     todos = _todos(phong.get("/").get_data(as_text=True))
     for key, shown, hidden in (
         ("periods_to_sync", {"Kỳ A"}, {"Kỳ B", "Kỳ C", "Kỳ D", "Kỳ E"}),
-        ("periods_to_lock", {"Kỳ B"}, {"Kỳ A", "Kỳ C", "Kỳ D", "Kỳ E"}),
-        ("periods_to_hand_over", {"Kỳ C"}, {"Kỳ A", "Kỳ B", "Kỳ D", "Kỳ E"}),
+        ("periods_to_lock", {"Kỳ F"}, {"Kỳ A", "Kỳ B", "Kỳ C", "Kỳ D", "Kỳ E"}),
+        ("periods_to_hand_over", {"Kỳ C"}, {"Kỳ A", "Kỳ B", "Kỳ D", "Kỳ E", "Kỳ F"}),
     ):
         page = phong.get(todos[key][1]).get_data(as_text=True)
         assert all(name in page for name in shown), key

@@ -19,7 +19,7 @@ from openpyxl import load_workbook
 from sqlalchemy import update
 
 from tests import factories
-from tests.factories import unit, user_id
+from tests.factories import approve_all, unit, user_id
 from tests.payout.conftest import make_person as payout_person  # noqa: F401  (fixture)
 from tests.payout.conftest import verified_account  # noqa: F401  (fixture)
 
@@ -115,6 +115,7 @@ def evil_period(app, db_session, payout_person, verified_account):  # noqa: F811
         .values(full_name=EVIL[0])
     )
     db_session.commit()
+    approve_all(db_session, period.id)
     payout.lock_period(db_session, period.id, user_id(db_session, "phong.001"), unit(db_session, "001"))
     return period.id
 

@@ -1,6 +1,7 @@
 """The integrity state machine: actors of every role, in several units, drive the services in random order
 (import lists with overlapping people, missing CCCDs and people of other units; match; decide reviews; enter
-and verify accounts; create overlapping payout periods; sync; lock; record bank results; carry failures).
+and verify accounts; create overlapping payout periods; sync; approve tier by tier, reject, withdraw; lock; record
+bank results; carry failures).
 
 Each rule does what the screen or the job does: the capability of the actor's role (the ONE role table) picks
 who may act, the unit comes from the actor's scope, and then the service runs as the job would run it.
@@ -12,7 +13,9 @@ After every step:
       saw no registry change since);
   (c) no row outside the acting user's scope changed (fingerprint of beneficiary, enrolment,
       payment_account and payout_line rows of the other units);
-  (d) the audit chain verifies.
+  (d) the audit chain verifies;
+  (e) a locked period (and every later state) holds, in its last approval round, the approvals of every tier,
+      each given on the checksum the period was locked with.
 Bounded and reproducible (derandomize): about 300 steps per database.
 """
 
@@ -69,6 +72,10 @@ OUTCOMES: Counter = Counter()  # what the steps did (printed with -s): a run tha
 def event(text: str) -> None:
     OUTCOMES[text] += 1
     _event(text)
+
+
+#: Whoever signs an approval tier (app/services/payout/tiers.py).
+APPROVERS = sorted(set(world.actor_names("verify_payout_list")) | set(world.actor_names("head_approve_payout")))
 
 
 def _choose(items, index):
@@ -405,6 +412,93 @@ class IntegrityMachine(RuleBasedStateMachine):
             self.clean_syncs.add(synced)
 
     @precondition(lambda self: self.has_periods(("synced",)))
+    @rule(username=st.sampled_from(APPROVERS), period_pick=pick)
+    def approve(self, username, period_pick):
+        """An approver signs the tier of a synced period that waits for them (refused: not their unit, tiers out
+        of order, twice in a round, the one who synced it, lines changed after an approval)."""
+        from app.services.payout import approvals
+
+        with self.acting(username) as actor:
+            period = _choose(self.visible_periods(actor, ("synced",)), period_pick)
+            if period is None:
+                return
+            state = approvals.approve(
+                self.session,
+                period.id,
+                user_id=self.users[username],
+                unit=self.unit(actor.unit_code),
+                abilities=actor.capabilities,
+            )
+            event("approved: every tier" if state.approved else "approved: one tier")
+
+    @precondition(lambda self: self.has_periods(("synced",)))
+    @rule(period_pick=pick, signer_picks=st.lists(pick, min_size=2, max_size=4))
+    def approve_round(self, period_pick, signer_picks):
+        """A whole round, as an office does it in a day: for each tier in order, one of the approvers who may sign
+        it (their tier and unit) signs; the service still refuses the one who synced, a second signature, ..."""
+        from app.models import PayoutPeriod
+        from app.services.payout import approvals, tiers
+
+        period = _choose(
+            self.session.query(PayoutPeriod).filter_by(status="synced").order_by(PayoutPeriod.id), period_pick
+        )
+        if period is None:
+            return
+        pid = period.id
+        for signer_pick in signer_picks:
+            period = self.session.get(PayoutPeriod, pid)
+            waiting = tiers.approval_state(self.session, period, None).next_tier()
+            if period.status != "synced" or waiting is None:
+                break
+            signers = [
+                a
+                for a in (self.actor_by_name[name] for name in APPROVERS)
+                if waiting.tier in approvals.held_tiers(period, self.unit(a.unit_code), a.capabilities)
+            ]
+            self.session.rollback()
+            signer = _choose(signers, signer_pick)
+            if signer is None:
+                event("approval round: no signer")
+                return
+            self._sign(signer.username, pid)
+
+    def _sign(self, username, period_id):
+        from app.services.payout import approvals
+
+        with self.acting(username) as actor:
+            state = approvals.approve(
+                self.session,
+                period_id,
+                user_id=self.users[username],
+                unit=self.unit(actor.unit_code),
+                abilities=actor.capabilities,
+            )
+            event("approval round: every tier" if state.approved else "approval round: one tier")
+
+    @precondition(lambda self: self.count("SELECT count(*) FROM payout_approval") > 0)
+    @rule(username=st.sampled_from(APPROVERS), period_pick=pick, reject=st.booleans())
+    def withdraw_or_reject(self, username, period_pick, reject):
+        """An approver withdraws the round's approvals (or rejects the list), with a reason: back to synced."""
+        from app.models import PayoutPeriod
+        from app.services.payout import approvals
+
+        with self.acting(username) as actor:
+            period = _choose(self.visible_periods(actor, ("synced", "approved")), period_pick)
+            if period is None:
+                return
+            action = approvals.reject if reject else approvals.withdraw
+            action(
+                self.session,
+                period.id,
+                user_id=self.users[username],
+                unit=self.unit(actor.unit_code),
+                abilities=actor.capabilities,
+                reason="Cần rà soát lại danh sách",
+            )
+            event("rejected" if reject else "withdrawn")
+            assert self.session.get(PayoutPeriod, period.id).status == "synced"
+
+    @precondition(lambda self: self.has_periods(("approved",)))
     @rule(username=st.sampled_from(world.actor_names("approve_payout")), period_pick=pick, hand_over=st.booleans())
     def lock(self, username, period_pick, hand_over):
         from app.services import payout
@@ -412,7 +506,7 @@ class IntegrityMachine(RuleBasedStateMachine):
         with self.acting(username) as actor:
             unit = self.unit(actor.unit_code)
             period = _choose(
-                [p for p in self.visible_periods(actor, ("synced",)) if payout.period_in_charge(p, unit)], period_pick
+                [p for p in self.visible_periods(actor, ("approved",)) if payout.period_in_charge(p, unit)], period_pick
             )
             if period is None:
                 return
@@ -519,6 +613,18 @@ class IntegrityMachine(RuleBasedStateMachine):
         for period_id, unit_id in sorted(self.clean_syncs):
             found = world.sync_coverage_problems(self.session, period_id, self.session.get(AdminUnit, unit_id))
             assert not found, f"(b) period {period_id}, unit {unit_id}: " + "; ".join(found[:5])
+        self.session.rollback()
+
+    @invariant()
+    def locked_periods_hold_valid_approvals(self):
+        from app.models import PayoutPeriod
+        from app.services.payout import tiers
+
+        for period in self.session.query(PayoutPeriod).filter(
+            PayoutPeriod.status.in_(("locked", "handed_over", "paid"))
+        ):
+            state = tiers.approval_state(self.session, period, period.checksum)
+            assert state.approved, f"(e) period {period.id} is {period.status} without valid approvals of every tier"
         self.session.rollback()
 
     @invariant()

@@ -102,3 +102,16 @@ def test_job_pages_link_to_the_jobs_page_for_the_admin_only(app, client_for, fai
         assert page.status_code == 200 and 'id="jobs-link"' in page.get_data(as_text=True), url
         page = phong.get(url)
         assert page.status_code == 200 and 'id="jobs-link"' not in page.get_data(as_text=True), url
+
+
+def test_an_unreachable_job_queue_is_a_vietnamese_503_not_a_500(app, client_for, api_token, monkeypatch):
+    """Redis down (a closed port): the jobs page and every start of a job answer 503 with a Vietnamese page (or
+    JSON message) inside the layout; nothing leaks the driver's English."""
+    monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:1/0")
+    page = client_for("admin").get("/jobs/")
+    body = page.get_data(as_text=True)
+    assert page.status_code == 503, body[:300]
+    assert "Không kết nối được hàng đợi công việc" in body and "Connection refused" not in body
+    assert 'id="error-home"' in body or "navbar" in body  # inside the layout, with a way back
+    api = app.test_client().post("/api/v1/match/", json={"unit": "00004"}, headers=api_token("admin"))
+    assert api.status_code == 503 and api.json["message"].startswith("Không kết nối được hàng đợi công việc")

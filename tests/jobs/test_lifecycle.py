@@ -33,13 +33,11 @@ def _batch(s, kind):
     return record_upload(s, kind=kind, filename=f"{kind}.csv", content=content, unit_id=unit(s, "00004").id)
 
 
-def _period(s):
+def _period(s, name="Tháng 05/2024"):
     from app.services import payout
 
     district = unit(s, "001")
-    return payout.create_period(
-        s, name="Tháng 05/2024", period_date=dt.date(2024, 5, 20), unit=district, user_id=None
-    ), district
+    return payout.create_period(s, name=name, period_date=dt.date(2024, 5, 20), unit=district, user_id=None), district
 
 
 def make_row(kind: str) -> int:
@@ -57,16 +55,29 @@ def make_row(kind: str) -> int:
         row = _batch(s, "population")
     elif kind == "account_import":
         row = _batch(s, "account")
+    elif kind == "account_check":
+        row = _batch(s, "account_check")
     elif kind == "match":
         row = matching.start_run(s, unit(s, "00004"), None)
     elif kind == "payout_sync":
         period, district = _period(s)
         s.commit()
         row = payout.request_sync(s, period.id, district, None)
+    elif kind == "find_duplicates":
+        from app.services.registry import duplicates
+
+        row = duplicates.request_run(s, None)
     elif kind == "migrate_units":
         from app.services import unit_migration
 
         row = unit_migration.request_migration(s, "2024", "2025")
+    elif kind == "verification_sample":
+        from app.services.payout import verification
+
+        period, district = _period(s, "Tháng 04/2024 (đã quyết toán)")
+        period.status = "paid"
+        s.commit()
+        row = verification.create_sample(s, period.id, district, None)
     else:
         raise AssertionError(f"no test row for job kind {kind}")
     s.commit()
@@ -79,9 +90,12 @@ CRASH_AT = {
     "import_apply": ("app.services.registry.importing", "apply_batch"),
     "population": ("app.services.registry.population", "parse_population"),
     "account_import": ("app.services.payout.account_import", "parse_batch"),
+    "account_check": ("app.services.payout.prevalidation", "parse_answer"),
     "match": ("app.services.registry.matching", "execute_run"),
     "payout_sync": ("app.services.payout", "sync_payout_list"),
     "migrate_units": ("app.services.unit_migration", "migrate_units"),
+    "find_duplicates": ("app.services.registry.duplicates", "execute_run"),
+    "verification_sample": ("app.services.payout.verification", "draw_sample"),
 }
 
 
@@ -106,6 +120,10 @@ def _screens(client, headers, kind, row_id):
             client.get(f"/matchreviewview/runs/{row_id}/status"),
             client.get(f"/api/v1/match/{row_id}", headers=headers),
         ]
+    if kind == "find_duplicates":
+        return [client.get("/duplicates/")]  # the review screen shows the last run and its problem
+    if kind == "verification_sample":
+        return [client.get(f"/verification/show/{row_id}")]
     if kind == "migrate_units":
         return []  # no screen: `asxh migrate-units` prints the row's problem (tests/units/test_migrate_units.py)
     if kind == "payout_sync":
@@ -115,6 +133,8 @@ def _screens(client, headers, kind, row_id):
             client.get(f"/payoutperiodview/sync_progress/{period_id}"),
             client.get(f"/api/v1/payout/{period_id}/sync/{row_id}", headers=headers),
         ]
+    if kind == "account_check":
+        return [client.get(f"/accountcheckview/detail/{row_id}")]
     page = f"/accountimportview/detail/{row_id}" if kind == "account_import" else f"/importbatchview/detail/{row_id}"
     return [client.get(page), client.get(f"/api/v1/import/{row_id}", headers=headers)]
 

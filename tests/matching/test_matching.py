@@ -10,6 +10,7 @@ import pytest
 
 from tests import factories
 from tests.conftest import page_token
+from tests.factories import approve_all
 
 D = dt.date
 
@@ -364,6 +365,7 @@ def test_marking_deceased_holds_unlocked_payout_lines(app, world, client_for):
         locked = payout.create_period(s, name="Tháng 12/2023", period_date=D(2023, 12, 20), unit=district, user_id=None)
         s.commit()
         payout.sync_payout_list(s, locked.id, district)
+        approve_all(s, locked.id)
         payout.lock_period(s, locked.id, None, district)
         draft = payout.create_period(s, name="Tháng 01/2024", period_date=D(2024, 1, 20), unit=district, user_id=None)
         s.commit()

@@ -106,7 +106,7 @@ def verified_account(app):
 
 def build_locked_period(session, make_person, verified_account) -> dict:
     """District 001, Feb 2025: An (account, Vietcombank), Bình (account, Agribank), Cường (cash), Dung (held),
-    Em in 00001 (account, Vietcombank, 1,500,000). Locked by phong.001."""
+    Em in 00001 (account, Vietcombank, 1,500,000). Approved by every tier, locked by phong.001."""
     from app.services import payout
 
     ids = {}
@@ -123,6 +123,7 @@ def build_locked_period(session, make_person, verified_account) -> dict:
     )
     session.commit()
     payout.sync_payout_list(session, period.id, unit(session, "001"))
+    factories.approve_all(session, period.id)
     payout.lock_period(session, period.id, user_id(session, "phong.001"), unit(session, "001"))
     ids["period"] = period.id
     return ids

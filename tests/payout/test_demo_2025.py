@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from tests.conftest import DEMO_PASSWORD, csrf_from, login, page_token
+from tests.factories import approve_all
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +102,8 @@ def test_the_ward_officer_runs_the_ward_period(app2025):
     # Another ward's officer has no say; the ward's own officer locks and exports.
     other = _client(app2025, "xa.00004")
     assert other.post(f"/payoutperiodview/lock/{pid}", data={"csrf_token": page_token(other)}).status_code == 404
+    with app2025.app_context():
+        approve_all(db.session, pid)
     assert xa.post(f"/payoutperiodview/lock/{pid}", data={"csrf_token": page_token(xa)}).status_code == 302
     with app2025.app_context():
         assert db.session.get(PayoutPeriod, pid).status == "locked"
@@ -147,10 +150,13 @@ def test_the_ward_officers_home_and_menu(app2025):
 
     from app.extensions import db
     from app.models import (
+        AccountCheck,
         AccountOpeningTask,
         AdminUnit,
         AsxhUser,
         Beneficiary,
+        Complaint,
+        DuplicatePair,
         PaymentAccount,
         PayoutLine,
         PayoutPeriod,
@@ -185,13 +191,33 @@ def test_the_ward_officers_home_and_menu(app2025):
                 for t in s.scalars(select(AccountOpeningTask).where(AccountOpeningTask.commune_id == ward))
             ),
             "periods_to_sync": sum(p.status == "draft" and p.unit_id in (ward, city) for p in periods),
-            "periods_to_lock": sum(p.status == "synced" and p.unit_id == ward for p in periods),
+            "periods_to_lock": sum(p.status == "approved" and p.unit_id == ward for p in periods),
             "periods_to_hand_over": sum(p.status == "locked" and p.unit_id == ward for p in periods),
             "follow_ups": sum(
                 line.result_status == "failed"
                 for line in s.scalars(select(PayoutLine).where(PayoutLine.commune_id == ward))
             ),
+            # open duplicate pairs with a person of the ward
+            "duplicates_to_decide": sum(
+                pair.status == "open" and ward in (pair.person_a.commune_id, pair.person_b.commune_id)
+                for pair in s.scalars(select(DuplicatePair))
+            ),
         }
+        answers = {}  # account → the bank's latest answer
+        for check in s.scalars(
+            select(AccountCheck)
+            .where(AccountCheck.outcome != "unavailable")
+            .order_by(AccountCheck.checked_at, AccountCheck.id)
+        ):
+            answers[check.account_id] = check.outcome
+        expected["accounts_failed_check"] = sum(
+            a.state == "verified" and answers.get(a.id) in ("name_mismatch", "closed_or_unknown")
+            for a in s.scalars(select(PaymentAccount).where(PaymentAccount.commune_id == ward))
+        )
+        expected["complaints_overdue"] = sum(  # the ward officer does not see sensitive complaints
+            c.status in ("new", "assigned", "in_progress") and c.deadline < dt.date.today() and not c.sensitive
+            for c in s.scalars(select(Complaint).where(Complaint.commune_id == ward))
+        )
     shown = {
         key: (int(n), url.replace("&amp;", "&"))
         for url, key, n in re.findall(r'href="([^"]+)" data-todo="(\w+)" data-count="(\d+)"', html)
@@ -213,3 +239,18 @@ def test_the_ward_officers_home_and_menu(app2025):
     assert "Quản trị" not in categories
     for href in (h for h in re.findall(r'<a tabindex="-1" href="(/[^"]*)">', html) if not h.startswith("/lang/")):
         assert client.get(href.replace("&amp;", "&")).status_code == 200, href
+
+
+def test_the_demo_has_possible_duplicates_of_each_kind_on_screen(app2025):
+    import re
+
+    from app.extensions import db
+    from app.models import DuplicatePair
+    from app.models.duplicate import DUPLICATE_KINDS
+
+    with app2025.app_context():
+        kinds = set(db.session.scalars(select(DuplicatePair.kind).where(DuplicatePair.status == "open")))
+    assert kinds == set(DUPLICATE_KINDS)
+    page = _client(app2025, "so").get("/duplicates/").get_data(as_text=True)
+    assert len(re.findall(r'data-pair="\d+"', page)) >= len(DUPLICATE_KINDS)
+    assert "Trùng tài khoản ngân hàng" in page and "Trùng số điện thoại ở hai hộ khác nhau" in page

@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from app.services.messages import FieldError
-from tests.factories import unit, user_id
+from tests.factories import approve_all, unit, user_id
 from tests.payout.conftest import RECEIPT_COLUMNS, _lines, _result_file
 
 
@@ -178,6 +178,7 @@ def test_reconciliation_follow_up_and_carry(db_session, locked_period, tmp_path,
     # A re-sync keeps the carried amount.
     payout.sync_payout_list(db_session, march.id, unit(db_session, "001"))
     assert _lines(db_session, march.id)["Đỗ Văn Em"].carried_amount == 1500000
+    approve_all(db_session, march.id)
     summary = payout.lock_period(db_session, march.id, None, unit(db_session, "001"))
     assert summary["by_bank"][-1]["amount"] == 500000 + 3000000
 

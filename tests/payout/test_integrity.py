@@ -12,7 +12,7 @@ from sqlalchemy import select, text
 
 from app.services.messages import FieldError
 from tests.conftest import page_token
-from tests.factories import unit, user_id
+from tests.factories import approve_all, unit, user_id
 
 
 def _period(session, code, name, day):
@@ -79,6 +79,7 @@ def test_city_and_district_periods_of_one_month_never_pay_an_enrolment_twice(
     _sync(db_session, p1, c1)
     _sync(db_session, p2, c2)
     for pid, code in order:
+        approve_all(db_session, pid)
         payout.lock_period(db_session, pid, None, unit(db_session, code))
     accounts1 = {r["account_number"] for r in _bank_rows(db_session, p1, c1)}
     accounts2 = {r["account_number"] for r in _bank_rows(db_session, p2, c2)}
@@ -143,8 +144,8 @@ def test_lock_refuses_a_conflicting_line(db_session, make_person):
         db_session.execute(
             text("""
             INSERT INTO payout_line (period_id, enrolment_id, beneficiary_id, commune_id, full_name, category,
-                                     amount, carried_amount, channel, result_status, benefit_month)
-            VALUES (:p, :e, :b, :c, 'X', 'BTXH', 1, 0, 'cash', 'pending', :m)"""),
+                                     amount, carried_amount, channel, result_status, benefit_month, sequence)
+            VALUES (:p, :e, :b, :c, 'X', 'BTXH', 1, 0, 'cash', 'pending', :m, 99)"""),
             {
                 "p": two,
                 "e": line.enrolment_id,
@@ -155,6 +156,8 @@ def test_lock_refuses_a_conflicting_line(db_session, make_person):
         )
         db_session.commit()
         assert payout.conflicting_lines(db_session, two) == 1
+        approve_all(db_session, two)  # approved with the conflicting line: the lock still refuses it
+        approve_all(db_session, one)
         with pytest.raises(FieldError) as exc:
             payout.lock_period(db_session, two, None, unit(db_session, "01"))
         assert exc.value.problem.code == "lines_conflict"
@@ -164,6 +167,8 @@ def test_lock_refuses_a_conflicting_line(db_session, make_person):
         db_session.rollback()
     finally:
         db_session.rollback()
+        # the test's own line goes: back to synced first (the database keeps the lines of an approved list)
+        db_session.execute(text("UPDATE payout_period SET status = 'synced' WHERE id = :p"), {"p": two})
         db_session.execute(text("DELETE FROM payout_line WHERE period_id = :p"), {"p": two})
         db_session.execute(
             text("""CREATE UNIQUE INDEX uq_payout_line_enrolment_month ON payout_line
@@ -181,6 +186,7 @@ def test_carry_into_a_month_already_paid_elsewhere_is_refused(db_session, make_p
     march = _period(db_session, "001", "Tháng 03/2025", dt.date(2025, 3, 1))
     _sync(db_session, feb, "001")
     _sync(db_session, march_city, "01")
+    approve_all(db_session, feb)
     payout.lock_period(db_session, feb, None, unit(db_session, "001"))
     payout.hand_over(db_session, feb, None, unit(db_session, "001"))
     db_session.execute(text("UPDATE payout_line SET result_status = 'failed' WHERE period_id = :p"), {"p": feb})
@@ -422,7 +428,10 @@ def test_web_rest_and_cli_never_overlap(app, client_for, api_token, make_person,
     result = app.test_cli_runner().invoke(args=["asxh", "sync-payout", "Tháng 02/2025 TP", "--wait"])
     assert result.exit_code == 0 and "1 chế độ không được đưa vào" in result.output
     assert "Nguyễn Văn An (BTXH): Đã có trong kỳ chi trả Tháng 02/2025 BĐ cho cùng tháng" in result.output
-    # Both lock (web and REST) and the lines never overlap.
+    # Both lock (web and REST), once approved, and the lines never overlap.
+    with app.app_context():
+        approve_all(db.session, district)
+        approve_all(db.session, city)
     assert phong.post(f"/payoutperiodview/lock/{district}", data={"csrf_token": page_token(phong)}).status_code == 302
     assert rest.post(f"/api/v1/payout/{city}/lock", headers=api_token("so.ldtbxh")).status_code == 200
     with app.app_context():
@@ -634,6 +643,7 @@ def test_postgresql_refuses_raw_deletes_of_accounts_and_of_lines_of_a_locked_lis
     db_session.execute(text("SAVEPOINT draft"))
     assert db_session.execute(text("DELETE FROM payout_line WHERE period_id = :p"), {"p": period}).rowcount == 1
     db_session.execute(text("ROLLBACK TO SAVEPOINT draft"))
+    approve_all(db_session, period)
     payout.lock_period(db_session, period, None, unit(db_session, "001"))
     db_session.commit()
     with pytest.raises(IntegrityError):

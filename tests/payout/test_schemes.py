@@ -8,7 +8,7 @@ import pytest
 from openpyxl import load_workbook
 
 from app.services.messages import FieldError
-from tests.factories import unit
+from tests.factories import approve_all, unit
 
 # payer: a paying unit; communes: two communes it pays for (the same one twice when it pays for itself only);
 # other_payer / other_commune: a second paying unit and a commune it pays for; below: a unit below the payer
@@ -81,6 +81,7 @@ def test_a_paying_unit_syncs_locks_and_exports_its_own_period(db_session, make_p
     db_session.commit()
     result = payout.sync_payout_list(db_session, period.id, payer)
     assert result["added"] == len(inside)
+    approve_all(db_session, period.id)
     with pytest.raises(FieldError) as exc:  # another paying unit has no say over this period
         payout.lock_period(db_session, period.id, None, unit(db_session, case["other_payer"], scheme))
     assert exc.value.problem.code == "out_of_scope"
@@ -104,6 +105,7 @@ def test_a_city_period_is_exported_per_paying_unit(db_session, make_person, sche
     )
     db_session.commit()
     payout.sync_payout_list(db_session, period.id, city)
+    approve_all(db_session, period.id)
     payout.lock_period(db_session, period.id, None, city)
     groups = payout.export_groups(db_session, period, city)
     assert [u.code for u in groups] == sorted([case["payer"], case["other_payer"]])

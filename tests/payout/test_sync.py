@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from app.services.messages import FieldError
-from tests.factories import unit, user_id
+from tests.factories import approve_all, unit, user_id
 
 
 @pytest.fixture()
@@ -178,6 +178,7 @@ def test_resync_reports_changes_and_lock_freezes_the_snapshot(db_session, make_p
     result = sync(db_session, pid, "00004")
     assert result["total"] == 1 and result["removed"] == 0 and len(lines(db_session, pid)) == 2
 
+    approve_all(db_session, pid)
     summary = payout.lock_period(db_session, pid, user_id(db_session, "phong.001"), unit(db_session, "001"))
     assert summary["people"] == 2 and summary["amount"] == 1000000
     assert summary["by_channel"]["account"]["amount"] == 500000 and summary["by_channel"]["cash"]["lines"] == 1
@@ -228,4 +229,6 @@ def test_lock_is_for_the_district_or_the_city(db_session, make_person, period):
         assert exc.value.problem.code == "out_of_scope"
     with pytest.raises(FieldError):
         sync(db_session, pid, "00037")  # a commune of another district
+    db_session.rollback()
+    approve_all(db_session, pid)
     payout.lock_period(db_session, pid, None, unit(db_session, "01"))

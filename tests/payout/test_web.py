@@ -11,7 +11,7 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import select
 
 from tests.conftest import assert_vietnamese_file_input, page_token
-from tests.factories import unit, user_id
+from tests.factories import approve_all, unit, user_id
 
 
 @pytest.fixture()
@@ -262,6 +262,8 @@ def test_period_screens_sync_lock_export(app, client_for, period_001, run_jobs):
     run_jobs()
     other = client_for("phong.002")
     assert other.post(f"/payoutperiodview/lock/{pid}", data={"csrf_token": page_token(other)}).status_code == 404
+    with app.app_context():
+        approve_all(db.session, pid)
     response = phong.post(f"/payoutperiodview/lock/{pid}", data={"csrf_token": page_token(phong)})
     assert response.status_code == 302
     with app.app_context():
@@ -316,6 +318,10 @@ def test_payout_api_and_new_period(app, api_token, client_for, period_001, run_j
     status = client.get(f"/api/v1/payout/{period_001['001']}/sync/{response.json['run_id']}", headers=headers).json
     assert status["status"] == "done" and status["total"] == 2
     assert client.post(f"/api/v1/payout/{period_001['001']}/lock", headers=api_token("congan.00004")).status_code == 403
+    with app.app_context():
+        from app.extensions import db
+
+        approve_all(db.session, period_001["001"])
     lock = client.post(f"/api/v1/payout/{period_001['001']}/lock", headers=headers)
     assert lock.status_code == 200 and len(lock.json["checksum"]) == 64
     measure = client.get("/api/v1/payout/measure", headers=headers).json

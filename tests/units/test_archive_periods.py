@@ -16,6 +16,7 @@ from openpyxl import load_workbook
 from sqlalchemy import text
 
 from tests.conftest import login, page_token
+from tests.factories import approve_all
 from tests.units.test_migrate_units import PASSWORD, _create, _run_job, _unit, units_app, world  # noqa: F401
 
 HOAN_KIEM_2024 = "002"  # the district that paid for Đồng Xuân and Hàng Mã in 2024
@@ -47,6 +48,7 @@ def history(units_app, world):  # noqa: F811
         ids = {"draft": world["period"], "locked": locked.id, "synced": synced.id, "district": district.id}
         for pid in (locked.id, synced.id):
             payout.sync_payout_list(s, pid, district)
+        approve_all(s, locked.id)
         payout.lock_period(s, locked.id, None, district)
         payout.log_export(
             s,

@@ -302,10 +302,13 @@ def _run_job(units_app):
 def test_the_job_moves_everyone_by_the_map_or_the_address_and_lists_the_rest_for_review(units_app, world):
     from app.extensions import db
     from app.models import AuditLog, PayoutPeriod, UnitReview
+    from app.services.notices import notify
     from app.services.reference import rows_of_other_schemes
 
     with units_app.app_context():
         before = _persons_in(db.session, "2024")
+        notify(db.session, "complaint_received", world["people"]["Lê Thị Ba"], reference="complaint:1", number="1")
+        db.session.commit()
     summary = _run_job(units_app)
     assert summary["status"] == "done", summary
     assert summary["persons_before"] == before == summary["persons_moved"] + summary["persons_review"]
@@ -332,6 +335,8 @@ def test_the_job_moves_everyone_by_the_map_or_the_address_and_lists_the_rest_for
             s.execute(text("SELECT commune_id FROM payment_account WHERE beneficiary_id = :b"), {"b": ba}).scalar()
             == hoan_kiem
         )
+        notices = s.execute(text("SELECT DISTINCT commune_id FROM notice WHERE beneficiary_id = :b"), {"b": ba})
+        assert notices.scalars().all() == [hoan_kiem]
         assert {
             r.commune_id
             for r in s.execute(

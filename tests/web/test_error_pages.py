@@ -100,7 +100,7 @@ def test_api_fab_messages_are_vietnamese(app, client_for, api_token):
         answer = client.get("/api/v1/beneficiary/", query_string={"q": crashing}, headers=headers)
         assert answer.status_code == 400 and answer.json["message"] == "Tham số q không hợp lệ"
     schema = client.get("/api/v1/beneficiary/", query_string={"q": "(filters:!((col:x,opr:y)))"}, headers=headers)
-    assert schema.status_code == 400 and schema.json["message"].startswith("Tham số q không hợp lệ: ")
+    assert schema.status_code == 400 and schema.json["message"] == "Tham số q không hợp lệ"  # no English detail
     wrong_method = client.patch("/api/v1/match/1", headers=headers)
     assert wrong_method.status_code in (404, 405) and wrong_method.json["message"] in (
         "Không tìm thấy",

@@ -1,19 +1,26 @@
 """Step 5: accounts and the payout of a period.
 
 accounts.py        payment accounts under four-eyes control (enter, verify, the account in force)
-account_import.py  bulk entry of accounts from the banks' lists
+account_import.py  bulk entry of accounts from the banks' lists and from VNeID lists
+prevalidation.py   asking the banks about accounts before paying: request / answer files, online check, outcomes
 rules.py           base levels and stackable categories (reference data)
 periods.py         a period's life: create, scope, lock with a checksum, hand over, close
+tiers.py           the approval tiers per unit scheme and what the approval ledger says (valid, void, frozen)
+approvals.py       approve, reject, withdraw: the insert-only ledger; the approval part of a period's page
 holds.py           why a line is held: the one ordered list of hold sources the sync applies
+payees.py          who a period pays: the lock refuses one account for two people, one person paid twice
 sync.py            the set-based sync of the payout list, holds and what was left out
 exports.py         the hand-over files: the payout list per paying unit (.xlsx), one CSV per bank
 reconciliation.py  the bank's results (validated whole), payments in hand, totals, the follow-up list, carrying
 measure.py         the headline share paid into an account
+verification.py    after a period is closed: a random sample per commune checked with the people (Cochran)
+complaints.py      complaints about a payment: states, deadlines, sensitive ones, resolutions through services
 page.py            what the page of one period shows (one read-only call)
 
 The package re-exports the period functions, so callers write ``payout.lock_period(...)``.
 """
 
+from app.services.payout.approvals import approval_page, approve, held_tiers, reject, withdraw  # noqa: F401
 from app.services.payout.exports import (  # noqa: F401
     BANK_CSV_HEADER,
     EXPORTABLE,
@@ -90,4 +97,11 @@ from app.services.payout.sync import (  # noqa: F401
     run_summary,
     sync_job_id,
     sync_payout_list,
+)
+from app.services.payout.tiers import (  # noqa: F401
+    APPROVAL_TIERS,
+    TIER_CAPABILITIES,
+    approval_state,
+    require_not_frozen,
+    tiers_of,
 )

@@ -5,6 +5,11 @@ exactly one staging row (``account_import_row``) whose outcome is error, dup_fil
 account), updated (a change of the account in force) or duplicate (already recorded); parsing commits
 per chunk and resumes; applying is one transaction and set-based; the same file is never applied twice.
 Every account created is *pending*: it still needs a second person's verification.
+
+The same machinery reads a VNeID list of social-benefit accounts (ImportBatch kind ``vneid``: CCCD, bank BIN,
+account number, linked date): the citizen declared the account, linked to their CCCD, so the holder is the
+person; it becomes an entry (source ``vneid``) only where the person has no account yet (neither in force nor
+waiting), otherwise the row is kept out (``kept``) and listed.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import datetime as dt
 import json
 from collections.abc import Callable
 
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from app.models import AccountImportRow, AdminUnit, Bank, Beneficiary, ImportBatch
@@ -25,11 +30,18 @@ from app.services.payout import banks
 from app.services.payout.accounts import bank_directory
 from app.services.registry import normalize as nz
 from app.services.registry.importing import COLUMNS  # an account list uses the same column names
-from app.services.registry.reports import ACCOUNT_KIND, FIELD_LABELS
+from app.services.registry.reports import ACCOUNT_KIND, FIELD_LABELS, VNEID_KIND
 from app.services.registry.staging import record_upload, stage_file, staging_fields
-from app.services.scope import subtree_ids
+from app.services.scope import require_user_covers, subtree_ids
 
 KIND = ACCOUNT_KIND
+KINDS = (ACCOUNT_KIND, VNEID_KIND)
+#: A VNeID list: the bank is given by its BIN; the date the citizen linked the account.
+VNEID_COLUMNS = dict(
+    COLUMNS,
+    bank=["Mã BIN", "BIN", "Mã ngân hàng", "BIN ngân hàng", *COLUMNS["bank"]],
+    linked_on=["Ngày liên kết", "Ngày liên kết tài khoản", "Ngày đăng ký", "Ngày khai báo"],
+)
 Progress = Callable[..., None]
 
 ACCOUNT_FIELD_LABELS = dict(
@@ -39,16 +51,27 @@ ACCOUNT_FIELD_LABELS = dict(
     account_holder=N_("Account holder"),
     holder_name=N_("Account holder"),
     beneficiary=N_("Beneficiary"),
+    linked_on=N_("Linked on"),
 )
 
 
 def create_batch(
-    session: Session, *, filename: str, content: bytes, unit: AdminUnit, user_id: int | None
+    session: Session,
+    *,
+    filename: str,
+    content: bytes,
+    unit: AdminUnit,
+    user_id: int | None,
+    kind: str = ACCOUNT_KIND,
 ) -> ImportBatch:
-    """Record an upload of an account list (see ``staging.record_upload``); applied without a preview,
-    since every account it creates still waits for a second person's verification."""
+    """Record an upload of an account list, or of a VNeID list (``kind`` ``vneid``), see
+    ``staging.record_upload``; applied without a preview, since every account it creates still waits for a
+    second person's verification. Refused outside the user's scope."""
+    if kind not in KINDS:
+        raise ValueError(kind)
+    require_user_covers(session, user_id, unit.id)
     return record_upload(
-        session, kind=KIND, filename=filename, content=content, unit_id=unit.id, user_id=user_id, auto_apply=True
+        session, kind=kind, filename=filename, content=content, unit_id=unit.id, user_id=user_id, auto_apply=True
     )
 
 
@@ -84,7 +107,7 @@ class _People:
         return None, ("ambiguous" if found else "none")
 
 
-def validate_row(session: Session, values: dict, people: _People) -> tuple[dict, list[Problem]]:
+def validate_row(session: Session, values: dict, people: _People, *, vneid: bool = False) -> tuple[dict, list[Problem]]:
     problems = Problems()
     rec: dict = {}
 
@@ -171,9 +194,14 @@ def validate_row(session: Session, values: dict, people: _People) -> tuple[dict,
     rec["account_number"] = number
 
     holder = nz.clean_text(values.get("account_holder")) or name
+    if vneid:
+        # The citizen linked the account to their own CCCD: the holder is the person.
+        holder = person.full_name if person is not None else holder
+        if values.get("linked_on") not in (None, ""):
+            problems.attempt(nz.parse_date, values.get("linked_on"))
     rec["holder_name"] = holder[:150] or None
     rec["holder_ascii"] = nz.ascii_key(holder)[:150] or None
-    if person is not None and holder and nz.ascii_key(holder) != nz.ascii_key(person.full_name):
+    if not vneid and person is not None and holder and nz.ascii_key(holder) != nz.ascii_key(person.full_name):
         from app.services.payout.accounts import registered_proxy
 
         proxy, _c = registered_proxy(session, person.id)
@@ -199,14 +227,15 @@ def validate_row(session: Session, values: dict, people: _People) -> tuple[dict,
 def parse_batch(session: Session, batch_id: int, progress: Progress | None = None) -> ImportBatch:
     """Read the file into staging, committing per chunk. Idempotent and resumable."""
     batch = session.get(ImportBatch, batch_id)
-    if batch is None or batch.kind != KIND or batch.status not in ("uploaded", "parsing"):
+    if batch is None or batch.kind not in KINDS or batch.status not in ("uploaded", "parsing"):
         return batch
     batch.status = "parsing"
     session.commit()
     people = _People(session, session.get(AdminUnit, batch.unit_id))
+    vneid = batch.kind == VNEID_KIND
 
     def build(row):
-        rec, problems = validate_row(session, row.values, people)
+        rec, problems = validate_row(session, row.values, people, vneid=vneid)
         rec.update(staging_fields(batch.id, row, problems))
         return rec
 
@@ -214,21 +243,22 @@ def parse_batch(session: Session, batch_id: int, progress: Progress | None = Non
         session,
         batch,
         model=AccountImportRow,
-        aliases=COLUMNS,
-        required=("full_name", "account_number"),
+        aliases=VNEID_COLUMNS if vneid else COLUMNS,
+        required=("cccd", "account_number") if vneid else ("full_name", "account_number"),
         build_row=build,
         progress=progress,
     )
-    _classify(session, batch.id)
+    _classify(session, batch.id, vneid=vneid)
     _count(session, batch)
     batch.status = "parsed"
     session.commit()
     return batch
 
 
-def _classify(session: Session, batch_id: int) -> None:
+def _classify(session: Session, batch_id: int, *, vneid: bool = False) -> None:
     """dup_file: a later row for the same beneficiary; duplicate: the same account already recorded;
-    updated: the person has an account in force (a change); imported: a new account."""
+    updated: the person has an account in force (a change); imported: a new account. A VNeID list never
+    changes an account: where the person has one (in force or waiting), the row is ``kept`` out."""
     params = {"b": batch_id, "f": False}
     # One GROUP BY and a join (a correlated "earlier row" subquery is quadratic on SQLite).
     session.execute(
@@ -250,11 +280,17 @@ def _classify(session: Session, batch_id: int) -> None:
                            AND pa.account_number = account_import_row.account_number
                            AND pa.holder_ascii = account_import_row.holder_ascii) THEN 'duplicate'
             WHEN EXISTS (SELECT 1 FROM payment_account pa WHERE pa.beneficiary_id = account_import_row.beneficiary_id
-                           AND pa.state = 'verified') THEN 'updated'
+                           AND pa.state IN :open_states) THEN :has_account
             ELSE 'imported' END
-        WHERE batch_id = :b AND has_error = :f AND (outcome IS NULL OR outcome <> 'dup_file')"""),
-        params,
+        WHERE batch_id = :b AND has_error = :f AND (outcome IS NULL OR outcome <> 'dup_file')""").bindparams(
+            bindparam("open_states", expanding=True)
+        ),
+        dict(params, open_states=["pending", "verified"] if vneid else ["verified"], has_account=_has_account(vneid)),
     )
+
+
+def _has_account(vneid: bool) -> str:
+    return "kept" if vneid else "updated"
 
 
 def _count(session: Session, batch: ImportBatch) -> None:
@@ -268,7 +304,7 @@ def _count(session: Session, batch: ImportBatch) -> None:
     batch.rows_error = counts.get("error", 0)
     batch.rows_imported = counts.get("imported", 0)
     batch.rows_updated = counts.get("updated", 0)
-    batch.rows_duplicate = counts.get("dup_file", 0) + counts.get("duplicate", 0)
+    batch.rows_duplicate = counts.get("dup_file", 0) + counts.get("duplicate", 0) + counts.get("kept", 0)
     batch.rows_total = sum(counts.values())
     batch.rows_warning = (
         session.scalar(
@@ -291,14 +327,21 @@ def _count(session: Session, batch: ImportBatch) -> None:
 def apply_batch(session: Session, batch_id: int, progress: Progress | None = None) -> ImportBatch:
     """Create the pending accounts of the valid rows in one transaction, set-based. Idempotent."""
     batch = session.get(ImportBatch, batch_id)
-    if batch is None or batch.kind != KIND or batch.status not in ("parsed", "applying"):
+    if batch is None or batch.kind not in KINDS or batch.status not in ("parsed", "applying"):
         return batch
     batch.status = "applying"
     session.commit()
+    vneid = batch.kind == VNEID_KIND
     try:
-        _classify(session, batch.id)
+        _classify(session, batch.id, vneid=vneid)
         now = utc_now()
-        params = {"b": batch.id, "f": False, "now": now, "u": batch.uploaded_by_id}
+        params = {
+            "b": batch.id,
+            "f": False,
+            "now": now,
+            "u": batch.uploaded_by_id,
+            "src": "vneid" if vneid else "import",
+        }
         new = "r.batch_id = :b AND r.outcome IN ('imported', 'updated')"
         # An older entry nobody verified yet is replaced by the newer one.
         session.execute(
@@ -314,7 +357,7 @@ def apply_batch(session: Session, batch_id: int, progress: Progress | None = Non
                                          holder_ascii, shared_flag, source, state, entered_by_id, entered_at,
                                          supersedes_id, source_batch_id)
             SELECT r.beneficiary_id, r.commune_id, r.channel, r.bank_bin, r.account_number, r.holder_name,
-                   r.holder_ascii, :f, 'import', 'pending', :u, :now,
+                   r.holder_ascii, :f, :src, 'pending', :u, :now,
                    (SELECT pa.id FROM payment_account pa WHERE pa.beneficiary_id = r.beneficiary_id
                       AND pa.state = 'verified'), r.batch_id
             FROM account_import_row r WHERE {new}"""),
@@ -354,7 +397,8 @@ def apply_batch(session: Session, batch_id: int, progress: Progress | None = Non
             new=dict(
                 {k: v for k, v in summary(batch).items() if k.startswith("rows_")}, uploaded_by_id=batch.uploaded_by_id
             ),
-            detail=f"Account list #{batch.id} applied (payment_account, pending): {batch.filename}",
+            detail=f"{'VNeID' if vneid else 'Account'} list #{batch.id} applied (payment_account, pending): "
+            f"{batch.filename}",
         )
         session.commit()
     except Exception:
@@ -427,6 +471,19 @@ def report_lines(session: Session, batch_id: int, translate: Callable[[str], str
                 translate(FIELD_LABELS["row"]),
                 translate(N_("Duplicate")),
                 translate(N_("This account is already recorded for the beneficiary; nothing to change")),
+                cells,
+            )
+        elif outcome == "kept":
+            yield (
+                number,
+                translate(FIELD_LABELS["row"]),
+                label("severity", "warning", translate),
+                translate(
+                    N_(
+                        "The beneficiary already has an account (in force or waiting for verification); the VNeID "
+                        "account was not entered"
+                    )
+                ),
                 cells,
             )
         if number in shared:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Bank, Beneficiary, PaymentAccount
 from app.models.account import ACCOUNT_CHANNELS, ACCOUNT_SOURCES
+from app.services import notices
 from app.services.formatting import utc_now
 from app.services.masking import mask_account
 from app.services.messages import N_, FieldError, Problem
@@ -408,6 +409,8 @@ def verify_account(
     account.verified_at = now
     session.flush()
     _reclassify(session, account.beneficiary_id)
+    if approve:  # the person learns that payments will reach this account (no number in the text)
+        notices.notify(session, "account_verified", account.beneficiary_id, reference=f"account:{account.id}")
     return account
 
 
@@ -496,6 +499,32 @@ def pending_for(session: Session, beneficiary_id: int) -> PaymentAccount | None:
         .order_by(PaymentAccount.id.desc())
         .limit(1)
     ).first()
+
+
+def prefill_for(session: Session, beneficiary_id: int) -> dict | None:
+    """What the entry form proposes for a person who has no account in force yet: the account the citizen
+    declared on VNeID (a pending entry of source ``vneid``), or None. Still a proposal: saving it is an entry,
+    and a second person verifies it."""
+    if account_in_force(session, beneficiary_id) is not None:
+        return None
+    declared = session.scalars(
+        select(PaymentAccount)
+        .where(
+            PaymentAccount.beneficiary_id == beneficiary_id,
+            PaymentAccount.state == "pending",
+            PaymentAccount.source == "vneid",
+        )
+        .order_by(PaymentAccount.id.desc())
+        .limit(1)
+    ).first()
+    if declared is None:
+        return None
+    return {
+        "bank": declared.bank_bin,
+        "account_number": declared.account_number,
+        "holder_name": declared.holder_name,
+        "source": declared.source,
+    }
 
 
 def to_dict(account: PaymentAccount, *, unmask: bool = True) -> dict:

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from app.models import AdminUnit, PayoutExport, PayoutLine, PayoutPeriod, PayoutSyncRun
+from app.services.payout.approvals import approval_page
 from app.services.payout.exports import EXPORTABLE, export_groups
 from app.services.payout.measure import headline
 from app.services.payout.periods import (
@@ -28,14 +29,22 @@ from app.services.scope import related, subtree_ids
 SYNCABLE = ("draft", "synced")
 
 
-def period_page(session: Session, period: PayoutPeriod, unit: AdminUnit | None) -> dict:
+def period_page(
+    session: Session,
+    period: PayoutPeriod,
+    unit: AdminUnit | None,
+    *,
+    user_id: int | None = None,
+    abilities: frozenset[str] = frozenset(),
+) -> dict:
     """Everything the page of ``period`` shows to a user of ``unit`` (whose scope already covers the period),
     untranslated: the part of the period in that scope (``target``), its summary and totals, the last sync
     runs and exports, the export groups and banks once exportable, the later periods still open, the
     headline measure, whether the unit is in charge, what the last finished sync left out or held, and
     whether the locked lines still match their checksum, the last result imports (applied or refused), the
     cash and proxy lines still waiting for a result and the lines on which something is still owed (the first
-    200 of each), and the columns a result file needs. A historical period of a retired scheme
+    200 of each), the columns a result file needs, and the approval tiers (``approvals.approval_page``: what
+    ``user_id`` holding ``abilities`` may decide). A historical period of a retired scheme
     (``archived``, read by the city) shows all of that and its exports, but offers no change: not syncable, no
     results. Reads only."""
     target = effective_unit(period, unit)
@@ -81,7 +90,9 @@ def period_page(session: Session, period: PayoutPeriod, unit: AdminUnit | None) 
     in_charge = period_in_charge(period, unit) and not archived
     last_run = next((r for r in runs if r.status == "done"), None)
     run_detail = run_summary(last_run) if last_run is not None else None
+    approval = approval_page(session, period, unit, user_id, abilities if not archived else frozenset())
     return {
+        "approval": approval,
         "target": target,
         "summary": summary,
         "totals": period_totals(session, period.id, target),
@@ -96,7 +107,7 @@ def period_page(session: Session, period: PayoutPeriod, unit: AdminUnit | None) 
         "later": later,
         "measure": headline(session, target, period.id),
         "in_charge": in_charge,
-        "syncable": period.status in SYNCABLE and not archived,
+        "syncable": period.status in SYNCABLE and not archived and not approval["state"].frozen,
         "results_open": results_open and not archived,
         "archived": archived,
         "result_imports": imports,

@@ -23,14 +23,16 @@ from app.models import (
 )
 from app.models.payout import INACTIVE_RESULTS
 from app.services.formatting import utc_now
+from app.services.masking import mask_account
 from app.services.messages import N_, FieldError, Problem
+from app.services.payout import payees
 from app.services.reference import level_of, payer_level, retired_schemes
 from app.services.registry import normalize as nz
 from app.services.scope import OutOfScope, archive_ids, contains, lineage_ids, reads_archive, related, subtree_ids
 from app.services.validation import is_id
 
 # The state a period waits in for each piece of work on it.
-WAITING_FOR = {"sync": "draft", "lock": "synced", "hand_over": "locked"}
+WAITING_FOR = {"sync": "draft", "approve": "synced", "lock": "approved", "hand_over": "locked"}
 
 # --- scope (the rule: app/services/scope.py) -----------------------------------------------
 
@@ -263,17 +265,32 @@ def period_summary(session: Session, period_id: int, unit: AdminUnit | None = No
 
 
 def lock_period(session: Session, period_id: int, user_id: int | None, unit: AdminUnit) -> dict:
-    """Lock and approve: number any line without an STT, store the summary and the checksum; commits."""
+    """Lock an approved period: every approval tier holds its approvals and each still matches the lines
+    (``tiers.approval_state``); number any line without an STT, store the summary and the checksum; commits."""
+    from app.services.payout.tiers import approval_state  # tiers reads the ledger; periods is imported by all
+
     period = load_period(session, period_id, lock=True)
     require_writable(session, period, unit)
     if not period_in_charge(period, unit):
         raise out_of_scope()
     require_status(
         period,
-        ("synced",),
-        N_("The payout period %(name)s must be synced (and not locked) to lock it"),
-        "period_not_synced",
+        ("approved",),
+        N_("The payout period %(name)s must be synced and approved by every approval tier before it is locked"),
+        "period_not_approved",
     )
+    if not approval_state(session, period, compute_checksum(session, period.id)).approved:
+        raise FieldError(
+            Problem(
+                "period",
+                "approval_void",
+                N_(
+                    "The lines of %(name)s changed after it was approved: its approvals no longer hold. Withdraw "
+                    "them, with a reason, and approve the list again"
+                ),
+                {"name": period.name},
+            )
+        )
     busy = session.scalar(
         select(func.count())
         .select_from(PayoutSyncRun)
@@ -294,6 +311,7 @@ def lock_period(session: Session, period_id: int, user_id: int | None, unit: Adm
                 {"count": conflicts, "name": period.name},
             )
         )
+    _refuse_shared_payees(session, period)
     _number_unsequenced(session, period.id)
     summary = period_summary(session, period.id)
     summary["checksum"] = compute_checksum(session, period.id)
@@ -302,6 +320,47 @@ def lock_period(session: Session, period_id: int, user_id: int | None, unit: Adm
     period.status, period.locked_by_id, period.locked_at = "locked", user_id, utc_now()
     session.commit()
     return summary
+
+
+def _refuse_shared_payees(session: Session, period: PayoutPeriod) -> None:
+    """Refuse the lock while two active lines go to one account for two people, or to one person beyond the
+    category rules (``payees``), naming them."""
+    accounts = payees.shared_accounts(session, period.id)
+    if accounts:
+        raise FieldError(
+            Problem(
+                "period",
+                "lines_same_account",
+                N_(
+                    "%(count)s pairs of lines of %(name)s are paid to the same account for two different people: "
+                    "%(lines)s. Review the duplicate pairs, then sync the period again"
+                ),
+                {
+                    "count": len(accounts),
+                    "name": period.name,
+                    "lines": payees.listing(
+                        [f"{a} – {b} ({bank} {mask_account(number)})" for bank, number, a, b in accounts]
+                    ),
+                },
+            )
+        )
+    people = payees.stacked_people(session, period.id)
+    if people:
+        raise FieldError(
+            Problem(
+                "period",
+                "lines_same_person",
+                N_(
+                    "%(count)s people of %(name)s have several lines in categories that are not paid together: "
+                    "%(lines)s. Sync the period again"
+                ),
+                {
+                    "count": len(people),
+                    "name": period.name,
+                    "lines": payees.listing([f"{n} ({c1}, {c2})" for n, c1, c2 in people]),
+                },
+            )
+        )
 
 
 def conflicting_lines(session: Session, period_id: int) -> int:

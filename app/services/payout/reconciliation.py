@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from openpyxl.styles import Font, PatternFill
-from sqlalchemy import func, select, text
+from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.orm import Session, joinedload
 
 from app.models import (
@@ -28,11 +28,12 @@ from app.models import (
     PayoutLine,
 )
 from app.models.payout import HAND_CHANNELS, OWED_RESULTS
-from app.services import audit
+from app.services import audit, notices
 from app.services.formatting import format_money, local_today, utc_now
 from app.services.labels import label
 from app.services.messages import N_, FieldError, Problem
 from app.services.payout.exports import log_export
+from app.services.payout.holds import VISIT_HOLDS
 from app.services.payout.periods import (
     ACTIVE_LINE_SQL,
     LOCKED_MSG,
@@ -571,7 +572,8 @@ def import_results(
         detail={**counts, "override_reason": override_reason, "problems": kept, "problem_count": len(problems)},
     )
     _apply(session, period.id, valid, lines, user_id, entry.id)
-    summary = {**counts, "override": override_reason is not None, "import_id": entry.id}
+    told = notices.notify_results(session, entry.id, period.period_date)  # one INSERT … SELECT for the file
+    summary = {**counts, "override": override_reason is not None, "import_id": entry.id, "notices": told}
     audit.record(
         session,
         action="bulk",
@@ -865,10 +867,21 @@ def period_totals(session: Session, period_id: int, unit: AdminUnit) -> dict:
 
 def follow_up_lines(session: Session, unit: AdminUnit, period_id: int | None = None):
     """Lines in scope on which something is still owed (failed, partially paid, reversed; not yet carried): fix
-    the account or pay in cash, then carry."""
+    the account or pay in cash, then carry; and the lines held because the bank failed the account (another
+    holder name, closed or unknown: ``holds.VISIT_HOLDS``), to check the account on a visit."""
     query = (
         select(PayoutLine)
-        .where(PayoutLine.result_status.in_(OWED_RESULTS), PayoutLine.commune_id.in_(subtree_ids(unit)))
+        .where(
+            or_(
+                PayoutLine.result_status.in_(OWED_RESULTS),
+                and_(
+                    PayoutLine.channel == "held",
+                    PayoutLine.hold_reason.in_(VISIT_HOLDS),
+                    PayoutLine.result_status == "pending",
+                ),
+            ),
+            PayoutLine.commune_id.in_(subtree_ids(unit)),
+        )
         .order_by(PayoutLine.period_id, PayoutLine.sequence)
     )
     if period_id is not None:

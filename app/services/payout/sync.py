@@ -49,6 +49,7 @@ from app.services.payout.periods import (
     require_writable,
 )
 from app.services.payout.rules import base_levels_at, stackable_categories
+from app.services.payout.tiers import require_not_frozen
 from app.services.scope import subtree_sql
 from app.services.visits.latest import latest_visit_sql
 
@@ -93,7 +94,8 @@ def request_sync(session: Session, period_id: int, unit: AdminUnit, user_id: int
     period = load_period(session, period_id)
     require_writable(session, period, unit)
     target = effective_unit(period, unit)
-    require_status(period, ("draft", "synced"), LOCKED_MSG, "period_locked")
+    require_status(period, ("draft", "synced", "approved"), LOCKED_MSG, "period_locked")
+    require_not_frozen(session, period)  # the approvers signed these lines
     run = session.scalar(
         select(PayoutSyncRun)
         .where(
@@ -132,7 +134,8 @@ def sync_payout_list(
     period = load_period(session, period_id, lock=True)
     require_writable(session, period, unit)  # history: its people moved away, a sync would delete every line
     target = effective_unit(period, unit)
-    require_status(period, ("draft", "synced"), LOCKED_MSG, "period_locked")
+    require_status(period, ("draft", "synced", "approved"), LOCKED_MSG, "period_locked")
+    require_not_frozen(session, period)  # the approvers signed these lines
     lock_month(session, benefit_month(period.period_date))
     run = session.get(PayoutSyncRun, run_id) if run_id else None
     if run is None:

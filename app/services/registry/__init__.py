@@ -10,4 +10,5 @@ keys.py        the comparison name key and the natural key of a person
 people.py      one person: validated create/edit, end/reinstate, the explicit move
 population.py  the population registry behind one interface, and its extract import
 matching.py    matching against the registry and the police review
+duplicates.py  possible duplicates beyond the CCCD (account, phone, move, category stack) and their decision
 """

@@ -594,14 +594,15 @@ def review(
 
 
 def hold_unlocked_payouts(session: Session, beneficiary_id: int, hold_reason: str | None) -> None:
-    """A person marked deceased or moved is held in every payout list not yet locked."""
+    """A person marked deceased or moved is held in every payout list not yet locked (an approval of the list
+    then no longer matches its lines: ``payout/tiers.py``)."""
     if hold_reason is None:
         return
     session.execute(
         text(
             """UPDATE payout_line SET channel = 'held', hold_reason = :r
            WHERE beneficiary_id = :b AND period_id IN (
-               SELECT id FROM payout_period WHERE status IN ('draft', 'synced'))"""
+               SELECT id FROM payout_period WHERE status IN ('draft', 'synced', 'approved'))"""
         ),
         {"b": beneficiary_id, "r": hold_reason},
     )

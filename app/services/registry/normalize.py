@@ -53,6 +53,7 @@ __all__ = [
     "parse_phone",
     "parse_sex",
     "split_name",
+    "strip_tones",
     "VIETNAMESE_LETTERS",
 ]
 
@@ -144,6 +145,15 @@ def ascii_key(name: Any) -> str:
     if not s.isascii():
         s = "".join(c for c in unicodedata.normalize("NFD", s) if not unicodedata.combining(c))
     return " ".join(s.upper().split())
+
+
+def strip_tones(text: Any) -> str:
+    """Vietnamese text without tones or diacritics, case and spacing kept ("Đã chuyển" -> "Da chuyen"): the form
+    of a text message that every phone shows in the GSM-7 alphabet."""
+    s = clean_text(text).translate(_ASCII_FOLD)
+    if not s.isascii():
+        s = "".join(c for c in unicodedata.normalize("NFD", s) if not unicodedata.combining(c))
+    return s
 
 
 def search_key(text: Any) -> str:
@@ -874,8 +884,8 @@ _PHONE = re.compile(r"0[35789]\d{8}")
 
 
 def parse_phone(value: Any, field: str = "phone") -> str | None:
-    """A Vietnamese mobile number as its 10 digits (03/05/07/08/09…); "+84" or "84" in front stands for the
-    leading 0, and spaces, dots, dashes and brackets are ignored. Empty -> None; anything else raises
+    """A Vietnamese mobile number as its 10 digits (03/05/07/08/09…); "+84", "0084" or "84" in front stands for
+    the leading 0, and spaces, dots, dashes and brackets are ignored. Empty -> None; anything else raises
     FieldError."""
     shown = clean_text(value)
     if not shown:
@@ -883,6 +893,8 @@ def parse_phone(value: Any, field: str = "phone") -> str | None:
     digits = _PHONE_SEPARATORS.sub("", shown)
     if digits.startswith("+84"):
         digits = "0" + digits[3:]
+    elif digits.startswith("0084"):  # the international call prefix dialled from Vietnam
+        digits = "0" + digits[4:]
     elif digits.startswith("84") and len(digits) == 11:
         digits = "0" + digits[2:]
     if not _PHONE.fullmatch(digits):

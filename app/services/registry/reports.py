@@ -17,6 +17,8 @@ from app.services.messages import N_
 from app.services.spreadsheets import append_row, new_workbook
 
 ACCOUNT_KIND = "account"  #: ImportBatch.kind of an account list (payout/account_import.py)
+VNEID_KIND = "vneid"  #: ImportBatch.kind of a VNeID list of social-benefit accounts (payout/account_import.py)
+CHECK_KIND = "account_check"  #: ImportBatch.kind of a bank's pre-validation answer (payout/prevalidation.py)
 
 FIELD_LABELS = {
     "full_name": N_("Full name"),
@@ -63,7 +65,12 @@ def _staging_model(session: Session, batch_id: int):
 def report_lines(session: Session, batch_id: int, translate: Callable[[str], str]):
     """Yield (row_number, field label, severity label, reason, raw cells) for every reported row."""
     batch = session.get(ImportBatch, batch_id)
-    if batch is not None and batch.kind == ACCOUNT_KIND:
+    if batch is not None and batch.kind == CHECK_KIND:
+        from app.services.payout.prevalidation import report_lines as check_lines
+
+        yield from check_lines(session, batch_id, translate)
+        return
+    if batch is not None and batch.kind in (ACCOUNT_KIND, VNEID_KIND):
         # account lists add their own line (an account shared by two people); step 5 owns those rules
         from app.services.payout.account_import import report_lines as account_lines
 
