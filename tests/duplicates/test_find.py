@@ -127,3 +127,26 @@ def test_ended_people_are_left_out(db_session, plant):
     db_session.commit()
     found = find(db_session)
     assert ("moved", frozenset((p["m1"], p["m2"]))) not in found
+
+
+def test_the_phone_recorded_for_notices_counts_too(db_session, plant):
+    """The mobile number an officer records on the person page (for SMS notices) is a phone like an e-wallet's:
+    one number on two households is a pair, within one household it is not, and a wallet number that is also
+    someone else's contact number is found."""
+    from app.services.notices import outbox
+
+    g1 = plant.person("commune", "Kiều Văn Một", address="Số 1 Hàng Gai")
+    g2 = plant.person("other_commune", "Lạc Thị Hai", address="Số 5 Hàng Đào")
+    h1 = plant.person("commune", "Ông Văn Ba", address="Số 7 Hàng Bông")
+    h2 = plant.person("commune", "Ông Thị Bốn", address="số 7 hàng Bông")
+    w1 = plant.person("commune", "Từ Văn Năm", address="Số 2 Lò Sũ")
+    w2 = plant.person("other_commune", "Quách Thị Sáu", address="Số 8 Lò Rèn")
+    for person, phone in ((g1, "0901234567"), (g2, "0901234567"), (h1, "0976543210"), (h2, "0976543210")):
+        outbox.set_contact(db_session, person, None, phone=phone, opt_out=False)
+    plant.account(w1, "0934567890", "971025", channel="e_wallet")
+    outbox.set_contact(db_session, w2, None, phone="0934567890", opt_out=False)
+    db_session.commit()
+    found = find(db_session)
+    assert ("same_phone", frozenset((g1, g2))) in found
+    assert ("same_phone", frozenset((w1, w2))) in found
+    assert ("same_phone", frozenset((h1, h2))) not in found

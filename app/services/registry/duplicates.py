@@ -4,9 +4,9 @@ Four kinds of evidence (``app.models.duplicate.DUPLICATE_KINDS``), each one set-
 
 - ``same_account``: one bank account (BIN + number, an open version: pending or verified) on two people, unless
   one is the registered proxy of the other (the proxy CCCD on the latest visit is the other's CCCD);
-- ``same_phone``: one phone number on two people of different households. The only phone recorded for a
-  person is the number of an e-wallet or Mobile Money account (its account number); the same number at the
-  same provider is already ``same_account``, so this kind looks across providers. A household is not modelled:
+- ``same_phone``: one phone number on two people of different households. A person's phones are the numbers
+  of their e-wallet or Mobile Money accounts and the mobile number recorded for notices
+  (``beneficiary_contact``); the same number at the same provider is already ``same_account``. A household is not modelled:
   two people of the same commune with the same (normalised) address are taken as one household;
 - ``moved``: the same name key, date of birth and sex in two communes (a move the registry did not learn of);
 - ``category_stack``: one identity (same name key + date of birth + sex, or the CCCD the matching found for one
@@ -85,18 +85,23 @@ def _same_account_sql(dialect: str) -> str:
 def _phone_sql(dialect: str) -> str:
     states = ", ".join(f"'{s}'" for s in OPEN_ACCOUNT_STATES)
     channels = ", ".join(f"'{c}'" for c in WALLET_CHANNELS)
-    phone = (
-        "length({0}.account_number) = 10 AND substr({0}.account_number, 1, 2) IN ('03', '05', '07', '08', '09')"
-    ).format
+    # Every phone a person is known by: an e-wallet / Mobile Money number (its provider as the source) and the
+    # mobile number recorded for notices (no provider). One number at one provider is already same_account.
     return f"""
-        WITH {proxies_cte()}
-        SELECT p1.beneficiary_id AS a, p2.beneficiary_id AS b, min(p1.account_number) AS detail
-        FROM payment_account p1
-        JOIN payment_account p2 ON p2.account_number = p1.account_number AND p2.bank_bin <> p1.bank_bin
-             AND p2.beneficiary_id > p1.beneficiary_id AND p2.state IN ({states}) AND p2.channel IN ({channels})
+        WITH {proxies_cte()}, phones AS (
+            SELECT beneficiary_id, account_number AS phone, bank_bin AS source FROM payment_account
+            WHERE state IN ({states}) AND channel IN ({channels}) AND length(account_number) = 10
+              AND substr(account_number, 1, 2) IN ('03', '05', '07', '08', '09')
+            UNION ALL
+            SELECT beneficiary_id, phone, '' AS source FROM beneficiary_contact WHERE phone IS NOT NULL AND phone <> ''
+        )
+        SELECT p1.beneficiary_id AS a, p2.beneficiary_id AS b, min(p1.phone) AS detail
+        FROM phones p1
+        JOIN phones p2 ON p2.phone = p1.phone AND p2.beneficiary_id > p1.beneficiary_id
+             AND NOT (p1.source <> '' AND p1.source = p2.source)
         JOIN beneficiary b1 ON b1.id = p1.beneficiary_id
         JOIN beneficiary b2 ON b2.id = p2.beneficiary_id
-        WHERE p1.state IN ({states}) AND p1.channel IN ({channels}) AND {phone("p1")} AND {_LIVE}
+        WHERE {_LIVE}
           AND NOT (b1.commune_id = b2.commune_id AND b1.address_key IS NOT NULL AND b1.address_key <> ''
                    AND b1.address_key = b2.address_key)
           AND {_NOT_PROXY_PAIR}
