@@ -131,15 +131,19 @@ def test_a_2025_database_refuses_to_start_on_the_2024_scheme(app2025):
 
 def test_the_2024_database_refuses_to_start_on_the_2025_scheme(app):
     from app import create_app
+    from app.extensions import db
     from config import ConfigError
+    from tests.factories import make_person
 
+    with app.app_context():  # a person of the 2024 scheme, whatever earlier tests left in the database
+        make_person(db.session, "00004", "Người Của Phường Cũ")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ASXH_ENV", "test")
         mp.setenv("DATABASE_URL", app.config["SQLALCHEMY_DATABASE_URI"])
         mp.setenv("UNIT_SCHEME", "2025")
         with pytest.raises(ConfigError) as exc:
             create_app()
-    assert "migrate-units --from 2024 --to 2025" in str(exc.value) and "ab_user" in str(exc.value)
+    assert "migrate-units --from 2024 --to 2025" in str(exc.value) and "beneficiary" in str(exc.value)
 
 
 def test_the_ward_officers_home_and_menu(app2025):
