@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from app.services.messages import FieldError
-from tests.factories import unit, user_id
+from tests.factories import approve_all, unit, user_id
 
 
 def _period(session, world, name="Tháng 03/2025"):
@@ -68,6 +68,7 @@ def test_open_pair_holds_the_later_enrolment_until_decided(db_session, world, pl
     lines = _lines(db_session, pid)
     assert lines[later].channel == "account" and lines[later].hold_reason is None
     # A reviewer allowed the shared account: the lock accepts both lines to it.
+    approve_all(db_session, pid)
     payout.lock_period(db_session, pid, None, unit(db_session, world.units["payer"], world.scheme))
 
 
@@ -95,6 +96,7 @@ def test_lock_refuses_two_people_paid_to_one_account(db_session, world, plant):
     plant.account(binh, "0011223344")
     pid = _period(db_session, world)
     _sync(db_session, world, pid)  # nobody ran the finder: both lines go to the account
+    approve_all(db_session, pid)
     with pytest.raises(FieldError) as refused:
         payout.lock_period(db_session, pid, None, unit(db_session, "001"))
     problem = refused.value.problem
@@ -124,9 +126,11 @@ def test_lock_refuses_one_person_paid_twice_beyond_the_category_rules(db_session
             category="HCN" if line.category == "HN" else "HN",
             amount=300000,
             channel="cash",
+            sequence=line.sequence + 1,
         )
     )
     db_session.commit()
+    approve_all(db_session, pid)
     with pytest.raises(FieldError) as refused:
         payout.lock_period(db_session, pid, None, unit(db_session, "001"))
     assert refused.value.problem.code == "lines_same_person"
