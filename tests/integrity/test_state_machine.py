@@ -1,7 +1,7 @@
 """The integrity state machine: actors of every role, in several units, drive the services in random order
 (import lists with overlapping people, missing CCCDs and people of other units; match; decide reviews; enter
-and verify accounts; create overlapping payout periods; sync; approve tier by tier, reject, withdraw; lock; record
-bank results; carry failures).
+and verify accounts; the bank's pre-validation answers; create overlapping payout periods; sync; approve tier by
+tier, reject, withdraw; lock; record bank results; carry failures).
 
 Each rule does what the screen or the job does: the capability of the actor's role (the ONE role table) picks
 who may act, the unit comes from the actor's scope, and then the service runs as the job would run it.
@@ -15,7 +15,8 @@ After every step:
       payment_account and payout_line rows of the other units);
   (d) the audit chain verifies;
   (e) a locked period (and every later state) holds, in its last approval round, the approvals of every tier,
-      each given on the checksum the period was locked with.
+      each given on the checksum the period was locked with;
+  (f) no sync puts money on an account whose latest answer from the bank before it failed the account.
 Bounded and reproducible (derandomize): about 300 steps per database.
 """
 
@@ -330,6 +331,23 @@ class IntegrityMachine(RuleBasedStateMachine):
             self.session.commit()
             event(f"account verified: {approve}")
 
+    @precondition(lambda self: self.count("SELECT count(*) FROM payment_account WHERE state = 'verified'") > 0)
+    @rule(account_pick=pick, outcome=st.sampled_from(("valid", "name_mismatch", "closed_or_unknown", "unavailable")))
+    def bank_answers(self, account_pick, outcome):
+        """The bank's answer to a pre-validation of a verified account (a file or the online service)."""
+        from app.models import PaymentAccount
+        from app.services.payout import prevalidation
+
+        verified = self.session.query(PaymentAccount).filter_by(state="verified").order_by(PaymentAccount.id).all()
+        account = _choose(verified, account_pick)
+        if account is None:
+            return
+        prevalidation.record_check(
+            self.session, account, prevalidation.CheckResult(outcome), user_id=None, source="file"
+        )
+        self.session.commit()
+        event(f"bank answered: {outcome}")
+
     # --- rules: payout -----------------------------------------------------------------------
 
     @rule(
@@ -626,6 +644,23 @@ class IntegrityMachine(RuleBasedStateMachine):
             state = tiers.approval_state(self.session, period, period.checksum)
             assert state.approved, f"(e) period {period.id} is {period.status} without valid approvals of every tier"
         self.session.rollback()
+
+    @invariant()
+    def no_line_pays_an_account_the_bank_failed(self):
+        """(f) A sync never puts money on an account whose latest answer from the bank, before that sync, was a
+        wrong holder name or a closed / unknown account."""
+        from sqlalchemy import text
+
+        found = self.session.execute(
+            text("""
+            SELECT l.id FROM payout_line l JOIN payout_sync_run r ON r.id = l.changed_run_id
+            WHERE l.channel = 'account' AND l.result_status NOT IN ('carried', 'cancelled')
+              AND (SELECT ac.outcome FROM account_check ac
+                   WHERE ac.account_id = l.account_id AND ac.outcome <> 'unavailable' AND ac.checked_at < r.started_at
+                   ORDER BY ac.checked_at DESC, ac.id DESC LIMIT 1) IN ('name_mismatch', 'closed_or_unknown')""")
+        ).all()
+        self.session.rollback()
+        assert not found, f"(f) lines paid to accounts the bank failed: {[r[0] for r in found][:5]}"
 
     @invariant()
     def audit_chain_verifies(self):

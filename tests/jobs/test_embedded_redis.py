@@ -51,7 +51,9 @@ def _server_pid(rdb: Path, within: float = 60) -> int:
 
 
 def _env(tmp_path: Path) -> dict:
-    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    # The demo's own instance: not the test database, queue or Redis of this test session (the database may hold
+    # whatever earlier tests left, e.g. the other unit scheme, which the demo would refuse to start on).
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL", "RQ_QUEUE")}
     return dict(env, ASXH_INSTANCE_DIR=str(tmp_path), PYTHONPATH=str(ROOT))
 
 
