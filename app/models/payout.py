@@ -38,6 +38,14 @@ OWED_RESULTS = ("partial", "failed", "reversed")
 #: Lines paid to the person in hand (the signed receipt is recorded with the result).
 HAND_CHANNELS = ("cash", "proxy")
 INACTIVE_RESULTS = ("carried", "cancelled")
+#: A line that pays (or is about to pay) its benefit month: not held, waiting for its result or paid in full.
+#: At most one per enrolment and month (the partial unique index below). A failed or reversed line paid
+#: nothing and a partial line only part: the sync pays the rest of their month as back pay (arrears).
+PAYING_RESULTS = ("pending", "paid")
+PAYING_LINE_SQL = "channel <> 'held' AND result_status IN ('pending', 'paid')"
+#: What a line pays: the period's own month, or an earlier month owed (back pay, "truy lĩnh").
+LINE_KINDS = ("regular", "arrears")
+LINE_KIND_LABELS = {"regular": N_("This month"), "arrears": N_("Back pay")}
 #: Why a line is held: the person's hold (deceased, moved, mismatch), an identity not confirmed by the
 #: matching (not_matched = pending, needs_review, possible_duplicate, not_found), no CCCD, no amount;
 #: duplicate_month: a legacy line cancelled because another period already paid that month.
@@ -160,19 +168,20 @@ class PayoutLine(Model):
 
     __tablename__ = "payout_line"
     __table_args__ = (
-        UniqueConstraint("period_id", "enrolment_id", name="uq_payout_line_period_enrolment"),
+        # one line per enrolment and benefit month in a period (a period pays the back months as lines of their own)
+        UniqueConstraint("period_id", "enrolment_id", "benefit_month", name="uq_payout_line_period_enrolment_month"),
         Index("ix_payout_line_period_commune", "period_id", "commune_id"),
         # the sync's category rule across periods: what else is the person paid for the month
         Index("ix_payout_line_person_month", "beneficiary_id", "benefit_month"),
-        # An enrolment is payable at most once per benefit month, across all periods (carried and
-        # cancelled lines pay nothing and do not count).
+        # An enrolment is paid at most once per benefit month, across all periods (PAYING_LINE_SQL: held,
+        # failed, reversed, partial, carried and cancelled lines do not count; what they left unpaid is back pay).
         Index(
             "uq_payout_line_enrolment_month",
             "enrolment_id",
             "benefit_month",
             unique=True,
-            sqlite_where=text("result_status NOT IN ('carried', 'cancelled')"),
-            postgresql_where=text("result_status NOT IN ('carried', 'cancelled')"),
+            sqlite_where=text(PAYING_LINE_SQL),
+            postgresql_where=text(PAYING_LINE_SQL),
         ),
     )  # PostgreSQL: fillfactor 85 (set in the migration) so re-syncs and results are HOT updates
 
@@ -181,6 +190,8 @@ class PayoutLine(Model):
     enrolment_id: Mapped[int] = mapped_column(Integer, nullable=False)
     #: The month this line pays (its first day): the period's month for the regular lines.
     benefit_month: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    #: ``regular`` (the period's month) or ``arrears`` (an earlier month still owed: back pay).
+    kind: Mapped[str] = mapped_column(String(8), nullable=False, default="regular", server_default="regular")
     beneficiary_id: Mapped[int] = mapped_column(Integer, nullable=False)
     commune_id: Mapped[int] = mapped_column(Integer, nullable=False)
     sequence: Mapped[int | None] = mapped_column(Integer)
@@ -226,6 +237,11 @@ class PayoutLine(Model):
     commune: Mapped[AdminUnit] = relationship(
         AdminUnit, primaryjoin="foreign(PayoutLine.commune_id) == AdminUnit.id", viewonly=True
     )
+
+    @property
+    def paid_for(self) -> tuple[str, dt.date]:
+        """(kind, benefit month): what the line pays, shown as "mm/yyyy" or "Truy lĩnh tháng mm/yyyy"."""
+        return (self.kind, self.benefit_month)
 
     @property
     def total(self) -> int:

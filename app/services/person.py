@@ -27,6 +27,7 @@ from app.models import (
     Visit,
 )
 from app.services.messages import N_
+from app.services.payout.backpay import back_pay_table
 from app.services.scope import covers, subtree_ids
 from app.services.spreadsheets import Money, Styled, append_row, new_workbook
 
@@ -45,6 +46,8 @@ class PersonFile:
     payout_lines: list[dict] = field(default_factory=list)
     holds: list[dict] = field(default_factory=list)
     audit: list = field(default_factory=list)
+    #: per enrolment and benefit month: what it is worth, what was paid, what is in payment, what is owed
+    back_pay: list[dict] = field(default_factory=list)
     identifiers: dict[str, str] = field(default_factory=dict)
 
 
@@ -214,6 +217,7 @@ def person_file(
         payout_lines=lines,
         holds=_holds(person, audit, lines),
         audit=audit,
+        back_pay=back_pay_table(session, person.id),
     )
 
 

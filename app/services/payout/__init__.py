@@ -5,15 +5,17 @@ account_import.py  bulk entry of accounts from the banks' lists
 rules.py           base levels and stackable categories (reference data)
 periods.py         a period's life: create, scope, lock with a checksum, hand over, close
 holds.py           why a line is held: the one ordered list of hold sources the sync applies
+backpay.py         back pay (truy lĩnh): what each month is worth, what is owed; the calendar the sync joins
 sync.py            the set-based sync of the payout list, holds and what was left out
 exports.py         the hand-over files: the payout list per paying unit (.xlsx), one CSV per bank
-reconciliation.py  the bank's results (validated whole), payments in hand, totals, the follow-up list, carrying
+reconciliation.py  the bank's results (validated whole), payments in hand, totals, the follow-up list
 measure.py         the headline share paid into an account
 page.py            what the page of one period shows (one read-only call)
 
 The package re-exports the period functions, so callers write ``payout.lock_period(...)``.
 """
 
+from app.services.payout.backpay import back_pay_table, month_label  # noqa: F401
 from app.services.payout.exports import (  # noqa: F401
     BANK_CSV_HEADER,
     EXPORTABLE,
@@ -33,7 +35,6 @@ from app.services.payout.measure import (  # noqa: F401
 )
 from app.services.payout.page import SYNCABLE, period_page  # noqa: F401
 from app.services.payout.periods import (  # noqa: F401
-    ACTIVE_LINE_SQL,
     ARCHIVED_MSG,
     CHECKSUM_COLS,
     LOCKED_MSG,

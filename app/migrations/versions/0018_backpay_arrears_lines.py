@@ -1,0 +1,51 @@
+"""Back pay: enrolment.start_month (and its import column); payout_line.kind; one line per (period, enrolment, benefit month); the
+partial unique index counts only the lines that pay (not held; waiting for a result or paid in full)
+
+Revision ID: 0018_backpay_arrears_lines
+Revises: 0017_vi_category_rule_notes
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0018_backpay_arrears_lines"
+down_revision = "0017_vi_category_rule_notes"
+branch_labels = None
+depends_on = None
+
+OLD_ACTIVE = "result_status NOT IN ('carried', 'cancelled')"
+PAYING = "channel <> 'held' AND result_status IN ('pending', 'paid')"
+
+
+def upgrade():
+    with op.batch_alter_table("enrolment", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("start_month", sa.Date(), nullable=True))
+    with op.batch_alter_table("import_row", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("start_month", sa.Date(), nullable=True))
+    with op.batch_alter_table("payout_line", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("kind", sa.String(length=8), server_default="regular", nullable=False))
+        batch_op.drop_constraint("uq_payout_line_period_enrolment", type_="unique")
+        batch_op.create_unique_constraint(
+            "uq_payout_line_period_enrolment_month", ["period_id", "enrolment_id", "benefit_month"]
+        )
+        # SQLite rebuilds the table: declare the partial index again so it keeps its WHERE
+        batch_op.drop_index("uq_payout_line_enrolment_month")
+        batch_op.create_index(
+            "uq_payout_line_enrolment_month", ["enrolment_id", "benefit_month"], unique=True,
+            sqlite_where=sa.text(PAYING), postgresql_where=sa.text(PAYING),
+        )
+
+
+def downgrade():
+    with op.batch_alter_table("payout_line", schema=None) as batch_op:
+        batch_op.drop_index("uq_payout_line_enrolment_month")
+        batch_op.create_index(
+            "uq_payout_line_enrolment_month", ["enrolment_id", "benefit_month"], unique=True,
+            sqlite_where=sa.text(OLD_ACTIVE), postgresql_where=sa.text(OLD_ACTIVE),
+        )
+        batch_op.drop_constraint("uq_payout_line_period_enrolment_month", type_="unique")
+        batch_op.create_unique_constraint("uq_payout_line_period_enrolment", ["period_id", "enrolment_id"])
+        batch_op.drop_column("kind")
+    with op.batch_alter_table("import_row", schema=None) as batch_op:
+        batch_op.drop_column("start_month")
+    with op.batch_alter_table("enrolment", schema=None) as batch_op:
+        batch_op.drop_column("start_month")
