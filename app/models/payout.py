@@ -38,11 +38,11 @@ OWED_RESULTS = ("partial", "failed", "reversed")
 #: Lines paid to the person in hand (the signed receipt is recorded with the result).
 HAND_CHANNELS = ("cash", "proxy")
 INACTIVE_RESULTS = ("carried", "cancelled")
-#: A line that pays (or is about to pay) its benefit month: not held, waiting for its result or paid in full.
-#: At most one per enrolment and month (the partial unique index below). A failed or reversed line paid
-#: nothing and a partial line only part: the sync pays the rest of their month as back pay (arrears).
-PAYING_RESULTS = ("pending", "paid")
-PAYING_LINE_SQL = "channel <> 'held' AND result_status IN ('pending', 'paid')"
+#: A line in payment: not held, waiting for its result. At most one per enrolment and benefit month across all
+#: periods (the partial unique index below). Whether a month is paid is a matter of amounts (what reached the
+#: person against what the month is worth: ``app/services/payout/backpay.py``): a failed or reversed line paid
+#: nothing, a partial line part of it; the sync pays the rest as back pay (arrears), one line at a time.
+IN_PAYMENT_LINE_SQL = "channel <> 'held' AND result_status = 'pending'"
 #: What a line pays: the period's own month, or an earlier month owed (back pay, "truy lĩnh").
 LINE_KINDS = ("regular", "arrears")
 LINE_KIND_LABELS = {"regular": N_("This month"), "arrears": N_("Back pay")}
@@ -173,15 +173,17 @@ class PayoutLine(Model):
         Index("ix_payout_line_period_commune", "period_id", "commune_id"),
         # the sync's category rule across periods: what else is the person paid for the month
         Index("ix_payout_line_person_month", "beneficiary_id", "benefit_month"),
-        # An enrolment is paid at most once per benefit month, across all periods (PAYING_LINE_SQL: held,
-        # failed, reversed, partial, carried and cancelled lines do not count; what they left unpaid is back pay).
+        # back pay: what else stands for an enrolment's month (any result, in any period)
+        Index("ix_payout_line_enrolment_month", "enrolment_id", "benefit_month"),
+        # At most one line in payment per enrolment and benefit month, across all periods (IN_PAYMENT_LINE_SQL);
+        # the sync pays a month only up to what it is worth, so a month is never paid twice.
         Index(
             "uq_payout_line_enrolment_month",
             "enrolment_id",
             "benefit_month",
             unique=True,
-            sqlite_where=text(PAYING_LINE_SQL),
-            postgresql_where=text(PAYING_LINE_SQL),
+            sqlite_where=text(IN_PAYMENT_LINE_SQL),
+            postgresql_where=text(IN_PAYMENT_LINE_SQL),
         ),
     )  # PostgreSQL: fillfactor 85 (set in the migration) so re-syncs and results are HOT updates
 

@@ -518,7 +518,7 @@ class PayoutPeriodView(InScopeOr404, ModelView):
             moved = payout.carry_failed(db.session, period.id, target_period.id, current_unit(), g.user.id)
         except FieldError as exc:
             return self._fail(pk, exc)
-        flash(gettext("%(n)s failed lines carried into %(name)s.", n=moved, name=target_period.name), "info")
+        flash(gettext("%(n)s owed lines are paid as back pay in %(name)s.", n=moved, name=target_period.name), "info")
         return redirect(url_for(".detail", pk=pk))
 
 

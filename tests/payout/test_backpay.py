@@ -369,3 +369,80 @@ def test_person_page_and_period_list_show_the_back_pay(client_for, back_paid):
     assert "500.000 ₫" in html
     page = client.get(f"/payoutlineview/list/?_flt_0_period={back_paid['march']}").get_data(as_text=True)
     assert "Truy lĩnh tháng 02/2025" in page and "03/2025" in page
+
+
+def test_the_start_month_is_entered_on_the_person_page(app, client_for, back_paid):
+    from app.extensions import db
+    from app.models import Enrolment
+    from tests.conftest import page_token
+
+    an = back_paid["an"]
+    with app.app_context():
+        enrolment = db.session.scalar(select(Enrolment.id).where(Enrolment.beneficiary_id == an))
+    url = f"/person/{an}/start_month/{enrolment}"
+    # Whoever may edit the person's record (the role table: the commune police, the city department) records it.
+    outsider = client_for("congan.00037")
+    response = outsider.post(url, data={"csrf_token": page_token(outsider), "start_month": "01/2025"})
+    assert response.status_code == 404
+    client = client_for("congan.00004")
+    html = client.get(f"/person/{an}").get_data(as_text=True)
+    assert "start-month-form" in html
+    html = client.post(
+        url, data={"csrf_token": page_token(client), "start_month": "13/2024"}, follow_redirects=True
+    ).get_data(as_text=True)
+    assert "Tháng bắt đầu hưởng không hợp lệ" in html
+    client.post(url, data={"csrf_token": page_token(client), "start_month": "12/2024"})
+    with app.app_context():
+        assert db.session.get(Enrolment, enrolment).start_month == m(2024, 12)
+        # Decided from December: the next sync of March pays December and January too (February was paid to
+        # him in the locked February period and is still waiting for its result).
+        sync(db.session, back_paid["march"])
+        months = lines_of(db.session, back_paid["march"])["Nguyễn Văn An"]
+    assert {k: v[0] for k, v in months.items()} == {
+        m(2024, 12): "arrears",
+        m(2025, 1): "arrears",
+        m(2025, 3): "regular",
+    }
+    # A role that only reads the record sees the month, no form.
+    html = client_for("phong.001").get(f"/person/{an}").get_data(as_text=True)
+    assert "start-month-form" not in html and "12/2024" in html
+
+
+def test_a_partial_payment_reversed_after_its_rest_was_paid_comes_back(db_session, handed_over, tmp_path):
+    from app.services import payout
+    from tests.payout.conftest import RECEIPT_COLUMNS, _lines
+
+    AN = "Nguyễn Văn An"
+    pid = handed_over["period"]
+    feb_line = _lines(db_session, pid)[AN].id
+    _results(db_session, tmp_path, pid, [(feb_line, "", 500000, "Chi một phần", "", 300000)], extra=RECEIPT_COLUMNS[:1])
+    march = new_period(db_session, "Tháng 03/2025", m(2025, 3))
+    sync(db_session, march)
+    assert lines_of(db_session, march)[AN][m(2025, 2)] == ("arrears", 200_000, "account")
+    payout.lock_period(db_session, march, None, unit(db_session, "001"))
+    payout.hand_over(db_session, march, None, unit(db_session, "001"))
+    rest = _lines(db_session, march, "arrears")[AN].id
+    _results(db_session, tmp_path, march, [(rest, "", 200000, "Thành công", "")])
+    april = new_period(db_session, "Tháng 04/2025", m(2025, 4))
+    sync(db_session, april)
+    assert m(2025, 2) not in lines_of(db_session, april)[AN]  # February reached him in full
+    # Then the bank reports the 300,000 of February came back: they are owed again, and only they.
+    _results(db_session, tmp_path, pid, [(feb_line, "", 500000, "Hoàn trả", "Tài khoản đã đóng")])
+    sync(db_session, april)
+    sync(db_session, april)
+    assert lines_of(db_session, april)[AN][m(2025, 2)] == ("arrears", 300_000, "account")
+    feb = [r for r in payout.back_pay_table(db_session, handed_over["an"]) if r["month"] == m(2025, 2)]
+    assert [(r["entitled"], r["paid"], r["in_payment"], r["owed"]) for r in feb] == [(500_000, 200_000, 300_000, 0)]
+
+
+def test_a_period_for_an_earlier_month_still_pays_its_month(db_session, make_person):
+    make_person("00004", "Nguyễn Văn An", case_type=3)
+    march = new_period(db_session, "Tháng 03/2025", m(2025, 3))
+    sync(db_session, march)
+    january = new_period(db_session, "Tháng 01/2025", m(2025, 1))
+    sync(db_session, january)
+    assert lines_of(db_session, january) == {"Nguyễn Văn An": {m(2025, 1): ("regular", 500_000, "cash")}}
+    # and a later period pays February, which no period paid
+    april = new_period(db_session, "Tháng 04/2025", m(2025, 4))
+    sync(db_session, april)
+    assert set(lines_of(db_session, april)["Nguyễn Văn An"]) == {m(2025, 2), m(2025, 4)}

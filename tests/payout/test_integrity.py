@@ -10,7 +10,7 @@ import json
 import pytest
 from sqlalchemy import select, text
 
-from app.models.payout import PAYING_LINE_SQL, PayoutLine
+from app.models.payout import IN_PAYMENT_LINE_SQL, PayoutLine
 from app.services.messages import FieldError
 from tests.conftest import page_token
 from tests.factories import unit, user_id
@@ -168,7 +168,7 @@ def test_lock_refuses_a_conflicting_line(db_session, make_person):
         db_session.execute(text("DELETE FROM payout_line WHERE period_id = :p"), {"p": two})
         db_session.execute(
             text(f"""CREATE UNIQUE INDEX uq_payout_line_enrolment_month ON payout_line
-                                   (enrolment_id, benefit_month) WHERE {PAYING_LINE_SQL}""")
+                                   (enrolment_id, benefit_month) WHERE {IN_PAYMENT_LINE_SQL}""")
         )
         db_session.commit()
 

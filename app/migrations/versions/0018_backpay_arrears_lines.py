@@ -1,5 +1,5 @@
 """Back pay: enrolment.start_month (and its import column); payout_line.kind; one line per (period, enrolment, benefit month); the
-partial unique index counts only the lines that pay (not held; waiting for a result or paid in full)
+partial unique index counts only the lines in payment (not held, waiting for their result)
 
 Revision ID: 0018_backpay_arrears_lines
 Revises: 0017_vi_category_rule_notes
@@ -13,7 +13,7 @@ branch_labels = None
 depends_on = None
 
 OLD_ACTIVE = "result_status NOT IN ('carried', 'cancelled')"
-PAYING = "channel <> 'held' AND result_status IN ('pending', 'paid')"
+IN_PAYMENT = "channel <> 'held' AND result_status = 'pending'"
 
 
 def upgrade():
@@ -27,16 +27,18 @@ def upgrade():
         batch_op.create_unique_constraint(
             "uq_payout_line_period_enrolment_month", ["period_id", "enrolment_id", "benefit_month"]
         )
+        batch_op.create_index("ix_payout_line_enrolment_month", ["enrolment_id", "benefit_month"])
         # SQLite rebuilds the table: declare the partial index again so it keeps its WHERE
         batch_op.drop_index("uq_payout_line_enrolment_month")
         batch_op.create_index(
             "uq_payout_line_enrolment_month", ["enrolment_id", "benefit_month"], unique=True,
-            sqlite_where=sa.text(PAYING), postgresql_where=sa.text(PAYING),
+            sqlite_where=sa.text(IN_PAYMENT), postgresql_where=sa.text(IN_PAYMENT),
         )
 
 
 def downgrade():
     with op.batch_alter_table("payout_line", schema=None) as batch_op:
+        batch_op.drop_index("ix_payout_line_enrolment_month")
         batch_op.drop_index("uq_payout_line_enrolment_month")
         batch_op.create_index(
             "uq_payout_line_enrolment_month", ["enrolment_id", "benefit_month"], unique=True,

@@ -6,11 +6,14 @@ The rule, one place for the sync and the person page:
   before the system knew the person); nothing before a ``start_month`` in the future;
 - a month is worth the base level in force on its first day × the coefficient (``rules.BaseLevel``), or the
   enrolment's monthly amount (which has no history: its current value counts for every month);
-- a month is settled while a line pays it (``PAYING_LINE_SQL``: not held, waiting for its result or paid in
-  full; a held line of a period not yet locked also stands for it, the sync of that period decides), or
-  when an old line carried its unpaid amount to a later line (the mechanism this one replaced);
-- otherwise the month is owed: its worth less what partial payments of it reached the person. Held lines
-  of locked periods, failed and reversed lines paid nothing; their month is owed in full.
+- a month waits while a line of it is in payment (``IN_PAYMENT_LINE_SQL``: not held, waiting for its result),
+  while a held line of a period not yet locked stands for it (that period's sync decides), or when an old line
+  carried its unpaid amount to a later line (the mechanism this one replaced);
+- otherwise the month is owed what it is worth less what reached the person (the paid amounts of its paid and
+  partly paid lines; failed and reversed lines and held lines of locked periods paid nothing). So a failed,
+  reversed or partial payment comes back exactly once for what is missing, a month paid in full is never paid
+  again, and a base level raised for past months pays the difference. A monthly amount has no history: a month
+  paid at the old amount is owed the difference after a raise, never clawed back after a cut.
 
 The calendar is a join with the months bound as parameters (one row per month, the base levels per month
 and category), so the same SQL runs on SQLite and PostgreSQL.
@@ -26,7 +29,6 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from app.models import BaseLevel
-from app.models.payout import PAYING_RESULTS
 from app.services.messages import N_
 
 BACK_PAY_LABEL = N_("Back pay for %(month)s")
@@ -44,10 +46,21 @@ def month_label(kind: str | None, month: dt.date | None, translate: Callable[[st
 CARRIED_SQL = "result_status = 'carried'"
 
 
-def paying_sql(alias: str) -> str:
-    """``PAYING_LINE_SQL`` (the partial unique index's condition) over the line ``alias``."""
+#: What reached the person: the paid amount of these lines (reversed lines have none left).
+REACHED_RESULTS = ("paid", "partial")
+
+
+def in_payment_sql(alias: str) -> str:
+    """``IN_PAYMENT_LINE_SQL`` (the partial unique index's condition) over the line ``alias``."""
+    return f"{alias}.channel <> 'held' AND {alias}.result_status = 'pending'"
+
+
+def waiting_sql(alias: str) -> str:
+    """The line ``alias`` makes its month wait: in payment, held in a period not locked yet, or carried on."""
     return (
-        f"{alias}.channel <> 'held' AND {alias}.result_status IN (" + ", ".join(f"'{r}'" for r in PAYING_RESULTS) + ")"
+        f"({in_payment_sql(alias)} OR {alias}.{CARRIED_SQL} OR ({alias}.channel = 'held' "
+        f"AND {alias}.result_status = 'pending' AND {alias}.period_id IN "
+        f"(SELECT wp.id FROM payout_period wp WHERE wp.status IN ('draft', 'synced'))))"
     )
 
 
@@ -115,20 +128,34 @@ def worth_sql(enrolment: str = "e") -> str:
     )
 
 
-def first_month_sql(enrolment: str, default: str) -> str:
-    """The first month owed: the decision's start month, else the first month a line knew the enrolment."""
+def first_month_sql(enrolment: str, month: str) -> str:
+    """The first month owed up to ``month``: the decision's start month, else the first month a line knew the
+    enrolment (``fm`` of ``first_line_cte``, LEFT JOINed) or ``month`` itself, whichever is earlier (a period
+    for a month before the first one known pays that month)."""
     return (
-        f"COALESCE({enrolment}.start_month, (SELECT min(f.benefit_month) FROM payout_line f "
-        f"WHERE f.enrolment_id = {enrolment}.id), {default})"
+        f"CASE WHEN {enrolment}.start_month IS NOT NULL THEN {enrolment}.start_month "
+        f"WHEN fm.m IS NOT NULL AND fm.m < {month} THEN fm.m ELSE {month} END"
     )
 
 
-def partly_paid_sql(enrolment_id: str, month: str, exclude_period: str | None = None) -> str:
-    """What partial payments of the month already reached the person."""
-    other = f" AND pp.period_id <> {exclude_period}" if exclude_period else ""
+def reached_cte(enrolment_filter: str) -> str:
+    """CTE body ``reached(enrolment_id, benefit_month, paid)``: what reached the person for each month of the
+    enrolments matching ``enrolment_filter`` (an SQL condition on ``e``): aggregated once and joined, never a
+    subquery per enrolment and month."""
+    results = ", ".join(f"'{r}'" for r in REACHED_RESULTS)
     return (
-        f"COALESCE((SELECT sum(pp.paid_amount) FROM payout_line pp WHERE pp.enrolment_id = {enrolment_id} "
-        f"AND pp.benefit_month = {month} AND pp.result_status = 'partial'{other}), 0)"
+        "reached AS (SELECT r.enrolment_id, r.benefit_month, sum(r.paid_amount) AS paid FROM payout_line r "
+        f"WHERE r.result_status IN ({results}) AND r.enrolment_id IN (SELECT e.id FROM enrolment e "
+        f"WHERE {enrolment_filter}) GROUP BY r.enrolment_id, r.benefit_month)"
+    )
+
+
+def first_line_cte(enrolment_filter: str) -> str:
+    """CTE body ``fm(enrolment_id, m)``: the first month a line knew each enrolment matching
+    ``enrolment_filter`` (an SQL condition on ``e``)."""
+    return (
+        "fm AS (SELECT f.enrolment_id, min(f.benefit_month) AS m FROM payout_line f "
+        f"WHERE f.enrolment_id IN (SELECT e.id FROM enrolment e WHERE {enrolment_filter}) GROUP BY f.enrolment_id)"
     )
 
 
@@ -173,10 +200,10 @@ def back_pay_table(session: Session, beneficiary_id: int) -> list[dict]:
     params.update(cal_params)
     rows = session.execute(
         text(f"""
-        WITH {cal}, span AS (
+        WITH {cal}, {first_line_cte("e.beneficiary_id = :b")}, span AS (
             SELECT e.id AS enrolment_id, e.category, e.coefficient, e.monthly_amount,
                    {first_month_sql("e", ":last")} AS first_m
-            FROM enrolment e WHERE e.beneficiary_id = :b
+            FROM enrolment e LEFT JOIN fm ON fm.enrolment_id = e.id WHERE e.beneficiary_id = :b
         )
         SELECT s.enrolment_id, s.category, cal.m AS month, {worth_sql("s")} AS entitled,
                COALESCE((SELECT sum(p.paid_amount) FROM payout_line p WHERE p.enrolment_id = s.enrolment_id
@@ -185,7 +212,7 @@ def back_pay_table(session: Session, beneficiary_id: int) -> list[dict]:
                          WHERE p.enrolment_id = s.enrolment_id AND p.benefit_month = cal.m
                            AND p.channel <> 'held' AND p.result_status = 'pending'), 0) AS in_payment,
                (SELECT count(*) FROM payout_line p WHERE p.enrolment_id = s.enrolment_id
-                  AND p.benefit_month = cal.m AND ({paying_sql("p")} OR p.{CARRIED_SQL})) AS settled
+                  AND p.benefit_month = cal.m AND p.{CARRIED_SQL}) AS carried
         FROM span s JOIN cal ON cal.m >= s.first_m
         LEFT JOIN lv ON lv.m = cal.m AND lv.category = s.category
         ORDER BY cal.m, s.category"""),
@@ -197,8 +224,8 @@ def back_pay_table(session: Session, beneficiary_id: int) -> list[dict]:
         if isinstance(month, str):
             month = dt.date.fromisoformat(month[:10])
         entitled, paid, in_payment = int(r["entitled"] or 0), int(r["paid"] or 0), int(r["in_payment"] or 0)
-        # a paying line settles the month (paid in full at the amount of its time, or waiting for its result)
-        owed = 0 if r["settled"] else max(entitled - paid, 0)
+        # what no line paid nor pays yet (a month carried on by the earlier mechanism: its later line pays it)
+        owed = 0 if r["carried"] else max(entitled - paid - in_payment, 0)
         out.append(
             {
                 "enrolment_id": r["enrolment_id"],

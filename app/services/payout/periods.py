@@ -23,7 +23,7 @@ from app.models import (
 )
 from app.services.formatting import utc_now
 from app.services.messages import N_, FieldError, Problem
-from app.services.payout.backpay import paying_sql
+from app.services.payout.backpay import in_payment_sql
 from app.services.reference import level_of, payer_level, retired_schemes
 from app.services.registry import normalize as nz
 from app.services.scope import OutOfScope, archive_ids, contains, lineage_ids, reads_archive, related, subtree_ids
@@ -310,10 +310,10 @@ def conflicting_lines(session: Session, period_id: int) -> int:
         session.execute(
             text(f"""
         SELECT count(*) FROM payout_line l
-        WHERE l.period_id = :pid AND {paying_sql("l")} AND EXISTS (
+        WHERE l.period_id = :pid AND {in_payment_sql("l")} AND EXISTS (
             SELECT 1 FROM payout_line o
             WHERE o.enrolment_id = l.enrolment_id AND o.benefit_month = l.benefit_month AND o.id <> l.id
-              AND {paying_sql("o")})"""),
+              AND {in_payment_sql("o")})"""),
             {"pid": period_id},
         ).scalar()
         or 0

@@ -27,7 +27,7 @@ from app.models import (
     PayoutExport,
     PayoutLine,
 )
-from app.models.payout import HAND_CHANNELS, OWED_RESULTS, PAYING_RESULTS
+from app.models.payout import HAND_CHANNELS, OWED_RESULTS
 from app.services import audit
 from app.services.formatting import format_money, local_today, utc_now
 from app.services.labels import label
@@ -862,15 +862,17 @@ def period_totals(session: Session, period_id: int, unit: AdminUnit) -> dict:
 
 def follow_up_lines(session: Session, unit: AdminUnit, period_id: int | None = None):
     """Lines in scope on which something is still owed (failed, partially paid, reversed) and whose month no
-    line pays yet: fix the account or the registry; the next sync pays the month as back pay."""
+    later line pays or is paying yet: fix the account or the registry; the next sync pays what is missing of the
+    month as back pay."""
     other = aliased(PayoutLine)
     repaid = (
         select(other.id)
         .where(
             other.enrolment_id == PayoutLine.enrolment_id,
             other.benefit_month == PayoutLine.benefit_month,
+            other.id > PayoutLine.id,
             other.channel != "held",
-            other.result_status.in_(PAYING_RESULTS),
+            other.result_status.in_(("pending", "paid")),
         )
         .exists()
     )

@@ -179,20 +179,23 @@ def sync_payout_list(  # noqa: C901 - one statement, built in steps
     calendar, cal_params = backpay.calendar_ctes(session, backpay.months_between(first, month), dialect)
     params.update(cal_params)
 
-    def settled_elsewhere(c: str, m: str) -> str:
-        """A line of another period settles month ``m`` for the chosen enrolment ``c``: it pays it (or, held in
-        a period not yet locked, stands for it until that period decides), or an earlier mechanism carried it
-        on; its own enrolment, or another benefit of the person the category rule does not let it stack with."""
+    def taken_elsewhere(c: str, m: str, *, paid_too: bool) -> str:
+        """A line of another period takes month ``m`` from the chosen enrolment ``c``: its own line waiting
+        (in payment, held in a period not locked yet, carried on; ``paid_too``: or paid, for the report of
+        what was left out), or a line of another benefit of the person that the category rule does not let it
+        stack with, paid, partly paid or waiting."""
+        own = backpay.waiting_sql("o")
+        if paid_too:
+            own = f"({own} OR o.result_status IN ('paid', 'partial'))"
+        other = f"({backpay.waiting_sql('o')} OR o.result_status IN ('paid', 'partial'))"
         return (
             f"o.benefit_month = {m} AND o.period_id <> :pid "
-            f"AND ({backpay.paying_sql('o')} OR o.{backpay.CARRIED_SQL} "
-            f"     OR (o.channel = 'held' AND o.result_status = 'pending' AND o.period_id IN "
-            f"         (SELECT op.id FROM payout_period op WHERE op.status IN ('draft', 'synced')))) "
-            f"AND (o.enrolment_id = {c}.enrolment_id "
-            f"     OR (o.beneficiary_id = {c}.beneficiary_id AND NOT ({c}.st = 1 AND {other_stack} = 1)))"
+            f"AND ((o.enrolment_id = {c}.enrolment_id AND {own}) "
+            f"     OR (o.beneficiary_id = {c}.beneficiary_id AND o.enrolment_id <> {c}.enrolment_id "
+            f"         AND NOT ({c}.st = 1 AND {other_stack} = 1) AND {other}))"
         )
 
-    paid_elsewhere = settled_elsewhere("c", ":month")
+    paid_elsewhere = taken_elsewhere("c", ":month", paid_too=True)
     # the proxy registered on the person's latest visit
     visit_join = (
         f"LEFT JOIN ({latest_visit_sql('v2.beneficiary_id, v2.proxy_name, v2.proxy_cccd')}) v "
@@ -238,19 +241,23 @@ def sync_payout_list(  # noqa: C901 - one statement, built in steps
                   AND NOT (a.st = 1 AND a2.st = 1)
                   AND (COALESCE(a2.amount, 0) > COALESCE(a.amount, 0)
                        OR (COALESCE(a2.amount, 0) = COALESCE(a.amount, 0) AND a2.enrolment_id < a.enrolment_id)))
-        ), {calendar}, span AS (
+        ), {calendar}, {backpay.first_line_cte(f"e.commune_id IN {in_scope}")}, {backpay.reached_cte(f"e.commune_id IN {in_scope}")},
+        span AS (
             SELECT c.enrolment_id, c.beneficiary_id, c.commune_id, c.category, c.st, e.coefficient,
                    e.monthly_amount, {backpay.first_month_sql("e", ":month")} AS first_m
-            FROM chosen c JOIN enrolment e ON e.id = c.enrolment_id
+            FROM chosen c JOIN enrolment e ON e.id = c.enrolment_id LEFT JOIN fm ON fm.enrolment_id = c.enrolment_id
         ), owed AS (
             SELECT s.enrolment_id, s.beneficiary_id, s.commune_id, s.category, s.st, cal.m AS month,
-                   {backpay.worth_sql("s")} - {backpay.partly_paid_sql("s.enrolment_id", "cal.m", ":pid")} AS amount
+                   {backpay.worth_sql("s")} - COALESCE(rc.paid, 0) AS amount, COALESCE(rc.paid, 0) AS reached
             FROM span s JOIN cal ON cal.m >= s.first_m
             LEFT JOIN lv ON lv.m = cal.m AND lv.category = s.category
+            LEFT JOIN reached rc ON rc.enrolment_id = s.enrolment_id AND rc.benefit_month = cal.m
         ), pick AS (
+            -- what is still missing of each month (the period's own month also when it has no amount: the held
+            -- line says why), unless another line takes the month
             SELECT w.* FROM owed w
-            WHERE (w.month = :month OR w.amount > 0)
-              AND NOT EXISTS (SELECT 1 FROM payout_line o WHERE {settled_elsewhere("w", "w.month")})
+            WHERE (w.amount > 0 OR (w.month = :month AND w.reached = 0))
+              AND NOT EXISTS (SELECT 1 FROM payout_line o WHERE {taken_elsewhere("w", "w.month", paid_too=False)})
         ), numbered AS (
             -- the sequence (STT) within the commune: a sort of narrow rows only
             SELECT pick.*, row_number() OVER (PARTITION BY pick.commune_id ORDER BY pick.enrolment_id, pick.month)
@@ -377,6 +384,7 @@ def sync_payout_list(  # noqa: C901 - one statement, built in steps
         FROM chosen c JOIN beneficiary b ON b.id = c.beneficiary_id
         JOIN payout_line o ON o.id = (SELECT min(o.id) FROM payout_line o WHERE {paid_elsewhere})
         JOIN payout_period pp ON pp.id = o.period_id
+        WHERE NOT EXISTS (SELECT 1 FROM want WHERE want.enrolment_id = c.enrolment_id AND want.month = :month)
         ORDER BY c.commune_id, b.full_name, c.enrolment_id"""
             ),
             params,
