@@ -361,7 +361,7 @@ def back_paid(app, make_person, verified_account):
     return ids
 
 
-def test_person_page_and_period_list_show_the_back_pay(client_for, back_paid):
+def test_person_page_and_period_list_show_the_back_pay(app, client_for, back_paid):
     client = client_for("phong.001")
     html = client.get(f"/person/{back_paid['dung']}").get_data(as_text=True)
     assert 'id="section-back-pay"' in html and html.count('class="back-pay-month') == 2
@@ -369,6 +369,15 @@ def test_person_page_and_period_list_show_the_back_pay(client_for, back_paid):
     assert "500.000 ₫" in html
     page = client.get(f"/payoutlineview/list/?_flt_0_period={back_paid['march']}").get_data(as_text=True)
     assert "Truy lĩnh tháng 02/2025" in page and "03/2025" in page
+    # Locked: the period's page lists the cash lines waiting for a result, with the month each one pays.
+    with app.app_context():
+        from app.extensions import db
+        from app.services import payout
+
+        payout.lock_period(db.session, back_paid["march"], None, unit(db.session, "001"))
+    page = client.get(f"/payoutperiodview/detail/{back_paid['march']}").get_data(as_text=True)
+    cash = page[page.index('id="cash-lines"') :]
+    assert "Truy lĩnh tháng 02/2025" in cash and "03/2025" in cash
 
 
 def test_the_start_month_is_entered_on_the_person_page(app, client_for, back_paid):
