@@ -167,6 +167,11 @@ class IntegrityMachine(RuleBasedStateMachine):
     def registry_changed(self):
         self.clean_syncs.clear()
 
+    def results_changed(self):
+        """A failed, partial or reversed payment leaves its month owed: a sync of another period for that month
+        would now pay it, so what earlier syncs left out is no longer final (b)."""
+        self.clean_syncs.clear()
+
     def count(self, sql):
         from sqlalchemy import text
 
@@ -459,6 +464,7 @@ class IntegrityMachine(RuleBasedStateMachine):
                 fh.write(world.results_csv([(line.id, outcomes[i % len(outcomes)]) for i, line in enumerate(lines)]))
             got = payout.import_results(self.session, period.id, path, unit, self.users[username])
             event(f"results: failed {got['failed'] > 0}")
+        self.results_changed()
 
     @precondition(lambda self: self.count("SELECT count(*) FROM payout_line WHERE result_status = 'failed'") > 0)
     @rule(username=st.sampled_from(world.actor_names("approve_payout")), from_pick=pick, to_pick=pick)
@@ -544,6 +550,7 @@ class IntegrityMachine(RuleBasedStateMachine):
                 fh.write(world.results_csv_statuses(rows))
             got = payout.import_results(self.session, period.id, path, unit, self.users[username])
             event(f"later results: partial {got['partial'] > 0}, reversed {got['reversed'] > 0}")
+        self.results_changed()
 
     @precondition(lambda self: self.count("SELECT count(*) FROM beneficiary WHERE hold_reason IS NOT NULL") > 0)
     @rule(username=st.sampled_from(world.actor_names(period_write=True)), person_pick=pick)
