@@ -225,7 +225,7 @@ def sync_payout_list(  # noqa: C901 - one statement, built in steps
     # chosen enrolment × every month from its first month owed to the period's month, with what the month is
     # worth less what partial payments of it reached the person; ``pick``: the months no other period settles
     # (the period's own month even when held or with no amount: the line shows why; an earlier month only
-    # when something is owed); ``want``: the lines, an earlier month (back pay) only for a person payable now.
+    # when something is owed); ``s``: the lines with their channel and kind.
     eligible = f"""
         WITH amt AS (
             SELECT e.id AS enrolment_id, e.beneficiary_id, e.commune_id, e.category,
@@ -282,11 +282,8 @@ def sync_payout_list(  # noqa: C901 - one statement, built in steps
                                WHEN is_proxy = 1 THEN 'proxy' ELSE 'cash' END AS channel,
                    CASE WHEN month = :month THEN 'regular' ELSE 'arrears' END AS kind
             FROM src
-        ), want AS (
-            -- back pay only to a person payable now: a held person's earlier months wait for the hold's end
-            SELECT s.* FROM s WHERE s.kind = 'regular' OR s.hold_reason IS NULL
         )"""
-    inserted = session.execute(
+    session.execute(
         text(
             eligible
             + f"""
@@ -298,7 +295,7 @@ def sync_payout_list(  # noqa: C901 - one statement, built in steps
                {acct("holder_ascii")},
                CASE WHEN s.channel = 'proxy' THEN s.proxy_name END, CASE WHEN s.channel = 'proxy' THEN s.proxy_cccd END,
                0, 'pending', :run, :run, s.seq
-        FROM want s WHERE {true}
+        FROM s WHERE {true}
         ON CONFLICT (period_id, enrolment_id, benefit_month) DO UPDATE SET {sets},
             sequence = excluded.sequence,
             result_status = CASE WHEN payout_line.result_status = 'cancelled' THEN 'pending'
@@ -311,21 +308,35 @@ def sync_payout_list(  # noqa: C901 - one statement, built in steps
         ),
         params,
     )
+    # Back pay goes only to a person payable now: the earlier months of a held person wait for the hold's end.
+    # They went in with the rest (one statement, no second pass over the people) and leave here, by index.
+    held_back = session.execute(
+        text(
+            f"DELETE FROM payout_line WHERE period_id = :pid AND {scope_sql} AND kind = 'arrears' "
+            f"AND channel = 'held' AND created_run_id <> :run"
+        ),
+        params,
+    ).rowcount
+    session.execute(
+        text(
+            f"DELETE FROM payout_line WHERE period_id = :pid AND {scope_sql} AND kind = 'arrears' "
+            f"AND channel = 'held' AND created_run_id = :run"
+        ),
+        params,
+    )
     if progress:
         progress(stage="sync", step=2, run_id=rid)
     if first_sync:  # nothing was there: every row was inserted, nothing is stale
-        total = added = inserted.rowcount
-        if added < 0:  # sqlite3 gives no row count for a statement that starts with WITH
-            total = added = session.execute(
-                text(f"SELECT count(*) FROM payout_line WHERE period_id = :pid AND {scope_sql}"), params
-            ).scalar()
+        total = added = session.execute(
+            text(f"SELECT count(*) FROM payout_line WHERE period_id = :pid AND {scope_sql}"), params
+        ).scalar()
         removed = changed_n = kept = 0
     else:
         # Stale: a line of the scope whose enrolment and month are no longer wanted (the same selection again).
         stale = (
             f"payout_line.period_id = :pid AND payout_line.{scope_sql} AND NOT EXISTS "
-            f"(SELECT 1 FROM want WHERE want.enrolment_id = payout_line.enrolment_id "
-            f"AND want.month = payout_line.benefit_month)"
+            f"(SELECT 1 FROM pick WHERE pick.enrolment_id = payout_line.enrolment_id "
+            f"AND pick.month = payout_line.benefit_month)"
         )
         kept = 0
         if (
@@ -362,7 +373,7 @@ def sync_payout_list(  # noqa: C901 - one statement, built in steps
                     params,
                 ).scalar()
         deleted = session.execute(text(eligible + f" DELETE FROM payout_line WHERE {stale}"), params).rowcount
-        removed = deleted if removed is None else removed
+        removed = (deleted if removed is None else removed) + held_back
         counts = session.execute(
             text(f"""
             SELECT count(*),
@@ -384,7 +395,7 @@ def sync_payout_list(  # noqa: C901 - one statement, built in steps
         FROM chosen c JOIN beneficiary b ON b.id = c.beneficiary_id
         JOIN payout_line o ON o.id = (SELECT min(o.id) FROM payout_line o WHERE {paid_elsewhere})
         JOIN payout_period pp ON pp.id = o.period_id
-        WHERE NOT EXISTS (SELECT 1 FROM want WHERE want.enrolment_id = c.enrolment_id AND want.month = :month)
+        WHERE NOT EXISTS (SELECT 1 FROM pick WHERE pick.enrolment_id = c.enrolment_id AND pick.month = :month)
         ORDER BY c.commune_id, b.full_name, c.enrolment_id"""
             ),
             params,
