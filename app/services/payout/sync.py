@@ -257,7 +257,13 @@ def sync_payout_list(  # noqa: C901 - one statement, built in steps
             -- line says why), unless another line takes the month
             SELECT w.* FROM owed w
             WHERE (w.amount > 0 OR (w.month = :month AND w.reached = 0))
-              AND NOT EXISTS (SELECT 1 FROM payout_line o WHERE {taken_elsewhere("w", "w.month", paid_too=False)})
+              -- two anti-joins (its own lines by enrolment, the person's other benefits by person), not one OR
+              AND NOT EXISTS (SELECT 1 FROM payout_line o WHERE o.enrolment_id = w.enrolment_id
+                                AND o.benefit_month = w.month AND o.period_id <> :pid AND {backpay.waiting_sql("o")})
+              AND NOT EXISTS (SELECT 1 FROM payout_line o WHERE o.beneficiary_id = w.beneficiary_id
+                                AND o.benefit_month = w.month AND o.period_id <> :pid
+                                AND o.enrolment_id <> w.enrolment_id AND NOT (w.st = 1 AND {other_stack} = 1)
+                                AND ({backpay.waiting_sql("o")} OR o.result_status IN ('paid', 'partial')))
         ), numbered AS (
             -- the sequence (STT) within the commune: a sort of narrow rows only
             SELECT pick.*, row_number() OVER (PARTITION BY pick.commune_id ORDER BY pick.enrolment_id, pick.month)
