@@ -198,6 +198,18 @@ def main() -> None:
             f"   {total_lines:,} transfers in {len(list(out_dir.glob('*.csv')))} files, {size / 1e6:.1f} MB, in {out_dir}"
         )
         status = session.get(PayoutPeriod, pid).status
+        # Back pay: April after February (no period paid March): every enrolment is owed March as well, the
+        # calendar joins the months since the first one known.
+        april = payout.create_period(
+            session, name=f"{name} 04", period_date=dt.date(2025, 4, 1), unit=city, user_id=None
+        )
+        session.commit()
+        with timer.step("sync of a later month (+ back pay)"):
+            result = payout.sync_payout_list(session, april.id, city)
+        print(f"   lines {result['total']:,}: +{result['added']:,} (March as back pay, April)")
+        with timer.step("re-sync of the later month"):
+            result = payout.sync_payout_list(session, april.id, city)
+        print(f"   lines {result['total']:,}: +{result['added']:,} -{result['removed']:,} ~{result['changed']:,}")
     print()
     print(f"{'step':<34} {'seconds':>8}")
     for step, seconds in timer.rows:

@@ -198,6 +198,9 @@ class Enrolment(Model):
     # Payout amount = base level of the category at the period date × coefficient (else monthly_amount).
     coefficient: Mapped[Decimal | None] = mapped_column(Numeric(6, 3))
     extra: Mapped[str | None] = mapped_column(Text)
+    #: The first month paid (its first day), from the decision. None: owed from the first month a payout
+    #: period knew the enrolment (no back pay for the months before the system knew the person).
+    start_month: Mapped[dt.date | None] = mapped_column(Date)
     source_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"), index=True)
     # Ended, never deleted (see Beneficiary).
     ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime)

@@ -121,4 +121,5 @@ class ImportRow(StagingRow, Model):
     category: Mapped[str | None] = mapped_column(String(5))
     policy_code: Mapped[str | None] = mapped_column(String(40))
     monthly_amount: Mapped[int | None] = mapped_column(BigInteger)
+    start_month: Mapped[dt.date | None] = mapped_column(Date)
     extra: Mapped[str | None] = mapped_column(Text)

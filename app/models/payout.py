@@ -38,6 +38,14 @@ OWED_RESULTS = ("partial", "failed", "reversed")
 #: Lines paid to the person in hand (the signed receipt is recorded with the result).
 HAND_CHANNELS = ("cash", "proxy")
 INACTIVE_RESULTS = ("carried", "cancelled")
+#: A line in payment: not held, waiting for its result. At most one per enrolment and benefit month across all
+#: periods (the partial unique index below). Whether a month is paid is a matter of amounts (what reached the
+#: person against what the month is worth: ``app/services/payout/backpay.py``): a failed or reversed line paid
+#: nothing, a partial line part of it; the sync pays the rest as back pay (arrears), one line at a time.
+IN_PAYMENT_LINE_SQL = "channel <> 'held' AND result_status = 'pending'"
+#: What a line pays: the period's own month, or an earlier month owed (back pay, "truy lĩnh").
+LINE_KINDS = ("regular", "arrears")
+LINE_KIND_LABELS = {"regular": N_("This month"), "arrears": N_("Back pay")}
 #: Why a line is held: the person's hold (deceased, moved, mismatch), an identity not confirmed by the
 #: matching (not_matched = pending, needs_review, possible_duplicate, not_found), no CCCD, no amount;
 #: duplicate_month: a legacy line cancelled because another period already paid that month; duplicate_review /
@@ -177,19 +185,22 @@ class PayoutLine(Model):
 
     __tablename__ = "payout_line"
     __table_args__ = (
-        UniqueConstraint("period_id", "enrolment_id", name="uq_payout_line_period_enrolment"),
+        # one line per enrolment and benefit month in a period (a period pays the back months as lines of their own)
+        UniqueConstraint("period_id", "enrolment_id", "benefit_month", name="uq_payout_line_period_enrolment_month"),
         Index("ix_payout_line_period_commune", "period_id", "commune_id"),
         # the sync's category rule across periods: what else is the person paid for the month
         Index("ix_payout_line_person_month", "beneficiary_id", "benefit_month"),
-        # An enrolment is payable at most once per benefit month, across all periods (carried and
-        # cancelled lines pay nothing and do not count).
+        # back pay: what else stands for an enrolment's month (any result, in any period)
+        Index("ix_payout_line_enrolment_month", "enrolment_id", "benefit_month"),
+        # At most one line in payment per enrolment and benefit month, across all periods (IN_PAYMENT_LINE_SQL);
+        # the sync pays a month only up to what it is worth, so a month is never paid twice.
         Index(
             "uq_payout_line_enrolment_month",
             "enrolment_id",
             "benefit_month",
             unique=True,
-            sqlite_where=text("result_status NOT IN ('carried', 'cancelled')"),
-            postgresql_where=text("result_status NOT IN ('carried', 'cancelled')"),
+            sqlite_where=text(IN_PAYMENT_LINE_SQL),
+            postgresql_where=text(IN_PAYMENT_LINE_SQL),
         ),
     )  # PostgreSQL: fillfactor 85 (set in the migration) so re-syncs and results are HOT updates
 
@@ -198,6 +209,8 @@ class PayoutLine(Model):
     enrolment_id: Mapped[int] = mapped_column(Integer, nullable=False)
     #: The month this line pays (its first day): the period's month for the regular lines.
     benefit_month: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    #: ``regular`` (the period's month) or ``arrears`` (an earlier month still owed: back pay).
+    kind: Mapped[str] = mapped_column(String(8), nullable=False, default="regular", server_default="regular")
     beneficiary_id: Mapped[int] = mapped_column(Integer, nullable=False)
     commune_id: Mapped[int] = mapped_column(Integer, nullable=False)
     sequence: Mapped[int | None] = mapped_column(Integer)
@@ -243,6 +256,11 @@ class PayoutLine(Model):
     commune: Mapped[AdminUnit] = relationship(
         AdminUnit, primaryjoin="foreign(PayoutLine.commune_id) == AdminUnit.id", viewonly=True
     )
+
+    @property
+    def paid_for(self) -> tuple[str, dt.date]:
+        """(kind, benefit month): what the line pays, shown as "mm/yyyy" or "Truy lĩnh tháng mm/yyyy"."""
+        return (self.kind, self.benefit_month)
 
     @property
     def total(self) -> int:

@@ -29,6 +29,7 @@ from app.models import (
 from app.services.messages import N_
 from app.services.notices import outbox
 from app.services.payout import complaints, verification
+from app.services.payout.backpay import back_pay_table
 from app.services.scope import covers, subtree_ids
 from app.services.spreadsheets import Money, Styled, append_row, new_workbook
 
@@ -49,6 +50,8 @@ class PersonFile:
     audit: list = field(default_factory=list)
     complaints: list = field(default_factory=list)
     verifications: list = field(default_factory=list)
+    #: per enrolment and benefit month: what it is worth, what was paid, what is in payment, what is owed
+    back_pay: list[dict] = field(default_factory=list)
     identifiers: dict[str, str] = field(default_factory=dict)
     contact: Any = None  # the phone number and opt-out for notices (BeneficiaryContact), None: none recorded
     notices: list = field(default_factory=list)
@@ -227,6 +230,7 @@ def person_file(
         # post-payment verification answers.
         complaints=complaints.person_complaints(session, person.id, actor_unit, sees_sensitive),
         verifications=verification.person_answers(session, person.id, actor_unit),
+        back_pay=back_pay_table(session, person.id),
     )
 
 

@@ -575,7 +575,7 @@ class PayoutPeriodView(InScopeOr404, ModelView):
             moved = payout.carry_failed(db.session, period.id, target_period.id, current_unit(), g.user.id)
         except FieldError as exc:
             return self._fail(pk, exc)
-        flash(gettext("%(n)s failed lines carried into %(name)s.", n=moved, name=target_period.name), "info")
+        flash(gettext("%(n)s owed lines are paid as back pay in %(name)s.", n=moved, name=target_period.name), "info")
         return redirect(url_for(".detail", pk=pk))
 
 
@@ -610,6 +610,7 @@ class PayoutLineView(ScopedMixin, PersonalDataViewMixin, ModelView):
         "cccd",
         "commune",
         "category",
+        "paid_for",
         "total",
         "channel",
         "bank_name",
@@ -646,6 +647,7 @@ class PayoutLineView(ScopedMixin, PersonalDataViewMixin, ModelView):
         "cccd": _l("CCCD"),
         "commune": _l("Commune"),
         "category": _l("Category"),
+        "paid_for": _l("Benefit month"),
         "total": _l("Amount"),
         "amount": _l("Amount"),
         "channel": _l("Channel"),
@@ -672,6 +674,7 @@ class PayoutLineView(ScopedMixin, PersonalDataViewMixin, ModelView):
         "cccd": cccd_formatter,
         "proxy_cccd": cccd_formatter,
         "account_number": account_formatter,
+        "paid_for": lambda v: payout.month_label(v[0], v[1], gettext) if v else "",
         "total": format_money,
         "carried_amount": format_money,
         "date_of_birth": format_date,

@@ -4,7 +4,7 @@ the reader's unit: unknown or out of scope is 404); this view masks identifiers 
 
 from __future__ import annotations
 
-from flask import abort, g
+from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import gettext
 
@@ -14,12 +14,14 @@ from app.security.audit import log_view
 from app.security.masking import account_formatter, cccd_formatter, should_mask
 from app.security.scope import current_unit
 from app.services.masking import IDENTIFIER_FIELDS
-from app.services.messages import N_
+from app.services.messages import N_, FieldError
 from app.services.payout.complaints import SENSITIVE_CAPABILITY
 from app.services.person import person_file
+from app.services.registry import people
 from app.views.audit import _local_time, _pretty_json, audit_detail, audit_history_url
 from app.views.display import entity_name
 from app.views.labels import label
+from app.views.problems import raise_refusal, render_problem
 
 FORMATTERS = {"cccd": cccd_formatter, "account": account_formatter}
 #: Identifiers the page shows in full for readers who see them.
@@ -43,7 +45,24 @@ def _can_write_complaint() -> bool:
 class PersonView(BaseView):
     route_base = "/person"
     class_permission_name = "Beneficiary"
-    method_permission_name = {"show": "read"}
+    method_permission_name = {"show": "read", "start_month": "write"}
+
+    @expose("/<int:beneficiary_id>/start_month/<int:enrolment_id>", methods=["POST"])
+    @has_access
+    def start_month(self, beneficiary_id, enrolment_id):
+        """The first month of an enrolment's decision (mm/yyyy); the next sync pays the months owed from it."""
+        try:
+            people.set_start_month(
+                db.session, beneficiary_id, enrolment_id, request.form.get("start_month"), current_unit()
+            )
+        except FieldError as exc:
+            db.session.rollback()
+            raise_refusal(exc)
+            flash(render_problem(exc.problem), "danger")
+        else:
+            db.session.commit()
+            flash(gettext("The start month is recorded."), "success")
+        return redirect(url_for(".show", beneficiary_id=beneficiary_id) + "#section-enrolments")
 
     @expose("/<int:beneficiary_id>")
     @has_access
@@ -97,4 +116,5 @@ class PersonView(BaseView):
             audit_detail=audit_detail,
             can_complain=_can_write_complaint(),
             title=gettext("Person file") + " — " + person.full_name,
+            can_edit="write:Beneficiary" in holds(["write:Beneficiary"]),
         )

@@ -1,7 +1,8 @@
 """The integrity state machine: actors of every role, in several units, drive the services in random order
 (import lists with overlapping people, missing CCCDs and people of other units; match; decide reviews; enter
 and verify accounts; the bank's pre-validation answers; create overlapping payout periods; sync; approve tier by
-tier, reject, withdraw; lock; record bank results; carry failures).
+tier, reject, withdraw; lock; record bank results, partial payments and reversals; lift holds; pay back what
+earlier periods left owed).
 
 Each rule does what the screen or the job does: the capability of the actor's role (the ONE role table) picks
 who may act, the unit comes from the actor's scope, and then the service runs as the job would run it.
@@ -17,6 +18,8 @@ After every step:
   (e) a locked period (and every later state) holds, in its last approval round, the approvals of every tier,
       each given on the checksum the period was locked with;
   (f) no sync puts money on an account whose latest answer from the bank before it failed the account.
+  (g) paid + in payment + owed = entitled, per person, enrolment and benefit month (the entitlement computed by
+      the test), and right after a back-pay sync a person paid now is owed nothing up to the period's month.
 Bounded and reproducible (derandomize): about 300 steps per database.
 """
 
@@ -170,6 +173,11 @@ class IntegrityMachine(RuleBasedStateMachine):
             raise AssertionError(f"(c) {username} (scope {actor.unit_code}) changed rows outside its scope: {changed}")
 
     def registry_changed(self):
+        self.clean_syncs.clear()
+
+    def results_changed(self):
+        """A failed, partial or reversed payment leaves its month owed: a sync of another period for that month
+        would now pay it, so what earlier syncs left out is no longer final (b)."""
         self.clean_syncs.clear()
 
     def count(self, sql):
@@ -568,6 +576,7 @@ class IntegrityMachine(RuleBasedStateMachine):
                 fh.write(world.results_csv([(line.id, outcomes[i % len(outcomes)]) for i, line in enumerate(lines)]))
             got = payout.import_results(self.session, period.id, path, unit, self.users[username])
             event(f"results: failed {got['failed'] > 0}")
+        self.results_changed()
 
     @precondition(lambda self: self.count("SELECT count(*) FROM payout_line WHERE result_status = 'failed'") > 0)
     @rule(username=st.sampled_from(world.actor_names("approve_payout")), from_pick=pick, to_pick=pick)
@@ -598,6 +607,107 @@ class IntegrityMachine(RuleBasedStateMachine):
             )
             event(f"carried: {moved > 0}")
             assert self.session.get(PayoutPeriod, target.id).status in ("draft", "synced")
+
+    @precondition(
+        lambda self: self.count(
+            "SELECT count(*) FROM payout_line WHERE channel <> 'held' AND result_status IN ('pending', 'paid', "
+            "'partial') AND period_id IN (SELECT id FROM payout_period WHERE status IN ('locked', 'handed_over', "
+            "'paid'))"
+        )
+        > 0
+    )
+    @rule(
+        username=st.sampled_from(world.actor_names("approve_payout")),
+        period_pick=pick,
+        outcomes=st.lists(st.sampled_from(("paid", "partial", "failed", "reversed")), min_size=1, max_size=12),
+    )
+    def record_later_results(self, username, period_pick, outcomes):
+        """A result file with partial payments, and reversals of lines paid earlier (only lines it may report:
+        waiting ones get paid, partial or failed, paid ones may come back reversed)."""
+        from app.models import PayoutLine
+        from app.services import payout
+
+        words = {"paid": "Thành công", "partial": "Chi một phần", "failed": "Thất bại", "reversed": "Hoàn trả"}
+        with self.acting(username) as actor:
+            unit = self.unit(actor.unit_code)
+            period = _choose(self.visible_periods(actor, ("locked", "handed_over", "paid")), period_pick)
+            if period is None:
+                return
+            target = payout.effective_unit(period, unit)
+            lines = (
+                self.session.query(PayoutLine)
+                .filter(
+                    PayoutLine.period_id == period.id,
+                    PayoutLine.channel != "held",
+                    PayoutLine.result_status.in_(("pending", "paid", "partial")),
+                    PayoutLine.commune_id.in_(world.scope_unit_ids(self.session, target)),
+                )
+                .order_by(PayoutLine.id)
+                .all()
+            )
+            rows = []
+            for i, line in enumerate(lines):
+                outcome = outcomes[i % len(outcomes)]
+                if line.result_status in ("paid", "partial"):
+                    if outcome == "reversed":
+                        rows.append((line.id, words["reversed"], None))
+                elif outcome == "partial" and line.total >= 2:
+                    rows.append((line.id, words["partial"], line.total // 2))
+                elif outcome in ("paid", "failed"):
+                    rows.append((line.id, words[outcome], None))
+            if not rows:
+                return
+            path = os.path.join(self.tmp, f"ket_qua_sau_{period.id}.csv")
+            with open(path, "wb") as fh:
+                fh.write(world.results_csv_statuses(rows))
+            got = payout.import_results(self.session, period.id, path, unit, self.users[username])
+            event(f"later results: partial {got['partial'] > 0}, reversed {got['reversed'] > 0}")
+        self.results_changed()
+
+    @precondition(lambda self: self.count("SELECT count(*) FROM beneficiary WHERE hold_reason IS NOT NULL") > 0)
+    @rule(username=st.sampled_from(world.actor_names(period_write=True)), person_pick=pick)
+    def release_hold(self, username, person_pick):
+        """The office lifts a person's hold (the record's hold was wrong): the next sync pays the held months."""
+        from app.models import Beneficiary
+
+        with self.acting(username) as actor:
+            scope = world.scope_unit_ids(self.session, self.unit(actor.unit_code))
+            held = (
+                self.session.query(Beneficiary)
+                .filter(Beneficiary.hold_reason.isnot(None), Beneficiary.commune_id.in_(scope))
+                .order_by(Beneficiary.id)
+                .all()
+            )
+            person = _choose(held, person_pick)
+            if person is None:
+                return
+            person.hold_reason = None
+            self.session.commit()
+            event("hold released")
+        self.registry_changed()
+
+    @precondition(lambda self: self.has_periods(("draft", "synced")))
+    @rule(
+        username=st.sampled_from(
+            [n for n in world.actor_names("sync_payout") if n in world.actor_names("approve_payout")]
+        ),
+        period_pick=pick,
+    )
+    def back_pay(self, username, period_pick):
+        """The office syncs a period: whoever is paid now is owed nothing for any month up to the period's."""
+        from app.models import AdminUnit, PayoutSyncRun
+
+        before = self.count("SELECT max(id) FROM payout_sync_run") or 0
+        self.sync(username, period_pick)
+        run = self.session.query(PayoutSyncRun).filter(PayoutSyncRun.id > before).order_by(PayoutSyncRun.id).first()
+        if run is None or run.status != "done":
+            self.session.rollback()
+            return
+        owed = world.owed_after_back_pay(self.session, run.period_id, self.session.get(AdminUnit, run.unit_id))
+        self.session.rollback()
+        arrears = self.count("SELECT count(*) FROM payout_line WHERE kind = 'arrears'")
+        event(f"back pay: arrears lines {arrears > 0}")
+        assert not owed, "(e) right after the back-pay sync: " + "; ".join(owed[:3])
 
     @rule(username=st.sampled_from(world.actor_names(none=True)), period_pick=pick)
     def read_only(self, username, period_pick):
@@ -661,6 +771,12 @@ class IntegrityMachine(RuleBasedStateMachine):
         ).all()
         self.session.rollback()
         assert not found, f"(f) lines paid to accounts the bank failed: {[r[0] for r in found][:5]}"
+
+    @invariant()
+    def paid_and_owed_make_the_entitlement(self):
+        problems = world.back_pay_problems(self.session)
+        self.session.rollback()
+        assert not problems, f"(g) paid + in payment + owed differs from the entitlement: {problems[:3]}"
 
     @invariant()
     def audit_chain_verifies(self):

@@ -22,7 +22,9 @@ PERIOD_DATES = (
     dt.date(2025, 1, 10),
     dt.date(2025, 1, 20),
     dt.date(2025, 2, 1),
-)  # mostly one month
+    dt.date(2025, 3, 1),
+    dt.date(2025, 4, 1),
+)  # mostly one month; later months pay what earlier ones left owed (back pay)
 # Tables whose rows belong to a commune: what the scope fingerprint covers.
 SCOPED_TABLES = ("beneficiary", "enrolment", "payment_account", "payout_line")
 
@@ -202,6 +204,128 @@ def results_csv(outcomes) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
+def results_csv_statuses(rows) -> bytes:
+    """A later bank result file: (line id, status word, amount received or None) rows (partial payments,
+    reversals of lines paid earlier)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(("reference", "status", "reason", "received", "paid_by", "paid_on", "receipt", "proxy_name"))
+    for line_id, status, received in rows:
+        writer.writerow(
+            (
+                line_id,
+                status,
+                "" if status == "Thành công" else "Tài khoản bị phong tỏa",
+                "" if received is None else received,
+                "Cán bộ chi trả",
+                "02/01/2025",
+                f"KN-{line_id}",
+                "Người nhận thay",
+            )
+        )
+    return buf.getvalue().encode("utf-8")
+
+
+def back_pay_problems(session) -> list[str]:
+    """(e) paid + in payment + owed = entitled, per person, enrolment and benefit month, the entitlement computed
+    here (the enrolment's monthly amount: the machine sets no coefficient), the paid and in-payment amounts from
+    the lines, the owed amount from the person page's table (``payout.back_pay_table``). An enrolment whose
+    amount changed after its lines were made is left out: a month paid at the amount of its time is settled."""
+    from app.services import payout
+
+    enrolments = {
+        r.id: r for r in session.execute(text("SELECT id, beneficiary_id, monthly_amount, coefficient FROM enrolment"))
+    }
+    lines = defaultdict(list)
+    for r in session.execute(
+        text(
+            "SELECT id, enrolment_id, beneficiary_id, benefit_month, kind, amount, carried_amount, channel, "
+            "result_status, paid_amount FROM payout_line"
+        )
+    ).mappings():
+        lines[(r["enrolment_id"], _month_key(r["benefit_month"]))].append(r)
+    changed = set()
+    for (e, _m), ls in lines.items():
+        worth = enrolments[e].monthly_amount if e in enrolments else None
+        if worth is None or enrolments[e].coefficient is not None:
+            changed.add(e)
+            continue
+        partly = sum(int(l["paid_amount"] or 0) for l in ls if l["result_status"] == "partial")
+        for l in ls:
+            if l["kind"] == "regular" and l["amount"] != worth and l["amount"] != worth - partly:
+                changed.add(e)
+            if l["kind"] == "arrears" and not 0 < l["amount"] <= worth:
+                changed.add(e)
+    problems = []
+    for person in sorted({r.beneficiary_id for r in enrolments.values()}):
+        for row in payout.back_pay_table(session, person):
+            e, m = row["enrolment_id"], _month_key(row["month"])
+            if e in changed:
+                continue
+            worth = int(enrolments[e].monthly_amount)
+            ls = lines.get((e, m), [])
+            paid = sum(int(l["paid_amount"] or 0) for l in ls if l["result_status"] in ("paid", "partial"))
+            in_payment = sum(
+                int(l["amount"]) + int(l["carried_amount"])
+                for l in ls
+                if l["channel"] != "held" and l["result_status"] == "pending"
+            )
+            if (row["entitled"], row["paid"], row["in_payment"]) != (worth, paid, in_payment) or (
+                paid + in_payment + row["owed"] != worth
+            ):
+                problems.append(
+                    f"enrolment {e}, {m}: entitled {worth}, paid {paid}, in payment {in_payment}, "
+                    f"table {row} ({[dict(l) for l in ls]})"
+                )
+    return problems
+
+
+def owed_after_back_pay(session, period_id: int, unit) -> list[str]:
+    """Right after a sync of ``period_id`` for ``unit``: a person of the scope paid now (a line of the period
+    that is not held) is owed nothing for any month up to the period's (the category rule aside: people with
+    two benefits that do not stack are left out of this check)."""
+    from app.services import payout
+
+    ids = scope_unit_ids(session, unit)
+    stack = payout.stackable_categories(session)
+    month = session.execute(text("SELECT period_date FROM payout_period WHERE id = :p"), {"p": period_id}).scalar()
+    month_key = _month_key(month)
+    payable = defaultdict(set)
+    for b, e in session.execute(
+        text("SELECT beneficiary_id, enrolment_id FROM payout_line WHERE period_id = :p AND channel <> 'held'"),
+        {"p": period_id},
+    ):
+        payable[b].add(e)
+    categories = defaultdict(set)
+    for b, c in session.execute(text("SELECT beneficiary_id, category FROM enrolment WHERE ended_at IS NULL")):
+        categories[b].add(c)
+    # a held line of a period not locked yet stands for its month until that period's sync decides
+    waiting = {
+        (e, _month_key(m))
+        for e, m in session.execute(
+            text(
+                "SELECT l.enrolment_id, l.benefit_month FROM payout_line l JOIN payout_period p ON p.id = l.period_id "
+                "WHERE l.channel = 'held' AND l.result_status = 'pending' AND p.status IN ('draft', 'synced') "
+                "AND p.id <> :p"
+            ),
+            {"p": period_id},
+        )
+    }
+    problems = []
+    for person, enrolled in payable.items():
+        if len(categories[person]) > 1 and not categories[person] <= stack:
+            continue
+        for row in payout.back_pay_table(session, person):
+            key = (row["enrolment_id"], _month_key(row["month"]))
+            if row["enrolment_id"] in enrolled and key[1] <= month_key and row["owed"] > 0 and key not in waiting:
+                commune = session.execute(
+                    text("SELECT commune_id FROM enrolment WHERE id = :e"), {"e": row["enrolment_id"]}
+                ).scalar()
+                if commune in ids:
+                    problems.append(f"person {person} still owed after the sync of period {period_id}: {row}")
+    return problems
+
+
 # --- scope ------------------------------------------------------------------------------
 
 
@@ -236,19 +360,23 @@ def has_benefit_month(session) -> bool:
     return "benefit_month" in {c["name"] for c in inspect(session.get_bind()).get_columns("payout_line")}
 
 
-def double_payable(session) -> list[dict]:
-    """(a) Enrolments payable more than once for one benefit month, across all periods.
+#: A line in payment: not held, waiting for its result (at most one per enrolment and month).
+IN_PAYMENT = "l.channel <> 'held' AND l.result_status = 'pending'"
+#: A line that paid or pays its month, in full or in part (a failed or reversed one paid nothing).
+PAYING = "l.channel <> 'held' AND l.result_status IN ('pending', 'paid', 'partial')"
 
-    Payable: a line that is not held, not carried on (its unpaid amount moved to a later line) nor cancelled,
-    and pays an amount of its own (a line kept only for an amount carried in pays an earlier month). The benefit month is ``payout_line.benefit_month`` when that column exists, else the
-    month of the period date (what defines it today)."""
+
+def double_payable(session) -> list[dict]:
+    """(a) Enrolments in payment more than once for one benefit month, across all periods (``IN_PAYMENT`` lines
+    with an amount; that no month is paid beyond its worth is (e)). The benefit month is ``payout_line.benefit_month`` when that column exists, else the month of the
+    period date (what defined it before)."""
     month = "l.benefit_month" if has_benefit_month(session) else "p.period_date"
     rows = session.execute(
         text(
             f"""SELECT l.id, l.enrolment_id, l.period_id, p.name, p.unit_id, {month} AS month, l.channel, l.amount,
                    l.result_status
             FROM payout_line l JOIN payout_period p ON p.id = l.period_id
-            WHERE l.channel <> 'held' AND l.result_status NOT IN ('carried', 'cancelled') AND l.amount > 0"""
+            WHERE {IN_PAYMENT} AND l.amount > 0"""
         )
     ).mappings()
     groups = defaultdict(list)
@@ -269,7 +397,7 @@ def person_paid_twice(session) -> list[dict]:
         text(
             f"""SELECT l.id, l.beneficiary_id, l.enrolment_id, l.category, l.period_id, {month} AS month
                 FROM payout_line l JOIN payout_period p ON p.id = l.period_id
-                WHERE l.channel <> 'held' AND l.result_status NOT IN ('carried', 'cancelled') AND l.amount > 0"""
+                WHERE {PAYING} AND l.amount > 0"""
         )
     ).mappings():
         groups[(r["beneficiary_id"], _month_key(r["month"]))].append(dict(r))
@@ -285,14 +413,16 @@ def _month_key(value) -> str:
 
 
 def _active_lines_by_month(session) -> dict[tuple[int, str], set[int]]:
-    """(enrolment id, benefit month) → ids of the periods with a line of it that is neither carried nor
-    cancelled (a held line counts: it stands for the month until the hold is lifted)."""
+    """(enrolment id, benefit month) → ids of the periods with a line that stands for the month: one that paid
+    or pays it (in full or in part), or a held line of a period not locked yet (it stands for the month until
+    that period's sync decides; held in a locked period, the month is owed: back pay)."""
     month = "l.benefit_month" if has_benefit_month(session) else "p.period_date"
     found = defaultdict(set)
     for enrolment_id, period_id, m in session.execute(
         text(
             f"SELECT l.enrolment_id, l.period_id, {month} FROM payout_line l JOIN payout_period p ON p.id = l.period_id "
-            f"WHERE l.result_status NOT IN ('carried', 'cancelled')"
+            f"WHERE ({PAYING}) OR l.result_status = 'carried' "
+            f"OR (l.channel = 'held' AND l.result_status = 'pending' AND p.status IN ('draft', 'synced'))"
         )
     ):
         found[(enrolment_id, _month_key(m))].add(period_id)

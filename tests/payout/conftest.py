@@ -135,11 +135,15 @@ def locked_period(db_session, make_person, verified_account):
     return build_locked_period(db_session, make_person, verified_account)
 
 
-def _lines(session, period_id):
+def _lines(session, period_id, kind="regular"):
+    """name → the line of the period's own month (``kind="arrears"``: the back-pay line, one month per person)."""
     from app.models import PayoutLine
 
     session.expire_all()
-    return {l.full_name: l for l in session.scalars(select(PayoutLine).where(PayoutLine.period_id == period_id))}
+    return {
+        l.full_name: l
+        for l in session.scalars(select(PayoutLine).where(PayoutLine.period_id == period_id, PayoutLine.kind == kind))
+    }
 
 
 RECEIPT_COLUMNS = ("Số tiền thực nhận", "Người chi", "Ngày chi", "Ký nhận", "Người nhận thay")

@@ -10,6 +10,7 @@ import json
 import pytest
 from sqlalchemy import select, text
 
+from app.models.payout import IN_PAYMENT_LINE_SQL, PayoutLine
 from app.services.messages import FieldError
 from tests.conftest import page_token
 from tests.factories import approve_all, unit, user_id
@@ -171,13 +172,15 @@ def test_lock_refuses_a_conflicting_line(db_session, make_person):
         db_session.execute(text("UPDATE payout_period SET status = 'synced' WHERE id = :p"), {"p": two})
         db_session.execute(text("DELETE FROM payout_line WHERE period_id = :p"), {"p": two})
         db_session.execute(
-            text("""CREATE UNIQUE INDEX uq_payout_line_enrolment_month ON payout_line
-                                   (enrolment_id, benefit_month) WHERE result_status NOT IN ('carried', 'cancelled')""")
+            text(f"""CREATE UNIQUE INDEX uq_payout_line_enrolment_month ON payout_line
+                                   (enrolment_id, benefit_month) WHERE {IN_PAYMENT_LINE_SQL}""")
         )
         db_session.commit()
 
 
-def test_carry_into_a_month_already_paid_elsewhere_is_refused(db_session, make_person):
+def test_a_failed_month_is_paid_again_once_whichever_period_asks(db_session, make_person):
+    """The failed February comes back as back pay in the first later period that syncs; another period for the
+    same later month (the city's) pays March only where the district does not, and never February again."""
     from app.services import payout
 
     make_person("00004", "Nguyễn Văn An")
@@ -191,11 +194,13 @@ def test_carry_into_a_month_already_paid_elsewhere_is_refused(db_session, make_p
     payout.hand_over(db_session, feb, None, unit(db_session, "001"))
     db_session.execute(text("UPDATE payout_line SET result_status = 'failed' WHERE period_id = :p"), {"p": feb})
     db_session.commit()
-    with pytest.raises(FieldError) as exc:
-        payout.carry_failed(db_session, feb, march, unit(db_session, "001"), None)
-    assert exc.value.problem.code == "carry_conflict"
-    db_session.rollback()
-    assert payout.carry_failed(db_session, feb, march_city, unit(db_session, "001"), None) == 1
+    assert payout.carry_failed(db_session, feb, march, unit(db_session, "001"), None) == 1
+    months = lambda pid: sorted(  # noqa: E731
+        (l.benefit_month, l.kind) for l in db_session.scalars(select(PayoutLine).where(PayoutLine.period_id == pid))
+    )
+    assert months(march) == [(dt.date(2025, 2, 1), "arrears")]  # March itself: the city's period pays it
+    assert payout.carry_failed(db_session, feb, march_city, unit(db_session, "001"), None) == 0
+    assert months(march_city) == [(dt.date(2025, 3, 1), "regular")]
 
 
 # --- holds ---------------------------------------------------------------------------------------

@@ -241,15 +241,17 @@ def test_partial_payment_then_the_rest_is_carried(db_session, handed_over, tmp_p
     assert [l.full_name for l in db_session.scalars(payout.follow_up_lines(db_session, unit(db_session, "001")))] == [
         AN
     ]
-    # The 200,000 still owed goes to March on top of March's own amount.
+    # The 200,000 still owed is paid in March as back pay for February, a line of its own beside March's.
     march = payout.create_period(
         db_session, name="Tháng 03/2025", period_date=dt.date(2025, 3, 1), unit=unit(db_session, "001"), user_id=None
     )
     db_session.commit()
     payout.sync_payout_list(db_session, march.id, unit(db_session, "001"))
     assert payout.carry_failed(db_session, pid, march.id, unit(db_session, "001"), None) == 1
-    an_march = _lines(db_session, march.id)[AN]
-    assert (an_march.amount, an_march.carried_amount, an_march.carried_from_line_id) == (500000, 200000, an.id)
+    assert _lines(db_session, march.id)[AN].amount == 500000
+    back = _lines(db_session, march.id, "arrears")[AN]
+    assert (back.amount, back.benefit_month, back.carried_amount) == (200000, dt.date(2025, 2, 1), 0)
+    assert _lines(db_session, pid)[AN].result_status == "partial"  # its own result stays
 
 
 def test_a_reversal_in_a_later_file_makes_the_line_owed_again(db_session, handed_over, tmp_path):
@@ -298,14 +300,18 @@ def test_a_reversal_in_a_later_file_makes_the_line_owed_again(db_session, handed
     # Reported again: already reversed, final.
     refused = _refused(db_session, pid, tmp_path, [(lines[EM].id, "", 1500000, "Hoàn trả", "")])
     assert [p.code for p in refused.problems] == ["result_reversal_unpaid"]
-    # Owed again: carried into March in full.
+    # Owed again: paid in March in full, as back pay for February.
     march = payout.create_period(
         db_session, name="Tháng 03/2025", period_date=dt.date(2025, 3, 1), unit=unit(db_session, "001"), user_id=None
     )
     db_session.commit()
     payout.sync_payout_list(db_session, march.id, unit(db_session, "001"))
     assert payout.carry_failed(db_session, pid, march.id, unit(db_session, "001"), None) == 2
-    assert _lines(db_session, march.id)[EM].carried_amount == 1500000
+    back = _lines(db_session, march.id, "arrears")
+    assert {n: (l.amount, l.benefit_month) for n, l in back.items()} == {
+        EM: (1500000, dt.date(2025, 2, 1)),
+        BINH: (500000, dt.date(2025, 2, 1)),
+    }
 
 
 def test_override_applies_the_valid_rows_with_a_reason(db_session, handed_over, tmp_path):

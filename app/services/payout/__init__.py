@@ -9,9 +9,10 @@ tiers.py           the approval tiers per unit scheme and what the approval ledg
 approvals.py       approve, reject, withdraw: the insert-only ledger; the approval part of a period's page
 holds.py           why a line is held: the one ordered list of hold sources the sync applies
 payees.py          who a period pays: the lock refuses one account for two people, one person paid twice
+backpay.py         back pay (truy lĩnh): what each month is worth, what is owed; the calendar the sync joins
 sync.py            the set-based sync of the payout list, holds and what was left out
 exports.py         the hand-over files: the payout list per paying unit (.xlsx), one CSV per bank
-reconciliation.py  the bank's results (validated whole), payments in hand, totals, the follow-up list, carrying
+reconciliation.py  the bank's results (validated whole), payments in hand, totals, the follow-up list
 measure.py         the headline share paid into an account
 verification.py    after a period is closed: a random sample per commune checked with the people (Cochran)
 complaints.py      complaints about a payment: states, deadlines, sensitive ones, resolutions through services
@@ -21,6 +22,7 @@ The package re-exports the period functions, so callers write ``payout.lock_peri
 """
 
 from app.services.payout.approvals import approval_page, approve, held_tiers, reject, withdraw  # noqa: F401
+from app.services.payout.backpay import back_pay_table, month_label  # noqa: F401
 from app.services.payout.exports import (  # noqa: F401
     BANK_CSV_HEADER,
     EXPORTABLE,
@@ -40,7 +42,6 @@ from app.services.payout.measure import (  # noqa: F401
 )
 from app.services.payout.page import SYNCABLE, period_page  # noqa: F401
 from app.services.payout.periods import (  # noqa: F401
-    ACTIVE_LINE_SQL,
     ARCHIVED_MSG,
     CHECKSUM_COLS,
     LOCKED_MSG,

@@ -22,6 +22,7 @@ from app.models.payout import transfer_description
 from app.services.formatting import format_date, utc_now
 from app.services.labels import label
 from app.services.messages import N_
+from app.services.payout.backpay import month_label
 from app.services.payout.periods import effective_unit, load_period, out_of_scope, period_summary, require_status
 from app.services.reference import payer_level
 from app.services.scope import contains_clause, related, subtree_ids, subtree_sql
@@ -68,7 +69,7 @@ def _line_rows(session: Session, period_id: int, unit: AdminUnit, *where):
         select(PayoutLine, AdminUnit.name)
         .join(AdminUnit, AdminUnit.id == PayoutLine.commune_id)
         .where(PayoutLine.period_id == period_id, PayoutLine.commune_id.in_(subtree_ids(unit)), *where)
-        .order_by(AdminUnit.path, PayoutLine.full_name, PayoutLine.id)
+        .order_by(AdminUnit.path, PayoutLine.full_name, PayoutLine.benefit_month, PayoutLine.id)
         .execution_options(yield_per=5000)
     )
 
@@ -108,6 +109,7 @@ def write_payout_list(
         t(N_("Account holder")),
         t(N_("Recipient (proxy)")),
         t(N_("Signature")),
+        t(N_("Benefit month")),
     ]
     ws = wb.create_sheet(t(N_("Payout list")))
     ws.column_dimensions["D"].width = 28
@@ -141,6 +143,7 @@ def write_payout_list(
                 line.holder_ascii or "",
                 proxy,
                 "" if line.channel in ("cash", "proxy") else "—",
+                month_label(line.kind, line.benefit_month, t),
             ],
             text_cols=(4, 10),
         )
@@ -162,6 +165,7 @@ def write_payout_list(
             t(N_("Category")),
             t(N_("Amount (VND)")),
             t(N_("Reason")),
+            t(N_("Benefit month")),
         ],
         font=bold,
     )
@@ -180,6 +184,7 @@ def write_payout_list(
                 label("category", line.category, t),
                 Money(line.amount + line.carried_amount),
                 label("hold_reason", line.hold_reason, t),
+                month_label(line.kind, line.benefit_month, t),
             ],
             text_cols=(4,),
         )

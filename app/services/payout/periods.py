@@ -21,11 +21,11 @@ from app.models import (
     PayoutPeriod,
     PayoutSyncRun,
 )
-from app.models.payout import INACTIVE_RESULTS
 from app.services.formatting import utc_now
 from app.services.masking import mask_account
 from app.services.messages import N_, FieldError, Problem
 from app.services.payout import payees
+from app.services.payout.backpay import in_payment_sql
 from app.services.reference import level_of, payer_level, retired_schemes
 from app.services.registry import normalize as nz
 from app.services.scope import OutOfScope, archive_ids, contains, lineage_ids, reads_archive, related, subtree_ids
@@ -166,20 +166,19 @@ def benefit_month(day: dt.date) -> dt.date:
     return day.replace(day=1)
 
 
-#: SQL condition of a line that still pays (not carried to a later period, not cancelled).
-ACTIVE_LINE_SQL = "result_status NOT IN (" + ", ".join(f"'{r}'" for r in INACTIVE_RESULTS) + ")"
-
-#: pg_advisory_xact_lock(MONTH_LOCK, yyyymm): the writers of the lines of one benefit month (sync, carry) take
-#: turns, so that a second period never races the first one into the unique index (it waits, then leaves out
-#: what the first one took). SQLite serialises writers anyway.
+#: pg_advisory_xact_lock(MONTH_LOCK, yyyymm): the writers of the lines of one benefit month take turns, so that
+#: a second period never races the first one into the unique index (it waits, then leaves out what the first one
+#: took). A sync may add back pay for any earlier month, so every sync also takes the key BACK_PAY_KEY: syncs
+#: run one at a time. SQLite serialises writers anyway.
 MONTH_LOCK = 4702
+BACK_PAY_KEY = 0
 
 
-def lock_month(session: Session, month: dt.date) -> None:
+def lock_month(session: Session, month: dt.date | None) -> None:
+    """Take the turn of the writers of ``month`` (None: of back pay, any month) until the commit."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            text("SELECT pg_advisory_xact_lock(:ns, :key)"), {"ns": MONTH_LOCK, "key": month.year * 100 + month.month}
-        )
+        key = BACK_PAY_KEY if month is None else month.year * 100 + month.month
+        session.execute(text("SELECT pg_advisory_xact_lock(:ns, :key)"), {"ns": MONTH_LOCK, "key": key})
 
 
 # --- lock, approve, hand over, close ------------------------------------------------------------
@@ -370,10 +369,10 @@ def conflicting_lines(session: Session, period_id: int) -> int:
         session.execute(
             text(f"""
         SELECT count(*) FROM payout_line l
-        WHERE l.period_id = :pid AND l.{ACTIVE_LINE_SQL} AND EXISTS (
+        WHERE l.period_id = :pid AND {in_payment_sql("l")} AND EXISTS (
             SELECT 1 FROM payout_line o
             WHERE o.enrolment_id = l.enrolment_id AND o.benefit_month = l.benefit_month AND o.id <> l.id
-              AND o.{ACTIVE_LINE_SQL})"""),
+              AND {in_payment_sql("o")})"""),
             {"pid": period_id},
         ).scalar()
         or 0

@@ -20,7 +20,7 @@ from typing import Any, BinaryIO
 
 from openpyxl.styles import Font, PatternFill
 from sqlalchemy import and_, func, or_, select, text
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from app.models import (
     AdminUnit,
@@ -35,16 +35,13 @@ from app.services.messages import N_, FieldError, Problem
 from app.services.payout.exports import log_export
 from app.services.payout.holds import VISIT_HOLDS
 from app.services.payout.periods import (
-    ACTIVE_LINE_SQL,
     LOCKED_MSG,
-    benefit_month,
     effective_unit,
     load_period,
-    lock_month,
     require_status,
     require_writable,
 )
-from app.services.payout.sync import SNAPSHOT_COLS
+from app.services.payout.sync import sync_payout_list
 from app.services.registry import normalize as nz
 from app.services.scope import subtree_ids, subtree_sql
 from app.services.spreadsheets import append_row, new_workbook
@@ -866,14 +863,27 @@ def period_totals(session: Session, period_id: int, unit: AdminUnit) -> dict:
 
 
 def follow_up_lines(session: Session, unit: AdminUnit, period_id: int | None = None):
-    """Lines in scope on which something is still owed (failed, partially paid, reversed; not yet carried): fix
-    the account or pay in cash, then carry; and the lines held because the bank failed the account (another
-    holder name, closed or unknown: ``holds.VISIT_HOLDS``), to check the account on a visit."""
+    """Lines in scope on which something is still owed (failed, partially paid, reversed) and whose month no
+    later line pays or is paying yet: fix the account or the registry; the next sync pays what is missing of the
+    month as back pay. And the lines held because the bank failed the account (another holder name, closed or
+    unknown: ``holds.VISIT_HOLDS``), to check the account on a visit."""
+    other = aliased(PayoutLine)
+    repaid = (
+        select(other.id)
+        .where(
+            other.enrolment_id == PayoutLine.enrolment_id,
+            other.benefit_month == PayoutLine.benefit_month,
+            other.id > PayoutLine.id,
+            other.channel != "held",
+            other.result_status.in_(("pending", "paid")),
+        )
+        .exists()
+    )
     query = (
         select(PayoutLine)
         .where(
             or_(
-                PayoutLine.result_status.in_(OWED_RESULTS),
+                and_(PayoutLine.result_status.in_(OWED_RESULTS), ~repaid),
                 and_(
                     PayoutLine.channel == "held",
                     PayoutLine.hold_reason.in_(VISIT_HOLDS),
@@ -900,14 +910,14 @@ def carry_failed(
     user_id: int | None,
     line_ids: list[int] | None = None,
 ) -> int:
-    """Carry what is still owed on the lines of a period (failed, reversed, the unpaid rest of a partial
-    payment) into a later period that is not locked; commits.
+    """Pay what is still owed on the lines of a period (failed, reversed, the unpaid rest of a partial payment)
+    in a later period that is not locked: its sync adds them as back pay, one line per benefit month (the one
+    mechanism, ``backpay``), so asking twice, or syncing again, never pays a month twice. Commits.
 
-    The target line of the same enrolment gets the unpaid amount added (``carried_amount``) and is
-    refreshed by the next sync (a fixed account, or cash)."""
+    Returns how many of the owed lines (of ``line_ids`` when given) the target period now pays."""
     source = load_period(session, from_period_id)
-    target_period = load_period(session, to_period_id, lock=True)
-    require_writable(session, source, unit)  # its failed lines become "carried"
+    target_period = load_period(session, to_period_id)
+    require_writable(session, source, unit)
     require_writable(session, target_period, unit)
     scope = effective_unit(source, unit)
     effective_unit(target_period, unit)
@@ -916,63 +926,33 @@ def carry_failed(
         raise FieldError(
             Problem("period", "carry_backwards", N_("Failed lines can only be carried into a later payout period"))
         )
+    source_id, target_id = source.id, target_period.id
+    sync_payout_list(session, target_id, unit, user_id=user_id)
     in_scope, scope_params = subtree_sql(scope)
-    params: dict[str, Any] = {"src": source.id, "dst": target_period.id, **scope_params}
+    params: dict[str, Any] = {"src": source_id, "dst": target_id, **scope_params}
     only = ""
     if line_ids:
         only = " AND l.id IN (" + ", ".join(f":l{i}" for i in range(len(line_ids))) + ")"
         params.update({f"l{i}": int(v) for i, v in enumerate(line_ids)})
-    where = f"l.period_id = :src AND l.result_status IN {OWED_SQL} AND l.commune_id IN {in_scope}{only}"
-    true = "true" if session.get_bind().dialect.name == "postgresql" else "1"
-    params["month"] = benefit_month(target_period.period_date)
-    lock_month(session, params["month"])
-    taken = session.execute(
-        text(f"""
-        SELECT count(*) FROM payout_line l WHERE {where} AND EXISTS (
-            SELECT 1 FROM payout_line o WHERE o.enrolment_id = l.enrolment_id AND o.benefit_month = :month
-              AND o.period_id <> :dst AND o.{ACTIVE_LINE_SQL})"""),
-        params,
-    ).scalar()
-    if taken:
-        raise FieldError(
-            Problem(
-                "period",
-                "carry_conflict",
-                N_(
-                    "%(count)s failed lines cannot be carried into %(name)s: another payout period already pays them "
-                    "for that month"
-                ),
-                {"count": taken, "name": target_period.name},
-            )
-        )
-    cols = ", ".join(SNAPSHOT_COLS)
-    session.execute(
-        text(f"""
-        INSERT INTO payout_line (period_id, enrolment_id, benefit_month, {cols}, carried_amount, carried_from_line_id,
-                                 result_status)
-        SELECT :dst, l.enrolment_id, :month, {", ".join("l." + c for c in SNAPSHOT_COLS).replace("l.amount", "0")},
-               l.amount + l.carried_amount - COALESCE(l.paid_amount, 0), l.id, 'pending'
-        FROM payout_line l WHERE {where} AND {true}
-        ON CONFLICT (period_id, enrolment_id) DO UPDATE SET
-            carried_amount = payout_line.carried_amount + excluded.carried_amount,
-            carried_from_line_id = excluded.carried_from_line_id
-        """),
-        params,
+    moved = int(
+        session.execute(
+            text(f"""
+        SELECT count(*) FROM payout_line l
+        WHERE l.period_id = :src AND l.result_status IN {OWED_SQL} AND l.commune_id IN {in_scope}{only}
+          AND EXISTS (SELECT 1 FROM payout_line t WHERE t.period_id = :dst AND t.enrolment_id = l.enrolment_id
+                        AND t.benefit_month = l.benefit_month AND t.kind = 'arrears')"""),
+            params,
+        ).scalar()
+        or 0
     )
-    moved = session.execute(
-        text(f"""
-        UPDATE payout_line SET result_status = 'carried'
-        WHERE id IN (SELECT l.id FROM payout_line l WHERE {where})"""),
-        params,
-    ).rowcount
     audit.record(
         session,
         action="bulk",
         entity="payout_period",
-        entity_id=to_period_id,
+        entity_id=target_id,
         unit_id=unit.id,
-        new={"carry": {"from_period_id": from_period_id, "lines": moved}},
-        detail=f"Failed payments carried into {target_period.name}",
+        new={"carry": {"from_period_id": source_id, "lines": moved}},
+        detail=f"Owed payments of {source.name} paid as back pay in {target_period.name}",
     )
     session.commit()
     return moved

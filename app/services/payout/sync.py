@@ -36,10 +36,10 @@ from app.models import (
 from app.services import audit
 from app.services.formatting import utc_now
 from app.services.messages import N_
+from app.services.payout import backpay
 from app.services.payout.accounts import verified_sql
 from app.services.payout.holds import SETTINGS, HoldContext, hold_reason_sql
 from app.services.payout.periods import (
-    ACTIVE_LINE_SQL,
     LOCKED_MSG,
     benefit_month,
     effective_unit,
@@ -118,7 +118,7 @@ def _distinct(dialect: str, a: str, b: str) -> str:
     return f"{a} IS NOT {b}" if dialect == "sqlite" else f"{a} IS DISTINCT FROM {b}"
 
 
-def sync_payout_list(
+def sync_payout_list(  # noqa: C901 - one statement, built in steps
     session: Session,
     period_id: int,
     unit: AdminUnit,
@@ -136,6 +136,7 @@ def sync_payout_list(
     target = effective_unit(period, unit)
     require_status(period, ("draft", "synced", "approved"), LOCKED_MSG, "period_locked")
     require_not_frozen(session, period)  # the approvers signed these lines
+    lock_month(session, None)  # back pay may add a line for any earlier month: one sync at a time
     lock_month(session, benefit_month(period.period_date))
     run = session.get(PayoutSyncRun, run_id) if run_id else None
     if run is None:
@@ -149,10 +150,11 @@ def sync_payout_list(
     if dialect == "postgresql":
         session.execute(text("SET LOCAL work_mem = '256MB'"))  # this transaction only: sorts and hashes in memory
 
+    month = benefit_month(period.period_date)
     levels = base_levels_at(session, period.period_date)
     stack = sorted(stackable_categories(session))
     in_scope, scope_params = subtree_sql(target)
-    params: dict[str, Any] = {"pid": period.id, "run": rid, **scope_params, "month": benefit_month(period.period_date)}
+    params: dict[str, Any] = {"pid": period.id, "run": rid, **scope_params, "month": month}
     hold_ctx = HoldContext(period.id, period.period_date, dialect, settings=dict(SETTINGS))
     hold_reason = hold_reason_sql(hold_ctx)
     params.update(hold_ctx.params)
@@ -175,13 +177,28 @@ def sync_payout_list(
         if stack
         else "0"
     )
-    # A line of another period that already pays chosen enrolment c for the month: its own enrolment, or
-    # another benefit of the person that the category rule does not let it stack with.
-    paid_elsewhere = (
-        f"o.benefit_month = :month AND o.period_id <> :pid AND o.{ACTIVE_LINE_SQL} "
-        f"AND (o.enrolment_id = c.enrolment_id "
-        f"OR (o.beneficiary_id = c.beneficiary_id AND NOT (c.st = 1 AND {other_stack} = 1)))"
-    )
+    # Back pay: the calendar from the earliest month any enrolment of the scope is owed from.
+    first = backpay.first_month_in(session, f"e.commune_id IN {in_scope}", params, month)
+    calendar, cal_params = backpay.calendar_ctes(session, backpay.months_between(first, month), dialect)
+    params.update(cal_params)
+
+    def taken_elsewhere(c: str, m: str, *, paid_too: bool) -> str:
+        """A line of another period takes month ``m`` from the chosen enrolment ``c``: its own line waiting
+        (in payment, held in a period not locked yet, carried on; ``paid_too``: or paid, for the report of
+        what was left out), or a line of another benefit of the person that the category rule does not let it
+        stack with, paid, partly paid or waiting."""
+        own = backpay.waiting_sql("o")
+        if paid_too:
+            own = f"({own} OR o.result_status IN ('paid', 'partial'))"
+        other = f"({backpay.waiting_sql('o')} OR o.result_status IN ('paid', 'partial'))"
+        return (
+            f"o.benefit_month = {m} AND o.period_id <> :pid "
+            f"AND ((o.enrolment_id = {c}.enrolment_id AND {own}) "
+            f"     OR (o.beneficiary_id = {c}.beneficiary_id AND o.enrolment_id <> {c}.enrolment_id "
+            f"         AND NOT ({c}.st = 1 AND {other_stack} = 1) AND {other}))"
+        )
+
+    paid_elsewhere = taken_elsewhere("c", ":month", paid_too=True)
     # the proxy registered on the person's latest visit
     visit_join = (
         f"LEFT JOIN ({latest_visit_sql('v2.beneficiary_id, v2.proxy_name, v2.proxy_cccd')}) v "
@@ -193,20 +210,25 @@ def sync_payout_list(
         progress(stage="sync", step=1, run_id=rid)
 
     cols = ", ".join(SNAPSHOT_COLS)
-    changed = " OR ".join(_distinct(dialect, f"payout_line.{c}", f"excluded.{c}") for c in SNAPSHOT_COLS)
-    sets = ", ".join(f"{c} = excluded.{c}" for c in SNAPSHOT_COLS)
+    changed = " OR ".join(_distinct(dialect, f"payout_line.{c}", f"excluded.{c}") for c in SNAPSHOT_COLS + ("kind",))
+    sets = ", ".join(f"{c} = excluded.{c}" for c in SNAPSHOT_COLS + ("kind",))
     amount_expr = (
         f"CASE WHEN e.coefficient IS NOT NULL AND {base_case} IS NOT NULL "
         f"THEN CAST(ROUND(e.coefficient * {base_case}) AS BIGINT) ELSE e.monthly_amount END"
     )
     acct = "CASE WHEN s.channel = 'account' THEN s.{0} END".format
     scope_sql = f"commune_id IN {in_scope}"
-    first = (
+    first_sync = (
         session.execute(
             text(f"SELECT 1 FROM payout_line WHERE period_id = :pid AND {scope_sql} LIMIT 1"), params
         ).first()
         is None
     )
+    # ``amt`` and ``chosen``: the enrolments paid (the category rule by this month's amounts); ``owed``: each
+    # chosen enrolment × every month from its first month owed to the period's month, with what the month is
+    # worth less what partial payments of it reached the person; ``pick``: the months no other period settles
+    # (the period's own month even when held or with no amount: the line shows why; an earlier month only
+    # when something is owed); ``s``: the lines with their channel and kind.
     eligible = f"""
         WITH amt AS (
             SELECT e.id AS enrolment_id, e.beneficiary_id, e.commune_id, e.category,
@@ -222,20 +244,36 @@ def sync_payout_list(
                   AND NOT (a.st = 1 AND a2.st = 1)
                   AND (COALESCE(a2.amount, 0) > COALESCE(a.amount, 0)
                        OR (COALESCE(a2.amount, 0) = COALESCE(a.amount, 0) AND a2.enrolment_id < a.enrolment_id)))
+        ), {calendar}, {backpay.first_line_cte(f"e.commune_id IN {in_scope}")}, {backpay.reached_cte(f"e.commune_id IN {in_scope}")},
+        span AS (
+            SELECT c.enrolment_id, c.beneficiary_id, c.commune_id, c.category, c.st, e.coefficient,
+                   e.monthly_amount, {backpay.first_month_sql("e", ":month")} AS first_m
+            FROM chosen c JOIN enrolment e ON e.id = c.enrolment_id LEFT JOIN fm ON fm.enrolment_id = c.enrolment_id
+        ), owed AS (
+            SELECT s.enrolment_id, s.beneficiary_id, s.commune_id, s.category, s.st, cal.m AS month,
+                   {backpay.worth_sql("s")} - COALESCE(rc.paid, 0) AS amount, COALESCE(rc.paid, 0) AS reached
+            FROM span s JOIN cal ON cal.m >= s.first_m
+            LEFT JOIN lv ON lv.m = cal.m AND lv.category = s.category
+            LEFT JOIN reached rc ON rc.enrolment_id = s.enrolment_id AND rc.benefit_month = cal.m
         ), pick AS (
-            -- never an enrolment that another period already pays for this benefit month, nor one that the
-            -- category rule excludes because another period pays the person a benefit it does not stack with
-            SELECT c.* FROM chosen c WHERE NOT EXISTS (SELECT 1 FROM payout_line o WHERE {paid_elsewhere})
-        )"""
-    inserted = session.execute(
-        text(
-            eligible
-            + f""", numbered AS (
+            -- what is still missing of each month (the period's own month also when it has no amount: the held
+            -- line says why), unless another line takes the month
+            SELECT w.* FROM owed w
+            WHERE (w.amount > 0 OR (w.month = :month AND w.reached = 0))
+              -- two anti-joins (its own lines by enrolment, the person's other benefits by person), not one OR
+              AND NOT EXISTS (SELECT 1 FROM payout_line o WHERE o.enrolment_id = w.enrolment_id
+                                AND o.benefit_month = w.month AND o.period_id <> :pid AND {backpay.waiting_sql("o")})
+              AND NOT EXISTS (SELECT 1 FROM payout_line o WHERE o.beneficiary_id = w.beneficiary_id
+                                AND o.benefit_month = w.month AND o.period_id <> :pid
+                                AND o.enrolment_id <> w.enrolment_id AND NOT (w.st = 1 AND {other_stack} = 1)
+                                AND ({backpay.waiting_sql("o")} OR o.result_status IN ('paid', 'partial')))
+        ), numbered AS (
             -- the sequence (STT) within the commune: a sort of narrow rows only
-            SELECT pick.*, row_number() OVER (PARTITION BY pick.commune_id ORDER BY pick.enrolment_id) AS seq
+            SELECT pick.*, row_number() OVER (PARTITION BY pick.commune_id ORDER BY pick.enrolment_id, pick.month)
+                   AS seq
             FROM pick
         ), src AS (
-            SELECT p.enrolment_id, p.commune_id, p.category, COALESCE(p.amount, 0) AS amount, p.seq,
+            SELECT p.enrolment_id, p.month, p.commune_id, p.category, COALESCE(p.amount, 0) AS amount, p.seq,
                    b.id AS beneficiary_id, b.full_name, b.cccd, b.date_of_birth, b.birth_year, b.case_type,
                    {hold_reason} AS hold_reason,
                    pa.id AS account_id, pa.bank_bin, bk.short_name AS bank_name, pa.account_number, pa.holder_ascii,
@@ -250,20 +288,25 @@ def sync_payout_list(
         ), s AS (
             SELECT src.*, CASE WHEN hold_reason IS NOT NULL THEN 'held'
                                WHEN case_type = 1 AND account_id IS NOT NULL THEN 'account'
-                               WHEN is_proxy = 1 THEN 'proxy' ELSE 'cash' END AS channel
+                               WHEN is_proxy = 1 THEN 'proxy' ELSE 'cash' END AS channel,
+                   CASE WHEN month = :month THEN 'regular' ELSE 'arrears' END AS kind
             FROM src
-        )
-        INSERT INTO payout_line (period_id, enrolment_id, benefit_month, {cols}, carried_amount, result_status,
-                                 created_run_id, changed_run_id, sequence)
-        SELECT :pid, s.enrolment_id, :month, s.beneficiary_id, s.commune_id, s.full_name, s.cccd,
+        )"""
+    session.execute(
+        text(
+            eligible
+            + f"""
+        INSERT INTO payout_line (period_id, enrolment_id, benefit_month, kind, {cols}, carried_amount,
+                                 result_status, created_run_id, changed_run_id, sequence)
+        SELECT :pid, s.enrolment_id, s.month, s.kind, s.beneficiary_id, s.commune_id, s.full_name, s.cccd,
                s.date_of_birth, s.birth_year, s.category, s.case_type, s.amount, s.channel, s.hold_reason,
                {acct("account_id")}, {acct("bank_bin")}, {acct("bank_name")}, {acct("account_number")},
                {acct("holder_ascii")},
                CASE WHEN s.channel = 'proxy' THEN s.proxy_name END, CASE WHEN s.channel = 'proxy' THEN s.proxy_cccd END,
                0, 'pending', :run, :run, s.seq
         FROM s WHERE {true}
-        ON CONFLICT (period_id, enrolment_id) DO UPDATE SET {sets},
-            sequence = excluded.sequence, benefit_month = excluded.benefit_month,
+        ON CONFLICT (period_id, enrolment_id, benefit_month) DO UPDATE SET {sets},
+            sequence = excluded.sequence,
             result_status = CASE WHEN payout_line.result_status = 'cancelled' THEN 'pending'
                                  ELSE payout_line.result_status END,
             changed_run_id = CASE WHEN {changed} OR payout_line.result_status = 'cancelled'
@@ -274,20 +317,35 @@ def sync_payout_list(
         ),
         params,
     )
+    # Back pay goes only to a person payable now: the earlier months of a held person wait for the hold's end.
+    # They went in with the rest (one statement, no second pass over the people) and leave here, by index.
+    held_back = session.execute(
+        text(
+            f"DELETE FROM payout_line WHERE period_id = :pid AND {scope_sql} AND kind = 'arrears' "
+            f"AND channel = 'held' AND created_run_id <> :run"
+        ),
+        params,
+    ).rowcount
+    session.execute(
+        text(
+            f"DELETE FROM payout_line WHERE period_id = :pid AND {scope_sql} AND kind = 'arrears' "
+            f"AND channel = 'held' AND created_run_id = :run"
+        ),
+        params,
+    )
     if progress:
         progress(stage="sync", step=2, run_id=rid)
-    if first:  # nothing was there: every row was inserted, nothing is stale
-        total = added = inserted.rowcount
-        if added < 0:  # sqlite3 gives no row count for a statement that starts with WITH
-            total = added = session.execute(
-                text(f"SELECT count(*) FROM payout_line WHERE period_id = :pid AND {scope_sql}"), params
-            ).scalar()
+    if first_sync:  # nothing was there: every row was inserted, nothing is stale
+        total = added = session.execute(
+            text(f"SELECT count(*) FROM payout_line WHERE period_id = :pid AND {scope_sql}"), params
+        ).scalar()
         removed = changed_n = kept = 0
     else:
-        # Stale: a line of the scope whose enrolment is no longer eligible (the same selection again).
+        # Stale: a line of the scope whose enrolment and month are no longer wanted (the same selection again).
         stale = (
             f"payout_line.period_id = :pid AND payout_line.{scope_sql} AND NOT EXISTS "
-            f"(SELECT 1 FROM pick WHERE pick.enrolment_id = payout_line.enrolment_id)"
+            f"(SELECT 1 FROM pick WHERE pick.enrolment_id = payout_line.enrolment_id "
+            f"AND pick.month = payout_line.benefit_month)"
         )
         kept = 0
         if (
@@ -324,7 +382,7 @@ def sync_payout_list(
                     params,
                 ).scalar()
         deleted = session.execute(text(eligible + f" DELETE FROM payout_line WHERE {stale}"), params).rowcount
-        removed = deleted if removed is None else removed
+        removed = (deleted if removed is None else removed) + held_back
         counts = session.execute(
             text(f"""
             SELECT count(*),
@@ -346,6 +404,7 @@ def sync_payout_list(
         FROM chosen c JOIN beneficiary b ON b.id = c.beneficiary_id
         JOIN payout_line o ON o.id = (SELECT min(o.id) FROM payout_line o WHERE {paid_elsewhere})
         JOIN payout_period pp ON pp.id = o.period_id
+        WHERE NOT EXISTS (SELECT 1 FROM pick WHERE pick.enrolment_id = c.enrolment_id AND pick.month = :month)
         ORDER BY c.commune_id, b.full_name, c.enrolment_id"""
             ),
             params,

@@ -166,6 +166,16 @@ COLUMNS: dict[str, list[str]] = {
         "Mã loại đối tượng",
         "Chế độ",
     ],
+    "start_month": [
+        "Tháng bắt đầu hưởng",
+        "Thời điểm hưởng",
+        "Hưởng từ tháng",
+        "Tháng hưởng",
+        "Ngày hưởng",
+        "Ngày bắt đầu hưởng",
+        "Hưởng từ ngày",
+        "Thời điểm bắt đầu hưởng",
+    ],
     "monthly_amount": [
         "Mức trợ cấp",
         "Số tiền",
@@ -243,6 +253,7 @@ def create_batch(
 # (lru_cache does not cache exceptions, so invalid values are re-checked and re-reported per row.)
 _parse_date = lru_cache(maxsize=65536)(nz.parse_date)
 _parse_amount = lru_cache(maxsize=8192)(nz.parse_amount)
+_parse_month = lru_cache(maxsize=4096)(nz.parse_month)
 _parse_category = lru_cache(maxsize=1024)(nz.parse_category)
 _parse_sex = lru_cache(maxsize=256)(nz.parse_sex)
 _clean_short = lru_cache(maxsize=8192)(nz.clean_text)
@@ -371,6 +382,8 @@ def validate_row(values: dict, ctx: RowContext) -> tuple[dict, list[Problem]]:  
     rec["policy_code"] = _clean_short(values.get("policy_code"))[:40] or None
     amount = values.get("monthly_amount")
     rec["monthly_amount"] = problems.attempt(_parse_amount, amount) if amount not in (None, "") else None
+    start = values.get("start_month")
+    rec["start_month"] = problems.attempt(_parse_month, start) if start not in (None, "") else None
 
     if rec["full_name"] and commune_id is not None and not any(p.severity == "error" for p in problems):
         rec["natural_key"] = natural_key(cccd, rec["name_key"], dob, year, ctx.unit_codes[commune_id])
@@ -485,6 +498,8 @@ def classify_rows(session: Session, batch_id: int) -> None:
         for c in ("full_name", "cccd", "cmnd", "date_of_birth", "birth_year", "sex", "address", "commune_id")
     )
     enrol_same = " AND ".join(_same(d, f"e.{c}", f"r.{c}") for c in ("policy_code", "monthly_amount"))
+    # a file without the start month leaves the one recorded (it came from the decision)
+    enrol_same += f" AND (r.start_month IS NULL OR {_same(d, 'e.start_month', 'r.start_month')})"
     session.execute(
         text(
             f"""
@@ -604,14 +619,16 @@ def apply_batch(session: Session, batch_id: int, progress: Progress | None = Non
         session.execute(
             text(
                 f"""
-            INSERT INTO enrolment (beneficiary_id, commune_id, category, policy_code, monthly_amount, extra,
-                                   source_batch_id, created_at, updated_at)
-            SELECT b.id, r.commune_id, r.category, r.policy_code, r.monthly_amount, r.extra, r.batch_id, :now, :now
+            INSERT INTO enrolment (beneficiary_id, commune_id, category, policy_code, monthly_amount, start_month,
+                                   extra, source_batch_id, created_at, updated_at)
+            SELECT b.id, r.commune_id, r.category, r.policy_code, r.monthly_amount, r.start_month, r.extra,
+                   r.batch_id, :now, :now
             FROM import_row r JOIN beneficiary b ON b.natural_key = r.natural_key
             WHERE r.batch_id = :b AND r.outcome IN ('imported', 'updated') AND b.commune_id IN {in_scope}
             ON CONFLICT (beneficiary_id, category) DO UPDATE SET
                 commune_id = excluded.commune_id, policy_code = excluded.policy_code,
                 monthly_amount = excluded.monthly_amount, extra = excluded.extra,
+                start_month = COALESCE(excluded.start_month, enrolment.start_month),
                 source_batch_id = excluded.source_batch_id, updated_at = excluded.updated_at
             """
             ),

@@ -734,6 +734,49 @@ def _amount_error(shown: str) -> FieldError:
     return FieldError(Problem("amount", "amount_invalid", N_("Invalid amount: %(value)s"), {"value": shown}))
 
 
+_MONTH_RE = re.compile(
+    r"^(?:ngay\s*)?(?:(\d{1,2})\s*[/.\-]\s*)?(?:thang\s*)?(\d{1,2})\s*(?:[/.\-]|\s*nam\s*)\s*(\d{4})$"
+)
+_ISO_MONTH_RE = re.compile(r"^(\d{4})-(\d{1,2})(?:-(\d{1,2}))?(?:[ t].*)?$")
+
+
+def parse_month(value: Any) -> dt.date | None:
+    """A benefit start month -> its first day. Empty -> None. Accepts dates, mm/yyyy, m-yyyy, dd/mm/yyyy,
+    "tháng 3/2025", "tháng 3 năm 2025", yyyy-mm(-dd). Raises FieldError ``month_invalid`` (also for a year
+    outside 2000-2100: a decision the programme cannot have taken)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    shown = _to_str(value).strip()
+    month = None
+    if isinstance(value, dt.date):
+        month = value.replace(day=1)
+    else:
+        key = ascii_key(shown).lower().strip()
+        m = _MONTH_RE.match(key)
+        iso = _ISO_MONTH_RE.match(key)
+        try:
+            if m:
+                month = dt.date(int(m.group(3)), int(m.group(2)), 1)
+                if m.group(1):
+                    dt.date(month.year, month.month, int(m.group(1)))  # the day must exist too
+            elif iso:
+                month = dt.date(int(iso.group(1)), int(iso.group(2)), 1)
+        except ValueError:
+            month = None
+    if month is None or not 2000 <= month.year <= 2100:
+        raise FieldError(
+            Problem(
+                "start_month",
+                "month_invalid",
+                N_("Invalid start month: %(value)s (write mm/yyyy)"),
+                {"value": shown},
+            )
+        )
+    return month
+
+
 def parse_amount(value: Any) -> int | None:
     """Amount in đồng -> int; empty -> None.
 

@@ -318,3 +318,25 @@ def active_enrolments(session: Session, beneficiary_id: int) -> list[Enrolment]:
             select(Enrolment).where(Enrolment.beneficiary_id == beneficiary_id, Enrolment.ended_at.is_(None))
         )
     )
+
+
+def set_start_month(
+    session: Session, beneficiary_id: int, enrolment_id: int, value, actor_unit: AdminUnit | None
+) -> Enrolment:
+    """Record the first month of an enrolment's decision (mm/yyyy; empty: none, paid from the first month a
+    payout period knew it). Refused outside ``actor_unit``'s scope (NotFound, as if it did not exist) and for an
+    ended enrolment. The caller checks the role and commits (the ORM audit records the old and new value).
+    The next sync pays the months from it that no period paid (back pay)."""
+    enrolment = session.get(Enrolment, enrolment_id)
+    if (
+        enrolment is None
+        or enrolment.beneficiary_id != beneficiary_id
+        or not contains(actor_unit, enrolment.commune_id, session)
+    ):
+        raise NotFound("enrolment")
+    if enrolment.ended_at is not None:
+        raise _error("start_month", "already_ended", N_("This enrolment is already ended"))
+    enrolment.start_month = nz.parse_month(value)
+    enrolment.updated_at = utc_now()
+    session.flush()
+    return enrolment

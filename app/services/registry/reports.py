@@ -31,6 +31,7 @@ FIELD_LABELS = {
     "commune": N_("Commune"),
     "category": N_("Category"),
     "monthly_amount": N_("Monthly amount"),
+    "start_month": N_("Paid from"),
     "policy_code": N_("Policy code"),
     "file": N_("File"),
     "row": N_("Row"),
