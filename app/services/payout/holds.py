@@ -19,7 +19,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-
 #: Matching status → hold reason: only a confirmed identity ("matched") is paid.
 MATCH_HOLDS = {
     "deceased": "deceased",
