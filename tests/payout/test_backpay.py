@@ -10,7 +10,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select, text
 
-from tests.factories import unit
+from tests.factories import approve_all, unit
 
 BTXH = ((dt.date(2021, 7, 1), 360_000), (dt.date(2024, 7, 1), 500_000), (dt.date(2026, 1, 1), 650_000))
 
@@ -59,6 +59,8 @@ def lock_and_pay(session, pid, code="001"):
     """Lock, hand over and record every payable line paid in cash (the commune's receipts)."""
     from app.models import PayoutLine
     from app.services import payout
+
+    approve_all(session, pid)
 
     payout.lock_period(session, pid, None, unit(session, code))
     payout.hand_over(session, pid, None, unit(session, code))
@@ -245,6 +247,7 @@ def test_failed_reversed_and_partial_come_back_exactly_once(db_session, handed_o
     sync(db_session, april)
     assert all(set(v) == {m(2025, 4)} for v in lines_of(db_session, april).values())
     # The March back pay of Bình fails too: it comes back in April, once.
+    approve_all(db_session, march)
     payout.lock_period(db_session, march, None, unit(db_session, "001"))
     payout.hand_over(db_session, march, None, unit(db_session, "001"))
     binh_feb = db_session.scalar(
@@ -283,6 +286,7 @@ def test_a_line_held_in_a_handed_over_period_is_owed_until_paid(db_session, hand
         (m(2025, 3), 500_000, 0, 500_000, 0),
     ]
     # The payout list handed to the commune says which month each line pays.
+    approve_all(db_session, march)
     payout.lock_period(db_session, march, None, unit(db_session, "001"))
     out = io.BytesIO()
     payout.write_payout_list(db_session, march, unit(db_session, "001"), out, lambda s: s)
@@ -374,6 +378,8 @@ def test_person_page_and_period_list_show_the_back_pay(app, client_for, back_pai
         from app.extensions import db
         from app.services import payout
 
+        approve_all(db.session, back_paid["march"])
+
         payout.lock_period(db.session, back_paid["march"], None, unit(db.session, "001"))
     page = client.get(f"/payoutperiodview/detail/{back_paid['march']}").get_data(as_text=True)
     cash = page[page.index('id="cash-lines"') :]
@@ -428,6 +434,7 @@ def test_a_partial_payment_reversed_after_its_rest_was_paid_comes_back(db_sessio
     march = new_period(db_session, "Tháng 03/2025", m(2025, 3))
     sync(db_session, march)
     assert lines_of(db_session, march)[AN][m(2025, 2)] == ("arrears", 200_000, "account")
+    approve_all(db_session, march)
     payout.lock_period(db_session, march, None, unit(db_session, "001"))
     payout.hand_over(db_session, march, None, unit(db_session, "001"))
     rest = _lines(db_session, march, "arrears")[AN].id

@@ -64,7 +64,8 @@ def shared_accounts(session: Session, period_id: int) -> list[tuple[str, str, st
 
 
 def stacked_people(session: Session, period_id: int) -> list[tuple[str, str, str]]:
-    """(name, category, other category) of two active lines of one person the category rules do not let stack."""
+    """(name, category, other category) of two active lines of one person for one benefit month that the category
+    rules do not let stack (back pay for other months is not stacking)."""
     stack = sorted(stackable_categories(session))
     params = {"pid": period_id, **{f"st_{i}": c for i, c in enumerate(stack)}}
     listed = ", ".join(f":st_{i}" for i in range(len(stack)))
@@ -74,7 +75,7 @@ def stacked_people(session: Session, period_id: int) -> list[tuple[str, str, str
         SELECT l1.full_name, l1.category, l2.category
         FROM payout_line l1
         JOIN payout_line l2 ON l2.period_id = l1.period_id AND l2.beneficiary_id = l1.beneficiary_id
-             AND l2.id > l1.id
+             AND l2.benefit_month = l1.benefit_month AND l2.id > l1.id
         WHERE l1.period_id = :pid AND {_paying("l1")} AND {_paying("l2")}
           AND (l1.category = l2.category OR NOT ({stackable("l1")} AND {stackable("l2")}))
         ORDER BY l1.full_name, l1.id"""),
