@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import figure, fresh_app, record, run_worker_burst
+from _common import ROOT, figure, fresh_app, record, run_worker_burst
 
 
 def write_files(rows: int, directory: Path, formats: list[str]) -> dict[str, Path]:
@@ -194,7 +194,7 @@ def profile_once(app, path: Path, top: int = 25) -> dict:
         phases["visit list + case types"] = time.perf_counter() - t
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top)
-    text_out = out.getvalue()
+    text_out = out.getvalue().replace(str(ROOT) + "/", "")  # paths relative to the project, wherever it lives
     print(text_out)
     for k, v in phases.items():
         print(f"  {k:<40} {v:8.2f} s")
