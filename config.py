@@ -146,6 +146,9 @@ def load_config(overrides: dict | None = None) -> dict:
         RQ_QUEUE=_env_str("RQ_QUEUE", "asxh"),
         JOB_TIMEOUT=_env_int("JOB_TIMEOUT", 3600, minimum=10),
         DASHBOARD_CACHE_SECONDS=_env_int("DASHBOARD_CACHE_SECONDS", 0 if env == "test" else 60, minimum=0),
+        # The unit choices of the list pages' search forms, rendered once per list and unit of the user; dropped
+        # when a unit changes, and after this many seconds anyway. 0: rendered on every page.
+        UNIT_CHOICES_CACHE_SECONDS=_env_int("UNIT_CHOICES_CACHE_SECONDS", 0 if env == "test" else 3600, minimum=0),
         # List pages count their rows exactly up to this many, then show the planner's estimate ("about N",
         # PostgreSQL): an exact count(*) of a city-wide list reads the whole registry on every page. 0: always exact.
         LIST_EXACT_COUNT_LIMIT=_env_int("LIST_EXACT_COUNT_LIMIT", 10_000, minimum=0),

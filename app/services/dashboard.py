@@ -27,7 +27,7 @@ from app.services.payout.prevalidation import prevalidation_by_commune
 from app.services.payout.tiers import waiting_counts
 from app.services.reference import units_below
 from app.services.registry import duplicates
-from app.services.scope import contains, subtree_ids
+from app.services.scope import child_containing, subtree_ids
 from app.services.visits import campaigns
 from app.services.visits import questionnaire as qn
 from app.services.visits.latest import latest_visit_ids
@@ -213,11 +213,12 @@ def dashboard(session: Session, unit: AdminUnit, *, today: dt.date | None = None
     ``cache`` (optional) keeps the per-commune figures for a short while: at city scale they are the
     expensive part, and a dashboard a minute old is fine."""
     communes = _cached_per_commune(session, unit, cache)
+    # the units of the scope (a few hundred rows; cheaper than binding the communes' ids one by one)
     units = (
         {
             r.id: r
             for r in session.execute(
-                select(AdminUnit.id, AdminUnit.scheme, AdminUnit.path).where(AdminUnit.id.in_(list(communes)))
+                select(AdminUnit.id, AdminUnit.scheme, AdminUnit.path).where(AdminUnit.id.in_(subtree_ids(unit)))
             )
         }
         if communes
@@ -226,11 +227,11 @@ def dashboard(session: Session, unit: AdminUnit, *, today: dt.date | None = None
     children = units_below(session, unit)
     total = _empty()
     breakdown = []
+    rows = {child.id: _empty() for child in children}
+    for cid, child in child_containing(children, {cid: units.get(cid) for cid in communes}).items():
+        _add(rows[child.id], communes[cid])
     for child in children:
-        row = _empty()
-        for cid, r in communes.items():
-            if contains(child, units.get(cid)):
-                _add(row, r)
+        row = rows[child.id]
         if row["beneficiaries"]:
             breakdown.append(dict(_finish(row), unit_id=child.id, code=child.code, name=child.name))
     for r in communes.values():

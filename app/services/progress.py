@@ -25,7 +25,7 @@ from app.models import AdminUnit, Beneficiary, PaymentAccount, PayoutLine, Payou
 from app.services.formatting import format_date, local_today
 from app.services.messages import N_
 from app.services.reference import units_below
-from app.services.scope import contains, subtree_ids
+from app.services.scope import child_containing, subtree_ids
 from app.services.visits import campaigns
 
 MEASURES = ("visited", "verified_account", "paid_to_account")
@@ -115,6 +115,28 @@ def daily_events(session: Session, unit: AdminUnit) -> dict[str, dict[int, dict[
     return out
 
 
+def _cached_people(session: Session, unit: AdminUnit, cache) -> dict[int, int]:
+    """commune id → beneficiaries today (the shares' denominator), through ``cache`` like the daily changes."""
+    import json
+
+    key = f"asxh:progress-people:{unit.scheme}:{unit.id}"
+    if cache is not None:
+        hit = cache.get(key)
+        if hit:
+            return {int(cid): n for cid, n in json.loads(hit).items()}
+    people = {
+        cid: n
+        for cid, n in session.execute(
+            select(Beneficiary.commune_id, func.count())
+            .where(Beneficiary.commune_id.in_(subtree_ids(unit)))
+            .group_by(Beneficiary.commune_id)
+        )
+    }
+    if cache is not None:
+        cache.set(key, json.dumps(people))
+    return people
+
+
 def _cached_events(session: Session, unit: AdminUnit, cache) -> dict[str, dict[int, dict[dt.date, int]]]:
     """daily_events through ``cache`` (anything with get(key) -> str | None and set(key, str)), if given."""
     import json
@@ -170,14 +192,7 @@ def progress_over_time(
     each figure set being {"beneficiaries", "counts": {measure: [n per day]}, "shares": {measure: [share]}}.
     ``cache`` (optional, like the dashboard's) keeps the daily changes per commune for a short while."""
     today = today or local_today()
-    scope = subtree_ids(unit)
-    people = dict(
-        session.execute(
-            select(Beneficiary.commune_id, func.count())
-            .where(Beneficiary.commune_id.in_(scope))
-            .group_by(Beneficiary.commune_id)
-        ).all()
-    )
+    people = _cached_people(session, unit, cache)
     events = _cached_events(session, unit, cache)
     visible = campaigns.visible_campaigns(session, unit)
     campaign = visible[0] if visible else None
@@ -209,10 +224,24 @@ def progress_over_time(
     communes = set(people)
     for m in MEASURES:
         communes |= set(events[m])
-    paths = {u.id: u for u in session.scalars(select(AdminUnit).where(AdminUnit.id.in_(communes)))} if communes else {}
+    # the units of the scope (a few hundred rows; cheaper than binding the communes' ids one by one)
+    paths = (
+        {
+            r.id: r
+            for r in session.execute(
+                select(AdminUnit.id, AdminUnit.scheme, AdminUnit.path).where(AdminUnit.id.in_(subtree_ids(unit)))
+            )
+        }
+        if communes
+        else {}
+    )
+    children = units_below(session, unit)
+    by_child: dict[int, list[int]] = {child.id: [] for child in children}
+    for c, child in child_containing(children, {c: paths.get(c) for c in communes}).items():
+        by_child[child.id].append(c)
     below = []
-    for child in units_below(session, unit):
-        mine = [c for c in communes if contains(child, paths.get(c))]
+    for child in children:
+        mine = by_child[child.id]
         if mine and sum(people.get(c, 0) for c in mine):
             below.append(dict(figures(mine), unit_id=child.id, code=child.code, name=child.name))
     return {

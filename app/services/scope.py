@@ -159,6 +159,23 @@ def _ancestor_paths(path: str) -> list[str]:
     return ["/".join(codes[:i]) + "/" for i in range(1, len(codes) + 1)]
 
 
+def child_containing(children: list[Any], units: Mapping[int, UnitLike | None]) -> dict[int, Any]:
+    """unit id → the one of ``children`` (units of one level, e.g. the units below the actor's) that contains
+    it (``contains``), for every unit of ``units`` that one of them contains: a roll-up in one pass over the
+    units instead of a ``contains`` per (child, unit) pair."""
+    by_path = {(child.scheme, child.path): child for child in children}
+    out: dict[int, Any] = {}
+    for unit_id, unit in units.items():
+        if unit is None:
+            continue
+        for path in _ancestor_paths(unit.path):
+            child = by_path.get((unit.scheme, path))
+            if child is not None:
+                out[unit_id] = child
+                break
+    return out
+
+
 def lineage_ids(unit: AdminUnit | None) -> Select[tuple[int]]:
     """A SELECT of the ids of ``unit``, the units above it and the units below it (empty for None): what
     concerns a unit — a campaign or a payout period run by any of them."""

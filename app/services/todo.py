@@ -113,16 +113,37 @@ def _queries(unit: AdminUnit, user_id: int | None, today: dt.date, sees_sensitiv
 
 
 def todo_counts(
-    session: Session, unit: AdminUnit | None, abilities, *, user_id: int | None, today: dt.date | None = None
+    session: Session,
+    unit: AdminUnit | None,
+    abilities,
+    *,
+    user_id: int | None,
+    today: dt.date | None = None,
+    cache=None,
 ) -> list[tuple[TodoItem, int]]:
     """The to-do items the actor can act on (``abilities``: the names of ``TODO_NEEDS`` they hold), in list
     order, each with its count within ``unit``'s subtree. ``user_id`` is the actor (four eyes on accounts).
-    No unit: nothing. Reads only; one query."""
+    No unit: nothing. Reads only; one query. ``cache`` (optional, like the dashboard's: its entries must not
+    outlive a write of the figures) keeps the counts of this actor, scope and day: at city scale the query
+    counts the whole registry."""
+    import json
+
     if unit is None:
         return []
     items = [item for item in TODO_ITEMS if any(n in abilities for n in item.needs)]
     if not items:
         return []
-    queries = _queries(unit, user_id, today or local_today(), complaints.SENSITIVE_CAPABILITY in abilities)
-    counts = session.execute(select(*(_count(queries[item.key]()).label(item.key) for item in items))).one()
+    today = today or local_today()
+    sees_sensitive = complaints.SENSITIVE_CAPABILITY in abilities
+    key = f"asxh:todo:{unit.scheme}:{unit.id}:{user_id}:{today.isoformat()}:{int(sees_sensitive)}:" + ",".join(
+        item.key for item in items
+    )
+    hit = cache.get(key) if cache is not None else None
+    if hit:
+        counts = json.loads(hit)
+    else:
+        queries = _queries(unit, user_id, today, sees_sensitive)
+        counts = list(session.execute(select(*(_count(queries[item.key]()).label(item.key) for item in items))).one())
+        if cache is not None:
+            cache.set(key, json.dumps(counts))
     return list(zip(items, counts, strict=True))

@@ -262,6 +262,39 @@ def _form_fields(view, columns) -> dict:
     return fields
 
 
+def _unit_search_fields(view) -> dict:
+    """The search form's filters by unit (a many-to-one relation to ``AdminUnit``) as ``UnitSearchField``: the
+    units the view's ``search_form_query_rel_fields`` filter on ``id`` lets the user pick, else the user's scope
+    (a list never offers units outside it)."""
+    from flask_appbuilder.models.sqla.filters import FilterInFunction
+
+    from app.models import AdminUnit
+    from app.security.scope import current_scope_ids
+    from app.views.unit_field import UnitSearchField
+
+    fields = {}
+    rel_fields = view.search_form_query_rel_fields or {}
+    for column in view.search_columns:
+        if not view.datamodel.is_relation_many_to_one(column):
+            continue
+        if view.datamodel.get_related_model(column) is not AdminUnit:
+            continue
+        rule = rel_fields.get(column)
+        if rule is None:
+            ids = current_scope_ids
+        elif len(rule) == 1 and rule[0][0] == "id" and rule[0][1] is FilterInFunction:
+            ids = rule[0][2]
+        else:  # another kind of filter: FAB's field applies it
+            continue
+        fields[column] = UnitSearchField(
+            view.label_columns.get(column, column),
+            ids=ids,
+            cache_name=f"{type(view).__name__}.{column}",
+            allow_blank=view.datamodel.is_nullable(column),
+        )
+    return fields
+
+
 def _rebuild_forms(view) -> None:
     """Build again the forms FAB generated (so they carry the labels above, dates dd/mm/yyyy, codes as choices);
     a form the view declares itself is left alone."""
@@ -275,7 +308,7 @@ def _rebuild_forms(view) -> None:
             view.search_columns,
             None,
             None,
-            view.search_form_extra_fields,
+            dict(_unit_search_fields(view), **(view.search_form_extra_fields or {})),
             view.search_form_query_rel_fields,
         )
     for kind in ("add", "edit"):

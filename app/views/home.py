@@ -57,7 +57,8 @@ class HomeView(IndexView):
         if not _logged_in():
             return redirect(url_for(f"{self.appbuilder.sm.auth_view.endpoint}.login"))
         unit = current_unit()
-        data = dash.dashboard(db.session, unit, cache=dashboard_cache()) if unit is not None else None
+        cache = dashboard_cache()
+        data = dash.dashboard(db.session, unit, cache=cache) if unit is not None else None
         todos = [
             {
                 "key": item.key,
@@ -66,13 +67,11 @@ class HomeView(IndexView):
                 "url": todo_link(item.key, unit),
                 "urgent": item.urgent,
             }
-            for item, n in todo.todo_counts(db.session, unit, holds(todo.TODO_NEEDS), user_id=g.user.id)
+            for item, n in todo.todo_counts(db.session, unit, holds(todo.TODO_NEEDS), user_id=g.user.id, cache=cache)
         ]
         progress_charts = None
         if unit is not None and has_capability("progress_chart"):
-            progress_charts = progress.charts(
-                progress.progress_over_time(db.session, unit, cache=dashboard_cache()), gettext
-            )
+            progress_charts = progress.charts(progress.progress_over_time(db.session, unit, cache=cache), gettext)
         return self.render_template(
             self.index_template,
             unit=unit,

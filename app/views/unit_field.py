@@ -1,18 +1,24 @@
-"""A unit choice that a commune officer can find: options grouped by kind (city, district, commune/ward) in the
-user's scope, with a text box above the select that hides the options not matching (asxh.js, data-filter-select).
-Without JavaScript the box does nothing and the grouped select works as usual."""
+"""Unit fields. A unit choice that a commune officer can find (``GroupedUnitField``): options grouped by kind (city,
+district, commune/ward) in the user's scope, with a text box above the select that hides the options not matching
+(asxh.js, data-filter-select); without JavaScript the box does nothing and the grouped select works as usual. A
+list's filter by unit (``UnitSearchField``), its options rendered once per unit of the user."""
 
 from __future__ import annotations
 
 from flask_appbuilder.fields import QuerySelectField
+from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from markupsafe import Markup
+from markupsafe import Markup, escape
+from sqlalchemy import select
+from wtforms import Field
 from wtforms.widgets import Select, html_params
 
 from app.extensions import db
+from app.models import AdminUnit
 from app.security.scope import current_unit
 from app.services.visits import campaigns
+from app.views.cache import unit_choice_cache
 
 #: unit kind → the heading of its group of options
 KIND_GROUPS = {"city": _l("City"), "district": _l("Districts"), "commune": _l("Communes and wards")}
@@ -62,3 +68,51 @@ class GroupedUnitField(QuerySelectField):
                 str(KIND_GROUPS[kind]),
                 [(str(unit.id), unit.name, unit == selected, {}) for unit in units],
             )
+
+
+class UnitSearchSelect(Select2Widget):
+    """FAB's select2 widget, its options rendered by the field in one piece (``UnitSearchField.options_html``)."""
+
+    def __call__(self, field, **kwargs):
+        kwargs["class"] = "my_select2 form-control"
+        kwargs["data-placeholder"] = gettext("Select Value")
+        kwargs.setdefault("id", field.id)
+        if "name_" in kwargs:
+            kwargs["name"] = kwargs.pop("name_")
+        kwargs.setdefault("name", field.name)
+        return Markup(f"<select {html_params(**kwargs)}>") + field.options_html() + Markup("</select>")
+
+
+class UnitSearchField(Field):
+    """A list's filter by unit (search forms only): the units that ``ids`` (a function of the request's user
+    returning a SELECT of unit ids, the view's ``search_form_query_rel_fields`` filter) lets the user pick, by
+    path. The options are the same for every user of one unit, so they are rendered once per list, column and
+    unit (``unit_choice_cache``) instead of one FAB interface per option on every page. The filter itself reads
+    the chosen id from the request, not from this field."""
+
+    widget = UnitSearchSelect()
+
+    def __init__(self, label=None, validators=None, *, ids, cache_name: str, allow_blank: bool = True, **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.ids, self.cache_name, self.allow_blank = ids, cache_name, allow_blank
+
+    def process_formdata(self, valuelist):
+        self.data = valuelist[0] if valuelist else None
+
+    def _render_options(self) -> str:
+        rows = db.session.execute(
+            select(AdminUnit.id, AdminUnit.name).where(AdminUnit.id.in_(self.ids())).order_by(AdminUnit.path)
+        )
+        blank = ['<option value="__None"></option>'] if self.allow_blank else []
+        return "".join(blank + [f'<option value="{uid}">{escape(name)}</option>' for uid, name in rows])
+
+    def options_html(self) -> Markup:
+        unit = current_unit()
+        cache = unit_choice_cache()
+        key = f"{self.cache_name}:{unit.id if unit is not None else 0}"
+        html = cache.get(key) if cache is not None else None
+        if html is None:
+            html = self._render_options()
+            if cache is not None:
+                cache.set(key, html)
+        return Markup(html)
