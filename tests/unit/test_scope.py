@@ -211,3 +211,15 @@ def test_the_city_reads_the_archive_of_the_other_scheme_and_nothing_else_does(se
     assert not scope.reads_archive(None, district24) and not scope.reads_archive(city25, None)
     # the archive never widens the scope: no write rule asks for it
     assert not scope.contains(city25, district24) and not scope.related(city25, district24)
+
+
+@pytest.mark.parametrize("scheme", ["2024", "2025"])
+def test_child_containing_is_contains_in_one_pass(session, scheme):
+    """The roll-up of the home page: each unit under the one child that ``contains`` it, none for the others."""
+    city = unit(session, scheme, "01")
+    children = list(session.scalars(select(AdminUnit).where(AdminUnit.parent_id == city.id)))
+    units = {u.id: u for u in session.scalars(select(AdminUnit))}  # both schemes: the other never matches
+    units[-1] = None
+    expected = {uid: c for uid, u in units.items() if u is not None for c in children if scope.contains(c, u)}
+    assert scope.child_containing(children, units) == expected
+    assert len(expected) >= len(children) > 0 and city.id not in expected
