@@ -146,9 +146,12 @@ def single_user(base: str, rounds: int, pages: list[str] | None = None) -> dict[
     return timings
 
 
-def open_loop(base: str, users: int, rate: float, seconds: float, seed: int = 1) -> dict[str, list[float]]:
+def open_loop(
+    base: str, users: int, rate: float, seconds: float, seed: int = 1
+) -> tuple[dict[str, list[float]], float]:
     """``users`` logged-in users; requests arrive as a Poisson process of ``rate`` per second for ``seconds``,
-    each for a random user and page (the floor page for one arrival in five). Latency from the planned start."""
+    each for a random user and page (the floor page for one arrival in five). Latency from the planned start.
+    Returns the latencies by page and the seconds from the first arrival to the last answer."""
     openers = [login(base, USERS[i % len(USERS)]) for i in range(users)]
     anonymous = urllib.request.build_opener()
     rng = random.Random(seed)
@@ -175,7 +178,7 @@ def open_loop(base: str, users: int, rate: float, seconds: float, seed: int = 1)
                 pool.submit(hit, at, FLOOR_PAGE, anonymous)
             else:
                 pool.submit(hit, at, rng.choice(PAGES), rng.choice(openers))
-    return timings
+    return timings, time.perf_counter() - start
 
 
 def summarize(label: str, timings: dict[str, list[float]]) -> dict:
@@ -261,9 +264,7 @@ def main() -> None:
     for rate in rates:
         server = Server(args.workers, env)
         try:
-            started = time.perf_counter()
-            timings = open_loop(server.base, args.users, rate, args.seconds)
-            elapsed = time.perf_counter() - started
+            timings, elapsed = open_loop(server.base, args.users, rate, args.seconds)
         finally:
             server.stop()
         name = f"{args.users} users open loop at {rate:g} req/s"

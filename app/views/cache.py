@@ -62,8 +62,9 @@ _WRITE = re.compile(
     r"\s*(?:(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+(?:ONLY\s+)?\"?(\w+)|(?:COPY|MERGE|TRUNCATE|ALTER|DROP)\b)",
     re.IGNORECASE,
 )
-#: Tables written while only reading pages: the audit trail of every view.
-_QUIET_TABLES = frozenset({"audit_log"})
+#: Tables written while only reading pages, or that no figure reads: the audit trail of every view, and the
+#: accounts' login counters (every login writes them; a change of unit or roles changes the cache keys instead).
+_QUIET_TABLES = frozenset({"audit_log", "ab_user"})
 
 
 def _statement_executed(conn, _cursor, statement, _parameters, _context, _executemany) -> None:

@@ -90,7 +90,7 @@ class HomeView(IndexView):
         unit = current_unit()
         if unit is None:
             return redirect(url_for(".index"))
-        data = dash.dashboard(db.session, unit)
+        data = dash.dashboard(db.session, unit, cache=dashboard_cache())  # the figures the home page shows
         out = io.BytesIO()
         with force_locale("vi"):
             dash.write_xlsx(data, out, gettext)

@@ -155,3 +155,17 @@ def test_home_figures_follow_a_visit_and_an_import(scheme_app, client_for, world
     html = client.get("/").get_data(as_text=True)
     assert _home_value(html, "visited-count") == visited + 1
     assert _todo_count(html, "not_visited") == not_visited
+
+
+def test_a_unit_offered_filters_the_list(scheme_app, client_for, world, unit_scheme, unit_cache):
+    """The option's value is what FAB's filter by the relation reads: the people of that commune only."""
+    from app.extensions import db
+
+    with scheme_app.app_context():
+        for where, name in (("commune", "Nguyễn Văn Trong"), ("other_commune", "Lê Thị Ngoài")):
+            factories.make_person(db.session, world.units[where], name, scheme=world.scheme, birth_year=1940)
+        commune = factories.unit_id(db.session, world.units["commune"], world.scheme)
+    client = client_for(world.users["city"])
+    assert commune in _unit_options(client.get("/beneficiaryview/list/").get_data(as_text=True), "commune")
+    html = client.get(f"/beneficiaryview/list/?_flt_0_commune={commune}").get_data(as_text=True)
+    assert "Nguyễn Văn Trong" in html and "Lê Thị Ngoài" not in html
