@@ -121,12 +121,27 @@ def breakdown_level(unit: AdminUnit | None) -> int | None:
     return None if below is None or below == commune_level(unit.scheme) else below
 
 
-def case_counts(session: Session, unit: AdminUnit | None = None, *, level: int | None = None) -> list[dict]:
+def case_counts(session: Session, unit: AdminUnit | None = None, *, level: int | None = None, cache=None) -> list[dict]:
     """Counts per unit per case type within ``unit`` (None: everywhere).
 
     ``level`` None: one row per commune; else one row per unit of that level (``breakdown_level``)
     that contains the communes. Each row: {unit_id, code, name, level,
-    counts: {1..6: n}, unclassified, total}. Units without beneficiaries are left out."""
+    counts: {1..6: n}, unclassified, total}. Units without beneficiaries are left out. ``cache`` (optional, the
+    home page's: its entries must not outlive a write of the figures) keeps the rows of a unit: at city scale
+    they group the whole registry."""
+    import json
+
+    key = f"asxh:cases:{unit.scheme}:{unit.id}:{level}" if unit is not None else None
+    hit = cache.get(key) if cache is not None and key is not None else None
+    if hit:
+        return [dict(r, counts={int(t): n for t, n in r["counts"].items()}) for r in json.loads(hit)]
+    rows = _case_counts(session, unit, level)
+    if cache is not None and key is not None:
+        cache.set(key, json.dumps(rows))
+    return rows
+
+
+def _case_counts(session: Session, unit: AdminUnit | None, level: int | None) -> list[dict]:
     commune = aliased(AdminUnit)
     if level is None:
         group = commune

@@ -15,6 +15,7 @@ from app.security.audit import log_page
 from app.security.scope import check_current
 from app.services import cases
 from app.services.formatting import local_today
+from app.views.cache import dashboard_cache
 from app.views.visit_common import can_unmask, case_labels, has, int_arg, scoped_units, unit_param
 from app.views.visits import XLSX, _log_export
 from jobs import registry
@@ -37,7 +38,7 @@ class CaseListView(BaseView):
         case_type = int_arg("type")
         if case_type not in cases.CASE_TYPES:
             case_type = None
-        rows = cases.case_counts(db.session, unit, level=cases.breakdown_level(unit))
+        rows = cases.case_counts(db.session, unit, level=cases.breakdown_level(unit), cache=dashboard_cache())
         people, page, pages = [], 1, 1
         if case_type is not None:
             total = sum(r["counts"][case_type] for r in rows)

@@ -169,3 +169,28 @@ def test_a_unit_offered_filters_the_list(scheme_app, client_for, world, unit_sch
     assert commune in _unit_options(client.get("/beneficiaryview/list/").get_data(as_text=True), "commune")
     html = client.get(f"/beneficiaryview/list/?_flt_0_commune={commune}").get_data(as_text=True)
     assert "Nguyễn Văn Trong" in html and "Lê Thị Ngoài" not in html
+
+
+def _case_total(html: str, case_type: int) -> int:
+    footer = html[html.index('id="case-totals"') :]
+    match = re.search(rf'data-type="{case_type}">([\d.]+)<', footer)
+    assert match, case_type
+    return int(match.group(1).replace(".", ""))
+
+
+def test_case_counts_follow_a_write(scheme_app, client_for, world, unit_scheme, monkeypatch):
+    """The case lists' counts are cached with the home page's figures, and follow a new person at once."""
+    from app.extensions import db
+
+    monkeypatch.setitem(scheme_app.config, "DASHBOARD_CACHE_SECONDS", 600)
+    client = client_for(world.users["officer"])
+    with scheme_app.app_context():
+        for name in ("Phạm Văn Ba", "Hoàng Thị Bốn"):
+            factories.make_person(db.session, world.units["commune"], name, scheme=world.scheme, case_type=2)
+    assert _case_total(client.get("/cases/").get_data(as_text=True), 2) == 2
+    with scheme_app.app_context():
+        from jobs.queues import redis_connection
+
+        assert redis_connection().keys("asxh:cases:*")
+        factories.make_person(db.session, world.units["commune"], "Đỗ Văn Năm", scheme=world.scheme, case_type=2)
+    assert _case_total(client.get("/cases/").get_data(as_text=True), 2) == 3
