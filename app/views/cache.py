@@ -40,10 +40,14 @@ class RedisCache:
             pass
 
 
+def dashboard_cache_seconds() -> int:
+    return int(current_app.config.get("DASHBOARD_CACHE_SECONDS", 0))
+
+
 def dashboard_cache() -> RedisCache | None:
-    """The cache of the home page's figures (dashboard, progress, to-do counts), None when
+    """The cache of the home page's figures (dashboard, progress, to-do counts, case counts), None when
     DASHBOARD_CACHE_SECONDS is 0 (off)."""
-    seconds = current_app.config.get("DASHBOARD_CACHE_SECONDS", 0)
+    seconds = dashboard_cache_seconds()
     return RedisCache(seconds) if seconds > 0 else None
 
 
@@ -76,7 +80,8 @@ def _statement_executed(conn, _cursor, statement, _parameters, _context, _execut
 def _connection_committed(conn) -> None:
     from flask import has_app_context
 
-    if conn.info.pop("asxh_figures_written", False) and has_app_context():
+    # Without the cache (tests, by default) there is nothing to make stale: Redis is not touched.
+    if conn.info.pop("asxh_figures_written", False) and has_app_context() and dashboard_cache_seconds() > 0:
         figures_written()
 
 
@@ -159,7 +164,11 @@ def _units_flushed(session, _context) -> None:
 def _units_committed(session) -> None:
     from flask import has_app_context
 
-    if session.info.pop("asxh_units_changed", False) and has_app_context():
+    if (
+        session.info.pop("asxh_units_changed", False)
+        and has_app_context()
+        and current_app.config.get("UNIT_CHOICES_CACHE_SECONDS", 0) > 0
+    ):
         forget_unit_choices()
 
 
