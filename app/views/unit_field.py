@@ -109,7 +109,7 @@ class UnitSearchField(Field):
     def options_html(self) -> Markup:
         unit = current_unit()
         cache = unit_choice_cache()
-        key = f"{self.cache_name}:{unit.id if unit is not None else 0}"
+        key = f"{self.cache_name}:{unit.scheme}:{unit.id}" if unit is not None else f"{self.cache_name}:none"
         html = cache.get(key) if cache is not None else None
         if html is None:
             html = self._render_options()
