@@ -104,11 +104,22 @@ def _cell_text(v: object) -> str:
     return str(v)
 
 
+# json.dumps(..., ensure_ascii=False) builds an encoder per call; this one is shared (same output).
+_JSON = json.JSONEncoder(ensure_ascii=False)
+
+
 def raw_json(raw: Iterable[object], limit: int | None = None) -> str:
     """The original cells of a row, as the error report shows them: at most ``limit`` characters of cell
     text in all (``SheetLimits.raw_max_chars``); a longer cell is cut and marked with "…", later cells
     dropped, so the stored JSON stays bounded and valid."""
     budget = sheets.LIMITS.raw_max_chars if limit is None else limit
+    if type(raw) is list:
+        try:
+            fits = sum(map(len, raw)) <= budget  # a CSV row (strings only) within the budget: as it is
+        except TypeError:  # numbers or dates from a workbook
+            fits = False
+        if fits and all(type(v) is str for v in raw):
+            return _JSON.encode(raw)
     cells: list[str] = []
     for v in raw:
         text = v if type(v) is str else _cell_text(v)
@@ -117,7 +128,7 @@ def raw_json(raw: Iterable[object], limit: int | None = None) -> str:
             break
         budget -= len(text)
         cells.append(text)
-    return json.dumps(cells, ensure_ascii=False)
+    return _JSON.encode(cells)
 
 
 def staging_fields(batch_id: int, row: SheetRow, problems: Iterable[Problem]) -> dict[str, object]:
@@ -128,7 +139,7 @@ def staging_fields(batch_id: int, row: SheetRow, problems: Iterable[Problem]) ->
         "batch_id": batch_id,
         "row_number": row.row_number,
         "raw": raw_json(row.raw),
-        "problems": json.dumps([problem_dict(p) for p in problems], ensure_ascii=False) if problems else None,
+        "problems": _JSON.encode([problem_dict(p) for p in problems]) if problems else None,
         "has_error": has_error,
         "outcome": "error" if has_error else None,
         "duplicate_of_row": None,
