@@ -638,15 +638,18 @@ def apply_batch(session: Session, batch_id: int, progress: Progress | None = Non
         params = {"b": batch.id, "f": False, "now": now, "not_visited": NOT_VISITED, **scope_params}
         cols = ", ".join(_PERSON_COLS)
         sets = ", ".join(f"{c} = excluded.{c}" for c in _PERSON_COLS)
-        # One person row per natural key, from the first row of that key in the file.
+        # One person row per natural key, from the first row of that key in the file, in file order. A window
+        # over one scan of the batch: "row_number IN (SELECT min(row_number) … GROUP BY natural_key)" was
+        # planned as one index probe per row.
         written = session.execute(
             text(
                 f"""
             INSERT INTO beneficiary (natural_key, {cols}, match_status, case_type, source_batch_id, created_at, updated_at)
-            SELECT natural_key, {cols}, 'pending', :not_visited, batch_id, :now, :now FROM import_row
-            WHERE batch_id = :b AND outcome IN ('imported', 'updated') AND row_number IN (
-                SELECT min(row_number) FROM import_row
-                WHERE batch_id = :b AND outcome IN ('imported', 'updated') GROUP BY natural_key)
+            SELECT natural_key, {cols}, 'pending', :not_visited, batch_id, :now, :now FROM (
+                SELECT natural_key, {cols}, batch_id, row_number,
+                       row_number() OVER (PARTITION BY natural_key ORDER BY row_number) AS nth
+                FROM import_row WHERE batch_id = :b AND outcome IN ('imported', 'updated')) AS first_rows
+            WHERE nth = 1 ORDER BY row_number
             ON CONFLICT (natural_key) DO UPDATE SET {sets},
                 match_status = CASE WHEN beneficiary.match_status = 'possible_duplicate'
                                      AND beneficiary.duplicate_of_id IS NOT NULL THEN beneficiary.match_status
