@@ -212,14 +212,15 @@ def sync_visit_list(session: Session, unit: AdminUnit | None) -> int:
         if len(parsed) > _ADDRESS_CHUNK:
             parsed.clear()
     analyze_after_bulk(session, "visit_assignment", done)
-    moved = select(Beneficiary.commune_id).where(Beneficiary.id == VisitAssignment.beneficiary_id).scalar_subquery()
+    # People who moved: one UPDATE … FROM (a join), not a subquery per row of the list.
     session.execute(
         update(VisitAssignment)
         .where(
-            VisitAssignment.commune_id != moved,
-            VisitAssignment.beneficiary_id.in_(select(Beneficiary.id).where(Beneficiary.commune_id.in_(scope))),
+            VisitAssignment.beneficiary_id == Beneficiary.id,
+            Beneficiary.commune_id.in_(scope),
+            VisitAssignment.commune_id != Beneficiary.commune_id,
         )
-        .values(commune_id=moved, group_id=None, member_id=None)
+        .values(commune_id=Beneficiary.commune_id, group_id=None, member_id=None)
         .execution_options(synchronize_session=False)
     )
     stale = or_(
