@@ -618,9 +618,14 @@ def test_import_fills_the_search_and_sort_keys(app, do_import):
         assert all(b.search_key and b.search_key.isascii() for b in rows)
 
 
-def test_a_repeated_bad_value_is_reported_on_every_row(app, do_import, tmp_path):
+@pytest.mark.parametrize("cache_limit", [None, 1])
+def test_a_repeated_bad_value_is_reported_on_every_row(app, do_import, tmp_path, monkeypatch, cache_limit):
     """Each column parses a distinct value once per import: a value that is refused is refused again, with
-    the same reason, on every row that has it; a value that a row corrects is not corrected for another."""
+    the same reason, on every row that has it (also once a column's cache is full)."""
+    from app.services.registry import importing
+
+    if cache_limit is not None:
+        monkeypatch.setattr(importing, "_COLUMN_CACHE_LIMIT", cache_limit)
     path = tmp_path / "repeated.csv"
     path.write_text(
         "STT,Họ và tên,Số CCCD,Ngày sinh,Giới tính,Mã xã,Mức trợ cấp\n"
