@@ -536,8 +536,10 @@ def _same(dialect: str, a: str, b: str) -> str:
 def classify_rows(session: Session, batch_id: int) -> None:
     """Set imported / updated / duplicate on every valid row by comparing with the registry now.
 
-    One join (a hash join on PostgreSQL) rather than per-row subqueries. Rows of people outside the batch's
-    unit become errors first (again at apply time: someone may have registered them since the preview)."""
+    One join (a hash join on PostgreSQL) rather than per-row subqueries; only rows whose outcome changes are
+    written (at apply time, usually none: rewriting 100,000 unchanged rows cost seconds). Rows of people outside
+    the batch's unit become errors first (again at apply time: someone may have registered them since the
+    preview)."""
     _mark_out_of_scope(session, batch_id)
     d = session.get_bind().dialect.name
     person_same = " AND ".join(
@@ -559,7 +561,7 @@ def classify_rows(session: Session, batch_id: int) -> None:
               LEFT JOIN beneficiary b ON b.natural_key = r.natural_key
               LEFT JOIN enrolment e ON e.beneficiary_id = b.id AND e.category = r.category
               WHERE r.batch_id = :b AND r.has_error = :f AND (r.outcome IS NULL OR r.outcome <> 'dup_file')) AS m
-        WHERE import_row.id = m.row_id
+        WHERE import_row.id = m.row_id AND NOT ({_same(d, "import_row.outcome", "m.outcome")})
         """
         ),
         {"b": batch_id, "f": False},
