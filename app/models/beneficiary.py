@@ -80,8 +80,10 @@ class Beneficiary(Model):
     """
 
     __tablename__ = "beneficiary"
+    # No index may include a column matching writes (match_*, hold_reason): its updates then stay HOT (the new
+    # row version on the same page, no index entry), with the room the fillfactor (50, PostgreSQL) leaves on each
+    # page. Migration 0024_match_hot_updates.
     __table_args__ = (
-        Index("ix_beneficiary_commune_status", "commune_id", "match_status"),
         Index("ix_beneficiary_name_year", "name_key", "birth_year"),
         # List screens sort by name within a scope.
         Index("ix_beneficiary_full_name", "full_name"),
