@@ -636,3 +636,24 @@ def test_matching_again_writes_the_people_whose_result_changed(app, world):
     # Everybody else is as the first run left them.
     unchanged = {k: v for k, v in again.items() if k not in (world["wrong_day"], world["exact"])}
     assert unchanged == {k: first[k] for k in unchanged}
+
+
+def test_to_review_is_derived_from_the_status(app, world):
+    """The review list and its count find people through ``to_review`` (indexed): true exactly for the statuses
+    waiting for a police review, whatever wrote the status."""
+    from app.extensions import db
+    from app.models import Beneficiary
+    from app.models.beneficiary import TO_REVIEW
+
+    run_match(app)
+    with app.app_context():
+        rows = db.session.query(Beneficiary.match_status, Beneficiary.to_review).filter(
+            Beneficiary.id.in_(list(world.values()))
+        )
+        seen = {status: bool(flag) for status, flag in rows}
+        person = db.session.get(Beneficiary, world["exact"])
+        person.match_status = "needs_review"  # written through the ORM, as a review decision does
+        db.session.commit()
+        db.session.expire_all()
+        assert db.session.get(Beneficiary, world["exact"]).to_review
+    assert seen == {status: status in TO_REVIEW for status in seen} and len(seen) == 7

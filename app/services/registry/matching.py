@@ -28,6 +28,7 @@ from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
 
 from app.models import AdminUnit, Beneficiary, MatchRun
+from app.models.beneficiary import TO_REVIEW  # noqa: F401 (the statuses of the review list, re-exported)
 from app.services.bulk import bulk_update
 from app.services.formatting import utc_now
 from app.services.messages import N_, FieldError, Problem
@@ -36,8 +37,6 @@ from app.services.registry.population import CitizenRecord, LocalPopulationRegis
 from app.services.scope import OutOfScope, covers, subtree_ids
 
 STATUS_CODES = ("matched", "mismatch", "not_found", "deceased", "moved", "possible_duplicate", "needs_review")
-# Statuses that wait for a police officer's review decision (the review list).
-TO_REVIEW = ("mismatch", "needs_review", "not_found", "possible_duplicate", "deceased", "moved")
 HOLD_OF_STATUS = {"deceased": "deceased", "moved": "moved", "mismatch": "mismatch"}
 CHUNK = 5000
 MAX_CANDIDATES = 5
