@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.api.spec import DocumentedApi
 from app.extensions import db
-from app.models import PaymentAccount, PayoutPeriod, PayoutSyncRun
+from app.models import PaymentAccount, PayoutLockRun, PayoutPeriod, PayoutSyncRun
 from app.security.access import has_capability, holds, requires
 from app.security.audit import log_page
 from app.security.masking import mask_for_user
@@ -267,6 +267,7 @@ class PayoutApi(DocumentedApi, BaseApi):
         "sync": "read",
         "sync_status": "read",
         "lock": "read",
+        "lock_status": "read",
         # the approval tiers: the tier's capability and the unit decide (approvals service)
         "approvals": "read",
         "approve": "read",
@@ -411,13 +412,14 @@ class PayoutApi(DocumentedApi, BaseApi):
     @protect()
     @requires("approve_payout")
     def lock(self, ref):
-        """Lock the approved period (the paying unit for its own period, the city department for the city).
+        """Queue the lock of the approved period (the paying unit for its own period, the city department for the
+        city); the refusals answer at once, and the job checks them again.
         ---
         post:
           parameters:
           - {in: path, name: ref, required: true, description: the period's id or name, schema: {type: string}}
           responses:
-            200: {description: the summary with the checksum, content: {application/json: {schema: {$ref: '#/components/schemas/LockSummary'}}}}
+            202: {description: the queued lock run (or the one already waiting or running), content: {application/json: {schema: {$ref: '#/components/schemas/RunQueued'}}}}
             400: {description: "refused (not approved by every tier, approvals void, already locked, ...)", content: {application/json: {schema: {$ref: '#/components/schemas/Refusal'}}}}
             403: {description: "no approve capability, the period is outside the scope, or it is history (units of a retired scheme: read only)", content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
             404: {description: unknown period or outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
@@ -426,10 +428,37 @@ class PayoutApi(DocumentedApi, BaseApi):
         if period is None:
             return self.response_404()
         try:
-            summary = payout.lock_period(db.session, period.id, g.user.id, user_unit(db.session, g.user))
+            run = payout.request_lock(db.session, period.id, user_unit(db.session, g.user), g.user.id)
         except FieldError as exc:
             return _refused(self, exc)
-        return self.response(200, **summary)
+        db.session.commit()
+        from jobs import registry
+
+        registry.start("payout_lock", run.id)
+        return self.response(202, run_id=run.id, status=run.status)
+
+    @expose("/<ref>/lock/<int:run_id>", methods=["GET"])
+    @protect()
+    def lock_status(self, ref, run_id):
+        """Status of a lock run and, once done, the period's summary with its checksum.
+        ---
+        get:
+          parameters:
+          - {in: path, name: ref, required: true, description: the period's id or name, schema: {type: string}}
+          - {in: path, name: run_id, required: true, schema: {type: integer, minimum: 0, maximum: 2147483647}}
+          responses:
+            200: {description: the run, content: {application/json: {schema: {$ref: '#/components/schemas/LockRun'}}}}
+            404: {description: unknown period or run, or outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
+        """
+        period = self._period(ref)
+        run = db.session.get(PayoutLockRun, run_id) if period is not None else None
+        if run is None or run.period_id != period.id:
+            return self.response_404()
+        return self.response(
+            200,
+            **dict(payout.lock_run_summary(run), **shown_progress("payout_lock", run, "sync_status")),
+            failure=failure_text(run),
+        )
 
     def _approvals_json(self, period: PayoutPeriod) -> dict:
         page = payout.approval_page(db.session, period, user_unit(db.session, g.user), g.user.id, frozenset())

@@ -21,6 +21,7 @@ def register(group) -> None:
         accounts_verify_import_command,
         accounts_verify_online_command,
         sync_payout_command,
+        lock_payout_command,
         import_results_command,
         approvals_command,
         approve_command,
@@ -237,6 +238,63 @@ def sync_payout_command(period_ref, unit_code, wait, as_json):
                     )
     if run.status == "failed":
         click.echo(run.message or "", err=True)
+        sys.exit(1)
+
+
+@click.command("lock-payout")
+@click.argument("period_ref")
+@click.option("--wait", is_flag=True, help="Wait for the job and print the checksum")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object")
+@with_appcontext
+def lock_payout_command(period_ref, wait, as_json):
+    """Lock the approved payout list of PERIOD (id or name) as an RQ job, for the period's own unit."""
+    from app.models import PayoutLockRun
+    from app.services import payout
+    from app.services.messages import FieldError
+    from jobs import registry
+
+    session = db_session()
+    period = payout.find_period(session, period_ref)
+    if period is None:
+        raise click.ClickException(f"No payout period {period_ref!r}")
+    try:
+        run = payout.request_lock(session, period.id, period.unit, None)
+    except FieldError as exc:
+        from flask_babel import force_locale, gettext
+
+        with force_locale("vi"):
+            raise click.ClickException(exc.problem.render(gettext)) from None
+    session.commit()
+    run_id = run.id
+    if not enqueue_or_wait(
+        "payout_lock",
+        run_id,
+        wait=wait or as_json,
+        until=("done", "failed"),
+        queued=f"lock run {run_id} queued ({registry.job_id('payout_lock', run_id)})",
+    ):
+        return
+    session.expire_all()
+    run = session.get(PayoutLockRun, run_id)
+    result = payout.lock_run_summary(run)
+    if as_json:
+        echo_json(result)
+    elif run.status == "done":
+        from flask_babel import force_locale, gettext
+
+        with force_locale("vi"):
+            click.echo(
+                gettext("Payout list %(name)s locked: %(lines)s lines, checksum %(checksum)s")
+                % {"name": period.name, "lines": result.get("lines"), "checksum": result.get("checksum")}
+            )
+    if run.status == "failed":
+        from flask_babel import force_locale, gettext
+
+        from app.services.job_state import failure_problem
+
+        problem = failure_problem(run)
+        with force_locale("vi"):
+            click.echo(problem.render(gettext) if problem is not None else "", err=True)
         sys.exit(1)
 
 

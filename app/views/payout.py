@@ -114,6 +114,7 @@ class PayoutPeriodView(InScopeOr404, ModelView):
         sync="read",
         sync_progress="read",
         lock="read",
+        lock_progress="read",
         hand_over="read",
         close="read",
         export_list="read",
@@ -139,6 +140,7 @@ class PayoutPeriodView(InScopeOr404, ModelView):
         "sync",
         "sync_progress",
         "lock",
+        "lock_progress",
         "hand_over",
         "close",
         "export_list",
@@ -255,6 +257,8 @@ class PayoutPeriodView(InScopeOr404, ModelView):
             can_export=can("export_payout"),
             can_results=can("approve_payout") and page["results_open"],
             shown=shown_progress("payout_sync", page["runs"][0], "sync_status") if page["runs"] else None,
+            lock_shown=shown_progress("payout_lock", page["lock_run"], "sync_status") if page["lock_run"] else None,
+            lock_failure=failure_text(page["lock_run"]) if page["lock_run"] else None,
             title=period.name,
         )
 
@@ -345,7 +349,32 @@ class PayoutPeriodView(InScopeOr404, ModelView):
     @expose("/lock/<int:pk>", methods=["POST"])
     @has_access
     def lock(self, pk):
-        return self._transition(pk, payout.lock_period, gettext("The payout list is locked and approved."))
+        """Check the refusals now (they answer at once), then lock in a job: the lock hashes every line."""
+        require("approve_payout")
+        period = self.in_scope_or_404(pk)
+        try:
+            run = payout.request_lock(db.session, period.id, current_unit(), g.user.id)
+        except FieldError as exc:
+            return self._fail(pk, exc)
+        db.session.commit()
+        registry.start("payout_lock", run.id)
+        flash(gettext("The payout list is being locked."), "info")
+        return redirect(url_for(".detail", pk=pk))
+
+    @expose("/lock_progress/<int:pk>")
+    @has_access
+    def lock_progress(self, pk):
+        period = self.in_scope_or_404(pk)
+        run = payout.latest_lock(db.session, period.id)
+        if run is None:
+            return jsonify({"status": None})
+        return jsonify(
+            dict(
+                payout.lock_run_summary(run),
+                **shown_progress("payout_lock", run, "sync_status"),
+                failure=failure_text(run),
+            )
+        )
 
     @expose("/hand_over/<int:pk>", methods=["POST"])
     @has_access
