@@ -67,6 +67,33 @@ def sync_floor(session) -> float:
     return time.perf_counter() - start
 
 
+def insert_floor(session) -> float:
+    """The same join written as payout lines: an ``INSERT … SELECT`` of the line columns into a table like
+    ``payout_line`` (its columns, defaults and indexes; not its foreign keys), i.e. what any sync writes."""
+    from sqlalchemy import text
+
+    session.execute(text("CREATE TABLE bench_floor_lines (LIKE payout_line INCLUDING DEFAULTS INCLUDING INDEXES)"))
+    session.commit()
+    start = time.perf_counter()
+    session.execute(
+        text("""
+        INSERT INTO bench_floor_lines (period_id, enrolment_id, benefit_month, kind, beneficiary_id, commune_id,
+                                       full_name, cccd, date_of_birth, birth_year, category, case_type, amount,
+                                       channel, account_id, bank_bin, account_number, holder_ascii, carried_amount,
+                                       result_status, sequence)
+        SELECT 0, e.id, DATE '2025-02-01', 'regular', b.id, e.commune_id, b.full_name, b.cccd, b.date_of_birth,
+               b.birth_year, e.category, b.case_type, e.monthly_amount, 'account', a.id, a.bank_bin,
+               a.account_number, a.holder_ascii, 0, 'pending', e.id
+        FROM enrolment e JOIN beneficiary b ON b.id = e.beneficiary_id
+        JOIN payment_account a ON a.beneficiary_id = e.beneficiary_id AND a.state = 'verified'""")
+    )
+    session.commit()
+    elapsed = time.perf_counter() - start
+    session.execute(text("DROP TABLE bench_floor_lines"))
+    session.commit()
+    return elapsed
+
+
 def export_floor(session) -> float:
     """COPY of the floor's rows to nowhere: the least an export of them costs."""
     from sqlalchemy import text
@@ -201,8 +228,12 @@ def main() -> None:
         with timer.step("generate data (SQL)"):
             fill(session, args.rows)
         floors = {"sync": sync_floor(session)}
+        floors["insert"] = insert_floor(session)
         floors["export"] = export_floor(session)
-        print(f"floors: join into a table {floors['sync']:.2f} s, COPY out {floors['export']:.2f} s")
+        print(
+            f"floors: join into a table {floors['sync']:.2f} s, INSERT … SELECT of the line columns "
+            f"{floors['insert']:.2f} s, COPY out {floors['export']:.2f} s"
+        )
         enrolments = session.scalar(select(func.count()).select_from(Enrolment))
         print(f"enrolments: {enrolments:,}")
         city = find_unit(session, "01", "2024")
@@ -273,10 +304,30 @@ def main() -> None:
                 "join enrolments × verified accounts",
             ),
             figure(
+                "sync (first run) vs INSERT … SELECT",
+                steps["sync (first run)"],
+                floors["insert"],
+                "INSERT … SELECT of the same line columns into a table like payout_line (indexes, no FKs)",
+                target_ratio=5,
+            ),
+            figure(
+                "re-sync (nothing changed) vs INSERT … SELECT",
+                steps["re-sync (nothing changed)"],
+                floors["insert"],
+                "INSERT … SELECT of the same line columns into a table like payout_line (indexes, no FKs)",
+            ),
+            figure(
+                "lock (request + job)",
+                steps["lock request (refusal checks)"] + steps["lock job (checks again, SHA-256)"],
+                floors["export"],
+                "COPY of the same rows to STDOUT",
+            ),
+            figure(
                 "export per-bank files (all banks)",
                 steps["export per-bank files (all banks)"],
                 floors["export"],
                 "COPY of the same rows to STDOUT",
+                target_ratio=3,
                 transfers=total_lines,
             ),
         ],
