@@ -391,6 +391,21 @@ class _BatchPages:
     and its error report. A subclass names its job (``job_kind``), its report lines and its page title, and says
     who may upload and how an upload becomes a batch."""
 
+    class_permission_name = "PaymentAccount"
+    scope_column = "unit_id"
+    scope_relation = "unit"
+    base_order = ("id", "desc")
+    formatters_columns = {"status": lambda v: label("batch_status", v), "created_at": format_date}
+    #: the columns every list of batches labels alike; a subclass adds its counters
+    batch_labels = {
+        "id": "#",
+        "filename": _l("File"),
+        "unit": _l("Unit"),
+        "status": _l("Status"),
+        "rows_total": _l("Rows"),
+        "rows_error": _l("Errors"),
+        "created_at": _l("Uploaded at"),
+    }
     job_kind: str
     detail_title: str  # a msgid with %(id)s
 
@@ -469,11 +484,8 @@ class _BatchPages:
 class AccountImportView(_BatchPages, ScopedMixin, ModelView):
     """Bulk account lists (ImportBatch kind "account"): upload, progress, counts, error report."""
 
-    datamodel = SQLAInterface(ImportBatch)
-    class_permission_name = "PaymentAccount"
+    datamodel = SQLAInterface(ImportBatch)  # one interface a view (views patch it)
     method_permission_name = dict(VIEW_METHODS, upload="write", detail="read", progress="read", report="read")
-    scope_column = "unit_id"
-    scope_relation = "unit"
     extra_base_filters = [["kind", FilterInFunction, lambda: list(account_import.KINDS)]]
     include_route_methods = {"list", "show", "upload", "detail", "progress", "report"}
     list_title = _l("Account lists")
@@ -489,20 +501,12 @@ class AccountImportView(_BatchPages, ScopedMixin, ModelView):
         "rows_error",
         "created_at",
     ]
-    base_order = ("id", "desc")
-    label_columns = {
-        "id": "#",
-        "filename": _l("File"),
-        "unit": _l("Unit"),
-        "status": _l("Status"),
-        "rows_total": _l("Rows"),
-        "rows_imported": _l("New accounts"),
-        "rows_updated": _l("Changed accounts"),
-        "rows_duplicate": _l("Duplicates"),
-        "rows_error": _l("Errors"),
-        "created_at": _l("Uploaded at"),
-    }
-    formatters_columns = {"status": lambda v: label("batch_status", v), "created_at": format_date}
+    label_columns = dict(
+        _BatchPages.batch_labels,
+        rows_imported=_l("New accounts"),
+        rows_updated=_l("Changed accounts"),
+        rows_duplicate=_l("Duplicates"),
+    )
 
     job_kind = "account_import"
     detail_title = N_("Account list #%(id)s")
@@ -527,29 +531,15 @@ class AccountCheckView(_BatchPages, ScopedMixin, ModelView):
     """Pre-validation with the banks: the request file per bank (accounts of a unit or of a payout period) and
     the bank's answer files (ImportBatch kind "account_check"): upload, progress, counts, error report."""
 
-    datamodel = SQLAInterface(ImportBatch)
-    class_permission_name = "PaymentAccount"
+    datamodel = SQLAInterface(ImportBatch)  # one interface a view (views patch it)
     method_permission_name = dict(
         VIEW_METHODS, banks="read", download="read", upload="write", detail="read", progress="read", report="read"
     )
-    scope_column = "unit_id"
-    scope_relation = "unit"
     extra_base_filters = [["kind", FilterEqual, prevalidation.KIND]]
     include_route_methods = {"list", "show", "banks", "download", "upload", "detail", "progress", "report"}
     list_title = _l("Bank answers to account checks")
     list_columns = ["id", "filename", "unit", "status", "rows_total", "rows_imported", "rows_error", "created_at"]
-    base_order = ("id", "desc")
-    label_columns = {
-        "id": "#",
-        "filename": _l("File"),
-        "unit": _l("Unit"),
-        "status": _l("Status"),
-        "rows_total": _l("Rows"),
-        "rows_imported": _l("Checks recorded"),
-        "rows_error": _l("Errors"),
-        "created_at": _l("Uploaded at"),
-    }
-    formatters_columns = {"status": lambda v: label("batch_status", v), "created_at": format_date}
+    label_columns = dict(_BatchPages.batch_labels, rows_imported=_l("Checks recorded"))
 
     def _scope(self):
         """The unit (a unit of the user's scope, default their own) and the payout period (optional, in scope)."""
