@@ -370,22 +370,6 @@ class PaymentAccountView(ScopedMixin, PersonalDataViewMixin, ModelView):
         )
 
 
-def _require_check() -> None:
-    """Pre-validation is work for those who enter or verify accounts."""
-    if not (can("enter_account") or can("verify_account")):
-        raise Forbidden()
-
-
-def _unit_choices(form_field) -> None:
-    unit = current_unit()
-    units = db.session.execute(
-        select(AdminUnit.id, AdminUnit.name, AdminUnit.level)
-        .where(AdminUnit.id.in_(current_scope_ids()))
-        .order_by(AdminUnit.path)
-    ).all()
-    form_field.choices = [(u.id, ("— " * (u.level - (unit.level if unit else 1))) + u.name) for u in units]
-
-
 class _BatchPages:
     """The pages an account list and a bank's answer file share: the upload form, the batch's page, its progress
     and its error report. A subclass names its job (``job_kind``), its report lines and its page title, and says
@@ -525,6 +509,22 @@ class AccountImportView(_BatchPages, ScopedMixin, ModelView):
         vneid = self._vneid()
         title = gettext("Import a VNeID account list") if vneid else gettext("Import an account list")
         return {"vneid": vneid, "title": title}
+
+
+def _require_check() -> None:
+    """Pre-validation is work for those who enter or verify accounts."""
+    if not (can("enter_account") or can("verify_account")):
+        raise Forbidden()
+
+
+def _unit_choices(form_field) -> None:
+    unit = current_unit()
+    units = db.session.execute(
+        select(AdminUnit.id, AdminUnit.name, AdminUnit.level)
+        .where(AdminUnit.id.in_(current_scope_ids()))
+        .order_by(AdminUnit.path)
+    ).all()
+    form_field.choices = [(u.id, ("— " * (u.level - (unit.level if unit else 1))) + u.name) for u in units]
 
 
 class AccountCheckView(_BatchPages, ScopedMixin, ModelView):
