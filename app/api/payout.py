@@ -258,6 +258,58 @@ class AccountApi(DocumentedApi, BaseApi):
         return self._change(pk, lambda a: accounts.restore_account(db.session, a.id, g.user.id))
 
 
+_DECISION_SPEC = """
+        ---
+        post:
+          parameters:
+          - {in: path, name: ref, required: true, description: the period's id or name, schema: {type: string}}
+          requestBody:
+            content:
+              application/json:
+                schema: %(body)s
+          responses:
+            200: {description: the approvals after the decision, content: {application/json: {schema: {$ref: '#/components/schemas/Approvals'}}}}
+            400: {description: "refused (%(refused)s)", content: {application/json: {schema: {$ref: '#/components/schemas/Refusal'}}}}
+            403: {description: "the period is not one the user's unit approves, or history", content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
+            404: {description: unknown period or outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
+        """
+_TIER = "tier: {type: integer, minimum: 1, maximum: 9}"
+
+
+def _decision(action: str, summary: str, *, refused: str, reason: bool):
+    """The route POST /<ref>/<action> of one decision of the approval ledger (``payout.approve``, ``reject`` or
+    ``withdraw``), with its OpenAPI description; a reject or a withdraw takes a reason."""
+    properties = "reason: {type: string}, " + _TIER if reason else _TIER
+    body = "{type: object, properties: {" + properties + ("}, required: [reason]}" if reason else "}}")
+
+    def route(self, ref):
+        period = self._period(ref)
+        if period is None:
+            return self.response_404()
+        data = json_object()
+        try:
+            tier = data.get("tier")
+            tier = None if tier is None else validation.parse_int(tier, "tier", minimum=1, maximum=9)
+            extra = {"reason": validation.optional_text(data, "reason") or ""} if reason else {}
+            getattr(payout, action)(
+                db.session,
+                period.id,
+                user_id=g.user.id,
+                unit=user_unit(db.session, g.user),
+                abilities=holds(payout.TIER_CAPABILITIES),
+                tier=tier,
+                **extra,
+            )
+        except FieldError as exc:
+            return _refused(self, exc)
+        db.session.expire_all()
+        return self.response(200, **self._approvals_json(db.session.get(PayoutPeriod, period.id)))
+
+    route.__name__ = route.__qualname__ = action  # the endpoint and its permission (method_permission_name)
+    route.__doc__ = summary + _DECISION_SPEC % {"body": body, "refused": refused}
+    return expose(f"/<ref>/{action}", methods=["POST"])(protect()(route))
+
+
 class PayoutApi(DocumentedApi, BaseApi):
     resource_name = "payout"
     class_permission_name = "PayoutPeriod"
@@ -527,89 +579,25 @@ class PayoutApi(DocumentedApi, BaseApi):
             return self.response_404()
         return self.response(200, **self._approvals_json(period))
 
-    def _decide(self, ref, action, *, reason: bool):
-        period = self._period(ref)
-        if period is None:
-            return self.response_404()
-        data = json_object()
-        try:
-            tier = data.get("tier")
-            tier = None if tier is None else validation.parse_int(tier, "tier", minimum=1, maximum=9)
-            extra = {"reason": validation.optional_text(data, "reason") or ""} if reason else {}
-            action(
-                db.session,
-                period.id,
-                user_id=g.user.id,
-                unit=user_unit(db.session, g.user),
-                abilities=holds(payout.TIER_CAPABILITIES),
-                tier=tier,
-                **extra,
-            )
-        except FieldError as exc:
-            return _refused(self, exc)
-        db.session.expire_all()
-        return self.response(200, **self._approvals_json(db.session.get(PayoutPeriod, period.id)))
-
-    @expose("/<ref>/approve", methods=["POST"])
-    @protect()
-    def approve(self, ref):
+    approve = _decision(
+        "approve",
         """Approve the period in the tier waiting for the user (or ``tier``): the commune police verify, then the
-        head of the paying unit approves; nobody twice in a round, never the one who synced it.
-        ---
-        post:
-          parameters:
-          - {in: path, name: ref, required: true, description: the period's id or name, schema: {type: string}}
-          requestBody:
-            content:
-              application/json:
-                schema: {type: object, properties: {tier: {type: integer, minimum: 1, maximum: 9}}}
-          responses:
-            200: {description: the approvals after the decision, content: {application/json: {schema: {$ref: '#/components/schemas/Approvals'}}}}
-            400: {description: "refused (not waiting for approval, tiers out of order, twice, the syncer, lines changed)", content: {application/json: {schema: {$ref: '#/components/schemas/Refusal'}}}}
-            403: {description: "the period is not one the user's unit approves, or history", content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
-            404: {description: unknown period or outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
-        """
-        return self._decide(ref, payout.approve, reason=False)
-
-    @expose("/<ref>/reject", methods=["POST"])
-    @protect()
-    def reject(self, ref):
-        """Reject the period, with a reason: back to synced, the round's approvals end.
-        ---
-        post:
-          parameters:
-          - {in: path, name: ref, required: true, description: the period's id or name, schema: {type: string}}
-          requestBody:
-            content:
-              application/json:
-                schema: {type: object, properties: {reason: {type: string}, tier: {type: integer, minimum: 1, maximum: 9}}, required: [reason]}
-          responses:
-            200: {description: the approvals after the decision, content: {application/json: {schema: {$ref: '#/components/schemas/Approvals'}}}}
-            400: {description: "refused (no reason, not waiting for approval, no tier held)", content: {application/json: {schema: {$ref: '#/components/schemas/Refusal'}}}}
-            403: {description: "the period is not one the user's unit approves, or history", content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
-            404: {description: unknown period or outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
-        """
-        return self._decide(ref, payout.reject, reason=True)
-
-    @expose("/<ref>/withdraw", methods=["POST"])
-    @protect()
-    def withdraw(self, ref):
-        """Withdraw the round's approvals, with a reason, so that the list can be synced again.
-        ---
-        post:
-          parameters:
-          - {in: path, name: ref, required: true, description: the period's id or name, schema: {type: string}}
-          requestBody:
-            content:
-              application/json:
-                schema: {type: object, properties: {reason: {type: string}, tier: {type: integer, minimum: 1, maximum: 9}}, required: [reason]}
-          responses:
-            200: {description: the approvals after the decision, content: {application/json: {schema: {$ref: '#/components/schemas/Approvals'}}}}
-            400: {description: "refused (no reason, nothing to withdraw, no tier held)", content: {application/json: {schema: {$ref: '#/components/schemas/Refusal'}}}}
-            403: {description: "the period is not one the user's unit approves, or history", content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
-            404: {description: unknown period or outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
-        """
-        return self._decide(ref, payout.withdraw, reason=True)
+        head of the paying unit approves; nobody twice in a round, never the one who synced it.""",
+        refused="not waiting for approval, tiers out of order, twice, the syncer, lines changed",
+        reason=False,
+    )
+    reject = _decision(
+        "reject",
+        "Reject the period, with a reason: back to synced, the round's approvals end.",
+        refused="no reason, not waiting for approval, no tier held",
+        reason=True,
+    )
+    withdraw = _decision(
+        "withdraw",
+        "Withdraw the round's approvals, with a reason, so that the list can be synced again.",
+        refused="no reason, nothing to withdraw, no tier held",
+        reason=True,
+    )
 
     @expose("/<ref>/results", methods=["POST"])
     @protect()

@@ -104,6 +104,32 @@ def tier_abilities() -> frozenset[str]:
     return holds(payout.TIER_CAPABILITIES)
 
 
+def _decision(action: str, done_msg, *, reason: bool):
+    """The page action POST /<action>/<pk> of one decision of the approval ledger (``payout.approve``,
+    ``reject`` or ``withdraw``); ``done_msg`` (lazy) is flashed once it is recorded."""
+
+    def route(self, pk):
+        period = self.in_scope_or_404(pk)
+        extra = {"reason": request.form.get("reason", "")} if reason else {}
+        try:
+            getattr(payout, action)(
+                db.session,
+                period.id,
+                user_id=g.user.id,
+                unit=current_unit(),
+                abilities=tier_abilities(),
+                tier=request.form.get("tier", type=int),
+                **extra,
+            )
+        except FieldError as exc:
+            return self._fail(pk, exc)
+        flash(str(done_msg), "info")
+        return redirect(url_for(".detail", pk=pk))
+
+    route.__name__ = route.__qualname__ = action  # the endpoint and its permission (method_permission_name)
+    return expose(f"/{action}/<int:pk>", methods=["POST"])(has_access(route))
+
+
 class PayoutPeriodView(InScopeOr404, ModelView):
     datamodel = SQLAInterface(PayoutPeriod)
     class_permission_name = "PayoutPeriod"
@@ -305,46 +331,11 @@ class PayoutPeriodView(InScopeOr404, ModelView):
         flash(done_msg, "info")
         return redirect(url_for(".detail", pk=pk))
 
-    def _decide(self, pk, action, done_msg, *, reason: bool):
-        period = self.in_scope_or_404(pk)
-        extra = {"reason": request.form.get("reason", "")} if reason else {}
-        tier = request.form.get("tier", type=int)
-        try:
-            action(
-                db.session,
-                period.id,
-                user_id=g.user.id,
-                unit=current_unit(),
-                abilities=tier_abilities(),
-                tier=tier,
-                **extra,
-            )
-        except FieldError as exc:
-            return self._fail(pk, exc)
-        flash(done_msg, "info")
-        return redirect(url_for(".detail", pk=pk))
-
-    @expose("/approve/<int:pk>", methods=["POST"])
-    @has_access
-    def approve(self, pk):
-        return self._decide(pk, payout.approve, gettext("Your approval is recorded."), reason=False)
-
-    @expose("/reject/<int:pk>", methods=["POST"])
-    @has_access
-    def reject(self, pk):
-        return self._decide(
-            pk, payout.reject, gettext("The payout list is rejected and goes back to synced."), reason=True
-        )
-
-    @expose("/withdraw/<int:pk>", methods=["POST"])
-    @has_access
-    def withdraw(self, pk):
-        return self._decide(
-            pk,
-            payout.withdraw,
-            gettext("The approvals are withdrawn: the payout list can be synced again."),
-            reason=True,
-        )
+    approve = _decision("approve", _l("Your approval is recorded."), reason=False)
+    reject = _decision("reject", _l("The payout list is rejected and goes back to synced."), reason=True)
+    withdraw = _decision(
+        "withdraw", _l("The approvals are withdrawn: the payout list can be synced again."), reason=True
+    )
 
     @expose("/lock/<int:pk>", methods=["POST"])
     @has_access
