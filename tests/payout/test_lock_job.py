@@ -92,24 +92,53 @@ def test_an_interrupted_lock_is_started_again_and_locks_once(app, approved_perio
         assert requeue_interrupted() == []
 
 
-def test_refusals_answer_in_the_request_in_vietnamese(app, approved_period, client_for, api_token):
+SYNC_WAITING_VI = "Đợt chi trả này đang được đồng bộ"
+
+
+def test_cheap_refusals_answer_in_the_request_in_vietnamese(app, approved_period, client_for, api_token):
+    """The request refuses at once what it can tell without reading the lines (here: a sync still waiting);
+    the line checks (approvals against the checksum, conflicts, shared payees) are the job's."""
+    from app.extensions import db
+    from app.models import PayoutPeriod, PayoutSyncRun
+
+    phong = client_for("phong.001")
+    with app.app_context():
+        period = db.session.get(PayoutPeriod, approved_period)
+        db.session.add(PayoutSyncRun(period_id=period.id, unit_id=period.unit_id, status="queued"))
+        db.session.commit()
+    response = phong.post(
+        f"/payoutperiodview/lock/{approved_period}", data={"csrf_token": page_token(phong)}, follow_redirects=True
+    )
+    assert SYNC_WAITING_VI in response.get_data(as_text=True)
+    with app.app_context():
+        assert _lock_runs(db.session, approved_period) == []  # nothing queued
+        assert db.session.get(PayoutPeriod, approved_period).status == "approved"
+    # the REST API: the same refusal, at once
+    refused = app.test_client().post(f"/api/v1/payout/{approved_period}/lock", headers=api_token("phong.001"))
+    assert refused.status_code == 400 and refused.json["problem"]["code"] == "sync_running"
+    assert SYNC_WAITING_VI in refused.json["message"]
+
+
+def test_line_checks_are_left_to_the_job(app, approved_period, client_for, run_jobs):
+    """Lines changed before the request: the request queues the lock (it does not read the lines), the job
+    refuses it in Vietnamese and the period stays approved."""
     from app.extensions import db
     from app.models import PayoutPeriod
 
     phong = client_for("phong.001")
     with app.app_context():
         _change_a_line(db.session, approved_period)
-    response = phong.post(
-        f"/payoutperiodview/lock/{approved_period}", data={"csrf_token": page_token(phong)}, follow_redirects=True
+    assert (
+        phong.post(f"/payoutperiodview/lock/{approved_period}", data={"csrf_token": page_token(phong)}).status_code
+        == 302
     )
-    assert VOID_VI in response.get_data(as_text=True)
+    run_jobs()
     with app.app_context():
-        assert _lock_runs(db.session, approved_period) == []  # nothing queued
+        (run,) = _lock_runs(db.session, approved_period)
+        assert run.status == "failed" and json.loads(run.message)["code"] == "approval_void"
         assert db.session.get(PayoutPeriod, approved_period).status == "approved"
-    # the REST API: the same refusal, at once
-    refused = app.test_client().post(f"/api/v1/payout/{approved_period}/lock", headers=api_token("phong.001"))
-    assert refused.status_code == 400 and refused.json["problem"]["code"] == "approval_void"
-    assert VOID_VI in refused.json["message"]
+    progress = phong.get(f"/payoutperiodview/lock_progress/{approved_period}").json
+    assert progress["status"] == "failed" and VOID_VI in progress["failure"]
 
 
 def test_refusals_are_checked_again_inside_the_job(app, approved_period, client_for, run_jobs):

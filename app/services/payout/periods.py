@@ -283,11 +283,12 @@ def latest_lock(session: Session, period_id: int) -> PayoutLockRun | None:
     )
 
 
-def check_lockable(session: Session, period: PayoutPeriod, unit: AdminUnit) -> str:
+def check_lockable(session: Session, period: PayoutPeriod, unit: AdminUnit, *, lines: bool = True) -> str | None:
     """Every refusal of the lock, in one place for the request and the job: the period is writable and in the
-    charge of ``unit``, approved by every tier with approvals that still match the lines, no sync waits or
-    runs, no line conflicts with another period, no account or person is paid twice. Returns the lines'
-    checksum (the approvals were checked against it)."""
+    charge of ``unit``, approved, no sync waits or runs; with ``lines`` also the checks that read every line
+    (approvals that still match the lines' checksum, no line conflicting with another period, no account or
+    person paid twice). The request runs the cheap ones only — the line checks grow with the period (seconds
+    per 100,000 lines) and the job runs them anyway. Returns the lines' checksum when it was computed."""
     from app.services.payout.tiers import approval_state  # tiers reads the ledger; periods is imported by all
 
     require_writable(session, period, unit)
@@ -299,6 +300,15 @@ def check_lockable(session: Session, period: PayoutPeriod, unit: AdminUnit) -> s
         N_("The payout period %(name)s must be synced and approved by every approval tier before it is locked"),
         "period_not_approved",
     )
+    busy = session.scalar(
+        select(func.count())
+        .select_from(PayoutSyncRun)
+        .where(PayoutSyncRun.period_id == period.id, PayoutSyncRun.status.in_(("queued", "running")))
+    )
+    if busy:
+        raise FieldError(Problem("period", "sync_running", N_("A sync of this payout period is still running")))
+    if not lines:
+        return None
     checksum = compute_checksum(session, period.id)
     if not approval_state(session, period, checksum).approved:
         raise FieldError(
@@ -312,13 +322,6 @@ def check_lockable(session: Session, period: PayoutPeriod, unit: AdminUnit) -> s
                 {"name": period.name},
             )
         )
-    busy = session.scalar(
-        select(func.count())
-        .select_from(PayoutSyncRun)
-        .where(PayoutSyncRun.period_id == period.id, PayoutSyncRun.status.in_(("queued", "running")))
-    )
-    if busy:
-        raise FieldError(Problem("period", "sync_running", N_("A sync of this payout period is still running")))
     conflicts = conflicting_lines(session, period.id)
     if conflicts:
         raise FieldError(
@@ -337,13 +340,14 @@ def check_lockable(session: Session, period: PayoutPeriod, unit: AdminUnit) -> s
 
 
 def request_lock(session: Session, period_id: int, unit: AdminUnit, user_id: int | None) -> PayoutLockRun:
-    """Record a lock request after the refusals (``check_lockable``, so a refusal answers at once), or return
+    """Record a lock request after the cheap refusals (``check_lockable`` without the line checks, which the job
+    runs), or return
     the lock already waiting or running for the period. The caller commits, then starts the job."""
     period = load_period(session, period_id)
     run = pending_lock(session, period.id)
     if run is not None:
         return run
-    check_lockable(session, period, unit)
+    check_lockable(session, period, unit, lines=False)
     run = PayoutLockRun(
         period_id=period.id,
         unit_id=effective_unit(period, unit).id,
@@ -377,7 +381,7 @@ def lock_period(
     if progress:
         progress(stage="lock", step=2, run_id=run_id)
     # the approvals' checksum is the lock's unless lines were just numbered (the STT is part of the record)
-    summary["checksum"] = compute_checksum(session, period.id) if numbered else checksum
+    summary["checksum"] = compute_checksum(session, period.id) if numbered or checksum is None else checksum
     period.checksum = summary["checksum"]
     period.summary_json = json.dumps(summary, ensure_ascii=False)
     period.status, period.locked_by_id, period.locked_at = "locked", user_id, utc_now()
