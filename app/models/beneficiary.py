@@ -91,7 +91,7 @@ class Beneficiary(Model):
     # No index includes a column matching writes (match_*, hold_reason, matched_at): with the room the fillfactor
     # (50, PostgreSQL) leaves on each page, its updates are HOT (the new row version on the same page, no new
     # index entry). The review queue is found through ``to_review``, which a first match (pending → matched)
-    # leaves unchanged. Migration 0024_match_hot_updates.
+    # leaves unchanged. Migration 0025_match_hot_updates.
     __table_args__ = (
         Index(
             "ix_beneficiary_commune_to_review",

@@ -10,14 +10,14 @@ and its count fast without blocking HOT updates. fillfactor 50 leaves room for a
 page, as one statement over a whole scope needs. Existing pages get the room when they are rewritten (VACUUM FULL
 or pg_repack, in a maintenance window); new rows get it at once.
 
-Revision ID: 0024_match_hot_updates
-Revises: 0023_backpay_arrears_lines
+Revision ID: 0025_match_hot_updates
+Revises: 0024_pay_lock_run
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0024_match_hot_updates"
-down_revision = "0023_backpay_arrears_lines"
+revision = "0025_match_hot_updates"
+down_revision = "0024_pay_lock_run"
 branch_labels = None
 depends_on = None
 
