@@ -16,7 +16,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app.models import AdminUnit, ImportBatch, ImportRow
@@ -28,7 +28,7 @@ from app.services.messages import N_, FieldError, Problem, Problems
 from app.services.reference import commune_level
 from app.services.registry import normalize as nz
 from app.services.registry.keys import natural_key, search_keys
-from app.services.registry.staging import problem_dict, record_upload, stage_file, staging_fields
+from app.services.registry.staging import count_outcomes, problem_dict, record_upload, stage_file, staging_fields
 from app.services.registry.units import UnitResolver
 from app.services.scope import subtree_sql
 
@@ -464,7 +464,7 @@ def parse_batch(session: Session, batch_id: int, progress: Progress | None = Non
     _mark_out_of_scope(session, batch.id)
     _mark_file_duplicates(session, batch.id)
     classify_rows(session, batch.id)
-    _count(session, batch)
+    count_outcomes(session, ImportRow, batch)
     batch.status = "parsed"
     session.commit()
     return batch
@@ -565,35 +565,6 @@ def classify_rows(session: Session, batch_id: int) -> None:
         """
         ),
         {"b": batch_id, "f": False},
-    )
-
-
-def _count(session: Session, batch: ImportBatch) -> None:
-    counts = dict(
-        session.execute(
-            select(ImportRow.outcome, func.count()).where(ImportRow.batch_id == batch.id).group_by(ImportRow.outcome)
-        ).all()
-    )
-    batch.rows_error = counts.get("error", 0)
-    batch.rows_imported = counts.get("imported", 0)
-    batch.rows_updated = counts.get("updated", 0)
-    batch.rows_duplicate = counts.get("dup_file", 0) + counts.get("duplicate", 0)
-    batch.rows_total = sum(counts.values())
-    batch.rows_corrected = (
-        session.scalar(
-            select(func.count())
-            .select_from(ImportRow)
-            .where(ImportRow.batch_id == batch.id, ImportRow.problems.like('%"severity": "correction"%'))
-        )
-        or 0
-    )
-    batch.rows_warning = (
-        session.scalar(
-            select(func.count())
-            .select_from(ImportRow)
-            .where(ImportRow.batch_id == batch.id, ImportRow.problems.like('%"severity": "warning"%'))
-        )
-        or 0
     )
 
 
@@ -702,7 +673,7 @@ def apply_batch(session: Session, batch_id: int, progress: Progress | None = Non
             params,
         )
         batch = session.get(ImportBatch, batch_id)
-        _count(session, batch)
+        count_outcomes(session, ImportRow, batch)
         batch.status = "applied"
         batch.finished_at = now
         # Audit trail: one summary record, last before the commit (it holds the append lock until then).
