@@ -67,6 +67,33 @@ def sync_floor(session) -> float:
     return time.perf_counter() - start
 
 
+def insert_floor(session) -> float:
+    """The same join written as payout lines: an ``INSERT … SELECT`` of the line columns into a table like
+    ``payout_line`` (its columns, defaults and indexes; not its foreign keys), i.e. what any sync writes."""
+    from sqlalchemy import text
+
+    session.execute(text("CREATE TABLE bench_floor_lines (LIKE payout_line INCLUDING DEFAULTS INCLUDING INDEXES)"))
+    session.commit()
+    start = time.perf_counter()
+    session.execute(
+        text("""
+        INSERT INTO bench_floor_lines (period_id, enrolment_id, benefit_month, kind, beneficiary_id, commune_id,
+                                       full_name, cccd, date_of_birth, birth_year, category, case_type, amount,
+                                       channel, account_id, bank_bin, account_number, holder_ascii, carried_amount,
+                                       result_status, sequence)
+        SELECT 0, e.id, DATE '2025-02-01', 'regular', b.id, e.commune_id, b.full_name, b.cccd, b.date_of_birth,
+               b.birth_year, e.category, b.case_type, e.monthly_amount, 'account', a.id, a.bank_bin,
+               a.account_number, a.holder_ascii, 0, 'pending', e.id
+        FROM enrolment e JOIN beneficiary b ON b.id = e.beneficiary_id
+        JOIN payment_account a ON a.beneficiary_id = e.beneficiary_id AND a.state = 'verified'""")
+    )
+    session.commit()
+    elapsed = time.perf_counter() - start
+    session.execute(text("DROP TABLE bench_floor_lines"))
+    session.commit()
+    return elapsed
+
+
 def export_floor(session) -> float:
     """COPY of the floor's rows to nowhere: the least an export of them costs."""
     from sqlalchemy import text
@@ -83,6 +110,43 @@ def export_floor(session) -> float:
     session.execute(text("DROP TABLE bench_floor"))
     session.commit()
     return elapsed
+
+
+def approve(session, period_id: int) -> None:
+    """Every approval tier of the period signed by synthetic approvers, straight into the ledger (the
+    approval screens are not what this benchmark measures), with the lines' checksum of now."""
+    from sqlalchemy import text
+
+    from app.models import PayoutApproval, PayoutPeriod
+    from app.services import payout
+    from app.services.payout import tiers
+
+    period = session.get(PayoutPeriod, period_id)
+    checksum = payout.compute_checksum(session, period_id)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    for tier in tiers.tiers_of(period):
+        for k in range(tiers.required(tier)):
+            name = f"bench.approver.{period_id}.{tier.number}.{k}"
+            uid = session.execute(
+                text(
+                    "INSERT INTO ab_user (first_name, last_name, username, email, active) "
+                    "VALUES ('Bench', 'Approver', :u, :e, true) RETURNING id"
+                ),
+                {"u": name, "e": f"{name}@example.invalid"},
+            ).scalar()
+            session.add(
+                PayoutApproval(
+                    period_id=period_id,
+                    round=1,
+                    tier=tier.number,
+                    decision="approve",
+                    checksum=checksum,
+                    user_id=uid,
+                    decided_at=now,
+                )
+            )
+    period.status = "approved"
+    session.commit()
 
 
 def fill(session, rows: int) -> None:
@@ -164,8 +228,12 @@ def main() -> None:
         with timer.step("generate data (SQL)"):
             fill(session, args.rows)
         floors = {"sync": sync_floor(session)}
+        floors["insert"] = insert_floor(session)
         floors["export"] = export_floor(session)
-        print(f"floors: join into a table {floors['sync']:.2f} s, COPY out {floors['export']:.2f} s")
+        print(
+            f"floors: join into a table {floors['sync']:.2f} s, INSERT … SELECT of the line columns "
+            f"{floors['insert']:.2f} s, COPY out {floors['export']:.2f} s"
+        )
         enrolments = session.scalar(select(func.count()).select_from(Enrolment))
         print(f"enrolments: {enrolments:,}")
         city = find_unit(session, "01", "2024")
@@ -180,8 +248,14 @@ def main() -> None:
         with timer.step("re-sync (nothing changed)"):
             result = payout.sync_payout_list(session, pid, city)
         print(f"   lines {result['total']:,}: +{result['added']:,} -{result['removed']:,} ~{result['changed']:,}")
-        with timer.step("lock (summary, SHA-256)"):
-            summary = payout.lock_period(session, pid, None, city)
+        approve(session, pid)
+        with timer.step("lock request (refusal checks)"):
+            run = payout.request_lock(session, pid, city, None)
+            session.commit()
+        with timer.step("lock job (checks again, SHA-256)"):
+            from jobs.payout import run_payout_lock
+
+            summary = run_payout_lock(run.id)
         print(f"   people {summary['people']:,}, amount {summary['amount']:,} ₫, checksum {summary['checksum'][:16]}…")
 
         out_dir = Path(tempfile.mkdtemp(prefix="asxh-bench-export-"))
@@ -230,10 +304,30 @@ def main() -> None:
                 "join enrolments × verified accounts",
             ),
             figure(
+                "sync (first run) vs INSERT … SELECT",
+                steps["sync (first run)"],
+                floors["insert"],
+                "INSERT … SELECT of the same line columns into a table like payout_line (indexes, no FKs)",
+                target_ratio=5,
+            ),
+            figure(
+                "re-sync (nothing changed) vs INSERT … SELECT",
+                steps["re-sync (nothing changed)"],
+                floors["insert"],
+                "INSERT … SELECT of the same line columns into a table like payout_line (indexes, no FKs)",
+            ),
+            figure(
+                "lock (request + job)",
+                steps["lock request (refusal checks)"] + steps["lock job (checks again, SHA-256)"],
+                floors["export"],
+                "COPY of the same rows to STDOUT",
+            ),
+            figure(
                 "export per-bank files (all banks)",
                 steps["export per-bank files (all banks)"],
                 floors["export"],
                 "COPY of the same rows to STDOUT",
+                target_ratio=3,
                 transfers=total_lines,
             ),
         ],

@@ -1,4 +1,4 @@
-"""Payout jobs: the sync of a period's list for a unit, the bulk account import (account lists and VNeID lists)
+"""Payout jobs: the sync of a period's list for a unit, the lock of a period, the bulk account import (account lists and VNeID lists)
 and a bank's answer to an account pre-validation request. Idempotent, fixed ids."""
 
 from __future__ import annotations
@@ -8,6 +8,10 @@ from jobs.runtime import app_context, failure_recorded, report_progress
 
 def sync_job_id(period_id: int, unit_id: int) -> str:
     return f"payout-sync-{period_id}-{unit_id}"
+
+
+def lock_job_id(period_id: int) -> str:
+    return f"payout-lock-{period_id}"
 
 
 def account_import_job_id(batch_id: int) -> str:
@@ -38,6 +42,30 @@ def run_payout_sync(run_id: int) -> dict:
                 session, run.period_id, unit, progress=report_progress, run_id=run.id, user_id=run.user_id
             )
         return payout.run_summary(session.get(PayoutSyncRun, run_id))  # refused: the run records why
+
+
+def run_payout_lock(run_id: int) -> dict:
+    """Lock the period of PayoutLockRun ``run_id``. Idempotent: a finished run is not repeated, and the lock
+    and the run's "done" are one commit, so a run interrupted anywhere before it locks the period once when
+    started again. The refusals are checked again here (the lines may have changed since the request)."""
+    with app_context():
+        from app.extensions import db
+        from app.models import AdminUnit, PayoutLockRun
+        from app.services import payout
+        from app.services.formatting import utc_now
+
+        session = db.session
+        run = session.get(PayoutLockRun, run_id)
+        if run is None:
+            return {}
+        if run.status in ("done", "failed"):
+            return payout.lock_run_summary(run)
+        run.status, run.started_at = "running", utc_now()
+        session.commit()  # the page shows the lock running
+        unit = session.get(AdminUnit, run.unit_id)
+        with failure_recorded(PayoutLockRun, run_id, "payout lock run"):
+            payout.lock_period(session, run.period_id, run.user_id, unit, run_id=run.id, progress=report_progress)
+        return payout.lock_run_summary(session.get(PayoutLockRun, run_id))
 
 
 def run_account_import(batch_id: int) -> dict:

@@ -20,8 +20,10 @@ from jobs.notices import run_send_notices, send_notices_job_id
 from jobs.payout import (
     account_check_job_id,
     account_import_job_id,
+    lock_job_id,
     run_account_check,
     run_account_import,
+    run_payout_lock,
     run_payout_sync,
     run_verification_sample,
     sync_job_id,
@@ -144,6 +146,16 @@ KINDS: dict[str, JobKind] = {
             "PayoutSyncRun",
             lambda r: sync_job_id(r.period_id, r.unit_id),
             _runs("PayoutSyncRun"),
+            RUN_PENDING,
+            "queued",
+        ),
+        # One lock per period at a time, whichever run row asked for it.
+        JobKind(
+            "payout_lock",
+            run_payout_lock,
+            "PayoutLockRun",
+            lambda r: lock_job_id(r.period_id),
+            _runs("PayoutLockRun"),
             RUN_PENDING,
             "queued",
         ),

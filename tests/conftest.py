@@ -29,6 +29,7 @@ DATA_TABLES = (
     "payout_export",
     "payout_line",
     "payout_sync_run",
+    "payout_lock_run",
     "payout_period",
     "account_check_row",
     "account_import_row",

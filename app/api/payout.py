@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.api.spec import DocumentedApi
 from app.extensions import db
-from app.models import PaymentAccount, PayoutPeriod, PayoutSyncRun
+from app.models import PaymentAccount, PayoutLockRun, PayoutPeriod, PayoutSyncRun
 from app.security.access import has_capability, holds, requires
 from app.security.audit import log_page
 from app.security.masking import mask_for_user
@@ -258,6 +258,58 @@ class AccountApi(DocumentedApi, BaseApi):
         return self._change(pk, lambda a: accounts.restore_account(db.session, a.id, g.user.id))
 
 
+_DECISION_SPEC = """
+        ---
+        post:
+          parameters:
+          - {in: path, name: ref, required: true, description: the period's id or name, schema: {type: string}}
+          requestBody:
+            content:
+              application/json:
+                schema: %(body)s
+          responses:
+            200: {description: the approvals after the decision, content: {application/json: {schema: {$ref: '#/components/schemas/Approvals'}}}}
+            400: {description: "refused (%(refused)s)", content: {application/json: {schema: {$ref: '#/components/schemas/Refusal'}}}}
+            403: {description: "the period is not one the user's unit approves, or history", content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
+            404: {description: unknown period or outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
+        """
+_TIER = "tier: {type: integer, minimum: 1, maximum: 9}"
+
+
+def _decision(action: str, summary: str, *, refused: str, reason: bool):
+    """The route POST /<ref>/<action> of one decision of the approval ledger (``payout.approve``, ``reject`` or
+    ``withdraw``), with its OpenAPI description; a reject or a withdraw takes a reason."""
+    properties = "reason: {type: string}, " + _TIER if reason else _TIER
+    body = "{type: object, properties: {" + properties + ("}, required: [reason]}" if reason else "}}")
+
+    def route(self, ref):
+        period = self._period(ref)
+        if period is None:
+            return self.response_404()
+        data = json_object()
+        try:
+            tier = data.get("tier")
+            tier = None if tier is None else validation.parse_int(tier, "tier", minimum=1, maximum=9)
+            extra = {"reason": validation.optional_text(data, "reason") or ""} if reason else {}
+            getattr(payout, action)(
+                db.session,
+                period.id,
+                user_id=g.user.id,
+                unit=user_unit(db.session, g.user),
+                abilities=holds(payout.TIER_CAPABILITIES),
+                tier=tier,
+                **extra,
+            )
+        except FieldError as exc:
+            return _refused(self, exc)
+        db.session.expire_all()
+        return self.response(200, **self._approvals_json(db.session.get(PayoutPeriod, period.id)))
+
+    route.__name__ = route.__qualname__ = action  # the endpoint and its permission (method_permission_name)
+    route.__doc__ = summary + _DECISION_SPEC % {"body": body, "refused": refused}
+    return expose(f"/<ref>/{action}", methods=["POST"])(protect()(route))
+
+
 class PayoutApi(DocumentedApi, BaseApi):
     resource_name = "payout"
     class_permission_name = "PayoutPeriod"
@@ -267,6 +319,7 @@ class PayoutApi(DocumentedApi, BaseApi):
         "sync": "read",
         "sync_status": "read",
         "lock": "read",
+        "lock_status": "read",
         # the approval tiers: the tier's capability and the unit decide (approvals service)
         "approvals": "read",
         "approve": "read",
@@ -411,13 +464,14 @@ class PayoutApi(DocumentedApi, BaseApi):
     @protect()
     @requires("approve_payout")
     def lock(self, ref):
-        """Lock the approved period (the paying unit for its own period, the city department for the city).
+        """Queue the lock of the approved period (the paying unit for its own period, the city department for the
+        city); the refusals answer at once, and the job checks them again.
         ---
         post:
           parameters:
           - {in: path, name: ref, required: true, description: the period's id or name, schema: {type: string}}
           responses:
-            200: {description: the summary with the checksum, content: {application/json: {schema: {$ref: '#/components/schemas/LockSummary'}}}}
+            202: {description: the queued lock run (or the one already waiting or running), content: {application/json: {schema: {$ref: '#/components/schemas/RunQueued'}}}}
             400: {description: "refused (not approved by every tier, approvals void, already locked, ...)", content: {application/json: {schema: {$ref: '#/components/schemas/Refusal'}}}}
             403: {description: "no approve capability, the period is outside the scope, or it is history (units of a retired scheme: read only)", content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
             404: {description: unknown period or outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
@@ -426,10 +480,37 @@ class PayoutApi(DocumentedApi, BaseApi):
         if period is None:
             return self.response_404()
         try:
-            summary = payout.lock_period(db.session, period.id, g.user.id, user_unit(db.session, g.user))
+            run = payout.request_lock(db.session, period.id, user_unit(db.session, g.user), g.user.id)
         except FieldError as exc:
             return _refused(self, exc)
-        return self.response(200, **summary)
+        db.session.commit()
+        from jobs import registry
+
+        registry.start("payout_lock", run.id)
+        return self.response(202, run_id=run.id, status=run.status)
+
+    @expose("/<ref>/lock/<int:run_id>", methods=["GET"])
+    @protect()
+    def lock_status(self, ref, run_id):
+        """Status of a lock run and, once done, the period's summary with its checksum.
+        ---
+        get:
+          parameters:
+          - {in: path, name: ref, required: true, description: the period's id or name, schema: {type: string}}
+          - {in: path, name: run_id, required: true, schema: {type: integer, minimum: 0, maximum: 2147483647}}
+          responses:
+            200: {description: the run, content: {application/json: {schema: {$ref: '#/components/schemas/LockRun'}}}}
+            404: {description: unknown period or run, or outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
+        """
+        period = self._period(ref)
+        run = db.session.get(PayoutLockRun, run_id) if period is not None else None
+        if run is None or run.period_id != period.id:
+            return self.response_404()
+        return self.response(
+            200,
+            **dict(payout.lock_run_summary(run), **shown_progress("payout_lock", run, "sync_status")),
+            failure=failure_text(run),
+        )
 
     def _approvals_json(self, period: PayoutPeriod) -> dict:
         page = payout.approval_page(db.session, period, user_unit(db.session, g.user), g.user.id, frozenset())
@@ -498,89 +579,25 @@ class PayoutApi(DocumentedApi, BaseApi):
             return self.response_404()
         return self.response(200, **self._approvals_json(period))
 
-    def _decide(self, ref, action, *, reason: bool):
-        period = self._period(ref)
-        if period is None:
-            return self.response_404()
-        data = json_object()
-        try:
-            tier = data.get("tier")
-            tier = None if tier is None else validation.parse_int(tier, "tier", minimum=1, maximum=9)
-            extra = {"reason": validation.optional_text(data, "reason") or ""} if reason else {}
-            action(
-                db.session,
-                period.id,
-                user_id=g.user.id,
-                unit=user_unit(db.session, g.user),
-                abilities=holds(payout.TIER_CAPABILITIES),
-                tier=tier,
-                **extra,
-            )
-        except FieldError as exc:
-            return _refused(self, exc)
-        db.session.expire_all()
-        return self.response(200, **self._approvals_json(db.session.get(PayoutPeriod, period.id)))
-
-    @expose("/<ref>/approve", methods=["POST"])
-    @protect()
-    def approve(self, ref):
+    approve = _decision(
+        "approve",
         """Approve the period in the tier waiting for the user (or ``tier``): the commune police verify, then the
-        head of the paying unit approves; nobody twice in a round, never the one who synced it.
-        ---
-        post:
-          parameters:
-          - {in: path, name: ref, required: true, description: the period's id or name, schema: {type: string}}
-          requestBody:
-            content:
-              application/json:
-                schema: {type: object, properties: {tier: {type: integer, minimum: 1, maximum: 9}}}
-          responses:
-            200: {description: the approvals after the decision, content: {application/json: {schema: {$ref: '#/components/schemas/Approvals'}}}}
-            400: {description: "refused (not waiting for approval, tiers out of order, twice, the syncer, lines changed)", content: {application/json: {schema: {$ref: '#/components/schemas/Refusal'}}}}
-            403: {description: "the period is not one the user's unit approves, or history", content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
-            404: {description: unknown period or outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
-        """
-        return self._decide(ref, payout.approve, reason=False)
-
-    @expose("/<ref>/reject", methods=["POST"])
-    @protect()
-    def reject(self, ref):
-        """Reject the period, with a reason: back to synced, the round's approvals end.
-        ---
-        post:
-          parameters:
-          - {in: path, name: ref, required: true, description: the period's id or name, schema: {type: string}}
-          requestBody:
-            content:
-              application/json:
-                schema: {type: object, properties: {reason: {type: string}, tier: {type: integer, minimum: 1, maximum: 9}}, required: [reason]}
-          responses:
-            200: {description: the approvals after the decision, content: {application/json: {schema: {$ref: '#/components/schemas/Approvals'}}}}
-            400: {description: "refused (no reason, not waiting for approval, no tier held)", content: {application/json: {schema: {$ref: '#/components/schemas/Refusal'}}}}
-            403: {description: "the period is not one the user's unit approves, or history", content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
-            404: {description: unknown period or outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
-        """
-        return self._decide(ref, payout.reject, reason=True)
-
-    @expose("/<ref>/withdraw", methods=["POST"])
-    @protect()
-    def withdraw(self, ref):
-        """Withdraw the round's approvals, with a reason, so that the list can be synced again.
-        ---
-        post:
-          parameters:
-          - {in: path, name: ref, required: true, description: the period's id or name, schema: {type: string}}
-          requestBody:
-            content:
-              application/json:
-                schema: {type: object, properties: {reason: {type: string}, tier: {type: integer, minimum: 1, maximum: 9}}, required: [reason]}
-          responses:
-            200: {description: the approvals after the decision, content: {application/json: {schema: {$ref: '#/components/schemas/Approvals'}}}}
-            400: {description: "refused (no reason, nothing to withdraw, no tier held)", content: {application/json: {schema: {$ref: '#/components/schemas/Refusal'}}}}
-            403: {description: "the period is not one the user's unit approves, or history", content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
-            404: {description: unknown period or outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
-        """
-        return self._decide(ref, payout.withdraw, reason=True)
+        head of the paying unit approves; nobody twice in a round, never the one who synced it.""",
+        refused="not waiting for approval, tiers out of order, twice, the syncer, lines changed",
+        reason=False,
+    )
+    reject = _decision(
+        "reject",
+        "Reject the period, with a reason: back to synced, the round's approvals end.",
+        refused="no reason, not waiting for approval, no tier held",
+        reason=True,
+    )
+    withdraw = _decision(
+        "withdraw",
+        "Withdraw the round's approvals, with a reason, so that the list can be synced again.",
+        refused="no reason, nothing to withdraw, no tier held",
+        reason=True,
+    )
 
     @expose("/<ref>/results", methods=["POST"])
     @protect()

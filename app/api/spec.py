@@ -188,6 +188,21 @@ SCHEMAS = {
         ("message",),
     ),
     "LockSummary": {"type": "object", "description": "The period's summary with its checksum"},
+    "LockRun": _obj(
+        {
+            "run_id": INT,
+            "period_id": INT,
+            "unit_id": INT,
+            "status": STR,
+            "checksum": STR_N,
+            "people": INT_N,
+            "lines": INT_N,
+            "amount": INT_N,
+            "failure": STR_N,
+            **SHOWN,
+        },
+        ("run_id", "status", "progress"),
+    ),
     "Approvals": _obj(
         {
             "period_id": INT,

@@ -21,6 +21,7 @@ def register(group) -> None:
         accounts_verify_import_command,
         accounts_verify_online_command,
         sync_payout_command,
+        lock_payout_command,
         import_results_command,
         approvals_command,
         approve_command,
@@ -240,6 +241,63 @@ def sync_payout_command(period_ref, unit_code, wait, as_json):
         sys.exit(1)
 
 
+@click.command("lock-payout")
+@click.argument("period_ref")
+@click.option("--wait", is_flag=True, help="Wait for the job and print the checksum")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object")
+@with_appcontext
+def lock_payout_command(period_ref, wait, as_json):
+    """Lock the approved payout list of PERIOD (id or name) as an RQ job, for the period's own unit."""
+    from app.models import PayoutLockRun
+    from app.services import payout
+    from app.services.messages import FieldError
+    from jobs import registry
+
+    session = db_session()
+    period = payout.find_period(session, period_ref)
+    if period is None:
+        raise click.ClickException(f"No payout period {period_ref!r}")
+    try:
+        run = payout.request_lock(session, period.id, period.unit, None)
+    except FieldError as exc:
+        from flask_babel import force_locale, gettext
+
+        with force_locale("vi"):
+            raise click.ClickException(exc.problem.render(gettext)) from None
+    session.commit()
+    run_id = run.id
+    if not enqueue_or_wait(
+        "payout_lock",
+        run_id,
+        wait=wait or as_json,
+        until=("done", "failed"),
+        queued=f"lock run {run_id} queued ({registry.job_id('payout_lock', run_id)})",
+    ):
+        return
+    session.expire_all()
+    run = session.get(PayoutLockRun, run_id)
+    result = payout.lock_run_summary(run)
+    if as_json:
+        echo_json(result)
+    elif run.status == "done":
+        from flask_babel import force_locale, gettext
+
+        with force_locale("vi"):
+            click.echo(
+                gettext("Payout list %(name)s locked: %(lines)s lines, checksum %(checksum)s")
+                % {"name": period.name, "lines": result.get("lines"), "checksum": result.get("checksum")}
+            )
+    if run.status == "failed":
+        from flask_babel import force_locale, gettext
+
+        from app.services.job_state import failure_problem
+
+        problem = failure_problem(run)
+        with force_locale("vi"):
+            click.echo(problem.render(gettext) if problem is not None else "", err=True)
+        sys.exit(1)
+
+
 @click.command("import-results")
 @click.argument("period_ref")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
@@ -451,34 +509,46 @@ def approvals_command(period_ref, as_json):
     _print_approvals(session, _period_or_fail(session, period_ref), as_json)
 
 
-@click.command("payout-approve")
-@click.argument("period_ref")
-@click.option("--user", "username", required=True, help="The approver (a user holding the tier's capability)")
-@click.option("--tier", type=click.IntRange(1, 9), default=None, help="The tier (default: the one waiting)")
-@click.option("--json", "as_json", is_flag=True, help="Print the approvals as one JSON object")
-@with_appcontext
-def approve_command(period_ref, username, tier, as_json):
-    """Approve PERIOD (id or name) as USER in the tier waiting for them."""
-    _decide(period_ref, username, "approve", tier=tier, as_json=as_json)
+def _decision_command(action: str, doc: str, *, user_help: str, reason_help: str | None = None):
+    """The command ``payout-<action>``: one decision of the approval ledger (approve, reject, withdraw) as USER;
+    with ``reason_help`` it requires a reason, otherwise it takes the tier."""
+
+    def command(period_ref, username, as_json, tier=None, reason=None):
+        _decide(period_ref, username, action, tier=tier, reason=reason, as_json=as_json)
+
+    command.__doc__ = doc
+    choice = (
+        click.option("--reason", required=True, help=reason_help)
+        if reason_help
+        else click.option("--tier", type=click.IntRange(1, 9), default=None, help="The tier (default: the one waiting)")
+    )
+    decorators = (
+        click.command(f"payout-{action}"),
+        click.argument("period_ref"),
+        click.option("--user", "username", required=True, help=user_help),
+        choice,
+        click.option("--json", "as_json", is_flag=True, help="Print the approvals as one JSON object"),
+        with_appcontext,
+    )
+    for decorate in reversed(decorators):  # as if stacked above the function, the first outermost
+        command = decorate(command)
+    return command
 
 
-@click.command("payout-reject")
-@click.argument("period_ref")
-@click.option("--user", "username", required=True, help="The approver rejecting the list")
-@click.option("--reason", required=True, help="Why the list is rejected")
-@click.option("--json", "as_json", is_flag=True, help="Print the approvals as one JSON object")
-@with_appcontext
-def reject_command(period_ref, username, reason, as_json):
-    """Reject PERIOD (id or name), with a reason: back to synced, the round's approvals end."""
-    _decide(period_ref, username, "reject", reason=reason, as_json=as_json)
-
-
-@click.command("payout-withdraw")
-@click.argument("period_ref")
-@click.option("--user", "username", required=True, help="The approver withdrawing the approvals")
-@click.option("--reason", required=True, help="Why the approvals are withdrawn")
-@click.option("--json", "as_json", is_flag=True, help="Print the approvals as one JSON object")
-@with_appcontext
-def withdraw_command(period_ref, username, reason, as_json):
-    """Withdraw the approvals of PERIOD (id or name), with a reason, so that it can be synced again."""
-    _decide(period_ref, username, "withdraw", reason=reason, as_json=as_json)
+approve_command = _decision_command(
+    "approve",
+    "Approve PERIOD (id or name) as USER in the tier waiting for them.",
+    user_help="The approver (a user holding the tier's capability)",
+)
+reject_command = _decision_command(
+    "reject",
+    "Reject PERIOD (id or name), with a reason: back to synced, the round's approvals end.",
+    user_help="The approver rejecting the list",
+    reason_help="Why the list is rejected",
+)
+withdraw_command = _decision_command(
+    "withdraw",
+    "Withdraw the approvals of PERIOD (id or name), with a reason, so that it can be synced again.",
+    user_help="The approver withdrawing the approvals",
+    reason_help="Why the approvals are withdrawn",
+)

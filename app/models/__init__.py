@@ -28,6 +28,7 @@ from app.models.payout import (  # noqa: F401
     PayoutApproval,
     PayoutExport,
     PayoutLine,
+    PayoutLockRun,
     PayoutPeriod,
     PayoutSyncRun,
 )

@@ -11,6 +11,8 @@ from decimal import Decimal
 from flask_appbuilder.models.sqla import Model
 from sqlalchemy import (
     BigInteger,
+    Boolean,
+    Computed,
     Date,
     DateTime,
     ForeignKey,
@@ -22,6 +24,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -72,6 +75,11 @@ SEXES = ("M", "F")
 SEX_LABELS = {"M": N_("Male"), "F": N_("Female")}
 
 
+# Matching statuses that wait for a police officer's review decision (the review list).
+TO_REVIEW = ("mismatch", "needs_review", "not_found", "possible_duplicate", "deceased", "moved")
+TO_REVIEW_SQL = "match_status IN (" + ", ".join(f"'{s}'" for s in TO_REVIEW) + ")"
+
+
 class Beneficiary(Model):
     """A person on a social-security list (đối tượng ASXH).
 
@@ -80,8 +88,17 @@ class Beneficiary(Model):
     """
 
     __tablename__ = "beneficiary"
+    # No index includes a column matching writes (match_*, hold_reason, matched_at): with the room the fillfactor
+    # (50, PostgreSQL) leaves on each page, its updates are HOT (the new row version on the same page, no new
+    # index entry). The review queue is found through ``to_review``, which a first match (pending → matched)
+    # leaves unchanged. Migration 0025_match_hot_updates.
     __table_args__ = (
-        Index("ix_beneficiary_commune_status", "commune_id", "match_status"),
+        Index(
+            "ix_beneficiary_commune_to_review",
+            "commune_id",
+            postgresql_where=text("to_review"),
+            sqlite_where=text("to_review"),
+        ),
         Index("ix_beneficiary_name_year", "name_key", "birth_year"),
         # List screens sort by name within a scope.
         Index("ix_beneficiary_full_name", "full_name"),
@@ -110,6 +127,8 @@ class Beneficiary(Model):
     address: Mapped[str | None] = mapped_column(String(400))
     commune_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), nullable=False)
     match_status: Mapped[str] = mapped_column(String(20), nullable=False, default="pending", server_default="pending")
+    # Waiting for a police review decision (derived by the database from match_status).
+    to_review: Mapped[bool | None] = mapped_column(Boolean, Computed(TO_REVIEW_SQL), nullable=True)
     # Matching against the population registry (set by the matching job and the police review).
     match_cccd: Mapped[str | None] = mapped_column(String(12))
     match_score: Mapped[int | None] = mapped_column(SmallInteger)

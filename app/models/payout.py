@@ -304,6 +304,29 @@ class PayoutSyncRun(Model):
     unit: Mapped[AdminUnit] = relationship(AdminUnit)
 
 
+class PayoutLockRun(Model):
+    """One lock of a period, run as a job: the database row is the truth of the job. The lock reads and hashes
+    every line twice (approvals, then the stored checksum), too long for a web request on a city-wide list."""
+
+    __tablename__ = "payout_lock_run"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    period_id: Mapped[int] = mapped_column(
+        ForeignKey("payout_period.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    unit_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), nullable=False)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
+    status: Mapped[str] = mapped_column(String(10), nullable=False, default="queued")
+    #: The lock's summary (people, lines, amounts, checksum) as JSON, once done.
+    summary_json: Mapped[str | None] = mapped_column(Text)
+    message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    unit: Mapped[AdminUnit] = relationship(AdminUnit)
+
+
 class PayoutApproval(Model):
     """One decision of the approval ledger of a period: insert-only (database triggers refuse UPDATE and DELETE).
 

@@ -1,14 +1,42 @@
-"""Set-based updates of many rows by key: COPY into a temporary table + one UPDATE on PostgreSQL,
-executemany on SQLite."""
+"""Set-based writes of many rows: inserts by COPY, updates by key through COPY into a temporary table + one
+UPDATE on PostgreSQL; executemany on SQLite."""
 
 from __future__ import annotations
 
 import itertools
 
-from sqlalchemy import text, update
+from sqlalchemy import insert, text, update
 from sqlalchemy.orm import Session
 
 _counter = itertools.count()
+
+
+#: Rows written by one bulk step above which the table's planner statistics are refreshed at once.
+ANALYZE_AFTER_ROWS = 10_000
+
+
+def analyze_after_bulk(session: Session, table: str, rows_written: int) -> None:
+    """Refresh PostgreSQL's statistics of ``table`` after a bulk step wrote ``rows_written`` rows, so that the
+    statements that follow (joins on the rows just written, here or in the next job) are planned for the
+    table as it now is: a table filled by an import has no statistics until autovacuum gets to it, and the
+    planner then takes it for a few pages and picks nested loops over 100,000 rows. Inside a transaction
+    ANALYZE keeps a lock that only stops another VACUUM/ANALYZE of the table until the commit."""
+    if rows_written >= ANALYZE_AFTER_ROWS and session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"ANALYZE {table}"))
+
+
+def bulk_insert(session: Session, table, rows: list[dict]) -> None:
+    """INSERT ``rows`` into ``table``: one COPY on PostgreSQL, executemany elsewhere. All rows have the same keys."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        cols = list(rows[0])
+        raw = session.connection().connection.driver_connection
+        with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({', '.join(cols)}) FROM STDIN") as copy:
+            for r in rows:
+                copy.write_row([r[c] for c in cols])
+    else:
+        session.execute(insert(table), rows)
 
 
 def bulk_update(session: Session, table, rows: list[dict], key: str = "id") -> None:

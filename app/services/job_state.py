@@ -69,6 +69,7 @@ def failure_problem(row) -> Problem | None:
 WAITING = frozenset({"queued", "uploaded"})  # the job has not started on the row yet
 RUNNING = frozenset({"running", "parsing", "applying"})
 SYNC_STEPS = 3  # a payout sync reports steps 1..3 (app/services/payout.py)
+LOCK_STEPS = 3  # a payout lock reports steps 1..3 (app/services/payout/periods.py)
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,8 @@ def _counts(row, live: dict) -> tuple[int | None, int | None]:
     kind = type(row).__name__
     if kind == "PayoutSyncRun":
         return live.get("step", 0), SYNC_STEPS
+    if kind == "PayoutLockRun":
+        return live.get("step", 0), LOCK_STEPS
     if kind == "MatchRun":
         return live.get("rows", row.processed), live.get("total") or row.total
     return live.get("rows", getattr(row, "rows_parsed", None)), None  # an import: the file's size is unknown

@@ -21,7 +21,6 @@ from app.services.payout.periods import WAITING_FOR
 from app.services.payout.prevalidation import failed_accounts, not_checked_accounts
 from app.services.payout.tiers import APPROVAL_TIERS, HEAD_CAPABILITY, VERIFY_CAPABILITY, waiting_for_user
 from app.services.registry.duplicates import open_pairs
-from app.services.registry.matching import TO_REVIEW
 from app.services.scope import lineage_ids, subtree_ids
 from app.services.visits.survey import opening_overdue
 from app.services.visits.workgroups import not_visited
@@ -82,9 +81,7 @@ def _queries(unit: AdminUnit, user_id: int | None, today: dt.date, sees_sensitiv
         return select(PayoutPeriod.id).where(PayoutPeriod.status == WAITING_FOR[work], PayoutPeriod.unit_id.in_(ids))
 
     return {
-        "match_review": lambda: select(Beneficiary.id).where(
-            Beneficiary.commune_id.in_(scope), Beneficiary.match_status.in_(TO_REVIEW)
-        ),
+        "match_review": lambda: select(Beneficiary.id).where(Beneficiary.commune_id.in_(scope), Beneficiary.to_review),
         "accounts_to_verify": lambda: select(PaymentAccount.id).where(
             PaymentAccount.commune_id.in_(scope), to_verify_by(user_id)
         ),

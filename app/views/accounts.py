@@ -29,7 +29,7 @@ from app.security.masking import account_formatter, cccd_formatter
 from app.security.roles import VIEW_METHODS
 from app.security.scope import ScopedMixin, check_current, current_scope_ids, current_unit, scoped_query
 from app.services.formatting import format_date, local_today
-from app.services.messages import FieldError
+from app.services.messages import N_, FieldError
 from app.services.payout import account_import, accounts, prevalidation
 from app.services.scope import related
 from app.services.validation import is_id
@@ -370,14 +370,106 @@ class PaymentAccountView(ScopedMixin, PersonalDataViewMixin, ModelView):
         )
 
 
-class AccountImportView(ScopedMixin, ModelView):
-    """Bulk account lists (ImportBatch kind "account"): upload, progress, counts, error report."""
+class _BatchPages:
+    """The pages an account list and a bank's answer file share: the upload form, the batch's page, its progress
+    and its error report. A subclass names its job (``job_kind``), its report lines and its page title, and says
+    who may upload and how an upload becomes a batch."""
 
-    datamodel = SQLAInterface(ImportBatch)
     class_permission_name = "PaymentAccount"
-    method_permission_name = dict(VIEW_METHODS, upload="write", detail="read", progress="read", report="read")
     scope_column = "unit_id"
     scope_relation = "unit"
+    base_order = ("id", "desc")
+    formatters_columns = {"status": lambda v: label("batch_status", v), "created_at": format_date}
+    #: the columns every list of batches labels alike; a subclass adds its counters
+    batch_labels = {
+        "id": "#",
+        "filename": _l("File"),
+        "unit": _l("Unit"),
+        "status": _l("Status"),
+        "rows_total": _l("Rows"),
+        "rows_error": _l("Errors"),
+        "created_at": _l("Uploaded at"),
+    }
+    job_kind: str
+    detail_title: str  # a msgid with %(id)s
+
+    @staticmethod
+    def report_lines(session, batch_id, translate):
+        raise NotImplementedError
+
+    def _may_upload(self) -> None:
+        raise NotImplementedError
+
+    def _create_batch(self, **upload) -> ImportBatch:
+        raise NotImplementedError
+
+    def _upload_page(self) -> dict:
+        """The upload template's own arguments (title, kind)."""
+        raise NotImplementedError
+
+    @expose("/show/<pk>")
+    @has_access
+    def show(self, pk):
+        return redirect(url_for(".detail", pk=pk))
+
+    @expose("/upload/", methods=["GET", "POST"])
+    @has_access
+    def upload(self):
+        self._may_upload()
+        form = AccountUploadForm()
+        _unit_choices(form.unit)
+        unit = current_unit()
+        if request.method == "GET" and unit is not None:
+            form.unit.data = unit.id
+        if form.validate_on_submit():
+            check_current(form.unit.data)
+            upload = form.file.data
+            batch = self._create_batch(
+                filename=upload.filename,
+                content=upload.read(),
+                unit=db.session.get(AdminUnit, form.unit.data),
+                user_id=g.user.id,
+            )
+            db.session.commit()
+            if batch.status == "uploaded":
+                registry.start(self.job_kind, batch.id)
+                flash(gettext("File received; it is being read."), "info")
+            return redirect(url_for(".detail", pk=batch.id))
+        return self.render_template("account_upload.html", form=form, **self._upload_page())
+
+    @expose("/detail/<int:pk>")
+    @has_access
+    def detail(self, pk):
+        batch = self.in_scope_or_404(pk)
+        return self.render_template(
+            "import_detail.html",
+            batch=batch,
+            lines=preview_lines(batch, self.report_lines),
+            columns=[],
+            failure=failure_text(batch),
+            shown=shown_progress(self.job_kind, batch, "batch_status"),
+            can_apply=False,
+            category_label="",
+            title=gettext(self.detail_title, id=batch.id),
+        )
+
+    @expose("/progress/<int:pk>")
+    @has_access
+    def progress(self, pk):
+        batch = self.in_scope_or_404(pk)
+        return jsonify(dict(account_import.summary(batch), **shown_progress(self.job_kind, batch, "batch_status")))
+
+    @expose("/report/<int:pk>")
+    @has_access
+    def report(self, pk):
+        return error_report_response(self.in_scope_or_404(pk))
+
+
+class AccountImportView(_BatchPages, ScopedMixin, ModelView):
+    """Bulk account lists (ImportBatch kind "account"): upload, progress, counts, error report."""
+
+    datamodel = SQLAInterface(ImportBatch)  # one interface a view (views patch it)
+    method_permission_name = dict(VIEW_METHODS, upload="write", detail="read", progress="read", report="read")
     extra_base_filters = [["kind", FilterInFunction, lambda: list(account_import.KINDS)]]
     include_route_methods = {"list", "show", "upload", "detail", "progress", "report"}
     list_title = _l("Account lists")
@@ -393,88 +485,30 @@ class AccountImportView(ScopedMixin, ModelView):
         "rows_error",
         "created_at",
     ]
-    base_order = ("id", "desc")
-    label_columns = {
-        "id": "#",
-        "filename": _l("File"),
-        "unit": _l("Unit"),
-        "status": _l("Status"),
-        "rows_total": _l("Rows"),
-        "rows_imported": _l("New accounts"),
-        "rows_updated": _l("Changed accounts"),
-        "rows_duplicate": _l("Duplicates"),
-        "rows_error": _l("Errors"),
-        "created_at": _l("Uploaded at"),
-    }
-    formatters_columns = {"status": lambda v: label("batch_status", v), "created_at": format_date}
+    label_columns = dict(
+        _BatchPages.batch_labels,
+        rows_imported=_l("New accounts"),
+        rows_updated=_l("Changed accounts"),
+        rows_duplicate=_l("Duplicates"),
+    )
 
-    @expose("/show/<pk>")
-    @has_access
-    def show(self, pk):
-        return redirect(url_for(".detail", pk=pk))
+    job_kind = "account_import"
+    detail_title = N_("Account list #%(id)s")
+    report_lines = staticmethod(account_import.report_lines)
 
-    @expose("/upload/", methods=["GET", "POST"])
-    @has_access
-    def upload(self):
+    def _may_upload(self) -> None:
         require("enter_account")
-        form = AccountUploadForm()
-        vneid = request.args.get("kind") == "vneid"
-        unit = current_unit()
-        units = db.session.execute(
-            select(AdminUnit.id, AdminUnit.name, AdminUnit.level)
-            .where(AdminUnit.id.in_(current_scope_ids()))
-            .order_by(AdminUnit.path)
-        ).all()
-        form.unit.choices = [(u.id, ("— " * (u.level - (unit.level if unit else 1))) + u.name) for u in units]
-        if request.method == "GET" and unit is not None:
-            form.unit.data = unit.id
-        if form.validate_on_submit():
-            check_current(form.unit.data)
-            upload = form.file.data
-            batch = account_import.create_batch(
-                db.session,
-                filename=upload.filename,
-                content=upload.read(),
-                unit=db.session.get(AdminUnit, form.unit.data),
-                user_id=g.user.id,
-                kind="vneid" if vneid else account_import.KIND,
-            )
-            db.session.commit()
-            if batch.status == "uploaded":
-                registry.start("account_import", batch.id)
-                flash(gettext("File received; it is being read."), "info")
-            return redirect(url_for(".detail", pk=batch.id))
+
+    def _vneid(self) -> bool:
+        return request.args.get("kind") == "vneid"
+
+    def _create_batch(self, **upload) -> ImportBatch:
+        return account_import.create_batch(db.session, **upload, kind="vneid" if self._vneid() else account_import.KIND)
+
+    def _upload_page(self) -> dict:
+        vneid = self._vneid()
         title = gettext("Import a VNeID account list") if vneid else gettext("Import an account list")
-        return self.render_template("account_upload.html", form=form, vneid=vneid, title=title)
-
-    @expose("/detail/<int:pk>")
-    @has_access
-    def detail(self, pk):
-        batch = self.in_scope_or_404(pk)
-        lines = preview_lines(batch, account_import.report_lines)
-        failure = failure_text(batch)
-        return self.render_template(
-            "import_detail.html",
-            batch=batch,
-            lines=lines,
-            columns=[],
-            failure=failure,
-            shown=shown_progress("account_import", batch, "batch_status"),
-            can_apply=False,
-            category_label="",
-            title=gettext("Account list #%(id)s", id=batch.id),
-        )
-
-    @expose("/progress/<int:pk>")
-    @has_access
-    def progress(self, pk):
-        batch = self.in_scope_or_404(pk)
-        return jsonify(dict(account_import.summary(batch), **shown_progress("account_import", batch, "batch_status")))
-
-    @expose("/report/<int:pk>")
-    @has_access
-    def report(self, pk):
-        return error_report_response(self.in_scope_or_404(pk))
+        return {"vneid": vneid, "title": title}
 
 
 def _require_check() -> None:
@@ -493,33 +527,19 @@ def _unit_choices(form_field) -> None:
     form_field.choices = [(u.id, ("— " * (u.level - (unit.level if unit else 1))) + u.name) for u in units]
 
 
-class AccountCheckView(ScopedMixin, ModelView):
+class AccountCheckView(_BatchPages, ScopedMixin, ModelView):
     """Pre-validation with the banks: the request file per bank (accounts of a unit or of a payout period) and
     the bank's answer files (ImportBatch kind "account_check"): upload, progress, counts, error report."""
 
-    datamodel = SQLAInterface(ImportBatch)
-    class_permission_name = "PaymentAccount"
+    datamodel = SQLAInterface(ImportBatch)  # one interface a view (views patch it)
     method_permission_name = dict(
         VIEW_METHODS, banks="read", download="read", upload="write", detail="read", progress="read", report="read"
     )
-    scope_column = "unit_id"
-    scope_relation = "unit"
     extra_base_filters = [["kind", FilterEqual, prevalidation.KIND]]
     include_route_methods = {"list", "show", "banks", "download", "upload", "detail", "progress", "report"}
     list_title = _l("Bank answers to account checks")
     list_columns = ["id", "filename", "unit", "status", "rows_total", "rows_imported", "rows_error", "created_at"]
-    base_order = ("id", "desc")
-    label_columns = {
-        "id": "#",
-        "filename": _l("File"),
-        "unit": _l("Unit"),
-        "status": _l("Status"),
-        "rows_total": _l("Rows"),
-        "rows_imported": _l("Checks recorded"),
-        "rows_error": _l("Errors"),
-        "created_at": _l("Uploaded at"),
-    }
-    formatters_columns = {"status": lambda v: label("batch_status", v), "created_at": format_date}
+    label_columns = dict(_BatchPages.batch_labels, rows_imported=_l("Checks recorded"))
 
     def _scope(self):
         """The unit (a unit of the user's scope, default their own) and the payout period (optional, in scope)."""
@@ -541,10 +561,18 @@ class AccountCheckView(ScopedMixin, ModelView):
                 abort(404)
         return unit, period
 
-    @expose("/show/<pk>")
-    @has_access
-    def show(self, pk):
-        return redirect(url_for(".detail", pk=pk))
+    job_kind = "account_check"
+    detail_title = N_("Bank answer #%(id)s")
+    report_lines = staticmethod(prevalidation.report_lines)
+
+    def _may_upload(self) -> None:
+        _require_check()
+
+    def _create_batch(self, **upload) -> ImportBatch:
+        return prevalidation.create_answer_batch(db.session, **upload)
+
+    def _upload_page(self) -> dict:
+        return {"check": True, "title": gettext("Upload a bank's answer to an account check")}
 
     @expose("/banks/")
     @has_access
@@ -596,58 +624,3 @@ class AccountCheckView(ScopedMixin, ModelView):
         out.seek(0)
         mimetype = "text/csv" if fmt == "csv" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         return send_file(out, as_attachment=True, download_name=name, mimetype=mimetype)
-
-    @expose("/upload/", methods=["GET", "POST"])
-    @has_access
-    def upload(self):
-        _require_check()
-        form = AccountUploadForm()
-        _unit_choices(form.unit)
-        unit = current_unit()
-        if request.method == "GET" and unit is not None:
-            form.unit.data = unit.id
-        if form.validate_on_submit():
-            check_current(form.unit.data)
-            upload = form.file.data
-            batch = prevalidation.create_answer_batch(
-                db.session,
-                filename=upload.filename,
-                content=upload.read(),
-                unit=db.session.get(AdminUnit, form.unit.data),
-                user_id=g.user.id,
-            )
-            db.session.commit()
-            if batch.status == "uploaded":
-                registry.start("account_check", batch.id)
-                flash(gettext("File received; it is being read."), "info")
-            return redirect(url_for(".detail", pk=batch.id))
-        return self.render_template(
-            "account_upload.html", form=form, check=True, title=gettext("Upload a bank's answer to an account check")
-        )
-
-    @expose("/detail/<int:pk>")
-    @has_access
-    def detail(self, pk):
-        batch = self.in_scope_or_404(pk)
-        return self.render_template(
-            "import_detail.html",
-            batch=batch,
-            lines=preview_lines(batch, prevalidation.report_lines),
-            columns=[],
-            failure=failure_text(batch),
-            shown=shown_progress("account_check", batch, "batch_status"),
-            can_apply=False,
-            category_label="",
-            title=gettext("Bank answer #%(id)s", id=batch.id),
-        )
-
-    @expose("/progress/<int:pk>")
-    @has_access
-    def progress(self, pk):
-        batch = self.in_scope_or_404(pk)
-        return jsonify(dict(account_import.summary(batch), **shown_progress("account_check", batch, "batch_status")))
-
-    @expose("/report/<int:pk>")
-    @has_access
-    def report(self, pk):
-        return error_report_response(self.in_scope_or_404(pk))

@@ -7,7 +7,7 @@ import json
 from flask import abort, flash, g, jsonify, redirect, request, url_for
 from flask_appbuilder import ModelView, expose
 from flask_appbuilder.actions import action
-from flask_appbuilder.models.sqla.filters import FilterInFunction
+from flask_appbuilder.models.sqla.filters import FilterEqual, FilterInFunction
 from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.widgets import ListWidget
 from flask_babel import gettext
@@ -66,7 +66,8 @@ class MatchReviewView(ScopedMixin, PersonalDataViewMixin, ModelView):
         run_page="read",
         accept_registry="write",
     )
-    extra_base_filters = [["match_status", FilterInFunction, _to_review]]
+    # to_review: the same people as the statuses, found through the partial index (ix_beneficiary_commune_to_review)
+    extra_base_filters = [["match_status", FilterInFunction, _to_review], ["to_review", FilterEqual, True]]
     include_route_methods = {"list", "review", "decide", "run", "run_status", "run_page", "action_post"}
     list_title = _l("Matching results to review")
     list_columns = ["full_name", "cccd", "birth", "commune", "match_status", "match_score"]

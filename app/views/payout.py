@@ -104,6 +104,32 @@ def tier_abilities() -> frozenset[str]:
     return holds(payout.TIER_CAPABILITIES)
 
 
+def _decision(action: str, done_msg, *, reason: bool):
+    """The page action POST /<action>/<pk> of one decision of the approval ledger (``payout.approve``,
+    ``reject`` or ``withdraw``); ``done_msg`` (lazy) is flashed once it is recorded."""
+
+    def route(self, pk):
+        period = self.in_scope_or_404(pk)
+        extra = {"reason": request.form.get("reason", "")} if reason else {}
+        try:
+            getattr(payout, action)(
+                db.session,
+                period.id,
+                user_id=g.user.id,
+                unit=current_unit(),
+                abilities=tier_abilities(),
+                tier=request.form.get("tier", type=int),
+                **extra,
+            )
+        except FieldError as exc:
+            return self._fail(pk, exc)
+        flash(str(done_msg), "info")
+        return redirect(url_for(".detail", pk=pk))
+
+    route.__name__ = route.__qualname__ = action  # the endpoint and its permission (method_permission_name)
+    return expose(f"/{action}/<int:pk>", methods=["POST"])(has_access(route))
+
+
 class PayoutPeriodView(InScopeOr404, ModelView):
     datamodel = SQLAInterface(PayoutPeriod)
     class_permission_name = "PayoutPeriod"
@@ -114,6 +140,7 @@ class PayoutPeriodView(InScopeOr404, ModelView):
         sync="read",
         sync_progress="read",
         lock="read",
+        lock_progress="read",
         hand_over="read",
         close="read",
         export_list="read",
@@ -139,6 +166,7 @@ class PayoutPeriodView(InScopeOr404, ModelView):
         "sync",
         "sync_progress",
         "lock",
+        "lock_progress",
         "hand_over",
         "close",
         "export_list",
@@ -255,6 +283,8 @@ class PayoutPeriodView(InScopeOr404, ModelView):
             can_export=can("export_payout"),
             can_results=can("approve_payout") and page["results_open"],
             shown=shown_progress("payout_sync", page["runs"][0], "sync_status") if page["runs"] else None,
+            lock_shown=shown_progress("payout_lock", page["lock_run"], "sync_status") if page["lock_run"] else None,
+            lock_failure=failure_text(page["lock_run"]) if page["lock_run"] else None,
             title=period.name,
         )
 
@@ -301,51 +331,41 @@ class PayoutPeriodView(InScopeOr404, ModelView):
         flash(done_msg, "info")
         return redirect(url_for(".detail", pk=pk))
 
-    def _decide(self, pk, action, done_msg, *, reason: bool):
-        period = self.in_scope_or_404(pk)
-        extra = {"reason": request.form.get("reason", "")} if reason else {}
-        tier = request.form.get("tier", type=int)
-        try:
-            action(
-                db.session,
-                period.id,
-                user_id=g.user.id,
-                unit=current_unit(),
-                abilities=tier_abilities(),
-                tier=tier,
-                **extra,
-            )
-        except FieldError as exc:
-            return self._fail(pk, exc)
-        flash(done_msg, "info")
-        return redirect(url_for(".detail", pk=pk))
-
-    @expose("/approve/<int:pk>", methods=["POST"])
-    @has_access
-    def approve(self, pk):
-        return self._decide(pk, payout.approve, gettext("Your approval is recorded."), reason=False)
-
-    @expose("/reject/<int:pk>", methods=["POST"])
-    @has_access
-    def reject(self, pk):
-        return self._decide(
-            pk, payout.reject, gettext("The payout list is rejected and goes back to synced."), reason=True
-        )
-
-    @expose("/withdraw/<int:pk>", methods=["POST"])
-    @has_access
-    def withdraw(self, pk):
-        return self._decide(
-            pk,
-            payout.withdraw,
-            gettext("The approvals are withdrawn: the payout list can be synced again."),
-            reason=True,
-        )
+    approve = _decision("approve", _l("Your approval is recorded."), reason=False)
+    reject = _decision("reject", _l("The payout list is rejected and goes back to synced."), reason=True)
+    withdraw = _decision(
+        "withdraw", _l("The approvals are withdrawn: the payout list can be synced again."), reason=True
+    )
 
     @expose("/lock/<int:pk>", methods=["POST"])
     @has_access
     def lock(self, pk):
-        return self._transition(pk, payout.lock_period, gettext("The payout list is locked and approved."))
+        """Check the refusals now (they answer at once), then lock in a job: the lock hashes every line."""
+        require("approve_payout")
+        period = self.in_scope_or_404(pk)
+        try:
+            run = payout.request_lock(db.session, period.id, current_unit(), g.user.id)
+        except FieldError as exc:
+            return self._fail(pk, exc)
+        db.session.commit()
+        registry.start("payout_lock", run.id)
+        flash(gettext("The payout list is being locked."), "info")
+        return redirect(url_for(".detail", pk=pk))
+
+    @expose("/lock_progress/<int:pk>")
+    @has_access
+    def lock_progress(self, pk):
+        period = self.in_scope_or_404(pk)
+        run = payout.latest_lock(db.session, period.id)
+        if run is None:
+            return jsonify({"status": None})
+        return jsonify(
+            dict(
+                payout.lock_run_summary(run),
+                **shown_progress("payout_lock", run, "sync_status"),
+                failure=failure_text(run),
+            )
+        )
 
     @expose("/hand_over/<int:pk>", methods=["POST"])
     @has_access

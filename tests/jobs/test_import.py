@@ -616,3 +616,58 @@ def test_import_fills_the_search_and_sort_keys(app, do_import):
             for b in rows
         )
         assert all(b.search_key and b.search_key.isascii() for b in rows)
+
+
+@pytest.mark.parametrize("cache_limit", [None, 1])
+def test_a_repeated_bad_value_is_reported_on_every_row(app, do_import, tmp_path, monkeypatch, cache_limit):
+    """Each column parses a distinct value once per import: a value that is refused is refused again, with
+    the same reason, on every row that has it (also once a column's cache is full)."""
+    from app.services.registry import importing
+
+    if cache_limit is not None:
+        monkeypatch.setattr(importing, "_COLUMN_CACHE_LIMIT", cache_limit)
+    path = tmp_path / "repeated.csv"
+    path.write_text(
+        "STT,Họ và tên,Số CCCD,Ngày sinh,Giới tính,Mã xã,Mức trợ cấp\n"
+        "1,Nguyễn Văn An,001045000001,31/02/1945,Nam,99999,abc\n"
+        "2,Trần Văn Bình,001046000002,31/02/1945,Nam,99999,abc\n"
+        "3,Lê Văn Cường,001047000003,01/02/1947,Nam,00004,1.000.000\n"
+        "4,Phạm Văn Dũng,001047000004,01/02/1947,Nam,00004,1.000.000\n",
+        encoding="utf-8",
+    )
+    s = do_import(path, unit="001", apply=False)
+    rows = staged(app, s["batch_id"])
+    for n in (2, 3):
+        assert {"date_invalid", "unit_unknown", "amount_invalid"} <= set(rows[n]["codes"]), rows[n]
+    for n in (4, 5):
+        assert rows[n]["codes"] == [] and rows[n]["amount"] == 1_000_000 and rows[n]["year"] == 1947
+    assert s["rows_error"] == 2 and s["rows_imported"] == 2
+
+
+def test_import_writes_the_visit_list_with_parsed_addresses(app, do_import):
+    """The bulk import gives every new person a visit-list row with the address already parsed (nothing left
+    for a later sync to re-parse)."""
+    from app.extensions import db
+    from app.models import Beneficiary, VisitAssignment
+    from app.services.visits.addresses import parse_address
+    from app.services.visits.workgroups import sync_visit_list
+
+    summary = do_import(SAMPLES / "title_rows_footer.xlsx")
+    assert summary["rows_imported"] > 0
+    with app.app_context():
+        rows = db.session.execute(
+            select(Beneficiary, VisitAssignment).join(VisitAssignment, VisitAssignment.beneficiary_id == Beneficiary.id)
+        ).all()
+        assert len(rows) == db.session.scalar(select(func.count()).select_from(Beneficiary))
+        for person, row in rows:
+            parts = parse_address(person.address)
+            assert row.commune_id == person.commune_id
+            assert (row.street_key, row.lane_no, row.alley_no, row.house_no, row.house_suffix) == (
+                parts.street_key,
+                parts.lane,
+                parts.alley,
+                parts.house,
+                parts.house_suffix,
+            )
+            assert row.address_seen == (person.address or "")
+        assert sync_visit_list(db.session, None) == 0

@@ -63,6 +63,17 @@ def make_row(kind: str) -> int:
         period, district = _period(s)
         s.commit()
         row = payout.request_sync(s, period.id, district, None)
+    elif kind == "payout_lock":
+        from tests.factories import approve_all
+
+        district = unit(s, "001")
+        period = payout.create_period(
+            s, name="Tháng 06/2024 (khóa)", period_date=dt.date(2024, 6, 1), unit=district, user_id=None
+        )
+        s.commit()
+        payout.sync_payout_list(s, period.id, district)
+        approve_all(s, period.id)
+        row = payout.request_lock(s, period.id, district, None)
     elif kind == "find_duplicates":
         from app.services.registry import duplicates
 
@@ -93,6 +104,7 @@ CRASH_AT = {
     "account_check": ("app.services.payout.prevalidation", "parse_answer"),
     "match": ("app.services.registry.matching", "execute_run"),
     "payout_sync": ("app.services.payout", "sync_payout_list"),
+    "payout_lock": ("app.services.payout", "lock_period"),
     "migrate_units": ("app.services.unit_migration", "migrate_units"),
     "find_duplicates": ("app.services.registry.duplicates", "execute_run"),
     "verification_sample": ("app.services.payout.verification", "draw_sample"),
@@ -132,6 +144,15 @@ def _screens(client, headers, kind, row_id):
             client.get(f"/payoutperiodview/detail/{period_id}"),
             client.get(f"/payoutperiodview/sync_progress/{period_id}"),
             client.get(f"/api/v1/payout/{period_id}/sync/{row_id}", headers=headers),
+        ]
+    if kind == "payout_lock":
+        from app.models import PayoutLockRun
+
+        period_id = db.session.get(PayoutLockRun, row_id).period_id
+        return [
+            client.get(f"/payoutperiodview/detail/{period_id}"),
+            client.get(f"/payoutperiodview/lock_progress/{period_id}"),
+            client.get(f"/api/v1/payout/{period_id}/lock/{row_id}", headers=headers),
         ]
     if kind == "account_check":
         return [client.get(f"/accountcheckview/detail/{row_id}")]

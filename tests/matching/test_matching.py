@@ -578,3 +578,82 @@ def test_candidates_are_sought_in_the_commune_then_in_the_unit_above_it(scheme_a
     assert status == {"Le Thi Gan": "needs_review", "Nguyen Van Xa": expected_far}
     if unit_scheme == "2025":
         assert "001040000202" in (candidates or "")
+
+
+def _results(app, ids):
+    """What matching wrote for each person, with when."""
+    from app.extensions import db
+    from app.models import Beneficiary
+
+    with app.app_context():
+        db.session.expire_all()
+        rows = db.session.query(
+            Beneficiary.id,
+            Beneficiary.match_status,
+            Beneficiary.hold_reason,
+            Beneficiary.match_cccd,
+            Beneficiary.match_score,
+            Beneficiary.match_diff,
+            Beneficiary.match_candidates,
+            Beneficiary.case_type,
+            Beneficiary.matched_at,
+        ).filter(Beneficiary.id.in_(ids))
+        return {r.id: tuple(r[1:]) for r in rows}
+
+
+def test_matching_again_unchanged_data_rewrites_nobody(app, world):
+    ids = list(world.values())
+    run_match(app)
+    first = _results(app, ids)
+    assert all(r[-1] is not None for r in first.values())
+    counts = run_match(app)
+    # Same results, and the time of the match is the first run's: nobody was written again.
+    assert _results(app, ids) == first
+    assert counts["mismatch"] == 3 and counts["possible_duplicate"] == 1 and counts["needs_review"] == 2
+
+
+def test_matching_again_writes_the_people_whose_result_changed(app, world):
+    from app.extensions import db
+    from app.models import Beneficiary
+    from app.services.formatting import utc_now
+
+    run_match(app)
+    first = _results(app, list(world.values()))
+    with app.app_context():
+        fixed = db.session.get(Beneficiary, world["wrong_day"])  # the day corrected: now the registry's
+        fixed.date_of_birth, fixed.updated_at = D(1947, 8, 8), utc_now()
+        broken = db.session.get(Beneficiary, world["exact"])  # a wrong day typed into a matched record
+        broken.date_of_birth, broken.updated_at = D(1945, 3, 12), utc_now()
+        db.session.commit()
+    run_match(app)
+    again = _results(app, list(world.values()))
+    status, hold, cccd, score, diff, candidates, case_type, matched_at = again[world["wrong_day"]]
+    assert (status, hold, cccd, score, diff) == ("matched", None, "001047000107", 100, None)
+    assert matched_at > first[world["wrong_day"]][-1] and case_type != 6
+    status, hold, cccd, score, diff, candidates, case_type, matched_at = again[world["exact"]]
+    assert (status, hold, json.loads(diff)) == ("mismatch", "mismatch", {"date_of_birth": ["12/03/1945", "02/03/1945"]})
+    assert 75 <= score < 100 and case_type == 6 and matched_at > first[world["exact"]][-1]
+    # Everybody else is as the first run left them.
+    unchanged = {k: v for k, v in again.items() if k not in (world["wrong_day"], world["exact"])}
+    assert unchanged == {k: first[k] for k in unchanged}
+
+
+def test_to_review_is_derived_from_the_status(app, world):
+    """The review list and its count find people through ``to_review`` (indexed): true exactly for the statuses
+    waiting for a police review, whatever wrote the status."""
+    from app.extensions import db
+    from app.models import Beneficiary
+    from app.models.beneficiary import TO_REVIEW
+
+    run_match(app)
+    with app.app_context():
+        rows = db.session.query(Beneficiary.match_status, Beneficiary.to_review).filter(
+            Beneficiary.id.in_(list(world.values()))
+        )
+        seen = {status: bool(flag) for status, flag in rows}
+        person = db.session.get(Beneficiary, world["exact"])
+        person.match_status = "needs_review"  # written through the ORM, as a review decision does
+        db.session.commit()
+        db.session.expire_all()
+        assert db.session.get(Beneficiary, world["exact"]).to_review
+    assert seen == {status: status in TO_REVIEW for status in seen} and len(seen) == 7

@@ -136,6 +136,48 @@ def test_sample_per_commune_is_reproducible_and_goes_to_the_working_group(db_ses
         verification.create_sample(s, period.id, _unit(s, world, "payer"), None)
 
 
+def test_the_database_draws_the_same_sample_for_the_same_seed_within_each_communes_size(db_session, world):
+    """The draw is made in SQL: drawn again with the same seed it takes the same payments, every commune gives
+    its own Cochran share, and it is the rule ``choose`` states in Python; another seed takes others."""
+    from app.models.aftercare import VerificationSample, VerificationTask
+    from app.services.payout import verification
+
+    s = db_session
+    people = _people(s, world, 40) + _people(s, world, 9, "commune_b", "Hộ")
+    period = _closed_period(s, world, people)
+
+    def draw(seed: int) -> dict[int, list[int]]:
+        s.execute(VerificationTask.__table__.delete())
+        s.execute(VerificationSample.__table__.delete())
+        s.commit()
+        sample = verification.create_sample(
+            s, period.id, _unit(s, world, "payer"), None, confidence=90, margin=20, seed=seed
+        )
+        verification.draw_sample(s, sample.id)
+        chosen: dict[int, list[int]] = {}
+        for line_id, commune_id in s.execute(
+            select(VerificationTask.line_id, VerificationTask.commune_id).where(VerificationTask.sample_id == sample.id)
+        ):
+            chosen.setdefault(commune_id, []).append(line_id)
+        return {c: sorted(ids) for c, ids in chosen.items()}
+
+    first = draw(2026)
+    communes = {_unit(s, world, "commune").id: 40}
+    b = _unit(s, world, "commune_b").id
+    communes[b] = communes.get(b, 0) + 9  # one commune in a scheme where both names are the same unit
+    assert {c: len(ids) for c, ids in first.items()} == {c: _expected_size(n, 90, 20) for c, n in communes.items()}
+    assert draw(2026) == first
+    assert draw(7) != first
+    from app.models import PayoutLine
+
+    lines: dict[int, list[int]] = {}
+    for line_id, commune_id in s.execute(
+        select(PayoutLine.id, PayoutLine.commune_id).where(PayoutLine.period_id == period.id)
+    ):
+        lines.setdefault(commune_id, []).append(line_id)
+    assert verification.choose(lines, VerificationSample(seed=2026, everyone=False, confidence=90, margin=20)) == first
+
+
 @pytest.mark.parametrize("unit_scheme", SCHEMES, indirect=True)
 def test_everyone_and_only_closed_periods(db_session, world, unit_scheme):
     from app.models.aftercare import VerificationTask

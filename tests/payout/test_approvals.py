@@ -272,7 +272,9 @@ def _in_app(scheme_app, fn, *args):
         return fn(db.session, *args)
 
 
-def test_approve_on_the_web_the_api_and_the_command_line(scheme_app, unit_scheme, world, client_for, api_token):
+def test_approve_on_the_web_the_api_and_the_command_line(
+    scheme_app, unit_scheme, world, client_for, api_token, run_jobs
+):
     from tests.conftest import page_token
 
     pid = _in_app(scheme_app, _setup, world)
@@ -314,6 +316,7 @@ def test_approve_on_the_web_the_api_and_the_command_line(scheme_app, unit_scheme
     html = payer.get(f"/payoutperiodview/detail/{pid}").get_data(as_text=True)
     assert 'id="lock-button"' in html and "Đã rút lại các lượt duyệt" in html
     assert payer.post(f"/payoutperiodview/lock/{pid}", data={"csrf_token": page_token(payer)}).status_code == 302
+    run_jobs()  # the lock is a job
     assert _in_app(scheme_app, _status, pid) == "locked"
 
 

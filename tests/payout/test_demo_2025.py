@@ -106,6 +106,8 @@ def test_the_ward_officer_runs_the_ward_period(app2025):
         approve_all(db.session, pid)
     assert xa.post(f"/payoutperiodview/lock/{pid}", data={"csrf_token": page_token(xa)}).status_code == 302
     with app2025.app_context():
+        queue = get_queue(app2025.config)
+        SimpleWorker([queue], connection=queue.connection).work(burst=True, with_scheduler=False)
         assert db.session.get(PayoutPeriod, pid).status == "locked"
     response = xa.get(f"/payoutperiodview/export_list/{pid}/{ward_id}")
     assert response.status_code == 200

@@ -232,3 +232,37 @@ def test_lock_is_for_the_district_or_the_city(db_session, make_person, period):
     db_session.rollback()
     approve_all(db_session, pid)
     payout.lock_period(db_session, pid, None, unit(db_session, "01"))
+
+
+def test_a_resync_with_nothing_changed_writes_nothing(db_session, make_person, verified_account, period):
+    """The sync compares before it writes: with nothing changed no line is updated (on PostgreSQL not even
+    a new row version), and a change touches only its own line."""
+    from sqlalchemy import text
+
+    from app.models import Beneficiary
+
+    a = make_person("00004", "Nguyễn Văn An", case_type=1)
+    verified_account(a, "0123456789")
+    b = make_person("00001", "Phạm Văn Cường", case_type=3)
+    make_person("00001", "Hoàng Thị Dung", case_type=None)
+    pid = period()
+    first = sync(db_session, pid)
+    assert first["added"] == 3
+
+    def versions():
+        column = "xmin::text" if db_session.get_bind().dialect.name == "postgresql" else "changed_run_id"
+        return dict(
+            db_session.execute(text(f"SELECT id, {column} FROM payout_line WHERE period_id = :p"), {"p": pid}).all()
+        )
+
+    before = versions()
+    again = sync(db_session, pid)
+    assert (again["added"], again["removed"], again["changed"], again["total"]) == (0, 0, 0, 3)
+    assert versions() == before
+    # one person renamed: one line changes, the others keep their row version
+    db_session.get(Beneficiary, b).full_name = "Phạm Văn Cường Mới"
+    db_session.commit()
+    third = sync(db_session, pid)
+    assert (third["added"], third["removed"], third["changed"]) == (0, 0, 1)
+    after = versions()
+    assert sum(1 for line_id, v in after.items() if before[line_id] != v) == 1

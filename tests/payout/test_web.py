@@ -266,6 +266,7 @@ def test_period_screens_sync_lock_export(app, client_for, period_001, run_jobs):
         approve_all(db.session, pid)
     response = phong.post(f"/payoutperiodview/lock/{pid}", data={"csrf_token": page_token(phong)})
     assert response.status_code == 302
+    run_jobs()  # the lock is a job
     with app.app_context():
         period = db.session.get(PayoutPeriod, pid)
         assert period.status == "locked" and period.checksum
@@ -323,7 +324,10 @@ def test_payout_api_and_new_period(app, api_token, client_for, period_001, run_j
 
         approve_all(db.session, period_001["001"])
     lock = client.post(f"/api/v1/payout/{period_001['001']}/lock", headers=headers)
-    assert lock.status_code == 200 and len(lock.json["checksum"]) == 64
+    assert lock.status_code == 202
+    run_jobs()
+    lock = client.get(f"/api/v1/payout/{period_001['001']}/lock/{lock.json['run_id']}", headers=headers)
+    assert lock.json["status"] == "done" and len(lock.json["checksum"]) == 64
     measure = client.get("/api/v1/payout/measure", headers=headers).json
     assert measure["total"]["beneficiaries"] == 2 and len(measure["units"]) > 1
     assert client.get("/api/v1/payout/measure?unit=00037", headers=headers).status_code == 404

@@ -243,3 +243,26 @@ def test_group_screens(scheme_app, client_for, street, user_ids, units, world, u
     assert response.status_code in (302, 403)
     with scheme_app.app_context():
         assert db.session.get(WorkGroup, gid).member_count == 2
+
+
+def test_a_person_who_moved_leaves_the_group_of_the_old_commune(app, street, user_ids):
+    """A bulk change of commune (no ORM event): the next sync moves the visit-list row and clears its group."""
+    from sqlalchemy import text
+
+    from app.extensions import db
+    from app.models import VisitAssignment
+    from app.services.reference import find_unit
+    from app.services.visits import workgroups
+
+    gid = _group(app, user_ids)
+    with app.app_context():
+        moved, stays = street["Người Hai"], street["Người Ba"]
+        db.session.execute(text("UPDATE visit_assignment SET group_id = :g"), {"g": gid})
+        other = find_unit(db.session, "00037", "2024")
+        db.session.execute(text("UPDATE beneficiary SET commune_id = :c WHERE id = :p"), {"c": other.id, "p": moved})
+        db.session.commit()
+        workgroups.sync_visit_list(db.session, None)
+        db.session.commit()
+        row = db.session.get(VisitAssignment, moved)
+        assert (row.commune_id, row.group_id, row.member_id) == (other.id, None, None)
+        assert db.session.get(VisitAssignment, stays).group_id == gid

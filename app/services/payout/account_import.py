@@ -15,10 +15,9 @@ waiting), otherwise the row is kept out (``kept``) and listed.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable
 
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
 from app.models import AccountImportRow, AdminUnit, Bank, Beneficiary, ImportBatch
@@ -30,8 +29,8 @@ from app.services.payout import banks
 from app.services.payout.accounts import bank_directory
 from app.services.registry import normalize as nz
 from app.services.registry.importing import COLUMNS  # an account list uses the same column names
-from app.services.registry.reports import ACCOUNT_KIND, FIELD_LABELS, VNEID_KIND
-from app.services.registry.staging import record_upload, stage_file, staging_fields
+from app.services.registry.reports import ACCOUNT_KIND, FIELD_LABELS, VNEID_KIND, staged_row_lines
+from app.services.registry.staging import count_outcomes, record_upload, stage_file, staging_fields
 from app.services.scope import require_user_covers, subtree_ids
 
 KIND = ACCOUNT_KIND
@@ -249,7 +248,7 @@ def parse_batch(session: Session, batch_id: int, progress: Progress | None = Non
         progress=progress,
     )
     _classify(session, batch.id, vneid=vneid)
-    _count(session, batch)
+    count_outcomes(session, AccountImportRow, batch)
     batch.status = "parsed"
     session.commit()
     return batch
@@ -291,37 +290,6 @@ def _classify(session: Session, batch_id: int, *, vneid: bool = False) -> None:
 
 def _has_account(vneid: bool) -> str:
     return "kept" if vneid else "updated"
-
-
-def _count(session: Session, batch: ImportBatch) -> None:
-    counts = dict(
-        session.execute(
-            select(AccountImportRow.outcome, func.count())
-            .where(AccountImportRow.batch_id == batch.id)
-            .group_by(AccountImportRow.outcome)
-        ).all()
-    )
-    batch.rows_error = counts.get("error", 0)
-    batch.rows_imported = counts.get("imported", 0)
-    batch.rows_updated = counts.get("updated", 0)
-    batch.rows_duplicate = counts.get("dup_file", 0) + counts.get("duplicate", 0) + counts.get("kept", 0)
-    batch.rows_total = sum(counts.values())
-    batch.rows_warning = (
-        session.scalar(
-            select(func.count())
-            .select_from(AccountImportRow)
-            .where(AccountImportRow.batch_id == batch.id, AccountImportRow.problems.like('%"severity": "warning"%'))
-        )
-        or 0
-    )
-    batch.rows_corrected = (
-        session.scalar(
-            select(func.count())
-            .select_from(AccountImportRow)
-            .where(AccountImportRow.batch_id == batch.id, AccountImportRow.problems.like('%"severity": "correction"%'))
-        )
-        or 0
-    )
 
 
 def apply_batch(session: Session, batch_id: int, progress: Progress | None = None) -> ImportBatch:
@@ -384,7 +352,7 @@ def apply_batch(session: Session, batch_id: int, progress: Progress | None = Non
             """),
             dict(params, t=True),
         )
-        _count(session, batch)
+        count_outcomes(session, AccountImportRow, batch)
         batch.status = "applied"
         batch.finished_at = now
         # Audit trail: one summary record, last before the commit (it holds the append lock until then).
@@ -435,62 +403,35 @@ def report_lines(session: Session, batch_id: int, translate: Callable[[str], str
             {"b": batch_id, "t": True},
         )
     )
-    rows = session.execute(
-        select(
-            AccountImportRow.row_number,
-            AccountImportRow.problems,
-            AccountImportRow.outcome,
-            AccountImportRow.duplicate_of_row,
-            AccountImportRow.raw,
-        )
-        .where(AccountImportRow.batch_id == batch_id)
-        .order_by(AccountImportRow.row_number)
-    ).yield_per(2000)
-    for number, problems, outcome, dup_of, raw in rows:
-        cells = json.loads(raw) if raw else []
-        for p in json.loads(problems) if problems else []:
-            yield (
-                number,
-                translate(ACCOUNT_FIELD_LABELS.get(p["field"], p["field"])),
-                label("severity", p["severity"], translate),
-                translate(p["msgid"]) % p.get("params", {}) if p.get("params") else translate(p["msgid"]),
-                cells,
+    kept = (
+        translate(FIELD_LABELS["row"]),
+        label("severity", "warning", translate),
+        translate(
+            N_(
+                "The beneficiary already has an account (in force or waiting for verification); the VNeID "
+                "account was not entered"
             )
-        if outcome == "dup_file":
-            yield (
-                number,
-                translate(FIELD_LABELS["row"]),
-                translate(N_("Duplicate")),
-                translate(N_("Repeats row %(row)s of the same file (same beneficiary); not entered twice"))
-                % {"row": dup_of},
-                cells,
-            )
-        elif outcome == "duplicate":
-            yield (
-                number,
-                translate(FIELD_LABELS["row"]),
-                translate(N_("Duplicate")),
-                translate(N_("This account is already recorded for the beneficiary; nothing to change")),
-                cells,
-            )
-        elif outcome == "kept":
-            yield (
-                number,
-                translate(FIELD_LABELS["row"]),
-                label("severity", "warning", translate),
-                translate(
-                    N_(
-                        "The beneficiary already has an account (in force or waiting for verification); the VNeID "
-                        "account was not entered"
-                    )
-                ),
-                cells,
-            )
-        if number in shared:
-            yield (
-                number,
-                translate(ACCOUNT_FIELD_LABELS["account_number"]),
-                label("severity", "warning", translate),
-                translate(SHARED_IN_BATCH),
-                cells,
-            )
+        ),
+    )
+    shared_line = (
+        translate(ACCOUNT_FIELD_LABELS["account_number"]),
+        label("severity", "warning", translate),
+        translate(SHARED_IN_BATCH),
+    )
+
+    def own_lines(row):
+        if row.outcome == "kept":
+            yield kept
+        if row.row_number in shared:
+            yield shared_line
+
+    yield from staged_row_lines(
+        session,
+        AccountImportRow,
+        batch_id,
+        translate,
+        field_labels=ACCOUNT_FIELD_LABELS,
+        repeats=N_("Repeats row %(row)s of the same file (same beneficiary); not entered twice"),
+        recorded=N_("This account is already recorded for the beneficiary; nothing to change"),
+        own_lines=own_lines,
+    )

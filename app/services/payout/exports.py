@@ -23,7 +23,7 @@ from app.services.formatting import format_date, utc_now
 from app.services.labels import label
 from app.services.messages import N_
 from app.services.payout.backpay import month_label
-from app.services.payout.periods import effective_unit, load_period, out_of_scope, period_summary, require_status
+from app.services.payout.periods import effective_unit, load_period, out_of_scope, require_status
 from app.services.reference import payer_level
 from app.services.scope import contains_clause, related, subtree_ids, subtree_sql
 
@@ -196,7 +196,21 @@ def bank_files(session: Session, period_id: int, unit: AdminUnit) -> list[dict]:
     """One entry per bank with account lines in the scope: {"bin", "name", "lines", "amount"}."""
     period = load_period(session, period_id)
     target = effective_unit(period, unit)
-    return period_summary(session, period.id, target)["by_bank"]
+    total = PayoutLine.amount + PayoutLine.carried_amount
+    # the by-bank part of ``period_summary`` only: an export needs no count of people nor the channels
+    return [
+        {"bin": b, "name": name, "lines": n, "amount": int(a or 0)}
+        for b, name, n, a in session.execute(
+            select(PayoutLine.bank_bin, func.max(PayoutLine.bank_name), func.count(), func.sum(total))
+            .where(
+                PayoutLine.period_id == period.id,
+                PayoutLine.commune_id.in_(subtree_ids(target)),
+                PayoutLine.channel == "account",
+            )
+            .group_by(PayoutLine.bank_bin)
+            .order_by(PayoutLine.bank_bin)
+        )
+    ]
 
 
 BANK_CSV_HEADER = ("bin", "account_number", "account_name", "amount", "description", "reference")
@@ -270,6 +284,7 @@ def _copy_bank_file(session: Session, period_id: int, target: AdminUnit, bank_bi
               WHERE l.period_id = %(pid)s AND l.channel = 'account' AND l.bank_bin = %(bin)s
                 AND l.commune_id IN {in_scope}
               ORDER BY l.commune_id, l.sequence, l.id) TO STDOUT WITH (FORMAT csv)"""
+
     with raw.cursor() as cur:
         with cur.copy(query, {"pid": period_id, "bin": bank_bin, **scope_params}) as copy:
             for block in copy:

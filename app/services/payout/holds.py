@@ -19,6 +19,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.services.payout.account_checks import latest_check_sql, valid_since_sql
+
 #: Matching status → hold reason: only a confirmed identity ("matched") is paid.
 MATCH_HOLDS = {
     "deceased": "deceased",
@@ -91,8 +93,6 @@ def _paid_to_account(ctx: HoldContext) -> str:
 def _account_failed(ctx: HoldContext) -> str:
     """The bank's latest answer about the account in force: another holder name, or closed / unknown. The money
     would not arrive (or reach someone else): hold it until a visit fixes the account."""
-    from app.services.payout.prevalidation import latest_check_sql  # holds is imported early: no cycle
-
     return (
         f"CASE WHEN {_paid_to_account(ctx)} THEN CASE {latest_check_sql('pa.id')} "
         "WHEN 'name_mismatch' THEN 'account_name_mismatch' WHEN 'closed_or_unknown' THEN 'account_closed' END END"
@@ -102,8 +102,6 @@ def _account_failed(ctx: HoldContext) -> str:
 def _account_not_prevalidated(ctx: HoldContext) -> str:
     """With ``PAYOUT_PREVALIDATION_MAX_AGE_DAYS`` set (N > 0): an account the bank has not found valid within N
     days before the period date is held too. Unset or 0: pre-validation is not required."""
-    from app.services.payout.prevalidation import valid_since_sql
-
     days = int(ctx.settings.get("PAYOUT_PREVALIDATION_MAX_AGE_DAYS") or 0)
     if days <= 0:
         return "NULL"

@@ -13,6 +13,7 @@ from app.services.payout.periods import (
     checksum_intact,
     effective_unit,
     is_archived,
+    latest_lock,
     period_in_charge,
     period_summary,
 )
@@ -116,5 +117,7 @@ def period_page(
             follow_up_lines(session, target, period.id).options(joinedload(PayoutLine.commune)).limit(200)
         ).all(),
         "result_columns": result_columns(),
+        # the last lock run: its progress while it waits or runs, why it was refused once failed
+        "lock_run": latest_lock(session, period.id),
         "checksum_ok": checksum_intact(session, period) if period.checksum and (in_charge or archived) else None,
     }

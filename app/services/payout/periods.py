@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from sqlalchemy import Select, String, cast, func, or_, select, text
 from sqlalchemy.orm import Session
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from app.models import (
     AdminUnit,
     PayoutLine,
+    PayoutLockRun,
     PayoutPeriod,
     PayoutSyncRun,
 )
@@ -263,12 +264,33 @@ def period_summary(session: Session, period_id: int, unit: AdminUnit | None = No
     }
 
 
-def lock_period(session: Session, period_id: int, user_id: int | None, unit: AdminUnit) -> dict:
-    """Lock an approved period: every approval tier holds its approvals and each still matches the lines
-    (``tiers.approval_state``); number any line without an STT, store the summary and the checksum; commits."""
+LOCK_PENDING = ("queued", "running")
+
+
+def pending_lock(session: Session, period_id: int) -> PayoutLockRun | None:
+    """The lock run of the period still waiting or running, if any."""
+    return session.scalar(
+        select(PayoutLockRun)
+        .where(PayoutLockRun.period_id == period_id, PayoutLockRun.status.in_(LOCK_PENDING))
+        .order_by(PayoutLockRun.id.desc())
+    )
+
+
+def latest_lock(session: Session, period_id: int) -> PayoutLockRun | None:
+    """The period's last lock run (its progress while it waits or runs, why it was refused once failed)."""
+    return session.scalar(
+        select(PayoutLockRun).where(PayoutLockRun.period_id == period_id).order_by(PayoutLockRun.id.desc()).limit(1)
+    )
+
+
+def check_lockable(session: Session, period: PayoutPeriod, unit: AdminUnit, *, lines: bool = True) -> str | None:
+    """Every refusal of the lock, in one place for the request and the job: the period is writable and in the
+    charge of ``unit``, approved, no sync waits or runs; with ``lines`` also the checks that read every line
+    (approvals that still match the lines' checksum, no line conflicting with another period, no account or
+    person paid twice). The request runs the cheap ones only — the line checks grow with the period (seconds
+    per 100,000 lines) and the job runs them anyway. Returns the lines' checksum when it was computed."""
     from app.services.payout.tiers import approval_state  # tiers reads the ledger; periods is imported by all
 
-    period = load_period(session, period_id, lock=True)
     require_writable(session, period, unit)
     if not period_in_charge(period, unit):
         raise out_of_scope()
@@ -278,7 +300,17 @@ def lock_period(session: Session, period_id: int, user_id: int | None, unit: Adm
         N_("The payout period %(name)s must be synced and approved by every approval tier before it is locked"),
         "period_not_approved",
     )
-    if not approval_state(session, period, compute_checksum(session, period.id)).approved:
+    busy = session.scalar(
+        select(func.count())
+        .select_from(PayoutSyncRun)
+        .where(PayoutSyncRun.period_id == period.id, PayoutSyncRun.status.in_(("queued", "running")))
+    )
+    if busy:
+        raise FieldError(Problem("period", "sync_running", N_("A sync of this payout period is still running")))
+    if not lines:
+        return None
+    checksum = compute_checksum(session, period.id)
+    if not approval_state(session, period, checksum).approved:
         raise FieldError(
             Problem(
                 "period",
@@ -290,13 +322,6 @@ def lock_period(session: Session, period_id: int, user_id: int | None, unit: Adm
                 {"name": period.name},
             )
         )
-    busy = session.scalar(
-        select(func.count())
-        .select_from(PayoutSyncRun)
-        .where(PayoutSyncRun.period_id == period.id, PayoutSyncRun.status.in_(("queued", "running")))
-    )
-    if busy:
-        raise FieldError(Problem("period", "sync_running", N_("A sync of this payout period is still running")))
     conflicts = conflicting_lines(session, period.id)
     if conflicts:
         raise FieldError(
@@ -311,14 +336,69 @@ def lock_period(session: Session, period_id: int, user_id: int | None, unit: Adm
             )
         )
     _refuse_shared_payees(session, period)
-    _number_unsequenced(session, period.id)
+    return checksum
+
+
+def request_lock(session: Session, period_id: int, unit: AdminUnit, user_id: int | None) -> PayoutLockRun:
+    """Record a lock request after the cheap refusals (``check_lockable`` without the line checks, which the job
+    runs), or return
+    the lock already waiting or running for the period. The caller commits, then starts the job."""
+    period = load_period(session, period_id)
+    run = pending_lock(session, period.id)
+    if run is not None:
+        return run
+    check_lockable(session, period, unit, lines=False)
+    run = PayoutLockRun(
+        period_id=period.id,
+        unit_id=effective_unit(period, unit).id,
+        user_id=user_id,
+        status="queued",
+        created_at=utc_now(),
+    )
+    session.add(run)
+    session.flush()
+    return run
+
+
+def lock_period(
+    session: Session,
+    period_id: int,
+    user_id: int | None,
+    unit: AdminUnit,
+    *,
+    run_id: int | None = None,
+    progress: Callable[..., None] | None = None,
+) -> dict:
+    """Lock an approved period: the refusals again (``check_lockable``: the lines may have changed since the
+    request); number any line without an STT, store the summary and the checksum; commits. ``run_id``: the
+    PayoutLockRun of the job, marked done in the same commit as the lock (a crash before it leaves neither)."""
+    period = load_period(session, period_id, lock=True)
+    checksum = check_lockable(session, period, unit)
+    if progress:
+        progress(stage="lock", step=1, run_id=run_id)
+    numbered = _number_unsequenced(session, period.id)
     summary = period_summary(session, period.id)
-    summary["checksum"] = compute_checksum(session, period.id)
+    if progress:
+        progress(stage="lock", step=2, run_id=run_id)
+    # the approvals' checksum is the lock's unless lines were just numbered (the STT is part of the record)
+    summary["checksum"] = compute_checksum(session, period.id) if numbered or checksum is None else checksum
     period.checksum = summary["checksum"]
     period.summary_json = json.dumps(summary, ensure_ascii=False)
     period.status, period.locked_by_id, period.locked_at = "locked", user_id, utc_now()
+    run = session.get(PayoutLockRun, run_id) if run_id else None
+    if run is not None:
+        run.status, run.finished_at = "done", utc_now()
+        run.summary_json = period.summary_json
     session.commit()
+    if progress:
+        progress(stage="done", step=3, run_id=run_id)
     return summary
+
+
+def lock_run_summary(run: PayoutLockRun) -> dict:
+    """What a lock run did: its status and, once done, the lock's summary with the checksum."""
+    summary = json.loads(run.summary_json) if run.summary_json else {}
+    return dict(summary, run_id=run.id, period_id=run.period_id, unit_id=run.unit_id, status=run.status)
 
 
 def _refuse_shared_payees(session: Session, period: PayoutPeriod) -> None:
@@ -379,15 +459,16 @@ def conflicting_lines(session: Session, period_id: int) -> int:
     )
 
 
-def _number_unsequenced(session: Session, period_id: int) -> None:
-    """Lines carried in after the last sync have no STT yet: number them after the last one of their commune."""
+def _number_unsequenced(session: Session, period_id: int) -> int:
+    """Lines carried in after the last sync have no STT yet: number them after the last one of their commune.
+    Returns how many were numbered."""
     rows = session.execute(
         select(PayoutLine.id, PayoutLine.commune_id)
         .where(PayoutLine.period_id == period_id, PayoutLine.sequence.is_(None))
         .order_by(PayoutLine.id)
     ).all()
     if not rows:
-        return
+        return 0
     last = dict(
         session.execute(
             select(PayoutLine.commune_id, func.max(PayoutLine.sequence))
@@ -400,6 +481,7 @@ def _number_unsequenced(session: Session, period_id: int) -> None:
         last[commune_id] = (last.get(commune_id) or 0) + 1
         params.append({"id": line_id, "seq": last[commune_id]})
     session.execute(text("UPDATE payout_line SET sequence = :seq WHERE id = :id"), params)
+    return len(params)
 
 
 def checksum_intact(session: Session, period: PayoutPeriod) -> bool | None:

@@ -6,7 +6,7 @@ Promises:
   names are compared by the ASCII key (``normalize.ascii_key``), a masked word by its visible letters and its
   length (:func:`names_match`);
 - every check is a new row of ``account_check`` (insert-only: the history stays); the latest check *with an
-  answer* (not ``unavailable``) is what counts (:func:`latest_check_sql`); the payout sync holds a line whose
+  answer* (not ``unavailable``) is what counts (``account_checks.latest_check_sql``); the payout sync holds a line whose
   account failed (``app/services/payout/holds.py``);
 - offices exchange files today: a request file per bank (xlsx or CSV, the accounts of a unit or of a period,
   within the actor's scope) and the bank's answer file, read like every import (staging, one row per data
@@ -39,11 +39,12 @@ from app.services.formatting import format_date, utc_now
 from app.services.labels import label
 from app.services.masking import fits_masked_word, is_masked_word
 from app.services.messages import N_, Problem, Problems, has_errors
+from app.services.payout.account_checks import latest_check_sql
 from app.services.payout.accounts import OPEN_STATES
 from app.services.registry import normalize as nz
 from app.services.registry.importing import COLUMNS
-from app.services.registry.reports import CHECK_KIND, FIELD_LABELS
-from app.services.registry.staging import record_upload, stage_file, staging_fields
+from app.services.registry.reports import CHECK_KIND, FIELD_LABELS, staged_row_lines
+from app.services.registry.staging import count_outcomes, record_upload, stage_file, staging_fields
 from app.services.scope import require_user_covers, subtree_ids, subtree_sql
 from app.services.spreadsheets import CsvWriter, append_row, new_workbook
 
@@ -173,25 +174,6 @@ def verifier_from_settings(settings: dict[str, Any]) -> AccountVerifier | None:
     if not url:
         return None
     return HttpVerifier(url, timeout=float(settings.get("ACCOUNT_VERIFY_TIMEOUT") or 5.0))
-
-
-# --- the latest check (SQL) ---------------------------------------------------------------------
-
-
-def latest_check_sql(account: str) -> str:
-    """SQL: the outcome of the latest check with an answer of the account ``account`` (a column), or NULL."""
-    return (
-        f"(SELECT ac.outcome FROM account_check ac WHERE ac.account_id = {account} AND ac.outcome <> 'unavailable' "
-        f"ORDER BY ac.checked_at DESC, ac.id DESC LIMIT 1)"
-    )
-
-
-def valid_since_sql(account: str, since_param: str) -> str:
-    """SQL predicate: ``account`` was found valid at or after the bound parameter ``since_param``."""
-    return (
-        f"EXISTS (SELECT 1 FROM account_check acv WHERE acv.account_id = {account} AND acv.outcome = 'valid' "
-        f"AND acv.checked_at >= :{since_param})"
-    )
 
 
 # --- recording ----------------------------------------------------------------------------------
@@ -482,7 +464,7 @@ def parse_answer(session: Session, batch_id: int, progress: Progress | None = No
         progress=progress,
     )
     _classify(session, batch.id)
-    _count(session, batch)
+    count_outcomes(session, AccountCheckRow, batch, flags=False)
     batch.status = "parsed"
     session.commit()
     return batch
@@ -506,21 +488,6 @@ def _classify(session: Session, batch_id: int) -> None:
                 WHERE batch_id = :b AND has_error = :f AND outcome IS NULL"""),
         params,
     )
-
-
-def _count(session: Session, batch: ImportBatch) -> None:
-    counts = dict(
-        session.execute(
-            select(AccountCheckRow.outcome, func.count())
-            .where(AccountCheckRow.batch_id == batch.id)
-            .group_by(AccountCheckRow.outcome)
-        ).all()
-    )
-    batch.rows_error = counts.get("error", 0)
-    batch.rows_imported = counts.get("imported", 0)
-    batch.rows_updated = 0
-    batch.rows_duplicate = counts.get("dup_file", 0)
-    batch.rows_total = sum(counts.values())
 
 
 def apply_answer(session: Session, batch_id: int, progress: Progress | None = None) -> ImportBatch | None:
@@ -551,7 +518,7 @@ def apply_answer(session: Session, batch_id: int, progress: Progress | None = No
                 .group_by(AccountCheckRow.check_outcome)
             ).all()
         )
-        _count(session, batch)
+        count_outcomes(session, AccountCheckRow, batch, flags=False)
         batch.status = "applied"
         batch.finished_at = now
         audit.record(
@@ -591,44 +558,22 @@ def answer_summary(session: Session, batch: ImportBatch) -> dict:
 def report_lines(session: Session, batch_id: int, translate: Callable[[str], str]):
     """(row number, field, level, reason, raw cells) of every refused or repeated row, then every account the
     bank failed (so the report is also the list to check on a visit)."""
-    rows = session.execute(
-        select(
-            AccountCheckRow.row_number,
-            AccountCheckRow.problems,
-            AccountCheckRow.outcome,
-            AccountCheckRow.duplicate_of_row,
-            AccountCheckRow.check_outcome,
-            AccountCheckRow.raw,
-        )
-        .where(AccountCheckRow.batch_id == batch_id)
-        .order_by(AccountCheckRow.row_number)
-    ).yield_per(2000)
-    for number, problems, outcome, dup_of, check, raw in rows:
-        cells = json.loads(raw) if raw else []
-        for p in json.loads(problems) if problems else []:
-            yield (
-                number,
-                translate(ANSWER_FIELD_LABELS.get(p["field"], p["field"])),
-                label("severity", p["severity"], translate),
-                translate(p["msgid"]) % p.get("params", {}) if p.get("params") else translate(p["msgid"]),
-                cells,
-            )
-        if outcome == "dup_file":
-            yield (
-                number,
-                translate(FIELD_LABELS["row"]),
-                translate(N_("Duplicate")),
-                translate(N_("Repeats row %(row)s of the same file (same account); recorded once")) % {"row": dup_of},
-                cells,
-            )
-        elif outcome == "imported" and check in FAILED_CHECKS:
-            yield (
-                number,
-                translate(ANSWER_FIELD_LABELS["status"]),
-                label("severity", "warning", translate),
-                label("check_outcome", check, translate),
-                cells,
-            )
+
+    def failed(row):
+        if row.outcome == "imported" and row.check_outcome in FAILED_CHECKS:
+            status = translate(ANSWER_FIELD_LABELS["status"])
+            yield status, label("severity", "warning", translate), label("check_outcome", row.check_outcome, translate)
+
+    yield from staged_row_lines(
+        session,
+        AccountCheckRow,
+        batch_id,
+        translate,
+        field_labels=ANSWER_FIELD_LABELS,
+        repeats=N_("Repeats row %(row)s of the same file (same account); recorded once"),
+        columns=(AccountCheckRow.check_outcome,),
+        own_lines=failed,
+    )
 
 
 # --- reading ------------------------------------------------------------------------------------

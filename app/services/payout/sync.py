@@ -205,13 +205,13 @@ def sync_payout_list(  # noqa: C901 - one statement, built in steps
         f"ON v.beneficiary_id = b.id"
     )
     proxy_name, proxy_cccd = "v.proxy_name", "v.proxy_cccd"
-    true = "true" if dialect == "postgresql" else "1"
     if progress:
         progress(stage="sync", step=1, run_id=rid)
 
     cols = ", ".join(SNAPSHOT_COLS)
-    changed = " OR ".join(_distinct(dialect, f"payout_line.{c}", f"excluded.{c}") for c in SNAPSHOT_COLS + ("kind",))
-    sets = ", ".join(f"{c} = excluded.{c}" for c in SNAPSHOT_COLS + ("kind",))
+    # a line differs from what the sync wants (compared before any write: a re-sync that changes nothing writes
+    # nothing, not even a row lock)
+    changed = " OR ".join(_distinct(dialect, f"payout_line.{c}", f"w.{c}") for c in SNAPSHOT_COLS + ("kind",))
     amount_expr = (
         f"CASE WHEN e.coefficient IS NOT NULL AND {base_case} IS NOT NULL "
         f"THEN CAST(ROUND(e.coefficient * {base_case}) AS BIGINT) ELSE e.monthly_amount END"
@@ -224,12 +224,15 @@ def sync_payout_list(  # noqa: C901 - one statement, built in steps
         ).first()
         is None
     )
-    # ``amt`` and ``chosen``: the enrolments paid (the category rule by this month's amounts); ``owed``: each
-    # chosen enrolment × every month from its first month owed to the period's month, with what the month is
-    # worth less what partial payments of it reached the person; ``pick``: the months no other period settles
-    # (the period's own month even when held or with no amount: the line shows why; an earlier month only
-    # when something is owed); ``s``: the lines with their channel and kind.
-    eligible = f"""
+    # The selection is computed once into two temporary tables, then the lines are compared with it: the
+    # changed ones updated, the missing ones inserted, the stale ones deleted (before, each of these statements
+    # evaluated the whole selection again). ``sync_chosen``: the enrolments paid (the category rule by this
+    # month's amounts); ``sync_want``: the lines wanted, as they should read.
+    for table in ("sync_want", "sync_chosen"):
+        session.execute(text(f"DROP TABLE IF EXISTS {table}"))
+    session.execute(
+        text(f"""
+        CREATE TEMP TABLE sync_chosen AS
         WITH amt AS (
             SELECT e.id AS enrolment_id, e.beneficiary_id, e.commune_id, e.category,
                    {amount_expr} AS amount, {stack_case} AS st
@@ -237,18 +240,25 @@ def sync_payout_list(  # noqa: C901 - one statement, built in steps
             WHERE e.commune_id IN {in_scope}
               AND e.ended_at IS NULL  -- ended enrolments and people are never paid
               AND e.beneficiary_id IN (SELECT id FROM beneficiary WHERE ended_at IS NULL)
-        ), chosen AS (
-            SELECT a.* FROM amt a WHERE NOT EXISTS (
-                SELECT 1 FROM amt a2
-                WHERE a2.beneficiary_id = a.beneficiary_id AND a2.enrolment_id <> a.enrolment_id
-                  AND NOT (a.st = 1 AND a2.st = 1)
-                  AND (COALESCE(a2.amount, 0) > COALESCE(a.amount, 0)
-                       OR (COALESCE(a2.amount, 0) = COALESCE(a.amount, 0) AND a2.enrolment_id < a.enrolment_id)))
-        ), {calendar}, {backpay.first_line_cte(f"e.commune_id IN {in_scope}")}, {backpay.reached_cte(f"e.commune_id IN {in_scope}")},
+        )
+        SELECT a.* FROM amt a WHERE NOT EXISTS (
+            SELECT 1 FROM amt a2
+            WHERE a2.beneficiary_id = a.beneficiary_id AND a2.enrolment_id <> a.enrolment_id
+              AND NOT (a.st = 1 AND a2.st = 1)
+              AND (COALESCE(a2.amount, 0) > COALESCE(a.amount, 0)
+                   OR (COALESCE(a2.amount, 0) = COALESCE(a.amount, 0) AND a2.enrolment_id < a.enrolment_id)))"""),
+        params,
+    )
+    # ``owed``: each chosen enrolment × every month from its first month owed to the period's month, with what the
+    # month is worth less what partial payments of it reached the person; ``pick``: the months no other period
+    # settles (the period's own month even when held or with no amount: the line shows why; an earlier month
+    # only when something is owed); ``s``: the lines with their channel and kind.
+    eligible = f"""
+        WITH {calendar}, {backpay.first_line_cte(f"e.commune_id IN {in_scope}")}, {backpay.reached_cte(f"e.commune_id IN {in_scope}")},
         span AS (
             SELECT c.enrolment_id, c.beneficiary_id, c.commune_id, c.category, c.st, e.coefficient,
                    e.monthly_amount, {backpay.first_month_sql("e", ":month")} AS first_m
-            FROM chosen c JOIN enrolment e ON e.id = c.enrolment_id LEFT JOIN fm ON fm.enrolment_id = c.enrolment_id
+            FROM sync_chosen c JOIN enrolment e ON e.id = c.enrolment_id LEFT JOIN fm ON fm.enrolment_id = c.enrolment_id
         ), owed AS (
             SELECT s.enrolment_id, s.beneficiary_id, s.commune_id, s.category, s.st, cal.m AS month,
                    {backpay.worth_sql("s")} - COALESCE(rc.paid, 0) AS amount, COALESCE(rc.paid, 0) AS reached
@@ -272,7 +282,9 @@ def sync_payout_list(  # noqa: C901 - one statement, built in steps
             SELECT pick.*, row_number() OVER (PARTITION BY pick.commune_id ORDER BY pick.enrolment_id, pick.month)
                    AS seq
             FROM pick
-        ), src AS (
+        ), src AS MATERIALIZED (
+            -- materialized: the hold reason (correlated lookups) is computed once a line, not once for each of
+            -- the ten places that read it or the channel made from it
             SELECT p.enrolment_id, p.month, p.commune_id, p.category, COALESCE(p.amount, 0) AS amount, p.seq,
                    b.id AS beneficiary_id, b.full_name, b.cccd, b.date_of_birth, b.birth_year, b.case_type,
                    {hold_reason} AS hold_reason,
@@ -292,62 +304,37 @@ def sync_payout_list(  # noqa: C901 - one statement, built in steps
                    CASE WHEN month = :month THEN 'regular' ELSE 'arrears' END AS kind
             FROM src
         )"""
+    # Back pay goes only to a person payable now: the earlier months of a held person wait for the hold's end
+    # (not wanted: an existing such line is stale and goes).
     session.execute(
         text(
-            eligible
+            "CREATE TEMP TABLE sync_want AS "
+            + eligible
             + f"""
-        INSERT INTO payout_line (period_id, enrolment_id, benefit_month, kind, {cols}, carried_amount,
-                                 result_status, created_run_id, changed_run_id, sequence)
-        SELECT :pid, s.enrolment_id, s.month, s.kind, s.beneficiary_id, s.commune_id, s.full_name, s.cccd,
+        SELECT s.enrolment_id, s.month AS benefit_month, s.kind, s.beneficiary_id, s.commune_id, s.full_name, s.cccd,
                s.date_of_birth, s.birth_year, s.category, s.case_type, s.amount, s.channel, s.hold_reason,
-               {acct("account_id")}, {acct("bank_bin")}, {acct("bank_name")}, {acct("account_number")},
-               {acct("holder_ascii")},
-               CASE WHEN s.channel = 'proxy' THEN s.proxy_name END, CASE WHEN s.channel = 'proxy' THEN s.proxy_cccd END,
-               0, 'pending', :run, :run, s.seq
-        FROM s WHERE {true}
-        ON CONFLICT (period_id, enrolment_id, benefit_month) DO UPDATE SET {sets},
-            sequence = excluded.sequence,
-            result_status = CASE WHEN payout_line.result_status = 'cancelled' THEN 'pending'
-                                 ELSE payout_line.result_status END,
-            changed_run_id = CASE WHEN {changed} OR payout_line.result_status = 'cancelled'
-                                  THEN excluded.changed_run_id ELSE payout_line.changed_run_id END
-        WHERE {changed} OR {_distinct(dialect, "payout_line.sequence", "excluded.sequence")}
-              OR payout_line.result_status = 'cancelled'
-        """
+               {acct("account_id")} AS account_id, {acct("bank_bin")} AS bank_bin, {acct("bank_name")} AS bank_name,
+               {acct("account_number")} AS account_number, {acct("holder_ascii")} AS holder_ascii,
+               CASE WHEN s.channel = 'proxy' THEN s.proxy_name END AS proxy_name,
+               CASE WHEN s.channel = 'proxy' THEN s.proxy_cccd END AS proxy_cccd, s.seq AS sequence
+        FROM s WHERE NOT (s.kind = 'arrears' AND s.channel = 'held')"""
         ),
         params,
     )
-    # Back pay goes only to a person payable now: the earlier months of a held person wait for the hold's end.
-    # They went in with the rest (one statement, no second pass over the people) and leave here, by index.
-    held_back = session.execute(
-        text(
-            f"DELETE FROM payout_line WHERE period_id = :pid AND {scope_sql} AND kind = 'arrears' "
-            f"AND channel = 'held' AND created_run_id <> :run"
-        ),
-        params,
-    ).rowcount
-    session.execute(
-        text(
-            f"DELETE FROM payout_line WHERE period_id = :pid AND {scope_sql} AND kind = 'arrears' "
-            f"AND channel = 'held' AND created_run_id = :run"
-        ),
-        params,
-    )
+    session.execute(text("CREATE INDEX ix_sync_want_key ON sync_want (enrolment_id, benefit_month)"))
+    if dialect == "postgresql":
+        session.execute(text("ANALYZE sync_want"))  # temporary tables get no statistics otherwise
+        session.execute(text("ANALYZE sync_chosen"))
     if progress:
         progress(stage="sync", step=2, run_id=rid)
-    if first_sync:  # nothing was there: every row was inserted, nothing is stale
-        total = added = session.execute(
-            text(f"SELECT count(*) FROM payout_line WHERE period_id = :pid AND {scope_sql}"), params
-        ).scalar()
-        removed = changed_n = kept = 0
-    else:
-        # Stale: a line of the scope whose enrolment and month are no longer wanted (the same selection again).
-        stale = (
-            f"payout_line.period_id = :pid AND payout_line.{scope_sql} AND NOT EXISTS "
-            f"(SELECT 1 FROM pick WHERE pick.enrolment_id = payout_line.enrolment_id "
-            f"AND pick.month = payout_line.benefit_month)"
-        )
-        kept = 0
+    wanted = (
+        "SELECT 1 FROM sync_want w WHERE w.enrolment_id = payout_line.enrolment_id "
+        "AND w.benefit_month = payout_line.benefit_month"
+    )
+    removed = changed_n = kept = 0
+    if not first_sync:
+        # Stale: a line of the scope whose enrolment and month are no longer wanted.
+        stale = f"payout_line.period_id = :pid AND payout_line.{scope_sql} AND NOT EXISTS ({wanted})"
         if (
             session.execute(
                 text(
@@ -360,56 +347,71 @@ def sync_payout_list(  # noqa: C901 - one statement, built in steps
             # A line that carries an unpaid amount from an earlier period stays (with nothing new to pay).
             kept = session.execute(
                 text(
-                    eligible
-                    + f"""
-                UPDATE payout_line SET amount = 0, changed_run_id = :run
-                WHERE {stale} AND carried_amount > 0 AND amount <> 0"""
+                    f"UPDATE payout_line SET amount = 0, changed_run_id = :run "
+                    f"WHERE {stale} AND carried_amount > 0 AND amount <> 0"
                 ),
                 params,
             ).rowcount
             stale += " AND payout_line.carried_amount = 0"
-        removed = None
-        if dialect == "sqlite":  # sqlite3 gives no row count for a statement that starts with WITH
-            removed = session.execute(
-                text(eligible + f" SELECT count(*) FROM payout_line WHERE {stale}"), params
-            ).scalar()
-            if kept:
-                kept = session.execute(
-                    text(
-                        "SELECT count(*) FROM payout_line WHERE period_id = :pid AND "
-                        "changed_run_id = :run AND carried_amount > 0 AND amount = 0"
-                    ),
-                    params,
-                ).scalar()
-        deleted = session.execute(text(eligible + f" DELETE FROM payout_line WHERE {stale}"), params).rowcount
-        removed = (deleted if removed is None else removed) + held_back
+        removed = session.execute(text(f"DELETE FROM payout_line WHERE {stale}"), params).rowcount
+        sets = ", ".join(f"{c} = w.{c}" for c in SNAPSHOT_COLS + ("kind", "sequence"))
+        session.execute(
+            text(f"""
+            UPDATE payout_line SET {sets},
+                result_status = CASE WHEN payout_line.result_status = 'cancelled' THEN 'pending'
+                                     ELSE payout_line.result_status END,
+                changed_run_id = CASE WHEN {changed} OR payout_line.result_status = 'cancelled'
+                                      THEN :run ELSE payout_line.changed_run_id END
+            FROM sync_want w
+            WHERE payout_line.period_id = :pid AND payout_line.enrolment_id = w.enrolment_id
+              AND payout_line.benefit_month = w.benefit_month
+              AND ({changed} OR {_distinct(dialect, "payout_line.sequence", "w.sequence")}
+                   OR payout_line.result_status = 'cancelled')"""),
+            params,
+        )
+    missing = (
+        ""
+        if first_sync
+        else "WHERE NOT EXISTS (SELECT 1 FROM payout_line l WHERE l.period_id = :pid "
+        "AND l.enrolment_id = w.enrolment_id AND l.benefit_month = w.benefit_month)"
+    )
+    added = session.execute(
+        text(f"""
+        INSERT INTO payout_line (period_id, enrolment_id, benefit_month, kind, {cols}, carried_amount,
+                                 result_status, created_run_id, changed_run_id, sequence)
+        SELECT :pid, w.enrolment_id, w.benefit_month, w.kind, {", ".join(f"w.{c}" for c in SNAPSHOT_COLS)}, 0,
+               'pending', :run, :run, w.sequence
+        FROM sync_want w {missing}"""),
+        params,
+    ).rowcount
+    if first_sync:  # nothing was there: every row was inserted, nothing is stale
+        total = added
+    else:
         counts = session.execute(
             text(f"""
             SELECT count(*),
-                   sum(CASE WHEN created_run_id = :run THEN 1 ELSE 0 END),
                    sum(CASE WHEN changed_run_id = :run AND created_run_id <> :run THEN 1 ELSE 0 END)
             FROM payout_line WHERE period_id = :pid AND {scope_sql}"""),
             params,
         ).one()
-        total, added, changed_n = int(counts[0] or 0), int(counts[1] or 0), int(counts[2] or 0)
+        total, changed_n = int(counts[0] or 0), int(counts[1] or 0)
     run.lines_total, run.lines_added, run.lines_removed, run.lines_changed = total, added, removed, changed_n
     left_out = [
         dict(r._mapping)
         for r in session.execute(
-            text(
-                eligible
-                + f"""
+            text(f"""
         SELECT c.enrolment_id, c.beneficiary_id, c.commune_id, c.category, b.full_name,
                o.period_id AS other_period_id, pp.name AS other_period_name
-        FROM chosen c JOIN beneficiary b ON b.id = c.beneficiary_id
+        FROM sync_chosen c JOIN beneficiary b ON b.id = c.beneficiary_id
         JOIN payout_line o ON o.id = (SELECT min(o.id) FROM payout_line o WHERE {paid_elsewhere})
         JOIN payout_period pp ON pp.id = o.period_id
-        WHERE NOT EXISTS (SELECT 1 FROM pick WHERE pick.enrolment_id = c.enrolment_id AND pick.month = :month)
-        ORDER BY c.commune_id, b.full_name, c.enrolment_id"""
-            ),
+        WHERE NOT EXISTS (SELECT 1 FROM sync_want w WHERE w.enrolment_id = c.enrolment_id AND w.benefit_month = :month)
+        ORDER BY c.commune_id, b.full_name, c.enrolment_id"""),
             params,
         )
     ]
+    for table in ("sync_want", "sync_chosen"):
+        session.execute(text(f"DROP TABLE {table}"))
     for row in left_out:
         row["reason"] = "already_in_period"
     held = {

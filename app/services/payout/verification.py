@@ -8,24 +8,25 @@ Its size in a commune of N payments is Cochran's formula with the finite-populat
                                       e: the margin of error (5 % → 0.05), p = 0.5 (the most cautious)
     n  = ⌈ n0 / (1 + (n0 − 1) / N) ⌉  never more than N
 
-or every payment (``everyone``). The draw is reproducible: the payments of a commune, ordered by line id, are
-sampled with a generator seeded by the sample's stored ``seed`` and the commune id. The tasks are written in one
-statement (executemany) for the group that visits the person (``visit_assignment.group_id``); a sample larger
-than ``INLINE_LIMIT`` payments is drawn by a job (kind ``verification_sample``).
+or every payment (``everyone``). The draw is reproducible and made by the database: the payments of a commune
+are ranked by a hash of the line id keyed by the sample's stored ``seed`` and the commune id (integer arithmetic
+below 2⁶³, so SQLite and PostgreSQL rank alike; ``choose`` is the same rule in Python) and the first n of each
+commune are taken. The tasks are written in one INSERT … SELECT for the group that visits the person
+(``visit_assignment.group_id``); a sample larger than ``INLINE_LIMIT`` payments is drawn by a job (kind
+``verification_sample``).
 
 An answer other than "received in full" opens a complaint (``ANSWER_COMPLAINTS``), in the same transaction.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
-import random
 import secrets
-from collections import defaultdict
 from statistics import NormalDist
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import BigInteger, case, cast, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from app.models import AdminUnit, PayoutLine, VisitAssignment
@@ -146,14 +147,52 @@ def needs_job(sample: VerificationSample) -> bool:
     return sample.population > INLINE_LIMIT
 
 
+#: The modulus of the ranking hash: a prime below 2³¹, so that a square of a residue stays below 2⁶².
+HASH_PRIME = 2_147_483_647
+
+
+def _seed_keys(seed: int) -> tuple[int, ...]:
+    """Five keys below ``HASH_PRIME`` drawn from the sample's seed (the first never 0)."""
+    digest = hashlib.sha256(str(seed).encode()).digest()
+    keys = [int.from_bytes(digest[i : i + 4], "big") % HASH_PRIME for i in range(0, 20, 4)]
+    keys[0] = keys[0] or 1
+    return tuple(keys)
+
+
+def _rank(keys: tuple[int, ...], commune_id: int, line_id: int) -> int:
+    """A line's place in its commune's draw: an affine step, then two squarings (not linear in the id)."""
+    a, b, c, d, e = keys
+    h = (line_id * a % HASH_PRIME + commune_id * b % HASH_PRIME + c) % HASH_PRIME
+    h = (h * h + d) % HASH_PRIME
+    return (h * h + e) % HASH_PRIME
+
+
+def _rank_sql(keys: tuple[int, ...], lines):
+    """``_rank`` as SQL over ``lines`` (a subquery with line_id and commune_id), in two nested selects so that
+    each square reads a column rather than repeating its expression. Returns the subquery with a ``rank``."""
+    a, b, c, d, e = (literal(k, BigInteger) for k in keys)
+    line, commune = cast(lines.c.line_id, BigInteger), cast(lines.c.commune_id, BigInteger)
+    step = select(lines, ((line * a % HASH_PRIME + commune * b % HASH_PRIME + c) % HASH_PRIME).label("h")).subquery()
+    squared = select(step, ((step.c.h * step.c.h + d) % HASH_PRIME).label("h2")).subquery()
+    return select(squared, ((squared.c.h2 * squared.c.h2 + e) % HASH_PRIME).label("rank")).subquery()
+
+
+def sample_size(sample: VerificationSample, population: int) -> int:
+    """How many of a commune's ``population`` payments the sample checks."""
+    if sample.everyone:
+        return population
+    return cochran_size(population, float(sample.confidence), float(sample.margin))
+
+
 def choose(line_ids_by_commune: dict[int, list[int]], sample: VerificationSample) -> dict[int, list[int]]:
-    """commune → the chosen line ids: reproducible from the sample's seed, whatever order the ids came in."""
+    """commune → the chosen line ids, by the rule ``draw_sample`` applies in SQL: to re-check a sample outside
+    the database, whatever order the ids come in."""
+    keys = _seed_keys(sample.seed)
     chosen: dict[int, list[int]] = {}
     for commune_id in sorted(line_ids_by_commune):
-        ids = sorted(line_ids_by_commune[commune_id])
-        size = len(ids) if sample.everyone else cochran_size(len(ids), float(sample.confidence), float(sample.margin))
-        rng = random.Random(f"{sample.seed}:{commune_id}")
-        chosen[commune_id] = sorted(rng.sample(ids, size))
+        ids = line_ids_by_commune[commune_id]
+        ranked = sorted(ids, key=lambda i: (_rank(keys, commune_id, i), i))
+        chosen[commune_id] = sorted(ranked[: sample_size(sample, len(ids))])
     return chosen
 
 
@@ -168,39 +207,62 @@ def draw_sample(session: Session, sample_id: int, progress=None) -> dict[str, An
     sample.status = "running"
     session.commit()
     target = session.get(AdminUnit, sample.unit_id)
-    by_commune: dict[int, list[int]] = defaultdict(list)
-    people: dict[int, tuple[int, int | None]] = {}
-    for line_id, commune_id, beneficiary_id, group_id in session.execute(
-        select(PayoutLine.id, PayoutLine.commune_id, PayoutLine.beneficiary_id, VisitAssignment.group_id)
+    checked = _checked_lines(sample.period_id, target)
+    populations = dict(
+        session.execute(
+            select(PayoutLine.commune_id, func.count()).where(*checked).group_by(PayoutLine.commune_id)
+        ).all()
+    )
+    sizes = {commune_id: sample_size(sample, n) for commune_id, n in populations.items()}
+    lines = (
+        select(
+            PayoutLine.id.label("line_id"),
+            PayoutLine.commune_id,
+            PayoutLine.beneficiary_id,
+            VisitAssignment.group_id,
+        )
         .outerjoin(VisitAssignment, VisitAssignment.beneficiary_id == PayoutLine.beneficiary_id)
-        .where(*_checked_lines(sample.period_id, target))
-    ):
-        by_commune[commune_id].append(line_id)
-        people[line_id] = (beneficiary_id, group_id)
-    rows = [
-        {
-            "sample_id": sample.id,
-            "period_id": sample.period_id,
-            "line_id": line_id,
-            "beneficiary_id": people[line_id][0],
-            "commune_id": commune_id,
-            "group_id": people[line_id][1],
-            "method": sample.method,
-        }
-        for commune_id, ids in choose(by_commune, sample).items()
-        for line_id in ids
-    ]
-    if rows:
-        session.execute(insert(VerificationTask), rows)
-    sample.status, sample.drawn, sample.finished_at = "done", len(rows), utc_now()
-    sample.population = sum(len(v) for v in by_commune.values())
+        .where(*checked)
+        .subquery()
+    )
+    hashed = _rank_sql(_seed_keys(sample.seed), lines)
+    ranked = select(
+        hashed.c.line_id,
+        hashed.c.commune_id,
+        hashed.c.beneficiary_id,
+        hashed.c.group_id,
+        func.row_number()
+        .over(partition_by=hashed.c.commune_id, order_by=(hashed.c.rank, hashed.c.line_id))
+        .label("place"),
+    ).subquery()
+    drawn = sum(sizes.values())
+    if drawn:
+        size = case({c: n for c, n in sizes.items()}, value=ranked.c.commune_id, else_=0)
+        session.execute(
+            insert(VerificationTask).from_select(
+                ["sample_id", "period_id", "line_id", "beneficiary_id", "commune_id", "group_id", "method"],
+                select(
+                    literal(sample.id),
+                    literal(sample.period_id),
+                    ranked.c.line_id,
+                    ranked.c.beneficiary_id,
+                    ranked.c.commune_id,
+                    ranked.c.group_id,
+                    literal(sample.method),
+                )
+                .where(ranked.c.place <= size)
+                .order_by(ranked.c.commune_id, ranked.c.line_id),
+            )
+        )
+    sample.status, sample.drawn, sample.finished_at = "done", drawn, utc_now()
+    sample.population = sum(populations.values())
     audit.record(
         session,
         action="bulk",
         entity="verification_sample",
         entity_id=sample.id,
         unit_id=sample.unit_id,
-        new={"tasks": len(rows), "population": sample.population, "seed": sample.seed},
+        new={"tasks": drawn, "population": sample.population, "seed": sample.seed},
         detail="Post-payment verification sample drawn",
     )
     session.commit()

@@ -14,21 +14,21 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
-from functools import lru_cache
+from dataclasses import dataclass, field
 
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app.models import AdminUnit, ImportBatch, ImportRow
 from app.services import audit
+from app.services.bulk import analyze_after_bulk
 from app.services.cases import NOT_VISITED
 from app.services.formatting import utc_now
-from app.services.messages import N_, Problem, Problems
+from app.services.messages import N_, FieldError, Problem, Problems
 from app.services.reference import commune_level
 from app.services.registry import normalize as nz
 from app.services.registry.keys import natural_key, search_keys
-from app.services.registry.staging import problem_dict, record_upload, stage_file, staging_fields
+from app.services.registry.staging import count_outcomes, problem_dict, record_upload, stage_file, staging_fields
 from app.services.registry.units import UnitResolver
 from app.services.scope import subtree_sql
 
@@ -249,19 +249,42 @@ def create_batch(
 
 # --- row validation ------------------------------------------------------------------
 
-# Lists repeat the same dates, amounts, categories and sexes thousands of times: parse each value once.
-# (lru_cache does not cache exceptions, so invalid values are re-checked and re-reported per row.)
-_parse_date = lru_cache(maxsize=65536)(nz.parse_date)
-_parse_amount = lru_cache(maxsize=8192)(nz.parse_amount)
-_parse_month = lru_cache(maxsize=4096)(nz.parse_month)
-_parse_category = lru_cache(maxsize=1024)(nz.parse_category)
-_parse_sex = lru_cache(maxsize=256)(nz.parse_sex)
-_clean_short = lru_cache(maxsize=8192)(nz.clean_text)
+# Lists repeat the same communes, categories, sexes, dates, amounts, names and addresses thousands of times:
+# each column keeps, for the batch being parsed, the outcome of every distinct value it has seen — the parsed
+# value, or the problem it raises (reported again on every row that has it). Bounded: past the limit a column
+# stops remembering new values (they are parsed as if uncached), so a million distinct addresses cost
+# ≈ 30 MB of cache, not the whole column.
+_COLUMN_CACHE_LIMIT = 50_000
 
 
-# Names and addresses repeat too ("Nguyễn Văn An", a village's address): clean them and compute their keys
-# once per distinct value. Bounded caches; what they return is what the uncached code computes.
-@lru_cache(maxsize=16384)
+class _PerValue(dict):
+    """value -> (parsed value, problem or None) of one column, filled on first sight."""
+
+    def __init__(self, parse: Callable) -> None:
+        super().__init__()
+        self.parse = parse
+
+    def __missing__(self, key):
+        # Keys: the cell itself when it is a string (nearly always), else (type, value), so that 1, 1.0 and
+        # True, equal as dict keys, are parsed apart.
+        value = key if type(key) is str else key[1]
+        try:
+            outcome = (self.parse(value), None)
+        except FieldError as exc:
+            outcome = (None, exc.problem)
+        if len(self) < _COLUMN_CACHE_LIMIT:
+            self[key] = outcome
+        return outcome
+
+    def get_outcome(self, value):
+        if type(value) is str:
+            return self[value]
+        try:
+            return self[(type(value), value)]
+        except TypeError:  # an unhashable cell: parse it as it is
+            return self.__missing__((None, value))
+
+
 def _name_fields(value) -> tuple[str | None, str | None, str, str]:
     """full_name, name_key, search_key, sort_key of a name cell."""
     name = nz.clean_text(value)
@@ -270,7 +293,6 @@ def _name_fields(value) -> tuple[str | None, str | None, str, str]:
     return full_name, (nz.name_key(name)[:150] if name else None), keys["search_key"], keys["sort_key"]
 
 
-@lru_cache(maxsize=16384)
 def _address_fields(value) -> tuple[str | None, str | None]:
     """address, address_key of an address cell."""
     address = nz.clean_text(value)[:400] or None
@@ -284,10 +306,21 @@ class RowContext:
     resolver: UnitResolver
     default_category: str | None
     unit_codes: dict[int, str]
+    today_year: int = field(default_factory=lambda: dt.date.today().year)
+    columns: dict[str, _PerValue] = field(init=False)
 
-
-def _hashable(value) -> bool:
-    return isinstance(value, (str, int, float, dt.date))
+    def __post_init__(self) -> None:
+        self.columns = {
+            "full_name": _PerValue(_name_fields),
+            "address": _PerValue(_address_fields),
+            "sex": _PerValue(nz.parse_sex),
+            "date_of_birth": _PerValue(nz.parse_date),
+            "commune": _PerValue(self.resolver.resolve),
+            "category": _PerValue(nz.parse_category),
+            "policy_code": _PerValue(lambda v: nz.clean_text(v)[:40] or None),
+            "monthly_amount": _PerValue(nz.parse_amount),
+            "start_month": _PerValue(nz.parse_month),
+        }
 
 
 def _is_mark(value) -> bool:
@@ -297,16 +330,21 @@ def _is_mark(value) -> bool:
 def validate_row(values: dict, ctx: RowContext) -> tuple[dict, list[Problem]]:  # noqa: C901
     """Turn one sheet row into staging values; collect every problem instead of stopping at the first."""
     problems = Problems()
+    columns = ctx.columns
     rec: dict = {}
 
-    raw_name = values.get("full_name")
-    name_fields = (_name_fields if _hashable(raw_name) or raw_name is None else _name_fields.__wrapped__)(raw_name)
+    name_fields = columns["full_name"].get_outcome(values.get("full_name"))[0]
     if not name_fields[0]:
         problems.append(Problem("full_name", "name_missing", N_("The full name is missing")))
     rec["full_name"], rec["name_key"], rec["search_key"], rec["sort_key"] = name_fields
 
     # Sex and birth date, including the two-column "Nam" / "Nữ" layout.
-    sex = problems.attempt(_parse_sex, values["sex"]) if _is_mark(values.get("sex")) else None
+    sex = None
+    raw_sex = values.get("sex")
+    if _is_mark(raw_sex):
+        sex, problem = columns["sex"].get_outcome(raw_sex)
+        if problem is not None:
+            problems.append(problem)
     dob_value = values.get("date_of_birth")
     if dob_value in (None, ""):
         dob_value = values.get("birth_year")
@@ -322,11 +360,9 @@ def validate_row(values: dict, ctx: RowContext) -> tuple[dict, list[Problem]]:  
     rec["sex"] = sex
     dob, year = (None, None)
     if dob_value not in (None, ""):
-        parsed = (
-            problems.attempt(_parse_date, dob_value)
-            if _hashable(dob_value)
-            else problems.attempt(nz.parse_date, dob_value)
-        )
+        parsed, problem = columns["date_of_birth"].get_outcome(dob_value)
+        if problem is not None:
+            problems.append(problem)
         if parsed:
             dob, year = parsed
     rec["date_of_birth"], rec["birth_year"] = dob, year
@@ -334,7 +370,7 @@ def validate_row(values: dict, ctx: RowContext) -> tuple[dict, list[Problem]]:  
     cccd = None
     raw_cccd = values.get("cccd")
     if raw_cccd not in (None, ""):
-        cccd, found = nz.parse_cccd(raw_cccd, birth_year=year, sex=sex)
+        cccd, found = nz.parse_cccd(raw_cccd, birth_year=year, sex=sex, today_year=ctx.today_year)
         for p in found:
             if p.code == "cccd_is_cmnd" and values.get("cmnd") in (None, ""):
                 rec["cmnd"] = nz.parse_cmnd(raw_cccd)
@@ -344,10 +380,7 @@ def validate_row(values: dict, ctx: RowContext) -> tuple[dict, list[Problem]]:  
         rec["cmnd"] = nz.parse_cmnd(values.get("cmnd"))
     rec.setdefault("cmnd", None)
 
-    raw_address = values.get("address")
-    rec["address"], rec["address_key"] = (
-        _address_fields if _hashable(raw_address) or raw_address is None else _address_fields.__wrapped__
-    )(raw_address)
+    rec["address"], rec["address_key"] = columns["address"].get_outcome(values.get("address"))[0]
 
     commune_value = values.get("commune")
     if commune_value in (None, "") and ctx.batch_unit.level == commune_level(ctx.batch_unit.scheme):
@@ -362,12 +395,17 @@ def validate_row(values: dict, ctx: RowContext) -> tuple[dict, list[Problem]]:  
     else:
         if values.get("district") not in (None, "") and not str(commune_value).strip().isdigit():
             commune_value = f"{commune_value}, {values.get('district')}"
-        commune_id = problems.attempt(ctx.resolver.resolve, commune_value)
+        commune_id, problem = columns["commune"].get_outcome(commune_value)
+        if problem is not None:
+            problems.append(problem)
     rec["commune_id"] = commune_id
 
     category = None
-    if values.get("category") not in (None, ""):
-        category = problems.attempt(_parse_category, values.get("category"))
+    raw_category = values.get("category")
+    if raw_category not in (None, ""):
+        category, problem = columns["category"].get_outcome(raw_category)
+        if problem is not None:
+            problems.append(problem)
     elif ctx.default_category:
         category = ctx.default_category
     else:
@@ -379,11 +417,19 @@ def validate_row(values: dict, ctx: RowContext) -> tuple[dict, list[Problem]]:  
             )
         )
     rec["category"] = category
-    rec["policy_code"] = _clean_short(values.get("policy_code"))[:40] or None
+    rec["policy_code"] = columns["policy_code"].get_outcome(values.get("policy_code"))[0]
     amount = values.get("monthly_amount")
-    rec["monthly_amount"] = problems.attempt(_parse_amount, amount) if amount not in (None, "") else None
+    rec["monthly_amount"] = None
+    if amount not in (None, ""):
+        rec["monthly_amount"], problem = columns["monthly_amount"].get_outcome(amount)
+        if problem is not None:
+            problems.append(problem)
     start = values.get("start_month")
-    rec["start_month"] = problems.attempt(_parse_month, start) if start not in (None, "") else None
+    rec["start_month"] = None
+    if start not in (None, ""):
+        rec["start_month"], problem = columns["start_month"].get_outcome(start)
+        if problem is not None:
+            problems.append(problem)
 
     if rec["full_name"] and commune_id is not None and not any(p.severity == "error" for p in problems):
         rec["natural_key"] = natural_key(cccd, rec["name_key"], dob, year, ctx.unit_codes[commune_id])
@@ -414,10 +460,11 @@ def parse_batch(session: Session, batch_id: int, progress: Progress | None = Non
         build_row=lambda row: _staging_row(batch.id, row, ctx),
         progress=progress,
     )
+    analyze_after_bulk(session, "import_row", batch.rows_parsed or 0)
     _mark_out_of_scope(session, batch.id)
     _mark_file_duplicates(session, batch.id)
     classify_rows(session, batch.id)
-    _count(session, batch)
+    count_outcomes(session, ImportRow, batch)
     batch.status = "parsed"
     session.commit()
     return batch
@@ -489,8 +536,10 @@ def _same(dialect: str, a: str, b: str) -> str:
 def classify_rows(session: Session, batch_id: int) -> None:
     """Set imported / updated / duplicate on every valid row by comparing with the registry now.
 
-    One join (a hash join on PostgreSQL) rather than per-row subqueries. Rows of people outside the batch's
-    unit become errors first (again at apply time: someone may have registered them since the preview)."""
+    One join (a hash join on PostgreSQL) rather than per-row subqueries; only rows whose outcome changes are
+    written (at apply time, usually none: rewriting 100,000 unchanged rows cost seconds). Rows of people outside
+    the batch's unit become errors first (again at apply time: someone may have registered them since the
+    preview)."""
     _mark_out_of_scope(session, batch_id)
     d = session.get_bind().dialect.name
     person_same = " AND ".join(
@@ -512,39 +561,10 @@ def classify_rows(session: Session, batch_id: int) -> None:
               LEFT JOIN beneficiary b ON b.natural_key = r.natural_key
               LEFT JOIN enrolment e ON e.beneficiary_id = b.id AND e.category = r.category
               WHERE r.batch_id = :b AND r.has_error = :f AND (r.outcome IS NULL OR r.outcome <> 'dup_file')) AS m
-        WHERE import_row.id = m.row_id
+        WHERE import_row.id = m.row_id AND NOT ({_same(d, "import_row.outcome", "m.outcome")})
         """
         ),
         {"b": batch_id, "f": False},
-    )
-
-
-def _count(session: Session, batch: ImportBatch) -> None:
-    counts = dict(
-        session.execute(
-            select(ImportRow.outcome, func.count()).where(ImportRow.batch_id == batch.id).group_by(ImportRow.outcome)
-        ).all()
-    )
-    batch.rows_error = counts.get("error", 0)
-    batch.rows_imported = counts.get("imported", 0)
-    batch.rows_updated = counts.get("updated", 0)
-    batch.rows_duplicate = counts.get("dup_file", 0) + counts.get("duplicate", 0)
-    batch.rows_total = sum(counts.values())
-    batch.rows_corrected = (
-        session.scalar(
-            select(func.count())
-            .select_from(ImportRow)
-            .where(ImportRow.batch_id == batch.id, ImportRow.problems.like('%"severity": "correction"%'))
-        )
-        or 0
-    )
-    batch.rows_warning = (
-        session.scalar(
-            select(func.count())
-            .select_from(ImportRow)
-            .where(ImportRow.batch_id == batch.id, ImportRow.problems.like('%"severity": "warning"%'))
-        )
-        or 0
     )
 
 
@@ -592,15 +612,18 @@ def apply_batch(session: Session, batch_id: int, progress: Progress | None = Non
         params = {"b": batch.id, "f": False, "now": now, "not_visited": NOT_VISITED, **scope_params}
         cols = ", ".join(_PERSON_COLS)
         sets = ", ".join(f"{c} = excluded.{c}" for c in _PERSON_COLS)
-        # One person row per natural key, from the first row of that key in the file.
-        session.execute(
+        # One person row per natural key, from the first row of that key in the file, in file order. A window
+        # over one scan of the batch: "row_number IN (SELECT min(row_number) … GROUP BY natural_key)" was
+        # planned as one index probe per row.
+        written = session.execute(
             text(
                 f"""
             INSERT INTO beneficiary (natural_key, {cols}, match_status, case_type, source_batch_id, created_at, updated_at)
-            SELECT natural_key, {cols}, 'pending', :not_visited, batch_id, :now, :now FROM import_row
-            WHERE batch_id = :b AND outcome IN ('imported', 'updated') AND row_number IN (
-                SELECT min(row_number) FROM import_row
-                WHERE batch_id = :b AND outcome IN ('imported', 'updated') GROUP BY natural_key)
+            SELECT natural_key, {cols}, 'pending', :not_visited, batch_id, :now, :now FROM (
+                SELECT natural_key, {cols}, batch_id, row_number,
+                       row_number() OVER (PARTITION BY natural_key ORDER BY row_number) AS nth
+                FROM import_row WHERE batch_id = :b AND outcome IN ('imported', 'updated')) AS first_rows
+            WHERE nth = 1 ORDER BY row_number
             ON CONFLICT (natural_key) DO UPDATE SET {sets},
                 match_status = CASE WHEN beneficiary.match_status = 'possible_duplicate'
                                      AND beneficiary.duplicate_of_id IS NOT NULL THEN beneficiary.match_status
@@ -612,11 +635,12 @@ def apply_batch(session: Session, batch_id: int, progress: Progress | None = Non
             """
             ),
             params,
-        )
+        ).rowcount
+        analyze_after_bulk(session, "beneficiary", written or 0)
         _flag_possible_duplicates(session, params)
         if progress:
             progress(stage="apply", step=2)
-        session.execute(
+        written = session.execute(
             text(
                 f"""
             INSERT INTO enrolment (beneficiary_id, commune_id, category, policy_code, monthly_amount, start_month,
@@ -633,7 +657,8 @@ def apply_batch(session: Session, batch_id: int, progress: Progress | None = Non
             """
             ),
             params,
-        )
+        ).rowcount
+        analyze_after_bulk(session, "enrolment", written or 0)
         # A person who moved commune keeps every enrolment in the new commune (a join, not a subquery per
         # enrolment; enrolments already in the person's commune are left alone).
         session.execute(
@@ -648,7 +673,7 @@ def apply_batch(session: Session, batch_id: int, progress: Progress | None = Non
             params,
         )
         batch = session.get(ImportBatch, batch_id)
-        _count(session, batch)
+        count_outcomes(session, ImportRow, batch)
         batch.status = "applied"
         batch.finished_at = now
         # Audit trail: one summary record, last before the commit (it holds the append lock until then).

@@ -28,16 +28,15 @@ from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
 
 from app.models import AdminUnit, Beneficiary, MatchRun
+from app.models.beneficiary import TO_REVIEW  # noqa: F401 (the statuses of the review list, re-exported)
 from app.services.bulk import bulk_update
 from app.services.formatting import utc_now
 from app.services.messages import N_, FieldError, Problem
 from app.services.registry import normalize as nz
 from app.services.registry.population import CitizenRecord, LocalPopulationRegistry, PopulationRegistry, fg_key
-from app.services.scope import OutOfScope, covers, subtree_ids, subtree_sql
+from app.services.scope import OutOfScope, covers, subtree_ids
 
 STATUS_CODES = ("matched", "mismatch", "not_found", "deceased", "moved", "possible_duplicate", "needs_review")
-# Statuses that wait for a police officer's review decision (the review list).
-TO_REVIEW = ("mismatch", "needs_review", "not_found", "possible_duplicate", "deceased", "moved")
 HOLD_OF_STATUS = {"deceased": "deceased", "moved": "moved", "mismatch": "mismatch"}
 CHUNK = 5000
 MAX_CANDIDATES = 5
@@ -149,11 +148,29 @@ def similarity(b, c) -> int:
     return round(100 * score)
 
 
-def ranked_candidates(b, pool: list[CitizenRecord], parents: dict) -> list[tuple[int, CitizenRecord]]:
+Pool = dict[str | tuple[str, int], list[CitizenRecord]]
+
+
+def by_family_given(pool: list[CitizenRecord]) -> Pool:
+    """``pool`` grouped by blocking key: by ``fg_key`` and by ``(fg_key, birth_year)``, so each person's namesakes
+    are looked up instead of the whole pool being scanned once per person."""
+    groups: Pool = {}
+    for c in pool:
+        groups.setdefault(c.fg_key, []).append(c)
+        if c.birth_year is not None:
+            groups.setdefault((c.fg_key, c.birth_year), []).append(c)
+    return groups
+
+
+def ranked_candidates(b, pool: list[CitizenRecord] | Pool, parents: dict) -> list[tuple[int, CitizenRecord]]:
     """Every registry record that could be ``b`` (same family and given name in ASCII and birth year; in the
-    commune, else in its district), best first with its similarity, before the threshold."""
+    commune, else in its district), best first with its similarity, before the threshold. ``pool``: the records
+    to look in, or the same grouped by ``by_family_given``."""
     key = fg_key(b.full_name)
-    same = [c for c in pool if c.fg_key == key and (b.birth_year is None or c.birth_year == b.birth_year)]
+    if isinstance(pool, dict):
+        same = pool.get(key if b.birth_year is None else (key, b.birth_year), [])
+    else:
+        same = [c for c in pool if c.fg_key == key and (b.birth_year is None or c.birth_year == b.birth_year)]
     local = [c for c in same if c.commune_id == b.commune_id]
     if not local:
         parent = parents.get(b.commune_id)  # the district in 2024, the city in 2025
@@ -161,7 +178,13 @@ def ranked_candidates(b, pool: list[CitizenRecord], parents: dict) -> list[tuple
     return sorted(((similarity(b, c), c) for c in local), key=lambda sc: -sc[0])
 
 
-def match_one(b, found: CitizenRecord | None, pool: list[CitizenRecord], parents: dict, names: dict) -> Result:
+def match_one(
+    b,
+    found: CitizenRecord | None,
+    pool: list[CitizenRecord] | Pool,
+    parents: dict,
+    names: dict,
+) -> Result:
     if found is not None:
         diff = compare(b, found, names)
         score = similarity(b, found) if diff else 100  # found by CCCD: how far the record is from the registry
@@ -187,6 +210,65 @@ def match_one(b, found: CitizenRecord | None, pool: list[CitizenRecord], parents
     return Result(b.id, "needs_review", None, candidates[0]["score"], None, candidates)
 
 
+# What matching writes for a person (besides ``matched_at``): a person whose stored result is already this is
+# left alone, so re-matching unchanged data writes nothing.
+_RESULT_COLUMNS = (
+    Beneficiary.match_status,
+    Beneficiary.match_cccd,
+    Beneficiary.match_score,
+    Beneficiary.match_diff,
+    Beneficiary.match_candidates,
+    Beneficiary.hold_reason,
+)
+
+
+def _result_values(r: Result) -> dict:
+    """The values of ``_RESULT_COLUMNS`` for result ``r``, the JSON columns as Python values."""
+    return {
+        "match_status": r.status,
+        "match_cccd": r.cccd,
+        "match_score": r.score,
+        "match_diff": r.diff or None,
+        "match_candidates": r.candidates or None,
+        "hold_reason": HOLD_OF_STATUS.get(r.status),
+    }
+
+
+def _stored(r: Result) -> dict:
+    """The row ``bulk_update`` writes for result ``r``."""
+    values = _result_values(r)
+    for col in ("match_diff", "match_candidates"):
+        values[col] = json.dumps(values[col], ensure_ascii=False) if values[col] else None
+    return {"id": r.id, **values}
+
+
+def _stored_result(row) -> dict:
+    """The result stored on ``row`` (a row with ``_RESULT_COLUMNS``), comparable with ``_result_values``: the JSON
+    columns parsed back, so text written by PostgreSQL (jsonb key order) and by Python compare equal."""
+    return {c.key: getattr(row, c.key) for c in _RESULT_COLUMNS} | {
+        "match_diff": _json_or_none(row.match_diff),
+        "match_candidates": _json_or_none(row.match_candidates),
+    }
+
+
+def _json_or_none(value: str | None):
+    return json.loads(value) if value else None
+
+
+def _flag_listed(session: Session, results: list[Result]) -> list[Result]:
+    """The rule of ``_flag_duplicates`` applied to fresh results: needs_review whose best candidate is already on
+    the list under that CCCD becomes possible_duplicate of it. Applied before writing, so a re-run does not write
+    needs_review and then the flag again."""
+    best = {r.id: r.candidates[0]["cccd"] for r in results if r.status == "needs_review" and r.candidates}
+    if not best:
+        return results
+    listed = set(session.scalars(select(Beneficiary.cccd).where(Beneficiary.cccd.in_(set(best.values())))))
+    for r in results:
+        if best.get(r.id) in listed:
+            r.status, r.cccd = "possible_duplicate", best[r.id]
+    return results
+
+
 def match_beneficiaries(
     session: Session, unit: AdminUnit, *, registry: PopulationRegistry | None = None, progress: Callable | None = None
 ) -> dict[str, int]:
@@ -206,14 +288,33 @@ def match_beneficiaries(
     total = session.scalar(select(func.count()).select_from(Beneficiary).where(*eligible)) or 0
     now = utc_now()
     last_id, done = 0, 0
+    rest_ids: list[int] | None = None  # None: every eligible person goes through the loop
     if isinstance(registry, LocalPopulationRegistry) and session.get_bind().dialect.name == "postgresql":
+        from app.models import Citizen
+
+        # The communes as values, not a subquery of admin_unit: the planner then sizes the scope from the
+        # statistics of beneficiary and hashes the registry once, instead of one index probe per person.
+        scope_ids = list(session.scalars(scope))
         # The exact path (found by CCCD) in one statement; the loop below then sees only the rest.
-        done = _match_by_cccd_in_sql(session, unit, now)
-        _rescore_differing(session, unit, now)
+        done = _match_by_cccd_in_sql(session, scope_ids, now)
+        _rescore_differing(session, scope_ids)
         session.commit()
         if progress:
             progress(stage="match", rows=done, total=total)
-        eligible = eligible + (or_(Beneficiary.matched_at.is_(None), Beneficiary.matched_at < now),)
+        # The people the exact path did not find, at once (a hash anti-join; keyset chunks over a NOT EXISTS
+        # would probe the registry once per person already matched).
+        rest_ids = list(
+            session.scalars(
+                select(Beneficiary.id)
+                .where(
+                    Beneficiary.commune_id.in_(scope_ids),
+                    *eligible[1:],
+                    # (true as well without a CCCD; a bare NOT EXISTS, so PostgreSQL plans it as an anti-join)
+                    ~select(Citizen.cccd).where(Citizen.cccd == Beneficiary.cccd).exists(),
+                )
+                .order_by(Beneficiary.id)
+            )
+        )
     cols = (
         Beneficiary.id,
         Beneficiary.full_name,
@@ -223,39 +324,35 @@ def match_beneficiaries(
         Beneficiary.birth_year,
         Beneficiary.sex,
         Beneficiary.commune_id,
+        *_RESULT_COLUMNS,
     )
     while True:
-        chunk = session.execute(
-            select(*cols).where(*eligible, Beneficiary.id > last_id).order_by(Beneficiary.id).limit(CHUNK)
-        ).all()
+        if rest_ids is None:
+            where = (*eligible, Beneficiary.id > last_id)
+        else:
+            ids, rest_ids = rest_ids[:CHUNK], rest_ids[CHUNK:]
+            where = (Beneficiary.id.in_(ids),)
+        chunk = session.execute(select(*cols).where(*where).order_by(Beneficiary.id).limit(CHUNK)).all()
         if not chunk:
             break
         last_id = chunk[-1].id
         found = registry.by_cccd(b.cccd for b in chunk if b.cccd)
         rest = [b for b in chunk if not (b.cccd and b.cccd in found)]
-        pool = registry.by_blocking_key((fg_key(b.full_name), b.birth_year) for b in rest) if rest else []
-        results = [match_one(b, found.get(b.cccd) if b.cccd else None, pool, parents, names) for b in chunk]
-        bulk_update(
-            session,
-            Beneficiary.__table__,
-            [
-                {
-                    "id": r.id,
-                    "match_status": r.status,
-                    "match_cccd": r.cccd,
-                    "match_score": r.score,
-                    "match_diff": json.dumps(r.diff, ensure_ascii=False) if r.diff else None,
-                    "match_candidates": json.dumps(r.candidates, ensure_ascii=False) if r.candidates else None,
-                    "matched_at": now,
-                    "hold_reason": HOLD_OF_STATUS.get(r.status),
-                }
-                for r in results
-            ],
+        pool = by_family_given(
+            registry.by_blocking_key((fg_key(b.full_name), b.birth_year) for b in rest) if rest else []
         )
+        results = _flag_listed(
+            session, [match_one(b, found.get(b.cccd) if b.cccd else None, pool, parents, names) for b in chunk]
+        )
+        stored = {b.id: _stored_result(b) for b in chunk}
+        changed = [_stored(r) for r in results if stored[r.id] != _result_values(r)]
+        bulk_update(session, Beneficiary.__table__, [dict(v, matched_at=now) for v in changed])
         session.commit()
         done += len(chunk)
         if progress:
             progress(stage="match", rows=done, total=total)
+    if progress and done < total:
+        progress(stage="match", rows=total, total=total)
     _flag_duplicates(session, scope)
     from app.services.cases import classify_cases  # holds decide case type 6
 
@@ -275,14 +372,32 @@ def match_beneficiaries(
     return counts
 
 
+# Only rows whose result changes are written: a re-run over unchanged data rewrites nothing (a rewritten row
+# costs a new tuple and, unless the update is HOT, an entry in every index of the wide beneficiary table).
+# The score of a row that differs from the registry comes from ``similarity`` (Python): it is kept here and
+# ``_rescore_differing`` puts the right one, writing it only when it changed.
 _SQL_EXACT = """
 UPDATE beneficiary AS b SET
-    match_cccd = c.cccd, match_score = 100, matched_at = :now, match_candidates = NULL,
-    match_status = CASE WHEN c.status = 'deceased' THEN 'deceased' WHEN c.status = 'moved' THEN 'moved'
-                        WHEN {any_diff} THEN 'mismatch' ELSE 'matched' END,
-    hold_reason = CASE WHEN c.status = 'deceased' THEN 'deceased' WHEN c.status = 'moved' THEN 'moved'
-                       WHEN {any_diff} THEN 'mismatch' ELSE NULL END,
-    match_diff = NULLIF(jsonb_strip_nulls(jsonb_build_object(
+    match_cccd = c.cccd, matched_at = :now, match_candidates = NULL,
+    match_score = CASE WHEN {any_diff} THEN b.match_score ELSE 100 END,
+    match_status = {status}, hold_reason = {hold}, match_diff = {diff}
+FROM citizen c
+WHERE c.cccd = b.cccd AND b.commune_id = ANY(CAST(:scope AS integer[]))
+  AND (b.reviewed_at IS NULL OR b.updated_at > b.reviewed_at)
+  AND (b.duplicate_of_id IS NULL OR b.match_status <> 'possible_duplicate')
+  AND (b.match_status IS DISTINCT FROM {status} OR b.hold_reason IS DISTINCT FROM {hold}
+       OR b.match_cccd IS DISTINCT FROM c.cccd OR b.match_diff IS DISTINCT FROM {diff}
+       OR b.match_candidates IS NOT NULL OR (({any_diff}) IS NOT TRUE AND b.match_score IS DISTINCT FROM 100))
+"""
+_STATUS = (
+    "CASE WHEN c.status = 'deceased' THEN 'deceased' WHEN c.status = 'moved' THEN 'moved' "
+    "WHEN {any_diff} THEN 'mismatch' ELSE 'matched' END"
+)
+_HOLD = (
+    "CASE WHEN c.status = 'deceased' THEN 'deceased' WHEN c.status = 'moved' THEN 'moved' "
+    "WHEN {any_diff} THEN 'mismatch' ELSE NULL END"
+)
+_DIFF = """NULLIF(jsonb_strip_nulls(jsonb_build_object(
         'full_name', CASE WHEN {d_name} THEN jsonb_build_array(b.full_name, c.full_name) END,
         'date_of_birth', CASE WHEN {d_dob} THEN jsonb_build_array(
             coalesce(to_char(b.date_of_birth, 'DD/MM/YYYY'), b.birth_year::text),
@@ -290,12 +405,7 @@ UPDATE beneficiary AS b SET
         'sex', CASE WHEN {d_sex} THEN jsonb_build_array(b.sex, c.sex) END,
         'commune', CASE WHEN {d_commune} THEN jsonb_build_array(
             (SELECT name FROM admin_unit WHERE id = b.commune_id), (SELECT name FROM admin_unit WHERE id = c.commune_id)) END
-    ))::text, '{{}}')
-FROM citizen c
-WHERE c.cccd = b.cccd AND b.commune_id IN {in_scope}
-  AND (b.reviewed_at IS NULL OR b.updated_at > b.reviewed_at)
-  AND (b.duplicate_of_id IS NULL OR b.match_status <> 'possible_duplicate')
-"""
+    ))::text, '{{}}')"""
 _D_NAME = "b.name_key <> c.name_key"
 _D_DOB = (
     "((b.date_of_birth IS NOT NULL AND c.date_of_birth IS NOT NULL AND b.date_of_birth <> c.date_of_birth) OR "
@@ -305,23 +415,40 @@ _D_SEX = "(b.sex IS NOT NULL AND c.sex IS NOT NULL AND b.sex <> c.sex)"
 _D_COMMUNE = "(c.commune_id IS NOT NULL AND b.commune_id <> c.commune_id)"
 
 
-def _match_by_cccd_in_sql(session: Session, unit: AdminUnit, now: dt.datetime) -> int:
-    """PostgreSQL: the rules of ``match_one`` for people found by CCCD, as one UPDATE … FROM citizen."""
+def _match_by_cccd_in_sql(session: Session, scope_ids: list[int], now: dt.datetime) -> int:
+    """PostgreSQL: the rules of ``match_one`` for people found by CCCD in the communes ``scope_ids``, as one
+    UPDATE … FROM citizen. Returns the number of people whose result changed."""
     any_diff = f"({_D_NAME} OR {_D_DOB} OR {_D_SEX} OR {_D_COMMUNE})"
-    in_scope, params = subtree_sql(unit)
+    # Built only where a field differs: most people agree with the registry, and building the JSON of every row
+    # just to compare it costs more than the join itself.
+    diff = f"CASE WHEN {any_diff} THEN {_DIFF.format(d_name=_D_NAME, d_dob=_D_DOB, d_sex=_D_SEX, d_commune=_D_COMMUNE)} END"
     sql = _SQL_EXACT.format(
-        any_diff=any_diff, d_name=_D_NAME, d_dob=_D_DOB, d_sex=_D_SEX, d_commune=_D_COMMUNE, in_scope=in_scope
+        status=_STATUS.format(any_diff=any_diff),
+        hold=_HOLD.format(any_diff=any_diff),
+        diff=diff,
+        any_diff=any_diff,
     )
-    result = session.execute(text(sql), {"now": now, **params})
+    # A whole-registry join looks expensive enough to the planner to compile it (JIT), which costs more than it
+    # saves here; the hash of the scope's people fits in memory instead of spilling to disk.
+    session.execute(text("SET LOCAL jit = off"))
+    session.execute(text("SET LOCAL work_mem = '64MB'"))
+    result = session.execute(text(sql), {"now": now, "scope": scope_ids})
     return result.rowcount or 0
 
 
-def _rescore_differing(session: Session, unit: AdminUnit, now: dt.datetime) -> None:
+def _rescore_differing(session: Session, scope_ids: list[int]) -> None:
     """After ``_match_by_cccd_in_sql``: the people whose record differs from the registry get the similarity of
-    ``match_one`` instead of 100 (few rows; the similarity needs Python)."""
+    ``match_one`` instead of 100 (few rows; the similarity needs Python). Only changed scores are written."""
     from app.models import Citizen
 
-    b_cols = (Beneficiary.id, Beneficiary.name_key, Beneficiary.date_of_birth, Beneficiary.birth_year, Beneficiary.sex)
+    b_cols = (
+        Beneficiary.id,
+        Beneficiary.name_key,
+        Beneficiary.date_of_birth,
+        Beneficiary.birth_year,
+        Beneficiary.sex,
+        Beneficiary.match_score,
+    )
     c_cols = (
         Citizen.name_key.label("c_name_key"),
         Citizen.date_of_birth.label("c_date_of_birth"),
@@ -334,8 +461,10 @@ def _rescore_differing(session: Session, unit: AdminUnit, now: dt.datetime) -> N
             select(*b_cols, *c_cols)
             .join(Citizen, Citizen.cccd == Beneficiary.cccd)
             .where(
-                Beneficiary.commune_id.in_(subtree_ids(unit)),
-                Beneficiary.matched_at == now,
+                Beneficiary.commune_id.in_(scope_ids),
+                # the people the exact path matched (the reviewed ones keep their score)
+                or_(Beneficiary.reviewed_at.is_(None), Beneficiary.updated_at > Beneficiary.reviewed_at),
+                or_(Beneficiary.duplicate_of_id.is_(None), Beneficiary.match_status != "possible_duplicate"),
                 Beneficiary.match_diff.is_not(None),
                 Beneficiary.id > last_id,
             )
@@ -345,24 +474,19 @@ def _rescore_differing(session: Session, unit: AdminUnit, now: dt.datetime) -> N
         if not rows:
             return
         last_id = rows[-1].id
+        scores = {
+            r.id: similarity(
+                r,
+                SimpleNamespace(
+                    name_key=r.c_name_key, date_of_birth=r.c_date_of_birth, birth_year=r.c_birth_year, sex=r.c_sex
+                ),
+            )
+            for r in rows
+        }
         bulk_update(
             session,
             Beneficiary.__table__,
-            [
-                {
-                    "id": r.id,
-                    "match_score": similarity(
-                        r,
-                        SimpleNamespace(
-                            name_key=r.c_name_key,
-                            date_of_birth=r.c_date_of_birth,
-                            birth_year=r.c_birth_year,
-                            sex=r.c_sex,
-                        ),
-                    ),
-                }
-                for r in rows
-            ],
+            [{"id": r.id, "match_score": scores[r.id]} for r in rows if r.match_score != scores[r.id]],
         )
 
 

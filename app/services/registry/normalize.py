@@ -64,6 +64,8 @@ __all__ = [
 _INVISIBLE = {0x200B: None, 0x200C: None, 0x200D: None, 0x2060: None, 0xFEFF: None}
 _INVISIBLE_TABLE = str.maketrans(_INVISIBLE)
 _AFTER_LEGACY_TABLE = str.maketrans({"\u00d0": "Đ", "\u00f0": "đ", "\u00ad": None})
+_INVISIBLE_RE = re.compile("[" + "".join(map(chr, _INVISIBLE)) + "]")
+_AFTER_LEGACY_RE = re.compile("[\u00d0\u00f0\u00ad]")
 
 
 def _to_str(value: Any) -> str:
@@ -90,9 +92,12 @@ def _clean_str(s: str) -> str:
         return " ".join(s.split())
     if not unicodedata.is_normalized("NFC", s):
         s = unicodedata.normalize("NFC", s)
-    s = " ".join(s.translate(_INVISIBLE_TABLE).split())  # str.split() knows NBSP & co.
+    # str.translate looks every character up in a dict: only when one of the characters is there at all
+    if _INVISIBLE_RE.search(s):
+        s = s.translate(_INVISIBLE_TABLE)
+    s = " ".join(s.split())  # str.split() knows NBSP & co.
     s = fix_legacy_encoding(s)[0]
-    return s.translate(_AFTER_LEGACY_TABLE)
+    return s.translate(_AFTER_LEGACY_TABLE) if _AFTER_LEGACY_RE.search(s) else s
 
 
 def _build_tone_moves() -> dict[str, str]:
@@ -141,7 +146,17 @@ _ASCII_FOLD = _build_ascii_fold()
 
 def ascii_key(name: Any) -> str:
     """Upper-case ASCII form for bank account-holder names: "Nguyễn Văn An" -> "NGUYEN VAN AN"."""
-    s = clean_text(name).translate(_ASCII_FOLD)
+    s = clean_text(name)
+    if s.isascii():
+        return " ".join(s.upper().split())
+    # Folding is per character and never makes a space: fold word by word, and remember the words (a few
+    # thousand syllables make every Vietnamese name and address). A lone combining mark folds to nothing.
+    return " ".join([w for w in map(_ascii_word, s.split()) if w])
+
+
+@lru_cache(maxsize=65536)
+def _ascii_word(word: str) -> str:
+    s = word.translate(_ASCII_FOLD)
     if not s.isascii():
         s = "".join(c for c in unicodedata.normalize("NFD", s) if not unicodedata.combining(c))
     return " ".join(s.upper().split())
@@ -276,9 +291,11 @@ _FLOAT_TEXT_RE = re.compile(r"^([0-9]+)[.,]0+$")
 _ID_SEPARATORS = str.maketrans("", "", " .-_\u00a0\t")
 
 
-def _id_digits(value: Any) -> tuple[str, bool, str | None]:
+def _id_digits(value: Any) -> tuple[str, bool, str | None]:  # noqa: C901
     """Digits of an identifier cell -> (digits, numeric, error) where error is None,
     "chars" or "scientific".  Empty input gives ("", False, None)."""
+    if type(value) is str and value.isdigit() and value.isascii():  # the usual cell: digits typed as text
+        return value, False, None
     if value is None or value == "":
         return "", False, None
     if isinstance(value, bool):

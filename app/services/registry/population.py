@@ -13,14 +13,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, text, tuple_
+from sqlalchemy import select, text, tuple_
 from sqlalchemy.orm import Session
 
 from app.models import AdminUnit, Citizen, ImportBatch, PopulationRow
 from app.services.formatting import utc_now
 from app.services.messages import N_, FieldError, Problem
 from app.services.registry import normalize as nz
-from app.services.registry.staging import copy_rows, stage_file, staging_fields
+from app.services.registry.staging import copy_rows, count_outcomes, stage_file, staging_fields
 
 CHUNK = 5000
 STATUS_WORDS = {
@@ -264,7 +264,7 @@ def parse_population(session: Session, batch_id: int, progress: Callable | None 
         {"b": batch.id, "f": False},
     )
     batch.status = "parsed"
-    _count_population(session, batch)
+    count_outcomes(session, PopulationRow, batch, flags=False)
     session.commit()
     return batch
 
@@ -352,23 +352,8 @@ def apply_population(session: Session, batch_id: int, progress: Callable | None 
         if progress:
             progress(stage="apply", rows=last)
     batch = session.get(ImportBatch, batch_id)
-    _count_population(session, batch)
+    count_outcomes(session, PopulationRow, batch, flags=False)
     batch.status = "applied"
     batch.finished_at = p["now"]
     session.commit()
     return batch
-
-
-def _count_population(session: Session, batch: ImportBatch) -> None:
-    counts = dict(
-        session.execute(
-            select(PopulationRow.outcome, func.count())
-            .where(PopulationRow.batch_id == batch.id)
-            .group_by(PopulationRow.outcome)
-        ).all()
-    )
-    batch.rows_error = counts.get("error", 0)
-    batch.rows_imported = counts.get("imported", 0)
-    batch.rows_updated = counts.get("updated", 0)
-    batch.rows_duplicate = counts.get("dup_file", 0) + counts.get("duplicate", 0)
-    batch.rows_total = sum(counts.values())

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import BinaryIO
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, BinaryIO
 
 from openpyxl.styles import Font, PatternFill
 from sqlalchemy import or_, select
@@ -14,7 +14,11 @@ from app.models import ImportBatch, ImportRow
 from app.services.labels import label
 from app.services.masking import mask_cells, mask_ids_in_text
 from app.services.messages import N_
+from app.services.registry.staging import StagingModel
 from app.services.spreadsheets import append_row, new_workbook
+
+#: A line of an error report: (row in the sheet, field label, severity label, reason, the row's raw cells).
+ReportLine = tuple[int, str, str, str, list[str]]
 
 ACCOUNT_KIND = "account"  #: ImportBatch.kind of an account list (payout/account_import.py)
 VNEID_KIND = "vneid"  #: ImportBatch.kind of a VNeID list of social-benefit accounts (payout/account_import.py)
@@ -63,7 +67,7 @@ def _staging_model(session: Session, batch_id: int):
     return PopulationRow if batch is not None and batch.kind == "population" else ImportRow
 
 
-def report_lines(session: Session, batch_id: int, translate: Callable[[str], str]):
+def report_lines(session: Session, batch_id: int, translate: Callable[[str], str]) -> Iterator[ReportLine]:
     """Yield (row_number, field label, severity label, reason, raw cells) for every reported row."""
     batch = session.get(ImportBatch, batch_id)
     if batch is not None and batch.kind == CHECK_KIND:
@@ -78,38 +82,65 @@ def report_lines(session: Session, batch_id: int, translate: Callable[[str], str
         yield from account_lines(session, batch_id, translate)
         return
     Row = _staging_model(session, batch_id)
-    rows = session.execute(
-        select(Row.row_number, Row.problems, Row.outcome, Row.duplicate_of_row, Row.raw)
-        .where(Row.batch_id == batch_id, or_(Row.problems.is_not(None), Row.outcome.in_(("dup_file", "duplicate"))))
-        .order_by(Row.row_number)
-    ).yield_per(2000)
-    for number, problems, outcome, dup_of, raw in rows:
-        cells = json.loads(raw) if raw else []
-        for p in json.loads(problems) if problems else []:
-            reason = translate(p["msgid"]) % p.get("params", {})
-            yield (
-                number,
-                translate(FIELD_LABELS.get(p["field"], p["field"])),
-                label("severity", p["severity"], translate),
-                reason,
-                cells,
-            )
-        if outcome == "dup_file":
+    yield from staged_row_lines(
+        session,
+        Row,
+        batch_id,
+        translate,
+        field_labels=FIELD_LABELS,
+        repeats=DUPLICATE_IN_FILE,
+        recorded=DUPLICATE_IN_REGISTRY,
+        # only the reported rows: a large clean list is not read again
+        where=or_(Row.problems.is_not(None), Row.outcome.in_(("dup_file", "duplicate"))),
+    )
+
+
+#: A line of a row's own: (field label, severity label, reason), all translated.
+OwnLine = tuple[str, str, str]
+
+
+def staged_row_lines(
+    session: Session,
+    model: StagingModel,
+    batch_id: int,
+    translate: Callable[[str], str],
+    *,
+    field_labels: Mapping[str, str],
+    repeats: str,
+    recorded: str | None = None,
+    columns: Sequence[Any] = (),
+    where: Any = None,
+    own_lines: Callable[[Any], Iterable[OwnLine]] | None = None,
+) -> Iterator[ReportLine]:
+    """The report lines of the rows of ``batch_id`` in the staging table ``model``, in sheet order: each problem
+    of a row (its field named by ``field_labels``), then a row repeated in the file (``repeats``, a msgid with
+    the first row as ``%(row)s``) or already recorded (``recorded``), then what ``own_lines`` says of the row
+    (a kind's own lines; it gets the row with ``columns`` as extra attributes)."""
+    query = select(model.row_number, model.problems, model.outcome, model.duplicate_of_row, model.raw, *columns).where(
+        model.batch_id == batch_id
+    )
+    if where is not None:
+        query = query.where(where)
+    duplicate = translate(N_("Duplicate"))
+    for row in session.execute(query.order_by(model.row_number)).yield_per(2000):
+        number = row.row_number
+        cells = json.loads(row.raw) if row.raw else []
+        for p in json.loads(row.problems) if row.problems else []:
+            reason = translate(p["msgid"]) % p["params"] if p.get("params") else translate(p["msgid"])
+            field = translate(field_labels.get(p["field"], p["field"]))
+            yield number, field, label("severity", p["severity"], translate), reason, cells
+        if row.outcome == "dup_file":
             yield (
                 number,
                 translate(FIELD_LABELS["row"]),
-                translate(N_("Duplicate")),
-                translate(DUPLICATE_IN_FILE) % {"row": dup_of},
+                duplicate,
+                translate(repeats) % {"row": row.duplicate_of_row},
                 cells,
             )
-        elif outcome == "duplicate":
-            yield (
-                number,
-                translate(FIELD_LABELS["row"]),
-                translate(N_("Duplicate")),
-                translate(DUPLICATE_IN_REGISTRY),
-                cells,
-            )
+        elif row.outcome == "duplicate" and recorded is not None:
+            yield number, translate(FIELD_LABELS["row"]), duplicate, translate(recorded), cells
+        for field, level, reason in own_lines(row) if own_lines is not None else ():
+            yield number, field, level, reason, cells
 
 
 EXCEL_MAX_COLUMNS = 16384  # a sheet holds no more: the copy of a wider row is cut there

@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Table, delete, func, insert, select
+from sqlalchemy import Table, case, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from app.models.import_batch import ImportBatch
@@ -26,6 +26,9 @@ from app.services.registry import sheets
 from app.services.registry.sheets import HeaderNotFound, SheetError, SheetRow, open_table
 
 CHUNK = 5000
+#: The outcomes counted as duplicates: a repeat within the file, a row already recorded, and a VNeID row kept out
+#: because the person already has an account (each staging table uses the ones that apply to it).
+DUPLICATE_OUTCOMES = ("dup_file", "duplicate", "kept")
 Progress = Callable[..., None]
 # A mapped staging class (with batch_id and row_number columns). Any: the models' base class (FAB's Model)
 # carries no type information.
@@ -104,11 +107,22 @@ def _cell_text(v: object) -> str:
     return str(v)
 
 
+# json.dumps(..., ensure_ascii=False) builds an encoder per call; this one is shared (same output).
+_JSON = json.JSONEncoder(ensure_ascii=False)
+
+
 def raw_json(raw: Iterable[object], limit: int | None = None) -> str:
     """The original cells of a row, as the error report shows them: at most ``limit`` characters of cell
     text in all (``SheetLimits.raw_max_chars``); a longer cell is cut and marked with "…", later cells
     dropped, so the stored JSON stays bounded and valid."""
     budget = sheets.LIMITS.raw_max_chars if limit is None else limit
+    if type(raw) is list:
+        try:
+            fits = sum(map(len, raw)) <= budget  # a CSV row (strings only) within the budget: as it is
+        except TypeError:  # numbers or dates from a workbook
+            fits = False
+        if fits and all(type(v) is str for v in raw):
+            return _JSON.encode(raw)
     cells: list[str] = []
     for v in raw:
         text = v if type(v) is str else _cell_text(v)
@@ -117,7 +131,7 @@ def raw_json(raw: Iterable[object], limit: int | None = None) -> str:
             break
         budget -= len(text)
         cells.append(text)
-    return json.dumps(cells, ensure_ascii=False)
+    return _JSON.encode(cells)
 
 
 def staging_fields(batch_id: int, row: SheetRow, problems: Iterable[Problem]) -> dict[str, object]:
@@ -128,7 +142,7 @@ def staging_fields(batch_id: int, row: SheetRow, problems: Iterable[Problem]) ->
         "batch_id": batch_id,
         "row_number": row.row_number,
         "raw": raw_json(row.raw),
-        "problems": json.dumps([problem_dict(p) for p in problems], ensure_ascii=False) if problems else None,
+        "problems": _JSON.encode([problem_dict(p) for p in problems]) if problems else None,
         "has_error": has_error,
         "outcome": "error" if has_error else None,
         "duplicate_of_row": None,
@@ -216,3 +230,33 @@ def _flush(
     session.commit()
     if progress:
         progress(stage="parse", rows=batch.rows_parsed)
+
+
+def count_outcomes(session: Session, model: StagingModel, batch: ImportBatch, *, flags: bool = True) -> None:
+    """Set ``batch``'s row counters from the outcomes of its rows in ``model`` (one GROUP BY). ``flags``: also
+    count the rows with a warning and those with a correction (the lists a person reads row by row)."""
+    warning = model.problems.like('%"severity": "warning"%')
+    correction = model.problems.like('%"severity": "correction"%')
+    counts: dict[str | None, int] = {}
+    warnings = corrections = 0
+    for outcome, rows, warned, corrected in session.execute(
+        select(
+            model.outcome,
+            func.count(),
+            func.sum(case((warning, 1), else_=0)),
+            func.sum(case((correction, 1), else_=0)),
+        )
+        .where(model.batch_id == batch.id)
+        .group_by(model.outcome)
+    ):
+        counts[outcome] = rows
+        warnings += warned or 0
+        corrections += corrected or 0
+    batch.rows_error = counts.get("error", 0)
+    batch.rows_imported = counts.get("imported", 0)
+    batch.rows_updated = counts.get("updated", 0)
+    batch.rows_duplicate = sum(counts.get(o, 0) for o in DUPLICATE_OUTCOMES)
+    batch.rows_total = sum(counts.values())
+    if flags:
+        batch.rows_warning = warnings
+        batch.rows_corrected = corrections

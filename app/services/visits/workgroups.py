@@ -12,7 +12,7 @@ from typing import BinaryIO
 
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.worksheet.page import PageMargins
-from sqlalchemy import and_, delete, exists, func, insert, literal, or_, select, update
+from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.models import (
@@ -25,7 +25,7 @@ from app.models import (
     WorkGroup,
     WorkGroupMember,
 )
-from app.services.bulk import bulk_update
+from app.services.bulk import analyze_after_bulk, bulk_insert, bulk_update
 from app.services.formatting import format_date, local_today, utc_now
 from app.services.masking import mask_cccd
 from app.services.messages import N_, FieldError, Problem
@@ -156,38 +156,71 @@ def candidate_users(session: Session, commune_id: int) -> list[AsxhUser]:
 _ADDRESS_CHUNK = 20_000
 
 
+def _parsed(cache: dict[str | None, AddressParts], address: str | None) -> AddressParts:
+    parts = cache.get(address)
+    if parts is None:
+        parts = cache[address] = parse_address(address)
+    return parts
+
+
+def _address_columns(parts: AddressParts, address: str | None) -> dict:
+    """The visit-list columns of a parsed address; ``address_seen`` tells later syncs what was parsed."""
+    return {
+        "street": parts.street,
+        "street_key": parts.street_key,
+        "lane_no": parts.lane,
+        "alley_no": parts.alley,
+        "house_no": parts.house,
+        "house_suffix": parts.house_suffix,
+        "address_seen": address if address is not None else "",
+    }
+
+
 def sync_visit_list(session: Session, unit: AdminUnit | None) -> int:
     """Bring the visit list of ``unit`` up to date with the registry: a row for every beneficiary,
     the commune of people who moved (their assignment is cleared), and the address parts of changed
-    addresses. Set-based except the address parsing (Python, written back per chunk with ``bulk.bulk_update``).
-    Returns the rows re-parsed.
+    addresses. Set-based except the address parsing (Python, written per chunk with ``bulk.bulk_insert`` for
+    new rows, ``bulk.bulk_update`` for changed addresses). Returns the rows whose address was parsed.
     ``unit`` None: every unit (the system)."""
     scope = subtree_ids(unit) if unit is not None else select(AdminUnit.id)
-    session.execute(
-        insert(VisitAssignment).from_select(
-            ["beneficiary_id", "commune_id", "street", "street_key", "lane_no", "alley_no", "house_no", "house_suffix"],
-            select(
-                Beneficiary.id,
-                Beneficiary.commune_id,
-                literal(""),
-                literal(""),
-                literal(0),
-                literal(0),
-                literal(0),
-                literal(""),
-            ).where(
-                Beneficiary.commune_id.in_(scope), ~exists().where(VisitAssignment.beneficiary_id == Beneficiary.id)
-            ),
+    parsed: dict[str | None, AddressParts] = {}  # addresses repeat (a village, a building): parse each once
+    # People without a row yet (a bulk import): their rows are written whole, address parts included, by one
+    # COPY per chunk — not inserted blank and then rewritten by the re-parse below.
+    done = last = 0
+    while True:
+        missing = session.execute(
+            select(Beneficiary.id, Beneficiary.commune_id, Beneficiary.address)
+            .where(
+                Beneficiary.commune_id.in_(scope),
+                Beneficiary.id > last,
+                ~exists().where(VisitAssignment.beneficiary_id == Beneficiary.id),
+            )
+            .order_by(Beneficiary.id)
+            .limit(_ADDRESS_CHUNK)
+        ).all()
+        if not missing:
+            break
+        bulk_insert(
+            session,
+            VisitAssignment.__table__,
+            [
+                dict(_address_columns(_parsed(parsed, address), address), beneficiary_id=bid, commune_id=commune_id)
+                for bid, commune_id, address in missing
+            ],
         )
-    )
-    moved = select(Beneficiary.commune_id).where(Beneficiary.id == VisitAssignment.beneficiary_id).scalar_subquery()
+        done, last = done + len(missing), missing[-1][0]
+        if len(parsed) > _ADDRESS_CHUNK:
+            parsed.clear()
+    analyze_after_bulk(session, "visit_assignment", done)
+    # People who moved: one UPDATE … FROM (a join), not a subquery per row of the list.
     session.execute(
         update(VisitAssignment)
         .where(
-            VisitAssignment.commune_id != moved,
-            VisitAssignment.beneficiary_id.in_(select(Beneficiary.id).where(Beneficiary.commune_id.in_(scope))),
+            VisitAssignment.beneficiary_id == Beneficiary.id,
+            Beneficiary.commune_id.in_(scope),
+            VisitAssignment.commune_id != Beneficiary.commune_id,
         )
-        .values(commune_id=moved, group_id=None, member_id=None)
+        .values(commune_id=Beneficiary.commune_id, group_id=None, member_id=None)
         .execution_options(synchronize_session=False)
     )
     stale = or_(
@@ -196,7 +229,7 @@ def sync_visit_list(session: Session, unit: AdminUnit | None) -> int:
     )
     # In chunks by beneficiary id, so memory stays bounded for a city-wide list; each chunk is written back with
     # one COPY + UPDATE … FROM on PostgreSQL (an UPDATE per person cost most of an import's visit-list step).
-    done = last = 0
+    last = 0
     while True:
         changed = session.execute(
             select(VisitAssignment.beneficiary_id, Beneficiary.address)
@@ -207,25 +240,10 @@ def sync_visit_list(session: Session, unit: AdminUnit | None) -> int:
         ).all()
         if not changed:
             break
-        parsed: dict[str | None, AddressParts] = {}  # addresses repeat (a village, a building): parse each once
-        params = []
-        for bid, address in changed:
-            parts = parsed.get(address)
-            if parts is None:
-                parts = parsed[address] = parse_address(address)
-            params.append(
-                {
-                    "beneficiary_id": bid,
-                    "street": parts.street,
-                    "street_key": parts.street_key,
-                    "lane_no": parts.lane,
-                    "alley_no": parts.alley,
-                    "house_no": parts.house,
-                    "house_suffix": parts.house_suffix,
-                    "address_seen": address if address is not None else "",
-                }
-            )
+        params = [dict(_address_columns(_parsed(parsed, a), a), beneficiary_id=bid) for bid, a in changed]
         bulk_update(session, VisitAssignment.__table__, params, key="beneficiary_id")
+        if len(parsed) > _ADDRESS_CHUNK:
+            parsed.clear()
         done, last = done + len(params), changed[-1][0]
     session.flush()
     return done
