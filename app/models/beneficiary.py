@@ -107,8 +107,6 @@ class Beneficiary(Model):
         Index("ix_beneficiary_search_key", "search_key"),
         Index("ix_beneficiary_sort_key", "sort_key"),
         Index("ix_beneficiary_commune_sort", "commune_id", "sort_key"),
-        # The matching results to review are listed by status, a page at a time (a city's scope: half the registry).
-        Index("ix_beneficiary_status_id", "match_status", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
