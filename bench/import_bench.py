@@ -161,8 +161,8 @@ def import_once(app, path: Path, worker_env: dict | None = None) -> dict:
     with app.app_context():
         batch = db.session.get(ImportBatch, batch_id)
         summary = importing.summary(batch)
-        # the burst also runs the jobs the import starts when it ends (the duplicate finder): the batch's own
-        # span, from its creation to its end, is the import alone
+        # the burst also runs what follows the apply (the unit's visit list and case types, then the duplicate
+        # finder job): the batch's own span, from its creation to its end, is the import alone
         import_s = (batch.finished_at - batch.created_at).total_seconds() if batch.finished_at else None
     return dict(summary, seconds=seconds, peak_mb=peak, cpu_s=cpu, import_s=import_s)
 
@@ -259,7 +259,7 @@ def main() -> None:
             if r["import_s"] is not None:
                 figures.append(
                     figure(
-                        "import alone, CSV (the batch's own span, without the jobs it starts when it ends)",
+                        "the batch alone, CSV (parse, validate, stage, apply; not the visit list, case types and duplicate finder after it)",
                         r["import_s"],
                         floor,
                         "raw COPY of the same CSV",
