@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
+
+from app.services.formatting import local_today
 
 pytestmark = pytest.mark.e2e
 
@@ -50,7 +50,7 @@ def test_conditional_form_errors_and_save(app, as_user, person):
     s = as_user("congan.00004")
     page = s.page
     s.go(f"/visits/record/{pid}")
-    assert page.input_value('input[name="visit_date"]') == dt.date.today().isoformat()
+    assert page.input_value('input[name="visit_date"]') == local_today().isoformat()  # Hanoi's date
     # Until "met" is answered, only the first section and the note are asked.
     assert not _visible(page, "has_account") and not _visible(page, "wants_account_payment")
     page.check('input[name="met"][value="not_met"]')

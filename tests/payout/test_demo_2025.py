@@ -9,6 +9,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from app.services.formatting import local_today
 from tests.conftest import DEMO_PASSWORD, csrf_from, login, page_token
 from tests.factories import approve_all
 
@@ -221,7 +222,7 @@ def test_the_ward_officers_home_and_menu(app2025):
             for a in s.scalars(select(PaymentAccount).where(PaymentAccount.commune_id == ward))
         )
         expected["complaints_overdue"] = sum(  # the ward officer does not see sensitive complaints
-            c.status in ("new", "assigned", "in_progress") and c.deadline < dt.date.today() and not c.sensitive
+            c.status in ("new", "assigned", "in_progress") and c.deadline < local_today() and not c.sensitive
             for c in s.scalars(select(Complaint).where(Complaint.commune_id == ward))
         )
     shown = {

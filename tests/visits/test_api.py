@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask_babel import force_locale, gettext
 
 from app.security.roles import roles_for
+from app.services.formatting import local_today
 from tests.visits.conftest import answers
 from tests.web.test_role_matrix import ROLE_USER
 
-TODAY = dt.date.today().isoformat()
+TODAY = local_today().isoformat()  # the form defaults to the date in Hanoi (UTC+7), not the machine's
 
 
 def _vi(app, msgid, **params):

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 import pytest
 from flask_babel import force_locale, gettext
 
+from app.services.formatting import local_today
 from tests.conftest import page_token
 from tests.visits.conftest import answers
 
-TODAY = dt.date.today().isoformat()
+TODAY = local_today().isoformat()  # the form defaults to the date in Hanoi (UTC+7), not the machine's
 
 
 def _vi(app, msgid, **params):
