@@ -112,6 +112,29 @@ def export_floor(session) -> float:
     return elapsed
 
 
+def export_lines_floor(session, period_id: int) -> float:
+    """COPY of the bank files' own rows (the period's account lines: their columns, in the files' order) in
+    one pass, without the escaping, the scope and the split per bank: the same rows in the same format as
+    the export, where ``export_floor`` copies the sync floor's table."""
+    raw = session.connection().connection.driver_connection
+    start = time.perf_counter()
+    with (
+        raw.cursor() as cur,
+        cur.copy(
+            "COPY (SELECT bank_bin, account_number, holder_ascii, amount + carried_amount,"
+            " 'ASXH ' || category || ' DOT ' || period_id || ' MA ' || id, id FROM payout_line"
+            " WHERE period_id = %(pid)s AND channel = 'account' ORDER BY bank_bin, commune_id, sequence, id)"
+            " TO STDOUT (FORMAT csv)",
+            {"pid": period_id},
+        ) as copy,
+    ):
+        for _chunk in copy:
+            pass
+    elapsed = time.perf_counter() - start
+    session.rollback()
+    return elapsed
+
+
 def approve(session, period_id: int) -> None:
     """Every approval tier of the period signed by synthetic approvers, straight into the ledger (the
     approval screens are not what this benchmark measures), with the lines' checksum of now."""
@@ -271,6 +294,8 @@ def main() -> None:
         print(
             f"   {total_lines:,} transfers in {len(list(out_dir.glob('*.csv')))} files, {size / 1e6:.1f} MB, in {out_dir}"
         )
+        floors["export lines"] = export_lines_floor(session, pid)
+        print(f"   floor: one COPY of the same lines {floors['export lines']:.2f} s")
         status = session.get(PayoutPeriod, pid).status
         # Back pay: April after February (no period paid March): every enrolment is owed March as well, the
         # calendar joins the months since the first one known.
@@ -328,6 +353,13 @@ def main() -> None:
                 floors["export"],
                 "COPY of the same rows to STDOUT",
                 target_ratio=3,
+                transfers=total_lines,
+            ),
+            figure(
+                "export per-bank files vs one COPY of the same lines",
+                steps["export per-bank files (all banks)"],
+                floors["export lines"],
+                "one COPY of the period's account lines (the files' columns and order), no escaping, scope or split",
                 transfers=total_lines,
             ),
         ],

@@ -269,9 +269,19 @@ def write_bank_file(session: Session, period_id: int, unit: AdminUnit, bank_bin:
     return {"lines": n, "amount": total, "sha256": digest.hexdigest()}
 
 
+#: Rows of a bank file written (and hashed) at once: a few hundred kB, not one call per row.
+_CHUNK_ROWS = 5000
+
+
 def _copy_bank_file(session: Session, period_id: int, target: AdminUnit, bank_bin: str, out: BinaryIO, digest) -> dict:
-    """PostgreSQL: the database writes the CSV rows (COPY … TO STDOUT); Python only hashes and writes.
-    Text columns get the OWASP escaping of ``CsvWriter`` in SQL (``sql_csv_text``): the same bytes as SQLite."""
+    """PostgreSQL: the database writes the CSV rows (COPY … TO STDOUT); Python only hashes and writes, in
+    chunks. Text columns get the OWASP escaping of ``CsvWriter`` in SQL (``sql_csv_text``): the same bytes as
+    SQLite.
+
+    The count and the total come from the rows on their way out, not from a second pass over the period's
+    lines: COPY sends one message per row, and the amount is the third field from the end, which a split on
+    the last three commas yields exactly while the transfer text is unquoted (an unquoted field holds neither
+    a comma nor a quote). A quoted transfer text (a category code with a comma or a quote) sums in SQL."""
     from app.services.spreadsheets import sql_csv_text
 
     raw = session.connection().connection.driver_connection
@@ -285,21 +295,39 @@ def _copy_bank_file(session: Session, period_id: int, target: AdminUnit, bank_bi
                 AND l.commune_id IN {in_scope}
               ORDER BY l.commune_id, l.sequence, l.id) TO STDOUT WITH (FORMAT csv)"""
 
-    with raw.cursor() as cur:
-        with cur.copy(query, {"pid": period_id, "bin": bank_bin, **scope_params}) as copy:
-            for block in copy:
-                data = bytes(block)
-                digest.update(data)
-                out.write(data)
-    lines, amount = session.execute(
-        select(func.count(), func.coalesce(func.sum(PayoutLine.amount + PayoutLine.carried_amount), 0)).where(
-            PayoutLine.period_id == period_id,
-            PayoutLine.channel == "account",
-            PayoutLine.bank_bin == bank_bin,
-            PayoutLine.commune_id.in_(subtree_ids(target)),
+    lines = amount = 0
+    summed = True
+    chunk: list[bytes] = []
+
+    def flush() -> None:
+        data = b"".join(chunk)
+        digest.update(data)
+        out.write(data)
+        chunk.clear()
+
+    with raw.cursor() as cur, cur.copy(query, {"pid": period_id, "bin": bank_bin, **scope_params}) as copy:
+        for block in copy:
+            row = bytes(block)
+            chunk.append(row)
+            lines += 1
+            _, value, text, _ = row.rsplit(b",", 3)
+            if b'"' in text:
+                summed = False
+            elif summed:
+                amount += int(value)
+            if len(chunk) == _CHUNK_ROWS:
+                flush()
+    flush()
+    if not summed:
+        amount = session.scalar(
+            select(func.coalesce(func.sum(PayoutLine.amount + PayoutLine.carried_amount), 0)).where(
+                PayoutLine.period_id == period_id,
+                PayoutLine.channel == "account",
+                PayoutLine.bank_bin == bank_bin,
+                PayoutLine.commune_id.in_(subtree_ids(target)),
+            )
         )
-    ).one()
-    return {"lines": int(lines), "amount": int(amount), "sha256": digest.hexdigest()}
+    return {"lines": lines, "amount": int(amount), "sha256": digest.hexdigest()}
 
 
 def log_export(
