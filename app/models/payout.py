@@ -202,6 +202,17 @@ class PayoutLine(Model):
             sqlite_where=text(IN_PAYMENT_LINE_SQL),
             postgresql_where=text(IN_PAYMENT_LINE_SQL),
         ),
+        # A bank's transfer file reads its own lines in the file's order, not every line of the period.
+        Index(
+            "ix_payout_line_period_bank",
+            "period_id",
+            "bank_bin",
+            "commune_id",
+            "sequence",
+            "id",
+            sqlite_where=text("channel = 'account'"),
+            postgresql_where=text("channel = 'account'"),
+        ),
     )  # PostgreSQL: fillfactor 85 (set in the migration) so re-syncs and results are HOT updates
 
     id: Mapped[int] = mapped_column(_BIGID, primary_key=True)
