@@ -7,8 +7,8 @@ Revises: 0025_match_hot_updates
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0026_export_bank_file_index"
-down_revision = "0025_match_hot_updates"
+revision = "0027_export_bank_file_index"
+down_revision = "0026_web_review_rank"
 branch_labels = None
 depends_on = None
 
