@@ -4,8 +4,9 @@ UPDATE on PostgreSQL; executemany on SQLite."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 
-from sqlalchemy import insert, text, update
+from sqlalchemy import Select, insert, text, update
 from sqlalchemy.orm import Session
 
 _counter = itertools.count()
@@ -64,3 +65,16 @@ def bulk_update(session: Session, table, rows: list[dict], key: str = "id") -> N
             [dict({c: r[c] for c in cols}, _k=r[key]) for r in rows],
             execution_options={"synchronize_session": False},
         )
+
+
+def rows_in_chunks(session: Session, stmt: Select, *, order_by, size: int) -> Iterator[list]:
+    """The rows of ``stmt`` ordered by ``order_by``, in chunks of at most ``size``, from one run of the query
+    streamed by a server-side cursor on PostgreSQL (a query re-run per chunk, ``key > last … LIMIT``, repeats
+    its whole join each time, planned with the statistics of tables a bulk step has just filled). Memory stays
+    bounded. The caller may write between chunks: a PostgreSQL cursor reads the data as it was when the query
+    started; on SQLite, writes that touch only rows already read leave the rest of the result as it was."""
+    result = session.execute(stmt.order_by(order_by).execution_options(yield_per=size))
+    try:
+        yield from result.partitions()
+    finally:
+        result.close()
