@@ -456,7 +456,7 @@ class PayoutApi(DocumentedApi, BaseApi):
             return self.response_404()
         return self.response(
             200,
-            **dict(payout.run_summary(run), **shown_progress("payout_sync", run, "sync_status")),
+            **dict(payout.run_summary(run), **shown_progress("payout_sync", run, "payout_run_status")),
             failure=failure_text(run),
         )
 
@@ -508,7 +508,7 @@ class PayoutApi(DocumentedApi, BaseApi):
             return self.response_404()
         return self.response(
             200,
-            **dict(payout.lock_run_summary(run), **shown_progress("payout_lock", run, "sync_status")),
+            **dict(payout.lock_run_summary(run), **shown_progress("payout_lock", run, "payout_run_status")),
             failure=failure_text(run),
         )
 

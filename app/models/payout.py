@@ -67,7 +67,8 @@ HOLD_REASONS = (
     "account_closed",
     "account_not_prevalidated",
 )
-SYNC_STATES = ("queued", "running", "done", "failed")
+#: The states of a run on a period (``PeriodRunMixin``): a sync or a lock.
+PAYOUT_RUN_STATES = ("queued", "running", "done", "failed")
 PERIOD_STATE_LABELS = {
     "draft": N_("Draft"),
     "synced": N_("Synced"),
@@ -107,7 +108,12 @@ HOLD_REASON_LABELS = {
 #: (back to synced, a new round) or a withdrawal of the round's approvals (the same, so the list can change).
 APPROVAL_DECISIONS = ("approve", "reject", "withdraw")
 APPROVAL_DECISION_LABELS = {"approve": N_("Approved"), "reject": N_("Rejected"), "withdraw": N_("Approvals withdrawn")}
-SYNC_STATE_LABELS = {"queued": N_("Waiting"), "running": N_("Running"), "done": N_("Done"), "failed": N_("Failed")}
+PAYOUT_RUN_STATE_LABELS = {
+    "queued": N_("Waiting"),
+    "running": N_("Running"),
+    "done": N_("Done"),
+    "failed": N_("Failed"),
+}
 
 _BIGID = BigInteger().with_variant(Integer, "sqlite")
 

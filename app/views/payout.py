@@ -276,14 +276,16 @@ class PayoutPeriodView(InScopeOr404, ModelView):
             channel_labels=labels("line_channel"),
             hold_labels=labels("hold_reason"),
             can_prevalidate=can("enter_account") or can("verify_account"),
-            sync_labels=labels("sync_status"),
+            sync_labels=labels("payout_run_status"),
             money=format_money,
             can_sync=can("sync_payout") and page["syncable"],
             can_approve=can("approve_payout") and page["in_charge"],
             can_export=can("export_payout"),
             can_results=can("approve_payout") and page["results_open"],
-            shown=shown_progress("payout_sync", page["runs"][0], "sync_status") if page["runs"] else None,
-            lock_shown=shown_progress("payout_lock", page["lock_run"], "sync_status") if page["lock_run"] else None,
+            shown=shown_progress("payout_sync", page["runs"][0], "payout_run_status") if page["runs"] else None,
+            lock_shown=shown_progress("payout_lock", page["lock_run"], "payout_run_status")
+            if page["lock_run"]
+            else None,
             lock_failure=failure_text(page["lock_run"]) if page["lock_run"] else None,
             title=period.name,
         )
@@ -317,7 +319,9 @@ class PayoutPeriodView(InScopeOr404, ModelView):
             return jsonify({"status": None})
         return jsonify(
             dict(
-                payout.run_summary(run), **shown_progress("payout_sync", run, "sync_status"), failure=failure_text(run)
+                payout.run_summary(run),
+                **shown_progress("payout_sync", run, "payout_run_status"),
+                failure=failure_text(run),
             )
         )
 
@@ -362,7 +366,7 @@ class PayoutPeriodView(InScopeOr404, ModelView):
         return jsonify(
             dict(
                 payout.lock_run_summary(run),
-                **shown_progress("payout_lock", run, "sync_status"),
+                **shown_progress("payout_lock", run, "payout_run_status"),
                 failure=failure_text(run),
             )
         )
