@@ -203,6 +203,9 @@ def test_rest_and_cli_start_the_job(app, approved_period, api_token, run_jobs):
     assert refused.status_code == 400 and "phải được" in refused.json["message"]
     result = app.test_cli_runner().invoke(args=["asxh", "lock-payout", str(approved_period), "--json"])
     assert result.exit_code != 0 and "phải được" in result.output
+    # the sync of the locked period is refused in Vietnamese too: the verbs render refusals one way
+    result = app.test_cli_runner().invoke(args=["asxh", "sync-payout", str(approved_period), "--json"])
+    assert result.exit_code != 0 and "đã khóa" in result.output, result.output
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(PayoutLockRun)) == 1
 
