@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.api.spec import DocumentedApi
 from app.extensions import db
-from app.models import PaymentAccount, PayoutLockRun, PayoutPeriod, PayoutSyncRun
+from app.models import PaymentAccount, PayoutPeriod, PayoutSyncRun
 from app.security.access import has_capability, holds, requires
 from app.security.audit import log_page
 from app.security.masking import mask_for_user
@@ -498,8 +498,8 @@ class PayoutApi(DocumentedApi, BaseApi):
             404: {description: unknown period or run, or outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
         """
         period = self._period(ref)
-        run = db.session.get(PayoutLockRun, run_id) if period is not None else None
-        if run is None or run.period_id != period.id:
+        run = payout.lock_run(db.session, period.id, run_id, user_unit(db.session, g.user)) if period else None
+        if run is None:
             return self.response_404()
         return self.response(200, **period_run_answer("payout_lock", run, payout.lock_run_summary(run)))
 

@@ -351,7 +351,7 @@ class PayoutPeriodView(InScopeOr404, ModelView):
     @has_access
     def lock_progress(self, pk):
         period = self.in_scope_or_404(pk)
-        run = payout.latest_lock(db.session, period.id)
+        run = payout.latest_lock(db.session, period.id, current_unit())
         if run is None:
             return jsonify({"status": None})
         return jsonify(period_run_answer("payout_lock", run, payout.lock_run_summary(run)))

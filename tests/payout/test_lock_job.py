@@ -221,3 +221,29 @@ def test_cli_locks_through_the_job(app, approved_period):
     with app.app_context():
         db.session.expire_all()
         assert db.session.get(PayoutPeriod, approved_period).status == "locked"
+
+
+def test_a_lock_run_shows_only_to_the_paying_units_scope(app, approved_period, client_for, api_token, run_jobs):
+    """A refused lock names the people of the whole period (shared accounts, conflicts): a commune's officer who
+    reads their district's period sees the period's status, not the run's progress or its refusal."""
+    phong = client_for("phong.001")
+    with app.app_context():
+        from app.extensions import db
+
+        _change_a_line(db.session, approved_period)
+    phong.post(f"/payoutperiodview/lock/{approved_period}", data={"csrf_token": page_token(phong)})
+    run_jobs()
+    assert phong.get(f"/payoutperiodview/lock_progress/{approved_period}").json["status"] == "failed"
+    police = client_for("congan.00004")
+    assert police.get(f"/payoutperiodview/lock_progress/{approved_period}").json == {"status": None}
+    html = police.get(f"/payoutperiodview/detail/{approved_period}").get_data(as_text=True)
+    assert 'id="lock-failure"' not in html and VOID_VI not in html
+    with app.app_context():
+        from app.extensions import db
+
+        (run,) = _lock_runs(db.session, approved_period)
+        run_id = run.id
+    client = app.test_client()
+    url = f"/api/v1/payout/{approved_period}/lock/{run_id}"
+    assert client.get(url, headers=api_token("phong.001")).status_code == 200
+    assert client.get(url, headers=api_token("congan.00004")).status_code == 404
