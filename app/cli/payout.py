@@ -403,7 +403,7 @@ def verification_sample_command(period_ref, unit_code, confidence, margin, every
         else:
             verification.draw_sample(session, sample_id)
     except FieldError as exc:
-        raise click.ClickException(exc.problem.render()) from exc
+        raise refusal(exc) from exc
     session.expire_all()
     echo_json(verification.sample_summary(session.get(VerificationSample, sample_id)))
 
