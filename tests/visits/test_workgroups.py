@@ -314,3 +314,26 @@ def test_sync_in_chunks_gives_everyone_one_row_with_their_address_parts(app, str
             assert (parts.street, parts.alley, parts.house, row.address_seen) == ("Hàng Đào", n + 1, n + 3, address)
             assert row.commune_id == commune.id
         assert workgroups.sync_visit_list(db.session, commune) == 0
+
+
+def test_a_person_without_address_is_parsed_once(app, street):
+    """No address is an address too: parsed once (blank parts), not again by every later sync."""
+    from sqlalchemy import text
+
+    from app.extensions import db
+    from app.models import VisitAssignment
+    from app.services.reference import find_unit
+    from app.services.visits import workgroups
+
+    with app.app_context():
+        ids = sorted(street.values())
+        db.session.execute(text("DELETE FROM visit_assignment WHERE beneficiary_id = :p"), {"p": ids[0]})
+        db.session.execute(
+            text("UPDATE beneficiary SET address = NULL WHERE id IN (:a, :b)"), {"a": ids[0], "b": ids[1]}
+        )
+        db.session.commit()
+        commune = find_unit(db.session, "00004", "2024")
+        assert workgroups.sync_visit_list(db.session, commune) == 2
+        db.session.commit()
+        assert [db.session.get(VisitAssignment, pid).street_key for pid in ids[:2]] == ["", ""]
+        assert workgroups.sync_visit_list(db.session, commune) == 0

@@ -214,10 +214,8 @@ def sync_visit_list(session: Session, unit: AdminUnit | None) -> int:
         .values(commune_id=Beneficiary.commune_id, group_id=None, member_id=None)
         .execution_options(synchronize_session=False)
     )
-    stale = or_(
-        VisitAssignment.address_seen.is_distinct_from(Beneficiary.address),
-        and_(VisitAssignment.address_seen.is_(None), VisitAssignment.street_key == "", Beneficiary.address.is_(None)),
-    )
+    # A row never parsed has no ``address_seen``; a parsed one holds the address, "" for none (parsed once too).
+    stale = VisitAssignment.address_seen.is_distinct_from(func.coalesce(Beneficiary.address, ""))
     # In chunks by beneficiary id, so memory stays bounded for a city-wide list; each chunk is written back with
     # one COPY + UPDATE … FROM on PostgreSQL (an UPDATE per person cost most of an import's visit-list step).
     changed = (
