@@ -7,6 +7,7 @@ import itertools
 from collections.abc import Iterator
 
 from sqlalchemy import Select, insert, text, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 _counter = itertools.count()
@@ -20,10 +21,23 @@ def analyze_after_bulk(session: Session, table: str, rows_written: int) -> None:
     """Refresh PostgreSQL's statistics of ``table`` after a bulk step wrote ``rows_written`` rows, so that the
     statements that follow (joins on the rows just written, here or in the next job) are planned for the
     table as it now is: a table filled by an import has no statistics until autovacuum gets to it, and the
-    planner then takes it for a few pages and picks nested loops over 100,000 rows. Inside a transaction
-    ANALYZE keeps a lock that only stops another VACUUM/ANALYZE of the table until the commit."""
-    if rows_written >= ANALYZE_AFTER_ROWS and session.get_bind().dialect.name == "postgresql":
-        session.execute(text(f"ANALYZE {table}"))
+    planner then takes it for a few pages and picks nested loops over 100,000 rows.
+
+    Inside a transaction ANALYZE keeps a lock that stops another VACUUM/ANALYZE of the table until the commit:
+    two large imports would take turns at this step for the whole of the first one's transaction. When another
+    transaction holds that lock the refresh is skipped (it is refreshing the same table) rather than waited for."""
+    if rows_written < ANALYZE_AFTER_ROWS or session.get_bind().dialect.name != "postgresql":
+        return
+    previous = session.execute(text("SELECT current_setting('lock_timeout')")).scalar()
+    session.execute(text("SELECT set_config('lock_timeout', '100ms', true)"))
+    try:
+        with session.begin_nested():
+            session.execute(text(f"ANALYZE {table}"))
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) != "55P03":  # lock_not_available: another transaction analyses it
+            raise
+    finally:
+        session.execute(text("SELECT set_config('lock_timeout', :v, true)"), {"v": previous})
 
 
 def bulk_insert(session: Session, table, rows: list[dict]) -> None:
