@@ -119,3 +119,18 @@ def register(app: Flask) -> None:  # noqa: C901
 
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+
+def compile_templates(app: Flask) -> int:
+    """Load every HTML template ``app`` can find (its own and its blueprints', FAB's included) into its Jinja
+    environment's cache, so that the first request to each page of a new web process does not compile one
+    (100-180 ms a page). A template that fails to load is skipped: its page fails as it would have. Returns the
+    number loaded."""
+    loaded = 0
+    for name in app.jinja_env.list_templates(filter_func=lambda n: n.endswith(".html")):
+        try:
+            app.jinja_env.get_template(name)
+        except Exception:  # a broken template fails on its own page, not at start-up
+            continue
+        loaded += 1
+    return loaded

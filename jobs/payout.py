@@ -22,50 +22,57 @@ def account_check_job_id(batch_id: int) -> str:
     return f"account-check-{batch_id}"
 
 
+def _run_once(model_name: str, row_id: int, what: str, summary, work, *, mark_running: bool = False) -> dict:
+    """The skeleton of a job on a state row of ``model_name`` (app.models) that finishes "done" or "failed":
+    reload the row; a finished one is not run again (its ``summary``); ``mark_running`` commits "running"
+    first, for a row the work does not mark itself; then ``work(session, row)`` under the one failure path.
+    Answers what the work returns, else (None, or refused: the row records why) the summary of the row."""
+    with app_context():
+        import app.models
+        from app.extensions import db
+        from app.services.formatting import utc_now
+
+        model = getattr(app.models, model_name)
+        session = db.session
+        row = session.get(model, row_id)
+        if row is None:
+            return {}
+        if row.status in ("done", "failed"):
+            return summary(row)
+        if mark_running:
+            row.status, row.started_at = "running", utc_now()
+            session.commit()  # the page shows the job running
+        with failure_recorded(model, row_id, what):
+            result = work(session, row)
+            if result is not None:
+                return result
+        return summary(session.get(model, row_id))
+
+
 def run_payout_sync(run_id: int) -> dict:
     """Run the sync recorded as PayoutSyncRun ``run_id`` (restricted to its unit). Idempotent: a finished
     run is not repeated."""
-    with app_context():
-        from app.extensions import db
-        from app.models import AdminUnit, PayoutSyncRun
-        from app.services import payout
+    from app.services import payout
 
-        session = db.session
-        run = session.get(PayoutSyncRun, run_id)
-        if run is None:
-            return {}
-        if run.status in ("done", "failed"):
-            return payout.run_summary(run)
-        unit = session.get(AdminUnit, run.unit_id)
-        with failure_recorded(PayoutSyncRun, run_id, "payout sync run"):
-            return payout.sync_payout_list(
-                session, run.period_id, unit, progress=report_progress, run_id=run.id, user_id=run.user_id
-            )
-        return payout.run_summary(session.get(PayoutSyncRun, run_id))  # refused: the run records why
+    def work(session, run):
+        return payout.sync_payout_list(
+            session, run.period_id, run.unit, progress=report_progress, run_id=run.id, user_id=run.user_id
+        )
+
+    return _run_once("PayoutSyncRun", run_id, "payout sync run", payout.run_summary, work)
 
 
 def run_payout_lock(run_id: int) -> dict:
     """Lock the period of PayoutLockRun ``run_id``. Idempotent: a finished run is not repeated, and the lock
     and the run's "done" are one commit, so a run interrupted anywhere before it locks the period once when
     started again. The refusals are checked again here (the lines may have changed since the request)."""
-    with app_context():
-        from app.extensions import db
-        from app.models import AdminUnit, PayoutLockRun
-        from app.services import payout
-        from app.services.formatting import utc_now
+    from app.services import payout
 
-        session = db.session
-        run = session.get(PayoutLockRun, run_id)
-        if run is None:
-            return {}
-        if run.status in ("done", "failed"):
-            return payout.lock_run_summary(run)
-        run.status, run.started_at = "running", utc_now()
-        session.commit()  # the page shows the lock running
-        unit = session.get(AdminUnit, run.unit_id)
-        with failure_recorded(PayoutLockRun, run_id, "payout lock run"):
-            payout.lock_period(session, run.period_id, run.user_id, unit, run_id=run.id, progress=report_progress)
-        return payout.lock_run_summary(session.get(PayoutLockRun, run_id))
+    def work(session, run):
+        payout.lock_period(session, run.period_id, run.user_id, run.unit, run_id=run.id, progress=report_progress)
+        # None: the job answers with the run's summary
+
+    return _run_once("PayoutLockRun", run_id, "payout lock run", payout.lock_run_summary, work, mark_running=True)
 
 
 def run_account_import(batch_id: int) -> dict:
@@ -109,17 +116,12 @@ def verification_job_id(sample_id: int) -> str:
 def run_verification_sample(sample_id: int) -> dict:
     """Draw the post-payment verification sample ``sample_id`` and write its tasks. Idempotent: a drawn sample
     is not drawn again; an interrupted draw wrote nothing and starts over."""
-    with app_context():
-        from app.extensions import db
-        from app.models import VerificationSample
-        from app.services.payout import verification
+    from app.services.payout import verification
 
-        session = db.session
-        sample = session.get(VerificationSample, sample_id)
-        if sample is None:
-            return {}
-        if sample.status in ("done", "failed"):
-            return verification.sample_summary(sample)
-        with failure_recorded(VerificationSample, sample_id, "verification sample"):
-            return verification.draw_sample(session, sample_id, progress=report_progress)
-        return verification.sample_summary(session.get(VerificationSample, sample_id))
+    return _run_once(
+        "VerificationSample",
+        sample_id,
+        "verification sample",
+        verification.sample_summary,
+        lambda session, sample: verification.draw_sample(session, sample.id, progress=report_progress),
+    )

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.api.spec import DocumentedApi
 from app.extensions import db
-from app.models import PaymentAccount, PayoutLockRun, PayoutPeriod, PayoutSyncRun
+from app.models import PaymentAccount, PayoutPeriod, PayoutSyncRun
 from app.security.access import has_capability, holds, requires
 from app.security.audit import log_page
 from app.security.masking import mask_for_user
@@ -22,7 +22,7 @@ from app.services.messages import FieldError, Problem
 from app.services.payout import accounts
 from app.services.reference import find_unit
 from app.services.validation import MAX_ID
-from app.views.batch_common import failure_text, shown_progress
+from app.views.batch_common import period_run_answer
 from app.views.labels import label
 from app.views.params import id_arg, int_arg, json_object
 from app.views.problems import problem_json, refusal_json
@@ -336,6 +336,19 @@ class PayoutApi(DocumentedApi, BaseApi):
         unit = user_unit(db.session, g.user)
         return period if period is not None and payout.period_visible(period, unit) else None
 
+    def _queue_run(self, kind: str, request_run):
+        """Record the run ``request_run()`` asks for (a refusal answers at once, nothing kept), commit, start
+        its job of ``kind``: 202 with the run."""
+        try:
+            run = request_run()
+        except FieldError as exc:
+            return _refused(self, exc)
+        db.session.commit()
+        from jobs import registry
+
+        registry.start(kind, run.id)
+        return self.response(202, run_id=run.id, status=run.status)
+
     @expose("/", methods=["GET"])
     @protect()
     def periods(self):
@@ -427,15 +440,7 @@ class PayoutApi(DocumentedApi, BaseApi):
             unit = find_unit(db.session, code, current_app.config["UNIT_SCHEME"])
             if unit is None or not unit_in_scope(db.session, g.user, unit.id):
                 return self.response_403()
-        try:
-            run = payout.request_sync(db.session, period.id, unit, g.user.id)
-        except FieldError as exc:
-            return _refused(self, exc)
-        db.session.commit()
-        from jobs import registry
-
-        registry.start("payout_sync", run.id)
-        return self.response(202, run_id=run.id, status=run.status)
+        return self._queue_run("payout_sync", lambda: payout.request_sync(db.session, period.id, unit, g.user.id))
 
     @expose("/<ref>/sync/<int:run_id>", methods=["GET"])
     @protect()
@@ -454,11 +459,7 @@ class PayoutApi(DocumentedApi, BaseApi):
         run = db.session.get(PayoutSyncRun, run_id) if period is not None else None
         if run is None or run.period_id != period.id or not unit_in_scope(db.session, g.user, run.unit_id):
             return self.response_404()
-        return self.response(
-            200,
-            **dict(payout.run_summary(run), **shown_progress("payout_sync", run, "sync_status")),
-            failure=failure_text(run),
-        )
+        return self.response(200, **period_run_answer("payout_sync", run, payout.run_summary(run)))
 
     @expose("/<ref>/lock", methods=["POST"])
     @protect()
@@ -479,15 +480,9 @@ class PayoutApi(DocumentedApi, BaseApi):
         period = self._period(ref)
         if period is None:
             return self.response_404()
-        try:
-            run = payout.request_lock(db.session, period.id, user_unit(db.session, g.user), g.user.id)
-        except FieldError as exc:
-            return _refused(self, exc)
-        db.session.commit()
-        from jobs import registry
-
-        registry.start("payout_lock", run.id)
-        return self.response(202, run_id=run.id, status=run.status)
+        return self._queue_run(
+            "payout_lock", lambda: payout.request_lock(db.session, period.id, user_unit(db.session, g.user), g.user.id)
+        )
 
     @expose("/<ref>/lock/<int:run_id>", methods=["GET"])
     @protect()
@@ -503,14 +498,10 @@ class PayoutApi(DocumentedApi, BaseApi):
             404: {description: unknown period or run, or outside the scope, content: {application/json: {schema: {$ref: '#/components/schemas/Message'}}}}
         """
         period = self._period(ref)
-        run = db.session.get(PayoutLockRun, run_id) if period is not None else None
-        if run is None or run.period_id != period.id:
+        run = payout.lock_run(db.session, period.id, run_id, user_unit(db.session, g.user)) if period else None
+        if run is None:
             return self.response_404()
-        return self.response(
-            200,
-            **dict(payout.lock_run_summary(run), **shown_progress("payout_lock", run, "sync_status")),
-            failure=failure_text(run),
-        )
+        return self.response(200, **period_run_answer("payout_lock", run, payout.lock_run_summary(run)))
 
     def _approvals_json(self, period: PayoutPeriod) -> dict:
         page = payout.approval_page(db.session, period, user_unit(db.session, g.user), g.user.id, frozenset())

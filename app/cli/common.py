@@ -1,5 +1,5 @@
-"""Helpers shared by the command groups of app/cli/: the session, units and users, demo logins, output, and
-the one way a command starts a job (``enqueue_or_wait``)."""
+"""Helpers shared by the command groups of app/cli/: the session, units and users, demo logins, output (and
+refusals, ``refusal``), and the one way a command starts a job (``enqueue_or_wait``)."""
 
 from __future__ import annotations
 
@@ -36,6 +36,14 @@ def resolve_unit(code: str):
     if unit is None:
         raise click.ClickException(f"Unknown unit code {code!r} in scheme {current_app.config['UNIT_SCHEME']}")
     return unit
+
+
+def refusal(exc) -> click.ClickException:
+    """A refused request (a FieldError's problem) as every verb reports it: in Vietnamese, exit status 1."""
+    from flask_babel import force_locale, gettext
+
+    with force_locale("vi"):
+        return click.ClickException(exc.problem.render(gettext))
 
 
 # --- jobs ----------------------------------------------------------------------------------------------

@@ -10,7 +10,15 @@ import sys
 import click
 from flask.cli import with_appcontext
 
-from app.cli.common import db_session, echo_json, enqueue_or_wait, print_import, resolve_unit, security_manager
+from app.cli.common import (
+    db_session,
+    echo_json,
+    enqueue_or_wait,
+    print_import,
+    refusal,
+    resolve_unit,
+    security_manager,
+)
 
 
 def register(group) -> None:
@@ -97,7 +105,6 @@ def accounts_verify_export_command(unit_code, period_ref, bank_bin, fmt, out_dir
     from flask_babel import force_locale, gettext
 
     from app.models.admin_unit import CITY_CODE
-    from app.services import payout
     from app.services.formatting import local_today
     from app.services.payout import prevalidation
 
@@ -105,10 +112,7 @@ def accounts_verify_export_command(unit_code, period_ref, bank_bin, fmt, out_dir
     unit = resolve_unit(unit_code or CITY_CODE)
     period_id = None
     if period_ref:
-        period = payout.find_period(session, period_ref)
-        if period is None:
-            raise click.ClickException(f"No payout period {period_ref!r}")
-        period_id = period.id
+        period_id = _period_or_fail(session, period_ref).id
     banks = [b["bin"] for b in prevalidation.request_banks(session, unit, None, period_id=period_id)]
     if bank_bin:
         banks = [b for b in banks if b == bank_bin]
@@ -186,32 +190,13 @@ def accounts_verify_online_command(unit_code, limit):
 @with_appcontext
 def sync_payout_command(period_ref, unit_code, wait, as_json):
     """Sync the payout list of PERIOD (id or name) as an RQ job."""
-    from app.models import PayoutSyncRun
     from app.services import payout
-    from app.services.messages import FieldError
-    from jobs import registry
 
-    session = db_session()
-    period = payout.find_period(session, period_ref)
-    if period is None:
-        raise click.ClickException(f"No payout period {period_ref!r}")
+    period = _period_or_fail(db_session(), period_ref)
     unit = resolve_unit(unit_code) if unit_code else period.unit
-    try:
-        run = payout.request_sync(session, period.id, unit, None)
-    except FieldError as exc:
-        raise click.ClickException(exc.problem.render()) from None
-    session.commit()
-    run_id = run.id
-    if not enqueue_or_wait(
-        "payout_sync",
-        run_id,
-        wait=wait or as_json,
-        until=("done", "failed"),
-        queued=f"sync run {run_id} queued ({registry.job_id('payout_sync', run_id)})",
-    ):
+    run = _period_run("payout_sync", "sync", payout.request_sync, period, unit, wait or as_json)
+    if run is None:
         return
-    session.expire_all()
-    run = session.get(PayoutSyncRun, run_id)
     result = payout.run_summary(run)
     if as_json:
         echo_json(result)
@@ -236,9 +221,7 @@ def sync_payout_command(period_ref, unit_code, wait, as_json):
                         f"  {x['full_name']} ({x['category']}): "
                         + gettext(payout.LEFT_OUT_REASONS[x["reason"]]) % {"period": x["other_period_name"]}
                     )
-    if run.status == "failed":
-        click.echo(run.message or "", err=True)
-        sys.exit(1)
+    _exit_if_failed(run)
 
 
 @click.command("lock-payout")
@@ -248,34 +231,12 @@ def sync_payout_command(period_ref, unit_code, wait, as_json):
 @with_appcontext
 def lock_payout_command(period_ref, wait, as_json):
     """Lock the approved payout list of PERIOD (id or name) as an RQ job, for the period's own unit."""
-    from app.models import PayoutLockRun
     from app.services import payout
-    from app.services.messages import FieldError
-    from jobs import registry
 
-    session = db_session()
-    period = payout.find_period(session, period_ref)
-    if period is None:
-        raise click.ClickException(f"No payout period {period_ref!r}")
-    try:
-        run = payout.request_lock(session, period.id, period.unit, None)
-    except FieldError as exc:
-        from flask_babel import force_locale, gettext
-
-        with force_locale("vi"):
-            raise click.ClickException(exc.problem.render(gettext)) from None
-    session.commit()
-    run_id = run.id
-    if not enqueue_or_wait(
-        "payout_lock",
-        run_id,
-        wait=wait or as_json,
-        until=("done", "failed"),
-        queued=f"lock run {run_id} queued ({registry.job_id('payout_lock', run_id)})",
-    ):
+    period = _period_or_fail(db_session(), period_ref)
+    run = _period_run("payout_lock", "lock", payout.request_lock, period, period.unit, wait or as_json)
+    if run is None:
         return
-    session.expire_all()
-    run = session.get(PayoutLockRun, run_id)
     result = payout.lock_run_summary(run)
     if as_json:
         echo_json(result)
@@ -287,15 +248,55 @@ def lock_payout_command(period_ref, wait, as_json):
                 gettext("Payout list %(name)s locked: %(lines)s lines, checksum %(checksum)s")
                 % {"name": period.name, "lines": result.get("lines"), "checksum": result.get("checksum")}
             )
-    if run.status == "failed":
-        from flask_babel import force_locale, gettext
+    _exit_if_failed(run)
 
-        from app.services.job_state import failure_problem
 
-        problem = failure_problem(run)
-        with force_locale("vi"):
-            click.echo(problem.render(gettext) if problem is not None else "", err=True)
-        sys.exit(1)
+def _period_or_fail(session, period_ref):
+    from app.services import payout
+
+    period = payout.find_period(session, period_ref)
+    if period is None:
+        raise click.ClickException(f"No payout period {period_ref!r}")
+    return period
+
+
+def _period_run(kind: str, what: str, request_run, period, unit, wait: bool):
+    """Request a run of ``kind`` on ``period`` for ``unit`` as the system (a refusal: ``refusal``), commit, and
+    start its job: queued, None; with ``wait``, the run reloaded once done or failed."""
+    from app.services.messages import FieldError
+    from jobs import registry
+
+    session = db_session()
+    try:
+        run = request_run(session, period.id, unit, None)
+    except FieldError as exc:
+        raise refusal(exc) from None
+    session.commit()
+    model, run_id = type(run), run.id
+    if not enqueue_or_wait(
+        kind,
+        run_id,
+        wait=wait,
+        until=("done", "failed"),
+        queued=f"{what} run {run_id} queued ({registry.job_id(kind, run_id)})",
+    ):
+        return None
+    session.expire_all()
+    return session.get(model, run_id)
+
+
+def _exit_if_failed(run) -> None:
+    """A failed run: why (in Vietnamese, as a refusal) on stderr, exit status 1."""
+    if run.status != "failed":
+        return
+    from flask_babel import force_locale, gettext
+
+    from app.services.job_state import failure_problem
+
+    problem = failure_problem(run)
+    with force_locale("vi"):
+        click.echo(problem.render(gettext) if problem is not None else "", err=True)
+    sys.exit(1)
 
 
 @click.command("import-results")
@@ -320,9 +321,7 @@ def import_results_command(period_ref, path, unit_code, override_reason, as_json
     from app.services.messages import FieldError, Problem
 
     session = db_session()
-    period = payout.find_period(session, period_ref)
-    if period is None:
-        raise click.ClickException(f"No payout period {period_ref!r}")
+    period = _period_or_fail(session, period_ref)
     unit = resolve_unit(unit_code) if unit_code else period.unit
     with force_locale("vi"):
         try:
@@ -404,21 +403,12 @@ def verification_sample_command(period_ref, unit_code, confidence, margin, every
         else:
             verification.draw_sample(session, sample_id)
     except FieldError as exc:
-        raise click.ClickException(exc.problem.render()) from exc
+        raise refusal(exc) from exc
     session.expire_all()
     echo_json(verification.sample_summary(session.get(VerificationSample, sample_id)))
 
 
 # --- approval tiers ------------------------------------------------------------------------------------
-
-
-def _period_or_fail(session, period_ref):
-    from app.services import payout
-
-    period = payout.find_period(session, period_ref)
-    if period is None:
-        raise click.ClickException(f"No payout period {period_ref!r}")
-    return period
 
 
 def _print_approvals(session, period, as_json: bool) -> None:
@@ -470,8 +460,6 @@ def _print_approvals(session, period, as_json: bool) -> None:
 
 
 def _decide(period_ref, username, action, tier=None, reason=None, as_json=False) -> None:
-    from flask_babel import force_locale, gettext
-
     from app.security.access import capabilities_of
     from app.services import payout
     from app.services.messages import FieldError
@@ -494,8 +482,7 @@ def _decide(period_ref, username, action, tier=None, reason=None, as_json=False)
         )
     except FieldError as exc:
         session.rollback()
-        with force_locale("vi"):
-            raise click.ClickException(exc.problem.render(gettext)) from None
+        raise refusal(exc) from None
     _print_approvals(session, period, as_json)
 
 

@@ -14,6 +14,7 @@ from app.cli.common import (
     echo_json,
     enqueue_or_wait,
     print_import,
+    refusal,
     resolve_unit,
     run_and_wait,
     security_manager,
@@ -59,7 +60,7 @@ def import_command(path, category, unit_code, preview, wait, as_json):
             session, filename=path, content=content, unit=unit, category=category, user_id=None, auto_apply=not preview
         )
     except FieldError as exc:
-        raise click.ClickException(exc.problem.render()) from None
+        raise refusal(exc) from None
     session.commit()
     batch_id = batch.id
     if batch.status == "uploaded":

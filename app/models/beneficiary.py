@@ -78,6 +78,10 @@ SEX_LABELS = {"M": N_("Male"), "F": N_("Female")}
 # Matching statuses that wait for a police officer's review decision (the review list).
 TO_REVIEW = ("mismatch", "needs_review", "not_found", "possible_duplicate", "deceased", "moved")
 TO_REVIEW_SQL = "match_status IN (" + ", ".join(f"'{s}'" for s in TO_REVIEW) + ")"
+# The place of a status waiting for review in the review list, which orders them by name; NULL for the others.
+REVIEW_RANK_SQL = (
+    "CASE match_status " + " ".join(f"WHEN '{s}' THEN {n}" for n, s in enumerate(sorted(TO_REVIEW), 1)) + " END"
+)
 
 
 class Beneficiary(Model):
@@ -91,11 +95,20 @@ class Beneficiary(Model):
     # No index includes a column matching writes (match_*, hold_reason, matched_at): with the room the fillfactor
     # (50, PostgreSQL) leaves on each page, its updates are HOT (the new row version on the same page, no new
     # index entry). The review queue is found through ``to_review``, which a first match (pending → matched)
-    # leaves unchanged. Migration 0025_match_hot_updates.
+    # leaves unchanged. Migration 0025_match_hot_updates. The review list's order is ``review_rank``, equally
+    # unchanged by a first match (NULL before and after) and indexed only where ``to_review``: migration
+    # 0026_web_review_rank.
     __table_args__ = (
         Index(
             "ix_beneficiary_commune_to_review",
             "commune_id",
+            postgresql_where=text("to_review"),
+            sqlite_where=text("to_review"),
+        ),
+        Index(
+            "ix_beneficiary_review_rank",
+            "review_rank",
+            "id",
             postgresql_where=text("to_review"),
             sqlite_where=text("to_review"),
         ),
@@ -127,6 +140,8 @@ class Beneficiary(Model):
     match_status: Mapped[str] = mapped_column(String(20), nullable=False, default="pending", server_default="pending")
     # Waiting for a police review decision (derived by the database from match_status).
     to_review: Mapped[bool | None] = mapped_column(Boolean, Computed(TO_REVIEW_SQL), nullable=True)
+    # Its place in the review list (derived from match_status; NULL when not to review).
+    review_rank: Mapped[int | None] = mapped_column(Integer, Computed(REVIEW_RANK_SQL), nullable=True)
     # Matching against the population registry (set by the matching job and the police review).
     match_cccd: Mapped[str | None] = mapped_column(String(12))
     match_score: Mapped[int | None] = mapped_column(SmallInteger)

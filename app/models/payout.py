@@ -21,7 +21,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from app.models.admin_unit import AdminUnit
 from app.models.import_batch import StagingRow
@@ -67,7 +67,8 @@ HOLD_REASONS = (
     "account_closed",
     "account_not_prevalidated",
 )
-SYNC_STATES = ("queued", "running", "done", "failed")
+#: The states of a run on a period (``PeriodRunMixin``): a sync or a lock.
+PAYOUT_RUN_STATES = ("queued", "running", "done", "failed")
 PERIOD_STATE_LABELS = {
     "draft": N_("Draft"),
     "synced": N_("Synced"),
@@ -107,7 +108,12 @@ HOLD_REASON_LABELS = {
 #: (back to synced, a new round) or a withdrawal of the round's approvals (the same, so the list can change).
 APPROVAL_DECISIONS = ("approve", "reject", "withdraw")
 APPROVAL_DECISION_LABELS = {"approve": N_("Approved"), "reject": N_("Rejected"), "withdraw": N_("Approvals withdrawn")}
-SYNC_STATE_LABELS = {"queued": N_("Waiting"), "running": N_("Running"), "done": N_("Done"), "failed": N_("Failed")}
+PAYOUT_RUN_STATE_LABELS = {
+    "queued": N_("Waiting"),
+    "running": N_("Running"),
+    "done": N_("Done"),
+    "failed": N_("Failed"),
+}
 
 _BIGID = BigInteger().with_variant(Integer, "sqlite")
 
@@ -287,18 +293,33 @@ def transfer_description(category: str, period_id: int, line_id: int) -> str:
     return f"ASXH {category} DOT {period_id} MA {line_id}"
 
 
-class PayoutSyncRun(Model):
-    """One run of the sync job for a period and a unit: the database row is the truth of the job."""
+class PeriodRunMixin:
+    """The state columns of a job run on a payout period for a unit (a sync, a lock): the database row is the
+    truth of the job (``app/services/job_state.py`` records its failure). ``sort_order`` keeps the columns where
+    the migrations put them: these first, the run's own columns, then ``message`` and the times."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, sort_order=-1)
+    period_id: Mapped[int] = mapped_column(
+        ForeignKey("payout_period.id", ondelete="CASCADE"), nullable=False, index=True, sort_order=-1
+    )
+    unit_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), nullable=False, sort_order=-1)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"), sort_order=-1)
+    status: Mapped[str] = mapped_column(String(10), nullable=False, default="queued", sort_order=-1)
+    message: Mapped[str | None] = mapped_column(Text, sort_order=1)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=func.now(), sort_order=1)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime, sort_order=1)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime, sort_order=1)
+
+    @declared_attr
+    def unit(cls) -> Mapped[AdminUnit]:
+        return relationship(AdminUnit)
+
+
+class PayoutSyncRun(PeriodRunMixin, Model):
+    """One run of the sync job for a period and a unit."""
 
     __tablename__ = "payout_sync_run"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    period_id: Mapped[int] = mapped_column(
-        ForeignKey("payout_period.id", ondelete="CASCADE"), nullable=False, index=True
-    )
-    unit_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), nullable=False)
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
-    status: Mapped[str] = mapped_column(String(10), nullable=False, default="queued")
     lines_added: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     lines_removed: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     lines_changed: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
@@ -307,35 +328,16 @@ class PayoutSyncRun(Model):
     #: them with the reason, and the held lines by reason.
     lines_left_out: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
     detail_json: Mapped[str | None] = mapped_column(Text)
-    message: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
-    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
-    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
-
-    unit: Mapped[AdminUnit] = relationship(AdminUnit)
 
 
-class PayoutLockRun(Model):
-    """One lock of a period, run as a job: the database row is the truth of the job. The lock reads and hashes
-    every line twice (approvals, then the stored checksum), too long for a web request on a city-wide list."""
+class PayoutLockRun(PeriodRunMixin, Model):
+    """One lock of a period, run as a job. The lock reads and hashes every line twice (approvals, then the
+    stored checksum), too long for a web request on a city-wide list."""
 
     __tablename__ = "payout_lock_run"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    period_id: Mapped[int] = mapped_column(
-        ForeignKey("payout_period.id", ondelete="CASCADE"), nullable=False, index=True
-    )
-    unit_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), nullable=False)
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
-    status: Mapped[str] = mapped_column(String(10), nullable=False, default="queued")
     #: The lock's summary (people, lines, amounts, checksum) as JSON, once done.
     summary_json: Mapped[str | None] = mapped_column(Text)
-    message: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
-    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
-    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
-
-    unit: Mapped[AdminUnit] = relationship(AdminUnit)
 
 
 class PayoutApproval(Model):

@@ -4,8 +4,10 @@ UPDATE on PostgreSQL; executemany on SQLite."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 
-from sqlalchemy import insert, text, update
+from sqlalchemy import Select, insert, text, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 _counter = itertools.count()
@@ -19,10 +21,23 @@ def analyze_after_bulk(session: Session, table: str, rows_written: int) -> None:
     """Refresh PostgreSQL's statistics of ``table`` after a bulk step wrote ``rows_written`` rows, so that the
     statements that follow (joins on the rows just written, here or in the next job) are planned for the
     table as it now is: a table filled by an import has no statistics until autovacuum gets to it, and the
-    planner then takes it for a few pages and picks nested loops over 100,000 rows. Inside a transaction
-    ANALYZE keeps a lock that only stops another VACUUM/ANALYZE of the table until the commit."""
-    if rows_written >= ANALYZE_AFTER_ROWS and session.get_bind().dialect.name == "postgresql":
-        session.execute(text(f"ANALYZE {table}"))
+    planner then takes it for a few pages and picks nested loops over 100,000 rows.
+
+    Inside a transaction ANALYZE keeps a lock that stops another VACUUM/ANALYZE of the table until the commit:
+    two large imports would take turns at this step for the whole of the first one's transaction. When another
+    transaction holds that lock the refresh is skipped (it is refreshing the same table) rather than waited for."""
+    if rows_written < ANALYZE_AFTER_ROWS or session.get_bind().dialect.name != "postgresql":
+        return
+    previous = session.execute(text("SELECT current_setting('lock_timeout')")).scalar()
+    session.execute(text("SELECT set_config('lock_timeout', '100ms', true)"))
+    try:
+        with session.begin_nested():
+            session.execute(text(f"ANALYZE {table}"))
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) != "55P03":  # lock_not_available: another transaction analyses it
+            raise
+    finally:
+        session.execute(text("SELECT set_config('lock_timeout', :v, true)"), {"v": previous})
 
 
 def bulk_insert(session: Session, table, rows: list[dict]) -> None:
@@ -64,3 +79,16 @@ def bulk_update(session: Session, table, rows: list[dict], key: str = "id") -> N
             [dict({c: r[c] for c in cols}, _k=r[key]) for r in rows],
             execution_options={"synchronize_session": False},
         )
+
+
+def rows_in_chunks(session: Session, stmt: Select, *, order_by, size: int) -> Iterator[list]:
+    """The rows of ``stmt`` ordered by ``order_by``, in chunks of at most ``size``, from one run of the query
+    streamed by a server-side cursor on PostgreSQL (a query re-run per chunk, ``key > last … LIMIT``, repeats
+    its whole join each time, planned with the statistics of tables a bulk step has just filled). Memory stays
+    bounded. The caller may write between chunks: a PostgreSQL cursor reads the data as it was when the query
+    started; on SQLite, writes that touch only rows already read leave the rest of the result as it was."""
+    result = session.execute(stmt.order_by(order_by).execution_options(yield_per=size))
+    try:
+        yield from result.partitions()
+    finally:
+        result.close()

@@ -187,32 +187,9 @@ def _reasons(session: Session, unit: AdminUnit) -> tuple[list, list]:
     )
 
 
-def _cached_per_commune(session: Session, unit: AdminUnit, cache) -> dict[int, dict]:
-    """per_commune through ``cache`` (anything with get(key) -> str | None and set(key, str)), if given."""
-    import json
-
-    key = f"asxh:dashboard:{unit.scheme}:{unit.id}"
-    if cache is not None:
-        hit = cache.get(key)
-        if hit:
-            rows = {}
-            for cid, r in json.loads(hit).items():
-                r["cases"] = {int(t): n for t, n in r["cases"].items()}
-                r["categories"] = defaultdict(int, r["categories"])
-                rows[int(cid)] = r
-            return rows
-    rows = per_commune(session, unit)
-    if cache is not None:
-        cache.set(key, json.dumps({cid: dict(r, categories=dict(r["categories"])) for cid, r in rows.items()}))
-    return rows
-
-
-def dashboard(session: Session, unit: AdminUnit, *, today: dt.date | None = None, cache=None) -> dict:
-    """Everything the home page shows for ``unit``: totals, one row per unit below it, reasons, deadlines.
-
-    ``cache`` (optional) keeps the per-commune figures for a short while: at city scale they are the
-    expensive part, and a dashboard a minute old is fine."""
-    communes = _cached_per_commune(session, unit, cache)
+def _rollup(session: Session, unit: AdminUnit, children: list) -> dict:
+    """The per-commune figures of ``unit``'s scope summed per unit below it (``children``) and in total."""
+    communes = per_commune(session, unit)
     # the units of the scope (a few hundred rows; cheaper than binding the communes' ids one by one)
     units = (
         {
@@ -224,7 +201,6 @@ def dashboard(session: Session, unit: AdminUnit, *, today: dt.date | None = None
         if communes
         else {}
     )
-    children = units_below(session, unit)
     total = _empty()
     breakdown = []
     rows = {child.id: _empty() for child in children}
@@ -236,6 +212,36 @@ def dashboard(session: Session, unit: AdminUnit, *, today: dt.date | None = None
             breakdown.append(dict(_finish(row), unit_id=child.id, code=child.code, name=child.name))
     for r in communes.values():
         _add(total, r)
+    return {"total": _finish(total), "breakdown": breakdown}
+
+
+def _cached_rollup(session: Session, unit: AdminUnit, children: list, cache) -> dict:
+    """``_rollup`` through ``cache`` (anything with get(key) -> str | None and set(key, str)), if given: keyed
+    by the scope; the cache itself forgets the figures of an older version of the data."""
+    import json
+
+    key = f"asxh:dashboard:rollup:{unit.scheme}:{unit.id}"
+    if cache is not None:
+        hit = cache.get(key)
+        if hit:
+            rollup = json.loads(hit)
+            for r in (rollup["total"], *rollup["breakdown"]):
+                r["cases"] = {int(t): n for t, n in r["cases"].items()}  # JSON keys are text
+            return rollup
+    rollup = _rollup(session, unit, children)
+    if cache is not None:
+        cache.set(key, json.dumps(rollup))
+    return rollup
+
+
+def dashboard(session: Session, unit: AdminUnit, *, today: dt.date | None = None, cache=None) -> dict:
+    """Everything the home page shows for ``unit``: totals, one row per unit below it, reasons, deadlines.
+
+    ``cache`` (optional) keeps the totals and the rows of the units below for a short while: at city scale they
+    are the expensive part, and a dashboard a minute old is fine."""
+    children = units_below(session, unit)
+    rollup = _cached_rollup(session, unit, children, cache)
+    breakdown = rollup["breakdown"]
     # Open duplicate pairs: never cached (a decision must show at once); one query.
     open_pairs, pairs_by_unit = duplicates.open_by_unit(session, unit, children)
     for row in breakdown:
@@ -250,7 +256,7 @@ def dashboard(session: Session, unit: AdminUnit, *, today: dt.date | None = None
         "unit": unit,
         # payout periods waiting for each approval tier (app/services/payout/tiers.py)
         "approvals_waiting": waiting_counts(session, unit),
-        "total": _finish(total),
+        "total": rollup["total"],
         "breakdown": breakdown,
         "declines": declines,
         "supports": supports,

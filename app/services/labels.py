@@ -83,10 +83,10 @@ from app.models.payout import (
     LINE_KINDS,
     LINE_RESULT_LABELS,
     LINE_RESULTS,
+    PAYOUT_RUN_STATE_LABELS,
+    PAYOUT_RUN_STATES,
     PERIOD_STATE_LABELS,
     PERIOD_STATES,
-    SYNC_STATE_LABELS,
-    SYNC_STATES,
 )
 from app.models.unit_migration import UNIT_REVIEW_REASON_LABELS, UNIT_REVIEW_REASONS
 from app.models.visit import RESPONDENT_LABELS, RESPONDENTS, TASK_STATE_LABELS, TASK_STATES
@@ -110,7 +110,7 @@ CODE_SETS: dict[str, tuple[tuple, dict]] = {
     "line_result": (LINE_RESULTS, LINE_RESULT_LABELS),
     "line_kind": (LINE_KINDS, LINE_KIND_LABELS),
     "hold_reason": (HOLD_REASONS, HOLD_REASON_LABELS),
-    "sync_status": (SYNC_STATES, SYNC_STATE_LABELS),
+    "payout_run_status": (PAYOUT_RUN_STATES, PAYOUT_RUN_STATE_LABELS),
     "approval_decision": (APPROVAL_DECISIONS, APPROVAL_DECISION_LABELS),
     "task_state": (TASK_STATES, TASK_STATE_LABELS),
     "respondent": (RESPONDENTS, RESPONDENT_LABELS),

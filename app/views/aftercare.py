@@ -241,6 +241,11 @@ class VerificationSampleView(ScopedMixin, ModelView):
     list_template = "verification_samples.html"
     list_columns = ["period", "unit", "method", "confidence", "margin", "everyone", "population", "drawn", "status"]
     show_columns = list_columns + ["seed", "created_at", "finished_at", "message"]
+    search_columns = ["period", "unit", "method", "status"]
+    search_form_query_rel_fields = {
+        "period": [["unit_id", FilterInFunction, _visible_sample_units]],
+        "unit": [["id", FilterInFunction, _visible_sample_units]],
+    }
     base_order = ("id", "desc")
     formatters_columns = {
         "method": lambda v: label("verification_method", v),

@@ -50,3 +50,9 @@ def shown_progress(kind: str, row, code_set: str) -> dict:
 
     progress = job_progress(row, registry.progress(kind, row))
     return {"status": row.status, "status_label": str(label(code_set, row.status)), "progress": progress.to_dict()}
+
+
+def period_run_answer(kind: str, run, summary: dict) -> dict:
+    """The polling answer of a run on a payout period (``payout_sync``, ``payout_lock``), on the page and in the
+    API alike: the run's ``summary``, what its progress display shows, and why it failed."""
+    return dict(summary, **shown_progress(kind, run, "payout_run_status"), failure=failure_text(run))

@@ -43,7 +43,7 @@ class CampaignView(LandOnNewRowMixin, InScopeOr404, ModelView):
     add_title = _l("New campaign")
     edit_title = _l("Edit the campaign")
     list_columns = ["name", "year", "unit", "active"]
-    add_columns = edit_columns = ["name", "year", "unit", "active"]
+    add_columns = edit_columns = search_columns = ["name", "year", "unit", "active"]
     base_order = ("year", "desc")
     label_columns = {"name": _l("Name"), "year": _l("Year"), "unit": _l("Unit"), "active": _l("Active")}
     description_columns = {"year": _l("The default deadlines are 9.1, 10.1, 15.1, 15.1 and 16.1 of this year")}

@@ -16,7 +16,8 @@ from app.security.scope import check_current
 from app.services import cases
 from app.services.formatting import local_today
 from app.views.cache import dashboard_cache
-from app.views.visit_common import can_unmask, case_labels, has, int_arg, scoped_units, unit_param
+from app.views.unit_field import scope_unit_options
+from app.views.visit_common import can_unmask, case_labels, has, int_arg, unit_param
 from app.views.visits import XLSX, _log_export
 from jobs import registry
 
@@ -60,7 +61,7 @@ class CaseListView(BaseView):
         return self.render_template(
             "case_lists.html",
             unit=unit,
-            units=scoped_units(),
+            unit_options=scope_unit_options(unit),
             rows=rows,
             totals=cases.totals(rows),
             case_type=case_type,

@@ -50,12 +50,25 @@ def _to_review():
     return list(TO_REVIEW)
 
 
+class ReviewListInterface(PersonListInterface):
+    """The review list's people: its order by status is by ``review_rank`` (the same order, for the people to
+    review), which a partial index holds with the id (ix_beneficiary_review_rank), so that a page is read from
+    the index instead of sorting the whole queue."""
+
+    def apply_order_by(self, query, order_column, order_direction, *args, **kwargs):
+        if order_column == "match_status":
+            if order_direction == "desc":
+                return query.order_by(Beneficiary.review_rank.desc(), Beneficiary.id.desc())
+            return query.order_by(Beneficiary.review_rank.asc(), Beneficiary.id.asc())
+        return super().apply_order_by(query, order_column, order_direction, *args, **kwargs)
+
+
 class ReviewListWidget(ListWidget):
     template = "match_list_widget.html"  # each name links to the person's review page
 
 
 class MatchReviewView(ScopedMixin, PersonalDataViewMixin, ModelView):
-    datamodel = PersonListInterface(Beneficiary, person_columns={"full_name": "id"})
+    datamodel = ReviewListInterface(Beneficiary, person_columns={"full_name": "id"})
     class_permission_name = "MatchReview"
     method_permission_name = dict(
         VIEW_METHODS,

@@ -33,7 +33,7 @@ from app.services.reference import level_of, payer_level
 from app.services.scope import archive_ids, subtree_ids
 from app.views.accounts import can, require
 from app.views.audit import PersonalDataViewMixin
-from app.views.batch_common import failure_text, shown_progress
+from app.views.batch_common import failure_text, period_run_answer, shown_progress
 from app.views.labels import label, labels
 from app.views.problems import raise_refusal, render_problem
 from app.views.search import PersonListInterface
@@ -276,14 +276,16 @@ class PayoutPeriodView(InScopeOr404, ModelView):
             channel_labels=labels("line_channel"),
             hold_labels=labels("hold_reason"),
             can_prevalidate=can("enter_account") or can("verify_account"),
-            sync_labels=labels("sync_status"),
+            sync_labels=labels("payout_run_status"),
             money=format_money,
             can_sync=can("sync_payout") and page["syncable"],
             can_approve=can("approve_payout") and page["in_charge"],
             can_export=can("export_payout"),
             can_results=can("approve_payout") and page["results_open"],
-            shown=shown_progress("payout_sync", page["runs"][0], "sync_status") if page["runs"] else None,
-            lock_shown=shown_progress("payout_lock", page["lock_run"], "sync_status") if page["lock_run"] else None,
+            shown=shown_progress("payout_sync", page["runs"][0], "payout_run_status") if page["runs"] else None,
+            lock_shown=shown_progress("payout_lock", page["lock_run"], "payout_run_status")
+            if page["lock_run"]
+            else None,
             lock_failure=failure_text(page["lock_run"]) if page["lock_run"] else None,
             title=period.name,
         )
@@ -292,14 +294,19 @@ class PayoutPeriodView(InScopeOr404, ModelView):
     @has_access
     def sync(self, pk):
         require("sync_payout")
+        return self._queue_run(pk, "payout_sync", payout.request_sync, gettext("The payout list is being synced."))
+
+    def _queue_run(self, pk, kind: str, request_run, done_msg: str):
+        """Record the run ``request_run`` asks for on period ``pk`` for the user's unit (a refusal is flashed,
+        nothing kept), commit, start its job of ``kind``, back to the period's page."""
         period = self.in_scope_or_404(pk)
         try:
-            run = payout.request_sync(db.session, period.id, current_unit(), g.user.id)
+            run = request_run(db.session, period.id, current_unit(), g.user.id)
         except FieldError as exc:
             return self._fail(pk, exc)
         db.session.commit()
-        registry.start("payout_sync", run.id)
-        flash(gettext("The payout list is being synced."), "info")
+        registry.start(kind, run.id)
+        flash(done_msg, "info")
         return redirect(url_for(".detail", pk=pk))
 
     @expose("/sync_progress/<int:pk>")
@@ -315,11 +322,7 @@ class PayoutPeriodView(InScopeOr404, ModelView):
         )
         if run is None:
             return jsonify({"status": None})
-        return jsonify(
-            dict(
-                payout.run_summary(run), **shown_progress("payout_sync", run, "sync_status"), failure=failure_text(run)
-            )
-        )
+        return jsonify(period_run_answer("payout_sync", run, payout.run_summary(run)))
 
     def _transition(self, pk, func, done_msg):
         require("approve_payout")
@@ -342,30 +345,16 @@ class PayoutPeriodView(InScopeOr404, ModelView):
     def lock(self, pk):
         """Check the refusals now (they answer at once), then lock in a job: the lock hashes every line."""
         require("approve_payout")
-        period = self.in_scope_or_404(pk)
-        try:
-            run = payout.request_lock(db.session, period.id, current_unit(), g.user.id)
-        except FieldError as exc:
-            return self._fail(pk, exc)
-        db.session.commit()
-        registry.start("payout_lock", run.id)
-        flash(gettext("The payout list is being locked."), "info")
-        return redirect(url_for(".detail", pk=pk))
+        return self._queue_run(pk, "payout_lock", payout.request_lock, gettext("The payout list is being locked."))
 
     @expose("/lock_progress/<int:pk>")
     @has_access
     def lock_progress(self, pk):
         period = self.in_scope_or_404(pk)
-        run = payout.latest_lock(db.session, period.id)
+        run = payout.latest_lock(db.session, period.id, current_unit())
         if run is None:
             return jsonify({"status": None})
-        return jsonify(
-            dict(
-                payout.lock_run_summary(run),
-                **shown_progress("payout_lock", run, "sync_status"),
-                failure=failure_text(run),
-            )
-        )
+        return jsonify(period_run_answer("payout_lock", run, payout.lock_run_summary(run)))
 
     @expose("/hand_over/<int:pk>", methods=["POST"])
     @has_access

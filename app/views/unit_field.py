@@ -16,7 +16,7 @@ from wtforms.widgets import Select, html_params
 
 from app.extensions import db
 from app.models import AdminUnit
-from app.security.scope import current_unit
+from app.security.scope import current_scope_ids, current_unit
 from app.services.visits import campaigns
 from app.views.cache import unit_choice_cache
 
@@ -116,3 +116,27 @@ class UnitSearchField(Field):
             if cache is not None:
                 cache.set(key, html)
         return Markup(html)
+
+
+def scope_unit_options(selected: AdminUnit) -> Markup:
+    """The options of a page's unit picker: every unit of the user's scope in path order, indented by its level
+    below the top one, ``selected`` chosen. Rendered once per unit of the user (``unit_choice_cache``); the
+    choice is marked on the cached options."""
+    unit = current_unit()
+    cache = unit_choice_cache()
+    key = f"scope-picker:{unit.scheme}:{unit.id}" if unit is not None else "scope-picker:none"
+    html = cache.get(key) if cache is not None else None
+    if html is None:
+        rows = db.session.execute(
+            select(AdminUnit.id, AdminUnit.name, AdminUnit.level)
+            .where(AdminUnit.id.in_(current_scope_ids()))
+            .order_by(AdminUnit.path)
+        ).all()
+        top = rows[0].level if rows else 0
+        html = "".join(
+            f'<option value="{uid}">{"— " * (level - top)}{escape(name)}</option>' for uid, name, level in rows
+        )
+        if cache is not None:
+            cache.set(key, html)
+    option = f'<option value="{selected.id}">'
+    return Markup(html.replace(option, f'<option value="{selected.id}" selected>', 1))

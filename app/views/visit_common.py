@@ -37,12 +37,6 @@ def scoped_communes() -> list[AdminUnit]:
     )
 
 
-def scoped_units() -> list[AdminUnit]:
-    return list(
-        db.session.scalars(select(AdminUnit).where(AdminUnit.id.in_(current_scope_ids())).order_by(AdminUnit.path))
-    )
-
-
 def unit_param(name: str = "unit", *, default_own: bool = True) -> AdminUnit | None:
     """The unit named by ``?name=<id>`` (404 outside the scope), else the user's own unit."""
     unit_id = id_arg(name)  # 400 when not an id

@@ -671,3 +671,13 @@ def test_import_writes_the_visit_list_with_parsed_addresses(app, do_import):
             )
             assert row.address_seen == (person.address or "")
         assert sync_visit_list(db.session, None) == 0
+
+
+def test_cli_import_refusal_is_in_vietnamese(app):
+    """A refused upload (an unknown category) answers like every other verb: in Vietnamese, exit status 1."""
+    result = app.test_cli_runner().invoke(
+        args=["asxh", "import", str(SAMPLES / "title_rows_footer.xlsx"), "--unit", "00004", "--category", "XYZ"]
+    )
+    assert result.exit_code == 1
+    message = result.output.split("Error:", 1)[-1]
+    assert "XYZ" in message and any(ch in message for ch in "ạảãáàăâđêôơư"), message

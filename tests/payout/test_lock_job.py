@@ -203,6 +203,9 @@ def test_rest_and_cli_start_the_job(app, approved_period, api_token, run_jobs):
     assert refused.status_code == 400 and "phải được" in refused.json["message"]
     result = app.test_cli_runner().invoke(args=["asxh", "lock-payout", str(approved_period), "--json"])
     assert result.exit_code != 0 and "phải được" in result.output
+    # the sync of the locked period is refused in Vietnamese too: the verbs render refusals one way
+    result = app.test_cli_runner().invoke(args=["asxh", "sync-payout", str(approved_period), "--json"])
+    assert result.exit_code != 0 and "đã khóa" in result.output, result.output
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(PayoutLockRun)) == 1
 
@@ -218,3 +221,29 @@ def test_cli_locks_through_the_job(app, approved_period):
     with app.app_context():
         db.session.expire_all()
         assert db.session.get(PayoutPeriod, approved_period).status == "locked"
+
+
+def test_a_lock_run_shows_only_to_the_paying_units_scope(app, approved_period, client_for, api_token, run_jobs):
+    """A refused lock names the people of the whole period (shared accounts, conflicts): a commune's officer who
+    reads their district's period sees the period's status, not the run's progress or its refusal."""
+    phong = client_for("phong.001")
+    with app.app_context():
+        from app.extensions import db
+
+        _change_a_line(db.session, approved_period)
+    phong.post(f"/payoutperiodview/lock/{approved_period}", data={"csrf_token": page_token(phong)})
+    run_jobs()
+    assert phong.get(f"/payoutperiodview/lock_progress/{approved_period}").json["status"] == "failed"
+    police = client_for("congan.00004")
+    assert police.get(f"/payoutperiodview/lock_progress/{approved_period}").json == {"status": None}
+    html = police.get(f"/payoutperiodview/detail/{approved_period}").get_data(as_text=True)
+    assert 'id="lock-failure"' not in html and VOID_VI not in html
+    with app.app_context():
+        from app.extensions import db
+
+        (run,) = _lock_runs(db.session, approved_period)
+        run_id = run.id
+    client = app.test_client()
+    url = f"/api/v1/payout/{approved_period}/lock/{run_id}"
+    assert client.get(url, headers=api_token("phong.001")).status_code == 200
+    assert client.get(url, headers=api_token("congan.00004")).status_code == 404

@@ -266,3 +266,74 @@ def test_a_person_who_moved_leaves_the_group_of_the_old_commune(app, street, use
         row = db.session.get(VisitAssignment, moved)
         assert (row.commune_id, row.group_id, row.member_id) == (other.id, None, None)
         assert db.session.get(VisitAssignment, stays).group_id == gid
+
+
+def test_sync_in_chunks_gives_everyone_one_row_with_their_address_parts(app, street, monkeypatch):
+    """Rows missing and addresses changed by bulk writes (no ORM event), read and written in several chunks."""
+    from sqlalchemy import func, select, text
+
+    from app.extensions import db
+    from app.models import Beneficiary, VisitAssignment
+    from app.services.reference import find_unit
+    from app.services.visits import workgroups
+    from app.services.visits.addresses import parse_address
+
+    monkeypatch.setattr(workgroups, "_ADDRESS_CHUNK", 2)
+    with app.app_context():
+        ids = sorted(street.values())
+        for pid in ids[:3]:
+            db.session.execute(text("DELETE FROM visit_assignment WHERE beneficiary_id = :p"), {"p": pid})
+        for n, pid in enumerate(ids):
+            db.session.execute(
+                text("UPDATE beneficiary SET address = :a WHERE id = :p"),
+                {"a": f"Số {n + 3}A, ngách {n + 1}, ngõ 12/{n} phố Hàng Đào, phường Hàng Đào", "p": pid},
+            )
+        db.session.commit()
+        commune = find_unit(db.session, "00004", "2024")
+        assert workgroups.sync_visit_list(db.session, commune) == 5
+        db.session.commit()
+        counts = dict(
+            db.session.execute(
+                select(VisitAssignment.beneficiary_id, func.count())
+                .where(VisitAssignment.beneficiary_id.in_(ids))
+                .group_by(VisitAssignment.beneficiary_id)
+            ).all()
+        )
+        assert counts == {pid: 1 for pid in ids}
+        for n, pid in enumerate(ids):
+            row, address = db.session.get(VisitAssignment, pid), db.session.get(Beneficiary, pid).address
+            parts = parse_address(address)
+            assert (row.street, row.street_key, row.lane_no, row.alley_no, row.house_no, row.house_suffix) == (
+                parts.street,
+                parts.street_key,
+                parts.lane,
+                parts.alley,
+                parts.house,
+                parts.house_suffix,
+            )
+            assert (parts.street, parts.alley, parts.house, row.address_seen) == ("Hàng Đào", n + 1, n + 3, address)
+            assert row.commune_id == commune.id
+        assert workgroups.sync_visit_list(db.session, commune) == 0
+
+
+def test_a_person_without_address_is_parsed_once(app, street):
+    """No address is an address too: parsed once (blank parts), not again by every later sync."""
+    from sqlalchemy import text
+
+    from app.extensions import db
+    from app.models import VisitAssignment
+    from app.services.reference import find_unit
+    from app.services.visits import workgroups
+
+    with app.app_context():
+        ids = sorted(street.values())
+        db.session.execute(text("DELETE FROM visit_assignment WHERE beneficiary_id = :p"), {"p": ids[0]})
+        db.session.execute(
+            text("UPDATE beneficiary SET address = NULL WHERE id IN (:a, :b)"), {"a": ids[0], "b": ids[1]}
+        )
+        db.session.commit()
+        commune = find_unit(db.session, "00004", "2024")
+        assert workgroups.sync_visit_list(db.session, commune) == 2
+        db.session.commit()
+        assert [db.session.get(VisitAssignment, pid).street_key for pid in ids[:2]] == ["", ""]
+        assert workgroups.sync_visit_list(db.session, commune) == 0

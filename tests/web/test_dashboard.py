@@ -194,3 +194,32 @@ def test_dashboard_cache_serves_the_same_figures(scheme_app, demo_data, world, u
         assert data["total"]["cases"] == fresh["total"]["cases"]
         assert data["total"]["categories"] == fresh["total"]["categories"]
         assert [r["name"] for r in data["breakdown"]] == [r["name"] for r in fresh["breakdown"]]
+
+
+def test_a_warm_dashboard_does_not_sum_the_figures_again(scheme_app, demo_data, world, unit_scheme, monkeypatch):
+    """The totals and the rows per unit below are cached whole: a hit queries no per-commune figure and sums
+    nothing, and gives what the miss gave."""
+    from app.extensions import db
+    from app.services import dashboard as dash
+    from app.services.reference import find_unit
+
+    class DictCache(dict):
+        def set(self, key, value):
+            self[key] = value
+
+    def recomputed(*_args, **_kwargs):
+        raise AssertionError("the figures were summed again")
+
+    cache = DictCache()
+    with scheme_app.app_context():
+        for code in (world.units["city"], world.units["payer"]):
+            unit = find_unit(db.session, code, world.scheme)
+            cold = dash.dashboard(db.session, unit, cache=cache)
+            with monkeypatch.context() as patch:
+                patch.setattr(dash, "per_commune", recomputed)
+                patch.setattr(dash, "_rollup", recomputed)
+                warm = dash.dashboard(db.session, unit, cache=cache)
+            assert cold["total"]["beneficiaries"] > 0
+            assert warm["total"] == cold["total"]
+            assert warm["breakdown"] == cold["breakdown"]
+    assert len(cache) == 2

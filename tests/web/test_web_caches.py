@@ -194,3 +194,37 @@ def test_case_counts_follow_a_write(scheme_app, client_for, world, unit_scheme, 
         assert redis_connection().keys("asxh:cases:*")
         factories.make_person(db.session, world.units["commune"], "Đỗ Văn Năm", scheme=world.scheme, case_type=2)
     assert _case_total(client.get("/cases/").get_data(as_text=True), 2) == 3
+
+
+def _picker(html: str) -> tuple[dict[int, str], list[int]]:
+    """The case lists' unit picker: {unit id: name without the indent}, and the ids marked selected."""
+    select = html[html.index('id="unit-select"') : html.index("</select>", html.index('id="unit-select"'))]
+    options = re.findall(r'<option value="(\d+)"( selected)?>(?:— )*([^<]*)</option>', select)
+    return {int(v): name for v, _sel, name in options}, [int(v) for v, sel, _name in options if sel]
+
+
+def test_the_case_lists_unit_picker_is_cached_per_unit_of_the_user(
+    scheme_app, client_for, world, unit_scheme, monkeypatch
+):
+    """The city user's picker is cached first; the paying unit's user still gets only their own subtree; the unit
+    asked for is the one selected, on a miss and on a hit."""
+    from app.views import unit_field
+
+    class DictCache(dict):
+        def set(self, key, value):
+            self[key] = value
+
+    cache = DictCache()
+    monkeypatch.setattr(unit_field, "unit_choice_cache", lambda: cache)
+    city = _scope_names(scheme_app, world.units["city"], world.scheme)
+    payer = _scope_names(scheme_app, world.units["payer"], world.scheme)
+    commune = factories_unit_id(scheme_app, world.units["commune"], world.scheme)
+    city_id = factories_unit_id(scheme_app, world.units["city"], world.scheme)
+    payer_id = factories_unit_id(scheme_app, world.units["payer"], world.scheme)
+    city_client, payer_client = client_for(world.users["city"]), client_for(world.users["payer"])
+    for _ in range(2):  # the first load fills the cache, the second reads it
+        assert _picker(city_client.get("/cases/").get_data(as_text=True)) == (city, [city_id])
+        assert _picker(city_client.get(f"/cases/?unit={commune}").get_data(as_text=True)) == (city, [commune])
+        assert _picker(payer_client.get("/cases/").get_data(as_text=True)) == (payer, [payer_id])
+        assert _picker(payer_client.get(f"/cases/?unit={commune}").get_data(as_text=True)) == (payer, [commune])
+        assert len(cache) == 2  # one entry per unit of the users

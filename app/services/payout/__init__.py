@@ -61,6 +61,7 @@ from app.services.payout.periods import (  # noqa: F401
     load_period,
     lock_month,
     lock_period,
+    lock_run,
     lock_run_summary,
     out_of_scope,
     pending_lock,

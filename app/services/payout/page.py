@@ -118,6 +118,6 @@ def period_page(
         ).all(),
         "result_columns": result_columns(),
         # the last lock run: its progress while it waits or runs, why it was refused once failed
-        "lock_run": latest_lock(session, period.id),
+        "lock_run": latest_lock(session, period.id, unit),
         "checksum_ok": checksum_intact(session, period) if period.checksum and (in_charge or archived) else None,
     }

@@ -276,11 +276,22 @@ def pending_lock(session: Session, period_id: int) -> PayoutLockRun | None:
     )
 
 
-def latest_lock(session: Session, period_id: int) -> PayoutLockRun | None:
-    """The period's last lock run (its progress while it waits or runs, why it was refused once failed)."""
-    return session.scalar(
+def latest_lock(session: Session, period_id: int, unit: AdminUnit | None) -> PayoutLockRun | None:
+    """The period's last lock run (its progress while it waits or runs, why it was refused once failed), as
+    ``unit`` may read it (``lock_run``)."""
+    run = session.scalar(
         select(PayoutLockRun).where(PayoutLockRun.period_id == period_id).order_by(PayoutLockRun.id.desc()).limit(1)
     )
+    return lock_run(session, period_id, run.id, unit) if run is not None else None
+
+
+def lock_run(session: Session, period_id: int, run_id: int, unit: AdminUnit | None) -> PayoutLockRun | None:
+    """The lock run ``run_id`` of the period, when the unit ``unit`` covers the unit that locks (its refusal
+    names people of the whole period); None otherwise. Units below the paying unit read the period's status."""
+    run = session.get(PayoutLockRun, run_id)
+    if run is None or run.period_id != period_id or not contains(unit, run.unit_id, session):
+        return None
+    return run
 
 
 def check_lockable(session: Session, period: PayoutPeriod, unit: AdminUnit, *, lines: bool = True) -> str | None:

@@ -11,11 +11,16 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from app.services.registry.normalize import clean_text
 
-# The administrative tail of an address: from the first segment that names a unit.
+# The administrative tail of an address: from the first segment (not the first one) that names a unit. Matched
+# on the folded start of each segment only (the longest word has 9 characters, the 10th decides ``\b``), and
+# only when it begins with a letter that one of the words begins with (or one that does not fold to itself).
 _UNIT_WORDS = re.compile(r"^(?:phuong|xa|thi tran|thi xa|quan|huyen|thanh pho|tp|ha noi|hn|p|q|h|x|tx|tt)(?:\b|\.|$)")
+_SEGMENT_HEAD = 10
+_UNIT_INITIALS = "pxtqhPXTQH"
 _HOUSE = re.compile(r"(?:\b(?:so nha|nha so|so|sn)\s*[.:]?\s*|^)(\d+)\s*([a-z]?)(?:\s*/\s*(\d+))?\b")
 _LANE = re.compile(r"\b(?:ngo|ng\.|hem|kiet)\s*[.:]?\s*(\d+)(?:\s*/\s*(\d+))?")
 _ALLEY = re.compile(r"\b(?:ngach|ngh\.)\s*[.:]?\s*(\d+)")
@@ -45,13 +50,32 @@ _FOLD_TABLE = _FoldTable()
 
 def fold(text: str) -> str:
     """Lower-case ASCII letters, one character per input character (positions line up with ``text``)."""
-    return text.translate(_FOLD_TABLE)
+    return text.lower() if text.isascii() else text.translate(_FOLD_TABLE)  # ASCII: what the table gives
+
+
+class _KeyTable(dict):
+    """``str.translate`` table of a folded text to its key letters: ASCII letters and digits kept, the rest dropped."""
+
+    def __missing__(self, code: int) -> str:
+        kept = self[code] = chr(code) if chr(code) in "abcdefghijklmnopqrstuvwxyz0123456789" else ""
+        return kept
+
+
+_KEY_TABLE = _KeyTable()
+
+
+def _pad(m: re.Match[str]) -> str:
+    return m.group(0).zfill(6)[-6:]
+
+
+def _folded_key(folded: str) -> str:
+    key = folded.translate(_KEY_TABLE)
+    return key if key.isalpha() else _DIGITS.sub(_pad, key)
 
 
 def street_key(street: str) -> str:
     """Comparison key of a street: ASCII letters and digits, digit runs padded to 6."""
-    key = re.sub(r"[^a-z0-9]+", "", fold(street))
-    return _DIGITS.sub(lambda m: m.group(0).zfill(6)[-6:], key)
+    return _folded_key(fold(street))
 
 
 @dataclass(frozen=True)
@@ -71,24 +95,45 @@ def _number(s: str | None) -> int:
     return min(int(s), 999_999) if s else 0
 
 
+def _local(text: str) -> str:
+    """``local_part`` of a cleaned text."""
+    comma = text.find(",")
+    while comma >= 0:
+        start = comma + 1
+        while text[start : start + 1].isspace():
+            start += 1
+        first = text[start : start + 1]
+        if (first in _UNIT_INITIALS or not first.isascii()) and _UNIT_WORDS.match(
+            fold(text[start : start + _SEGMENT_HEAD])
+        ):
+            text = text[:comma]
+            break
+        comma = text.find(",", comma + 1)
+    if "," not in text:
+        return text.strip()
+    return ", ".join(s for s in (seg.strip() for seg in text.split(",")) if s)
+
+
 def local_part(value) -> str:
     """The address without its administrative tail: "12 Hàng Chiếu, phường Đồng Xuân, quận Hoàn Kiếm" →
     "12 Hàng Chiếu" (cleaned text, from the first segment that names a unit on)."""
-    text = clean_text(value)
-    segments = [s.strip() for s in text.split(",")]
-    kept: list[str] = []
-    for i, seg in enumerate(segments):
-        if i > 0 and _UNIT_WORDS.match(fold(seg)):
-            break
-        kept.append(seg)
-    return ", ".join(s for s in kept if s)
+    return _local(clean_text(value))
 
 
 def parse_address(value) -> AddressParts:
     """Split an address typed freely into the parts used to order a visit round."""
-    text = local_part(value)
+    return _parse_local(_local(clean_text(value)))
+
+
+_EMPTY = AddressParts()
+
+
+# Local parts repeat far more than whole addresses ("Thôn Đông", "Xóm 3", "Số 5 phố Huế" in many communes):
+# a pure function of the text, its results immutable, so the latest distinct ones are remembered.
+@lru_cache(maxsize=16384)
+def _parse_local(text: str) -> AddressParts:
     if not text:
-        return AddressParts()
+        return _EMPTY
     low = fold(text)
     lane = alley = house = 0
     suffix = ""
@@ -104,30 +149,33 @@ def parse_address(value) -> AddressParts:
         alley = _number(m.group(1))
         spans.append(m.span())
     for m in _HOUSE.finditer(low):
-        if any(a <= m.start(1) < b for a, b in spans):
+        start = m.start(1)
+        if spans and any(a <= start < b for a, b in spans):
             continue
         # A bare leading number counts only when something follows it ("12 Quán Thánh").
-        if m.start() == 0 and not low[: m.start(1)].strip() and m.end() >= len(low.rstrip()):
+        if m.start() == 0 and not low[:start].strip() and m.end() >= len(low.rstrip()):
             continue
         house = _number(m.group(1))
         suffix = (m.group(2) or "").upper() + (f"/{m.group(3)}" if m.group(3) else "")
         spans.append(m.span())
         break
-    rest = list(text)
-    for a, b in spans:
-        for i in range(a, b):
-            rest[i] = " "
-    street = " ".join("".join(rest).split())
+    rest = text
+    for a, b in spans:  # blanked, positions kept (the spans may overlap)
+        rest = rest[:a] + " " * (b - a) + rest[b:]
     # The street is the last non-empty segment of what is left (after ngõ / số nhà).
-    parts = [p.strip(_PUNCT_EDGE) for p in street.split(",")]
-    parts = [p for p in parts if p]
-    street = parts[-1] if parts else ""
+    street = ""
+    for part in reversed(" ".join(rest.split()).split(",")):
+        street = part.strip(_PUNCT_EDGE)
+        if street:
+            break
     street = _STREET_PREFIX.sub("", street).strip(_PUNCT_EDGE)
-    if fold(street).startswith(("pho ", "duong ")):
-        street = street.split(" ", 1)[1]
+    folded = fold(street)
+    if folded.startswith(("pho ", "duong ")):
+        cut = street.index(" ") + 1
+        street, folded = street[cut:], folded[cut:]
     return AddressParts(
         street=street[:150],
-        street_key=street_key(street)[:150],
+        street_key=_folded_key(folded)[:150],
         lane=lane,
         alley=alley,
         house=house,

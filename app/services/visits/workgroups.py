@@ -25,7 +25,7 @@ from app.models import (
     WorkGroup,
     WorkGroupMember,
 )
-from app.services.bulk import analyze_after_bulk, bulk_insert, bulk_update
+from app.services.bulk import analyze_after_bulk, bulk_insert, bulk_update, rows_in_chunks
 from app.services.formatting import format_date, local_today, utc_now
 from app.services.masking import mask_cccd
 from app.services.messages import N_, FieldError, Problem
@@ -185,30 +185,21 @@ def sync_visit_list(session: Session, unit: AdminUnit | None) -> int:
     scope = subtree_ids(unit) if unit is not None else select(AdminUnit.id)
     parsed: dict[str | None, AddressParts] = {}  # addresses repeat (a village, a building): parse each once
     # People without a row yet (a bulk import): their rows are written whole, address parts included, by one
-    # COPY per chunk — not inserted blank and then rewritten by the re-parse below.
-    done = last = 0
-    while True:
-        missing = session.execute(
-            select(Beneficiary.id, Beneficiary.commune_id, Beneficiary.address)
-            .where(
-                Beneficiary.commune_id.in_(scope),
-                Beneficiary.id > last,
-                ~exists().where(VisitAssignment.beneficiary_id == Beneficiary.id),
-            )
-            .order_by(Beneficiary.id)
-            .limit(_ADDRESS_CHUNK)
-        ).all()
-        if not missing:
-            break
+    # COPY per chunk — not inserted blank and then rewritten by the re-parse below. One anti-join, streamed.
+    done = 0
+    missing = select(Beneficiary.id, Beneficiary.commune_id, Beneficiary.address).where(
+        Beneficiary.commune_id.in_(scope), ~exists().where(VisitAssignment.beneficiary_id == Beneficiary.id)
+    )
+    for chunk in rows_in_chunks(session, missing, order_by=Beneficiary.id, size=_ADDRESS_CHUNK):
         bulk_insert(
             session,
             VisitAssignment.__table__,
             [
                 dict(_address_columns(_parsed(parsed, address), address), beneficiary_id=bid, commune_id=commune_id)
-                for bid, commune_id, address in missing
+                for bid, commune_id, address in chunk
             ],
         )
-        done, last = done + len(missing), missing[-1][0]
+        done += len(chunk)
         if len(parsed) > _ADDRESS_CHUNK:
             parsed.clear()
     analyze_after_bulk(session, "visit_assignment", done)
@@ -223,28 +214,21 @@ def sync_visit_list(session: Session, unit: AdminUnit | None) -> int:
         .values(commune_id=Beneficiary.commune_id, group_id=None, member_id=None)
         .execution_options(synchronize_session=False)
     )
-    stale = or_(
-        VisitAssignment.address_seen.is_distinct_from(Beneficiary.address),
-        and_(VisitAssignment.address_seen.is_(None), VisitAssignment.street_key == "", Beneficiary.address.is_(None)),
-    )
+    # A row never parsed has no ``address_seen``; a parsed one holds the address, "" for none (parsed once too).
+    stale = VisitAssignment.address_seen.is_distinct_from(func.coalesce(Beneficiary.address, ""))
     # In chunks by beneficiary id, so memory stays bounded for a city-wide list; each chunk is written back with
     # one COPY + UPDATE … FROM on PostgreSQL (an UPDATE per person cost most of an import's visit-list step).
-    last = 0
-    while True:
-        changed = session.execute(
-            select(VisitAssignment.beneficiary_id, Beneficiary.address)
-            .join(Beneficiary, Beneficiary.id == VisitAssignment.beneficiary_id)
-            .where(Beneficiary.commune_id.in_(scope), stale, VisitAssignment.beneficiary_id > last)
-            .order_by(VisitAssignment.beneficiary_id)
-            .limit(_ADDRESS_CHUNK)
-        ).all()
-        if not changed:
-            break
-        params = [dict(_address_columns(_parsed(parsed, a), a), beneficiary_id=bid) for bid, a in changed]
+    changed = (
+        select(VisitAssignment.beneficiary_id, Beneficiary.address)
+        .join(Beneficiary, Beneficiary.id == VisitAssignment.beneficiary_id)
+        .where(Beneficiary.commune_id.in_(scope), stale)
+    )
+    for chunk in rows_in_chunks(session, changed, order_by=VisitAssignment.beneficiary_id, size=_ADDRESS_CHUNK):
+        params = [dict(_address_columns(_parsed(parsed, a), a), beneficiary_id=bid) for bid, a in chunk]
         bulk_update(session, VisitAssignment.__table__, params, key="beneficiary_id")
         if len(parsed) > _ADDRESS_CHUNK:
             parsed.clear()
-        done, last = done + len(params), changed[-1][0]
+        done += len(params)
     session.flush()
     return done
 
