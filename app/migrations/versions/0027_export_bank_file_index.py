@@ -1,8 +1,8 @@
 """A bank's transfer file reads its own lines in the file's order: a partial index of the account lines on
 (period_id, bank_bin, commune_id, sequence, id), instead of every line of the period once per bank
 
-Revision ID: 0026_export_bank_file_index
-Revises: 0025_match_hot_updates
+Revision ID: 0027_export_bank_file_index
+Revises: 0026_web_review_rank
 """
 import sqlalchemy as sa
 from alembic import op
