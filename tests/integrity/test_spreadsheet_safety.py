@@ -71,6 +71,63 @@ def test_writer_keeps_text_and_money(write_only):
     assert row[0].quotePrefix  # Excel keeps it text when the cell is edited
 
 
+def _one_cell_at_a_time(ws, values, *, font=None, fill=None, text_cols=()):
+    """Each value in a cell of its own, styled attribute by attribute: the file ``append_row`` must write."""
+    from openpyxl.cell import Cell
+
+    from app.services.spreadsheets import TEXT_FORMAT, Styled, set_value
+
+    cells = []
+    for i, v in enumerate(values):
+        style = v if isinstance(v, Styled) else None
+        c = Cell(ws, row=1, column=1)
+        set_value(c, style.value if style else v)
+        for attr, default in (("font", font), ("fill", fill)):
+            chosen = getattr(style, attr) if style is not None and getattr(style, attr) is not None else default
+            if chosen is not None:
+                setattr(c, attr, chosen)
+        if style is not None and style.number_format:
+            c.number_format = style.number_format
+        elif i in text_cols:
+            c.number_format = TEXT_FORMAT
+        cells.append(c)
+    ws.append(cells)
+
+
+@pytest.mark.parametrize("write_only", [True, False])
+def test_writer_writes_the_file_of_one_cell_at_a_time(write_only):
+    """Plain values go to openpyxl as they are and styles are built once per workbook: the same sheet and
+    style table, byte for byte, as a cell per value styled one attribute at a time."""
+    from openpyxl.styles import Font, PatternFill
+
+    from app.services.spreadsheets import Money, Styled, append_row, new_workbook
+
+    bold, fill = Font(bold=True), PatternFill("solid", fgColor="FFFF00")
+    values = EVIL + ["#N/A", "#REF!", "a\x01b", "tab\tin", "xuống\ndòng", "\xa0nbsp", "", None, 0, 7, -3, 2.5, True]
+    values += [Money(4308000), Money(-1), dt.date(2025, 2, 1), dt.datetime(2025, 2, 1, 8, 30), "x" * 40000]
+    values += [Styled("đậm", font=bold), Styled(Money(5), number_format="0.00"), Styled(None, fill=fill)]
+    values += [Styled(dt.date(2025, 3, 1), number_format="mm/yyyy"), Styled("=1+1", font=bold, fill=fill)]
+    rows = [
+        (values, {}),
+        (values, {"text_cols": (0, 4, 7, 8, 11, 14, 15, 16)}),
+        (values, {"font": bold}),
+        (values, {"font": Font(bold=True), "fill": fill, "text_cols": (2, 16)}),
+        (["0012345", "Nguyễn Văn An", Money(1500000)], {"text_cols": (0,)}),
+    ]
+
+    def sheets(write) -> dict:
+        wb = new_workbook(write_only=write_only)
+        ws = wb.create_sheet("S") if write_only else wb.active
+        for row, options in rows * 2:
+            write(ws, row, **options)
+        out = io.BytesIO()
+        wb.save(out)
+        with zipfile.ZipFile(io.BytesIO(out.getvalue())) as z:
+            return {n: z.read(n) for n in z.namelist() if n.startswith("xl/worksheets/") or n == "xl/styles.xml"}
+
+    assert sheets(append_row) == sheets(_one_cell_at_a_time)
+
+
 def test_csv_writer_escapes():
     from app.services.spreadsheets import CsvWriter, csv_text
 

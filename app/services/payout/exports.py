@@ -64,9 +64,31 @@ def export_groups(session: Session, period: PayoutPeriod, unit: AdminUnit) -> li
     )
 
 
+#: The columns of a payout list row: the lines are read as plain rows (no ORM objects), streamed.
+_LIST_COLUMNS = (
+    PayoutLine.id,
+    PayoutLine.full_name,
+    PayoutLine.cccd,
+    PayoutLine.date_of_birth,
+    PayoutLine.birth_year,
+    PayoutLine.category,
+    PayoutLine.amount,
+    PayoutLine.carried_amount,
+    PayoutLine.channel,
+    PayoutLine.bank_name,
+    PayoutLine.account_number,
+    PayoutLine.holder_ascii,
+    PayoutLine.proxy_name,
+    PayoutLine.proxy_cccd,
+    PayoutLine.kind,
+    PayoutLine.benefit_month,
+    PayoutLine.hold_reason,
+)
+
+
 def _line_rows(session: Session, period_id: int, unit: AdminUnit, *where):
     return session.execute(
-        select(PayoutLine, AdminUnit.name)
+        select(*_LIST_COLUMNS, AdminUnit.name.label("commune"))
         .join(AdminUnit, AdminUnit.id == PayoutLine.commune_id)
         .where(PayoutLine.period_id == period_id, PayoutLine.commune_id.in_(subtree_ids(unit)), *where)
         .order_by(AdminUnit.path, PayoutLine.full_name, PayoutLine.benefit_month, PayoutLine.id)
@@ -93,6 +115,21 @@ def write_payout_list(
 
     def birth(line):
         return format_date(line.date_of_birth) if line.date_of_birth else (str(line.birth_year or ""))
+
+    # a few codes and months in a period: each label is translated once, not once per line
+    labels: dict[tuple, str] = {}
+
+    def code_label(code_set: str, code) -> str:
+        key = (code_set, code)
+        if key not in labels:
+            labels[key] = label(code_set, code, t)
+        return labels[key]
+
+    def month(line) -> str:
+        key = ("month", line.kind == "arrears", line.benefit_month)
+        if key not in labels:
+            labels[key] = month_label(line.kind, line.benefit_month, t)
+        return labels[key]
 
     headers = [
         t(N_("No.")),
@@ -121,7 +158,7 @@ def write_payout_list(
     append_row(ws)
     append_row(ws, headers, font=bold)
     n = total = 0
-    for line, commune in _line_rows(session, period.id, unit, PayoutLine.channel != "held"):
+    for line in _line_rows(session, period.id, unit, PayoutLine.channel != "held"):
         n += 1
         amount = line.amount + line.carried_amount
         total += amount
@@ -131,19 +168,19 @@ def write_payout_list(
             [
                 n,
                 line.id,
-                commune,
+                line.commune,
                 line.full_name,
                 line.cccd or "",
                 birth(line),
-                label("category", line.category, t),
+                code_label("category", line.category),
                 Money(amount),
-                label("line_channel", line.channel, t),
+                code_label("line_channel", line.channel),
                 line.bank_name or "",
                 line.account_number or "",
                 line.holder_ascii or "",
                 proxy,
                 "" if line.channel in ("cash", "proxy") else "—",
-                month_label(line.kind, line.benefit_month, t),
+                month(line),
             ],
             text_cols=(4, 10),
         )
@@ -170,21 +207,21 @@ def write_payout_list(
         font=bold,
     )
     k = 0
-    for line, commune in _line_rows(session, period.id, unit, PayoutLine.channel == "held"):
+    for line in _line_rows(session, period.id, unit, PayoutLine.channel == "held"):
         k += 1
         append_row(
             held,
             [
                 k,
                 line.id,
-                commune,
+                line.commune,
                 line.full_name,
                 line.cccd or "",
                 birth(line),
-                label("category", line.category, t),
+                code_label("category", line.category),
                 Money(line.amount + line.carried_amount),
-                label("hold_reason", line.hold_reason, t),
-                month_label(line.kind, line.benefit_month, t),
+                code_label("hold_reason", line.hold_reason),
+                month(line),
             ],
             text_cols=(4,),
         )
