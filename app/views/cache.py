@@ -130,10 +130,14 @@ class UnitChoiceCache:
 
     def set(self, field: str, value: str) -> None:
         try:
+            # The expiry is set when the hash is made, not pushed back by each later set (EXPIRE … NX is Redis 7;
+            # the embedded Redis of the demo is 6.2).
             with self.redis.pipeline() as pipe:
                 pipe.hset(UNIT_CHOICES_KEY, field, value)
-                pipe.expire(UNIT_CHOICES_KEY, self.seconds, nx=True)
-                pipe.execute()
+                pipe.ttl(UNIT_CHOICES_KEY)
+                _added, ttl = pipe.execute()
+            if ttl < 0:
+                self.redis.expire(UNIT_CHOICES_KEY, self.seconds)
         except Exception:
             pass
 
