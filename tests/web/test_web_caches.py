@@ -22,7 +22,7 @@ def _unit_options(html: str, column: str) -> dict[int, str]:
 @pytest.fixture()
 def unit_cache(scheme_app, monkeypatch):
     """The unit choices cached (off by default in tests), starting empty."""
-    from app.views.cache import forget_unit_choices
+    from app.caching import forget_unit_choices
 
     monkeypatch.setitem(scheme_app.config, "UNIT_CHOICES_CACHE_SECONDS", 3600)
     with scheme_app.app_context():
@@ -233,7 +233,7 @@ def test_the_case_lists_unit_picker_is_cached_per_unit_of_the_user(
 def test_unit_choice_cache_keeps_what_it_is_given_on_the_embedded_redis(scheme_app, unit_cache):
     """The demo and the tests run the embedded Redis (6.2, without ``EXPIRE … NX``): a set is kept, and the hash
     expires (a bound on changes made outside the ORM)."""
-    from app.views.cache import UNIT_CHOICES_KEY, unit_choice_cache
+    from app.caching import UNIT_CHOICES_KEY, unit_choice_cache
     from jobs.queues import redis_connection
 
     with scheme_app.app_context():

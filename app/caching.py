@@ -1,5 +1,8 @@
 """Short-lived figures shared by every web process, kept in Redis (no in-process state): the home page's
-per-commune figures (``dashboard_cache``) and the search forms' unit choices (``unit_choice_cache``). The services take the cache as an argument and never know Redis."""
+figures (``dashboard_cache``) and the search forms' unit choices (``unit_choice_cache``), with the watchers
+that make them stale (``watch_figure_writes``, ``watch_unit_changes``). Installed by every process — web,
+worker, CLI — since a job's commit changes the figures as much as a page's. The services take a cache as an
+argument and never know Redis."""
 
 from __future__ import annotations
 
