@@ -41,7 +41,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from app.services import derived
 
     derived.install_listeners(db.session)  # visit list and case types follow beneficiary writes, not reads
-    from app.views.cache import watch_figure_writes, watch_unit_changes
+    from app.caching import watch_figure_writes, watch_unit_changes
 
     watch_unit_changes(db.session)  # a change of units drops the search forms' cached unit choices
     watch_figure_writes()  # a committed write makes the home page's cached figures stale

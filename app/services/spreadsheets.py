@@ -238,9 +238,10 @@ def csv_text(value: Any) -> Any:
 
 
 def sql_csv_text(expr: str) -> str:
-    """The SQL twin of :func:`csv_text` for ``COPY (SELECT ...) TO STDOUT``: ``expr`` is a text column."""
+    """The SQL twin of :func:`csv_text` for ``COPY (SELECT ...) TO STDOUT``: ``expr`` is a text column. An empty
+    text goes out as NULL: COPY writes ``""`` for an empty string, ``CsvWriter`` (and SQLite) nothing."""
     chars = ", ".join(f"chr({ord(c)})" for c in FORMULA_PREFIXES)
-    return f"(CASE WHEN left({expr}, 1) IN ({chars}) THEN chr(39) || {expr} ELSE {expr} END)"
+    return f"NULLIF(CASE WHEN left({expr}, 1) IN ({chars}) THEN chr(39) || {expr} ELSE {expr} END, '')"
 
 
 class CsvWriter:

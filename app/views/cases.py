@@ -10,12 +10,12 @@ from flask_appbuilder.security.decorators import has_access
 from flask_babel import force_locale, gettext
 from werkzeug.exceptions import Forbidden
 
+from app.caching import dashboard_cache
 from app.extensions import db
 from app.security.audit import log_page
 from app.security.scope import check_current
 from app.services import cases
 from app.services.formatting import local_today
-from app.views.cache import dashboard_cache
 from app.views.unit_field import scope_unit_options
 from app.views.visit_common import can_unmask, case_labels, has, int_arg, unit_param
 from app.views.visits import XLSX, _log_export

@@ -8,13 +8,13 @@ from flask import g, redirect, send_file, url_for
 from flask_appbuilder import IndexView, expose
 from flask_babel import force_locale, gettext
 
+from app.caching import dashboard_cache
 from app.extensions import db
 from app.security.access import has_capability, holds
 from app.security.scope import current_unit
 from app.services import dashboard as dash
 from app.services import progress, todo
 from app.services.reference import unit_kind
-from app.views.cache import dashboard_cache
 from app.views.labels import labels
 from app.views.payout import EQUAL_FILTER, FOLLOW_UP_HREF
 

@@ -14,11 +14,11 @@ from sqlalchemy import select
 from wtforms import Field
 from wtforms.widgets import Select, html_params
 
+from app.caching import unit_choice_cache
 from app.extensions import db
 from app.models import AdminUnit
 from app.security.scope import current_scope_ids, current_unit
 from app.services.visits import campaigns
-from app.views.cache import unit_choice_cache
 
 #: unit kind → the heading of its group of options
 KIND_GROUPS = {"city": _l("City"), "district": _l("Districts"), "commune": _l("Communes and wards")}

@@ -299,14 +299,16 @@ def owed_after_back_pay(session, period_id: int, unit) -> list[str]:
     categories = defaultdict(set)
     for b, c in session.execute(text("SELECT beneficiary_id, category FROM enrolment WHERE ended_at IS NULL")):
         categories[b].add(c)
-    # a held line of a period not locked yet stands for its month until that period's sync decides
+    # a held line of a period not locked yet stands for its month until that period's sync decides; a line of
+    # another period in payment makes its month wait too: what came back of the month (a partial payment
+    # reversed while its rest is in payment) is paid after the rest's result, never as a second line in payment
     waiting = {
         (e, _month_key(m))
         for e, m in session.execute(
             text(
                 "SELECT l.enrolment_id, l.benefit_month FROM payout_line l JOIN payout_period p ON p.id = l.period_id "
-                "WHERE l.channel = 'held' AND l.result_status = 'pending' AND p.status IN ('draft', 'synced') "
-                "AND p.id <> :p"
+                "WHERE ((l.channel = 'held' AND p.status IN ('draft', 'synced')) OR l.channel <> 'held') "
+                "AND l.result_status = 'pending' AND p.id <> :p"
             ),
             {"p": period_id},
         )

@@ -462,3 +462,33 @@ def test_a_period_for_an_earlier_month_still_pays_its_month(db_session, make_per
     april = new_period(db_session, "Tháng 04/2025", m(2025, 4))
     sync(db_session, april)
     assert set(lines_of(db_session, april)["Nguyễn Văn An"]) == {m(2025, 2), m(2025, 4)}
+
+
+def test_a_partial_payment_reversed_while_its_rest_is_in_payment_waits_for_the_rest(db_session, handed_over, tmp_path):
+    """The bank takes back the 300,000 paid of February while the 200,000 rest is still in payment: a sync now
+    adds nothing for February (a second line in payment for the month is what the database forbids), the month
+    waits for the rest's result, and the sync after it pays the 300,000 once."""
+    from app.services import payout
+    from tests.payout.conftest import RECEIPT_COLUMNS, _lines
+
+    AN = "Nguyễn Văn An"
+    pid = handed_over["period"]
+    feb_line = _lines(db_session, pid)[AN].id
+    _results(db_session, tmp_path, pid, [(feb_line, "", 500000, "Chi một phần", "", 300000)], extra=RECEIPT_COLUMNS[:1])
+    march = new_period(db_session, "Tháng 03/2025", m(2025, 3))
+    sync(db_session, march)
+    approve_all(db_session, march)
+    payout.lock_period(db_session, march, None, unit(db_session, "001"))
+    payout.hand_over(db_session, march, None, unit(db_session, "001"))
+    rest = _lines(db_session, march, "arrears")[AN].id
+    _results(db_session, tmp_path, pid, [(feb_line, "", 500000, "Hoàn trả", "Tài khoản đã đóng")])
+    april = new_period(db_session, "Tháng 04/2025", m(2025, 4))
+    sync(db_session, april)
+    assert m(2025, 2) not in lines_of(db_session, april)[AN]
+    feb = [r for r in payout.back_pay_table(db_session, handed_over["an"]) if r["month"] == m(2025, 2)]
+    assert [(r["entitled"], r["paid"], r["in_payment"], r["owed"]) for r in feb] == [(500_000, 0, 200_000, 300_000)]
+    _results(db_session, tmp_path, march, [(rest, "", 200000, "Thành công", "")])
+    sync(db_session, april)
+    assert lines_of(db_session, april)[AN][m(2025, 2)] == ("arrears", 300_000, "account")
+    feb = [r for r in payout.back_pay_table(db_session, handed_over["an"]) if r["month"] == m(2025, 2)]
+    assert [(r["entitled"], r["paid"], r["in_payment"], r["owed"]) for r in feb] == [(500_000, 200_000, 300_000, 0)]

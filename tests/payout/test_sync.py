@@ -154,6 +154,87 @@ def test_no_double_payment(db_session, make_person, period):
     db_session.rollback()
 
 
+def _paid_categories(session, period_id, name):
+    """The categories of ``name``'s lines in the period, held or not."""
+    return sorted(c for (n, c) in lines(session, period_id) if n == name)
+
+
+def _add_enrolment(session, person_id, category, amount):
+    from app.models import Beneficiary, Enrolment
+
+    person = session.get(Beneficiary, person_id)
+    session.add(
+        Enrolment(beneficiary_id=person_id, category=category, commune_id=person.commune_id, monthly_amount=amount)
+    )
+    session.commit()
+
+
+def test_a_benefit_left_unpaid_never_takes_the_place_of_one_that_stacks(db_session, make_person, period):
+    """The category rule picks the set paid: the highest benefit, and beside it every benefit that stacks with
+    it. A benefit that does not stack and is itself not paid (a lower amount) removes nothing else: social
+    assistance and a merit benefit stack, so both are paid even though a lower poor-household support (which
+    stacks with neither) sits between them."""
+    make_person("00004", "Nguyễn Văn An", enrol={"BTXH": 1000000, "HN": 750000, "NCC": 500000})
+    make_person("00004", "Lê Thị Bình", enrol={"BTXH": 500000, "HN": 500000, "NCC": 500000})  # a tie: the first
+    make_person("00004", "Phạm Văn Cường", enrol={"HN": 1000000, "BTXH": 500000, "NCC": 750000})
+    pid = period()
+    sync(db_session, pid)
+    assert _paid_categories(db_session, pid, "Nguyễn Văn An") == ["BTXH", "NCC"]
+    assert _paid_categories(db_session, pid, "Lê Thị Bình") == ["BTXH", "NCC"]
+    assert _paid_categories(db_session, pid, "Phạm Văn Cường") == ["HN"]  # the higher one that stacks with none
+    assert sync(db_session, pid)["changed"] == 0
+
+
+def test_a_higher_benefit_held_in_another_open_period_leaves_what_stacks_with_it_paid(db_session, make_person, period):
+    """Social assistance waits for an open period of the same month that holds it; the merit benefit that stacks
+    with it is paid by the second period all the same (a poor-household support below both is paid by
+    neither). When the first period is synced again it pays the social assistance: the month is paid once
+    for each benefit and nothing is lost."""
+    from app.models import Beneficiary
+
+    person = make_person("00004", "Nguyễn Văn An", enrol={"BTXH": 1000000}, hold_reason="mismatch")
+    first = period()
+    sync(db_session, first)
+    assert [(l.category, l.channel) for l in lines(db_session, first).values()] == [("BTXH", "held")]
+    _add_enrolment(db_session, person, "HN", 750000)
+    _add_enrolment(db_session, person, "NCC", 500000)
+    db_session.get(Beneficiary, person).hold_reason = None
+    db_session.commit()
+
+    second = period(name="Tháng 02/2025 (bổ sung)", day=dt.date(2025, 2, 15))
+    result = sync(db_session, second)
+    got = lines(db_session, second)
+    assert sorted(got) == [("Nguyễn Văn An", "NCC")] and got[("Nguyễn Văn An", "NCC")].channel != "held"
+    assert [(r["category"], r["other_period_id"]) for r in result["left_out"]] == [("BTXH", first)]
+
+    sync(db_session, first)
+    got = lines(db_session, first)
+    assert sorted(got) == [("Nguyễn Văn An", "BTXH")] and got[("Nguyễn Văn An", "BTXH")].channel != "held"
+
+
+def test_a_benefit_that_does_not_stack_held_in_another_open_period_is_paid_there(db_session, make_person, period):
+    """The poor-household support is the higher benefit and stacks with nothing: while an open period of the same
+    month holds it, a second period pays the person nothing (social assistance beside it would be two benefits
+    that do not stack); the first period's next sync pays it."""
+    from app.models import Beneficiary
+
+    person = make_person("00004", "Nguyễn Văn An", enrol={"HN": 1000000}, hold_reason="mismatch")
+    first = period()
+    sync(db_session, first)
+    _add_enrolment(db_session, person, "BTXH", 500000)
+    db_session.get(Beneficiary, person).hold_reason = None
+    db_session.commit()
+
+    second = period(name="Tháng 02/2025 (bổ sung)", day=dt.date(2025, 2, 15))
+    result = sync(db_session, second)
+    assert lines(db_session, second) == {}
+    assert [(r["category"], r["other_period_id"]) for r in result["left_out"]] == [("HN", first)]
+
+    sync(db_session, first)
+    got = lines(db_session, first)
+    assert sorted(got) == [("Nguyễn Văn An", "HN")] and got[("Nguyễn Văn An", "HN")].channel != "held"
+
+
 def test_resync_reports_changes_and_lock_freezes_the_snapshot(db_session, make_person, verified_account, period):
     from app.models import Beneficiary, Enrolment, PayoutPeriod
     from app.services import payout

@@ -22,7 +22,7 @@ def _unit_options(html: str, column: str) -> dict[int, str]:
 @pytest.fixture()
 def unit_cache(scheme_app, monkeypatch):
     """The unit choices cached (off by default in tests), starting empty."""
-    from app.views.cache import forget_unit_choices
+    from app.caching import forget_unit_choices
 
     monkeypatch.setitem(scheme_app.config, "UNIT_CHOICES_CACHE_SECONDS", 3600)
     with scheme_app.app_context():
@@ -228,3 +228,17 @@ def test_the_case_lists_unit_picker_is_cached_per_unit_of_the_user(
         assert _picker(payer_client.get("/cases/").get_data(as_text=True)) == (payer, [payer_id])
         assert _picker(payer_client.get(f"/cases/?unit={commune}").get_data(as_text=True)) == (payer, [commune])
         assert len(cache) == 2  # one entry per unit of the users
+
+
+def test_unit_choice_cache_keeps_what_it_is_given_on_the_embedded_redis(scheme_app, unit_cache):
+    """The demo and the tests run the embedded Redis (6.2, without ``EXPIRE … NX``): a set is kept, and the hash
+    expires (a bound on changes made outside the ORM)."""
+    from app.caching import UNIT_CHOICES_KEY, unit_choice_cache
+    from jobs.queues import redis_connection
+
+    with scheme_app.app_context():
+        cache = unit_choice_cache()
+        cache.set("SomeView.unit:2024:1", "<option>A</option>")
+        cache.set("SomeView.unit:2024:2", "<option>B</option>")
+        assert cache.get("SomeView.unit:2024:1") == "<option>A</option>"
+        assert 0 < redis_connection().ttl(UNIT_CHOICES_KEY) <= 3600

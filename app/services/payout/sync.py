@@ -8,8 +8,8 @@ Promises:
 - a person whose identity is not confirmed (matching pending, needs review, possible duplicate, not found)
   or who has no CCCD is held, with the reason;
 - only a verified account is paid to (``accounts.has_verified_account``); a person in several
-  categories gets several lines only where every category involved is stackable, otherwise the
-  line with the higher amount;
+  categories is paid the benefit with the highest amount and, when it is stackable, every other
+  stackable one beside it (a lower benefit that stacks with nothing is not paid and removes nothing);
 - the sync is one ``INSERT … SELECT … ON CONFLICT`` per scope plus a DELETE of stale lines; it reports
   what it added, removed and changed; it refuses a period that is locked, and a period of a retired unit
   scheme (``require_writable``: its people moved to the new units, so every line would look stale);
@@ -240,13 +240,18 @@ def sync_payout_list(  # noqa: C901 - one statement, built in steps
             WHERE e.commune_id IN {in_scope}
               AND e.ended_at IS NULL  -- ended enrolments and people are never paid
               AND e.beneficiary_id IN (SELECT id FROM beneficiary WHERE ended_at IS NULL)
+        ), ranked AS (
+            SELECT a.*,
+                   row_number() OVER (PARTITION BY a.beneficiary_id
+                                      ORDER BY COALESCE(a.amount, 0) DESC, a.enrolment_id) AS rk,
+                   first_value(a.st) OVER (PARTITION BY a.beneficiary_id
+                                           ORDER BY COALESCE(a.amount, 0) DESC, a.enrolment_id) AS top_st
+            FROM amt a
         )
-        SELECT a.* FROM amt a WHERE NOT EXISTS (
-            SELECT 1 FROM amt a2
-            WHERE a2.beneficiary_id = a.beneficiary_id AND a2.enrolment_id <> a.enrolment_id
-              AND NOT (a.st = 1 AND a2.st = 1)
-              AND (COALESCE(a2.amount, 0) > COALESCE(a.amount, 0)
-                   OR (COALESCE(a2.amount, 0) = COALESCE(a.amount, 0) AND a2.enrolment_id < a.enrolment_id)))"""),
+        -- the person's highest benefit, and beside a stackable one every other stackable one: a benefit that does
+        -- not stack and is not paid itself never takes the place of one that stacks with what is paid
+        SELECT r.enrolment_id, r.beneficiary_id, r.commune_id, r.category, r.amount, r.st FROM ranked r
+        WHERE r.rk = 1 OR (r.st = 1 AND r.top_st = 1)"""),
         params,
     )
     # ``owed``: each chosen enrolment × every month from its first month owed to the period's month, with what the

@@ -1,5 +1,8 @@
 """Short-lived figures shared by every web process, kept in Redis (no in-process state): the home page's
-per-commune figures (``dashboard_cache``) and the search forms' unit choices (``unit_choice_cache``). The services take the cache as an argument and never know Redis."""
+figures (``dashboard_cache``) and the search forms' unit choices (``unit_choice_cache``), with the watchers
+that make them stale (``watch_figure_writes``, ``watch_unit_changes``). Installed by every process — web,
+worker, CLI — since a job's commit changes the figures as much as a page's. The services take a cache as an
+argument and never know Redis."""
 
 from __future__ import annotations
 
@@ -130,10 +133,14 @@ class UnitChoiceCache:
 
     def set(self, field: str, value: str) -> None:
         try:
+            # The expiry is set when the hash is made, not pushed back by each later set (EXPIRE … NX is Redis 7;
+            # the embedded Redis of the demo is 6.2).
             with self.redis.pipeline() as pipe:
                 pipe.hset(UNIT_CHOICES_KEY, field, value)
-                pipe.expire(UNIT_CHOICES_KEY, self.seconds, nx=True)
-                pipe.execute()
+                pipe.ttl(UNIT_CHOICES_KEY)
+                _added, ttl = pipe.execute()
+            if ttl < 0:
+                self.redis.expire(UNIT_CHOICES_KEY, self.seconds)
         except Exception:
             pass
 
