@@ -53,6 +53,8 @@ ROWS ?= 100000
 bench: install
 	$(PY) bench/normalize_bench.py --rows $(ROWS)
 	$(PY) bench/synthetic_bench.py --rows $(ROWS)
+	$(PY) bench/address_bench.py --rows $(ROWS)
+	$(PY) bench/xlsx_bench.py --rows $$(( $(ROWS) / 5 ))
 	$(PY) bench/match_threshold_bench.py --citizens $$(( $(ROWS) * 2 )) --rows $$(( $(ROWS) / 5 ))
 	$(PY) bench/import_bench.py --rows $(ROWS) --profile
 	$(PY) bench/match_bench.py --rows $(ROWS) --citizens $$(( $(ROWS) * 4 ))
