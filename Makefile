@@ -60,6 +60,8 @@ bench: install
 	$(PY) bench/match_bench.py --rows $(ROWS) --citizens $$(( $(ROWS) * 4 ))
 	$(PY) bench/payout_bench.py --rows $(ROWS)
 	$(PY) bench/web_bench.py --rows $(ROWS)
+	$(PY) bench/duplicates_bench.py --people $(ROWS)
+	$(PY) bench/partition_bench.py --rows $(ROWS)
 
 clean:
 	rm -rf $(VENV) instance
