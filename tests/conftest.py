@@ -74,6 +74,9 @@ def app(tmp_path_factory):
     os.environ["ASXH_INSTANCE_DIR"] = str(instance)
     os.environ["DEMO_PASSWORD"] = DEMO_PASSWORD
     os.environ["RQ_QUEUE"] = f"asxh-test-{os.getpid()}"
+    # The session app is the 2024 scheme's, whatever the environment holds when it is first asked for (e.g. inside
+    # a module's 2025 app, whose environment would otherwise seed its demo users into the 2025 units).
+    os.environ["UNIT_SCHEME"] = "2024"
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
         _reset_postgres(url)
